@@ -1,0 +1,40 @@
+# medcrypt: `make run` and `make test` do all set-up on a fresh Debian 12.
+# The real build is meson + ninja; this file only drives it.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+MESON      ?= meson
+
+.PHONY: all deps build build-asan test test-unit test-asan run demo clean
+
+all: build
+
+deps:
+	@sh scripts/deps.sh
+
+$(BUILD)/build.ninja:
+	$(MESON) setup $(BUILD) --buildtype=release
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+$(ASAN_BUILD)/build.ninja:
+	$(MESON) setup $(ASAN_BUILD) --buildtype=debugoptimized \
+	    -Db_sanitize=address,undefined -Db_lundef=false
+
+build-asan: deps $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+
+# The whole suite twice: a release build, then ASan + UBSan. The last line
+# is the summary: "N passed, N failed".
+test: build build-asan
+	@sh scripts/test.sh $(BUILD) $(ASAN_BUILD)
+
+test-unit: build
+	$(MESON) test -C $(BUILD) --print-errorlogs
+
+run: build
+	@sh scripts/demo.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,44 @@
+/* The medcrypt command: shared helpers of the verbs. */
+#ifndef MC_CLI_H
+#define MC_CLI_H
+
+#include "medcrypt.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define PROG "medcrypt"
+
+/* One voice on stderr: "medcrypt: FILE: problem" or "medcrypt: problem". */
+void cli_error(const char *file, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Reads a whole file ("-" = stdin). On failure prints the error and
+ * returns false. max: refuse files larger than this. */
+bool cli_read_file(const char *path, size_t max, uint8_t **buf, size_t *len);
+/* Writes buf to path through a temporary file in the same directory,
+ * then renames it into place: never a partial file under the final name.
+ * Without force an existing file is never replaced. "-" = stdout. */
+bool cli_write_file(const char *path, const uint8_t *buf, size_t len, bool force, mode_t mode);
+/* True if writing to path would clobber an existing file. */
+bool cli_exists(const char *path);
+/* True if a and b name the same existing file. */
+bool cli_same_file(const char *a, const char *b);
+/* The mode for new files: 0666 or 0600 (secret), minus the umask. */
+mode_t cli_mode(bool secret);
+
+/* The key: -k FILE, else $MEDCRYPT_KEY, else a prompt on the terminal. */
+bool cli_load_key(const char *key_file, mc_key *key);
+/* Reads a line from the terminal with echo off (secret) or on. */
+bool cli_prompt(const char *question, bool secret, char *buf, size_t size);
+
+const char *cli_basename(const char *path);
+bool cli_has_suffix(const char *s, const char *suffix);
+
+int cmd_keygen(int argc, char **argv);
+int cmd_encrypt(int argc, char **argv);
+int cmd_decrypt(int argc, char **argv);
+
+#endif

@@ -1,0 +1,119 @@
+/* medcrypt keygen: a patient key from the Aadhaar number and date of birth. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+static const char HELP[] =
+    "Usage: medcrypt keygen --aadhaar NUMBER --dob YYYY-MM-DD [-o KEYFILE] [--force]\n"
+    "\n"
+    "Generates a 256-bit key for a patient from the Aadhaar number, the date of\n"
+    "birth and 32 bytes of fresh randomness from the operating system. The same\n"
+    "identifiers give a different key each time: the key is what you keep.\n"
+    "\n"
+    "Options:\n"
+    "    -a, --aadhaar NUMBER  12 digits, spaces or hyphens allowed, valid check digit\n"
+    "                          (asked on the terminal if omitted)\n"
+    "    -d, --dob DATE        date of birth, YYYY-MM-DD, from 1900-01-01 to today\n"
+    "    -o, --output KEYFILE  write the key to KEYFILE (mode 0600) instead of\n"
+    "                          standard output; never overwrites without --force\n"
+    "    -f, --force           replace an existing KEYFILE\n"
+    "    -h, --help            this help\n"
+    "\n"
+    "The Aadhaar number is shown only masked (XXXX XXXX 1234) and is never stored.\n";
+
+int cmd_keygen(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"aadhaar", required_argument, NULL, 'a'}, {"dob", required_argument, NULL, 'd'},
+        {"output", required_argument, NULL, 'o'},  {"force", no_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    char aadhaar_buf[64] = "", dob_buf[32] = "";
+    const char *aadhaar = NULL, *dob = NULL, *output = NULL;
+    char text[MC_KEY_TEXT_BYTES], masked[MC_AADHAAR_MASKED_BYTES], id[MC_KEY_ID_HEX_BYTES];
+    char file[512];
+    bool force = false;
+    mc_key key;
+    mc_err err;
+    int c, rc = 1;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+a:d:o:fh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'a': aadhaar = optarg; break;
+        case 'd': dob = optarg; break;
+        case 'o': output = optarg; break;
+        case 'f': force = true; break;
+        case 'h': fputs(HELP, stdout); return 0;
+        default:
+            cli_error(NULL, "keygen: unknown or incomplete option '%s'", argv[optind - 1]);
+            cli_hint("run 'medcrypt keygen --help'");
+            return 1;
+        }
+    }
+    if (optind < argc) {
+        cli_error(NULL, "keygen: unexpected argument '%s'", argv[optind]);
+        return 1;
+    }
+    if (aadhaar == NULL && isatty(STDIN_FILENO) &&
+        cli_prompt("Aadhaar number: ", true, aadhaar_buf, sizeof aadhaar_buf))
+        aadhaar = aadhaar_buf;
+    if (dob == NULL && isatty(STDIN_FILENO) &&
+        cli_prompt("Date of birth (YYYY-MM-DD): ", false, dob_buf, sizeof dob_buf))
+        dob = dob_buf;
+    if (aadhaar == NULL || dob == NULL) {
+        cli_error(NULL, "keygen needs --aadhaar and --dob");
+        goto out;
+    }
+    if (output != NULL && !force && cli_exists(output)) {
+        cli_error(output, "already exists (use --force to overwrite)");
+        goto out;
+    }
+    if ((err = mc_aadhaar_mask(aadhaar, masked)) != MC_OK ||
+        (err = mc_dob_check(dob)) != MC_OK) {
+        cli_error(NULL, "%s", mc_strerror(err));
+        goto out;
+    }
+    if ((err = mc_key_generate(&key, aadhaar, dob)) != MC_OK) {
+        cli_error(NULL, "%s", mc_strerror(err));
+        goto out;
+    }
+    mc_key_to_text(&key, text);
+    mc_key_id_hex(&key, id);
+    if (output == NULL || strcmp(output, "-") == 0) {
+        printf("%s\n", text);
+        fflush(stdout);
+    } else {
+        time_t now = time(NULL);
+        struct tm tm;
+        char when[32];
+        int n;
+        gmtime_r(&now, &tm);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        n = snprintf(file, sizeof file,
+                     "# medcrypt key: keep it secret, keep it safe; it alone decrypts\n"
+                     "# key id: %s\n# created: %s\n%s\n",
+                     id, when, text);
+        if (n < 0 || (size_t)n >= sizeof file ||
+            !cli_write_file(output, (const uint8_t *)file, (size_t)n, force, cli_mode(true)))
+            goto out;
+    }
+    fprintf(stderr, PROG ": key generated for Aadhaar %s (key id %s)%s%s\n", masked, id,
+            output != NULL && strcmp(output, "-") != 0 ? ", written to " : "",
+            output != NULL && strcmp(output, "-") != 0 ? output : "");
+    fprintf(stderr, PROG ": keep this key safe: without it the images cannot be decrypted\n");
+    rc = 0;
+out:
+    mc_key_wipe(&key);
+    sodium_memzero(text, sizeof text);
+    sodium_memzero(file, sizeof file);
+    sodium_memzero(aadhaar_buf, sizeof aadhaar_buf);
+    sodium_memzero(dob_buf, sizeof dob_buf);
+    return rc;
+}

@@ -1,0 +1,328 @@
+/* File I/O, errors, key loading and prompts for the medcrypt command. */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+void cli_error(const char *file, const char *fmt, ...)
+{
+    va_list ap;
+
+    fflush(stdout);
+    if (file != NULL)
+        fprintf(stderr, PROG ": %s: ", file);
+    else
+        fprintf(stderr, PROG ": ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+void cli_hint(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, PROG ": hint: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+const char *cli_basename(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s != NULL ? s + 1 : path;
+}
+
+bool cli_has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n > m && strcmp(s + n - m, suffix) == 0;
+}
+
+bool cli_read_file(const char *path, size_t max, uint8_t **out, size_t *out_len)
+{
+    bool is_stdin = strcmp(path, "-") == 0;
+    const char *shown = is_stdin ? "standard input" : path;
+    int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    size_t cap = 0, len = 0;
+    uint8_t *buf = NULL;
+    struct stat st;
+
+    if (fd < 0) {
+        cli_error(path, "%s", strerror(errno));
+        return false;
+    }
+    if (fstat(fd, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            cli_error(shown, "is a directory");
+            goto fail;
+        }
+        if (S_ISREG(st.st_mode)) {
+            if ((uint64_t)st.st_size > max) {
+                cli_error(shown, "file too large (%lld bytes)", (long long)st.st_size);
+                goto fail;
+            }
+            cap = (size_t)st.st_size + 1;
+        }
+    }
+    if (cap < 65536)
+        cap = 65536;
+    if ((buf = malloc(cap)) == NULL) {
+        cli_error(shown, "out of memory");
+        goto fail;
+    }
+    for (;;) {
+        ssize_t n;
+        if (len == cap) {
+            uint8_t *p;
+            if (cap > max) {
+                cli_error(shown, "file too large");
+                goto fail;
+            }
+            if ((p = realloc(buf, cap * 2)) == NULL) {
+                cli_error(shown, "out of memory");
+                goto fail;
+            }
+            buf = p;
+            cap *= 2;
+        }
+        n = read(fd, buf + len, cap - len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            cli_error(shown, "%s", strerror(errno));
+            goto fail;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    if (len > max) {
+        cli_error(shown, "file too large");
+        goto fail;
+    }
+    if (!is_stdin)
+        close(fd);
+    *out = buf;
+    *out_len = len;
+    return true;
+fail:
+    free(buf);
+    if (!is_stdin)
+        close(fd);
+    return false;
+}
+
+bool cli_exists(const char *path)
+{
+    struct stat st;
+    return strcmp(path, "-") != 0 && lstat(path, &st) == 0;
+}
+
+bool cli_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+
+    if (strcmp(a, "-") == 0 || strcmp(b, "-") == 0)
+        return false;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+mode_t cli_mode(bool secret)
+{
+    mode_t mask = umask(0);
+    umask(mask);
+    return (secret ? 0600 : 0666) & ~mask;
+}
+
+/* The temporary file being written, removed if a signal ends us. */
+static char pending_tmp[4096];
+
+static void on_signal(int sig)
+{
+    if (pending_tmp[0] != '\0')
+        unlink(pending_tmp); /* async-signal-safe */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void guard_signals(void)
+{
+    static bool done;
+    if (done)
+        return;
+    done = true;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_signal);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static bool write_all(int fd, const uint8_t *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return false;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+bool cli_write_file(const char *path, const uint8_t *buf, size_t len, bool force, mode_t mode)
+{
+    char tmp[4096];
+    const char *base = cli_basename(path);
+    int dir_len = (int)(base - path), fd;
+    sigset_t block, old;
+
+    if (strcmp(path, "-") == 0) {
+        if (!write_all(STDOUT_FILENO, buf, len)) {
+            cli_error("standard output", "%s", strerror(errno));
+            return false;
+        }
+        return true;
+    }
+    if ((size_t)snprintf(tmp, sizeof tmp, "%.*s.%s.XXXXXX.tmp", dir_len, path, base) >=
+        sizeof tmp) {
+        cli_error(path, "file name too long");
+        return false;
+    }
+    guard_signals();
+    /* Register the name before the file exists, under blocked signals, so
+     * a signal never leaves an orphan temporary file. */
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    fd = mkstemps(tmp, 4);
+    if (fd >= 0)
+        memcpy(pending_tmp, tmp, sizeof tmp);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (fd < 0) {
+        cli_error(path, "cannot create a file there: %s", strerror(errno));
+        return false;
+    }
+    if (fchmod(fd, mode) != 0 || !write_all(fd, buf, len) || fsync(fd) != 0) {
+        cli_error(path, "write failed: %s", strerror(errno));
+        close(fd);
+        goto fail;
+    }
+    if (close(fd) != 0) {
+        cli_error(path, "write failed: %s", strerror(errno));
+        goto fail;
+    }
+    if (force) {
+        if (rename(tmp, path) != 0) {
+            cli_error(path, "%s", strerror(errno));
+            goto fail;
+        }
+    } else {
+        /* link() fails with EEXIST instead of replacing: no clobbering even
+         * if the file appeared while we worked. */
+        if (link(tmp, path) != 0) {
+            if (errno == EEXIST)
+                cli_error(path, "already exists (use --force to overwrite)");
+            else
+                cli_error(path, "%s", strerror(errno));
+            goto fail;
+        }
+        unlink(tmp);
+    }
+    pending_tmp[0] = '\0';
+    return true;
+fail:
+    unlink(tmp);
+    pending_tmp[0] = '\0';
+    return false;
+}
+
+bool cli_prompt(const char *question, bool secret, char *buf, size_t size)
+{
+    struct termios old, quiet;
+    bool restore = false, ok = false;
+    FILE *tty = fopen("/dev/tty", "r+");
+    size_t n;
+
+    if (tty == NULL)
+        return false;
+    fprintf(tty, "%s", question);
+    fflush(tty);
+    if (secret && tcgetattr(fileno(tty), &old) == 0) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        restore = tcsetattr(fileno(tty), TCSAFLUSH, &quiet) == 0;
+    }
+    if (fgets(buf, (int)size, tty) != NULL) {
+        n = strlen(buf);
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+            buf[--n] = '\0';
+        ok = true;
+    }
+    if (restore) {
+        tcsetattr(fileno(tty), TCSAFLUSH, &old);
+        fputc('\n', tty);
+    }
+    fclose(tty);
+    return ok;
+}
+
+bool cli_load_key(const char *key_file, mc_key *key)
+{
+    const char *env;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char line[256];
+    mc_err err;
+
+    if (key_file != NULL) {
+        if (!cli_read_file(key_file, 1 << 16, &buf, &len))
+            return false;
+        err = mc_key_parse_file_text(key, (const char *)buf, len);
+        sodium_memzero(buf, len);
+        free(buf);
+        if (err != MC_OK) {
+            cli_error(key_file, "%s", mc_strerror(err));
+            return false;
+        }
+        return true;
+    }
+    if ((env = getenv("MEDCRYPT_KEY")) != NULL && env[0] != '\0') {
+        if ((err = mc_key_parse(key, env)) != MC_OK) {
+            cli_error("MEDCRYPT_KEY", "%s", mc_strerror(err));
+            return false;
+        }
+        return true;
+    }
+    if (isatty(STDIN_FILENO) && cli_prompt("medcrypt key: ", true, line, sizeof line)) {
+        err = mc_key_parse(key, line);
+        sodium_memzero(line, sizeof line);
+        if (err != MC_OK) {
+            cli_error(NULL, "key: %s", mc_strerror(err));
+            return false;
+        }
+        return true;
+    }
+    cli_error(NULL, "no key given");
+    cli_hint("use -k KEYFILE, or set MEDCRYPT_KEY, or run on a terminal to be asked");
+    return false;
+}

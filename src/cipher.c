@@ -1,0 +1,317 @@
+/*
+ * Format v1 pipeline (docs/FORMAT.md): keyed hash T (SIV), key
+ * processing SM, then permutation, Hénon bit scrambling, logistic
+ * diffusion and the XChaCha20 layer. Decryption runs the stages backwards
+ * and accepts the result only if T recomputed over it matches (SIV).
+ */
+#include "internal.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const uint8_t KDF_SALT[] = "medcrypt-v1";
+
+mc_err mc__subkeys_derive(mc__subkeys *sk, const mc_key *key)
+{
+    const size_t salt_len = sizeof KDF_SALT - 1;
+    mc_err err;
+
+    /* HKDF-SHA-512 (RFC 5869): one extract, one expand per label, so each
+     * subkey is independent of the others. */
+    if ((err = mc__hkdf_sha512(sk->mac, sizeof sk->mac, key->bytes, MC_KEY_BYTES, KDF_SALT,
+                               salt_len, "medcrypt-v1 mac")) != MC_OK ||
+        (err = mc__hkdf_sha512(sk->chaos, sizeof sk->chaos, key->bytes, MC_KEY_BYTES, KDF_SALT,
+                               salt_len, "medcrypt-v1 chaos")) != MC_OK ||
+        (err = mc__hkdf_sha512(sk->stream, sizeof sk->stream, key->bytes, MC_KEY_BYTES,
+                               KDF_SALT, salt_len, "medcrypt-v1 stream")) != MC_OK ||
+        (err = mc__hkdf_sha512(sk->key_id, sizeof sk->key_id, key->bytes, MC_KEY_BYTES,
+                               KDF_SALT, salt_len, "medcrypt-v1 key-id")) != MC_OK) {
+        mc__subkeys_wipe(sk);
+        return err;
+    }
+    return MC_OK;
+}
+
+void mc__subkeys_wipe(mc__subkeys *sk)
+{
+    sodium_memzero(sk, sizeof *sk);
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Key processing as in the paper: PPG = 256 bytes of Philox4x32-10 keyed
+ * by K_chaos[0..8] with counters (i, T[0..4], T[4..8], T[8..12]);
+ * SM = SHA-512(PPG) XOR SHA-512(K_chaos ‖ T) (the "Joint" of the two). */
+mc_err mc__seed_material(uint8_t sm[64], const uint8_t k_chaos[32],
+                         const uint8_t tag[MC_TAG_BYTES])
+{
+    uint8_t ppg[256];           /* secret */
+    uint8_t h1[64], h2[64];     /* secret */
+    uint32_t pkey[2];           /* secret */
+    mc_err err;
+
+    pkey[0] = le32(k_chaos);
+    pkey[1] = le32(k_chaos + 4);
+    mc__philox_stream(ppg, sizeof ppg / 16, pkey, le32(tag), le32(tag + 4), le32(tag + 8));
+    if ((err = mc__sha512(h1, ppg, sizeof ppg)) != MC_OK ||
+        (err = mc__sha512_2(h2, k_chaos, 32, tag, MC_TAG_BYTES)) != MC_OK)
+        goto out;
+    for (int i = 0; i < 64; i++)
+        sm[i] = h1[i] ^ h2[i];
+out:
+    sodium_memzero(ppg, sizeof ppg);
+    sodium_memzero(h1, sizeof h1);
+    sodium_memzero(h2, sizeof h2);
+    sodium_memzero(pkey, sizeof pkey);
+    return err;
+}
+
+/* T = first 32 bytes of HMAC-SHA-512(K_mac, header ‖ samples ‖ side). */
+static mc_err keyed_hash(uint8_t tag[MC_TAG_BYTES], const mc__subkeys *sk, const mc__header *hdr,
+                         const mc_image *img)
+{
+    uint8_t head[MC_MAC_HEADER_BYTES]; /* public */
+    uint8_t full[64];                  /* secret until truncated into the tag */
+    mc__hmac *h = NULL;
+    mc_err err;
+
+    mc__header_mac_bytes(head, hdr);
+    if ((err = mc__hmac_init(&h, sk->mac, sizeof sk->mac)) != MC_OK)
+        return err;
+    if ((err = mc__hmac_update(h, head, sizeof head)) != MC_OK ||
+        (err = mc__hmac_update(h, img->samples, img->samples_len)) != MC_OK ||
+        (img->side_len > 0 && (err = mc__hmac_update(h, img->side, img->side_len)) != MC_OK)) {
+        mc__hmac_free(h);
+        return err;
+    }
+    if ((err = mc__hmac_final(h, full)) != MC_OK)
+        return err;
+    memcpy(tag, full, MC_TAG_BYTES);
+    sodium_memzero(full, sizeof full);
+    return MC_OK;
+}
+
+static uint64_t side_counter(size_t samples_len)
+{
+    return ((uint64_t)samples_len + 63) / 64;
+}
+
+mc_err mc__encrypt_inplace(const mc_key *key, mc_image *img, const uint8_t nonce[MC_NONCE_BYTES],
+                           int stages, mc__header *hdr)
+{
+    mc__subkeys sk;   /* secret */
+    uint8_t sm[64];   /* secret */
+    unsigned bps = img->bits / 8;
+    mc_err err;
+
+    if (img->side_len > UINT32_MAX)
+        return MC_ETOOBIG;
+    memset(hdr, 0, sizeof *hdr);
+    memset(sm, 0, sizeof sm);
+    if ((err = mc__subkeys_derive(&sk, key)) != MC_OK)
+        return err;
+    hdr->version = MC_FORMAT_VERSION;
+    hdr->format = img->format;
+    hdr->channels = img->channels;
+    hdr->bits = img->bits;
+    hdr->width = img->width;
+    hdr->height = img->height;
+    hdr->frames = img->frames;
+    memcpy(hdr->key_id, sk.key_id, MC_KEY_ID_BYTES);
+    memcpy(hdr->nonce, nonce, MC_NONCE_BYTES);
+    hdr->side_len = (uint32_t)img->side_len;
+
+    if ((err = keyed_hash(hdr->tag, &sk, hdr, img)) != MC_OK ||
+        (err = mc__seed_material(sm, sk.chaos, hdr->tag)) != MC_OK)
+        goto out;
+    if (stages >= MC_STAGES_PERM &&
+        (err = mc__perm_forward(img->samples, img->samples_len / bps, bps, sm)) != MC_OK)
+        goto out;
+    if (stages >= MC_STAGES_HENON)
+        mc__henon_forward(img->samples, img->samples_len, bps, sm);
+    if (stages >= MC_STAGES_LOGISTIC)
+        mc__logistic_xor(img->samples, img->samples_len, sm);
+    if (stages >= MC_STAGES_ALL) {
+        mc__xchacha_xor(img->samples, img->samples_len, 0, sk.stream, hdr->tag);
+        mc__xchacha_xor(img->side, img->side_len, side_counter(img->samples_len), sk.stream,
+                        hdr->tag);
+    }
+out:
+    sodium_memzero(sm, sizeof sm);
+    mc__subkeys_wipe(&sk);
+    return err;
+}
+
+mc_err mc__decrypt_inplace(const mc_key *key, mc_image *img, const mc__header *hdr)
+{
+    mc__subkeys sk;             /* secret */
+    uint8_t sm[64];             /* secret */
+    uint8_t tag[MC_TAG_BYTES];  /* recomputed; compared in constant time */
+    unsigned bps = img->bits / 8;
+    mc_err err;
+
+    memset(sm, 0, sizeof sm);
+    if ((err = mc__subkeys_derive(&sk, key)) != MC_OK)
+        return err;
+    /* The key id tells "wrong key" apart from "modified image". */
+    if (sodium_memcmp(sk.key_id, hdr->key_id, MC_KEY_ID_BYTES) != 0) {
+        err = MC_EWRONGKEY;
+        goto out;
+    }
+    if ((err = mc__seed_material(sm, sk.chaos, hdr->tag)) != MC_OK)
+        goto out;
+    mc__xchacha_xor(img->samples, img->samples_len, 0, sk.stream, hdr->tag);
+    mc__xchacha_xor(img->side, img->side_len, side_counter(img->samples_len), sk.stream,
+                    hdr->tag);
+    mc__logistic_xor(img->samples, img->samples_len, sm);
+    mc__henon_inverse(img->samples, img->samples_len, bps, sm);
+    if ((err = mc__perm_inverse(img->samples, img->samples_len / bps, bps, sm)) != MC_OK)
+        goto fail;
+    /* SIV: decrypt, then verify; no unauthentic pixels leave. */
+    if ((err = keyed_hash(tag, &sk, hdr, img)) != MC_OK)
+        goto fail;
+    if (sodium_memcmp(tag, hdr->tag, MC_TAG_BYTES) != 0) {
+        err = MC_ETAMPERED;
+        goto fail;
+    }
+    if (!mc__side_valid(img->side, img->side_len)) { /* authentic yet malformed */
+        err = MC_ETAMPERED;
+        goto fail;
+    }
+    goto out;
+fail:
+    sodium_memzero(img->samples, img->samples_len);
+    if (img->side != NULL)
+        sodium_memzero(img->side, img->side_len);
+out:
+    sodium_memzero(sm, sizeof sm);
+    mc__subkeys_wipe(&sk);
+    return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Public calls.                                                       */
+
+static mc_err image_copy(const mc_image *src, mc_image **out)
+{
+    mc_image *img;
+
+    if ((img = calloc(1, sizeof *img)) == NULL)
+        return MC_ENOMEM;
+    *img = *src;
+    img->samples = NULL;
+    img->side = NULL;
+    img->name = NULL;
+    if ((img->samples = malloc(src->samples_len)) == NULL ||
+        (src->side_len > 0 && (img->side = malloc(src->side_len)) == NULL)) {
+        mc_image_free(img);
+        return MC_ENOMEM;
+    }
+    memcpy(img->samples, src->samples, src->samples_len);
+    if (src->side_len > 0)
+        memcpy(img->side, src->side, src->side_len);
+    *out = img;
+    return MC_OK;
+}
+
+/* Encrypts img in place (it is consumed) and writes the container. */
+static mc_err encrypt_consume(mc_ctx *ctx, const mc_key *key, mc_image *img, uint8_t **out,
+                              size_t *out_len)
+{
+    uint8_t nonce[MC_NONCE_BYTES]; /* public: in the header, not wiped */
+    mc__header hdr;
+    mc_err err;
+
+    randombytes_buf(nonce, sizeof nonce);
+    if ((err = mc__encrypt_inplace(key, img, nonce, MC_STAGES_ALL, &hdr)) != MC_OK)
+        return err;
+    return mc__container_write(ctx, img, &hdr, out, out_len);
+}
+
+mc_err mc_encrypt_image(mc_ctx *ctx, const mc_key *key, const mc_image *plain, uint8_t **out,
+                        size_t *out_len)
+{
+    mc_image *img = NULL;
+    mc_err err;
+
+    if (ctx == NULL || key == NULL || plain == NULL || out == NULL || out_len == NULL)
+        return MC_EINVAL;
+    if ((err = image_copy(plain, &img)) != MC_OK)
+        return err;
+    err = encrypt_consume(ctx, key, img, out, out_len);
+    mc_image_free(img);
+    return err;
+}
+
+mc_err mc_encrypt_file(mc_ctx *ctx, const mc_key *key, const uint8_t *in, size_t in_len,
+                       const char *name, uint8_t **out, size_t *out_len)
+{
+    mc_image *img = NULL;
+    mc_err err;
+
+    if (ctx == NULL || key == NULL || (in == NULL && in_len > 0) || out == NULL ||
+        out_len == NULL)
+        return MC_EINVAL;
+    if ((err = mc_image_decode(ctx, in, in_len, name, &img)) != MC_OK)
+        return err;
+    err = encrypt_consume(ctx, key, img, out, out_len);
+    mc_image_free(img);
+    return err;
+}
+
+mc_err mc_decrypt_image(mc_ctx *ctx, const mc_key *key, const uint8_t *in, size_t in_len,
+                        mc_image **out)
+{
+    mc_image *img = NULL;
+    mc__header hdr;
+    mc_err err;
+
+    if (ctx == NULL || key == NULL || (in == NULL && in_len > 0) || out == NULL)
+        return MC_EINVAL;
+    if ((err = mc__container_read(ctx, in, in_len, &img, &hdr)) != MC_OK)
+        return err;
+    if ((err = mc__decrypt_inplace(key, img, &hdr)) != MC_OK ||
+        (err = mc__image_name_from_side(img)) != MC_OK) {
+        mc_image_free(img);
+        return err;
+    }
+    *out = img;
+    return MC_OK;
+}
+
+mc_err mc_decrypt_file(mc_ctx *ctx, const mc_key *key, const uint8_t *in, size_t in_len,
+                       uint8_t **out, size_t *out_len, mc_image_info *info)
+{
+    mc_image *img = NULL;
+    mc_err err;
+
+    if (out == NULL || out_len == NULL)
+        return MC_EINVAL;
+    if ((err = mc_decrypt_image(ctx, key, in, in_len, &img)) != MC_OK)
+        return err;
+    if ((err = mc_image_encode(ctx, img, out, out_len)) == MC_OK && info != NULL)
+        mc_image_get_info(img, info);
+    mc_image_free(img);
+    return err;
+}
+
+mc_err mc_cipher_inspect(mc_ctx *ctx, const uint8_t *in, size_t in_len, mc_cipher_info *info)
+{
+    mc_image *img = NULL;
+    mc__header hdr;
+    mc_err err;
+
+    if (ctx == NULL || info == NULL || (in == NULL && in_len > 0))
+        return MC_EINVAL;
+    if ((err = mc__container_read(ctx, in, in_len, &img, &hdr)) != MC_OK)
+        return err;
+    info->version = hdr.version;
+    memcpy(info->key_id, hdr.key_id, MC_KEY_ID_BYTES);
+    mc_image_get_info(img, &info->image);
+    mc_image_free(img);
+    return MC_OK;
+}

@@ -1,0 +1,130 @@
+/* Format detection and dispatch: one table row per codec. A new codec
+ * (BMP, JPEG, DICOM) is one more row; nothing else here changes. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* MC_SIDE_NAME holds at most this many bytes (the usual NAME_MAX). */
+#define NAME_MAX_BYTES 255u
+
+struct codec {
+    mc_format format;
+    /* NULL where medcrypt only writes the format (or not at all yet). */
+    bool (*sniff)(const uint8_t *buf, size_t len);
+    mc_err (*decode)(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out);
+    /* NULL where the format cannot be written back. */
+    mc_err (*encode)(const mc_image *img, uint8_t **out, size_t *out_len);
+};
+
+static mc_err png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out)
+{
+    return mc__png_decode(ctx, buf, len, out, NULL);
+}
+
+/* Plain images are written with libspng's defaults (filtering and
+ * compression pay off on real images, unlike on cipher noise). */
+static mc_err png_encode(const mc_image *img, uint8_t **out, size_t *out_len)
+{
+    return mc__png_encode(img, NULL, false, out, out_len);
+}
+
+/* Sniffed in this order: the first whose sniff accepts the bytes decodes
+ * them. Signatures do not overlap ("\x89PNG" vs "P2".."P6"). */
+static const struct codec codecs[] = {
+    {MC_FORMAT_PNG, mc__png_sniff, png_decode, png_encode},
+    {MC_FORMAT_PNM, mc__pnm_sniff, mc__pnm_decode, mc__pnm_encode},
+    /* JPEG is lossy: its decoded pixels come back as a lossless PNG. */
+    {MC_FORMAT_JPEG, NULL, NULL, png_encode},
+};
+
+#define N_CODECS (sizeof codecs / sizeof codecs[0])
+
+static const struct codec *codec_for(mc_format format)
+{
+    for (size_t i = 0; i < N_CODECS; i++)
+        if (codecs[i].format == format)
+            return &codecs[i];
+    return NULL;
+}
+
+/* The base name: what follows the last '/' (or '\\', which browsers on
+ * Windows have sent in uploads), so a directory never travels in the
+ * cipher image. At most NAME_MAX_BYTES, cut on a UTF-8 character
+ * boundary. */
+static void base_name(const char *name, const char **base, size_t *len)
+{
+    const char *b = name;
+    size_t n;
+
+    for (const char *p = name; *p != '\0'; p++)
+        if (*p == '/' || *p == '\\')
+            b = p + 1;
+    n = strlen(b);
+    if (n > NAME_MAX_BYTES) {
+        n = NAME_MAX_BYTES;
+        /* back off over continuation bytes (10xxxxxx) of a cut character */
+        while (n > 0 && ((unsigned char)b[n] & 0xc0) == 0x80)
+            n--;
+    }
+    *base = b;
+    *len = n;
+}
+
+static mc_err attach_name(mc_image *img, const char *name)
+{
+    const char *base;
+    size_t len;
+    mc_err err;
+
+    base_name(name, &base, &len);
+    if (len == 0)
+        return MC_OK; /* "dir/": no name to keep */
+    if ((err = mc__side_add(img, MC_SIDE_NAME, base, len)) != MC_OK)
+        return err;
+    return mc__image_name_from_side(img);
+}
+
+mc_err mc_image_decode(mc_ctx *ctx, const uint8_t *buf, size_t len, const char *name,
+                       mc_image **out)
+{
+    mc_image *img = NULL;
+    mc_err err;
+
+    if (ctx == NULL || out == NULL || (buf == NULL && len > 0))
+        return MC_EINVAL;
+    for (size_t i = 0; i < N_CODECS; i++) {
+        const struct codec *c = &codecs[i];
+        if (c->sniff == NULL || !c->sniff(buf, len))
+            continue;
+        if ((err = c->decode(ctx, buf, len, &img)) != MC_OK)
+            return err;
+        if (name != NULL && (err = attach_name(img, name)) != MC_OK) {
+            mc_image_free(img);
+            return err;
+        }
+        *out = img;
+        return MC_OK;
+    }
+    return MC_EFORMAT; /* includes len == 0 */
+}
+
+mc_err mc_image_encode(mc_ctx *ctx, const mc_image *img, uint8_t **out, size_t *out_len)
+{
+    const struct codec *c;
+
+    (void)ctx; /* encoders take no options yet */
+    if (img == NULL || out == NULL || out_len == NULL)
+        return MC_EINVAL;
+    if ((c = codec_for(img->format)) == NULL || c->encode == NULL)
+        return MC_EUNSUPPORTED;
+    return c->encode(img, out, out_len);
+}
+
+mc_err mc_image_encode_png(mc_ctx *ctx, const mc_image *img, uint8_t **out, size_t *out_len)
+{
+    (void)ctx;
+    if (img == NULL || out == NULL || out_len == NULL)
+        return MC_EINVAL;
+    return png_encode(img, out, out_len);
+}

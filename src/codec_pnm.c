@@ -1,0 +1,458 @@
+/* Netpbm PGM and PPM: binary (P5, P6) and plain (P2, P3), 8 or 16 bits.
+ *
+ * References: the netpbm man pages pgm(5), ppm(5) and the behaviour of
+ * netpbm's own reader (libpm's pm_getc/pm_getuint), cited as "pgm(5)".
+ *
+ * Decryption must give back the file byte for byte (DESIGN §5), so what
+ * the samples do not say travels as side data:
+ *   MC_SIDE_PNM_HEADER  the header verbatim, from 'P' through the single
+ *                       whitespace after maxval (comments, spacing, maxval);
+ *   MC_SIDE_PNM_RASTER  plain formats only, and only when the raster text
+ *                       is not in the canonical layout this encoder writes
+ *                       (one image row per line, single spaces): the text
+ *                       verbatim;
+ *   MC_SIDE_PNM_TRAILER anything after the raster (a second image of a
+ *                       multi-image file, a final newline...), verbatim. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pnm_header {
+    char kind;        /* '2', '3', '5' or '6' */
+    uint32_t width, height;
+    uint32_t maxval;  /* 1..65535 */
+    uint8_t channels; /* 1 (P2, P5) or 3 (P3, P6) */
+    uint8_t bits;     /* 8 if maxval < 256, else 16 (pgm(5)) */
+    size_t raster_off; /* first byte after the header */
+};
+
+/* A cursor over the file's bytes. */
+struct cursor {
+    const uint8_t *p;
+    size_t len, pos;
+};
+
+#define END (-1) /* end of data */
+
+static bool is_space(int c)
+{
+    /* pgm(5): "White space" is blanks, TABs, CRs, LFs (netpbm also takes
+     * VT and FF, as C's isspace does). */
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static bool is_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool is_plain(char kind)
+{
+    return kind == '2' || kind == '3';
+}
+
+bool mc__pnm_sniff(const uint8_t *buf, size_t len)
+{
+    return buf != NULL && len >= 3 && buf[0] == 'P' &&
+           (buf[1] == '2' || buf[1] == '3' || buf[1] == '5' || buf[1] == '6') && is_space(buf[2]);
+}
+
+/* pgm(5): "any characters from a '#' through the next carriage return or
+ * newline character, is a comment and is ignored" — anywhere before the
+ * raster, even inside what looks like a token. As in netpbm's pm_getc(), a
+ * comment reads as the CR or LF that ends it. */
+static int next_char(struct cursor *c)
+{
+    int ch;
+
+    if (c->pos >= c->len)
+        return END;
+    ch = c->p[c->pos++];
+    if (ch != '#')
+        return ch;
+    while (c->pos < c->len && c->p[c->pos] != '\n' && c->p[c->pos] != '\r')
+        c->pos++;
+    if (c->pos >= c->len)
+        return END;
+    return c->p[c->pos++];
+}
+
+/* An unsigned decimal (pgm(5): "formatted as ASCII characters in
+ * decimal"), after optional whitespace and comments. *start and *end (may
+ * be NULL) receive the offsets of its digits. The delimiter after the
+ * digits is consumed and must be whitespace (or a comment); at_end_ok says
+ * whether the data may end right after the digits instead. */
+static mc_err read_uint(struct cursor *c, uint32_t max, bool at_end_ok, uint32_t *value,
+                        size_t *start, size_t *end)
+{
+    uint32_t v = 0;
+    int ch;
+
+    do
+        ch = next_char(c);
+    while (ch != END && is_space(ch));
+    if (ch == END)
+        return MC_ETRUNCATED;
+    if (!is_digit(ch))
+        return MC_EFORMAT; /* "junk where an unsigned integer should be" */
+    if (start != NULL)
+        *start = c->pos - 1;
+    for (;;) {
+        if (v > (max - (uint32_t)(ch - '0')) / 10)
+            return MC_EFORMAT; /* over max: no need to read further */
+        v = v * 10 + (uint32_t)(ch - '0');
+        if (c->pos >= c->len || !is_digit(c->p[c->pos]))
+            break;
+        ch = c->p[c->pos++];
+    }
+    if (end != NULL)
+        *end = c->pos;
+    ch = next_char(c);
+    if (ch == END && !at_end_ok)
+        return MC_ETRUNCATED;
+    if (ch != END && !is_space(ch))
+        return MC_EFORMAT;
+    *value = v;
+    return MC_OK;
+}
+
+/* Magic, width, height, maxval and the single whitespace that ends the
+ * header (pgm(5): "A single whitespace character (usually a newline)");
+ * the raster starts right after it. */
+static mc_err parse_header(const uint8_t *buf, size_t len, struct pnm_header *h)
+{
+    struct cursor c = {buf, len, 2};
+    uint32_t v;
+    mc_err err;
+
+    if (!mc__pnm_sniff(buf, len))
+        return MC_EFORMAT;
+    h->kind = (char)buf[1];
+    h->channels = (h->kind == '2' || h->kind == '5') ? 1 : 3;
+    /* netpbm keeps dimensions in an unsigned int; more is not an image. */
+    if ((err = read_uint(&c, UINT32_MAX, false, &v, NULL, NULL)) != MC_OK)
+        return err;
+    h->width = v;
+    if ((err = read_uint(&c, UINT32_MAX, false, &v, NULL, NULL)) != MC_OK)
+        return err;
+    h->height = v;
+    /* pgm(5): "Must be less than 65536 and more than zero." The delimiter
+     * after maxval is consumed by read_uint; the raster is what follows. */
+    if ((err = read_uint(&c, 65535, false, &v, NULL, NULL)) != MC_OK)
+        return err;
+    if (v == 0)
+        return MC_EFORMAT;
+    h->maxval = v;
+    h->bits = v < 256 ? 8 : 16;
+    h->raster_off = c.pos;
+    return MC_OK;
+}
+
+static void put_sample(uint8_t *samples, unsigned bits, size_t i, uint32_t v)
+{
+    if (bits == 8) {
+        samples[i] = (uint8_t)v;
+    } else {
+        uint16_t s = (uint16_t)v;
+        memcpy(samples + 2 * i, &s, 2); /* host order */
+    }
+}
+
+static uint32_t get_sample(const uint8_t *samples, unsigned bits, size_t i)
+{
+    uint16_t s;
+
+    if (bits == 8)
+        return samples[i];
+    memcpy(&s, samples + 2 * i, 2);
+    return s;
+}
+
+/* P5/P6 raster: bytes, or 16-bit big-endian ("most significant byte
+ * first", pgm(5)), each at most maxval. */
+static mc_err binary_raster(const uint8_t *p, size_t avail, const struct pnm_header *h,
+                            mc_image *img, size_t *used)
+{
+    size_t n = img->samples_len / (h->bits / 8);
+
+    if (avail < img->samples_len)
+        return MC_ETRUNCATED;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v = h->bits == 8 ? p[i] : (uint32_t)p[2 * i] << 8 | p[2 * i + 1];
+        if (v > h->maxval)
+            return MC_EFORMAT;
+        put_sample(img->samples, h->bits, i, v);
+    }
+    *used = img->samples_len;
+    return MC_OK;
+}
+
+/* Whether the bytes between two samples are what the canonical layout has
+ * there: a space inside a row, a newline between rows. */
+static bool canonical_gap(const uint8_t *p, size_t from, size_t to, size_t i, size_t row_n)
+{
+    if (i == 0)
+        return to == from; /* the raster starts with the first digit */
+    return to - from == 1 && p[from] == (i % row_n == 0 ? '\n' : ' ');
+}
+
+/* P2/P3 raster: n decimal samples separated by whitespace (comments
+ * allowed, as netpbm's reader allows them). *used is the length of the
+ * raster text: through the last digit, plus the newline after it if there
+ * is one (the canonical layout ends every row with one). *canonical says
+ * whether that text is exactly what encode_plain() writes. */
+static mc_err plain_raster(const uint8_t *p, size_t avail, uint32_t maxval, unsigned bits,
+                           size_t n, size_t row_n, uint8_t *samples, size_t *used,
+                           bool *canonical)
+{
+    struct cursor c = {p, avail, 0};
+    size_t prev_end = 0, start, end = 0;
+    bool canon = true;
+    uint32_t v;
+    mc_err err;
+
+    for (size_t i = 0; i < n; i++) {
+        if ((err = read_uint(&c, 65535, true, &v, &start, &end)) != MC_OK)
+            return err;
+        if (v > maxval)
+            return MC_EFORMAT; /* pgm(5): each gray value is 0..maxval */
+        /* Canonical digits: no leading zeros ("007" reads as 7). */
+        if (canon && (!canonical_gap(p, prev_end, start, i, row_n) ||
+                      (end - start > 1 && p[start] == '0')))
+            canon = false;
+        put_sample(samples, bits, i, v);
+        prev_end = end;
+    }
+    if (end < avail && p[end] == '\n')
+        end++;
+    else
+        canon = false;
+    *used = end;
+    *canonical = canon;
+    return MC_OK;
+}
+
+mc_err mc__pnm_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out)
+{
+    struct pnm_header h;
+    mc_image *img = NULL;
+    size_t used = 0, n, tail, samples_len, avail;
+    bool canonical = true;
+    mc_err err;
+
+    if (out == NULL || (buf == NULL && len > 0))
+        return MC_EINVAL;
+    if (!mc__pnm_sniff(buf, len))
+        return MC_EFORMAT;
+    if ((err = parse_header(buf, len, &h)) != MC_OK)
+        return err;
+    /* The pixel cap before any allocation. */
+    if ((err = mc__geometry_check(ctx, h.width, h.height, h.channels, h.bits, &samples_len)) !=
+        MC_OK)
+        return err;
+    /* Nor may a short file buy a large allocation: the raster needs
+     * samples_len bytes (binary), or n digits and n - 1 separators
+     * (plain). n >= 1, and n <= SIZE_MAX / 2 (mc__geometry_check). */
+    n = samples_len / (h.bits / 8);
+    avail = len - h.raster_off;
+    if (avail < (is_plain(h.kind) ? 2 * n - 1 : samples_len))
+        return MC_ETRUNCATED;
+    if ((err = mc__image_alloc(ctx, h.width, h.height, h.channels, h.bits, &img)) != MC_OK)
+        return err;
+    img->format = MC_FORMAT_PNM;
+
+    if (is_plain(h.kind))
+        err = plain_raster(buf + h.raster_off, avail, h.maxval, h.bits, n,
+                           (size_t)h.width * h.channels, img->samples, &used, &canonical);
+    else
+        err = binary_raster(buf + h.raster_off, avail, &h, img, &used);
+    if (err != MC_OK)
+        goto out;
+
+    if ((err = mc__side_add(img, MC_SIDE_PNM_HEADER, buf, h.raster_off)) != MC_OK)
+        goto out;
+    if (!canonical &&
+        (err = mc__side_add(img, MC_SIDE_PNM_RASTER, buf + h.raster_off, used)) != MC_OK)
+        goto out;
+    /* Multi-image files (pgm(5): "A PGM file consists of a sequence of one
+     * or more PGM images"): medcrypt encrypts the first image and keeps
+     * the rest as it is, in the encrypted side data. */
+    tail = len - h.raster_off - used;
+    if (tail > 0 &&
+        (err = mc__side_add(img, MC_SIDE_PNM_TRAILER, buf + h.raster_off + used, tail)) != MC_OK)
+        goto out;
+
+    *out = img;
+    img = NULL;
+out:
+    mc_image_free(img);
+    return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Encoding.                                                           */
+
+/* The output buffer, sized up front in mc__pnm_encode() for the worst
+ * case (cap), so the writers below need no checks of their own. */
+struct outbuf {
+    uint8_t *p;
+    size_t len, cap;
+};
+
+static void out_bytes(struct outbuf *o, const void *data, size_t len)
+{
+    memcpy(o->p + o->len, data, len);
+    o->len += len;
+}
+
+static size_t put_decimal(uint8_t *dst, uint32_t v)
+{
+    char tmp[10];
+    size_t n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (uint8_t)tmp[n - 1 - i];
+    return n;
+}
+
+/* The canonical plain raster: one image row per line, samples separated
+ * by single spaces, every line ending with '\n'. */
+static void encode_plain(struct outbuf *o, const mc_image *img)
+{
+    size_t row_n = (size_t)img->width * img->channels;
+    size_t n = img->samples_len / (img->bits / 8);
+
+    for (size_t i = 0; i < n; i++) {
+        o->len += put_decimal(o->p + o->len, get_sample(img->samples, img->bits, i));
+        o->p[o->len++] = (i + 1) % row_n == 0 ? '\n' : ' ';
+    }
+}
+
+static void encode_binary(struct outbuf *o, const mc_image *img)
+{
+    size_t n = img->samples_len / (img->bits / 8);
+
+    if (img->bits == 8) {
+        out_bytes(o, img->samples, img->samples_len);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v = get_sample(img->samples, 16, i);
+        o->p[o->len++] = (uint8_t)(v >> 8); /* big-endian in the file */
+        o->p[o->len++] = (uint8_t)v;
+    }
+}
+
+/* A recorded plain raster is reused only if it still reads as the image's
+ * samples: the caller may have changed them since decoding, and then the
+ * samples win over the recorded layout. */
+static mc_err recorded_raster_matches(const mc_image *img, const struct pnm_header *h,
+                                      const uint8_t *text, size_t text_len, bool *match)
+{
+    uint8_t *tmp;
+    size_t used, n = img->samples_len / (img->bits / 8);
+    bool canonical;
+    mc_err err;
+
+    *match = false;
+    if ((tmp = malloc(img->samples_len)) == NULL)
+        return MC_ENOMEM;
+    err = plain_raster(text, text_len, h->maxval, h->bits, n, (size_t)h->width * h->channels,
+                       tmp, &used, &canonical);
+    if (err == MC_OK)
+        *match = used == text_len && memcmp(tmp, img->samples, img->samples_len) == 0;
+    else if (err != MC_ENOMEM)
+        err = MC_OK; /* unreadable record: ignore it, write canonically */
+    free(tmp);
+    return err;
+}
+
+mc_err mc__pnm_encode(const mc_image *img, uint8_t **out, size_t *out_len)
+{
+    struct pnm_header h;
+    struct outbuf o = {NULL, 0, 0};
+    const uint8_t *hdr = NULL, *raster = NULL, *trailer = NULL;
+    size_t hdr_len = 0, raster_len = 0, trailer_len = 0, n, body;
+    char canon_hdr[64];
+    bool use_raster = false;
+    mc_err err;
+
+    if (img == NULL || out == NULL || out_len == NULL || img->samples == NULL ||
+        (img->bits != 8 && img->bits != 16) || img->width == 0 || img->height == 0)
+        return MC_EINVAL;
+    if (img->channels != 1 && img->channels != 3)
+        return MC_EUNSUPPORTED; /* no alpha in PGM/PPM */
+    /* The samples must be exactly W·H·C (w·h fits in 64 bits; n does not
+     * need to be multiplied). */
+    n = img->samples_len / (img->bits / 8);
+    if (n * (img->bits / 8) != img->samples_len || n % img->channels != 0 ||
+        (uint64_t)img->width * img->height != n / img->channels)
+        return MC_EINVAL;
+
+    if (mc__side_find(img->side, img->side_len, MC_SIDE_PNM_HEADER, &hdr, &hdr_len)) {
+        /* The recorded header must describe this image: it was read from
+         * the file these samples came from. */
+        if (parse_header(hdr, hdr_len, &h) != MC_OK || h.raster_off != hdr_len ||
+            h.width != img->width || h.height != img->height || h.channels != img->channels ||
+            h.bits != img->bits)
+            return MC_EFORMAT;
+    } else {
+        int k = snprintf(canon_hdr, sizeof canon_hdr, "P%c\n%u %u\n%u\n",
+                         img->channels == 1 ? '5' : '6', (unsigned)img->width,
+                         (unsigned)img->height, img->bits == 8 ? 255u : 65535u);
+        if (k < 0 || (size_t)k >= sizeof canon_hdr)
+            return MC_EINVAL;
+        hdr = (const uint8_t *)canon_hdr;
+        hdr_len = (size_t)k;
+        if ((err = parse_header(hdr, hdr_len, &h)) != MC_OK)
+            return err;
+    }
+    /* pgm(5): no sample above maxval. Only an image that did not come from
+     * this header can break this. */
+    if (h.maxval != (img->bits == 8 ? 255u : 65535u))
+        for (size_t i = 0; i < n; i++)
+            if (get_sample(img->samples, img->bits, i) > h.maxval)
+                return MC_EFORMAT;
+
+    if (is_plain(h.kind) &&
+        mc__side_find(img->side, img->side_len, MC_SIDE_PNM_RASTER, &raster, &raster_len)) {
+        if ((err = recorded_raster_matches(img, &h, raster, raster_len, &use_raster)) != MC_OK)
+            return err;
+    }
+    mc__side_find(img->side, img->side_len, MC_SIDE_PNM_TRAILER, &trailer, &trailer_len);
+
+    /* Output size: plain samples take at most 5 digits and a separator. */
+    if (!is_plain(h.kind))
+        body = img->samples_len;
+    else if (use_raster)
+        body = raster_len;
+    else if (n > SIZE_MAX / 6)
+        return MC_ETOOBIG;
+    else
+        body = n * 6;
+    if (body > SIZE_MAX - hdr_len || trailer_len > SIZE_MAX - hdr_len - body)
+        return MC_ETOOBIG;
+    o.cap = hdr_len + body + trailer_len;
+    if ((o.p = malloc(o.cap > 0 ? o.cap : 1)) == NULL)
+        return MC_ENOMEM;
+
+    out_bytes(&o, hdr, hdr_len);
+    if (!is_plain(h.kind))
+        encode_binary(&o, img);
+    else if (use_raster)
+        out_bytes(&o, raster, raster_len);
+    else
+        encode_plain(&o, img);
+    if (trailer_len > 0)
+        out_bytes(&o, trailer, trailer_len);
+
+    *out = o.p;
+    *out_len = o.len;
+    return MC_OK;
+}

@@ -1,0 +1,193 @@
+/*
+ * The cipher image: a standard PNG with the plain image's W, H, channels
+ * and depth, and one private chunk "mcRY" (ancillary, private, reserved
+ * bit clear, unsafe to copy: PNG spec §5.4) right after IHDR.
+ *
+ * Chunk data (all integers big-endian, as in PNG):
+ *    0  8  magic "medcrypt"
+ *    8  1  format version (1)
+ *    9  1  original format (mc_format)
+ *   10  1  channels      11  1  bits per sample
+ *   12  4  width         16  4  height (all frames)      20  4  frames
+ *   24  8  key id        32 16  nonce N
+ *   48  4  side-data length S                             52  4  zero
+ *   56 32  tag T
+ *   88  S  side data, encrypted
+ * Bytes 0..56 are the header covered by T.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const uint8_t MAGIC[8] = {'m', 'e', 'd', 'c', 'r', 'y', 'p', 't'};
+/* The last 12 bytes of every PNG medcrypt writes (PNG spec §11.2.5). */
+static const uint8_t IEND[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+void mc__header_mac_bytes(uint8_t out[MC_MAC_HEADER_BYTES], const mc__header *hdr)
+{
+    memcpy(out, MAGIC, 8);
+    out[8] = hdr->version;
+    out[9] = (uint8_t)hdr->format;
+    out[10] = hdr->channels;
+    out[11] = hdr->bits;
+    put32(out + 12, hdr->width);
+    put32(out + 16, hdr->height);
+    put32(out + 20, hdr->frames);
+    memcpy(out + 24, hdr->key_id, MC_KEY_ID_BYTES);
+    memcpy(out + 32, hdr->nonce, MC_NONCE_BYTES);
+    put32(out + 48, hdr->side_len);
+    memset(out + 52, 0, 4);
+}
+
+void mc__header_pack(uint8_t out[MC_CHUNK_FIXED_BYTES], const mc__header *hdr)
+{
+    mc__header_mac_bytes(out, hdr);
+    memcpy(out + MC_MAC_HEADER_BYTES, hdr->tag, MC_TAG_BYTES);
+}
+
+mc_err mc__header_unpack(mc__header *hdr, const uint8_t *chunk, size_t chunk_len)
+{
+    mc__header h;
+
+    if (chunk_len < 9 || memcmp(chunk, MAGIC, 8) != 0)
+        return MC_ETAMPERED;
+    if (chunk[8] != MC_FORMAT_VERSION)
+        return MC_EVERSION;
+    if (chunk_len < MC_CHUNK_FIXED_BYTES)
+        return MC_ETAMPERED;
+    memset(&h, 0, sizeof h);
+    h.version = chunk[8];
+    h.format = (mc_format)chunk[9];
+    h.channels = chunk[10];
+    h.bits = chunk[11];
+    h.width = get32(chunk + 12);
+    h.height = get32(chunk + 16);
+    h.frames = get32(chunk + 20);
+    memcpy(h.key_id, chunk + 24, MC_KEY_ID_BYTES);
+    memcpy(h.nonce, chunk + 32, MC_NONCE_BYTES);
+    h.side_len = get32(chunk + 48);
+    memcpy(h.tag, chunk + MC_MAC_HEADER_BYTES, MC_TAG_BYTES);
+    if (h.format <= MC_FORMAT_NONE || h.format >= MC_FORMAT_COUNT ||
+        get32(chunk + 52) != 0 || h.frames == 0 || h.height % h.frames != 0 ||
+        (uint64_t)h.side_len != chunk_len - MC_CHUNK_FIXED_BYTES)
+        return MC_ETAMPERED;
+    *hdr = h;
+    return MC_OK;
+}
+
+mc_err mc__container_write(const mc_ctx *ctx, const mc_image *img, const mc__header *hdr,
+                           uint8_t **out, size_t *out_len)
+{
+    mc__png_chunk chunk;
+    mc_err err;
+
+    (void)ctx;
+    memset(&chunk, 0, sizeof chunk);
+    memcpy(chunk.type, MC_CHUNK_TYPE, 5);
+    chunk.len = MC_CHUNK_FIXED_BYTES + img->side_len;
+    if ((chunk.data = malloc(chunk.len)) == NULL)
+        return MC_ENOMEM;
+    mc__header_pack(chunk.data, hdr);
+    if (img->side_len > 0)
+        memcpy(chunk.data + MC_CHUNK_FIXED_BYTES, img->side, img->side_len);
+    /* Noise does not compress: no filtering, fastest deflate. */
+    err = mc__png_encode(img, &chunk, true, out, out_len);
+    free(chunk.data);
+    return err;
+}
+
+/* Walks the chunk list (PNG spec §5.3) as far as it is intact: how many
+ * mcRY chunks it holds, and whether the first comes before any IDAT. */
+static unsigned scan_chunks(const uint8_t *in, size_t len, bool *before_idat)
+{
+    size_t off = 8;
+    unsigned found = 0;
+    bool idat_seen = false;
+
+    *before_idat = false;
+    while (len - off >= 8) {
+        uint32_t n = get32(in + off);
+        if (memcmp(in + off + 4, MC_CHUNK_TYPE, 4) == 0) {
+            if (found++ == 0)
+                *before_idat = !idat_seen;
+        } else if (memcmp(in + off + 4, "IDAT", 4) == 0) {
+            idat_seen = true;
+        }
+        if (n > len - off - 8 || len - off - 8 - n < 4)
+            break;
+        off += 8 + (size_t)n + 4;
+    }
+    return found;
+}
+
+mc_err mc__container_read(const mc_ctx *ctx, const uint8_t *in, size_t in_len, mc_image **out,
+                          mc__header *hdr_out)
+{
+    mc__png_chunk want;
+    mc__header hdr;
+    mc_image *img = NULL;
+    bool before_idat;
+    mc_err err;
+
+    if (!mc__png_sniff(in, in_len))
+        return MC_ENOTCIPHER;
+    memset(&want, 0, sizeof want);
+    memcpy(want.type, MC_CHUNK_TYPE, 5);
+    err = mc__png_decode(ctx, in, in_len, &img, &want);
+    if (err == MC_ENOMEM || err == MC_ETOOBIG)
+        goto out;
+    if (err != MC_OK) {
+        /* A PNG signature, then something broken: a damaged cipher image,
+         * unless it carries no medcrypt chunk at all. */
+        err = (err == MC_ETRUNCATED || scan_chunks(in, in_len, &before_idat) > 0)
+                  ? MC_ETAMPERED
+                  : MC_ENOTCIPHER;
+        goto out;
+    }
+    if (want.data == NULL) {
+        err = MC_ENOTCIPHER;
+        goto out;
+    }
+    if ((err = mc__header_unpack(&hdr, want.data, want.len)) != MC_OK)
+        goto out;
+    /* Exactly one mcRY, before the image data. Every medcrypt PNG ends
+     * with IEND: anything cut or appended is a modification. The PNG
+     * geometry must be the header's. */
+    if (scan_chunks(in, in_len, &before_idat) != 1 || !before_idat || in_len < sizeof IEND || memcmp(in + in_len - sizeof IEND, IEND, sizeof IEND) != 0 ||
+        hdr.width != img->width || hdr.height != img->height ||
+        hdr.channels != img->channels || hdr.bits != img->bits) {
+        err = MC_ETAMPERED;
+        goto out;
+    }
+    if (hdr.side_len > 0) {
+        if ((img->side = malloc(hdr.side_len)) == NULL) {
+            err = MC_ENOMEM;
+            goto out;
+        }
+        memcpy(img->side, want.data + MC_CHUNK_FIXED_BYTES, hdr.side_len);
+        img->side_len = hdr.side_len;
+    }
+    img->format = hdr.format;
+    img->frames = hdr.frames;
+    *hdr_out = hdr;
+    *out = img;
+    img = NULL;
+out:
+    free(want.data);
+    mc_image_free(img);
+    return err;
+}

@@ -1,0 +1,44 @@
+/* The context: options shared by calls. No global state except the
+ * idempotent, thread-safe sodium_init(). */
+#include "internal.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+
+mc_err mc_ctx_new(mc_ctx **out)
+{
+    mc_ctx *ctx;
+
+    if (out == NULL)
+        return MC_EINVAL;
+    if (sodium_init() < 0)
+        return MC_ECRYPTO;
+    if ((ctx = calloc(1, sizeof *ctx)) == NULL)
+        return MC_ENOMEM;
+    ctx->max_samples = MC_DEFAULT_MAX_SAMPLES;
+    *out = ctx;
+    return MC_OK;
+}
+
+void mc_ctx_free(mc_ctx *ctx)
+{
+    free(ctx);
+}
+
+mc_err mc_ctx_set_max_samples(mc_ctx *ctx, uint64_t max_samples)
+{
+    if (ctx == NULL || max_samples == 0)
+        return MC_EINVAL;
+    ctx->max_samples = max_samples;
+    return MC_OK;
+}
+
+uint64_t mc_ctx_max_samples(const mc_ctx *ctx)
+{
+    return ctx != NULL ? ctx->max_samples : MC_DEFAULT_MAX_SAMPLES;
+}
+
+void mc_free(void *p)
+{
+    free(p);
+}

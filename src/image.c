@@ -1,0 +1,249 @@
+/* The image model: geometry, samples in one caller-visible buffer, and
+ * format-specific side data kept as typed records. */
+#include "internal.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+mc_err mc__geometry_check(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint8_t bits,
+                          size_t *samples_len)
+{
+    uint64_t max = mc_ctx_max_samples(ctx);
+    uint64_t n;
+
+    if (w == 0 || h == 0 || c < 1 || c > 4 || (bits != 8 && bits != 16))
+        return MC_EFORMAT;
+    /* Overflow checked before multiplying: a tiny header must not buy a
+     * huge allocation (the pixel cap applies before any malloc). */
+    if ((uint64_t)h > max / w)
+        return MC_ETOOBIG;
+    n = (uint64_t)w * h;
+    if (n > max / c)
+        return MC_ETOOBIG;
+    n *= c;
+    if (n > SIZE_MAX / 2)
+        return MC_ETOOBIG;
+    if (samples_len != NULL)
+        *samples_len = (size_t)n * (bits / 8);
+    return MC_OK;
+}
+
+mc_err mc__image_alloc(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint8_t bits,
+                       mc_image **out)
+{
+    mc_image *img;
+    size_t len;
+    mc_err err;
+
+    if ((err = mc__geometry_check(ctx, w, h, c, bits, &len)) != MC_OK)
+        return err;
+    if ((img = calloc(1, sizeof *img)) == NULL)
+        return MC_ENOMEM;
+    if ((img->samples = calloc(len, 1)) == NULL) {
+        free(img);
+        return MC_ENOMEM;
+    }
+    img->width = w;
+    img->height = h;
+    img->frames = 1;
+    img->channels = c;
+    img->bits = bits;
+    img->samples_len = len;
+    img->format = MC_FORMAT_PNG;
+    *out = img;
+    return MC_OK;
+}
+
+mc_err mc_image_new(mc_ctx *ctx, uint32_t width, uint32_t height, uint8_t channels, uint8_t bits,
+                    mc_image **out)
+{
+    if (ctx == NULL || out == NULL)
+        return MC_EINVAL;
+    return mc__image_alloc(ctx, width, height, channels, bits, out);
+}
+
+void mc_image_free(mc_image *img)
+{
+    if (img == NULL)
+        return;
+    /* Samples and side data may be patient data: wipe before freeing. */
+    if (img->samples != NULL)
+        sodium_memzero(img->samples, img->samples_len);
+    if (img->side != NULL)
+        sodium_memzero(img->side, img->side_len);
+    if (img->name != NULL)
+        sodium_memzero(img->name, strlen(img->name));
+    free(img->samples);
+    free(img->side);
+    free(img->name);
+    free(img);
+}
+
+static const char *extension_of(const mc_image *img)
+{
+    switch (img->format) {
+    case MC_FORMAT_PNM:
+        return img->channels == 1 ? "pgm" : "ppm";
+    case MC_FORMAT_BMP:
+        return "bmp";
+    case MC_FORMAT_JPEG:
+        return "png"; /* decoded JPEG pixels come back as a lossless PNG */
+    case MC_FORMAT_DICOM:
+        return "dcm";
+    default:
+        return "png";
+    }
+}
+
+void mc_image_get_info(const mc_image *img, mc_image_info *info)
+{
+    if (img == NULL || info == NULL)
+        return;
+    info->width = img->width;
+    info->height = img->height;
+    info->frames = img->frames;
+    info->channels = img->channels;
+    info->bits = img->bits;
+    info->format = img->format;
+    info->extension = extension_of(img);
+}
+
+uint8_t *mc_image_samples(mc_image *img, size_t *len)
+{
+    if (img == NULL)
+        return NULL;
+    if (len != NULL)
+        *len = img->samples_len;
+    return img->samples;
+}
+
+const uint8_t *mc_image_samples_const(const mc_image *img, size_t *len)
+{
+    if (img == NULL)
+        return NULL;
+    if (len != NULL)
+        *len = img->samples_len;
+    return img->samples;
+}
+
+const char *mc_image_name(const mc_image *img)
+{
+    return img != NULL ? img->name : NULL;
+}
+
+const char *mc_format_name(mc_format format)
+{
+    switch (format) {
+    case MC_FORMAT_PNG:
+        return "png";
+    case MC_FORMAT_PNM:
+        return "pnm";
+    case MC_FORMAT_BMP:
+        return "bmp";
+    case MC_FORMAT_JPEG:
+        return "jpeg";
+    case MC_FORMAT_DICOM:
+        return "dicom";
+    default:
+        return "none";
+    }
+}
+
+/* Side-data records: type (u16 BE), length (u32 BE), bytes. */
+#define SIDE_RECORD_HEAD 6u
+
+mc_err mc__side_add(mc_image *img, uint16_t type, const void *data, size_t len)
+{
+    uint8_t *p;
+    size_t need;
+
+    if (len > UINT32_MAX - SIDE_RECORD_HEAD || img->side_len > UINT32_MAX - SIDE_RECORD_HEAD - len)
+        return MC_ETOOBIG;
+    need = img->side_len + SIDE_RECORD_HEAD + len;
+    if ((p = malloc(need)) == NULL)
+        return MC_ENOMEM;
+    if (img->side_len > 0) {
+        memcpy(p, img->side, img->side_len);
+        sodium_memzero(img->side, img->side_len);
+    }
+    free(img->side);
+    img->side = p;
+    p += img->side_len;
+    p[0] = (uint8_t)(type >> 8);
+    p[1] = (uint8_t)type;
+    p[2] = (uint8_t)(len >> 24);
+    p[3] = (uint8_t)(len >> 16);
+    p[4] = (uint8_t)(len >> 8);
+    p[5] = (uint8_t)len;
+    if (len > 0)
+        memcpy(p + SIDE_RECORD_HEAD, data, len);
+    img->side_len = need;
+    return MC_OK;
+}
+
+static bool side_walk(const uint8_t *side, size_t side_len, uint16_t type, const uint8_t **data,
+                      size_t *len)
+{
+    size_t off = 0;
+
+    while (off < side_len) {
+        uint16_t t;
+        uint32_t l;
+        if (side_len - off < SIDE_RECORD_HEAD)
+            return false;
+        t = (uint16_t)(side[off] << 8 | side[off + 1]);
+        l = (uint32_t)side[off + 2] << 24 | (uint32_t)side[off + 3] << 16 |
+            (uint32_t)side[off + 4] << 8 | side[off + 5];
+        off += SIDE_RECORD_HEAD;
+        if (l > side_len - off)
+            return false;
+        if (type != 0 && t == type) {
+            *data = side + off;
+            *len = l;
+            return true;
+        }
+        off += l;
+    }
+    return type == 0;
+}
+
+bool mc__side_find(const uint8_t *side, size_t side_len, uint16_t type, const uint8_t **data,
+                   size_t *len)
+{
+    if (side == NULL || type == 0)
+        return false;
+    return side_walk(side, side_len, type, data, len);
+}
+
+bool mc__side_valid(const uint8_t *side, size_t side_len)
+{
+    const uint8_t *d;
+    size_t l;
+
+    if (side_len == 0)
+        return true;
+    return side != NULL && side_walk(side, side_len, 0, &d, &l);
+}
+
+mc_err mc__image_name_from_side(mc_image *img)
+{
+    const uint8_t *d;
+    size_t l;
+    char *name;
+
+    free(img->name);
+    img->name = NULL;
+    if (!mc__side_find(img->side, img->side_len, MC_SIDE_NAME, &d, &l))
+        return MC_OK;
+    if ((name = malloc(l + 1)) == NULL)
+        return MC_ENOMEM;
+    memcpy(name, d, l);
+    name[l] = '\0';
+    if (strlen(name) != l) { /* an embedded NUL: not a name */
+        free(name);
+        return MC_OK;
+    }
+    img->name = name;
+    return MC_OK;
+}

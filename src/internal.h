@@ -1,0 +1,219 @@
+/*
+ * Library internals shared across src/ files. Never installed.
+ * Cross-file names carry the mc__ prefix.
+ */
+#ifndef MC_INTERNAL_H
+#define MC_INTERNAL_H
+
+#include "medcrypt.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The chaotic stages are specified on IEEE-754 binary64 and on the
+ * little-endian byte order of samples; refuse to build where that does
+ * not hold rather than produce incompatible cipher images. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "medcrypt format v1 code assumes a little-endian host"
+#endif
+#if defined(__FLT_EVAL_METHOD__) && __FLT_EVAL_METHOD__ != 0
+#error "medcrypt needs double arithmetic evaluated in double (no x87)"
+#endif
+
+struct mc_ctx {
+    uint64_t max_samples;
+};
+
+/* Side data: format-specific bytes that travel, encrypted, with the
+ * samples (docs/FORMAT.md §Side data). Records are (type u16 BE, length
+ * u32 BE, bytes). */
+enum mc_side_type {
+    MC_SIDE_NAME = 1,       /* original base name, UTF-8 */
+    MC_SIDE_PNM_HEADER = 2, /* PNM header bytes up to the raster, verbatim */
+    MC_SIDE_PNM_TRAILER = 3, /* PNM bytes after the raster, verbatim */
+    MC_SIDE_PNM_RASTER = 4   /* plain (P2/P3) raster text, verbatim, only
+                                when not in the canonical layout */
+};
+
+struct mc_image {
+    uint32_t width, height, frames;
+    uint8_t channels, bits;
+    mc_format format;
+    uint8_t *samples; /* W·H·C·bits/8 bytes, 16-bit in host order */
+    size_t samples_len;
+    uint8_t *side;    /* side-data records, or NULL */
+    size_t side_len;
+    char *name;       /* decoded copy of MC_SIDE_NAME, or NULL */
+};
+
+/* image.c */
+mc_err mc__image_alloc(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint8_t bits,
+                       mc_image **out);
+mc_err mc__geometry_check(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint8_t bits,
+                          size_t *samples_len);
+mc_err mc__side_add(mc_image *img, uint16_t type, const void *data, size_t len);
+/* Finds the first record of a type; returns false if absent. */
+bool mc__side_find(const uint8_t *side, size_t side_len, uint16_t type, const uint8_t **data,
+                   size_t *len);
+/* Checks the records are well formed (lengths inside the buffer). */
+bool mc__side_valid(const uint8_t *side, size_t side_len);
+/* Sets img->name from the side data (after decryption). */
+mc_err mc__image_name_from_side(mc_image *img);
+
+/* crypto.c: thin wrappers over OpenSSL's libcrypto (SHA-512, HMAC,
+ * HKDF) — FIPS 180-4, RFC 2104/4231, RFC 5869. */
+typedef struct mc__hmac mc__hmac;
+mc_err mc__sha512(uint8_t out[64], const uint8_t *msg, size_t msg_len);
+mc_err mc__sha512_2(uint8_t out[64], const uint8_t *a, size_t a_len, const uint8_t *b,
+                    size_t b_len);
+mc_err mc__hmac_sha512(uint8_t out[64], const uint8_t *key, size_t key_len, const uint8_t *msg,
+                       size_t msg_len);
+mc_err mc__hmac_init(mc__hmac **h, const uint8_t *key, size_t key_len);
+mc_err mc__hmac_update(mc__hmac *h, const uint8_t *msg, size_t msg_len);
+mc_err mc__hmac_final(mc__hmac *h, uint8_t out[64]); /* frees h */
+void mc__hmac_free(mc__hmac *h);
+mc_err mc__hkdf_sha512(uint8_t *out, size_t out_len, const uint8_t *ikm, size_t ikm_len,
+                       const uint8_t *salt, size_t salt_len, const char *info);
+
+/* Philox4x32-10 (Random123): one 16-byte block, words little-endian. */
+void mc__philox(uint32_t out[4], const uint32_t ctr[4], const uint32_t key[2]);
+/* Writes n_blocks blocks of Philox output with ctr = {i, c1, c2, c3}. */
+void mc__philox_stream(uint8_t *out, size_t n_blocks, const uint32_t key[2], uint32_t c1,
+                       uint32_t c2, uint32_t c3);
+
+/* aadhaar.c */
+bool mc__verhoeff_valid(const char *digits, size_t n);
+int mc__verhoeff_digit(const char *digits, size_t n); /* check digit to append */
+
+/* key.c: deterministic part of key generation, for known-answer tests. */
+mc_err mc__key_derive(mc_key *key, const char digits[12], const char dob[10],
+                      const uint8_t rnd[32]);
+/* dob.c: today's date is a parameter so tests can pin it. */
+mc_err mc__dob_check_at(const char *dob, int year, int month, int day);
+
+/* cipher.c: subkeys (docs/FORMAT.md §Subkeys) */
+typedef struct mc__subkeys {
+    uint8_t mac[64];    /* secret */
+    uint8_t chaos[32];  /* secret */
+    uint8_t stream[32]; /* secret */
+    uint8_t key_id[MC_KEY_ID_BYTES]; /* public */
+} mc__subkeys;
+mc_err mc__subkeys_derive(mc__subkeys *sk, const mc_key *key);
+void mc__subkeys_wipe(mc__subkeys *sk);
+
+/* The seed material SM (64 bytes) from K_chaos and T. */
+mc_err mc__seed_material(uint8_t sm[64], const uint8_t k_chaos[32],
+                         const uint8_t tag[MC_TAG_BYTES]);
+
+/* chaos.c: the maps and their per-block seeding. */
+enum mc__stage_id {
+    MC_STAGE_PERM = 0,       /* samples inside a block */
+    MC_STAGE_PERM_BLOCKS = 1,/* order of the full blocks */
+    MC_STAGE_HENON = 2,
+    MC_STAGE_LOGISTIC = 3
+};
+/* Four Philox words for (stage, block) under SM. */
+void mc__stage_philox(uint32_t out[4], const uint8_t sm[64], int stage, uint64_t block);
+/* A double in [0,1) from two words (53 bits). */
+double mc__unit(uint32_t hi, uint32_t lo);
+/* Low 32 bits of the binary64 representation: the orbit's output. */
+uint32_t mc__low32(double x);
+uint64_t mc__bits(double x);
+
+typedef struct mc__logistic {
+    double x, r;
+} mc__logistic;
+void mc__logistic_seed(mc__logistic *m, const uint8_t sm[64], int stage, uint64_t block);
+static inline double mc__logistic_next(mc__logistic *m)
+{
+    m->x = m->r * m->x * (1.0 - m->x);
+    return m->x;
+}
+
+typedef struct mc__henon {
+    double x, y;
+} mc__henon;
+void mc__henon_seed(mc__henon *m, const uint8_t sm[64], uint64_t block);
+double mc__henon_next(mc__henon *m);
+
+/* Stage block sizes (docs/FORMAT.md): part of format v1. */
+#define MC_PERM_BLOCK_SAMPLES 4096u
+#define MC_HENON_BLOCK_WORDS 512u
+#define MC_LOGISTIC_BLOCK_BYTES 4096u
+#define MC_TRANSIENT 16u
+
+/* stage_perm.c: sample permutation, bytes_per_sample 1 or 2. */
+mc_err mc__perm_forward(uint8_t *buf, size_t n_samples, unsigned bytes_per_sample,
+                        const uint8_t sm[64]);
+mc_err mc__perm_inverse(uint8_t *buf, size_t n_samples, unsigned bytes_per_sample,
+                        const uint8_t sm[64]);
+/* stage_henon.c: bit scrambling over the sample bytes (len a multiple of
+ * bytes_per_sample). */
+void mc__henon_forward(uint8_t *buf, size_t len, unsigned bytes_per_sample, const uint8_t sm[64]);
+void mc__henon_inverse(uint8_t *buf, size_t len, unsigned bytes_per_sample, const uint8_t sm[64]);
+/* stage_xor.c: logistic keystream (an involution) and XChaCha20 layer. */
+void mc__logistic_xor(uint8_t *buf, size_t len, const uint8_t sm[64]);
+void mc__xchacha_xor(uint8_t *buf, size_t len, uint64_t block_counter,
+                     const uint8_t k_stream[32], const uint8_t tag[MC_TAG_BYTES]);
+
+/* cipher.c: the pipeline, in place on img's samples and side data.
+ * stages: how many stages to run (for analysis and golden vectors):
+ * MC_STAGES_ALL for the format. */
+enum {
+    MC_STAGES_PERM = 1,
+    MC_STAGES_HENON = 2,
+    MC_STAGES_LOGISTIC = 3,
+    MC_STAGES_ALL = 4
+};
+typedef struct mc__header {
+    uint8_t version;
+    mc_format format;
+    uint8_t channels, bits;
+    uint32_t width, height, frames;
+    uint8_t key_id[MC_KEY_ID_BYTES];
+    uint8_t nonce[MC_NONCE_BYTES];
+    uint8_t tag[MC_TAG_BYTES];
+    uint32_t side_len;
+} mc__header;
+/* Encrypts img in place; fills hdr (nonce given by the caller). */
+mc_err mc__encrypt_inplace(const mc_key *key, mc_image *img, const uint8_t nonce[MC_NONCE_BYTES],
+                           int stages, mc__header *hdr);
+/* Decrypts in place and verifies the tag; wipes the samples on failure. */
+mc_err mc__decrypt_inplace(const mc_key *key, mc_image *img, const mc__header *hdr);
+
+/* container.c */
+#define MC_CHUNK_TYPE "mcRY"
+#define MC_CHUNK_FIXED_BYTES 88u
+#define MC_MAC_HEADER_BYTES 56u
+void mc__header_pack(uint8_t out[MC_CHUNK_FIXED_BYTES], const mc__header *hdr);
+mc_err mc__header_unpack(mc__header *hdr, const uint8_t *chunk, size_t chunk_len);
+/* Bytes covered by the tag ahead of the samples (docs/FORMAT.md). */
+void mc__header_mac_bytes(uint8_t out[MC_MAC_HEADER_BYTES], const mc__header *hdr);
+/* Writes the cipher PNG of an encrypted image. */
+mc_err mc__container_write(const mc_ctx *ctx, const mc_image *img, const mc__header *hdr,
+                           uint8_t **out, size_t *out_len);
+/* Reads a cipher PNG: the encrypted image (format from the header) and
+ * the header. */
+mc_err mc__container_read(const mc_ctx *ctx, const uint8_t *in, size_t in_len, mc_image **img,
+                          mc__header *hdr);
+
+/* codec_png.c. Extra chunk (may be NULL) is written after IHDR.
+ * level: zlib level; filter: false = no filtering (for noise). */
+typedef struct mc__png_chunk {
+    char type[5];
+    uint8_t *data; /* malloc'd on read */
+    size_t len;
+} mc__png_chunk;
+mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out,
+                      mc__png_chunk *want);
+mc_err mc__png_encode(const mc_image *img, const mc__png_chunk *extra, bool fast, uint8_t **out,
+                      size_t *out_len);
+bool mc__png_sniff(const uint8_t *buf, size_t len);
+
+/* codec_pnm.c */
+mc_err mc__pnm_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out);
+mc_err mc__pnm_encode(const mc_image *img, uint8_t **out, size_t *out_len);
+bool mc__pnm_sniff(const uint8_t *buf, size_t len);
+
+#endif /* MC_INTERNAL_H */

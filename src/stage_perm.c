@@ -1,0 +1,204 @@
+/*
+ * Stage 3, chaotic scrambling: a keyed permutation of the samples, O(n),
+ * exactly invertible, built from cache-sized pieces:
+ *   1. inside each block of P = MC_PERM_BLOCK_SAMPLES samples (the last
+ *      block may be shorter), Fisher–Yates (Durstenfeld 1964) driven by
+ *      the block's own logistic orbit (stage MC_STAGE_PERM, block b);
+ *   2. if there are nf = n / P ≥ 2 full blocks, a keyed block transpose of
+ *      them: with π the Fisher–Yates shuffle of 0..nf−1 driven by orbit
+ *      (MC_STAGE_PERM_BLOCKS, 0), out[o·nf + k] = in[π(k)·P + o]
+ *      for k < nf, o < P; samples after the full blocks stay in place;
+ *   3. then step 1 again, block b with orbit (MC_STAGE_PERM, 2^32 + b).
+ * Step 1 spreads a block's samples over its P positions; step 2 sends the
+ * P samples of a block to P places nf apart, so every new block holds
+ * samples of all (or P random) old blocks; step 3 mixes them, so that
+ * neighbours are random pairs from the whole image, not always from the
+ * same two blocks. No random access per sample over the whole image:
+ * every step works in cache-sized blocks or tiles.
+ *
+ * Fisher–Yates index j in [0, i] is (u·(i+1)) >> 32 for the orbit's
+ * 32-bit output u (Lemire 2019, without rejection: a bias below
+ * (i+1)/2^32, irrelevant for scrambling, and no division).
+ */
+#include "internal.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+static inline uint32_t pick(mc__logistic *m, uint32_t bound)
+{
+    uint32_t u = mc__low32(mc__logistic_next(m));
+    return (uint32_t)(((uint64_t)u * bound) >> 32);
+}
+
+/* j[i] is the partner of position i, for i = count-1 down to 1. */
+static void indices(uint32_t *j, size_t count, mc__logistic *m)
+{
+    for (size_t i = count - 1; i >= 1; i--)
+        j[i] = pick(m, (uint32_t)(i + 1));
+}
+
+#define SWAP(T, base, a, b)                                                                    \
+    do {                                                                                       \
+        T *s_ = (T *)(void *)(base), t_ = s_[a];                                               \
+        s_[a] = s_[b];                                                                         \
+        s_[b] = t_;                                                                            \
+    } while (0)
+
+static void shuffle_block(uint8_t *base, size_t count, unsigned bps, const uint32_t *j,
+                          bool inverse)
+{
+    if (!inverse) {
+        for (size_t i = count - 1; i >= 1; i--) {
+            if (bps == 1)
+                SWAP(uint8_t, base, i, j[i]);
+            else
+                SWAP(uint16_t, base, i, j[i]);
+        }
+    } else {
+        for (size_t i = 1; i < count; i++) {
+            if (bps == 1)
+                SWAP(uint8_t, base, i, j[i]);
+            else
+                SWAP(uint16_t, base, i, j[i]);
+        }
+    }
+}
+
+/* π: the keyed order of the full blocks (Fisher–Yates on the identity). */
+static void block_order(uint32_t *pi, uint32_t *j, size_t nf, const uint8_t sm[64])
+{
+    mc__logistic m;
+
+    for (size_t k = 0; k < nf; k++)
+        pi[k] = (uint32_t)k;
+    if (nf > 1) {
+        mc__logistic_seed(&m, sm, MC_STAGE_PERM_BLOCKS, 0);
+        indices(j, nf, &m);
+        for (size_t k = nf - 1; k >= 1; k--) {
+            uint32_t t = pi[k];
+            pi[k] = pi[j[k]];
+            pi[j[k]] = t;
+        }
+        sodium_memzero(&m, sizeof m);
+    }
+}
+
+/* out[o·nf + k] = in[π(k)·P + o] (forward) or its inverse, in tiles of
+ * TILE blocks × TILE offsets so both sides stay in cache. */
+#define TILE 64u
+
+static void transpose(uint8_t *dst, const uint8_t *src, const uint32_t *pi, size_t nf,
+                      unsigned bps, bool inverse)
+{
+    const size_t P = MC_PERM_BLOCK_SAMPLES;
+
+    for (size_t k0 = 0; k0 < nf; k0 += TILE) {
+        size_t k1 = k0 + TILE < nf ? k0 + TILE : nf;
+        for (size_t o0 = 0; o0 < P; o0 += TILE) {
+            for (size_t k = k0; k < k1; k++) {
+                size_t blk = (size_t)pi[k] * P;
+                for (size_t o = o0; o < o0 + TILE; o++) {
+                    size_t a = o * nf + k, b = blk + o; /* a: transposed side */
+                    if (bps == 1) {
+                        if (!inverse)
+                            dst[a] = src[b];
+                        else
+                            dst[b] = src[a];
+                    } else {
+                        const uint16_t *s = (const uint16_t *)(const void *)src;
+                        uint16_t *d = (uint16_t *)(void *)dst;
+                        if (!inverse)
+                            d[a] = s[b];
+                        else
+                            d[b] = s[a];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* Step 1 (and 3): every block shuffled by its own orbit (stage 0, block
+ * first + b). */
+#define SECOND_PASS ((uint64_t)1 << 32)
+
+static void shuffle_all(uint8_t *buf, size_t n, unsigned bps, const uint8_t sm[64], uint32_t *j,
+                        uint64_t first, bool inverse)
+{
+    const size_t P = MC_PERM_BLOCK_SAMPLES;
+    size_t n_blocks = (n + P - 1) / P;
+    mc__logistic m = {0.0, 0.0};
+
+    for (size_t b = 0; b < n_blocks; b++) {
+        size_t count = (b + 1 < n_blocks || n % P == 0) ? P : n % P;
+        if (count < 2)
+            continue;
+        mc__logistic_seed(&m, sm, MC_STAGE_PERM, first + b);
+        indices(j, count, &m);
+        shuffle_block(buf + b * P * bps, count, bps, j, inverse);
+    }
+    sodium_memzero(&m, sizeof m);
+}
+
+static mc_err perm(uint8_t *buf, size_t n, unsigned bps, const uint8_t sm[64], bool inverse)
+{
+    const size_t P = MC_PERM_BLOCK_SAMPLES;
+    size_t nf = n / P;
+    size_t j_len = (nf > P ? nf : P) * sizeof(uint32_t);
+    uint32_t *j = NULL, *pi = NULL;
+    uint8_t *tmp = NULL;
+    mc_err err = MC_ENOMEM;
+
+    if (n < 2)
+        return MC_OK;
+    if ((j = malloc(j_len)) == NULL)
+        goto out;
+    if (nf > 1 && ((pi = malloc(nf * sizeof *pi)) == NULL ||
+                   (tmp = malloc(nf * P * bps)) == NULL))
+        goto out;
+
+    if (!inverse) {
+        shuffle_all(buf, n, bps, sm, j, 0, false);
+        if (nf > 1) {
+            block_order(pi, j, nf, sm);
+            transpose(tmp, buf, pi, nf, bps, false);
+            memcpy(buf, tmp, nf * P * bps);
+            shuffle_all(buf, n, bps, sm, j, SECOND_PASS, false);
+        }
+    } else {
+        if (nf > 1) {
+            shuffle_all(buf, n, bps, sm, j, SECOND_PASS, true);
+            block_order(pi, j, nf, sm);
+            transpose(tmp, buf, pi, nf, bps, true);
+            memcpy(buf, tmp, nf * P * bps);
+        }
+        shuffle_all(buf, n, bps, sm, j, 0, true);
+    }
+    err = MC_OK;
+out:
+    /* Indices derive from secret SM; tmp holds scrambled plain samples. */
+    if (j != NULL)
+        sodium_memzero(j, j_len);
+    if (pi != NULL)
+        sodium_memzero(pi, nf * sizeof *pi);
+    if (tmp != NULL)
+        sodium_memzero(tmp, nf * P * bps);
+    free(j);
+    free(pi);
+    free(tmp);
+    return err;
+}
+
+mc_err mc__perm_forward(uint8_t *buf, size_t n_samples, unsigned bytes_per_sample,
+                        const uint8_t sm[64])
+{
+    return perm(buf, n_samples, bytes_per_sample, sm, false);
+}
+
+mc_err mc__perm_inverse(uint8_t *buf, size_t n_samples, unsigned bytes_per_sample,
+                        const uint8_t sm[64])
+{
+    return perm(buf, n_samples, bytes_per_sample, sm, true);
+}

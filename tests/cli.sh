@@ -1,0 +1,1074 @@
+#!/bin/sh
+# Tests of the medcrypt command line (DESIGN §4, issue 4 "Tests"):
+#
+#     sh tests/cli.sh /abs/path/to/medcrypt /abs/path/to/testdata
+#
+# Every check prints "ok - ..." or "not ok - ... (details)"; the last line is
+# "N passed, M failed", and the exit status is 1 if any check failed.
+# Runs in a fresh temporary directory (removed on exit); the test data
+# directory is only read. Deterministic and bounded: no sleeps, no timings.
+# POSIX sh (dash); python3 (standard library only) is the independent PNG
+# decoder used to compare samples.
+
+LC_ALL=C
+export LC_ALL
+umask 022
+unset MEDCRYPT_KEY
+
+if [ $# -ne 2 ]; then
+    echo "usage: sh tests/cli.sh /path/to/medcrypt /path/to/testdata" >&2
+    exit 2
+fi
+case $1 in /*) MC=$1 ;; *) MC=$(pwd)/$1 ;; esac
+case $2 in /*) TESTDATA=$2 ;; *) TESTDATA=$(pwd)/$2 ;; esac
+if [ ! -x "$MC" ] || [ ! -d "$TESTDATA" ]; then
+    echo "cli.sh: $MC is not an executable or $TESTDATA is not a directory" >&2
+    exit 2
+fi
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/medcrypt-cli.XXXXXX") || exit 2
+trap 'rm -rf "$T"' EXIT
+trap 'exit 1' HUP INT TERM
+W=$T/w # where medcrypt runs and writes: checked for leftovers
+R=$T/r # captured output of the last command, helper scripts
+mkdir "$W" "$R" || exit 2
+cd "$W" || exit 2
+
+PY=$(command -v python3 || true)
+
+# ---------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------
+
+PASS=0
+FAIL=0
+RC=0
+LAST=
+
+ok() {
+    PASS=$((PASS + 1))
+    printf 'ok - %s\n' "$1"
+}
+
+not_ok() {
+    FAIL=$((FAIL + 1))
+    printf 'not ok - %s\n' "$1"
+}
+
+# medcrypt itself; a function so that the failure details read "mc VERB ...".
+mc() {
+    "$MC" "$@"
+}
+
+# run CMD...: runs with stdin from /dev/null, capturing stdout, stderr and
+# the exit status ($RC) into $R/out, $R/err.
+run() {
+    LAST="$*"
+    "$@" </dev/null >"$R/out" 2>"$R/err"
+    RC=$?
+}
+
+# run_in FILE CMD...: the same with stdin from FILE.
+run_in() {
+    run_in_file=$1
+    shift
+    LAST="$* < $run_in_file"
+    "$@" <"$run_in_file" >"$R/out" 2>"$R/err"
+    RC=$?
+}
+
+# The last command's stderr on one line, for the details of a failure.
+err_text() {
+    tr '\n' '|' <"$R/err" | cut -c1-300
+}
+
+details() {
+    # shellcheck disable=SC2016 # the backquotes are text
+    printf '`%s` exited %s; stderr: %s' "$LAST" "$RC" "$(err_text)"
+}
+
+# assert_rc EXPECTED DESC
+assert_rc() {
+    if [ "$RC" -eq "$1" ]; then
+        ok "$2"
+    else
+        not_ok "$2 (expected exit $1: $(details))"
+    fi
+}
+
+# err_matches MAX_HINTS PREFIX PHRASE: stderr is one line that starts with
+# PREFIX and contains PHRASE, followed by at most MAX_HINTS lines that start
+# with "medcrypt: hint: ". PREFIX and PHRASE are literal strings.
+err_matches() {
+    em_n=$(awk 'END { print NR }' "$R/err")
+    em_l1=$(sed -n 1p "$R/err")
+    [ "$em_n" -ge 1 ] && [ "$em_n" -le $((1 + $1)) ] || return 1
+    case $em_l1 in "$2"*) ;; *) return 1 ;; esac
+    case $em_l1 in *"$3"*) ;; *) return 1 ;; esac
+    [ "$(tail -c 1 "$R/err" | od -An -tx1 | tr -d ' \n')" = 0a ] || return 1
+    [ "$em_n" -eq 1 ] || ! sed 1d "$R/err" | grep -qv '^medcrypt: hint: '
+}
+
+# assert_err DESC PREFIX PHRASE [MAX_HINTS]: see err_matches.
+assert_err() {
+    if err_matches "${4:-0}" "$2" "$3"; then
+        ok "$1"
+    else
+        if [ "${4:-0}" -eq 0 ]; then
+            ae_what="exactly one line"
+        else
+            ae_what="one line (then at most $4 hint lines)"
+        fi
+        not_ok "$1 (expected $ae_what starting '$2' containing '$3': $(details))"
+    fi
+}
+
+# assert_err_is DESC LINE: stderr is exactly LINE (one line).
+assert_err_is() {
+    if [ "$(awk 'END { print NR }' "$R/err")" = 1 ] && [ "$(cat "$R/err")" = "$2" ]; then
+        ok "$1"
+    else
+        not_ok "$1 (expected the single line '$2': $(details))"
+    fi
+}
+
+# assert_err_re DESC ERE [MAX_HINTS]: stderr is one line matching ERE, then
+# at most MAX_HINTS "medcrypt: hint: " lines.
+assert_err_re() {
+    if err_matches "${3:-0}" "" "" && sed -n 1p "$R/err" | grep -Eq -- "$2"; then
+        ok "$1"
+    else
+        not_ok "$1 (expected one line matching /$2/ (then at most ${3:-0} hint lines): $(details))"
+    fi
+}
+
+# assert_grep DESC FILE ERE: a line of FILE matches ERE.
+assert_grep() {
+    if grep -Eq -- "$3" "$2"; then
+        ok "$1"
+    else
+        not_ok "$1 (no line of $(basename "$2") matches /$3/: $(tr '\n' '|' <"$2" | cut -c1-300))"
+    fi
+}
+
+# assert_no_text DESC FILE TEXT...: FILE (any bytes) contains none of TEXTs.
+assert_no_text() {
+    ant_desc=$1
+    ant_file=$2
+    shift 2
+    ant_bad=
+    for ant_t in "$@"; do
+        if grep -aqF -- "$ant_t" "$ant_file"; then
+            ant_bad="$ant_bad '$ant_t'"
+        fi
+    done
+    if [ -z "$ant_bad" ]; then
+        ok "$ant_desc"
+    else
+        not_ok "$ant_desc (found$ant_bad in $(basename "$ant_file"))"
+    fi
+}
+
+# assert_absent DESC FILE
+assert_absent() {
+    if [ -e "$2" ] || [ -L "$2" ]; then
+        not_ok "$1 ($2 exists after \`$LAST\`)"
+    else
+        ok "$1"
+    fi
+}
+
+# assert_file DESC FILE: a regular file exists.
+assert_file() {
+    if [ -f "$2" ]; then
+        ok "$1"
+    else
+        not_ok "$1 ($2 does not exist after \`$LAST\`: exit $RC, stderr: $(err_text))"
+    fi
+}
+
+# tmp_files [DIR]: the temporary files (.NAME.XXXXXX.tmp) left in DIR.
+tmp_files() {
+    for tf in "${1:-$W}"/.*.tmp; do
+        [ -e "$tf" ] && printf '%s ' "$(basename "$tf")"
+    done
+}
+
+# assert_no_tmp DESC [DIR]: no temporary file remains.
+assert_no_tmp() {
+    ant_left=$(tmp_files "${2:-$W}")
+    if [ -z "$ant_left" ]; then
+        ok "$1"
+    else
+        not_ok "$1 (left behind: $ant_left)"
+    fi
+}
+
+# snap: remembers the listing of $W; assert_no_new_files compares with it.
+snap() {
+    ls -A "$W" >"$R/snap"
+}
+
+assert_no_new_files() {
+    ls -A "$W" >"$R/snap2"
+    anf_new=$(comm -13 "$R/snap" "$R/snap2" | tr '\n' ' ')
+    if [ -z "$anf_new" ]; then
+        ok "$1"
+    else
+        not_ok "$1 (new files after \`$LAST\`: $anf_new)"
+    fi
+}
+
+# assert_same DESC A B: byte-equal files.
+assert_same() {
+    if cmp "$2" "$3" >"$R/cmp" 2>&1; then
+        ok "$1"
+    else
+        not_ok "$1 ($(tr '\n' ' ' <"$R/cmp"))"
+    fi
+}
+
+# expect_fail DESC PREFIX PHRASE MAX_HINTS [OUTPUT...]: the last command
+# failed with exit 1 and one error line, wrote none of OUTPUTs and no file
+# at all in $W since the last snap (no temporary file either).
+expect_fail() {
+    ef_desc=$1
+    ef_prefix=$2
+    ef_phrase=$3
+    ef_hints=$4
+    shift 4
+    assert_rc 1 "$ef_desc: exit status 1"
+    assert_err "$ef_desc: one line '$ef_prefix...$ef_phrase...' on stderr" \
+        "$ef_prefix" "$ef_phrase" "$ef_hints"
+    for ef_out in "$@"; do
+        assert_absent "$ef_desc: no $ef_out written" "$ef_out"
+    done
+    assert_no_new_files "$ef_desc: no other file and no temporary file left"
+}
+
+sum() {
+    sha256sum "$1" 2>/dev/null | cut -d' ' -f1
+}
+
+png_sig() {
+    od -An -tx1 -N8 "$1" | tr -d ' \n'
+}
+
+# ihdr FILE: "WIDTH HEIGHT DEPTH COLOR_TYPE" from the IHDR bytes 16..25.
+ihdr() {
+    od -An -tu1 -j16 -N10 "$1" | awk '{
+        printf "%d %d %d %d\n", (($1 * 256 + $2) * 256 + $3) * 256 + $4,
+            (($5 * 256 + $6) * 256 + $7) * 256 + $8, $9, $10 }'
+}
+
+# flip_byte FILE OFFSET [MASK]: XORs one byte in place.
+flip_byte() {
+    fb_b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' \n')
+    fb_n=$((fb_b ^ ${3:-1}))
+    # shellcheck disable=SC2059
+    printf "\\$(printf '%03o' "$fb_n")" |
+        dd of="$1" bs=1 seek="$2" count=1 conv=notrunc 2>/dev/null
+}
+
+file_size() {
+    wc -c <"$1" | tr -d ' '
+}
+
+# The key line of a key file (the first line that is not a comment).
+key_line() {
+    grep -v '^[[:space:]]*#' "$1" | grep -v '^[[:space:]]*$' | head -n 1
+}
+
+KEY_RE='^MCK1-[0-9A-HJKMNP-TV-Z]{8}(-[0-9A-HJKMNP-TV-Z]{8}){6}$'
+
+# Verhoeff (dihedral group D5), as in the Aadhaar specification.
+# verhoeff check DIGITS -> 0/1 (valid); verhoeff digit PAYLOAD -> check digit.
+verhoeff() {
+    printf '%s\n' "$2" | tr -d ' -' | awk -v mode="$1" '
+    BEGIN {
+        split("0123456789 1234067895 2340178956 3401289567 4012395678 " \
+              "5987604321 6598710432 7659821043 8765932104 9876543210", d, " ")
+        split("0123456789 1576283094 5803796142 8916043527 9453126870 " \
+              "4286573901 2793806415 7046913258", p, " ")
+        split("0 4 3 2 1 5 6 7 8 9", inv, " ")
+    }
+    function D(a, b) { return substr(d[a + 1], b + 1, 1) + 0 }
+    function P(i, x) { return substr(p[i % 8 + 1], x + 1, 1) + 0 }
+    {
+        c = 0; n = length($0)
+        for (i = 0; i < n; i++) {
+            x = substr($0, n - i, 1) + 0
+            c = D(c, P(mode == "digit" ? i + 1 : i, x))
+        }
+        if (mode == "digit") print inv[c + 1]; else print (c == 0 ? 1 : 0)
+    }'
+}
+
+# The independent PNG decoder (python3, standard library only): parses the
+# chunks (CRCs checked), inflates IDAT, undoes the five filter types and
+# Adam7, unpacks 1/2/4/8/16-bit samples, expands palettes through PLTE
+# (and tRNS to alpha).
+cat >"$R/png.py" <<'EOF'
+import struct, sys, zlib
+
+SIG = b'\x89PNG\r\n\x1a\n'
+CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+
+
+def chunks(d, verify=True):
+    if d[:8] != SIG:
+        raise ValueError('no PNG signature')
+    i, out = 8, []
+    while True:
+        if i + 12 > len(d):
+            raise ValueError('truncated at byte %d' % i)
+        n, = struct.unpack('>I', d[i:i + 4])
+        t = d[i + 4:i + 8]
+        if i + 12 + n > len(d):
+            raise ValueError('chunk %r truncated' % t)
+        crc, = struct.unpack('>I', d[i + 8 + n:i + 12 + n])
+        if verify and zlib.crc32(d[i + 4:i + 8 + n]) & 0xffffffff != crc:
+            raise ValueError('bad CRC in chunk %r' % t)
+        out.append((t, i + 8, n))
+        i += 12 + n
+        if t == b'IEND':
+            break
+    if verify and i != len(d):
+        raise ValueError('%d bytes after IEND' % (len(d) - i))
+    return out
+
+
+def unfilter(raw, pos, rows, rowlen, bpp):
+    prev = bytearray(rowlen)
+    out = []
+    for _ in range(rows):
+        if pos + 1 + rowlen > len(raw):
+            raise ValueError('image data too short')
+        ft = raw[pos]
+        line = bytearray(raw[pos + 1:pos + 1 + rowlen])
+        pos += 1 + rowlen
+        if ft == 1:
+            for i in range(bpp, rowlen):
+                line[i] = (line[i] + line[i - bpp]) & 255
+        elif ft == 2:
+            for i in range(rowlen):
+                line[i] = (line[i] + prev[i]) & 255
+        elif ft == 3:
+            for i in range(rowlen):
+                a = line[i - bpp] if i >= bpp else 0
+                line[i] = (line[i] + ((a + prev[i]) >> 1)) & 255
+        elif ft == 4:
+            for i in range(rowlen):
+                a = line[i - bpp] if i >= bpp else 0
+                b = prev[i]
+                c = prev[i - bpp] if i >= bpp else 0
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                pr = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+                line[i] = (line[i] + pr) & 255
+        elif ft != 0:
+            raise ValueError('bad filter type %d' % ft)
+        out.append(line)
+        prev = line
+    return out, pos
+
+
+def unpack(line, n, depth):
+    if depth == 8:
+        return list(line[:n])
+    if depth == 16:
+        return [line[2 * i] << 8 | line[2 * i + 1] for i in range(n)]
+    per, mask, out = 8 // depth, (1 << depth) - 1, []
+    for i in range(n):
+        out.append(line[i // per] >> (8 - depth * (i % per + 1)) & mask)
+    return out
+
+
+def decode(path):
+    d = open(path, 'rb').read()
+    cs = chunks(d)
+    if not cs or cs[0][0] != b'IHDR' or cs[0][2] != 13:
+        raise ValueError('IHDR is not the first chunk')
+    w, h, depth, ct, comp, filt, il = struct.unpack('>IIBBBBB', d[cs[0][1]:cs[0][1] + 13])
+    if ct not in CHANNELS or comp != 0 or filt != 0 or il > 1 or w == 0 or h == 0:
+        raise ValueError('bad IHDR')
+    plte = trns = None
+    idat = b''
+    for t, off, n in cs:
+        if t == b'PLTE':
+            plte = d[off:off + n]
+        elif t == b'tRNS':
+            trns = d[off:off + n]
+        elif t == b'IDAT':
+            idat += d[off:off + n]
+    raw = zlib.decompress(idat)
+    ch = CHANNELS[ct]
+    bpp = max(1, ch * depth // 8)
+    px = [None] * (w * h)
+    passes = [(0, 0, 1, 1)] if il == 0 else [
+        (0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4),
+        (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+    pos = 0
+    for x0, y0, dx, dy in passes:
+        pw = (w - x0 + dx - 1) // dx
+        ph = (h - y0 + dy - 1) // dy
+        if pw == 0 or ph == 0:
+            continue
+        rows, pos = unfilter(raw, pos, ph, (pw * ch * depth + 7) // 8, bpp)
+        for j, line in enumerate(rows):
+            s = unpack(line, pw * ch, depth)
+            y = y0 + j * dy
+            for i in range(pw):
+                px[y * w + x0 + i * dx] = s[i * ch:(i + 1) * ch]
+    if pos != len(raw):
+        raise ValueError('%d bytes of extra image data' % (len(raw) - pos))
+    if ct == 3:
+        if plte is None:
+            raise ValueError('palette image without PLTE')
+        out_ch = 4 if trns else 3
+        exp = []
+        for (k,) in px:
+            if 3 * k + 3 > len(plte):
+                raise ValueError('palette index out of range')
+            e = list(plte[3 * k:3 * k + 3])
+            if trns:
+                e.append(trns[k] if k < len(trns) else 255)
+            exp.append(e)
+        px, ch, depth = exp, out_ch, 8
+    flat = [v for p in px for v in p]
+    return (w, h, ch, depth), flat
+
+
+def main():
+    cmd = sys.argv[1]
+    try:
+        if cmd == 'check':          # decodes; prints W H DEPTH COLOR_TYPE
+            (w, h, ch, depth), _ = decode(sys.argv[2])
+            d = open(sys.argv[2], 'rb').read()
+            print(w, h, d[24], d[25])
+        elif cmd == 'same':         # same samples?
+            a, sa = decode(sys.argv[2])
+            b, sb = decode(sys.argv[3])
+            if a != b:
+                print('geometry (W, H, channels, depth) %s != %s' % (a, b))
+                return 1
+            if sa != sb:
+                i = next(i for i in range(len(sa)) if sa[i] != sb[i])
+                print('sample %d differs: %d != %d' % (i, sa[i], sb[i]))
+                return 1
+        elif cmd == 'expect':       # the cipher IHDR for this plain image
+            d = open(sys.argv[2], 'rb').read()
+            if d[:8] == SIG:
+                (w, h, ch, depth), _ = decode(sys.argv[2])
+                print(w, h, max(depth, 8), {1: 0, 2: 4, 3: 2, 4: 6}[ch])
+            else:
+                toks, i = [], 2
+                while len(toks) < 3:
+                    while d[i:i + 1].isspace() or d[i:i + 1] == b'#':
+                        if d[i:i + 1] == b'#':
+                            while d[i:i + 1] not in (b'\n', b'\r', b''):
+                                i += 1
+                        else:
+                            i += 1
+                    j = i
+                    while d[j:j + 1].isdigit():
+                        j += 1
+                    toks.append(int(d[i:j]))
+                    i = j
+                w, h, maxval = toks
+                gray = d[1:2] in (b'2', b'5')
+                print(w, h, 8 if maxval < 256 else 16, 0 if gray else 2)
+        elif cmd == 'chunk':        # offset and length of a chunk's data
+            d = open(sys.argv[2], 'rb').read()
+            for t, off, n in chunks(d, verify=False):
+                if t == sys.argv[3].encode():
+                    print(off, n)
+                    return 0
+            print('no %s chunk' % sys.argv[3])
+            return 1
+        elif cmd == 'fixcrc':       # recomputes every chunk CRC in place
+            d = bytearray(open(sys.argv[2], 'rb').read())
+            for t, off, n in chunks(bytes(d), verify=False):
+                d[off + n:off + n + 4] = struct.pack('>I', zlib.crc32(d[off - 4:off + n]) & 0xffffffff)
+            open(sys.argv[2], 'wb').write(d)
+        elif cmd == 'bigpng':       # a valid-looking 100000x100000 gray PNG
+            def chunk(t, data):
+                return struct.pack('>I', len(data)) + t + data + \
+                    struct.pack('>I', zlib.crc32(t + data) & 0xffffffff)
+            ihdr = struct.pack('>IIBBBBB', 100000, 100000, 8, 0, 0, 0, 0)
+            idat = zlib.compress(b'\0' * 1001)
+            open(sys.argv[2], 'wb').write(SIG + chunk(b'IHDR', ihdr) + chunk(b'IDAT', idat) + chunk(b'IEND', b''))
+        else:
+            print('unknown command', cmd)
+            return 2
+    except Exception as e:  # noqa: BLE001 - any failure is a test failure
+        print('%s: %s' % (type(e).__name__, e))
+        return 1
+    return 0
+
+
+sys.exit(main())
+EOF
+
+# py ARGS...: runs the helper; its output is in $R/py.
+py() {
+    if [ -z "$PY" ]; then
+        echo "python3 not found (needed as the independent PNG decoder)" >"$R/py"
+        return 1
+    fi
+    "$PY" "$R/png.py" "$@" >"$R/py" 2>&1
+}
+
+py_text() {
+    tr '\n' ' ' <"$R/py" | cut -c1-300
+}
+
+# ---------------------------------------------------------------------
+# 1. Version, help, bad invocations
+# ---------------------------------------------------------------------
+
+run mc --version
+assert_rc 0 "--version exits 0"
+if [ "$(awk 'END { print NR }' "$R/out")" = 1 ] &&
+    grep -Eq '^medcrypt [0-9][^ ]* \(cipher format 1\)$' "$R/out"; then
+    ok "--version prints 'medcrypt X (cipher format 1)'"
+else
+    not_ok "--version prints 'medcrypt X (cipher format 1)' (got: $(tr '\n' '|' <"$R/out"))"
+fi
+
+for h in "--help" "keygen --help" "encrypt --help" "decrypt --help" "help encrypt"; do
+    # shellcheck disable=SC2086
+    run mc $h
+    assert_rc 0 "'medcrypt $h' exits 0"
+    assert_grep "'medcrypt $h' prints Usage: on stdout" "$R/out" '^Usage:'
+done
+
+run mc frobnicate
+assert_rc 1 "unknown verb: exit status 1"
+assert_err_re "unknown verb: one error line on stderr (a hint allowed)" \
+    "^medcrypt: .*frobnicate" 1
+
+run mc
+assert_rc 1 "no arguments: exit status 1"
+
+run mc encrypt --bogus x.pgm
+assert_rc 1 "unknown option: exit status 1"
+assert_err "unknown option: one error line on stderr (a hint allowed)" "medcrypt: " "--bogus" 1
+
+run mc encrypt -k nothing.key
+assert_rc 1 "encrypt without an input file: exit status 1"
+
+# ---------------------------------------------------------------------
+# 2. keygen
+# ---------------------------------------------------------------------
+
+if [ "$(verhoeff check 234567890124)" = 1 ] && [ "$(verhoeff digit 23456789012)" = 4 ] &&
+    [ "$(verhoeff check 234567890123)" = 0 ] && [ "$(verhoeff digit 236)" = 3 ]; then
+    ok "the script's Verhoeff agrees with known values (2345 6789 0124 valid, 2363 valid)"
+else
+    not_ok "the script's Verhoeff agrees with known values"
+fi
+# Numbers with a valid check digit that start with 0 and with 1.
+A0="0234 5678 901$(verhoeff digit 02345678901)"
+A1="1234 5678 901$(verhoeff digit 12345678901)"
+
+run mc keygen --aadhaar "2345 6789 0124" --dob 1990-05-17
+assert_rc 0 "keygen exits 0"
+if [ "$(awk 'END { print NR }' "$R/out")" = 1 ] && grep -Eq "$KEY_RE" "$R/out"; then
+    ok "keygen prints one key line MCK1-XXXXXXXX-... on stdout"
+else
+    not_ok "keygen prints one key line MCK1-XXXXXXXX-... on stdout (got: $(tr '\n' '|' <"$R/out"))"
+fi
+KEY_A=$(cat "$R/out")
+assert_grep "keygen shows the Aadhaar masked as XXXX XXXX 0124 on stderr" "$R/err" 'XXXX XXXX 0124'
+assert_no_text "keygen never prints the Aadhaar number or the date of birth (stdout)" "$R/out" \
+    234567890124 "2345 6789 0124" "1990-05-17"
+assert_no_text "keygen never prints the Aadhaar number or the date of birth (stderr)" "$R/err" \
+    234567890124 "2345 6789 0124" "1990-05-17"
+
+run mc keygen --aadhaar "2345 6789 0124" --dob 1990-05-17
+KEY_B=$(cat "$R/out")
+if [ "$RC" -eq 0 ] && [ -n "$KEY_B" ] && [ "$KEY_A" != "$KEY_B" ]; then
+    ok "two keygen runs with the same identifiers give different keys"
+else
+    not_ok "two keygen runs with the same identifiers give different keys ($KEY_A / $KEY_B)"
+fi
+
+run mc keygen --aadhaar 2345-6789-0124 --dob 2024-02-29
+assert_rc 0 "keygen accepts hyphens in the Aadhaar number and a leap day"
+run mc keygen --aadhaar 234567890124 --dob 1900-01-01
+assert_rc 0 "keygen accepts 1900-01-01"
+
+snap
+run mc keygen --aadhaar "2345 6789 0124" --dob 1990-05-17 -o k.key
+assert_rc 0 "keygen -o k.key exits 0"
+assert_file "keygen -o k.key creates k.key" k.key
+if [ "$(stat -c %a k.key 2>/dev/null)" = 600 ]; then
+    ok "k.key has mode 0600"
+else
+    not_ok "k.key has mode 0600 (mode $(stat -c %a k.key 2>/dev/null))"
+fi
+if [ -s "$R/out" ]; then
+    not_ok "keygen -o prints nothing on stdout (got: $(tr '\n' '|' <"$R/out"))"
+else
+    ok "keygen -o prints nothing on stdout"
+fi
+if [ -f k.key ] && [ "$(key_line k.key | grep -Ec "$KEY_RE")" = 1 ] &&
+    ! grep -v '^#' k.key | grep -Eqv "$KEY_RE" && grep -q '^#' k.key; then
+    ok "k.key holds '#' comment lines and one key line"
+else
+    not_ok "k.key holds '#' comment lines and one key line (got: $(tr '\n' '|' <k.key 2>&1))"
+fi
+assert_no_text "k.key holds neither the Aadhaar number nor the date of birth" k.key \
+    234567890124 "2345 6789 0124" "1990-05-17" "19900517"
+assert_grep "keygen -o shows the Aadhaar masked on stderr" "$R/err" 'XXXX XXXX 0124'
+assert_no_tmp "keygen -o leaves no temporary file"
+KEY=$(key_line k.key)
+
+K_SUM=$(sum k.key)
+snap
+run mc keygen --aadhaar "2345 6789 0124" --dob 1990-05-17 -o k.key
+expect_fail "keygen -o onto an existing file" "medcrypt: " "already exists" 0
+if [ "$(sum k.key)" = "$K_SUM" ]; then
+    ok "keygen without --force leaves the existing key file unchanged"
+else
+    not_ok "keygen without --force leaves the existing key file unchanged"
+fi
+cp k.key k.key.bak
+run mc keygen --aadhaar "2345 6789 0124" --dob 1990-05-17 -o k.key --force
+assert_rc 0 "keygen -o k.key --force exits 0"
+if [ "$(sum k.key)" != "$K_SUM" ] && [ "$(key_line k.key | grep -Ec "$KEY_RE")" = 1 ] &&
+    [ "$(stat -c %a k.key)" = 600 ]; then
+    ok "keygen --force replaces the key file (new key, mode 0600)"
+else
+    not_ok "keygen --force replaces the key file (new key, mode 0600)"
+fi
+mv k.key.bak k.key # keep the first key: KEY is its text
+assert_no_tmp "keygen --force leaves no temporary file"
+
+run mc keygen --aadhaar "3456 7890 123$(verhoeff digit 34567890123)" --dob 1985-01-31 -o k2.key
+assert_file "a second key file k2.key" k2.key
+
+# Invalid identifiers: exit 1, one line, no key file.
+TOMORROW=$(date -u -d tomorrow +%Y-%m-%d 2>/dev/null ||
+    awk 'BEGIN { srand(); t = srand() + 86400; print strftime("%Y-%m-%d", t, 1) }')
+while read -r what aadhaar dob phrase; do
+    aadhaar=$(printf '%s' "$aadhaar" | tr _ ' ')
+    case $aadhaar in A0) aadhaar=$A0 ;; A1) aadhaar=$A1 ;; esac
+    case $dob in TOMORROW) dob=$TOMORROW ;; esac
+    phrase=$(printf '%s' "$phrase" | tr _ ' ')
+    snap
+    run mc keygen --aadhaar "$aadhaar" --dob "$dob" -o bad.key
+    expect_fail "keygen $what ('$aadhaar', $dob)" "medcrypt: " "$phrase" 0 bad.key
+    if [ -s "$R/out" ]; then
+        not_ok "keygen $what: nothing on stdout (got $(tr '\n' '|' <"$R/out"))"
+    else
+        ok "keygen $what: nothing on stdout"
+    fi
+done <<EOF
+11-digit_Aadhaar 2345_6789_012 1990-05-17 must_have_12_digits
+13-digit_Aadhaar 2345_6789_01245 1990-05-17 must_have_12_digits
+Aadhaar_starting_with_0 A0 1990-05-17 cannot_start_with_0_or_1
+Aadhaar_starting_with_1 A1 1990-05-17 cannot_start_with_0_or_1
+bad_check_digit 2345_6789_0123 1990-05-17 fails_its_check_digit
+date_2023-02-29 2345_6789_0124 2023-02-29 not_a_real_calendar_date
+date_2023-04-31 2345_6789_0124 2023-04-31 not_a_real_calendar_date
+date_tomorrow 2345_6789_0124 TOMORROW in_the_future
+date_1899-12-31 2345_6789_0124 1899-12-31 before_1900
+date_garbage 2345_6789_0124 garbage YYYY-MM-DD
+date_DD-MM-YYYY 2345_6789_0124 17-05-1990 YYYY-MM-DD
+EOF
+run mc keygen --aadhaar "2345 6789 0123" --dob 1990-05-17
+assert_no_text "a refused Aadhaar number is not echoed in full" "$R/err" 234567890123 "2345 6789 0123"
+
+# ---------------------------------------------------------------------
+# 3. Round trips on every test image
+# ---------------------------------------------------------------------
+
+for src in "$TESTDATA"/png/* "$TESTDATA"/pnm/*; do
+    [ -f "$src" ] || continue
+    b=$(basename "$src")
+    c=$b.enc.png
+    cp "$src" "$b" && chmod 644 "$b"
+    run mc encrypt -k k.key "$b"
+    assert_rc 0 "$b: encrypt exits 0"
+    assert_file "$b: encrypt writes $c" "$c"
+    if [ ! -f "$c" ]; then
+        rm -f "$b"
+        continue
+    fi
+    if [ "$(png_sig "$c")" = 89504e470d0a1a0a ]; then
+        ok "$b: the cipher starts with the PNG signature"
+    else
+        not_ok "$b: the cipher starts with the PNG signature (got $(png_sig "$c"))"
+    fi
+    assert_same "$b: encrypt leaves the input untouched" "$src" "$b"
+    if py expect "$src"; then
+        want=$(cat "$R/py")
+        got=$(ihdr "$c")
+        if [ "$want" = "$got" ]; then
+            ok "$b: the cipher PNG has the input's width, height and depth ($got)"
+        else
+            not_ok "$b: the cipher PNG has the input's width, height and depth (IHDR W H depth color type: want $want, got $got)"
+        fi
+    else
+        not_ok "$b: reading the input's geometry ($(py_text))"
+    fi
+    if py check "$c"; then
+        ok "$b: an ordinary PNG decoder (python zlib) decodes the cipher"
+    else
+        not_ok "$b: an ordinary PNG decoder (python zlib) decodes the cipher ($(py_text))"
+    fi
+    assert_no_text "$b: the cipher does not hold the file name in the clear" "$c" "$b"
+    if grep -aqF "medcrypt test image" "$src"; then
+        assert_no_text "$b: the cipher does not hold the PNM comment in the clear" "$c" \
+            "medcrypt test image"
+    fi
+    assert_no_tmp "$b: encrypt leaves no temporary file"
+    mv "$b" "$b.orig"
+    run mc decrypt -k k.key "$c"
+    assert_rc 0 "$b: decrypt exits 0"
+    assert_file "$b: decrypt recreates $b" "$b"
+    if [ -f "$b" ]; then
+        case $b in
+        *.png)
+            if py same "$b.orig" "$b"; then
+                ok "$b: the decrypted PNG has exactly the original samples"
+            else
+                not_ok "$b: the decrypted PNG has exactly the original samples ($(py_text))"
+            fi
+            ;;
+        *)
+            assert_same "$b: the decrypted file is byte-equal to the original" "$b.orig" "$b"
+            ;;
+        esac
+    fi
+    assert_no_tmp "$b: decrypt leaves no temporary file"
+    rm -f "$b" "$b.orig" "$c"
+done
+
+# Inputs used below.
+cp "$TESTDATA/pnm/ct_small_12bit.pgm" scan.pgm
+cp "$TESTDATA/pnm/rgb_100x100.ppm" photo.ppm
+cp "$TESTDATA/png/rgb_100x100.png" plain.png
+chmod 644 scan.pgm photo.ppm plain.png
+
+# Several inputs in one call.
+snap
+run mc encrypt -k k.key scan.pgm photo.ppm
+assert_rc 0 "encrypt of two inputs exits 0"
+assert_file "encrypt of two inputs writes scan.pgm.enc.png" scan.pgm.enc.png
+assert_file "encrypt of two inputs writes photo.ppm.enc.png" photo.ppm.enc.png
+mkdir orig
+mv scan.pgm photo.ppm orig/
+run mc decrypt -k k.key scan.pgm.enc.png photo.ppm.enc.png
+assert_rc 0 "decrypt of two inputs exits 0"
+assert_same "decrypt of two inputs restores scan.pgm" orig/scan.pgm scan.pgm
+assert_same "decrypt of two inputs restores photo.ppm" orig/photo.ppm photo.ppm
+assert_no_tmp "two inputs: no temporary file left"
+rm -f photo.ppm.enc.png scan.pgm.enc.png
+
+# -o with one input.
+run mc encrypt -k k.key -o out.png scan.pgm
+assert_rc 0 "encrypt -o out.png exits 0"
+assert_file "encrypt -o out.png writes out.png" out.png
+assert_absent "encrypt -o out.png writes no scan.pgm.enc.png beside the input" scan.pgm.enc.png
+run mc decrypt -k k.key -o back.pgm out.png
+assert_rc 0 "decrypt -o back.pgm exits 0"
+assert_same "decrypt -o back.pgm restores the original" scan.pgm back.pgm
+run mc decrypt -k k.key out.png
+assert_rc 0 "decrypt of a cipher not named *.enc.png exits 0"
+assert_same "decrypt of out.png writes out.png.dec.pgm (original format's extension)" \
+    scan.pgm out.png.dec.pgm
+rm -f back.pgm out.png.dec.pgm
+
+# -o with two inputs.
+snap
+run mc encrypt -k k.key -o two.png scan.pgm photo.ppm
+expect_fail "encrypt -o with two inputs" "medcrypt: " "-o" 0 two.png
+
+# Standard input and output.
+run_in scan.pgm mc encrypt -k k.key -
+assert_rc 0 "encrypt - (stdin) exits 0"
+cp "$R/out" c.png
+if [ "$(png_sig c.png)" = 89504e470d0a1a0a ]; then
+    ok "encrypt - writes the cipher PNG to stdout"
+else
+    not_ok "encrypt - writes the cipher PNG to stdout (got $(png_sig c.png))"
+fi
+run mc decrypt -k k.key -o - c.png
+assert_rc 0 "decrypt -o - exits 0"
+cp "$R/out" back
+assert_same "decrypt -o - c.png writes the exact original to stdout" scan.pgm back
+rm -f back
+snap
+run_in c.png mc decrypt -k k.key -
+assert_rc 0 "decrypt - (stdin) exits 0"
+assert_same "decrypt - reads the cipher from stdin, writes the original to stdout" scan.pgm "$R/out"
+assert_no_new_files "decrypt - writes no file"
+
+# The key from MEDCRYPT_KEY.
+snap
+run env MEDCRYPT_KEY="$KEY" "$MC" encrypt photo.ppm
+assert_rc 0 "encrypt with MEDCRYPT_KEY (no -k) exits 0"
+mv photo.ppm photo.ppm.orig
+run env MEDCRYPT_KEY="$KEY" "$MC" decrypt photo.ppm.enc.png
+assert_rc 0 "decrypt with MEDCRYPT_KEY (no -k) exits 0"
+assert_same "MEDCRYPT_KEY: round trip restores photo.ppm" photo.ppm.orig photo.ppm
+rm -f photo.ppm
+run mc decrypt -k k.key photo.ppm.enc.png
+assert_same "MEDCRYPT_KEY and -k k.key are the same key" photo.ppm.orig photo.ppm
+mv photo.ppm.orig photo.ppm
+rm -f photo.ppm.enc.png
+LOWER=$(printf '%s' "$KEY" | tr 'A-Z-' 'a-z ')
+run env MEDCRYPT_KEY="$LOWER" "$MC" decrypt -o - c.png
+assert_rc 0 "the key in lower case with spaces instead of hyphens is accepted"
+snap
+run env MEDCRYPT_KEY=MCK1-nonsense "$MC" encrypt photo.ppm
+expect_fail "MEDCRYPT_KEY holding garbage" "medcrypt: " "key" 0 photo.ppm.enc.png
+
+# ---------------------------------------------------------------------
+# 4. Error paths
+# ---------------------------------------------------------------------
+
+# A fresh cipher to damage: scan.pgm.enc.png is under k.key.
+rm -f scan.pgm.enc.png
+run mc encrypt -k k.key scan.pgm
+mv scan.pgm scan.pgm.orig
+
+snap
+run mc decrypt -k k2.key scan.pgm.enc.png
+assert_rc 1 "wrong key: exit status 1"
+assert_err_is "wrong key: the single line 'medcrypt: scan.pgm.enc.png: wrong key'" \
+    "medcrypt: scan.pgm.enc.png: wrong key"
+assert_absent "wrong key: no scan.pgm written" scan.pgm
+assert_no_new_files "wrong key: no other file and no temporary file left"
+
+# damaged NAME: decrypting NAME.enc.png fails as modified or damaged.
+damaged() {
+    snap
+    run mc decrypt -k k.key "$1.enc.png"
+    expect_fail "$2" "medcrypt: $1.enc.png: " "the cipher image was modified or damaged" 0 "$1"
+}
+
+CIPHER=scan.pgm.enc.png
+IDAT_OFF=
+MCRY_OFF=
+if py chunk "$CIPHER" IDAT; then
+    IDAT_OFF=$(cut -d' ' -f1 "$R/py")
+    IDAT_LEN=$(cut -d' ' -f2 "$R/py")
+fi
+# The private chunk is "mcRY" (docs/FORMAT.md); "mcRy" accepted as a fallback.
+if py chunk "$CIPHER" mcRY || py chunk "$CIPHER" mcRy; then
+    MCRY_OFF=$(cut -d' ' -f1 "$R/py")
+    MCRY_LEN=$(cut -d' ' -f2 "$R/py")
+fi
+if [ -n "$IDAT_OFF" ] && [ -n "$MCRY_OFF" ]; then
+    ok "the cipher has an IDAT and an mcRY chunk"
+else
+    not_ok "the cipher has an IDAT and an mcRY chunk ($(py_text))"
+    IDAT_OFF=100 IDAT_LEN=1000 MCRY_OFF=41 MCRY_LEN=88
+fi
+
+cp "$CIPHER" m_idat.enc.png
+flip_byte m_idat.enc.png $((IDAT_OFF + IDAT_LEN / 2))
+damaged m_idat "one byte flipped inside IDAT"
+
+cp "$CIPHER" m_idatcrc.enc.png
+flip_byte m_idatcrc.enc.png $((IDAT_OFF + IDAT_LEN / 2)) 128
+py fixcrc m_idatcrc.enc.png
+damaged m_idatcrc "one byte changed inside IDAT, CRC recomputed"
+
+cp "$CIPHER" m_mcry.enc.png
+flip_byte m_mcry.enc.png $((MCRY_OFF + 60))
+damaged m_mcry "one byte changed inside the mcRY chunk (its tag)"
+
+cp "$CIPHER" m_nonce.enc.png
+flip_byte m_nonce.enc.png $((MCRY_OFF + 40))
+py fixcrc m_nonce.enc.png
+damaged m_nonce "one byte of the mcRY nonce changed, CRC recomputed"
+
+cp "$CIPHER" m_side.enc.png
+flip_byte m_side.enc.png $((MCRY_OFF + MCRY_LEN - 1))
+py fixcrc m_side.enc.png
+damaged m_side "the last byte of the mcRY side data changed, CRC recomputed"
+
+cp "$CIPHER" m_ihdr.enc.png
+flip_byte m_ihdr.enc.png 19 # the low byte of the width
+py fixcrc m_ihdr.enc.png
+damaged m_ihdr "the IHDR width changed, CRC recomputed"
+
+head -c $(($(file_size "$CIPHER") / 2)) "$CIPHER" >m_half.enc.png
+damaged m_half "the cipher truncated to half its size"
+
+head -c $(($(file_size "$CIPHER") - 1)) "$CIPHER" >m_short.enc.png
+damaged m_short "the cipher missing its last byte"
+
+cp "$CIPHER" m_long.enc.png
+printf 'x' >>m_long.enc.png
+damaged m_long "a byte appended to the cipher"
+rm -f m_*.enc.png
+
+# Every single-byte change and every truncation of a small cipher file is
+# refused: exit 1, no crash, one error line naming the file, no output.
+cp "$TESTDATA/png/edge_1x1_gray8.png" tiny.png
+chmod 644 tiny.png
+run mc encrypt -k k.key -o tiny.enc.png tiny.png
+rm -f tiny.png
+TINY_N=$(file_size tiny.enc.png)
+refused() { # what: checks the last decrypt of t.enc.png
+    [ "$RC" -eq 1 ] && [ ! -e t ] && [ ! -s "$R/out" ] &&
+        err_matches 1 "medcrypt: t.enc.png: " "" &&
+        [ -z "$(tmp_files)" ]
+}
+bad_offsets=
+i=0
+while [ "$i" -lt "$TINY_N" ]; do
+    cp tiny.enc.png t.enc.png
+    flip_byte t.enc.png "$i"
+    run mc decrypt -k k.key t.enc.png
+    refused || bad_offsets="$bad_offsets $i(exit $RC: $(sed -n 1p "$R/err"))"
+    rm -f t t.enc.png
+    i=$((i + 1))
+done
+if [ -z "$bad_offsets" ]; then
+    ok "each of the $TINY_N single-byte changes of a 1x1 cipher is refused"
+else
+    not_ok "each of the $TINY_N single-byte changes of a 1x1 cipher is refused (accepted or mishandled at offsets:$(printf '%s' "$bad_offsets" | cut -c1-600))"
+fi
+bad_lengths=
+i=0
+while [ "$i" -lt "$TINY_N" ]; do
+    head -c "$i" tiny.enc.png >t.enc.png
+    run mc decrypt -k k.key t.enc.png
+    refused || bad_lengths="$bad_lengths $i(exit $RC: $(sed -n 1p "$R/err"))"
+    rm -f t t.enc.png
+    i=$((i + 1))
+done
+if [ -z "$bad_lengths" ]; then
+    ok "each of the $TINY_N truncations of a 1x1 cipher is refused"
+else
+    not_ok "each of the $TINY_N truncations of a 1x1 cipher is refused (mishandled lengths:$(printf '%s' "$bad_lengths" | cut -c1-600))"
+fi
+rm -f tiny.enc.png
+
+# A plain PNG is not a cipher.
+snap
+run mc decrypt -k k.key plain.png
+expect_fail "decrypt of a plain PNG" "medcrypt: plain.png: " "not a medcrypt cipher image" 1 \
+    plain.png.dec.png
+
+# Unreadable inputs.
+snap
+run mc encrypt -k k.key missing.pgm
+expect_fail "encrypt of a missing file" "medcrypt: missing.pgm: " "No such file or directory" 0 \
+    missing.pgm.enc.png
+snap
+run mc decrypt -k k.key missing.enc.png
+expect_fail "decrypt of a missing file" "medcrypt: missing.enc.png: " "No such file or directory" 0 \
+    missing
+mkdir adir cdir.enc.png
+snap
+run mc encrypt -k k.key adir
+expect_fail "encrypt of a directory" "medcrypt: adir: " "is a directory" 0 adir.enc.png
+snap
+run mc decrypt -k k.key cdir.enc.png
+expect_fail "decrypt of a directory" "medcrypt: cdir.enc.png: " "is a directory" 0 cdir
+rmdir adir cdir.enc.png
+
+# Not an image.
+printf 'Patient notes: nothing to see here.\n' >notes.txt
+snap
+run mc encrypt -k k.key notes.txt
+expect_fail "encrypt of a text file" "medcrypt: notes.txt: " "not an image medcrypt can read" 0 \
+    notes.txt.enc.png
+cp notes.txt notes.enc.png
+snap
+run mc decrypt -k k.key notes.enc.png
+expect_fail "decrypt of a text file" "medcrypt: notes.enc.png: " "not a medcrypt cipher image" 1 \
+    notes
+rm -f notes.txt notes.enc.png
+
+# Existing output without --force.
+mv scan.pgm.orig scan.pgm
+rm -f scan.pgm.enc.png
+printf 'precious\n' >scan.pgm.enc.png
+PRE_SUM=$(sum scan.pgm.enc.png)
+snap
+run mc encrypt -k k.key scan.pgm
+expect_fail "encrypt onto an existing output" "medcrypt: scan.pgm.enc.png: " "already exists" 0
+if [ "$(sum scan.pgm.enc.png)" = "$PRE_SUM" ]; then
+    ok "encrypt without --force leaves the existing output unchanged"
+else
+    not_ok "encrypt without --force leaves the existing output unchanged"
+fi
+run mc encrypt -k k.key --force scan.pgm
+assert_rc 0 "encrypt --force onto an existing output exits 0"
+if [ "$(png_sig scan.pgm.enc.png)" = 89504e470d0a1a0a ]; then
+    ok "encrypt --force replaces the existing output with a cipher PNG"
+else
+    not_ok "encrypt --force replaces the existing output with a cipher PNG"
+fi
+assert_no_tmp "encrypt --force leaves no temporary file"
+cp scan.pgm scan.pgm.orig
+printf 'precious\n' >scan.pgm
+snap
+run mc decrypt -k k.key scan.pgm.enc.png
+expect_fail "decrypt onto an existing output" "medcrypt: scan.pgm: " "already exists" 0
+if [ "$(cat scan.pgm)" = precious ]; then
+    ok "decrypt without --force leaves the existing output unchanged"
+else
+    not_ok "decrypt without --force leaves the existing output unchanged"
+fi
+run mc decrypt -k k.key --force scan.pgm.enc.png
+assert_rc 0 "decrypt --force onto an existing output exits 0"
+assert_same "decrypt --force replaces the existing output with the original" scan.pgm.orig scan.pgm
+rm -f scan.pgm.orig
+
+# No key at all: no -k, no MEDCRYPT_KEY, stdin not a terminal.
+rm -f scan.pgm.enc.png
+snap
+run mc encrypt scan.pgm
+expect_fail "encrypt without a key" "medcrypt: " "no key given" 1 scan.pgm.enc.png
+
+# Bad key files.
+{
+    grep '^#' k.key
+    printf '%s\n' "$KEY" | awk '{
+        c = substr($0, 8, 1); r = (c == "0") ? "1" : "0"
+        print substr($0, 1, 7) r substr($0, 9) }'
+} >typo.key
+snap
+run mc encrypt -k typo.key scan.pgm
+expect_fail "a key file with one character changed" "medcrypt: typo.key: " "typo" 0 \
+    scan.pgm.enc.png
+: >empty.key
+snap
+run mc encrypt -k empty.key scan.pgm
+expect_fail "an empty key file" "medcrypt: empty.key: " "not a medcrypt key" 0 scan.pgm.enc.png
+snap
+run mc encrypt -k nokey.key scan.pgm
+expect_fail "a missing key file" "medcrypt: nokey.key: " "No such file or directory" 0 \
+    scan.pgm.enc.png
+rm -f typo.key empty.key
+
+# The pixel cap: a tiny header announcing 10^10 samples is refused before
+# any allocation.
+printf 'P5\n100000 100000\n255\n0123456789' >big.pgm
+snap
+run mc encrypt -k k.key big.pgm
+expect_fail "a PGM of 100000x100000 pixels" "medcrypt: big.pgm: " "too large" 0 big.pgm.enc.png
+if py bigpng big.png; then
+    snap
+    run mc encrypt -k k.key big.png
+    expect_fail "a PNG of 100000x100000 pixels" "medcrypt: big.png: " "too large" 0 \
+        big.png.enc.png
+else
+    not_ok "writing a 100000x100000 PNG header ($(py_text))"
+fi
+rm -f big.pgm big.png
+
+assert_no_tmp "no temporary file left at the end"
+
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]

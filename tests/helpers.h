@@ -1,0 +1,87 @@
+/* Small helpers shared by the cmocka tests (header-only on purpose: each
+ * test is one executable). */
+#ifndef MC_TEST_HELPERS_H
+#define MC_TEST_HELPERS_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "internal.h"
+
+static inline uint8_t *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf;
+    long n;
+
+    *len = 0;
+    if (f == NULL)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t)n + 1);
+    if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static inline uint8_t *read_testdata(const char *rel, size_t *len)
+{
+    char path[1024];
+    uint8_t *buf;
+
+    *len = 0;
+    snprintf(path, sizeof path, "%s/%s", MC_TESTDATA, rel);
+    buf = read_file(path, len);
+    if (buf == NULL)
+        fail_msg("cannot read %s", path);
+    return buf;
+}
+
+static inline void sha256_hex(char hex[65], const uint8_t *buf, size_t len)
+{
+    uint8_t d[32];
+    crypto_hash_sha256(d, buf, len);
+    sodium_bin2hex(hex, 65, d, sizeof d);
+}
+
+/* A deterministic test key 00 01 .. 1f (or offset by k). */
+static inline void test_key(mc_key *key, uint8_t k)
+{
+    for (int i = 0; i < MC_KEY_BYTES; i++)
+        key->bytes[i] = (uint8_t)(i + k);
+}
+
+/* A smooth, image-like test pattern (gradients plus a disk), so that the
+ * plain image has the strong neighbour correlation of a real one. */
+static inline void fill_pattern(mc_image *img, uint32_t seed)
+{
+    uint32_t w = img->width, h = img->height, c = img->channels;
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < w; x++)
+            for (uint32_t k = 0; k < c; k++) {
+                uint32_t v = (x * 3 + y * 5 + k * 40 + seed) +
+                             (((x - w / 2) * (x - w / 2) + (y - h / 2) * (y - h / 2) <
+                               (w * h) / 8) ? 90u : 0u);
+                size_t i = ((size_t)y * w + x) * c + k;
+                if (img->bits == 8)
+                    img->samples[i] = (uint8_t)v;
+                else
+                    ((uint16_t *)(void *)img->samples)[i] = (uint16_t)(v * 257u);
+            }
+}
+
+#endif

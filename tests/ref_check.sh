@@ -1,0 +1,205 @@
+#!/bin/sh
+# ref_check.sh MEDCRYPT_BINARY TESTDATA_DIR
+#
+# The C library's cipher images must be decrypted exactly by an independent
+# decryptor written from docs/FORMAT.md alone (tests/ref/medcrypt_ref.py,
+# Python standard library only); a wrong key and a modified cipher image
+# must be refused by it with the documented messages.
+#
+# One line per check ("ok ..." / "FAIL ..."), then "N passed, M failed".
+# Exit status: 0 all passed, 1 some failed, 77 (skip) without python3.
+
+set -u
+
+if [ $# -ne 2 ]; then
+    echo "usage: sh ref_check.sh MEDCRYPT_BINARY TESTDATA_DIR" >&2
+    exit 2
+fi
+BIN=$1
+DATA=$2
+HERE=$(cd "$(dirname "$0")" && pwd)
+REF=$HERE/ref/medcrypt_ref.py
+
+if ! command -v python3 >/dev/null 2>&1; then
+    echo "skip: python3 not found"
+    exit 77
+fi
+case $BIN in /*) ;; *) BIN=$(pwd)/$BIN ;; esac
+case $DATA in /*) ;; *) DATA=$(pwd)/$DATA ;; esac
+
+TMP=$(mktemp -d) || exit 1
+trap 'rm -rf "$TMP"' EXIT
+trap 'exit 1' INT TERM HUP
+cd "$TMP" || exit 1
+
+PASSED=0
+FAILED=0
+ok() { PASSED=$((PASSED + 1)); echo "ok $*"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL $*"; }
+
+# check NAME COMMAND...: ok if the command succeeds.
+check() {
+    name=$1
+    shift
+    if "$@" >check.log 2>&1; then
+        ok "$name"
+    else
+        fail "$name"
+        sed 's/^/    /' check.log
+    fi
+}
+
+# refuses NAME MESSAGE KEYTEXT CIPHER: the reference must exit 1 with MESSAGE.
+refuses() {
+    name=$1 msg=$2 key=$3 cipher=$4
+    python3 "$REF" decrypt "$key" "$cipher" refused.out >refuse.out 2>refuse.err
+    rc=$?
+    if [ $rc -eq 1 ] && grep -q "$msg" refuse.err && [ ! -e refused.out ]; then
+        ok "$name"
+    else
+        fail "$name (exit $rc: $(cat refuse.err))"
+    fi
+    rm -f refused.out
+}
+
+check "reference selftest" python3 "$REF" selftest
+if [ -f "$HERE/golden_v1.inc" ]; then
+    check "reference reproduces tests/golden_v1.inc" python3 "$REF" golden "$HERE/golden_v1.inc"
+fi
+
+if ! "$BIN" keygen --aadhaar "2345 6789 0124" --dob 1990-05-17 -o k.key >keygen.log 2>&1 ||
+   ! "$BIN" keygen --aadhaar "2345 6789 0124" --dob 1990-05-17 -o k2.key >>keygen.log 2>&1; then
+    fail "keygen with $BIN"
+    sed 's/^/    /' keygen.log
+    echo "$PASSED passed, $FAILED failed"
+    exit 1
+fi
+KEY=$(grep -v '^#' k.key | tail -n 1)
+KEY2=$(grep -v '^#' k2.key | tail -n 1)
+
+# Plain PGM/PPM whose raster text is not one row per line: must come back
+# byte for byte too.
+printf 'P2\n# odd layout\n3 2\n255\n1  2 3\n\n4 5\n6 \n' >odd_plain.pgm
+printf 'P3 2 1 65535 1 2 3 65535 0 7' >odd_plain16.ppm
+
+FILES="png/edge_1x1_gray8.png png/edge_1x13_gray16.png png/edge_13x1_rgb8.png
+png/edge_33x17_rgba16.png png/rgb_100x100.png pnm/ascii_4x3.ppm pnm/ascii_8x8.pgm
+pnm/ct_small_12bit.pgm pnm/rgb_16bit_100x100.ppm png/ct_small_16bit.png
+odd_plain.pgm odd_plain16.ppm"
+
+for f in $FILES; do
+    case $f in */*) src=$DATA/$f ;; *) src=$TMP/$f ;; esac
+    if [ ! -f "$src" ]; then
+        fail "$f: missing test file"
+        continue
+    fi
+    rm -f copy copy.enc.png py.out c.out
+    cp "$src" copy
+    if ! "$BIN" encrypt -k k.key copy >enc.log 2>&1 || [ ! -f copy.enc.png ]; then
+        fail "$f: encrypt with the C binary"
+        sed 's/^/    /' enc.log
+        continue
+    fi
+    if ! python3 "$REF" decrypt "$KEY" copy.enc.png py.out 2>dec.err; then
+        fail "$f: reference decrypt ($(cat dec.err))"
+        continue
+    fi
+    case $f in
+    *.png)
+        # Samples (and geometry) of the input, of the reference's output and
+        # of the C binary's own decryption must all be equal.
+        "$BIN" decrypt -k k.key -o c.out copy.enc.png >cdec.log 2>&1
+        if python3 "$REF" samples copy py.out c.out >samples.txt 2>&1 &&
+           [ "$(sort -u samples.txt | wc -l)" -eq 1 ]; then
+            ok "$f: reference decrypts the C cipher image (samples equal)"
+        else
+            fail "$f: samples differ (input, reference, C decrypt):"
+            sed 's/^/    /' samples.txt
+        fi
+        ;;
+    *)
+        if cmp -s copy py.out; then
+            ok "$f: reference decrypts the C cipher image (byte-identical)"
+        else
+            fail "$f: reference output differs from the input"
+            cmp copy py.out | sed 's/^/    /'
+        fi
+        ;;
+    esac
+done
+
+# Refusals, on a cipher image of a small file.
+rm -f copy copy.enc.png
+if cp "$DATA/png/edge_33x17_rgba16.png" copy 2>enc.log &&
+   "$BIN" encrypt -k k.key copy >enc.log 2>&1 && [ -f copy.enc.png ]; then
+    refuses "wrong key is refused as \"wrong key\"" "^wrong key\$" "$KEY2" copy.enc.png
+
+    # The last key character changed: the checksum must catch it.
+    last=$(printf '%s' "$KEY" | tail -c 1)
+    if [ "$last" = "0" ]; then new=2; else new=0; fi
+    typo=$(printf '%s' "$KEY" | sed "s/.\$/$new/")
+    refuses "key text with a typo is refused" "typo" "$typo" copy.enc.png
+
+    python3 - copy.enc.png <<'EOF' >tamper.log 2>&1
+# Writes three damaged copies of a cipher PNG:
+#   idat.png   one byte in the middle of the IDAT data flipped, CRC fixed;
+#   sample.png one sample bit flipped, IDAT re-encoded (valid zlib), so
+#              that only the tag can notice;
+#   tail.png   one byte appended after IEND.
+import struct, sys, zlib
+data = open(sys.argv[1], "rb").read()
+
+def chunks(b):
+    pos, out = 8, []
+    while pos < len(b):
+        n, = struct.unpack_from(">I", b, pos)
+        out.append([b[pos + 4:pos + 8], bytearray(b[pos + 8:pos + 8 + n])])
+        pos += 12 + n
+    return out
+
+def build(cs):
+    out = b"\x89PNG\r\n\x1a\n"
+    for t, d in cs:
+        out += struct.pack(">I", len(d)) + t + bytes(d)
+        out += struct.pack(">I", zlib.crc32(t + bytes(d)) & 0xFFFFFFFF)
+    return out
+
+cs = chunks(data)
+idat = [c for c in cs if c[0] == b"IDAT"]
+total = sum(len(c[1]) for c in idat)
+mid = total // 2
+for c in idat:
+    if mid < len(c[1]):
+        c[1][mid] ^= 0x01
+        break
+    mid -= len(c[1])
+open("idat.png", "wb").write(build(cs))
+
+cs = chunks(data)
+raw = bytearray(zlib.decompress(b"".join(bytes(c[1]) for c in cs if c[0] == b"IDAT")))
+# The middle byte is a sample byte, not a filter byte: rows are 33*8 bytes.
+raw[len(raw) // 2] ^= 0x10
+out = [c for c in cs if c[0] != b"IDAT"]
+out.insert(len(out) - 1, [b"IDAT", bytearray(zlib.compress(bytes(raw)))])
+open("sample.png", "wb").write(build(out))
+
+open("tail.png", "wb").write(data + b"\0")
+EOF
+    if [ -f idat.png ] && [ -f sample.png ] && [ -f tail.png ]; then
+        refuses "IDAT byte flipped (CRC fixed) is refused as modified" \
+            "modified or damaged" "$KEY" idat.png
+        refuses "one sample bit flipped (valid PNG) is refused as modified" \
+            "modified or damaged" "$KEY" sample.png
+        refuses "a byte appended after IEND is refused as modified" \
+            "modified or damaged" "$KEY" tail.png
+    else
+        fail "making damaged cipher images"
+        sed 's/^/    /' tamper.log
+    fi
+else
+    fail "encrypt for the refusal checks"
+    sed 's/^/    /' enc.log
+fi
+
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]

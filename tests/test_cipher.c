@@ -1,0 +1,537 @@
+/*
+ * Format v1: golden vectors, stage inverses, round trips on every PNG and
+ * PNM in ../shared/testdata and on generated edge cases, and every way a
+ * cipher image can be wrong (wrong key, modified bytes, truncation, lying
+ * header fields).
+ */
+#include "helpers.h"
+
+static mc_ctx *ctx;
+
+static int setup(void **state)
+{
+    (void)state;
+    return mc_ctx_new(&ctx) == MC_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    mc_ctx_free(ctx);
+    return 0;
+}
+
+static mc_image *make_image(uint32_t w, uint32_t h, uint8_t c, uint8_t bits, uint32_t seed)
+{
+    mc_image *img = NULL;
+    assert_int_equal(mc__image_alloc(ctx, w, h, c, bits, &img), MC_OK);
+    fill_pattern(img, seed);
+    return img;
+}
+
+/* ------------------------------------------------------------------ */
+/* Golden vectors: key 00..1f, nonce a0..af, a generated image with the
+ * side-data record NAME "golden.png". SHA-256 of the samples after each
+ * stage (little-endian sample bytes) and of the whole mcRY chunk. Any
+ * change to a stage, the seeding, the KDF or the header changes them: a
+ * deliberate change bumps the format version. */
+struct golden {
+    uint32_t w, h;
+    uint8_t c, bits;
+    const char *stage[4]; /* after perm, + Henon, + logistic, + XChaCha20 */
+    const char *chunk;
+};
+
+static const struct golden GOLDEN[] = {
+#include "golden_v1.inc"
+};
+
+static void golden_one(const struct golden *g, bool *all_ok)
+{
+    uint8_t nonce[MC_NONCE_BYTES];
+    char hex[65];
+    mc_key key;
+    bool ok = true;
+
+    test_key(&key, 0);
+    for (int i = 0; i < MC_NONCE_BYTES; i++)
+        nonce[i] = (uint8_t)(0xa0 + i);
+    printf("    { %u, %u, %u, %u, {", g->w, g->h, g->c, g->bits);
+    for (int s = 1; s <= MC_STAGES_ALL; s++) {
+        mc_image *img = make_image(g->w, g->h, g->c, g->bits, 7);
+        mc__header hdr;
+        assert_int_equal(mc__side_add(img, MC_SIDE_NAME, "golden.png", 10), MC_OK);
+        assert_int_equal(mc__encrypt_inplace(&key, img, nonce, s, &hdr), MC_OK);
+        sha256_hex(hex, img->samples, img->samples_len);
+        printf("%s\"%s\"", s > 1 ? ",\n        " : "\n        ", hex);
+        ok &= strcmp(hex, g->stage[s - 1]) == 0;
+        if (s == MC_STAGES_ALL) {
+            size_t n = MC_CHUNK_FIXED_BYTES + img->side_len;
+            uint8_t *chunk = malloc(n);
+            mc__header_pack(chunk, &hdr);
+            memcpy(chunk + MC_CHUNK_FIXED_BYTES, img->side, img->side_len);
+            sha256_hex(hex, chunk, n);
+            printf("},\n      \"%s\" },\n", hex);
+            ok &= strcmp(hex, g->chunk) == 0;
+            free(chunk);
+        }
+        mc_image_free(img);
+    }
+    *all_ok &= ok;
+}
+
+static void test_golden_vectors(void **state)
+{
+    bool ok = true;
+    (void)state;
+    /* Prints the table in golden_v1.inc's syntax, for review when a
+     * deliberate format change needs new values. */
+    for (size_t i = 0; i < sizeof GOLDEN / sizeof GOLDEN[0]; i++)
+        golden_one(&GOLDEN[i], &ok);
+    assert_true(ok);
+}
+
+/* ------------------------------------------------------------------ */
+/* Each stage's inverse undoes it, for lengths around every block edge. */
+
+static void test_stage_inverses(void **state)
+{
+    static const size_t lens[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 4095, 4096, 4097, 8191,
+                                  8192, 8193, 12289, 3 * 4096 * 2 + 5, 70000};
+    uint8_t sm[64];
+    (void)state;
+    for (int i = 0; i < 64; i++)
+        sm[i] = (uint8_t)(i * 37 + 11);
+    for (size_t t = 0; t < sizeof lens / sizeof lens[0]; t++) {
+        size_t len = lens[t];
+        uint8_t *a = malloc(len), *b = malloc(len);
+        randombytes_buf(a, len);
+        memcpy(b, a, len);
+        for (unsigned bps = 1; bps <= 2; bps++) {
+            size_t n = len / bps;
+            if (n == 0)
+                continue;
+            assert_int_equal(mc__perm_forward(b, n, bps, sm), MC_OK);
+            if (n > 16)
+                assert_memory_not_equal(a, b, n * bps);
+            assert_int_equal(mc__perm_inverse(b, n, bps, sm), MC_OK);
+            assert_memory_equal(a, b, len);
+        }
+        for (unsigned bps = 1; bps <= 2; bps++) {
+            size_t whole = len / bps * bps;
+            mc__henon_forward(b, whole, bps, sm);
+            if (whole >= 8)
+                assert_memory_not_equal(a, b, whole);
+            mc__henon_inverse(b, whole, bps, sm);
+            assert_memory_equal(a, b, len);
+        }
+        mc__logistic_xor(b, len, sm);
+        assert_memory_not_equal(a, b, len);
+        mc__logistic_xor(b, len, sm);
+        assert_memory_equal(a, b, len);
+        free(a);
+        free(b);
+    }
+}
+
+/* The permutation only moves samples: the histogram is unchanged. */
+static void test_perm_is_permutation(void **state)
+{
+    const size_t n = 3 * 4096 + 123;
+    uint16_t *s = malloc(n * 2);
+    uint8_t sm[64] = {1, 2, 3};
+    uint8_t *seen = calloc(n, 1);
+    (void)state;
+    for (size_t i = 0; i < n; i++)
+        s[i] = (uint16_t)i;
+    assert_int_equal(mc__perm_forward((uint8_t *)s, n, 2, sm), MC_OK);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(s[i] < n);
+        assert_int_equal(seen[s[i]], 0);
+        seen[s[i]] = 1;
+    }
+    free(s);
+    free(seen);
+}
+
+/* Hénon orbits from every seed box stay on the attractor (the escape
+ * hatch in chaos.c is never taken) and their outputs spread. */
+static void test_henon_orbits_bounded(void **state)
+{
+    uint8_t sm[64];
+    (void)state;
+    randombytes_buf(sm, sizeof sm);
+    for (uint64_t b = 0; b < 2000; b++) {
+        mc__henon m;
+        mc__henon_seed(&m, sm, b);
+        for (int i = 0; i < 512; i++) {
+            double x = mc__henon_next(&m);
+            assert_true(x > -1.5 && x < 1.5);
+            assert_false(m.x == 0.1 && m.y == 0.0);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Round trips. */
+
+static void assert_same_samples(const mc_image *a, const mc_image *b)
+{
+    assert_int_equal(a->width, b->width);
+    assert_int_equal(a->height, b->height);
+    assert_int_equal(a->channels, b->channels);
+    assert_int_equal(a->bits, b->bits);
+    assert_int_equal(a->samples_len, b->samples_len);
+    assert_memory_equal(a->samples, b->samples, a->samples_len);
+}
+
+static void roundtrip_file(const char *rel, bool byte_equal)
+{
+    size_t len, clen, dlen;
+    uint8_t *buf = read_testdata(rel, &len), *cipher = NULL, *back = NULL;
+    mc_image *plain = NULL, *dec = NULL, *cimg = NULL;
+    mc_image_info info;
+    mc_key key, other;
+
+    test_key(&key, 0);
+    test_key(&other, 1);
+    assert_int_equal(mc_image_decode(ctx, buf, len, rel, &plain), MC_OK);
+    assert_int_equal(mc_encrypt_file(ctx, &key, buf, len, rel, &cipher, &clen), MC_OK);
+
+    /* The cipher image is an ordinary PNG of the same geometry. */
+    assert_int_equal(mc__png_decode(ctx, cipher, clen, &cimg, NULL), MC_OK);
+    assert_int_equal(cimg->width, plain->width);
+    assert_int_equal(cimg->height, plain->height);
+    assert_int_equal(cimg->channels, plain->channels);
+    assert_int_equal(cimg->bits, plain->bits);
+    if (plain->samples_len > 64)
+        assert_memory_not_equal(cimg->samples, plain->samples, plain->samples_len);
+
+    assert_int_equal(mc_decrypt_file(ctx, &key, cipher, clen, &back, &dlen, &info), MC_OK);
+    assert_int_equal(info.format, plain->format);
+    if (byte_equal) {
+        assert_int_equal(dlen, len);
+        assert_memory_equal(back, buf, len);
+    }
+    assert_int_equal(mc_image_decode(ctx, back, dlen, NULL, &dec), MC_OK);
+    assert_same_samples(plain, dec);
+
+    /* The name travels encrypted with the image. */
+    mc_image_free(dec);
+    dec = NULL;
+    assert_int_equal(mc_decrypt_image(ctx, &key, cipher, clen, &dec), MC_OK);
+    assert_non_null(mc_image_name(dec));
+    assert_string_equal(mc_image_name(dec), strrchr(rel, '/') + 1);
+
+    assert_int_equal(mc_decrypt_file(ctx, &other, cipher, clen, &back, &dlen, NULL),
+                     MC_EWRONGKEY);
+    free(buf);
+    free(cipher);
+    free(back);
+    mc_image_free(plain);
+    mc_image_free(dec);
+    mc_image_free(cimg);
+}
+
+static void test_roundtrip_testdata_png(void **state)
+{
+    static const char *files[] = {
+        "png/ct_512_16bit.png", "png/ct_512_8bit.png", "png/ct_small_16bit.png",
+        "png/edge_13x1_rgb8.png", "png/edge_1x13_gray16.png", "png/edge_1x1_gray8.png",
+        "png/edge_33x17_rgba16.png", "png/gray_alpha_8bit_512.png", "png/palette_16_colors.png",
+        "png/rgb_100x100.png", "png/rgb_16bit_100x100.png", "png/rgba_100x100.png"};
+    (void)state;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        roundtrip_file(files[i], false);
+}
+
+static void test_roundtrip_testdata_pnm(void **state)
+{
+    static const char *files[] = {"pnm/ascii_4x3.ppm",  "pnm/ascii_8x8.pgm",
+                                  "pnm/ct_512_8bit.pgm", "pnm/ct_small_12bit.pgm",
+                                  "pnm/rgb_100x100.ppm", "pnm/rgb_16bit_100x100.ppm"};
+    (void)state;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        roundtrip_file(files[i], true);
+}
+
+static void roundtrip_image(uint32_t w, uint32_t h, uint8_t c, uint8_t bits)
+{
+    mc_image *plain = make_image(w, h, c, bits, w * 31 + h), *dec = NULL;
+    uint8_t *cipher = NULL;
+    size_t clen;
+    mc_key key;
+
+    test_key(&key, 3);
+    assert_int_equal(mc_encrypt_image(ctx, &key, plain, &cipher, &clen), MC_OK);
+    assert_int_equal(mc_decrypt_image(ctx, &key, cipher, clen, &dec), MC_OK);
+    assert_same_samples(plain, dec);
+    free(cipher);
+    mc_image_free(plain);
+    mc_image_free(dec);
+}
+
+static void test_roundtrip_generated(void **state)
+{
+    static const uint32_t sizes[][2] = {{1, 1},   {1, 13},  {13, 1},   {2, 2},   {3, 5},
+                                        {33, 17}, {64, 64}, {65, 63},  {1, 4097}, {4097, 1},
+                                        {127, 129}, {300, 301}};
+    (void)state;
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+        for (uint8_t c = 1; c <= 4; c++)
+            for (uint8_t bits = 8; bits <= 16; bits += 8)
+                roundtrip_image(sizes[s][0], sizes[s][1], c, bits);
+}
+
+/* Two encryptions of one image differ (fresh nonce), both decrypt. */
+static void test_nonce_fresh(void **state)
+{
+    mc_image *plain = make_image(20, 20, 1, 8, 1);
+    uint8_t *c1, *c2;
+    size_t l1, l2;
+    mc_key key;
+    (void)state;
+    test_key(&key, 0);
+    assert_int_equal(mc_encrypt_image(ctx, &key, plain, &c1, &l1), MC_OK);
+    assert_int_equal(mc_encrypt_image(ctx, &key, plain, &c2, &l2), MC_OK);
+    assert_true(l1 != l2 || memcmp(c1, c2, l1) != 0);
+    free(c1);
+    free(c2);
+    mc_image_free(plain);
+}
+
+/* ------------------------------------------------------------------ */
+/* Tampering. */
+
+static uint8_t *small_cipher(size_t *len)
+{
+    mc_image *plain = make_image(5, 3, 3, 8, 9);
+    uint8_t *cipher = NULL;
+    mc_key key;
+    test_key(&key, 0);
+    assert_int_equal(mc__side_add(plain, MC_SIDE_NAME, "tiny.png", 8), MC_OK);
+    assert_int_equal(mc_encrypt_image(ctx, &key, plain, &cipher, len), MC_OK);
+    mc_image_free(plain);
+    return cipher;
+}
+
+/* Every single-byte change and every truncation of a cipher file is
+ * refused; none decrypts. */
+static void test_every_byte_and_truncation(void **state)
+{
+    size_t len;
+    uint8_t *cipher = small_cipher(&len), *copy = malloc(len);
+    mc_image *img = NULL;
+    mc_key key;
+    (void)state;
+    test_key(&key, 0);
+    assert_int_equal(mc_decrypt_image(ctx, &key, cipher, len, &img), MC_OK);
+    mc_image_free(img);
+    for (size_t i = 0; i < len; i++) {
+        for (int delta = 1; delta <= 255; delta += 127) {
+            mc_err e;
+            memcpy(copy, cipher, len);
+            copy[i] = (uint8_t)(copy[i] + delta);
+            img = NULL;
+            e = mc_decrypt_image(ctx, &key, copy, len, &img);
+            if (e == MC_OK)
+                fail_msg("byte %zu changed by %d was accepted", i, delta);
+            assert_null(img);
+        }
+    }
+    for (size_t n = 0; n < len; n++) {
+        img = NULL;
+        assert_int_not_equal(mc_decrypt_image(ctx, &key, cipher, n, &img), MC_OK);
+        assert_null(img);
+    }
+    free(cipher);
+    free(copy);
+}
+
+/* Re-writes a valid container with one thing changed and a correct CRC,
+ * as a deliberate attacker would. */
+enum lie { LIE_SAMPLE, LIE_NONCE, LIE_TAG, LIE_KEYID, LIE_VERSION, LIE_FORMAT, LIE_SIDE,
+           LIE_FRAMES };
+
+static mc_err decrypt_with_lie(enum lie lie)
+{
+    mc_image *plain = make_image(40, 30, 1, 16, 5), *img = NULL, *out = NULL;
+    uint8_t nonce[MC_NONCE_BYTES] = {0};
+    uint8_t *png = NULL;
+    size_t len;
+    mc__header hdr;
+    mc_key key;
+    mc_err err;
+
+    test_key(&key, 0);
+    assert_int_equal(mc__side_add(plain, MC_SIDE_NAME, "lie.png", 7), MC_OK);
+    assert_int_equal(mc__encrypt_inplace(&key, plain, nonce, MC_STAGES_ALL, &hdr), MC_OK);
+    switch (lie) {
+    case LIE_SAMPLE: plain->samples[100] ^= 1; break;
+    case LIE_NONCE: hdr.nonce[3] ^= 0x10; break;
+    case LIE_TAG: hdr.tag[31] ^= 0x80; break;
+    case LIE_KEYID: hdr.key_id[0] ^= 1; break;
+    case LIE_VERSION: hdr.version = 2; break;
+    case LIE_FORMAT: hdr.format = MC_FORMAT_PNM; break;
+    case LIE_SIDE: plain->side[plain->side_len - 1] ^= 4; break;
+    case LIE_FRAMES: hdr.frames = 2; break;
+    }
+    assert_int_equal(mc__container_write(ctx, plain, &hdr, &png, &len), MC_OK);
+    err = mc_decrypt_image(ctx, &key, png, len, &out);
+    if (err != MC_OK)
+        assert_null(out);
+    mc_image_free(out);
+    mc_image_free(plain);
+    mc_image_free(img);
+    free(png);
+    return err;
+}
+
+static void test_lying_fields(void **state)
+{
+    (void)state;
+    assert_int_equal(decrypt_with_lie(LIE_SAMPLE), MC_ETAMPERED);
+    assert_int_equal(decrypt_with_lie(LIE_NONCE), MC_ETAMPERED);
+    assert_int_equal(decrypt_with_lie(LIE_TAG), MC_ETAMPERED);
+    assert_int_equal(decrypt_with_lie(LIE_SIDE), MC_ETAMPERED);
+    assert_int_equal(decrypt_with_lie(LIE_FORMAT), MC_ETAMPERED);
+    assert_int_equal(decrypt_with_lie(LIE_FRAMES), MC_ETAMPERED);
+    assert_int_equal(decrypt_with_lie(LIE_KEYID), MC_EWRONGKEY);
+    assert_int_equal(decrypt_with_lie(LIE_VERSION), MC_EVERSION);
+}
+
+/* Offset of the first chunk of a type in a PNG, or 0. */
+static size_t chunk_at(const uint8_t *png, size_t len, const char *type)
+{
+    size_t off = 8;
+    while (off + 12 <= len) {
+        size_t n = (size_t)png[off] << 24 | (size_t)png[off + 1] << 16 |
+                   (size_t)png[off + 2] << 8 | png[off + 3];
+        if (memcmp(png + off + 4, type, 4) == 0)
+            return off;
+        off += 12 + n;
+    }
+    return 0;
+}
+
+/* Exactly one mcRY, before IDAT: a copy of it appended after the image
+ * data, or the chunk moved there, is a modification. */
+static void test_chunk_layout(void **state)
+{
+    size_t len, at, n, iend;
+    uint8_t *cipher = small_cipher(&len), *edit = malloc(2 * len);
+    mc_image *img = NULL;
+    mc_key key;
+    (void)state;
+    test_key(&key, 0);
+    at = chunk_at(cipher, len, MC_CHUNK_TYPE);
+    iend = chunk_at(cipher, len, "IEND");
+    assert_true(at > 0 && iend > at);
+    n = 12 + ((size_t)cipher[at + 2] << 8 | cipher[at + 3]);
+    /* duplicate: ... IDAT, mcRY, IEND */
+    memcpy(edit, cipher, iend);
+    memcpy(edit + iend, cipher + at, n);
+    memcpy(edit + iend + n, cipher + iend, len - iend);
+    assert_int_equal(mc_decrypt_image(ctx, &key, edit, len + n, &img), MC_ETAMPERED);
+    /* moved: IHDR, IDAT, mcRY, IEND */
+    memcpy(edit, cipher, at);
+    memcpy(edit + at, cipher + at + n, iend - at - n);
+    memcpy(edit + iend - n, cipher + at, n);
+    memcpy(edit + iend, cipher + iend, len - iend);
+    assert_int_equal(mc_decrypt_image(ctx, &key, edit, len, &img), MC_ETAMPERED);
+    /* an unrelated ancillary chunk (tEXt) inserted is harmless */
+    {
+        static const uint8_t text[] = {0, 0, 0, 5, 't', 'E', 'X', 't', 'a', 0, 'b', 'c', 'd',
+                                       0x41, 0xbc, 0x7e, 0x6f}; /* CRC-32 */
+        memcpy(edit, cipher, iend);
+        memcpy(edit + iend, text, sizeof text);
+        memcpy(edit + iend + sizeof text, cipher + iend, len - iend);
+        assert_int_equal(mc_decrypt_image(ctx, &key, edit, len + sizeof text, &img), MC_OK);
+        mc_image_free(img);
+    }
+    free(cipher);
+    free(edit);
+}
+
+/* A plain PNG is not a cipher image; garbage is not either. */
+static void test_not_cipher(void **state)
+{
+    size_t len;
+    uint8_t *buf = read_testdata("png/rgb_100x100.png", &len);
+    mc_image *img = NULL;
+    mc_key key;
+    (void)state;
+    test_key(&key, 0);
+    assert_int_equal(mc_decrypt_image(ctx, &key, buf, len, &img), MC_ENOTCIPHER);
+    assert_int_equal(mc_decrypt_image(ctx, &key, (const uint8_t *)"hello", 5, &img),
+                     MC_ENOTCIPHER);
+    assert_int_equal(mc_decrypt_image(ctx, &key, buf, 0, &img), MC_ENOTCIPHER);
+    assert_null(img);
+    free(buf);
+}
+
+/* The pixel cap applies to encryption and decryption. */
+static void test_pixel_cap(void **state)
+{
+    size_t len, clen;
+    uint8_t *buf = read_testdata("png/ct_512_8bit.png", &len), *cipher = NULL;
+    mc_ctx *small = NULL;
+    mc_image *img = NULL;
+    mc_key key;
+    (void)state;
+    test_key(&key, 0);
+    assert_int_equal(mc_encrypt_file(ctx, &key, buf, len, NULL, &cipher, &clen), MC_OK);
+    assert_int_equal(mc_ctx_new(&small), MC_OK);
+    assert_int_equal(mc_ctx_set_max_samples(small, 512 * 511), MC_OK);
+    assert_int_equal(mc_encrypt_file(small, &key, buf, len, NULL, &cipher, &clen), MC_ETOOBIG);
+    assert_int_equal(mc_decrypt_image(small, &key, cipher, clen, &img), MC_ETOOBIG);
+    assert_int_equal(mc_image_new(small, 1u << 20, 1u << 20, 1, 8, &img), MC_ETOOBIG);
+    assert_int_equal(mc_image_new(ctx, UINT32_MAX, UINT32_MAX, 4, 16, &img), MC_ETOOBIG);
+    assert_null(img);
+    mc_ctx_free(small);
+    free(cipher);
+    free(buf);
+}
+
+/* One plain bit changed: about half of all cipher bits change (the
+ * synthetic IV makes every stage depend on every plain bit). */
+static void test_avalanche(void **state)
+{
+    mc_image *a = make_image(64, 64, 1, 8, 3), *b = make_image(64, 64, 1, 8, 3);
+    uint8_t nonce[MC_NONCE_BYTES] = {0};
+    mc__header ha, hb;
+    size_t diff = 0;
+    mc_key key;
+    (void)state;
+    test_key(&key, 0);
+    b->samples[2000] ^= 1;
+    assert_int_equal(mc__encrypt_inplace(&key, a, nonce, MC_STAGES_LOGISTIC, &ha), MC_OK);
+    assert_int_equal(mc__encrypt_inplace(&key, b, nonce, MC_STAGES_LOGISTIC, &hb), MC_OK);
+    for (size_t i = 0; i < a->samples_len; i++)
+        diff += (size_t)__builtin_popcount(a->samples[i] ^ b->samples[i]);
+    /* 32768 bits: 50 % ± 2 % is far beyond 10 standard deviations. */
+    assert_in_range(diff, 32768 * 48 / 100 / 1, 32768 * 52 / 100);
+    mc_image_free(a);
+    mc_image_free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_golden_vectors),
+        cmocka_unit_test(test_stage_inverses),
+        cmocka_unit_test(test_perm_is_permutation),
+        cmocka_unit_test(test_henon_orbits_bounded),
+        cmocka_unit_test(test_roundtrip_testdata_png),
+        cmocka_unit_test(test_roundtrip_testdata_pnm),
+        cmocka_unit_test(test_roundtrip_generated),
+        cmocka_unit_test(test_nonce_fresh),
+        cmocka_unit_test(test_every_byte_and_truncation),
+        cmocka_unit_test(test_lying_fields),
+        cmocka_unit_test(test_chunk_layout),
+        cmocka_unit_test(test_not_cipher),
+        cmocka_unit_test(test_pixel_cap),
+        cmocka_unit_test(test_avalanche),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,1208 @@
+/* PNG and PNM codecs: every test image, generated edge cases, hostile
+ * input, and the private chunk medcrypt's container relies on.
+ *
+ * Expected pixel values come from outside libspng: the PNM twins of the
+ * PNG test images (parsed by hand here), the raw IDAT bytes (inflated
+ * with zlib here), and PNGs written by a separate encoder (Python's zlib,
+ * embedded below). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "internal.h"
+#include "medcrypt.h"
+
+#ifndef MC_TESTDATA
+#error "MC_TESTDATA must name the test data directory"
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Helpers.                                                            */
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf = NULL;
+    long n = 0;
+
+    if (f == NULL)
+        fail_msg("cannot open %s", path);
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
+        fail_msg("cannot size %s", path);
+    buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n)
+        fail_msg("cannot read %s", path);
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static uint8_t *read_testdata(const char *rel, size_t *len)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", MC_TESTDATA, rel);
+    return read_file(path, len);
+}
+
+static mc_ctx *new_ctx(void)
+{
+    mc_ctx *ctx = NULL;
+    assert_int_equal(mc_ctx_new(&ctx), MC_OK);
+    return ctx;
+}
+
+static uint32_t be16(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 8 | p[1];
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint32_t sample_at(const mc_image *img, size_t i)
+{
+    uint16_t v;
+    if (img->bits == 8)
+        return img->samples[i];
+    memcpy(&v, img->samples + 2 * i, 2);
+    return v;
+}
+
+static void set_sample(mc_image *img, size_t i, uint32_t v)
+{
+    uint16_t s = (uint16_t)v;
+    if (img->bits == 8)
+        img->samples[i] = (uint8_t)v;
+    else
+        memcpy(img->samples + 2 * i, &s, 2);
+}
+
+static size_t n_samples(const mc_image *img)
+{
+    return img->samples_len / (img->bits / 8);
+}
+
+static void assert_geometry(const mc_image *img, uint32_t w, uint32_t h, uint8_t c, uint8_t bits)
+{
+    assert_int_equal(img->width, w);
+    assert_int_equal(img->height, h);
+    assert_int_equal(img->channels, c);
+    assert_int_equal(img->bits, bits);
+    assert_int_equal(img->frames, 1);
+    assert_int_equal(img->samples_len, (size_t)w * h * c * (bits / 8));
+}
+
+static void assert_same_samples(const mc_image *a, const mc_image *b)
+{
+    assert_geometry(b, a->width, a->height, a->channels, a->bits);
+    assert_memory_equal(a->samples, b->samples, a->samples_len);
+}
+
+/* Deterministic samples (a 32-bit LCG), masked to the depth. */
+static void fill_pattern(mc_image *img, uint32_t seed)
+{
+    uint32_t x = seed;
+    for (size_t i = 0; i < n_samples(img); i++) {
+        x = x * 1664525u + 1013904223u;
+        set_sample(img, i, img->bits == 8 ? x >> 24 : x >> 16);
+    }
+}
+
+/* A PNG chunk with its CRC (PNG §5.3), appended at *pos. */
+static size_t put_chunk(uint8_t *dst, const char type[4], const uint8_t *data, uint32_t len)
+{
+    uint32_t crc;
+    dst[0] = (uint8_t)(len >> 24);
+    dst[1] = (uint8_t)(len >> 16);
+    dst[2] = (uint8_t)(len >> 8);
+    dst[3] = (uint8_t)len;
+    memcpy(dst + 4, type, 4);
+    if (len > 0)
+        memcpy(dst + 8, data, len);
+    crc = (uint32_t)crc32(0, dst + 4, len + 4);
+    dst[8 + len] = (uint8_t)(crc >> 24);
+    dst[9 + len] = (uint8_t)(crc >> 16);
+    dst[10 + len] = (uint8_t)(crc >> 8);
+    dst[11 + len] = (uint8_t)crc;
+    return 12 + len;
+}
+
+/* A PNG of only signature, IHDR and IEND: enough to reach the size check. */
+static size_t header_only_png(uint8_t out[64], uint32_t w, uint32_t h, uint8_t depth,
+                              uint8_t color)
+{
+    static const uint8_t sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+    uint8_t ihdr[13] = {(uint8_t)(w >> 24), (uint8_t)(w >> 16), (uint8_t)(w >> 8), (uint8_t)w,
+                        (uint8_t)(h >> 24), (uint8_t)(h >> 16), (uint8_t)(h >> 8), (uint8_t)h,
+                        depth, color, 0, 0, 0};
+    size_t n = 8;
+    memcpy(out, sig, 8);
+    n += put_chunk(out + n, "IHDR", ihdr, 13);
+    n += put_chunk(out + n, "IEND", NULL, 0);
+    return n;
+}
+
+/* Offset of the first chunk of a type, or 0. */
+static size_t find_chunk(const uint8_t *png, size_t len, const char type[4], uint32_t *chunk_len)
+{
+    size_t off = 8;
+    while (off + 12 <= len) {
+        uint32_t l = be32(png + off);
+        if (memcmp(png + off + 4, type, 4) == 0) {
+            *chunk_len = l;
+            return off;
+        }
+        off += 12 + (size_t)l;
+    }
+    return 0;
+}
+
+/* Every regular file in a test data directory must be in the table, so a
+ * new test image cannot be skipped silently. */
+struct expect {
+    const char *name;
+    uint32_t w, h;
+    uint8_t c, bits;
+};
+
+static const struct expect *lookup(const struct expect *t, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(t[i].name, name) == 0)
+            return &t[i];
+    return NULL;
+}
+
+static size_t for_each_file(const char *sub, const struct expect *t, size_t n,
+                            void (*fn)(const struct expect *e, const char *rel))
+{
+    char dir[1024], rel[1024];
+    struct dirent *de;
+    size_t seen = 0;
+    DIR *d;
+
+    snprintf(dir, sizeof dir, "%s/%s", MC_TESTDATA, sub);
+    if ((d = opendir(dir)) == NULL)
+        fail_msg("cannot open %s", dir);
+    while ((de = readdir(d)) != NULL) {
+        const struct expect *e;
+        if (de->d_name[0] == '.')
+            continue;
+        if ((e = lookup(t, n, de->d_name)) == NULL)
+            fail_msg("%s/%s is not in this test's table", sub, de->d_name);
+        snprintf(rel, sizeof rel, "%s/%s", sub, de->d_name);
+        fn(e, rel);
+        seen++;
+    }
+    closedir(d);
+    return seen;
+}
+
+/* ------------------------------------------------------------------ */
+/* PNG: the test images.                                               */
+
+/* testdata/README.md: "edge_13x1_rgb8.png | 13 rows, 1 column",
+ * "edge_33x17_rgba16.png | 17 rows, 33 columns"; the palette image
+ * expands to RGB (no tRNS). */
+static const struct expect png_files[] = {
+    {"ct_512_16bit.png", 512, 512, 1, 16},
+    {"ct_512_8bit.png", 512, 512, 1, 8},
+    {"ct_small_16bit.png", 128, 128, 1, 16},
+    {"edge_13x1_rgb8.png", 1, 13, 3, 8},
+    {"edge_1x13_gray16.png", 13, 1, 1, 16},
+    {"edge_1x1_gray8.png", 1, 1, 1, 8},
+    {"edge_33x17_rgba16.png", 33, 17, 4, 16},
+    {"gray_alpha_8bit_512.png", 512, 512, 2, 8},
+    {"palette_16_colors.png", 512, 512, 3, 8},
+    {"rgb_100x100.png", 100, 100, 3, 8},
+    {"rgb_16bit_100x100.png", 100, 100, 3, 16},
+    {"rgba_100x100.png", 100, 100, 4, 8},
+};
+
+static void png_file_round_trip(const struct expect *e, const char *rel)
+{
+    mc_ctx *ctx = new_ctx();
+    mc_image *img = NULL, *back = NULL, *fast = NULL;
+    uint8_t *buf, *png = NULL;
+    size_t len, png_len = 0;
+
+    buf = read_testdata(rel, &len);
+    assert_int_equal(mc_image_decode(ctx, buf, len, rel, &img), MC_OK);
+    assert_geometry(img, e->w, e->h, e->c, e->bits);
+    assert_int_equal(img->format, MC_FORMAT_PNG);
+    assert_string_equal(mc_image_name(img), e->name); /* directory stripped */
+
+    /* mc_image_encode: a plain PNG with libspng's default settings */
+    assert_int_equal(mc_image_encode(ctx, img, &png, &png_len), MC_OK);
+    assert_true(mc__png_sniff(png, png_len));
+    assert_int_equal(mc_image_decode(ctx, png, png_len, NULL, &back), MC_OK);
+    assert_same_samples(img, back);
+    assert_null(mc_image_name(back));
+    free(png);
+
+    /* the cipher-image settings: no filtering, stored deflate */
+    assert_int_equal(mc__png_encode(img, NULL, true, &png, &png_len), MC_OK);
+    assert_int_equal(mc__png_decode(ctx, png, png_len, &fast, NULL), MC_OK);
+    assert_same_samples(img, fast);
+    /* a stored stream is never smaller than the samples it holds */
+    assert_true(png_len > img->samples_len);
+
+    free(png);
+    free(buf);
+    mc_image_free(img);
+    mc_image_free(back);
+    mc_image_free(fast);
+    mc_ctx_free(ctx);
+}
+
+static void test_png_files(void **state)
+{
+    (void)state;
+    size_t n = sizeof png_files / sizeof png_files[0];
+    assert_int_equal(for_each_file("png", png_files, n, png_file_round_trip), n);
+}
+
+/* The raster of a binary PNM, parsed by hand: the last W·H·C·bytes bytes
+ * of the file (these test files have no trailer). */
+static const uint8_t *pnm_raster(const uint8_t *file, size_t len, size_t raster_len)
+{
+    assert_true(len >= raster_len);
+    return file + len - raster_len;
+}
+
+static mc_image *decode_file(mc_ctx *ctx, const char *rel)
+{
+    mc_image *img = NULL;
+    size_t len;
+    uint8_t *buf = read_testdata(rel, &len);
+    assert_int_equal(mc_image_decode(ctx, buf, len, NULL, &img), MC_OK);
+    free(buf);
+    return img;
+}
+
+static void test_png_known_pixels(void **state)
+{
+    (void)state;
+    mc_ctx *ctx = new_ctx();
+    mc_image *img;
+    uint8_t *pnm;
+    const uint8_t *r;
+    size_t len;
+
+    /* ct_512_8bit.png and pnm/ct_512_8bit.pgm hold the same pixels
+     * (checked with an independent decoder when writing this test). */
+    img = decode_file(ctx, "png/ct_512_8bit.png");
+    pnm = read_testdata("pnm/ct_512_8bit.pgm", &len);
+    r = pnm_raster(pnm, len, 512 * 512);
+    assert_memory_equal(img->samples, r, 512 * 512);
+    free(pnm);
+    mc_image_free(img);
+
+    /* 16 bits, gray: ct_small_16bit.png is ct_small_12bit.pgm + 1024,
+     * sample for sample; the PGM is big-endian on disk, the decoded PNG
+     * is in host order. */
+    img = decode_file(ctx, "png/ct_small_16bit.png");
+    pnm = read_testdata("pnm/ct_small_12bit.pgm", &len);
+    r = pnm_raster(pnm, len, 128 * 128 * 2);
+    for (size_t i = 0; i < 128 * 128; i++)
+        assert_int_equal(sample_at(img, i), be16(r + 2 * i) + 1024);
+    assert_int_equal(sample_at(img, 50 * 128 + 100), 2382); /* (x 100, y 50) */
+    free(pnm);
+    mc_image_free(img);
+
+    /* 16 bits, RGB: rgb_16bit_100x100.png holds the .ppm's samples */
+    img = decode_file(ctx, "png/rgb_16bit_100x100.png");
+    pnm = read_testdata("pnm/rgb_16bit_100x100.ppm", &len);
+    r = pnm_raster(pnm, len, 100 * 100 * 3 * 2);
+    for (size_t i = 0; i < 100 * 100 * 3; i++)
+        assert_int_equal(sample_at(img, i), be16(r + 2 * i));
+    free(pnm);
+    mc_image_free(img);
+
+    /* values read with Python's zlib from the IDAT of ct_512_16bit.png */
+    img = decode_file(ctx, "png/ct_512_16bit.png");
+    assert_int_equal(sample_at(img, 0), 48);
+    assert_int_equal(sample_at(img, 256 * 512 + 256), 2075);
+    mc_image_free(img);
+
+    mc_ctx_free(ctx);
+}
+
+/* PNG §7.1: 16-bit samples are stored most significant byte first. The
+ * cipher settings write a stored deflate stream without filtering, so the
+ * inflated IDAT is the scanlines themselves: filter byte 0, then the
+ * samples. */
+static void test_png_encode_big_endian(void **state)
+{
+    (void)state;
+    mc_ctx *ctx = new_ctx();
+    mc_image *img = NULL;
+    uint8_t *png = NULL, raw[64];
+    size_t png_len, off;
+    uLongf raw_len = sizeof raw;
+    uint32_t idat_len = 0;
+    static const uint16_t px[6] = {0x0102, 0x0304, 0xa0b0, 0xfffe, 0x0001, 0x8000};
+
+    assert_int_equal(mc_image_new(ctx, 3, 2, 1, 16, &img), MC_OK);
+    memcpy(img->samples, px, sizeof px);
+    assert_int_equal(mc__png_encode(img, NULL, true, &png, &png_len), MC_OK);
+
+    assert_int_equal(be32(png + 16), 3); /* IHDR width */
+    assert_int_equal(be32(png + 20), 2); /* IHDR height */
+    assert_int_equal(png[24], 16);       /* bit depth */
+    assert_int_equal(png[25], 0);        /* color type: gray */
+    off = find_chunk(png, png_len, "IDAT", &idat_len);
+    assert_true(off > 0);
+    assert_int_equal(uncompress(raw, &raw_len, png + off + 8, idat_len), Z_OK);
+    assert_int_equal(raw_len, 2 * (1 + 3 * 2));
+    static const uint8_t want[14] = {0, 0x01, 0x02, 0x03, 0x04, 0xa0, 0xb0,
+                                     0, 0xff, 0xfe, 0x00, 0x01, 0x80, 0x00};
+    assert_memory_equal(raw, want, sizeof want);
+    free(png);
+    mc_image_free(img);
+    mc_ctx_free(ctx);
+}
+
+/* Every channel count at both depths, in shapes that catch row-stride
+ * mistakes (1 wide, 1 high, odd sizes), with both encoder settings. */
+static void test_png_generated(void **state)
+{
+    (void)state;
+    static const uint32_t sizes[][2] = {{1, 1}, {1, 7}, {7, 1}, {13, 5}, {33, 17}, {64, 3}};
+    mc_ctx *ctx = new_ctx();
+
+    for (uint8_t c = 1; c <= 4; c++)
+        for (uint8_t bits = 8; bits <= 16; bits += 8)
+            for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+                for (int fast = 0; fast <= 1; fast++) {
+                    mc_image *img = NULL, *back = NULL;
+                    uint8_t *png = NULL;
+                    size_t png_len;
+                    assert_int_equal(
+                        mc_image_new(ctx, sizes[s][0], sizes[s][1], c, bits, &img), MC_OK);
+                    fill_pattern(img, (uint32_t)(c * 1000 + bits * 10 + s));
+                    assert_int_equal(mc__png_encode(img, NULL, fast, &png, &png_len), MC_OK);
+                    assert_int_equal(png[25], c == 1 ? 0 : c == 2 ? 4 : c == 3 ? 2 : 6);
+                    assert_int_equal(png[24], bits);
+                    assert_int_equal(mc_image_decode(ctx, png, png_len, NULL, &back), MC_OK);
+                    assert_int_equal(back->format, MC_FORMAT_PNG);
+                    assert_same_samples(img, back);
+                    free(png);
+                    mc_image_free(img);
+                    mc_image_free(back);
+                }
+    mc_ctx_free(ctx);
+}
+
+/* ------------------------------------------------------------------ */
+/* PNG variants medcrypt does not write: Adam7, 1/2/4-bit gray,        */
+/* palettes. Written by a separate encoder (Python's zlib, filter 0),   */
+/* with the sample formulas below.                                      */
+
+static const uint8_t png_adam7_rgb16_7x5[289] = {
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x05, 0x10, 0x02, 0x00, 0x00, 0x01, 0x21, 0x6f, 0x8d,
+    0x5a, 0x00, 0x00, 0x00, 0xe8, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x01, 0xdd, 0x00, 0x22, 0xff,
+    0x00, 0xa5, 0xa5, 0xa4, 0xa4, 0xa7, 0xa7, 0x00, 0xdd, 0x79, 0xdc, 0x78, 0xdf, 0x7b, 0x00, 0x3e,
+    0x71, 0x39, 0x70, 0x38, 0x73, 0xb1, 0x15, 0xb0, 0x14, 0xb3, 0x17, 0x00, 0x99, 0xcb, 0x98, 0xca,
+    0x9b, 0xd5, 0x10, 0xef, 0x13, 0xee, 0x12, 0xe9, 0x00, 0x7d, 0xe7, 0x7c, 0xe6, 0x7f, 0xe1, 0xf4,
+    0xbb, 0xf7, 0xba, 0xf6, 0x85, 0x00, 0xe8, 0x4f, 0xeb, 0x4e, 0xea, 0x49, 0x2f, 0xfd, 0x2e, 0xfc,
+    0x29, 0xff, 0x63, 0x63, 0x62, 0x62, 0x6d, 0x6d, 0xa6, 0x91, 0xa1, 0x90, 0xa0, 0x93, 0x00, 0x3b,
+    0x92, 0x3a, 0x9d, 0x05, 0x9c, 0x7f, 0x00, 0x7e, 0x03, 0x79, 0x02, 0xb2, 0xb6, 0xbd, 0xb1, 0xbc,
+    0xb0, 0x00, 0x49, 0x84, 0x48, 0x87, 0x4b, 0x86, 0x8d, 0x2a, 0x8c, 0x35, 0x8f, 0x34, 0xc1, 0x58,
+    0xc0, 0x5b, 0xc3, 0x5a, 0x00, 0x9f, 0xae, 0x9e, 0xa9, 0x99, 0xa8, 0xd3, 0xdc, 0xd2, 0xdf, 0xdd,
+    0xde, 0x17, 0x42, 0x16, 0x4d, 0x11, 0x4c, 0x00, 0x83, 0x50, 0x82, 0x53, 0x8d, 0x52, 0x60, 0x89,
+    0x63, 0x88, 0x62, 0x8b, 0xc6, 0xc6, 0xc1, 0xc1, 0xc0, 0xc0, 0xa4, 0x3f, 0xa7, 0x3e, 0xa6, 0x39,
+    0x3a, 0x74, 0x05, 0x77, 0x04, 0x76, 0x9b, 0xad, 0x9a, 0xac, 0xe5, 0xaf, 0x79, 0x9a, 0x78, 0xe5,
+    0x7b, 0xe4, 0x00, 0xd1, 0x7a, 0xd0, 0x45, 0xd3, 0x44, 0xb6, 0xb3, 0xb1, 0xb2, 0xb0, 0xbd, 0x14,
+    0xe8, 0x17, 0xeb, 0x16, 0xea, 0xea, 0x21, 0xf5, 0x20, 0xf4, 0x23, 0x48, 0x1e, 0x4b, 0x19, 0x4a,
+    0x18, 0x2e, 0x57, 0x29, 0x56, 0x28, 0x51, 0x8f, 0x8c, 0x8e, 0x8f, 0x89, 0x8e, 0x35, 0x28, 0x6d,
+    0x81, 0xa8, 0xa0, 0x1f, 0x39, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60,
+    0x82,
+};
+
+static const uint8_t png_adam7_gray8_9x9[168] = {
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x09, 0x00, 0x00, 0x00, 0x09, 0x08, 0x00, 0x00, 0x00, 0x01, 0xb2, 0xfd, 0x69,
+    0x5a, 0x00, 0x00, 0x00, 0x6f, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x01, 0x64, 0x00, 0x9b, 0xff,
+    0x00, 0x00, 0xe8, 0x00, 0x38, 0x20, 0x00, 0x74, 0x00, 0xac, 0x00, 0x1c, 0x90, 0x04, 0x00, 0x3a,
+    0xae, 0x00, 0x56, 0xca, 0x00, 0x72, 0xe6, 0x00, 0x0e, 0x48, 0x82, 0xbc, 0xf6, 0x00, 0x2a, 0x64,
+    0x9e, 0xd8, 0x12, 0x00, 0x1d, 0x57, 0x91, 0xcb, 0x00, 0x2b, 0x65, 0x9f, 0xd9, 0x00, 0x39, 0x73,
+    0xad, 0xe7, 0x00, 0x47, 0x81, 0xbb, 0xf5, 0x00, 0x55, 0x8f, 0xc9, 0x03, 0x00, 0x07, 0x24, 0x41,
+    0x5e, 0x7b, 0x98, 0xb5, 0xd2, 0xef, 0x00, 0x15, 0x32, 0x4f, 0x6c, 0x89, 0xa6, 0xc3, 0xe0, 0xfd,
+    0x00, 0x23, 0x40, 0x5d, 0x7a, 0x97, 0xb4, 0xd1, 0xee, 0x0b, 0x00, 0x31, 0x4e, 0x6b, 0x88, 0xa5,
+    0xc2, 0xdf, 0xfc, 0x19, 0xe0, 0xce, 0x27, 0x91, 0x05, 0xc5, 0xff, 0xdb, 0x00, 0x00, 0x00, 0x00,
+    0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+};
+
+static const uint8_t png_gray1_9x3[70] = {
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x09, 0x00, 0x00, 0x00, 0x03, 0x01, 0x00, 0x00, 0x00, 0x00, 0x69, 0x71, 0x18,
+    0xdb, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x08, 0x65, 0x60, 0x00,
+    0x23, 0x00, 0x05, 0x04, 0x01, 0x00, 0x7f, 0xdf, 0xe4, 0x24, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+};
+
+static const uint8_t png_gray2_5x3[77] = {
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x03, 0x02, 0x00, 0x00, 0x00, 0x01, 0x43, 0xea, 0xb2,
+    0x13, 0x00, 0x00, 0x00, 0x14, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x60, 0x00, 0x82, 0x06,
+    0x06, 0x05, 0x86, 0x02, 0x20, 0xdc, 0xd8, 0x00, 0x00, 0x0c, 0x51, 0x02, 0xb2, 0x20, 0xa8, 0x9b,
+    0xfa, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+};
+
+static const uint8_t png_gray4_5x3[77] = {
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x03, 0x04, 0x00, 0x00, 0x00, 0x00, 0xbb, 0xad, 0x77,
+    0x25, 0x00, 0x00, 0x00, 0x14, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x60, 0x54, 0x76, 0x60,
+    0x50, 0x76, 0x4d, 0x60, 0x70, 0x4d, 0x6f, 0x00, 0x00, 0x0a, 0x45, 0x02, 0x59, 0x5a, 0x6f, 0xbb,
+    0x94, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+};
+
+static const uint8_t png_plte_trns_4x2[113] = {
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x02, 0x08, 0x03, 0x00, 0x00, 0x00, 0x48, 0x76, 0x8d,
+    0x51, 0x00, 0x00, 0x00, 0x0c, 0x50, 0x4c, 0x54, 0x45, 0x0a, 0x14, 0x1e, 0x28, 0x32, 0x3c, 0x46,
+    0x50, 0x5a, 0xc8, 0xd2, 0xdc, 0x8f, 0xe1, 0x55, 0x9e, 0x00, 0x00, 0x00, 0x02, 0x74, 0x52, 0x4e,
+    0x53, 0x00, 0x80, 0x9b, 0x2b, 0x4e, 0x18, 0x00, 0x00, 0x00, 0x12, 0x49, 0x44, 0x41, 0x54, 0x78,
+    0x9c, 0x63, 0x60, 0x60, 0x64, 0x62, 0x66, 0x60, 0x66, 0x62, 0x64, 0x00, 0x00, 0x00, 0x46, 0x00,
+    0x0d, 0x5e, 0x72, 0x8b, 0x87, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60,
+    0x82,
+};
+
+static const uint8_t png_plte2_5x1[92] = {
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x01, 0x02, 0x03, 0x00, 0x00, 0x00, 0x6b, 0x90, 0x8c,
+    0x60, 0x00, 0x00, 0x00, 0x0c, 0x50, 0x4c, 0x54, 0x45, 0x0a, 0x14, 0x1e, 0x28, 0x32, 0x3c, 0x46,
+    0x50, 0x5a, 0xc8, 0xd2, 0xdc, 0x8f, 0xe1, 0x55, 0x9e, 0x00, 0x00, 0x00, 0x0b, 0x49, 0x44, 0x41,
+    0x54, 0x78, 0x9c, 0x63, 0x90, 0x76, 0x00, 0x00, 0x00, 0x79, 0x00, 0x5c, 0x0f, 0x74, 0x47, 0x12,
+    0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+};
+
+static mc_image *decode_mem(mc_ctx *ctx, const uint8_t *buf, size_t len)
+{
+    mc_image *img = NULL;
+    assert_int_equal(mc_image_decode(ctx, buf, len, NULL, &img), MC_OK);
+    assert_int_equal(img->format, MC_FORMAT_PNG);
+    return img;
+}
+
+static void test_png_interlaced(void **state)
+{
+    (void)state;
+    mc_ctx *ctx = new_ctx();
+    mc_image *img;
+
+    img = decode_mem(ctx, png_adam7_rgb16_7x5, sizeof png_adam7_rgb16_7x5);
+    assert_geometry(img, 7, 5, 3, 16);
+    for (uint32_t y = 0; y < 5; y++)
+        for (uint32_t x = 0; x < 7; x++)
+            for (uint32_t c = 0; c < 3; c++)
+                assert_int_equal(sample_at(img, (y * 7 + x) * 3 + c),
+                                 ((x * 40503u + y * 9973u + c * 257u) ^ 0xa5a5u) & 0xffffu);
+    mc_image_free(img);
+
+    img = decode_mem(ctx, png_adam7_gray8_9x9, sizeof png_adam7_gray8_9x9);
+    assert_geometry(img, 9, 9, 1, 8);
+    for (uint32_t y = 0; y < 9; y++)
+        for (uint32_t x = 0; x < 9; x++)
+            assert_int_equal(sample_at(img, y * 9 + x), (x * 29 + y * 7) & 255);
+    mc_image_free(img);
+    mc_ctx_free(ctx);
+}
+
+/* Gray at 1, 2, 4 bits comes out as 8-bit gray, scaled as libspng's
+ * SPNG_FMT_G8 does: v * 255 / (2^depth - 1) (PNG §13.12, "exact
+ * scaling"). Stored: v = (x + 2y) mod 2^depth. */
+static void check_low_bit(mc_ctx *ctx, const uint8_t *png, size_t len, unsigned depth,
+                          uint32_t w, uint32_t h)
+{
+    mc_image *img = decode_mem(ctx, png, len);
+    uint32_t top = (1u << depth) - 1;
+
+    assert_geometry(img, w, h, 1, 8);
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < w; x++)
+            assert_int_equal(sample_at(img, y * w + x), ((x + 2 * y) & top) * 255 / top);
+    mc_image_free(img);
+}
+
+static void test_png_low_bit_gray(void **state)
+{
+    (void)state;
+    mc_ctx *ctx = new_ctx();
+    check_low_bit(ctx, png_gray1_9x3, sizeof png_gray1_9x3, 1, 9, 3);
+    check_low_bit(ctx, png_gray2_5x3, sizeof png_gray2_5x3, 2, 5, 3); /* Adam7 too */
+    check_low_bit(ctx, png_gray4_5x3, sizeof png_gray4_5x3, 4, 5, 3);
+    mc_ctx_free(ctx);
+}
+
+static void test_png_palette(void **state)
+{
+    (void)state;
+    static const uint8_t plte[4][3] = {{10, 20, 30}, {40, 50, 60}, {70, 80, 90}, {200, 210, 220}};
+    static const uint8_t alpha[4] = {0, 128, 255, 255}; /* tRNS has 2 entries */
+    static const uint8_t idx8[8] = {0, 1, 2, 3, 3, 2, 1, 0};
+    static const uint8_t idx2[5] = {0, 1, 2, 3, 1};
+    mc_ctx *ctx = new_ctx();
+    mc_image *img;
+
+    /* with tRNS: RGBA, alpha from tRNS, 255 past its end (PNG §11.3.2.1) */
+    img = decode_mem(ctx, png_plte_trns_4x2, sizeof png_plte_trns_4x2);
+    assert_geometry(img, 4, 2, 4, 8);
+    for (size_t i = 0; i < 8; i++) {
+        assert_memory_equal(img->samples + 4 * i, plte[idx8[i]], 3);
+        assert_int_equal(img->samples[4 * i + 3], alpha[idx8[i]]);
+    }
+    mc_image_free(img);
+
+    /* 2-bit indices, no tRNS: RGB */
+    img = decode_mem(ctx, png_plte2_5x1, sizeof png_plte2_5x1);
+    assert_geometry(img, 5, 1, 3, 8);
+    for (size_t i = 0; i < 5; i++)
+        assert_memory_equal(img->samples + 3 * i, plte[idx2[i]], 3);
+    mc_image_free(img);
+    mc_ctx_free(ctx);
+}
+
+/* ------------------------------------------------------------------ */
+/* PNG: hostile input.                                                 */
+
+static void test_png_errors(void **state)
+{
+    (void)state;
+    mc_ctx *ctx = new_ctx();
+    mc_image *img = NULL;
+    uint8_t hdr[64], *buf, *copy;
+    size_t len, n;
+    static const uint8_t garbage[] = "this is not an image at all, just text\n";
+
+    /* empty and garbage */
+    assert_int_equal(mc_image_decode(ctx, NULL, 0, NULL, &img), MC_EFORMAT);
+    assert_int_equal(mc_image_decode(ctx, garbage, 0, NULL, &img), MC_EFORMAT);
+    assert_int_equal(mc_image_decode(ctx, garbage, sizeof garbage - 1, NULL, &img), MC_EFORMAT);
+    assert_int_equal(mc__png_decode(ctx, garbage, sizeof garbage - 1, &img, NULL), MC_EFORMAT);
+
+    /* absurd dimensions: refused from IHDR alone, before any allocation */
+    n = header_only_png(hdr, 100000, 100000, 8, 0);
+    assert_int_equal(mc_image_decode(ctx, hdr, n, NULL, &img), MC_ETOOBIG);
+    n = header_only_png(hdr, 0x7fffffff, 0x7fffffff, 16, 6);
+    assert_int_equal(mc_image_decode(ctx, hdr, n, NULL, &img), MC_ETOOBIG);
+    /* over 2^31 - 1 is not a PNG at all (PNG §11.2.1) */
+    n = header_only_png(hdr, 0x80000000u, 1, 8, 0);
+    assert_int_equal(mc_image_decode(ctx, hdr, n, NULL, &img), MC_EFORMAT);
+    /* invalid IHDR values: width 0, bit depth 3, color type 5 */
+    n = header_only_png(hdr, 0, 1, 8, 0);
+    assert_int_equal(mc_image_decode(ctx, hdr, n, NULL, &img), MC_EFORMAT);
+    n = header_only_png(hdr, 1, 1, 3, 0);
+    assert_int_equal(mc_image_decode(ctx, hdr, n, NULL, &img), MC_EFORMAT);
+    n = header_only_png(hdr, 1, 1, 8, 5);
+    assert_int_equal(mc_image_decode(ctx, hdr, n, NULL, &img), MC_EFORMAT);
+    /* a valid header without image data */
+    n = header_only_png(hdr, 4, 4, 8, 0);
+    assert_int_not_equal(mc_image_decode(ctx, hdr, n, NULL, &img), MC_OK);
+
+    /* the cap is exact: W·H·C = 128·128·1 */
+    buf = read_testdata("png/ct_small_16bit.png", &len);
+    assert_int_equal(mc_ctx_set_max_samples(ctx, 128 * 128 - 1), MC_OK);
+    assert_int_equal(mc_image_decode(ctx, buf, len, NULL, &img), MC_ETOOBIG);
+    n = header_only_png(hdr, 100000, 100000, 8, 0);
+    assert_int_equal(mc_image_decode(ctx, hdr, n, NULL, &img), MC_ETOOBIG);
+    assert_int_equal(mc_ctx_set_max_samples(ctx, 128 * 128), MC_OK);
+    assert_int_equal(mc_image_decode(ctx, buf, len, NULL, &img), MC_OK);
+    mc_image_free(img);
+    img = NULL;
+    assert_int_equal(mc_ctx_set_max_samples(ctx, MC_DEFAULT_MAX_SAMPLES), MC_OK);
+
+    /* cut inside the signature, IHDR, IDAT, before and inside IEND */
+    static const size_t cuts[] = {1, 4, 7, 8, 12, 20, 32, 33, 40, 100, 1000, 22463 / 2,
+                                  22463 - 13, 22463 - 12, 22463 - 8, 22463 - 4, 22463 - 1};
+    assert_int_equal(len, 22463);
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        copy = malloc(cuts[i]); /* exact size: ASan sees any over-read */
+        assert_non_null(copy);
+        memcpy(copy, buf, cuts[i]);
+        assert_int_equal(mc_image_decode(ctx, copy, cuts[i], NULL, &img),
+                         cuts[i] < 8 ? MC_EFORMAT : MC_ETRUNCATED);
+        free(copy);
+    }
+
+    /* a flipped bit in the image data (CRC mismatch) and in IHDR's CRC */
+    copy = malloc(len);
+    assert_non_null(copy);
+    memcpy(copy, buf, len);
+    copy[len / 2] ^= 0x10;
+    assert_int_equal(mc_image_decode(ctx, copy, len, NULL, &img), MC_EFORMAT);
+    memcpy(copy, buf, len);
+    copy[8 + 8 + 13] ^= 0x01;
+    assert_int_equal(mc_image_decode(ctx, copy, len, NULL, &img), MC_EFORMAT);
+    /* data after IEND is ignored (PNG §5.6 ends the datastream at IEND) */
+    free(copy);
+    copy = malloc(len + 5);
+    assert_non_null(copy);
+    memcpy(copy, buf, len);
+    memcpy(copy + len, "extra", 5);
+    assert_int_equal(mc_image_decode(ctx, copy, len + 5, NULL, &img), MC_OK);
+    mc_image_free(img);
+    free(copy);
+    free(buf);
+    mc_ctx_free(ctx);
+}
+
+/* Every cut of a small file is an error, and the right one. */
+static void test_png_every_cut(void **state)
+{
+    (void)state;
+    mc_ctx *ctx = new_ctx();
+    mc_image *img = NULL;
+    size_t len;
+    uint8_t *buf = read_testdata("png/edge_33x17_rgba16.png", &len);
+
+    for (size_t cut = 0; cut < len; cut++) {
+        uint8_t *copy = malloc(cut > 0 ? cut : 1);
+        assert_non_null(copy);
+        memcpy(copy, buf, cut);
+        assert_int_equal(mc_image_decode(ctx, copy, cut, NULL, &img),
+                         cut < 8 ? MC_EFORMAT : MC_ETRUNCATED);
+        free(copy);
+    }
+    free(buf);
+    mc_ctx_free(ctx);
+}
+
+/* ------------------------------------------------------------------ */
+/* PNG: the private chunk of cipher images.                            */
+
+static void test_png_private_chunk(void **state)
+{
+    (void)state;
+    mc_ctx *ctx = new_ctx();
+    mc_image *img = NULL, *back = NULL;
+    uint8_t payload[100], *png = NULL, *plain;
+    size_t png_len, plain_len, off;
+    uint32_t clen;
+    mc__png_chunk extra = {MC_CHUNK_TYPE, payload, sizeof payload};
+    mc__png_chunk want = {MC_CHUNK_TYPE, NULL, 0};
+
+    for (size_t i = 0; i < sizeof payload; i++)
+        payload[i] = (uint8_t)(i * 7 + 3);
+    assert_int_equal(mc_image_new(ctx, 9, 4, 3, 16, &img), MC_OK);
+    fill_pattern(img, 42);
+    assert_int_equal(mc__png_encode(img, &extra, true, &png, &png_len), MC_OK);
+
+    /* right after IHDR: signature (8) + IHDR (12 + 13) */
+    off = find_chunk(png, png_len, MC_CHUNK_TYPE, &clen);
+    assert_int_equal(off, 33);
+    assert_int_equal(clen, sizeof payload);
+
+    assert_int_equal(mc__png_decode(ctx, png, png_len, &back, &want), MC_OK);
+    assert_same_samples(img, back);
+    assert_non_null(want.data);
+    assert_int_equal(want.len, sizeof payload);
+    assert_memory_equal(want.data, payload, sizeof payload);
+    free(want.data);
+    want.data = NULL;
+    mc_image_free(back);
+    back = NULL;
+
+    /* an ordinary decode reads it as an ordinary PNG */
+    assert_int_equal(mc_image_decode(ctx, png, png_len, NULL, &back), MC_OK);
+    assert_same_samples(img, back);
+    mc_image_free(back);
+    back = NULL;
+
+    /* a damaged chunk (CRC mismatch) is an error when it is wanted,
+     * not a silently missing chunk */
+    png[off + 8 + 5] ^= 0x01;
+    assert_int_equal(mc__png_decode(ctx, png, png_len, &back, &want), MC_EFORMAT);
+    assert_null(want.data);
+    free(png);
+
+    /* an empty chunk is present (data non-NULL, len 0) */
+    extra.len = 0;
+    assert_int_equal(mc__png_encode(img, &extra, false, &png, &png_len), MC_OK);
+    assert_int_equal(mc__png_decode(ctx, png, png_len, &back, &want), MC_OK);
+    assert_non_null(want.data);
+    assert_int_equal(want.len, 0);
+    free(want.data);
+    want.data = NULL;
+    mc_image_free(back);
+    back = NULL;
+    free(png);
+
+    /* a PNG without the chunk: data NULL, len 0 */
+    plain = read_testdata("png/rgb_100x100.png", &plain_len);
+    want.len = 123;
+    assert_int_equal(mc__png_decode(ctx, plain, plain_len, &back, &want), MC_OK);
+    assert_null(want.data);
+    assert_int_equal(want.len, 0);
+    mc_image_free(back);
+    free(plain);
+
+    /* chunk types are four letters (PNG §5.3) */
+    mc__png_chunk bad = {"mc1y", payload, 4};
+    assert_int_equal(mc__png_encode(img, &bad, true, &png, &png_len), MC_EINVAL);
+
+    mc_image_free(img);
+    mc_ctx_free(ctx);
+}
+
+/* ------------------------------------------------------------------ */
+/* PNM: the test images, restored byte for byte.                       */
+
+static const struct expect pnm_files[] = {
+    {"ascii_4x3.ppm", 4, 3, 3, 8},
+    {"ascii_8x8.pgm", 8, 8, 1, 8},
+    {"ct_512_8bit.pgm", 512, 512, 1, 8},
+    {"ct_small_12bit.pgm", 128, 128, 1, 16}, /* maxval 4095: 16-bit samples */
+    {"rgb_100x100.ppm", 100, 100, 3, 8},
+    {"rgb_16bit_100x100.ppm", 100, 100, 3, 16},
+};
+
+static void pnm_file_round_trip(const struct expect *e, const char *rel)
+{
+    mc_ctx *ctx = new_ctx();
+    mc_image *img = NULL, *back = NULL;
+    uint8_t *buf, *enc = NULL;
+    const uint8_t *d;
+    size_t len, enc_len = 0, dl;
+
+    buf = read_testdata(rel, &len);
+    assert_int_equal(mc_image_decode(ctx, buf, len, e->name, &img), MC_OK);
+    assert_geometry(img, e->w, e->h, e->c, e->bits);
+    assert_int_equal(img->format, MC_FORMAT_PNM);
+    assert_string_equal(mc_image_name(img), e->name);
+    /* the plain test files are in the canonical layout: no raster copy */
+    assert_false(mc__side_find(img->side, img->side_len, MC_SIDE_PNM_RASTER, &d, &dl));
+    assert_false(mc__side_find(img->side, img->side_len, MC_SIDE_PNM_TRAILER, &d, &dl));
+    assert_true(mc__side_find(img->side, img->side_len, MC_SIDE_PNM_HEADER, &d, &dl));
+    assert_memory_equal(d, buf, dl);
+
+    assert_int_equal(mc_image_encode(ctx, img, &enc, &enc_len), MC_OK);
+    assert_int_equal(enc_len, len);
+    assert_memory_equal(enc, buf, len);
+    free(enc);
+
+    /* the same samples through PNG */
+    assert_int_equal(mc_image_encode_png(ctx, img, &enc, &enc_len), MC_OK);
+    assert_int_equal(mc_image_decode(ctx, enc, enc_len, NULL, &back), MC_OK);
+    assert_int_equal(back->format, MC_FORMAT_PNG);
+    assert_same_samples(img, back);
+
+    free(enc);
+    free(buf);
+    mc_image_free(img);
+    mc_image_free(back);
+    mc_ctx_free(ctx);
+}
+
+static void test_pnm_files(void **state)
+{
+    (void)state;
+    size_t n = sizeof pnm_files / sizeof pnm_files[0];
+    assert_int_equal(for_each_file("pnm", pnm_files, n, pnm_file_round_trip), n);
+}
+
+static void test_pnm_known_pixels(void **state)
+{
+    (void)state;
+    mc_ctx *ctx = new_ctx();
+    mc_image *img;
+
+    /* ascii_4x3.ppm: every pixel is 128 128 255 */
+    img = decode_file(ctx, "pnm/ascii_4x3.ppm");
+    for (size_t i = 0; i < 12; i++) {
+        assert_int_equal(sample_at(img, 3 * i), 128);
+        assert_int_equal(sample_at(img, 3 * i + 1), 128);
+        assert_int_equal(sample_at(img, 3 * i + 2), 255);
+    }
+    mc_image_free(img);
+    /* ascii_8x8.pgm begins "109 110 110" */
+    img = decode_file(ctx, "pnm/ascii_8x8.pgm");
+    assert_int_equal(sample_at(img, 0), 109);
+    assert_int_equal(sample_at(img, 1), 110);
+    mc_image_free(img);
+    /* ct_small_12bit.pgm: first raster bytes 04 af, big-endian = 1199 */
+    img = decode_file(ctx, "pnm/ct_small_12bit.pgm");
+    assert_int_equal(sample_at(img, 0), 0x04af);
+    mc_image_free(img);
+    mc_ctx_free(ctx);
+}
+
+/* Decodes a PNM from memory and re-encodes it: must give the same bytes. */
+static mc_image *pnm_same_bytes(mc_ctx *ctx, const void *file, size_t len)
+{
+    mc_image *img = NULL;
+    uint8_t *enc = NULL;
+    size_t enc_len = 0;
+
+    assert_int_equal(mc_image_decode(ctx, file, len, NULL, &img), MC_OK);
+    assert_int_equal(img->format, MC_FORMAT_PNM);
+    assert_int_equal(mc_image_encode(ctx, img, &enc, &enc_len), MC_OK);
+    assert_int_equal(enc_len, len);
+    assert_memory_equal(enc, file, len);
+    free(enc);
+    return img;
+}
+
+#define S(lit) (const uint8_t *)(lit), sizeof(lit) - 1
+
+static void test_pnm_header_syntax(void **state)
+{
+    (void)state;
+    mc_ctx *ctx = new_ctx();
+    mc_image *img;
+    const uint8_t *d;
+    size_t dl;
+
+    /* comments, CRLF line ends, a comment right after a number (it reads
+     * as the line end, pgm(5)); 8-bit P5 */
+    img = pnm_same_bytes(ctx, S("P5\r\n# made by hand\r\n3#width\r\n  2\r\n# maxval\r\n200\n"
+                                "\x01\x02\x03\xc8\x00\x7f"));
+    assert_geometry(img, 3, 2, 1, 8);
+    assert_int_equal(sample_at(img, 3), 200);
+    assert_int_equal(sample_at(img, 5), 127);
+    mc_image_free(img);
+
+    /* "exactly one whitespace" after maxval: with CRLF there, the LF is
+     * the first raster byte (pgm(5)); what is left over is a trailer */
+    img = pnm_same_bytes(ctx, S("P5\n3 2\n255\r\nABCDEF"));
+    assert_int_equal(sample_at(img, 0), '\n');
+    assert_int_equal(sample_at(img, 5), 'E');
+    assert_true(mc__side_find(img->side, img->side_len, MC_SIDE_PNM_TRAILER, &d, &dl));
+    assert_int_equal(dl, 1);
+    assert_int_equal(d[0], 'F');
+    mc_image_free(img);
+
+    /* VT, FF and TAB are whitespace too; 16-bit P6, maxval 1000 */
+    img = pnm_same_bytes(ctx, S("P6\t1\v2\f1000\n\x03\xe8\x00\x00\x01\x02"
+                                "\x00\x10\x02\x00\x03\xe7"));
+    assert_geometry(img, 1, 2, 3, 16);
+    assert_int_equal(sample_at(img, 0), 1000);
+    assert_int_equal(sample_at(img, 2), 0x0102);
+    assert_int_equal(sample_at(img, 5), 999);
+    mc_image_free(img);
+
+    /* maxval 255 and 256 choose the sample size */
+    img = pnm_same_bytes(ctx, S("P5 1 1 255\n\xff"));
+    assert_geometry(img, 1, 1, 1, 8);
+    mc_image_free(img);
+    img = pnm_same_bytes(ctx, S("P5 1 1 256\n\x01\x00"));
+    assert_geometry(img, 1, 1, 1, 16);
+    assert_int_equal(sample_at(img, 0), 256);
+    mc_image_free(img);
+
+    /* a multi-image file keeps its second image as trailer */
+    img = pnm_same_bytes(ctx, S("P5\n2 1\n255\n\x10\x20P5\n1 1\n255\n\x30"));
+    assert_geometry(img, 2, 1, 1, 8);
+    assert_true(mc__side_find(img->side, img->side_len, MC_SIDE_PNM_TRAILER, &d, &dl));
+    assert_int_equal(dl, 12);
+    mc_image_free(img);
+    mc_ctx_free(ctx);
+}
+
+/* Plain files in any layout come back byte for byte; the canonical one
+ * needs no copy of the raster text. */
+static void test_pnm_plain_layouts(void **state)
+{
+    (void)state;
+    mc_ctx *ctx = new_ctx();
+    mc_image *img;
+    const uint8_t *d;
+    size_t dl;
+    uint8_t *enc = NULL;
+    size_t enc_len;
+
+    /* canonical: one row per line, single spaces */
+    img = pnm_same_bytes(ctx, S("P2\n3 2\n65535\n0 65535 7\n300 2 1\n"));
+    assert_geometry(img, 3, 2, 1, 16);
+    assert_int_equal(sample_at(img, 1), 65535);
+    assert_int_equal(sample_at(img, 3), 300);
+    assert_false(mc__side_find(img->side, img->side_len, MC_SIDE_PNM_RASTER, &d, &dl));
+    mc_image_free(img);
+
+    /* wrapped lines (as netpbm's 70-column writer does), leading zeros,
+     * a comment in the raster, no final newline */
+    img = pnm_same_bytes(ctx, S("P3 2 2 255\n1 2 3\n4 5\n006 # six\n 7   8\t9 10 11 12"));
+    assert_geometry(img, 2, 2, 3, 8);
+    for (size_t i = 0; i < 12; i++)
+        assert_int_equal(sample_at(img, i), i + 1);
+    assert_true(mc__side_find(img->side, img->side_len, MC_SIDE_PNM_RASTER, &d, &dl));
+    assert_false(mc__side_find(img->side, img->side_len, MC_SIDE_PNM_TRAILER, &d, &dl));
+
+    /* samples changed after decoding win over the recorded layout */
+    set_sample(img, 0, 99);
+    assert_int_equal(mc_image_encode(ctx, img, &enc, &enc_len), MC_OK);
+    static const char changed[] = "P3 2 2 255\n99 2 3 4 5 6\n7 8 9 10 11 12\n";
+    assert_int_equal(enc_len, sizeof changed - 1);
+    assert_memory_equal(enc, changed, enc_len);
+    free(enc);
+    mc_image_free(img);
+
+    /* a trailer after the final newline */
+    img = pnm_same_bytes(ctx, S("P2 2 1 9\n1 9\n\n# end\n"));
+    assert_false(mc__side_find(img->side, img->side_len, MC_SIDE_PNM_RASTER, &d, &dl));
+    assert_true(mc__side_find(img->side, img->side_len, MC_SIDE_PNM_TRAILER, &d, &dl));
+    assert_int_equal(dl, 7);
+    mc_image_free(img);
+    mc_ctx_free(ctx);
+}
+
+/* Images that did not come from a PNM file get the canonical header. */
+static void test_pnm_generated(void **state)
+{
+    (void)state;
+    static const uint32_t sizes[][2] = {{1, 1}, {1, 5}, {5, 1}, {7, 3}};
+    mc_ctx *ctx = new_ctx();
+
+    for (uint8_t c = 1; c <= 3; c += 2)
+        for (uint8_t bits = 8; bits <= 16; bits += 8)
+            for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+                mc_image *img = NULL, *back = NULL;
+                uint8_t *enc = NULL;
+                size_t enc_len;
+                char hdr[64];
+                int k;
+                assert_int_equal(mc_image_new(ctx, sizes[s][0], sizes[s][1], c, bits, &img),
+                                 MC_OK);
+                img->format = MC_FORMAT_PNM;
+                fill_pattern(img, (uint32_t)(c * 100 + bits + s));
+                assert_int_equal(mc_image_encode(ctx, img, &enc, &enc_len), MC_OK);
+                k = snprintf(hdr, sizeof hdr, "P%c\n%u %u\n%u\n", c == 1 ? '5' : '6',
+                             sizes[s][0], sizes[s][1], bits == 8 ? 255u : 65535u);
+                assert_int_equal(enc_len, (size_t)k + img->samples_len);
+                assert_memory_equal(enc, hdr, (size_t)k);
+                if (bits == 16) /* big-endian on disk */
+                    assert_int_equal(be16(enc + k), sample_at(img, 0));
+                assert_int_equal(mc_image_decode(ctx, enc, enc_len, NULL, &back), MC_OK);
+                assert_same_samples(img, back);
+                free(enc);
+                mc_image_free(img);
+                mc_image_free(back);
+            }
+
+    /* no alpha in PGM/PPM */
+    mc_image *ga = NULL;
+    uint8_t *enc = NULL;
+    size_t enc_len;
+    assert_int_equal(mc_image_new(ctx, 2, 2, 2, 8, &ga), MC_OK);
+    ga->format = MC_FORMAT_PNM;
+    assert_int_equal(mc_image_encode(ctx, ga, &enc, &enc_len), MC_EUNSUPPORTED);
+    mc_image_free(ga);
+    mc_ctx_free(ctx);
+}
+
+static void test_pnm_errors(void **state)
+{
+    (void)state;
+    mc_ctx *ctx = new_ctx();
+    mc_image *img = NULL;
+    uint8_t *enc = NULL;
+    size_t enc_len;
+    static const struct {
+        const char *file;
+        size_t len;
+        mc_err err;
+    } cases[] = {
+#define C(lit, e) {lit, sizeof(lit) - 1, e}
+        C("P5\n2 2\n0\n\0\0\0\0", MC_EFORMAT),        /* maxval 0 */
+        C("P5\n2 2\n70000\n\0\0\0\0\0\0\0\0", MC_EFORMAT), /* maxval > 65535 */
+        C("P5\n2 2\n65536\n\0\0\0\0\0\0\0\0", MC_EFORMAT),
+        C("P5\n2 2\n255\n\1\2\3", MC_ETRUNCATED),     /* raster short */
+        C("P6\n2 2\n65535\n\1\2\3\4\5\6\7\10\11\12\13\14\15\16\17\20\21\22\23\24\25\26\27",
+          MC_ETRUNCATED),
+        C("P5\n2 2\n255\n", MC_ETRUNCATED),           /* no raster */
+        C("P5\n1 1\n100\n\x65", MC_EFORMAT),          /* 101 > maxval */
+        C("P5\n1 1\n4095\n\x10\x00", MC_EFORMAT),     /* 4096 > maxval */
+        C("P2\n2 1\n100\n5 101\n", MC_EFORMAT),       /* 101 > maxval */
+        C("P2\n2 2\n100\n5 10 7\n", MC_ETRUNCATED),   /* a sample missing */
+        C("P2\n2 1\n100\n5 x\n", MC_EFORMAT),         /* junk in the raster */
+        C("P2\n2 1\n100\n5 -1\n", MC_EFORMAT),
+        C("P3\n1 1\n255\n1 2 99999999999\n", MC_EFORMAT),
+        C("P5\nx 2\n255\n", MC_EFORMAT),              /* junk for a number */
+        C("P5\n3x2\n255\n", MC_EFORMAT),              /* no whitespace after one */
+        C("P5\n-3 2\n255\n", MC_EFORMAT),
+        C("P5\n99999999999 2\n255\n", MC_EFORMAT),    /* over 32 bits */
+        C("P5\n0 2\n255\n", MC_EFORMAT),              /* zero width */
+        C("P5\n2 0\n255\n", MC_EFORMAT),
+        C("P5\n100000 100000\n255\n", MC_ETOOBIG),   /* the pixel cap */
+        C("P6\n4294967295 4294967295\n65535\n", MC_ETOOBIG),
+        C("P5 16384 16384 255\n", MC_ETRUNCATED),   /* no 256 MiB for 19 bytes */
+        C("P2 16384 16384 255\n0 0 0", MC_ETRUNCATED),
+        C("P2 2 1 255\n7", MC_ETRUNCATED),
+        C("P5\n2 2", MC_ETRUNCATED),                  /* header cut */
+        C("P5\n2 2\n255", MC_ETRUNCATED),
+        C("P5\n# a comment without end", MC_ETRUNCATED),
+        C("P5\n", MC_ETRUNCATED),
+        C("P5", MC_EFORMAT),                          /* no whitespace after magic */
+        C("P5x 1 1 255\n\0", MC_EFORMAT),
+        C("P4\n1 1\n\0", MC_EFORMAT),                 /* PBM: not supported */
+        C("P7\nWIDTH 1\n", MC_EFORMAT),               /* PAM: not supported */
+#undef C
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t *copy = malloc(cases[i].len > 0 ? cases[i].len : 1);
+        assert_non_null(copy);
+        memcpy(copy, cases[i].file, cases[i].len); /* exact size for ASan */
+        if (mc_image_decode(ctx, copy, cases[i].len, NULL, &img) != cases[i].err)
+            fail_msg("case %zu: expected %s, got another result", i, mc_strerror(cases[i].err));
+        free(copy);
+    }
+
+    /* a small cap refuses what the default accepts */
+    assert_int_equal(mc_ctx_set_max_samples(ctx, 5), MC_OK);
+    assert_int_equal(mc_image_decode(ctx, S("P5 3 2 255\n\1\2\3\4\5\6"), NULL, &img), MC_ETOOBIG);
+    assert_int_equal(mc_ctx_set_max_samples(ctx, 6), MC_OK);
+    assert_int_equal(mc_image_decode(ctx, S("P5 3 2 255\n\1\2\3\4\5\6"), NULL, &img), MC_OK);
+
+    /* a sample over the recorded maxval cannot be written back */
+    set_sample(img, 0, 7);
+    assert_int_equal(mc_image_encode(ctx, img, &enc, &enc_len), MC_OK);
+    free(enc);
+    mc_image_free(img);
+    img = NULL;
+    assert_int_equal(mc_image_decode(ctx, S("P5 3 2 9\n\1\2\3\4\5\6"), NULL, &img), MC_OK);
+    set_sample(img, 0, 10);
+    assert_int_equal(mc_image_encode(ctx, img, &enc, &enc_len), MC_EFORMAT);
+    mc_image_free(img);
+    mc_ctx_free(ctx);
+}
+
+/* ------------------------------------------------------------------ */
+/* Dispatch and names.                                                 */
+
+static void test_codec_names(void **state)
+{
+    (void)state;
+    mc_ctx *ctx = new_ctx();
+    mc_image *img = NULL;
+    const uint8_t *d;
+    size_t dl;
+    char name[400];
+    static const uint8_t pgm[] = "P5 1 1 255\n\x2a";
+
+    /* the base name only: a directory never travels in the cipher image */
+    assert_int_equal(mc_image_decode(ctx, pgm, sizeof pgm - 1, "/home/dr/scans/ct 1.pgm", &img),
+                     MC_OK);
+    assert_string_equal(mc_image_name(img), "ct 1.pgm");
+    assert_true(mc__side_find(img->side, img->side_len, MC_SIDE_NAME, &d, &dl));
+    assert_int_equal(dl, 8);
+    assert_memory_equal(d, "ct 1.pgm", 8);
+    mc_image_free(img);
+
+    assert_int_equal(mc_image_decode(ctx, pgm, sizeof pgm - 1, "C:\\fakepath\\x.pgm", &img), MC_OK);
+    assert_string_equal(mc_image_name(img), "x.pgm");
+    mc_image_free(img);
+
+    /* no name, or nothing after the last slash: no record */
+    assert_int_equal(mc_image_decode(ctx, pgm, sizeof pgm - 1, NULL, &img), MC_OK);
+    assert_null(mc_image_name(img));
+    assert_false(mc__side_find(img->side, img->side_len, MC_SIDE_NAME, &d, &dl));
+    mc_image_free(img);
+    assert_int_equal(mc_image_decode(ctx, pgm, sizeof pgm - 1, "dir/", &img), MC_OK);
+    assert_null(mc_image_name(img));
+    mc_image_free(img);
+
+    /* at most 255 bytes */
+    memset(name, 'a', 300);
+    name[300] = '\0';
+    assert_int_equal(mc_image_decode(ctx, pgm, sizeof pgm - 1, name, &img), MC_OK);
+    assert_int_equal(strlen(mc_image_name(img)), 255);
+    mc_image_free(img);
+
+    /* ... cut between UTF-8 characters: 254 'a' then "é" (2 bytes) */
+    memset(name, 'a', 254);
+    strcpy(name + 254, "\xc3\xa9.pgm");
+    assert_int_equal(mc_image_decode(ctx, pgm, sizeof pgm - 1, name, &img), MC_OK);
+    assert_int_equal(strlen(mc_image_name(img)), 254);
+    mc_image_free(img);
+    mc_ctx_free(ctx);
+}
+
+static void test_codec_dispatch(void **state)
+{
+    (void)state;
+    mc_ctx *ctx = new_ctx();
+    mc_image *img = NULL, *back = NULL;
+    uint8_t *out = NULL;
+    size_t out_len;
+
+    assert_int_equal(mc_image_new(ctx, 4, 3, 3, 8, &img), MC_OK);
+    fill_pattern(img, 7);
+
+    /* decoded JPEG pixels come back as a lossless PNG */
+    img->format = MC_FORMAT_JPEG;
+    assert_int_equal(mc_image_encode(ctx, img, &out, &out_len), MC_OK);
+    assert_true(mc__png_sniff(out, out_len));
+    assert_int_equal(mc_image_decode(ctx, out, out_len, NULL, &back), MC_OK);
+    assert_same_samples(img, back);
+    mc_image_free(back);
+    free(out);
+
+    /* PNM → mc_image_encode gives PNM, mc_image_encode_png gives PNG */
+    img->format = MC_FORMAT_PNM;
+    assert_int_equal(mc_image_encode(ctx, img, &out, &out_len), MC_OK);
+    assert_true(mc__pnm_sniff(out, out_len));
+    free(out);
+    assert_int_equal(mc_image_encode_png(ctx, img, &out, &out_len), MC_OK);
+    assert_true(mc__png_sniff(out, out_len));
+    free(out);
+
+    /* formats without an encoder yet */
+    img->format = MC_FORMAT_BMP;
+    assert_int_equal(mc_image_encode(ctx, img, &out, &out_len), MC_EUNSUPPORTED);
+    img->format = MC_FORMAT_NONE;
+    assert_int_equal(mc_image_encode(ctx, img, &out, &out_len), MC_EUNSUPPORTED);
+
+    /* argument checks */
+    assert_int_equal(mc_image_encode(ctx, NULL, &out, &out_len), MC_EINVAL);
+    assert_int_equal(mc_image_decode(NULL, out, 0, NULL, &back), MC_EINVAL);
+    assert_int_equal(mc_image_decode(ctx, NULL, 5, NULL, &back), MC_EINVAL);
+
+    /* an inconsistent image is refused, not read past its end */
+    img->format = MC_FORMAT_PNG;
+    img->samples_len--;
+    assert_int_equal(mc_image_encode(ctx, img, &out, &out_len), MC_EINVAL);
+    img->samples_len++;
+
+    mc_image_free(img);
+    mc_ctx_free(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_png_files),
+        cmocka_unit_test(test_png_known_pixels),
+        cmocka_unit_test(test_png_encode_big_endian),
+        cmocka_unit_test(test_png_generated),
+        cmocka_unit_test(test_png_interlaced),
+        cmocka_unit_test(test_png_low_bit_gray),
+        cmocka_unit_test(test_png_palette),
+        cmocka_unit_test(test_png_errors),
+        cmocka_unit_test(test_png_every_cut),
+        cmocka_unit_test(test_png_private_chunk),
+        cmocka_unit_test(test_pnm_files),
+        cmocka_unit_test(test_pnm_known_pixels),
+        cmocka_unit_test(test_pnm_header_syntax),
+        cmocka_unit_test(test_pnm_plain_layouts),
+        cmocka_unit_test(test_pnm_generated),
+        cmocka_unit_test(test_pnm_errors),
+        cmocka_unit_test(test_codec_names),
+        cmocka_unit_test(test_codec_dispatch),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -32,10 +32,14 @@ static mc_err png_encode(const mc_image *img, uint8_t **out, size_t *out_len)
 /* Sniffed in this order: the first whose sniff accepts the bytes decodes
  * them. Signatures do not overlap ("\x89PNG" vs "P2".."P6"). */
 static const struct codec codecs[] = {
+    /* DICOM first: its 128-byte preamble is free-form (PS3.10 §7.1 lets it
+     * hold e.g. a TIFF header); "DICM" at offset 128 is its signature. */
+    {MC_FORMAT_DICOM, mc__dicom_sniff, mc__dicom_decode, mc__dicom_encode},
     {MC_FORMAT_PNG, mc__png_sniff, png_decode, png_encode},
     {MC_FORMAT_PNM, mc__pnm_sniff, mc__pnm_decode, mc__pnm_encode},
+    {MC_FORMAT_BMP, mc__bmp_sniff, mc__bmp_decode, mc__bmp_encode}, /* "BM" */
     /* JPEG is lossy: its decoded pixels come back as a lossless PNG. */
-    {MC_FORMAT_JPEG, NULL, NULL, png_encode},
+    {MC_FORMAT_JPEG, mc__jpeg_sniff, mc__jpeg_decode, png_encode}, /* FF D8 FF */
 };
 
 #define N_CODECS (sizeof codecs / sizeof codecs[0])
@@ -93,6 +97,7 @@ mc_err mc_image_decode(mc_ctx *ctx, const uint8_t *buf, size_t len, const char *
 
     if (ctx == NULL || out == NULL || (buf == NULL && len > 0))
         return MC_EINVAL;
+    mc__ctx_detail(ctx, "%s", ""); /* mc_ctx_last_detail(): this call's only */
     for (size_t i = 0; i < N_CODECS; i++) {
         const struct codec *c = &codecs[i];
         if (c->sniff == NULL || !c->sniff(buf, len))

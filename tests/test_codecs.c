@@ -1161,9 +1161,13 @@ static void test_codec_dispatch(void **state)
     assert_true(mc__png_sniff(out, out_len));
     free(out);
 
-    /* formats without an encoder yet */
+    /* BMP (issue 5): an image without BMP side data gets a canonical BMP
+     * (tests/test_formats.c covers it) */
     img->format = MC_FORMAT_BMP;
-    assert_int_equal(mc_image_encode(ctx, img, &out, &out_len), MC_EUNSUPPORTED);
+    assert_int_equal(mc_image_encode(ctx, img, &out, &out_len), MC_OK);
+    assert_true(mc__bmp_sniff(out, out_len));
+    free(out);
+    /* formats without an encoder */
     img->format = MC_FORMAT_NONE;
     assert_int_equal(mc_image_encode(ctx, img, &out, &out_len), MC_EUNSUPPORTED);
 

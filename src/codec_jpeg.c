@@ -1,0 +1,200 @@
+/* JPEG through libjpeg-turbo: decode only. The decoded 8-bit samples
+ * (gray, or RGB from YCbCr/RGB) are what medcrypt encrypts; decryption
+ * gives them back as a lossless PNG, since writing a JPEG again would
+ * lose data (DESIGN §2 "Formats"). The JPEG's own markers (APPn, COM,
+ * ICC profile) are not kept.
+ *
+ * References: ITU-T T.81 (JPEG), cited as "T.81"; libjpeg's libjpeg.txt
+ * ("Error handling", "Decompression details") and jerror.h. */
+#include "internal.h"
+
+#include <setjmp.h>
+#include <stdio.h> /* jpeglib.h needs FILE and size_t */
+#include <string.h>
+
+#include <jerror.h>
+#include <jpeglib.h>
+
+/* libjpeg.txt, "Error handling": error_exit must not return; we jump back
+ * to the decoder with the message code. Warnings (emit_message with
+ * msg_level -1) about damaged data are errors too: a medical image with
+ * missing or corrupt data must not be encrypted as if it were whole. */
+struct err_mgr {
+    struct jpeg_error_mgr pub;
+    jmp_buf jump;
+    int code; /* message code that stopped decoding */
+    const mc_ctx *ctx; /* for mc__ctx_detail() */
+};
+
+static mc_err map_code(int code)
+{
+    switch (code) {
+    case JWRN_JPEG_EOF:     /* "Premature end of JPEG file" */
+    case JERR_INPUT_EMPTY:  /* "Empty input file" */
+    case JERR_INPUT_EOF:
+        return MC_ETRUNCATED;
+    case JERR_NO_IMAGE:     /* a marker stream without a frame */
+        return MC_ETRUNCATED;
+    case JERR_BAD_PRECISION: /* T.81: 12-bit (or lossless) precision */
+    case JERR_SOF_UNSUPPORTED: /* lossless, hierarchical... */
+    case JERR_NOT_COMPILED:
+    case JERR_CCIR601_NOTIMPL:
+        return MC_EUNSUPPORTED;
+    case JERR_OUT_OF_MEMORY:
+        return MC_ENOMEM;
+    default:
+        return MC_EFORMAT; /* corrupt or not a JPEG */
+    }
+}
+
+/* libjpeg's own text for the message ("Premature end of JPEG file",
+ * "Corrupt JPEG data: 12 extraneous bytes before marker 0xd9"): numbers
+ * and markers only, never image content. */
+static void stop(j_common_ptr cinfo, const mc_ctx *ctx)
+{
+    struct err_mgr *e = (struct err_mgr *)(void *)cinfo->err;
+    char text[JMSG_LENGTH_MAX];
+
+    e->code = e->pub.msg_code;
+    e->pub.format_message(cinfo, text);
+    mc__ctx_detail(ctx, "libjpeg: %s", text);
+    longjmp(e->jump, 1);
+}
+
+static void on_error(j_common_ptr cinfo)
+{
+    stop(cinfo, ((struct err_mgr *)(void *)cinfo->err)->ctx);
+}
+
+/* Warnings that say nothing about the pixels are allowed: an unknown JFIF
+ * revision, a malformed ICC profile chunk (not used here). Everything else
+ * (libjpeg's JWRN_HIT_MARKER "premature end of data segment",
+ * JWRN_EXTRANEOUS_DATA "corrupt JPEG data", JWRN_JPEG_EOF, bad Huffman or
+ * arithmetic codes, bogus progression, ...) stops decoding. Trace messages
+ * (msg_level >= 1) are ignored; nothing is ever printed. */
+static void on_message(j_common_ptr cinfo, int msg_level)
+{
+    struct err_mgr *e = (struct err_mgr *)(void *)cinfo->err;
+    int code = e->pub.msg_code;
+
+    if (msg_level >= 0)
+        return;
+    if (code == JWRN_JFIF_MAJOR || code == JWRN_BOGUS_ICC)
+        return;
+    stop(cinfo, e->ctx);
+}
+
+static void on_output(j_common_ptr cinfo)
+{
+    (void)cinfo; /* never print to stderr from a library */
+}
+
+bool mc__jpeg_sniff(const uint8_t *buf, size_t len)
+{
+    /* T.81 B.1.1.3: SOI (FF D8) and the next marker's FF. */
+    return buf != NULL && len >= 3 && buf[0] == 0xff && buf[1] == 0xd8 && buf[2] == 0xff;
+}
+
+/* Everything touched after setjmp lives here, so nothing needs volatile
+ * (C11 7.13.2.1: automatic objects changed between setjmp and longjmp
+ * are indeterminate after the jump). */
+struct jpeg_job {
+    struct jpeg_decompress_struct cinfo;
+    struct err_mgr err;
+    mc_image *img;
+    bool created;
+};
+
+static mc_err decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, struct jpeg_job *j)
+{
+    struct jpeg_decompress_struct *ci = &j->cinfo;
+    uint8_t channels;
+    size_t row_len;
+    mc_err err;
+
+    j->err.ctx = ctx;
+    ci->err = jpeg_std_error(&j->err.pub);
+    j->err.pub.error_exit = on_error;
+    j->err.pub.emit_message = on_message;
+    j->err.pub.output_message = on_output;
+    if (setjmp(j->err.jump) != 0)
+        return map_code(j->err.code);
+    jpeg_create_decompress(ci);
+    j->created = true;
+    jpeg_mem_src(ci, buf, (unsigned long)len);
+    if (jpeg_read_header(ci, TRUE) != JPEG_HEADER_OK)
+        return MC_ETRUNCATED; /* tables only, no image */
+
+    /* T.81 B.2.2: P (sample precision) 8 or 12; libjpeg-turbo's 8-bit
+     * build refuses 12 with JERR_BAD_PRECISION, but be explicit. */
+    if (ci->data_precision != 8) {
+        mc__ctx_detail(ctx, "%d-bit JPEG samples are not supported (8-bit are)",
+                       ci->data_precision);
+        return MC_EUNSUPPORTED;
+    }
+    switch (ci->jpeg_color_space) {
+    case JCS_GRAYSCALE:
+        ci->out_color_space = JCS_GRAYSCALE;
+        channels = 1;
+        break;
+    case JCS_YCbCr:
+    case JCS_RGB:
+        ci->out_color_space = JCS_RGB;
+        channels = 3;
+        break;
+    default:
+        mc__ctx_detail(ctx, "JPEG color space %s is not supported (gray, YCbCr and RGB are)",
+                       ci->jpeg_color_space == JCS_CMYK   ? "CMYK"
+                       : ci->jpeg_color_space == JCS_YCCK ? "YCCK"
+                                                          : "unknown");
+        return MC_EUNSUPPORTED; /* CMYK, YCCK, or unknown components */
+    }
+    /* The pixel cap before libjpeg allocates anything for the image. */
+    if ((err = mc__geometry_check(ctx, ci->image_width, ci->image_height, channels, 8, NULL)) !=
+        MC_OK) {
+        mc__ctx_detail(ctx, "%u x %u pixels", (unsigned)ci->image_width,
+                       (unsigned)ci->image_height);
+        return err;
+    }
+
+    /* libjpeg's defaults (JDCT_ISLOW, fancy upsampling), as djpeg uses:
+     * the samples are libjpeg-turbo's exact decode. */
+    jpeg_start_decompress(ci);
+    if (ci->output_components != channels || ci->output_width != ci->image_width ||
+        ci->output_height != ci->image_height)
+        return MC_EFORMAT;
+    if ((err = mc__image_alloc(ctx, ci->output_width, ci->output_height, channels, 8, &j->img)) !=
+        MC_OK)
+        return err;
+    j->img->format = MC_FORMAT_JPEG;
+    row_len = (size_t)ci->output_width * channels;
+    while (ci->output_scanline < ci->output_height) {
+        JSAMPROW row = j->img->samples + (size_t)ci->output_scanline * row_len;
+        if (jpeg_read_scanlines(ci, &row, 1) != 1)
+            return MC_ETRUNCATED; /* cannot happen with a memory source */
+    }
+    /* Reads to EOI: damage after the last scanline still counts. */
+    jpeg_finish_decompress(ci);
+    return MC_OK;
+}
+
+mc_err mc__jpeg_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out)
+{
+    struct jpeg_job j;
+    mc_err err;
+
+    if (out == NULL || (buf == NULL && len > 0))
+        return MC_EINVAL;
+    if (!mc__jpeg_sniff(buf, len))
+        return MC_EFORMAT;
+    memset(&j, 0, sizeof j);
+    err = decode(ctx, buf, len, &j);
+    if (j.created)
+        jpeg_destroy_decompress(&j.cinfo);
+    if (err != MC_OK) {
+        mc_image_free(j.img); /* wipes partially decoded samples */
+        return err;
+    }
+    *out = j.img;
+    return MC_OK;
+}

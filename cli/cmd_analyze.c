@@ -1,0 +1,328 @@
+/* medcrypt analyze: the security analysis of an image (issue 6,
+ * docs/METRICS.md). */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#define MAX_INPUT_BYTES ((size_t)3 << 30)
+
+static const char ANALYZE_HELP[] =
+    "Usage: medcrypt analyze [--json] [--report OUT.html] [-k KEYFILE] [--seed N] PLAIN [CIPHER]\n"
+    "\n"
+    "Measures what the image-encryption literature measures, for the plain image\n"
+    "PLAIN (any format medcrypt reads) and its cipher image: histogram, chi-square\n"
+    "with its critical value, global and local Shannon entropy, correlation of\n"
+    "adjacent samples (horizontal, vertical, diagonal; all pairs and 2000 random\n"
+    "pairs), NPCR and UACI with the Wu-Noonan-Agaian critical values, avalanche\n"
+    "for a one-bit change of the plain image and of the key, key sensitivity,\n"
+    "MSE/PSNR/SSIM of the decrypted image, timing, and the same statistics after\n"
+    "each stage of the pipeline (scrambling, + Henon, + logistic, + XChaCha20).\n"
+    "\n"
+    "CIPHER, if given, is a cipher image of PLAIN: its statistics are measured\n"
+    "instead of those of a fresh encryption, and with -k it is decrypted too.\n"
+    "Without -k a fresh random key is used, and the output says so.\n"
+    "\n"
+    "Options:\n"
+    "    --json                print one JSON object instead of the table\n"
+    "    --report OUT.html     also write a self-contained HTML report with plots\n"
+    "    -k, --key KEYFILE     the key file (default: a fresh random key)\n"
+    "    --seed N              seed of the random pairs, blocks and flipped bits\n"
+    "                          (default 20130601): same seed, same result\n"
+    "    -f, --force           replace an existing report or stream file\n"
+    "    -h, --help            this help\n"
+    "\n"
+    "Cipher stream for external randomness tests (dieharder, ent):\n"
+    "    medcrypt analyze --stream MB [--stage STAGE] [-k KEYFILE] -o OUT PLAIN\n"
+    "writes MB megabytes of cipher samples: PLAIN encrypted again and again under\n"
+    "nonces 0, 1, 2, ... with the stages up to STAGE (scrambling, henon,\n"
+    "logistic or xchacha20, the default: the whole cipher). scripts/stream_tests.sh\n"
+    "runs ent and dieharder on each stage's stream.\n"
+    "\n"
+    "The statistics describe the cipher image; they do not prove security.\n"
+    "medcrypt's security rests on XChaCha20 and HMAC-SHA-512 (docs/SECURITY.md).\n";
+
+static const char *const STAGE_NAMES[] = {"scrambling", "henon", "logistic", "xchacha20"};
+
+/* --stream: MB megabytes of cipher samples to output. */
+static int write_stream(mc_ctx *ctx, const mc_key *key, const char *plain_path,
+                        const char *output, bool force, uint64_t mb, int stages)
+{
+    uint8_t *buf = NULL, *out = NULL;
+    size_t len = 0, out_len;
+    mc_image *plain = NULL;
+    int rc = 1;
+    mc_err err;
+
+    /* A file is written whole (through a temporary file); standard
+     * output gets the stream chunk by chunk, so a pipe into dieharder can
+     * take as much as it needs and end it (EPIPE is then no error). */
+    if (mb == 0 || (strcmp(output, "-") != 0 && mb > 4096) || mb > ((uint64_t)1 << 30)) {
+        cli_error(NULL, "analyze: --stream takes 1 to 4096 megabytes (to a file)");
+        return 1;
+    }
+    out_len = strcmp(output, "-") == 0 ? (size_t)16 << 20 : (size_t)mb << 20;
+    if (strcmp(output, "-") == 0 && isatty(STDOUT_FILENO)) {
+        cli_error(NULL, "refusing to write binary data to a terminal");
+        return 1;
+    }
+    if (!cli_read_file(plain_path, MAX_INPUT_BYTES, &buf, &len))
+        return 1;
+    if ((err = mc_image_decode(ctx, buf, len, NULL, &plain)) != MC_OK) {
+        cli_error(plain_path, "%s", mc_strerror(err));
+        goto out;
+    }
+    if ((out = malloc(out_len)) == NULL) {
+        cli_error(NULL, "out of memory");
+        goto out;
+    }
+    if (strcmp(output, "-") == 0) {
+        size_t img_len = 0;
+        uint64_t chunks = (mb + 15) / 16, per_chunk;
+        (void)mc_image_samples_const(plain, &img_len);
+        per_chunk = out_len / img_len + 1; /* nonces never repeat across chunks */
+        signal(SIGPIPE, SIG_IGN);
+        for (uint64_t i = 0; i < chunks; i++) {
+            if ((err = mc_cipher_stream(key, plain, stages, i * per_chunk, out, out_len)) !=
+                MC_OK) {
+                cli_error(plain_path, "%s", mc_strerror(err));
+                goto out;
+            }
+            if (fwrite(out, 1, out_len, stdout) != out_len || fflush(stdout) != 0) {
+                if (errno == EPIPE)
+                    rc = 0; /* the reader had enough */
+                else
+                    cli_error("standard output", "%s", strerror(errno));
+                goto out;
+            }
+        }
+        rc = 0;
+        goto out;
+    }
+    if ((err = mc_cipher_stream(key, plain, stages, 0, out, out_len)) != MC_OK) {
+        cli_error(plain_path, "%s", mc_strerror(err));
+        goto out;
+    }
+    if (cli_write_file(output, out, out_len, force, cli_mode(false)))
+        rc = 0;
+out:
+    if (buf != NULL) {
+        sodium_memzero(buf, len);
+        free(buf);
+    }
+    free(out);
+    mc_image_free(plain);
+    return rc;
+}
+
+static bool parse_seed(const char *s, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    if (s[0] == '\0' || s[0] == '-')
+        return false;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return false;
+    *out = v;
+    return true;
+}
+
+int cmd_analyze(int argc, char **argv)
+{
+    enum { OPT_JSON = 256, OPT_REPORT, OPT_SEED, OPT_STREAM, OPT_STAGE };
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, OPT_JSON},  {"report", required_argument, NULL, OPT_REPORT},
+        {"key", required_argument, NULL, 'k'},  {"seed", required_argument, NULL, OPT_SEED},
+        {"force", no_argument, NULL, 'f'},      {"help", no_argument, NULL, 'h'},
+        {"stream", required_argument, NULL, OPT_STREAM},
+        {"stage", required_argument, NULL, OPT_STAGE},
+        {"output", required_argument, NULL, 'o'},
+        {NULL, 0, NULL, 0}};
+    const char *output = NULL;
+    uint64_t stream_mb = 0;
+    int stages = 4;
+    const char *key_file = NULL, *report = NULL, *plain_path, *cipher_path = NULL;
+    bool json = false, force = false, have_key = false;
+    uint8_t *plain_buf = NULL, *cipher_buf = NULL;
+    size_t plain_len = 0, cipher_len = 0, out_len = 0;
+    mc_analysis_options opt = {0};
+    mc_analysis *an = NULL;
+    mc_image *plain = NULL;
+    mc_ctx *ctx = NULL;
+    char *text = NULL;
+    mc_key key; /* secret */
+    int c, rc = 1;
+    mc_err err;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+k:o:fh", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_JSON: json = true; break;
+        case OPT_REPORT: report = optarg; break;
+        case OPT_SEED:
+            if (!parse_seed(optarg, &opt.seed)) {
+                cli_error(NULL, "analyze: --seed takes a non-negative integer, not '%s'", optarg);
+                return 1;
+            }
+            opt.use_seed = 1;
+            break;
+        case 'k': key_file = optarg; break;
+        case 'o': output = optarg; break;
+        case OPT_STREAM:
+            if (!parse_seed(optarg, &stream_mb)) {
+                cli_error(NULL, "analyze: --stream takes a number of megabytes, not '%s'",
+                          optarg);
+                return 1;
+            }
+            break;
+        case OPT_STAGE:
+            stages = 0;
+            for (int i = 0; i < 4; i++)
+                if (strcmp(optarg, STAGE_NAMES[i]) == 0)
+                    stages = i + 1;
+            if (stages == 0) {
+                cli_error(NULL, "analyze: unknown stage '%s'", optarg);
+                cli_hint("stages: scrambling, henon, logistic, xchacha20");
+                return 1;
+            }
+            break;
+        case 'f': force = true; break;
+        case 'h': fputs(ANALYZE_HELP, stdout); return 0;
+        default:
+            cli_error(NULL, "analyze: unknown or incomplete option '%s'", argv[optind - 1]);
+            cli_hint("run 'medcrypt analyze --help'");
+            return 1;
+        }
+    }
+    if (argc - optind < 1 || argc - optind > 2) {
+        cli_error(NULL, "analyze: expected PLAIN [CIPHER], got %d file%s", argc - optind,
+                  argc - optind == 1 ? "" : "s");
+        cli_hint("run 'medcrypt analyze --help'");
+        return 1;
+    }
+    plain_path = argv[optind];
+    if (argc - optind == 2)
+        cipher_path = argv[optind + 1];
+    if ((stream_mb > 0) != (output != NULL) || (stream_mb > 0 && cipher_path != NULL)) {
+        cli_error(NULL, "analyze: --stream MB and -o OUT go together, with PLAIN only");
+        cli_hint("run 'medcrypt analyze --help'");
+        return 1;
+    }
+    if (output != NULL) {
+        if (!force && cli_exists(output)) {
+            cli_error(output, "already exists (use --force to overwrite)");
+            return 1;
+        }
+        if (strcmp(output, "-") != 0 && cli_same_file(output, plain_path)) {
+            cli_error(output, "the output would overwrite the input");
+            return 1;
+        }
+    }
+    if (report != NULL && !force && cli_exists(report)) {
+        cli_error(report, "already exists (use --force to overwrite)");
+        return 1;
+    }
+    if (report != NULL &&
+        (cli_same_file(report, plain_path) ||
+         (cipher_path != NULL && cli_same_file(report, cipher_path)))) {
+        cli_error(report, "the report would overwrite an input");
+        return 1;
+    }
+    if (key_file != NULL) {
+        if (!cli_load_key(key_file, &key))
+            return 1;
+        have_key = true;
+    }
+    if ((err = mc_ctx_new(&ctx)) != MC_OK) {
+        cli_error(NULL, "%s", mc_strerror(err));
+        goto out;
+    }
+    if (output != NULL) {
+        mc_key rnd_key = {{0}}; /* secret */
+        if (!have_key)
+            randombytes_buf(rnd_key.bytes, sizeof rnd_key.bytes);
+        rc = write_stream(ctx, have_key ? &key : &rnd_key, plain_path, output, force, stream_mb,
+                          stages);
+        sodium_memzero(&rnd_key, sizeof rnd_key);
+        goto out;
+    }
+    if (!cli_read_file(plain_path, MAX_INPUT_BYTES, &plain_buf, &plain_len))
+        goto out;
+    if ((err = mc_image_decode(ctx, plain_buf, plain_len, NULL, &plain)) != MC_OK) {
+        cli_error(plain_path, "%s", mc_strerror(err));
+        goto out;
+    }
+    if (cipher_path != NULL) {
+        mc_cipher_info ci;
+        mc_image_info pi;
+        if (!cli_read_file(cipher_path, MAX_INPUT_BYTES, &cipher_buf, &cipher_len))
+            goto out;
+        if ((err = mc_cipher_inspect(ctx, cipher_buf, cipher_len, &ci)) != MC_OK) {
+            cli_error(cipher_path, "%s", mc_strerror(err));
+            if (err == MC_ENOTCIPHER)
+                cli_hint("CIPHER is a cipher image written by 'medcrypt encrypt'");
+            goto out;
+        }
+        mc_image_get_info(plain, &pi);
+        if (ci.image.width != pi.width || ci.image.height != pi.height ||
+            ci.image.channels != pi.channels || ci.image.bits != pi.bits) {
+            cli_error(cipher_path, "not a cipher image of %s (%ux%u, %u channels, %u bits "
+                                   "against %ux%u, %u channels, %u bits)",
+                      plain_path, ci.image.width, ci.image.height, ci.image.channels,
+                      ci.image.bits, pi.width, pi.height, pi.channels, pi.bits);
+            goto out;
+        }
+    }
+    err = mc_analyze_ex(ctx, have_key ? &key : NULL, plain, cipher_buf, cipher_len, &opt, &an);
+    if (err != MC_OK) {
+        cli_error(cipher_path != NULL && (err == MC_EWRONGKEY || err == MC_ETAMPERED)
+                      ? cipher_path
+                      : plain_path,
+                  "%s", mc_strerror(err));
+        goto out;
+    }
+    if (report != NULL) {
+        if ((err = mc_analysis_html(an, &text, &out_len)) != MC_OK) {
+            cli_error(report, "%s", mc_strerror(err));
+            goto out;
+        }
+        if (!cli_write_file(report, (const uint8_t *)text, out_len, force, cli_mode(false)))
+            goto out;
+        mc_free(text);
+        text = NULL;
+    }
+    err = json ? mc_analysis_json(an, &text, &out_len) : mc_analysis_text(an, &text, &out_len);
+    if (err != MC_OK) {
+        cli_error(NULL, "%s", mc_strerror(err));
+        goto out;
+    }
+    if (fwrite(text, 1, out_len, stdout) != out_len || fflush(stdout) != 0) {
+        cli_error("standard output", "%s", strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (have_key)
+        sodium_memzero(&key, sizeof key);
+    if (plain_buf != NULL) {
+        sodium_memzero(plain_buf, plain_len); /* plain patient data */
+        free(plain_buf);
+    }
+    free(cipher_buf);
+    mc_free(text);
+    mc_analysis_free(an);
+    mc_image_free(plain);
+    mc_ctx_free(ctx);
+    return rc;
+}

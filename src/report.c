@@ -1,0 +1,1169 @@
+/*
+ * The security analysis of one image (issue 6): runs the metrics of
+ * metrics.c on the plain image, its cipher image, each stage of the
+ * pipeline, and the differential and key-sensitivity experiments, then
+ * renders the result as a text table, one JSON object, or one
+ * self-contained HTML page with inline SVG plots (docs/METRICS.md).
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define N_ALPHAS 3
+#define N_DIRS 3
+#define N_STAGES 4
+#define N_PAIRS 2000    /* random adjacent pairs, as in the paper */
+#define LE_K 30         /* local entropy: blocks (Wu et al. 2013) */
+#define LE_BLOCK 1936   /* local entropy: pixels per block (44 x 44) */
+#define LE_TRIALS 200   /* simulated random images for its reference */
+#define PLOT_BINS 256   /* histogram bars drawn (16-bit: 256 groups) */
+
+static const double ALPHAS[N_ALPHAS] = {0.05, 0.01, 0.001};
+static const char *const DIR_NAMES[N_DIRS] = {"horizontal", "vertical", "diagonal"};
+static const char *const STAGE_NAMES[N_STAGES] = {"scrambling", "henon", "logistic",
+                                                  "xchacha20"};
+static const char *const STAGE_LABELS[N_STAGES] = {
+    "scrambling only", "+ Henon bit scrambling", "+ logistic diffusion (paper's full pipeline)",
+    "+ XChaCha20 (medcrypt v1)"};
+
+/* Statistics of one channel of one image. NAN where undefined. */
+typedef struct chan_stats {
+    double entropy, chi2, chi2_p, local_entropy;
+    double corr[N_DIRS];      /* all adjacent pairs */
+    double corr_rand[N_DIRS]; /* N_PAIRS random pairs */
+} chan_stats;
+
+/* What is drawn: channel 0 only. */
+typedef struct plot_data {
+    double hist[PLOT_BINS];
+    uint32_t px[N_DIRS][N_PAIRS], py[N_DIRS][N_PAIRS];
+} plot_data;
+
+typedef struct diff_stats {
+    double npcr[4], uaci[4]; /* per channel */
+    double npcr_all, uaci_all; /* over all W·H·C samples */
+    double aval_plain, aval_key; /* % of differing bits */
+} diff_stats;
+
+typedef struct stage_result {
+    chan_stats ch[4];
+    diff_stats diff;
+} stage_result;
+
+struct mc_analysis {
+    uint32_t width, height;
+    uint8_t channels, bits;
+    mc_format format;
+    uint64_t seed;
+    bool random_key, cipher_given, has_decrypt, has_timing, has_stages;
+    char key_id[MC_KEY_ID_HEX_BYTES];
+    /* critical values */
+    double df, chi2_crit[2];        /* alpha 0.05, 0.01 */
+    double entropy_mean, entropy_crit; /* random data: mean, one-sided 0.05 */
+    double npcr_ideal, uaci_ideal;  /* means for independent uniform images */
+    double le_lo, le_hi;            /* local-entropy reference, alpha 0.05 */
+    double corr_crit_all, corr_crit_rand; /* |r| bound at alpha 0.05 */
+    double npcr_crit[N_ALPHAS], uaci_lo[N_ALPHAS], uaci_hi[N_ALPHAS];     /* T = W·H */
+    double npcr_crit_all[N_ALPHAS], uaci_lo_all[N_ALPHAS], uaci_hi_all[N_ALPHAS]; /* W·H·C */
+    double aval_lo, aval_hi;        /* binomial 95 % interval around 50 % */
+    chan_stats plain[4], cipher[4];
+    plot_data *plot_plain, *plot_cipher;
+    diff_stats diff;                /* full pipeline */
+    double ks_corr[4], ks_npcr[4];  /* key sensitivity per channel */
+    double mse[4], psnr[4], ssim[4];
+    double enc_ms, dec_ms, megabytes;
+    stage_result stages[N_STAGES];
+};
+
+/* ------------------------------------------------------------------ */
+/* Running the analysis.                                               */
+
+static uint64_t mix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static mc_err copy_image(const mc_image *src, mc_image **out)
+{
+    mc_image *img;
+
+    if ((img = calloc(1, sizeof *img)) == NULL)
+        return MC_ENOMEM;
+    *img = *src;
+    img->samples = NULL;
+    img->side = NULL;
+    img->name = NULL;
+    if ((img->samples = malloc(src->samples_len)) == NULL ||
+        (src->side_len > 0 && (img->side = malloc(src->side_len)) == NULL)) {
+        mc_image_free(img);
+        return MC_ENOMEM;
+    }
+    memcpy(img->samples, src->samples, src->samples_len);
+    if (src->side_len > 0)
+        memcpy(img->side, src->side, src->side_len);
+    *out = img;
+    return MC_OK;
+}
+
+/* Per-channel statistics of img; plot (may be NULL) gets channel 0's
+ * histogram and random pairs. */
+static mc_err channel_stats(const mc_image *img, unsigned c, uint64_t seed, chan_stats *cs,
+                            plot_data *plot)
+{
+    size_t n_bins = (size_t)1 << img->bits;
+    uint64_t *hist;
+    mc_plane p;
+    mc_err err;
+
+    if ((err = mc_plane_of(img, c, &p)) != MC_OK)
+        return err;
+    if ((hist = malloc(n_bins * sizeof *hist)) == NULL)
+        return MC_ENOMEM;
+    if ((err = mc_metric_histogram(&p, hist, n_bins)) != MC_OK ||
+        (err = mc_metric_entropy(hist, n_bins, &cs->entropy)) != MC_OK ||
+        (err = mc_metric_chi_square(hist, n_bins, &cs->chi2)) != MC_OK)
+        goto out;
+    cs->chi2_p = mc_chi2_sf(cs->chi2, (double)(n_bins - 1));
+    if (mc_metric_local_entropy(&p, LE_K, LE_BLOCK, seed, &cs->local_entropy) != MC_OK)
+        cs->local_entropy = NAN; /* image too small for 30 blocks */
+    for (int d = 0; d < N_DIRS; d++) {
+        if (mc_metric_correlation(&p, (mc_direction)d, 0, 0, &cs->corr[d]) != MC_OK)
+            cs->corr[d] = NAN;
+        if (mc_metric_correlation(&p, (mc_direction)d, N_PAIRS, seed + 1 + (uint64_t)d,
+                                  &cs->corr_rand[d]) != MC_OK)
+            cs->corr_rand[d] = NAN;
+    }
+    if (plot != NULL) {
+        size_t group = n_bins / PLOT_BINS;
+        for (size_t i = 0; i < PLOT_BINS; i++) {
+            uint64_t s = 0;
+            for (size_t j = 0; j < group; j++)
+                s += hist[i * group + j];
+            plot->hist[i] = (double)s;
+        }
+        for (int d = 0; d < N_DIRS; d++)
+            if (mc_metric_pairs(&p, (mc_direction)d, N_PAIRS, seed + 1 + (uint64_t)d,
+                                plot->px[d], plot->py[d]) != MC_OK) {
+                memset(plot->px[d], 0, sizeof plot->px[d]);
+                memset(plot->py[d], 0, sizeof plot->py[d]);
+            }
+    }
+out:
+    free(hist);
+    return err;
+}
+
+/* NPCR/UACI per channel and over all samples between two images. */
+static mc_err npcr_uaci_all(const mc_image *a, const mc_image *b, diff_stats *ds)
+{
+    mc_plane pa, pb;
+    mc_err err;
+
+    for (unsigned c = 0; c < a->channels; c++) {
+        if ((err = mc_plane_of(a, c, &pa)) != MC_OK || (err = mc_plane_of(b, c, &pb)) != MC_OK ||
+            (err = mc_metric_npcr_uaci(&pa, &pb, &ds->npcr[c], &ds->uaci[c])) != MC_OK)
+            return err;
+    }
+    /* All samples as one plane of width W·C. */
+    pa = (mc_plane){a->samples, a->width * a->channels, a->height, 1, a->bits};
+    pb = (mc_plane){b->samples, b->width * b->channels, b->height, 1, b->bits};
+    return mc_metric_npcr_uaci(&pa, &pb, &ds->npcr_all, &ds->uaci_all);
+}
+
+typedef struct run_ctx {
+    const mc_key *key, *key_flip;
+    const mc_image *plain, *plain_flip;
+    uint8_t nonce[MC_NONCE_BYTES]; /* public */
+    uint64_t seed;
+} run_ctx;
+
+/* One stage configuration: cipher of plain, of plain with one bit
+ * flipped, and under the key with one bit flipped; same nonce for all.
+ * *base (may be NULL) receives the cipher of plain, *hdr its header. */
+static mc_err run_stage(const run_ctx *rc, int stages, stage_result *sr, bool with_stats,
+                        mc_image **base, mc__header *hdr, double *enc_ms)
+{
+    mc_image *c0 = NULL, *c1 = NULL, *c2 = NULL;
+    mc__header h0, h1;
+    double t0;
+    mc_err err;
+
+    if ((err = copy_image(rc->plain, &c0)) != MC_OK ||
+        (err = copy_image(rc->plain_flip, &c1)) != MC_OK ||
+        (err = copy_image(rc->plain, &c2)) != MC_OK)
+        goto out;
+    t0 = now_ms();
+    if ((err = mc__encrypt_inplace(rc->key, c0, rc->nonce, stages, &h0)) != MC_OK)
+        goto out;
+    if (enc_ms != NULL)
+        *enc_ms = now_ms() - t0;
+    if ((err = mc__encrypt_inplace(rc->key, c1, rc->nonce, stages, &h1)) != MC_OK ||
+        (err = mc__encrypt_inplace(rc->key_flip, c2, rc->nonce, stages, &h1)) != MC_OK ||
+        (err = npcr_uaci_all(c0, c1, &sr->diff)) != MC_OK ||
+        (err = mc_metric_bit_difference(c0->samples, c1->samples, c0->samples_len,
+                                        &sr->diff.aval_plain)) != MC_OK ||
+        (err = mc_metric_bit_difference(c0->samples, c2->samples, c0->samples_len,
+                                        &sr->diff.aval_key)) != MC_OK)
+        goto out;
+    if (with_stats)
+        for (unsigned c = 0; c < c0->channels; c++)
+            if ((err = channel_stats(c0, c, rc->seed, &sr->ch[c], NULL)) != MC_OK)
+                goto out;
+    if (base != NULL) {
+        *base = c0;
+        *hdr = h0;
+        c0 = NULL;
+    }
+out:
+    mc_image_free(c0);
+    mc_image_free(c1);
+    mc_image_free(c2);
+    return err;
+}
+
+static void critical_values(mc_analysis *a)
+{
+    uint64_t t = (uint64_t)a->width * a->height, t_all = t * a->channels;
+    double z = mc_normal_quantile(0.975);
+    uint64_t pairs_h = (uint64_t)(a->width - (a->width > 1)) * a->height;
+
+    a->df = (double)(((uint64_t)1 << a->bits) - 1);
+    a->chi2_crit[0] = mc_chi2_critical(a->df, 0.05);
+    a->chi2_crit[1] = mc_chi2_critical(a->df, 0.01);
+    if (mc_entropy_critical(t, a->bits, 0.05, &a->entropy_mean, &a->entropy_crit) != MC_OK)
+        a->entropy_mean = a->entropy_crit = NAN;
+    /* Ideal NPCR and UACI: their means for independent uniform images. */
+    a->npcr_ideal = 100.0 * a->df / (a->df + 1.0);
+    a->uaci_ideal = 100.0 * (a->df + 2.0) / (3.0 * a->df + 3.0);
+    /* r of independent samples ~ N(0, 1/n): |r| < z_{0.975} / sqrt(n). */
+    a->corr_crit_all = z / sqrt((double)(pairs_h > 0 ? pairs_h : 1));
+    a->corr_crit_rand = z / sqrt((double)N_PAIRS);
+    for (int i = 0; i < N_ALPHAS; i++) {
+        mc_npcr_critical(t, a->bits, ALPHAS[i], &a->npcr_crit[i]);
+        mc_uaci_critical(t, a->bits, ALPHAS[i], &a->uaci_lo[i], &a->uaci_hi[i]);
+        mc_npcr_critical(t_all, a->bits, ALPHAS[i], &a->npcr_crit_all[i]);
+        mc_uaci_critical(t_all, a->bits, ALPHAS[i], &a->uaci_lo_all[i], &a->uaci_hi_all[i]);
+    }
+    /* Differing bits of two independent streams ~ Binomial(8L, 1/2). */
+    {
+        double nbits = (double)t_all * a->bits, half = 100.0 * z * 0.5 / sqrt(nbits);
+        a->aval_lo = 50.0 - half;
+        a->aval_hi = 50.0 + half;
+    }
+    if (mc_local_entropy_reference(a->width, a->height, a->bits, LE_K, LE_BLOCK, LE_TRIALS, 0.05,
+                                   a->seed ^ 0x5eed, &a->le_lo, &a->le_hi) != MC_OK)
+        a->le_lo = a->le_hi = NAN;
+}
+
+void mc_analysis_free(mc_analysis *a)
+{
+    if (a == NULL)
+        return;
+    free(a->plot_plain);
+    free(a->plot_cipher);
+    free(a);
+}
+
+mc_err mc_analyze(mc_ctx *ctx, const mc_key *key, const mc_image *plain, const uint8_t *cipher_png,
+                  size_t cipher_len, mc_analysis **out)
+{
+    return mc_analyze_ex(ctx, key, plain, cipher_png, cipher_len, NULL, out);
+}
+
+mc_err mc_analyze_ex(mc_ctx *ctx, const mc_key *key, const mc_image *plain,
+                     const uint8_t *cipher_png, size_t cipher_len,
+                     const mc_analysis_options *opt, mc_analysis **out)
+{
+    mc_analysis *a = NULL;
+    mc_image *plain_flip = NULL, *full = NULL, *given = NULL, *dec = NULL, *wrong = NULL;
+    const mc_image *cipher;
+    mc__header hdr, ghdr;
+    mc_key k, k_flip; /* secret */
+    run_ctx rc;
+    uint64_t st;
+    mc_err err;
+
+    if (ctx == NULL || plain == NULL || out == NULL || (cipher_png == NULL && cipher_len > 0) ||
+        plain->samples == NULL || plain->samples_len == 0)
+        return MC_EINVAL;
+    if ((a = calloc(1, sizeof *a)) == NULL ||
+        (a->plot_plain = calloc(1, sizeof *a->plot_plain)) == NULL ||
+        (a->plot_cipher = calloc(1, sizeof *a->plot_cipher)) == NULL) {
+        mc_analysis_free(a);
+        return MC_ENOMEM;
+    }
+    a->width = plain->width;
+    a->height = plain->height;
+    a->channels = plain->channels;
+    a->bits = plain->bits;
+    a->format = plain->format;
+    a->seed = (opt != NULL && opt->use_seed) ? opt->seed : MC_ANALYSIS_DEFAULT_SEED;
+    a->random_key = key == NULL;
+    a->cipher_given = cipher_png != NULL;
+    if (key != NULL)
+        k = *key;
+    else
+        randombytes_buf(k.bytes, sizeof k.bytes);
+    mc_key_id_hex(&k, a->key_id);
+
+    /* The one-bit changes, drawn from the seed: a bit of a sample of the
+     * plain image, a bit of the key. */
+    st = a->seed;
+    k_flip = k;
+    k_flip.bytes[mix64(&st) % MC_KEY_BYTES] ^= (uint8_t)(1u << (mix64(&st) % 8));
+    if ((err = copy_image(plain, &plain_flip)) != MC_OK)
+        goto out;
+    plain_flip->samples[mix64(&st) % plain_flip->samples_len] ^= (uint8_t)(1u << (mix64(&st) % 8));
+
+    rc.key = &k;
+    rc.key_flip = &k_flip;
+    rc.plain = plain;
+    rc.plain_flip = plain_flip;
+    rc.seed = a->seed;
+    for (int i = 0; i < MC_NONCE_BYTES; i++)
+        rc.nonce[i] = (uint8_t)mix64(&st);
+
+    critical_values(a);
+    for (unsigned c = 0; c < a->channels; c++)
+        if ((err = channel_stats(plain, c, a->seed, &a->plain[c], c == 0 ? a->plot_plain : NULL)) !=
+            MC_OK)
+            goto out;
+
+    /* Full pipeline: differential, avalanche, timing. */
+    if ((err = run_stage(&rc, MC_STAGES_ALL, &a->stages[N_STAGES - 1], true, &full, &hdr,
+                         &a->enc_ms)) != MC_OK)
+        goto out;
+    a->diff = a->stages[N_STAGES - 1].diff;
+    a->megabytes = (double)plain->samples_len / 1e6;
+    a->has_timing = !(opt != NULL && opt->no_timing);
+
+    /* The cipher image measured: the given one, or ours. */
+    cipher = full;
+    if (cipher_png != NULL) {
+        if ((err = mc__container_read(ctx, cipher_png, cipher_len, &given, &ghdr)) != MC_OK)
+            goto out;
+        if (given->width != plain->width || given->height != plain->height ||
+            given->channels != plain->channels || given->bits != plain->bits) {
+            err = MC_EINVAL;
+            goto out;
+        }
+        cipher = given;
+    }
+    for (unsigned c = 0; c < a->channels; c++)
+        if ((err = channel_stats(cipher, c, a->seed, &a->cipher[c],
+                                 c == 0 ? a->plot_cipher : NULL)) != MC_OK)
+            goto out;
+
+    /* Decryption quality: ours always; a given cipher only with its key. */
+    if (cipher_png == NULL || key != NULL) {
+        double t0;
+        if ((err = copy_image(cipher, &dec)) != MC_OK)
+            goto out;
+        t0 = now_ms();
+        if ((err = mc__decrypt_inplace(&k, dec, cipher_png != NULL ? &ghdr : &hdr)) != MC_OK)
+            goto out;
+        a->dec_ms = now_ms() - t0;
+        for (unsigned c = 0; c < a->channels; c++) {
+            mc_plane pa, pb;
+            mc_plane_of(plain, c, &pa);
+            mc_plane_of(dec, c, &pb);
+            if ((err = mc_metric_mse_psnr(&pa, &pb, &a->mse[c], &a->psnr[c])) != MC_OK ||
+                (err = mc_metric_ssim(&pa, &pb, &a->ssim[c])) != MC_OK)
+                goto out;
+        }
+        a->has_decrypt = true;
+    }
+
+    /* Key sensitivity: our cipher decrypted under the key one bit off,
+     * through the unverified path (analysis only; never released). */
+    if ((err = copy_image(full, &wrong)) != MC_OK ||
+        (err = mc__decrypt_unverified(&k_flip, wrong, &hdr)) != MC_OK)
+        goto out;
+    for (unsigned c = 0; c < a->channels; c++) {
+        mc_plane pa, pb;
+        double u;
+        mc_plane_of(plain, c, &pa);
+        mc_plane_of(wrong, c, &pb);
+        if ((err = mc_metric_cross_correlation(&pa, &pb, &a->ks_corr[c])) != MC_OK ||
+            (err = mc_metric_npcr_uaci(&pa, &pb, &a->ks_npcr[c], &u)) != MC_OK)
+            goto out;
+    }
+
+    /* Per stage: scrambling, + Henon, + logistic (XChaCha20 done above). */
+    if (!(opt != NULL && opt->no_stages)) {
+        for (int s = MC_STAGES_PERM; s < MC_STAGES_ALL; s++)
+            if ((err = run_stage(&rc, s, &a->stages[s - 1], true, NULL, NULL, NULL)) != MC_OK)
+                goto out;
+        a->has_stages = true;
+    }
+    *out = a;
+    a = NULL;
+out:
+    sodium_memzero(&k, sizeof k);
+    sodium_memzero(&k_flip, sizeof k_flip);
+    mc_image_free(plain_flip);
+    mc_image_free(full);
+    mc_image_free(given);
+    mc_image_free(dec);
+    mc_image_free(wrong);
+    mc_analysis_free(a);
+    return err;
+}
+
+mc_err mc_cipher_stream(const mc_key *key, const mc_image *plain, int stages,
+                        uint64_t first_nonce, uint8_t *out, size_t out_len)
+{
+    uint8_t nonce[MC_NONCE_BYTES]; /* public */
+    mc_image *img = NULL;
+    mc__header hdr;
+    uint64_t ctr = first_nonce;
+    size_t done = 0;
+    mc_err err = MC_OK;
+
+    if (key == NULL || plain == NULL || plain->samples == NULL || plain->samples_len == 0 ||
+        (out == NULL && out_len > 0) || stages < MC_STAGES_PERM || stages > MC_STAGES_ALL)
+        return MC_EINVAL;
+    while (done < out_len) {
+        size_t n = plain->samples_len < out_len - done ? plain->samples_len : out_len - done;
+        memset(nonce, 0, sizeof nonce);
+        for (int i = 0; i < 8; i++)
+            nonce[i] = (uint8_t)(ctr >> (8 * i));
+        ctr++;
+        if ((err = copy_image(plain, &img)) != MC_OK ||
+            (err = mc__encrypt_inplace(key, img, nonce, stages, &hdr)) != MC_OK)
+            break;
+        memcpy(out + done, img->samples, n);
+        done += n;
+        mc_image_free(img);
+        img = NULL;
+    }
+    mc_image_free(img);
+    return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* A growing string.                                                   */
+
+typedef struct sb {
+    char *p;
+    size_t len, cap;
+    bool oom;
+} sb;
+
+static void sb_grow(sb *b, size_t extra)
+{
+    size_t cap;
+    char *p;
+
+    if (b->oom || b->len + extra + 1 <= b->cap)
+        return;
+    cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    if ((p = realloc(b->p, cap)) == NULL) {
+        b->oom = true;
+        return;
+    }
+    b->p = p;
+    b->cap = cap;
+}
+
+static void sb_puts(sb *b, const char *s)
+{
+    size_t n = strlen(s);
+    sb_grow(b, n);
+    if (b->oom)
+        return;
+    memcpy(b->p + b->len, s, n + 1);
+    b->len += n;
+}
+
+__attribute__((format(printf, 2, 3))) static void sb_printf(sb *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->oom = true;
+        return;
+    }
+    sb_grow(b, (size_t)n);
+    if (b->oom)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+static mc_err sb_finish(sb *b, char **out, size_t *out_len)
+{
+    if (!b->oom && b->p == NULL)
+        sb_grow(b, 0);
+    if (b->oom) {
+        free(b->p);
+        return MC_ENOMEM;
+    }
+    *out = b->p;
+    if (out_len != NULL)
+        *out_len = b->len;
+    return MC_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* JSON.                                                               */
+
+/* A JSON number (17 significant digits: the double round-trips), or
+ * null for NaN and infinity (JSON has no such numbers: PSNR of an exact
+ * decryption is infinite, a constant image has no correlation). */
+static void j_num(sb *b, double v)
+{
+    if (isfinite(v))
+        sb_printf(b, "%.17g", v);
+    else
+        sb_puts(b, "null");
+}
+
+static void j_key_num(sb *b, const char *key, double v, bool comma)
+{
+    sb_printf(b, "\"%s\":", key);
+    j_num(b, v);
+    if (comma)
+        sb_puts(b, ",");
+}
+
+static void j_dirs(sb *b, const char *key, const double v[N_DIRS])
+{
+    sb_printf(b, "\"%s\":{", key);
+    for (int d = 0; d < N_DIRS; d++)
+        j_key_num(b, DIR_NAMES[d], v[d], d + 1 < N_DIRS);
+    sb_puts(b, "}");
+}
+
+/* "channels":[{...},...] */
+static void j_channel_list(sb *b, const chan_stats *cs, unsigned n)
+{
+    sb_puts(b, "\"channels\":[");
+    for (unsigned c = 0; c < n; c++) {
+        sb_puts(b, c ? ",{" : "{");
+        j_key_num(b, "entropy", cs[c].entropy, true);
+        j_key_num(b, "chi_square", cs[c].chi2, true);
+        j_key_num(b, "chi_square_p", cs[c].chi2_p, true);
+        j_key_num(b, "local_entropy", cs[c].local_entropy, true);
+        j_dirs(b, "correlation", cs[c].corr);
+        sb_puts(b, ",");
+        j_dirs(b, "correlation_random", cs[c].corr_rand);
+        sb_puts(b, "}");
+    }
+    sb_puts(b, "]");
+}
+
+static void j_channels(sb *b, const chan_stats *cs, unsigned n)
+{
+    sb_puts(b, "{");
+    j_channel_list(b, cs, n);
+    sb_puts(b, "}");
+}
+
+static void j_diff(sb *b, const mc_analysis *a, const diff_stats *d)
+{
+    sb_puts(b, "{");
+    j_key_num(b, "npcr", d->npcr_all, true);
+    j_key_num(b, "uaci", d->uaci_all, true);
+    j_key_num(b, "npcr_critical", a->npcr_crit_all[0], true);
+    sb_puts(b, "\"uaci_critical\":[");
+    j_num(b, a->uaci_lo_all[0]);
+    sb_puts(b, ",");
+    j_num(b, a->uaci_hi_all[0]);
+    sb_puts(b, "],\"channels\":[");
+    for (unsigned c = 0; c < a->channels; c++) {
+        sb_puts(b, c ? ",{" : "{");
+        j_key_num(b, "npcr", d->npcr[c], true);
+        j_key_num(b, "uaci", d->uaci[c], false);
+        sb_puts(b, "}");
+    }
+    sb_puts(b, "]}");
+}
+
+mc_err mc_analysis_json(const mc_analysis *a, char **out, size_t *out_len)
+{
+    sb b = {0};
+
+    if (a == NULL || out == NULL)
+        return MC_EINVAL;
+    sb_printf(&b, "{\"image\":{\"width\":%u,\"height\":%u,\"channels\":%u,\"bits\":%u,"
+                  "\"format\":\"%s\"},",
+              a->width, a->height, a->channels, a->bits, mc_format_name(a->format));
+    sb_printf(&b, "\"key\":{\"random\":%s,\"key_id\":\"%s\"},\"seed\":%llu,",
+              a->random_key ? "true" : "false", a->key_id, (unsigned long long)a->seed);
+    sb_printf(&b, "\"cipher_source\":\"%s\",", a->cipher_given ? "given" : "encrypted");
+    sb_puts(&b, "\"plain\":");
+    j_channels(&b, a->plain, a->channels);
+    sb_puts(&b, ",\"cipher\":");
+    j_channels(&b, a->cipher, a->channels);
+
+    sb_puts(&b, ",\"critical\":{");
+    j_key_num(&b, "chi_square_df", a->df, true);
+    j_key_num(&b, "chi_square_05", a->chi2_crit[0], true);
+    j_key_num(&b, "chi_square_01", a->chi2_crit[1], true);
+    j_key_num(&b, "entropy_05", a->entropy_crit, true);
+    j_key_num(&b, "entropy_random_mean", a->entropy_mean, true);
+    j_key_num(&b, "npcr_ideal", a->npcr_ideal, true);
+    j_key_num(&b, "uaci_ideal", a->uaci_ideal, true);
+    sb_puts(&b, "\"local_entropy_05\":[");
+    j_num(&b, a->le_lo);
+    sb_puts(&b, ",");
+    j_num(&b, a->le_hi);
+    sb_puts(&b, "],");
+    j_key_num(&b, "correlation_all_05", a->corr_crit_all, true);
+    j_key_num(&b, "correlation_random_05", a->corr_crit_rand, true);
+    sb_puts(&b, "\"avalanche_05\":[");
+    j_num(&b, a->aval_lo);
+    sb_puts(&b, ",");
+    j_num(&b, a->aval_hi);
+    sb_puts(&b, "],\"npcr_uaci\":[");
+    for (int i = 0; i < N_ALPHAS; i++) {
+        sb_puts(&b, i ? ",{" : "{");
+        j_key_num(&b, "alpha", ALPHAS[i], true);
+        j_key_num(&b, "npcr", a->npcr_crit[i], true);
+        sb_puts(&b, "\"uaci\":[");
+        j_num(&b, a->uaci_lo[i]);
+        sb_puts(&b, ",");
+        j_num(&b, a->uaci_hi[i]);
+        sb_puts(&b, "],");
+        j_key_num(&b, "npcr_all_samples", a->npcr_crit_all[i], true);
+        sb_puts(&b, "\"uaci_all_samples\":[");
+        j_num(&b, a->uaci_lo_all[i]);
+        sb_puts(&b, ",");
+        j_num(&b, a->uaci_hi_all[i]);
+        sb_puts(&b, "]}");
+    }
+    sb_puts(&b, "]},");
+
+    sb_puts(&b, "\"differential\":");
+    j_diff(&b, a, &a->diff);
+    sb_puts(&b, ",\"avalanche\":{");
+    j_key_num(&b, "plain_bit", a->diff.aval_plain, true);
+    j_key_num(&b, "key_bit", a->diff.aval_key, false);
+    sb_puts(&b, "},\"key_sensitivity\":{\"channels\":[");
+    for (unsigned c = 0; c < a->channels; c++) {
+        sb_puts(&b, c ? ",{" : "{");
+        j_key_num(&b, "correlation", a->ks_corr[c], true);
+        j_key_num(&b, "npcr", a->ks_npcr[c], false);
+        sb_puts(&b, "}");
+    }
+    sb_puts(&b, "]},\"decryption\":");
+    if (a->has_decrypt) {
+        sb_puts(&b, "{\"channels\":[");
+        for (unsigned c = 0; c < a->channels; c++) {
+            sb_puts(&b, c ? ",{" : "{");
+            j_key_num(&b, "mse", a->mse[c], true);
+            j_key_num(&b, "psnr", a->psnr[c], true); /* null = infinite */
+            j_key_num(&b, "ssim", a->ssim[c], false);
+            sb_puts(&b, "}");
+        }
+        sb_puts(&b, "]}");
+    } else {
+        sb_puts(&b, "null");
+    }
+    sb_puts(&b, ",\"timing\":");
+    if (a->has_timing) {
+        sb_puts(&b, "{");
+        j_key_num(&b, "encrypt_ms", a->enc_ms, true);
+        j_key_num(&b, "decrypt_ms", a->has_decrypt ? a->dec_ms : NAN, true);
+        j_key_num(&b, "megabytes", a->megabytes, false);
+        sb_puts(&b, "}");
+    } else {
+        sb_puts(&b, "null");
+    }
+    sb_puts(&b, ",\"stages\":[");
+    for (int s = 0; s < N_STAGES; s++) {
+        const stage_result *r = &a->stages[s];
+        if (!a->has_stages && s + 1 < N_STAGES)
+            continue;
+        if (b.len > 0 && b.p[b.len - 1] == '}')
+            sb_puts(&b, ",");
+        sb_printf(&b, "{\"name\":\"%s\",\"label\":\"%s\",", STAGE_NAMES[s], STAGE_LABELS[s]);
+        j_channel_list(&b, r->ch, a->channels);
+        sb_puts(&b, ",\"differential\":");
+        j_diff(&b, a, &r->diff);
+        sb_puts(&b, ",\"avalanche\":{");
+        j_key_num(&b, "plain_bit", r->diff.aval_plain, true);
+        j_key_num(&b, "key_bit", r->diff.aval_key, false);
+        sb_puts(&b, "}}");
+    }
+    sb_puts(&b, "]}\n");
+    return sb_finish(&b, out, out_len);
+}
+
+/* ------------------------------------------------------------------ */
+/* Text table.                                                         */
+
+static const char *verdict(bool pass)
+{
+    return pass ? "pass" : "FAIL";
+}
+
+static void t_row(sb *b, const char *metric, const char *ch, double v, const char *ideal,
+                  const char *crit, const char *result)
+{
+    char val[32];
+    if (isnan(v))
+        snprintf(val, sizeof val, "n/a");
+    else if (isinf(v))
+        snprintf(val, sizeof val, "inf");
+    else
+        snprintf(val, sizeof val, "%.6f", v);
+    sb_printf(b, "  %-30s %-3s %14s  %-10s %-26s %s\n", metric, ch, val, ideal, crit, result);
+}
+
+static void ch_name(char out[4], unsigned c, unsigned n)
+{
+    if (n == 1)
+        snprintf(out, 4, "-");
+    else
+        snprintf(out, 4, "%u", c);
+}
+
+static void t_image(sb *b, const mc_analysis *a, const chan_stats *cs, bool judge)
+{
+    char crit[64], ideal[32], ch[4];
+
+    for (unsigned c = 0; c < a->channels; c++) {
+        ch_name(ch, c, a->channels);
+        snprintf(ideal, sizeof ideal, "%u", a->bits);
+        snprintf(crit, sizeof crit, "> %.6f", a->entropy_crit);
+        t_row(b, "entropy (bits/sample)", ch, cs[c].entropy, ideal, crit,
+              judge ? verdict(cs[c].entropy > a->entropy_crit) : "");
+        snprintf(crit, sizeof crit, "[%.6f, %.6f]", a->le_lo, a->le_hi);
+        t_row(b, "local entropy (k=30, 1936 px)", ch, cs[c].local_entropy, "-", crit,
+              judge && !isnan(cs[c].local_entropy)
+                  ? verdict(cs[c].local_entropy >= a->le_lo && cs[c].local_entropy <= a->le_hi)
+                  : "");
+        snprintf(ideal, sizeof ideal, "%.0f", a->df);
+        snprintf(crit, sizeof crit, "< %.4f (0.05)", a->chi2_crit[0]);
+        t_row(b, "chi-square", ch, cs[c].chi2, ideal, crit,
+              judge ? verdict(cs[c].chi2 < a->chi2_crit[0]) : "");
+        for (int d = 0; d < N_DIRS; d++) {
+            char m[48];
+            snprintf(m, sizeof m, "correlation %s (all)", DIR_NAMES[d]);
+            snprintf(crit, sizeof crit, "|r| < %.6f", a->corr_crit_all);
+            t_row(b, m, ch, cs[c].corr[d], "0", crit,
+                  judge && !isnan(cs[c].corr[d]) ? verdict(fabs(cs[c].corr[d]) < a->corr_crit_all)
+                                                 : "");
+        }
+        for (int d = 0; d < N_DIRS; d++) {
+            char m[48];
+            snprintf(m, sizeof m, "correlation %s (2000)", DIR_NAMES[d]);
+            snprintf(crit, sizeof crit, "|r| < %.6f", a->corr_crit_rand);
+            t_row(b, m, ch, cs[c].corr_rand[d], "0", crit,
+                  judge && !isnan(cs[c].corr_rand[d])
+                      ? verdict(fabs(cs[c].corr_rand[d]) < a->corr_crit_rand)
+                      : "");
+        }
+    }
+}
+
+static void t_diff(sb *b, const mc_analysis *a, const diff_stats *d)
+{
+    char crit[64], ch[4], ideal[32];
+
+    for (unsigned c = 0; c < a->channels; c++) {
+        ch_name(ch, c, a->channels);
+        snprintf(crit, sizeof crit, ">= %.4f", a->npcr_crit[0]);
+        snprintf(ideal, sizeof ideal, "%.4f", a->npcr_ideal);
+        t_row(b, "NPCR (%)", ch, d->npcr[c], ideal, crit,
+              verdict(d->npcr[c] >= a->npcr_crit[0]));
+        snprintf(crit, sizeof crit, "[%.4f, %.4f]", a->uaci_lo[0], a->uaci_hi[0]);
+        snprintf(ideal, sizeof ideal, "%.4f", a->uaci_ideal);
+        t_row(b, "UACI (%)", ch, d->uaci[c], ideal, crit,
+              verdict(d->uaci[c] >= a->uaci_lo[0] && d->uaci[c] <= a->uaci_hi[0]));
+    }
+    snprintf(crit, sizeof crit, "[%.4f, %.4f]", a->aval_lo, a->aval_hi);
+    t_row(b, "avalanche, 1 plain bit (%)", "", d->aval_plain, "50", crit,
+          verdict(d->aval_plain >= a->aval_lo && d->aval_plain <= a->aval_hi));
+    t_row(b, "avalanche, 1 key bit (%)", "", d->aval_key, "50", crit,
+          verdict(d->aval_key >= a->aval_lo && d->aval_key <= a->aval_hi));
+}
+
+mc_err mc_analysis_text(const mc_analysis *a, char **out, size_t *out_len)
+{
+    char ch[4], crit[64], ideal[32];
+    sb b = {0};
+
+    if (a == NULL || out == NULL)
+        return MC_EINVAL;
+    sb_printf(&b, "image: %ux%u, %u channel%s, %u bits per sample (%s)\n", a->width, a->height,
+              a->channels, a->channels > 1 ? "s" : "", a->bits, mc_format_name(a->format));
+    if (a->random_key)
+        sb_printf(&b, "key: a fresh random key (key id %s): no key was given\n", a->key_id);
+    else
+        sb_printf(&b, "key: the given key (key id %s)\n", a->key_id);
+    sb_printf(&b, "cipher: %s\n", a->cipher_given ? "the given cipher image"
+                                                  : "the plain image encrypted under the key");
+    sb_printf(&b, "seed: %llu (random pairs, local-entropy blocks, flipped bits)\n",
+              (unsigned long long)a->seed);
+    sb_puts(&b, "critical values at alpha = 0.05 (docs/METRICS.md): truly random data fails each\n"
+                "test 1 time in 20, so an occasional FAIL is expected\n\n");
+    sb_printf(&b, "  %-30s %-3s %14s  %-10s %-26s %s\n", "metric", "ch", "value", "ideal",
+              "critical", "result");
+    sb_puts(&b, "plain image\n");
+    t_image(&b, a, a->plain, false);
+    sb_puts(&b, "cipher image\n");
+    t_image(&b, a, a->cipher, true);
+    sb_puts(&b, "differential (1 plain bit flipped; same key and nonce)\n");
+    t_diff(&b, a, &a->diff);
+    sb_puts(&b, "key sensitivity (decrypted with a key 1 bit off, no tag check)\n");
+    for (unsigned c = 0; c < a->channels; c++) {
+        ch_name(ch, c, a->channels);
+        snprintf(crit, sizeof crit, "|r| < %.6f", a->corr_crit_all);
+        t_row(&b, "correlation with plain", ch, a->ks_corr[c], "0", crit,
+              isnan(a->ks_corr[c]) ? "" : verdict(fabs(a->ks_corr[c]) < a->corr_crit_all));
+        snprintf(crit, sizeof crit, ">= %.4f", a->npcr_crit[0]);
+        snprintf(ideal, sizeof ideal, "%.4f", a->npcr_ideal);
+        t_row(&b, "NPCR with plain (%)", ch, a->ks_npcr[c], ideal, crit,
+              verdict(a->ks_npcr[c] >= a->npcr_crit[0]));
+    }
+    if (a->has_decrypt) {
+        sb_puts(&b, "decryption (plain vs decrypted)\n");
+        for (unsigned c = 0; c < a->channels; c++) {
+            ch_name(ch, c, a->channels);
+            t_row(&b, "MSE", ch, a->mse[c], "0", "", verdict(a->mse[c] == 0.0));
+            t_row(&b, "PSNR (dB)", ch, a->psnr[c], "inf", "", verdict(isinf(a->psnr[c])));
+            t_row(&b, "SSIM (8x8)", ch, a->ssim[c], "1", "", verdict(a->ssim[c] == 1.0));
+        }
+    } else {
+        sb_puts(&b, "decryption: not measured (a cipher image was given without its key)\n");
+    }
+    if (a->has_timing) {
+        sb_printf(&b, "timing: encrypt %.2f ms, decrypt ", a->enc_ms);
+        if (a->has_decrypt)
+            sb_printf(&b, "%.2f ms", a->dec_ms);
+        else
+            sb_puts(&b, "n/a");
+        sb_printf(&b, " (%.3f MB of samples, one run)\n", a->megabytes);
+    }
+    if (a->has_stages) {
+        sb_puts(&b, "\nper stage (channel 0; differential over all samples)\n");
+        sb_printf(&b, "  %-46s %9s %11s %10s %10s %9s %9s %9s %9s\n", "stage", "entropy",
+                  "chi-square", "corr H", "corr V", "NPCR %", "UACI %", "aval pt", "aval key");
+        for (int s = 0; s < N_STAGES; s++) {
+            const stage_result *r = &a->stages[s];
+            sb_printf(&b, "  %-46s %9.6f %11.2f %+10.6f %+10.6f %9.4f %9.4f %9.4f %9.4f\n",
+                      STAGE_LABELS[s], r->ch[0].entropy, r->ch[0].chi2, r->ch[0].corr[0],
+                      r->ch[0].corr[1], r->diff.npcr_all, r->diff.uaci_all, r->diff.aval_plain,
+                      r->diff.aval_key);
+        }
+    }
+    sb_puts(&b, "\nThese statistics describe the cipher image; they are not a proof of security.\n"
+                "medcrypt's confidentiality rests on XChaCha20 and its integrity on HMAC-SHA-512\n"
+                "(docs/SECURITY.md); the chaotic stages are measured, not relied on.\n");
+    return sb_finish(&b, out, out_len);
+}
+
+/* ------------------------------------------------------------------ */
+/* HTML with inline SVG (no script, no external resource).             */
+
+static void h_hist(sb *b, const char *title, const double *hist, unsigned bits)
+{
+    const double W = 512, H = 160;
+    double max = 0;
+
+    for (int i = 0; i < PLOT_BINS; i++)
+        if (hist[i] > max)
+            max = hist[i];
+    if (max <= 0)
+        max = 1;
+    sb_printf(b, "<figure><svg viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" "
+                 "role=\"img\" aria-label=\"%s\"><rect width=\"%.0f\" height=\"%.0f\" "
+                 "fill=\"#fff\" stroke=\"#999\"/><g font-size=\"11\" fill=\"#555\">"
+                 "<text x=\"0\" y=\"%.0f\">0</text><text x=\"%.0f\" y=\"%.0f\" "
+                 "text-anchor=\"end\">%u</text></g><path fill=\"#2a6fb0\" d=\"",
+              W, H + 18, W, H + 18, title, W, H + 4, H + 16, W, H + 16, (1u << bits) - 1);
+    for (int i = 0; i < PLOT_BINS; i++) {
+        double h = hist[i] / max * H;
+        if (h > 0)
+            sb_printf(b, "M%d %.2fh2v%.2fh-2z", i * 2, H + 2 - h, h);
+    }
+    sb_printf(b, "\"/></svg><figcaption>%s</figcaption></figure>\n", title);
+}
+
+static void h_scatter(sb *b, const char *title, const uint32_t *x, const uint32_t *y,
+                      unsigned bits)
+{
+    const double S = 220;
+    double scale = S / (double)((1u << bits) - 1);
+
+    sb_printf(b, "<figure><svg viewBox=\"-2 -2 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" "
+                 "role=\"img\" aria-label=\"%s\"><rect x=\"-2\" y=\"-2\" width=\"%.0f\" "
+                 "height=\"%.0f\" fill=\"#fff\" stroke=\"#999\"/><path stroke=\"#b0402a\" "
+                 "stroke-width=\"1.6\" stroke-linecap=\"round\" d=\"",
+              S + 4, S + 4, S + 4, S + 4, title, S + 4, S + 4);
+    for (int i = 0; i < N_PAIRS; i++)
+        sb_printf(b, "M%.1f %.1fh0", x[i] * scale, S - y[i] * scale);
+    sb_printf(b, "\"/></svg><figcaption>%s</figcaption></figure>\n", title);
+}
+
+static void h_cell(sb *b, double v, const char *fmt)
+{
+    if (isnan(v))
+        sb_puts(b, "<td>n/a</td>");
+    else if (isinf(v))
+        sb_puts(b, "<td>&infin;</td>");
+    else {
+        sb_puts(b, "<td>");
+        sb_printf(b, fmt, v);
+        sb_puts(b, "</td>");
+    }
+}
+
+static void h_pass(sb *b, bool judged, bool pass)
+{
+    if (!judged)
+        sb_puts(b, "<td></td>");
+    else
+        sb_printf(b, "<td class=\"%s\">%s</td>", pass ? "ok" : "bad", pass ? "pass" : "fail");
+}
+
+static void h_image_table(sb *b, const mc_analysis *a, const char *caption, const chan_stats *cs,
+                          bool judge)
+{
+    sb_printf(b, "<table><caption>%s</caption><tr><th>metric</th><th>channel</th>"
+                 "<th>value</th><th>ideal</th><th>critical (&alpha; = 0.05)</th><th>result</th>"
+                 "</tr>\n",
+              caption);
+    for (unsigned c = 0; c < a->channels; c++) {
+        sb_printf(b, "<tr><td>entropy (bits/sample)</td><td>%u</td>", c);
+        h_cell(b, cs[c].entropy, "%.6f");
+        sb_printf(b, "<td>%u</td><td>&gt; %.6f</td>", a->bits, a->entropy_crit);
+        h_pass(b, judge, cs[c].entropy > a->entropy_crit);
+        sb_printf(b, "</tr>\n<tr><td>local entropy</td><td>%u</td>", c);
+        h_cell(b, cs[c].local_entropy, "%.6f");
+        sb_printf(b, "<td>-</td><td>[%.6f, %.6f]</td>", a->le_lo, a->le_hi);
+        h_pass(b, judge && !isnan(cs[c].local_entropy),
+               cs[c].local_entropy >= a->le_lo && cs[c].local_entropy <= a->le_hi);
+        sb_printf(b, "</tr>\n<tr><td>chi-square</td><td>%u</td>", c);
+        h_cell(b, cs[c].chi2, "%.2f");
+        sb_printf(b, "<td>%.0f</td><td>&lt; %.4f</td>", a->df, a->chi2_crit[0]);
+        h_pass(b, judge, cs[c].chi2 < a->chi2_crit[0]);
+        sb_puts(b, "</tr>\n");
+        for (int d = 0; d < N_DIRS; d++) {
+            sb_printf(b, "<tr><td>correlation %s, all pairs</td><td>%u</td>", DIR_NAMES[d], c);
+            h_cell(b, cs[c].corr[d], "%+.6f");
+            sb_printf(b, "<td>0</td><td>|r| &lt; %.6f</td>", a->corr_crit_all);
+            h_pass(b, judge && !isnan(cs[c].corr[d]), fabs(cs[c].corr[d]) < a->corr_crit_all);
+            sb_printf(b, "</tr>\n<tr><td>correlation %s, 2000 pairs</td><td>%u</td>",
+                      DIR_NAMES[d], c);
+            h_cell(b, cs[c].corr_rand[d], "%+.6f");
+            sb_printf(b, "<td>0</td><td>|r| &lt; %.6f</td>", a->corr_crit_rand);
+            h_pass(b, judge && !isnan(cs[c].corr_rand[d]),
+                   fabs(cs[c].corr_rand[d]) < a->corr_crit_rand);
+            sb_puts(b, "</tr>\n");
+        }
+    }
+    sb_puts(b, "</table>\n");
+}
+
+static const char HTML_STYLE[] =
+    "body{font-family:system-ui,sans-serif;max-width:70rem;margin:1rem auto;padding:0 1rem;"
+    "color:#222;line-height:1.45}h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem;"
+    "border-bottom:1px solid #ccc}table{border-collapse:collapse;margin:.8rem 0;font-size:.9rem}"
+    "caption{text-align:left;font-weight:600;padding:.3rem 0}td,th{border:1px solid #ccc;"
+    "padding:.2rem .5rem;text-align:left}td.ok{color:#176b2c;font-weight:600}td.bad{color:#b00;"
+    "font-weight:700}figure{display:inline-block;margin:.4rem;vertical-align:top}figcaption{"
+    "font-size:.85rem;text-align:center}.note{background:#fff8e1;border-left:4px solid #e0a800;"
+    "padding:.5rem .8rem}dt{font-weight:600;margin-top:.6rem}";
+
+mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
+{
+    sb b = {0};
+    char t[128];
+
+    if (a == NULL || out == NULL)
+        return MC_EINVAL;
+    sb_printf(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                  "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+                  "<title>medcrypt security analysis</title><style>%s</style></head><body>\n",
+              HTML_STYLE);
+    sb_printf(&b, "<h1>medcrypt security analysis</h1>\n<p>Image: %u &times; %u, %u channel%s, "
+                  "%u bits per sample (%s). ",
+              a->width, a->height, a->channels, a->channels > 1 ? "s" : "", a->bits,
+              mc_format_name(a->format));
+    if (a->random_key)
+        sb_printf(&b, "Key: <strong>a fresh random key</strong> (no key was given; key id "
+                      "<code>%s</code>). ",
+                  a->key_id);
+    else
+        sb_printf(&b, "Key: the given key (key id <code>%s</code>). ", a->key_id);
+    sb_printf(&b, "Cipher image: %s. Seed: %llu.</p>\n",
+              a->cipher_given ? "the given cipher image"
+                              : "the plain image encrypted under the key",
+              (unsigned long long)a->seed);
+    sb_puts(&b, "<p class=\"note\">These statistics describe the cipher image; passing them is "
+                "not a proof of security &mdash; insecure ciphers pass them too. medcrypt's "
+                "confidentiality rests on XChaCha20 and its integrity on HMAC-SHA-512 (see "
+                "docs/SECURITY.md). The chaotic stages of the paper are measured here, stage by "
+                "stage, so that what each one contributes can be seen.</p>\n");
+
+    sb_puts(&b, "<h2>Histograms</h2>\n<p>How often each sample value occurs (channel 0");
+    if (a->bits == 16)
+        sb_puts(&b, "; 16-bit values grouped 256 to a bar");
+    sb_puts(&b, "). A good cipher image has a flat histogram: every value equally likely, so "
+                "the histogram tells nothing about the picture.</p>\n");
+    h_hist(&b, "plain image histogram", a->plot_plain->hist, a->bits);
+    h_hist(&b, "cipher image histogram", a->plot_cipher->hist, a->bits);
+
+    sb_puts(&b, "<h2>Adjacent samples</h2>\n<p>Each dot is a pair of neighbouring samples "
+                "(value of one on the x axis, of its neighbour on the y axis; 2000 random pairs, "
+                "channel 0). In a real image neighbours are alike and the dots hug the "
+                "diagonal; in a cipher image they fill the square.</p>\n<div>");
+    for (int d = 0; d < N_DIRS; d++) {
+        snprintf(t, sizeof t, "plain, %s", DIR_NAMES[d]);
+        h_scatter(&b, t, a->plot_plain->px[d], a->plot_plain->py[d], a->bits);
+    }
+    sb_puts(&b, "</div><div>");
+    for (int d = 0; d < N_DIRS; d++) {
+        snprintf(t, sizeof t, "cipher, %s", DIR_NAMES[d]);
+        h_scatter(&b, t, a->plot_cipher->px[d], a->plot_cipher->py[d], a->bits);
+    }
+    sb_puts(&b, "</div>\n<h2>Statistics of the images</h2>\n");
+    h_image_table(&b, a, "plain image", a->plain, false);
+    h_image_table(&b, a, "cipher image", a->cipher, true);
+
+    sb_puts(&b, "<h2>Differential attack and avalanche</h2>\n<p>Both encryptions use the same "
+                "key and the same nonce, so any difference comes from the one changed bit "
+                "alone.</p>\n<table><tr><th>metric</th><th>channel</th><th>value</th>"
+                "<th>ideal</th><th>critical (&alpha; = 0.05)</th><th>result</th></tr>\n");
+    for (unsigned c = 0; c < a->channels; c++) {
+        sb_printf(&b, "<tr><td>NPCR %%</td><td>%u</td>", c);
+        h_cell(&b, a->diff.npcr[c], "%.4f");
+        sb_printf(&b, "<td>%.4f</td><td>&ge; %.4f</td>", a->npcr_ideal, a->npcr_crit[0]);
+        h_pass(&b, true, a->diff.npcr[c] >= a->npcr_crit[0]);
+        sb_printf(&b, "</tr>\n<tr><td>UACI %%</td><td>%u</td>", c);
+        h_cell(&b, a->diff.uaci[c], "%.4f");
+        sb_printf(&b, "<td>%.4f</td><td>[%.4f, %.4f]</td>", a->uaci_ideal, a->uaci_lo[0],
+                  a->uaci_hi[0]);
+        h_pass(&b, true, a->diff.uaci[c] >= a->uaci_lo[0] && a->diff.uaci[c] <= a->uaci_hi[0]);
+        sb_puts(&b, "</tr>\n");
+    }
+    sb_puts(&b, "<tr><td>avalanche, 1 plain bit (% bits)</td><td></td>");
+    h_cell(&b, a->diff.aval_plain, "%.4f");
+    sb_printf(&b, "<td>50</td><td>[%.4f, %.4f]</td>", a->aval_lo, a->aval_hi);
+    h_pass(&b, true, a->diff.aval_plain >= a->aval_lo && a->diff.aval_plain <= a->aval_hi);
+    sb_puts(&b, "</tr>\n<tr><td>avalanche, 1 key bit (% bits)</td><td></td>");
+    h_cell(&b, a->diff.aval_key, "%.4f");
+    sb_printf(&b, "<td>50</td><td>[%.4f, %.4f]</td>", a->aval_lo, a->aval_hi);
+    h_pass(&b, true, a->diff.aval_key >= a->aval_lo && a->diff.aval_key <= a->aval_hi);
+    sb_puts(&b, "</tr>\n</table>\n<table><caption>NPCR and UACI critical values (Wu, Noonan, "
+                "Agaian 2011) for this size and depth</caption><tr><th>&alpha;</th>"
+                "<th>NPCR &ge;</th><th>UACI in</th></tr>\n");
+    for (int i = 0; i < N_ALPHAS; i++)
+        sb_printf(&b, "<tr><td>%g</td><td>%.4f %%</td><td>[%.4f %%, %.4f %%]</td></tr>\n",
+                  ALPHAS[i], a->npcr_crit[i], a->uaci_lo[i], a->uaci_hi[i]);
+    sb_puts(&b, "</table>\n");
+
+    sb_puts(&b, "<h2>Key sensitivity and decryption</h2>\n<table><tr><th>metric</th>"
+                "<th>channel</th><th>value</th><th>ideal</th><th>result</th></tr>\n");
+    for (unsigned c = 0; c < a->channels; c++) {
+        sb_printf(&b, "<tr><td>correlation with plain, key 1 bit off</td><td>%u</td>", c);
+        h_cell(&b, a->ks_corr[c], "%+.6f");
+        sb_puts(&b, "<td>0</td>");
+        h_pass(&b, !isnan(a->ks_corr[c]), fabs(a->ks_corr[c]) < a->corr_crit_all);
+        sb_printf(&b, "</tr>\n<tr><td>NPCR with plain, key 1 bit off (%%)</td><td>%u</td>", c);
+        h_cell(&b, a->ks_npcr[c], "%.4f");
+        sb_printf(&b, "<td>%.4f</td>", a->npcr_ideal);
+        h_pass(&b, true, a->ks_npcr[c] >= a->npcr_crit[0]);
+        sb_puts(&b, "</tr>\n");
+        if (a->has_decrypt) {
+            sb_printf(&b, "<tr><td>MSE, decrypted</td><td>%u</td>", c);
+            h_cell(&b, a->mse[c], "%.6g");
+            sb_puts(&b, "<td>0</td>");
+            h_pass(&b, true, a->mse[c] == 0.0);
+            sb_printf(&b, "</tr>\n<tr><td>PSNR (dB), decrypted</td><td>%u</td>", c);
+            h_cell(&b, a->psnr[c], "%.4f");
+            sb_puts(&b, "<td>&infin;</td>");
+            h_pass(&b, true, isinf(a->psnr[c]));
+            sb_printf(&b, "</tr>\n<tr><td>SSIM, decrypted</td><td>%u</td>", c);
+            h_cell(&b, a->ssim[c], "%.6f");
+            sb_puts(&b, "<td>1</td>");
+            h_pass(&b, true, a->ssim[c] == 1.0);
+            sb_puts(&b, "</tr>\n");
+        }
+    }
+    sb_puts(&b, "</table>\n");
+    if (a->has_timing) {
+        sb_printf(&b, "<p>Timing (one run, this machine): encryption %.2f ms", a->enc_ms);
+        if (a->has_decrypt)
+            sb_printf(&b, ", decryption %.2f ms", a->dec_ms);
+        sb_printf(&b, ", for %.3f MB of samples.</p>\n", a->megabytes);
+    }
+
+    if (a->has_stages) {
+        sb_puts(&b, "<h2>Stage by stage</h2>\n<p>The same image encrypted with only the first "
+                    "stages of the pipeline (channel 0; NPCR and UACI over all samples). "
+                    "Scrambling only moves samples, so the histogram is unchanged; Hénon moves "
+                    "bits but keeps their number; the logistic keystream and XChaCha20 flatten "
+                    "the histogram. NPCR is high from the first stage because the keyed hash "
+                    "of the whole plain image seeds every stage.</p>\n<table><tr><th>stage</th>"
+                    "<th>entropy</th><th>chi-square</th><th>corr H</th><th>corr V</th>"
+                    "<th>corr D</th><th>NPCR %</th><th>UACI %</th><th>avalanche plain bit %</th>"
+                    "<th>avalanche key bit %</th></tr>\n");
+        for (int s = 0; s < N_STAGES; s++) {
+            const stage_result *r = &a->stages[s];
+            sb_printf(&b, "<tr><td>%s</td>", STAGE_LABELS[s]);
+            h_cell(&b, r->ch[0].entropy, "%.6f");
+            h_cell(&b, r->ch[0].chi2, "%.2f");
+            for (int d = 0; d < N_DIRS; d++)
+                h_cell(&b, r->ch[0].corr[d], "%+.6f");
+            h_cell(&b, r->diff.npcr_all, "%.4f");
+            h_cell(&b, r->diff.uaci_all, "%.4f");
+            h_cell(&b, r->diff.aval_plain, "%.4f");
+            h_cell(&b, r->diff.aval_key, "%.4f");
+            sb_puts(&b, "</tr>\n");
+        }
+        sb_puts(&b, "</table>\n");
+    }
+
+    sb_puts(&b,
+            "<h2>What the metrics mean</h2>\n<dl>\n"
+            "<dt>Entropy</dt><dd>Shannon entropy of the sample values in bits per sample; the "
+            "maximum is the bit depth (8 or 16), reached when every value is equally likely.</dd>\n"
+            "<dt>Local entropy</dt><dd>The mean entropy of 30 random non-overlapping blocks of "
+            "1936 pixels (Wu et al. 2013). Small blocks cannot reach the maximum; the reference "
+            "interval is what truly random images of this size give.</dd>\n"
+            "<dt>Chi-square</dt><dd>How far the histogram is from flat. Random data stays below "
+            "the critical value 95 % of the time.</dd>\n"
+            "<dt>Correlation</dt><dd>Pearson correlation of each sample with its right, lower or "
+            "lower-right neighbour: near 1 for a real image, near 0 for a good cipher image.</dd>\n"
+            "<dt>NPCR and UACI</dt><dd>Change one bit of the plain image, encrypt again: NPCR is "
+            "the share of samples that change, UACI the mean size of the change. The critical "
+            "values (Wu, Noonan, Agaian 2011) are what two independent random images give.</dd>\n"
+            "<dt>Avalanche</dt><dd>The share of cipher bits that flip when one bit of the plain "
+            "image or of the key flips: ideally half.</dd>\n"
+            "<dt>Key sensitivity</dt><dd>Decrypting with a key one bit off must give noise "
+            "unrelated to the plain image (analysis only: medcrypt itself refuses a wrong "
+            "key).</dd>\n"
+            "<dt>MSE, PSNR, SSIM</dt><dd>Differences between the plain and the decrypted image: "
+            "0, infinite and 1 mean identical (medcrypt is lossless).</dd>\n"
+            "</dl>\n<p>Formulas and references: docs/METRICS.md.</p>\n</body></html>\n");
+    return sb_finish(&b, out, out_len);
+}

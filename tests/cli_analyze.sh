@@ -1,0 +1,455 @@
+#!/bin/sh
+# Tests of `medcrypt analyze` (issue 6):
+#
+#     sh tests/cli_analyze.sh /abs/path/to/medcrypt /abs/path/to/testdata
+#
+# Every check prints "ok - ..." or "not ok - ..."; the last line is
+# "N passed, M failed", and the exit status is 1 if any check failed.
+# The metrics of the JSON output are compared with an independent Python
+# implementation (standard library only: PGM/PPM and PNG decoded here,
+# all five PNG filters; exact integer sums) to 1e-9: entropy, chi-square
+# and the all-pairs correlation of the plain and of the cipher image.
+# Runs in a fresh temporary directory, removed on exit.
+
+LC_ALL=C
+export LC_ALL
+umask 022
+unset MEDCRYPT_KEY
+
+if [ $# -ne 2 ]; then
+    echo "usage: sh tests/cli_analyze.sh /path/to/medcrypt /path/to/testdata" >&2
+    exit 2
+fi
+case $1 in /*) MC=$1 ;; *) MC=$(pwd)/$1 ;; esac
+case $2 in /*) TESTDATA=$2 ;; *) TESTDATA=$(pwd)/$2 ;; esac
+if [ ! -x "$MC" ] || [ ! -d "$TESTDATA" ]; then
+    echo "cli_analyze.sh: $MC is not an executable or $TESTDATA is not a directory" >&2
+    exit 2
+fi
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/medcrypt-analyze.XXXXXX") || exit 2
+trap 'rm -rf "$T"' EXIT
+trap 'exit 1' HUP INT TERM
+cd "$T" || exit 2
+
+PASS=0
+FAIL=0
+RC=0
+LAST=
+
+ok() {
+    PASS=$((PASS + 1))
+    printf 'ok - %s\n' "$1"
+}
+
+not_ok() {
+    FAIL=$((FAIL + 1))
+    printf 'not ok - %s\n' "$1"
+}
+
+# run CMD...: stdout to out, stderr to err, status to $RC.
+run() {
+    LAST="$*"
+    "$@" </dev/null >out 2>err
+    RC=$?
+}
+
+details() {
+    printf '`%s` exited %s; stderr: %s' "$LAST" "$RC" "$(tr '\n' '|' <err | cut -c1-300)"
+}
+
+assert_rc() {
+    if [ "$RC" -eq "$1" ]; then
+        ok "$2"
+    else
+        not_ok "$2 (expected exit $1: $(details))"
+    fi
+}
+
+# assert_err DESC PHRASE: exit 1 and stderr's first line is
+# "medcrypt: ..." containing PHRASE; other lines only hints.
+assert_err() {
+    if [ "$RC" -eq 1 ] && [ -s err ] && sed -n 1p err | grep -q '^medcrypt: ' &&
+        sed -n 1p err | grep -qF -- "$2" && ! sed 1d err | grep -qv '^medcrypt: hint: ' &&
+        [ ! -s out ]; then
+        ok "$1"
+    else
+        not_ok "$1 (expected exit 1 and one error line containing '$2': $(details))"
+    fi
+}
+
+# ---------------------------------------------------------------------
+# The independent implementation.
+# ---------------------------------------------------------------------
+cat >check.py <<'EOF'
+"""Independent metrics for `medcrypt analyze --json` (standard library)."""
+import json, math, struct, sys, zlib
+
+
+def read_pnm(path):
+    data = open(path, 'rb').read()
+    fields, i = [], 0
+    while len(fields) < 4:
+        while data[i:i + 1].isspace():
+            i += 1
+        if data[i:i + 1] == b'#':
+            while data[i:i + 1] not in (b'\n', b'\r'):
+                i += 1
+            continue
+        j = i
+        while not data[j:j + 1].isspace():
+            j += 1
+        fields.append(data[i:j])
+        i = j
+    i += 1  # one whitespace byte before the raster
+    magic, w, h, maxval = fields[0], int(fields[1]), int(fields[2]), int(fields[3])
+    ch = {b'P5': 1, b'P6': 3}[magic]
+    n = w * h * ch
+    if maxval < 256:
+        s = list(data[i:i + n])
+        bits = 8
+    else:
+        s = list(struct.unpack('>%dH' % n, data[i:i + 2 * n]))
+        bits = 16
+    return w, h, ch, bits, s
+
+
+def read_png(path):
+    data = open(path, 'rb').read()
+    assert data[:8] == b'\x89PNG\r\n\x1a\n'
+    pos, idat = 8, b''
+    while pos < len(data):
+        ln, typ = struct.unpack('>I4s', data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + ln]
+        if typ == b'IHDR':
+            w, h, depth, ctype, _, _, interlace = struct.unpack('>IIBBBBB', body)
+        elif typ == b'IDAT':
+            idat += body
+        pos += 12 + ln
+    assert interlace == 0 and depth in (8, 16)
+    ch = {0: 1, 4: 2, 2: 3, 6: 4}[ctype]
+    bpp = ch * depth // 8
+    stride = w * bpp
+    raw = zlib.decompress(idat)
+    out = bytearray()
+    prev = bytearray(stride)
+    p = 0
+    for _ in range(h):
+        f = raw[p]
+        line = bytearray(raw[p + 1:p + 1 + stride])
+        p += 1 + stride
+        for x in range(stride):
+            a = line[x - bpp] if x >= bpp else 0
+            b = prev[x]
+            c = prev[x - bpp] if x >= bpp else 0
+            if f == 1:
+                line[x] = (line[x] + a) & 255
+            elif f == 2:
+                line[x] = (line[x] + b) & 255
+            elif f == 3:
+                line[x] = (line[x] + (a + b) // 2) & 255
+            elif f == 4:
+                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                pr = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+                line[x] = (line[x] + pr) & 255
+            else:
+                assert f == 0
+        out += line
+        prev = line
+    n = w * h * ch
+    if depth == 8:
+        s = list(out)
+    else:
+        s = list(struct.unpack('>%dH' % n, bytes(out)))
+    return w, h, ch, depth, s
+
+
+def metrics(w, h, ch, bits, s, c):
+    v = s[c::ch]
+    k = 1 << bits
+    n = len(v)
+    counts = {}
+    for x in v:
+        counts[x] = counts.get(x, 0) + 1
+    ent = -sum(m / n * math.log2(m / n) for m in counts.values())
+    e = n / k
+    chi = sum((m - e) ** 2 / e for m in counts.values()) + (k - len(counts)) * e
+    corr = {}
+    for name, dx, dy in (('horizontal', 1, 0), ('vertical', 0, 1), ('diagonal', 1, 1)):
+        sx = sy = sxx = syy = sxy = m = 0
+        for y in range(h - dy):
+            row, nxt = v[y * w:(y + 1) * w], v[(y + dy) * w:(y + dy + 1) * w]
+            xs, ys = row[:w - dx], nxt[dx:]
+            sx += sum(xs)
+            sy += sum(ys)
+            sxx += sum(a * a for a in xs)
+            syy += sum(b * b for b in ys)
+            sxy += sum(a * b for a, b in zip(xs, ys))
+            m += len(xs)
+        num = m * sxy - sx * sy  # exact integers
+        den = (m * sxx - sx * sx) * (m * syy - sy * sy)
+        corr[name] = num / math.sqrt(den) if den > 0 else None
+    return ent, chi, corr
+
+
+def close(a, b, tol=1e-9):
+    if a is None or b is None:
+        return a is None and b is None
+    return abs(a - b) <= tol * max(1.0, abs(b))
+
+
+def main():
+    js, side, path = sys.argv[1], sys.argv[2], sys.argv[3]
+    d = json.load(open(js))
+    img = read_png(path) if path.endswith('.png') else read_pnm(path)
+    w, h, ch, bits, s = img
+    assert d['image'] == {**d['image'], 'width': w, 'height': h, 'channels': ch, 'bits': bits}, \
+        'geometry %r vs %r' % (d['image'], img[:4])
+    bad = []
+    for c in range(ch):
+        ent, chi, corr = metrics(w, h, ch, bits, s, c)
+        got = d[side]['channels'][c]
+        if not close(got['entropy'], ent):
+            bad.append('entropy ch%d %r != %r' % (c, got['entropy'], ent))
+        # chi-square values reach 1e9: relative 1e-9 (absolute for small)
+        if not close(got['chi_square'], chi):
+            bad.append('chi_square ch%d %r != %r' % (c, got['chi_square'], chi))
+        for k2, val in corr.items():
+            if not close(got['correlation'][k2], val):
+                bad.append('%s ch%d %r != %r' % (k2, c, got['correlation'][k2], val))
+    if bad:
+        print('; '.join(bad))
+        sys.exit(1)
+
+
+main()
+EOF
+
+# check JSON SIDE IMAGE DESC
+check() {
+    if [ -z "$PY" ]; then
+        ok "$4 # SKIP no python3"
+    elif msg=$("$PY" check.py "$1" "$2" "$3" 2>&1); then
+        ok "$4"
+    else
+        not_ok "$4 ($(printf '%s' "$msg" | tr '\n' '|' | cut -c1-400))"
+    fi
+}
+
+# pyjson EXPR FILE: evaluates a Python expression over d = the JSON
+# object; the check passes if it is true.
+pyjson() {
+    [ -n "$PY" ] && "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($1) else 1)" "$2" 2>/dev/null
+}
+
+PY=$(command -v python3 || true)
+PGM8=$TESTDATA/pnm/ct_512_8bit.pgm
+PGM12=$TESTDATA/pnm/ct_small_12bit.pgm
+PPM=$TESTDATA/pnm/rgb_100x100.ppm
+
+# ---------------------------------------------------------------------
+# 1. help, defaults
+# ---------------------------------------------------------------------
+run "$MC" analyze --help
+if [ "$RC" -eq 0 ] && grep -q '^Usage: medcrypt analyze' out; then
+    ok "analyze --help prints the usage and exits 0"
+else
+    not_ok "analyze --help ($(details))"
+fi
+run "$MC" help analyze
+assert_rc 0 "medcrypt help analyze exits 0"
+if "$MC" --help | grep -q 'medcrypt analyze'; then
+    ok "the top-level usage lists analyze"
+else
+    not_ok "the top-level usage lists analyze"
+fi
+
+run "$MC" analyze "$PGM8"
+assert_rc 0 "analyze PLAIN prints the table"
+if grep -q 'a fresh random key' out && grep -q 'NPCR' out && grep -q 'chi-square' out &&
+    grep -q 'scrambling only' out; then
+    ok "the table says the key is random and has NPCR, chi-square and the stages"
+else
+    not_ok "table contents ($(head -c 300 out | tr '\n' '|'))"
+fi
+
+# ---------------------------------------------------------------------
+# 2. JSON against the independent implementation
+# ---------------------------------------------------------------------
+run "$MC" analyze --json "$PGM8"
+cp out plain8.json
+assert_rc 0 "analyze --json exits 0"
+if [ -n "$PY" ] && "$PY" -c 'import json,sys; json.load(sys.stdin)' <plain8.json 2>/dev/null; then
+    ok "--json prints exactly one JSON object"
+else
+    not_ok "--json output parses ($(head -c 200 plain8.json))"
+fi
+if pyjson "all(k in d for k in ('image','plain','cipher','differential','avalanche','stages'))
+    and set(d['differential']) >= {'npcr','uaci','npcr_critical','uaci_critical'}
+    and len(d['differential']['uaci_critical']) == 2
+    and set(d['avalanche']) >= {'plain_bit','key_bit'}
+    and set(d['plain']['channels'][0]) >= {'entropy','chi_square','correlation'}
+    and set(d['plain']['channels'][0]['correlation']) == {'horizontal','vertical','diagonal'}
+    and [s['name'] for s in d['stages']] == ['scrambling','henon','logistic','xchacha20']
+    and d['key']['random'] is True" plain8.json; then
+    ok "JSON has the keys of issue 6"
+else
+    not_ok "JSON keys ($(head -c 300 plain8.json))"
+fi
+check plain8.json plain "$PGM8" "8-bit plain: entropy, chi-square, correlation match Python to 1e-9"
+if pyjson "abs(d['differential']['npcr_critical'] - 99.5893) < 6e-5
+    and abs(d['differential']['uaci_critical'][0] - 33.3730) < 6e-5
+    and abs(d['differential']['uaci_critical'][1] - 33.5541) < 6e-5
+    and abs(d['critical']['chi_square_05'] - 293.2478) < 5e-5" plain8.json; then
+    ok "critical values: NPCR 99.5893, UACI [33.3730, 33.5541], chi-square 293.2478"
+else
+    not_ok "critical values in JSON"
+fi
+if pyjson "d['cipher']['channels'][0]['entropy'] > 7.99 and d['decryption']['channels'][0]['mse'] == 0
+    and d['decryption']['channels'][0]['psnr'] is None" plain8.json; then
+    ok "cipher entropy > 7.99; decryption exact (MSE 0, PSNR null = infinite)"
+else
+    not_ok "cipher entropy / decryption"
+fi
+
+# A given cipher image, with its key: cipher side checked on the PNG.
+run "$MC" keygen --aadhaar "2345 6789 0124" --dob 1990-05-17 -o k.key
+assert_rc 0 "keygen for the analysis key"
+run "$MC" encrypt -k k.key -o c8.png "$PGM8"
+assert_rc 0 "encrypt the 8-bit CT"
+run "$MC" analyze --json -k k.key "$PGM8" c8.png
+cp out given8.json
+assert_rc 0 "analyze -k KEY PLAIN CIPHER exits 0"
+check given8.json plain "$PGM8" "given cipher: plain metrics match Python"
+check given8.json cipher c8.png "given cipher: cipher metrics match Python (PNG decoded in Python)"
+if pyjson "d['key']['random'] is False and d['cipher_source'] == 'given'
+    and d['decryption']['channels'][0]['mse'] == 0" given8.json; then
+    ok "given cipher and key: not random, decrypted exactly"
+else
+    not_ok "given cipher JSON fields"
+fi
+
+# 12-bit PGM (16-bit samples, 65536 bins).
+run "$MC" encrypt -k k.key -o c12.png "$PGM12"
+run "$MC" analyze --json -k k.key "$PGM12" c12.png
+cp out given12.json
+assert_rc 0 "analyze a 12-bit PGM and its cipher"
+check given12.json plain "$PGM12" "16-bit plain: metrics match Python (65536 bins)"
+check given12.json cipher c12.png "16-bit cipher: metrics match Python"
+if pyjson "d['image']['bits'] == 16 and d['critical']['chi_square_df'] == 65535
+    and abs(d['critical']['chi_square_05'] - 66131.63) < 0.01
+    and abs(d['differential']['npcr_critical'] - 99.993454) < 2e-6" given12.json; then
+    ok "16-bit critical values (chi-square df 65535, NPCR for 128x128)"
+else
+    not_ok "16-bit critical values"
+fi
+
+# RGB: one entry per channel.
+run "$MC" encrypt -k k.key -o cr.png "$PPM"
+run "$MC" analyze --json -k k.key "$PPM" cr.png
+cp out rgb.json
+assert_rc 0 "analyze an RGB PPM and its cipher"
+check rgb.json plain "$PPM" "RGB plain: per-channel metrics match Python"
+check rgb.json cipher cr.png "RGB cipher: per-channel metrics match Python"
+
+# Same key and seed: the same numbers (timing aside).
+run "$MC" analyze --json -k k.key --seed 5 "$PGM8"
+cp out s1.json
+run "$MC" analyze --json -k k.key --seed 5 "$PGM8"
+cp out s2.json
+if [ -n "$PY" ] && "$PY" -c '
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+a.pop("timing"); b.pop("timing")
+sys.exit(0 if a == b else 1)' s1.json s2.json; then
+    ok "--seed: same key and seed give the same analysis"
+else
+    not_ok "--seed determinism"
+fi
+
+# ---------------------------------------------------------------------
+# 3. the HTML report
+# ---------------------------------------------------------------------
+run "$MC" analyze --report r.html "$PGM8"
+assert_rc 0 "--report writes the report"
+if [ -s r.html ] && grep -q '<svg' r.html && grep -q '</html>' r.html &&
+    ! grep -q 'http://' r.html && ! grep -q 'https://' r.html && ! grep -qi '<script' r.html; then
+    ok "the report has inline SVG plots and no external URL or script"
+else
+    not_ok "report contents"
+fi
+if [ "$(grep -o '<svg' r.html | wc -l)" -ge 8 ]; then
+    ok "the report has 2 histograms and 6 scatter plots"
+else
+    not_ok "report plots: $(grep -o '<svg' r.html | wc -l) svg"
+fi
+run "$MC" analyze --report r.html "$PGM8"
+assert_err "an existing report is not replaced without --force" "already exists"
+run "$MC" analyze --force --report r.html --json "$PGM8"
+assert_rc 0 "--force replaces the report"
+if ls -a | grep -q '\.tmp$'; then
+    not_ok "no temporary file left behind"
+else
+    ok "no temporary file left behind"
+fi
+
+# ---------------------------------------------------------------------
+# 4. the cipher stream for dieharder/ent
+# ---------------------------------------------------------------------
+run "$MC" analyze --stream 1 -k k.key -o s.bin "$PGM8"
+if [ "$RC" -eq 0 ] && [ "$(wc -c <s.bin)" -eq 1048576 ]; then
+    ok "--stream 1 -o FILE writes 1 MiB of cipher samples"
+else
+    not_ok "--stream 1 ($(details))"
+fi
+run "$MC" analyze --stream 1 --stage scrambling -k k.key -o s0.bin "$PGM8"
+if [ "$RC" -eq 0 ] && [ -n "$PY" ] && "$PY" -c '
+import sys
+a = open(sys.argv[1], "rb").read(262144)
+raster = open(sys.argv[2], "rb").read()[-262144:]  # P5 raster: the last W*H bytes
+sys.exit(0 if sorted(a) == sorted(raster) else 1)' s0.bin "$PGM8"; then
+    ok "--stage scrambling: the first image of the stream is a permutation of the plain samples"
+else
+    not_ok "--stage scrambling stream ($(details))"
+fi
+"$MC" analyze --stream 1000 -k k.key -o - "$PGM8" 2>err | head -c 100000 >/dev/null
+if [ ! -s err ]; then
+    ok "--stream to a pipe stops quietly when the reader has enough"
+else
+    not_ok "--stream to a closed pipe ($(tr '\n' '|' <err))"
+fi
+run "$MC" analyze --stream 1 "$PGM8"
+assert_err "--stream without -o" "go together"
+run "$MC" analyze --stream 1 --stage bogus -o s2.bin "$PGM8"
+assert_err "--stage of no stage" "unknown stage"
+run "$MC" analyze --stream 1 -k k.key -o s.bin "$PGM8"
+assert_err "--stream does not replace a file without --force" "already exists"
+
+# ---------------------------------------------------------------------
+# 5. errors: exit 1, one line
+# ---------------------------------------------------------------------
+run "$MC" analyze
+assert_err "no PLAIN" "expected PLAIN"
+run "$MC" analyze a b c
+assert_err "three files" "expected PLAIN"
+run "$MC" analyze --bogus "$PGM8"
+assert_err "unknown option" "unknown or incomplete option"
+run "$MC" analyze --seed x "$PGM8"
+assert_err "bad --seed" "--seed"
+run "$MC" analyze missing.pgm
+assert_err "missing PLAIN" "missing.pgm"
+printf 'not an image' >junk.bin
+run "$MC" analyze junk.bin
+assert_err "PLAIN not an image" "junk.bin"
+run "$MC" analyze "$PGM8" "$PGM8"
+assert_err "CIPHER not a cipher image" "ct_512_8bit.pgm"
+run "$MC" analyze "$PPM" c8.png
+assert_err "CIPHER of another image" "not a cipher image of"
+run "$MC" keygen --aadhaar "2345 6789 0124" --dob 1990-05-17 -o k2.key
+run "$MC" analyze -k k2.key "$PGM8" c8.png
+assert_err "CIPHER under another key" "wrong key"
+run "$MC" analyze --report nodir/r.html "$PGM8"
+assert_err "report in a missing directory" "nodir/r.html"
+
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]

@@ -1,0 +1,951 @@
+/*
+ * Security-analysis metrics (issue 6): each metric against values
+ * computed by hand on tiny images, the critical values against the
+ * published ones, 16-bit cases, and the analysis of a real CT with its
+ * JSON (parsed here by a small recursive-descent parser) and HTML.
+ * Deterministic: fixed keys and seeds, robust assertions.
+ */
+#include "helpers.h"
+
+#include <ctype.h>
+#include <math.h>
+
+#define NEAR(a, b, eps) assert_true(fabs((double)(a) - (double)(b)) <= (eps))
+
+/* splitmix64, for test images (independent of the library's copy). */
+static uint64_t rnd(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+static mc_plane plane8(const uint8_t *s, uint32_t w, uint32_t h)
+{
+    return (mc_plane){s, w, h, 1, 8};
+}
+
+static mc_plane plane16(const uint16_t *s, uint32_t w, uint32_t h)
+{
+    return (mc_plane){s, w, h, 1, 16};
+}
+
+/* ------------------------------------------------------------------ */
+
+static void test_histogram_entropy_chi2(void **state)
+{
+    uint8_t img[256];
+    uint64_t hist[256];
+    double e, x2;
+    mc_plane p = plane8(img, 16, 16);
+    (void)state;
+
+    /* Constant: one bin holds all 256 samples. chi^2 = (256-1)^2/1 +
+     * 255 (0-1)^2/1 = 65280; entropy 0. */
+    memset(img, 7, sizeof img);
+    assert_int_equal(mc_metric_histogram(&p, hist, 256), MC_OK);
+    assert_int_equal(hist[7], 256);
+    assert_int_equal(mc_metric_entropy(hist, 256, &e), MC_OK);
+    NEAR(e, 0.0, 1e-15);
+    assert_int_equal(mc_metric_chi_square(hist, 256, &x2), MC_OK);
+    NEAR(x2, 65280.0, 1e-9);
+
+    /* Ramp 0..255: every value once: entropy 8 (the maximum), chi^2 0. */
+    for (int i = 0; i < 256; i++)
+        img[i] = (uint8_t)i;
+    assert_int_equal(mc_metric_histogram(&p, hist, 256), MC_OK);
+    assert_int_equal(mc_metric_entropy(hist, 256, &e), MC_OK);
+    NEAR(e, 8.0, 1e-12);
+    assert_int_equal(mc_metric_chi_square(hist, 256, &x2), MC_OK);
+    NEAR(x2, 0.0, 1e-12);
+
+    /* Checkerboard 0/255: two values, half each: entropy 1; chi^2 =
+     * 2 (128-1)^2 + 254 = 32512. */
+    for (int y = 0; y < 16; y++)
+        for (int x = 0; x < 16; x++)
+            img[y * 16 + x] = ((x + y) & 1) ? 255 : 0;
+    assert_int_equal(mc_metric_histogram(&p, hist, 256), MC_OK);
+    assert_int_equal(mc_metric_entropy(hist, 256, &e), MC_OK);
+    NEAR(e, 1.0, 1e-15);
+    assert_int_equal(mc_metric_chi_square(hist, 256, &x2), MC_OK);
+    NEAR(x2, 32512.0, 1e-9);
+
+    /* Four values with p = 1/2, 1/4, 1/8, 1/8: 1.75 bits. */
+    for (int i = 0; i < 256; i++)
+        img[i] = i < 128 ? 0 : i < 192 ? 1 : i < 224 ? 2 : 3;
+    assert_int_equal(mc_metric_histogram(&p, hist, 256), MC_OK);
+    assert_int_equal(mc_metric_entropy(hist, 256, &e), MC_OK);
+    NEAR(e, 1.75, 1e-15);
+
+    /* Errors: wrong bin count, empty histogram. */
+    assert_int_equal(mc_metric_histogram(&p, hist, 255), MC_EINVAL);
+    memset(hist, 0, sizeof hist);
+    assert_int_equal(mc_metric_entropy(hist, 256, &e), MC_EINVAL);
+    assert_int_equal(mc_metric_chi_square(hist, 256, &x2), MC_EINVAL);
+}
+
+static void test_16bit_histogram(void **state)
+{
+    uint16_t *img = malloc(65536 * sizeof *img);
+    uint64_t *hist = malloc(65536 * sizeof *hist);
+    mc_plane p = plane16(img, 256, 256);
+    double e, x2;
+    (void)state;
+
+    assert_non_null(img);
+    assert_non_null(hist);
+    /* Every 16-bit value once: entropy 16 (the maximum), chi^2 0. */
+    for (uint32_t i = 0; i < 65536; i++)
+        img[i] = (uint16_t)(i * 40503u); /* odd multiplier: a permutation */
+    assert_int_equal(mc_metric_histogram(&p, hist, 65536), MC_OK);
+    assert_int_equal(mc_metric_entropy(hist, 65536, &e), MC_OK);
+    NEAR(e, 16.0, 1e-12);
+    assert_int_equal(mc_metric_chi_square(hist, 65536, &x2), MC_OK);
+    NEAR(x2, 0.0, 1e-9);
+    /* Constant: chi^2 = (65536-1)^2 + 65535 = 65535 * 65536. */
+    for (uint32_t i = 0; i < 65536; i++)
+        img[i] = 4095;
+    assert_int_equal(mc_metric_histogram(&p, hist, 65536), MC_OK);
+    assert_int_equal(hist[4095], 65536);
+    assert_int_equal(mc_metric_chi_square(hist, 65536, &x2), MC_OK);
+    NEAR(x2, 65535.0 * 65536.0, 1e-3);
+    assert_int_equal(mc_metric_entropy(hist, 65536, &e), MC_OK);
+    NEAR(e, 0.0, 1e-15);
+    assert_int_equal(mc_metric_histogram(&p, hist, 256), MC_EINVAL);
+    free(img);
+    free(hist);
+}
+
+static void test_correlation(void **state)
+{
+    uint8_t img[64];
+    uint16_t img16[64];
+    double r, x[5] = {1, 2, 3, 4, 5}, y[5];
+    mc_plane p = plane8(img, 8, 8);
+    (void)state;
+
+    /* Ramp v = x + 8y: every adjacent pair is (v, v + const): r = 1. */
+    for (int i = 0; i < 64; i++)
+        img[i] = (uint8_t)(i * 3);
+    for (int d = 0; d < 3; d++) {
+        assert_int_equal(mc_metric_correlation(&p, (mc_direction)d, 0, 0, &r), MC_OK);
+        NEAR(r, 1.0, 1e-12);
+    }
+    /* Checkerboard: horizontal and vertical neighbours always differ
+     * (r = -1), diagonal ones are the same colour (r = +1). */
+    for (int yy = 0; yy < 8; yy++)
+        for (int xx = 0; xx < 8; xx++)
+            img[yy * 8 + xx] = ((xx + yy) & 1) ? 200 : 10;
+    assert_int_equal(mc_metric_correlation(&p, MC_DIR_HORIZONTAL, 0, 0, &r), MC_OK);
+    NEAR(r, -1.0, 1e-12);
+    assert_int_equal(mc_metric_correlation(&p, MC_DIR_VERTICAL, 0, 0, &r), MC_OK);
+    NEAR(r, -1.0, 1e-12);
+    assert_int_equal(mc_metric_correlation(&p, MC_DIR_DIAGONAL, 0, 0, &r), MC_OK);
+    NEAR(r, 1.0, 1e-12);
+    /* The same with 2000 random pairs: every pair is of the same kind. */
+    assert_int_equal(mc_metric_correlation(&p, MC_DIR_HORIZONTAL, 2000, 5, &r), MC_OK);
+    NEAR(r, -1.0, 1e-12);
+    assert_int_equal(mc_metric_correlation(&p, MC_DIR_DIAGONAL, 2000, 5, &r), MC_OK);
+    NEAR(r, 1.0, 1e-12);
+    /* Constant: undefined (NAN), not an error. */
+    memset(img, 9, sizeof img);
+    assert_int_equal(mc_metric_correlation(&p, MC_DIR_HORIZONTAL, 0, 0, &r), MC_OK);
+    assert_true(isnan(r));
+    /* Hand-computed: rows 0 1 0 1 ... horizontal pairs (0,1),(1,0): r=-1;
+     * a 3x1 image 1 2 4: pairs (1,2),(2,4): two points, r = 1. */
+    {
+        uint8_t t[3] = {1, 2, 4};
+        mc_plane q = plane8(t, 3, 1);
+        assert_int_equal(mc_metric_correlation(&q, MC_DIR_HORIZONTAL, 0, 0, &r), MC_OK);
+        NEAR(r, 1.0, 1e-12);
+        /* no vertical neighbour in a single row */
+        assert_int_equal(mc_metric_correlation(&q, MC_DIR_VERTICAL, 0, 0, &r), MC_EINVAL);
+    }
+    /* 2x2 [[1,3],[2,9]]: horizontal pairs (1,3),(2,9); vertical (1,2),
+     * (3,9); each two points: r = +1. 3x2 [[0,5,1],[..]]: pairs (0,5),
+     * (5,1) and (2,2),(2,7): x = 0 5 2 2, y = 5 1 2 7; mean 2.25, 3.75;
+     * cov sum = (-2.25)(1.25) + (2.75)(-2.75) + (-0.25)(-1.75) +
+     * (-0.25)(3.25) = -10.75; var sums 12.75, 22.75. */
+    {
+        uint8_t t[6] = {0, 5, 1, 2, 2, 7};
+        mc_plane q = plane8(t, 3, 2);
+        assert_int_equal(mc_metric_correlation(&q, MC_DIR_HORIZONTAL, 0, 0, &r), MC_OK);
+        NEAR(r, -10.75 / sqrt(12.75 * 22.75), 1e-12);
+    }
+    /* 16-bit ramp, large values: still exactly 1. */
+    for (int i = 0; i < 64; i++)
+        img16[i] = (uint16_t)(1000 * i + 1);
+    {
+        mc_plane q = plane16(img16, 8, 8);
+        assert_int_equal(mc_metric_correlation(&q, MC_DIR_VERTICAL, 0, 0, &r), MC_OK);
+        NEAR(r, 1.0, 1e-12);
+    }
+    /* Pearson on sequences: y = 2x + 3 (r = 1), y = -x (r = -1). */
+    for (int i = 0; i < 5; i++)
+        y[i] = 2 * x[i] + 3;
+    assert_int_equal(mc_metric_pearson(x, y, 5, &r), MC_OK);
+    NEAR(r, 1.0, 1e-15);
+    for (int i = 0; i < 5; i++)
+        y[i] = -x[i];
+    assert_int_equal(mc_metric_pearson(x, y, 5, &r), MC_OK);
+    NEAR(r, -1.0, 1e-15);
+    /* x = 1..5, y = 2 1 4 3 5: cov sum 8, var sums 10, 10: r = 0.8. */
+    y[0] = 2, y[1] = 1, y[2] = 4, y[3] = 3, y[4] = 5;
+    assert_int_equal(mc_metric_pearson(x, y, 5, &r), MC_OK);
+    NEAR(r, 0.8, 1e-15);
+}
+
+static void test_random_pairs_deterministic(void **state)
+{
+    uint8_t *img = malloc(256 * 256);
+    uint32_t px[2000], py[2000], qx[2000], qy[2000];
+    uint64_t s = 42;
+    double r1, r2, r3;
+    mc_plane p = plane8(img, 256, 256);
+    (void)state;
+
+    assert_non_null(img);
+    for (int i = 0; i < 256 * 256; i++)
+        img[i] = (uint8_t)rnd(&s);
+    assert_int_equal(mc_metric_correlation(&p, MC_DIR_VERTICAL, 2000, 7, &r1), MC_OK);
+    assert_int_equal(mc_metric_correlation(&p, MC_DIR_VERTICAL, 2000, 7, &r2), MC_OK);
+    assert_int_equal(mc_metric_correlation(&p, MC_DIR_VERTICAL, 2000, 8, &r3), MC_OK);
+    assert_true(r1 == r2); /* same seed, same result */
+    assert_true(r1 != r3);
+    assert_true(fabs(r1) < 0.1);
+    /* The pairs drawn are those the correlation used. */
+    assert_int_equal(mc_metric_pairs(&p, MC_DIR_VERTICAL, 2000, 7, px, py), MC_OK);
+    assert_int_equal(mc_metric_pairs(&p, MC_DIR_VERTICAL, 2000, 7, qx, qy), MC_OK);
+    assert_memory_equal(px, qx, sizeof px);
+    {
+        double *x = malloc(2000 * sizeof *x), *y = malloc(2000 * sizeof *y), r;
+        assert_non_null(x);
+        assert_non_null(y);
+        for (int i = 0; i < 2000; i++)
+            x[i] = px[i], y[i] = py[i];
+        assert_int_equal(mc_metric_pearson(x, y, 2000, &r), MC_OK);
+        NEAR(r, r1, 1e-12);
+        free(x);
+        free(y);
+    }
+    free(img);
+}
+
+static void test_npcr_uaci(void **state)
+{
+    uint8_t a[16], b[16];
+    uint16_t a16[4] = {0, 0, 0, 0}, b16[4] = {65535, 0, 65535, 1};
+    mc_plane pa = plane8(a, 4, 4), pb = plane8(b, 4, 4);
+    double npcr, uaci;
+    (void)state;
+
+    memset(a, 0, sizeof a);
+    memset(b, 255, sizeof b);
+    assert_int_equal(mc_metric_npcr_uaci(&pa, &pb, &npcr, &uaci), MC_OK);
+    NEAR(npcr, 100.0, 1e-12);
+    NEAR(uaci, 100.0, 1e-12);
+    assert_int_equal(mc_metric_npcr_uaci(&pa, &pa, &npcr, &uaci), MC_OK);
+    NEAR(npcr, 0.0, 0);
+    NEAR(uaci, 0.0, 0);
+    /* 4 of 16 samples differ, by 51 each: NPCR 25 %, UACI = 100/16 *
+     * 4 * 51/255 = 5 %. */
+    memcpy(b, a, sizeof a);
+    for (int i = 0; i < 4; i++)
+        b[i * 4] = 51;
+    assert_int_equal(mc_metric_npcr_uaci(&pa, &pb, &npcr, &uaci), MC_OK);
+    NEAR(npcr, 25.0, 1e-12);
+    NEAR(uaci, 5.0, 1e-12);
+    /* 16 bit: 3 of 4 differ, |d| = 65535, 65535, 1: UACI = 25 (2 +
+     * 1/65535) %. */
+    {
+        mc_plane qa = plane16(a16, 2, 2), qb = plane16(b16, 2, 2);
+        assert_int_equal(mc_metric_npcr_uaci(&qa, &qb, &npcr, &uaci), MC_OK);
+        NEAR(npcr, 75.0, 1e-12);
+        NEAR(uaci, 25.0 * (2.0 + 1.0 / 65535.0), 1e-12);
+        /* different depths: refused */
+        assert_int_equal(mc_metric_npcr_uaci(&pa, &qb, &npcr, &uaci), MC_EINVAL);
+    }
+}
+
+static void test_bit_difference_mse_ssim(void **state)
+{
+    uint8_t a[64], b[64];
+    mc_plane pa = plane8(a, 8, 8), pb = plane8(b, 8, 8);
+    double pct, mse, psnr, ssim;
+    (void)state;
+
+    memset(a, 0x00, sizeof a);
+    memset(b, 0xff, sizeof b);
+    assert_int_equal(mc_metric_bit_difference(a, b, sizeof a, &pct), MC_OK);
+    NEAR(pct, 100.0, 0);
+    memset(b, 0x0f, sizeof b);
+    assert_int_equal(mc_metric_bit_difference(a, b, sizeof a, &pct), MC_OK);
+    NEAR(pct, 50.0, 0);
+    b[0] = 0x0e; /* one bit fewer of 512 */
+    assert_int_equal(mc_metric_bit_difference(a, b, sizeof a, &pct), MC_OK);
+    NEAR(pct, 100.0 * 255.0 / 512.0, 1e-12);
+
+    /* Identical: MSE 0, PSNR infinite, SSIM 1. */
+    for (int i = 0; i < 64; i++)
+        a[i] = b[i] = (uint8_t)(i * 4);
+    assert_int_equal(mc_metric_mse_psnr(&pa, &pb, &mse, &psnr), MC_OK);
+    NEAR(mse, 0.0, 0);
+    assert_true(isinf(psnr) && psnr > 0);
+    assert_int_equal(mc_metric_ssim(&pa, &pb, &ssim), MC_OK);
+    NEAR(ssim, 1.0, 1e-15);
+    /* Off by one everywhere: MSE 1, PSNR = 20 log10 255 = 48.1308 dB. */
+    for (int i = 0; i < 64; i++)
+        b[i] = (uint8_t)(a[i] + 1);
+    assert_int_equal(mc_metric_mse_psnr(&pa, &pb, &mse, &psnr), MC_OK);
+    NEAR(mse, 1.0, 0);
+    NEAR(psnr, 20.0 * log10(255.0), 1e-12);
+    /* One 8x8 window: a constant 0 against constant 255: variances 0,
+     * SSIM = C1 / (255^2 + C1), C1 = (0.01*255)^2. */
+    memset(a, 0, sizeof a);
+    memset(b, 255, sizeof b);
+    assert_int_equal(mc_metric_ssim(&pa, &pb, &ssim), MC_OK);
+    {
+        double c1 = (0.01 * 255) * (0.01 * 255);
+        NEAR(ssim, c1 / (255.0 * 255.0 + c1), 1e-15);
+    }
+    /* Image and its negative: structure term strongly negative. */
+    for (int i = 0; i < 64; i++) {
+        a[i] = (uint8_t)((i % 8) * 30);
+        b[i] = (uint8_t)(255 - a[i]);
+    }
+    assert_int_equal(mc_metric_ssim(&pa, &pb, &ssim), MC_OK);
+    assert_true(ssim < -0.5);
+}
+
+static void test_local_entropy(void **state)
+{
+    const uint32_t W = 264, H = 264; /* 6 x 6 = 36 blocks of 44 x 44 */
+    uint8_t *img = malloc((size_t)W * H);
+    mc_plane p = plane8(img, W, H);
+    double m1, m2, lo, hi, lo2, hi2;
+    int pub_pass = 0, sim_pass = 0, n = 200;
+    uint64_t s = 2013;
+    (void)state;
+
+    assert_non_null(img);
+    /* Constant: every block has entropy 0. */
+    memset(img, 3, (size_t)W * H);
+    assert_int_equal(mc_metric_local_entropy(&p, 30, 1936, 1, &m1), MC_OK);
+    NEAR(m1, 0.0, 0);
+    /* Each 44x44 block of v = x mod 2 has two values, half each: 1 bit. */
+    for (uint32_t i = 0; i < W * H; i++)
+        img[i] = (uint8_t)((i % W) & 1);
+    assert_int_equal(mc_metric_local_entropy(&p, 30, 1936, 1, &m1), MC_OK);
+    NEAR(m1, 1.0, 1e-12);
+    /* Too small for 30 non-overlapping blocks: refused, not faked. */
+    {
+        mc_plane q = plane8(img, 200, 200); /* 4 x 4 = 16 blocks */
+        assert_int_equal(mc_metric_local_entropy(&q, 30, 1936, 1, &m1), MC_EINVAL);
+    }
+
+    /* The reference interval: centred on the published mean 7.902469
+     * (Wu et al. 2013, Table 2) and about 3 times wider than the
+     * published 7.901515..7.903422. */
+    assert_int_equal(
+        mc_local_entropy_reference(W, H, 8, 30, 1936, 300, 0.05, 99, &lo, &hi), MC_OK);
+    NEAR((lo + hi) / 2, 7.902469, 2e-4);
+    assert_true(hi - lo > 0.005 && hi - lo < 0.0075);
+    assert_int_equal(
+        mc_local_entropy_reference(W, H, 8, 30, 1936, 300, 0.05, 99, &lo2, &hi2), MC_OK);
+    assert_true(lo == lo2 && hi == hi2); /* seeded */
+
+    /* Truly random images (seeded) pass the simulated interval about 95 %
+     * of the time, the published one only about half the time. */
+    for (int t = 0; t < n; t++) {
+        for (uint32_t i = 0; i < W * H; i += 8) {
+            uint64_t r = rnd(&s);
+            memcpy(img + i, &r, 8);
+        }
+        assert_int_equal(mc_metric_local_entropy(&p, 30, 1936, (uint64_t)t, &m1), MC_OK);
+        assert_int_equal(mc_metric_local_entropy(&p, 30, 1936, (uint64_t)t, &m2), MC_OK);
+        assert_true(m1 == m2);
+        pub_pass += m1 >= 7.901515 && m1 <= 7.903422;
+        sim_pass += m1 >= lo && m1 <= hi;
+    }
+    printf("random images inside the published interval: %d/%d, inside ours: %d/%d\n",
+           pub_pass, n, sim_pass, n);
+    assert_true(pub_pass > n * 3 / 10 && pub_pass < n * 6 / 10);
+    assert_true(sim_pass > n * 88 / 100);
+    free(img);
+}
+
+static void test_critical_values(void **state)
+{
+    static const struct {
+        uint64_t t;
+        uint8_t bits;
+        double alpha, npcr, lo, hi, eps;
+    } v[] = {
+        /* Wu, Noonan, Agaian 2011, Tables: 4 published decimals. */
+        {512 * 512, 8, 0.05, 99.5893, 33.3730, 33.5541, 6e-5},
+        {512 * 512, 8, 0.01, 99.5810, 33.3445, 33.5826, 6e-5},
+        {512 * 512, 8, 0.001, 99.5717, 33.3115, 33.6156, 6e-5},
+        {256 * 256, 8, 0.05, 99.5693, 33.2824, 33.6447, 6e-5},
+        /* 16 bit: the same formulas with F = 65535, evaluated
+         * independently (Python statistics.NormalDist). */
+        {512 * 512, 16, 0.05, 99.997219, 33.243612, 33.424071, 2e-6},
+        {512 * 512, 16, 0.001, 99.996116, 33.182358, 33.485326, 2e-6},
+        {128 * 128, 16, 0.01, 99.991375, 32.859515, 33.808169, 2e-6},
+    };
+    double n, lo, hi, x;
+    (void)state;
+
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        assert_int_equal(mc_npcr_critical(v[i].t, v[i].bits, v[i].alpha, &n), MC_OK);
+        assert_int_equal(mc_uaci_critical(v[i].t, v[i].bits, v[i].alpha, &lo, &hi), MC_OK);
+        NEAR(n, v[i].npcr, v[i].eps);
+        NEAR(lo, v[i].lo, v[i].eps);
+        NEAR(hi, v[i].hi, v[i].eps);
+    }
+    assert_int_equal(mc_npcr_critical(0, 8, 0.05, &n), MC_EINVAL);
+    assert_int_equal(mc_npcr_critical(100, 12, 0.05, &n), MC_EINVAL);
+    assert_int_equal(mc_uaci_critical(100, 8, 1.5, &lo, &hi), MC_EINVAL);
+
+    /* Normal quantiles. */
+    NEAR(mc_normal_quantile(0.975), 1.9599639845400536, 1e-12);
+    NEAR(mc_normal_quantile(0.95), 1.6448536269514722, 1e-12);
+    NEAR(mc_normal_quantile(1e-10), -6.361340902404056, 1e-9);
+    NEAR(mc_normal_quantile(0.5), 0.0, 1e-15);
+    assert_true(isnan(mc_normal_quantile(2.0)));
+
+    /* Chi-square: 293.2478 (df 255, 0.05), 310.4574 (df 255, 0.01); df 1
+     * and 2 have closed forms: z_{0.975}^2 and -2 ln alpha. */
+    NEAR(mc_chi2_critical(255, 0.05), 293.2478, 5e-5);
+    NEAR(mc_chi2_critical(255, 0.01), 310.4574, 5e-5);
+    NEAR(mc_chi2_critical(1, 0.05), 1.9599639845400536 * 1.9599639845400536, 1e-8);
+    NEAR(mc_chi2_critical(2, 0.05), -2.0 * log(0.05), 1e-9);
+    NEAR(mc_chi2_critical(2, 0.001), -2.0 * log(0.001), 1e-9);
+    NEAR(mc_chi2_critical(10, 0.001), 29.5883, 5e-5);
+    /* df 65535 (16-bit histograms): Wilson–Hilferty is accurate to
+     * ~1e-3 at this df; the root solves Q = alpha to 1e-10. */
+    x = mc_chi2_critical(65535, 0.05);
+    {
+        double df = 65535, z = 1.6448536269514722;
+        double wh = df * pow(1 - 2 / (9 * df) + z * sqrt(2 / (9 * df)), 3);
+        NEAR(x, wh, 0.01);
+        NEAR(x, 66131.63, 0.01);
+    }
+    NEAR(mc_chi2_sf(x, 65535), 0.05, 1e-10);
+    x = mc_chi2_critical(65535, 0.01);
+    NEAR(mc_chi2_sf(x, 65535), 0.01, 1e-10);
+    NEAR(mc_chi2_sf(0, 10), 1.0, 0);
+    NEAR(mc_chi2_sf(2 * 3.0, 2), exp(-3.0), 1e-14); /* df 2: e^{-x/2} */
+    assert_true(isnan(mc_chi2_critical(0, 0.05)));
+}
+
+/* Entropy of random data: the computed mean and critical value agree
+ * with a simulation (8 bit: the familiar D - 255/(2 T ln 2); 16 bit at
+ * 4 samples per bin: noticeably lower). */
+static void test_entropy_critical(void **state)
+{
+    const uint32_t W = 256, H = 256;
+    uint16_t *img = malloc((size_t)W * H * 2);
+    uint64_t *hist = malloc(65536 * sizeof *hist), s = 77;
+    double mean, crit, sum = 0, e;
+    int pass = 0, n = 40;
+    (void)state;
+
+    assert_non_null(img);
+    assert_non_null(hist);
+    assert_int_equal(mc_entropy_critical(512 * 512, 8, 0.05, &mean, &crit), MC_OK);
+    /* Miller-Madow: E[H] ~ D - (K - 1) / (2 T ln 2) */
+    NEAR(mean, 8 - 255 / (2.0 * 512 * 512 * log(2.0)), 5e-7);
+    assert_true(crit < mean && crit > 7.999);
+    assert_int_equal(mc_entropy_critical((uint64_t)W * H, 16, 0.05, &mean, &crit), MC_OK);
+    assert_true(mean < 16 && crit < mean);
+    for (int t = 0; t < n; t++) {
+        mc_plane p = plane16(img, W, H);
+        for (uint32_t i = 0; i < W * H; i++)
+            img[i] = (uint16_t)rnd(&s);
+        assert_int_equal(mc_metric_histogram(&p, hist, 65536), MC_OK);
+        assert_int_equal(mc_metric_entropy(hist, 65536, &e), MC_OK);
+        sum += e;
+        pass += e >= crit;
+    }
+    NEAR(sum / n, mean, 1e-3);
+    assert_true(pass >= n * 8 / 10);
+    free(img);
+    free(hist);
+}
+
+/* ------------------------------------------------------------------ */
+/* A small JSON parser: validates the whole text and finds a value by a
+ * dotted path ("plain.channels.0.correlation.horizontal").             */
+
+typedef struct jp {
+    const char *p;
+    int depth;
+} jp;
+
+static void ws(jp *j)
+{
+    while (*j->p == ' ' || *j->p == '\n' || *j->p == '\t' || *j->p == '\r')
+        j->p++;
+}
+
+static bool j_value(jp *j);
+
+static bool j_string(jp *j, const char **start, size_t *len)
+{
+    if (*j->p != '"')
+        return false;
+    j->p++;
+    if (start)
+        *start = j->p;
+    while (*j->p != '"') {
+        if ((unsigned char)*j->p < 0x20)
+            return false;
+        if (*j->p == '\\') {
+            j->p++;
+            if (*j->p == 'u') {
+                for (int i = 1; i <= 4; i++)
+                    if (!isxdigit((unsigned char)j->p[i]))
+                        return false;
+                j->p += 4;
+            } else if (!strchr("\"\\/bfnrt", *j->p) || *j->p == '\0') {
+                return false;
+            }
+        }
+        j->p++;
+    }
+    if (len)
+        *len = (size_t)(j->p - *start);
+    j->p++;
+    return true;
+}
+
+static bool j_number(jp *j)
+{
+    const char *s = j->p;
+    if (*j->p == '-')
+        j->p++;
+    if (*j->p == '0')
+        j->p++;
+    else if (*j->p >= '1' && *j->p <= '9')
+        while (isdigit((unsigned char)*j->p))
+            j->p++;
+    else
+        return false;
+    if (*j->p == '.') {
+        j->p++;
+        if (!isdigit((unsigned char)*j->p))
+            return false;
+        while (isdigit((unsigned char)*j->p))
+            j->p++;
+    }
+    if (*j->p == 'e' || *j->p == 'E') {
+        j->p++;
+        if (*j->p == '+' || *j->p == '-')
+            j->p++;
+        if (!isdigit((unsigned char)*j->p))
+            return false;
+        while (isdigit((unsigned char)*j->p))
+            j->p++;
+    }
+    return j->p > s;
+}
+
+static bool j_value(jp *j)
+{
+    ws(j);
+    if (++j->depth > 64)
+        return false;
+    switch (*j->p) {
+    case '{':
+        j->p++;
+        ws(j);
+        if (*j->p == '}') {
+            j->p++;
+            break;
+        }
+        for (;;) {
+            ws(j);
+            if (!j_string(j, NULL, NULL))
+                return false;
+            ws(j);
+            if (*j->p++ != ':' || !j_value(j))
+                return false;
+            ws(j);
+            if (*j->p == ',') {
+                j->p++;
+                continue;
+            }
+            if (*j->p++ != '}')
+                return false;
+            break;
+        }
+        break;
+    case '[':
+        j->p++;
+        ws(j);
+        if (*j->p == ']') {
+            j->p++;
+            break;
+        }
+        for (;;) {
+            if (!j_value(j))
+                return false;
+            ws(j);
+            if (*j->p == ',') {
+                j->p++;
+                continue;
+            }
+            if (*j->p++ != ']')
+                return false;
+            break;
+        }
+        break;
+    case '"':
+        if (!j_string(j, NULL, NULL))
+            return false;
+        break;
+    case 't':
+        if (strncmp(j->p, "true", 4) != 0)
+            return false;
+        j->p += 4;
+        break;
+    case 'f':
+        if (strncmp(j->p, "false", 5) != 0)
+            return false;
+        j->p += 5;
+        break;
+    case 'n':
+        if (strncmp(j->p, "null", 4) != 0)
+            return false;
+        j->p += 4;
+        break;
+    default:
+        if (!j_number(j))
+            return false;
+    }
+    j->depth--;
+    return true;
+}
+
+static bool json_valid(const char *s)
+{
+    jp j = {s, 0};
+    if (!j_value(&j))
+        return false;
+    ws(&j);
+    return *j.p == '\0';
+}
+
+/* The text of the value at path, or NULL. */
+static const char *json_get(const char *s, const char *path)
+{
+    jp j = {s, 0};
+    char part[64];
+
+    while (*path != '\0') {
+        size_t n = strcspn(path, ".");
+        assert_true(n < sizeof part);
+        memcpy(part, path, n);
+        part[n] = '\0';
+        path += n + (path[n] == '.');
+        ws(&j);
+        if (*j.p == '{') {
+            bool found = false;
+            j.p++;
+            for (;;) {
+                const char *k;
+                size_t kl;
+                ws(&j);
+                if (!j_string(&j, &k, &kl))
+                    return NULL;
+                ws(&j);
+                if (*j.p++ != ':')
+                    return NULL;
+                if (kl == strlen(part) && strncmp(k, part, kl) == 0) {
+                    found = true;
+                    break;
+                }
+                if (!j_value(&j))
+                    return NULL;
+                ws(&j);
+                if (*j.p++ != ',')
+                    return NULL;
+            }
+            if (!found)
+                return NULL;
+        } else if (*j.p == '[') {
+            long idx = strtol(part, NULL, 10);
+            j.p++;
+            for (long i = 0; i < idx; i++) {
+                if (!j_value(&j))
+                    return NULL;
+                ws(&j);
+                if (*j.p++ != ',')
+                    return NULL;
+            }
+        } else {
+            return NULL;
+        }
+    }
+    ws(&j);
+    return j.p;
+}
+
+static double json_num(const char *s, const char *path)
+{
+    const char *v = json_get(s, path);
+    if (v == NULL)
+        fail_msg("JSON: no %s", path);
+    if (strncmp(v, "null", 4) == 0)
+        return NAN;
+    return strtod(v, NULL);
+}
+
+static void test_json_parser_self_check(void **state)
+{
+    (void)state;
+    assert_true(json_valid("{\"a\":[1,2.5e-3,{\"b\":null}],\"c\":\"x\\\"y\",\"d\":true}"));
+    assert_false(json_valid("{\"a\":1,}"));
+    assert_false(json_valid("{\"a\":nan}"));
+    assert_false(json_valid("{\"a\":1} x"));
+    assert_false(json_valid("[01]"));
+    NEAR(json_num("{\"a\":[1,{\"b\":-2.5}]}", "a.1.b"), -2.5, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* The whole analysis on the real CT.                                  */
+
+static mc_image *decode_testdata(mc_ctx *ctx, const char *rel)
+{
+    size_t len;
+    uint8_t *buf = read_testdata(rel, &len);
+    mc_image *img = NULL;
+    assert_int_equal(mc_image_decode(ctx, buf, len, NULL, &img), MC_OK);
+    free(buf);
+    return img;
+}
+
+static void test_analyze_ct(void **state)
+{
+    static const char *const keys[] = {
+        "image.width", "image.height", "image.channels", "image.bits",
+        "plain.channels.0.entropy", "plain.channels.0.chi_square",
+        "plain.channels.0.correlation.horizontal", "plain.channels.0.correlation.vertical",
+        "plain.channels.0.correlation.diagonal", "cipher.channels.0.entropy",
+        "cipher.channels.0.chi_square", "cipher.channels.0.correlation.horizontal",
+        "cipher.channels.0.correlation.vertical", "cipher.channels.0.correlation.diagonal",
+        "differential.npcr", "differential.uaci", "differential.npcr_critical",
+        "differential.uaci_critical.0", "differential.uaci_critical.1", "avalanche.plain_bit",
+        "avalanche.key_bit", "stages.0.differential.npcr", "stages.3.avalanche.key_bit",
+    };
+    mc_ctx *ctx = NULL;
+    mc_image *img;
+    mc_analysis *a = NULL, *a2 = NULL;
+    mc_analysis_options opt = {0};
+    char *json = NULL, *json2 = NULL, *html = NULL, *text = NULL;
+    size_t len;
+    mc_key key;
+    (void)state;
+
+    test_key(&key, 0);
+    assert_int_equal(mc_ctx_new(&ctx), MC_OK);
+    img = decode_testdata(ctx, "png/ct_512_8bit.png");
+    opt.use_seed = 1;
+    opt.seed = 1;
+    opt.no_timing = 1;
+    assert_int_equal(mc_analyze_ex(ctx, &key, img, NULL, 0, &opt, &a), MC_OK);
+    assert_int_equal(mc_analysis_json(a, &json, &len), MC_OK);
+    assert_int_equal(strlen(json), len);
+    assert_true(json_valid(json));
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (json_get(json, keys[i]) == NULL)
+            fail_msg("JSON lacks %s", keys[i]);
+    NEAR(json_num(json, "image.width"), 512, 0);
+    NEAR(json_num(json, "image.bits"), 8, 0);
+    /* Robust facts of a cipher image (fixed key and seed: deterministic). */
+    assert_true(json_num(json, "cipher.channels.0.entropy") > 7.99);
+    assert_true(json_num(json, "plain.channels.0.entropy") < 7.0);
+    assert_true(json_num(json, "plain.channels.0.correlation.horizontal") > 0.9);
+    for (int d = 0; d < 3; d++) {
+        static const char *const p[] = {"cipher.channels.0.correlation.horizontal",
+                                        "cipher.channels.0.correlation.vertical",
+                                        "cipher.channels.0.correlation.diagonal"};
+        assert_true(fabs(json_num(json, p[d])) < 0.01);
+    }
+    {
+        double npcr = json_num(json, "differential.npcr");
+        double uaci = json_num(json, "differential.uaci");
+        NEAR(json_num(json, "differential.npcr_critical"), 99.5893, 6e-5);
+        NEAR(json_num(json, "differential.uaci_critical.0"), 33.3730, 6e-5);
+        NEAR(json_num(json, "differential.uaci_critical.1"), 33.5541, 6e-5);
+        printf("CT: NPCR %.4f %%, UACI %.4f %%\n", npcr, uaci);
+        /* Within the 0.001 interval: wide enough not to be flaky. */
+        assert_true(npcr >= 99.5717);
+        assert_true(uaci >= 33.3115 && uaci <= 33.6156);
+    }
+    NEAR(json_num(json, "avalanche.plain_bit"), 50.0, 0.5);
+    NEAR(json_num(json, "avalanche.key_bit"), 50.0, 0.5);
+    NEAR(json_num(json, "critical.chi_square_05"), 293.2478, 5e-5);
+    NEAR(json_num(json, "decryption.channels.0.mse"), 0, 0);
+    assert_true(isnan(json_num(json, "decryption.channels.0.psnr"))); /* null = infinite */
+    NEAR(json_num(json, "decryption.channels.0.ssim"), 1.0, 1e-12);
+    assert_true(fabs(json_num(json, "key_sensitivity.channels.0.correlation")) < 0.01);
+    assert_true(json_num(json, "key_sensitivity.channels.0.npcr") > 99.0);
+    /* Stages: scrambling keeps the histogram (entropy equals the plain
+     * one); Henon alone leaves it far from flat; the logistic stage and
+     * XChaCha20 flatten it. */
+    NEAR(json_num(json, "stages.0.channels.0.entropy"), json_num(json, "plain.channels.0.entropy"),
+         1e-12);
+    assert_true(json_num(json, "stages.1.channels.0.entropy") < 7.5);
+    assert_true(json_num(json, "stages.2.channels.0.entropy") > 7.99);
+    assert_true(json_num(json, "stages.3.channels.0.entropy") > 7.99);
+    NEAR(json_num(json, "stages.3.channels.0.entropy"),
+         json_num(json, "cipher.channels.0.entropy"), 0);
+    assert_non_null(strstr(json, "\"name\":\"scrambling\""));
+    assert_non_null(strstr(json, "\"name\":\"xchacha20\""));
+    assert_non_null(strstr(json, "\"random\":false"));
+
+    /* Same key, same seed: the same JSON (timing off). */
+    assert_int_equal(mc_analyze_ex(ctx, &key, img, NULL, 0, &opt, &a2), MC_OK);
+    assert_int_equal(mc_analysis_json(a2, &json2, &len), MC_OK);
+    assert_string_equal(json, json2);
+
+    /* HTML: its plots, no external resource, no script. */
+    assert_int_equal(mc_analysis_html(a, &html, &len), MC_OK);
+    assert_int_equal(strlen(html), len);
+    assert_non_null(strstr(html, "<svg"));
+    assert_non_null(strstr(html, "cipher image histogram"));
+    assert_non_null(strstr(html, "cipher, diagonal"));
+    assert_non_null(strstr(html, "Stage by stage"));
+    assert_null(strstr(html, "http://"));
+    assert_null(strstr(html, "https://"));
+    assert_null(strstr(html, "<script"));
+    assert_null(strstr(html, "url("));
+    /* Text table. */
+    assert_int_equal(mc_analysis_text(a, &text, &len), MC_OK);
+    assert_non_null(strstr(text, "NPCR"));
+    assert_non_null(strstr(text, "the given key"));
+
+    mc_free(json);
+    mc_free(json2);
+    mc_free(html);
+    mc_free(text);
+    mc_analysis_free(a);
+    mc_analysis_free(a2);
+    mc_image_free(img);
+    mc_ctx_free(ctx);
+}
+
+/* A given cipher image; a random key; 16-bit and multi-channel images;
+ * tiny images (undefined metrics are null, never a failure). */
+static void test_analyze_variants(void **state)
+{
+    mc_ctx *ctx = NULL;
+    mc_image *img, *other;
+    mc_analysis *a = NULL;
+    mc_analysis_options opt = {.no_stages = 1, .no_timing = 1};
+    uint8_t *cipher = NULL;
+    size_t clen, len;
+    char *json = NULL;
+    mc_key key, wrong;
+    (void)state;
+
+    test_key(&key, 0);
+    test_key(&wrong, 1);
+    assert_int_equal(mc_ctx_new(&ctx), MC_OK);
+
+    /* 16 bit, given cipher with its key. */
+    img = decode_testdata(ctx, "png/ct_small_16bit.png");
+    assert_int_equal(mc_encrypt_image(ctx, &key, img, &cipher, &clen), MC_OK);
+    assert_int_equal(mc_analyze_ex(ctx, &key, img, cipher, clen, &opt, &a), MC_OK);
+    assert_int_equal(mc_analysis_json(a, &json, &len), MC_OK);
+    assert_true(json_valid(json));
+    NEAR(json_num(json, "image.bits"), 16, 0);
+    assert_non_null(strstr(json, "\"cipher_source\":\"given\""));
+    assert_true(json_num(json, "cipher.channels.0.entropy") > 13.5); /* max log2(16384) = 14 */
+    NEAR(json_num(json, "critical.chi_square_df"), 65535, 0);
+    NEAR(json_num(json, "critical.chi_square_05"), 66131.63, 0.01);
+    NEAR(json_num(json, "differential.npcr_critical"), 99.993454, 2e-6);
+    NEAR(json_num(json, "decryption.channels.0.mse"), 0, 0);
+    /* 128x128 holds 2x2 blocks of 44x44, not 30: undefined, null. */
+    assert_true(isnan(json_num(json, "plain.channels.0.local_entropy")));
+    assert_null(json_get(json, "stages.1")); /* no_stages: only the full one */
+    mc_free(json);
+    json = NULL;
+    mc_analysis_free(a);
+    a = NULL;
+    /* The given cipher under a wrong key: refused as such. */
+    assert_int_equal(mc_analyze_ex(ctx, &wrong, img, cipher, clen, &opt, &a), MC_EWRONGKEY);
+    assert_null(a);
+    /* Without a key: no decryption metrics, and the JSON says random. */
+    assert_int_equal(mc_analyze_ex(ctx, NULL, img, cipher, clen, &opt, &a), MC_OK);
+    assert_int_equal(mc_analysis_json(a, &json, &len), MC_OK);
+    assert_true(json_valid(json));
+    assert_non_null(strstr(json, "\"decryption\":null"));
+    assert_non_null(strstr(json, "\"random\":true"));
+    mc_free(json);
+    json = NULL;
+    mc_analysis_free(a);
+    a = NULL;
+    /* A cipher of another geometry: refused. */
+    other = decode_testdata(ctx, "png/rgb_100x100.png");
+    assert_int_equal(mc_analyze_ex(ctx, &key, other, cipher, clen, &opt, &a), MC_EINVAL);
+    mc_free(cipher);
+    mc_image_free(img);
+
+    /* RGB: one entry per channel; too small for local entropy (null). */
+    assert_int_equal(mc_analyze(ctx, &key, other, NULL, 0, &a), MC_OK);
+    assert_int_equal(mc_analysis_json(a, &json, &len), MC_OK);
+    assert_true(json_valid(json));
+    assert_non_null(json_get(json, "cipher.channels.2.entropy"));
+    assert_null(json_get(json, "cipher.channels.3"));
+    assert_true(isnan(json_num(json, "cipher.channels.0.local_entropy")));
+    assert_non_null(json_get(json, "differential.channels.2.npcr"));
+    assert_non_null(json_get(json, "stages.3.name"));
+    mc_free(json);
+    json = NULL;
+    mc_analysis_free(a);
+    a = NULL;
+    mc_image_free(other);
+
+    /* 1x1: no adjacent pairs; everything still renders. */
+    img = decode_testdata(ctx, "png/edge_1x1_gray8.png");
+    assert_int_equal(mc_analyze(ctx, NULL, img, NULL, 0, &a), MC_OK);
+    assert_int_equal(mc_analysis_json(a, &json, &len), MC_OK);
+    assert_true(json_valid(json));
+    assert_true(isnan(json_num(json, "cipher.channels.0.correlation.horizontal")));
+    mc_free(json);
+    assert_int_equal(mc_analysis_html(a, &json, &len), MC_OK);
+    mc_free(json);
+    assert_int_equal(mc_analysis_text(a, &json, &len), MC_OK);
+    assert_non_null(strstr(json, "a fresh random key"));
+    mc_free(json);
+    mc_analysis_free(a);
+    mc_image_free(img);
+
+    /* Argument checks. */
+    assert_int_equal(mc_analyze(NULL, &key, NULL, NULL, 0, &a), MC_EINVAL);
+    assert_int_equal(mc_analysis_json(NULL, &json, &len), MC_EINVAL);
+    mc_analysis_free(NULL);
+    mc_ctx_free(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_histogram_entropy_chi2),
+        cmocka_unit_test(test_16bit_histogram),
+        cmocka_unit_test(test_correlation),
+        cmocka_unit_test(test_random_pairs_deterministic),
+        cmocka_unit_test(test_npcr_uaci),
+        cmocka_unit_test(test_bit_difference_mse_ssim),
+        cmocka_unit_test(test_local_entropy),
+        cmocka_unit_test(test_critical_values),
+        cmocka_unit_test(test_entropy_critical),
+        cmocka_unit_test(test_json_parser_self_check),
+        cmocka_unit_test(test_analyze_ct),
+        cmocka_unit_test(test_analyze_variants),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

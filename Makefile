@@ -5,7 +5,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON      ?= meson
 
-.PHONY: all deps build build-asan test test-unit test-asan run demo clean
+.PHONY: all deps build build-asan test test-unit test-asan run demo screenshots clean
 
 all: build
 
@@ -33,8 +33,21 @@ test: build build-asan
 test-unit: build
 	$(MESON) test -C $(BUILD) --print-errorlogs
 
+# The web application on http://127.0.0.1:8080/ (Ctrl-C stops it);
+# LISTEN=0.0.0.0:8080 to reach it from other machines (see docs/DEPLOY.md).
+LISTEN ?= 127.0.0.1:8080
 run: build
+	@echo "medcrypt: starting the web application; open the URL below (Ctrl-C to stop)"
+	@exec $(BUILD)/cli/medcrypt serve --listen $(LISTEN)
+
+# The command-line demo on a real CT image (keygen, encrypt, decrypt, verify).
+demo: build
 	@sh scripts/demo.sh $(BUILD)
+
+# Re-takes docs/screenshots/*.png with the browser end-to-end test.
+screenshots: build
+	sh tests/e2e/run.sh $(CURDIR)/$(BUILD)/cli/medcrypt $(CURDIR)/../shared/testdata \
+	    $(CURDIR)/docs/screenshots
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

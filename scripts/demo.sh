@@ -1,7 +1,7 @@
 #!/bin/sh
-# `make run`: a short demo of medcrypt on a real CT image from
+# `make demo`: a short demo of medcrypt on a real CT image from
 # ../shared/testdata: keygen, encrypt, decrypt, verify. Prints where the
-# files are. (When the web application lands, `make run` starts it.)
+# files are. (`make run` starts the web application.)
 set -eu
 BUILD=${1:-build}
 BIN="$BUILD/cli/medcrypt"

@@ -1,0 +1,140 @@
+/* medcrypt serve: the web application and the REST API (issue 7). */
+#include "cli.h"
+#include "web.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char SERVE_HELP[] =
+    "Usage: medcrypt serve [--listen 127.0.0.1:8080] [--max-upload BYTES] [--threads N]\n"
+    "                      [--timeout SEC] [--max-connections N] [--per-ip N]\n"
+    "\n"
+    "Serves the web application (home, encrypt, decrypt and analysis pages) and\n"
+    "the REST API under /api/v1/ (docs/API.md; OpenAPI at /api/v1/openapi.json).\n"
+    "Prints \"medcrypt: serving on http://HOST:PORT/\" when ready, an access log\n"
+    "line per request on stderr (method, path, status, bytes, milliseconds: never\n"
+    "a key, an Aadhaar number or a date of birth), and stops cleanly on SIGINT or\n"
+    "SIGTERM. Nothing is written to disk: uploads are held in memory for the\n"
+    "request and wiped after it. Stateless: run several behind a reverse proxy\n"
+    "(docs/DEPLOY.md).\n"
+    "\n"
+    "Options:\n"
+    "    -l, --listen ADDR:PORT  address to listen on (default 127.0.0.1:8080;\n"
+    "                            port 0 picks a free port; [::1]:8080 for IPv6)\n"
+    "    -m, --max-upload BYTES  largest request body, answered 413 above\n"
+    "                            (default 67108864 = 64 MiB; K, M, G suffixes)\n"
+    "    -t, --threads N         worker threads (default: one per core)\n"
+    "        --timeout SEC       close connections idle this long (default 60)\n"
+    "        --max-connections N all clients together (default 128)\n"
+    "        --per-ip N          connections per client address (default 32;\n"
+    "                            0 = no limit, e.g. behind a proxy)\n"
+    "        --max-pixels N      largest image accepted, in samples W*H*C\n"
+    "                            (default 67108864)\n"
+    "    -h, --help              this help\n";
+
+/* A positive number with an optional K/M/G (binary) suffix. */
+static bool parse_size(const char *s, unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    unsigned long long v;
+
+    errno = 0;
+    if (s[0] < '0' || s[0] > '9')
+        return false;
+    v = strtoull(s, &end, 10);
+    if (errno != 0)
+        return false;
+    switch (*end) {
+    case 'k': case 'K': if (v > max >> 10) return false; v <<= 10; end++; break;
+    case 'm': case 'M': if (v > max >> 20) return false; v <<= 20; end++; break;
+    case 'g': case 'G': if (v > max >> 30) return false; v <<= 30; end++; break;
+    default: break;
+    }
+    if ((*end == 'i' || *end == 'B') && end[-1] > '9')
+        end += *end == 'i' && end[1] == 'B' ? 2 : 1;
+    if (*end != '\0' || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    enum { OPT_TIMEOUT = 256, OPT_MAXCONN, OPT_PERIP, OPT_PIXELS };
+    static const struct option opts[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"max-upload", required_argument, NULL, 'm'},
+        {"threads", required_argument, NULL, 't'},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"max-connections", required_argument, NULL, OPT_MAXCONN},
+        {"per-ip", required_argument, NULL, OPT_PERIP},
+        {"max-pixels", required_argument, NULL, OPT_PIXELS},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    struct web_config cfg = {
+        .listen = WEB_DEFAULT_LISTEN,
+        .max_upload = WEB_DEFAULT_MAX_UPLOAD,
+        .threads = 0,
+        .timeout = WEB_DEFAULT_TIMEOUT,
+        .max_connections = WEB_DEFAULT_MAX_CONNECTIONS,
+        .per_ip = WEB_DEFAULT_PER_IP,
+        .max_samples = (uint64_t)1 << 26,
+    };
+    unsigned long long v;
+    sigset_t set;
+    int c;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+l:m:t:h", opts, NULL)) != -1) {
+        const char *name = NULL;
+        unsigned long long lo = 1, hi = UINT_MAX;
+        switch (c) {
+        case 'h': fputs(SERVE_HELP, stdout); return 0;
+        case 'l': cfg.listen = optarg; continue;
+        case 'm': name = "--max-upload"; lo = 1; hi = (unsigned long long)SIZE_MAX / 4; break;
+        case 't': name = "--threads"; lo = 1; hi = 1024; break;
+        case OPT_TIMEOUT: name = "--timeout"; lo = 1; hi = 86400; break;
+        case OPT_MAXCONN: name = "--max-connections"; lo = 1; hi = 65536; break;
+        case OPT_PERIP: name = "--per-ip"; lo = 0; hi = 65536; break;
+        case OPT_PIXELS: name = "--max-pixels"; lo = 1; hi = (unsigned long long)1 << 32; break;
+        default:
+            cli_error(NULL, "serve: unknown or incomplete option '%s'", argv[optind - 1]);
+            cli_hint("run 'medcrypt serve --help'");
+            return 1;
+        }
+        if (!parse_size(optarg, hi, &v) || v < lo) {
+            cli_error(NULL, "serve: %s '%s': expected a number from %llu to %llu", name, optarg,
+                      lo, hi);
+            return 1;
+        }
+        switch (c) {
+        case 'm': cfg.max_upload = (size_t)v; break;
+        case 't': cfg.threads = (unsigned)v; break;
+        case OPT_TIMEOUT: cfg.timeout = (unsigned)v; break;
+        case OPT_MAXCONN: cfg.max_connections = (unsigned)v; break;
+        case OPT_PERIP: cfg.per_ip = (unsigned)v; break;
+        case OPT_PIXELS: cfg.max_samples = v; break;
+        default: break;
+        }
+    }
+    if (optind < argc) {
+        cli_error(NULL, "serve: unexpected argument '%s'", argv[optind]);
+        cli_hint("run 'medcrypt serve --help'");
+        return 1;
+    }
+    /* Block the stop signals before any thread exists, so every worker
+     * inherits the mask and web_serve() receives them with sigwait(). */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return web_serve(&cfg);
+}

@@ -1,0 +1,214 @@
+// End-to-end test of the medcrypt web application in a real browser
+// (issue 7): Debian's chromium driven by playwright-core (no downloaded
+// browser). Run by tests/e2e/run.sh:
+//
+//     node e2e.mjs /abs/medcrypt /abs/testdata [SCREENSHOT_DIR]
+//
+// Starts `medcrypt serve --listen 127.0.0.1:0`, then as a user would: home
+// -> encrypt (an invalid Aadhaar number shows its message; a valid one gives
+// the key) -> download the cipher image -> decrypt with the key -> download
+// the result, which must equal the original byte for byte; a wrong key shows
+// its message. Prints "ok - ..." lines and "N passed, M failed".
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const [mc, testdata, shotsArg] = process.argv.slice(2);
+if (!mc || !testdata) {
+  console.error('usage: node e2e.mjs /path/to/medcrypt /path/to/testdata [SCREENSHOT_DIR]');
+  process.exit(2);
+}
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'medcrypt-e2e-'));
+const shots = shotsArg || path.join(tmp, 'screenshots');
+fs.mkdirSync(shots, { recursive: true });
+
+let passed = 0;
+let failed = 0;
+function ok(cond, what, detail = '') {
+  if (cond) {
+    passed++;
+    console.log(`ok - ${what}`);
+  } else {
+    failed++;
+    console.log(`not ok - ${what}${detail ? ` (${detail})` : ''}`);
+  }
+  return cond;
+}
+
+// The server, in an empty working directory.
+function startServer(extra = [], dir = 'cwd') {
+  const cwd = path.join(tmp, dir);
+  fs.mkdirSync(cwd);
+  const child = spawn(mc, ['serve', '--listen', '127.0.0.1:0', ...extra], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stderr.on('data', () => {}); // the access log
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('the server did not start in 10 s')), 10000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /serving on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, base: m[1] });
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the server exited (${code})`));
+    });
+  });
+}
+
+const original = path.join(testdata, 'pnm', 'ct_512_8bit.pgm');
+const AADHAAR = '2345 6789 0124';
+const DOB = '1990-05-17';
+
+async function main() {
+  const { child, base } = await startServer();
+  ok(true, `the server runs at ${base}`);
+  const context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    acceptDownloads: true,
+    viewport: { width: 1280, height: 860 },
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+  context.setDefaultTimeout(20000);
+  const page = context.pages()[0] || (await context.newPage());
+  const consoleErrors = [];
+  // A refused form comes back as a 400/422 page, which chromium reports as a
+  // failed resource: expected. Anything else (a CSP violation) is an error.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/status of (400|422) /.test(m.text())) consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  try {
+    // Home.
+    await page.goto(base + '/');
+    ok((await page.title()).includes('medcrypt'), 'the home page opens');
+    await page.screenshot({ path: path.join(shots, 'home.png'), fullPage: true });
+
+    // Encrypt: an invalid Aadhaar number is refused in the browser.
+    await page.getByRole('link', { name: 'Encrypt an image' }).click();
+    await page.waitForURL(base + '/encrypt');
+    ok(true, 'the home page links to the encrypt page');
+    await page.setInputFiles('#image', original);
+    await page.fill('#aadhaar', '2345 6789 0125');
+    await page.fill('#dob', DOB);
+    await page.click('button[type=submit]');
+    const aErr = await page.locator('#aadhaar-error').textContent();
+    ok(aErr.includes('Aadhaar number fails its check digit'), 'an invalid Aadhaar number shows its message', aErr);
+    ok(page.url() === base + '/encrypt', 'the invalid form is not sent');
+    await page.screenshot({ path: path.join(shots, 'encrypt-invalid.png'), fullPage: true });
+    await page.fill('#aadhaar', '1234');
+    await page.click('button[type=submit]');
+    ok((await page.locator('#aadhaar-error').textContent()).includes('must have 12 digits'),
+      'a short Aadhaar number shows its message');
+
+    // Encrypt for real.
+    await page.fill('#aadhaar', AADHAAR);
+    ok((await page.locator('#aadhaar-error').textContent()) === '', 'the message goes when the number is fixed');
+    await page.screenshot({ path: path.join(shots, 'encrypt.png'), fullPage: true });
+    await Promise.all([page.waitForURL(base + '/encrypt'), page.click('button[type=submit]')]);
+    await page.waitForSelector('#key-text');
+    const key = (await page.locator('#key-text').textContent()).trim();
+    ok(/^MCK1-[0-9A-Z]{8}(-[0-9A-Z]{8}){6}$/.test(key), 'the result page shows the key');
+    ok((await page.locator('#aadhaar-masked').textContent()) === 'XXXX XXXX 0124', 'the Aadhaar number is masked');
+    ok(!(await page.content()).includes('6789 0124'), 'the full Aadhaar number is not on the page');
+    ok(await page.locator('#copy-key').isVisible(), 'the copy button is shown (JavaScript)');
+    const previewOk = await page.locator('#cipher-preview').evaluate((img) => img.complete && img.naturalWidth === 512);
+    ok(previewOk, 'the cipher preview is displayed (512 pixels wide)');
+    await page.screenshot({ path: path.join(shots, 'encrypt-result.png'), fullPage: true });
+
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    ok(dl.suggestedFilename() === 'ct_512_8bit.pgm.enc.png', 'the cipher downloads as ct_512_8bit.pgm.enc.png', dl.suggestedFilename());
+    const cipher = path.join(tmp, 'cipher.png');
+    await dl.saveAs(cipher);
+    ok(fs.readFileSync(cipher).subarray(1, 4).toString() === 'PNG', 'the downloaded cipher is a PNG');
+
+    // Decrypt with the key.
+    await page.locator('nav a[href="/decrypt"]').click();
+    await page.waitForURL(base + '/decrypt');
+    await page.setInputFiles('#cipher', cipher);
+    await page.fill('#key', key);
+    await page.screenshot({ path: path.join(shots, 'decrypt.png'), fullPage: true });
+    await Promise.all([page.waitForURL(base + '/decrypt'), page.click('button[type=submit]')]);
+    await page.waitForSelector('#plain-preview');
+    ok(await page.locator('#plain-preview').evaluate((img) => img.complete && img.naturalWidth === 512),
+      'the decrypted preview is displayed');
+    await page.screenshot({ path: path.join(shots, 'decrypt-result.png'), fullPage: true });
+    const [dl2] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    ok(dl2.suggestedFilename() === 'ct_512_8bit.pgm', 'the result downloads as ct_512_8bit.pgm', dl2.suggestedFilename());
+    const restored = path.join(tmp, 'restored.pgm');
+    await dl2.saveAs(restored);
+    ok(fs.readFileSync(restored).equals(fs.readFileSync(original)), 'the downloaded image equals the original byte for byte');
+
+    // A wrong key.
+    await page.goto(base + '/decrypt');
+    await page.setInputFiles('#cipher', cipher);
+    const other = key.slice(0, 5) + (key[5] === 'A' ? 'B' : 'A') + key.slice(6);
+    await page.fill('#key', other);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#form-error');
+    ok((await page.locator('#form-error').textContent()).includes('Key:'), 'a mistyped key shows its message');
+
+    // On a phone.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(base + '/encrypt');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+    ok(!overflow, 'the encrypt page fits a phone screen (no horizontal scrolling)');
+    await page.screenshot({ path: path.join(shots, 'encrypt-phone.png'), fullPage: true });
+    // The analysis page (when the build has the analysis library).
+    await page.setViewportSize({ width: 1280, height: 860 });
+    await page.goto(base + '/analyze');
+    if (await page.locator('#analyze-form').count()) {
+      await page.setInputFiles('#image', path.join(testdata, 'png', 'ct_512_8bit.png'));
+      await page.screenshot({ path: path.join(shots, 'analyze.png'), fullPage: true });
+      await Promise.all([page.waitForURL(base + '/analyze'), page.click('button[type=submit]')]);
+      await page.waitForSelector('#analysis-report', { timeout: 60000 });
+      const plots = await page.locator('#analysis-report svg').count();
+      ok(plots > 0, `the analysis report shows its plots (${plots})`);
+      // The top of the report (histograms, scatter plots): the whole page is very long.
+      await page.setViewportSize({ width: 1280, height: 1500 });
+      await page.screenshot({ path: path.join(shots, 'analyze-report.png') });
+      await page.setViewportSize({ width: 1280, height: 860 });
+    } else {
+      ok(await page.locator('#analysis-unavailable').isVisible(), 'the analysis page says it is not available');
+      await page.screenshot({ path: path.join(shots, 'analyze.png'), fullPage: true });
+    }
+    // A file over the server's --max-upload is refused before sending.
+    const small = await startServer(['--max-upload', '100000'], 'cwd-small');
+    try {
+      await page.goto(small.base + '/encrypt');
+      await page.setInputFiles('#image', original);
+      const sizeMsg = await page.locator('#image-error').textContent();
+      ok(sizeMsg.includes('too large'), 'a file over --max-upload is refused in the browser', sizeMsg);
+    } finally {
+      small.child.kill('SIGTERM');
+    }
+    ok(consoleErrors.length === 0, 'no errors in the browser console (CSP included)', consoleErrors.join(' | '));
+  } catch (e) {
+    ok(false, 'the flow runs to the end', String(e).split('\n')[0]);
+  } finally {
+    await context.close();
+    child.kill('SIGTERM');
+    await new Promise((r) => { child.once('exit', r); setTimeout(r, 5000); });
+    ok(child.exitCode === 0, 'the server stops cleanly', `exit ${child.exitCode}`);
+    const left = fs.readdirSync(path.join(tmp, 'cwd'));
+    ok(left.length === 0, "the server's working directory stays empty", left.join(' '));
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main()
+  .catch((e) => ok(false, 'the test runs', String(e)))
+  .finally(() => {
+    console.log(`${passed} passed, ${failed} failed`);
+    process.exit(failed === 0 ? 0 : 1);
+  });

@@ -1,0 +1,579 @@
+#!/bin/sh
+# Tests of `medcrypt serve`: the pages, the REST API, limits and hygiene
+# (issue 7, docs/API.md "REST API"):
+#
+#     sh tests/web_api.sh /abs/path/to/medcrypt /abs/path/to/testdata
+#
+# Starts the server on a free loopback port (--listen 127.0.0.1:0, the real
+# port read from its first line), with its working directory and TMPDIR in
+# two empty temporary directories that must stay empty. Every check prints
+# "ok - ..." or "not ok - ..."; the last line is "N passed, M failed", and
+# the exit status is 1 if any check failed. Loopback only; every wait is
+# bounded. POSIX sh; curl and python3 (standard library) are test tools.
+
+LC_ALL=C
+export LC_ALL
+umask 022
+unset MEDCRYPT_KEY
+
+if [ $# -ne 2 ]; then
+    echo "usage: sh tests/web_api.sh /path/to/medcrypt /path/to/testdata" >&2
+    exit 2
+fi
+case $1 in /*) MC=$1 ;; *) MC=$(pwd)/$1 ;; esac
+case $2 in /*) TESTDATA=$2 ;; *) TESTDATA=$(pwd)/$2 ;; esac
+if [ ! -x "$MC" ] || [ ! -d "$TESTDATA" ]; then
+    echo "web_api.sh: $MC is not an executable or $TESTDATA is not a directory" >&2
+    exit 2
+fi
+for tool in curl python3; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "web_api.sh: $tool is needed (make deps installs it)" >&2
+        exit 2
+    fi
+done
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/medcrypt-web.XXXXXX") || exit 2
+W=$T/cwd     # the server's working directory: must stay empty
+WTMP=$T/tmp  # the server's TMPDIR: must stay empty
+R=$T/r       # this script's files
+mkdir "$W" "$WTMP" "$R" || exit 2
+PIDS=""
+cleanup() {
+    for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+cd "$R" || exit 2
+
+PASS=0
+FAIL=0
+ok() {
+    PASS=$((PASS + 1))
+    printf 'ok - %s\n' "$1"
+}
+not_ok() {
+    FAIL=$((FAIL + 1))
+    printf 'not ok - %s\n' "$1"
+}
+check() { # check DESCRIPTION COMMAND...: ok if the command succeeds
+    d=$1
+    shift
+    if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+
+AADHAAR="2345 6789 0124"
+AADHAAR_DIGITS=234567890124
+DOB=1990-05-17
+SECRETS="$R/secrets" # every secret sent: none may appear in the log
+printf '%s\n%s\n%s\n%s\n' "$AADHAAR_DIGITS" "$AADHAAR" "2345-6789-0124" "$DOB" >"$SECRETS"
+
+# start_server NAME [OPTIONS...]: starts a server, sets PID and BASE.
+start_server() {
+    ss_name=$1
+    shift
+    (cd "$W" && TMPDIR=$WTMP exec "$MC" serve --listen 127.0.0.1:0 "$@") \
+        >"$R/$ss_name.out" 2>"$R/$ss_name.log" &
+    PID=$!
+    PIDS="$PIDS $PID"
+    BASE=
+    i=0
+    while [ $i -lt 100 ]; do
+        port=$(sed -n 's|^medcrypt: serving on http://127\.0\.0\.1:\([0-9][0-9]*\)/$|\1|p' \
+            "$R/$ss_name.out" 2>/dev/null)
+        if [ -n "$port" ]; then
+            BASE=http://127.0.0.1:$port
+            break
+        fi
+        kill -0 "$PID" 2>/dev/null || break
+        sleep 0.1
+        i=$((i + 1))
+    done
+    [ -n "$BASE" ] || return 1
+    i=0
+    while [ $i -lt 50 ]; do
+        if curl -s --max-time 2 -o /dev/null "$BASE/healthz"; then
+            return 0
+        fi
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}
+
+# stop_server PID: SIGTERM, then a bounded wait; returns the exit status.
+stop_server() {
+    kill -TERM "$1" 2>/dev/null
+    i=0
+    while [ $i -lt 100 ] && kill -0 "$1" 2>/dev/null; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    if kill -0 "$1" 2>/dev/null; then
+        kill -KILL "$1" 2>/dev/null
+        wait "$1" 2>/dev/null
+        return 124
+    fi
+    wait "$1"
+}
+
+# req ARGS...: a curl request; STATUS, headers in $R/h, body in $R/b.
+req() {
+    rm -f "$R/h" "$R/b"
+    STATUS=$(curl -s --max-time 120 -o "$R/b" -D "$R/h" -w '%{http_code}' "$@")
+    [ -n "$STATUS" ] || STATUS=000
+}
+
+header() { # header NAME: its value in $R/h (last one), CR removed
+    tr -d '\r' <"$R/h" | grep -i "^$1:" | tail -n 1 | sed 's/^[^:]*: *//'
+}
+
+# json_get KEY: a top-level string of the JSON body, or "" (and 1) if the
+# body is not JSON.
+json_get() {
+    python3 -c 'import json,sys
+try:
+    v = json.load(open(sys.argv[1])).get(sys.argv[2], "")
+except Exception:
+    sys.exit(1)
+print(v if isinstance(v, str) else json.dumps(v))' "$R/b" "$1"
+}
+
+body_has() { grep -q -F -- "$1" "$R/b"; }
+
+# expect STATUS DESCRIPTION [ERROR-MESSAGE]: the status (and JSON error).
+expect() {
+    if [ "$STATUS" != "$1" ]; then
+        not_ok "$2 (status $STATUS, want $1: $(head -c 200 "$R/b" 2>/dev/null))"
+        return 1
+    fi
+    if [ $# -ge 3 ]; then
+        e=$(json_get error)
+        if [ "$e" != "$3" ]; then
+            not_ok "$2 (error '$e', want '$3')"
+            return 1
+        fi
+    fi
+    ok "$2"
+}
+
+CSP="default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+# security_headers KIND: the headers of the last response.
+security_headers() {
+    sh_bad=""
+    [ "$(header Cache-Control)" = "no-store" ] || sh_bad="$sh_bad Cache-Control"
+    [ "$(header Content-Security-Policy)" = "$CSP" ] || sh_bad="$sh_bad Content-Security-Policy"
+    [ "$(header X-Content-Type-Options)" = "nosniff" ] || sh_bad="$sh_bad X-Content-Type-Options"
+    [ "$(header Referrer-Policy)" = "no-referrer" ] || sh_bad="$sh_bad Referrer-Policy"
+    [ "$(header X-Frame-Options)" = "DENY" ] || sh_bad="$sh_bad X-Frame-Options"
+    if [ -z "$sh_bad" ]; then
+        ok "security headers on $1"
+    else
+        not_ok "security headers on $1 (missing or wrong:$sh_bad)"
+    fi
+}
+
+flip_middle_byte() { # flip_middle_byte FILE: XORs the byte in the middle
+    python3 -c 'import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+b[len(b) // 2] ^= 1
+open(p, "wb").write(b)' "$1"
+}
+
+b64_download() { # b64_download OUT: decodes the download link of the page
+    python3 -c 'import base64, re, sys
+html = open(sys.argv[1]).read()
+m = re.search(r"id=\"download\" href=\"data:([^;\"]+);base64,([A-Za-z0-9+/=]+)\" download=\"([^\"]+)\"", html)
+if not m:
+    sys.exit(1)
+open(sys.argv[2], "wb").write(base64.b64decode(m.group(2)))
+print(m.group(1), m.group(3))' "$R/b" "$1"
+}
+
+# ---------------------------------------------------------------------
+# The command line of `serve`
+# ---------------------------------------------------------------------
+
+if "$MC" serve --help >"$R/help" 2>&1 && grep -q -- '--listen' "$R/help" &&
+    grep -q -- '--max-upload' "$R/help"; then
+    ok "serve --help describes --listen and --max-upload"
+else
+    not_ok "serve --help describes --listen and --max-upload"
+fi
+if "$MC" serve --listen nonsense >"$R/o" 2>&1; then
+    not_ok "serve --listen nonsense fails"
+else
+    check "serve --listen nonsense fails with a message" grep -q "listen" "$R/o"
+fi
+if "$MC" serve --max-upload lots >"$R/o" 2>&1; then
+    not_ok "serve --max-upload lots fails"
+else
+    ok "serve --max-upload lots fails"
+fi
+
+# ---------------------------------------------------------------------
+# The server
+# ---------------------------------------------------------------------
+
+if ! start_server main; then
+    not_ok "the server starts on a free loopback port ($(cat "$R/main.out" "$R/main.log" 2>/dev/null | head -5))"
+    echo "$PASS passed, $FAIL failed"
+    exit 1
+fi
+MAIN_PID=$PID
+MAIN=$BASE
+ok "the server starts and prints its URL ($MAIN)"
+
+port=${MAIN##*:}
+if "$MC" serve --listen "127.0.0.1:$port" >"$R/o" 2>&1; then
+    not_ok "a second server on a port in use fails"
+else
+    check "a second server on a port in use fails with a message" grep -q "cannot listen" "$R/o"
+fi
+
+req "$MAIN/healthz"
+expect 200 "GET /healthz" && check "/healthz says ok" body_has ok
+security_headers "/healthz"
+
+# --- pages -----------------------------------------------------------
+req "$MAIN/"
+expect 200 "GET / (home)"
+check "home links to encrypt and decrypt" sh -c "grep -q 'href=\"/encrypt\"' '$R/b' && grep -q 'href=\"/decrypt\"' '$R/b'"
+check "home is HTML" sh -c "[ \"\$(tr -d '\r' <'$R/h' | grep -i '^content-type:' | sed 's/^[^:]*: *//')\" = 'text/html; charset=utf-8' ]"
+check "pages have no inline script or style (the CSP forbids them)" sh -c "! grep -q -i -E '<script>|<style|style=\"|onclick=' '$R/b'"
+security_headers "an HTML page"
+
+req "$MAIN/encrypt"
+expect 200 "GET /encrypt"
+check "encrypt page has its multipart form" body_has 'enctype="multipart/form-data"'
+for f in image aadhaar dob key; do
+    check "encrypt form has the field '$f'" body_has "name=\"$f\""
+done
+req "$MAIN/decrypt"
+expect 200 "GET /decrypt"
+for f in cipher key; do
+    check "decrypt form has the field '$f'" body_has "name=\"$f\""
+done
+req "$MAIN/analyze"
+expect 200 "GET /analyze"
+req -I "$MAIN/"
+expect 200 "HEAD /"
+
+req "$MAIN/static/style.css"
+expect 200 "GET /static/style.css"
+check "style.css is text/css" sh -c "tr -d '\r' <'$R/h' | grep -q -i '^content-type: text/css'"
+security_headers "a static asset"
+req "$MAIN/static/app.js"
+expect 200 "GET /static/app.js"
+check "app.js checks the Verhoeff digit" body_has "verhoeff"
+
+req "$MAIN/api/v1/openapi.json"
+expect 200 "GET /api/v1/openapi.json"
+check "openapi.json is an OpenAPI 3 document with the four operations" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["openapi"].startswith("3.")
+for p in ("keygen", "encrypt", "decrypt", "analyze"):
+    assert "post" in d["paths"]["/api/v1/" + p]' "$R/b"
+security_headers "/api/v1/openapi.json"
+
+# --- keygen ----------------------------------------------------------
+req --data-urlencode "aadhaar=$AADHAAR" --data-urlencode "dob=$DOB" "$MAIN/api/v1/keygen"
+expect 200 "keygen (urlencoded)"
+KEY=$(json_get key)
+echo "$KEY" >>"$SECRETS"
+check "keygen returns a key" sh -c "printf '%s' '$KEY' | grep -q -E '^MCK1-[0-9A-Z]{8}(-[0-9A-Z]{8}){6}$'"
+check "keygen returns the masked Aadhaar" [ "$(json_get aadhaar_masked)" = "XXXX XXXX 0124" ]
+check "keygen returns a key id" sh -c "printf '%s' '$(json_get key_id)' | grep -q -E '^[0-9a-f]{16}$'"
+check "keygen never echoes the Aadhaar number" sh -c "! grep -q -e '$AADHAAR_DIGITS' -e '$AADHAAR' '$R/b'"
+security_headers "a JSON answer"
+printf '# medcrypt key\n%s\n' "$KEY" >"$R/patient.key"
+
+req -F "aadhaar=2345-6789-0124" -F "dob=$DOB" "$MAIN/api/v1/keygen"
+expect 200 "keygen (multipart, hyphens)"
+KEY2=$(json_get key)
+echo "$KEY2" >>"$SECRETS"
+check "the same identifiers give a different key" [ "$KEY2" != "$KEY" ]
+printf '%s\n' "$KEY2" >"$R/other.key"
+
+kg_bad() { # kg_bad AADHAAR DOB MESSAGE
+    req --data-urlencode "aadhaar=$1" --data-urlencode "dob=$2" "$MAIN/api/v1/keygen"
+    expect 400 "keygen refuses '$1' '$2': $3" "$3"
+}
+kg_bad "2345 6789 012" "$DOB" "Aadhaar number must have 12 digits"
+kg_bad "2345 6789 01245" "$DOB" "Aadhaar number must have 12 digits"
+kg_bad "2345 67x9 0124" "$DOB" "Aadhaar number must have 12 digits"
+kg_bad "1234 5678 9012" "$DOB" "Aadhaar number cannot start with 0 or 1"
+kg_bad "2345 6789 0125" "$DOB" "Aadhaar number fails its check digit"
+kg_bad "$AADHAAR" "17-05-1990" "date of birth must be written YYYY-MM-DD"
+kg_bad "$AADHAAR" "1990-02-30" "date of birth is not a real calendar date"
+kg_bad "$AADHAAR" "2999-01-01" "date of birth is in the future"
+kg_bad "$AADHAAR" "1899-12-31" "date of birth is before 1900-01-01"
+security_headers "a JSON error"
+req --data-urlencode "dob=$DOB" "$MAIN/api/v1/keygen"
+expect 400 "keygen without aadhaar" "missing field 'aadhaar'"
+req --data-urlencode "aadhaar=$AADHAAR" "$MAIN/api/v1/keygen"
+expect 400 "keygen without dob" "missing field 'dob'"
+req -H 'Content-Type: application/json' --data '{"aadhaar":"x"}' "$MAIN/api/v1/keygen"
+expect 415 "keygen with a JSON body: 415"
+
+# --- encrypt / decrypt round trips -------------------------------------
+PGM=$TESTDATA/pnm/ct_512_8bit.pgm
+req -F "key=$KEY" -F "image=@$PGM" "$MAIN/api/v1/encrypt"
+expect 200 "encrypt a PGM"
+cp "$R/b" "$R/pgm.enc.png"
+check "the cipher is image/png" [ "$(header Content-Type)" = "image/png" ]
+check "the cipher is an attachment named ct_512_8bit.pgm.enc.png" \
+    [ "$(header Content-Disposition)" = 'attachment; filename="ct_512_8bit.pgm.enc.png"' ]
+check "the cipher is a PNG" sh -c "head -c 8 '$R/pgm.enc.png' | od -An -tx1 | tr -d ' \n' | grep -q '^89504e470d0a1a0a$'"
+security_headers "a cipher download"
+
+req -F "key=$KEY" -F "cipher=@$R/pgm.enc.png" "$MAIN/api/v1/decrypt"
+expect 200 "decrypt the PGM's cipher"
+check "the PGM comes back byte for byte" cmp -s "$R/b" "$PGM"
+check "decrypt answers image/x-portable-graymap" [ "$(header Content-Type)" = "image/x-portable-graymap" ]
+check "decrypt names the file ct_512_8bit.pgm" \
+    [ "$(header Content-Disposition)" = 'attachment; filename="ct_512_8bit.pgm"' ]
+security_headers "a decrypted download"
+
+PNG=$TESTDATA/png/ct_512_16bit.png
+req -F "key=@$R/patient.key" -F "image=@$PNG;filename=scan 1.png" "$MAIN/api/v1/encrypt"
+expect 200 "encrypt a 16-bit PNG (key as an uploaded key file)"
+cp "$R/b" "$R/png.enc.png"
+check "an odd upload name is sanitized in the header" \
+    [ "$(header Content-Disposition)" = 'attachment; filename="scan_1.png.enc.png"' ]
+req -F "key=$KEY" -F "cipher=@$R/png.enc.png" "$MAIN/api/v1/decrypt"
+expect 200 "decrypt the PNG's cipher"
+cp "$R/b" "$R/png.dec.png"
+check "decrypt answers image/png" [ "$(header Content-Type)" = "image/png" ]
+if "$MC" decrypt -k "$R/patient.key" -o "$R/png.cli.png" "$R/png.enc.png" 2>"$R/o"; then
+    check "the PNG decrypted by the server equals the one decrypted by the CLI" \
+        cmp -s "$R/png.dec.png" "$R/png.cli.png"
+else
+    not_ok "the CLI decrypts the server's cipher ($(cat "$R/o"))"
+fi
+
+PPM=$TESTDATA/pnm/rgb_16bit_100x100.ppm
+req -F "key=$KEY" -F "image=@$PPM" "$MAIN/api/v1/encrypt"
+expect 200 "encrypt a 16-bit PPM"
+cp "$R/b" "$R/ppm.enc.png"
+req -F "key=$KEY" -F "cipher=@$R/ppm.enc.png" "$MAIN/api/v1/decrypt"
+expect 200 "decrypt the PPM's cipher"
+check "the PPM comes back byte for byte" cmp -s "$R/b" "$PPM"
+check "decrypt answers image/x-portable-pixmap" [ "$(header Content-Type)" = "image/x-portable-pixmap" ]
+
+DCM=$TESTDATA/dicom/ct_small_explicit_le.dcm
+req -F "key=$KEY" -F "image=@$DCM" "$MAIN/api/v1/encrypt"
+if [ "$STATUS" = 200 ]; then
+    ok "encrypt a DICOM"
+    cp "$R/b" "$R/dcm.enc.png"
+    req -F "key=$KEY" -F "cipher=@$R/dcm.enc.png" "$MAIN/api/v1/decrypt"
+    expect 200 "decrypt the DICOM's cipher"
+    check "the DICOM comes back byte for byte" cmp -s "$R/b" "$DCM"
+    check "decrypt answers application/dicom" [ "$(header Content-Type)" = "application/dicom" ]
+    req -F "key=$KEY" -F "cipher=@$R/dcm.enc.png" "$MAIN/decrypt"
+    expect 200 "the decrypt page with a DICOM's cipher"
+    check "the decrypt page previews the DICOM" body_has 'id="plain-preview"'
+    if b64_download "$R/page.dcm" >"$R/o"; then
+        check "the decrypt page's DICOM download is the original, byte for byte" \
+            cmp -s "$R/page.dcm" "$DCM"
+        check "the decrypt page's DICOM download is application/dicom, ct_small_explicit_le.dcm" \
+            [ "$(cat "$R/o")" = "application/dicom ct_small_explicit_le.dcm" ]
+    else
+        not_ok "the decrypt page for a DICOM has a download link"
+    fi
+else
+    ok "# skip DICOM round trip: this build does not read DICOM (status $STATUS)"
+fi
+
+# --- refusals ----------------------------------------------------------
+req -F "key=$KEY2" -F "cipher=@$R/pgm.enc.png" "$MAIN/api/v1/decrypt"
+expect 422 "a wrong key: 422" "wrong key"
+cp "$R/pgm.enc.png" "$R/modified.enc.png"
+flip_middle_byte "$R/modified.enc.png"
+req -F "key=$KEY" -F "cipher=@$R/modified.enc.png" "$MAIN/api/v1/decrypt"
+expect 422 "a modified cipher: 422" "the cipher image was modified or damaged"
+req -F "key=$KEY" -F "cipher=@$TESTDATA/png/rgb_100x100.png" "$MAIN/api/v1/decrypt"
+expect 400 "a plain PNG is not a cipher: 400" "not a medcrypt cipher image"
+req -F "key=$KEY" -F "cipher=@$PGM" "$MAIN/api/v1/decrypt"
+expect 400 "a PGM is not a cipher: 400"
+printf 'not an image at all' >"$R/junk.bin"
+req -F "key=$KEY" -F "image=@$R/junk.bin" "$MAIN/api/v1/encrypt"
+expect 400 "encrypting junk: 400" "image: not an image medcrypt can read"
+
+# --- missing and invalid fields ----------------------------------------
+req -F "key=$KEY" "$MAIN/api/v1/encrypt"
+expect 400 "encrypt without an image" "missing file 'image'"
+req -F "image=@$PGM" "$MAIN/api/v1/encrypt"
+expect 400 "encrypt without a key" "key: a key is required (field 'key')"
+req -F "key=hello" -F "image=@$PGM" "$MAIN/api/v1/encrypt"
+expect 400 "encrypt with a key that is not a key" "key: not a medcrypt key"
+TYPO=$(printf '%s' "$KEY" | python3 -c 'import sys
+k = sys.stdin.read()
+i = len(k) - 3
+alt = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+print(k[:i] + alt[(alt.index(k[i]) + 1) % 32] + k[i + 1:])')
+echo "$TYPO" >>"$SECRETS"
+req -F "key=$TYPO" -F "cipher=@$R/pgm.enc.png" "$MAIN/api/v1/decrypt"
+expect 400 "decrypt with a mistyped key" "key: the key has a typo (checksum mismatch)"
+req -F "key=$KEY" "$MAIN/api/v1/decrypt"
+expect 400 "decrypt without a cipher" "missing file 'cipher'"
+req -F "cipher=@$R/pgm.enc.png" "$MAIN/api/v1/decrypt"
+expect 400 "decrypt without a key" "key: a key is required (field 'key')"
+
+# --- analysis (issue 6), when the build has it ---------------------------
+req -F "image=@$TESTDATA/png/ct_512_8bit.png" "$MAIN/api/v1/analyze"
+if [ "$STATUS" = 501 ]; then
+    expect 501 "analyze: not available in this build (501)" \
+        "the security analysis is not available in this build"
+    req -F "image=@$TESTDATA/png/ct_512_8bit.png" "$MAIN/analyze"
+    expect 501 "the analysis page says it is not available"
+else
+    expect 200 "POST /api/v1/analyze"
+    check "the analysis JSON has image, plain, cipher and differential" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["image"]["width"] == 512 and d["image"]["bits"] == 8
+for k in ("plain", "cipher", "differential"):
+    assert k in d, k
+assert 7.9 < d["cipher"]["channels"][0]["entropy"] <= 8' "$R/b"
+    req -F "image=@$TESTDATA/png/ct_small_16bit.png" -F "key=$KEY" "$MAIN/api/v1/analyze"
+    expect 200 "POST /api/v1/analyze with a key, 16-bit"
+    req -F "key=$KEY" "$MAIN/api/v1/analyze"
+    expect 400 "analyze without an image" "missing file 'image'"
+    req -F "image=@$R/junk.bin" "$MAIN/api/v1/analyze"
+    expect 400 "analyze junk" "image: not an image medcrypt can read"
+    req -F "image=@$TESTDATA/png/ct_512_8bit.png" "$MAIN/analyze"
+    expect 200 "the analysis page analyses an upload"
+    check "the analysis page shows the report with its plots" \
+        sh -c "grep -q 'id=\"analysis-report\"' '$R/b' && grep -q '<svg' '$R/b'"
+    check "the analysis page has no inline style (the CSP forbids it)" \
+        sh -c "! grep -q -i -E '<style|style=\"' '$R/b'"
+fi
+
+# --- methods and paths -------------------------------------------------
+req "$MAIN/api/v1/encrypt"
+expect 405 "GET /api/v1/encrypt: 405" "method not allowed"
+check "405 names the allowed method" [ "$(header Allow)" = "POST" ]
+security_headers "a 405"
+req -X POST "$MAIN/healthz"
+expect 405 "POST /healthz: 405"
+check "405 for POST /healthz allows GET, HEAD" [ "$(header Allow)" = "GET, HEAD" ]
+req -X DELETE "$MAIN/decrypt"
+expect 405 "DELETE /decrypt: 405"
+check "405 for /decrypt allows GET and POST" [ "$(header Allow)" = "GET, HEAD, POST" ]
+req -X PUT --data x "$MAIN/api/v1/keygen"
+expect 405 "PUT /api/v1/keygen: 405"
+req "$MAIN/no/such/page"
+expect 404 "an unknown page: 404"
+check "an unknown page answers HTML" body_has "<html"
+security_headers "a 404"
+req "$MAIN/api/v1/nothing"
+expect 404 "an unknown API path: 404 JSON" "not found"
+req "$MAIN/static/../../etc/passwd" --path-as-is
+expect 404 "a path outside the assets: 404"
+
+# --- the pages, without JavaScript ---------------------------------------
+req -F "image=@$PGM" -F "aadhaar=$AADHAAR" -F "dob=$DOB" -F "key=" "$MAIN/encrypt"
+expect 200 "the encrypt form with Aadhaar and date of birth"
+PAGE_KEY=$(grep -o 'MCK1-[0-9A-Z-]*' "$R/b" | head -n 1)
+echo "$PAGE_KEY" >>"$SECRETS"
+check "the result page shows the generated key" [ -n "$PAGE_KEY" ]
+check "the result page warns to keep the key" body_has "Keep this key now"
+check "the result page shows the masked Aadhaar" body_has "XXXX XXXX 0124"
+check "the result page never shows the Aadhaar number" sh -c "! grep -q -e '$AADHAAR_DIGITS' -e '$AADHAAR' -e '2345-6789' '$R/b'"
+check "the result page has a cipher preview" body_has 'id="cipher-preview"'
+security_headers "the encrypt result page"
+if b64_download "$R/page.enc.png" >"$R/o"; then
+    check "the download link is a PNG named ct_512_8bit.pgm.enc.png" \
+        [ "$(cat "$R/o")" = "image/png ct_512_8bit.pgm.enc.png" ]
+else
+    not_ok "the result page has a download link"
+fi
+req -F "cipher=@$R/page.enc.png" -F "key=$PAGE_KEY" "$MAIN/decrypt"
+expect 200 "the decrypt form with the page's key"
+check "the decrypt result page has a preview" body_has 'id="plain-preview"'
+if b64_download "$R/page.dec" >"$R/o"; then
+    check "the decrypt page's download is the original PGM" cmp -s "$R/page.dec" "$PGM"
+    check "the decrypt page's download is named ct_512_8bit.pgm" \
+        [ "$(cat "$R/o")" = "image/x-portable-graymap ct_512_8bit.pgm" ]
+else
+    not_ok "the decrypt result page has a download link"
+fi
+req -F "image=@$PNG" -F "key=$KEY" "$MAIN/encrypt"
+expect 200 "the encrypt form with an existing key"
+check "no new key is shown when one was given" sh -c "! grep -q 'MCK1-' '$R/b'"
+req -F "image=@$PGM" -F "aadhaar=2345 6789 0125" -F "dob=$DOB" "$MAIN/encrypt"
+expect 400 "the encrypt form with a wrong Aadhaar check digit: 400"
+check "the form says why" body_has "Aadhaar number fails its check digit."
+check "the form does not echo the Aadhaar number" sh -c "! grep -q '6789 0125' '$R/b'"
+req -F "image=@$PGM" -F "aadhaar=$AADHAAR" -F "dob=2999-12-31" "$MAIN/encrypt"
+expect 400 "the encrypt form with a future date: 400"
+check "the form says the date is in the future" body_has "Date of birth is in the future."
+req -F "aadhaar=$AADHAAR" -F "dob=$DOB" "$MAIN/encrypt"
+expect 400 "the encrypt form without a file: 400"
+check "the form asks for a file" body_has "Choose an image file to encrypt."
+req -F "cipher=@$R/page.enc.png" -F "key=$KEY2" "$MAIN/decrypt"
+expect 422 "the decrypt form with a wrong key: 422"
+check "the decrypt form says wrong key" body_has "Wrong key."
+req -F "cipher=@$R/modified.enc.png" -F "key=$KEY" "$MAIN/decrypt"
+expect 422 "the decrypt form with a modified cipher: 422"
+check "the decrypt form says modified" body_has "The cipher image was modified or damaged."
+
+# Secrets in a query string are never logged (only the path is).
+req "$MAIN/encrypt?aadhaar=$AADHAAR_DIGITS&dob=$DOB"
+expect 200 "GET /encrypt with a query string"
+
+# --- upload limits: a second server ------------------------------------
+if start_server small --max-upload 100000; then
+    ok "a second server with --max-upload 100000 starts"
+    SMALL_PID=$PID
+    SMALL=$BASE
+    req -F "key=$KEY" -F "image=@$PGM" "$SMALL/api/v1/encrypt"
+    expect 413 "an upload over --max-upload: 413" "upload too large"
+    security_headers "a 413"
+    req -H "Transfer-Encoding: chunked" -F "key=$KEY" -F "image=@$PGM" "$SMALL/api/v1/encrypt"
+    expect 413 "a chunked upload over --max-upload (no Content-Length): 413" "upload too large"
+    req -F "image=@$PGM" -F "aadhaar=$AADHAAR" -F "dob=$DOB" "$SMALL/encrypt"
+    expect 413 "the encrypt page over --max-upload: 413"
+    check "the 413 page is HTML" body_has "<html"
+    req -F "key=$KEY" -F "image=@$TESTDATA/pnm/rgb_100x100.ppm" "$SMALL/api/v1/encrypt"
+    expect 200 "an upload under --max-upload still works"
+    req "$SMALL/healthz"
+    expect 200 "the server answers after refusing uploads"
+    stop_server "$SMALL_PID"
+    check "the second server stops on SIGTERM with status 0" [ $? -eq 0 ]
+else
+    not_ok "a second server with --max-upload 100000 starts ($(head -3 "$R/small.log"))"
+fi
+
+# --- hygiene -------------------------------------------------------------
+stop_server "$MAIN_PID"
+rc=$?
+check "the server stops on SIGTERM with status 0 (bounded wait)" [ $rc -eq 0 ]
+PIDS=""
+
+check "the server's working directory gained no file" [ -z "$(ls -A "$W")" ]
+check "the server's TMPDIR gained no file" [ -z "$(ls -A "$WTMP")" ]
+
+cat "$R/main.log" "$R/small.log" >"$R/all.log" 2>/dev/null
+leaked=""
+while IFS= read -r s; do
+    [ -n "$s" ] || continue
+    if grep -q -F -- "$s" "$R/all.log"; then leaked="$leaked [$s]"; fi
+done <"$SECRETS"
+if [ -z "$leaked" ]; then
+    ok "the access log holds no Aadhaar number, date of birth or key"
+else
+    not_ok "the access log holds secrets:$leaked"
+fi
+check "the access log has one line per request: method path status bytes ms" \
+    sh -c "grep -v '^medcrypt: ' '$R/main.log' | grep -v -q -E '^[A-Z]+ /[^ ]* ([0-9]{3}|-) [0-9]+ [0-9]+\$' && exit 1; grep -q -E '^POST /api/v1/decrypt 422 [0-9]+ [0-9]+\$' '$R/main.log'"
+check "the server's stderr has no sanitizer report" \
+    sh -c "! grep -q -E 'AddressSanitizer|LeakSanitizer|runtime error:' '$R/all.log'"
+check "the log shows paths without query strings" sh -c "grep -q -E '^GET /encrypt 200 ' '$R/main.log' && ! grep -q '?' '$R/main.log'"
+
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]

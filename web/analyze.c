@@ -1,0 +1,177 @@
+/* The analysis page and POST /api/v1/analyze: the security analysis of
+ * issue 6 (mc_analyze, mc_analysis_json, mc_analysis_html), when the
+ * library has it (web/meson.build checks; otherwise "not available"). */
+#include "http.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#ifdef MC_WEB_HAVE_ANALYSIS
+
+/* Runs the analysis of the uploaded image (with the given key, or a fresh
+ * random one). On failure sets *status and *problem (a message). */
+static mc_analysis *analyze(struct req *r, int *status, char *problem, size_t size)
+{
+    const struct field *image = req_field(r, "image");
+    const char *why;
+    char name[100];
+    mc_analysis *a = NULL;
+    mc_image *img = NULL;
+    mc_ctx *ctx = NULL;
+    bool have_key = req_text(r, "key") != NULL;
+    mc_key key;
+    mc_err err;
+
+    if (image == NULL || image->data.len == 0) {
+        *status = 400;
+        snprintf(problem, size, "missing file 'image'");
+        return NULL;
+    }
+    if (have_key && !web_key_from_field(r, &key, &why)) {
+        *status = 400;
+        snprintf(problem, size, "key: %s", why);
+        return NULL;
+    }
+    web_sanitize_name(image->filename != NULL ? image->filename : "", name, sizeof name);
+    err = mc_ctx_new(&ctx);
+    if (err == MC_OK && r->cfg->max_samples != 0)
+        err = mc_ctx_set_max_samples(ctx, r->cfg->max_samples);
+    if (err == MC_OK)
+        err = mc_image_decode(ctx, (const uint8_t *)image->data.p, image->data.len, name, &img);
+    if (err == MC_OK)
+        err = mc_analyze(ctx, have_key ? &key : NULL, img, NULL, 0, &a);
+    if (err != MC_OK) {
+        const char *detail = ctx != NULL ? mc_ctx_last_detail(ctx) : "";
+        *status = web_status_for(err);
+        snprintf(problem, size, "image: %s%s%s", mc_strerror(err), detail[0] != '\0' ? ": " : "",
+                 detail);
+        a = NULL;
+    }
+    if (have_key)
+        mc_key_wipe(&key);
+    mc_image_free(img);
+    mc_ctx_free(ctx);
+    return a;
+}
+
+static void form(struct req *r, int status, const char *error_html)
+{
+    struct buf content = {0};
+    char max[32];
+    const char *vars[] = {"error", error_html, "max_upload", max, NULL};
+
+    snprintf(max, sizeof max, "%zu", r->cfg->max_upload);
+    buf_template(&content, "pages/analyze.html", vars);
+    reply_page(r, status, "Security analysis", "analyze", &content);
+    buf_wipe(&content);
+}
+
+void page_analyze_get(struct req *r)
+{
+    form(r, 200, "");
+}
+
+void page_analyze_post(struct req *r)
+{
+    struct buf content = {0}, err_html = {0};
+    char problem[300];
+    const char *body, *end;
+    char *html = NULL;
+    size_t html_len = 0;
+    int status = 200;
+    mc_analysis *a = analyze(r, &status, problem, sizeof problem);
+    mc_err err;
+
+    if (a == NULL) {
+        if (status >= 500) {
+            reply_error(r, status, problem);
+            return;
+        }
+        buf_puts(&err_html, "<p class=\"error\" role=\"alert\" id=\"form-error\">");
+        problem[0] = (char)(problem[0] >= 'a' && problem[0] <= 'z' ? problem[0] - 32 : problem[0]);
+        buf_html(&err_html, problem);
+        buf_puts(&err_html, ".</p>");
+        form(r, status, err_html.p != NULL ? err_html.p : "");
+        buf_wipe(&err_html);
+        return;
+    }
+    err = mc_analysis_html(a, &html, &html_len);
+    mc_analysis_free(a);
+    if (err != MC_OK) {
+        reply_error(r, web_status_for(err), mc_strerror(err));
+        return;
+    }
+    /* The report is a whole page with an inline <style>, which our CSP
+     * refuses: keep its body, styled by style.css (.report). */
+    body = strstr(html, "<body>");
+    body = body != NULL ? body + 6 : html;
+    end = strstr(body, "</body>");
+    if (end == NULL)
+        end = html + html_len;
+    buf_puts(&content, "<div class=\"report\" id=\"analysis-report\">\n");
+    buf_put(&content, body, (size_t)(end - body));
+    buf_puts(&content, "</div>\n<p><a href=\"/analyze\">Analyse another image</a></p>\n");
+    mc_free(html);
+    reply_page(r, 200, "Security analysis", "analyze", &content);
+    buf_wipe(&content);
+}
+
+void api_analyze(struct req *r)
+{
+    char problem[300];
+    char *json = NULL;
+    size_t json_len = 0;
+    struct buf b = {0};
+    int status = 200;
+    mc_analysis *a = analyze(r, &status, problem, sizeof problem);
+    mc_err err;
+
+    if (a == NULL) {
+        reply_json_error(r, status, problem);
+        return;
+    }
+    err = mc_analysis_json(a, &json, &json_len);
+    mc_analysis_free(a);
+    if (err != MC_OK) {
+        reply_json_error(r, web_status_for(err), mc_strerror(err));
+        return;
+    }
+    buf_put(&b, json, json_len);
+    if (json_len == 0 || json[json_len - 1] != '\n')
+        buf_puts(&b, "\n");
+    mc_free(json);
+    reply_buf(r, 200, "application/json", &b);
+}
+
+#else /* !MC_WEB_HAVE_ANALYSIS */
+
+static const char NOT_AVAILABLE[] = "the security analysis is not available in this build";
+
+static void unavailable(struct req *r, int status)
+{
+    struct buf content = {0};
+    const char *vars[] = {NULL};
+
+    buf_template(&content, "pages/analyze_unavailable.html", vars);
+    reply_page(r, status, "Security analysis", "analyze", &content);
+    buf_wipe(&content);
+}
+
+void page_analyze_get(struct req *r)
+{
+    unavailable(r, 200);
+}
+
+void page_analyze_post(struct req *r)
+{
+    unavailable(r, 501);
+}
+
+void api_analyze(struct req *r)
+{
+    reply_json_error(r, 501, NOT_AVAILABLE);
+}
+
+#endif

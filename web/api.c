@@ -1,0 +1,364 @@
+/* The REST API (docs/API.md, "REST API") and the encryption and
+ * decryption shared with the pages. */
+#include "http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+void web_sanitize_name(const char *in, char *out, size_t size)
+{
+    const char *base = in;
+    size_t n = 0;
+
+    for (const char *p = in; *p != '\0'; p++)
+        if (*p == '/' || *p == '\\')
+            base = p + 1;
+    while (*base == '.')
+        base++;
+    for (; *base != '\0' && n + 1 < size; base++) {
+        char c = *base;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-';
+        out[n++] = ok ? c : '_';
+    }
+    out[n] = '\0';
+    if (n == 0)
+        snprintf(out, size, "image");
+}
+
+int web_status_for(mc_err err)
+{
+    switch (err) {
+    case MC_OK: return 200;
+    case MC_EWRONGKEY:
+    case MC_ETAMPERED: return 422;
+    case MC_ETOOBIG: return 413;
+    case MC_EUNSUPPORTED: return 415;
+    case MC_ENOMEM: return 503;
+    case MC_EIO:
+    case MC_ERANDOM:
+    case MC_ESTATE:
+    case MC_ECRYPTO:
+    case MC_EINVAL: return 500;
+    default: return 400;
+    }
+}
+
+bool web_key_from_field(struct req *r, mc_key *key, const char **problem)
+{
+    const struct field *f = req_field(r, "key");
+    mc_err err;
+
+    if (f == NULL || req_text(r, "key") == NULL) {
+        *problem = "a key is required (field 'key')";
+        return false;
+    }
+    /* A pasted key or an uploaded key file ('#' comment lines allowed). */
+    err = mc_key_parse_file_text(key, f->data.p, strlen(f->data.p));
+    if (err != MC_OK) {
+        *problem = mc_strerror(err);
+        return false;
+    }
+    return true;
+}
+
+void crypt_result_free(struct crypt_result *res)
+{
+    if (res->out != NULL) {
+        sodium_memzero(res->out, res->out_len);
+        mc_free(res->out);
+    }
+    if (res->preview != NULL) {
+        sodium_memzero(res->preview, res->preview_len);
+        mc_free(res->preview);
+    }
+    memset(res, 0, sizeof *res);
+}
+
+static mc_err new_ctx(struct req *r, mc_ctx **ctx)
+{
+    mc_err err = mc_ctx_new(ctx);
+    if (err == MC_OK && r->cfg->max_samples != 0)
+        err = mc_ctx_set_max_samples(*ctx, r->cfg->max_samples);
+    if (err != MC_OK) {
+        mc_ctx_free(*ctx);
+        *ctx = NULL;
+    }
+    return err;
+}
+
+mc_err web_encrypt(struct req *r, const mc_key *key, const struct field *image,
+                   struct crypt_result *res)
+{
+    char name[100];
+    mc_ctx *ctx;
+    mc_err err;
+
+    memset(res, 0, sizeof *res);
+    web_sanitize_name(image->filename != NULL ? image->filename : "", name, sizeof name);
+    if ((err = new_ctx(r, &ctx)) != MC_OK)
+        return err;
+    err = mc_encrypt_file(ctx, key, (const uint8_t *)image->data.p, image->data.len, name,
+                          &res->out, &res->out_len);
+    if (err != MC_OK)
+        snprintf(res->detail, sizeof res->detail, "%s", mc_ctx_last_detail(ctx));
+    mc_ctx_free(ctx);
+    if (err != MC_OK)
+        return err;
+    snprintf(res->filename, sizeof res->filename, "%s.enc.png", name);
+    res->mime = "image/png";
+    mc_key_id_hex(key, res->key_id);
+    return MC_OK;
+}
+
+static const char *mime_for(const char *ext)
+{
+    static const char *const types[][2] = {
+        {"png", "image/png"},
+        {"pgm", "image/x-portable-graymap"},
+        {"ppm", "image/x-portable-pixmap"},
+        {"pnm", "image/x-portable-anymap"},
+        {"bmp", "image/bmp"},
+        {"jpg", "image/jpeg"},
+        {"jpeg", "image/jpeg"},
+        {"dcm", "application/dicom"},
+    };
+    for (size_t i = 0; ext != NULL && i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(types[i][0], ext) == 0)
+            return types[i][1];
+    return "application/octet-stream";
+}
+
+/* An 8-bit PNG a browser shows well: the library's windowed preview when
+ * it has one (DICOM window centre/width), else the samples themselves for
+ * 8-bit images, else 16-bit samples stretched from their min..max. */
+static mc_err make_preview(mc_ctx *ctx, const mc_image *img, uint8_t **out, size_t *out_len)
+{
+#ifdef MC_WEB_HAVE_PREVIEW
+    return mc_image_preview_png(ctx, img, out, out_len);
+#else
+    mc_image_info info;
+    const uint16_t *s;
+    uint8_t *d;
+    size_t len, n, dlen;
+    uint16_t lo = 65535, hi = 0;
+    mc_image *tmp;
+    mc_err err;
+
+    mc_image_get_info(img, &info);
+    if (info.bits == 8)
+        return mc_image_encode_png(ctx, img, out, out_len);
+    s = (const uint16_t *)mc_image_samples_const(img, &len);
+    n = len / 2;
+    for (size_t i = 0; i < n; i++) {
+        if (info.channels % 2 == 0 && i % info.channels == info.channels - 1u)
+            continue; /* alpha */
+        if (s[i] < lo)
+            lo = s[i];
+        if (s[i] > hi)
+            hi = s[i];
+    }
+    if ((err = mc_image_new(ctx, info.width, info.height, info.channels, 8, &tmp)) != MC_OK)
+        return err;
+    d = mc_image_samples(tmp, &dlen);
+    for (size_t i = 0; i < n && i < dlen; i++) {
+        if (info.channels % 2 == 0 && i % info.channels == info.channels - 1u)
+            d[i] = (uint8_t)(s[i] >> 8);
+        else
+            d[i] = hi > lo ? (uint8_t)(((uint32_t)(s[i] - lo) * 255u + (hi - lo) / 2) / (hi - lo))
+                           : 0;
+    }
+    err = mc_image_encode_png(ctx, tmp, out, out_len);
+    sodium_memzero(d, dlen);
+    mc_image_free(tmp);
+    return err;
+#endif
+}
+
+mc_err web_decrypt(struct req *r, const mc_key *key, const struct field *cipher,
+                   bool want_preview, struct crypt_result *res)
+{
+    char name[100];
+    const char *stored;
+    mc_image *img = NULL;
+    mc_ctx *ctx;
+    mc_err err;
+    size_t n;
+
+    memset(res, 0, sizeof *res);
+    if ((err = new_ctx(r, &ctx)) != MC_OK)
+        return err;
+    err = mc_decrypt_image(ctx, key, (const uint8_t *)cipher->data.p, cipher->data.len, &img);
+    if (err == MC_OK)
+        err = mc_image_encode(ctx, img, &res->out, &res->out_len);
+    if (err == MC_OK) {
+        mc_image_get_info(img, &res->info);
+        if (want_preview && make_preview(ctx, img, &res->preview, &res->preview_len) != MC_OK)
+            res->preview = NULL; /* the page says so; the download still works */
+    }
+    if (err == MC_OK) {
+        stored = mc_image_name(img);
+        web_sanitize_name(stored != NULL ? stored : "decrypted", name, sizeof name);
+        /* The name must end in the extension of what is returned (a JPEG
+         * comes back as a lossless PNG). */
+        n = strlen(name);
+        if (res->info.extension != NULL) {
+            size_t e = strlen(res->info.extension);
+            if (!(n > e + 1 && name[n - e - 1] == '.' &&
+                  strcmp(name + n - e, res->info.extension) == 0))
+                snprintf(res->filename, sizeof res->filename, "%s.%s", name,
+                         res->info.extension);
+            else
+                snprintf(res->filename, sizeof res->filename, "%s", name);
+        } else {
+            snprintf(res->filename, sizeof res->filename, "%s", name);
+        }
+        res->mime = mime_for(res->info.extension);
+        mc_key_id_hex(key, res->key_id);
+    } else {
+        crypt_result_free(res);
+    }
+    mc_image_free(img);
+    mc_ctx_free(ctx);
+    return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Handlers                                                            */
+
+static void reply_file(struct req *r, struct crypt_result *res)
+{
+    struct buf b = {0};
+
+    buf_put(&b, res->out, res->out_len);
+    reply_buf(r, 200, res->mime, &b);
+    if (r->status == 200)
+        snprintf(r->disposition, sizeof r->disposition, "attachment; filename=\"%s\"",
+                 res->filename);
+}
+
+void api_keygen(struct req *r)
+{
+    const char *aadhaar = req_text(r, "aadhaar"), *dob = req_text(r, "dob");
+    char text[MC_KEY_TEXT_BYTES], id[MC_KEY_ID_HEX_BYTES], masked[MC_AADHAAR_MASKED_BYTES];
+    char msg[160];
+    struct buf b = {0};
+    mc_key key;
+    mc_err err;
+
+    if (aadhaar == NULL || dob == NULL) {
+        reply_json_error(r, 400, aadhaar == NULL ? "missing field 'aadhaar'"
+                                                 : "missing field 'dob'");
+        return;
+    }
+    if ((err = mc_aadhaar_check(aadhaar, NULL)) != MC_OK ||
+        (err = mc_dob_check(dob)) != MC_OK) {
+        snprintf(msg, sizeof msg, "%s", mc_strerror(err));
+        reply_json_error(r, 400, msg);
+        return;
+    }
+    if ((err = mc_key_generate(&key, aadhaar, dob)) != MC_OK ||
+        (err = mc_aadhaar_mask(aadhaar, masked)) != MC_OK) {
+        mc_key_wipe(&key);
+        reply_json_error(r, web_status_for(err), mc_strerror(err));
+        return;
+    }
+    mc_key_to_text(&key, text);
+    mc_key_id_hex(&key, id);
+    mc_key_wipe(&key);
+    buf_puts(&b, "{\"key\":");
+    buf_json(&b, text);
+    buf_puts(&b, ",\"key_id\":");
+    buf_json(&b, id);
+    buf_puts(&b, ",\"aadhaar_masked\":");
+    buf_json(&b, masked);
+    buf_puts(&b, "}\n");
+    sodium_memzero(text, sizeof text);
+    reply_buf(r, 200, "application/json", &b);
+}
+
+void api_encrypt(struct req *r)
+{
+    const struct field *image = req_field(r, "image");
+    struct crypt_result res;
+    const char *problem;
+    char msg[320];
+    mc_key key;
+    mc_err err;
+
+    if (image == NULL || image->data.len == 0) {
+        reply_json_error(r, 400, "missing file 'image'");
+        return;
+    }
+    if (!web_key_from_field(r, &key, &problem)) {
+        snprintf(msg, sizeof msg, "key: %s", problem);
+        reply_json_error(r, 400, msg);
+        return;
+    }
+    err = web_encrypt(r, &key, image, &res);
+    mc_key_wipe(&key);
+    if (err != MC_OK) {
+        snprintf(msg, sizeof msg, "image: %s%s%s", mc_strerror(err),
+                 res.detail[0] != '\0' ? ": " : "", res.detail);
+        reply_json_error(r, web_status_for(err), msg);
+        return;
+    }
+    reply_file(r, &res);
+    crypt_result_free(&res);
+}
+
+void api_decrypt(struct req *r)
+{
+    const struct field *cipher = req_field(r, "cipher");
+    struct crypt_result res;
+    const char *problem;
+    char msg[160];
+    mc_key key;
+    mc_err err;
+
+    if (cipher == NULL || cipher->data.len == 0) {
+        reply_json_error(r, 400, "missing file 'cipher'");
+        return;
+    }
+    if (!web_key_from_field(r, &key, &problem)) {
+        snprintf(msg, sizeof msg, "key: %s", problem);
+        reply_json_error(r, 400, msg);
+        return;
+    }
+    err = web_decrypt(r, &key, cipher, false, &res);
+    mc_key_wipe(&key);
+    if (err != MC_OK) {
+        reply_json_error(r, web_status_for(err), mc_strerror(err));
+        return;
+    }
+    reply_file(r, &res);
+    crypt_result_free(&res);
+}
+
+void serve_healthz(struct req *r)
+{
+    struct buf b = {0};
+    buf_puts(&b, "ok\n");
+    reply_buf(r, 200, "text/plain; charset=utf-8", &b);
+}
+
+void serve_openapi(struct req *r)
+{
+    const struct web_asset *a = web_asset_find("openapi.json");
+    if (a == NULL)
+        reply_json_error(r, 404, "not found");
+    else
+        reply_asset(r, 200, a);
+}
+
+void serve_static(struct req *r)
+{
+    const struct web_asset *a = web_asset_find(r->path + 1); /* "static/..." */
+    if (a == NULL)
+        reply_error(r, 404, "not found");
+    else
+        reply_asset(r, 200, a);
+}

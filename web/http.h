@@ -1,0 +1,108 @@
+/* Requests and routes of the web application: shared by server.c (the
+ * libmicrohttpd plumbing) and the handlers (pages.c, api.c). */
+#ifndef MC_WEB_HTTP_H
+#define MC_WEB_HTTP_H
+
+#include "medcrypt.h"
+#include "web.h"
+
+#include <time.h>
+
+#include <microhttpd.h>
+
+#define REQ_MAX_FIELDS 16
+#define REQ_FIELD_NAME 32
+
+/* One form field or uploaded file, in memory only. */
+struct field {
+    char name[REQ_FIELD_NAME];
+    char *filename;    /* the client's file name, or NULL */
+    struct buf data;   /* NUL-terminated; may hold secrets (wiped) */
+};
+
+struct req;
+typedef void handler_fn(struct req *r);
+
+struct route {
+    const char *method; /* "GET" (also answers HEAD) or "POST" */
+    const char *path;
+    handler_fn *handler;
+};
+
+/* Per-request state: allocated on the first call of the access handler,
+ * wiped and freed when libmicrohttpd reports the request completed. */
+struct req {
+    struct MHD_Connection *conn;
+    const struct web_config *cfg;
+    char method[8];
+    char path[128];      /* for the access log and routing */
+    struct timespec start;
+    const struct route *route;
+    struct MHD_PostProcessor *pp;
+    struct field fields[REQ_MAX_FIELDS];
+    int n_fields;
+    struct field *current; /* the field the post processor is filling */
+    size_t received;     /* body bytes so far */
+    bool too_big;        /* body over --max-upload: drained, then 413 */
+    bool bad_form;       /* malformed body or too many fields: 400 */
+    bool queued;         /* a response has been queued */
+    /* The response. */
+    int status;
+    const char *content_type;
+    struct buf body;     /* owned; wiped after the response is sent */
+    const unsigned char *static_body; /* or an embedded asset */
+    size_t static_len;
+    char disposition[192]; /* Content-Disposition, or "" */
+    char allow[32];        /* Allow (405), or "" */
+    size_t sent;           /* body bytes, for the log */
+};
+
+/* Fields: NULL if absent. A text field's value is field->data.p (never
+ * NULL for a present field). */
+const struct field *req_field(const struct req *r, const char *name);
+/* A text field, trimmed of surrounding white space, or NULL if absent or
+ * empty. Points into the field (wiped later). */
+const char *req_text(struct req *r, const char *name);
+
+/* Responses: the handler sets one of these. */
+void reply_buf(struct req *r, int status, const char *content_type, struct buf *body);
+void reply_asset(struct req *r, int status, const struct web_asset *a);
+void reply_json_error(struct req *r, int status, const char *message);
+/* An HTML page in the site's layout; content is raw HTML. */
+void reply_page(struct req *r, int status, const char *title, const char *nav,
+                const struct buf *content);
+/* An error for a page route (HTML) or an API route (JSON). */
+void reply_error(struct req *r, int status, const char *message);
+
+/* Handlers (pages.c, api.c). */
+handler_fn page_home, page_encrypt_get, page_encrypt_post, page_decrypt_get,
+    page_decrypt_post, page_analyze_get, page_analyze_post, serve_static, serve_healthz,
+    serve_openapi, api_keygen, api_encrypt, api_decrypt, api_analyze;
+
+/* Shared by pages and API (api.c). */
+struct crypt_result {
+    uint8_t *out;        /* mc_free() */
+    size_t out_len;
+    char filename[128];  /* for Content-Disposition: sanitized */
+    const char *mime;
+    mc_image_info info;
+    uint8_t *preview;    /* decrypt: a PNG a browser shows, or NULL */
+    size_t preview_len;
+    char key_id[MC_KEY_ID_HEX_BYTES];
+    char detail[160];    /* on failure: the decoder's detail, or "" */
+};
+void crypt_result_free(struct crypt_result *res);
+/* The key from a text field or an uploaded key file, with an error
+ * message for the user on failure. */
+bool web_key_from_field(struct req *r, mc_key *key, const char **problem);
+/* HTTP status for a library error. */
+int web_status_for(mc_err err);
+mc_err web_encrypt(struct req *r, const mc_key *key, const struct field *image,
+                   struct crypt_result *res);
+mc_err web_decrypt(struct req *r, const mc_key *key, const struct field *cipher,
+                   bool want_preview, struct crypt_result *res);
+/* Keeps [A-Za-z0-9._-] of a client-supplied base name (else "_"), no
+ * leading dot, at most size-1 bytes; "image" when nothing is left. */
+void web_sanitize_name(const char *in, char *out, size_t size);
+
+#endif

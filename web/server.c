@@ -1,0 +1,520 @@
+/* The HTTP server: libmicrohttpd's daemon with a worker pool, per-request
+ * state, uploads streamed into memory, the route table, the security
+ * headers and the access log. Nothing is ever written to disk. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+static const struct route routes[] = {
+    {"GET", "/", page_home},
+    {"GET", "/encrypt", page_encrypt_get},
+    {"POST", "/encrypt", page_encrypt_post},
+    {"GET", "/decrypt", page_decrypt_get},
+    {"POST", "/decrypt", page_decrypt_post},
+    {"GET", "/analyze", page_analyze_get},
+    {"POST", "/analyze", page_analyze_post},
+    {"GET", "/static/style.css", serve_static},
+    {"GET", "/static/app.js", serve_static},
+    {"GET", "/static/favicon.svg", serve_static},
+    {"GET", "/healthz", serve_healthz},
+    {"GET", "/api/v1/openapi.json", serve_openapi},
+    {"POST", "/api/v1/keygen", api_keygen},
+    {"POST", "/api/v1/encrypt", api_encrypt},
+    {"POST", "/api/v1/decrypt", api_decrypt},
+    {"POST", "/api/v1/analyze", api_analyze},
+    {NULL, NULL, NULL},
+};
+
+/* Sent with every response (docs/API.md, "Security headers"). */
+static const char *const security_headers[][2] = {
+    {"Cache-Control", "no-store"},
+    {"Content-Security-Policy",
+     "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"},
+    {"X-Content-Type-Options", "nosniff"},
+    {"Referrer-Policy", "no-referrer"},
+    {"X-Frame-Options", "DENY"},
+    {"Cross-Origin-Opener-Policy", "same-origin"},
+};
+
+/* ------------------------------------------------------------------ */
+/* Fields                                                              */
+
+const struct field *req_field(const struct req *r, const char *name)
+{
+    for (int i = 0; i < r->n_fields; i++)
+        if (strcmp(r->fields[i].name, name) == 0)
+            return &r->fields[i];
+    return NULL;
+}
+
+const char *req_text(struct req *r, const char *name)
+{
+    struct field *f = (struct field *)req_field(r, name);
+    char *s, *e;
+
+    if (f == NULL || f->data.p == NULL)
+        return NULL;
+    s = f->data.p;
+    while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+        s++;
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+        *--e = '\0';
+    return *s != '\0' ? s : NULL;
+}
+
+static enum MHD_Result on_post_data(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *filename, const char *content_type,
+                                    const char *transfer_encoding, const char *data,
+                                    uint64_t off, size_t size)
+{
+    struct req *r = cls;
+    struct field *f = r->current;
+
+    (void)kind;
+    (void)content_type;
+    (void)transfer_encoding;
+    if (key == NULL || strlen(key) >= REQ_FIELD_NAME) {
+        r->bad_form = true;
+        return MHD_NO;
+    }
+    /* A new field starts at offset 0 (a repeated empty call for the same
+     * field is not a new one). */
+    if (f == NULL || strcmp(f->name, key) != 0 || (off == 0 && f->data.len > 0)) {
+        if (r->n_fields == REQ_MAX_FIELDS) {
+            r->bad_form = true;
+            return MHD_NO;
+        }
+        f = &r->fields[r->n_fields++];
+        memset(f, 0, sizeof *f);
+        strcpy(f->name, key);
+        if (filename != NULL && (f->filename = strdup(filename)) == NULL) {
+            r->bad_form = true;
+            return MHD_NO;
+        }
+        buf_put(&f->data, "", 0); /* present, even if empty */
+        r->current = f;
+    }
+    if (off != f->data.len) {
+        r->bad_form = true;
+        return MHD_NO;
+    }
+    buf_put(&f->data, data, size);
+    if (f->data.oom) {
+        r->bad_form = true;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+/* ------------------------------------------------------------------ */
+/* Responses                                                           */
+
+static void reply_reset(struct req *r)
+{
+    buf_wipe(&r->body);
+    r->static_body = NULL;
+    r->static_len = 0;
+    r->disposition[0] = '\0';
+}
+
+void reply_buf(struct req *r, int status, const char *content_type, struct buf *body)
+{
+    struct buf b = *body;
+
+    memset(body, 0, sizeof *body);
+    if (b.oom) {
+        buf_wipe(&b);
+        reply_error(r, 503, "out of memory");
+        return;
+    }
+    reply_reset(r);
+    r->status = status;
+    r->content_type = content_type;
+    r->body = b;
+}
+
+void reply_asset(struct req *r, int status, const struct web_asset *a)
+{
+    reply_reset(r);
+    r->status = status;
+    r->content_type = a->content_type;
+    r->static_body = a->data;
+    r->static_len = a->len;
+}
+
+void reply_json_error(struct req *r, int status, const char *message)
+{
+    struct buf b = {0};
+
+    buf_puts(&b, "{\"error\":");
+    buf_json(&b, message);
+    buf_puts(&b, "}\n");
+    reply_reset(r);
+    r->status = status;
+    r->content_type = "application/json";
+    if (b.oom) { /* the last resort: a fixed body */
+        buf_wipe(&b);
+        r->status = 503;
+        r->static_body = (const unsigned char *)"{\"error\":\"out of memory\"}\n";
+        r->static_len = strlen((const char *)r->static_body);
+        return;
+    }
+    r->body = b;
+}
+
+void reply_page(struct req *r, int status, const char *title, const char *nav,
+                const struct buf *content)
+{
+    struct buf b = {0};
+    const char *vars[] = {"title", title,
+                          "content", content->p != NULL ? content->p : "",
+                          "nav_home", strcmp(nav, "home") == 0 ? "aria-current=\"page\"" : "",
+                          "nav_encrypt", strcmp(nav, "encrypt") == 0 ? "aria-current=\"page\"" : "",
+                          "nav_decrypt", strcmp(nav, "decrypt") == 0 ? "aria-current=\"page\"" : "",
+                          "nav_analyze", strcmp(nav, "analyze") == 0 ? "aria-current=\"page\"" : "",
+                          "version", MC_VERSION_STRING,
+                          NULL};
+
+    if (content->oom) {
+        reply_error(r, 503, "out of memory");
+        return;
+    }
+    buf_template(&b, "pages/layout.html", vars);
+    reply_buf(r, status, "text/html; charset=utf-8", &b);
+}
+
+static bool is_api_path(const char *path)
+{
+    return strncmp(path, "/api/", 5) == 0;
+}
+
+void reply_error(struct req *r, int status, const char *message)
+{
+    struct buf content = {0};
+    const char *title;
+
+    if (is_api_path(r->path) || status == 503) {
+        reply_json_error(r, status, message);
+        return;
+    }
+    switch (status) {
+    case 404: title = "Not found"; break;
+    case 405: title = "Method not allowed"; break;
+    case 413: title = "Upload too large"; break;
+    default: title = status >= 500 ? "Server error" : "Bad request"; break;
+    }
+    buf_puts(&content, "<h1>");
+    buf_html(&content, title);
+    buf_puts(&content, "</h1>\n<p class=\"error\" role=\"alert\">");
+    buf_html(&content, message);
+    buf_puts(&content, "</p>\n<p><a href=\"/\">Back to the home page</a></p>\n");
+    reply_page(r, status, title, "", &content);
+    buf_wipe(&content);
+}
+
+static enum MHD_Result queue(struct req *r)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+    const void *data = r->static_body != NULL ? (const void *)r->static_body : r->body.p;
+    size_t len = r->static_body != NULL ? r->static_len : r->body.len;
+
+    /* The body stays owned by r (wiped in on_completed, after sending). */
+    resp = MHD_create_response_from_buffer(len, (void *)(data != NULL ? data : ""),
+                                           MHD_RESPMEM_PERSISTENT);
+    if (resp == NULL)
+        return MHD_NO;
+    for (size_t i = 0; i < sizeof security_headers / sizeof security_headers[0]; i++)
+        MHD_add_response_header(resp, security_headers[i][0], security_headers[i][1]);
+    if (r->content_type != NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+    if (r->disposition[0] != '\0')
+        MHD_add_response_header(resp, "Content-Disposition", r->disposition);
+    if (r->allow[0] != '\0')
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+    ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    r->queued = true;
+    r->sent = len;
+    return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* Routing and the access handler                                      */
+
+static bool method_matches(const char *want, const char *got)
+{
+    return strcmp(want, got) == 0 || (strcmp(want, "GET") == 0 && strcmp(got, "HEAD") == 0);
+}
+
+/* The route, or NULL with 404 or 405 (and Allow) already set. */
+static const struct route *route_find(struct req *r)
+{
+    bool path_known = false;
+
+    for (const struct route *rt = routes; rt->path != NULL; rt++) {
+        if (strcmp(rt->path, r->path) != 0)
+            continue;
+        if (method_matches(rt->method, r->method))
+            return rt;
+        if (path_known)
+            strcat(r->allow, ", ");
+        strcat(r->allow, rt->method);
+        if (strcmp(rt->method, "GET") == 0)
+            strcat(r->allow, ", HEAD");
+        path_known = true;
+    }
+    if (path_known) {
+        reply_error(r, 405, "method not allowed");
+    } else {
+        r->allow[0] = '\0';
+        reply_error(r, 404, "not found");
+    }
+    return NULL;
+}
+
+/* Copies the path for routing and the log: printable ASCII only, so a
+ * log line cannot be forged or broken. */
+static void copy_path(char *out, size_t size, const char *url)
+{
+    size_t i = 0;
+
+    for (; url[i] != '\0' && i + 1 < size; i++) {
+        unsigned char c = (unsigned char)url[i];
+        out[i] = c > 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    out[i] = '\0';
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls)
+{
+    const struct web_config *cfg = cls;
+    struct req *r = *req_cls;
+
+    (void)version;
+    if (r == NULL) {
+        const char *cl;
+
+        if ((r = calloc(1, sizeof *r)) == NULL)
+            return MHD_NO;
+        *req_cls = r;
+        r->conn = conn;
+        r->cfg = cfg;
+        clock_gettime(CLOCK_MONOTONIC, &r->start);
+        copy_path(r->method, sizeof r->method, method);
+        copy_path(r->path, sizeof r->path, url);
+        if ((r->route = route_find(r)) == NULL)
+            return queue(r);
+        if (strcmp(r->route->method, "POST") != 0)
+            return MHD_YES;
+        cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl != NULL && strtoull(cl, NULL, 10) > cfg->max_upload) {
+            /* Refused before reading the body (no 100 Continue is sent). */
+            reply_error(r, 413, "upload too large");
+            return queue(r);
+        }
+        r->pp = MHD_create_post_processor(conn, 64 * 1024, on_post_data, r);
+        if (r->pp == NULL) {
+            reply_error(r, 415, "expected a form: multipart/form-data or "
+                                "application/x-www-form-urlencoded");
+            return queue(r);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size != 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0; /* consumed, or drained */
+        if (r->queued || r->too_big || r->bad_form || r->pp == NULL)
+            return MHD_YES;
+        if (n > cfg->max_upload - r->received) {
+            r->too_big = true;
+            return MHD_YES;
+        }
+        r->received += n;
+        if (MHD_post_process(r->pp, upload_data, n) != MHD_YES)
+            r->bad_form = true;
+        return MHD_YES;
+    }
+    if (r->queued)
+        return MHD_YES;
+    if (r->pp != NULL) {
+        if (!r->too_big && !r->bad_form && MHD_destroy_post_processor(r->pp) != MHD_YES)
+            r->bad_form = true;
+        else if (r->too_big || r->bad_form)
+            MHD_destroy_post_processor(r->pp);
+        r->pp = NULL;
+    }
+    if (r->too_big)
+        reply_error(r, 413, "upload too large");
+    else if (r->bad_form)
+        reply_error(r, 400, "malformed form data");
+    else
+        r->route->handler(r);
+    return queue(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode code)
+{
+    struct req *r = *req_cls;
+    struct timespec now;
+    long ms;
+
+    (void)cls;
+    (void)conn;
+    (void)code;
+    if (r == NULL)
+        return;
+    *req_cls = NULL;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    ms = (long)(now.tv_sec - r->start.tv_sec) * 1000 +
+         (long)(now.tv_nsec - r->start.tv_nsec) / 1000000;
+    /* The access log: method, path, status, bytes, milliseconds. Never a
+     * query string, a header or a body. */
+    if (r->queued)
+        fprintf(stderr, "%s %s %d %zu %ld\n", r->method, r->path, r->status, r->sent, ms);
+    else
+        fprintf(stderr, "%s %s - 0 %ld\n", r->method, r->path, ms);
+    if (r->pp != NULL)
+        MHD_destroy_post_processor(r->pp);
+    for (int i = 0; i < r->n_fields; i++) {
+        buf_wipe(&r->fields[i].data);
+        free(r->fields[i].filename);
+    }
+    buf_wipe(&r->body);
+    sodium_memzero(r, sizeof *r);
+    free(r);
+}
+
+/* ------------------------------------------------------------------ */
+/* The daemon                                                          */
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    fputs("medcrypt: http: ", stderr);
+    vfprintf(stderr, fmt, ap);
+}
+
+static bool parse_listen(const char *s, struct sockaddr_storage *ss, bool *v6)
+{
+    char host[128];
+    const char *colon;
+    char *end;
+    unsigned long port;
+
+    memset(ss, 0, sizeof *ss);
+    if (s[0] == '[') {
+        const char *rb = strchr(s, ']');
+        if (rb == NULL || rb[1] != ':' || (size_t)(rb - s - 1) >= sizeof host)
+            return false;
+        memcpy(host, s + 1, (size_t)(rb - s - 1));
+        host[rb - s - 1] = '\0';
+        colon = rb + 1;
+    } else if ((colon = strrchr(s, ':')) != NULL) {
+        if ((size_t)(colon - s) >= sizeof host)
+            return false;
+        memcpy(host, s, (size_t)(colon - s));
+        host[colon - s] = '\0';
+    } else {
+        strcpy(host, "127.0.0.1");
+        colon = s - 1;
+    }
+    errno = 0;
+    port = strtoul(colon + 1, &end, 10);
+    if (colon[1] == '\0' || *end != '\0' || errno != 0 || port > 65535)
+        return false;
+    if (host[0] == '\0')
+        strcpy(host, "127.0.0.1");
+    if (strcmp(host, "localhost") == 0)
+        strcpy(host, "127.0.0.1");
+    struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)port);
+        *v6 = false;
+        return true;
+    }
+    if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        *v6 = true;
+        return true;
+    }
+    return false;
+}
+
+int web_serve(const struct web_config *cfg)
+{
+    struct sockaddr_storage ss;
+    bool v6;
+    unsigned threads = cfg->threads;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_AUTO;
+    struct MHD_Daemon *d;
+    const union MHD_DaemonInfo *info;
+    char host[INET6_ADDRSTRLEN];
+    sigset_t set;
+    int sig = 0;
+
+    if (!parse_listen(cfg->listen, &ss, &v6)) {
+        fprintf(stderr, "medcrypt: serve: --listen '%s': expected HOST:PORT (an IP address "
+                        "and a port, e.g. 127.0.0.1:8080)\n", cfg->listen);
+        return 1;
+    }
+    if (threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (unsigned)n : 1;
+    }
+    if (v6)
+        flags |= MHD_USE_IPv6;
+    d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, (void *)cfg,
+                         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                         MHD_OPTION_THREAD_POOL_SIZE, threads,
+                         MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout,
+                         MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+                         MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip,
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 * 1024,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                         MHD_OPTION_END);
+    if (d == NULL) {
+        fprintf(stderr, "medcrypt: serve: cannot listen on %s (port in use, not an address of "
+                        "this machine, or limits the server cannot meet)\n", cfg->listen);
+        return 1;
+    }
+    info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    if (v6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof host);
+    else
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof host);
+    printf("medcrypt: serving on http://%s%s%s:%u/\n", v6 ? "[" : "", host, v6 ? "]" : "",
+           info != NULL ? (unsigned)info->port : 0u);
+    fflush(stdout);
+
+    /* SIGINT and SIGTERM are blocked in every thread (cmd_serve): wait for
+     * them here, then stop cleanly. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    while (sigwait(&set, &sig) != 0)
+        ;
+    fprintf(stderr, "medcrypt: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    MHD_stop_daemon(d);
+    return 0;
+}

@@ -1,0 +1,182 @@
+/* medcrypt: a little JavaScript on top of pages that work without it.
+ * Checks the Aadhaar number and the date of birth before sending (the
+ * server checks them again), copies the key, and turns large data: URL
+ * downloads into blob: URLs (browsers limit data: URL navigation). */
+'use strict';
+(function () {
+  // Verhoeff tables (the Aadhaar check digit).
+  var D = [
+    [0,1,2,3,4,5,6,7,8,9],[1,2,3,4,0,6,7,8,9,5],[2,3,4,0,1,7,8,9,5,6],[3,4,0,1,2,8,9,5,6,7],
+    [4,0,1,2,3,9,5,6,7,8],[5,9,8,7,6,0,4,3,2,1],[6,5,9,8,7,1,0,4,3,2],[7,6,5,9,8,2,1,0,4,3],
+    [8,7,6,5,9,3,2,1,0,4],[9,8,7,6,5,4,3,2,1,0]];
+  var P = [
+    [0,1,2,3,4,5,6,7,8,9],[1,5,7,6,2,8,3,0,9,4],[5,8,0,3,7,9,6,1,4,2],[8,9,1,6,0,4,3,5,2,7],
+    [9,4,5,3,1,2,6,8,7,0],[4,2,8,6,5,7,3,9,0,1],[2,7,9,3,8,0,6,4,1,5],[7,0,4,6,9,1,3,2,5,8]];
+
+  function verhoeffValid(digits) {
+    var c = 0;
+    for (var i = 0; i < digits.length; i++) {
+      c = D[c][P[i % 8][digits.charCodeAt(digits.length - 1 - i) - 48]];
+    }
+    return c === 0;
+  }
+
+  // The same rules and messages as the library (mc_aadhaar_check).
+  function aadhaarProblem(value) {
+    var digits = value.replace(/[\s-]/g, '');
+    if (!/^[0-9]{12}$/.test(digits)) return 'Aadhaar number must have 12 digits.';
+    if (digits[0] === '0' || digits[0] === '1') return 'Aadhaar number cannot start with 0 or 1.';
+    if (!verhoeffValid(digits)) return 'Aadhaar number fails its check digit (a digit is probably mistyped).';
+    return '';
+  }
+
+  function today() {
+    var d = new Date();
+    return d.getUTCFullYear() + '-' + String(d.getUTCMonth() + 1).padStart(2, '0') + '-' +
+      String(d.getUTCDate()).padStart(2, '0');
+  }
+
+  // The same rules and messages as the library (mc_dob_check).
+  function dobProblem(value) {
+    var m = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/.exec(value);
+    if (!m) return 'Date of birth must be written YYYY-MM-DD.';
+    var y = +m[1], mo = +m[2], d = +m[3];
+    var dim = [31, (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if (mo < 1 || mo > 12 || d < 1 || d > dim[mo - 1]) return 'Date of birth is not a real calendar date.';
+    if (value < '1900-01-01') return 'Date of birth is before 1900-01-01.';
+    if (value > today()) return 'Date of birth is in the future.';
+    return '';
+  }
+
+  function show(input, message) {
+    var out = document.getElementById(input.id + '-error');
+    if (out) out.textContent = message;
+    if (message) input.setAttribute('aria-invalid', 'true');
+    else input.removeAttribute('aria-invalid');
+  }
+
+  function setupEncrypt(form) {
+    var aadhaar = form.querySelector('#aadhaar');
+    var dob = form.querySelector('#dob');
+    var key = form.querySelector('#key');
+    var image = form.querySelector('#image');
+    if (dob) dob.max = today();
+    function usingKey() { return key && key.value.trim() !== ''; }
+    function check(input, fn) {
+      if (usingKey()) { show(input, ''); return true; }
+      var v = input.value.trim();
+      var msg = v === '' ? (input === aadhaar ? 'Enter the patient\'s Aadhaar number (or an existing key).'
+                                              : 'Enter the patient\'s date of birth (or an existing key).')
+                         : fn(v);
+      show(input, msg);
+      return msg === '';
+    }
+    aadhaar.addEventListener('blur', function () { if (aadhaar.value.trim()) check(aadhaar, aadhaarProblem); });
+    aadhaar.addEventListener('input', function () { if (aadhaar.getAttribute('aria-invalid')) check(aadhaar, aadhaarProblem); });
+    dob.addEventListener('change', function () { if (dob.value) check(dob, dobProblem); });
+    form.addEventListener('submit', function (ev) {
+      var ok = true, first = null;
+      if (!image.files || image.files.length === 0) {
+        show(image, 'Choose an image file to encrypt.'); ok = false; first = image;
+      } else show(image, '');
+      if (!check(aadhaar, aadhaarProblem)) { ok = false; first = first || aadhaar; }
+      if (!check(dob, dobProblem)) { ok = false; first = first || dob; }
+      if (!ok) { ev.preventDefault(); first.focus(); }
+    });
+  }
+
+  function setupDecrypt(form) {
+    var key = form.querySelector('#key');
+    var cipher = form.querySelector('#cipher');
+    form.addEventListener('submit', function (ev) {
+      var first = null;
+      if (!cipher.files || cipher.files.length === 0) {
+        show(cipher, 'Choose the cipher image to decrypt.'); first = cipher;
+      } else show(cipher, '');
+      if (key.value.trim() === '') { show(key, 'Enter the key.'); first = first || key; }
+      else show(key, '');
+      if (first) { ev.preventDefault(); first.focus(); }
+    });
+  }
+
+  // The server refuses bodies over --max-upload (413) before reading them,
+  // which a browser may show as a broken connection: say it here first.
+  function sizeProblem(form, input) {
+    var max = Number(form.getAttribute('data-max-upload') || 0);
+    var f = input.files && input.files[0];
+    if (!max || !f || f.size + 4096 <= max) return '';
+    var mib = function (n) { return (n / 1048576).toFixed(1) + ' MiB'; };
+    return 'The file is too large (' + mib(f.size) + '; this server accepts up to ' + mib(max - 4096) + ').';
+  }
+
+  function setupSizeCheck(form) {
+    var inputs = form.querySelectorAll('input[type=file]');
+    for (var i = 0; i < inputs.length; i++) {
+      (function (input) {
+        ensureErrorSlot(input);
+        input.addEventListener('change', function () { show(input, sizeProblem(form, input)); });
+        form.addEventListener('submit', function (ev) {
+          var msg = sizeProblem(form, input);
+          if (msg) { show(input, msg); ev.preventDefault(); input.focus(); }
+        });
+      })(inputs[i]);
+    }
+  }
+
+  // Errors for file inputs have no slot in the HTML: add one.
+  function ensureErrorSlot(input) {
+    if (!input || document.getElementById(input.id + '-error')) return;
+    var p = document.createElement('p');
+    p.className = 'field-error';
+    p.id = input.id + '-error';
+    p.setAttribute('aria-live', 'polite');
+    input.parentNode.appendChild(p);
+  }
+
+  function setupCopy(button) {
+    var target = document.getElementById(button.getAttribute('data-copy'));
+    var status = document.getElementById('copy-status');
+    button.hidden = false;
+    button.addEventListener('click', function () {
+      var text = target.textContent.trim();
+      function done(ok) { if (status) status.textContent = ok ? 'Copied.' : 'Select the key and copy it by hand.'; }
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(function () { done(true); }, function () { done(false); });
+      } else {
+        var range = document.createRange();
+        range.selectNodeContents(target);
+        var sel = window.getSelection();
+        sel.removeAllRanges();
+        sel.addRange(range);
+        var ok = false;
+        try { ok = document.execCommand('copy'); } catch (e) { ok = false; }
+        done(ok);
+      }
+    });
+  }
+
+  function dataUrlToBlobUrl(a) {
+    var href = a.getAttribute('href') || '';
+    var m = /^data:([^;,]+);base64,/.exec(href);
+    if (!m) return;
+    try {
+      var bin = atob(href.slice(m[0].length));
+      var bytes = new Uint8Array(bin.length);
+      for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      a.href = URL.createObjectURL(new Blob([bytes], { type: m[1] }));
+    } catch (e) { /* keep the data: URL */ }
+  }
+
+  document.addEventListener('DOMContentLoaded', function () {
+    var enc = document.getElementById('encrypt-form');
+    if (enc) { ensureErrorSlot(enc.querySelector('#image')); setupEncrypt(enc); }
+    var dec = document.getElementById('decrypt-form');
+    if (dec) { ensureErrorSlot(dec.querySelector('#cipher')); setupDecrypt(dec); }
+    var forms = document.querySelectorAll('form[data-max-upload]');
+    for (var k = 0; k < forms.length; k++) setupSizeCheck(forms[k]);
+    var buttons = document.querySelectorAll('button[data-copy]');
+    for (var i = 0; i < buttons.length; i++) setupCopy(buttons[i]);
+    var links = document.querySelectorAll('a[data-blob]');
+    for (var j = 0; j < links.length; j++) dataUrlToBlobUrl(links[j]);
+  });
+})();

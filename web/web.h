@@ -1,0 +1,62 @@
+/* The web application (issue 7): an HTTP server over libmicrohttpd that
+ * serves the pages and the REST API of docs/API.md. Stateless: nothing is
+ * written to disk, nothing is kept between requests. */
+#ifndef MC_WEB_H
+#define MC_WEB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WEB_DEFAULT_LISTEN "127.0.0.1:8080"
+#define WEB_DEFAULT_MAX_UPLOAD ((size_t)64 << 20)
+#define WEB_DEFAULT_TIMEOUT 60
+#define WEB_DEFAULT_MAX_CONNECTIONS 128
+#define WEB_DEFAULT_PER_IP 32
+
+struct web_config {
+    const char *listen;       /* "HOST:PORT", "[V6]:PORT" or "PORT" */
+    size_t max_upload;        /* bytes of request body, answered 413 above */
+    unsigned threads;         /* worker threads; 0 = one per core */
+    unsigned timeout;         /* seconds of inactivity before a connection is closed */
+    unsigned max_connections; /* all clients together */
+    unsigned per_ip;          /* per client address; 0 = no limit */
+    uint64_t max_samples;     /* pixel cap (W·H·C) for uploaded images */
+};
+
+/* Runs the server until SIGINT or SIGTERM; returns the exit status. The
+ * caller has blocked SIGINT and SIGTERM in every thread. */
+int web_serve(const struct web_config *cfg);
+
+/* Files embedded at build time by web/embed.py (assets.c). */
+struct web_asset {
+    const char *name;         /* "static/style.css", "pages/home.html" */
+    const char *content_type;
+    const unsigned char *data; /* NUL-terminated */
+    size_t len;
+};
+extern const struct web_asset web_assets[];
+const struct web_asset *web_asset_find(const char *name);
+
+/* A growing byte buffer; after a failed allocation oom is set and every
+ * later append is a no-op, so callers check once at the end. */
+struct buf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+};
+void buf_put(struct buf *b, const void *data, size_t len);
+void buf_puts(struct buf *b, const char *s);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_html(struct buf *b, const char *s);  /* HTML-escaped text */
+void buf_json(struct buf *b, const char *s);  /* a JSON string, quotes included */
+void buf_base64(struct buf *b, const uint8_t *data, size_t len);
+/* Wipes (the buffer may hold a key or patient data) and frees. */
+void buf_wipe(struct buf *b);
+
+/* Template: copies the asset, replacing {{name}} with the HTML-escaped
+ * value and {{&name}} with the raw value (already HTML). Unknown names
+ * become empty. vars: name, value pairs, NULL-terminated. */
+void buf_template(struct buf *b, const char *asset, const char *const *vars);
+
+#endif

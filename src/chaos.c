@@ -40,18 +40,6 @@ double mc__unit(uint32_t hi, uint32_t lo)
     return (double)u * 0x1p-53;
 }
 
-uint64_t mc__bits(double x)
-{
-    uint64_t u;
-    memcpy(&u, &x, sizeof u);
-    return u;
-}
-
-uint32_t mc__low32(double x)
-{
-    return (uint32_t)mc__bits(x);
-}
-
 /* Logistic map x' = r·x·(1−x), r in [3.99, 4): the fully chaotic end of
  * the parameter range (May 1976). x0 in [0.001, 0.999) avoids the fixed
  * point 0 and its preimage 1. */

@@ -26,6 +26,7 @@
  */
 #include "internal.h"
 
+#include <assert.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -72,20 +73,19 @@ static inline uint64_t spread(uint64_t h)
     return (h ^ (h >> 31)) * 0xBF58476D1CE4E5B9ull;
 }
 
-static void block(uint64_t *w, size_t q, unsigned bits, const uint8_t sm[64], uint64_t b,
-                  bool inverse)
+/* Applies one block's moves, given its orbit outputs h[i·stride]. */
+static inline void apply(uint64_t *w, size_t q, unsigned bits, const uint64_t *h, size_t stride,
+                         bool inverse)
 {
     size_t half = q / 2;
-    mc__henon m;
 
-    mc__henon_seed(&m, sm, b);
     for (size_t i = 0; i < half; i++) {
-        uint64_t h = step(&m), g = spread(h), a = w[i], c = w[i + half], t;
+        uint64_t hi = h[i * stride], g = spread(hi), a = w[i], c = w[i + half], t;
         if (!inverse) {
             a = lanes_rot_var(a, g, 0, bits, false);
             c = lanes_rot_var(c, g, bits / 2, bits, false);
         }
-        t = (a ^ c) & h;
+        t = (a ^ c) & hi;
         a ^= t;
         c ^= t;
         if (inverse) {
@@ -95,11 +95,57 @@ static void block(uint64_t *w, size_t q, unsigned bits, const uint8_t sm[64], ui
         w[i] = a;
         w[i + half] = c;
     }
-    if (q & 1) {
-        uint64_t g = spread(step(&m));
-        w[q - 1] = lanes_rot_var(w[q - 1], g, 0, bits, inverse);
-    }
+    if (q & 1)
+        w[q - 1] = lanes_rot_var(w[q - 1], spread(h[half * stride]), 0, bits, inverse);
+}
+
+/* One block: its orbit (one step per pair, one more if q is odd). */
+static void block(uint64_t *w, size_t q, unsigned bits, const uint8_t sm[64], uint64_t b,
+                  bool inverse)
+{
+    uint64_t h[MC_HENON_BLOCK_WORDS / 2 + 1];
+    mc__henon m;
+
+    mc__henon_seed(&m, sm, b);
+    for (size_t i = 0; i < q / 2 + (q & 1); i++)
+        h[i] = step(&m);
+    if (bits == 8)
+        apply(w, q, 8, h, 1, inverse);
+    else
+        apply(w, q, 16, h, 1, inverse);
     sodium_memzero(&m, sizeof m);
+    sodium_memzero(h, sizeof h);
+}
+
+/* LANES full blocks at once: their orbits interleaved (independent chains
+ * of dependent multiplications), then each block's moves. Same
+ * operations per orbit, same bits as block(). */
+#define LANES 8
+
+static void block_lanes(uint8_t *p, unsigned bits, const uint8_t sm[64], uint64_t first,
+                        bool inverse)
+{
+    const size_t Q = MC_HENON_BLOCK_WORDS;
+    static_assert(MC_HENON_BLOCK_WORDS % 2 == 0, "full blocks have no odd word");
+    uint64_t h[MC_HENON_BLOCK_WORDS / 2 * LANES], w[MC_HENON_BLOCK_WORDS];
+    mc__henon m[LANES];
+
+    for (unsigned l = 0; l < LANES; l++)
+        mc__henon_seed(&m[l], sm, first + l);
+    for (size_t i = 0; i < Q / 2; i++)
+        for (unsigned l = 0; l < LANES; l++)
+            h[i * LANES + l] = step(&m[l]);
+    for (unsigned l = 0; l < LANES; l++) {
+        memcpy(w, p + l * Q * 8, sizeof w); /* little-endian host (internal.h) */
+        if (bits == 8)
+            apply(w, Q, 8, h + l, LANES, inverse);
+        else
+            apply(w, Q, 16, h + l, LANES, inverse);
+        memcpy(p + l * Q * 8, w, sizeof w);
+    }
+    sodium_memzero(m, sizeof m);
+    sodium_memzero(h, sizeof h);
+    sodium_memzero(w, sizeof w);
 }
 
 static void tail(uint8_t *p, size_t t, unsigned bits, const uint8_t sm[64], uint64_t b,
@@ -124,7 +170,11 @@ static void henon(uint8_t *buf, size_t len, unsigned bps, const uint8_t sm[64], 
     size_t words = len / 8, n_blocks = (words + Q - 1) / Q;
     uint64_t w[MC_HENON_BLOCK_WORDS];
 
-    for (size_t b = 0; b < n_blocks; b++) {
+    size_t b = 0;
+
+    for (; b + LANES <= words / Q; b += LANES)
+        block_lanes(buf + b * Q * 8, bits, sm, b, inverse);
+    for (; b < n_blocks; b++) {
         size_t q = (b + 1 < n_blocks || words % Q == 0) ? Q : words % Q;
         uint8_t *p = buf + b * Q * 8;
         memcpy(w, p, q * 8); /* little-endian host (internal.h) */

@@ -32,11 +32,37 @@ static inline uint32_t pick(mc__logistic *m, uint32_t bound)
     return (uint32_t)(((uint64_t)u * bound) >> 32);
 }
 
-/* j[i] is the partner of position i, for i = count-1 down to 1. */
-static void indices(uint32_t *j, size_t count, mc__logistic *m)
+/* j[i·stride] is the partner of position i, for i = count-1 down to 1. */
+static void indices(uint32_t *j, size_t stride, size_t count, mc__logistic *m)
 {
     for (size_t i = count - 1; i >= 1; i--)
-        j[i] = pick(m, (uint32_t)(i + 1));
+        j[i * stride] = pick(m, (uint32_t)(i + 1));
+}
+
+/* The same for LANES blocks at once, their orbits interleaved: a single
+ * orbit is a chain of dependent multiplications, LANES independent ones
+ * keep the multipliers busy (and let the compiler use SIMD lanes). Same
+ * operations, same bits. j[i·LANES + l] belongs to block l. */
+#define LANES 8
+
+static void indices_lanes(uint32_t *j, const uint8_t sm[64], uint64_t first)
+{
+    double x[LANES], r[LANES];
+
+    for (unsigned l = 0; l < LANES; l++) {
+        mc__logistic m;
+        mc__logistic_seed(&m, sm, MC_STAGE_PERM, first + l);
+        x[l] = m.x;
+        r[l] = m.r;
+    }
+    for (size_t i = MC_PERM_BLOCK_SAMPLES - 1; i >= 1; i--) {
+        for (unsigned l = 0; l < LANES; l++) {
+            x[l] = r[l] * x[l] * (1.0 - x[l]);
+            j[i * LANES + l] = (uint32_t)(((uint64_t)mc__low32(x[l]) * (i + 1)) >> 32);
+        }
+    }
+    sodium_memzero(x, sizeof x);
+    sodium_memzero(r, sizeof r);
 }
 
 #define SWAP(T, base, a, b)                                                                    \
@@ -47,21 +73,21 @@ static void indices(uint32_t *j, size_t count, mc__logistic *m)
     } while (0)
 
 static void shuffle_block(uint8_t *base, size_t count, unsigned bps, const uint32_t *j,
-                          bool inverse)
+                          size_t stride, bool inverse)
 {
     if (!inverse) {
         for (size_t i = count - 1; i >= 1; i--) {
             if (bps == 1)
-                SWAP(uint8_t, base, i, j[i]);
+                SWAP(uint8_t, base, i, j[i * stride]);
             else
-                SWAP(uint16_t, base, i, j[i]);
+                SWAP(uint16_t, base, i, j[i * stride]);
         }
     } else {
         for (size_t i = 1; i < count; i++) {
             if (bps == 1)
-                SWAP(uint8_t, base, i, j[i]);
+                SWAP(uint8_t, base, i, j[i * stride]);
             else
-                SWAP(uint16_t, base, i, j[i]);
+                SWAP(uint16_t, base, i, j[i * stride]);
         }
     }
 }
@@ -75,7 +101,7 @@ static void block_order(uint32_t *pi, uint32_t *j, size_t nf, const uint8_t sm[6
         pi[k] = (uint32_t)k;
     if (nf > 1) {
         mc__logistic_seed(&m, sm, MC_STAGE_PERM_BLOCKS, 0);
-        indices(j, nf, &m);
+        indices(j, 1, nf, &m);
         for (size_t k = nf - 1; k >= 1; k--) {
             uint32_t t = pi[k];
             pi[k] = pi[j[k]];
@@ -89,35 +115,46 @@ static void block_order(uint32_t *pi, uint32_t *j, size_t nf, const uint8_t sm[6
  * TILE blocks × TILE offsets so both sides stay in cache. */
 #define TILE 64u
 
+/* Through a TILE×TILE buffer: both sides are then read and written in
+ * runs of TILE contiguous samples. (Going straight from source to
+ * destination strides by 8 KiB blocks on one side, and such power-of-two
+ * strides all fall into the same few cache sets.) */
+#define TRANSPOSE(T)                                                                           \
+    static void transpose_##T(T *dst, const T *src, const uint32_t *pi, size_t nf, bool inverse) \
+    {                                                                                          \
+        const size_t P = MC_PERM_BLOCK_SAMPLES;                                                \
+        T tile[TILE][TILE]; /* tile[k][o] */                                                   \
+        for (size_t k0 = 0; k0 < nf; k0 += TILE) {                                             \
+            size_t nk = k0 + TILE < nf ? TILE : nf - k0;                                       \
+            for (size_t o0 = 0; o0 < P; o0 += TILE) {                                          \
+                if (!inverse) {                                                                \
+                    for (size_t k = 0; k < nk; k++)                                            \
+                        memcpy(tile[k], src + (size_t)pi[k0 + k] * P + o0, sizeof tile[k]);    \
+                    for (size_t o = 0; o < TILE; o++)                                          \
+                        for (size_t k = 0; k < nk; k++)                                        \
+                            dst[(o0 + o) * nf + k0 + k] = tile[k][o];                          \
+                } else {                                                                       \
+                    for (size_t o = 0; o < TILE; o++)                                          \
+                        for (size_t k = 0; k < nk; k++)                                        \
+                            tile[k][o] = src[(o0 + o) * nf + k0 + k];                          \
+                    for (size_t k = 0; k < nk; k++)                                            \
+                        memcpy(dst + (size_t)pi[k0 + k] * P + o0, tile[k], sizeof tile[k]);    \
+                }                                                                              \
+            }                                                                                  \
+        }                                                                                      \
+        sodium_memzero(tile, sizeof tile);                                                     \
+    }
+TRANSPOSE(uint8_t)
+TRANSPOSE(uint16_t)
+
 static void transpose(uint8_t *dst, const uint8_t *src, const uint32_t *pi, size_t nf,
                       unsigned bps, bool inverse)
 {
-    const size_t P = MC_PERM_BLOCK_SAMPLES;
-
-    for (size_t k0 = 0; k0 < nf; k0 += TILE) {
-        size_t k1 = k0 + TILE < nf ? k0 + TILE : nf;
-        for (size_t o0 = 0; o0 < P; o0 += TILE) {
-            for (size_t k = k0; k < k1; k++) {
-                size_t blk = (size_t)pi[k] * P;
-                for (size_t o = o0; o < o0 + TILE; o++) {
-                    size_t a = o * nf + k, b = blk + o; /* a: transposed side */
-                    if (bps == 1) {
-                        if (!inverse)
-                            dst[a] = src[b];
-                        else
-                            dst[b] = src[a];
-                    } else {
-                        const uint16_t *s = (const uint16_t *)(const void *)src;
-                        uint16_t *d = (uint16_t *)(void *)dst;
-                        if (!inverse)
-                            d[a] = s[b];
-                        else
-                            d[b] = s[a];
-                    }
-                }
-            }
-        }
-    }
+    if (bps == 1)
+        transpose_uint8_t(dst, src, pi, nf, inverse);
+    else
+        transpose_uint16_t((uint16_t *)(void *)dst, (const uint16_t *)(const void *)src, pi, nf,
+                           inverse);
 }
 
 /* Step 1 (and 3): every block shuffled by its own orbit (stage 0, block
@@ -131,13 +168,20 @@ static void shuffle_all(uint8_t *buf, size_t n, unsigned bps, const uint8_t sm[6
     size_t n_blocks = (n + P - 1) / P;
     mc__logistic m = {0.0, 0.0};
 
-    for (size_t b = 0; b < n_blocks; b++) {
+    size_t b = 0;
+
+    for (; b + LANES <= n / P; b += LANES) {
+        indices_lanes(j, sm, first + b);
+        for (unsigned l = 0; l < LANES; l++)
+            shuffle_block(buf + (b + l) * P * bps, P, bps, j + l, LANES, inverse);
+    }
+    for (; b < n_blocks; b++) {
         size_t count = (b + 1 < n_blocks || n % P == 0) ? P : n % P;
         if (count < 2)
             continue;
         mc__logistic_seed(&m, sm, MC_STAGE_PERM, first + b);
-        indices(j, count, &m);
-        shuffle_block(buf + b * P * bps, count, bps, j, inverse);
+        indices(j, 1, count, &m);
+        shuffle_block(buf + b * P * bps, count, bps, j, 1, inverse);
     }
     sodium_memzero(&m, sizeof m);
 }
@@ -146,7 +190,7 @@ static mc_err perm(uint8_t *buf, size_t n, unsigned bps, const uint8_t sm[64], b
 {
     const size_t P = MC_PERM_BLOCK_SAMPLES;
     size_t nf = n / P;
-    size_t j_len = (nf > P ? nf : P) * sizeof(uint32_t);
+    size_t j_len = (nf > LANES * P ? nf : LANES * P) * sizeof(uint32_t);
     uint32_t *j = NULL, *pi = NULL;
     uint8_t *tmp = NULL;
     mc_err err = MC_ENOMEM;

@@ -1,0 +1,417 @@
+/*
+ * medcrypt bench: where the time goes, as ratios to references measured in
+ * the same run on the same bytes (libsodium's XChaCha20-Poly1305, one
+ * OpenSSL HMAC-SHA-512 pass, memcpy). In memory only: no file I/O.
+ *
+ * Each figure is the median of `repeat` runs after one warm-up run.
+ */
+#include "bench.h"
+
+#include "internal.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* A test image: smooth gradients (like anatomy) plus Philox noise, from a
+ * fixed seed, so every run measures the same bytes. */
+static mc_err make_image(mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint8_t bits,
+                         mc_image **out)
+{
+    static const uint32_t key[2] = {0x6d656463, 0x72797074}; /* "medcrypt" */
+    mc_image *img;
+    mc_err err;
+
+    if ((err = mc__image_alloc(ctx, w, h, c, bits, &img)) != MC_OK)
+        return err;
+    for (size_t i = 0; i < img->samples_len / (bits / 8); i++) {
+        uint32_t r[4], ctr[4] = {(uint32_t)i, 0, 0, 0};
+        size_t x = (i / c) % w, y = (i / c) / w;
+        uint32_t v;
+        mc__philox(r, ctr, key);
+        v = (uint32_t)(x * 7 + y * 3) + (r[0] & 15);
+        if (bits == 8)
+            img->samples[i] = (uint8_t)v;
+        else
+            ((uint16_t *)(void *)img->samples)[i] = (uint16_t)(v * 16);
+    }
+    *out = img;
+    return MC_OK;
+}
+
+/* Runs fn `repeat` times after a warm-up and returns the median (s). */
+typedef void (*bench_fn)(void *arg);
+static double measure(bench_fn fn, void *arg, int repeat)
+{
+    double *t = malloc((size_t)repeat * sizeof *t), median;
+
+    if (t == NULL)
+        return -1.0;
+    fn(arg); /* warm-up: page faults, caches, lazy init */
+    for (int r = 0; r < repeat; r++) {
+        double t0 = now();
+        fn(arg);
+        t[r] = now() - t0;
+    }
+    qsort(t, (size_t)repeat, sizeof *t, cmp_double);
+    median = t[repeat / 2];
+    free(t);
+    return median;
+}
+
+struct job {
+    mc_ctx *ctx;
+    mc_image *img;    /* the plain image (never modified) */
+    mc_image *work;   /* a working copy */
+    uint8_t *buf;     /* scratch as long as the samples (+ AEAD tag) */
+    uint8_t *cipher;  /* encoded cipher PNG */
+    size_t cipher_len;
+    mc__header hdr;
+    mc_key key;
+    uint8_t sm[64];
+    int stage;
+};
+
+static void copy_in(struct job *j)
+{
+    memcpy(j->work->samples, j->img->samples, j->img->samples_len);
+}
+
+static void f_memcpy(void *a)
+{
+    struct job *j = a;
+    memcpy(j->buf, j->img->samples, j->img->samples_len);
+}
+
+static void f_aead(void *a)
+{
+    struct job *j = a;
+    static const uint8_t n[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
+    unsigned long long clen;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(j->buf, &clen, j->img->samples,
+                                               j->img->samples_len, NULL, 0, NULL, n,
+                                               j->key.bytes);
+}
+
+static void f_hmac(void *a)
+{
+    struct job *j = a;
+    uint8_t mac[64];
+    (void)mc__hmac_sha512(mac, j->key.bytes, MC_KEY_BYTES, j->img->samples, j->img->samples_len);
+}
+
+static void f_encrypt(void *a)
+{
+    struct job *j = a;
+    static const uint8_t nonce[MC_NONCE_BYTES];
+    copy_in(j);
+    (void)mc__encrypt_inplace(&j->key, j->work, nonce, MC_STAGES_ALL, &j->hdr);
+}
+
+static void f_copy(void *a)
+{
+    copy_in(a);
+}
+
+static void f_decrypt(void *a)
+{
+    struct job *j = a;
+    /* work holds the cipher samples: decrypt a fresh copy each time */
+    memcpy(j->buf, j->work->samples, j->work->samples_len);
+    (void)mc__decrypt_inplace(&j->key, j->work, &j->hdr);
+    memcpy(j->work->samples, j->buf, j->work->samples_len);
+}
+
+static void f_seed(void *a)
+{
+    struct job *j = a;
+    mc__subkeys sk;
+    if (mc__subkeys_derive(&sk, &j->key) == MC_OK)
+        (void)mc__seed_material(j->sm, sk.chaos, j->hdr.tag);
+    mc__subkeys_wipe(&sk);
+}
+
+static void f_stage(void *a)
+{
+    struct job *j = a;
+    mc_image *w = j->work;
+    unsigned bps = w->bits / 8;
+    switch (j->stage) {
+    case 0:
+        (void)mc__perm_forward(w->samples, w->samples_len / bps, bps, j->sm);
+        break;
+    case 1:
+        mc__henon_forward(w->samples, w->samples_len, bps, j->sm);
+        break;
+    case 2:
+        mc__logistic_xor(w->samples, w->samples_len, j->sm);
+        break;
+    default:
+        mc__xchacha_xor(w->samples, w->samples_len, 0, j->sm, j->hdr.tag);
+        break;
+    }
+}
+
+static void f_png_encode(void *a)
+{
+    struct job *j = a;
+    free(j->cipher);
+    j->cipher = NULL;
+    (void)mc__container_write(j->ctx, j->work, &j->hdr, &j->cipher, &j->cipher_len);
+}
+
+static void f_png_decode(void *a)
+{
+    struct job *j = a;
+    mc_image *img = NULL;
+    mc__header hdr;
+    if (mc__container_read(j->ctx, j->cipher, j->cipher_len, &img, &hdr) == MC_OK)
+        mc_image_free(img);
+}
+
+/* Encrypts one image per thread, `per_thread` times: batch throughput. */
+struct batch {
+    struct job *job;
+    int per_thread;
+};
+
+static void *batch_worker(void *arg)
+{
+    struct batch *b = arg;
+    for (int i = 0; i < b->per_thread; i++)
+        f_encrypt(b->job);
+    return NULL;
+}
+
+static double batch_time(mc_ctx *ctx, const mc_image *img, int threads, int per_thread)
+{
+    pthread_t tid[256];
+    struct job jobs[256];
+    struct batch b[256];
+    double t0, t = -1.0;
+    int n = 0;
+
+    memset(jobs, 0, sizeof jobs);
+    for (; n < threads && n < 256; n++) {
+        jobs[n].ctx = ctx;
+        jobs[n].img = (mc_image *)img;
+        for (int k = 0; k < MC_KEY_BYTES; k++)
+            jobs[n].key.bytes[k] = (uint8_t)k;
+        if (mc__image_alloc(ctx, img->width, img->height, img->channels, img->bits,
+                            &jobs[n].work) != MC_OK)
+            goto out;
+        b[n].job = &jobs[n];
+        b[n].per_thread = per_thread;
+    }
+    t0 = now();
+    for (int i = 0; i < n; i++)
+        if (pthread_create(&tid[i], NULL, batch_worker, &b[i]) != 0)
+            goto out;
+    for (int i = 0; i < n; i++)
+        pthread_join(tid[i], NULL);
+    t = now() - t0;
+out:
+    for (int i = 0; i < n; i++)
+        mc_image_free(jobs[i].work);
+    return t;
+}
+
+static void cpu_model(char *out, size_t size)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+
+    snprintf(out, size, "unknown");
+    if (f == NULL)
+        return;
+    while (fgets(line, sizeof line, f) != NULL) {
+        char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) == 0 && colon != NULL) {
+            colon += 2;
+            colon[strcspn(colon, "\n")] = '\0';
+            snprintf(out, size, "%s", colon);
+            break;
+        }
+    }
+    fclose(f);
+}
+
+/* JSON strings here are fixed labels and the CPU model: escape quotes and
+ * backslashes, drop control characters. */
+static void json_str(FILE *o, const char *s)
+{
+    fputc('"', o);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fputc('\\', o);
+        if ((unsigned char)*s >= 0x20)
+            fputc(*s, o);
+    }
+    fputc('"', o);
+}
+
+struct row {
+    const char *name;
+    double seconds;
+};
+
+static int bench_image(mc_ctx *ctx, const struct bench_opts *o, const char *label, uint32_t w,
+                       uint32_t h, uint8_t c, uint8_t bits, FILE *out, bool first)
+{
+    static const char *const stage_names[] = {"scrambling", "henon", "logistic", "xchacha20"};
+    struct job j;
+    struct row rows[16];
+    int n = 0, rc = 1;
+    double ref_aead, ref_hmac, ref_copy, mb;
+
+    memset(&j, 0, sizeof j);
+    j.ctx = ctx;
+    for (int k = 0; k < MC_KEY_BYTES; k++)
+        j.key.bytes[k] = (uint8_t)k;
+    if (make_image(ctx, w, h, c, bits, &j.img) != MC_OK ||
+        mc__image_alloc(ctx, w, h, c, bits, &j.work) != MC_OK ||
+        (j.buf = malloc(j.img->samples_len + crypto_aead_xchacha20poly1305_ietf_ABYTES)) ==
+            NULL)
+        goto out;
+    mb = (double)j.img->samples_len / 1e6;
+
+    ref_copy = measure(f_memcpy, &j, o->repeat);
+    ref_aead = measure(f_aead, &j, o->repeat);
+    ref_hmac = measure(f_hmac, &j, o->repeat);
+    rows[n++] = (struct row){"encrypt", measure(f_encrypt, &j, o->repeat) -
+                                            measure(f_copy, &j, o->repeat)};
+    f_encrypt(&j); /* work = cipher samples, hdr = its header */
+    rows[n++] = (struct row){"decrypt", measure(f_decrypt, &j, o->repeat) -
+                                            2 * measure(f_copy, &j, o->repeat)};
+    rows[n++] = (struct row){"keyed_hash", ref_hmac};
+    rows[n++] = (struct row){"key_processing", measure(f_seed, &j, o->repeat)};
+    for (j.stage = 0; j.stage < 4; j.stage++) {
+        copy_in(&j);
+        rows[n++] = (struct row){stage_names[j.stage], measure(f_stage, &j, o->repeat)};
+    }
+    f_encrypt(&j);
+    rows[n++] = (struct row){"png_encode", measure(f_png_encode, &j, o->repeat)};
+    rows[n++] = (struct row){"png_decode", measure(f_png_decode, &j, o->repeat)};
+
+    if (o->json) {
+        fprintf(out, "%s{\"name\":", first ? "" : ",");
+        json_str(out, label);
+        fprintf(out,
+                ",\"width\":%u,\"height\":%u,\"channels\":%u,\"bits\":%u,\"bytes\":%zu,"
+                "\"reference\":{\"memcpy_ms\":%.4f,\"xchacha20poly1305_ms\":%.4f,"
+                "\"hmac_sha512_ms\":%.4f},\"results\":[",
+                w, h, c, bits, j.img->samples_len, ref_copy * 1e3, ref_aead * 1e3,
+                ref_hmac * 1e3);
+        for (int i = 0; i < n; i++) {
+            fprintf(out, "%s{\"name\":", i ? "," : "");
+            json_str(out, rows[i].name);
+            fprintf(out,
+                    ",\"ms\":%.4f,\"mb_per_s\":%.2f,\"x_aead\":%.3f,\"x_hmac\":%.3f,"
+                    "\"x_memcpy\":%.2f}",
+                    rows[i].seconds * 1e3, mb / rows[i].seconds, rows[i].seconds / ref_aead,
+                    rows[i].seconds / ref_hmac, rows[i].seconds / ref_copy);
+        }
+        fputs("]}", out);
+    } else {
+        fprintf(out, "\n%s: %ux%u, %u channel(s), %u-bit, %.2f MB of samples\n", label, w, h,
+                c, bits, mb);
+        fprintf(out, "  references: memcpy %.3f ms, XChaCha20-Poly1305 %.3f ms, "
+                     "HMAC-SHA-512 (OpenSSL) %.3f ms\n",
+                ref_copy * 1e3, ref_aead * 1e3, ref_hmac * 1e3);
+        fprintf(out, "  %-16s %10s %10s %10s %10s\n", "step", "ms", "MB/s", "x AEAD",
+                "x HMAC");
+        for (int i = 0; i < n; i++)
+            fprintf(out, "  %-16s %10.3f %10.1f %10.2f %10.2f\n", rows[i].name,
+                    rows[i].seconds * 1e3, mb / rows[i].seconds, rows[i].seconds / ref_aead,
+                    rows[i].seconds / ref_hmac);
+    }
+    rc = 0;
+out:
+    mc_image_free(j.img);
+    mc_image_free(j.work);
+    free(j.buf);
+    free(j.cipher);
+    return rc;
+}
+
+int mc_bench_run(const struct bench_opts *o, FILE *out)
+{
+    static const struct {
+        const char *label;
+        uint32_t w, h;
+        uint8_t c, bits;
+    } images[] = {
+        {"ct_512_8bit", 512, 512, 1, 8},
+        {"ct_2048_16bit", 2048, 2048, 1, 16},
+        {"rgb_512_8bit", 512, 512, 3, 8},
+    };
+    char cpu[256];
+    struct rusage ru;
+    mc_ctx *ctx = NULL;
+    mc_image *batch_img = NULL;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int threads = o->threads > 0 ? o->threads : (int)(cores > 0 ? cores : 1);
+    double t1 = 0, tn = 0;
+    uint32_t side = o->tiny ? 32 : 512;
+    int rc = 1;
+
+    if (mc_ctx_new(&ctx) != MC_OK)
+        return 1;
+    cpu_model(cpu, sizeof cpu);
+    if (o->json) {
+        fputs("{\"machine\":{\"cpu\":", out);
+        json_str(out, cpu);
+        fprintf(out, ",\"cores\":%ld},\"repeat\":%d,\"images\":[", cores, o->repeat);
+    } else {
+        fprintf(out, "medcrypt %s bench: %s, %ld cores, median of %d runs after a warm-up\n",
+                MC_VERSION_STRING, cpu, cores, o->repeat);
+    }
+    for (size_t i = 0; i < sizeof images / sizeof images[0]; i++) {
+        uint32_t w = o->tiny ? images[i].w / 16 : images[i].w;
+        uint32_t h = o->tiny ? images[i].h / 16 : images[i].h;
+        if (bench_image(ctx, o, images[i].label, w, h, images[i].c, images[i].bits, out,
+                        i == 0) != 0)
+            goto out;
+    }
+    /* Batch scaling: independent images on 1 and on N threads. */
+    if (make_image(ctx, side, side, 1, 16, &batch_img) != MC_OK)
+        goto out;
+    t1 = batch_time(ctx, batch_img, 1, 4 * threads);
+    tn = batch_time(ctx, batch_img, threads, 4);
+    getrusage(RUSAGE_SELF, &ru);
+    if (o->json) {
+        fprintf(out,
+                "],\"batch\":{\"width\":%u,\"height\":%u,\"bits\":16,\"images\":%d,"
+                "\"threads\":%d,\"one_thread_s\":%.4f,\"n_threads_s\":%.4f,"
+                "\"speedup\":%.3f},\"peak_rss_kib\":%ld}\n",
+                side, side, 4 * threads, threads, t1, tn, t1 / tn, ru.ru_maxrss);
+    } else {
+        fprintf(out, "\nbatch of %d %ux%u 16-bit images: 1 thread %.3f s, %d threads %.3f s, "
+                     "speed-up %.2fx\n",
+                4 * threads, side, side, t1, threads, tn, t1 / tn);
+        fprintf(out, "peak RSS of this process: %ld KiB\n", ru.ru_maxrss);
+    }
+    rc = 0;
+out:
+    mc_image_free(batch_img);
+    mc_ctx_free(ctx);
+    return rc;
+}

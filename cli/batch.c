@@ -1,0 +1,61 @@
+/* Many inputs on all cores: a small worker pool with a progress line. */
+#include "cli.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <unistd.h>
+
+struct pool {
+    char **inputs;
+    int n;
+    bool (*fn)(void *arg, const char *input);
+    void *arg;
+    atomic_int next, done, failures;
+    bool progress;
+};
+
+static void *worker(void *p)
+{
+    struct pool *pool = p;
+    int i;
+
+    while ((i = atomic_fetch_add(&pool->next, 1)) < pool->n) {
+        bool ok = pool->fn(pool->arg, pool->inputs[i]);
+        int done = atomic_fetch_add(&pool->done, 1) + 1;
+        if (!ok)
+            atomic_fetch_add(&pool->failures, 1);
+        if (pool->progress)
+            cli_progress(done, pool->n);
+    }
+    return NULL;
+}
+
+int cli_batch(int jobs, char **inputs, int n, bool (*fn)(void *arg, const char *input),
+              void *arg)
+{
+    pthread_t tid[CLI_MAX_JOBS];
+    struct pool pool = {.inputs = inputs, .n = n, .fn = fn, .arg = arg};
+    int started = 0;
+
+    atomic_init(&pool.next, 0);
+    atomic_init(&pool.done, 0);
+    atomic_init(&pool.failures, 0);
+    /* A progress line only where a person watches, and only for batches. */
+    pool.progress = n > 1 && isatty(STDERR_FILENO);
+    if (jobs > n)
+        jobs = n;
+    if (jobs > CLI_MAX_JOBS)
+        jobs = CLI_MAX_JOBS;
+    for (int t = 1; t < jobs; t++) {
+        if (pthread_create(&tid[started], NULL, worker, &pool) != 0)
+            break; /* fewer threads; the calling thread still works */
+        started++;
+    }
+    worker(&pool);
+    for (int t = 0; t < started; t++)
+        pthread_join(tid[t], NULL);
+    if (pool.progress)
+        cli_progress_end();
+    return atomic_load(&pool.failures);
+}

@@ -29,6 +29,18 @@ bool cli_same_file(const char *a, const char *b);
 /* The mode for new files: 0666 or 0600 (secret), minus the umask. */
 mode_t cli_mode(bool secret);
 
+/* Runs fn(arg, input) for each input on up to jobs threads (a progress
+ * line on a terminal); returns the number of failures. fn must be
+ * thread-safe. */
+#define CLI_MAX_JOBS 64
+int cli_batch(int jobs, char **inputs, int n, bool (*fn)(void *arg, const char *input),
+              void *arg);
+/* "medcrypt: 3/16 files" on stderr, redrawn in place; _end clears it. */
+void cli_progress(int done, int total);
+void cli_progress_end(void);
+/* Number of online cores (at least 1). */
+int cli_cores(void);
+
 /* The key: -k FILE, else $MEDCRYPT_KEY, else a prompt on the terminal. */
 bool cli_load_key(const char *key_file, mc_key *key);
 /* Reads a line from the terminal with echo off (secret) or on. */
@@ -37,8 +49,14 @@ bool cli_prompt(const char *question, bool secret, char *buf, size_t size);
 const char *cli_basename(const char *path);
 bool cli_has_suffix(const char *s, const char *suffix);
 
+/* One verb each: argv[0] is the verb; each handles --help itself. */
 int cmd_keygen(int argc, char **argv);
 int cmd_encrypt(int argc, char **argv);
 int cmd_decrypt(int argc, char **argv);
+int cmd_info(int argc, char **argv);    /* cmd_info.c (issue 5) */
+int cmd_preview(int argc, char **argv); /* cmd_info.c (issue 5) */
+int cmd_analyze(int argc, char **argv); /* cmd_analyze.c (issue 6) */
+int cmd_serve(int argc, char **argv);   /* cmd_serve.c (issue 7) */
+int cmd_bench(int argc, char **argv);   /* cmd_bench.c (issue 11) */
 
 #endif

@@ -15,12 +15,17 @@
 #define MAX_INPUT_BYTES ((size_t)3 << 30)
 
 static const char ENCRYPT_HELP[] =
-    "Usage: medcrypt encrypt [-k KEYFILE] [-o OUTPUT] [--force] INPUT...\n"
+    "Usage: medcrypt encrypt [-k KEYFILE] [-o OUTPUT] [--force] [-j N] INPUT...\n"
     "\n"
-    "Encrypts each INPUT image (PNG gray/gray+alpha/RGB/RGBA 8 or 16 bit, palette\n"
-    "PNG, PGM/PPM P2/P3/P5/P6 up to 16 bit) into a cipher PNG with the same width,\n"
-    "height, channels and depth. The original format and file name travel\n"
+    "Encrypts each INPUT image (DICOM Part 10 with uncompressed pixel data, PNG\n"
+    "gray/gray+alpha/RGB/RGBA 8 or 16 bit, palette PNG, PGM/PPM P2/P3/P5/P6 up to\n"
+    "16 bit, BMP 1/4/8-bit palette and 16/24/32 bit, JPEG gray or color) into a\n"
+    "cipher PNG with the same width, height (DICOM frames stacked), channels and\n"
+    "depth. A DICOM file's every other byte (patient name, ID, dates...) travels\n"
+    "encrypted inside it and comes back byte for byte. The original format and file name travel\n"
     "encrypted inside it, and any change to it is detected on decryption.\n"
+    "A JPEG's decoded pixels are encrypted, and it decrypts to a lossless PNG\n"
+    "(scan.jpg.enc.png -> scan.jpg.png): writing a JPEG again would lose data.\n"
     "\n"
     "Outputs go beside the inputs: scan.pgm -> scan.pgm.enc.png.\n"
     "\n"
@@ -28,6 +33,7 @@ static const char ENCRYPT_HELP[] =
     "    -k, --key KEYFILE     the key file (else $MEDCRYPT_KEY, else a prompt)\n"
     "    -o, --output OUTPUT   output file, for a single INPUT; '-' = standard output\n"
     "    -f, --force           replace existing output files\n"
+    "    -j, --jobs N          files processed in parallel (default: all cores)\n"
     "    -h, --help            this help\n"
     "\n"
     "INPUT '-' reads standard input (the output then goes to standard output\n"
@@ -36,10 +42,11 @@ static const char ENCRYPT_HELP[] =
     "partial file.\n";
 
 static const char DECRYPT_HELP[] =
-    "Usage: medcrypt decrypt [-k KEYFILE] [-o OUTPUT] [--force] CIPHER...\n"
+    "Usage: medcrypt decrypt [-k KEYFILE] [-o OUTPUT] [--force] [-j N] CIPHER...\n"
     "\n"
     "Decrypts each cipher PNG back to the exact original, in its original format\n"
-    "(PGM/PPM come back byte for byte; PNG sample for sample). Refuses with\n"
+    "(PGM/PPM and BMP come back byte for byte; PNG sample for sample; JPEG as a\n"
+    "lossless PNG of its decoded pixels). Refuses with\n"
     "'wrong key' if the image was encrypted under another key, and with 'the\n"
     "cipher image was modified or damaged' if any sample or header byte changed;\n"
     "in both cases no output is written.\n"
@@ -51,6 +58,7 @@ static const char DECRYPT_HELP[] =
     "    -k, --key KEYFILE     the key file (else $MEDCRYPT_KEY, else a prompt)\n"
     "    -o, --output OUTPUT   output file, for a single CIPHER; '-' = standard output\n"
     "    -f, --force           replace existing output files\n"
+    "    -j, --jobs N          files processed in parallel (default: all cores)\n"
     "    -h, --help            this help\n";
 
 struct job {
@@ -139,7 +147,9 @@ static bool process(const struct job *job, const char *input)
         err = mc_decrypt_file(job->ctx, job->key, in, in_len, &out, &out_len, &info);
     }
     if (err != MC_OK) {
-        cli_error(shown_name(input), "%s", mc_strerror(err));
+        const char *detail = mc_ctx_last_detail(job->ctx); /* e.g. the DICOM syntax */
+        cli_error(shown_name(input), "%s%s%s", mc_strerror(err), detail[0] != '\0' ? ": " : "",
+                  detail);
         if (job->decrypt && err == MC_ENOTCIPHER)
             cli_hint("decrypt takes a cipher image written by 'medcrypt encrypt'");
         goto out;
@@ -148,6 +158,19 @@ static bool process(const struct job *job, const char *input)
         if ((output = default_output(input, true, info.extension)) == NULL) {
             cli_error(input, "out of memory");
             goto out;
+        }
+        /* A JPEG comes back as a lossless PNG of its pixels: name it so
+         * (scan.jpg.enc.png -> scan.jpg.png, not a PNG called scan.jpg). */
+        if (info.format == MC_FORMAT_JPEG && !cli_has_suffix(output, ".png")) {
+            size_t n = strlen(output) + sizeof ".png";
+            char *named = malloc(n);
+            if (named == NULL) {
+                cli_error(input, "out of memory");
+                goto out;
+            }
+            snprintf(named, n, "%s.png", output);
+            free(output);
+            output = named;
         }
         if (cli_same_file(input, output)) {
             cli_error(input, "the output would overwrite the input");
@@ -171,21 +194,44 @@ out:
     return ok;
 }
 
+/* One input of a batch (thread-safe: job is read-only). Standard input
+ * goes to standard output unless -o says otherwise. */
+static bool process_one(void *arg, const char *input)
+{
+    const struct job *job = arg;
+
+    if (strcmp(input, "-") == 0 && job->output == NULL) {
+        struct job j = *job;
+        j.output = "-";
+        return process(&j, input);
+    }
+    return process(job, input);
+}
+
 static int run(int argc, char **argv, bool decrypt)
 {
     static const struct option opts[] = {
         {"key", required_argument, NULL, 'k'}, {"output", required_argument, NULL, 'o'},
         {"force", no_argument, NULL, 'f'},     {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {"jobs", required_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
     const char *verb = decrypt ? "decrypt" : "encrypt", *key_file = NULL;
     struct job job = {.decrypt = decrypt};
     mc_key key;
-    int c, failures = 0, n_inputs, stdin_inputs = 0;
+    int c, failures = 0, n_inputs, stdin_inputs = 0, jobs = cli_cores();
+    char *end;
 
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+k:o:fh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+k:o:fhj:", opts, NULL)) != -1) {
         switch (c) {
+        case 'j':
+            jobs = (int)strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || jobs < 1 || jobs > CLI_MAX_JOBS) {
+                cli_error(NULL, "%s: -j takes a number of parallel jobs from 1 to %d", verb,
+                          CLI_MAX_JOBS);
+                return 1;
+            }
+            break;
         case 'k': key_file = optarg; break;
         case 'o': job.output = optarg; break;
         case 'f': job.force = true; break;
@@ -226,18 +272,7 @@ static int run(int argc, char **argv, bool decrypt)
         return 1;
     }
     job.key = &key;
-    for (int i = optind; i < argc; i++) {
-        const char *in = argv[i];
-        bool ok;
-        if (strcmp(in, "-") == 0 && job.output == NULL) {
-            struct job j = job;
-            j.output = "-";
-            ok = process(&j, in);
-        } else {
-            ok = process(&job, in);
-        }
-        failures += !ok;
-    }
+    failures = cli_batch(jobs, argv + optind, n_inputs, process_one, &job);
     mc_key_wipe(&key);
     mc_ctx_free(job.ctx);
     return failures == 0 ? 0 : 1;

@@ -7,13 +7,19 @@
 static const char USAGE[] =
     "Usage:\n"
     "    medcrypt keygen  --aadhaar NUMBER --dob YYYY-MM-DD [-o KEYFILE]\n"
-    "    medcrypt encrypt [-k KEYFILE] [-o OUTPUT] [--force] INPUT...\n"
-    "    medcrypt decrypt [-k KEYFILE] [-o OUTPUT] [--force] CIPHER...\n"
+    "    medcrypt encrypt [-k KEYFILE] [-o OUTPUT] [--force] [-j N] INPUT...\n"
+    "    medcrypt decrypt [-k KEYFILE] [-o OUTPUT] [--force] [-j N] CIPHER...\n"
+    "    medcrypt info    FILE...\n"
+    "    medcrypt preview [-k KEYFILE] [-o OUT.png] FILE\n"
+    "    medcrypt analyze [--json] [--report OUT.html] [-k KEYFILE] PLAIN [CIPHER]\n"
+    "    medcrypt serve   [--listen 127.0.0.1:8080] [--max-upload BYTES] [--threads N]\n"
+    "    medcrypt bench   [--json] [--threads N]\n"
     "    medcrypt VERB --help\n"
     "    medcrypt --version\n"
     "\n"
-    "Encrypts an image (PNG, PGM/PPM) into a cipher image: a PNG of noise of the\n"
-    "same size and depth that only the key turns back into the exact original.\n"
+    "Encrypts an image (DICOM, PNG, PGM/PPM, BMP, JPEG) into a cipher image: a PNG\n"
+    "of noise of the same size and depth that only the key turns back into the\n"
+    "exact original.\n"
     "The key is generated for the patient from the Aadhaar number and the date\n"
     "of birth plus fresh randomness; keep it: nothing else can decrypt.\n"
     "\n"
@@ -27,8 +33,26 @@ static const char USAGE[] =
     "\n"
     "Exit status: 0 on success, 1 on any failure (one line on stderr per problem).\n";
 
+static const struct verb {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} verbs[] = {
+    {"keygen", cmd_keygen},   {"encrypt", cmd_encrypt}, {"decrypt", cmd_decrypt},
+    {"info", cmd_info},       {"preview", cmd_preview}, {"analyze", cmd_analyze},
+    {"serve", cmd_serve},     {"bench", cmd_bench},     {NULL, NULL},
+};
+
+static const struct verb *find_verb(const char *name)
+{
+    for (const struct verb *v = verbs; v->name != NULL; v++)
+        if (strcmp(v->name, name) == 0)
+            return v;
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
+    const struct verb *v;
     const char *verb;
 
     if (argc < 2) {
@@ -37,15 +61,10 @@ int main(int argc, char **argv)
     }
     verb = argv[1];
     if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0 || strcmp(verb, "help") == 0) {
-        if (strcmp(verb, "help") == 0 && argc > 2) {
+        if (strcmp(verb, "help") == 0 && argc > 2 && (v = find_verb(argv[2])) != NULL) {
             char help[] = "--help";
             char *args[] = {argv[2], help, NULL};
-            if (strcmp(argv[2], "keygen") == 0)
-                return cmd_keygen(2, args);
-            if (strcmp(argv[2], "encrypt") == 0)
-                return cmd_encrypt(2, args);
-            if (strcmp(argv[2], "decrypt") == 0)
-                return cmd_decrypt(2, args);
+            return v->run(2, args);
         }
         fputs(USAGE, stdout);
         return 0;
@@ -54,12 +73,8 @@ int main(int argc, char **argv)
         printf("medcrypt %s (cipher format %d)\n", MC_VERSION_STRING, MC_FORMAT_VERSION);
         return 0;
     }
-    if (strcmp(verb, "keygen") == 0)
-        return cmd_keygen(argc - 1, argv + 1);
-    if (strcmp(verb, "encrypt") == 0)
-        return cmd_encrypt(argc - 1, argv + 1);
-    if (strcmp(verb, "decrypt") == 0)
-        return cmd_decrypt(argc - 1, argv + 1);
+    if ((v = find_verb(verb)) != NULL)
+        return v->run(argc - 1, argv + 1);
     cli_error(NULL, "unknown command '%s'", verb);
     cli_hint("run 'medcrypt --help' for the list of commands");
     return 1;

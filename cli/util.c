@@ -2,6 +2,8 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -14,30 +16,64 @@
 
 #include <sodium.h>
 
+/* Set while a progress line is on screen: messages clear it first. */
+static atomic_bool progress_shown;
+
+/* Each message is formatted first and written with one call, so lines
+ * from parallel workers never interleave. */
+static void emit(const char *prefix, const char *file, const char *fmt, va_list ap)
+{
+    char msg[2048];
+    int n = 0;
+
+    if (file != NULL)
+        n = snprintf(msg, sizeof msg, "%s%s%s: ", atomic_load(&progress_shown) ? "\r\033[K" : "",
+                     prefix, file);
+    else
+        n = snprintf(msg, sizeof msg, "%s%s", atomic_load(&progress_shown) ? "\r\033[K" : "",
+                     prefix);
+    if (n < 0 || (size_t)n >= sizeof msg)
+        n = 0;
+    vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+    fflush(stdout);
+    fprintf(stderr, "%s\n", msg);
+}
+
 void cli_error(const char *file, const char *fmt, ...)
 {
     va_list ap;
 
-    fflush(stdout);
-    if (file != NULL)
-        fprintf(stderr, PROG ": %s: ", file);
-    else
-        fprintf(stderr, PROG ": ");
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    emit(PROG ": ", file, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+}
+
+void cli_progress(int done, int total)
+{
+    atomic_store(&progress_shown, true);
+    fprintf(stderr, "\r" PROG ": %d/%d files", done, total);
+    fflush(stderr);
+}
+
+void cli_progress_end(void)
+{
+    if (atomic_exchange(&progress_shown, false))
+        fputs("\r\033[K", stderr);
+}
+
+int cli_cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
 }
 
 void cli_hint(const char *fmt, ...)
 {
     va_list ap;
 
-    fprintf(stderr, PROG ": hint: ");
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    emit(PROG ": hint: ", NULL, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 const char *cli_basename(const char *path)
@@ -149,23 +185,28 @@ mode_t cli_mode(bool secret)
     return (secret ? 0600 : 0666) & ~mask;
 }
 
-/* The temporary file being written, removed if a signal ends us. */
-static char pending_tmp[4096];
+/* The temporary files being written (one slot per worker thread), removed
+ * if a signal ends us. */
+static char pending_tmp[CLI_MAX_JOBS][4096];
+static atomic_int next_slot;
+static _Thread_local int my_slot = -1;
 
 static void on_signal(int sig)
 {
-    if (pending_tmp[0] != '\0')
-        unlink(pending_tmp); /* async-signal-safe */
+    for (int i = 0; i < CLI_MAX_JOBS; i++)
+        if (pending_tmp[i][0] != '\0')
+            unlink(pending_tmp[i]); /* async-signal-safe */
     signal(sig, SIG_DFL);
     raise(sig);
 }
 
 static void guard_signals(void)
 {
-    static bool done;
-    if (done)
+    static atomic_flag done = ATOMIC_FLAG_INIT;
+    if (my_slot < 0)
+        my_slot = atomic_fetch_add(&next_slot, 1) % CLI_MAX_JOBS;
+    if (atomic_flag_test_and_set(&done))
         return;
-    done = true;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGHUP, on_signal);
@@ -213,11 +254,11 @@ bool cli_write_file(const char *path, const uint8_t *buf, size_t len, bool force
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGHUP);
-    sigprocmask(SIG_BLOCK, &block, &old);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
     fd = mkstemps(tmp, 4);
     if (fd >= 0)
-        memcpy(pending_tmp, tmp, sizeof tmp);
-    sigprocmask(SIG_SETMASK, &old, NULL);
+        memcpy(pending_tmp[my_slot], tmp, sizeof tmp);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (fd < 0) {
         cli_error(path, "cannot create a file there: %s", strerror(errno));
         return false;
@@ -248,11 +289,11 @@ bool cli_write_file(const char *path, const uint8_t *buf, size_t len, bool force
         }
         unlink(tmp);
     }
-    pending_tmp[0] = '\0';
+    pending_tmp[my_slot][0] = '\0';
     return true;
 fail:
     unlink(tmp);
-    pending_tmp[0] = '\0';
+    pending_tmp[my_slot][0] = '\0';
     return false;
 }
 

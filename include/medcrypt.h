@@ -194,6 +194,211 @@ typedef struct mc_cipher_info {
 mc_err mc_cipher_inspect(mc_ctx *ctx, const uint8_t *in, size_t in_len, mc_cipher_info *info)
     MC_WARN_UNUSED;
 
+/* ------------------------------------------------------------------ */
+/* Formats and previews (issue 5: BMP, JPEG, DICOM).                   */
+
+/* The detail of the calling thread's last decoder failure, e.g.
+ * "transfer syntax 1.2.840.10008.1.2.4.50 (JPEG Baseline (Process 1)) is
+ * compressed: not supported", to print after mc_strerror()'s text; "" when
+ * there is none. Set by mc_image_decode() (and mc_encrypt_file(), which
+ * calls it) and mc_dicom_inspect(), cleared at their start. Like errno it
+ * is thread-local, so threads sharing one context each read their own;
+ * ctx is not used (kept for the API's shape). Read it right after one of
+ * those calls failed (other calls leave it as it was). Never contains a
+ * patient identifier. */
+const char *mc_ctx_last_detail(const mc_ctx *ctx);
+
+/* An 8-bit PNG of the image for people to look at (not lossless): *png is
+ * malloc'd, free with mc_free(). Gray stays gray (+alpha kept), RGB(A)
+ * stays RGB(A). 8-bit samples are copied as they are; 16-bit samples are
+ * stretched from their min..max to 0..255. DICOM images (also decrypted
+ * ones) use the file's first Window Center/Width on the rescaled values
+ * (PS3.3 C.11.2.1.2), else min..max; Pixel Representation (signed) and
+ * MONOCHROME1 (inverted) are honoured. Multi-frame images: the first
+ * frame only. */
+mc_err mc_image_preview_png(mc_ctx *ctx, const mc_image *img, uint8_t **png, size_t *png_len)
+    MC_WARN_UNUSED;
+
+/* What medcrypt sees in a DICOM Part 10 file: the transfer syntax and the
+ * Image Pixel module (PS3.3 C.7.6.3) — never a patient identifier or any
+ * other element value. */
+typedef struct mc_dicom_info {
+    char transfer_syntax[65];        /* UID (0002,0010), NUL-terminated */
+    const char *transfer_syntax_name; /* "Explicit VR Little Endian"...; never NULL */
+    int supported;        /* 1: medcrypt encrypts this file's pixels */
+    int compressed;       /* 1: encapsulated/deflated/big endian syntax */
+    int pixel_module;     /* 1: the fields below were read from the data set */
+    char photometric[17]; /* (0028,0004), e.g. "MONOCHROME2" */
+    uint32_t rows, columns, frames;
+    uint16_t samples_per_pixel, bits_allocated, bits_stored, high_bit;
+    uint16_t pixel_representation; /* 0 unsigned, 1 signed (two's complement) */
+    uint16_t planar_configuration; /* 0 RGBRGB..., 1 RRR...GGG...BBB... */
+    int has_window;                /* window_center/width valid */
+    double window_center, window_width;
+    double rescale_intercept, rescale_slope; /* 0 and 1 when absent */
+} mc_dicom_info;
+
+/* Describes a DICOM file's bytes, including files whose transfer syntax
+ * medcrypt does not support (then supported = 0 and the pixel module
+ * fields are filled when the data set is little endian and not deflated).
+ * MC_EFORMAT: not DICOM Part 10 or unreadable. */
+mc_err mc_dicom_inspect(mc_ctx *ctx, const uint8_t *buf, size_t len, mc_dicom_info *info)
+    MC_WARN_UNUSED;
+/* The same facts for an image decoded from, or decrypted back to, DICOM.
+ * MC_EINVAL if the image is not of DICOM origin. */
+mc_err mc_image_dicom_info(const mc_image *img, mc_dicom_info *info) MC_WARN_UNUSED;
+
+/* ------------------------------------------------------------------ */
+/* Security analysis (issue 6).                                        */
+/*
+ * The measurements of the image-encryption literature (docs/METRICS.md
+ * gives each formula, its ideal value and its reference). Every per-image
+ * metric works on one channel of an image, 8 or 16 bits per sample.
+ *
+ * Honest note: these statistics describe the cipher image; they do not
+ * prove security. medcrypt's confidentiality rests on XChaCha20 and its
+ * integrity on HMAC-SHA-512 (docs/SECURITY.md); the chaotic stages are
+ * measured so their contribution can be seen, stage by stage.
+ */
+
+typedef struct mc_analysis mc_analysis;
+
+/* Runs the whole analysis of a plain image.
+ * key NULL: a fresh random key is used (the report says so).
+ * cipher_png NULL: the plain image is encrypted under the key; otherwise
+ * the cipher metrics are computed on this cipher PNG (which must have the
+ * plain image's geometry), and, with a key, the decryption metrics too.
+ * Deterministic sampling uses the default seed (MC_ANALYSIS_DEFAULT_SEED).
+ * Free *out with mc_analysis_free(). */
+mc_err mc_analyze(mc_ctx *ctx, const mc_key *key, const mc_image *plain,
+                  const uint8_t *cipher_png, size_t cipher_len, mc_analysis **out)
+    MC_WARN_UNUSED;
+/* One JSON object (docs/METRICS.md §JSON); NUL-terminated, *out_len
+ * excludes the NUL. *out is malloc'd: free with mc_free(). */
+mc_err mc_analysis_json(const mc_analysis *a, char **out, size_t *out_len) MC_WARN_UNUSED;
+/* One self-contained HTML page (inline SVG plots, inline CSS, no script,
+ * no external resource). malloc'd, NUL-terminated: free with mc_free(). */
+mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len) MC_WARN_UNUSED;
+/* The text table of `medcrypt analyze`: value, ideal, critical value,
+ * pass/fail. malloc'd, NUL-terminated: free with mc_free(). */
+mc_err mc_analysis_text(const mc_analysis *a, char **out, size_t *out_len) MC_WARN_UNUSED;
+void mc_analysis_free(mc_analysis *a);
+
+#define MC_ANALYSIS_DEFAULT_SEED 20130601u
+
+/* Options of mc_analyze_ex(); zero-initialise, then set what you need. */
+typedef struct mc_analysis_options {
+    uint64_t seed;     /* random pairs, local-entropy blocks, flipped bits */
+    int use_seed;      /* 0: MC_ANALYSIS_DEFAULT_SEED */
+    int no_stages;     /* 1: skip the per-stage analysis (faster) */
+    int no_timing;     /* 1: skip the timing runs */
+} mc_analysis_options;
+mc_err mc_analyze_ex(mc_ctx *ctx, const mc_key *key, const mc_image *plain,
+                     const uint8_t *cipher_png, size_t cipher_len,
+                     const mc_analysis_options *opt, mc_analysis **out) MC_WARN_UNUSED;
+
+/* One channel of an image, without copying: sample i of row y is
+ * samples[(y·width + x)·stride] as uint8_t (bits 8) or uint16_t in host
+ * order (bits 16). */
+typedef struct mc_plane {
+    const void *samples; /* first sample of the channel */
+    uint32_t width, height;
+    uint32_t stride;     /* samples from one pixel to the next (channels) */
+    uint8_t bits;        /* 8 or 16 */
+} mc_plane;
+/* The plane of channel c of img (c < channels). */
+mc_err mc_plane_of(const mc_image *img, unsigned channel, mc_plane *out);
+
+/* Histogram: hist[v] = number of samples equal to v; n_bins must be
+ * 2^bits (256 or 65536). */
+mc_err mc_metric_histogram(const mc_plane *p, uint64_t *hist, size_t n_bins);
+/* Chi-square statistic of a histogram against the uniform distribution:
+ * sum over bins of (o_i - e)^2 / e, e = total / n_bins. */
+mc_err mc_metric_chi_square(const uint64_t *hist, size_t n_bins, double *chi2);
+/* Shannon entropy (bits per sample) of a histogram: -sum p_i log2 p_i;
+ * at most log2(n_bins) (8 or 16). */
+mc_err mc_metric_entropy(const uint64_t *hist, size_t n_bins, double *bits);
+/* The entropy of n_samples uniformly random samples of `bits` bits: its
+ * mean and the one-sided critical value (random data gives an entropy
+ * >= *h_star with probability 1 - alpha); computed from the Poisson
+ * approximation of the histogram (docs/METRICS.md). */
+mc_err mc_entropy_critical(uint64_t n_samples, uint8_t bits, double alpha, double *mean,
+                           double *h_star);
+/* Local Shannon entropy (Wu et al. 2013): the mean entropy of k
+ * non-overlapping blocks of block_pixels pixels (square: side
+ * floor(sqrt(block_pixels))), placed at random from seed. k = 30 and
+ * block_pixels = 1936 (44x44) in the paper. MC_EINVAL if the image cannot
+ * hold k non-overlapping blocks. */
+mc_err mc_metric_local_entropy(const mc_plane *p, unsigned k, unsigned block_pixels,
+                               uint64_t seed, double *mean);
+/* Reference interval for the local entropy of uniformly random images of
+ * this size and depth at significance alpha: mu -+ Phi^-1(1-alpha/2)
+ * sigma/sqrt(k), with mu and sigma the mean and standard deviation of one
+ * block's entropy estimated from n_trials·k simulated blocks (seeded). */
+mc_err mc_local_entropy_reference(uint32_t width, uint32_t height, uint8_t bits, unsigned k,
+                                  unsigned block_pixels, unsigned n_trials, double alpha,
+                                  uint64_t seed, double *lo, double *hi);
+
+typedef enum mc_direction {
+    MC_DIR_HORIZONTAL = 0, /* (x, y) and (x+1, y) */
+    MC_DIR_VERTICAL = 1,   /* (x, y) and (x, y+1) */
+    MC_DIR_DIAGONAL = 2    /* (x, y) and (x+1, y+1) */
+} mc_direction;
+/* Pearson correlation of adjacent samples in a direction. n_pairs 0: all
+ * adjacent pairs (deterministic); otherwise n_pairs pairs drawn at random
+ * (with replacement) from seed. NAN (undefined) when a side has zero
+ * variance, e.g. a constant image. */
+mc_err mc_metric_correlation(const mc_plane *p, mc_direction dir, size_t n_pairs, uint64_t seed,
+                             double *r);
+/* Pearson correlation of two sequences of n values (NAN if one is
+ * constant). */
+mc_err mc_metric_pearson(const double *x, const double *y, size_t n, double *r);
+/* The n_pairs random pairs themselves (for scatter plots): x[i], y[i]. */
+mc_err mc_metric_pairs(const mc_plane *p, mc_direction dir, size_t n_pairs, uint64_t seed,
+                       uint32_t *x, uint32_t *y);
+
+/* NPCR and UACI (percent) between two planes of the same geometry:
+ * NPCR = 100/T · #{i : a_i != b_i}, UACI = 100/T · sum |a_i - b_i| / F,
+ * F = 2^bits - 1, T = number of samples. */
+mc_err mc_metric_npcr_uaci(const mc_plane *a, const mc_plane *b, double *npcr, double *uaci);
+/* Wu, Noonan, Agaian (2011) critical values for n_samples samples of
+ * `bits` bits at significance alpha (0.05, 0.01, 0.001, ...):
+ * NPCR passes if NPCR >= *npcr_star (percent); UACI passes if it lies in
+ * [*uaci_lo, *uaci_hi] (percent). */
+mc_err mc_npcr_critical(uint64_t n_samples, uint8_t bits, double alpha, double *npcr_star);
+mc_err mc_uaci_critical(uint64_t n_samples, uint8_t bits, double alpha, double *uaci_lo,
+                        double *uaci_hi);
+/* Pearson correlation of two planes of the same geometry, sample by
+ * sample (key sensitivity: plain vs wrongly decrypted). */
+mc_err mc_metric_cross_correlation(const mc_plane *a, const mc_plane *b, double *r);
+/* Percentage of differing bits between two buffers (avalanche effect). */
+mc_err mc_metric_bit_difference(const uint8_t *a, const uint8_t *b, size_t len, double *percent);
+/* MSE and PSNR (dB, peak 2^bits - 1); *psnr is INFINITY when MSE is 0. */
+mc_err mc_metric_mse_psnr(const mc_plane *a, const mc_plane *b, double *mse, double *psnr);
+/* Mean SSIM (Wang et al. 2004) over 8x8 windows sliding by 4 pixels, K1 =
+ * 0.01, K2 = 0.03, L = 2^bits - 1 (docs/METRICS.md). */
+mc_err mc_metric_ssim(const mc_plane *a, const mc_plane *b, double *ssim);
+
+/* Stream of cipher samples for external randomness tests (dieharder,
+ * ent; docs/METRICS.md §Cipher stream): the plain image encrypted with the
+ * first `stages` stages (1 scrambling, 2 + Henon, 3 + logistic, 4 all),
+ * under nonces first_nonce, first_nonce + 1, ... (a 16-byte little-endian
+ * counter), the cipher samples concatenated into out (out_len bytes; the
+ * last image is cut). */
+mc_err mc_cipher_stream(const mc_key *key, const mc_image *plain, int stages,
+                        uint64_t first_nonce, uint8_t *out, size_t out_len);
+
+/* Distributions. */
+/* Phi^-1(p): the standard normal quantile, 0 < p < 1 (|error| < 1e-12). */
+double mc_normal_quantile(double p);
+/* Upper-tail probability P(X >= x) of a chi-square with df degrees of
+ * freedom (regularized incomplete gamma Q(df/2, x/2)). */
+double mc_chi2_sf(double x, double df);
+/* Critical value: the x with P(X >= x) = alpha (293.2478 for df = 255,
+ * alpha = 0.05). NAN on invalid arguments. */
+double mc_chi2_critical(double df, double alpha);
+
+
 #ifdef __cplusplus
 }
 #endif

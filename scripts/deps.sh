@@ -3,10 +3,21 @@
 # Idempotent and quick when everything is present; works as root or via sudo.
 set -eu
 
+# Build: compiler, meson, and the libraries of DESIGN §3.
+# Tests only: cmocka, python3 (independent reference decoders), dcmtk
+# (dcmdump checks restored DICOM files), curl (web API tests).
 PACKAGES="build-essential pkg-config meson ninja-build
 libsodium-dev libssl-dev librandom123-dev libspng-dev zlib1g-dev
-libjpeg62-turbo-dev libmicrohttpd-dev libcmocka-dev
-clang xxd python3"
+libjpeg62-turbo-dev libmicrohttpd-dev
+libcmocka-dev python3 dcmtk curl"
+
+# Browser end-to-end test of the web app (tests/e2e): Debian's chromium,
+# and node + npm for playwright-core (installed by npm ci from
+# tests/e2e/package-lock.json; it downloads no browser). node/npm only
+# when missing: a machine may have them from elsewhere (e.g. NodeSource).
+PACKAGES="$PACKAGES chromium"
+command -v node >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs"
+command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 
 missing=""
 for p in $PACKAGES; do

@@ -146,12 +146,25 @@ out:
     return err;
 }
 
+/* Stages 4 to 1, backwards, on the samples (and the side data's stream). */
+static mc_err undo_stages(const mc__subkeys *sk, const uint8_t sm[64], mc_image *img,
+                          const mc__header *hdr)
+{
+    unsigned bps = img->bits / 8;
+
+    mc__xchacha_xor(img->samples, img->samples_len, 0, sk->stream, hdr->tag);
+    mc__xchacha_xor(img->side, img->side_len, side_counter(img->samples_len), sk->stream,
+                    hdr->tag);
+    mc__logistic_xor(img->samples, img->samples_len, sm);
+    mc__henon_inverse(img->samples, img->samples_len, bps, sm);
+    return mc__perm_inverse(img->samples, img->samples_len / bps, bps, sm);
+}
+
 mc_err mc__decrypt_inplace(const mc_key *key, mc_image *img, const mc__header *hdr)
 {
     mc__subkeys sk;             /* secret */
     uint8_t sm[64];             /* secret */
     uint8_t tag[MC_TAG_BYTES];  /* recomputed; compared in constant time */
-    unsigned bps = img->bits / 8;
     mc_err err;
 
     memset(sm, 0, sizeof sm);
@@ -164,12 +177,7 @@ mc_err mc__decrypt_inplace(const mc_key *key, mc_image *img, const mc__header *h
     }
     if ((err = mc__seed_material(sm, sk.chaos, hdr->tag)) != MC_OK)
         goto out;
-    mc__xchacha_xor(img->samples, img->samples_len, 0, sk.stream, hdr->tag);
-    mc__xchacha_xor(img->side, img->side_len, side_counter(img->samples_len), sk.stream,
-                    hdr->tag);
-    mc__logistic_xor(img->samples, img->samples_len, sm);
-    mc__henon_inverse(img->samples, img->samples_len, bps, sm);
-    if ((err = mc__perm_inverse(img->samples, img->samples_len / bps, bps, sm)) != MC_OK)
+    if ((err = undo_stages(&sk, sm, img, hdr)) != MC_OK)
         goto fail;
     /* SIV: decrypt, then verify; no unauthentic pixels leave. */
     if ((err = keyed_hash(tag, &sk, hdr, img)) != MC_OK)
@@ -188,6 +196,22 @@ fail:
     if (img->side != NULL)
         sodium_memzero(img->side, img->side_len);
 out:
+    sodium_memzero(sm, sizeof sm);
+    mc__subkeys_wipe(&sk);
+    return err;
+}
+
+mc_err mc__decrypt_unverified(const mc_key *key, mc_image *img, const mc__header *hdr)
+{
+    mc__subkeys sk; /* secret */
+    uint8_t sm[64]; /* secret */
+    mc_err err;
+
+    memset(sm, 0, sizeof sm);
+    if ((err = mc__subkeys_derive(&sk, key)) != MC_OK)
+        return err;
+    if ((err = mc__seed_material(sm, sk.chaos, hdr->tag)) == MC_OK)
+        err = undo_stages(&sk, sm, img, hdr);
     sodium_memzero(sm, sizeof sm);
     mc__subkeys_wipe(&sk);
     return err;

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* The chaotic stages are specified on IEEE-754 binary64 and on the
  * little-endian byte order of samples; refuse to build where that does
@@ -24,6 +25,11 @@
 struct mc_ctx {
     uint64_t max_samples;
 };
+/* codec_dicom.c: sets the calling thread's mc_ctx_last_detail() text
+ * (printf-style; "%s", "" clears it). Nothing is recorded when ctx is NULL
+ * (internal re-parses). Never a patient identifier. */
+void mc__ctx_detail(const mc_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Side data: format-specific bytes that travel, encrypted, with the
  * samples (docs/FORMAT.md §Side data). Records are (type u16 BE, length
@@ -32,8 +38,22 @@ enum mc_side_type {
     MC_SIDE_NAME = 1,       /* original base name, UTF-8 */
     MC_SIDE_PNM_HEADER = 2, /* PNM header bytes up to the raster, verbatim */
     MC_SIDE_PNM_TRAILER = 3, /* PNM bytes after the raster, verbatim */
-    MC_SIDE_PNM_RASTER = 4   /* plain (P2/P3) raster text, verbatim, only
+    MC_SIDE_PNM_RASTER = 4,  /* plain (P2/P3) raster text, verbatim, only
                                 when not in the canonical layout */
+    /* Ranges reserved per codec (docs/FORMAT.md §3 lists each type):
+     * BMP 16..31, JPEG 32..47, DICOM 48..63. */
+    MC_SIDE_BMP_FIRST = 16,
+    MC_SIDE_BMP_HEADER = 16,   /* BMP bytes 0..bfOffBits, verbatim */
+    MC_SIDE_BMP_TRAILER = 17,  /* BMP bytes after the pixel array, verbatim */
+    MC_SIDE_BMP_RESIDUAL = 18, /* pixel-array bits the samples do not fix:
+                                  XOR with the canonical rebuild, as runs */
+    MC_SIDE_JPEG_FIRST = 32,
+    MC_SIDE_DICOM_FIRST = 48,
+    MC_SIDE_DICOM_HEAD = 48, /* DICOM bytes before the Pixel Data value:
+                                preamble, "DICM", meta, all elements and the
+                                Pixel Data element's own tag/VR/length */
+    MC_SIDE_DICOM_TAIL = 49  /* DICOM bytes after rows·cols·spp·frames
+                                sample bytes: pad byte, trailing elements */
 };
 
 struct mc_image {
@@ -117,9 +137,17 @@ enum mc__stage_id {
 void mc__stage_philox(uint32_t out[4], const uint8_t sm[64], int stage, uint64_t block);
 /* A double in [0,1) from two words (53 bits). */
 double mc__unit(uint32_t hi, uint32_t lo);
-/* Low 32 bits of the binary64 representation: the orbit's output. */
-uint32_t mc__low32(double x);
-uint64_t mc__bits(double x);
+/* The binary64 representation; its low 32 bits are an orbit's output. */
+static inline uint64_t mc__bits(double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+static inline uint32_t mc__low32(double x)
+{
+    return (uint32_t)mc__bits(x);
+}
 
 typedef struct mc__logistic {
     double x, r;
@@ -181,6 +209,9 @@ mc_err mc__encrypt_inplace(const mc_key *key, mc_image *img, const uint8_t nonce
                            int stages, mc__header *hdr);
 /* Decrypts in place and verifies the tag; wipes the samples on failure. */
 mc_err mc__decrypt_inplace(const mc_key *key, mc_image *img, const mc__header *hdr);
+/* Analysis only (key sensitivity): undoes the stages under a key without
+ * checking the key id or the tag. Never used to release plain images. */
+mc_err mc__decrypt_unverified(const mc_key *key, mc_image *img, const mc__header *hdr);
 
 /* container.c */
 #define MC_CHUNK_TYPE "mcRY"
@@ -210,6 +241,17 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
 mc_err mc__png_encode(const mc_image *img, const mc__png_chunk *extra, bool fast, uint8_t **out,
                       size_t *out_len);
 bool mc__png_sniff(const uint8_t *buf, size_t len);
+
+/* codec_bmp.c, codec_jpeg.c, codec_dicom.c (issue 5); JPEG is decode
+ * only (decrypted JPEG pixels come back as a lossless PNG). */
+bool mc__bmp_sniff(const uint8_t *buf, size_t len);
+mc_err mc__bmp_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out);
+mc_err mc__bmp_encode(const mc_image *img, uint8_t **out, size_t *out_len);
+bool mc__jpeg_sniff(const uint8_t *buf, size_t len);
+mc_err mc__jpeg_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out);
+bool mc__dicom_sniff(const uint8_t *buf, size_t len);
+mc_err mc__dicom_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out);
+mc_err mc__dicom_encode(const mc_image *img, uint8_t **out, size_t *out_len);
 
 /* codec_pnm.c */
 mc_err mc__pnm_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out);

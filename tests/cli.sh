@@ -1068,6 +1068,37 @@ else
 fi
 rm -f big.pgm big.png
 
+# Batches on several cores (-j): every file done, each failure reported on
+# its own line naming its file, the good ones written all the same.
+for i in 1 2 3 4 5 6; do
+    cp "$TESTDATA/pnm/ct_small_12bit.pgm" "batch$i.pgm"
+done
+printf 'not an image\n' >batchbad.pgm
+run mc encrypt -k k.key -j 3 batch1.pgm batchbad.pgm batch2.pgm batch3.pgm batch4.pgm \
+    batch5.pgm batch6.pgm
+assert_rc 1 "a batch with one bad file: exit status 1"
+assert_err "a batch with one bad file: one line for it" "medcrypt: batchbad.pgm: " \
+    "not an image medcrypt can read" 0
+for i in 1 2 3 4 5 6; do
+    mv "batch$i.pgm" "batch$i.orig"
+done
+run mc decrypt -k k.key -j 4 batch1.pgm.enc.png batch2.pgm.enc.png batch3.pgm.enc.png \
+    batch4.pgm.enc.png batch5.pgm.enc.png batch6.pgm.enc.png
+assert_rc 0 "decrypt -j 4 of six files: exit status 0"
+batch_ok=0
+for i in 1 2 3 4 5 6; do
+    cmp -s "batch$i.pgm" "batch$i.orig" && batch_ok=$((batch_ok + 1))
+done
+if [ "$batch_ok" -eq 6 ]; then
+    ok "decrypt -j 4: all six files restored byte for byte"
+else
+    not_ok "decrypt -j 4: only $batch_ok of six files restored"
+fi
+run mc encrypt -k k.key -j 0 batch1.pgm
+assert_rc 1 "-j 0 is refused"
+assert_err "-j 0: one line" "medcrypt: " "-j takes a number" 0
+rm -f batch*
+
 assert_no_tmp "no temporary file left at the end"
 
 echo "$PASS passed, $FAIL failed"

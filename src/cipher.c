@@ -220,28 +220,6 @@ mc_err mc__decrypt_unverified(const mc_key *key, mc_image *img, const mc__header
 /* ------------------------------------------------------------------ */
 /* Public calls.                                                       */
 
-static mc_err image_copy(const mc_image *src, mc_image **out)
-{
-    mc_image *img;
-
-    if ((img = calloc(1, sizeof *img)) == NULL)
-        return MC_ENOMEM;
-    *img = *src;
-    img->samples = NULL;
-    img->side = NULL;
-    img->name = NULL;
-    if ((img->samples = malloc(src->samples_len)) == NULL ||
-        (src->side_len > 0 && (img->side = malloc(src->side_len)) == NULL)) {
-        mc_image_free(img);
-        return MC_ENOMEM;
-    }
-    memcpy(img->samples, src->samples, src->samples_len);
-    if (src->side_len > 0)
-        memcpy(img->side, src->side, src->side_len);
-    *out = img;
-    return MC_OK;
-}
-
 /* Encrypts img in place (it is consumed) and writes the container. */
 static mc_err encrypt_consume(mc_ctx *ctx, const mc_key *key, mc_image *img, uint8_t **out,
                               size_t *out_len)
@@ -264,7 +242,7 @@ mc_err mc_encrypt_image(mc_ctx *ctx, const mc_key *key, const mc_image *plain, u
 
     if (ctx == NULL || key == NULL || plain == NULL || out == NULL || out_len == NULL)
         return MC_EINVAL;
-    if ((err = image_copy(plain, &img)) != MC_OK)
+    if ((err = mc__image_copy(plain, &img)) != MC_OK)
         return err;
     err = encrypt_consume(ctx, key, img, out, out_len);
     mc_image_free(img);

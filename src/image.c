@@ -55,6 +55,30 @@ mc_err mc__image_alloc(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uin
     return MC_OK;
 }
 
+/* A deep copy: samples and side data (the name is not copied; it is
+ * derived from the side data when needed). */
+mc_err mc__image_copy(const mc_image *src, mc_image **out)
+{
+    mc_image *img;
+
+    if ((img = calloc(1, sizeof *img)) == NULL)
+        return MC_ENOMEM;
+    *img = *src;
+    img->samples = NULL;
+    img->side = NULL;
+    img->name = NULL;
+    if ((img->samples = malloc(src->samples_len)) == NULL ||
+        (src->side_len > 0 && (img->side = malloc(src->side_len)) == NULL)) {
+        mc_image_free(img);
+        return MC_ENOMEM;
+    }
+    memcpy(img->samples, src->samples, src->samples_len);
+    if (src->side_len > 0)
+        memcpy(img->side, src->side, src->side_len);
+    *out = img;
+    return MC_OK;
+}
+
 mc_err mc_image_new(mc_ctx *ctx, uint32_t width, uint32_t height, uint8_t channels, uint8_t bits,
                     mc_image **out)
 {

@@ -70,6 +70,7 @@ struct mc_image {
 /* image.c */
 mc_err mc__image_alloc(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint8_t bits,
                        mc_image **out);
+mc_err mc__image_copy(const mc_image *src, mc_image **out);
 mc_err mc__geometry_check(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint8_t bits,
                           size_t *samples_len);
 mc_err mc__side_add(mc_image *img, uint16_t type, const void *data, size_t len);

@@ -99,28 +99,6 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static mc_err copy_image(const mc_image *src, mc_image **out)
-{
-    mc_image *img;
-
-    if ((img = calloc(1, sizeof *img)) == NULL)
-        return MC_ENOMEM;
-    *img = *src;
-    img->samples = NULL;
-    img->side = NULL;
-    img->name = NULL;
-    if ((img->samples = malloc(src->samples_len)) == NULL ||
-        (src->side_len > 0 && (img->side = malloc(src->side_len)) == NULL)) {
-        mc_image_free(img);
-        return MC_ENOMEM;
-    }
-    memcpy(img->samples, src->samples, src->samples_len);
-    if (src->side_len > 0)
-        memcpy(img->side, src->side, src->side_len);
-    *out = img;
-    return MC_OK;
-}
-
 /* Per-channel statistics of img; plot (may be NULL) gets channel 0's
  * histogram and random pairs. */
 static mc_err channel_stats(const mc_image *img, unsigned c, uint64_t seed, chan_stats *cs,
@@ -204,9 +182,9 @@ static mc_err run_stage(const run_ctx *rc, int stages, stage_result *sr, bool wi
     double t0;
     mc_err err;
 
-    if ((err = copy_image(rc->plain, &c0)) != MC_OK ||
-        (err = copy_image(rc->plain_flip, &c1)) != MC_OK ||
-        (err = copy_image(rc->plain, &c2)) != MC_OK)
+    if ((err = mc__image_copy(rc->plain, &c0)) != MC_OK ||
+        (err = mc__image_copy(rc->plain_flip, &c1)) != MC_OK ||
+        (err = mc__image_copy(rc->plain, &c2)) != MC_OK)
         goto out;
     t0 = now_ms();
     if ((err = mc__encrypt_inplace(rc->key, c0, rc->nonce, stages, &h0)) != MC_OK)
@@ -327,7 +305,7 @@ mc_err mc_analyze_ex(mc_ctx *ctx, const mc_key *key, const mc_image *plain,
     st = a->seed;
     k_flip = k;
     k_flip.bytes[mix64(&st) % MC_KEY_BYTES] ^= (uint8_t)(1u << (mix64(&st) % 8));
-    if ((err = copy_image(plain, &plain_flip)) != MC_OK)
+    if ((err = mc__image_copy(plain, &plain_flip)) != MC_OK)
         goto out;
     plain_flip->samples[mix64(&st) % plain_flip->samples_len] ^= (uint8_t)(1u << (mix64(&st) % 8));
 
@@ -373,7 +351,7 @@ mc_err mc_analyze_ex(mc_ctx *ctx, const mc_key *key, const mc_image *plain,
     /* Decryption quality: ours always; a given cipher only with its key. */
     if (cipher_png == NULL || key != NULL) {
         double t0;
-        if ((err = copy_image(cipher, &dec)) != MC_OK)
+        if ((err = mc__image_copy(cipher, &dec)) != MC_OK)
             goto out;
         t0 = now_ms();
         if ((err = mc__decrypt_inplace(&k, dec, cipher_png != NULL ? &ghdr : &hdr)) != MC_OK)
@@ -392,7 +370,7 @@ mc_err mc_analyze_ex(mc_ctx *ctx, const mc_key *key, const mc_image *plain,
 
     /* Key sensitivity: our cipher decrypted under the key one bit off,
      * through the unverified path (analysis only; never released). */
-    if ((err = copy_image(full, &wrong)) != MC_OK ||
+    if ((err = mc__image_copy(full, &wrong)) != MC_OK ||
         (err = mc__decrypt_unverified(&k_flip, wrong, &hdr)) != MC_OK)
         goto out;
     for (unsigned c = 0; c < a->channels; c++) {
@@ -445,7 +423,7 @@ mc_err mc_cipher_stream(const mc_key *key, const mc_image *plain, int stages,
         for (int i = 0; i < 8; i++)
             nonce[i] = (uint8_t)(ctr >> (8 * i));
         ctr++;
-        if ((err = copy_image(plain, &img)) != MC_OK ||
+        if ((err = mc__image_copy(plain, &img)) != MC_OK ||
             (err = mc__encrypt_inplace(key, img, nonce, stages, &hdr)) != MC_OK)
             break;
         memcpy(out + done, img->samples, n);

@@ -10,21 +10,8 @@
 # POSIX sh (dash); python3 (standard library only) is the independent PNG
 # decoder used to compare samples.
 
-LC_ALL=C
-export LC_ALL
-umask 022
-unset MEDCRYPT_KEY
-
-if [ $# -ne 2 ]; then
-    echo "usage: sh tests/cli.sh /path/to/medcrypt /path/to/testdata" >&2
-    exit 2
-fi
-case $1 in /*) MC=$1 ;; *) MC=$(pwd)/$1 ;; esac
-case $2 in /*) TESTDATA=$2 ;; *) TESTDATA=$(pwd)/$2 ;; esac
-if [ ! -x "$MC" ] || [ ! -d "$TESTDATA" ]; then
-    echo "cli.sh: $MC is not an executable or $TESTDATA is not a directory" >&2
-    exit 2
-fi
+. "$(dirname "$0")/lib.sh"
+tl_args cli.sh "$@"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/medcrypt-cli.XXXXXX") || exit 2
 trap 'rm -rf "$T"' EXIT
@@ -40,25 +27,8 @@ PY=$(command -v python3 || true)
 # Helpers
 # ---------------------------------------------------------------------
 
-PASS=0
-FAIL=0
 RC=0
 LAST=
-
-ok() {
-    PASS=$((PASS + 1))
-    printf 'ok - %s\n' "$1"
-}
-
-not_ok() {
-    FAIL=$((FAIL + 1))
-    printf 'not ok - %s\n' "$1"
-}
-
-# medcrypt itself; a function so that the failure details read "mc VERB ...".
-mc() {
-    "$MC" "$@"
-}
 
 # run CMD...: runs with stdin from /dev/null, capturing stdout, stderr and
 # the exit status ($RC) into $R/out, $R/err.
@@ -314,7 +284,6 @@ import struct, sys, zlib
 SIG = b'\x89PNG\r\n\x1a\n'
 CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 
-
 def chunks(d, verify=True):
     if d[:8] != SIG:
         raise ValueError('no PNG signature')
@@ -336,7 +305,6 @@ def chunks(d, verify=True):
     if verify and i != len(d):
         raise ValueError('%d bytes after IEND' % (len(d) - i))
     return out
-
 
 def unfilter(raw, pos, rows, rowlen, bpp):
     prev = bytearray(rowlen)
@@ -372,7 +340,6 @@ def unfilter(raw, pos, rows, rowlen, bpp):
         prev = line
     return out, pos
 
-
 def unpack(line, n, depth):
     if depth == 8:
         return list(line[:n])
@@ -382,7 +349,6 @@ def unpack(line, n, depth):
     for i in range(n):
         out.append(line[i // per] >> (8 - depth * (i % per + 1)) & mask)
     return out
-
 
 def decode(path):
     d = open(path, 'rb').read()
@@ -437,7 +403,6 @@ def decode(path):
         px, ch, depth = exp, out_ch, 8
     flat = [v for p in px for v in p]
     return (w, h, ch, depth), flat
-
 
 def main():
     cmd = sys.argv[1]
@@ -505,7 +470,6 @@ def main():
         print('%s: %s' % (type(e).__name__, e))
         return 1
     return 0
-
 
 sys.exit(main())
 EOF
@@ -1101,5 +1065,4 @@ rm -f batch*
 
 assert_no_tmp "no temporary file left at the end"
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" -eq 0 ]
+tl_finish

@@ -11,41 +11,16 @@
 # and the all-pairs correlation of the plain and of the cipher image.
 # Runs in a fresh temporary directory, removed on exit.
 
-LC_ALL=C
-export LC_ALL
-umask 022
-unset MEDCRYPT_KEY
-
-if [ $# -ne 2 ]; then
-    echo "usage: sh tests/cli_analyze.sh /path/to/medcrypt /path/to/testdata" >&2
-    exit 2
-fi
-case $1 in /*) MC=$1 ;; *) MC=$(pwd)/$1 ;; esac
-case $2 in /*) TESTDATA=$2 ;; *) TESTDATA=$(pwd)/$2 ;; esac
-if [ ! -x "$MC" ] || [ ! -d "$TESTDATA" ]; then
-    echo "cli_analyze.sh: $MC is not an executable or $TESTDATA is not a directory" >&2
-    exit 2
-fi
+. "$(dirname "$0")/lib.sh"
+tl_args cli_analyze.sh "$@"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/medcrypt-analyze.XXXXXX") || exit 2
 trap 'rm -rf "$T"' EXIT
 trap 'exit 1' HUP INT TERM
 cd "$T" || exit 2
 
-PASS=0
-FAIL=0
 RC=0
 LAST=
-
-ok() {
-    PASS=$((PASS + 1))
-    printf 'ok - %s\n' "$1"
-}
-
-not_ok() {
-    FAIL=$((FAIL + 1))
-    printf 'not ok - %s\n' "$1"
-}
 
 # run CMD...: stdout to out, stderr to err, status to $RC.
 run() {
@@ -85,7 +60,6 @@ cat >check.py <<'EOF'
 """Independent metrics for `medcrypt analyze --json` (standard library)."""
 import json, math, struct, sys, zlib
 
-
 def read_pnm(path):
     data = open(path, 'rb').read()
     fields, i = [], 0
@@ -112,7 +86,6 @@ def read_pnm(path):
         s = list(struct.unpack('>%dH' % n, data[i:i + 2 * n]))
         bits = 16
     return w, h, ch, bits, s
-
 
 def read_png(path):
     data = open(path, 'rb').read()
@@ -163,7 +136,6 @@ def read_png(path):
         s = list(struct.unpack('>%dH' % n, bytes(out)))
     return w, h, ch, depth, s
 
-
 def metrics(w, h, ch, bits, s, c):
     v = s[c::ch]
     k = 1 << bits
@@ -191,12 +163,10 @@ def metrics(w, h, ch, bits, s, c):
         corr[name] = num / math.sqrt(den) if den > 0 else None
     return ent, chi, corr
 
-
 def close(a, b, tol=1e-9):
     if a is None or b is None:
         return a is None and b is None
     return abs(a - b) <= tol * max(1.0, abs(b))
-
 
 def main():
     js, side, path = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -221,12 +191,11 @@ def main():
         print('; '.join(bad))
         sys.exit(1)
 
-
 main()
 EOF
 
-# check JSON SIDE IMAGE DESC
-check() {
+# check_json JSON SIDE IMAGE DESC: the JSON agrees with Python on IMAGE
+check_json() {
     if [ -z "$PY" ]; then
         ok "$4 # SKIP no python3"
     elif msg=$("$PY" check.py "$1" "$2" "$3" 2>&1); then
@@ -296,7 +265,7 @@ if pyjson "all(k in d for k in ('image','plain','cipher','differential','avalanc
 else
     not_ok "JSON keys ($(head -c 300 plain8.json))"
 fi
-check plain8.json plain "$PGM8" "8-bit plain: entropy, chi-square, correlation match Python to 1e-9"
+check_json plain8.json plain "$PGM8" "8-bit plain: entropy, chi-square, correlation match Python to 1e-9"
 if pyjson "abs(d['differential']['npcr_critical'] - 99.5893) < 6e-5
     and abs(d['differential']['uaci_critical'][0] - 33.3730) < 6e-5
     and abs(d['differential']['uaci_critical'][1] - 33.5541) < 6e-5
@@ -320,8 +289,8 @@ assert_rc 0 "encrypt the 8-bit CT"
 run "$MC" analyze --json -k k.key "$PGM8" c8.png
 cp out given8.json
 assert_rc 0 "analyze -k KEY PLAIN CIPHER exits 0"
-check given8.json plain "$PGM8" "given cipher: plain metrics match Python"
-check given8.json cipher c8.png "given cipher: cipher metrics match Python (PNG decoded in Python)"
+check_json given8.json plain "$PGM8" "given cipher: plain metrics match Python"
+check_json given8.json cipher c8.png "given cipher: cipher metrics match Python (PNG decoded in Python)"
 if pyjson "d['key']['random'] is False and d['cipher_source'] == 'given'
     and d['decryption']['channels'][0]['mse'] == 0" given8.json; then
     ok "given cipher and key: not random, decrypted exactly"
@@ -334,8 +303,8 @@ run "$MC" encrypt -k k.key -o c12.png "$PGM12"
 run "$MC" analyze --json -k k.key "$PGM12" c12.png
 cp out given12.json
 assert_rc 0 "analyze a 12-bit PGM and its cipher"
-check given12.json plain "$PGM12" "16-bit plain: metrics match Python (65536 bins)"
-check given12.json cipher c12.png "16-bit cipher: metrics match Python"
+check_json given12.json plain "$PGM12" "16-bit plain: metrics match Python (65536 bins)"
+check_json given12.json cipher c12.png "16-bit cipher: metrics match Python"
 if pyjson "d['image']['bits'] == 16 and d['critical']['chi_square_df'] == 65535
     and abs(d['critical']['chi_square_05'] - 66131.63) < 0.01
     and abs(d['differential']['npcr_critical'] - 99.993454) < 2e-6" given12.json; then
@@ -349,8 +318,8 @@ run "$MC" encrypt -k k.key -o cr.png "$PPM"
 run "$MC" analyze --json -k k.key "$PPM" cr.png
 cp out rgb.json
 assert_rc 0 "analyze an RGB PPM and its cipher"
-check rgb.json plain "$PPM" "RGB plain: per-channel metrics match Python"
-check rgb.json cipher cr.png "RGB cipher: per-channel metrics match Python"
+check_json rgb.json plain "$PPM" "RGB plain: per-channel metrics match Python"
+check_json rgb.json cipher cr.png "RGB cipher: per-channel metrics match Python"
 
 # Same key and seed: the same numbers (timing aside).
 run "$MC" analyze --json -k k.key --seed 5 "$PGM8"
@@ -451,5 +420,4 @@ assert_err "CIPHER under another key" "wrong key"
 run "$MC" analyze --report nodir/r.html "$PGM8"
 assert_err "report in a missing directory" "nodir/r.html"
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" -eq 0 ]
+tl_finish

@@ -11,21 +11,8 @@
 # directory is only read. dcmtk's dcmdump is the independent DICOM reader:
 # without it, the checks that need it are reported as skipped.
 
-LC_ALL=C
-export LC_ALL
-umask 022
-unset MEDCRYPT_KEY
-
-if [ $# -ne 2 ]; then
-    echo "usage: sh tests/cli_formats.sh /path/to/medcrypt /path/to/testdata" >&2
-    exit 2
-fi
-case $1 in /*) MC=$1 ;; *) MC=$(pwd)/$1 ;; esac
-case $2 in /*) TESTDATA=$2 ;; *) TESTDATA=$(pwd)/$2 ;; esac
-if [ ! -x "$MC" ] || [ ! -d "$TESTDATA" ]; then
-    echo "cli_formats.sh: $MC is not an executable or $TESTDATA is not a directory" >&2
-    exit 2
-fi
+. "$(dirname "$0")/lib.sh"
+tl_args cli_formats.sh "$@"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/medcrypt-fmt.XXXXXX") || exit 2
 trap 'rm -rf "$T"' EXIT
@@ -40,36 +27,6 @@ DCMDUMP=$(command -v dcmdump || true)
 # ---------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------
-
-PASS=0
-FAIL=0
-SKIP=0
-
-ok() {
-    PASS=$((PASS + 1))
-    printf 'ok - %s\n' "$1"
-}
-
-not_ok() {
-    FAIL=$((FAIL + 1))
-    printf 'not ok - %s\n' "$1"
-}
-
-skip() {
-    SKIP=$((SKIP + 1))
-    printf 'ok - %s # SKIP %s\n' "$1" "$2"
-}
-
-# check NAME COMMAND...: ok if the command succeeds.
-check() {
-    name=$1
-    shift
-    if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
-
-mc() {
-    "$MC" "$@"
-}
 
 # A key for the whole run (keygen is tested in cli.sh).
 mc keygen --aadhaar "2345 6789 0124" --dob 1990-05-17 -o "$R/k.key" >/dev/null 2>&1 ||
@@ -363,5 +320,4 @@ suite_bmp_jpeg() {
 suite_dicom
 suite_bmp_jpeg
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" -eq 0 ]
+tl_finish

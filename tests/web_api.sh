@@ -11,21 +11,8 @@
 # the exit status is 1 if any check failed. Loopback only; every wait is
 # bounded. POSIX sh; curl and python3 (standard library) are test tools.
 
-LC_ALL=C
-export LC_ALL
-umask 022
-unset MEDCRYPT_KEY
-
-if [ $# -ne 2 ]; then
-    echo "usage: sh tests/web_api.sh /path/to/medcrypt /path/to/testdata" >&2
-    exit 2
-fi
-case $1 in /*) MC=$1 ;; *) MC=$(pwd)/$1 ;; esac
-case $2 in /*) TESTDATA=$2 ;; *) TESTDATA=$(pwd)/$2 ;; esac
-if [ ! -x "$MC" ] || [ ! -d "$TESTDATA" ]; then
-    echo "web_api.sh: $MC is not an executable or $TESTDATA is not a directory" >&2
-    exit 2
-fi
+. "$(dirname "$0")/lib.sh"
+tl_args web_api.sh "$@"
 for tool in curl python3; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         echo "web_api.sh: $tool is needed (make deps installs it)" >&2
@@ -46,22 +33,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
 cd "$R" || exit 2
-
-PASS=0
-FAIL=0
-ok() {
-    PASS=$((PASS + 1))
-    printf 'ok - %s\n' "$1"
-}
-not_ok() {
-    FAIL=$((FAIL + 1))
-    printf 'not ok - %s\n' "$1"
-}
-check() { # check DESCRIPTION COMMAND...: ok if the command succeeds
-    d=$1
-    shift
-    if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
 
 AADHAAR="2345 6789 0124"
 AADHAAR_DIGITS=234567890124
@@ -575,5 +546,4 @@ check "the server's stderr has no sanitizer report" \
     sh -c "! grep -q -E 'AddressSanitizer|LeakSanitizer|runtime error:' '$R/all.log'"
 check "the log shows paths without query strings" sh -c "grep -q -E '^GET /encrypt 200 ' '$R/main.log' && ! grep -q '?' '$R/main.log'"
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" -eq 0 ]
+tl_finish

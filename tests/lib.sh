@@ -1,0 +1,63 @@
+# Shared by the shell test suites (sourced; POSIX sh). Each suite runs as
+#     sh tests/SUITE.sh /path/to/medcrypt /path/to/testdata
+# prints "ok - ..." / "not ok - ..." lines and ends with the summary line
+# "N passed, M failed" (exit 1 if any failed).
+
+LC_ALL=C
+export LC_ALL
+umask 022
+unset MEDCRYPT_KEY
+
+PASS=0
+FAIL=0
+SKIP=0
+
+# tl_args SUITE "$@": MC and TESTDATA, absolute, or a usage error (exit 2).
+tl_args() {
+    tl_suite=$1
+    shift
+    if [ $# -ne 2 ]; then
+        echo "usage: sh tests/$tl_suite /path/to/medcrypt /path/to/testdata" >&2
+        exit 2
+    fi
+    case $1 in /*) MC=$1 ;; *) MC=$(pwd)/$1 ;; esac
+    case $2 in /*) TESTDATA=$2 ;; *) TESTDATA=$(pwd)/$2 ;; esac
+    if [ ! -x "$MC" ] || [ ! -d "$TESTDATA" ]; then
+        echo "$tl_suite: $MC is not an executable or $TESTDATA is not a directory" >&2
+        exit 2
+    fi
+}
+
+ok() {
+    PASS=$((PASS + 1))
+    printf 'ok - %s\n' "$1"
+}
+
+not_ok() {
+    FAIL=$((FAIL + 1))
+    printf 'not ok - %s\n' "$1"
+}
+
+# skip DESC WHY: counted apart, never as a failure.
+skip() {
+    SKIP=$((SKIP + 1))
+    printf 'ok - %s # SKIP %s\n' "$1" "$2"
+}
+
+# check DESC COMMAND...: ok if the command succeeds.
+check() {
+    tl_desc=$1
+    shift
+    if "$@"; then ok "$tl_desc"; else not_ok "$tl_desc"; fi
+}
+
+# medcrypt itself; a function so that failure details read "mc VERB ...".
+mc() {
+    "$MC" "$@"
+}
+
+# The summary line and the exit status.
+tl_finish() {
+    echo "$PASS passed, $FAIL failed"
+    [ "$FAIL" -eq 0 ]
+}

@@ -99,6 +99,20 @@ static inline void apply(uint64_t *w, size_t q, unsigned bits, const uint64_t *h
         w[q - 1] = lanes_rot_var(w[q - 1], spread(h[half * stride]), 0, bits, inverse);
 }
 
+/* apply() with its parameters made constants, one copy per case, so the
+ * compiler can unroll the lane rotations and vectorize the pairs. */
+static void apply_block(uint64_t *w, size_t q, unsigned bits, const uint64_t *h, bool inverse)
+{
+    if (bits == 8 && !inverse)
+        apply(w, q, 8, h, 1, false);
+    else if (bits == 8)
+        apply(w, q, 8, h, 1, true);
+    else if (!inverse)
+        apply(w, q, 16, h, 1, false);
+    else
+        apply(w, q, 16, h, 1, true);
+}
+
 /* One block: its orbit (one step per pair, one more if q is odd). */
 static void block(uint64_t *w, size_t q, unsigned bits, const uint8_t sm[64], uint64_t b,
                   bool inverse)
@@ -109,10 +123,7 @@ static void block(uint64_t *w, size_t q, unsigned bits, const uint8_t sm[64], ui
     mc__henon_seed(&m, sm, b);
     for (size_t i = 0; i < q / 2 + (q & 1); i++)
         h[i] = step(&m);
-    if (bits == 8)
-        apply(w, q, 8, h, 1, inverse);
-    else
-        apply(w, q, 16, h, 1, inverse);
+    apply_block(w, q, bits, h, inverse);
     sodium_memzero(&m, sizeof m);
     sodium_memzero(h, sizeof h);
 }
@@ -134,13 +145,10 @@ static void block_lanes(uint8_t *p, unsigned bits, const uint8_t sm[64], uint64_
         mc__henon_seed(&m[l], sm, first + l);
     for (size_t i = 0; i < Q / 2; i++)
         for (unsigned l = 0; l < LANES; l++)
-            h[i * LANES + l] = step(&m[l]);
+            h[l * (Q / 2) + i] = step(&m[l]);
     for (unsigned l = 0; l < LANES; l++) {
         memcpy(w, p + l * Q * 8, sizeof w); /* little-endian host (internal.h) */
-        if (bits == 8)
-            apply(w, Q, 8, h + l, LANES, inverse);
-        else
-            apply(w, Q, 16, h + l, LANES, inverse);
+        apply_block(w, Q, bits, h + l * (Q / 2), inverse);
         memcpy(p + l * Q * 8, w, sizeof w);
     }
     sodium_memzero(m, sizeof m);

@@ -88,6 +88,7 @@ struct job {
     mc_key key;
     uint8_t sm[64];
     int stage;
+    unsigned threads; /* per image */
 };
 
 static void copy_in(struct job *j)
@@ -123,7 +124,7 @@ static void f_encrypt(void *a)
     struct job *j = a;
     static const uint8_t nonce[MC_NONCE_BYTES];
     copy_in(j);
-    (void)mc__encrypt_inplace(&j->key, j->work, nonce, MC_STAGES_ALL, &j->hdr);
+    (void)mc__encrypt_inplace(&j->key, j->work, nonce, MC_STAGES_ALL, &j->hdr, j->threads);
 }
 
 static void f_copy(void *a)
@@ -136,7 +137,7 @@ static void f_decrypt(void *a)
     struct job *j = a;
     /* work holds the cipher samples: decrypt a fresh copy each time */
     memcpy(j->buf, j->work->samples, j->work->samples_len);
-    (void)mc__decrypt_inplace(&j->key, j->work, &j->hdr);
+    (void)mc__decrypt_inplace(&j->key, j->work, &j->hdr, j->threads);
     memcpy(j->work->samples, j->buf, j->work->samples_len);
 }
 
@@ -156,16 +157,16 @@ static void f_stage(void *a)
     unsigned bps = w->bits / 8;
     switch (j->stage) {
     case 0:
-        (void)mc__perm_forward(w->samples, w->samples_len / bps, bps, j->sm);
+        (void)mc__perm_forward(w->samples, w->samples_len / bps, bps, j->sm, j->threads);
         break;
     case 1:
-        mc__henon_forward(w->samples, w->samples_len, bps, j->sm);
+        mc__henon_forward(w->samples, w->samples_len, bps, j->sm, j->threads);
         break;
     case 2:
-        mc__logistic_xor(w->samples, w->samples_len, j->sm);
+        mc__logistic_xor(w->samples, w->samples_len, j->sm, j->threads);
         break;
     default:
-        mc__xchacha_xor(w->samples, w->samples_len, 0, j->sm, j->hdr.tag);
+        mc__xchacha_xor(w->samples, w->samples_len, 0, j->sm, j->hdr.tag, j->threads);
         break;
     }
 }
@@ -274,16 +275,18 @@ struct row {
 };
 
 static int bench_image(mc_ctx *ctx, const struct bench_opts *o, const char *label, uint32_t w,
-                       uint32_t h, uint8_t c, uint8_t bits, FILE *out, bool first)
+                       uint32_t h, uint8_t c, uint8_t bits, unsigned threads, FILE *out,
+                       bool first)
 {
     static const char *const stage_names[] = {"scrambling", "henon", "logistic", "xchacha20"};
     struct job j;
-    struct row rows[16];
+    struct row rows[20];
     int n = 0, rc = 1;
     double ref_aead, ref_hmac, ref_copy, mb;
 
     memset(&j, 0, sizeof j);
     j.ctx = ctx;
+    j.threads = 1;
     for (int k = 0; k < MC_KEY_BYTES; k++)
         j.key.bytes[k] = (uint8_t)k;
     if (make_image(ctx, w, h, c, bits, &j.img) != MC_OK ||
@@ -310,15 +313,24 @@ static int bench_image(mc_ctx *ctx, const struct bench_opts *o, const char *labe
     f_encrypt(&j);
     rows[n++] = (struct row){"png_encode", measure(f_png_encode, &j, o->repeat)};
     rows[n++] = (struct row){"png_decode", measure(f_png_decode, &j, o->repeat)};
+    /* One image on several threads: the same bytes, the parallel stages
+     * split by blocks (the keyed hash stays serial). */
+    j.threads = threads;
+    rows[n++] = (struct row){"encrypt_threads", measure(f_encrypt, &j, o->repeat) -
+                                                    measure(f_copy, &j, o->repeat)};
+    f_encrypt(&j);
+    rows[n++] = (struct row){"decrypt_threads", measure(f_decrypt, &j, o->repeat) -
+                                                    2 * measure(f_copy, &j, o->repeat)};
 
     if (o->json) {
         fprintf(out, "%s{\"name\":", first ? "" : ",");
         json_str(out, label);
         fprintf(out,
                 ",\"width\":%u,\"height\":%u,\"channels\":%u,\"bits\":%u,\"bytes\":%zu,"
+                "\"threads\":%u,"
                 "\"reference\":{\"memcpy_ms\":%.4f,\"xchacha20poly1305_ms\":%.4f,"
                 "\"hmac_sha512_ms\":%.4f},\"results\":[",
-                w, h, c, bits, j.img->samples_len, ref_copy * 1e3, ref_aead * 1e3,
+                w, h, c, bits, j.img->samples_len, threads, ref_copy * 1e3, ref_aead * 1e3,
                 ref_hmac * 1e3);
         for (int i = 0; i < n; i++) {
             fprintf(out, "%s{\"name\":", i ? "," : "");
@@ -331,8 +343,9 @@ static int bench_image(mc_ctx *ctx, const struct bench_opts *o, const char *labe
         }
         fputs("]}", out);
     } else {
-        fprintf(out, "\n%s: %ux%u, %u channel(s), %u-bit, %.2f MB of samples\n", label, w, h,
-                c, bits, mb);
+        fprintf(out, "\n%s: %ux%u, %u channel(s), %u-bit, %.2f MB of samples "
+                     "(*_threads rows: %u threads)\n",
+                label, w, h, c, bits, mb, threads);
         fprintf(out, "  references: memcpy %.3f ms, XChaCha20-Poly1305 %.3f ms, "
                      "HMAC-SHA-512 (OpenSSL) %.3f ms\n",
                 ref_copy * 1e3, ref_aead * 1e3, ref_hmac * 1e3);
@@ -387,8 +400,8 @@ int mc_bench_run(const struct bench_opts *o, FILE *out)
     for (size_t i = 0; i < sizeof images / sizeof images[0]; i++) {
         uint32_t w = o->tiny ? images[i].w / 16 : images[i].w;
         uint32_t h = o->tiny ? images[i].h / 16 : images[i].h;
-        if (bench_image(ctx, o, images[i].label, w, h, images[i].c, images[i].bits, out,
-                        i == 0) != 0)
+        if (bench_image(ctx, o, images[i].label, w, h, images[i].c, images[i].bits,
+                        (unsigned)threads, out, i == 0) != 0)
             goto out;
     }
     /* Batch scaling: independent images on 1 and on N threads. */

@@ -267,6 +267,11 @@ static int run(int argc, char **argv, bool decrypt)
         cli_error(NULL, "cannot initialise the crypto library");
         return 1;
     }
+    /* Cores not taken by parallel files go to each image's parallel stages
+     * (one large image: all cores; many files: one each). */
+    if (jobs > n_inputs)
+        jobs = n_inputs;
+    (void)mc_ctx_set_threads(job.ctx, (unsigned)(cli_cores() / jobs > 1 ? cli_cores() / jobs : 1));
     if (!cli_load_key(key_file, &key)) {
         mc_ctx_free(job.ctx);
         return 1;

@@ -81,6 +81,10 @@ void mc_ctx_free(mc_ctx *ctx);
 /* Largest W·H·C accepted by every decoder (MC_DEFAULT_MAX_SAMPLES). */
 mc_err mc_ctx_set_max_samples(mc_ctx *ctx, uint64_t max_samples);
 uint64_t mc_ctx_max_samples(const mc_ctx *ctx);
+/* Threads one image's encryption or decryption may use (default 1; 0 =
+ * all online cores). The cipher bytes are the same for any count: only
+ * the stages whose blocks are independent run in parallel. */
+mc_err mc_ctx_set_threads(mc_ctx *ctx, unsigned threads);
 
 /* ------------------------------------------------------------------ */
 /* Patient identifiers and keys (DESIGN §1.1).                         */

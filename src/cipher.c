@@ -101,7 +101,7 @@ static uint64_t side_counter(size_t samples_len)
 }
 
 mc_err mc__encrypt_inplace(const mc_key *key, mc_image *img, const uint8_t nonce[MC_NONCE_BYTES],
-                           int stages, mc__header *hdr)
+                           int stages, mc__header *hdr, unsigned threads)
 {
     mc__subkeys sk;   /* secret */
     uint8_t sm[64];   /* secret */
@@ -129,16 +129,16 @@ mc_err mc__encrypt_inplace(const mc_key *key, mc_image *img, const uint8_t nonce
         (err = mc__seed_material(sm, sk.chaos, hdr->tag)) != MC_OK)
         goto out;
     if (stages >= MC_STAGES_PERM &&
-        (err = mc__perm_forward(img->samples, img->samples_len / bps, bps, sm)) != MC_OK)
+        (err = mc__perm_forward(img->samples, img->samples_len / bps, bps, sm, threads)) != MC_OK)
         goto out;
     if (stages >= MC_STAGES_HENON)
-        mc__henon_forward(img->samples, img->samples_len, bps, sm);
+        mc__henon_forward(img->samples, img->samples_len, bps, sm, threads);
     if (stages >= MC_STAGES_LOGISTIC)
-        mc__logistic_xor(img->samples, img->samples_len, sm);
+        mc__logistic_xor(img->samples, img->samples_len, sm, threads);
     if (stages >= MC_STAGES_ALL) {
-        mc__xchacha_xor(img->samples, img->samples_len, 0, sk.stream, hdr->tag);
+        mc__xchacha_xor(img->samples, img->samples_len, 0, sk.stream, hdr->tag, threads);
         mc__xchacha_xor(img->side, img->side_len, side_counter(img->samples_len), sk.stream,
-                        hdr->tag);
+                        hdr->tag, 1);
     }
 out:
     sodium_memzero(sm, sizeof sm);
@@ -148,19 +148,20 @@ out:
 
 /* Stages 4 to 1, backwards, on the samples (and the side data's stream). */
 static mc_err undo_stages(const mc__subkeys *sk, const uint8_t sm[64], mc_image *img,
-                          const mc__header *hdr)
+                          const mc__header *hdr, unsigned threads)
 {
     unsigned bps = img->bits / 8;
 
-    mc__xchacha_xor(img->samples, img->samples_len, 0, sk->stream, hdr->tag);
+    mc__xchacha_xor(img->samples, img->samples_len, 0, sk->stream, hdr->tag, threads);
     mc__xchacha_xor(img->side, img->side_len, side_counter(img->samples_len), sk->stream,
-                    hdr->tag);
-    mc__logistic_xor(img->samples, img->samples_len, sm);
-    mc__henon_inverse(img->samples, img->samples_len, bps, sm);
-    return mc__perm_inverse(img->samples, img->samples_len / bps, bps, sm);
+                    hdr->tag, 1);
+    mc__logistic_xor(img->samples, img->samples_len, sm, threads);
+    mc__henon_inverse(img->samples, img->samples_len, bps, sm, threads);
+    return mc__perm_inverse(img->samples, img->samples_len / bps, bps, sm, threads);
 }
 
-mc_err mc__decrypt_inplace(const mc_key *key, mc_image *img, const mc__header *hdr)
+mc_err mc__decrypt_inplace(const mc_key *key, mc_image *img, const mc__header *hdr,
+                           unsigned threads)
 {
     mc__subkeys sk;             /* secret */
     uint8_t sm[64];             /* secret */
@@ -177,7 +178,7 @@ mc_err mc__decrypt_inplace(const mc_key *key, mc_image *img, const mc__header *h
     }
     if ((err = mc__seed_material(sm, sk.chaos, hdr->tag)) != MC_OK)
         goto out;
-    if ((err = undo_stages(&sk, sm, img, hdr)) != MC_OK)
+    if ((err = undo_stages(&sk, sm, img, hdr, threads)) != MC_OK)
         goto fail;
     /* SIV: decrypt, then verify; no unauthentic pixels leave. */
     if ((err = keyed_hash(tag, &sk, hdr, img)) != MC_OK)
@@ -201,7 +202,8 @@ out:
     return err;
 }
 
-mc_err mc__decrypt_unverified(const mc_key *key, mc_image *img, const mc__header *hdr)
+mc_err mc__decrypt_unverified(const mc_key *key, mc_image *img, const mc__header *hdr,
+                              unsigned threads)
 {
     mc__subkeys sk; /* secret */
     uint8_t sm[64]; /* secret */
@@ -211,7 +213,7 @@ mc_err mc__decrypt_unverified(const mc_key *key, mc_image *img, const mc__header
     if ((err = mc__subkeys_derive(&sk, key)) != MC_OK)
         return err;
     if ((err = mc__seed_material(sm, sk.chaos, hdr->tag)) == MC_OK)
-        err = undo_stages(&sk, sm, img, hdr);
+        err = undo_stages(&sk, sm, img, hdr, threads);
     sodium_memzero(sm, sizeof sm);
     mc__subkeys_wipe(&sk);
     return err;
@@ -229,7 +231,7 @@ static mc_err encrypt_consume(mc_ctx *ctx, const mc_key *key, mc_image *img, uin
     mc_err err;
 
     randombytes_buf(nonce, sizeof nonce);
-    if ((err = mc__encrypt_inplace(key, img, nonce, MC_STAGES_ALL, &hdr)) != MC_OK)
+    if ((err = mc__encrypt_inplace(key, img, nonce, MC_STAGES_ALL, &hdr, ctx->threads)) != MC_OK)
         return err;
     return mc__container_write(ctx, img, &hdr, out, out_len);
 }
@@ -276,7 +278,7 @@ mc_err mc_decrypt_image(mc_ctx *ctx, const mc_key *key, const uint8_t *in, size_
         return MC_EINVAL;
     if ((err = mc__container_read(ctx, in, in_len, &img, &hdr)) != MC_OK)
         return err;
-    if ((err = mc__decrypt_inplace(key, img, &hdr)) != MC_OK ||
+    if ((err = mc__decrypt_inplace(key, img, &hdr, ctx->threads)) != MC_OK ||
         (err = mc__image_name_from_side(img)) != MC_OK) {
         mc_image_free(img);
         return err;

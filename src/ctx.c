@@ -4,6 +4,7 @@
 
 #include <sodium.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 mc_err mc_ctx_new(mc_ctx **out)
 {
@@ -16,6 +17,7 @@ mc_err mc_ctx_new(mc_ctx **out)
     if ((ctx = calloc(1, sizeof *ctx)) == NULL)
         return MC_ENOMEM;
     ctx->max_samples = MC_DEFAULT_MAX_SAMPLES;
+    ctx->threads = 1;
     *out = ctx;
     return MC_OK;
 }
@@ -30,6 +32,20 @@ mc_err mc_ctx_set_max_samples(mc_ctx *ctx, uint64_t max_samples)
     if (ctx == NULL || max_samples == 0)
         return MC_EINVAL;
     ctx->max_samples = max_samples;
+    return MC_OK;
+}
+
+mc_err mc_ctx_set_threads(mc_ctx *ctx, unsigned threads)
+{
+    long cores;
+
+    if (ctx == NULL)
+        return MC_EINVAL;
+    if (threads == 0) {
+        cores = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cores > 0 ? (unsigned)cores : 1;
+    }
+    ctx->threads = threads < MC_MAX_THREADS ? threads : MC_MAX_THREADS;
     return MC_OK;
 }
 

@@ -24,6 +24,7 @@
 
 struct mc_ctx {
     uint64_t max_samples;
+    unsigned threads; /* per image, for the stages that run in parallel */
 };
 /* codec_dicom.c: sets the calling thread's mc_ctx_last_detail() text
  * (printf-style; "%s", "" clears it). Nothing is recorded when ctx is NULL
@@ -166,6 +167,12 @@ typedef struct mc__henon {
 void mc__henon_seed(mc__henon *m, const uint8_t sm[64], uint64_t block);
 double mc__henon_next(mc__henon *m);
 
+/* parallel.c: fn(arg, begin, end) over [0, n) on up to `threads` threads
+ * (the caller's included), in ranges that are multiples of grain. */
+#define MC_MAX_THREADS 64
+typedef void (*mc__range_fn)(void *arg, size_t begin, size_t end);
+void mc__parallel(unsigned threads, size_t n, size_t grain, mc__range_fn fn, void *arg);
+
 /* Stage block sizes (docs/FORMAT.md): part of format v1. */
 #define MC_PERM_BLOCK_SAMPLES 4096u
 #define MC_HENON_BLOCK_WORDS 512u
@@ -174,17 +181,20 @@ double mc__henon_next(mc__henon *m);
 
 /* stage_perm.c: sample permutation, bytes_per_sample 1 or 2. */
 mc_err mc__perm_forward(uint8_t *buf, size_t n_samples, unsigned bytes_per_sample,
-                        const uint8_t sm[64]);
+                        const uint8_t sm[64], unsigned threads);
 mc_err mc__perm_inverse(uint8_t *buf, size_t n_samples, unsigned bytes_per_sample,
-                        const uint8_t sm[64]);
+                        const uint8_t sm[64], unsigned threads);
 /* stage_henon.c: bit scrambling over the sample bytes (len a multiple of
  * bytes_per_sample). */
-void mc__henon_forward(uint8_t *buf, size_t len, unsigned bytes_per_sample, const uint8_t sm[64]);
-void mc__henon_inverse(uint8_t *buf, size_t len, unsigned bytes_per_sample, const uint8_t sm[64]);
+void mc__henon_forward(uint8_t *buf, size_t len, unsigned bytes_per_sample, const uint8_t sm[64],
+                       unsigned threads);
+void mc__henon_inverse(uint8_t *buf, size_t len, unsigned bytes_per_sample, const uint8_t sm[64],
+                       unsigned threads);
 /* stage_xor.c: logistic keystream (an involution) and XChaCha20 layer. */
-void mc__logistic_xor(uint8_t *buf, size_t len, const uint8_t sm[64]);
+void mc__logistic_xor(uint8_t *buf, size_t len, const uint8_t sm[64], unsigned threads);
 void mc__xchacha_xor(uint8_t *buf, size_t len, uint64_t block_counter,
-                     const uint8_t k_stream[32], const uint8_t tag[MC_TAG_BYTES]);
+                     const uint8_t k_stream[32], const uint8_t tag[MC_TAG_BYTES],
+                     unsigned threads);
 
 /* cipher.c: the pipeline, in place on img's samples and side data.
  * stages: how many stages to run (for analysis and golden vectors):
@@ -207,12 +217,14 @@ typedef struct mc__header {
 } mc__header;
 /* Encrypts img in place; fills hdr (nonce given by the caller). */
 mc_err mc__encrypt_inplace(const mc_key *key, mc_image *img, const uint8_t nonce[MC_NONCE_BYTES],
-                           int stages, mc__header *hdr);
+                           int stages, mc__header *hdr, unsigned threads);
 /* Decrypts in place and verifies the tag; wipes the samples on failure. */
-mc_err mc__decrypt_inplace(const mc_key *key, mc_image *img, const mc__header *hdr);
+mc_err mc__decrypt_inplace(const mc_key *key, mc_image *img, const mc__header *hdr,
+                           unsigned threads);
 /* Analysis only (key sensitivity): undoes the stages under a key without
  * checking the key id or the tag. Never used to release plain images. */
-mc_err mc__decrypt_unverified(const mc_key *key, mc_image *img, const mc__header *hdr);
+mc_err mc__decrypt_unverified(const mc_key *key, mc_image *img, const mc__header *hdr,
+                              unsigned threads);
 
 /* container.c */
 #define MC_CHUNK_TYPE "mcRY"

@@ -187,12 +187,12 @@ static mc_err run_stage(const run_ctx *rc, int stages, stage_result *sr, bool wi
         (err = mc__image_copy(rc->plain, &c2)) != MC_OK)
         goto out;
     t0 = now_ms();
-    if ((err = mc__encrypt_inplace(rc->key, c0, rc->nonce, stages, &h0)) != MC_OK)
+    if ((err = mc__encrypt_inplace(rc->key, c0, rc->nonce, stages, &h0, 1)) != MC_OK)
         goto out;
     if (enc_ms != NULL)
         *enc_ms = now_ms() - t0;
-    if ((err = mc__encrypt_inplace(rc->key, c1, rc->nonce, stages, &h1)) != MC_OK ||
-        (err = mc__encrypt_inplace(rc->key_flip, c2, rc->nonce, stages, &h1)) != MC_OK ||
+    if ((err = mc__encrypt_inplace(rc->key, c1, rc->nonce, stages, &h1, 1)) != MC_OK ||
+        (err = mc__encrypt_inplace(rc->key_flip, c2, rc->nonce, stages, &h1, 1)) != MC_OK ||
         (err = npcr_uaci_all(c0, c1, &sr->diff)) != MC_OK ||
         (err = mc_metric_bit_difference(c0->samples, c1->samples, c0->samples_len,
                                         &sr->diff.aval_plain)) != MC_OK ||
@@ -354,7 +354,7 @@ mc_err mc_analyze_ex(mc_ctx *ctx, const mc_key *key, const mc_image *plain,
         if ((err = mc__image_copy(cipher, &dec)) != MC_OK)
             goto out;
         t0 = now_ms();
-        if ((err = mc__decrypt_inplace(&k, dec, cipher_png != NULL ? &ghdr : &hdr)) != MC_OK)
+        if ((err = mc__decrypt_inplace(&k, dec, cipher_png != NULL ? &ghdr : &hdr, 1)) != MC_OK)
             goto out;
         a->dec_ms = now_ms() - t0;
         for (unsigned c = 0; c < a->channels; c++) {
@@ -371,7 +371,7 @@ mc_err mc_analyze_ex(mc_ctx *ctx, const mc_key *key, const mc_image *plain,
     /* Key sensitivity: our cipher decrypted under the key one bit off,
      * through the unverified path (analysis only; never released). */
     if ((err = mc__image_copy(full, &wrong)) != MC_OK ||
-        (err = mc__decrypt_unverified(&k_flip, wrong, &hdr)) != MC_OK)
+        (err = mc__decrypt_unverified(&k_flip, wrong, &hdr, 1)) != MC_OK)
         goto out;
     for (unsigned c = 0; c < a->channels; c++) {
         mc_plane pa, pb;
@@ -424,7 +424,7 @@ mc_err mc_cipher_stream(const mc_key *key, const mc_image *plain, int stages,
             nonce[i] = (uint8_t)(ctr >> (8 * i));
         ctr++;
         if ((err = mc__image_copy(plain, &img)) != MC_OK ||
-            (err = mc__encrypt_inplace(key, img, nonce, stages, &hdr)) != MC_OK)
+            (err = mc__encrypt_inplace(key, img, nonce, stages, &hdr, 1)) != MC_OK)
             break;
         memcpy(out + done, img->samples, n);
         done += n;

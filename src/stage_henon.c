@@ -171,35 +171,54 @@ static void tail(uint8_t *p, size_t t, unsigned bits, const uint8_t sm[64], uint
     sodium_memzero(&v, sizeof v);
 }
 
-static void henon(uint8_t *buf, size_t len, unsigned bps, const uint8_t sm[64], bool inverse)
+struct henon_job {
+    uint8_t *buf;
+    size_t len;
+    unsigned bits;
+    const uint8_t *sm;
+    bool inverse;
+};
+
+/* Word blocks [begin, end). */
+static void henon_range(void *arg, size_t begin, size_t end)
 {
+    const struct henon_job *j = arg;
     const size_t Q = MC_HENON_BLOCK_WORDS;
-    const unsigned bits = 8 * bps;
-    size_t words = len / 8, n_blocks = (words + Q - 1) / Q;
+    size_t words = j->len / 8, n_blocks = (words + Q - 1) / Q, b = begin;
     uint64_t w[MC_HENON_BLOCK_WORDS];
 
-    size_t b = 0;
-
-    for (; b + LANES <= words / Q; b += LANES)
-        block_lanes(buf + b * Q * 8, bits, sm, b, inverse);
-    for (; b < n_blocks; b++) {
+    for (; b + LANES <= end && b + LANES <= words / Q; b += LANES)
+        block_lanes(j->buf + b * Q * 8, j->bits, j->sm, b, j->inverse);
+    for (; b < end; b++) {
         size_t q = (b + 1 < n_blocks || words % Q == 0) ? Q : words % Q;
-        uint8_t *p = buf + b * Q * 8;
+        uint8_t *p = j->buf + b * Q * 8;
         memcpy(w, p, q * 8); /* little-endian host (internal.h) */
-        block(w, q, bits, sm, b, inverse);
+        block(w, q, j->bits, j->sm, b, j->inverse);
         memcpy(p, w, q * 8);
     }
-    if (len % 8 != 0)
-        tail(buf + words * 8, len % 8, bits, sm, n_blocks, inverse);
     sodium_memzero(w, sizeof w);
 }
 
-void mc__henon_forward(uint8_t *buf, size_t len, unsigned bytes_per_sample, const uint8_t sm[64])
+static void henon(uint8_t *buf, size_t len, unsigned bps, const uint8_t sm[64], bool inverse,
+                  unsigned threads)
 {
-    henon(buf, len, bytes_per_sample, sm, false);
+    const size_t Q = MC_HENON_BLOCK_WORDS;
+    size_t n_blocks = (len / 8 + Q - 1) / Q;
+    struct henon_job j = {.buf = buf, .len = len, .bits = 8 * bps, .sm = sm, .inverse = inverse};
+
+    mc__parallel(threads, n_blocks, LANES, henon_range, &j);
+    if (len % 8 != 0)
+        tail(buf + len / 8 * 8, len % 8, 8 * bps, sm, n_blocks, inverse);
 }
 
-void mc__henon_inverse(uint8_t *buf, size_t len, unsigned bytes_per_sample, const uint8_t sm[64])
+void mc__henon_forward(uint8_t *buf, size_t len, unsigned bytes_per_sample, const uint8_t sm[64],
+                       unsigned threads)
 {
-    henon(buf, len, bytes_per_sample, sm, true);
+    henon(buf, len, bytes_per_sample, sm, false, threads);
+}
+
+void mc__henon_inverse(uint8_t *buf, size_t len, unsigned bytes_per_sample, const uint8_t sm[64],
+                       unsigned threads)
+{
+    henon(buf, len, bytes_per_sample, sm, true, threads);
 }

@@ -120,12 +120,13 @@ static void block_order(uint32_t *pi, uint32_t *j, size_t nf, const uint8_t sm[6
  * destination strides by 8 KiB blocks on one side, and such power-of-two
  * strides all fall into the same few cache sets.) */
 #define TRANSPOSE(T)                                                                           \
-    static void transpose_##T(T *dst, const T *src, const uint32_t *pi, size_t nf, bool inverse) \
+    static void transpose_##T(T *dst, const T *src, const uint32_t *pi, size_t nf,            \
+                              size_t k_from, size_t k_to, bool inverse)                        \
     {                                                                                          \
         const size_t P = MC_PERM_BLOCK_SAMPLES;                                                \
         T tile[TILE][TILE]; /* tile[k][o] */                                                   \
-        for (size_t k0 = 0; k0 < nf; k0 += TILE) {                                             \
-            size_t nk = k0 + TILE < nf ? TILE : nf - k0;                                       \
+        for (size_t k0 = k_from; k0 < k_to; k0 += TILE) {                                      \
+            size_t nk = k0 + TILE < k_to ? TILE : k_to - k0;                                   \
             for (size_t o0 = 0; o0 < P; o0 += TILE) {                                          \
                 if (!inverse) {                                                                \
                     for (size_t k = 0; k < nk; k++)                                            \
@@ -147,84 +148,122 @@ static void block_order(uint32_t *pi, uint32_t *j, size_t nf, const uint8_t sm[6
 TRANSPOSE(uint8_t)
 TRANSPOSE(uint16_t)
 
+/* Blocks k_from..k_to (k_from a multiple of TILE). */
 static void transpose(uint8_t *dst, const uint8_t *src, const uint32_t *pi, size_t nf,
-                      unsigned bps, bool inverse)
+                      size_t k_from, size_t k_to, unsigned bps, bool inverse)
 {
     if (bps == 1)
-        transpose_uint8_t(dst, src, pi, nf, inverse);
+        transpose_uint8_t(dst, src, pi, nf, k_from, k_to, inverse);
     else
         transpose_uint16_t((uint16_t *)(void *)dst, (const uint16_t *)(const void *)src, pi, nf,
-                           inverse);
+                           k_from, k_to, inverse);
 }
 
 /* Step 1 (and 3): every block shuffled by its own orbit (stage 0, block
  * first + b). */
 #define SECOND_PASS ((uint64_t)1 << 32)
 
-static void shuffle_all(uint8_t *buf, size_t n, unsigned bps, const uint8_t sm[64], uint32_t *j,
-                        uint64_t first, bool inverse)
+struct shuffle_job {
+    uint8_t *buf;
+    size_t n;
+    unsigned bps;
+    const uint8_t *sm;
+    uint64_t first;
+    bool inverse;
+};
+
+/* Blocks [begin, end) of a shuffle pass. */
+static void shuffle_range(void *arg, size_t begin, size_t end)
 {
+    const struct shuffle_job *s = arg;
     const size_t P = MC_PERM_BLOCK_SAMPLES;
-    size_t n_blocks = (n + P - 1) / P;
+    size_t n_blocks = (s->n + P - 1) / P, b = begin;
+    uint32_t j[LANES * MC_PERM_BLOCK_SAMPLES]; /* 128 KiB: per thread, on its stack */
     mc__logistic m = {0.0, 0.0};
 
-    size_t b = 0;
-
-    for (; b + LANES <= n / P; b += LANES) {
-        indices_lanes(j, sm, first + b);
+    for (; b + LANES <= end && b + LANES <= s->n / P; b += LANES) {
+        indices_lanes(j, s->sm, s->first + b);
         for (unsigned l = 0; l < LANES; l++)
-            shuffle_block(buf + (b + l) * P * bps, P, bps, j + l, LANES, inverse);
+            shuffle_block(s->buf + (b + l) * P * s->bps, P, s->bps, j + l, LANES, s->inverse);
     }
-    for (; b < n_blocks; b++) {
-        size_t count = (b + 1 < n_blocks || n % P == 0) ? P : n % P;
+    for (; b < end; b++) {
+        size_t count = (b + 1 < n_blocks || s->n % P == 0) ? P : s->n % P;
         if (count < 2)
             continue;
-        mc__logistic_seed(&m, sm, MC_STAGE_PERM, first + b);
+        mc__logistic_seed(&m, s->sm, MC_STAGE_PERM, s->first + b);
         indices(j, 1, count, &m);
-        shuffle_block(buf + b * P * bps, count, bps, j, 1, inverse);
+        shuffle_block(s->buf + b * P * s->bps, count, s->bps, j, 1, s->inverse);
     }
     sodium_memzero(&m, sizeof m);
+    sodium_memzero(j, sizeof j);
 }
 
-static mc_err perm(uint8_t *buf, size_t n, unsigned bps, const uint8_t sm[64], bool inverse)
+/* A shuffle pass: every block by its own orbit, blocks on threads. */
+static void shuffle_all(uint8_t *buf, size_t n, unsigned bps, const uint8_t sm[64],
+                        uint64_t first, bool inverse, unsigned threads)
+{
+    const size_t P = MC_PERM_BLOCK_SAMPLES;
+    struct shuffle_job s = {.buf = buf, .n = n, .bps = bps, .sm = sm, .first = first,
+                            .inverse = inverse};
+
+    mc__parallel(threads, (n + P - 1) / P, LANES, shuffle_range, &s);
+}
+
+struct transpose_job {
+    uint8_t *dst;
+    const uint8_t *src;
+    const uint32_t *pi;
+    size_t nf;
+    unsigned bps;
+    bool inverse;
+};
+
+/* Tiles of TILE blocks [begin, end): they write disjoint places. */
+static void transpose_range(void *arg, size_t begin, size_t end)
+{
+    const struct transpose_job *t = arg;
+    size_t k0 = begin * TILE, k1 = end * TILE < t->nf ? end * TILE : t->nf;
+
+    if (k1 > k0)
+        transpose(t->dst, t->src, t->pi, t->nf, k0, k1, t->bps, t->inverse);
+}
+
+static mc_err perm(uint8_t *buf, size_t n, unsigned bps, const uint8_t sm[64], bool inverse,
+                   unsigned threads)
 {
     const size_t P = MC_PERM_BLOCK_SAMPLES;
     size_t nf = n / P;
-    size_t j_len = (nf > LANES * P ? nf : LANES * P) * sizeof(uint32_t);
     uint32_t *j = NULL, *pi = NULL;
     uint8_t *tmp = NULL;
+    struct transpose_job t;
     mc_err err = MC_ENOMEM;
 
     if (n < 2)
         return MC_OK;
-    if ((j = malloc(j_len)) == NULL)
-        goto out;
-    if (nf > 1 && ((pi = malloc(nf * sizeof *pi)) == NULL ||
+    if (nf > 1 && ((j = malloc(nf * sizeof *j)) == NULL ||
+                   (pi = malloc(nf * sizeof *pi)) == NULL ||
                    (tmp = malloc(nf * P * bps)) == NULL))
         goto out;
-
-    if (!inverse) {
-        shuffle_all(buf, n, bps, sm, j, 0, false);
-        if (nf > 1) {
-            block_order(pi, j, nf, sm);
-            transpose(tmp, buf, pi, nf, bps, false);
-            memcpy(buf, tmp, nf * P * bps);
-            shuffle_all(buf, n, bps, sm, j, SECOND_PASS, false);
-        }
-    } else {
-        if (nf > 1) {
-            shuffle_all(buf, n, bps, sm, j, SECOND_PASS, true);
-            block_order(pi, j, nf, sm);
-            transpose(tmp, buf, pi, nf, bps, true);
-            memcpy(buf, tmp, nf * P * bps);
-        }
-        shuffle_all(buf, n, bps, sm, j, 0, true);
+    t = (struct transpose_job){.dst = tmp, .src = buf, .pi = pi, .nf = nf, .bps = bps,
+                               .inverse = inverse};
+    if (!inverse)
+        shuffle_all(buf, n, bps, sm, 0, false, threads);
+    if (nf > 1) {
+        if (inverse)
+            shuffle_all(buf, n, bps, sm, SECOND_PASS, true, threads);
+        block_order(pi, j, nf, sm);
+        mc__parallel(threads, (nf + TILE - 1) / TILE, 1, transpose_range, &t);
+        memcpy(buf, tmp, nf * P * bps);
+        if (!inverse)
+            shuffle_all(buf, n, bps, sm, SECOND_PASS, false, threads);
     }
+    if (inverse)
+        shuffle_all(buf, n, bps, sm, 0, true, threads);
     err = MC_OK;
 out:
     /* Indices derive from secret SM; tmp holds scrambled plain samples. */
     if (j != NULL)
-        sodium_memzero(j, j_len);
+        sodium_memzero(j, nf * sizeof *j);
     if (pi != NULL)
         sodium_memzero(pi, nf * sizeof *pi);
     if (tmp != NULL)
@@ -236,13 +275,13 @@ out:
 }
 
 mc_err mc__perm_forward(uint8_t *buf, size_t n_samples, unsigned bytes_per_sample,
-                        const uint8_t sm[64])
+                        const uint8_t sm[64], unsigned threads)
 {
-    return perm(buf, n_samples, bytes_per_sample, sm, false);
+    return perm(buf, n_samples, bytes_per_sample, sm, false, threads);
 }
 
 mc_err mc__perm_inverse(uint8_t *buf, size_t n_samples, unsigned bytes_per_sample,
-                        const uint8_t sm[64])
+                        const uint8_t sm[64], unsigned threads)
 {
-    return perm(buf, n_samples, bytes_per_sample, sm, true);
+    return perm(buf, n_samples, bytes_per_sample, sm, true, threads);
 }

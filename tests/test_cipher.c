@@ -61,7 +61,7 @@ static void golden_one(const struct golden *g, bool *all_ok)
         mc_image *img = make_image(g->w, g->h, g->c, g->bits, 7);
         mc__header hdr;
         assert_int_equal(mc__side_add(img, MC_SIDE_NAME, "golden.png", 10), MC_OK);
-        assert_int_equal(mc__encrypt_inplace(&key, img, nonce, s, &hdr), MC_OK);
+        assert_int_equal(mc__encrypt_inplace(&key, img, nonce, s, &hdr, 1), MC_OK);
         sha256_hex(hex, img->samples, img->samples_len);
         printf("%s\"%s\"", s > 1 ? ",\n        " : "\n        ", hex);
         ok &= strcmp(hex, g->stage[s - 1]) == 0;
@@ -111,23 +111,23 @@ static void test_stage_inverses(void **state)
             size_t n = len / bps;
             if (n == 0)
                 continue;
-            assert_int_equal(mc__perm_forward(b, n, bps, sm), MC_OK);
+            assert_int_equal(mc__perm_forward(b, n, bps, sm, 1), MC_OK);
             if (n > 16)
                 assert_memory_not_equal(a, b, n * bps);
-            assert_int_equal(mc__perm_inverse(b, n, bps, sm), MC_OK);
+            assert_int_equal(mc__perm_inverse(b, n, bps, sm, 1), MC_OK);
             assert_memory_equal(a, b, len);
         }
         for (unsigned bps = 1; bps <= 2; bps++) {
             size_t whole = len / bps * bps;
-            mc__henon_forward(b, whole, bps, sm);
+            mc__henon_forward(b, whole, bps, sm, 1);
             if (whole >= 8)
                 assert_memory_not_equal(a, b, whole);
-            mc__henon_inverse(b, whole, bps, sm);
+            mc__henon_inverse(b, whole, bps, sm, 1);
             assert_memory_equal(a, b, len);
         }
-        mc__logistic_xor(b, len, sm);
+        mc__logistic_xor(b, len, sm, 1);
         assert_memory_not_equal(a, b, len);
-        mc__logistic_xor(b, len, sm);
+        mc__logistic_xor(b, len, sm, 1);
         assert_memory_equal(a, b, len);
         free(a);
         free(b);
@@ -144,7 +144,7 @@ static void test_perm_is_permutation(void **state)
     (void)state;
     for (size_t i = 0; i < n; i++)
         s[i] = (uint16_t)i;
-    assert_int_equal(mc__perm_forward((uint8_t *)s, n, 2, sm), MC_OK);
+    assert_int_equal(mc__perm_forward((uint8_t *)s, n, 2, sm, 1), MC_OK);
     for (size_t i = 0; i < n; i++) {
         assert_true(s[i] < n);
         assert_int_equal(seen[s[i]], 0);
@@ -169,6 +169,38 @@ static void test_henon_orbits_bounded(void **state)
             assert_true(x > -1.5 && x < 1.5);
             assert_false(m.x == 0.1 && m.y == 0.0);
         }
+    }
+}
+
+/* Any thread count gives the same cipher bytes and decrypts with any
+ * other: sizes cross every parallel split (stage blocks, 64 KiB of
+ * XChaCha20, transpose tiles of 64 blocks, odd tails). */
+static void test_threads_same_bytes(void **state)
+{
+    static const uint32_t sizes[][4] = {{1024, 600, 1, 16}, {700, 333, 3, 8}, {129, 257, 1, 8}};
+    uint8_t nonce[MC_NONCE_BYTES] = {7};
+    mc_key key;
+    (void)state;
+    test_key(&key, 5);
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        mc_image *ref = make_image(sizes[s][0], sizes[s][1], (uint8_t)sizes[s][2],
+                                   (uint8_t)sizes[s][3], 11);
+        mc_image *plain = make_image(sizes[s][0], sizes[s][1], (uint8_t)sizes[s][2],
+                                     (uint8_t)sizes[s][3], 11);
+        mc__header href, h;
+        assert_int_equal(mc__encrypt_inplace(&key, ref, nonce, MC_STAGES_ALL, &href, 1), MC_OK);
+        for (unsigned t = 2; t <= 8; t += 3) {
+            mc_image *img = make_image(sizes[s][0], sizes[s][1], (uint8_t)sizes[s][2],
+                                       (uint8_t)sizes[s][3], 11);
+            assert_int_equal(mc__encrypt_inplace(&key, img, nonce, MC_STAGES_ALL, &h, t), MC_OK);
+            assert_memory_equal(h.tag, href.tag, MC_TAG_BYTES);
+            assert_memory_equal(img->samples, ref->samples, ref->samples_len);
+            assert_int_equal(mc__decrypt_inplace(&key, img, &h, 9 - t), MC_OK);
+            assert_memory_equal(img->samples, plain->samples, plain->samples_len);
+            mc_image_free(img);
+        }
+        mc_image_free(ref);
+        mc_image_free(plain);
     }
 }
 
@@ -365,7 +397,7 @@ static mc_err decrypt_with_lie(enum lie lie)
 
     test_key(&key, 0);
     assert_int_equal(mc__side_add(plain, MC_SIDE_NAME, "lie.png", 7), MC_OK);
-    assert_int_equal(mc__encrypt_inplace(&key, plain, nonce, MC_STAGES_ALL, &hdr), MC_OK);
+    assert_int_equal(mc__encrypt_inplace(&key, plain, nonce, MC_STAGES_ALL, &hdr, 1), MC_OK);
     switch (lie) {
     case LIE_SAMPLE: plain->samples[100] ^= 1; break;
     case LIE_NONCE: hdr.nonce[3] ^= 0x10; break;
@@ -505,8 +537,8 @@ static void test_avalanche(void **state)
     (void)state;
     test_key(&key, 0);
     b->samples[2000] ^= 1;
-    assert_int_equal(mc__encrypt_inplace(&key, a, nonce, MC_STAGES_LOGISTIC, &ha), MC_OK);
-    assert_int_equal(mc__encrypt_inplace(&key, b, nonce, MC_STAGES_LOGISTIC, &hb), MC_OK);
+    assert_int_equal(mc__encrypt_inplace(&key, a, nonce, MC_STAGES_LOGISTIC, &ha, 1), MC_OK);
+    assert_int_equal(mc__encrypt_inplace(&key, b, nonce, MC_STAGES_LOGISTIC, &hb, 1), MC_OK);
     for (size_t i = 0; i < a->samples_len; i++)
         diff += (size_t)__builtin_popcount(a->samples[i] ^ b->samples[i]);
     /* 32768 bits: 50 % ± 2 % is far beyond 10 standard deviations. */
@@ -522,6 +554,7 @@ int main(void)
         cmocka_unit_test(test_stage_inverses),
         cmocka_unit_test(test_perm_is_permutation),
         cmocka_unit_test(test_henon_orbits_bounded),
+        cmocka_unit_test(test_threads_same_bytes),
         cmocka_unit_test(test_roundtrip_testdata_png),
         cmocka_unit_test(test_roundtrip_testdata_pnm),
         cmocka_unit_test(test_roundtrip_generated),

@@ -67,7 +67,7 @@ static void test_ct_statistics(void **state)
     for (int s = MC_STAGES_PERM; s <= MC_STAGES_ALL; s++) {
         double e, c;
         assert_int_equal(mc_image_decode(ctx, buf, len, NULL, &img), MC_OK);
-        assert_int_equal(mc__encrypt_inplace(&key, img, nonce, s, &hdr), MC_OK);
+        assert_int_equal(mc__encrypt_inplace(&key, img, nonce, s, &hdr, 1), MC_OK);
         e = entropy8(img->samples, img->samples_len);
         c = corr_h(img->samples, img->width, img->height);
         printf("%-12s entropy %.4f  corr_h %+.4f\n", names[s - 1], e, c);

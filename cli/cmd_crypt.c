@@ -113,6 +113,7 @@ static bool process(const struct job *job, const char *input)
     uint8_t *in = NULL, *out = NULL;
     size_t in_len = 0, out_len = 0;
     char *output = NULL;
+    mc_image *img = NULL;
     mc_image_info info;
     bool ok = false;
     mc_err err;
@@ -139,13 +140,25 @@ static bool process(const struct job *job, const char *input)
     }
     if (!cli_read_file(input, MAX_INPUT_BYTES, &in, &in_len))
         goto out;
+    /* The file's bytes are dropped as soon as they are decoded, so a large
+     * image is held at most twice: as samples, then as samples and output. */
     if (!job->decrypt) {
-        err = mc_encrypt_file(job->ctx, job->key, in, in_len,
-                              strcmp(input, "-") == 0 ? NULL : cli_basename(input), &out,
-                              &out_len);
+        err = mc_image_decode(job->ctx, in, in_len,
+                              strcmp(input, "-") == 0 ? NULL : cli_basename(input), &img);
+        sodium_memzero(in, in_len); /* plain patient data */
+        free(in);
+        in = NULL;
+        if (err == MC_OK)
+            err = mc_encrypt_image_inplace(job->ctx, job->key, img, &out, &out_len);
     } else {
-        err = mc_decrypt_file(job->ctx, job->key, in, in_len, &out, &out_len, &info);
+        err = mc_decrypt_image(job->ctx, job->key, in, in_len, &img);
+        free(in);
+        in = NULL;
+        if (err == MC_OK && (err = mc_image_encode(job->ctx, img, &out, &out_len)) == MC_OK)
+            mc_image_get_info(img, &info);
     }
+    mc_image_free(img);
+    img = NULL;
     if (err != MC_OK) {
         const char *detail = mc_ctx_last_detail(job->ctx); /* e.g. the DICOM syntax */
         cli_error(shown_name(input), "%s%s%s", mc_strerror(err), detail[0] != '\0' ? ": " : "",

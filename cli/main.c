@@ -3,6 +3,9 @@
 
 #include <stdio.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 static const char USAGE[] =
     "Usage:\n"
@@ -54,6 +57,15 @@ int main(int argc, char **argv)
 {
     const struct verb *v;
     const char *verb;
+
+#ifdef __GLIBC__
+    /* Image-sized buffers straight from mmap and back to the system when
+     * freed. glibc otherwise raises its mmap threshold after each large
+     * free, and the next image-sized buffers then stay in the heap: the
+     * peak RSS of encrypting a 2048x2048 16-bit image drops from 34 to
+     * 26 MiB with this (docs/PERFORMANCE.md). */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
 
     if (argc < 2) {
         fputs(USAGE, stderr);

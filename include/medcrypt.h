@@ -187,6 +187,11 @@ mc_err mc_encrypt_image(mc_ctx *ctx, const mc_key *key, const mc_image *plain, u
                         size_t *out_len) MC_WARN_UNUSED;
 mc_err mc_decrypt_image(mc_ctx *ctx, const mc_key *key, const uint8_t *in, size_t in_len,
                         mc_image **out) MC_WARN_UNUSED;
+/* As mc_encrypt_image, without a copy: img's samples and side data are
+ * encrypted where they are (the image is then only fit for
+ * mc_image_free). For callers that hold one large image at a time. */
+mc_err mc_encrypt_image_inplace(mc_ctx *ctx, const mc_key *key, mc_image *img, uint8_t **out,
+                                size_t *out_len) MC_WARN_UNUSED;
 
 /* Public facts about a cipher PNG, readable without the key. */
 typedef struct mc_cipher_info {

@@ -222,14 +222,15 @@ mc_err mc__decrypt_unverified(const mc_key *key, mc_image *img, const mc__header
 /* ------------------------------------------------------------------ */
 /* Public calls.                                                       */
 
-/* Encrypts img in place (it is consumed) and writes the container. */
-static mc_err encrypt_consume(mc_ctx *ctx, const mc_key *key, mc_image *img, uint8_t **out,
-                              size_t *out_len)
+mc_err mc_encrypt_image_inplace(mc_ctx *ctx, const mc_key *key, mc_image *img, uint8_t **out,
+                                size_t *out_len)
 {
     uint8_t nonce[MC_NONCE_BYTES]; /* public: in the header, not wiped */
     mc__header hdr;
     mc_err err;
 
+    if (ctx == NULL || key == NULL || img == NULL || out == NULL || out_len == NULL)
+        return MC_EINVAL;
     randombytes_buf(nonce, sizeof nonce);
     if ((err = mc__encrypt_inplace(key, img, nonce, MC_STAGES_ALL, &hdr, ctx->threads)) != MC_OK)
         return err;
@@ -246,7 +247,7 @@ mc_err mc_encrypt_image(mc_ctx *ctx, const mc_key *key, const mc_image *plain, u
         return MC_EINVAL;
     if ((err = mc__image_copy(plain, &img)) != MC_OK)
         return err;
-    err = encrypt_consume(ctx, key, img, out, out_len);
+    err = mc_encrypt_image_inplace(ctx, key, img, out, out_len);
     mc_image_free(img);
     return err;
 }
@@ -262,7 +263,7 @@ mc_err mc_encrypt_file(mc_ctx *ctx, const mc_key *key, const uint8_t *in, size_t
         return MC_EINVAL;
     if ((err = mc_image_decode(ctx, in, in_len, name, &img)) != MC_OK)
         return err;
-    err = encrypt_consume(ctx, key, img, out, out_len);
+    err = mc_encrypt_image_inplace(ctx, key, img, out, out_len);
     mc_image_free(img);
     return err;
 }

@@ -57,17 +57,23 @@ static mc_err make_image(mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint8_t
     return MC_OK;
 }
 
-/* Runs fn `repeat` times after a warm-up and returns the median (s). */
+/* Runs fn `repeat` times after a warm-up and returns the median (s);
+ * prep (may be NULL) runs before each, untimed (e.g. fresh input). */
 typedef void (*bench_fn)(void *arg);
-static double measure(bench_fn fn, void *arg, int repeat)
+static double measure_prep(bench_fn prep, bench_fn fn, void *arg, int repeat)
 {
     double *t = malloc((size_t)repeat * sizeof *t), median;
 
     if (t == NULL)
         return -1.0;
+    if (prep != NULL)
+        prep(arg);
     fn(arg); /* warm-up: page faults, caches, lazy init */
     for (int r = 0; r < repeat; r++) {
-        double t0 = now();
+        double t0;
+        if (prep != NULL)
+            prep(arg);
+        t0 = now();
         fn(arg);
         t[r] = now() - t0;
     }
@@ -77,12 +83,18 @@ static double measure(bench_fn fn, void *arg, int repeat)
     return median;
 }
 
+static double measure(bench_fn fn, void *arg, int repeat)
+{
+    return measure_prep(NULL, fn, arg, repeat);
+}
+
 struct job {
     mc_ctx *ctx;
     mc_image *img;    /* the plain image (never modified) */
     mc_image *work;   /* a working copy */
     uint8_t *buf;     /* scratch as long as the samples (+ AEAD tag) */
     uint8_t *cipher;  /* encoded cipher PNG */
+    uint8_t *saved;   /* cipher samples, to decrypt afresh each run */
     size_t cipher_len;
     mc__header hdr;
     mc_key key;
@@ -123,22 +135,33 @@ static void f_encrypt(void *a)
 {
     struct job *j = a;
     static const uint8_t nonce[MC_NONCE_BYTES];
-    copy_in(j);
     (void)mc__encrypt_inplace(&j->key, j->work, nonce, MC_STAGES_ALL, &j->hdr, j->threads);
 }
 
+/* Untimed preparations: the plain samples, or the saved cipher samples. */
 static void f_copy(void *a)
 {
     copy_in(a);
 }
 
+static void f_restore(void *a)
+{
+    struct job *j = a;
+    memcpy(j->work->samples, j->saved, j->work->samples_len);
+}
+
+/* Encrypts a fresh copy and keeps the cipher samples for f_restore. */
+static void encrypt_and_save(struct job *j)
+{
+    copy_in(j);
+    f_encrypt(j);
+    memcpy(j->saved, j->work->samples, j->work->samples_len);
+}
+
 static void f_decrypt(void *a)
 {
     struct job *j = a;
-    /* work holds the cipher samples: decrypt a fresh copy each time */
-    memcpy(j->buf, j->work->samples, j->work->samples_len);
     (void)mc__decrypt_inplace(&j->key, j->work, &j->hdr, j->threads);
-    memcpy(j->work->samples, j->buf, j->work->samples_len);
 }
 
 static void f_seed(void *a)
@@ -197,8 +220,10 @@ struct batch {
 static void *batch_worker(void *arg)
 {
     struct batch *b = arg;
-    for (int i = 0; i < b->per_thread; i++)
+    for (int i = 0; i < b->per_thread; i++) {
+        copy_in(b->job);
         f_encrypt(b->job);
+    }
     return NULL;
 }
 
@@ -214,6 +239,7 @@ static double batch_time(mc_ctx *ctx, const mc_image *img, int threads, int per_
     for (; n < threads && n < 256; n++) {
         jobs[n].ctx = ctx;
         jobs[n].img = (mc_image *)img;
+        jobs[n].threads = 1; /* one image per thread */
         for (int k = 0; k < MC_KEY_BYTES; k++)
             jobs[n].key.bytes[k] = (uint8_t)k;
         if (mc__image_alloc(ctx, img->width, img->height, img->channels, img->bits,
@@ -292,35 +318,34 @@ static int bench_image(mc_ctx *ctx, const struct bench_opts *o, const char *labe
     if (make_image(ctx, w, h, c, bits, &j.img) != MC_OK ||
         mc__image_alloc(ctx, w, h, c, bits, &j.work) != MC_OK ||
         (j.buf = malloc(j.img->samples_len + crypto_aead_xchacha20poly1305_ietf_ABYTES)) ==
-            NULL)
+            NULL ||
+        (j.saved = malloc(j.img->samples_len)) == NULL)
         goto out;
     mb = (double)j.img->samples_len / 1e6;
 
     ref_copy = measure(f_memcpy, &j, o->repeat);
     ref_aead = measure(f_aead, &j, o->repeat);
     ref_hmac = measure(f_hmac, &j, o->repeat);
-    rows[n++] = (struct row){"encrypt", measure(f_encrypt, &j, o->repeat) -
-                                            measure(f_copy, &j, o->repeat)};
-    f_encrypt(&j); /* work = cipher samples, hdr = its header */
-    rows[n++] = (struct row){"decrypt", measure(f_decrypt, &j, o->repeat) -
-                                            2 * measure(f_copy, &j, o->repeat)};
+    rows[n++] = (struct row){"encrypt", measure_prep(f_copy, f_encrypt, &j, o->repeat)};
+    encrypt_and_save(&j); /* saved = cipher samples, hdr = its header */
+    rows[n++] = (struct row){"decrypt", measure_prep(f_restore, f_decrypt, &j, o->repeat)};
     rows[n++] = (struct row){"keyed_hash", ref_hmac};
     rows[n++] = (struct row){"key_processing", measure(f_seed, &j, o->repeat)};
     for (j.stage = 0; j.stage < 4; j.stage++) {
         copy_in(&j);
         rows[n++] = (struct row){stage_names[j.stage], measure(f_stage, &j, o->repeat)};
     }
-    f_encrypt(&j);
+    encrypt_and_save(&j);
     rows[n++] = (struct row){"png_encode", measure(f_png_encode, &j, o->repeat)};
     rows[n++] = (struct row){"png_decode", measure(f_png_decode, &j, o->repeat)};
     /* One image on several threads: the same bytes, the parallel stages
      * split by blocks (the keyed hash stays serial). */
     j.threads = threads;
-    rows[n++] = (struct row){"encrypt_threads", measure(f_encrypt, &j, o->repeat) -
-                                                    measure(f_copy, &j, o->repeat)};
-    f_encrypt(&j);
-    rows[n++] = (struct row){"decrypt_threads", measure(f_decrypt, &j, o->repeat) -
-                                                    2 * measure(f_copy, &j, o->repeat)};
+    rows[n++] = (struct row){"encrypt_threads",
+                             measure_prep(f_copy, f_encrypt, &j, o->repeat)};
+    encrypt_and_save(&j);
+    rows[n++] = (struct row){"decrypt_threads",
+                             measure_prep(f_restore, f_decrypt, &j, o->repeat)};
 
     if (o->json) {
         fprintf(out, "%s{\"name\":", first ? "" : ",");
@@ -361,6 +386,7 @@ out:
     mc_image_free(j.img);
     mc_image_free(j.work);
     free(j.buf);
+    free(j.saved);
     free(j.cipher);
     return rc;
 }

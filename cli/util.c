@@ -213,6 +213,51 @@ static void guard_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* Makes the new directory entry durable (the file's data already is):
+ * after a power loss the output is then there, not just not partial. Best
+ * effort: some file systems refuse fsync on a directory. */
+static void sync_dir(const char *path, int dir_len)
+{
+    char dir[4096];
+    int fd;
+
+    if (dir_len == 0)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", dir_len, path);
+    if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+}
+
+/* Creates the temporary file tmp (its 6 characters at offset x replaced
+ * by random ones, as mkstemp does). The name is registered for the signal
+ * handler *before* the file exists: a signal on any thread at any moment
+ * then finds it (or an unlink of a name not yet created, harmless), so no
+ * orphan is left. */
+static int create_tmp(char *tmp, size_t x)
+{
+    static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    uint8_t r[6];
+    int fd;
+
+    for (int attempt = 0; attempt < 100; attempt++) {
+        randombytes_buf(r, sizeof r);
+        for (size_t i = 0; i < sizeof r; i++)
+            tmp[x + i] = chars[r[i] % (sizeof chars - 1)];
+        memcpy(pending_tmp[my_slot], tmp, strlen(tmp) + 1);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0)
+            return fd;
+        pending_tmp[my_slot][0] = '\0';
+        if (errno != EEXIST)
+            return -1;
+    }
+    errno = EEXIST;
+    return -1;
+}
+
 static bool write_all(int fd, const uint8_t *buf, size_t len)
 {
     while (len > 0) {
@@ -233,7 +278,6 @@ bool cli_write_file(const char *path, const uint8_t *buf, size_t len, bool force
     char tmp[4096];
     const char *base = cli_basename(path);
     int dir_len = (int)(base - path), fd;
-    sigset_t block, old;
 
     if (strcmp(path, "-") == 0) {
         if (!write_all(STDOUT_FILENO, buf, len)) {
@@ -248,18 +292,7 @@ bool cli_write_file(const char *path, const uint8_t *buf, size_t len, bool force
         return false;
     }
     guard_signals();
-    /* Register the name before the file exists, under blocked signals, so
-     * a signal never leaves an orphan temporary file. */
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &block, &old);
-    fd = mkstemps(tmp, 4);
-    if (fd >= 0)
-        memcpy(pending_tmp[my_slot], tmp, sizeof tmp);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (fd < 0) {
+    if ((fd = create_tmp(tmp, strlen(tmp) - 10)) < 0) {
         cli_error(path, "cannot create a file there: %s", strerror(errno));
         return false;
     }
@@ -290,6 +323,7 @@ bool cli_write_file(const char *path, const uint8_t *buf, size_t len, bool force
         unlink(tmp);
     }
     pending_tmp[my_slot][0] = '\0';
+    sync_dir(path, dir_len);
     return true;
 fail:
     unlink(tmp);

@@ -1,0 +1,576 @@
+#!/bin/sh
+# Tamper and truncation sweeps, nothing lost, disk full, no secrets in the
+# output (issue 9):
+#
+#     sh tests/robust.sh /abs/path/to/medcrypt /abs/path/to/testdata
+#
+# 1. Tamper sweep: every single-byte change (XOR 0xFF and +1) and every
+#    truncation of a small cipher image (3x2 RGB) is refused through the
+#    CLI and classified: the key id changed with the CRC recomputed is
+#    "wrong key"; anything else "the cipher image was modified or damaged"
+#    ("not a medcrypt cipher image" only where the PNG signature or a chunk
+#    type/length itself is destroyed). Then 200 random single-bit flips of
+#    the pixel data of a 512x512 16-bit cipher image (IDAT inflated, one
+#    bit flipped, deflated again, CRC right) are all "modified or damaged".
+# 2. Nothing lost: a batch of 20 files is SIGKILLed at 10 random moments:
+#    the inputs are intact, every output under its final name decrypts to
+#    its input, leftover temporary files are counted (SIGKILL cannot be
+#    caught), and a rerun with --force completes. SIGTERM and SIGINT
+#    mid-batch leave no temporary file.
+# 3. Disk full: a 1 MiB tmpfs (when mount is permitted) and an LD_PRELOAD
+#    write() that fails with ENOSPC: exit 1, one line, no partial output,
+#    no temporary file.
+# 4. Secrets: every stdout/stderr of this suite and of a keygen / encrypt /
+#    decrypt / analyze / info run holds none of the Aadhaar numbers, dates
+#    of birth or key texts used (the key text only on keygen's stdout).
+#
+# Every check prints "ok - ..." or "not ok - ..."; the last line is
+# "N passed, M failed", and the exit status is 1 if any check failed.
+# Bounded: a fixed number of runs, each under timeout. POSIX sh, python3
+# (standard library), cc for the LD_PRELOAD shim.
+
+LC_ALL=C
+export LC_ALL
+umask 022
+unset MEDCRYPT_KEY
+
+if [ $# -ne 2 ]; then
+    echo "usage: sh tests/robust.sh /path/to/medcrypt /path/to/testdata" >&2
+    exit 2
+fi
+case $1 in /*) MC=$1 ;; *) MC=$(pwd)/$1 ;; esac
+case $2 in /*) TESTDATA=$2 ;; *) TESTDATA=$(pwd)/$2 ;; esac
+if [ ! -x "$MC" ] || [ ! -d "$TESTDATA" ]; then
+    echo "robust.sh: $MC is not an executable or $TESTDATA is not a directory" >&2
+    exit 2
+fi
+PY=$(command -v python3) || { echo "robust.sh: python3 is needed" >&2; exit 2; }
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/medcrypt-robust.XXXXXX") || exit 2
+MNT=
+cleanup() {
+    [ -z "$MNT" ] || umount "$MNT" 2>/dev/null
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+W=$T/w   # where medcrypt runs and writes
+R=$T/r   # captured output, helper scripts
+LOG=$R/all.log # every stdout/stderr text of medcrypt in this suite
+mkdir "$W" "$R" || exit 2
+: >"$LOG"
+
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=99"
+UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:exitcode=98"
+export ASAN_OPTIONS UBSAN_OPTIONS
+
+PASS=0
+FAIL=0
+
+ok() {
+    PASS=$((PASS + 1))
+    printf 'ok - %s\n' "$1"
+}
+
+not_ok() {
+    FAIL=$((FAIL + 1))
+    printf 'not ok - %s\n' "$1"
+}
+
+# run CMD...: in W, stdin /dev/null, stdout R/out, stderr R/err, RC; both
+# texts appended to LOG (binary stdout is not text: only stderr then).
+run() {
+    (cd "$W" && exec timeout 120 "$@") </dev/null >"$R/out" 2>"$R/err"
+    RC=$?
+    cat "$R/err" >>"$LOG"
+}
+
+err_text() {
+    tr '\n' '|' <"$R/err" | cut -c1-300
+}
+
+tmp_count() { # DIR: the number of temporary files .NAME.XXXXXX.tmp
+    find "$1" -maxdepth 1 -name '.*.tmp' | wc -l | tr -d ' '
+}
+
+AADHAAR1="2345 6789 0124"
+DOB1=1990-05-17
+AADHAAR2="8765 4321 0988"
+DOB2=1961-02-28
+"$MC" keygen --aadhaar "$AADHAAR1" --dob "$DOB1" -o "$R/k.key" >>"$LOG" 2>&1 ||
+    { echo "robust.sh: keygen failed" >&2; exit 2; }
+KEY=$(grep -v '^[[:space:]]*#' "$R/k.key" | grep -v '^[[:space:]]*$' | head -n 1)
+
+cat >"$R/sweep.py" <<'EOF'
+"""Tamper sweeps through the CLI (see robust.sh)."""
+import os, random, struct, subprocess, sys, zlib
+
+SIG = b'\x89PNG\r\n\x1a\n'
+MODIFIED = 'the cipher image was modified or damaged'
+NOTCIPHER = 'not a medcrypt cipher image'
+HINT = "medcrypt: hint: decrypt takes a cipher image written by 'medcrypt encrypt'"
+
+
+def chunks(d):
+    i, out = 8, []
+    while i + 12 <= len(d):
+        n, = struct.unpack('>I', d[i:i + 4])
+        out.append((d[i + 4:i + 8], i, n))
+        i += 12 + n
+    return out
+
+
+def chunk(t, data):
+    return struct.pack('>I', len(data)) + t + data + struct.pack('>I', zlib.crc32(t + data) & 0xffffffff)
+
+
+def fixcrc(d, off):
+    n, = struct.unpack('>I', d[off:off + 4])
+    d[off + 8 + n:off + 12 + n] = struct.pack('>I', zlib.crc32(bytes(d[off + 4:off + 8 + n])) & 0xffffffff)
+
+
+def decrypt(mc, key, w, names, jobs=1, log=None):
+    p = subprocess.run([mc, 'decrypt', '-k', key, '-j', str(jobs)] + names, cwd=w,
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=300)
+    err = p.stderr.decode('utf-8', 'replace')
+    if log:
+        log.write(err)
+        log.write(p.stdout.decode('utf-8', 'replace'))
+    return p.returncode, err.splitlines(), p.stdout
+
+
+def refused(rc, lines, out, w, name, allowed):
+    """'' if refused as one of the allowed classes, else why not."""
+    why = []
+    if rc != 1:
+        why.append('exit %d' % rc)
+    prefix = 'medcrypt: %s: ' % name
+    if not lines or not lines[0].startswith(prefix):
+        why.append('stderr %r' % lines[:3])
+    else:
+        msg = lines[0][len(prefix):]
+        if msg not in allowed:
+            why.append('classified %r' % msg)
+        extra = lines[1:]
+        if msg == NOTCIPHER:
+            extra = [l for l in extra if l != HINT]
+        if extra:
+            why.append('extra lines %r' % extra[:2])
+    left = sorted(set(os.listdir(w)) - {name})
+    if left:
+        why.append('left behind %s' % left)
+    if out:
+        why.append('wrote %d bytes to stdout' % len(out))
+    return '; '.join(why)
+
+
+def small(mc, key, w, cipher, log):
+    c = open(cipher, 'rb').read()
+    cs = chunks(c)
+    mcry = next((off, n) for t, off, n in cs if t == b'mcRY')
+    keyid = range(mcry[0] + 8 + 24, mcry[0] + 8 + 32)
+    # Bytes whose damage may make the file stop being a PNG/cipher at all:
+    # the signature, and each chunk's length and type fields.
+    structural = set(range(8))
+    for t, off, n in cs:
+        structural.update(range(off, off + 8))
+    name = 't.enc.png'
+    path = os.path.join(w, name)
+    counts = {'changes': 0, 'truncations': 0, 'wrong_key': 0, 'not_cipher': 0}
+    bad = []
+    for i in range(len(c)):
+        for how, f in (('xor 0xff', lambda b: b ^ 0xff), ('+1', lambda b: (b + 1) & 0xff)):
+            d = bytearray(c)
+            d[i] = f(d[i])
+            open(path, 'wb').write(d)
+            rc, lines, out = decrypt(mc, key, w, [name], log=log)
+            allowed = {MODIFIED, NOTCIPHER} if i in structural else {MODIFIED}
+            why = refused(rc, lines, out, w, name, allowed)
+            if why:
+                bad.append('byte %d %s: %s' % (i, how, why))
+            elif lines[0].endswith(NOTCIPHER):
+                counts['not_cipher'] += 1
+            counts['changes'] += 1
+            os.unlink(path)
+    for i in keyid:
+        for how, f in (('xor 0xff', lambda b: b ^ 0xff), ('+1', lambda b: (b + 1) & 0xff)):
+            d = bytearray(c)
+            d[i] = f(d[i])
+            fixcrc(d, mcry[0])
+            open(path, 'wb').write(d)
+            rc, lines, out = decrypt(mc, key, w, [name], log=log)
+            why = refused(rc, lines, out, w, name, {'wrong key'})
+            if why:
+                bad.append('key id byte %d %s, CRC fixed: %s' % (i, how, why))
+            counts['wrong_key'] += 1
+            os.unlink(path)
+    for n in range(len(c)):
+        open(path, 'wb').write(c[:n])
+        rc, lines, out = decrypt(mc, key, w, [name], log=log)
+        allowed = {MODIFIED, NOTCIPHER} if n < 8 + 25 + 8 else {MODIFIED}
+        why = refused(rc, lines, out, w, name, allowed)
+        if why:
+            bad.append('truncated to %d bytes: %s' % (n, why))
+        elif lines[0].endswith(NOTCIPHER):
+            counts['not_cipher'] += 1
+        counts['truncations'] += 1
+        os.unlink(path)
+    print('size=%d changes=%d wrong_key=%d truncations=%d not_cipher=%d' % (
+        len(c), counts['changes'], counts['wrong_key'], counts['truncations'], counts['not_cipher']))
+    for b in bad[:20]:
+        print('BAD ' + b)
+    print('bad=%d' % len(bad))
+
+
+def large(mc, key, w, cipher, log, n_flips, batch):
+    c = open(cipher, 'rb').read()
+    cs = chunks(c)
+    w_, h_, depth, ct = struct.unpack('>IIBB', c[16:26])
+    ch = {0: 1, 2: 3, 4: 2, 6: 4}[ct]
+    rowlen = 1 + w_ * ch * depth // 8
+    head = c[:next(off for t, off, n in cs if t == b'IDAT')]
+    raw = zlib.decompress(b''.join(c[off + 8:off + 8 + n] for t, off, n in cs if t == b'IDAT'))
+    rnd = random.Random(20261125)
+    bad, done = [], 0
+    while done < n_flips:
+        names = []
+        for k in range(min(batch, n_flips - done)):
+            while True:
+                p = rnd.randrange(len(raw))
+                if p % rowlen:  # a sample byte, not a filter-type byte
+                    break
+            d = bytearray(raw)
+            d[p] ^= 1 << rnd.randrange(8)
+            name = 'f%03d.enc.png' % (done + k)
+            open(os.path.join(w, name), 'wb').write(
+                head + chunk(b'IDAT', zlib.compress(bytes(d), 1)) + chunk(b'IEND', b''))
+            names.append(name)
+        rc, lines, out = decrypt(mc, key, w, names, jobs=2, log=log)
+        want = {'medcrypt: %s: %s' % (nm, MODIFIED) for nm in names}
+        got = set(lines)
+        if rc != 1 or got != want or len(lines) != len(names) or out:
+            bad.append('batch from %d: exit %d, %d lines for %d files, unexpected %r' % (
+                done, rc, len(lines), len(names), sorted(got - want)[:3]))
+        left = sorted(set(os.listdir(w)) - set(names))
+        if left:
+            bad.append('left behind %s' % left[:5])
+        for nm in names:
+            os.unlink(os.path.join(w, nm))
+        done += len(names)
+    print('flips=%d' % done)
+    for b in bad[:20]:
+        print('BAD ' + b)
+    print('bad=%d' % len(bad))
+
+
+def main():
+    mode, mc, key, w, cipher, logpath = sys.argv[1:7]
+    with open(logpath, 'a') as log:
+        if mode == 'small':
+            small(mc, key, w, cipher, log)
+        else:
+            large(mc, key, w, cipher, log, int(sys.argv[7]), int(sys.argv[8]))
+
+
+main()
+EOF
+
+# ---------------------------------------------------------------------
+# 1. Tamper and truncation sweeps
+# ---------------------------------------------------------------------
+
+"$PY" -c "
+import struct, zlib, sys
+def chunk(t, d):
+    return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff)
+raw = b''.join(b'\x00' + bytes((x * 40 + y * 90) & 255 for x in range(9)) for y in range(2))
+open(sys.argv[1], 'wb').write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 3, 2, 8, 2, 0, 0, 0))
+    + chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b''))" "$R/small.png"
+run "$MC" encrypt -k "$R/k.key" -o "$R/small.enc.png" "$R/small.png"
+if [ "$RC" -ne 0 ]; then
+    not_ok "encrypt a 3x2 RGB image for the sweep (exit $RC: $(err_text))"
+else
+    "$PY" "$R/sweep.py" small "$MC" "$R/k.key" "$W" "$R/small.enc.png" "$LOG" >"$R/sweep" 2>&1
+    sed -n 's/^BAD /# /p' "$R/sweep"
+    SW=$(sed -n 1p "$R/sweep")
+    if grep -qx 'bad=0' "$R/sweep"; then
+        ok "tamper sweep of a $(echo "$SW" | sed 's/.*size=\([0-9]*\).*/\1/')-byte cipher: every single-byte change and truncation refused and classified ($SW)"
+    else
+        not_ok "tamper sweep of a small cipher ($SW; $(grep -c '^BAD' "$R/sweep") shown above; $(tail -n 1 "$R/sweep"))"
+    fi
+fi
+
+cp "$TESTDATA/png/ct_512_16bit.png" "$R/ct16.png"
+run "$MC" encrypt -k "$R/k.key" -o "$R/ct16.enc.png" "$R/ct16.png"
+if [ "$RC" -ne 0 ]; then
+    not_ok "encrypt the 512x512 16-bit CT for the bit-flip sweep (exit $RC: $(err_text))"
+else
+    "$PY" "$R/sweep.py" large "$MC" "$R/k.key" "$W" "$R/ct16.enc.png" "$LOG" 200 50 >"$R/sweep" 2>&1
+    sed -n 's/^BAD /# /p' "$R/sweep"
+    if grep -qx 'bad=0' "$R/sweep" && grep -qx 'flips=200' "$R/sweep"; then
+        ok "200 random single-bit flips in the pixel data of a 512x512 16-bit cipher (CRC right): all 'modified or damaged'"
+    else
+        not_ok "200 bit flips in the pixel data of a large cipher ($(tr '\n' ' ' <"$R/sweep" | cut -c1-400))"
+    fi
+fi
+rm -f "$W"/*
+
+# ---------------------------------------------------------------------
+# 2. Nothing lost: SIGKILL, SIGTERM, SIGINT mid-batch
+# ---------------------------------------------------------------------
+
+N_COPIES=20
+SRC=$TESTDATA/pnm/ct_512_8bit.pgm # PGM comes back byte for byte
+SRC_SUM=$(sha256sum "$SRC" | cut -d' ' -f1)
+B=$W/batch
+mkdir "$B"
+i=1
+while [ "$i" -le "$N_COPIES" ]; do
+    cp "$SRC" "$B/in$i.pgm"
+    i=$((i + 1))
+done
+# Plain names (in1.pgm ...), split on purpose where used.
+INPUTS=$(cd "$B" && echo in*.pgm)
+
+rand_ms() { # a random number of milliseconds in 0..$1
+    od -An -tu4 -N4 /dev/urandom | awk -v m="$1" '{ print $1 % (m + 1) }'
+}
+
+# check_batch WHAT: inputs intact, each output decrypts to its input.
+# Sets CB_OUT (outputs present), CB_TMP (temporary files left).
+check_batch() {
+    cb_bad=
+    for f in $INPUTS; do
+        [ "$(sha256sum "$B/$f" | cut -d' ' -f1)" = "$SRC_SUM" ] || cb_bad="$cb_bad $f changed;"
+    done
+    CB_OUT=0
+    rm -rf "$W/chk"
+    mkdir "$W/chk"
+    for f in "$B"/*.enc.png; do
+        [ -e "$f" ] || continue
+        CB_OUT=$((CB_OUT + 1))
+        cp "$f" "$W/chk/"
+    done
+    if [ "$CB_OUT" -gt 0 ]; then
+        (cd "$W/chk" && timeout 120 "$MC" decrypt -k "$R/k.key" -j 2 ./*.enc.png) \
+            </dev/null >"$R/out" 2>"$R/err"
+        cat "$R/err" >>"$LOG"
+        for f in "$W"/chk/*.enc.png; do
+            g=${f%.enc.png}
+            cmp -s "$g" "$SRC" || cb_bad="$cb_bad $(basename "$f") does not decrypt to its input;"
+        done
+    fi
+    CB_TMP=$(tmp_count "$B")
+    if [ -z "$cb_bad" ]; then
+        ok "$1: inputs intact, $CB_OUT outputs under final names all decrypt exactly, $CB_TMP temporary files"
+    else
+        not_ok "$1:$(printf '%s' "$cb_bad" | cut -c1-400)"
+    fi
+}
+
+KILLS=10
+TMP_LEFT=0
+OUTS_AT_KILL=
+k=1
+while [ "$k" -le "$KILLS" ]; do
+    rm -f "$B"/*.enc.png "$B"/.*.tmp
+    ms=$(rand_ms 300)
+    # shellcheck disable=SC2086 # INPUTS: one word per file
+    (cd "$B" && exec "$MC" encrypt -k "$R/k.key" -j 2 $INPUTS) </dev/null >/dev/null 2>>"$LOG" &
+    pid=$!
+    sleep "$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1000 }')"
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    check_batch "SIGKILL after $ms ms (trial $k of $KILLS)"
+    TMP_LEFT=$((TMP_LEFT + CB_TMP))
+    OUTS_AT_KILL="$OUTS_AT_KILL $CB_OUT"
+    # shellcheck disable=SC2086 # INPUTS: one word per file
+    (cd "$B" && timeout 120 "$MC" encrypt -k "$R/k.key" -j 2 --force $INPUTS) \
+        </dev/null >"$R/out" 2>"$R/err"
+    RC=$?
+    cat "$R/err" >>"$LOG"
+    n_out=$(find "$B" -maxdepth 1 -name '*.enc.png' | wc -l | tr -d ' ')
+    rm -f "$B"/.*.tmp # the orphans of the kill (counted above)
+    if [ "$RC" -eq 0 ] && [ "$n_out" -eq "$N_COPIES" ] && [ ! -s "$R/err" ]; then
+        ok "trial $k: the rerun with --force completes ($n_out outputs)"
+    else
+        not_ok "trial $k: the rerun with --force completes (exit $RC, $n_out outputs: $(err_text))"
+    fi
+    k=$((k + 1))
+done
+echo "# SIGKILL: $KILLS kills; outputs present at each kill:$OUTS_AT_KILL; temporary files left in all: $TMP_LEFT"
+check_batch "after the last rerun"
+if [ "$CB_OUT" -eq "$N_COPIES" ] && [ "$CB_TMP" -eq 0 ]; then
+    ok "after the last rerun: all $N_COPIES outputs, no temporary file"
+else
+    not_ok "after the last rerun: $CB_OUT of $N_COPIES outputs, $CB_TMP temporary files"
+fi
+
+for sig in TERM INT TERM INT; do
+    rm -f "$B"/*.enc.png "$B"/.*.tmp
+    ms=$(rand_ms 300)
+    # shellcheck disable=SC2086 # INPUTS: one word per file
+    (cd "$B" && exec "$MC" encrypt -k "$R/k.key" -j 2 $INPUTS) </dev/null >/dev/null 2>>"$LOG" &
+    pid=$!
+    sleep "$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1000 }')"
+    kill -"$sig" "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    check_batch "SIG$sig after $ms ms"
+    if [ "$CB_TMP" -eq 0 ]; then
+        ok "SIG$sig after $ms ms: no temporary file left (the handler removed it)"
+    else
+        not_ok "SIG$sig after $ms ms: $CB_TMP temporary files left: $(find "$B" -maxdepth 1 -name '.*.tmp' | tr '\n' ' ')"
+    fi
+done
+rm -rf "$B" "$W/chk"
+
+# ---------------------------------------------------------------------
+# 3. Disk full
+# ---------------------------------------------------------------------
+
+# disk_full_check WHAT OUT DIR: the last run failed cleanly writing OUT.
+disk_full_check() {
+    dfc_why=
+    [ "$RC" -eq 1 ] || dfc_why="exit $RC"
+    if [ "$(awk 'END { print NR }' "$R/err")" != 1 ] ||
+        ! grep -q "^medcrypt: .*: write failed: No space left on device\$" "$R/err"; then
+        dfc_why="$dfc_why${dfc_why:+; }stderr: $(err_text)"
+    fi
+    [ ! -e "$2" ] || dfc_why="$dfc_why${dfc_why:+; }$(basename "$2") exists"
+    [ "$(tmp_count "$3")" -eq 0 ] || dfc_why="$dfc_why${dfc_why:+; }temporary file left"
+    if [ -z "$dfc_why" ]; then
+        ok "$1: exit 1, one line 'write failed: No space left on device', no partial output, no temporary file"
+    else
+        not_ok "$1: $dfc_why"
+    fi
+}
+
+BIG=$TESTDATA/bench/ct_2048_16bit.png # its cipher is about 8 MB of noise
+mkdir "$T/mnt"
+if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=1m tmpfs "$T/mnt" 2>/dev/null; then
+    MNT=$T/mnt
+    run "$MC" encrypt -k "$R/k.key" -o "$MNT/big.enc.png" "$BIG"
+    disk_full_check "tmpfs of 1 MiB, an 8 MB cipher to write" "$MNT/big.enc.png" "$MNT"
+    # Beside other files: they stay as they were.
+    cp "$TESTDATA/png/ct_small_16bit.png" "$MNT/a.png"
+    run "$MC" encrypt -k "$R/k.key" -o "$MNT/c.enc.png" "$BIG"
+    disk_full_check "tmpfs of 1 MiB holding another file" "$MNT/c.enc.png" "$MNT"
+    if cmp -s "$MNT/a.png" "$TESTDATA/png/ct_small_16bit.png"; then
+        ok "disk full: the other file on the full tmpfs is intact"
+    else
+        not_ok "disk full: the other file on the full tmpfs is intact"
+    fi
+    umount "$MNT" && MNT=
+else
+    echo "# mount -t tmpfs not permitted here: the LD_PRELOAD check below stands alone"
+fi
+
+CC=$(command -v cc || command -v gcc || true)
+if [ -n "$CC" ]; then
+    cat >"$R/enospc.c" <<'EOF'
+/* write() to a file fails with ENOSPC after MC_ENOSPC_AFTER bytes, as on a
+ * full disk (a short write first, then the error). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static long long written;
+
+ssize_t write(int fd, const void *buf, size_t n)
+{
+    struct stat st;
+    const char *e = getenv("MC_ENOSPC_AFTER");
+    long long limit = e != NULL ? atoll(e) : 0;
+
+    if (fd > 2 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (written >= limit) {
+            errno = ENOSPC;
+            return -1;
+        }
+        if ((long long)n > limit - written)
+            n = (size_t)(limit - written);
+        written += (long long)n;
+    }
+    return syscall(SYS_write, fd, buf, n);
+}
+EOF
+    if "$CC" -shared -fPIC -O1 -o "$R/enospc.so" "$R/enospc.c" 2>"$R/err"; then
+        mkdir "$W/full"
+        cp "$TESTDATA/pnm/ct_512_8bit.pgm" "$W/full/scan.pgm"
+        for after in 0 1000 100000; do
+            (cd "$W/full" && MC_ENOSPC_AFTER=$after LD_PRELOAD="$R/enospc.so" \
+                ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" \
+                exec timeout 120 "$MC" encrypt -k "$R/k.key" scan.pgm) \
+                </dev/null >"$R/out" 2>"$R/err"
+            RC=$?
+            cat "$R/err" >>"$LOG"
+            disk_full_check "write() fails with ENOSPC after $after bytes (LD_PRELOAD)" \
+                "$W/full/scan.pgm.enc.png" "$W/full"
+        done
+        rm -rf "$W/full"
+    else
+        not_ok "compiling the LD_PRELOAD shim ($(err_text))"
+    fi
+else
+    echo "# no C compiler: LD_PRELOAD disk-full check skipped"
+fi
+
+# ---------------------------------------------------------------------
+# 4. Secrets
+# ---------------------------------------------------------------------
+
+S=$W/sec
+mkdir "$S"
+# keygen to stdout: the key text is the product there, and only there.
+(cd "$S" && "$MC" keygen --aadhaar "$AADHAAR2" --dob "$DOB2") </dev/null >"$R/kg.out" 2>"$R/kg.err"
+KEY2=$(grep -v '^[[:space:]]*#' "$R/kg.out" | grep -v '^[[:space:]]*$' | head -n 1)
+cat "$R/kg.err" >>"$LOG"
+if [ -n "$KEY2" ] && grep -qF -- "$KEY2" "$R/kg.out"; then
+    ok "keygen without -o prints the key on stdout"
+else
+    not_ok "keygen without -o prints the key on stdout ($(cat "$R/kg.out" "$R/kg.err" | tr '\n' '|' | cut -c1-200))"
+fi
+# Anything else keygen printed on stdout (comments) is checked like the rest.
+grep -vF -- "$KEY2" "$R/kg.out" >>"$LOG"
+printf '%s\n' "$KEY2" >"$S/k2.key"
+(cd "$S" && "$MC" keygen --aadhaar "$AADHAAR1" --dob "$DOB1" -o k1.key) </dev/null >>"$LOG" 2>&1
+cp "$TESTDATA/png/ct_small_16bit.png" "$S/scan.png"
+cp "$TESTDATA/dicom/ct_small_explicit_le.dcm" "$S/scan.dcm"
+run "$MC" encrypt -k sec/k2.key sec/scan.png sec/scan.dcm
+cat "$R/out" >>"$LOG"
+run "$MC" info sec/scan.png sec/scan.dcm sec/scan.png.enc.png sec/k2.key
+cat "$R/out" >>"$LOG"
+run "$MC" decrypt -k sec/k2.key -o - sec/scan.dcm.enc.png
+run "$MC" decrypt -k sec/k1.key sec/scan.png.enc.png # wrong key
+run env MEDCRYPT_KEY="$(printf '%s' "$KEY2" | sed 's/.$/0/')" "$MC" decrypt sec/scan.png.enc.png
+run env MEDCRYPT_KEY="$KEY2-extra" "$MC" decrypt sec/scan.png.enc.png
+run "$MC" analyze -k sec/k2.key sec/scan.png sec/scan.png.enc.png
+cat "$R/out" >>"$LOG"
+run "$MC" analyze --json -k sec/k2.key sec/scan.png
+cat "$R/out" >>"$LOG"
+run "$MC" keygen --aadhaar "$(echo "$AADHAAR2" | sed 's/8$/7/')" --dob "$DOB2" # bad check digit
+cat "$R/out" >>"$LOG"
+run "$MC" keygen --aadhaar "$AADHAAR2" --dob 2099-01-01 # future date
+cat "$R/out" >>"$LOG"
+
+SECRETS_BAD=
+for s in "$AADHAAR1" "$AADHAAR2" "$(echo "$AADHAAR1" | tr -d ' ')" "$(echo "$AADHAAR2" | tr -d ' ')" \
+    "$DOB1" "$DOB2" "$(echo "$DOB1" | tr -d -)" "$(echo "$DOB2" | tr -d -)" "$KEY" "$KEY2" \
+    "$(printf '%s' "$KEY" | tr -d -)" "$(printf '%s' "$KEY2" | tr -d -)"; do
+    if [ -n "$s" ] && grep -aqF -- "$s" "$LOG"; then
+        SECRETS_BAD="$SECRETS_BAD '$s'"
+    fi
+done
+LOG_LINES=$(wc -l <"$LOG" | tr -d ' ')
+if [ -z "$SECRETS_BAD" ]; then
+    ok "no Aadhaar number, date of birth or key text in the $LOG_LINES lines medcrypt printed"
+else
+    not_ok "secrets found in medcrypt's output:$SECRETS_BAD"
+fi
+rm -rf "$S"
+
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]

@@ -3,9 +3,13 @@
  * headers and the access log. Nothing is ever written to disk. */
 #include "http.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +18,32 @@
 #include <unistd.h>
 
 #include <sodium.h>
+
+/* Bytes of a chunked body drained past --max-upload before the
+ * connection is closed instead of answered 413 (on_request). */
+#define UPLOAD_SLACK ((size_t)1 << 20)
+
+/* Slow clients (tests/load). --timeout is libmicrohttpd's idle timeout,
+ * which a client sending one byte a second never reaches. So a request's
+ * headers must also arrive within --timeout of the connection's start (or
+ * of the end of its previous request): web_serve() sweeps the connections
+ * every second and shuts down late ones. A body must then average
+ * BODY_MIN_RATE bytes/s once --timeout has passed. */
+#define BODY_MIN_RATE 1024
+
+struct watchlist {
+    pthread_mutex_t lock;
+    struct conn_watch *head;
+};
+
+struct conn_watch {
+    struct watchlist *wl;
+    struct conn_watch *prev, *next;
+    int fd;
+    struct timespec since; /* connection start, or end of the last request */
+    bool in_request;       /* headers in, request not completed */
+    bool cut;              /* shut down by the sweep */
+};
 
 static const struct route routes[] = {
     {"GET", "/", page_home},
@@ -298,6 +328,32 @@ static void copy_path(char *out, size_t size, const char *url)
     out[i] = '\0';
 }
 
+/* Marks the start (headers complete) or the end of a request. */
+static void watch_mark(struct MHD_Connection *conn, bool in_request)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct conn_watch *w = ci != NULL ? ci->socket_context : NULL;
+
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&w->wl->lock);
+    w->in_request = in_request;
+    if (!in_request)
+        clock_gettime(CLOCK_MONOTONIC, &w->since);
+    pthread_mutex_unlock(&w->wl->lock);
+}
+
+static bool body_too_slow(const struct req *r, size_t n, unsigned timeout)
+{
+    struct timespec now;
+    long s;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    s = (long)(now.tv_sec - r->start.tv_sec);
+    return s > (long)timeout && r->received + n < (size_t)s * BODY_MIN_RATE;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -313,6 +369,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if ((r = calloc(1, sizeof *r)) == NULL)
             return MHD_NO;
         *req_cls = r;
+        watch_mark(conn, true);
         r->conn = conn;
         r->cfg = cfg;
         clock_gettime(CLOCK_MONOTONIC, &r->start);
@@ -339,13 +396,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size != 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0; /* consumed, or drained */
-        if (r->queued || r->too_big || r->bad_form || r->pp == NULL)
-            return MHD_YES;
-        if (n > cfg->max_upload - r->received) {
+        if (body_too_slow(r, n, cfg->timeout))
+            return MHD_NO; /* closes the connection */
+        if (r->too_big || n > cfg->max_upload - r->received) {
+            /* Over the cap: only a body without Content-Length (chunked)
+             * gets here. It is drained for a 413 at its end, but at most
+             * UPLOAD_SLACK bytes past the cap; then the connection is
+             * closed, as libmicrohttpd 0.9.75 takes no response in the
+             * middle of a body (tests/load: a 1 GiB chunked upload). */
             r->too_big = true;
-            return MHD_YES;
+            r->received += n;
+            return r->received - cfg->max_upload > UPLOAD_SLACK ? MHD_NO : MHD_YES;
         }
         r->received += n;
+        if (r->queued || r->bad_form || r->pp == NULL)
+            return MHD_YES;
         if (MHD_post_process(r->pp, upload_data, n) != MHD_YES)
             r->bad_form = true;
         return MHD_YES;
@@ -376,11 +441,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     long ms;
 
     (void)cls;
-    (void)conn;
     (void)code;
     if (r == NULL)
         return;
     *req_cls = NULL;
+    watch_mark(conn, false);
     clock_gettime(CLOCK_MONOTONIC, &now);
     ms = (long)(now.tv_sec - r->start.tv_sec) * 1000 +
          (long)(now.tv_nsec - r->start.tv_nsec) / 1000000;
@@ -409,6 +474,62 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     (void)cls;
     fputs("medcrypt: http: ", stderr);
     vfprintf(stderr, fmt, ap);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct watchlist *wl = cls;
+    struct conn_watch *w = *socket_context;
+    const union MHD_ConnectionInfo *ci;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (ci == NULL || (w = calloc(1, sizeof *w)) == NULL)
+            return; /* unwatched: the idle timeout still applies */
+        w->wl = wl;
+        w->fd = ci->connect_fd;
+        clock_gettime(CLOCK_MONOTONIC, &w->since);
+        pthread_mutex_lock(&wl->lock);
+        w->next = wl->head;
+        if (wl->head != NULL)
+            wl->head->prev = w;
+        wl->head = w;
+        pthread_mutex_unlock(&wl->lock);
+        *socket_context = w;
+        return;
+    }
+    if (w == NULL)
+        return;
+    /* Called before libmicrohttpd closes the socket: once unlinked here, the
+     * sweep can never shut down a reused descriptor. */
+    pthread_mutex_lock(&wl->lock);
+    if (w->prev != NULL)
+        w->prev->next = w->next;
+    else
+        wl->head = w->next;
+    if (w->next != NULL)
+        w->next->prev = w->prev;
+    pthread_mutex_unlock(&wl->lock);
+    free(w);
+    *socket_context = NULL;
+}
+
+/* Shuts down connections whose request headers are late; libmicrohttpd
+ * then sees the end of the stream and closes them. */
+static void watch_sweep(struct watchlist *wl, unsigned timeout)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    pthread_mutex_lock(&wl->lock);
+    for (struct conn_watch *w = wl->head; w != NULL; w = w->next) {
+        if (w->in_request || w->cut || now.tv_sec - w->since.tv_sec < (time_t)timeout)
+            continue;
+        shutdown(w->fd, SHUT_RDWR);
+        w->cut = true;
+    }
+    pthread_mutex_unlock(&wl->lock);
 }
 
 static bool parse_listen(const char *s, struct sockaddr_storage *ss, bool *v6)
@@ -471,6 +592,8 @@ int web_serve(const struct web_config *cfg)
     char host[INET6_ADDRSTRLEN];
     sigset_t set;
     int sig = 0;
+    struct watchlist wl = {.head = NULL};
+    const struct timespec tick = {1, 0};
 
     if (!parse_listen(cfg->listen, &ss, &v6)) {
         fprintf(stderr, "medcrypt: serve: --listen '%s': expected HOST:PORT (an IP address "
@@ -483,6 +606,7 @@ int web_serve(const struct web_config *cfg)
     }
     if (v6)
         flags |= MHD_USE_IPv6;
+    pthread_mutex_init(&wl.lock, NULL);
     d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, (void *)cfg,
                          MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
                          MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -492,8 +616,10 @@ int web_serve(const struct web_config *cfg)
                          MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip,
                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 * 1024,
                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                         MHD_OPTION_NOTIFY_CONNECTION, on_connection, &wl,
                          MHD_OPTION_END);
     if (d == NULL) {
+        pthread_mutex_destroy(&wl.lock);
         fprintf(stderr, "medcrypt: serve: cannot listen on %s (port in use, not an address of "
                         "this machine, or limits the server cannot meet)\n", cfg->listen);
         return 1;
@@ -508,13 +634,21 @@ int web_serve(const struct web_config *cfg)
     fflush(stdout);
 
     /* SIGINT and SIGTERM are blocked in every thread (cmd_serve): wait for
-     * them here, then stop cleanly. */
+     * them here, sweeping slow connections every second, then stop cleanly. */
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
-    while (sigwait(&set, &sig) != 0)
-        ;
+    while ((sig = sigtimedwait(&set, NULL, &tick)) != SIGINT && sig != SIGTERM) {
+        watch_sweep(&wl, cfg->timeout);
+#ifdef __GLIBC__
+        /* Give freed request buffers back to the system once a second:
+         * the footprint then follows the requests in flight, not the peak
+         * of the busiest moment so far. */
+        malloc_trim(0);
+#endif
+    }
     fprintf(stderr, "medcrypt: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     MHD_stop_daemon(d);
+    pthread_mutex_destroy(&wl.lock);
     return 0;
 }

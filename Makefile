@@ -3,9 +3,11 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 600
 MESON      ?= meson
 
-.PHONY: all deps build build-asan test test-unit test-asan run demo screenshots clean
+.PHONY: all deps build build-asan build-fuzz fuzz test test-unit test-asan run demo screenshots clean
 
 all: build
 
@@ -25,10 +27,24 @@ $(ASAN_BUILD)/build.ninja:
 build-asan: deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 
+# The libFuzzer targets of fuzz/ (clang; library and targets under ASan +
+# UBSan, with coverage for libFuzzer).
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang $(MESON) setup $(FUZZ_BUILD) -Dfuzz=true --buildtype=debugoptimized \
+	    -Db_sanitize=address,undefined -Db_lundef=false
+
+build-fuzz: deps $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD)
+
+# Each fuzz target for FUZZ_SECONDS (make fuzz FUZZ_SECONDS=60 TARGETS="dicom png").
+fuzz: build-fuzz
+	sh scripts/fuzz.sh -b $(FUZZ_BUILD) $(FUZZ_SECONDS) $(TARGETS)
+
 # The whole suite twice: a release build, then ASan + UBSan. The last line
-# is the summary: "N passed, N failed".
-test: build build-asan
-	@sh scripts/test.sh $(BUILD) $(ASAN_BUILD)
+# is the summary: "N passed, N failed". The fuzz build adds a replay of
+# the seeds and fuzz/regressions/ and a 10 s smoke run of each fuzz target.
+test: build build-asan build-fuzz
+	@sh scripts/test.sh $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
 test-unit: build
 	$(MESON) test -C $(BUILD) --print-errorlogs
@@ -50,4 +66,4 @@ screenshots: build
 	    $(CURDIR)/docs/screenshots
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -11,6 +11,10 @@ libsodium-dev libssl-dev librandom123-dev libspng-dev zlib1g-dev
 libjpeg62-turbo-dev libmicrohttpd-dev
 libcmocka-dev python3 dcmtk curl"
 
+# Fuzzing (make build-fuzz, make fuzz): clang and its libFuzzer runtime
+# (libclang_rt.fuzzer-x86_64.a is in libclang-rt-14-dev on Debian 12).
+PACKAGES="$PACKAGES clang libclang-rt-14-dev"
+
 # Browser end-to-end test of the web app (tests/e2e): Debian's chromium,
 # and node + npm for playwright-core (installed by npm ci from
 # tests/e2e/package-lock.json; it downloads no browser). node/npm only
@@ -18,6 +22,12 @@ libcmocka-dev python3 dcmtk curl"
 PACKAGES="$PACKAGES chromium"
 command -v node >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs"
 command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
+
+# Server load and attack test (tests/load): nginx-light in front of two
+# instances. The test runs its own nginx (own config, pid and logs in a
+# temporary directory, loopback ports); it never uses or touches a system
+# nginx service that the package may have started.
+PACKAGES="$PACKAGES nginx-light"
 
 missing=""
 for p in $PACKAGES; do

@@ -2,6 +2,7 @@
  * (BMP, JPEG, DICOM) is one more row; nothing else here changes. */
 #include "internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,7 +94,9 @@ mc_err mc_image_decode(mc_ctx *ctx, const uint8_t *buf, size_t len, const char *
                        mc_image **out)
 {
     mc_image *img = NULL;
-    mc_err err;
+    mc_err err, first_err = MC_EFORMAT; /* includes len == 0 */
+    char first_detail[256] = "";
+    bool tried = false;
 
     if (ctx == NULL || out == NULL || (buf == NULL && len > 0))
         return MC_EINVAL;
@@ -102,8 +105,18 @@ mc_err mc_image_decode(mc_ctx *ctx, const uint8_t *buf, size_t len, const char *
         const struct codec *c = &codecs[i];
         if (c->sniff == NULL || !c->sniff(buf, len))
             continue;
-        if ((err = c->decode(ctx, buf, len, &img)) != MC_OK)
-            return err;
+        /* Signatures can overlap: "DICM" at offset 128 may lie inside a
+         * valid BMP, PNG or PGM (found by fuzz_bmp, regression
+         * fuzz/regressions/fuzz_bmp/bmp-with-DICM-at-128). Try the next
+         * codec whose signature matches; report the first failure. */
+        if ((err = c->decode(ctx, buf, len, &img)) != MC_OK) {
+            if (!tried) {
+                first_err = err;
+                snprintf(first_detail, sizeof first_detail, "%s", mc_ctx_last_detail(ctx));
+                tried = true;
+            }
+            continue;
+        }
         if (name != NULL && (err = attach_name(img, name)) != MC_OK) {
             mc_image_free(img);
             return err;
@@ -111,7 +124,8 @@ mc_err mc_image_decode(mc_ctx *ctx, const uint8_t *buf, size_t len, const char *
         *out = img;
         return MC_OK;
     }
-    return MC_EFORMAT; /* includes len == 0 */
+    mc__ctx_detail(ctx, "%s", first_detail);
+    return first_err;
 }
 
 mc_err mc_image_encode(mc_ctx *ctx, const mc_image *img, uint8_t **out, size_t *out_len)

@@ -1,0 +1,37 @@
+/* Cipher container (container.c + cipher.c): mc_cipher_inspect without a
+ * key, mc_decrypt_image and mc_decrypt_file under the fixed key of the
+ * seeds (fuzz/mkseeds.c). A mutated cipher image may be rejected in any
+ * way, but never crash, leak or hang; what decrypts must be consistent. */
+#include "common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    mc_ctx *ctx = fuzz_ctx();
+    mc_cipher_info ci;
+    mc_key key;
+    mc_image *img = NULL;
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    mc_image_info info;
+    mc_err err;
+
+    fuzz_key(&key);
+    if (mc_cipher_inspect(ctx, data, size, &ci) == MC_OK) {
+        FUZZ_CHECK(ci.version == MC_FORMAT_VERSION);
+        FUZZ_CHECK(ci.image.extension != NULL);
+    }
+    err = mc_decrypt_image(ctx, &key, data, size, &img);
+    if (err == MC_OK) {
+        FUZZ_CHECK(img->samples_len ==
+                   (size_t)img->width * img->height * img->channels * (img->bits / 8));
+        mc_image_free(img);
+    }
+    err = mc_decrypt_file(ctx, &key, data, size, &out, &out_len, &info);
+    if (err == MC_OK) {
+        FUZZ_CHECK(out != NULL || out_len == 0);
+        mc_free(out);
+    } else {
+        FUZZ_CHECK(err < MC_ERR_COUNT);
+    }
+    return 0;
+}

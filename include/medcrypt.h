@@ -20,7 +20,7 @@ extern "C" {
 #endif
 
 #define MC_VERSION_STRING "0.1.0"
-#define MC_FORMAT_VERSION 1
+#define MC_FORMAT_VERSION 2 /* written; version 1 is still read */
 
 #define MC_KEY_BYTES      32  /* K: 256-bit key */
 #define MC_KEY_ID_BYTES   8   /* public short hash of K, in every cipher image */
@@ -169,7 +169,7 @@ const char *mc_image_name(const mc_image *img);
 void mc_free(void *p);
 
 /* ------------------------------------------------------------------ */
-/* Encryption (format version 1, docs/FORMAT.md).                      */
+/* Encryption (format version 2, docs/FORMAT.md).                      */
 
 /* Encrypts the bytes of an image file (any supported format) into a cipher
  * PNG. *out is malloc'd: free with mc_free(). */

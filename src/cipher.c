@@ -1,8 +1,12 @@
 /*
- * Format v1 pipeline (docs/FORMAT.md): keyed hash T (SIV), key
- * processing SM, then permutation, Hénon bit scrambling, logistic
- * diffusion and the XChaCha20 layer. Decryption runs the stages backwards
- * and accepts the result only if T recomputed over it matches (SIV).
+ * The pipeline (docs/FORMAT.md): keyed hash T (SIV), key processing SM,
+ * then permutation, Hénon bit scrambling, logistic diffusion and the
+ * XChaCha20 layer. Decryption runs the stages backwards and accepts the
+ * result only if T recomputed over it matches (SIV). Format v2 (written)
+ * runs stages 3–6 in one pass over blocks (stage_v2.c); format v1 (still
+ * read) runs each stage over the whole image (stage_perm.c,
+ * stage_henon.c, stage_xor.c). Both share T, SM, the subkeys and the
+ * container.
  */
 #include "internal.h"
 
@@ -100,8 +104,20 @@ static uint64_t side_counter(size_t samples_len)
     return ((uint64_t)samples_len + 63) / 64;
 }
 
-mc_err mc__encrypt_inplace(const mc_key *key, mc_image *img, const uint8_t nonce[MC_NONCE_BYTES],
-                           int stages, mc__header *hdr, unsigned threads)
+/* Format v2, stages 3–6, in place. */
+static mc_err v2_stages(mc_image *img, const uint8_t sm[64], const mc__subkeys *sk,
+                        const uint8_t tag[MC_TAG_BYTES], int stages, bool inverse,
+                        unsigned threads)
+{
+    unsigned bps = img->bits / 8;
+
+    return mc__v2_run(img->samples, img->samples_len / bps, bps, sm, sk->stream, tag, stages,
+                      inverse, threads);
+}
+
+mc_err mc__encrypt_inplace_v(const mc_key *key, mc_image *img,
+                             const uint8_t nonce[MC_NONCE_BYTES], int version, int stages,
+                             mc__header *hdr, unsigned threads)
 {
     mc__subkeys sk;   /* secret */
     uint8_t sm[64];   /* secret */
@@ -110,11 +126,13 @@ mc_err mc__encrypt_inplace(const mc_key *key, mc_image *img, const uint8_t nonce
 
     if (img->side_len > UINT32_MAX)
         return MC_ETOOBIG;
+    if (version != 1 && version != 2)
+        return MC_EVERSION;
     memset(hdr, 0, sizeof *hdr);
     memset(sm, 0, sizeof sm);
     if ((err = mc__subkeys_derive(&sk, key)) != MC_OK)
         return err;
-    hdr->version = MC_FORMAT_VERSION;
+    hdr->version = (uint8_t)version;
     hdr->format = img->format;
     hdr->channels = img->channels;
     hdr->bits = img->bits;
@@ -128,22 +146,35 @@ mc_err mc__encrypt_inplace(const mc_key *key, mc_image *img, const uint8_t nonce
     if ((err = keyed_hash(hdr->tag, &sk, hdr, img)) != MC_OK ||
         (err = mc__seed_material(sm, sk.chaos, hdr->tag)) != MC_OK)
         goto out;
-    if (stages >= MC_STAGES_PERM &&
-        (err = mc__perm_forward(img->samples, img->samples_len / bps, bps, sm, threads)) != MC_OK)
-        goto out;
-    if (stages >= MC_STAGES_HENON)
-        mc__henon_forward(img->samples, img->samples_len, bps, sm, threads);
-    if (stages >= MC_STAGES_LOGISTIC)
-        mc__logistic_xor(img->samples, img->samples_len, sm, threads);
-    if (stages >= MC_STAGES_ALL) {
-        mc__xchacha_xor(img->samples, img->samples_len, 0, sk.stream, hdr->tag, threads);
+    if (version == 2) {
+        if (stages >= MC_STAGES_PERM &&
+            (err = v2_stages(img, sm, &sk, hdr->tag, stages, false, threads)) != MC_OK)
+            goto out;
+    } else {
+        if (stages >= MC_STAGES_PERM &&
+            (err = mc__perm_forward(img->samples, img->samples_len / bps, bps, sm, threads)) !=
+                MC_OK)
+            goto out;
+        if (stages >= MC_STAGES_HENON)
+            mc__henon_forward(img->samples, img->samples_len, bps, sm, threads);
+        if (stages >= MC_STAGES_LOGISTIC)
+            mc__logistic_xor(img->samples, img->samples_len, sm, threads);
+        if (stages >= MC_STAGES_ALL)
+            mc__xchacha_xor(img->samples, img->samples_len, 0, sk.stream, hdr->tag, threads);
+    }
+    if (stages >= MC_STAGES_ALL)
         mc__xchacha_xor(img->side, img->side_len, side_counter(img->samples_len), sk.stream,
                         hdr->tag, 1);
-    }
 out:
     sodium_memzero(sm, sizeof sm);
     mc__subkeys_wipe(&sk);
     return err;
+}
+
+mc_err mc__encrypt_inplace(const mc_key *key, mc_image *img, const uint8_t nonce[MC_NONCE_BYTES],
+                           int stages, mc__header *hdr, unsigned threads)
+{
+    return mc__encrypt_inplace_v(key, img, nonce, MC_FORMAT_VERSION, stages, hdr, threads);
 }
 
 /* Stages 4 to 1, backwards, on the samples (and the side data's stream). */
@@ -152,9 +183,11 @@ static mc_err undo_stages(const mc__subkeys *sk, const uint8_t sm[64], mc_image 
 {
     unsigned bps = img->bits / 8;
 
-    mc__xchacha_xor(img->samples, img->samples_len, 0, sk->stream, hdr->tag, threads);
     mc__xchacha_xor(img->side, img->side_len, side_counter(img->samples_len), sk->stream,
                     hdr->tag, 1);
+    if (hdr->version == 2)
+        return v2_stages(img, sm, sk, hdr->tag, MC_STAGES_ALL, true, threads);
+    mc__xchacha_xor(img->samples, img->samples_len, 0, sk->stream, hdr->tag, threads);
     mc__logistic_xor(img->samples, img->samples_len, sm, threads);
     mc__henon_inverse(img->samples, img->samples_len, bps, sm, threads);
     return mc__perm_inverse(img->samples, img->samples_len / bps, bps, sm, threads);

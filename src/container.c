@@ -5,7 +5,7 @@
  *
  * Chunk data (all integers big-endian, as in PNG):
  *    0  8  magic "medcrypt"
- *    8  1  format version (1)
+ *    8  1  format version (2; 1 is still read)
  *    9  1  original format (mc_format)
  *   10  1  channels      11  1  bits per sample
  *   12  4  width         16  4  height (all frames)      20  4  frames
@@ -65,7 +65,7 @@ mc_err mc__header_unpack(mc__header *hdr, const uint8_t *chunk, size_t chunk_len
 
     if (chunk_len < 9 || memcmp(chunk, MAGIC, 8) != 0)
         return MC_ETAMPERED;
-    if (chunk[8] != MC_FORMAT_VERSION)
+    if (chunk[8] < 1 || chunk[8] > MC_FORMAT_VERSION) /* v1 is still read */
         return MC_EVERSION;
     if (chunk_len < MC_CHUNK_FIXED_BYTES)
         return MC_ETAMPERED;

@@ -138,7 +138,11 @@ enum mc__stage_id {
 /* Four Philox words for (stage, block) under SM. */
 void mc__stage_philox(uint32_t out[4], const uint8_t sm[64], int stage, uint64_t block);
 /* A double in [0,1) from two words (53 bits). */
-double mc__unit(uint32_t hi, uint32_t lo);
+static inline double mc__unit(uint32_t hi, uint32_t lo)
+{
+    uint64_t u = (uint64_t)hi << 21 | lo >> 11; /* 53 bits, exact */
+    return (double)u * 0x1p-53;
+}
 /* The binary64 representation; its low 32 bits are an orbit's output. */
 static inline uint64_t mc__bits(double x)
 {
@@ -155,6 +159,8 @@ typedef struct mc__logistic {
     double x, r;
 } mc__logistic;
 void mc__logistic_seed(mc__logistic *m, const uint8_t sm[64], int stage, uint64_t block);
+/* The same for format v2: r in [3.9999, 4) (chaos.c says why). */
+void mc__logistic_seed_v2(mc__logistic *m, const uint8_t sm[64], int stage, uint64_t block);
 static inline double mc__logistic_next(mc__logistic *m)
 {
     m->x = m->r * m->x * (1.0 - m->x);
@@ -178,6 +184,19 @@ void mc__parallel(unsigned threads, size_t n, size_t grain, mc__range_fn fn, voi
 #define MC_HENON_BLOCK_WORDS 512u
 #define MC_LOGISTIC_BLOCK_BYTES 4096u
 #define MC_TRANSIENT 16u
+
+/* stage_v2.c: format v2's stages 3–6 in one pass over blocks of
+ * MC_V2_BLOCK_SAMPLES samples (docs/FORMAT.md §5), in place: encryption
+ * (inverse false) or decryption of the n_samples samples in buf. stages
+ * as for mc__encrypt_inplace (the XChaCha20 layer only with
+ * MC_STAGES_ALL). Allocates all it needs before it changes a sample:
+ * MC_ENOMEM leaves buf as it was. */
+#define MC_V2_BLOCK_SAMPLES 4096u
+mc_err mc__v2_run(uint8_t *buf, size_t n_samples, unsigned bytes_per_sample,
+                  const uint8_t sm[64], const uint8_t k_stream[32],
+                  const uint8_t tag[MC_TAG_BYTES], int stages, bool inverse, unsigned threads);
+/* Tests: true makes stage_v2.c use its portable kernel, not the AVX2 one. */
+extern bool mc__v2_generic_only;
 
 /* stage_perm.c: sample permutation, bytes_per_sample 1 or 2. */
 mc_err mc__perm_forward(uint8_t *buf, size_t n_samples, unsigned bytes_per_sample,
@@ -215,9 +234,14 @@ typedef struct mc__header {
     uint8_t tag[MC_TAG_BYTES];
     uint32_t side_len;
 } mc__header;
-/* Encrypts img in place; fills hdr (nonce given by the caller). */
+/* Encrypts img in place; fills hdr (nonce given by the caller). The
+ * current format version; mc__encrypt_inplace_v writes an older one (v1
+ * golden vectors, compatibility tests). */
 mc_err mc__encrypt_inplace(const mc_key *key, mc_image *img, const uint8_t nonce[MC_NONCE_BYTES],
                            int stages, mc__header *hdr, unsigned threads);
+mc_err mc__encrypt_inplace_v(const mc_key *key, mc_image *img,
+                             const uint8_t nonce[MC_NONCE_BYTES], int version, int stages,
+                             mc__header *hdr, unsigned threads);
 /* Decrypts in place and verifies the tag; wipes the samples on failure. */
 mc_err mc__decrypt_inplace(const mc_key *key, mc_image *img, const mc__header *hdr,
                            unsigned threads);

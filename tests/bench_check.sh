@@ -16,7 +16,7 @@ def check(cond, what):
 check(isinstance(d["machine"]["cpu"], str) and d["machine"]["cores"] >= 1, "machine")
 check(len(d["images"]) == 3, "three images")
 want = {"encrypt", "decrypt", "keyed_hash", "key_processing", "scrambling", "henon",
-        "logistic", "xchacha20", "png_encode", "png_decode", "encrypt_threads",
+        "logistic", "xchacha20", "encrypt_v1", "png_encode", "png_decode", "encrypt_threads",
         "decrypt_threads"}
 for im in d["images"]:
     names = {r["name"] for r in im["results"]}

@@ -63,9 +63,14 @@ refuses() {
 }
 
 check "reference selftest" python3 "$REF" selftest
-if [ -f "$HERE/golden_v1.inc" ]; then
-    check "reference reproduces tests/golden_v1.inc" python3 "$REF" golden "$HERE/golden_v1.inc"
-fi
+for v in 2 1; do
+    if [ -f "$HERE/golden_v$v.inc" ]; then
+        check "reference reproduces tests/golden_v$v.inc" \
+            python3 "$REF" golden "$HERE/golden_v$v.inc"
+    else
+        fail "tests/golden_v$v.inc: missing"
+    fi
+done
 
 if ! "$BIN" keygen --aadhaar "2345 6789 0124" --dob 1990-05-17 -o k.key >keygen.log 2>&1 ||
    ! "$BIN" keygen --aadhaar "2345 6789 0124" --dob 1990-05-17 -o k2.key >>keygen.log 2>&1; then
@@ -145,7 +150,9 @@ if cp "$DATA/png/edge_33x17_rgba16.png" copy 2>enc.log &&
 #   idat.png   one byte in the middle of the IDAT data flipped, CRC fixed;
 #   sample.png one sample bit flipped, IDAT re-encoded (valid zlib), so
 #              that only the tag can notice;
-#   tail.png   one byte appended after IEND.
+#   tail.png   one byte appended after IEND;
+#   v3.png     the mcRY format version byte set to 3, CRC fixed.
+# Prints the format version of the original (2: what the C library writes).
 import struct, sys, zlib
 data = open(sys.argv[1], "rb").read()
 
@@ -184,14 +191,27 @@ out.insert(len(out) - 1, [b"IDAT", bytearray(zlib.compress(bytes(raw)))])
 open("sample.png", "wb").write(build(out))
 
 open("tail.png", "wb").write(data + b"\0")
+
+cs = chunks(data)
+mc = [c for c in cs if c[0] == b"mcRY"][0]
+print("version", mc[1][8])
+mc[1][8] = 3
+open("v3.png", "wb").write(build(cs))
 EOF
-    if [ -f idat.png ] && [ -f sample.png ] && [ -f tail.png ]; then
+    if grep -q '^version 2$' tamper.log; then
+        ok "the C binary writes format version 2"
+    else
+        fail "the C binary does not write format version 2 ($(cat tamper.log))"
+    fi
+    if [ -f idat.png ] && [ -f sample.png ] && [ -f tail.png ] && [ -f v3.png ]; then
         refuses "IDAT byte flipped (CRC fixed) is refused as modified" \
             "modified or damaged" "$KEY" idat.png
         refuses "one sample bit flipped (valid PNG) is refused as modified" \
             "modified or damaged" "$KEY" sample.png
         refuses "a byte appended after IEND is refused as modified" \
             "modified or damaged" "$KEY" tail.png
+        refuses "format version 3 is refused as unsupported" \
+            "unsupported format version" "$KEY" v3.png
     else
         fail "making damaged cipher images"
         sed 's/^/    /' tamper.log

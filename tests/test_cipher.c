@@ -1,5 +1,5 @@
 /*
- * Format v1: golden vectors, stage inverses, round trips on every PNG and
+ * Formats v2 and v1: golden vectors, stage inverses, round trips on every PNG and
  * PNM in ../shared/testdata and on generated edge cases, and every way a
  * cipher image can be wrong (wrong key, modified bytes, truncation, lying
  * header fields).
@@ -42,11 +42,17 @@ struct golden {
     const char *chunk;
 };
 
-static const struct golden GOLDEN[] = {
+static const struct golden GOLDEN_V1[] = {
 #include "golden_v1.inc"
 };
 
-static void golden_one(const struct golden *g, bool *all_ok)
+/* Format v2: also a block exactly (4096 samples), two groups of blocks
+ * exactly (130 blocks), and two groups with a short last block. */
+static const struct golden GOLDEN_V2[] = {
+#include "golden_v2.inc"
+};
+
+static void golden_one(const struct golden *g, int version, bool *all_ok)
 {
     uint8_t nonce[MC_NONCE_BYTES];
     char hex[65];
@@ -61,7 +67,7 @@ static void golden_one(const struct golden *g, bool *all_ok)
         mc_image *img = make_image(g->w, g->h, g->c, g->bits, 7);
         mc__header hdr;
         assert_int_equal(mc__side_add(img, MC_SIDE_NAME, "golden.png", 10), MC_OK);
-        assert_int_equal(mc__encrypt_inplace(&key, img, nonce, s, &hdr, 1), MC_OK);
+        assert_int_equal(mc__encrypt_inplace_v(&key, img, nonce, version, s, &hdr, 1), MC_OK);
         sha256_hex(hex, img->samples, img->samples_len);
         printf("%s\"%s\"", s > 1 ? ",\n        " : "\n        ", hex);
         ok &= strcmp(hex, g->stage[s - 1]) == 0;
@@ -84,10 +90,14 @@ static void test_golden_vectors(void **state)
 {
     bool ok = true;
     (void)state;
-    /* Prints the table in golden_v1.inc's syntax, for review when a
+    /* Prints the tables in golden_v*.inc's syntax, for review when a
      * deliberate format change needs new values. */
-    for (size_t i = 0; i < sizeof GOLDEN / sizeof GOLDEN[0]; i++)
-        golden_one(&GOLDEN[i], &ok);
+    printf("  format v2\n");
+    for (size_t i = 0; i < sizeof GOLDEN_V2 / sizeof GOLDEN_V2[0]; i++)
+        golden_one(&GOLDEN_V2[i], 2, &ok);
+    printf("  format v1\n");
+    for (size_t i = 0; i < sizeof GOLDEN_V1 / sizeof GOLDEN_V1[0]; i++)
+        golden_one(&GOLDEN_V1[i], 1, &ok);
     assert_true(ok);
 }
 
@@ -152,6 +162,83 @@ static void test_perm_is_permutation(void **state)
     }
     free(s);
     free(seen);
+}
+
+/* Format v2: every stage count undoes, the portable kernel (and
+ * libsodium's ChaCha20) gives the AVX2 kernel's (and OpenSSL's) bytes,
+ * and the scrambling only moves samples; for sample counts around every
+ * block edge, the group edge (128 blocks) and an odd tail. */
+static void test_v2_stages(void **state)
+{
+    static const size_t counts[] = {1, 2, 3, 7, 17, 4095, 4096, 4097, 8192, 12289,
+                                    127 * 4096 + 1, 128 * 4096, 128 * 4096 + 4095,
+                                    130 * 4096, 257 * 4096 + 33};
+    uint8_t sm[64], ks[32], tag[MC_TAG_BYTES];
+    (void)state;
+    randombytes_buf(sm, sizeof sm);
+    randombytes_buf(ks, sizeof ks);
+    randombytes_buf(tag, sizeof tag);
+    for (size_t t = 0; t < sizeof counts / sizeof counts[0]; t++) {
+        for (unsigned bps = 1; bps <= 2; bps++) {
+            size_t n = counts[t], len = n * bps;
+            uint8_t *plain = malloc(len), *a = malloc(len), *b = malloc(len);
+            assert_non_null(plain);
+            assert_non_null(a);
+            assert_non_null(b);
+            for (size_t i = 0; i < len; i++) /* smooth, like an image */
+                plain[i] = (uint8_t)(i / 64);
+            for (int s = MC_STAGES_PERM; s <= MC_STAGES_ALL; s++) {
+                memcpy(a, plain, len);
+                memcpy(b, plain, len);
+                mc__v2_generic_only = false;
+                assert_int_equal(mc__v2_run(a, n, bps, sm, ks, tag, s, false, 1), MC_OK);
+                mc__v2_generic_only = true;
+                assert_int_equal(mc__v2_run(b, n, bps, sm, ks, tag, s, false, 3), MC_OK);
+                mc__v2_generic_only = false;
+                assert_memory_equal(a, b, len);
+                if (n >= 64)
+                    assert_memory_not_equal(a, plain, len);
+                if (s == MC_STAGES_PERM) { /* a permutation: same histogram */
+                    uint32_t ha[256] = {0}, hb[256] = {0};
+                    for (size_t i = 0; i < len; i++) {
+                        ha[plain[i]]++;
+                        hb[a[i]]++;
+                    }
+                    if (bps == 1)
+                        assert_memory_equal(ha, hb, sizeof ha);
+                }
+                assert_int_equal(mc__v2_run(a, n, bps, sm, ks, tag, s, true, 2), MC_OK);
+                assert_memory_equal(a, plain, len);
+            }
+            free(plain);
+            free(a);
+            free(b);
+        }
+    }
+}
+
+/* A v2 block is built from 128 chunks of 128 different blocks: after the
+ * scrambling alone, horizontally neighbouring samples of a smooth image
+ * are no longer neighbours. The image is a ramp (value = row), so a pair
+ * from the same place would differ by at most 1. */
+static void test_v2_scrambling_spreads(void **state)
+{
+    const size_t w = 1024, h = 1024, n = w * h;
+    uint16_t *s = malloc(n * 2);
+    uint8_t sm[64] = {9, 8, 7}, ks[32] = {0}, tag[MC_TAG_BYTES] = {0};
+    size_t close = 0;
+    (void)state;
+    assert_non_null(s);
+    for (size_t i = 0; i < n; i++)
+        s[i] = (uint16_t)(i / w);
+    assert_int_equal(mc__v2_run((uint8_t *)s, n, 2, sm, ks, tag, MC_STAGES_PERM, false, 1),
+                     MC_OK);
+    for (size_t i = 0; i + 1 < n; i++)
+        close += (size_t)(abs((int)s[i] - (int)s[i + 1]) <= 1);
+    /* Random pairs of rows are within 1 of each other with probability
+     * about 3/1024; chunk-mates would make it 1/128 more. */
+    assert_true(close < n / 100);
+    free(s);
 }
 
 /* Hénon orbits from every seed box stay on the attractor (the escape
@@ -316,6 +403,39 @@ static void test_roundtrip_generated(void **state)
 }
 
 /* Two encryptions of one image differ (fresh nonce), both decrypt. */
+/* Format v1 cipher images (written before v2) still decrypt through the
+ * public calls, with every sample size and a short last block. */
+static void test_v1_still_read(void **state)
+{
+    static const uint32_t sizes[][4] = {{300, 200, 1, 8}, {100, 100, 1, 16}, {64, 65, 3, 8}};
+    uint8_t nonce[MC_NONCE_BYTES] = {3};
+    mc_key key;
+    (void)state;
+    test_key(&key, 2);
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        mc_image *img = make_image(sizes[s][0], sizes[s][1], (uint8_t)sizes[s][2],
+                                   (uint8_t)sizes[s][3], 5);
+        mc_image *plain = make_image(sizes[s][0], sizes[s][1], (uint8_t)sizes[s][2],
+                                     (uint8_t)sizes[s][3], 5);
+        mc_image *out = NULL;
+        mc_cipher_info info;
+        mc__header hdr;
+        uint8_t *png = NULL;
+        size_t len = 0;
+        assert_int_equal(mc__encrypt_inplace_v(&key, img, nonce, 1, MC_STAGES_ALL, &hdr, 1),
+                         MC_OK);
+        assert_int_equal(mc__container_write(ctx, img, &hdr, &png, &len), MC_OK);
+        assert_int_equal(mc_cipher_inspect(ctx, png, len, &info), MC_OK);
+        assert_int_equal(info.version, 1);
+        assert_int_equal(mc_decrypt_image(ctx, &key, png, len, &out), MC_OK);
+        assert_memory_equal(out->samples, plain->samples, plain->samples_len);
+        mc_image_free(out);
+        mc_image_free(img);
+        mc_image_free(plain);
+        free(png);
+    }
+}
+
 static void test_nonce_fresh(void **state)
 {
     mc_image *plain = make_image(20, 20, 1, 8, 1);
@@ -382,8 +502,8 @@ static void test_every_byte_and_truncation(void **state)
 
 /* Re-writes a valid container with one thing changed and a correct CRC,
  * as a deliberate attacker would. */
-enum lie { LIE_SAMPLE, LIE_NONCE, LIE_TAG, LIE_KEYID, LIE_VERSION, LIE_FORMAT, LIE_SIDE,
-           LIE_FRAMES };
+enum lie { LIE_SAMPLE, LIE_NONCE, LIE_TAG, LIE_KEYID, LIE_VERSION, LIE_DOWNGRADE, LIE_FORMAT,
+           LIE_SIDE, LIE_FRAMES };
 
 static mc_err decrypt_with_lie(enum lie lie)
 {
@@ -403,7 +523,8 @@ static mc_err decrypt_with_lie(enum lie lie)
     case LIE_NONCE: hdr.nonce[3] ^= 0x10; break;
     case LIE_TAG: hdr.tag[31] ^= 0x80; break;
     case LIE_KEYID: hdr.key_id[0] ^= 1; break;
-    case LIE_VERSION: hdr.version = 2; break;
+    case LIE_VERSION: hdr.version = MC_FORMAT_VERSION + 1; break;
+    case LIE_DOWNGRADE: hdr.version = 1; break; /* v2 samples read as v1 */
     case LIE_FORMAT: hdr.format = MC_FORMAT_PNM; break;
     case LIE_SIDE: plain->side[plain->side_len - 1] ^= 4; break;
     case LIE_FRAMES: hdr.frames = 2; break;
@@ -430,6 +551,8 @@ static void test_lying_fields(void **state)
     assert_int_equal(decrypt_with_lie(LIE_FRAMES), MC_ETAMPERED);
     assert_int_equal(decrypt_with_lie(LIE_KEYID), MC_EWRONGKEY);
     assert_int_equal(decrypt_with_lie(LIE_VERSION), MC_EVERSION);
+    /* The version is under the tag: v2 samples undone as v1 fail it. */
+    assert_int_equal(decrypt_with_lie(LIE_DOWNGRADE), MC_ETAMPERED);
 }
 
 /* Offset of the first chunk of a type in a PNG, or 0. */
@@ -553,11 +676,14 @@ int main(void)
         cmocka_unit_test(test_golden_vectors),
         cmocka_unit_test(test_stage_inverses),
         cmocka_unit_test(test_perm_is_permutation),
+        cmocka_unit_test(test_v2_stages),
+        cmocka_unit_test(test_v2_scrambling_spreads),
         cmocka_unit_test(test_henon_orbits_bounded),
         cmocka_unit_test(test_threads_same_bytes),
         cmocka_unit_test(test_roundtrip_testdata_png),
         cmocka_unit_test(test_roundtrip_testdata_pnm),
         cmocka_unit_test(test_roundtrip_generated),
+        cmocka_unit_test(test_v1_still_read),
         cmocka_unit_test(test_nonce_fresh),
         cmocka_unit_test(test_every_byte_and_truncation),
         cmocka_unit_test(test_lying_fields),

@@ -1,7 +1,8 @@
 /*
  * The stages' statistics on a real CT (a sanity check, not the analysis
  * suite): what each stage is supposed to do, it does.
- *   - scrambling moves samples only: same histogram, correlation gone;
+ *   - scrambling moves samples only: same histogram, correlation gone
+ *     (to |r| < 0.03: it moves 16-byte chunks);
  *   - Hénon moves bits only: it spreads the histogram but cannot make it
  *     uniform (it keeps the number of 1 bits), neighbours stay independent;
  *   - the full cipher: entropy > 7.99 bits, |horizontal correlation| < 0.01.
@@ -77,7 +78,14 @@ static void test_ct_statistics(void **state)
             assert_true(e > e_plain + 1.0); /* bits spread, no diffusion yet */
         else
             assert_true(e > 7.99);
-        assert_true(fabs(c) < 0.01);
+        /* The scrambling alone moves 16-byte chunks: two chunks side by
+         * side pair their samples in every row, so the horizontal
+         * correlation of the scrambled CT varies between keys with a
+         * standard deviation of about 0.01 (docs/FORMAT.md §4.8): 3 of
+         * them allowed, also after the Hénon stage (it moves bits
+         * inside samples and between distant words, not between
+         * neighbours). With the diffusion: that of random data. */
+        assert_true(fabs(c) < (s <= MC_STAGES_HENON ? 0.03 : 0.01));
         mc_image_free(img);
     }
     mc_image_free(plain);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""medcrypt_ref: an independent reference decryptor for medcrypt format v1.
+"""medcrypt_ref: an independent reference decryptor for medcrypt formats v2 and v1.
 
 Written from docs/FORMAT.md alone (not from the C sources), with the Python
 standard library only, so that the test suite can check that the document is
@@ -8,15 +8,23 @@ enough to decrypt the C library's cipher images.
 Usage:
     medcrypt_ref.py decrypt KEY CIPHER.png OUT    KEY: key text, or a key file
     medcrypt_ref.py selftest                      known-answer tests
-    medcrypt_ref.py golden                        FORMAT.md section 6 vectors
+    medcrypt_ref.py golden [golden_vN.inc]        FORMAT.md section 6 vectors
     medcrypt_ref.py samples IMAGE.png             print W H C D and a SHA-256
                                                   of the samples (for tests)
+
+`decrypt` reads format versions 2 (FORMAT.md 4.8) and 1 (4.4-4.6), chosen by
+the version byte of the mcRY chunk; any other version is refused
+("unsupported format version"). `golden` takes the format version from the
+file's name: golden_v2.inc is checked with the version 2 forward pipeline,
+golden_v1.inc with version 1; without an argument it reads ../golden_v2.inc
+next to this script.
 
 Exit status 0 on success, 1 with one line on stderr on failure ("wrong key",
 "the cipher image was modified or damaged", ...).
 
 Clarity over speed: ChaCha20 in pure Python is slow, which is fine for the
-small images of the tests.
+images of the tests (the largest golden vectors, about half a million
+samples, take a few seconds each).
 
 Where docs/FORMAT.md is silent, the reference assumes (and marks in the
 code): the key prefix is "MCK1" without look-alikes; key files skip blank
@@ -407,10 +415,13 @@ def double_bits(x):
 
 
 class LogisticOrbit:
-    def __init__(self, w, s, b):
+    def __init__(self, w, s, b, version=1):
         o0, o1, o2, _ = philox_sb(w, s, b)
         self.x = 0.001 + 0.998 * unit(o0, o1)
-        self.r = 3.99 + 0.01 * (o2 * TWO_M32)
+        if version >= 2:
+            self.r = 3.9999 + 0.0001 * (o2 * TWO_M32)   # FORMAT 4.3, version 2
+        else:
+            self.r = 3.99 + 0.01 * (o2 * TWO_M32)
         for _ in range(16):
             self._step()
 
@@ -605,9 +616,279 @@ def le_to_samples(data, bits):
 
 
 # ---------------------------------------------------------------------------
+# Version 2: the four stages in blocks (FORMAT 4.8)
+#
+# The sample buffer is cut into nf full blocks of P = 4096 samples and, if
+# n_s = n - nf*P > 0, a short last block k = nf. Stage 1 is a permutation
+# (scrambling) of chunks of 16 bytes (C = 16/(D/8) samples, NC = P/C per
+# block) over groups of 128 full blocks; stages 2 and 3 act on each block
+# (slot) on its own, with orbits numbered by the slot k.
+
+V2_GROUP = 128          # positions (blocks) per group
+V2_CHUNK_BYTES = 16     # stage 1 moves chunks of 16 bytes: C = 16/(D/8) samples
+V2_HENON_ORBITS = 8
+V2_LOGISTIC_ORBITS = 16
+V2_SHORT = 1 << 40      # orbit index base of the short block (stages 0 and 2)
+V2_OFFSETS = 1 << 41    # orbit index base of the member offsets (stage 0, + g)
+
+
+def v2_chunk(bits):
+    """(C, NC): samples per chunk and chunks per block of stage 1 (FORMAT 4.8)."""
+    c = V2_CHUNK_BYTES // (bits // 8)
+    return c, PERM_BLOCK // c
+
+
+def logistic_outputs(w, s, b, count, version):
+    """out32 of the first `count` steps after the transient of the logistic
+    orbit (s, b) of `version` (FORMAT 4.3), as a list; the same arithmetic
+    as LogisticOrbit, without a method call per step."""
+    if count <= 0:
+        return []
+    orbit = LogisticOrbit(w, s, b, version)
+    x, r = orbit.x, orbit.r
+    xs = [0.0] * count
+    for i in range(count):
+        t = r * x
+        x = t * (1.0 - x)
+        xs[i] = x
+    # low 32 bits of each binary64: the first little-endian word of its 8 bytes
+    return list(struct.unpack("<%dI" % (2 * count), struct.pack("<%dd" % count, *xs))[0::2])
+
+
+def henon_outputs(w, s, b, count):
+    """The outputs h of the first `count` steps after the transient of the
+    Hénon orbit (s, b) (FORMAT 4.3), as a list."""
+    if count <= 0:
+        return []
+    orbit = HenonOrbit(w, s, b)
+    x, y = orbit.x, orbit.y
+    A, B = HenonOrbit.A, HenonOrbit.B
+    xs = [0.0] * count
+    for i in range(count):
+        x, y = (1.0 - (A * x) * x) + y, B * x
+        if not (-2.0 < x < 2.0):
+            x, y = 0.1, 0.0
+        xs[i] = x
+    m52 = (1 << 52) - 1
+    return [((v & m52) * 0x9E3779B97F4A7C15) & M64
+            for v in struct.unpack("<%dQ" % count, struct.pack("<%dd" % count, *xs))]
+
+
+def _pick(orbit, n):
+    """pick(N) = (out32(step) * N) >> 32 on `orbit` (FORMAT 4.8)."""
+    return (orbit.out32() * n) >> 32
+
+
+class V2Keys:
+    """Block keys (FORMAT 4.8): pi from the logistic orbit (1, 0), and per
+    position p, from its own logistic orbit (1, 1 + p), the C distinct row
+    rotations m[p] (each < NC, a partial Fisher-Yates), the row XOR e[p]
+    (< C) and the member rotation z[p] (< P)."""
+
+    def __init__(self, w, nf, C, NC):
+        self.pi, self.m, self.e, self.z = list(range(nf)), [], [], []
+        if nf < 1:
+            return
+        orbit = LogisticOrbit(w, 1, 0, 2)
+        for k in range(nf - 1, 0, -1):
+            j = _pick(orbit, k + 1)
+            self.pi[k], self.pi[j] = self.pi[j], self.pi[k]
+        for p in range(nf):
+            orbit = LogisticOrbit(w, 1, 1 + p, 2)
+            t = list(range(NC))
+            m = []
+            for r in range(C):
+                j = r + _pick(orbit, NC - r)
+                t[r], t[j] = t[j], t[r]
+                m.append(t[r])
+            u = orbit.out32()
+            self.m.append(m)
+            self.e.append(u % C)
+            self.z.append((u >> 4) % PERM_BLOCK)
+
+
+def v2_member_offsets(w, g, G, NC):
+    """f[0 .. NC-1] of group g with G members, from the logistic orbit
+    (0, 2^41 + g) (FORMAT 4.8)."""
+    f = [0] * NC
+    if G <= 1:
+        return f                                   # d = 0 throughout: no step drawn
+    orbit = LogisticOrbit(w, 0, V2_OFFSETS + g, 2)
+    for c in range(1, NC):
+        d = 1 + _pick(orbit, G - 1)
+        f[c] = (f[c - 1] + d) % G
+    return f
+
+
+def _v2_scramble_block(chunks, m, e, C, NC):
+    """One output block from its NC chunks of C samples (FORMAT 4.8 stage 1):
+    A, the transpose B (C rows of NC), then the rows of B in the order
+    r XOR e, rotated left by m[r]."""
+    a = []
+    for ch in chunks:
+        a += ch
+    b = [a[x::C] for x in range(C)]                 # B[NC x + c] = A[C c + x]
+    out = []
+    for r in range(C):
+        row, s = b[r ^ e], m[r]
+        out += row[s:] + row[:s]                    # out[NC r + y] = B[NC (r^e) + (y + m[r]) mod NC]
+    return out
+
+
+def _v2_unscramble_block(block, m, e, C, NC):
+    """The inverse of _v2_scramble_block: the NC chunks of a block."""
+    b = [None] * C
+    for r in range(C):
+        row, s = block[NC * r:NC * (r + 1)], m[r]
+        b[r ^ e] = row[NC - s:] + row[:NC - s]
+    flat = []
+    for row in b:
+        flat += row
+    # A[C c + x] = B[NC x + c]: chunk c is flat[c::NC]
+    return [flat[c::NC] for c in range(NC)]
+
+
+def scramble_v2(w, samples, bits, inverse=False):
+    """Stage 1 of version 2 on a list of samples of `bits` (8 or 16) bits
+    each (the chunk size depends on it); returns a new list."""
+    P, n = PERM_BLOCK, len(samples)
+    C, NC = v2_chunk(bits)
+    nf = n // P
+    src = list(samples)
+    out = list(samples)
+    keys = V2Keys(w, nf, C, NC)
+    for g in range((nf + V2_GROUP - 1) // V2_GROUP):
+        G = min(V2_GROUP, nf - V2_GROUP * g)
+        base = V2_GROUP * g
+        f = v2_member_offsets(w, g, G, NC)
+        if not inverse:
+            # member_j[s] = (input block pi[128g + j])[(s + z_{128g+j}) mod P]
+            members = []
+            for j in range(G):
+                blk = keys.pi[base + j] * P
+                z = keys.z[base + j]
+                members.append(src[blk + z:blk + P] + src[blk:blk + z])
+            for i in range(G):
+                p = base + i
+                chunks = [members[(i + f[c]) % G][C * c:C * (c + 1)] for c in range(NC)]
+                slot = keys.pi[p] * P
+                out[slot:slot + P] = _v2_scramble_block(chunks, keys.m[p], keys.e[p], C, NC)
+        else:
+            members = [[None] * P for _ in range(G)]
+            for i in range(G):
+                p = base + i
+                slot = keys.pi[p] * P
+                chunks = _v2_unscramble_block(src[slot:slot + P], keys.m[p], keys.e[p], C, NC)
+                for c in range(NC):
+                    members[(i + f[c]) % G][C * c:C * (c + 1)] = chunks[c]
+            for j in range(G):
+                blk = keys.pi[base + j] * P
+                z = keys.z[base + j]
+                rot = members[j]                    # rot[s] = block[(s + z) mod P]
+                out[blk:blk + P] = rot[P - z:] + rot[:P - z]
+    n_s = n - nf * P
+    if n_s >= 2:
+        # the short last block: a Fisher-Yates shuffle with the orbit (0, 2^40)
+        us = logistic_outputs(w, 0, V2_SHORT, n_s - 1, 2)
+        swaps = [(i, (u * (i + 1)) >> 32) for i, u in zip(range(n_s - 1, 0, -1), us)]
+        if inverse:
+            swaps.reverse()
+        base = nf * P
+        for i, j in swaps:
+            out[base + i], out[base + j] = out[base + j], out[base + i]
+    return out
+
+
+def _lane_masks(d):
+    """For r < d: (mask of the bits that rotl_d(., r) shifts left within
+    their lane, mask of the bits that wrap around), over a 64-bit word."""
+    rep = sum(1 << s for s in range(0, 64, d))                # 1 in each lane's bit 0
+    return [((((1 << (d - r)) - 1) * rep), (((1 << r) - 1) * rep) << (d - r))
+            for r in range(d)]
+
+
+LANE_MASKS = {8: _lane_masks(8), 16: _lane_masks(16)}
+
+
+def rotl_lanes(v, r, d):
+    """rotl_D(v, r) of FORMAT 4.8: every d-bit lane of the 64-bit v rotated
+    left by r (0 <= r < d)."""
+    if r == 0:
+        return v
+    keep, wrap = LANE_MASKS[d][r]
+    return ((v & keep) << r) | ((v & wrap) >> (d - r))
+
+
+def _v2_henon_block(w, words, k, d, inverse):
+    """Stage 2 of version 2 on block k's q words (a list, changed in place)."""
+    q = len(words)
+    half = q // 2
+    hs = [henon_outputs(w, 2, V2_HENON_ORBITS * k + l, (half - l + 7) // 8)
+          for l in range(V2_HENON_ORBITS)]
+    for i in range(half):
+        h = hs[i % 8][i // 8]
+        r1, r2 = (h >> 60) % d, (h >> 56) % d
+        if not inverse:
+            a = rotl_lanes(words[i], r1, d)
+            c = rotl_lanes(words[i + half], r2, d)
+            t = (a ^ c) & h
+            words[i], words[i + half] = a ^ t, c ^ t
+        else:
+            t = (words[i] ^ words[i + half]) & h
+            words[i] = rotl_lanes(words[i] ^ t, (d - r1) % d, d)
+            words[i + half] = rotl_lanes(words[i + half] ^ t, (d - r2) % d, d)
+
+
+def henon_v2(w, data, bits, inverse=False):
+    """Stage 2 of version 2 (stage id 2) on the L sample bytes; new bytes."""
+    d = bits
+    blen = PERM_BLOCK * d // 8
+    out = bytearray()
+    for k in range((len(data) + blen - 1) // blen):
+        blk = data[k * blen:(k + 1) * blen]
+        L = len(blk)
+        q = L // 8
+        words = list(struct.unpack("<%dQ" % q, blk[:q * 8]))
+        _v2_henon_block(w, words, k, d, inverse)
+        e = L % 8
+        tail = b""
+        if q % 2 == 1 or e > 0:
+            # leftovers of the short block: the Henon orbit (2, 2^40 + k)
+            h = henon_outputs(w, 2, V2_SHORT + k, 1)[0]
+            if q % 2 == 1:
+                r = (h >> 60) % d
+                words[q - 1] = rotl_lanes(words[q - 1], (d - r) % d if inverse else r, d)
+            if e > 0:
+                r = (h >> 56) % d
+                v = int.from_bytes(blk[q * 8:], "little")
+                v = rotl_lanes(v, (d - r) % d if inverse else r, d)
+                tail = (v & ((1 << (8 * e)) - 1)).to_bytes(e, "little")
+        out += struct.pack("<%dQ" % q, *words) + tail
+    return bytes(out)
+
+
+def diffuse_v2(w, data, bits):
+    """Stage 3 of version 2 (stage id 3): XOR with the logistic keystream
+    of 16 interleaved orbits per block (self-inverse)."""
+    blen = PERM_BLOCK * bits // 8
+    ks = bytearray()
+    for k in range((len(data) + blen - 1) // blen):
+        L = min(blen, len(data) - k * blen)
+        nw = (L + 3) // 4
+        words = [0] * nw
+        for l in range(V2_LOGISTIC_ORBITS):
+            # keystream word i comes from orbit l = i mod 16, step i // 16 + 1
+            words[l::V2_LOGISTIC_ORBITS] = logistic_outputs(
+                w, 3, V2_LOGISTIC_ORBITS * k + l, (nw - l + 15) // 16, 2)
+        ks += struct.pack("<%dI" % nw, *words)[:L]
+    return xor_bytes(data, ks)
+
+
+# ---------------------------------------------------------------------------
 # The mcRY chunk (FORMAT 2)
 
 CHUNK_TYPE = b"mcRY"
+FORMAT_VERSIONS = (1, 2)        # FORMAT 2 and 5.1: 2 is written, 1 still read
 FORMAT_NAMES = {1: "PNG", 2: "PGM/PPM", 3: "BMP", 4: "JPEG", 5: "DICOM"}
 
 
@@ -618,7 +899,7 @@ class McHeader:
         if len(cdata) < 88 or cdata[0:8] != b"medcrypt":
             raise Tampered()
         self.version = cdata[8]
-        if self.version != 1:
+        if self.version not in FORMAT_VERSIONS:
             raise RefError("unsupported format version")
         (self.orig_format, self.channels, self.bits, self.width, self.height, self.frames
          ) = struct.unpack_from(">BBBIII", cdata, 9)
@@ -718,16 +999,22 @@ def decrypt(k, data):
 
     w = sm_words(seed_material(sub.chaos, hdr.tag))
     nonce24 = hdr.tag[0:24]
-    # Stage 4: XChaCha20
+    # Stage 4: XChaCha20 (both versions, FORMAT 4.7)
     x = xor_bytes(cipher_le, xchacha20_keystream(sub.stream, nonce24, 0, L))
     side = xor_bytes(hdr.side, xchacha20_keystream(sub.stream, nonce24, (L + 63) // 64,
                                                    len(hdr.side)))
-    # Stage 3: logistic XOR
-    x = diffuse(w, x)
-    # Stage 2: Henon inverse
-    x = henon(w, x, hdr.bits, inverse=True)
-    # Stage 1: permutation inverse
-    samples = permute(w, le_to_samples(x, hdr.bits), inverse=True)
+    if hdr.version == 2:
+        # FORMAT 4.8 and 5.4: logistic XOR, Henon inverse, scrambling inverse
+        x = diffuse_v2(w, x, hdr.bits)
+        x = henon_v2(w, x, hdr.bits, inverse=True)
+        samples = scramble_v2(w, le_to_samples(x, hdr.bits), hdr.bits, inverse=True)
+    else:
+        # Stage 3: logistic XOR
+        x = diffuse(w, x)
+        # Stage 2: Henon inverse
+        x = henon(w, x, hdr.bits, inverse=True)
+        # Stage 1: permutation inverse
+        samples = permute(w, le_to_samples(x, hdr.bits), inverse=True)
     plain_le = samples_to_le(samples, hdr.bits)
 
     tag = hmac.new(sub.mac, hdr.header + plain_le + side, "sha512").digest()[0:32]
@@ -736,22 +1023,30 @@ def decrypt(k, data):
     return Plain(hdr, samples, parse_side_data(side))
 
 
-def encrypt_samples(k, hdr_fields, samples, side):
-    """Forward pipeline (used by `golden`): returns (mcRY data, cipher samples
-    as LE bytes, dict of stage outputs)."""
+def encrypt_samples(k, hdr_fields, samples, side, version=2):
+    """Forward pipeline (used by `golden`) of format `version` (1 or 2):
+    returns (mcRY data, cipher samples as LE bytes, dict of stage outputs)."""
+    if version not in FORMAT_VERSIONS:
+        raise RefError("unsupported format version")
     sub = Subkeys(k)
     (orig, c, d, width, height, frames, nonce) = hdr_fields
-    header = (b"medcrypt" + bytes([1, orig, c, d]) + struct.pack(">III", width, height, frames)
+    header = (b"medcrypt" + bytes([version, orig, c, d])
+              + struct.pack(">III", width, height, frames)
               + sub.key_id + nonce + struct.pack(">II", len(side), 0))
     plain_le = samples_to_le(samples, d)
     tag = hmac.new(sub.mac, header + plain_le + side, "sha512").digest()[0:32]
     w = sm_words(seed_material(sub.chaos, tag))
     stages = {"plain": plain_le}
-    s1 = samples_to_le(permute(w, samples), d)
+    if version == 2:
+        s1 = samples_to_le(scramble_v2(w, samples, d), d)       # FORMAT 4.8
+        s2 = henon_v2(w, s1, d)
+        s3 = diffuse_v2(w, s2, d)
+    else:
+        s1 = samples_to_le(permute(w, samples), d)           # FORMAT 4.4-4.6
+        s2 = henon(w, s1, d)
+        s3 = diffuse(w, s2)
     stages["permute"] = s1
-    s2 = henon(w, s1, d)
     stages["henon"] = s2
-    s3 = diffuse(w, s2)
     stages["logistic"] = s3
     L = len(s3)
     s4 = xor_bytes(s3, xchacha20_keystream(sub.stream, tag[0:24], 0, L))
@@ -926,6 +1221,31 @@ def cmd_selftest(_args):
                henon(wsm, henon(wsm, data, d), d, inverse=True), data, r)
     smp = [(i * 7919) & 0xFFFF for i in range(3 * 4096 + 17)]  # nf = 3, a short block
     _check("permutation inverse", permute(wsm, permute(wsm, smp), inverse=True), smp, r)
+    # Version 2 (FORMAT 4.8): 130 full blocks (two groups, G = 128 and 2)
+    # and a short block of 17 samples; blocks with a leftover word and tail
+    big = [(i * 7919) & 0xFFFF for i in range(130 * 4096 + 17)]
+    for d in (8, 16):
+        _check("v2 scrambling inverse, %d-bit, two groups and a short block" % d,
+               scramble_v2(wsm, scramble_v2(wsm, big, d), d, inverse=True), big, r)
+        _check("v2 scrambling is a permutation, %d-bit" % d,
+               sorted(scramble_v2(wsm, list(range(3 * 4096 + 5)), d)),
+               list(range(3 * 4096 + 5)), r)
+    one = list(range(4096 + 3))                      # nf = 1: a group of one member
+    _check("v2 scrambling inverse, one full block",
+           scramble_v2(wsm, scramble_v2(wsm, one, 8), 8, inverse=True), one, r)
+    for d, nbytes in ((8, 2 * 4096 + 13), (16, 8192 + 2 * 11), (16, 8192 + 2 * 4)):
+        data = bytes((i * 37 + 11) & 0xFF for i in range(nbytes))
+        _check("v2 henon inverse, %d-bit lanes, %d bytes" % (d, nbytes),
+               henon_v2(wsm, henon_v2(wsm, data, d), d, inverse=True), data, r)
+    _check("v2 rotl_lanes", (rotl_lanes(0x8001_4002_0180_00FF, 3, 8),
+                             rotl_lanes(0x8001_4002_0180_00FF, 5, 16)),
+           (0x0408_0210_0804_00FF, 0x0030_0048_3000_1FE0), r)
+    # rotl_lanes(v, r) == the v1 lane_rot with the same r in every lane of g
+    vv = 0xF00D_CAFE_1234_8765
+    _check("v2 rotl_lanes == v1 lane_rot with a uniform g",
+           [rotl_lanes(vv, rr, d) for d in (8, 16) for rr in range(d)],
+           [lane_rot(vv, rr * sum(1 << z for z in range(0, 64, d)), 0, d)
+            for d in (8, 16) for rr in range(d)], r)
     failed = r.count(False)
     print("%d passed, %d failed" % (len(r) - failed, failed))
     return 1 if failed else 0
@@ -1011,9 +1331,26 @@ def parse_golden_inc(text):
     return [(tuple(int(v) for v in e[0:4]), list(e[4:8]), e[8]) for e in ents]
 
 
+def golden_version(path):
+    """The format version of a golden vector file, from its name:
+    golden_v2.inc -> 2, golden_v1.inc -> 1 (golden_vN[anything])."""
+    import re
+    m = re.match(r"golden_v(\d+)", os.path.basename(path))
+    if not m:
+        raise RefError("%s: cannot tell the format version from the file name "
+                       "(expected golden_vN.inc)" % path)
+    v = int(m.group(1))
+    if v not in FORMAT_VERSIONS:
+        raise RefError("%s: unsupported format version %d" % (path, v))
+    return v
+
+
 def cmd_golden(args):
+    if len(args) > 1:
+        raise RefError("usage: medcrypt_ref.py golden [golden_vN.inc]")
     path = args[0] if args else os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                             "..", "golden_v1.inc")
+                                             "..", "golden_v2.inc")
+    version = golden_version(path)
     try:
         with open(path, "r", encoding="utf-8") as f:
             vectors = parse_golden_inc(f.read())
@@ -1027,7 +1364,8 @@ def cmd_golden(args):
     failed = 0
     for (w, h, c, d), stage_hashes, chunk_hash in vectors:
         samples = fill_pattern(w, h, c, d, GOLDEN_SEED)
-        chunk, _, stages = encrypt_samples(key, (1, c, d, w, h, 1, nonce), samples, side)
+        chunk, _, stages = encrypt_samples(key, (1, c, d, w, h, 1, nonce), samples, side,
+                                           version)
         got = [hashlib.sha256(stages[k]).hexdigest()
                for k in ("permute", "henon", "logistic", "xchacha")]
         got.append(hashlib.sha256(chunk).hexdigest())
@@ -1036,15 +1374,17 @@ def cmd_golden(args):
         bad = [n for n, g, v in zip(names, got, want) if g != v]
         if bad:
             failed += 1
-            print("FAIL golden %dx%d C=%d D=%d: %s differ" % (w, h, c, d, ", ".join(bad)))
+            print("FAIL golden v%d %dx%d C=%d D=%d: %s differ"
+                  % (version, w, h, c, d, ", ".join(bad)))
         else:
-            print("ok   golden %dx%d C=%d D=%d: 4 stages and the chunk" % (w, h, c, d))
+            print("ok   golden v%d %dx%d C=%d D=%d: 4 stages and the chunk"
+                  % (version, w, h, c, d))
         # the forward pipeline's result must decrypt again
         png = png_write(w, h, c, d, swap16(stages["xchacha"]) if d == 16 else stages["xchacha"],
                         [(CHUNK_TYPE, chunk)])
         if decrypt(key, png).samples != samples:
             failed += 1
-            print("FAIL golden %dx%d C=%d D=%d: round trip" % (w, h, c, d))
+            print("FAIL golden v%d %dx%d C=%d D=%d: round trip" % (version, w, h, c, d))
     print("%d passed, %d failed" % (len(vectors) - failed, failed))
     return 1 if failed else 0
 

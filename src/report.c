@@ -30,7 +30,7 @@ static const char *const STAGE_NAMES[N_STAGES] = {"scrambling", "henon", "logist
                                                   "xchacha20"};
 static const char *const STAGE_LABELS[N_STAGES] = {
     "scrambling only", "+ Henon bit scrambling", "+ logistic diffusion (paper's full pipeline)",
-    "+ XChaCha20 (medcrypt v1)"};
+    "+ XChaCha20 (medcrypt v2)"};
 
 /* Statistics of one channel of one image. NAN where undefined. */
 typedef struct chan_stats {

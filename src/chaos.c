@@ -12,6 +12,8 @@
  */
 #include "internal.h"
 
+#include <sodium.h>
+
 #include <string.h>
 
 static uint32_t le32(const uint8_t *p)
@@ -34,19 +36,27 @@ void mc__stage_philox(uint32_t out[4], const uint8_t sm[64], int stage, uint64_t
     mc__philox(out, ctr, key);
 }
 
-/* Logistic map x' = r·x·(1−x), r in [3.99, 4): the fully chaotic end of
- * the parameter range (May 1976). x0 in [0.001, 0.999) avoids the fixed
- * point 0 and its preimage 1. */
-void mc__logistic_seed(mc__logistic *m, const uint8_t sm[64], int stage, uint64_t block)
+/* Logistic map x' = r·x·(1−x), r in [r0, r0 + span), near 4: the chaotic
+ * end of the parameter range (May 1976). x0 in [0.001, 0.999) avoids the
+ * fixed point 0 and its preimage 1. */
+static void logistic_seed(mc__logistic *m, const uint8_t sm[64], int stage, uint64_t block,
+                          double r0, double span)
 {
     uint32_t w[4];
     unsigned i;
 
     mc__stage_philox(w, sm, stage, block);
     m->x = 0.001 + 0.998 * mc__unit(w[0], w[1]);
-    m->r = 3.99 + 0.01 * ((double)w[2] * 0x1p-32);
+    m->r = r0 + span * ((double)w[2] * 0x1p-32);
     for (i = 0; i < MC_TRANSIENT; i++)
         (void)mc__logistic_next(m);
+    sodium_memzero(w, sizeof w);
+}
+
+/* Format v1: r in [3.99, 4). */
+void mc__logistic_seed(mc__logistic *m, const uint8_t sm[64], int stage, uint64_t block)
+{
+    logistic_seed(m, sm, stage, block, 3.99, 0.01);
 }
 
 /* Format v2: r in [3.9999, 4). The logistic map has periodic windows
@@ -57,14 +67,7 @@ void mc__logistic_seed(mc__logistic *m, const uint8_t sm[64], int stage, uint64_
  * near-coincidences). */
 void mc__logistic_seed_v2(mc__logistic *m, const uint8_t sm[64], int stage, uint64_t block)
 {
-    uint32_t w[4];
-    unsigned i;
-
-    mc__stage_philox(w, sm, stage, block);
-    m->x = 0.001 + 0.998 * mc__unit(w[0], w[1]);
-    m->r = 3.9999 + 0.0001 * ((double)w[2] * 0x1p-32);
-    for (i = 0; i < MC_TRANSIENT; i++)
-        (void)mc__logistic_next(m);
+    logistic_seed(m, sm, stage, block, 3.9999, 0.0001);
 }
 
 /* Hénon map (Hénon 1976) with the classic a = 1.4, b = 0.3:

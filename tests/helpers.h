@@ -16,6 +16,23 @@
 
 #include "internal.h"
 
+/* One library context for a whole group of tests: pass ctx_setup and
+ * ctx_teardown to cmocka_run_group_tests(). */
+static mc_ctx *ctx __attribute__((unused));
+
+static inline int ctx_setup(void **state)
+{
+    (void)state;
+    return mc_ctx_new(&ctx) == MC_OK ? 0 : -1;
+}
+
+static inline int ctx_teardown(void **state)
+{
+    (void)state;
+    mc_ctx_free(ctx);
+    return 0;
+}
+
 static inline uint8_t *read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");

@@ -56,6 +56,23 @@ mc() {
     "$MC" "$@"
 }
 
+# stop_server PID: SIGTERM, then a bounded wait; returns the exit status
+# (124 if it had to be killed). For the suites that start servers.
+stop_server() {
+    kill -TERM "$1" 2>/dev/null
+    i=0
+    while [ $i -lt 100 ] && kill -0 "$1" 2>/dev/null; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    if kill -0 "$1" 2>/dev/null; then
+        kill -KILL "$1" 2>/dev/null
+        wait "$1" 2>/dev/null
+        return 124
+    fi
+    wait "$1"
+}
+
 # The summary line and the exit status.
 tl_finish() {
     echo "$PASS passed, $FAIL failed"

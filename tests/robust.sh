@@ -29,21 +29,8 @@
 # Bounded: a fixed number of runs, each under timeout. POSIX sh, python3
 # (standard library), cc for the LD_PRELOAD shim.
 
-LC_ALL=C
-export LC_ALL
-umask 022
-unset MEDCRYPT_KEY
-
-if [ $# -ne 2 ]; then
-    echo "usage: sh tests/robust.sh /path/to/medcrypt /path/to/testdata" >&2
-    exit 2
-fi
-case $1 in /*) MC=$1 ;; *) MC=$(pwd)/$1 ;; esac
-case $2 in /*) TESTDATA=$2 ;; *) TESTDATA=$(pwd)/$2 ;; esac
-if [ ! -x "$MC" ] || [ ! -d "$TESTDATA" ]; then
-    echo "robust.sh: $MC is not an executable or $TESTDATA is not a directory" >&2
-    exit 2
-fi
+. "$(dirname "$0")/lib.sh"
+tl_args robust.sh "$@"
 PY=$(command -v python3) || { echo "robust.sh: python3 is needed" >&2; exit 2; }
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/medcrypt-robust.XXXXXX") || exit 2
@@ -63,19 +50,6 @@ mkdir "$W" "$R" || exit 2
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=99"
 UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:exitcode=98"
 export ASAN_OPTIONS UBSAN_OPTIONS
-
-PASS=0
-FAIL=0
-
-ok() {
-    PASS=$((PASS + 1))
-    printf 'ok - %s\n' "$1"
-}
-
-not_ok() {
-    FAIL=$((FAIL + 1))
-    printf 'not ok - %s\n' "$1"
-}
 
 # run CMD...: in W, stdin /dev/null, stdout R/out, stderr R/err, RC; both
 # texts appended to LOG (binary stdout is not text: only stderr then).
@@ -572,5 +546,4 @@ else
 fi
 rm -rf "$S"
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" -eq 0 ]
+tl_finish

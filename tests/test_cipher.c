@@ -6,21 +6,6 @@
  */
 #include "helpers.h"
 
-static mc_ctx *ctx;
-
-static int setup(void **state)
-{
-    (void)state;
-    return mc_ctx_new(&ctx) == MC_OK ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    mc_ctx_free(ctx);
-    return 0;
-}
-
 static mc_image *make_image(uint32_t w, uint32_t h, uint8_t c, uint8_t bits, uint32_t seed)
 {
     mc_image *img = NULL;
@@ -692,5 +677,5 @@ int main(void)
         cmocka_unit_test(test_pixel_cap),
         cmocka_unit_test(test_avalanche),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ctx_setup, ctx_teardown);
 }

@@ -22,21 +22,6 @@
 
 #include <jpeglib.h>
 
-static mc_ctx *ctx;
-
-static int setup(void **state)
-{
-    (void)state;
-    return mc_ctx_new(&ctx) == MC_OK ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    mc_ctx_free(ctx);
-    return 0;
-}
-
 static void put16(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)v;
@@ -870,5 +855,5 @@ int main(void)
         cmocka_unit_test(test_jpeg_corrupt_scan),
         cmocka_unit_test(test_jpeg_cmyk),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ctx_setup, ctx_teardown);
 }

@@ -73,22 +73,6 @@ start_server() {
     return 1
 }
 
-# stop_server PID: SIGTERM, then a bounded wait; returns the exit status.
-stop_server() {
-    kill -TERM "$1" 2>/dev/null
-    i=0
-    while [ $i -lt 100 ] && kill -0 "$1" 2>/dev/null; do
-        sleep 0.1
-        i=$((i + 1))
-    done
-    if kill -0 "$1" 2>/dev/null; then
-        kill -KILL "$1" 2>/dev/null
-        wait "$1" 2>/dev/null
-        return 124
-    fi
-    wait "$1"
-}
-
 # req ARGS...: a curl request; STATUS, headers in $R/h, body in $R/b.
 req() {
     rm -f "$R/h" "$R/b"

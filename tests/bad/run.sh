@@ -17,22 +17,9 @@
 # Every check prints "ok - ..." or "not ok - ..."; the last line is
 # "N passed, M failed", and the exit status is 1 if any check failed.
 
-LC_ALL=C
-export LC_ALL
-umask 022
-unset MEDCRYPT_KEY
-
-if [ $# -ne 2 ]; then
-    echo "usage: sh tests/bad/run.sh /path/to/medcrypt /path/to/testdata" >&2
-    exit 2
-fi
-case $1 in /*) MC=$1 ;; *) MC=$(pwd)/$1 ;; esac
-case $2 in /*) TESTDATA=$2 ;; *) TESTDATA=$(pwd)/$2 ;; esac
 HERE=$(cd "$(dirname "$0")" && pwd)
-if [ ! -x "$MC" ] || [ ! -d "$TESTDATA" ]; then
-    echo "run.sh: $MC is not an executable or $TESTDATA is not a directory" >&2
-    exit 2
-fi
+. "$HERE/../lib.sh"
+tl_args bad/run.sh "$@"
 PY=$(command -v python3) || { echo "run.sh: python3 is needed" >&2; exit 2; }
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/medcrypt-bad.XXXXXX") || exit 2
@@ -54,19 +41,6 @@ if grep -aq __asan_init "$MC" 2>/dev/null; then
 else
     MEMLIMIT=4000000
 fi
-
-PASS=0
-FAIL=0
-
-ok() {
-    PASS=$((PASS + 1))
-    printf 'ok - %s\n' "$1"
-}
-
-not_ok() {
-    FAIL=$((FAIL + 1))
-    printf 'not ok - %s\n' "$1"
-}
 
 # bounded CMD...: runs CMD in W under timeout 20 (and the memory limit),
 # stdin /dev/null, stdout to R/out, stderr to R/err; RC = its status.
@@ -185,5 +159,4 @@ if [ "$N_INFO" -eq "$N_FILES" ]; then
 fi
 
 echo "# $N_FILES hostile files tried: $PASS checks passed"
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" -eq 0 ]
+tl_finish

@@ -26,23 +26,10 @@
 # failure). Every server started here is stopped by a trap; every loop is
 # bounded in count and time.
 
-LC_ALL=C
-export LC_ALL
-umask 022
-unset MEDCRYPT_KEY
-
-if [ $# -ne 2 ]; then
-    echo "usage: sh tests/load/load.sh /path/to/medcrypt /path/to/testdata" >&2
-    exit 2
-fi
-case $1 in /*) MC=$1 ;; *) MC=$(pwd)/$1 ;; esac
-case $2 in /*) TESTDATA=$2 ;; *) TESTDATA=$(pwd)/$2 ;; esac
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../lib.sh"
+tl_args load/load.sh "$@"
 ATTACK=$HERE/attack.py
-if [ ! -x "$MC" ] || [ ! -d "$TESTDATA" ]; then
-    echo "load.sh: $MC is not an executable or $TESTDATA is not a directory" >&2
-    exit 2
-fi
 for tool in curl python3; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         echo "load.sh: $tool is needed (make deps installs it)" >&2
@@ -81,23 +68,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
 cd "$R" || exit 2
-
-PASS=0
-FAIL=0
-SKIP=0
-ok() {
-    PASS=$((PASS + 1))
-    printf 'ok - %s\n' "$1"
-}
-not_ok() {
-    FAIL=$((FAIL + 1))
-    printf 'not ok - %s\n' "$1"
-}
-check() { # check DESCRIPTION COMMAND...: ok if the command succeeds
-    d=$1
-    shift
-    if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
 
 # attack SUBCOMMAND ARGS...: runs attack.py, shows its lines, counts its checks.
 attack() {
@@ -141,22 +111,6 @@ start_server() {
         i=$((i + 1))
     done
     return 1
-}
-
-# stop_server PID: SIGTERM, then a bounded wait; returns the exit status.
-stop_server() {
-    kill -TERM "$1" 2>/dev/null
-    i=0
-    while [ $i -lt 100 ] && kill -0 "$1" 2>/dev/null; do
-        sleep 0.1
-        i=$((i + 1))
-    done
-    if kill -0 "$1" 2>/dev/null; then
-        kill -KILL "$1" 2>/dev/null
-        wait "$1" 2>/dev/null
-        return 124
-    fi
-    wait "$1"
 }
 
 # finish_server NAME PID: stops it; checks exit 0 and no sanitizer report.

@@ -193,7 +193,9 @@ mc_err mc_decrypt_image(mc_ctx *ctx, const mc_key *key, const uint8_t *in, size_
 mc_err mc_encrypt_image_inplace(mc_ctx *ctx, const mc_key *key, mc_image *img, uint8_t **out,
                                 size_t *out_len) MC_WARN_UNUSED;
 
-/* Public facts about a cipher PNG, readable without the key. */
+/* Public facts about a cipher PNG, readable without the key. version:
+ * the format version it was written in (2; 1 from medcrypt before v2,
+ * still decrypted). */
 typedef struct mc_cipher_info {
     uint8_t version;
     uint8_t key_id[MC_KEY_ID_BYTES];

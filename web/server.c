@@ -381,9 +381,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_YES;
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl != NULL && strtoull(cl, NULL, 10) > cfg->max_upload) {
-            /* Refused before reading the body (no 100 Continue is sent). */
-            reply_error(r, 413, "upload too large");
-            return queue(r);
+            unsigned long long over = strtoull(cl, NULL, 10) - cfg->max_upload;
+            if (over > UPLOAD_SLACK) {
+                /* Refused before reading the body (no 100 Continue is
+                 * sent); the connection closes with the body unread. */
+                reply_error(r, 413, "upload too large");
+                return queue(r);
+            }
+            /* A little over the cap: drained, then answered 413 at its
+             * end. Closing a socket with unread bytes makes the kernel
+             * send a reset, and a client still sending (a browser, curl)
+             * then often loses the 413 it was sent. */
+            r->too_big = true;
+            return MHD_YES;
         }
         r->pp = MHD_create_post_processor(conn, 64 * 1024, on_post_data, r);
         if (r->pp == NULL) {
@@ -399,14 +409,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (body_too_slow(r, n, cfg->timeout))
             return MHD_NO; /* closes the connection */
         if (r->too_big || n > cfg->max_upload - r->received) {
-            /* Over the cap: only a body without Content-Length (chunked)
-             * gets here. It is drained for a 413 at its end, but at most
-             * UPLOAD_SLACK bytes past the cap; then the connection is
+            /* Over the cap: a body without Content-Length (chunked), or
+             * one declared at most UPLOAD_SLACK over it. It is drained
+             * for a 413 at its end, but at most UPLOAD_SLACK bytes past
+             * the cap; then the connection is
              * closed, as libmicrohttpd 0.9.75 takes no response in the
              * middle of a body (tests/load: a 1 GiB chunked upload). */
             r->too_big = true;
             r->received += n;
-            return r->received - cfg->max_upload > UPLOAD_SLACK ? MHD_NO : MHD_YES;
+            return r->received > cfg->max_upload && r->received - cfg->max_upload > UPLOAD_SLACK
+                       ? MHD_NO
+                       : MHD_YES;
         }
         r->received += n;
         if (r->queued || r->bad_form || r->pp == NULL)

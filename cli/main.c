@@ -1,8 +1,11 @@
 /* medcrypt: protect medical images for telemedicine (DESIGN §4). */
 #include "cli.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -36,13 +39,39 @@ static const char USAGE[] =
     "\n"
     "Exit status: 0 on success, 1 on any failure (one line on stderr per problem).\n";
 
+/* `medcrypt serve` runs medcrypt-serve, installed beside this program
+ * (cli/serve_main.c says why it is a program of its own). Looked up next
+ * to /proc/self/exe, not in PATH: the one built or installed with this
+ * medcrypt. The process keeps its PID, so signals and systemd work as if
+ * medcrypt itself served. */
+static int cmd_serve_exec(int argc, char **argv)
+{
+    static const char NAME[] = "medcrypt-serve";
+    char self[PATH_MAX], path[PATH_MAX + sizeof NAME];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    const char *slash;
+
+    (void)argc;
+    if (n <= 0) {
+        cli_error(NULL, "serve: cannot find this program's directory: %s", strerror(errno));
+        return 1;
+    }
+    self[n] = '\0';
+    slash = strrchr(self, '/');
+    snprintf(path, sizeof path, "%.*s/%s", slash != NULL ? (int)(slash - self) : 0, self, NAME);
+    execv(path, argv); /* argv[0] is "serve"; argv[argc] is NULL */
+    cli_error(NULL, "serve: cannot run %s: %s", path, strerror(errno));
+    cli_hint("the web application is the program %s, installed beside medcrypt", NAME);
+    return 1;
+}
+
 static const struct verb {
     const char *name;
     int (*run)(int argc, char **argv);
 } verbs[] = {
     {"keygen", cmd_keygen},   {"encrypt", cmd_encrypt}, {"decrypt", cmd_decrypt},
     {"info", cmd_info},       {"preview", cmd_preview}, {"analyze", cmd_analyze},
-    {"serve", cmd_serve},     {"bench", cmd_bench},     {NULL, NULL},
+    {"serve", cmd_serve_exec},     {"bench", cmd_bench},     {NULL, NULL},
 };
 
 static const struct verb *find_verb(const char *name)

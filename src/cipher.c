@@ -84,7 +84,8 @@ static mc_err keyed_hash(uint8_t tag[MC_TAG_BYTES], const mc__subkeys *sk, const
     mc_err err;
 
     mc__header_mac_bytes(head, hdr);
-    if ((err = mc__hmac_init(&h, sk->mac, sizeof sk->mac)) != MC_OK)
+    if ((err = mc__hmac_init(&h, sk->mac, sizeof sk->mac,
+                             sizeof head + img->samples_len + img->side_len)) != MC_OK)
         return err;
     if ((err = mc__hmac_update(h, head, sizeof head)) != MC_OK ||
         (err = mc__hmac_update(h, img->samples, img->samples_len)) != MC_OK ||

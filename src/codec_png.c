@@ -362,14 +362,47 @@ static bool image_consistent(const mc_image *img, size_t *row_len)
     return true;
 }
 
+/* The encoded PNG, grown by libspng's writes (spng_set_png_stream).
+ * libspng's own output buffer (SPNG_ENCODE_TO_BUFFER) grows by realloc
+ * from nothing: for an 8 MiB cipher image a chain of copies and a page
+ * fault per 4 KiB. Here the buffer is sized once from the image (a cipher
+ * image does not compress: raw rows plus framing) and backed by huge
+ * pages where the kernel offers them (src/mem.c). */
+struct png_out {
+    uint8_t *p;
+    size_t len, cap;
+    bool nomem;
+};
+
+static int png_out_write(spng_ctx *sc, void *user, void *data, size_t n)
+{
+    struct png_out *o = user;
+
+    (void)sc;
+    if (n > o->cap - o->len) {
+        size_t cap = o->cap > n ? 2 * o->cap : o->cap + n;
+        uint8_t *p;
+        if (cap < o->cap || (p = realloc(o->p, cap)) == NULL) { /* overflow, or no memory */
+            o->nomem = true;
+            return SPNG_IO_ERROR;
+        }
+        o->p = p;
+        o->cap = cap;
+    }
+    memcpy(o->p + o->len, data, n);
+    o->len += n;
+    return 0;
+}
+
 mc_err mc__png_encode(const mc_image *img, const mc__png_chunk *extra, bool fast, uint8_t **out,
                       size_t *out_len)
 {
     spng_ctx *sc = NULL;
     struct spng_ihdr ihdr;
     struct spng_unknown_chunk chunk;
-    size_t row_len, png_len = 0;
-    uint8_t *png = NULL, *swapped = NULL;
+    struct png_out o = {NULL, 0, 0, false};
+    size_t row_len, raw;
+    uint8_t *swapped = NULL;
     mc_err err = MC_OK;
     int e;
 
@@ -394,12 +427,23 @@ mc_err mc__png_encode(const mc_image *img, const mc__png_chunk *extra, bool fast
 #define TRY(call)                                                                                  \
     do {                                                                                           \
         if ((e = (call)) != SPNG_OK) {                                                             \
-            err = e == SPNG_EMEM ? MC_ENOMEM : MC_EINVAL;                                          \
+            err = e == SPNG_EMEM || o.nomem ? MC_ENOMEM : MC_EINVAL;                               \
             goto out;                                                                              \
         }                                                                                          \
     } while (0)
 
-    TRY(spng_set_option(sc, SPNG_ENCODE_TO_BUFFER, 1));
+    /* Rows with their filter bytes, plus (stored deflate in IDAT chunks
+     * of 8 KiB) about 17 bytes per 8 KiB, the chunk and the headers; a
+     * compressed plain image takes less, and more would still fit by
+     * growing. */
+    raw = (row_len + 1) * img->height;
+    o.cap = raw + raw / 256 + (extra != NULL ? extra->len : 0) + 4096;
+    if (o.cap < raw || (o.p = malloc(o.cap)) == NULL) {
+        err = MC_ENOMEM;
+        goto out;
+    }
+    mc__hint_huge(o.p, o.cap);
+    TRY(spng_set_png_stream(sc, png_out_write, &o));
     if (fast) {
         TRY(spng_set_option(sc, SPNG_FILTER_CHOICE, SPNG_FILTER_CHOICE_NONE));
         TRY(spng_set_option(sc, SPNG_IMG_COMPRESSION_LEVEL, FAST_COMPRESSION_LEVEL));
@@ -442,21 +486,19 @@ mc_err mc__png_encode(const mc_image *img, const mc__png_chunk *extra, bool fast
         if (e == SPNG_EOI && y + 1 == img->height)
             break;
         if (e != SPNG_OK) {
-            err = e == SPNG_EMEM ? MC_ENOMEM : MC_EINVAL;
+            err = e == SPNG_EMEM || o.nomem ? MC_ENOMEM : MC_EINVAL;
             goto out;
         }
     }
 #undef TRY
 
-    if ((png = spng_get_png_buffer(sc, &png_len, &e)) == NULL || e != SPNG_OK) {
-        err = e == SPNG_EMEM || e == SPNG_OK ? MC_ENOMEM : MC_EINVAL;
-        goto out;
-    }
-    *out = png; /* libspng's default allocator is malloc: free() releases it */
-    *out_len = png_len;
-    png = NULL;
+    *out = o.p;
+    *out_len = o.len;
+    o.p = NULL;
 out:
-    free(png);
+    if (o.p != NULL) /* part of a plain image, when decrypting */
+        sodium_memzero(o.p, o.len);
+    free(o.p);
     if (swapped != NULL) /* a row of a plain image, when decrypting */
         sodium_memzero(swapped, row_len);
     free(swapped);

@@ -1,12 +1,19 @@
 /*
- * Thin wrappers over OpenSSL 3 libcrypto's EVP interfaces: SHA-512
- * (FIPS 180-4), HMAC-SHA-512 (RFC 2104, vectors in RFC 4231) and
- * HKDF-SHA-512 (RFC 5869); and Philox4x32-10 from Random123.
+ * SHA-512 (FIPS 180-4), HMAC-SHA-512 (RFC 2104, vectors in RFC 4231) and
+ * HKDF-SHA-512 (RFC 5869) over two libraries that give the same bytes;
+ * and Philox4x32-10 from Random123.
  *
- * Why OpenSSL and not libsodium for these: its SHA-512 assembly is about
- * 1.6x faster than libsodium's portable C here, and the keyed hash over
- * every sample is the pipeline's floor (DESIGN §3). Only the EVP APIs are
- * used: SHA512_* and HMAC_CTX are deprecated in OpenSSL 3.0.
+ * Bulk data (the keyed hash over an image's samples, at least
+ * mc__openssl_min_bytes of it) goes through OpenSSL's libcrypto: its
+ * SHA-512 assembly is about 1.6x faster than libsodium's portable C, and
+ * that hash is the pipeline's floor (DESIGN §3). Everything small (keys,
+ * key processing, subkeys, the keyed hash of a small image) goes through
+ * libsodium: OpenSSL's first EVP fetch loads its configuration and
+ * registers every algorithm of its default provider, about 2 ms of a
+ * process that encrypts a 512x512 image in 5 (docs/PERFORMANCE.md,
+ * "Whole process"). Only OpenSSL's EVP APIs are used: SHA512_* and
+ * HMAC_CTX are deprecated in OpenSSL 3.0. tests/test_kat.c runs the RFC
+ * vectors through both.
  */
 #include "internal.h"
 
@@ -15,55 +22,48 @@
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/kdf.h>
 #include <openssl/params.h>
+#include <sodium.h>
 
 #include <Random123/philox.h>
 
+/* 1 MiB: OpenSSL's start-up cost (about 2 ms) is paid back by its faster
+ * hash (about 1.2 ns a byte) from about 1.5 MiB on, sooner with its
+ * ChaCha20 (stage_v2.c) beside it. A variable so that tests can force
+ * either library. */
+size_t mc__openssl_min_bytes = (size_t)1 << 20;
+
 /* ------------------------------------------------------------------ */
-/* SHA-512 (FIPS 180-4)                                                */
+/* SHA-512 (FIPS 180-4): small inputs only, libsodium                  */
 
 mc_err mc__sha512(uint8_t out[64], const uint8_t *msg, size_t msg_len)
 {
-    unsigned int len = 0;
-
-    if (out == NULL || (msg == NULL && msg_len != 0))
-        return MC_EINVAL;
-    if (EVP_Digest(msg, msg_len, out, &len, EVP_sha512(), NULL) != 1 || len != 64)
-        return MC_ECRYPTO;
-    return MC_OK;
+    return mc__sha512_2(out, msg, msg_len, NULL, 0);
 }
 
 mc_err mc__sha512_2(uint8_t out[64], const uint8_t *a, size_t a_len, const uint8_t *b,
                     size_t b_len)
 {
-    EVP_MD_CTX *md;
-    unsigned int len = 0;
-    mc_err err = MC_ECRYPTO;
+    crypto_hash_sha512_state st; /* secret: wiped */
 
     if (out == NULL || (a == NULL && a_len != 0) || (b == NULL && b_len != 0))
         return MC_EINVAL;
-    if ((md = EVP_MD_CTX_new()) == NULL)
-        return MC_ENOMEM;
-    if (EVP_DigestInit_ex(md, EVP_sha512(), NULL) != 1)
-        goto out;
-    if (a_len != 0 && EVP_DigestUpdate(md, a, a_len) != 1)
-        goto out;
-    if (b_len != 0 && EVP_DigestUpdate(md, b, b_len) != 1)
-        goto out;
-    if (EVP_DigestFinal_ex(md, out, &len) != 1 || len != 64)
-        goto out;
-    err = MC_OK;
-out:
-    EVP_MD_CTX_free(md); /* EVP_MD_CTX_free cleanses the hash state */
-    return err;
+    crypto_hash_sha512_init(&st);
+    if (a_len != 0)
+        crypto_hash_sha512_update(&st, a, a_len);
+    if (b_len != 0)
+        crypto_hash_sha512_update(&st, b, b_len);
+    crypto_hash_sha512_final(&st, out);
+    sodium_memzero(&st, sizeof st);
+    return MC_OK;
 }
 
 /* ------------------------------------------------------------------ */
 /* HMAC-SHA-512 (RFC 2104; RFC 4231 vectors)                           */
 
 struct mc__hmac {
-    EVP_MAC_CTX *ctx; /* holds the padded key: freed (and cleansed) by OpenSSL */
+    EVP_MAC_CTX *ctx;                    /* OpenSSL (bulk), or NULL: */
+    crypto_auth_hmacsha512_state sodium; /* libsodium; secret: wiped */
 };
 
 /* OpenSSL reads a NULL key as "keep the previous key", which fails on a
@@ -71,39 +71,49 @@ struct mc__hmac {
  * block), so an empty key is passed as a non-NULL pointer of length 0. */
 static const uint8_t empty_key[1];
 
-mc_err mc__hmac_init(mc__hmac **h, const uint8_t *key, size_t key_len)
+static mc_err openssl_hmac_init(mc__hmac *obj, const uint8_t *key, size_t key_len)
 {
-    EVP_MAC *mac = NULL;
-    mc__hmac *obj = NULL;
+    EVP_MAC *mac;
     OSSL_PARAM params[2];
     char digest[] = "SHA512";
     mc_err err = MC_ECRYPTO;
 
-    if (h == NULL || (key == NULL && key_len != 0))
-        return MC_EINVAL;
-    if (key_len == 0)
-        key = empty_key;
-    /* Fetched on every call: simple and thread-safe; the cost matters only
-     * for many tiny MACs, which medcrypt does not do. */
+    /* Fetched on every call: simple and thread-safe; once per image. */
     if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
-        goto out;
-    if ((obj = calloc(1, sizeof *obj)) == NULL) {
-        err = MC_ENOMEM;
-        goto out;
-    }
+        return MC_ECRYPTO;
     if ((obj->ctx = EVP_MAC_CTX_new(mac)) == NULL)
         goto out;
     params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0);
     params[1] = OSSL_PARAM_construct_end();
     if (EVP_MAC_init(obj->ctx, key, key_len, params) != 1)
         goto out;
-    *h = obj;
-    obj = NULL;
     err = MC_OK;
 out:
-    mc__hmac_free(obj);
     EVP_MAC_free(mac); /* the context keeps its own reference */
     return err;
+}
+
+mc_err mc__hmac_init(mc__hmac **h, const uint8_t *key, size_t key_len, size_t msg_len)
+{
+    mc__hmac *obj;
+    mc_err err;
+
+    if (h == NULL || (key == NULL && key_len != 0))
+        return MC_EINVAL;
+    if (key_len == 0)
+        key = empty_key;
+    if ((obj = calloc(1, sizeof *obj)) == NULL)
+        return MC_ENOMEM;
+    if (msg_len >= mc__openssl_min_bytes) {
+        if ((err = openssl_hmac_init(obj, key, key_len)) != MC_OK) {
+            mc__hmac_free(obj);
+            return err;
+        }
+    } else {
+        crypto_auth_hmacsha512_init(&obj->sodium, key, key_len);
+    }
+    *h = obj;
+    return MC_OK;
 }
 
 mc_err mc__hmac_update(mc__hmac *h, const uint8_t *msg, size_t msg_len)
@@ -112,6 +122,10 @@ mc_err mc__hmac_update(mc__hmac *h, const uint8_t *msg, size_t msg_len)
         return MC_EINVAL;
     if (msg_len == 0)
         return MC_OK;
+    if (h->ctx == NULL) {
+        crypto_auth_hmacsha512_update(&h->sodium, msg, msg_len);
+        return MC_OK;
+    }
     return EVP_MAC_update(h->ctx, msg, msg_len) == 1 ? MC_OK : MC_ECRYPTO;
 }
 
@@ -126,8 +140,12 @@ mc_err mc__hmac_final(mc__hmac *h, uint8_t out[64])
         err = MC_EINVAL;
         goto out;
     }
-    if (EVP_MAC_final(h->ctx, out, &len, 64) == 1 && len == 64)
+    if (h->ctx == NULL) {
+        crypto_auth_hmacsha512_final(&h->sodium, out);
         err = MC_OK;
+    } else if (EVP_MAC_final(h->ctx, out, &len, 64) == 1 && len == 64) {
+        err = MC_OK;
+    }
 out:
     mc__hmac_free(h); /* the contract: final always consumes h */
     return err;
@@ -137,7 +155,8 @@ void mc__hmac_free(mc__hmac *h)
 {
     if (h == NULL)
         return;
-    EVP_MAC_CTX_free(h->ctx);
+    EVP_MAC_CTX_free(h->ctx); /* cleanses OpenSSL's copy of the key */
+    sodium_memzero(&h->sodium, sizeof h->sodium);
     free(h);
 }
 
@@ -149,7 +168,7 @@ mc_err mc__hmac_sha512(uint8_t out[64], const uint8_t *key, size_t key_len, cons
 
     if (out == NULL || (msg == NULL && msg_len != 0))
         return MC_EINVAL;
-    if ((err = mc__hmac_init(&h, key, key_len)) != MC_OK)
+    if ((err = mc__hmac_init(&h, key, key_len, msg_len)) != MC_OK)
         return err;
     if ((err = mc__hmac_update(h, msg, msg_len)) != MC_OK) {
         mc__hmac_free(h);
@@ -164,42 +183,39 @@ mc_err mc__hmac_sha512(uint8_t out[64], const uint8_t *key, size_t key_len, cons
 mc_err mc__hkdf_sha512(uint8_t *out, size_t out_len, const uint8_t *ikm, size_t ikm_len,
                        const uint8_t *salt, size_t salt_len, const char *info)
 {
-    EVP_KDF *kdf = NULL;
-    EVP_KDF_CTX *kctx = NULL;
-    OSSL_PARAM params[5], *p = params;
-    char digest[] = "SHA512";
-    size_t info_len;
-    mc_err err = MC_ECRYPTO;
+    uint8_t prk[64], t[64]; /* secret: wiped */
+    crypto_auth_hmacsha512_state st; /* secret: wiped */
+    size_t info_len, done = 0;
+    uint8_t i = 0;
 
     /* RFC 5869 §2.3: L <= 255 * HashLen. */
     if (out == NULL || out_len == 0 || out_len > 255 * 64 || (ikm == NULL && ikm_len != 0) ||
         (salt == NULL && salt_len != 0) || info == NULL)
         return MC_EINVAL;
-    if (ikm_len == 0)
-        ikm = empty_key;
     info_len = strlen(info);
 
-    if ((kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) == NULL)
-        goto out;
-    if ((kctx = EVP_KDF_CTX_new(kdf)) == NULL)
-        goto out;
-    /* The default mode is extract-and-expand (RFC 5869 §2.2 and §2.3).
-     * An absent salt is the same as HashLen zero bytes (§2.2), which is
-     * also what HMAC makes of an empty key: leave it out when empty. */
-    *p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);
-    *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikm_len);
-    if (salt_len != 0)
-        *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
-    if (info_len != 0)
-        *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
-    *p = OSSL_PARAM_construct_end();
-    if (EVP_KDF_derive(kctx, out, out_len, params) != 1)
-        goto out;
-    err = MC_OK;
-out:
-    EVP_KDF_CTX_free(kctx); /* cleanses the PRK and its copy of the IKM */
-    EVP_KDF_free(kdf);
-    return err;
+    /* §2.2 extract: PRK = HMAC(salt, IKM). An absent salt is HashLen zero
+     * bytes, which is what HMAC makes of an empty key: the same thing. */
+    crypto_auth_hmacsha512_init(&st, salt_len != 0 ? salt : empty_key, salt_len);
+    crypto_auth_hmacsha512_update(&st, ikm_len != 0 ? ikm : empty_key, ikm_len);
+    crypto_auth_hmacsha512_final(&st, prk);
+    /* §2.3 expand: T(i) = HMAC(PRK, T(i-1) || info || i), i = 1, 2, ... */
+    while (done < out_len) {
+        size_t n = out_len - done < sizeof t ? out_len - done : sizeof t;
+        i++;
+        crypto_auth_hmacsha512_init(&st, prk, sizeof prk);
+        if (i > 1)
+            crypto_auth_hmacsha512_update(&st, t, sizeof t);
+        crypto_auth_hmacsha512_update(&st, (const uint8_t *)info, info_len);
+        crypto_auth_hmacsha512_update(&st, &i, 1);
+        crypto_auth_hmacsha512_final(&st, t);
+        memcpy(out + done, t, n);
+        done += n;
+    }
+    sodium_memzero(prk, sizeof prk);
+    sodium_memzero(t, sizeof t);
+    sodium_memzero(&st, sizeof st);
+    return MC_OK;
 }
 
 /* ------------------------------------------------------------------ */

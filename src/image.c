@@ -44,6 +44,7 @@ mc_err mc__image_alloc(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uin
         free(img);
         return MC_ENOMEM;
     }
+    mc__hint_huge(img->samples, len);
     img->width = w;
     img->height = h;
     img->frames = 1;

@@ -69,6 +69,10 @@ struct mc_image {
 };
 
 /* image.c */
+/* mem.c: ask for transparent huge pages over an image-sized malloc()
+ * block before its first touch (fewer page faults); a hint only. */
+void mc__hint_huge(void *p, size_t len);
+
 mc_err mc__image_alloc(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint8_t bits,
                        mc_image **out);
 mc_err mc__image_copy(const mc_image *src, mc_image **out);
@@ -83,15 +87,19 @@ bool mc__side_valid(const uint8_t *side, size_t side_len);
 /* Sets img->name from the side data (after decryption). */
 mc_err mc__image_name_from_side(mc_image *img);
 
-/* crypto.c: thin wrappers over OpenSSL's libcrypto (SHA-512, HMAC,
- * HKDF) — FIPS 180-4, RFC 2104/4231, RFC 5869. */
+/* crypto.c: SHA-512, HMAC and HKDF (FIPS 180-4, RFC 2104/4231, RFC 5869)
+ * over libsodium, and OpenSSL's libcrypto for an HMAC over at least
+ * mc__openssl_min_bytes (and stage_v2.c's ChaCha20 over as many): the
+ * same bytes either way; tests lower or raise it to run both. */
+extern size_t mc__openssl_min_bytes;
 typedef struct mc__hmac mc__hmac;
 mc_err mc__sha512(uint8_t out[64], const uint8_t *msg, size_t msg_len);
 mc_err mc__sha512_2(uint8_t out[64], const uint8_t *a, size_t a_len, const uint8_t *b,
                     size_t b_len);
 mc_err mc__hmac_sha512(uint8_t out[64], const uint8_t *key, size_t key_len, const uint8_t *msg,
                        size_t msg_len);
-mc_err mc__hmac_init(mc__hmac **h, const uint8_t *key, size_t key_len);
+/* msg_len: how many bytes will be MACed (which library is worth it). */
+mc_err mc__hmac_init(mc__hmac **h, const uint8_t *key, size_t key_len, size_t msg_len);
 mc_err mc__hmac_update(mc__hmac *h, const uint8_t *msg, size_t msg_len);
 mc_err mc__hmac_final(mc__hmac *h, uint8_t out[64]); /* frees h */
 void mc__hmac_free(mc__hmac *h);

@@ -786,7 +786,10 @@ mc_err mc__v2_run(uint8_t *buf, size_t n, unsigned bps, const uint8_t sm[64],
     if (stages >= MC_STAGES_ALL) {
         crypto_core_hchacha20(v->subkey, tag, k_stream, NULL);
         memcpy(v->nonce8, tag + 16, 8);
-        v->chacha = EVP_CIPHER_fetch(NULL, "ChaCha20", NULL); /* NULL: libsodium's */
+        /* OpenSSL's ChaCha20 for bulk data, libsodium's for small images
+         * (crypto.c says why); the same keystream. NULL: libsodium's. */
+        if (n * bps >= mc__openssl_min_bytes)
+            v->chacha = EVP_CIPHER_fetch(NULL, "ChaCha20", NULL);
     }
     /* Everything is allocated before the first sample changes, so a
      * failure leaves the image as it was. mc__parallel runs at most

@@ -276,6 +276,46 @@ static void test_threads_same_bytes(void **state)
     }
 }
 
+/* The keyed hash and the XChaCha20 layer run on OpenSSL from
+ * mc__openssl_min_bytes of samples on, on libsodium below (crypto.c):
+ * the same cipher bytes, tag and plain image back either way, for each
+ * format version, with the other library on the way back. */
+static void test_libraries_same_bytes(void **state)
+{
+    static const uint32_t sizes[][4] = {{1024, 600, 1, 16}, {100, 77, 3, 8}};
+    uint8_t nonce[MC_NONCE_BYTES] = {9};
+    size_t saved = mc__openssl_min_bytes;
+    mc_key key;
+
+    (void)state;
+    test_key(&key, 6);
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        for (int version = 1; version <= MC_FORMAT_VERSION; version++) {
+            mc_image *img[2], *plain = make_image(sizes[s][0], sizes[s][1],
+                                                  (uint8_t)sizes[s][2], (uint8_t)sizes[s][3], 3);
+            mc__header h[2];
+            for (int b = 0; b < 2; b++) {
+                img[b] = make_image(sizes[s][0], sizes[s][1], (uint8_t)sizes[s][2],
+                                    (uint8_t)sizes[s][3], 3);
+                mc__openssl_min_bytes = b == 0 ? SIZE_MAX : 0; /* libsodium, OpenSSL */
+                assert_int_equal(mc__encrypt_inplace_v(&key, img[b], nonce, version,
+                                                       MC_STAGES_ALL, &h[b], 2),
+                                 MC_OK);
+            }
+            assert_memory_equal(h[0].tag, h[1].tag, MC_TAG_BYTES);
+            assert_memory_equal(img[0]->samples, img[1]->samples, img[0]->samples_len);
+            for (int b = 0; b < 2; b++) {
+                mc__openssl_min_bytes = b == 0 ? 0 : SIZE_MAX; /* the other one */
+                assert_int_equal(mc__decrypt_inplace(&key, img[b], &h[b], 1), MC_OK);
+                assert_memory_equal(img[b]->samples, plain->samples, plain->samples_len);
+                mc_image_free(img[b]);
+            }
+            mc_image_free(plain);
+        }
+    }
+    mc__openssl_min_bytes = saved;
+}
+
 /* ------------------------------------------------------------------ */
 /* Round trips. */
 
@@ -665,6 +705,7 @@ int main(void)
         cmocka_unit_test(test_v2_scrambling_spreads),
         cmocka_unit_test(test_henon_orbits_bounded),
         cmocka_unit_test(test_threads_same_bytes),
+        cmocka_unit_test(test_libraries_same_bytes),
         cmocka_unit_test(test_roundtrip_testdata_png),
         cmocka_unit_test(test_roundtrip_testdata_pnm),
         cmocka_unit_test(test_roundtrip_generated),

@@ -163,9 +163,14 @@ static const struct hmac_vec hmac_vecs[] = {
      "b6022cac3c4982b10d5eeb55c3e4de15134676fb6de0446065c97440fa8c6a58"},
 };
 
-static void test_hmac_sha512(void **state)
+/* Both libraries behind mc__hmac (crypto.c): libsodium below
+ * mc__openssl_min_bytes, OpenSSL from it on. Each test runs once with
+ * each, the threshold moved so that every call takes the one wanted. */
+static const size_t backends[] = {SIZE_MAX, 0}; /* libsodium, OpenSSL */
+#define N_BACKENDS (sizeof backends / sizeof backends[0])
+
+static void hmac_vectors(void)
 {
-    (void)state;
     for (size_t v = 0; v < sizeof hmac_vecs / sizeof hmac_vecs[0]; v++) {
         const struct hmac_vec *t = &hmac_vecs[v];
         uint8_t key[256], data[256], expect[64], got[64], got2[64];
@@ -196,7 +201,7 @@ static void test_hmac_sha512(void **state)
         const size_t pieces[] = {1, 3, 7, 64, 129};
         for (size_t p = 0; p < sizeof pieces / sizeof pieces[0]; p++) {
             mc__hmac *h = NULL;
-            assert_int_equal(mc__hmac_init(&h, key, key_len), MC_OK);
+            assert_int_equal(mc__hmac_init(&h, key, key_len, data_len), MC_OK);
             assert_non_null(h);
             for (size_t off = 0; off < data_len; off += pieces[p]) {
                 size_t n = data_len - off < pieces[p] ? data_len - off : pieces[p];
@@ -212,9 +217,21 @@ static void test_hmac_sha512(void **state)
     /* Init then free without final must not leak (checked under ASan). */
     {
         mc__hmac *h = NULL;
-        assert_int_equal(mc__hmac_init(&h, (const uint8_t *)"k", 1), MC_OK);
+        assert_int_equal(mc__hmac_init(&h, (const uint8_t *)"k", 1, 0), MC_OK);
         mc__hmac_free(h);
     }
+}
+
+static void test_hmac_sha512(void **state)
+{
+    size_t saved = mc__openssl_min_bytes;
+
+    (void)state;
+    for (size_t b = 0; b < N_BACKENDS; b++) {
+        mc__openssl_min_bytes = backends[b];
+        hmac_vectors();
+    }
+    mc__openssl_min_bytes = saved;
 }
 
 /* An empty key is allowed by RFC 2104 (zero-padded to the block size).
@@ -227,8 +244,14 @@ static void test_hmac_empty_key(void **state)
     unhex(expect, sizeof expect,
           "29689f6b79a8dd686068c2eeae97fd8769ad3ba65cb5381f838358a8045a358e"
           "e3ba1739c689c7805e31734fb6072f87261d1256995370d55725cba00d10bdd0");
-    assert_int_equal(mc__hmac_sha512(got, NULL, 0, (const uint8_t *)"abc", 3), MC_OK);
-    assert_memory_equal(got, expect, 64);
+    for (size_t b = 0; b < N_BACKENDS; b++) {
+        size_t saved = mc__openssl_min_bytes;
+        mc__openssl_min_bytes = backends[b];
+        memset(got, 0, sizeof got);
+        assert_int_equal(mc__hmac_sha512(got, NULL, 0, (const uint8_t *)"abc", 3), MC_OK);
+        mc__openssl_min_bytes = saved;
+        assert_memory_equal(got, expect, 64);
+    }
 }
 
 /* ------------------------------------------------------------------ */

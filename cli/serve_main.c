@@ -1,0 +1,20 @@
+/* medcrypt-serve: the web application as a program of its own.
+ *
+ * `medcrypt serve` executes this program (cli/main.c), so that the
+ * medcrypt command itself does not link libmicrohttpd: loading it pulls
+ * in GnuTLS and seven more libraries, whose relocations and constructors
+ * cost about 9 ms at every start — three times the whole encryption of a
+ * 512x512 image (docs/PERFORMANCE.md, "Whole process"). */
+#include "cli.h"
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+int main(int argc, char **argv)
+{
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, 1 << 20); /* as in main.c */
+#endif
+    return cmd_serve(argc, argv);
+}

@@ -354,10 +354,17 @@ static void encode_binary(struct outbuf *o, const mc_image *img)
         out_bytes(o, img->samples, img->samples_len);
         return;
     }
-    for (size_t i = 0; i < n; i++) {
-        uint32_t v = get_sample(img->samples, 16, i);
-        o->p[o->len++] = (uint8_t)(v >> 8); /* big-endian in the file */
-        o->p[o->len++] = (uint8_t)v;
+    /* Big-endian in the file, host order (little-endian: internal.h) in
+     * memory: one branch-free swap the compiler vectorizes, as in the
+     * decoder (a call per sample cost 4 ms per 8 MiB). */
+    {
+        const uint8_t *src = img->samples;
+        uint8_t *dst = o->p + o->len;
+        for (size_t i = 0; i < 2 * n; i += 2) {
+            dst[i] = src[i + 1];
+            dst[i + 1] = src[i];
+        }
+        o->len += 2 * n;
     }
 }
 
@@ -453,6 +460,7 @@ mc_err mc__pnm_encode(const mc_image *img, uint8_t **out, size_t *out_len)
     o.cap = hdr_len + body + trailer_len;
     if ((o.p = malloc(o.cap > 0 ? o.cap : 1)) == NULL)
         return MC_ENOMEM;
+    mc__hint_huge(o.p, o.cap);
 
     out_bytes(&o, hdr, hdr_len);
     if (!is_plain(h.kind))

@@ -22,6 +22,16 @@ bool cli_read_file(const char *path, size_t max, uint8_t **buf, size_t *len);
  * then renames it into place: never a partial file under the final name.
  * Without force an existing file is never replaced. "-" = stdout. */
 bool cli_write_file(const char *path, const uint8_t *buf, size_t len, bool force, mode_t mode);
+/* The same, streamed: cli_output_open creates the temporary file (or
+ * takes standard output for "-"), cli_output_write (an mc_write_fn) adds
+ * to it, and cli_output_commit renames it into place (never replacing a
+ * file without force) or cli_output_abort removes it. Open and commit
+ * print their errors; both commit and abort free the object. */
+typedef struct cli_output cli_output;
+cli_output *cli_output_open(const char *path, mode_t mode);
+int cli_output_write(void *out, const uint8_t *data, size_t len);
+bool cli_output_commit(cli_output *out, bool force);
+void cli_output_abort(cli_output *out);
 /* True if writing to path would clobber an existing file. */
 bool cli_exists(const char *path);
 /* True if a and b name the same existing file. */

@@ -108,6 +108,30 @@ static const char *shown_name(const char *path)
     return strcmp(path, "-") == 0 ? "standard input" : path;
 }
 
+/* Encrypts img into path: the cipher PNG goes to the temporary output file
+ * piece by piece as it is encoded, never held whole in memory. True once
+ * the file is in place. On failure *err is the library's error for the
+ * caller to report, or MC_OK if the output's own failure was reported. */
+static bool encrypt_streamed(const struct job *job, mc_image *img, const char *path, mc_err *err)
+{
+    cli_output *o = cli_output_open(path, cli_mode(false));
+
+    *err = MC_OK;
+    if (o == NULL)
+        return false;
+    *err = mc_encrypt_image_inplace_to(job->ctx, job->key, img, cli_output_write, o);
+    if (*err == MC_EIO) { /* a write failed: commit reports it and removes the file */
+        *err = MC_OK;
+        (void)cli_output_commit(o, job->force);
+        return false;
+    }
+    if (*err != MC_OK) {
+        cli_output_abort(o);
+        return false;
+    }
+    return cli_output_commit(o, job->force);
+}
+
 static bool process(const struct job *job, const char *input)
 {
     uint8_t *in = NULL, *out = NULL;
@@ -141,15 +165,21 @@ static bool process(const struct job *job, const char *input)
     if (!cli_read_file(input, MAX_INPUT_BYTES, &in, &in_len))
         goto out;
     /* The file's bytes are dropped as soon as they are decoded, so a large
-     * image is held at most twice: as samples, then as samples and output. */
+     * image is held at most twice: as samples, then (decrypting) as
+     * samples and output; encrypting streams its output. */
     if (!job->decrypt) {
         err = mc_image_decode(job->ctx, in, in_len,
                               strcmp(input, "-") == 0 ? NULL : cli_basename(input), &img);
         sodium_memzero(in, in_len); /* plain patient data */
         free(in);
         in = NULL;
-        if (err == MC_OK)
-            err = mc_encrypt_image_inplace(job->ctx, job->key, img, &out, &out_len);
+        if (err == MC_OK) {
+            ok = encrypt_streamed(job, img, job->output != NULL ? job->output : output, &err);
+            mc_image_free(img);
+            img = NULL;
+            if (err == MC_OK) /* written, or the output's failure said */
+                goto out;
+        }
     } else {
         err = mc_decrypt_image(job->ctx, job->key, in, in_len, &img);
         free(in);

@@ -209,8 +209,16 @@ static char pending_tmp[CLI_MAX_JOBS][4096];
 static atomic_int next_slot;
 static _Thread_local int my_slot = -1;
 
+/* Set by the handler before it removes the registered files: a worker
+ * that creates a temporary file after that removes it itself
+ * (create_tmp). The process is dying, but other threads run on until the
+ * kernel stops them, and one may start its next file meanwhile (seen in
+ * tests/robust.sh: a 0-byte orphan after SIGTERM). */
+static atomic_bool terminating;
+
 static void on_signal(int sig)
 {
+    atomic_store(&terminating, true); /* lock-free: async-signal-safe */
     for (int i = 0; i < CLI_MAX_JOBS; i++)
         if (pending_tmp[i][0] != '\0')
             unlink(pending_tmp[i]); /* async-signal-safe */
@@ -266,6 +274,16 @@ static int create_tmp(char *tmp, size_t x)
             tmp[x + i] = chars[r[i] % (sizeof chars - 1)];
         memcpy(pending_tmp[my_slot], tmp, strlen(tmp) + 1);
         fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        /* Registered, then created, then the flag read; the handler sets
+         * the flag, then reads the names: one of the two removes it. */
+        atomic_thread_fence(memory_order_seq_cst);
+        if (fd >= 0 && atomic_load(&terminating)) {
+            close(fd);
+            unlink(tmp);
+            pending_tmp[my_slot][0] = '\0';
+            errno = EINTR;
+            return -1;
+        }
         if (fd >= 0)
             return fd;
         pending_tmp[my_slot][0] = '\0';
@@ -291,62 +309,158 @@ static bool write_all(int fd, const uint8_t *buf, size_t len)
     return true;
 }
 
-bool cli_write_file(const char *path, const uint8_t *buf, size_t len, bool force, mode_t mode)
-{
-    char tmp[4096];
-    const char *base = cli_basename(path);
-    int dir_len = (int)(base - path), fd;
+/* Streamed output: pieces are gathered into a buffer of this size and
+ * written in large calls (libspng hands over 8 KiB at a time). */
+#define OUTPUT_BUFFER ((size_t)256 << 10)
 
-    if (strcmp(path, "-") == 0) {
-        if (!write_all(STDOUT_FILENO, buf, len)) {
-            cli_error("standard output", "%s", strerror(errno));
-            return false;
-        }
-        return true;
+struct cli_output {
+    char path[4096];
+    char tmp[4096];
+    int fd;
+    int dir_len;
+    int err;      /* errno of the first failed write, or 0 */
+    bool to_stdout;
+    size_t used;
+    uint8_t buf[OUTPUT_BUFFER];
+};
+
+cli_output *cli_output_open(const char *path, mode_t mode)
+{
+    const char *base = cli_basename(path);
+    cli_output *o;
+
+    if ((o = calloc(1, sizeof *o)) == NULL) {
+        cli_error(path, "out of memory");
+        return NULL;
     }
-    if ((size_t)snprintf(tmp, sizeof tmp, "%.*s.%s.XXXXXX.tmp", dir_len, path, base) >=
-        sizeof tmp) {
+    if (strcmp(path, "-") == 0) {
+        o->to_stdout = true;
+        o->fd = STDOUT_FILENO;
+        snprintf(o->path, sizeof o->path, "standard output");
+        return o;
+    }
+    o->dir_len = (int)(base - path);
+    if ((size_t)snprintf(o->path, sizeof o->path, "%s", path) >= sizeof o->path ||
+        (size_t)snprintf(o->tmp, sizeof o->tmp, "%.*s.%s.XXXXXX.tmp", o->dir_len, path, base) >=
+            sizeof o->tmp) {
         cli_error(path, "file name too long");
-        return false;
+        free(o);
+        return NULL;
     }
     guard_signals();
-    if ((fd = create_tmp(tmp, strlen(tmp) - 10)) < 0) {
+    if ((o->fd = create_tmp(o->tmp, strlen(o->tmp) - 10)) < 0) {
         cli_error(path, "cannot create a file there: %s", strerror(errno));
+        free(o);
+        return NULL;
+    }
+    if (fchmod(o->fd, mode) != 0) {
+        cli_error(path, "write failed: %s", strerror(errno));
+        cli_output_abort(o);
+        return NULL;
+    }
+    return o;
+}
+
+static void output_flush(cli_output *o)
+{
+    if (o->used > 0 && o->err == 0 && !write_all(o->fd, o->buf, o->used))
+        o->err = errno;
+    o->used = 0;
+}
+
+int cli_output_write(void *out, const uint8_t *data, size_t len)
+{
+    cli_output *o = out;
+
+    if (o->err != 0)
+        return -1;
+    if (len > OUTPUT_BUFFER - o->used) {
+        output_flush(o);
+        if (len >= OUTPUT_BUFFER) { /* large: straight from the caller's buffer */
+            if (o->err == 0 && !write_all(o->fd, data, len))
+                o->err = errno;
+            return o->err == 0 ? 0 : -1;
+        }
+    }
+    memcpy(o->buf + o->used, data, len);
+    o->used += len;
+    return o->err == 0 ? 0 : -1;
+}
+
+void cli_output_abort(cli_output *o)
+{
+    if (o == NULL)
+        return;
+    if (!o->to_stdout) {
+        close(o->fd);
+        unlink(o->tmp);
+        pending_tmp[my_slot][0] = '\0';
+    }
+    sodium_memzero(o->buf, sizeof o->buf); /* may hold a plain image */
+    free(o);
+}
+
+bool cli_output_commit(cli_output *o, bool force)
+{
+    output_flush(o);
+    if (o->err != 0) {
+        cli_error(o->path, "write failed: %s", strerror(o->err));
+        cli_output_abort(o);
         return false;
     }
-    if (fchmod(fd, mode) != 0 || !write_all(fd, buf, len) || fsync(fd) != 0) {
-        cli_error(path, "write failed: %s", strerror(errno));
-        close(fd);
+    if (o->to_stdout) {
+        cli_output_abort(o); /* frees */
+        return true;
+    }
+    if (fsync(o->fd) != 0) {
+        cli_error(o->path, "write failed: %s", strerror(errno));
+        cli_output_abort(o);
+        return false;
+    }
+    if (close(o->fd) != 0) {
+        o->fd = -1;
+        cli_error(o->path, "write failed: %s", strerror(errno));
         goto fail;
     }
-    if (close(fd) != 0) {
-        cli_error(path, "write failed: %s", strerror(errno));
-        goto fail;
-    }
+    o->fd = -1;
     if (force) {
-        if (rename(tmp, path) != 0) {
-            cli_error(path, "%s", strerror(errno));
+        if (rename(o->tmp, o->path) != 0) {
+            cli_error(o->path, "%s", strerror(errno));
             goto fail;
         }
     } else {
         /* link() fails with EEXIST instead of replacing: no clobbering even
          * if the file appeared while we worked. */
-        if (link(tmp, path) != 0) {
+        if (link(o->tmp, o->path) != 0) {
             if (errno == EEXIST)
-                cli_error(path, "already exists (use --force to overwrite)");
+                cli_error(o->path, "already exists (use --force to overwrite)");
             else
-                cli_error(path, "%s", strerror(errno));
+                cli_error(o->path, "%s", strerror(errno));
             goto fail;
         }
-        unlink(tmp);
+        unlink(o->tmp);
     }
     pending_tmp[my_slot][0] = '\0';
-    sync_dir(path, dir_len);
+    sync_dir(o->path, o->dir_len);
+    sodium_memzero(o->buf, sizeof o->buf);
+    free(o);
     return true;
 fail:
-    unlink(tmp);
+    unlink(o->tmp);
     pending_tmp[my_slot][0] = '\0';
+    sodium_memzero(o->buf, sizeof o->buf);
+    free(o);
     return false;
+}
+
+bool cli_write_file(const char *path, const uint8_t *buf, size_t len, bool force, mode_t mode)
+{
+    cli_output *o = cli_output_open(path, mode);
+
+    if (o == NULL)
+        return false;
+    (void)cli_output_write(o, buf, len); /* a failure is reported by commit */
+    return cli_output_commit(o, force);
 }
 
 bool cli_prompt(const char *question, bool secret, char *buf, size_t size)

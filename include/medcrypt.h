@@ -193,6 +193,17 @@ mc_err mc_decrypt_image(mc_ctx *ctx, const mc_key *key, const uint8_t *in, size_
 mc_err mc_encrypt_image_inplace(mc_ctx *ctx, const mc_key *key, mc_image *img, uint8_t **out,
                                 size_t *out_len) MC_WARN_UNUSED;
 
+/* Where streamed output goes: called with consecutive pieces of the file
+ * (a few KiB each, in order); returns 0 on success, anything else to stop,
+ * and the call then fails with MC_EIO. */
+typedef int (*mc_write_fn)(void *user, const uint8_t *data, size_t len);
+/* As mc_encrypt_image_inplace, but the cipher PNG is handed to write
+ * piece by piece as it is encoded, never held whole in memory: for a
+ * caller that writes it to a file or a socket (the medcrypt command does).
+ * On failure some pieces may have been written: discard them. */
+mc_err mc_encrypt_image_inplace_to(mc_ctx *ctx, const mc_key *key, mc_image *img,
+                                   mc_write_fn write, void *user) MC_WARN_UNUSED;
+
 /* Public facts about a cipher PNG, readable without the key. version:
  * the format version it was written in (2; 1 from medcrypt before v2,
  * still decrypted). */

@@ -271,6 +271,21 @@ mc_err mc_encrypt_image_inplace(mc_ctx *ctx, const mc_key *key, mc_image *img, u
     return mc__container_write(ctx, img, &hdr, out, out_len);
 }
 
+mc_err mc_encrypt_image_inplace_to(mc_ctx *ctx, const mc_key *key, mc_image *img,
+                                   mc_write_fn write, void *user)
+{
+    uint8_t nonce[MC_NONCE_BYTES]; /* public: in the header, not wiped */
+    mc__header hdr;
+    mc_err err;
+
+    if (ctx == NULL || key == NULL || img == NULL || write == NULL)
+        return MC_EINVAL;
+    randombytes_buf(nonce, sizeof nonce);
+    if ((err = mc__encrypt_inplace(key, img, nonce, MC_STAGES_ALL, &hdr, ctx->threads)) != MC_OK)
+        return err;
+    return mc__container_write_to(ctx, img, &hdr, write, user);
+}
+
 mc_err mc_encrypt_image(mc_ctx *ctx, const mc_key *key, const mc_image *plain, uint8_t **out,
                         size_t *out_len)
 {

@@ -362,23 +362,33 @@ static bool image_consistent(const mc_image *img, size_t *row_len)
     return true;
 }
 
-/* The encoded PNG, grown by libspng's writes (spng_set_png_stream).
- * libspng's own output buffer (SPNG_ENCODE_TO_BUFFER) grows by realloc
- * from nothing: for an 8 MiB cipher image a chain of copies and a page
- * fault per 4 KiB. Here the buffer is sized once from the image (a cipher
- * image does not compress: raw rows plus framing) and backed by huge
- * pages where the kernel offers them (src/mem.c). */
-struct png_out {
+/* Where libspng's writes go (spng_set_png_stream): the caller's
+ * mc_write_fn, or a buffer. libspng's own output buffer
+ * (SPNG_ENCODE_TO_BUFFER) grows by realloc from nothing: for an 8 MiB
+ * cipher image a chain of copies and a page fault per 4 KiB. Here the
+ * buffer is sized once from the image (a cipher image does not compress:
+ * raw rows plus framing) and backed by huge pages where the kernel offers
+ * them (src/mem.c); better still, mc__png_encode_to holds no copy at all. */
+struct png_sink {
+    mc_write_fn write; /* or NULL: the buffer below */
+    void *user;
     uint8_t *p;
     size_t len, cap;
-    bool nomem;
+    bool nomem, io_failed;
 };
 
-static int png_out_write(spng_ctx *sc, void *user, void *data, size_t n)
+static int sink_write(spng_ctx *sc, void *user, void *data, size_t n)
 {
-    struct png_out *o = user;
+    struct png_sink *o = user;
 
     (void)sc;
+    if (o->write != NULL) {
+        if (o->write(o->user, data, n) != 0) {
+            o->io_failed = true;
+            return SPNG_IO_ERROR;
+        }
+        return 0;
+    }
     if (n > o->cap - o->len) {
         size_t cap = o->cap > n ? 2 * o->cap : o->cap + n;
         uint8_t *p;
@@ -394,20 +404,25 @@ static int png_out_write(spng_ctx *sc, void *user, void *data, size_t n)
     return 0;
 }
 
-mc_err mc__png_encode(const mc_image *img, const mc__png_chunk *extra, bool fast, uint8_t **out,
-                      size_t *out_len)
+/* libspng's error in medcrypt's terms, the sink's own failures first. */
+static mc_err encode_error(int e, const struct png_sink *o)
+{
+    if (o->io_failed)
+        return MC_EIO;
+    return e == SPNG_EMEM || o->nomem ? MC_ENOMEM : MC_EINVAL;
+}
+
+static mc_err encode(const mc_image *img, const mc__png_chunk *extra, bool fast,
+                     struct png_sink *o)
 {
     spng_ctx *sc = NULL;
     struct spng_ihdr ihdr;
     struct spng_unknown_chunk chunk;
-    struct png_out o = {NULL, 0, 0, false};
     size_t row_len, raw;
     uint8_t *swapped = NULL;
     mc_err err = MC_OK;
     int e;
 
-    if (img == NULL || out == NULL || out_len == NULL)
-        return MC_EINVAL;
     if (!image_consistent(img, &row_len))
         return MC_EINVAL;
     /* PNG §5.3: a chunk's length is at most 2^31 - 1. */
@@ -427,7 +442,7 @@ mc_err mc__png_encode(const mc_image *img, const mc__png_chunk *extra, bool fast
 #define TRY(call)                                                                                  \
     do {                                                                                           \
         if ((e = (call)) != SPNG_OK) {                                                             \
-            err = e == SPNG_EMEM || o.nomem ? MC_ENOMEM : MC_EINVAL;                               \
+            err = encode_error(e, o);                                                              \
             goto out;                                                                              \
         }                                                                                          \
     } while (0)
@@ -436,14 +451,16 @@ mc_err mc__png_encode(const mc_image *img, const mc__png_chunk *extra, bool fast
      * of 8 KiB) about 17 bytes per 8 KiB, the chunk and the headers; a
      * compressed plain image takes less, and more would still fit by
      * growing. */
-    raw = (row_len + 1) * img->height;
-    o.cap = raw + raw / 256 + (extra != NULL ? extra->len : 0) + 4096;
-    if (o.cap < raw || (o.p = malloc(o.cap)) == NULL) {
-        err = MC_ENOMEM;
-        goto out;
+    if (o->write == NULL) {
+        raw = (row_len + 1) * img->height;
+        o->cap = raw + raw / 256 + (extra != NULL ? extra->len : 0) + 4096;
+        if (o->cap < raw || (o->p = malloc(o->cap)) == NULL) {
+            err = MC_ENOMEM;
+            goto out;
+        }
+        mc__hint_huge(o->p, o->cap);
     }
-    mc__hint_huge(o.p, o.cap);
-    TRY(spng_set_png_stream(sc, png_out_write, &o));
+    TRY(spng_set_png_stream(sc, sink_write, o));
     if (fast) {
         TRY(spng_set_option(sc, SPNG_FILTER_CHOICE, SPNG_FILTER_CHOICE_NONE));
         TRY(spng_set_option(sc, SPNG_IMG_COMPRESSION_LEVEL, FAST_COMPRESSION_LEVEL));
@@ -486,22 +503,45 @@ mc_err mc__png_encode(const mc_image *img, const mc__png_chunk *extra, bool fast
         if (e == SPNG_EOI && y + 1 == img->height)
             break;
         if (e != SPNG_OK) {
-            err = e == SPNG_EMEM || o.nomem ? MC_ENOMEM : MC_EINVAL;
+            err = encode_error(e, o);
             goto out;
         }
     }
 #undef TRY
 
-    *out = o.p;
-    *out_len = o.len;
-    o.p = NULL;
 out:
-    if (o.p != NULL) /* part of a plain image, when decrypting */
-        sodium_memzero(o.p, o.len);
-    free(o.p);
     if (swapped != NULL) /* a row of a plain image, when decrypting */
         sodium_memzero(swapped, row_len);
     free(swapped);
     spng_ctx_free(sc);
     return err;
+}
+
+mc_err mc__png_encode(const mc_image *img, const mc__png_chunk *extra, bool fast, uint8_t **out,
+                      size_t *out_len)
+{
+    struct png_sink o = {NULL, NULL, NULL, 0, 0, false, false};
+    mc_err err;
+
+    if (img == NULL || out == NULL || out_len == NULL)
+        return MC_EINVAL;
+    if ((err = encode(img, extra, fast, &o)) != MC_OK) {
+        if (o.p != NULL) /* part of a plain image, when decrypting */
+            sodium_memzero(o.p, o.len);
+        free(o.p);
+        return err;
+    }
+    *out = o.p;
+    *out_len = o.len;
+    return MC_OK;
+}
+
+mc_err mc__png_encode_to(const mc_image *img, const mc__png_chunk *extra, bool fast,
+                         mc_write_fn write, void *user)
+{
+    struct png_sink o = {write, user, NULL, 0, 0, false, false};
+
+    if (img == NULL || write == NULL)
+        return MC_EINVAL;
+    return encode(img, extra, fast, &o);
 }

@@ -89,6 +89,21 @@ mc_err mc__header_unpack(mc__header *hdr, const uint8_t *chunk, size_t chunk_len
     return MC_OK;
 }
 
+/* The chunk's data (header, tag, encrypted side data), malloc'd. */
+static mc_err chunk_make(const mc_image *img, const mc__header *hdr, mc__png_chunk *chunk)
+{
+    memset(chunk, 0, sizeof *chunk);
+    memcpy(chunk->type, MC_CHUNK_TYPE, 5);
+    chunk->len = MC_CHUNK_FIXED_BYTES + img->side_len;
+    if ((chunk->data = malloc(chunk->len)) == NULL)
+        return MC_ENOMEM;
+    mc__header_pack(chunk->data, hdr);
+    if (img->side_len > 0)
+        memcpy(chunk->data + MC_CHUNK_FIXED_BYTES, img->side, img->side_len);
+    return MC_OK;
+}
+
+/* Noise does not compress: no filtering, fastest deflate (fast = true). */
 mc_err mc__container_write(const mc_ctx *ctx, const mc_image *img, const mc__header *hdr,
                            uint8_t **out, size_t *out_len)
 {
@@ -96,16 +111,23 @@ mc_err mc__container_write(const mc_ctx *ctx, const mc_image *img, const mc__hea
     mc_err err;
 
     (void)ctx;
-    memset(&chunk, 0, sizeof chunk);
-    memcpy(chunk.type, MC_CHUNK_TYPE, 5);
-    chunk.len = MC_CHUNK_FIXED_BYTES + img->side_len;
-    if ((chunk.data = malloc(chunk.len)) == NULL)
-        return MC_ENOMEM;
-    mc__header_pack(chunk.data, hdr);
-    if (img->side_len > 0)
-        memcpy(chunk.data + MC_CHUNK_FIXED_BYTES, img->side, img->side_len);
-    /* Noise does not compress: no filtering, fastest deflate. */
+    if ((err = chunk_make(img, hdr, &chunk)) != MC_OK)
+        return err;
     err = mc__png_encode(img, &chunk, true, out, out_len);
+    free(chunk.data);
+    return err;
+}
+
+mc_err mc__container_write_to(const mc_ctx *ctx, const mc_image *img, const mc__header *hdr,
+                              mc_write_fn write, void *user)
+{
+    mc__png_chunk chunk;
+    mc_err err;
+
+    (void)ctx;
+    if ((err = chunk_make(img, hdr, &chunk)) != MC_OK)
+        return err;
+    err = mc__png_encode_to(img, &chunk, true, write, user);
     free(chunk.data);
     return err;
 }

@@ -269,6 +269,9 @@ void mc__header_mac_bytes(uint8_t out[MC_MAC_HEADER_BYTES], const mc__header *hd
 /* Writes the cipher PNG of an encrypted image. */
 mc_err mc__container_write(const mc_ctx *ctx, const mc_image *img, const mc__header *hdr,
                            uint8_t **out, size_t *out_len);
+/* The same PNG, streamed to write (see mc_write_fn). */
+mc_err mc__container_write_to(const mc_ctx *ctx, const mc_image *img, const mc__header *hdr,
+                              mc_write_fn write, void *user);
 /* Reads a cipher PNG: the encrypted image (format from the header) and
  * the header. */
 mc_err mc__container_read(const mc_ctx *ctx, const uint8_t *in, size_t in_len, mc_image **img,
@@ -285,6 +288,9 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
                       mc__png_chunk *want);
 mc_err mc__png_encode(const mc_image *img, const mc__png_chunk *extra, bool fast, uint8_t **out,
                       size_t *out_len);
+/* The same, streamed to write; MC_EIO if write fails. */
+mc_err mc__png_encode_to(const mc_image *img, const mc__png_chunk *extra, bool fast,
+                         mc_write_fn write, void *user);
 bool mc__png_sniff(const uint8_t *buf, size_t len);
 
 /* codec_bmp.c, codec_jpeg.c, codec_dicom.c (issue 5); JPEG is decode

@@ -316,6 +316,54 @@ static void test_libraries_same_bytes(void **state)
     mc__openssl_min_bytes = saved;
 }
 
+/* mc_encrypt_image_inplace_to: the cipher PNG streamed to a sink
+ * decrypts to the plain image; a sink that fails gives MC_EIO. */
+struct mem_sink {
+    uint8_t *p;
+    size_t len;
+    bool fail;
+};
+
+static int mem_sink_write(void *user, const uint8_t *data, size_t len)
+{
+    struct mem_sink *k = user;
+    uint8_t *p;
+
+    if (k->fail)
+        return 1;
+    assert_non_null(p = realloc(k->p, k->len + len));
+    memcpy(p + k->len, data, len);
+    k->p = p;
+    k->len += len;
+    return 0;
+}
+
+static void test_encrypt_streamed(void **state)
+{
+    mc_ctx *ctx = NULL;
+    mc_image *plain = make_image(300, 200, 1, 16, 4), *img = make_image(300, 200, 1, 16, 4);
+    mc_image *back = NULL;
+    struct mem_sink k = {NULL, 0, false}, bad = {NULL, 0, true};
+    mc_key key;
+
+    (void)state;
+    test_key(&key, 8);
+    assert_int_equal(mc_ctx_new(&ctx), MC_OK);
+    assert_int_equal(mc_encrypt_image_inplace_to(ctx, &key, img, mem_sink_write, &k), MC_OK);
+    assert_int_equal(mc_decrypt_image(ctx, &key, k.p, k.len, &back), MC_OK);
+    assert_int_equal(back->samples_len, plain->samples_len);
+    assert_memory_equal(back->samples, plain->samples, plain->samples_len);
+    mc_image_free(back);
+    mc_image_free(img);
+    img = make_image(300, 200, 1, 16, 4);
+    assert_int_equal(mc_encrypt_image_inplace_to(ctx, &key, img, mem_sink_write, &bad), MC_EIO);
+    assert_int_equal(mc_encrypt_image_inplace_to(ctx, &key, img, NULL, &k), MC_EINVAL);
+    free(k.p);
+    mc_image_free(img);
+    mc_image_free(plain);
+    mc_ctx_free(ctx);
+}
+
 /* ------------------------------------------------------------------ */
 /* Round trips. */
 
@@ -706,6 +754,7 @@ int main(void)
         cmocka_unit_test(test_henon_orbits_bounded),
         cmocka_unit_test(test_threads_same_bytes),
         cmocka_unit_test(test_libraries_same_bytes),
+        cmocka_unit_test(test_encrypt_streamed),
         cmocka_unit_test(test_roundtrip_testdata_png),
         cmocka_unit_test(test_roundtrip_testdata_pnm),
         cmocka_unit_test(test_roundtrip_generated),

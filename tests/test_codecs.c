@@ -685,6 +685,79 @@ static void test_png_every_cut(void **state)
 /* ------------------------------------------------------------------ */
 /* PNG: the private chunk of cipher images.                            */
 
+/* A memory sink for mc__png_encode_to: gathers the pieces, or fails once
+ * it holds fail_after bytes. */
+struct sink {
+    uint8_t *p;
+    size_t len, fail_after;
+    unsigned calls;
+};
+
+static int sink_write(void *user, const uint8_t *data, size_t len)
+{
+    struct sink *k = user;
+    uint8_t *p;
+
+    if (k->len + len > k->fail_after)
+        return -1;
+    assert_non_null(p = realloc(k->p, k->len + len));
+    memcpy(p + k->len, data, len);
+    k->p = p;
+    k->len += len;
+    k->calls++;
+    return 0;
+}
+
+/* The streamed encoder writes exactly the bytes of the buffered one, in
+ * pieces, for cipher (fast) and plain encodings, 8 and 16 bits; a sink
+ * that fails gives MC_EIO. */
+static void test_png_encode_streamed(void **state)
+{
+    static const uint8_t dims[][4] = {{200, 150, 1, 16}, {33, 17, 3, 8}, {1, 1, 4, 16}};
+    uint8_t payload[40];
+    mc__png_chunk extra = {MC_CHUNK_TYPE, payload, sizeof payload};
+    mc_ctx *ctx = new_ctx();
+
+    (void)state;
+    memset(payload, 0xa5, sizeof payload);
+    for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++) {
+        for (int fast = 0; fast <= 1; fast++) {
+            mc_image *img = NULL;
+            uint8_t *png = NULL;
+            size_t png_len;
+            struct sink k = {NULL, 0, SIZE_MAX, 0};
+
+            assert_int_equal(mc_image_new(ctx, dims[d][0], dims[d][1], dims[d][2], dims[d][3], &img),
+                             MC_OK);
+            fill_pattern(img, (uint32_t)(d + 1));
+            assert_int_equal(mc__png_encode(img, &extra, fast, &png, &png_len), MC_OK);
+            assert_int_equal(mc__png_encode_to(img, &extra, fast, sink_write, &k), MC_OK);
+            assert_int_equal(k.len, png_len);
+            assert_memory_equal(k.p, png, png_len);
+            assert_true(k.calls > 1);
+            free(k.p);
+            /* failing after the signature, in the middle, before IEND */
+            const size_t fails[] = {8, png_len / 2, png_len - 1};
+            for (size_t f = 0; f < 3; f++) {
+                struct sink bad = {NULL, 0, fails[f], 0};
+                assert_int_equal(mc__png_encode_to(img, &extra, fast, sink_write, &bad), MC_EIO);
+                free(bad.p);
+            }
+            free(png);
+            mc_image_free(img);
+        }
+    }
+    {
+        mc_image *img = NULL;
+        struct sink k = {NULL, 0, SIZE_MAX, 0};
+        assert_int_equal(mc_image_new(ctx, 2, 2, 1, 8, &img), MC_OK);
+        assert_int_equal(mc__png_encode_to(img, NULL, true, NULL, &k), MC_EINVAL);
+        assert_int_equal(mc__png_encode_to(NULL, NULL, true, sink_write, &k), MC_EINVAL);
+        mc_image_free(img);
+    }
+    mc_ctx_free(ctx);
+}
+
 static void test_png_private_chunk(void **state)
 {
     (void)state;
@@ -1207,6 +1280,7 @@ int main(void)
         cmocka_unit_test(test_pnm_errors),
         cmocka_unit_test(test_codec_names),
         cmocka_unit_test(test_codec_dispatch),
+        cmocka_unit_test(test_png_encode_streamed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

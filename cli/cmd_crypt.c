@@ -108,18 +108,22 @@ static const char *shown_name(const char *path)
     return strcmp(path, "-") == 0 ? "standard input" : path;
 }
 
-/* Encrypts img into path: the cipher PNG goes to the temporary output file
- * piece by piece as it is encoded, never held whole in memory. True once
- * the file is in place. On failure *err is the library's error for the
- * caller to report, or MC_OK if the output's own failure was reported. */
-static bool encrypt_streamed(const struct job *job, mc_image *img, const char *path, mc_err *err)
+/* Writes img to path: encrypted into a cipher PNG, or (decrypting) in its
+ * original format. Either way the file goes to the temporary output piece
+ * by piece as it is encoded, never held whole in memory. True once the
+ * file is in place. On failure *err is the library's error for the caller
+ * to report, or MC_OK if the output's own failure was reported. */
+static bool write_streamed(const struct job *job, mc_image *img, const char *path, mc_err *err)
 {
-    cli_output *o = cli_output_open(path, cli_mode(false));
+    cli_output *o = cli_output_open(path, cli_mode(job->decrypt));
 
     *err = MC_OK;
     if (o == NULL)
         return false;
-    *err = mc_encrypt_image_inplace_to(job->ctx, job->key, img, cli_output_write, o);
+    if (job->decrypt)
+        *err = mc_image_encode_to(job->ctx, img, cli_output_write, o);
+    else
+        *err = mc_encrypt_image_inplace_to(job->ctx, job->key, img, cli_output_write, o);
     if (*err == MC_EIO) { /* a write failed: commit reports it and removes the file */
         *err = MC_OK;
         (void)cli_output_commit(o, job->force);
@@ -132,10 +136,52 @@ static bool encrypt_streamed(const struct job *job, mc_image *img, const char *p
     return cli_output_commit(o, job->force);
 }
 
+static void report(const struct job *job, const char *input, mc_err err)
+{
+    const char *detail = mc_ctx_last_detail(job->ctx); /* e.g. the DICOM syntax */
+
+    cli_error(shown_name(input), "%s%s%s", mc_strerror(err), detail[0] != '\0' ? ": " : "",
+              detail);
+    if (job->decrypt && err == MC_ENOTCIPHER)
+        cli_hint("decrypt takes a cipher image written by 'medcrypt encrypt'");
+}
+
+/* The decrypted file's name when -o is not given: the cipher's name less
+ * .enc.png, or NAME.dec.EXT; a JPEG comes back as a lossless PNG of its
+ * pixels: scan.jpg.enc.png -> scan.jpg.png, not a PNG called scan.jpg.
+ * NULL (said) on failure. */
+static char *decrypted_name(const char *input, const mc_image_info *info)
+{
+    char *output = default_output(input, true, info->extension), *named;
+    size_t n;
+
+    if (output == NULL) {
+        cli_error(input, "out of memory");
+        return NULL;
+    }
+    if (info->format == MC_FORMAT_JPEG && !cli_has_suffix(output, ".png")) {
+        n = strlen(output) + sizeof ".png";
+        if ((named = malloc(n)) == NULL) {
+            cli_error(input, "out of memory");
+            free(output);
+            return NULL;
+        }
+        snprintf(named, n, "%s.png", output);
+        free(output);
+        output = named;
+    }
+    if (cli_same_file(input, output)) {
+        cli_error(input, "the output would overwrite the input");
+        free(output);
+        return NULL;
+    }
+    return output;
+}
+
 static bool process(const struct job *job, const char *input)
 {
-    uint8_t *in = NULL, *out = NULL;
-    size_t in_len = 0, out_len = 0;
+    uint8_t *in = NULL;
+    size_t in_len = 0;
     char *output = NULL;
     mc_image *img = NULL;
     mc_image_info info;
@@ -164,75 +210,31 @@ static bool process(const struct job *job, const char *input)
     }
     if (!cli_read_file(input, MAX_INPUT_BYTES, &in, &in_len))
         goto out;
-    /* The file's bytes are dropped as soon as they are decoded, so a large
-     * image is held at most twice: as samples, then (decrypting) as
-     * samples and output; encrypting streams its output. */
+    /* The file's bytes are dropped as soon as they are decoded: a large
+     * image is held once, as samples, and its output is streamed. */
     if (!job->decrypt) {
         err = mc_image_decode(job->ctx, in, in_len,
                               strcmp(input, "-") == 0 ? NULL : cli_basename(input), &img);
         sodium_memzero(in, in_len); /* plain patient data */
-        free(in);
-        in = NULL;
-        if (err == MC_OK) {
-            ok = encrypt_streamed(job, img, job->output != NULL ? job->output : output, &err);
-            mc_image_free(img);
-            img = NULL;
-            if (err == MC_OK) /* written, or the output's failure said */
-                goto out;
-        }
     } else {
         err = mc_decrypt_image(job->ctx, job->key, in, in_len, &img);
-        free(in);
-        in = NULL;
-        if (err == MC_OK && (err = mc_image_encode(job->ctx, img, &out, &out_len)) == MC_OK)
-            mc_image_get_info(img, &info);
     }
-    mc_image_free(img);
-    img = NULL;
+    free(in);
+    in = NULL;
     if (err != MC_OK) {
-        const char *detail = mc_ctx_last_detail(job->ctx); /* e.g. the DICOM syntax */
-        cli_error(shown_name(input), "%s%s%s", mc_strerror(err), detail[0] != '\0' ? ": " : "",
-                  detail);
-        if (job->decrypt && err == MC_ENOTCIPHER)
-            cli_hint("decrypt takes a cipher image written by 'medcrypt encrypt'");
+        report(job, input, err);
         goto out;
     }
-    if (job->output == NULL && job->decrypt) {
-        if ((output = default_output(input, true, info.extension)) == NULL) {
-            cli_error(input, "out of memory");
+    if (job->decrypt && job->output == NULL) {
+        mc_image_get_info(img, &info);
+        if ((output = decrypted_name(input, &info)) == NULL)
             goto out;
-        }
-        /* A JPEG comes back as a lossless PNG of its pixels: name it so
-         * (scan.jpg.enc.png -> scan.jpg.png, not a PNG called scan.jpg). */
-        if (info.format == MC_FORMAT_JPEG && !cli_has_suffix(output, ".png")) {
-            size_t n = strlen(output) + sizeof ".png";
-            char *named = malloc(n);
-            if (named == NULL) {
-                cli_error(input, "out of memory");
-                goto out;
-            }
-            snprintf(named, n, "%s.png", output);
-            free(output);
-            output = named;
-        }
-        if (cli_same_file(input, output)) {
-            cli_error(input, "the output would overwrite the input");
-            goto out;
-        }
     }
-    ok = cli_write_file(job->output != NULL ? job->output : output, out, out_len, job->force,
-                        cli_mode(job->decrypt));
+    ok = write_streamed(job, img, job->output != NULL ? job->output : output, &err);
+    if (err != MC_OK)
+        report(job, input, err);
 out:
-    if (in != NULL) {
-        if (!job->decrypt)
-            sodium_memzero(in, in_len); /* plain patient data */
-        free(in);
-    }
-    if (out != NULL) {
-        if (job->decrypt)
-            sodium_memzero(out, out_len);
-        free(out);
-    }
+    mc_image_free(img); /* wipes the samples */
     free(output);
     return ok;
 }

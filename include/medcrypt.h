@@ -160,6 +160,15 @@ mc_err mc_image_decode(mc_ctx *ctx, const uint8_t *buf, size_t len, const char *
  * mc_free(). */
 mc_err mc_image_encode(mc_ctx *ctx, const mc_image *img, uint8_t **out, size_t *out_len)
     MC_WARN_UNUSED;
+/* Where streamed output goes: called with consecutive pieces of the file
+ * (up to some KiB each, in order); returns 0 on success, anything else to
+ * stop, and the call then fails with MC_EIO. */
+typedef int (*mc_write_fn)(void *user, const uint8_t *data, size_t len);
+/* As mc_image_encode, the file handed to write piece by piece (PNG and
+ * binary PGM/PPM never held whole in memory; the other formats in one
+ * piece). On failure some pieces may have been written: discard them. */
+mc_err mc_image_encode_to(mc_ctx *ctx, const mc_image *img, mc_write_fn write, void *user)
+    MC_WARN_UNUSED;
 /* Encodes the samples as a lossless PNG (whatever the original format). */
 mc_err mc_image_encode_png(mc_ctx *ctx, const mc_image *img, uint8_t **out, size_t *out_len)
     MC_WARN_UNUSED;
@@ -193,10 +202,6 @@ mc_err mc_decrypt_image(mc_ctx *ctx, const mc_key *key, const uint8_t *in, size_
 mc_err mc_encrypt_image_inplace(mc_ctx *ctx, const mc_key *key, mc_image *img, uint8_t **out,
                                 size_t *out_len) MC_WARN_UNUSED;
 
-/* Where streamed output goes: called with consecutive pieces of the file
- * (a few KiB each, in order); returns 0 on success, anything else to stop,
- * and the call then fails with MC_EIO. */
-typedef int (*mc_write_fn)(void *user, const uint8_t *data, size_t len);
 /* As mc_encrypt_image_inplace, but the cipher PNG is handed to write
  * piece by piece as it is encoded, never held whole in memory: for a
  * caller that writes it to a file or a socket (the medcrypt command does).

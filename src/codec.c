@@ -2,6 +2,7 @@
  * (BMP, JPEG, DICOM) is one more row; nothing else here changes. */
 #include "internal.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,8 @@ struct codec {
     mc_err (*decode)(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out);
     /* NULL where the format cannot be written back. */
     mc_err (*encode)(const mc_image *img, uint8_t **out, size_t *out_len);
+    /* Streamed, piece by piece; NULL: encode, then one write. */
+    mc_err (*encode_to)(const mc_image *img, mc_write_fn write, void *user);
 };
 
 static mc_err png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out)
@@ -30,17 +33,22 @@ static mc_err png_encode(const mc_image *img, uint8_t **out, size_t *out_len)
     return mc__png_encode(img, NULL, false, out, out_len);
 }
 
+static mc_err png_encode_to(const mc_image *img, mc_write_fn write, void *user)
+{
+    return mc__png_encode_to(img, NULL, false, write, user);
+}
+
 /* Sniffed in this order: the first whose sniff accepts the bytes decodes
  * them. Signatures do not overlap ("\x89PNG" vs "P2".."P6"). */
 static const struct codec codecs[] = {
     /* DICOM first: its 128-byte preamble is free-form (PS3.10 §7.1 lets it
      * hold e.g. a TIFF header); "DICM" at offset 128 is its signature. */
-    {MC_FORMAT_DICOM, mc__dicom_sniff, mc__dicom_decode, mc__dicom_encode},
-    {MC_FORMAT_PNG, mc__png_sniff, png_decode, png_encode},
-    {MC_FORMAT_PNM, mc__pnm_sniff, mc__pnm_decode, mc__pnm_encode},
-    {MC_FORMAT_BMP, mc__bmp_sniff, mc__bmp_decode, mc__bmp_encode}, /* "BM" */
+    {MC_FORMAT_DICOM, mc__dicom_sniff, mc__dicom_decode, mc__dicom_encode, NULL},
+    {MC_FORMAT_PNG, mc__png_sniff, png_decode, png_encode, png_encode_to},
+    {MC_FORMAT_PNM, mc__pnm_sniff, mc__pnm_decode, mc__pnm_encode, mc__pnm_encode_to},
+    {MC_FORMAT_BMP, mc__bmp_sniff, mc__bmp_decode, mc__bmp_encode, NULL}, /* "BM" */
     /* JPEG is lossy: its decoded pixels come back as a lossless PNG. */
-    {MC_FORMAT_JPEG, mc__jpeg_sniff, mc__jpeg_decode, png_encode}, /* FF D8 FF */
+    {MC_FORMAT_JPEG, mc__jpeg_sniff, mc__jpeg_decode, png_encode, png_encode_to}, /* FF D8 FF */
 };
 
 #define N_CODECS (sizeof codecs / sizeof codecs[0])
@@ -138,6 +146,29 @@ mc_err mc_image_encode(mc_ctx *ctx, const mc_image *img, uint8_t **out, size_t *
     if ((c = codec_for(img->format)) == NULL || c->encode == NULL)
         return MC_EUNSUPPORTED;
     return c->encode(img, out, out_len);
+}
+
+mc_err mc_image_encode_to(mc_ctx *ctx, const mc_image *img, mc_write_fn write, void *user)
+{
+    const struct codec *c;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    mc_err err;
+
+    (void)ctx;
+    if (img == NULL || write == NULL)
+        return MC_EINVAL;
+    if ((c = codec_for(img->format)) == NULL || c->encode == NULL)
+        return MC_EUNSUPPORTED;
+    if (c->encode_to != NULL)
+        return c->encode_to(img, write, user);
+    /* The rest (DICOM, BMP) whole, in one write; a plain image: wiped. */
+    if ((err = c->encode(img, &buf, &len)) != MC_OK)
+        return err;
+    err = write(user, buf, len) == 0 ? MC_OK : MC_EIO;
+    sodium_memzero(buf, len);
+    free(buf);
+    return err;
 }
 
 mc_err mc_image_encode_png(mc_ctx *ctx, const mc_image *img, uint8_t **out, size_t *out_len)

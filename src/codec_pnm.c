@@ -15,6 +15,7 @@
  *                       multi-image file, a final newline...), verbatim. */
 #include "internal.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,18 +393,25 @@ static mc_err recorded_raster_matches(const mc_image *img, const struct pnm_head
     return err;
 }
 
-mc_err mc__pnm_encode(const mc_image *img, uint8_t **out, size_t *out_len)
-{
+/* What mc__pnm_encode writes: the header, then the raster (binary
+ * samples, the recorded plain raster, or a canonical plain one), then the
+ * trailer recorded at decoding. */
+struct pnm_plan {
     struct pnm_header h;
-    struct outbuf o = {NULL, 0, 0};
-    const uint8_t *hdr = NULL, *raster = NULL, *trailer = NULL;
-    size_t hdr_len = 0, raster_len = 0, trailer_len = 0, n, body;
+    const uint8_t *hdr, *raster, *trailer;
+    size_t hdr_len, raster_len, trailer_len, body;
+    bool use_raster;
     char canon_hdr[64];
-    bool use_raster = false;
+};
+
+static mc_err plan_encoding(const mc_image *img, struct pnm_plan *pl)
+{
+    size_t n;
     mc_err err;
 
-    if (img == NULL || out == NULL || out_len == NULL || img->samples == NULL ||
-        (img->bits != 8 && img->bits != 16) || img->width == 0 || img->height == 0)
+    memset(pl, 0, sizeof *pl);
+    if (img == NULL || img->samples == NULL || (img->bits != 8 && img->bits != 16) ||
+        img->width == 0 || img->height == 0)
         return MC_EINVAL;
     if (img->channels != 1 && img->channels != 3)
         return MC_EUNSUPPORTED; /* no alpha in PGM/PPM */
@@ -414,65 +422,126 @@ mc_err mc__pnm_encode(const mc_image *img, uint8_t **out, size_t *out_len)
         (uint64_t)img->width * img->height != n / img->channels)
         return MC_EINVAL;
 
-    if (mc__side_find(img->side, img->side_len, MC_SIDE_PNM_HEADER, &hdr, &hdr_len)) {
+    if (mc__side_find(img->side, img->side_len, MC_SIDE_PNM_HEADER, &pl->hdr, &pl->hdr_len)) {
         /* The recorded header must describe this image: it was read from
          * the file these samples came from. */
-        if (parse_header(hdr, hdr_len, &h) != MC_OK || h.raster_off != hdr_len ||
-            h.width != img->width || h.height != img->height || h.channels != img->channels ||
-            h.bits != img->bits)
+        if (parse_header(pl->hdr, pl->hdr_len, &pl->h) != MC_OK ||
+            pl->h.raster_off != pl->hdr_len || pl->h.width != img->width ||
+            pl->h.height != img->height || pl->h.channels != img->channels ||
+            pl->h.bits != img->bits)
             return MC_EFORMAT;
     } else {
-        int k = snprintf(canon_hdr, sizeof canon_hdr, "P%c\n%u %u\n%u\n",
+        int k = snprintf(pl->canon_hdr, sizeof pl->canon_hdr, "P%c\n%u %u\n%u\n",
                          img->channels == 1 ? '5' : '6', (unsigned)img->width,
                          (unsigned)img->height, img->bits == 8 ? 255u : 65535u);
-        if (k < 0 || (size_t)k >= sizeof canon_hdr)
+        if (k < 0 || (size_t)k >= sizeof pl->canon_hdr)
             return MC_EINVAL;
-        hdr = (const uint8_t *)canon_hdr;
-        hdr_len = (size_t)k;
-        if ((err = parse_header(hdr, hdr_len, &h)) != MC_OK)
+        pl->hdr = (const uint8_t *)pl->canon_hdr;
+        pl->hdr_len = (size_t)k;
+        if ((err = parse_header(pl->hdr, pl->hdr_len, &pl->h)) != MC_OK)
             return err;
     }
     /* pgm(5): no sample above maxval. Only an image that did not come from
      * this header can break this. */
-    if (h.maxval != (img->bits == 8 ? 255u : 65535u))
+    if (pl->h.maxval != (img->bits == 8 ? 255u : 65535u))
         for (size_t i = 0; i < n; i++)
-            if (get_sample(img->samples, img->bits, i) > h.maxval)
+            if (get_sample(img->samples, img->bits, i) > pl->h.maxval)
                 return MC_EFORMAT;
 
-    if (is_plain(h.kind) &&
-        mc__side_find(img->side, img->side_len, MC_SIDE_PNM_RASTER, &raster, &raster_len)) {
-        if ((err = recorded_raster_matches(img, &h, raster, raster_len, &use_raster)) != MC_OK)
+    if (is_plain(pl->h.kind) && mc__side_find(img->side, img->side_len, MC_SIDE_PNM_RASTER,
+                                              &pl->raster, &pl->raster_len)) {
+        if ((err = recorded_raster_matches(img, &pl->h, pl->raster, pl->raster_len,
+                                           &pl->use_raster)) != MC_OK)
             return err;
     }
-    mc__side_find(img->side, img->side_len, MC_SIDE_PNM_TRAILER, &trailer, &trailer_len);
+    mc__side_find(img->side, img->side_len, MC_SIDE_PNM_TRAILER, &pl->trailer,
+                  &pl->trailer_len);
 
     /* Output size: plain samples take at most 5 digits and a separator. */
-    if (!is_plain(h.kind))
-        body = img->samples_len;
-    else if (use_raster)
-        body = raster_len;
+    if (!is_plain(pl->h.kind))
+        pl->body = img->samples_len;
+    else if (pl->use_raster)
+        pl->body = pl->raster_len;
     else if (n > SIZE_MAX / 6)
         return MC_ETOOBIG;
     else
-        body = n * 6;
-    if (body > SIZE_MAX - hdr_len || trailer_len > SIZE_MAX - hdr_len - body)
+        pl->body = n * 6;
+    if (pl->body > SIZE_MAX - pl->hdr_len || pl->trailer_len > SIZE_MAX - pl->hdr_len - pl->body)
         return MC_ETOOBIG;
-    o.cap = hdr_len + body + trailer_len;
+    return MC_OK;
+}
+
+mc_err mc__pnm_encode(const mc_image *img, uint8_t **out, size_t *out_len)
+{
+    struct pnm_plan pl;
+    struct outbuf o = {NULL, 0, 0};
+    mc_err err;
+
+    if (out == NULL || out_len == NULL)
+        return MC_EINVAL;
+    if ((err = plan_encoding(img, &pl)) != MC_OK)
+        return err;
+    o.cap = pl.hdr_len + pl.body + pl.trailer_len;
     if ((o.p = malloc(o.cap > 0 ? o.cap : 1)) == NULL)
         return MC_ENOMEM;
     mc__hint_huge(o.p, o.cap);
 
-    out_bytes(&o, hdr, hdr_len);
-    if (!is_plain(h.kind))
+    out_bytes(&o, pl.hdr, pl.hdr_len);
+    if (!is_plain(pl.h.kind))
         encode_binary(&o, img);
-    else if (use_raster)
-        out_bytes(&o, raster, raster_len);
+    else if (pl.use_raster)
+        out_bytes(&o, pl.raster, pl.raster_len);
     else
         encode_plain(&o, img);
-    if (trailer_len > 0)
-        out_bytes(&o, trailer, trailer_len);
+    if (pl.trailer_len > 0)
+        out_bytes(&o, pl.trailer, pl.trailer_len);
 
     *out = o.p;
     *out_len = o.len;
+    return MC_OK;
+}
+
+mc_err mc__pnm_encode_to(const mc_image *img, mc_write_fn write, void *user)
+{
+    struct pnm_plan pl;
+    uint8_t chunk[64 << 10]; /* 16-bit samples, swapped to big-endian; wiped */
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    mc_err err;
+
+    if (write == NULL)
+        return MC_EINVAL;
+    if ((err = plan_encoding(img, &pl)) != MC_OK)
+        return err;
+    if (is_plain(pl.h.kind)) { /* text: built whole, then written */
+        if ((err = mc__pnm_encode(img, &buf, &len)) != MC_OK)
+            return err;
+        err = write(user, buf, len) == 0 ? MC_OK : MC_EIO;
+        sodium_memzero(buf, len);
+        free(buf);
+        return err;
+    }
+    if (write(user, pl.hdr, pl.hdr_len) != 0)
+        return MC_EIO;
+    if (img->bits == 8) {
+        if (write(user, img->samples, img->samples_len) != 0)
+            return MC_EIO;
+    } else {
+        for (size_t off = 0; off < img->samples_len && err == MC_OK; off += sizeof chunk) {
+            size_t n = img->samples_len - off < sizeof chunk ? img->samples_len - off : sizeof chunk;
+            const uint8_t *src = img->samples + off;
+            for (size_t i = 0; i < n; i += 2) { /* big-endian in the file */
+                chunk[i] = src[i + 1];
+                chunk[i + 1] = src[i];
+            }
+            if (write(user, chunk, n) != 0)
+                err = MC_EIO;
+        }
+        sodium_memzero(chunk, sizeof chunk);
+        if (err != MC_OK)
+            return err;
+    }
+    if (pl.trailer_len > 0 && write(user, pl.trailer, pl.trailer_len) != 0)
+        return MC_EIO;
     return MC_OK;
 }

@@ -307,6 +307,9 @@ mc_err mc__dicom_encode(const mc_image *img, uint8_t **out, size_t *out_len);
 /* codec_pnm.c */
 mc_err mc__pnm_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out);
 mc_err mc__pnm_encode(const mc_image *img, uint8_t **out, size_t *out_len);
+/* The same, streamed to write (binary PGM/PPM piece by piece; the text
+ * forms whole, in one call); MC_EIO if write fails. */
+mc_err mc__pnm_encode_to(const mc_image *img, mc_write_fn write, void *user);
 bool mc__pnm_sniff(const uint8_t *buf, size_t len);
 
 #endif /* MC_INTERNAL_H */

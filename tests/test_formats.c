@@ -841,9 +841,64 @@ static void test_jpeg_cmyk(void **state)
     free(mem);
 }
 
+/* A memory sink for mc_image_encode_to, failing once it would hold more
+ * than fail_after bytes. */
+struct sink {
+    uint8_t *p;
+    size_t len, fail_after;
+};
+
+static int sink_write(void *user, const uint8_t *data, size_t len)
+{
+    struct sink *k = user;
+    uint8_t *p;
+
+    if (len > k->fail_after - k->len)
+        return -1;
+    assert_non_null(p = realloc(k->p, k->len + len > 0 ? k->len + len : 1));
+    if (len > 0)
+        memcpy(p + k->len, data, len);
+    k->p = p;
+    k->len += len;
+    return 0;
+}
+
+/* mc_image_encode_to writes exactly mc_image_encode's file, for every
+ * format (streamed: PNG, binary PGM/PPM; whole: text PNM, BMP, DICOM,
+ * JPEG's PNG), and fails with MC_EIO when the sink does. */
+static void test_encode_streamed(void **state)
+{
+    static const char *files[] = {
+        "png/ct_512_16bit.png", "png/rgba_100x100.png", "pnm/ct_512_8bit.pgm",
+        "pnm/ct_small_12bit.pgm", "pnm/rgb_100x100.ppm", "pnm/ascii_8x8.pgm",
+        "pnm/ascii_4x3.ppm", "bmp/ct_512_8bit_palette.bmp", "dicom/ct_small_explicit_le.dcm",
+        "dicom/rgb_16bit_2frames.dcm", "jpeg/rgb_100x100.jpg"};
+
+    (void)state;
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        mc_image *img = decode_testdata(files[f]);
+        uint8_t *whole = NULL;
+        size_t whole_len;
+        struct sink k = {NULL, 0, SIZE_MAX}, bad = {NULL, 0, 0};
+
+        assert_int_equal(mc_image_encode(ctx, img, &whole, &whole_len), MC_OK);
+        assert_int_equal(mc_image_encode_to(ctx, img, sink_write, &k), MC_OK);
+        assert_int_equal(k.len, whole_len);
+        assert_memory_equal(k.p, whole, whole_len);
+        bad.fail_after = whole_len / 2;
+        assert_int_equal(mc_image_encode_to(ctx, img, sink_write, &bad), MC_EIO);
+        assert_int_equal(mc_image_encode_to(ctx, img, NULL, &k), MC_EINVAL);
+        free(k.p);
+        free(bad.p);
+        free(whole);
+        mc_image_free(img);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_encode_streamed),
         cmocka_unit_test(test_bmp_files),
         cmocka_unit_test(test_bmp_files_byte_exact),
         cmocka_unit_test(test_bmp_generated),

@@ -210,16 +210,18 @@ static bool process(const struct job *job, const char *input)
     }
     if (!cli_read_file(input, MAX_INPUT_BYTES, &in, &in_len))
         goto out;
-    /* The file's bytes are dropped as soon as they are decoded: a large
-     * image is held once, as samples, and its output is streamed. */
+    /* The file's bytes are dropped as soon as they are decoded (or become
+     * the samples): a large image is held once, and its output is
+     * streamed. */
     if (!job->decrypt) {
-        err = mc_image_decode(job->ctx, in, in_len,
-                              strcmp(input, "-") == 0 ? NULL : cli_basename(input), &img);
-        sodium_memzero(in, in_len); /* plain patient data */
+        /* The library takes the buffer over: a binary PGM/PPM is decoded
+         * where it lies, anything else decoded, then wiped. */
+        err = mc_image_decode_owned(job->ctx, in, in_len,
+                                    strcmp(input, "-") == 0 ? NULL : cli_basename(input), &img);
     } else {
         err = mc_decrypt_image(job->ctx, job->key, in, in_len, &img);
+        free(in);
     }
-    free(in);
     in = NULL;
     if (err != MC_OK) {
         report(job, input, err);

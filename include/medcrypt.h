@@ -156,6 +156,12 @@ const uint8_t *mc_image_samples_const(const mc_image *img, size_t *len);
  * NULL, is the file's base name, kept as encrypted side data. */
 mc_err mc_image_decode(mc_ctx *ctx, const uint8_t *buf, size_t len, const char *name,
                        mc_image **out) MC_WARN_UNUSED;
+/* As mc_image_decode, taking buf (malloc'd) over whatever the outcome:
+ * where the format allows (binary PGM/PPM), buf becomes the image's sample
+ * buffer, decoded where it lies, with no second copy of the image; else
+ * it is decoded as by mc_image_decode, then wiped and freed. */
+mc_err mc_image_decode_owned(mc_ctx *ctx, uint8_t *buf, size_t len, const char *name,
+                             mc_image **out) MC_WARN_UNUSED;
 /* Encodes the image in its own format. *out is malloc'd: free with
  * mc_free(). */
 mc_err mc_image_encode(mc_ctx *ctx, const mc_image *img, uint8_t **out, size_t *out_len)

@@ -136,6 +136,38 @@ mc_err mc_image_decode(mc_ctx *ctx, const uint8_t *buf, size_t len, const char *
     return first_err;
 }
 
+mc_err mc_image_decode_owned(mc_ctx *ctx, uint8_t *buf, size_t len, const char *name,
+                             mc_image **out)
+{
+    mc_image *img = NULL;
+    mc_err err;
+
+    if (ctx == NULL || out == NULL || (buf == NULL && len > 0)) {
+        err = MC_EINVAL;
+        goto out;
+    }
+    /* DICOM first, as in mc_image_decode: its preamble may hold anything. */
+    if (!mc__dicom_sniff(buf, len) &&
+        (err = mc__pnm_decode_in_place(ctx, buf, len, &img)) != MC_EUNSUPPORTED) {
+        if (err != MC_OK)
+            goto out;
+        buf = NULL; /* the image's samples now */
+        mc__ctx_detail(ctx, "%s", "");
+        if (name != NULL && (err = attach_name(img, name)) != MC_OK) {
+            mc_image_free(img);
+            return err;
+        }
+        *out = img;
+        return MC_OK;
+    }
+    err = mc_image_decode(ctx, buf, len, name, out);
+out:
+    if (buf != NULL) /* plain patient data */
+        sodium_memzero(buf, len);
+    free(buf);
+    return err;
+}
+
 mc_err mc_image_encode(mc_ctx *ctx, const mc_image *img, uint8_t **out, size_t *out_len)
 {
     const struct codec *c;

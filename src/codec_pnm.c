@@ -304,6 +304,59 @@ out:
     return err;
 }
 
+/* A binary PGM/PPM whose maxval is the full 8 or 16 bits (no sample can
+ * exceed it: nothing to check) decoded where it lies: the raster is moved
+ * to the front of buf and swapped to host order there, and buf becomes the
+ * image's sample buffer. No second image-sized buffer, no page faults for
+ * one (docs/PERFORMANCE.md, "Whole process"). MC_EUNSUPPORTED, with buf
+ * untouched, for every other file: decode it the ordinary way. */
+mc_err mc__pnm_decode_in_place(const mc_ctx *ctx, uint8_t *buf, size_t len, mc_image **out)
+{
+    struct pnm_header h;
+    mc_image *img = NULL;
+    size_t samples_len, tail;
+    uint8_t *p;
+    mc_err err;
+
+    if (out == NULL)
+        return MC_EINVAL;
+    if (buf == NULL || !mc__pnm_sniff(buf, len) || parse_header(buf, len, &h) != MC_OK || is_plain(h.kind) ||
+        h.maxval != (h.bits == 8 ? 255u : 65535u) ||
+        mc__geometry_check(ctx, h.width, h.height, h.channels, h.bits, &samples_len) != MC_OK ||
+        len - h.raster_off < samples_len)
+        return MC_EUNSUPPORTED; /* the ordinary decoder says what is wrong */
+    if ((img = calloc(1, sizeof *img)) == NULL)
+        return MC_ENOMEM;
+    img->width = h.width;
+    img->height = h.height;
+    img->frames = 1;
+    img->channels = h.channels;
+    img->bits = h.bits;
+    img->format = MC_FORMAT_PNM;
+    /* The side data first, while the header and trailer are still there. */
+    tail = len - h.raster_off - samples_len;
+    if ((err = mc__side_add(img, MC_SIDE_PNM_HEADER, buf, h.raster_off)) != MC_OK ||
+        (tail > 0 && (err = mc__side_add(img, MC_SIDE_PNM_TRAILER,
+                                         buf + h.raster_off + samples_len, tail)) != MC_OK)) {
+        mc_image_free(img); /* buf is still the caller's, untouched */
+        return err;
+    }
+    /* From here on buf is the image's. */
+    memmove(buf, buf + h.raster_off, samples_len);
+    if (h.bits == 16)
+        for (size_t i = 0; i < samples_len; i += 2) { /* big-endian to host order */
+            uint8_t t = buf[i];
+            buf[i] = buf[i + 1];
+            buf[i + 1] = t;
+        }
+    sodium_memzero(buf + samples_len, len - samples_len); /* the header and trailer's copy */
+    p = realloc(buf, samples_len); /* shrinking: fails only in theory */
+    img->samples = p != NULL ? p : buf;
+    img->samples_len = samples_len;
+    *out = img;
+    return MC_OK;
+}
+
 /* ------------------------------------------------------------------ */
 /* Encoding.                                                           */
 

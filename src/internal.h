@@ -306,6 +306,10 @@ mc_err mc__dicom_encode(const mc_image *img, uint8_t **out, size_t *out_len);
 
 /* codec_pnm.c */
 mc_err mc__pnm_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out);
+/* Decodes a binary PGM/PPM with a full maxval where it lies, taking buf
+ * (malloc'd) over as the samples; MC_EUNSUPPORTED with buf untouched for
+ * any other file. */
+mc_err mc__pnm_decode_in_place(const mc_ctx *ctx, uint8_t *buf, size_t len, mc_image **out);
 mc_err mc__pnm_encode(const mc_image *img, uint8_t **out, size_t *out_len);
 /* The same, streamed to write (binary PGM/PPM piece by piece; the text
  * forms whole, in one call); MC_EIO if write fails. */

@@ -895,10 +895,66 @@ static void test_encode_streamed(void **state)
     }
 }
 
+/* mc_image_decode_owned: the same image (samples, side data, name) as
+ * mc_image_decode, whether decoded in place (binary PGM/PPM with a full
+ * maxval, with or without a trailer) or not (12-bit maxval, text PNM,
+ * PNG, DICOM); the same error for a bad file; the buffer is always taken
+ * (ASan's leak check). */
+static uint8_t *dup_bytes(const uint8_t *p, size_t len)
+{
+    uint8_t *q = malloc(len > 0 ? len : 1);
+    assert_non_null(q);
+    memcpy(q, p, len);
+    return q;
+}
+
+static void test_decode_owned(void **state)
+{
+    static const char *files[] = {"pnm/ct_512_8bit.pgm", "pnm/rgb_100x100.ppm",
+                                  "pnm/ct_small_12bit.pgm", "pnm/ascii_8x8.pgm",
+                                  "png/ct_small_16bit.png", "dicom/ct_small_explicit_le.dcm"};
+    /* 16-bit, full maxval, 3x2, with a second image after it (a trailer). */
+    static const uint8_t gen16[] = "P5\n3 2\n65535\n\x01\x02\x03\x04\x05\x06\x07\x08"
+                                   "\x09\x0a\x0b\x0cP5\n1 1\n255\n\x07";
+    (void)state;
+    for (size_t f = 0; f <= sizeof files / sizeof files[0]; f++) {
+        size_t len;
+        uint8_t *buf = f < sizeof files / sizeof files[0]
+                           ? read_testdata(files[f], &len)
+                           : dup_bytes(gen16, (len = sizeof gen16 - 1));
+        mc_image *a = NULL, *b = NULL;
+        assert_int_equal(mc_image_decode(ctx, buf, len, "x.pgm", &a), MC_OK);
+        assert_int_equal(mc_image_decode_owned(ctx, dup_bytes(buf, len), len, "x.pgm", &b), MC_OK);
+        assert_int_equal(a->format, b->format);
+        assert_int_equal(a->width, b->width);
+        assert_int_equal(a->height, b->height);
+        assert_int_equal(a->channels, b->channels);
+        assert_int_equal(a->bits, b->bits);
+        assert_int_equal(a->samples_len, b->samples_len);
+        assert_memory_equal(a->samples, b->samples, a->samples_len);
+        assert_int_equal(a->side_len, b->side_len);
+        if (a->side_len > 0)
+            assert_memory_equal(a->side, b->side, a->side_len);
+        assert_string_equal(mc_image_name(a), mc_image_name(b));
+        mc_image_free(a);
+        mc_image_free(b);
+        /* cut short: the same error, and the buffer is still taken */
+        assert_int_equal(mc_image_decode_owned(ctx, dup_bytes(buf, len / 2), len / 2, NULL, &b),
+                         mc_image_decode(ctx, buf, len / 2, NULL, &a));
+        free(buf);
+    }
+    {
+        mc_image *none = NULL;
+        assert_int_equal(mc_image_decode_owned(ctx, NULL, 0, NULL, &none), MC_EFORMAT);
+        assert_null(none);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encode_streamed),
+        cmocka_unit_test(test_decode_owned),
         cmocka_unit_test(test_bmp_files),
         cmocka_unit_test(test_bmp_files_byte_exact),
         cmocka_unit_test(test_bmp_generated),

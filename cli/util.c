@@ -196,11 +196,22 @@ bool cli_same_file(const char *a, const char *b)
            sa.st_ino == sb.st_ino;
 }
 
+/* The umask can only be read by setting it. Two workers doing that at
+ * once could leave it at 0 (one reads the other's temporary 0 and
+ * restores that), and the outputs after it world-writable: read it once. */
+static mode_t process_umask;
+static pthread_once_t umask_once = PTHREAD_ONCE_INIT;
+
+static void read_umask(void)
+{
+    process_umask = umask(0);
+    umask(process_umask);
+}
+
 mode_t cli_mode(bool secret)
 {
-    mode_t mask = umask(0);
-    umask(mask);
-    return (secret ? 0600 : 0666) & ~mask;
+    pthread_once(&umask_once, read_umask);
+    return (secret ? 0600 : 0666) & ~process_umask;
 }
 
 /* The temporary files being written (one slot per worker thread), removed

@@ -1058,6 +1058,20 @@ if [ "$batch_ok" -eq 6 ]; then
 else
     not_ok "decrypt -j 4: only $batch_ok of six files restored"
 fi
+# The umask is read once, not set and restored by each worker: two doing
+# that at once could leave it at 0 and the later outputs world-writable.
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+    cp "$TESTDATA/pnm/ct_small_12bit.pgm" "umask$i.pgm"
+done
+(umask 027 && "$MC" encrypt -k k.key -j 4 umask*.pgm && "$MC" decrypt -k k.key -j 4 \
+    -o umask-one.pgm umask1.pgm.enc.png) >/dev/null 2>&1
+modes=$(stat -c '%a' umask*.enc.png | sort -u | tr '\n' ' ')
+if [ "$modes" = "640 " ] && [ "$(stat -c '%a' umask-one.pgm 2>/dev/null)" = "600" ]; then
+    ok "-j 4 under umask 027: all 12 cipher images 0640, a decrypted image 0600"
+else
+    not_ok "-j 4 under umask 027: cipher modes '$modes', decrypted $(stat -c '%a' umask-one.pgm 2>&1)"
+fi
+rm -f umask*
 run mc encrypt -k k.key -j 0 batch1.pgm
 assert_rc 1 "-j 0 is refused"
 assert_err "-j 0: one line" "medcrypt: " "-j takes a number" 0

@@ -20,7 +20,7 @@ extern "C" {
 #endif
 
 #define MC_VERSION_STRING "0.1.0"
-#define MC_FORMAT_VERSION 2 /* written; version 1 is still read */
+#define MC_FORMAT_VERSION 3 /* written; versions 1 and 2 are still read */
 
 #define MC_KEY_BYTES      32  /* K: 256-bit key */
 #define MC_KEY_ID_BYTES   8   /* public short hash of K, in every cipher image */
@@ -184,7 +184,7 @@ const char *mc_image_name(const mc_image *img);
 void mc_free(void *p);
 
 /* ------------------------------------------------------------------ */
-/* Encryption (format version 2, docs/FORMAT.md).                      */
+/* Encryption (format version 3, docs/FORMAT.md).                      */
 
 /* Encrypts the bytes of an image file (any supported format) into a cipher
  * PNG. *out is malloc'd: free with mc_free(). */
@@ -216,8 +216,8 @@ mc_err mc_encrypt_image_inplace_to(mc_ctx *ctx, const mc_key *key, mc_image *img
                                    mc_write_fn write, void *user) MC_WARN_UNUSED;
 
 /* Public facts about a cipher PNG, readable without the key. version:
- * the format version it was written in (2; 1 from medcrypt before v2,
- * still decrypted). */
+ * the format version it was written in (3; 1 and 2 from earlier
+ * medcrypt, still decrypted). */
 typedef struct mc_cipher_info {
     uint8_t version;
     uint8_t key_id[MC_KEY_ID_BYTES];

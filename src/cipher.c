@@ -2,15 +2,17 @@
  * The pipeline (docs/FORMAT.md): keyed hash T (SIV), key processing SM,
  * then permutation, Hénon bit scrambling, logistic diffusion and the
  * XChaCha20 layer. Decryption runs the stages backwards and accepts the
- * result only if T recomputed over it matches (SIV). Format v2 (written)
- * runs stages 3–6 in one pass over blocks (stage_v2.c); format v1 (still
- * read) runs each stage over the whole image (stage_perm.c,
- * stage_henon.c, stage_xor.c). Both share T, SM, the subkeys and the
- * container.
+ * result only if T recomputed over it matches (SIV). Formats v3 (written)
+ * and v2 (still read) run stages 3–6 in one pass over blocks
+ * (stage_v2.c); format v1 (still read) runs each stage over the whole
+ * image (stage_perm.c, stage_henon.c, stage_xor.c). All share SM, the
+ * subkeys and the container; v3's keyed hash is over the digests of 64 KiB
+ * chunks of the samples, computed on all cores (keyed_hash below).
  */
 #include "internal.h"
 
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,30 +76,79 @@ out:
     return err;
 }
 
-/* T = first 32 bytes of HMAC-SHA-512(K_mac, header ‖ samples ‖ side). */
+/* Format v3's tree (docs/FORMAT.md §4.1): the samples in chunks of
+ * MC_TREE_CHUNK bytes, each hashed on its own, so on all cores. */
+#define MC_TREE_CHUNK ((size_t)1 << 16)
+/* Threads only from 8 chunks each (512 KiB): below, starting one costs
+ * more than it saves. */
+#define MC_TREE_GRAIN 8
+
+struct tree {
+    const uint8_t *samples;
+    size_t len;
+    uint8_t *digests; /* 64 bytes per chunk */
+    bool openssl;
+    atomic_bool failed;
+};
+
+static void tree_range(void *arg, size_t begin, size_t end)
+{
+    struct tree *t = arg;
+
+    if (mc__sha512_chunks(t->digests, t->samples, t->len, MC_TREE_CHUNK, begin, end,
+                          t->openssl) != MC_OK)
+        atomic_store(&t->failed, true);
+}
+
+/* T = first 32 bytes of HMAC-SHA-512(K_mac, header ‖ M ‖ side), where M is
+ * the samples (versions 1 and 2) or, from version 3, the SHA-512 digests
+ * of their chunks in order. */
 static mc_err keyed_hash(uint8_t tag[MC_TAG_BYTES], const mc__subkeys *sk, const mc__header *hdr,
-                         const mc_image *img)
+                         const mc_image *img, unsigned threads)
 {
     uint8_t head[MC_MAC_HEADER_BYTES]; /* public */
     uint8_t full[64];                  /* secret until truncated into the tag */
+    const uint8_t *m = img->samples;
+    size_t m_len = img->samples_len;
+    struct tree t = {.samples = img->samples, .len = img->samples_len};
+    size_t d_len = 0;
     mc__hmac *h = NULL;
     mc_err err;
 
+    if (hdr->version >= 3) {
+        size_t chunks = (img->samples_len + MC_TREE_CHUNK - 1) / MC_TREE_CHUNK;
+        d_len = chunks * 64;
+        if ((t.digests = malloc(d_len > 0 ? d_len : 1)) == NULL)
+            return MC_ENOMEM;
+        t.openssl = img->samples_len >= mc__openssl_min_bytes;
+        atomic_init(&t.failed, false);
+        mc__parallel(threads, chunks, MC_TREE_GRAIN, tree_range, &t);
+        if (atomic_load(&t.failed)) {
+            err = MC_ECRYPTO;
+            goto out;
+        }
+        m = t.digests;
+        m_len = d_len;
+    }
     mc__header_mac_bytes(head, hdr);
     if ((err = mc__hmac_init(&h, sk->mac, sizeof sk->mac,
-                             sizeof head + img->samples_len + img->side_len)) != MC_OK)
-        return err;
+                             sizeof head + m_len + img->side_len)) != MC_OK)
+        goto out;
     if ((err = mc__hmac_update(h, head, sizeof head)) != MC_OK ||
-        (err = mc__hmac_update(h, img->samples, img->samples_len)) != MC_OK ||
+        (err = mc__hmac_update(h, m, m_len)) != MC_OK ||
         (img->side_len > 0 && (err = mc__hmac_update(h, img->side, img->side_len)) != MC_OK)) {
         mc__hmac_free(h);
-        return err;
+        goto out;
     }
     if ((err = mc__hmac_final(h, full)) != MC_OK)
-        return err;
+        goto out;
     memcpy(tag, full, MC_TAG_BYTES);
     sodium_memzero(full, sizeof full);
-    return MC_OK;
+out:
+    if (t.digests != NULL) /* derived from patient data */
+        sodium_memzero(t.digests, d_len);
+    free(t.digests);
+    return err;
 }
 
 static uint64_t side_counter(size_t samples_len)
@@ -127,7 +178,7 @@ mc_err mc__encrypt_inplace_v(const mc_key *key, mc_image *img,
 
     if (img->side_len > UINT32_MAX)
         return MC_ETOOBIG;
-    if (version != 1 && version != 2)
+    if (version < 1 || version > MC_FORMAT_VERSION)
         return MC_EVERSION;
     memset(hdr, 0, sizeof *hdr);
     memset(sm, 0, sizeof sm);
@@ -144,10 +195,10 @@ mc_err mc__encrypt_inplace_v(const mc_key *key, mc_image *img,
     memcpy(hdr->nonce, nonce, MC_NONCE_BYTES);
     hdr->side_len = (uint32_t)img->side_len;
 
-    if ((err = keyed_hash(hdr->tag, &sk, hdr, img)) != MC_OK ||
+    if ((err = keyed_hash(hdr->tag, &sk, hdr, img, threads)) != MC_OK ||
         (err = mc__seed_material(sm, sk.chaos, hdr->tag)) != MC_OK)
         goto out;
-    if (version == 2) {
+    if (version >= 2) { /* v3 has v2's stages */
         if (stages >= MC_STAGES_PERM &&
             (err = v2_stages(img, sm, &sk, hdr->tag, stages, false, threads)) != MC_OK)
             goto out;
@@ -186,7 +237,7 @@ static mc_err undo_stages(const mc__subkeys *sk, const uint8_t sm[64], mc_image 
 
     mc__xchacha_xor(img->side, img->side_len, side_counter(img->samples_len), sk->stream,
                     hdr->tag, 1);
-    if (hdr->version == 2)
+    if (hdr->version >= 2)
         return v2_stages(img, sm, sk, hdr->tag, MC_STAGES_ALL, true, threads);
     mc__xchacha_xor(img->samples, img->samples_len, 0, sk->stream, hdr->tag, threads);
     mc__logistic_xor(img->samples, img->samples_len, sm, threads);
@@ -215,7 +266,7 @@ mc_err mc__decrypt_inplace(const mc_key *key, mc_image *img, const mc__header *h
     if ((err = undo_stages(&sk, sm, img, hdr, threads)) != MC_OK)
         goto fail;
     /* SIV: decrypt, then verify; no unauthentic pixels leave. */
-    if ((err = keyed_hash(tag, &sk, hdr, img)) != MC_OK)
+    if ((err = keyed_hash(tag, &sk, hdr, img, threads)) != MC_OK)
         goto fail;
     if (sodium_memcmp(tag, hdr->tag, MC_TAG_BYTES) != 0) {
         err = MC_ETAMPERED;

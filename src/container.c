@@ -5,7 +5,7 @@
  *
  * Chunk data (all integers big-endian, as in PNG):
  *    0  8  magic "medcrypt"
- *    8  1  format version (2; 1 is still read)
+ *    8  1  format version (3; 1 and 2 are still read)
  *    9  1  original format (mc_format)
  *   10  1  channels      11  1  bits per sample
  *   12  4  width         16  4  height (all frames)      20  4  frames

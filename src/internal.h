@@ -98,6 +98,12 @@ mc_err mc__sha512_2(uint8_t out[64], const uint8_t *a, size_t a_len, const uint8
                     size_t b_len);
 mc_err mc__hmac_sha512(uint8_t out[64], const uint8_t *key, size_t key_len, const uint8_t *msg,
                        size_t msg_len);
+/* SHA-512 of chunks [first, last) of `chunk` bytes of msg (the last one
+ * of msg may be shorter) into digests + 64 * i (format v3's keyed hash):
+ * through OpenSSL if openssl (the image is at least mc__openssl_min_bytes),
+ * else libsodium; the same bytes. */
+mc_err mc__sha512_chunks(uint8_t *digests, const uint8_t *msg, size_t len, size_t chunk,
+                         size_t first, size_t last, bool openssl);
 /* msg_len: how many bytes will be MACed (which library is worth it). */
 mc_err mc__hmac_init(mc__hmac **h, const uint8_t *key, size_t key_len, size_t msg_len);
 mc_err mc__hmac_update(mc__hmac *h, const uint8_t *msg, size_t msg_len);

@@ -494,10 +494,10 @@ py_text() {
 run mc --version
 assert_rc 0 "--version exits 0"
 if [ "$(awk 'END { print NR }' "$R/out")" = 1 ] &&
-    grep -Eq '^medcrypt [0-9][^ ]* \(cipher format 2\)$' "$R/out"; then
-    ok "--version prints 'medcrypt X (cipher format 2)'"
+    grep -Eq '^medcrypt [0-9][^ ]* \(cipher format 3\)$' "$R/out"; then
+    ok "--version prints 'medcrypt X (cipher format 3)'"
 else
-    not_ok "--version prints 'medcrypt X (cipher format 2)' (got: $(tr '\n' '|' <"$R/out"))"
+    not_ok "--version prints 'medcrypt X (cipher format 3)' (got: $(tr '\n' '|' <"$R/out"))"
 fi
 
 for h in "--help" "keygen --help" "encrypt --help" "decrypt --help" "help encrypt"; do

@@ -175,7 +175,7 @@ check_info_cipher() {
     cp "$TESTDATA/dicom/ct_small_explicit_le.dcm" c.dcm
     mc encrypt -k "$KEY" c.dcm 2>/dev/null
     if mc info c.dcm.enc.png >"$R/out" 2>&1 &&
-        grep -q "medcrypt cipher image, format version 2, key id [0-9a-f]\{16\}, original format dicom" \
+        grep -q "medcrypt cipher image, format version 3, key id [0-9a-f]\{16\}, original format dicom" \
             "$R/out"; then
         ok "info on a cipher image"
     else

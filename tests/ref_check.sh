@@ -63,7 +63,7 @@ refuses() {
 }
 
 check "reference selftest" python3 "$REF" selftest
-for v in 2 1; do
+for v in 3 2 1; do
     if [ -f "$HERE/golden_v$v.inc" ]; then
         check "reference reproduces tests/golden_v$v.inc" \
             python3 "$REF" golden "$HERE/golden_v$v.inc"
@@ -151,7 +151,7 @@ if cp "$DATA/png/edge_33x17_rgba16.png" copy 2>enc.log &&
 #   sample.png one sample bit flipped, IDAT re-encoded (valid zlib), so
 #              that only the tag can notice;
 #   tail.png   one byte appended after IEND;
-#   v3.png     the mcRY format version byte set to 3, CRC fixed.
+#   v4.png     the mcRY format version byte set to 4, CRC fixed.
 # Prints the format version of the original (2: what the C library writes).
 import struct, sys, zlib
 data = open(sys.argv[1], "rb").read()
@@ -195,23 +195,23 @@ open("tail.png", "wb").write(data + b"\0")
 cs = chunks(data)
 mc = [c for c in cs if c[0] == b"mcRY"][0]
 print("version", mc[1][8])
-mc[1][8] = 3
-open("v3.png", "wb").write(build(cs))
+mc[1][8] = 4
+open("v4.png", "wb").write(build(cs))
 EOF
-    if grep -q '^version 2$' tamper.log; then
-        ok "the C binary writes format version 2"
+    if grep -q "^version 3$" tamper.log; then
+        ok "the C binary writes format version 3"
     else
-        fail "the C binary does not write format version 2 ($(cat tamper.log))"
+        fail "the C binary does not write format version 3 ($(cat tamper.log))"
     fi
-    if [ -f idat.png ] && [ -f sample.png ] && [ -f tail.png ] && [ -f v3.png ]; then
+    if [ -f idat.png ] && [ -f sample.png ] && [ -f tail.png ] && [ -f v4.png ]; then
         refuses "IDAT byte flipped (CRC fixed) is refused as modified" \
             "modified or damaged" "$KEY" idat.png
         refuses "one sample bit flipped (valid PNG) is refused as modified" \
             "modified or damaged" "$KEY" sample.png
         refuses "a byte appended after IEND is refused as modified" \
             "modified or damaged" "$KEY" tail.png
-        refuses "format version 3 is refused as unsupported" \
-            "unsupported format version" "$KEY" v3.png
+        refuses "format version 4 is refused as unsupported" \
+            "unsupported format version" "$KEY" v4.png
     else
         fail "making damaged cipher images"
         sed 's/^/    /' tamper.log

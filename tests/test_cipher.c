@@ -37,6 +37,13 @@ static const struct golden GOLDEN_V2[] = {
 #include "golden_v2.inc"
 };
 
+/* Format v3 (v2's stages, the keyed hash over chunk digests): the same
+ * sizes; 700x777 8-bit is 9 chunks of 64 KiB, 1024x520 16-bit 17 chunks
+ * and over 1 MiB (OpenSSL's SHA-512 and ChaCha20). */
+static const struct golden GOLDEN_V3[] = {
+#include "golden_v3.inc"
+};
+
 static void golden_one(const struct golden *g, int version, bool *all_ok)
 {
     uint8_t nonce[MC_NONCE_BYTES];
@@ -77,6 +84,9 @@ static void test_golden_vectors(void **state)
     (void)state;
     /* Prints the tables in golden_v*.inc's syntax, for review when a
      * deliberate format change needs new values. */
+    printf("  format v3\n");
+    for (size_t i = 0; i < sizeof GOLDEN_V3 / sizeof GOLDEN_V3[0]; i++)
+        golden_one(&GOLDEN_V3[i], 3, &ok);
     printf("  format v2\n");
     for (size_t i = 0; i < sizeof GOLDEN_V2 / sizeof GOLDEN_V2[0]; i++)
         golden_one(&GOLDEN_V2[i], 2, &ok);
@@ -478,14 +488,17 @@ static void test_roundtrip_generated(void **state)
 /* Two encryptions of one image differ (fresh nonce), both decrypt. */
 /* Format v1 cipher images (written before v2) still decrypt through the
  * public calls, with every sample size and a short last block. */
-static void test_v1_still_read(void **state)
+/* Versions 1 and 2, written by earlier medcrypt, still decrypt. */
+static void test_older_versions_read(void **state)
 {
     static const uint32_t sizes[][4] = {{300, 200, 1, 8}, {100, 100, 1, 16}, {64, 65, 3, 8}};
     uint8_t nonce[MC_NONCE_BYTES] = {3};
     mc_key key;
     (void)state;
     test_key(&key, 2);
-    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+    for (size_t v = 0; v < 2 * (sizeof sizes / sizeof sizes[0]); v++) {
+        size_t s = v / 2;
+        int version = 1 + (int)(v % 2);
         mc_image *img = make_image(sizes[s][0], sizes[s][1], (uint8_t)sizes[s][2],
                                    (uint8_t)sizes[s][3], 5);
         mc_image *plain = make_image(sizes[s][0], sizes[s][1], (uint8_t)sizes[s][2],
@@ -495,11 +508,11 @@ static void test_v1_still_read(void **state)
         mc__header hdr;
         uint8_t *png = NULL;
         size_t len = 0;
-        assert_int_equal(mc__encrypt_inplace_v(&key, img, nonce, 1, MC_STAGES_ALL, &hdr, 1),
+        assert_int_equal(mc__encrypt_inplace_v(&key, img, nonce, version, MC_STAGES_ALL, &hdr, 1),
                          MC_OK);
         assert_int_equal(mc__container_write(ctx, img, &hdr, &png, &len), MC_OK);
         assert_int_equal(mc_cipher_inspect(ctx, png, len, &info), MC_OK);
-        assert_int_equal(info.version, 1);
+        assert_int_equal(info.version, version);
         assert_int_equal(mc_decrypt_image(ctx, &key, png, len, &out), MC_OK);
         assert_memory_equal(out->samples, plain->samples, plain->samples_len);
         mc_image_free(out);
@@ -758,7 +771,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_testdata_png),
         cmocka_unit_test(test_roundtrip_testdata_pnm),
         cmocka_unit_test(test_roundtrip_generated),
-        cmocka_unit_test(test_v1_still_read),
+        cmocka_unit_test(test_older_versions_read),
         cmocka_unit_test(test_nonce_fresh),
         cmocka_unit_test(test_every_byte_and_truncation),
         cmocka_unit_test(test_lying_fields),

@@ -388,8 +388,9 @@ def cipher_files(c):
     out['cipher_frames_not_dividing_height.png'] = field(20, '>I', 7)
     out['cipher_reserved_nonzero.png'] = field(52, '>I', 1)
     out['cipher_original_format_9.png'] = field(9, 'B', 9)
-    out['cipher_version_3.png'] = field(8, 'B', 3)
-    # A v2 cipher image relabelled v1: the version is under the tag.
+    out['cipher_version_4.png'] = field(8, 'B', 4)
+    # A v3 cipher image relabelled v2 or v1: the version is under the tag.
+    out['cipher_version_2_downgrade.png'] = field(8, 'B', 2)
     out['cipher_version_1_downgrade.png'] = field(8, 'B', 1)
     out['cipher_version_0.png'] = field(8, 'B', 0)
     out['cipher_magic_wrong.png'] = with_data(b'medcrypX' + data[8:])

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""medcrypt_ref: an independent reference decryptor for medcrypt formats v2 and v1.
+"""medcrypt_ref: an independent reference decryptor for medcrypt formats v3, v2 and v1.
 
 Written from docs/FORMAT.md alone (not from the C sources), with the Python
 standard library only, so that the test suite can check that the document is
@@ -12,12 +12,13 @@ Usage:
     medcrypt_ref.py samples IMAGE.png             print W H C D and a SHA-256
                                                   of the samples (for tests)
 
-`decrypt` reads format versions 2 (FORMAT.md 4.8) and 1 (4.4-4.6), chosen by
-the version byte of the mcRY chunk; any other version is refused
-("unsupported format version"). `golden` takes the format version from the
-file's name: golden_v2.inc is checked with the version 2 forward pipeline,
-golden_v1.inc with version 1; without an argument it reads ../golden_v2.inc
-next to this script.
+`decrypt` reads format versions 3 and 2 (FORMAT.md 4.8; 3 with the chunked
+keyed hash of 4.1) and 1 (4.4-4.6), chosen by the version byte of the mcRY
+chunk; any other version is refused ("unsupported format version").
+`golden` takes the format version from the file's name: golden_v3.inc is
+checked with the version 3 forward pipeline, golden_v2.inc with version 2,
+golden_v1.inc with version 1; without an argument it reads
+../golden_v3.inc next to this script.
 
 Exit status 0 on success, 1 with one line on stderr on failure ("wrong key",
 "the cipher image was modified or damaged", ...).
@@ -888,7 +889,19 @@ def diffuse_v2(w, data, bits):
 # The mcRY chunk (FORMAT 2)
 
 CHUNK_TYPE = b"mcRY"
-FORMAT_VERSIONS = (1, 2)        # FORMAT 2 and 5.1: 2 is written, 1 still read
+FORMAT_VERSIONS = (1, 2, 3)     # FORMAT 2 and 5.1: 3 is written, 1 and 2 still read
+TREE_CHUNK = 65536              # FORMAT 4.1, version 3
+
+
+def keyed_hash(k_mac, version, header, plain_le, side):
+    """T of FORMAT 4.1: HMAC over the sample bytes (versions 1 and 2) or
+    over the SHA-512 digests of their 64 KiB chunks (version 3)."""
+    if version >= 3:
+        m = b"".join(hashlib.sha512(plain_le[i:i + TREE_CHUNK]).digest()
+                     for i in range(0, len(plain_le), TREE_CHUNK))
+    else:
+        m = plain_le
+    return hmac.new(k_mac, header + m + side, "sha512").digest()[0:32]
 FORMAT_NAMES = {1: "PNG", 2: "PGM/PPM", 3: "BMP", 4: "JPEG", 5: "DICOM"}
 
 
@@ -1003,7 +1016,7 @@ def decrypt(k, data):
     x = xor_bytes(cipher_le, xchacha20_keystream(sub.stream, nonce24, 0, L))
     side = xor_bytes(hdr.side, xchacha20_keystream(sub.stream, nonce24, (L + 63) // 64,
                                                    len(hdr.side)))
-    if hdr.version == 2:
+    if hdr.version >= 2:
         # FORMAT 4.8 and 5.4: logistic XOR, Henon inverse, scrambling inverse
         x = diffuse_v2(w, x, hdr.bits)
         x = henon_v2(w, x, hdr.bits, inverse=True)
@@ -1017,14 +1030,14 @@ def decrypt(k, data):
         samples = permute(w, le_to_samples(x, hdr.bits), inverse=True)
     plain_le = samples_to_le(samples, hdr.bits)
 
-    tag = hmac.new(sub.mac, hdr.header + plain_le + side, "sha512").digest()[0:32]
+    tag = keyed_hash(sub.mac, hdr.version, hdr.header, plain_le, side)
     if not hmac.compare_digest(tag, hdr.tag):
         raise Tampered()
     return Plain(hdr, samples, parse_side_data(side))
 
 
-def encrypt_samples(k, hdr_fields, samples, side, version=2):
-    """Forward pipeline (used by `golden`) of format `version` (1 or 2):
+def encrypt_samples(k, hdr_fields, samples, side, version=3):
+    """Forward pipeline (used by `golden`) of format `version` (1, 2 or 3):
     returns (mcRY data, cipher samples as LE bytes, dict of stage outputs)."""
     if version not in FORMAT_VERSIONS:
         raise RefError("unsupported format version")
@@ -1034,10 +1047,10 @@ def encrypt_samples(k, hdr_fields, samples, side, version=2):
               + struct.pack(">III", width, height, frames)
               + sub.key_id + nonce + struct.pack(">II", len(side), 0))
     plain_le = samples_to_le(samples, d)
-    tag = hmac.new(sub.mac, header + plain_le + side, "sha512").digest()[0:32]
+    tag = keyed_hash(sub.mac, version, header, plain_le, side)
     w = sm_words(seed_material(sub.chaos, tag))
     stages = {"plain": plain_le}
-    if version == 2:
+    if version >= 2:
         s1 = samples_to_le(scramble_v2(w, samples, d), d)       # FORMAT 4.8
         s2 = henon_v2(w, s1, d)
         s3 = diffuse_v2(w, s2, d)
@@ -1333,7 +1346,7 @@ def parse_golden_inc(text):
 
 def golden_version(path):
     """The format version of a golden vector file, from its name:
-    golden_v2.inc -> 2, golden_v1.inc -> 1 (golden_vN[anything])."""
+    golden_v3.inc -> 3, golden_v1.inc -> 1 (golden_vN[anything])."""
     import re
     m = re.match(r"golden_v(\d+)", os.path.basename(path))
     if not m:
@@ -1349,7 +1362,7 @@ def cmd_golden(args):
     if len(args) > 1:
         raise RefError("usage: medcrypt_ref.py golden [golden_vN.inc]")
     path = args[0] if args else os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                             "..", "golden_v2.inc")
+                                             "..", "golden_v3.inc")
     version = golden_version(path)
     try:
         with open(path, "r", encoding="utf-8") as f:

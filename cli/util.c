@@ -96,7 +96,9 @@ static void hint_huge(void *p, size_t len)
 {
 #ifdef MADV_HUGEPAGE
     const uintptr_t huge = (uintptr_t)2 << 20;
-    uintptr_t start = ((uintptr_t)p + huge - 1) & ~(huge - 1), end = ((uintptr_t)p + len) & ~(huge - 1);
+    uintptr_t start = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+    uintptr_t end = ((uintptr_t)p + len) & ~(huge - 1);
+
     if (end > start)
         (void)madvise((void *)start, end - start, MADV_HUGEPAGE); /* a hint */
 #else

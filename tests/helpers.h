@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "internal.h"
+#include "mem_sink.h"
 
 /* One library context for a whole group of tests: pass ctx_setup and
  * ctx_teardown to cmocka_run_group_tests(). */
@@ -99,6 +100,17 @@ static inline void fill_pattern(mc_image *img, uint32_t seed)
                 else
                     ((uint16_t *)(void *)img->samples)[i] = (uint16_t)(v * 257u);
             }
+}
+
+/* Same geometry and the same samples. */
+static inline void assert_same_samples(const mc_image *a, const mc_image *b)
+{
+    assert_int_equal(a->width, b->width);
+    assert_int_equal(a->height, b->height);
+    assert_int_equal(a->channels, b->channels);
+    assert_int_equal(a->bits, b->bits);
+    assert_int_equal(a->samples_len, b->samples_len);
+    assert_memory_equal(a->samples, b->samples, a->samples_len);
 }
 
 #endif

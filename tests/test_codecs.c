@@ -18,6 +18,8 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "mem_sink.h"
+
 #include "internal.h"
 #include "medcrypt.h"
 
@@ -685,29 +687,6 @@ static void test_png_every_cut(void **state)
 /* ------------------------------------------------------------------ */
 /* PNG: the private chunk of cipher images.                            */
 
-/* A memory sink for mc__png_encode_to: gathers the pieces, or fails once
- * it holds fail_after bytes. */
-struct sink {
-    uint8_t *p;
-    size_t len, fail_after;
-    unsigned calls;
-};
-
-static int sink_write(void *user, const uint8_t *data, size_t len)
-{
-    struct sink *k = user;
-    uint8_t *p;
-
-    if (k->len + len > k->fail_after)
-        return -1;
-    assert_non_null(p = realloc(k->p, k->len + len));
-    memcpy(p + k->len, data, len);
-    k->p = p;
-    k->len += len;
-    k->calls++;
-    return 0;
-}
-
 /* The streamed encoder writes exactly the bytes of the buffered one, in
  * pieces, for cipher (fast) and plain encodings, 8 and 16 bits; a sink
  * that fails gives MC_EIO. */
@@ -725,13 +704,13 @@ static void test_png_encode_streamed(void **state)
             mc_image *img = NULL;
             uint8_t *png = NULL;
             size_t png_len;
-            struct sink k = {NULL, 0, SIZE_MAX, 0};
+            struct mem_sink k = {NULL, 0, SIZE_MAX, 0};
 
             assert_int_equal(mc_image_new(ctx, dims[d][0], dims[d][1], dims[d][2], dims[d][3], &img),
                              MC_OK);
             fill_pattern(img, (uint32_t)(d + 1));
             assert_int_equal(mc__png_encode(img, &extra, fast, &png, &png_len), MC_OK);
-            assert_int_equal(mc__png_encode_to(img, &extra, fast, sink_write, &k), MC_OK);
+            assert_int_equal(mc__png_encode_to(img, &extra, fast, mem_sink_write, &k), MC_OK);
             assert_int_equal(k.len, png_len);
             assert_memory_equal(k.p, png, png_len);
             assert_true(k.calls > 1);
@@ -739,8 +718,8 @@ static void test_png_encode_streamed(void **state)
             /* failing after the signature, in the middle, before IEND */
             const size_t fails[] = {8, png_len / 2, png_len - 1};
             for (size_t f = 0; f < 3; f++) {
-                struct sink bad = {NULL, 0, fails[f], 0};
-                assert_int_equal(mc__png_encode_to(img, &extra, fast, sink_write, &bad), MC_EIO);
+                struct mem_sink bad = {NULL, 0, fails[f], 0};
+                assert_int_equal(mc__png_encode_to(img, &extra, fast, mem_sink_write, &bad), MC_EIO);
                 free(bad.p);
             }
             free(png);
@@ -749,10 +728,10 @@ static void test_png_encode_streamed(void **state)
     }
     {
         mc_image *img = NULL;
-        struct sink k = {NULL, 0, SIZE_MAX, 0};
+        struct mem_sink k = {NULL, 0, SIZE_MAX, 0};
         assert_int_equal(mc_image_new(ctx, 2, 2, 1, 8, &img), MC_OK);
         assert_int_equal(mc__png_encode_to(img, NULL, true, NULL, &k), MC_EINVAL);
-        assert_int_equal(mc__png_encode_to(NULL, NULL, true, sink_write, &k), MC_EINVAL);
+        assert_int_equal(mc__png_encode_to(NULL, NULL, true, mem_sink_write, &k), MC_EINVAL);
         mc_image_free(img);
     }
     mc_ctx_free(ctx);

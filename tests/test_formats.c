@@ -841,28 +841,6 @@ static void test_jpeg_cmyk(void **state)
     free(mem);
 }
 
-/* A memory sink for mc_image_encode_to, failing once it would hold more
- * than fail_after bytes. */
-struct sink {
-    uint8_t *p;
-    size_t len, fail_after;
-};
-
-static int sink_write(void *user, const uint8_t *data, size_t len)
-{
-    struct sink *k = user;
-    uint8_t *p;
-
-    if (len > k->fail_after - k->len)
-        return -1;
-    assert_non_null(p = realloc(k->p, k->len + len > 0 ? k->len + len : 1));
-    if (len > 0)
-        memcpy(p + k->len, data, len);
-    k->p = p;
-    k->len += len;
-    return 0;
-}
-
 /* mc_image_encode_to writes exactly mc_image_encode's file, for every
  * format (streamed: PNG, binary PGM/PPM; whole: text PNM, BMP, DICOM,
  * JPEG's PNG), and fails with MC_EIO when the sink does. */
@@ -879,14 +857,14 @@ static void test_encode_streamed(void **state)
         mc_image *img = decode_testdata(files[f]);
         uint8_t *whole = NULL;
         size_t whole_len;
-        struct sink k = {NULL, 0, SIZE_MAX}, bad = {NULL, 0, 0};
+        struct mem_sink k = {NULL, 0, SIZE_MAX, 0}, bad = {NULL, 0, 0, 0};
 
         assert_int_equal(mc_image_encode(ctx, img, &whole, &whole_len), MC_OK);
-        assert_int_equal(mc_image_encode_to(ctx, img, sink_write, &k), MC_OK);
+        assert_int_equal(mc_image_encode_to(ctx, img, mem_sink_write, &k), MC_OK);
         assert_int_equal(k.len, whole_len);
         assert_memory_equal(k.p, whole, whole_len);
         bad.fail_after = whole_len / 2;
-        assert_int_equal(mc_image_encode_to(ctx, img, sink_write, &bad), MC_EIO);
+        assert_int_equal(mc_image_encode_to(ctx, img, mem_sink_write, &bad), MC_EIO);
         assert_int_equal(mc_image_encode_to(ctx, img, NULL, &k), MC_EINVAL);
         free(k.p);
         free(bad.p);
@@ -926,12 +904,7 @@ static void test_decode_owned(void **state)
         assert_int_equal(mc_image_decode(ctx, buf, len, "x.pgm", &a), MC_OK);
         assert_int_equal(mc_image_decode_owned(ctx, dup_bytes(buf, len), len, "x.pgm", &b), MC_OK);
         assert_int_equal(a->format, b->format);
-        assert_int_equal(a->width, b->width);
-        assert_int_equal(a->height, b->height);
-        assert_int_equal(a->channels, b->channels);
-        assert_int_equal(a->bits, b->bits);
-        assert_int_equal(a->samples_len, b->samples_len);
-        assert_memory_equal(a->samples, b->samples, a->samples_len);
+        assert_same_samples(a, b);
         assert_int_equal(a->side_len, b->side_len);
         if (a->side_len > 0)
             assert_memory_equal(a->side, b->side, a->side_len);

@@ -320,7 +320,8 @@ mc_err mc__pnm_decode_in_place(const mc_ctx *ctx, uint8_t *buf, size_t len, mc_i
 
     if (out == NULL)
         return MC_EINVAL;
-    if (buf == NULL || !mc__pnm_sniff(buf, len) || parse_header(buf, len, &h) != MC_OK || is_plain(h.kind) ||
+    if (buf == NULL || !mc__pnm_sniff(buf, len) || parse_header(buf, len, &h) != MC_OK ||
+        is_plain(h.kind) ||
         h.maxval != (h.bits == 8 ? 255u : 65535u) ||
         mc__geometry_check(ctx, h.width, h.height, h.channels, h.bits, &samples_len) != MC_OK ||
         len - h.raster_off < samples_len)
@@ -581,7 +582,7 @@ mc_err mc__pnm_encode_to(const mc_image *img, mc_write_fn write, void *user)
             return MC_EIO;
     } else {
         for (size_t off = 0; off < img->samples_len && err == MC_OK; off += sizeof chunk) {
-            size_t n = img->samples_len - off < sizeof chunk ? img->samples_len - off : sizeof chunk;
+            size_t left = img->samples_len - off, n = left < sizeof chunk ? left : sizeof chunk;
             const uint8_t *src = img->samples + off;
             for (size_t i = 0; i < n; i += 2) { /* big-endian in the file */
                 chunk[i] = src[i + 1];

@@ -81,7 +81,8 @@ mc_err mc__sha512_chunks(uint8_t *digests, const uint8_t *msg, size_t len, size_
         size_t off = i * chunk, k = len - off < chunk ? len - off : chunk;
         if (!openssl)
             err = mc__sha512(digests + 64 * i, msg + off, k);
-        else if (EVP_DigestInit_ex2(ctx, md, NULL) != 1 || EVP_DigestUpdate(ctx, msg + off, k) != 1 ||
+        else if (EVP_DigestInit_ex2(ctx, md, NULL) != 1 ||
+                 EVP_DigestUpdate(ctx, msg + off, k) != 1 ||
                  EVP_DigestFinal_ex(ctx, digests + 64 * i, &n) != 1 || n != 64)
             err = MC_ECRYPTO;
     }

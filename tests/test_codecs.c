@@ -706,8 +706,8 @@ static void test_png_encode_streamed(void **state)
             size_t png_len;
             struct mem_sink k = {NULL, 0, SIZE_MAX, 0};
 
-            assert_int_equal(mc_image_new(ctx, dims[d][0], dims[d][1], dims[d][2], dims[d][3], &img),
-                             MC_OK);
+            assert_int_equal(
+                mc_image_new(ctx, dims[d][0], dims[d][1], dims[d][2], dims[d][3], &img), MC_OK);
             fill_pattern(img, (uint32_t)(d + 1));
             assert_int_equal(mc__png_encode(img, &extra, fast, &png, &png_len), MC_OK);
             assert_int_equal(mc__png_encode_to(img, &extra, fast, mem_sink_write, &k), MC_OK);
@@ -719,7 +719,8 @@ static void test_png_encode_streamed(void **state)
             const size_t fails[] = {8, png_len / 2, png_len - 1};
             for (size_t f = 0; f < 3; f++) {
                 struct mem_sink bad = {NULL, 0, fails[f], 0};
-                assert_int_equal(mc__png_encode_to(img, &extra, fast, mem_sink_write, &bad), MC_EIO);
+                assert_int_equal(mc__png_encode_to(img, &extra, fast, mem_sink_write, &bad),
+                                 MC_EIO);
                 free(bad.p);
             }
             free(png);

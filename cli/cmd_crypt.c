@@ -220,9 +220,8 @@ static bool process(const struct job *job, const char *input)
                                     strcmp(input, "-") == 0 ? NULL : cli_basename(input), &img);
     } else {
         err = mc_decrypt_image(job->ctx, job->key, in, in_len, &img);
-        free(in);
+        free(in); /* cipher bytes: nothing to wipe */
     }
-    in = NULL;
     if (err != MC_OK) {
         report(job, input, err);
         goto out;

@@ -393,12 +393,19 @@ static int sink_write(spng_ctx *sc, void *user, void *data, size_t n)
         return 0;
     }
     if (n > o->cap - o->len) {
+        /* Not realloc: the old block may hold part of a plain image, and
+         * it is wiped before it goes back (rare: the first size fits). */
         size_t cap = o->cap > n ? 2 * o->cap : o->cap + n;
         uint8_t *p;
-        if (cap < o->cap || (p = realloc(o->p, cap)) == NULL) { /* overflow, or no memory */
+        if (cap < o->cap || (p = malloc(cap)) == NULL) { /* overflow, or no memory */
             o->nomem = true;
             return SPNG_IO_ERROR;
         }
+        if (o->len > 0)
+            memcpy(p, o->p, o->len);
+        if (o->p != NULL)
+            sodium_memzero(o->p, o->len);
+        free(o->p);
         o->p = p;
         o->cap = cap;
     }

@@ -10,12 +10,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <sodium.h>
+
+/* The library's internals, as for bench/bench.c (linked into the same
+ * program): the huge-page hint of src/mem.c. */
+#include "internal.h"
 
 /* Set while a progress line is on screen: messages clear it first. */
 static atomic_bool progress_shown;
@@ -89,24 +92,6 @@ bool cli_has_suffix(const char *s, const char *suffix)
     return n > m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* A large input file is read into a buffer backed by transparent huge
- * pages where the kernel offers them: one page fault per 2 MiB instead of
- * 512 (the library does the same for its image buffers: src/mem.c). */
-static void hint_huge(void *p, size_t len)
-{
-#ifdef MADV_HUGEPAGE
-    const uintptr_t huge = (uintptr_t)2 << 20;
-    uintptr_t start = ((uintptr_t)p + huge - 1) & ~(huge - 1);
-    uintptr_t end = ((uintptr_t)p + len) & ~(huge - 1);
-
-    if (end > start)
-        (void)madvise((void *)start, end - start, MADV_HUGEPAGE); /* a hint */
-#else
-    (void)p;
-    (void)len;
-#endif
-}
-
 bool cli_read_file(const char *path, size_t max, uint8_t **out, size_t *out_len)
 {
     bool is_stdin = strcmp(path, "-") == 0;
@@ -139,7 +124,7 @@ bool cli_read_file(const char *path, size_t max, uint8_t **out, size_t *out_len)
         cli_error(shown, "out of memory");
         goto fail;
     }
-    hint_huge(buf, cap);
+    mc__hint_huge(buf, cap); /* one fault per 2 MiB (src/mem.c) */
     for (;;) {
         ssize_t n;
         if (len == cap) {

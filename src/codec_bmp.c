@@ -556,36 +556,13 @@ static mc_err channels_of(const mc_ctx *ctx, const struct bmp_header *h, const u
 /* pixel array, XOR of the file's bytes and the canonical ones.          */
 
 struct runs {
-    uint8_t *p;
-    size_t len, cap;
+    mc__buf b;        /* the record */
     size_t head;      /* offset of the open run's header */
     uint64_t end;     /* pixel-array offset after the open run */
     bool open;
 };
 
 #define RUN_MERGE_GAP 8u /* shorter zero gaps join runs (a header is 8 bytes) */
-
-static bool runs_reserve(struct runs *r, size_t more)
-{
-    uint8_t *q;
-    size_t cap;
-
-    if (r->cap - r->len >= more)
-        return true;
-    cap = r->cap < 256 ? 256 : r->cap;
-    while (cap - r->len < more)
-        cap *= 2;
-    if ((q = malloc(cap)) == NULL)
-        return false;
-    if (r->len > 0)
-        memcpy(q, r->p, r->len);
-    if (r->p != NULL)
-        sodium_memzero(r->p, r->len);
-    free(r->p);
-    r->p = q;
-    r->cap = cap;
-    return true;
-}
 
 static void put_be32(uint8_t *p, uint32_t v)
 {
@@ -603,7 +580,7 @@ static uint32_t be32(const uint8_t *p)
 static void runs_close(struct runs *r)
 {
     if (r->open)
-        put_be32(r->p + r->head + 4, (uint32_t)(r->len - r->head - 8));
+        put_be32(r->b.p + r->head + 4, (uint32_t)(r->b.len - r->head - 8));
     r->open = false;
 }
 
@@ -617,21 +594,21 @@ static bool runs_add(struct runs *r, uint64_t pos, const uint8_t *diff, size_t n
             continue;
         if (r->open && at - r->end < RUN_MERGE_GAP) {
             size_t fill = (size_t)(at - r->end);
-            if (!runs_reserve(r, fill + 1))
+            if (!mc__buf_reserve(&r->b, fill + 1))
                 return false;
-            memset(r->p + r->len, 0, fill);
-            r->len += fill;
+            memset(r->b.p + r->b.len, 0, fill);
+            r->b.len += fill;
         } else {
             uint64_t prev = r->end;
             runs_close(r);
-            if (!runs_reserve(r, 9))
+            if (!mc__buf_reserve(&r->b, 9))
                 return false;
-            r->head = r->len;
-            put_be32(r->p + r->len, (uint32_t)(at - prev));
-            r->len += 8; /* length filled in by runs_close */
+            r->head = r->b.len;
+            put_be32(r->b.p + r->b.len, (uint32_t)(at - prev));
+            r->b.len += 8; /* length filled in by runs_close */
             r->open = true;
         }
-        r->p[r->len++] = diff[i];
+        r->b.p[r->b.len++] = diff[i];
         r->end = at + 1;
     }
     return true;
@@ -668,7 +645,7 @@ mc_err mc__bmp_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
     struct bmp_header h;
     struct palette pal;
     struct lookup lk;
-    struct runs res = {NULL, 0, 0, 0, 0, false};
+    struct runs res = {{NULL, 0, 0, false}, 0, 0, false};
     mc_image *img = NULL;
     uint8_t *canon = NULL;
     const uint8_t *array;
@@ -741,7 +718,8 @@ mc_err mc__bmp_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
         (err = mc__side_add(img, MC_SIDE_BMP_TRAILER, array + h.array_len,
                             len - h.off - (size_t)h.array_len)) != MC_OK)
         goto out;
-    if (res.len > 0 && (err = mc__side_add(img, MC_SIDE_BMP_RESIDUAL, res.p, res.len)) != MC_OK)
+    if (res.b.len > 0 &&
+        (err = mc__side_add(img, MC_SIDE_BMP_RESIDUAL, res.b.p, res.b.len)) != MC_OK)
         goto out;
     *out = img;
     img = NULL;
@@ -749,9 +727,7 @@ out:
     if (canon != NULL)
         sodium_memzero(canon, (size_t)h.stride); /* a row of patient data */
     free(canon);
-    if (res.p != NULL)
-        sodium_memzero(res.p, res.cap);
-    free(res.p);
+    mc__buf_wipe(&res.b);
     mc_image_free(img);
     return err;
 }

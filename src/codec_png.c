@@ -297,14 +297,8 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
         err = map_spng_error(e);
         goto out;
     }
-    if (swap16) {
-        uint8_t *p = img->samples;
-        for (size_t i = 0; i + 1 < img->samples_len; i += 2) {
-            uint8_t t = p[i];
-            p[i] = p[i + 1]; /* host order is little-endian (internal.h) */
-            p[i + 1] = t;
-        }
-    }
+    if (swap16)
+        mc__swap16(img->samples, img->samples, img->samples_len);
     /* Read on to IEND (decode.md: spng_decode_chunks), so that a file cut
      * after its image data or a bad CRC there is still an error. */
     if ((e = spng_decode_chunks(sc)) != SPNG_OK) {
@@ -366,18 +360,11 @@ static bool image_consistent(const mc_image *img, size_t *row_len)
 }
 
 /* Where libspng's writes go (spng_set_png_stream): the caller's
- * mc_write_fn, or a buffer. libspng's own output buffer
- * (SPNG_ENCODE_TO_BUFFER) grows by realloc from nothing: for an 8 MiB
- * cipher image a chain of copies and a page fault per 4 KiB. Here the
- * buffer is sized once from the image (a cipher image does not compress:
- * raw rows plus framing) and backed by huge pages where the kernel offers
- * them (src/mem.c); better still, mc__png_encode_to holds no copy at all. */
+ * mc_write_fn, piece by piece. */
 struct png_sink {
-    mc_write_fn write; /* or NULL: the buffer below */
+    mc_write_fn write;
     void *user;
-    uint8_t *p;
-    size_t len, cap;
-    bool nomem, io_failed;
+    bool failed;
 };
 
 static int sink_write(spng_ctx *sc, void *user, void *data, size_t n)
@@ -385,41 +372,19 @@ static int sink_write(spng_ctx *sc, void *user, void *data, size_t n)
     struct png_sink *o = user;
 
     (void)sc;
-    if (o->write != NULL) {
-        if (o->write(o->user, data, n) != 0) {
-            o->io_failed = true;
-            return SPNG_IO_ERROR;
-        }
-        return 0;
+    if (o->write(o->user, data, n) != 0) {
+        o->failed = true;
+        return SPNG_IO_ERROR;
     }
-    if (n > o->cap - o->len) {
-        /* Not realloc: the old block may hold part of a plain image, and
-         * it is wiped before it goes back (rare: the first size fits). */
-        size_t cap = o->cap > n ? 2 * o->cap : o->cap + n;
-        uint8_t *p;
-        if (cap < o->cap || (p = malloc(cap)) == NULL) { /* overflow, or no memory */
-            o->nomem = true;
-            return SPNG_IO_ERROR;
-        }
-        if (o->len > 0)
-            memcpy(p, o->p, o->len);
-        if (o->p != NULL)
-            sodium_memzero(o->p, o->len);
-        free(o->p);
-        o->p = p;
-        o->cap = cap;
-    }
-    memcpy(o->p + o->len, data, n);
-    o->len += n;
     return 0;
 }
 
-/* libspng's error in medcrypt's terms, the sink's own failures first. */
+/* libspng's error in medcrypt's terms, the sink's own failure first. */
 static mc_err encode_error(int e, const struct png_sink *o)
 {
-    if (o->io_failed)
+    if (o->failed)
         return MC_EIO;
-    return e == SPNG_EMEM || o->nomem ? MC_ENOMEM : MC_EINVAL;
+    return e == SPNG_EMEM ? MC_ENOMEM : MC_EINVAL;
 }
 
 static mc_err encode(const mc_image *img, const mc__png_chunk *extra, bool fast,
@@ -428,7 +393,7 @@ static mc_err encode(const mc_image *img, const mc__png_chunk *extra, bool fast,
     spng_ctx *sc = NULL;
     struct spng_ihdr ihdr;
     struct spng_unknown_chunk chunk;
-    size_t row_len, raw;
+    size_t row_len;
     uint8_t *swapped = NULL;
     mc_err err = MC_OK;
     int e;
@@ -461,15 +426,6 @@ static mc_err encode(const mc_image *img, const mc__png_chunk *extra, bool fast,
      * of 8 KiB) about 17 bytes per 8 KiB, the chunk and the headers; a
      * compressed plain image takes less, and more would still fit by
      * growing. */
-    if (o->write == NULL) {
-        raw = (row_len + 1) * img->height;
-        o->cap = raw + raw / 256 + (extra != NULL ? extra->len : 0) + 4096;
-        if (o->cap < raw || (o->p = malloc(o->cap)) == NULL) {
-            err = MC_ENOMEM;
-            goto out;
-        }
-        mc__hint_huge(o->p, o->cap);
-    }
     TRY(spng_set_png_stream(sc, sink_write, o));
     if (fast) {
         TRY(spng_set_option(sc, SPNG_FILTER_CHOICE, SPNG_FILTER_CHOICE_NONE));
@@ -503,10 +459,7 @@ static mc_err encode(const mc_image *img, const mc__png_chunk *extra, bool fast,
     for (uint32_t y = 0; y < img->height; y++) {
         const uint8_t *row = img->samples + (size_t)y * row_len;
         if (swapped != NULL) {
-            for (size_t i = 0; i < row_len; i += 2) {
-                swapped[i] = row[i + 1]; /* host order is little-endian (internal.h) */
-                swapped[i + 1] = row[i];
-            }
+            mc__swap16(swapped, row, row_len);
             row = swapped;
         }
         e = spng_encode_row(sc, row, row_len);
@@ -530,26 +483,37 @@ out:
 mc_err mc__png_encode(const mc_image *img, const mc__png_chunk *extra, bool fast, uint8_t **out,
                       size_t *out_len)
 {
-    struct png_sink o = {NULL, NULL, NULL, 0, 0, false, false};
+    mc__buf b = {NULL, 0, 0, false};
+    size_t row_len, raw;
     mc_err err;
 
     if (img == NULL || out == NULL || out_len == NULL)
         return MC_EINVAL;
-    if ((err = encode(img, extra, fast, &o)) != MC_OK) {
-        if (o.p != NULL) /* part of a plain image, when decrypting */
-            sodium_memzero(o.p, o.len);
-        free(o.p);
+    /* One buffer sized from the image up front: a cipher image does not
+     * compress (its rows with their filter bytes, plus about 17 bytes per
+     * 8 KiB IDAT chunk of stored deflate, the chunk and the headers); a
+     * compressed plain image takes less. libspng's own buffer
+     * (SPNG_ENCODE_TO_BUFFER) grows by realloc from nothing: for an
+     * 8 MiB cipher image a chain of copies and a page fault per 4 KiB. */
+    if (image_consistent(img, &row_len) && (raw = (row_len + 1) * img->height) < SIZE_MAX / 2 &&
+        !mc__buf_reserve(&b, raw + raw / 256 + (extra != NULL ? extra->len : 0) + 4096))
+        return MC_ENOMEM;
+    err = mc__png_encode_to(img, extra, fast, mc__buf_write, &b);
+    if (err == MC_EIO && b.nomem)
+        err = MC_ENOMEM;
+    if (err != MC_OK) {
+        mc__buf_wipe(&b); /* part of a plain image, when decrypting */
         return err;
     }
-    *out = o.p;
-    *out_len = o.len;
+    *out = b.p;
+    *out_len = b.len;
     return MC_OK;
 }
 
 mc_err mc__png_encode_to(const mc_image *img, const mc__png_chunk *extra, bool fast,
                          mc_write_fn write, void *user)
 {
-    struct png_sink o = {write, user, NULL, 0, 0, false, false};
+    struct png_sink o = {write, user, false};
 
     if (img == NULL || write == NULL)
         return MC_EINVAL;

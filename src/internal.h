@@ -72,7 +72,24 @@ struct mc_image {
 /* mem.c: ask for transparent huge pages over an image-sized malloc()
  * block before its first touch (fewer page faults); a hint only. */
 void mc__hint_huge(void *p, size_t len);
+/* A growing byte buffer (start with {0}); nomem is set when growing
+ * failed. Old blocks are wiped before they are freed: they may hold a
+ * plain image. */
+typedef struct mc__buf {
+    uint8_t *p;
+    size_t len, cap;
+    bool nomem;
+} mc__buf;
+/* Room for `more` bytes after len; false (and nomem) without memory. */
+bool mc__buf_reserve(mc__buf *b, size_t more);
+/* An mc_write_fn that appends to the mc__buf user. */
+int mc__buf_write(void *user, const uint8_t *data, size_t len);
+/* Wipes and frees the block; the buffer is empty again. */
+void mc__buf_wipe(mc__buf *b);
 
+/* Swaps the bytes of each 16-bit sample (big-endian files, little-endian
+ * host); dst may be src. */
+void mc__swap16(uint8_t *dst, const uint8_t *src, size_t len);
 mc_err mc__image_alloc(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint8_t bits,
                        mc_image **out);
 mc_err mc__image_copy(const mc_image *src, mc_image **out);

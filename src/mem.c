@@ -1,5 +1,7 @@
-/* Image-sized buffers: fewer page faults.
+/* Memory for image-sized data: huge-page hints, and a growing buffer
+ * that wipes what it leaves behind.
  *
+ * Huge pages.
  * A fresh 8 MiB buffer is 2048 pages of 4 KiB, and each first touch is a
  * page fault: on the virtual machines this was measured on (docs/
  * PERFORMANCE.md, "Whole process"), the faults of the three image-sized
@@ -10,7 +12,10 @@
  * fault. The buffer itself stays an ordinary malloc() block. */
 #include "internal.h"
 
+#include <sodium.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #define HUGE_PAGE ((uintptr_t)2 << 20)
@@ -27,4 +32,57 @@ void mc__hint_huge(void *p, size_t len)
     (void)p;
     (void)len;
 #endif
+}
+
+/* Not realloc: the old block may hold plain image data, and it is wiped
+ * before it goes back. Doubles from 256 bytes until `more` fits. */
+bool mc__buf_reserve(mc__buf *b, size_t more)
+{
+    uint8_t *q;
+    size_t cap;
+
+    if (b->cap - b->len >= more)
+        return true;
+    cap = b->cap < 256 ? 256 : b->cap;
+    while (cap - b->len < more) {
+        if (cap > SIZE_MAX / 2) {
+            b->nomem = true;
+            return false;
+        }
+        cap *= 2;
+    }
+    if ((q = malloc(cap)) == NULL) {
+        b->nomem = true;
+        return false;
+    }
+    mc__hint_huge(q, cap);
+    if (b->len > 0)
+        memcpy(q, b->p, b->len);
+    if (b->p != NULL)
+        sodium_memzero(b->p, b->cap);
+    free(b->p);
+    b->p = q;
+    b->cap = cap;
+    return true;
+}
+
+int mc__buf_write(void *user, const uint8_t *data, size_t len)
+{
+    mc__buf *b = user;
+
+    if (!mc__buf_reserve(b, len))
+        return -1;
+    if (len > 0)
+        memcpy(b->p + b->len, data, len);
+    b->len += len;
+    return 0;
+}
+
+void mc__buf_wipe(mc__buf *b)
+{
+    if (b->p != NULL)
+        sodium_memzero(b->p, b->cap);
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
 }

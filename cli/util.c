@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 #include <sodium.h>
 
 /* The library's internals, as for bench/bench.c (linked into the same
- * program): the huge-page hint of src/mem.c. */
+ * program): the huge-page buffers of src/mem.c. */
 #include "internal.h"
 
 /* Set while a progress line is on screen: messages clear it first. */
@@ -120,11 +121,10 @@ bool cli_read_file(const char *path, size_t max, uint8_t **out, size_t *out_len)
     }
     if (cap < 65536)
         cap = 65536;
-    if ((buf = malloc(cap)) == NULL) {
+    if ((buf = mc__alloc_huge(cap)) == NULL) { /* one fault per 2 MiB (src/mem.c) */
         cli_error(shown, "out of memory");
         goto fail;
     }
-    mc__hint_huge(buf, cap); /* one fault per 2 MiB (src/mem.c) */
     for (;;) {
         ssize_t n;
         if (len == cap) {
@@ -319,6 +319,7 @@ struct cli_output {
     int err;      /* errno of the first failed write, or 0 */
     bool to_stdout;
     size_t used;
+    size_t high;  /* bytes of buf ever written: what is wiped */
     uint8_t buf[OUTPUT_BUFFER];
 };
 
@@ -327,10 +328,13 @@ cli_output *cli_output_open(const char *path, mode_t mode)
     const char *base = cli_basename(path);
     cli_output *o;
 
-    if ((o = calloc(1, sizeof *o)) == NULL) {
+    /* Huge pages, and buf left untouched until written: a small output
+     * costs no faults for the rest of it. */
+    if ((o = mc__alloc_huge(sizeof *o)) == NULL) {
         cli_error(path, "out of memory");
         return NULL;
     }
+    memset(o, 0, offsetof(cli_output, buf));
     if (strcmp(path, "-") == 0) {
         o->to_stdout = true;
         o->fd = STDOUT_FILENO;
@@ -382,6 +386,8 @@ int cli_output_write(void *out, const uint8_t *data, size_t len)
     }
     memcpy(o->buf + o->used, data, len);
     o->used += len;
+    if (o->used > o->high)
+        o->high = o->used;
     return o->err == 0 ? 0 : -1;
 }
 
@@ -394,7 +400,7 @@ void cli_output_abort(cli_output *o)
         unlink(o->tmp);
         pending_tmp[my_slot][0] = '\0';
     }
-    sodium_memzero(o->buf, sizeof o->buf); /* may hold a plain image */
+    sodium_memzero(o->buf, o->high); /* may hold a plain image */
     free(o);
 }
 
@@ -440,13 +446,13 @@ bool cli_output_commit(cli_output *o, bool force)
     }
     pending_tmp[my_slot][0] = '\0';
     sync_dir(o->path, o->dir_len);
-    sodium_memzero(o->buf, sizeof o->buf);
+    sodium_memzero(o->buf, o->high);
     free(o);
     return true;
 fail:
     unlink(o->tmp);
     pending_tmp[my_slot][0] = '\0';
-    sodium_memzero(o->buf, sizeof o->buf);
+    sodium_memzero(o->buf, o->high);
     free(o);
     return false;
 }

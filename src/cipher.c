@@ -120,7 +120,7 @@ static mc_err keyed_hash(uint8_t tag[MC_TAG_BYTES], const mc__subkeys *sk, const
         d_len = chunks * 64;
         if ((t.digests = malloc(d_len > 0 ? d_len : 1)) == NULL)
             return MC_ENOMEM;
-        t.openssl = img->samples_len >= mc__openssl_min_bytes;
+        t.openssl = mc__use_openssl(img->samples_len);
         atomic_init(&t.failed, false);
         mc__parallel(threads, chunks, MC_TREE_GRAIN, tree_range, &t);
         if (atomic_load(&t.failed)) {

@@ -33,6 +33,18 @@
  * either library. */
 size_t mc__openssl_min_bytes = (size_t)1 << 20;
 
+bool mc__use_openssl(size_t bytes)
+{
+    return bytes >= mc__openssl_min_bytes;
+}
+
+void mc__openssl_warm(void)
+{
+    EVP_MD_free(EVP_MD_fetch(NULL, "SHA512", NULL));
+    EVP_MAC_free(EVP_MAC_fetch(NULL, "HMAC", NULL));
+    EVP_CIPHER_free(EVP_CIPHER_fetch(NULL, "ChaCha20", NULL));
+}
+
 /* ------------------------------------------------------------------ */
 /* SHA-512 (FIPS 180-4): small inputs only, libsodium                  */
 
@@ -138,7 +150,7 @@ mc_err mc__hmac_init(mc__hmac **h, const uint8_t *key, size_t key_len, size_t ms
         key = empty_key;
     if ((obj = calloc(1, sizeof *obj)) == NULL)
         return MC_ENOMEM;
-    if (msg_len >= mc__openssl_min_bytes) {
+    if (mc__use_openssl(msg_len)) {
         if ((err = openssl_hmac_init(obj, key, key_len)) != MC_OK) {
             mc__hmac_free(obj);
             return err;

@@ -55,11 +55,11 @@ mc_err mc__image_alloc(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uin
         return err;
     if ((img = calloc(1, sizeof *img)) == NULL)
         return MC_ENOMEM;
-    if ((img->samples = calloc(len, 1)) == NULL) {
+    if ((img->samples = mc__alloc_huge(len)) == NULL) {
         free(img);
         return MC_ENOMEM;
     }
-    mc__hint_huge(img->samples, len);
+    memset(img->samples, 0, len); /* what a decoder does not write is 0 */
     img->width = w;
     img->height = h;
     img->frames = 1;

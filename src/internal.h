@@ -72,6 +72,10 @@ struct mc_image {
 /* mem.c: ask for transparent huge pages over an image-sized malloc()
  * block before its first touch (fewer page faults); a hint only. */
 void mc__hint_huge(void *p, size_t len);
+/* malloc() for a buffer that is about to be filled: from 256 KiB up
+ * 2 MiB-aligned and hinted as above, below that 64-byte aligned. Free
+ * with free(). */
+void *mc__alloc_huge(size_t len);
 /* A growing byte buffer (start with {0}); nomem is set when growing
  * failed. Old blocks are wiped before they are freed: they may hold a
  * plain image. */
@@ -109,6 +113,13 @@ mc_err mc__image_name_from_side(mc_image *img);
  * mc__openssl_min_bytes (and stage_v2.c's ChaCha20 over as many): the
  * same bytes either way; tests lower or raise it to run both. */
 extern size_t mc__openssl_min_bytes;
+/* Whether `bytes` of bulk data go through OpenSSL. */
+bool mc__use_openssl(size_t bytes);
+/* Fetches what bulk data uses (SHA-512, HMAC, ChaCha20) into OpenSSL's
+ * method cache. The first fetch loads OpenSSL's default provider (about
+ * 2 ms); a program that will encrypt a large image can do it on another
+ * thread while it reads the file. Thread-safe. */
+void mc__openssl_warm(void);
 typedef struct mc__hmac mc__hmac;
 mc_err mc__sha512(uint8_t out[64], const uint8_t *msg, size_t msg_len);
 mc_err mc__sha512_2(uint8_t out[64], const uint8_t *a, size_t a_len, const uint8_t *b,

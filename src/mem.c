@@ -9,7 +9,13 @@
  * for transparent huge pages (madvise(2), MADV_HUGEPAGE; honoured when
  * /sys/kernel/mm/transparent_hugepage/enabled is "always" or "madvise",
  * ignored otherwise) turns every aligned 2 MiB of the buffer into one
- * fault. The buffer itself stays an ordinary malloc() block. */
+ * fault. The buffer itself stays an ordinary malloc() block.
+ *
+ * Only whole aligned 2 MiB ranges can be huge pages, so buffers from 256
+ * KiB up are allocated 2 MiB-aligned and rounded up to a multiple of 2
+ * MiB (mc__alloc_huge): a 512 KiB buffer that would take 128 faults of
+ * about 12 us each there takes one. The price is resident memory: the
+ * touched part of such a buffer counts in 2 MiB steps. */
 #include "internal.h"
 
 #include <sodium.h>
@@ -18,20 +24,36 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define HUGE_PAGE ((uintptr_t)2 << 20)
+#define HUGE_PAGE ((size_t)2 << 20)
+#define HUGE_MIN ((size_t)256 << 10)
 
 void mc__hint_huge(void *p, size_t len)
 {
 #ifdef MADV_HUGEPAGE
-    uintptr_t start = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-    uintptr_t end = ((uintptr_t)p + len) & ~(HUGE_PAGE - 1);
+    uintptr_t start = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+    uintptr_t end = ((uintptr_t)p + len) & ~(uintptr_t)(HUGE_PAGE - 1);
 
-    if (p != NULL && len >= 2 * HUGE_PAGE && end > start)
+    if (p != NULL && end > start)
         (void)madvise((void *)start, end - start, MADV_HUGEPAGE); /* a hint: errors ignored */
 #else
     (void)p;
     (void)len;
 #endif
+}
+
+void *mc__alloc_huge(size_t len)
+{
+    size_t cap;
+    void *p;
+
+    if (len < HUGE_MIN) /* aligned_alloc: the size a multiple of the alignment */
+        return aligned_alloc(64, len < SIZE_MAX - 63 ? (len + 63) & ~(size_t)63 : len);
+    if (len > SIZE_MAX - HUGE_PAGE)
+        return NULL;
+    cap = (len + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    if ((p = aligned_alloc(HUGE_PAGE, cap)) != NULL)
+        mc__hint_huge(p, cap);
+    return p;
 }
 
 /* Not realloc: the old block may hold plain image data, and it is wiped
@@ -51,11 +73,10 @@ bool mc__buf_reserve(mc__buf *b, size_t more)
         }
         cap *= 2;
     }
-    if ((q = malloc(cap)) == NULL) {
+    if ((q = mc__alloc_huge(cap)) == NULL) {
         b->nomem = true;
         return false;
     }
-    mc__hint_huge(q, cap);
     if (b->len > 0)
         memcpy(q, b->p, b->len);
     if (b->p != NULL)

@@ -740,7 +740,7 @@ static struct scratch *scratch_new(const struct mc__v2 *v, size_t group_bytes)
     if (s == NULL)
         return NULL;
     memset(s, 0, sizeof *s);
-    if (group_bytes > 0 && (s->group = aligned_alloc(64, group_bytes)) == NULL) {
+    if (group_bytes > 0 && (s->group = mc__alloc_huge(group_bytes)) == NULL) {
         free(s);
         return NULL;
     }
@@ -788,7 +788,7 @@ mc_err mc__v2_run(uint8_t *buf, size_t n, unsigned bps, const uint8_t sm[64],
         memcpy(v->nonce8, tag + 16, 8);
         /* OpenSSL's ChaCha20 for bulk data, libsodium's for small images
          * (crypto.c says why); the same keystream. NULL: libsodium's. */
-        if (n * bps >= mc__openssl_min_bytes)
+        if (mc__use_openssl(n * bps))
             v->chacha = EVP_CIPHER_fetch(NULL, "ChaCha20", NULL);
     }
     /* Everything is allocated before the first sample changes, so a

@@ -33,7 +33,8 @@ static const char ENCRYPT_HELP[] =
     "    -k, --key KEYFILE     the key file (else $MEDCRYPT_KEY, else a prompt)\n"
     "    -o, --output OUTPUT   output file, for a single INPUT; '-' = standard output\n"
     "    -f, --force           replace existing output files\n"
-    "    -j, --jobs N          files processed in parallel (default: all cores)\n"
+    "    -j, --jobs N          cores to use: N files at once, or one file's\n"
+    "                          stages on N threads (default: all cores)\n"
     "    -h, --help            this help\n"
     "\n"
     "INPUT '-' reads standard input (the output then goes to standard output\n"
@@ -58,7 +59,8 @@ static const char DECRYPT_HELP[] =
     "    -k, --key KEYFILE     the key file (else $MEDCRYPT_KEY, else a prompt)\n"
     "    -o, --output OUTPUT   output file, for a single CIPHER; '-' = standard output\n"
     "    -f, --force           replace existing output files\n"
-    "    -j, --jobs N          files processed in parallel (default: all cores)\n"
+    "    -j, --jobs N          cores to use: N files at once, or one file's\n"
+    "                          stages on N threads (default: all cores)\n"
     "    -h, --help            this help\n";
 
 struct job {
@@ -263,7 +265,7 @@ static int run(int argc, char **argv, bool decrypt)
     const char *verb = decrypt ? "decrypt" : "encrypt", *key_file = NULL;
     struct job job = {.decrypt = decrypt};
     mc_key key;
-    int c, failures = 0, n_inputs, stdin_inputs = 0, jobs = cli_cores();
+    int c, failures = 0, n_inputs, stdin_inputs = 0, jobs = cli_cores(), files;
     char *end;
 
     optind = 1;
@@ -313,17 +315,18 @@ static int run(int argc, char **argv, bool decrypt)
         cli_error(NULL, "cannot initialise the crypto library");
         return 1;
     }
-    /* Cores not taken by parallel files go to each image's parallel stages
-     * (one large image: all cores; many files: one each). */
-    if (jobs > n_inputs)
-        jobs = n_inputs;
-    (void)mc_ctx_set_threads(job.ctx, (unsigned)(cli_cores() / jobs > 1 ? cli_cores() / jobs : 1));
+    /* -j N is the number of cores to use: N files at once, and the cores
+     * not taken by parallel files go to each image's parallel stages (one
+     * large image: N threads; many files: one each). So -j 1 is one core,
+     * as with make. */
+    files = jobs < n_inputs ? jobs : n_inputs;
+    (void)mc_ctx_set_threads(job.ctx, (unsigned)(jobs / files));
     if (!cli_load_key(key_file, &key)) {
         mc_ctx_free(job.ctx);
         return 1;
     }
     job.key = &key;
-    failures = cli_batch(jobs, argv + optind, n_inputs, process_one, &job);
+    failures = cli_batch(files, argv + optind, n_inputs, process_one, &job);
     mc_key_wipe(&key);
     mc_ctx_free(job.ctx);
     return failures == 0 ? 0 : 1;

@@ -2,12 +2,16 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
+
+#include "internal.h" /* mc__use_openssl, mc__openssl_warm */
 
 #define CIPHER_SUFFIX ".enc.png"
 /* Largest input file read: the pixel cap's worth of 16-bit samples plus
@@ -256,6 +260,26 @@ static bool process_one(void *arg, const char *input)
     return process(job, input);
 }
 
+static void *warm_openssl(void *unused)
+{
+    (void)unused;
+    mc__openssl_warm();
+    return NULL;
+}
+
+/* Whether any input is a file large enough for OpenSSL (crypto.c): then
+ * its start-up runs on another thread while the first file is read. */
+static bool wants_openssl(char **inputs, int n)
+{
+    struct stat st;
+
+    for (int i = 0; i < n; i++)
+        if (stat(inputs[i], &st) == 0 && S_ISREG(st.st_mode) &&
+            mc__use_openssl((size_t)st.st_size))
+            return true;
+    return false;
+}
+
 static int run(int argc, char **argv, bool decrypt)
 {
     static const struct option opts[] = {
@@ -266,6 +290,8 @@ static int run(int argc, char **argv, bool decrypt)
     struct job job = {.decrypt = decrypt};
     mc_key key;
     int c, failures = 0, n_inputs, stdin_inputs = 0, jobs = cli_cores(), files;
+    pthread_t warm;
+    bool warming;
     char *end;
 
     optind = 1;
@@ -321,13 +347,17 @@ static int run(int argc, char **argv, bool decrypt)
      * as with make. */
     files = jobs < n_inputs ? jobs : n_inputs;
     (void)mc_ctx_set_threads(job.ctx, (unsigned)(jobs / files));
-    if (!cli_load_key(key_file, &key)) {
-        mc_ctx_free(job.ctx);
-        return 1;
+    warming = wants_openssl(argv + optind, n_inputs) &&
+              pthread_create(&warm, NULL, warm_openssl, NULL) == 0;
+    if (cli_load_key(key_file, &key)) {
+        job.key = &key;
+        failures = cli_batch(files, argv + optind, n_inputs, process_one, &job);
+        mc_key_wipe(&key);
+    } else {
+        failures = -1;
     }
-    job.key = &key;
-    failures = cli_batch(files, argv + optind, n_inputs, process_one, &job);
-    mc_key_wipe(&key);
+    if (warming)
+        pthread_join(warm, NULL);
     mc_ctx_free(job.ctx);
     return failures == 0 ? 0 : 1;
 }

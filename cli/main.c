@@ -6,8 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <openssl/crypto.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -102,10 +100,6 @@ int main(int argc, char **argv)
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
     mallopt(M_TRIM_THRESHOLD, 32 << 20);
 #endif
-    /* medcrypt uses three algorithms of OpenSSL's default provider
-     * (SHA-512, HMAC, ChaCha20; crypto.c) and nothing an openssl.cnf
-     * configures: not reading it saves about 1 ms of OpenSSL's first use. */
-    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
 
     if (argc < 2) {
         fputs(USAGE, stderr);

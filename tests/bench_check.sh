@@ -25,6 +25,8 @@ for im in d["images"]:
     check(set(im["reference"]) == {"memcpy_ms", "xchacha20poly1305_ms", "hmac_sha512_ms"},
           im["name"] + " references")
 check(d["batch"]["threads"] == 2 and d["batch"]["speedup"] > 0, "batch")
+check(d["batch"]["xchacha20poly1305_speedup"] > 0 and d["batch"]["hmac_sha512_speedup"] > 0,
+      "batch: the references speed-ups")
 check(d["peak_rss_kib"] > 0, "peak rss")
 print("%d passed, %d failed" % (passes, fails))
 sys.exit(1 if fails else 0)

@@ -274,16 +274,21 @@ static void *warm_openssl(void *unused)
     return NULL;
 }
 
-/* Whether any input is a file large enough for OpenSSL (crypto.c): then
- * its start-up runs on another thread while the first file is read. */
+/* Whether the inputs together are enough bytes for OpenSSL to pay for
+ * its start-up (crypto.c): then it starts on another thread while the
+ * first file is read, and the files after it take OpenSSL's faster
+ * hash. */
 static bool wants_openssl(char **inputs, int n)
 {
     struct stat st;
+    size_t total = 0;
 
-    for (int i = 0; i < n; i++)
-        if (stat(inputs[i], &st) == 0 && S_ISREG(st.st_mode) &&
-            mc__use_openssl((size_t)st.st_size))
+    for (int i = 0; i < n; i++) {
+        if (stat(inputs[i], &st) == 0 && S_ISREG(st.st_mode))
+            total += (size_t)st.st_size;
+        if (mc__use_openssl(total))
             return true;
+    }
     return false;
 }
 

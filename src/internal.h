@@ -113,12 +113,13 @@ mc_err mc__image_name_from_side(mc_image *img);
  * mc__openssl_min_bytes (and stage_v2.c's ChaCha20 over as many): the
  * same bytes either way; tests lower or raise it to run both. */
 extern size_t mc__openssl_min_bytes;
-/* Whether `bytes` of bulk data go through OpenSSL. */
+/* Whether an image of `bytes` goes through OpenSSL: from
+ * mc__openssl_min_bytes, or from 64 KiB once mc__openssl_warm has run. */
 bool mc__use_openssl(size_t bytes);
 /* Fetches what bulk data uses (SHA-512, HMAC, ChaCha20) into OpenSSL's
  * method cache. The first fetch loads OpenSSL's default provider (about
- * 2 ms); a program that will encrypt a large image can do it on another
- * thread while it reads the file. Thread-safe. */
+ * 2 ms); a program that will encrypt a large image, or many, can do it on
+ * another thread while it reads the first file. Thread-safe. */
 void mc__openssl_warm(void);
 typedef struct mc__hmac mc__hmac;
 mc_err mc__sha512(uint8_t out[64], const uint8_t *msg, size_t msg_len);

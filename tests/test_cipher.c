@@ -326,6 +326,39 @@ static void test_libraries_same_bytes(void **state)
     mc__openssl_min_bytes = saved;
 }
 
+/* Once mc__openssl_warm has run (the command does it for a batch),
+ * images from 64 KiB up take OpenSSL, smaller ones still libsodium: the
+ * same cipher bytes as before the warm-up. Runs last in this program:
+ * the warm state is for the whole process. */
+static void test_openssl_warm(void **state)
+{
+    uint8_t nonce[MC_NONCE_BYTES] = {4};
+    size_t saved = mc__openssl_min_bytes;
+    mc_image *img[2];
+    mc__header h[2];
+    mc_key key;
+
+    (void)state;
+    test_key(&key, 8);
+    mc__openssl_min_bytes = (size_t)1 << 20;
+    assert_false(mc__use_openssl((size_t)64 << 10));
+    assert_true(mc__use_openssl((size_t)1 << 20));
+    for (int b = 0; b < 2; b++) {
+        if (b == 1)
+            mc__openssl_warm();
+        img[b] = make_image(256, 256, 1, 16, 5); /* 128 KiB */
+        assert_int_equal(mc__encrypt_inplace(&key, img[b], nonce, MC_STAGES_ALL, &h[b], 2),
+                         MC_OK);
+    }
+    assert_true(mc__use_openssl((size_t)64 << 10));
+    assert_false(mc__use_openssl(((size_t)64 << 10) - 1));
+    assert_memory_equal(h[0].tag, h[1].tag, MC_TAG_BYTES);
+    assert_memory_equal(img[0]->samples, img[1]->samples, img[0]->samples_len);
+    for (int b = 0; b < 2; b++)
+        mc_image_free(img[b]);
+    mc__openssl_min_bytes = saved;
+}
+
 /* mc_encrypt_image_inplace_to: the cipher PNG streamed to a sink
  * decrypts to the plain image; a sink that fails gives MC_EIO. */
 static void test_encrypt_streamed(void **state)
@@ -749,6 +782,7 @@ int main(void)
         cmocka_unit_test(test_not_cipher),
         cmocka_unit_test(test_pixel_cap),
         cmocka_unit_test(test_avalanche),
+        cmocka_unit_test(test_openssl_warm), /* last: warms OpenSSL for the process */
     };
     return cmocka_run_group_tests(tests, ctx_setup, ctx_teardown);
 }

@@ -15,7 +15,8 @@
 #define MAX_INPUT_BYTES ((size_t)3 << 30)
 
 static const char ANALYZE_HELP[] =
-    "Usage: medcrypt analyze [--json] [--report OUT.html] [-k KEYFILE] [--seed N] PLAIN [CIPHER]\n"
+    "Usage: medcrypt analyze [--json] [--report OUT.html] [-k KEYFILE] [--seed N]\n"
+    "                        PLAIN [CIPHER]\n"
     "\n"
     "Measures what the image-encryption literature measures, for the plain image\n"
     "PLAIN (any format medcrypt reads) and its cipher image: histogram, chi-square\n"

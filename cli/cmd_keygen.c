@@ -17,7 +17,7 @@ static const char HELP[] =
     "identifiers give a different key each time: the key is what you keep.\n"
     "\n"
     "Options:\n"
-    "    -a, --aadhaar NUMBER  12 digits, spaces or hyphens allowed, valid check digit\n"
+    "    -a, --aadhaar NUMBER  12 digits (spaces, hyphens allowed), valid check digit\n"
     "                          (asked on the terminal if omitted)\n"
     "    -d, --dob DATE        date of birth, YYYY-MM-DD, from 1900-01-01 to today\n"
     "    -o, --output KEYFILE  write the key to KEYFILE (mode 0600) instead of\n"

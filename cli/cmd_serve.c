@@ -16,7 +16,8 @@
 #include <string.h>
 
 static const char SERVE_HELP[] =
-    "Usage: medcrypt serve [--listen 127.0.0.1:8080] [--max-upload BYTES] [--threads N]\n"
+    "Usage: medcrypt serve [--listen 127.0.0.1:8080] [--max-upload BYTES]\n"
+    "                      [--threads N]\n"
     "                      [--timeout SEC] [--max-connections N] [--per-ip N]\n"
     "\n"
     "Serves the web application (home, encrypt, decrypt and analysis pages) and\n"

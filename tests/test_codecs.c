@@ -687,6 +687,26 @@ static void test_png_every_cut(void **state)
 /* ------------------------------------------------------------------ */
 /* PNG: the private chunk of cipher images.                            */
 
+/* mc__alloc_huge (src/mem.c): from 256 KiB up 2 MiB-aligned, below that
+ * 64-byte aligned; every byte usable, freed with free(). */
+static void test_alloc_huge(void **state)
+{
+    static const size_t sizes[] = {0, 1, 63, 65, (256u << 10) - 1, 256u << 10,
+                                   (2u << 20) + 1, 9u << 20};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        uint8_t *p = mc__alloc_huge(sizes[i]);
+        size_t align = sizes[i] >= (256u << 10) ? 2u << 20 : 64;
+        assert_non_null(p);
+        assert_int_equal((uintptr_t)p % align, 0);
+        memset(p, 0xa5, sizes[i]); /* ASan: the whole request is ours */
+        if (sizes[i] > 0)
+            assert_int_equal(p[sizes[i] - 1], 0xa5);
+        free(p);
+    }
+}
+
 /* The streamed encoder writes exactly the bytes of the buffered one, in
  * pieces, for cipher (fast) and plain encodings, 8 and 16 bits; a sink
  * that fails gives MC_EIO. */
@@ -1261,6 +1281,7 @@ int main(void)
         cmocka_unit_test(test_codec_names),
         cmocka_unit_test(test_codec_dispatch),
         cmocka_unit_test(test_png_encode_streamed),
+        cmocka_unit_test(test_alloc_huge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

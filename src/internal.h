@@ -69,12 +69,10 @@ struct mc_image {
 };
 
 /* image.c */
-/* mem.c: ask for transparent huge pages over an image-sized malloc()
- * block before its first touch (fewer page faults); a hint only. */
-void mc__hint_huge(void *p, size_t len);
-/* malloc() for a buffer that is about to be filled: from 256 KiB up
- * 2 MiB-aligned and hinted as above, below that 64-byte aligned. Free
- * with free(). */
+/* mem.c: malloc() for a buffer that is about to be filled: from 256 KiB
+ * up 2 MiB-aligned and hinted for transparent huge pages before its first
+ * touch (fewer page faults; a hint only), below that 64-byte aligned.
+ * Free with free(). */
 void *mc__alloc_huge(size_t len);
 /* A growing byte buffer (start with {0}); nomem is set when growing
  * failed. Old blocks are wiped before they are freed: they may hold a

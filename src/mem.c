@@ -30,7 +30,7 @@
 #define HUGE_PAGE ((size_t)2 << 20)
 #define HUGE_MIN ((size_t)256 << 10)
 
-void mc__hint_huge(void *p, size_t len)
+static void hint_huge(void *p, size_t len)
 {
 #ifdef MADV_HUGEPAGE
     uintptr_t start = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
@@ -55,7 +55,7 @@ void *mc__alloc_huge(size_t len)
         return NULL;
     cap = (len + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
     if ((p = aligned_alloc(HUGE_PAGE, cap)) != NULL)
-        mc__hint_huge(p, cap);
+        hint_huge(p, cap);
     return p;
 }
 

@@ -372,8 +372,16 @@ cli_output *cli_output_open(const char *path, mode_t mode)
  * the fsync still guarantees the file). */
 #define WRITEBACK_STEP ((off_t)1 << 20)
 
-static void start_writeback(cli_output *o, size_t len)
+/* Writes len bytes to the file unless a write already failed (then or
+ * now: o->err keeps the first errno), and starts their writeback. */
+static void output_bytes(cli_output *o, const uint8_t *data, size_t len)
 {
+    if (o->err != 0)
+        return;
+    if (!write_all(o->fd, data, len)) {
+        o->err = errno;
+        return;
+    }
     o->written += (off_t)len;
 #if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
     if (!o->to_stdout && o->written - o->kicked >= WRITEBACK_STEP) {
@@ -385,12 +393,8 @@ static void start_writeback(cli_output *o, size_t len)
 
 static void output_flush(cli_output *o)
 {
-    if (o->used > 0 && o->err == 0) {
-        if (write_all(o->fd, o->buf, o->used))
-            start_writeback(o, o->used);
-        else
-            o->err = errno;
-    }
+    if (o->used > 0)
+        output_bytes(o, o->buf, o->used);
     o->used = 0;
 }
 
@@ -403,12 +407,7 @@ int cli_output_write(void *out, const uint8_t *data, size_t len)
     if (len > OUTPUT_BUFFER - o->used) {
         output_flush(o);
         if (len >= OUTPUT_BUFFER) { /* large: straight from the caller's buffer */
-            if (o->err == 0) {
-                if (write_all(o->fd, data, len))
-                    start_writeback(o, len);
-                else
-                    o->err = errno;
-            }
+            output_bytes(o, data, len);
             return o->err == 0 ? 0 : -1;
         }
     }

@@ -9,10 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
 #include <sodium.h>
 
-#include "internal.h" /* mc__use_openssl, mc__openssl_warm */
+#include "internal.h" /* mc__openssl_pays, mc__openssl_warm */
+#include "ossl.h"     /* mc__ossl */
 
 #define CIPHER_SUFFIX ".enc.png"
 /* Largest input file read: the pixel cap's worth of 16-bit samples plus
@@ -264,13 +264,17 @@ static bool process_one(void *arg, const char *input)
 
 static void *warm_openssl(void *unused)
 {
+    const struct mc__ossl *o = mc__ossl(); /* loads libcrypto */
+
     (void)unused;
+    if (o == NULL)
+        return NULL; /* libsodium does it all */
     /* medcrypt uses three algorithms of OpenSSL's default provider
      * (SHA-512, HMAC, ChaCha20; crypto.c) and nothing an openssl.cnf
      * configures: not reading it saves about 1 ms. Only here, where
      * OpenSSL will be used: a command that does not use it skips its
      * start-up and its clean-up at exit. */
-    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+    o->OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
     mc__openssl_warm();
     return NULL;
 }
@@ -287,7 +291,7 @@ static bool wants_openssl(char **inputs, int n)
     for (int i = 0; i < n; i++) {
         if (stat(inputs[i], &st) == 0 && S_ISREG(st.st_mode))
             total += (size_t)st.st_size;
-        if (mc__use_openssl(total))
+        if (mc__openssl_pays(total))
             return true;
     }
     return false;

@@ -8,23 +8,23 @@
  * SHA-512 assembly is about 1.6x faster than libsodium's portable C, and
  * that hash is the pipeline's floor (DESIGN §3). Everything small (keys,
  * key processing, subkeys, the keyed hash of a small image) goes through
- * libsodium: OpenSSL's first EVP fetch loads its configuration and
- * registers every algorithm of its default provider, about 2 ms of a
- * process that encrypts a 512x512 image in 5 (docs/PERFORMANCE.md,
- * "Whole process"). Once a program has paid that (mc__openssl_warm, which
- * the command runs on a second thread for a large input or a batch),
- * images from 64 KiB up go through OpenSSL too. Only OpenSSL's EVP APIs
- * are used: SHA512_* and HMAC_CTX are deprecated in OpenSSL 3.0.
+ * libsodium: loading libcrypto (ossl.c) and its first EVP fetch, which
+ * registers every algorithm of its default provider, cost about 3 ms of
+ * a process that encrypts a 512x512 image in a few (docs/PERFORMANCE.md,
+ * "Whole process"). Once a program has paid that (mc__openssl_warm,
+ * which the command runs on a second thread for a large input or a
+ * batch), images from 64 KiB up go through OpenSSL too. Only OpenSSL's
+ * EVP APIs are used: SHA512_* and HMAC_CTX are deprecated in OpenSSL 3.0.
  * tests/test_kat.c runs the RFC vectors through both.
  */
 #include "internal.h"
+#include "ossl.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
-#include <openssl/evp.h>
 #include <openssl/params.h>
 #include <sodium.h>
 
@@ -41,23 +41,36 @@ size_t mc__openssl_min_bytes = (size_t)1 << 20;
 static atomic_bool openssl_warm;
 #define WARM_MIN_BYTES ((size_t)64 << 10)
 
-bool mc__use_openssl(size_t bytes)
+bool mc__openssl_pays(size_t bytes)
 {
     return bytes >= mc__openssl_min_bytes ||
            (bytes >= WARM_MIN_BYTES && atomic_load_explicit(&openssl_warm, memory_order_relaxed));
 }
 
+bool mc__use_openssl(size_t bytes)
+{
+    /* Loads libcrypto the first time a large image asks; a machine
+     * without it runs everything on libsodium. */
+    return mc__openssl_pays(bytes) && mc__ossl() != NULL;
+}
+
 void mc__openssl_warm(void)
 {
-    EVP_MD *md = EVP_MD_fetch(NULL, "SHA512", NULL);
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_CIPHER *chacha = EVP_CIPHER_fetch(NULL, "ChaCha20", NULL);
+    const struct mc__ossl *o = mc__ossl();
+    EVP_MD *md;
+    EVP_MAC *mac;
+    EVP_CIPHER *chacha;
 
+    if (o == NULL)
+        return;
+    md = o->EVP_MD_fetch(NULL, "SHA512", NULL);
+    mac = o->EVP_MAC_fetch(NULL, "HMAC", NULL);
+    chacha = o->EVP_CIPHER_fetch(NULL, "ChaCha20", NULL);
     if (md != NULL && mac != NULL && chacha != NULL)
         atomic_store(&openssl_warm, true);
-    EVP_MD_free(md);
-    EVP_MAC_free(mac);
-    EVP_CIPHER_free(chacha);
+    o->EVP_MD_free(md);
+    o->EVP_MAC_free(mac);
+    o->EVP_CIPHER_free(chacha);
 }
 
 /* ------------------------------------------------------------------ */
@@ -92,6 +105,7 @@ mc_err mc__sha512_2(uint8_t out[64], const uint8_t *a, size_t a_len, const uint8
 mc_err mc__sha512_chunks(uint8_t *digests, const uint8_t *msg, size_t len, size_t chunk,
                          size_t first, size_t last, bool openssl)
 {
+    const struct mc__ossl *o = openssl ? mc__ossl() : NULL;
     EVP_MD *md = NULL;
     EVP_MD_CTX *ctx = NULL;
     unsigned int n = 0;
@@ -99,8 +113,8 @@ mc_err mc__sha512_chunks(uint8_t *digests, const uint8_t *msg, size_t len, size_
 
     if (digests == NULL || msg == NULL || chunk == 0)
         return MC_EINVAL;
-    if (openssl && ((md = EVP_MD_fetch(NULL, "SHA512", NULL)) == NULL ||
-                    (ctx = EVP_MD_CTX_new()) == NULL)) {
+    if (openssl && (o == NULL || (md = o->EVP_MD_fetch(NULL, "SHA512", NULL)) == NULL ||
+                    (ctx = o->EVP_MD_CTX_new()) == NULL)) {
         err = MC_ECRYPTO;
         goto out;
     }
@@ -108,14 +122,16 @@ mc_err mc__sha512_chunks(uint8_t *digests, const uint8_t *msg, size_t len, size_
         size_t off = i * chunk, k = len - off < chunk ? len - off : chunk;
         if (!openssl)
             err = mc__sha512(digests + 64 * i, msg + off, k);
-        else if (EVP_DigestInit_ex2(ctx, md, NULL) != 1 ||
-                 EVP_DigestUpdate(ctx, msg + off, k) != 1 ||
-                 EVP_DigestFinal_ex(ctx, digests + 64 * i, &n) != 1 || n != 64)
+        else if (o->EVP_DigestInit_ex2(ctx, md, NULL) != 1 ||
+                 o->EVP_DigestUpdate(ctx, msg + off, k) != 1 ||
+                 o->EVP_DigestFinal_ex(ctx, digests + 64 * i, &n) != 1 || n != 64)
             err = MC_ECRYPTO;
     }
 out:
-    EVP_MD_CTX_free(ctx); /* cleanses the hash state */
-    EVP_MD_free(md);
+    if (o != NULL) {
+        o->EVP_MD_CTX_free(ctx); /* cleanses the hash state */
+        o->EVP_MD_free(md);
+    }
     return err;
 }
 
@@ -123,7 +139,8 @@ out:
 /* HMAC-SHA-512 (RFC 2104; RFC 4231 vectors)                           */
 
 struct mc__hmac {
-    EVP_MAC_CTX *ctx;                    /* OpenSSL (bulk), or NULL: */
+    const struct mc__ossl *o;            /* OpenSSL (bulk), or NULL: */
+    EVP_MAC_CTX *ctx;                    /* its context */
     crypto_auth_hmacsha512_state sodium; /* libsodium; secret: wiped */
 };
 
@@ -134,23 +151,26 @@ static const uint8_t empty_key[1];
 
 static mc_err openssl_hmac_init(mc__hmac *obj, const uint8_t *key, size_t key_len)
 {
+    const struct mc__ossl *o = mc__ossl();
     EVP_MAC *mac;
-    OSSL_PARAM params[2];
     char digest[] = "SHA512";
+    /* OSSL_PARAM's initialisers are macros: no call into libcrypto. */
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, sizeof digest - 1),
+        OSSL_PARAM_END};
     mc_err err = MC_ECRYPTO;
 
     /* Fetched on every call: simple and thread-safe; once per image. */
-    if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+    if (o == NULL || (mac = o->EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
         return MC_ECRYPTO;
-    if ((obj->ctx = EVP_MAC_CTX_new(mac)) == NULL)
+    obj->o = o;
+    if ((obj->ctx = o->EVP_MAC_CTX_new(mac)) == NULL)
         goto out;
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0);
-    params[1] = OSSL_PARAM_construct_end();
-    if (EVP_MAC_init(obj->ctx, key, key_len, params) != 1)
+    if (o->EVP_MAC_init(obj->ctx, key, key_len, params) != 1)
         goto out;
     err = MC_OK;
 out:
-    EVP_MAC_free(mac); /* the context keeps its own reference */
+    o->EVP_MAC_free(mac); /* the context keeps its own reference */
     return err;
 }
 
@@ -187,7 +207,7 @@ mc_err mc__hmac_update(mc__hmac *h, const uint8_t *msg, size_t msg_len)
         crypto_auth_hmacsha512_update(&h->sodium, msg, msg_len);
         return MC_OK;
     }
-    return EVP_MAC_update(h->ctx, msg, msg_len) == 1 ? MC_OK : MC_ECRYPTO;
+    return h->o->EVP_MAC_update(h->ctx, msg, msg_len) == 1 ? MC_OK : MC_ECRYPTO;
 }
 
 mc_err mc__hmac_final(mc__hmac *h, uint8_t out[64])
@@ -204,7 +224,7 @@ mc_err mc__hmac_final(mc__hmac *h, uint8_t out[64])
     if (h->ctx == NULL) {
         crypto_auth_hmacsha512_final(&h->sodium, out);
         err = MC_OK;
-    } else if (EVP_MAC_final(h->ctx, out, &len, 64) == 1 && len == 64) {
+    } else if (h->o->EVP_MAC_final(h->ctx, out, &len, 64) == 1 && len == 64) {
         err = MC_OK;
     }
 out:
@@ -216,7 +236,8 @@ void mc__hmac_free(mc__hmac *h)
 {
     if (h == NULL)
         return;
-    EVP_MAC_CTX_free(h->ctx); /* cleanses OpenSSL's copy of the key */
+    if (h->o != NULL)
+        h->o->EVP_MAC_CTX_free(h->ctx); /* cleanses OpenSSL's copy of the key */
     sodium_memzero(&h->sodium, sizeof h->sodium);
     free(h);
 }

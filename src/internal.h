@@ -107,17 +107,22 @@ bool mc__side_valid(const uint8_t *side, size_t side_len);
 mc_err mc__image_name_from_side(mc_image *img);
 
 /* crypto.c: SHA-512, HMAC and HKDF (FIPS 180-4, RFC 2104/4231, RFC 5869)
- * over libsodium, and OpenSSL's libcrypto for an HMAC over at least
- * mc__openssl_min_bytes (and stage_v2.c's ChaCha20 over as many): the
- * same bytes either way; tests lower or raise it to run both. */
+ * over libsodium, and OpenSSL's libcrypto (loaded on first use, ossl.h)
+ * for an HMAC over at least mc__openssl_min_bytes (and stage_v2.c's
+ * ChaCha20 over as many): the same bytes either way; tests lower or raise
+ * it to run both. */
 extern size_t mc__openssl_min_bytes;
-/* Whether an image of `bytes` goes through OpenSSL: from
- * mc__openssl_min_bytes, or from 64 KiB once mc__openssl_warm has run. */
+/* Whether `bytes` are worth OpenSSL: from mc__openssl_min_bytes, or from
+ * 64 KiB once mc__openssl_warm has run. Loads nothing. */
+bool mc__openssl_pays(size_t bytes);
+/* Whether an image of `bytes` goes through OpenSSL: it pays, and
+ * libcrypto is loaded (this loads it, the first time). */
 bool mc__use_openssl(size_t bytes);
-/* Fetches what bulk data uses (SHA-512, HMAC, ChaCha20) into OpenSSL's
- * method cache. The first fetch loads OpenSSL's default provider (about
- * 2 ms); a program that will encrypt a large image, or many, can do it on
- * another thread while it reads the first file. Thread-safe. */
+/* Loads libcrypto and fetches what bulk data uses (SHA-512, HMAC,
+ * ChaCha20) into OpenSSL's method cache. Loading and the first fetch,
+ * which registers OpenSSL's default provider, take about 3 ms; a program
+ * that will encrypt a large image, or many, can do it on another thread
+ * while it reads the first file. Thread-safe. */
 void mc__openssl_warm(void);
 typedef struct mc__hmac mc__hmac;
 mc_err mc__sha512(uint8_t out[64], const uint8_t *msg, size_t msg_len);

@@ -30,8 +30,8 @@
  * operations in the same order (no FMA), so the same bits.
  */
 #include "internal.h"
+#include "ossl.h"
 
-#include <openssl/evp.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -69,7 +69,8 @@ struct mc__v2 {
     uint16_t *rot;         /* per position p in π: row rotations (MAX_ROWS) */
     uint8_t *order;        /* per position p in π: row mask */
     uint16_t *shift;       /* per position p in π: rotation of its block */
-    EVP_CIPHER *chacha;    /* OpenSSL's ChaCha20, or NULL: libsodium's */
+    const struct mc__ossl *o; /* OpenSSL (ossl.c), or NULL: */
+    EVP_CIPHER *chacha;    /* its ChaCha20; NULL: libsodium's */
     uint8_t subkey[32];    /* HChaCha20(K_stream, T[0..16]) */
     uint8_t nonce8[8];     /* T[16..24] */
     struct scratch **scratch; /* one per worker */
@@ -339,7 +340,8 @@ struct scratch {
     uint16_t b[P];             /* the block being made or undone */
     uint64_t h[P * 2 / 16 + HLANES];
     uint16_t f[MAX_NC];        /* the group's member offsets */
-    EVP_CIPHER_CTX *ks;        /* ChaCha20 under the subkey, or NULL */
+    const struct mc__ossl *o;  /* OpenSSL, when ks is set */
+    EVP_CIPHER_CTX *ks;        /* its ChaCha20 under the subkey, or NULL */
     uint8_t *group;            /* GROUP blocks */
 };
 
@@ -514,8 +516,8 @@ static void keystream(const struct mc__v2 *v, struct scratch *s, uint8_t *p, siz
     for (int i = 0; i < 8; i++)
         iv[i] = (uint8_t)(ctr >> (8 * i));
     memcpy(iv + 8, v->nonce8, 8);
-    if (s->ks != NULL && EVP_EncryptInit_ex2(s->ks, NULL, NULL, iv, NULL) == 1 &&
-        EVP_EncryptUpdate(s->ks, p, &out_len, p, (int)len) == 1)
+    if (s->ks != NULL && s->o->EVP_EncryptInit_ex2(s->ks, NULL, NULL, iv, NULL) == 1 &&
+        s->o->EVP_EncryptUpdate(s->ks, p, &out_len, p, (int)len) == 1)
         return;
     crypto_stream_chacha20_xor_ic(p, p, len, v->nonce8, ctr, v->subkey);
 }
@@ -723,7 +725,8 @@ static void scratch_free(struct scratch *s, size_t group_bytes)
 {
     if (s == NULL)
         return;
-    EVP_CIPHER_CTX_free(s->ks); /* cleanses its key schedule */
+    if (s->ks != NULL)
+        s->o->EVP_CIPHER_CTX_free(s->ks); /* cleanses its key schedule */
     if (s->group != NULL) {
         sodium_memzero(s->group, group_bytes); /* plain or scrambled samples */
         free(s->group);
@@ -747,10 +750,12 @@ static struct scratch *scratch_new(const struct mc__v2 *v, size_t group_bytes)
     /* OpenSSL's counter is 32 bits: longer streams use libsodium's. */
     if (v->chacha != NULL && !mc__v2_generic_only &&
         ((uint64_t)v->n * v->bps) / 64 + 1 < ((uint64_t)1 << 32) &&
-        (s->ks = EVP_CIPHER_CTX_new()) != NULL &&
-        EVP_EncryptInit_ex2(s->ks, v->chacha, v->subkey, NULL, NULL) != 1) {
-        EVP_CIPHER_CTX_free(s->ks);
-        s->ks = NULL;
+        (s->ks = v->o->EVP_CIPHER_CTX_new()) != NULL) {
+        s->o = v->o;
+        if (s->o->EVP_EncryptInit_ex2(s->ks, v->chacha, v->subkey, NULL, NULL) != 1) {
+            s->o->EVP_CIPHER_CTX_free(s->ks);
+            s->ks = NULL;
+        }
     }
     return s;
 }
@@ -788,8 +793,8 @@ mc_err mc__v2_run(uint8_t *buf, size_t n, unsigned bps, const uint8_t sm[64],
         memcpy(v->nonce8, tag + 16, 8);
         /* OpenSSL's ChaCha20 for bulk data, libsodium's for small images
          * (crypto.c says why); the same keystream. NULL: libsodium's. */
-        if (mc__use_openssl(n * bps))
-            v->chacha = EVP_CIPHER_fetch(NULL, "ChaCha20", NULL);
+        if (mc__use_openssl(n * bps) && (v->o = mc__ossl()) != NULL)
+            v->chacha = v->o->EVP_CIPHER_fetch(NULL, "ChaCha20", NULL);
     }
     /* Everything is allocated before the first sample changes, so a
      * failure leaves the image as it was. mc__parallel runs at most
@@ -823,7 +828,8 @@ out:
     free(v->rot);
     free(v->order);
     free(v->shift);
-    EVP_CIPHER_free(v->chacha);
+    if (v->o != NULL)
+        v->o->EVP_CIPHER_free(v->chacha);
     sodium_memzero(v, sizeof *v);
     free(v);
     return err;

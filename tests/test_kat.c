@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "internal.h"
+#include "ossl.h"
 
 /* Test-side hex decoder: the vectors are typed as in their documents. */
 static size_t unhex(uint8_t *out, size_t cap, const char *hex)
@@ -162,6 +163,59 @@ static const struct hmac_vec hmac_vecs[] = {
      "e37b6a775dc87dbaa4dfa9f96e5e3ffddebd71f8867289865df5a32d20cdc944"
      "b6022cac3c4982b10d5eeb55c3e4de15134676fb6de0446065c97440fa8c6a58"},
 };
+
+/* OpenSSL's libcrypto is loaded on first use (src/ossl.c). The tests of
+ * both backends below would quietly run libsodium twice if it were not:
+ * so it must load here, every function resolve, and its SHA-512 and
+ * HMAC(EVP_sha512()) give FIPS 180-4's and RFC 4231's bytes through the
+ * table. A library that is missing, or is not libcrypto, gives no table. */
+static void test_openssl_loaded(void **state)
+{
+    const struct mc__ossl *o = mc__ossl();
+    struct mc__ossl t, zero;
+    EVP_MD *md;
+    EVP_MD_CTX *ctx;
+    uint8_t got[EVP_MAX_MD_SIZE], expect[64];
+    unsigned int len = 0;
+
+    (void)state;
+    assert_non_null(o);
+    assert_ptr_equal(mc__ossl(), o); /* loaded once */
+    /* SHA-512("abc"), FIPS 180-4 example C.1. */
+    unhex(expect, sizeof expect,
+          "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+          "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f");
+    assert_non_null(md = o->EVP_MD_fetch(NULL, "SHA512", NULL));
+    assert_non_null(ctx = o->EVP_MD_CTX_new());
+    assert_int_equal(o->EVP_DigestInit_ex2(ctx, md, NULL), 1);
+    assert_int_equal(o->EVP_DigestUpdate(ctx, "abc", 3), 1);
+    assert_int_equal(o->EVP_DigestFinal_ex(ctx, got, &len), 1);
+    assert_int_equal(len, 64);
+    assert_memory_equal(got, expect, 64);
+    o->EVP_MD_CTX_free(ctx);
+    o->EVP_MD_free(md);
+    /* RFC 4231 §4.3 (test case 2), through HMAC() as bench uses it. */
+    unhex(expect, sizeof expect,
+          "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554"
+          "9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737");
+    assert_non_null(o->HMAC(o->EVP_sha512(), "Jefe", 4,
+                            (const unsigned char *)"what do ya want for nothing?", 28, got,
+                            &len));
+    assert_int_equal(len, 64);
+    assert_memory_equal(got, expect, 64);
+
+    memset(&zero, 0, sizeof zero);
+    memset(&t, 0xa5, sizeof t);
+    assert_false(mc__ossl_open("libmedcrypt-no-such-library.so.0", &t));
+    assert_memory_equal(&t, &zero, sizeof t);
+    memset(&t, 0xa5, sizeof t);
+    assert_false(mc__ossl_open("libz.so.1", &t)); /* loads, but has no EVP_MD_fetch */
+    assert_memory_equal(&t, &zero, sizeof t);
+    assert_false(mc__ossl_open(NULL, &t));
+    assert_false(mc__ossl_open(MC_LIBCRYPTO_SONAME, NULL));
+    assert_true(mc__ossl_open(MC_LIBCRYPTO_SONAME, &t)); /* the same library again */
+    assert_ptr_equal(t.EVP_MD_fetch, o->EVP_MD_fetch);
+}
 
 /* Both libraries behind mc__hmac (crypto.c): libsodium below
  * mc__openssl_min_bytes, OpenSSL from it on. Each test runs once with
@@ -525,6 +579,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sha512),
+        cmocka_unit_test(test_openssl_loaded),
         cmocka_unit_test(test_hmac_sha512),
         cmocka_unit_test(test_hmac_empty_key),
         cmocka_unit_test(test_hkdf_sha512),

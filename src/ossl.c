@@ -1,0 +1,80 @@
+/*
+ * OpenSSL's libcrypto, loaded with dlopen(3) the first time bulk data
+ * needs it.
+ *
+ * Why not link it: libcrypto carries the tables of every algorithm of its
+ * default provider, about 17,000 pointers that the dynamic loader
+ * relocates, and so copies, at the start of every process that links it
+ * (348 KiB of pages, 90 page faults). Measured on a program that only
+ * prints a line: 3.3 -> 4.8 ms with libcrypto linked in statically, 6.7 ms
+ * linked dynamically (docs/PERFORMANCE.md, "Whole process"). medcrypt
+ * uses OpenSSL only for speed on large images (crypto.c, stage_v2.c);
+ * libsodium gives the same bytes everywhere else. So a small image, a
+ * key generation or `--help` never loads it, and a large image loads it
+ * once (about 1 ms, on another thread in the command while the file is
+ * read). If it cannot be loaded, mc__ossl() returns NULL and everything
+ * runs on libsodium: slower, the same bytes.
+ *
+ * The table's types are taken from OpenSSL's own declarations
+ * (__typeof__), so a prototype cannot drift from the headers it was
+ * built against; the soname (MC_LIBCRYPTO_SONAME, from meson) is the
+ * major version those headers belong to.
+ */
+#include "ossl.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <string.h>
+
+#ifndef MC_LIBCRYPTO_SONAME
+#error "meson defines MC_LIBCRYPTO_SONAME (the libcrypto the headers belong to)"
+#endif
+
+static struct mc__ossl table;
+static const struct mc__ossl *loaded; /* &table once every symbol resolved */
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+bool mc__ossl_open(const char *soname, struct mc__ossl *t)
+{
+    void *lib, *sym;
+
+    if (t == NULL)
+        return false;
+    memset(t, 0, sizeof *t);
+    if (soname == NULL)
+        return false;
+    /* RTLD_LOCAL: its symbols stay out of the global scope, where they
+     * could resolve another library's references to a different
+     * OpenSSL. The handle is never closed: OpenSSL registers clean-up at
+     * exit, and the table points into it. */
+    if ((lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL)) == NULL)
+        return false;
+    /* A data pointer to a function pointer through memcpy: what dlsym
+     * returns is the function's address (POSIX), and memcpy is how C
+     * converts between the two without a cast ISO C leaves undefined. */
+#define MC__OSSL_RESOLVE(f)                                                                   \
+    if ((sym = dlsym(lib, #f)) == NULL)                                                       \
+        goto fail;                                                                            \
+    memcpy(&t->f, &sym, sizeof t->f);
+    MC__OSSL_FUNCTIONS(MC__OSSL_RESOLVE)
+#undef MC__OSSL_RESOLVE
+    return true;
+fail:
+    memset(t, 0, sizeof *t); /* nothing half-filled */
+    dlclose(lib);
+    return false;
+}
+
+static void load(void)
+{
+    if (mc__ossl_open(MC_LIBCRYPTO_SONAME, &table))
+        loaded = &table;
+}
+
+const struct mc__ossl *mc__ossl(void)
+{
+    /* pthread_once orders the table's writes before every caller's
+     * reads: any thread may be the first. */
+    pthread_once(&once, load);
+    return loaded;
+}

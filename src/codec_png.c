@@ -36,6 +36,17 @@ static const uint8_t png_signature[8] = {137, 80, 78, 71, 13, 10, 26, 10};
  * Level 0 is 11-22x faster than level 1 and even 1265 bytes smaller; both
  * are ordinary zlib streams every viewer reads. */
 #define FAST_COMPRESSION_LEVEL 0
+/* And the smallest deflate state zlib allows (window 512 bytes, memLevel
+ * 1): stored blocks use neither the window nor the hash, but zlib
+ * allocates both and clears the hash table at every deflateReset. At the
+ * defaults (32 KiB window, memLevel 8) that is 26 page faults more per
+ * image, each about 12 us on the VM of docs/PERFORMANCE.md: 512x512 8-bit
+ * encrypt 11.8-12.3 -> 11.1-11.7 ms (A/B, three rounds of 40). The price
+ * is a stored block per row instead of per 32 KiB, 5 bytes each: 263,269
+ * -> 265,789 bytes (+1.0 %) for 512x512 8-bit, +0.19 % for 2048x2048
+ * 16-bit. */
+#define FAST_MEM_LEVEL 1
+#define FAST_WINDOW_BITS 9
 /* Plain (decrypted) images: zlib level 2. On the 2048x2048 16-bit CT of
  * testdata/bench: level 2 takes 270 ms for 3,935,387 bytes, libspng's
  * default level 6 takes 2,391 ms for 3,822,851 bytes (3 % smaller, 9x
@@ -437,6 +448,8 @@ static mc_err encode(const mc_image *img, const mc__png_chunk *extra, bool fast,
     if (fast) {
         TRY(spng_set_option(sc, SPNG_FILTER_CHOICE, SPNG_FILTER_CHOICE_NONE));
         TRY(spng_set_option(sc, SPNG_IMG_COMPRESSION_LEVEL, FAST_COMPRESSION_LEVEL));
+        TRY(spng_set_option(sc, SPNG_IMG_MEM_LEVEL, FAST_MEM_LEVEL));
+        TRY(spng_set_option(sc, SPNG_IMG_WINDOW_BITS, FAST_WINDOW_BITS));
     } else {
         TRY(spng_set_option(sc, SPNG_FILTER_CHOICE, PLAIN_FILTERS));
         TRY(spng_set_option(sc, SPNG_IMG_COMPRESSION_LEVEL, PLAIN_COMPRESSION_LEVEL));

@@ -43,7 +43,7 @@ static mc_err png_encode_to(const mc_image *img, mc_write_fn write, void *user)
 static const struct codec codecs[] = {
     /* DICOM first: its 128-byte preamble is free-form (PS3.10 §7.1 lets it
      * hold e.g. a TIFF header); "DICM" at offset 128 is its signature. */
-    {MC_FORMAT_DICOM, mc__dicom_sniff, mc__dicom_decode, mc__dicom_encode, NULL},
+    {MC_FORMAT_DICOM, mc__dicom_sniff, mc__dicom_decode, mc__dicom_encode, mc__dicom_encode_to},
     {MC_FORMAT_PNG, mc__png_sniff, png_decode, png_encode, png_encode_to},
     {MC_FORMAT_PNM, mc__pnm_sniff, mc__pnm_decode, mc__pnm_encode, mc__pnm_encode_to},
     {MC_FORMAT_BMP, mc__bmp_sniff, mc__bmp_decode, mc__bmp_encode, NULL}, /* "BM" */
@@ -146,9 +146,12 @@ mc_err mc_image_decode_owned(mc_ctx *ctx, uint8_t *buf, size_t len, const char *
         err = MC_EINVAL;
         goto out;
     }
-    /* DICOM first, as in mc_image_decode: its preamble may hold anything. */
-    if (!mc__dicom_sniff(buf, len) &&
-        (err = mc__pnm_decode_in_place(ctx, buf, len, &img)) != MC_EUNSUPPORTED) {
+    /* DICOM first, as in mc_image_decode: its preamble may hold anything.
+     * Either decoder in place answers MC_EUNSUPPORTED, buf untouched,
+     * for what it leaves to the ordinary decoders. */
+    if ((err = mc__dicom_sniff(buf, len) ? mc__dicom_decode_in_place(ctx, buf, len, &img)
+                                         : mc__pnm_decode_in_place(ctx, buf, len, &img)) !=
+        MC_EUNSUPPORTED) {
         if (err != MC_OK)
             goto out;
         buf = NULL; /* the image's samples now */
@@ -194,7 +197,7 @@ mc_err mc_image_encode_to(mc_ctx *ctx, const mc_image *img, mc_write_fn write, v
         return MC_EUNSUPPORTED;
     if (c->encode_to != NULL)
         return c->encode_to(img, write, user);
-    /* The rest (DICOM, BMP) whole, in one write; a plain image: wiped. */
+    /* The rest (BMP, text PNM) whole, in one write; a plain image: wiped. */
     if ((err = c->encode(img, &buf, &len)) != MC_OK)
         return err;
     err = write(user, buf, len) == 0 ? MC_OK : MC_EIO;

@@ -820,6 +820,12 @@ static void samples_from_file(mc_image *img, const uint8_t *src, bool planar)
     size_t n_pixels = (size_t)img->width * img->height;
     unsigned c = img->channels;
 
+    /* Interleaved, and 16-bit words little-endian like the host's
+     * (internal.h refuses other hosts): the file's bytes are the samples. */
+    if (!planar) {
+        memcpy(img->samples, src, img->samples_len);
+        return;
+    }
     for (size_t p = 0; p < n_pixels; p++)
         for (unsigned k = 0; k < c; k++) {
             size_t s = file_index(p, k, frame_pixels, c, planar), t = p * c + k;
@@ -838,6 +844,10 @@ static void samples_to_file(const mc_image *img, uint8_t *dst, bool planar)
     size_t n_pixels = (size_t)img->width * img->height;
     unsigned c = img->channels;
 
+    if (!planar) { /* as in samples_from_file */
+        memcpy(dst, img->samples, img->samples_len);
+        return;
+    }
     for (size_t p = 0; p < n_pixels; p++)
         for (unsigned k = 0; k < c; k++) {
             size_t s = file_index(p, k, frame_pixels, c, planar), t = p * c + k;
@@ -855,29 +865,54 @@ static void samples_to_file(const mc_image *img, uint8_t *dst, bool planar)
 /* ------------------------------------------------------------------ */
 /* Decoding and encoding.                                              */
 
+/* Parses a whole file and checks everything a decoder relies on: the
+ * Pixel Data value at d->pixel_value holds *samples_len sample bytes. */
+static mc_err locate(struct dicom *d, const mc_ctx *ctx, const uint8_t *buf, size_t len,
+                     size_t *samples_len)
+{
+    mc_err err;
+
+    if ((err = parse_file(d, ctx, buf, len)) != MC_OK) {
+        /* A broken data set in a syntax we refuse anyway: name the syntax. */
+        if (d->ts != &TS_UNKNOWN_ENTRY && !ts_native(d->ts))
+            return unsupported_ts(d);
+        return err;
+    }
+    if ((err = check_pixel_module(d, ctx, samples_len)) != MC_OK)
+        return err;
+    if (d->pixel_len > len - d->pixel_value) {
+        mc__ctx_detail(ctx, "Pixel Data (%u bytes at offset %zu) runs past the end of the file",
+                       (unsigned)d->pixel_len, d->pixel_value);
+        return MC_ETRUNCATED;
+    }
+    return check_tail(d, d->pixel_value + d->pixel_len);
+}
+
+/* The head and tail of the file as side data (the file comment says
+ * which bytes). */
+static mc_err add_side(mc_image *img, const struct dicom *d, const uint8_t *buf, size_t len,
+                       size_t samples_len)
+{
+    size_t tail = len - d->pixel_value - samples_len;
+    mc_err err;
+
+    if ((err = mc__side_add(img, MC_SIDE_DICOM_HEAD, buf, d->pixel_value)) != MC_OK)
+        return err;
+    if (tail > 0)
+        return mc__side_add(img, MC_SIDE_DICOM_TAIL, buf + d->pixel_value + samples_len, tail);
+    return MC_OK;
+}
+
 mc_err mc__dicom_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out)
 {
     struct dicom d;
     mc_image *img = NULL;
-    size_t samples_len, tail;
+    size_t samples_len;
     mc_err err;
 
     if (ctx == NULL || out == NULL || (buf == NULL && len > 0))
         return MC_EINVAL;
-    if ((err = parse_file(&d, ctx, buf, len)) != MC_OK) {
-        /* A broken data set in a syntax we refuse anyway: name the syntax. */
-        if (d.ts != &TS_UNKNOWN_ENTRY && !ts_native(d.ts))
-            return unsupported_ts(&d);
-        return err;
-    }
-    if ((err = check_pixel_module(&d, ctx, &samples_len)) != MC_OK)
-        return err;
-    if (d.pixel_len > len - d.pixel_value) {
-        mc__ctx_detail(ctx, "Pixel Data (%u bytes at offset %zu) runs past the end of the file",
-                       (unsigned)d.pixel_len, d.pixel_value);
-        return MC_ETRUNCATED;
-    }
-    if ((err = check_tail(&d, d.pixel_value + d.pixel_len)) != MC_OK)
+    if ((err = locate(&d, ctx, buf, len, &samples_len)) != MC_OK)
         return err;
     if ((err = mc__image_alloc(ctx, d.columns, (uint32_t)d.rows * d.frames, (uint8_t)d.samples,
                                (uint8_t)d.bits_allocated, &img)) != MC_OK)
@@ -885,16 +920,54 @@ mc_err mc__dicom_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_im
     img->format = MC_FORMAT_DICOM;
     img->frames = d.frames;
     samples_from_file(img, buf + d.pixel_value, d.samples == 3 && d.planar == 1);
-    tail = len - d.pixel_value - samples_len;
-    if ((err = mc__side_add(img, MC_SIDE_DICOM_HEAD, buf, d.pixel_value)) != MC_OK ||
-        (tail > 0 && (err = mc__side_add(img, MC_SIDE_DICOM_TAIL, buf + d.pixel_value +
-                                         samples_len, tail)) != MC_OK))
+    if ((err = add_side(img, &d, buf, len, samples_len)) != MC_OK)
         goto out;
     *out = img;
     img = NULL;
 out:
     mc_image_free(img);
     return err;
+}
+
+mc_err mc__dicom_decode_in_place(const mc_ctx *ctx, uint8_t *buf, size_t len, mc_image **out)
+{
+    struct dicom d;
+    mc_image *img;
+    size_t samples_len;
+    uint8_t *p;
+    mc_err err;
+
+    if (ctx == NULL || out == NULL)
+        return MC_EINVAL;
+    /* Anything the ordinary decoder would refuse, or lay out otherwise
+     * (planes to interleave), is left to it: it says what is wrong, and
+     * tries the other codecs whose signature the bytes may also carry. */
+    if (buf == NULL || !mc__dicom_sniff(buf, len) ||
+        locate(&d, ctx, buf, len, &samples_len) != MC_OK || (d.samples == 3 && d.planar == 1))
+        return MC_EUNSUPPORTED;
+    mc__ctx_detail(ctx, "%s", "");
+    if ((img = calloc(1, sizeof *img)) == NULL)
+        return MC_ENOMEM;
+    img->width = d.columns;
+    img->height = (uint32_t)d.rows * d.frames;
+    img->frames = d.frames;
+    img->channels = (uint8_t)d.samples;
+    img->bits = (uint8_t)d.bits_allocated;
+    img->format = MC_FORMAT_DICOM;
+    /* The side data first, while the head and tail are still there. */
+    if ((err = add_side(img, &d, buf, len, samples_len)) != MC_OK) {
+        mc_image_free(img); /* buf is still the caller's, untouched */
+        return err;
+    }
+    /* From here on buf is the image's: the Pixel Data value is the
+     * samples as they are (samples_from_file). */
+    memmove(buf, buf + d.pixel_value, samples_len);
+    sodium_memzero(buf + samples_len, len - samples_len); /* the head and tail's copy */
+    p = realloc(buf, samples_len); /* shrinking: fails only in theory */
+    img->samples = p != NULL ? p : buf;
+    img->samples_len = samples_len;
+    *out = img;
+    return MC_OK;
 }
 
 /* Re-reads a recorded head: it must end exactly where the Pixel Data
@@ -911,38 +984,89 @@ static mc_err parse_head(struct dicom *d, const uint8_t *head, size_t head_len,
     return check_pixel_module(d, NULL, samples_len);
 }
 
-mc_err mc__dicom_encode(const mc_image *img, uint8_t **out, size_t *out_len)
+/* The file an image is written back as: its recorded head (re-read, and
+ * checked to describe these samples), the samples, its tail. */
+struct rebuild {
+    const uint8_t *head, *tail;
+    size_t head_len, tail_len;
+    bool planar;
+};
+
+static mc_err plan_rebuild(const mc_image *img, struct rebuild *r)
 {
-    const uint8_t *head = NULL, *tail = NULL;
-    size_t head_len = 0, tail_len = 0, samples_len, total;
+    size_t samples_len;
     struct dicom d;
-    uint8_t *p;
     mc_err err;
 
-    if (img == NULL || out == NULL || out_len == NULL || img->samples == NULL)
+    if (img == NULL || img->samples == NULL)
         return MC_EINVAL;
-    if (!mc__side_find(img->side, img->side_len, MC_SIDE_DICOM_HEAD, &head, &head_len))
+    memset(r, 0, sizeof *r);
+    if (!mc__side_find(img->side, img->side_len, MC_SIDE_DICOM_HEAD, &r->head, &r->head_len))
         return MC_EUNSUPPORTED; /* a DICOM file is only rebuilt from its own head */
-    mc__side_find(img->side, img->side_len, MC_SIDE_DICOM_TAIL, &tail, &tail_len);
-    if ((err = parse_head(&d, head, head_len, &samples_len)) != MC_OK)
+    mc__side_find(img->side, img->side_len, MC_SIDE_DICOM_TAIL, &r->tail, &r->tail_len);
+    if ((err = parse_head(&d, r->head, r->head_len, &samples_len)) != MC_OK)
         return err;
     /* The head must describe these samples. */
     if (img->width != d.columns || img->height != (uint32_t)d.rows * d.frames ||
         img->frames != d.frames || img->channels != d.samples || img->bits != d.bits_allocated ||
-        img->samples_len != samples_len || d.pixel_len - samples_len > tail_len)
+        img->samples_len != samples_len || d.pixel_len - samples_len > r->tail_len)
         return MC_EFORMAT;
-    if (samples_len > SIZE_MAX - head_len || tail_len > SIZE_MAX - head_len - samples_len)
+    if (samples_len > SIZE_MAX - r->head_len || r->tail_len > SIZE_MAX - r->head_len - samples_len)
         return MC_ETOOBIG;
-    total = head_len + samples_len + tail_len;
+    r->planar = d.samples == 3 && d.planar == 1;
+    return MC_OK;
+}
+
+mc_err mc__dicom_encode(const mc_image *img, uint8_t **out, size_t *out_len)
+{
+    struct rebuild r;
+    size_t total;
+    uint8_t *p;
+    mc_err err;
+
+    if (out == NULL || out_len == NULL)
+        return MC_EINVAL;
+    if ((err = plan_rebuild(img, &r)) != MC_OK)
+        return err;
+    total = r.head_len + img->samples_len + r.tail_len;
     if ((p = malloc(total)) == NULL)
         return MC_ENOMEM;
-    memcpy(p, head, head_len);
-    samples_to_file(img, p + head_len, d.samples == 3 && d.planar == 1);
-    if (tail_len > 0)
-        memcpy(p + head_len + samples_len, tail, tail_len);
+    memcpy(p, r.head, r.head_len);
+    samples_to_file(img, p + r.head_len, r.planar);
+    if (r.tail_len > 0)
+        memcpy(p + r.head_len + img->samples_len, r.tail, r.tail_len);
     *out = p;
     *out_len = total;
     return MC_OK;
+}
+
+mc_err mc__dicom_encode_to(const mc_image *img, mc_write_fn write, void *user)
+{
+    struct rebuild r;
+    uint8_t *planes = NULL;
+    mc_err err;
+
+    if (write == NULL)
+        return MC_EINVAL;
+    if ((err = plan_rebuild(img, &r)) != MC_OK)
+        return err;
+    /* Interleaved samples are the file's bytes (samples_to_file) and go
+     * out as they lie; planes are laid out first (small colour images). */
+    if (r.planar) {
+        if ((planes = malloc(img->samples_len)) == NULL)
+            return MC_ENOMEM;
+        samples_to_file(img, planes, true);
+    }
+    err = write(user, r.head, r.head_len) == 0 &&
+                  write(user, planes != NULL ? planes : img->samples, img->samples_len) == 0 &&
+                  (r.tail_len == 0 || write(user, r.tail, r.tail_len) == 0)
+              ? MC_OK
+              : MC_EIO;
+    if (planes != NULL) {
+        sodium_memzero(planes, img->samples_len); /* plain samples */
+        free(planes);
+    }
+    return err;
 }
 
 /* ------------------------------------------------------------------ */

@@ -341,6 +341,12 @@ mc_err mc__jpeg_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_ima
 bool mc__dicom_sniff(const uint8_t *buf, size_t len);
 mc_err mc__dicom_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out);
 mc_err mc__dicom_encode(const mc_image *img, uint8_t **out, size_t *out_len);
+mc_err mc__dicom_encode_to(const mc_image *img, mc_write_fn write, void *user);
+/* Decodes buf, which it takes over, with the Pixel Data value moved to
+ * its start as the samples: interleaved native files (the common case).
+ * MC_EUNSUPPORTED, buf untouched and still the caller's, for anything
+ * else, including a file mc__dicom_decode would refuse. */
+mc_err mc__dicom_decode_in_place(const mc_ctx *ctx, uint8_t *buf, size_t len, mc_image **out);
 
 /* codec_pnm.c */
 mc_err mc__pnm_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out);

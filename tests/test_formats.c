@@ -842,15 +842,17 @@ static void test_jpeg_cmyk(void **state)
 }
 
 /* mc_image_encode_to writes exactly mc_image_encode's file, for every
- * format (streamed: PNG, binary PGM/PPM; whole: text PNM, BMP, DICOM,
- * JPEG's PNG), and fails with MC_EIO when the sink does. */
+ * format (streamed: PNG, binary PGM/PPM, DICOM interleaved or planar;
+ * whole: text PNM, BMP; JPEG's PNG), and fails with MC_EIO when the sink
+ * does. */
 static void test_encode_streamed(void **state)
 {
     static const char *files[] = {
         "png/ct_512_16bit.png", "png/rgba_100x100.png", "pnm/ct_512_8bit.pgm",
         "pnm/ct_small_12bit.pgm", "pnm/rgb_100x100.ppm", "pnm/ascii_8x8.pgm",
         "pnm/ascii_4x3.ppm", "bmp/ct_512_8bit_palette.bmp", "dicom/ct_small_explicit_le.dcm",
-        "dicom/rgb_16bit_2frames.dcm", "jpeg/rgb_100x100.jpg"};
+        "dicom/rgb_16bit_2frames.dcm", "dicom/rgb_planar1_80x60.dcm",
+        "dicom/mr_small_implicit_le.dcm", "jpeg/rgb_100x100.jpg"};
 
     (void)state;
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
@@ -875,9 +877,11 @@ static void test_encode_streamed(void **state)
 
 /* mc_image_decode_owned: the same image (samples, side data, name) as
  * mc_image_decode, whether decoded in place (binary PGM/PPM with a full
- * maxval, with or without a trailer) or not (12-bit maxval, text PNM,
- * PNG, DICOM); the same error for a bad file; the buffer is always taken
- * (ASan's leak check). */
+ * maxval, with or without a trailer; native DICOM with interleaved
+ * samples, one frame or several, implicit or explicit VR, a tail or
+ * none) or not (12-bit maxval, text PNM, PNG, planar DICOM); the same
+ * error for a bad file (a compressed or big-endian DICOM, a cut one);
+ * the buffer is always taken (ASan's leak check). */
 static uint8_t *dup_bytes(const uint8_t *p, size_t len)
 {
     uint8_t *q = malloc(len > 0 ? len : 1);
@@ -890,7 +894,13 @@ static void test_decode_owned(void **state)
 {
     static const char *files[] = {"pnm/ct_512_8bit.pgm", "pnm/rgb_100x100.ppm",
                                   "pnm/ct_small_12bit.pgm", "pnm/ascii_8x8.pgm",
-                                  "png/ct_small_16bit.png", "dicom/ct_small_explicit_le.dcm"};
+                                  "png/ct_small_16bit.png", "dicom/ct_small_explicit_le.dcm",
+                                  "dicom/ct_512_explicit_le.dcm", "dicom/rgb_16bit_2frames.dcm",
+                                  "dicom/mr_small_implicit_le.dcm", "dicom/rgb_8bit_100x100.dcm",
+                                  "dicom/rgb_planar1_80x60.dcm"};
+    static const char *refused[] = {"dicom/unsupported/big_endian_mr.dcm",
+                                    "dicom/unsupported/deflate_8bit.dcm",
+                                    "dicom/unsupported/rle_mr.dcm"};
     /* 16-bit, full maxval, 3x2, with a second image after it (a trailer). */
     static const uint8_t gen16[] = "P5\n3 2\n65535\n\x01\x02\x03\x04\x05\x06\x07\x08"
                                    "\x09\x0a\x0b\x0cP5\n1 1\n255\n\x07";
@@ -914,6 +924,20 @@ static void test_decode_owned(void **state)
         /* cut short: the same error, and the buffer is still taken */
         assert_int_equal(mc_image_decode_owned(ctx, dup_bytes(buf, len / 2), len / 2, NULL, &b),
                          mc_image_decode(ctx, buf, len / 2, NULL, &a));
+        free(buf);
+    }
+    for (size_t f = 0; f < sizeof refused / sizeof refused[0]; f++) {
+        size_t len;
+        uint8_t *buf = read_testdata(refused[f], &len);
+        mc_image *a = NULL, *b = NULL;
+        mc_err want = mc_image_decode(ctx, buf, len, NULL, &a);
+        char detail[256];
+
+        assert_int_not_equal(want, MC_OK);
+        snprintf(detail, sizeof detail, "%s", mc_ctx_last_detail(ctx));
+        assert_int_equal(mc_image_decode_owned(ctx, dup_bytes(buf, len), len, NULL, &b), want);
+        assert_string_equal(mc_ctx_last_detail(ctx), detail); /* e.g. the transfer syntax */
+        assert_null(b);
         free(buf);
     }
     {

@@ -878,7 +878,8 @@ mc_err mc__bmp_encode(const mc_image *img, uint8_t **out, size_t *out_len)
         goto out;
     }
     total = hdr_len + (size_t)h.array_len + trailer_len;
-    if ((file = malloc(total)) == NULL) {
+    /* Image-sized: huge pages, not a fault per 4 KiB (src/mem.c). */
+    if ((file = mc__alloc_huge(total)) == NULL) {
         err = MC_ENOMEM;
         goto out;
     }

@@ -1029,7 +1029,7 @@ mc_err mc__dicom_encode(const mc_image *img, uint8_t **out, size_t *out_len)
     if ((err = plan_rebuild(img, &r)) != MC_OK)
         return err;
     total = r.head_len + img->samples_len + r.tail_len;
-    if ((p = malloc(total)) == NULL)
+    if ((p = mc__alloc_huge(total)) == NULL) /* image-sized: src/mem.c */
         return MC_ENOMEM;
     memcpy(p, r.head, r.head_len);
     samples_to_file(img, p + r.head_len, r.planar);

@@ -506,7 +506,7 @@ static mc_err encode_text(const mc_image *img, const struct pnm_plan *pl, uint8_
     struct outbuf o = {NULL, 0, 0};
 
     o.cap = pl->hdr_len + pl->body + pl->trailer_len;
-    if ((o.p = malloc(o.cap > 0 ? o.cap : 1)) == NULL)
+    if ((o.p = mc__alloc_huge(o.cap)) == NULL) /* image-sized: src/mem.c */
         return MC_ENOMEM;
     out_bytes(&o, pl->hdr, pl->hdr_len);
     if (pl->use_raster)

@@ -83,7 +83,7 @@ mc_err mc__image_copy(const mc_image *src, mc_image **out)
     img->samples = NULL;
     img->side = NULL;
     img->name = NULL;
-    if ((img->samples = malloc(src->samples_len)) == NULL ||
+    if ((img->samples = mc__alloc_huge(src->samples_len)) == NULL ||
         (src->side_len > 0 && (img->side = malloc(src->side_len)) == NULL)) {
         mc_image_free(img);
         return MC_ENOMEM;

@@ -8,13 +8,14 @@
  * SHA-512 assembly is about 1.6x faster than libsodium's portable C, and
  * that hash is the pipeline's floor (DESIGN §3). Everything small (keys,
  * key processing, subkeys, the keyed hash of a small image) goes through
- * libsodium: loading libcrypto (ossl.c) and its first EVP fetch, which
- * registers every algorithm of its default provider, cost about 3 ms of
- * a process that encrypts a 512x512 image in a few (docs/PERFORMANCE.md,
- * "Whole process"). Once a program has paid that (mc__openssl_warm,
- * which the command runs on a second thread for a large input or a
- * batch), images from 64 KiB up go through OpenSSL too. Only OpenSSL's
- * EVP APIs are used: SHA512_* and HMAC_CTX are deprecated in OpenSSL 3.0.
+ * libsodium: loading libcrypto (ossl.c, about 3 ms) and its first EVP
+ * fetch, which registers every algorithm of its default provider (1-2 ms
+ * more), would add half again to a process that encrypts a 512x512 image
+ * in 8.5 ms (docs/PERFORMANCE.md, "Whole process"). Once a program has
+ * paid that (mc__openssl_warm, which the command runs on a second thread
+ * for a large input or a batch), images from 64 KiB up go through
+ * OpenSSL too. Only OpenSSL's EVP APIs are used: SHA512_* and HMAC_CTX
+ * are deprecated in OpenSSL 3.0.
  * tests/test_kat.c runs the RFC vectors through both.
  */
 #include "internal.h"

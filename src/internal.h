@@ -119,10 +119,10 @@ bool mc__openssl_pays(size_t bytes);
  * libcrypto is loaded (this loads it, the first time). */
 bool mc__use_openssl(size_t bytes);
 /* Loads libcrypto and fetches what bulk data uses (SHA-512, HMAC,
- * ChaCha20) into OpenSSL's method cache. Loading and the first fetch,
- * which registers OpenSSL's default provider, take about 3 ms; a program
- * that will encrypt a large image, or many, can do it on another thread
- * while it reads the first file. Thread-safe. */
+ * ChaCha20) into OpenSSL's method cache. Loading (about 3 ms) and the
+ * first fetch, which registers OpenSSL's default provider (1-2 ms), take
+ * 4-5 ms; a program that will encrypt a large image, or many, can do it
+ * on another thread while it reads the first file. Thread-safe. */
 void mc__openssl_warm(void);
 typedef struct mc__hmac mc__hmac;
 mc_err mc__sha512(uint8_t out[64], const uint8_t *msg, size_t msg_len);

@@ -11,9 +11,10 @@
  * uses OpenSSL only for speed on large images (crypto.c, stage_v2.c);
  * libsodium gives the same bytes everywhere else. So a small image, a
  * key generation or `--help` never loads it, and a large image loads it
- * once (about 1 ms, on another thread in the command while the file is
- * read). If it cannot be loaded, mc__ossl() returns NULL and everything
- * runs on libsodium: slower, the same bytes.
+ * once (about 3 ms: the shared library's own relocations, unpacked; the
+ * command does it on another thread while the file is read). If it
+ * cannot be loaded, mc__ossl() returns NULL and everything runs on
+ * libsodium: slower, the same bytes.
  *
  * The table's types are taken from OpenSSL's own declarations
  * (__typeof__), so a prototype cannot drift from the headers it was

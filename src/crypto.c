@@ -31,11 +31,16 @@
 
 #include <Random123/philox.h>
 
-/* 1 MiB: OpenSSL's start-up cost (about 2 ms) is paid back by its faster
- * hash (about 1.2 ns a byte) from about 1.5 MiB on, sooner with its
- * ChaCha20 (stage_v2.c) beside it. A variable so that tests can force
- * either library. */
-size_t mc__openssl_min_bytes = (size_t)1 << 20;
+/* 8 MiB: from there on an image that finds OpenSSL not yet loaded waits
+ * for it. Loading it and its first fetch take 4-5 ms; its SHA-512 and
+ * ChaCha20 save about 1 ns a byte on one core (0.6 and 0.35), half that
+ * on two. Whole `medcrypt encrypt` on the 2-vCPU VM (p25 of 12-20, with
+ * OpenSSL against libsodium alone): 2 MiB 20.3 against 14.5 ms, 4 MiB
+ * 26.5 against 21.9, 8 MiB 37.3 against 36.3 (one thread: 38.0 against
+ * 39.7), 16 MiB 55.8 against 63.0, 32 MiB 104.6 against 112.4. Smaller
+ * images use it only once it is there (mc__openssl_warm). A variable so
+ * that tests can force either library. */
+size_t mc__openssl_min_bytes = (size_t)8 << 20;
 
 /* Set once mc__openssl_warm has paid OpenSSL's start-up: from then on
  * images from 64 KiB up (a batch's small files) take its faster hash. */

@@ -112,8 +112,8 @@ mc_err mc__image_name_from_side(mc_image *img);
  * ChaCha20 over as many): the same bytes either way; tests lower or raise
  * it to run both. */
 extern size_t mc__openssl_min_bytes;
-/* Whether `bytes` are worth OpenSSL: from mc__openssl_min_bytes, or from
- * 64 KiB once mc__openssl_warm has run. Loads nothing. */
+/* Whether `bytes` are worth OpenSSL: from mc__openssl_min_bytes (8 MiB),
+ * or from 64 KiB once mc__openssl_warm has run. Loads nothing. */
 bool mc__openssl_pays(size_t bytes);
 /* Whether an image of `bytes` goes through OpenSSL: it pays, and
  * libcrypto is loaded (this loads it, the first time). */

@@ -22,7 +22,7 @@
  *            by 8 interleaved orbits per block;
  *   logistic XOR with a keystream of 16 interleaved orbits per block;
  *   XChaCha20 the same keystream bytes as format v1 (HChaCha20 once, then
- *            ChaCha20 at the block's counter; OpenSSL's ChaCha20, 1.4×
+ *            ChaCha20 at the block's counter; OpenSSL's ChaCha20, 3×
  *            faster here than libsodium's, gives the same bytes).
  *
  * Groups are independent: they run on threads, and on x86-64 the block

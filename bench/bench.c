@@ -404,8 +404,8 @@ static int bench_image(mc_ctx *ctx, const struct bench_opts *o, const char *labe
     encrypt_and_save(&j);
     rows[n++] = (struct row){"png_encode", measure(f_png_encode, &j, o->repeat)};
     rows[n++] = (struct row){"png_decode", measure(f_png_decode, &j, o->repeat)};
-    /* One image on several threads: the same bytes, the parallel stages
-     * split by blocks (the keyed hash stays serial). */
+    /* One image on several threads: the same bytes, the stages split by
+     * groups of blocks and the keyed hash by its 64 KiB chunks (v3). */
     j.threads = threads;
     rows[n++] = (struct row){"encrypt_threads",
                              measure_prep(f_copy, f_encrypt, &j, o->repeat)};

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -215,10 +216,39 @@ static _Thread_local int my_slot = -1;
  * kernel stops them, and one may start its next file meanwhile (seen in
  * tests/robust.sh: a 0-byte orphan after SIGTERM). */
 static atomic_bool terminating;
+/* Set by a worker from before it reads `terminating` until its new file
+ * is either kept (terminating was clear after the file existed) or
+ * removed again: the handler waits for these windows to close before it
+ * removes the registered files and lets the process die. Without the
+ * wait, the handler could remove a registered name whose file did not
+ * exist yet, and the kernel stop the worker after it created the file
+ * but before it saw `terminating` (tests/robust.sh under load: about 1
+ * run in 130 left a temporary file). */
+static atomic_bool creating[CLI_MAX_JOBS];
+
+/* Waits (at most 100 ms: two signals at once on two workers each in its
+ * window would otherwise wait for each other) until no worker but this
+ * thread is creating a file. clock_gettime is async-signal-safe. */
+static void wait_creations(void)
+{
+    struct timespec t0, t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < CLI_MAX_JOBS; i++) {
+        while (i != my_slot && atomic_load(&creating[i])) {
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            if ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) > 100000000L)
+                return;
+        }
+    }
+}
 
 static void on_signal(int sig)
 {
     atomic_store(&terminating, true); /* lock-free: async-signal-safe */
+    /* This thread, if it was creating a file, never resumes: the signal
+     * raised below is delivered as soon as the handler returns. */
+    wait_creations();
     for (int i = 0; i < CLI_MAX_JOBS; i++)
         if (pending_tmp[i][0] != '\0')
             unlink(pending_tmp[i]); /* async-signal-safe */
@@ -226,17 +256,25 @@ static void on_signal(int sig)
     raise(sig);
 }
 
-static void guard_signals(void)
+static void install_handlers(void)
 {
-    static atomic_flag done = ATOMIC_FLAG_INIT;
-    if (my_slot < 0)
-        my_slot = atomic_fetch_add(&next_slot, 1) % CLI_MAX_JOBS;
-    if (atomic_flag_test_and_set(&done))
-        return;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGHUP, on_signal);
     signal(SIGPIPE, SIG_IGN);
+}
+
+/* pthread_once, not a flag tested and set: a second worker must not
+ * create its temporary file until the handlers are in place. With a flag
+ * it went on as soon as the first had set it, and a SIGTERM in between
+ * killed the process the default way, leaving that file behind
+ * (tests/robust.sh under load: 2 orphans in 300 runs). */
+static void guard_signals(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    if (my_slot < 0)
+        my_slot = atomic_fetch_add(&next_slot, 1) % CLI_MAX_JOBS;
+    pthread_once(&once, install_handlers);
 }
 
 /* Makes the new directory entry durable (the file's data already is):
@@ -259,9 +297,10 @@ static void sync_dir(const char *path, int dir_len)
 
 /* Creates the temporary file tmp (its 6 characters at offset x replaced
  * by random ones, as mkstemp does). The name is registered for the signal
- * handler *before* the file exists: a signal on any thread at any moment
- * then finds it (or an unlink of a name not yet created, harmless), so no
- * orphan is left. */
+ * handler *before* the file exists, and the creation runs inside this
+ * slot's `creating` window, which the handler waits for: either the
+ * handler finds the file under the registered name, or this thread sees
+ * `terminating` and removes the file itself, so no orphan is left. */
 static int create_tmp(char *tmp, size_t x)
 {
     static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -273,17 +312,20 @@ static int create_tmp(char *tmp, size_t x)
         for (size_t i = 0; i < sizeof r; i++)
             tmp[x + i] = chars[r[i] % (sizeof chars - 1)];
         memcpy(pending_tmp[my_slot], tmp, strlen(tmp) + 1);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        atomic_store(&creating[my_slot], true);
+        fd = atomic_load(&terminating) ? (errno = EINTR, -1)
+                                       : open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         /* Registered, then created, then the flag read; the handler sets
-         * the flag, then reads the names: one of the two removes it. */
+         * the flag, waits for the window to close, then reads the names:
+         * one of the two removes the file. */
         atomic_thread_fence(memory_order_seq_cst);
         if (fd >= 0 && atomic_load(&terminating)) {
             close(fd);
             unlink(tmp);
-            pending_tmp[my_slot][0] = '\0';
+            fd = -1;
             errno = EINTR;
-            return -1;
         }
+        atomic_store(&creating[my_slot], false);
         if (fd >= 0)
             return fd;
         pending_tmp[my_slot][0] = '\0';

@@ -267,8 +267,9 @@ static void install_handlers(void)
 /* pthread_once, not a flag tested and set: a second worker must not
  * create its temporary file until the handlers are in place. With a flag
  * it went on as soon as the first had set it, and a SIGTERM in between
- * killed the process the default way, leaving that file behind
- * (tests/robust.sh under load: 2 orphans in 300 runs). */
+ * would have killed the process the default way, leaving that file
+ * behind (a window found reading the code; the orphans measured came
+ * from the race create_tmp's window closes). */
 static void guard_signals(void)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;

@@ -119,12 +119,12 @@ bool cli_read_file(const char *path, size_t max, uint8_t **out, size_t *out_len)
                 cli_error(shown, "file too large (%lld bytes)", (long long)st.st_size);
                 goto fail;
             }
-            cap = (size_t)st.st_size + 1;
+            cap = (size_t)st.st_size + 1; /* + 1: sees the end without growing */
         }
     }
-    if (cap < 65536)
+    if (cap <= 1) /* a pipe, a terminal, or a file that does not tell its size */
         cap = 65536;
-    if ((buf = mc__alloc_huge(cap)) == NULL) { /* one fault per 2 MiB (src/mem.c) */
+    if ((buf = mc__alloc_huge(cap)) == NULL) { /* few page faults (src/mem.c) */
         cli_error(shown, "out of memory");
         goto fail;
     }

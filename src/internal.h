@@ -71,8 +71,8 @@ struct mc_image {
 /* image.c */
 /* mem.c: malloc() for a buffer that is about to be filled: from 256 KiB
  * up 2 MiB-aligned and hinted for transparent huge pages before its first
- * touch (fewer page faults; a hint only), below that 64-byte aligned.
- * Free with free(). */
+ * touch (fewer page faults; a hint only), below that 64-byte aligned and,
+ * from 16 KiB, its pages faulted in at once. Free with free(). */
 void *mc__alloc_huge(size_t len);
 /* A growing byte buffer (start with {0}); nomem is set when growing
  * failed. Old blocks are wiped before they are freed: they may hold a

@@ -219,6 +219,14 @@ struct dicom {
     bool in_tail;           /* walking the elements after Pixel Data */
 };
 
+/* Colour stored plane by plane (Planar Configuration 1, PS3.3 C.7.6.3.1.3):
+ * every red sample, then every green, then every blue; medcrypt's samples
+ * interleave them. */
+static bool is_planar(const struct dicom *d)
+{
+    return d->samples == 3 && d->planar == 1;
+}
+
 static uint16_t rd16(const uint8_t *p, bool be)
 {
     return be ? (uint16_t)(p[0] << 8 | p[1]) : (uint16_t)(p[1] << 8 | p[0]);
@@ -919,7 +927,7 @@ mc_err mc__dicom_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_im
         return err;
     img->format = MC_FORMAT_DICOM;
     img->frames = d.frames;
-    samples_from_file(img, buf + d.pixel_value, d.samples == 3 && d.planar == 1);
+    samples_from_file(img, buf + d.pixel_value, is_planar(&d));
     if ((err = add_side(img, &d, buf, len, samples_len)) != MC_OK)
         goto out;
     *out = img;
@@ -934,7 +942,6 @@ mc_err mc__dicom_decode_in_place(const mc_ctx *ctx, uint8_t *buf, size_t len, mc
     struct dicom d;
     mc_image *img;
     size_t samples_len;
-    uint8_t *p;
     mc_err err;
 
     if (ctx == NULL || out == NULL)
@@ -943,7 +950,7 @@ mc_err mc__dicom_decode_in_place(const mc_ctx *ctx, uint8_t *buf, size_t len, mc
      * (planes to interleave), is left to it: it says what is wrong, and
      * tries the other codecs whose signature the bytes may also carry. */
     if (buf == NULL || !mc__dicom_sniff(buf, len) ||
-        locate(&d, ctx, buf, len, &samples_len) != MC_OK || (d.samples == 3 && d.planar == 1))
+        locate(&d, ctx, buf, len, &samples_len) != MC_OK || is_planar(&d))
         return MC_EUNSUPPORTED;
     mc__ctx_detail(ctx, "%s", "");
     if ((img = calloc(1, sizeof *img)) == NULL)
@@ -961,11 +968,7 @@ mc_err mc__dicom_decode_in_place(const mc_ctx *ctx, uint8_t *buf, size_t len, mc
     }
     /* From here on buf is the image's: the Pixel Data value is the
      * samples as they are (samples_from_file). */
-    memmove(buf, buf + d.pixel_value, samples_len);
-    sodium_memzero(buf + samples_len, len - samples_len); /* the head and tail's copy */
-    p = realloc(buf, samples_len); /* shrinking: fails only in theory */
-    img->samples = p != NULL ? p : buf;
-    img->samples_len = samples_len;
+    mc__image_adopt(img, buf, len, d.pixel_value, samples_len);
     *out = img;
     return MC_OK;
 }
@@ -1013,7 +1016,7 @@ static mc_err plan_rebuild(const mc_image *img, struct rebuild *r)
         return MC_EFORMAT;
     if (samples_len > SIZE_MAX - r->head_len || r->tail_len > SIZE_MAX - r->head_len - samples_len)
         return MC_ETOOBIG;
-    r->planar = d.samples == 3 && d.planar == 1;
+    r->planar = is_planar(&d);
     return MC_OK;
 }
 

@@ -315,7 +315,6 @@ mc_err mc__pnm_decode_in_place(const mc_ctx *ctx, uint8_t *buf, size_t len, mc_i
     struct pnm_header h;
     mc_image *img = NULL;
     size_t samples_len, tail;
-    uint8_t *p;
     mc_err err;
 
     if (out == NULL)
@@ -343,13 +342,9 @@ mc_err mc__pnm_decode_in_place(const mc_ctx *ctx, uint8_t *buf, size_t len, mc_i
         return err;
     }
     /* From here on buf is the image's. */
-    memmove(buf, buf + h.raster_off, samples_len);
-    if (h.bits == 16)
-        mc__swap16(buf, buf, samples_len); /* big-endian to host order */
-    sodium_memzero(buf + samples_len, len - samples_len); /* the header and trailer's copy */
-    p = realloc(buf, samples_len); /* shrinking: fails only in theory */
-    img->samples = p != NULL ? p : buf;
-    img->samples_len = samples_len;
+    mc__image_adopt(img, buf, len, h.raster_off, samples_len);
+    if (h.bits == 16) /* big-endian to host order */
+        mc__swap16(img->samples, img->samples, samples_len);
     *out = img;
     return MC_OK;
 }

@@ -95,6 +95,17 @@ mc_err mc__image_copy(const mc_image *src, mc_image **out)
     return MC_OK;
 }
 
+void mc__image_adopt(mc_image *img, uint8_t *buf, size_t len, size_t off, size_t samples_len)
+{
+    uint8_t *p;
+
+    memmove(buf, buf + off, samples_len);
+    sodium_memzero(buf + samples_len, len - samples_len);
+    p = samples_len > 0 ? realloc(buf, samples_len) : NULL; /* shrinking: fails only in theory */
+    img->samples = p != NULL ? p : buf;
+    img->samples_len = samples_len;
+}
+
 mc_err mc_image_new(mc_ctx *ctx, uint32_t width, uint32_t height, uint8_t channels, uint8_t bits,
                     mc_image **out)
 {

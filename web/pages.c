@@ -67,13 +67,21 @@ void page_home(struct req *r)
     page(r, 200, "Protect medical images", "home", "pages/home.html", vars);
 }
 
-static void encrypt_form(struct req *r, int status, const char *error_html)
+/* An upload form (encrypt or decrypt), with the error of the last try if
+ * any, and the upload limit that its script checks before sending. */
+static void upload_form(struct req *r, int status, const char *error_html, const char *title,
+                        const char *nav, const char *file)
 {
     char max[32];
     const char *vars[] = {"error", error_html, "max_upload", max, NULL};
 
     snprintf(max, sizeof max, "%zu", r->cfg->max_upload);
-    page(r, status, "Encrypt an image", "encrypt", "pages/encrypt.html", vars);
+    page(r, status, title, nav, file, vars);
+}
+
+static void encrypt_form(struct req *r, int status, const char *error_html)
+{
+    upload_form(r, status, error_html, "Encrypt an image", "encrypt", "pages/encrypt.html");
 }
 
 void page_encrypt_get(struct req *r)
@@ -194,11 +202,7 @@ fail:
 
 static void decrypt_form(struct req *r, int status, const char *error_html)
 {
-    char max[32];
-    const char *vars[] = {"error", error_html, "max_upload", max, NULL};
-
-    snprintf(max, sizeof max, "%zu", r->cfg->max_upload);
-    page(r, status, "Decrypt an image", "decrypt", "pages/decrypt.html", vars);
+    upload_form(r, status, error_html, "Decrypt an image", "decrypt", "pages/decrypt.html");
 }
 
 void page_decrypt_get(struct req *r)

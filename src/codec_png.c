@@ -10,6 +10,7 @@
 #include <spng.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h> /* Z_RLE */
 
 /* PNG §5.2: the 8-byte signature. */
 static const uint8_t png_signature[8] = {137, 80, 78, 71, 13, 10, 26, 10};
@@ -47,19 +48,28 @@ static const uint8_t png_signature[8] = {137, 80, 78, 71, 13, 10, 26, 10};
  * 16-bit. */
 #define FAST_MEM_LEVEL 1
 #define FAST_WINDOW_BITS 9
-/* Plain (decrypted) images: zlib level 2. On the 2048x2048 16-bit CT of
- * testdata/bench: level 2 takes 270 ms for 3,935,387 bytes, libspng's
- * default level 6 takes 2,391 ms for 3,822,851 bytes (3 % smaller, 9x
- * slower); on the 512x512 8-bit CT, 12 ms vs 32 ms for 65,690 vs 58,903
- * bytes. And the Paeth filter on every row rather than libspng's adaptive
- * choice, which filters each row five ways to pick one: on the same CT
- * 151 ms for 3,961,047 bytes against 215 ms for 3,935,387 (level 2, best
- * of 2, encoding alone); on the 512x512 CTs, 16-bit 9.5 vs 15.4 ms for
- * 191,655 vs 191,625 bytes, 8-bit 3.7 vs 5.7 ms for 66,241 vs 65,690; on
- * an RGBA test image smaller (492 vs 554 bytes). Up or Average alone are
- * faster still but up to twice the size on colour images. */
+/* Plain (decrypted) images: the Paeth filter on every row, and zlib's
+ * Z_RLE strategy (matches only against the byte before, then Huffman
+ * coding; "designed to be almost as fast as Z_HUFFMAN_ONLY, but give
+ * better compression for PNG image data", zlib.h). Encoding alone, best
+ * of 3, on the VM of docs/PERFORMANCE.md:
+ *                           level 2, default strategy    Z_RLE
+ *     2048x2048 16-bit CT   148 ms, 3,961,047 bytes      108 ms, 3,941,587
+ *     512x512 16-bit CT     8.9 ms,   191,655            7.5 ms,   178,563
+ *     512x512 8-bit CT      3.5 ms,    66,241            2.8 ms,    56,642
+ *     100x100 RGB image                   410                          277
+ * and the large one decodes in 86-109 ms instead of 114. libspng's
+ * defaults (level 6, each row filtered five ways to pick one) take 814 ms
+ * for 3,888,333 bytes. Paeth rather than that adaptive choice: the same
+ * size within 1 % in 70 % of the time (151 against 215 ms at level 2, an
+ * earlier session). Up alone encodes the large CT in 78 ms and decodes it in
+ * 40, but 1.5-10 % larger on the CTs and 2-4 times on colour images. A
+ * smaller window only slows Z_RLE down (zlib slides it more often: 304 ms
+ * with 512 bytes), so it keeps zlib's default window and memory level.
+ * With Z_RLE the level only has to be above 0. */
 #define PLAIN_COMPRESSION_LEVEL 2
 #define PLAIN_FILTERS SPNG_FILTER_CHOICE_PAETH
+#define PLAIN_STRATEGY Z_RLE
 
 bool mc__png_sniff(const uint8_t *buf, size_t len)
 {
@@ -453,6 +463,7 @@ static mc_err encode(const mc_image *img, const mc__png_chunk *extra, bool fast,
     } else {
         TRY(spng_set_option(sc, SPNG_FILTER_CHOICE, PLAIN_FILTERS));
         TRY(spng_set_option(sc, SPNG_IMG_COMPRESSION_LEVEL, PLAIN_COMPRESSION_LEVEL));
+        TRY(spng_set_option(sc, SPNG_IMG_COMPRESSION_STRATEGY, PLAIN_STRATEGY));
     }
     TRY(spng_set_ihdr(sc, &ihdr));
     if (extra != NULL) {

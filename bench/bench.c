@@ -32,12 +32,10 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* A test image: smooth gradients (like anatomy) plus Philox noise, from a
- * fixed seed, so every run measures the same bytes. */
-static mc_err make_image(mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint8_t bits,
-                         mc_image **out)
+mc_err mc_bench_image(mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint8_t bits, uint32_t seed,
+                      mc_image **out)
 {
-    static const uint32_t key[2] = {0x6d656463, 0x72797074}; /* "medcrypt" */
+    const uint32_t key[2] = {0x6d656463, 0x72797074 ^ seed}; /* "medcrypt" */
     mc_image *img;
     mc_err err;
 
@@ -324,7 +322,7 @@ out:
     return rc;
 }
 
-static void cpu_model(char *out, size_t size)
+void mc_bench_cpu_model(char *out, size_t size)
 {
     FILE *f = fopen("/proc/cpuinfo", "r");
     char line[512];
@@ -344,9 +342,7 @@ static void cpu_model(char *out, size_t size)
     fclose(f);
 }
 
-/* JSON strings here are fixed labels and the CPU model: escape quotes and
- * backslashes, drop control characters. */
-static void json_str(FILE *o, const char *s)
+void mc_bench_json_str(FILE *o, const char *s)
 {
     fputc('"', o);
     for (; *s; s++) {
@@ -378,7 +374,7 @@ static int bench_image(mc_ctx *ctx, const struct bench_opts *o, const char *labe
     j.threads = 1;
     for (int k = 0; k < MC_KEY_BYTES; k++)
         j.key.bytes[k] = (uint8_t)k;
-    if (make_image(ctx, w, h, c, bits, &j.img) != MC_OK ||
+    if (mc_bench_image(ctx, w, h, c, bits, 0, &j.img) != MC_OK ||
         mc__image_alloc(ctx, w, h, c, bits, &j.work) != MC_OK ||
         (j.buf = malloc(j.img->samples_len + crypto_aead_xchacha20poly1305_ietf_ABYTES)) ==
             NULL ||
@@ -415,7 +411,7 @@ static int bench_image(mc_ctx *ctx, const struct bench_opts *o, const char *labe
 
     if (o->json) {
         fprintf(out, "%s{\"name\":", first ? "" : ",");
-        json_str(out, label);
+        mc_bench_json_str(out, label);
         fprintf(out,
                 ",\"width\":%u,\"height\":%u,\"channels\":%u,\"bits\":%u,\"bytes\":%zu,"
                 "\"threads\":%u,"
@@ -425,7 +421,7 @@ static int bench_image(mc_ctx *ctx, const struct bench_opts *o, const char *labe
                 ref_hmac * 1e3);
         for (int i = 0; i < n; i++) {
             fprintf(out, "%s{\"name\":", i ? "," : "");
-            json_str(out, rows[i].name);
+            mc_bench_json_str(out, rows[i].name);
             fprintf(out,
                     ",\"ms\":%.4f,\"mb_per_s\":%.2f,\"x_aead\":%.3f,\"x_hmac\":%.3f,"
                     "\"x_memcpy\":%.2f}",
@@ -488,10 +484,10 @@ int mc_bench_run(const struct bench_opts *o, FILE *out)
     }
     if (mc_ctx_new(&ctx) != MC_OK)
         return 1;
-    cpu_model(cpu, sizeof cpu);
+    mc_bench_cpu_model(cpu, sizeof cpu);
     if (o->json) {
         fputs("{\"machine\":{\"cpu\":", out);
-        json_str(out, cpu);
+        mc_bench_json_str(out, cpu);
         fprintf(out, ",\"cores\":%ld},\"repeat\":%d,\"images\":[", cores, o->repeat);
     } else {
         fprintf(out, "medcrypt %s bench: %s, %ld cores, median of %d runs after a warm-up\n",
@@ -505,7 +501,7 @@ int mc_bench_run(const struct bench_opts *o, FILE *out)
             goto out;
     }
     /* Batch scaling: independent images on 1 and on N threads. */
-    if (make_image(ctx, side, side, 1, 16, &batch_img) != MC_OK)
+    if (mc_bench_image(ctx, side, side, 1, 16, 0, &batch_img) != MC_OK)
         goto out;
     if (batch_times(ctx, batch_img, threads, 4, o->repeat, t) != 0)
         goto out;

@@ -2,7 +2,10 @@
 #ifndef MC_BENCH_H
 #define MC_BENCH_H
 
+#include <medcrypt.h>
+
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct bench_opts {
@@ -14,5 +17,27 @@ struct bench_opts {
 
 /* Prints the results to out; 0 on success. */
 int mc_bench_run(const struct bench_opts *opts, FILE *out);
+
+/* process.c: `medcrypt bench --process`, the whole commands timed as
+ * processes against reference processes on the same files. files (n of
+ * them, may be 0) are measured besides the generated images; dir (NULL:
+ * $TMPDIR or /tmp) is where the work directory is made. 0 on success. */
+int mc_bench_process(const struct bench_opts *opts, const char *dir, char **files, int n,
+                     FILE *out);
+/* The XChaCha20-Poly1305 reference process: the bytes of file `in`
+ * sealed under a random key (libsodium) and written to `out`, fsync'd.
+ * 0 on success. */
+int mc_bench_aead_file(const char *in, const char *out);
+
+/* bench.c, shared with process.c. A test image: smooth gradients (like
+ * anatomy) plus Philox noise, so every run measures the same bytes; seed
+ * 0 for the images of mc_bench_run, others for a batch of distinct ones. */
+mc_err mc_bench_image(mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint8_t bits, uint32_t seed,
+                      mc_image **out);
+/* The CPU model from /proc/cpuinfo, or "unknown". */
+void mc_bench_cpu_model(char *out, size_t size);
+/* A JSON string of a label, a path or the CPU model: quotes and
+ * backslashes escaped, control characters dropped. */
+void mc_bench_json_str(FILE *o, const char *s);
 
 #endif

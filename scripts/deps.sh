@@ -11,6 +11,10 @@ libsodium-dev libssl-dev librandom123-dev libspng-dev zlib1g-dev
 libjpeg62-turbo-dev libmicrohttpd-dev
 libcmocka-dev python3 dcmtk curl"
 
+# Benchmark (medcrypt bench --process): the openssl command, whose
+# `openssl dgst -sha512` is the whole-process reference of issue 11.
+PACKAGES="$PACKAGES openssl"
+
 # Fuzzing (make build-fuzz, make fuzz): clang and its libFuzzer runtime
 # (libclang_rt.fuzzer-x86_64.a is in libclang-rt-14-dev on Debian 12).
 PACKAGES="$PACKAGES clang libclang-rt-14-dev"

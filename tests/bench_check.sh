@@ -1,18 +1,42 @@
 #!/bin/sh
-# `medcrypt bench --json` on tiny images: the JSON's shape only (no
-# timing is ever asserted in a test).
+# `medcrypt bench --json` and `medcrypt bench --process --json` on tiny
+# images: the JSON's shape, and that --process checked every decrypted
+# file and left nothing behind. No timing is ever asserted in a test.
 set -u
 BIN=$1
-out=$("$BIN" bench --tiny --repeat 1 --json --threads 2) || { echo "not ok - bench exit"; echo "0 passed, 1 failed"; exit 1; }
-printf '%s' "$out" | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
+TESTDATA=$2
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+"$BIN" bench --tiny --repeat 1 --json --threads 2 >"$WORK/memory.json"
+echo $? >"$WORK/memory.rc"
+"$BIN" bench --process --tiny --repeat 1 --json --threads 2 --dir "$WORK" \
+    "$TESTDATA/pnm/ct_small_12bit.pgm" "$TESTDATA/png/ct_small_16bit.png" \
+    >"$WORK/process.json" 2>"$WORK/process.err"
+echo $? >"$WORK/process.rc"
+# Error paths: a file that is not there; --dir without --process.
+"$BIN" bench --process --tiny --repeat 1 --dir "$WORK" "$WORK/missing.png" \
+    >"$WORK/missing.out" 2>"$WORK/missing.err"
+echo $? >"$WORK/missing.rc"
+"$BIN" bench --dir "$WORK" >/dev/null 2>"$WORK/dir.err"
+echo $? >"$WORK/dir.rc"
+
+python3 - "$WORK" <<'PY'
+import json, os, sys
+work = sys.argv[1]
 fails = passes = 0
 def check(cond, what):
     global fails, passes
     print(("ok - " if cond else "not ok - ") + what)
     fails += not cond
     passes += bool(cond)
+def read(name):
+    with open(os.path.join(work, name)) as f:
+        return f.read()
+
+# In memory.
+check(read("memory.rc").strip() == "0", "bench: exit 0")
+d = json.loads(read("memory.json"))
 check(isinstance(d["machine"]["cpu"], str) and d["machine"]["cores"] >= 1, "machine")
 check(len(d["images"]) == 3, "three images")
 want = {"encrypt", "decrypt", "keyed_hash", "key_processing", "scrambling", "henon",
@@ -28,6 +52,44 @@ check(d["batch"]["threads"] == 2 and d["batch"]["speedup"] > 0, "batch")
 check(d["batch"]["xchacha20poly1305_speedup"] > 0 and d["batch"]["hmac_sha512_speedup"] > 0,
       "batch: the references speed-ups")
 check(d["peak_rss_kib"] > 0, "peak rss")
+
+# Whole processes.
+check(read("process.rc").strip() == "0", "bench --process: exit 0 (" + read("process.err").strip() + ")")
+p = json.loads(read("process.json"))
+check(p["machine"]["cores"] >= 1 and p["rounds"] == 1, "process: machine and rounds")
+check(isinstance(p["dir"]["tmpfs"], bool), "process: says whether its files were on tmpfs")
+check(not os.path.exists(p["dir"]["path"]), "process: its work directory is removed")
+check(os.listdir(work) and all(not n.startswith("medcrypt-bench.") for n in os.listdir(work)),
+      "process: nothing of it left in --dir")
+names = [c["name"] for c in p["commands"]]
+check(names[0] == "true", "process: 'true' measured first")
+check(all(c["failures"] == 0 and c["median_ms"] > 0 and c["peak_rss_kib"] > 0
+          for c in p["commands"]), "process: every command ran, with times and RSS")
+files = [f["file"] for f in p["files"]]
+check(files == ["phantom_128_16bit.pgm", "phantom_32_8bit.png", "ct_small_12bit.pgm",
+                "ct_small_16bit.png"], "process: the generated images, then the files given")
+for f in p["files"]:
+    check(f["same_samples"], f["file"] + ": decrypted to the same samples")
+    check(f["encrypt_ms"] > 0 and f["decrypt_ms"] > 0 and f["aead_process_ms"] > 0,
+          f["file"] + ": encrypt, decrypt and the AEAD process timed")
+    check(f["openssl_dgst_ms"] is None or f["encrypt_x_dgst"] > 0,
+          f["file"] + ": ratio to openssl dgst when openssl is there")
+    check(f["rss_goal_kib"] == (2 * f["sample_bytes"] + 16 * 1024 * 1024) // 1024,
+          f["file"] + ": the memory goal")
+for name in ("phantom_128_16bit.pgm", "ct_small_12bit.pgm"):
+    check(next(f for f in p["files"] if f["file"] == name)["same_bytes"],
+          name + ": a PGM comes back byte for byte")
+check(p["batch"]["threads"] == 2 and p["batch"]["files"] == 4 and p["batch"]["speedup"] > 0,
+      "process: batch -j 1 against -j 2")
+check(len(p["goals"]) in (4, 5) and all(isinstance(g["met"], bool) for g in p["goals"]),
+      "process: the goals, each met or not")
+
+# Errors.
+check(read("missing.rc").strip() == "1" and "missing.png: cannot read it" in read("missing.err"),
+      "process: a missing file is an error, exit 1")
+check(read("missing.out") == "", "process: no report after an error")
+check(read("dir.rc").strip() == "1" and "--dir goes with --process" in read("dir.err"),
+      "--dir without --process: exit 1")
 print("%d passed, %d failed" % (passes, fails))
 sys.exit(1 if fails else 0)
-'
+PY

@@ -228,7 +228,7 @@ static bool process(const struct job *job, const char *input)
                                     strcmp(input, "-") == 0 ? NULL : cli_basename(input), &img);
     } else {
         err = mc_decrypt_image(job->ctx, job->key, in, in_len, &img);
-        free(in); /* cipher bytes: nothing to wipe */
+        mc__free_huge(in); /* cipher bytes: nothing to wipe */
     }
     if (err != MC_OK) {
         report(job, input, err);

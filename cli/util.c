@@ -164,7 +164,7 @@ bool cli_read_file(const char *path, size_t max, uint8_t **out, size_t *out_len)
     *out_len = len;
     return true;
 fail:
-    free(buf);
+    mc__free_huge(buf);
     if (!is_stdin)
         close(fd);
     return false;
@@ -392,13 +392,13 @@ cli_output *cli_output_open(const char *path, mode_t mode)
         (size_t)snprintf(o->tmp, sizeof o->tmp, "%.*s.%s.XXXXXX.tmp", o->dir_len, path, base) >=
             sizeof o->tmp) {
         cli_error(path, "file name too long");
-        free(o);
+        mc__free_huge(o);
         return NULL;
     }
     guard_signals();
     if ((o->fd = create_tmp(o->tmp, strlen(o->tmp) - 10)) < 0) {
         cli_error(path, "cannot create a file there: %s", strerror(errno));
-        free(o);
+        mc__free_huge(o);
         return NULL;
     }
     if (fchmod(o->fd, mode) != 0) {
@@ -471,7 +471,7 @@ void cli_output_abort(cli_output *o)
         pending_tmp[my_slot][0] = '\0';
     }
     sodium_memzero(o->buf, o->high); /* may hold a plain image */
-    free(o);
+    mc__free_huge(o);
 }
 
 bool cli_output_commit(cli_output *o, bool force)
@@ -517,13 +517,13 @@ bool cli_output_commit(cli_output *o, bool force)
     pending_tmp[my_slot][0] = '\0';
     sync_dir(o->path, o->dir_len);
     sodium_memzero(o->buf, o->high);
-    free(o);
+    mc__free_huge(o);
     return true;
 fail:
     unlink(o->tmp);
     pending_tmp[my_slot][0] = '\0';
     sodium_memzero(o->buf, o->high);
-    free(o);
+    mc__free_huge(o);
     return false;
 }
 

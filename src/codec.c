@@ -167,7 +167,7 @@ mc_err mc_image_decode_owned(mc_ctx *ctx, uint8_t *buf, size_t len, const char *
 out:
     if (buf != NULL) /* plain patient data */
         sodium_memzero(buf, len);
-    free(buf);
+    mc__free_huge(buf);
     return err;
 }
 
@@ -202,7 +202,7 @@ mc_err mc_image_encode_to(mc_ctx *ctx, const mc_image *img, mc_write_fn write, v
         return err;
     err = write(user, buf, len) == 0 ? MC_OK : MC_EIO;
     sodium_memzero(buf, len);
-    free(buf);
+    mc__free_huge(buf);
     return err;
 }
 

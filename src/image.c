@@ -125,7 +125,7 @@ void mc_image_free(mc_image *img)
         sodium_memzero(img->side, img->side_len);
     if (img->name != NULL)
         sodium_memzero(img->name, strlen(img->name));
-    free(img->samples);
+    mc__free_huge(img->samples);
     free(img->side);
     free(img->name);
     free(img);

@@ -72,8 +72,12 @@ struct mc_image {
 /* mem.c: malloc() for a buffer that is about to be filled: from 256 KiB
  * up 2 MiB-aligned and hinted for transparent huge pages before its first
  * touch (fewer page faults; a hint only), below that 64-byte aligned and,
- * from 16 KiB, its pages faulted in at once. Free with free(). */
+ * from 16 KiB, its pages faulted in at once. Free with mc__free_huge(). */
 void *mc__alloc_huge(size_t len);
+/* free() for blocks from mc__alloc_huge (any malloc block is fine): a few
+ * freed image-sized blocks are kept for the next image of a batch. Wipe
+ * what was written first, as before free(). */
+void mc__free_huge(void *p);
 /* A growing byte buffer (start with {0}); nomem is set when growing
  * failed. Old blocks are wiped before they are freed: they may hold a
  * plain image. */

@@ -729,7 +729,7 @@ static void scratch_free(struct scratch *s, size_t group_bytes)
         s->o->EVP_CIPHER_CTX_free(s->ks); /* cleanses its key schedule */
     if (s->group != NULL) {
         sodium_memzero(s->group, group_bytes); /* plain or scrambled samples */
-        free(s->group);
+        mc__free_huge(s->group);
     }
     sodium_memzero(s, sizeof *s);
     free(s);

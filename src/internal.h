@@ -78,6 +78,9 @@ void *mc__alloc_huge(size_t len);
  * freed image-sized blocks are kept for the next image of a batch. Wipe
  * what was written first, as before free(). */
 void mc__free_huge(void *p);
+/* Gives the kept blocks back (medcrypt bench --process, before it forks
+ * the commands it measures). */
+void mc__huge_cache_drop(void);
 /* A growing byte buffer (start with {0}); nomem is set when growing
  * failed. Old blocks are wiped before they are freed: they may hold a
  * plain image. */

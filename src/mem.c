@@ -136,6 +136,17 @@ void *mc__alloc_huge(size_t len)
     return p;
 }
 
+void mc__huge_cache_drop(void)
+{
+    pthread_mutex_lock(&cache_lock);
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        free(cache[i].p);
+        cache[i].p = NULL;
+    }
+    cache_total = 0;
+    pthread_mutex_unlock(&cache_lock);
+}
+
 void mc__free_huge(void *p)
 {
 #ifdef __GLIBC__

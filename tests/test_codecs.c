@@ -703,8 +703,42 @@ static void test_alloc_huge(void **state)
         memset(p, 0xa5, sizes[i]); /* ASan: the whole request is ours */
         if (sizes[i] > 0)
             assert_int_equal(p[sizes[i] - 1], 0xa5);
-        free(p);
+        mc__free_huge(p);
     }
+}
+
+/* A freed image-sized block is handed out again for a request it holds,
+ * aligned as before and wholly usable; blocks over 8 MiB and small ones
+ * are not kept, and dropping the kept ones leaves nothing to reuse. */
+static void test_free_huge_reuse(void **state)
+{
+    uint8_t *a, *b, *c, *d;
+
+    (void)state;
+    mc__huge_cache_drop();
+    a = mc__alloc_huge(3u << 20);
+    assert_non_null(a);
+    memset(a, 0, 3u << 20);
+    mc__free_huge(a);
+    b = mc__alloc_huge(1u << 20); /* smaller: the kept 4 MiB block serves */
+    assert_ptr_equal(b, a);
+    assert_int_equal((uintptr_t)b % (2u << 20), 0);
+    memset(b, 0x5a, 1u << 20);
+    c = mc__alloc_huge(3u << 20); /* nothing kept now: a new block */
+    assert_non_null(c);
+    assert_ptr_not_equal(c, b);
+    memset(c, 0x5a, 3u << 20); /* ASan: the whole request is ours */
+    mc__free_huge(b);
+    mc__free_huge(c);
+    d = mc__alloc_huge(5u << 20); /* a kept block only if it holds 5 MiB */
+    assert_non_null(d);
+    assert_int_equal((uintptr_t)d % (2u << 20), 0);
+    memset(d, 0x5a, 5u << 20); /* ASan: the whole request is ours */
+    mc__free_huge(d);
+    /* Plain malloc blocks and NULL go to free(). */
+    mc__free_huge(malloc(100));
+    mc__free_huge(NULL);
+    mc__huge_cache_drop();
 }
 
 /* The streamed encoder writes exactly the bytes of the buffered one, in
@@ -1282,6 +1316,7 @@ int main(void)
         cmocka_unit_test(test_codec_dispatch),
         cmocka_unit_test(test_png_encode_streamed),
         cmocka_unit_test(test_alloc_huge),
+        cmocka_unit_test(test_free_huge_reuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -138,6 +138,8 @@ static bool in_dir(char out[PATH_MAX], const char *dir, const char *fmt, ...)
            (size_t)snprintf(out, PATH_MAX, "%s/%s", d, name) < PATH_MAX;
 }
 
+/* A command: its label, then its argv, ending with (char *)NULL, as
+ * execl(3)'s. */
 static struct cmd *add_cmd(struct run *r, const char *label, ...)
 {
     struct cmd *c;
@@ -524,39 +526,39 @@ static bool plan(struct run *r)
     char label[128];
 
     snprintf(r->jobs_n, sizeof r->jobs_n, "%d", r->threads);
-    if ((r->true_cmd = add_cmd(r, "true", r->truth, NULL)) == NULL)
+    if ((r->true_cmd = add_cmd(r, "true", r->truth, (char *)NULL)) == NULL)
         return false;
     for (int i = 0; i < r->n_items; i++) {
         struct item *it = &r->items[i];
         if (r->openssl[0] != '\0') {
             snprintf(label, sizeof label, "openssl dgst -sha512 %s", it->name);
-            if ((it->dgst = add_cmd(r, label, r->openssl, "dgst", "-sha512", it->path, NULL)) ==
-                NULL)
+            if ((it->dgst = add_cmd(r, label, r->openssl, "dgst", "-sha512", it->path,
+                                    (char *)NULL)) == NULL)
                 return false;
         }
         snprintf(label, sizeof label, "XChaCha20-Poly1305 process, %s", it->name);
         if ((it->aead = add_cmd(r, label, r->self, "bench", "--aead-file", it->path, it->sealed,
-                                NULL)) == NULL)
+                                (char *)NULL)) == NULL)
             return false;
         snprintf(label, sizeof label, "medcrypt encrypt %s", it->name);
         if ((it->enc = add_cmd(r, label, r->self, "encrypt", "-k", r->key, "-o", it->cipher,
-                               it->path, NULL)) == NULL)
+                               it->path, (char *)NULL)) == NULL)
             return false;
         snprintf(label, sizeof label, "medcrypt decrypt %s", it->name);
         if ((it->dec = add_cmd(r, label, r->self, "decrypt", "-k", r->key, "-o", it->restored,
-                               it->cipher, NULL)) == NULL)
+                               it->cipher, (char *)NULL)) == NULL)
             return false;
         it->aead->outputs[it->aead->n_outputs++] = it->sealed;
         it->enc->outputs[it->enc->n_outputs++] = it->cipher;
         it->dec->outputs[it->dec->n_outputs++] = it->restored;
     }
     snprintf(label, sizeof label, "medcrypt encrypt -j 1, %d files", r->n_batch);
-    if ((r->batch_one = add_cmd(r, label, r->self, "encrypt", "-k", r->key, "-j", "1", NULL)) ==
-        NULL)
+    if ((r->batch_one = add_cmd(r, label, r->self, "encrypt", "-k", r->key, "-j", "1",
+                                (char *)NULL)) == NULL)
         return false;
     snprintf(label, sizeof label, "medcrypt encrypt -j %d, %d files", r->threads, r->n_batch);
     if ((r->batch_n = add_cmd(r, label, r->self, "encrypt", "-k", r->key, "-j", r->jobs_n,
-                              NULL)) == NULL)
+                              (char *)NULL)) == NULL)
         return false;
     for (int i = 0; i < r->n_batch; i++) {
         r->batch_one->argv[r->batch_one->argc++] = r->batch[i];

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <sodium.h>
 #include <spng.h>
 #include <stdarg.h>
@@ -97,7 +98,7 @@ static double quantile(const double *v, int n, double q)
     double *s = malloc((size_t)n * sizeof *s), r;
 
     if (s == NULL)
-        return -1.0;
+        return NAN;
     memcpy(s, v, (size_t)n * sizeof *s);
     qsort(s, (size_t)n, sizeof *s, cmp_double);
     r = s[(int)(q * (n - 1) + 0.5)];
@@ -569,9 +570,10 @@ static bool plan(struct run *r)
     return true;
 }
 
+/* NAN for a command not run (no openssl): null in the JSON. */
 static double median(const struct cmd *c, int rounds)
 {
-    return c != NULL ? quantile(c->ms, rounds, 0.5) : -1.0;
+    return c != NULL ? quantile(c->ms, rounds, 0.5) : NAN;
 }
 
 /* Issue 11's goals for whole commands, from this run: items[0] is the
@@ -616,7 +618,7 @@ static bool goal_met(const struct goal *g)
 
 static void json_num(FILE *out, const char *name, double v)
 {
-    if (v >= 0)
+    if (isfinite(v))
         fprintf(out, ",\"%s\":%.4f", name, v);
     else
         fprintf(out, ",\"%s\":null", name);
@@ -654,9 +656,9 @@ static void report_json(const struct run *r, const char *cpu, long cores, bool t
         json_num(out, "decrypt_ms", dec);
         json_num(out, "openssl_dgst_ms", dgst);
         json_num(out, "aead_process_ms", aead);
-        json_num(out, "encrypt_x_dgst", dgst > 0 ? enc / dgst : -1.0);
-        json_num(out, "decrypt_x_dgst", dgst > 0 ? dec / dgst : -1.0);
-        json_num(out, "encrypt_x_aead_process", aead > 0 ? enc / aead : -1.0);
+        json_num(out, "encrypt_x_dgst", enc / dgst);
+        json_num(out, "decrypt_x_dgst", dec / dgst);
+        json_num(out, "encrypt_x_aead_process", enc / aead);
         json_num(out, "encrypt_minus_true_ms", enc - t0);
         fprintf(out,
                 ",\"encrypt_peak_rss_kib\":%ld,\"rss_goal_kib\":%zu,\"same_samples\":%s,"

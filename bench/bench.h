@@ -2,10 +2,7 @@
 #ifndef MC_BENCH_H
 #define MC_BENCH_H
 
-#include <medcrypt.h>
-
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 
 struct bench_opts {
@@ -29,12 +26,7 @@ int mc_bench_process(const struct bench_opts *opts, const char *dir, char **file
  * 0 on success. */
 int mc_bench_aead_file(const char *in, const char *out);
 
-/* bench.c, shared with process.c. A test image: smooth gradients (like
- * anatomy) plus Philox noise, so every run measures the same bytes; seed
- * 0 for the images of mc_bench_run, others for a batch of distinct ones. */
-mc_err mc_bench_image(mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint8_t bits, uint32_t seed,
-                      mc_image **out);
-/* The CPU model from /proc/cpuinfo, or "unknown". */
+/* bench.c, shared with process.c. The CPU model from /proc/cpuinfo, or "unknown". */
 void mc_bench_cpu_model(char *out, size_t size);
 /* A JSON string of a label, a path or the CPU model: quotes and
  * backslashes escaped, control characters dropped. */

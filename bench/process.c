@@ -302,7 +302,7 @@ out:
  * denser ring and a round organ, and a little noise (Philox, from the
  * seed). Like a real CT it compresses to about a third as PNG, so the
  * PNG decode costs what it costs on real slices (the gradients of
- * mc_bench_image compress to two thirds). */
+ * `medcrypt bench`'s in-memory images compress to two thirds). */
 static mc_err phantom(mc_ctx *ctx, uint32_t side, uint8_t bits, uint32_t seed, mc_image **out)
 {
     const uint32_t key[2] = {0x7068616e, seed}; /* "phan" */

@@ -708,8 +708,8 @@ static void test_alloc_huge(void **state)
 }
 
 /* A freed image-sized block is handed out again for a request it holds,
- * aligned as before and wholly usable; blocks over 8 MiB and small ones
- * are not kept, and dropping the kept ones leaves nothing to reuse. */
+ * aligned as before and wholly usable; a block in use is never handed
+ * out; plain malloc blocks and NULL are accepted. */
 static void test_free_huge_reuse(void **state)
 {
     uint8_t *a, *b, *c, *d;

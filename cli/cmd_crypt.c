@@ -280,10 +280,10 @@ static void *warm_openssl(void *unused)
 }
 
 /* Whether the inputs together are enough bytes for OpenSSL to pay for
- * its start-up (crypto.c, 8 MiB): then it starts on another thread while
+ * its start-up (crypto.c, 16 MiB): then it starts on another thread while
  * the first file is read. A large file would wait for it anyway; in a
  * batch of smaller ones, those that start before it is there take
- * libsodium, the others OpenSSL's faster hash. */
+ * libsodium's ChaCha20, the others OpenSSL's faster one. */
 static bool wants_openssl(char **inputs, int n)
 {
     struct stat st;

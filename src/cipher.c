@@ -87,7 +87,6 @@ struct tree {
     const uint8_t *samples;
     size_t len;
     uint8_t *digests; /* 64 bytes per chunk */
-    bool openssl;
     atomic_bool failed;
 };
 
@@ -95,8 +94,7 @@ static void tree_range(void *arg, size_t begin, size_t end)
 {
     struct tree *t = arg;
 
-    if (mc__sha512_chunks(t->digests, t->samples, t->len, MC_TREE_CHUNK, begin, end,
-                          t->openssl) != MC_OK)
+    if (mc__sha512_chunks(t->digests, t->samples, t->len, MC_TREE_CHUNK, begin, end) != MC_OK)
         atomic_store(&t->failed, true);
 }
 
@@ -120,7 +118,6 @@ static mc_err keyed_hash(uint8_t tag[MC_TAG_BYTES], const mc__subkeys *sk, const
         d_len = chunks * 64;
         if ((t.digests = malloc(d_len > 0 ? d_len : 1)) == NULL)
             return MC_ENOMEM;
-        t.openssl = mc__use_openssl(img->samples_len);
         atomic_init(&t.failed, false);
         mc__parallel(threads, chunks, MC_TREE_GRAIN, tree_range, &t);
         if (atomic_load(&t.failed)) {

@@ -3,21 +3,32 @@
  * HKDF-SHA-512 (RFC 5869) over two libraries that give the same bytes;
  * and Philox4x32-10 from Random123.
  *
- * Bulk data (the keyed hash over an image's samples, at least
- * mc__openssl_min_bytes of it) goes through OpenSSL's libcrypto: its
- * SHA-512 assembly is about 1.6x faster than libsodium's portable C, and
- * that hash is the pipeline's floor (DESIGN §3). Everything small (keys,
- * key processing, subkeys, the keyed hash of a small image) goes through
- * libsodium: loading libcrypto (ossl.c, about 3 ms) and its first EVP
- * fetch, which registers every algorithm of its default provider (1-2 ms
- * more), would add half again to a process that encrypts a 512x512 image
- * in 8.5 ms (docs/PERFORMANCE.md, "Whole process"). Once a program has
- * paid that (mc__openssl_warm, which the command runs on a second thread
- * for a large input or a batch), images from 64 KiB up go through
- * OpenSSL too. Only OpenSSL's EVP APIs are used: SHA512_* and HMAC_CTX
- * are deprecated in OpenSSL 3.0.
+ * SHA-512 is OpenSSL's: its low-level SHA512_Init/Update/Final, linked in
+ * from libcrypto.a (meson.build, MC_OPENSSL_SHA512). Its assembly is about
+ * 1.55x faster than libsodium's portable C, and the keyed hash over an
+ * image's samples is the pipeline's floor (DESIGN §3). Those functions are
+ * deprecated in OpenSSL 3.0 in favour of EVP_Digest*, but EVP is what
+ * costs: loading libcrypto (ossl.c, about 3 ms) and its first fetch,
+ * which registers every algorithm of its default provider (1-2 ms more),
+ * would add half again to a process that encrypts a 512x512 image in
+ * 7.5 ms (docs/PERFORMANCE.md, "Whole process"); the low-level functions
+ * run the same assembly with no start-up at all. Where no static
+ * libcrypto has them, libsodium's SHA-512 gives the same bytes.
+ *
+ * HMAC over bulk data (the keyed hash of formats v1 and v2, at least
+ * mc__openssl_min_bytes of it) goes through OpenSSL's EVP_MAC, loaded on
+ * demand; everything small (keys, key processing, subkeys, the HMAC over
+ * format v3's chunk digests) through libsodium. Once a program has paid
+ * OpenSSL's start-up (mc__openssl_warm, which the command runs on a
+ * second thread for a large input or a batch), images from 64 KiB up go
+ * through OpenSSL too.
  * tests/test_kat.c runs the RFC vectors through both.
  */
+#ifdef MC_OPENSSL_SHA512
+/* SHA512_* are declared deprecated (above, why they are used); before
+ * the first OpenSSL header, which reads it. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#endif
 #include "internal.h"
 #include "ossl.h"
 
@@ -27,21 +38,28 @@
 
 #include <openssl/core_names.h>
 #include <openssl/params.h>
+#ifdef MC_OPENSSL_SHA512
+#include <openssl/sha.h>
+#endif
 #include <sodium.h>
 
 #include <Random123/philox.h>
 
-/* 8 MiB: from there on an image that finds OpenSSL not yet loaded waits
- * for it. Loading it and its first fetch take 4-5 ms; its SHA-512 and
- * ChaCha20 save about 1 ns a byte on one core (0.6 and 0.35), half that
- * on two. Whole `medcrypt encrypt` on the 2-vCPU VM (p25 of 12-20, with
- * OpenSSL against libsodium alone): 2 MiB 20.3 against 14.5 ms, 4 MiB
- * 26.5 against 21.9, 8 MiB 37.3 against 36.3 (one thread: 38.0 against
- * 39.7), 16 MiB 55.8 against 63.0, 32 MiB 104.6 against 112.4. Smaller
- * images use it only once it is there (mc__openssl_warm). A variable so
- * that tests can force either library. */
-size_t mc__openssl_min_bytes = (size_t)8 << 20;
-
+/* 16 MiB: from there on an image that finds OpenSSL not yet loaded waits
+ * for it. Loading it and its first fetch take 4-5 ms, and since SHA-512
+ * runs OpenSSL's assembly without it, what it still buys is its ChaCha20
+ * (AVX-512 where the CPU has it; libsodium's stops at AVX2), about
+ * 0.35 ns a byte on one core, half that on two; and the EVP HMAC of
+ * formats v1/v2. Whole `medcrypt encrypt` / `decrypt` of PGMs on the
+ * 2-vCPU VM (medians of 10-20 alternating runs, with OpenSSL against
+ * libsodium alone, sixth session): 8 MiB encrypt 37.6 against 37.3 ms,
+ * decrypt 40.1 against 35.4; 16 MiB encrypt 64.9 against 67.3, decrypt
+ * 63.4 against 61.9; 32 MiB encrypt 102.1 against 97.9, decrypt 84.1
+ * against 87.9. (With OpenSSL's SHA-512 behind the same dlopen, the
+ * fourth session found it paid from 8 MiB.) Smaller images use it only
+ * once it is there (mc__openssl_warm). A variable so that tests can
+ * force either library. */
+size_t mc__openssl_min_bytes = (size_t)16 << 20;
 /* Set once mc__openssl_warm has paid OpenSSL's start-up: from then on
  * images from 64 KiB up (a batch's small files) take its faster hash. */
 static atomic_bool openssl_warm;
@@ -63,24 +81,21 @@ bool mc__use_openssl(size_t bytes)
 void mc__openssl_warm(void)
 {
     const struct mc__ossl *o = mc__ossl();
-    EVP_MD *md;
     EVP_MAC *mac;
     EVP_CIPHER *chacha;
 
     if (o == NULL)
         return;
-    md = o->EVP_MD_fetch(NULL, "SHA512", NULL);
     mac = o->EVP_MAC_fetch(NULL, "HMAC", NULL);
     chacha = o->EVP_CIPHER_fetch(NULL, "ChaCha20", NULL);
-    if (md != NULL && mac != NULL && chacha != NULL)
+    if (mac != NULL && chacha != NULL)
         atomic_store(&openssl_warm, true);
-    o->EVP_MD_free(md);
     o->EVP_MAC_free(mac);
     o->EVP_CIPHER_free(chacha);
 }
 
 /* ------------------------------------------------------------------ */
-/* SHA-512 (FIPS 180-4): small inputs only, libsodium                  */
+/* SHA-512 (FIPS 180-4): OpenSSL's, linked in; else libsodium's          */
 
 mc_err mc__sha512(uint8_t out[64], const uint8_t *msg, size_t msg_len)
 {
@@ -90,53 +105,43 @@ mc_err mc__sha512(uint8_t out[64], const uint8_t *msg, size_t msg_len)
 mc_err mc__sha512_2(uint8_t out[64], const uint8_t *a, size_t a_len, const uint8_t *b,
                     size_t b_len)
 {
+#ifdef MC_OPENSSL_SHA512
+    SHA512_CTX st; /* secret: wiped */
+#else
     crypto_hash_sha512_state st; /* secret: wiped */
+#endif
+    bool ok = true;
 
     if (out == NULL || (a == NULL && a_len != 0) || (b == NULL && b_len != 0))
         return MC_EINVAL;
+#ifdef MC_OPENSSL_SHA512
+    /* These return 1; they have no way to fail on valid arguments, but
+     * their contract has one. */
+    ok = SHA512_Init(&st) == 1 && (a_len == 0 || SHA512_Update(&st, a, a_len) == 1) &&
+         (b_len == 0 || SHA512_Update(&st, b, b_len) == 1) && SHA512_Final(out, &st) == 1;
+#else
     crypto_hash_sha512_init(&st);
     if (a_len != 0)
         crypto_hash_sha512_update(&st, a, a_len);
     if (b_len != 0)
         crypto_hash_sha512_update(&st, b, b_len);
     crypto_hash_sha512_final(&st, out);
+#endif
     sodium_memzero(&st, sizeof st);
-    return MC_OK;
+    return ok ? MC_OK : MC_ECRYPTO;
 }
 
-/* Chunks [first, last) of the keyed hash's tree (format v3): OpenSSL's
- * SHA-512 when the image is bulk data, libsodium's otherwise; one fetched
- * digest and one context for the whole range (a fetch per 64 KiB chunk
- * would cost a lookup in OpenSSL's method store each time). Thread-safe. */
+/* Chunks [first, last) of the keyed hash's tree (format v3). Thread-safe. */
 mc_err mc__sha512_chunks(uint8_t *digests, const uint8_t *msg, size_t len, size_t chunk,
-                         size_t first, size_t last, bool openssl)
+                         size_t first, size_t last)
 {
-    const struct mc__ossl *o = openssl ? mc__ossl() : NULL;
-    EVP_MD *md = NULL;
-    EVP_MD_CTX *ctx = NULL;
-    unsigned int n = 0;
     mc_err err = MC_OK;
 
     if (digests == NULL || msg == NULL || chunk == 0)
         return MC_EINVAL;
-    if (openssl && (o == NULL || (md = o->EVP_MD_fetch(NULL, "SHA512", NULL)) == NULL ||
-                    (ctx = o->EVP_MD_CTX_new()) == NULL)) {
-        err = MC_ECRYPTO;
-        goto out;
-    }
     for (size_t i = first; i < last && err == MC_OK; i++) {
         size_t off = i * chunk, k = len - off < chunk ? len - off : chunk;
-        if (!openssl)
-            err = mc__sha512(digests + 64 * i, msg + off, k);
-        else if (o->EVP_DigestInit_ex2(ctx, md, NULL) != 1 ||
-                 o->EVP_DigestUpdate(ctx, msg + off, k) != 1 ||
-                 o->EVP_DigestFinal_ex(ctx, digests + 64 * i, &n) != 1 || n != 64)
-            err = MC_ECRYPTO;
-    }
-out:
-    if (o != NULL) {
-        o->EVP_MD_CTX_free(ctx); /* cleanses the hash state */
-        o->EVP_MD_free(md);
+        err = mc__sha512(digests + 64 * i, msg + off, k);
     }
     return err;
 }

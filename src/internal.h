@@ -118,23 +118,23 @@ bool mc__side_valid(const uint8_t *side, size_t side_len);
 /* Sets img->name from the side data (after decryption). */
 mc_err mc__image_name_from_side(mc_image *img);
 
-/* crypto.c: SHA-512, HMAC and HKDF (FIPS 180-4, RFC 2104/4231, RFC 5869)
- * over libsodium, and OpenSSL's libcrypto (loaded on first use, ossl.h)
- * for an HMAC over at least mc__openssl_min_bytes (and stage_v2.c's
- * ChaCha20 over as many): the same bytes either way; tests lower or raise
- * it to run both. */
+/* crypto.c: SHA-512 (FIPS 180-4: OpenSSL's assembly, linked in, or
+ * libsodium's), HMAC and HKDF (RFC 2104/4231, RFC 5869) over libsodium,
+ * and OpenSSL's libcrypto (loaded on first use, ossl.h) for an HMAC over
+ * at least mc__openssl_min_bytes (and stage_v2.c's ChaCha20 over as
+ * many): the same bytes either way; tests lower or raise it to run both. */
 extern size_t mc__openssl_min_bytes;
-/* Whether `bytes` are worth OpenSSL: from mc__openssl_min_bytes (8 MiB),
+/* Whether `bytes` are worth OpenSSL: from mc__openssl_min_bytes (16 MiB),
  * or from 64 KiB once mc__openssl_warm has run. Loads nothing. */
 bool mc__openssl_pays(size_t bytes);
 /* Whether an image of `bytes` goes through OpenSSL: it pays, and
  * libcrypto is loaded (this loads it, the first time). */
 bool mc__use_openssl(size_t bytes);
-/* Loads libcrypto and fetches what bulk data uses (SHA-512, HMAC,
- * ChaCha20) into OpenSSL's method cache. Loading (about 3 ms) and the
- * first fetch, which registers OpenSSL's default provider (1-2 ms), take
- * 4-5 ms; a program that will encrypt a large image, or many, can do it
- * on another thread while it reads the first file. Thread-safe. */
+/* Loads libcrypto and fetches what bulk data uses (HMAC, ChaCha20) into
+ * OpenSSL's method cache. Loading (about 3 ms) and the first fetch, which
+ * registers OpenSSL's default provider (1-2 ms), take 4-5 ms; a program
+ * that will encrypt a large image, or many, can do it on another thread
+ * while it reads the first file. Thread-safe. */
 void mc__openssl_warm(void);
 typedef struct mc__hmac mc__hmac;
 mc_err mc__sha512(uint8_t out[64], const uint8_t *msg, size_t msg_len);
@@ -143,11 +143,9 @@ mc_err mc__sha512_2(uint8_t out[64], const uint8_t *a, size_t a_len, const uint8
 mc_err mc__hmac_sha512(uint8_t out[64], const uint8_t *key, size_t key_len, const uint8_t *msg,
                        size_t msg_len);
 /* SHA-512 of chunks [first, last) of `chunk` bytes of msg (the last one
- * of msg may be shorter) into digests + 64 * i (format v3's keyed hash):
- * through OpenSSL if openssl (the image is at least mc__openssl_min_bytes),
- * else libsodium; the same bytes. */
+ * of msg may be shorter) into digests + 64 * i (format v3's keyed hash). */
 mc_err mc__sha512_chunks(uint8_t *digests, const uint8_t *msg, size_t len, size_t chunk,
-                         size_t first, size_t last, bool openssl);
+                         size_t first, size_t last);
 /* msg_len: how many bytes will be MACed (which library is worth it). */
 mc_err mc__hmac_init(mc__hmac **h, const uint8_t *key, size_t key_len, size_t msg_len);
 mc_err mc__hmac_update(mc__hmac *h, const uint8_t *msg, size_t msg_len);

@@ -19,14 +19,14 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void)
+double mc_bench_now(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-static int cmp_double(const void *a, const void *b)
+int mc_bench_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -74,11 +74,11 @@ static double measure_prep(bench_fn prep, bench_fn fn, void *arg, int repeat)
         double t0;
         if (prep != NULL)
             prep(arg);
-        t0 = now();
+        t0 = mc_bench_now();
         fn(arg);
-        t[r] = now() - t0;
+        t[r] = mc_bench_now() - t0;
     }
-    qsort(t, (size_t)repeat, sizeof *t, cmp_double);
+    qsort(t, (size_t)repeat, sizeof *t, mc_bench_cmp_double);
     median = t[repeat / 2];
     free(t);
     return median;
@@ -250,7 +250,7 @@ static double batch_once(struct job *jobs, int threads, int per_thread, enum bat
     pthread_t tid[256];
     struct batch b[256];
     int started = 0;
-    double t0 = now();
+    double t0 = mc_bench_now();
 
     for (int i = 0; i < threads; i++) {
         b[i] = (struct batch){&jobs[i], per_thread, kind};
@@ -260,7 +260,7 @@ static double batch_once(struct job *jobs, int threads, int per_thread, enum bat
     }
     for (int i = 0; i < started; i++)
         pthread_join(tid[i], NULL);
-    return started == threads ? now() - t0 : -1.0;
+    return started == threads ? mc_bench_now() - t0 : -1.0;
 }
 
 /* The same images (threads x per_thread) on one thread and on `threads`:
@@ -309,7 +309,7 @@ static int batch_times(mc_ctx *ctx, const mc_image *img, int threads, int per_th
             }
     for (int k = 0; k < BATCH_KINDS; k++)
         for (int p = 0; p < 2; p++) {
-            qsort(runs[k][p], (size_t)repeat, sizeof *runs[k][p], cmp_double);
+            qsort(runs[k][p], (size_t)repeat, sizeof *runs[k][p], mc_bench_cmp_double);
             t[k][p] = runs[k][p][repeat / 2];
         }
     rc = 0;

@@ -26,7 +26,11 @@ int mc_bench_process(const struct bench_opts *opts, const char *dir, char **file
  * 0 on success. */
 int mc_bench_aead_file(const char *in, const char *out);
 
-/* bench.c, shared with process.c. The CPU model from /proc/cpuinfo, or "unknown". */
+/* bench.c, shared with process.c. Seconds on the monotonic clock. */
+double mc_bench_now(void);
+/* qsort's comparison of doubles, ascending. */
+int mc_bench_cmp_double(const void *a, const void *b);
+/* The CPU model from /proc/cpuinfo, or "unknown". */
 void mc_bench_cpu_model(char *out, size_t size);
 /* A JSON string of a label, a path or the CPU model: quotes and
  * backslashes escaped, control characters dropped. */

@@ -31,7 +31,6 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define TMPFS_MAGIC_NUMBER 0x01021994 /* linux/magic.h */
@@ -79,19 +78,6 @@ struct run {
     struct cmd *true_cmd, *batch_one, *batch_n;
 };
 
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* The value below which a fraction q of the runs lie (nearest rank). */
 static double quantile(const double *v, int n, double q)
 {
@@ -100,7 +86,7 @@ static double quantile(const double *v, int n, double q)
     if (s == NULL)
         return NAN;
     memcpy(s, v, (size_t)n * sizeof *s);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
+    qsort(s, (size_t)n, sizeof *s, mc_bench_cmp_double);
     r = s[(int)(q * (n - 1) + 0.5)];
     free(s);
     return r;
@@ -182,7 +168,7 @@ static bool run_once(struct cmd *c, int round, int rounds)
      * to 5 ms for 8 MB), which `openssl dgst` does not pay. */
     for (int i = 0; i < c->n_outputs; i++)
         unlink(c->outputs[i]);
-    t0 = now_ms();
+    t0 = 1e3 * mc_bench_now();
     if ((pid = fork()) < 0)
         return false;
     if (pid == 0) {
@@ -198,7 +184,7 @@ static bool run_once(struct cmd *c, int round, int rounds)
     while (wait4(pid, &status, 0, &ru) < 0)
         if (errno != EINTR)
             return false;
-    t1 = now_ms();
+    t1 = 1e3 * mc_bench_now();
     if (round >= 0 && round < rounds) {
         c->ms[round] = t1 - t0;
         c->cpu[round] = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +

@@ -484,6 +484,12 @@ int mc_bench_run(const struct bench_opts *o, FILE *out)
               stderr);
         return 1;
     }
+    /* This process has paid OpenSSL's start-up for its references, as a
+     * long-running one (medcrypt-serve) does at start: the library then
+     * takes OpenSSL's ChaCha20 for every image from 64 KiB (crypto.c). A
+     * single command waits for it only from 16 MiB; bench --process
+     * times that. */
+    mc__openssl_warm();
     if (mc_ctx_new(&ctx) != MC_OK)
         return 1;
     mc_bench_cpu_model(cpu, sizeof cpu);

@@ -60,8 +60,10 @@
  * once it is there (mc__openssl_warm). A variable so that tests can
  * force either library. */
 size_t mc__openssl_min_bytes = (size_t)16 << 20;
+
 /* Set once mc__openssl_warm has paid OpenSSL's start-up: from then on
- * images from 64 KiB up (a batch's small files) take its faster hash. */
+ * images from 64 KiB up (a batch's small files) take its faster ChaCha20
+ * (and, in formats v1/v2, its HMAC). */
 static atomic_bool openssl_warm;
 #define WARM_MIN_BYTES ((size_t)64 << 10)
 

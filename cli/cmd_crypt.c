@@ -269,9 +269,9 @@ static void *warm_openssl(void *unused)
     (void)unused;
     if (o == NULL)
         return NULL; /* libsodium does it all */
-    /* medcrypt uses three algorithms of OpenSSL's default provider
-     * (SHA-512, HMAC, ChaCha20; crypto.c) and nothing an openssl.cnf
-     * configures: not reading it saves about 1 ms. Only here, where
+    /* medcrypt uses two algorithms of OpenSSL's default provider (HMAC,
+     * ChaCha20; crypto.c; its SHA-512 is linked in) and nothing an
+     * openssl.cnf configures: not reading it saves about 1 ms. Only here, where
      * OpenSSL will be used: a command that does not use it skips its
      * start-up and its clean-up at exit. */
     o->OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);

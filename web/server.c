@@ -622,8 +622,8 @@ int web_serve(const struct web_config *cfg)
         flags |= MHD_USE_IPv6;
     /* A server pays OpenSSL's start-up once, here (4-5 ms: loading
      * libcrypto and its first fetch, src/ossl.c), and then every image
-     * from 64 KiB up takes its faster SHA-512 and ChaCha20 (crypto.c);
-     * a process that encrypts one image only waits for it from 8 MiB. */
+     * from 64 KiB up takes its faster ChaCha20 (crypto.c); a process
+     * that encrypts one image only waits for it from 16 MiB. */
     mc__openssl_warm();
     pthread_mutex_init(&wl.lock, NULL);
     d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, (void *)cfg,

@@ -2,17 +2,14 @@
 #include "cli.h"
 
 #include <getopt.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
-#include "internal.h" /* mc__openssl_pays, mc__openssl_warm */
-#include "ossl.h"     /* mc__ossl */
+#include "internal.h" /* mc__free_huge */
 
 #define CIPHER_SUFFIX ".enc.png"
 /* Largest input file read: the pixel cap's worth of 16-bit samples plus
@@ -262,42 +259,6 @@ static bool process_one(void *arg, const char *input)
     return process(job, input);
 }
 
-static void *warm_openssl(void *unused)
-{
-    const struct mc__ossl *o = mc__ossl(); /* loads libcrypto */
-
-    (void)unused;
-    if (o == NULL)
-        return NULL; /* libsodium does it all */
-    /* medcrypt uses two algorithms of OpenSSL's default provider (HMAC,
-     * ChaCha20; crypto.c; its SHA-512 is linked in) and nothing an
-     * openssl.cnf configures: not reading it saves about 1 ms. Only here, where
-     * OpenSSL will be used: a command that does not use it skips its
-     * start-up and its clean-up at exit. */
-    o->OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
-    mc__openssl_warm();
-    return NULL;
-}
-
-/* Whether the inputs together are enough bytes for OpenSSL to pay for
- * its start-up (crypto.c, 16 MiB): then it starts on another thread while
- * the first file is read. A large file would wait for it anyway; in a
- * batch of smaller ones, those that start before it is there take
- * libsodium's ChaCha20, the others OpenSSL's faster one. */
-static bool wants_openssl(char **inputs, int n)
-{
-    struct stat st;
-    size_t total = 0;
-
-    for (int i = 0; i < n; i++) {
-        if (stat(inputs[i], &st) == 0 && S_ISREG(st.st_mode))
-            total += (size_t)st.st_size;
-        if (mc__openssl_pays(total))
-            return true;
-    }
-    return false;
-}
-
 static int run(int argc, char **argv, bool decrypt)
 {
     static const struct option opts[] = {
@@ -308,8 +269,6 @@ static int run(int argc, char **argv, bool decrypt)
     struct job job = {.decrypt = decrypt};
     mc_key key;
     int c, failures = 0, n_inputs, stdin_inputs = 0, jobs = cli_cores(), files;
-    pthread_t warm;
-    bool warming;
     char *end;
 
     optind = 1;
@@ -365,8 +324,6 @@ static int run(int argc, char **argv, bool decrypt)
      * as with make. */
     files = jobs < n_inputs ? jobs : n_inputs;
     (void)mc_ctx_set_threads(job.ctx, (unsigned)(jobs / files));
-    warming = wants_openssl(argv + optind, n_inputs) &&
-              pthread_create(&warm, NULL, warm_openssl, NULL) == 0;
     if (cli_load_key(key_file, &key)) {
         job.key = &key;
         failures = cli_batch(files, argv + optind, n_inputs, process_one, &job);
@@ -374,8 +331,6 @@ static int run(int argc, char **argv, bool decrypt)
     } else {
         failures = -1;
     }
-    if (warming)
-        pthread_join(warm, NULL);
     mc_ctx_free(job.ctx);
     return failures == 0 ? 0 : 1;
 }

@@ -128,8 +128,7 @@ static mc_err keyed_hash(uint8_t tag[MC_TAG_BYTES], const mc__subkeys *sk, const
         m_len = d_len;
     }
     mc__header_mac_bytes(head, hdr);
-    if ((err = mc__hmac_init(&h, sk->mac, sizeof sk->mac,
-                             sizeof head + m_len + img->side_len)) != MC_OK)
+    if ((err = mc__hmac_init(&h, sk->mac, sizeof sk->mac)) != MC_OK)
         goto out;
     if ((err = mc__hmac_update(h, head, sizeof head)) != MC_OK ||
         (err = mc__hmac_update(h, m, m_len)) != MC_OK ||

@@ -1,100 +1,55 @@
 /*
- * SHA-512 (FIPS 180-4), HMAC-SHA-512 (RFC 2104, vectors in RFC 4231) and
- * HKDF-SHA-512 (RFC 5869) over two libraries that give the same bytes;
- * and Philox4x32-10 from Random123.
+ * SHA-512 (FIPS 180-4), HMAC-SHA-512 (RFC 2104, vectors in RFC 4231),
+ * HKDF-SHA-512 (RFC 5869) and ChaCha20 (RFC 8439's block function, with
+ * the original 64-bit counter) over two libraries that give the same
+ * bytes; and Philox4x32-10 from Random123.
  *
- * SHA-512 is OpenSSL's: its low-level SHA512_Init/Update/Final, linked in
- * from libcrypto.a (meson.build, MC_OPENSSL_SHA512). Its assembly is about
- * 1.55x faster than libsodium's portable C, and the keyed hash over an
- * image's samples is the pipeline's floor (DESIGN §3). Those functions are
- * deprecated in OpenSSL 3.0 in favour of EVP_Digest*, but EVP is what
- * costs: loading libcrypto (ossl.c, about 3 ms) and its first fetch,
- * which registers every algorithm of its default provider (1-2 ms more),
- * would add half again to a process that encrypts a 512x512 image in
- * 7.5 ms (docs/PERFORMANCE.md, "Whole process"); the low-level functions
- * run the same assembly with no start-up at all. Where no static
- * libcrypto has them, libsodium's SHA-512 gives the same bytes.
- *
- * HMAC over bulk data (the keyed hash of formats v1 and v2, at least
- * mc__openssl_min_bytes of it) goes through OpenSSL's EVP_MAC, loaded on
- * demand; everything small (keys, key processing, subkeys, the HMAC over
- * format v3's chunk digests) through libsodium. Once a program has paid
- * OpenSSL's start-up (mc__openssl_warm, which the command runs on a
- * second thread for a large input or a batch), images from 64 KiB up go
- * through OpenSSL too.
+ * The two primitives that run over every byte of an image are OpenSSL's
+ * assembly, linked in from libcrypto.a (meson.build, MC_OPENSSL_LINKED):
+ * the low-level SHA512_Init/Update/Final, about 1.55x faster than
+ * libsodium's portable C (the keyed hash over the samples is the
+ * pipeline's floor, DESIGN §3), and ChaCha20_ctr32, the function
+ * OpenSSL's EVP ChaCha20 cipher calls, 3x faster than libsodium's on the
+ * machine of docs/PERFORMANCE.md (AVX-512; libsodium's stops at AVX2).
+ * SHA512_* are deprecated in OpenSSL 3.0 in favour of EVP_Digest*, and
+ * ChaCha20_ctr32 is in no public header; but EVP is what costs: loading
+ * libcrypto (about 3 ms) and its first fetch, which registers every
+ * algorithm of its default provider (1-2 ms more), would add half again
+ * to a process that encrypts a 512x512 image in 7.5 ms (docs/
+ * PERFORMANCE.md, "Whole process"); the functions linked in run the same
+ * assembly with no start-up at all, for every image from the first byte.
+ * HMAC-SHA-512 is RFC 2104 written on that SHA-512. Where no static
+ * libcrypto has them, libsodium gives the same bytes; mc__sodium_only
+ * makes every call here take libsodium, so that the tests run both.
  * tests/test_kat.c runs the RFC vectors through both.
  */
-#ifdef MC_OPENSSL_SHA512
+#ifdef MC_OPENSSL_LINKED
 /* SHA512_* are declared deprecated (above, why they are used); before
  * the first OpenSSL header, which reads it. */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #endif
 #include "internal.h"
-#include "ossl.h"
 
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
-#include <openssl/params.h>
-#ifdef MC_OPENSSL_SHA512
+#ifdef MC_OPENSSL_LINKED
 #include <openssl/sha.h>
 #endif
 #include <sodium.h>
 
 #include <Random123/philox.h>
 
-/* 16 MiB: from there on an image that finds OpenSSL not yet loaded waits
- * for it. Loading it and its first fetch take 4-5 ms, and since SHA-512
- * runs OpenSSL's assembly without it, what it still buys is its ChaCha20
- * (AVX-512 where the CPU has it; libsodium's stops at AVX2), about
- * 0.35 ns a byte on one core, half that on two; and the EVP HMAC of
- * formats v1/v2. Whole `medcrypt encrypt` / `decrypt` of PGMs on the
- * 2-vCPU VM (medians of 10-20 alternating runs, with OpenSSL against
- * libsodium alone, sixth session): 8 MiB encrypt 37.6 against 37.3 ms,
- * decrypt 40.1 against 35.4; 16 MiB encrypt 64.9 against 67.3, decrypt
- * 63.4 against 61.9; 32 MiB encrypt 102.1 against 97.9, decrypt 84.1
- * against 87.9. (With OpenSSL's SHA-512 behind the same dlopen, the
- * fourth session found it paid from 8 MiB.) Smaller images use it only
- * once it is there (mc__openssl_warm). A variable so that tests can
- * force either library. */
-size_t mc__openssl_min_bytes = (size_t)16 << 20;
+#ifdef MC_OPENSSL_LINKED
+/* OpenSSL's include/crypto/chacha.h, not installed: out[0..len) =
+ * inp[0..len) XOR the ChaCha20 keystream from block counter[0] on, key
+ * and counter as little-endian words (RFC 8439 §2.3: state words 4-11
+ * and 12-15). Any len; the caller carries counter[0]'s overflow. */
+void ChaCha20_ctr32(unsigned char *out, const unsigned char *inp, size_t len,
+                    const unsigned int key[8], const unsigned int counter[4]);
+#endif
 
-/* Set once mc__openssl_warm has paid OpenSSL's start-up: from then on
- * images from 64 KiB up (a batch's small files) take its faster ChaCha20
- * (and, in formats v1/v2, its HMAC). */
-static atomic_bool openssl_warm;
-#define WARM_MIN_BYTES ((size_t)64 << 10)
-
-bool mc__openssl_pays(size_t bytes)
-{
-    return bytes >= mc__openssl_min_bytes ||
-           (bytes >= WARM_MIN_BYTES && atomic_load_explicit(&openssl_warm, memory_order_relaxed));
-}
-
-bool mc__use_openssl(size_t bytes)
-{
-    /* Loads libcrypto the first time a large image asks; a machine
-     * without it runs everything on libsodium. */
-    return mc__openssl_pays(bytes) && mc__ossl() != NULL;
-}
-
-void mc__openssl_warm(void)
-{
-    const struct mc__ossl *o = mc__ossl();
-    EVP_MAC *mac;
-    EVP_CIPHER *chacha;
-
-    if (o == NULL)
-        return;
-    mac = o->EVP_MAC_fetch(NULL, "HMAC", NULL);
-    chacha = o->EVP_CIPHER_fetch(NULL, "ChaCha20", NULL);
-    if (mac != NULL && chacha != NULL)
-        atomic_store(&openssl_warm, true);
-    o->EVP_MAC_free(mac);
-    o->EVP_CIPHER_free(chacha);
-}
+bool mc__sodium_only;
 
 /* ------------------------------------------------------------------ */
 /* SHA-512 (FIPS 180-4): OpenSSL's, linked in; else libsodium's          */
@@ -107,30 +62,29 @@ mc_err mc__sha512(uint8_t out[64], const uint8_t *msg, size_t msg_len)
 mc_err mc__sha512_2(uint8_t out[64], const uint8_t *a, size_t a_len, const uint8_t *b,
                     size_t b_len)
 {
-#ifdef MC_OPENSSL_SHA512
-    SHA512_CTX st; /* secret: wiped */
-#else
     crypto_hash_sha512_state st; /* secret: wiped */
-#endif
-    bool ok = true;
 
     if (out == NULL || (a == NULL && a_len != 0) || (b == NULL && b_len != 0))
         return MC_EINVAL;
-#ifdef MC_OPENSSL_SHA512
-    /* These return 1; they have no way to fail on valid arguments, but
-     * their contract has one. */
-    ok = SHA512_Init(&st) == 1 && (a_len == 0 || SHA512_Update(&st, a, a_len) == 1) &&
-         (b_len == 0 || SHA512_Update(&st, b, b_len) == 1) && SHA512_Final(out, &st) == 1;
-#else
+#ifdef MC_OPENSSL_LINKED
+    if (!mc__sodium_only) {
+        SHA512_CTX o; /* secret: wiped */
+        /* These return 1; they have no way to fail on valid arguments,
+         * but their contract has one. */
+        bool ok = SHA512_Init(&o) == 1 && (a_len == 0 || SHA512_Update(&o, a, a_len) == 1) &&
+                  (b_len == 0 || SHA512_Update(&o, b, b_len) == 1) && SHA512_Final(out, &o) == 1;
+        sodium_memzero(&o, sizeof o);
+        return ok ? MC_OK : MC_ECRYPTO;
+    }
+#endif
     crypto_hash_sha512_init(&st);
     if (a_len != 0)
         crypto_hash_sha512_update(&st, a, a_len);
     if (b_len != 0)
         crypto_hash_sha512_update(&st, b, b_len);
     crypto_hash_sha512_final(&st, out);
-#endif
     sodium_memzero(&st, sizeof st);
-    return ok ? MC_OK : MC_ECRYPTO;
+    return MC_OK;
 }
 
 /* Chunks [first, last) of the keyed hash's tree (format v3). Thread-safe. */
@@ -151,46 +105,47 @@ mc_err mc__sha512_chunks(uint8_t *digests, const uint8_t *msg, size_t len, size_
 /* ------------------------------------------------------------------ */
 /* HMAC-SHA-512 (RFC 2104; RFC 4231 vectors)                           */
 
+#define HMAC_BLOCK 128 /* SHA-512's block size, B in RFC 2104 */
+
 struct mc__hmac {
-    const struct mc__ossl *o;            /* OpenSSL (bulk), or NULL: */
-    EVP_MAC_CTX *ctx;                    /* its context */
-    crypto_auth_hmacsha512_state sodium; /* libsodium; secret: wiped */
+#ifdef MC_OPENSSL_LINKED
+    bool openssl;                       /* inner/outer below, else sodium */
+    SHA512_CTX inner, outer;            /* secret: wiped */
+#endif
+    crypto_auth_hmacsha512_state sodium; /* secret: wiped */
 };
 
-/* OpenSSL reads a NULL key as "keep the previous key", which fails on a
- * fresh context; RFC 2104 allows an empty key (it is zero-padded to the
- * block), so an empty key is passed as a non-NULL pointer of length 0. */
+/* libsodium reads a NULL key of length 0 as an empty key, as RFC 2104
+ * allows (zero-padded to the block); a non-NULL pointer all the same. */
 static const uint8_t empty_key[1];
 
-static mc_err openssl_hmac_init(mc__hmac *obj, const uint8_t *key, size_t key_len)
+#ifdef MC_OPENSSL_LINKED
+/* RFC 2104 §2: H(K XOR opad, H(K XOR ipad, text)), K hashed first when
+ * longer than the block, then zero-padded to it. */
+static bool openssl_hmac_init(mc__hmac *h, const uint8_t *key, size_t key_len)
 {
-    const struct mc__ossl *o = mc__ossl();
-    EVP_MAC *mac;
-    char digest[] = "SHA512";
-    /* OSSL_PARAM's initialisers are macros: no call into libcrypto. */
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, sizeof digest - 1),
-        OSSL_PARAM_END};
-    mc_err err = MC_ECRYPTO;
+    uint8_t k[HMAC_BLOCK] = {0}, pad[HMAC_BLOCK]; /* secret: wiped */
+    bool ok = true;
 
-    /* Fetched on every call: simple and thread-safe; once per image. */
-    if (o == NULL || (mac = o->EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
-        return MC_ECRYPTO;
-    obj->o = o;
-    if ((obj->ctx = o->EVP_MAC_CTX_new(mac)) == NULL)
-        goto out;
-    if (o->EVP_MAC_init(obj->ctx, key, key_len, params) != 1)
-        goto out;
-    err = MC_OK;
-out:
-    o->EVP_MAC_free(mac); /* the context keeps its own reference */
-    return err;
+    if (key_len > HMAC_BLOCK)
+        ok = mc__sha512(k, key, key_len) == MC_OK;
+    else
+        memcpy(k, key, key_len);
+    for (size_t i = 0; i < HMAC_BLOCK; i++)
+        pad[i] = k[i] ^ 0x36;
+    ok = ok && SHA512_Init(&h->inner) == 1 && SHA512_Update(&h->inner, pad, HMAC_BLOCK) == 1;
+    for (size_t i = 0; i < HMAC_BLOCK; i++)
+        pad[i] = k[i] ^ 0x5c;
+    ok = ok && SHA512_Init(&h->outer) == 1 && SHA512_Update(&h->outer, pad, HMAC_BLOCK) == 1;
+    sodium_memzero(k, sizeof k);
+    sodium_memzero(pad, sizeof pad);
+    return ok;
 }
+#endif
 
-mc_err mc__hmac_init(mc__hmac **h, const uint8_t *key, size_t key_len, size_t msg_len)
+mc_err mc__hmac_init(mc__hmac **h, const uint8_t *key, size_t key_len)
 {
     mc__hmac *obj;
-    mc_err err;
 
     if (h == NULL || (key == NULL && key_len != 0))
         return MC_EINVAL;
@@ -198,14 +153,18 @@ mc_err mc__hmac_init(mc__hmac **h, const uint8_t *key, size_t key_len, size_t ms
         key = empty_key;
     if ((obj = calloc(1, sizeof *obj)) == NULL)
         return MC_ENOMEM;
-    if (mc__use_openssl(msg_len)) {
-        if ((err = openssl_hmac_init(obj, key, key_len)) != MC_OK) {
+#ifdef MC_OPENSSL_LINKED
+    if (!mc__sodium_only) {
+        obj->openssl = true;
+        if (!openssl_hmac_init(obj, key, key_len)) {
             mc__hmac_free(obj);
-            return err;
+            return MC_ECRYPTO;
         }
-    } else {
-        crypto_auth_hmacsha512_init(&obj->sodium, key, key_len);
+        *h = obj;
+        return MC_OK;
     }
+#endif
+    crypto_auth_hmacsha512_init(&obj->sodium, key, key_len);
     *h = obj;
     return MC_OK;
 }
@@ -216,17 +175,17 @@ mc_err mc__hmac_update(mc__hmac *h, const uint8_t *msg, size_t msg_len)
         return MC_EINVAL;
     if (msg_len == 0)
         return MC_OK;
-    if (h->ctx == NULL) {
-        crypto_auth_hmacsha512_update(&h->sodium, msg, msg_len);
-        return MC_OK;
-    }
-    return h->o->EVP_MAC_update(h->ctx, msg, msg_len) == 1 ? MC_OK : MC_ECRYPTO;
+#ifdef MC_OPENSSL_LINKED
+    if (h->openssl)
+        return SHA512_Update(&h->inner, msg, msg_len) == 1 ? MC_OK : MC_ECRYPTO;
+#endif
+    crypto_auth_hmacsha512_update(&h->sodium, msg, msg_len);
+    return MC_OK;
 }
 
 mc_err mc__hmac_final(mc__hmac *h, uint8_t out[64])
 {
-    size_t len = 0;
-    mc_err err = MC_ECRYPTO;
+    mc_err err = MC_OK;
 
     if (h == NULL)
         return MC_EINVAL;
@@ -234,12 +193,17 @@ mc_err mc__hmac_final(mc__hmac *h, uint8_t out[64])
         err = MC_EINVAL;
         goto out;
     }
-    if (h->ctx == NULL) {
-        crypto_auth_hmacsha512_final(&h->sodium, out);
-        err = MC_OK;
-    } else if (h->o->EVP_MAC_final(h->ctx, out, &len, 64) == 1 && len == 64) {
-        err = MC_OK;
+#ifdef MC_OPENSSL_LINKED
+    if (h->openssl) {
+        uint8_t inner[64]; /* secret: wiped */
+        if (SHA512_Final(inner, &h->inner) != 1 || SHA512_Update(&h->outer, inner, 64) != 1 ||
+            SHA512_Final(out, &h->outer) != 1)
+            err = MC_ECRYPTO;
+        sodium_memzero(inner, sizeof inner);
+        goto out;
     }
+#endif
+    crypto_auth_hmacsha512_final(&h->sodium, out);
 out:
     mc__hmac_free(h); /* the contract: final always consumes h */
     return err;
@@ -249,9 +213,7 @@ void mc__hmac_free(mc__hmac *h)
 {
     if (h == NULL)
         return;
-    if (h->o != NULL)
-        h->o->EVP_MAC_CTX_free(h->ctx); /* cleanses OpenSSL's copy of the key */
-    sodium_memzero(&h->sodium, sizeof h->sodium);
+    sodium_memzero(h, sizeof *h); /* both states hold the padded key */
     free(h);
 }
 
@@ -263,13 +225,57 @@ mc_err mc__hmac_sha512(uint8_t out[64], const uint8_t *key, size_t key_len, cons
 
     if (out == NULL || (msg == NULL && msg_len != 0))
         return MC_EINVAL;
-    if ((err = mc__hmac_init(&h, key, key_len, msg_len)) != MC_OK)
+    if ((err = mc__hmac_init(&h, key, key_len)) != MC_OK)
         return err;
     if ((err = mc__hmac_update(h, msg, msg_len)) != MC_OK) {
         mc__hmac_free(h);
         return err;
     }
     return mc__hmac_final(h, out);
+}
+
+/* ------------------------------------------------------------------ */
+/* ChaCha20 with a 64-bit block counter (the original ChaCha, as
+ * libsodium's crypto_stream_chacha20 and XChaCha20 use it)             */
+
+#ifdef MC_OPENSSL_LINKED
+static uint32_t load_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+#endif
+
+void mc__chacha20_xor_ic(uint8_t *p, size_t len, const uint8_t nonce[8], uint64_t ic,
+                         const uint8_t key[32])
+{
+#ifdef MC_OPENSSL_LINKED
+    if (!mc__sodium_only) {
+        /* State words 12-15: the 64-bit counter, low word first, then
+         * the 8-byte nonce; OpenSSL's counter[1] is the counter's high
+         * word here, carried by hand as its EVP cipher does. */
+        unsigned int k[8], ctr[4] = {(uint32_t)ic, (uint32_t)(ic >> 32), load_le32(nonce),
+                                      load_le32(nonce + 4)}; /* k: secret, wiped */
+
+        for (int i = 0; i < 8; i++)
+            k[i] = load_le32(key + 4 * i);
+        while (len > 0) {
+            /* Blocks left before the low word wraps: 2^32 - ctr[0]. */
+            uint64_t room = (((uint64_t)1 << 32) - ctr[0]) * 64;
+            size_t n = len < room ? len : (size_t)room;
+
+            ChaCha20_ctr32(p, p, n, k, ctr);
+            p += n;
+            len -= n;
+            if (len > 0) { /* n = room: the low word wrapped */
+                ctr[0] = 0;
+                ctr[1]++;
+            }
+        }
+        sodium_memzero(k, sizeof k);
+        return;
+    }
+#endif
+    crypto_stream_chacha20_xor_ic(p, p, len, nonce, ic, key);
 }
 
 /* ------------------------------------------------------------------ */

@@ -118,24 +118,12 @@ bool mc__side_valid(const uint8_t *side, size_t side_len);
 /* Sets img->name from the side data (after decryption). */
 mc_err mc__image_name_from_side(mc_image *img);
 
-/* crypto.c: SHA-512 (FIPS 180-4: OpenSSL's assembly, linked in, or
- * libsodium's), HMAC and HKDF (RFC 2104/4231, RFC 5869) over libsodium,
- * and OpenSSL's libcrypto (loaded on first use, ossl.h) for an HMAC over
- * at least mc__openssl_min_bytes (and stage_v2.c's ChaCha20 over as
- * many): the same bytes either way; tests lower or raise it to run both. */
-extern size_t mc__openssl_min_bytes;
-/* Whether `bytes` are worth OpenSSL: from mc__openssl_min_bytes (16 MiB),
- * or from 64 KiB once mc__openssl_warm has run. Loads nothing. */
-bool mc__openssl_pays(size_t bytes);
-/* Whether an image of `bytes` goes through OpenSSL: it pays, and
- * libcrypto is loaded (this loads it, the first time). */
-bool mc__use_openssl(size_t bytes);
-/* Loads libcrypto and fetches what bulk data uses (HMAC, ChaCha20) into
- * OpenSSL's method cache. Loading (about 3 ms) and the first fetch, which
- * registers OpenSSL's default provider (1-2 ms), take 4-5 ms; a program
- * that will encrypt a large image, or many, can do it on another thread
- * while it reads the first file. Thread-safe. */
-void mc__openssl_warm(void);
+/* crypto.c: SHA-512 (FIPS 180-4) and ChaCha20 on OpenSSL's assembly,
+ * linked in (or libsodium's where the build has no static libcrypto),
+ * HMAC (RFC 2104/4231) on that SHA-512, HKDF (RFC 5869) on libsodium:
+ * the same bytes either way. Tests set mc__sodium_only to run every call
+ * on libsodium (not thread-safe to change while others hash). */
+extern bool mc__sodium_only;
 typedef struct mc__hmac mc__hmac;
 mc_err mc__sha512(uint8_t out[64], const uint8_t *msg, size_t msg_len);
 mc_err mc__sha512_2(uint8_t out[64], const uint8_t *a, size_t a_len, const uint8_t *b,
@@ -146,13 +134,17 @@ mc_err mc__hmac_sha512(uint8_t out[64], const uint8_t *key, size_t key_len, cons
  * of msg may be shorter) into digests + 64 * i (format v3's keyed hash). */
 mc_err mc__sha512_chunks(uint8_t *digests, const uint8_t *msg, size_t len, size_t chunk,
                          size_t first, size_t last);
-/* msg_len: how many bytes will be MACed (which library is worth it). */
-mc_err mc__hmac_init(mc__hmac **h, const uint8_t *key, size_t key_len, size_t msg_len);
+mc_err mc__hmac_init(mc__hmac **h, const uint8_t *key, size_t key_len);
 mc_err mc__hmac_update(mc__hmac *h, const uint8_t *msg, size_t msg_len);
 mc_err mc__hmac_final(mc__hmac *h, uint8_t out[64]); /* frees h */
 void mc__hmac_free(mc__hmac *h);
 mc_err mc__hkdf_sha512(uint8_t *out, size_t out_len, const uint8_t *ikm, size_t ikm_len,
                        const uint8_t *salt, size_t salt_len, const char *info);
+/* p[0..len) XOR the ChaCha20 keystream of (key, 8-byte nonce) from 64-byte
+ * block ic on, with the original 64-bit block counter: the bytes of
+ * libsodium's crypto_stream_chacha20_xor_ic. Thread-safe. */
+void mc__chacha20_xor_ic(uint8_t *p, size_t len, const uint8_t nonce[8], uint64_t ic,
+                         const uint8_t key[32]);
 
 /* Philox4x32-10 (Random123): one 16-byte block, words little-endian. */
 void mc__philox(uint32_t out[4], const uint32_t ctr[4], const uint32_t key[2]);

@@ -1,20 +1,19 @@
 /*
- * OpenSSL's libcrypto, loaded with dlopen(3) the first time bulk data
- * needs it.
+ * OpenSSL's libcrypto as a shared library, loaded with dlopen(3) by
+ * `medcrypt bench` alone, for its reference: one HMAC-SHA-512 pass
+ * through OpenSSL's public API (issue 11 defines it so).
  *
  * Why not link it: libcrypto carries the tables of every algorithm of its
  * default provider, about 17,000 pointers that the dynamic loader
  * relocates, and so copies, at the start of every process that links it
  * (348 KiB of pages, 90 page faults). Measured on a program that only
  * prints a line: 3.3 -> 4.8 ms with libcrypto linked in statically, 6.7 ms
- * linked dynamically (docs/PERFORMANCE.md, "Whole process"). medcrypt
- * uses OpenSSL only for speed on large images (crypto.c, stage_v2.c);
- * libsodium gives the same bytes everywhere else. So a small image, a
- * key generation or `--help` never loads it, and a large image loads it
- * once (about 3 ms: the shared library's own relocations, unpacked; the
- * command does it on another thread while the file is read). If it
- * cannot be loaded, mc__ossl() returns NULL and everything runs on
- * libsodium: slower, the same bytes.
+ * linked dynamically (docs/PERFORMANCE.md, "Whole process"). The cipher
+ * needs none of it: the SHA-512 and ChaCha20 assembly it runs are linked
+ * in from libcrypto.a without the provider machinery (crypto.c). So
+ * nothing but the benchmark loads libcrypto (about 3 ms, and 1-2 ms more
+ * for its first fetch). If it cannot be loaded, mc__ossl() returns NULL
+ * and the benchmark says so.
  *
  * The table's types are taken from OpenSSL's own declarations
  * (__typeof__), so a prototype cannot drift from the headers it was

@@ -22,15 +22,14 @@
  *            by 8 interleaved orbits per block;
  *   logistic XOR with a keystream of 16 interleaved orbits per block;
  *   XChaCha20 the same keystream bytes as format v1 (HChaCha20 once, then
- *            ChaCha20 at the block's counter; OpenSSL's ChaCha20, 3×
- *            faster here than libsodium's, gives the same bytes).
+ *            ChaCha20 at the block's counter; OpenSSL's, linked in,
+ *            3× faster here than libsodium's, gives the same bytes).
  *
  * Groups are independent: they run on threads, and on x86-64 the block
  * kernel has an AVX2 copy, chosen at run time, with the same IEEE-754
  * operations in the same order (no FMA), so the same bits.
  */
 #include "internal.h"
-#include "ossl.h"
 
 #include <sodium.h>
 #include <stdatomic.h>
@@ -69,8 +68,6 @@ struct mc__v2 {
     uint16_t *rot;         /* per position p in π: row rotations (MAX_ROWS) */
     uint8_t *order;        /* per position p in π: row mask */
     uint16_t *shift;       /* per position p in π: rotation of its block */
-    const struct mc__ossl *o; /* OpenSSL (ossl.c), or NULL: */
-    EVP_CIPHER *chacha;    /* its ChaCha20; NULL: libsodium's */
     uint8_t subkey[32];    /* HChaCha20(K_stream, T[0..16]) */
     uint8_t nonce8[8];     /* T[16..24] */
     struct scratch **scratch; /* one per worker */
@@ -340,8 +337,6 @@ struct scratch {
     uint16_t b[P];             /* the block being made or undone */
     uint64_t h[P * 2 / 16 + HLANES];
     uint16_t f[MAX_NC];        /* the group's member offsets */
-    const struct mc__ossl *o;  /* OpenSSL, when ks is set */
-    EVP_CIPHER_CTX *ks;        /* its ChaCha20 under the subkey, or NULL */
     uint8_t *group;            /* GROUP blocks */
 };
 
@@ -504,22 +499,10 @@ static void shuffle_tail(uint8_t *p, size_t t, unsigned bps, const uint8_t sm[64
 }
 
 /* Stage 6 on block k's len bytes: ChaCha20 from block counter
- * k·P·bps/64 (OpenSSL's IV: that counter, then the 8-byte nonce, both
- * little-endian). */
-static void keystream(const struct mc__v2 *v, struct scratch *s, uint8_t *p, size_t len,
-                      size_t k)
+ * k·P·bps/64 (crypto.c: OpenSSL's, linked in, or libsodium's). */
+static void keystream(const struct mc__v2 *v, uint8_t *p, size_t len, size_t k)
 {
-    uint64_t ctr = (uint64_t)k * P * v->bps / 64;
-    uint8_t iv[16];
-    int out_len;
-
-    for (int i = 0; i < 8; i++)
-        iv[i] = (uint8_t)(ctr >> (8 * i));
-    memcpy(iv + 8, v->nonce8, 8);
-    if (s->ks != NULL && s->o->EVP_EncryptInit_ex2(s->ks, NULL, NULL, iv, NULL) == 1 &&
-        s->o->EVP_EncryptUpdate(s->ks, p, &out_len, p, (int)len) == 1)
-        return;
-    crypto_stream_chacha20_xor_ic(p, p, len, v->nonce8, ctr, v->subkey);
+    mc__chacha20_xor_ic(p, len, v->nonce8, (uint64_t)k * P * v->bps / 64, v->subkey);
 }
 
 /* Stages 4–6 on block k's len bytes at p (forward or backward). */
@@ -530,7 +513,7 @@ MC_INLINE void mix_block(const struct mc__v2 *v, uint8_t *p, size_t len, size_t 
     size_t half = len / 8 / 2;
 
     if (v->inverse && v->stages >= MC_STAGES_ALL)
-        keystream(v, s, p, len, k);
+        keystream(v, p, len, k);
     if (v->inverse && v->stages >= MC_STAGES_LOGISTIC)
         logistic_block(p, len, v->sm, k);
     if (v->stages >= MC_STAGES_HENON) {
@@ -547,7 +530,7 @@ MC_INLINE void mix_block(const struct mc__v2 *v, uint8_t *p, size_t len, size_t 
     if (!v->inverse && v->stages >= MC_STAGES_LOGISTIC)
         logistic_block(p, len, v->sm, k);
     if (!v->inverse && v->stages >= MC_STAGES_ALL)
-        keystream(v, s, p, len, k);
+        keystream(v, p, len, k);
 }
 
 /* Group gi: its members (positions GROUP·gi ..) copied aside, each
@@ -651,7 +634,7 @@ __attribute__((target("avx2"))) static void items_avx2(const struct mc__v2 *v, s
 }
 #endif
 
-bool mc__v2_generic_only; /* tests: portable kernel, libsodium's ChaCha20 */
+bool mc__v2_generic_only; /* tests: the portable kernel */
 
 static void items_range(void *arg, size_t begin, size_t end)
 {
@@ -725,8 +708,6 @@ static void scratch_free(struct scratch *s, size_t group_bytes)
 {
     if (s == NULL)
         return;
-    if (s->ks != NULL)
-        s->o->EVP_CIPHER_CTX_free(s->ks); /* cleanses its key schedule */
     if (s->group != NULL) {
         sodium_memzero(s->group, group_bytes); /* plain or scrambled samples */
         mc__free_huge(s->group);
@@ -735,7 +716,7 @@ static void scratch_free(struct scratch *s, size_t group_bytes)
     free(s);
 }
 
-static struct scratch *scratch_new(const struct mc__v2 *v, size_t group_bytes)
+static struct scratch *scratch_new(size_t group_bytes)
 {
     /* C11: the size must be a multiple of the alignment. */
     struct scratch *s = aligned_alloc(64, (sizeof *s + 63) / 64 * 64);
@@ -746,16 +727,6 @@ static struct scratch *scratch_new(const struct mc__v2 *v, size_t group_bytes)
     if (group_bytes > 0 && (s->group = mc__alloc_huge(group_bytes)) == NULL) {
         free(s);
         return NULL;
-    }
-    /* OpenSSL's counter is 32 bits: longer streams use libsodium's. */
-    if (v->chacha != NULL && !mc__v2_generic_only &&
-        ((uint64_t)v->n * v->bps) / 64 + 1 < ((uint64_t)1 << 32) &&
-        (s->ks = v->o->EVP_CIPHER_CTX_new()) != NULL) {
-        s->o = v->o;
-        if (s->o->EVP_EncryptInit_ex2(s->ks, v->chacha, v->subkey, NULL, NULL) != 1) {
-            s->o->EVP_CIPHER_CTX_free(s->ks);
-            s->ks = NULL;
-        }
     }
     return s;
 }
@@ -791,10 +762,6 @@ mc_err mc__v2_run(uint8_t *buf, size_t n, unsigned bps, const uint8_t sm[64],
     if (stages >= MC_STAGES_ALL) {
         crypto_core_hchacha20(v->subkey, tag, k_stream, NULL);
         memcpy(v->nonce8, tag + 16, 8);
-        /* OpenSSL's ChaCha20 for bulk data, libsodium's for small images
-         * (crypto.c says why); the same keystream. NULL: libsodium's. */
-        if (mc__use_openssl(n * bps) && (v->o = mc__ossl()) != NULL)
-            v->chacha = v->o->EVP_CIPHER_fetch(NULL, "ChaCha20", NULL);
     }
     /* Everything is allocated before the first sample changes, so a
      * failure leaves the image as it was. mc__parallel runs at most
@@ -805,7 +772,7 @@ mc_err mc__v2_run(uint8_t *buf, size_t n, unsigned bps, const uint8_t sm[64],
     if (v->n_scratch > n_items)
         v->n_scratch = (unsigned)n_items;
     for (unsigned i = 0; i < v->n_scratch; i++)
-        if ((scratch[i] = scratch_new(v, group_bytes)) == NULL)
+        if ((scratch[i] = scratch_new(group_bytes)) == NULL)
             goto out;
     v->scratch = scratch;
     atomic_init(&v->next_scratch, 0);
@@ -828,8 +795,6 @@ out:
     free(v->rot);
     free(v->order);
     free(v->shift);
-    if (v->o != NULL)
-        v->o->EVP_CIPHER_free(v->chacha);
     sodium_memzero(v, sizeof *v);
     free(v);
     return err;

@@ -99,23 +99,29 @@ static void xchacha_range(void *arg, size_t begin, size_t end)
     size_t from = begin * 64, to = end * 64 < j->len ? end * 64 : j->len;
 
     if (to > from)
-        crypto_stream_xchacha20_xor_ic(j->buf + from, j->buf + from,
-                                       (unsigned long long)(to - from), j->nonce,
-                                       j->counter + begin, j->key);
+        mc__chacha20_xor_ic(j->buf + from, to - from, j->nonce + 16, j->counter + begin, j->key);
 }
 
-/* XChaCha20 (libsodium) under K_stream, nonce = T[0..24]. The samples use
- * block counters from 0, the side data from block_counter onwards. The
- * keystream of block c does not depend on blocks before it, so ranges of
- * blocks can run on separate threads (grain: 4 KiB). */
+/* XChaCha20 under K_stream, nonce = T[0..24]: ChaCha20 under the subkey
+ * HChaCha20(K_stream, T[0..16]) with nonce T[16..24] (the construction
+ * of draft-irtf-cfrg-xchacha §2.3, with the original ChaCha's 64-bit
+ * counter and 8-byte nonce, as libsodium's crypto_stream_xchacha20 is;
+ * crypto.c runs it on OpenSSL's ChaCha20 where linked in). The samples
+ * use block counters from 0, the side data from block_counter onwards.
+ * The keystream of block c does not depend on blocks before it, so
+ * ranges of blocks can run on separate threads (grain: 4 KiB). */
 void mc__xchacha_xor(uint8_t *buf, size_t len, uint64_t block_counter,
                      const uint8_t k_stream[32], const uint8_t tag[MC_TAG_BYTES],
                      unsigned threads)
 {
-    struct xor_job j = {.buf = buf, .len = len, .counter = block_counter, .key = k_stream,
+    uint8_t subkey[32]; /* secret: wiped */
+    struct xor_job j = {.buf = buf, .len = len, .counter = block_counter, .key = subkey,
                         .nonce = tag};
 
     if (len == 0)
         return;
+    crypto_core_hchacha20(subkey, tag, k_stream, NULL);
     mc__parallel(threads, (len + 63) / 64, 64, xchacha_range, &j);
+    sodium_memzero(subkey, sizeof subkey);
 }
+

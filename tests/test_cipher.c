@@ -83,14 +83,13 @@ static void golden_one(const struct golden *g, int version, bool print, bool *al
 
 static void test_golden_vectors(void **state)
 {
-    static const size_t backends[] = {SIZE_MAX, 0}; /* libsodium, OpenSSL */
-    size_t saved = mc__openssl_min_bytes;
+    static const bool backends[] = {true, false}; /* libsodium, OpenSSL */
     bool ok = true;
     (void)state;
     /* Prints the tables in golden_v*.inc's syntax (on the first pass),
      * for review when a deliberate format change needs new values. */
     for (size_t b = 0; b < sizeof backends / sizeof backends[0]; b++) {
-        mc__openssl_min_bytes = backends[b];
+        mc__sodium_only = backends[b];
         if (b == 0)
             printf("  format v3\n");
         for (size_t i = 0; i < sizeof GOLDEN_V3 / sizeof GOLDEN_V3[0]; i++)
@@ -104,7 +103,7 @@ static void test_golden_vectors(void **state)
         for (size_t i = 0; i < sizeof GOLDEN_V1 / sizeof GOLDEN_V1[0]; i++)
             golden_one(&GOLDEN_V1[i], 1, b == 0, &ok);
     }
-    mc__openssl_min_bytes = saved;
+    mc__sodium_only = false;
     assert_true(ok);
 }
 
@@ -199,9 +198,9 @@ static void test_v2_stages(void **state)
                 memcpy(b, plain, len);
                 mc__v2_generic_only = false;
                 assert_int_equal(mc__v2_run(a, n, bps, sm, ks, tag, s, false, 1), MC_OK);
-                mc__v2_generic_only = true;
+                mc__v2_generic_only = mc__sodium_only = true;
                 assert_int_equal(mc__v2_run(b, n, bps, sm, ks, tag, s, false, 3), MC_OK);
-                mc__v2_generic_only = false;
+                mc__v2_generic_only = mc__sodium_only = false;
                 assert_memory_equal(a, b, len);
                 if (n >= 64)
                     assert_memory_not_equal(a, plain, len);
@@ -298,15 +297,14 @@ static void test_threads_same_bytes(void **state)
     }
 }
 
-/* The keyed hash and the XChaCha20 layer run on OpenSSL from
- * mc__openssl_min_bytes of samples on, on libsodium below (crypto.c):
- * the same cipher bytes, tag and plain image back either way, for each
- * format version, with the other library on the way back. */
+/* The keyed hash and the XChaCha20 layer run on OpenSSL's assembly,
+ * linked in, or on libsodium (mc__sodium_only; crypto.c): the same
+ * cipher bytes, tag and plain image back either way, for each format
+ * version, with the other library on the way back. */
 static void test_libraries_same_bytes(void **state)
 {
     static const uint32_t sizes[][4] = {{1024, 600, 1, 16}, {100, 77, 3, 8}};
     uint8_t nonce[MC_NONCE_BYTES] = {9};
-    size_t saved = mc__openssl_min_bytes;
     mc_key key;
 
     (void)state;
@@ -319,7 +317,7 @@ static void test_libraries_same_bytes(void **state)
             for (int b = 0; b < 2; b++) {
                 img[b] = make_image(sizes[s][0], sizes[s][1], (uint8_t)sizes[s][2],
                                     (uint8_t)sizes[s][3], 3);
-                mc__openssl_min_bytes = b == 0 ? SIZE_MAX : 0; /* libsodium, OpenSSL */
+                mc__sodium_only = b == 0; /* libsodium, OpenSSL */
                 assert_int_equal(mc__encrypt_inplace_v(&key, img[b], nonce, version,
                                                        MC_STAGES_ALL, &h[b], 2),
                                  MC_OK);
@@ -327,7 +325,7 @@ static void test_libraries_same_bytes(void **state)
             assert_memory_equal(h[0].tag, h[1].tag, MC_TAG_BYTES);
             assert_memory_equal(img[0]->samples, img[1]->samples, img[0]->samples_len);
             for (int b = 0; b < 2; b++) {
-                mc__openssl_min_bytes = b == 0 ? 0 : SIZE_MAX; /* the other one */
+                mc__sodium_only = b != 0; /* the other one */
                 assert_int_equal(mc__decrypt_inplace(&key, img[b], &h[b], 1), MC_OK);
                 assert_memory_equal(img[b]->samples, plain->samples, plain->samples_len);
                 mc_image_free(img[b]);
@@ -335,40 +333,7 @@ static void test_libraries_same_bytes(void **state)
             mc_image_free(plain);
         }
     }
-    mc__openssl_min_bytes = saved;
-}
-
-/* Once mc__openssl_warm has run (the command does it for a batch),
- * images from 64 KiB up take OpenSSL, smaller ones still libsodium: the
- * same cipher bytes as before the warm-up. Runs last in this program:
- * the warm state is for the whole process. */
-static void test_openssl_warm(void **state)
-{
-    uint8_t nonce[MC_NONCE_BYTES] = {4};
-    size_t saved = mc__openssl_min_bytes;
-    mc_image *img[2];
-    mc__header h[2];
-    mc_key key;
-
-    (void)state;
-    test_key(&key, 8);
-    mc__openssl_min_bytes = (size_t)1 << 20;
-    assert_false(mc__use_openssl((size_t)64 << 10));
-    assert_true(mc__use_openssl((size_t)1 << 20));
-    for (int b = 0; b < 2; b++) {
-        if (b == 1)
-            mc__openssl_warm();
-        img[b] = make_image(256, 256, 1, 16, 5); /* 128 KiB */
-        assert_int_equal(mc__encrypt_inplace(&key, img[b], nonce, MC_STAGES_ALL, &h[b], 2),
-                         MC_OK);
-    }
-    assert_true(mc__use_openssl((size_t)64 << 10));
-    assert_false(mc__use_openssl(((size_t)64 << 10) - 1));
-    assert_memory_equal(h[0].tag, h[1].tag, MC_TAG_BYTES);
-    assert_memory_equal(img[0]->samples, img[1]->samples, img[0]->samples_len);
-    for (int b = 0; b < 2; b++)
-        mc_image_free(img[b]);
-    mc__openssl_min_bytes = saved;
+    mc__sodium_only = false;
 }
 
 /* mc_encrypt_image_inplace_to: the cipher PNG streamed to a sink
@@ -794,7 +759,6 @@ int main(void)
         cmocka_unit_test(test_not_cipher),
         cmocka_unit_test(test_pixel_cap),
         cmocka_unit_test(test_avalanche),
-        cmocka_unit_test(test_openssl_warm), /* last: warms OpenSSL for the process */
     };
     return cmocka_run_group_tests(tests, ctx_setup, ctx_teardown);
 }

@@ -9,6 +9,7 @@
  *                  of its A.1 and A.3 run with SHA-512, values from Python's
  *                  hmac/hashlib (and `openssl kdf ... HKDF` for A.1), plus
  *                  an RFC 5869 extract/expand written here on mc__hmac_sha512
+ *   ChaCha20       RFC 8439 §2.4.2; the 64-bit counter against libsodium
  *   Philox4x32-10  Random123 tests/kat_vectors (zero, all-ones, pi inputs)
  *   Verhoeff       Verhoeff (1969); Wikipedia's worked example 236 -> 3
  */
@@ -21,6 +22,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include <sodium.h>
 
 #include "internal.h"
 #include "ossl.h"
@@ -83,9 +86,14 @@ static uint8_t *repeat_msg(const char *s, size_t repeat, size_t *len)
     return m;
 }
 
-static void test_sha512(void **state)
+/* Both libraries behind crypto.c: OpenSSL's SHA-512 and ChaCha20, linked
+ * in (where the build has them), and libsodium's, which mc__sodium_only
+ * selects. Each test runs once with each. */
+static const bool backends[] = {true, false}; /* libsodium, OpenSSL */
+#define N_BACKENDS (sizeof backends / sizeof backends[0])
+
+static void sha512_vectors(void)
 {
-    (void)state;
     for (size_t v = 0; v < sizeof sha_vecs / sizeof sha_vecs[0]; v++) {
         uint8_t expect[64], got[64];
         size_t len;
@@ -116,6 +124,16 @@ static void test_sha512(void **state)
         assert_memory_equal(got, expect, 64);
         assert_int_equal(mc__sha512(got, NULL, 1), MC_EINVAL);
     }
+}
+
+static void test_sha512(void **state)
+{
+    (void)state;
+    for (size_t b = 0; b < N_BACKENDS; b++) {
+        mc__sodium_only = backends[b];
+        sha512_vectors();
+    }
+    mc__sodium_only = false;
 }
 
 /* ------------------------------------------------------------------ */
@@ -164,11 +182,10 @@ static const struct hmac_vec hmac_vecs[] = {
      "b6022cac3c4982b10d5eeb55c3e4de15134676fb6de0446065c97440fa8c6a58"},
 };
 
-/* OpenSSL's libcrypto is loaded on first use (src/ossl.c). The tests of
- * both backends below would quietly run libsodium twice if it were not:
- * so it must load here, every function resolve, and HMAC(EVP_sha512())
- * give RFC 4231's bytes through the table. A library that is missing, or
- * is not libcrypto, gives no table. */
+/* OpenSSL's libcrypto is loaded on first use for the benchmark's
+ * reference (src/ossl.c): it must load here, every function resolve, and
+ * HMAC(EVP_sha512()) give RFC 4231's bytes through the table. A library
+ * that is missing, or is not libcrypto, gives no table. */
 static void test_openssl_loaded(void **state)
 {
     const struct mc__ossl *o = mc__ossl();
@@ -194,19 +211,14 @@ static void test_openssl_loaded(void **state)
     assert_false(mc__ossl_open("libmedcrypt-no-such-library.so.0", &t));
     assert_memory_equal(&t, &zero, sizeof t);
     memset(&t, 0xa5, sizeof t);
-    assert_false(mc__ossl_open("libz.so.1", &t)); /* loads, but has no EVP_MAC_fetch */
+    assert_false(mc__ossl_open("libz.so.1", &t)); /* loads, but has no HMAC */
     assert_memory_equal(&t, &zero, sizeof t);
     assert_false(mc__ossl_open(NULL, &t));
     assert_false(mc__ossl_open(MC_LIBCRYPTO_SONAME, NULL));
     assert_true(mc__ossl_open(MC_LIBCRYPTO_SONAME, &t)); /* the same library again */
-    assert_ptr_equal(t.EVP_MAC_fetch, o->EVP_MAC_fetch);
+    assert_ptr_equal(t.HMAC, o->HMAC);
 }
 
-/* Both libraries behind mc__hmac (crypto.c): libsodium below
- * mc__openssl_min_bytes, OpenSSL from it on. Each test runs once with
- * each, the threshold moved so that every call takes the one wanted. */
-static const size_t backends[] = {SIZE_MAX, 0}; /* libsodium, OpenSSL */
-#define N_BACKENDS (sizeof backends / sizeof backends[0])
 
 static void hmac_vectors(void)
 {
@@ -240,7 +252,7 @@ static void hmac_vectors(void)
         const size_t pieces[] = {1, 3, 7, 64, 129};
         for (size_t p = 0; p < sizeof pieces / sizeof pieces[0]; p++) {
             mc__hmac *h = NULL;
-            assert_int_equal(mc__hmac_init(&h, key, key_len, data_len), MC_OK);
+            assert_int_equal(mc__hmac_init(&h, key, key_len), MC_OK);
             assert_non_null(h);
             for (size_t off = 0; off < data_len; off += pieces[p]) {
                 size_t n = data_len - off < pieces[p] ? data_len - off : pieces[p];
@@ -256,21 +268,19 @@ static void hmac_vectors(void)
     /* Init then free without final must not leak (checked under ASan). */
     {
         mc__hmac *h = NULL;
-        assert_int_equal(mc__hmac_init(&h, (const uint8_t *)"k", 1, 0), MC_OK);
+        assert_int_equal(mc__hmac_init(&h, (const uint8_t *)"k", 1), MC_OK);
         mc__hmac_free(h);
     }
 }
 
 static void test_hmac_sha512(void **state)
 {
-    size_t saved = mc__openssl_min_bytes;
-
     (void)state;
     for (size_t b = 0; b < N_BACKENDS; b++) {
-        mc__openssl_min_bytes = backends[b];
+        mc__sodium_only = backends[b];
         hmac_vectors();
     }
-    mc__openssl_min_bytes = saved;
+    mc__sodium_only = false;
 }
 
 /* An empty key is allowed by RFC 2104 (zero-padded to the block size).
@@ -284,11 +294,10 @@ static void test_hmac_empty_key(void **state)
           "29689f6b79a8dd686068c2eeae97fd8769ad3ba65cb5381f838358a8045a358e"
           "e3ba1739c689c7805e31734fb6072f87261d1256995370d55725cba00d10bdd0");
     for (size_t b = 0; b < N_BACKENDS; b++) {
-        size_t saved = mc__openssl_min_bytes;
-        mc__openssl_min_bytes = backends[b];
+        mc__sodium_only = backends[b];
         memset(got, 0, sizeof got);
         assert_int_equal(mc__hmac_sha512(got, NULL, 0, (const uint8_t *)"abc", 3), MC_OK);
-        mc__openssl_min_bytes = saved;
+        mc__sodium_only = false;
         assert_memory_equal(got, expect, 64);
     }
 }
@@ -411,6 +420,66 @@ static void test_hkdf_sha512_a1(void **state)
     assert_int_equal(mc__hkdf_sha512(out, sizeof out, ikm, sizeof ikm, salt, sizeof salt, info),
                      MC_OK);
     assert_memory_equal(out, expect, sizeof out);
+}
+
+/* ------------------------------------------------------------------ */
+/* ChaCha20, RFC 8439 §2.4.2, with the original 64-bit counter          */
+
+/* RFC 8439 §2.4.2: key 00..1f, nonce 00:00:00:00 00:00:00:4a 00:00:00:00,
+ * counter 1. In the original ChaCha's layout (mc__chacha20_xor_ic) state
+ * words 12-13 are the 64-bit counter and 14-15 the 8-byte nonce: the
+ * IETF nonce's first word is the counter's high word (0 here), its last 8
+ * bytes the nonce. Then, with libsodium's crypto_stream_chacha20_xor_ic
+ * as the reference, the low counter word's overflow (OpenSSL's
+ * ChaCha20_ctr32 counts in 32 bits, crypto.c carries by hand) and
+ * lengths that end inside a block. */
+static void test_chacha20(void **state)
+{
+    static const char plain[] = "Ladies and Gentlemen of the class of '99: If I could offer you "
+                                "only one tip for the future, sunscreen would be it.";
+    static const uint8_t nonce[8] = {0, 0, 0, 0x4a, 0, 0, 0, 0};
+    static const uint64_t starts[] = {0, 1, 0xfffffffeu, 0xffffffffu, 0x1fffffffdu};
+    static const size_t lens[] = {1, 63, 64, 65, 128, 200, 4096 + 7};
+    uint8_t key[32], expect[114], got[114], *a, *b;
+
+    (void)state;
+    for (int i = 0; i < 32; i++)
+        key[i] = (uint8_t)i;
+    assert_int_equal(strlen(plain), sizeof expect);
+    unhex(expect, sizeof expect,
+          "6e2e359a2568f98041ba0728dd0d6981e97e7aec1d4360c20a27afccfd9fae0b"
+          "f91b65c5524733ab8f593dabcd62b3571639d624e65152ab8f530c359f0861d8"
+          "07ca0dbf500d6a6156a38e088a22b65e52bc514d16ccf806818ce91ab7793736"
+          "5af90bbf74a35be6b40b8eedf2785e42874d");
+    a = malloc(4096 + 7);
+    b = malloc(4096 + 7);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (size_t be = 0; be < N_BACKENDS; be++) {
+        mc__sodium_only = backends[be];
+        memcpy(got, plain, sizeof got);
+        mc__chacha20_xor_ic(got, sizeof got, nonce, 1, key);
+        assert_memory_equal(got, expect, sizeof expect);
+        /* In two calls, the second from block 2: the same bytes. */
+        memcpy(got, plain, sizeof got);
+        mc__chacha20_xor_ic(got, 64, nonce, 1, key);
+        mc__chacha20_xor_ic(got + 64, sizeof got - 64, nonce, 2, key);
+        assert_memory_equal(got, expect, sizeof expect);
+        mc__chacha20_xor_ic(got, 0, nonce, 1, key); /* nothing */
+        assert_memory_equal(got, expect, sizeof expect);
+
+        for (size_t s = 0; s < sizeof starts / sizeof starts[0]; s++)
+            for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+                for (size_t i = 0; i < lens[l]; i++)
+                    a[i] = b[i] = (uint8_t)(i * 7);
+                crypto_stream_chacha20_xor_ic(a, a, lens[l], nonce, starts[s], key);
+                mc__chacha20_xor_ic(b, lens[l], nonce, starts[s], key);
+                assert_memory_equal(a, b, lens[l]);
+            }
+    }
+    mc__sodium_only = false;
+    free(a);
+    free(b);
 }
 
 /* ------------------------------------------------------------------ */
@@ -569,6 +638,7 @@ int main(void)
         cmocka_unit_test(test_hmac_empty_key),
         cmocka_unit_test(test_hkdf_sha512),
         cmocka_unit_test(test_hkdf_sha512_a1),
+        cmocka_unit_test(test_chacha20),
         cmocka_unit_test(test_philox),
         cmocka_unit_test(test_philox_stream_layout),
         cmocka_unit_test(test_verhoeff_table),

@@ -2,7 +2,6 @@
  * state, uploads streamed into memory, the route table, the security
  * headers and the access log. Nothing is ever written to disk. */
 #include "http.h"
-#include "internal.h" /* mc__openssl_warm */
 
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -620,11 +619,6 @@ int web_serve(const struct web_config *cfg)
     }
     if (v6)
         flags |= MHD_USE_IPv6;
-    /* A server pays OpenSSL's start-up once, here (4-5 ms: loading
-     * libcrypto and its first fetch, src/ossl.c), and then every image
-     * from 64 KiB up takes its faster ChaCha20 (crypto.c); a process
-     * that encrypts one image only waits for it from 16 MiB. */
-    mc__openssl_warm();
     pthread_mutex_init(&wl.lock, NULL);
     d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, (void *)cfg,
                          MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,

@@ -90,9 +90,10 @@ struct tree {
     atomic_bool failed;
 };
 
-static void tree_range(void *arg, size_t begin, size_t end)
+static void tree_range(void *arg, size_t begin, size_t end, unsigned worker)
 {
     struct tree *t = arg;
+    (void)worker;
 
     if (mc__sha512_chunks(t->digests, t->samples, t->len, MC_TREE_CHUNK, begin, end) != MC_OK)
         atomic_store(&t->failed, true);

@@ -221,10 +221,13 @@ typedef struct mc__henon {
 void mc__henon_seed(mc__henon *m, const uint8_t sm[64], uint64_t block);
 double mc__henon_next(mc__henon *m);
 
-/* parallel.c: fn(arg, begin, end) over [0, n) on up to `threads` threads
- * (the caller's included), in ranges that are multiples of grain. */
+/* parallel.c: fn(arg, begin, end, worker) over [0, n) on up to `threads`
+ * threads (the caller's included), in ranges that start at multiples of
+ * grain (and end at one, or at n), handed out as the threads ask; worker
+ * (0 for the caller, < threads) tells which thread runs the range, for
+ * per-thread scratch space. */
 #define MC_MAX_THREADS 64
-typedef void (*mc__range_fn)(void *arg, size_t begin, size_t end);
+typedef void (*mc__range_fn)(void *arg, size_t begin, size_t end, unsigned worker);
 void mc__parallel(unsigned threads, size_t n, size_t grain, mc__range_fn fn, void *arg);
 
 /* Stage block sizes (docs/FORMAT.md): part of format v1. */

@@ -1,32 +1,60 @@
 /*
  * Stages whose blocks are independent (Philox-seeded orbits, XChaCha20's
- * block counter) run on several threads. Each index of [0, n) is handled
- * exactly once, by the same code as in a serial run, so the result is the
- * same bytes whatever the thread count (tests/test_cipher.c checks it).
+ * block counter, the keyed hash's chunks) run on several threads. Each
+ * index of [0, n) is handled exactly once, by the same code as in a
+ * serial run, so the result is the same bytes whatever the thread count
+ * and whichever thread takes which range (tests/test_cipher.c checks it).
+ *
+ * The ranges are handed out as the threads ask for them, a few per
+ * thread, not split in equal halves up front: a thread just created may
+ * start milliseconds late (on the 2-vCPU virtual machine of docs/
+ * PERFORMANCE.md, waking the idle vCPU took 0.1-3.3 ms, against 3-9 ms
+ * of work for a 2048x2048 image's keyed hash or stages), and two threads
+ * do not always run at the same speed. With equal halves the caller then
+ * waited for the late one's whole half; now it takes more ranges itself.
  */
 #include "internal.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
-struct range {
+/* Ranges per thread: enough for the early threads to take over a late
+ * one's share, few enough that handing them out costs nothing (one
+ * atomic add per range of at least `grain` items). */
+#define RANGES_PER_THREAD 8
+
+struct pool {
     mc__range_fn fn;
     void *arg;
-    size_t begin, end;
+    size_t n, range, ranges; /* items, items per range, ranges */
+    atomic_size_t next;      /* the next range to hand out */
 };
 
-static void *run_range(void *p)
+struct worker {
+    struct pool *pool;
+    unsigned index;
+};
+
+static void *work(void *p)
 {
-    struct range *r = p;
-    r->fn(r->arg, r->begin, r->end);
+    struct worker *w = p;
+    struct pool *pool = w->pool;
+    size_t i;
+
+    while ((i = atomic_fetch_add_explicit(&pool->next, 1, memory_order_relaxed)) < pool->ranges) {
+        size_t begin = i * pool->range, end = pool->n - begin < pool->range ? pool->n : begin + pool->range;
+        pool->fn(pool->arg, begin, end, w->index);
+    }
     return NULL;
 }
 
 void mc__parallel(unsigned threads, size_t n, size_t grain, mc__range_fn fn, void *arg)
 {
-    struct range r[MC_MAX_THREADS];
+    struct worker w[MC_MAX_THREADS];
     pthread_t tid[MC_MAX_THREADS];
     bool started[MC_MAX_THREADS] = {false};
-    size_t chunk;
+    struct pool pool = {.fn = fn, .arg = arg, .n = n};
+    size_t per;
 
     if (grain == 0)
         grain = 1;
@@ -36,23 +64,24 @@ void mc__parallel(unsigned threads, size_t n, size_t grain, mc__range_fn fn, voi
     if (threads > n / (2 * grain))
         threads = (unsigned)(n / (2 * grain));
     if (threads <= 1) {
-        fn(arg, 0, n);
+        if (n > 0)
+            fn(arg, 0, n, 0);
         return;
     }
-    chunk = (n / threads + grain - 1) / grain * grain;
-    for (unsigned t = 0; t < threads; t++) {
-        r[t].fn = fn;
-        r[t].arg = arg;
-        r[t].begin = t * chunk < n ? t * chunk : n;
-        r[t].end = (t + 1) * chunk < n && t + 1 < threads ? (t + 1) * chunk : n;
-    }
+    /* Ranges of whole grains (the range functions rely on it), about
+     * RANGES_PER_THREAD per thread. */
+    per = n / ((size_t)threads * RANGES_PER_THREAD);
+    pool.range = (per + grain - 1) / grain * grain;
+    if (pool.range < grain)
+        pool.range = grain;
+    pool.ranges = (n + pool.range - 1) / pool.range;
+    atomic_init(&pool.next, 0);
+    for (unsigned t = 0; t < threads; t++)
+        w[t] = (struct worker){.pool = &pool, .index = t};
     for (unsigned t = 1; t < threads; t++)
-        started[t] = pthread_create(&tid[t], NULL, run_range, &r[t]) == 0;
-    run_range(&r[0]);
-    for (unsigned t = 1; t < threads; t++) {
+        started[t] = pthread_create(&tid[t], NULL, work, &w[t]) == 0;
+    work(&w[0]); /* the caller takes ranges too, and any a failed thread would have */
+    for (unsigned t = 1; t < threads; t++)
         if (started[t])
             pthread_join(tid[t], NULL);
-        else
-            run_range(&r[t]); /* no thread: same work, here */
-    }
 }

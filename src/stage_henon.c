@@ -180,12 +180,13 @@ struct henon_job {
 };
 
 /* Word blocks [begin, end). */
-static void henon_range(void *arg, size_t begin, size_t end)
+static void henon_range(void *arg, size_t begin, size_t end, unsigned worker)
 {
     const struct henon_job *j = arg;
     const size_t Q = MC_HENON_BLOCK_WORDS;
     size_t words = j->len / 8, n_blocks = (words + Q - 1) / Q, b = begin;
     uint64_t w[MC_HENON_BLOCK_WORDS];
+    (void)worker;
 
     for (; b + LANES <= end && b + LANES <= words / Q; b += LANES)
         block_lanes(j->buf + b * Q * 8, j->bits, j->sm, b, j->inverse);

@@ -173,13 +173,14 @@ struct shuffle_job {
 };
 
 /* Blocks [begin, end) of a shuffle pass. */
-static void shuffle_range(void *arg, size_t begin, size_t end)
+static void shuffle_range(void *arg, size_t begin, size_t end, unsigned worker)
 {
     const struct shuffle_job *s = arg;
     const size_t P = MC_PERM_BLOCK_SAMPLES;
     size_t n_blocks = (s->n + P - 1) / P, b = begin;
     uint32_t j[LANES * MC_PERM_BLOCK_SAMPLES]; /* 128 KiB: per thread, on its stack */
     mc__logistic m = {0.0, 0.0};
+    (void)worker;
 
     for (; b + LANES <= end && b + LANES <= s->n / P; b += LANES) {
         indices_lanes(j, s->sm, s->first + b);
@@ -219,10 +220,11 @@ struct transpose_job {
 };
 
 /* Tiles of TILE blocks [begin, end): they write disjoint places. */
-static void transpose_range(void *arg, size_t begin, size_t end)
+static void transpose_range(void *arg, size_t begin, size_t end, unsigned worker)
 {
     const struct transpose_job *t = arg;
     size_t k0 = begin * TILE, k1 = end * TILE < t->nf ? end * TILE : t->nf;
+    (void)worker;
 
     if (k1 > k0)
         transpose(t->dst, t->src, t->pi, t->nf, k0, k1, t->bps, t->inverse);

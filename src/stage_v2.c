@@ -32,7 +32,6 @@
 #include "internal.h"
 
 #include <sodium.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(__x86_64__)
@@ -72,7 +71,6 @@ struct mc__v2 {
     uint8_t nonce8[8];     /* T[16..24] */
     struct scratch **scratch; /* one per worker */
     unsigned n_scratch;
-    atomic_uint next_scratch;
 };
 
 /* ------------------------------------------------------------------ */
@@ -636,11 +634,10 @@ __attribute__((target("avx2"))) static void items_avx2(const struct mc__v2 *v, s
 
 bool mc__v2_generic_only; /* tests: the portable kernel */
 
-static void items_range(void *arg, size_t begin, size_t end)
+static void items_range(void *arg, size_t begin, size_t end, unsigned worker)
 {
     struct mc__v2 *v = arg;
-    unsigned idx = atomic_fetch_add(&v->next_scratch, 1);
-    struct scratch *s = v->scratch[idx < v->n_scratch ? idx : 0]; /* < n_scratch: see below */
+    struct scratch *s = v->scratch[worker]; /* worker < threads = n_scratch (below) */
 
 #ifdef HAVE_AVX2_CLONE
     if (!mc__v2_generic_only && __builtin_cpu_supports("avx2"))
@@ -775,7 +772,6 @@ mc_err mc__v2_run(uint8_t *buf, size_t n, unsigned bps, const uint8_t sm[64],
         if ((scratch[i] = scratch_new(group_bytes)) == NULL)
             goto out;
     v->scratch = scratch;
-    atomic_init(&v->next_scratch, 0);
     if (nf > 0)
         block_keys(v);
     mc__parallel(v->n_scratch, n_items, 1, items_range, v);

@@ -68,12 +68,13 @@ struct xor_job {
 };
 
 /* Blocks [begin, end) of the logistic keystream. */
-static void logistic_range(void *arg, size_t begin, size_t end)
+static void logistic_range(void *arg, size_t begin, size_t end, unsigned worker)
 {
     const struct xor_job *j = arg;
     const size_t B = MC_LOGISTIC_BLOCK_BYTES;
     size_t n_blocks = (j->len + B - 1) / B, full = j->len / B, b = begin;
     mc__logistic m = {0.0, 0.0};
+    (void)worker;
 
     for (; b + LANES <= end && b + LANES <= full; b += LANES)
         xor_lanes(j->buf + b * B, j->sm, b);
@@ -93,10 +94,11 @@ void mc__logistic_xor(uint8_t *buf, size_t len, const uint8_t sm[64], unsigned t
 }
 
 /* 64-byte XChaCha20 blocks [begin, end). */
-static void xchacha_range(void *arg, size_t begin, size_t end)
+static void xchacha_range(void *arg, size_t begin, size_t end, unsigned worker)
 {
     const struct xor_job *j = arg;
     size_t from = begin * 64, to = end * 64 < j->len ? end * 64 : j->len;
+    (void)worker;
 
     if (to > from)
         mc__chacha20_xor_ic(j->buf + from, to - from, j->nonce + 16, j->counter + begin, j->key);

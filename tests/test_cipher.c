@@ -1,10 +1,12 @@
 /*
- * Formats v2 and v1: golden vectors, stage inverses, round trips on every PNG and
+ * Formats v3, v2 and v1: golden vectors, stage inverses, round trips on every PNG and
  * PNM in ../shared/testdata and on generated edge cases, and every way a
  * cipher image can be wrong (wrong key, modified bytes, truncation, lying
  * header fields).
  */
 #include "helpers.h"
+
+#include <stdatomic.h>
 
 static mc_image *make_image(uint32_t w, uint32_t h, uint8_t c, uint8_t bits, uint32_t seed)
 {
@@ -268,9 +270,58 @@ static void test_henon_orbits_bounded(void **state)
 /* Any thread count gives the same cipher bytes and decrypts with any
  * other: sizes cross every parallel split (stage blocks, 64 KiB of
  * XChaCha20, transpose tiles of 64 blocks, odd tails). */
+/* mc__parallel hands out ranges as threads ask (src/parallel.c): every
+ * index exactly once, ranges starting at a multiple of the grain and
+ * ending at one or at n, worker indices below the thread count. */
+struct par_check {
+    atomic_uint *seen;
+    size_t n, grain;
+    unsigned threads;
+    atomic_bool bad;
+};
+
+static void par_range(void *arg, size_t begin, size_t end, unsigned worker)
+{
+    struct par_check *c = arg;
+
+    if (begin >= end || end > c->n || begin % c->grain != 0 ||
+        (end % c->grain != 0 && end != c->n) || worker >= c->threads)
+        atomic_store(&c->bad, true);
+    for (size_t i = begin; i < end && i < c->n; i++)
+        atomic_fetch_add(&c->seen[i], 1);
+}
+
+static void test_parallel_ranges(void **state)
+{
+    static const size_t ns[] = {0, 1, 7, 64, 65, 1000, 4099};
+    static const size_t grains[] = {0, 1, 3, 8, 64};
+    static const unsigned threads[] = {1, 2, 3, 8, MC_MAX_THREADS + 5};
+
+    (void)state;
+    for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++)
+        for (size_t b = 0; b < sizeof grains / sizeof grains[0]; b++)
+            for (size_t t = 0; t < sizeof threads / sizeof threads[0]; t++) {
+                struct par_check c = {.n = ns[a], .grain = grains[b] ? grains[b] : 1,
+                                      .threads = threads[t] < MC_MAX_THREADS ? threads[t]
+                                                                             : MC_MAX_THREADS};
+                c.seen = calloc(ns[a] + 1, sizeof *c.seen);
+                assert_non_null(c.seen);
+                atomic_init(&c.bad, false);
+                mc__parallel(threads[t], ns[a], grains[b], par_range, &c);
+                assert_false(atomic_load(&c.bad));
+                for (size_t i = 0; i < ns[a]; i++)
+                    assert_int_equal(atomic_load(&c.seen[i]), 1);
+                free(c.seen);
+            }
+}
+
 static void test_threads_same_bytes(void **state)
 {
-    static const uint32_t sizes[][4] = {{1024, 600, 1, 16}, {700, 333, 3, 8}, {129, 257, 1, 8}};
+    /* The first is large enough for threads in every parallel section
+     * (72 chunks of the keyed hash, 6 groups of stages 3-6 and a short
+     * last block); the others test the edges. */
+    static const uint32_t sizes[][4] = {
+        {2048, 1152, 1, 16}, {1024, 600, 1, 16}, {700, 333, 3, 8}, {129, 257, 1, 8}};
     uint8_t nonce[MC_NONCE_BYTES] = {7};
     mc_key key;
     (void)state;
@@ -745,6 +796,7 @@ int main(void)
         cmocka_unit_test(test_v2_stages),
         cmocka_unit_test(test_v2_scrambling_spreads),
         cmocka_unit_test(test_henon_orbits_bounded),
+        cmocka_unit_test(test_parallel_ranges),
         cmocka_unit_test(test_threads_same_bytes),
         cmocka_unit_test(test_libraries_same_bytes),
         cmocka_unit_test(test_encrypt_streamed),

@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,7 +352,11 @@ static bool write_all(int fd, const uint8_t *buf, size_t len)
 }
 
 /* Streamed output: pieces are gathered into a buffer of this size and
- * written in large calls (libspng hands over 8 KiB at a time). */
+ * written in large calls (libspng hands over 8 KiB at a time). It is
+ * allocated at the first piece, not when the file is opened: by then the
+ * image has been encrypted or decrypted, and the block the stages copied
+ * their groups into is free for it (src/mem.c keeps freed image-sized
+ * blocks), one 2 MiB huge page fewer to fault in and zero. */
 #define OUTPUT_BUFFER ((size_t)256 << 10)
 
 struct cli_output {
@@ -366,7 +369,7 @@ struct cli_output {
     size_t used;
     size_t high;  /* bytes of buf ever written: what is wiped */
     off_t written, kicked; /* bytes in the file; of them, sent to disk */
-    uint8_t buf[OUTPUT_BUFFER];
+    uint8_t *buf;          /* OUTPUT_BUFFER bytes, or NULL until needed */
 };
 
 cli_output *cli_output_open(const char *path, mode_t mode)
@@ -374,13 +377,10 @@ cli_output *cli_output_open(const char *path, mode_t mode)
     const char *base = cli_basename(path);
     cli_output *o;
 
-    /* Huge pages, and buf left untouched until written: a small output
-     * costs no faults for the rest of it. */
-    if ((o = mc__alloc_huge(sizeof *o)) == NULL) {
+    if ((o = calloc(1, sizeof *o)) == NULL) {
         cli_error(path, "out of memory");
         return NULL;
     }
-    memset(o, 0, offsetof(cli_output, buf));
     if (strcmp(path, "-") == 0) {
         o->to_stdout = true;
         o->fd = STDOUT_FILENO;
@@ -392,13 +392,13 @@ cli_output *cli_output_open(const char *path, mode_t mode)
         (size_t)snprintf(o->tmp, sizeof o->tmp, "%.*s.%s.XXXXXX.tmp", o->dir_len, path, base) >=
             sizeof o->tmp) {
         cli_error(path, "file name too long");
-        mc__free_huge(o);
+        free(o);
         return NULL;
     }
     guard_signals();
     if ((o->fd = create_tmp(o->tmp, strlen(o->tmp) - 10)) < 0) {
         cli_error(path, "cannot create a file there: %s", strerror(errno));
-        mc__free_huge(o);
+        free(o);
         return NULL;
     }
     if (fchmod(o->fd, mode) != 0) {
@@ -454,11 +454,24 @@ int cli_output_write(void *out, const uint8_t *data, size_t len)
             return o->err == 0 ? 0 : -1;
         }
     }
+    if (o->buf == NULL && (o->buf = mc__alloc_huge(OUTPUT_BUFFER)) == NULL) {
+        o->err = ENOMEM;
+        return -1;
+    }
     memcpy(o->buf + o->used, data, len);
     o->used += len;
     if (o->used > o->high)
         o->high = o->used;
     return o->err == 0 ? 0 : -1;
+}
+
+static void output_free(cli_output *o)
+{
+    if (o->buf != NULL) {
+        sodium_memzero(o->buf, o->high); /* may hold a plain image */
+        mc__free_huge(o->buf);
+    }
+    free(o);
 }
 
 void cli_output_abort(cli_output *o)
@@ -470,8 +483,7 @@ void cli_output_abort(cli_output *o)
         unlink(o->tmp);
         pending_tmp[my_slot][0] = '\0';
     }
-    sodium_memzero(o->buf, o->high); /* may hold a plain image */
-    mc__free_huge(o);
+    output_free(o);
 }
 
 bool cli_output_commit(cli_output *o, bool force)
@@ -516,14 +528,12 @@ bool cli_output_commit(cli_output *o, bool force)
     }
     pending_tmp[my_slot][0] = '\0';
     sync_dir(o->path, o->dir_len);
-    sodium_memzero(o->buf, o->high);
-    mc__free_huge(o);
+    output_free(o);
     return true;
 fail:
     unlink(o->tmp);
     pending_tmp[my_slot][0] = '\0';
-    sodium_memzero(o->buf, o->high);
-    mc__free_huge(o);
+    output_free(o);
     return false;
 }
 

@@ -19,8 +19,9 @@
  * PERFORMANCE.md, "Whole process"); the functions linked in run the same
  * assembly with no start-up at all, for every image from the first byte.
  * HMAC-SHA-512 is RFC 2104 written on that SHA-512. Where no static
- * libcrypto has them, libsodium gives the same bytes; mc__sodium_only
- * makes every call here take libsodium, so that the tests run both.
+ * libcrypto has them (or meson's -Dopenssl_linked=disabled, as CI's fuzz
+ * build), libsodium gives the same bytes; and mc__sodium_only makes every
+ * call here take libsodium, so that the tests of any build run both.
  * tests/test_kat.c runs the RFC vectors through both.
  */
 #ifdef MC_OPENSSL_LINKED

@@ -771,6 +771,49 @@ static void test_free_huge_reuse(void **state)
     mc__huge_cache_drop();
 }
 
+/* Small blocks (16 to 256 KiB) are kept too, for small requests only: a
+ * huge request never gets one, a small request never gets a huge block,
+ * and blocks under 16 KiB go back to the heap. */
+static void test_free_small_reuse(void **state)
+{
+    uint8_t *a, *b, *h, *s, *t;
+
+    (void)state;
+    mc__huge_cache_drop();
+    a = mc__alloc_huge(100u << 10);
+    assert_non_null(a);
+    assert_int_equal((uintptr_t)a % 64, 0);
+    memset(a, 0x11, 100u << 10);
+    mc__free_huge(a);
+    b = mc__alloc_huge(80u << 10); /* smaller: the kept block serves */
+    assert_ptr_equal(b, a);
+    memset(b, 0x22, 80u << 10);
+    mc__free_huge(b);
+    h = mc__alloc_huge(1u << 20); /* huge: never the small block */
+    assert_non_null(h);
+    assert_ptr_not_equal(h, a);
+    assert_int_equal((uintptr_t)h % (2u << 20), 0);
+    memset(h, 0x33, 1u << 20);
+    mc__free_huge(h);
+    s = mc__alloc_huge(200u << 10); /* small, larger than the kept one */
+    assert_non_null(s);
+    assert_ptr_not_equal(s, h); /* not the kept huge block */
+    assert_ptr_not_equal(s, a);
+    memset(s, 0x44, 200u << 10); /* ASan: the whole request is ours */
+    t = mc__alloc_huge(1u << 20); /* the kept huge block serves this */
+    assert_ptr_equal(t, h);
+    mc__free_huge(s);
+    mc__free_huge(t);
+    a = mc__alloc_huge(8u << 10); /* under 16 KiB: not kept */
+    assert_non_null(a);
+    mc__free_huge(a);
+    b = mc__alloc_huge(16u << 10);
+    assert_non_null(b);
+    memset(b, 0x55, 16u << 10);
+    mc__free_huge(b);
+    mc__huge_cache_drop();
+}
+
 /* The streamed encoder writes exactly the bytes of the buffered one, in
  * pieces, for cipher (fast) and plain encodings, 8 and 16 bits; a sink
  * that fails gives MC_EIO. */
@@ -1347,6 +1390,7 @@ int main(void)
         cmocka_unit_test(test_png_encode_streamed),
         cmocka_unit_test(test_alloc_huge),
         cmocka_unit_test(test_free_huge_reuse),
+        cmocka_unit_test(test_free_small_reuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

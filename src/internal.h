@@ -75,12 +75,16 @@ struct mc_image {
  * from 16 KiB, its pages faulted in at once. Free with mc__free_huge(). */
 void *mc__alloc_huge(size_t len);
 /* free() for blocks from mc__alloc_huge (any malloc block is fine): a few
- * freed image-sized blocks are kept for the next image of a batch. Wipe
- * what was written first, as before free(). */
+ * freed image-sized blocks, and small ones from 16 KiB in at most half
+ * the slots, are kept for the next image of a batch. Wipe what was
+ * written first, as before free(). */
 void mc__free_huge(void *p);
 /* Gives the kept blocks back (medcrypt bench --process, before it forks
  * the commands it measures). */
 void mc__huge_cache_drop(void);
+/* How many blocks are kept, small ones (under 256 KiB) or the others;
+ * for tests. */
+int mc__huge_cache_count(bool small);
 /* A growing byte buffer (start with {0}); nomem is set when growing
  * failed. Old blocks are wiped before they are freed: they may hold a
  * plain image. */

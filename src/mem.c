@@ -161,10 +161,22 @@ void mc__huge_cache_drop(void)
     pthread_mutex_unlock(&cache_lock);
 }
 
+int mc__huge_cache_count(bool small)
+{
+    int n = 0;
+
+    pthread_mutex_lock(&cache_lock);
+    for (int i = 0; i < CACHE_SLOTS; i++)
+        n += cache[i].p != NULL && (cache[i].size < HUGE_MIN) == small;
+    pthread_mutex_unlock(&cache_lock);
+    return n;
+}
+
 void mc__free_huge(void *p)
 {
 #ifdef __GLIBC__
     size_t size;
+    bool huge, small;
 
     if (p == NULL)
         return;
@@ -173,10 +185,18 @@ void mc__free_huge(void *p)
      * what the block really holds, whatever length its owner last knew it
      * by (an adopted file buffer was shrunk). */
     size = malloc_usable_size(p);
-    if ((((uintptr_t)p & (HUGE_PAGE - 1)) == 0 && size >= HUGE_MIN && size <= CACHE_BLOCK_MAX) ||
-        (((uintptr_t)p & 63) == 0 && size >= POPULATE_MIN && size < HUGE_MIN)) {
+    huge = ((uintptr_t)p & (HUGE_PAGE - 1)) == 0 && size >= HUGE_MIN && size <= CACHE_BLOCK_MAX;
+    small = ((uintptr_t)p & 63) == 0 && size >= POPULATE_MIN && size < HUGE_MIN;
+    if (huge || small) {
+        int smalls = 0;
         pthread_mutex_lock(&cache_lock);
-        for (int i = 0; i < CACHE_SLOTS && cache_total + size <= CACHE_TOTAL_MAX; i++)
+        for (int i = 0; i < CACHE_SLOTS; i++)
+            smalls += cache[i].p != NULL && cache[i].size < HUGE_MIN;
+        /* Small blocks take at most half the slots: a server's growing
+         * upload buffers must not crowd out the image-sized ones. */
+        for (int i = 0; i < CACHE_SLOTS && cache_total + size <= CACHE_TOTAL_MAX &&
+                        (huge || smalls < CACHE_SLOTS / 2);
+             i++)
             if (cache[i].p == NULL) {
                 cache[i].p = p;
                 cache[i].size = size;

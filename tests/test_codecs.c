@@ -812,6 +812,23 @@ static void test_free_small_reuse(void **state)
     memset(b, 0x55, 16u << 10);
     mc__free_huge(b);
     mc__huge_cache_drop();
+
+    /* Small blocks take at most half the slots; image-sized ones the rest. */
+    {
+        uint8_t *small[12], *big[2];
+        for (int i = 0; i < 12; i++)
+            assert_non_null(small[i] = mc__alloc_huge(20u << 10));
+        for (int i = 0; i < 2; i++)
+            assert_non_null(big[i] = mc__alloc_huge(1u << 20));
+        for (int i = 0; i < 12; i++)
+            mc__free_huge(small[i]);
+        assert_int_equal(mc__huge_cache_count(true), 8);
+        for (int i = 0; i < 2; i++)
+            mc__free_huge(big[i]);
+        assert_int_equal(mc__huge_cache_count(false), 2);
+        mc__huge_cache_drop();
+        assert_int_equal(mc__huge_cache_count(true) + mc__huge_cache_count(false), 0);
+    }
 }
 
 /* The streamed encoder writes exactly the bytes of the buffered one, in

@@ -42,7 +42,8 @@ static void *work(void *p)
     size_t i;
 
     while ((i = atomic_fetch_add_explicit(&pool->next, 1, memory_order_relaxed)) < pool->ranges) {
-        size_t begin = i * pool->range, end = pool->n - begin < pool->range ? pool->n : begin + pool->range;
+        size_t begin = i * pool->range;
+        size_t end = pool->n - begin < pool->range ? pool->n : begin + pool->range;
         pool->fn(pool->arg, begin, end, w->index);
     }
     return NULL;

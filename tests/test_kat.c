@@ -92,6 +92,16 @@ static uint8_t *repeat_msg(const char *s, size_t repeat, size_t *len)
 static const bool backends[] = {true, false}; /* libsodium, OpenSSL */
 #define N_BACKENDS (sizeof backends / sizeof backends[0])
 
+/* Runs a table of vectors once with each library. */
+static void with_each_backend(void (*vectors)(void))
+{
+    for (size_t b = 0; b < N_BACKENDS; b++) {
+        mc__sodium_only = backends[b];
+        vectors();
+    }
+    mc__sodium_only = false;
+}
+
 static void sha512_vectors(void)
 {
     for (size_t v = 0; v < sizeof sha_vecs / sizeof sha_vecs[0]; v++) {
@@ -129,11 +139,7 @@ static void sha512_vectors(void)
 static void test_sha512(void **state)
 {
     (void)state;
-    for (size_t b = 0; b < N_BACKENDS; b++) {
-        mc__sodium_only = backends[b];
-        sha512_vectors();
-    }
-    mc__sodium_only = false;
+    with_each_backend(sha512_vectors);
 }
 
 /* ------------------------------------------------------------------ */
@@ -276,11 +282,7 @@ static void hmac_vectors(void)
 static void test_hmac_sha512(void **state)
 {
     (void)state;
-    for (size_t b = 0; b < N_BACKENDS; b++) {
-        mc__sodium_only = backends[b];
-        hmac_vectors();
-    }
-    mc__sodium_only = false;
+    with_each_backend(hmac_vectors);
 }
 
 /* An empty key is allowed by RFC 2104 (zero-padded to the block size).

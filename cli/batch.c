@@ -36,13 +36,17 @@ int cli_batch(int jobs, char **inputs, int n, bool (*fn)(void *arg, const char *
 {
     pthread_t tid[CLI_MAX_JOBS];
     struct pool pool = {.inputs = inputs, .n = n, .fn = fn, .arg = arg};
-    int started = 0;
+    int started = 0, failures;
+    bool committing;
 
     atomic_init(&pool.next, 0);
     atomic_init(&pool.done, 0);
     atomic_init(&pool.failures, 0);
     /* A progress line only where a person watches, and only for batches. */
     pool.progress = n > 1 && isatty(STDERR_FILENO);
+    /* A batch's workers leave the waits for the disk to one thread
+     * (cli_committer_start): a file's commit overlaps the next file. */
+    committing = n > 1 && cli_committer_start();
     if (jobs > n)
         jobs = n;
     if (jobs > CLI_MAX_JOBS)
@@ -55,7 +59,10 @@ int cli_batch(int jobs, char **inputs, int n, bool (*fn)(void *arg, const char *
     worker(&pool);
     for (int t = 0; t < started; t++)
         pthread_join(tid[t], NULL);
+    failures = atomic_load(&pool.failures);
+    if (committing)
+        failures += cli_committer_finish();
     if (pool.progress)
         cli_progress_end();
-    return atomic_load(&pool.failures);
+    return failures;
 }

@@ -32,6 +32,14 @@ cli_output *cli_output_open(const char *path, mode_t mode);
 int cli_output_write(void *out, const uint8_t *data, size_t len);
 bool cli_output_commit(cli_output *out, bool force);
 void cli_output_abort(cli_output *out);
+/* Between start and finish, cli_output_commit hands each file to a
+ * thread that makes it durable and puts it in place while the caller goes
+ * on; it then returns true, and a failure of that thread is said there
+ * and counted in what finish returns (after waiting for every file).
+ * start returns false (commits stay in the caller) if the thread cannot
+ * be started. */
+bool cli_committer_start(void);
+int cli_committer_finish(void);
 /* True if writing to path would clobber an existing file. */
 bool cli_exists(const char *path);
 /* True if a and b name the same existing file. */

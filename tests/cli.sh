@@ -1076,6 +1076,35 @@ if [ "$batch_ok" -eq 6 ]; then
 else
     not_ok "decrypt -j 4: only $batch_ok of six files restored"
 fi
+# In a batch a file is put in place (fsync, rename) by another thread
+# while the workers go on: a failure there is still one line naming the
+# file and exit status 1, the other files are still written, and nothing
+# is left behind. Here the output's name is taken by a directory, so
+# --force's rename fails; alone, the same failure in the worker itself.
+rm -f batch3.pgm.enc.png
+mkdir batch3.pgm.enc.png
+run mc encrypt -k k.key -j 2 --force batch1.pgm batch2.pgm batch3.pgm batch4.pgm batch5.pgm
+assert_rc 1 "a batch whose one output cannot be put in place: exit status 1"
+assert_err "a batch whose one output cannot be put in place: one line for it" \
+    "medcrypt: batch3.pgm.enc.png: " "Is a directory" 0
+batch_ok=0
+for i in 1 2 4 5; do
+    "$MC" decrypt -k k.key -o "batch$i.back" "batch$i.pgm.enc.png" >/dev/null 2>&1 &&
+        cmp -s "batch$i.back" "batch$i.pgm" && batch_ok=$((batch_ok + 1))
+done
+if [ "$batch_ok" -eq 4 ] && [ -z "$(ls -A batch3.pgm.enc.png)" ]; then
+    ok "the batch's other four outputs are in place and decrypt exactly; the directory is untouched"
+else
+    not_ok "only $batch_ok of the other four outputs decrypt; in the directory: $(ls -A batch3.pgm.enc.png)"
+fi
+assert_no_tmp "a batch whose one output cannot be put in place: no temporary file left"
+run mc encrypt -k k.key --force batch3.pgm
+assert_rc 1 "a single output that cannot be put in place: exit status 1"
+assert_err "a single output that cannot be put in place: one line" \
+    "medcrypt: batch3.pgm.enc.png: " "Is a directory" 0
+assert_no_tmp "a single output that cannot be put in place: no temporary file left"
+rmdir batch3.pgm.enc.png
+rm -f batch*.back
 # The umask is read once, not set and restored by each worker: two doing
 # that at once could leave it at 0 and the later outputs world-writable.
 for i in 1 2 3 4 5 6 7 8 9 10 11 12; do

@@ -625,6 +625,21 @@ static void items_generic(const struct mc__v2 *v, size_t begin, size_t end, stru
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define HAVE_AVX2_CLONE 1
+/* Whether AVX2 may be used (the CPU has it and the OS saves its state):
+ * from glibc's table (<sys/platform/x86.h>, glibc 2.33), filled by the
+ * dynamic loader at start-up anyway. __builtin_cpu_supports brings in
+ * libgcc's own detector, a constructor that runs CPUID about twelve times
+ * in every process: 80 us on the VM of docs/PERFORMANCE.md, where each
+ * CPUID is a trap to the hypervisor (6.5 us), for every command. */
+#if defined(__has_include)
+#if __has_include(<sys/platform/x86.h>)
+#include <sys/platform/x86.h>
+#define AVX2_USABLE() CPU_FEATURE_ACTIVE(AVX2)
+#endif
+#endif
+#ifndef AVX2_USABLE
+#define AVX2_USABLE() __builtin_cpu_supports("avx2")
+#endif
 __attribute__((target("avx2"))) static void items_avx2(const struct mc__v2 *v, size_t begin,
                                                        size_t end, struct scratch *s)
 {
@@ -640,7 +655,7 @@ static void items_range(void *arg, size_t begin, size_t end, unsigned worker)
     struct scratch *s = v->scratch[worker]; /* worker < threads = n_scratch (below) */
 
 #ifdef HAVE_AVX2_CLONE
-    if (!mc__v2_generic_only && __builtin_cpu_supports("avx2"))
+    if (!mc__v2_generic_only && AVX2_USABLE())
         items_avx2(v, begin, end, s);
     else
 #endif

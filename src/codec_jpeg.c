@@ -15,6 +15,82 @@
 #include <jerror.h>
 #include <jpeglib.h>
 
+/* Every libjpeg function the decoder calls, through one table. */
+#define JPEG_FUNCTIONS(X)                                                                     \
+    X(jpeg_std_error)                                                                         \
+    X(jpeg_CreateDecompress)                                                                  \
+    X(jpeg_mem_src)                                                                           \
+    X(jpeg_read_header)                                                                       \
+    X(jpeg_start_decompress)                                                                  \
+    X(jpeg_read_scanlines)                                                                    \
+    X(jpeg_finish_decompress)                                                                 \
+    X(jpeg_destroy_decompress)
+
+/* The prototypes are libjpeg's own (__typeof__): the table cannot drift
+ * from the headers it was built against. */
+struct jpeg_lib {
+#define JPEG_FIELD(f) __typeof__(&f) f;
+    JPEG_FUNCTIONS(JPEG_FIELD)
+#undef JPEG_FIELD
+};
+
+#ifdef MC_LIBJPEG_SONAME
+#include <pthread.h>
+
+/* libjpeg is loaded at the first JPEG, not when the program starts: most
+ * runs read no JPEG, and on the VM of docs/PERFORMANCE.md each library
+ * the dynamic loader maps costs the start of every process about 0.18 ms
+ * (a 512x512 PNG encrypt takes 7). MC_LIBJPEG_SONAME is the file name of
+ * the libjpeg that meson found the headers with (../meson.build). A
+ * library that cannot be loaded is tried again at the next JPEG (a
+ * server outlives a package upgrade); meanwhile a JPEG is
+ * MC_EUNSUPPORTED with the loader's reason as the detail. */
+static struct jpeg_lib lib;
+static bool lib_loaded;
+static pthread_mutex_t lib_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const struct jpeg_lib *jpeg_lib(const mc_ctx *ctx)
+{
+#define JPEG_NAME(f) #f,
+    static const char *const names[] = {JPEG_FUNCTIONS(JPEG_NAME)};
+#undef JPEG_NAME
+    void *sym[sizeof names / sizeof names[0]];
+    char why[256];
+    size_t i = 0;
+    bool ok;
+
+    pthread_mutex_lock(&lib_lock);
+    if (!lib_loaded &&
+        mc__dl_load(MC_LIBJPEG_SONAME, names, sym, sizeof names / sizeof names[0], why,
+                    sizeof why)) {
+#define JPEG_SET(f) memcpy(&lib.f, &sym[i++], sizeof lib.f);
+        JPEG_FUNCTIONS(JPEG_SET)
+#undef JPEG_SET
+        lib_loaded = true;
+    }
+    ok = lib_loaded;
+    pthread_mutex_unlock(&lib_lock);
+    if (!ok) {
+        mc__ctx_detail(ctx, "libjpeg cannot be loaded: %s", why);
+        return NULL;
+    }
+    return &lib;
+}
+#else
+/* Linked in (meson found no file name for it). */
+static const struct jpeg_lib lib = {
+#define JPEG_INIT(f) .f = f,
+    JPEG_FUNCTIONS(JPEG_INIT)
+#undef JPEG_INIT
+};
+
+static const struct jpeg_lib *jpeg_lib(const mc_ctx *ctx)
+{
+    (void)ctx;
+    return &lib;
+}
+#endif
+
 /* libjpeg.txt, "Error handling": error_exit must not return; we jump back
  * to the decoder with the message code. Warnings (emit_message with
  * msg_level -1) about damaged data are errors too: a medical image with
@@ -99,6 +175,7 @@ bool mc__jpeg_sniff(const uint8_t *buf, size_t len)
  * (C11 7.13.2.1: automatic objects changed between setjmp and longjmp
  * are indeterminate after the jump). */
 struct jpeg_job {
+    const struct jpeg_lib *lib;
     struct jpeg_decompress_struct cinfo;
     struct err_mgr err;
     mc_image *img;
@@ -113,16 +190,16 @@ static mc_err decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, struct j
     mc_err err;
 
     j->err.ctx = ctx;
-    ci->err = jpeg_std_error(&j->err.pub);
+    ci->err = j->lib->jpeg_std_error(&j->err.pub);
     j->err.pub.error_exit = on_error;
     j->err.pub.emit_message = on_message;
     j->err.pub.output_message = on_output;
     if (setjmp(j->err.jump) != 0)
         return map_code(j->err.code);
-    jpeg_create_decompress(ci);
+    j->lib->jpeg_CreateDecompress(ci, JPEG_LIB_VERSION, sizeof *ci); /* jpeg_create_decompress */
     j->created = true;
-    jpeg_mem_src(ci, buf, (unsigned long)len);
-    if (jpeg_read_header(ci, TRUE) != JPEG_HEADER_OK)
+    j->lib->jpeg_mem_src(ci, buf, (unsigned long)len);
+    if (j->lib->jpeg_read_header(ci, TRUE) != JPEG_HEADER_OK)
         return MC_ETRUNCATED; /* tables only, no image */
 
     /* T.81 B.2.2: P (sample precision) 8 or 12; libjpeg-turbo's 8-bit
@@ -159,7 +236,7 @@ static mc_err decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, struct j
 
     /* libjpeg's defaults (JDCT_ISLOW, fancy upsampling), as djpeg uses:
      * the samples are libjpeg-turbo's exact decode. */
-    jpeg_start_decompress(ci);
+    j->lib->jpeg_start_decompress(ci);
     if (ci->output_components != channels || ci->output_width != ci->image_width ||
         ci->output_height != ci->image_height)
         return MC_EFORMAT;
@@ -170,11 +247,11 @@ static mc_err decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, struct j
     row_len = (size_t)ci->output_width * channels;
     while (ci->output_scanline < ci->output_height) {
         JSAMPROW row = j->img->samples + (size_t)ci->output_scanline * row_len;
-        if (jpeg_read_scanlines(ci, &row, 1) != 1)
+        if (j->lib->jpeg_read_scanlines(ci, &row, 1) != 1)
             return MC_ETRUNCATED; /* cannot happen with a memory source */
     }
     /* Reads to EOI: damage after the last scanline still counts. */
-    jpeg_finish_decompress(ci);
+    j->lib->jpeg_finish_decompress(ci);
     return MC_OK;
 }
 
@@ -188,9 +265,11 @@ mc_err mc__jpeg_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_ima
     if (!mc__jpeg_sniff(buf, len))
         return MC_EFORMAT;
     memset(&j, 0, sizeof j);
+    if ((j.lib = jpeg_lib(ctx)) == NULL)
+        return MC_EUNSUPPORTED;
     err = decode(ctx, buf, len, &j);
     if (j.created)
-        jpeg_destroy_decompress(&j.cinfo);
+        j.lib->jpeg_destroy_decompress(&j.cinfo);
     if (err != MC_OK) {
         mc_image_free(j.img); /* wipes partially decoded samples */
         return err;

@@ -32,6 +32,15 @@ struct mc_ctx {
 void mc__ctx_detail(const mc_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* dl.c: loads the library `soname` (dlopen, RTLD_NOW | RTLD_LOCAL, never
+ * closed) and finds names[0 .. n] in it: syms[i] is the address of
+ * names[i]. False, syms zeroed and why (if not NULL) saying what failed,
+ * if the library or any name is missing. A caller turns each address into
+ * its typed function pointer with memcpy: POSIX says dlsym's result is
+ * the function's address, and ISO C has no cast for it. */
+bool mc__dl_load(const char *soname, const char *const names[], void *syms[], size_t n,
+                 char *why, size_t why_len);
+
 /* Side data: format-specific bytes that travel, encrypted, with the
  * samples (docs/FORMAT.md §Side data). Records are (type u16 BE, length
  * u32 BE, bytes). */

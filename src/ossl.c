@@ -22,7 +22,8 @@
  */
 #include "ossl.h"
 
-#include <dlfcn.h>
+#include "internal.h"
+
 #include <pthread.h>
 #include <string.h>
 
@@ -36,33 +37,22 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 bool mc__ossl_open(const char *soname, struct mc__ossl *t)
 {
-    void *lib, *sym;
+#define MC__OSSL_NAME(f) #f,
+    static const char *const names[] = {MC__OSSL_FUNCTIONS(MC__OSSL_NAME)};
+#undef MC__OSSL_NAME
+    void *sym[sizeof names / sizeof names[0]];
+    size_t i = 0;
 
     if (t == NULL)
         return false;
     memset(t, 0, sizeof *t);
-    if (soname == NULL)
+    /* OpenSSL registers clean-up at exit: the library stays loaded. */
+    if (!mc__dl_load(soname, names, sym, sizeof names / sizeof names[0], NULL, 0))
         return false;
-    /* RTLD_LOCAL: its symbols stay out of the global scope, where they
-     * could resolve another library's references to a different
-     * OpenSSL. The handle is never closed: OpenSSL registers clean-up at
-     * exit, and the table points into it. */
-    if ((lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL)) == NULL)
-        return false;
-    /* A data pointer to a function pointer through memcpy: what dlsym
-     * returns is the function's address (POSIX), and memcpy is how C
-     * converts between the two without a cast ISO C leaves undefined. */
-#define MC__OSSL_RESOLVE(f)                                                                   \
-    if ((sym = dlsym(lib, #f)) == NULL)                                                       \
-        goto fail;                                                                            \
-    memcpy(&t->f, &sym, sizeof t->f);
-    MC__OSSL_FUNCTIONS(MC__OSSL_RESOLVE)
-#undef MC__OSSL_RESOLVE
+#define MC__OSSL_SET(f) memcpy(&t->f, &sym[i++], sizeof t->f);
+    MC__OSSL_FUNCTIONS(MC__OSSL_SET)
+#undef MC__OSSL_SET
     return true;
-fail:
-    memset(t, 0, sizeof *t); /* nothing half-filled */
-    dlclose(lib);
-    return false;
 }
 
 static void load(void)

@@ -296,6 +296,33 @@ check_jpeg_truncated() {
     rm -f cut.jpg cut.jpg.enc.png
 }
 
+# libjpeg is loaded at the first JPEG (src/codec_jpeg.c), not at start-up:
+# with a broken libjpeg first on the library path (a file of that name
+# that is no library), a PNG still encrypts, and a JPEG is refused with one
+# line saying libjpeg cannot be loaded, and no output.
+check_jpeg_loaded_late() {
+    if [ -z "${MC_LIBJPEG_SONAME:-}" ]; then
+        skip "libjpeg loaded at the first JPEG" "this build links libjpeg"
+        return
+    fi
+    mkdir -p badlib
+    printf 'not a library\n' >"badlib/$MC_LIBJPEG_SONAME"
+    cp "$TESTDATA/png/ct_512_8bit.png" late.png
+    cp "$TESTDATA/jpeg/ct_512_gray.jpg" late.jpg
+    check "a broken libjpeg on the library path: a PNG still encrypts" \
+        env LD_LIBRARY_PATH="$PWD/badlib" "$MC" encrypt -k "$KEY" late.png
+    if env LD_LIBRARY_PATH="$PWD/badlib" "$MC" encrypt -k "$KEY" late.jpg 2>"$R/err"; then
+        not_ok "a broken libjpeg: a JPEG is refused"
+    else
+        check "a broken libjpeg: one line, the JPEG named, libjpeg cannot be loaded" \
+            awk 'END { exit !(NR == 1 && /^medcrypt: late\.jpg: .*libjpeg cannot be loaded: /) }' \
+            "$R/err"
+        check "a broken libjpeg: no output for the JPEG" test ! -e late.jpg.enc.png
+    fi
+    check "the same JPEG encrypts with the real libjpeg" "$MC" encrypt -k "$KEY" late.jpg
+    rm -rf badlib late.png late.jpg late.png.enc.png late.jpg.enc.png
+}
+
 check_bmp_jpeg_help() {
     mc encrypt --help >"$R/help" 2>&1
     check "encrypt --help names BMP and JPEG" grep -q 'BMP.*JPEG' "$R/help"
@@ -310,6 +337,7 @@ suite_bmp_jpeg() {
         check_jpeg_round_trip "$f"
     done
     check_jpeg_truncated "$TESTDATA/jpeg/ct_512_gray.jpg"
+    check_jpeg_loaded_late
     check_bmp_jpeg_help
 }
 

@@ -225,6 +225,35 @@ static void test_openssl_loaded(void **state)
     assert_ptr_equal(t.HMAC, o->HMAC);
 }
 
+/* The loader under both tables (src/dl.c): every name found, or nothing
+ * and a reason naming what is missing. */
+static void test_dl_load(void **state)
+{
+    static const char *const names[] = {"crc32", "adler32"};
+    static const char *const missing[] = {"crc32", "HMAC"};
+    void *syms[2];
+    char why[256];
+
+    (void)state;
+    assert_true(mc__dl_load("libz.so.1", names, syms, 2, why, sizeof why));
+    assert_non_null(syms[0]);
+    assert_non_null(syms[1]);
+    assert_string_equal(why, "");
+
+    memset(syms, 0xa5, sizeof syms);
+    assert_false(mc__dl_load("libz.so.1", missing, syms, 2, why, sizeof why));
+    assert_null(syms[0]); /* nothing half-filled */
+    assert_null(syms[1]);
+    assert_string_equal(why, "libz.so.1: no function HMAC");
+
+    memset(syms, 0xa5, sizeof syms);
+    assert_false(mc__dl_load("libmedcrypt-no-such-library.so.0", names, syms, 2, why,
+                             sizeof why));
+    assert_null(syms[0]);
+    assert_non_null(strstr(why, "libmedcrypt-no-such-library.so.0")); /* dlerror's text */
+    assert_false(mc__dl_load(NULL, names, syms, 2, NULL, 0));
+}
+
 
 static void hmac_vectors(void)
 {
@@ -636,6 +665,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sha512),
         cmocka_unit_test(test_openssl_loaded),
+        cmocka_unit_test(test_dl_load),
         cmocka_unit_test(test_hmac_sha512),
         cmocka_unit_test(test_hmac_empty_key),
         cmocka_unit_test(test_hkdf_sha512),

@@ -95,14 +95,20 @@ mc_err mc__image_copy(const mc_image *src, mc_image **out)
     return MC_OK;
 }
 
+/* The block keeps its size. It used to be shrunk to the samples with
+ * realloc, which for the file buffers of mc__alloc_huge (2 MiB-aligned
+ * mappings, see src/mem.c) gave back nothing: the pages already touched
+ * stay resident as a huge page. But the shrunk block went back to
+ * mc__free_huge too small for the next file of a batch (the samples
+ * without their header), so every DICOM or PGM file of a batch read
+ * itself into a fresh mapping whose huge page the kernel had to zero:
+ * a quarter of the CPU time of a batch of 512x512 16-bit DICOM files
+ * (perf; docs/PERFORMANCE.md, "Memory"). */
 void mc__image_adopt(mc_image *img, uint8_t *buf, size_t len, size_t off, size_t samples_len)
 {
-    uint8_t *p;
-
     memmove(buf, buf + off, samples_len);
     sodium_memzero(buf + samples_len, len - samples_len);
-    p = samples_len > 0 ? realloc(buf, samples_len) : NULL; /* shrinking: fails only in theory */
-    img->samples = p != NULL ? p : buf;
+    img->samples = buf;
     img->samples_len = samples_len;
 }
 

@@ -118,7 +118,8 @@ mc_err mc__image_copy(const mc_image *src, mc_image **out);
 /* The last step of decoding a file where it lies (mc_image_decode_owned):
  * the samples_len bytes at offset off of buf (len bytes, from malloc) moved
  * to its start, the rest wiped (headers and trailers, copied into the side
- * data before), the block shrunk and given to img as its samples. */
+ * data before), and the block (its size unchanged) given to img as its
+ * samples. */
 void mc__image_adopt(mc_image *img, uint8_t *buf, size_t len, size_t off, size_t samples_len);
 mc_err mc__geometry_check(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint8_t bits,
                           size_t *samples_len);

@@ -774,6 +774,39 @@ static void test_free_huge_reuse(void **state)
 /* Small blocks (16 to 256 KiB) are kept too, for small requests only: a
  * huge request never gets one, a small request never gets a huge block,
  * and blocks under 16 KiB go back to the heap. */
+/* A file decoded where it lies (a binary PGM here; DICOM the same, both
+ * through mc__image_adopt) gives its whole block back when the image is
+ * freed: the next file of a batch, as large, is read into the same block.
+ * When the block was shrunk to the samples, it came back too small for
+ * the next file with its header, and each file of a batch faulted in a
+ * fresh huge page. */
+static void test_adopted_block_reused(void **state)
+{
+    static const char header[] = "P5\n512 512\n65535\n";
+    const size_t samples = 512u * 512u * 2u, len = sizeof header - 1 + samples;
+    mc_ctx *ctx = NULL;
+    mc_image *img = NULL;
+    uint8_t *buf, *again;
+    size_t n;
+
+    (void)state;
+    assert_int_equal(mc_ctx_new(&ctx), MC_OK);
+    mc__huge_cache_drop();
+    assert_non_null(buf = mc__alloc_huge(len + 1)); /* as cli_read_file asks */
+    memcpy(buf, header, sizeof header - 1);
+    for (size_t i = 0; i < samples; i++)
+        buf[sizeof header - 1 + i] = (uint8_t)(i * 7);
+    assert_int_equal(mc_image_decode_owned(ctx, buf, len, "a.pgm", &img), MC_OK);
+    assert_ptr_equal(mc_image_samples(img, &n), buf); /* decoded where it lies */
+    assert_int_equal(n, samples);
+    mc_image_free(img);
+    again = mc__alloc_huge(len + 1);
+    assert_ptr_equal(again, buf);
+    mc__free_huge(again);
+    mc__huge_cache_drop();
+    mc_ctx_free(ctx);
+}
+
 static void test_free_small_reuse(void **state)
 {
     uint8_t *a, *b, *h, *s, *t;
@@ -1408,6 +1441,7 @@ int main(void)
         cmocka_unit_test(test_alloc_huge),
         cmocka_unit_test(test_free_huge_reuse),
         cmocka_unit_test(test_free_small_reuse),
+        cmocka_unit_test(test_adopted_block_reused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -304,12 +304,32 @@ out:
     return err;
 }
 
-/* A binary PGM/PPM whose maxval is the full 8 or 16 bits (no sample can
- * exceed it: nothing to check) decoded where it lies: the raster is moved
- * to the front of buf and swapped to host order there, and buf becomes the
+/* The largest sample of a binary raster of n bytes (16-bit big-endian):
+ * one read-only pass that vectorizes. */
+static uint32_t raster_top(const uint8_t *p, size_t n, unsigned bits)
+{
+    uint32_t top = 0;
+
+    if (bits == 8) {
+        for (size_t i = 0; i < n; i++)
+            top = p[i] > top ? p[i] : top;
+    } else {
+        for (size_t i = 0; i + 1 < n; i += 2) {
+            uint32_t v = (uint32_t)p[i] << 8 | p[i + 1];
+            top = v > top ? v : top;
+        }
+    }
+    return top;
+}
+
+/* A binary PGM/PPM decoded where it lies: the raster is moved to the
+ * front of buf and swapped to host order there, and buf becomes the
  * image's sample buffer. No second image-sized buffer, no page faults for
- * one (docs/PERFORMANCE.md, "Whole process"). MC_EUNSUPPORTED, with buf
- * untouched, for every other file: decode it the ordinary way. */
+ * one (docs/PERFORMANCE.md, "Whole process"). A maxval below the full 8
+ * or 16 bits (4095 for a 12-bit CT) is checked first (pgm(5): no sample
+ * above it), before buf is touched. MC_EUNSUPPORTED, with buf untouched,
+ * for every other file, and for one with a sample above maxval: decode it
+ * the ordinary way (which says what is wrong). */
 mc_err mc__pnm_decode_in_place(const mc_ctx *ctx, uint8_t *buf, size_t len, mc_image **out)
 {
     struct pnm_header h;
@@ -321,9 +341,10 @@ mc_err mc__pnm_decode_in_place(const mc_ctx *ctx, uint8_t *buf, size_t len, mc_i
         return MC_EINVAL;
     if (buf == NULL || !mc__pnm_sniff(buf, len) || parse_header(buf, len, &h) != MC_OK ||
         is_plain(h.kind) ||
-        h.maxval != (h.bits == 8 ? 255u : 65535u) ||
         mc__geometry_check(ctx, h.width, h.height, h.channels, h.bits, &samples_len) != MC_OK ||
-        len - h.raster_off < samples_len)
+        len - h.raster_off < samples_len ||
+        (h.maxval != (h.bits == 8 ? 255u : 65535u) &&
+         raster_top(buf + h.raster_off, samples_len, h.bits) > h.maxval))
         return MC_EUNSUPPORTED; /* the ordinary decoder says what is wrong */
     if ((img = calloc(1, sizeof *img)) == NULL)
         return MC_ENOMEM;

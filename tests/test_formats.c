@@ -876,12 +876,12 @@ static void test_encode_streamed(void **state)
 }
 
 /* mc_image_decode_owned: the same image (samples, side data, name) as
- * mc_image_decode, whether decoded in place (binary PGM/PPM with a full
- * maxval, with or without a trailer; native DICOM with interleaved
+ * mc_image_decode, whether decoded in place (binary PGM/PPM with or
+ * without a trailer, a full maxval or 4095; native DICOM with interleaved
  * samples, one frame or several, implicit or explicit VR, a tail or
- * none) or not (12-bit maxval, text PNM, PNG, planar DICOM); the same
- * error for a bad file (a compressed or big-endian DICOM, a cut one);
- * the buffer is always taken (ASan's leak check). */
+ * none) or not (text PNM, PNG, planar DICOM); the same error for a bad
+ * file (a compressed or big-endian DICOM, a cut one, a sample above
+ * maxval); the buffer is always taken (ASan's leak check). */
 static uint8_t *dup_bytes(const uint8_t *p, size_t len)
 {
     uint8_t *q = malloc(len > 0 ? len : 1);
@@ -944,6 +944,37 @@ static void test_decode_owned(void **state)
         mc_image *none = NULL;
         assert_int_equal(mc_image_decode_owned(ctx, NULL, 0, NULL, &none), MC_EFORMAT);
         assert_null(none);
+    }
+    {
+        /* maxval 4095 (12-bit) and 200: in place, or, with one sample
+         * above maxval, refused as mc_image_decode refuses it */
+        static const uint8_t ok12[] = "P5\n2 1\n4095\n\x0f\xff\x00\x01";
+        static const uint8_t bad12[] = "P5\n2 1\n4095\n\x0f\xff\x10\x00";
+        static const uint8_t bad8[] = "P5\n3 1\n200\n\x00\xc8\xc9";
+        mc_image *a = NULL, *b = NULL;
+        uint8_t *buf = dup_bytes(ok12, sizeof ok12 - 1);
+        uint16_t v[2];
+        size_t n;
+
+        assert_int_equal(mc_image_decode_owned(ctx, buf, sizeof ok12 - 1, NULL, &b), MC_OK);
+        assert_ptr_equal(mc_image_samples(b, &n), buf); /* where it lay */
+        assert_int_equal(n, 4);
+        memcpy(v, buf, sizeof v); /* host order */
+        assert_int_equal(v[0], 4095);
+        assert_int_equal(v[1], 1);
+        mc_image_free(b);
+        b = NULL;
+        assert_int_equal(mc_image_decode(ctx, bad12, sizeof bad12 - 1, NULL, &a), MC_EFORMAT);
+        assert_int_equal(
+            mc_image_decode_owned(ctx, dup_bytes(bad12, sizeof bad12 - 1), sizeof bad12 - 1,
+                                  NULL, &b),
+            MC_EFORMAT);
+        assert_null(b);
+        assert_int_equal(
+            mc_image_decode_owned(ctx, dup_bytes(bad8, sizeof bad8 - 1), sizeof bad8 - 1, NULL,
+                                  &b),
+            MC_EFORMAT);
+        assert_null(b);
     }
 }
 

@@ -16,23 +16,18 @@
 
 #include <string.h>
 
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* SM as 16 little-endian words w[0..15]. Stage s uses key (w[2s], w[2s+1])
  * and counter (block_lo, block_hi, w[8+2s], w[9+2s]). */
 void mc__stage_philox(uint32_t out[4], const uint8_t sm[64], int stage, uint64_t block)
 {
     uint32_t key[2], ctr[4];
 
-    key[0] = le32(sm + 8 * stage);
-    key[1] = le32(sm + 8 * stage + 4);
+    key[0] = mc__le32(sm + 8 * stage);
+    key[1] = mc__le32(sm + 8 * stage + 4);
     ctr[0] = (uint32_t)block;
     ctr[1] = (uint32_t)(block >> 32);
-    ctr[2] = le32(sm + 32 + 8 * stage);
-    ctr[3] = le32(sm + 32 + 8 * stage + 4);
+    ctr[2] = mc__le32(sm + 32 + 8 * stage);
+    ctr[3] = mc__le32(sm + 32 + 8 * stage + 4);
     mc__philox(out, ctr, key);
 }
 

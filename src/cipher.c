@@ -44,11 +44,6 @@ void mc__subkeys_wipe(mc__subkeys *sk)
     sodium_memzero(sk, sizeof *sk);
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* Key processing as in the paper: PPG = 256 bytes of Philox4x32-10 keyed
  * by K_chaos[0..8] with counters (i, T[0..4], T[4..8], T[8..12]);
  * SM = SHA-512(PPG) XOR SHA-512(K_chaos ‖ T) (the "Joint" of the two). */
@@ -60,9 +55,9 @@ mc_err mc__seed_material(uint8_t sm[64], const uint8_t k_chaos[32],
     uint32_t pkey[2];           /* secret */
     mc_err err;
 
-    pkey[0] = le32(k_chaos);
-    pkey[1] = le32(k_chaos + 4);
-    mc__philox_stream(ppg, sizeof ppg / 16, pkey, le32(tag), le32(tag + 4), le32(tag + 8));
+    pkey[0] = mc__le32(k_chaos);
+    pkey[1] = mc__le32(k_chaos + 4);
+    mc__philox_stream(ppg, sizeof ppg / 16, pkey, mc__le32(tag), mc__le32(tag + 4), mc__le32(tag + 8));
     if ((err = mc__sha512(h1, ppg, sizeof ppg)) != MC_OK ||
         (err = mc__sha512_2(h2, k_chaos, 32, tag, MC_TAG_BYTES)) != MC_OK)
         goto out;

@@ -82,23 +82,10 @@ static uint32_t le16(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8;
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static void put_le16(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)v;
     p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
 }
 
 /* BMP: biSize tells the header version. 40 BITMAPINFOHEADER, 52 and 56
@@ -114,7 +101,7 @@ bool mc__bmp_sniff(const uint8_t *buf, size_t len)
     if (buf == NULL || len < 2 || buf[0] != 'B' || buf[1] != 'M')
         return false;
     /* Too short to tell: let the decoder call it truncated. */
-    return len < FILE_HEADER_BYTES + 4 || info_size_known(le32(buf + FILE_HEADER_BYTES));
+    return len < FILE_HEADER_BYTES + 4 || info_size_known(mc__le32(buf + FILE_HEADER_BYTES));
 }
 
 /* The masks of BI_BITFIELDS: in the 12 (16 for BI_ALPHABITFIELDS) bytes
@@ -135,11 +122,11 @@ static mc_err read_masks(const mc_ctx *ctx, const uint8_t *buf, size_t len,
         mc__ctx_detail(ctx, "the file ends inside the bit-field masks");
         return MC_ETRUNCATED;
     }
-    r = le32(buf + at);
-    g = le32(buf + at + 4);
-    b = le32(buf + at + 8);
+    r = mc__le32(buf + at);
+    g = mc__le32(buf + at + 4);
+    b = mc__le32(buf + at + 8);
     if (has_a)
-        a = le32(buf + at + 12);
+        a = mc__le32(buf + at + 12);
     if (h->bpp == 16 && a == 0 && r == 0x7c00 && g == 0x03e0 && b == 0x001f) {
         h->kind = KIND_555;
         return MC_OK;
@@ -178,8 +165,8 @@ static mc_err parse_header(const mc_ctx *ctx, const uint8_t *buf, size_t len, bo
         return MC_EFORMAT;
     if (len < FILE_HEADER_BYTES + 4)
         return MC_ETRUNCATED;
-    h->off = le32(buf + 10);
-    h->hdr_size = le32(buf + FILE_HEADER_BYTES);
+    h->off = mc__le32(buf + 10);
+    h->hdr_size = mc__le32(buf + FILE_HEADER_BYTES);
     if (h->hdr_size == 12 || h->hdr_size == 64) {
         mc__ctx_detail(ctx, "OS/2 bitmap header (%u bytes) is not supported",
                        (unsigned)h->hdr_size);
@@ -196,20 +183,20 @@ static mc_err parse_header(const mc_ctx *ctx, const uint8_t *buf, size_t len, bo
     /* BMP: BITMAPFILEHEADER bfSize is the file size. Larger than what we
      * hold: the file was cut (writers that put 0 or less are tolerated;
      * the bytes themselves travel in MC_SIDE_BMP_HEADER). */
-    if (whole_file && le32(buf + 2) > len) {
-        mc__ctx_detail(ctx, "bfSize says %u bytes, the file has %zu", (unsigned)le32(buf + 2),
+    if (whole_file && mc__le32(buf + 2) > len) {
+        mc__ctx_detail(ctx, "bfSize says %u bytes, the file has %zu", (unsigned)mc__le32(buf + 2),
                        len);
         return MC_ETRUNCATED;
     }
 
     /* BMP: BITMAPINFOHEADER. biWidth > 0; biHeight < 0 means top-down
      * (INT32_MIN has no magnitude in 32 bits: refused). */
-    w = (int32_t)le32(buf + 18);
-    hh = (int32_t)le32(buf + 22);
+    w = (int32_t)mc__le32(buf + 18);
+    hh = (int32_t)mc__le32(buf + 22);
     planes = le16(buf + 26);
     h->bpp = (uint16_t)le16(buf + 28);
-    compression = le32(buf + 30);
-    clr_used = le32(buf + 46);
+    compression = mc__le32(buf + 30);
+    clr_used = mc__le32(buf + 46);
     if (w <= 0 || hh == 0 || hh == INT32_MIN) {
         mc__ctx_detail(ctx, "invalid dimensions %ld x %ld", (long)w, (long)hh);
         return MC_EFORMAT;
@@ -309,9 +296,9 @@ static mc_err parse_header(const mc_ctx *ctx, const uint8_t *buf, size_t len, bo
     }
     /* BMP: BITMAPV5HEADER bV5CSType PROFILE_EMBEDDED ('MBED'): the
      * profile lies bV5ProfileData bytes from the info header. */
-    if (whole_file && h->hdr_size == 124 && le32(buf + FILE_HEADER_BYTES + 56) == 0x4d424544) {
-        uint64_t end = (uint64_t)FILE_HEADER_BYTES + le32(buf + FILE_HEADER_BYTES + 112) +
-                       le32(buf + FILE_HEADER_BYTES + 116);
+    if (whole_file && h->hdr_size == 124 && mc__le32(buf + FILE_HEADER_BYTES + 56) == 0x4d424544) {
+        uint64_t end = (uint64_t)FILE_HEADER_BYTES + mc__le32(buf + FILE_HEADER_BYTES + 112) +
+                       mc__le32(buf + FILE_HEADER_BYTES + 116);
         if (end > len) {
             mc__ctx_detail(ctx, "the embedded ICC profile runs past the end of the file");
             return MC_ETRUNCATED;
@@ -756,24 +743,24 @@ static mc_err canonical_header(const mc_image *img, uint8_t **hdr, size_t *hdr_l
         return MC_ENOMEM;
     p[0] = 'B';
     p[1] = 'M';
-    put_le32(p + 2, (uint32_t)(len + array)); /* bfSize */
-    put_le32(p + 10, (uint32_t)len);          /* bfOffBits */
-    put_le32(p + 14, info);
-    put_le32(p + 18, img->width);
-    put_le32(p + 22, img->height); /* positive: bottom-up */
+    mc__put_le32(p + 2, (uint32_t)(len + array)); /* bfSize */
+    mc__put_le32(p + 10, (uint32_t)len);          /* bfOffBits */
+    mc__put_le32(p + 14, info);
+    mc__put_le32(p + 18, img->width);
+    mc__put_le32(p + 22, img->height); /* positive: bottom-up */
     put_le16(p + 26, 1);
     put_le16(p + 28, bpp);
-    put_le32(p + 30, img->channels == 4 ? BI_BITFIELDS : BI_RGB);
-    put_le32(p + 34, (uint32_t)array);
-    put_le32(p + 38, 2835);
-    put_le32(p + 42, 2835);
-    put_le32(p + 46, n_pal);
+    mc__put_le32(p + 30, img->channels == 4 ? BI_BITFIELDS : BI_RGB);
+    mc__put_le32(p + 34, (uint32_t)array);
+    mc__put_le32(p + 38, 2835);
+    mc__put_le32(p + 42, 2835);
+    mc__put_le32(p + 46, n_pal);
     if (img->channels == 4) { /* BMP: BITMAPV4HEADER masks, LCS_sRGB */
-        put_le32(p + 54, 0x00ff0000);
-        put_le32(p + 58, 0x0000ff00);
-        put_le32(p + 62, 0x000000ff);
-        put_le32(p + 66, 0xff000000);
-        put_le32(p + 70, 0x73524742); /* 'sRGB' */
+        mc__put_le32(p + 54, 0x00ff0000);
+        mc__put_le32(p + 58, 0x0000ff00);
+        mc__put_le32(p + 62, 0x000000ff);
+        mc__put_le32(p + 66, 0xff000000);
+        mc__put_le32(p + 70, 0x73524742); /* 'sRGB' */
     }
     for (uint32_t i = 0; i < n_pal; i++)
         p[FILE_HEADER_BYTES + info + 4 * i] = p[FILE_HEADER_BYTES + info + 4 * i + 1] =

@@ -239,13 +239,6 @@ mc_err mc__hmac_sha512(uint8_t out[64], const uint8_t *key, size_t key_len, cons
 /* ChaCha20 with a 64-bit block counter (the original ChaCha, as
  * libsodium's crypto_stream_chacha20 and XChaCha20 use it)             */
 
-#ifdef MC_OPENSSL_LINKED
-static uint32_t load_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-#endif
-
 void mc__chacha20_xor_ic(uint8_t *p, size_t len, const uint8_t nonce[8], uint64_t ic,
                          const uint8_t key[32])
 {
@@ -254,11 +247,11 @@ void mc__chacha20_xor_ic(uint8_t *p, size_t len, const uint8_t nonce[8], uint64_
         /* State words 12-15: the 64-bit counter, low word first, then
          * the 8-byte nonce; OpenSSL's counter[1] is the counter's high
          * word here, carried by hand as its EVP cipher does. */
-        unsigned int k[8], ctr[4] = {(uint32_t)ic, (uint32_t)(ic >> 32), load_le32(nonce),
-                                      load_le32(nonce + 4)}; /* k: secret, wiped */
+        unsigned int k[8], ctr[4] = {(uint32_t)ic, (uint32_t)(ic >> 32), mc__le32(nonce),
+                                      mc__le32(nonce + 4)}; /* k: secret, wiped */
 
         for (int i = 0; i < 8; i++)
-            k[i] = load_le32(key + 4 * i);
+            k[i] = mc__le32(key + 4 * i);
         while (len > 0) {
             /* Blocks left before the low word wraps: 2^32 - ctr[0]. */
             uint64_t room = (((uint64_t)1 << 32) - ctr[0]) * 64;
@@ -335,14 +328,6 @@ void mc__philox(uint32_t out[4], const uint32_t ctr[4], const uint32_t key[2])
     out[3] = r.v[3];
 }
 
-static void store_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
 void mc__philox_stream(uint8_t *out, size_t n_blocks, const uint32_t key[2], uint32_t c1,
                        uint32_t c2, uint32_t c3)
 {
@@ -356,6 +341,6 @@ void mc__philox_stream(uint8_t *out, size_t n_blocks, const uint32_t key[2], uin
         philox4x32_ctr_t r = philox4x32_R(10, c, k);
 
         for (int w = 0; w < 4; w++)
-            store_le32(out + 16 * i + 4 * (size_t)w, r.v[w]);
+            mc__put_le32(out + 16 * i + 4 * (size_t)w, r.v[w]);
     }
 }

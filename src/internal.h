@@ -160,6 +160,21 @@ mc_err mc__hkdf_sha512(uint8_t *out, size_t out_len, const uint8_t *ikm, size_t 
 void mc__chacha20_xor_ic(uint8_t *p, size_t len, const uint8_t nonce[8], uint64_t ic,
                          const uint8_t key[32]);
 
+/* The little-endian 32-bit word at p, and v stored so (keys, counters,
+ * file headers). */
+static inline uint32_t mc__le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline void mc__put_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
 /* Philox4x32-10 (Random123): one 16-byte block, words little-endian. */
 void mc__philox(uint32_t out[4], const uint32_t ctr[4], const uint32_t key[2]);
 /* Writes n_blocks blocks of Philox output with ctr = {i, c1, c2, c3}. */

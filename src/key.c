@@ -9,11 +9,6 @@
 
 #include <sodium.h>
 
-static uint32_t load_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* ------------------------------------------------------------------ */
 /* Derivation                                                          */
 
@@ -69,10 +64,10 @@ mc_err mc__key_derive(mc_key *key, const char digits[12], const char dob[10],
     if ((err = mc__sha512(seed, msg, sizeof msg)) != MC_OK)
         goto out;
 
-    pkey[0] = load_le32(seed + 0);
-    pkey[1] = load_le32(seed + 4);
-    mc__philox_stream(stream, KEYGEN_BLOCKS, pkey, load_le32(seed + 8), load_le32(seed + 12),
-                      load_le32(seed + 16));
+    pkey[0] = mc__le32(seed + 0);
+    pkey[1] = mc__le32(seed + 4);
+    mc__philox_stream(stream, KEYGEN_BLOCKS, pkey, mc__le32(seed + 8), mc__le32(seed + 12),
+                      mc__le32(seed + 16));
     if ((err = mc__sha512_2(k, stream, sizeof stream, seed, sizeof seed)) != MC_OK)
         goto out;
     memcpy(key->bytes, k, MC_KEY_BYTES);

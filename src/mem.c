@@ -183,7 +183,7 @@ void mc__free_huge(void *p)
     /* Only blocks as mc__alloc_huge makes them (2 MiB-aligned from 256
      * KiB; 64-byte aligned from 16 KiB below that): the usable size is
      * what the block really holds, whatever length its owner last knew it
-     * by (an adopted file buffer was shrunk). */
+     * by (an adopted file buffer holds a shorter image). */
     size = malloc_usable_size(p);
     huge = ((uintptr_t)p & (HUGE_PAGE - 1)) == 0 && size >= HUGE_MIN && size <= CACHE_BLOCK_MAX;
     small = ((uintptr_t)p & 63) == 0 && size >= POPULATE_MIN && size < HUGE_MIN;

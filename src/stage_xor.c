@@ -126,4 +126,3 @@ void mc__xchacha_xor(uint8_t *buf, size_t len, uint64_t block_counter,
     mc__parallel(threads, (len + 63) / 64, 64, xchacha_range, &j);
     sodium_memzero(subkey, sizeof subkey);
 }
-

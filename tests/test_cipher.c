@@ -267,9 +267,6 @@ static void test_henon_orbits_bounded(void **state)
     }
 }
 
-/* Any thread count gives the same cipher bytes and decrypts with any
- * other: sizes cross every parallel split (stage blocks, 64 KiB of
- * XChaCha20, transpose tiles of 64 blocks, odd tails). */
 /* mc__parallel hands out ranges as threads ask (src/parallel.c): every
  * index exactly once, ranges starting at a multiple of the grain and
  * ending at one or at n, worker indices below the thread count. */
@@ -315,6 +312,9 @@ static void test_parallel_ranges(void **state)
             }
 }
 
+/* Any thread count gives the same cipher bytes and decrypts with any
+ * other: sizes cross every parallel split (stage blocks, 64 KiB of
+ * XChaCha20, transpose tiles of 64 blocks, odd tails). */
 static void test_threads_same_bytes(void **state)
 {
     /* The first is large enough for threads in every parallel section

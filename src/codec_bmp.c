@@ -559,11 +559,6 @@ static void put_be32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static void runs_close(struct runs *r)
 {
     if (r->open)
@@ -611,8 +606,8 @@ static bool runs_apply(const uint8_t *rec, size_t rec_len, uint8_t *array, uint6
         uint32_t gap, n;
         if (rec_len - off < 8)
             return false;
-        gap = be32(rec + off);
-        n = be32(rec + off + 4);
+        gap = mc__be32(rec + off);
+        n = mc__be32(rec + off + 4);
         off += 8;
         pos += gap;
         if (n > rec_len - off || pos > array_len || n > array_len - pos)

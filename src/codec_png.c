@@ -104,11 +104,6 @@ static mc_err map_spng_error(int e)
     }
 }
 
-static uint32_t read_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* libspng accepts a file whose IEND chunk lacks some of its 4 CRC bytes
  * (observed with 0.7.3: a file cut 1 to 4 bytes short decodes without
  * error). Walk the chunk framing (PNG §5.3: length, type, data, CRC) to
@@ -120,7 +115,7 @@ static mc_err check_iend_complete(const uint8_t *buf, size_t len)
     size_t off = sizeof png_signature;
 
     while (len - off >= 8) {
-        uint32_t chunk_len = read_be32(buf + off);
+        uint32_t chunk_len = mc__be32(buf + off);
         bool iend = memcmp(buf + off + 4, "IEND", 4) == 0;
         if ((uint64_t)chunk_len + 12 > len - off)
             return MC_ETRUNCATED;

@@ -175,6 +175,12 @@ static inline void mc__put_le32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)(v >> 24);
 }
 
+/* The big-endian 32-bit word at p (PNG chunk lengths, side records). */
+static inline uint32_t mc__be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 /* Philox4x32-10 (Random123): one 16-byte block, words little-endian. */
 void mc__philox(uint32_t out[4], const uint32_t ctr[4], const uint32_t key[2]);
 /* Writes n_blocks blocks of Philox output with ctr = {i, c1, c2, c3}. */

@@ -55,17 +55,31 @@ void cli_error(const char *file, const char *fmt, ...)
     va_end(ap);
 }
 
+/* The count on screen. Workers finish in one order and may print in
+ * another: a count lower than the one shown is dropped, or the line could
+ * end at 15/16 after 16/16. */
+static pthread_mutex_t progress_lock = PTHREAD_MUTEX_INITIALIZER;
+static int progress_count;
+
 void cli_progress(int done, int total)
 {
-    atomic_store(&progress_shown, true);
-    fprintf(stderr, "\r" PROG ": %d/%d files", done, total);
-    fflush(stderr);
+    pthread_mutex_lock(&progress_lock);
+    if (done > progress_count) {
+        progress_count = done;
+        atomic_store(&progress_shown, true);
+        fprintf(stderr, "\r" PROG ": %d/%d files", done, total);
+        fflush(stderr);
+    }
+    pthread_mutex_unlock(&progress_lock);
 }
 
 void cli_progress_end(void)
 {
+    pthread_mutex_lock(&progress_lock);
+    progress_count = 0;
     if (atomic_exchange(&progress_shown, false))
         fputs("\r\033[K", stderr);
+    pthread_mutex_unlock(&progress_lock);
 }
 
 int cli_cores(void)

@@ -5,11 +5,13 @@ set -eu
 
 # Build: compiler, meson, and the libraries of DESIGN §3.
 # Tests only: cmocka, python3 (independent reference decoders), dcmtk
-# (dcmdump checks restored DICOM files), curl (web API tests).
+# (dcmdump checks restored DICOM files), curl (web API tests), bsdutils
+# (script(1) gives a batch a terminal for its progress line; Essential on
+# Debian, named for clarity).
 PACKAGES="build-essential pkg-config meson ninja-build
 libsodium-dev libssl-dev librandom123-dev libspng-dev zlib1g-dev
 libjpeg62-turbo-dev libmicrohttpd-dev
-libcmocka-dev python3 dcmtk curl"
+libcmocka-dev python3 dcmtk curl bsdutils"
 
 # Benchmark (medcrypt bench --process): the openssl command, whose
 # `openssl dgst -sha512` is the whole-process reference of issue 11.

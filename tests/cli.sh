@@ -1119,6 +1119,48 @@ else
     not_ok "-j 4 under umask 027: cipher modes '$modes', decrypted $(stat -c '%a' umask-one.pgm 2>&1)"
 fi
 rm -f umask*
+# The progress line of a batch (issue 11): only where a person watches.
+# With stderr not a terminal there is none; on a terminal (script(1) gives
+# the command one) each finished file shows its count, the counts only
+# rise, up to the total, and the line is cleared at the end. Two workers
+# finish files in one order and may print in another: before the fix the
+# counts came out of order now and then ("2 1 3 ...", 18 of 150 rounds),
+# and the line could stay on 11/12; so the terminal case runs 40 rounds.
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+    cp "$TESTDATA/pnm/ct_small_12bit.pgm" "prog$i.pgm"
+done
+run mc encrypt -k k.key -j 2 prog1.pgm prog2.pgm prog3.pgm prog4.pgm prog5.pgm prog6.pgm \
+    prog7.pgm prog8.pgm prog9.pgm prog10.pgm prog11.pgm prog12.pgm
+if [ "$RC" -eq 0 ] && [ ! -s "$R/err" ]; then
+    ok "a batch with stderr not a terminal: no progress line"
+else
+    not_ok "a batch with stderr not a terminal: $(details)"
+fi
+prog_bad=
+round=0
+while [ "$round" -lt 40 ]; do
+    round=$((round + 1))
+    rm -f prog*.enc.png
+    SHELL=/bin/sh script -qec "'$MC' encrypt -k k.key -j 2 prog*.pgm" /dev/null \
+        </dev/null >"$R/tty" 2>&1
+    prog_rc=$?
+    counts=$(tr '\r' '\n' <"$R/tty" | sed -n 's|^medcrypt: \([0-9]*\)/12 files$|\1|p' |
+        tr '\n' ' ')
+    # The last bytes: carriage return, ESC [ K (erase to the end of line).
+    cleared=$(tail -c 4 "$R/tty" | od -An -c | tr -d ' ')
+    if [ "$prog_rc" -ne 0 ] || [ "$cleared" != '\r033[K' ] ||
+        ! echo "$counts" | awk '{ for (i = 1; i <= NF; i++) { if ($i <= p) bad = 1; p = $i } }
+                               END { exit bad || p != 12 }'; then
+        prog_bad="round $round: exit $prog_rc, counts '$counts', last bytes '$cleared'"
+        break
+    fi
+done
+if [ -z "$prog_bad" ]; then
+    ok "a batch on a terminal: rising counts up to 12/12, the line cleared at the end (40 rounds)"
+else
+    not_ok "a batch on a terminal: $prog_bad"
+fi
+rm -f prog*
 run mc encrypt -k k.key -j 0 batch1.pgm
 assert_rc 1 "-j 0 is refused"
 assert_err "-j 0: one line" "medcrypt: " "-j takes a number" 0

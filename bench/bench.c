@@ -473,8 +473,8 @@ int mc_bench_run(const struct bench_opts *o, FILE *out)
     struct rusage ru;
     mc_ctx *ctx = NULL;
     mc_image *batch_img = NULL;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int threads = o->threads > 0 ? o->threads : (int)(cores > 0 ? cores : 1);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN); /* the machine's, as printed */
+    int threads = o->threads > 0 ? o->threads : (int)mc__cores(); /* those we may use */
     double t[BATCH_KINDS][2];
     uint32_t side = o->tiny ? 32 : 512;
     int rc = 1;

@@ -731,7 +731,9 @@ int mc_bench_process(const struct bench_opts *o, const char *dir, char **files, 
         goto out;
     }
     r->rounds = o->repeat;
-    r->threads = o->threads > 0 ? o->threads : (int)(cores > 1 ? cores : 2);
+    /* -j N: the cores this process (and so each command) may use, at
+     * least 2 so that the batch compares something. */
+    r->threads = o->threads > 0 ? o->threads : (int)(mc__cores() > 1 ? mc__cores() : 2);
     if ((len = readlink("/proc/self/exe", r->self, sizeof r->self - 1)) <= 0) {
         fputs("medcrypt: bench: cannot find this program (/proc/self/exe)\n", stderr);
         goto out;

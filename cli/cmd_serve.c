@@ -135,12 +135,15 @@ int cmd_serve(int argc, char **argv)
         cli_hint("run 'medcrypt serve --help'");
         return 1;
     }
+    /* 0 = a worker per core this process may use (cli_cores). */
+    if (cfg.threads == 0)
+        cfg.threads = (unsigned)cli_cores();
 #ifdef __GLIBC__
     /* One malloc arena per worker at most: glibc otherwise opens a new
      * arena whenever two threads contend for one (more often on a busy
      * machine), and the server's footprint then depends on CPU load rather
      * than on its work (tests/load: RSS flat under 2,000 requests). */
-    mallopt(M_ARENA_MAX, (int)(cfg.threads > 0 ? cfg.threads : (unsigned)cli_cores()) + 1);
+    mallopt(M_ARENA_MAX, (int)cfg.threads + 1);
 #endif
     /* Block the stop signals before any thread exists, so every worker
      * inherits the mask and web_serve() receives them with sigwait(). */

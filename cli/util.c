@@ -84,8 +84,7 @@ void cli_progress_end(void)
 
 int cli_cores(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
+    return (int)mc__cores(); /* its CPU affinity: src/parallel.c */
 }
 
 void cli_hint(const char *fmt, ...)

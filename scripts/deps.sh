@@ -6,12 +6,12 @@ set -eu
 # Build: compiler, meson, and the libraries of DESIGN §3.
 # Tests only: cmocka, python3 (independent reference decoders), dcmtk
 # (dcmdump checks restored DICOM files), curl (web API tests), bsdutils
-# (script(1) gives a batch a terminal for its progress line; Essential on
-# Debian, named for clarity).
+# and util-linux (script(1) gives a batch a terminal for its progress
+# line, taskset(1) one core; both Essential on Debian, named for clarity).
 PACKAGES="build-essential pkg-config meson ninja-build
 libsodium-dev libssl-dev librandom123-dev libspng-dev zlib1g-dev
 libjpeg62-turbo-dev libmicrohttpd-dev
-libcmocka-dev python3 dcmtk curl bsdutils"
+libcmocka-dev python3 dcmtk curl bsdutils util-linux"
 
 # Benchmark (medcrypt bench --process): the openssl command, whose
 # `openssl dgst -sha512` is the whole-process reference of issue 11.

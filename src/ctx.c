@@ -4,7 +4,6 @@
 
 #include <sodium.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 mc_err mc_ctx_new(mc_ctx **out)
 {
@@ -37,14 +36,10 @@ mc_err mc_ctx_set_max_samples(mc_ctx *ctx, uint64_t max_samples)
 
 mc_err mc_ctx_set_threads(mc_ctx *ctx, unsigned threads)
 {
-    long cores;
-
     if (ctx == NULL)
         return MC_EINVAL;
-    if (threads == 0) {
-        cores = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = cores > 0 ? (unsigned)cores : 1;
-    }
+    if (threads == 0)
+        threads = mc__cores();
     ctx->threads = threads < MC_MAX_THREADS ? threads : MC_MAX_THREADS;
     return MC_OK;
 }

@@ -265,6 +265,10 @@ double mc__henon_next(mc__henon *m);
 typedef void (*mc__range_fn)(void *arg, size_t begin, size_t end, unsigned worker);
 void mc__parallel(unsigned threads, size_t n, size_t grain, mc__range_fn fn, void *arg);
 
+/* parallel.c: the cores this process may run on (its CPU affinity), the
+ * default thread count. */
+unsigned mc__cores(void);
+
 /* Stage block sizes (docs/FORMAT.md): part of format v1. */
 #define MC_PERM_BLOCK_SAMPLES 4096u
 #define MC_HENON_BLOCK_WORDS 512u

@@ -13,10 +13,13 @@
  * do not always run at the same speed. With equal halves the caller then
  * waited for the late one's whole half; now it takes more ranges itself.
  */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "internal.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <unistd.h>
 
 /* Ranges per thread: enough for the early threads to take over a late
  * one's share, few enough that handing them out costs nothing (one
@@ -85,4 +88,20 @@ void mc__parallel(unsigned threads, size_t n, size_t grain, mc__range_fn fn, voi
     for (unsigned t = 1; t < threads; t++)
         if (started[t])
             pthread_join(tid[t], NULL);
+}
+
+/* The cores this process may run on: its CPU affinity, which taskset(1)
+ * or a container's cpuset narrow, as nproc(1) counts them. The machine's
+ * online cores (sysconf) would put several threads on one core there.
+ * sysconf's count where the affinity cannot be read (a mask over 1024
+ * CPUs does not fit cpu_set_t). */
+unsigned mc__cores(void)
+{
+    cpu_set_t set;
+    long n;
+
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return (unsigned)CPU_COUNT(&set);
+    n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
 }

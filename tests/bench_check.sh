@@ -14,6 +14,13 @@ echo $? >"$WORK/memory.rc"
     "$TESTDATA/pnm/ct_small_12bit.pgm" "$TESTDATA/png/ct_small_16bit.png" \
     >"$WORK/process.json" 2>"$WORK/process.err"
 echo $? >"$WORK/process.rc"
+# The default thread count is the cores this process may use (its CPU
+# affinity, as nproc counts), not every core of the machine: on one core
+# (taskset) the batch runs one thread, while the machine still shows all
+# its online cores.
+taskset -c 0 "$BIN" bench --tiny --repeat 1 --json >"$WORK/affinity.json" 2>"$WORK/affinity.err"
+echo $? >"$WORK/affinity.rc"
+getconf _NPROCESSORS_ONLN >"$WORK/online"
 # Error paths: a file that is not there; --dir without --process.
 "$BIN" bench --process --tiny --repeat 1 --dir "$WORK" "$WORK/missing.png" \
     >"$WORK/missing.out" 2>"$WORK/missing.err"
@@ -52,6 +59,13 @@ check(d["batch"]["threads"] == 2 and d["batch"]["speedup"] > 0, "batch")
 check(d["batch"]["xchacha20poly1305_speedup"] > 0 and d["batch"]["hmac_sha512_speedup"] > 0,
       "batch: the references speed-ups")
 check(d["peak_rss_kib"] > 0, "peak rss")
+check(read("affinity.rc").strip() == "0", "bench on one core (taskset -c 0): exit 0 ("
+      + read("affinity.err").strip() + ")")
+a = json.loads(read("affinity.json") or "{}")
+check(a.get("batch", {}).get("threads") == 1
+      and a.get("machine", {}).get("cores") == int(read("online")),
+      "bench on one core: its batch runs one thread; the machine shows its %s online cores"
+      % read("online").strip())
 
 # Whole processes.
 check(read("process.rc").strip() == "0", "bench --process: exit 0 (" + read("process.err").strip() + ")")

@@ -78,10 +78,12 @@ struct mc_image {
 };
 
 /* image.c */
-/* mem.c: malloc() for a buffer that is about to be filled: from 256 KiB
- * up 2 MiB-aligned and hinted for transparent huge pages before its first
- * touch (fewer page faults; a hint only), below that 64-byte aligned and,
- * from 16 KiB, its pages faulted in at once. Free with mc__free_huge(). */
+/* mem.c: malloc() for a buffer that is about to be filled: from
+ * MC__HUGE_MIN up 2 MiB-aligned and hinted for transparent huge pages
+ * before its first touch (fewer page faults; a hint only), below that
+ * 64-byte aligned and, from 16 KiB, its pages faulted in at once. Free
+ * with mc__free_huge(). */
+#define MC__HUGE_MIN ((size_t)64 << 10)
 void *mc__alloc_huge(size_t len);
 /* free() for blocks from mc__alloc_huge (any malloc block is fine): a few
  * freed image-sized blocks, and small ones from 16 KiB in at most half
@@ -91,8 +93,8 @@ void mc__free_huge(void *p);
 /* Gives the kept blocks back (medcrypt bench --process, before it forks
  * the commands it measures). */
 void mc__huge_cache_drop(void);
-/* How many blocks are kept, small ones (under 256 KiB) or the others;
- * for tests. */
+/* How many blocks are kept, small ones (under MC__HUGE_MIN) or the
+ * others; for tests. */
 int mc__huge_cache_count(bool small);
 /* A growing byte buffer (start with {0}); nomem is set when growing
  * failed. Old blocks are wiped before they are freed: they may hold a

@@ -11,14 +11,23 @@
  * ignored otherwise) turns every aligned 2 MiB of the buffer into one
  * fault. The buffer itself stays an ordinary malloc() block.
  *
- * Only whole aligned 2 MiB ranges can be huge pages, so buffers from 256
+ * Only whole aligned 2 MiB ranges can be huge pages, so buffers from 64
  * KiB up are allocated 2 MiB-aligned and rounded up to a multiple of 2
  * MiB (mc__alloc_huge): a 512 KiB buffer that would take 128 faults of
  * about 12 us each there takes one. The price is resident memory: the
  * touched part of such a buffer counts in 2 MiB steps, and the kernel
  * zeroes a whole 2 MiB (about 0.1 ms) where a small buffer would need a
- * few pages: below 256 KiB (64 pages, under a microsecond each on bare
- * metal) that is not worth it.
+ * few pages. Up to the eighth session the line was at 256 KiB (64 pages,
+ * under a microsecond each on bare metal). It is lower because on the
+ * virtual machine a 4 KiB page costs about 4 us more at the program's
+ * first access to it, even after the kernel has populated it and copied
+ * a file into it, and a huge page does not: a 228 KB file read and
+ * checked (CRC-32) took 620-670 us in pre-faulted small pages against
+ * 210-220 us in a huge page, a 73 KB one 250-320 against 180-230 us (a
+ * test program). Measured on the whole command: a 512x512 8-bit PNG
+ * encrypt (its 73 KB input) 5.38 -> 5.11 ms, a batch of 16 512x512
+ * 16-bit PNGs (228 KB each) with -j 2 36.3 -> 35.2 ms; on bare metal
+ * the 64-256 KiB buffers would pay a few tens of microseconds instead.
  *
  * Smaller buffers, from 16 KiB, are pre-faulted instead: one
  * madvise(MADV_POPULATE_WRITE) (Linux 5.14) maps all their pages in one
@@ -40,11 +49,12 @@
  * threshold) was tried: it reused them badly, and a batch of 16 files
  * peaked at 43 MiB instead of 11.
  *
- * The smaller, pre-faulted blocks (16 KiB up to 256 KiB: a 512x512 PNG
- * file read in) are kept the same way, and given only to small requests.
+ * The smaller, pre-faulted blocks (16 KiB up to 64 KiB) are kept the
+ * same way, and given only to small requests.
  * On the virtual machine the first write to a page the process has not
  * used before is what costs, pre-faulted or not: reading a 228 KB file
- * into such a buffer took 300-380 us against 10 us into one used before
+ * into such a buffer (when the line above was at 256 KiB) took 300-380
+ * us against 10 us into one used before
  * (a test program, 2026-12-02), and in a batch glibc's heap gave each of
  * a thread's first five files a fresh one. Only 64-byte aligned blocks,
  * as this file hands out. */
@@ -61,7 +71,7 @@
 #endif
 
 #define HUGE_PAGE ((size_t)2 << 20)
-#define HUGE_MIN ((size_t)256 << 10)
+#define HUGE_MIN MC__HUGE_MIN /* 64 KiB: internal.h */
 #define POPULATE_MIN ((size_t)16 << 10)
 #define PAGE ((size_t)4096) /* the smallest page: a range rounded to it is valid on any */
 #define CACHE_SLOTS 16

@@ -717,17 +717,17 @@ static void test_png_every_cut(void **state)
 /* ------------------------------------------------------------------ */
 /* PNG: the private chunk of cipher images.                            */
 
-/* mc__alloc_huge (src/mem.c): from 256 KiB up 2 MiB-aligned, below that
- * 64-byte aligned; every byte usable, freed with free(). */
+/* mc__alloc_huge (src/mem.c): from MC__HUGE_MIN up 2 MiB-aligned, below
+ * that 64-byte aligned; every byte usable, freed with free(). */
 static void test_alloc_huge(void **state)
 {
-    static const size_t sizes[] = {0, 1, 63, 65, (256u << 10) - 1, 256u << 10,
+    static const size_t sizes[] = {0, 1, 63, 65, MC__HUGE_MIN - 1, MC__HUGE_MIN, 256u << 10,
                                    (2u << 20) + 1, 9u << 20};
 
     (void)state;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         uint8_t *p = mc__alloc_huge(sizes[i]);
-        size_t align = sizes[i] >= (256u << 10) ? 2u << 20 : 64;
+        size_t align = sizes[i] >= MC__HUGE_MIN ? 2u << 20 : 64;
         assert_non_null(p);
         assert_int_equal((uintptr_t)p % align, 0);
         memset(p, 0xa5, sizes[i]); /* ASan: the whole request is ours */
@@ -771,9 +771,9 @@ static void test_free_huge_reuse(void **state)
     mc__huge_cache_drop();
 }
 
-/* Small blocks (16 to 256 KiB) are kept too, for small requests only: a
- * huge request never gets one, a small request never gets a huge block,
- * and blocks under 16 KiB go back to the heap. */
+/* Small blocks (16 KiB up to MC__HUGE_MIN, 64 KiB) are kept too, for
+ * small requests only: a huge request never gets one, a small request
+ * never gets a huge block, and blocks under 16 KiB go back to the heap. */
 /* A file decoded where it lies (a binary PGM here; DICOM the same, both
  * through mc__image_adopt) gives its whole block back when the image is
  * freed: the next file of a batch, as large, is read into the same block.
@@ -813,14 +813,14 @@ static void test_free_small_reuse(void **state)
 
     (void)state;
     mc__huge_cache_drop();
-    a = mc__alloc_huge(100u << 10);
+    a = mc__alloc_huge(40u << 10);
     assert_non_null(a);
     assert_int_equal((uintptr_t)a % 64, 0);
-    memset(a, 0x11, 100u << 10);
+    memset(a, 0x11, 40u << 10);
     mc__free_huge(a);
-    b = mc__alloc_huge(80u << 10); /* smaller: the kept block serves */
+    b = mc__alloc_huge(32u << 10); /* smaller: the kept block serves */
     assert_ptr_equal(b, a);
-    memset(b, 0x22, 80u << 10);
+    memset(b, 0x22, 32u << 10);
     mc__free_huge(b);
     h = mc__alloc_huge(1u << 20); /* huge: never the small block */
     assert_non_null(h);
@@ -828,11 +828,11 @@ static void test_free_small_reuse(void **state)
     assert_int_equal((uintptr_t)h % (2u << 20), 0);
     memset(h, 0x33, 1u << 20);
     mc__free_huge(h);
-    s = mc__alloc_huge(200u << 10); /* small, larger than the kept one */
+    s = mc__alloc_huge(MC__HUGE_MIN - 64); /* small, larger than the kept one */
     assert_non_null(s);
     assert_ptr_not_equal(s, h); /* not the kept huge block */
     assert_ptr_not_equal(s, a);
-    memset(s, 0x44, 200u << 10); /* ASan: the whole request is ours */
+    memset(s, 0x44, MC__HUGE_MIN - 64); /* ASan: the whole request is ours */
     t = mc__alloc_huge(1u << 20); /* the kept huge block serves this */
     assert_ptr_equal(t, h);
     mc__free_huge(s);

@@ -83,7 +83,7 @@ struct mc_image {
  * before its first touch (fewer page faults; a hint only), below that
  * 64-byte aligned and, from 16 KiB, its pages faulted in at once. Free
  * with mc__free_huge(). */
-#define MC__HUGE_MIN ((size_t)64 << 10)
+#define MC__HUGE_MIN ((size_t)32 << 10)
 void *mc__alloc_huge(size_t len);
 /* free() for blocks from mc__alloc_huge (any malloc block is fine): a few
  * freed image-sized blocks, and small ones from 16 KiB in at most half

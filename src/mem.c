@@ -11,7 +11,7 @@
  * ignored otherwise) turns every aligned 2 MiB of the buffer into one
  * fault. The buffer itself stays an ordinary malloc() block.
  *
- * Only whole aligned 2 MiB ranges can be huge pages, so buffers from 64
+ * Only whole aligned 2 MiB ranges can be huge pages, so buffers from 32
  * KiB up are allocated 2 MiB-aligned and rounded up to a multiple of 2
  * MiB (mc__alloc_huge): a 512 KiB buffer that would take 128 faults of
  * about 12 us each there takes one. The price is resident memory: the
@@ -25,9 +25,11 @@
  * checked (CRC-32) took 620-670 us in pre-faulted small pages against
  * 210-220 us in a huge page, a 73 KB one 250-320 against 180-230 us (a
  * test program). Measured on the whole command: a 512x512 8-bit PNG
- * encrypt (its 73 KB input) 5.38 -> 5.11 ms, a batch of 16 512x512
- * 16-bit PNGs (228 KB each) with -j 2 36.3 -> 35.2 ms; on bare metal
- * the 64-256 KiB buffers would pay a few tens of microseconds instead.
+ * encrypt 5.38 -> 5.11 ms (a 73 KB input) and 5.59 -> 5.20 ms (48 KB),
+ * a batch of 16 512x512 16-bit PNGs (228 KB each) with -j 2 36.3 -> 35.2
+ * ms. A file read in is freed once decoded, and its huge page then
+ * serves the output staging, which needs one anyway. On bare metal the
+ * 32-256 KiB buffers would pay a few tens of microseconds instead.
  *
  * Smaller buffers, from 16 KiB, are pre-faulted instead: one
  * madvise(MADV_POPULATE_WRITE) (Linux 5.14) maps all their pages in one
@@ -49,7 +51,7 @@
  * threshold) was tried: it reused them badly, and a batch of 16 files
  * peaked at 43 MiB instead of 11.
  *
- * The smaller, pre-faulted blocks (16 KiB up to 64 KiB) are kept the
+ * The smaller, pre-faulted blocks (16 KiB up to 32 KiB) are kept the
  * same way, and given only to small requests.
  * On the virtual machine the first write to a page the process has not
  * used before is what costs, pre-faulted or not: reading a 228 KB file
@@ -71,7 +73,7 @@
 #endif
 
 #define HUGE_PAGE ((size_t)2 << 20)
-#define HUGE_MIN MC__HUGE_MIN /* 64 KiB: internal.h */
+#define HUGE_MIN MC__HUGE_MIN /* 32 KiB: internal.h */
 #define POPULATE_MIN ((size_t)16 << 10)
 #define PAGE ((size_t)4096) /* the smallest page: a range rounded to it is valid on any */
 #define CACHE_SLOTS 16

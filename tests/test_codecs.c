@@ -771,7 +771,7 @@ static void test_free_huge_reuse(void **state)
     mc__huge_cache_drop();
 }
 
-/* Small blocks (16 KiB up to MC__HUGE_MIN, 64 KiB) are kept too, for
+/* Small blocks (16 KiB up to MC__HUGE_MIN, 32 KiB) are kept too, for
  * small requests only: a huge request never gets one, a small request
  * never gets a huge block, and blocks under 16 KiB go back to the heap. */
 /* A file decoded where it lies (a binary PGM here; DICOM the same, both
@@ -813,14 +813,14 @@ static void test_free_small_reuse(void **state)
 
     (void)state;
     mc__huge_cache_drop();
-    a = mc__alloc_huge(40u << 10);
+    a = mc__alloc_huge(MC__HUGE_MIN - (4u << 10));
     assert_non_null(a);
     assert_int_equal((uintptr_t)a % 64, 0);
-    memset(a, 0x11, 40u << 10);
+    memset(a, 0x11, MC__HUGE_MIN - (4u << 10));
     mc__free_huge(a);
-    b = mc__alloc_huge(32u << 10); /* smaller: the kept block serves */
+    b = mc__alloc_huge(MC__HUGE_MIN - (8u << 10)); /* smaller: the kept block serves */
     assert_ptr_equal(b, a);
-    memset(b, 0x22, 32u << 10);
+    memset(b, 0x22, MC__HUGE_MIN - (8u << 10));
     mc__free_huge(b);
     h = mc__alloc_huge(1u << 20); /* huge: never the small block */
     assert_non_null(h);

@@ -718,7 +718,8 @@ int mc_bench_process(const struct bench_opts *o, const char *dir, char **files, 
     struct run *r = calloc(1, sizeof *r);
     mc_ctx *ctx = NULL;
     char cpu[256];
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN); /* the machine's, as printed */
+    unsigned usable;
     struct statfs fs;
     bool tmpfs, ok = true;
     ssize_t len;
@@ -733,7 +734,8 @@ int mc_bench_process(const struct bench_opts *o, const char *dir, char **files, 
     r->rounds = o->repeat;
     /* -j N: the cores this process (and so each command) may use, at
      * least 2 so that the batch compares something. */
-    r->threads = o->threads > 0 ? o->threads : (int)(mc__cores() > 1 ? mc__cores() : 2);
+    usable = mc__cores();
+    r->threads = o->threads > 0 ? o->threads : (int)(usable > 1 ? usable : 2);
     if ((len = readlink("/proc/self/exe", r->self, sizeof r->self - 1)) <= 0) {
         fputs("medcrypt: bench: cannot find this program (/proc/self/exe)\n", stderr);
         goto out;

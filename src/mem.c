@@ -73,7 +73,7 @@
 #endif
 
 #define HUGE_PAGE ((size_t)2 << 20)
-#define HUGE_MIN MC__HUGE_MIN /* 32 KiB: internal.h */
+#define HUGE_MIN MC__HUGE_MIN /* internal.h */
 #define POPULATE_MIN ((size_t)16 << 10)
 #define PAGE ((size_t)4096) /* the smallest page: a range rounded to it is valid on any */
 #define CACHE_SLOTS 16

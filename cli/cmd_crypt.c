@@ -9,7 +9,7 @@
 
 #include <sodium.h>
 
-#include "internal.h" /* mc__free_huge */
+#include "internal.h" /* mc__free_huge, mc_ctx.chunk_digests */
 
 #define CIPHER_SUFFIX ".enc.png"
 /* Largest input file read: the pixel cap's worth of 16-bit samples plus
@@ -324,6 +324,9 @@ static int run(int argc, char **argv, bool decrypt)
      * as with make. */
     files = jobs < n_inputs ? jobs : n_inputs;
     (void)mc_ctx_set_threads(job.ctx, (unsigned)(jobs / files));
+    /* Each decoded image is encrypted next: a large PNG's chunk digests
+     * are hashed on a second core while it is decoded (src/chunkhash.c). */
+    job.ctx->chunk_digests = !decrypt;
     if (cli_load_key(key_file, &key)) {
         job.key = &key;
         failures = cli_batch(files, argv + optind, n_inputs, process_one, &job);

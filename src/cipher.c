@@ -72,8 +72,8 @@ out:
 }
 
 /* Format v3's tree (docs/FORMAT.md §4.1): the samples in chunks of
- * MC_TREE_CHUNK bytes, each hashed on its own, so on all cores. */
-#define MC_TREE_CHUNK ((size_t)1 << 16)
+ * MC_TREE_CHUNK bytes (internal.h), each hashed on its own, so on all
+ * cores, or already while the image was decoded (chunkhash.c). */
 /* Threads only from 8 chunks each (512 KiB): below, starting one costs
  * more than it saves. */
 #define MC_TREE_GRAIN 8
@@ -109,7 +109,11 @@ static mc_err keyed_hash(uint8_t tag[MC_TAG_BYTES], const mc__subkeys *sk, const
     mc__hmac *h = NULL;
     mc_err err;
 
-    if (hdr->version >= 3) {
+    if (hdr->version >= 3 && img->digests != NULL &&
+        img->digests_len == (img->samples_len + MC_TREE_CHUNK - 1) / MC_TREE_CHUNK * 64) {
+        m = img->digests; /* hashed while it was decoded */
+        m_len = img->digests_len;
+    } else if (hdr->version >= 3) {
         size_t chunks = (img->samples_len + MC_TREE_CHUNK - 1) / MC_TREE_CHUNK;
         d_len = chunks * 64;
         if ((t.digests = malloc(d_len > 0 ? d_len : 1)) == NULL)
@@ -187,8 +191,9 @@ mc_err mc__encrypt_inplace_v(const mc_key *key, mc_image *img,
     memcpy(hdr->nonce, nonce, MC_NONCE_BYTES);
     hdr->side_len = (uint32_t)img->side_len;
 
-    if ((err = keyed_hash(hdr->tag, &sk, hdr, img, threads)) != MC_OK ||
-        (err = mc__seed_material(sm, sk.chaos, hdr->tag)) != MC_OK)
+    err = keyed_hash(hdr->tag, &sk, hdr, img, threads);
+    mc__image_drop_digests(img); /* the stages change the samples */
+    if (err != MC_OK || (err = mc__seed_material(sm, sk.chaos, hdr->tag)) != MC_OK)
         goto out;
     if (version >= 2) { /* v3 has v2's stages */
         if (stages >= MC_STAGES_PERM &&
@@ -246,6 +251,7 @@ mc_err mc__decrypt_inplace(const mc_key *key, mc_image *img, const mc__header *h
     mc_err err;
 
     memset(sm, 0, sizeof sm);
+    mc__image_drop_digests(img); /* the cipher samples' digests are no use */
     if ((err = mc__subkeys_derive(&sk, key)) != MC_OK)
         return err;
     /* The key id tells "wrong key" apart from "modified image". */
@@ -348,12 +354,15 @@ mc_err mc_encrypt_file(mc_ctx *ctx, const mc_key *key, const uint8_t *in, size_t
                        const char *name, uint8_t **out, size_t *out_len)
 {
     mc_image *img = NULL;
+    mc_ctx dc; /* ctx's options, and the decode may hash ahead (chunkhash.c) */
     mc_err err;
 
     if (ctx == NULL || key == NULL || (in == NULL && in_len > 0) || out == NULL ||
         out_len == NULL)
         return MC_EINVAL;
-    if ((err = mc_image_decode(ctx, in, in_len, name, &img)) != MC_OK)
+    dc = *ctx;
+    dc.chunk_digests = true;
+    if ((err = mc_image_decode(&dc, in, in_len, name, &img)) != MC_OK)
         return err;
     err = mc_encrypt_image_inplace(ctx, key, img, out, out_len);
     mc_image_free(img);

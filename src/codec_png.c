@@ -234,12 +234,47 @@ out:
     return err;
 }
 
+/* From this many bytes of samples a PNG to be encrypted has its chunk
+ * digests hashed while it is decoded (mc_ctx.chunk_digests, chunkhash.c):
+ * below, starting the thread costs about what it saves. */
+#define DIGESTS_MIN ((size_t)2 << 20)
+
+/* Decodes the rows of a non-interlaced image one by one (progressive
+ * decoding, decode.md), in order, telling the hasher how far the samples
+ * are final; 16-bit rows are swapped to host order as they come. */
+static mc_err decode_rows(spng_ctx *sc, mc_image *img, int fmt, int flags, bool swap16,
+                          mc__chunk_hasher *hasher)
+{
+    size_t row_len = img->samples_len / img->height;
+    struct spng_row_info info;
+    int e;
+
+    if ((e = spng_decode_image(sc, NULL, 0, fmt, flags | SPNG_DECODE_PROGRESSIVE)) != SPNG_OK)
+        return map_spng_error(e);
+    for (uint32_t y = 0; y < img->height; y++) {
+        uint8_t *row = img->samples + (size_t)y * row_len;
+        if ((e = spng_get_row_info(sc, &info)) != SPNG_OK)
+            return map_spng_error(e);
+        if (info.row_num != y)
+            return MC_EFORMAT; /* not in order: cannot happen without Adam7 */
+        e = spng_decode_row(sc, row, row_len);
+        /* SPNG_EOI comes with the last row. */
+        if (e != SPNG_OK && !(e == SPNG_EOI && y + 1 == img->height))
+            return map_spng_error(e == SPNG_EOI ? SPNG_EIDAT_TOO_SHORT : e);
+        if (swap16)
+            mc__swap16(row, row, row_len);
+        mc__chunk_hasher_ready(hasher, (size_t)(y + 1) * row_len);
+    }
+    return MC_OK;
+}
+
 mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out,
                       mc__png_chunk *want)
 {
     spng_ctx *sc = NULL;
     struct spng_ihdr ihdr;
     struct png_layout lay;
+    mc__chunk_hasher *hasher = NULL;
     mc_image *img = NULL;
     uint8_t *chunk = NULL;
     size_t chunk_len = 0, samples_len, spng_len;
@@ -321,13 +356,24 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
      * to host order here in one loop the compiler vectorizes: libspng's
      * own swap (SPNG_FMT_PNG) is a byte loop. */
     swap16 = lay.fmt == SPNG_FMT_PNG && lay.bits == 16;
-    if ((e = spng_decode_image(sc, img->samples, img->samples_len,
-                               swap16 ? SPNG_FMT_RAW : lay.fmt, lay.flags)) != SPNG_OK) {
-        err = map_spng_error(e);
-        goto out;
+    if (want == NULL && ctx != NULL && ctx->chunk_digests && ctx->threads > 1 &&
+        ihdr.interlace_method == 0 &&
+        samples_len >= DIGESTS_MIN && (hasher = mc__chunk_hasher_start(img->samples,
+                                                                       samples_len)) != NULL) {
+        if ((err = decode_rows(sc, img, swap16 ? SPNG_FMT_RAW : lay.fmt, lay.flags, swap16,
+                               hasher)) != MC_OK)
+            goto out;
+        img->digests = mc__chunk_hasher_finish(hasher, &img->digests_len);
+        hasher = NULL;
+    } else {
+        if ((e = spng_decode_image(sc, img->samples, img->samples_len,
+                                   swap16 ? SPNG_FMT_RAW : lay.fmt, lay.flags)) != SPNG_OK) {
+            err = map_spng_error(e);
+            goto out;
+        }
+        if (swap16)
+            mc__swap16(img->samples, img->samples, img->samples_len);
     }
-    if (swap16)
-        mc__swap16(img->samples, img->samples, img->samples_len);
     /* Read on to IEND (decode.md: spng_decode_chunks), so that a file cut
      * after its image data or a bad CRC there is still an error. */
     if ((e = spng_decode_chunks(sc)) != SPNG_OK) {
@@ -348,6 +394,7 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
     *out = img;
     img = NULL;
 out:
+    mc__chunk_hasher_abort(hasher); /* before the samples it reads go */
     free(chunk);
     mc_image_free(img); /* wipes partially decoded samples */
     spng_ctx_free(sc);

@@ -83,6 +83,8 @@ mc_err mc__image_copy(const mc_image *src, mc_image **out)
     img->samples = NULL;
     img->side = NULL;
     img->name = NULL;
+    img->digests = NULL; /* the original's; the copy is hashed when needed */
+    img->digests_len = 0;
     if ((img->samples = mc__alloc_huge(src->samples_len)) == NULL ||
         (src->side_len > 0 && (img->side = malloc(src->side_len)) == NULL)) {
         mc_image_free(img);
@@ -131,6 +133,7 @@ void mc_image_free(mc_image *img)
         sodium_memzero(img->side, img->side_len);
     if (img->name != NULL)
         sodium_memzero(img->name, strlen(img->name));
+    mc__image_drop_digests(img);
     mc__free_huge(img->samples);
     free(img->side);
     free(img->name);
@@ -170,6 +173,7 @@ uint8_t *mc_image_samples(mc_image *img, size_t *len)
 {
     if (img == NULL)
         return NULL;
+    mc__image_drop_digests(img); /* the caller may change the samples */
     if (len != NULL)
         *len = img->samples_len;
     return img->samples;

@@ -25,6 +25,10 @@
 struct mc_ctx {
     uint64_t max_samples;
     unsigned threads; /* per image, for the stages that run in parallel */
+    /* Set where an encrypt follows the decode (the command's encrypt,
+     * mc_encrypt_file): a large PNG's chunk digests are hashed while it
+     * is decoded (chunkhash.c). */
+    bool chunk_digests;
 };
 /* codec_dicom.c: sets the calling thread's mc_ctx_last_detail() text
  * (printf-style; "%s", "" clears it). Nothing is recorded when ctx is NULL
@@ -75,7 +79,30 @@ struct mc_image {
     uint8_t *side;    /* side-data records, or NULL */
     size_t side_len;
     char *name;       /* decoded copy of MC_SIDE_NAME, or NULL */
+    /* Format v3's chunk digests of the samples as decoded (64 bytes per
+     * MC_TREE_CHUNK), or NULL: only while the samples are unchanged, so
+     * dropped (mc__image_drop_digests) before anything may write them. */
+    uint8_t *digests;
+    size_t digests_len;
 };
+
+/* Format v3's keyed hash is over the SHA-512 digests of the samples in
+ * chunks of this many bytes (docs/FORMAT.md §4.1). */
+#define MC_TREE_CHUNK ((size_t)1 << 16)
+
+/* chunkhash.c: the chunk digests of len bytes at samples hashed on a
+ * second thread while a decoder fills them front to back. start gives
+ * NULL if the thread cannot be had (the keyed hash then does it all);
+ * ready says the first `ready` bytes are final; finish waits for the
+ * rest and returns the digests (malloc, *digests_len bytes) or NULL;
+ * abort stops without them. Both free the hasher. */
+typedef struct mc__chunk_hasher mc__chunk_hasher;
+mc__chunk_hasher *mc__chunk_hasher_start(const uint8_t *samples, size_t len);
+void mc__chunk_hasher_ready(mc__chunk_hasher *h, size_t ready);
+uint8_t *mc__chunk_hasher_finish(mc__chunk_hasher *h, size_t *digests_len);
+void mc__chunk_hasher_abort(mc__chunk_hasher *h);
+/* Wipes and frees img's digests, if any. */
+void mc__image_drop_digests(mc_image *img);
 
 /* image.c */
 /* mem.c: malloc() for a buffer that is about to be filled: from

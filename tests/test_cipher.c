@@ -348,6 +348,212 @@ static void test_threads_same_bytes(void **state)
     }
 }
 
+/* A 1024x1024 16-bit gray PNG, Adam7-interlaced, every sample 0x1234,
+ * written here by hand (stored deflate blocks) since medcrypt writes no
+ * interlaced PNG: 2 MiB of samples, so large enough to be hashed while
+ * decoded, were it not interlaced. */
+static uint32_t crc32_of(uint32_t crc, const uint8_t *p, size_t n)
+{
+    crc = ~crc;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; k++)
+            crc = crc >> 1 ^ (0xedb88320u & (0u - (crc & 1)));
+    }
+    return ~crc;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static uint8_t *adam7_png(size_t *len)
+{
+    /* Adam7 passes of a 1024x1024 image (PNG §8.2): width, height. */
+    static const uint32_t pass[7][2] = {{128, 128}, {128, 128}, {256, 128}, {256, 256},
+                                        {512, 256}, {512, 512}, {1024, 512}};
+    size_t raw_len = 0, n, off, stored, out_len;
+    uint8_t *raw, *out, *p;
+    uint32_t a = 1, b = 0;
+
+    for (int i = 0; i < 7; i++)
+        raw_len += (size_t)pass[i][1] * (1 + 2 * (size_t)pass[i][0]);
+    raw = malloc(raw_len);
+    assert_non_null(raw);
+    for (int i = 0, k = 0; i < 7; i++)
+        for (uint32_t y = 0; y < pass[i][1]; y++) {
+            raw[k++] = 0; /* filter: none */
+            for (uint32_t x = 0; x < pass[i][0]; x++) {
+                raw[k++] = 0x12;
+                raw[k++] = 0x34;
+            }
+        }
+    for (size_t i = 0; i < raw_len; i++) { /* Adler-32 (RFC 1950) */
+        a = (a + raw[i]) % 65521;
+        b = (b + a) % 65521;
+    }
+    stored = 2 + raw_len + 5 * ((raw_len + 65534) / 65535) + 4;
+    out_len = 8 + 25 + 12 + stored + 12;
+    out = p = malloc(out_len);
+    assert_non_null(out);
+    memcpy(p, "\x89PNG\r\n\x1a\n", 8);
+    p += 8;
+    put_be32(p, 13);
+    memcpy(p + 4, "IHDR", 4);
+    put_be32(p + 8, 1024);
+    put_be32(p + 12, 1024);
+    memcpy(p + 16, "\x10\x00\x00\x00\x01", 5); /* 16-bit gray, Adam7 */
+    put_be32(p + 21, crc32_of(0, p + 4, 17));
+    p += 25;
+    put_be32(p, (uint32_t)stored);
+    memcpy(p + 4, "IDAT", 4);
+    n = 8;
+    p[n++] = 0x78;
+    p[n++] = 0x01;
+    for (off = 0; off < raw_len;) {
+        size_t k = raw_len - off < 65535 ? raw_len - off : 65535;
+        p[n++] = off + k == raw_len; /* BFINAL, BTYPE 00: stored */
+        p[n++] = (uint8_t)k;
+        p[n++] = (uint8_t)(k >> 8);
+        p[n++] = (uint8_t)~k;
+        p[n++] = (uint8_t)(~k >> 8);
+        memcpy(p + n, raw + off, k);
+        n += k;
+        off += k;
+    }
+    put_be32(p + n, b << 16 | a);
+    n += 4;
+    put_be32(p + n, crc32_of(0, p + 4, n - 4));
+    p += n + 4;
+    put_be32(p, 0);
+    memcpy(p + 4, "IEND", 4);
+    put_be32(p + 8, crc32_of(0, p + 4, 4));
+    assert_int_equal((size_t)(p + 12 - out), out_len);
+    free(raw);
+    *len = out_len;
+    return out;
+}
+
+/* A large PNG decoded for an encrypt (mc_ctx.chunk_digests, on two
+ * threads) has its chunk digests hashed while it is decoded: they are the
+ * SHA-512 of its 64 KiB chunks, so the tag and the cipher bytes are those
+ * of the same image hashed by the encrypt itself. Anything that may
+ * change the samples drops them; an interlaced PNG, a small one, a single
+ * thread or a decode not followed by an encrypt gets none; a PNG cut in
+ * its image data is refused as before. */
+static void test_digests_while_decoding(void **state)
+{
+    /* 16-bit gray (rows swapped as they come), 8-bit RGB with a width
+     * whose rows straddle the chunks, and the 2 MiB threshold exactly. */
+    static const uint32_t sizes[][4] = {{1024, 1100, 1, 16}, {1001, 777, 3, 8}, {1024, 1024, 2, 8}};
+    uint8_t nonce[MC_NONCE_BYTES] = {3};
+    mc_ctx *dc = NULL;
+    mc_key key;
+    (void)state;
+    test_key(&key, 6);
+    assert_int_equal(mc_ctx_new(&dc), MC_OK);
+    assert_int_equal(mc_ctx_set_threads(dc, 2), MC_OK);
+    dc->chunk_digests = true;
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        mc_image *plain = make_image(sizes[s][0], sizes[s][1], (uint8_t)sizes[s][2],
+                                     (uint8_t)sizes[s][3], 21);
+        mc_image *ref = NULL, *img = NULL, *other = NULL;
+        uint8_t *png = NULL, digest[64];
+        size_t png_len, chunks = (plain->samples_len + MC_TREE_CHUNK - 1) / MC_TREE_CHUNK;
+        mc__header href, h;
+
+        assert_int_equal(mc__png_encode(plain, NULL, false, &png, &png_len), MC_OK);
+        assert_int_equal(mc_image_decode(dc, png, png_len, NULL, &img), MC_OK);
+        assert_non_null(img->digests);
+        assert_int_equal(img->digests_len, chunks * 64);
+        assert_memory_equal(img->samples, plain->samples, plain->samples_len);
+        for (size_t i = 0; i < chunks; i++) {
+            size_t off = i * MC_TREE_CHUNK;
+            size_t n = plain->samples_len - off < MC_TREE_CHUNK ? plain->samples_len - off
+                                                                : MC_TREE_CHUNK;
+            assert_int_equal(mc__sha512(digest, plain->samples + off, n), MC_OK);
+            assert_memory_equal(img->digests + 64 * i, digest, 64);
+        }
+        /* The same cipher image as the image hashed by the encrypt. */
+        assert_int_equal(mc__image_copy(plain, &ref), MC_OK);
+        ref->format = img->format;
+        assert_int_equal(mc__encrypt_inplace(&key, ref, nonce, MC_STAGES_ALL, &href, 2), MC_OK);
+        assert_int_equal(mc__encrypt_inplace(&key, img, nonce, MC_STAGES_ALL, &h, 2), MC_OK);
+        assert_null(img->digests); /* dropped before the stages */
+        assert_memory_equal(h.tag, href.tag, MC_TAG_BYTES);
+        assert_memory_equal(img->samples, ref->samples, ref->samples_len);
+        assert_int_equal(mc__decrypt_inplace(&key, img, &h, 2), MC_OK);
+        assert_memory_equal(img->samples, plain->samples, plain->samples_len);
+        mc_image_free(img);
+        img = NULL;
+        /* A mutable pointer to the samples drops them; a copy has none. */
+        assert_int_equal(mc_image_decode(dc, png, png_len, NULL, &img), MC_OK);
+        assert_int_equal(mc__image_copy(img, &other), MC_OK);
+        assert_null(other->digests);
+        assert_non_null(mc_image_samples(img, NULL));
+        assert_null(img->digests);
+        mc_image_free(other);
+        mc_image_free(img);
+        img = NULL;
+        /* One thread, or a plain decode: none. */
+        assert_int_equal(mc_ctx_set_threads(dc, 1), MC_OK);
+        assert_int_equal(mc_image_decode(dc, png, png_len, NULL, &img), MC_OK);
+        assert_null(img->digests);
+        mc_image_free(img);
+        img = NULL;
+        assert_int_equal(mc_ctx_set_threads(dc, 2), MC_OK);
+        assert_int_equal(mc_image_decode(ctx, png, png_len, NULL, &img), MC_OK);
+        assert_null(img->digests);
+        mc_image_free(img);
+        img = NULL;
+        /* Cut in the middle of its image data: refused, the thread
+         * stopped (ASan, helgrind). */
+        assert_int_not_equal(mc_image_decode(dc, png, png_len / 2, NULL, &img), MC_OK);
+        assert_null(img);
+        free(png);
+        mc_image_free(ref);
+        mc_image_free(plain);
+    }
+    /* Interlaced: its rows come pass by pass, not in order; decoded as
+     * before, with no digests. */
+    {
+        mc_image *img = NULL;
+        size_t png_len, n;
+        uint8_t *png = adam7_png(&png_len);
+        const uint8_t *smp;
+        assert_int_equal(mc_image_decode(dc, png, png_len, NULL, &img), MC_OK);
+        assert_null(img->digests);
+        smp = mc_image_samples_const(img, &n);
+        assert_int_equal(n, (size_t)1024 * 1024 * 2);
+        for (size_t i = 0; i < n; i += 2) {
+            uint16_t v;
+            memcpy(&v, smp + i, 2);
+            if (v != 0x1234)
+                fail_msg("sample %zu is %04x", i / 2, v);
+        }
+        mc_image_free(img);
+        free(png);
+    }
+    /* Under 2 MiB of samples: none (starting the thread costs what it
+     * would save). */
+    {
+        mc_image *small = make_image(512, 512, 1, 16, 4), *img = NULL;
+        uint8_t *png = NULL;
+        size_t png_len;
+        assert_int_equal(mc__png_encode(small, NULL, false, &png, &png_len), MC_OK);
+        assert_int_equal(mc_image_decode(dc, png, png_len, NULL, &img), MC_OK);
+        assert_null(img->digests);
+        mc_image_free(img);
+        mc_image_free(small);
+        free(png);
+    }
+    mc_ctx_free(dc);
+}
+
 /* The keyed hash and the XChaCha20 layer run on OpenSSL's assembly,
  * linked in, or on libsodium (mc__sodium_only; crypto.c): the same
  * cipher bytes, tag and plain image back either way, for each format
@@ -798,6 +1004,7 @@ int main(void)
         cmocka_unit_test(test_henon_orbits_bounded),
         cmocka_unit_test(test_parallel_ranges),
         cmocka_unit_test(test_threads_same_bytes),
+        cmocka_unit_test(test_digests_while_decoding),
         cmocka_unit_test(test_libraries_same_bytes),
         cmocka_unit_test(test_encrypt_streamed),
         cmocka_unit_test(test_roundtrip_testdata_png),

@@ -85,7 +85,7 @@ mc__chunk_hasher *mc__chunk_hasher_start(const uint8_t *samples, size_t len)
     h->len = len;
     atomic_init(&h->claimed, 0);
     atomic_init(&h->failed, false);
-    h->chunks = (len + MC_TREE_CHUNK - 1) / MC_TREE_CHUNK;
+    h->chunks = mc__tree_chunks(len);
     if ((h->digests = malloc(h->chunks * 64)) == NULL)
         goto fail;
     if (pthread_mutex_init(&h->lock, NULL) != 0)
@@ -156,13 +156,4 @@ void mc__chunk_hasher_abort(mc__chunk_hasher *h)
 {
     if (h != NULL)
         (void)stop_thread(h, true);
-}
-
-void mc__image_drop_digests(mc_image *img)
-{
-    if (img->digests != NULL)
-        sodium_memzero(img->digests, img->digests_len);
-    free(img->digests);
-    img->digests = NULL;
-    img->digests_len = 0;
 }

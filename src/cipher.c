@@ -110,11 +110,11 @@ static mc_err keyed_hash(uint8_t tag[MC_TAG_BYTES], const mc__subkeys *sk, const
     mc_err err;
 
     if (hdr->version >= 3 && img->digests != NULL &&
-        img->digests_len == (img->samples_len + MC_TREE_CHUNK - 1) / MC_TREE_CHUNK * 64) {
+        img->digests_len == mc__tree_chunks(img->samples_len) * 64) {
         m = img->digests; /* hashed while it was decoded */
         m_len = img->digests_len;
     } else if (hdr->version >= 3) {
-        size_t chunks = (img->samples_len + MC_TREE_CHUNK - 1) / MC_TREE_CHUNK;
+        size_t chunks = mc__tree_chunks(img->samples_len);
         d_len = chunks * 64;
         if ((t.digests = malloc(d_len > 0 ? d_len : 1)) == NULL)
             return MC_ENOMEM;

@@ -282,7 +282,7 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
     uint32_t dim_limit;
     mc_err err;
     bool swap16;
-    int e;
+    int e, fmt;
 
     if (out == NULL || (buf == NULL && len > 0))
         return MC_EINVAL;
@@ -356,18 +356,18 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
      * to host order here in one loop the compiler vectorizes: libspng's
      * own swap (SPNG_FMT_PNG) is a byte loop. */
     swap16 = lay.fmt == SPNG_FMT_PNG && lay.bits == 16;
+    fmt = swap16 ? SPNG_FMT_RAW : lay.fmt;
     if (want == NULL && ctx != NULL && ctx->chunk_digests && ctx->threads > 1 &&
         ihdr.interlace_method == 0 &&
         samples_len >= DIGESTS_MIN && (hasher = mc__chunk_hasher_start(img->samples,
                                                                        samples_len)) != NULL) {
-        if ((err = decode_rows(sc, img, swap16 ? SPNG_FMT_RAW : lay.fmt, lay.flags, swap16,
-                               hasher)) != MC_OK)
+        if ((err = decode_rows(sc, img, fmt, lay.flags, swap16, hasher)) != MC_OK)
             goto out;
         img->digests = mc__chunk_hasher_finish(hasher, &img->digests_len);
         hasher = NULL;
     } else {
-        if ((e = spng_decode_image(sc, img->samples, img->samples_len,
-                                   swap16 ? SPNG_FMT_RAW : lay.fmt, lay.flags)) != SPNG_OK) {
+        if ((e = spng_decode_image(sc, img->samples, img->samples_len, fmt, lay.flags)) !=
+            SPNG_OK) {
             err = map_spng_error(e);
             goto out;
         }

@@ -169,6 +169,15 @@ void mc_image_get_info(const mc_image *img, mc_image_info *info)
     info->extension = extension_of(img);
 }
 
+void mc__image_drop_digests(mc_image *img)
+{
+    if (img->digests != NULL)
+        sodium_memzero(img->digests, img->digests_len);
+    free(img->digests);
+    img->digests = NULL;
+    img->digests_len = 0;
+}
+
 uint8_t *mc_image_samples(mc_image *img, size_t *len)
 {
     if (img == NULL)

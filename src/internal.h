@@ -87,8 +87,13 @@ struct mc_image {
 };
 
 /* Format v3's keyed hash is over the SHA-512 digests of the samples in
- * chunks of this many bytes (docs/FORMAT.md §4.1). */
+ * chunks of this many bytes (docs/FORMAT.md §4.1), the last one shorter. */
 #define MC_TREE_CHUNK ((size_t)1 << 16)
+
+static inline size_t mc__tree_chunks(size_t samples_len)
+{
+    return (samples_len + MC_TREE_CHUNK - 1) / MC_TREE_CHUNK;
+}
 
 /* chunkhash.c: the chunk digests of len bytes at samples hashed on a
  * second thread while a decoder fills them front to back. start gives
@@ -101,8 +106,6 @@ mc__chunk_hasher *mc__chunk_hasher_start(const uint8_t *samples, size_t len);
 void mc__chunk_hasher_ready(mc__chunk_hasher *h, size_t ready);
 uint8_t *mc__chunk_hasher_finish(mc__chunk_hasher *h, size_t *digests_len);
 void mc__chunk_hasher_abort(mc__chunk_hasher *h);
-/* Wipes and frees img's digests, if any. */
-void mc__image_drop_digests(mc_image *img);
 
 /* image.c */
 /* mem.c: malloc() for a buffer that is about to be filled: from
@@ -150,6 +153,8 @@ mc_err mc__image_copy(const mc_image *src, mc_image **out);
  * data before), and the block (its size unchanged) given to img as its
  * samples. */
 void mc__image_adopt(mc_image *img, uint8_t *buf, size_t len, size_t off, size_t samples_len);
+/* Wipes and frees img's chunk digests, if any (mc_image.digests). */
+void mc__image_drop_digests(mc_image *img);
 mc_err mc__geometry_check(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint8_t bits,
                           size_t *samples_len);
 mc_err mc__side_add(mc_image *img, uint16_t type, const void *data, size_t len);

@@ -463,7 +463,7 @@ static void test_digests_while_decoding(void **state)
                                      (uint8_t)sizes[s][3], 21);
         mc_image *ref = NULL, *img = NULL, *other = NULL;
         uint8_t *png = NULL, digest[64];
-        size_t png_len, chunks = (plain->samples_len + MC_TREE_CHUNK - 1) / MC_TREE_CHUNK;
+        size_t png_len, chunks = mc__tree_chunks(plain->samples_len);
         mc__header href, h;
 
         assert_int_equal(mc__png_encode(plain, NULL, false, &png, &png_len), MC_OK);

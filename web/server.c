@@ -598,7 +598,6 @@ int web_serve(const struct web_config *cfg)
 {
     struct sockaddr_storage ss;
     bool v6;
-    unsigned threads = cfg->threads;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_AUTO;
     struct MHD_Daemon *d;
     const union MHD_DaemonInfo *info;
@@ -613,17 +612,13 @@ int web_serve(const struct web_config *cfg)
                         "and a port, e.g. 127.0.0.1:8080)\n", cfg->listen);
         return 1;
     }
-    if (threads == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = n > 0 ? (unsigned)n : 1;
-    }
     if (v6)
         flags |= MHD_USE_IPv6;
     pthread_mutex_init(&wl.lock, NULL);
     d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, (void *)cfg,
                          MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
                          MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                         MHD_OPTION_THREAD_POOL_SIZE, threads,
+                         MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
                          MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout,
                          MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
                          MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip,

@@ -17,7 +17,7 @@
 struct web_config {
     const char *listen;       /* "HOST:PORT", "[V6]:PORT" or "PORT" */
     size_t max_upload;        /* bytes of request body, answered 413 above */
-    unsigned threads;         /* worker threads; 0 = one per core */
+    unsigned threads;         /* worker threads, at least 1 (cmd_serve: one per core) */
     unsigned timeout;         /* seconds of inactivity before a connection is closed */
     unsigned max_connections; /* all clients together */
     unsigned per_ip;          /* per client address; 0 = no limit */

@@ -551,18 +551,10 @@ struct runs {
 
 #define RUN_MERGE_GAP 8u /* shorter zero gaps join runs (a header is 8 bytes) */
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
 static void runs_close(struct runs *r)
 {
     if (r->open)
-        put_be32(r->b.p + r->head + 4, (uint32_t)(r->b.len - r->head - 8));
+        mc__put_be32(r->b.p + r->head + 4, (uint32_t)(r->b.len - r->head - 8));
     r->open = false;
 }
 
@@ -586,7 +578,7 @@ static bool runs_add(struct runs *r, uint64_t pos, const uint8_t *diff, size_t n
             if (!mc__buf_reserve(&r->b, 9))
                 return false;
             r->head = r->b.len;
-            put_be32(r->b.p + r->b.len, (uint32_t)(at - prev));
+            mc__put_be32(r->b.p + r->b.len, (uint32_t)(at - prev));
             r->b.len += 8; /* length filled in by runs_close */
             r->open = true;
         }

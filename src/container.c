@@ -24,14 +24,6 @@ static const uint8_t MAGIC[8] = {'m', 'e', 'd', 'c', 'r', 'y', 'p', 't'};
 /* The last 12 bytes of every PNG medcrypt writes (PNG spec §11.2.5). */
 static const uint8_t IEND[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
 static uint32_t get32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -44,12 +36,12 @@ void mc__header_mac_bytes(uint8_t out[MC_MAC_HEADER_BYTES], const mc__header *hd
     out[9] = (uint8_t)hdr->format;
     out[10] = hdr->channels;
     out[11] = hdr->bits;
-    put32(out + 12, hdr->width);
-    put32(out + 16, hdr->height);
-    put32(out + 20, hdr->frames);
+    mc__put_be32(out + 12, hdr->width);
+    mc__put_be32(out + 16, hdr->height);
+    mc__put_be32(out + 20, hdr->frames);
     memcpy(out + 24, hdr->key_id, MC_KEY_ID_BYTES);
     memcpy(out + 32, hdr->nonce, MC_NONCE_BYTES);
-    put32(out + 48, hdr->side_len);
+    mc__put_be32(out + 48, hdr->side_len);
     memset(out + 52, 0, 4);
 }
 

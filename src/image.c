@@ -242,10 +242,7 @@ mc_err mc__side_add(mc_image *img, uint16_t type, const void *data, size_t len)
     p += img->side_len;
     p[0] = (uint8_t)(type >> 8);
     p[1] = (uint8_t)type;
-    p[2] = (uint8_t)(len >> 24);
-    p[3] = (uint8_t)(len >> 16);
-    p[4] = (uint8_t)(len >> 8);
-    p[5] = (uint8_t)len;
+    mc__put_be32(p + 2, (uint32_t)len);
     if (len > 0)
         memcpy(p + SIDE_RECORD_HEAD, data, len);
     img->side_len = need;

@@ -209,10 +209,19 @@ static inline void mc__put_le32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)(v >> 24);
 }
 
-/* The big-endian 32-bit word at p (PNG chunk lengths, side records). */
+/* The big-endian 32-bit word at p (PNG chunk lengths, side records), and
+ * v stored so. */
 static inline uint32_t mc__be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void mc__put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
 }
 
 /* Philox4x32-10 (Random123): one 16-byte block, words little-endian. */

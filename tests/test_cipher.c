@@ -5,6 +5,7 @@
  * header fields).
  */
 #include "helpers.h"
+#include "png_chunk.h"
 
 #include <stdatomic.h>
 
@@ -349,42 +350,24 @@ static void test_threads_same_bytes(void **state)
 }
 
 /* A 1024x1024 16-bit gray PNG, Adam7-interlaced, every sample 0x1234,
- * written here by hand (stored deflate blocks) since medcrypt writes no
- * interlaced PNG: 2 MiB of samples, so large enough to be hashed while
- * decoded, were it not interlaced. */
-static uint32_t crc32_of(uint32_t crc, const uint8_t *p, size_t n)
-{
-    crc = ~crc;
-    for (size_t i = 0; i < n; i++) {
-        crc ^= p[i];
-        for (int k = 0; k < 8; k++)
-            crc = crc >> 1 ^ (0xedb88320u & (0u - (crc & 1)));
-    }
-    return ~crc;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
+ * written here since medcrypt writes no interlaced PNG: 2 MiB of
+ * samples, so large enough to be hashed while decoded, were it not
+ * interlaced. */
 static uint8_t *adam7_png(size_t *len)
 {
     /* Adam7 passes of a 1024x1024 image (PNG §8.2): width, height. */
     static const uint32_t pass[7][2] = {{128, 128}, {128, 128}, {256, 128}, {256, 256},
                                         {512, 256}, {512, 512}, {1024, 512}};
-    size_t raw_len = 0, n, off, stored, out_len;
-    uint8_t *raw, *out, *p;
-    uint32_t a = 1, b = 0;
+    static const uint8_t ihdr[13] = {0, 0, 4, 0, 0, 0, 4, 0, 16, 0, 0, 0, 1}; /* Adam7 */
+    size_t raw_len = 0, k = 0, n = 8;
+    uLongf z_len;
+    uint8_t *raw, *z, *out;
 
     for (int i = 0; i < 7; i++)
         raw_len += (size_t)pass[i][1] * (1 + 2 * (size_t)pass[i][0]);
     raw = malloc(raw_len);
     assert_non_null(raw);
-    for (int i = 0, k = 0; i < 7; i++)
+    for (int i = 0; i < 7; i++)
         for (uint32_t y = 0; y < pass[i][1]; y++) {
             raw[k++] = 0; /* filter: none */
             for (uint32_t x = 0; x < pass[i][0]; x++) {
@@ -392,49 +375,19 @@ static uint8_t *adam7_png(size_t *len)
                 raw[k++] = 0x34;
             }
         }
-    for (size_t i = 0; i < raw_len; i++) { /* Adler-32 (RFC 1950) */
-        a = (a + raw[i]) % 65521;
-        b = (b + a) % 65521;
-    }
-    stored = 2 + raw_len + 5 * ((raw_len + 65534) / 65535) + 4;
-    out_len = 8 + 25 + 12 + stored + 12;
-    out = p = malloc(out_len);
+    z_len = compressBound(raw_len);
+    z = malloc(z_len);
+    assert_non_null(z);
+    assert_int_equal(compress(z, &z_len, raw, raw_len), Z_OK);
+    out = malloc(8 + 25 + 12 + z_len + 12);
     assert_non_null(out);
-    memcpy(p, "\x89PNG\r\n\x1a\n", 8);
-    p += 8;
-    put_be32(p, 13);
-    memcpy(p + 4, "IHDR", 4);
-    put_be32(p + 8, 1024);
-    put_be32(p + 12, 1024);
-    memcpy(p + 16, "\x10\x00\x00\x00\x01", 5); /* 16-bit gray, Adam7 */
-    put_be32(p + 21, crc32_of(0, p + 4, 17));
-    p += 25;
-    put_be32(p, (uint32_t)stored);
-    memcpy(p + 4, "IDAT", 4);
-    n = 8;
-    p[n++] = 0x78;
-    p[n++] = 0x01;
-    for (off = 0; off < raw_len;) {
-        size_t k = raw_len - off < 65535 ? raw_len - off : 65535;
-        p[n++] = off + k == raw_len; /* BFINAL, BTYPE 00: stored */
-        p[n++] = (uint8_t)k;
-        p[n++] = (uint8_t)(k >> 8);
-        p[n++] = (uint8_t)~k;
-        p[n++] = (uint8_t)(~k >> 8);
-        memcpy(p + n, raw + off, k);
-        n += k;
-        off += k;
-    }
-    put_be32(p + n, b << 16 | a);
-    n += 4;
-    put_be32(p + n, crc32_of(0, p + 4, n - 4));
-    p += n + 4;
-    put_be32(p, 0);
-    memcpy(p + 4, "IEND", 4);
-    put_be32(p + 8, crc32_of(0, p + 4, 4));
-    assert_int_equal((size_t)(p + 12 - out), out_len);
+    memcpy(out, "\x89PNG\r\n\x1a\n", 8);
+    n += put_chunk(out + n, "IHDR", ihdr, sizeof ihdr);
+    n += put_chunk(out + n, "IDAT", z, (uint32_t)z_len);
+    n += put_chunk(out + n, "IEND", NULL, 0);
     free(raw);
-    *len = out_len;
+    free(z);
+    *len = n;
     return out;
 }
 

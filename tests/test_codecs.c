@@ -19,6 +19,7 @@
 #include <zlib.h>
 
 #include "mem_sink.h"
+#include "png_chunk.h"
 
 #include "internal.h"
 #include "medcrypt.h"
@@ -66,11 +67,6 @@ static mc_ctx *new_ctx(void)
 static uint32_t be16(const uint8_t *p)
 {
     return (uint32_t)p[0] << 8 | p[1];
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 static uint32_t sample_at(const mc_image *img, size_t i)
@@ -122,25 +118,6 @@ static void fill_pattern(mc_image *img, uint32_t seed)
     }
 }
 
-/* A PNG chunk with its CRC (PNG §5.3), appended at *pos. */
-static size_t put_chunk(uint8_t *dst, const char type[4], const uint8_t *data, uint32_t len)
-{
-    uint32_t crc;
-    dst[0] = (uint8_t)(len >> 24);
-    dst[1] = (uint8_t)(len >> 16);
-    dst[2] = (uint8_t)(len >> 8);
-    dst[3] = (uint8_t)len;
-    memcpy(dst + 4, type, 4);
-    if (len > 0)
-        memcpy(dst + 8, data, len);
-    crc = (uint32_t)crc32(0, dst + 4, len + 4);
-    dst[8 + len] = (uint8_t)(crc >> 24);
-    dst[9 + len] = (uint8_t)(crc >> 16);
-    dst[10 + len] = (uint8_t)(crc >> 8);
-    dst[11 + len] = (uint8_t)crc;
-    return 12 + len;
-}
-
 /* A PNG of only signature, IHDR and IEND: enough to reach the size check. */
 static size_t header_only_png(uint8_t out[64], uint32_t w, uint32_t h, uint8_t depth,
                               uint8_t color)
@@ -161,7 +138,7 @@ static size_t find_chunk(const uint8_t *png, size_t len, const char type[4], uin
 {
     size_t off = 8;
     while (off + 12 <= len) {
-        uint32_t l = be32(png + off);
+        uint32_t l = mc__be32(png + off);
         if (memcmp(png + off + 4, type, 4) == 0) {
             *chunk_len = l;
             return off;
@@ -361,8 +338,8 @@ static void test_png_encode_big_endian(void **state)
     memcpy(img->samples, px, sizeof px);
     assert_int_equal(mc__png_encode(img, NULL, true, &png, &png_len), MC_OK);
 
-    assert_int_equal(be32(png + 16), 3); /* IHDR width */
-    assert_int_equal(be32(png + 20), 2); /* IHDR height */
+    assert_int_equal(mc__be32(png + 16), 3); /* IHDR width */
+    assert_int_equal(mc__be32(png + 20), 2); /* IHDR height */
     assert_int_equal(png[24], 16);       /* bit depth */
     assert_int_equal(png[25], 0);        /* color type: gray */
     off = find_chunk(png, png_len, "IDAT", &idat_len);
@@ -661,19 +638,16 @@ static void test_png_errors(void **state)
 
         assert_int_equal(mc_image_decode(ctx, buf, len, NULL, &good), MC_OK);
         memcpy(copy, buf, len);
-        for (size_t off = 8; off + 12 <= len; off += 12 + (size_t)be32(copy + off))
+        for (size_t off = 8; off + 12 <= len; off += 12 + (size_t)mc__be32(copy + off))
             if (memcmp(copy + off + 4, "IDAT", 4) == 0) {
                 last = off;
-                last_len = be32(copy + off);
+                last_len = mc__be32(copy + off);
             }
         assert_true(last > 0 && last_len >= 4);
         end = last + 8 + last_len; /* the chunk's CRC */
         copy[end - 1] ^= 0x01;
         crc = (uint32_t)crc32(0, copy + last + 4, last_len + 4);
-        copy[end] = (uint8_t)(crc >> 24);
-        copy[end + 1] = (uint8_t)(crc >> 16);
-        copy[end + 2] = (uint8_t)(crc >> 8);
-        copy[end + 3] = (uint8_t)crc;
+        mc__put_be32(copy + end, crc);
         assert_int_equal(mc_image_decode(ctx, copy, len, NULL, &img), MC_OK);
         assert_same_samples(good, img);
         mc_image_free(img);

@@ -167,8 +167,9 @@ mc_err mc_image_decode_owned(mc_ctx *ctx, uint8_t *buf, size_t len, const char *
 mc_err mc_image_encode(mc_ctx *ctx, const mc_image *img, uint8_t **out, size_t *out_len)
     MC_WARN_UNUSED;
 /* Where streamed output goes: called with consecutive pieces of the file
- * (up to some KiB each, in order); returns 0 on success, anything else to
- * stop, and the call then fails with MC_EIO. */
+ * (in order, up to a few hundred KiB each), always from the thread that
+ * made the call, even where the work runs on several; returns 0 on
+ * success, anything else to stop, and the call then fails with MC_EIO. */
 typedef int (*mc_write_fn)(void *user, const uint8_t *data, size_t len);
 /* As mc_image_encode, the file handed to write piece by piece (PNG and
  * binary PGM/PPM never held whole in memory; the other formats in one

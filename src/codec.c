@@ -15,6 +15,9 @@ struct codec {
     /* NULL where medcrypt only writes the format (or not at all yet). */
     bool (*sniff)(const uint8_t *buf, size_t len);
     mc_err (*decode)(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out);
+    /* Written back as a plain PNG (png_encode, png_encode_to below),
+     * with the context's threads; the two functions then unused. */
+    bool as_png;
     /* NULL where the format cannot be written back. */
     mc_err (*encode)(const mc_image *img, uint8_t **out, size_t *out_len);
     /* Streamed, piece by piece; NULL: encode, then one write. */
@@ -26,16 +29,23 @@ static mc_err png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_i
     return mc__png_decode(ctx, buf, len, out, NULL);
 }
 
-/* Plain images are written with libspng's defaults (filtering and
- * compression pay off on real images, unlike on cipher noise). */
-static mc_err png_encode(const mc_image *img, uint8_t **out, size_t *out_len)
+/* Plain images (PNG, and JPEG's pixels) are filtered and compressed,
+ * which pays off on real images, unlike on cipher noise; a large one on
+ * the context's threads (codec_png_bands.c). */
+static unsigned threads_of(const mc_ctx *ctx)
 {
-    return mc__png_encode(img, NULL, false, out, out_len);
+    return ctx != NULL ? ctx->threads : 1;
 }
 
-static mc_err png_encode_to(const mc_image *img, mc_write_fn write, void *user)
+static mc_err png_encode(const mc_ctx *ctx, const mc_image *img, uint8_t **out, size_t *out_len)
 {
-    return mc__png_encode_to(img, NULL, false, write, user);
+    return mc__png_encode_plain(img, threads_of(ctx), out, out_len);
+}
+
+static mc_err png_encode_to(const mc_ctx *ctx, const mc_image *img, mc_write_fn write,
+                            void *user)
+{
+    return mc__png_encode_plain_to(img, threads_of(ctx), write, user);
 }
 
 /* Sniffed in this order: the first whose sniff accepts the bytes decodes
@@ -43,12 +53,13 @@ static mc_err png_encode_to(const mc_image *img, mc_write_fn write, void *user)
 static const struct codec codecs[] = {
     /* DICOM first: its 128-byte preamble is free-form (PS3.10 §7.1 lets it
      * hold e.g. a TIFF header); "DICM" at offset 128 is its signature. */
-    {MC_FORMAT_DICOM, mc__dicom_sniff, mc__dicom_decode, mc__dicom_encode, mc__dicom_encode_to},
-    {MC_FORMAT_PNG, mc__png_sniff, png_decode, png_encode, png_encode_to},
-    {MC_FORMAT_PNM, mc__pnm_sniff, mc__pnm_decode, mc__pnm_encode, mc__pnm_encode_to},
-    {MC_FORMAT_BMP, mc__bmp_sniff, mc__bmp_decode, mc__bmp_encode, NULL}, /* "BM" */
+    {MC_FORMAT_DICOM, mc__dicom_sniff, mc__dicom_decode, false, mc__dicom_encode,
+     mc__dicom_encode_to},
+    {MC_FORMAT_PNG, mc__png_sniff, png_decode, true, NULL, NULL},
+    {MC_FORMAT_PNM, mc__pnm_sniff, mc__pnm_decode, false, mc__pnm_encode, mc__pnm_encode_to},
+    {MC_FORMAT_BMP, mc__bmp_sniff, mc__bmp_decode, false, mc__bmp_encode, NULL}, /* "BM" */
     /* JPEG is lossy: its decoded pixels come back as a lossless PNG. */
-    {MC_FORMAT_JPEG, mc__jpeg_sniff, mc__jpeg_decode, png_encode, png_encode_to}, /* FF D8 FF */
+    {MC_FORMAT_JPEG, mc__jpeg_sniff, mc__jpeg_decode, true, NULL, NULL}, /* FF D8 FF */
 };
 
 #define N_CODECS (sizeof codecs / sizeof codecs[0])
@@ -175,10 +186,11 @@ mc_err mc_image_encode(mc_ctx *ctx, const mc_image *img, uint8_t **out, size_t *
 {
     const struct codec *c;
 
-    (void)ctx; /* encoders take no options yet */
     if (img == NULL || out == NULL || out_len == NULL)
         return MC_EINVAL;
-    if ((c = codec_for(img->format)) == NULL || c->encode == NULL)
+    if ((c = codec_for(img->format)) != NULL && c->as_png)
+        return png_encode(ctx, img, out, out_len);
+    if (c == NULL || c->encode == NULL)
         return MC_EUNSUPPORTED;
     return c->encode(img, out, out_len);
 }
@@ -190,10 +202,11 @@ mc_err mc_image_encode_to(mc_ctx *ctx, const mc_image *img, mc_write_fn write, v
     size_t len = 0;
     mc_err err;
 
-    (void)ctx;
     if (img == NULL || write == NULL)
         return MC_EINVAL;
-    if ((c = codec_for(img->format)) == NULL || c->encode == NULL)
+    if ((c = codec_for(img->format)) != NULL && c->as_png)
+        return png_encode_to(ctx, img, write, user);
+    if (c == NULL || c->encode == NULL)
         return MC_EUNSUPPORTED;
     if (c->encode_to != NULL)
         return c->encode_to(img, write, user);
@@ -208,8 +221,7 @@ mc_err mc_image_encode_to(mc_ctx *ctx, const mc_image *img, mc_write_fn write, v
 
 mc_err mc_image_encode_png(mc_ctx *ctx, const mc_image *img, uint8_t **out, size_t *out_len)
 {
-    (void)ctx;
     if (img == NULL || out == NULL || out_len == NULL)
         return MC_EINVAL;
-    return png_encode(img, out, out_len);
+    return png_encode(ctx, img, out, out_len);
 }

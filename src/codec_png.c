@@ -66,10 +66,13 @@ static const uint8_t png_signature[8] = {137, 80, 78, 71, 13, 10, 26, 10};
  * 40, but 1.5-10 % larger on the CTs and 2-4 times on colour images. A
  * smaller window only slows Z_RLE down (zlib slides it more often: 304 ms
  * with 512 bytes), so it keeps zlib's default window and memory level.
- * With Z_RLE the level only has to be above 0. */
-#define PLAIN_COMPRESSION_LEVEL 2
+ * With Z_RLE the level only has to be above 0. An image of
+ * MC__PNG_BANDS_MIN bytes or more is written with the same settings in
+ * bands compressed on all cores instead (codec_png_bands.c). */
+#define PLAIN_COMPRESSION_LEVEL MC__PNG_PLAIN_LEVEL /* internal.h: codec_png_bands.c too */
 #define PLAIN_FILTERS SPNG_FILTER_CHOICE_PAETH
-#define PLAIN_STRATEGY Z_RLE
+#define PLAIN_STRATEGY MC__PNG_PLAIN_STRATEGY
+_Static_assert(MC__PNG_PLAIN_STRATEGY == Z_RLE, "internal.h spells zlib's Z_RLE");
 
 bool mc__png_sniff(const uint8_t *buf, size_t len)
 {
@@ -560,10 +563,26 @@ out:
     return err;
 }
 
-mc_err mc__png_encode(const mc_image *img, const mc__png_chunk *extra, bool fast, uint8_t **out,
-                      size_t *out_len)
+/* The plain image in bands on `threads` threads where it is large
+ * enough (codec_png_bands.c), else through libspng: the same settings. */
+static mc_err encode_plain(const mc_image *img, unsigned threads, struct png_sink *o)
+{
+    size_t row_len;
+
+    if (!image_consistent(img, &row_len))
+        return MC_EINVAL;
+    if (mc__png_bands(img, row_len) == 0)
+        return encode(img, NULL, false, o);
+    return mc__png_encode_bands_to(img, row_len, (uint8_t)color_type_of(img->channels), threads,
+                                   o->write, o->user);
+}
+
+/* Into one buffer (mc__png_encode, mc__png_encode_plain). */
+static mc_err encode_whole(const mc_image *img, const mc__png_chunk *extra, bool fast,
+                           unsigned threads, uint8_t **out, size_t *out_len)
 {
     mc__buf b = {NULL, 0, 0, false};
+    struct png_sink o = {mc__buf_write, &b, false};
     size_t row_len, raw;
     mc_err err;
 
@@ -578,7 +597,7 @@ mc_err mc__png_encode(const mc_image *img, const mc__png_chunk *extra, bool fast
     if (image_consistent(img, &row_len) && (raw = (row_len + 1) * img->height) < SIZE_MAX / 2 &&
         !mc__buf_reserve(&b, raw + raw / 256 + (extra != NULL ? extra->len : 0) + 4096))
         return MC_ENOMEM;
-    err = mc__png_encode_to(img, extra, fast, mc__buf_write, &b);
+    err = threads > 0 ? encode_plain(img, threads, &o) : encode(img, extra, fast, &o);
     if (err == MC_EIO && b.nomem)
         err = MC_ENOMEM;
     if (err != MC_OK) {
@@ -590,6 +609,12 @@ mc_err mc__png_encode(const mc_image *img, const mc__png_chunk *extra, bool fast
     return MC_OK;
 }
 
+mc_err mc__png_encode(const mc_image *img, const mc__png_chunk *extra, bool fast, uint8_t **out,
+                      size_t *out_len)
+{
+    return encode_whole(img, extra, fast, 0, out, out_len);
+}
+
 mc_err mc__png_encode_to(const mc_image *img, const mc__png_chunk *extra, bool fast,
                          mc_write_fn write, void *user)
 {
@@ -598,4 +623,20 @@ mc_err mc__png_encode_to(const mc_image *img, const mc__png_chunk *extra, bool f
     if (img == NULL || write == NULL)
         return MC_EINVAL;
     return encode(img, extra, fast, &o);
+}
+
+mc_err mc__png_encode_plain(const mc_image *img, unsigned threads, uint8_t **out,
+                            size_t *out_len)
+{
+    return encode_whole(img, NULL, false, threads > 0 ? threads : 1, out, out_len);
+}
+
+mc_err mc__png_encode_plain_to(const mc_image *img, unsigned threads, mc_write_fn write,
+                               void *user)
+{
+    struct png_sink o = {write, user, false};
+
+    if (img == NULL || write == NULL)
+        return MC_EINVAL;
+    return encode_plain(img, threads > 0 ? threads : 1, &o);
 }

@@ -729,6 +729,26 @@ if [ -n "$PY" ]; then
     rm -f big.pgm
 fi
 
+# A large PNG (the 2048x2048 CT, 8 MiB of samples) comes back written in
+# bands compressed on all cores (src/codec_png_bands.c): the same file
+# with -j 1 and -j 2, with the original's samples for python's zlib
+# (which checks every CRC and the stream's Adler-32).
+cp "$TESTDATA/bench/ct_2048_16bit.png" ct2048.png && chmod 644 ct2048.png
+run mc encrypt -k k.key -o ct2048.enc.png ct2048.png
+assert_rc 0 "2048x2048 PNG: encrypt exits 0"
+for j in 1 2; do
+    run mc decrypt -k k.key -j $j -o ct2048.j$j.png ct2048.enc.png
+    assert_rc 0 "2048x2048 PNG, -j $j: decrypt exits 0"
+done
+assert_same "2048x2048 PNG: decrypted to the same file with -j 1 and -j 2" ct2048.j1.png ct2048.j2.png
+if py same ct2048.png ct2048.j2.png; then
+    ok "2048x2048 PNG: the decrypted PNG has exactly the original samples"
+else
+    not_ok "2048x2048 PNG: the decrypted PNG has exactly the original samples ($(py_text))"
+fi
+assert_no_tmp "2048x2048 PNG: no temporary file left"
+rm -f ct2048.png ct2048.enc.png ct2048.j1.png ct2048.j2.png
+
 # Inputs used below.
 cp "$TESTDATA/pnm/ct_small_12bit.pgm" scan.pgm
 cp "$TESTDATA/pnm/rgb_100x100.ppm" photo.ppm

@@ -889,6 +889,134 @@ static void test_png_encode_streamed(void **state)
     mc_ctx_free(ctx);
 }
 
+/* A plain image to compress: smooth ramps (which Paeth predicts) under
+ * a few bits of noise, as in a CT. */
+static void fill_smooth(mc_image *img, uint32_t seed)
+{
+    uint32_t x = seed, row = (uint32_t)(img->samples_len / (img->bits / 8) / img->height);
+
+    for (size_t i = 0; i < n_samples(img); i++) {
+        uint32_t u = (uint32_t)(i % row), v = (uint32_t)(i / row);
+        x = x * 1664525u + 1013904223u;
+        set_sample(img, i, ((u * 3 + v * 5) & (img->bits == 8 ? 0xf0 : 0xfff0)) + (x >> 28));
+    }
+}
+
+/* Plain images of MC__PNG_BANDS_MIN sample bytes or more are written in
+ * bands, each deflated on its own (codec_png_bands.c). For every layout
+ * (1 to 4 channels, 8 and 16 bits; bands of many rows, a shorter last
+ * band, rows wider than a band): the same file on 1, 2 and 5 threads,
+ * whole, streamed and through mc_image_encode; one IDAT chunk per band,
+ * each with its CRC-32; the zlib stream complete, with its Adler-32
+ * (zlib's uncompress checks it; the decoder is told to skip it); every
+ * row Paeth-filtered (type 4); and libspng decodes it to the same
+ * samples. A sink that fails anywhere gives MC_EIO. One row less than the
+ * line, the file is libspng's own, as before. */
+static void test_png_bands(void **state)
+{
+    static const struct {
+        uint32_t w, h;
+        uint8_t c, bits;
+    } layouts[] = {{1024, 1024, 1, 8}, {700, 777, 1, 16}, {520, 1030, 2, 8},
+                   {600, 600, 3, 8},   {300, 440, 4, 16}, {40000, 4, 4, 16}};
+    static const unsigned threads[] = {1, 2, 5};
+    mc_ctx *ctx = new_ctx();
+
+    (void)state;
+    for (size_t d = 0; d < sizeof layouts / sizeof layouts[0]; d++) {
+        mc_image *img = NULL, *back = NULL;
+        uint8_t *png = NULL, *other = NULL, *idat, *raw;
+        size_t png_len, other_len, row_len, bands, off = 8, idat_len = 0, chunks = 0;
+        uLongf raw_len;
+
+        assert_int_equal(mc_image_new(ctx, layouts[d].w, layouts[d].h, layouts[d].c,
+                                      layouts[d].bits, &img), MC_OK);
+        fill_smooth(img, (uint32_t)d + 7);
+        row_len = img->samples_len / img->height;
+        bands = mc__png_bands(img, row_len);
+        assert_true(bands >= 4);
+        assert_int_equal(mc__png_encode_plain(img, 1, &png, &png_len), MC_OK);
+        for (size_t t = 0; t < sizeof threads / sizeof threads[0]; t++) {
+            struct mem_sink k = {NULL, 0, SIZE_MAX, 0};
+            assert_int_equal(mc__png_encode_plain(img, threads[t], &other, &other_len), MC_OK);
+            assert_int_equal(other_len, png_len);
+            assert_memory_equal(other, png, png_len);
+            free(other);
+            assert_int_equal(mc__png_encode_plain_to(img, threads[t], mem_sink_write, &k), MC_OK);
+            assert_int_equal(k.len, png_len);
+            assert_memory_equal(k.p, png, png_len);
+            free(k.p);
+            assert_int_equal(mc_ctx_set_threads(ctx, threads[t]), MC_OK);
+            assert_int_equal(mc_image_encode(ctx, img, &other, &other_len), MC_OK);
+            assert_int_equal(other_len, png_len);
+            assert_memory_equal(other, png, png_len);
+            free(other);
+        }
+        assert_int_equal(mc_ctx_set_threads(ctx, 1), MC_OK);
+
+        /* the chunks: IHDR, one IDAT per band, IEND; every CRC right */
+        assert_non_null(idat = malloc(png_len));
+        while (off + 12 <= png_len) {
+            uint32_t len = mc__be32(png + off);
+            assert_true(off + 12 + len <= png_len);
+            assert_int_equal(crc32(0, png + off + 4, 4 + len), mc__be32(png + off + 8 + len));
+            if (memcmp(png + off + 4, "IDAT", 4) == 0) {
+                memcpy(idat + idat_len, png + off + 8, len);
+                idat_len += len;
+            }
+            chunks++;
+            off += 12 + len;
+        }
+        assert_int_equal(off, png_len);
+        assert_int_equal(chunks, bands + 2);
+        assert_memory_equal(png + off - 12, "\0\0\0\0IEND", 8);
+
+        /* the zlib stream, Adler-32 checked; a Paeth filter byte per row */
+        raw_len = (uLongf)((row_len + 1) * img->height);
+        assert_non_null(raw = malloc(raw_len + 1));
+        assert_int_equal(uncompress(raw, &raw_len, idat, idat_len), Z_OK);
+        assert_int_equal(raw_len, (row_len + 1) * img->height);
+        for (uint32_t y = 0; y < img->height; y++)
+            assert_int_equal(raw[y * (row_len + 1)], 4);
+
+        back = decode_mem(ctx, png, png_len);
+        assert_same_samples(img, back);
+        mc_image_free(back);
+
+        /* a sink failing after the signature, in the middle, before IEND */
+        const size_t fails[] = {8, png_len / 2, png_len - 1};
+        for (size_t f = 0; f < 3; f++) {
+            struct mem_sink bad = {NULL, 0, fails[f], 0};
+            assert_int_equal(mc__png_encode_plain_to(img, 2, mem_sink_write, &bad), MC_EIO);
+            free(bad.p);
+        }
+        free(raw);
+        free(idat);
+        free(png);
+        mc_image_free(img);
+    }
+
+    /* under the line: libspng's file, whatever the threads */
+    {
+        mc_image *img = NULL;
+        uint8_t *png = NULL, *spng = NULL;
+        size_t png_len, spng_len;
+
+        assert_int_equal(mc_image_new(ctx, 1024, 1023, 1, 8, &img), MC_OK);
+        fill_smooth(img, 3);
+        assert_true(img->samples_len < MC__PNG_BANDS_MIN);
+        assert_int_equal(mc__png_bands(img, 1024), 0);
+        assert_int_equal(mc__png_encode_plain(img, 2, &png, &png_len), MC_OK);
+        assert_int_equal(mc__png_encode(img, NULL, false, &spng, &spng_len), MC_OK);
+        assert_int_equal(png_len, spng_len);
+        assert_memory_equal(png, spng, png_len);
+        free(png);
+        free(spng);
+        mc_image_free(img);
+    }
+    mc_ctx_free(ctx);
+}
+
 static void test_png_private_chunk(void **state)
 {
     (void)state;
@@ -1412,6 +1540,7 @@ int main(void)
         cmocka_unit_test(test_codec_names),
         cmocka_unit_test(test_codec_dispatch),
         cmocka_unit_test(test_png_encode_streamed),
+        cmocka_unit_test(test_png_bands),
         cmocka_unit_test(test_alloc_huge),
         cmocka_unit_test(test_free_huge_reuse),
         cmocka_unit_test(test_free_small_reuse),

@@ -1,0 +1,439 @@
+/*
+ * Plain PNGs of large images, filtered and deflated on all cores.
+ *
+ * Decrypting a PNG (or a JPEG, which comes back as a PNG of its pixels)
+ * ends in writing the plain image as a PNG, and that is most of the
+ * command: filtering every row and deflating the result. libspng's
+ * encoder is one zlib stream fed row by row, on one core.
+ *
+ * A deflate stream (RFC 1951) can be cut into pieces compressed
+ * independently and concatenated, as pigz does: each piece but the last
+ * ends with a sync flush, an empty stored block (§3.2.4) that leaves it on
+ * a byte boundary without ending the stream, and the zlib stream's
+ * Adler-32 (RFC 1950 §2.2) is combined from the pieces' own
+ * (adler32_combine). So an image of MC__PNG_BANDS_MIN bytes or more is cut
+ * into bands of whole rows, about BAND_BYTES each. Whichever thread takes
+ * a band filters its rows, deflates them, and computes the band's Adler-32
+ * and the CRC-32 of the IDAT chunk that will carry it. The calling thread
+ * writes the chunks in order as they become ready, between its own bands,
+ * so the write function is only ever called by the caller, and only a few
+ * bands wait in memory.
+ *
+ * The file depends only on the image, never on the thread count: the
+ * bands are the same on one thread. Its settings are codec_png.c's for
+ * plain images (PNG §9 filter type 4, Paeth, on every row; zlib level 2,
+ * strategy Z_RLE, 32 KiB window; MC__PNG_PLAIN_* in internal.h). With
+ * Z_RLE a match reaches only the byte before, so a band compressed on its
+ * own loses one match at its start, and its block header: a few bytes.
+ *
+ * The filtered rows and the deflate state hold plain image bytes: they
+ * are wiped before they are freed (zlib's state through an allocator
+ * that wipes, since zlib frees it without).
+ */
+#include "internal.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+/* Rows per band: about this many bytes. Small enough for 16 threads to
+ * share a 2048x2048 16-bit image (32 bands), large enough that each
+ * band's own block header and deflate call cost nothing. */
+#define BAND_BYTES ((size_t)256 << 10)
+/* Around a band's compressed bytes: the chunk's length and type before,
+ * the zlib header (first band), the Adler-32 (last band) and the CRC-32
+ * after. */
+#define CHUNK_ROOM (8 + 2 + 4 + 4)
+
+static const uint8_t signature[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+
+struct out_buf {
+    uint8_t *p;
+    size_t cap;
+};
+
+/* One band's chunk, ready to be written. */
+struct band {
+    struct out_buf buf; /* length, "IDAT", data; CRC added when written */
+    size_t data_len;    /* the chunk's data so far */
+    uint32_t crc;       /* CRC-32 of "IDAT" and the data so far */
+    uint32_t adler;     /* Adler-32 of the band's filtered bytes */
+    size_t raw_len;     /* its filtered bytes */
+    bool ready;         /* under lock */
+};
+
+/* One thread's scratch, used by that thread only. */
+struct lane {
+    z_stream z;
+    bool z_ready;
+    uint8_t *filtered; /* a band's rows, each after its filter byte */
+    uint8_t *swapped;  /* 16-bit: two rows in PNG byte order */
+};
+
+struct job {
+    const mc_image *img;
+    size_t row_len, band_rows, bands, bpp, filtered_cap, out_cap;
+    const uint8_t *zero_row; /* the "row" above the first one (PNG §9.2) */
+    struct band *band;
+    struct lane lane[MC_MAX_THREADS];
+    pthread_mutex_t lock;
+    struct out_buf *spare; /* written bands' buffers, for the next ones */
+    size_t spares;         /* under lock */
+    atomic_int err;        /* the first failure, MC_OK until then */
+    /* The caller's alone: */
+    mc_write_fn write;
+    void *user;
+    size_t written;  /* bands written */
+    uint32_t adler;  /* of the bands written */
+};
+
+static voidpf zalloc_wiped(voidpf opaque, uInt items, uInt size)
+{
+    size_t n = (size_t)items * size;
+    max_align_t *p;
+
+    (void)opaque;
+    if (size != 0 && n / size != items)
+        return Z_NULL;
+    if ((p = malloc(sizeof *p + n)) == NULL)
+        return Z_NULL;
+    memcpy(p, &n, sizeof n);
+    return p + 1;
+}
+
+static void zfree_wiped(voidpf opaque, voidpf ptr)
+{
+    max_align_t *p = (max_align_t *)ptr - 1;
+    size_t n;
+
+    (void)opaque;
+    memcpy(&n, p, sizeof n);
+    sodium_memzero(ptr, n);
+    free(p);
+}
+
+static void fail(struct job *j, mc_err err)
+{
+    int expected = MC_OK;
+
+    atomic_compare_exchange_strong(&j->err, &expected, (int)err);
+}
+
+/* PNG §9.4, filter type 4 on one row: raw and prior in PNG byte order
+ * (prior all zero above the first row), bpp bytes per complete pixel.
+ * Each output byte depends only on the unfiltered rows, so the loop has
+ * no carried dependency and the compiler vectorizes it. */
+static void paeth_row(uint8_t *out, const uint8_t *raw, const uint8_t *prior, size_t len,
+                      size_t bpp)
+{
+    size_t i;
+
+    /* a = c = 0 left of the row: the predictor is b */
+    for (i = 0; i < bpp && i < len; i++)
+        out[i] = (uint8_t)(raw[i] - prior[i]);
+    for (; i < len; i++) {
+        int a = raw[i - bpp], b = prior[i], c = prior[i - bpp];
+        /* p = a + b - c; the distances |p - a|, |p - b|, |p - c| */
+        int pa = abs(b - c), pb = abs(a - c), pc = abs(a + b - 2 * c);
+        int pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+        out[i] = (uint8_t)(raw[i] - pred);
+    }
+}
+
+/* Band b's rows, filtered, into the lane's buffer; their byte count. */
+static size_t filter_band(const struct job *j, struct lane *l, size_t b)
+{
+    const mc_image *img = j->img;
+    size_t y0 = b * j->band_rows, y1 = y0 + j->band_rows;
+    uint8_t *o = l->filtered, *prev_be = l->swapped, *cur_be = l->swapped + j->row_len;
+    const uint8_t *prior;
+
+    if (y1 > img->height)
+        y1 = img->height;
+    if (img->bits == 16) {
+        /* PNG §7.1: 16-bit samples big-endian; the image holds them in
+         * host order. The row above the band is swapped again here. */
+        if (y0 > 0)
+            mc__swap16(prev_be, img->samples + (y0 - 1) * j->row_len, j->row_len);
+        prior = y0 > 0 ? prev_be : j->zero_row;
+        for (size_t y = y0; y < y1; y++) {
+            uint8_t *t;
+            mc__swap16(cur_be, img->samples + y * j->row_len, j->row_len);
+            *o++ = 4;
+            paeth_row(o, cur_be, prior, j->row_len, j->bpp);
+            o += j->row_len;
+            prior = cur_be;
+            t = prev_be, prev_be = cur_be, cur_be = t;
+        }
+    } else {
+        prior = y0 > 0 ? img->samples + (y0 - 1) * j->row_len : j->zero_row;
+        for (size_t y = y0; y < y1; y++) {
+            const uint8_t *raw = img->samples + y * j->row_len;
+            *o++ = 4;
+            paeth_row(o, raw, prior, j->row_len, j->bpp);
+            o += j->row_len;
+            prior = raw;
+        }
+    }
+    return (size_t)(o - l->filtered);
+}
+
+static bool lane_ready(struct job *j, struct lane *l)
+{
+    if (l->filtered == NULL && (l->filtered = malloc(j->filtered_cap)) == NULL)
+        return false;
+    if (j->img->bits == 16 && l->swapped == NULL &&
+        (l->swapped = malloc(2 * j->row_len)) == NULL)
+        return false;
+    if (!l->z_ready) {
+        l->z.zalloc = zalloc_wiped;
+        l->z.zfree = zfree_wiped;
+        l->z.opaque = Z_NULL;
+        /* raw deflate (negative window bits): the caller writes the
+         * zlib header and the combined Adler-32 */
+        if (deflateInit2(&l->z, MC__PNG_PLAIN_LEVEL, Z_DEFLATED, -15, 8,
+                         MC__PNG_PLAIN_STRATEGY) != Z_OK)
+            return false;
+        l->z_ready = true;
+    } else if (deflateReset(&l->z) != Z_OK) {
+        return false;
+    }
+    return true;
+}
+
+static bool take_buffer(struct job *j, struct out_buf *buf)
+{
+    pthread_mutex_lock(&j->lock);
+    if (j->spares > 0)
+        *buf = j->spare[--j->spares];
+    pthread_mutex_unlock(&j->lock);
+    if (buf->p != NULL)
+        return true;
+    buf->cap = j->out_cap;
+    return (buf->p = malloc(buf->cap)) != NULL;
+}
+
+/* Deflates the lane's n filtered bytes into band b's chunk. */
+static bool deflate_band(struct job *j, struct lane *l, size_t b, size_t n)
+{
+    struct band *bd = &j->band[b];
+    bool last = b + 1 == j->bands;
+    size_t start = 8;
+    int flush = last ? Z_FINISH : Z_SYNC_FLUSH, zr;
+
+    if (!take_buffer(j, &bd->buf))
+        return false;
+    memcpy(bd->buf.p + 4, "IDAT", 4);
+    if (b == 0) {
+        /* RFC 1950 §2.2: deflate with a 32 KiB window (0x78); FLEVEL 0,
+         * as zlib writes it for Z_RLE; (0x7801 % 31) == 0 */
+        bd->buf.p[8] = 0x78;
+        bd->buf.p[9] = 0x01;
+        start += 2;
+    }
+    l->z.next_in = l->filtered;
+    l->z.avail_in = (uInt)n;
+    l->z.next_out = bd->buf.p + start;
+    l->z.avail_out = (uInt)(bd->buf.cap - start - 8);
+    for (;;) {
+        size_t used;
+        uint8_t *p;
+
+        zr = deflate(&l->z, flush);
+        if (zr == Z_STREAM_ERROR)
+            return false;
+        /* zlib.h: done at Z_STREAM_END (Z_FINISH), or with output space
+         * left (Z_SYNC_FLUSH) */
+        if (last ? zr == Z_STREAM_END : l->z.avail_out > 0)
+            break;
+        /* more than zlib's bound: grow (never seen) */
+        used = (size_t)(l->z.next_out - bd->buf.p);
+        if ((p = realloc(bd->buf.p, bd->buf.cap * 2)) == NULL)
+            return false;
+        bd->buf.p = p;
+        bd->buf.cap *= 2;
+        l->z.next_out = p + used;
+        l->z.avail_out = (uInt)(bd->buf.cap - used - 8);
+    }
+    bd->data_len = (size_t)(l->z.next_out - bd->buf.p) - 8;
+    bd->raw_len = n;
+    bd->adler = (uint32_t)adler32_z(adler32_z(0, Z_NULL, 0), l->filtered, n);
+    bd->crc = (uint32_t)crc32_z(0, bd->buf.p + 4, 4 + bd->data_len);
+    return true;
+}
+
+static bool write_all(struct job *j, const uint8_t *p, size_t n)
+{
+    if (j->write(j->user, p, n) != 0) {
+        fail(j, MC_EIO);
+        return false;
+    }
+    return true;
+}
+
+/* The caller's: writes the ready bands that come next, in order. */
+static void drain(struct job *j)
+{
+    for (;;) {
+        struct band *bd;
+        uint8_t *p;
+        size_t len;
+
+        pthread_mutex_lock(&j->lock);
+        bd = j->written < j->bands && j->band[j->written].ready ? &j->band[j->written] : NULL;
+        pthread_mutex_unlock(&j->lock);
+        if (bd == NULL)
+            return;
+        p = bd->buf.p;
+        if (atomic_load(&j->err) == MC_OK) {
+            j->adler = (uint32_t)adler32_combine(j->adler, bd->adler, (z_off_t)bd->raw_len);
+            if (j->written + 1 == j->bands) { /* the stream ends with its Adler-32 */
+                mc__put_be32(p + 8 + bd->data_len, j->adler);
+                bd->crc = (uint32_t)crc32_z(bd->crc, p + 8 + bd->data_len, 4);
+                bd->data_len += 4;
+            }
+            len = 8 + bd->data_len;
+            mc__put_be32(p, (uint32_t)bd->data_len);
+            mc__put_be32(p + len, bd->crc);
+            (void)write_all(j, p, len + 4);
+        }
+        pthread_mutex_lock(&j->lock);
+        j->spare[j->spares++] = bd->buf;
+        bd->buf.p = NULL;
+        j->written++;
+        pthread_mutex_unlock(&j->lock);
+    }
+}
+
+static void run_bands(void *arg, size_t begin, size_t end, unsigned worker)
+{
+    struct job *j = arg;
+    struct lane *l = &j->lane[worker];
+
+    for (size_t b = begin; b < end && atomic_load(&j->err) == MC_OK; b++) {
+        if (!lane_ready(j, l) || !deflate_band(j, l, b, filter_band(j, l, b))) {
+            fail(j, MC_ENOMEM);
+            break;
+        }
+        pthread_mutex_lock(&j->lock);
+        j->band[b].ready = true;
+        pthread_mutex_unlock(&j->lock);
+        if (worker == 0)
+            drain(j);
+    }
+}
+
+/* PNG §11.2.2 IHDR, after the signature: one piece. */
+static bool write_head(struct job *j, uint8_t color_type)
+{
+    uint8_t h[8 + 8 + 13 + 4];
+
+    memcpy(h, signature, 8);
+    mc__put_be32(h + 8, 13);
+    memcpy(h + 12, "IHDR", 4);
+    mc__put_be32(h + 16, j->img->width);
+    mc__put_be32(h + 20, j->img->height);
+    h[24] = j->img->bits;
+    h[25] = color_type;
+    h[26] = 0; /* deflate */
+    h[27] = 0; /* adaptive filtering, one filter type per row */
+    h[28] = 0; /* not interlaced */
+    mc__put_be32(h + 29, (uint32_t)crc32_z(0, h + 12, 4 + 13));
+    return write_all(j, h, sizeof h);
+}
+
+/* Whole rows, about BAND_BYTES; a row wider than that alone. */
+static size_t band_rows(size_t row_len)
+{
+    return BAND_BYTES / row_len > 0 ? BAND_BYTES / row_len : 1;
+}
+
+size_t mc__png_bands(const mc_image *img, size_t row_len)
+{
+    /* a band's bytes go to zlib in one call (uInt) */
+    if (img->samples_len < MC__PNG_BANDS_MIN || row_len > ((size_t)1 << 30))
+        return 0;
+    return (img->height + band_rows(row_len) - 1) / band_rows(row_len);
+}
+
+mc_err mc__png_encode_bands_to(const mc_image *img, size_t row_len, uint8_t color_type,
+                               unsigned threads, mc_write_fn write, void *user)
+{
+    static const uint8_t iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+    struct job *j;
+    mc_err err;
+    size_t raw_max;
+
+    if ((j = calloc(1, sizeof *j)) == NULL)
+        return MC_ENOMEM;
+    j->img = img;
+    j->row_len = row_len;
+    j->bpp = (size_t)img->channels * (img->bits / 8);
+    j->band_rows = band_rows(row_len);
+    j->bands = mc__png_bands(img, row_len);
+    raw_max = j->band_rows * (row_len + 1);
+    j->filtered_cap = raw_max;
+    /* zlib's bound for one deflate call over raw_max bytes, the sync
+     * flush's empty stored block, and the chunk around them */
+    j->out_cap = raw_max + (raw_max >> 12) + (raw_max >> 14) + (raw_max >> 25) + 64 + CHUNK_ROOM;
+    j->write = write;
+    j->user = user;
+    j->adler = (uint32_t)adler32_z(0, Z_NULL, 0);
+    atomic_init(&j->err, MC_OK);
+    pthread_mutex_init(&j->lock, NULL);
+    j->band = calloc(j->bands, sizeof *j->band);
+    j->spare = calloc(j->bands, sizeof *j->spare);
+    j->zero_row = calloc(1, row_len);
+    if (j->band == NULL || j->spare == NULL || j->zero_row == NULL) {
+        err = MC_ENOMEM;
+        goto out;
+    }
+    /* At least four bands (about a MiB) per thread: a thread woken for
+     * less can start after the caller has done the work (waking the idle
+     * vCPU of docs/PERFORMANCE.md's virtual machine takes up to a few
+     * ms), and it pays for its own buffers and deflate state. */
+    if (threads > j->bands / 4)
+        threads = (unsigned)(j->bands / 4);
+    if (threads < 1)
+        threads = 1;
+    if (threads > MC_MAX_THREADS)
+        threads = MC_MAX_THREADS;
+    if (write_head(j, color_type)) {
+        mc__parallel(threads, j->bands, 1, run_bands, j);
+        drain(j); /* what the other threads finished last */
+    }
+    if ((err = (mc_err)atomic_load(&j->err)) == MC_OK && j->written != j->bands)
+        err = MC_ENOMEM; /* a band never made it (cannot happen without an error) */
+    if (err == MC_OK && !write_all(j, iend, sizeof iend))
+        err = MC_EIO;
+out:
+    for (unsigned t = 0; t < MC_MAX_THREADS; t++) {
+        struct lane *l = &j->lane[t];
+        if (l->z_ready)
+            deflateEnd(&l->z);
+        if (l->filtered != NULL)
+            sodium_memzero(l->filtered, j->filtered_cap);
+        free(l->filtered);
+        if (l->swapped != NULL)
+            sodium_memzero(l->swapped, 2 * row_len);
+        free(l->swapped);
+    }
+    for (size_t b = 0; j->band != NULL && b < j->bands; b++) {
+        if (j->band[b].buf.p != NULL)
+            sodium_memzero(j->band[b].buf.p, j->band[b].buf.cap);
+        free(j->band[b].buf.p);
+    }
+    for (size_t s = 0; j->spare != NULL && s < j->spares; s++) {
+        sodium_memzero(j->spare[s].p, j->spare[s].cap);
+        free(j->spare[s].p);
+    }
+    pthread_mutex_destroy(&j->lock);
+    free(j->band);
+    free(j->spare);
+    free((void *)j->zero_row);
+    free(j);
+    return err;
+}

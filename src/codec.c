@@ -39,13 +39,13 @@ static unsigned threads_of(const mc_ctx *ctx)
 
 static mc_err png_encode(const mc_ctx *ctx, const mc_image *img, uint8_t **out, size_t *out_len)
 {
-    return mc__png_encode_plain(img, threads_of(ctx), out, out_len);
+    return mc__png_encode_mt(img, NULL, false, threads_of(ctx), out, out_len);
 }
 
 static mc_err png_encode_to(const mc_ctx *ctx, const mc_image *img, mc_write_fn write,
                             void *user)
 {
-    return mc__png_encode_plain_to(img, threads_of(ctx), write, user);
+    return mc__png_encode_mt_to(img, NULL, false, threads_of(ctx), write, user);
 }
 
 /* Sniffed in this order: the first whose sniff accepts the bytes decodes

@@ -438,6 +438,14 @@ static bool image_consistent(const mc_image *img, size_t *row_len)
     return true;
 }
 
+/* The extra chunk to write, if any: PNG §5.3, a chunk's length is at
+ * most 2^31 - 1. */
+static bool extra_ok(const mc__png_chunk *extra)
+{
+    return extra == NULL || (chunk_type_ok(extra->type) && extra->len <= 0x7fffffffu &&
+                             (extra->data != NULL || extra->len == 0));
+}
+
 /* Where libspng's writes go (spng_set_png_stream): the caller's
  * mc_write_fn, piece by piece. */
 struct png_sink {
@@ -477,11 +485,7 @@ static mc_err encode(const mc_image *img, const mc__png_chunk *extra, bool fast,
     mc_err err = MC_OK;
     int e;
 
-    if (!image_consistent(img, &row_len))
-        return MC_EINVAL;
-    /* PNG §5.3: a chunk's length is at most 2^31 - 1. */
-    if (extra != NULL && (!chunk_type_ok(extra->type) || extra->len > 0x7fffffffu ||
-                          (extra->data == NULL && extra->len > 0)))
+    if (!image_consistent(img, &row_len) || !extra_ok(extra))
         return MC_EINVAL;
     if ((sc = spng_ctx_new(SPNG_CTX_ENCODER)) == NULL)
         return MC_ENOMEM;
@@ -563,21 +567,24 @@ out:
     return err;
 }
 
-/* The plain image in bands on `threads` threads where it is large
- * enough (codec_png_bands.c), else through libspng: the same settings. */
-static mc_err encode_plain(const mc_image *img, unsigned threads, struct png_sink *o)
+/* In bands on `threads` threads where the image is large enough
+ * (codec_png_bands.c), else through libspng: the same settings. */
+static mc_err encode_mt(const mc_image *img, const mc__png_chunk *extra, bool fast,
+                        unsigned threads, struct png_sink *o)
 {
     size_t row_len;
 
     if (!image_consistent(img, &row_len))
         return MC_EINVAL;
-    if (mc__png_bands(img, row_len) == 0)
-        return encode(img, NULL, false, o);
-    return mc__png_encode_bands_to(img, row_len, (uint8_t)color_type_of(img->channels), threads,
-                                   o->write, o->user);
+    if (mc__png_bands(img, row_len, fast) == 0)
+        return encode(img, extra, fast, o);
+    if (!extra_ok(extra))
+        return MC_EINVAL;
+    return mc__png_encode_bands_to(img, row_len, (uint8_t)color_type_of(img->channels), extra,
+                                   fast, threads, o->write, o->user);
 }
 
-/* Into one buffer (mc__png_encode, mc__png_encode_plain). */
+/* Into one buffer (mc__png_encode, mc__png_encode_mt). */
 static mc_err encode_whole(const mc_image *img, const mc__png_chunk *extra, bool fast,
                            unsigned threads, uint8_t **out, size_t *out_len)
 {
@@ -597,7 +604,7 @@ static mc_err encode_whole(const mc_image *img, const mc__png_chunk *extra, bool
     if (image_consistent(img, &row_len) && (raw = (row_len + 1) * img->height) < SIZE_MAX / 2 &&
         !mc__buf_reserve(&b, raw + raw / 256 + (extra != NULL ? extra->len : 0) + 4096))
         return MC_ENOMEM;
-    err = threads > 0 ? encode_plain(img, threads, &o) : encode(img, extra, fast, &o);
+    err = threads > 0 ? encode_mt(img, extra, fast, threads, &o) : encode(img, extra, fast, &o);
     if (err == MC_EIO && b.nomem)
         err = MC_ENOMEM;
     if (err != MC_OK) {
@@ -625,18 +632,18 @@ mc_err mc__png_encode_to(const mc_image *img, const mc__png_chunk *extra, bool f
     return encode(img, extra, fast, &o);
 }
 
-mc_err mc__png_encode_plain(const mc_image *img, unsigned threads, uint8_t **out,
-                            size_t *out_len)
+mc_err mc__png_encode_mt(const mc_image *img, const mc__png_chunk *extra, bool fast,
+                         unsigned threads, uint8_t **out, size_t *out_len)
 {
-    return encode_whole(img, NULL, false, threads > 0 ? threads : 1, out, out_len);
+    return encode_whole(img, extra, fast, threads > 0 ? threads : 1, out, out_len);
 }
 
-mc_err mc__png_encode_plain_to(const mc_image *img, unsigned threads, mc_write_fn write,
-                               void *user)
+mc_err mc__png_encode_mt_to(const mc_image *img, const mc__png_chunk *extra, bool fast,
+                            unsigned threads, mc_write_fn write, void *user)
 {
     struct png_sink o = {write, user, false};
 
     if (img == NULL || write == NULL)
         return MC_EINVAL;
-    return encode_plain(img, threads > 0 ? threads : 1, &o);
+    return encode_mt(img, extra, fast, threads > 0 ? threads : 1, &o);
 }

@@ -1,30 +1,39 @@
 /*
- * Plain PNGs of large images, filtered and deflated on all cores.
+ * Large PNGs, filtered and deflated on all cores.
  *
  * Decrypting a PNG (or a JPEG, which comes back as a PNG of its pixels)
  * ends in writing the plain image as a PNG, and that is most of the
- * command: filtering every row and deflating the result. libspng's
- * encoder is one zlib stream fed row by row, on one core.
+ * command: filtering every row and deflating the result. Encrypting ends
+ * in writing the cipher image, noise that is stored rather than
+ * compressed, but still copied, checksummed (Adler-32 of the stream,
+ * CRC-32 of every chunk) and, for 16-bit samples, byte-swapped. libspng's
+ * encoder does either on one core, as one zlib stream fed row by row.
  *
- * A deflate stream (RFC 1951) can be cut into pieces compressed
- * independently and concatenated, as pigz does: each piece but the last
- * ends with a sync flush, an empty stored block (§3.2.4) that leaves it on
- * a byte boundary without ending the stream, and the zlib stream's
- * Adler-32 (RFC 1950 §2.2) is combined from the pieces' own
- * (adler32_combine). So an image of MC__PNG_BANDS_MIN bytes or more is cut
- * into bands of whole rows, about BAND_BYTES each. Whichever thread takes
- * a band filters its rows, deflates them, and computes the band's Adler-32
- * and the CRC-32 of the IDAT chunk that will carry it. The calling thread
- * writes the chunks in order as they become ready, between its own bands,
- * so the write function is only ever called by the caller, and only a few
- * bands wait in memory.
+ * A deflate stream (RFC 1951) can be cut into pieces made independently
+ * and concatenated, as pigz does: each compressed piece but the last ends
+ * with a sync flush, an empty stored block (§3.2.4) that leaves it on a
+ * byte boundary without ending the stream; stored blocks are on one
+ * already. The zlib stream's Adler-32 (RFC 1950 §2.2) is combined from
+ * the pieces' own (adler32_combine). So a large image (internal.h,
+ * MC__PNG_BANDS_MIN plain, MC__PNG_STORED_BANDS_MIN cipher) is cut into
+ * bands of whole rows, about BAND_BYTES each.
+ * Whichever thread takes a band filters its rows and deflates them (a
+ * plain image), or copies them into stored blocks (a cipher image), and
+ * computes the band's Adler-32 and the CRC-32 of the IDAT chunk that will
+ * carry it. The bands are taken in order, and the calling thread writes
+ * the chunks in order as they become ready, between its own bands: the
+ * write function is only ever called by the caller, and the other
+ * threads wait rather than run more than a few bands ahead of it, so
+ * only a few finished bands wait in memory.
  *
  * The file depends only on the image, never on the thread count: the
- * bands are the same on one thread. Its settings are codec_png.c's for
- * plain images (PNG §9 filter type 4, Paeth, on every row; zlib level 2,
- * strategy Z_RLE, 32 KiB window; MC__PNG_PLAIN_* in internal.h). With
+ * bands are the same on one thread. Its settings are codec_png.c's: for
+ * a plain image PNG §9 filter type 4 (Paeth) on every row, zlib level 2,
+ * strategy Z_RLE, 32 KiB window (MC__PNG_PLAIN_* in internal.h). With
  * Z_RLE a match reaches only the byte before, so a band compressed on its
  * own loses one match at its start, and its block header: a few bytes.
+ * For a cipher image no filtering (type 0) and stored blocks, as zlib's
+ * level 0 writes them.
  *
  * The filtered rows and the deflate state hold plain image bytes: they
  * are wiped before they are freed (zlib's state through an allocator
@@ -47,6 +56,10 @@
  * the zlib header (first band), the Adler-32 (last band) and the CRC-32
  * after. */
 #define CHUNK_ROOM (8 + 2 + 4 + 4)
+/* RFC 1951 §3.2.4: a stored block holds at most 65535 bytes, after a
+ * header byte (BFINAL, BTYPE 00) and LEN, NLEN (16-bit little-endian). */
+#define STORED_MAX 65535u
+#define STORED_HEAD 5u
 
 static const uint8_t signature[8] = {137, 80, 78, 71, 13, 10, 26, 10};
 
@@ -75,14 +88,18 @@ struct lane {
 
 struct job {
     const mc_image *img;
+    bool stored; /* a cipher image: no filter, stored blocks */
     size_t row_len, band_rows, bands, bpp, filtered_cap, out_cap;
     const uint8_t *zero_row; /* the "row" above the first one (PNG §9.2) */
     struct band *band;
     struct lane lane[MC_MAX_THREADS];
     pthread_mutex_t lock;
+    pthread_cond_t changed; /* a band finished, or written, or failed */
+    size_t ahead;           /* how far past the next to write a thread may go */
     struct out_buf *spare; /* written bands' buffers, for the next ones */
     size_t spares;         /* under lock */
     atomic_int err;        /* the first failure, MC_OK until then */
+    atomic_size_t next;    /* the next band to take */
     /* The caller's alone: */
     mc_write_fn write;
     void *user;
@@ -119,7 +136,10 @@ static void fail(struct job *j, mc_err err)
 {
     int expected = MC_OK;
 
+    pthread_mutex_lock(&j->lock);
     atomic_compare_exchange_strong(&j->err, &expected, (int)err);
+    pthread_cond_broadcast(&j->changed); /* no one waits for what will not come */
+    pthread_mutex_unlock(&j->lock);
 }
 
 /* PNG §9.4, filter type 4 on one row: raw and prior in PNG byte order
@@ -183,10 +203,12 @@ static size_t filter_band(const struct job *j, struct lane *l, size_t b)
 
 static bool lane_ready(struct job *j, struct lane *l)
 {
-    if (l->filtered == NULL && (l->filtered = malloc(j->filtered_cap)) == NULL)
-        return false;
     if (j->img->bits == 16 && l->swapped == NULL &&
         (l->swapped = malloc(2 * j->row_len)) == NULL)
+        return false;
+    if (j->stored)
+        return true;
+    if (l->filtered == NULL && (l->filtered = malloc(j->filtered_cap)) == NULL)
         return false;
     if (!l->z_ready) {
         l->z.zalloc = zalloc_wiped;
@@ -265,6 +287,86 @@ static bool deflate_band(struct job *j, struct lane *l, size_t b, size_t n)
     return true;
 }
 
+/* Stored blocks being written: where the next byte goes, how many the
+ * open block still takes, and how many of the band come after it. */
+struct stored {
+    uint8_t *o;
+    size_t in_block, left;
+    bool final; /* the stream's last band: its last block ends it */
+};
+
+static void stored_put(struct stored *s, const uint8_t *src, size_t n)
+{
+    while (n > 0) {
+        size_t k;
+
+        if (s->in_block == 0) {
+            size_t len = s->left < STORED_MAX ? s->left : STORED_MAX;
+            s->o[0] = s->final && len == s->left;
+            s->o[1] = (uint8_t)len;
+            s->o[2] = (uint8_t)(len >> 8);
+            s->o[3] = (uint8_t)~len;
+            s->o[4] = (uint8_t)(~len >> 8);
+            s->o += STORED_HEAD;
+            s->in_block = len;
+            s->left -= len;
+        }
+        k = n < s->in_block ? n : s->in_block;
+        memcpy(s->o, src, k);
+        s->o += k;
+        src += k;
+        n -= k;
+        s->in_block -= k;
+    }
+}
+
+/* Band b's rows, each after filter type 0 (PNG §9.2: none), into stored
+ * blocks in its chunk. */
+static bool store_band(struct job *j, struct lane *l, size_t b)
+{
+    static const uint8_t none = 0;
+    const mc_image *img = j->img;
+    struct band *bd = &j->band[b];
+    size_t y0 = b * j->band_rows, y1 = y0 + j->band_rows;
+    struct stored s;
+    uint8_t *start;
+    uint32_t adler = (uint32_t)adler32_z(0, Z_NULL, 0);
+
+    if (y1 > img->height)
+        y1 = img->height;
+    if (!take_buffer(j, &bd->buf))
+        return false;
+    memcpy(bd->buf.p + 4, "IDAT", 4);
+    s.o = bd->buf.p + 8;
+    if (b == 0) { /* RFC 1950 §2.2, as for the plain images */
+        *s.o++ = 0x78;
+        *s.o++ = 0x01;
+    }
+    start = s.o;
+    s.in_block = 0;
+    s.left = bd->raw_len = (y1 - y0) * (j->row_len + 1);
+    s.final = b + 1 == j->bands;
+    for (size_t y = y0; y < y1; y++) {
+        const uint8_t *row = img->samples + y * j->row_len;
+        if (img->bits == 16) { /* PNG §7.1: big-endian */
+            mc__swap16(l->swapped, row, j->row_len);
+            row = l->swapped;
+        }
+        stored_put(&s, &none, 1);
+        stored_put(&s, row, j->row_len);
+    }
+    /* the Adler-32 of the stored bytes, block by block */
+    for (const uint8_t *p = start; p < s.o;) {
+        size_t len = (size_t)p[1] | (size_t)p[2] << 8;
+        adler = (uint32_t)adler32_z(adler, p + STORED_HEAD, len);
+        p += STORED_HEAD + len;
+    }
+    bd->adler = adler;
+    bd->data_len = (size_t)(s.o - bd->buf.p) - 8;
+    bd->crc = (uint32_t)crc32_z(0, bd->buf.p + 4, 4 + bd->data_len);
+    return true;
+}
+
 static bool write_all(struct job *j, const uint8_t *p, size_t n)
 {
     if (j->write(j->user, p, n) != 0) {
@@ -304,30 +406,110 @@ static void drain(struct job *j)
         j->spare[j->spares++] = bd->buf;
         bd->buf.p = NULL;
         j->written++;
+        pthread_cond_broadcast(&j->changed);
         pthread_mutex_unlock(&j->lock);
     }
 }
 
-static void run_bands(void *arg, size_t begin, size_t end, unsigned worker)
+/* The caller's, once no band is left to take: writes the others' as they
+ * become ready, until all are written or one failed. */
+static void finish(struct job *j)
 {
-    struct job *j = arg;
-    struct lane *l = &j->lane[worker];
+    bool more;
 
-    for (size_t b = begin; b < end && atomic_load(&j->err) == MC_OK; b++) {
-        if (!lane_ready(j, l) || !deflate_band(j, l, b, filter_band(j, l, b))) {
+    do {
+        drain(j);
+        pthread_mutex_lock(&j->lock);
+        while (atomic_load(&j->err) == MC_OK && j->written < j->bands &&
+               !j->band[j->written].ready)
+            pthread_cond_wait(&j->changed, &j->lock);
+        more = atomic_load(&j->err) == MC_OK && j->written < j->bands;
+        pthread_mutex_unlock(&j->lock);
+    } while (more);
+}
+
+/* Another thread's, before it works on band b: waits while b is AHEAD
+ * bands past the next to write, so that a caller slowed by its writes
+ * does not leave the finished bands piling up in memory. False if a
+ * band failed meanwhile. */
+static bool wait_turn(struct job *j, size_t b)
+{
+    bool ok;
+
+    pthread_mutex_lock(&j->lock);
+    while (atomic_load(&j->err) == MC_OK && b >= j->written + j->ahead)
+        pthread_cond_wait(&j->changed, &j->lock);
+    ok = atomic_load(&j->err) == MC_OK;
+    pthread_mutex_unlock(&j->lock);
+    return ok;
+}
+
+/* A worker: takes the next band, one at a time, until none is left.
+ * Bands taken in order keep the ones finished ahead of the next to write
+ * (each holding a buffer) few. Worker 0 is the caller: it writes what is
+ * ready after each of its bands, and the rest at the end. */
+static void run_bands(struct job *j, unsigned worker)
+{
+    struct lane *l = &j->lane[worker];
+    size_t b;
+
+    while ((b = atomic_fetch_add(&j->next, 1)) < j->bands) {
+        if (worker != 0 && !wait_turn(j, b))
+            break;
+        if (atomic_load(&j->err) != MC_OK)
+            break;
+        if (!lane_ready(j, l) ||
+            !(j->stored ? store_band(j, l, b) : deflate_band(j, l, b, filter_band(j, l, b)))) {
             fail(j, MC_ENOMEM);
             break;
         }
         pthread_mutex_lock(&j->lock);
         j->band[b].ready = true;
+        pthread_cond_broadcast(&j->changed);
         pthread_mutex_unlock(&j->lock);
         if (worker == 0)
             drain(j);
     }
+    if (worker == 0)
+        finish(j);
 }
 
-/* PNG §11.2.2 IHDR, after the signature: one piece. */
-static bool write_head(struct job *j, uint8_t color_type)
+struct helper {
+    struct job *job;
+    unsigned worker;
+};
+
+static void *helper_main(void *p)
+{
+    struct helper *h = p;
+
+    run_bands(h->job, h->worker);
+    return NULL;
+}
+
+/* The caller and threads - 1 more on the bands. Not mc__parallel: the
+ * caller must be one of the workers, since it alone writes and the others
+ * wait for its writes. */
+static void run_all(struct job *j, unsigned threads)
+{
+    pthread_t tid[MC_MAX_THREADS];
+    struct helper h[MC_MAX_THREADS];
+    unsigned started = 0;
+
+    for (unsigned t = 1; t < threads; t++) {
+        h[started] = (struct helper){j, started + 1};
+        if (pthread_create(&tid[started], NULL, helper_main, &h[started]) != 0)
+            break; /* fewer threads; the caller takes their bands */
+        started++;
+    }
+    run_bands(j, 0);
+    for (unsigned t = 0; t < started; t++)
+        pthread_join(tid[t], NULL);
+}
+
+/* PNG §11.2.2 IHDR, after the signature: one piece; then the extra
+ * chunk if any (the cipher image's mcRY). */
+static bool write_head(struct job *j, uint8_t color_type, const mc__png_chunk *extra)
 {
     uint8_t h[8 + 8 + 13 + 4];
 
@@ -342,7 +524,21 @@ static bool write_head(struct job *j, uint8_t color_type)
     h[27] = 0; /* adaptive filtering, one filter type per row */
     h[28] = 0; /* not interlaced */
     mc__put_be32(h + 29, (uint32_t)crc32_z(0, h + 12, 4 + 13));
-    return write_all(j, h, sizeof h);
+    if (!write_all(j, h, sizeof h))
+        return false;
+    if (extra != NULL) {
+        uint8_t head[8], tail[4];
+        uint32_t crc = (uint32_t)crc32_z(0, (const uint8_t *)extra->type, 4);
+
+        crc = (uint32_t)crc32_z(crc, extra->data, extra->len);
+        mc__put_be32(head, (uint32_t)extra->len);
+        memcpy(head + 4, extra->type, 4);
+        mc__put_be32(tail, crc);
+        if (!write_all(j, head, 8) || (extra->len > 0 && !write_all(j, extra->data, extra->len)) ||
+            !write_all(j, tail, 4))
+            return false;
+    }
+    return true;
 }
 
 /* Whole rows, about BAND_BYTES; a row wider than that alone. */
@@ -351,16 +547,18 @@ static size_t band_rows(size_t row_len)
     return BAND_BYTES / row_len > 0 ? BAND_BYTES / row_len : 1;
 }
 
-size_t mc__png_bands(const mc_image *img, size_t row_len)
+size_t mc__png_bands(const mc_image *img, size_t row_len, bool stored)
 {
     /* a band's bytes go to zlib in one call (uInt) */
-    if (img->samples_len < MC__PNG_BANDS_MIN || row_len > ((size_t)1 << 30))
+    if (img->samples_len < (stored ? MC__PNG_STORED_BANDS_MIN : MC__PNG_BANDS_MIN) ||
+        row_len > ((size_t)1 << 30))
         return 0;
     return (img->height + band_rows(row_len) - 1) / band_rows(row_len);
 }
 
 mc_err mc__png_encode_bands_to(const mc_image *img, size_t row_len, uint8_t color_type,
-                               unsigned threads, mc_write_fn write, void *user)
+                               const mc__png_chunk *extra, bool stored, unsigned threads,
+                               mc_write_fn write, void *user)
 {
     static const uint8_t iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
     struct job *j;
@@ -373,17 +571,23 @@ mc_err mc__png_encode_bands_to(const mc_image *img, size_t row_len, uint8_t colo
     j->row_len = row_len;
     j->bpp = (size_t)img->channels * (img->bits / 8);
     j->band_rows = band_rows(row_len);
-    j->bands = mc__png_bands(img, row_len);
+    j->bands = mc__png_bands(img, row_len, stored);
+    j->stored = stored;
     raw_max = j->band_rows * (row_len + 1);
     j->filtered_cap = raw_max;
-    /* zlib's bound for one deflate call over raw_max bytes, the sync
-     * flush's empty stored block, and the chunk around them */
-    j->out_cap = raw_max + (raw_max >> 12) + (raw_max >> 14) + (raw_max >> 25) + 64 + CHUNK_ROOM;
+    if (stored) /* the bytes and their block headers */
+        j->out_cap = raw_max + STORED_HEAD * ((raw_max + STORED_MAX - 1) / STORED_MAX) + CHUNK_ROOM;
+    else /* zlib's bound for one deflate call over raw_max bytes, the
+          * sync flush's empty stored block, and the chunk around them */
+        j->out_cap =
+            raw_max + (raw_max >> 12) + (raw_max >> 14) + (raw_max >> 25) + 64 + CHUNK_ROOM;
     j->write = write;
     j->user = user;
     j->adler = (uint32_t)adler32_z(0, Z_NULL, 0);
     atomic_init(&j->err, MC_OK);
+    atomic_init(&j->next, 0);
     pthread_mutex_init(&j->lock, NULL);
+    pthread_cond_init(&j->changed, NULL);
     j->band = calloc(j->bands, sizeof *j->band);
     j->spare = calloc(j->bands, sizeof *j->spare);
     j->zero_row = calloc(1, row_len);
@@ -401,9 +605,9 @@ mc_err mc__png_encode_bands_to(const mc_image *img, size_t row_len, uint8_t colo
         threads = 1;
     if (threads > MC_MAX_THREADS)
         threads = MC_MAX_THREADS;
-    if (write_head(j, color_type)) {
-        mc__parallel(threads, j->bands, 1, run_bands, j);
-        drain(j); /* what the other threads finished last */
+    if (write_head(j, color_type, extra)) {
+        j->ahead = 2 * (size_t)threads + 2;
+        run_all(j, threads);
     }
     if ((err = (mc_err)atomic_load(&j->err)) == MC_OK && j->written != j->bands)
         err = MC_ENOMEM; /* a band never made it (cannot happen without an error) */
@@ -430,6 +634,7 @@ out:
         sodium_memzero(j->spare[s].p, j->spare[s].cap);
         free(j->spare[s].p);
     }
+    pthread_cond_destroy(&j->changed);
     pthread_mutex_destroy(&j->lock);
     free(j->band);
     free(j->spare);

@@ -95,17 +95,17 @@ static mc_err chunk_make(const mc_image *img, const mc__header *hdr, mc__png_chu
     return MC_OK;
 }
 
-/* Noise does not compress: no filtering, fastest deflate (fast = true). */
+/* Noise does not compress: no filtering, stored deflate blocks (fast =
+ * true); a large image in bands on the context's threads. */
 mc_err mc__container_write(const mc_ctx *ctx, const mc_image *img, const mc__header *hdr,
                            uint8_t **out, size_t *out_len)
 {
     mc__png_chunk chunk;
     mc_err err;
 
-    (void)ctx;
     if ((err = chunk_make(img, hdr, &chunk)) != MC_OK)
         return err;
-    err = mc__png_encode(img, &chunk, true, out, out_len);
+    err = mc__png_encode_mt(img, &chunk, true, ctx != NULL ? ctx->threads : 1, out, out_len);
     free(chunk.data);
     return err;
 }
@@ -116,10 +116,9 @@ mc_err mc__container_write_to(const mc_ctx *ctx, const mc_image *img, const mc__
     mc__png_chunk chunk;
     mc_err err;
 
-    (void)ctx;
     if ((err = chunk_make(img, hdr, &chunk)) != MC_OK)
         return err;
-    err = mc__png_encode_to(img, &chunk, true, write, user);
+    err = mc__png_encode_mt_to(img, &chunk, true, ctx != NULL ? ctx->threads : 1, write, user);
     free(chunk.data);
     return err;
 }

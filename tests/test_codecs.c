@@ -902,112 +902,150 @@ static void fill_smooth(mc_image *img, uint32_t seed)
     }
 }
 
-/* Plain images of MC__PNG_BANDS_MIN sample bytes or more are written in
- * bands, each deflated on its own (codec_png_bands.c). For every layout
- * (1 to 4 channels, 8 and 16 bits; bands of many rows, a shorter last
- * band, rows wider than a band): the same file on 1, 2 and 5 threads,
- * whole, streamed and through mc_image_encode; one IDAT chunk per band,
- * each with its CRC-32; the zlib stream complete, with its Adler-32
- * (zlib's uncompress checks it; the decoder is told to skip it); every
- * row Paeth-filtered (type 4); and libspng decodes it to the same
- * samples. A sink that fails anywhere gives MC_EIO. One row less than the
- * line, the file is libspng's own, as before. */
-static void test_png_bands(void **state)
+/* One image through codec_png_bands.c, plain (filtered, deflated) or a
+ * cipher image (stored, with the mcRY chunk): the same file on 1, 2 and
+ * 5 threads, whole, streamed and (plain) through mc_image_encode; the
+ * extra chunk right after IHDR, then one IDAT chunk per band, each with
+ * its CRC-32; the zlib stream complete, with its Adler-32 (zlib's
+ * uncompress checks it; the decoder is told to skip it); every row
+ * Paeth-filtered (type 4), or (stored) unfiltered (type 0) and the
+ * samples in PNG byte order; libspng decodes it to the same samples and
+ * chunk. A sink that fails anywhere gives MC_EIO. */
+static void check_bands(mc_ctx *ctx, mc_image *img, bool stored)
 {
-    static const struct {
-        uint32_t w, h;
-        uint8_t c, bits;
-    } layouts[] = {{1024, 1024, 1, 8}, {700, 777, 1, 16}, {520, 1030, 2, 8},
-                   {600, 600, 3, 8},   {300, 440, 4, 16}, {40000, 4, 4, 16}};
     static const unsigned threads[] = {1, 2, 5};
-    mc_ctx *ctx = new_ctx();
+    uint8_t payload[77];
+    mc__png_chunk extra = {MC_CHUNK_TYPE, payload, sizeof payload}, want = {MC_CHUNK_TYPE, NULL, 0};
+    const mc__png_chunk *x = stored ? &extra : NULL;
+    mc_image *back = NULL;
+    uint8_t *png = NULL, *other = NULL, *idat, *raw;
+    size_t png_len, other_len, row_len = img->samples_len / img->height, bands, off = 8,
+                                idat_len = 0, chunks = 0;
+    uLongf raw_len;
 
-    (void)state;
-    for (size_t d = 0; d < sizeof layouts / sizeof layouts[0]; d++) {
-        mc_image *img = NULL, *back = NULL;
-        uint8_t *png = NULL, *other = NULL, *idat, *raw;
-        size_t png_len, other_len, row_len, bands, off = 8, idat_len = 0, chunks = 0;
-        uLongf raw_len;
-
-        assert_int_equal(mc_image_new(ctx, layouts[d].w, layouts[d].h, layouts[d].c,
-                                      layouts[d].bits, &img), MC_OK);
-        fill_smooth(img, (uint32_t)d + 7);
-        row_len = img->samples_len / img->height;
-        bands = mc__png_bands(img, row_len);
-        assert_true(bands >= 4);
-        assert_int_equal(mc__png_encode_plain(img, 1, &png, &png_len), MC_OK);
-        for (size_t t = 0; t < sizeof threads / sizeof threads[0]; t++) {
-            struct mem_sink k = {NULL, 0, SIZE_MAX, 0};
-            assert_int_equal(mc__png_encode_plain(img, threads[t], &other, &other_len), MC_OK);
-            assert_int_equal(other_len, png_len);
-            assert_memory_equal(other, png, png_len);
-            free(other);
-            assert_int_equal(mc__png_encode_plain_to(img, threads[t], mem_sink_write, &k), MC_OK);
-            assert_int_equal(k.len, png_len);
-            assert_memory_equal(k.p, png, png_len);
-            free(k.p);
+    memset(payload, 0x5a, sizeof payload);
+    bands = mc__png_bands(img, row_len, stored);
+    assert_true(bands >= 4);
+    assert_int_equal(mc__png_encode_mt(img, x, stored, 1, &png, &png_len), MC_OK);
+    for (size_t t = 0; t < sizeof threads / sizeof threads[0]; t++) {
+        struct mem_sink k = {NULL, 0, SIZE_MAX, 0};
+        assert_int_equal(mc__png_encode_mt(img, x, stored, threads[t], &other, &other_len), MC_OK);
+        assert_int_equal(other_len, png_len);
+        assert_memory_equal(other, png, png_len);
+        free(other);
+        assert_int_equal(mc__png_encode_mt_to(img, x, stored, threads[t], mem_sink_write, &k),
+                         MC_OK);
+        assert_int_equal(k.len, png_len);
+        assert_memory_equal(k.p, png, png_len);
+        free(k.p);
+        if (!stored) {
             assert_int_equal(mc_ctx_set_threads(ctx, threads[t]), MC_OK);
             assert_int_equal(mc_image_encode(ctx, img, &other, &other_len), MC_OK);
             assert_int_equal(other_len, png_len);
             assert_memory_equal(other, png, png_len);
             free(other);
         }
-        assert_int_equal(mc_ctx_set_threads(ctx, 1), MC_OK);
+    }
+    assert_int_equal(mc_ctx_set_threads(ctx, 1), MC_OK);
 
-        /* the chunks: IHDR, one IDAT per band, IEND; every CRC right */
-        assert_non_null(idat = malloc(png_len));
-        while (off + 12 <= png_len) {
-            uint32_t len = mc__be32(png + off);
-            assert_true(off + 12 + len <= png_len);
-            assert_int_equal(crc32(0, png + off + 4, 4 + len), mc__be32(png + off + 8 + len));
-            if (memcmp(png + off + 4, "IDAT", 4) == 0) {
-                memcpy(idat + idat_len, png + off + 8, len);
-                idat_len += len;
-            }
-            chunks++;
-            off += 12 + len;
+    /* the chunks: IHDR, the extra one, one IDAT per band, IEND; every CRC */
+    assert_non_null(idat = malloc(png_len));
+    while (off + 12 <= png_len) {
+        uint32_t len = mc__be32(png + off);
+        assert_true(off + 12 + len <= png_len);
+        assert_int_equal(crc32(0, png + off + 4, 4 + len), mc__be32(png + off + 8 + len));
+        if (chunks == 1)
+            assert_memory_equal(png + off + 4, stored ? MC_CHUNK_TYPE : "IDAT", 4);
+        if (memcmp(png + off + 4, "IDAT", 4) == 0) {
+            memcpy(idat + idat_len, png + off + 8, len);
+            idat_len += len;
         }
-        assert_int_equal(off, png_len);
-        assert_int_equal(chunks, bands + 2);
-        assert_memory_equal(png + off - 12, "\0\0\0\0IEND", 8);
+        chunks++;
+        off += 12 + len;
+    }
+    assert_int_equal(off, png_len);
+    assert_int_equal(chunks, bands + (stored ? 3 : 2));
+    assert_memory_equal(png + off - 12, "\0\0\0\0IEND", 8);
 
-        /* the zlib stream, Adler-32 checked; a Paeth filter byte per row */
-        raw_len = (uLongf)((row_len + 1) * img->height);
-        assert_non_null(raw = malloc(raw_len + 1));
-        assert_int_equal(uncompress(raw, &raw_len, idat, idat_len), Z_OK);
-        assert_int_equal(raw_len, (row_len + 1) * img->height);
-        for (uint32_t y = 0; y < img->height; y++)
-            assert_int_equal(raw[y * (row_len + 1)], 4);
+    /* the zlib stream, Adler-32 checked; a filter byte per row */
+    raw_len = (uLongf)((row_len + 1) * img->height);
+    assert_non_null(raw = malloc(raw_len + 1));
+    assert_int_equal(uncompress(raw, &raw_len, idat, idat_len), Z_OK);
+    assert_int_equal(raw_len, (row_len + 1) * img->height);
+    for (uint32_t y = 0; y < img->height; y++) {
+        const uint8_t *r = raw + (size_t)y * (row_len + 1);
+        assert_int_equal(r[0], stored ? 0 : 4);
+        if (stored && img->bits == 8)
+            assert_memory_equal(r + 1, img->samples + (size_t)y * row_len, row_len);
+        else if (stored)
+            for (size_t i = 0; i < row_len; i += 2) /* big-endian */
+                assert_int_equal(be16(r + 1 + i),
+                                 sample_at(img, ((size_t)y * row_len + i) / 2));
+    }
 
-        back = decode_mem(ctx, png, png_len);
-        assert_same_samples(img, back);
-        mc_image_free(back);
+    assert_int_equal(mc__png_decode(ctx, png, png_len, &back, stored ? &want : NULL), MC_OK);
+    assert_same_samples(img, back);
+    if (stored) {
+        assert_int_equal(want.len, sizeof payload);
+        assert_memory_equal(want.data, payload, sizeof payload);
+        free(want.data);
+    }
+    mc_image_free(back);
 
-        /* a sink failing after the signature, in the middle, before IEND */
-        const size_t fails[] = {8, png_len / 2, png_len - 1};
-        for (size_t f = 0; f < 3; f++) {
-            struct mem_sink bad = {NULL, 0, fails[f], 0};
-            assert_int_equal(mc__png_encode_plain_to(img, 2, mem_sink_write, &bad), MC_EIO);
-            free(bad.p);
-        }
-        free(raw);
-        free(idat);
-        free(png);
+    /* a sink failing after the signature, in the middle, before IEND */
+    const size_t fails[] = {8, png_len / 2, png_len - 1};
+    for (size_t f = 0; f < 3; f++) {
+        struct mem_sink bad = {NULL, 0, fails[f], 0};
+        assert_int_equal(mc__png_encode_mt_to(img, x, stored, 2, mem_sink_write, &bad), MC_EIO);
+        free(bad.p);
+    }
+    free(raw);
+    free(idat);
+    free(png);
+}
+
+/* Large images are written in bands (codec_png_bands.c): plain ones from
+ * MC__PNG_BANDS_MIN sample bytes, cipher ones from
+ * MC__PNG_STORED_BANDS_MIN. Every layout (1 to 4 channels, 8 and 16
+ * bits; bands of many rows, a shorter last band, rows wider than a band,
+ * and for stored blocks rows longer than a block) through check_bands.
+ * One row less than the line, the file is libspng's own, as before. */
+static void test_png_bands(void **state)
+{
+    static const struct {
+        uint32_t w, h;
+        uint8_t c, bits;
+        bool stored;
+    } layouts[] = {{1024, 1024, 1, 8, false}, {700, 777, 1, 16, false},
+                   {520, 1030, 2, 8, false},  {600, 600, 3, 8, false},
+                   {300, 440, 4, 16, false},  {40000, 4, 4, 16, false},
+                   {3001, 1000, 3, 16, true}, {1048576, 4, 4, 8, true}};
+    mc_ctx *ctx = new_ctx();
+
+    (void)state;
+    for (size_t d = 0; d < sizeof layouts / sizeof layouts[0]; d++) {
+        mc_image *img = NULL;
+        assert_int_equal(mc_image_new(ctx, layouts[d].w, layouts[d].h, layouts[d].c,
+                                      layouts[d].bits, &img), MC_OK);
+        fill_smooth(img, (uint32_t)d + 7);
+        check_bands(ctx, img, layouts[d].stored);
         mc_image_free(img);
     }
 
-    /* under the line: libspng's file, whatever the threads */
-    {
+    /* under the lines: libspng's file, whatever the threads */
+    for (int stored = 0; stored <= 1; stored++) {
         mc_image *img = NULL;
         uint8_t *png = NULL, *spng = NULL;
         size_t png_len, spng_len;
+        uint32_t h = stored ? 4095 : 1023, w = stored ? 2048 : 1024;
 
-        assert_int_equal(mc_image_new(ctx, 1024, 1023, 1, 8, &img), MC_OK);
+        assert_int_equal(mc_image_new(ctx, w, h, 1, stored ? 16 : 8, &img), MC_OK);
         fill_smooth(img, 3);
-        assert_true(img->samples_len < MC__PNG_BANDS_MIN);
-        assert_int_equal(mc__png_bands(img, 1024), 0);
-        assert_int_equal(mc__png_encode_plain(img, 2, &png, &png_len), MC_OK);
-        assert_int_equal(mc__png_encode(img, NULL, false, &spng, &spng_len), MC_OK);
+        assert_true(img->samples_len <
+                    (stored ? MC__PNG_STORED_BANDS_MIN : MC__PNG_BANDS_MIN));
+        assert_int_equal(mc__png_bands(img, img->samples_len / h, stored), 0);
+        assert_int_equal(mc__png_encode_mt(img, NULL, stored, 2, &png, &png_len), MC_OK);
+        assert_int_equal(mc__png_encode(img, NULL, stored, &spng, &spng_len), MC_OK);
         assert_int_equal(png_len, spng_len);
         assert_memory_equal(png, spng, png_len);
         free(png);

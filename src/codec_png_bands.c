@@ -52,6 +52,10 @@
  * share a 2048x2048 16-bit image (32 bands), large enough that each
  * band's own block header and deflate call cost nothing. */
 #define BAND_BYTES ((size_t)256 << 10)
+/* The widest row written in bands, a band of its own: its IDAT chunk
+ * stays well under the 64 MiB a reader may take (codec_png.c's
+ * CHUNK_SIZE_LIMIT), and its bytes go to zlib in one call (uInt). */
+#define ROW_MAX ((size_t)16 << 20)
 /* Around a band's compressed bytes: the chunk's length and type before,
  * the zlib header (first band), the Adler-32 (last band) and the CRC-32
  * after. */
@@ -83,7 +87,7 @@ struct lane {
     z_stream z;
     bool z_ready;
     uint8_t *filtered; /* a band's rows, each after its filter byte */
-    uint8_t *swapped;  /* 16-bit: two rows in PNG byte order */
+    uint8_t *swapped;  /* 16-bit: rows in PNG byte order (two to filter) */
 };
 
 struct job {
@@ -96,15 +100,15 @@ struct job {
     pthread_mutex_t lock;
     pthread_cond_t changed; /* a band finished, or written, or failed */
     size_t ahead;           /* how far past the next to write a thread may go */
-    struct out_buf *spare; /* written bands' buffers, for the next ones */
-    size_t spares;         /* under lock */
-    atomic_int err;        /* the first failure, MC_OK until then */
-    atomic_size_t next;    /* the next band to take */
+    struct out_buf *spare;  /* written bands' buffers, for the next ones */
+    size_t spares;          /* under lock */
+    size_t written;         /* bands written (under lock: wait_turn reads it) */
+    atomic_int err;         /* the first failure, MC_OK until then */
+    atomic_size_t next;     /* the next band to take */
     /* The caller's alone: */
     mc_write_fn write;
     void *user;
-    size_t written;  /* bands written */
-    uint32_t adler;  /* of the bands written */
+    uint32_t adler; /* of the bands written */
 };
 
 static voidpf zalloc_wiped(voidpf opaque, uInt items, uInt size)
@@ -549,9 +553,10 @@ static size_t band_rows(size_t row_len)
 
 size_t mc__png_bands(const mc_image *img, size_t row_len, bool stored)
 {
-    /* a band's bytes go to zlib in one call (uInt) */
+    /* A band is one IDAT chunk: rows wider than ROW_MAX go through
+     * libspng's 8 KiB chunks instead. */
     if (img->samples_len < (stored ? MC__PNG_STORED_BANDS_MIN : MC__PNG_BANDS_MIN) ||
-        row_len > ((size_t)1 << 30))
+        row_len > ROW_MAX)
         return 0;
     return (img->height + band_rows(row_len) - 1) / band_rows(row_len);
 }

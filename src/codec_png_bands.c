@@ -70,6 +70,10 @@ static const uint8_t signature[8] = {137, 80, 78, 71, 13, 10, 26, 10};
 struct out_buf {
     uint8_t *p;
     size_t cap;
+    /* The most bytes a band has put in it: what is wiped at the end,
+     * not the whole capacity, whose untouched pages wiping would fault
+     * in (a plain band compresses to about half its bound). */
+    size_t used;
 };
 
 /* One band's chunk, ready to be written. */
@@ -87,6 +91,7 @@ struct lane {
     z_stream z;
     bool z_ready;
     uint8_t *filtered; /* a band's rows, each after its filter byte */
+    size_t filtered_used; /* the most bytes put in filtered */
     uint8_t *swapped;  /* 16-bit: rows in PNG byte order (two to filter) */
 };
 
@@ -202,6 +207,8 @@ static size_t filter_band(const struct job *j, struct lane *l, size_t b)
             prior = raw;
         }
     }
+    if ((size_t)(o - l->filtered) > l->filtered_used)
+        l->filtered_used = (size_t)(o - l->filtered);
     return (size_t)(o - l->filtered);
 }
 
@@ -228,6 +235,15 @@ static bool lane_ready(struct job *j, struct lane *l)
         return false;
     }
     return true;
+}
+
+/* The chunk's length, type, data, Adler-32 (the last band) and CRC. */
+static void note_used(struct out_buf *buf, size_t n)
+{
+    if (n > buf->cap)
+        n = buf->cap;
+    if (n > buf->used)
+        buf->used = n;
 }
 
 static bool take_buffer(struct job *j, struct out_buf *buf)
@@ -275,16 +291,22 @@ static bool deflate_band(struct job *j, struct lane *l, size_t b, size_t n)
          * left (Z_SYNC_FLUSH) */
         if (last ? zr == Z_STREAM_END : l->z.avail_out > 0)
             break;
-        /* more than zlib's bound: grow (never seen) */
+        /* more than zlib's bound: grow (never seen), wiping the old
+         * block as realloc would not */
         used = (size_t)(l->z.next_out - bd->buf.p);
-        if ((p = realloc(bd->buf.p, bd->buf.cap * 2)) == NULL)
+        if ((p = malloc(bd->buf.cap * 2)) == NULL)
             return false;
+        memcpy(p, bd->buf.p, used);
+        sodium_memzero(bd->buf.p, used);
+        free(bd->buf.p);
         bd->buf.p = p;
         bd->buf.cap *= 2;
+        bd->buf.used = used;
         l->z.next_out = p + used;
         l->z.avail_out = (uInt)(bd->buf.cap - used - 8);
     }
     bd->data_len = (size_t)(l->z.next_out - bd->buf.p) - 8;
+    note_used(&bd->buf, 8 + bd->data_len + 8);
     bd->raw_len = n;
     bd->adler = (uint32_t)adler32_z(adler32_z(0, Z_NULL, 0), l->filtered, n);
     bd->crc = (uint32_t)crc32_z(0, bd->buf.p + 4, 4 + bd->data_len);
@@ -367,6 +389,7 @@ static bool store_band(struct job *j, struct lane *l, size_t b)
     }
     bd->adler = adler;
     bd->data_len = (size_t)(s.o - bd->buf.p) - 8;
+    note_used(&bd->buf, 8 + bd->data_len + 8);
     bd->crc = (uint32_t)crc32_z(0, bd->buf.p + 4, 4 + bd->data_len);
     return true;
 }
@@ -623,8 +646,9 @@ out:
         struct lane *l = &j->lane[t];
         if (l->z_ready)
             deflateEnd(&l->z);
+        /* after a failure, all: a band may have stopped half-written */
         if (l->filtered != NULL)
-            sodium_memzero(l->filtered, j->filtered_cap);
+            sodium_memzero(l->filtered, err == MC_OK ? l->filtered_used : j->filtered_cap);
         free(l->filtered);
         if (l->swapped != NULL)
             sodium_memzero(l->swapped, 2 * row_len);
@@ -632,11 +656,11 @@ out:
     }
     for (size_t b = 0; j->band != NULL && b < j->bands; b++) {
         if (j->band[b].buf.p != NULL)
-            sodium_memzero(j->band[b].buf.p, j->band[b].buf.cap);
+            sodium_memzero(j->band[b].buf.p, err == MC_OK ? j->band[b].buf.used : j->band[b].buf.cap);
         free(j->band[b].buf.p);
     }
     for (size_t s = 0; j->spare != NULL && s < j->spares; s++) {
-        sodium_memzero(j->spare[s].p, j->spare[s].cap);
+        sodium_memzero(j->spare[s].p, err == MC_OK ? j->spare[s].used : j->spare[s].cap);
         free(j->spare[s].p);
     }
     pthread_cond_destroy(&j->changed);

@@ -7,9 +7,10 @@
  * a large PNG is zlib's inflate on one core, 35 ms for a 2048x2048 16-bit
  * CT, with the second core idle; hashing the chunks as the rows come in
  * takes the keyed hash of the encrypt (8 ms on one core) off the critical
- * path but for the last few chunks. codec_png.c starts it for the
- * command's encryptions (mc_ctx.chunk_digests), cipher.c uses what it
- * left in the image (mc_image.digests).
+ * path but for the last few chunks; libjpeg's decode of a large JPEG,
+ * also on one core, likewise. codec_png.c and codec_jpeg.c start it for
+ * the command's encryptions (mc_ctx.chunk_digests), cipher.c uses what
+ * it left in the image (mc_image.digests).
  *
  * The decoder tells how many bytes are final (mc__chunk_hasher_ready);
  * the thread is woken once per WAKE_STEP, not per chunk: waking a thread
@@ -26,6 +27,9 @@
 #include <stdlib.h>
 
 #define WAKE_STEP ((size_t)512 << 10)
+/* From this many bytes of samples: below, starting the thread costs
+ * about what it saves. */
+#define DIGESTS_MIN ((size_t)2 << 20)
 
 struct mc__chunk_hasher {
     const uint8_t *samples;
@@ -104,6 +108,13 @@ fail:
     free(h->digests); /* nothing written yet */
     free(h);
     return NULL; /* the keyed hash then does it all, as without */
+}
+
+mc__chunk_hasher *mc__chunk_hasher_for(const mc_ctx *ctx, const mc_image *img)
+{
+    if (ctx == NULL || !ctx->chunk_digests || ctx->threads < 2 || img->samples_len < DIGESTS_MIN)
+        return NULL;
+    return mc__chunk_hasher_start(img->samples, img->samples_len);
 }
 
 void mc__chunk_hasher_ready(mc__chunk_hasher *h, size_t ready)

@@ -179,6 +179,7 @@ struct jpeg_job {
     struct jpeg_decompress_struct cinfo;
     struct err_mgr err;
     mc_image *img;
+    mc__chunk_hasher *hasher; /* or NULL (chunkhash.c) */
     bool created;
 };
 
@@ -245,13 +246,23 @@ static mc_err decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, struct j
         return err;
     j->img->format = MC_FORMAT_JPEG;
     row_len = (size_t)ci->output_width * channels;
+    /* A large JPEG to be encrypted has its chunk digests hashed on
+     * another core while libjpeg decodes on this one: its scanlines come
+     * out in order and final (no buffered-image mode). */
+    j->hasher = mc__chunk_hasher_for(ctx, j->img);
     while (ci->output_scanline < ci->output_height) {
         JSAMPROW row = j->img->samples + (size_t)ci->output_scanline * row_len;
         if (j->lib->jpeg_read_scanlines(ci, &row, 1) != 1)
             return MC_ETRUNCATED; /* cannot happen with a memory source */
+        if (j->hasher != NULL)
+            mc__chunk_hasher_ready(j->hasher, (size_t)ci->output_scanline * row_len);
     }
     /* Reads to EOI: damage after the last scanline still counts. */
     j->lib->jpeg_finish_decompress(ci);
+    if (j->hasher != NULL) {
+        j->img->digests = mc__chunk_hasher_finish(j->hasher, &j->img->digests_len);
+        j->hasher = NULL;
+    }
     return MC_OK;
 }
 
@@ -268,6 +279,7 @@ mc_err mc__jpeg_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_ima
     if ((j.lib = jpeg_lib(ctx)) == NULL)
         return MC_EUNSUPPORTED;
     err = decode(ctx, buf, len, &j);
+    mc__chunk_hasher_abort(j.hasher); /* before the samples it reads go */
     if (j.created)
         j.lib->jpeg_destroy_decompress(&j.cinfo);
     if (err != MC_OK) {

@@ -237,11 +237,6 @@ out:
     return err;
 }
 
-/* From this many bytes of samples a PNG to be encrypted has its chunk
- * digests hashed while it is decoded (mc_ctx.chunk_digests, chunkhash.c):
- * below, starting the thread costs about what it saves. */
-#define DIGESTS_MIN ((size_t)2 << 20)
-
 /* Decodes the rows of a non-interlaced image one by one (progressive
  * decoding, decode.md), in order, telling the hasher how far the samples
  * are final; 16-bit rows are swapped to host order as they come. */
@@ -360,10 +355,11 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
      * own swap (SPNG_FMT_PNG) is a byte loop. */
     swap16 = lay.fmt == SPNG_FMT_PNG && lay.bits == 16;
     fmt = swap16 ? SPNG_FMT_RAW : lay.fmt;
-    if (want == NULL && ctx != NULL && ctx->chunk_digests && ctx->threads > 1 &&
-        ihdr.interlace_method == 0 &&
-        samples_len >= DIGESTS_MIN && (hasher = mc__chunk_hasher_start(img->samples,
-                                                                       samples_len)) != NULL) {
+    /* A large PNG to be encrypted has its chunk digests hashed while it
+     * is decoded (chunkhash.c); not a cipher image (want), nor Adam7,
+     * whose rows come pass by pass. */
+    if (want == NULL && ihdr.interlace_method == 0 &&
+        (hasher = mc__chunk_hasher_for(ctx, img)) != NULL) {
         if ((err = decode_rows(sc, img, fmt, lay.flags, swap16, hasher)) != MC_OK)
             goto out;
         img->digests = mc__chunk_hasher_finish(hasher, &img->digests_len);

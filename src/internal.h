@@ -26,8 +26,8 @@ struct mc_ctx {
     uint64_t max_samples;
     unsigned threads; /* per image, for the stages that run in parallel */
     /* Set where an encrypt follows the decode (the command's encrypt,
-     * mc_encrypt_file): a large PNG's chunk digests are hashed while it
-     * is decoded (chunkhash.c). */
+     * mc_encrypt_file): a large PNG's or JPEG's chunk digests are hashed
+     * while it is decoded (chunkhash.c). */
     bool chunk_digests;
 };
 /* codec_dicom.c: sets the calling thread's mc_ctx_last_detail() text
@@ -103,6 +103,10 @@ static inline size_t mc__tree_chunks(size_t samples_len)
  * abort stops without them. Both free the hasher. */
 typedef struct mc__chunk_hasher mc__chunk_hasher;
 mc__chunk_hasher *mc__chunk_hasher_start(const uint8_t *samples, size_t len);
+/* A hasher for img's samples where ctx asks for one (chunk_digests, two
+ * threads or more) and the image is large enough to gain from it; NULL
+ * otherwise. For a decoder that fills the samples front to back. */
+mc__chunk_hasher *mc__chunk_hasher_for(const mc_ctx *ctx, const mc_image *img);
 void mc__chunk_hasher_ready(mc__chunk_hasher *h, size_t ready);
 uint8_t *mc__chunk_hasher_finish(mc__chunk_hasher *h, size_t *digests_len);
 void mc__chunk_hasher_abort(mc__chunk_hasher *h);

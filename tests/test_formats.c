@@ -795,6 +795,119 @@ static void test_jpeg_errors(void **state)
 
 /* A corrupt scan (bytes of the entropy-coded data replaced by a marker
  * or junk): libjpeg's warnings are errors here. */
+/* A JPEG written here (libjpeg, quality 90) of a smooth pattern with
+ * noise: w x h, 1 or 3 channels. */
+static uint8_t *make_jpeg(uint32_t w, uint32_t h, int c, size_t *len)
+{
+    struct jpeg_compress_struct ci;
+    struct ref_err err;
+    unsigned char *out = NULL;
+    unsigned long out_len = 0;
+    uint8_t *row = malloc((size_t)w * (size_t)c), *copy;
+
+    assert_non_null(row);
+    ci.err = jpeg_std_error(&err.pub);
+    err.pub.error_exit = ref_error_exit;
+    if (setjmp(err.jump))
+        fail_msg("reference encode failed");
+    jpeg_create_compress(&ci);
+    jpeg_mem_dest(&ci, &out, &out_len);
+    ci.image_width = w;
+    ci.image_height = h;
+    ci.input_components = c;
+    ci.in_color_space = c == 3 ? JCS_RGB : JCS_GRAYSCALE;
+    jpeg_set_defaults(&ci);
+    jpeg_set_quality(&ci, 90, TRUE);
+    jpeg_start_compress(&ci, TRUE);
+    while (ci.next_scanline < h) {
+        JSAMPROW r = row;
+        for (size_t i = 0; i < (size_t)w * (size_t)c; i++) {
+            uint32_t noise = (uint32_t)(i * 2654435761u) ^ (ci.next_scanline * 40503u);
+            noise *= 2246822519u;
+            row[i] = (uint8_t)((i / (size_t)c + ci.next_scanline) / 8 + (noise >> 28));
+        }
+        jpeg_write_scanlines(&ci, &r, 1);
+    }
+    jpeg_finish_compress(&ci);
+    jpeg_destroy_compress(&ci);
+    free(row);
+    /* ours, in a malloc block: jpeg_mem_dest's belongs to libjpeg */
+    copy = malloc(out_len);
+    assert_non_null(copy);
+    memcpy(copy, out, out_len);
+    free(out);
+    *len = out_len;
+    return copy;
+}
+
+/* A large JPEG decoded for an encrypt (mc_ctx.chunk_digests, on two
+ * threads) has its chunk digests hashed while libjpeg decodes it
+ * (chunkhash.c): they are the SHA-512 of its 64 KiB chunks of the
+ * decoded samples, which are libjpeg's own. A single thread, a decode
+ * not followed by an encrypt or a small JPEG gets none; a JPEG cut in its
+ * scan or just before EOI (an error after the last scanline) is refused
+ * as before, the thread stopped (ASan, helgrind). */
+static void test_jpeg_digests_while_decoding(void **state)
+{
+    /* gray, RGB whose rows straddle the chunks, the 2 MiB threshold */
+    static const uint32_t sizes[][3] = {{2048, 1100, 1}, {1001, 777, 3}, {2048, 1024, 1}};
+    mc_ctx *dc = NULL;
+    (void)state;
+    assert_int_equal(mc_ctx_new(&dc), MC_OK);
+    assert_int_equal(mc_ctx_set_threads(dc, 2), MC_OK);
+    dc->chunk_digests = true;
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        size_t len, ref_len, chunks;
+        uint8_t *jpg = make_jpeg(sizes[s][0], sizes[s][1], (int)sizes[s][2], &len);
+        uint8_t *ref = ref_decode(jpg, len, &ref_len), digest[64];
+        mc_image *img = NULL;
+
+        assert_int_equal(mc_image_decode(dc, jpg, len, NULL, &img), MC_OK);
+        assert_int_equal(img->samples_len, ref_len);
+        assert_memory_equal(img->samples, ref, ref_len);
+        chunks = mc__tree_chunks(ref_len);
+        assert_non_null(img->digests);
+        assert_int_equal(img->digests_len, chunks * 64);
+        for (size_t i = 0; i < chunks; i++) {
+            size_t off = i * MC_TREE_CHUNK;
+            size_t n = ref_len - off < MC_TREE_CHUNK ? ref_len - off : MC_TREE_CHUNK;
+            assert_int_equal(mc__sha512(digest, ref + off, n), MC_OK);
+            assert_memory_equal(img->digests + 64 * i, digest, 64);
+        }
+        mc_image_free(img);
+        img = NULL;
+        /* One thread, or a plain decode: none. */
+        assert_int_equal(mc_ctx_set_threads(dc, 1), MC_OK);
+        assert_int_equal(mc_image_decode(dc, jpg, len, NULL, &img), MC_OK);
+        assert_null(img->digests);
+        mc_image_free(img);
+        img = NULL;
+        assert_int_equal(mc_ctx_set_threads(dc, 2), MC_OK);
+        assert_int_equal(mc_image_decode(ctx, jpg, len, NULL, &img), MC_OK);
+        assert_null(img->digests);
+        mc_image_free(img);
+        img = NULL;
+        /* Cut in its scan, or only its EOI missing. */
+        assert_int_equal(mc_image_decode(dc, jpg, len / 2, NULL, &img), MC_ETRUNCATED);
+        assert_null(img);
+        assert_int_equal(mc_image_decode(dc, jpg, len - 2, NULL, &img), MC_ETRUNCATED);
+        assert_null(img);
+        free(ref);
+        free(jpg);
+    }
+    /* Under 2 MiB of samples: none. */
+    {
+        size_t len;
+        uint8_t *buf = read_testdata("jpeg/ct_512_gray.jpg", &len);
+        mc_image *img = NULL;
+        assert_int_equal(mc_image_decode(dc, buf, len, NULL, &img), MC_OK);
+        assert_null(img->digests);
+        mc_image_free(img);
+        free(buf);
+    }
+    mc_ctx_free(dc);
+}
+
 static void test_jpeg_corrupt_scan(void **state)
 {
     (void)state;
@@ -992,6 +1105,7 @@ int main(void)
         cmocka_unit_test(test_jpeg_files),
         cmocka_unit_test(test_jpeg_errors),
         cmocka_unit_test(test_jpeg_corrupt_scan),
+        cmocka_unit_test(test_jpeg_digests_while_decoding),
         cmocka_unit_test(test_jpeg_cmyk),
     };
     return cmocka_run_group_tests(tests, ctx_setup, ctx_teardown);

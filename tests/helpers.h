@@ -113,4 +113,39 @@ static inline void assert_same_samples(const mc_image *a, const mc_image *b)
     assert_memory_equal(a->samples, b->samples, a->samples_len);
 }
 
+/* A decode for an encrypt (dc: chunk_digests, two threads) left format
+ * v3's chunk digests of these samples in img: the SHA-512 of each 64 KiB
+ * chunk (chunkhash.c). */
+static inline void assert_chunk_digests(const mc_image *img, const uint8_t *samples, size_t len)
+{
+    size_t chunks = mc__tree_chunks(len);
+    uint8_t digest[64];
+
+    assert_non_null(img->digests);
+    assert_int_equal(img->digests_len, chunks * 64);
+    for (size_t i = 0; i < chunks; i++) {
+        size_t off = i * MC_TREE_CHUNK;
+        size_t n = len - off < MC_TREE_CHUNK ? len - off : MC_TREE_CHUNK;
+        assert_int_equal(mc__sha512(digest, samples + off, n), MC_OK);
+        assert_memory_equal(img->digests + 64 * i, digest, 64);
+    }
+}
+
+/* ... and none when dc runs one thread, or for a plain decode (the
+ * shared ctx). Leaves dc on two threads. */
+static inline void assert_no_digests_otherwise(mc_ctx *dc, const uint8_t *buf, size_t len)
+{
+    mc_image *img = NULL;
+
+    assert_int_equal(mc_ctx_set_threads(dc, 1), MC_OK);
+    assert_int_equal(mc_image_decode(dc, buf, len, NULL, &img), MC_OK);
+    assert_null(img->digests);
+    mc_image_free(img);
+    img = NULL;
+    assert_int_equal(mc_ctx_set_threads(dc, 2), MC_OK);
+    assert_int_equal(mc_image_decode(ctx, buf, len, NULL, &img), MC_OK);
+    assert_null(img->digests);
+    mc_image_free(img);
+}
+
 #endif

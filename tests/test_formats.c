@@ -857,36 +857,18 @@ static void test_jpeg_digests_while_decoding(void **state)
     assert_int_equal(mc_ctx_set_threads(dc, 2), MC_OK);
     dc->chunk_digests = true;
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
-        size_t len, ref_len, chunks;
+        size_t len, ref_len;
         uint8_t *jpg = make_jpeg(sizes[s][0], sizes[s][1], (int)sizes[s][2], &len);
-        uint8_t *ref = ref_decode(jpg, len, &ref_len), digest[64];
+        uint8_t *ref = ref_decode(jpg, len, &ref_len);
         mc_image *img = NULL;
 
         assert_int_equal(mc_image_decode(dc, jpg, len, NULL, &img), MC_OK);
         assert_int_equal(img->samples_len, ref_len);
         assert_memory_equal(img->samples, ref, ref_len);
-        chunks = mc__tree_chunks(ref_len);
-        assert_non_null(img->digests);
-        assert_int_equal(img->digests_len, chunks * 64);
-        for (size_t i = 0; i < chunks; i++) {
-            size_t off = i * MC_TREE_CHUNK;
-            size_t n = ref_len - off < MC_TREE_CHUNK ? ref_len - off : MC_TREE_CHUNK;
-            assert_int_equal(mc__sha512(digest, ref + off, n), MC_OK);
-            assert_memory_equal(img->digests + 64 * i, digest, 64);
-        }
+        assert_chunk_digests(img, ref, ref_len);
         mc_image_free(img);
         img = NULL;
-        /* One thread, or a plain decode: none. */
-        assert_int_equal(mc_ctx_set_threads(dc, 1), MC_OK);
-        assert_int_equal(mc_image_decode(dc, jpg, len, NULL, &img), MC_OK);
-        assert_null(img->digests);
-        mc_image_free(img);
-        img = NULL;
-        assert_int_equal(mc_ctx_set_threads(dc, 2), MC_OK);
-        assert_int_equal(mc_image_decode(ctx, jpg, len, NULL, &img), MC_OK);
-        assert_null(img->digests);
-        mc_image_free(img);
-        img = NULL;
+        assert_no_digests_otherwise(dc, jpg, len);
         /* Cut in its scan, or only its EOI missing. */
         assert_int_equal(mc_image_decode(dc, jpg, len / 2, NULL, &img), MC_ETRUNCATED);
         assert_null(img);

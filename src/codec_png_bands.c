@@ -297,7 +297,7 @@ static bool deflate_band(struct job *j, struct lane *l, size_t b, size_t n)
         if ((p = malloc(bd->buf.cap * 2)) == NULL)
             return false;
         memcpy(p, bd->buf.p, used);
-        sodium_memzero(bd->buf.p, used);
+        sodium_memzero(bd->buf.p, used > bd->buf.used ? used : bd->buf.used);
         free(bd->buf.p);
         bd->buf.p = p;
         bd->buf.cap *= 2;
@@ -655,9 +655,10 @@ out:
         free(l->swapped);
     }
     for (size_t b = 0; j->band != NULL && b < j->bands; b++) {
-        if (j->band[b].buf.p != NULL)
-            sodium_memzero(j->band[b].buf.p, err == MC_OK ? j->band[b].buf.used : j->band[b].buf.cap);
-        free(j->band[b].buf.p);
+        struct out_buf *o = &j->band[b].buf;
+        if (o->p != NULL)
+            sodium_memzero(o->p, err == MC_OK ? o->used : o->cap);
+        free(o->p);
     }
     for (size_t s = 0; j->spare != NULL && s < j->spares; s++) {
         sodium_memzero(j->spare[s].p, err == MC_OK ? j->spare[s].used : j->spare[s].cap);

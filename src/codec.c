@@ -32,20 +32,15 @@ static mc_err png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_i
 /* Plain images (PNG, and JPEG's pixels) are filtered and compressed,
  * which pays off on real images, unlike on cipher noise; a large one on
  * the context's threads (codec_png_bands.c). */
-static unsigned threads_of(const mc_ctx *ctx)
-{
-    return ctx != NULL ? ctx->threads : 1;
-}
-
 static mc_err png_encode(const mc_ctx *ctx, const mc_image *img, uint8_t **out, size_t *out_len)
 {
-    return mc__png_encode_mt(img, NULL, false, threads_of(ctx), out, out_len);
+    return mc__png_encode_mt(img, NULL, false, mc__ctx_threads(ctx), out, out_len);
 }
 
 static mc_err png_encode_to(const mc_ctx *ctx, const mc_image *img, mc_write_fn write,
                             void *user)
 {
-    return mc__png_encode_mt_to(img, NULL, false, threads_of(ctx), write, user);
+    return mc__png_encode_mt_to(img, NULL, false, mc__ctx_threads(ctx), write, user);
 }
 
 /* Sniffed in this order: the first whose sniff accepts the bytes decodes

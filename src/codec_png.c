@@ -13,7 +13,7 @@
 #include <zlib.h> /* Z_RLE */
 
 /* PNG §5.2: the 8-byte signature. */
-static const uint8_t png_signature[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+const uint8_t mc__png_signature[8] = {137, 80, 78, 71, 13, 10, 26, 10};
 
 /* libspng limits (decode.md, "Decoding untrusted files"): ancillary chunks
  * (text, ICC profiles, unknown chunks such as our own) are held in memory,
@@ -76,8 +76,8 @@ _Static_assert(MC__PNG_PLAIN_STRATEGY == Z_RLE, "internal.h spells zlib's Z_RLE"
 
 bool mc__png_sniff(const uint8_t *buf, size_t len)
 {
-    return buf != NULL && len >= sizeof png_signature &&
-           memcmp(buf, png_signature, sizeof png_signature) == 0;
+    return buf != NULL && len >= sizeof mc__png_signature &&
+           memcmp(buf, mc__png_signature, sizeof mc__png_signature) == 0;
 }
 
 /* libspng's error codes in medcrypt's terms. Truncation gets its own code
@@ -115,7 +115,7 @@ static mc_err map_spng_error(int e)
  * to the image data. */
 static mc_err check_iend_complete(const uint8_t *buf, size_t len)
 {
-    size_t off = sizeof png_signature;
+    size_t off = sizeof mc__png_signature;
 
     while (len - off >= 8) {
         uint32_t chunk_len = mc__be32(buf + off);

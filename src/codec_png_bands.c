@@ -65,8 +65,6 @@
 #define STORED_MAX 65535u
 #define STORED_HEAD 5u
 
-static const uint8_t signature[8] = {137, 80, 78, 71, 13, 10, 26, 10};
-
 struct out_buf {
     uint8_t *p;
     size_t cap;
@@ -534,38 +532,39 @@ static void run_all(struct job *j, unsigned threads)
         pthread_join(tid[t], NULL);
 }
 
-/* PNG §11.2.2 IHDR, after the signature: one piece; then the extra
- * chunk if any (the cipher image's mcRY). */
+/* PNG §5.3: a whole chunk, its length, type, data and CRC-32 (of the
+ * type and data). */
+static bool write_chunk(struct job *j, const char type[4], const uint8_t *data, size_t len)
+{
+    uint8_t head[8], tail[4];
+    uLong crc;
+
+    mc__put_be32(head, (uint32_t)len);
+    memcpy(head + 4, type, 4);
+    crc = crc32_z(0, head + 4, 4);
+    if (len > 0) /* zlib: a NULL buffer gives the initial value, 0 */
+        crc = crc32_z(crc, data, len);
+    mc__put_be32(tail, (uint32_t)crc);
+    return write_all(j, head, sizeof head) && (len == 0 || write_all(j, data, len)) &&
+           write_all(j, tail, sizeof tail);
+}
+
+/* The signature and PNG §11.2.2 IHDR; then the extra chunk if any (the
+ * cipher image's mcRY). */
 static bool write_head(struct job *j, uint8_t color_type, const mc__png_chunk *extra)
 {
-    uint8_t h[8 + 8 + 13 + 4];
+    uint8_t ihdr[13];
 
-    memcpy(h, signature, 8);
-    mc__put_be32(h + 8, 13);
-    memcpy(h + 12, "IHDR", 4);
-    mc__put_be32(h + 16, j->img->width);
-    mc__put_be32(h + 20, j->img->height);
-    h[24] = j->img->bits;
-    h[25] = color_type;
-    h[26] = 0; /* deflate */
-    h[27] = 0; /* adaptive filtering, one filter type per row */
-    h[28] = 0; /* not interlaced */
-    mc__put_be32(h + 29, (uint32_t)crc32_z(0, h + 12, 4 + 13));
-    if (!write_all(j, h, sizeof h))
-        return false;
-    if (extra != NULL) {
-        uint8_t head[8], tail[4];
-        uint32_t crc = (uint32_t)crc32_z(0, (const uint8_t *)extra->type, 4);
-
-        crc = (uint32_t)crc32_z(crc, extra->data, extra->len);
-        mc__put_be32(head, (uint32_t)extra->len);
-        memcpy(head + 4, extra->type, 4);
-        mc__put_be32(tail, crc);
-        if (!write_all(j, head, 8) || (extra->len > 0 && !write_all(j, extra->data, extra->len)) ||
-            !write_all(j, tail, 4))
-            return false;
-    }
-    return true;
+    mc__put_be32(ihdr, j->img->width);
+    mc__put_be32(ihdr + 4, j->img->height);
+    ihdr[8] = j->img->bits;
+    ihdr[9] = color_type;
+    ihdr[10] = 0; /* deflate */
+    ihdr[11] = 0; /* adaptive filtering, one filter type per row */
+    ihdr[12] = 0; /* not interlaced */
+    return write_all(j, mc__png_signature, sizeof mc__png_signature) &&
+           write_chunk(j, "IHDR", ihdr, sizeof ihdr) &&
+           (extra == NULL || write_chunk(j, extra->type, extra->data, extra->len));
 }
 
 /* Whole rows, about BAND_BYTES; a row wider than that alone. */
@@ -588,7 +587,6 @@ mc_err mc__png_encode_bands_to(const mc_image *img, size_t row_len, uint8_t colo
                                const mc__png_chunk *extra, bool stored, unsigned threads,
                                mc_write_fn write, void *user)
 {
-    static const uint8_t iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
     struct job *j;
     mc_err err;
     size_t raw_max;
@@ -605,10 +603,10 @@ mc_err mc__png_encode_bands_to(const mc_image *img, size_t row_len, uint8_t colo
     j->filtered_cap = raw_max;
     if (stored) /* the bytes and their block headers */
         j->out_cap = raw_max + STORED_HEAD * ((raw_max + STORED_MAX - 1) / STORED_MAX) + CHUNK_ROOM;
-    else /* zlib's bound for one deflate call over raw_max bytes, the
-          * sync flush's empty stored block, and the chunk around them */
-        j->out_cap =
-            raw_max + (raw_max >> 12) + (raw_max >> 14) + (raw_max >> 25) + 64 + CHUNK_ROOM;
+    else /* zlib's bound for one call over raw_max bytes (with a zlib
+          * header and trailer we do not write), room for the sync
+          * flush's empty stored block, and the chunk around them */
+        j->out_cap = compressBound((uLong)raw_max) + 64 + CHUNK_ROOM;
     j->write = write;
     j->user = user;
     j->adler = (uint32_t)adler32_z(0, Z_NULL, 0);
@@ -639,7 +637,7 @@ mc_err mc__png_encode_bands_to(const mc_image *img, size_t row_len, uint8_t colo
     }
     if ((err = (mc_err)atomic_load(&j->err)) == MC_OK && j->written != j->bands)
         err = MC_ENOMEM; /* a band never made it (cannot happen without an error) */
-    if (err == MC_OK && !write_all(j, iend, sizeof iend))
+    if (err == MC_OK && !write_chunk(j, "IEND", NULL, 0))
         err = MC_EIO;
 out:
     for (unsigned t = 0; t < MC_MAX_THREADS; t++) {

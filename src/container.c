@@ -105,7 +105,7 @@ mc_err mc__container_write(const mc_ctx *ctx, const mc_image *img, const mc__hea
 
     if ((err = chunk_make(img, hdr, &chunk)) != MC_OK)
         return err;
-    err = mc__png_encode_mt(img, &chunk, true, ctx != NULL ? ctx->threads : 1, out, out_len);
+    err = mc__png_encode_mt(img, &chunk, true, mc__ctx_threads(ctx), out, out_len);
     free(chunk.data);
     return err;
 }
@@ -118,7 +118,7 @@ mc_err mc__container_write_to(const mc_ctx *ctx, const mc_image *img, const mc__
 
     if ((err = chunk_make(img, hdr, &chunk)) != MC_OK)
         return err;
-    err = mc__png_encode_mt_to(img, &chunk, true, ctx != NULL ? ctx->threads : 1, write, user);
+    err = mc__png_encode_mt_to(img, &chunk, true, mc__ctx_threads(ctx), write, user);
     free(chunk.data);
     return err;
 }

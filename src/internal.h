@@ -30,6 +30,11 @@ struct mc_ctx {
      * while it is decoded (chunkhash.c). */
     bool chunk_digests;
 };
+/* The threads an image's work may use; 1 without a context. */
+static inline unsigned mc__ctx_threads(const mc_ctx *ctx)
+{
+    return ctx != NULL ? ctx->threads : 1;
+}
 /* codec_dicom.c: sets the calling thread's mc_ctx_last_detail() text
  * (printf-style; "%s", "" clears it). Nothing is recorded when ctx is NULL
  * (internal re-parses). Never a patient identifier. */
@@ -445,6 +450,8 @@ mc_err mc__png_encode_bands_to(const mc_image *img, size_t row_len, uint8_t colo
                                const mc__png_chunk *extra, bool stored, unsigned threads,
                                mc_write_fn write, void *user);
 bool mc__png_sniff(const uint8_t *buf, size_t len);
+/* PNG §5.2: the 8 bytes every PNG file starts with (codec_png.c). */
+extern const uint8_t mc__png_signature[8];
 
 /* codec_bmp.c, codec_jpeg.c, codec_dicom.c (issue 5); JPEG is decode
  * only (decrypted JPEG pixels come back as a lossless PNG). */

@@ -516,10 +516,31 @@ void cli_output_abort(cli_output *o)
     output_free(o);
 }
 
+/* Gives the file at tmp the name path unless path exists (errno EEXIST):
+ * no clobbering even if the file appeared while we worked. Linux's
+ * renameat2(2) with RENAME_NOREPLACE does it in one step, on every local
+ * filesystem since Linux 4.9, FAT and exFAT drives included, which have
+ * no hard links. Where the filesystem refuses the flag (EINVAL: NFS,
+ * some FUSE) or the kernel lacks the call, link(2), which never
+ * replaces, then unlink(2) of the temporary name. */
+static bool move_no_replace(const char *tmp, const char *path)
+{
+#ifdef RENAME_NOREPLACE
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+        return true;
+    if (errno != EINVAL && errno != ENOSYS)
+        return false;
+#endif
+    if (link(tmp, path) != 0)
+        return false;
+    (void)unlink(tmp); /* the file is in place; a leftover name is only debris */
+    return true;
+}
+
 /* Makes the written file durable and gives it its name: fsync, close,
- * then link (never replacing a file) or, with force, rename. False, said
- * and the temporary file removed, on failure. The directory entry is not
- * yet synced (sync_dir); o is not freed. */
+ * then the name given without replacing a file (move_no_replace) or, with
+ * force, rename. False, said and the temporary file removed, on failure.
+ * The directory entry is not yet synced (sync_dir); o is not freed. */
 static bool put_in_place(cli_output *o, bool force)
 {
     if (fsync(o->fd) != 0) {
@@ -537,17 +558,12 @@ static bool put_in_place(cli_output *o, bool force)
             cli_error(o->path, "%s", strerror(errno));
             goto fail;
         }
-    } else {
-        /* link() fails with EEXIST instead of replacing: no clobbering even
-         * if the file appeared while we worked. */
-        if (link(o->tmp, o->path) != 0) {
-            if (errno == EEXIST)
-                cli_error(o->path, "already exists (use --force to overwrite)");
-            else
-                cli_error(o->path, "%s", strerror(errno));
-            goto fail;
-        }
-        unlink(o->tmp);
+    } else if (!move_no_replace(o->tmp, o->path)) {
+        if (errno == EEXIST)
+            cli_error(o->path, "already exists (use --force to overwrite)");
+        else
+            cli_error(o->path, "%s", strerror(errno));
+        goto fail;
     }
     o->registered[0] = '\0';
     return true;

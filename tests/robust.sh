@@ -12,7 +12,8 @@
 #    type/length itself is destroyed). Then 200 random single-bit flips of
 #    the pixel data of a 512x512 16-bit cipher image (IDAT inflated, one
 #    bit flipped, deflated again, CRC right) are all "modified or damaged".
-# 2. Nothing lost: a batch of 20 files is SIGKILLed at 10 random moments:
+# 2. Nothing lost: a batch of 20 files is SIGKILLed at 10 random moments
+#    within the time a whole batch takes (measured first):
 #    the inputs are intact, every output under its final name decrypts to
 #    its input, leftover temporary files are counted (SIGKILL cannot be
 #    caught), and a rerun with --force completes. SIGTERM and SIGINT
@@ -20,6 +21,9 @@
 # 3. Disk full: a 1 MiB tmpfs (when mount is permitted) and an LD_PRELOAD
 #    write() that fails with ENOSPC: exit 1, one line, no partial output,
 #    no temporary file.
+# 3b. Filesystems: an output gets its name by renameat2(RENAME_NOREPLACE),
+#    by link() where the flag is refused, and never replaces a file that
+#    appeared meanwhile (an LD_PRELOAD shim plays FAT, NFS and the race).
 # 4. Secrets: every stdout/stderr of this suite and of a keygen / encrypt /
 #    decrypt / analyze / info run holds none of the Aadhaar numbers, dates
 #    of birth or key texts used (the key text only on keygen's stdout).
@@ -342,22 +346,48 @@ check_batch() {
     fi
 }
 
+# The kills land at a random moment within the time a whole batch takes
+# here: the fastest of three, measured first (a fixed window outlived the
+# batch once it got fast: every kill then found all 20 outputs).
+BATCH_MS=
+for try in 1 2 3; do
+    rm -f "$B"/*.enc.png
+    t0=$(date +%s%N)
+    # shellcheck disable=SC2086 # INPUTS: one word per file
+    (cd "$B" && exec "$MC" encrypt -k "$R/k.key" -j 2 $INPUTS) </dev/null >/dev/null 2>>"$LOG"
+    t1=$(date +%s%N)
+    case "$t0$t1" in
+    *[!0-9]*) ms=300 ;; # no nanoseconds from date(1)
+    *) ms=$(((t1 - t0) / 1000000)) ;;
+    esac
+    [ -n "$BATCH_MS" ] && [ "$BATCH_MS" -le "$ms" ] || BATCH_MS=$ms
+done
+[ "$BATCH_MS" -ge 5 ] || BATCH_MS=5
+
+# after_ms_then SIG MS: starts the batch, sends SIG after MS ms, waits.
+after_ms_then() {
+    aft_s=$(awk -v m="$2" 'BEGIN { printf "%.3f", m / 1000 }')
+    # shellcheck disable=SC2086 # INPUTS: one word per file
+    (cd "$B" && exec "$MC" encrypt -k "$R/k.key" -j 2 $INPUTS) </dev/null >/dev/null 2>>"$LOG" &
+    aft_pid=$!
+    sleep "$aft_s"
+    kill -"$1" "$aft_pid" 2>/dev/null
+    wait "$aft_pid" 2>/dev/null
+}
+
 KILLS=10
 TMP_LEFT=0
 OUTS_AT_KILL=
+MID_BATCH=0
 k=1
 while [ "$k" -le "$KILLS" ]; do
     rm -f "$B"/*.enc.png "$B"/.*.tmp
-    ms=$(rand_ms 300)
-    # shellcheck disable=SC2086 # INPUTS: one word per file
-    (cd "$B" && exec "$MC" encrypt -k "$R/k.key" -j 2 $INPUTS) </dev/null >/dev/null 2>>"$LOG" &
-    pid=$!
-    sleep "$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1000 }')"
-    kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    ms=$(rand_ms "$BATCH_MS")
+    after_ms_then KILL "$ms"
     check_batch "SIGKILL after $ms ms (trial $k of $KILLS)"
     TMP_LEFT=$((TMP_LEFT + CB_TMP))
     OUTS_AT_KILL="$OUTS_AT_KILL $CB_OUT"
+    [ "$CB_OUT" -eq "$N_COPIES" ] || MID_BATCH=$((MID_BATCH + 1))
     # shellcheck disable=SC2086 # INPUTS: one word per file
     (cd "$B" && timeout 120 "$MC" encrypt -k "$R/k.key" -j 2 --force $INPUTS) \
         </dev/null >"$R/out" 2>"$R/err"
@@ -372,7 +402,12 @@ while [ "$k" -le "$KILLS" ]; do
     fi
     k=$((k + 1))
 done
-echo "# SIGKILL: $KILLS kills; outputs present at each kill:$OUTS_AT_KILL; temporary files left in all: $TMP_LEFT"
+echo "# SIGKILL: a whole batch takes $BATCH_MS ms here; $KILLS kills; outputs present at each kill:$OUTS_AT_KILL; temporary files left in all: $TMP_LEFT"
+if [ "$MID_BATCH" -gt 0 ]; then
+    ok "SIGKILL: $MID_BATCH of $KILLS kills landed before the batch was done"
+else
+    not_ok "SIGKILL: no kill landed before the batch was done (a batch takes $BATCH_MS ms)"
+fi
 check_batch "after the last rerun"
 if [ "$CB_OUT" -eq "$N_COPIES" ] && [ "$CB_TMP" -eq 0 ]; then
     ok "after the last rerun: all $N_COPIES outputs, no temporary file"
@@ -382,13 +417,8 @@ fi
 
 for sig in TERM INT TERM INT; do
     rm -f "$B"/*.enc.png "$B"/.*.tmp
-    ms=$(rand_ms 300)
-    # shellcheck disable=SC2086 # INPUTS: one word per file
-    (cd "$B" && exec "$MC" encrypt -k "$R/k.key" -j 2 $INPUTS) </dev/null >/dev/null 2>>"$LOG" &
-    pid=$!
-    sleep "$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1000 }')"
-    kill -"$sig" "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    ms=$(rand_ms "$BATCH_MS")
+    after_ms_then "$sig" "$ms"
     check_batch "SIG$sig after $ms ms"
     if [ "$CB_TMP" -eq 0 ]; then
         ok "SIG$sig after $ms ms: no temporary file left (the handler removed it)"
@@ -490,6 +520,132 @@ EOF
     fi
 else
     echo "# no C compiler: LD_PRELOAD disk-full check skipped"
+fi
+
+# ---------------------------------------------------------------------
+# 3b. Filesystems: how an output gets its name
+# ---------------------------------------------------------------------
+# An output is moved under its name with renameat2(RENAME_NOREPLACE); where
+# a filesystem refuses the flag (EINVAL, as NFS does) with link() then
+# unlink(); FAT and exFAT drives have no hard links (link() fails with
+# EPERM), so the rename is what works there. An LD_PRELOAD shim plays each
+# filesystem (MC_FS): "nolink" (FAT), "noflag" (NFS), and "appear" (the
+# output file created by someone else just before the name is given: it
+# must stay theirs).
+if [ -n "$CC" ]; then
+    cat >"$R/fsops.c" <<'EOF'
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int mode(const char *m)
+{
+    const char *e = getenv("MC_FS");
+    return e != NULL && strstr(e, m) != NULL;
+}
+
+static void appear(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd >= 0) {
+        if (write(fd, "theirs\n", 7) != 7)
+            abort();
+        close(fd);
+    }
+}
+
+int renameat2(int olddirfd, const char *old, int newdirfd, const char *new, unsigned flags)
+{
+    if (mode("noflag") && flags != 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (mode("appear"))
+        appear(new);
+    return (int)syscall(SYS_renameat2, olddirfd, old, newdirfd, new, flags);
+}
+
+int link(const char *old, const char *new)
+{
+    if (mode("nolink")) {
+        errno = EPERM;
+        return -1;
+    }
+    if (mode("appear"))
+        appear(new);
+    return (int)syscall(SYS_link, old, new);
+}
+
+int linkat(int olddirfd, const char *old, int newdirfd, const char *new, int flags)
+{
+    if (mode("nolink")) {
+        errno = EPERM;
+        return -1;
+    }
+    return (int)syscall(SYS_linkat, olddirfd, old, newdirfd, new, flags);
+}
+EOF
+    if "$CC" -shared -fPIC -O1 -o "$R/fsops.so" "$R/fsops.c" 2>"$R/err"; then
+        # fs_run MODE CMD...: run in W/fs with the shim playing MODE.
+        fs_run() {
+            fs_mode=$1
+            shift
+            (cd "$W/fs" && MC_FS=$fs_mode LD_PRELOAD="$R/fsops.so" \
+                ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" \
+                exec timeout 120 "$@") </dev/null >"$R/out" 2>"$R/err"
+            RC=$?
+            cat "$R/err" >>"$LOG"
+        }
+        for fs in nolink noflag; do
+            rm -rf "$W/fs" && mkdir "$W/fs" "$W/fs/back"
+            for i in 1 2 3; do cp "$TESTDATA/pnm/ct_512_8bit.pgm" "$W/fs/s$i.pgm"; done
+            fs_why=
+            fs_run $fs "$MC" encrypt -k "$R/k.key" -j 2 s1.pgm s2.pgm s3.pgm
+            [ "$RC" -eq 0 ] || fs_why="encrypt: exit $RC: $(err_text)"
+            for i in 1 2 3; do
+                [ -n "$fs_why" ] && break
+                fs_run $fs "$MC" decrypt -k "$R/k.key" -o "back/s$i.pgm" "s$i.pgm.enc.png"
+                [ "$RC" -eq 0 ] || fs_why="decrypt s$i: exit $RC: $(err_text)"
+                cmp -s "$W/fs/back/s$i.pgm" "$W/fs/s$i.pgm" ||
+                    fs_why="${fs_why:-s$i.pgm does not come back byte for byte}"
+            done
+            [ "$(tmp_count "$W/fs")" -eq 0 ] && [ "$(tmp_count "$W/fs/back")" -eq 0 ] ||
+                fs_why="${fs_why:-temporary file left}"
+            if [ -z "$fs_why" ]; then
+                ok "filesystem '$fs': a batch of 3 encrypted with -j 2 and decrypted back byte for byte, no temporary file"
+            else
+                not_ok "filesystem '$fs': $fs_why"
+            fi
+        done
+        for fs in appear noflag,appear; do
+            rm -rf "$W/fs" && mkdir "$W/fs"
+            cp "$TESTDATA/pnm/ct_512_8bit.pgm" "$W/fs/scan.pgm"
+            fs_run $fs "$MC" encrypt -k "$R/k.key" scan.pgm
+            fs_why=
+            [ "$RC" -eq 1 ] || fs_why="exit $RC"
+            if [ "$(awk 'END { print NR }' "$R/err")" != 1 ] ||
+                ! grep -q "^medcrypt: scan.pgm.enc.png: already exists (use --force to overwrite)\$" "$R/err"; then
+                fs_why="$fs_why${fs_why:+; }stderr: $(err_text)"
+            fi
+            [ "$(cat "$W/fs/scan.pgm.enc.png" 2>/dev/null)" = theirs ] ||
+                fs_why="$fs_why${fs_why:+; }the other file was replaced"
+            [ "$(tmp_count "$W/fs")" -eq 0 ] || fs_why="$fs_why${fs_why:+; }temporary file left"
+            if [ -z "$fs_why" ]; then
+                ok "filesystem '$fs': an output that appears while medcrypt works stays theirs: exit 1, 'already exists', no temporary file"
+            else
+                not_ok "filesystem '$fs': $fs_why"
+            fi
+        done
+        rm -rf "$W/fs"
+    else
+        not_ok "compiling the LD_PRELOAD filesystem shim ($(err_text))"
+    fi
+else
+    echo "# no C compiler: LD_PRELOAD filesystem checks skipped"
 fi
 
 # ---------------------------------------------------------------------

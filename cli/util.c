@@ -275,11 +275,26 @@ static void on_signal(int sig)
     raise(sig);
 }
 
+/* A signal the process was started with ignored stays ignored: nohup(1)
+ * ignores SIGHUP so that a batch outlives the terminal it was started
+ * from, and a shell starts background jobs with SIGINT ignored so that
+ * Ctrl-C reaches only the foreground one (POSIX, "Shell Command
+ * Language", 2.11). Catching them anyway killed such a batch. */
+static void catch_unless_ignored(int sig)
+{
+    struct sigaction old;
+
+    if (sigaction(sig, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
+        old.sa_handler == SIG_IGN)
+        return;
+    signal(sig, on_signal);
+}
+
 static void install_handlers(void)
 {
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGHUP, on_signal);
+    catch_unless_ignored(SIGINT);
+    catch_unless_ignored(SIGTERM);
+    catch_unless_ignored(SIGHUP);
     signal(SIGPIPE, SIG_IGN);
 }
 

@@ -16,8 +16,9 @@
 #    within the time a whole batch takes (measured first):
 #    the inputs are intact, every output under its final name decrypts to
 #    its input, leftover temporary files are counted (SIGKILL cannot be
-#    caught), and a rerun with --force completes. SIGTERM and SIGINT
-#    mid-batch leave no temporary file.
+#    caught), and a rerun with --force completes. SIGTERM, SIGINT and
+#    SIGHUP mid-batch leave no temporary file; started with SIGHUP or
+#    SIGINT ignored (nohup, a background job), the batch runs to the end.
 # 3. Disk full: a 1 MiB tmpfs (when mount is permitted) and an LD_PRELOAD
 #    write() that fails with ENOSPC: exit 1, one line, no partial output,
 #    no temporary file.
@@ -364,15 +365,35 @@ for try in 1 2 3; do
 done
 [ "$BATCH_MS" -ge 5 ] || BATCH_MS=5
 
-# after_ms_then SIG MS: starts the batch, sends SIG after MS ms, waits.
+# A shell starts a background job with SIGINT ignored, and medcrypt keeps
+# a signal it was started with ignored as it is (nohup(1) relies on that
+# for SIGHUP). The trials below stand for Ctrl-C or a hang-up of a batch
+# in the foreground, so they start it with those signals at their
+# defaults (GNU env); the runs "as started" check that an ignored signal
+# stays ignored.
+if env --default-signal=INT,HUP true 2>/dev/null; then
+    FG="env --default-signal=INT,HUP"
+else
+    FG=
+    echo "# env(1) without --default-signal: the SIGINT trials run as a background job"
+fi
+
+# after_ms_then SIG MS [HOW]: starts the batch, sends SIG after MS ms,
+# waits; AFT_RC is its exit status. HOW: fg (default), bg (as a
+# background job of this shell), nohup (SIGHUP ignored, as nohup(1) does).
 after_ms_then() {
     aft_s=$(awk -v m="$2" 'BEGIN { printf "%.3f", m / 1000 }')
-    # shellcheck disable=SC2086 # INPUTS: one word per file
-    (cd "$B" && exec "$MC" encrypt -k "$R/k.key" -j 2 $INPUTS) </dev/null >/dev/null 2>>"$LOG" &
+    # shellcheck disable=SC2086 # INPUTS: one word per file; FG: a command
+    case "${3:-fg}" in
+    fg) (cd "$B" && exec $FG "$MC" encrypt -k "$R/k.key" -j 2 $INPUTS) </dev/null >/dev/null 2>>"$LOG" & ;;
+    bg) (cd "$B" && exec "$MC" encrypt -k "$R/k.key" -j 2 $INPUTS) </dev/null >/dev/null 2>>"$LOG" & ;;
+    nohup) (cd "$B" && trap '' HUP && exec "$MC" encrypt -k "$R/k.key" -j 2 $INPUTS) </dev/null >/dev/null 2>>"$LOG" & ;;
+    esac
     aft_pid=$!
     sleep "$aft_s"
     kill -"$1" "$aft_pid" 2>/dev/null
     wait "$aft_pid" 2>/dev/null
+    AFT_RC=$?
 }
 
 KILLS=10
@@ -415,15 +436,46 @@ else
     not_ok "after the last rerun: $CB_OUT of $N_COPIES outputs, $CB_TMP temporary files"
 fi
 
-for sig in TERM INT TERM INT; do
+# Each signal twice: at a random moment, and a quarter of the way in.
+STOPPED=
+SENT=
+for sig in TERM INT HUP TERM INT HUP; do
     rm -f "$B"/*.enc.png "$B"/.*.tmp
-    ms=$(rand_ms "$BATCH_MS")
+    case " $SENT " in
+    *" $sig "*) ms=$((BATCH_MS / 4)) ;;
+    *) ms=$(rand_ms "$BATCH_MS") ;;
+    esac
+    SENT="$SENT $sig"
     after_ms_then "$sig" "$ms"
-    check_batch "SIG$sig after $ms ms"
+    [ "$AFT_RC" -eq 0 ] || STOPPED="$STOPPED $sig"
+    check_batch "SIG$sig after $ms ms (exit status $AFT_RC)"
     if [ "$CB_TMP" -eq 0 ]; then
         ok "SIG$sig after $ms ms: no temporary file left (the handler removed it)"
     else
         not_ok "SIG$sig after $ms ms: $CB_TMP temporary files left: $(find "$B" -maxdepth 1 -name '.*.tmp' | tr '\n' ' ')"
+    fi
+done
+# Each signal must have stopped at least one of its two batches (a batch
+# done before its signal arrived exits 0): else the handler was never run.
+for sig in TERM INT HUP; do
+    [ "$sig" = INT ] && [ -z "$FG" ] && continue
+    case " $STOPPED " in
+    *" $sig "*) ok "SIG$sig stopped a batch mid-way" ;;
+    *) not_ok "SIG$sig stopped neither of its two batches" ;;
+    esac
+done
+
+# Started with the signal ignored, the batch runs on to the end: SIGHUP
+# under nohup(1), SIGINT as a background job of a shell.
+for how in nohup:HUP bg:INT; do
+    sig=${how#*:}
+    rm -f "$B"/*.enc.png "$B"/.*.tmp
+    after_ms_then "$sig" $((BATCH_MS / 3)) "${how%:*}"
+    check_batch "SIG$sig to a batch started with it ignored (${how%:*})"
+    if [ "$AFT_RC" -eq 0 ] && [ "$CB_OUT" -eq "$N_COPIES" ] && [ "$CB_TMP" -eq 0 ]; then
+        ok "SIG$sig to a batch started with it ignored (${how%:*}): exit 0, all $N_COPIES outputs"
+    else
+        not_ok "SIG$sig to a batch started with it ignored (${how%:*}): exit $AFT_RC, $CB_OUT of $N_COPIES outputs, $CB_TMP temporary files"
     fi
 done
 rm -rf "$B" "$W/chk"

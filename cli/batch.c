@@ -45,7 +45,11 @@ int cli_batch(int jobs, char **inputs, int n, bool (*fn)(void *arg, const char *
     /* A progress line only where a person watches, and only for batches. */
     pool.progress = n > 1 && isatty(STDERR_FILENO);
     /* A batch's workers leave the waits for the disk to one thread
-     * (cli_committer_start): a file's commit overlaps the next file. */
+     * (cli_committer_start): a file's commit overlaps the next file.
+     * Started before the workers, while the other cores are still idle:
+     * created after them, on a machine whose cores they already fill, a
+     * 16-file -j 2 batch took 39.7 instead of 36.1 ms (docs/
+     * PERFORMANCE.md, twelfth session). */
     committing = n > 1 && cli_committer_start();
     if (jobs > n)
         jobs = n;

@@ -18,19 +18,21 @@ void cli_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reads a whole file ("-" = stdin). On failure prints the error and
  * returns false. max: refuse files larger than this. */
 bool cli_read_file(const char *path, size_t max, uint8_t **buf, size_t *len);
-/* Writes buf to path through a temporary file in the same directory,
- * then renames it into place: never a partial file under the final name.
+/* Writes buf to path through a temporary file in the same directory
+ * (with no name where the filesystem allows), given its name only once
+ * complete and synced: never a partial file under the final name.
  * Without force an existing file is never replaced. "-" = stdout. */
 bool cli_write_file(const char *path, const uint8_t *buf, size_t len, bool force, mode_t mode);
-/* The same, streamed: cli_output_open creates the temporary file (or
- * takes standard output for "-"), cli_output_write (an mc_write_fn) adds
- * to it, and cli_output_commit renames it into place (never replacing a
- * file without force) or cli_output_abort removes it. Open and commit
- * print their errors; both commit and abort free the object. */
+/* The same, streamed: cli_output_open creates the temporary file, with
+ * no name where the filesystem allows (or takes standard output for "-"),
+ * cli_output_write (an mc_write_fn) adds to it, and cli_output_commit
+ * gives it its name (never replacing a file without force) or
+ * cli_output_abort removes it. Open and commit print their errors; both
+ * commit and abort free the object. */
 typedef struct cli_output cli_output;
-cli_output *cli_output_open(const char *path, mode_t mode);
+cli_output *cli_output_open(const char *path, mode_t mode, bool force);
 int cli_output_write(void *out, const uint8_t *data, size_t len);
-bool cli_output_commit(cli_output *out, bool force);
+bool cli_output_commit(cli_output *out);
 void cli_output_abort(cli_output *out);
 /* Between start and finish, cli_output_commit hands each file to a
  * thread that makes it durable and puts it in place while the caller goes

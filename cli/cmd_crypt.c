@@ -120,7 +120,7 @@ static const char *shown_name(const char *path)
  * to report, or MC_OK if the output's own failure was reported. */
 static bool write_streamed(const struct job *job, mc_image *img, const char *path, mc_err *err)
 {
-    cli_output *o = cli_output_open(path, cli_mode(job->decrypt));
+    cli_output *o = cli_output_open(path, cli_mode(job->decrypt), job->force);
 
     *err = MC_OK;
     if (o == NULL)
@@ -131,14 +131,14 @@ static bool write_streamed(const struct job *job, mc_image *img, const char *pat
         *err = mc_encrypt_image_inplace_to(job->ctx, job->key, img, cli_output_write, o);
     if (*err == MC_EIO) { /* a write failed: commit reports it and removes the file */
         *err = MC_OK;
-        (void)cli_output_commit(o, job->force);
+        (void)cli_output_commit(o);
         return false;
     }
     if (*err != MC_OK) {
         cli_output_abort(o);
         return false;
     }
-    return cli_output_commit(o, job->force);
+    return cli_output_commit(o);
 }
 
 static void report(const struct job *job, const char *input, mc_err err)

@@ -406,9 +406,59 @@ struct cli_output {
     off_t written, kicked; /* bytes in the file; of them, sent to disk */
     uint8_t *buf;          /* OUTPUT_BUFFER bytes, or NULL until needed */
     char *registered;      /* where tmp is registered for the signal handler */
+    bool force;            /* replace an existing file */
+    bool unnamed;          /* O_TMPFILE: no name until put in place; tmp is "" */
 };
 
-cli_output *cli_output_open(const char *path, mode_t mode)
+/* An output with no name at all until it is complete (Linux's O_TMPFILE,
+ * 3.11): a process killed while writing it, by SIGKILL, a crash or a
+ * power loss, leaves nothing behind, where a named temporary file stays
+ * as debris holding part of a cipher image or, for a decrypt, of the
+ * plain one (the filesystem frees an unlinked inode once nothing holds
+ * it). Its name comes from linkat(2) through /proc/self/fd (AT_EMPTY_PATH
+ * would need CAP_DAC_READ_SEARCH), which, like link(2), never replaces a
+ * file. Not used, and the named temporary file below is: where the
+ * filesystem has no O_TMPFILE (FAT, NFS, overlayfs before Linux 6.6...),
+ * where /proc is not mounted, and with --force, whose atomic replacement
+ * of the old file is a rename(2) of a named one. */
+static bool open_unnamed(cli_output *o)
+{
+#if defined(__linux__) && defined(O_TMPFILE)
+    char dir[4096], self[64];
+    struct stat a, b;
+    int fd;
+
+    if (o->dir_len == 0)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", o->dir_len, o->path);
+    if ((fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600)) < 0)
+        return false;
+    snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+    if (fstat(fd, &a) != 0 || stat(self, &b) != 0 || a.st_dev != b.st_dev ||
+        a.st_ino != b.st_ino) {
+        close(fd);
+        return false;
+    }
+    o->fd = fd;
+    return true;
+#else
+    (void)o;
+    return false;
+#endif
+}
+
+/* Names the unnamed output (open_unnamed), never replacing a file:
+ * EEXIST if path exists. */
+static bool link_unnamed(int fd, const char *path)
+{
+    char self[64];
+
+    snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+    return linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0;
+}
+
+cli_output *cli_output_open(const char *path, mode_t mode, bool force)
 {
     const char *base = cli_basename(path);
     cli_output *o;
@@ -431,13 +481,19 @@ cli_output *cli_output_open(const char *path, mode_t mode)
         free(o);
         return NULL;
     }
+    o->force = force;
     guard_signals();
-    if ((o->fd = create_tmp(o->tmp, strlen(o->tmp) - 10)) < 0) {
+    /* The slot is empty (each output clears it before the next opens) and
+     * stays so for an unnamed one: nothing for the handler to remove. */
+    o->registered = pending_tmp[my_slot];
+    if (!force && open_unnamed(o)) {
+        o->unnamed = true;
+        o->tmp[0] = '\0';
+    } else if ((o->fd = create_tmp(o->tmp, strlen(o->tmp) - 10)) < 0) {
         cli_error(path, "cannot create a file there: %s", strerror(errno));
         free(o);
         return NULL;
     }
-    o->registered = pending_tmp[my_slot];
     if (fchmod(o->fd, mode) != 0) {
         cli_error(path, "write failed: %s", strerror(errno));
         cli_output_abort(o);
@@ -524,8 +580,9 @@ void cli_output_abort(cli_output *o)
         return;
     if (!o->to_stdout) {
         if (o->fd >= 0)
-            close(o->fd);
-        unlink(o->tmp);
+            close(o->fd); /* an unnamed file is gone with it */
+        if (!o->unnamed)
+            unlink(o->tmp);
         o->registered[0] = '\0';
     }
     output_free(o);
@@ -552,15 +609,33 @@ static bool move_no_replace(const char *tmp, const char *path)
     return true;
 }
 
-/* Makes the written file durable and gives it its name: fsync, close,
- * then the name given without replacing a file (move_no_replace) or, with
- * force, rename. False, said and the temporary file removed, on failure.
- * The directory entry is not yet synced (sync_dir); o is not freed. */
-static bool put_in_place(cli_output *o, bool force)
+/* Makes the written file durable and gives it its name: fsync, then the
+ * name given without replacing a file (link_unnamed, or close and
+ * move_no_replace) or, with force, close and rename. False, said and the
+ * temporary file removed, on failure. The directory entry is not yet
+ * synced (sync_dir); o is not freed. */
+static bool put_in_place(cli_output *o)
 {
     if (fsync(o->fd) != 0) {
         cli_error(o->path, "write failed: %s", strerror(errno));
         goto fail;
+    }
+    if (o->unnamed) {
+        if (!link_unnamed(o->fd, o->path)) {
+            if (errno == EEXIST)
+                cli_error(o->path, "already exists (use --force to overwrite)");
+            else
+                cli_error(o->path, "%s", strerror(errno));
+            goto fail;
+        }
+        if (close(o->fd) != 0) { /* synced already: not seen on a local disk */
+            o->fd = -1;
+            cli_error(o->path, "write failed: %s", strerror(errno));
+            unlink(o->path);
+            goto fail;
+        }
+        o->fd = -1;
+        return true;
     }
     if (close(o->fd) != 0) {
         o->fd = -1;
@@ -568,7 +643,7 @@ static bool put_in_place(cli_output *o, bool force)
         goto fail;
     }
     o->fd = -1;
-    if (force) {
+    if (o->force) {
         if (rename(o->tmp, o->path) != 0) {
             cli_error(o->path, "%s", strerror(errno));
             goto fail;
@@ -586,7 +661,8 @@ fail:
     if (o->fd >= 0)
         close(o->fd);
     o->fd = -1;
-    unlink(o->tmp);
+    if (!o->unnamed)
+        unlink(o->tmp);
     o->registered[0] = '\0';
     return false;
 }
@@ -604,18 +680,13 @@ fail:
  * output is durable when the command exits. The queue is bounded (a
  * worker waits when it is full), and its temporary files stay registered
  * for the signal handler (queued_tmp) until they are in place. */
-struct commit {
-    cli_output *o;
-    bool force;
-};
-
 static struct {
     pthread_mutex_t lock;
     pthread_cond_t changed;
     pthread_t thread;
     bool running, closing;
     int head, count, failures;
-    struct commit item[COMMIT_QUEUE];
+    cli_output *item[COMMIT_QUEUE];
 } committer = {.lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER};
 
 static void *commit_loop(void *arg)
@@ -627,7 +698,7 @@ static void *commit_loop(void *arg)
     (void)arg;
     pthread_mutex_lock(&committer.lock);
     for (;;) {
-        struct commit c;
+        cli_output *c;
         bool ok;
 
         while (committer.count == 0 && !committer.closing)
@@ -636,16 +707,16 @@ static void *commit_loop(void *arg)
             break;
         c = committer.item[committer.head];
         pthread_mutex_unlock(&committer.lock);
-        if (dirty_len >= 0 && (c.o->dir_len != dirty_len ||
-                               memcmp(c.o->path, dirty, (size_t)dirty_len) != 0)) {
+        if (dirty_len >= 0 && (c->dir_len != dirty_len ||
+                               memcmp(c->path, dirty, (size_t)dirty_len) != 0)) {
             sync_dir(dirty, dirty_len);
             dirty_len = -1;
         }
-        if ((ok = put_in_place(c.o, c.force))) {
-            memcpy(dirty, c.o->path, (size_t)c.o->dir_len);
-            dirty_len = c.o->dir_len;
+        if ((ok = put_in_place(c))) {
+            memcpy(dirty, c->path, (size_t)c->dir_len);
+            dirty_len = c->dir_len;
         }
-        output_free(c.o);
+        output_free(c);
         pthread_mutex_lock(&committer.lock);
         /* Out of the queue only now: its slot held the registered name. */
         committer.head = (committer.head + 1) % COMMIT_QUEUE;
@@ -710,7 +781,7 @@ static void move_registration(cli_output *o, char *slot)
 }
 
 /* Queues o for the committer if one runs; false if none does. */
-static bool hand_over(cli_output *o, bool force)
+static bool hand_over(cli_output *o)
 {
     int i;
 
@@ -723,14 +794,14 @@ static bool hand_over(cli_output *o, bool force)
         pthread_cond_wait(&committer.changed, &committer.lock);
     i = (committer.head + committer.count) % COMMIT_QUEUE;
     move_registration(o, queued_tmp[i]);
-    committer.item[i] = (struct commit){o, force};
+    committer.item[i] = o;
     committer.count++;
     pthread_cond_broadcast(&committer.changed);
     pthread_mutex_unlock(&committer.lock);
     return true;
 }
 
-bool cli_output_commit(cli_output *o, bool force)
+bool cli_output_commit(cli_output *o)
 {
     output_flush(o);
     if (o->err != 0) {
@@ -745,9 +816,9 @@ bool cli_output_commit(cli_output *o, bool force)
     /* The buffer is this worker's memory: wiped and freed now, for its
      * next file to reuse (src/mem.c), not when the file is in place. */
     output_release_buffer(o);
-    if (hand_over(o, force))
+    if (hand_over(o))
         return true;
-    if (!put_in_place(o, force)) {
+    if (!put_in_place(o)) {
         output_free(o);
         return false;
     }
@@ -758,12 +829,12 @@ bool cli_output_commit(cli_output *o, bool force)
 
 bool cli_write_file(const char *path, const uint8_t *buf, size_t len, bool force, mode_t mode)
 {
-    cli_output *o = cli_output_open(path, mode);
+    cli_output *o = cli_output_open(path, mode, force);
 
     if (o == NULL)
         return false;
     (void)cli_output_write(o, buf, len); /* a failure is reported by commit */
-    return cli_output_commit(o, force);
+    return cli_output_commit(o);
 }
 
 bool cli_prompt(const char *question, bool secret, char *buf, size_t size)

@@ -22,8 +22,9 @@
 # 3. Disk full: a 1 MiB tmpfs (when mount is permitted) and an LD_PRELOAD
 #    write() that fails with ENOSPC: exit 1, one line, no partial output,
 #    no temporary file.
-# 3b. Filesystems: an output gets its name by renameat2(RENAME_NOREPLACE),
-#    by link() where the flag is refused, and never replaces a file that
+# 3b. Filesystems: an output has no name until complete (O_TMPFILE), or is
+#    a named temporary file moved by renameat2(RENAME_NOREPLACE), or by
+#    link() where the flag is refused, and never replaces a file that
 #    appeared meanwhile (an LD_PRELOAD shim plays FAT, NFS and the race).
 # 4. Secrets: every stdout/stderr of this suite and of a keygen / encrypt /
 #    decrypt / analyze / info run holds none of the Aadhaar numbers, dates
@@ -436,6 +437,52 @@ else
     not_ok "after the last rerun: $CB_OUT of $N_COPIES outputs, $CB_TMP temporary files"
 fi
 
+# Where the filesystem has O_TMPFILE, an output has no name until it is
+# complete: a SIGKILL leaves nothing behind, for a decrypt no plain data.
+if "$PY" -c 'import os, sys; os.close(os.open(sys.argv[1], os.O_TMPFILE | os.O_WRONLY, 0o600))' \
+    "$B" 2>/dev/null; then
+    if [ "$TMP_LEFT" -eq 0 ]; then
+        ok "SIGKILL: no temporary file left by any of the $KILLS kills (outputs unnamed until complete: O_TMPFILE)"
+    else
+        not_ok "SIGKILL: $TMP_LEFT temporary files left, where the filesystem has O_TMPFILE"
+    fi
+    D=$W/dk
+    mkdir "$D"
+    for f in $INPUTS; do cp "$B/$f.enc.png" "$D/"; done
+    DEC_MID=0
+    for k in 1 2 3 4 5; do
+        rm -f "$D"/*.pgm "$D"/.*.tmp
+        ms=$(rand_ms "$BATCH_MS")
+        aft_s=$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1000 }')
+        # shellcheck disable=SC2086 # the cipher files: one word each
+        (cd "$D" && exec "$MC" decrypt -k "$R/k.key" -j 2 $(cd "$D" && echo ./*.enc.png)) \
+            </dev/null >/dev/null 2>>"$LOG" &
+        pid=$!
+        sleep "$aft_s"
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        dk_bad=
+        n=0
+        for g in "$D"/*.pgm; do
+            [ -e "$g" ] || continue
+            n=$((n + 1))
+            cmp -s "$g" "$SRC" || dk_bad="$dk_bad $(basename "$g") is not its plain image;"
+        done
+        [ "$n" -eq "$N_COPIES" ] || DEC_MID=$((DEC_MID + 1))
+        left=$(find "$D" -maxdepth 1 -name '.*' -type f | wc -l | tr -d ' ')
+        [ "$left" -eq 0 ] || dk_bad="$dk_bad $left temporary files left;"
+        if [ -z "$dk_bad" ]; then
+            ok "decrypt SIGKILLed after $ms ms: $n outputs, each its plain image, no temporary file (no plain data left behind)"
+        else
+            not_ok "decrypt SIGKILLed after $ms ms:$dk_bad"
+        fi
+    done
+    echo "# decrypt SIGKILL: $DEC_MID of 5 kills landed before the batch was done"
+    rm -rf "$D"
+else
+    echo "# no O_TMPFILE where the batch runs: outputs are named temporary files, and a SIGKILL leaves them (counted above)"
+fi
+
 # Each signal twice: at a random moment, and a quarter of the way in.
 STOPPED=
 SENT=
@@ -577,18 +624,22 @@ fi
 # ---------------------------------------------------------------------
 # 3b. Filesystems: how an output gets its name
 # ---------------------------------------------------------------------
-# An output is moved under its name with renameat2(RENAME_NOREPLACE); where
-# a filesystem refuses the flag (EINVAL, as NFS does) with link() then
-# unlink(); FAT and exFAT drives have no hard links (link() fails with
-# EPERM), so the rename is what works there. An LD_PRELOAD shim plays each
-# filesystem (MC_FS): "nolink" (FAT), "noflag" (NFS), and "appear" (the
-# output file created by someone else just before the name is given: it
-# must stay theirs).
+# An output is written with no name (O_TMPFILE) and named by linkat(); where
+# the filesystem has no O_TMPFILE (FAT, NFS, older overlayfs), or with
+# --force, it is a named temporary file moved under its name with
+# renameat2(RENAME_NOREPLACE), or rename() with --force; where a filesystem
+# refuses the flag (EINVAL, as NFS does), link() then unlink(). FAT and
+# exFAT drives have no hard links (link() fails with EPERM). An LD_PRELOAD
+# shim plays each filesystem (MC_FS, a list): "notmp" (O_TMPFILE refused),
+# "nolink" (no hard links), "noflag" (renameat2's flag refused), and
+# "appear" (the output file created by someone else just before the name
+# is given: it must stay theirs).
 if [ -n "$CC" ]; then
     cat >"$R/fsops.c" <<'EOF'
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -602,12 +653,45 @@ static int mode(const char *m)
 
 static void appear(const char *path)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_EXCL, 0644);
     if (fd >= 0) {
         if (write(fd, "theirs\n", 7) != 7)
             abort();
         close(fd);
     }
+}
+
+static int open_flags(const char *path, int flags, mode_t m)
+{
+    if (mode("notmp") && (flags & O_TMPFILE) == O_TMPFILE) {
+        errno = EOPNOTSUPP;
+        return -1;
+    }
+    return (int)syscall(SYS_openat, AT_FDCWD, path, flags, m);
+}
+
+int open(const char *path, int flags, ...)
+{
+    mode_t m = 0;
+    va_list ap;
+
+    va_start(ap, flags);
+    if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
+        m = va_arg(ap, mode_t);
+    va_end(ap);
+    return open_flags(path, flags, m);
+}
+
+int open64(const char *path, int flags, ...)
+{
+    mode_t m = 0;
+    va_list ap;
+
+    va_start(ap, flags);
+    if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
+        m = va_arg(ap, mode_t);
+    va_end(ap);
+    return open_flags(path, flags, m);
 }
 
 int renameat2(int olddirfd, const char *old, int newdirfd, const char *new, unsigned flags)
@@ -638,6 +722,8 @@ int linkat(int olddirfd, const char *old, int newdirfd, const char *new, int fla
         errno = EPERM;
         return -1;
     }
+    if (mode("appear"))
+        appear(new);
     return (int)syscall(SYS_linkat, olddirfd, old, newdirfd, new, flags);
 }
 EOF
@@ -652,7 +738,8 @@ EOF
             RC=$?
             cat "$R/err" >>"$LOG"
         }
-        for fs in nolink noflag; do
+        # "none": this directory's own filesystem as it is.
+        for fs in none notmp notmp,nolink notmp,noflag; do
             rm -rf "$W/fs" && mkdir "$W/fs" "$W/fs/back"
             for i in 1 2 3; do cp "$TESTDATA/pnm/ct_512_8bit.pgm" "$W/fs/s$i.pgm"; done
             fs_why=
@@ -665,15 +752,21 @@ EOF
                 cmp -s "$W/fs/back/s$i.pgm" "$W/fs/s$i.pgm" ||
                     fs_why="${fs_why:-s$i.pgm does not come back byte for byte}"
             done
+            # --force replaces, on every filesystem.
+            if [ -z "$fs_why" ]; then
+                fs_run $fs "$MC" decrypt -k "$R/k.key" --force -o back/s1.pgm s2.pgm.enc.png
+                [ "$RC" -eq 0 ] && cmp -s "$W/fs/back/s1.pgm" "$W/fs/s2.pgm" ||
+                    fs_why="decrypt --force onto an existing output: exit $RC: $(err_text)"
+            fi
             [ "$(tmp_count "$W/fs")" -eq 0 ] && [ "$(tmp_count "$W/fs/back")" -eq 0 ] ||
                 fs_why="${fs_why:-temporary file left}"
             if [ -z "$fs_why" ]; then
-                ok "filesystem '$fs': a batch of 3 encrypted with -j 2 and decrypted back byte for byte, no temporary file"
+                ok "filesystem '$fs': a batch of 3 encrypted with -j 2 and decrypted back byte for byte, --force replaces, no temporary file"
             else
                 not_ok "filesystem '$fs': $fs_why"
             fi
         done
-        for fs in appear noflag,appear; do
+        for fs in appear notmp,appear notmp,noflag,appear; do
             rm -rf "$W/fs" && mkdir "$W/fs"
             cp "$TESTDATA/pnm/ct_512_8bit.pgm" "$W/fs/scan.pgm"
             fs_run $fs "$MC" encrypt -k "$R/k.key" scan.pgm

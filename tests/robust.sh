@@ -437,10 +437,16 @@ else
     not_ok "after the last rerun: $CB_OUT of $N_COPIES outputs, $CB_TMP temporary files"
 fi
 
-# Where the filesystem has O_TMPFILE, an output has no name until it is
-# complete: a SIGKILL leaves nothing behind, for a decrypt no plain data.
-if "$PY" -c 'import os, sys; os.close(os.open(sys.argv[1], os.O_TMPFILE | os.O_WRONLY, 0o600))' \
-    "$B" 2>/dev/null; then
+# Where the filesystem has O_TMPFILE (and /proc/self/fd names the file, as
+# medcrypt checks), an output has no name until it is complete: a SIGKILL
+# leaves nothing behind, for a decrypt no plain data.
+cat >"$R/tmpfile.py" <<'EOF'
+import os, sys
+fd = os.open(sys.argv[1], os.O_TMPFILE | os.O_WRONLY, 0o600)
+a, b = os.fstat(fd), os.stat("/proc/self/fd/%d" % fd)
+sys.exit(0 if (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino) else 1)
+EOF
+if "$PY" "$R/tmpfile.py" "$B" 2>/dev/null; then
     if [ "$TMP_LEFT" -eq 0 ]; then
         ok "SIGKILL: no temporary file left by any of the $KILLS kills (outputs unnamed until complete: O_TMPFILE)"
     else

@@ -216,9 +216,12 @@ mode_t cli_mode(bool secret)
     return (secret ? 0600 : 0666) & ~process_umask;
 }
 
-/* The temporary files being written (one slot per worker thread), removed
- * if a signal ends us. */
-static char pending_tmp[CLI_MAX_JOBS][4096];
+/* The temporary files being written (one slot per worker thread, and one
+ * for the committer thread's names, COMMITTER_SLOT), removed if a signal
+ * ends us. */
+#define SLOTS (CLI_MAX_JOBS + 1)
+#define COMMITTER_SLOT CLI_MAX_JOBS
+static char pending_tmp[SLOTS][4096];
 /* Those written and waiting for the committer (below), one slot per
  * place in its queue: removed too. */
 #define COMMIT_QUEUE 16
@@ -240,7 +243,7 @@ static atomic_bool terminating;
  * exist yet, and the kernel stop the worker after it created the file
  * but before it saw `terminating` (tests/robust.sh under load: about 1
  * run in 130 left a temporary file). */
-static atomic_bool creating[CLI_MAX_JOBS];
+static atomic_bool creating[SLOTS];
 
 /* Waits (at most 100 ms: two signals at once on two workers each in its
  * window would otherwise wait for each other) until no worker but this
@@ -250,7 +253,7 @@ static void wait_creations(void)
     struct timespec t0, t;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (int i = 0; i < CLI_MAX_JOBS; i++) {
+    for (int i = 0; i < SLOTS; i++) {
         while (i != my_slot && atomic_load(&creating[i])) {
             clock_gettime(CLOCK_MONOTONIC, &t);
             if ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) > 100000000L)
@@ -265,7 +268,7 @@ static void on_signal(int sig)
     /* This thread, if it was creating a file, never resumes: the signal
      * raised below is delivered as soon as the handler returns. */
     wait_creations();
-    for (int i = 0; i < CLI_MAX_JOBS; i++)
+    for (int i = 0; i < SLOTS; i++)
         if (pending_tmp[i][0] != '\0')
             unlink(pending_tmp[i]); /* async-signal-safe */
     for (int i = 0; i < COMMIT_QUEUE; i++)
@@ -330,13 +333,17 @@ static void sync_dir(const char *path, int dir_len)
     }
 }
 
+static bool link_unnamed(int fd, const char *path);
+
 /* Creates the temporary file tmp (its 6 characters at offset x replaced
- * by random ones, as mkstemp does). The name is registered for the signal
- * handler *before* the file exists, and the creation runs inside this
- * slot's `creating` window, which the handler waits for: either the
- * handler finds the file under the registered name, or this thread sees
- * `terminating` and removes the file itself, so no orphan is left. */
-static int create_tmp(char *tmp, size_t x)
+ * by random ones, as mkstemp does) and returns its descriptor; or, if
+ * unnamed is an open unnamed file (open_unnamed), gives it that name and
+ * returns 0. The name is registered for the signal handler *before* the
+ * file exists, and the creation runs inside this slot's `creating`
+ * window, which the handler waits for: either the handler finds the file
+ * under the registered name, or this thread sees `terminating` and
+ * removes the file itself, so no orphan is left. */
+static int create_tmp(char *tmp, size_t x, int unnamed)
 {
     static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     uint8_t r[6];
@@ -348,14 +355,21 @@ static int create_tmp(char *tmp, size_t x)
             tmp[x + i] = chars[r[i] % (sizeof chars - 1)];
         memcpy(pending_tmp[my_slot], tmp, strlen(tmp) + 1);
         atomic_store(&creating[my_slot], true);
-        fd = atomic_load(&terminating) ? (errno = EINTR, -1)
-                                       : open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (atomic_load(&terminating)) {
+            errno = EINTR;
+            fd = -1;
+        } else if (unnamed >= 0) {
+            fd = link_unnamed(unnamed, tmp) ? 0 : -1;
+        } else {
+            fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        }
         /* Registered, then created, then the flag read; the handler sets
          * the flag, waits for the window to close, then reads the names:
          * one of the two removes the file. */
         atomic_thread_fence(memory_order_seq_cst);
         if (fd >= 0 && atomic_load(&terminating)) {
-            close(fd);
+            if (unnamed < 0)
+                close(fd);
             unlink(tmp);
             fd = -1;
             errno = EINTR;
@@ -407,7 +421,7 @@ struct cli_output {
     uint8_t *buf;          /* OUTPUT_BUFFER bytes, or NULL until needed */
     char *registered;      /* where tmp is registered for the signal handler */
     bool force;            /* replace an existing file */
-    bool unnamed;          /* O_TMPFILE: no name until put in place; tmp is "" */
+    bool unnamed;          /* O_TMPFILE: no name until put in place */
 };
 
 /* An output with no name at all until it is complete (Linux's O_TMPFILE,
@@ -417,10 +431,12 @@ struct cli_output {
  * plain one (the filesystem frees an unlinked inode once nothing holds
  * it). Its name comes from linkat(2) through /proc/self/fd (AT_EMPTY_PATH
  * would need CAP_DAC_READ_SEARCH), which, like link(2), never replaces a
- * file. Not used, and the named temporary file below is: where the
- * filesystem has no O_TMPFILE (FAT, NFS, overlayfs before Linux 6.6...),
- * where /proc is not mounted, and with --force, whose atomic replacement
- * of the old file is a rename(2) of a named one. */
+ * file; with --force, whose atomic replacement of the old file is a
+ * rename(2), the complete and synced file is first linked under a
+ * temporary name (create_tmp), so a name holds it only for the moment
+ * between the two calls. Not used, and the named temporary file below
+ * is, where the filesystem has no O_TMPFILE (FAT, NFS, overlayfs before
+ * Linux 6.6...) or /proc is not mounted. */
 static bool open_unnamed(cli_output *o)
 {
 #if defined(__linux__) && defined(O_TMPFILE)
@@ -486,10 +502,9 @@ cli_output *cli_output_open(const char *path, mode_t mode, bool force)
     /* The slot is empty (each output clears it before the next opens) and
      * stays so for an unnamed one: nothing for the handler to remove. */
     o->registered = pending_tmp[my_slot];
-    if (!force && open_unnamed(o)) {
+    if (open_unnamed(o)) {
         o->unnamed = true;
-        o->tmp[0] = '\0';
-    } else if ((o->fd = create_tmp(o->tmp, strlen(o->tmp) - 10)) < 0) {
+    } else if ((o->fd = create_tmp(o->tmp, strlen(o->tmp) - 10, -1)) < 0) {
         cli_error(path, "cannot create a file there: %s", strerror(errno));
         free(o);
         return NULL;
@@ -609,9 +624,28 @@ static bool move_no_replace(const char *tmp, const char *path)
     return true;
 }
 
+/* With force, the unnamed output (open_unnamed) replaces path: linked
+ * under a temporary name, registered in this thread's slot, then renamed
+ * over path. */
+static bool replace_with_unnamed(cli_output *o)
+{
+    bool ok;
+
+    if (create_tmp(o->tmp, strlen(o->tmp) - 10, o->fd) < 0)
+        return false;
+    if (!(ok = rename(o->tmp, o->path) == 0)) {
+        int e = errno;
+        unlink(o->tmp);
+        errno = e;
+    }
+    pending_tmp[my_slot][0] = '\0';
+    return ok;
+}
+
 /* Makes the written file durable and gives it its name: fsync, then the
  * name given without replacing a file (link_unnamed, or close and
- * move_no_replace) or, with force, close and rename. False, said and the
+ * move_no_replace) or, with force, in place of the old one
+ * (replace_with_unnamed, or close and rename). False, said and the
  * temporary file removed, on failure. The directory entry is not yet
  * synced (sync_dir); o is not freed. */
 static bool put_in_place(cli_output *o)
@@ -621,7 +655,7 @@ static bool put_in_place(cli_output *o)
         goto fail;
     }
     if (o->unnamed) {
-        if (!link_unnamed(o->fd, o->path)) {
+        if (o->force ? !replace_with_unnamed(o) : !link_unnamed(o->fd, o->path)) {
             if (errno == EEXIST)
                 cli_error(o->path, "already exists (use --force to overwrite)");
             else
@@ -696,6 +730,7 @@ static void *commit_loop(void *arg)
     int dirty_len = -1;
 
     (void)arg;
+    my_slot = COMMITTER_SLOT; /* for the names of replace_with_unnamed */
     pthread_mutex_lock(&committer.lock);
     for (;;) {
         cli_output *c;
@@ -768,13 +803,14 @@ int cli_committer_finish(void)
  * then. */
 static void move_registration(cli_output *o, char *slot)
 {
-    size_t len = strlen(o->tmp) + 1;
+    const char *name = o->unnamed ? "" : o->tmp; /* an unnamed file: none */
+    size_t len = strlen(name) + 1;
 
     slot[0] = '\0';
     atomic_thread_fence(memory_order_seq_cst);
-    memcpy(slot + 1, o->tmp + 1, len - 1);
+    memcpy(slot + 1, name + 1, len - 1);
     atomic_thread_fence(memory_order_seq_cst);
-    slot[0] = o->tmp[0];
+    slot[0] = name[0];
     atomic_thread_fence(memory_order_seq_cst);
     o->registered[0] = '\0';
     o->registered = slot;

@@ -485,6 +485,28 @@ if "$PY" "$R/tmpfile.py" "$B" 2>/dev/null; then
     done
     echo "# decrypt SIGKILL: $DEC_MID of 5 kills landed before the batch was done"
     rm -rf "$D"
+    # With --force the complete file is linked under a temporary name and
+    # renamed over the old output: a name holds it only between the two.
+    FORCE_TMP=0
+    for k in 1 2 3; do
+        ms=$(rand_ms "$BATCH_MS")
+        aft_s=$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1000 }')
+        # shellcheck disable=SC2086 # INPUTS: one word per file
+        (cd "$B" && exec "$MC" encrypt -k "$R/k.key" -j 2 --force $INPUTS) \
+            </dev/null >/dev/null 2>>"$LOG" &
+        pid=$!
+        sleep "$aft_s"
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        check_batch "encrypt --force over 20 outputs SIGKILLed after $ms ms"
+        FORCE_TMP=$((FORCE_TMP + CB_TMP))
+    done
+    if [ "$FORCE_TMP" -eq 0 ]; then
+        ok "encrypt --force SIGKILLed 3 times: every output whole (old or new), no temporary file"
+    else
+        not_ok "encrypt --force SIGKILLed 3 times: $FORCE_TMP temporary files left"
+    fi
+    rm -f "$B"/.*.tmp
 else
     echo "# no O_TMPFILE where the batch runs: outputs are named temporary files, and a SIGKILL leaves them (counted above)"
 fi

@@ -710,17 +710,8 @@ int open(const char *path, int flags, ...)
     return open_flags(path, flags, m);
 }
 
-int open64(const char *path, int flags, ...)
-{
-    mode_t m = 0;
-    va_list ap;
-
-    va_start(ap, flags);
-    if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
-        m = va_arg(ap, mode_t);
-    va_end(ap);
-    return open_flags(path, flags, m);
-}
+/* The same function under glibc's other name for it. */
+int open64(const char *path, int flags, ...) __attribute__((alias("open")));
 
 int renameat2(int olddirfd, const char *old, int newdirfd, const char *new, unsigned flags)
 {

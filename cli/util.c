@@ -434,7 +434,7 @@ struct cli_output {
  * file; with --force, whose atomic replacement of the old file is a
  * rename(2), the complete and synced file is first linked under a
  * temporary name (create_tmp): a SIGKILL while that link is made (about
- * once in twenty three-kill trials of tests/robust.sh) leaves the whole
+ * once in ten three-kill trials of tests/robust.sh) leaves the whole
  * file under it, never part of one. Not used, and the named temporary
  * file below is, where the filesystem has no O_TMPFILE (FAT, NFS,
  * overlayfs before Linux 6.6...) or /proc is not mounted. */

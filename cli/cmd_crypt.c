@@ -42,8 +42,9 @@ static const char ENCRYPT_HELP[] =
     "\n"
     "INPUT '-' reads standard input (the output then goes to standard output\n"
     "unless -o is given). An existing file is never overwritten without --force;\n"
-    "outputs are written to a temporary file and renamed, so a failure leaves no\n"
-    "partial file.\n";
+    "outputs are written to a temporary file and named only when complete, so a\n"
+    "failure leaves no partial file. OUTPUT may be a device or a named pipe\n"
+    "(/dev/null, a FIFO): it is written into, never replaced.\n";
 
 static const char DECRYPT_HELP[] =
     "Usage: medcrypt decrypt [-k KEYFILE] [-o OUTPUT] [--force] [-j N] CIPHER...\n"
@@ -64,7 +65,10 @@ static const char DECRYPT_HELP[] =
     "    -f, --force           replace existing output files\n"
     "    -j, --jobs N          cores to use: N files at once, or one file's\n"
     "                          stages on N threads (default: all cores)\n"
-    "    -h, --help            this help\n";
+    "    -h, --help            this help\n"
+    "\n"
+    "An existing file is never overwritten without --force, and a failure leaves\n"
+    "no partial file. OUTPUT may be a device or a named pipe: it is written into.\n";
 
 struct job {
     bool decrypt;

@@ -182,10 +182,18 @@ fail:
     return false;
 }
 
+bool cli_is_stream(const char *path)
+{
+    struct stat st;
+
+    return strcmp(path, "-") != 0 && stat(path, &st) == 0 &&
+           (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode));
+}
+
 bool cli_exists(const char *path)
 {
     struct stat st;
-    return strcmp(path, "-") != 0 && lstat(path, &st) == 0;
+    return strcmp(path, "-") != 0 && lstat(path, &st) == 0 && !cli_is_stream(path);
 }
 
 bool cli_same_file(const char *a, const char *b)
@@ -415,6 +423,7 @@ struct cli_output {
     int dir_len;
     int err;      /* errno of the first failed write, or 0 */
     bool to_stdout;
+    bool stream;  /* an existing device or FIFO, written into (cli_is_stream) */
     size_t used;
     size_t high;  /* bytes of buf ever written: what is wiped */
     off_t written, kicked; /* bytes in the file; of them, sent to disk */
@@ -478,6 +487,7 @@ static bool link_unnamed(int fd, const char *path)
 cli_output *cli_output_open(const char *path, mode_t mode, bool force)
 {
     const char *base = cli_basename(path);
+    struct stat st;
     cli_output *o;
 
     if ((o = calloc(1, sizeof *o)) == NULL) {
@@ -488,6 +498,24 @@ cli_output *cli_output_open(const char *path, mode_t mode, bool force)
         o->to_stdout = true;
         o->fd = STDOUT_FILENO;
         snprintf(o->path, sizeof o->path, "standard output");
+        return o;
+    }
+    /* /dev/null, a named pipe, a process substitution's /dev/fd/N: written
+     * into as they are, never replaced by a file (as root, renaming over
+     * /dev/null would have replaced the device for the whole system). */
+    if (stat(path, &st) == 0 && S_ISBLK(st.st_mode)) {
+        cli_error(path, "is a block device: refusing to write an image over it");
+        free(o);
+        return NULL;
+    }
+    if (cli_is_stream(path)) {
+        snprintf(o->path, sizeof o->path, "%s", path);
+        if ((o->fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+            cli_error(path, "cannot write there: %s", strerror(errno));
+            free(o);
+            return NULL;
+        }
+        o->stream = true;
         return o;
     }
     o->dir_len = (int)(base - path);
@@ -536,7 +564,7 @@ static void output_bytes(cli_output *o, const uint8_t *data, size_t len)
     }
     o->written += (off_t)len;
 #if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
-    if (!o->to_stdout && o->written - o->kicked >= WRITEBACK_STEP) {
+    if (!o->to_stdout && !o->stream && o->written - o->kicked >= WRITEBACK_STEP) {
         (void)sync_file_range(o->fd, o->kicked, o->written - o->kicked, SYNC_FILE_RANGE_WRITE);
         o->kicked = o->written;
     }
@@ -594,7 +622,9 @@ void cli_output_abort(cli_output *o)
 {
     if (o == NULL)
         return;
-    if (!o->to_stdout) {
+    if (o->stream) {
+        close(o->fd);
+    } else if (!o->to_stdout) {
         if (o->fd >= 0)
             close(o->fd); /* an unnamed file is gone with it */
         if (!o->unnamed)
@@ -849,6 +879,16 @@ bool cli_output_commit(cli_output *o)
     if (o->to_stdout) {
         cli_output_abort(o); /* frees */
         return true;
+    }
+    if (o->stream) {
+        bool ok = close(o->fd) == 0;
+        if (!ok)
+            cli_error(o->path, "write failed: %s", strerror(errno));
+        o->fd = -1;
+        o->stream = false;
+        o->to_stdout = true; /* nothing left to close or remove */
+        cli_output_abort(o);
+        return ok;
     }
     /* The buffer is this worker's memory: wiped and freed now, for its
      * next file to reuse (src/mem.c), not when the file is in place. */

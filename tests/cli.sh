@@ -1036,6 +1036,59 @@ assert_rc 0 "decrypt --force onto an existing output exits 0"
 assert_same "decrypt --force replaces the existing output with the original" scan.pgm.orig scan.pgm
 rm -f scan.pgm.orig
 
+# An output that is a device or a FIFO is written into, never replaced by
+# a file, and no --force is needed: it holds nothing to lose. (As root,
+# --force used to rename a file over /dev/null; it is tried here on a
+# device node of our own, where mknod is permitted, not on the system's.)
+snap
+run mc encrypt -k k.key -o /dev/null scan.pgm
+assert_rc 0 "encrypt -o /dev/null exits 0 without --force"
+assert_no_new_files "-o /dev/null: no file and no temporary file left"
+if mknod "$R/null" c 1 3 2>/dev/null; then
+    run mc encrypt -k k.key --force -o "$R/null" scan.pgm
+    assert_rc 0 "encrypt --force into a null device node exits 0"
+    if [ -c "$R/null" ]; then
+        ok "--force writes into a device node, which stays a device"
+    else
+        not_ok "--force writes into a device node, which stays a device"
+    fi
+    rm -f "$R/null" "$R"/.null.*.tmp
+    # A block device is a disk: never written over, nor replaced.
+    mknod "$R/disk" b 7 250
+    snap
+    run mc encrypt -k k.key --force -o "$R/disk" scan.pgm
+    expect_fail "encrypt --force -o a block device" "medcrypt: $R/disk: " "is a block device" 0
+    if [ -b "$R/disk" ]; then
+        ok "the block device node is still a block device"
+    else
+        not_ok "the block device node is still a block device"
+    fi
+    rm -f "$R/disk" "$R"/.disk.*.tmp
+else
+    echo "# mknod not permitted: --force into a device node not tried"
+fi
+if [ -c /dev/full ]; then
+    run mc encrypt -k k.key -o /dev/full scan.pgm
+    expect_fail "encrypt -o /dev/full" "medcrypt: /dev/full: " "write failed: No space left on device" 0
+fi
+if command -v mkfifo >/dev/null 2>&1 && mkfifo "$R/fifo"; then
+    # Bounded: if the pipe were replaced, nothing would ever open it.
+    timeout 60 cat "$R/fifo" >"$R/from_fifo" &
+    cat_pid=$!
+    run mc encrypt -k k.key --force -o "$R/fifo" scan.pgm
+    wait "$cat_pid"
+    assert_rc 0 "encrypt --force into a named pipe exits 0"
+    if [ -p "$R/fifo" ]; then
+        ok "the named pipe is still a pipe"
+    else
+        not_ok "the named pipe is still a pipe"
+    fi
+    run mc decrypt -k k.key -o "$R/back.pgm" "$R/from_fifo"
+    assert_rc 0 "the cipher image read from the pipe decrypts"
+    assert_same "what came through the pipe decrypts to the input" scan.pgm "$R/back.pgm"
+    rm -f "$R/fifo" "$R/from_fifo" "$R/back.pgm"
+fi
+
 # No key at all: no -k, no MEDCRYPT_KEY, stdin not a terminal.
 rm -f scan.pgm.enc.png
 snap

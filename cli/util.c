@@ -500,14 +500,15 @@ cli_output *cli_output_open(const char *path, mode_t mode, bool force)
         snprintf(o->path, sizeof o->path, "standard output");
         return o;
     }
-    /* /dev/null, a named pipe, a process substitution's /dev/fd/N: written
-     * into as they are, never replaced by a file (as root, renaming over
-     * /dev/null would have replaced the device for the whole system). */
+    /* A disk: neither written over nor, with --force, replaced by a file. */
     if (stat(path, &st) == 0 && S_ISBLK(st.st_mode)) {
         cli_error(path, "is a block device: refusing to write an image over it");
         free(o);
         return NULL;
     }
+    /* /dev/null, a named pipe, a process substitution's /dev/fd/N: written
+     * into as they are, never replaced by a file (as root, renaming over
+     * /dev/null would have replaced the device for the whole system). */
     if (cli_is_stream(path)) {
         snprintf(o->path, sizeof o->path, "%s", path);
         if ((o->fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
@@ -880,14 +881,11 @@ bool cli_output_commit(cli_output *o)
         cli_output_abort(o); /* frees */
         return true;
     }
-    if (o->stream) {
+    if (o->stream) { /* nothing to name: closed, and done */
         bool ok = close(o->fd) == 0;
         if (!ok)
             cli_error(o->path, "write failed: %s", strerror(errno));
-        o->fd = -1;
-        o->stream = false;
-        o->to_stdout = true; /* nothing left to close or remove */
-        cli_output_abort(o);
+        output_free(o);
         return ok;
     }
     /* The buffer is this worker's memory: wiped and freed now, for its

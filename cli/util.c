@@ -182,12 +182,17 @@ fail:
     return false;
 }
 
+/* A character device or a FIFO: written into, never replaced. */
+static bool stream_mode(mode_t mode)
+{
+    return S_ISCHR(mode) || S_ISFIFO(mode);
+}
+
 bool cli_is_stream(const char *path)
 {
     struct stat st;
 
-    return strcmp(path, "-") != 0 && stat(path, &st) == 0 &&
-           (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode));
+    return strcmp(path, "-") != 0 && stat(path, &st) == 0 && stream_mode(st.st_mode);
 }
 
 bool cli_exists(const char *path)
@@ -326,15 +331,21 @@ static void guard_signals(void)
 /* Makes the new directory entry durable (the file's data already is):
  * after a power loss the output is then there, not just not partial. Best
  * effort: some file systems refuse fsync on a directory. */
+/* The directory of path, whose first dir_len bytes name it ("." for 0). */
+static void dir_of(char dir[4096], const char *path, int dir_len)
+{
+    if (dir_len == 0)
+        snprintf(dir, 4096, ".");
+    else
+        snprintf(dir, 4096, "%.*s", dir_len, path);
+}
+
 static void sync_dir(const char *path, int dir_len)
 {
     char dir[4096];
     int fd;
 
-    if (dir_len == 0)
-        snprintf(dir, sizeof dir, ".");
-    else
-        snprintf(dir, sizeof dir, "%.*s", dir_len, path);
+    dir_of(dir, path, dir_len);
     if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
         (void)fsync(fd);
         close(fd);
@@ -433,6 +444,13 @@ struct cli_output {
     bool unnamed;          /* O_TMPFILE: no name until put in place */
 };
 
+/* /proc/self/fd/N: the name the kernel gives an open file. */
+#define FD_PATH 32
+static void fd_path(char self[FD_PATH], int fd)
+{
+    snprintf(self, FD_PATH, "/proc/self/fd/%d", fd);
+}
+
 /* An output with no name at all until it is complete (Linux's O_TMPFILE,
  * 3.11): a process killed while writing it, by SIGKILL, a crash or a
  * power loss, leaves nothing behind, where a named temporary file stays
@@ -450,17 +468,14 @@ struct cli_output {
 static bool open_unnamed(cli_output *o)
 {
 #if defined(__linux__) && defined(O_TMPFILE)
-    char dir[4096], self[64];
+    char dir[4096], self[FD_PATH];
     struct stat a, b;
     int fd;
 
-    if (o->dir_len == 0)
-        snprintf(dir, sizeof dir, ".");
-    else
-        snprintf(dir, sizeof dir, "%.*s", o->dir_len, o->path);
+    dir_of(dir, o->path, o->dir_len);
     if ((fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600)) < 0)
         return false;
-    snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+    fd_path(self, fd);
     if (fstat(fd, &a) != 0 || stat(self, &b) != 0 || a.st_dev != b.st_dev ||
         a.st_ino != b.st_ino) {
         close(fd);
@@ -478,9 +493,9 @@ static bool open_unnamed(cli_output *o)
  * EEXIST if path exists. */
 static bool link_unnamed(int fd, const char *path)
 {
-    char self[64];
+    char self[FD_PATH];
 
-    snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+    fd_path(self, fd);
     return linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0;
 }
 
@@ -488,6 +503,7 @@ cli_output *cli_output_open(const char *path, mode_t mode, bool force)
 {
     const char *base = cli_basename(path);
     struct stat st;
+    bool exists;
     cli_output *o;
 
     if ((o = calloc(1, sizeof *o)) == NULL) {
@@ -501,7 +517,8 @@ cli_output *cli_output_open(const char *path, mode_t mode, bool force)
         return o;
     }
     /* A disk: neither written over nor, with --force, replaced by a file. */
-    if (stat(path, &st) == 0 && S_ISBLK(st.st_mode)) {
+    exists = stat(path, &st) == 0;
+    if (exists && S_ISBLK(st.st_mode)) {
         cli_error(path, "is a block device: refusing to write an image over it");
         free(o);
         return NULL;
@@ -509,7 +526,7 @@ cli_output *cli_output_open(const char *path, mode_t mode, bool force)
     /* /dev/null, a named pipe, a process substitution's /dev/fd/N: written
      * into as they are, never replaced by a file (as root, renaming over
      * /dev/null would have replaced the device for the whole system). */
-    if (cli_is_stream(path)) {
+    if (exists && stream_mode(st.st_mode)) {
         snprintf(o->path, sizeof o->path, "%s", path);
         if ((o->fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
             cli_error(path, "cannot write there: %s", strerror(errno));
@@ -674,51 +691,50 @@ static bool replace_with_unnamed(cli_output *o)
     return ok;
 }
 
-/* Makes the written file durable and gives it its name: fsync, then the
- * name given without replacing a file (link_unnamed, or close and
- * move_no_replace) or, with force, in place of the old one
- * (replace_with_unnamed, or close and rename). False, said and the
- * temporary file removed, on failure. The directory entry is not yet
- * synced (sync_dir); o is not freed. */
+/* Closes the output's file; false, said, if the close reports a failed
+ * write. */
+static bool close_output(cli_output *o)
+{
+    int r = close(o->fd);
+
+    o->fd = -1;
+    if (r != 0)
+        cli_error(o->path, "write failed: %s", strerror(errno));
+    return r == 0;
+}
+
+/* Gives the written file its name: without force never replacing a file
+ * (link_unnamed, move_no_replace: EEXIST), with force in place of the old
+ * one (replace_with_unnamed, rename). */
+static bool give_name(cli_output *o)
+{
+    if (o->unnamed)
+        return o->force ? replace_with_unnamed(o) : link_unnamed(o->fd, o->path);
+    return o->force ? rename(o->tmp, o->path) == 0 : move_no_replace(o->tmp, o->path);
+}
+
+/* Makes the written file durable and gives it its name (give_name). A
+ * named temporary file is closed first, an unnamed one after: its
+ * descriptor is its only name until then. False, said and the temporary
+ * file removed, on failure. The directory entry is not yet synced
+ * (sync_dir); o is not freed. */
 static bool put_in_place(cli_output *o)
 {
     if (fsync(o->fd) != 0) {
         cli_error(o->path, "write failed: %s", strerror(errno));
         goto fail;
     }
-    if (o->unnamed) {
-        if (o->force ? !replace_with_unnamed(o) : !link_unnamed(o->fd, o->path)) {
-            if (errno == EEXIST)
-                cli_error(o->path, "already exists (use --force to overwrite)");
-            else
-                cli_error(o->path, "%s", strerror(errno));
-            goto fail;
-        }
-        if (close(o->fd) != 0) { /* synced already: not seen on a local disk */
-            o->fd = -1;
-            cli_error(o->path, "write failed: %s", strerror(errno));
-            unlink(o->path);
-            goto fail;
-        }
-        o->fd = -1;
-        return true;
-    }
-    if (close(o->fd) != 0) {
-        o->fd = -1;
-        cli_error(o->path, "write failed: %s", strerror(errno));
+    if (!o->unnamed && !close_output(o))
         goto fail;
-    }
-    o->fd = -1;
-    if (o->force) {
-        if (rename(o->tmp, o->path) != 0) {
-            cli_error(o->path, "%s", strerror(errno));
-            goto fail;
-        }
-    } else if (!move_no_replace(o->tmp, o->path)) {
-        if (errno == EEXIST)
+    if (!give_name(o)) {
+        if (errno == EEXIST && !o->force)
             cli_error(o->path, "already exists (use --force to overwrite)");
         else
             cli_error(o->path, "%s", strerror(errno));
+        goto fail;
+    }
+    if (o->unnamed && !close_output(o)) { /* synced already: not seen on a local disk */
+        unlink(o->path);
         goto fail;
     }
     o->registered[0] = '\0';

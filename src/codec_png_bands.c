@@ -235,7 +235,8 @@ static bool lane_ready(struct job *j, struct lane *l)
     return true;
 }
 
-/* The chunk's length, type, data, Adler-32 (the last band) and CRC. */
+/* Notes that a band put n bytes in buf (its chunk: length, type, data,
+ * the Adler-32 of the last band, CRC), for the wipe at the end. */
 static void note_used(struct out_buf *buf, size_t n)
 {
     if (n > buf->cap)

@@ -382,22 +382,36 @@ else
     echo "# env(1) without --default-signal: the SIGINT trials run as a background job"
 fi
 
-# after_ms_then SIG MS [HOW]: starts the batch, sends SIG after MS ms,
-# waits; AFT_RC is its exit status. HOW: fg (default), bg (as a
-# background job of this shell), nohup (SIGHUP ignored, as nohup(1) does).
+# signal_after SIG MS DIR CMD...: runs CMD in DIR as a background job of
+# this shell (stderr to LOG), sends it SIG after MS ms and waits; AFT_RC
+# is its exit status.
+signal_after() {
+    sa_sig=$1
+    sa_s=$(awk -v m="$2" 'BEGIN { printf "%.3f", m / 1000 }')
+    sa_dir=$3
+    shift 3
+    (cd "$sa_dir" && exec "$@") </dev/null >/dev/null 2>>"$LOG" &
+    sa_pid=$!
+    sleep "$sa_s"
+    kill -"$sa_sig" "$sa_pid" 2>/dev/null
+    wait "$sa_pid" 2>/dev/null
+    AFT_RC=$?
+}
+
+# after_ms_then SIG MS [HOW]: signal_after for the batch of B. HOW: fg
+# (default), bg (as a background job of this shell), nohup (started with
+# SIGHUP ignored, as nohup(1) does: this shell ignores it meanwhile).
 after_ms_then() {
-    aft_s=$(awk -v m="$2" 'BEGIN { printf "%.3f", m / 1000 }')
     # shellcheck disable=SC2086 # INPUTS: one word per file; FG: a command
     case "${3:-fg}" in
-    fg) (cd "$B" && exec $FG "$MC" encrypt -k "$R/k.key" -j 2 $INPUTS) </dev/null >/dev/null 2>>"$LOG" & ;;
-    bg) (cd "$B" && exec "$MC" encrypt -k "$R/k.key" -j 2 $INPUTS) </dev/null >/dev/null 2>>"$LOG" & ;;
-    nohup) (cd "$B" && trap '' HUP && exec "$MC" encrypt -k "$R/k.key" -j 2 $INPUTS) </dev/null >/dev/null 2>>"$LOG" & ;;
+    fg) signal_after "$1" "$2" "$B" $FG "$MC" encrypt -k "$R/k.key" -j 2 $INPUTS ;;
+    bg) signal_after "$1" "$2" "$B" "$MC" encrypt -k "$R/k.key" -j 2 $INPUTS ;;
+    nohup)
+        trap '' HUP
+        signal_after "$1" "$2" "$B" "$MC" encrypt -k "$R/k.key" -j 2 $INPUTS
+        trap 'exit 1' HUP
+        ;;
     esac
-    aft_pid=$!
-    sleep "$aft_s"
-    kill -"$1" "$aft_pid" 2>/dev/null
-    wait "$aft_pid" 2>/dev/null
-    AFT_RC=$?
 }
 
 KILLS=10
@@ -462,14 +476,8 @@ if "$PY" "$R/tmpfile.py" "$B" 2>/dev/null; then
     for k in 1 2 3 4 5; do
         rm -f "$D"/*.pgm "$D"/.*.tmp
         ms=$(rand_ms "$KILL_MS")
-        aft_s=$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1000 }')
-        # shellcheck disable=SC2086 # the cipher files: one word each
-        (cd "$D" && exec "$MC" decrypt -k "$R/k.key" -j 2 $(cd "$D" && echo ./*.enc.png)) \
-            </dev/null >/dev/null 2>>"$LOG" &
-        pid=$!
-        sleep "$aft_s"
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
+        # shellcheck disable=SC2046 # the cipher files: one word each
+        signal_after KILL "$ms" "$D" "$MC" decrypt -k "$R/k.key" -j 2 $(cd "$D" && echo ./*.enc.png)
         dk_bad=
         n=0
         for g in "$D"/*.pgm; do
@@ -496,14 +504,8 @@ if "$PY" "$R/tmpfile.py" "$B" 2>/dev/null; then
     FORCE_BAD=
     for k in 1 2 3; do
         ms=$(rand_ms "$KILL_MS")
-        aft_s=$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1000 }')
         # shellcheck disable=SC2086 # INPUTS: one word per file
-        (cd "$B" && exec "$MC" encrypt -k "$R/k.key" -j 2 --force $INPUTS) \
-            </dev/null >/dev/null 2>>"$LOG" &
-        pid=$!
-        sleep "$aft_s"
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
+        signal_after KILL "$ms" "$B" "$MC" encrypt -k "$R/k.key" -j 2 --force $INPUTS
         check_batch "encrypt --force over 20 outputs SIGKILLed after $ms ms"
         for t in "$B"/.*.tmp; do
             [ -e "$t" ] || continue

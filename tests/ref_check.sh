@@ -72,6 +72,45 @@ for v in 3 2 1; do
     fi
 done
 
+# docs/FORMAT.md section 6: the worked example is the reference's output
+# word for word, and the C binary decrypts the cipher image printed there
+# into the plain file printed there, with the key printed there.
+FORMAT_MD=$HERE/../docs/FORMAT.md
+sed -n '/^<!-- example: begin/,/^<!-- example: end/p' "$FORMAT_MD" | sed '1d;$d' >doc_example.txt
+python3 "$REF" example >ref_example.txt 2>&1
+if [ -s doc_example.txt ] && cmp -s doc_example.txt ref_example.txt; then
+    ok "FORMAT.md section 6 holds the reference's worked example"
+else
+    fail "FORMAT.md section 6 differs from 'medcrypt_ref.py example' (< document, > reference):"
+    diff doc_example.txt ref_example.txt | head -20 | sed 's/^/    /'
+fi
+python3 - doc_example.txt <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+def hex_after(title):
+    # the first run of indented hex lines after the line starting with `title`
+    lines = text.split("\n")
+    i = next(n for n, l in enumerate(lines) if l.strip().startswith(title))
+    out = []
+    for l in lines[i + 1:]:
+        if re.fullmatch(r"\s+[0-9a-f]{2,4}( [0-9a-f]{2,4})*", l):
+            out.append(l.replace(" ", ""))
+        elif out:
+            break
+    return bytes.fromhex("".join(out))
+open("doc_example.pgm", "wb").write(hex_after("The plain file, example.pgm"))
+open("doc_example.enc.png", "wb").write(hex_after("The cipher image, example.pgm.enc.png"))
+key = re.search(r"key text\s+(MCK1-[0-9A-Z-]+)", text).group(1)
+open("doc_example.key", "w").write(key + "\n")
+PY
+if "$BIN" decrypt -k doc_example.key -o doc_example.out doc_example.enc.png >doc_dec.log 2>&1 &&
+   [ -s doc_example.pgm ] && cmp -s doc_example.out doc_example.pgm; then
+    ok "medcrypt decrypts FORMAT.md's example cipher image into its example PGM, byte for byte"
+else
+    fail "medcrypt decrypt of FORMAT.md's example cipher image"
+    sed 's/^/    /' doc_dec.log
+fi
+
 if ! "$BIN" keygen --aadhaar "2345 6789 0124" --dob 1990-05-17 -o k.key >keygen.log 2>&1 ||
    ! "$BIN" keygen --aadhaar "2345 6789 0124" --dob 1990-05-17 -o k2.key >>keygen.log 2>&1; then
     fail "keygen with $BIN"

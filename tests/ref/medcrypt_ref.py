@@ -9,6 +9,9 @@ Usage:
     medcrypt_ref.py decrypt KEY CIPHER.png OUT    KEY: key text, or a key file
     medcrypt_ref.py selftest                      known-answer tests
     medcrypt_ref.py golden [golden_vN.inc]        FORMAT.md section 6 vectors
+    medcrypt_ref.py example [DIR]                 FORMAT.md section 6 worked example:
+                                                  its text, or its key, plain and
+                                                  cipher files written into DIR
     medcrypt_ref.py samples IMAGE.png             print W H C D and a SHA-256
                                                   of the samples (for tests)
 
@@ -364,15 +367,16 @@ def _png_chunk(ctype, cdata):
             struct.pack(">I", zlib.crc32(ctype + cdata) & M32))
 
 
-def png_write(w, h, c, d, be_data, extra_chunks=()):
-    """A minimal PNG: IHDR, extra chunks, one IDAT (filter 0), IEND."""
+def png_write(w, h, c, d, be_data, extra_chunks=(), level=6):
+    """A minimal PNG: IHDR, extra chunks, one IDAT (filter 0, zlib at
+    `level`; 0 is stored blocks, as medcrypt writes), IEND."""
     rowbytes = w * c * d // 8
     raw = b"".join(b"\x00" + be_data[y * rowbytes:(y + 1) * rowbytes] for y in range(h))
     out = PNG_SIG + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, d, CHANNELS_TO_COLOR[c],
                                                     0, 0, 0))
     for ctype, cdata in extra_chunks:
         out += _png_chunk(ctype, cdata)
-    return out + _png_chunk(b"IDAT", zlib.compress(raw, 6)) + _png_chunk(b"IEND", b"")
+    return out + _png_chunk(b"IDAT", zlib.compress(raw, level)) + _png_chunk(b"IEND", b"")
 
 
 def swap16(data):
@@ -1307,6 +1311,8 @@ def main(argv):
             return cmd_samples(args)
         if cmd == "golden":
             return cmd_golden(args)
+        if cmd == "example":
+            return cmd_example(args)
         raise RefError("unknown command %r" % cmd)
     except RefError as e:
         sys.stderr.write("%s\n" % e)
@@ -1400,6 +1406,153 @@ def cmd_golden(args):
             print("FAIL golden v%d %dx%d C=%d D=%d: round trip" % (version, w, h, c, d))
     print("%d passed, %d failed" % (len(vectors) - failed, failed))
     return 1 if failed else 0
+
+
+# ---------------------------------------------------------------------------
+# The worked example of FORMAT 6 (`example`): every value a decryptor
+# computes, for a 5x3 16-bit PGM small enough to print whole, and the
+# block keys of a golden image with full blocks. docs/FORMAT.md holds this
+# command's output verbatim; tests/ref_check.sh checks that it still does,
+# and that the C decryptor turns the printed cipher PNG into the printed
+# PGM.
+
+EXAMPLE_KEY = bytes(range(32))
+EXAMPLE_NONCE = bytes(range(0xA0, 0xB0))
+EXAMPLE_W, EXAMPLE_H = 5, 3
+EXAMPLE_PGM_HEADER = b"P5\n5 3\n65535\n"
+EXAMPLE_NAME = b"example.pgm"
+
+
+def example_files():
+    """(key text, plain PGM bytes, cipher PNG bytes) of the worked example."""
+    samples = [0x1001 * i for i in range(EXAMPLE_W * EXAMPLE_H)]
+    plain = EXAMPLE_PGM_HEADER + b"".join(struct.pack(">H", v) for v in samples)
+    side = (struct.pack(">HI", 2, len(EXAMPLE_PGM_HEADER)) + EXAMPLE_PGM_HEADER +
+            struct.pack(">HI", 1, len(EXAMPLE_NAME)) + EXAMPLE_NAME)
+    chunk, cipher, stages = encrypt_samples(
+        EXAMPLE_KEY, (2, 1, 16, EXAMPLE_W, EXAMPLE_H, 1, EXAMPLE_NONCE), samples, side, 3)
+    png = png_write(EXAMPLE_W, EXAMPLE_H, 1, 16, swap16(cipher), [(CHUNK_TYPE, chunk)], level=0)
+    return samples, plain, side, chunk, stages, png
+
+
+def _hex_lines(label, data, indent=4, width=32):
+    """label, then the bytes in hex, `width` bytes a line, 2-byte groups."""
+    lines = [label]
+    for i in range(0, len(data), width):
+        part = data[i:i + width].hex()
+        lines.append(" " * indent + " ".join(part[j:j + 4] for j in range(0, len(part), 4)))
+    return lines
+
+
+def _words(ws, fmt="%08x"):
+    return " ".join(fmt % v for v in ws)
+
+
+def cmd_example(args):
+    if len(args) > 1:
+        raise RefError("usage: medcrypt_ref.py example [DIR]")
+    samples, plain, side, chunk, stages, png = example_files()
+    if args:
+        # the key, the plain file and the cipher image, for a decryptor to try
+        for name, data in (("example.key", (key_to_text(EXAMPLE_KEY) + "\n").encode()),
+                           ("example.pgm", plain), ("example.pgm.enc.png", png)):
+            with open(os.path.join(args[0], name), "wb") as f:
+                f.write(data)
+        return 0
+    sub = Subkeys(EXAMPLE_KEY)
+    header = chunk[0:56]
+    tag = chunk[56:88]
+    w = sm_words(seed_material(sub.chaos, tag))
+    n = len(samples)
+    L = 2 * n
+    out = []
+    add = out.append
+    add("K = 00 01 02 ... 1f (bytes 0 to 31)")
+    add("key text      " + key_to_text(EXAMPLE_KEY))
+    out += _hex_lines("K_mac (1.3)", sub.mac)
+    out += _hex_lines("K_chaos", sub.chaos)
+    out += _hex_lines("K_stream", sub.stream)
+    add("key id        " + sub.key_id.hex())
+    add("")
+    add("Philox4x32-10, ctr (c0, c1, c2, c3), key (k0, k1) -> (o0, o1, o2, o3):")
+    for ctr, key in (((0, 0, 0, 0), (0, 0)),
+                     ((M32, M32, M32, M32), (M32, M32)),
+                     ((0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344),
+                      (0xA4093822, 0x299F31D0))):
+        add("    (%s), (%s) -> %s" % (_words(ctr), _words(key), _words(philox4x32_10(ctr, key))))
+    add("")
+    add("The plain file, example.pgm (%d bytes: a P5 header, then %d samples" % (len(plain), n))
+    add("0x1001 * i, i = 0 .. %d, 16-bit big-endian):" % (n - 1))
+    out += _hex_lines("", plain)[1:]
+    out += _hex_lines("sample bytes (section 3: little-endian), L = %d" % L, stages["plain"])
+    out += _hex_lines("side data, S = %d: record 2 (the PGM header), record 1 (the name)"
+                      % len(side), side)
+    add("nonce N       " + EXAMPLE_NONCE.hex())
+    out += _hex_lines("header (mcRY bytes 0..56; version 3, original format 2, C = 1, D = 16,"
+                      " W = 5, H = 3, F = 1)", header)
+    out += _hex_lines("D_0 = SHA-512(sample bytes) (4.1, version 3: m = 1 chunk)",
+                      hashlib.sha512(stages["plain"]).digest())
+    out += _hex_lines("T (4.1)", tag)
+    add("sm[0..16] (4.2)")
+    add("    " + _words(w[0:8]))
+    add("    " + _words(w[8:16]))
+    add("")
+    add("Stage 1 (4.8): nf = 0, so only the short block: n_s = %d samples, shuffled" % n)
+    add("with the logistic orbit (0, 2^40); its out32 for i = %d down to 1:" % (n - 1))
+    us = logistic_outputs(w, 0, V2_SHORT, n - 1, 2)
+    for i in range(0, len(us), 7):
+        add("    " + _words(us[i:i + 7]))
+    add("    j = " + " ".join("%d" % ((u * (i + 1)) >> 32)
+                             for u, i in zip(us, range(n - 1, 0, -1))))
+    out += _hex_lines("after stage 1", stages["permute"])
+    q = L // 8
+    h0 = henon_outputs(w, 2, 0, 1)[0]
+    hs = henon_outputs(w, 2, V2_SHORT, 1)[0]
+    add("Stage 2: q = %d words, half = %d, %d bytes left over. Pair 0: h = the first" % (
+        q, q // 2, L % 8))
+    add("output of the Henon orbit (2, 0) = %016x (r1 = %d, r2 = %d); the" % (
+        h0, (h0 >> 60) % 16, (h0 >> 56) % 16))
+    add("odd word and the 6 bytes: h of the orbit (2, 2^40) = %016x" % hs)
+    add("(w[2] rotated by %d, the 6 bytes by %d)" % ((hs >> 60) % 16, (hs >> 56) % 16))
+    out += _hex_lines("after stage 2", stages["henon"])
+    ks = [logistic_outputs(w, 3, l, 1, 2)[0] for l in range((L + 3) // 4)]
+    add("Stage 3: keystream words 0 .. %d, the first out32 of the logistic orbits" % (len(ks) - 1))
+    add("(3, 0) .. (3, %d):" % (len(ks) - 1))
+    add("    " + _words(ks))
+    out += _hex_lines("after stage 3", stages["logistic"])
+    out += _hex_lines("Stage 4: XChaCha20 keystream from block counter 0 (4.7)",
+                      xchacha20_keystream(sub.stream, tag[0:24], 0, L))
+    out += _hex_lines("cipher sample bytes (little-endian)", stages["xchacha"])
+    out += _hex_lines("encrypted side data (keystream from block counter %d)" % ((L + 63) // 64),
+                      chunk[88:])
+    out += _hex_lines("The cipher image, example.pgm.enc.png (%d bytes: IHDR, mcRY, one IDAT of"
+                      " stored deflate, IEND):" % len(png), png)
+    add("")
+    # a golden image with full blocks (section 6 list): the block keys
+    gw, gh, gc, gd = 64, 65, 3, 8
+    gs = fill_pattern(gw, gh, gc, gd, GOLDEN_SEED)
+    gside = struct.pack(">HI", 1, 10) + b"golden.png"
+    gchunk, _, gstages = encrypt_samples(EXAMPLE_KEY, (1, gc, gd, gw, gh, 1, EXAMPLE_NONCE),
+                                         gs, gside, 3)
+    gw_ = sm_words(seed_material(sub.chaos, gchunk[56:88]))
+    C, NC = v2_chunk(gd)
+    nf = len(gs) // PERM_BLOCK
+    keys = V2Keys(gw_, nf, C, NC)
+    add("Full blocks: the golden image %dx%d, C = %d, D = %d (fill_pattern, seed 7;" % (
+        gw, gh, gc, gd))
+    add("n = %d samples: nf = %d full blocks in one group, G = %d, n_s = %d)" % (
+        len(gs), nf, nf, len(gs) - nf * PERM_BLOCK))
+    add("T             " + gchunk[56:88].hex())
+    add("pi            " + " ".join("%d" % v for v in keys.pi))
+    for p in range(nf):
+        add("p = %d: e = %2d, z = %4d, m = %s" % (p, keys.e[p], keys.z[p],
+                                                   " ".join("%d" % v for v in keys.m[p])))
+    f = v2_member_offsets(gw_, 0, nf, NC)
+    add("f[0..16] of group 0: " + " ".join("%d" % v for v in f[:16]))
+    for name in ("permute", "henon", "logistic", "xchacha"):
+        add("SHA-256 after %-9s %s" % (name, hashlib.sha256(gstages[name]).hexdigest()))
+    print("\n".join("    " + l if l else "" for l in out))
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 /* medcrypt keygen: a patient key from the Aadhaar number and date of birth. */
 #include "cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -87,8 +88,13 @@ int cmd_keygen(int argc, char **argv)
     mc_key_to_text(&key, text);
     mc_key_id_hex(&key, id);
     if (output == NULL || strcmp(output, "-") == 0) {
-        printf("%s\n", text);
-        fflush(stdout);
+        /* The key's only copy: a full disk or a closed pipe under
+         * "keygen > patient.key" must fail here, before "key generated". */
+        if (printf("%s\n", text) < 0 || fflush(stdout) != 0 || ferror(stdout)) {
+            cli_error(NULL, "standard output: the key could not be written: %s",
+                      strerror(errno));
+            goto out;
+        }
     } else {
         time_t now = time(NULL);
         struct tm tm;

@@ -1070,6 +1070,22 @@ fi
 if [ -c /dev/full ]; then
     run mc encrypt -k k.key -o /dev/full scan.pgm
     expect_fail "encrypt -o /dev/full" "medcrypt: /dev/full: " "write failed: No space left on device" 0
+    # Standard output that takes nothing: "keygen > patient.key" on a full
+    # disk must fail (the key's only copy), and say nothing of a key made;
+    # any verb's table, JSON or help likewise.
+    run_full() {
+        LAST="$* > /dev/full"
+        "$@" </dev/null >/dev/full 2>"$R/err"
+        RC=$?
+    }
+    run_full mc keygen --aadhaar "2345 6789 0124" --dob 1990-05-17
+    expect_fail "keygen > /dev/full" "medcrypt: standard output: " "No space left on device" 0
+    run_full mc info scan.pgm
+    expect_fail "info > /dev/full" "medcrypt: standard output: " "No space left on device" 0
+    run_full mc --version
+    expect_fail "--version > /dev/full" "medcrypt: standard output: " "No space left on device" 0
+    run_full mc encrypt --help
+    expect_fail "encrypt --help > /dev/full" "medcrypt: standard output: " "No space left on device" 0
 fi
 if command -v mkfifo >/dev/null 2>&1 && mkfifo "$R/fifo"; then
     # Bounded: if the pipe were replaced, nothing would ever open it.

@@ -21,6 +21,8 @@ static const char HELP[] =
     "    -a, --aadhaar NUMBER  12 digits (spaces, hyphens allowed), valid check digit\n"
     "                          (asked on the terminal if omitted)\n"
     "    -d, --dob DATE        date of birth, YYYY-MM-DD, from 1900-01-01 to today\n"
+    "                          (today anywhere on Earth: a birth after midnight in\n"
+    "                          India counts, though it is still yesterday in UTC)\n"
     "    -o, --output KEYFILE  write the key to KEYFILE (mode 0600) instead of\n"
     "                          standard output; never overwrites without --force\n"
     "    -f, --force           replace an existing KEYFILE\n"

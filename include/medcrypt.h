@@ -98,7 +98,9 @@ typedef struct mc_key {
 mc_err mc_aadhaar_check(const char *aadhaar, char digits[13]);
 /* "XXXX XXXX 1234": the only form in which an Aadhaar number is shown. */
 mc_err mc_aadhaar_mask(const char *aadhaar, char masked[MC_AADHAAR_MASKED_BYTES]);
-/* Validates a date of birth YYYY-MM-DD: a real date, 1900-01-01..today (UTC). */
+/* Validates a date of birth YYYY-MM-DD: a real date, 1900-01-01..today,
+ * today being the date in the time zone furthest ahead (UTC+14), so that a
+ * date already begun anywhere (India included) is never "in the future". */
 mc_err mc_dob_check(const char *dob);
 
 /* A fresh key from the identifiers and 32 bytes of OS randomness. */

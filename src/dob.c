@@ -1,11 +1,17 @@
 /*
  * Date of birth: ISO 8601 calendar date in its extended form YYYY-MM-DD
  * (ISO 8601-1:2019 §5.2.2.1), a real date of the proleptic Gregorian
- * calendar, 1900-01-01 .. today (UTC).
+ * calendar, 1900-01-01 .. today, where today is the date in the time zone
+ * furthest ahead (UTC+14, the Line Islands): a date that has begun
+ * anywhere is not in the future. A child born at 01:00 in India (UTC+5:30)
+ * was born "tomorrow" in UTC until 05:30.
  */
 #include "internal.h"
 
 #include <time.h>
+
+/* UTC+14: the earliest local time on Earth (Kiribati's Line Islands). */
+#define DOB_AHEAD_SECONDS (14 * 60 * 60)
 
 static bool is_leap(int y)
 {
@@ -58,15 +64,20 @@ mc_err mc__dob_check_at(const char *dob, int year, int month, int day)
     return MC_OK;
 }
 
-mc_err mc_dob_check(const char *dob)
+mc_err mc__dob_check_time(const char *dob, time_t now)
 {
-    time_t now = time(NULL);
     struct tm tm;
 
-    if (dob == NULL)
+    if (dob == NULL || now == (time_t)-1)
         return MC_EINVAL;
-    /* UTC, so the answer does not depend on the server's time zone. */
-    if (now == (time_t)-1 || gmtime_r(&now, &tm) == NULL)
+    /* The date at UTC+14, whatever the server's own time zone. */
+    now += DOB_AHEAD_SECONDS;
+    if (gmtime_r(&now, &tm) == NULL)
         return MC_EINVAL;
     return mc__dob_check_at(dob, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+mc_err mc_dob_check(const char *dob)
+{
+    return mc__dob_check_time(dob, time(NULL));
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 /* The chaotic stages are specified on IEEE-754 binary64 and on the
  * little-endian byte order of samples; refuse to build where that does
@@ -246,8 +247,10 @@ int mc__verhoeff_digit(const char *digits, size_t n); /* check digit to append *
 /* key.c: deterministic part of key generation, for known-answer tests. */
 mc_err mc__key_derive(mc_key *key, const char digits[12], const char dob[10],
                       const uint8_t rnd[32]);
-/* dob.c: today's date is a parameter so tests can pin it. */
+/* dob.c: today's date, or the clock, is a parameter so tests can pin it.
+ * _time takes a POSIX time and checks against its date at UTC+14. */
 mc_err mc__dob_check_at(const char *dob, int year, int month, int day);
+mc_err mc__dob_check_time(const char *dob, time_t now);
 
 /* cipher.c: subkeys (docs/FORMAT.md §Subkeys) */
 typedef struct mc__subkeys {

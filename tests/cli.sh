@@ -614,8 +614,9 @@ run mc keygen --aadhaar "3456 7890 123$(verhoeff digit 34567890123)" --dob 1985-
 assert_file "a second key file k2.key" k2.key
 
 # Invalid identifiers: exit 1, one line, no key file.
-TOMORROW=$(date -u -d tomorrow +%Y-%m-%d 2>/dev/null ||
-    awk 'BEGIN { srand(); t = srand() + 86400; print strftime("%Y-%m-%d", t, 1) }')
+# Tomorrow where the date is furthest ahead (UTC+14): begun nowhere yet.
+TOMORROW=$(date -u -d "@$(($(date +%s) + 14 * 3600 + 86400))" +%Y-%m-%d 2>/dev/null ||
+    awk 'BEGIN { srand(); t = srand() + 14 * 3600 + 86400; print strftime("%Y-%m-%d", t, 1) }')
 while read -r what aadhaar dob phrase; do
     aadhaar=$(printf '%s' "$aadhaar" | tr _ ' ')
     case $aadhaar in A0) aadhaar=$A0 ;; A1) aadhaar=$A1 ;; esac
@@ -637,7 +638,7 @@ Aadhaar_starting_with_1 A1 1990-05-17 cannot_start_with_0_or_1
 bad_check_digit 2345_6789_0123 1990-05-17 fails_its_check_digit
 date_2023-02-29 2345_6789_0124 2023-02-29 not_a_real_calendar_date
 date_2023-04-31 2345_6789_0124 2023-04-31 not_a_real_calendar_date
-date_tomorrow 2345_6789_0124 TOMORROW in_the_future
+date_tomorrow_at_UTC+14 2345_6789_0124 TOMORROW in_the_future
 date_1899-12-31 2345_6789_0124 1899-12-31 before_1900
 date_garbage 2345_6789_0124 garbage YYYY-MM-DD
 date_DD-MM-YYYY 2345_6789_0124 17-05-1990 YYYY-MM-DD

@@ -204,6 +204,23 @@ static void test_dob_pinned(void **state)
     assert_int_equal(mc_dob_check(NULL), MC_EINVAL);
 }
 
+/* Today is the date at UTC+14: at 2026-12-03 20:00 UTC it is 01:30 on the
+ * 4th in India, and a child born then must get a key; the 5th has begun
+ * nowhere. The date rolls over at 10:00 UTC. */
+static void test_dob_time_zone(void **state)
+{
+    const time_t t_2026_12_03 = 1796256000; /* 2026-12-03T00:00:00Z */
+    (void)state;
+    assert_int_equal(mc__dob_check_time("2026-12-04", t_2026_12_03 + 20 * 3600), MC_OK);
+    assert_int_equal(mc__dob_check_time("2026-12-05", t_2026_12_03 + 20 * 3600),
+                     MC_EDOB_FUTURE);
+    assert_int_equal(mc__dob_check_time("2026-12-03", t_2026_12_03), MC_OK);
+    assert_int_equal(mc__dob_check_time("2026-12-04", t_2026_12_03 + 10 * 3600 - 1),
+                     MC_EDOB_FUTURE);
+    assert_int_equal(mc__dob_check_time("2026-12-04", t_2026_12_03 + 10 * 3600), MC_OK);
+    assert_int_equal(mc__dob_check_time("2026-12-04", (time_t)-1), MC_EINVAL);
+}
+
 static void utc_date(time_t t, char out[11])
 {
     struct tm tm;
@@ -211,22 +228,28 @@ static void utc_date(time_t t, char out[11])
     assert_int_equal(strftime(out, 11, "%Y-%m-%d", &tm), 10);
 }
 
-/* With the real clock (UTC): tomorrow is refused, today is accepted. */
+/* With the real clock: today where the date is furthest ahead (UTC+14) is
+ * accepted, and so today in India (UTC+5:30) and in UTC; the day after it
+ * is refused. */
 static void test_dob_clock(void **state)
 {
     (void)state;
     for (int attempt = 0;; attempt++) {
-        char today[11], tomorrow[11], after[11];
+        char ahead[11], india[11], utc[11], tomorrow[11], after[11];
         time_t now = time(NULL);
-        utc_date(now, today);
-        utc_date(now + 86400, tomorrow);
-        mc_err e_tomorrow = mc_dob_check(tomorrow);
-        mc_err e_today = mc_dob_check(today);
-        utc_date(time(NULL), after);
-        if (strcmp(today, after) != 0 && attempt < 3)
-            continue; /* midnight UTC passed during the test: ask again */
+        utc_date(now + 14 * 3600, ahead);
+        utc_date(now + 5 * 3600 + 1800, india);
+        utc_date(now, utc);
+        utc_date(now + 14 * 3600 + 86400, tomorrow);
+        mc_err e_ahead = mc_dob_check(ahead), e_india = mc_dob_check(india);
+        mc_err e_utc = mc_dob_check(utc), e_tomorrow = mc_dob_check(tomorrow);
+        utc_date(time(NULL) + 14 * 3600, after);
+        if (strcmp(ahead, after) != 0 && attempt < 3)
+            continue; /* midnight at UTC+14 passed during the test: ask again */
+        assert_int_equal(e_ahead, MC_OK);
+        assert_int_equal(e_india, MC_OK);
+        assert_int_equal(e_utc, MC_OK);
         assert_int_equal(e_tomorrow, MC_EDOB_FUTURE);
-        assert_int_equal(e_today, MC_OK);
         break;
     }
     assert_int_equal(mc_dob_check("1990-05-17"), MC_OK);
@@ -713,6 +736,7 @@ int main(void)
         cmocka_unit_test(test_aadhaar_check),
         cmocka_unit_test(test_aadhaar_mask),
         cmocka_unit_test(test_dob_pinned),
+        cmocka_unit_test(test_dob_time_zone),
         cmocka_unit_test(test_dob_clock),
         cmocka_unit_test(test_key_derive_golden),
         cmocka_unit_test(test_key_derive_sensitivity),

@@ -30,8 +30,10 @@
     return '';
   }
 
+  // Today where the date is furthest ahead (UTC+14), as mc_dob_check: a
+  // date that has begun anywhere is not in the future.
   function today() {
-    var d = new Date();
+    var d = new Date(Date.now() + 14 * 3600 * 1000);
     return d.getUTCFullYear() + '-' + String(d.getUTCMonth() + 1).padStart(2, '0') + '-' +
       String(d.getUTCDate()).padStart(2, '0');
   }
@@ -65,6 +67,12 @@
     function check(input, fn) {
       if (usingKey()) { show(input, ''); return true; }
       var v = input.value.trim();
+      // A date field holding an impossible date (31 February) reads as
+      // empty; its validity says the user did type something.
+      if (v === '' && input.validity && input.validity.badInput) {
+        show(input, 'Date of birth is not a real calendar date.');
+        return false;
+      }
       var msg = v === '' ? (input === aadhaar ? 'Enter the patient\'s Aadhaar number (or an existing key).'
                                               : 'Enter the patient\'s date of birth (or an existing key).')
                          : fn(v);
@@ -73,7 +81,9 @@
     }
     aadhaar.addEventListener('blur', function () { if (aadhaar.value.trim()) check(aadhaar, aadhaarProblem); });
     aadhaar.addEventListener('input', function () { if (aadhaar.getAttribute('aria-invalid')) check(aadhaar, aadhaarProblem); });
-    dob.addEventListener('change', function () { if (dob.value) check(dob, dobProblem); });
+    dob.addEventListener('change', function () {
+      if (dob.value || (dob.validity && dob.validity.badInput)) check(dob, dobProblem);
+    });
     form.addEventListener('submit', function (ev) {
       var ok = true, first = null;
       if (!image.files || image.files.length === 0) {

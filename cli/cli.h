@@ -14,6 +14,10 @@
 /* One voice on stderr: "medcrypt: FILE: problem" or "medcrypt: problem". */
 void cli_error(const char *file, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cli_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* After getopt_long returned '?' (opterr = 0): names the option it refused
+ * ("unknown option '-s' in '-scan.pgm'", "option '-k' needs a value") and
+ * hints at --help, or at ./NAME when the argument is an existing file. */
+void cli_bad_option(const char *verb, const char *optstring, int argc, char **argv);
 
 /* Reads a whole file ("-" = stdin). On failure prints the error and
  * returns false. max: refuse files larger than this. */

@@ -90,6 +90,9 @@ static int write_stream(mc_ctx *ctx, const mc_key *key, const char *plain_path,
         (void)mc_image_samples_const(plain, &img_len);
         per_chunk = out_len / img_len + 1; /* nonces never repeat across chunks */
         signal(SIGPIPE, SIG_IGN);
+        /* Unbuffered: when the reader has had enough, nothing is left for
+         * the exit's check of standard output (main.c) to fail on. */
+        setvbuf(stdout, NULL, _IONBF, 0);
         for (uint64_t i = 0; i < chunks; i++) {
             if ((err = mc_cipher_stream(key, plain, stages, i * per_chunk, out, out_len)) !=
                 MC_OK) {
@@ -97,9 +100,10 @@ static int write_stream(mc_ctx *ctx, const mc_key *key, const char *plain_path,
                 goto out;
             }
             if (fwrite(out, 1, out_len, stdout) != out_len || fflush(stdout) != 0) {
-                if (errno == EPIPE)
+                if (errno == EPIPE) {
                     rc = 0; /* the reader had enough */
-                else
+                    clearerr(stdout);
+                } else
                     cli_error("standard output", "%s", strerror(errno));
                 goto out;
             }
@@ -149,6 +153,7 @@ int cmd_analyze(int argc, char **argv)
         {"stage", required_argument, NULL, OPT_STAGE},
         {"output", required_argument, NULL, 'o'},
         {NULL, 0, NULL, 0}};
+    static const char optstring[] = "+k:o:fh";
     const char *output = NULL;
     uint64_t stream_mb = 0;
     int stages = 4;
@@ -167,7 +172,7 @@ int cmd_analyze(int argc, char **argv)
 
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+k:o:fh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
         switch (c) {
         case OPT_JSON: json = true; break;
         case OPT_REPORT: report = optarg; break;
@@ -201,8 +206,7 @@ int cmd_analyze(int argc, char **argv)
         case 'f': force = true; break;
         case 'h': fputs(ANALYZE_HELP, stdout); return 0;
         default:
-            cli_error(NULL, "analyze: unknown or incomplete option '%s'", argv[optind - 1]);
-            cli_hint("run 'medcrypt analyze --help'");
+            cli_bad_option("analyze", optstring, argc, argv);
             return 1;
         }
     }

@@ -55,6 +55,7 @@ int cmd_bench(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},         {"process", no_argument, NULL, 'P'},
         {"dir", required_argument, NULL, 'd'},    {"aead-file", required_argument, NULL, 'A'},
         {NULL, 0, NULL, 0}};
+    static const char optstring[] = "+h";
     struct bench_opts o = {.json = false, .threads = 0, .repeat = 15, .tiny = false};
     const char *dir = NULL, *aead_in = NULL;
     bool process = false;
@@ -62,7 +63,7 @@ int cmd_bench(int argc, char **argv)
 
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
         switch (c) {
         case 'J': o.json = true; break;
         case 'T': o.tiny = true; break;
@@ -83,8 +84,7 @@ int cmd_bench(int argc, char **argv)
         case 'A': aead_in = optarg; break;
         case 'h': fputs(HELP, stdout); return 0;
         default:
-            cli_error(NULL, "bench: unknown or incomplete option '%s'", argv[optind - 1]);
-            cli_hint("run 'medcrypt bench --help'");
+            cli_bad_option("bench", optstring, argc, argv);
             return 1;
         }
     }

@@ -269,6 +269,7 @@ static int run(int argc, char **argv, bool decrypt)
         {"key", required_argument, NULL, 'k'}, {"output", required_argument, NULL, 'o'},
         {"force", no_argument, NULL, 'f'},     {"help", no_argument, NULL, 'h'},
         {"jobs", required_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+    static const char optstring[] = "+k:o:fhj:";
     const char *verb = decrypt ? "decrypt" : "encrypt", *key_file = NULL;
     struct job job = {.decrypt = decrypt};
     mc_key key;
@@ -277,7 +278,7 @@ static int run(int argc, char **argv, bool decrypt)
 
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+k:o:fhj:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
         switch (c) {
         case 'j':
             jobs = (int)strtol(optarg, &end, 10);
@@ -292,8 +293,7 @@ static int run(int argc, char **argv, bool decrypt)
         case 'f': job.force = true; break;
         case 'h': fputs(decrypt ? DECRYPT_HELP : ENCRYPT_HELP, stdout); return 0;
         default:
-            cli_error(NULL, "%s: unknown or incomplete option '%s'", verb, argv[optind - 1]);
-            cli_hint("run 'medcrypt %s --help'", verb);
+            cli_bad_option(verb, optstring, argc, argv);
             return 1;
         }
     }

@@ -176,18 +176,18 @@ static bool info_one(mc_ctx *ctx, const char *path)
 int cmd_info(int argc, char **argv)
 {
     static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    static const char info_optstring[] = "+h";
     mc_ctx *ctx = NULL;
     int c, failures = 0;
 
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, info_optstring, opts, NULL)) != -1) {
         if (c == 'h') {
             fputs(INFO_HELP, stdout);
             return 0;
         }
-        cli_error(NULL, "info: unknown option '%s'", argv[optind - 1]);
-        cli_hint("run 'medcrypt info --help'");
+        cli_bad_option("info", info_optstring, argc, argv);
         return 1;
     }
     if (optind == argc) {
@@ -282,6 +282,7 @@ int cmd_preview(int argc, char **argv)
         {"key", required_argument, NULL, 'k'}, {"output", required_argument, NULL, 'o'},
         {"force", no_argument, NULL, 'f'},     {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
+    static const char preview_optstring[] = "k:o:fh";
     struct preview_opts o = {NULL, NULL, false};
     char *output = NULL;
     const char *input;
@@ -289,15 +290,14 @@ int cmd_preview(int argc, char **argv)
 
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "k:o:fh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, preview_optstring, opts, NULL)) != -1) {
         switch (c) {
         case 'k': o.key_file = optarg; break;
         case 'o': o.output = optarg; break;
         case 'f': o.force = true; break;
         case 'h': fputs(PREVIEW_HELP, stdout); return 0;
         default:
-            cli_error(NULL, "preview: unknown or incomplete option '%s'", argv[optind - 1]);
-            cli_hint("run 'medcrypt preview --help'");
+            cli_bad_option("preview", preview_optstring, argc, argv);
             return 1;
         }
     }

@@ -36,6 +36,7 @@ int cmd_keygen(int argc, char **argv)
         {"aadhaar", required_argument, NULL, 'a'}, {"dob", required_argument, NULL, 'd'},
         {"output", required_argument, NULL, 'o'},  {"force", no_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    static const char optstring[] = "+a:d:o:fh";
     char aadhaar_buf[64] = "", dob_buf[32] = "";
     const char *aadhaar = NULL, *dob = NULL, *output = NULL;
     char text[MC_KEY_TEXT_BYTES], masked[MC_AADHAAR_MASKED_BYTES], id[MC_KEY_ID_HEX_BYTES];
@@ -47,7 +48,7 @@ int cmd_keygen(int argc, char **argv)
 
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+a:d:o:fh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
         switch (c) {
         case 'a': aadhaar = optarg; break;
         case 'd': dob = optarg; break;
@@ -55,8 +56,7 @@ int cmd_keygen(int argc, char **argv)
         case 'f': force = true; break;
         case 'h': fputs(HELP, stdout); return 0;
         default:
-            cli_error(NULL, "keygen: unknown or incomplete option '%s'", argv[optind - 1]);
-            cli_hint("run 'medcrypt keygen --help'");
+            cli_bad_option("keygen", optstring, argc, argv);
             return 1;
         }
     }

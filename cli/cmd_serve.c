@@ -83,6 +83,7 @@ int cmd_serve(int argc, char **argv)
         {"max-pixels", required_argument, NULL, OPT_PIXELS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
+    static const char optstring[] = "+l:m:t:h";
     struct web_config cfg = {
         .listen = WEB_DEFAULT_LISTEN,
         .max_upload = WEB_DEFAULT_MAX_UPLOAD,
@@ -98,7 +99,7 @@ int cmd_serve(int argc, char **argv)
 
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+l:m:t:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
         const char *name = NULL;
         unsigned long long lo = 1, hi = UINT_MAX;
         switch (c) {
@@ -111,8 +112,7 @@ int cmd_serve(int argc, char **argv)
         case OPT_PERIP: name = "--per-ip"; lo = 0; hi = 65536; break;
         case OPT_PIXELS: name = "--max-pixels"; lo = 1; hi = (unsigned long long)1 << 32; break;
         default:
-            cli_error(NULL, "serve: unknown or incomplete option '%s'", argv[optind - 1]);
-            cli_hint("run 'medcrypt serve --help'");
+            cli_bad_option("serve", optstring, argc, argv);
             return 1;
         }
         if (!parse_size(optarg, hi, &v) || v < lo) {

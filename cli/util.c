@@ -96,6 +96,44 @@ void cli_hint(const char *fmt, ...)
     va_end(ap);
 }
 
+/* The argument getopt stopped on. It has advanced optind past an element
+ * whose last letter it took, but not past a cluster it is still inside
+ * ("-scan.pgm": 's' refused, "can.pgm" left), so the element is
+ * argv[optind] when that is an option cluster holding the letter, else
+ * argv[optind - 1]. */
+static const char *bad_element(int argc, char **argv, int letter)
+{
+    if (letter != 0 && optind < argc && argv[optind][0] == '-' && argv[optind][1] != '-' &&
+        strchr(argv[optind] + 1, letter) != NULL)
+        return argv[optind];
+    return argv[optind - 1];
+}
+
+void cli_bad_option(const char *verb, const char *optstring, int argc, char **argv)
+{
+    const char *arg = bad_element(argc, argv, optopt);
+    bool is_long = arg[1] == '-';
+    /* getopt sets optopt to the option's letter (or a long option's value)
+     * when it knows the option but its value is missing or unwanted, and
+     * to the refused letter of a short option; an unknown long one is 0. */
+    const char *letter = optopt > 0 && optopt < 256 ? strchr(optstring, optopt) : NULL;
+
+    if (is_long && optopt != 0 && strchr(arg, '=') != NULL)
+        cli_error(NULL, "%s: option '%.*s' takes no value", verb, (int)strcspn(arg, "="), arg);
+    else if (is_long && optopt != 0)
+        cli_error(NULL, "%s: option '%s' needs a value", verb, arg);
+    else if (!is_long && letter != NULL && letter[1] == ':')
+        cli_error(NULL, "%s: option '-%c' needs a value", verb, optopt);
+    else if (!is_long && arg[2] != '\0')
+        cli_error(NULL, "%s: unknown option '-%c' in '%s'", verb, optopt, arg);
+    else
+        cli_error(NULL, "%s: unknown option '%s'", verb, arg);
+    if (!is_long && access(arg, F_OK) == 0)
+        cli_hint("for a file whose name starts with '-', write ./%s or put -- before it", arg);
+    else
+        cli_hint("run 'medcrypt %s --help'", verb);
+}
+
 const char *cli_basename(const char *path)
 {
     const char *s = strrchr(path, '/');

@@ -102,6 +102,16 @@ assert_err_is() {
     fi
 }
 
+# assert_err_is_two DESC LINE1 LINE2: stderr is exactly these two lines.
+assert_err_is_two() {
+    if [ "$(awk 'END { print NR }' "$R/err")" = 2 ] &&
+       [ "$(sed -n 1p "$R/err")" = "$2" ] && [ "$(sed -n 2p "$R/err")" = "$3" ]; then
+        ok "$1"
+    else
+        not_ok "$1 (expected the lines '$2' and '$3': $(details))"
+    fi
+}
+
 # assert_err_re DESC ERE [MAX_HINTS]: stderr is one line matching ERE, then
 # at most MAX_HINTS "medcrypt: hint: " lines.
 assert_err_re() {
@@ -518,6 +528,26 @@ assert_rc 1 "no arguments: exit status 1"
 run mc encrypt --bogus x.pgm
 assert_rc 1 "unknown option: exit status 1"
 assert_err "unknown option: one error line on stderr (a hint allowed)" "medcrypt: " "--bogus" 1
+
+# The refused option is the one named, not the argument before it; a
+# file whose name starts with '-' gets the way to name it.
+cp "$TESTDATA/pnm/ct_small_12bit.pgm" ./-dash.pgm
+while IFS='|' read -r args line hint; do
+    # shellcheck disable=SC2086 # the arguments are split on purpose
+    run mc $args
+    assert_rc 1 "medcrypt $args: exit status 1"
+    assert_err_is_two "medcrypt $args: says which option, and what to do" \
+        "medcrypt: $line" "medcrypt: hint: $hint"
+done <<'EOF'
+encrypt -k k.key -dash.pgm|encrypt: unknown option '-d' in '-dash.pgm'|for a file whose name starts with '-', write ./-dash.pgm or put -- before it
+info -dash.pgm|info: unknown option '-d' in '-dash.pgm'|for a file whose name starts with '-', write ./-dash.pgm or put -- before it
+encrypt -k k.key -j 2 -zq x.pgm|encrypt: unknown option '-z' in '-zq'|run 'medcrypt encrypt --help'
+decrypt -x|decrypt: unknown option '-x'|run 'medcrypt decrypt --help'
+encrypt -fk|encrypt: option '-k' needs a value|run 'medcrypt encrypt --help'
+keygen --aadhaar|keygen: option '--aadhaar' needs a value|run 'medcrypt keygen --help'
+analyze --json=1 x.pgm|analyze: option '--json' takes no value|run 'medcrypt analyze --help'
+EOF
+rm -f ./-dash.pgm
 
 run mc encrypt -k nothing.key
 assert_rc 1 "encrypt without an input file: exit status 1"

@@ -402,7 +402,7 @@ assert_err "no PLAIN" "expected PLAIN"
 run "$MC" analyze a b c
 assert_err "three files" "expected PLAIN"
 run "$MC" analyze --bogus "$PGM8"
-assert_err "unknown option" "unknown or incomplete option"
+assert_err "unknown option" "unknown option '--bogus'"
 run "$MC" analyze --seed x "$PGM8"
 assert_err "bad --seed" "--seed"
 run "$MC" analyze missing.pgm

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -57,7 +58,10 @@ static const char DECRYPT_HELP[] =
     "in both cases no output is written.\n"
     "\n"
     "Outputs go beside the inputs: scan.pgm.enc.png -> scan.pgm; a cipher image\n"
-    "not named *.enc.png gives NAME.dec.EXT (EXT of the original format).\n"
+    "not named *.enc.png gives NAME.dec.EXT (EXT of the original format). A\n"
+    "name that is neither the original file's nor ends in its format's\n"
+    "extension gets that extension: a DICOM in report.png.enc.png comes back\n"
+    "as report.png.dcm.\n"
     "\n"
     "Options:\n"
     "    -k, --key KEYFILE     the key file (else $MEDCRYPT_KEY, else a prompt)\n"
@@ -93,8 +97,7 @@ static char *default_output(const char *input, bool decrypt, const char *ext)
             snprintf(out, n + sizeof CIPHER_SUFFIX, "%s%s", input, CIPHER_SUFFIX);
         return out;
     }
-    if (cli_has_suffix(input, CIPHER_SUFFIX) &&
-        cli_basename(input)[0] != '\0' &&
+    if (cli_has_suffix_nocase(input, CIPHER_SUFFIX) &&
         strlen(cli_basename(input)) > strlen(CIPHER_SUFFIX))
         return strndup(input, n - strlen(CIPHER_SUFFIX));
     if ((out = malloc(n + 6 + strlen(ext))) != NULL)
@@ -155,27 +158,61 @@ static void report(const struct job *job, const char *input, mc_err err)
         cli_hint("decrypt takes a cipher image written by 'medcrypt encrypt'");
 }
 
+/* Extensions that say a file's format, as viewers and PACS importers go by
+ * them; the first is the one added. A JPEG comes back as a PNG. */
+static const char *const *format_extensions(mc_format format)
+{
+    static const char *const png[] = {"png", NULL}, *const pnm[] = {"pgm", "ppm", "pnm", NULL},
+                             *const bmp[] = {"bmp", "dib", NULL},
+                             *const dcm[] = {"dcm", "dicom", "dic", NULL};
+    switch (format) {
+    case MC_FORMAT_PNM: return pnm;
+    case MC_FORMAT_BMP: return bmp;
+    case MC_FORMAT_DICOM: return dcm;
+    default: return png; /* PNG, and JPEG's lossless PNG */
+    }
+}
+
+static bool says_format(const char *name, const mc_image_info *info)
+{
+    const char *dot = strrchr(cli_basename(name), '.');
+
+    for (const char *const *e = format_extensions(info->format); dot != NULL && *e != NULL; e++)
+        if (strcasecmp(dot + 1, *e) == 0)
+            return true;
+    return false;
+}
+
 /* The decrypted file's name when -o is not given: the cipher's name less
- * .enc.png, or NAME.dec.EXT; a JPEG comes back as a lossless PNG of its
- * pixels: scan.jpg.enc.png -> scan.jpg.png, not a PNG called scan.jpg.
+ * .enc.png (any case), or NAME.dec.EXT when it has no such suffix. That
+ * name is kept if it is the original file's own (record 1: a DICOM called
+ * IM000001 stays so) or ends in an extension of the original format;
+ * otherwise the format's extension is added, so that a renamed cipher
+ * does not bring a DICOM back as report.png (report.png.dcm) or a PGM
+ * without an extension. A JPEG comes back as a lossless PNG of its pixels:
+ * scan.jpg.enc.png -> scan.jpg.png, never a PNG called scan.jpg.
  * NULL (said) on failure. */
-static char *decrypted_name(const char *input, const mc_image_info *info)
+static char *decrypted_name(const char *input, const mc_image_info *info, const char *original)
 {
     char *output = default_output(input, true, info->extension), *named;
+    bool keep;
     size_t n;
 
     if (output == NULL) {
         cli_error(input, "out of memory");
         return NULL;
     }
-    if (info->format == MC_FORMAT_JPEG && !cli_has_suffix(output, ".png")) {
-        n = strlen(output) + sizeof ".png";
+    keep = says_format(output, info) ||
+           (info->format != MC_FORMAT_JPEG && original != NULL &&
+            strcmp(cli_basename(output), original) == 0);
+    if (!keep) {
+        n = strlen(output) + strlen(info->extension) + 2;
         if ((named = malloc(n)) == NULL) {
             cli_error(input, "out of memory");
             free(output);
             return NULL;
         }
-        snprintf(named, n, "%s.png", output);
+        snprintf(named, n, "%s.%s", output, info->extension);
         free(output);
         output = named;
     }
@@ -237,7 +274,7 @@ static bool process(const struct job *job, const char *input)
     }
     if (job->decrypt && job->output == NULL) {
         mc_image_get_info(img, &info);
-        if ((output = decrypted_name(input, &info)) == NULL)
+        if ((output = decrypted_name(input, &info, mc_image_name(img))) == NULL)
             goto out;
     }
     ok = write_streamed(job, img, job->output != NULL ? job->output : output, &err);

@@ -824,6 +824,31 @@ assert_same "decrypt of out.png writes out.png.dec.pgm (original format's extens
     scan.pgm out.png.dec.pgm
 rm -f back.pgm out.png.dec.pgm
 
+# A renamed cipher image: the name left once .enc.png (any case) is gone
+# is kept when it is the original's or ends in an extension of the
+# original format; otherwise the format's extension is added, so a DICOM
+# never comes back as report.png, nor a PGM without an extension.
+cp "$TESTDATA/dicom/mr_small_implicit_le.dcm" IM000001
+run mc encrypt -k k.key IM000001
+mv IM000001 IM000001.orig
+while read -r cipher from output original; do
+    cp "$from" "$cipher"
+    run mc decrypt -k k.key "$cipher"
+    assert_rc 0 "decrypt of $cipher exits 0"
+    assert_same "decrypt of $cipher writes $output" "$original" "$output"
+    rm -f "$output" "$cipher"
+done <<'EOF'
+report.png.enc.png out.png report.png.pgm scan.pgm
+plain.enc.png out.png plain.pgm scan.pgm
+SCAN.PGM.ENC.PNG out.png SCAN.PGM scan.pgm
+x.PNM.enc.png out.png x.PNM scan.pgm
+mr.png.enc.png IM000001.enc.png mr.png.dcm IM000001.orig
+EOF
+run mc decrypt -k k.key IM000001.enc.png
+assert_same "decrypt of IM000001.enc.png writes IM000001 (the original's own name)" \
+    IM000001.orig IM000001
+rm -f IM000001 IM000001.orig IM000001.enc.png
+
 # -o with two inputs.
 snap
 run mc encrypt -k k.key -o two.png scan.pgm photo.ppm

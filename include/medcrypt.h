@@ -237,7 +237,9 @@ mc_err mc_cipher_inspect(mc_ctx *ctx, const uint8_t *in, size_t in_len, mc_ciphe
  * "transfer syntax 1.2.840.10008.1.2.4.50 (JPEG Baseline (Process 1)) is
  * compressed: not supported", to print after mc_strerror()'s text; "" when
  * there is none. Set by mc_image_decode() (and mc_encrypt_file(), which
- * calls it) and mc_dicom_inspect(), cleared at their start. Like errno it
+ * calls it) and mc_dicom_inspect(), and by mc_decrypt_image() (and
+ * mc_decrypt_file()) for MC_EWRONGKEY: the image's key id and the key's,
+ * both public; cleared at their start. Like errno it
  * is thread-local, so threads sharing one context each read their own;
  * ctx is not used (kept for the API's shape). Read it right after one of
  * those calls failed (other calls leave it as it was). Never contains a

@@ -378,10 +378,20 @@ mc_err mc_decrypt_image(mc_ctx *ctx, const mc_key *key, const uint8_t *in, size_
 
     if (ctx == NULL || key == NULL || (in == NULL && in_len > 0) || out == NULL)
         return MC_EINVAL;
+    mc__ctx_detail(ctx, "%s", ""); /* mc_ctx_last_detail(): this call's only */
     if ((err = mc__container_read(ctx, in, in_len, &img, &hdr)) != MC_OK)
         return err;
     if ((err = mc__decrypt_inplace(key, img, &hdr, ctx->threads)) != MC_OK ||
         (err = mc__image_name_from_side(img)) != MC_OK) {
+        if (err == MC_EWRONGKEY) {
+            /* Both ids are public (the image's is in its header; a key's is
+             * in its file's comment): they tell which key was used. */
+            char theirs[MC_KEY_ID_HEX_BYTES], ours[MC_KEY_ID_HEX_BYTES];
+            sodium_bin2hex(theirs, sizeof theirs, hdr.key_id, MC_KEY_ID_BYTES);
+            mc_key_id_hex(key, ours);
+            mc__ctx_detail(ctx, "the image was encrypted under key id %s, this key's id is %s",
+                           theirs, ours);
+        }
         mc_image_free(img);
         return err;
     }

@@ -906,8 +906,11 @@ mv scan.pgm scan.pgm.orig
 snap
 run mc decrypt -k k2.key scan.pgm.enc.png
 assert_rc 1 "wrong key: exit status 1"
-assert_err_is "wrong key: the single line 'medcrypt: scan.pgm.enc.png: wrong key'" \
-    "medcrypt: scan.pgm.enc.png: wrong key"
+# Both key ids are public: the image's and the key's tell which key it was.
+ID1=$(sed -n 's/^# key id: //p' k.key)
+ID2=$(sed -n 's/^# key id: //p' k2.key)
+assert_err_is "wrong key: one line naming both key ids" \
+    "medcrypt: scan.pgm.enc.png: wrong key: the image was encrypted under key id $ID1, this key's id is $ID2"
 assert_absent "wrong key: no scan.pgm written" scan.pgm
 assert_no_new_files "wrong key: no other file and no temporary file left"
 

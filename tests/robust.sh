@@ -129,6 +129,8 @@ def refused(rc, lines, out, w, name, allowed):
         why.append('stderr %r' % lines[:3])
     else:
         msg = lines[0][len(prefix):]
+        if msg.startswith('wrong key: the image was encrypted under key id '):
+            msg = 'wrong key'  # the key ids follow
         if msg not in allowed:
             why.append('classified %r' % msg)
         extra = lines[1:]

@@ -238,6 +238,7 @@ security_headers "/api/v1/openapi.json"
 req --data-urlencode "aadhaar=$AADHAAR" --data-urlencode "dob=$DOB" "$MAIN/api/v1/keygen"
 expect 200 "keygen (urlencoded)"
 KEY=$(json_get key)
+KEY_ID=$(json_get key_id)
 echo "$KEY" >>"$SECRETS"
 check "keygen returns a key" sh -c "printf '%s' '$KEY' | grep -q -E '^MCK1-[0-9A-Z]{8}(-[0-9A-Z]{8}){6}$'"
 check "keygen returns the masked Aadhaar" [ "$(json_get aadhaar_masked)" = "XXXX XXXX 0124" ]
@@ -249,6 +250,7 @@ printf '# medcrypt key\n%s\n' "$KEY" >"$R/patient.key"
 req -F "aadhaar=2345-6789-0124" -F "dob=$DOB" "$MAIN/api/v1/keygen"
 expect 200 "keygen (multipart, hyphens)"
 KEY2=$(json_get key)
+KEY2_ID=$(json_get key_id)
 echo "$KEY2" >>"$SECRETS"
 check "the same identifiers give a different key" [ "$KEY2" != "$KEY" ]
 printf '%s\n' "$KEY2" >"$R/other.key"
@@ -345,7 +347,8 @@ fi
 
 # --- refusals ----------------------------------------------------------
 req -F "key=$KEY2" -F "cipher=@$R/pgm.enc.png" "$MAIN/api/v1/decrypt"
-expect 422 "a wrong key: 422" "wrong key"
+expect 422 "a wrong key: 422, naming both key ids (public)" \
+    "wrong key: the image was encrypted under key id $KEY_ID, this key's id is $KEY2_ID"
 cp "$R/pgm.enc.png" "$R/modified.enc.png"
 flip_middle_byte "$R/modified.enc.png"
 req -F "key=$KEY" -F "cipher=@$R/modified.enc.png" "$MAIN/api/v1/decrypt"
@@ -473,6 +476,7 @@ check "the form asks for a file" body_has "Choose an image file to encrypt."
 req -F "cipher=@$R/page.enc.png" -F "key=$KEY2" "$MAIN/decrypt"
 expect 422 "the decrypt form with a wrong key: 422"
 check "the decrypt form says wrong key" body_has "Wrong key."
+check "the decrypt form names the key ids" body_has "this key&#39;s id is $KEY2_ID"
 req -F "cipher=@$R/modified.enc.png" -F "key=$KEY" "$MAIN/decrypt"
 expect 422 "the decrypt form with a modified cipher: 422"
 check "the decrypt form says modified" body_has "The cipher image was modified or damaged."

@@ -220,6 +220,8 @@ mc_err web_decrypt(struct req *r, const mc_key *key, const struct field *cipher,
         mc_key_id_hex(key, res->key_id);
     } else {
         crypt_result_free(res);
+        /* a wrong key: the image's key id and this key's (both public) */
+        snprintf(res->detail, sizeof res->detail, "%s", mc_ctx_last_detail(ctx));
     }
     mc_image_free(img);
     mc_ctx_free(ctx);
@@ -315,7 +317,7 @@ void api_decrypt(struct req *r)
     const struct field *cipher = req_field(r, "cipher");
     struct crypt_result res;
     const char *problem;
-    char msg[160];
+    char msg[256];
     mc_key key;
     mc_err err;
 
@@ -331,7 +333,9 @@ void api_decrypt(struct req *r)
     err = web_decrypt(r, &key, cipher, false, &res);
     mc_key_wipe(&key);
     if (err != MC_OK) {
-        reply_json_error(r, web_status_for(err), mc_strerror(err));
+        snprintf(msg, sizeof msg, "%s%s%s", mc_strerror(err), res.detail[0] != '\0' ? ": " : "",
+                 res.detail);
+        reply_json_error(r, web_status_for(err), msg);
         return;
     }
     reply_file(r, &res);

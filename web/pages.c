@@ -239,6 +239,13 @@ void page_decrypt_post(struct req *r)
         if (err == MC_ENOTCIPHER)
             buf_puts(&err_html, "<p class=\"hint\">Decrypt takes a cipher image made by the "
                                 "encrypt page or <code>medcrypt encrypt</code>.</p>");
+        if (err == MC_EWRONGKEY && res.detail[0] != '\0') {
+            /* Each encryption makes a new key: the ids say which one. */
+            buf_puts(&err_html, "<p class=\"hint\" id=\"key-ids\">");
+            buf_html(&err_html, res.detail);
+            buf_puts(&err_html, ". Each encryption makes a new key: use the one shown "
+                                "with this cipher image.</p>");
+        }
         decrypt_form(r, web_status_for(err), err_html.p);
         buf_wipe(&err_html);
         return;

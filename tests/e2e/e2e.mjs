@@ -132,6 +132,13 @@ async function main() {
     await dl.saveAs(cipher);
     ok(fs.readFileSync(cipher).subarray(1, 4).toString() === 'PNG', 'the downloaded cipher is a PNG');
 
+    // A reload must not post the form again: a second key would never open
+    // the cipher image saved from the first.
+    await page.reload();
+    await page.waitForSelector('#encrypt-form');
+    ok((await page.locator('#key-text').count()) === 0,
+      'reloading the result page shows the empty form, not a second key');
+
     // Decrypt with the key.
     await page.locator('nav a[href="/decrypt"]').click();
     await page.waitForURL(base + '/decrypt');

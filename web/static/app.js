@@ -188,5 +188,11 @@
     for (var i = 0; i < buttons.length; i++) setupCopy(buttons[i]);
     var links = document.querySelectorAll('a[data-blob]');
     for (var j = 0; j < links.length; j++) dataUrlToBlobUrl(links[j]);
+    // A new key is shown once, with its cipher image. Reloading the page
+    // would post the form again: a second key and a second cipher image,
+    // and a key copied from one with the image saved from the other never
+    // decrypts. Forget the post: a reload shows the empty form instead.
+    if (document.getElementById('key-text') && window.history && history.replaceState)
+      history.replaceState(null, '', window.location.href);
   });
 })();

@@ -30,7 +30,7 @@ static const char *const STAGE_NAMES[N_STAGES] = {"scrambling", "henon", "logist
                                                   "xchacha20"};
 static const char *const STAGE_LABELS[N_STAGES] = {
     "scrambling only", "+ Henon bit scrambling", "+ logistic diffusion (paper's full pipeline)",
-    "+ XChaCha20 (medcrypt v2)"};
+    "+ XChaCha20 (the whole cipher)"};
 
 /* Statistics of one channel of one image. NAN where undefined. */
 typedef struct chan_stats {
@@ -964,10 +964,13 @@ static void h_image_table(sb *b, const mc_analysis *a, const char *caption, cons
 static const char HTML_STYLE[] =
     "body{font-family:system-ui,sans-serif;max-width:70rem;margin:1rem auto;padding:0 1rem;"
     "color:#222;line-height:1.45}h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem;"
-    "border-bottom:1px solid #ccc}table{border-collapse:collapse;margin:.8rem 0;font-size:.9rem}"
+    "border-bottom:1px solid #ccc}table{border-collapse:collapse;margin:.8rem 0;font-size:.9rem;"
+    /* each table scrolls on its own on a narrow screen, not the page */
+    "display:block;max-width:100%;overflow-x:auto}"
     "caption{text-align:left;font-weight:600;padding:.3rem 0}td,th{border:1px solid #ccc;"
     "padding:.2rem .5rem;text-align:left}td.ok{color:#176b2c;font-weight:600}td.bad{color:#b00;"
-    "font-weight:700}figure{display:inline-block;margin:.4rem;vertical-align:top}figcaption{"
+    "font-weight:700}figure{display:inline-block;margin:.4rem;vertical-align:top;max-width:100%}"
+    "figure svg{max-width:100%;height:auto}figcaption{"
     "font-size:.85rem;text-align:center}.note{background:#fff8e1;border-left:4px solid #e0a800;"
     "padding:.5rem .8rem}dt{font-weight:600;margin-top:.6rem}";
 

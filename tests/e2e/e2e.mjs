@@ -184,6 +184,17 @@ async function main() {
       // The top of the report (histograms, scatter plots): the whole page is very long.
       await page.setViewportSize({ width: 1280, height: 1500 });
       await page.screenshot({ path: path.join(shots, 'analyze-report.png') });
+      // Every table ends inside the report on a desktop and on a phone
+      // (a wider one scrolls on its own), so no column is cut off.
+      for (const width of [1280, 390]) {
+        await page.setViewportSize({ width, height: 860 });
+        const cut = await page.evaluate(() => {
+          const report = document.getElementById('analysis-report').getBoundingClientRect();
+          return [...document.querySelectorAll('#analysis-report table')]
+            .filter((t) => t.getBoundingClientRect().right > report.right + 1).length;
+        });
+        ok(cut === 0, `no table of the report runs past its edge at ${width} pixels`, `${cut} tables`);
+      }
       await page.setViewportSize({ width: 1280, height: 860 });
     } else {
       ok(await page.locator('#analysis-unavailable').isVisible(), 'the analysis page says it is not available');

@@ -1024,7 +1024,13 @@ bool cli_load_key(const char *key_file, mc_key *key)
         return true;
     }
     if ((env = getenv("MEDCRYPT_KEY")) != NULL && env[0] != '\0') {
-        if ((err = mc_key_parse(key, env)) != MC_OK) {
+        /* The key text, or a key file's content: MEDCRYPT_KEY="$(cat
+         * patient.key)" is how a script passes it, as the API's key field
+         * takes either. */
+        if ((err = mc_key_parse(key, env)) != MC_OK &&
+            mc_key_parse_file_text(key, env, strlen(env)) == MC_OK)
+            err = MC_OK;
+        if (err != MC_OK) {
             cli_error("MEDCRYPT_KEY", "%s", mc_strerror(err));
             return false;
         }

@@ -289,6 +289,9 @@ mc_err mc_key_parse_file_text(mc_key *key, const char *buf, size_t len)
         return MC_EINVAL;
     if (len > KEYFILE_MAX_BYTES)
         return MC_EKEYTEXT;
+    /* A UTF-8 byte order mark, as Windows Notepad saves a file. */
+    if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+        pos = 3;
 
     while (pos < len) {
         size_t start = pos, end;

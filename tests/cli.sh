@@ -890,6 +890,13 @@ rm -f photo.ppm.enc.png
 LOWER=$(printf '%s' "$KEY" | tr 'A-Z-' 'a-z ')
 run env MEDCRYPT_KEY="$LOWER" "$MC" decrypt -o - c.png
 assert_rc 0 "the key in lower case with spaces instead of hyphens is accepted"
+run env MEDCRYPT_KEY="$(cat k.key)" "$MC" decrypt -o - c.png
+assert_rc 0 "MEDCRYPT_KEY=\"\$(cat k.key)\": a key file's content, comments included, is accepted"
+# A key file saved by Windows Notepad starts with a UTF-8 byte order mark.
+printf '\357\273\277' | cat - k.key >bom.key
+run mc decrypt -k bom.key -o - c.png
+assert_rc 0 "a key file starting with a UTF-8 byte order mark is accepted"
+rm -f bom.key
 snap
 run env MEDCRYPT_KEY=MCK1-nonsense "$MC" encrypt photo.ppm
 expect_fail "MEDCRYPT_KEY holding garbage" "medcrypt: " "key" 0 photo.ppm.enc.png

@@ -624,6 +624,10 @@ static void test_key_file_text(void **state)
         "MCK1-000G40R4-0M30E209-185GR38E-1W8124GK-2GAHC5RR-34D1P70X-3RFPKYRH\r\n",
         "  MCK1-000G40R4-0M30E209-185GR38E-1W8124GK-2GAHC5RR-34D1P70X-3RFPKYRH  \n"
         "garbage after the key line is not read\n",
+        /* Windows Notepad's UTF-8 byte order mark, at the start only */
+        "\xef\xbb\xbf# medcrypt key\n"
+        "MCK1-000G40R4-0M30E209-185GR38E-1W8124GK-2GAHC5RR-34D1P70X-3RFPKYRH\r\n",
+        "\xef\xbb\xbfMCK1-000G40R4-0M30E209-185GR38E-1W8124GK-2GAHC5RR-34D1P70X-3RFPKYRH",
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         k = sentinel;
@@ -646,6 +650,8 @@ static void test_key_file_text(void **state)
          MC_EKEYVERSION},
         {"MCK1-000G40R4-0M30E209-185GR38E-1W8124GK-2GAHC5RR-34D1P70X-3RFPKYRJ\n",
          MC_EKEYCHECK},
+        {"\n\xef\xbb\xbfMCK1-000G40R4-0M30E209-185GR38E-1W8124GK-2GAHC5RR-34D1P70X-3RFPKYRH\n",
+         MC_EKEYTEXT}, /* a byte order mark only opens a file */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         k = sentinel;

@@ -225,6 +225,8 @@ def parse_key_file_text(text):
     """The key is on the first line that does not start with '#'.
     (Assumption, as the C library: leading blanks are ignored, so blank
     lines and indented '#' lines are skipped too.)"""
+    if text.startswith("\ufeff"):
+        text = text[1:]                # a UTF-8 byte order mark (FORMAT 1.2)
     for line in text.splitlines():
         line = line.strip()
         if line.startswith("#") or line == "":

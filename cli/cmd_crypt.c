@@ -1,6 +1,7 @@
 /* medcrypt encrypt / decrypt: files in, files out, nothing lost. */
 #include "cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,8 @@ static const char ENCRYPT_HELP[] =
     "    -o, --output OUTPUT   output file, for a single INPUT; '-' = standard output\n"
     "    -f, --force           replace existing output files\n"
     "    -j, --jobs N          cores to use: N files at once, or one file's\n"
-    "                          stages on N threads (default: all cores)\n"
+    "                          stages on N threads (default and 0: all cores;\n"
+    "                          at most 64)\n"
     "    -h, --help            this help\n"
     "\n"
     "INPUT '-' reads standard input (the output then goes to standard output\n"
@@ -68,7 +70,8 @@ static const char DECRYPT_HELP[] =
     "    -o, --output OUTPUT   output file for a single CIPHER; '-' = standard output\n"
     "    -f, --force           replace existing output files\n"
     "    -j, --jobs N          cores to use: N files at once, or one file's\n"
-    "                          stages on N threads (default: all cores)\n"
+    "                          stages on N threads (default and 0: all cores;\n"
+    "                          at most 64)\n"
     "    -h, --help            this help\n"
     "\n"
     "An existing file is never overwritten without --force, and a failure leaves\n"
@@ -311,6 +314,7 @@ static int run(int argc, char **argv, bool decrypt)
     struct job job = {.decrypt = decrypt};
     mc_key key;
     int c, failures = 0, n_inputs, stdin_inputs = 0, jobs = cli_cores(), files;
+    long jobs_arg;
     char *end;
 
     optind = 1;
@@ -318,12 +322,18 @@ static int run(int argc, char **argv, bool decrypt)
     while ((c = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
         switch (c) {
         case 'j':
-            jobs = (int)strtol(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0' || jobs < 1 || jobs > CLI_MAX_JOBS) {
-                cli_error(NULL, "%s: -j takes a number of parallel jobs from 1 to %d", verb,
-                          CLI_MAX_JOBS);
+            /* 0 is all cores, as mc_ctx_set_threads takes it; more than
+             * CLI_MAX_JOBS (-j $(nproc) on a large server) gets that many,
+             * where the disk, not the cores, is the limit anyway. */
+            errno = 0;
+            jobs_arg = strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || errno != 0 || jobs_arg < 0) {
+                cli_error(NULL, "%s: -j takes a number of cores (0: all of them), not '%s'",
+                          verb, optarg);
                 return 1;
             }
+            jobs = jobs_arg == 0 ? cli_cores()
+                   : jobs_arg > CLI_MAX_JOBS ? CLI_MAX_JOBS : (int)jobs_arg;
             break;
         case 'k': key_file = optarg; break;
         case 'o': job.output = optarg; break;

@@ -1325,9 +1325,21 @@ else
     not_ok "a batch on a terminal: $prog_bad"
 fi
 rm -f prog*
-run mc encrypt -k k.key -j 0 batch1.pgm
-assert_rc 1 "-j 0 is refused"
-assert_err "-j 0: one line" "medcrypt: " "-j takes a number" 0
+# -j 0 is all cores, a count over the cap (-j $(nproc) on a large server)
+# is the cap; anything else is refused.
+for n in 0 1000; do
+    rm -f batch1.pgm.enc.png
+    run mc encrypt -k k.key -j "$n" batch1.pgm
+    assert_rc 0 "-j $n is accepted"
+    assert_file "-j $n: the output is written" batch1.pgm.enc.png
+done
+rm -f batch2.pgm.enc.png
+for n in -1 two 99999999999999999999 ""; do
+    snap
+    run mc encrypt -k k.key -j "$n" batch2.pgm
+    expect_fail "-j '$n'" "medcrypt: " "-j takes a number of cores (0: all of them), not '$n'" 0 \
+        batch2.pgm.enc.png
+done
 rm -f batch*
 
 assert_no_tmp "no temporary file left at the end"

@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h> /* crc32 */
+
 static const uint8_t MAGIC[8] = {'m', 'e', 'd', 'c', 'r', 'y', 'p', 't'};
 /* The last 12 bytes of every PNG medcrypt writes (PNG spec §11.2.5). */
 static const uint8_t IEND[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
@@ -147,6 +149,15 @@ static unsigned scan_chunks(const uint8_t *in, size_t len, bool *before_idat)
     return found;
 }
 
+/* Whether the IHDR chunk's CRC (PNG §5.3) holds. libspng checks IHDR's
+ * width and height against the pixel cap before its CRC, so a bit flipped
+ * in a cipher image's width would otherwise read as "image too large". */
+static bool ihdr_intact(const uint8_t *in, size_t len)
+{
+    return len >= 33 && get32(in + 8) == 13 && memcmp(in + 12, "IHDR", 4) == 0 &&
+           (uint32_t)crc32(0, in + 12, 17) == get32(in + 29);
+}
+
 mc_err mc__container_read(const mc_ctx *ctx, const uint8_t *in, size_t in_len, mc_image **out,
                           mc__header *hdr_out)
 {
@@ -161,6 +172,8 @@ mc_err mc__container_read(const mc_ctx *ctx, const uint8_t *in, size_t in_len, m
     memset(&want, 0, sizeof want);
     memcpy(want.type, MC_CHUNK_TYPE, 5);
     err = mc__png_decode(ctx, in, in_len, &img, &want);
+    if (err == MC_ETOOBIG && !ihdr_intact(in, in_len))
+        err = MC_EFORMAT; /* damaged, not large: decided below */
     if (err == MC_ENOMEM || err == MC_ETOOBIG)
         goto out;
     if (err != MC_OK) {

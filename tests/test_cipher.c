@@ -867,6 +867,37 @@ static void test_chunk_layout(void **state)
     free(edit);
 }
 
+/* A bit flipped in IHDR's width or height makes the image seem too large
+ * for the pixel cap, which libspng checks before IHDR's CRC: it is still
+ * a modification, not "image too large". A cipher image that really is
+ * over the cap stays MC_ETOOBIG. */
+static void test_ihdr_flip_not_too_big(void **state)
+{
+    size_t len;
+    uint8_t *cipher = small_cipher(&len);
+    mc_image *img = NULL;
+    mc_ctx *small = NULL;
+    mc_key key;
+    (void)state;
+    test_key(&key, 0);
+    /* 5 x 3 x 3 samples under a cap of 1000: a flipped high bit of the
+     * width or the height (+2^24) goes far over it. */
+    assert_int_equal(mc_ctx_new(&small), MC_OK);
+    assert_int_equal(mc_ctx_set_max_samples(small, 1000), MC_OK);
+    assert_int_equal(mc_decrypt_image(small, &key, cipher, len, &img), MC_OK);
+    mc_image_free(img);
+    img = NULL;
+    for (size_t at = 16; at < 24; at += 4) { /* the high bytes of width, height */
+        cipher[at] ^= 1;
+        assert_int_equal(mc_decrypt_image(small, &key, cipher, len, &img), MC_ETAMPERED);
+        cipher[at] ^= 1;
+    }
+    assert_int_equal(mc_ctx_set_max_samples(small, 10), MC_OK);
+    assert_int_equal(mc_decrypt_image(small, &key, cipher, len, &img), MC_ETOOBIG);
+    mc_ctx_free(small);
+    free(cipher);
+}
+
 /* A plain PNG is not a cipher image; garbage is not either. */
 static void test_not_cipher(void **state)
 {
@@ -951,6 +982,7 @@ int main(void)
         cmocka_unit_test(test_every_byte_and_truncation),
         cmocka_unit_test(test_lying_fields),
         cmocka_unit_test(test_chunk_layout),
+        cmocka_unit_test(test_ihdr_flip_not_too_big),
         cmocka_unit_test(test_not_cipher),
         cmocka_unit_test(test_pixel_cap),
         cmocka_unit_test(test_avalanche),

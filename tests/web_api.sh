@@ -470,6 +470,12 @@ check "the form does not echo the Aadhaar number" sh -c "! grep -q '6789 0125' '
 req -F "image=@$PGM" -F "aadhaar=$AADHAAR" -F "dob=2999-12-31" "$MAIN/encrypt"
 expect 400 "the encrypt form with a future date: 400"
 check "the form says the date is in the future" body_has "Date of birth is in the future."
+# The image's own refusal has the API's status on the page too.
+if [ -f "$TESTDATA/dicom/unsupported/rle_mr.dcm" ]; then
+    req -F "image=@$TESTDATA/dicom/unsupported/rle_mr.dcm" -F "key=$KEY" "$MAIN/encrypt"
+    expect 415 "the encrypt form with an unsupported DICOM: 415, as the API"
+    check "the form names the transfer syntax" body_has "RLE"
+fi
 req -F "aadhaar=$AADHAAR" -F "dob=$DOB" "$MAIN/encrypt"
 expect 400 "the encrypt form without a file: 400"
 check "the form asks for a file" body_has "Choose an image file to encrypt."

@@ -102,6 +102,7 @@ void page_encrypt_post(struct req *r)
     bool generated = false;
     const char *problem;
     mc_ctx *ctx = NULL;
+    int status = 400; /* the form's own problems; the image's say theirs */
     mc_key key;
     mc_err err;
 
@@ -144,8 +145,9 @@ void page_encrypt_post(struct req *r)
         error_block(&err_html, "The image: ", why);
         crypt_result_free(&res);
         sodium_memzero(text, sizeof text);
-        if (web_status_for(err) >= 500) {
-            reply_error(r, web_status_for(err), mc_strerror(err));
+        status = web_status_for(err); /* 413, 415 as the API and the other pages */
+        if (status >= 500) {
+            reply_error(r, status, mc_strerror(err));
             buf_wipe(&err_html);
             return;
         }
@@ -196,7 +198,7 @@ void page_encrypt_post(struct req *r)
     crypt_result_free(&res);
     return;
 fail:
-    encrypt_form(r, 400, err_html.p != NULL ? err_html.p : "");
+    encrypt_form(r, status, err_html.p != NULL ? err_html.p : "");
     buf_wipe(&err_html);
 }
 

@@ -125,6 +125,29 @@ async function main() {
     const previewOk = await page.locator('#cipher-preview').evaluate((img) => img.complete && img.naturalWidth === 512);
     ok(previewOk, 'the cipher preview is displayed (512 pixels wide)');
     await page.screenshot({ path: path.join(shots, 'encrypt-result.png'), fullPage: true });
+    // On a phone the key wraps only after a group's hyphen, so a key copied
+    // by hand keeps its groups of eight.
+    await page.setViewportSize({ width: 360, height: 800 });
+    const splits = await page.evaluate(() => {
+      const node = document.getElementById('key-text').firstChild;
+      const text = node.textContent;
+      const range = document.createRange();
+      let lastTop = null, bad = [], lines = 1;
+      for (let i = 0; i < text.length; i++) {
+        range.setStart(node, i);
+        range.setEnd(node, i + 1);
+        const top = range.getBoundingClientRect().top;
+        if (lastTop !== null && top > lastTop + 2) {
+          lines++;
+          if (text[i - 1] !== '-') bad.push(i);
+        }
+        lastTop = top;
+      }
+      return { lines, bad };
+    });
+    ok(splits.lines > 1 && splits.bad.length === 0,
+      'on a phone the key wraps only after a hyphen', JSON.stringify(splits));
+    await page.setViewportSize({ width: 1280, height: 860 });
 
     const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
     ok(dl.suggestedFilename() === 'ct_512_8bit.pgm.enc.png', 'the cipher downloads as ct_512_8bit.pgm.enc.png', dl.suggestedFilename());

@@ -53,6 +53,10 @@ bool cli_exists(const char *path);
  * FIFO: /dev/null, a named pipe, /dev/fd/N of a process substitution. */
 bool cli_is_stream(const char *path);
 /* True if a and b name the same existing file. */
+/* Whether an output path cannot be written, said on stderr: a directory
+ * (with or without --force), or an existing file without --force. "-"
+ * and devices (cli_is_stream) never are. */
+bool cli_output_taken(const char *path, bool force);
 bool cli_same_file(const char *a, const char *b);
 /* The mode for new files: 0666 or 0600 (secret), minus the umask. */
 mode_t cli_mode(bool secret);

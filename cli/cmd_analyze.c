@@ -225,19 +225,15 @@ int cmd_analyze(int argc, char **argv)
         return 1;
     }
     if (output != NULL) {
-        if (!force && cli_exists(output)) {
-            cli_error(output, "already exists (use --force to overwrite)");
+        if (cli_output_taken(output, force))
             return 1;
-        }
         if (strcmp(output, "-") != 0 && cli_same_file(output, plain_path)) {
             cli_error(output, "the output would overwrite the input");
             return 1;
         }
     }
-    if (report != NULL && !force && cli_exists(report)) {
-        cli_error(report, "already exists (use --force to overwrite)");
+    if (report != NULL && cli_output_taken(report, force))
         return 1;
-    }
     if (report != NULL &&
         (cli_same_file(report, plain_path) ||
          (cipher_path != NULL && cli_same_file(report, cipher_path)))) {

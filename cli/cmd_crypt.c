@@ -239,10 +239,8 @@ static bool process(const struct job *job, const char *input)
 
     /* Fail early, before any work, if the output is known and taken. */
     if (job->output != NULL) {
-        if (!job->force && cli_exists(job->output)) {
-            cli_error(job->output, "already exists (use --force to overwrite)");
+        if (cli_output_taken(job->output, job->force))
             return false;
-        }
         if (cli_same_file(input, job->output)) {
             cli_error(input, "the output would overwrite the input");
             return false;
@@ -252,10 +250,8 @@ static bool process(const struct job *job, const char *input)
             cli_error(input, "out of memory");
             return false;
         }
-        if (!job->force && cli_exists(output)) {
-            cli_error(output, "already exists (use --force to overwrite)");
+        if (cli_output_taken(output, job->force))
             goto out;
-        }
     }
     if (!cli_read_file(input, MAX_INPUT_BYTES, &in, &in_len))
         goto out;

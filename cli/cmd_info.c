@@ -321,10 +321,8 @@ int cmd_preview(int argc, char **argv)
     }
     o.output = o.output != NULL ? o.output : output;
     /* Fail early, before any work, if the output is taken. */
-    if (!o.force && cli_exists(o.output)) {
-        cli_error(o.output, "already exists (use --force to overwrite)");
+    if (cli_output_taken(o.output, o.force))
         goto out;
-    }
     if (cli_same_file(input, o.output)) {
         cli_error(input, "the output would overwrite the input");
         goto out;

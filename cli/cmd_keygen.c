@@ -74,10 +74,8 @@ int cmd_keygen(int argc, char **argv)
         cli_error(NULL, "keygen needs --aadhaar and --dob");
         goto out;
     }
-    if (output != NULL && !force && cli_exists(output)) {
-        cli_error(output, "already exists (use --force to overwrite)");
+    if (output != NULL && cli_output_taken(output, force))
         goto out;
-    }
     if ((err = mc_aadhaar_mask(aadhaar, masked)) != MC_OK ||
         (err = mc_dob_check(dob)) != MC_OK) {
         cli_error(NULL, "%s", mc_strerror(err));

@@ -246,6 +246,25 @@ bool cli_exists(const char *path)
     return strcmp(path, "-") != 0 && lstat(path, &st) == 0 && !cli_is_stream(path);
 }
 
+bool cli_output_taken(const char *path, bool force)
+{
+    struct stat st;
+    size_t n = strlen(path);
+
+    if (strcmp(path, "-") == 0)
+        return false;
+    /* --force would not help: an output is a file, never a directory. */
+    if ((n > 0 && path[n - 1] == '/') || (stat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
+        cli_error(path, "names a directory: the output must be a file");
+        return true;
+    }
+    if (!force && cli_exists(path)) {
+        cli_error(path, "already exists (use --force to overwrite)");
+        return true;
+    }
+    return false;
+}
+
 bool cli_same_file(const char *a, const char *b)
 {
     struct stat sa, sb;

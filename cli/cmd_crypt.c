@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -299,6 +300,61 @@ static bool process_one(void *arg, const char *input)
     return process(job, input);
 }
 
+struct input_id {
+    dev_t dev;
+    ino_t ino;
+    int index;
+};
+
+static int by_file_then_index(const void *a, const void *b)
+{
+    const struct input_id *x = a, *y = b;
+    if (x->dev != y->dev)
+        return x->dev < y->dev ? -1 : 1;
+    if (x->ino != y->ino)
+        return x->ino < y->ino ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+/* The same file given twice (scan.pgm ./scan.pgm) is done once: each
+ * repeat is dropped from inputs[] with one line, and counted as a
+ * failure. Otherwise it met its own output ("already exists") or, with
+ * --force, was done again. Returns the repeats; *n is the new count. */
+static int drop_repeats(char **inputs, int *n)
+{
+    struct input_id *ids = malloc((size_t)*n * sizeof *ids);
+    bool *repeat = calloc((size_t)*n, sizeof *repeat);
+    int m = 0, repeats = 0, kept = 0;
+    struct stat st;
+
+    if (ids == NULL || repeat == NULL) { /* then each meets its output as before */
+        free(ids);
+        free(repeat);
+        return 0;
+    }
+    for (int i = 0; i < *n; i++)
+        if (strcmp(inputs[i], "-") != 0 && stat(inputs[i], &st) == 0 && S_ISREG(st.st_mode))
+            ids[m++] = (struct input_id){st.st_dev, st.st_ino, i};
+    /* Sorted by file, then by position: in each run of one file, all but
+     * the first position are repeats. */
+    qsort(ids, (size_t)m, sizeof *ids, by_file_then_index);
+    for (int k = 1; k < m; k++)
+        if (ids[k].dev == ids[k - 1].dev && ids[k].ino == ids[k - 1].ino)
+            repeat[ids[k].index] = true;
+    for (int i = 0; i < *n; i++) {
+        if (repeat[i]) {
+            cli_error(inputs[i], "given twice: the same file as an input before it, done once");
+            repeats++;
+        } else {
+            inputs[kept++] = inputs[i];
+        }
+    }
+    *n = kept;
+    free(ids);
+    free(repeat);
+    return repeats;
+}
+
 static int run(int argc, char **argv, bool decrypt)
 {
     static const struct option opts[] = {
@@ -311,6 +367,7 @@ static int run(int argc, char **argv, bool decrypt)
     mc_key key;
     int c, failures = 0, n_inputs, stdin_inputs = 0, jobs = cli_cores(), files;
     long jobs_arg;
+    int repeats;
     char *end;
 
     optind = 1;
@@ -357,6 +414,7 @@ static int run(int argc, char **argv, bool decrypt)
         cli_error(NULL, "%s: standard input can be read only once", verb);
         return 1;
     }
+    repeats = drop_repeats(argv + optind, &n_inputs);
     if (refuse_terminal(job.output != NULL ? job.output
                         : stdin_inputs ? "-" : "",
                         job.output != NULL))
@@ -376,7 +434,7 @@ static int run(int argc, char **argv, bool decrypt)
     job.ctx->chunk_digests = !decrypt;
     if (cli_load_key(key_file, &key)) {
         job.key = &key;
-        failures = cli_batch(files, argv + optind, n_inputs, process_one, &job);
+        failures = repeats + cli_batch(files, argv + optind, n_inputs, process_one, &job);
         mc_key_wipe(&key);
     } else {
         failures = -1;

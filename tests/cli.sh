@@ -849,6 +849,23 @@ assert_same "decrypt of IM000001.enc.png writes IM000001 (the original's own nam
     IM000001.orig IM000001
 rm -f IM000001 IM000001.orig IM000001.enc.png
 
+# The same file given twice (by any path) is done once; each repeat is
+# one line and exit status 1, never "already exists" nor a second run.
+rm -f scan.pgm.enc.png
+mkdir -p sub
+run mc encrypt -k k.key -j 2 scan.pgm ./scan.pgm sub/../scan.pgm
+assert_rc 1 "the same input three times: exit status 1"
+if [ "$(awk 'END { print NR }' "$R/err")" = 2 ] &&
+   grep -qx "medcrypt: ./scan.pgm: given twice: the same file as an input before it, done once" "$R/err" &&
+   grep -qx "medcrypt: sub/../scan.pgm: given twice: the same file as an input before it, done once" "$R/err"; then
+    ok "the same input three times: one line for each repeat"
+else
+    not_ok "the same input three times: $(details)"
+fi
+run mc decrypt -k k.key -o - scan.pgm.enc.png
+assert_rc 0 "the same input three times: its one output decrypts"
+rm -rf sub scan.pgm.enc.png
+
 # -o naming a directory: said as such, --force or not (it cannot help),
 # for every verb that writes a file.
 mkdir -p odir

@@ -26,7 +26,8 @@ static const char INFO_HELP[] =
     "needed).\n"
     "\n"
     "info never prints a patient identifier: no DICOM element value other than\n"
-    "the transfer syntax and the Image Pixel module is shown.\n"
+    "the transfer syntax, the Image Pixel module and the display window (VOI LUT\n"
+    "module: Window Center and Width) is shown.\n"
     "\n"
     "Exit status: 0 if every FILE was described (a DICOM file medcrypt cannot\n"
     "encrypt is still described, with the reason), 1 if any could not be read.\n";

@@ -17,8 +17,8 @@
 
 static const char SERVE_HELP[] =
     "Usage: medcrypt serve [--listen 127.0.0.1:8080] [--max-upload BYTES]\n"
-    "                      [--threads N]\n"
-    "                      [--timeout SEC] [--max-connections N] [--per-ip N]\n"
+    "                      [--threads N] [--timeout SEC] [--max-connections N]\n"
+    "                      [--per-ip N] [--max-pixels N]\n"
     "\n"
     "Serves the web application (home, encrypt, decrypt and analysis pages) and\n"
     "the REST API under /api/v1/ (docs/API.md; OpenAPI at /api/v1/openapi.json).\n"

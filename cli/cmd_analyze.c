@@ -34,6 +34,7 @@ static const char ANALYZE_HELP[] =
     "Options:\n"
     "    --json                print one JSON object instead of the table\n"
     "    --report OUT.html     also write a self-contained HTML report with plots\n"
+    "                          ('-': the report alone on standard output)\n"
     "    -k, --key KEYFILE     the key file (default: a fresh random key)\n"
     "    --seed N              seed of the random pairs, blocks and flipped bits\n"
     "                          (default 20130601): same seed, same result\n"
@@ -302,6 +303,12 @@ int cmd_analyze(int argc, char **argv)
             goto out;
         mc_free(text);
         text = NULL;
+        /* --report -: the page is standard output's, whole (a table or
+         * JSON after it would make both unreadable). */
+        if (strcmp(report, "-") == 0) {
+            rc = 0;
+            goto out;
+        }
     }
     err = json ? mc_analysis_json(an, &text, &out_len) : mc_analysis_text(an, &text, &out_len);
     if (err != MC_OK) {

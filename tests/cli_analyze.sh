@@ -352,6 +352,13 @@ if [ "$(grep -o '<svg' r.html | wc -l)" -ge 8 ]; then
 else
     not_ok "report plots: $(grep -o '<svg' r.html | wc -l) svg"
 fi
+"$MC" analyze --report - --json "$PGM8" >stdout.html 2>/dev/null
+if [ "$(head -c 15 stdout.html)" = "<!DOCTYPE html>" ] && [ "$(tail -n 1 stdout.html)" = "</body></html>" ]; then
+    ok "--report - writes the report alone on standard output (no JSON after it)"
+else
+    not_ok "--report -: $(head -c 40 stdout.html) ... $(tail -c 40 stdout.html)"
+fi
+rm -f stdout.html
 run "$MC" analyze --report r.html "$PGM8"
 assert_err "an existing report is not replaced without --force" "already exists"
 run "$MC" analyze --force --report r.html --json "$PGM8"

@@ -238,15 +238,28 @@ static void critical_values(mc_analysis *a)
         mc_npcr_critical(t_all, a->bits, ALPHAS[i], &a->npcr_crit_all[i]);
         mc_uaci_critical(t_all, a->bits, ALPHAS[i], &a->uaci_lo_all[i], &a->uaci_hi_all[i]);
     }
-    /* Differing bits of two independent streams ~ Binomial(8L, 1/2). */
+    /* Differing bits of two independent streams ~ Binomial(8L, 1/2),
+     * taken as normal where that holds (n p >= 10: 20 bits or more). */
     {
         double nbits = (double)t_all * a->bits, half = 100.0 * z * 0.5 / sqrt(nbits);
-        a->aval_lo = 50.0 - half;
-        a->aval_hi = 50.0 + half;
+        a->aval_lo = nbits >= 20.0 ? 50.0 - half : NAN;
+        a->aval_hi = nbits >= 20.0 ? 50.0 + half : NAN;
     }
     if (mc_local_entropy_reference(a->width, a->height, a->bits, LE_K, LE_BLOCK, LE_TRIALS, 0.05,
                                    a->seed ^ 0x5eed, &a->le_lo, &a->le_hi) != MC_OK)
         a->le_lo = a->le_hi = NAN;
+    /* Too few samples for a test: no critical value and no verdict, not a
+     * FAIL. A 1x1 image's entropy is 0 whatever the cipher (random data's
+     * too: the bound equals the mean), and the normal approximation of
+     * UACI leaves [0, 100] %. */
+    if (!(a->entropy_crit < a->entropy_mean))
+        a->entropy_crit = NAN;
+    for (int i = 0; i < N_ALPHAS; i++) {
+        if (a->uaci_lo[i] < 0.0 || a->uaci_hi[i] > 100.0)
+            a->uaci_lo[i] = a->uaci_hi[i] = NAN;
+        if (a->uaci_lo_all[i] < 0.0 || a->uaci_hi_all[i] > 100.0)
+            a->uaci_lo_all[i] = a->uaci_hi_all[i] = NAN;
+    }
 }
 
 void mc_analysis_free(mc_analysis *a)
@@ -701,6 +714,23 @@ static const char *verdict(bool pass)
     return pass ? "pass" : "FAIL";
 }
 
+/* A critical value as text, or "-" where the image is too small for the
+ * test (v is NaN). */
+static void crit_text(char *out, size_t size, double v, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void crit_text(char *out, size_t size, double v, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (isnan(v)) {
+        snprintf(out, size, "-");
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(out, size, fmt, ap);
+    va_end(ap);
+}
+
 static void t_row(sb *b, const char *metric, const char *ch, double v, const char *ideal,
                   const char *crit, const char *result)
 {
@@ -729,12 +759,12 @@ static void t_image(sb *b, const mc_analysis *a, const chan_stats *cs, bool judg
     for (unsigned c = 0; c < a->channels; c++) {
         ch_name(ch, c, a->channels);
         snprintf(ideal, sizeof ideal, "%u", a->bits);
-        snprintf(crit, sizeof crit, "> %.6f", a->entropy_crit);
+        crit_text(crit, sizeof crit, a->entropy_crit, "> %.6f", a->entropy_crit);
         t_row(b, "entropy (bits/sample)", ch, cs[c].entropy, ideal, crit,
-              judge ? verdict(cs[c].entropy > a->entropy_crit) : "");
-        snprintf(crit, sizeof crit, "[%.6f, %.6f]", a->le_lo, a->le_hi);
+              judge && !isnan(a->entropy_crit) ? verdict(cs[c].entropy > a->entropy_crit) : "");
+        crit_text(crit, sizeof crit, a->le_lo, "[%.6f, %.6f]", a->le_lo, a->le_hi);
         t_row(b, "local entropy (k=30, 1936 px)", ch, cs[c].local_entropy, "-", crit,
-              judge && !isnan(cs[c].local_entropy)
+              judge && !isnan(cs[c].local_entropy) && !isnan(a->le_lo)
                   ? verdict(cs[c].local_entropy >= a->le_lo && cs[c].local_entropy <= a->le_hi)
                   : "");
         snprintf(ideal, sizeof ideal, "%.0f", a->df);
@@ -771,16 +801,20 @@ static void t_diff(sb *b, const mc_analysis *a, const diff_stats *d)
         snprintf(ideal, sizeof ideal, "%.4f", a->npcr_ideal);
         t_row(b, "NPCR (%)", ch, d->npcr[c], ideal, crit,
               verdict(d->npcr[c] >= a->npcr_crit[0]));
-        snprintf(crit, sizeof crit, "[%.4f, %.4f]", a->uaci_lo[0], a->uaci_hi[0]);
+        crit_text(crit, sizeof crit, a->uaci_lo[0], "[%.4f, %.4f]", a->uaci_lo[0], a->uaci_hi[0]);
         snprintf(ideal, sizeof ideal, "%.4f", a->uaci_ideal);
         t_row(b, "UACI (%)", ch, d->uaci[c], ideal, crit,
-              verdict(d->uaci[c] >= a->uaci_lo[0] && d->uaci[c] <= a->uaci_hi[0]));
+              isnan(a->uaci_lo[0]) ? ""
+                                   : verdict(d->uaci[c] >= a->uaci_lo[0] &&
+                                             d->uaci[c] <= a->uaci_hi[0]));
     }
-    snprintf(crit, sizeof crit, "[%.4f, %.4f]", a->aval_lo, a->aval_hi);
+    crit_text(crit, sizeof crit, a->aval_lo, "[%.4f, %.4f]", a->aval_lo, a->aval_hi);
     t_row(b, "avalanche, 1 plain bit (%)", "", d->aval_plain, "50", crit,
-          verdict(d->aval_plain >= a->aval_lo && d->aval_plain <= a->aval_hi));
+          isnan(a->aval_lo) ? ""
+                            : verdict(d->aval_plain >= a->aval_lo && d->aval_plain <= a->aval_hi));
     t_row(b, "avalanche, 1 key bit (%)", "", d->aval_key, "50", crit,
-          verdict(d->aval_key >= a->aval_lo && d->aval_key <= a->aval_hi));
+          isnan(a->aval_lo) ? ""
+                            : verdict(d->aval_key >= a->aval_lo && d->aval_key <= a->aval_hi));
 }
 
 mc_err mc_analysis_text(const mc_analysis *a, char **out, size_t *out_len)
@@ -846,10 +880,12 @@ mc_err mc_analysis_text(const mc_analysis *a, char **out, size_t *out_len)
                   "chi-square", "corr H", "corr V", "NPCR %", "UACI %", "aval pt", "aval key");
         for (int s = 0; s < N_STAGES; s++) {
             const stage_result *r = &a->stages[s];
-            sb_printf(&b, "  %-46s %9.6f %11.2f %+10.6f %+10.6f %9.4f %9.4f %9.4f %9.4f\n",
-                      STAGE_LABELS[s], r->ch[0].entropy, r->ch[0].chi2, r->ch[0].corr[0],
-                      r->ch[0].corr[1], r->diff.npcr_all, r->diff.uaci_all, r->diff.aval_plain,
-                      r->diff.aval_key);
+            char h[16], v[16]; /* no neighbours in a 1-pixel row or column */
+            snprintf(h, sizeof h, isnan(r->ch[0].corr[0]) ? "n/a" : "%+.6f", r->ch[0].corr[0]);
+            snprintf(v, sizeof v, isnan(r->ch[0].corr[1]) ? "n/a" : "%+.6f", r->ch[0].corr[1]);
+            sb_printf(&b, "  %-46s %9.6f %11.2f %10s %10s %9.4f %9.4f %9.4f %9.4f\n",
+                      STAGE_LABELS[s], r->ch[0].entropy, r->ch[0].chi2, h, v, r->diff.npcr_all,
+                      r->diff.uaci_all, r->diff.aval_plain, r->diff.aval_key);
         }
     }
     sb_puts(&b, "\nThese statistics describe the cipher image; they are not a proof of security.\n"
@@ -889,7 +925,21 @@ static void h_scatter(sb *b, const char *title, const uint32_t *x, const uint32_
                       unsigned bits)
 {
     const double S = 220;
-    double scale = S / (double)((1u << bits) - 1);
+    uint32_t top = 0, range = 256;
+    double scale;
+
+    /* The axes span the values the samples use, to the next power of two:
+     * a 12-bit CT in 16-bit samples (0..4095) would otherwise be a dot in
+     * the corner of a 0..65535 square. The caption gives the span. */
+    for (int i = 0; i < N_PAIRS; i++) {
+        top = x[i] > top ? x[i] : top;
+        top = y[i] > top ? y[i] : top;
+    }
+    while (range <= top && range < (1u << bits))
+        range <<= 1;
+    if (range > (1u << bits))
+        range = 1u << bits;
+    scale = S / (double)(range - 1);
 
     sb_printf(b, "<figure><svg viewBox=\"-2 -2 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" "
                  "role=\"img\" aria-label=\"%s\"><rect x=\"-2\" y=\"-2\" width=\"%.0f\" "
@@ -898,7 +948,11 @@ static void h_scatter(sb *b, const char *title, const uint32_t *x, const uint32_
               S + 4, S + 4, S + 4, S + 4, title, S + 4, S + 4);
     for (int i = 0; i < N_PAIRS; i++)
         sb_printf(b, "M%.1f %.1fh0", x[i] * scale, S - y[i] * scale);
-    sb_printf(b, "\"/></svg><figcaption>%s</figcaption></figure>\n", title);
+    if (range < (1u << bits))
+        sb_printf(b, "\"/></svg><figcaption>%s (values 0&ndash;%u)</figcaption></figure>\n",
+                  title, range - 1);
+    else
+        sb_printf(b, "\"/></svg><figcaption>%s</figcaption></figure>\n", title);
 }
 
 static void h_cell(sb *b, double v, const char *fmt)
@@ -925,6 +979,8 @@ static void h_pass(sb *b, bool judged, bool pass)
 static void h_image_table(sb *b, const mc_analysis *a, const char *caption, const chan_stats *cs,
                           bool judge)
 {
+    char crit[64];
+
     sb_printf(b, "<table><caption>%s</caption><tr><th>metric</th><th>channel</th>"
                  "<th>value</th><th>ideal</th><th>critical (&alpha; = 0.05)</th><th>result</th>"
                  "</tr>\n",
@@ -932,12 +988,14 @@ static void h_image_table(sb *b, const mc_analysis *a, const char *caption, cons
     for (unsigned c = 0; c < a->channels; c++) {
         sb_printf(b, "<tr><td>entropy (bits/sample)</td><td>%u</td>", c);
         h_cell(b, cs[c].entropy, "%.6f");
-        sb_printf(b, "<td>%u</td><td>&gt; %.6f</td>", a->bits, a->entropy_crit);
-        h_pass(b, judge, cs[c].entropy > a->entropy_crit);
+        crit_text(crit, sizeof crit, a->entropy_crit, "&gt; %.6f", a->entropy_crit);
+        sb_printf(b, "<td>%u</td><td>%s</td>", a->bits, crit);
+        h_pass(b, judge && !isnan(a->entropy_crit), cs[c].entropy > a->entropy_crit);
         sb_printf(b, "</tr>\n<tr><td>local entropy</td><td>%u</td>", c);
         h_cell(b, cs[c].local_entropy, "%.6f");
-        sb_printf(b, "<td>-</td><td>[%.6f, %.6f]</td>", a->le_lo, a->le_hi);
-        h_pass(b, judge && !isnan(cs[c].local_entropy),
+        crit_text(crit, sizeof crit, a->le_lo, "[%.6f, %.6f]", a->le_lo, a->le_hi);
+        sb_printf(b, "<td>-</td><td>%s</td>", crit);
+        h_pass(b, judge && !isnan(cs[c].local_entropy) && !isnan(a->le_lo),
                cs[c].local_entropy >= a->le_lo && cs[c].local_entropy <= a->le_hi);
         sb_printf(b, "</tr>\n<tr><td>chi-square</td><td>%u</td>", c);
         h_cell(b, cs[c].chi2, "%.2f");
@@ -1041,25 +1099,30 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
         h_pass(&b, true, a->diff.npcr[c] >= a->npcr_crit[0]);
         sb_printf(&b, "</tr>\n<tr><td>UACI %%</td><td>%u</td>", c);
         h_cell(&b, a->diff.uaci[c], "%.4f");
-        sb_printf(&b, "<td>%.4f</td><td>[%.4f, %.4f]</td>", a->uaci_ideal, a->uaci_lo[0],
-                  a->uaci_hi[0]);
-        h_pass(&b, true, a->diff.uaci[c] >= a->uaci_lo[0] && a->diff.uaci[c] <= a->uaci_hi[0]);
+        crit_text(t, sizeof t, a->uaci_lo[0], "[%.4f, %.4f]", a->uaci_lo[0], a->uaci_hi[0]);
+        sb_printf(&b, "<td>%.4f</td><td>%s</td>", a->uaci_ideal, t);
+        h_pass(&b, !isnan(a->uaci_lo[0]),
+               a->diff.uaci[c] >= a->uaci_lo[0] && a->diff.uaci[c] <= a->uaci_hi[0]);
         sb_puts(&b, "</tr>\n");
     }
     sb_puts(&b, "<tr><td>avalanche, 1 plain bit (% bits)</td><td></td>");
     h_cell(&b, a->diff.aval_plain, "%.4f");
-    sb_printf(&b, "<td>50</td><td>[%.4f, %.4f]</td>", a->aval_lo, a->aval_hi);
-    h_pass(&b, true, a->diff.aval_plain >= a->aval_lo && a->diff.aval_plain <= a->aval_hi);
+    crit_text(t, sizeof t, a->aval_lo, "[%.4f, %.4f]", a->aval_lo, a->aval_hi);
+    sb_printf(&b, "<td>50</td><td>%s</td>", t);
+    h_pass(&b, !isnan(a->aval_lo),
+           a->diff.aval_plain >= a->aval_lo && a->diff.aval_plain <= a->aval_hi);
     sb_puts(&b, "</tr>\n<tr><td>avalanche, 1 key bit (% bits)</td><td></td>");
     h_cell(&b, a->diff.aval_key, "%.4f");
-    sb_printf(&b, "<td>50</td><td>[%.4f, %.4f]</td>", a->aval_lo, a->aval_hi);
-    h_pass(&b, true, a->diff.aval_key >= a->aval_lo && a->diff.aval_key <= a->aval_hi);
+    sb_printf(&b, "<td>50</td><td>%s</td>", t);
+    h_pass(&b, !isnan(a->aval_lo), a->diff.aval_key >= a->aval_lo && a->diff.aval_key <= a->aval_hi);
     sb_puts(&b, "</tr>\n</table>\n<table><caption>NPCR and UACI critical values (Wu, Noonan, "
                 "Agaian 2011) for this size and depth</caption><tr><th>&alpha;</th>"
                 "<th>NPCR &ge;</th><th>UACI in</th></tr>\n");
-    for (int i = 0; i < N_ALPHAS; i++)
-        sb_printf(&b, "<tr><td>%g</td><td>%.4f %%</td><td>[%.4f %%, %.4f %%]</td></tr>\n",
-                  ALPHAS[i], a->npcr_crit[i], a->uaci_lo[i], a->uaci_hi[i]);
+    for (int i = 0; i < N_ALPHAS; i++) {
+        crit_text(t, sizeof t, a->uaci_lo[i], "[%.4f %%, %.4f %%]", a->uaci_lo[i], a->uaci_hi[i]);
+        sb_printf(&b, "<tr><td>%g</td><td>%.4f %%</td><td>%s</td></tr>\n", ALPHAS[i],
+                  a->npcr_crit[i], t);
+    }
     sb_puts(&b, "</table>\n");
 
     sb_puts(&b, "<h2>Key sensitivity and decryption</h2>\n<table><tr><th>metric</th>"

@@ -917,9 +917,21 @@ static void test_analyze_variants(void **state)
     assert_true(isnan(json_num(json, "cipher.channels.0.correlation.horizontal")));
     mc_free(json);
     assert_int_equal(mc_analysis_html(a, &json, &len), MC_OK);
+    assert_null(strstr(json, "[nan"));
+    assert_null(strstr(json, ">nan"));
+    assert_null(strstr(json, "class=\"bad\""));
     mc_free(json);
     assert_int_equal(mc_analysis_text(a, &json, &len), MC_OK);
     assert_non_null(strstr(json, "a fresh random key"));
+    /* One sample is too few for the entropy and UACI tests: no verdict
+     * (its entropy is 0 whatever the cipher; the UACI interval would leave
+     * [0, 100] %), no FAIL, and no NaN printed as a critical value. */
+    assert_null(strstr(json, " FAIL\n"));
+    assert_null(strstr(json, "nan"));
+    assert_null(strstr(json, "[-"));
+    mc_free(json);
+    assert_int_equal(mc_analysis_json(a, &json, &len), MC_OK);
+    assert_true(isnan(json_num(json, "critical.entropy_05")));
     mc_free(json);
     mc_analysis_free(a);
     mc_image_free(img);

@@ -1084,7 +1084,11 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
         snprintf(t, sizeof t, "cipher, %s", DIR_NAMES[d]);
         h_scatter(&b, t, a->plot_cipher->px[d], a->plot_cipher->py[d], a->bits);
     }
-    sb_puts(&b, "</div>\n<h2>Statistics of the images</h2>\n");
+    sb_puts(&b, "</div>\n<h2>Statistics of the images</h2>\n<p>Each test's critical value is "
+                "at &alpha; = 0.05: truly random data fails each test one time in twenty, so "
+                "an occasional &ldquo;fail&rdquo; is expected and does not mean the "
+                "encryption failed. A test the image is too small for has no critical value "
+                "and no verdict.</p>\n");
     h_image_table(&b, a, "plain image", a->plain, false);
     h_image_table(&b, a, "cipher image", a->cipher, true);
 

@@ -341,6 +341,13 @@ if [ "$STATUS" = 200 ]; then
     else
         not_ok "the decrypt page for a DICOM has a download link"
     fi
+    # Several frames: each frame's size and their count, not the stack's.
+    req -F "key=$KEY" -F "image=@$TESTDATA/dicom/rgb_16bit_2frames.dcm" "$MAIN/api/v1/encrypt"
+    cp "$R/b" "$R/frames.enc.png"
+    req -F "key=$KEY" -F "cipher=@$R/frames.enc.png" "$MAIN/decrypt"
+    expect 200 "the decrypt page with a 2-frame DICOM's cipher"
+    check "the decrypt page gives a frame's size and the frame count" \
+        body_has "100 × 100, 2 frames (the preview shows the first), RGB, 16-bit"
 else
     ok "# skip DICOM round trip: this build does not read DICOM (status $STATUS)"
 fi
@@ -463,6 +470,10 @@ fi
 req -F "image=@$PNG" -F "key=$KEY" "$MAIN/encrypt"
 expect 200 "the encrypt form with an existing key"
 check "no new key is shown when one was given" sh -c "! grep -q 'MCK1-' '$R/b'"
+check "no note of unused identifiers when none were typed" sh -c "! grep -q 'ids-ignored' '$R/b'"
+req -F "image=@$PNG" -F "key=$KEY" -F "aadhaar=1111" -F "dob=$DOB" "$MAIN/encrypt"
+expect 200 "the encrypt form with a key and identifiers: the key is used"
+check "the page says the identifiers were not used" body_has 'id="ids-ignored"'
 req -F "image=@$PGM" -F "aadhaar=2345 6789 0125" -F "dob=$DOB" "$MAIN/encrypt"
 expect 400 "the encrypt form with a wrong Aadhaar check digit: 400"
 check "the form says why" body_has "Aadhaar number fails its check digit."

@@ -112,7 +112,7 @@ void page_analyze_post(struct req *r)
         end = html + html_len;
     buf_puts(&content, "<div class=\"report\" id=\"analysis-report\">\n");
     buf_put(&content, body, (size_t)(end - body));
-    buf_puts(&content, "</div>\n<p><a href=\"/analyze\">Analyse another image</a></p>\n");
+    buf_puts(&content, "</div>\n<p><a href=\"/analyze\">Analyze another image</a></p>\n");
     mc_free(html);
     reply_page(r, 200, "Security analysis", "analyze", &content);
     buf_wipe(&content);

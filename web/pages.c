@@ -52,13 +52,23 @@ static void human_size(char *out, size_t size, size_t n)
         snprintf(out, size, "%zu bytes", n);
 }
 
-static void geometry(char *out, size_t size, const mc_image_info *info)
+/* "W × H, kind, D-bit"; for several frames, each frame's size and their
+ * count, and whether the preview beside it shows only the first. */
+static void geometry(char *out, size_t size, const mc_image_info *info, bool preview_first)
 {
     const char *kind = info->channels == 1 ? "gray"
                        : info->channels == 2 ? "gray + alpha"
                        : info->channels == 3 ? "RGB" : "RGBA";
-    snprintf(out, size, "%u × %u, %s, %u-bit", info->width, info->height, kind,
-             (unsigned)info->bits);
+    /* Frames are stacked in the height: a 2-frame 100 x 100 DICOM is
+     * 100 x 200 to the codec, 100 x 100 and 2 frames to its reader. */
+    if (info->frames > 1 && info->height % info->frames == 0)
+        snprintf(out, size, "%u × %u, %u frames%s, %s, %u-bit", info->width,
+                 info->height / info->frames, info->frames,
+                 preview_first ? " (the preview shows the first)" : "", kind,
+                 (unsigned)info->bits);
+    else
+        snprintf(out, size, "%u × %u, %s, %u-bit", info->width, info->height, kind,
+                 (unsigned)info->bits);
 }
 
 void page_home(struct req *r)
@@ -156,7 +166,7 @@ void page_encrypt_post(struct req *r)
     /* The geometry, for the page. */
     memset(&ci, 0, sizeof ci);
     if (mc_ctx_new(&ctx) == MC_OK && mc_cipher_inspect(ctx, res.out, res.out_len, &ci) == MC_OK)
-        geometry(geo, sizeof geo, &ci.image);
+        geometry(geo, sizeof geo, &ci.image, false);
     else
         snprintf(geo, sizeof geo, "unknown");
     mc_ctx_free(ctx);
@@ -175,7 +185,13 @@ void page_encrypt_post(struct req *r)
         const char *kv[] = {"key", text, "masked", masked, "key_id", res.key_id, NULL};
         buf_template(&key_html, "pages/key_block.html", kv);
     } else {
-        const char *kv[] = {"key_id", res.key_id, NULL};
+        /* Identifiers typed beside a given key were not used: say so. */
+        const char *ignored = aadhaar != NULL || dob != NULL
+                                  ? "<p class=\"note\" id=\"ids-ignored\">The Aadhaar number "
+                                    "and date of birth were not used: with a key given, no new "
+                                    "key is made.</p>"
+                                  : "";
+        const char *kv[] = {"key_id", res.key_id, "ignored", ignored, NULL};
         buf_template(&key_html, "pages/key_used.html", kv);
     }
     {
@@ -252,7 +268,7 @@ void page_decrypt_post(struct req *r)
         buf_wipe(&err_html);
         return;
     }
-    geometry(geo, sizeof geo, &res.info);
+    geometry(geo, sizeof geo, &res.info, true);
     human_size(size, sizeof size, res.out_len);
     data_url(&href, res.mime, res.out, res.out_len);
     if (res.preview != NULL && res.preview_len <= PREVIEW_INLINE_MAX) {

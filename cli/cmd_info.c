@@ -154,7 +154,9 @@ static bool info_one(mc_ctx *ctx, const char *path)
     if ((err = mc_cipher_inspect(ctx, buf, len, &ci)) == MC_OK) {
         printf("%s: ", path);
         print_cipher(&ci);
-    } else if (err == MC_EVERSION) {
+    } else if (err == MC_EVERSION || err == MC_ETAMPERED) {
+        /* A cipher image with a byte appended or cut is one still: not a
+         * plain PNG of noise. */
         cli_error(path, "%s", mc_strerror(err));
         ok = false;
     } else if (mc_dicom_inspect(ctx, buf, len, &di) == MC_OK) {
@@ -222,7 +224,11 @@ static bool load_image(mc_ctx *ctx, const struct preview_opts *o, const char *pa
     mc_key key;
     mc_err err;
 
-    if (mc_cipher_inspect(ctx, buf, len, &ci) == MC_OK) {
+    if ((err = mc_cipher_inspect(ctx, buf, len, &ci)) == MC_ETAMPERED || err == MC_EVERSION) {
+        cli_error(path, "%s", mc_strerror(err));
+        return false;
+    }
+    if (err == MC_OK) {
         if (!cli_load_key(o->key_file, &key))
             return false;
         err = mc_decrypt_image(ctx, &key, buf, len, img);

@@ -674,8 +674,12 @@ static mc_err unsupported_ts(const struct dicom *d)
                       : d->ts->kind == TS_DEFLATE   ? "deflated"
                       : d->ts->kind == TS_UNKNOWN   ? "not known to medcrypt"
                                                     : "compressed";
-    mc__ctx_detail(d->ctx, "transfer syntax %s (%s) is %s: not supported", d->uid,
-                   d->ts->name, why);
+    /* What to do about it, in the same line: every DICOM toolkit converts
+     * to the native syntax medcrypt reads. */
+    mc__ctx_detail(d->ctx,
+                   "transfer syntax %s (%s) is %s: not supported; convert it to Explicit VR "
+                   "Little Endian first (e.g. gdcmconv --raw IN OUT)",
+                   d->uid, d->ts->name, why);
     return MC_EUNSUPPORTED;
 }
 

@@ -181,7 +181,19 @@ check_info_cipher() {
     else
         not_ok "info on a cipher image ($(cat "$R/out"))"
     fi
-    rm -f c.dcm c.dcm.enc.png
+    # A byte appended: still a cipher image, a damaged one (not a plain
+    # PNG of noise), for info and for preview, exit status 1.
+    echo junk >>c.dcm.enc.png
+    for verb in info preview; do
+        if mc $verb c.dcm.enc.png >"$R/out" 2>&1; then
+            not_ok "$verb on a cipher image with a byte appended: exit 0 ($(cat "$R/out"))"
+        elif [ "$(cat "$R/out")" = "medcrypt: c.dcm.enc.png: the cipher image was modified or damaged" ]; then
+            ok "$verb on a cipher image with a byte appended: modified or damaged"
+        else
+            not_ok "$verb on a cipher image with a byte appended: $(cat "$R/out")"
+        fi
+    done
+    rm -f c.dcm c.dcm.enc.png c.dcm.enc.png.preview.png
 }
 
 # Files as another writer lays them out: dcmtk's dcmconv re-encodes each

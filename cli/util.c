@@ -1065,6 +1065,7 @@ bool cli_load_key(const char *key_file, mc_key *key)
         return true;
     }
     cli_error(NULL, "no key given");
-    cli_hint("use -k KEYFILE, or set MEDCRYPT_KEY, or run on a terminal to be asked");
+    cli_hint("use -k KEYFILE or set MEDCRYPT_KEY; the key is asked for only when standard "
+             "input is a terminal (not when it carries the image)");
     return false;
 }

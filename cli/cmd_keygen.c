@@ -22,13 +22,16 @@ static const char HELP[] =
     "                          (asked on the terminal if omitted)\n"
     "    -d, --dob DATE        date of birth, YYYY-MM-DD, from 1900-01-01 to today\n"
     "                          (today anywhere on Earth: a birth after midnight in\n"
-    "                          India counts, though it is still yesterday in UTC)\n"
+    "                          India counts, though it is still yesterday in UTC;\n"
+    "                          asked on the terminal if omitted)\n"
     "    -o, --output KEYFILE  write the key to KEYFILE (mode 0600) instead of\n"
     "                          standard output; never overwrites without --force\n"
     "    -f, --force           replace an existing KEYFILE\n"
     "    -h, --help            this help\n"
     "\n"
-    "The Aadhaar number is shown only masked (XXXX XXXX 1234) and is never stored.\n";
+    "The Aadhaar number is shown only masked (XXXX XXXX 1234) and is never stored.\n"
+    "Given with --aadhaar it is in the shell's history and, while keygen runs, in\n"
+    "ps for every user: on a shared machine leave it out and type it when asked.\n";
 
 int cmd_keygen(int argc, char **argv)
 {

@@ -46,9 +46,6 @@ void cli_output_abort(cli_output *out);
  * be started. */
 bool cli_committer_start(void);
 int cli_committer_finish(void);
-/* True if writing to path would clobber an existing file: a device or
- * FIFO (cli_is_stream) is written into instead. */
-bool cli_exists(const char *path);
 /* True if path names, through symbolic links, a character device or a
  * FIFO: /dev/null, a named pipe, /dev/fd/N of a process substitution. */
 bool cli_is_stream(const char *path);

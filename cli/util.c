@@ -240,25 +240,25 @@ bool cli_is_stream(const char *path)
     return strcmp(path, "-") != 0 && stat(path, &st) == 0 && stream_mode(st.st_mode);
 }
 
-bool cli_exists(const char *path)
-{
-    struct stat st;
-    return strcmp(path, "-") != 0 && lstat(path, &st) == 0 && !cli_is_stream(path);
-}
-
 bool cli_output_taken(const char *path, bool force)
 {
     struct stat st;
     size_t n = strlen(path);
+    bool exists;
 
     if (strcmp(path, "-") == 0)
         return false;
+    /* One lstat, and a stat only through a symbolic link (a dangling one
+     * is a name taken all the same): this runs for every output. */
+    exists = lstat(path, &st) == 0;
+    if (exists && S_ISLNK(st.st_mode) && stat(path, &st) != 0)
+        st.st_mode = S_IFLNK;
     /* --force would not help: an output is a file, never a directory. */
-    if ((n > 0 && path[n - 1] == '/') || (stat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
+    if ((n > 0 && path[n - 1] == '/') || (exists && S_ISDIR(st.st_mode))) {
         cli_error(path, "names a directory: the output must be a file");
         return true;
     }
-    if (!force && cli_exists(path)) {
+    if (exists && !force && !stream_mode(st.st_mode)) {
         cli_error(path, "already exists (use --force to overwrite)");
         return true;
     }

@@ -33,7 +33,9 @@ static const char ENCRYPT_HELP[] =
     "lossless PNG (scan.jpg.enc.png -> scan.jpg.png): writing a JPEG again would\n"
     "lose data.\n"
     "\n"
-    "Outputs go beside the inputs: scan.pgm -> scan.pgm.enc.png.\n"
+    "Outputs go beside the inputs: scan.pgm -> scan.pgm.enc.png. A cipher image\n"
+    "given as INPUT is refused, not encrypted again (encrypt * in a folder that\n"
+    "holds both).\n"
     "\n"
     "Options:\n"
     "    -k, --key KEYFILE     the key file (else $MEDCRYPT_KEY, else a prompt)\n"
@@ -256,6 +258,15 @@ static bool process(const struct job *job, const char *input)
     }
     if (!cli_read_file(input, MAX_INPUT_BYTES, &in, &in_len))
         goto out;
+    /* "encrypt *" in a folder that holds cipher images too: they are not
+     * encrypted again into NAME.enc.png.enc.png, a second layer nobody
+     * asked for. */
+    if (!job->decrypt && mc__png_has_cipher_chunk(in, in_len)) {
+        cli_error(shown_name(input),
+                  "already a medcrypt cipher image: not encrypted again (decrypt it first)");
+        mc__free_huge(in); /* cipher bytes: nothing to wipe */
+        goto out;
+    }
     /* The file's bytes are dropped as soon as they are decoded (or become
      * the samples): a large image is held once, and its output is
      * streamed. */

@@ -866,6 +866,22 @@ run mc decrypt -k k.key -o - scan.pgm.enc.png
 assert_rc 0 "the same input three times: its one output decrypts"
 rm -rf sub scan.pgm.enc.png
 
+# A cipher image among the inputs ("encrypt *" in a folder that holds
+# both) is not encrypted again: one line, exit 1, no .enc.png.enc.png;
+# the plain files of the batch are still encrypted.
+cp scan.pgm twice.pgm
+run mc encrypt -k k.key twice.pgm
+cp twice.pgm.enc.png other.enc.png
+rm -f twice.pgm.enc.png
+snap
+run mc encrypt -k k.key twice.pgm other.enc.png
+assert_rc 1 "a cipher image among the inputs: exit status 1"
+assert_err_is "a cipher image among the inputs: one line for it" \
+    "medcrypt: other.enc.png: already a medcrypt cipher image: not encrypted again (decrypt it first)"
+assert_absent "a cipher image among the inputs: no other.enc.png.enc.png" other.enc.png.enc.png
+assert_file "a cipher image among the inputs: the plain file is encrypted" twice.pgm.enc.png
+rm -f twice.pgm twice.pgm.enc.png other.enc.png
+
 # -o naming a directory: said as such, --force or not (it cannot help),
 # for every verb that writes a file.
 mkdir -p odir

@@ -179,18 +179,18 @@ static bool info_one(mc_ctx *ctx, const char *path)
 int cmd_info(int argc, char **argv)
 {
     static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    static const char info_optstring[] = "+h";
+    static const char optstring[] = "+h";
     mc_ctx *ctx = NULL;
     int c, failures = 0;
 
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, info_optstring, opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
         if (c == 'h') {
             fputs(INFO_HELP, stdout);
             return 0;
         }
-        cli_bad_option("info", info_optstring, argc, argv);
+        cli_bad_option("info", optstring, argc, argv);
         return 1;
     }
     if (optind == argc) {
@@ -289,7 +289,7 @@ int cmd_preview(int argc, char **argv)
         {"key", required_argument, NULL, 'k'}, {"output", required_argument, NULL, 'o'},
         {"force", no_argument, NULL, 'f'},     {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    static const char preview_optstring[] = "k:o:fh";
+    static const char optstring[] = "k:o:fh";
     struct preview_opts o = {NULL, NULL, false};
     char *output = NULL;
     const char *input;
@@ -297,14 +297,14 @@ int cmd_preview(int argc, char **argv)
 
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, preview_optstring, opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
         switch (c) {
         case 'k': o.key_file = optarg; break;
         case 'o': o.output = optarg; break;
         case 'f': o.force = true; break;
         case 'h': fputs(PREVIEW_HELP, stdout); return 0;
         default:
-            cli_bad_option("preview", preview_optstring, argc, argv);
+            cli_bad_option("preview", optstring, argc, argv);
             return 1;
         }
     }

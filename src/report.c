@@ -709,9 +709,11 @@ mc_err mc_analysis_json(const mc_analysis *a, char **out, size_t *out_len)
 /* ------------------------------------------------------------------ */
 /* Text table.                                                         */
 
-static const char *verdict(bool pass)
+/* The result column: "" where the test is not judged (the plain image, or
+ * too few samples for it), as h_pass in the HTML report. */
+static const char *verdict(bool judged, bool pass)
 {
-    return pass ? "pass" : "FAIL";
+    return !judged ? "" : pass ? "pass" : "FAIL";
 }
 
 /* A critical value as text, or "-" where the image is too small for the
@@ -761,32 +763,30 @@ static void t_image(sb *b, const mc_analysis *a, const chan_stats *cs, bool judg
         snprintf(ideal, sizeof ideal, "%u", a->bits);
         crit_text(crit, sizeof crit, a->entropy_crit, "> %.6f", a->entropy_crit);
         t_row(b, "entropy (bits/sample)", ch, cs[c].entropy, ideal, crit,
-              judge && !isnan(a->entropy_crit) ? verdict(cs[c].entropy > a->entropy_crit) : "");
+              verdict(judge && !isnan(a->entropy_crit), cs[c].entropy > a->entropy_crit));
         crit_text(crit, sizeof crit, a->le_lo, "[%.6f, %.6f]", a->le_lo, a->le_hi);
         t_row(b, "local entropy (k=30, 1936 px)", ch, cs[c].local_entropy, "-", crit,
-              judge && !isnan(cs[c].local_entropy) && !isnan(a->le_lo)
-                  ? verdict(cs[c].local_entropy >= a->le_lo && cs[c].local_entropy <= a->le_hi)
-                  : "");
+              verdict(judge && !isnan(cs[c].local_entropy) && !isnan(a->le_lo),
+                      cs[c].local_entropy >= a->le_lo && cs[c].local_entropy <= a->le_hi));
         snprintf(ideal, sizeof ideal, "%.0f", a->df);
         snprintf(crit, sizeof crit, "< %.4f (0.05)", a->chi2_crit[0]);
         t_row(b, "chi-square", ch, cs[c].chi2, ideal, crit,
-              judge ? verdict(cs[c].chi2 < a->chi2_crit[0]) : "");
+              verdict(judge, cs[c].chi2 < a->chi2_crit[0]));
         for (int d = 0; d < N_DIRS; d++) {
             char m[48];
             snprintf(m, sizeof m, "correlation %s (all)", DIR_NAMES[d]);
             snprintf(crit, sizeof crit, "|r| < %.6f", a->corr_crit_all);
             t_row(b, m, ch, cs[c].corr[d], "0", crit,
-                  judge && !isnan(cs[c].corr[d]) ? verdict(fabs(cs[c].corr[d]) < a->corr_crit_all)
-                                                 : "");
+                  verdict(judge && !isnan(cs[c].corr[d]),
+                          fabs(cs[c].corr[d]) < a->corr_crit_all));
         }
         for (int d = 0; d < N_DIRS; d++) {
             char m[48];
             snprintf(m, sizeof m, "correlation %s (2000)", DIR_NAMES[d]);
             snprintf(crit, sizeof crit, "|r| < %.6f", a->corr_crit_rand);
             t_row(b, m, ch, cs[c].corr_rand[d], "0", crit,
-                  judge && !isnan(cs[c].corr_rand[d])
-                      ? verdict(fabs(cs[c].corr_rand[d]) < a->corr_crit_rand)
-                      : "");
+                  verdict(judge && !isnan(cs[c].corr_rand[d]),
+                          fabs(cs[c].corr_rand[d]) < a->corr_crit_rand));
         }
     }
 }
@@ -800,21 +800,18 @@ static void t_diff(sb *b, const mc_analysis *a, const diff_stats *d)
         snprintf(crit, sizeof crit, ">= %.4f", a->npcr_crit[0]);
         snprintf(ideal, sizeof ideal, "%.4f", a->npcr_ideal);
         t_row(b, "NPCR (%)", ch, d->npcr[c], ideal, crit,
-              verdict(d->npcr[c] >= a->npcr_crit[0]));
+              verdict(true, d->npcr[c] >= a->npcr_crit[0]));
         crit_text(crit, sizeof crit, a->uaci_lo[0], "[%.4f, %.4f]", a->uaci_lo[0], a->uaci_hi[0]);
         snprintf(ideal, sizeof ideal, "%.4f", a->uaci_ideal);
         t_row(b, "UACI (%)", ch, d->uaci[c], ideal, crit,
-              isnan(a->uaci_lo[0]) ? ""
-                                   : verdict(d->uaci[c] >= a->uaci_lo[0] &&
-                                             d->uaci[c] <= a->uaci_hi[0]));
+              verdict(!isnan(a->uaci_lo[0]),
+                      d->uaci[c] >= a->uaci_lo[0] && d->uaci[c] <= a->uaci_hi[0]));
     }
     crit_text(crit, sizeof crit, a->aval_lo, "[%.4f, %.4f]", a->aval_lo, a->aval_hi);
     t_row(b, "avalanche, 1 plain bit (%)", "", d->aval_plain, "50", crit,
-          isnan(a->aval_lo) ? ""
-                            : verdict(d->aval_plain >= a->aval_lo && d->aval_plain <= a->aval_hi));
+          verdict(!isnan(a->aval_lo), d->aval_plain >= a->aval_lo && d->aval_plain <= a->aval_hi));
     t_row(b, "avalanche, 1 key bit (%)", "", d->aval_key, "50", crit,
-          isnan(a->aval_lo) ? ""
-                            : verdict(d->aval_key >= a->aval_lo && d->aval_key <= a->aval_hi));
+          verdict(!isnan(a->aval_lo), d->aval_key >= a->aval_lo && d->aval_key <= a->aval_hi));
 }
 
 mc_err mc_analysis_text(const mc_analysis *a, char **out, size_t *out_len)
@@ -849,19 +846,19 @@ mc_err mc_analysis_text(const mc_analysis *a, char **out, size_t *out_len)
         ch_name(ch, c, a->channels);
         snprintf(crit, sizeof crit, "|r| < %.6f", a->corr_crit_all);
         t_row(&b, "correlation with plain", ch, a->ks_corr[c], "0", crit,
-              isnan(a->ks_corr[c]) ? "" : verdict(fabs(a->ks_corr[c]) < a->corr_crit_all));
+              verdict(!isnan(a->ks_corr[c]), fabs(a->ks_corr[c]) < a->corr_crit_all));
         snprintf(crit, sizeof crit, ">= %.4f", a->npcr_crit[0]);
         snprintf(ideal, sizeof ideal, "%.4f", a->npcr_ideal);
         t_row(&b, "NPCR with plain (%)", ch, a->ks_npcr[c], ideal, crit,
-              verdict(a->ks_npcr[c] >= a->npcr_crit[0]));
+              verdict(true, a->ks_npcr[c] >= a->npcr_crit[0]));
     }
     if (a->has_decrypt) {
         sb_puts(&b, "decryption (plain vs decrypted)\n");
         for (unsigned c = 0; c < a->channels; c++) {
             ch_name(ch, c, a->channels);
-            t_row(&b, "MSE", ch, a->mse[c], "0", "", verdict(a->mse[c] == 0.0));
-            t_row(&b, "PSNR (dB)", ch, a->psnr[c], "inf", "", verdict(isinf(a->psnr[c])));
-            t_row(&b, "SSIM (8x8)", ch, a->ssim[c], "1", "", verdict(a->ssim[c] == 1.0));
+            t_row(&b, "MSE", ch, a->mse[c], "0", "", verdict(true, a->mse[c] == 0.0));
+            t_row(&b, "PSNR (dB)", ch, a->psnr[c], "inf", "", verdict(true, isinf(a->psnr[c])));
+            t_row(&b, "SSIM (8x8)", ch, a->ssim[c], "1", "", verdict(true, a->ssim[c] == 1.0));
         }
     } else {
         sb_puts(&b, "decryption: not measured (a cipher image was given without its key)\n");
@@ -935,10 +932,8 @@ static void h_scatter(sb *b, const char *title, const uint32_t *x, const uint32_
         top = x[i] > top ? x[i] : top;
         top = y[i] > top ? y[i] : top;
     }
-    while (range <= top && range < (1u << bits))
+    while (range <= top && range < (1u << bits)) /* 256 <= 2^bits: never past it */
         range <<= 1;
-    if (range > (1u << bits))
-        range = 1u << bits;
     scale = S / (double)(range - 1);
 
     sb_printf(b, "<figure><svg viewBox=\"-2 -2 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" "

@@ -15,9 +15,14 @@
 #include "internal.h" /* mc__free_huge, mc_ctx.chunk_digests */
 
 #define CIPHER_SUFFIX ".enc.png"
-/* Largest input file read: the pixel cap's worth of 16-bit samples plus
- * room for headers (DICOM side data, PNG overhead). */
+/* Largest input file read: the default pixel cap's worth of 16-bit
+ * samples plus room for headers (DICOM side data, PNG overhead); with
+ * --max-pixels above it, the raised cap's worth plus the same room. */
 #define MAX_INPUT_BYTES ((size_t)3 << 30)
+/* --max-pixels: at most 2^32 samples, as serve takes it. */
+#define MAX_PIXELS_ARG ((unsigned long long)1 << 32)
+
+enum { OPT_PIXELS = 256 }; /* long options without a letter */
 
 static const char ENCRYPT_HELP[] =
     "Usage: medcrypt encrypt [-k KEYFILE] [-o OUTPUT] [--force] [-j N] INPUT...\n"
@@ -44,6 +49,8 @@ static const char ENCRYPT_HELP[] =
     "    -j, --jobs N          cores to use: N files at once, or one file's\n"
     "                          stages on N threads (default and 0: all cores;\n"
     "                          at most 64)\n"
+    "        --max-pixels N    largest image, in samples W*H*C (default\n"
+    "                          268435456 = 2^28: 16384 x 16384 gray; up to 2^32)\n"
     "    -h, --help            this help\n"
     "\n"
     "INPUT '-' reads standard input (the output then goes to standard output\n"
@@ -75,6 +82,8 @@ static const char DECRYPT_HELP[] =
     "    -j, --jobs N          cores to use: N files at once, or one file's\n"
     "                          stages on N threads (default and 0: all cores;\n"
     "                          at most 64)\n"
+    "        --max-pixels N    largest image, in samples W*H*C (default\n"
+    "                          268435456 = 2^28: 16384 x 16384 gray; up to 2^32)\n"
     "    -h, --help            this help\n"
     "\n"
     "An existing file is never overwritten without --force, and a failure leaves\n"
@@ -84,6 +93,7 @@ struct job {
     bool decrypt;
     bool force;
     const char *output; /* -o, or NULL */
+    size_t max_input;   /* largest input file read, bytes */
     const mc_key *key;
     mc_ctx *ctx;
 };
@@ -162,6 +172,8 @@ static void report(const struct job *job, const char *input, mc_err err)
               detail);
     if (job->decrypt && err == MC_ENOTCIPHER)
         cli_hint("decrypt takes a cipher image written by 'medcrypt encrypt'");
+    else if (err == MC_ETOOBIG)
+        cli_hint("raise the cap with --max-pixels N (N samples take N or 2N bytes of memory)");
 }
 
 /* Extensions that say a file's format, as viewers and PACS importers go by
@@ -256,7 +268,7 @@ static bool process(const struct job *job, const char *input)
         if (cli_output_taken(output, job->force))
             goto out;
     }
-    if (!cli_read_file(input, MAX_INPUT_BYTES, &in, &in_len))
+    if (!cli_read_file(input, job->max_input, &in, &in_len))
         goto out;
     /* "encrypt *" in a folder that holds cipher images too: they are not
      * encrypted again into NAME.enc.png.enc.png, a second layer nobody
@@ -371,10 +383,12 @@ static int run(int argc, char **argv, bool decrypt)
     static const struct option opts[] = {
         {"key", required_argument, NULL, 'k'}, {"output", required_argument, NULL, 'o'},
         {"force", no_argument, NULL, 'f'},     {"help", no_argument, NULL, 'h'},
-        {"jobs", required_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+        {"jobs", required_argument, NULL, 'j'}, {"max-pixels", required_argument, NULL, OPT_PIXELS},
+        {NULL, 0, NULL, 0}};
     static const char optstring[] = "+k:o:fhj:";
     const char *verb = decrypt ? "decrypt" : "encrypt", *key_file = NULL;
-    struct job job = {.decrypt = decrypt};
+    struct job job = {.decrypt = decrypt, .max_input = MAX_INPUT_BYTES};
+    unsigned long long max_pixels = 0;
     mc_key key;
     int c, failures = 0, n_inputs, stdin_inputs = 0, jobs = cli_cores(), files;
     long jobs_arg;
@@ -398,6 +412,13 @@ static int run(int argc, char **argv, bool decrypt)
             }
             jobs = jobs_arg == 0 ? cli_cores()
                    : jobs_arg > CLI_MAX_JOBS ? CLI_MAX_JOBS : (int)jobs_arg;
+            break;
+        case OPT_PIXELS:
+            if (!cli_parse_size(optarg, MAX_PIXELS_ARG, &max_pixels) || max_pixels == 0) {
+                cli_error(NULL, "%s: --max-pixels '%s': expected a number from 1 to %llu", verb,
+                          optarg, MAX_PIXELS_ARG);
+                return 1;
+            }
             break;
         case 'k': key_file = optarg; break;
         case 'o': job.output = optarg; break;
@@ -433,6 +454,11 @@ static int run(int argc, char **argv, bool decrypt)
     if (mc_ctx_new(&job.ctx) != MC_OK) {
         cli_error(NULL, "cannot initialise the crypto library");
         return 1;
+    }
+    if (max_pixels != 0) {
+        (void)mc_ctx_set_max_samples(job.ctx, max_pixels); /* 1..2^32: cannot fail */
+        if (2 * max_pixels + ((size_t)1 << 30) > job.max_input)
+            job.max_input = (size_t)(2 * max_pixels + ((size_t)1 << 30));
     }
     /* -j N is the number of cores to use: N files at once, and the cores
      * not taken by parallel files go to each image's parallel stages (one

@@ -44,32 +44,6 @@ static const char SERVE_HELP[] =
     "                            (default 67108864)\n"
     "    -h, --help              this help\n";
 
-/* A positive number with an optional K/M/G (binary) suffix. */
-static bool parse_size(const char *s, unsigned long long max, unsigned long long *out)
-{
-    char *end;
-    unsigned long long v;
-
-    errno = 0;
-    if (s[0] < '0' || s[0] > '9')
-        return false;
-    v = strtoull(s, &end, 10);
-    if (errno != 0)
-        return false;
-    switch (*end) {
-    case 'k': case 'K': if (v > max >> 10) return false; v <<= 10; end++; break;
-    case 'm': case 'M': if (v > max >> 20) return false; v <<= 20; end++; break;
-    case 'g': case 'G': if (v > max >> 30) return false; v <<= 30; end++; break;
-    default: break;
-    }
-    if ((*end == 'i' || *end == 'B') && end[-1] > '9')
-        end += *end == 'i' && end[1] == 'B' ? 2 : 1;
-    if (*end != '\0' || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
 int cmd_serve(int argc, char **argv)
 {
     enum { OPT_TIMEOUT = 256, OPT_MAXCONN, OPT_PERIP, OPT_PIXELS };
@@ -115,7 +89,7 @@ int cmd_serve(int argc, char **argv)
             cli_bad_option("serve", optstring, argc, argv);
             return 1;
         }
-        if (!parse_size(optarg, hi, &v) || v < lo) {
+        if (!cli_parse_size(optarg, hi, &v) || v < lo) {
             cli_error(NULL, "serve: %s '%s': expected a number from %llu to %llu", name, optarg,
                       lo, hi);
             return 1;

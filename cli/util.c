@@ -97,6 +97,32 @@ void cli_hint(const char *fmt, ...)
     va_end(ap);
 }
 
+/* A positive number with an optional K/M/G (binary) suffix. */
+bool cli_parse_size(const char *s, unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    unsigned long long v;
+
+    errno = 0;
+    if (s[0] < '0' || s[0] > '9')
+        return false;
+    v = strtoull(s, &end, 10);
+    if (errno != 0)
+        return false;
+    switch (*end) {
+    case 'k': case 'K': if (v > max >> 10) return false; v <<= 10; end++; break;
+    case 'm': case 'M': if (v > max >> 20) return false; v <<= 20; end++; break;
+    case 'g': case 'G': if (v > max >> 30) return false; v <<= 30; end++; break;
+    default: break;
+    }
+    if ((*end == 'i' || *end == 'B') && end[-1] > '9')
+        end += *end == 'i' && end[1] == 'B' ? 2 : 1;
+    if (*end != '\0' || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
 /* The argument getopt stopped on. It has advanced optind past an element
  * whose last letter it took, but not past a cluster it is still inside
  * ("-scan.pgm": 's' refused, "can.pgm" left), so the element is

@@ -633,10 +633,8 @@ mc_err mc__bmp_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
         return err;
     /* The pixel cap first (a 100000 x 100000 header in a small file is
      * "too big", not "truncated"), at the fewest channels possible. */
-    if ((err = mc__geometry_check(ctx, h.width, h.height, 1, 8, NULL)) != MC_OK) {
-        mc__ctx_detail(ctx, "%u x %u pixels", (unsigned)h.width, (unsigned)h.height);
-        return err;
-    }
+    if ((err = mc__geometry_check(ctx, h.width, h.height, 1, 8, NULL)) != MC_OK)
+        return err; /* with the size and the cap as the detail */
     /* BMP: biSizeImage and bfSize are 32-bit, so no BMP pixel array is
      * larger (checked before multiplying: the cap can be raised). */
     if (h.stride > UINT32_MAX / h.height)

@@ -771,9 +771,12 @@ static mc_err check_pixel_module(struct dicom *d, const mc_ctx *ctx, size_t *sam
     if ((err = mc__geometry_check(ctx, d->columns, (uint32_t)d->rows * d->frames,
                                   (uint8_t)d->samples, (uint8_t)d->bits_allocated,
                                   samples_len)) != MC_OK) {
-        mc__ctx_detail(ctx, "Rows %u x Columns %u x Frames %u x Samples %u exceeds the pixel "
-                       "cap", (unsigned)d->rows, (unsigned)d->columns, (unsigned)d->frames,
-                       (unsigned)d->samples);
+        if (err == MC_ETOOBIG) /* in DICOM's own terms, with the cap */
+            mc__ctx_detail(ctx, "Rows %u x Columns %u x Frames %u x Samples %u = %llu samples; "
+                           "the cap is %llu", (unsigned)d->rows, (unsigned)d->columns,
+                           (unsigned)d->frames, (unsigned)d->samples,
+                           (unsigned long long)d->rows * d->columns * d->frames * d->samples,
+                           (unsigned long long)mc_ctx_max_samples(ctx));
         return err;
     }
     /* PS3.5 §8.1.1 / §7.1.1: the value holds exactly the samples, plus one

@@ -229,11 +229,8 @@ static mc_err decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, struct j
     }
     /* The pixel cap before libjpeg allocates anything for the image. */
     if ((err = mc__geometry_check(ctx, ci->image_width, ci->image_height, channels, 8, NULL)) !=
-        MC_OK) {
-        mc__ctx_detail(ctx, "%u x %u pixels", (unsigned)ci->image_width,
-                       (unsigned)ci->image_height);
-        return err;
-    }
+        MC_OK)
+        return err; /* with the size and the cap as the detail */
 
     /* libjpeg's defaults (JDCT_ISLOW, fancy upsampling), as djpeg uses:
      * the samples are libjpeg-turbo's exact decode. */

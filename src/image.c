@@ -3,8 +3,30 @@
 #include "internal.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* mc_ctx_last_detail() of MC_ETOOBIG: the size and the cap, so that
+ * whoever meets it knows by how much (the command line's --max-pixels,
+ * the server's, mc_ctx_set_max_samples). W·H fits in 64 bits (both are
+ * 32-bit); times C it may not. */
+static void too_big(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint64_t max)
+{
+    uint64_t n = (uint64_t)w * h;
+
+    char channels[32] = "";
+
+    if (c > 1)
+        snprintf(channels, sizeof channels, " x %u channels", (unsigned)c);
+    if (n > UINT64_MAX / c)
+        mc__ctx_detail(ctx, "%u x %u pixels%s; the cap is %llu samples", (unsigned)w,
+                       (unsigned)h, channels, (unsigned long long)max);
+    else
+        mc__ctx_detail(ctx, "%u x %u pixels%s = %llu samples; the cap is %llu",
+                       (unsigned)w, (unsigned)h, channels, (unsigned long long)(n * c),
+                       (unsigned long long)max);
+}
 
 mc_err mc__geometry_check(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint8_t bits,
                           size_t *samples_len)
@@ -16,14 +38,11 @@ mc_err mc__geometry_check(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, 
         return MC_EFORMAT;
     /* Overflow checked before multiplying: a tiny header must not buy a
      * huge allocation (the pixel cap applies before any malloc). */
-    if ((uint64_t)h > max / w)
+    if ((uint64_t)h > max / w || (n = (uint64_t)w * h) > max / c || n * c > SIZE_MAX / 2) {
+        too_big(ctx, w, h, c, max);
         return MC_ETOOBIG;
-    n = (uint64_t)w * h;
-    if (n > max / c)
-        return MC_ETOOBIG;
+    }
     n *= c;
-    if (n > SIZE_MAX / 2)
-        return MC_ETOOBIG;
     if (samples_len != NULL)
         *samples_len = (size_t)n * (bits / 8);
     return MC_OK;

@@ -1255,16 +1255,44 @@ rm -f typo.key empty.key
 printf 'P5\n100000 100000\n255\n0123456789' >big.pgm
 snap
 run mc encrypt -k k.key big.pgm
-expect_fail "a PGM of 100000x100000 pixels" "medcrypt: big.pgm: " "too large" 0 big.pgm.enc.png
+expect_fail "a PGM of 100000x100000 pixels" "medcrypt: big.pgm: " \
+    "image too large (exceeds the pixel cap): 100000 x 100000 pixels = 10000000000 samples; the cap is 268435456" \
+    1 big.pgm.enc.png
+assert_grep "the pixel cap: the hint names --max-pixels" "$R/err" \
+    '^medcrypt: hint: raise the cap with --max-pixels N'
 if py bigpng big.png; then
     snap
     run mc encrypt -k k.key big.png
-    expect_fail "a PNG of 100000x100000 pixels" "medcrypt: big.png: " "too large" 0 \
-        big.png.enc.png
+    expect_fail "a PNG of 100000x100000 pixels" "medcrypt: big.png: " \
+        "100000 x 100000 pixels = 10000000000 samples; the cap is 268435456" 1 big.png.enc.png
 else
     not_ok "writing a 100000x100000 PNG header ($(py_text))"
 fi
 rm -f big.pgm big.png
+
+# --max-pixels moves the cap, both ways: 512 x 512 = 262144 samples.
+cp "$TESTDATA/pnm/ct_512_8bit.pgm" cap.pgm
+snap
+run mc encrypt -k k.key --max-pixels 262143 cap.pgm
+expect_fail "encrypt --max-pixels one below the image" "medcrypt: cap.pgm: " \
+    "512 x 512 pixels = 262144 samples; the cap is 262143" 1 cap.pgm.enc.png
+run mc encrypt -k k.key --max-pixels 256K cap.pgm
+assert_rc 0 "encrypt --max-pixels 256K (the image's 262144 samples exactly): exit 0"
+mv cap.pgm cap.orig.pgm
+snap
+run mc decrypt -k k.key --max-pixels 1000 cap.pgm.enc.png
+expect_fail "decrypt --max-pixels below the cipher image" "medcrypt: cap.pgm.enc.png: " \
+    "512 x 512 pixels = 262144 samples; the cap is 1000" 1 cap.pgm
+run mc decrypt -k k.key --max-pixels 4294967296 cap.pgm.enc.png
+assert_rc 0 "decrypt --max-pixels 4294967296 (the largest): exit 0"
+assert_same "decrypt under a raised cap: the PGM byte for byte" cap.pgm cap.orig.pgm
+for v in 0 4294967297 5G -1 x 12q; do
+    run mc encrypt -k k.key --max-pixels "$v" cap.orig.pgm
+    assert_rc 1 "encrypt --max-pixels '$v': exit 1"
+    assert_err_is "encrypt --max-pixels '$v': one line giving the range" \
+        "medcrypt: encrypt: --max-pixels '$v': expected a number from 1 to 4294967296"
+done
+rm -f cap.pgm cap.orig.pgm cap.pgm.enc.png
 
 # Batches on several cores (-j): every file done, each failure reported on
 # its own line naming its file, the good ones written all the same.

@@ -503,8 +503,8 @@ req "$MAIN/encrypt?aadhaar=$AADHAAR_DIGITS&dob=$DOB"
 expect 200 "GET /encrypt with a query string"
 
 # --- upload limits: a second server ------------------------------------
-if start_server small --max-upload 100000; then
-    ok "a second server with --max-upload 100000 starts"
+if start_server small --max-upload 100000 --max-pixels 30000; then
+    ok "a second server with --max-upload 100000 --max-pixels 30000 starts"
     SMALL_PID=$PID
     SMALL=$BASE
     req -F "key=$KEY" -F "image=@$PGM" "$SMALL/api/v1/encrypt"
@@ -516,13 +516,16 @@ if start_server small --max-upload 100000; then
     expect 413 "the encrypt page over --max-upload: 413"
     check "the 413 page is HTML" body_has "<html"
     req -F "key=$KEY" -F "image=@$TESTDATA/pnm/rgb_100x100.ppm" "$SMALL/api/v1/encrypt"
-    expect 200 "an upload under --max-upload still works"
+    expect 200 "an upload under --max-upload still works (30000 samples: the cap exactly)"
+    req -F "key=$KEY" -F "image=@$TESTDATA/jpeg/ct_512_gray.jpg" "$SMALL/api/v1/encrypt"
+    expect 413 "an image over --max-pixels: 413, with its size and the cap" \
+        "image: image too large (exceeds the pixel cap): 512 x 512 pixels = 262144 samples; the cap is 30000"
     req "$SMALL/healthz"
     expect 200 "the server answers after refusing uploads"
     stop_server "$SMALL_PID"
     check "the second server stops on SIGTERM with status 0" [ $? -eq 0 ]
 else
-    not_ok "a second server with --max-upload 100000 starts ($(head -3 "$R/small.log"))"
+    not_ok "a second server with --max-upload 100000 --max-pixels 30000 starts ($(head -3 "$R/small.log"))"
 fi
 
 # --- hygiene -------------------------------------------------------------

@@ -79,7 +79,7 @@ static mc_err aadhaar_digits(const char *aadhaar, char out[13])
         if (*s == ' ' || *s == '-')
             continue;
         if (!is_digit(*s) || n == 12)
-            return MC_EAADHAAR_LENGTH; /* "must have 12 digits" */
+            return MC_EAADHAAR_LENGTH; /* "must be 12 digits": also a stray character */
         out[n++] = *s;
     }
     out[n] = '\0';

@@ -108,7 +108,7 @@ async function main() {
     await page.screenshot({ path: path.join(shots, 'encrypt-invalid.png'), fullPage: true });
     await page.fill('#aadhaar', '1234');
     await page.click('button[type=submit]');
-    ok((await page.locator('#aadhaar-error').textContent()).includes('must have 12 digits'),
+    ok((await page.locator('#aadhaar-error').textContent()).includes('must be 12 digits (spaces and hyphens allowed)'),
       'a short Aadhaar number shows its message');
 
     // Encrypt for real.

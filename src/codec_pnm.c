@@ -80,29 +80,48 @@ static int next_char(struct cursor *c)
     return c->p[c->pos++];
 }
 
+/* Why read_uint refused a number: for mc_ctx_last_detail(). */
+enum uint_fault { FAULT_NONE, FAULT_JUNK, FAULT_OVER, FAULT_JOINED };
+
+static const char *fault_text(enum uint_fault f)
+{
+    switch (f) {
+    case FAULT_JUNK: return "not a decimal number";
+    case FAULT_OVER: return "more than 65535"; /* a sample (pgm(5)) */
+    case FAULT_JOINED: return "not followed by whitespace";
+    default: return "unreadable";
+    }
+}
+
 /* An unsigned decimal (pgm(5): "formatted as ASCII characters in
  * decimal"), after optional whitespace and comments. *start and *end (may
  * be NULL) receive the offsets of its digits. The delimiter after the
  * digits is consumed and must be whitespace (or a comment); at_end_ok says
- * whether the data may end right after the digits instead. */
+ * whether the data may end right after the digits instead. On MC_EFORMAT
+ * *fault says why. */
 static mc_err read_uint(struct cursor *c, uint32_t max, bool at_end_ok, uint32_t *value,
-                        size_t *start, size_t *end)
+                        size_t *start, size_t *end, enum uint_fault *fault)
 {
     uint32_t v = 0;
     int ch;
 
+    *fault = FAULT_NONE;
     do
         ch = next_char(c);
     while (ch != END && is_space(ch));
     if (ch == END)
         return MC_ETRUNCATED;
-    if (!is_digit(ch))
-        return MC_EFORMAT; /* "junk where an unsigned integer should be" */
+    if (!is_digit(ch)) {
+        *fault = FAULT_JUNK; /* "junk where an unsigned integer should be" */
+        return MC_EFORMAT;
+    }
     if (start != NULL)
         *start = c->pos - 1;
     for (;;) {
-        if (v > (max - (uint32_t)(ch - '0')) / 10)
-            return MC_EFORMAT; /* over max: no need to read further */
+        if (v > (max - (uint32_t)(ch - '0')) / 10) {
+            *fault = FAULT_OVER; /* over max: no need to read further */
+            return MC_EFORMAT;
+        }
         v = v * 10 + (uint32_t)(ch - '0');
         if (c->pos >= c->len || !is_digit(c->p[c->pos]))
             break;
@@ -113,16 +132,37 @@ static mc_err read_uint(struct cursor *c, uint32_t max, bool at_end_ok, uint32_t
     ch = next_char(c);
     if (ch == END && !at_end_ok)
         return MC_ETRUNCATED;
-    if (ch != END && !is_space(ch))
+    if (ch != END && !is_space(ch)) {
+        *fault = FAULT_JOINED;
         return MC_EFORMAT;
+    }
     *value = v;
     return MC_OK;
 }
 
+/* One header field, with the detail of a failure (ctx NULL: none). */
+static mc_err header_field(const mc_ctx *ctx, struct cursor *c, const char *name, uint32_t max,
+                           uint32_t *v)
+{
+    enum uint_fault fault;
+    mc_err err = read_uint(c, max, false, v, NULL, NULL, &fault);
+
+    if (err == MC_ETRUNCATED)
+        mc__ctx_detail(ctx, "the file ends in the header, at its %s", name);
+    else if (err != MC_OK && fault == FAULT_OVER) /* netpbm: an unsigned int; pgm(5) */
+        mc__ctx_detail(ctx, "the header's %s is more than %u%s", name, (unsigned)max,
+                       max == 65535 ? " (pgm(5))" : "");
+    else if (err != MC_OK)
+        mc__ctx_detail(ctx, "the header's %s is %s", name, fault_text(fault));
+    return err;
+}
+
 /* Magic, width, height, maxval and the single whitespace that ends the
  * header (pgm(5): "A single whitespace character (usually a newline)");
- * the raster starts right after it. */
-static mc_err parse_header(const uint8_t *buf, size_t len, struct pnm_header *h)
+ * the raster starts right after it. ctx: for the detail of a failure
+ * (NULL: a re-parse, nothing to tell). */
+static mc_err parse_header(const mc_ctx *ctx, const uint8_t *buf, size_t len,
+                           struct pnm_header *h)
 {
     struct cursor c = {buf, len, 2};
     uint32_t v;
@@ -133,18 +173,20 @@ static mc_err parse_header(const uint8_t *buf, size_t len, struct pnm_header *h)
     h->kind = (char)buf[1];
     h->channels = (h->kind == '2' || h->kind == '5') ? 1 : 3;
     /* netpbm keeps dimensions in an unsigned int; more is not an image. */
-    if ((err = read_uint(&c, UINT32_MAX, false, &v, NULL, NULL)) != MC_OK)
+    if ((err = header_field(ctx, &c, "width", UINT32_MAX, &v)) != MC_OK)
         return err;
     h->width = v;
-    if ((err = read_uint(&c, UINT32_MAX, false, &v, NULL, NULL)) != MC_OK)
+    if ((err = header_field(ctx, &c, "height", UINT32_MAX, &v)) != MC_OK)
         return err;
     h->height = v;
     /* pgm(5): "Must be less than 65536 and more than zero." The delimiter
      * after maxval is consumed by read_uint; the raster is what follows. */
-    if ((err = read_uint(&c, 65535, false, &v, NULL, NULL)) != MC_OK)
+    if ((err = header_field(ctx, &c, "maxval", 65535, &v)) != MC_OK)
         return err;
-    if (v == 0)
+    if (v == 0) {
+        mc__ctx_detail(ctx, "the header's maxval is 0 (pgm(5): 1 to 65535)");
         return MC_EFORMAT;
+    }
     h->maxval = v;
     h->bits = v < 256 ? 8 : 16;
     h->raster_off = c.pos;
@@ -199,15 +241,41 @@ static bool raster_within(const uint8_t *p, size_t len, const struct pnm_header 
     return top <= h->maxval;
 }
 
+/* The detail of a sample above maxval: where it is, as x and y from the
+ * top left (0-based, as image viewers show them), and its channel. */
+static void over_maxval(const mc_ctx *ctx, const struct pnm_header *h, size_t i, uint32_t v)
+{
+    size_t pixel = i / h->channels;
+    char channel[24] = "";
+
+    if (h->channels > 1)
+        snprintf(channel, sizeof channel, ", channel %zu", i % h->channels);
+    mc__ctx_detail(ctx, "the sample at x %zu, y %zu%s is %u, above the header's maxval %u "
+                   "(pgm(5))", pixel % h->width, pixel / h->width, channel, (unsigned)v,
+                   (unsigned)h->maxval);
+}
+
 /* P5/P6 raster: bytes, or 16-bit big-endian ("most significant byte
  * first", pgm(5)), each at most maxval. */
-static mc_err binary_raster(const uint8_t *p, size_t avail, const struct pnm_header *h,
-                            mc_image *img, size_t *used)
+static mc_err binary_raster(const mc_ctx *ctx, const uint8_t *p, size_t avail,
+                            const struct pnm_header *h, mc_image *img, size_t *used)
 {
-    if (avail < img->samples_len)
+    if (avail < img->samples_len) {
+        mc__ctx_detail(ctx, "the raster needs %zu bytes, the file has %zu after the header",
+                       img->samples_len, avail);
         return MC_ETRUNCATED;
-    if (!raster_within(p, img->samples_len, h))
+    }
+    if (!raster_within(p, img->samples_len, h)) {
+        /* Found again, one sample at a time: an error path only. */
+        for (size_t i = 0; i < img->samples_len / (h->bits / 8); i++) {
+            uint32_t v = h->bits == 8 ? p[i] : (uint32_t)p[2 * i] << 8 | p[2 * i + 1];
+            if (v > h->maxval) {
+                over_maxval(ctx, h, i, v);
+                break;
+            }
+        }
         return MC_EFORMAT;
+    }
     if (h->bits == 8)
         memcpy(img->samples, p, img->samples_len);
     else
@@ -230,26 +298,34 @@ static bool canonical_gap(const uint8_t *p, size_t from, size_t to, size_t i, si
  * raster text: through the last digit, plus the newline after it if there
  * is one (the canonical layout ends every row with one). *canonical says
  * whether that text is exactly what encode_plain() writes. */
-static mc_err plain_raster(const uint8_t *p, size_t avail, uint32_t maxval, unsigned bits,
-                           size_t n, size_t row_n, uint8_t *samples, size_t *used,
+static mc_err plain_raster(const mc_ctx *ctx, const uint8_t *p, size_t avail,
+                           const struct pnm_header *h, size_t n, uint8_t *samples, size_t *used,
                            bool *canonical)
 {
     struct cursor c = {p, avail, 0};
-    size_t prev_end = 0, start, end = 0;
+    size_t prev_end = 0, start, end = 0, row_n = (size_t)h->width * h->channels;
+    enum uint_fault fault;
     bool canon = true;
     uint32_t v;
     mc_err err;
 
     for (size_t i = 0; i < n; i++) {
-        if ((err = read_uint(&c, 65535, true, &v, &start, &end)) != MC_OK)
+        if ((err = read_uint(&c, 65535, true, &v, &start, &end, &fault)) != MC_OK) {
+            if (err == MC_ETRUNCATED)
+                mc__ctx_detail(ctx, "the raster ends after %zu of its %zu samples", i, n);
+            else
+                mc__ctx_detail(ctx, "sample %zu of the raster is %s", i + 1, fault_text(fault));
             return err;
-        if (v > maxval)
+        }
+        if (v > h->maxval) {
+            over_maxval(ctx, h, i, v);
             return MC_EFORMAT; /* pgm(5): each gray value is 0..maxval */
+        }
         /* Canonical digits: no leading zeros ("007" reads as 7). */
         if (canon && (!canonical_gap(p, prev_end, start, i, row_n) ||
                       (end - start > 1 && p[start] == '0')))
             canon = false;
-        put_sample(samples, bits, i, v);
+        put_sample(samples, h->bits, i, v);
         prev_end = end;
     }
     if (end < avail && p[end] == '\n')
@@ -273,7 +349,7 @@ mc_err mc__pnm_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
         return MC_EINVAL;
     if (!mc__pnm_sniff(buf, len))
         return MC_EFORMAT;
-    if ((err = parse_header(buf, len, &h)) != MC_OK)
+    if ((err = parse_header(ctx, buf, len, &h)) != MC_OK)
         return err;
     /* The pixel cap before any allocation. */
     if ((err = mc__geometry_check(ctx, h.width, h.height, h.channels, h.bits, &samples_len)) !=
@@ -284,17 +360,24 @@ mc_err mc__pnm_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
      * (plain). n >= 1, and n <= SIZE_MAX / 2 (mc__geometry_check). */
     n = samples_len / (h.bits / 8);
     avail = len - h.raster_off;
-    if (avail < (is_plain(h.kind) ? 2 * n - 1 : samples_len))
+    if (avail < (is_plain(h.kind) ? 2 * n - 1 : samples_len)) {
+        if (is_plain(h.kind))
+            mc__ctx_detail(ctx, "%zu samples need at least %zu bytes, the file has %zu after the "
+                           "header", n, 2 * n - 1, avail);
+        else
+            mc__ctx_detail(ctx, "the raster needs %zu bytes, the file has %zu after the header",
+                           samples_len, avail);
         return MC_ETRUNCATED;
+    }
     if ((err = mc__image_alloc(ctx, h.width, h.height, h.channels, h.bits, &img)) != MC_OK)
         return err;
     img->format = MC_FORMAT_PNM;
 
     if (is_plain(h.kind))
-        err = plain_raster(buf + h.raster_off, avail, h.maxval, h.bits, n,
-                           (size_t)h.width * h.channels, img->samples, &used, &canonical);
+        err = plain_raster(ctx, buf + h.raster_off, avail, &h, n, img->samples, &used,
+                           &canonical);
     else
-        err = binary_raster(buf + h.raster_off, avail, &h, img, &used);
+        err = binary_raster(ctx, buf + h.raster_off, avail, &h, img, &used);
     if (err != MC_OK)
         goto out;
 
@@ -335,7 +418,7 @@ mc_err mc__pnm_decode_in_place(const mc_ctx *ctx, uint8_t *buf, size_t len, mc_i
 
     if (out == NULL)
         return MC_EINVAL;
-    if (buf == NULL || !mc__pnm_sniff(buf, len) || parse_header(buf, len, &h) != MC_OK ||
+    if (buf == NULL || !mc__pnm_sniff(buf, len) || parse_header(NULL, buf, len, &h) != MC_OK ||
         is_plain(h.kind) ||
         mc__geometry_check(ctx, h.width, h.height, h.channels, h.bits, &samples_len) != MC_OK ||
         len - h.raster_off < samples_len || !raster_within(buf + h.raster_off, samples_len, &h))
@@ -421,8 +504,7 @@ static mc_err recorded_raster_matches(const mc_image *img, const struct pnm_head
     *match = false;
     if ((tmp = malloc(img->samples_len)) == NULL)
         return MC_ENOMEM;
-    err = plain_raster(text, text_len, h->maxval, h->bits, n, (size_t)h->width * h->channels,
-                       tmp, &used, &canonical);
+    err = plain_raster(NULL, text, text_len, h, n, tmp, &used, &canonical);
     if (err == MC_OK)
         *match = used == text_len && memcmp(tmp, img->samples, img->samples_len) == 0;
     else if (err != MC_ENOMEM)
@@ -463,7 +545,7 @@ static mc_err plan_encoding(const mc_image *img, struct pnm_plan *pl)
     if (mc__side_find(img->side, img->side_len, MC_SIDE_PNM_HEADER, &pl->hdr, &pl->hdr_len)) {
         /* The recorded header must describe this image: it was read from
          * the file these samples came from. */
-        if (parse_header(pl->hdr, pl->hdr_len, &pl->h) != MC_OK ||
+        if (parse_header(NULL, pl->hdr, pl->hdr_len, &pl->h) != MC_OK ||
             pl->h.raster_off != pl->hdr_len || pl->h.width != img->width ||
             pl->h.height != img->height || pl->h.channels != img->channels ||
             pl->h.bits != img->bits)
@@ -476,7 +558,7 @@ static mc_err plan_encoding(const mc_image *img, struct pnm_plan *pl)
             return MC_EINVAL;
         pl->hdr = (const uint8_t *)pl->canon_hdr;
         pl->hdr_len = (size_t)k;
-        if ((err = parse_header(pl->hdr, pl->hdr_len, &pl->h)) != MC_OK)
+        if ((err = parse_header(NULL, pl->hdr, pl->hdr_len, &pl->h)) != MC_OK)
             return err;
     }
     /* pgm(5): no sample above maxval. Only an image that did not come from

@@ -34,7 +34,11 @@ mc_err mc__geometry_check(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, 
     uint64_t max = mc_ctx_max_samples(ctx);
     uint64_t n;
 
-    if (w == 0 || h == 0 || c < 1 || c > 4 || (bits != 8 && bits != 16))
+    if (w == 0 || h == 0) {
+        mc__ctx_detail(ctx, "%u x %u pixels: no image", (unsigned)w, (unsigned)h);
+        return MC_EFORMAT;
+    }
+    if (c < 1 || c > 4 || (bits != 8 && bits != 16))
         return MC_EFORMAT;
     /* Overflow checked before multiplying: a tiny header must not buy a
      * huge allocation (the pixel cap applies before any malloc). */

@@ -661,8 +661,10 @@ while read -r what aadhaar dob phrase; do
         ok "keygen $what: nothing on stdout"
     fi
 done <<EOF
-11-digit_Aadhaar 2345_6789_012 1990-05-17 must_have_12_digits
-13-digit_Aadhaar 2345_6789_01245 1990-05-17 must_have_12_digits
+11-digit_Aadhaar 2345_6789_012 1990-05-17 must_be_12_digits_(spaces_and_hyphens_allowed)
+13-digit_Aadhaar 2345_6789_01245 1990-05-17 must_be_12_digits_(spaces_and_hyphens_allowed)
+Aadhaar_with_dots 2345.6789.0124 1990-05-17 must_be_12_digits_(spaces_and_hyphens_allowed)
+Aadhaar_with_a_letter 2345_6789_012a 1990-05-17 must_be_12_digits_(spaces_and_hyphens_allowed)
 Aadhaar_starting_with_0 A0 1990-05-17 cannot_start_with_0_or_1
 Aadhaar_starting_with_1 A1 1990-05-17 cannot_start_with_0_or_1
 bad_check_digit 2345_6789_0123 1990-05-17 fails_its_check_digit
@@ -1269,6 +1271,15 @@ else
     not_ok "writing a 100000x100000 PNG header ($(py_text))"
 fi
 rm -f big.pgm big.png
+
+# A PGM that breaks its own header says where: the sample, and the rule.
+printf 'P2\n3 2\n255\n1 2 3\n4 300 6\n' >over.pgm
+snap
+run mc encrypt -k k.key over.pgm
+expect_fail "a P2 sample above maxval" "medcrypt: over.pgm: " \
+    "not an image medcrypt can read: the sample at x 1, y 1 is 300, above the header's maxval 255 (pgm(5))" \
+    0 over.pgm.enc.png
+rm -f over.pgm
 
 # --max-pixels moves the cap, both ways: 512 x 512 = 262144 samples.
 cp "$TESTDATA/pnm/ct_512_8bit.pgm" cap.pgm

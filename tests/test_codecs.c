@@ -1409,41 +1409,78 @@ static void test_pnm_errors(void **state)
         const char *file;
         size_t len;
         mc_err err;
+        const char *detail; /* mc_ctx_last_detail(): what a user is told */
     } cases[] = {
-#define C(lit, e) {lit, sizeof(lit) - 1, e}
-        C("P5\n2 2\n0\n\0\0\0\0", MC_EFORMAT),        /* maxval 0 */
-        C("P5\n2 2\n70000\n\0\0\0\0\0\0\0\0", MC_EFORMAT), /* maxval > 65535 */
-        C("P5\n2 2\n65536\n\0\0\0\0\0\0\0\0", MC_EFORMAT),
-        C("P5\n2 2\n255\n\1\2\3", MC_ETRUNCATED),     /* raster short */
+#define C(lit, e, d) {lit, sizeof(lit) - 1, e, d}
+        /* maxval 0 */
+        C("P5\n2 2\n0\n\0\0\0\0", MC_EFORMAT,
+          "the header's maxval is 0 (pgm(5): 1 to 65535)"),
+        /* maxval > 65535 */
+        C("P5\n2 2\n70000\n\0\0\0\0\0\0\0\0", MC_EFORMAT,
+          "the header's maxval is more than 65535 (pgm(5))"),
+        C("P5\n2 2\n65536\n\0\0\0\0\0\0\0\0", MC_EFORMAT,
+          "the header's maxval is more than 65535 (pgm(5))"),
+        /* raster short */
+        C("P5\n2 2\n255\n\1\2\3", MC_ETRUNCATED,
+          "the raster needs 4 bytes, the file has 3 after the header"),
         C("P6\n2 2\n65535\n\1\2\3\4\5\6\7\10\11\12\13\14\15\16\17\20\21\22\23\24\25\26\27",
-          MC_ETRUNCATED),
-        C("P5\n2 2\n255\n", MC_ETRUNCATED),           /* no raster */
-        C("P5\n1 1\n100\n\x65", MC_EFORMAT),          /* 101 > maxval */
-        C("P5\n1 1\n4095\n\x10\x00", MC_EFORMAT),     /* 4096 > maxval */
-        C("P2\n2 1\n100\n5 101\n", MC_EFORMAT),       /* 101 > maxval */
-        C("P2\n2 2\n100\n5 10 7\n", MC_ETRUNCATED),   /* a sample missing */
-        C("P2\n2 1\n100\n5 x\n", MC_EFORMAT),         /* junk in the raster */
-        C("P2\n2 1\n100\n5 -1\n", MC_EFORMAT),
-        C("P3\n1 1\n255\n1 2 99999999999\n", MC_EFORMAT),
-        C("P5\nx 2\n255\n", MC_EFORMAT),              /* junk for a number */
-        C("P5\n3x2\n255\n", MC_EFORMAT),              /* no whitespace after one */
-        C("P5\n-3 2\n255\n", MC_EFORMAT),
-        C("P5\n99999999999 2\n255\n", MC_EFORMAT),    /* over 32 bits */
-        C("P5\n0 2\n255\n", MC_EFORMAT),              /* zero width */
-        C("P5\n2 0\n255\n", MC_EFORMAT),
-        C("P5\n100000 100000\n255\n", MC_ETOOBIG),   /* the pixel cap */
-        C("P6\n4294967295 4294967295\n65535\n", MC_ETOOBIG),
-        C("P5 16384 16384 255\n", MC_ETRUNCATED),   /* no 256 MiB for 19 bytes */
-        C("P2 16384 16384 255\n0 0 0", MC_ETRUNCATED),
-        C("P2 2 1 255\n7", MC_ETRUNCATED),
-        C("P5\n2 2", MC_ETRUNCATED),                  /* header cut */
-        C("P5\n2 2\n255", MC_ETRUNCATED),
-        C("P5\n# a comment without end", MC_ETRUNCATED),
-        C("P5\n", MC_ETRUNCATED),
-        C("P5", MC_EFORMAT),                          /* no whitespace after magic */
-        C("P5x 1 1 255\n\0", MC_EFORMAT),
-        C("P4\n1 1\n\0", MC_EFORMAT),                 /* PBM: not supported */
-        C("P7\nWIDTH 1\n", MC_EFORMAT),               /* PAM: not supported */
+          MC_ETRUNCATED, "the raster needs 24 bytes, the file has 23 after the header"),
+        /* no raster */
+        C("P5\n2 2\n255\n", MC_ETRUNCATED,
+          "the raster needs 4 bytes, the file has 0 after the header"),
+        /* 101 > maxval */
+        C("P5\n1 1\n100\n\x65", MC_EFORMAT,
+          "the sample at x 0, y 0 is 101, above the header's maxval 100 (pgm(5))"),
+        /* 4096 > maxval */
+        C("P5\n1 1\n4095\n\x10\x00", MC_EFORMAT,
+          "the sample at x 0, y 0 is 4096, above the header's maxval 4095 (pgm(5))"),
+        /* 101 > maxval */
+        C("P2\n2 1\n100\n5 101\n", MC_EFORMAT,
+          "the sample at x 1, y 0 is 101, above the header's maxval 100 (pgm(5))"),
+        /* a sample missing */
+        C("P2\n2 2\n100\n5 10 7\n", MC_ETRUNCATED,
+          "the raster ends after 3 of its 4 samples"),
+        /* junk in the raster */
+        C("P2\n2 1\n100\n5 x\n", MC_EFORMAT,
+          "sample 2 of the raster is not a decimal number"),
+        C("P2\n2 1\n100\n5 -1\n", MC_EFORMAT, "sample 2 of the raster is not a decimal number"),
+        C("P3\n1 1\n255\n1 2 99999999999\n", MC_EFORMAT,
+          "sample 3 of the raster is more than 65535"),
+        /* junk for a number */
+        C("P5\nx 2\n255\n", MC_EFORMAT,
+          "the header's width is not a decimal number"),
+        /* no whitespace after one */
+        C("P5\n3x2\n255\n", MC_EFORMAT,
+          "the header's width is not followed by whitespace"),
+        C("P5\n-3 2\n255\n", MC_EFORMAT, "the header's width is not a decimal number"),
+        /* over 32 bits */
+        C("P5\n99999999999 2\n255\n", MC_EFORMAT,
+          "the header's width is more than 4294967295"),
+        C("P5\n0 2\n255\n", MC_EFORMAT, "0 x 2 pixels: no image"), /* zero width */
+        C("P5\n2 0\n255\n", MC_EFORMAT, "2 x 0 pixels: no image"),
+        /* the pixel cap */
+        C("P5\n100000 100000\n255\n", MC_ETOOBIG,
+          "100000 x 100000 pixels = 10000000000 samples; the cap is 268435456"),
+        C("P6\n4294967295 4294967295\n65535\n", MC_ETOOBIG,
+          "4294967295 x 4294967295 pixels x 3 channels; the cap is 268435456 samples"),
+        /* no 256 MiB for 19 bytes */
+        C("P5 16384 16384 255\n", MC_ETRUNCATED,
+          "the raster needs 268435456 bytes, the file has 0 after the header"),
+        C("P2 16384 16384 255\n0 0 0", MC_ETRUNCATED,
+          "268435456 samples need at least 536870911 bytes, the file has 5 after the header"),
+        C("P2 2 1 255\n7", MC_ETRUNCATED,
+          "2 samples need at least 3 bytes, the file has 1 after the header"),
+        /* header cut */
+        C("P5\n2 2", MC_ETRUNCATED,
+          "the file ends in the header, at its height"),
+        C("P5\n2 2\n255", MC_ETRUNCATED, "the file ends in the header, at its maxval"),
+        C("P5\n# a comment without end", MC_ETRUNCATED,
+          "the file ends in the header, at its width"),
+        C("P5\n", MC_ETRUNCATED, "the file ends in the header, at its width"),
+        C("P5", MC_EFORMAT, ""), /* no whitespace after magic */
+        C("P5x 1 1 255\n\0", MC_EFORMAT, ""),
+        C("P4\n1 1\n\0", MC_EFORMAT, ""), /* PBM: not supported */
+        C("P7\nWIDTH 1\n", MC_EFORMAT, ""), /* PAM: not supported */
 #undef C
     };
 
@@ -1453,6 +1490,9 @@ static void test_pnm_errors(void **state)
         memcpy(copy, cases[i].file, cases[i].len); /* exact size for ASan */
         if (mc_image_decode(ctx, copy, cases[i].len, NULL, &img) != cases[i].err)
             fail_msg("case %zu: expected %s, got another result", i, mc_strerror(cases[i].err));
+        if (strcmp(mc_ctx_last_detail(ctx), cases[i].detail) != 0)
+            fail_msg("case %zu: detail '%s', expected '%s'", i, mc_ctx_last_detail(ctx),
+                     cases[i].detail);
         free(copy);
     }
 

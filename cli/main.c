@@ -26,7 +26,7 @@ static const char USAGE[] =
     "    medcrypt bench   [--json] [--threads N] [--repeat N] [--tiny]\n"
     "    medcrypt bench   --process [--dir DIR] [FILE...]\n"
     "    medcrypt VERB --help\n"
-    "    medcrypt --version\n"
+    "    medcrypt [VERB] --version\n"
     "\n"
     "Encrypts an image (DICOM, PNG, PGM/PPM, BMP, JPEG) into a cipher image: a PNG\n"
     "of noise of the same size and depth that only the key turns back into the\n"
@@ -43,7 +43,9 @@ static const char USAGE[] =
     "    $ medcrypt encrypt -k patient.key scan.pgm        # writes scan.pgm.enc.png\n"
     "    $ medcrypt decrypt -k patient.key scan.pgm.enc.png  # writes scan.pgm\n"
     "\n"
-    "Exit status: 0 on success, 1 on any failure (one line on stderr per problem).\n";
+    "Exit status: 0 on success, 1 on any failure. Each problem is one line on\n"
+    "stderr, 'medcrypt: FILE: problem'; some are followed by a line\n"
+    "'medcrypt: hint: ...' that says what to do.\n";
 
 /* `medcrypt serve` runs medcrypt-serve, installed beside this program
  * (cli/serve_main.c says why it is a program of its own). Looked up next
@@ -103,6 +105,12 @@ static int stdout_checked(int rc)
 
 static int run_main(int argc, char **argv);
 
+static int print_version(void)
+{
+    printf("medcrypt %s (cipher format %d)\n", MC_VERSION_STRING, MC_FORMAT_VERSION);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     return stdout_checked(run_main(argc, argv));
@@ -142,11 +150,17 @@ static int run_main(int argc, char **argv)
         return 0;
     }
     if (strcmp(verb, "--version") == 0 || strcmp(verb, "-V") == 0) {
-        printf("medcrypt %s (cipher format %d)\n", MC_VERSION_STRING, MC_FORMAT_VERSION);
-        return 0;
+        return print_version();
     }
-    if ((v = find_verb(verb)) != NULL)
+    if ((v = find_verb(verb)) != NULL) {
+        /* "medcrypt encrypt --version": the one version, as --help is
+         * each verb's (only alone: elsewhere it could be an option's
+         * value, "-o --version"). */
+        if (argc == 3 && (strcmp(argv[2], "--version") == 0 || strcmp(argv[2], "-V") == 0)) {
+            return print_version();
+        }
         return v->run(argc - 1, argv + 1);
+    }
     cli_error(NULL, "unknown command '%s'", verb);
     cli_hint("run 'medcrypt --help' for the list of commands");
     return 1;

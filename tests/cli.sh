@@ -506,9 +506,17 @@ assert_rc 0 "--version exits 0"
 if [ "$(awk 'END { print NR }' "$R/out")" = 1 ] &&
     grep -Eq '^medcrypt [0-9][^ ]* \(cipher format 3\)$' "$R/out"; then
     ok "--version prints 'medcrypt X (cipher format 3)'"
+    cp "$R/out" "$R/version"
 else
     not_ok "--version prints 'medcrypt X (cipher format 3)' (got: $(tr '\n' '|' <"$R/out"))"
 fi
+
+for v in encrypt decrypt keygen info serve; do
+    run mc $v --version
+    assert_rc 0 "'medcrypt $v --version' exits 0"
+    assert_same "'medcrypt $v --version' prints the version, as 'medcrypt --version'" \
+        "$R/out" "$R/version"
+done
 
 for h in "--help" "keygen --help" "encrypt --help" "decrypt --help" "help encrypt"; do
     # shellcheck disable=SC2086

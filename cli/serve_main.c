@@ -7,6 +7,10 @@
  * 512x512 image (docs/PERFORMANCE.md, "Whole process"). */
 #include "cli.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -16,5 +20,13 @@ int main(int argc, char **argv)
 #ifdef __GLIBC__
     mallopt(M_MMAP_THRESHOLD, 1 << 20); /* as in main.c */
 #endif
+    if (argc == 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
+        printf("medcrypt %s (cipher format %d)\n", MC_VERSION_STRING, MC_FORMAT_VERSION);
+        if (fflush(stdout) != 0 || ferror(stdout)) { /* as medcrypt --version */
+            cli_error(NULL, "standard output: write failed: %s", strerror(errno));
+            return 1;
+        }
+        return 0;
+    }
     return cmd_serve(argc, argv);
 }

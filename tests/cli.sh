@@ -518,6 +518,11 @@ for v in encrypt decrypt keygen info serve; do
         "$R/out" "$R/version"
 done
 
+if [ -x "$(dirname "$MC")/medcrypt-serve" ]; then
+    run "$(dirname "$MC")/medcrypt-serve" --version
+    assert_same "'medcrypt-serve --version' prints the same version" "$R/out" "$R/version"
+fi
+
 for h in "--help" "keygen --help" "encrypt --help" "decrypt --help" "help encrypt"; do
     # shellcheck disable=SC2086
     run mc $h

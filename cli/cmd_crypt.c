@@ -273,7 +273,7 @@ static bool process(const struct job *job, const char *input)
     /* "encrypt *" in a folder that holds cipher images too: they are not
      * encrypted again into NAME.enc.png.enc.png, a second layer nobody
      * asked for. */
-    if (!job->decrypt && mc__png_has_cipher_chunk(in, in_len)) {
+    if (!job->decrypt && mc_is_cipher_image(in, in_len)) {
         cli_error(shown_name(input),
                   "already a medcrypt cipher image: not encrypted again (decrypt it first)");
         mc__free_huge(in); /* cipher bytes: nothing to wipe */

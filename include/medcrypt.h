@@ -12,6 +12,7 @@
 #ifndef MEDCRYPT_H
 #define MEDCRYPT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -229,6 +230,15 @@ typedef struct mc_cipher_info {
 
 mc_err mc_cipher_inspect(mc_ctx *ctx, const uint8_t *in, size_t in_len, mc_cipher_info *info)
     MC_WARN_UNUSED;
+
+/* Whether in is a cipher image, intact or damaged: a PNG whose chunk list
+ * holds medcrypt's chunk before the image data. Only the chunk headers
+ * are read, nothing is decoded or checked: cheap enough to ask of every
+ * input before mc_encrypt_file(), which encrypts a cipher image again
+ * like any PNG (the medcrypt command and the web application refuse it
+ * instead: a second layer nobody asked for). in may be NULL if in_len is
+ * 0. */
+bool mc_is_cipher_image(const uint8_t *in, size_t in_len);
 
 /* ------------------------------------------------------------------ */
 /* Formats and previews (issue 5: BMP, JPEG, DICOM).                   */

@@ -158,7 +158,7 @@ static bool ihdr_intact(const uint8_t *in, size_t len)
            (uint32_t)crc32(0, in + 12, 17) == get32(in + 29);
 }
 
-bool mc__png_has_cipher_chunk(const uint8_t *in, size_t len)
+bool mc_is_cipher_image(const uint8_t *in, size_t len)
 {
     bool before_idat;
     return mc__png_sniff(in, len) && scan_chunks(in, len, &before_idat) > 0 && before_idat;

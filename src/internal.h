@@ -453,10 +453,6 @@ mc_err mc__png_encode_bands_to(const mc_image *img, size_t row_len, uint8_t colo
                                const mc__png_chunk *extra, bool stored, unsigned threads,
                                mc_write_fn write, void *user);
 bool mc__png_sniff(const uint8_t *buf, size_t len);
-/* container.c: a PNG whose chunk list holds a medcrypt chunk before the
- * image data (a cipher image, intact or not), from the chunk headers
- * alone: nothing is decoded. */
-bool mc__png_has_cipher_chunk(const uint8_t *buf, size_t len);
 /* PNG §5.2: the 8 bytes every PNG file starts with (codec_png.c). */
 extern const uint8_t mc__png_signature[8];
 

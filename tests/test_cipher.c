@@ -901,12 +901,23 @@ static void test_ihdr_flip_not_too_big(void **state)
 /* A plain PNG is not a cipher image; garbage is not either. */
 static void test_not_cipher(void **state)
 {
-    size_t len;
-    uint8_t *buf = read_testdata("png/rgb_100x100.png", &len);
+    size_t len, clen;
+    uint8_t *buf = read_testdata("png/rgb_100x100.png", &len), *cipher = NULL;
     mc_image *img = NULL;
     mc_key key;
     (void)state;
     test_key(&key, 0);
+    /* mc_is_cipher_image: from the chunk list alone */
+    assert_int_equal(mc_encrypt_file(ctx, &key, buf, len, NULL, &cipher, &clen), MC_OK);
+    assert_true(mc_is_cipher_image(cipher, clen));
+    assert_true(mc_is_cipher_image(cipher, 33 + 8)); /* signature, IHDR, medcrypt's header */
+    assert_false(mc_is_cipher_image(cipher, 33));    /* cut before its chunk: cannot tell */
+    cipher[33 + 4] ^= 0x20;                          /* the chunk type's case changed */
+    assert_false(mc_is_cipher_image(cipher, clen));
+    free(cipher);
+    assert_false(mc_is_cipher_image(buf, len));
+    assert_false(mc_is_cipher_image((const uint8_t *)"P5\n1 1\n255\n\0", 13));
+    assert_false(mc_is_cipher_image(NULL, 0));
     assert_int_equal(mc_decrypt_image(ctx, &key, buf, len, &img), MC_ENOTCIPHER);
     assert_int_equal(mc_decrypt_image(ctx, &key, (const uint8_t *)"hello", 5, &img),
                      MC_ENOTCIPHER);

@@ -364,6 +364,15 @@ req -F "key=$KEY" -F "cipher=@$TESTDATA/png/rgb_100x100.png" "$MAIN/api/v1/decry
 expect 400 "a plain PNG is not a cipher: 400" "not a medcrypt cipher image"
 req -F "key=$KEY" -F "cipher=@$PGM" "$MAIN/api/v1/decrypt"
 expect 400 "a PGM is not a cipher: 400"
+# A cipher image sent to encrypt is not wrapped in a second layer.
+req -F "key=$KEY" -F "image=@$R/pgm.enc.png" "$MAIN/api/v1/encrypt"
+expect 415 "encrypting a cipher image: 415, decrypt it instead" \
+    "image: unsupported image variant: this is already a medcrypt cipher image (decrypt it instead)"
+req -F "key=$KEY" -F "image=@$R/modified.enc.png" "$MAIN/encrypt"
+expect 415 "the encrypt page with a (damaged) cipher image: 415"
+check "the encrypt page says it is a cipher image" \
+    body_has "The image is already a medcrypt cipher image."
+check "the encrypt page links to the decrypt page" body_has '<a href="/decrypt">decrypt page</a>'
 printf 'not an image at all' >"$R/junk.bin"
 req -F "key=$KEY" -F "image=@$R/junk.bin" "$MAIN/api/v1/encrypt"
 expect 400 "encrypting junk: 400" "image: not an image medcrypt can read"

@@ -98,6 +98,14 @@ mc_err web_encrypt(struct req *r, const mc_key *key, const struct field *image,
     mc_err err;
 
     memset(res, 0, sizeof *res);
+    /* A cipher image is not wrapped in a second layer (as the command
+     * refuses it): whoever sends one meant the decrypt page. 415, with
+     * the reason as the detail. */
+    if (mc_is_cipher_image((const uint8_t *)image->data.p, image->data.len)) {
+        snprintf(res->detail, sizeof res->detail,
+                 "this is already a medcrypt cipher image (decrypt it instead)");
+        return MC_EUNSUPPORTED;
+    }
     web_sanitize_name(image->filename != NULL ? image->filename : "", name, sizeof name);
     if ((err = new_ctx(r, &ctx)) != MC_OK)
         return err;

@@ -152,7 +152,14 @@ void page_encrypt_post(struct req *r)
         char why[320];
         snprintf(why, sizeof why, "%s%s%s", mc_strerror(err), res.detail[0] != '\0' ? ": " : "",
                  res.detail);
-        error_block(&err_html, "The image: ", why);
+        if (mc_is_cipher_image((const uint8_t *)image->data.p, image->data.len)) {
+            /* Not a failure of the image: the wrong page. */
+            error_block(&err_html, "", "the image is already a medcrypt cipher image");
+            buf_puts(&err_html, "<p class=\"hint\">To see what it hides, open the "
+                                "<a href=\"/decrypt\">decrypt page</a> with its key.</p>");
+        } else {
+            error_block(&err_html, "The image: ", why);
+        }
         crypt_result_free(&res);
         sodium_memzero(text, sizeof text);
         status = web_status_for(err); /* 413, 415 as the API and the other pages */

@@ -192,6 +192,18 @@ req "$MAIN/healthz"
 expect 200 "GET /healthz" && check "/healthz says ok" body_has ok
 security_headers "/healthz"
 
+# RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400 (HTTP/1.0 has
+# no Host to require). curl's -H "Host:" sends none.
+req -H "Host:" "$MAIN/api/v1/encrypt"
+expect 400 "HTTP/1.1 without a Host header: 400" \
+    "an HTTP/1.1 request needs a Host header (RFC 9112, 3.2)"
+security_headers "the 400 for a missing Host"
+req -H "Host:" "$MAIN/"
+expect 400 "a page without a Host header: 400"
+check "the 400 page says why" body_has "needs a Host header"
+req --http1.0 -H "Host:" "$MAIN/healthz"
+expect 200 "HTTP/1.0 without a Host header: 200"
+
 # --- pages -----------------------------------------------------------
 req "$MAIN/"
 expect 200 "GET / (home)"

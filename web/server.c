@@ -362,7 +362,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     const struct web_config *cfg = cls;
     struct req *r = *req_cls;
 
-    (void)version;
     if (r == NULL) {
         const char *cl;
 
@@ -375,6 +374,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         clock_gettime(CLOCK_MONOTONIC, &r->start);
         copy_path(r->method, sizeof r->method, method);
         copy_path(r->path, sizeof r->path, url);
+        /* RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request)
+         * status code to any HTTP/1.1 request message that lacks a Host
+         * header field". Answered here, with this server's headers
+         * (libmicrohttpd's strict mode would answer it with none). */
+        if (version != NULL && strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST) == NULL) {
+            reply_error(r, 400, "an HTTP/1.1 request needs a Host header (RFC 9112, 3.2)");
+            return queue(r);
+        }
         if ((r->route = route_find(r)) == NULL)
             return queue(r);
         if (strcmp(r->route->method, "POST") != 0)

@@ -14,6 +14,8 @@
 /* One voice on stderr: "medcrypt: FILE: problem" or "medcrypt: problem". */
 void cli_error(const char *file, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cli_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "medcrypt X (cipher format N)" on stdout; returns 0. */
+int cli_version(void);
 /* A number with an optional K/M/G (binary) suffix, at most max. */
 bool cli_parse_size(const char *s, unsigned long long max, unsigned long long *out);
 /* After getopt_long returned '?' (opterr = 0): names the option it refused

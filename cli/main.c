@@ -105,12 +105,6 @@ static int stdout_checked(int rc)
 
 static int run_main(int argc, char **argv);
 
-static int print_version(void)
-{
-    printf("medcrypt %s (cipher format %d)\n", MC_VERSION_STRING, MC_FORMAT_VERSION);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     return stdout_checked(run_main(argc, argv));
@@ -149,16 +143,14 @@ static int run_main(int argc, char **argv)
         fputs(USAGE, stdout);
         return 0;
     }
-    if (strcmp(verb, "--version") == 0 || strcmp(verb, "-V") == 0) {
-        return print_version();
-    }
+    if (strcmp(verb, "--version") == 0 || strcmp(verb, "-V") == 0)
+        return cli_version();
     if ((v = find_verb(verb)) != NULL) {
         /* "medcrypt encrypt --version": the one version, as --help is
          * each verb's (only alone: elsewhere it could be an option's
          * value, "-o --version"). */
-        if (argc == 3 && (strcmp(argv[2], "--version") == 0 || strcmp(argv[2], "-V") == 0)) {
-            return print_version();
-        }
+        if (argc == 3 && (strcmp(argv[2], "--version") == 0 || strcmp(argv[2], "-V") == 0))
+            return cli_version();
         return v->run(argc - 1, argv + 1);
     }
     cli_error(NULL, "unknown command '%s'", verb);

@@ -21,7 +21,7 @@ int main(int argc, char **argv)
     mallopt(M_MMAP_THRESHOLD, 1 << 20); /* as in main.c */
 #endif
     if (argc == 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
-        printf("medcrypt %s (cipher format %d)\n", MC_VERSION_STRING, MC_FORMAT_VERSION);
+        cli_version();
         if (fflush(stdout) != 0 || ferror(stdout)) { /* as medcrypt --version */
             cli_error(NULL, "standard output: write failed: %s", strerror(errno));
             return 1;

@@ -97,6 +97,12 @@ void cli_hint(const char *fmt, ...)
     va_end(ap);
 }
 
+int cli_version(void)
+{
+    printf("medcrypt %s (cipher format %d)\n", MC_VERSION_STRING, MC_FORMAT_VERSION);
+    return 0;
+}
+
 /* A positive number with an optional K/M/G (binary) suffix. */
 bool cli_parse_size(const char *s, unsigned long long max, unsigned long long *out)
 {

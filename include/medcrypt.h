@@ -53,7 +53,7 @@ typedef enum mc_err {
     MC_EVERSION,        /* cipher image of an unknown format version */
     MC_EWRONGKEY,       /* key id in the cipher image is not this key's */
     MC_ETAMPERED,       /* the cipher image was modified or damaged */
-    MC_EAADHAAR_LENGTH, /* Aadhaar: not 12 digits, spaces and hyphens */
+    MC_EAADHAAR_LENGTH, /* Aadhaar: not 12 digits (and spaces, hyphens) */
     MC_EAADHAAR_FIRST,  /* Aadhaar: first digit 0 or 1 */
     MC_EAADHAAR_CHECK,  /* Aadhaar: Verhoeff check digit fails */
     MC_EDOB_FORMAT,     /* date of birth not YYYY-MM-DD */

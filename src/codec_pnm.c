@@ -260,11 +260,8 @@ static void over_maxval(const mc_ctx *ctx, const struct pnm_header *h, size_t i,
 static mc_err binary_raster(const mc_ctx *ctx, const uint8_t *p, size_t avail,
                             const struct pnm_header *h, mc_image *img, size_t *used)
 {
-    if (avail < img->samples_len) {
-        mc__ctx_detail(ctx, "the raster needs %zu bytes, the file has %zu after the header",
-                       img->samples_len, avail);
-        return MC_ETRUNCATED;
-    }
+    if (avail < img->samples_len)
+        return MC_ETRUNCATED; /* the caller checked it first, and said so */
     if (!raster_within(p, img->samples_len, h)) {
         /* Found again, one sample at a time: an error path only. */
         for (size_t i = 0; i < img->samples_len / (h->bits / 8); i++) {

@@ -14,7 +14,6 @@
 static void too_big(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint64_t max)
 {
     uint64_t n = (uint64_t)w * h;
-
     char channels[32] = "";
 
     if (c > 1)

@@ -466,13 +466,26 @@ def main():
             for t, off, n in chunks(bytes(d), verify=False):
                 d[off + n:off + n + 4] = struct.pack('>I', zlib.crc32(d[off - 4:off + n]) & 0xffffffff)
             open(sys.argv[2], 'wb').write(d)
-        elif cmd == 'bigpng':       # a valid-looking 100000x100000 gray PNG
+        elif cmd in ('bigpng', 'metapng', 'palpng'):
             def chunk(t, data):
                 return struct.pack('>I', len(data)) + t + data + \
                     struct.pack('>I', zlib.crc32(t + data) & 0xffffffff)
-            ihdr = struct.pack('>IIBBBBB', 100000, 100000, 8, 0, 0, 0, 0)
-            idat = zlib.compress(b'\0' * 1001)
-            open(sys.argv[2], 'wb').write(SIG + chunk(b'IHDR', ihdr) + chunk(b'IDAT', idat) + chunk(b'IEND', b''))
+            if cmd == 'bigpng':     # a valid-looking 100000x100000 gray PNG
+                body = chunk(b'IHDR', struct.pack('>IIBBBBB', 100000, 100000, 8, 0, 0, 0, 0)) + \
+                    chunk(b'IDAT', zlib.compress(b'\0' * 1001))
+            elif cmd == 'metapng':  # 4x4 gray with metadata chunks, tEXt twice
+                body = chunk(b'IHDR', struct.pack('>IIBBBBB', 4, 4, 8, 0, 0, 0, 0)) + \
+                    chunk(b'gAMA', struct.pack('>I', 45455)) + \
+                    chunk(b'pHYs', struct.pack('>IIB', 2835, 2835, 1)) + \
+                    chunk(b'tEXt', b'Comment\0first') + \
+                    chunk(b'IDAT', zlib.compress(b''.join(b'\0' + bytes(range(y, y + 4))
+                                                          for y in range(4)))) + \
+                    chunk(b'tEXt', b'Comment\0second')
+            else:                   # 2x1 palette with tRNS: kept, as alpha
+                body = chunk(b'IHDR', struct.pack('>IIBBBBB', 2, 1, 8, 3, 0, 0, 0)) + \
+                    chunk(b'PLTE', bytes([1, 2, 3, 4, 5, 6])) + chunk(b'tRNS', b'\x80') + \
+                    chunk(b'IDAT', zlib.compress(b'\0\0\1'))
+            open(sys.argv[2], 'wb').write(SIG + body + chunk(b'IEND', b''))
         else:
             print('unknown command', cmd)
             return 2
@@ -1284,6 +1297,31 @@ else
     not_ok "writing a 100000x100000 PNG header ($(py_text))"
 fi
 rm -f big.pgm big.png
+
+# A PNG's metadata chunks are not kept (FORMAT.md §3): encrypt says which,
+# once each, and succeeds. A palette's tRNS is kept (as alpha): no note.
+if py metapng meta.png && py palpng pal.png; then
+    run mc encrypt -k k.key meta.png
+    assert_rc 0 "a PNG with metadata chunks: exit 0"
+    assert_err_is "a PNG with metadata chunks: one note naming them" \
+        "medcrypt: meta.png: note: not kept: its PNG metadata chunks gAMA, pHYs, tEXt (the pixels are kept exactly)"
+    run mc encrypt -k k.key pal.png
+    assert_rc 0 "a palette PNG with tRNS: exit 0"
+    if [ -s "$R/err" ]; then
+        not_ok "a palette PNG with tRNS: no note, its alpha is kept ($(details))"
+    else
+        ok "a palette PNG with tRNS: no note, its alpha is kept"
+    fi
+    run mc decrypt -k k.key -o pal.back.png pal.png.enc.png
+    if py same pal.png pal.back.png; then
+        ok "a palette PNG with tRNS: its samples (RGBA) come back"
+    else
+        not_ok "a palette PNG with tRNS: its samples (RGBA) come back ($(py_text))"
+    fi
+else
+    not_ok "writing PNGs with metadata chunks ($(py_text))"
+fi
+rm -f meta.png meta.png.enc.png pal.png pal.png.enc.png pal.back.png
 
 # A PGM that breaks its own header says where: the sample, and the rule.
 printf 'P2\n3 2\n255\n1 2 3\n4 300 6\n' >over.pgm

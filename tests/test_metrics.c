@@ -345,8 +345,8 @@ static void test_local_entropy(void **state)
     }
 
     /* The reference interval: centred on the published mean 7.902469
-     * (Wu et al. 2013, Table 2) and about 3 times wider than the
-     * published 7.901515..7.903422. */
+     * (Wu et al. 2013, Table 2) and about 5.4 times wider than the
+     * published 7.901901..7.903037 (alpha 0.05). */
     assert_int_equal(
         mc_local_entropy_reference(W, H, 8, 30, 1936, 300, 0.05, 99, &lo, &hi), MC_OK);
     NEAR((lo + hi) / 2, 7.902469, 2e-4);
@@ -356,7 +356,8 @@ static void test_local_entropy(void **state)
     assert_true(lo == lo2 && hi == hi2); /* seeded */
 
     /* Truly random images (seeded) pass the simulated interval about 95 %
-     * of the time, the published one only about half the time. */
+     * of the time, the published one only about 28 % of the time (the
+     * mean of 30 blocks within 0.36 of its standard deviation). */
     for (int t = 0; t < n; t++) {
         for (uint32_t i = 0; i < W * H; i += 8) {
             uint64_t r = rnd(&s);
@@ -365,12 +366,12 @@ static void test_local_entropy(void **state)
         assert_int_equal(mc_metric_local_entropy(&p, 30, 1936, (uint64_t)t, &m1), MC_OK);
         assert_int_equal(mc_metric_local_entropy(&p, 30, 1936, (uint64_t)t, &m2), MC_OK);
         assert_true(m1 == m2);
-        pub_pass += m1 >= 7.901515 && m1 <= 7.903422;
+        pub_pass += m1 >= 7.901901 && m1 <= 7.903037; /* alpha 0.05 */
         sim_pass += m1 >= lo && m1 <= hi;
     }
     printf("random images inside the published interval: %d/%d, inside ours: %d/%d\n",
            pub_pass, n, sim_pass, n);
-    assert_true(pub_pass > n * 3 / 10 && pub_pass < n * 6 / 10);
+    assert_true(pub_pass > n * 15 / 100 && pub_pass < n * 42 / 100);
     assert_true(sim_pass > n * 88 / 100);
     free(img);
 }

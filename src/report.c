@@ -19,6 +19,7 @@
 #define N_DIRS 3
 #define N_STAGES 4
 #define N_PAIRS 2000    /* random adjacent pairs, as in the paper */
+#define MIN_PAIRS 10    /* fewer: no correlation test (critical_values) */
 #define LE_K 30         /* local entropy: blocks (Wu et al. 2013) */
 #define LE_BLOCK 1936   /* local entropy: pixels per block (44 x 44) */
 #define LE_TRIALS 200   /* simulated random images for its reference */
@@ -68,7 +69,10 @@ struct mc_analysis {
     double entropy_mean, entropy_crit; /* random data: mean, one-sided 0.05 */
     double npcr_ideal, uaci_ideal;  /* means for independent uniform images */
     double le_lo, le_hi;            /* local-entropy reference, alpha 0.05 */
-    double corr_crit_all, corr_crit_rand; /* |r| bound at alpha 0.05 */
+    /* |r| bounds at alpha 0.05, per direction (their pair counts differ),
+     * and for the key sensitivity's sample-by-sample correlation; NAN:
+     * too few pairs for a test */
+    double corr_crit_all[N_DIRS], corr_crit_rand[N_DIRS], corr_crit_ks;
     double npcr_crit[N_ALPHAS], uaci_lo[N_ALPHAS], uaci_hi[N_ALPHAS];     /* T = W·H */
     double npcr_crit_all[N_ALPHAS], uaci_lo_all[N_ALPHAS], uaci_hi_all[N_ALPHAS]; /* W·H·C */
     double aval_lo, aval_hi;        /* binomial 95 % interval around 50 % */
@@ -219,7 +223,9 @@ static void critical_values(mc_analysis *a)
 {
     uint64_t t = (uint64_t)a->width * a->height, t_all = t * a->channels;
     double z = mc_normal_quantile(0.975);
-    uint64_t pairs_h = (uint64_t)(a->width - (a->width > 1)) * a->height;
+    /* Adjacent pairs in each direction (DIR_NAMES' order). */
+    uint64_t w1 = a->width - 1, h1 = a->height - 1;
+    const uint64_t pairs[N_DIRS] = {w1 * a->height, (uint64_t)a->width * h1, w1 * h1};
 
     a->df = (double)(((uint64_t)1 << a->bits) - 1);
     a->chi2_crit[0] = mc_chi2_critical(a->df, 0.05);
@@ -229,9 +235,20 @@ static void critical_values(mc_analysis *a)
     /* Ideal NPCR and UACI: their means for independent uniform images. */
     a->npcr_ideal = 100.0 * a->df / (a->df + 1.0);
     a->uaci_ideal = 100.0 * (a->df + 2.0) / (3.0 * a->df + 3.0);
-    /* r of independent samples ~ N(0, 1/n): |r| < z_{0.975} / sqrt(n). */
-    a->corr_crit_all = z / sqrt((double)(pairs_h > 0 ? pairs_h : 1));
-    a->corr_crit_rand = z / sqrt((double)N_PAIRS);
+    /* r of n independent pairs ~ N(0, 1/n): |r| < z_{0.975} / sqrt(n),
+     * with n each direction's own count. The N_PAIRS random pairs are
+     * drawn with replacement from those N: their r is the population's
+     * (variance 1/N) plus the sampling's (1/N_PAIRS), which matters for
+     * a small image (13 x 1: 12 vertical pairs drawn 2000 times would
+     * otherwise fail a random cipher 9 times in 10). Under MIN_PAIRS no
+     * test: r's normal approximation does not hold. */
+    for (int d = 0; d < N_DIRS; d++) {
+        bool testable = pairs[d] >= MIN_PAIRS;
+        a->corr_crit_all[d] = testable ? z / sqrt((double)pairs[d]) : NAN;
+        a->corr_crit_rand[d] =
+            testable ? z * sqrt(1.0 / N_PAIRS + 1.0 / (double)pairs[d]) : NAN;
+    }
+    a->corr_crit_ks = t >= MIN_PAIRS ? z / sqrt((double)t) : NAN;
     for (int i = 0; i < N_ALPHAS; i++) {
         mc_npcr_critical(t, a->bits, ALPHAS[i], &a->npcr_crit[i]);
         mc_uaci_critical(t, a->bits, ALPHAS[i], &a->uaci_lo[i], &a->uaci_hi[i]);
@@ -293,6 +310,8 @@ mc_err mc_analyze_ex(mc_ctx *ctx, const mc_key *key, const mc_image *plain,
     if (ctx == NULL || plain == NULL || out == NULL || (cipher_png == NULL && cipher_len > 0) ||
         plain->samples == NULL || plain->samples_len == 0)
         return MC_EINVAL;
+    if (plain->spent)
+        return MC_ESTATE;
     if ((a = calloc(1, sizeof *a)) == NULL ||
         (a->plot_plain = calloc(1, sizeof *a->plot_plain)) == NULL ||
         (a->plot_cipher = calloc(1, sizeof *a->plot_cipher)) == NULL) {
@@ -625,8 +644,11 @@ mc_err mc_analysis_json(const mc_analysis *a, char **out, size_t *out_len)
     sb_puts(&b, ",");
     j_num(&b, a->le_hi);
     sb_puts(&b, "],");
-    j_key_num(&b, "correlation_all_05", a->corr_crit_all, true);
-    j_key_num(&b, "correlation_random_05", a->corr_crit_rand, true);
+    j_dirs(&b, "correlation_all_05", a->corr_crit_all);
+    sb_puts(&b, ",");
+    j_dirs(&b, "correlation_random_05", a->corr_crit_rand);
+    sb_puts(&b, ",");
+    j_key_num(&b, "correlation_key_05", a->corr_crit_ks, true);
     sb_puts(&b, "\"avalanche_05\":[");
     j_num(&b, a->aval_lo);
     sb_puts(&b, ",");
@@ -775,18 +797,20 @@ static void t_image(sb *b, const mc_analysis *a, const chan_stats *cs, bool judg
         for (int d = 0; d < N_DIRS; d++) {
             char m[48];
             snprintf(m, sizeof m, "correlation %s (all)", DIR_NAMES[d]);
-            snprintf(crit, sizeof crit, "|r| < %.6f", a->corr_crit_all);
+            crit_text(crit, sizeof crit, a->corr_crit_all[d], "|r| < %.6f",
+                      a->corr_crit_all[d]);
             t_row(b, m, ch, cs[c].corr[d], "0", crit,
-                  verdict(judge && !isnan(cs[c].corr[d]),
-                          fabs(cs[c].corr[d]) < a->corr_crit_all));
+                  verdict(judge && !isnan(cs[c].corr[d]) && !isnan(a->corr_crit_all[d]),
+                          fabs(cs[c].corr[d]) < a->corr_crit_all[d]));
         }
         for (int d = 0; d < N_DIRS; d++) {
             char m[48];
             snprintf(m, sizeof m, "correlation %s (2000)", DIR_NAMES[d]);
-            snprintf(crit, sizeof crit, "|r| < %.6f", a->corr_crit_rand);
+            crit_text(crit, sizeof crit, a->corr_crit_rand[d], "|r| < %.6f",
+                      a->corr_crit_rand[d]);
             t_row(b, m, ch, cs[c].corr_rand[d], "0", crit,
-                  verdict(judge && !isnan(cs[c].corr_rand[d]),
-                          fabs(cs[c].corr_rand[d]) < a->corr_crit_rand));
+                  verdict(judge && !isnan(cs[c].corr_rand[d]) && !isnan(a->corr_crit_rand[d]),
+                          fabs(cs[c].corr_rand[d]) < a->corr_crit_rand[d]));
         }
     }
 }
@@ -844,9 +868,10 @@ mc_err mc_analysis_text(const mc_analysis *a, char **out, size_t *out_len)
     sb_puts(&b, "key sensitivity (decrypted with a key 1 bit off, no tag check)\n");
     for (unsigned c = 0; c < a->channels; c++) {
         ch_name(ch, c, a->channels);
-        snprintf(crit, sizeof crit, "|r| < %.6f", a->corr_crit_all);
+        crit_text(crit, sizeof crit, a->corr_crit_ks, "|r| < %.6f", a->corr_crit_ks);
         t_row(&b, "correlation with plain", ch, a->ks_corr[c], "0", crit,
-              verdict(!isnan(a->ks_corr[c]), fabs(a->ks_corr[c]) < a->corr_crit_all));
+              verdict(!isnan(a->ks_corr[c]) && !isnan(a->corr_crit_ks),
+                      fabs(a->ks_corr[c]) < a->corr_crit_ks));
         snprintf(crit, sizeof crit, ">= %.4f", a->npcr_crit[0]);
         snprintf(ideal, sizeof ideal, "%.4f", a->npcr_ideal);
         t_row(&b, "NPCR with plain (%)", ch, a->ks_npcr[c], ideal, crit,
@@ -1000,14 +1025,19 @@ static void h_image_table(sb *b, const mc_analysis *a, const char *caption, cons
         for (int d = 0; d < N_DIRS; d++) {
             sb_printf(b, "<tr><td>correlation %s, all pairs</td><td>%u</td>", DIR_NAMES[d], c);
             h_cell(b, cs[c].corr[d], "%+.6f");
-            sb_printf(b, "<td>0</td><td>|r| &lt; %.6f</td>", a->corr_crit_all);
-            h_pass(b, judge && !isnan(cs[c].corr[d]), fabs(cs[c].corr[d]) < a->corr_crit_all);
+            crit_text(crit, sizeof crit, a->corr_crit_all[d], "|r| &lt; %.6f",
+                      a->corr_crit_all[d]);
+            sb_printf(b, "<td>0</td><td>%s</td>", crit);
+            h_pass(b, judge && !isnan(cs[c].corr[d]) && !isnan(a->corr_crit_all[d]),
+                   fabs(cs[c].corr[d]) < a->corr_crit_all[d]);
             sb_printf(b, "</tr>\n<tr><td>correlation %s, 2000 pairs</td><td>%u</td>",
                       DIR_NAMES[d], c);
             h_cell(b, cs[c].corr_rand[d], "%+.6f");
-            sb_printf(b, "<td>0</td><td>|r| &lt; %.6f</td>", a->corr_crit_rand);
-            h_pass(b, judge && !isnan(cs[c].corr_rand[d]),
-                   fabs(cs[c].corr_rand[d]) < a->corr_crit_rand);
+            crit_text(crit, sizeof crit, a->corr_crit_rand[d], "|r| &lt; %.6f",
+                      a->corr_crit_rand[d]);
+            sb_printf(b, "<td>0</td><td>%s</td>", crit);
+            h_pass(b, judge && !isnan(cs[c].corr_rand[d]) && !isnan(a->corr_crit_rand[d]),
+                   fabs(cs[c].corr_rand[d]) < a->corr_crit_rand[d]);
             sb_puts(b, "</tr>\n");
         }
     }
@@ -1130,7 +1160,8 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
         sb_printf(&b, "<tr><td>correlation with plain, key 1 bit off</td><td>%u</td>", c);
         h_cell(&b, a->ks_corr[c], "%+.6f");
         sb_puts(&b, "<td>0</td>");
-        h_pass(&b, !isnan(a->ks_corr[c]), fabs(a->ks_corr[c]) < a->corr_crit_all);
+        h_pass(&b, !isnan(a->ks_corr[c]) && !isnan(a->corr_crit_ks),
+               fabs(a->ks_corr[c]) < a->corr_crit_ks);
         sb_printf(&b, "</tr>\n<tr><td>NPCR with plain, key 1 bit off (%%)</td><td>%u</td>", c);
         h_cell(&b, a->ks_npcr[c], "%.4f");
         sb_printf(&b, "<td>%.4f</td>", a->npcr_ideal);

@@ -64,7 +64,7 @@ typedef enum mc_err {
     MC_EKEYCHECK,       /* key text has a typo (checksum mismatch) */
     MC_EKEYVERSION,     /* key text of an unknown version */
     MC_ERANDOM,         /* the operating system gave no randomness */
-    MC_ESTATE,          /* object used after a fatal error */
+    MC_ESTATE,          /* object used after a fatal error: an image encrypted in place */
     MC_ECRYPTO,         /* the crypto library failed */
     MC_ERR_COUNT
 } mc_err;
@@ -124,13 +124,14 @@ typedef enum mc_format {
     MC_FORMAT_NONE = 0,
     MC_FORMAT_PNG = 1,
     MC_FORMAT_PNM = 2,   /* PGM/PPM, binary (P5/P6) or plain (P2/P3) */
-    MC_FORMAT_BMP = 3,   /* reserved for the BMP codec */
-    MC_FORMAT_JPEG = 4,  /* reserved for the JPEG codec */
-    MC_FORMAT_DICOM = 5, /* reserved for the DICOM codec */
+    MC_FORMAT_BMP = 3,   /* Windows bitmap: 1/4/8-bit palette, 16/24/32 bit */
+    MC_FORMAT_JPEG = 4,  /* decoded; encoded back as a PNG (lossless) */
+    MC_FORMAT_DICOM = 5, /* Part 10, uncompressed transfer syntaxes */
     MC_FORMAT_COUNT
 } mc_format;
 
-/* Short name ("png", "pnm", ...) and usual file extension ("png", "pgm"...). */
+/* The format's short name: "png", "pnm", "bmp", "jpeg", "dicom" ("none"
+ * otherwise). An output file's extension is mc_image_info.extension. */
 const char *mc_format_name(mc_format format);
 
 typedef struct mc_image_info {
@@ -139,13 +140,17 @@ typedef struct mc_image_info {
     uint32_t frames;   /* frames stacked in height (1 for most formats) */
     uint8_t channels;  /* 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA */
     uint8_t bits;      /* 8 or 16 bits per sample */
-    mc_format format;  /* the file format it came from / goes back to */
-    const char *extension; /* "png", "pgm", "ppm", ... for output names */
+    mc_format format;  /* the file format it came from (a JPEG goes back as
+                        * a PNG: see extension) */
+    const char *extension; /* of the bytes mc_image_encode writes: "png",
+                            * "pgm", "ppm", "bmp", "dcm"; static */
 } mc_image_info;
 
 typedef struct mc_image mc_image;
 
-/* A zeroed image of the given geometry (checked against the pixel cap). */
+/* A zeroed image of the given geometry (checked against the pixel cap:
+ * MC_ETOOBIG); width and height at least 1, channels 1 to 4, bits 8 or
+ * 16, else MC_EINVAL. Its format is MC_FORMAT_PNG, its name NULL. */
 mc_err mc_image_new(mc_ctx *ctx, uint32_t width, uint32_t height, uint8_t channels,
                     uint8_t bits, mc_image **out);
 void mc_image_free(mc_image *img);
@@ -207,15 +212,19 @@ mc_err mc_encrypt_image(mc_ctx *ctx, const mc_key *key, const mc_image *plain, u
 mc_err mc_decrypt_image(mc_ctx *ctx, const mc_key *key, const uint8_t *in, size_t in_len,
                         mc_image **out) MC_WARN_UNUSED;
 /* As mc_encrypt_image, without a copy: img's samples and side data are
- * encrypted where they are (the image is then only fit for
- * mc_image_free). For callers that hold one large image at a time. */
+ * encrypted where they are. For callers that hold one large image at a
+ * time. After the call, whatever it returned (a failure too may have
+ * encrypted part of the samples), the image is spent: only fit for
+ * mc_image_free. Encrypting, encoding, previewing or analysing it again
+ * answers MC_ESTATE; to retry, decode the file again. */
 mc_err mc_encrypt_image_inplace(mc_ctx *ctx, const mc_key *key, mc_image *img, uint8_t **out,
                                 size_t *out_len) MC_WARN_UNUSED;
 
 /* As mc_encrypt_image_inplace, but the cipher PNG is handed to write
  * piece by piece as it is encoded, never held whole in memory: for a
  * caller that writes it to a file or a socket (the medcrypt command does).
- * On failure some pieces may have been written: discard them. */
+ * On failure some pieces may have been written: discard them; the image
+ * is spent as above (MC_ESTATE if retried), so decode the file again. */
 mc_err mc_encrypt_image_inplace_to(mc_ctx *ctx, const mc_key *key, mc_image *img,
                                    mc_write_fn write, void *user) MC_WARN_UNUSED;
 

@@ -314,6 +314,9 @@ mc_err mc_encrypt_image_inplace(mc_ctx *ctx, const mc_key *key, mc_image *img, u
 
     if (ctx == NULL || key == NULL || img == NULL || out == NULL || out_len == NULL)
         return MC_EINVAL;
+    if (img->spent)
+        return MC_ESTATE;
+    img->spent = true; /* from here on, on every path */
     randombytes_buf(nonce, sizeof nonce);
     if ((err = mc__encrypt_inplace(key, img, nonce, MC_STAGES_ALL, &hdr, ctx->threads)) != MC_OK)
         return err;
@@ -329,6 +332,9 @@ mc_err mc_encrypt_image_inplace_to(mc_ctx *ctx, const mc_key *key, mc_image *img
 
     if (ctx == NULL || key == NULL || img == NULL || write == NULL)
         return MC_EINVAL;
+    if (img->spent)
+        return MC_ESTATE;
+    img->spent = true; /* from here on, on every path */
     randombytes_buf(nonce, sizeof nonce);
     if ((err = mc__encrypt_inplace(key, img, nonce, MC_STAGES_ALL, &hdr, ctx->threads)) != MC_OK)
         return err;
@@ -343,6 +349,8 @@ mc_err mc_encrypt_image(mc_ctx *ctx, const mc_key *key, const mc_image *plain, u
 
     if (ctx == NULL || key == NULL || plain == NULL || out == NULL || out_len == NULL)
         return MC_EINVAL;
+    if (plain->spent)
+        return MC_ESTATE;
     if ((err = mc__image_copy(plain, &img)) != MC_OK)
         return err;
     err = mc_encrypt_image_inplace(ctx, key, img, out, out_len);

@@ -183,6 +183,8 @@ mc_err mc_image_encode(mc_ctx *ctx, const mc_image *img, uint8_t **out, size_t *
 
     if (img == NULL || out == NULL || out_len == NULL)
         return MC_EINVAL;
+    if (img->spent)
+        return MC_ESTATE;
     if ((c = codec_for(img->format)) != NULL && c->as_png)
         return png_encode(ctx, img, out, out_len);
     if (c == NULL || c->encode == NULL)
@@ -199,6 +201,8 @@ mc_err mc_image_encode_to(mc_ctx *ctx, const mc_image *img, mc_write_fn write, v
 
     if (img == NULL || write == NULL)
         return MC_EINVAL;
+    if (img->spent)
+        return MC_ESTATE;
     if ((c = codec_for(img->format)) != NULL && c->as_png)
         return png_encode_to(ctx, img, write, user);
     if (c == NULL || c->encode == NULL)
@@ -218,5 +222,7 @@ mc_err mc_image_encode_png(mc_ctx *ctx, const mc_image *img, uint8_t **out, size
 {
     if (img == NULL || out == NULL || out_len == NULL)
         return MC_EINVAL;
+    if (img->spent)
+        return MC_ESTATE;
     return png_encode(ctx, img, out, out_len);
 }

@@ -70,6 +70,13 @@ void mc__ctx_detail(const mc_ctx *ctx, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(last_detail, sizeof last_detail, fmt, ap);
     va_end(ap);
+    /* Printable ASCII only: a detail may quote a file's bytes (a
+     * Photometric Interpretation, a transfer syntax UID), and a caller
+     * prints it into a log or onto a terminal, where a newline would
+     * forge a line and an ESC drive the terminal. */
+    for (char *p = last_detail; *p != '\0'; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+            *p = '?';
 }
 
 const char *mc_ctx_last_detail(const mc_ctx *ctx)
@@ -286,8 +293,11 @@ static mc_err read_header(const struct dicom *d, struct enc enc, size_t pos, siz
         return MC_OK;
     }
     if (!vr_valid(p + 4)) {
-        mc__ctx_detail(d->ctx, "element (%04X,%04X) at offset %zu: invalid VR",
-                       tag_group(e->tag), tag_element(e->tag), pos);
+        /* No tag named: without a valid VR these 4 bytes are most likely
+         * not a tag but the middle of a value (a name, say), and the
+         * detail never quotes a value. */
+        mc__ctx_detail(d->ctx, "at offset %zu: not an element (no valid VR after the tag)",
+                       pos);
         return MC_EFORMAT;
     }
     memcpy(e->vr, p + 4, 2);

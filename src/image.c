@@ -139,7 +139,10 @@ void mc__image_adopt(mc_image *img, uint8_t *buf, size_t len, size_t off, size_t
 mc_err mc_image_new(mc_ctx *ctx, uint32_t width, uint32_t height, uint8_t channels, uint8_t bits,
                     mc_image **out)
 {
-    if (ctx == NULL || out == NULL)
+    /* A geometry no image has is the caller's mistake, not a file's
+     * (MC_EFORMAT is for file contents). */
+    if (ctx == NULL || out == NULL || width == 0 || height == 0 || channels < 1 ||
+        channels > 4 || (bits != 8 && bits != 16))
         return MC_EINVAL;
     return mc__image_alloc(ctx, width, height, channels, bits, out);
 }

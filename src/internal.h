@@ -90,6 +90,12 @@ struct mc_image {
      * dropped (mc__image_drop_digests) before anything may write them. */
     uint8_t *digests;
     size_t digests_len;
+    /* Encrypted in place (mc_encrypt_image_inplace*, whatever it
+     * returned): its samples are no longer the image's, so every call
+     * that would read them as such answers MC_ESTATE. A retry after a
+     * failed streamed write would otherwise encrypt cipher samples again,
+     * with MC_OK, into an image that never decrypts. */
+    bool spent;
 };
 
 /* Format v3's keyed hash is over the SHA-512 digests of the samples in

@@ -176,6 +176,8 @@ mc_err mc_image_preview_png(mc_ctx *ctx, const mc_image *img, uint8_t **png, siz
 
     if (ctx == NULL || img == NULL || png == NULL || png_len == NULL || img->samples == NULL)
         return MC_EINVAL;
+    if (img->spent)
+        return MC_ESTATE;
     frames = img->frames >= 1 ? img->frames : 1;
     if (img->height % frames != 0)
         frames = 1;

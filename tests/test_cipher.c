@@ -898,6 +898,55 @@ static void test_ihdr_flip_not_too_big(void **state)
     free(cipher);
 }
 
+/* A writer that takes `left` pieces, then fails (a socket that drops). */
+static int failing_write(void *user, const uint8_t *data, size_t len)
+{
+    int *left = user;
+    (void)data;
+    (void)len;
+    return (*left)-- > 0 ? 0 : -1;
+}
+
+/* An image encrypted in place is spent, whatever the call returned: a
+ * retry must not encrypt cipher samples again into an image that never
+ * decrypts (MC_OK before), nor encode them as the plain image. */
+static void test_spent_image(void **state)
+{
+    size_t len, clen;
+    uint8_t *buf = read_testdata("pnm/ct_small_12bit.pgm", &len), *cipher = NULL, *out = NULL,
+            *plain = NULL;
+    mc_image *img = NULL;
+    mc_key key;
+    int left = 3;
+    (void)state;
+    test_key(&key, 0);
+
+    assert_int_equal(mc_image_decode(ctx, buf, len, "ct.pgm", &img), MC_OK);
+    assert_int_equal(mc_encrypt_image_inplace(ctx, &key, img, &cipher, &clen), MC_OK);
+    assert_int_equal(mc_encrypt_image_inplace(ctx, &key, img, &out, &len), MC_ESTATE);
+    assert_int_equal(mc_encrypt_image(ctx, &key, img, &out, &len), MC_ESTATE);
+    assert_int_equal(mc_image_encode(ctx, img, &out, &len), MC_ESTATE);
+    assert_int_equal(mc_image_encode_png(ctx, img, &out, &len), MC_ESTATE);
+    assert_null(out);
+    mc_image_free(img);
+    /* the first cipher is whole */
+    assert_int_equal(mc_decrypt_file(ctx, &key, cipher, clen, &plain, &len, NULL), MC_OK);
+    free(plain);
+    free(cipher);
+
+    /* a streamed write that fails part way: spent too */
+    len = 0;
+    free(buf);
+    buf = read_testdata("pnm/ct_small_12bit.pgm", &len);
+    assert_int_equal(mc_image_decode(ctx, buf, len, "ct.pgm", &img), MC_OK);
+    assert_int_equal(mc_encrypt_image_inplace_to(ctx, &key, img, failing_write, &left), MC_EIO);
+    assert_int_equal(mc_encrypt_image(ctx, &key, img, &out, &clen), MC_ESTATE);
+    assert_int_equal(mc_encrypt_image_inplace_to(ctx, &key, img, failing_write, &left),
+                     MC_ESTATE);
+    mc_image_free(img);
+    free(buf);
+}
+
 /* A plain PNG is not a cipher image; garbage is not either. */
 static void test_not_cipher(void **state)
 {
@@ -947,6 +996,10 @@ static void test_pixel_cap(void **state)
     assert_string_equal(mc_ctx_last_detail(small),
                         "512 x 512 pixels = 262144 samples; the cap is 261632");
     assert_int_equal(mc_image_new(small, 1u << 20, 1u << 20, 1, 8, &img), MC_ETOOBIG);
+    /* a geometry no image has: the caller's mistake */
+    assert_int_equal(mc_image_new(ctx, 0, 10, 1, 8, &img), MC_EINVAL);
+    assert_int_equal(mc_image_new(ctx, 10, 10, 5, 8, &img), MC_EINVAL);
+    assert_int_equal(mc_image_new(ctx, 10, 10, 1, 12, &img), MC_EINVAL);
     assert_int_equal(mc_image_new(ctx, UINT32_MAX, UINT32_MAX, 4, 16, &img), MC_ETOOBIG);
     /* W·H·C past 64 bits: the product is not printed */
     assert_string_equal(mc_ctx_last_detail(ctx),
@@ -1006,6 +1059,7 @@ int main(void)
         cmocka_unit_test(test_chunk_layout),
         cmocka_unit_test(test_ihdr_flip_not_too_big),
         cmocka_unit_test(test_not_cipher),
+        cmocka_unit_test(test_spent_image),
         cmocka_unit_test(test_pixel_cap),
         cmocka_unit_test(test_avalanche),
     };

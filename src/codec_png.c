@@ -15,6 +15,65 @@
 /* PNG §5.2: the 8-byte signature. */
 const uint8_t mc__png_signature[8] = {137, 80, 78, 71, 13, 10, 26, 10};
 
+/* libspng allocates through these: each block remembers its size, so
+ * that it is wiped when freed. libspng's row buffers hold plain pixels
+ * (a PNG being encrypted, one written after decryption), and plain samples
+ * in temporary buffers are wiped on every path (docs/SECURITY.md). The
+ * size sits WIPE_HEAD bytes ahead, which keeps malloc's alignment. */
+#define WIPE_HEAD 16
+
+static void *wipe_malloc(size_t size)
+{
+    uint8_t *p;
+
+    if (size > SIZE_MAX - WIPE_HEAD || (p = malloc(size + WIPE_HEAD)) == NULL)
+        return NULL;
+    memcpy(p, &size, sizeof size);
+    return p + WIPE_HEAD;
+}
+
+static void wipe_free(void *ptr)
+{
+    uint8_t *p = ptr;
+    size_t size;
+
+    if (p == NULL)
+        return;
+    memcpy(&size, p - WIPE_HEAD, sizeof size);
+    sodium_memzero(p, size);
+    free(p - WIPE_HEAD);
+}
+
+static void *wipe_calloc(size_t n, size_t size)
+{
+    void *p;
+
+    if (size != 0 && n > SIZE_MAX / size)
+        return NULL;
+    if ((p = wipe_malloc(n * size)) != NULL)
+        memset(p, 0, n * size);
+    return p;
+}
+
+/* A new block and the old one wiped: realloc would free the old one
+ * unwiped where it moves it. */
+static void *wipe_realloc(void *ptr, size_t size)
+{
+    uint8_t *q;
+    size_t old;
+
+    if (ptr == NULL)
+        return wipe_malloc(size);
+    memcpy(&old, (uint8_t *)ptr - WIPE_HEAD, sizeof old);
+    if ((q = wipe_malloc(size)) == NULL)
+        return NULL;
+    memcpy(q, ptr, old < size ? old : size);
+    wipe_free(ptr);
+    return q;
+}
+
+static struct spng_alloc wiping_alloc = {wipe_malloc, wipe_realloc, wipe_calloc, wipe_free};
+
 /* libspng limits (decode.md, "Decoding untrusted files"): ancillary chunks
  * (text, ICC profiles, unknown chunks such as our own) are held in memory,
  * so bound each one and their total. The pixel data is bounded separately
@@ -297,7 +356,7 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
      * holds. Wuffs' PNG decoder skips it too by default. The check cost
      * 3 % of a decryption, and 0.16 ms per 512 KiB of samples of a
      * plain PNG encrypted (zlib 1.2.13's scalar Adler-32). */
-    if ((sc = spng_ctx_new(SPNG_CTX_IGNORE_ADLER32)) == NULL)
+    if ((sc = spng_ctx_new2(&wiping_alloc, SPNG_CTX_IGNORE_ADLER32)) == NULL)
         return MC_ENOMEM;
 
     /* A side can never exceed the pixel cap (each is at least 1 sample), so
@@ -483,7 +542,7 @@ static mc_err encode(const mc_image *img, const mc__png_chunk *extra, bool fast,
 
     if (!image_consistent(img, &row_len) || !extra_ok(extra))
         return MC_EINVAL;
-    if ((sc = spng_ctx_new(SPNG_CTX_ENCODER)) == NULL)
+    if ((sc = spng_ctx_new2(&wiping_alloc, SPNG_CTX_ENCODER)) == NULL)
         return MC_ENOMEM;
 
     memset(&ihdr, 0, sizeof ihdr);

@@ -312,8 +312,28 @@ then
 else
     not_ok "100x100: correlation bounds per direction ($(grep -o '\"correlation_[a-z]*_05\":[^}]*}*' corr100.json | head -3))"
 fi
+# Chi-square and entropy need 20 colliding pairs expected, T(T-1)/2K:
+# 100x100 16-bit has 763, 33x17 16-bit 2.4 and 1x13 8-bit 0.3 (no test).
+if pyjson "d['critical']['chi_square_05'] is not None and d['critical']['entropy_05'] is not None" \
+    corr100.json; then
+    ok "100x100 16-bit: chi-square and entropy judged (763 collisions expected)"
+else
+    not_ok "100x100 16-bit: chi-square and entropy judged"
+fi
+run "$MC" analyze -k k.key "$TESTDATA/png/edge_33x17_rgba16.png"
+if grep -E '^  (chi-square|entropy \(bits/sample\)) .*(pass|FAIL) *$' out >/dev/null; then
+    not_ok "33x17 16-bit: no chi-square or entropy verdict ($(grep chi-square out | head -2 | tr '\n' '|'))"
+else
+    ok "33x17 16-bit: no chi-square or entropy verdict (2.4 collisions expected)"
+fi
 run "$MC" analyze --json -k k.key "$TESTDATA/png/edge_13x1_rgb8.png"
 cp out corr13.json
+if pyjson "d['critical']['chi_square_05'] is None and d['critical']['entropy_05'] is None" corr13.json
+then
+    ok "1x13 8-bit: no chi-square or entropy critical value"
+else
+    not_ok "1x13 8-bit: no chi-square or entropy critical value"
+fi
 if pyjson "[d['critical']['correlation_all_05'][k] is None for k in ('horizontal', 'diagonal')] == [True, True]
     and abs(d['critical']['correlation_all_05']['vertical'] - 1.959963984540054 / 12 ** 0.5) < 1e-9
     and abs(d['critical']['correlation_random_05']['vertical']
@@ -332,8 +352,8 @@ check_json given12.json plain "$PGM12" "16-bit plain: metrics match Python (6553
 check_json given12.json cipher c12.png "16-bit cipher: metrics match Python"
 if pyjson "d['image']['bits'] == 16 and d['critical']['chi_square_df'] == 65535
     and abs(d['critical']['chi_square_05'] - 66131.63) < 0.01
-    and abs(d['differential']['npcr_critical'] - 99.993454) < 2e-6" given12.json; then
-    ok "16-bit critical values (chi-square df 65535, NPCR for 128x128)"
+    and abs(d['differential']['npcr_critical'] - 99.993896) < 2e-6" given12.json; then
+    ok "16-bit critical values (chi-square df 65535, NPCR for 128x128: exact binomial, k = 1)"
 else
     not_ok "16-bit critical values"
 fi

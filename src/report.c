@@ -68,6 +68,7 @@ struct mc_analysis {
     /* critical values */
     double df, chi2_crit[2];        /* alpha 0.05, 0.01 */
     double entropy_mean, entropy_crit; /* random data: mean, one-sided 0.05 */
+    double entropy_ideal;           /* the most T samples can have: min(D, log2 T) */
     double npcr_ideal, uaci_ideal;  /* means for independent uniform images */
     double le_lo, le_hi;            /* local-entropy reference, alpha 0.05 */
     /* |r| bounds at alpha 0.05, per direction (their pair counts differ),
@@ -231,6 +232,9 @@ static void critical_values(mc_analysis *a)
     a->df = (double)(((uint64_t)1 << a->bits) - 1);
     a->chi2_crit[0] = mc_chi2_critical(a->df, 0.05);
     a->chi2_crit[1] = mc_chi2_critical(a->df, 0.01);
+    /* T samples take at most T values: under 2^D samples, D bits is out of
+     * reach (100 x 100: 13.29 bits, not 16). */
+    a->entropy_ideal = fmin((double)a->bits, log2((double)t));
     if (mc_entropy_critical(t, a->bits, 0.05, &a->entropy_mean, &a->entropy_crit) != MC_OK)
         a->entropy_mean = a->entropy_crit = NAN;
     /* Ideal NPCR and UACI: their means for independent uniform images. */
@@ -646,6 +650,7 @@ mc_err mc_analysis_json(const mc_analysis *a, char **out, size_t *out_len)
     j_key_num(&b, "chi_square_01", a->chi2_crit[1], true);
     j_key_num(&b, "entropy_05", a->entropy_crit, true);
     j_key_num(&b, "entropy_random_mean", a->entropy_mean, true);
+    j_key_num(&b, "entropy_ideal", a->entropy_ideal, true);
     j_key_num(&b, "npcr_ideal", a->npcr_ideal, true);
     j_key_num(&b, "uaci_ideal", a->uaci_ideal, true);
     sb_puts(&b, "\"local_entropy_05\":[");
@@ -740,6 +745,18 @@ mc_err mc_analysis_json(const mc_analysis *a, char **out, size_t *out_len)
 /* ------------------------------------------------------------------ */
 /* Text table.                                                         */
 
+/* A given cipher image that decrypted (under this key) to something else
+ * than the plain image: said at the top, not only as an MSE far below. */
+static bool given_mismatch(const mc_analysis *a)
+{
+    if (!a->cipher_given || !a->has_decrypt)
+        return false;
+    for (unsigned c = 0; c < a->channels; c++)
+        if (a->mse[c] != 0.0)
+            return true;
+    return false;
+}
+
 /* The result column: "" where the test is not judged (the plain image, or
  * too few samples for it), as h_pass in the HTML report. */
 static const char *verdict(bool judged, bool pass)
@@ -791,7 +808,7 @@ static void t_image(sb *b, const mc_analysis *a, const chan_stats *cs, bool judg
 
     for (unsigned c = 0; c < a->channels; c++) {
         ch_name(ch, c, a->channels);
-        snprintf(ideal, sizeof ideal, "%u", a->bits);
+        snprintf(ideal, sizeof ideal, "%.6g", a->entropy_ideal);
         crit_text(crit, sizeof crit, a->entropy_crit, "> %.6f", a->entropy_crit);
         t_row(b, "entropy (bits/sample)", ch, cs[c].entropy, ideal, crit,
               verdict(judge && !isnan(a->entropy_crit), cs[c].entropy > a->entropy_crit));
@@ -862,6 +879,12 @@ mc_err mc_analysis_text(const mc_analysis *a, char **out, size_t *out_len)
         sb_printf(&b, "key: the given key (key id %s)\n", a->key_id);
     sb_printf(&b, "cipher: %s\n", a->cipher_given ? "the given cipher image"
                                                   : "the plain image encrypted under the key");
+    if (a->cipher_given)
+        sb_puts(&b, "  (its statistics and its decryption; the differential, avalanche, key-\n"
+                    "  sensitivity and stage figures need encryptions under control, and come\n"
+                    "  from medcrypt's own encryptions of the plain image under the key)\n");
+    if (given_mismatch(a))
+        sb_puts(&b, "warning: the given cipher image does not decrypt to this plain image\n");
     sb_printf(&b, "seed: %llu (random pairs, local-entropy blocks, flipped bits)\n",
               (unsigned long long)a->seed);
     sb_puts(&b, "critical values at alpha = 0.05 (docs/METRICS.md): truly random data fails each\n"
@@ -1018,7 +1041,7 @@ static void h_image_table(sb *b, const mc_analysis *a, const char *caption, cons
         sb_printf(b, "<tr><td>entropy (bits/sample)</td><td>%u</td>", c);
         h_cell(b, cs[c].entropy, "%.6f");
         crit_text(crit, sizeof crit, a->entropy_crit, "&gt; %.6f", a->entropy_crit);
-        sb_printf(b, "<td>%u</td><td>%s</td>", a->bits, crit);
+        sb_printf(b, "<td>%.6g</td><td>%s</td>", a->entropy_ideal, crit);
         h_pass(b, judge && !isnan(a->entropy_crit), cs[c].entropy > a->entropy_crit);
         sb_printf(b, "</tr>\n<tr><td>local entropy</td><td>%u</td>", c);
         h_cell(b, cs[c].local_entropy, "%.6f");
@@ -1065,7 +1088,7 @@ static const char HTML_STYLE[] =
     "font-weight:700}figure{display:inline-block;margin:.4rem;vertical-align:top;max-width:100%}"
     "figure svg{max-width:100%;height:auto}figcaption{"
     "font-size:.85rem;text-align:center}.note{background:#fff8e1;border-left:4px solid #e0a800;"
-    "padding:.5rem .8rem}dt{font-weight:600;margin-top:.6rem}";
+    "padding:.5rem .8rem}.warn{color:#b00;font-weight:700}dt{font-weight:600;margin-top:.6rem}";
 
 mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
 {
@@ -1092,6 +1115,15 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
               a->cipher_given ? "the given cipher image"
                               : "the plain image encrypted under the key",
               (unsigned long long)a->seed);
+    if (a->cipher_given)
+        sb_puts(&b, "<p>The given cipher image is what the statistics of the cipher image and "
+                    "the decryption measure. The differential, avalanche, key-sensitivity and "
+                    "stage-by-stage figures need encryptions under control (the same nonce, "
+                    "one bit changed), and come from medcrypt's own encryptions of the plain "
+                    "image under the key.</p>\n");
+    if (given_mismatch(a))
+        sb_puts(&b, "<p class=\"warn\" role=\"alert\">The given cipher image does not decrypt "
+                    "to this plain image.</p>\n");
     sb_puts(&b, "<p class=\"note\">These statistics describe the cipher image; passing them is "
                 "not a proof of security &mdash; insecure ciphers pass them too. medcrypt's "
                 "confidentiality rests on XChaCha20 and its integrity on HMAC-SHA-512 (see "

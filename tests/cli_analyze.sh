@@ -312,6 +312,30 @@ then
 else
     not_ok "100x100: correlation bounds per direction ($(grep -o '\"correlation_[a-z]*_05\":[^}]*}*' corr100.json | head -3))"
 fi
+# The ideal entropy is what T samples can reach: log2(10000) for 100x100.
+if pyjson "abs(d['critical']['entropy_ideal'] - 13.287712379549449) < 1e-12" corr100.json; then
+    ok "100x100 16-bit: ideal entropy log2(10000) = 13.2877, not 16"
+else
+    not_ok "100x100 16-bit: ideal entropy ($(grep -o '\"entropy_ideal\":[^,]*' corr100.json))"
+fi
+
+# A given cipher image of another plain image is said to be one, at the
+# top; the sections it does not feed are said to come from medcrypt's own.
+run "$MC" encrypt -k k.key -o other.png "$TESTDATA/jpeg/rgb_100x100.jpg"
+run "$MC" analyze -k k.key "$TESTDATA/png/rgb_100x100.png" other.png
+if grep -q '^warning: the given cipher image does not decrypt to this plain image$' out &&
+    grep -q "from medcrypt's own encryptions of the plain image" out; then
+    ok "a cipher of another image: a warning at the top, and what it does not feed"
+else
+    not_ok "a cipher of another image: warning ($(head -8 out | tr '\n' '|'))"
+fi
+run "$MC" analyze -k k.key "$PGM8" c8.png
+if grep -q '^warning:' out; then
+    not_ok "its own cipher image: no warning ($(grep '^warning' out))"
+else
+    ok "its own cipher image: no warning"
+fi
+
 # Chi-square and entropy need 20 colliding pairs expected, T(T-1)/2K:
 # 100x100 16-bit has 763, 33x17 16-bit 2.4 and 1x13 8-bit 0.3 (no test).
 if pyjson "d['critical']['chi_square_05'] is not None and d['critical']['entropy_05'] is not None" \

@@ -241,6 +241,11 @@ mc_err mc_key_parse(mc_key *key, const char *text)
             err = MC_EKEYVERSION;
         goto out;
     }
+    /* "MCK1" read: a medcrypt key, mistyped. A character missing, one too
+     * many or one that is not Crockford's is a typo as much as a wrong
+     * one, and is told as one (a clinician who dropped a character was
+     * told "not a medcrypt key"). */
+    err = MC_EKEYCHECK;
     if (n != sizeof clean)
         goto out; /* truncated or too long */
 

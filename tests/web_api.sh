@@ -403,7 +403,7 @@ alt = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 print(k[:i] + alt[(alt.index(k[i]) + 1) % 32] + k[i + 1:])')
 echo "$TYPO" >>"$SECRETS"
 req -F "key=$TYPO" -F "cipher=@$R/pgm.enc.png" "$MAIN/api/v1/decrypt"
-expect 400 "decrypt with a mistyped key" "key: the key has a typo (checksum mismatch)"
+expect 400 "decrypt with a mistyped key" "key: the key has a typo: a character is wrong, missing or extra"
 req -F "key=$KEY" "$MAIN/api/v1/decrypt"
 expect 400 "decrypt without a cipher" "missing file 'cipher'"
 req -F "cipher=@$R/pgm.enc.png" "$MAIN/api/v1/decrypt"

@@ -230,7 +230,9 @@ mc_err mc_encrypt_image_inplace_to(mc_ctx *ctx, const mc_key *key, mc_image *img
 
 /* Public facts about a cipher PNG, readable without the key. version:
  * the format version it was written in (3; 1 and 2 from earlier
- * medcrypt, still decrypted). */
+ * medcrypt, still decrypted). They are not authenticated (only a
+ * decryption proves them), and mc_cipher_inspect reads the whole PNG, so
+ * the pixel cap applies (MC_ETOOBIG, with the size in the detail). */
 typedef struct mc_cipher_info {
     uint8_t version;
     uint8_t key_id[MC_KEY_ID_BYTES];

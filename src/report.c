@@ -64,6 +64,7 @@ struct mc_analysis {
     mc_format format;
     uint64_t seed;
     bool random_key, cipher_given, has_decrypt, has_timing, has_stages;
+    bool signed_dicom; /* samples are two's-complement words, read unsigned */
     char key_id[MC_KEY_ID_HEX_BYTES];
     /* critical values */
     double df, chi2_crit[2];        /* alpha 0.05, 0.01 */
@@ -339,6 +340,12 @@ mc_err mc_analyze_ex(mc_ctx *ctx, const mc_key *key, const mc_image *plain,
     a->seed = (opt != NULL && opt->use_seed) ? opt->seed : MC_ANALYSIS_DEFAULT_SEED;
     a->random_key = key == NULL;
     a->cipher_given = cipher_png != NULL;
+    {
+        mc_dicom_info di;
+        a->signed_dicom = plain->format == MC_FORMAT_DICOM &&
+                          mc_image_dicom_info(plain, &di) == MC_OK &&
+                          di.pixel_representation == 1;
+    }
     if (key != NULL)
         k = *key;
     else
@@ -634,8 +641,9 @@ mc_err mc_analysis_json(const mc_analysis *a, char **out, size_t *out_len)
     if (a == NULL || out == NULL)
         return MC_EINVAL;
     sb_printf(&b, "{\"image\":{\"width\":%u,\"height\":%u,\"channels\":%u,\"bits\":%u,"
-                  "\"format\":\"%s\"},",
-              a->width, a->height, a->channels, a->bits, mc_format_name(a->format));
+                  "\"format\":\"%s\",\"signed_read_unsigned\":%s},",
+              a->width, a->height, a->channels, a->bits, mc_format_name(a->format),
+              a->signed_dicom ? "true" : "false");
     sb_printf(&b, "\"key\":{\"random\":%s,\"key_id\":\"%s\"},\"seed\":%llu,",
               a->random_key ? "true" : "false", a->key_id, (unsigned long long)a->seed);
     sb_printf(&b, "\"cipher_source\":\"%s\",", a->cipher_given ? "given" : "encrypted");
@@ -885,6 +893,10 @@ mc_err mc_analysis_text(const mc_analysis *a, char **out, size_t *out_len)
                     "  from medcrypt's own encryptions of the plain image under the key)\n");
     if (given_mismatch(a))
         sb_puts(&b, "warning: the given cipher image does not decrypt to this plain image\n");
+    if (a->signed_dicom)
+        sb_puts(&b, "samples: the DICOM's signed words read unsigned (negative values high),\n"
+                    "  as the cipher treats them: the plain image's figures differ from those\n"
+                    "  of the same image stored unsigned (docs/METRICS.md)\n");
     sb_printf(&b, "seed: %llu (random pairs, local-entropy blocks, flipped bits)\n",
               (unsigned long long)a->seed);
     sb_puts(&b, "critical values at alpha = 0.05 (docs/METRICS.md): truly random data fails each\n"
@@ -1115,6 +1127,11 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
               a->cipher_given ? "the given cipher image"
                               : "the plain image encrypted under the key",
               (unsigned long long)a->seed);
+    if (a->signed_dicom)
+        sb_puts(&b, "<p>Samples: this DICOM's signed values are measured as their stored 16-bit "
+                    "words, read unsigned (negative values at the top of the range), as the "
+                    "cipher treats them. The plain image's figures therefore differ from those "
+                    "of the same image stored unsigned.</p>\n");
     if (a->cipher_given)
         sb_puts(&b, "<p>The given cipher image is what the statistics of the cipher image and "
                     "the decryption measure. The differential, avalanche, key-sensitivity and "

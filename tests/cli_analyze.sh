@@ -312,6 +312,16 @@ then
 else
     not_ok "100x100: correlation bounds per direction ($(grep -o '\"correlation_[a-z]*_05\":[^}]*}*' corr100.json | head -3))"
 fi
+# A signed DICOM is said to be measured as its words read unsigned.
+run "$MC" analyze --json -k k.key "$TESTDATA/dicom/ct_512_explicit_le.dcm"
+cp out sdcm.json
+if pyjson "d['image']['signed_read_unsigned'] is True" sdcm.json &&
+    pyjson "d['image']['signed_read_unsigned'] is False" corr100.json; then
+    ok "signed DICOM: signed_read_unsigned true (a PNG: false)"
+else
+    not_ok "signed DICOM: signed_read_unsigned ($(head -c 160 sdcm.json))"
+fi
+
 # The ideal entropy is what T samples can reach: log2(10000) for 100x100.
 if pyjson "abs(d['critical']['entropy_ideal'] - 13.287712379549449) < 1e-12" corr100.json; then
     ok "100x100 16-bit: ideal entropy log2(10000) = 13.2877, not 16"

@@ -173,7 +173,8 @@ static void report(const struct job *job, const char *input, mc_err err)
               detail);
     if (job->decrypt && err == MC_ENOTCIPHER)
         cli_hint("decrypt takes a cipher image written by 'medcrypt encrypt'");
-    else if (err == MC_ETOOBIG)
+    else if (err == MC_ETOOBIG && strstr(detail, "the cap is") != NULL)
+        /* over the pixel cap, not a format's own limit (a BMP over 4 GiB) */
         cli_hint("raise the cap with --max-pixels N (N samples take N or 2N bytes of memory)");
 }
 

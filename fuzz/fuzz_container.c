@@ -16,7 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mc_err err;
 
     fuzz_key(&key);
-    if (mc_cipher_inspect(ctx, data, size, &ci) == MC_OK) {
+    bool inspected = mc_cipher_inspect(ctx, data, size, &ci) == MC_OK;
+    if (inspected) {
         FUZZ_CHECK(ci.version >= 1 && ci.version <= MC_FORMAT_VERSION);
         FUZZ_CHECK(ci.image.extension != NULL);
     }
@@ -24,6 +25,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (err == MC_OK) {
         FUZZ_CHECK(img->samples_len ==
                    (size_t)img->width * img->height * img->channels * (img->bits / 8));
+        /* what decrypts, inspect (the chunk list alone) describes */
+        FUZZ_CHECK(inspected && ci.image.width == img->width && ci.image.height == img->height &&
+                   ci.image.channels == img->channels && ci.image.bits == img->bits &&
+                   ci.image.frames == img->frames && ci.image.format == img->format);
         mc_image_free(img);
     }
     err = mc_decrypt_file(ctx, &key, data, size, &out, &out_len, &info);

@@ -231,8 +231,11 @@ mc_err mc_encrypt_image_inplace_to(mc_ctx *ctx, const mc_key *key, mc_image *img
 /* Public facts about a cipher PNG, readable without the key. version:
  * the format version it was written in (3; 1 and 2 from earlier
  * medcrypt, still decrypted). They are not authenticated (only a
- * decryption proves them), and mc_cipher_inspect reads the whole PNG, so
- * the pixel cap applies (MC_ETOOBIG, with the size in the detail). */
+ * decryption proves them). mc_cipher_inspect reads the chunk list alone
+ * (IHDR, medcrypt's chunk, every chunk's CRC, IEND last): nothing is
+ * inflated or allocated, so it is instant for any size and the pixel cap
+ * does not apply. A cut, changed or extended file is MC_ETAMPERED, as
+ * decryption would say; a PNG without medcrypt's chunk MC_ENOTCIPHER. */
 typedef struct mc_cipher_info {
     uint8_t version;
     uint8_t key_id[MC_KEY_ID_BYTES];

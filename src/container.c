@@ -164,6 +164,72 @@ bool mc_is_cipher_image(const uint8_t *in, size_t len)
     return mc__png_sniff(in, len) && scan_chunks(in, len, &before_idat) > 0 && before_idat;
 }
 
+/* PNG color types medcrypt writes (PNG spec §11.2.2): channels, or 0. */
+static uint8_t channels_of_color_type(uint8_t color_type)
+{
+    switch (color_type) {
+    case 0: return 1; /* grey */
+    case 4: return 2; /* grey + alpha */
+    case 2: return 3; /* RGB */
+    case 6: return 4; /* RGBA */
+    default: return 0;
+    }
+}
+
+mc_err mc__container_inspect(const uint8_t *in, size_t in_len, mc__header *hdr_out)
+{
+    const uint8_t *chunk = NULL, *ihdr = NULL;
+    size_t off = 8, chunk_len = 0;
+    unsigned found = 0;
+    bool idat_seen = false, ended = false, damaged = false;
+    mc__header hdr;
+    mc_err err;
+
+    if (!mc__png_sniff(in, in_len))
+        return MC_ENOTCIPHER;
+    /* As decryption tells them apart (mc__container_read): a PNG cut
+     * short is a damaged cipher image; one whose chunks are broken is one
+     * if it names a medcrypt chunk, else not a cipher image at all. */
+    while (in_len - off >= 12) {
+        uint32_t n = get32(in + off);
+        const uint8_t *type = in + off + 4;
+        bool ours = memcmp(type, MC_CHUNK_TYPE, 4) == 0;
+
+        if (n > in_len - off - 12)
+            return MC_ETAMPERED; /* cut inside a chunk */
+        if ((uint32_t)crc32(0, type, (uInt)n + 4) != get32(in + off + 8 + n) ||
+            (off == 8 && (memcmp(type, "IHDR", 4) != 0 || n != 13))) {
+            damaged = true; /* a bit changed: go on counting medcrypt chunks */
+        } else if (off == 8) {
+            ihdr = type + 4;
+        } else if (ours && found == 0 && !idat_seen) {
+            chunk = type + 4;
+            chunk_len = n;
+        } else if (memcmp(type, "IDAT", 4) == 0) {
+            idat_seen = true;
+        } else if (memcmp(type, "IEND", 4) == 0) {
+            ended = off + 12 + n == in_len; /* nothing after it */
+            break;
+        }
+        found += ours;
+        off += 12 + (size_t)n;
+    }
+    if (damaged && found == 0)
+        return MC_ENOTCIPHER; /* a broken PNG with no medcrypt chunk */
+    if (!damaged && found == 0 && ended)
+        return MC_ENOTCIPHER; /* an intact PNG with none */
+    if (damaged || !ended || found != 1 || chunk == NULL || ihdr == NULL)
+        return MC_ETAMPERED; /* cut, changed, or a second medcrypt chunk */
+    if ((err = mc__header_unpack(&hdr, chunk, chunk_len)) != MC_OK)
+        return err;
+    /* The PNG geometry must be the header's, as decryption requires. */
+    if (get32(ihdr) != hdr.width || get32(ihdr + 4) != hdr.height || ihdr[8] != hdr.bits ||
+        channels_of_color_type(ihdr[9]) != hdr.channels)
+        return MC_ETAMPERED;
+    *hdr_out = hdr;
+    return MC_OK;
+}
+
 mc_err mc__container_read(const mc_ctx *ctx, const uint8_t *in, size_t in_len, mc_image **out,
                           mc__header *hdr_out)
 {

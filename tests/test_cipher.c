@@ -947,6 +947,60 @@ static void test_spent_image(void **state)
     free(buf);
 }
 
+/* mc_cipher_inspect reads the chunk list alone: the facts under any
+ * pixel cap, and a damaged chunk, a cut or an appended byte refused as
+ * decryption refuses them. */
+static void test_inspect_chunks_only(void **state)
+{
+    size_t len, clen;
+    uint8_t *buf = read_testdata("png/ct_512_8bit.png", &len), *cipher = NULL, *bad;
+    mc_ctx *tiny = NULL;
+    mc_cipher_info ci;
+    mc_key key;
+    uint8_t id[MC_KEY_ID_BYTES];
+    (void)state;
+    test_key(&key, 0);
+    mc_key_id(&key, id);
+    assert_int_equal(mc_encrypt_file(ctx, &key, buf, len, "ct.png", &cipher, &clen), MC_OK);
+
+    assert_int_equal(mc_ctx_new(&tiny), MC_OK);
+    assert_int_equal(mc_ctx_set_max_samples(tiny, 10), MC_OK);
+    assert_int_equal(mc_cipher_inspect(tiny, cipher, clen, &ci), MC_OK); /* no cap */
+    assert_int_equal(ci.version, MC_FORMAT_VERSION);
+    assert_memory_equal(ci.key_id, id, MC_KEY_ID_BYTES);
+    assert_int_equal(ci.image.width, 512);
+    assert_int_equal(ci.image.height, 512);
+    assert_int_equal(ci.image.channels, 1);
+    assert_int_equal(ci.image.bits, 8);
+    assert_int_equal(ci.image.format, MC_FORMAT_PNG);
+    assert_string_equal(ci.image.extension, "png");
+
+    assert_non_null(bad = malloc(clen + 1));
+    memcpy(bad, cipher, clen);
+    bad[clen / 2] ^= 0x01; /* inside IDAT: its CRC fails */
+    assert_int_equal(mc_cipher_inspect(ctx, bad, clen, &ci), MC_ETAMPERED);
+    assert_int_equal(mc_decrypt_image(tiny, &key, bad, clen, &(mc_image *){NULL}), MC_ETOOBIG);
+    memcpy(bad, cipher, clen);
+    bad[clen] = 0; /* one byte appended after IEND */
+    assert_int_equal(mc_cipher_inspect(ctx, bad, clen + 1, &ci), MC_ETAMPERED);
+    assert_int_equal(mc_cipher_inspect(ctx, cipher, clen - 1, &ci), MC_ETAMPERED); /* cut */
+    assert_int_equal(mc_cipher_inspect(ctx, cipher, 40, &ci), MC_ETAMPERED);
+    /* IHDR's width changed, its CRC made right: not the header's geometry */
+    memcpy(bad, cipher, clen);
+    mc__put_be32(bad + 16, 511);
+    mc__put_be32(bad + 29, (uint32_t)crc32(0, bad + 12, 17));
+    assert_int_equal(mc_cipher_inspect(ctx, bad, clen, &ci), MC_ETAMPERED);
+    assert_int_equal(mc_cipher_inspect(ctx, buf, len, &ci), MC_ENOTCIPHER);
+    /* a signature alone is cut short, as decryption says too */
+    assert_int_equal(mc_cipher_inspect(ctx, cipher, 8, &ci), MC_ETAMPERED);
+    assert_int_equal(mc_decrypt_image(ctx, &key, cipher, 8, &(mc_image *){NULL}), MC_ETAMPERED);
+
+    free(bad);
+    mc_ctx_free(tiny);
+    free(cipher);
+    free(buf);
+}
+
 /* A plain PNG is not a cipher image; garbage is not either. */
 static void test_not_cipher(void **state)
 {
@@ -1060,6 +1114,7 @@ int main(void)
         cmocka_unit_test(test_ihdr_flip_not_too_big),
         cmocka_unit_test(test_not_cipher),
         cmocka_unit_test(test_spent_image),
+        cmocka_unit_test(test_inspect_chunks_only),
         cmocka_unit_test(test_pixel_cap),
         cmocka_unit_test(test_avalanche),
     };

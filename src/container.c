@@ -125,15 +125,17 @@ mc_err mc__container_write_to(const mc_ctx *ctx, const mc_image *img, const mc__
     return err;
 }
 
-/* Walks the chunk list (PNG spec §5.3) as far as it is intact: how many
- * mcRY chunks it holds, and whether the first comes before any IDAT. */
-static unsigned scan_chunks(const uint8_t *in, size_t len, bool *before_idat)
+/* Walks the chunk list (PNG spec §5.3) as far as it is intact, up to the
+ * first IEND: how many mcRY chunks it holds, whether the first comes
+ * before any IDAT, and where that IEND ends (*end; 0 if there is none). */
+static unsigned scan_chunks(const uint8_t *in, size_t len, bool *before_idat, size_t *end)
 {
     size_t off = 8;
     unsigned found = 0;
     bool idat_seen = false;
 
     *before_idat = false;
+    *end = 0;
     while (len - off >= 8) {
         uint32_t n = get32(in + off);
         if (memcmp(in + off + 4, MC_CHUNK_TYPE, 4) == 0) {
@@ -141,6 +143,10 @@ static unsigned scan_chunks(const uint8_t *in, size_t len, bool *before_idat)
                 *before_idat = !idat_seen;
         } else if (memcmp(in + off + 4, "IDAT", 4) == 0) {
             idat_seen = true;
+        } else if (memcmp(in + off + 4, "IEND", 4) == 0) {
+            if (n <= len - off - 8 && len - off - 8 - n >= 4)
+                *end = off + 12 + (size_t)n;
+            break;
         }
         if (n > len - off - 8 || len - off - 8 - n < 4)
             break;
@@ -161,7 +167,8 @@ static bool ihdr_intact(const uint8_t *in, size_t len)
 bool mc_is_cipher_image(const uint8_t *in, size_t len)
 {
     bool before_idat;
-    return mc__png_sniff(in, len) && scan_chunks(in, len, &before_idat) > 0 && before_idat;
+    size_t end;
+    return mc__png_sniff(in, len) && scan_chunks(in, len, &before_idat, &end) > 0 && before_idat;
 }
 
 /* PNG color types medcrypt writes (PNG spec §11.2.2): channels, or 0. */
@@ -237,6 +244,7 @@ mc_err mc__container_read(const mc_ctx *ctx, const uint8_t *in, size_t in_len, m
     mc__header hdr;
     mc_image *img = NULL;
     bool before_idat;
+    size_t end;
     mc_err err;
 
     if (!mc__png_sniff(in, in_len))
@@ -251,7 +259,7 @@ mc_err mc__container_read(const mc_ctx *ctx, const uint8_t *in, size_t in_len, m
     if (err != MC_OK) {
         /* A PNG signature, then something broken: a damaged cipher image,
          * unless it carries no medcrypt chunk at all. */
-        err = (err == MC_ETRUNCATED || scan_chunks(in, in_len, &before_idat) > 0)
+        err = (err == MC_ETRUNCATED || scan_chunks(in, in_len, &before_idat, &end) > 0)
                   ? MC_ETAMPERED
                   : MC_ENOTCIPHER;
         goto out;
@@ -263,9 +271,12 @@ mc_err mc__container_read(const mc_ctx *ctx, const uint8_t *in, size_t in_len, m
     if ((err = mc__header_unpack(&hdr, want.data, want.len)) != MC_OK)
         goto out;
     /* Exactly one mcRY, before the image data. Every medcrypt PNG ends
-     * with IEND: anything cut or appended is a modification. The PNG
-     * geometry must be the header's. */
-    if (scan_chunks(in, in_len, &before_idat) != 1 || !before_idat || in_len < sizeof IEND || memcmp(in + in_len - sizeof IEND, IEND, sizeof IEND) != 0 ||
+     * with its first IEND: anything cut or appended is a modification
+     * (chunks after it too, even ending in a second IEND: found by
+     * fuzz_container, regression second-iend). The PNG geometry must be
+     * the header's. */
+    if (scan_chunks(in, in_len, &before_idat, &end) != 1 || !before_idat || end != in_len ||
+        memcmp(in + in_len - sizeof IEND, IEND, sizeof IEND) != 0 ||
         hdr.width != img->width || hdr.height != img->height ||
         hdr.channels != img->channels || hdr.bits != img->bits) {
         err = MC_ETAMPERED;

@@ -975,7 +975,17 @@ static void test_inspect_chunks_only(void **state)
     assert_int_equal(ci.image.format, MC_FORMAT_PNG);
     assert_string_equal(ci.image.extension, "png");
 
-    assert_non_null(bad = malloc(clen + 1));
+    assert_non_null(bad = malloc(clen + 64));
+    /* a chunk and a second IEND after the IEND: a modification, for
+     * decryption too (it once checked only the last 12 bytes) */
+    memcpy(bad, cipher, clen);
+    {
+        size_t n = clen;
+        n += put_chunk(bad + n, "tEXt", (const uint8_t *)"k\0v", 3);
+        n += put_chunk(bad + n, "IEND", NULL, 0);
+        assert_int_equal(mc_cipher_inspect(ctx, bad, n, &ci), MC_ETAMPERED);
+        assert_int_equal(mc_decrypt_image(ctx, &key, bad, n, &(mc_image *){NULL}), MC_ETAMPERED);
+    }
     memcpy(bad, cipher, clen);
     bad[clen / 2] ^= 0x01; /* inside IDAT: its CRC fails */
     assert_int_equal(mc_cipher_inspect(ctx, bad, clen, &ci), MC_ETAMPERED);

@@ -244,39 +244,6 @@ static char *decrypted_name(const char *input, const mc_image_info *info, const 
     return output;
 }
 
-/* A PNG input's ancillary chunks that its cipher image does not carry
- * (docs/FORMAT.md §3: the samples are what comes back; text, pHYs, iCCP,
- * gAMA... do not, nor the tRNS of a grey or RGB image), as "tEXt, pHYs",
- * each type once, into list; "" when none (or not a PNG). From the chunk
- * headers alone, before the decoder takes the buffer over. */
-static void dropped_png_chunks(const uint8_t *in, size_t len, char *list, size_t size)
-{
-    size_t off = 8, used = 0;
-
-    list[0] = '\0';
-    if (len < 33 || memcmp(in, mc__png_signature, 8) != 0)
-        return;
-    while (len - off >= 12) {
-        uint32_t n = mc__be32(in + off);
-        const uint8_t *type = in + off + 4;
-        bool keep = !(type[0] >= 'a' && type[0] <= 'z') || /* critical: the image itself */
-                    (memcmp(type, "tRNS", 4) == 0 && in[25] == 3); /* a palette's: alpha */
-        bool printable = true;
-        for (int i = 0; i < 4; i++)
-            printable = printable && ((type[i] | 0x20) >= 'a' && (type[i] | 0x20) <= 'z');
-        if (!keep && printable && used + 7 < size) {
-            char t[5];
-            memcpy(t, type, 4);
-            t[4] = '\0';
-            if (strstr(list, t) == NULL)
-                used += (size_t)snprintf(list + used, size - used, "%s%s", used ? ", " : "", t);
-        }
-        if (n > len - off - 12)
-            break;
-        off += 12 + (size_t)n;
-    }
-}
-
 static bool process(const struct job *job, const char *input)
 {
     uint8_t *in = NULL;
@@ -318,7 +285,7 @@ static bool process(const struct job *job, const char *input)
      * the samples): a large image is held once, and its output is
      * streamed. */
     if (!job->decrypt) {
-        dropped_png_chunks(in, in_len, dropped, sizeof dropped);
+        mc_png_dropped_chunks(in, in_len, dropped, sizeof dropped);
         /* The library takes the buffer over: a binary PGM/PPM is decoded
          * where it lies, anything else decoded, then wiped. */
         err = mc_image_decode_owned(job->ctx, in, in_len,

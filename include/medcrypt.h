@@ -254,6 +254,15 @@ mc_err mc_cipher_inspect(mc_ctx *ctx, const uint8_t *in, size_t in_len, mc_ciphe
  * 0. */
 bool mc_is_cipher_image(const uint8_t *in, size_t in_len);
 
+/* A PNG's metadata that its cipher image will not carry: the types of its
+ * ancillary chunks (text, pHYs, gAMA, iCCP, the tRNS of a grey or RGB
+ * image; not a palette's tRNS, which becomes alpha: docs/FORMAT.md §3),
+ * each once, as "tEXt, pHYs", into list (size bytes, NUL-terminated; a
+ * type that does not fit whole is left out). "" for a PNG with none and
+ * for anything else. From the chunk headers alone. For a note to the
+ * user: the pixels come back exactly, these do not. */
+void mc_png_dropped_chunks(const uint8_t *in, size_t in_len, char *list, size_t size);
+
 /* ------------------------------------------------------------------ */
 /* Formats and previews (issue 5: BMP, JPEG, DICOM).                   */
 

@@ -17,6 +17,7 @@
  */
 #include "internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -169,6 +170,36 @@ bool mc_is_cipher_image(const uint8_t *in, size_t len)
     bool before_idat;
     size_t end;
     return mc__png_sniff(in, len) && scan_chunks(in, len, &before_idat, &end) > 0 && before_idat;
+}
+
+void mc_png_dropped_chunks(const uint8_t *in, size_t len, char *list, size_t size)
+{
+    size_t off = 8, used = 0;
+
+    if (list == NULL || size == 0)
+        return;
+    list[0] = '\0';
+    if (in == NULL || len < 33 || !mc__png_sniff(in, len))
+        return;
+    while (len - off >= 12) {
+        uint32_t n = get32(in + off);
+        const uint8_t *type = in + off + 4;
+        bool keep = !(type[0] >= 'a' && type[0] <= 'z') || /* critical: the image itself */
+                    (memcmp(type, "tRNS", 4) == 0 && in[25] == 3); /* a palette's: alpha */
+        bool letters = true;
+        for (int i = 0; i < 4; i++)
+            letters = letters && ((type[i] | 0x20) >= 'a' && (type[i] | 0x20) <= 'z');
+        if (!keep && letters && used + (used ? 2 : 0) + 5 <= size) { /* ", " type NUL */
+            char t[5];
+            memcpy(t, type, 4);
+            t[4] = '\0';
+            if (strstr(list, t) == NULL)
+                used += (size_t)snprintf(list + used, size - used, "%s%s", used ? ", " : "", t);
+        }
+        if (n > len - off - 12 || memcmp(type, "IEND", 4) == 0)
+            break;
+        off += 12 + (size_t)n;
+    }
 }
 
 /* PNG color types medcrypt writes (PNG spec §11.2.2): channels, or 0. */

@@ -1011,6 +1011,43 @@ static void test_inspect_chunks_only(void **state)
     free(buf);
 }
 
+/* mc_png_dropped_chunks: a PNG's metadata chunk types, each once; a
+ * palette's tRNS (kept, as alpha) and critical chunks not named. */
+static void test_png_dropped_chunks(void **state)
+{
+    static const uint8_t sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+    uint8_t png[512], ihdr[13] = {0, 0, 0, 2, 0, 0, 0, 1, 8, 3, 0, 0, 0};
+    char list[64];
+    size_t n = 0;
+    (void)state;
+
+    memcpy(png, sig, 8);
+    n = 8;
+    n += put_chunk(png + n, "IHDR", ihdr, 13);
+    n += put_chunk(png + n, "gAMA", (const uint8_t *)"\0\0\xb1\x8f", 4);
+    n += put_chunk(png + n, "PLTE", (const uint8_t *)"\1\2\3\4\5\6", 6);
+    n += put_chunk(png + n, "tRNS", (const uint8_t *)"\x80", 1);
+    n += put_chunk(png + n, "tEXt", (const uint8_t *)"a\0b", 3);
+    n += put_chunk(png + n, "IDAT", (const uint8_t *)"x", 1);
+    n += put_chunk(png + n, "tEXt", (const uint8_t *)"c\0d", 3);
+    n += put_chunk(png + n, "IEND", NULL, 0);
+    mc_png_dropped_chunks(png, n, list, sizeof list);
+    assert_string_equal(list, "gAMA, tEXt"); /* palette: its tRNS is kept */
+    png[8 + 8 + 9] = 2;                      /* RGB: a tRNS is a colour key, dropped */
+    mc_png_dropped_chunks(png, n, list, sizeof list);
+    assert_string_equal(list, "gAMA, tRNS, tEXt");
+    mc_png_dropped_chunks(png, n, list, 11); /* room for two types only */
+    assert_string_equal(list, "gAMA, tRNS");
+    mc_png_dropped_chunks(png, n, list, 5); /* one type and its NUL */
+    assert_string_equal(list, "gAMA");
+    mc_png_dropped_chunks(png, n, list, 4); /* not one whole type */
+    assert_string_equal(list, "");
+    mc_png_dropped_chunks((const uint8_t *)"P5\n1 1\n255\n\0", 13, list, sizeof list);
+    assert_string_equal(list, "");
+    mc_png_dropped_chunks(NULL, 0, list, sizeof list);
+    assert_string_equal(list, "");
+}
+
 /* A plain PNG is not a cipher image; garbage is not either. */
 static void test_not_cipher(void **state)
 {
@@ -1125,6 +1162,7 @@ int main(void)
         cmocka_unit_test(test_not_cipher),
         cmocka_unit_test(test_spent_image),
         cmocka_unit_test(test_inspect_chunks_only),
+        cmocka_unit_test(test_png_dropped_chunks),
         cmocka_unit_test(test_pixel_cap),
         cmocka_unit_test(test_avalanche),
     };

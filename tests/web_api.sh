@@ -492,6 +492,18 @@ req -F "image=@$PNG" -F "key=$KEY" "$MAIN/encrypt"
 expect 200 "the encrypt form with an existing key"
 check "no new key is shown when one was given" sh -c "! grep -q 'MCK1-' '$R/b'"
 check "no note of unused identifiers when none were typed" sh -c "! grep -q 'ids-ignored' '$R/b'"
+check "no note of PNG metadata for a PNG without any" sh -c "! grep -q 'dropped-chunks' '$R/b'"
+# A PNG with metadata chunks: the page names those its cipher will not carry.
+python3 -c 'import struct, sys, zlib
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+sys.stdout.buffer.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 0, 0, 0, 0))
+    + chunk(b"pHYs", struct.pack(">IIB", 2835, 2835, 1)) + chunk(b"tEXt", b"Comment\0x")
+    + chunk(b"IDAT", zlib.compress(b"\0\1\2\0\3\4")) + chunk(b"IEND", b""))' >"$R/meta.png"
+req -F "image=@$R/meta.png" -F "key=$KEY" "$MAIN/encrypt"
+expect 200 "the encrypt form with a PNG holding metadata chunks"
+check "the page names the PNG metadata chunks not kept" \
+    body_has "Not kept: the PNG's metadata chunks pHYs, tEXt."
 req -F "image=@$PNG" -F "key=$KEY" -F "aadhaar=1111" -F "dob=$DOB" "$MAIN/encrypt"
 expect 200 "the encrypt form with a key and identifiers: the key is used"
 check "the page says the identifiers were not used" body_has 'id="ids-ignored"'

@@ -105,8 +105,8 @@ void page_encrypt_post(struct req *r)
     const char *key_text = req_text(r, "key");
     const char *aadhaar = req_text(r, "aadhaar"), *dob = req_text(r, "dob");
     char text[MC_KEY_TEXT_BYTES] = "", masked[MC_AADHAAR_MASKED_BYTES] = "";
-    char size[32], geo[96];
-    struct buf err_html = {0}, key_html = {0}, preview = {0}, href = {0};
+    char size[32], geo[96], chunks[96];
+    struct buf err_html = {0}, key_html = {0}, preview = {0}, href = {0}, dropped = {0};
     struct crypt_result res = {0};
     mc_cipher_info ci;
     bool generated = false;
@@ -188,6 +188,15 @@ void page_encrypt_post(struct req *r)
         buf_puts(&preview, "<p class=\"note\">The image is too large to preview here; "
                            "download it below.</p>");
     }
+    /* A PNG's metadata the cipher image does not carry, said here as the
+     * command says it (docs/FORMAT.md §3). */
+    mc_png_dropped_chunks((const uint8_t *)image->data.p, image->data.len, chunks, sizeof chunks);
+    if (chunks[0] != '\0') {
+        buf_puts(&dropped, "<p class=\"note\" id=\"dropped-chunks\">Not kept: the PNG's metadata "
+                           "chunks ");
+        buf_html(&dropped, chunks);
+        buf_puts(&dropped, ". The pixels come back exactly; these do not.</p>");
+    }
     if (generated) {
         const char *kv[] = {"key", text, "masked", masked, "key_id", res.key_id, NULL};
         buf_template(&key_html, "pages/key_block.html", kv);
@@ -208,8 +217,9 @@ void page_encrypt_post(struct req *r)
                               "filename", res.filename,
                               "size", size,
                               "geometry", geo,
+                              "dropped", dropped.p != NULL ? dropped.p : "",
                               NULL};
-        if (key_html.oom || preview.oom || href.oom)
+        if (key_html.oom || preview.oom || href.oom || dropped.oom)
             reply_error(r, 503, "out of memory");
         else
             page(r, 200, "Encrypted", "encrypt", "pages/encrypt_result.html", vars);
@@ -218,6 +228,7 @@ void page_encrypt_post(struct req *r)
     buf_wipe(&key_html);
     buf_wipe(&preview);
     buf_wipe(&href);
+    buf_wipe(&dropped);
     crypt_result_free(&res);
     return;
 fail:

@@ -49,9 +49,10 @@ static const char ENCRYPT_HELP[] =
     "    -f, --force           replace existing output files\n"
     "    -j, --jobs N          cores to use: N files at once, or one file's\n"
     "                          stages on N threads (default and 0: all cores;\n"
-    "                          at most 64)\n"
-    "        --max-pixels N    largest image, in samples W*H*C (default\n"
-    "                          268435456 = 2^28: 16384 x 16384 gray; up to 2^32)\n"
+    "                          more than 64 counts as 64)\n"
+    "        --max-pixels N    largest image, in samples W*H*C; K, M, G = 2^10,\n"
+    "                          2^20, 2^30 (default 256M: 16384 x 16384 gray;\n"
+    "                          at most 4G)\n"
     "    -h, --help            this help\n"
     "\n"
     "INPUT '-' reads standard input (the output then goes to standard output\n"
@@ -82,9 +83,10 @@ static const char DECRYPT_HELP[] =
     "    -f, --force           replace existing output files\n"
     "    -j, --jobs N          cores to use: N files at once, or one file's\n"
     "                          stages on N threads (default and 0: all cores;\n"
-    "                          at most 64)\n"
-    "        --max-pixels N    largest image, in samples W*H*C (default\n"
-    "                          268435456 = 2^28: 16384 x 16384 gray; up to 2^32)\n"
+    "                          more than 64 counts as 64)\n"
+    "        --max-pixels N    largest image, in samples W*H*C; K, M, G = 2^10,\n"
+    "                          2^20, 2^30 (default 256M: 16384 x 16384 gray;\n"
+    "                          at most 4G)\n"
     "    -h, --help            this help\n"
     "\n"
     "An existing file is never overwritten without --force, and a failure leaves\n"
@@ -441,6 +443,22 @@ static int run(int argc, char **argv, bool decrypt)
         cli_error(NULL, "%s: no input file", verb);
         cli_hint("run 'medcrypt %s --help'", verb);
         return 1;
+    }
+    /* Options end at the first file (POSIX; "+" above). One of ours after
+     * a file was read as a file name: "encrypt c.png --max-pixels 1000"
+     * encrypted c.png under the default cap and then failed on a file
+     * "--max-pixels". Refused before any work instead. */
+    for (int i = optind; i < argc && strcmp(argv[optind - 1], "--") != 0; i++) {
+        struct stat st;
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (argv[i][0] == '-' && argv[i][1] != '\0' && stat(argv[i], &st) != 0) {
+            cli_error(NULL, "%s: option '%s' after the files: options come first", verb,
+                      argv[i]);
+            cli_hint("for a file whose name starts with '-', write ./%s or put -- before it",
+                     argv[i]);
+            return 1;
+        }
     }
     if (job.output != NULL && n_inputs > 1) {
         cli_error(NULL, "%s: -o takes a single input; with several, outputs go beside them",

@@ -634,6 +634,18 @@ static void j_diff(sb *b, const mc_analysis *a, const diff_stats *d)
     sb_puts(b, "]}");
 }
 
+/* A given cipher image that decrypted (under this key) to something else
+ * than the plain image: said at the top, not only as an MSE far below. */
+static bool given_mismatch(const mc_analysis *a)
+{
+    if (!a->cipher_given || !a->has_decrypt)
+        return false;
+    for (unsigned c = 0; c < a->channels; c++)
+        if (a->mse[c] != 0.0)
+            return true;
+    return false;
+}
+
 mc_err mc_analysis_json(const mc_analysis *a, char **out, size_t *out_len)
 {
     sb b = {0};
@@ -647,6 +659,10 @@ mc_err mc_analysis_json(const mc_analysis *a, char **out, size_t *out_len)
     sb_printf(&b, "\"key\":{\"random\":%s,\"key_id\":\"%s\"},\"seed\":%llu,",
               a->random_key ? "true" : "false", a->key_id, (unsigned long long)a->seed);
     sb_printf(&b, "\"cipher_source\":\"%s\",", a->cipher_given ? "given" : "encrypted");
+    /* A given cipher image that decrypts to another image: the table and
+     * the report warn at the top; the JSON says it here. */
+    sb_printf(&b, "\"cipher_decrypts_to_plain\":%s,",
+              !a->has_decrypt ? "null" : given_mismatch(a) ? "false" : "true");
     sb_puts(&b, "\"plain\":");
     j_channels(&b, a->plain, a->channels);
     sb_puts(&b, ",\"cipher\":");
@@ -752,18 +768,6 @@ mc_err mc_analysis_json(const mc_analysis *a, char **out, size_t *out_len)
 
 /* ------------------------------------------------------------------ */
 /* Text table.                                                         */
-
-/* A given cipher image that decrypted (under this key) to something else
- * than the plain image: said at the top, not only as an MSE far below. */
-static bool given_mismatch(const mc_analysis *a)
-{
-    if (!a->cipher_given || !a->has_decrypt)
-        return false;
-    for (unsigned c = 0; c < a->channels; c++)
-        if (a->mse[c] != 0.0)
-            return true;
-    return false;
-}
 
 /* The result column: "" where the test is not judged (the plain image, or
  * too few samples for it), as h_pass in the HTML report. */

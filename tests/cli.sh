@@ -1332,6 +1332,17 @@ expect_fail "a P2 sample above maxval" "medcrypt: over.pgm: " \
     0 over.pgm.enc.png
 rm -f over.pgm
 
+# Options come first: one after a file is refused before any work (it was
+# read as a file name, after the files before it were encrypted).
+cp "$TESTDATA/pnm/ascii_8x8.pgm" late.pgm
+snap
+run mc encrypt -k k.key late.pgm --max-pixels 1000
+expect_fail "an option after the files" "medcrypt: " \
+    "encrypt: option '--max-pixels' after the files: options come first" 1 late.pgm.enc.png
+run mc encrypt -k k.key -- late.pgm
+assert_rc 0 "after --, the files alone: exit 0"
+rm -f late.pgm late.pgm.enc.png
+
 # --max-pixels moves the cap, both ways: 512 x 512 = 262144 samples.
 cp "$TESTDATA/pnm/ct_512_8bit.pgm" cap.pgm
 snap

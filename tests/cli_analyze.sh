@@ -339,6 +339,14 @@ if grep -q '^warning: the given cipher image does not decrypt to this plain imag
 else
     not_ok "a cipher of another image: warning ($(head -8 out | tr '\n' '|'))"
 fi
+run "$MC" analyze --json -k k.key "$TESTDATA/png/rgb_100x100.png" other.png
+cp out other.json
+if pyjson "d['cipher_decrypts_to_plain'] is False" other.json &&
+    pyjson "d['cipher_decrypts_to_plain'] is True" given8.json; then
+    ok "JSON: cipher_decrypts_to_plain false for another image's cipher, true for its own"
+else
+    not_ok "JSON: cipher_decrypts_to_plain ($(head -c 200 other.json))"
+fi
 run "$MC" analyze -k k.key "$PGM8" c8.png
 if grep -q '^warning:' out; then
     not_ok "its own cipher image: no warning ($(grep '^warning' out))"

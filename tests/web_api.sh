@@ -463,6 +463,7 @@ expect 404 "a path outside the assets: 404"
 
 # --- the pages, without JavaScript ---------------------------------------
 req -F "image=@$PGM" -F "aadhaar=$AADHAAR" -F "dob=$DOB" -F "key=" "$MAIN/encrypt"
+check "with a new key, the note that key and image belong together" body_has 'id="pair-note"'
 expect 200 "the encrypt form with Aadhaar and date of birth"
 PAGE_KEY=$(grep -o 'MCK1-[0-9A-Z-]*' "$R/b" | head -n 1)
 echo "$PAGE_KEY" >>"$SECRETS"
@@ -493,6 +494,8 @@ expect 200 "the encrypt form with an existing key"
 check "no new key is shown when one was given" sh -c "! grep -q 'MCK1-' '$R/b'"
 check "no note of unused identifiers when none were typed" sh -c "! grep -q 'ids-ignored' '$R/b'"
 check "no note of PNG metadata for a PNG without any" sh -c "! grep -q 'dropped-chunks' '$R/b'"
+check "with a key given, no 'this key and this image belong together' note" \
+    sh -c "! grep -q 'pair-note' '$R/b'"
 # A PNG with metadata chunks: the page names those its cipher will not carry.
 python3 -c 'import struct, sys, zlib
 def chunk(t, d):

@@ -218,6 +218,13 @@ void page_encrypt_post(struct req *r)
                               "size", size,
                               "geometry", geo,
                               "dropped", dropped.p != NULL ? dropped.p : "",
+                              /* a new key: shown once, with this image only */
+                              "pair_note",
+                              generated ? "<p class=\"help\" id=\"pair-note\">This key and this "
+                                          "cipher image belong together: save both from this "
+                                          "page. Encrypting again, even the same image, makes "
+                                          "a new key.</p>"
+                                        : "",
                               NULL};
         if (key_html.oom || preview.oom || href.oom || dropped.oom)
             reply_error(r, 503, "out of memory");

@@ -16,6 +16,9 @@ void cli_error(const char *file, const char *fmt, ...) __attribute__((format(pri
 void cli_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "medcrypt X (cipher format N)" on stdout; returns 0. */
 int cli_version(void);
+/* rc, or 1 (said on stderr) if standard output could not be written:
+ * what main returns, as GNU's close_stdout. */
+int cli_stdout_checked(int rc);
 /* A number with an optional K/M/G (binary) suffix, at most max. */
 bool cli_parse_size(const char *s, unsigned long long max, unsigned long long *out);
 /* After getopt_long returned '?' (opterr = 0): names the option it refused

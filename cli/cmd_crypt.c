@@ -447,8 +447,9 @@ static int run(int argc, char **argv, bool decrypt)
     /* Options end at the first file (POSIX; "+" above). One of ours after
      * a file was read as a file name: "encrypt c.png --max-pixels 1000"
      * encrypted c.png under the default cap and then failed on a file
-     * "--max-pixels". Refused before any work instead. */
-    for (int i = optind; i < argc && strcmp(argv[optind - 1], "--") != 0; i++) {
+     * "--max-pixels". Refused before any work instead. After "--" every
+     * argument is a file. */
+    for (int i = strcmp(argv[optind - 1], "--") == 0 ? argc : optind; i < argc; i++) {
         struct stat st;
         if (strcmp(argv[i], "--") == 0)
             break;

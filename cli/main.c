@@ -90,24 +90,11 @@ static const struct verb *find_verb(const char *name)
     return NULL;
 }
 
-/* What a verb printed on standard output (a key, a table, JSON, help) must
- * have reached it: "medcrypt info x > /dev/full" or a closed pipe is a
- * failure, exit 1, as in GNU's close_stdout (a verb that failed already
- * said why: one line per problem). */
-static int stdout_checked(int rc)
-{
-    if ((fflush(stdout) != 0 || ferror(stdout)) && rc == 0) {
-        cli_error(NULL, "standard output: write failed: %s", strerror(errno));
-        return 1;
-    }
-    return rc;
-}
-
 static int run_main(int argc, char **argv);
 
 int main(int argc, char **argv)
 {
-    return stdout_checked(run_main(argc, argv));
+    return cli_stdout_checked(run_main(argc, argv));
 }
 
 static int run_main(int argc, char **argv)

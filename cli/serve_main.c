@@ -7,8 +7,6 @@
  * 512x512 image (docs/PERFORMANCE.md, "Whole process"). */
 #include "cli.h"
 
-#include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
 #ifdef __GLIBC__
@@ -20,13 +18,7 @@ int main(int argc, char **argv)
 #ifdef __GLIBC__
     mallopt(M_MMAP_THRESHOLD, 1 << 20); /* as in main.c */
 #endif
-    if (argc == 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
-        cli_version();
-        if (fflush(stdout) != 0 || ferror(stdout)) { /* as medcrypt --version */
-            cli_error(NULL, "standard output: write failed: %s", strerror(errno));
-            return 1;
-        }
-        return 0;
-    }
+    if (argc == 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0))
+        return cli_stdout_checked(cli_version()); /* as medcrypt --version */
     return cmd_serve(argc, argv);
 }

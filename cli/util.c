@@ -97,6 +97,19 @@ void cli_hint(const char *fmt, ...)
     va_end(ap);
 }
 
+/* What a verb printed on standard output (a key, a table, JSON, help) must
+ * have reached it: "medcrypt info x > /dev/full" or a closed pipe is a
+ * failure, exit 1, as in GNU's close_stdout (a verb that failed already
+ * said why: one line per problem). */
+int cli_stdout_checked(int rc)
+{
+    if ((fflush(stdout) != 0 || ferror(stdout)) && rc == 0) {
+        cli_error(NULL, "standard output: write failed: %s", strerror(errno));
+        return 1;
+    }
+    return rc;
+}
+
 int cli_version(void)
 {
     printf("medcrypt %s (cipher format %d)\n", MC_VERSION_STRING, MC_FORMAT_VERSION);

@@ -5,11 +5,16 @@
 #     the internals (mc__*) the tests reach through the static library,
 #     nor OpenSSL's SHA-512 and ChaCha20 linked in from libcrypto.a;
 #   - a program with only the header, linked by that soname, round-trips
-#     a file and tells a wrong key from a tampered image.
+#     a file and tells a wrong key from a tampered image;
+#   - medcrypt.pc asks for no more than linking needs: pkg-config answers
+#     with only libsodium's, libspng's and zlib's .pc files beside it (no
+#     libcrypto, no libjpeg: the one is linked in, the other dlopen'ed),
+#     and the consumer builds from its flags alone.
 # Usage: sh tests/abi_check.sh LIBMEDCRYPT.SO HEADER ABI_CONSUMER TESTDATA
+#        MEDCRYPT.PC ABI_CONSUMER.C
 set -u
 . "$(dirname "$0")/lib.sh"
-LIB=$1 HEADER=$2 CONSUMER=$3 TESTDATA=$4
+LIB=$1 HEADER=$2 CONSUMER=$3 TESTDATA=$4 PC=$5 CONSUMER_SRC=$6
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -46,6 +51,36 @@ if out=$("$CONSUMER" "$TESTDATA/pnm/ct_small_12bit.pgm" 2>&1); then
     ok "header-only program: $out"
 else
     not_ok "header-only program failed: $out"
+fi
+
+# A machine with medcrypt's -dev files and those of what it requires,
+# nothing else: a pkg-config search path of those .pc files alone, the
+# library under its link name and the header in their own folders.
+mkdir -p "$WORK/pc" "$WORK/lib" "$WORK/include"
+cp "$PC" "$WORK/pc/medcrypt.pc"
+for req in libsodium spng zlib; do
+    cp "$(pkg-config --variable=pcfiledir "$req")/$req.pc" "$WORK/pc/"
+done
+for name in libmedcrypt.so "$soname"; do  # the link name, the run-time name
+    ln -s "$(cd "$(dirname "$LIB")" && pwd)/$(basename "$LIB")" "$WORK/lib/$name"
+done
+cp "$HEADER" "$WORK/include/"
+if flags=$(PKG_CONFIG_LIBDIR="$WORK/pc" PKG_CONFIG_PATH= pkg-config \
+        --define-variable=libdir="$WORK/lib" --define-variable=includedir="$WORK/include" \
+        --cflags --libs medcrypt 2>&1); then
+    ok "pkg-config medcrypt with only libsodium, spng and zlib beside it"
+    # shellcheck disable=SC2086 # the flags are words
+    out=
+    if ${CC:-cc} -std=c11 -o "$WORK/consumer" "$CONSUMER_SRC" $flags 2>"$WORK/cc.err" &&
+        out=$(LD_LIBRARY_PATH="$WORK/lib" "$WORK/consumer" "$TESTDATA/pnm/ct_small_12bit.pgm" 2>&1); then
+        ok "the header-only program built from pkg-config's flags: $out"
+    else
+        not_ok "the header-only program did not build or run from pkg-config's flags ($flags)"
+        head -5 "$WORK/cc.err"
+        echo "${out:-}" | head -5
+    fi
+else
+    not_ok "pkg-config medcrypt needs more than libsodium, spng and zlib: $flags"
 fi
 
 echo "$PASS passed, $FAIL failed"

@@ -21,6 +21,21 @@ int cli_version(void);
 int cli_stdout_checked(int rc);
 /* A number with an optional K/M/G (binary) suffix, at most max. */
 bool cli_parse_size(const char *s, unsigned long long max, unsigned long long *out);
+
+/* The largest input file read: the default pixel cap's worth of 16-bit
+ * samples plus room for headers (DICOM side data, PNG overhead). */
+#define CLI_MAX_INPUT_BYTES ((size_t)3 << 30)
+/* --max-pixels N of the verbs that read images: 1 to 2^32 samples (as
+ * serve takes it). Parses optarg into *max_pixels, or says why not and
+ * returns false. */
+bool cli_max_pixels_arg(const char *verb, const char *arg, unsigned long long *max_pixels);
+/* Sets the cap (0: leave the default) on ctx and returns the largest
+ * input file to read under it: CLI_MAX_INPUT_BYTES, or the raised cap's
+ * worth of 16-bit samples plus the same room. */
+size_t cli_apply_max_pixels(mc_ctx *ctx, unsigned long long max_pixels);
+/* "medcrypt: FILE: message: detail" for an error of a call on ctx, and
+ * after an image over the pixel cap the hint at --max-pixels. */
+void cli_report(const char *file, const mc_ctx *ctx, mc_err err);
 /* After getopt_long returned '?' (opterr = 0): names the option it refused
  * ("unknown option '-s' in '-scan.pgm'", "option '-k' needs a value") and
  * hints at --help, or at ./NAME when the argument is an existing file. */

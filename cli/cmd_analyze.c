@@ -12,11 +12,9 @@
 
 #include <sodium.h>
 
-#define MAX_INPUT_BYTES ((size_t)3 << 30)
-
 static const char ANALYZE_HELP[] =
     "Usage: medcrypt analyze [--json] [--report OUT.html] [-k KEYFILE] [--seed N]\n"
-    "                        PLAIN [CIPHER]\n"
+    "                        [--max-pixels N] PLAIN [CIPHER]\n"
     "\n"
     "Measures what the image-encryption literature measures, for the plain image\n"
     "PLAIN (any format medcrypt reads) and its cipher image: histogram, chi-square\n"
@@ -41,6 +39,8 @@ static const char ANALYZE_HELP[] =
     "    --seed N              seed of the random pairs, blocks and flipped bits\n"
     "                          (default 20130601): same seed, same result\n"
     "    -f, --force           replace an existing report or stream file\n"
+    "        --max-pixels N    largest image, in samples W*H*C; K, M, G = 2^10,\n"
+    "                          2^20, 2^30 (default 256M; at most 4G)\n"
     "    -h, --help            this help\n"
     "\n"
     "Cipher stream for external randomness tests (dieharder, ent):\n"
@@ -56,8 +56,9 @@ static const char ANALYZE_HELP[] =
 static const char *const STAGE_NAMES[] = {"scrambling", "henon", "logistic", "xchacha20"};
 
 /* --stream: MB megabytes of cipher samples to output. */
-static int write_stream(mc_ctx *ctx, const mc_key *key, const char *plain_path,
-                        const char *output, bool force, uint64_t mb, int stages)
+static int write_stream(mc_ctx *ctx, size_t max_input, const mc_key *key,
+                        const char *plain_path, const char *output, bool force, uint64_t mb,
+                        int stages)
 {
     uint8_t *buf = NULL, *out = NULL;
     size_t len = 0, out_len;
@@ -77,10 +78,10 @@ static int write_stream(mc_ctx *ctx, const mc_key *key, const char *plain_path,
         cli_error(NULL, "refusing to write binary data to a terminal");
         return 1;
     }
-    if (!cli_read_file(plain_path, MAX_INPUT_BYTES, &buf, &len))
+    if (!cli_read_file(plain_path, max_input, &buf, &len))
         return 1;
     if ((err = mc_image_decode(ctx, buf, len, NULL, &plain)) != MC_OK) {
-        cli_error(plain_path, "%s", mc_strerror(err));
+        cli_report(plain_path, ctx, err);
         goto out;
     }
     if ((out = malloc(out_len)) == NULL) {
@@ -147,7 +148,7 @@ static bool parse_seed(const char *s, uint64_t *out)
 
 int cmd_analyze(int argc, char **argv)
 {
-    enum { OPT_JSON = 256, OPT_REPORT, OPT_SEED, OPT_STREAM, OPT_STAGE };
+    enum { OPT_JSON = 256, OPT_REPORT, OPT_SEED, OPT_STREAM, OPT_STAGE, OPT_PIXELS };
     static const struct option opts[] = {
         {"json", no_argument, NULL, OPT_JSON},  {"report", required_argument, NULL, OPT_REPORT},
         {"key", required_argument, NULL, 'k'},  {"seed", required_argument, NULL, OPT_SEED},
@@ -155,6 +156,7 @@ int cmd_analyze(int argc, char **argv)
         {"stream", required_argument, NULL, OPT_STREAM},
         {"stage", required_argument, NULL, OPT_STAGE},
         {"output", required_argument, NULL, 'o'},
+        {"max-pixels", required_argument, NULL, OPT_PIXELS},
         {NULL, 0, NULL, 0}};
     static const char optstring[] = "+k:o:fh";
     const char *output = NULL;
@@ -163,7 +165,8 @@ int cmd_analyze(int argc, char **argv)
     const char *key_file = NULL, *report = NULL, *plain_path, *cipher_path = NULL;
     bool json = false, force = false, have_key = false;
     uint8_t *plain_buf = NULL, *cipher_buf = NULL;
-    size_t plain_len = 0, cipher_len = 0, out_len = 0;
+    size_t plain_len = 0, cipher_len = 0, out_len = 0, max_input;
+    unsigned long long max_pixels = 0;
     mc_analysis_options opt = {0};
     mc_analysis *an = NULL;
     mc_image *plain = NULL;
@@ -208,6 +211,10 @@ int cmd_analyze(int argc, char **argv)
             break;
         case 'f': force = true; break;
         case 'h': fputs(ANALYZE_HELP, stdout); return 0;
+        case OPT_PIXELS:
+            if (!cli_max_pixels_arg("analyze", optarg, &max_pixels))
+                return 1;
+            break;
         default:
             cli_bad_option("analyze", optstring, argc, argv);
             return 1;
@@ -252,25 +259,26 @@ int cmd_analyze(int argc, char **argv)
         cli_error(NULL, "%s", mc_strerror(err));
         goto out;
     }
+    max_input = cli_apply_max_pixels(ctx, max_pixels);
     if (output != NULL) {
         mc_key rnd_key = {{0}}; /* secret */
         if (!have_key)
             randombytes_buf(rnd_key.bytes, sizeof rnd_key.bytes);
-        rc = write_stream(ctx, have_key ? &key : &rnd_key, plain_path, output, force, stream_mb,
-                          stages);
+        rc = write_stream(ctx, max_input, have_key ? &key : &rnd_key, plain_path, output, force,
+                          stream_mb, stages);
         sodium_memzero(&rnd_key, sizeof rnd_key);
         goto out;
     }
-    if (!cli_read_file(plain_path, MAX_INPUT_BYTES, &plain_buf, &plain_len))
+    if (!cli_read_file(plain_path, max_input, &plain_buf, &plain_len))
         goto out;
     if ((err = mc_image_decode(ctx, plain_buf, plain_len, NULL, &plain)) != MC_OK) {
-        cli_error(plain_path, "%s", mc_strerror(err));
+        cli_report(plain_path, ctx, err);
         goto out;
     }
     if (cipher_path != NULL) {
         mc_cipher_info ci;
         mc_image_info pi;
-        if (!cli_read_file(cipher_path, MAX_INPUT_BYTES, &cipher_buf, &cipher_len))
+        if (!cli_read_file(cipher_path, max_input, &cipher_buf, &cipher_len))
             goto out;
         if ((err = mc_cipher_inspect(ctx, cipher_buf, cipher_len, &ci)) != MC_OK) {
             cli_error(cipher_path, "%s", mc_strerror(err));
@@ -291,10 +299,13 @@ int cmd_analyze(int argc, char **argv)
     }
     err = mc_analyze_ex(ctx, have_key ? &key : NULL, plain, cipher_buf, cipher_len, &opt, &an);
     if (err != MC_OK) {
-        cli_error(cipher_path != NULL && (err == MC_EWRONGKEY || err == MC_ETAMPERED)
-                      ? cipher_path
-                      : plain_path,
-                  "%s", mc_strerror(err));
+        /* the given cipher image's own faults (wrong key, with both key
+         * ids; modified; over the cap), else PLAIN's */
+        cli_report(cipher_path != NULL && (err == MC_EWRONGKEY || err == MC_ETAMPERED ||
+                                           err == MC_ETOOBIG)
+                       ? cipher_path
+                       : plain_path,
+                   ctx, err);
         goto out;
     }
     if (report != NULL) {

@@ -15,12 +15,6 @@
 #include "internal.h" /* mc__free_huge, mc_ctx.chunk_digests */
 
 #define CIPHER_SUFFIX ".enc.png"
-/* Largest input file read: the default pixel cap's worth of 16-bit
- * samples plus room for headers (DICOM side data, PNG overhead); with
- * --max-pixels above it, the raised cap's worth plus the same room. */
-#define MAX_INPUT_BYTES ((size_t)3 << 30)
-/* --max-pixels: at most 2^32 samples, as serve takes it. */
-#define MAX_PIXELS_ARG ((unsigned long long)1 << 32)
 
 enum { OPT_PIXELS = 256 }; /* long options without a letter */
 
@@ -169,15 +163,9 @@ static bool write_streamed(const struct job *job, mc_image *img, const char *pat
 
 static void report(const struct job *job, const char *input, mc_err err)
 {
-    const char *detail = mc_ctx_last_detail(job->ctx); /* e.g. the DICOM syntax */
-
-    cli_error(shown_name(input), "%s%s%s", mc_strerror(err), detail[0] != '\0' ? ": " : "",
-              detail);
+    cli_report(shown_name(input), job->ctx, err);
     if (job->decrypt && err == MC_ENOTCIPHER)
         cli_hint("decrypt takes a cipher image written by 'medcrypt encrypt'");
-    else if (err == MC_ETOOBIG && strstr(detail, "the cap is") != NULL)
-        /* over the pixel cap, not a format's own limit (a BMP over 4 GiB) */
-        cli_hint("raise the cap with --max-pixels N (N samples take N or 2N bytes of memory)");
 }
 
 /* Extensions that say a file's format, as viewers and PACS importers go by
@@ -396,7 +384,7 @@ static int run(int argc, char **argv, bool decrypt)
         {NULL, 0, NULL, 0}};
     static const char optstring[] = "+k:o:fhj:";
     const char *verb = decrypt ? "decrypt" : "encrypt", *key_file = NULL;
-    struct job job = {.decrypt = decrypt, .max_input = MAX_INPUT_BYTES};
+    struct job job = {.decrypt = decrypt};
     unsigned long long max_pixels = 0;
     mc_key key;
     int c, failures = 0, n_inputs, stdin_inputs = 0, jobs = cli_cores(), files;
@@ -423,11 +411,8 @@ static int run(int argc, char **argv, bool decrypt)
                    : jobs_arg > CLI_MAX_JOBS ? CLI_MAX_JOBS : (int)jobs_arg;
             break;
         case OPT_PIXELS:
-            if (!cli_parse_size(optarg, MAX_PIXELS_ARG, &max_pixels) || max_pixels == 0) {
-                cli_error(NULL, "%s: --max-pixels '%s': expected a number from 1 to %llu", verb,
-                          optarg, MAX_PIXELS_ARG);
+            if (!cli_max_pixels_arg(verb, optarg, &max_pixels))
                 return 1;
-            }
             break;
         case 'k': key_file = optarg; break;
         case 'o': job.output = optarg; break;
@@ -481,11 +466,7 @@ static int run(int argc, char **argv, bool decrypt)
         cli_error(NULL, "cannot initialise the crypto library");
         return 1;
     }
-    if (max_pixels != 0) {
-        (void)mc_ctx_set_max_samples(job.ctx, max_pixels); /* 1..2^32: cannot fail */
-        if (2 * max_pixels + ((size_t)1 << 30) > job.max_input)
-            job.max_input = (size_t)(2 * max_pixels + ((size_t)1 << 30));
-    }
+    job.max_input = cli_apply_max_pixels(job.ctx, max_pixels);
     /* -j N is the number of cores to use: N files at once, and the cores
      * not taken by parallel files go to each image's parallel stages (one
      * large image: N threads; many files: one each). So -j 1 is one core,

@@ -11,11 +11,10 @@
 
 #include <sodium.h>
 
-#define MAX_INPUT_BYTES ((size_t)3 << 30)
 #define PREVIEW_SUFFIX ".preview.png"
 
 static const char INFO_HELP[] =
-    "Usage: medcrypt info FILE...\n"
+    "Usage: medcrypt info [--max-pixels N] FILE...\n"
     "\n"
     "Prints what medcrypt sees in each FILE: the format, width x height,\n"
     "channels, bits per sample and frames. For DICOM also the transfer syntax\n"
@@ -29,11 +28,18 @@ static const char INFO_HELP[] =
     "the transfer syntax, the Image Pixel module and the display window (VOI LUT\n"
     "module: Window Center and Width) is shown.\n"
     "\n"
+    "Options:\n"
+    "        --max-pixels N    largest plain image read, in samples W*H*C; K, M, G =\n"
+    "                          2^10, 2^20, 2^30 (default 256M; at most 4G). A cipher\n"
+    "                          image or DICOM file is described at any size.\n"
+    "    -h, --help            this help\n"
+    "\n"
     "Exit status: 0 if every FILE was described (a DICOM file medcrypt cannot\n"
     "encrypt is still described, with the reason), 1 if any could not be read.\n";
 
 static const char PREVIEW_HELP[] =
-    "Usage: medcrypt preview [-k KEYFILE] [-o OUTPUT.png] [--force] FILE\n"
+    "Usage: medcrypt preview [-k KEYFILE] [-o OUTPUT.png] [--force] [--max-pixels N]\n"
+    "                        FILE\n"
     "\n"
     "Writes an 8-bit PNG of FILE for people to look at (not lossless: use\n"
     "'medcrypt decrypt' for the exact image). DICOM images are shown with the\n"
@@ -48,6 +54,8 @@ static const char PREVIEW_HELP[] =
     "    -k, --key KEYFILE     the key file (else $MEDCRYPT_KEY, else a prompt)\n"
     "    -o, --output OUTPUT   output PNG (default FILE.preview.png); '-' = standard output\n"
     "    -f, --force           replace an existing output file\n"
+    "        --max-pixels N    largest image, in samples W*H*C; K, M, G = 2^10,\n"
+    "                          2^20, 2^30 (default 256M; at most 4G)\n"
     "    -h, --help            this help\n";
 
 /* ------------------------------------------------------------------ */
@@ -128,8 +136,7 @@ static bool info_plain(mc_ctx *ctx, const char *path, const uint8_t *buf, size_t
     mc_err err;
 
     if ((err = mc_image_decode(ctx, buf, len, NULL, &img)) != MC_OK) {
-        const char *detail = mc_ctx_last_detail(ctx);
-        cli_error(path, "%s%s%s", mc_strerror(err), detail[0] != '\0' ? ": " : "", detail);
+        cli_report(path, ctx, err);
         return false;
     }
     mc_image_get_info(img, &ii);
@@ -140,7 +147,7 @@ static bool info_plain(mc_ctx *ctx, const char *path, const uint8_t *buf, size_t
     return true;
 }
 
-static bool info_one(mc_ctx *ctx, const char *path)
+static bool info_one(mc_ctx *ctx, size_t max_input, const char *path)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -149,7 +156,7 @@ static bool info_one(mc_ctx *ctx, const char *path)
     bool ok = true;
     mc_err err;
 
-    if (!cli_read_file(path, MAX_INPUT_BYTES, &buf, &len))
+    if (!cli_read_file(path, max_input, &buf, &len))
         return false;
     if ((err = mc_cipher_inspect(ctx, buf, len, &ci)) == MC_OK) {
         printf("%s: ", path);
@@ -157,7 +164,7 @@ static bool info_one(mc_ctx *ctx, const char *path)
     } else if (err == MC_EVERSION || err == MC_ETAMPERED) {
         /* A cipher image with a byte appended or cut is one still: not a
          * plain PNG of noise. */
-        cli_error(path, "%s", mc_strerror(err));
+        cli_error(path, "%s", mc_strerror(err)); /* inspect sets no detail */
         ok = false;
     } else if (mc_dicom_inspect(ctx, buf, len, &di) == MC_OK) {
         printf("%s: dicom", path);
@@ -178,20 +185,29 @@ static bool info_one(mc_ctx *ctx, const char *path)
 
 int cmd_info(int argc, char **argv)
 {
-    static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    enum { OPT_PIXELS = 256 };
+    static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
+                                         {"max-pixels", required_argument, NULL, OPT_PIXELS},
+                                         {NULL, 0, NULL, 0}};
     static const char optstring[] = "+h";
+    unsigned long long max_pixels = 0;
     mc_ctx *ctx = NULL;
+    size_t max_input;
     int c, failures = 0;
 
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(INFO_HELP, stdout);
-            return 0;
+        switch (c) {
+        case 'h': fputs(INFO_HELP, stdout); return 0;
+        case OPT_PIXELS:
+            if (!cli_max_pixels_arg("info", optarg, &max_pixels))
+                return 1;
+            break;
+        default:
+            cli_bad_option("info", optstring, argc, argv);
+            return 1;
         }
-        cli_bad_option("info", optstring, argc, argv);
-        return 1;
     }
     if (optind == argc) {
         cli_error(NULL, "info: no input file");
@@ -202,8 +218,9 @@ int cmd_info(int argc, char **argv)
         cli_error(NULL, "cannot initialise the crypto library");
         return 1;
     }
+    max_input = cli_apply_max_pixels(ctx, max_pixels);
     for (int i = optind; i < argc; i++)
-        failures += !info_one(ctx, argv[i]);
+        failures += !info_one(ctx, max_input, argv[i]);
     mc_ctx_free(ctx);
     return failures == 0 ? 0 : 1;
 }
@@ -214,6 +231,7 @@ int cmd_info(int argc, char **argv)
 struct preview_opts {
     const char *key_file, *output;
     bool force;
+    unsigned long long max_pixels; /* 0: the default cap */
 };
 
 /* The image to preview: decrypted if buf is a cipher image. */
@@ -225,7 +243,7 @@ static bool load_image(mc_ctx *ctx, const struct preview_opts *o, const char *pa
     mc_err err;
 
     if ((err = mc_cipher_inspect(ctx, buf, len, &ci)) == MC_ETAMPERED || err == MC_EVERSION) {
-        cli_error(path, "%s", mc_strerror(err));
+        cli_error(path, "%s", mc_strerror(err)); /* inspect sets no detail */
         return false;
     }
     if (err == MC_OK) {
@@ -234,14 +252,13 @@ static bool load_image(mc_ctx *ctx, const struct preview_opts *o, const char *pa
         err = mc_decrypt_image(ctx, &key, buf, len, img);
         mc_key_wipe(&key);
         if (err != MC_OK) {
-            cli_error(path, "%s", mc_strerror(err));
+            cli_report(path, ctx, err);
             return false;
         }
         return true;
     }
     if ((err = mc_image_decode(ctx, buf, len, NULL, img)) != MC_OK) {
-        const char *detail = mc_ctx_last_detail(ctx);
-        cli_error(path, "%s%s%s", mc_strerror(err), detail[0] != '\0' ? ": " : "", detail);
+        cli_report(path, ctx, err);
         return false;
     }
     return true;
@@ -260,7 +277,7 @@ static bool preview_one(const struct preview_opts *o, const char *path, const ch
         cli_error(NULL, "cannot initialise the crypto library");
         return false;
     }
-    if (!cli_read_file(path, MAX_INPUT_BYTES, &buf, &len) ||
+    if (!cli_read_file(path, cli_apply_max_pixels(ctx, o->max_pixels), &buf, &len) ||
         !load_image(ctx, o, path, buf, len, &img))
         goto out;
     if ((err = mc_image_preview_png(ctx, img, &png, &png_len)) != MC_OK) {
@@ -285,12 +302,13 @@ out:
 
 int cmd_preview(int argc, char **argv)
 {
+    enum { OPT_PIXELS = 256 };
     static const struct option opts[] = {
         {"key", required_argument, NULL, 'k'}, {"output", required_argument, NULL, 'o'},
         {"force", no_argument, NULL, 'f'},     {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {"max-pixels", required_argument, NULL, OPT_PIXELS}, {NULL, 0, NULL, 0}};
     static const char optstring[] = "k:o:fh";
-    struct preview_opts o = {NULL, NULL, false};
+    struct preview_opts o = {NULL, NULL, false, 0};
     char *output = NULL;
     const char *input;
     int c, rc = 1;
@@ -303,6 +321,10 @@ int cmd_preview(int argc, char **argv)
         case 'o': o.output = optarg; break;
         case 'f': o.force = true; break;
         case 'h': fputs(PREVIEW_HELP, stdout); return 0;
+        case OPT_PIXELS:
+            if (!cli_max_pixels_arg("preview", optarg, &o.max_pixels))
+                return 1;
+            break;
         default:
             cli_bad_option("preview", optstring, argc, argv);
             return 1;

@@ -142,6 +142,39 @@ bool cli_parse_size(const char *s, unsigned long long max, unsigned long long *o
     return true;
 }
 
+bool cli_max_pixels_arg(const char *verb, const char *arg, unsigned long long *max_pixels)
+{
+    static const unsigned long long most = (unsigned long long)1 << 32;
+
+    if (!cli_parse_size(arg, most, max_pixels) || *max_pixels == 0) {
+        cli_error(NULL, "%s: --max-pixels '%s': expected a number from 1 to %llu", verb, arg,
+                  most);
+        return false;
+    }
+    return true;
+}
+
+size_t cli_apply_max_pixels(mc_ctx *ctx, unsigned long long max_pixels)
+{
+    size_t room = (size_t)1 << 30;
+
+    if (max_pixels == 0)
+        return CLI_MAX_INPUT_BYTES;
+    (void)mc_ctx_set_max_samples(ctx, max_pixels); /* 1..2^32: cannot fail */
+    return 2 * max_pixels + room > CLI_MAX_INPUT_BYTES ? (size_t)(2 * max_pixels + room)
+                                                       : CLI_MAX_INPUT_BYTES;
+}
+
+void cli_report(const char *file, const mc_ctx *ctx, mc_err err)
+{
+    const char *detail = mc_ctx_last_detail(ctx); /* e.g. the DICOM syntax, the key ids */
+
+    cli_error(file, "%s%s%s", mc_strerror(err), detail[0] != '\0' ? ": " : "", detail);
+    if (err == MC_ETOOBIG && strstr(detail, "the cap is") != NULL)
+        /* over the pixel cap, not a format's own limit (a BMP over 4 GiB) */
+        cli_hint("raise the cap with --max-pixels N (N samples take N or 2N bytes of memory)");
+}
+
 /* The argument getopt stopped on. It has advanced optind past an element
  * whose last letter it took, but not past a cluster it is still inside
  * ("-scan.pgm": 's' refused, "can.pgm" left), so the element is

@@ -271,8 +271,9 @@ void mc_png_dropped_chunks(const uint8_t *in, size_t in_len, char *list, size_t 
  * compressed: not supported", to print after mc_strerror()'s text; "" when
  * there is none. Set by mc_image_decode() (and mc_encrypt_file(), which
  * calls it) and mc_dicom_inspect(), and by mc_decrypt_image() (and
- * mc_decrypt_file()) for MC_EWRONGKEY: the image's key id and the key's,
- * both public; cleared at their start. An image over the pixel cap
+ * mc_decrypt_file()) and mc_analyze() (mc_analyze_ex(), a given cipher
+ * image) for MC_EWRONGKEY: the image's key id and the key's, both public;
+ * cleared at their start. An image over the pixel cap
  * (MC_ETOOBIG, mc_image_new()'s too) sets it to the image's size and the
  * cap: "512 x 512 pixels = 262144 samples; the cap is 30000". Like errno it
  * is thread-local, so threads sharing one context each read their own;

@@ -242,6 +242,18 @@ static mc_err undo_stages(const mc__subkeys *sk, const uint8_t sm[64], mc_image 
     return mc__perm_inverse(img->samples, img->samples_len / bps, bps, sm, threads);
 }
 
+void mc__wrong_key_detail(const mc_ctx *ctx, const mc__header *hdr, const mc_key *key)
+{
+    /* Both ids are public (the image's is in its header; a key's is in
+     * its file's comment): they tell which key was used. */
+    char theirs[MC_KEY_ID_HEX_BYTES], ours[MC_KEY_ID_HEX_BYTES];
+
+    sodium_bin2hex(theirs, sizeof theirs, hdr->key_id, MC_KEY_ID_BYTES);
+    mc_key_id_hex(key, ours);
+    mc__ctx_detail(ctx, "the image was encrypted under key id %s, this key's id is %s", theirs,
+                   ours);
+}
+
 mc_err mc__decrypt_inplace(const mc_key *key, mc_image *img, const mc__header *hdr,
                            unsigned threads)
 {
@@ -391,15 +403,8 @@ mc_err mc_decrypt_image(mc_ctx *ctx, const mc_key *key, const uint8_t *in, size_
         return err;
     if ((err = mc__decrypt_inplace(key, img, &hdr, ctx->threads)) != MC_OK ||
         (err = mc__image_name_from_side(img)) != MC_OK) {
-        if (err == MC_EWRONGKEY) {
-            /* Both ids are public (the image's is in its header; a key's is
-             * in its file's comment): they tell which key was used. */
-            char theirs[MC_KEY_ID_HEX_BYTES], ours[MC_KEY_ID_HEX_BYTES];
-            sodium_bin2hex(theirs, sizeof theirs, hdr.key_id, MC_KEY_ID_BYTES);
-            mc_key_id_hex(key, ours);
-            mc__ctx_detail(ctx, "the image was encrypted under key id %s, this key's id is %s",
-                           theirs, ours);
-        }
+        if (err == MC_EWRONGKEY)
+            mc__wrong_key_detail(ctx, &hdr, key);
         mc_image_free(img);
         return err;
     }

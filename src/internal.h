@@ -394,6 +394,8 @@ mc_err mc__encrypt_inplace_v(const mc_key *key, mc_image *img,
                              const uint8_t nonce[MC_NONCE_BYTES], int version, int stages,
                              mc__header *hdr, unsigned threads);
 /* Decrypts in place and verifies the tag; wipes the samples on failure. */
+/* After MC_EWRONGKEY: both key ids in mc_ctx_last_detail(). */
+void mc__wrong_key_detail(const mc_ctx *ctx, const mc__header *hdr, const mc_key *key);
 mc_err mc__decrypt_inplace(const mc_key *key, mc_image *img, const mc__header *hdr,
                            unsigned threads);
 /* Analysis only (key sensitivity): undoes the stages under a key without

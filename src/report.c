@@ -326,6 +326,7 @@ mc_err mc_analyze_ex(mc_ctx *ctx, const mc_key *key, const mc_image *plain,
         return MC_EINVAL;
     if (plain->spent)
         return MC_ESTATE;
+    mc__ctx_detail(ctx, "%s", ""); /* mc_ctx_last_detail(): this call's only */
     if ((a = calloc(1, sizeof *a)) == NULL ||
         (a->plot_plain = calloc(1, sizeof *a->plot_plain)) == NULL ||
         (a->plot_cipher = calloc(1, sizeof *a->plot_cipher)) == NULL) {
@@ -406,8 +407,11 @@ mc_err mc_analyze_ex(mc_ctx *ctx, const mc_key *key, const mc_image *plain,
         if ((err = mc__image_copy(cipher, &dec)) != MC_OK)
             goto out;
         t0 = now_ms();
-        if ((err = mc__decrypt_inplace(&k, dec, cipher_png != NULL ? &ghdr : &hdr, 1)) != MC_OK)
+        if ((err = mc__decrypt_inplace(&k, dec, cipher_png != NULL ? &ghdr : &hdr, 1)) != MC_OK) {
+            if (err == MC_EWRONGKEY)
+                mc__wrong_key_detail(ctx, cipher_png != NULL ? &ghdr : &hdr, &k);
             goto out;
+        }
         a->dec_ms = now_ms() - t0;
         for (unsigned c = 0; c < a->channels; c++) {
             mc_plane pa, pb;

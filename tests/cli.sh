@@ -1365,6 +1365,29 @@ for v in 0 4294967297 5G -1 x 12q; do
     assert_err_is "encrypt --max-pixels '$v': one line giving the range" \
         "medcrypt: encrypt: --max-pixels '$v': expected a number from 1 to 4294967296"
 done
+# info, preview and analyze read plain images under the same cap, moved
+# the same way; info describes a cipher image over the cap all the same
+# (its chunk list alone).
+for verb in info preview analyze; do
+    snap
+    run mc "$verb" --max-pixels 262143 cap.orig.pgm
+    expect_fail "$verb --max-pixels one below the image" "medcrypt: cap.orig.pgm: " \
+        "512 x 512 pixels = 262144 samples; the cap is 262143" 1 cap.orig.pgm.preview.png
+    assert_grep "$verb over the cap: the hint names --max-pixels" "$R/err" \
+        '^medcrypt: hint: raise the cap with --max-pixels N'
+    run mc "$verb" --max-pixels 0 cap.orig.pgm
+    assert_err_is "$verb --max-pixels 0: one line giving the range" \
+        "medcrypt: $verb: --max-pixels '0': expected a number from 1 to 4294967296"
+done
+run mc info --max-pixels 256K cap.orig.pgm
+assert_rc 0 "info --max-pixels 256K (the image's 262144 samples exactly): exit 0"
+assert_grep "info under a raised cap describes the image" "$R/out" '512x512, 1 channel \(gray\), 8-bit'
+run mc info --max-pixels 1000 cap.pgm.enc.png
+assert_rc 0 "info --max-pixels 1000 of a 512x512 cipher image: exit 0"
+assert_grep "info describes a cipher image over the cap" "$R/out" 'original format pnm \(\.pgm\), 512x512'
+run mc preview -k k.key --max-pixels 1000 -o cap.preview.png cap.pgm.enc.png
+expect_fail "preview --max-pixels below a cipher image" "medcrypt: cap.pgm.enc.png: " \
+    "512 x 512 pixels = 262144 samples; the cap is 1000" 1 cap.preview.png
 rm -f cap.pgm cap.orig.pgm cap.pgm.enc.png
 
 # Batches on several cores (-j): every file done, each failure reported on

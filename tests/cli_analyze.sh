@@ -511,6 +511,10 @@ assert_err "CIPHER of another image" "not a cipher image of"
 run "$MC" keygen --aadhaar "2345 6789 0124" --dob 1990-05-17 -o k2.key
 run "$MC" analyze -k k2.key "$PGM8" c8.png
 assert_err "CIPHER under another key" "wrong key"
+# Both key ids (c8.png is under k.key), as decrypt gives them.
+ID1=$(sed -n 's/^# key id: //p' k.key) ID2=$(sed -n 's/^# key id: //p' k2.key)
+assert_err "CIPHER under another key: the key ids" \
+    "c8.png: wrong key: the image was encrypted under key id $ID1, this key's id is $ID2"
 run "$MC" analyze --report nodir/r.html "$PGM8"
 assert_err "report in a missing directory" "nodir/r.html"
 

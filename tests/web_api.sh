@@ -298,6 +298,7 @@ check "the cipher is an attachment named ct_512_8bit.pgm.enc.png" \
     [ "$(header Content-Disposition)" = 'attachment; filename="ct_512_8bit.pgm.enc.png"' ]
 check "the cipher is a PNG" sh -c "head -c 8 '$R/pgm.enc.png' | od -An -tx1 | tr -d ' \n' | grep -q '^89504e470d0a1a0a$'"
 security_headers "a cipher download"
+check "a PGM has no PNG metadata: no X-Medcrypt-Not-Kept header" [ -z "$(header X-Medcrypt-Not-Kept)" ]
 
 req -F "key=$KEY" -F "cipher=@$R/pgm.enc.png" "$MAIN/api/v1/decrypt"
 expect 200 "decrypt the PGM's cipher"
@@ -507,6 +508,10 @@ req -F "image=@$R/meta.png" -F "key=$KEY" "$MAIN/encrypt"
 expect 200 "the encrypt form with a PNG holding metadata chunks"
 check "the page names the PNG metadata chunks not kept" \
     body_has "Not kept: the PNG's metadata chunks pHYs, tEXt."
+req -F "image=@$R/meta.png" -F "key=$KEY" "$MAIN/api/v1/encrypt"
+expect 200 "the API encrypts a PNG holding metadata chunks"
+check "the API names the metadata chunks not kept: X-Medcrypt-Not-Kept: pHYs, tEXt" \
+    [ "$(header X-Medcrypt-Not-Kept)" = "pHYs, tEXt" ]
 req -F "image=@$PNG" -F "key=$KEY" -F "aadhaar=1111" -F "dob=$DOB" "$MAIN/encrypt"
 expect 200 "the encrypt form with a key and identifiers: the key is used"
 check "the page says the identifiers were not used" body_has 'id="ids-ignored"'

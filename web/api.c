@@ -104,6 +104,7 @@ mc_err web_encrypt(struct req *r, const mc_key *key, const struct field *image,
     if (mc_is_cipher_image((const uint8_t *)image->data.p, image->data.len)) {
         snprintf(res->detail, sizeof res->detail,
                  "this is already a medcrypt cipher image (decrypt it instead)");
+        res->already_cipher = true;
         return MC_EUNSUPPORTED;
     }
     web_sanitize_name(image->filename != NULL ? image->filename : "", name, sizeof name);
@@ -119,6 +120,10 @@ mc_err web_encrypt(struct req *r, const mc_key *key, const struct field *image,
     snprintf(res->filename, sizeof res->filename, "%s.enc.png", name);
     res->mime = "image/png";
     mc_key_id_hex(key, res->key_id);
+    /* A PNG's metadata the cipher image does not carry (docs/FORMAT.md
+     * §3): said as the command says it, on the page and in a header. */
+    mc_png_dropped_chunks((const uint8_t *)image->data.p, image->data.len, res->dropped,
+                          sizeof res->dropped);
     return MC_OK;
 }
 
@@ -317,6 +322,8 @@ void api_encrypt(struct req *r)
         return;
     }
     reply_file(r, &res);
+    if (r->status == 200)
+        snprintf(r->not_kept, sizeof r->not_kept, "%s", res.dropped);
     crypt_result_free(&res);
 }
 

@@ -53,6 +53,7 @@ struct req {
     const unsigned char *static_body; /* or an embedded asset */
     size_t static_len;
     char disposition[192]; /* Content-Disposition, or "" */
+    char not_kept[96];     /* X-Medcrypt-Not-Kept (encrypt), or "" */
     char allow[32];        /* Allow (405), or "" */
     size_t sent;           /* body bytes, for the log */
 };
@@ -90,6 +91,8 @@ struct crypt_result {
     size_t preview_len;
     char key_id[MC_KEY_ID_HEX_BYTES];
     char detail[160];    /* on failure: the decoder's detail, or "" */
+    bool already_cipher; /* encrypt refused: the input is a cipher image */
+    char dropped[96];    /* encrypt: a PNG's metadata chunks not kept, or "" */
 };
 void crypt_result_free(struct crypt_result *res);
 /* The key from a text field or an uploaded key file, with an error

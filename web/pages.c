@@ -105,7 +105,7 @@ void page_encrypt_post(struct req *r)
     const char *key_text = req_text(r, "key");
     const char *aadhaar = req_text(r, "aadhaar"), *dob = req_text(r, "dob");
     char text[MC_KEY_TEXT_BYTES] = "", masked[MC_AADHAAR_MASKED_BYTES] = "";
-    char size[32], geo[96], chunks[96];
+    char size[32], geo[96];
     struct buf err_html = {0}, key_html = {0}, preview = {0}, href = {0}, dropped = {0};
     struct crypt_result res = {0};
     mc_cipher_info ci;
@@ -152,7 +152,7 @@ void page_encrypt_post(struct req *r)
         char why[320];
         snprintf(why, sizeof why, "%s%s%s", mc_strerror(err), res.detail[0] != '\0' ? ": " : "",
                  res.detail);
-        if (mc_is_cipher_image((const uint8_t *)image->data.p, image->data.len)) {
+        if (res.already_cipher) {
             /* Not a failure of the image: the wrong page. */
             error_block(&err_html, "", "the image is already a medcrypt cipher image");
             buf_puts(&err_html, "<p class=\"hint\">To see what it hides, open the "
@@ -188,13 +188,10 @@ void page_encrypt_post(struct req *r)
         buf_puts(&preview, "<p class=\"note\">The image is too large to preview here; "
                            "download it below.</p>");
     }
-    /* A PNG's metadata the cipher image does not carry, said here as the
-     * command says it (docs/FORMAT.md §3). */
-    mc_png_dropped_chunks((const uint8_t *)image->data.p, image->data.len, chunks, sizeof chunks);
-    if (chunks[0] != '\0') {
+    if (res.dropped[0] != '\0') {
         buf_puts(&dropped, "<p class=\"note\" id=\"dropped-chunks\">Not kept: the PNG's metadata "
                            "chunks ");
-        buf_html(&dropped, chunks);
+        buf_html(&dropped, res.dropped);
         buf_puts(&dropped, ". The pixels come back exactly; these do not.</p>");
     }
     if (generated) {

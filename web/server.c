@@ -157,6 +157,7 @@ static void reply_reset(struct req *r)
     r->static_body = NULL;
     r->static_len = 0;
     r->disposition[0] = '\0';
+    r->not_kept[0] = '\0';
 }
 
 void reply_buf(struct req *r, int status, const char *content_type, struct buf *body)
@@ -272,6 +273,8 @@ static enum MHD_Result queue(struct req *r)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
     if (r->disposition[0] != '\0')
         MHD_add_response_header(resp, "Content-Disposition", r->disposition);
+    if (r->not_kept[0] != '\0')
+        MHD_add_response_header(resp, "X-Medcrypt-Not-Kept", r->not_kept);
     if (r->allow[0] != '\0')
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
     ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);

@@ -234,8 +234,10 @@ mc_err mc_encrypt_image_inplace_to(mc_ctx *ctx, const mc_key *key, mc_image *img
  * decryption proves them). mc_cipher_inspect reads the chunk list alone
  * (IHDR, medcrypt's chunk, every chunk's CRC, IEND last): nothing is
  * inflated or allocated, so it is instant for any size and the pixel cap
- * does not apply. A cut, changed or extended file is MC_ETAMPERED, as
- * decryption would say; a PNG without medcrypt's chunk MC_ENOTCIPHER. */
+ * does not apply. A cut, changed or extended cipher image is
+ * MC_ETAMPERED, as decryption would say; a PNG without medcrypt's chunk
+ * MC_ENOTCIPHER, a plain PNG cut short past the start of its image data
+ * included (docs/FORMAT.md §5). */
 typedef struct mc_cipher_info {
     uint8_t version;
     uint8_t key_id[MC_KEY_ID_BYTES];

@@ -126,33 +126,56 @@ mc_err mc__container_write_to(const mc_ctx *ctx, const mc_image *img, const mc__
     return err;
 }
 
-/* Walks the chunk list (PNG spec §5.3) as far as it is intact, up to the
- * first IEND: how many mcRY chunks it holds, whether the first comes
- * before any IDAT, and where that IEND ends (*end; 0 if there is none). */
-static unsigned scan_chunks(const uint8_t *in, size_t len, bool *before_idat, size_t *end)
+/* One chunk of a PNG's chunk list (PNG spec §5.3: length, type, data,
+ * CRC), for the three walks below. */
+struct chunk {
+    const uint8_t *type; /* then its data */
+    uint32_t len;        /* of the data */
+    bool whole;          /* data and CRC within the buffer: the next chunk
+                          * starts at off + 12 + len; if not, the list is cut
+                          * inside this one (its type and length alone read) */
+};
+
+/* The chunk at off (8 <= off <= len), or false where fewer than 8 bytes
+ * are left: not even its length and type. */
+static bool chunk_at(const uint8_t *in, size_t len, size_t off, struct chunk *c)
 {
-    size_t off = 8;
+    if (len - off < 8)
+        return false;
+    c->len = get32(in + off);
+    c->type = in + off + 4;
+    c->whole = len - off >= 12 && c->len <= len - off - 12;
+    return true;
+}
+
+/* Walks the chunk list as far as it is intact, up to the first IEND: how
+ * many mcRY chunks it holds, whether the first comes before any IDAT,
+ * whether an IDAT was reached (*idat), and where that IEND ends (*end; 0
+ * if there is none). A chunk cut short counts by its header. */
+static unsigned scan_chunks(const uint8_t *in, size_t len, bool *before_idat, bool *idat,
+                            size_t *end)
+{
+    struct chunk c;
     unsigned found = 0;
     bool idat_seen = false;
 
     *before_idat = false;
     *end = 0;
-    while (len - off >= 8) {
-        uint32_t n = get32(in + off);
-        if (memcmp(in + off + 4, MC_CHUNK_TYPE, 4) == 0) {
+    for (size_t off = 8; chunk_at(in, len, off, &c); off += 12 + (size_t)c.len) {
+        if (memcmp(c.type, MC_CHUNK_TYPE, 4) == 0) {
             if (found++ == 0)
                 *before_idat = !idat_seen;
-        } else if (memcmp(in + off + 4, "IDAT", 4) == 0) {
+        } else if (memcmp(c.type, "IDAT", 4) == 0) {
             idat_seen = true;
-        } else if (memcmp(in + off + 4, "IEND", 4) == 0) {
-            if (n <= len - off - 8 && len - off - 8 - n >= 4)
-                *end = off + 12 + (size_t)n;
+        } else if (memcmp(c.type, "IEND", 4) == 0) {
+            if (c.whole)
+                *end = off + 12 + (size_t)c.len;
             break;
         }
-        if (n > len - off - 8 || len - off - 8 - n < 4)
+        if (!c.whole)
             break;
-        off += 8 + (size_t)n + 4;
     }
+    *idat = idat_seen;
     return found;
 }
 
@@ -167,23 +190,24 @@ static bool ihdr_intact(const uint8_t *in, size_t len)
 
 bool mc_is_cipher_image(const uint8_t *in, size_t len)
 {
-    bool before_idat;
+    bool before_idat, idat;
     size_t end;
-    return mc__png_sniff(in, len) && scan_chunks(in, len, &before_idat, &end) > 0 && before_idat;
+    return mc__png_sniff(in, len) && scan_chunks(in, len, &before_idat, &idat, &end) > 0 &&
+           before_idat;
 }
 
 void mc_png_dropped_chunks(const uint8_t *in, size_t len, char *list, size_t size)
 {
-    size_t off = 8, used = 0;
+    struct chunk c;
+    size_t used = 0;
 
     if (list == NULL || size == 0)
         return;
     list[0] = '\0';
     if (in == NULL || len < 33 || !mc__png_sniff(in, len))
         return;
-    while (len - off >= 12) {
-        uint32_t n = get32(in + off);
-        const uint8_t *type = in + off + 4;
+    for (size_t off = 8; chunk_at(in, len, off, &c); off += 12 + (size_t)c.len) {
+        const uint8_t *type = c.type;
         bool keep = !(type[0] >= 'a' && type[0] <= 'z') || /* critical: the image itself */
                     (memcmp(type, "tRNS", 4) == 0 && in[25] == 3); /* a palette's: alpha */
         bool letters = true;
@@ -196,9 +220,8 @@ void mc_png_dropped_chunks(const uint8_t *in, size_t len, char *list, size_t siz
             if (strstr(list, t) == NULL)
                 used += (size_t)snprintf(list + used, size - used, "%s%s", used ? ", " : "", t);
         }
-        if (n > len - off - 12 || memcmp(type, "IEND", 4) == 0)
+        if (!c.whole || memcmp(type, "IEND", 4) == 0)
             break;
-        off += 12 + (size_t)n;
     }
 }
 
@@ -217,24 +240,30 @@ static uint8_t channels_of_color_type(uint8_t color_type)
 mc_err mc__container_inspect(const uint8_t *in, size_t in_len, mc__header *hdr_out)
 {
     const uint8_t *chunk = NULL, *ihdr = NULL;
-    size_t off = 8, chunk_len = 0;
+    size_t chunk_len = 0;
+    struct chunk c;
     unsigned found = 0;
-    bool idat_seen = false, ended = false, damaged = false;
+    bool idat_seen = false, idat_named = false, ended = false, damaged = false;
     mc__header hdr;
     mc_err err;
 
     if (!mc__png_sniff(in, in_len))
         return MC_ENOTCIPHER;
-    /* As decryption tells them apart (mc__container_read): a PNG cut
-     * short is a damaged cipher image; one whose chunks are broken is one
-     * if it names a medcrypt chunk, else not a cipher image at all. */
-    while (in_len - off >= 12) {
-        uint32_t n = get32(in + off);
-        const uint8_t *type = in + off + 4;
+    /* As decryption tells them apart (mc__container_read): a PNG that
+     * names a medcrypt chunk and is cut or broken is a damaged cipher
+     * image; one that names none is not a cipher image if it is whole,
+     * broken, or cut past its first IDAT (where the chunk would have had
+     * to come); cut before, it cannot be told, and counts as damaged. */
+    for (size_t off = 8; chunk_at(in, in_len, off, &c); off += 12 + (size_t)c.len) {
+        uint32_t n = c.len;
+        const uint8_t *type = c.type;
         bool ours = memcmp(type, MC_CHUNK_TYPE, 4) == 0;
 
-        if (n > in_len - off - 12)
-            return MC_ETAMPERED; /* cut inside a chunk */
+        idat_named = idat_named || memcmp(type, "IDAT", 4) == 0;
+        if (!c.whole) { /* cut inside a chunk */
+            found += ours;
+            break;
+        }
         if ((uint32_t)crc32(0, type, (uInt)n + 4) != get32(in + off + 8 + n) ||
             (off == 8 && (memcmp(type, "IHDR", 4) != 0 || n != 13))) {
             damaged = true; /* a bit changed: go on counting medcrypt chunks */
@@ -250,12 +279,9 @@ mc_err mc__container_inspect(const uint8_t *in, size_t in_len, mc__header *hdr_o
             break;
         }
         found += ours;
-        off += 12 + (size_t)n;
     }
-    if (damaged && found == 0)
-        return MC_ENOTCIPHER; /* a broken PNG with no medcrypt chunk */
-    if (!damaged && found == 0 && ended)
-        return MC_ENOTCIPHER; /* an intact PNG with none */
+    if (found == 0 && (damaged || ended || idat_named))
+        return MC_ENOTCIPHER;
     if (damaged || !ended || found != 1 || chunk == NULL || ihdr == NULL)
         return MC_ETAMPERED; /* cut, changed, or a second medcrypt chunk */
     if ((err = mc__header_unpack(&hdr, chunk, chunk_len)) != MC_OK)
@@ -274,7 +300,7 @@ mc_err mc__container_read(const mc_ctx *ctx, const uint8_t *in, size_t in_len, m
     mc__png_chunk want;
     mc__header hdr;
     mc_image *img = NULL;
-    bool before_idat;
+    bool before_idat, idat;
     size_t end;
     mc_err err;
 
@@ -288,9 +314,12 @@ mc_err mc__container_read(const mc_ctx *ctx, const uint8_t *in, size_t in_len, m
     if (err == MC_ENOMEM || err == MC_ETOOBIG)
         goto out;
     if (err != MC_OK) {
-        /* A PNG signature, then something broken: a damaged cipher image,
-         * unless it carries no medcrypt chunk at all. */
-        err = (err == MC_ETRUNCATED || scan_chunks(in, in_len, &before_idat, &end) > 0)
+        /* A PNG signature, then something broken or cut short: a damaged
+         * cipher image, unless its chunk headers name no medcrypt chunk
+         * and it is broken, or cut past its first IDAT (a plain PNG cut
+         * short is not "a modified cipher image"). */
+        err = scan_chunks(in, in_len, &before_idat, &idat, &end) > 0 ||
+                      (err == MC_ETRUNCATED && !idat)
                   ? MC_ETAMPERED
                   : MC_ENOTCIPHER;
         goto out;
@@ -306,7 +335,8 @@ mc_err mc__container_read(const mc_ctx *ctx, const uint8_t *in, size_t in_len, m
      * (chunks after it too, even ending in a second IEND: found by
      * fuzz_container, regression second-iend). The PNG geometry must be
      * the header's. */
-    if (scan_chunks(in, in_len, &before_idat, &end) != 1 || !before_idat || end != in_len ||
+    if (scan_chunks(in, in_len, &before_idat, &idat, &end) != 1 || !before_idat ||
+        end != in_len ||
         memcmp(in + in_len - sizeof IEND, IEND, sizeof IEND) != 0 ||
         hdr.width != img->width || hdr.height != img->height ||
         hdr.channels != img->channels || hdr.bits != img->bits) {

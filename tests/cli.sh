@@ -1385,6 +1385,19 @@ assert_grep "info under a raised cap describes the image" "$R/out" '512x512, 1 c
 run mc info --max-pixels 1000 cap.pgm.enc.png
 assert_rc 0 "info --max-pixels 1000 of a 512x512 cipher image: exit 0"
 assert_grep "info describes a cipher image over the cap" "$R/out" 'original format pnm \(\.pgm\), 512x512'
+# A plain PNG cut short is a truncated PNG, not "a modified cipher image"
+# (info and decrypt said so); a cipher image cut short is one.
+head -c 5000 "$TESTDATA/png/ct_512_8bit.png" >cut.png
+head -c 5000 cap.pgm.enc.png >cutc.png
+run mc info cut.png
+assert_err_is "info of a plain PNG cut short: truncated" "medcrypt: cut.png: the file is truncated"
+run mc info cutc.png
+assert_err_is "info of a cipher image cut short: modified or damaged" \
+    "medcrypt: cutc.png: the cipher image was modified or damaged"
+snap
+run mc decrypt -k k.key cut.png
+expect_fail "decrypt of a plain PNG cut short" "medcrypt: cut.png: " "not a medcrypt cipher image" 1
+rm -f cut.png cutc.png
 run mc preview -k k.key --max-pixels 1000 -o cap.preview.png cap.pgm.enc.png
 expect_fail "preview --max-pixels below a cipher image" "medcrypt: cap.pgm.enc.png: " \
     "512 x 512 pixels = 262144 samples; the cap is 1000" 1 cap.preview.png

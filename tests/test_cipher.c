@@ -1062,9 +1062,29 @@ static void test_not_cipher(void **state)
     assert_true(mc_is_cipher_image(cipher, clen));
     assert_true(mc_is_cipher_image(cipher, 33 + 8)); /* signature, IHDR, medcrypt's header */
     assert_false(mc_is_cipher_image(cipher, 33));    /* cut before its chunk: cannot tell */
+    /* Cut short: a damaged cipher image once its chunk's header is there
+     * (decryption and inspect agree), whatever follows */
+    for (size_t n = 33 + 8; n < clen; n += (clen - 33) / 7) {
+        mc_cipher_info ci;
+        assert_int_equal(mc_cipher_inspect(ctx, cipher, n, &ci), MC_ETAMPERED);
+        assert_int_equal(mc_decrypt_image(ctx, &key, cipher, n, &img), MC_ETAMPERED);
+    }
     cipher[33 + 4] ^= 0x20;                          /* the chunk type's case changed */
     assert_false(mc_is_cipher_image(cipher, clen));
     free(cipher);
+    /* A plain PNG cut short past the start of its IDAT is not a cipher
+     * image, damaged or not: FORMAT.md, "a PNG without mcRY" (both said
+     * "modified or damaged", and `medcrypt info` said it of a plain PNG).
+     * This one's IDAT starts after IHDR (33 bytes); cut before it, a
+     * medcrypt chunk could have followed: damaged. */
+    assert_memory_equal(buf + 33 + 4, "IDAT", 4);
+    assert_int_equal(mc_decrypt_image(ctx, &key, buf, 33 + 7, &img), MC_ETAMPERED);
+    for (size_t n = 33 + 8; n < len; n += (len - 33) / 7) {
+        mc_cipher_info ci;
+        assert_int_equal(mc_cipher_inspect(ctx, buf, n, &ci), MC_ENOTCIPHER);
+        assert_int_equal(mc_decrypt_image(ctx, &key, buf, n, &img), MC_ENOTCIPHER);
+    }
+    assert_null(img);
     assert_false(mc_is_cipher_image(buf, len));
     assert_false(mc_is_cipher_image((const uint8_t *)"P5\n1 1\n255\n\0", 13));
     assert_false(mc_is_cipher_image(NULL, 0));

@@ -531,6 +531,18 @@ fi
 req -F "aadhaar=$AADHAAR" -F "dob=$DOB" "$MAIN/encrypt"
 expect 400 "the encrypt form without a file: 400"
 check "the form asks for a file" body_has "Choose an image file to encrypt."
+check "the form's title says it has an error" body_has "<title>Error: Encrypt an image"
+check "the error summary links to the image field" body_has '<a href="#image">'
+check "the image field is marked invalid" \
+    sh -c "grep -A1 'id=\"image\"' '$R/b' | grep -q 'aria-invalid=\"true\"'"
+# Every problem at once (a browser without JavaScript sends it all so).
+req -F "aadhaar=1234" "$MAIN/encrypt"
+expect 400 "the encrypt form with three problems: 400"
+check "the summary lists all three, each linked to its field" \
+    sh -c "grep -q 'There are problems' '$R/b' && grep -q 'href=\"#image\"' '$R/b' &&
+           grep -q 'href=\"#aadhaar\"' '$R/b' && grep -q 'href=\"#dob\"' '$R/b'"
+check "the Aadhaar problem is said beside its field" \
+    body_has '<p class="field-error" id="aadhaar-error" aria-live="polite">Aadhaar number must be 12 digits'
 req -F "cipher=@$R/page.enc.png" -F "key=$KEY2" "$MAIN/decrypt"
 expect 422 "the decrypt form with a wrong key: 422"
 check "the decrypt form says wrong key" body_has "Wrong key."
@@ -556,6 +568,8 @@ if start_server small --max-upload 100000 --max-pixels 30000; then
     req -F "image=@$PGM" -F "aadhaar=$AADHAAR" -F "dob=$DOB" "$SMALL/encrypt"
     expect 413 "the encrypt page over --max-upload: 413"
     check "the 413 page is HTML" body_has "<html"
+    check "the 413 page gives the limit" body_has "accepts uploads of up to 0.1 MiB"
+    check "the 413 page links back to its form" body_has '<a href="/encrypt">Back to the encrypt page</a>'
     req -F "key=$KEY" -F "image=@$TESTDATA/pnm/rgb_100x100.ppm" "$SMALL/api/v1/encrypt"
     expect 200 "an upload under --max-upload still works (30000 samples: the cap exactly)"
     req -F "key=$KEY" -F "image=@$TESTDATA/jpeg/ct_512_gray.jpg" "$SMALL/api/v1/encrypt"

@@ -11,8 +11,10 @@
 #ifdef MC_WEB_HAVE_ANALYSIS
 
 /* Runs the analysis of the uploaded image (with the given key, or a fresh
- * random one). On failure sets *status and *problem (a message). */
-static mc_analysis *analyze(struct req *r, int *status, char *problem, size_t size)
+ * random one). On failure sets *status, *problem (a message, with the
+ * field's name first for the API: "image: ...") and *field (its input). */
+static mc_analysis *analyze(struct req *r, int *status, char *problem, size_t size,
+                            const char **field)
 {
     const struct field *image = req_field(r, "image");
     const char *why;
@@ -24,6 +26,7 @@ static mc_analysis *analyze(struct req *r, int *status, char *problem, size_t si
     mc_key key;
     mc_err err;
 
+    *field = "image";
     if (image == NULL || image->data.len == 0) {
         *status = 400;
         snprintf(problem, size, "missing file 'image'");
@@ -31,6 +34,7 @@ static mc_analysis *analyze(struct req *r, int *status, char *problem, size_t si
     }
     if (have_key && !web_key_from_field(r, &key, &why)) {
         *status = 400;
+        *field = "key";
         snprintf(problem, size, "key: %s", why);
         return NULL;
     }
@@ -56,45 +60,40 @@ static mc_analysis *analyze(struct req *r, int *status, char *problem, size_t si
     return a;
 }
 
-static void form(struct req *r, int status, const char *error_html)
+static void form(struct req *r, int status, const struct form_errors *fe, bool key_open)
 {
-    struct buf content = {0};
-    char max[32];
-    const char *vars[] = {"error", error_html, "max_upload", max, NULL};
-
-    snprintf(max, sizeof max, "%zu", r->cfg->max_upload);
-    buf_template(&content, "pages/analyze.html", vars);
-    reply_page(r, status, "Security analysis", "analyze", &content);
-    buf_wipe(&content);
+    form_page(r, status, fe, "Security analysis", "analyze", "pages/analyze.html", key_open);
 }
 
 void page_analyze_get(struct req *r)
 {
-    form(r, 200, "");
+    form(r, 200, NULL, false);
 }
 
 void page_analyze_post(struct req *r)
 {
-    struct buf content = {0}, err_html = {0};
+    struct buf content = {0};
+    struct form_errors fe = {0};
     char problem[300];
-    const char *body, *end;
+    const char *body, *end, *field = NULL;
     char *html = NULL;
     size_t html_len = 0;
     int status = 200;
-    mc_analysis *a = analyze(r, &status, problem, sizeof problem);
+    mc_analysis *a = analyze(r, &status, problem, sizeof problem, &field);
     mc_err err;
 
     if (a == NULL) {
+        const struct field *image = req_field(r, "image");
         if (status >= 500) {
             reply_error(r, status, problem);
             return;
         }
-        buf_puts(&err_html, "<p class=\"error\" role=\"alert\" id=\"form-error\">");
-        problem[0] = (char)(problem[0] >= 'a' && problem[0] <= 'z' ? problem[0] - 32 : problem[0]);
-        buf_html(&err_html, problem);
-        buf_puts(&err_html, ".</p>");
-        form(r, status, err_html.p != NULL ? err_html.p : "");
-        buf_wipe(&err_html);
+        /* The API's "missing file 'image'" is the form's "choose...". */
+        form_error(&fe, field, "",
+                   image == NULL || image->data.len == 0 ? "choose an image file to analyze"
+                                                         : problem);
+        form(r, status, &fe, req_text(r, "key") != NULL);
+        form_errors_wipe(&fe);
         return;
     }
     err = mc_analysis_html(a, &html, &html_len);
@@ -114,7 +113,7 @@ void page_analyze_post(struct req *r)
     buf_put(&content, body, (size_t)(end - body));
     buf_puts(&content, "</div>\n<p><a href=\"/analyze\">Analyze another image</a></p>\n");
     mc_free(html);
-    reply_page(r, 200, "Security analysis", "analyze", &content);
+    reply_page(r, 200, "Security analysis report", "analyze", &content);
     buf_wipe(&content);
 }
 
@@ -124,8 +123,9 @@ void api_analyze(struct req *r)
     char *json = NULL;
     size_t json_len = 0;
     struct buf b = {0};
+    const char *field;
     int status = 200;
-    mc_analysis *a = analyze(r, &status, problem, sizeof problem);
+    mc_analysis *a = analyze(r, &status, problem, sizeof problem, &field);
     mc_err err;
 
     if (a == NULL) {

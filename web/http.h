@@ -104,6 +104,28 @@ mc_err web_encrypt(struct req *r, const mc_key *key, const struct field *image,
                    struct crypt_result *res);
 mc_err web_decrypt(struct req *r, const mc_key *key, const struct field *cipher,
                    bool want_preview, struct crypt_result *res);
+/* A form's problems, said as an error summary does (the GOV.UK pattern;
+ * WCAG 3.3.1, 4.1.3): all of them at the top of the page that comes back,
+ * in a box app.js gives the focus, each a link to its field; and each
+ * again beside its field, which is marked invalid (pages.c). */
+#define FORM_MAX_ERRORS 4
+struct form_errors {
+    int n;
+    struct {
+        const char *field; /* the input's id: image, aadhaar, dob, key, cipher */
+        char text[400];    /* "Aadhaar number fails its check digit." */
+    } e[FORM_MAX_ERRORS];
+    struct buf hints;      /* raw HTML paragraphs for the box, after the list */
+};
+/* Adds "PREFIX msg." (a capital first) for the input whose id is field. */
+void form_error(struct form_errors *fe, const char *field, const char *prefix, const char *msg);
+void form_errors_wipe(struct form_errors *fe);
+/* The page of a form (its template asset) with fe's problems, if any
+ * (then its title is "Error: TITLE"); key_open: the form's "existing key"
+ * section comes open (a key was given). */
+void form_page(struct req *r, int status, const struct form_errors *fe, const char *title,
+               const char *nav, const char *asset, bool key_open);
+
 /* Keeps [A-Za-z0-9._-] of a client-supplied base name (else "_"), no
  * leading dot, at most size-1 bytes; "image" when nothing is left. */
 void web_sanitize_name(const char *in, char *out, size_t size);

@@ -23,17 +23,89 @@ static void page(struct req *r, int status, const char *title, const char *nav,
     buf_wipe(&content);
 }
 
-/* "<p class=error ...>Message.</p>", the library's message with a capital
- * and a full stop. */
-static void error_block(struct buf *b, const char *prefix, const char *msg)
+void form_error(struct form_errors *fe, const char *field, const char *prefix, const char *msg)
 {
-    char text[400];
+    if (fe->n == FORM_MAX_ERRORS)
+        return;
+    /* the library's message with a capital and a full stop */
+    snprintf(fe->e[fe->n].text, sizeof fe->e[fe->n].text, "%s%s.", prefix, msg);
+    fe->e[fe->n].text[0] = (char)toupper((unsigned char)fe->e[fe->n].text[0]);
+    fe->e[fe->n].field = field;
+    fe->n++;
+}
 
-    snprintf(text, sizeof text, "%s%s.", prefix, msg);
-    text[0] = (char)toupper((unsigned char)text[0]);
-    buf_puts(b, "<p class=\"error\" role=\"alert\" id=\"form-error\">");
-    buf_html(b, text);
-    buf_puts(b, "</p>");
+void form_errors_wipe(struct form_errors *fe)
+{
+    buf_wipe(&fe->hints);
+    sodium_memzero(fe, sizeof *fe);
+}
+
+/* The inputs of the forms, each with its "-error" paragraph. */
+static const char *const FORM_FIELDS[] = {"image", "aadhaar", "dob", "key", "cipher"};
+#define N_FORM_FIELDS (sizeof FORM_FIELDS / sizeof FORM_FIELDS[0])
+
+void form_page(struct req *r, int status, const struct form_errors *fe, const char *title,
+               const char *nav, const char *asset, bool key_open)
+{
+    /* "error", "max_upload", "key_open", then F_error and F_invalid per
+     * field, then NULL */
+    const char *vars[2 * (3 + 2 * N_FORM_FIELDS) + 1];
+    char names[N_FORM_FIELDS][2][24], max[32], full_title[96];
+    struct buf summary = {0}, content = {0};
+    size_t v = 0;
+
+    snprintf(max, sizeof max, "%zu", r->cfg->max_upload);
+    if (fe != NULL && fe->n > 0) {
+        /* role=alert and the focus (app.js): a screen reader reads it at
+         * once; each problem links to its field */
+        buf_printf(&summary, "<div class=\"error\" role=\"alert\" id=\"form-error\" "
+                             "tabindex=\"-1\" aria-labelledby=\"form-error-title\">\n"
+                             "<h2 id=\"form-error-title\">%s</h2>\n<ul>\n",
+                   fe->n == 1 ? "There is a problem" : "There are problems");
+        for (int i = 0; i < fe->n; i++) {
+            buf_puts(&summary, "<li>");
+            if (fe->e[i].field != NULL)
+                buf_printf(&summary, "<a href=\"#%s\">", fe->e[i].field);
+            buf_html(&summary, fe->e[i].text);
+            buf_puts(&summary, fe->e[i].field != NULL ? "</a></li>\n" : "</li>\n");
+        }
+        buf_puts(&summary, "</ul>\n");
+        if (fe->hints.p != NULL)
+            buf_put(&summary, fe->hints.p, fe->hints.len);
+        buf_puts(&summary, "</div>\n");
+        snprintf(full_title, sizeof full_title, "Error: %s", title);
+        title = full_title;
+    }
+    vars[v++] = "error";
+    vars[v++] = summary.p != NULL ? summary.p : "";
+    vars[v++] = "max_upload";
+    vars[v++] = max;
+    vars[v++] = "key_open";
+    vars[v++] = key_open ? "open" : "";
+    for (size_t f = 0; f < N_FORM_FIELDS; f++) {
+        const char *text = "";
+        for (int i = 0; fe != NULL && i < fe->n; i++)
+            if (fe->e[i].field != NULL && strcmp(fe->e[i].field, FORM_FIELDS[f]) == 0) {
+                text = fe->e[i].text; /* the first problem of the field */
+                break;
+            }
+        snprintf(names[f][0], sizeof names[f][0], "%s_error", FORM_FIELDS[f]);
+        snprintf(names[f][1], sizeof names[f][1], "%s_invalid", FORM_FIELDS[f]);
+        vars[v++] = names[f][0];
+        vars[v++] = text;
+        vars[v++] = names[f][1];
+        vars[v++] = text[0] != '\0' ? "aria-invalid=\"true\"" : "";
+    }
+    vars[v] = NULL;
+    if (summary.oom) {
+        buf_wipe(&summary);
+        reply_error(r, 503, "out of memory");
+        return;
+    }
+    buf_template(&content, asset, vars);
+    reply_page(r, status, title, nav, &content);
+    buf_wipe(&content);
+    buf_wipe(&summary);
 }
 
 static void data_url(struct buf *b, const char *mime, const uint8_t *data, size_t len)
@@ -77,26 +149,14 @@ void page_home(struct req *r)
     page(r, 200, "Protect medical images", "home", "pages/home.html", vars);
 }
 
-/* An upload form (encrypt or decrypt), with the error of the last try if
- * any, and the upload limit that its script checks before sending. */
-static void upload_form(struct req *r, int status, const char *error_html, const char *title,
-                        const char *nav, const char *file)
+static void encrypt_form(struct req *r, int status, const struct form_errors *fe, bool key_open)
 {
-    char max[32];
-    const char *vars[] = {"error", error_html, "max_upload", max, NULL};
-
-    snprintf(max, sizeof max, "%zu", r->cfg->max_upload);
-    page(r, status, title, nav, file, vars);
-}
-
-static void encrypt_form(struct req *r, int status, const char *error_html)
-{
-    upload_form(r, status, error_html, "Encrypt an image", "encrypt", "pages/encrypt.html");
+    form_page(r, status, fe, "Encrypt an image", "encrypt", "pages/encrypt.html", key_open);
 }
 
 void page_encrypt_get(struct req *r)
 {
-    encrypt_form(r, 200, "");
+    encrypt_form(r, 200, NULL, false);
 }
 
 void page_encrypt_post(struct req *r)
@@ -106,7 +166,8 @@ void page_encrypt_post(struct req *r)
     const char *aadhaar = req_text(r, "aadhaar"), *dob = req_text(r, "dob");
     char text[MC_KEY_TEXT_BYTES] = "", masked[MC_AADHAAR_MASKED_BYTES] = "";
     char size[32], geo[96];
-    struct buf err_html = {0}, key_html = {0}, preview = {0}, href = {0}, dropped = {0};
+    struct buf key_html = {0}, preview = {0}, href = {0}, dropped = {0};
+    struct form_errors fe = {0};
     struct crypt_result res = {0};
     mc_cipher_info ci;
     bool generated = false;
@@ -116,32 +177,35 @@ void page_encrypt_post(struct req *r)
     mc_key key;
     mc_err err;
 
-    if (image == NULL || image->data.len == 0) {
-        error_block(&err_html, "", "choose an image file to encrypt");
-        goto fail;
-    }
+    /* Every problem of the form at once (without JavaScript, one per
+     * round trip would take three tries). */
+    if (image == NULL || image->data.len == 0)
+        form_error(&fe, "image", "", "choose an image file to encrypt");
     if (key_text != NULL) {
         if (!web_key_from_field(r, &key, &problem)) {
-            error_block(&err_html, "Key: ", problem);
+            form_error(&fe, "key", "Key: ", problem);
+            goto fail;
+        }
+        if (fe.n > 0) {
+            mc_key_wipe(&key);
             goto fail;
         }
     } else {
-        if (aadhaar == NULL || dob == NULL) {
-            error_block(&err_html, "",
-                        aadhaar == NULL ? "enter the patient's Aadhaar number (or an existing key)"
-                                        : "enter the patient's date of birth (or an existing key)");
+        if (aadhaar == NULL)
+            form_error(&fe, "aadhaar", "", "enter the patient's Aadhaar number (or an existing key)");
+        else if ((err = mc_aadhaar_check(aadhaar, NULL)) != MC_OK)
+            form_error(&fe, "aadhaar", "", mc_strerror(err));
+        if (dob == NULL)
+            form_error(&fe, "dob", "", "enter the patient's date of birth (or an existing key)");
+        else if ((err = mc_dob_check(dob)) != MC_OK)
+            form_error(&fe, "dob", "", mc_strerror(err));
+        if (fe.n > 0)
             goto fail;
-        }
-        if ((err = mc_aadhaar_check(aadhaar, NULL)) != MC_OK ||
-            (err = mc_dob_check(dob)) != MC_OK) {
-            error_block(&err_html, "", mc_strerror(err));
-            goto fail;
-        }
         if ((err = mc_key_generate(&key, aadhaar, dob)) != MC_OK ||
             (err = mc_aadhaar_mask(aadhaar, masked)) != MC_OK) {
             mc_key_wipe(&key);
-            error_block(&err_html, "", mc_strerror(err));
-            goto fail;
+            reply_error(r, web_status_for(err), mc_strerror(err)); /* the system's failure */
+            return;
         }
         mc_key_to_text(&key, text);
         generated = true;
@@ -154,18 +218,21 @@ void page_encrypt_post(struct req *r)
                  res.detail);
         if (res.already_cipher) {
             /* Not a failure of the image: the wrong page. */
-            error_block(&err_html, "", "the image is already a medcrypt cipher image");
-            buf_puts(&err_html, "<p class=\"hint\">To see what it hides, open the "
+            form_error(&fe, "image", "", "the image is already a medcrypt cipher image");
+            buf_puts(&fe.hints, "<p class=\"hint\">To see what it hides, open the "
                                 "<a href=\"/decrypt\">decrypt page</a> with its key.</p>");
         } else {
-            error_block(&err_html, "The image: ", why);
+            form_error(&fe, "image", "The image: ", why);
+            if (err == MC_EFORMAT)
+                buf_puts(&fe.hints, "<p class=\"hint\">medcrypt reads PNG, PGM/PPM, BMP, JPEG "
+                                    "and DICOM with uncompressed pixel data.</p>");
         }
         crypt_result_free(&res);
         sodium_memzero(text, sizeof text);
         status = web_status_for(err); /* 413, 415 as the API and the other pages */
         if (status >= 500) {
             reply_error(r, status, mc_strerror(err));
-            buf_wipe(&err_html);
+            form_errors_wipe(&fe);
             return;
         }
         goto fail;
@@ -195,7 +262,14 @@ void page_encrypt_post(struct req *r)
         buf_puts(&dropped, ". The pixels come back exactly; these do not.</p>");
     }
     if (generated) {
-        const char *kv[] = {"key", text, "masked", masked, "key_id", res.key_id, NULL};
+        /* "XXXX XXXX 0124" is read aloud as a row of X's: screen readers
+         * get "ending in 0 1 2 4" instead */
+        char last4[8];
+        size_t m = strlen(masked);
+        snprintf(last4, sizeof last4, "%c %c %c %c", masked[m - 4], masked[m - 3], masked[m - 2],
+                 masked[m - 1]);
+        const char *kv[] = {"key", text, "masked", masked, "last4", last4,
+                            "key_id", res.key_id, NULL};
         buf_template(&key_html, "pages/key_block.html", kv);
     } else {
         /* Identifiers typed beside a given key were not used: say so. */
@@ -236,36 +310,43 @@ void page_encrypt_post(struct req *r)
     crypt_result_free(&res);
     return;
 fail:
-    encrypt_form(r, status, err_html.p != NULL ? err_html.p : "");
-    buf_wipe(&err_html);
+    encrypt_form(r, status, &fe, key_text != NULL);
+    form_errors_wipe(&fe);
 }
 
-static void decrypt_form(struct req *r, int status, const char *error_html)
+static void decrypt_form(struct req *r, int status, const struct form_errors *fe)
 {
-    upload_form(r, status, error_html, "Decrypt an image", "decrypt", "pages/decrypt.html");
+    form_page(r, status, fe, "Decrypt an image", "decrypt", "pages/decrypt.html", false);
 }
 
 void page_decrypt_get(struct req *r)
 {
-    decrypt_form(r, 200, "");
+    decrypt_form(r, 200, NULL);
 }
 
 void page_decrypt_post(struct req *r)
 {
     const struct field *cipher = req_field(r, "cipher");
-    struct buf err_html = {0}, preview = {0}, href = {0};
+    struct buf preview = {0}, href = {0};
+    struct form_errors fe = {0};
     struct crypt_result res = {0};
     char size[32], geo[96];
     const char *problem;
     mc_key key;
     mc_err err;
 
-    if (cipher == NULL || cipher->data.len == 0) {
-        error_block(&err_html, "", "choose the cipher image to decrypt");
+    if (cipher == NULL || cipher->data.len == 0)
+        form_error(&fe, "cipher", "", "choose the cipher image to decrypt");
+    if (req_text(r, "key") == NULL) {
+        form_error(&fe, "key", "", "enter the key");
         goto fail;
     }
     if (!web_key_from_field(r, &key, &problem)) {
-        error_block(&err_html, "Key: ", problem);
+        form_error(&fe, "key", "Key: ", problem);
+        goto fail;
+    }
+    if (fe.n > 0) {
+        mc_key_wipe(&key);
         goto fail;
     }
     err = web_decrypt(r, &key, cipher, true, &res);
@@ -275,27 +356,33 @@ void page_decrypt_post(struct req *r)
             reply_error(r, web_status_for(err), mc_strerror(err));
             return;
         }
-        error_block(&err_html, "", mc_strerror(err));
+        /* the key's fault, or the file's */
+        form_error(&fe, err == MC_EWRONGKEY ? "key" : "cipher", "", mc_strerror(err));
         if (err == MC_ENOTCIPHER)
-            buf_puts(&err_html, "<p class=\"hint\">Decrypt takes a cipher image made by the "
+            buf_puts(&fe.hints, "<p class=\"hint\">Decrypt takes a cipher image made by the "
                                 "encrypt page or <code>medcrypt encrypt</code>.</p>");
         if (err == MC_EWRONGKEY && res.detail[0] != '\0') {
             /* Each encryption makes a new key: the ids say which one. */
-            buf_puts(&err_html, "<p class=\"hint\" id=\"key-ids\">");
-            buf_html(&err_html, res.detail);
-            buf_puts(&err_html, ". Each encryption makes a new key: use the one shown "
+            char ids[200];
+            snprintf(ids, sizeof ids, "%s", res.detail);
+            ids[0] = (char)toupper((unsigned char)ids[0]);
+            buf_puts(&fe.hints, "<p class=\"hint\" id=\"key-ids\">");
+            buf_html(&fe.hints, ids);
+            buf_puts(&fe.hints, ". Each encryption makes a new key: use the one shown "
                                 "with this cipher image.</p>");
         }
-        decrypt_form(r, web_status_for(err), err_html.p);
-        buf_wipe(&err_html);
+        decrypt_form(r, web_status_for(err), &fe);
+        form_errors_wipe(&fe);
         return;
     }
     geometry(geo, sizeof geo, &res.info, true);
     human_size(size, sizeof size, res.out_len);
     data_url(&href, res.mime, res.out, res.out_len);
     if (res.preview != NULL && res.preview_len <= PREVIEW_INLINE_MAX) {
-        buf_puts(&preview, "<img class=\"preview\" id=\"plain-preview\" alt=\"The decrypted "
-                           "image\" src=\"");
+        buf_puts(&preview, "<img class=\"preview\" id=\"plain-preview\" alt=\"Preview of "
+                           "the decrypted image ");
+        buf_html(&preview, res.filename);
+        buf_puts(&preview, "\" src=\"");
         data_url(&preview, "image/png", res.preview, res.preview_len);
         buf_puts(&preview, "\">");
     } else {
@@ -321,6 +408,6 @@ void page_decrypt_post(struct req *r)
     crypt_result_free(&res);
     return;
 fail:
-    decrypt_form(r, 400, err_html.p != NULL ? err_html.p : "");
-    buf_wipe(&err_html);
+    decrypt_form(r, 400, &fe);
+    form_errors_wipe(&fe);
 }

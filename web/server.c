@@ -7,6 +7,7 @@
 #include <malloc.h>
 #endif
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -231,13 +232,41 @@ static bool is_api_path(const char *path)
     return strncmp(path, "/api/", 5) == 0;
 }
 
+/* The page a browser gets when even an error page cannot be made: fixed,
+ * nothing allocated. */
+static const char OOM_PAGE[] =
+    "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+    "<title>Server busy \xc2\xb7 medcrypt</title></head><body><main><h1>Server busy</h1>"
+    "<p role=\"alert\">The server is out of memory. Nothing was kept. Try again in a "
+    "moment.</p><p><a href=\"/\">Back to the home page</a></p></main></body></html>\n";
+
+/* The form a page route belongs to, for the way back: "encrypt" for
+ * /encrypt, or NULL. */
+static const char *form_of(const char *path)
+{
+    static const char *const forms[] = {"encrypt", "decrypt", "analyze"};
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
+        if (path[0] == '/' && strcmp(path + 1, forms[i]) == 0)
+            return forms[i];
+    return NULL;
+}
+
 void reply_error(struct req *r, int status, const char *message)
 {
     struct buf content = {0};
-    const char *title;
+    const char *title, *form = form_of(r->path);
+    char text[300];
 
-    if (is_api_path(r->path) || status == 503) {
+    if (is_api_path(r->path)) {
         reply_json_error(r, status, message);
+        return;
+    }
+    if (status == 503) { /* out of memory: no page to build */
+        reply_reset(r);
+        r->status = status;
+        r->content_type = "text/html; charset=utf-8";
+        r->static_body = (const unsigned char *)OOM_PAGE;
+        r->static_len = sizeof OOM_PAGE - 1;
         return;
     }
     switch (status) {
@@ -246,12 +275,25 @@ void reply_error(struct req *r, int status, const char *message)
     case 413: title = "Upload too large"; break;
     default: title = status >= 500 ? "Server error" : "Bad request"; break;
     }
+    /* As the forms say theirs: a capital and a full stop. */
+    snprintf(text, sizeof text, "%s.", message);
+    text[0] = (char)toupper((unsigned char)text[0]);
     buf_puts(&content, "<h1>");
     buf_html(&content, title);
     buf_puts(&content, "</h1>\n<p class=\"error\" role=\"alert\">");
-    buf_html(&content, message);
-    buf_puts(&content, "</p>\n<p><a href=\"/\">Back to the home page</a></p>\n");
-    reply_page(r, status, title, "", &content);
+    buf_html(&content, text);
+    buf_puts(&content, "</p>\n");
+    if (status == 413)
+        buf_printf(&content, "<p>This server accepts uploads of up to %.1f MiB. Choose a "
+                             "smaller file, or ask the administrator to raise the limit "
+                             "(<code>--max-upload</code>).</p>\n",
+                   (double)r->cfg->max_upload / (1 << 20));
+    if (form != NULL)
+        buf_printf(&content, "<p><a href=\"/%s\">Back to the %s page</a></p>\n", form,
+                   strcmp(form, "analyze") == 0 ? "analysis" : form);
+    else
+        buf_puts(&content, "<p><a href=\"/\">Back to the home page</a></p>\n");
+    reply_page(r, status, title, form != NULL ? form : "", &content);
     buf_wipe(&content);
 }
 

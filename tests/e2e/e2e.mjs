@@ -187,6 +187,61 @@ async function main() {
     await page.click('button[type=submit]');
     await page.waitForSelector('#form-error');
     ok((await page.locator('#form-error').textContent()).includes('Key:'), 'a mistyped key shows its message');
+    // ... as a screen reader needs it (WCAG 3.3.1, 4.1.3, 2.4.2): the
+    // summary has the focus, the title says so, the field is marked
+    // invalid and described by the message, the summary links to it.
+    ok(await page.evaluate(() => document.activeElement && document.activeElement.id === 'form-error'),
+      'the error summary has the focus when the page comes back');
+    ok((await page.title()).startsWith('Error: Decrypt an image'), 'the title says the form has an error',
+      await page.title());
+    ok((await page.locator('#key').getAttribute('aria-invalid')) === 'true', 'the key field is marked invalid');
+    ok((await page.locator('#key-error').textContent()).includes('Key:'),
+      'the message is also beside the key field (its aria-describedby)');
+    ok((await page.locator('#form-error a[href="#key"]').count()) === 1, 'the summary links to the key field');
+    // The focus ring: at least 3:1 against the panel (WCAG 1.4.11).
+    await page.focus('#key');
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Tab');
+    const ring = await page.evaluate(() => {
+      const lum = (c) => {
+        const [r, g, b] = c.match(/\d+/g).slice(0, 3).map((v) => {
+          v = Number(v) / 255;
+          return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+        });
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+      };
+      const st = getComputedStyle(document.activeElement);
+      const a = lum(st.outlineColor), b = lum('rgb(255, 255, 255)');
+      return { id: document.activeElement.id, style: st.outlineStyle,
+               ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05) };
+    });
+    ok(ring.id === 'key' && ring.style !== 'none' && ring.ratio >= 3,
+      'the focus ring of a field is visible against the white panel (>= 3:1)', JSON.stringify(ring));
+    // The encrypt page with a mistyped existing key: the key section comes
+    // back open, with the field the message names.
+    await page.goto(base + '/encrypt');
+    await page.setInputFiles('#image', original);
+    await page.locator('#existing-key summary').click();
+    await page.fill('#key', 'MCK1-ABCD');
+    await Promise.all([page.waitForURL(base + '/encrypt'), page.click('button[type=submit]')]);
+    await page.waitForSelector('#form-error');
+    ok(await page.locator('#existing-key').evaluate((d) => d.open) && await page.locator('#key').isVisible(),
+      'a key error comes back with the key section open');
+
+    // Without JavaScript, every problem of the form comes back at once,
+    // each linked to its field.
+    const plain = await context.newPage(); // app.js refused: as with JavaScript off
+    await plain.route('**/static/app.js', (route) => route.abort());
+    await plain.goto(base + '/encrypt');
+    await Promise.all([plain.waitForURL(base + '/encrypt'), plain.click('button[type=submit]')]);
+    const links = await plain.locator('#form-error a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    ok(JSON.stringify(links) === JSON.stringify(['#image', '#aadhaar', '#dob']),
+      'without JavaScript an empty form lists its three problems at once', JSON.stringify(links));
+    ok((await plain.locator('#aadhaar').getAttribute('aria-invalid')) === 'true' &&
+       (await plain.locator('#dob-error').textContent()).includes('date of birth'),
+      'each field is marked invalid, with its message beside it');
+    await plain.screenshot({ path: path.join(shots, 'encrypt-errors.png'), fullPage: true });
+    await plain.close();
 
     // On a phone.
     await page.setViewportSize({ width: 390, height: 844 });

@@ -95,6 +95,17 @@
     });
   }
 
+  function setupAnalyze(form) {
+    var image = form.querySelector('#image');
+    form.addEventListener('submit', function (ev) {
+      if (!image.files || image.files.length === 0) {
+        show(image, 'Choose an image file to analyze.');
+        ev.preventDefault();
+        image.focus();
+      } else show(image, '');
+    });
+  }
+
   function setupDecrypt(form) {
     var key = form.querySelector('#key');
     var cipher = form.querySelector('#cipher');
@@ -123,7 +134,6 @@
     var inputs = form.querySelectorAll('input[type=file]');
     for (var i = 0; i < inputs.length; i++) {
       (function (input) {
-        ensureErrorSlot(input);
         input.addEventListener('change', function () { show(input, sizeProblem(form, input)); });
         form.addEventListener('submit', function (ev) {
           var msg = sizeProblem(form, input);
@@ -131,16 +141,6 @@
         });
       })(inputs[i]);
     }
-  }
-
-  // Errors for file inputs have no slot in the HTML: add one.
-  function ensureErrorSlot(input) {
-    if (!input || document.getElementById(input.id + '-error')) return;
-    var p = document.createElement('p');
-    p.className = 'field-error';
-    p.id = input.id + '-error';
-    p.setAttribute('aria-live', 'polite');
-    input.parentNode.appendChild(p);
   }
 
   function setupCopy(button) {
@@ -179,9 +179,16 @@
 
   document.addEventListener('DOMContentLoaded', function () {
     var enc = document.getElementById('encrypt-form');
-    if (enc) { ensureErrorSlot(enc.querySelector('#image')); setupEncrypt(enc); }
+    if (enc) setupEncrypt(enc);
     var dec = document.getElementById('decrypt-form');
-    if (dec) { ensureErrorSlot(dec.querySelector('#cipher')); setupDecrypt(dec); }
+    if (dec) setupDecrypt(dec);
+    var ana = document.getElementById('analyze-form');
+    if (ana) setupAnalyze(ana);
+    // A form that came back from the server with its problems: the
+    // summary takes the focus, so a screen reader reads it first (an
+    // alert already in the page when it loads is often not announced).
+    var summary = document.getElementById('form-error');
+    if (summary) summary.focus();
     var forms = document.querySelectorAll('form[data-max-upload]');
     for (var k = 0; k < forms.length; k++) setupSizeCheck(forms[k]);
     var buttons = document.querySelectorAll('button[data-copy]');

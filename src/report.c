@@ -971,32 +971,51 @@ mc_err mc_analysis_text(const mc_analysis *a, char **out, size_t *out_len)
 /* ------------------------------------------------------------------ */
 /* HTML with inline SVG (no script, no external resource).             */
 
-static void h_hist(sb *b, const char *title, const double *hist, unsigned bits)
+/* Each chart's caption says in words what it shows (WCAG 1.1.1: the
+ * picture's text alternative, for a screen reader through
+ * aria-labelledby, and for everyone under it): a caption that only
+ * named the chart said nothing of it. */
+static void h_hist(sb *b, int fig, const char *title, const double *hist, unsigned bits,
+                   double entropy)
 {
     const double W = 512, H = 160;
-    double max = 0;
+    double max = 0, sum = 0;
+    unsigned used = 0, tall = 0, per_bar = (1u << bits) / PLOT_BINS;
 
-    for (int i = 0; i < PLOT_BINS; i++)
-        if (hist[i] > max)
+    for (int i = 0; i < PLOT_BINS; i++) {
+        sum += hist[i];
+        used += hist[i] > 0;
+        if (hist[i] > max) {
             max = hist[i];
+            tall = (unsigned)i;
+        }
+    }
     if (max <= 0)
         max = 1;
-    sb_printf(b, "<figure><svg viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" "
-                 "role=\"img\" aria-label=\"%s\"><rect width=\"%.0f\" height=\"%.0f\" "
+    sb_printf(b, "<figure class=\"hist\"><svg viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" "
+                 "height=\"%.0f\" role=\"img\" aria-labelledby=\"fig-%d\"><rect width=\"%.0f\" height=\"%.0f\" "
                  "fill=\"#fff\" stroke=\"#999\"/><g font-size=\"11\" fill=\"#555\">"
                  "<text x=\"0\" y=\"%.0f\">0</text><text x=\"%.0f\" y=\"%.0f\" "
                  "text-anchor=\"end\">%u</text></g><path fill=\"#2a6fb0\" d=\"",
-              W, H + 18, W, H + 18, title, W, H + 4, H + 16, W, H + 16, (1u << bits) - 1);
+              W, H + 18, W, H + 18, fig, W, H + 4, H + 16, W, H + 16, (1u << bits) - 1);
     for (int i = 0; i < PLOT_BINS; i++) {
         double h = hist[i] / max * H;
         if (h > 0)
             sb_printf(b, "M%d %.2fh2v%.2fh-2z", i * 2, H + 2 - h, h);
     }
-    sb_printf(b, "\"/></svg><figcaption>%s</figcaption></figure>\n", title);
+    sb_printf(b, "\"/></svg><figcaption id=\"fig-%d\">%s: %u of %d bars used; the tallest, ",
+              fig, title, used, PLOT_BINS);
+    if (per_bar == 1)
+        sb_printf(b, "value %u,", tall);
+    else
+        sb_printf(b, "values %u&ndash;%u,", tall * per_bar, tall * per_bar + per_bar - 1);
+    sb_printf(b, " holds %.2f %% of the samples (a flat histogram: %.2f %%); entropy %.4f "
+                 "bits.</figcaption></figure>\n",
+              sum > 0 ? 100.0 * max / sum : 0.0, 100.0 / PLOT_BINS, entropy);
 }
 
-static void h_scatter(sb *b, const char *title, const uint32_t *x, const uint32_t *y,
-                      unsigned bits)
+static void h_scatter(sb *b, int fig, const char *title, const uint32_t *x, const uint32_t *y,
+                      unsigned bits, double r)
 {
     const double S = 220;
     uint32_t top = 0, range = 256;
@@ -1013,18 +1032,23 @@ static void h_scatter(sb *b, const char *title, const uint32_t *x, const uint32_
         range <<= 1;
     scale = S / (double)(range - 1);
 
-    sb_printf(b, "<figure><svg viewBox=\"-2 -2 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" "
-                 "role=\"img\" aria-label=\"%s\"><rect x=\"-2\" y=\"-2\" width=\"%.0f\" "
-                 "height=\"%.0f\" fill=\"#fff\" stroke=\"#999\"/><path stroke=\"#b0402a\" "
-                 "stroke-width=\"1.6\" stroke-linecap=\"round\" d=\"",
-              S + 4, S + 4, S + 4, S + 4, title, S + 4, S + 4);
+    sb_printf(b, "<figure class=\"scatter\"><svg viewBox=\"-2 -2 %.0f %.0f\" width=\"%.0f\" "
+                 "height=\"%.0f\" role=\"img\" aria-labelledby=\"fig-%d\"><rect x=\"-2\" y=\"-2\" "
+                 "width=\"%.0f\" height=\"%.0f\" fill=\"#fff\" stroke=\"#999\"/><path "
+                 "stroke=\"#b0402a\" stroke-width=\"1.6\" stroke-linecap=\"round\" d=\"",
+              S + 4, S + 4, S + 4, S + 4, fig, S + 4, S + 4);
     for (int i = 0; i < N_PAIRS; i++)
         sb_printf(b, "M%.1f %.1fh0", x[i] * scale, S - y[i] * scale);
+    sb_printf(b, "\"/></svg><figcaption id=\"fig-%d\">%s", fig, title);
     if (range < (1u << bits))
-        sb_printf(b, "\"/></svg><figcaption>%s (values 0&ndash;%u)</figcaption></figure>\n",
-                  title, range - 1);
+        sb_printf(b, " (values 0&ndash;%u)", range - 1);
+    if (isnan(r))
+        sb_puts(b, ".</figcaption></figure>\n");
     else
-        sb_printf(b, "\"/></svg><figcaption>%s</figcaption></figure>\n", title);
+        sb_printf(b, ": r = %+.4f over all pairs, %s.</figcaption></figure>\n", r,
+                  fabs(r) >= 0.5   ? "the dots lie along the diagonal"
+                  : fabs(r) >= 0.1 ? "the dots lean toward the diagonal"
+                                   : "the dots fill the square");
 }
 
 static void h_cell(sb *b, double v, const char *fmt)
@@ -1053,9 +1077,10 @@ static void h_image_table(sb *b, const mc_analysis *a, const char *caption, cons
 {
     char crit[64];
 
-    sb_printf(b, "<table><caption>%s</caption><tr><th>metric</th><th>channel</th>"
-                 "<th>value</th><th>ideal</th><th>critical (&alpha; = 0.05)</th><th>result</th>"
-                 "</tr>\n",
+    sb_printf(b, "<table><caption>%s</caption><tr><th scope=\"col\">metric</th>"
+                 "<th scope=\"col\">channel</th><th scope=\"col\">value</th>"
+                 "<th scope=\"col\">ideal</th><th scope=\"col\">critical (&alpha; = 0.05)</th>"
+                 "<th scope=\"col\">result</th></tr>\n",
               caption);
     for (unsigned c = 0; c < a->channels; c++) {
         sb_printf(b, "<tr><td>entropy (bits/sample)</td><td>%u</td>", c);
@@ -1106,6 +1131,7 @@ static const char HTML_STYLE[] =
     "caption{text-align:left;font-weight:600;padding:.3rem 0}td,th{border:1px solid #ccc;"
     "padding:.2rem .5rem;text-align:left}td.ok{color:#176b2c;font-weight:600}td.bad{color:#b00;"
     "font-weight:700}figure{display:inline-block;margin:.4rem;vertical-align:top;max-width:100%}"
+    "figure.hist{width:516px}figure.scatter{width:224px}"
     "figure svg{max-width:100%;height:auto}figcaption{"
     "font-size:.85rem;text-align:center}.note{background:#fff8e1;border-left:4px solid #e0a800;"
     "padding:.5rem .8rem}.warn{color:#b00;font-weight:700}dt{font-weight:600;margin-top:.6rem}";
@@ -1160,21 +1186,23 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
         sb_puts(&b, "; 16-bit values grouped 256 to a bar");
     sb_puts(&b, "). A good cipher image has a flat histogram: every value equally likely, so "
                 "the histogram tells nothing about the picture.</p>\n");
-    h_hist(&b, "plain image histogram", a->plot_plain->hist, a->bits);
-    h_hist(&b, "cipher image histogram", a->plot_cipher->hist, a->bits);
+    h_hist(&b, 1, "Plain image", a->plot_plain->hist, a->bits, a->plain[0].entropy);
+    h_hist(&b, 2, "Cipher image", a->plot_cipher->hist, a->bits, a->cipher[0].entropy);
 
     sb_puts(&b, "<h2>Adjacent samples</h2>\n<p>Each dot is a pair of neighbouring samples "
                 "(value of one on the x axis, of its neighbour on the y axis; 2000 random pairs, "
                 "channel 0). In a real image neighbours are alike and the dots hug the "
                 "diagonal; in a cipher image they fill the square.</p>\n<div>");
     for (int d = 0; d < N_DIRS; d++) {
-        snprintf(t, sizeof t, "plain, %s", DIR_NAMES[d]);
-        h_scatter(&b, t, a->plot_plain->px[d], a->plot_plain->py[d], a->bits);
+        snprintf(t, sizeof t, "Plain, %s", DIR_NAMES[d]);
+        h_scatter(&b, 3 + d, t, a->plot_plain->px[d], a->plot_plain->py[d], a->bits,
+                  a->plain[0].corr[d]);
     }
     sb_puts(&b, "</div><div>");
     for (int d = 0; d < N_DIRS; d++) {
-        snprintf(t, sizeof t, "cipher, %s", DIR_NAMES[d]);
-        h_scatter(&b, t, a->plot_cipher->px[d], a->plot_cipher->py[d], a->bits);
+        snprintf(t, sizeof t, "Cipher, %s", DIR_NAMES[d]);
+        h_scatter(&b, 3 + N_DIRS + d, t, a->plot_cipher->px[d], a->plot_cipher->py[d], a->bits,
+                  a->cipher[0].corr[d]);
     }
     sb_puts(&b, "</div>\n<h2>Statistics of the images</h2>\n<p>Each test's critical value is "
                 "at &alpha; = 0.05: truly random data fails each test one time in twenty, so "
@@ -1186,8 +1214,11 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
 
     sb_puts(&b, "<h2>Differential attack and avalanche</h2>\n<p>Both encryptions use the same "
                 "key and the same nonce, so any difference comes from the one changed bit "
-                "alone.</p>\n<table><tr><th>metric</th><th>channel</th><th>value</th>"
-                "<th>ideal</th><th>critical (&alpha; = 0.05)</th><th>result</th></tr>\n");
+                "alone.</p>\n<table><caption>Differential attack and avalanche</caption><tr>"
+                "<th scope=\"col\">metric</th><th scope=\"col\">channel</th>"
+                "<th scope=\"col\">value</th><th scope=\"col\">ideal</th>"
+                "<th scope=\"col\">critical (&alpha; = 0.05)</th><th scope=\"col\">result</th>"
+                "</tr>\n");
     for (unsigned c = 0; c < a->channels; c++) {
         sb_printf(&b, "<tr><td>NPCR %%</td><td>%u</td>", c);
         h_cell(&b, a->diff.npcr[c], "%.4f");
@@ -1212,8 +1243,8 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
     sb_printf(&b, "<td>50</td><td>%s</td>", t);
     h_pass(&b, !isnan(a->aval_lo), a->diff.aval_key >= a->aval_lo && a->diff.aval_key <= a->aval_hi);
     sb_puts(&b, "</tr>\n</table>\n<table><caption>NPCR and UACI critical values (Wu, Noonan, "
-                "Agaian 2011) for this size and depth</caption><tr><th>&alpha;</th>"
-                "<th>NPCR &ge;</th><th>UACI in</th></tr>\n");
+                "Agaian 2011) for this size and depth</caption><tr><th scope=\"col\">&alpha;</th>"
+                "<th scope=\"col\">NPCR &ge;</th><th scope=\"col\">UACI in</th></tr>\n");
     for (int i = 0; i < N_ALPHAS; i++) {
         crit_text(t, sizeof t, a->uaci_lo[i], "[%.4f %%, %.4f %%]", a->uaci_lo[i], a->uaci_hi[i]);
         sb_printf(&b, "<tr><td>%g</td><td>%.4f %%</td><td>%s</td></tr>\n", ALPHAS[i],
@@ -1221,8 +1252,10 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
     }
     sb_puts(&b, "</table>\n");
 
-    sb_puts(&b, "<h2>Key sensitivity and decryption</h2>\n<table><tr><th>metric</th>"
-                "<th>channel</th><th>value</th><th>ideal</th><th>result</th></tr>\n");
+    sb_puts(&b, "<h2>Key sensitivity and decryption</h2>\n<table><caption>Key sensitivity and "
+                "decryption</caption><tr><th scope=\"col\">metric</th><th scope=\"col\">channel"
+                "</th><th scope=\"col\">value</th><th scope=\"col\">ideal</th>"
+                "<th scope=\"col\">result</th></tr>\n");
     for (unsigned c = 0; c < a->channels; c++) {
         sb_printf(&b, "<tr><td>correlation with plain, key 1 bit off</td><td>%u</td>", c);
         h_cell(&b, a->ks_corr[c], "%+.6f");
@@ -1264,13 +1297,16 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
                     "Scrambling only moves samples, so the histogram is unchanged; Hénon moves "
                     "bits but keeps their number; the logistic keystream and XChaCha20 flatten "
                     "the histogram. NPCR is high from the first stage because the keyed hash "
-                    "of the whole plain image seeds every stage.</p>\n<table><tr><th>stage</th>"
-                    "<th>entropy</th><th>chi-square</th><th>corr H</th><th>corr V</th>"
-                    "<th>corr D</th><th>NPCR %</th><th>UACI %</th><th>avalanche plain bit %</th>"
-                    "<th>avalanche key bit %</th></tr>\n");
+                    "of the whole plain image seeds every stage.</p>\n<table><caption>Stage by "
+                    "stage, channel 0</caption><tr><th scope=\"col\">stage</th>"
+                    "<th scope=\"col\">entropy</th><th scope=\"col\">chi-square</th>"
+                    "<th scope=\"col\">corr H</th><th scope=\"col\">corr V</th>"
+                    "<th scope=\"col\">corr D</th><th scope=\"col\">NPCR %</th>"
+                    "<th scope=\"col\">UACI %</th><th scope=\"col\">avalanche plain bit %</th>"
+                    "<th scope=\"col\">avalanche key bit %</th></tr>\n");
         for (int s = 0; s < N_STAGES; s++) {
             const stage_result *r = &a->stages[s];
-            sb_printf(&b, "<tr><td>%s</td>", STAGE_LABELS[s]);
+            sb_printf(&b, "<tr><th scope=\"row\">%s</th>", STAGE_LABELS[s]);
             h_cell(&b, r->ch[0].entropy, "%.6f");
             h_cell(&b, r->ch[0].chi2, "%.2f");
             for (int d = 0; d < N_DIRS; d++)

@@ -822,8 +822,16 @@ static void test_analyze_ct(void **state)
     assert_int_equal(mc_analysis_html(a, &html, &len), MC_OK);
     assert_int_equal(strlen(html), len);
     assert_non_null(strstr(html, "<svg"));
-    assert_non_null(strstr(html, "cipher image histogram"));
-    assert_non_null(strstr(html, "cipher, diagonal"));
+    /* each chart says in its caption what it shows, and is labelled by it
+     * (a caption naming the chart alone said nothing of it) */
+    assert_non_null(strstr(html, "role=\"img\" aria-labelledby=\"fig-2\""));
+    assert_non_null(strstr(html, "<figcaption id=\"fig-2\">Cipher image: 256 of 256 bars used"));
+    assert_non_null(strstr(html, "<figcaption id=\"fig-8\">Cipher, diagonal"));
+    assert_non_null(strstr(html, "the dots fill the square."));
+    assert_non_null(strstr(html, "the dots lie along the diagonal."));
+    /* tables with captions and header scopes */
+    assert_non_null(strstr(html, "<caption>Stage by stage, channel 0</caption>"));
+    assert_non_null(strstr(html, "<th scope=\"row\">"));
     assert_non_null(strstr(html, "Stage by stage"));
     assert_null(strstr(html, "http://"));
     assert_null(strstr(html, "https://"));

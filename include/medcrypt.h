@@ -256,12 +256,15 @@ mc_err mc_cipher_inspect(mc_ctx *ctx, const uint8_t *in, size_t in_len, mc_ciphe
  * 0. */
 bool mc_is_cipher_image(const uint8_t *in, size_t in_len);
 
-/* A PNG's metadata that its cipher image will not carry: the types of its
- * ancillary chunks (text, pHYs, gAMA, iCCP, the tRNS of a grey or RGB
- * image; not a palette's tRNS, which becomes alpha: docs/FORMAT.md §3),
- * each once, as "tEXt, pHYs", into list (size bytes, NUL-terminated; a
- * type that does not fit whole is left out). "" for a PNG with none and
- * for anything else. From the chunk headers alone. For a note to the
+/* A PNG's metadata that will not come back on decryption: the types of
+ * its ancillary chunks that its cipher image does not carry (those that
+ * would no longer hold for the decrypted PNG, such as a palette image's
+ * bKGD or a 4-bit grey image's tRNS; damaged ones; unknown ones unsafe
+ * to copy; beyond 8 MiB of them: docs/FORMAT.md §3), each once, as
+ * "bKGD, prVT", into list (size bytes, NUL-terminated; a type that does
+ * not fit whole is left out). Text, pHYs, gAMA, iCCP... travel encrypted
+ * in the side data and come back. "" for a PNG with none and for
+ * anything else. From the chunk headers and CRCs alone. For a note to the
  * user: the pixels come back exactly, these do not. */
 void mc_png_dropped_chunks(const uint8_t *in, size_t in_len, char *list, size_t size);
 

@@ -24,23 +24,36 @@ struct codec {
     mc_err (*encode_to)(const mc_image *img, mc_write_fn write, void *user);
 };
 
+/* The pixels, and the ancillary chunks (text, pHYs, iCCP...) that
+ * travel in the side data (png_meta.c). */
 static mc_err png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out)
 {
-    return mc__png_decode(ctx, buf, len, out, NULL);
+    mc_image *img = NULL;
+    mc_err err;
+
+    if ((err = mc__png_decode(ctx, buf, len, &img, NULL)) != MC_OK)
+        return err;
+    if ((err = mc__png_meta_record(img, buf, len)) != MC_OK) {
+        mc_image_free(img);
+        return err;
+    }
+    *out = img;
+    return MC_OK;
 }
 
 /* Plain images (PNG, and JPEG's pixels) are filtered and compressed,
  * which pays off on real images, unlike on cipher noise; a large one on
- * the context's threads (codec_png_bands.c). */
+ * the context's threads (codec_png_bands.c); a PNG's ancillary chunks
+ * back in place. */
 static mc_err png_encode(const mc_ctx *ctx, const mc_image *img, uint8_t **out, size_t *out_len)
 {
-    return mc__png_encode_mt(img, NULL, false, mc__ctx_threads(ctx), out, out_len);
+    return mc__png_encode_meta(img, mc__ctx_threads(ctx), out, out_len);
 }
 
 static mc_err png_encode_to(const mc_ctx *ctx, const mc_image *img, mc_write_fn write,
                             void *user)
 {
-    return mc__png_encode_mt_to(img, NULL, false, mc__ctx_threads(ctx), write, user);
+    return mc__png_encode_meta_to(img, mc__ctx_threads(ctx), write, user);
 }
 
 /* Sniffed in this order: the first whose sniff accepts the bytes decodes

@@ -126,28 +126,6 @@ mc_err mc__container_write_to(const mc_ctx *ctx, const mc_image *img, const mc__
     return err;
 }
 
-/* One chunk of a PNG's chunk list (PNG spec §5.3: length, type, data,
- * CRC), for the three walks below. */
-struct chunk {
-    const uint8_t *type; /* then its data */
-    uint32_t len;        /* of the data */
-    bool whole;          /* data and CRC within the buffer: the next chunk
-                          * starts at off + 12 + len; if not, the list is cut
-                          * inside this one (its type and length alone read) */
-};
-
-/* The chunk at off (8 <= off <= len), or false where fewer than 8 bytes
- * are left: not even its length and type. */
-static bool chunk_at(const uint8_t *in, size_t len, size_t off, struct chunk *c)
-{
-    if (len - off < 8)
-        return false;
-    c->len = get32(in + off);
-    c->type = in + off + 4;
-    c->whole = len - off >= 12 && c->len <= len - off - 12;
-    return true;
-}
-
 /* Walks the chunk list as far as it is intact, up to the first IEND: how
  * many mcRY chunks it holds, whether the first comes before any IDAT,
  * whether an IDAT was reached (*idat), and where that IEND ends (*end; 0
@@ -155,13 +133,13 @@ static bool chunk_at(const uint8_t *in, size_t len, size_t off, struct chunk *c)
 static unsigned scan_chunks(const uint8_t *in, size_t len, bool *before_idat, bool *idat,
                             size_t *end)
 {
-    struct chunk c;
+    mc__png_chunk_view c;
     unsigned found = 0;
     bool idat_seen = false;
 
     *before_idat = false;
     *end = 0;
-    for (size_t off = 8; chunk_at(in, len, off, &c); off += 12 + (size_t)c.len) {
+    for (size_t off = 8; mc__png_chunk_at(in, len, off, &c); off += 12 + (size_t)c.len) {
         if (memcmp(c.type, MC_CHUNK_TYPE, 4) == 0) {
             if (found++ == 0)
                 *before_idat = !idat_seen;
@@ -196,35 +174,6 @@ bool mc_is_cipher_image(const uint8_t *in, size_t len)
            before_idat;
 }
 
-void mc_png_dropped_chunks(const uint8_t *in, size_t len, char *list, size_t size)
-{
-    struct chunk c;
-    size_t used = 0;
-
-    if (list == NULL || size == 0)
-        return;
-    list[0] = '\0';
-    if (in == NULL || len < 33 || !mc__png_sniff(in, len))
-        return;
-    for (size_t off = 8; chunk_at(in, len, off, &c); off += 12 + (size_t)c.len) {
-        const uint8_t *type = c.type;
-        bool keep = !(type[0] >= 'a' && type[0] <= 'z') || /* critical: the image itself */
-                    (memcmp(type, "tRNS", 4) == 0 && in[25] == 3); /* a palette's: alpha */
-        bool letters = true;
-        for (int i = 0; i < 4; i++)
-            letters = letters && ((type[i] | 0x20) >= 'a' && (type[i] | 0x20) <= 'z');
-        if (!keep && letters && used + (used ? 2 : 0) + 5 <= size) { /* ", " type NUL */
-            char t[5];
-            memcpy(t, type, 4);
-            t[4] = '\0';
-            if (strstr(list, t) == NULL)
-                used += (size_t)snprintf(list + used, size - used, "%s%s", used ? ", " : "", t);
-        }
-        if (!c.whole || memcmp(type, "IEND", 4) == 0)
-            break;
-    }
-}
-
 /* PNG color types medcrypt writes (PNG spec §11.2.2): channels, or 0. */
 static uint8_t channels_of_color_type(uint8_t color_type)
 {
@@ -241,7 +190,7 @@ mc_err mc__container_inspect(const uint8_t *in, size_t in_len, mc__header *hdr_o
 {
     const uint8_t *chunk = NULL, *ihdr = NULL;
     size_t chunk_len = 0;
-    struct chunk c;
+    mc__png_chunk_view c;
     unsigned found = 0;
     bool idat_seen = false, idat_named = false, ended = false, damaged = false;
     mc__header hdr;
@@ -254,7 +203,7 @@ mc_err mc__container_inspect(const uint8_t *in, size_t in_len, mc__header *hdr_o
      * image; one that names none is not a cipher image if it is whole,
      * broken, or cut past its first IDAT (where the chunk would have had
      * to come); cut before, it cannot be told, and counts as damaged. */
-    for (size_t off = 8; chunk_at(in, in_len, off, &c); off += 12 + (size_t)c.len) {
+    for (size_t off = 8; mc__png_chunk_at(in, in_len, off, &c); off += 12 + (size_t)c.len) {
         uint32_t n = c.len;
         const uint8_t *type = c.type;
         bool ours = memcmp(type, MC_CHUNK_TYPE, 4) == 0;

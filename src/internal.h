@@ -60,6 +60,9 @@ enum mc_side_type {
     MC_SIDE_PNM_TRAILER = 3, /* PNM bytes after the raster, verbatim */
     MC_SIDE_PNM_RASTER = 4,  /* plain (P2/P3) raster text, verbatim, only
                                 when not in the canonical layout */
+    MC_SIDE_PNG_BEFORE = 5,  /* a PNG's ancillary chunks before its first
+                                IDAT, verbatim (png_meta.c) */
+    MC_SIDE_PNG_AFTER = 6,   /* and those after it */
     /* Ranges reserved per codec (docs/FORMAT.md §3 lists each type):
      * BMP 16..31, JPEG 32..47, DICOM 48..63. */
     MC_SIDE_BMP_FIRST = 16,
@@ -465,6 +468,26 @@ mc_err mc__png_encode_bands_to(const mc_image *img, size_t row_len, uint8_t colo
                                const mc__png_chunk *extra, bool stored, unsigned threads,
                                mc_write_fn write, void *user);
 bool mc__png_sniff(const uint8_t *buf, size_t len);
+/* One chunk of a PNG's chunk list (PNG §5.3: length, type, data, CRC):
+ * mc__png_chunk_at gives the one at off (8 <= off <= len), or false where
+ * fewer than 8 bytes are left (not even its length and type). whole: its
+ * data and CRC lie within the buffer, and the next chunk starts at
+ * off + 12 + len; if not, the list is cut inside this one. */
+typedef struct mc__png_chunk_view {
+    const uint8_t *type; /* then its data */
+    uint32_t len;        /* of the data */
+    bool whole;
+} mc__png_chunk_view;
+bool mc__png_chunk_at(const uint8_t *in, size_t len, size_t off, mc__png_chunk_view *c);
+/* png_meta.c: a plain PNG's ancillary chunks that its decrypted PNG can
+ * carry, added to img's side data (records MC_SIDE_PNG_BEFORE, _AFTER;
+ * in: the file img was decoded from); and img written as a PNG with them
+ * back in place, as mc__png_encode_mt(_to) with a plain image's settings
+ * (without such records, exactly that). */
+mc_err mc__png_meta_record(mc_image *img, const uint8_t *in, size_t len);
+mc_err mc__png_encode_meta(const mc_image *img, unsigned threads, uint8_t **out, size_t *out_len);
+mc_err mc__png_encode_meta_to(const mc_image *img, unsigned threads, mc_write_fn write,
+                              void *user);
 /* PNG §5.2: the 8 bytes every PNG file starts with (codec_png.c). */
 extern const uint8_t mc__png_signature[8];
 

@@ -466,6 +466,17 @@ def main():
             for t, off, n in chunks(bytes(d), verify=False):
                 d[off + n:off + n + 4] = struct.pack('>I', zlib.crc32(d[off - 4:off + n]) & 0xffffffff)
             open(sys.argv[2], 'wb').write(d)
+        elif cmd == 'ancillary':    # TYPE CRC, 'before'/'after' IDAT, of each ancillary chunk
+            d = open(sys.argv[2], 'rb').read()
+            pos, where = 8, 'before'
+            while pos + 12 <= len(d):
+                n = struct.unpack('>I', d[pos:pos + 4])[0]
+                t = d[pos + 4:pos + 8]
+                if t == b'IDAT':
+                    where = 'after'
+                elif t[0] & 0x20:
+                    print(t.decode(), d[pos + 8 + n:pos + 12 + n].hex(), where)
+                pos += 12 + n
         elif cmd in ('bigpng', 'metapng', 'palpng'):
             def chunk(t, data):
                 return struct.pack('>I', len(data)) + t + data + \
@@ -473,14 +484,15 @@ def main():
             if cmd == 'bigpng':     # a valid-looking 100000x100000 gray PNG
                 body = chunk(b'IHDR', struct.pack('>IIBBBBB', 100000, 100000, 8, 0, 0, 0, 0)) + \
                     chunk(b'IDAT', zlib.compress(b'\0' * 1001))
-            elif cmd == 'metapng':  # 4x4 gray with metadata chunks, tEXt twice
+            elif cmd == 'metapng':  # 4x4 gray with metadata chunks, tEXt twice; prVT
+                                    # (private, unsafe to copy) is not kept
                 body = chunk(b'IHDR', struct.pack('>IIBBBBB', 4, 4, 8, 0, 0, 0, 0)) + \
                     chunk(b'gAMA', struct.pack('>I', 45455)) + \
                     chunk(b'pHYs', struct.pack('>IIB', 2835, 2835, 1)) + \
                     chunk(b'tEXt', b'Comment\0first') + \
                     chunk(b'IDAT', zlib.compress(b''.join(b'\0' + bytes(range(y, y + 4))
                                                           for y in range(4)))) + \
-                    chunk(b'tEXt', b'Comment\0second')
+                    chunk(b'tEXt', b'Comment\0second') + chunk(b'prVT', b'unsafe to copy')
             else:                   # 2x1 palette with tRNS: kept, as alpha
                 body = chunk(b'IHDR', struct.pack('>IIBBBBB', 2, 1, 8, 3, 0, 0, 0)) + \
                     chunk(b'PLTE', bytes([1, 2, 3, 4, 5, 6])) + chunk(b'tRNS', b'\x80') + \
@@ -1303,8 +1315,16 @@ rm -f big.pgm big.png
 if py metapng meta.png && py palpng pal.png; then
     run mc encrypt -k k.key meta.png
     assert_rc 0 "a PNG with metadata chunks: exit 0"
-    assert_err_is "a PNG with metadata chunks: one note naming them" \
-        "medcrypt: meta.png: note: not kept: its PNG metadata chunks gAMA, pHYs, tEXt (the pixels are kept exactly)"
+    assert_err_is "a PNG with metadata chunks: one note naming the one not kept" \
+        "medcrypt: meta.png: note: not kept: its PNG metadata chunks prVT (the pixels are kept exactly)"
+    run mc decrypt -k k.key -o meta.back.png meta.png.enc.png
+    if py ancillary meta.png && grep -v '^prVT ' "$R/py" >"$R/anc.orig" &&
+        py ancillary meta.back.png && cp "$R/py" "$R/anc.back" &&
+        [ -s "$R/anc.orig" ] && cmp -s "$R/anc.orig" "$R/anc.back"; then
+        ok "a PNG's metadata chunks come back, byte for byte (CRC), on their side of IDAT"
+    else
+        not_ok "a PNG's metadata chunks come back ($(tr '\n' ' ' <"$R/anc.orig" 2>/dev/null) vs $(tr '\n' ' ' <"$R/anc.back" 2>/dev/null))"
+    fi
     run mc encrypt -k k.key pal.png
     assert_rc 0 "a palette PNG with tRNS: exit 0"
     if [ -s "$R/err" ]; then
@@ -1321,7 +1341,7 @@ if py metapng meta.png && py palpng pal.png; then
 else
     not_ok "writing PNGs with metadata chunks ($(py_text))"
 fi
-rm -f meta.png meta.png.enc.png pal.png pal.png.enc.png pal.back.png
+rm -f meta.png meta.png.enc.png meta.back.png pal.png pal.png.enc.png pal.back.png
 
 # A PGM that breaks its own header says where: the sample, and the rule.
 printf 'P2\n3 2\n255\n1 2 3\n4 300 6\n' >over.pgm

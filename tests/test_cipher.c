@@ -1013,12 +1013,16 @@ static void test_inspect_chunks_only(void **state)
 
 /* mc_png_dropped_chunks: a PNG's metadata chunk types, each once; a
  * palette's tRNS (kept, as alpha) and critical chunks not named. */
+/* A PNG's ancillary chunks its decrypted PNG cannot carry, named for the
+ * user (docs/FORMAT.md §3): those written in the original's layout when
+ * the layout changes (a palette's bKGD; a 4-bit grey's tRNS and bKGD),
+ * unknown unsafe-to-copy ones, damaged ones. */
 static void test_png_dropped_chunks(void **state)
 {
     static const uint8_t sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
     uint8_t png[512], ihdr[13] = {0, 0, 0, 2, 0, 0, 0, 1, 8, 3, 0, 0, 0};
     char list[64];
-    size_t n = 0;
+    size_t n = 0, bad;
     (void)state;
 
     memcpy(png, sig, 8);
@@ -1027,25 +1031,119 @@ static void test_png_dropped_chunks(void **state)
     n += put_chunk(png + n, "gAMA", (const uint8_t *)"\0\0\xb1\x8f", 4);
     n += put_chunk(png + n, "PLTE", (const uint8_t *)"\1\2\3\4\5\6", 6);
     n += put_chunk(png + n, "tRNS", (const uint8_t *)"\x80", 1);
+    n += put_chunk(png + n, "bKGD", (const uint8_t *)"\1", 1);
     n += put_chunk(png + n, "tEXt", (const uint8_t *)"a\0b", 3);
+    n += put_chunk(png + n, "prVT", (const uint8_t *)"x", 1); /* unknown, unsafe to copy */
+    n += put_chunk(png + n, "prVt", (const uint8_t *)"x", 1); /* unknown, safe: kept */
     n += put_chunk(png + n, "IDAT", (const uint8_t *)"x", 1);
-    n += put_chunk(png + n, "tEXt", (const uint8_t *)"c\0d", 3);
+    bad = n;
+    n += put_chunk(png + n, "iTXt", (const uint8_t *)"c\0\0\0\0d", 6);
+    png[n - 1] ^= 1; /* its CRC */
     n += put_chunk(png + n, "IEND", NULL, 0);
     mc_png_dropped_chunks(png, n, list, sizeof list);
-    assert_string_equal(list, "gAMA, tEXt"); /* palette: its tRNS is kept */
-    png[8 + 8 + 9] = 2;                      /* RGB: a tRNS is a colour key, dropped */
+    assert_string_equal(list, "bKGD, prVT, iTXt"); /* palette: its tRNS is its alpha now */
+    png[8 + 8 + 9] = 2;                            /* RGB 8-bit: the same layout back */
     mc_png_dropped_chunks(png, n, list, sizeof list);
-    assert_string_equal(list, "gAMA, tRNS, tEXt");
+    assert_string_equal(list, "prVT, iTXt");
+    png[8 + 8 + 8] = 4;                            /* grey 4-bit: widened to 8 */
+    png[8 + 8 + 9] = 0;
+    mc_png_dropped_chunks(png, n, list, sizeof list);
+    assert_string_equal(list, "tRNS, bKGD, prVT, iTXt");
     mc_png_dropped_chunks(png, n, list, 11); /* room for two types only */
-    assert_string_equal(list, "gAMA, tRNS");
+    assert_string_equal(list, "tRNS, bKGD");
     mc_png_dropped_chunks(png, n, list, 5); /* one type and its NUL */
-    assert_string_equal(list, "gAMA");
+    assert_string_equal(list, "tRNS");
     mc_png_dropped_chunks(png, n, list, 4); /* not one whole type */
     assert_string_equal(list, "");
+    mc_png_dropped_chunks(png, bad + 9, list, sizeof list); /* cut inside the iTXt */
+    assert_string_equal(list, "tRNS, bKGD, prVT, iTXt");
     mc_png_dropped_chunks((const uint8_t *)"P5\n1 1\n255\n\0", 13, list, sizeof list);
     assert_string_equal(list, "");
     mc_png_dropped_chunks(NULL, 0, list, sizeof list);
     assert_string_equal(list, "");
+}
+
+/* The chunk of type t in the PNG (whole: length, type, data, CRC), or
+ * NULL; *before: whether it comes before the first IDAT. */
+static const uint8_t *find_chunk(const uint8_t *png, size_t len, const char t[4], bool *before)
+{
+    *before = true;
+    for (size_t off = 8; off + 12 <= len; off += 12 + mc__be32(png + off)) {
+        if (memcmp(png + off + 4, "IDAT", 4) == 0)
+            *before = false;
+        if (memcmp(png + off + 4, t, 4) == 0)
+            return png + off;
+    }
+    return NULL;
+}
+
+/* A PNG's ancillary chunks travel encrypted in the side data and come
+ * back, byte for byte and on their side of IDAT, in the decrypted PNG
+ * (they were dropped: text, pHYs, iCCP, a 16-bit image's sBIT...); those
+ * it cannot carry do not. */
+static void test_png_metadata_kept(void **state)
+{
+    static const uint8_t sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+    uint8_t png[1024], ihdr[13] = {0, 0, 0, 3, 0, 0, 0, 2, 16, 2, 0, 0, 0}; /* 3x2 RGB16 */
+    uint8_t raw[2 * (1 + 3 * 6)], z[256];
+    uLongf zlen = sizeof z;
+    uint8_t *cipher = NULL, *back = NULL;
+    size_t n, clen, blen;
+    const char *kept[] = {"gAMA", "pHYs", "sBIT", "tRNS", "tEXt", "prVt", "tIME", "zTXt"};
+    const bool before[] = {true, true, true, true, true, true, false, false};
+    mc_image_info info;
+    mc_key key;
+    bool where;
+    (void)state;
+    test_key(&key, 0);
+
+    for (size_t i = 0; i < sizeof raw; i++)
+        raw[i] = i % 19 == 0 ? 0 : (uint8_t)(i * 37); /* filter 0, then samples */
+    assert_int_equal(compress(z, &zlen, raw, sizeof raw), Z_OK);
+    memcpy(png, sig, 8);
+    n = 8;
+    n += put_chunk(png + n, "IHDR", ihdr, 13);
+    n += put_chunk(png + n, "gAMA", (const uint8_t *)"\0\0\xb1\x8f", 4);
+    n += put_chunk(png + n, "pHYs", (const uint8_t *)"\0\0\x0b\x13\0\0\x0b\x13\1", 9);
+    n += put_chunk(png + n, "sBIT", (const uint8_t *)"\x0c\x0c\x0c", 3);
+    n += put_chunk(png + n, "tRNS", (const uint8_t *)"\0\1\0\2\0\3", 6);
+    n += put_chunk(png + n, "tEXt", (const uint8_t *)"Comment\0study 42", 16);
+    n += put_chunk(png + n, "prVt", (const uint8_t *)"safe", 4);
+    n += put_chunk(png + n, "prVT", (const uint8_t *)"unsafe", 6);
+    n += put_chunk(png + n, "IDAT", z, (uint32_t)zlen);
+    n += put_chunk(png + n, "tIME", (const uint8_t *)"\x07\xea\x0c\x03\x0a\0\0", 7);
+    n += put_chunk(png + n, "zTXt", (const uint8_t *)"k\0\0x\x9c\x03\0\0\0\0\1", 11);
+    n += put_chunk(png + n, "IEND", NULL, 0);
+
+    assert_int_equal(mc_encrypt_file(ctx, &key, png, n, "meta.png", &cipher, &clen), MC_OK);
+    assert_int_equal(mc_decrypt_file(ctx, &key, cipher, clen, &back, &blen, &info), MC_OK);
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+        const uint8_t *orig = find_chunk(png, n, kept[i], &where);
+        const uint8_t *got = find_chunk(back, blen, kept[i], &where);
+        assert_non_null(orig);
+        if (got == NULL)
+            fail_msg("%s was not kept", kept[i]);
+        assert_memory_equal(got, orig, 12 + mc__be32(orig));
+        assert_int_equal(where, before[i]);
+    }
+    assert_null(find_chunk(back, blen, "prVT", &where));
+    /* the pixels are the original's, and the file decodes again */
+    {
+        mc_image *a = NULL, *b = NULL;
+        const uint8_t *sa, *sb;
+        size_t la, lb;
+        assert_int_equal(mc_image_decode(ctx, png, n, NULL, &a), MC_OK);
+        assert_int_equal(mc_image_decode(ctx, back, blen, NULL, &b), MC_OK);
+        sa = mc_image_samples_const(a, &la);
+        sb = mc_image_samples_const(b, &lb);
+        assert_int_equal(la, 36);
+        assert_int_equal(lb, la);
+        assert_memory_equal(sa, sb, la);
+        mc_image_free(a);
+        mc_image_free(b);
+    }
+    free(cipher);
+    free(back);
 }
 
 /* A plain PNG is not a cipher image; garbage is not either. */
@@ -1183,6 +1281,7 @@ int main(void)
         cmocka_unit_test(test_spent_image),
         cmocka_unit_test(test_inspect_chunks_only),
         cmocka_unit_test(test_png_dropped_chunks),
+        cmocka_unit_test(test_png_metadata_kept),
         cmocka_unit_test(test_pixel_cap),
         cmocka_unit_test(test_avalanche),
     };

@@ -526,6 +526,7 @@ req -F "image=@$PGM" -F "aadhaar=2345 6789 0125" -F "dob=$DOB" "$MAIN/encrypt"
 expect 400 "the encrypt form with a wrong Aadhaar check digit: 400"
 check "the form says why" body_has "Aadhaar number fails its check digit."
 check "the form does not echo the Aadhaar number" sh -c "! grep -q '6789 0125' '$R/b'"
+check "the form says why what was typed is not there any more" body_has 'id="cleared"'
 req -F "image=@$PGM" -F "aadhaar=$AADHAAR" -F "dob=2999-12-31" "$MAIN/encrypt"
 expect 400 "the encrypt form with a future date: 400"
 check "the form says the date is in the future" body_has "Date of birth is in the future."

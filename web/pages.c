@@ -72,6 +72,13 @@ void form_page(struct req *r, int status, const struct form_errors *fe, const ch
         buf_puts(&summary, "</ul>\n");
         if (fe->hints.p != NULL)
             buf_put(&summary, fe->hints.p, fe->hints.len);
+        /* What was typed is not there any more: say why (WCAG 3.3.7's
+         * security exception), so nobody thinks it was lost by mistake. */
+        if (req_text(r, "aadhaar") != NULL || req_text(r, "dob") != NULL ||
+            req_text(r, "key") != NULL)
+            buf_puts(&summary, "<p class=\"hint\" id=\"cleared\">For your security, what you "
+                               "typed (Aadhaar number, date of birth, key) is never sent back: "
+                               "enter it again, and choose the file again.</p>\n");
         buf_puts(&summary, "</div>\n");
         snprintf(full_title, sizeof full_title, "Error: %s", title);
         title = full_title;

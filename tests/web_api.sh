@@ -535,6 +535,10 @@ if [ -f "$TESTDATA/dicom/unsupported/rle_mr.dcm" ]; then
     req -F "image=@$TESTDATA/dicom/unsupported/rle_mr.dcm" -F "key=$KEY" "$MAIN/encrypt"
     expect 415 "the encrypt form with an unsupported DICOM: 415, as the API"
     check "the form names the transfer syntax" body_has "RLE"
+    req -F "image=@$TESTDATA/dicom/unsupported/rle_mr.dcm" -F "key=$KEY" "$MAIN/api/v1/encrypt"
+    expect 415 "the API refuses a compressed DICOM: 415"
+    check "its message ends with the whole conversion hint (it was cut at 159 characters)" \
+        sh -c "json_error=\$(cat '$R/b'); case \$json_error in *'(e.g. gdcmconv --raw IN OUT)\"}'*) exit 0;; esac; exit 1"
 fi
 req -F "aadhaar=$AADHAAR" -F "dob=$DOB" "$MAIN/encrypt"
 expect 400 "the encrypt form without a file: 400"

@@ -74,7 +74,7 @@ void page_analyze_post(struct req *r)
 {
     struct buf content = {0};
     struct form_errors fe = {0};
-    char problem[300];
+    char problem[400];
     const char *body, *end, *field = NULL;
     char *html = NULL;
     size_t html_len = 0;
@@ -119,7 +119,7 @@ void page_analyze_post(struct req *r)
 
 void api_analyze(struct req *r)
 {
-    char problem[300];
+    char problem[400];
     char *json = NULL;
     size_t json_len = 0;
     struct buf b = {0};

@@ -300,7 +300,7 @@ void api_encrypt(struct req *r)
     const struct field *image = req_field(r, "image");
     struct crypt_result res;
     const char *problem;
-    char msg[320];
+    char msg[400];
     mc_key key;
     mc_err err;
 
@@ -332,7 +332,7 @@ void api_decrypt(struct req *r)
     const struct field *cipher = req_field(r, "cipher");
     struct crypt_result res;
     const char *problem;
-    char msg[256];
+    char msg[400];
     mc_key key;
     mc_err err;
 

@@ -90,7 +90,8 @@ struct crypt_result {
     uint8_t *preview;    /* decrypt: a PNG a browser shows, or NULL */
     size_t preview_len;
     char key_id[MC_KEY_ID_HEX_BYTES];
-    char detail[160];    /* on failure: the decoder's detail, or "" */
+    char detail[256];    /* on failure: the decoder's detail, or "" (as long as
+                          * mc_ctx_last_detail's: the DICOM hint is long) */
     bool already_cipher; /* encrypt refused: the input is a cipher image */
     char dropped[96];    /* encrypt: a PNG's metadata chunks not kept, or "" */
 };

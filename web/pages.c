@@ -220,7 +220,7 @@ void page_encrypt_post(struct req *r)
     err = web_encrypt(r, &key, image, &res);
     mc_key_wipe(&key);
     if (err != MC_OK) {
-        char why[320];
+        char why[400];
         snprintf(why, sizeof why, "%s%s%s", mc_strerror(err), res.detail[0] != '\0' ? ": " : "",
                  res.detail);
         if (res.already_cipher) {
@@ -370,7 +370,7 @@ void page_decrypt_post(struct req *r)
                                 "encrypt page or <code>medcrypt encrypt</code>.</p>");
         if (err == MC_EWRONGKEY && res.detail[0] != '\0') {
             /* Each encryption makes a new key: the ids say which one. */
-            char ids[200];
+            char ids[sizeof res.detail];
             snprintf(ids, sizeof ids, "%s", res.detail);
             ids[0] = (char)toupper((unsigned char)ids[0]);
             buf_puts(&fe.hints, "<p class=\"hint\" id=\"key-ids\">");

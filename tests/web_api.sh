@@ -461,6 +461,12 @@ req "$MAIN/api/v1/nothing"
 expect 404 "an unknown API path: 404 JSON" "not found"
 req "$MAIN/static/../../etc/passwd" --path-as-is
 expect 404 "a path outside the assets: 404"
+# An identifier typed into a path (a bookmark, a mistake) reaches no log:
+# an unknown path's digits are logged as '#'.
+req "$MAIN/encrypt/$AADHAAR_DIGITS"
+expect 404 "an unknown path holding an Aadhaar number: 404"
+check "it is logged with its digits masked" \
+    sh -c "grep -q -F 'GET /encrypt/############ 404 ' '$R/main.log' && ! grep -q -F '$AADHAAR_DIGITS' '$R/main.log'"
 
 # --- the pages, without JavaScript ---------------------------------------
 req -F "image=@$PGM" -F "aadhaar=$AADHAAR" -F "dob=$DOB" -F "key=" "$MAIN/encrypt"
@@ -589,6 +595,46 @@ if start_server small --max-upload 100000 --max-pixels 30000; then
         "image: image too large (exceeds the pixel cap): 512 x 512 pixels = 262144 samples; the cap is 30000"
     req "$SMALL/healthz"
     expect 200 "the server answers after refusing uploads"
+    # A stop is graceful: an upload in flight (30 KB at 10 KB/s) is
+    # finished and answered; a new connection is refused meanwhile.
+    # The body's first half, a pause, the rest (curl sends 30 KB at once).
+    python3 - "$SMALL" "$KEY" "$TESTDATA/pnm/rgb_100x100.ppm" "$R/drain.png" \
+        >"$R/drain.status" 2>&1 <<'PY' &
+import socket, sys, time, urllib.parse
+base, key, path, out = sys.argv[1:5]
+u = urllib.parse.urlsplit(base)
+img = open(path, 'rb').read()
+b = b'----drain'
+body = (b'--' + b + b'\r\nContent-Disposition: form-data; name="key"\r\n\r\n' + key.encode() +
+        b'\r\n--' + b + b'\r\nContent-Disposition: form-data; name="image"; filename="d.ppm"\r\n'
+        b'Content-Type: application/octet-stream\r\n\r\n' + img + b'\r\n--' + b + b'--\r\n')
+s = socket.create_connection((u.hostname, u.port))
+s.sendall(b'POST /api/v1/encrypt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n'
+          b'Content-Type: multipart/form-data; boundary=' + b + b'\r\n'
+          b'Content-Length: ' + str(len(body)).encode() + b'\r\n\r\n' + body[:1000])
+time.sleep(2)
+s.sendall(body[1000:])
+resp = b''
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    resp += d
+head, _, payload = resp.partition(b'\r\n\r\n')
+open(out, 'wb').write(payload)
+print(head.split(b' ')[1].decode() if head else 'none')
+PY
+    DRAIN=$!
+    sleep 1
+    kill -TERM "$SMALL_PID" 2>/dev/null
+    sleep 0.3
+    check "while stopping, a new connection is refused" \
+        sh -c "! curl -s --max-time 2 -o /dev/null '$SMALL/healthz'"
+    wait "$DRAIN"
+    check "while stopping, the upload in flight is answered 200 with its cipher image" \
+        sh -c "[ \"\$(cat '$R/drain.status')\" = 200 ] && [ -s '$R/drain.png' ]"
+    check "the log says how many requests the stop waited for" \
+        grep -q 'SIGTERM received, stopping: 1 request in flight' "$R/small.log"
     stop_server "$SMALL_PID"
     check "the second server stops on SIGTERM with status 0" [ $? -eq 0 ]
 else

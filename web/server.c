@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -399,6 +400,10 @@ static bool body_too_slow(const struct req *r, size_t n, unsigned timeout)
     return s > (long)timeout && r->received + n < (size_t)s * BODY_MIN_RATE;
 }
 
+/* Requests between their headers and their completion: what a stop
+ * waits for (web_serve). */
+static atomic_int in_flight;
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -413,6 +418,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if ((r = calloc(1, sizeof *r)) == NULL)
             return MHD_NO;
         *req_cls = r;
+        atomic_fetch_add(&in_flight, 1);
         watch_mark(conn, true);
         r->conn = conn;
         r->cfg = cfg;
@@ -507,7 +513,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     long ms;
 
     (void)cls;
-    (void)code;
     if (r == NULL)
         return;
     *req_cls = NULL;
@@ -515,12 +520,21 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     clock_gettime(CLOCK_MONOTONIC, &now);
     ms = (long)(now.tv_sec - r->start.tv_sec) * 1000 +
          (long)(now.tv_nsec - r->start.tv_nsec) / 1000000;
+    /* A path no route knows may be anything a client typed, an Aadhaar
+     * number or a date of birth: its digits are not logged. */
+    if (r->route == NULL && r->status == 404)
+        for (char *p = r->path; *p != '\0'; p++)
+            if (*p >= '0' && *p <= '9')
+                *p = '#';
     /* The access log: method, path, status, bytes, milliseconds. Never a
-     * query string, a header or a body. */
-    if (r->queued)
+     * query string, a header or a body. "- 0": no response reached the
+     * client (it went away, or the connection was cut: a slow body, a
+     * stop), whatever was computed for it. */
+    if (r->queued && code == MHD_REQUEST_TERMINATED_COMPLETED_OK)
         fprintf(stderr, "%s %s %d %zu %ld\n", r->method, r->path, r->status, r->sent, ms);
     else
         fprintf(stderr, "%s %s - 0 %ld\n", r->method, r->path, ms);
+    atomic_fetch_sub(&in_flight, 1);
     if (r->pp != NULL)
         MHD_destroy_post_processor(r->pp);
     for (int i = 0; i < r->n_fields; i++) {
@@ -651,7 +665,11 @@ int web_serve(const struct web_config *cfg)
 {
     struct sockaddr_storage ss;
     bool v6;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_AUTO;
+    /* MHD_USE_ITC: MHD_quiesce_daemon below needs it in this mode. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_AUTO |
+                     MHD_USE_ITC;
+    MHD_socket listener;
+    time_t deadline;
     struct MHD_Daemon *d;
     const union MHD_DaemonInfo *info;
     char host[INET6_ADDRSTRLEN];
@@ -708,8 +726,28 @@ int web_serve(const struct web_config *cfg)
         malloc_trim(0);
 #endif
     }
-    fprintf(stderr, "medcrypt: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    /* A graceful stop: no new connection is accepted (a proxy sends the
+     * next requests to another instance), and the requests in flight,
+     * uploads and computations, are finished and answered, for at most
+     * --timeout seconds; a second signal stops at once. */
+    listener = MHD_quiesce_daemon(d);
+    deadline = time(NULL) + (time_t)cfg->timeout;
+    fprintf(stderr, "medcrypt: %s received, stopping: %d request%s in flight (waiting at most "
+                    "%u s; a second signal stops at once)\n",
+            sig == SIGINT ? "SIGINT" : "SIGTERM", atomic_load(&in_flight),
+            atomic_load(&in_flight) == 1 ? "" : "s", cfg->timeout);
+    while (atomic_load(&in_flight) > 0 && time(NULL) < deadline) {
+        const struct timespec short_tick = {0, 100 * 1000 * 1000};
+        sig = sigtimedwait(&set, NULL, &short_tick);
+        if (sig == SIGINT || sig == SIGTERM)
+            break;
+    }
+    if (atomic_load(&in_flight) > 0)
+        fprintf(stderr, "medcrypt: stopping with %d request%s unanswered\n",
+                atomic_load(&in_flight), atomic_load(&in_flight) == 1 ? "" : "s");
     MHD_stop_daemon(d);
+    if (listener != MHD_INVALID_SOCKET)
+        close(listener); /* ours once quiesced, after the daemon's threads */
     pthread_mutex_destroy(&wl.lock);
     return 0;
 }

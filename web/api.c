@@ -117,6 +117,23 @@ mc_err web_encrypt(struct req *r, const mc_key *key, const struct field *image,
     mc_ctx_free(ctx);
     if (err != MC_OK)
         return err;
+    /* A cipher image this server would refuse to decrypt (over
+     * --max-upload with the form around it) is not handed out: nobody
+     * could open it here again (from an operator's audit: a 130 KB PNG
+     * of 8192 x 8192 zeros makes a 134 MB cipher image). */
+    if (res->out_len > r->cfg->max_upload || r->cfg->max_upload - res->out_len < FORM_ROOM) {
+        double mib = (double)res->out_len / (1 << 20);
+        sodium_memzero(res->out, res->out_len);
+        mc_free(res->out);
+        res->out = NULL;
+        res->out_len = 0;
+        snprintf(res->detail, sizeof res->detail,
+                 "its cipher image would be %.1f MiB, more than this server takes back to "
+                 "decrypt (uploads up to %.1f MiB): use the medcrypt command, or a server with "
+                 "a larger --max-upload", mib, (double)r->cfg->max_upload / (1 << 20));
+        res->over_limit = true;
+        return MC_ETOOBIG;
+    }
     snprintf(res->filename, sizeof res->filename, "%s.enc.png", name);
     res->mime = "image/png";
     mc_key_id_hex(key, res->key_id);
@@ -316,8 +333,11 @@ void api_encrypt(struct req *r)
     err = web_encrypt(r, &key, image, &res);
     mc_key_wipe(&key);
     if (err != MC_OK) {
-        snprintf(msg, sizeof msg, "image: %s%s%s", mc_strerror(err),
-                 res.detail[0] != '\0' ? ": " : "", res.detail);
+        if (res.over_limit)
+            snprintf(msg, sizeof msg, "image: %s", res.detail);
+        else
+            snprintf(msg, sizeof msg, "image: %s%s%s", mc_strerror(err),
+                     res.detail[0] != '\0' ? ": " : "", res.detail);
         reply_json_error(r, web_status_for(err), msg);
         return;
     }

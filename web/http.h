@@ -93,9 +93,15 @@ struct crypt_result {
     char detail[256];    /* on failure: the decoder's detail, or "" (as long as
                           * mc_ctx_last_detail's: the DICOM hint is long) */
     bool already_cipher; /* encrypt refused: the input is a cipher image */
+    bool over_limit;     /* encrypt refused: its cipher image could not be sent
+                          * back to decrypt (detail: the whole message) */
     char dropped[96];    /* encrypt: a PNG's metadata chunks not kept, or "" */
 };
 void crypt_result_free(struct crypt_result *res);
+/* Room for the form around an uploaded file (multipart framing, the key
+ * field): a file fits an upload under --max-upload with this much to
+ * spare (app.js checks the same before sending). */
+#define FORM_ROOM 4096
 /* The key from a text field or an uploaded key file, with an error
  * message for the user on failure. */
 bool web_key_from_field(struct req *r, mc_key *key, const char **problem);

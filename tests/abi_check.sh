@@ -69,9 +69,15 @@ if flags=$(PKG_CONFIG_LIBDIR="$WORK/pc" PKG_CONFIG_PATH= pkg-config \
         --define-variable=libdir="$WORK/lib" --define-variable=includedir="$WORK/include" \
         --cflags --libs medcrypt 2>&1); then
     ok "pkg-config medcrypt with only libsodium, spng and zlib beside it"
-    # shellcheck disable=SC2086 # the flags are words
     out=
-    if ${CC:-cc} -std=c11 -o "$WORK/consumer" "$CONSUMER_SRC" $flags 2>"$WORK/cc.err" &&
+    # A library built with ASan + UBSan (make build-asan) needs a program
+    # built with them.
+    san=
+    if readelf -d "$LIB" | grep -q 'libasan'; then
+        san="-fsanitize=address,undefined"
+    fi
+    # shellcheck disable=SC2086 # the flags are words
+    if ${CC:-cc} -std=c11 $san -o "$WORK/consumer" "$CONSUMER_SRC" $flags 2>"$WORK/cc.err" &&
         out=$(LD_LIBRARY_PATH="$WORK/lib" "$WORK/consumer" "$TESTDATA/pnm/ct_small_12bit.pgm" 2>&1); then
         ok "the header-only program built from pkg-config's flags: $out"
     else

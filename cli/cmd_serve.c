@@ -18,7 +18,7 @@
 static const char SERVE_HELP[] =
     "Usage: medcrypt serve [--listen 127.0.0.1:8080] [--max-upload BYTES]\n"
     "                      [--threads N] [--timeout SEC] [--max-connections N]\n"
-    "                      [--per-ip N] [--max-pixels N]\n"
+    "                      [--per-ip N] [--max-pixels N] [--max-memory BYTES]\n"
     "\n"
     "Serves the web application (home, encrypt, decrypt and analysis pages) and\n"
     "the REST API under /api/v1/ (docs/API.md; OpenAPI at /api/v1/openapi.json).\n"
@@ -46,11 +46,16 @@ static const char SERVE_HELP[] =
     "        --max-pixels N      largest image accepted, in samples W*H*C\n"
     "                            (default 67108864; K, M, G suffixes); a request\n"
     "                            takes up to 16 bytes per sample (docs/DEPLOY.md)\n"
+    "        --max-memory BYTES  what the images of the requests in hand may take\n"
+    "                            at once (K, M, G; default: 3/4 of the cgroup's\n"
+    "                            memory limit, else half the machine's memory;\n"
+    "                            0 = no budget): a request waits for room, at most\n"
+    "                            --timeout (then 503); one larger than it all: 413\n"
     "    -h, --help              this help\n";
 
 int cmd_serve(int argc, char **argv)
 {
-    enum { OPT_TIMEOUT = 256, OPT_MAXCONN, OPT_PERIP, OPT_PIXELS };
+    enum { OPT_TIMEOUT = 256, OPT_MAXCONN, OPT_PERIP, OPT_PIXELS, OPT_MEMORY };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, 'l'},
         {"max-upload", required_argument, NULL, 'm'},
@@ -59,6 +64,7 @@ int cmd_serve(int argc, char **argv)
         {"max-connections", required_argument, NULL, OPT_MAXCONN},
         {"per-ip", required_argument, NULL, OPT_PERIP},
         {"max-pixels", required_argument, NULL, OPT_PIXELS},
+        {"max-memory", required_argument, NULL, OPT_MEMORY},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     static const char optstring[] = "+l:m:t:h";
@@ -70,6 +76,7 @@ int cmd_serve(int argc, char **argv)
         .max_connections = WEB_DEFAULT_MAX_CONNECTIONS,
         .per_ip = WEB_DEFAULT_PER_IP,
         .max_samples = (uint64_t)1 << 26,
+        .max_memory = web_default_memory(),
     };
     unsigned long long v;
     sigset_t set;
@@ -89,6 +96,7 @@ int cmd_serve(int argc, char **argv)
         case OPT_MAXCONN: name = "--max-connections"; lo = 1; hi = 65536; break;
         case OPT_PERIP: name = "--per-ip"; lo = 0; hi = 65536; break;
         case OPT_PIXELS: name = "--max-pixels"; lo = 1; hi = (unsigned long long)1 << 32; break;
+        case OPT_MEMORY: name = "--max-memory"; lo = 0; hi = (unsigned long long)1 << 50; break;
         default:
             cli_bad_option("serve", optstring, argc, argv);
             return 1;
@@ -105,6 +113,7 @@ int cmd_serve(int argc, char **argv)
         case OPT_MAXCONN: cfg.max_connections = (unsigned)v; break;
         case OPT_PERIP: cfg.per_ip = (unsigned)v; break;
         case OPT_PIXELS: cfg.max_samples = v; break;
+        case OPT_MEMORY: cfg.max_memory = v; break;
         default: break;
         }
     }

@@ -66,6 +66,7 @@ typedef enum mc_err {
     MC_ERANDOM,         /* the operating system gave no randomness */
     MC_ESTATE,          /* object used after a fatal error: an image encrypted in place */
     MC_ECRYPTO,         /* the crypto library failed */
+    MC_EBUSY,           /* the context's admission function refused the image */
     MC_ERR_COUNT
 } mc_err;
 
@@ -86,6 +87,16 @@ uint64_t mc_ctx_max_samples(const mc_ctx *ctx);
  * all online cores). The cipher bytes are the same for any count: only
  * the stages whose blocks are independent run in parallel. */
 mc_err mc_ctx_set_threads(mc_ctx *ctx, unsigned threads);
+/* For a server that budgets its memory: admit (NULL: none, the default)
+ * is called with the bytes of the samples of each image the context is
+ * about to decode or create (mc_image_decode*, the decryptions,
+ * mc_encrypt_file, mc_image_new), once the pixel cap has passed it and
+ * before anything is allocated for it; it returns 0 to go on, anything
+ * else to refuse, and the call then fails with MC_EBUSY. It may block
+ * (to wait for memory) and is called on the calling thread, maybe more
+ * than once per call (a file whose signature fits two formats). */
+typedef int (*mc_admit_fn)(void *user, uint64_t sample_bytes);
+mc_err mc_ctx_set_admit(mc_ctx *ctx, mc_admit_fn admit, void *user);
 
 /* ------------------------------------------------------------------ */
 /* Patient identifiers and keys (DESIGN §1.1).                         */

@@ -258,9 +258,9 @@ mc_err mc__container_read(const mc_ctx *ctx, const uint8_t *in, size_t in_len, m
     memset(&want, 0, sizeof want);
     memcpy(want.type, MC_CHUNK_TYPE, 5);
     err = mc__png_decode(ctx, in, in_len, &img, &want);
-    if (err == MC_ETOOBIG && !ihdr_intact(in, in_len))
+    if ((err == MC_ETOOBIG || err == MC_EBUSY) && !ihdr_intact(in, in_len))
         err = MC_EFORMAT; /* damaged, not large: decided below */
-    if (err == MC_ENOMEM || err == MC_ETOOBIG)
+    if (err == MC_ENOMEM || err == MC_ETOOBIG || err == MC_EBUSY)
         goto out;
     if (err != MC_OK) {
         /* A PNG signature, then something broken or cut short: a damaged

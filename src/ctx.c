@@ -34,6 +34,15 @@ mc_err mc_ctx_set_max_samples(mc_ctx *ctx, uint64_t max_samples)
     return MC_OK;
 }
 
+mc_err mc_ctx_set_admit(mc_ctx *ctx, mc_admit_fn admit, void *user)
+{
+    if (ctx == NULL)
+        return MC_EINVAL;
+    ctx->admit = admit;
+    ctx->admit_user = user;
+    return MC_OK;
+}
+
 mc_err mc_ctx_set_threads(mc_ctx *ctx, unsigned threads)
 {
     if (ctx == NULL)

@@ -27,6 +27,7 @@ static const char *const messages[MC_ERR_COUNT] = {
     [MC_ERANDOM] = "the operating system gave no randomness",
     [MC_ESTATE] = "object used after a fatal error",
     [MC_ECRYPTO] = "the crypto library failed",
+    [MC_EBUSY] = "busy: not enough memory for this image now",
 };
 
 const char *mc_strerror(mc_err err)

@@ -46,6 +46,13 @@ mc_err mc__geometry_check(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, 
         return MC_ETOOBIG;
     }
     n *= c;
+    /* The caller's memory budget, last: after the cap, before any
+     * allocation (mc_ctx_set_admit). */
+    if (ctx != NULL && ctx->admit != NULL && ctx->admit(ctx->admit_user, n * (bits / 8)) != 0) {
+        mc__ctx_detail(ctx, "%u x %u pixels = %llu bytes of samples, not admitted now",
+                       (unsigned)w, (unsigned)h, (unsigned long long)(n * (bits / 8)));
+        return MC_EBUSY;
+    }
     if (samples_len != NULL)
         *samples_len = (size_t)n * (bits / 8);
     return MC_OK;

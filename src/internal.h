@@ -30,6 +30,8 @@ struct mc_ctx {
      * mc_encrypt_file): a large PNG's or JPEG's chunk digests are hashed
      * while it is decoded (chunkhash.c). */
     bool chunk_digests;
+    mc_admit_fn admit; /* mc_ctx_set_admit, or NULL */
+    void *admit_user;
 };
 /* The threads an image's work may use; 1 without a context. */
 static inline unsigned mc__ctx_threads(const mc_ctx *ctx)

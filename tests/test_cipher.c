@@ -1194,6 +1194,59 @@ static void test_not_cipher(void **state)
     free(buf);
 }
 
+/* mc_ctx_set_admit: asked with an image's sample bytes before anything
+ * is allocated for it; a refusal is MC_EBUSY, and nothing decoded. */
+struct admit_log {
+    uint64_t asked;
+    int calls;
+    int answer;
+};
+
+static int admit_cb(void *user, uint64_t sample_bytes)
+{
+    struct admit_log *l = user;
+    l->asked = sample_bytes;
+    l->calls++;
+    return l->answer;
+}
+
+static void test_admit(void **state)
+{
+    size_t len, clen;
+    uint8_t *buf = read_testdata("png/ct_512_16bit.png", &len), *cipher = NULL;
+    struct admit_log log = {0, 0, 1};
+    mc_ctx *c = NULL;
+    mc_image *img = NULL;
+    mc_key key;
+    (void)state;
+    test_key(&key, 0);
+    assert_int_equal(mc_encrypt_file(ctx, &key, buf, len, NULL, &cipher, &clen), MC_OK);
+    assert_int_equal(mc_ctx_new(&c), MC_OK);
+    assert_int_equal(mc_ctx_set_admit(c, admit_cb, &log), MC_OK);
+    assert_int_equal(mc_image_decode(c, buf, len, NULL, &img), MC_EBUSY);
+    assert_null(img);
+    assert_int_equal(log.asked, 512 * 512 * 2); /* 16-bit samples */
+    assert_string_equal(mc_ctx_last_detail(c),
+                        "512 x 512 pixels = 524288 bytes of samples, not admitted now");
+    assert_int_equal(mc_decrypt_image(c, &key, cipher, clen, &img), MC_EBUSY);
+    assert_int_equal(mc_image_new(c, 10, 10, 3, 8, &img), MC_EBUSY);
+    assert_int_equal(log.asked, 300);
+    /* over the pixel cap: refused as too big, before the budget is asked */
+    log.calls = 0;
+    assert_int_equal(mc_ctx_set_max_samples(c, 1000), MC_OK);
+    assert_int_equal(mc_image_decode(c, buf, len, NULL, &img), MC_ETOOBIG);
+    assert_int_equal(log.calls, 0);
+    assert_int_equal(mc_ctx_set_max_samples(c, MC_DEFAULT_MAX_SAMPLES), MC_OK);
+    log.answer = 0;
+    assert_int_equal(mc_decrypt_image(c, &key, cipher, clen, &img), MC_OK);
+    mc_image_free(img);
+    assert_int_equal(mc_ctx_set_admit(c, NULL, NULL), MC_OK);
+    assert_string_equal(mc_strerror(MC_EBUSY), "busy: not enough memory for this image now");
+    mc_ctx_free(c);
+    free(cipher);
+    free(buf);
+}
+
 /* The pixel cap applies to encryption and decryption. */
 static void test_pixel_cap(void **state)
 {
@@ -1282,6 +1335,7 @@ int main(void)
         cmocka_unit_test(test_inspect_chunks_only),
         cmocka_unit_test(test_png_dropped_chunks),
         cmocka_unit_test(test_png_metadata_kept),
+        cmocka_unit_test(test_admit),
         cmocka_unit_test(test_pixel_cap),
         cmocka_unit_test(test_avalanche),
     };

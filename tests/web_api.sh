@@ -655,6 +655,40 @@ else
     not_ok "a third server with --max-upload 100000 starts ($(head -3 "$R/takeback.log"))"
 fi
 
+# The memory budget (--max-memory): an image larger than all of it is
+# refused at once (413); two that fit only one at a time both succeed, the
+# second once the first is done (each analysis of a 2048 x 2048 16-bit
+# image reserves 8 x 8 MiB).
+if start_server budget --max-memory 100M --threads 2 --timeout 30; then
+    req -F "image=@$TESTDATA/bench/ct_2048_16bit.png" "$BASE/api/v1/analyze"
+    expect 200 "an analysis within --max-memory 100M: 200"
+    (curl -s -o /dev/null -w '%{http_code}' -F "image=@$TESTDATA/bench/ct_2048_16bit.png" \
+        "$BASE/api/v1/analyze" >"$R/budget1" 2>/dev/null) &
+    B1=$!
+    (curl -s -o /dev/null -w '%{http_code}' -F "image=@$TESTDATA/bench/ct_2048_16bit.png" \
+        "$BASE/api/v1/analyze" >"$R/budget2" 2>/dev/null) &
+    B2=$!
+    wait "$B1" "$B2"
+    check "two analyses that fit the budget one at a time: both 200 (the second waited)" \
+        [ "$(cat "$R/budget1") $(cat "$R/budget2")" = "200 200" ]
+    stop_server "$PID"
+else
+    not_ok "a server with --max-memory 100M starts ($(head -3 "$R/budget.log"))"
+fi
+if start_server tiny --max-memory 3M; then
+    req -F "image=@$TESTDATA/png/ct_512_16bit.png" "$BASE/api/v1/analyze"
+    expect 413 "an analysis needing more than all of --max-memory 3M: 413" \
+        "image: this image needs more memory than this server gives one request (3 MiB in all, --max-memory): use the medcrypt command"
+    req -F "key=$KEY" -F "image=@$TESTDATA/png/ct_512_16bit.png" "$BASE/api/v1/encrypt"
+    expect 200 "an encryption of the same image fits (3 x its 0.5 MiB)"
+    req -F "image=@$TESTDATA/png/ct_512_16bit.png" "$BASE/analyze"
+    expect 413 "the analysis page says it too: 413"
+    check "the page names the command" body_has "use the medcrypt command"
+    stop_server "$PID"
+else
+    not_ok "a server with --max-memory 3M starts ($(head -3 "$R/tiny.log"))"
+fi
+
 # --- hygiene -------------------------------------------------------------
 stop_server "$MAIN_PID"
 rc=$?

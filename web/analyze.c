@@ -39,14 +39,17 @@ static mc_analysis *analyze(struct req *r, int *status, char *problem, size_t si
         return NULL;
     }
     web_sanitize_name(image->filename != NULL ? image->filename : "", name, sizeof name);
-    err = mc_ctx_new(&ctx);
-    if (err == MC_OK && r->cfg->max_samples != 0)
-        err = mc_ctx_set_max_samples(ctx, r->cfg->max_samples);
+    err = web_new_ctx(r, MEM_ANALYZE, &ctx);
     if (err == MC_OK)
         err = mc_image_decode(ctx, (const uint8_t *)image->data.p, image->data.len, name, &img);
     if (err == MC_OK)
         err = mc_analyze(ctx, have_key ? &key : NULL, img, NULL, 0, &a);
-    if (err != MC_OK) {
+    if (err == MC_EBUSY) {
+        char msg[300];
+        web_busy_message(r, msg, sizeof msg, status);
+        snprintf(problem, size, "image: %s", msg);
+        a = NULL;
+    } else if (err != MC_OK) {
         const char *detail = ctx != NULL ? mc_ctx_last_detail(ctx) : "";
         *status = web_status_for(err);
         snprintf(problem, size, "image: %s%s%s", mc_strerror(err), detail[0] != '\0' ? ": " : "",
@@ -84,7 +87,7 @@ void page_analyze_post(struct req *r)
 
     if (a == NULL) {
         const struct field *image = req_field(r, "image");
-        if (status >= 500) {
+        if (status >= 500 && status != 503) {
             reply_error(r, status, problem);
             return;
         }

@@ -37,7 +37,8 @@ int web_status_for(mc_err err)
     case MC_ETAMPERED: return 422;
     case MC_ETOOBIG: return 413;
     case MC_EUNSUPPORTED: return 415;
-    case MC_ENOMEM: return 503;
+    case MC_ENOMEM:
+    case MC_EBUSY: return 503;
     case MC_EIO:
     case MC_ERANDOM:
     case MC_ESTATE:
@@ -78,16 +79,44 @@ void crypt_result_free(struct crypt_result *res)
     memset(res, 0, sizeof *res);
 }
 
-static mc_err new_ctx(struct req *r, mc_ctx **ctx)
+mc_err web_new_ctx(struct req *r, unsigned factor, mc_ctx **ctx)
 {
     mc_err err = mc_ctx_new(ctx);
     if (err == MC_OK && r->cfg->max_samples != 0)
         err = mc_ctx_set_max_samples(*ctx, r->cfg->max_samples);
+    r->mem_factor = factor;
+    if (err == MC_OK && r->cfg->max_memory != 0)
+        err = mc_ctx_set_admit(*ctx, web_admit, r);
     if (err != MC_OK) {
         mc_ctx_free(*ctx);
         *ctx = NULL;
     }
     return err;
+}
+
+void web_busy_message(const struct req *r, char *msg, size_t size, int *status)
+{
+    double need = (double)r->cfg->max_memory / (1 << 20);
+
+    if (r->mem_refused == MEM_NEVER) {
+        *status = 413;
+        snprintf(msg, size, "this image needs more memory than this server gives one request "
+                            "(%.0f MiB in all, --max-memory): use the medcrypt command", need);
+    } else {
+        *status = 503;
+        snprintf(msg, size, "the server is busy with other large images: try again in a "
+                            "moment");
+    }
+}
+
+/* MC_EBUSY from the memory budget, as the message and status to answer. */
+static mc_err busy_result(struct req *r, struct crypt_result *res)
+{
+    int status;
+
+    web_busy_message(r, res->detail, sizeof res->detail, &status);
+    res->whole_detail = true;
+    return status == 413 ? MC_ETOOBIG : MC_EBUSY;
 }
 
 mc_err web_encrypt(struct req *r, const mc_key *key, const struct field *image,
@@ -108,13 +137,15 @@ mc_err web_encrypt(struct req *r, const mc_key *key, const struct field *image,
         return MC_EUNSUPPORTED;
     }
     web_sanitize_name(image->filename != NULL ? image->filename : "", name, sizeof name);
-    if ((err = new_ctx(r, &ctx)) != MC_OK)
+    if ((err = web_new_ctx(r, r->mem_factor != 0 ? r->mem_factor : MEM_API, &ctx)) != MC_OK)
         return err;
     err = mc_encrypt_file(ctx, key, (const uint8_t *)image->data.p, image->data.len, name,
                           &res->out, &res->out_len);
     if (err != MC_OK)
         snprintf(res->detail, sizeof res->detail, "%s", mc_ctx_last_detail(ctx));
     mc_ctx_free(ctx);
+    if (err == MC_EBUSY)
+        return busy_result(r, res);
     if (err != MC_OK)
         return err;
     /* A cipher image this server would refuse to decrypt (over
@@ -131,7 +162,7 @@ mc_err web_encrypt(struct req *r, const mc_key *key, const struct field *image,
                  "its cipher image would be %.1f MiB, more than this server takes back to "
                  "decrypt (uploads up to %.1f MiB): use the medcrypt command, or a server with "
                  "a larger --max-upload", mib, (double)r->cfg->max_upload / (1 << 20));
-        res->over_limit = true;
+        res->whole_detail = true;
         return MC_ETOOBIG;
     }
     snprintf(res->filename, sizeof res->filename, "%s.enc.png", name);
@@ -219,7 +250,7 @@ mc_err web_decrypt(struct req *r, const mc_key *key, const struct field *cipher,
     size_t n;
 
     memset(res, 0, sizeof *res);
-    if ((err = new_ctx(r, &ctx)) != MC_OK)
+    if ((err = web_new_ctx(r, r->mem_factor != 0 ? r->mem_factor : MEM_API, &ctx)) != MC_OK)
         return err;
     err = mc_decrypt_image(ctx, key, (const uint8_t *)cipher->data.p, cipher->data.len, &img);
     if (err == MC_OK)
@@ -252,6 +283,8 @@ mc_err web_decrypt(struct req *r, const mc_key *key, const struct field *cipher,
         crypt_result_free(res);
         /* a wrong key: the image's key id and this key's (both public) */
         snprintf(res->detail, sizeof res->detail, "%s", mc_ctx_last_detail(ctx));
+        if (err == MC_EBUSY)
+            err = busy_result(r, res);
     }
     mc_image_free(img);
     mc_ctx_free(ctx);
@@ -330,10 +363,11 @@ void api_encrypt(struct req *r)
         reply_json_error(r, 400, msg);
         return;
     }
+    r->mem_factor = MEM_API;
     err = web_encrypt(r, &key, image, &res);
     mc_key_wipe(&key);
     if (err != MC_OK) {
-        if (res.over_limit)
+        if (res.whole_detail)
             snprintf(msg, sizeof msg, "image: %s", res.detail);
         else
             snprintf(msg, sizeof msg, "image: %s%s%s", mc_strerror(err),
@@ -365,11 +399,15 @@ void api_decrypt(struct req *r)
         reply_json_error(r, 400, msg);
         return;
     }
+    r->mem_factor = MEM_API;
     err = web_decrypt(r, &key, cipher, false, &res);
     mc_key_wipe(&key);
     if (err != MC_OK) {
-        snprintf(msg, sizeof msg, "%s%s%s", mc_strerror(err), res.detail[0] != '\0' ? ": " : "",
-                 res.detail);
+        if (res.whole_detail)
+            snprintf(msg, sizeof msg, "%s", res.detail);
+        else
+            snprintf(msg, sizeof msg, "%s%s%s", mc_strerror(err),
+                     res.detail[0] != '\0' ? ": " : "", res.detail);
         reply_json_error(r, web_status_for(err), msg);
         return;
     }

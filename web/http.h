@@ -52,6 +52,12 @@ struct req {
     struct buf body;     /* owned; wiped after the response is sent */
     const unsigned char *static_body; /* or an embedded asset */
     size_t static_len;
+    /* The memory budget (web_admit): what this request's images may take,
+     * as a multiple of their sample bytes (set by its handler), and what
+     * it holds of the budget; mem_refused: why it was refused. */
+    unsigned mem_factor;
+    uint64_t reserved;
+    enum { MEM_OK, MEM_BUSY, MEM_NEVER } mem_refused;
     char disposition[192]; /* Content-Disposition, or "" */
     char not_kept[96];     /* X-Medcrypt-Not-Kept (encrypt), or "" */
     char allow[32];        /* Allow (405), or "" */
@@ -93,8 +99,9 @@ struct crypt_result {
     char detail[256];    /* on failure: the decoder's detail, or "" (as long as
                           * mc_ctx_last_detail's: the DICOM hint is long) */
     bool already_cipher; /* encrypt refused: the input is a cipher image */
-    bool over_limit;     /* encrypt refused: its cipher image could not be sent
-                          * back to decrypt (detail: the whole message) */
+    bool whole_detail;   /* the detail is the whole message: encrypt refused
+                          * a cipher image it could not take back to decrypt,
+                          * or the memory budget refused the image */
     char dropped[96];    /* encrypt: a PNG's metadata chunks not kept, or "" */
 };
 void crypt_result_free(struct crypt_result *res);
@@ -107,6 +114,25 @@ void crypt_result_free(struct crypt_result *res);
 bool web_key_from_field(struct req *r, mc_key *key, const char **problem);
 /* HTTP status for a library error. */
 int web_status_for(mc_err err);
+/* A context for r's images: the server's pixel cap, and its memory
+ * budget at `factor` times an image's sample bytes (what the route
+ * holds at its peak, docs/DEPLOY.md). */
+mc_err web_new_ctx(struct req *r, unsigned factor, mc_ctx **ctx);
+/* After MC_EBUSY from a call on such a context: r's message (never fits:
+ * then *status 413; busy now: 503) into msg. */
+void web_busy_message(const struct req *r, char *msg, size_t size, int *status);
+/* The mc_admit_fn of those contexts (server.c), and the release of what r
+ * holds (after its handler). */
+int web_admit(void *user, uint64_t sample_bytes);
+void web_release(struct req *r);
+/* Sample-byte multiples per route, measured (an operator's audit, 8192 x
+ * 8192 16-bit): the API's encrypt and decrypt hold the upload, the
+ * samples and the output; the pages a base64 copy too; an analysis its
+ * encryptions and copies. */
+#define MEM_API 3
+#define MEM_PAGE 6
+#define MEM_PAGE_DECRYPT 8
+#define MEM_ANALYZE 8
 mc_err web_encrypt(struct req *r, const mc_key *key, const struct field *image,
                    struct crypt_result *res);
 mc_err web_decrypt(struct req *r, const mc_key *key, const struct field *cipher,

@@ -217,11 +217,12 @@ void page_encrypt_post(struct req *r)
         mc_key_to_text(&key, text);
         generated = true;
     }
+    r->mem_factor = MEM_PAGE;
     err = web_encrypt(r, &key, image, &res);
     mc_key_wipe(&key);
     if (err != MC_OK) {
         char why[400];
-        if (res.over_limit)
+        if (res.whole_detail)
             snprintf(why, sizeof why, "%s", res.detail);
         else
             snprintf(why, sizeof why, "%s%s%s", mc_strerror(err),
@@ -239,8 +240,8 @@ void page_encrypt_post(struct req *r)
         }
         crypt_result_free(&res);
         sodium_memzero(text, sizeof text);
-        status = web_status_for(err); /* 413, 415 as the API and the other pages */
-        if (status >= 500) {
+        status = web_status_for(err); /* 413, 415, 503 as the API and the other pages */
+        if (status >= 500 && err != MC_EBUSY) {
             reply_error(r, status, mc_strerror(err));
             form_errors_wipe(&fe);
             return;
@@ -359,15 +360,17 @@ void page_decrypt_post(struct req *r)
         mc_key_wipe(&key);
         goto fail;
     }
+    r->mem_factor = MEM_PAGE_DECRYPT;
     err = web_decrypt(r, &key, cipher, true, &res);
     mc_key_wipe(&key);
     if (err != MC_OK) {
-        if (web_status_for(err) >= 500) {
+        if (web_status_for(err) >= 500 && err != MC_EBUSY) {
             reply_error(r, web_status_for(err), mc_strerror(err));
             return;
         }
         /* the key's fault, or the file's */
-        form_error(&fe, err == MC_EWRONGKEY ? "key" : "cipher", "", mc_strerror(err));
+        form_error(&fe, err == MC_EWRONGKEY ? "key" : "cipher", "",
+                   res.whole_detail ? res.detail : mc_strerror(err));
         if (err == MC_ENOTCIPHER)
             buf_puts(&fe.hints, "<p class=\"hint\">Decrypt takes a cipher image made by the "
                                 "encrypt page or <code>medcrypt encrypt</code>.</p>");

@@ -404,6 +404,114 @@ static bool body_too_slow(const struct req *r, size_t n, unsigned timeout)
  * waits for (web_serve). */
 static atomic_int in_flight;
 
+/* ------------------------------------------------------------------ */
+/* The memory budget                                                   */
+
+/* What the images of the requests being handled may take at once
+ * (--max-memory): a small upload can declare a large image (a 130 KB PNG
+ * of 8192 x 8192 16-bit samples costs 1 GB in an analysis), so the
+ * pixel cap alone does not bound an instance's memory. Each request
+ * reserves its image's sample bytes times its route's multiple
+ * (http.h) before anything is allocated for it (mc_ctx_set_admit), waits
+ * for others to finish while the budget is short, for at most --timeout
+ * seconds (then 503), and gives it back when its handler returns; an
+ * image that alone exceeds the budget is refused at once (413). A worker
+ * waiting here blocks only its own requests: the ones holding the budget
+ * are in other workers' handlers, which release it when they return. */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t freed;
+    uint64_t used;
+} mem = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+
+int web_admit(void *user, uint64_t sample_bytes)
+{
+    struct req *r = user;
+    uint64_t budget = r->cfg->max_memory, cost, need;
+    struct timespec deadline;
+    int rc = 0;
+
+    if (budget == 0)
+        return 0;
+    cost = r->mem_factor != 0 && sample_bytes <= UINT64_MAX / r->mem_factor
+               ? sample_bytes * r->mem_factor
+               : UINT64_MAX;
+    if (cost <= r->reserved)
+        return 0; /* a second image of the request (a preview): within its share */
+    if (cost > budget) {
+        r->mem_refused = MEM_NEVER;
+        return 1;
+    }
+    need = cost - r->reserved;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += (time_t)r->cfg->timeout;
+    pthread_mutex_lock(&mem.lock);
+    while (mem.used + need > budget && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&mem.freed, &mem.lock, &deadline);
+    if (mem.used + need <= budget) {
+        mem.used += need;
+        r->reserved += need;
+        rc = 0;
+    } else {
+        r->mem_refused = MEM_BUSY;
+        rc = 1;
+    }
+    pthread_mutex_unlock(&mem.lock);
+    return rc;
+}
+
+void web_release(struct req *r)
+{
+    if (r->reserved == 0)
+        return;
+    pthread_mutex_lock(&mem.lock);
+    mem.used -= r->reserved;
+    r->reserved = 0;
+    pthread_cond_broadcast(&mem.freed);
+    pthread_mutex_unlock(&mem.lock);
+}
+
+/* The memory.max of this process's cgroup (v2), or 0 when it has none
+ * ("max") or it cannot be read: /proc/self/cgroup gives the group
+ * ("0::/system.slice/medcrypt@8081.service"), under /sys/fs/cgroup. */
+static uint64_t cgroup_memory_max(void)
+{
+    char line[512], path[640];
+    unsigned long long limit = 0;
+    FILE *f = fopen("/proc/self/cgroup", "r");
+    bool found = false;
+
+    if (f != NULL) {
+        while (!found && fgets(line, sizeof line, f) != NULL)
+            if (strncmp(line, "0::", 3) == 0) {
+                line[strcspn(line, "\n")] = '\0';
+                snprintf(path, sizeof path, "/sys/fs/cgroup%s/memory.max",
+                         strcmp(line + 3, "/") == 0 ? "" : line + 3);
+                found = true;
+            }
+        fclose(f);
+    }
+    if (!found || (f = fopen(path, "r")) == NULL)
+        return 0;
+    if (fscanf(f, "%llu", &limit) != 1) /* "max" */
+        limit = 0;
+    fclose(f);
+    return limit;
+}
+
+uint64_t web_default_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    uint64_t ram = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
+    uint64_t limit = cgroup_memory_max();
+
+    /* three quarters of the unit's MemoryMax= (the rest for the uploads
+     * and responses in flight, and the program), else half the machine */
+    if (limit > 0 && (ram == 0 || limit < ram))
+        return limit / 4 * 3;
+    return ram / 2;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -502,6 +610,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         reply_error(r, 400, "malformed form data");
     else
         r->route->handler(r);
+    web_release(r); /* its images are freed: the response is all it holds */
     return queue(r);
 }
 
@@ -534,6 +643,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         fprintf(stderr, "%s %s %d %zu %ld\n", r->method, r->path, r->status, r->sent, ms);
     else
         fprintf(stderr, "%s %s - 0 %ld\n", r->method, r->path, ms);
+    web_release(r); /* nothing held after its handler; never twice */
     atomic_fetch_sub(&in_flight, 1);
     if (r->pp != NULL)
         MHD_destroy_post_processor(r->pp);

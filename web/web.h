@@ -22,7 +22,13 @@ struct web_config {
     unsigned max_connections; /* all clients together */
     unsigned per_ip;          /* per client address; 0 = no limit */
     uint64_t max_samples;     /* pixel cap (W·H·C) for uploaded images */
+    uint64_t max_memory;      /* bytes the requests' images may take at once
+                               * (server.c, web_admit); 0 = no budget */
 };
+
+/* The default of max_memory: three quarters of this process's cgroup
+ * memory limit (systemd's MemoryMax=), else half the machine's memory. */
+uint64_t web_default_memory(void);
 
 /* Runs the server until SIGINT or SIGTERM; returns the exit status. The
  * caller has blocked SIGINT and SIGTERM in every thread. */

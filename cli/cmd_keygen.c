@@ -5,7 +5,6 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -43,7 +42,7 @@ int cmd_keygen(int argc, char **argv)
     char aadhaar_buf[64] = "", dob_buf[32] = "";
     const char *aadhaar = NULL, *dob = NULL, *output = NULL;
     char text[MC_KEY_TEXT_BYTES], masked[MC_AADHAAR_MASKED_BYTES], id[MC_KEY_ID_HEX_BYTES];
-    char file[512];
+    char file[MC_KEY_FILE_TEXT_BYTES];
     bool force = false;
     mc_key key;
     mc_err err;
@@ -99,18 +98,9 @@ int cmd_keygen(int argc, char **argv)
             goto out;
         }
     } else {
-        time_t now = time(NULL);
-        struct tm tm;
-        char when[32];
-        int n;
-        gmtime_r(&now, &tm);
-        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-        n = snprintf(file, sizeof file,
-                     "# medcrypt key: keep it secret, keep it safe; it alone decrypts\n"
-                     "# key id: %s\n# created: %s\n%s\n",
-                     id, when, text);
-        if (n < 0 || (size_t)n >= sizeof file ||
-            !cli_write_file(output, (const uint8_t *)file, (size_t)n, force, cli_mode(true)))
+        /* the same text as the web's "Save the key as a file" */
+        if (mc_key_file_text(&key, file) != MC_OK ||
+            !cli_write_file(output, (const uint8_t *)file, strlen(file), force, cli_mode(true)))
             goto out;
     }
     fprintf(stderr, PROG ": key generated for Aadhaar %s (key id %s)%s%s\n", masked, id,

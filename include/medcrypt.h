@@ -28,6 +28,7 @@ extern "C" {
 #define MC_NONCE_BYTES    16  /* random, public, stored in the cipher image */
 #define MC_TAG_BYTES      32  /* synthetic IV and integrity tag */
 #define MC_KEY_TEXT_BYTES 68  /* "MCK1-" + 7 groups of 8 + 6 '-' + NUL */
+#define MC_KEY_FILE_TEXT_BYTES 256 /* mc_key_file_text: comments, key, NUL */
 #define MC_KEY_ID_HEX_BYTES (2 * MC_KEY_ID_BYTES + 1)
 #define MC_AADHAAR_MASKED_BYTES 15 /* "XXXX XXXX 1234" + NUL */
 
@@ -124,6 +125,10 @@ mc_err mc_key_parse(mc_key *key, const char *text) MC_WARN_UNUSED;
 /* Reads a key file's text: '#' lines are comments, the first other line
  * is the key. */
 mc_err mc_key_parse_file_text(mc_key *key, const char *buf, size_t len) MC_WARN_UNUSED;
+/* A key file's text, as `medcrypt keygen -o` writes it: a comment line
+ * saying what it is, "# key id: ...", "# created: " and the UTC time,
+ * then the key text; every line ends in '\n'. Secret: wipe it. */
+mc_err mc_key_file_text(const mc_key *key, char text[MC_KEY_FILE_TEXT_BYTES]);
 void mc_key_id(const mc_key *key, uint8_t id[MC_KEY_ID_BYTES]);
 void mc_key_id_hex(const mc_key *key, char hex[MC_KEY_ID_HEX_BYTES]);
 void mc_key_wipe(mc_key *key);

@@ -5,7 +5,9 @@
  */
 #include "internal.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -158,6 +160,30 @@ static mc_err key_check(uint8_t check[KEYTEXT_CHECK_BYTES], const uint8_t k[MC_K
         memcpy(check, h, KEYTEXT_CHECK_BYTES);
     sodium_memzero(h, sizeof h);
     return err;
+}
+
+mc_err mc_key_file_text(const mc_key *key, char text[MC_KEY_FILE_TEXT_BYTES])
+{
+    char k[MC_KEY_TEXT_BYTES], id[MC_KEY_ID_HEX_BYTES], when[32]; /* k: secret */
+    time_t now = time(NULL);
+    struct tm tm;
+    int n;
+
+    if (key == NULL || text == NULL)
+        return MC_EINVAL;
+    mc_key_to_text(key, k);
+    if (k[0] == '\0')
+        return MC_EINVAL;
+    mc_key_id_hex(key, id);
+    if (gmtime_r(&now, &tm) == NULL ||
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(when, sizeof when, "unknown");
+    n = snprintf(text, MC_KEY_FILE_TEXT_BYTES,
+                 "# medcrypt key: keep it secret, keep it safe; it alone decrypts\n"
+                 "# key id: %s\n# created: %s\n%s\n",
+                 id, when, k);
+    sodium_memzero(k, sizeof k);
+    return n > 0 && n < MC_KEY_FILE_TEXT_BYTES ? MC_OK : MC_EINVAL;
 }
 
 void mc_key_to_text(const mc_key *key, char text[MC_KEY_TEXT_BYTES])

@@ -607,6 +607,29 @@ static mc_err parse_file(mc_key *k, const char *s)
     return mc_key_parse_file_text(k, s, strlen(s));
 }
 
+/* mc_key_file_text writes what mc_key_parse_file_text reads back: three
+ * comment lines (what it is, the key id, the UTC time), then the key. */
+static void test_key_file_write(void **state)
+{
+    char text[MC_KEY_FILE_TEXT_BYTES], id[MC_KEY_ID_HEX_BYTES], line[80], k[MC_KEY_TEXT_BYTES];
+    mc_key key, back;
+    (void)state;
+
+    memset(key.bytes, 0x5a, sizeof key.bytes);
+    assert_int_equal(mc_key_file_text(&key, text), MC_OK);
+    mc_key_id_hex(&key, id);
+    mc_key_to_text(&key, k);
+    assert_non_null(strstr(text, "# medcrypt key: keep it secret, keep it safe; it alone decrypts\n"));
+    snprintf(line, sizeof line, "\n# key id: %s\n# created: ", id);
+    assert_non_null(strstr(text, line));
+    snprintf(line, sizeof line, "Z\n%s\n", k);
+    assert_non_null(strstr(text, line));
+    assert_int_equal(text[strlen(text) - 1], '\n');
+    assert_int_equal(mc_key_parse_file_text(&back, text, strlen(text)), MC_OK);
+    assert_memory_equal(back.bytes, key.bytes, MC_KEY_BYTES);
+    assert_int_equal(mc_key_file_text(NULL, text), MC_EINVAL);
+}
+
 static void test_key_file_text(void **state)
 {
     char buf[512];
@@ -755,6 +778,7 @@ int main(void)
         cmocka_unit_test(test_key_text_typos),
         cmocka_unit_test(test_key_text_errors),
         cmocka_unit_test(test_key_file_text),
+        cmocka_unit_test(test_key_file_write),
         cmocka_unit_test(test_key_file_size_cap),
         cmocka_unit_test(test_key_id),
     };

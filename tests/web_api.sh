@@ -486,6 +486,26 @@ if b64_download "$R/page.enc.png" >"$R/o"; then
 else
     not_ok "the result page has a download link"
 fi
+# The key as a file: a data: link on the result page, the file the
+# decrypt page takes instead of the key's text.
+if python3 -c '
+import base64, re, sys
+page = open(sys.argv[1]).read()
+m = re.search(r"id=\"download-key\" href=\"data:text/plain;base64,([A-Za-z0-9+/=]*)\" download=\"(medcrypt-[0-9a-f]{16}\.key)\"", page)
+open(sys.argv[2], "wb").write(base64.b64decode(m.group(1)))
+print(m.group(2))' "$R/b" "$R/page.key" >"$R/o" 2>&1; then
+    check "the result page offers the key as a file, medcrypt-KEYID.key" \
+        grep -q -F "$PAGE_KEY" "$R/page.key"
+else
+    not_ok "the result page offers the key as a file ($(head -c 200 "$R/o"))"
+fi
+req -F "cipher=@$R/page.enc.png" -F "keyfile=@$R/page.key" "$MAIN/decrypt"
+expect 200 "the decrypt form with the key file instead of the key's text"
+check "the key file opens the image" body_has 'id="plain-preview"'
+printf 'no key here\n' >"$R/bad.key"
+req -F "cipher=@$R/page.enc.png" -F "keyfile=@$R/bad.key" "$MAIN/decrypt"
+expect 400 "the decrypt form with a file that holds no key: 400"
+check "it says the key file is not a key" body_has "The key file: not a medcrypt key."
 req -F "cipher=@$R/page.enc.png" -F "key=$PAGE_KEY" "$MAIN/decrypt"
 expect 200 "the decrypt form with the page's key"
 check "the decrypt result page has a preview" body_has 'id="plain-preview"'

@@ -41,7 +41,7 @@ void form_errors_wipe(struct form_errors *fe)
 }
 
 /* The inputs of the forms, each with its "-error" paragraph. */
-static const char *const FORM_FIELDS[] = {"image", "aadhaar", "dob", "key", "cipher"};
+static const char *const FORM_FIELDS[] = {"image", "aadhaar", "dob", "key", "keyfile", "cipher"};
 #define N_FORM_FIELDS (sizeof FORM_FIELDS / sizeof FORM_FIELDS[0])
 
 void form_page(struct req *r, int status, const struct form_errors *fe, const char *title,
@@ -173,7 +173,7 @@ void page_encrypt_post(struct req *r)
     const char *aadhaar = req_text(r, "aadhaar"), *dob = req_text(r, "dob");
     char text[MC_KEY_TEXT_BYTES] = "", masked[MC_AADHAAR_MASKED_BYTES] = "";
     char size[32], geo[96];
-    struct buf key_html = {0}, preview = {0}, href = {0}, dropped = {0};
+    struct buf key_html = {0}, preview = {0}, href = {0}, dropped = {0}, key_href = {0};
     struct form_errors fe = {0};
     struct crypt_result res = {0};
     mc_cipher_info ci;
@@ -215,6 +215,16 @@ void page_encrypt_post(struct req *r)
             return;
         }
         mc_key_to_text(&key, text);
+        {
+            /* The key as a file too (the result page's "Save the key as a
+             * file"): a keyboard user without JavaScript cannot select
+             * the key's text, and a file is what the command and the
+             * decrypt page take. */
+            char file[MC_KEY_FILE_TEXT_BYTES] = "";
+            if (mc_key_file_text(&key, file) == MC_OK)
+                data_url(&key_href, "text/plain", (const uint8_t *)file, strlen(file));
+            sodium_memzero(file, sizeof file);
+        }
         generated = true;
     }
     r->mem_factor = MEM_PAGE;
@@ -240,6 +250,7 @@ void page_encrypt_post(struct req *r)
         }
         crypt_result_free(&res);
         sodium_memzero(text, sizeof text);
+        buf_wipe(&key_href); /* the key, as a file: secret */
         status = web_status_for(err); /* 413, 415, 503 as the API and the other pages */
         if (status >= 500 && err != MC_EBUSY) {
             reply_error(r, status, mc_strerror(err));
@@ -279,8 +290,11 @@ void page_encrypt_post(struct req *r)
         size_t m = strlen(masked);
         snprintf(last4, sizeof last4, "%c %c %c %c", masked[m - 4], masked[m - 3], masked[m - 2],
                  masked[m - 1]);
+        char file_name[64];
+        snprintf(file_name, sizeof file_name, "medcrypt-%s.key", res.key_id);
         const char *kv[] = {"key", text, "masked", masked, "last4", last4,
-                            "key_id", res.key_id, NULL};
+                            "key_id", res.key_id, "key_href", key_href.p != NULL ? key_href.p : "",
+                            "key_filename", file_name, NULL};
         buf_template(&key_html, "pages/key_block.html", kv);
     } else {
         /* Identifiers typed beside a given key were not used: say so. */
@@ -308,7 +322,7 @@ void page_encrypt_post(struct req *r)
                                           "a new key.</p>"
                                         : "",
                               NULL};
-        if (key_html.oom || preview.oom || href.oom || dropped.oom)
+        if (key_html.oom || preview.oom || href.oom || dropped.oom || key_href.oom)
             reply_error(r, 503, "out of memory");
         else
             page(r, 200, "Encrypted", "encrypt", "pages/encrypt_result.html", vars);
@@ -318,6 +332,7 @@ void page_encrypt_post(struct req *r)
     buf_wipe(&preview);
     buf_wipe(&href);
     buf_wipe(&dropped);
+    buf_wipe(&key_href);
     crypt_result_free(&res);
     return;
 fail:
@@ -337,7 +352,7 @@ void page_decrypt_get(struct req *r)
 
 void page_decrypt_post(struct req *r)
 {
-    const struct field *cipher = req_field(r, "cipher");
+    const struct field *cipher = req_field(r, "cipher"), *keyfile = req_field(r, "keyfile");
     struct buf preview = {0}, href = {0};
     struct form_errors fe = {0};
     struct crypt_result res = {0};
@@ -348,12 +363,19 @@ void page_decrypt_post(struct req *r)
 
     if (cipher == NULL || cipher->data.len == 0)
         form_error(&fe, "cipher", "", "choose the cipher image to decrypt");
-    if (req_text(r, "key") == NULL) {
-        form_error(&fe, "key", "", "enter the key");
-        goto fail;
-    }
-    if (!web_key_from_field(r, &key, &problem)) {
-        form_error(&fe, "key", "Key: ", problem);
+    if (req_text(r, "key") != NULL) {
+        if (!web_key_from_field(r, &key, &problem)) {
+            form_error(&fe, "key", "Key: ", problem);
+            goto fail;
+        }
+    } else if (keyfile != NULL && keyfile->data.len > 0) {
+        mc_err kerr = mc_key_parse_file_text(&key, keyfile->data.p, keyfile->data.len);
+        if (kerr != MC_OK) {
+            form_error(&fe, "keyfile", "The key file: ", mc_strerror(kerr));
+            goto fail;
+        }
+    } else {
+        form_error(&fe, "key", "", "enter the key, or choose the key file");
         goto fail;
     }
     if (fe.n > 0) {

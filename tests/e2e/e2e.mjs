@@ -122,6 +122,13 @@ async function main() {
     ok((await page.locator('#aadhaar-masked').textContent()) === 'XXXX XXXX 0124', 'the Aadhaar number is masked');
     ok(!(await page.content()).includes('6789 0124'), 'the full Aadhaar number is not on the page');
     ok(await page.locator('#copy-key').isVisible(), 'the copy button is shown (JavaScript)');
+    // The key as a file (keyboard users without JavaScript cannot select it).
+    const [dlk] = await Promise.all([page.waitForEvent('download'), page.click('#download-key')]);
+    ok(/^medcrypt-[0-9a-f]{16}\.key$/.test(dlk.suggestedFilename()), 'the key saves as medcrypt-KEYID.key',
+      dlk.suggestedFilename());
+    const keyPath = path.join(tmp, 'patient.key');
+    await dlk.saveAs(keyPath);
+    ok(fs.readFileSync(keyPath, 'utf8').split('\n').includes(key), 'the saved key file holds the key');
     const previewOk = await page.locator('#cipher-preview').evaluate((img) => img.complete && img.naturalWidth === 512);
     ok(previewOk, 'the cipher preview is displayed (512 pixels wide)');
     await page.screenshot({ path: path.join(shots, 'encrypt-result.png'), fullPage: true });
@@ -178,6 +185,14 @@ async function main() {
     const restored = path.join(tmp, 'restored.pgm');
     await dl2.saveAs(restored);
     ok(fs.readFileSync(restored).equals(fs.readFileSync(original)), 'the downloaded image equals the original byte for byte');
+
+    // The key file instead of the key's text.
+    await page.goto(base + '/decrypt');
+    await page.setInputFiles('#cipher', cipher);
+    await page.setInputFiles('#keyfile', keyPath);
+    await Promise.all([page.waitForURL(base + '/decrypt'), page.click('button[type=submit]')]);
+    await page.waitForSelector('#plain-preview');
+    ok(true, 'the saved key file decrypts the image on the decrypt page');
 
     // A wrong key.
     await page.goto(base + '/decrypt');

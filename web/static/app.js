@@ -108,14 +108,16 @@
 
   function setupDecrypt(form) {
     var key = form.querySelector('#key');
+    var keyfile = form.querySelector('#keyfile');
     var cipher = form.querySelector('#cipher');
     form.addEventListener('submit', function (ev) {
       var first = null;
       if (!cipher.files || cipher.files.length === 0) {
         show(cipher, 'Choose the cipher image to decrypt.'); first = cipher;
       } else show(cipher, '');
-      if (key.value.trim() === '') { show(key, 'Enter the key.'); first = first || key; }
-      else show(key, '');
+      if (key.value.trim() === '' && !(keyfile && keyfile.files && keyfile.files.length)) {
+        show(key, 'Enter the key, or choose the key file.'); first = first || key;
+      } else show(key, '');
       if (first) { ev.preventDefault(); first.focus(); }
     });
   }

@@ -174,6 +174,13 @@ async function main() {
     await page.waitForURL(base + '/decrypt');
     await page.setInputFiles('#cipher', cipher);
     await page.fill('#key', key);
+    // The key can be shown to check it, and hidden again.
+    await page.click('button.show-key');
+    ok((await page.locator('#key').getAttribute('type')) === 'text' &&
+       (await page.locator('button.show-key').getAttribute('aria-pressed')) === 'true',
+      'the key can be shown (aria-pressed)');
+    await page.click('button.show-key');
+    ok((await page.locator('#key').getAttribute('type')) === 'password', 'and hidden again');
     await page.screenshot({ path: path.join(shots, 'decrypt.png'), fullPage: true });
     await Promise.all([page.waitForURL(base + '/decrypt'), page.click('button[type=submit]')]);
     await page.waitForSelector('#plain-preview');

@@ -145,6 +145,23 @@
     }
   }
 
+  // A key typed from paper or another screen: its 71 characters can be
+  // shown to check them (hidden by default: someone may be watching).
+  function setupShowKey(input) {
+    var b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'button show-key';
+    b.textContent = 'Show the key';
+    b.setAttribute('aria-pressed', 'false');
+    b.setAttribute('aria-controls', input.id);
+    b.addEventListener('click', function () {
+      var show = input.type === 'password';
+      input.type = show ? 'text' : 'password';
+      b.setAttribute('aria-pressed', show ? 'true' : 'false');
+    });
+    input.parentNode.insertBefore(b, input.nextSibling);
+  }
+
   function setupCopy(button) {
     var target = document.getElementById(button.getAttribute('data-copy'));
     var status = document.getElementById('copy-status');
@@ -193,6 +210,8 @@
     if (summary) summary.focus();
     var forms = document.querySelectorAll('form[data-max-upload]');
     for (var k = 0; k < forms.length; k++) setupSizeCheck(forms[k]);
+    var keyInputs = document.querySelectorAll('input[type=password][name=key]');
+    for (var n = 0; n < keyInputs.length; n++) setupShowKey(keyInputs[n]);
     var buttons = document.querySelectorAll('button[data-copy]');
     for (var i = 0; i < buttons.length; i++) setupCopy(buttons[i]);
     var links = document.querySelectorAll('a[data-blob]');

@@ -461,6 +461,18 @@ req "$MAIN/api/v1/nothing"
 expect 404 "an unknown API path: 404 JSON" "not found"
 req "$MAIN/static/../../etc/passwd" --path-as-is
 expect 404 "a path outside the assets: 404"
+# Header fields over libmicrohttpd's memory: its own 431, logged in one
+# line of ours (its message embedded the whole HTML page it sent).
+python3 -c '
+import socket, sys, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1])
+c = socket.create_connection((u.hostname, u.port))
+c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200000 + b"\r\n\r\n")
+print(c.recv(64).split(b"\r\n")[0].decode())' "$MAIN" >"$R/o" 2>&1
+check "header fields over the limit: 431" grep -q '^HTTP/1.1 431' "$R/o"
+check "logged in one line, without the page" \
+    sh -c "grep -q '^medcrypt: http: a malformed or oversized request answered 431, its connection closed\$' '$R/main.log' && ! grep -q '<html' '$R/main.log'"
+
 # An identifier typed into a path (a bookmark, a mistake) reaches no log:
 # an unknown path's digits are logged as '#'.
 req "$MAIN/encrypt/$AADHAAR_DIGITS"
@@ -645,12 +657,37 @@ open(out, 'wb').write(payload)
 print(head.split(b' ')[1].decode() if head else 'none')
 PY
     DRAIN=$!
+    # A proxy's keep-alive connection, open before the stop: its next
+    # request is answered, with Connection: close.
+    python3 - "$SMALL" >"$R/keepalive" 2>&1 <<'PY' &
+import socket, sys, time, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1])
+s = socket.create_connection((u.hostname, u.port))
+def get():
+    s.sendall(b'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')
+    data = b''
+    while b'\r\n\r\nok\n' not in data:
+        d = s.recv(4096)
+        if not d:
+            break
+        data += d
+    return data.decode(errors='replace').lower()
+first = get()
+time.sleep(1.5)
+second = get()
+print('first-close' if 'connection: close' in first else 'first-open',
+      'second-close' if 'connection: close' in second else 'second-open',
+      'answered' if second.startswith('http/1.1 200') else 'unanswered')
+PY
+    KEEP=$!
     sleep 1
     kill -TERM "$SMALL_PID" 2>/dev/null
     sleep 0.3
     check "while stopping, a new connection is refused" \
         sh -c "! curl -s --max-time 2 -o /dev/null '$SMALL/healthz'"
-    wait "$DRAIN"
+    wait "$DRAIN" "$KEEP"
+    check "while stopping, a keep-alive connection's next request is answered with Connection: close" \
+        [ "$(cat "$R/keepalive")" = "first-open second-close answered" ]
     check "while stopping, the upload in flight is answered 200 with its cipher image" \
         sh -c "[ \"\$(cat '$R/drain.status')\" = 200 ] && [ -s '$R/drain.png' ]"
     check "the log says how many requests the stop waited for" \

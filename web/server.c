@@ -67,6 +67,13 @@ static const struct route routes[] = {
     {NULL, NULL, NULL},
 };
 
+/* Requests between their headers and their completion: what a stop
+ * waits for (web_serve); while it waits, every response closes its
+ * connection, so that a proxy's idle keep-alive connections do not bring
+ * this instance new requests. */
+static atomic_int in_flight;
+static atomic_bool stopping;
+
 /* Sent with every response (docs/API.md, "Security headers"). */
 static const char *const security_headers[][2] = {
     {"Cache-Control", "no-store"},
@@ -320,6 +327,8 @@ static enum MHD_Result queue(struct req *r)
         MHD_add_response_header(resp, "X-Medcrypt-Not-Kept", r->not_kept);
     if (r->allow[0] != '\0')
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+    if (atomic_load(&stopping))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     r->queued = true;
@@ -400,9 +409,6 @@ static bool body_too_slow(const struct req *r, size_t n, unsigned timeout)
     return s > (long)timeout && r->received + n < (size_t)s * BODY_MIN_RATE;
 }
 
-/* Requests between their headers and their completion: what a stop
- * waits for (web_serve). */
-static atomic_int in_flight;
 
 /* ------------------------------------------------------------------ */
 /* The memory budget                                                   */
@@ -659,9 +665,27 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 /* ------------------------------------------------------------------ */
 /* The daemon                                                          */
 
+/* libmicrohttpd's own messages, three of them in an operator's words
+ * (from an operator's audit): its bind error names port 0 (it is given a
+ * socket address; web_serve says which address failed), its refusal at
+ * --per-ip reads as the global limit, and a refused request's message
+ * embeds the whole HTML page it answered. */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
+    if (strncmp(fmt, "Failed to bind to port", 22) == 0)
+        return;
+    if (strstr(fmt, "reached connection limit") != NULL) {
+        fputs("medcrypt: http: a connection refused: --max-connections or --per-ip reached\n",
+              stderr);
+        return;
+    }
+    if (strstr(fmt, "HTTP response code is %u") != NULL) {
+        unsigned code = va_arg(ap, unsigned);
+        fprintf(stderr, "medcrypt: http: a malformed or oversized request answered %u, its "
+                        "connection closed\n", code);
+        return;
+    }
     fputs("medcrypt: http: ", stderr);
     vfprintf(stderr, fmt, ap);
 }
@@ -840,6 +864,7 @@ int web_serve(const struct web_config *cfg)
      * next requests to another instance), and the requests in flight,
      * uploads and computations, are finished and answered, for at most
      * --timeout seconds; a second signal stops at once. */
+    atomic_store(&stopping, true);
     listener = MHD_quiesce_daemon(d);
     deadline = time(NULL) + (time_t)cfg->timeout;
     fprintf(stderr, "medcrypt: %s received, stopping: %d request%s in flight (waiting at most "

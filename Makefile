@@ -7,17 +7,29 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 600
 MESON      ?= meson
 
-.PHONY: all deps build build-asan build-fuzz fuzz test test-unit test-asan run demo screenshots clean
+.PHONY: all deps deps-build build build-asan build-fuzz fuzz test test-unit test-asan run demo screenshots clean
 
 all: build
 
+# Everything (tests, fuzzing, the browser test), or only what building
+# needs: `make build` and `make run` alone install no test tool, browser
+# or nginx (a machine that builds or serves medcrypt needs none of them:
+# docs/DEPLOY.md); a goal that tests installs everything first.
 deps:
 	@sh scripts/deps.sh
+deps-build:
+	@sh scripts/deps.sh --build
+TEST_GOALS := test test-unit test-asan build-asan build-fuzz fuzz screenshots
+BUILD_DEPS := $(if $(filter $(TEST_GOALS),$(MAKECMDGOALS)),deps,deps-build)
 
 $(BUILD)/build.ninja:
 	$(MESON) setup $(BUILD) --buildtype=release
 
-build: deps $(BUILD)/build.ninja
+# A build dir configured before cmocka was installed (make run, then
+# make test) is configured again, so that its unit tests are built.
+build: $(BUILD_DEPS) $(BUILD)/build.ninja
+	@if grep -q 'cmocka not found' $(BUILD)/meson-logs/meson-log.txt 2>/dev/null && \
+	    pkg-config --exists cmocka; then $(MESON) setup --reconfigure $(BUILD); fi
 	ninja -C $(BUILD)
 
 $(ASAN_BUILD)/build.ninja:

@@ -1,17 +1,25 @@
 #!/bin/sh
 # Installs the Debian 12 packages medcrypt needs, only those missing.
 # Idempotent and quick when everything is present; works as root or via sudo.
+#
+#   sh scripts/deps.sh           everything: building, testing, fuzzing
+#   sh scripts/deps.sh --build   building only (make build, make run): no
+#                                test tools, no browser, no nginx on a
+#                                machine that only builds or serves
 set -eu
 
-# Build: compiler, meson, and the libraries of DESIGN §3.
-# Tests only: cmocka, python3 (independent reference decoders), dcmtk
+# Build: compiler, meson (and python3, which runs it and web/embed.py),
+# and the libraries of DESIGN §3.
+BUILD_PACKAGES="build-essential pkg-config meson ninja-build python3
+libsodium-dev libssl-dev librandom123-dev libspng-dev zlib1g-dev
+libjpeg62-turbo-dev libmicrohttpd-dev"
+
+# Tests: cmocka, python3 (independent reference decoders), dcmtk
 # (dcmdump checks restored DICOM files), curl (web API tests), bsdutils
 # and util-linux (script(1) gives a batch a terminal for its progress
 # line, taskset(1) one core; both Essential on Debian, named for clarity).
-PACKAGES="build-essential pkg-config meson ninja-build
-libsodium-dev libssl-dev librandom123-dev libspng-dev zlib1g-dev
-libjpeg62-turbo-dev libmicrohttpd-dev
-libcmocka-dev python3 dcmtk curl bsdutils util-linux"
+PACKAGES="$BUILD_PACKAGES
+libcmocka-dev dcmtk curl bsdutils util-linux"
 
 # Benchmark (medcrypt bench --process): the openssl command, whose
 # `openssl dgst -sha512` is the whole-process reference of issue 11.
@@ -34,6 +42,10 @@ command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 # temporary directory, loopback ports); it never uses or touches a system
 # nginx service that the package may have started.
 PACKAGES="$PACKAGES nginx-light"
+
+if [ "${1:-}" = --build ]; then
+    PACKAGES=$BUILD_PACKAGES
+fi
 
 missing=""
 for p in $PACKAGES; do

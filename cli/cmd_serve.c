@@ -76,7 +76,6 @@ int cmd_serve(int argc, char **argv)
         .max_connections = WEB_DEFAULT_MAX_CONNECTIONS,
         .per_ip = WEB_DEFAULT_PER_IP,
         .max_samples = (uint64_t)1 << 26,
-        .max_memory = web_default_memory(),
     };
     unsigned long long v;
     sigset_t set;
@@ -113,10 +112,12 @@ int cmd_serve(int argc, char **argv)
         case OPT_MAXCONN: cfg.max_connections = (unsigned)v; break;
         case OPT_PERIP: cfg.per_ip = (unsigned)v; break;
         case OPT_PIXELS: cfg.max_samples = v; break;
-        case OPT_MEMORY: cfg.max_memory = v; break;
+        case OPT_MEMORY: cfg.max_memory = v; cfg.memory_source = "--max-memory"; break;
         default: break;
         }
     }
+    if (cfg.memory_source == NULL)
+        cfg.max_memory = web_default_memory(&cfg.memory_source);
     if (optind < argc) {
         cli_error(NULL, "serve: unexpected argument '%s'", argv[optind]);
         cli_hint("run 'medcrypt serve --help'");

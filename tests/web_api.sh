@@ -717,6 +717,10 @@ fi
 # second once the first is done (each analysis of a 2048 x 2048 16-bit
 # image reserves 8 x 8 MiB).
 if start_server budget --max-memory 100M --threads 2 --timeout 30; then
+    check "the log states the budget and where it comes from" \
+        grep -q -F 'medcrypt: memory budget for images: 100.0 MiB (--max-memory)' "$R/budget.log"
+    check "the default budget's line names its source" \
+        grep -q -E "^medcrypt: memory budget for images: [0-9.]+ MiB \((3/4 of the cgroup's memory limit|half this machine's memory)\)\$" "$R/main.log"
     req -F "image=@$TESTDATA/bench/ct_2048_16bit.png" "$BASE/api/v1/analyze"
     expect 200 "an analysis within --max-memory 100M: 200"
     (curl -s -o /dev/null -w '%{http_code}' -F "image=@$TESTDATA/bench/ct_2048_16bit.png" \

@@ -505,7 +505,7 @@ static uint64_t cgroup_memory_max(void)
     return limit;
 }
 
-uint64_t web_default_memory(void)
+uint64_t web_default_memory(const char **source)
 {
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     uint64_t ram = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
@@ -513,8 +513,11 @@ uint64_t web_default_memory(void)
 
     /* three quarters of the unit's MemoryMax= (the rest for the uploads
      * and responses in flight, and the program), else half the machine */
-    if (limit > 0 && (ram == 0 || limit < ram))
+    if (limit > 0 && (ram == 0 || limit < ram)) {
+        *source = "3/4 of the cgroup's memory limit";
         return limit / 4 * 3;
+    }
+    *source = "half this machine's memory";
     return ram / 2;
 }
 
@@ -842,6 +845,13 @@ int web_serve(const struct web_config *cfg)
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof host);
     else
         inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof host);
+    /* what an operator checks first when a request waits or gets 413 */
+    if (cfg->max_memory == 0)
+        fprintf(stderr, "medcrypt: no memory budget for images (--max-memory 0)\n");
+    else
+        fprintf(stderr, "medcrypt: memory budget for images: %.1f MiB (%s)\n",
+                (double)cfg->max_memory / (1 << 20),
+                cfg->memory_source != NULL ? cfg->memory_source : "--max-memory");
     printf("medcrypt: serving on http://%s%s%s:%u/\n", v6 ? "[" : "", host, v6 ? "]" : "",
            info != NULL ? (unsigned)info->port : 0u);
     fflush(stdout);

@@ -24,11 +24,13 @@ struct web_config {
     uint64_t max_samples;     /* pixel cap (W·H·C) for uploaded images */
     uint64_t max_memory;      /* bytes the requests' images may take at once
                                * (server.c, web_admit); 0 = no budget */
+    const char *memory_source; /* where max_memory comes from, for the log */
 };
 
 /* The default of max_memory: three quarters of this process's cgroup
- * memory limit (systemd's MemoryMax=), else half the machine's memory. */
-uint64_t web_default_memory(void);
+ * memory limit (systemd's MemoryMax=), else half the machine's memory;
+ * *source says which. */
+uint64_t web_default_memory(const char **source);
 
 /* Runs the server until SIGINT or SIGTERM; returns the exit status. The
  * caller has blocked SIGINT and SIGTERM in every thread. */

@@ -1051,6 +1051,21 @@ static void h_scatter(sb *b, int fig, const char *title, const uint32_t *x, cons
                                    : "the dots fill the square");
 }
 
+/* A table in a box that scrolls on its own on a narrow screen (the page
+ * does not), focusable by keyboard and named by the caption: the table
+ * itself keeps display: table, whose semantics WebKit drops otherwise. */
+static void h_table(sb *b, const char *caption)
+{
+    sb_printf(b, "<div class=\"scroll\" role=\"region\" tabindex=\"0\" aria-label=\"%s\">"
+                 "<table><caption>%s</caption>",
+              caption, caption);
+}
+
+static void h_table_end(sb *b)
+{
+    sb_puts(b, "</table></div>\n");
+}
+
 static void h_cell(sb *b, double v, const char *fmt)
 {
     if (isnan(v))
@@ -1077,11 +1092,11 @@ static void h_image_table(sb *b, const mc_analysis *a, const char *caption, cons
 {
     char crit[64];
 
-    sb_printf(b, "<table><caption>%s</caption><tr><th scope=\"col\">metric</th>"
-                 "<th scope=\"col\">channel</th><th scope=\"col\">value</th>"
-                 "<th scope=\"col\">ideal</th><th scope=\"col\">critical (&alpha; = 0.05)</th>"
-                 "<th scope=\"col\">result</th></tr>\n",
-              caption);
+    h_table(b, caption);
+    sb_puts(b, "<tr><th scope=\"col\">metric</th>"
+               "<th scope=\"col\">channel</th><th scope=\"col\">value</th>"
+               "<th scope=\"col\">ideal</th><th scope=\"col\">critical (&alpha; = 0.05)</th>"
+               "<th scope=\"col\">result</th></tr>\n");
     for (unsigned c = 0; c < a->channels; c++) {
         sb_printf(b, "<tr><td>entropy (bits/sample)</td><td>%u</td>", c);
         h_cell(b, cs[c].entropy, "%.6f");
@@ -1119,15 +1134,15 @@ static void h_image_table(sb *b, const mc_analysis *a, const char *caption, cons
             sb_puts(b, "</tr>\n");
         }
     }
-    sb_puts(b, "</table>\n");
+    h_table_end(b);
 }
 
 static const char HTML_STYLE[] =
     "body{font-family:system-ui,sans-serif;max-width:70rem;margin:1rem auto;padding:0 1rem;"
     "color:#222;line-height:1.45}h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem;"
-    "border-bottom:1px solid #ccc}table{border-collapse:collapse;margin:.8rem 0;font-size:.9rem;"
+    "border-bottom:1px solid #ccc}table{border-collapse:collapse;font-size:.9rem}"
     /* each table scrolls on its own on a narrow screen, not the page */
-    "display:block;max-width:100%;overflow-x:auto}"
+    ".scroll{max-width:100%;overflow-x:auto;margin:.8rem 0}"
     "caption{text-align:left;font-weight:600;padding:.3rem 0}td,th{border:1px solid #ccc;"
     "padding:.2rem .5rem;text-align:left}td.ok{color:#176b2c;font-weight:600}td.bad{color:#b00;"
     "font-weight:700}figure{display:inline-block;margin:.4rem;vertical-align:top;max-width:100%}"
@@ -1214,8 +1229,9 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
 
     sb_puts(&b, "<h2>Differential attack and avalanche</h2>\n<p>Both encryptions use the same "
                 "key and the same nonce, so any difference comes from the one changed bit "
-                "alone.</p>\n<table><caption>Differential attack and avalanche</caption><tr>"
-                "<th scope=\"col\">metric</th><th scope=\"col\">channel</th>"
+                "alone.</p>\n");
+    h_table(&b, "Differential attack and avalanche");
+    sb_puts(&b, "<tr><th scope=\"col\">metric</th><th scope=\"col\">channel</th>"
                 "<th scope=\"col\">value</th><th scope=\"col\">ideal</th>"
                 "<th scope=\"col\">critical (&alpha; = 0.05)</th><th scope=\"col\">result</th>"
                 "</tr>\n");
@@ -1242,19 +1258,23 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
     h_cell(&b, a->diff.aval_key, "%.4f");
     sb_printf(&b, "<td>50</td><td>%s</td>", t);
     h_pass(&b, !isnan(a->aval_lo), a->diff.aval_key >= a->aval_lo && a->diff.aval_key <= a->aval_hi);
-    sb_puts(&b, "</tr>\n</table>\n<table><caption>NPCR and UACI critical values (Wu, Noonan, "
-                "Agaian 2011) for this size and depth</caption><tr><th scope=\"col\">&alpha;</th>"
-                "<th scope=\"col\">NPCR &ge;</th><th scope=\"col\">UACI in</th></tr>\n");
+    sb_puts(&b, "</tr>\n");
+    h_table_end(&b);
+    h_table(&b, "NPCR and UACI critical values (Wu, Noonan, Agaian 2011) for this size and "
+                "depth");
+    sb_puts(&b, "<tr><th scope=\"col\">&alpha;</th><th scope=\"col\">NPCR &ge;</th>"
+                "<th scope=\"col\">UACI in</th></tr>\n");
     for (int i = 0; i < N_ALPHAS; i++) {
         crit_text(t, sizeof t, a->uaci_lo[i], "[%.4f %%, %.4f %%]", a->uaci_lo[i], a->uaci_hi[i]);
         sb_printf(&b, "<tr><td>%g</td><td>%.4f %%</td><td>%s</td></tr>\n", ALPHAS[i],
                   a->npcr_crit[i], t);
     }
-    sb_puts(&b, "</table>\n");
+    h_table_end(&b);
 
-    sb_puts(&b, "<h2>Key sensitivity and decryption</h2>\n<table><caption>Key sensitivity and "
-                "decryption</caption><tr><th scope=\"col\">metric</th><th scope=\"col\">channel"
-                "</th><th scope=\"col\">value</th><th scope=\"col\">ideal</th>"
+    sb_puts(&b, "<h2>Key sensitivity and decryption</h2>\n");
+    h_table(&b, "Key sensitivity and decryption");
+    sb_puts(&b, "<tr><th scope=\"col\">metric</th><th scope=\"col\">channel</th>"
+                "<th scope=\"col\">value</th><th scope=\"col\">ideal</th>"
                 "<th scope=\"col\">result</th></tr>\n");
     for (unsigned c = 0; c < a->channels; c++) {
         sb_printf(&b, "<tr><td>correlation with plain, key 1 bit off</td><td>%u</td>", c);
@@ -1283,7 +1303,7 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
             sb_puts(&b, "</tr>\n");
         }
     }
-    sb_puts(&b, "</table>\n");
+    h_table_end(&b);
     if (a->has_timing) {
         sb_printf(&b, "<p>Timing (one run, this machine): encryption %.2f ms", a->enc_ms);
         if (a->has_decrypt)
@@ -1297,8 +1317,9 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
                     "Scrambling only moves samples, so the histogram is unchanged; Hénon moves "
                     "bits but keeps their number; the logistic keystream and XChaCha20 flatten "
                     "the histogram. NPCR is high from the first stage because the keyed hash "
-                    "of the whole plain image seeds every stage.</p>\n<table><caption>Stage by "
-                    "stage, channel 0</caption><tr><th scope=\"col\">stage</th>"
+                    "of the whole plain image seeds every stage.</p>\n");
+        h_table(&b, "Stage by stage, channel 0");
+        sb_puts(&b, "<tr><th scope=\"col\">stage</th>"
                     "<th scope=\"col\">entropy</th><th scope=\"col\">chi-square</th>"
                     "<th scope=\"col\">corr H</th><th scope=\"col\">corr V</th>"
                     "<th scope=\"col\">corr D</th><th scope=\"col\">NPCR %</th>"
@@ -1317,7 +1338,7 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
             h_cell(&b, r->diff.aval_key, "%.4f");
             sb_puts(&b, "</tr>\n");
         }
-        sb_puts(&b, "</table>\n");
+        h_table_end(&b);
     }
 
     sb_puts(&b,

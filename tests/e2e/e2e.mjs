@@ -284,17 +284,26 @@ async function main() {
       // The top of the report (histograms, scatter plots): the whole page is very long.
       await page.setViewportSize({ width: 1280, height: 1500 });
       await page.screenshot({ path: path.join(shots, 'analyze-report.png') });
-      // Every table ends inside the report on a desktop and on a phone
-      // (a wider one scrolls on its own), so no column is cut off.
+      // Every table's box ends inside the report on a desktop and on a
+      // phone (a wider table scrolls in it), so no column is cut off; each
+      // box is a named region a keyboard can scroll, and each table is
+      // still a table (display: table keeps its semantics).
       for (const width of [1280, 390]) {
         await page.setViewportSize({ width, height: 860 });
         const cut = await page.evaluate(() => {
           const report = document.getElementById('analysis-report').getBoundingClientRect();
-          return [...document.querySelectorAll('#analysis-report table')]
+          return [...document.querySelectorAll('#analysis-report .scroll')]
             .filter((t) => t.getBoundingClientRect().right > report.right + 1).length;
         });
         ok(cut === 0, `no table of the report runs past its edge at ${width} pixels`, `${cut} tables`);
       }
+      const boxes = await page.evaluate(() => [...document.querySelectorAll('#analysis-report table')]
+        .map((t) => [t.parentElement.className, t.parentElement.getAttribute('role'),
+          t.parentElement.tabIndex, getComputedStyle(t).display,
+          t.parentElement.getAttribute('aria-label') === t.caption.textContent]));
+      ok(boxes.length >= 6 && boxes.every(([c, r, ti, d, named]) =>
+        c === 'scroll' && r === 'region' && ti === 0 && d === 'table' && named),
+      'each table is a table in a named, focusable scroll region', JSON.stringify(boxes));
       await page.setViewportSize({ width: 1280, height: 860 });
     } else {
       ok(await page.locator('#analysis-unavailable').isVisible(), 'the analysis page says it is not available');

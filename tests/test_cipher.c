@@ -1146,6 +1146,55 @@ static void test_png_metadata_kept(void **state)
     free(back);
 }
 
+/* A record of PNG chunks that is not whole ancillary chunks with their
+ * CRCs (only a key holder could have written one: the side data is
+ * authenticated) is left out of the decrypted PNG, which stays valid; a
+ * good record beside it is written. */
+static void test_png_metadata_bad_record(void **state)
+{
+    mc_image *plain = make_image(4, 3, 1, 8, 7), *a = NULL;
+    uint8_t good[64], bad[64], *cipher = NULL, *back = NULL;
+    size_t glen, blen, clen, len;
+    bool where;
+    mc_key key;
+    (void)state;
+    test_key(&key, 0);
+
+    plain->format = MC_FORMAT_PNG;
+    glen = put_chunk(good, "tEXt", (const uint8_t *)"a\0b", 3);
+    blen = put_chunk(bad, "IDAT", (const uint8_t *)"x", 1); /* critical: refused */
+    assert_int_equal(mc__side_add(plain, MC_SIDE_PNG_BEFORE, bad, blen), MC_OK);
+    assert_int_equal(mc__side_add(plain, MC_SIDE_PNG_AFTER, good, glen), MC_OK);
+    assert_int_equal(mc_encrypt_image(ctx, &key, plain, &cipher, &clen), MC_OK);
+    assert_int_equal(mc_decrypt_file(ctx, &key, cipher, clen, &back, &len, NULL), MC_OK);
+    {
+        /* one IDAT only: the encoder's (the record's was left out) */
+        int idats = 0;
+        for (size_t off = 8; off + 12 <= len; off += 12 + mc__be32(back + off))
+            idats += memcmp(back + off + 4, "IDAT", 4) == 0 &&
+                     memcmp(back + off + 8, "x", 1) == 0 && mc__be32(back + off) == 1;
+        assert_int_equal(idats, 0);
+    }
+    assert_non_null(find_chunk(back, len, "tEXt", &where));
+    assert_false(where); /* after IDAT, as recorded */
+    assert_int_equal(mc_image_decode(ctx, back, len, NULL, &a), MC_OK); /* a valid PNG */
+    mc_image_free(a);
+    free(back);
+    free(cipher);
+    /* a chunk whose CRC does not hold: refused too */
+    mc_image_free(plain);
+    plain = make_image(4, 3, 1, 8, 7);
+    plain->format = MC_FORMAT_PNG;
+    good[glen - 1] ^= 1;
+    assert_int_equal(mc__side_add(plain, MC_SIDE_PNG_BEFORE, good, glen), MC_OK);
+    assert_int_equal(mc_encrypt_image(ctx, &key, plain, &cipher, &clen), MC_OK);
+    assert_int_equal(mc_decrypt_file(ctx, &key, cipher, clen, &back, &len, NULL), MC_OK);
+    assert_null(find_chunk(back, len, "tEXt", &where));
+    free(back);
+    free(cipher);
+    mc_image_free(plain);
+}
+
 /* A plain PNG is not a cipher image; garbage is not either. */
 static void test_not_cipher(void **state)
 {
@@ -1335,6 +1384,7 @@ int main(void)
         cmocka_unit_test(test_inspect_chunks_only),
         cmocka_unit_test(test_png_dropped_chunks),
         cmocka_unit_test(test_png_metadata_kept),
+        cmocka_unit_test(test_png_metadata_bad_record),
         cmocka_unit_test(test_admit),
         cmocka_unit_test(test_pixel_cap),
         cmocka_unit_test(test_avalanche),

@@ -14,6 +14,7 @@
 
 /* PNG §5.2: the 8-byte signature. */
 const uint8_t mc__png_signature[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+const uint8_t mc__png_iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
 
 /* libspng allocates through these: each block remembers its size, so
  * that it is wiped when freed. libspng's row buffers hold plain pixels

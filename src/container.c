@@ -17,20 +17,11 @@
  */
 #include "internal.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <zlib.h> /* crc32 */
-
 static const uint8_t MAGIC[8] = {'m', 'e', 'd', 'c', 'r', 'y', 'p', 't'};
-/* The last 12 bytes of every PNG medcrypt writes (PNG spec §11.2.5). */
-static const uint8_t IEND[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
 
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 void mc__header_mac_bytes(uint8_t out[MC_MAC_HEADER_BYTES], const mc__header *hdr)
 {
@@ -69,15 +60,15 @@ mc_err mc__header_unpack(mc__header *hdr, const uint8_t *chunk, size_t chunk_len
     h.format = (mc_format)chunk[9];
     h.channels = chunk[10];
     h.bits = chunk[11];
-    h.width = get32(chunk + 12);
-    h.height = get32(chunk + 16);
-    h.frames = get32(chunk + 20);
+    h.width = mc__be32(chunk + 12);
+    h.height = mc__be32(chunk + 16);
+    h.frames = mc__be32(chunk + 20);
     memcpy(h.key_id, chunk + 24, MC_KEY_ID_BYTES);
     memcpy(h.nonce, chunk + 32, MC_NONCE_BYTES);
-    h.side_len = get32(chunk + 48);
+    h.side_len = mc__be32(chunk + 48);
     memcpy(h.tag, chunk + MC_MAC_HEADER_BYTES, MC_TAG_BYTES);
     if (h.format <= MC_FORMAT_NONE || h.format >= MC_FORMAT_COUNT ||
-        get32(chunk + 52) != 0 || h.frames == 0 || h.height % h.frames != 0 ||
+        mc__be32(chunk + 52) != 0 || h.frames == 0 || h.height % h.frames != 0 ||
         (uint64_t)h.side_len != chunk_len - MC_CHUNK_FIXED_BYTES)
         return MC_ETAMPERED;
     *hdr = h;
@@ -162,8 +153,8 @@ static unsigned scan_chunks(const uint8_t *in, size_t len, bool *before_idat, bo
  * in a cipher image's width would otherwise read as "image too large". */
 static bool ihdr_intact(const uint8_t *in, size_t len)
 {
-    return len >= 33 && get32(in + 8) == 13 && memcmp(in + 12, "IHDR", 4) == 0 &&
-           (uint32_t)crc32(0, in + 12, 17) == get32(in + 29);
+    return len >= 33 && mc__be32(in + 8) == 13 && memcmp(in + 12, "IHDR", 4) == 0 &&
+           mc__png_chunk_crc_ok(in + 8, 13);
 }
 
 bool mc_is_cipher_image(const uint8_t *in, size_t len)
@@ -213,7 +204,7 @@ mc_err mc__container_inspect(const uint8_t *in, size_t in_len, mc__header *hdr_o
             found += ours;
             break;
         }
-        if ((uint32_t)crc32(0, type, (uInt)n + 4) != get32(in + off + 8 + n) ||
+        if (!mc__png_chunk_crc_ok(in + off, n) ||
             (off == 8 && (memcmp(type, "IHDR", 4) != 0 || n != 13))) {
             damaged = true; /* a bit changed: go on counting medcrypt chunks */
         } else if (off == 8) {
@@ -236,7 +227,7 @@ mc_err mc__container_inspect(const uint8_t *in, size_t in_len, mc__header *hdr_o
     if ((err = mc__header_unpack(&hdr, chunk, chunk_len)) != MC_OK)
         return err;
     /* The PNG geometry must be the header's, as decryption requires. */
-    if (get32(ihdr) != hdr.width || get32(ihdr + 4) != hdr.height || ihdr[8] != hdr.bits ||
+    if (mc__be32(ihdr) != hdr.width || mc__be32(ihdr + 4) != hdr.height || ihdr[8] != hdr.bits ||
         channels_of_color_type(ihdr[9]) != hdr.channels)
         return MC_ETAMPERED;
     *hdr_out = hdr;
@@ -286,7 +277,7 @@ mc_err mc__container_read(const mc_ctx *ctx, const uint8_t *in, size_t in_len, m
      * the header's. */
     if (scan_chunks(in, in_len, &before_idat, &idat, &end) != 1 || !before_idat ||
         end != in_len ||
-        memcmp(in + in_len - sizeof IEND, IEND, sizeof IEND) != 0 ||
+        memcmp(in + in_len - sizeof mc__png_iend, mc__png_iend, sizeof mc__png_iend) != 0 ||
         hdr.width != img->width || hdr.height != img->height ||
         hdr.channels != img->channels || hdr.bits != img->bits) {
         err = MC_ETAMPERED;

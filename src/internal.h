@@ -471,16 +471,19 @@ mc_err mc__png_encode_bands_to(const mc_image *img, size_t row_len, uint8_t colo
                                mc_write_fn write, void *user);
 bool mc__png_sniff(const uint8_t *buf, size_t len);
 /* One chunk of a PNG's chunk list (PNG §5.3: length, type, data, CRC):
- * mc__png_chunk_at gives the one at off (8 <= off <= len), or false where
- * fewer than 8 bytes are left (not even its length and type). whole: its
- * data and CRC lie within the buffer, and the next chunk starts at
- * off + 12 + len; if not, the list is cut inside this one. */
+ * mc__png_chunk_at gives the one at off (off <= len: 8 in a file, 0 in a
+ * record of chunks), or false where fewer than 8 bytes are left (not even
+ * its length and type). whole: its data and CRC lie within the buffer,
+ * and the next chunk starts at off + 12 + len; if not, the list is cut
+ * inside this one. mc__png_chunk_crc_ok: a whole chunk's CRC holds (n: its
+ * data's length). */
 typedef struct mc__png_chunk_view {
     const uint8_t *type; /* then its data */
     uint32_t len;        /* of the data */
     bool whole;
 } mc__png_chunk_view;
 bool mc__png_chunk_at(const uint8_t *in, size_t len, size_t off, mc__png_chunk_view *c);
+bool mc__png_chunk_crc_ok(const uint8_t *chunk, uint32_t n);
 /* png_meta.c: a plain PNG's ancillary chunks that its decrypted PNG can
  * carry, added to img's side data (records MC_SIDE_PNG_BEFORE, _AFTER;
  * in: the file img was decoded from); and img written as a PNG with them
@@ -492,6 +495,9 @@ mc_err mc__png_encode_meta_to(const mc_image *img, unsigned threads, mc_write_fn
                               void *user);
 /* PNG §5.2: the 8 bytes every PNG file starts with (codec_png.c). */
 extern const uint8_t mc__png_signature[8];
+/* PNG §11.2.5: the IEND chunk, whole (it has no data): the last 12 bytes
+ * of every PNG medcrypt writes. */
+extern const uint8_t mc__png_iend[12];
 
 /* codec_bmp.c, codec_jpeg.c, codec_dicom.c (issue 5); JPEG is decode
  * only (decrypted JPEG pixels come back as a lossless PNG). */

@@ -25,6 +25,12 @@ static bool letters(const uint8_t t[4])
     return true;
 }
 
+/* A chunk type of four letters whose first is lower case: ancillary. */
+static bool ancillary(const uint8_t t[4])
+{
+    return letters(t) && (t[0] & 0x20) != 0;
+}
+
 /* Ancillary chunks of PNG (third edition, §11.3) and of its registered
  * extensions whose meaning medcrypt knows holds for the decrypted image:
  * it has the original's pixels, so what they say of them is still true,
@@ -53,13 +59,18 @@ static bool kept(const uint8_t t[4], uint8_t color_type, uint8_t depth)
 {
     bool same_layout = color_type != 3 && depth >= 8;
 
-    if (!letters(t) || !(t[0] & 0x20) || memcmp(t, MC_CHUNK_TYPE, 4) == 0)
+    if (!ancillary(t) || memcmp(t, MC_CHUNK_TYPE, 4) == 0)
         return false; /* critical (the image itself), or medcrypt's own */
     if (memcmp(t, "tRNS", 4) == 0 || memcmp(t, "bKGD", 4) == 0 || memcmp(t, "sBIT", 4) == 0)
         return same_layout;
     if (memcmp(t, "hIST", 4) == 0)
         return false; /* palette images only */
     return known(t) || (t[3] & 0x20) != 0;
+}
+
+bool mc__png_chunk_crc_ok(const uint8_t *chunk, uint32_t n)
+{
+    return (uint32_t)crc32(0, chunk + 4, (uInt)n + 4) == mc__be32(chunk + 8 + n);
 }
 
 bool mc__png_chunk_at(const uint8_t *in, size_t len, size_t off, mc__png_chunk_view *c)
@@ -70,12 +81,6 @@ bool mc__png_chunk_at(const uint8_t *in, size_t len, size_t off, mc__png_chunk_v
     c->type = in + off + 4;
     c->whole = len - off >= 12 && c->len <= len - off - 12;
     return true;
-}
-
-/* A whole chunk's CRC (PNG §5.3) holds. */
-static bool crc_ok(const uint8_t *chunk, uint32_t n)
-{
-    return (uint32_t)crc32(0, chunk + 4, (uInt)n + 4) == mc__be32(chunk + 8 + n);
 }
 
 /* Walks a PNG's chunks after IHDR up to IEND, calling fn for each
@@ -96,8 +101,9 @@ static void walk(const uint8_t *in, size_t len,
             break;
         if (memcmp(c.type, "IDAT", 4) == 0)
             before = false;
-        else if (letters(c.type) && (c.type[0] & 0x20)) { /* ancillary */
-            bool keep = c.whole && kept(c.type, color_type, depth) && crc_ok(in + off, c.len) &&
+        else if (ancillary(c.type)) {
+            bool keep = c.whole && kept(c.type, color_type, depth) &&
+                        mc__png_chunk_crc_ok(in + off, c.len) &&
                         12 + (size_t)c.len <= META_MAX_BYTES - total;
             if (keep)
                 total += 12 + (size_t)c.len;
@@ -190,19 +196,11 @@ void mc_png_dropped_chunks(const uint8_t *in, size_t len, char *list, size_t siz
 static bool record_ok(const uint8_t *rec, size_t len)
 {
     mc__png_chunk_view c;
-    size_t off = 0;
 
-    while (off < len) {
-        /* chunk_at reads from offset 8 of a file: the same test here */
-        if (len - off < 12)
+    for (size_t off = 0; off < len; off += 12 + (size_t)c.len)
+        if (!mc__png_chunk_at(rec, len, off, &c) || !c.whole || !ancillary(c.type) ||
+            !mc__png_chunk_crc_ok(rec + off, c.len))
             return false;
-        c.len = mc__be32(rec + off);
-        c.type = rec + off + 4;
-        if (c.len > len - off - 12 || !letters(c.type) || !(c.type[0] & 0x20) ||
-            !crc_ok(rec + off, c.len))
-            return false;
-        off += 12 + (size_t)c.len;
-    }
     return true;
 }
 
@@ -260,7 +258,6 @@ static int splice_write(void *user, const uint8_t *data, size_t n)
 mc_err mc__png_encode_meta_to(const mc_image *img, unsigned threads, mc_write_fn write,
                               void *user)
 {
-    static const uint8_t iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
     struct splice s;
     size_t blen = 0, alen = 0;
     const uint8_t *b = NULL, *a = NULL;
@@ -285,10 +282,11 @@ mc_err mc__png_encode_meta_to(const mc_image *img, unsigned threads, mc_write_fn
     s.after_len = alen;
     s.head = 8 + 25; /* the signature, IHDR (PNG §5.2, §11.2.2) */
     err = mc__png_encode_mt_to(img, NULL, false, threads, splice_write, &s);
-    if (err == MC_OK && (s.head != 0 || s.held_len != sizeof iend ||
-                         memcmp(s.held, iend, sizeof iend) != 0))
+    if (err == MC_OK && (s.head != 0 || s.held_len != sizeof mc__png_iend ||
+                         memcmp(s.held, mc__png_iend, sizeof mc__png_iend) != 0))
         err = MC_EINVAL; /* not the PNG the encoder writes: cannot happen */
-    if (err == MC_OK && (pass(&s, s.after, s.after_len) != 0 || pass(&s, iend, sizeof iend) != 0))
+    if (err == MC_OK && (pass(&s, s.after, s.after_len) != 0 ||
+                         pass(&s, mc__png_iend, sizeof mc__png_iend) != 0))
         err = MC_EIO;
     return err;
 }

@@ -79,6 +79,15 @@ void crypt_result_free(struct crypt_result *res)
     memset(res, 0, sizeof *res);
 }
 
+void crypt_result_message(const struct crypt_result *res, mc_err err, char *msg, size_t size)
+{
+    if (res->whole_detail)
+        snprintf(msg, size, "%s", res->detail);
+    else
+        snprintf(msg, size, "%s%s%s", mc_strerror(err), res->detail[0] != '\0' ? ": " : "",
+                 res->detail);
+}
+
 mc_err web_new_ctx(struct req *r, unsigned factor, mc_ctx **ctx)
 {
     mc_err err = mc_ctx_new(ctx);
@@ -367,11 +376,9 @@ void api_encrypt(struct req *r)
     err = web_encrypt(r, &key, image, &res);
     mc_key_wipe(&key);
     if (err != MC_OK) {
-        if (res.whole_detail)
-            snprintf(msg, sizeof msg, "image: %s", res.detail);
-        else
-            snprintf(msg, sizeof msg, "image: %s%s%s", mc_strerror(err),
-                     res.detail[0] != '\0' ? ": " : "", res.detail);
+        char why[360];
+        crypt_result_message(&res, err, why, sizeof why);
+        snprintf(msg, sizeof msg, "image: %s", why);
         reply_json_error(r, web_status_for(err), msg);
         return;
     }
@@ -403,11 +410,7 @@ void api_decrypt(struct req *r)
     err = web_decrypt(r, &key, cipher, false, &res);
     mc_key_wipe(&key);
     if (err != MC_OK) {
-        if (res.whole_detail)
-            snprintf(msg, sizeof msg, "%s", res.detail);
-        else
-            snprintf(msg, sizeof msg, "%s%s%s", mc_strerror(err),
-                     res.detail[0] != '\0' ? ": " : "", res.detail);
+        crypt_result_message(&res, err, msg, sizeof msg);
         reply_json_error(r, web_status_for(err), msg);
         return;
     }

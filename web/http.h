@@ -105,6 +105,10 @@ struct crypt_result {
     char dropped[96];    /* encrypt: a PNG's metadata chunks not kept, or "" */
 };
 void crypt_result_free(struct crypt_result *res);
+/* The message of a failed web_encrypt or web_decrypt: the library's,
+ * with the decoder's detail after it, or the detail alone when it is the
+ * whole message. */
+void crypt_result_message(const struct crypt_result *res, mc_err err, char *msg, size_t size);
 /* Room for the form around an uploaded file (multipart framing, the key
  * field): a file fits an upload under --max-upload with this much to
  * spare (app.js checks the same before sending). */

@@ -232,11 +232,7 @@ void page_encrypt_post(struct req *r)
     mc_key_wipe(&key);
     if (err != MC_OK) {
         char why[400];
-        if (res.whole_detail)
-            snprintf(why, sizeof why, "%s", res.detail);
-        else
-            snprintf(why, sizeof why, "%s%s%s", mc_strerror(err),
-                     res.detail[0] != '\0' ? ": " : "", res.detail);
+        crypt_result_message(&res, err, why, sizeof why);
         if (res.already_cipher) {
             /* Not a failure of the image: the wrong page. */
             form_error(&fe, "image", "", "the image is already a medcrypt cipher image");

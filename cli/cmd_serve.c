@@ -36,7 +36,9 @@ static const char SERVE_HELP[] =
     "                            port 0 picks a free port; [::1]:8080 for IPv6)\n"
     "    -m, --max-upload BYTES  largest request body, answered 413 above\n"
     "                            (default 67108864 = 64 MiB; K, M, G suffixes)\n"
-    "    -t, --threads N         worker threads (default: one per core)\n"
+    "    -t, --threads N         workers that encrypt, decrypt and analyse, one\n"
+    "                            request each (default: one per core); as many\n"
+    "                            threads again serve the connections\n"
     "        --timeout SEC       close connections idle this long, or whose request\n"
     "                            headers take longer (default 60); the longest a\n"
     "                            stop waits for the requests in flight\n"
@@ -127,7 +129,8 @@ int cmd_serve(int argc, char **argv)
     if (cfg.threads == 0)
         cfg.threads = (unsigned)cli_cores();
 #ifdef __GLIBC__
-    /* One malloc arena per worker at most: glibc otherwise opens a new
+    /* One malloc arena per worker at most (the connection threads
+     * allocate only uploads and responses): glibc otherwise opens a new
      * arena whenever two threads contend for one (more often on a busy
      * machine), and the server's footprint then depends on CPU load rather
      * than on its work (tests/load: RSS flat under 2,000 requests). */

@@ -736,6 +736,39 @@ if start_server budget --max-memory 100M --threads 2 --timeout 30; then
 else
     not_ok "a server with --max-memory 100M starts ($(head -3 "$R/budget.log"))"
 fi
+# The workers compute, the connection threads answer: with one worker
+# busy on an analysis (about a second), health checks are answered all
+# along (before, they waited for it); analyses beyond the one worker wait
+# their turn (their bodies left unread) and a small request queued behind
+# them is answered too.
+if start_server oneworker --threads 1; then
+    (curl -s -o /dev/null -w '%{http_code}' -F "image=@$TESTDATA/bench/ct_2048_16bit.png" \
+        "$BASE/api/v1/analyze" >"$R/one1" 2>/dev/null) &
+    A1=$!
+    n=0
+    bad=0
+    while kill -0 "$A1" 2>/dev/null; do
+        h=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/healthz")
+        [ "$h" = 200 ] || bad=$((bad + 1))
+        n=$((n + 1))
+    done
+    wait "$A1"
+    check "health checks answered while the one worker analyses ($n answered, $bad not 200)" \
+        [ "$n" -ge 10 ] && [ "$bad" -eq 0 ] && [ "$(cat "$R/one1")" = 200 ]
+    for i in 1 2 3; do
+        (curl -s -o /dev/null -w '%{http_code}' -F "image=@$TESTDATA/bench/ct_2048_16bit.png" \
+            "$BASE/api/v1/analyze" >"$R/many$i" 2>/dev/null) &
+        eval "M$i=\$!"
+    done
+    curl -s -o "$R/kg" -w '%{http_code}' --data-urlencode "aadhaar=$AADHAAR" \
+        --data-urlencode "dob=$DOB" "$BASE/api/v1/keygen" >"$R/kgs" 2>/dev/null
+    wait "$M1" "$M2" "$M3"
+    check "three analyses for one worker and a keygen behind them: all 200" \
+        [ "$(cat "$R/many1") $(cat "$R/many2") $(cat "$R/many3") $(cat "$R/kgs")" = "200 200 200 200" ]
+    stop_server "$PID"
+else
+    not_ok "a server with --threads 1 starts ($(head -3 "$R/oneworker.log"))"
+fi
 if start_server tiny --max-memory 3M; then
     req -F "image=@$TESTDATA/png/ct_512_16bit.png" "$BASE/api/v1/analyze"
     expect 413 "an analysis needing more than all of --max-memory 3M: 413" \
@@ -759,7 +792,8 @@ PIDS=""
 check "the server's working directory gained no file" [ -z "$(ls -A "$W")" ]
 check "the server's TMPDIR gained no file" [ -z "$(ls -A "$WTMP")" ]
 
-cat "$R/main.log" "$R/small.log" >"$R/all.log" 2>/dev/null
+cat "$R/main.log" "$R/small.log" "$R/takeback.log" "$R/budget.log" "$R/oneworker.log" \
+    "$R/tiny.log" >"$R/all.log" 2>/dev/null
 leaked=""
 while IFS= read -r s; do
     [ -n "$s" ] || continue

@@ -46,6 +46,13 @@ struct req {
     bool too_big;        /* body over --max-upload: drained, then 413 */
     bool bad_form;       /* malformed body or too many fields: 400 */
     bool queued;         /* a response has been queued */
+    /* A POST's handler runs in a computing worker (server.c), its
+     * connection suspended from hand-over to answer; its body may first
+     * be left unread while the workers are behind (held). */
+    enum { JOB_NONE, JOB_WAITING, JOB_DONE } job;
+    enum { HELD_NO, HELD_WAITING, HELD_RESUMED } held;
+    unsigned long long length; /* Content-Length, or ULLONG_MAX (chunked) */
+    struct req *next;    /* in a queue of server.c */
     /* The response. */
     int status;
     const char *content_type;

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -73,6 +74,31 @@ static const struct route routes[] = {
  * this instance new requests. */
 static atomic_int in_flight;
 static atomic_bool stopping;
+
+/* The computing workers (--threads): a POST's handler runs there, its
+ * connection suspended meanwhile, so that libmicrohttpd's threads never
+ * compute. A health check, a page or an upload is then answered at once
+ * however long the analyses in hand take, and a request waiting for the
+ * memory budget blocks no connection but its own. While as many requests
+ * as there are workers wait for one, a new POST's body is left unread
+ * (its connection suspended after its headers), as it was when the
+ * connection threads computed: the uploads held in memory follow the
+ * workers, not the clients. */
+struct fifo {
+    struct req *head, *tail;
+    unsigned n;
+};
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t ready;
+    struct fifo jobs;    /* bodies in, waiting for a worker */
+    struct fifo held;    /* bodies left unread */
+    unsigned unanswered; /* handed over and not yet given back */
+    bool closed;         /* the daemon is stopping: nothing is taken */
+    pthread_t *threads;
+    unsigned n_threads;
+} work = {.lock = PTHREAD_MUTEX_INITIALIZER, .ready = PTHREAD_COND_INITIALIZER};
 
 /* Sent with every response (docs/API.md, "Security headers"). */
 static const char *const security_headers[][2] = {
@@ -421,9 +447,10 @@ static bool body_too_slow(const struct req *r, size_t n, unsigned timeout)
  * (http.h) before anything is allocated for it (mc_ctx_set_admit), waits
  * for others to finish while the budget is short, for at most --timeout
  * seconds (then 503), and gives it back when its handler returns; an
- * image that alone exceeds the budget is refused at once (413). A worker
- * waiting here blocks only its own requests: the ones holding the budget
- * are in other workers' handlers, which release it when they return. */
+ * image that alone exceeds the budget is refused at once (413). Only a
+ * computing worker waits here, its connection suspended: the requests
+ * holding the budget are in other workers' handlers, which release it
+ * when they return. */
 static struct {
     pthread_mutex_t lock;
     pthread_cond_t freed;
@@ -521,6 +548,160 @@ uint64_t web_default_memory(const char **source)
     return ram / 2;
 }
 
+/* ------------------------------------------------------------------ */
+/* The computing workers                                               */
+
+static void fifo_push(struct fifo *q, struct req *r)
+{
+    r->next = NULL;
+    if (q->tail != NULL)
+        q->tail->next = r;
+    else
+        q->head = r;
+    q->tail = r;
+    q->n++;
+}
+
+static struct req *fifo_pop(struct fifo *q)
+{
+    struct req *r = q->head;
+
+    if (r != NULL) {
+        if ((q->head = r->next) == NULL)
+            q->tail = NULL;
+        q->n--;
+    }
+    return r;
+}
+
+/* Leaves r's body unread (its connection suspended) while as many
+ * requests as there are workers wait for one; a worker resumes it when it
+ * takes one. Suspended under the lock, so that nobody resumes it first;
+ * it is resumed without that lock (libmicrohttpd takes its own inside
+ * both calls). */
+static bool hold_back(struct req *r)
+{
+    bool held;
+
+    pthread_mutex_lock(&work.lock);
+    held = !work.closed && work.jobs.n >= work.n_threads;
+    if (held) {
+        r->held = HELD_WAITING;
+        fifo_push(&work.held, r);
+        MHD_suspend_connection(r->conn);
+    }
+    pthread_mutex_unlock(&work.lock);
+    return held;
+}
+
+/* Queues r, whose body is in, for a worker and suspends its connection;
+ * false once the daemon is stopping (its handler then runs here). */
+static bool hand_over(struct req *r)
+{
+    bool taken;
+
+    pthread_mutex_lock(&work.lock);
+    taken = !work.closed;
+    if (taken) {
+        r->job = JOB_WAITING;
+        fifo_push(&work.jobs, r);
+        work.unanswered++;
+        MHD_suspend_connection(r->conn);
+        pthread_cond_signal(&work.ready);
+    }
+    pthread_mutex_unlock(&work.lock);
+    return taken;
+}
+
+static bool job_done(struct req *r)
+{
+    bool done;
+
+    pthread_mutex_lock(&work.lock);
+    done = r->job == JOB_DONE;
+    pthread_mutex_unlock(&work.lock);
+    return done;
+}
+
+/* A worker: takes the oldest request (and lets a held body in), runs its
+ * handler, gives its memory budget back, and resumes its connection,
+ * whose libmicrohttpd thread then calls on_request again, which queues
+ * the response. A request is never touched once resumed: it may
+ * complete and be freed at any moment. */
+static void *worker_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&work.lock);
+    for (;;) {
+        struct req *r, *let_in = NULL;
+
+        while (work.jobs.n == 0 && !work.closed)
+            pthread_cond_wait(&work.ready, &work.lock);
+        if ((r = fifo_pop(&work.jobs)) == NULL)
+            break;
+        if (work.jobs.n < work.n_threads && (let_in = fifo_pop(&work.held)) != NULL)
+            let_in->held = HELD_RESUMED;
+        pthread_mutex_unlock(&work.lock);
+        if (let_in != NULL)
+            MHD_resume_connection(let_in->conn);
+        r->route->handler(r);
+        web_release(r);
+        pthread_mutex_lock(&work.lock);
+        r->job = JOB_DONE;
+        pthread_mutex_unlock(&work.lock);
+        MHD_resume_connection(r->conn);
+        pthread_mutex_lock(&work.lock);
+        work.unanswered--;
+    }
+    pthread_mutex_unlock(&work.lock);
+    return NULL;
+}
+
+static bool workers_start(unsigned n)
+{
+    if ((work.threads = calloc(n, sizeof *work.threads)) == NULL)
+        return false;
+    pthread_mutex_lock(&work.lock);
+    for (; work.n_threads < n; work.n_threads++)
+        if (pthread_create(&work.threads[work.n_threads], NULL, worker_main, NULL) != 0)
+            break;
+    pthread_mutex_unlock(&work.lock);
+    return work.n_threads == n;
+}
+
+/* Closes the queue and lets every held body in (libmicrohttpd may stop
+ * only with no connection suspended): true if no request is left with a
+ * worker. */
+static bool workers_close(void)
+{
+    struct fifo held;
+    bool idle;
+
+    pthread_mutex_lock(&work.lock);
+    work.closed = true;
+    idle = work.unanswered == 0;
+    held = work.held;
+    work.held = (struct fifo){NULL, NULL, 0};
+    for (struct req *r = held.head; r != NULL; r = r->next)
+        r->held = HELD_RESUMED;
+    pthread_cond_broadcast(&work.ready);
+    pthread_mutex_unlock(&work.lock);
+    for (struct req *r = held.head, *next; r != NULL; r = next) {
+        next = r->next;
+        MHD_resume_connection(r->conn);
+    }
+    return idle;
+}
+
+static void workers_join(void)
+{
+    for (unsigned i = 0; i < work.n_threads; i++)
+        pthread_join(work.threads[i], NULL);
+    free(work.threads);
+    work.threads = NULL;
+    work.n_threads = 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -556,6 +737,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (strcmp(r->route->method, "POST") != 0)
             return MHD_YES;
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        r->length = cl != NULL ? strtoull(cl, NULL, 10) : ULLONG_MAX;
         if (cl != NULL && strtoull(cl, NULL, 10) > cfg->max_upload) {
             unsigned long long over = strtoull(cl, NULL, 10) - cfg->max_upload;
             if (over > UPLOAD_SLACK) {
@@ -577,6 +759,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                 "application/x-www-form-urlencoded");
             return queue(r);
         }
+        hold_back(r); /* the workers are behind: its body waits unread */
         return MHD_YES;
     }
     if (*upload_data_size != 0) {
@@ -604,8 +787,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             r->bad_form = true;
         return MHD_YES;
     }
+    /* The end of the body, unless a held request's connection was just
+     * resumed before its body (libmicrohttpd may call again then). */
+    if (r->held == HELD_RESUMED && r->length != ULLONG_MAX && r->received < r->length &&
+        !r->too_big)
+        return MHD_YES;
     if (r->queued)
         return MHD_YES;
+    if (r->job != JOB_NONE)
+        return job_done(r) ? queue(r) : MHD_YES; /* resumed: the worker has answered */
     if (r->pp != NULL) {
         if (!r->too_big && !r->bad_form && MHD_destroy_post_processor(r->pp) != MHD_YES)
             r->bad_form = true;
@@ -617,6 +807,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         reply_error(r, 413, "upload too large");
     else if (r->bad_form)
         reply_error(r, 400, "malformed form data");
+    else if (strcmp(r->route->method, "POST") == 0 && hand_over(r))
+        return MHD_YES; /* suspended until a worker has answered */
     else
         r->route->handler(r);
     web_release(r); /* its images are freed: the response is all it holds */
@@ -802,9 +994,11 @@ int web_serve(const struct web_config *cfg)
 {
     struct sockaddr_storage ss;
     bool v6;
-    /* MHD_USE_ITC: MHD_quiesce_daemon below needs it in this mode. */
+    /* MHD_ALLOW_SUSPEND_RESUME includes MHD_USE_ITC, which
+     * MHD_quiesce_daemon below needs in this mode, and which wakes a
+     * thread whose connection a worker resumes. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_AUTO |
-                     MHD_USE_ITC;
+                     MHD_ALLOW_SUSPEND_RESUME;
     MHD_socket listener;
     time_t deadline;
     struct MHD_Daemon *d;
@@ -823,10 +1017,19 @@ int web_serve(const struct web_config *cfg)
     if (v6)
         flags |= MHD_USE_IPv6;
     pthread_mutex_init(&wl.lock, NULL);
+    if (!workers_start(cfg->threads)) {
+        workers_close();
+        workers_join();
+        pthread_mutex_destroy(&wl.lock);
+        fprintf(stderr, "medcrypt: serve: cannot start %u worker threads\n", cfg->threads);
+        return 1;
+    }
     d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, (void *)cfg,
                          MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
                          MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                         MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
+                         /* as many as the workers, and a pool (1 draws
+                          * a warning): a slow client holds no other */
+                         MHD_OPTION_THREAD_POOL_SIZE, cfg->threads > 2 ? cfg->threads : 2u,
                          MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout,
                          MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
                          MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip,
@@ -835,6 +1038,8 @@ int web_serve(const struct web_config *cfg)
                          MHD_OPTION_NOTIFY_CONNECTION, on_connection, &wl,
                          MHD_OPTION_END);
     if (d == NULL) {
+        workers_close();
+        workers_join();
         pthread_mutex_destroy(&wl.lock);
         fprintf(stderr, "medcrypt: serve: cannot listen on %s (port in use, not an address of "
                         "this machine, or limits the server cannot meet)\n", cfg->listen);
@@ -890,7 +1095,17 @@ int web_serve(const struct web_config *cfg)
     if (atomic_load(&in_flight) > 0)
         fprintf(stderr, "medcrypt: stopping with %d request%s unanswered\n",
                 atomic_load(&in_flight), atomic_load(&in_flight) == 1 ? "" : "s");
+    if (!workers_close()) {
+        /* A worker still computes for a suspended connection, which
+         * libmicrohttpd cannot stop (an API violation): the process ends
+         * here, at once, as a second signal asks. Nothing is on disk, and
+         * its memory, secrets included, goes with it. */
+        fflush(stdout);
+        fflush(stderr);
+        _exit(0);
+    }
     MHD_stop_daemon(d);
+    workers_join();
     if (listener != MHD_INVALID_SOCKET)
         close(listener); /* ours once quiesced, after the daemon's threads */
     pthread_mutex_destroy(&wl.lock);

@@ -47,8 +47,12 @@ bool cli_read_file(const char *path, size_t max, uint8_t **buf, size_t *len);
 /* Writes buf to path through a temporary file in the same directory
  * (with no name where the filesystem allows), given its name only once
  * complete and synced: never a partial file under the final name.
- * Without force an existing file is never replaced. "-" = stdout. */
-bool cli_write_file(const char *path, const uint8_t *buf, size_t len, bool force, mode_t mode);
+ * Without force an existing file is never replaced. "-" = stdout. named:
+ * the user gave path (-o), and it may then be their own named pipe or a
+ * device (/dev/null, /dev/fd/N of a process substitution), written into;
+ * a name medcrypt chose never is (cli_output_taken). */
+bool cli_write_file(const char *path, const uint8_t *buf, size_t len, bool force, mode_t mode,
+                    bool named);
 /* The same, streamed: cli_output_open creates the temporary file, with
  * no name where the filesystem allows (or takes standard output for "-"),
  * cli_output_write (an mc_write_fn) adds to it, and cli_output_commit
@@ -56,7 +60,7 @@ bool cli_write_file(const char *path, const uint8_t *buf, size_t len, bool force
  * cli_output_abort removes it. Open and commit print their errors; both
  * commit and abort free the object. */
 typedef struct cli_output cli_output;
-cli_output *cli_output_open(const char *path, mode_t mode, bool force);
+cli_output *cli_output_open(const char *path, mode_t mode, bool force, bool named);
 int cli_output_write(void *out, const uint8_t *data, size_t len);
 bool cli_output_commit(cli_output *out);
 void cli_output_abort(cli_output *out);
@@ -68,14 +72,12 @@ void cli_output_abort(cli_output *out);
  * be started. */
 bool cli_committer_start(void);
 int cli_committer_finish(void);
-/* True if path names, through symbolic links, a character device or a
- * FIFO: /dev/null, a named pipe, /dev/fd/N of a process substitution. */
-bool cli_is_stream(const char *path);
-/* True if a and b name the same existing file. */
 /* Whether an output path cannot be written, said on stderr: a directory
- * (with or without --force), or an existing file without --force. "-"
- * and devices (cli_is_stream) never are. */
-bool cli_output_taken(const char *path, bool force);
+ * (with or without --force), an existing file without --force, a named
+ * pipe or a device unless the user named it (named) and it is theirs or
+ * root's (/dev/null). "-" never is. */
+bool cli_output_taken(const char *path, bool force, bool named);
+/* True if a and b name the same existing file. */
 bool cli_same_file(const char *a, const char *b);
 /* The mode for new files: 0666 or 0600 (secret), minus the umask. */
 mode_t cli_mode(bool secret);

@@ -119,7 +119,7 @@ static int write_stream(mc_ctx *ctx, size_t max_input, const mc_key *key,
         cli_error(plain_path, "%s", mc_strerror(err));
         goto out;
     }
-    if (cli_write_file(output, out, out_len, force, cli_mode(false)))
+    if (cli_write_file(output, out, out_len, force, cli_mode(false), true))
         rc = 0;
 out:
     if (buf != NULL) {
@@ -235,14 +235,14 @@ int cmd_analyze(int argc, char **argv)
         return 1;
     }
     if (output != NULL) {
-        if (cli_output_taken(output, force))
+        if (cli_output_taken(output, force, true))
             return 1;
         if (strcmp(output, "-") != 0 && cli_same_file(output, plain_path)) {
             cli_error(output, "the output would overwrite the input");
             return 1;
         }
     }
-    if (report != NULL && cli_output_taken(report, force))
+    if (report != NULL && cli_output_taken(report, force, true))
         return 1;
     if (report != NULL &&
         (cli_same_file(report, plain_path) ||
@@ -313,7 +313,7 @@ int cmd_analyze(int argc, char **argv)
             cli_error(report, "%s", mc_strerror(err));
             goto out;
         }
-        if (!cli_write_file(report, (const uint8_t *)text, out_len, force, cli_mode(false)))
+        if (!cli_write_file(report, (const uint8_t *)text, out_len, force, cli_mode(false), true))
             goto out;
         mc_free(text);
         text = NULL;

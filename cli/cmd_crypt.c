@@ -53,8 +53,8 @@ static const char ENCRYPT_HELP[] =
     "INPUT '-' reads standard input (the output then goes to standard output\n"
     "unless -o is given). An existing file is never overwritten without --force;\n"
     "outputs are written to a temporary file and named only when complete, so a\n"
-    "failure leaves no partial file. OUTPUT may be a device or a named pipe\n"
-    "(/dev/null, a FIFO): it is written into, never replaced.\n";
+    "failure leaves no partial file. OUTPUT may be a device or a named pipe of\n"
+    "yours (/dev/null, a FIFO): it is written into, never replaced.\n";
 
 static const char DECRYPT_HELP[] =
     "Usage: medcrypt decrypt [-k KEYFILE] [-o OUTPUT] [--force] [-j N] CIPHER...\n"
@@ -85,7 +85,8 @@ static const char DECRYPT_HELP[] =
     "    -h, --help            this help\n"
     "\n"
     "An existing file is never overwritten without --force, and a failure leaves\n"
-    "no partial file. OUTPUT may be a device or a named pipe: it is written into.\n";
+    "no partial file. OUTPUT may be a device or a named pipe of yours: it is\n"
+    "written into.\n";
 
 struct job {
     bool decrypt;
@@ -141,7 +142,8 @@ static const char *shown_name(const char *path)
  * to report, or MC_OK if the output's own failure was reported. */
 static bool write_streamed(const struct job *job, mc_image *img, const char *path, mc_err *err)
 {
-    cli_output *o = cli_output_open(path, cli_mode(job->decrypt), job->force);
+    cli_output *o = cli_output_open(path, cli_mode(job->decrypt), job->force,
+                                    job->output != NULL);
 
     *err = MC_OK;
     if (o == NULL)
@@ -247,7 +249,7 @@ static bool process(const struct job *job, const char *input)
 
     /* Fail early, before any work, if the output is known and taken. */
     if (job->output != NULL) {
-        if (cli_output_taken(job->output, job->force))
+        if (cli_output_taken(job->output, job->force, true))
             return false;
         if (cli_same_file(input, job->output)) {
             cli_error(input, "the output would overwrite the input");
@@ -258,7 +260,7 @@ static bool process(const struct job *job, const char *input)
             cli_error(input, "out of memory");
             return false;
         }
-        if (cli_output_taken(output, job->force))
+        if (cli_output_taken(output, job->force, false))
             goto out;
     }
     if (!cli_read_file(input, job->max_input, &in, &in_len))

@@ -231,6 +231,7 @@ int cmd_info(int argc, char **argv)
 struct preview_opts {
     const char *key_file, *output;
     bool force;
+    bool named; /* output given with -o (not NAME.preview.png) */
     unsigned long long max_pixels; /* 0: the default cap */
 };
 
@@ -285,7 +286,7 @@ static bool preview_one(const struct preview_opts *o, const char *path, const ch
         goto out;
     }
     /* The preview shows the patient's image: written like a decrypted one. */
-    ok = cli_write_file(output, png, png_len, o->force, cli_mode(true));
+    ok = cli_write_file(output, png, png_len, o->force, cli_mode(true), o->named);
 out:
     if (buf != NULL) {
         sodium_memzero(buf, len);
@@ -308,7 +309,7 @@ int cmd_preview(int argc, char **argv)
         {"force", no_argument, NULL, 'f'},     {"help", no_argument, NULL, 'h'},
         {"max-pixels", required_argument, NULL, OPT_PIXELS}, {NULL, 0, NULL, 0}};
     static const char optstring[] = "k:o:fh";
-    struct preview_opts o = {NULL, NULL, false, 0};
+    struct preview_opts o = {NULL, NULL, false, false, 0};
     char *output = NULL;
     const char *input;
     int c, rc = 1;
@@ -348,9 +349,10 @@ int cmd_preview(int argc, char **argv)
         }
         snprintf(output, n, "%s%s", input, PREVIEW_SUFFIX);
     }
+    o.named = o.output != NULL;
     o.output = o.output != NULL ? o.output : output;
     /* Fail early, before any work, if the output is taken. */
-    if (cli_output_taken(o.output, o.force))
+    if (cli_output_taken(o.output, o.force, o.named))
         goto out;
     if (cli_same_file(input, o.output)) {
         cli_error(input, "the output would overwrite the input");

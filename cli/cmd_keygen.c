@@ -76,7 +76,7 @@ int cmd_keygen(int argc, char **argv)
         cli_error(NULL, "keygen needs --aadhaar and --dob");
         goto out;
     }
-    if (output != NULL && cli_output_taken(output, force))
+    if (output != NULL && cli_output_taken(output, force, true))
         goto out;
     if ((err = mc_aadhaar_mask(aadhaar, masked)) != MC_OK ||
         (err = mc_dob_check(dob)) != MC_OK) {
@@ -100,7 +100,7 @@ int cmd_keygen(int argc, char **argv)
     } else {
         /* the same text as the web's "Save the key as a file" */
         if (mc_key_file_text(&key, file) != MC_OK ||
-            !cli_write_file(output, (const uint8_t *)file, strlen(file), force, cli_mode(true)))
+            !cli_write_file(output, (const uint8_t *)file, strlen(file), force, cli_mode(true), true))
             goto out;
     }
     fprintf(stderr, PROG ": key generated for Aadhaar %s (key id %s)%s%s\n", masked, id,

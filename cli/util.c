@@ -311,14 +311,37 @@ static bool stream_mode(mode_t mode)
     return S_ISCHR(mode) || S_ISFIFO(mode);
 }
 
-bool cli_is_stream(const char *path)
+static bool ours(uid_t uid)
 {
-    struct stat st;
-
-    return strcmp(path, "-") != 0 && stat(path, &st) == 0 && stream_mode(st.st_mode);
+    return uid == geteuid() || uid == 0;
 }
 
-bool cli_output_taken(const char *path, bool force)
+/* Whether the stream (device or FIFO) at path, st its stat(), may not be
+ * written into, said on stderr. Only one the user named (-o) may be:
+ * whoever can create files in a folder could otherwise plant a named pipe
+ * where medcrypt puts a decrypted image by default and read it as it is
+ * written (a security audit). And only the user's own, or root's
+ * (/dev/null, /dev/stdout), reached through a link of theirs: a pipe
+ * planted under the name given to keygen -o would take the key's only
+ * copy. */
+static bool stream_refused(const char *path, const struct stat *st, bool named)
+{
+    struct stat link;
+
+    if (!named) {
+        cli_error(path, "is a named pipe or a device: an output name medcrypt chose is never "
+                        "written into one (give it with -o to write there)");
+        return true;
+    }
+    if (!ours(st->st_uid) || (lstat(path, &link) == 0 && S_ISLNK(link.st_mode) &&
+                              !ours(link.st_uid))) {
+        cli_error(path, "is a named pipe or a device of another user: not written into");
+        return true;
+    }
+    return false;
+}
+
+bool cli_output_taken(const char *path, bool force, bool named)
 {
     struct stat st;
     size_t n = strlen(path);
@@ -336,7 +359,9 @@ bool cli_output_taken(const char *path, bool force)
         cli_error(path, "names a directory: the output must be a file");
         return true;
     }
-    if (exists && !force && !stream_mode(st.st_mode)) {
+    if (exists && stream_mode(st.st_mode))
+        return stream_refused(path, &st, named);
+    if (exists && !force) {
         cli_error(path, "already exists (use --force to overwrite)");
         return true;
     }
@@ -641,7 +666,7 @@ static bool link_unnamed(int fd, const char *path)
     return linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0;
 }
 
-cli_output *cli_output_open(const char *path, mode_t mode, bool force)
+cli_output *cli_output_open(const char *path, mode_t mode, bool force, bool named)
 {
     const char *base = cli_basename(path);
     struct stat st;
@@ -669,9 +694,23 @@ cli_output *cli_output_open(const char *path, mode_t mode, bool force)
      * into as they are, never replaced by a file (as root, renaming over
      * /dev/null would have replaced the device for the whole system). */
     if (exists && stream_mode(st.st_mode)) {
+        struct stat opened;
+
         snprintf(o->path, sizeof o->path, "%s", path);
+        if (stream_refused(path, &st, named)) {
+            free(o);
+            return NULL;
+        }
         if ((o->fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
             cli_error(path, "cannot write there: %s", strerror(errno));
+            free(o);
+            return NULL;
+        }
+        /* the one checked, not one swapped in since */
+        if (fstat(o->fd, &opened) != 0 || opened.st_dev != st.st_dev ||
+            opened.st_ino != st.st_ino) {
+            cli_error(path, "changed while being opened: not written into");
+            close(o->fd);
             free(o);
             return NULL;
         }
@@ -1060,9 +1099,10 @@ bool cli_output_commit(cli_output *o)
     return true;
 }
 
-bool cli_write_file(const char *path, const uint8_t *buf, size_t len, bool force, mode_t mode)
+bool cli_write_file(const char *path, const uint8_t *buf, size_t len, bool force, mode_t mode,
+                    bool named)
 {
-    cli_output *o = cli_output_open(path, mode, force);
+    cli_output *o = cli_output_open(path, mode, force, named);
 
     if (o == NULL)
         return false;

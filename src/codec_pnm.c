@@ -506,6 +506,7 @@ static mc_err recorded_raster_matches(const mc_image *img, const struct pnm_head
         *match = used == text_len && memcmp(tmp, img->samples, img->samples_len) == 0;
     else if (err != MC_ENOMEM)
         err = MC_OK; /* unreadable record: ignore it, write canonically */
+    sodium_memzero(tmp, img->samples_len); /* the plain image (a security audit) */
     free(tmp);
     return err;
 }

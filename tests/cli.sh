@@ -1261,6 +1261,42 @@ if command -v mkfifo >/dev/null 2>&1 && mkfifo "$R/fifo"; then
     assert_rc 0 "the cipher image read from the pipe decrypts"
     assert_same "what came through the pipe decrypts to the input" scan.pgm "$R/back.pgm"
     rm -f "$R/fifo" "$R/from_fifo" "$R/back.pgm"
+    # A pipe planted where medcrypt puts a file by default would hand the
+    # image to whoever reads it (a security audit): never written into,
+    # --force or not (nothing reads these pipes: a write would block).
+    rm -f scan.pgm.enc.png
+    mkfifo scan.pgm.enc.png
+    snap
+    run mc encrypt -k k.key --force scan.pgm
+    expect_fail "a named pipe at encrypt's default output" "medcrypt: scan.pgm.enc.png: " \
+        "is a named pipe or a device: an output name medcrypt chose is never written into one (give it with -o to write there)" 0
+    rm -f scan.pgm.enc.png
+    run mc encrypt -k k.key -o "$R/c.pgm.enc.png" scan.pgm
+    mkfifo "$R/c.pgm"
+    snap
+    run mc decrypt -k k.key "$R/c.pgm.enc.png"
+    expect_fail "a named pipe at decrypt's default output" "medcrypt: $R/c.pgm: " \
+        "is a named pipe or a device: an output name medcrypt chose" 0
+    # One named with -o, but another user's (planted under the name the
+    # user meant for the key, it would take the key's only copy), or
+    # reached through another user's link: refused too.
+    if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+        rm -f "$R/c.pgm"
+        mkfifo "$R/c.pgm" && chown nobody "$R/c.pgm"
+        snap
+        run mc keygen --aadhaar "2345 6789 0124" --dob 1990-05-17 -o "$R/c.pgm"
+        expect_fail "keygen -o another user's named pipe" "medcrypt: $R/c.pgm: " \
+            "is a named pipe or a device of another user: not written into" 0
+        rm -f "$R/c.pgm"
+        ln -s /dev/null "$R/c.pgm" && chown -h nobody "$R/c.pgm"
+        snap
+        run mc decrypt -k k.key -o "$R/c.pgm" "$R/c.pgm.enc.png"
+        expect_fail "decrypt -o another user's link to /dev/null" "medcrypt: $R/c.pgm: " \
+            "of another user: not written into" 0
+    else
+        echo "# not root: another user's named pipe not tried"
+    fi
+    rm -f "$R/c.pgm" "$R/c.pgm.enc.png"
 fi
 
 # No key at all: no -k, no MEDCRYPT_KEY, stdin not a terminal.

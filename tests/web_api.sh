@@ -479,6 +479,22 @@ req "$MAIN/encrypt/$AADHAAR_DIGITS"
 expect 404 "an unknown path holding an Aadhaar number: 404"
 check "it is logged with its digits masked" \
     sh -c "grep -q -F 'GET /encrypt/############ 404 ' '$R/main.log' && ! grep -q -F '$AADHAAR_DIGITS' '$R/main.log'"
+# So are those of any request no route took (a security audit): one
+# answered 400 before routing, one whose method is the identifier. A
+# request with two lengths (RFC 9112, 6.3: a smuggling attempt) is
+# refused.
+python3 -c 'import socket, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1].rsplit(":", 1)[1])))
+c.sendall(b"POST /api/v1/keygen HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 5\r\nContent-Length: 37\r\nConnection: close\r\n\r\naadhaar=9876+5432+1012&dob=1977-07-07")
+print(c.recv(64).split(b"\r\n")[0].decode())' "$MAIN" >"$R/o" 2>&1
+check "two Content-Length fields: 400" grep -q '^HTTP/1.1 400' "$R/o"
+check "logged with its known path as it is" grep -q -F 'POST /api/v1/keygen 400 ' "$R/main.log"
+req -H 'Host:' "$MAIN/$AADHAAR_DIGITS/$DOB"
+expect 400 "no Host header and identifiers in the path: 400"
+req -X "$AADHAAR_DIGITS" "$MAIN/encrypt"
+check "a method made of an Aadhaar number: 4xx" [ "${STATUS#4}" != "$STATUS" ]
+check "both are logged with their digits masked" \
+    sh -c "grep -q -F 'GET /############/####-##-## 400 ' '$R/main.log' && grep -q -E '^#+ /encrypt 4[0-9][0-9] ' '$R/main.log' && ! grep -q -F '$AADHAAR_DIGITS' '$R/main.log'"
 
 # --- the pages, without JavaScript ---------------------------------------
 req -F "image=@$PGM" -F "aadhaar=$AADHAAR" -F "dob=$DOB" -F "key=" "$MAIN/encrypt"
@@ -805,7 +821,7 @@ else
     not_ok "the access log holds secrets:$leaked"
 fi
 check "the access log has one line per request: method path status bytes ms" \
-    sh -c "grep -v '^medcrypt: ' '$R/main.log' | grep -v -q -E '^[A-Z]+ /[^ ]* ([0-9]{3}|-) [0-9]+ [0-9]+\$' && exit 1; grep -q -E '^POST /api/v1/decrypt 422 [0-9]+ [0-9]+\$' '$R/main.log'"
+    sh -c "grep -v '^medcrypt: ' '$R/main.log' | grep -v -q -E '^[A-Z#]+ /[^ ]* ([0-9]{3}|-) [0-9]+ [0-9]+\$' && exit 1; grep -q -E '^POST /api/v1/decrypt 422 [0-9]+ [0-9]+\$' '$R/main.log'"
 check "the server's stderr has no sanitizer report" \
     sh -c "! grep -q -E 'AddressSanitizer|LeakSanitizer|runtime error:' '$R/all.log'"
 check "the log shows paths without query strings" sh -c "grep -q -E '^GET /encrypt 200 ' '$R/main.log' && ! grep -q '?' '$R/main.log'"

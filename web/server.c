@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -702,6 +703,26 @@ static void workers_join(void)
     work.n_threads = 0;
 }
 
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    (void)value;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0 ||
+        strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+        (*(unsigned *)cls)++;
+    return MHD_YES;
+}
+
+/* The Content-Length and Transfer-Encoding fields of a request. */
+static unsigned framing_fields(struct MHD_Connection *conn)
+{
+    unsigned n = 0;
+
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &n);
+    return n;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -730,6 +751,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (version != NULL && strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST) == NULL) {
             reply_error(r, 400, "an HTTP/1.1 request needs a Host header (RFC 9112, 3.2)");
+            return queue(r);
+        }
+        /* RFC 9112, 6.3: differing Content-Length fields are an error, and
+         * one with Transfer-Encoding may be a smuggling attempt; a proxy
+         * that took the other length would see a second request in this
+         * body (libmicrohttpd takes the first: a security audit). */
+        if (framing_fields(conn) > 1) {
+            reply_error(r, 400, "a request needs one Content-Length, or Transfer-Encoding "
+                                "alone (RFC 9112, 6.3)");
             return queue(r);
         }
         if ((r->route = route_find(r)) == NULL)
@@ -815,6 +845,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return queue(r);
 }
 
+static bool known_path(const char *path)
+{
+    for (const struct route *rt = routes; rt->path != NULL; rt++)
+        if (strcmp(rt->path, path) == 0)
+            return true;
+    return false;
+}
+
+static void mask_digits(char *s)
+{
+    for (; *s != '\0'; s++)
+        if (*s >= '0' && *s <= '9')
+            *s = '#';
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode code)
 {
@@ -830,12 +875,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     clock_gettime(CLOCK_MONOTONIC, &now);
     ms = (long)(now.tv_sec - r->start.tv_sec) * 1000 +
          (long)(now.tv_nsec - r->start.tv_nsec) / 1000000;
-    /* A path no route knows may be anything a client typed, an Aadhaar
-     * number or a date of birth: its digits are not logged. */
-    if (r->route == NULL && r->status == 404)
-        for (char *p = r->path; *p != '\0'; p++)
-            if (*p >= '0' && *p <= '9')
-                *p = '#';
+    /* A request no route took (404, 405, 400 before routing) may carry
+     * anything a client typed, an Aadhaar number or a date of birth, in
+     * its path or even its method: their digits are not logged. */
+    if (r->route == NULL) {
+        if (!known_path(r->path))
+            mask_digits(r->path);
+        mask_digits(r->method);
+    }
     /* The access log: method, path, status, bytes, milliseconds. Never a
      * query string, a header or a body. "- 0": no response reached the
      * client (it went away, or the connection was cut: a slow body, a

@@ -16,6 +16,13 @@ void cli_error(const char *file, const char *fmt, ...) __attribute__((format(pri
 void cli_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "medcrypt X (cipher format N)" on stdout; returns 0. */
 int cli_version(void);
+/* A line from fd, one byte per read(2): no stdio buffer keeps a copy of
+ * an identifier, and what follows the line stays unread. False for an
+ * empty or missing line, or one that does not fit (the buffer is wiped). */
+bool cli_read_line(int fd, char *buf, size_t size);
+/* No core dump, and not dumpable (no ptrace by the same user): called
+ * first by both programs, which hold keys and images. */
+void cli_no_core_dumps(void);
 /* rc, or 1 (said on stderr) if standard output could not be written:
  * what main returns, as GNU's close_stdout. */
 int cli_stdout_checked(int rc);
@@ -44,6 +51,9 @@ void cli_bad_option(const char *verb, const char *optstring, int argc, char **ar
 /* Reads a whole file ("-" = stdin). On failure prints the error and
  * returns false. max: refuse files larger than this. */
 bool cli_read_file(const char *path, size_t max, uint8_t **buf, size_t *len);
+/* write(2) until all of buf is written (EINTR retried); false with errno
+ * set. No stdio buffer keeps a copy (a key). */
+bool cli_write_fd(int fd, const uint8_t *buf, size_t len);
 /* Writes buf to path through a temporary file in the same directory
  * (with no name where the filesystem allows), given its name only once
  * complete and synced: never a partial file under the final name.

@@ -119,7 +119,7 @@ static int write_stream(mc_ctx *ctx, size_t max_input, const mc_key *key,
         cli_error(plain_path, "%s", mc_strerror(err));
         goto out;
     }
-    if (cli_write_file(output, out, out_len, force, cli_mode(false), true))
+    if (cli_write_file(output, out, out_len, force, cli_mode(true), true))
         rc = 0;
 out:
     if (buf != NULL) {
@@ -313,8 +313,9 @@ int cmd_analyze(int argc, char **argv)
             cli_error(report, "%s", mc_strerror(err));
             goto out;
         }
-        if (!cli_write_file(report, (const uint8_t *)text, out_len, force, cli_mode(false), true))
+        if (!cli_write_file(report, (const uint8_t *)text, out_len, force, cli_mode(true), true))
             goto out;
+        sodium_memzero(text, out_len); /* the plain image's histogram and pixels */
         mc_free(text);
         text = NULL;
         /* --report -: the page is standard output's, whole (a table or
@@ -342,6 +343,8 @@ out:
         free(plain_buf);
     }
     free(cipher_buf);
+    if (text != NULL)
+        sodium_memzero(text, out_len);
     mc_free(text);
     mc_analysis_free(an);
     mc_image_free(plain);

@@ -18,19 +18,50 @@ static const char HELP[] =
     "\n"
     "Options:\n"
     "    -a, --aadhaar NUMBER  12 digits (spaces, hyphens allowed), valid check digit\n"
-    "                          (asked on the terminal if omitted)\n"
+    "                          (asked on the terminal if omitted; '-': the first\n"
+    "                          line of standard input)\n"
     "    -d, --dob DATE        date of birth, YYYY-MM-DD, from 1900-01-01 to today\n"
     "                          (today anywhere on Earth: a birth after midnight in\n"
     "                          India counts, though it is still yesterday in UTC;\n"
-    "                          asked on the terminal if omitted)\n"
+    "                          asked on the terminal if omitted; '-': the next\n"
+    "                          line of standard input)\n"
     "    -o, --output KEYFILE  write the key to KEYFILE (mode 0600) instead of\n"
     "                          standard output; never overwrites without --force\n"
     "    -f, --force           replace an existing KEYFILE\n"
     "    -h, --help            this help\n"
     "\n"
     "The Aadhaar number is shown only masked (XXXX XXXX 1234) and is never stored.\n"
-    "Given with --aadhaar it is in the shell's history and, while keygen runs, in\n"
-    "ps for every user: on a shared machine leave it out and type it when asked.\n";
+    "Given with --aadhaar it is in the shell's history and, for a moment, in ps\n"
+    "for every user: on a shared machine leave it out and type it when asked, or\n"
+    "give '-' and send it on standard input, as a script would:\n"
+    "    printf '%s\\n%s\\n' \"$AADHAAR\" \"$DOB\" | medcrypt keygen -a - -d - -o KEYFILE\n";
+
+/* An identifier given as an argument is copied into buf and wiped from
+ * the argument; '-' reads it from a line of standard input, unbuffered
+ * (stdio's buffer would keep a copy). */
+static bool take_identifier(const char *option, const char **value, char *buf, size_t size)
+{
+    char *arg = (char *)*value;
+
+    if (arg == NULL)
+        return true;
+    if (strcmp(arg, "-") == 0) {
+        if (!cli_read_line(STDIN_FILENO, buf, size)) {
+            cli_error(NULL, "%s -: expected a line on standard input", option);
+            return false;
+        }
+    } else {
+        if (strlen(arg) >= size) {
+            cli_error(NULL, "%s: too long", option);
+            sodium_memzero(arg, strlen(arg));
+            return false;
+        }
+        strcpy(buf, arg);
+        sodium_memzero(arg, strlen(arg));
+    }
+    *value = buf;
+    return true;
+}
 
 int cmd_keygen(int argc, char **argv)
 {
@@ -66,6 +97,11 @@ int cmd_keygen(int argc, char **argv)
         cli_error(NULL, "keygen: unexpected argument '%s'", argv[optind]);
         return 1;
     }
+    /* Copied, and wiped from the arguments, which every user can read in
+     * /proc/PID/cmdline while keygen runs; or read from standard input. */
+    if (!take_identifier("--aadhaar", &aadhaar, aadhaar_buf, sizeof aadhaar_buf) ||
+        !take_identifier("--dob", &dob, dob_buf, sizeof dob_buf))
+        goto out;
     if (aadhaar == NULL && isatty(STDIN_FILENO) &&
         cli_prompt("Aadhaar number: ", true, aadhaar_buf, sizeof aadhaar_buf))
         aadhaar = aadhaar_buf;
@@ -73,7 +109,7 @@ int cmd_keygen(int argc, char **argv)
         cli_prompt("Date of birth (YYYY-MM-DD): ", false, dob_buf, sizeof dob_buf))
         dob = dob_buf;
     if (aadhaar == NULL || dob == NULL) {
-        cli_error(NULL, "keygen needs --aadhaar and --dob");
+        cli_error(NULL, "keygen needs --aadhaar and --dob ('-' reads one from standard input)");
         goto out;
     }
     if (output != NULL && cli_output_taken(output, force, true))
@@ -92,7 +128,12 @@ int cmd_keygen(int argc, char **argv)
     if (output == NULL || strcmp(output, "-") == 0) {
         /* The key's only copy: a full disk or a closed pipe under
          * "keygen > patient.key" must fail here, before "key generated". */
-        if (printf("%s\n", text) < 0 || fflush(stdout) != 0 || ferror(stdout)) {
+        size_t n = strlen(text);
+
+        /* Straight to the descriptor: stdout's stdio buffer would keep a
+         * copy of the key until exit (a security audit). */
+        text[n] = '\n';
+        if (fflush(stdout) != 0 || !cli_write_fd(STDOUT_FILENO, (const uint8_t *)text, n + 1)) {
             cli_error(NULL, "standard output: the key could not be written: %s",
                       strerror(errno));
             goto out;

@@ -102,6 +102,7 @@ static int run_main(int argc, char **argv)
     const struct verb *v;
     const char *verb;
 
+    cli_no_core_dumps();
 #ifdef __GLIBC__
     /* Image-sized buffers straight from mmap and back to the system when
      * freed. glibc otherwise raises its mmap threshold after each large

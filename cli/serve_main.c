@@ -15,6 +15,7 @@
 
 int main(int argc, char **argv)
 {
+    cli_no_core_dumps();
 #ifdef __GLIBC__
     mallopt(M_MMAP_THRESHOLD, 1 << 20); /* as in main.c */
 #endif

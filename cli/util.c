@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
@@ -108,6 +110,46 @@ int cli_stdout_checked(int rc)
         return 1;
     }
     return rc;
+}
+
+bool cli_read_line(int fd, char *buf, size_t size)
+{
+    size_t n = 0;
+    char c;
+
+    for (;;) {
+        ssize_t got = read(fd, &c, 1);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0 || c == '\n')
+            break;
+        if (n + 1 >= size) { /* too long: the rest of the line is dropped */
+            n = size; /* and the whole refused */
+            continue;
+        }
+        buf[n++] = c;
+    }
+    if (n >= size) {
+        sodium_memzero(buf, size);
+        return false;
+    }
+    while (n > 0 && buf[n - 1] == '\r')
+        n--;
+    buf[n] = '\0';
+    return n > 0;
+}
+
+void cli_no_core_dumps(void)
+{
+    const struct rlimit none = {0, 0};
+
+    /* A crash must not write the keys and the images it held to disk,
+     * whatever `ulimit -c` or systemd-coredump say, and no other process
+     * of the same user may read this one's memory (ptrace, /proc/PID/mem);
+     * the systemd unit's LimitCORE=0 covers only the server it starts (a
+     * security audit). Both are hints: a failure changes nothing else. */
+    (void)setrlimit(RLIMIT_CORE, &none);
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
 int cli_version(void)
@@ -271,10 +313,15 @@ bool cli_read_file(const char *path, size_t max, uint8_t **out, size_t *out_len)
                 cli_error(shown, "file too large");
                 goto fail;
             }
-            if ((p = realloc(buf, cap * 2)) == NULL) {
+            /* not realloc(), which would free the old block unwiped: it
+             * holds part of an image or a key file */
+            if ((p = mc__alloc_huge(cap * 2)) == NULL) {
                 cli_error(shown, "out of memory");
                 goto fail;
             }
+            memcpy(p, buf, len);
+            sodium_memzero(buf, len);
+            mc__free_huge(buf);
             buf = p;
             cap *= 2;
         }
@@ -299,6 +346,8 @@ bool cli_read_file(const char *path, size_t max, uint8_t **out, size_t *out_len)
     *out_len = len;
     return true;
 fail:
+    if (buf != NULL)
+        sodium_memzero(buf, len);
     mc__free_huge(buf);
     if (!is_stdin)
         close(fd);
@@ -571,7 +620,7 @@ static int create_tmp(char *tmp, size_t x, int unnamed)
     return -1;
 }
 
-static bool write_all(int fd, const uint8_t *buf, size_t len)
+bool cli_write_fd(int fd, const uint8_t *buf, size_t len)
 {
     while (len > 0) {
         ssize_t n = write(fd, buf, len);
@@ -757,7 +806,7 @@ static void output_bytes(cli_output *o, const uint8_t *data, size_t len)
 {
     if (o->err != 0)
         return;
-    if (!write_all(o->fd, data, len)) {
+    if (!cli_write_fd(o->fd, data, len)) {
         o->err = errno;
         return;
     }
@@ -1119,6 +1168,11 @@ bool cli_prompt(const char *question, bool secret, char *buf, size_t size)
 
     if (tty == NULL)
         return false;
+    /* Unbuffered: fgets() would read the line into the stream's own
+     * buffer, which fclose() frees unwiped (a key, an Aadhaar number:
+     * a security audit). One byte per read(2) is nothing for a line
+     * typed by hand. */
+    setvbuf(tty, NULL, _IONBF, 0);
     fprintf(tty, "%s", question);
     fflush(tty);
     if (secret && tcgetattr(fileno(tty), &old) == 0) {

@@ -331,6 +331,8 @@ mc_err mc__image_name_from_side(mc_image *img)
     size_t l;
     char *name;
 
+    if (img->name != NULL) /* a file name may name the patient */
+        sodium_memzero(img->name, strlen(img->name));
     free(img->name);
     img->name = NULL;
     if (!mc__side_find(img->side, img->side_len, MC_SIDE_NAME, &d, &l))
@@ -340,6 +342,7 @@ mc_err mc__image_name_from_side(mc_image *img)
     memcpy(name, d, l);
     name[l] = '\0';
     if (strlen(name) != l) { /* an embedded NUL: not a name */
+        sodium_memzero(name, l);
         free(name);
         return MC_OK;
     }

@@ -631,6 +631,53 @@ assert_rc 0 "keygen accepts hyphens in the Aadhaar number and a leap day"
 run mc keygen --aadhaar 234567890124 --dob 1900-01-01
 assert_rc 0 "keygen accepts 1900-01-01"
 
+# Identifiers on standard input ('-'), as a script gives them without
+# putting them in ps; and one given as an argument is wiped from it: with
+# --aadhaar given and --dob read from a pipe nobody writes to yet, the
+# process waits, and its /proc/PID/cmdline no longer holds the number.
+printf '2345 6789 0124\n1990-05-17\n' | mc keygen -a - -d - >"$R/out" 2>"$R/err"
+RC=$?
+LAST="keygen -a - -d - (from a pipe)"
+assert_rc 0 "keygen -a - -d - reads both from standard input"
+check_key_line() {
+    if [ "$(awk 'END { print NR }' "$R/out")" = 1 ] && grep -Eq "$KEY_RE" "$R/out"; then
+        ok "$1"
+    else
+        not_ok "$1 (got: $(tr '\n' '|' <"$R/out"))"
+    fi
+}
+check_key_line "keygen -a - -d - prints one key line"
+assert_grep "keygen -a - -d - shows the Aadhaar masked" "$R/err" 'XXXX XXXX 0124'
+snap
+printf '' | mc keygen -a - -d 1990-05-17 >"$R/out" 2>"$R/err"
+RC=$?
+LAST="keygen -a - with nothing on standard input"
+expect_fail "keygen -a - with nothing on standard input" "medcrypt: " \
+    "--aadhaar -: expected a line on standard input" 0
+if [ -d /proc/self ] && mkfifo "$R/ids"; then
+    mc keygen --aadhaar 234567890124 --dob - <"$R/ids" >"$R/out" 2>"$R/err" &
+    kg=$!
+    exec 7>"$R/ids" # opens the pipe: keygen starts, then waits for a line
+    # (the number goes once keygen has parsed its options: waited for, up
+    # to 10 s; it stays for good on a keygen that does not wipe it)
+    i=0
+    while [ $i -lt 200 ] && tr '\0' ' ' <"/proc/$kg/cmdline" 2>/dev/null | grep -q 234567890124; do
+        sleep 0.05
+        i=$((i + 1))
+    done
+    if tr '\0' ' ' <"/proc/$kg/cmdline" | grep -q 234567890124; then
+        not_ok "an Aadhaar number given as an argument is wiped from /proc/PID/cmdline"
+    else
+        ok "an Aadhaar number given as an argument is wiped from /proc/PID/cmdline"
+    fi
+    printf '1990-05-17\n' >&7
+    exec 7>&-
+    wait "$kg"
+    RC=$?
+    assert_rc 0 "keygen --dob - then reads the date from the pipe"
+    rm -f "$R/ids"
+fi
+
 snap
 run mc keygen --aadhaar "2345 6789 0124" --dob 1990-05-17 -o k.key
 assert_rc 0 "keygen -o k.key exits 0"

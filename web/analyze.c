@@ -115,6 +115,7 @@ void page_analyze_post(struct req *r)
     buf_puts(&content, "<div class=\"report\" id=\"analysis-report\">\n");
     buf_put(&content, body, (size_t)(end - body));
     buf_puts(&content, "</div>\n<p><a href=\"/analyze\">Analyze another image</a></p>\n");
+    sodium_memzero(html, html_len); /* the plain image's histogram and pixels */
     mc_free(html);
     reply_page(r, 200, "Security analysis report", "analyze", &content);
     buf_wipe(&content);
@@ -144,6 +145,7 @@ void api_analyze(struct req *r)
     buf_put(&b, json, json_len);
     if (json_len == 0 || json[json_len - 1] != '\n')
         buf_puts(&b, "\n");
+    sodium_memzero(json, json_len); /* the plain image's histogram */
     mc_free(json);
     reply_buf(r, 200, "application/json", &b);
 }

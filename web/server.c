@@ -897,6 +897,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         MHD_destroy_post_processor(r->pp);
     for (int i = 0; i < r->n_fields; i++) {
         buf_wipe(&r->fields[i].data);
+        if (r->fields[i].filename != NULL) /* "Ramesh_Kumar_CT.dcm" */
+            sodium_memzero(r->fields[i].filename, strlen(r->fields[i].filename));
         free(r->fields[i].filename);
     }
     buf_wipe(&r->body);

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +166,94 @@ static bool write_streamed(const struct job *job, mc_image *img, const char *pat
     return cli_output_commit(o);
 }
 
+/* The outputs of a batch's files so far, so that two inputs never write
+ * one file: scan.jpg.enc.png and scan.jpg.png.enc.png both decrypt to
+ * scan.jpg.png, x.dcm.enc.png and x.dcm.ENC.PNG to x.dcm, and with
+ * --force the second replaced the first, whose only copy a routine
+ * "rm *.enc.png" then deleted (a batch audit). An open-addressing set of
+ * the outputs' real folders and names, twice the inputs in size. */
+static struct {
+    pthread_mutex_t lock;
+    struct claim {
+        char *key;         /* the folder's real path, '/', the name */
+        const char *input; /* whose output it is */
+    } *slots;
+    size_t mask; /* slots - 1, a power of two minus one */
+} claims = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void claims_start(int n)
+{
+    size_t cap = 4;
+
+    while (cap < (size_t)n * 2)
+        cap *= 2;
+    if ((claims.slots = calloc(cap, sizeof *claims.slots)) != NULL)
+        claims.mask = cap - 1;
+}
+
+static void claims_end(void)
+{
+    for (size_t i = 0; claims.slots != NULL && i <= claims.mask; i++)
+        free(claims.slots[i].key);
+    free(claims.slots);
+    claims.slots = NULL;
+}
+
+/* output's folder resolved (./a, sub/../a and a link to the folder are
+ * one place), then its name; malloc'd, or NULL. */
+static char *place_of(const char *output)
+{
+    const char *base = cli_basename(output);
+    char dir[PATH_MAX], real[PATH_MAX], *key;
+    size_t n;
+
+    if (base == output)
+        snprintf(dir, sizeof dir, ".");
+    else if ((size_t)(base - output) < sizeof dir)
+        snprintf(dir, sizeof dir, "%.*s", (int)(base - output), output);
+    else
+        return NULL;
+    if (realpath(dir, real) == NULL)
+        return strdup(output);
+    n = strlen(real) + strlen(base) + 2;
+    if ((key = malloc(n)) != NULL)
+        snprintf(key, n, "%s/%s", real, base);
+    return key;
+}
+
+/* False (said) if output is already another input's in this batch. */
+static bool claim_output(const struct job *job, const char *input, const char *output)
+{
+    uint64_t h = 1469598103934665603u; /* FNV-1a */
+    const char *other = NULL;
+    char *key;
+    size_t i;
+
+    if (claims.slots == NULL || (key = place_of(output)) == NULL)
+        return true; /* one input, or no memory: each meets its output as before */
+    for (const char *c = key; *c != '\0'; c++)
+        h = (h ^ (unsigned char)*c) * 1099511628211u;
+    pthread_mutex_lock(&claims.lock);
+    for (i = (size_t)h & claims.mask; claims.slots[i].key != NULL; i = (i + 1) & claims.mask)
+        if (strcmp(claims.slots[i].key, key) == 0) {
+            other = claims.slots[i].input;
+            break;
+        }
+    if (other == NULL) {
+        claims.slots[i].key = key;
+        claims.slots[i].input = input;
+        key = NULL;
+    }
+    pthread_mutex_unlock(&claims.lock);
+    free(key);
+    if (other == NULL)
+        return true;
+    cli_error(input, "its output %s is also that of %s in this run: not written", output,
+              other);
+    cli_hint("%s it alone, with -o OUTPUT", job->decrypt ? "decrypt" : "encrypt");
+    return false;
+}
+
 static void report(const struct job *job, const char *input, mc_err err)
 {
     cli_report(shown_name(input), job->ctx, err);
@@ -260,7 +350,7 @@ static bool process(const struct job *job, const char *input)
             cli_error(input, "out of memory");
             return false;
         }
-        if (cli_output_taken(output, job->force, false))
+        if (!claim_output(job, input, output) || cli_output_taken(output, job->force, false))
             goto out;
     }
     if (!cli_read_file(input, job->max_input, &in, &in_len))
@@ -293,7 +383,8 @@ static bool process(const struct job *job, const char *input)
     }
     if (job->decrypt && job->output == NULL) {
         mc_image_get_info(img, &info);
-        if ((output = decrypted_name(input, &info, mc_image_name(img))) == NULL)
+        if ((output = decrypted_name(input, &info, mc_image_name(img))) == NULL ||
+            !claim_output(job, input, output))
             goto out;
     }
     ok = write_streamed(job, img, job->output != NULL ? job->output : output, &err);
@@ -324,31 +415,64 @@ static bool process_one(void *arg, const char *input)
 }
 
 struct input_id {
-    dev_t dev;
-    ino_t ino;
+    dev_t dev, dir_dev;
+    ino_t ino, dir_ino;
+    const char *base;
     int index;
 };
 
 static int by_file_then_index(const void *a, const void *b)
 {
     const struct input_id *x = a, *y = b;
+    int c;
+
     if (x->dev != y->dev)
         return x->dev < y->dev ? -1 : 1;
     if (x->ino != y->ino)
         return x->ino < y->ino ? -1 : 1;
+    if (x->dir_dev != y->dir_dev)
+        return x->dir_dev < y->dir_dev ? -1 : 1;
+    if (x->dir_ino != y->dir_ino)
+        return x->dir_ino < y->dir_ino ? -1 : 1;
+    if ((c = strcmp(x->base, y->base)) != 0)
+        return c;
     return (x->index > y->index) - (x->index < y->index);
 }
 
-/* The same file given twice (scan.pgm ./scan.pgm) is done once: each
- * repeat is dropped from inputs[] with one line, and counted as a
- * failure. Otherwise it met its own output ("already exists") or, with
- * --force, was done again. Returns the repeats; *n is the new count. */
+static bool same_place(const struct input_id *x, const struct input_id *y)
+{
+    return x->dev == y->dev && x->ino == y->ino && x->dir_dev == y->dir_dev &&
+           x->dir_ino == y->dir_ino && strcmp(x->base, y->base) == 0;
+}
+
+/* The folder that holds path: its stat. */
+static bool stat_dir_of(const char *path, struct stat *st)
+{
+    const char *base = cli_basename(path);
+    char dir[4096];
+
+    if (base == path)
+        return stat(".", st) == 0;
+    if ((size_t)(base - path) >= sizeof dir)
+        return false;
+    memcpy(dir, path, (size_t)(base - path));
+    dir[base - path] = '\0';
+    return stat(dir, st) == 0;
+}
+
+/* The same file given twice under one name in one folder (scan.pgm
+ * ./scan.pgm sub/../scan.pgm) is done once: each repeat is dropped from
+ * inputs[] with one line, and counted as a failure. Otherwise it met its
+ * own output ("already exists") or, with --force, was done again. A hard
+ * link in another folder, or under another name, is another input with
+ * an output of its own (a batch audit: a snapshot's folder had no cipher
+ * to send). Returns the repeats; *n is the new count. */
 static int drop_repeats(char **inputs, int *n)
 {
     struct input_id *ids = malloc((size_t)*n * sizeof *ids);
     bool *repeat = calloc((size_t)*n, sizeof *repeat);
     int m = 0, repeats = 0, kept = 0;
-    struct stat st;
+    struct stat st, dir;
 
     if (ids == NULL || repeat == NULL) { /* then each meets its output as before */
         free(ids);
@@ -356,13 +480,15 @@ static int drop_repeats(char **inputs, int *n)
         return 0;
     }
     for (int i = 0; i < *n; i++)
-        if (strcmp(inputs[i], "-") != 0 && stat(inputs[i], &st) == 0 && S_ISREG(st.st_mode))
-            ids[m++] = (struct input_id){st.st_dev, st.st_ino, i};
-    /* Sorted by file, then by position: in each run of one file, all but
-     * the first position are repeats. */
+        if (strcmp(inputs[i], "-") != 0 && stat(inputs[i], &st) == 0 && S_ISREG(st.st_mode) &&
+            stat_dir_of(inputs[i], &dir))
+            ids[m++] = (struct input_id){st.st_dev, dir.st_dev, st.st_ino, dir.st_ino,
+                                         cli_basename(inputs[i]), i};
+    /* Sorted by file and place, then by position: in each run of one
+     * file in one place, all but the first position are repeats. */
     qsort(ids, (size_t)m, sizeof *ids, by_file_then_index);
     for (int k = 1; k < m; k++)
-        if (ids[k].dev == ids[k - 1].dev && ids[k].ino == ids[k - 1].ino)
+        if (same_place(&ids[k], &ids[k - 1]))
             repeat[ids[k].index] = true;
     for (int i = 0; i < *n; i++) {
         if (repeat[i]) {
@@ -481,7 +607,10 @@ static int run(int argc, char **argv, bool decrypt)
     job.ctx->chunk_digests = !decrypt;
     if (cli_load_key(key_file, &key)) {
         job.key = &key;
+        if (n_inputs > 1)
+            claims_start(n_inputs);
         failures = repeats + cli_batch(files, argv + optind, n_inputs, process_one, &job);
+        claims_end();
         mc_key_wipe(&key);
     } else {
         failures = -1;

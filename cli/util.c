@@ -35,6 +35,7 @@ static void emit(const char *prefix, const char *file, const char *fmt, va_list 
 {
     char msg[2048];
     int n = 0;
+    size_t clear = atomic_load(&progress_shown) ? 4 : 0; /* "\r\033[K" */
 
     if (file != NULL)
         n = snprintf(msg, sizeof msg, "%s%s%s: ", atomic_load(&progress_shown) ? "\r\033[K" : "",
@@ -45,6 +46,11 @@ static void emit(const char *prefix, const char *file, const char *fmt, va_list 
     if (n < 0 || (size_t)n >= sizeof msg)
         n = 0;
     vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+    /* A file name is anyone's bytes: an escape sequence would reach the
+     * terminal, and a newline would forge a second line (a batch audit). */
+    for (char *c = msg + clear; *c != '\0'; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
     fflush(stdout);
     fprintf(stderr, "%s\n", msg);
 }

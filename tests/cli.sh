@@ -953,6 +953,32 @@ run mc decrypt -k k.key -o - scan.pgm.enc.png
 assert_rc 0 "the same input three times: its one output decrypts"
 rm -rf sub scan.pgm.enc.png
 
+# Two inputs of one batch never write one file (a batch audit): here two
+# different ciphers whose names both decrypt to pair.pgm, even with
+# --force; the second is refused (one line, a hint), the first written.
+mkdir -p pair
+cp scan.pgm pair.pgm
+run mc encrypt -k k.key -o pair/pair.pgm.enc.png pair.pgm
+cp photo.ppm pair.pgm
+run mc encrypt -k k.key -o pair/pair.pgm.ENC.PNG pair.pgm
+rm -f pair.pgm
+run mc decrypt -k k.key --force -j 1 pair/pair.pgm.enc.png pair/pair.pgm.ENC.PNG
+assert_rc 1 "two ciphers with one output name in a batch: exit status 1"
+assert_err_is_two "two ciphers with one output name: one line and a hint for the second" \
+    "medcrypt: pair/pair.pgm.ENC.PNG: its output pair/pair.pgm is also that of pair/pair.pgm.enc.png in this run: not written" \
+    "medcrypt: hint: decrypt it alone, with -o OUTPUT"
+assert_same "two ciphers with one output name: the first is written, not replaced" \
+    scan.pgm pair/pair.pgm
+rm -rf pair
+# A hard link in another folder is another input, with its own output.
+mkdir -p la lb
+cp scan.pgm la/s.pgm && ln la/s.pgm lb/s.pgm
+run mc encrypt -k k.key la/s.pgm lb/s.pgm
+assert_rc 0 "a file and its hard link in another folder: exit status 0"
+assert_file "the file is encrypted" la/s.pgm.enc.png
+assert_file "its hard link in the other folder too" lb/s.pgm.enc.png
+rm -rf la lb
+
 # A cipher image among the inputs ("encrypt *" in a folder that holds
 # both) is not encrypted again: one line, exit 1, no .enc.png.enc.png;
 # the plain files of the batch are still encrypted.

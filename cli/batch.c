@@ -51,6 +51,8 @@ int cli_batch(int jobs, char **inputs, int n, bool (*fn)(void *arg, const char *
      * 16-file -j 2 batch took 39.7 instead of 36.1 ms (docs/
      * PERFORMANCE.md, twelfth session). */
     committing = n > 1 && cli_committer_start();
+    if (n > 1)
+        cli_batch_watch(n);
     if (jobs > n)
         jobs = n;
     if (jobs > CLI_MAX_JOBS)
@@ -66,6 +68,7 @@ int cli_batch(int jobs, char **inputs, int n, bool (*fn)(void *arg, const char *
     failures = atomic_load(&pool.failures);
     if (committing)
         failures += cli_committer_finish();
+    cli_batch_watch(0);
     if (pool.progress)
         cli_progress_end();
     return failures;

@@ -16,6 +16,11 @@ void cli_error(const char *file, const char *fmt, ...) __attribute__((format(pri
 void cli_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "medcrypt X (cipher format N)" on stdout; returns 0. */
 int cli_version(void);
+/* The batch running, of total inputs (0 when it ends): a signal that
+ * stops it then says how many files were written. */
+void cli_batch_watch(int total);
+/* The verb running ("encrypt"), for hints that give a command line. */
+extern const char *cli_verb;
 /* A line from fd, one byte per read(2): no stdio buffer keeps a copy of
  * an identifier, and what follows the line stays unread. False for an
  * empty or missing line, or one that does not fit (the buffer is wiped). */

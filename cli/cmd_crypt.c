@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +19,11 @@
 
 #define CIPHER_SUFFIX ".enc.png"
 
-enum { OPT_PIXELS = 256 }; /* long options without a letter */
+enum { OPT_PIXELS = 256, OPT_SKIP }; /* long options without a letter */
 
 static const char ENCRYPT_HELP[] =
-    "Usage: medcrypt encrypt [-k KEYFILE] [-o OUTPUT] [--force] [-j N] INPUT...\n"
+    "Usage: medcrypt encrypt [-k KEYFILE] [-o OUTPUT | -O DIR] [-f | --skip-existing]\n"
+    "                        [-j N] [-v] INPUT...\n"
     "\n"
     "Encrypts each INPUT image (DICOM Part 10 with uncompressed pixel data, PNG\n"
     "gray/gray+alpha/RGB/RGBA 8 or 16 bit, palette PNG, PGM/PPM P2/P3/P5/P6 up to\n"
@@ -36,14 +38,22 @@ static const char ENCRYPT_HELP[] =
     "too and come back; the few that would no longer hold (a palette image's\n"
     "bKGD...) are named in a note.\n"
     "\n"
-    "Outputs go beside the inputs: scan.pgm -> scan.pgm.enc.png. A cipher image\n"
-    "given as INPUT is refused, not encrypted again (encrypt * in a folder that\n"
-    "holds both).\n"
+    "Outputs go beside the inputs (scan.pgm -> scan.pgm.enc.png), or into -O's\n"
+    "folder. A cipher image given as INPUT is refused, not encrypted again\n"
+    "(encrypt * in a folder that holds both). The cipher image's file name is the\n"
+    "input's, readable on its way: use -o when the name says who the patient is.\n"
     "\n"
     "Options:\n"
     "    -k, --key KEYFILE     the key file (else $MEDCRYPT_KEY, else a prompt)\n"
     "    -o, --output OUTPUT   output file, for a single INPUT; '-' = standard output\n"
+    "    -O, --output-dir DIR  put the outputs in the folder DIR (it must exist)\n"
+    "                          instead of beside the inputs (read-only media);\n"
+    "                          two inputs of one name: the second is refused\n"
     "    -f, --force           replace existing output files\n"
+    "        --skip-existing   leave an input whose output exists, and a cipher\n"
+    "                          image, as done (a batch run again): no error\n"
+    "    -v, --verbose         a line per file written on standard output:\n"
+    "                          INPUT -> OUTPUT (key id ...), for a record\n"
     "    -j, --jobs N          cores to use: N files at once, or one file's\n"
     "                          stages on N threads (default and 0: all cores;\n"
     "                          more than 64 counts as 64)\n"
@@ -59,7 +69,8 @@ static const char ENCRYPT_HELP[] =
     "yours (/dev/null, a FIFO): it is written into, never replaced.\n";
 
 static const char DECRYPT_HELP[] =
-    "Usage: medcrypt decrypt [-k KEYFILE] [-o OUTPUT] [--force] [-j N] CIPHER...\n"
+    "Usage: medcrypt decrypt [-k KEYFILE] [-o OUTPUT | -O DIR] [-f | --skip-existing]\n"
+    "                        [-j N] [-v] CIPHER...\n"
     "\n"
     "Decrypts each cipher PNG back to the exact original, in its original format\n"
     "(PGM/PPM and BMP come back byte for byte; PNG sample for sample; JPEG as a\n"
@@ -68,16 +79,23 @@ static const char DECRYPT_HELP[] =
     "cipher image was modified or damaged' if any sample or header byte changed;\n"
     "in both cases no output is written.\n"
     "\n"
-    "Outputs go beside the inputs: scan.pgm.enc.png -> scan.pgm; a cipher image\n"
-    "not named *.enc.png gives NAME.dec.EXT (EXT of the original format). A\n"
-    "name that is neither the original file's nor ends in its format's\n"
-    "extension gets that extension: a DICOM in report.png.enc.png comes back\n"
-    "as report.png.dcm.\n"
+    "Outputs go beside the inputs, or into -O's folder: scan.pgm.enc.png ->\n"
+    "scan.pgm; a cipher image not named *.enc.png gives NAME.dec.EXT (EXT of\n"
+    "the original format). A name that is neither the original file's nor ends\n"
+    "in its format's extension gets that extension: a DICOM in\n"
+    "report.png.enc.png comes back as report.png.dcm.\n"
     "\n"
     "Options:\n"
     "    -k, --key KEYFILE     the key file (else $MEDCRYPT_KEY, else a prompt)\n"
     "    -o, --output OUTPUT   output file for a single CIPHER; '-' = standard output\n"
+    "    -O, --output-dir DIR  put the outputs in the folder DIR (it must exist)\n"
+    "                          instead of beside the inputs; two ciphers of one\n"
+    "                          output name: the second is refused\n"
     "    -f, --force           replace existing output files\n"
+    "        --skip-existing   leave a cipher whose output exists as done (a batch\n"
+    "                          run again): no error\n"
+    "    -v, --verbose         a line per file written on standard output:\n"
+    "                          CIPHER -> OUTPUT (key id ...), for a record\n"
     "    -j, --jobs N          cores to use: N files at once, or one file's\n"
     "                          stages on N threads (default and 0: all cores;\n"
     "                          more than 64 counts as 64)\n"
@@ -93,16 +111,25 @@ static const char DECRYPT_HELP[] =
 struct job {
     bool decrypt;
     bool force;
+    bool verbose;       /* -v: a line per file written, on stdout */
+    bool skip_existing; /* --skip-existing */
     const char *output; /* -o, or NULL */
+    const char *outdir; /* -O, or NULL: outputs beside their inputs */
+    char key_id[MC_KEY_ID_HEX_BYTES];
     size_t max_input;   /* largest input file read, bytes */
     const mc_key *key;
     mc_ctx *ctx;
 };
 
-/* The output path for an input when -o is not given; malloc'd. ext is the
- * original format's extension (decrypt) or NULL (encrypt: fixed suffix).
- * "-" for standard input. */
-static char *default_output(const char *input, bool decrypt, const char *ext)
+static const char *shown_name(const char *path)
+{
+    return strcmp(path, "-") == 0 ? "standard input" : path;
+}
+
+/* The output path for an input beside it when -o is not given; malloc'd.
+ * ext is the original format's extension (decrypt) or NULL (encrypt:
+ * fixed suffix). "-" for standard input. */
+static char *output_beside(const char *input, bool decrypt, const char *ext)
 {
     size_t n = strlen(input);
     char *out;
@@ -122,6 +149,56 @@ static char *default_output(const char *input, bool decrypt, const char *ext)
     return out;
 }
 
+/* The same, in -O's folder when given: its name there. */
+static char *default_output(const struct job *job, const char *input, const char *ext)
+{
+    char *beside = output_beside(input, job->decrypt, ext), *out;
+    size_t dir_len, n;
+
+    if (beside == NULL || job->outdir == NULL || strcmp(beside, "-") == 0)
+        return beside;
+    dir_len = strlen(job->outdir);
+    while (dir_len > 1 && job->outdir[dir_len - 1] == '/')
+        dir_len--;
+    n = dir_len + strlen(cli_basename(beside)) + 2;
+    if ((out = malloc(n)) != NULL)
+        snprintf(out, n, "%.*s%s%s", (int)dir_len, job->outdir,
+                 job->outdir[dir_len - 1] == '/' ? "" : "/", cli_basename(beside));
+    free(beside);
+    return out;
+}
+
+/* Inputs skipped by --skip-existing: their outputs exist, or (encrypt)
+ * they are cipher images already. */
+static atomic_int skipped;
+
+static bool skip_existing(const struct job *job, const char *output)
+{
+    struct stat st;
+
+    if (!job->skip_existing || strcmp(output, "-") == 0 || lstat(output, &st) != 0)
+        return false;
+    atomic_fetch_add(&skipped, 1);
+    return true;
+}
+
+/* -v: "INPUT -> OUTPUT (key id ...)" on stdout, one whole line per file
+ * (the workers' lines never interleave), control characters as '?'. */
+static void say_written(const struct job *job, const char *input, const char *output)
+{
+    char line[3 * 4096];
+
+    snprintf(line, sizeof line, "%s -> %s (key id %s)", shown_name(input),
+             strcmp(output, "-") == 0 ? "standard output" : output, job->key_id);
+    for (char *c = line; *c != '\0'; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
+    flockfile(stdout);
+    printf("%s\n", line);
+    fflush(stdout);
+    funlockfile(stdout);
+}
+
 static bool refuse_terminal(const char *output, bool explicit_dash)
 {
     if (strcmp(output, "-") == 0 && !explicit_dash && isatty(STDOUT_FILENO)) {
@@ -130,11 +207,6 @@ static bool refuse_terminal(const char *output, bool explicit_dash)
         return true;
     }
     return false;
-}
-
-static const char *shown_name(const char *path)
-{
-    return strcmp(path, "-") == 0 ? "standard input" : path;
 }
 
 /* Writes img to path: encrypted into a cipher PNG, or (decrypting) in its
@@ -295,9 +367,10 @@ static bool says_format(const char *name, const mc_image_info *info)
  * without an extension. A JPEG comes back as a lossless PNG of its pixels:
  * scan.jpg.enc.png -> scan.jpg.png, never a PNG called scan.jpg.
  * NULL (said) on failure. */
-static char *decrypted_name(const char *input, const mc_image_info *info, const char *original)
+static char *decrypted_name(const struct job *job, const char *input, const mc_image_info *info,
+                            const char *original)
 {
-    char *output = default_output(input, true, info->extension), *named;
+    char *output = default_output(job, input, info->extension), *named;
     bool keep;
     size_t n;
 
@@ -339,18 +412,26 @@ static bool process(const struct job *job, const char *input)
 
     /* Fail early, before any work, if the output is known and taken. */
     if (job->output != NULL) {
-        if (cli_output_taken(job->output, job->force, true))
-            return false;
-        if (cli_same_file(input, job->output)) {
+        if (cli_same_file(input, job->output)) { /* before "already exists": it does */
             cli_error(input, "the output would overwrite the input");
             return false;
         }
+        if (skip_existing(job, job->output))
+            return true;
+        if (cli_output_taken(job->output, job->force, true))
+            return false;
     } else if (!job->decrypt) {
-        if ((output = default_output(input, false, NULL)) == NULL) {
+        if ((output = default_output(job, input, NULL)) == NULL) {
             cli_error(input, "out of memory");
             return false;
         }
-        if (!claim_output(job, input, output) || cli_output_taken(output, job->force, false))
+        if (!claim_output(job, input, output))
+            goto out;
+        if (skip_existing(job, output)) {
+            ok = true;
+            goto out;
+        }
+        if (cli_output_taken(output, job->force, false))
             goto out;
     }
     if (!cli_read_file(input, job->max_input, &in, &in_len))
@@ -359,9 +440,14 @@ static bool process(const struct job *job, const char *input)
      * encrypted again into NAME.enc.png.enc.png, a second layer nobody
      * asked for. */
     if (!job->decrypt && mc_is_cipher_image(in, in_len)) {
+        mc__free_huge(in); /* cipher bytes: nothing to wipe */
+        if (job->skip_existing) { /* done already: a batch run again */
+            atomic_fetch_add(&skipped, 1);
+            ok = true;
+            goto out;
+        }
         cli_error(shown_name(input),
                   "already a medcrypt cipher image: not encrypted again (decrypt it first)");
-        mc__free_huge(in); /* cipher bytes: nothing to wipe */
         goto out;
     }
     /* The file's bytes are dropped as soon as they are decoded (or become
@@ -383,13 +469,19 @@ static bool process(const struct job *job, const char *input)
     }
     if (job->decrypt && job->output == NULL) {
         mc_image_get_info(img, &info);
-        if ((output = decrypted_name(input, &info, mc_image_name(img))) == NULL ||
+        if ((output = decrypted_name(job, input, &info, mc_image_name(img))) == NULL ||
             !claim_output(job, input, output))
             goto out;
+        if (skip_existing(job, output)) {
+            ok = true;
+            goto out;
+        }
     }
     ok = write_streamed(job, img, job->output != NULL ? job->output : output, &err);
     if (err != MC_OK)
         report(job, input, err);
+    if (ok && job->verbose)
+        say_written(job, input, job->output != NULL ? job->output : output);
     /* Not a failure: said so that nobody first finds out at decryption. */
     if (ok && dropped[0] != '\0')
         cli_error(shown_name(input), "note: not kept: its PNG metadata chunks %s (the pixels "
@@ -504,14 +596,31 @@ static int drop_repeats(char **inputs, int *n)
     return repeats;
 }
 
+/* A batch's last line, on a terminal only (a script has the exit status,
+ * and -v): the progress line would otherwise leave nothing on screen,
+ * and a partial batch (a glob that missed a folder) look like a whole one
+ * (a batch audit). */
+static void summary(const char *verb, int inputs, int failures)
+{
+    int skips = atomic_load(&skipped), done = inputs - failures - skips;
+    char skips_text[64] = "", failures_text[64] = "";
+
+    if (skips > 0)
+        snprintf(skips_text, sizeof skips_text, ", %d skipped (done before)", skips);
+    if (failures > 0)
+        snprintf(failures_text, sizeof failures_text, ", %d failed (said above)", failures);
+    cli_error(NULL, "%d of %d files %sed%s%s", done, inputs, verb, skips_text, failures_text);
+}
+
 static int run(int argc, char **argv, bool decrypt)
 {
     static const struct option opts[] = {
         {"key", required_argument, NULL, 'k'}, {"output", required_argument, NULL, 'o'},
         {"force", no_argument, NULL, 'f'},     {"help", no_argument, NULL, 'h'},
         {"jobs", required_argument, NULL, 'j'}, {"max-pixels", required_argument, NULL, OPT_PIXELS},
-        {NULL, 0, NULL, 0}};
-    static const char optstring[] = "+k:o:fhj:";
+        {"output-dir", required_argument, NULL, 'O'}, {"verbose", no_argument, NULL, 'v'},
+        {"skip-existing", no_argument, NULL, OPT_SKIP}, {NULL, 0, NULL, 0}};
+    static const char optstring[] = "+k:o:O:fhj:v";
     const char *verb = decrypt ? "decrypt" : "encrypt", *key_file = NULL;
     struct job job = {.decrypt = decrypt};
     unsigned long long max_pixels = 0;
@@ -545,6 +654,9 @@ static int run(int argc, char **argv, bool decrypt)
             break;
         case 'k': key_file = optarg; break;
         case 'o': job.output = optarg; break;
+        case 'O': job.outdir = optarg; break;
+        case 'v': job.verbose = true; break;
+        case OPT_SKIP: job.skip_existing = true; break;
         case 'f': job.force = true; break;
         case 'h': fputs(decrypt ? DECRYPT_HELP : ENCRYPT_HELP, stdout); return 0;
         default:
@@ -576,8 +688,25 @@ static int run(int argc, char **argv, bool decrypt)
         }
     }
     if (job.output != NULL && n_inputs > 1) {
-        cli_error(NULL, "%s: -o takes a single input; with several, outputs go beside them",
-                  verb);
+        cli_error(NULL, "%s: -o takes a single input; with several, outputs go beside them "
+                        "or into -O FOLDER", verb);
+        return 1;
+    }
+    if (job.output != NULL && job.outdir != NULL) {
+        cli_error(NULL, "%s: -o names the output, -O its folder: give one of them", verb);
+        return 1;
+    }
+    if (job.outdir != NULL) {
+        struct stat st;
+        if (stat(job.outdir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            cli_error(job.outdir, "%s", errno == ENOENT ? "no such folder (-O takes an existing "
+                                                          "one)" : "not a folder (-O)");
+            return 1;
+        }
+    }
+    if (job.skip_existing && job.force) {
+        cli_error(NULL, "%s: --skip-existing keeps existing outputs, --force replaces them: "
+                        "give one of them", verb);
         return 1;
     }
     for (int i = optind; i < argc; i++)
@@ -605,13 +734,24 @@ static int run(int argc, char **argv, bool decrypt)
     /* Each decoded image is encrypted next: a large PNG's chunk digests
      * are hashed on a second core while it is decoded (src/chunkhash.c). */
     job.ctx->chunk_digests = !decrypt;
+    if (job.verbose && ((job.output != NULL && strcmp(job.output, "-") == 0) ||
+                        (stdin_inputs > 0 && job.output == NULL))) {
+        cli_error(NULL, "%s: -v writes its lines to standard output, which carries the image "
+                        "here: give -o OUTPUT", verb);
+        mc_ctx_free(job.ctx);
+        return 1;
+    }
     if (cli_load_key(key_file, &key)) {
         job.key = &key;
+        mc_key_id_hex(&key, job.key_id); /* public: for -v */
         if (n_inputs > 1)
             claims_start(n_inputs);
-        failures = repeats + cli_batch(files, argv + optind, n_inputs, process_one, &job);
+        failures = cli_batch(files, argv + optind, n_inputs, process_one, &job);
         claims_end();
         mc_key_wipe(&key);
+        if (n_inputs + repeats > 1 && isatty(STDERR_FILENO))
+            summary(verb, n_inputs + repeats, failures + repeats);
+        failures += repeats;
     } else {
         failures = -1;
     }

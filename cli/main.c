@@ -122,6 +122,7 @@ static int run_main(int argc, char **argv)
         return 1;
     }
     verb = argv[1];
+    cli_verb = verb;
     if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0 || strcmp(verb, "help") == 0) {
         if (strcmp(verb, "help") == 0 && argc > 2 && (v = find_verb(argv[2])) != NULL) {
             char help[] = "--help";

@@ -26,6 +26,8 @@
  * program): the huge-page buffers of src/mem.c. */
 #include "internal.h"
 
+const char *cli_verb = "VERB";
+
 /* Set while a progress line is on screen: messages clear it first. */
 static atomic_bool progress_shown;
 
@@ -72,9 +74,18 @@ static int progress_count;
 
 void cli_progress(int done, int total)
 {
+    static struct timespec last;
+    struct timespec now;
+
     pthread_mutex_lock(&progress_lock);
-    if (done > progress_count) {
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    /* At most ten times a second, and the last count always: 5,000 small
+     * files were 5,000 rewrites of the line (a batch audit). */
+    if (done > progress_count &&
+        (done == total || progress_count == 0 ||
+         (now.tv_sec - last.tv_sec) * 1000000000L + (now.tv_nsec - last.tv_nsec) >= 100000000L)) {
         progress_count = done;
+        last = now;
         atomic_store(&progress_shown, true);
         fprintf(stderr, "\r" PROG ": %d/%d files", done, total);
         fflush(stderr);
@@ -295,6 +306,10 @@ bool cli_read_file(const char *path, size_t max, uint8_t **out, size_t *out_len)
     if (fstat(fd, &st) == 0) {
         if (S_ISDIR(st.st_mode)) {
             cli_error(shown, "is a directory");
+            /* a series in sub-folders: a shell's ** misses them without
+             * bash's globstar, silently (a batch audit) */
+            cli_hint("give its files (%s/*); with those of its sub-folders: "
+                     "find %s -type f -exec " PROG " %s OPTIONS {} +", shown, shown, cli_verb);
             goto fail;
         }
         if (S_ISREG(st.st_mode)) {
@@ -497,6 +512,57 @@ static void wait_creations(void)
     }
 }
 
+/* Outputs put in place by this process, and the inputs of the batch
+ * running (0: none): for the last word of an interrupted batch. */
+static atomic_int placed, batch_total;
+
+void cli_batch_watch(int total)
+{
+    atomic_store(&batch_total, total);
+}
+
+/* s, then n in decimal, appended at msg + len (async-signal-safe). */
+static size_t put_text(char *msg, size_t len, const char *s)
+{
+    while (*s != '\0')
+        msg[len++] = *s++;
+    return len;
+}
+
+static size_t put_count(char *msg, size_t len, int n)
+{
+    char digits[12];
+    int k = 0;
+
+    do
+        digits[k++] = (char)('0' + n % 10);
+    while ((n /= 10) > 0 && k < (int)sizeof digits);
+    while (k > 0)
+        msg[len++] = digits[--k];
+    return len;
+}
+
+/* "interrupted: 93 of 240 files written": what a log of a killed batch
+ * had nothing of (a batch audit); outputs in place only, not those still
+ * being written, which the handler removes. */
+static void say_interrupted(void)
+{
+    char msg[160];
+    size_t len = 0;
+    int total = atomic_load(&batch_total);
+
+    if (total == 0)
+        return;
+    if (atomic_load(&progress_shown))
+        len = put_text(msg, len, "\r\033[K");
+    len = put_text(msg, len, PROG ": interrupted: ");
+    len = put_count(msg, len, atomic_load(&placed));
+    len = put_text(msg, len, " of ");
+    len = put_count(msg, len, total);
+    len = put_text(msg, len, " files written, the others not (no partial file left)\n");
+    (void)!write(STDERR_FILENO, msg, len);
+}
+
 static void on_signal(int sig)
 {
     atomic_store(&terminating, true); /* lock-free: async-signal-safe */
@@ -509,6 +575,7 @@ static void on_signal(int sig)
     for (int i = 0; i < COMMIT_QUEUE; i++)
         if (queued_tmp[i][0] != '\0')
             unlink(queued_tmp[i]);
+    say_interrupted();
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -974,6 +1041,7 @@ static bool put_in_place(cli_output *o)
         goto fail;
     }
     o->registered[0] = '\0';
+    atomic_fetch_add(&placed, 1);
     return true;
 fail:
     if (o->fd >= 0)

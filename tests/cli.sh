@@ -150,6 +150,14 @@ assert_no_text() {
 }
 
 # assert_absent DESC FILE
+assert_no_err() {
+    if [ -s "$R/err" ]; then
+        not_ok "$1 (stderr: $(tr '\n' '|' <"$R/err" | cut -c1-300))"
+    else
+        ok "$1"
+    fi
+}
+
 assert_absent() {
     if [ -e "$2" ] || [ -L "$2" ]; then
         not_ok "$1 ($2 exists after \`$LAST\`)"
@@ -979,6 +987,88 @@ assert_file "the file is encrypted" la/s.pgm.enc.png
 assert_file "its hard link in the other folder too" lb/s.pgm.enc.png
 rm -rf la lb
 
+# -O FOLDER: the outputs go there (read-only media, a folder to send),
+# named as beside their inputs; -v says each file written on stdout.
+mkdir -p ofold src2
+cp scan.pgm src2/a.pgm
+cp photo.ppm src2/b.ppm
+snap
+run mc encrypt -k k.key -O ofold -v src2/a.pgm src2/b.pgm src2/b.ppm
+assert_rc 1 "encrypt -O with one input missing: exit status 1"
+assert_file "encrypt -O: the output is in the folder" ofold/a.pgm.enc.png
+assert_file "encrypt -O: the other one too" ofold/b.ppm.enc.png
+assert_absent "encrypt -O: nothing beside the inputs" src2/a.pgm.enc.png
+KID=$(mc info ofold/a.pgm.enc.png | sed -n 's/.*key id \([0-9a-f]*\).*/\1/p')
+if [ "$(sort "$R/out")" = "src2/a.pgm -> ofold/a.pgm.enc.png (key id $KID)
+src2/b.ppm -> ofold/b.ppm.enc.png (key id $KID)" ]; then
+    ok "encrypt -v: one line per file written, with the key id, nothing for the failed one"
+else
+    not_ok "encrypt -v: one line per file written ($(tr '\n' '|' <"$R/out"))"
+fi
+run mc decrypt -k k.key -O src2 ofold/a.pgm.enc.png
+expect_fail "decrypt -O onto an existing file" "medcrypt: src2/a.pgm: " "already exists" 0
+mkdir -p back
+run mc decrypt -k k.key -O back/ ofold/a.pgm.enc.png ofold/b.ppm.enc.png
+assert_rc 0 "decrypt -O back/: exit status 0"
+assert_same "decrypt -O: the PGM comes back in the folder" scan.pgm back/a.pgm
+assert_same "decrypt -O: the PPM too" photo.ppm back/b.ppm
+# --skip-existing: a batch run again does what is left, quietly, exit 0;
+# a cipher image among the inputs counts as done.
+rm -f back/b.ppm
+run mc decrypt -k k.key -O back --skip-existing -v ofold/a.pgm.enc.png ofold/b.ppm.enc.png
+assert_rc 0 "decrypt --skip-existing run again: exit status 0"
+assert_no_err "decrypt --skip-existing: nothing on stderr"
+if [ "$(cat "$R/out")" = "ofold/b.ppm.enc.png -> back/b.ppm (key id $KID)" ]; then
+    ok "decrypt --skip-existing: only the file left to do is written"
+else
+    not_ok "decrypt --skip-existing: only the file left to do is written ($(tr '\n' '|' <"$R/out"))"
+fi
+run mc encrypt -k k.key -O ofold --skip-existing src2/a.pgm ofold/b.ppm.enc.png
+assert_rc 0 "encrypt --skip-existing over done files and a cipher image: exit status 0"
+assert_no_err "encrypt --skip-existing: nothing on stderr"
+snap
+run mc encrypt -k k.key -O ofold --skip-existing --force src2/a.pgm
+expect_fail "--skip-existing with --force" "medcrypt: encrypt: " "give one of them" 0
+run mc encrypt -k k.key -O nowhere src2/a.pgm
+expect_fail "-O naming no folder" "medcrypt: nowhere: " "no such folder" 0
+run mc encrypt -k k.key -O ofold -o x.png src2/a.pgm
+expect_fail "-O with -o" "medcrypt: encrypt: " "give one of them" 0
+# -o naming its own input: said so, before "already exists" (it does).
+run mc encrypt -k k.key -o src2/a.pgm src2/a.pgm
+expect_fail "encrypt -o INPUT INPUT" "medcrypt: src2/a.pgm: " "the output would overwrite the input" 0
+rm -rf ofold src2 back
+
+# A batch stopped by a signal says how many files were written: here the
+# second input is a named pipe nobody writes to, so the batch waits there
+# with the first file written.
+if mkfifo "$R/wait.pgm"; then
+    cp scan.pgm first.pgm
+    cp scan.pgm third.pgm
+    "$MC" encrypt -k k.key -j 1 first.pgm "$R/wait.pgm" third.pgm </dev/null >"$R/out" 2>"$R/err" &
+    bp=$!
+    i=0
+    while [ $i -lt 200 ] && [ ! -e first.pgm.enc.png ]; do
+        sleep 0.05
+        i=$((i + 1))
+    done
+    sleep 0.1
+    kill -TERM "$bp"
+    i=0
+    while [ $i -lt 200 ] && kill -0 "$bp" 2>/dev/null; do
+        sleep 0.05
+        i=$((i + 1))
+    done
+    kill -KILL "$bp" 2>/dev/null # not stopped: it would wait on the pipe for ever
+    wait "$bp"
+    RC=$?
+    LAST="encrypt first.pgm FIFO third.pgm, then SIGTERM"
+    assert_rc 143 "a batch stopped by SIGTERM: exit status 143"
+    assert_err_is "a batch stopped by SIGTERM: one line says what was written" \
+        "medcrypt: interrupted: 1 of 3 files written, the others not (no partial file left)"
+    assert_absent "a batch stopped by SIGTERM: the file after it not written" third.pgm.enc.png
+    rm -f first.pgm first.pgm.enc.png third.pgm "$R/wait.pgm"
+fi
+
 # A cipher image among the inputs ("encrypt *" in a folder that holds
 # both) is not encrypted again: one line, exit 1, no .enc.png.enc.png;
 # the plain files of the batch are still encrypted.
@@ -1212,10 +1302,12 @@ expect_fail "decrypt of a missing file" "medcrypt: missing.enc.png: " "No such f
 mkdir adir cdir.enc.png
 snap
 run mc encrypt -k k.key adir
-expect_fail "encrypt of a directory" "medcrypt: adir: " "is a directory" 0 adir.enc.png
+expect_fail "encrypt of a directory" "medcrypt: adir: " "is a directory" 1 adir.enc.png
+assert_grep "a directory: the hint gives its files, and find for its sub-folders" "$R/err" \
+    "^medcrypt: hint: give its files .adir/..; with those of its sub-folders: find adir -type f -exec medcrypt encrypt OPTIONS "
 snap
 run mc decrypt -k k.key cdir.enc.png
-expect_fail "decrypt of a directory" "medcrypt: cdir.enc.png: " "is a directory" 0 cdir
+expect_fail "decrypt of a directory" "medcrypt: cdir.enc.png: " "is a directory" 1 cdir
 rmdir adir cdir.enc.png
 
 # Not an image.
@@ -1629,9 +1721,11 @@ while [ "$round" -lt 40 ]; do
     prog_rc=$?
     counts=$(tr '\r' '\n' <"$R/tty" | sed -n 's|^medcrypt: \([0-9]*\)/12 files$|\1|p' |
         tr '\n' ' ')
-    # The last bytes: carriage return, ESC [ K (erase to the end of line).
-    cleared=$(tail -c 4 "$R/tty" | od -An -c | tr -d ' ')
-    if [ "$prog_rc" -ne 0 ] || [ "$cleared" != '\r033[K' ] ||
+    # The end: the line erased (carriage return, ESC [ K), then the
+    # summary, which stays on screen.
+    cleared=$(tail -c 40 "$R/tty" | od -An -c | tr -d ' \n')
+    if [ "$prog_rc" -ne 0 ] ||
+        [ "$cleared" != '\r033[Kmedcrypt:12of12filesencrypted\r\n' ] ||
         ! echo "$counts" | awk '{ for (i = 1; i <= NF; i++) { if ($i <= p) bad = 1; p = $i } }
                                END { exit bad || p != 12 }'; then
         prog_bad="round $round: exit $prog_rc, counts '$counts', last bytes '$cleared'"
@@ -1639,7 +1733,7 @@ while [ "$round" -lt 40 ]; do
     fi
 done
 if [ -z "$prog_bad" ]; then
-    ok "a batch on a terminal: rising counts up to 12/12, the line cleared at the end (40 rounds)"
+    ok "a batch on a terminal: rising counts up to 12/12, then the line gives way to the summary (40 rounds)"
 else
     not_ok "a batch on a terminal: $prog_bad"
 fi

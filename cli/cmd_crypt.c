@@ -1,4 +1,6 @@
 /* medcrypt encrypt / decrypt: files in, files out, nothing lost. */
+/* For memmem(3). */
+#define _GNU_SOURCE
 #include "cli.h"
 
 #include <errno.h>
@@ -63,7 +65,8 @@ static const char ENCRYPT_HELP[] =
     "    -h, --help            this help\n"
     "\n"
     "INPUT '-' reads standard input (the output then goes to standard output\n"
-    "unless -o is given). An existing file is never overwritten without --force;\n"
+    "unless -o is given: prefer -o OUTPUT to '> OUTPUT', whose empty file a\n"
+    "failure leaves). An existing file is never overwritten without --force;\n"
     "outputs are written to a temporary file and named only when complete, so a\n"
     "failure leaves no partial file. OUTPUT may be a device or a named pipe of\n"
     "yours (/dev/null, a FIFO): it is written into, never replaced.\n";
@@ -326,11 +329,15 @@ static bool claim_output(const struct job *job, const char *input, const char *o
     return false;
 }
 
-static void report(const struct job *job, const char *input, mc_err err)
+static void report(const struct job *job, const char *input, mc_err err, bool cut)
 {
     cli_report(shown_name(input), job->ctx, err);
     if (job->decrypt && err == MC_ENOTCIPHER)
         cli_hint("decrypt takes a cipher image written by 'medcrypt encrypt'");
+    /* "modified or damaged" is right, but a receiver can act on this one */
+    if (job->decrypt && err == MC_ETAMPERED && cut)
+        cli_hint("it has no end chunk (IEND): cut short, as by an interrupted transfer? "
+                 "Fetch it again");
 }
 
 /* Extensions that say a file's format, as viewers and PACS importers go by
@@ -407,7 +414,7 @@ static bool process(const struct job *job, const char *input)
     char *output = NULL, dropped[96] = "";
     mc_image *img = NULL;
     mc_image_info info;
-    bool ok = false;
+    bool ok = false, cut = false;
     mc_err err;
 
     /* Fail early, before any work, if the output is known and taken. */
@@ -436,6 +443,13 @@ static bool process(const struct job *job, const char *input)
     }
     if (!cli_read_file(input, job->max_input, &in, &in_len))
         goto out;
+    if (in_len == 0) { /* "not an image" would send one looking for a format */
+        cli_error(shown_name(input), "empty file (0 bytes)");
+        mc__free_huge(in);
+        goto out;
+    }
+    /* no end chunk anywhere: cut short (bytes after it are another damage) */
+    cut = memmem(in, in_len, mc__png_iend, sizeof mc__png_iend) == NULL;
     /* "encrypt *" in a folder that holds cipher images too: they are not
      * encrypted again into NAME.enc.png.enc.png, a second layer nobody
      * asked for. */
@@ -464,7 +478,7 @@ static bool process(const struct job *job, const char *input)
         mc__free_huge(in); /* cipher bytes: nothing to wipe */
     }
     if (err != MC_OK) {
-        report(job, input, err);
+        report(job, input, err, cut);
         goto out;
     }
     if (job->decrypt && job->output == NULL) {
@@ -479,7 +493,7 @@ static bool process(const struct job *job, const char *input)
     }
     ok = write_streamed(job, img, job->output != NULL ? job->output : output, &err);
     if (err != MC_OK)
-        report(job, input, err);
+        report(job, input, err, cut);
     if (ok && job->verbose)
         say_written(job, input, job->output != NULL ? job->output : output);
     /* Not a failure: said so that nobody first finds out at decryption. */

@@ -63,6 +63,30 @@ static bool take_identifier(const char *option, const char **value, char *buf, s
     return true;
 }
 
+static mc_err check_aadhaar(const char *aadhaar)
+{
+    return mc_aadhaar_check(aadhaar, NULL);
+}
+
+/* Asks on the terminal until the answer passes check, three times at
+ * most: a mistyped check digit is said at once, before the date of birth
+ * is asked for, and can be typed again (a batch audit). */
+static bool ask(const char *question, bool secret, char *buf, size_t size,
+                mc_err (*check)(const char *))
+{
+    mc_err err;
+
+    for (int tries = 0; tries < 3; tries++) {
+        if (!cli_prompt(question, secret, buf, size))
+            return false;
+        if ((err = check(buf)) == MC_OK)
+            return true;
+        cli_error(NULL, "%s", mc_strerror(err));
+        sodium_memzero(buf, size);
+    }
+    return false;
+}
+
 int cmd_keygen(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -102,18 +126,19 @@ int cmd_keygen(int argc, char **argv)
     if (!take_identifier("--aadhaar", &aadhaar, aadhaar_buf, sizeof aadhaar_buf) ||
         !take_identifier("--dob", &dob, dob_buf, sizeof dob_buf))
         goto out;
+    /* Before anything is typed: the key file's name may be taken. */
+    if (output != NULL && cli_output_taken(output, force, true))
+        goto out;
     if (aadhaar == NULL && isatty(STDIN_FILENO) &&
-        cli_prompt("Aadhaar number: ", true, aadhaar_buf, sizeof aadhaar_buf))
+        ask("Aadhaar number: ", true, aadhaar_buf, sizeof aadhaar_buf, check_aadhaar))
         aadhaar = aadhaar_buf;
-    if (dob == NULL && isatty(STDIN_FILENO) &&
-        cli_prompt("Date of birth (YYYY-MM-DD): ", false, dob_buf, sizeof dob_buf))
+    if (aadhaar != NULL && dob == NULL && isatty(STDIN_FILENO) &&
+        ask("Date of birth (YYYY-MM-DD): ", false, dob_buf, sizeof dob_buf, mc_dob_check))
         dob = dob_buf;
     if (aadhaar == NULL || dob == NULL) {
         cli_error(NULL, "keygen needs --aadhaar and --dob ('-' reads one from standard input)");
         goto out;
     }
-    if (output != NULL && cli_output_taken(output, force, true))
-        goto out;
     if ((err = mc_aadhaar_mask(aadhaar, masked)) != MC_OK ||
         (err = mc_dob_check(dob)) != MC_OK) {
         cli_error(NULL, "%s", mc_strerror(err));

@@ -994,6 +994,17 @@ static bool replace_with_unnamed(cli_output *o)
     return ok;
 }
 
+/* "write failed", and with --force over an existing file, that it is
+ * still the old one (a full disk: it was, but nobody said so). */
+static void write_failed(const cli_output *o, int errnum)
+{
+    struct stat st;
+    bool kept = o->force && !o->stream && !o->to_stdout && lstat(o->path, &st) == 0;
+
+    cli_error(o->path, "write failed: %s%s", strerror(errnum),
+              kept ? "; the file there before is left as it was" : "");
+}
+
 /* Closes the output's file; false, said, if the close reports a failed
  * write. */
 static bool close_output(cli_output *o)
@@ -1002,7 +1013,7 @@ static bool close_output(cli_output *o)
 
     o->fd = -1;
     if (r != 0)
-        cli_error(o->path, "write failed: %s", strerror(errno));
+        write_failed(o, errno);
     return r == 0;
 }
 
@@ -1024,7 +1035,7 @@ static bool give_name(cli_output *o)
 static bool put_in_place(cli_output *o)
 {
     if (fsync(o->fd) != 0) {
-        cli_error(o->path, "write failed: %s", strerror(errno));
+        write_failed(o, errno);
         goto fail;
     }
     if (!o->unnamed && !close_output(o))
@@ -1193,7 +1204,7 @@ bool cli_output_commit(cli_output *o)
 {
     output_flush(o);
     if (o->err != 0) {
-        cli_error(o->path, "write failed: %s", strerror(o->err));
+        write_failed(o, o->err);
         cli_output_abort(o);
         return false;
     }
@@ -1204,7 +1215,7 @@ bool cli_output_commit(cli_output *o)
     if (o->stream) { /* nothing to name: closed, and done */
         bool ok = close(o->fd) == 0;
         if (!ok)
-            cli_error(o->path, "write failed: %s", strerror(errno));
+            write_failed(o, errno);
         output_free(o);
         return ok;
     }
@@ -1247,13 +1258,15 @@ bool cli_prompt(const char *question, bool secret, char *buf, size_t size)
      * a security audit). One byte per read(2) is nothing for a line
      * typed by hand. */
     setvbuf(tty, NULL, _IONBF, 0);
-    fprintf(tty, "%s", question);
-    fflush(tty);
+    /* Echo off before the question: what is typed as soon as it shows
+     * is never echoed. */
     if (secret && tcgetattr(fileno(tty), &old) == 0) {
         quiet = old;
         quiet.c_lflag &= ~(tcflag_t)ECHO;
         restore = tcsetattr(fileno(tty), TCSAFLUSH, &quiet) == 0;
     }
+    fprintf(tty, "%s", question);
+    fflush(tty);
     if (fgets(buf, (int)size, tty) != NULL) {
         n = strlen(buf);
         while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))

@@ -662,6 +662,45 @@ RC=$?
 LAST="keygen -a - with nothing on standard input"
 expect_fail "keygen -a - with nothing on standard input" "medcrypt: " \
     "--aadhaar -: expected a line on standard input" 0
+# At the terminal's prompts: a mistyped check digit is said at once,
+# before the date of birth is asked for, and the number asked again.
+rm -f pty.key
+python3 - "$MC" "$R/pty.out" <<'PY'
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "keygen", "-o", "pty.key"])
+out, pos = b"", 0
+def read_until(text):  # text after pos; pos then moves past it
+    global out, pos
+    end = time.time() + 30
+    while out.find(text, pos) < 0 and time.time() < end:
+        if select.select([fd], [], [], 0.1)[0]:
+            try:
+                out += os.read(fd, 1024)
+            except OSError:
+                break
+    if out.find(text, pos) >= 0:
+        pos = out.find(text, pos) + len(text)
+for prompt, answer in ((b"Aadhaar number: ", b"2345 6789 0123\n"),
+                       (b"fails its check digit", None),
+                       (b"Aadhaar number: ", b"2345 6789 0124\n"),
+                       (b"Date of birth (YYYY-MM-DD): ", b"1990-05-17\n"),
+                       (b"keep this key safe", None)):
+    read_until(prompt)
+    if answer:
+        os.write(fd, answer)
+os.waitpid(pid, 0)
+open(sys.argv[2], "wb").write(out)
+PY
+if [ -f pty.key ] && [ "$(grep -c 'Date of birth' "$R/pty.out")" = 1 ] &&
+    tr '\r\n' '  ' <"$R/pty.out" |
+    grep -q "fails its check digit.*Aadhaar number: .*Date of birth.*written to pty.key"; then
+    ok "keygen at the terminal: a bad check digit said at once and the number asked again"
+else
+    not_ok "keygen at the terminal: a bad check digit said at once and asked again ($(tr '\r\n' '  ' <"$R/pty.out" | cut -c1-300))"
+fi
+rm -f pty.key
 if [ -d /proc/self ] && mkfifo "$R/ids"; then
     mc keygen --aadhaar 234567890124 --dob - <"$R/ids" >"$R/out" 2>"$R/err" &
     kg=$!
@@ -1177,10 +1216,17 @@ assert_absent "wrong key: no scan.pgm written" scan.pgm
 assert_no_new_files "wrong key: no other file and no temporary file left"
 
 # damaged NAME: decrypting NAME.enc.png fails as modified or damaged.
+# damaged NAME DESC [cut]: cut, a cipher with no end chunk: the hint
+# says it was cut short, and to fetch it again.
 damaged() {
     snap
     run mc decrypt -k k.key "$1.enc.png"
-    expect_fail "$2" "medcrypt: $1.enc.png: " "the cipher image was modified or damaged" 0 "$1"
+    expect_fail "$2" "medcrypt: $1.enc.png: " "the cipher image was modified or damaged" \
+        "$([ "${3:-}" = cut ] && echo 1 || echo 0)" "$1"
+    if [ "${3:-}" = cut ]; then
+        assert_grep "$2: the hint says cut short" "$R/err" \
+            '^medcrypt: hint: it has no end chunk \(IEND\): cut short, as by an interrupted transfer\? Fetch it again$'
+    fi
 }
 
 CIPHER=scan.pgm.enc.png
@@ -1231,10 +1277,10 @@ py fixcrc m_ihdr.enc.png
 damaged m_ihdr "the IHDR width changed, CRC recomputed"
 
 head -c $(($(file_size "$CIPHER") / 2)) "$CIPHER" >m_half.enc.png
-damaged m_half "the cipher truncated to half its size"
+damaged m_half "the cipher truncated to half its size" cut
 
 head -c $(($(file_size "$CIPHER") - 1)) "$CIPHER" >m_short.enc.png
-damaged m_short "the cipher missing its last byte"
+damaged m_short "the cipher missing its last byte" cut
 
 cp "$CIPHER" m_long.enc.png
 printf 'x' >>m_long.enc.png

@@ -88,7 +88,10 @@ import os, random, struct, subprocess, sys, zlib
 SIG = b'\x89PNG\r\n\x1a\n'
 MODIFIED = 'the cipher image was modified or damaged'
 NOTCIPHER = 'not a medcrypt cipher image'
+EMPTY = 'empty file (0 bytes)'
 HINT = "medcrypt: hint: decrypt takes a cipher image written by 'medcrypt encrypt'"
+CUT_HINT = ("medcrypt: hint: it has no end chunk (IEND): cut short, as by an interrupted "
+            "transfer? Fetch it again")
 
 
 def chunks(d):
@@ -136,6 +139,8 @@ def refused(rc, lines, out, w, name, allowed):
         extra = lines[1:]
         if msg == NOTCIPHER:
             extra = [l for l in extra if l != HINT]
+        if msg == MODIFIED:
+            extra = [l for l in extra if l != CUT_HINT]
         if extra:
             why.append('extra lines %r' % extra[:2])
     left = sorted(set(os.listdir(w)) - {name})
@@ -189,7 +194,8 @@ def small(mc, key, w, cipher, log):
     for n in range(len(c)):
         open(path, 'wb').write(c[:n])
         rc, lines, out = decrypt(mc, key, w, [name], log=log)
-        allowed = {MODIFIED, NOTCIPHER} if n < 8 + 25 + 8 else {MODIFIED}
+        allowed = ({EMPTY} if n == 0 else
+                   {MODIFIED, NOTCIPHER} if n < 8 + 25 + 8 else {MODIFIED})
         why = refused(rc, lines, out, w, name, allowed)
         if why:
             bad.append('truncated to %d bytes: %s' % (n, why))

@@ -115,6 +115,7 @@ check_refused() {
     cr_hints=0
     case $cr_l1 in *"not a medcrypt cipher image"*) [ "$2" = decrypt ] && cr_hints=1 ;; esac
     case $cr_l1 in *"image too large"*) cr_hints=1 ;; esac # --max-pixels
+    case $cr_l1 in *"modified or damaged"*) cr_hints=1 ;; esac # cut short: fetch it again
     if [ "$cr_n" -lt 1 ] || [ "$cr_n" -gt $((1 + cr_hints)) ]; then
         cr_why="$cr_why${cr_why:+; }$cr_n lines on stderr"
     elif [ "$cr_n" -eq 2 ] && ! sed -n 2p "$R/err" | grep -q '^medcrypt: hint: '; then

@@ -585,7 +585,7 @@ static bool hold_back(struct req *r)
     bool held;
 
     pthread_mutex_lock(&work.lock);
-    held = !work.closed && work.jobs.n >= work.n_threads;
+    held = !work.closed && work.n_threads > 0 && work.jobs.n >= work.n_threads;
     if (held) {
         r->held = HELD_WAITING;
         fifo_push(&work.held, r);
@@ -596,13 +596,14 @@ static bool hold_back(struct req *r)
 }
 
 /* Queues r, whose body is in, for a worker and suspends its connection;
- * false once the daemon is stopping (its handler then runs here). */
+ * false once the daemon is stopping, or without workers (a daemon that
+ * web_serve did not start: the handler then runs here). */
 static bool hand_over(struct req *r)
 {
     bool taken;
 
     pthread_mutex_lock(&work.lock);
-    taken = !work.closed;
+    taken = !work.closed && work.n_threads > 0; /* none (fuzz_multipart): run here */
     if (taken) {
         r->job = JOB_WAITING;
         fifo_push(&work.jobs, r);

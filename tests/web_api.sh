@@ -534,6 +534,23 @@ printf 'no key here\n' >"$R/bad.key"
 req -F "cipher=@$R/page.enc.png" -F "keyfile=@$R/bad.key" "$MAIN/decrypt"
 expect 400 "the decrypt form with a file that holds no key: 400"
 check "it says the key file is not a key" body_has "The key file: not a medcrypt key."
+# The encrypt and analysis pages take the key file too (a keyboard user
+# without JavaScript has the key as a file only).
+req -F "image=@$PGM" -F "keyfile=@$R/page.key" "$MAIN/encrypt"
+expect 200 "the encrypt form with the key file instead of identifiers"
+check "the page encrypted under that key (its id shown)" \
+    body_has "$(sed -n 's/^# key id: //p' "$R/page.key")"
+req -F "image=@$PGM" -F "keyfile=@$R/bad.key" "$MAIN/encrypt"
+expect 400 "the encrypt form with a file that holds no key: 400"
+check "it says the key file is not a key, beside the file input" \
+    body_has 'id="keyfile-error" aria-live="polite">The key file: not a medcrypt key.'
+req -F "image=@$PGM" -F "keyfile=@$R/page.key" "$MAIN/analyze"
+expect 200 "the analysis form with the key file"
+check "the analysis used the key of the file (its id in the report)" \
+    body_has "$(sed -n 's/^# key id: //p' "$R/page.key")"
+req -F "image=@$PGM" -F "keyfile=@$R/bad.key" "$MAIN/analyze"
+expect 400 "the analysis form with a file that holds no key: 400"
+check "it says so" body_has "The key file: not a medcrypt key."
 req -F "cipher=@$R/page.enc.png" -F "key=$PAGE_KEY" "$MAIN/decrypt"
 expect 200 "the decrypt form with the page's key"
 check "the decrypt result page has a preview" body_has 'id="plain-preview"'

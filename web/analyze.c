@@ -22,7 +22,8 @@ static mc_analysis *analyze(struct req *r, int *status, char *problem, size_t si
     mc_analysis *a = NULL;
     mc_image *img = NULL;
     mc_ctx *ctx = NULL;
-    bool have_key = req_text(r, "key") != NULL;
+    const struct field *keyfile = req_field(r, "keyfile");
+    bool have_key = web_form_has_key(r);
     mc_key key;
     mc_err err;
 
@@ -32,10 +33,19 @@ static mc_analysis *analyze(struct req *r, int *status, char *problem, size_t si
         snprintf(problem, size, "missing file 'image'");
         return NULL;
     }
-    if (have_key && !web_key_from_field(r, &key, &why)) {
+    /* the text field 'key' (the API's, a pasted key or an uploaded key
+     * file), else the page's upload 'keyfile' */
+    if (req_text(r, "key") != NULL && !web_key_from_field(r, &key, &why)) {
         *status = 400;
         *field = "key";
         snprintf(problem, size, "key: %s", why);
+        return NULL;
+    }
+    if (req_text(r, "key") == NULL && have_key &&
+        (err = mc_key_parse_file_text(&key, keyfile->data.p, keyfile->data.len)) != MC_OK) {
+        *status = 400;
+        *field = "keyfile";
+        snprintf(problem, size, "the key file: %s", mc_strerror(err));
         return NULL;
     }
     web_sanitize_name(image->filename != NULL ? image->filename : "", name, sizeof name);
@@ -95,7 +105,7 @@ void page_analyze_post(struct req *r)
         form_error(&fe, field, "",
                    image == NULL || image->data.len == 0 ? "choose an image file to analyze"
                                                          : problem);
-        form(r, status, &fe, req_text(r, "key") != NULL);
+        form(r, status, &fe, web_form_has_key(r));
         form_errors_wipe(&fe);
         return;
     }

@@ -66,6 +66,13 @@ bool web_key_from_field(struct req *r, mc_key *key, const char **problem)
     return true;
 }
 
+bool web_form_has_key(struct req *r)
+{
+    const struct field *keyfile = req_field(r, "keyfile");
+
+    return req_text(r, "key") != NULL || (keyfile != NULL && keyfile->data.len > 0);
+}
+
 void crypt_result_free(struct crypt_result *res)
 {
     if (res->out != NULL) {

@@ -123,6 +123,9 @@ void crypt_result_message(const struct crypt_result *res, mc_err err, char *msg,
 /* The key from a text field or an uploaded key file, with an error
  * message for the user on failure. */
 bool web_key_from_field(struct req *r, mc_key *key, const char **problem);
+/* Whether a form gives a key: the text field 'key', or the upload
+ * 'keyfile' (the .key file the encrypt page saves or keygen writes). */
+bool web_form_has_key(struct req *r);
 /* HTTP status for a library error. */
 int web_status_for(mc_err err);
 /* A context for r's images: the server's pixel cap, and its memory
@@ -164,6 +167,10 @@ struct form_errors {
 /* Adds "PREFIX msg." (a capital first) for the input whose id is field. */
 void form_error(struct form_errors *fe, const char *field, const char *prefix, const char *msg);
 void form_errors_wipe(struct form_errors *fe);
+/* A form's key: the text field 'key', else the upload 'keyfile'. 1: *key
+ * set (wipe it); 0: neither given; -1: the one given is not a key, its
+ * problem added to fe. */
+int form_key(struct req *r, struct form_errors *fe, mc_key *key);
 /* The page of a form (its template asset) with fe's problems, if any
  * (then its title is "Error: TITLE"); key_open: the form's "existing key"
  * section comes open (a key was given). */

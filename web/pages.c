@@ -169,7 +169,6 @@ void page_encrypt_get(struct req *r)
 void page_encrypt_post(struct req *r)
 {
     const struct field *image = req_field(r, "image");
-    const char *key_text = req_text(r, "key");
     const char *aadhaar = req_text(r, "aadhaar"), *dob = req_text(r, "dob");
     char text[MC_KEY_TEXT_BYTES] = "", masked[MC_AADHAAR_MASKED_BYTES] = "";
     char size[32], geo[96];
@@ -178,9 +177,9 @@ void page_encrypt_post(struct req *r)
     struct crypt_result res = {0};
     mc_cipher_info ci;
     bool generated = false;
-    const char *problem;
     mc_ctx *ctx = NULL;
     int status = 400; /* the form's own problems; the image's say theirs */
+    int given;
     mc_key key;
     mc_err err;
 
@@ -188,11 +187,9 @@ void page_encrypt_post(struct req *r)
      * round trip would take three tries). */
     if (image == NULL || image->data.len == 0)
         form_error(&fe, "image", "", "choose an image file to encrypt");
-    if (key_text != NULL) {
-        if (!web_key_from_field(r, &key, &problem)) {
-            form_error(&fe, "key", "Key: ", problem);
-            goto fail;
-        }
+    if ((given = form_key(r, &fe, &key)) < 0)
+        goto fail;
+    if (given > 0) {
         if (fe.n > 0) {
             mc_key_wipe(&key);
             goto fail;
@@ -332,7 +329,7 @@ void page_encrypt_post(struct req *r)
     crypt_result_free(&res);
     return;
 fail:
-    encrypt_form(r, status, &fe, key_text != NULL);
+    encrypt_form(r, status, &fe, web_form_has_key(r));
     form_errors_wipe(&fe);
 }
 
@@ -346,31 +343,43 @@ void page_decrypt_get(struct req *r)
     decrypt_form(r, 200, NULL);
 }
 
+int form_key(struct req *r, struct form_errors *fe, mc_key *key)
+{
+    const struct field *keyfile = req_field(r, "keyfile");
+    const char *problem;
+    mc_err err;
+
+    if (req_text(r, "key") != NULL) {
+        if (web_key_from_field(r, key, &problem))
+            return 1;
+        form_error(fe, "key", "Key: ", problem);
+        return -1;
+    }
+    if (keyfile != NULL && keyfile->data.len > 0) {
+        if ((err = mc_key_parse_file_text(key, keyfile->data.p, keyfile->data.len)) == MC_OK)
+            return 1;
+        form_error(fe, "keyfile", "The key file: ", mc_strerror(err));
+        return -1;
+    }
+    return 0;
+}
+
 void page_decrypt_post(struct req *r)
 {
-    const struct field *cipher = req_field(r, "cipher"), *keyfile = req_field(r, "keyfile");
+    const struct field *cipher = req_field(r, "cipher");
     struct buf preview = {0}, href = {0};
     struct form_errors fe = {0};
     struct crypt_result res = {0};
     char size[32], geo[96];
-    const char *problem;
     mc_key key;
     mc_err err;
+    int given;
 
     if (cipher == NULL || cipher->data.len == 0)
         form_error(&fe, "cipher", "", "choose the cipher image to decrypt");
-    if (req_text(r, "key") != NULL) {
-        if (!web_key_from_field(r, &key, &problem)) {
-            form_error(&fe, "key", "Key: ", problem);
-            goto fail;
-        }
-    } else if (keyfile != NULL && keyfile->data.len > 0) {
-        mc_err kerr = mc_key_parse_file_text(&key, keyfile->data.p, keyfile->data.len);
-        if (kerr != MC_OK) {
-            form_error(&fe, "keyfile", "The key file: ", mc_strerror(kerr));
-            goto fail;
-        }
-    } else {
+    if ((given = form_key(r, &fe, &key)) < 0)
+        goto fail;
+    if (given == 0) {
         form_error(&fe, "key", "", "enter the key, or choose the key file");
         goto fail;
     }

@@ -61,9 +61,13 @@
     var aadhaar = form.querySelector('#aadhaar');
     var dob = form.querySelector('#dob');
     var key = form.querySelector('#key');
+    var keyfile = form.querySelector('#keyfile');
     var image = form.querySelector('#image');
     if (dob) dob.max = today();
-    function usingKey() { return key && key.value.trim() !== ''; }
+    function usingKey() {
+      return (key && key.value.trim() !== '') ||
+             (keyfile && keyfile.files && keyfile.files.length > 0);
+    }
     function check(input, fn) {
       if (usingKey()) { show(input, ''); return true; }
       var v = input.value.trim();

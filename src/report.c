@@ -1149,7 +1149,12 @@ static const char HTML_STYLE[] =
     "figure.hist{width:516px}figure.scatter{width:224px}"
     "figure svg{max-width:100%;height:auto}figcaption{"
     "font-size:.85rem;text-align:center}.note{background:#fff8e1;border-left:4px solid #e0a800;"
-    "padding:.5rem .8rem}.warn{color:#b00;font-weight:700}dt{font-weight:600;margin-top:.6rem}";
+    "padding:.5rem .8rem}.warn{color:#b00;font-weight:700}dt{font-weight:600;margin-top:.6rem}"
+    /* A histogram narrower than its 516 px shrinks its axis labels with
+     * it (5 px at 320 px: an accessibility audit): larger there, about
+     * 10 px on screen. */
+    "@media(max-width:480px){figure.hist svg g{font-size:16px}}"
+    "@media(max-width:380px){figure.hist svg g{font-size:22px}}";
 
 mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
 {

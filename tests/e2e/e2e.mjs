@@ -309,6 +309,59 @@ async function main() {
       ok(await page.locator('#analysis-unavailable').isVisible(), 'the analysis page says it is not available');
       await page.screenshot({ path: path.join(shots, 'analyze.png'), fullPage: true });
     }
+    // Dark mode (prefers-color-scheme): every text on every page keeps
+    // WCAG's 4.5:1 (3:1 when large) against the background it sits on.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    const lowContrast = [];
+    const contrastOf = () => page.evaluate(() => {
+      const rgba = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+      const lum = ([r, g, b]) => [r, g, b].map((v) => {
+        v /= 255;
+        return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+      }).reduce((acc, v, i) => acc + v * [0.2126, 0.7152, 0.0722][i], 0);
+      const bgOf = (el) => {
+        for (let e = el; e; e = e.parentElement) {
+          const c = rgba(getComputedStyle(e).backgroundColor);
+          if (c.length >= 3 && (c.length < 4 || c[3] > 0)) return c;
+        }
+        return [255, 255, 255];
+      };
+      const bad = [];
+      for (const el of document.querySelectorAll('body *')) {
+        if (el.closest('svg') || !el.getClientRects().length) continue;
+        const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+        if (!own) continue;
+        const st = getComputedStyle(el);
+        if (st.visibility === 'hidden' || el.closest('.visually-hidden')) continue;
+        const fg = lum(rgba(st.color)), bg = lum(bgOf(el));
+        const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+        const size = parseFloat(st.fontSize), bold = Number(st.fontWeight) >= 700;
+        const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+        if (ratio < need) bad.push(`${el.tagName.toLowerCase()}.${el.className} "${el.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}`);
+      }
+      return bad;
+    });
+    for (const [url, prep] of [
+      ['/', null],
+      ['/encrypt', async () => { await page.click('summary'); }],
+      ['/decrypt', async () => { await page.click('button[type=submit]'); }],
+      ['/analyze', async () => { await page.click('summary'); }],
+      ['/encrypt', async () => {
+        await page.setInputFiles('#image', original);
+        await page.fill('#aadhaar', AADHAAR);
+        await page.fill('#dob', DOB);
+        await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+      }],
+    ]) {
+      await page.goto(base + url);
+      if (prep) await prep();
+      for (const b of await contrastOf()) lowContrast.push(`${url}: ${b}`);
+    }
+    ok(lowContrast.length === 0, 'dark mode: every text keeps 4.5:1 (3:1 large) on its background',
+      lowContrast.slice(0, 5).join(' | '));
+    await page.screenshot({ path: path.join(tmp, 'dark.png'), fullPage: true });
+    await page.emulateMedia({ colorScheme: 'light' });
+
     // A file over the server's --max-upload is refused before sending.
     const small = await startServer(['--max-upload', '100000'], 'cwd-small');
     try {

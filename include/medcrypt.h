@@ -129,6 +129,13 @@ mc_err mc_key_parse_file_text(mc_key *key, const char *buf, size_t len) MC_WARN_
  * saying what it is, "# key id: ...", "# created: " and the UTC time,
  * then the key text; every line ends in '\n'. Secret: wipe it. */
 mc_err mc_key_file_text(const mc_key *key, char text[MC_KEY_FILE_TEXT_BYTES]);
+/* The same with a line naming whose key it is, "# for Aadhaar XXXX XXXX
+ * 1234" (mc_aadhaar_mask's: never the number), after the first: a folder
+ * of patients' key files can then be told apart. aadhaar: the number the
+ * key was made from (checked as mc_aadhaar_check does), or NULL for no
+ * such line. */
+mc_err mc_key_file_text_for(const mc_key *key, const char *aadhaar,
+                            char text[MC_KEY_FILE_TEXT_BYTES]);
 void mc_key_id(const mc_key *key, uint8_t id[MC_KEY_ID_BYTES]);
 void mc_key_id_hex(const mc_key *key, char hex[MC_KEY_ID_HEX_BYTES]);
 void mc_key_wipe(mc_key *key);

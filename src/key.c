@@ -162,15 +162,23 @@ static mc_err key_check(uint8_t check[KEYTEXT_CHECK_BYTES], const uint8_t k[MC_K
     return err;
 }
 
-mc_err mc_key_file_text(const mc_key *key, char text[MC_KEY_FILE_TEXT_BYTES])
+mc_err mc_key_file_text_for(const mc_key *key, const char *aadhaar,
+                            char text[MC_KEY_FILE_TEXT_BYTES])
 {
     char k[MC_KEY_TEXT_BYTES], id[MC_KEY_ID_HEX_BYTES], when[32]; /* k: secret */
+    char masked[MC_AADHAAR_MASKED_BYTES], whose[48] = "";
     time_t now = time(NULL);
     struct tm tm;
+    mc_err err;
     int n;
 
     if (key == NULL || text == NULL)
         return MC_EINVAL;
+    if (aadhaar != NULL) {
+        if ((err = mc_aadhaar_mask(aadhaar, masked)) != MC_OK)
+            return err;
+        snprintf(whose, sizeof whose, "# for Aadhaar %s\n", masked);
+    }
     mc_key_to_text(key, k);
     if (k[0] == '\0')
         return MC_EINVAL;
@@ -180,10 +188,15 @@ mc_err mc_key_file_text(const mc_key *key, char text[MC_KEY_FILE_TEXT_BYTES])
         snprintf(when, sizeof when, "unknown");
     n = snprintf(text, MC_KEY_FILE_TEXT_BYTES,
                  "# medcrypt key: keep it secret, keep it safe; it alone decrypts\n"
-                 "# key id: %s\n# created: %s\n%s\n",
-                 id, when, k);
+                 "%s# key id: %s\n# created: %s\n%s\n",
+                 whose, id, when, k);
     sodium_memzero(k, sizeof k);
     return n > 0 && n < MC_KEY_FILE_TEXT_BYTES ? MC_OK : MC_EINVAL;
+}
+
+mc_err mc_key_file_text(const mc_key *key, char text[MC_KEY_FILE_TEXT_BYTES])
+{
+    return mc_key_file_text_for(key, NULL, text);
 }
 
 void mc_key_to_text(const mc_key *key, char text[MC_KEY_TEXT_BYTES])

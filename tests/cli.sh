@@ -748,6 +748,7 @@ fi
 assert_no_text "k.key holds neither the Aadhaar number nor the date of birth" k.key \
     234567890124 "2345 6789 0124" "1990-05-17" "19900517"
 assert_grep "keygen -o shows the Aadhaar masked on stderr" "$R/err" 'XXXX XXXX 0124'
+assert_grep "k.key says whose key it is, masked" k.key '^# for Aadhaar XXXX XXXX 0124$'
 assert_no_tmp "keygen -o leaves no temporary file"
 KEY=$(key_line k.key)
 

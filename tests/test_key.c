@@ -630,6 +630,32 @@ static void test_key_file_write(void **state)
     assert_int_equal(mc_key_file_text(NULL, text), MC_EINVAL);
 }
 
+/* mc_key_file_text_for adds whose key it is, masked, after the first
+ * line; a number that is not an Aadhaar number (or would smuggle text
+ * into the comment) is refused, and the file still reads back. */
+static void test_key_file_write_for(void **state)
+{
+    char text[MC_KEY_FILE_TEXT_BYTES], id[MC_KEY_ID_HEX_BYTES], line[80];
+    mc_key key, back;
+    (void)state;
+
+    memset(key.bytes, 0x3c, sizeof key.bytes);
+    assert_int_equal(mc_key_file_text_for(&key, "2345 6789 0124", text), MC_OK);
+    mc_key_id_hex(&key, id);
+    snprintf(line, sizeof line, "it alone decrypts\n# for Aadhaar XXXX XXXX 0124\n# key id: %s\n",
+             id);
+    assert_non_null(strstr(text, line));
+    assert_null(strstr(text, "2345"));
+    assert_null(strstr(text, "6789"));
+    assert_int_equal(mc_key_parse_file_text(&back, text, strlen(text)), MC_OK);
+    assert_memory_equal(back.bytes, key.bytes, MC_KEY_BYTES);
+    assert_int_equal(mc_key_file_text_for(&key, "2345 6789 0123", text), MC_EAADHAAR_CHECK);
+    assert_int_equal(mc_key_file_text_for(&key, "2345 6789 0124\nMCK1-", text),
+                     MC_EAADHAAR_LENGTH);
+    assert_int_equal(mc_key_file_text_for(&key, NULL, text), MC_OK);
+    assert_null(strstr(text, "# for Aadhaar"));
+}
+
 static void test_key_file_text(void **state)
 {
     char buf[512];
@@ -778,6 +804,7 @@ int main(void)
         cmocka_unit_test(test_key_text_typos),
         cmocka_unit_test(test_key_text_errors),
         cmocka_unit_test(test_key_file_text),
+        cmocka_unit_test(test_key_file_write_for),
         cmocka_unit_test(test_key_file_write),
         cmocka_unit_test(test_key_file_size_cap),
         cmocka_unit_test(test_key_id),

@@ -524,6 +524,8 @@ open(sys.argv[2], "wb").write(base64.b64decode(m.group(1)))
 print(m.group(2))' "$R/b" "$R/page.key" >"$R/o" 2>&1; then
     check "the result page offers the key as a file, medcrypt-KEYID.key" \
         grep -q -F "$PAGE_KEY" "$R/page.key"
+    check "the key file says whose key it is, masked" \
+        grep -q -x "# for Aadhaar XXXX XXXX 0124" "$R/page.key"
 else
     not_ok "the result page offers the key as a file ($(head -c 200 "$R/o"))"
 fi

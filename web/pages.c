@@ -218,7 +218,7 @@ void page_encrypt_post(struct req *r)
              * the key's text, and a file is what the command and the
              * decrypt page take. */
             char file[MC_KEY_FILE_TEXT_BYTES] = "";
-            if (mc_key_file_text(&key, file) == MC_OK)
+            if (mc_key_file_text_for(&key, aadhaar, file) == MC_OK)
                 data_url(&key_href, "text/plain", (const uint8_t *)file, strlen(file));
             sodium_memzero(file, sizeof file);
         }

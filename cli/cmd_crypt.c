@@ -329,7 +329,8 @@ static bool claim_output(const struct job *job, const char *input, const char *o
     return false;
 }
 
-static void report(const struct job *job, const char *input, mc_err err, bool cut)
+static void report(const struct job *job, const char *input, mc_err err, bool cut,
+                   const mc_cipher_info *ci)
 {
     cli_report(shown_name(input), job->ctx, err);
     if (job->decrypt && err == MC_ENOTCIPHER)
@@ -338,6 +339,14 @@ static void report(const struct job *job, const char *input, mc_err err, bool cu
     if (job->decrypt && err == MC_ETAMPERED && cut)
         cli_hint("it has no end chunk (IEND): cut short, as by an interrupted transfer? "
                  "Fetch it again");
+    /* Each encryption on the pages makes a new key: which file is it? */
+    if (job->decrypt && err == MC_EWRONGKEY && ci->version != 0) {
+        char hex[MC_KEY_ID_HEX_BYTES];
+        for (int i = 0; i < MC_KEY_ID_BYTES; i++)
+            snprintf(hex + 2 * i, 3, "%02x", ci->key_id[i]);
+        cli_hint("its key file says '# key id: %s': grep -l 'key id: %s' *.key finds it",
+                 hex, hex);
+    }
 }
 
 /* Extensions that say a file's format, as viewers and PACS importers go by
@@ -414,6 +423,7 @@ static bool process(const struct job *job, const char *input)
     char *output = NULL, dropped[96] = "";
     mc_image *img = NULL;
     mc_image_info info;
+    mc_cipher_info ci = {0};
     bool ok = false, cut = false;
     mc_err err;
 
@@ -475,10 +485,12 @@ static bool process(const struct job *job, const char *input)
                                     strcmp(input, "-") == 0 ? NULL : cli_basename(input), &img);
     } else {
         err = mc_decrypt_image(job->ctx, job->key, in, in_len, &img);
+        if (err == MC_EWRONGKEY) /* the image's key id, for the hint */
+            (void)!mc_cipher_inspect(job->ctx, in, in_len, &ci);
         mc__free_huge(in); /* cipher bytes: nothing to wipe */
     }
     if (err != MC_OK) {
-        report(job, input, err, cut);
+        report(job, input, err, cut, &ci);
         goto out;
     }
     if (job->decrypt && job->output == NULL) {
@@ -493,7 +505,7 @@ static bool process(const struct job *job, const char *input)
     }
     ok = write_streamed(job, img, job->output != NULL ? job->output : output, &err);
     if (err != MC_OK)
-        report(job, input, err, cut);
+        report(job, input, err, cut, &ci);
     if (ok && job->verbose)
         say_written(job, input, job->output != NULL ? job->output : output);
     /* Not a failure: said so that nobody first finds out at decryption. */

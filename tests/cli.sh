@@ -1211,8 +1211,14 @@ assert_rc 1 "wrong key: exit status 1"
 # Both key ids are public: the image's and the key's tell which key it was.
 ID1=$(sed -n 's/^# key id: //p' k.key)
 ID2=$(sed -n 's/^# key id: //p' k2.key)
-assert_err_is "wrong key: one line naming both key ids" \
-    "medcrypt: scan.pgm.enc.png: wrong key: the image was encrypted under key id $ID1, this key's id is $ID2"
+assert_err_is_two "wrong key: one line naming both key ids, a hint to find the key file" \
+    "medcrypt: scan.pgm.enc.png: wrong key: the image was encrypted under key id $ID1, this key's id is $ID2" \
+    "medcrypt: hint: its key file says '# key id: $ID1': grep -l 'key id: $ID1' *.key finds it"
+if [ "$(grep -l "key id: $ID1" ./*.key)" = ./k.key ]; then
+    ok "wrong key: the hint's grep finds the right key file"
+else
+    not_ok "wrong key: the hint's grep finds the right key file ($(grep -l "key id: $ID1" ./*.key | tr '\n' ' '))"
+fi
 assert_absent "wrong key: no scan.pgm written" scan.pgm
 assert_no_new_files "wrong key: no other file and no temporary file left"
 

@@ -90,6 +90,7 @@ MODIFIED = 'the cipher image was modified or damaged'
 NOTCIPHER = 'not a medcrypt cipher image'
 EMPTY = 'empty file (0 bytes)'
 HINT = "medcrypt: hint: decrypt takes a cipher image written by 'medcrypt encrypt'"
+WRONG_KEY_HINT = "medcrypt: hint: its key file says '# key id: "
 CUT_HINT = ("medcrypt: hint: it has no end chunk (IEND): cut short, as by an interrupted "
             "transfer? Fetch it again")
 
@@ -134,6 +135,10 @@ def refused(rc, lines, out, w, name, allowed):
         msg = lines[0][len(prefix):]
         if msg.startswith('wrong key: the image was encrypted under key id '):
             msg = 'wrong key'  # the key ids follow
+            extra = [l for l in lines[1:] if not l.startswith(WRONG_KEY_HINT)]
+            if extra:
+                why.append('extra lines %r' % extra[:2])
+            lines = lines[:1]
         if msg not in allowed:
             why.append('classified %r' % msg)
         extra = lines[1:]

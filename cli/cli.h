@@ -124,6 +124,7 @@ int cmd_encrypt(int argc, char **argv);
 int cmd_decrypt(int argc, char **argv);
 int cmd_info(int argc, char **argv);    /* cmd_info.c (issue 5) */
 int cmd_preview(int argc, char **argv); /* cmd_info.c (issue 5) */
+int cmd_compare(int argc, char **argv); /* cmd_compare.c */
 int cmd_analyze(int argc, char **argv); /* cmd_analyze.c (issue 6) */
 int cmd_serve(int argc, char **argv);   /* cmd_serve.c (issue 7) */
 int cmd_bench(int argc, char **argv);   /* cmd_bench.c (issue 11) */

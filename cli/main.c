@@ -13,10 +13,13 @@
 static const char USAGE[] =
     "Usage:\n"
     "    medcrypt keygen  --aadhaar NUMBER --dob YYYY-MM-DD [-o KEYFILE] [--force]\n"
-    "    medcrypt encrypt [-k KEYFILE] [-o OUTPUT] [--force] [-j N] INPUT...\n"
-    "    medcrypt decrypt [-k KEYFILE] [-o OUTPUT] [--force] [-j N] CIPHER...\n"
+    "    medcrypt encrypt [-k KEYFILE] [-o OUTPUT | -O DIR] [-f | --skip-existing]\n"
+    "                     [-j N] [-v] INPUT...\n"
+    "    medcrypt decrypt [-k KEYFILE] [-o OUTPUT | -O DIR] [-f | --skip-existing]\n"
+    "                     [-j N] [-v] CIPHER...\n"
     "    medcrypt info    FILE...\n"
     "    medcrypt preview [-k KEYFILE] [-o OUT.png] [--force] FILE\n"
+    "    medcrypt compare IMAGE1 IMAGE2\n"
     "    medcrypt analyze [--json] [--report OUT.html] [-k KEYFILE] [--seed N]\n"
     "                     PLAIN [CIPHER]\n"
     "    medcrypt analyze --stream MB [--stage STAGE] [-k KEYFILE] -o OUT PLAIN\n"
@@ -79,7 +82,8 @@ static const struct verb {
 } verbs[] = {
     {"keygen", cmd_keygen},   {"encrypt", cmd_encrypt}, {"decrypt", cmd_decrypt},
     {"info", cmd_info},       {"preview", cmd_preview}, {"analyze", cmd_analyze},
-    {"serve", cmd_serve_exec},     {"bench", cmd_bench},     {NULL, NULL},
+    {"compare", cmd_compare}, {"serve", cmd_serve_exec},  {"bench", cmd_bench},
+    {NULL, NULL},
 };
 
 static const struct verb *find_verb(const char *name)

@@ -544,7 +544,7 @@ else
     not_ok "--version prints 'medcrypt X (cipher format 3)' (got: $(tr '\n' '|' <"$R/out"))"
 fi
 
-for v in encrypt decrypt keygen info serve; do
+for v in encrypt decrypt keygen info compare serve; do
     run mc $v --version
     assert_rc 0 "'medcrypt $v --version' exits 0"
     assert_same "'medcrypt $v --version' prints the version, as 'medcrypt --version'" \
@@ -872,10 +872,44 @@ for src in "$TESTDATA"/png/* "$TESTDATA"/pnm/*; do
             assert_same "$b: the decrypted file is byte-equal to the original" "$b.orig" "$b"
             ;;
         esac
+        # medcrypt's own check of a round trip, whatever the format
+        run mc compare "$b.orig" "$b"
+        if [ "$RC" -eq 0 ] && grep -q "^$b.orig and $b: the same samples (" "$R/out"; then
+            ok "$b: medcrypt compare says the same samples"
+        else
+            not_ok "$b: medcrypt compare says the same samples ($(details))"
+        fi
     fi
     assert_no_tmp "$b: decrypt leaves no temporary file"
     rm -f "$b" "$b.orig" "$c"
 done
+
+# medcrypt compare: where two images differ, and how many samples (exit
+# 1); other geometry (1); a file it cannot read (2, as cmp).
+cp "$TESTDATA/pnm/ct_small_12bit.pgm" cmp_a.pgm
+python3 -c 'import sys
+d = bytearray(open(sys.argv[1], "rb").read())
+d[-1] ^= 1  # the last sample, low byte (16-bit big-endian PGM)
+d[-3] ^= 2  # the one before it
+open(sys.argv[2], "wb").write(d)' cmp_a.pgm cmp_b.pgm
+run mc compare cmp_a.pgm cmp_b.pgm
+assert_rc 1 "compare of images two samples apart: exit 1"
+if grep -qx "cmp_a.pgm and cmp_b.pgm differ: 2 of 16384 samples, the first at x 126, y 127: [0-9]* against [0-9]*" "$R/out"; then
+    ok "compare says how many samples differ and where the first is"
+else
+    not_ok "compare says how many samples differ and where the first is ($(details))"
+fi
+cp "$TESTDATA/pnm/rgb_100x100.ppm" cmp_c.ppm
+run mc compare cmp_a.pgm cmp_c.ppm
+assert_rc 1 "compare of images of other sizes: exit 1"
+assert_grep "compare names both geometries" "$R/out" \
+    '^cmp_a.pgm and cmp_c.ppm differ: 128 x 128, 1 channel, 16-bit against 100 x 100, 3 channels, 8-bit$'
+run mc compare cmp_a.pgm no_such.pgm
+assert_rc 2 "compare with a missing file: exit 2"
+assert_err "compare with a missing file: one line" "medcrypt: no_such.pgm: " "No such file" 0
+run mc compare cmp_a.pgm
+assert_rc 2 "compare of one file: exit 2"
+rm -f cmp_a.pgm cmp_b.pgm cmp_c.ppm
 
 # A large image, 16 MiB of samples: the paths only bulk data takes
 # (huge-page buffers, the output's writeback started every MiB, the PGM

@@ -46,7 +46,8 @@ static const char USAGE[] =
     "    $ medcrypt encrypt -k patient.key scan.pgm        # writes scan.pgm.enc.png\n"
     "    $ medcrypt decrypt -k patient.key scan.pgm.enc.png  # writes scan.pgm\n"
     "\n"
-    "Exit status: 0 on success, 1 on any failure. Each problem is one line on\n"
+    "Exit status: 0 on success, 1 on any failure (compare: 1 when the images\n"
+    "differ, 2 on a failure, as cmp). Each problem is one line on\n"
     "stderr, 'medcrypt: FILE: problem'; some are followed by a line\n"
     "'medcrypt: hint: ...' that says what to do.\n";
 

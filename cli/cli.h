@@ -78,6 +78,9 @@ typedef struct cli_output cli_output;
 cli_output *cli_output_open(const char *path, mode_t mode, bool force, bool named);
 int cli_output_write(void *out, const uint8_t *data, size_t len);
 bool cli_output_commit(cli_output *out);
+/* A line to print on stdout once the output is in place (-v): never for a
+ * file that a failure, or a signal, left unwritten. */
+void cli_output_announce(cli_output *out, const char *line);
 void cli_output_abort(cli_output *out);
 /* Between start and finish, cli_output_commit hands each file to a
  * thread that makes it durable and puts it in place while the caller goes

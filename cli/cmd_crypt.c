@@ -171,36 +171,50 @@ static char *default_output(const struct job *job, const char *input, const char
     return out;
 }
 
+/* -v: "INPUT -> OUTPUT (key id ...)", or "(exists: skipped)", control
+ * characters as '?'; printed whole on stdout once the file is in place
+ * (cli_output_announce), so the workers' lines never interleave and none
+ * names a file a failure or a signal left unwritten. */
+static void verbose_line(char *line, size_t size, const struct job *job, const char *input,
+                         const char *output, bool skipped)
+{
+    char how[64];
+
+    if (skipped)
+        snprintf(how, sizeof how, "exists: skipped");
+    else
+        snprintf(how, sizeof how, "key id %s", job->key_id);
+    snprintf(line, size, "%s -> %s (%s)", shown_name(input),
+             strcmp(output, "-") == 0 ? "standard output" : output, how);
+    for (char *c = line; *c != '\0'; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
+}
+
 /* Inputs skipped by --skip-existing: their outputs exist, or (encrypt)
  * they are cipher images already. */
 static atomic_int skipped;
 
-static bool skip_existing(const struct job *job, const char *output)
+static bool skip_existing(const struct job *job, const char *input, const char *output)
 {
+    char line[3 * 4096];
     struct stat st;
 
-    if (!job->skip_existing || strcmp(output, "-") == 0 || lstat(output, &st) != 0)
+    /* a file only: /dev/null or a pipe given with -o is written into */
+    if (!job->skip_existing || strcmp(output, "-") == 0 || stat(output, &st) != 0 ||
+        !S_ISREG(st.st_mode))
         return false;
     atomic_fetch_add(&skipped, 1);
+    if (job->verbose) {
+        verbose_line(line, sizeof line, job, input, output, true);
+        flockfile(stdout);
+        printf("%s\n", line);
+        fflush(stdout);
+        funlockfile(stdout);
+    }
     return true;
 }
 
-/* -v: "INPUT -> OUTPUT (key id ...)" on stdout, one whole line per file
- * (the workers' lines never interleave), control characters as '?'. */
-static void say_written(const struct job *job, const char *input, const char *output)
-{
-    char line[3 * 4096];
-
-    snprintf(line, sizeof line, "%s -> %s (key id %s)", shown_name(input),
-             strcmp(output, "-") == 0 ? "standard output" : output, job->key_id);
-    for (char *c = line; *c != '\0'; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7f)
-            *c = '?';
-    flockfile(stdout);
-    printf("%s\n", line);
-    fflush(stdout);
-    funlockfile(stdout);
-}
 
 static bool refuse_terminal(const char *output, bool explicit_dash)
 {
@@ -217,10 +231,12 @@ static bool refuse_terminal(const char *output, bool explicit_dash)
  * by piece as it is encoded, never held whole in memory. True once the
  * file is in place. On failure *err is the library's error for the caller
  * to report, or MC_OK if the output's own failure was reported. */
-static bool write_streamed(const struct job *job, mc_image *img, const char *path, mc_err *err)
+static bool write_streamed(const struct job *job, const char *input, mc_image *img,
+                           const char *path, mc_err *err)
 {
     cli_output *o = cli_output_open(path, cli_mode(job->decrypt), job->force,
                                     job->output != NULL);
+    char line[3 * 4096];
 
     *err = MC_OK;
     if (o == NULL)
@@ -237,6 +253,10 @@ static bool write_streamed(const struct job *job, mc_image *img, const char *pat
     if (*err != MC_OK) {
         cli_output_abort(o);
         return false;
+    }
+    if (job->verbose) {
+        verbose_line(line, sizeof line, job, input, path, false);
+        cli_output_announce(o, line);
     }
     return cli_output_commit(o);
 }
@@ -433,7 +453,7 @@ static bool process(const struct job *job, const char *input)
             cli_error(input, "the output would overwrite the input");
             return false;
         }
-        if (skip_existing(job, job->output))
+        if (skip_existing(job, input, job->output))
             return true;
         if (cli_output_taken(job->output, job->force, true))
             return false;
@@ -444,7 +464,7 @@ static bool process(const struct job *job, const char *input)
         }
         if (!claim_output(job, input, output))
             goto out;
-        if (skip_existing(job, output)) {
+        if (skip_existing(job, input, output)) {
             ok = true;
             goto out;
         }
@@ -498,16 +518,15 @@ static bool process(const struct job *job, const char *input)
         if ((output = decrypted_name(job, input, &info, mc_image_name(img))) == NULL ||
             !claim_output(job, input, output))
             goto out;
-        if (skip_existing(job, output)) {
+        if (skip_existing(job, input, output)) {
             ok = true;
             goto out;
         }
     }
-    ok = write_streamed(job, img, job->output != NULL ? job->output : output, &err);
+    ok = write_streamed(job, input, img, job->output != NULL ? job->output : output, &err);
     if (err != MC_OK)
         report(job, input, err, cut, &ci);
-    if (ok && job->verbose)
-        say_written(job, input, job->output != NULL ? job->output : output);
+
     /* Not a failure: said so that nobody first finds out at decryption. */
     if (ok && dropped[0] != '\0')
         cli_error(shown_name(input), "note: not kept: its PNG metadata chunks %s (the pixels "

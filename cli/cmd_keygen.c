@@ -45,6 +45,10 @@ static bool take_identifier(const char *option, const char **value, char *buf, s
 
     if (arg == NULL)
         return true;
+    if (strcmp(arg, "-") == 0 && isatty(STDIN_FILENO)) {
+        *value = NULL; /* a person at the terminal: the prompt (no echo) */
+        return true;
+    }
     if (strcmp(arg, "-") == 0) {
         if (!cli_read_line(STDIN_FILENO, buf, size)) {
             cli_error(NULL, "%s -: expected a line on standard input", option);
@@ -136,7 +140,12 @@ int cmd_keygen(int argc, char **argv)
         ask("Date of birth (YYYY-MM-DD): ", false, dob_buf, sizeof dob_buf, mc_dob_check))
         dob = dob_buf;
     if (aadhaar == NULL || dob == NULL) {
-        cli_error(NULL, "keygen needs --aadhaar and --dob ('-' reads one from standard input)");
+        if (isatty(STDIN_FILENO)) /* three wrong answers, or none */
+            cli_error(NULL, "keygen: no valid %s given", aadhaar == NULL ? "Aadhaar number"
+                                                                          : "date of birth");
+        else
+            cli_error(NULL, "keygen needs --aadhaar and --dob ('-' reads one from standard "
+                            "input)");
         goto out;
     }
     if ((err = mc_aadhaar_mask(aadhaar, masked)) != MC_OK ||

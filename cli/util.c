@@ -37,14 +37,14 @@ static void emit(const char *prefix, const char *file, const char *fmt, va_list 
 {
     char msg[2048];
     int n = 0;
-    size_t clear = atomic_load(&progress_shown) ? 4 : 0; /* "\r\033[K" */
+    /* read once: the prefix and the cleaning below must agree */
+    bool shown = atomic_load(&progress_shown);
+    size_t clear = shown ? 4 : 0; /* "\r\033[K" */
 
     if (file != NULL)
-        n = snprintf(msg, sizeof msg, "%s%s%s: ", atomic_load(&progress_shown) ? "\r\033[K" : "",
-                     prefix, file);
+        n = snprintf(msg, sizeof msg, "%s%s%s: ", shown ? "\r\033[K" : "", prefix, file);
     else
-        n = snprintf(msg, sizeof msg, "%s%s", atomic_load(&progress_shown) ? "\r\033[K" : "",
-                     prefix);
+        n = snprintf(msg, sizeof msg, "%s%s", shown ? "\r\033[K" : "", prefix);
     if (n < 0 || (size_t)n >= sizeof msg)
         n = 0;
     vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
@@ -298,6 +298,7 @@ bool cli_read_file(const char *path, size_t max, uint8_t **out, size_t *out_len)
     size_t cap = 0, len = 0;
     uint8_t *buf = NULL;
     struct stat st;
+    bool multi;
 
     if (fd < 0) {
         cli_error(path, "%s", strerror(errno));
@@ -308,8 +309,15 @@ bool cli_read_file(const char *path, size_t max, uint8_t **out, size_t *out_len)
             cli_error(shown, "is a directory");
             /* a series in sub-folders: a shell's ** misses them without
              * bash's globstar, silently (a batch audit) */
-            cli_hint("give its files (%s/*); with those of its sub-folders: "
-                     "find %s -type f -exec " PROG " %s OPTIONS {} +", shown, shown, cli_verb);
+            /* "{} +" for the verbs that take many files, "{} \;" else */
+            multi = strcmp(cli_verb, "encrypt") == 0 || strcmp(cli_verb, "decrypt") == 0 ||
+                    strcmp(cli_verb, "info") == 0;
+            if (multi)
+                cli_hint("give its files (%s/*); with those of its sub-folders: "
+                         "find %s -type f -exec " PROG " %s OPTIONS {} +", shown, shown, cli_verb);
+            else
+                cli_hint("give one of its files; for each, sub-folders too: "
+                         "find %s -type f -exec " PROG " %s OPTIONS {} \\;", shown, cli_verb);
             goto fail;
         }
         if (S_ISREG(st.st_mode)) {
@@ -731,7 +739,25 @@ struct cli_output {
     char *registered;      /* where tmp is registered for the signal handler */
     bool force;            /* replace an existing file */
     bool unnamed;          /* O_TMPFILE: no name until put in place */
+    char *announce;        /* a line for stdout once in place (-v), or NULL */
 };
+
+/* The -v line of an output, once it is in place: whole, on stdout. */
+static void announce(cli_output *o)
+{
+    if (o->announce == NULL)
+        return;
+    flockfile(stdout);
+    printf("%s\n", o->announce);
+    fflush(stdout);
+    funlockfile(stdout);
+}
+
+void cli_output_announce(cli_output *o, const char *line)
+{
+    free(o->announce);
+    o->announce = strdup(line); /* no memory: no line, the file is written */
+}
 
 /* /proc/self/fd/N: the name the kernel gives an open file. */
 #define FD_PATH 32
@@ -936,6 +962,7 @@ static void output_release_buffer(cli_output *o)
 static void output_free(cli_output *o)
 {
     output_release_buffer(o);
+    free(o->announce);
     free(o);
 }
 
@@ -1053,6 +1080,7 @@ static bool put_in_place(cli_output *o)
     }
     o->registered[0] = '\0';
     atomic_fetch_add(&placed, 1);
+    announce(o);
     return true;
 fail:
     if (o->fd >= 0)
@@ -1216,6 +1244,8 @@ bool cli_output_commit(cli_output *o)
         bool ok = close(o->fd) == 0;
         if (!ok)
             write_failed(o, errno);
+        else
+            announce(o);
         output_free(o);
         return ok;
     }

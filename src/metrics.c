@@ -721,7 +721,10 @@ double mc_normal_quantile(double p)
  * computed in logs, so df = 65535 (a = 32767.5) does not overflow. */
 static double gamma_prefactor(double a, double x)
 {
-    return exp(-x + a * log(x) - lgamma(a));
+    int sign; /* lgamma() writes the global signgam: two analyses at once
+               * raced on it (ThreadSanitizer); a > 0 here, so it is +1 */
+
+    return exp(-x + a * log(x) - lgamma_r(a, &sign));
 }
 
 static double gamma_p_series(double a, double x)

@@ -1092,11 +1092,21 @@ rm -f back/b.ppm
 run mc decrypt -k k.key -O back --skip-existing -v ofold/a.pgm.enc.png ofold/b.ppm.enc.png
 assert_rc 0 "decrypt --skip-existing run again: exit status 0"
 assert_no_err "decrypt --skip-existing: nothing on stderr"
-if [ "$(cat "$R/out")" = "ofold/b.ppm.enc.png -> back/b.ppm (key id $KID)" ]; then
-    ok "decrypt --skip-existing: only the file left to do is written"
+if [ "$(sort "$R/out")" = "ofold/a.pgm.enc.png -> back/a.pgm (exists: skipped)
+ofold/b.ppm.enc.png -> back/b.ppm (key id $KID)" ]; then
+    ok "decrypt --skip-existing -v: the file left to do is written, the other said skipped"
 else
-    not_ok "decrypt --skip-existing: only the file left to do is written ($(tr '\n' '|' <"$R/out"))"
+    not_ok "decrypt --skip-existing -v: the file left to do is written ($(tr '\n' '|' <"$R/out"))"
 fi
+# -o /dev/null is no output that exists: the cipher is still decrypted
+# (checked), not skipped.
+run mc decrypt -k k.key --skip-existing -o /dev/null ofold/a.pgm.enc.png
+assert_rc 0 "decrypt --skip-existing -o /dev/null: exit 0"
+cp ofold/a.pgm.enc.png bad.enc.png
+printf 'x' >>bad.enc.png
+run mc decrypt -k k.key --skip-existing -o /dev/null bad.enc.png
+assert_rc 1 "decrypt --skip-existing -o /dev/null of a damaged cipher: still checked, exit 1"
+rm -f bad.enc.png
 run mc encrypt -k k.key -O ofold --skip-existing src2/a.pgm ofold/b.ppm.enc.png
 assert_rc 0 "encrypt --skip-existing over done files and a cipher image: exit status 0"
 assert_no_err "encrypt --skip-existing: nothing on stderr"

@@ -50,7 +50,9 @@ struct req {
      * connection suspended from hand-over to answer; its body may first
      * be left unread while the workers are behind (held). */
     enum { JOB_NONE, JOB_WAITING, JOB_DONE } job;
-    enum { HELD_NO, HELD_WAITING, HELD_RESUMED } held;
+    enum { HELD_NO, HELD_WAITING, HELD_RESUMED, HELD_EXPIRED } held;
+    bool admitted;       /* counted in hand (server.c, admit) */
+    struct timespec held_since, body_since; /* held; its body's clock */
     unsigned long long length; /* Content-Length, or ULLONG_MAX (chunked) */
     struct req *next;    /* in a queue of server.c */
     /* The response. */

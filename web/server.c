@@ -80,11 +80,17 @@ static atomic_bool stopping;
  * connection suspended meanwhile, so that libmicrohttpd's threads never
  * compute. A health check, a page or an upload is then answered at once
  * however long the analyses in hand take, and a request waiting for the
- * memory budget blocks no connection but its own. While as many requests
- * as there are workers wait for one, a new POST's body is left unread
- * (its connection suspended after its headers), as it was when the
- * connection threads computed: the uploads held in memory follow the
- * workers, not the clients. */
+ * memory budget blocks no connection but its own.
+ *
+ * And at most ADMIT_PER_WORKER POSTs per worker are in hand at once,
+ * from their headers to their completion (reading their bodies, waiting
+ * for a worker, computing, answering): a further one is held after its
+ * headers, its connection suspended and its body unread, until one in
+ * hand completes (on_completed, whatever the way: answered, cut, gone),
+ * for at most --timeout (then 503). So the uploads held in memory follow
+ * the workers, not the clients. A chunked body (no Content-Length) is
+ * never held: it is counted, and read at once. */
+#define ADMIT_PER_WORKER 2
 struct fifo {
     struct req *head, *tail;
     unsigned n;
@@ -94,7 +100,8 @@ static struct {
     pthread_mutex_t lock;
     pthread_cond_t ready;
     struct fifo jobs;    /* bodies in, waiting for a worker */
-    struct fifo held;    /* bodies left unread */
+    struct fifo held;    /* bodies left unread, oldest first */
+    unsigned admitted;   /* POSTs in hand: held ones not counted */
     unsigned unanswered; /* handed over and not yet given back */
     bool closed;         /* the daemon is stopping: nothing is taken */
     pthread_t *threads;
@@ -431,8 +438,10 @@ static bool body_too_slow(const struct req *r, size_t n, unsigned timeout)
     struct timespec now;
     long s;
 
+    /* from its headers, or from when a held request was let in: the time
+     * the server kept its body unread is not the client's */
     clock_gettime(CLOCK_MONOTONIC, &now);
-    s = (long)(now.tv_sec - r->start.tv_sec);
+    s = (long)(now.tv_sec - r->body_since.tv_sec);
     return s > (long)timeout && r->received + n < (size_t)s * BODY_MIN_RATE;
 }
 
@@ -575,24 +584,84 @@ static struct req *fifo_pop(struct fifo *q)
     return r;
 }
 
-/* Leaves r's body unread (its connection suspended) while as many
- * requests as there are workers wait for one; a worker resumes it when it
- * takes one. Suspended under the lock, so that nobody resumes it first;
- * it is resumed without that lock (libmicrohttpd takes its own inside
- * both calls). */
-static bool hold_back(struct req *r)
+/* Takes r in hand, or holds it: its connection suspended with its body
+ * unread while ADMIT_PER_WORKER POSTs per worker are in hand. Suspended
+ * under the lock, so that nobody resumes it first; resumed without that
+ * lock (libmicrohttpd takes its own inside both calls). Without workers
+ * (a daemon web_serve did not start) or once stopping, nothing is held. */
+static void admit(struct req *r)
 {
-    bool held;
-
     pthread_mutex_lock(&work.lock);
-    held = !work.closed && work.n_threads > 0 && work.jobs.n >= work.n_threads;
-    if (held) {
+    if (!work.closed && work.n_threads > 0 && r->length != ULLONG_MAX &&
+        work.admitted >= ADMIT_PER_WORKER * work.n_threads) {
         r->held = HELD_WAITING;
+        clock_gettime(CLOCK_MONOTONIC, &r->held_since);
         fifo_push(&work.held, r);
         MHD_suspend_connection(r->conn);
+    } else {
+        r->admitted = true;
+        work.admitted++;
     }
     pthread_mutex_unlock(&work.lock);
-    return held;
+}
+
+/* Resumes held requests, marked how (under the lock, before: once resumed
+ * a request may be freed at any moment). */
+static void let_in(struct req *list)
+{
+    for (struct req *r = list, *next; r != NULL; r = next) {
+        next = r->next;
+        MHD_resume_connection(r->conn);
+    }
+}
+
+/* r completed (on_completed): its place goes to the oldest held request. */
+static void dismiss(struct req *r)
+{
+    struct req *next = NULL;
+
+    if (!r->admitted)
+        return;
+    pthread_mutex_lock(&work.lock);
+    r->admitted = false;
+    work.admitted--;
+    if (work.admitted < ADMIT_PER_WORKER * work.n_threads &&
+        (next = fifo_pop(&work.held)) != NULL) {
+        next->held = HELD_RESUMED;
+        next->admitted = true;
+        next->next = NULL;
+        clock_gettime(CLOCK_MONOTONIC, &next->body_since);
+        work.admitted++;
+    }
+    pthread_mutex_unlock(&work.lock);
+    let_in(next);
+}
+
+/* Held requests older than timeout seconds (the oldest are first) are let
+ * in to be answered 503, their bodies drained unread: a client is not
+ * kept waiting for ever (a suspended connection never times out). */
+static void held_expire(unsigned timeout)
+{
+    struct req *list = NULL, **tail = &list, *r;
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    pthread_mutex_lock(&work.lock);
+    while ((r = work.held.head) != NULL &&
+           (now.tv_sec - r->held_since.tv_sec) * 1000 +
+                   (now.tv_nsec - r->held_since.tv_nsec) / 1000000 >=
+               (long)timeout * 1000) {
+        (void)fifo_pop(&work.held);
+        r->held = HELD_EXPIRED;
+        r->admitted = true;
+        work.admitted++;
+        r->body_since = now;
+        r->next = NULL;
+        *tail = r;
+        tail = &r->next;
+    }
+    pthread_mutex_unlock(&work.lock);
+    let_in(list);
 }
 
 /* Queues r, whose body is in, for a worker and suspends its connection;
@@ -625,8 +694,7 @@ static bool job_done(struct req *r)
     return done;
 }
 
-/* A worker: takes the oldest request (and lets a held body in), runs its
- * handler, gives its memory budget back, and resumes its connection,
+/* A worker: takes the oldest request, runs its handler, gives its memory budget back, and resumes its connection,
  * whose libmicrohttpd thread then calls on_request again, which queues
  * the response. A request is never touched once resumed: it may
  * complete and be freed at any moment. */
@@ -635,17 +703,13 @@ static void *worker_main(void *arg)
     (void)arg;
     pthread_mutex_lock(&work.lock);
     for (;;) {
-        struct req *r, *let_in = NULL;
+        struct req *r;
 
         while (work.jobs.n == 0 && !work.closed)
             pthread_cond_wait(&work.ready, &work.lock);
         if ((r = fifo_pop(&work.jobs)) == NULL)
             break;
-        if (work.jobs.n < work.n_threads && (let_in = fifo_pop(&work.held)) != NULL)
-            let_in->held = HELD_RESUMED;
         pthread_mutex_unlock(&work.lock);
-        if (let_in != NULL)
-            MHD_resume_connection(let_in->conn);
         r->route->handler(r);
         web_release(r);
         pthread_mutex_lock(&work.lock);
@@ -684,14 +748,15 @@ static bool workers_close(void)
     idle = work.unanswered == 0;
     held = work.held;
     work.held = (struct fifo){NULL, NULL, 0};
-    for (struct req *r = held.head; r != NULL; r = r->next)
+    for (struct req *r = held.head; r != NULL; r = r->next) {
         r->held = HELD_RESUMED;
+        r->admitted = true;
+        work.admitted++;
+        clock_gettime(CLOCK_MONOTONIC, &r->body_since);
+    }
     pthread_cond_broadcast(&work.ready);
     pthread_mutex_unlock(&work.lock);
-    for (struct req *r = held.head, *next; r != NULL; r = next) {
-        next = r->next;
-        MHD_resume_connection(r->conn);
-    }
+    let_in(held.head);
     return idle;
 }
 
@@ -743,6 +808,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->conn = conn;
         r->cfg = cfg;
         clock_gettime(CLOCK_MONOTONIC, &r->start);
+        r->body_since = r->start;
         copy_path(r->method, sizeof r->method, method);
         copy_path(r->path, sizeof r->path, url);
         /* RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request)
@@ -790,7 +856,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                 "application/x-www-form-urlencoded");
             return queue(r);
         }
-        hold_back(r); /* the workers are behind: its body waits unread */
+        admit(r); /* or held, its body unread, while the workers are behind */
         return MHD_YES;
     }
     if (*upload_data_size != 0) {
@@ -812,15 +878,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                        : MHD_YES;
         }
         r->received += n;
-        if (r->queued || r->bad_form || r->pp == NULL)
-            return MHD_YES;
+        if (r->queued || r->bad_form || r->pp == NULL || r->held == HELD_EXPIRED)
+            return MHD_YES; /* drained */
         if (MHD_post_process(r->pp, upload_data, n) != MHD_YES)
             r->bad_form = true;
         return MHD_YES;
     }
     /* The end of the body, unless a held request's connection was just
-     * resumed before its body (libmicrohttpd may call again then). */
-    if (r->held == HELD_RESUMED && r->length != ULLONG_MAX && r->received < r->length &&
+     * resumed before its body (libmicrohttpd calls again then). Only a
+     * body of known length is ever held. */
+    if ((r->held == HELD_RESUMED || r->held == HELD_EXPIRED) && r->received < r->length &&
         !r->too_big)
         return MHD_YES;
     if (r->queued)
@@ -836,6 +903,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (r->too_big)
         reply_error(r, 413, "upload too large");
+    else if (r->held == HELD_EXPIRED)
+        reply_error(r, 503, "busy: more requests in hand than this server takes at once; "
+                            "try again");
     else if (r->bad_form)
         reply_error(r, 400, "malformed form data");
     else if (strcmp(r->route->method, "POST") == 0 && hand_over(r))
@@ -893,6 +963,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     else
         fprintf(stderr, "%s %s - 0 %ld\n", r->method, r->path, ms);
     web_release(r); /* nothing held after its handler; never twice */
+    dismiss(r);     /* its place in hand to the oldest held request */
     atomic_fetch_sub(&in_flight, 1);
     if (r->pp != NULL)
         MHD_destroy_post_processor(r->pp);
@@ -1118,6 +1189,7 @@ int web_serve(const struct web_config *cfg)
     sigaddset(&set, SIGTERM);
     while ((sig = sigtimedwait(&set, NULL, &tick)) != SIGINT && sig != SIGTERM) {
         watch_sweep(&wl, cfg->timeout);
+        held_expire(cfg->timeout);
 #ifdef __GLIBC__
         /* Give freed request buffers back to the system once a second:
          * the footprint then follows the requests in flight, not the peak

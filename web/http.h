@@ -47,14 +47,9 @@ struct req {
     bool bad_form;       /* malformed body or too many fields: 400 */
     bool queued;         /* a response has been queued */
     /* A POST's handler runs in a computing worker (server.c), its
-     * connection suspended from hand-over to answer; its body may first
-     * be left unread while the workers are behind (held). */
+     * connection suspended from hand-over to answer. */
     enum { JOB_NONE, JOB_WAITING, JOB_DONE } job;
-    enum { HELD_NO, HELD_WAITING, HELD_RESUMED, HELD_EXPIRED } held;
-    bool admitted;       /* counted in hand (server.c, admit) */
-    struct timespec held_since, body_since; /* held; its body's clock */
-    unsigned long long length; /* Content-Length, or ULLONG_MAX (chunked) */
-    struct req *next;    /* in a queue of server.c */
+    struct req *next;    /* in the workers' queue */
     /* The response. */
     int status;
     const char *content_type;

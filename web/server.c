@@ -9,7 +9,6 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -80,17 +79,14 @@ static atomic_bool stopping;
  * connection suspended meanwhile, so that libmicrohttpd's threads never
  * compute. A health check, a page or an upload is then answered at once
  * however long the analyses in hand take, and a request waiting for the
- * memory budget blocks no connection but its own.
- *
- * And at most ADMIT_PER_WORKER POSTs per worker are in hand at once,
- * from their headers to their completion (reading their bodies, waiting
- * for a worker, computing, answering): a further one is held after its
- * headers, its connection suspended and its body unread, until one in
- * hand completes (on_completed, whatever the way: answered, cut, gone),
- * for at most --timeout (then 503). So the uploads held in memory follow
- * the workers, not the clients. A chunked body (no Content-Length) is
- * never held: it is counted, and read at once. */
-#define ADMIT_PER_WORKER 2
+ * memory budget blocks no connection but its own. Bodies are read while
+ * the workers compute: the uploads in memory are bounded by
+ * --max-connections x --max-upload, not by the workers (docs/DEPLOY.md).
+ * (Holding bodies unread while the workers were behind was tried and
+ * dropped: a few connections that send their headers and then nothing
+ * would hold every upload back for --timeout, a denial of service far
+ * cheaper than the memory it saves, and slow bodies took turns to be cut.)
+ */
 struct fifo {
     struct req *head, *tail;
     unsigned n;
@@ -100,8 +96,6 @@ static struct {
     pthread_mutex_t lock;
     pthread_cond_t ready;
     struct fifo jobs;    /* bodies in, waiting for a worker */
-    struct fifo held;    /* bodies left unread, oldest first */
-    unsigned admitted;   /* POSTs in hand: held ones not counted */
     unsigned unanswered; /* handed over and not yet given back */
     bool closed;         /* the daemon is stopping: nothing is taken */
     pthread_t *threads;
@@ -438,10 +432,8 @@ static bool body_too_slow(const struct req *r, size_t n, unsigned timeout)
     struct timespec now;
     long s;
 
-    /* from its headers, or from when a held request was let in: the time
-     * the server kept its body unread is not the client's */
     clock_gettime(CLOCK_MONOTONIC, &now);
-    s = (long)(now.tv_sec - r->body_since.tv_sec);
+    s = (long)(now.tv_sec - r->start.tv_sec);
     return s > (long)timeout && r->received + n < (size_t)s * BODY_MIN_RATE;
 }
 
@@ -584,86 +576,6 @@ static struct req *fifo_pop(struct fifo *q)
     return r;
 }
 
-/* Takes r in hand, or holds it: its connection suspended with its body
- * unread while ADMIT_PER_WORKER POSTs per worker are in hand. Suspended
- * under the lock, so that nobody resumes it first; resumed without that
- * lock (libmicrohttpd takes its own inside both calls). Without workers
- * (a daemon web_serve did not start) or once stopping, nothing is held. */
-static void admit(struct req *r)
-{
-    pthread_mutex_lock(&work.lock);
-    if (!work.closed && work.n_threads > 0 && r->length != ULLONG_MAX &&
-        work.admitted >= ADMIT_PER_WORKER * work.n_threads) {
-        r->held = HELD_WAITING;
-        clock_gettime(CLOCK_MONOTONIC, &r->held_since);
-        fifo_push(&work.held, r);
-        MHD_suspend_connection(r->conn);
-    } else {
-        r->admitted = true;
-        work.admitted++;
-    }
-    pthread_mutex_unlock(&work.lock);
-}
-
-/* Resumes held requests, marked how (under the lock, before: once resumed
- * a request may be freed at any moment). */
-static void let_in(struct req *list)
-{
-    for (struct req *r = list, *next; r != NULL; r = next) {
-        next = r->next;
-        MHD_resume_connection(r->conn);
-    }
-}
-
-/* r completed (on_completed): its place goes to the oldest held request. */
-static void dismiss(struct req *r)
-{
-    struct req *next = NULL;
-
-    if (!r->admitted)
-        return;
-    pthread_mutex_lock(&work.lock);
-    r->admitted = false;
-    work.admitted--;
-    if (work.admitted < ADMIT_PER_WORKER * work.n_threads &&
-        (next = fifo_pop(&work.held)) != NULL) {
-        next->held = HELD_RESUMED;
-        next->admitted = true;
-        next->next = NULL;
-        clock_gettime(CLOCK_MONOTONIC, &next->body_since);
-        work.admitted++;
-    }
-    pthread_mutex_unlock(&work.lock);
-    let_in(next);
-}
-
-/* Held requests older than timeout seconds (the oldest are first) are let
- * in to be answered 503, their bodies drained unread: a client is not
- * kept waiting for ever (a suspended connection never times out). */
-static void held_expire(unsigned timeout)
-{
-    struct req *list = NULL, **tail = &list, *r;
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    pthread_mutex_lock(&work.lock);
-    while ((r = work.held.head) != NULL &&
-           (now.tv_sec - r->held_since.tv_sec) * 1000 +
-                   (now.tv_nsec - r->held_since.tv_nsec) / 1000000 >=
-               (long)timeout * 1000) {
-        (void)fifo_pop(&work.held);
-        r->held = HELD_EXPIRED;
-        r->admitted = true;
-        work.admitted++;
-        r->body_since = now;
-        r->next = NULL;
-        *tail = r;
-        tail = &r->next;
-    }
-    pthread_mutex_unlock(&work.lock);
-    let_in(list);
-}
-
 /* Queues r, whose body is in, for a worker and suspends its connection;
  * false once the daemon is stopping, or without workers (a daemon that
  * web_serve did not start: the handler then runs here). */
@@ -735,28 +647,17 @@ static bool workers_start(unsigned n)
     return work.n_threads == n;
 }
 
-/* Closes the queue and lets every held body in (libmicrohttpd may stop
- * only with no connection suspended): true if no request is left with a
- * worker. */
+/* Closes the queue: true if no request is left with a worker (no
+ * connection is suspended then, and libmicrohttpd may stop). */
 static bool workers_close(void)
 {
-    struct fifo held;
     bool idle;
 
     pthread_mutex_lock(&work.lock);
     work.closed = true;
     idle = work.unanswered == 0;
-    held = work.held;
-    work.held = (struct fifo){NULL, NULL, 0};
-    for (struct req *r = held.head; r != NULL; r = r->next) {
-        r->held = HELD_RESUMED;
-        r->admitted = true;
-        work.admitted++;
-        clock_gettime(CLOCK_MONOTONIC, &r->body_since);
-    }
     pthread_cond_broadcast(&work.ready);
     pthread_mutex_unlock(&work.lock);
-    let_in(held.head);
     return idle;
 }
 
@@ -808,7 +709,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->conn = conn;
         r->cfg = cfg;
         clock_gettime(CLOCK_MONOTONIC, &r->start);
-        r->body_since = r->start;
         copy_path(r->method, sizeof r->method, method);
         copy_path(r->path, sizeof r->path, url);
         /* RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request)
@@ -834,7 +734,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (strcmp(r->route->method, "POST") != 0)
             return MHD_YES;
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        r->length = cl != NULL ? strtoull(cl, NULL, 10) : ULLONG_MAX;
         if (cl != NULL && strtoull(cl, NULL, 10) > cfg->max_upload) {
             unsigned long long over = strtoull(cl, NULL, 10) - cfg->max_upload;
             if (over > UPLOAD_SLACK) {
@@ -856,7 +755,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                 "application/x-www-form-urlencoded");
             return queue(r);
         }
-        admit(r); /* or held, its body unread, while the workers are behind */
         return MHD_YES;
     }
     if (*upload_data_size != 0) {
@@ -878,18 +776,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                        : MHD_YES;
         }
         r->received += n;
-        if (r->queued || r->bad_form || r->pp == NULL || r->held == HELD_EXPIRED)
-            return MHD_YES; /* drained */
+        if (r->queued || r->bad_form || r->pp == NULL)
+            return MHD_YES;
         if (MHD_post_process(r->pp, upload_data, n) != MHD_YES)
             r->bad_form = true;
         return MHD_YES;
     }
-    /* The end of the body, unless a held request's connection was just
-     * resumed before its body (libmicrohttpd calls again then). Only a
-     * body of known length is ever held. */
-    if ((r->held == HELD_RESUMED || r->held == HELD_EXPIRED) && r->received < r->length &&
-        !r->too_big)
-        return MHD_YES;
     if (r->queued)
         return MHD_YES;
     if (r->job != JOB_NONE)
@@ -903,9 +795,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (r->too_big)
         reply_error(r, 413, "upload too large");
-    else if (r->held == HELD_EXPIRED)
-        reply_error(r, 503, "busy: more requests in hand than this server takes at once; "
-                            "try again");
     else if (r->bad_form)
         reply_error(r, 400, "malformed form data");
     else if (strcmp(r->route->method, "POST") == 0 && hand_over(r))
@@ -963,7 +852,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     else
         fprintf(stderr, "%s %s - 0 %ld\n", r->method, r->path, ms);
     web_release(r); /* nothing held after its handler; never twice */
-    dismiss(r);     /* its place in hand to the oldest held request */
     atomic_fetch_sub(&in_flight, 1);
     if (r->pp != NULL)
         MHD_destroy_post_processor(r->pp);
@@ -1189,7 +1077,6 @@ int web_serve(const struct web_config *cfg)
     sigaddset(&set, SIGTERM);
     while ((sig = sigtimedwait(&set, NULL, &tick)) != SIGINT && sig != SIGTERM) {
         watch_sweep(&wl, cfg->timeout);
-        held_expire(cfg->timeout);
 #ifdef __GLIBC__
         /* Give freed request buffers back to the system once a second:
          * the footprint then follows the requests in flight, not the peak

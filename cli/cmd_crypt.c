@@ -478,8 +478,6 @@ static bool process(const struct job *job, const char *input)
         mc__free_huge(in);
         goto out;
     }
-    /* no end chunk anywhere: cut short (bytes after it are another damage) */
-    cut = memmem(in, in_len, mc__png_iend, sizeof mc__png_iend) == NULL;
     /* "encrypt *" in a folder that holds cipher images too: they are not
      * encrypted again into NAME.enc.png.enc.png, a second layer nobody
      * asked for. */
@@ -507,6 +505,10 @@ static bool process(const struct job *job, const char *input)
         err = mc_decrypt_image(job->ctx, job->key, in, in_len, &img);
         if (err == MC_EWRONGKEY) /* the image's key id, for the hint */
             (void)!mc_cipher_inspect(job->ctx, in, in_len, &ci);
+        /* no end chunk anywhere: cut short (bytes after it are another
+         * damage); looked for only then, not in every cipher */
+        if (err == MC_ETAMPERED)
+            cut = memmem(in, in_len, mc__png_iend, sizeof mc__png_iend) == NULL;
         mc__free_huge(in); /* cipher bytes: nothing to wipe */
     }
     if (err != MC_OK) {

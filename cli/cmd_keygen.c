@@ -175,7 +175,8 @@ int cmd_keygen(int argc, char **argv)
     } else {
         /* the same text as the web's "Save the key as a file" */
         if (mc_key_file_text_for(&key, aadhaar, file) != MC_OK ||
-            !cli_write_file(output, (const uint8_t *)file, strlen(file), force, cli_mode(true), true))
+            !cli_write_file(output, (const uint8_t *)file, strlen(file), force, cli_mode(true),
+                            true))
             goto out;
     }
     fprintf(stderr, PROG ": key generated for Aadhaar %s (key id %s)%s%s\n", masked, id,

@@ -606,10 +606,10 @@ static bool job_done(struct req *r)
     return done;
 }
 
-/* A worker: takes the oldest request, runs its handler, gives its memory budget back, and resumes its connection,
- * whose libmicrohttpd thread then calls on_request again, which queues
- * the response. A request is never touched once resumed: it may
- * complete and be freed at any moment. */
+/* A worker: takes the oldest request, runs its handler, gives its memory
+ * budget back, and resumes its connection, whose libmicrohttpd thread then
+ * calls on_request again, which queues the response. A request is never
+ * touched once resumed: it may complete and be freed at any moment. */
 static void *worker_main(void *arg)
 {
     (void)arg;

@@ -290,6 +290,8 @@ bool cli_has_suffix_nocase(const char *s, const char *suffix)
     return n > m && strcasecmp(s + n - m, suffix) == 0;
 }
 
+#define SNIFF_AT ((size_t)64 << 20)
+
 bool cli_read_file(const char *path, size_t max, uint8_t **out, size_t *out_len)
 {
     bool is_stdin = strcmp(path, "-") == 0;
@@ -340,6 +342,16 @@ bool cli_read_file(const char *path, size_t max, uint8_t **out, size_t *out_len)
             uint8_t *p;
             if (cap > max) {
                 cli_error(shown, "file too large");
+                goto fail;
+            }
+            /* A stream of no known size (a pipe, a device) that by 64 MiB
+             * does not begin as any image medcrypt reads is not read on to
+             * the 4 GiB cap: /dev/zero took 4.1 GB of memory before "file
+             * too large" (a batch audit). A key file is read whole below
+             * 64 KiB. */
+            if (cap == SNIFF_AT && !mc__image_sniff(buf, len)) {
+                cli_error(shown, "not an image medcrypt can read (none begins so; read %zu MiB, "
+                                 "then stopped)", len >> 20);
                 goto fail;
             }
             /* not realloc(), which would free the old block unwiped: it

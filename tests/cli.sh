@@ -1487,6 +1487,14 @@ if mknod "$R/null" c 1 3 2>/dev/null; then
 else
     echo "# mknod not permitted: --force into a device node not tried"
 fi
+# A stream that does not begin as an image is not read on to the 4 GiB
+# cap (/dev/zero took 4.1 GB of memory before "file too large").
+if [ -c /dev/zero ]; then
+    snap
+    run mc encrypt -k k.key -o "$R/z.png" /dev/zero
+    expect_fail "encrypt /dev/zero" "medcrypt: /dev/zero: " \
+        "not an image medcrypt can read (none begins so; read 64 MiB, then stopped)" 0 "$R/z.png"
+fi
 if [ -c /dev/full ]; then
     run mc encrypt -k k.key -o /dev/full scan.pgm
     expect_fail "encrypt -o /dev/full" "medcrypt: /dev/full: " "write failed: No space left on device" 0

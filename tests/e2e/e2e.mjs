@@ -359,7 +359,7 @@ async function main() {
     }
     ok(lowContrast.length === 0, 'dark mode: every text keeps 4.5:1 (3:1 large) on its background',
       lowContrast.slice(0, 5).join(' | '));
-    await page.screenshot({ path: path.join(tmp, 'dark.png'), fullPage: true });
+    await page.screenshot({ path: path.join(shots, 'encrypt-result-dark.png'), fullPage: true });
     await page.emulateMedia({ colorScheme: 'light' });
 
     // A file over the server's --max-upload is refused before sending.

@@ -95,6 +95,8 @@ int cli_committer_finish(void);
  * pipe or a device unless the user named it (named) and it is theirs or
  * root's (/dev/null). "-" never is. */
 bool cli_output_taken(const char *path, bool force, bool named);
+/* How many outputs were refused so far because they exist. */
+int cli_outputs_existing(void);
 /* True if a and b name the same existing file. */
 bool cli_same_file(const char *a, const char *b);
 /* The mode for new files: 0666 or 0600 (secret), minus the umask. */

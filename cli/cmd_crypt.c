@@ -798,6 +798,10 @@ static int run(int argc, char **argv, bool decrypt)
         mc_key_wipe(&key);
         if (n_inputs + repeats > 1 && isatty(STDERR_FILENO))
             summary(verb, n_inputs + repeats, failures + repeats);
+        /* a batch run again after Ctrl-C: one line per file done before */
+        if (n_inputs > 1 && !job.force && cli_outputs_existing() > 1)
+            cli_hint("%d outputs exist already: --skip-existing leaves them as done, --force "
+                     "replaces them", cli_outputs_existing());
         failures += repeats;
     } else {
         failures = -1;

@@ -28,6 +28,14 @@
 
 const char *cli_verb = "VERB";
 
+/* Outputs refused because they exist (cli_outputs_existing). */
+static atomic_int outputs_existing;
+
+int cli_outputs_existing(void)
+{
+    return atomic_load(&outputs_existing);
+}
+
 /* Set while a progress line is on screen: messages clear it first. */
 static atomic_bool progress_shown;
 
@@ -453,6 +461,7 @@ bool cli_output_taken(const char *path, bool force, bool named)
         return stream_refused(path, &st, named);
     if (exists && !force) {
         cli_error(path, "already exists (use --force to overwrite)");
+        atomic_fetch_add(&outputs_existing, 1);
         return true;
     }
     return false;
@@ -1080,10 +1089,12 @@ static bool put_in_place(cli_output *o)
     if (!o->unnamed && !close_output(o))
         goto fail;
     if (!give_name(o)) {
-        if (errno == EEXIST && !o->force)
+        if (errno == EEXIST && !o->force) {
             cli_error(o->path, "already exists (use --force to overwrite)");
-        else
+            atomic_fetch_add(&outputs_existing, 1);
+        } else {
             cli_error(o->path, "%s", strerror(errno));
+        }
         goto fail;
     }
     if (o->unnamed && !close_output(o)) { /* synced already: not seen on a local disk */

@@ -1117,6 +1117,18 @@ run mc encrypt -k k.key -O nowhere src2/a.pgm
 expect_fail "-O naming no folder" "medcrypt: nowhere: " "no such folder" 0
 run mc encrypt -k k.key -O ofold -o x.png src2/a.pgm
 expect_fail "-O with -o" "medcrypt: encrypt: " "give one of them" 0
+# A batch run again after it was stopped: a hint names --skip-existing
+# after its "already exists" lines.
+mkdir -p again
+cp scan.pgm again/a.pgm && cp scan.pgm again/b.pgm && cp scan.pgm again/c.pgm
+run mc encrypt -k k.key again/a.pgm again/b.pgm
+run mc encrypt -k k.key again/a.pgm again/b.pgm again/c.pgm
+assert_rc 1 "a batch run again: exit 1 without --skip-existing"
+assert_grep "a batch run again: the hint names --skip-existing" "$R/err" \
+    '^medcrypt: hint: 2 outputs exist already: --skip-existing leaves them as done, --force replaces them$'
+run mc encrypt -k k.key --skip-existing again/a.pgm again/b.pgm again/c.pgm
+assert_rc 0 "the same with --skip-existing: exit 0"
+rm -rf again
 # -o naming its own input: said so, before "already exists" (it does).
 run mc encrypt -k k.key -o src2/a.pgm src2/a.pgm
 expect_fail "encrypt -o INPUT INPUT" "medcrypt: src2/a.pgm: " "the output would overwrite the input" 0

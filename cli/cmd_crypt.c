@@ -83,10 +83,11 @@ static const char DECRYPT_HELP[] =
     "in both cases no output is written.\n"
     "\n"
     "Outputs go beside the inputs, or into -O's folder: scan.pgm.enc.png ->\n"
-    "scan.pgm; a cipher image not named *.enc.png gives NAME.dec.EXT (EXT of\n"
-    "the original format). A name that is neither the original file's nor ends\n"
-    "in its format's extension gets that extension: a DICOM in\n"
-    "report.png.enc.png comes back as report.png.dcm.\n"
+    "scan.pgm; a copy saved twice, scan.pgm.enc (1).png, gives scan (1).pgm; a\n"
+    "cipher image named otherwise gives NAME.dec.EXT (EXT of the original\n"
+    "format). A name that is neither the original file's nor ends in its\n"
+    "format's extension gets that extension: a DICOM in report.png.enc.png\n"
+    "comes back as report.png.dcm.\n"
     "\n"
     "Options:\n"
     "    -k, --key KEYFILE     the key file (else $MEDCRYPT_KEY, else a prompt)\n"
@@ -132,6 +133,38 @@ static const char *shown_name(const char *path)
 /* The output path for an input beside it when -o is not given; malloc'd.
  * ext is the original format's extension (decrypt) or NULL (encrypt:
  * fixed suffix). "-" for standard input. */
+/* A cipher saved twice by a browser or a mail client: "scan.pgm.enc (1).png"
+ * (any case) -> "scan (1).pgm", the copy's number kept where a file
+ * manager puts it; NULL if input is not so named (a batch audit: it came
+ * back as "scan.pgm.enc (1).png.dec.pgm"). */
+static char *copy_name(const char *input)
+{
+    const char *base = cli_basename(input), *open = strrchr(base, '('), *dot;
+    size_t digits = 0, stem_len, n;
+    char *out;
+
+    if (open == NULL || (size_t)(open - base) < 5 || strncasecmp(open - 5, ".enc ", 5) != 0)
+        return NULL;
+    while (open[1 + digits] >= '0' && open[1 + digits] <= '9' && digits < 4)
+        digits++;
+    if (digits == 0 || strcasecmp(open + 1 + digits, ").png") != 0 || open - 5 == base)
+        return NULL;
+    stem_len = (size_t)(open - 5 - input); /* "dir/scan.pgm" */
+    dot = NULL;
+    for (const char *c = base; c < open - 5; c++)
+        if (*c == '.' && c != base)
+            dot = c;
+    n = strlen(input) + 8;
+    if ((out = malloc(n)) == NULL)
+        return NULL;
+    if (dot != NULL)
+        snprintf(out, n, "%.*s (%.*s)%.*s", (int)(dot - input), input, (int)digits, open + 1,
+                 (int)(input + stem_len - dot), dot);
+    else
+        snprintf(out, n, "%.*s (%.*s)", (int)stem_len, input, (int)digits, open + 1);
+    return out;
+}
+
 static char *output_beside(const char *input, bool decrypt, const char *ext)
 {
     size_t n = strlen(input);
@@ -147,6 +180,8 @@ static char *output_beside(const char *input, bool decrypt, const char *ext)
     if (cli_has_suffix_nocase(input, CIPHER_SUFFIX) &&
         strlen(cli_basename(input)) > strlen(CIPHER_SUFFIX))
         return strndup(input, n - strlen(CIPHER_SUFFIX));
+    if ((out = copy_name(input)) != NULL)
+        return out;
     if ((out = malloc(n + 6 + strlen(ext))) != NULL)
         snprintf(out, n + 6 + strlen(ext), "%s.dec.%s", input, ext);
     return out;

@@ -1018,6 +1018,15 @@ assert_same "decrypt of IM000001.enc.png writes IM000001 (the original's own nam
     IM000001.orig IM000001
 rm -f IM000001 IM000001.orig IM000001.enc.png
 
+# A cipher saved twice by a browser, "scan.pgm.enc (1).png", comes back as
+# "scan (1).pgm" (it came back as "scan.pgm.enc (1).png.dec.pgm").
+cp scan.pgm.enc.png "scan.pgm.enc (1).png" 2>/dev/null ||
+    mc encrypt -k k.key -o "scan.pgm.enc (1).png" scan.pgm
+run mc decrypt -k k.key "scan.pgm.enc (1).png"
+assert_rc 0 "decrypt of 'scan.pgm.enc (1).png': exit 0"
+assert_same "it writes 'scan (1).pgm', the original" scan.pgm "scan (1).pgm"
+rm -f "scan.pgm.enc (1).png" "scan (1).pgm"
+
 # The same file given twice (by any path) is done once; each repeat is
 # one line and exit status 1, never "already exists" nor a second run.
 rm -f scan.pgm.enc.png

@@ -19,6 +19,14 @@ int cli_version(void);
 /* The batch running, of total inputs (0 when it ends): a signal that
  * stops it then says how many files were written. */
 void cli_batch_watch(int total);
+/* Control characters of s as '?' (file names in messages and -v lines). */
+void cli_printable(char *s);
+/* A whole line on stdout (-v): one call, so the workers' lines never
+ * interleave. */
+void cli_say(const char *line);
+/* The folder that holds path ("." for a bare name), for stat or open;
+ * false if it does not fit. */
+bool cli_folder_of(char dir[4096], const char *path);
 /* The verb running ("encrypt"), for hints that give a command line. */
 extern const char *cli_verb;
 /* A line from fd, one byte per read(2): no stdio buffer keeps a copy of

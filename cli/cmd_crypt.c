@@ -221,9 +221,7 @@ static void verbose_line(char *line, size_t size, const struct job *job, const c
         snprintf(how, sizeof how, "key id %s", job->key_id);
     snprintf(line, size, "%s -> %s (%s)", shown_name(input),
              strcmp(output, "-") == 0 ? "standard output" : output, how);
-    for (char *c = line; *c != '\0'; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7f)
-            *c = '?';
+    cli_printable(line);
 }
 
 /* Inputs skipped by --skip-existing: their outputs exist, or (encrypt)
@@ -242,10 +240,7 @@ static bool skip_existing(const struct job *job, const char *input, const char *
     atomic_fetch_add(&skipped, 1);
     if (job->verbose) {
         verbose_line(line, sizeof line, job, input, output, true);
-        flockfile(stdout);
-        printf("%s\n", line);
-        fflush(stdout);
-        funlockfile(stdout);
+        cli_say(line);
     }
     return true;
 }
@@ -334,14 +329,10 @@ static void claims_end(void)
 static char *place_of(const char *output)
 {
     const char *base = cli_basename(output);
-    char dir[PATH_MAX], real[PATH_MAX], *key;
+    char dir[4096], real[PATH_MAX], *key;
     size_t n;
 
-    if (base == output)
-        snprintf(dir, sizeof dir, ".");
-    else if ((size_t)(base - output) < sizeof dir)
-        snprintf(dir, sizeof dir, "%.*s", (int)(base - output), output);
-    else
+    if (!cli_folder_of(dir, output))
         return NULL;
     if (realpath(dir, real) == NULL)
         return strdup(output);
@@ -397,8 +388,7 @@ static void report(const struct job *job, const char *input, mc_err err, bool cu
     /* Each encryption on the pages makes a new key: which file is it? */
     if (job->decrypt && err == MC_EWRONGKEY && ci->version != 0) {
         char hex[MC_KEY_ID_HEX_BYTES];
-        for (int i = 0; i < MC_KEY_ID_BYTES; i++)
-            snprintf(hex + 2 * i, 3, "%02x", ci->key_id[i]);
+        sodium_bin2hex(hex, sizeof hex, ci->key_id, MC_KEY_ID_BYTES);
         cli_hint("its key file says '# key id: %s': grep -l 'key id: %s' *.key finds it",
                  hex, hex);
     }
@@ -622,16 +612,9 @@ static bool same_place(const struct input_id *x, const struct input_id *y)
 /* The folder that holds path: its stat. */
 static bool stat_dir_of(const char *path, struct stat *st)
 {
-    const char *base = cli_basename(path);
     char dir[4096];
 
-    if (base == path)
-        return stat(".", st) == 0;
-    if ((size_t)(base - path) >= sizeof dir)
-        return false;
-    memcpy(dir, path, (size_t)(base - path));
-    dir[base - path] = '\0';
-    return stat(dir, st) == 0;
+    return cli_folder_of(dir, path) && stat(dir, st) == 0;
 }
 
 /* The same file given twice under one name in one folder (scan.pgm

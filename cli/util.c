@@ -39,6 +39,23 @@ int cli_outputs_existing(void)
 /* Set while a progress line is on screen: messages clear it first. */
 static atomic_bool progress_shown;
 
+void cli_printable(char *s)
+{
+    /* A file name is anyone's bytes: an escape sequence would reach the
+     * terminal, and a newline would forge a second line (a batch audit). */
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
+void cli_say(const char *line)
+{
+    flockfile(stdout);
+    printf("%s\n", line);
+    fflush(stdout);
+    funlockfile(stdout);
+}
+
 /* Each message is formatted first and written with one call, so lines
  * from parallel workers never interleave. */
 static void emit(const char *prefix, const char *file, const char *fmt, va_list ap)
@@ -56,11 +73,7 @@ static void emit(const char *prefix, const char *file, const char *fmt, va_list 
     if (n < 0 || (size_t)n >= sizeof msg)
         n = 0;
     vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
-    /* A file name is anyone's bytes: an escape sequence would reach the
-     * terminal, and a newline would forge a second line (a batch audit). */
-    for (char *c = msg + clear; *c != '\0'; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7f)
-            *c = '?';
+    cli_printable(msg + clear);
     fflush(stdout);
     fprintf(stderr, "%s\n", msg);
 }
@@ -658,6 +671,16 @@ static void dir_of(char dir[4096], const char *path, int dir_len)
         snprintf(dir, 4096, "%.*s", dir_len, path);
 }
 
+bool cli_folder_of(char dir[4096], const char *path)
+{
+    int dir_len = (int)(cli_basename(path) - path);
+
+    if (dir_len >= 4096)
+        return false;
+    dir_of(dir, path, dir_len);
+    return true;
+}
+
 static void sync_dir(const char *path, int dir_len)
 {
     char dir[4096];
@@ -766,12 +789,8 @@ struct cli_output {
 /* The -v line of an output, once it is in place: whole, on stdout. */
 static void announce(cli_output *o)
 {
-    if (o->announce == NULL)
-        return;
-    flockfile(stdout);
-    printf("%s\n", o->announce);
-    fflush(stdout);
-    funlockfile(stdout);
+    if (o->announce != NULL)
+        cli_say(o->announce);
 }
 
 void cli_output_announce(cli_output *o, const char *line)

@@ -48,10 +48,10 @@ void form_page(struct req *r, int status, const struct form_errors *fe, const ch
                const char *nav, const char *asset, bool key_open)
 {
     /* "error", "max_upload", "key_open", then F_error and F_invalid per
-     * field, then NULL */
-    const char *vars[2 * (3 + 2 * N_FORM_FIELDS) + 1];
+     * field, then "keyfile_field", then NULL */
+    const char *vars[2 * (4 + 2 * N_FORM_FIELDS) + 1];
     char names[N_FORM_FIELDS][2][24], max[32], full_title[96];
-    struct buf summary = {0}, content = {0};
+    struct buf summary = {0}, content = {0}, keyfile = {0};
     size_t v = 0;
 
     snprintf(max, sizeof max, "%zu", r->cfg->max_upload);
@@ -104,8 +104,14 @@ void form_page(struct req *r, int status, const struct form_errors *fe, const ch
         vars[v++] = text[0] != '\0' ? "aria-invalid=\"true\"" : "";
     }
     vars[v] = NULL;
-    if (summary.oom) {
+    /* the key file's input, the same on every form that takes a key */
+    buf_template(&keyfile, "pages/keyfile_field.html", vars);
+    vars[v++] = "keyfile_field";
+    vars[v++] = keyfile.p != NULL ? keyfile.p : "";
+    vars[v] = NULL;
+    if (summary.oom || keyfile.oom) {
         buf_wipe(&summary);
+        buf_wipe(&keyfile);
         reply_error(r, 503, "out of memory");
         return;
     }
@@ -113,6 +119,7 @@ void form_page(struct req *r, int status, const struct form_errors *fe, const ch
     reply_page(r, status, title, nav, &content);
     buf_wipe(&content);
     buf_wipe(&summary);
+    buf_wipe(&keyfile);
 }
 
 static void data_url(struct buf *b, const char *mime, const uint8_t *data, size_t len)

@@ -134,12 +134,18 @@ void mc__chunk_hasher_abort(mc__chunk_hasher *h);
 bool mc__image_sniff(const uint8_t *buf, size_t len);
 
 /* image.c */
-/* mem.c: malloc() for a buffer that is about to be filled: from
- * MC__HUGE_MIN up 2 MiB-aligned and hinted for transparent huge pages
- * before its first touch (fewer page faults; a hint only), below that
- * 64-byte aligned and, from 16 KiB, its pages faulted in at once. Free
- * with mc__free_huge(). */
-#define MC__HUGE_MIN ((size_t)32 << 10)
+/* mem.c: malloc() for a buffer that is about to be filled: from the
+ * line mc__huge_min() up 2 MiB-aligned and hinted for transparent huge
+ * pages before its first touch (fewer page faults; a hint only), below
+ * that 64-byte aligned and, from 16 KiB, its pages faulted in at once.
+ * The line is MC__HUGE_MIN_DEAR or MC__HUGE_MIN_CHEAP, as the process
+ * measures its first pre-faulting (src/mem.c); mc__huge_min_set() sets it
+ * for a test (0: measure again) and returns what it was (0: not measured
+ * yet). Free with mc__free_huge(). */
+#define MC__HUGE_MIN_DEAR ((size_t)32 << 10)
+#define MC__HUGE_MIN_CHEAP ((size_t)1 << 20)
+size_t mc__huge_min(void);
+size_t mc__huge_min_set(size_t line);
 void *mc__alloc_huge(size_t len);
 /* free() for blocks from mc__alloc_huge (any malloc block is fine): a few
  * freed image-sized blocks, and small ones from 16 KiB in at most half
@@ -149,8 +155,8 @@ void mc__free_huge(void *p);
 /* Gives the kept blocks back (medcrypt bench --process, before it forks
  * the commands it measures). */
 void mc__huge_cache_drop(void);
-/* How many blocks are kept, small ones (under MC__HUGE_MIN) or the
- * others; for tests. */
+/* How many blocks are kept, small ones (under the line when they were
+ * made) or the others; for tests. */
 int mc__huge_cache_count(bool small);
 /* A growing byte buffer (start with {0}); nomem is set when growing
  * failed. Old blocks are wiped before they are freed: they may hold a

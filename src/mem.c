@@ -11,25 +11,37 @@
  * ignored otherwise) turns every aligned 2 MiB of the buffer into one
  * fault. The buffer itself stays an ordinary malloc() block.
  *
- * Only whole aligned 2 MiB ranges can be huge pages, so buffers from 32
- * KiB up are allocated 2 MiB-aligned and rounded up to a multiple of 2
- * MiB (mc__alloc_huge): a 512 KiB buffer that would take 128 faults of
- * about 12 us each there takes one. The price is resident memory: the
- * touched part of such a buffer counts in 2 MiB steps, and the kernel
- * zeroes a whole 2 MiB (about 0.1 ms) where a small buffer would need a
- * few pages. Up to the eighth session the line was at 256 KiB (64 pages,
- * under a microsecond each on bare metal). It is lower because on the
- * virtual machine a 4 KiB page costs about 4 us more at the program's
- * first access to it, even after the kernel has populated it and copied
- * a file into it, and a huge page does not: a 228 KB file read and
- * checked (CRC-32) took 620-670 us in pre-faulted small pages against
- * 210-220 us in a huge page, a 73 KB one 250-320 against 180-230 us (a
- * test program). Measured on the whole command: a 512x512 8-bit PNG
- * encrypt 5.38 -> 5.11 ms (a 73 KB input) and 5.59 -> 5.20 ms (48 KB),
- * a batch of 16 512x512 16-bit PNGs (228 KB each) with -j 2 36.3 -> 35.2
- * ms. A file read in is freed once decoded, and its huge page then
- * serves the output staging, which needs one anyway. On bare metal the
- * 32-256 KiB buffers would pay a few tens of microseconds instead.
+ * Only whole aligned 2 MiB ranges can be huge pages, so buffers from a
+ * line up are allocated 2 MiB-aligned and rounded up to a multiple of 2
+ * MiB (mc__alloc_huge). The price is resident memory (the touched part of
+ * such a buffer counts in 2 MiB steps) and the kernel's zeroing of a
+ * whole 2 MiB where a small buffer needs a few pages. Where the line is
+ * depends on the machine, so it is measured (below):
+ *
+ * - Where a small page is dear, the line is at 32 KiB. On the virtual
+ *   machine of the first fifteen sessions a 4 KiB page cost about 4 us
+ *   more at the program's first access to it, even after the kernel had
+ *   populated it and copied a file into it, and a huge page did not: a
+ *   228 KB file read and checked (CRC-32) took 620-670 us in pre-faulted
+ *   small pages against 210-220 us in a huge page, a 73 KB one 250-320
+ *   against 180-230 us (a test program); the 512x512 8-bit PNG encrypt
+ *   5.38 -> 5.11 ms with a 73 KB input when the line went from 256 to 64
+ *   KiB, a batch of 16 512x512 16-bit PNGs with -j 2 36.3 -> 35.2 ms.
+ * - Where it is cheap, at 1 MiB. On the Intel host of the seventeenth
+ *   session a pre-faulted page costs 0.7-0.9 us and nothing more at its
+ *   first access, while the kernel takes about 300 us to zero a huge
+ *   page: a 512x512 8-bit PNG encrypt took 3.85 ms with the line at 32
+ *   KiB and 3.39 ms at 1 MiB, its decrypt 5.82 against 5.22 ms (201
+ *   alternating rounds); the 2048x2048 PGM's the same either way.
+ *
+ * The measure is the first pre-faulting (below) of at least 32 KiB in
+ * the process, timed: more than 4 us a page is a dear page (5.5 us on
+ * the first machine; on the second 0.8-1.5 us, 1.1-1.6 us with both
+ * workers of a batch faulting at once, 3.1 us once in a few dozen runs).
+ * Until then a buffer under 1 MiB is a small one, and is the one timed.
+ * A preempted measurement, or one under strace or perf, only puts the
+ * line at 32 KiB, where it was for every machine before: the bytes are
+ * the same either way.
  *
  * Smaller buffers, from 16 KiB, are pre-faulted instead: one
  * madvise(MADV_POPULATE_WRITE) (Linux 5.14) maps all their pages in one
@@ -51,8 +63,8 @@
  * threshold) was tried: it reused them badly, and a batch of 16 files
  * peaked at 43 MiB instead of 11.
  *
- * The smaller, pre-faulted blocks (16 KiB up to 32 KiB) are kept the
- * same way, and given only to small requests.
+ * The smaller, pre-faulted blocks (from 16 KiB, under the line) are kept
+ * the same way, and given only to small requests.
  * On the virtual machine the first write to a page the process has not
  * used before is what costs, pre-faulted or not: reading a 228 KB file
  * into such a buffer (when the line above was at 256 KiB) took 300-380
@@ -64,39 +76,48 @@
 
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #ifdef __GLIBC__
 #include <malloc.h> /* malloc_usable_size */
 #endif
 
 #define HUGE_PAGE ((size_t)2 << 20)
-#define HUGE_MIN MC__HUGE_MIN /* internal.h */
 #define POPULATE_MIN ((size_t)16 << 10)
+#define LINE_DEAR MC__HUGE_MIN_DEAR   /* the line where small pages are dear */
+#define LINE_CHEAP MC__HUGE_MIN_CHEAP /* and where they are not */
+#define DEAR_NS_PER_PAGE 4000
 #define PAGE ((size_t)4096) /* the smallest page: a range rounded to it is valid on any */
 #define CACHE_SLOTS 16
 #define CACHE_BLOCK_MAX ((size_t)8 << 20)
 #define CACHE_TOTAL_MAX ((size_t)32 << 20)
 
+/* The line: 0 until measured, then LINE_DEAR or LINE_CHEAP (or what a
+ * test set). */
+static _Atomic size_t line;
+
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     void *p;
     size_t size; /* malloc_usable_size(p) */
+    bool huge;   /* 2 MiB-aligned and hinted, or a small pre-faulted block */
 } cache[CACHE_SLOTS];
 static size_t cache_total;
 
-/* The smallest kept block that holds len bytes and is smaller than
- * below, or NULL. */
-static void *cache_take(size_t len, size_t below)
+/* The smallest kept block of the kind asked for that holds len bytes, or
+ * NULL. */
+static void *cache_take(size_t len, bool huge)
 {
     void *p = NULL;
     int best = -1;
 
     pthread_mutex_lock(&cache_lock);
     for (int i = 0; i < CACHE_SLOTS; i++)
-        if (cache[i].p != NULL && cache[i].size >= len && cache[i].size < below &&
+        if (cache[i].p != NULL && cache[i].size >= len && cache[i].huge == huge &&
             (best < 0 || cache[i].size < cache[best].size))
             best = i;
     if (best >= 0) {
@@ -108,19 +129,58 @@ static void *cache_take(size_t len, size_t below)
     return p;
 }
 
-/* The whole pages of [p, p + len), faulted in writable in one call. */
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The whole pages of [p, p + len), faulted in writable in one call; the
+ * first such call of at least LINE_DEAR bytes is timed and sets the line. */
 static void populate(void *p, size_t len)
 {
 #ifdef MADV_POPULATE_WRITE
     uintptr_t start = ((uintptr_t)p + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
     uintptr_t end = ((uintptr_t)p + len) & ~(uintptr_t)(PAGE - 1);
+    bool timed;
+    uint64_t t0;
 
-    if (p != NULL && end > start)
-        (void)madvise((void *)start, end - start, MADV_POPULATE_WRITE); /* a hint */
+    if (p == NULL || end <= start)
+        return;
+    timed = end - start >= LINE_DEAR && atomic_load_explicit(&line, memory_order_relaxed) == 0;
+    t0 = timed ? now_ns() : 0;
+    /* A hint: an older kernel refuses it (EINVAL), and where nothing can
+     * be measured the line is where it was for every machine before. */
+    int refused = madvise((void *)start, end - start, MADV_POPULATE_WRITE) != 0;
+    if (timed) {
+        uint64_t ns = now_ns() - t0;
+        size_t expected = 0;
+        size_t set = refused || ns > DEAR_NS_PER_PAGE * (uint64_t)((end - start) / PAGE) ? LINE_DEAR
+                                                                                          : LINE_CHEAP;
+        atomic_compare_exchange_strong(&line, &expected, set); /* the first measure stands */
+    }
 #else
     (void)p;
     (void)len;
 #endif
+}
+
+size_t mc__huge_min(void)
+{
+    size_t l = atomic_load_explicit(&line, memory_order_relaxed);
+
+#ifdef MADV_POPULATE_WRITE
+    return l != 0 ? l : LINE_CHEAP; /* until measured */
+#else
+    return l != 0 ? l : LINE_DEAR; /* nothing to measure with */
+#endif
+}
+
+size_t mc__huge_min_set(size_t l)
+{
+    return atomic_exchange(&line, l);
 }
 
 static void hint_huge(void *p, size_t len)
@@ -142,9 +202,11 @@ void *mc__alloc_huge(size_t len)
     size_t cap;
     void *p;
 
-    if (len < HUGE_MIN) {
+    /* Until the line is measured, mc__huge_min() is LINE_CHEAP: the
+     * buffer under it is a small one and populate() measures. */
+    if (len < mc__huge_min()) {
         /* A kept small block: its pages are in use already. */
-        if (len >= POPULATE_MIN && (p = cache_take(len, HUGE_MIN)) != NULL)
+        if (len >= POPULATE_MIN && (p = cache_take(len, false)) != NULL)
             return p;
         /* aligned_alloc: the size a multiple of the alignment */
         p = aligned_alloc(64, len == 0 ? 64 : (len + 63) & ~(size_t)63);
@@ -155,7 +217,7 @@ void *mc__alloc_huge(size_t len)
     if (len > SIZE_MAX - HUGE_PAGE)
         return NULL;
     cap = (len + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-    if (cap <= CACHE_BLOCK_MAX && (p = cache_take(len, SIZE_MAX)) != NULL)
+    if (cap <= CACHE_BLOCK_MAX && (p = cache_take(len, true)) != NULL)
         return p; /* aligned and hinted when it was first allocated */
     if ((p = aligned_alloc(HUGE_PAGE, cap)) != NULL)
         hint_huge(p, cap);
@@ -179,7 +241,7 @@ int mc__huge_cache_count(bool small)
 
     pthread_mutex_lock(&cache_lock);
     for (int i = 0; i < CACHE_SLOTS; i++)
-        n += cache[i].p != NULL && (cache[i].size < HUGE_MIN) == small;
+        n += cache[i].p != NULL && cache[i].huge != small;
     pthread_mutex_unlock(&cache_lock);
     return n;
 }
@@ -192,18 +254,20 @@ void mc__free_huge(void *p)
 
     if (p == NULL)
         return;
-    /* Only blocks as mc__alloc_huge makes them (2 MiB-aligned from 256
-     * KiB; 64-byte aligned from 16 KiB below that): the usable size is
-     * what the block really holds, whatever length its owner last knew it
-     * by (an adopted file buffer holds a shorter image). */
+    /* Only blocks as mc__alloc_huge makes them (2 MiB-aligned, at least
+     * 2 MiB, from the line; 64-byte aligned from 16 KiB below it): the
+     * usable size is what the block really holds, whatever length its
+     * owner last knew it by (an adopted file buffer holds a shorter
+     * image). A small block is told from a huge one by its size, as the
+     * line may have moved since it was made. */
     size = malloc_usable_size(p);
-    huge = ((uintptr_t)p & (HUGE_PAGE - 1)) == 0 && size >= HUGE_MIN && size <= CACHE_BLOCK_MAX;
-    small = ((uintptr_t)p & 63) == 0 && size >= POPULATE_MIN && size < HUGE_MIN;
+    huge = ((uintptr_t)p & (HUGE_PAGE - 1)) == 0 && size >= HUGE_PAGE && size <= CACHE_BLOCK_MAX;
+    small = !huge && ((uintptr_t)p & 63) == 0 && size >= POPULATE_MIN && size < LINE_CHEAP + 2 * PAGE;
     if (huge || small) {
         int smalls = 0;
         pthread_mutex_lock(&cache_lock);
         for (int i = 0; i < CACHE_SLOTS; i++)
-            smalls += cache[i].p != NULL && cache[i].size < HUGE_MIN;
+            smalls += cache[i].p != NULL && !cache[i].huge;
         /* Small blocks take at most half the slots: a server's growing
          * upload buffers must not crowd out the image-sized ones. */
         for (int i = 0; i < CACHE_SLOTS && cache_total + size <= CACHE_TOTAL_MAX &&
@@ -212,6 +276,7 @@ void mc__free_huge(void *p)
             if (cache[i].p == NULL) {
                 cache[i].p = p;
                 cache[i].size = size;
+                cache[i].huge = huge;
                 cache_total += size;
                 p = NULL;
                 break;

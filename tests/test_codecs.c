@@ -691,17 +691,21 @@ static void test_png_every_cut(void **state)
 /* ------------------------------------------------------------------ */
 /* PNG: the private chunk of cipher images.                            */
 
-/* mc__alloc_huge (src/mem.c): from MC__HUGE_MIN up 2 MiB-aligned, below
+/* The two lines of src/mem.c, for the tests run under each. */
+static size_t line_dear = MC__HUGE_MIN_DEAR, line_cheap = MC__HUGE_MIN_CHEAP;
+
+/* mc__alloc_huge (src/mem.c): from the line up 2 MiB-aligned, below
  * that 64-byte aligned; every byte usable, freed with free(). */
 static void test_alloc_huge(void **state)
 {
-    static const size_t sizes[] = {0, 1, 63, 65, MC__HUGE_MIN - 1, MC__HUGE_MIN, 256u << 10,
-                                   (2u << 20) + 1, 9u << 20};
+    const size_t line = *(const size_t *)*state;
+    const size_t sizes[] = {0, 1, 63, 65, 16u << 10, line - 1, line, 256u << 10, (2u << 20) + 1, 9u << 20};
 
-    (void)state;
+    mc__huge_min_set(line);
+    assert_int_equal(mc__huge_min(), line);
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         uint8_t *p = mc__alloc_huge(sizes[i]);
-        size_t align = sizes[i] >= MC__HUGE_MIN ? 2u << 20 : 64;
+        size_t align = sizes[i] >= line ? 2u << 20 : 64;
         assert_non_null(p);
         assert_int_equal((uintptr_t)p % align, 0);
         memset(p, 0xa5, sizes[i]); /* ASan: the whole request is ours */
@@ -709,6 +713,39 @@ static void test_alloc_huge(void **state)
             assert_int_equal(p[sizes[i] - 1], 0xa5);
         mc__free_huge(p);
     }
+    mc__huge_min_set(0);
+}
+
+/* The line is measured by the first pre-faulting of 32 KiB or more: until
+ * then a buffer under 1 MiB is a small one (64-byte aligned), and after it
+ * the line is one of the two and stays (which one is the machine's). A
+ * smaller buffer measures nothing. */
+static void test_huge_min_measured(void **state)
+{
+    uint8_t *p;
+    size_t line;
+
+    (void)state;
+    mc__huge_cache_drop();
+    mc__huge_min_set(0);
+    assert_int_equal(mc__huge_min(), MC__HUGE_MIN_CHEAP); /* until measured */
+    assert_non_null(p = mc__alloc_huge(20u << 10));
+    mc__free_huge(p);
+    assert_int_equal(mc__huge_min_set(0), 0); /* 5 pages: not measured */
+    assert_non_null(p = mc__alloc_huge(200u << 10));
+    assert_int_equal((uintptr_t)p % 64, 0);
+    assert_int_not_equal((uintptr_t)p % (2u << 20), 0); /* a small block, timed */
+    memset(p, 0x66, 200u << 10);
+    mc__free_huge(p);
+    line = mc__huge_min();
+    assert_true(line == MC__HUGE_MIN_DEAR || line == MC__HUGE_MIN_CHEAP);
+    mc__huge_min_set(line == MC__HUGE_MIN_DEAR ? MC__HUGE_MIN_CHEAP : MC__HUGE_MIN_DEAR);
+    mc__huge_min_set(line);
+    assert_non_null(p = mc__alloc_huge(100u << 10)); /* measures nothing now */
+    assert_int_equal((uintptr_t)p % (line == MC__HUGE_MIN_DEAR ? 2u << 20 : 64), 0);
+    mc__free_huge(p);
+    assert_int_equal(mc__huge_min_set(0), line);
+    mc__huge_cache_drop();
 }
 
 /* A freed image-sized block is handed out again for a request it holds,
@@ -745,7 +782,7 @@ static void test_free_huge_reuse(void **state)
     mc__huge_cache_drop();
 }
 
-/* Small blocks (16 KiB up to MC__HUGE_MIN, 32 KiB) are kept too, for
+/* Small blocks (16 KiB up to the line) are kept too, for
  * small requests only: a huge request never gets one, a small request
  * never gets a huge block, and blocks under 16 KiB go back to the heap. */
 /* A file decoded where it lies (a binary PGM here; DICOM the same, both
@@ -783,18 +820,19 @@ static void test_adopted_block_reused(void **state)
 
 static void test_free_small_reuse(void **state)
 {
+    const size_t line = *(const size_t *)*state;
     uint8_t *a, *b, *h, *s, *t;
 
-    (void)state;
+    mc__huge_min_set(line);
     mc__huge_cache_drop();
-    a = mc__alloc_huge(MC__HUGE_MIN - (4u << 10));
+    a = mc__alloc_huge(line - (4u << 10));
     assert_non_null(a);
     assert_int_equal((uintptr_t)a % 64, 0);
-    memset(a, 0x11, MC__HUGE_MIN - (4u << 10));
+    memset(a, 0x11, line - (4u << 10));
     mc__free_huge(a);
-    b = mc__alloc_huge(MC__HUGE_MIN - (8u << 10)); /* smaller: the kept block serves */
+    b = mc__alloc_huge(line - (8u << 10)); /* smaller: the kept block serves */
     assert_ptr_equal(b, a);
-    memset(b, 0x22, MC__HUGE_MIN - (8u << 10));
+    memset(b, 0x22, line - (8u << 10));
     mc__free_huge(b);
     h = mc__alloc_huge(1u << 20); /* huge: never the small block */
     assert_non_null(h);
@@ -802,11 +840,11 @@ static void test_free_small_reuse(void **state)
     assert_int_equal((uintptr_t)h % (2u << 20), 0);
     memset(h, 0x33, 1u << 20);
     mc__free_huge(h);
-    s = mc__alloc_huge(MC__HUGE_MIN - 64); /* small, larger than the kept one */
+    s = mc__alloc_huge(line - 64); /* small, larger than the kept one */
     assert_non_null(s);
     assert_ptr_not_equal(s, h); /* not the kept huge block */
     assert_ptr_not_equal(s, a);
-    memset(s, 0x44, MC__HUGE_MIN - 64); /* ASan: the whole request is ours */
+    memset(s, 0x44, line - 64); /* ASan: the whole request is ours */
     t = mc__alloc_huge(1u << 20); /* the kept huge block serves this */
     assert_ptr_equal(t, h);
     mc__free_huge(s);
@@ -836,6 +874,7 @@ static void test_free_small_reuse(void **state)
         mc__huge_cache_drop();
         assert_int_equal(mc__huge_cache_count(true) + mc__huge_cache_count(false), 0);
     }
+    mc__huge_min_set(0);
 }
 
 /* The streamed encoder writes exactly the bytes of the buffered one, in
@@ -1643,9 +1682,12 @@ int main(void)
         cmocka_unit_test(test_codec_dispatch),
         cmocka_unit_test(test_png_encode_streamed),
         cmocka_unit_test(test_png_bands),
-        cmocka_unit_test(test_alloc_huge),
+        cmocka_unit_test_prestate(test_alloc_huge, &line_dear),
+        cmocka_unit_test_prestate(test_alloc_huge, &line_cheap),
+        cmocka_unit_test(test_huge_min_measured),
         cmocka_unit_test(test_free_huge_reuse),
-        cmocka_unit_test(test_free_small_reuse),
+        cmocka_unit_test_prestate(test_free_small_reuse, &line_dear),
+        cmocka_unit_test_prestate(test_free_small_reuse, &line_cheap),
         cmocka_unit_test(test_adopted_block_reused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1353,6 +1353,30 @@ bool cli_prompt(const char *question, bool secret, char *buf, size_t size)
     return ok;
 }
 
+/* A key file other users can read is as good as given to them: ssh(1)
+ * refuses such a private key. Here a warning, after the key is read (a
+ * key folder shared by a team may be meant so), naming the file and its
+ * mode, never its content. Not for a stream (a pipe, process
+ * substitution). */
+static void warn_key_readable(const char *key_file)
+{
+    struct stat st;
+    char shown[256];
+    bool plain = key_file[0] != '\0' && key_file[0] != '-';
+
+    if (stat(key_file, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & (S_IRGRP | S_IROTH)) == 0)
+        return;
+    cli_error(key_file, "warning: other users can read this key file (mode %03o)",
+              (unsigned)(st.st_mode & 0777));
+    snprintf(shown, sizeof shown, "%s", key_file);
+    cli_printable(shown);
+    for (const char *c = shown; plain && *c != '\0'; c++)
+        plain = strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._/-+,=@%:",
+                       *c) != NULL;
+    cli_hint(plain ? "chmod 600 %s makes it yours alone" : "chmod 600 '%s' makes it yours alone",
+             shown);
+}
+
 bool cli_load_key(const char *key_file, mc_key *key)
 {
     const char *env;
@@ -1371,6 +1395,7 @@ bool cli_load_key(const char *key_file, mc_key *key)
             cli_error(key_file, "%s", mc_strerror(err));
             return false;
         }
+        warn_key_readable(key_file);
         return true;
     }
     if ((env = getenv("MEDCRYPT_KEY")) != NULL && env[0] != '\0') {

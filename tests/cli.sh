@@ -1257,6 +1257,18 @@ printf '\357\273\277' | cat - k.key >bom.key
 run mc decrypt -k bom.key -o - c.png
 assert_rc 0 "a key file starting with a UTF-8 byte order mark is accepted"
 rm -f bom.key
+# A key file other users can read is used, with a warning that names it
+# and its mode (never its content) and the chmod that ends it.
+cp k.key "shared key.key" && chmod 640 "shared key.key"
+run mc decrypt -k "shared key.key" -o - c.png
+assert_rc 0 "a key file other users can read is still used"
+assert_err_is_two "a key file other users can read: a warning with its mode, and the chmod" \
+    "medcrypt: shared key.key: warning: other users can read this key file (mode 640)" \
+    "medcrypt: hint: chmod 600 'shared key.key' makes it yours alone"
+chmod 600 "shared key.key"
+run mc decrypt -k "shared key.key" -o - c.png
+assert_no_err "a key file only its owner can read: no warning"
+rm -f "shared key.key"
 snap
 run env MEDCRYPT_KEY=MCK1-nonsense "$MC" encrypt photo.ppm
 expect_fail "MEDCRYPT_KEY holding garbage" "medcrypt: " "key" 0 photo.ppm.enc.png

@@ -72,6 +72,28 @@ static mc_err check_aadhaar(const char *aadhaar)
     return mc_aadhaar_check(aadhaar, NULL);
 }
 
+/* The library's message; for a stray character in an Aadhaar number,
+ * which one and where (a letter O typed for a zero is hard to see). The
+ * character is no digit of the number, so it can be shown. */
+static void say_problem(const char *value, mc_err err)
+{
+    size_t i = 0;
+    unsigned char c;
+
+    if (err != MC_EAADHAAR_CHAR) {
+        cli_error(NULL, "%s", mc_strerror(err));
+        return;
+    }
+    while (value[i] != '\0' && (value[i] == ' ' || value[i] == '-' ||
+                                (value[i] >= '0' && value[i] <= '9')))
+        i++;
+    c = (unsigned char)value[i];
+    if (c > ' ' && c < 0x7f)
+        cli_error(NULL, "%s: '%c' (character %zu) is not one", mc_strerror(err), c, i + 1);
+    else
+        cli_error(NULL, "%s: character %zu is not one", mc_strerror(err), i + 1);
+}
+
 /* Asks on the terminal until the answer passes check, three times at
  * most: a mistyped check digit is said at once, before the date of birth
  * is asked for, and can be typed again (a batch audit). */
@@ -85,7 +107,7 @@ static bool ask(const char *question, bool secret, char *buf, size_t size,
             return false;
         if ((err = check(buf)) == MC_OK)
             return true;
-        cli_error(NULL, "%s", mc_strerror(err));
+        say_problem(buf, err);
         sodium_memzero(buf, size);
     }
     return false;
@@ -148,8 +170,11 @@ int cmd_keygen(int argc, char **argv)
                             "input)");
         goto out;
     }
-    if ((err = mc_aadhaar_mask(aadhaar, masked)) != MC_OK ||
-        (err = mc_dob_check(dob)) != MC_OK) {
+    if ((err = mc_aadhaar_mask(aadhaar, masked)) != MC_OK) {
+        say_problem(aadhaar, err);
+        goto out;
+    }
+    if ((err = mc_dob_check(dob)) != MC_OK) {
         cli_error(NULL, "%s", mc_strerror(err));
         goto out;
     }

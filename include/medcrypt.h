@@ -68,6 +68,7 @@ typedef enum mc_err {
     MC_ESTATE,          /* object used after a fatal error: an image encrypted in place */
     MC_ECRYPTO,         /* the crypto library failed */
     MC_EBUSY,           /* the context's admission function refused the image */
+    MC_EAADHAAR_CHAR,   /* Aadhaar: a character other than a digit, space or hyphen */
     MC_ERR_COUNT
 } mc_err;
 

@@ -78,8 +78,10 @@ static mc_err aadhaar_digits(const char *aadhaar, char out[13])
     for (const char *s = aadhaar; *s != '\0'; s++) {
         if (*s == ' ' || *s == '-')
             continue;
-        if (!is_digit(*s) || n == 12)
-            return MC_EAADHAAR_LENGTH; /* "must be 12 digits": also a stray character */
+        if (!is_digit(*s))
+            return MC_EAADHAAR_CHAR; /* a letter O for a zero, a dot, a tab */
+        if (n == 12)
+            return MC_EAADHAAR_LENGTH;
         out[n++] = *s;
     }
     out[n] = '\0';

@@ -28,6 +28,7 @@ static const char *const messages[MC_ERR_COUNT] = {
     [MC_ESTATE] = "object used after a fatal error",
     [MC_ECRYPTO] = "the crypto library failed",
     [MC_EBUSY] = "busy: not enough memory for this image now",
+    [MC_EAADHAAR_CHAR] = "Aadhaar number may hold only digits, spaces and hyphens",
 };
 
 const char *mc_strerror(mc_err err)

@@ -796,8 +796,9 @@ while read -r what aadhaar dob phrase; do
 done <<EOF
 11-digit_Aadhaar 2345_6789_012 1990-05-17 must_be_12_digits_(spaces_and_hyphens_allowed)
 13-digit_Aadhaar 2345_6789_01245 1990-05-17 must_be_12_digits_(spaces_and_hyphens_allowed)
-Aadhaar_with_dots 2345.6789.0124 1990-05-17 must_be_12_digits_(spaces_and_hyphens_allowed)
-Aadhaar_with_a_letter 2345_6789_012a 1990-05-17 must_be_12_digits_(spaces_and_hyphens_allowed)
+Aadhaar_with_dots 2345.6789.0124 1990-05-17 may_hold_only_digits,_spaces_and_hyphens:_'.'_(character_5)_is_not_one
+Aadhaar_with_a_letter 2345_6789_012a 1990-05-17 may_hold_only_digits,_spaces_and_hyphens:_'a'_(character_14)_is_not_one
+Aadhaar_with_O_for_0 2345_6789_O124 1990-05-17 may_hold_only_digits,_spaces_and_hyphens:_'O'_(character_11)_is_not_one
 Aadhaar_starting_with_0 A0 1990-05-17 cannot_start_with_0_or_1
 Aadhaar_starting_with_1 A1 1990-05-17 cannot_start_with_0_or_1
 bad_check_digit 2345_6789_0123 1990-05-17 fails_its_check_digit

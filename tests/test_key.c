@@ -85,10 +85,12 @@ static const struct aadhaar_case aadhaar_cases[] = {
     {"2345 6789 012", MC_EAADHAAR_LENGTH},    /* 11 digits */
     {"2345 6789 01245", MC_EAADHAAR_LENGTH},  /* 13 digits */
     {"2345 6789 0124 5678 9012", MC_EAADHAAR_LENGTH},
-    {"2345 6789 012a", MC_EAADHAAR_LENGTH},   /* letters */
-    {"ABCD EFGH IJKL", MC_EAADHAAR_LENGTH},
-    {"2345.6789.0124", MC_EAADHAAR_LENGTH},   /* other separators */
-    {"2345\t6789\t0124", MC_EAADHAAR_LENGTH},
+    {"2345 6789 012a", MC_EAADHAAR_CHAR},     /* letters */
+    {"2345 6789 O124", MC_EAADHAAR_CHAR},     /* a letter O for a zero */
+    {"ABCD EFGH IJKL", MC_EAADHAAR_CHAR},
+    {"2345.6789.0124", MC_EAADHAAR_CHAR},     /* other separators */
+    {"2345\t6789\t0124", MC_EAADHAAR_CHAR},
+    {"2345 6789 0124 5678 x", MC_EAADHAAR_LENGTH}, /* 13 digits before the letter */
     {"", MC_EAADHAAR_LENGTH},
     {"   ", MC_EAADHAAR_LENGTH},
     {"0345 6789 0128", MC_EAADHAAR_FIRST},    /* Verhoeff-valid, first digit 0 */
@@ -651,7 +653,7 @@ static void test_key_file_write_for(void **state)
     assert_memory_equal(back.bytes, key.bytes, MC_KEY_BYTES);
     assert_int_equal(mc_key_file_text_for(&key, "2345 6789 0123", text), MC_EAADHAAR_CHECK);
     assert_int_equal(mc_key_file_text_for(&key, "2345 6789 0124\nMCK1-", text),
-                     MC_EAADHAAR_LENGTH);
+                     MC_EAADHAAR_CHAR);
     assert_int_equal(mc_key_file_text_for(&key, NULL, text), MC_OK);
     assert_null(strstr(text, "# for Aadhaar"));
 }

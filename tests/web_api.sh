@@ -273,7 +273,7 @@ kg_bad() { # kg_bad AADHAAR DOB MESSAGE
 }
 kg_bad "2345 6789 012" "$DOB" "Aadhaar number must be 12 digits (spaces and hyphens allowed)"
 kg_bad "2345 6789 01245" "$DOB" "Aadhaar number must be 12 digits (spaces and hyphens allowed)"
-kg_bad "2345 67x9 0124" "$DOB" "Aadhaar number must be 12 digits (spaces and hyphens allowed)"
+kg_bad "2345 67x9 0124" "$DOB" "Aadhaar number may hold only digits, spaces and hyphens"
 kg_bad "1234 5678 9012" "$DOB" "Aadhaar number cannot start with 0 or 1"
 kg_bad "2345 6789 0125" "$DOB" "Aadhaar number fails its check digit"
 kg_bad "$AADHAAR" "17-05-1990" "date of birth must be written YYYY-MM-DD"

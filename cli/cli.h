@@ -78,12 +78,15 @@ bool cli_write_file(const char *path, const uint8_t *buf, size_t len, bool force
                     bool named);
 /* The same, streamed: cli_output_open creates the temporary file, with
  * no name where the filesystem allows (or takes standard output for "-"),
+ * from: the input the output is named after, or NULL (its messages then
+ * begin "INPUT: output PATH: ", as the input's own lines do),
  * cli_output_write (an mc_write_fn) adds to it, and cli_output_commit
  * gives it its name (never replacing a file without force) or
  * cli_output_abort removes it. Open and commit print their errors; both
  * commit and abort free the object. */
 typedef struct cli_output cli_output;
-cli_output *cli_output_open(const char *path, mode_t mode, bool force, bool named);
+cli_output *cli_output_open(const char *path, mode_t mode, bool force, bool named,
+                            const char *from);
 int cli_output_write(void *out, const uint8_t *data, size_t len);
 bool cli_output_commit(cli_output *out);
 /* A line to print on stdout once the output is in place (-v): never for a
@@ -101,8 +104,8 @@ int cli_committer_finish(void);
 /* Whether an output path cannot be written, said on stderr: a directory
  * (with or without --force), an existing file without --force, a named
  * pipe or a device unless the user named it (named) and it is theirs or
- * root's (/dev/null). "-" never is. */
-bool cli_output_taken(const char *path, bool force, bool named);
+ * root's (/dev/null). "-" never is. from: as for cli_output_open. */
+bool cli_output_taken(const char *path, bool force, bool named, const char *from);
 /* How many outputs were refused so far because they exist. */
 int cli_outputs_existing(void);
 /* True if a and b name the same existing file. */

@@ -235,14 +235,14 @@ int cmd_analyze(int argc, char **argv)
         return 1;
     }
     if (output != NULL) {
-        if (cli_output_taken(output, force, true))
+        if (cli_output_taken(output, force, true, NULL))
             return 1;
         if (strcmp(output, "-") != 0 && cli_same_file(output, plain_path)) {
             cli_error(output, "the output would overwrite the input");
             return 1;
         }
     }
-    if (report != NULL && cli_output_taken(report, force, true))
+    if (report != NULL && cli_output_taken(report, force, true, NULL))
         return 1;
     if (report != NULL &&
         (cli_same_file(report, plain_path) ||

@@ -265,7 +265,8 @@ static bool write_streamed(const struct job *job, const char *input, mc_image *i
                            const char *path, mc_err *err)
 {
     cli_output *o = cli_output_open(path, cli_mode(job->decrypt), job->force,
-                                    job->output != NULL);
+                                    job->output != NULL,
+                                    job->output != NULL ? NULL : shown_name(input));
     char line[3 * 4096];
 
     *err = MC_OK;
@@ -480,7 +481,7 @@ static bool process(const struct job *job, const char *input)
         }
         if (skip_existing(job, input, job->output))
             return true;
-        if (cli_output_taken(job->output, job->force, true))
+        if (cli_output_taken(job->output, job->force, true, NULL))
             return false;
     } else if (!job->decrypt) {
         if ((output = default_output(job, input, NULL)) == NULL) {
@@ -493,7 +494,7 @@ static bool process(const struct job *job, const char *input)
             ok = true;
             goto out;
         }
-        if (cli_output_taken(output, job->force, false))
+        if (cli_output_taken(output, job->force, false, shown_name(input)))
             goto out;
     }
     if (!cli_read_file(input, job->max_input, &in, &in_len))

@@ -352,7 +352,7 @@ int cmd_preview(int argc, char **argv)
     o.named = o.output != NULL;
     o.output = o.output != NULL ? o.output : output;
     /* Fail early, before any work, if the output is taken. */
-    if (cli_output_taken(o.output, o.force, o.named))
+    if (cli_output_taken(o.output, o.force, o.named, NULL))
         goto out;
     if (cli_same_file(input, o.output)) {
         cli_error(input, "the output would overwrite the input");

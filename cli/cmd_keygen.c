@@ -153,7 +153,7 @@ int cmd_keygen(int argc, char **argv)
         !take_identifier("--dob", &dob, dob_buf, sizeof dob_buf))
         goto out;
     /* Before anything is typed: the key file's name may be taken. */
-    if (output != NULL && cli_output_taken(output, force, true))
+    if (output != NULL && cli_output_taken(output, force, true, NULL))
         goto out;
     if (aadhaar == NULL && isatty(STDIN_FILENO) &&
         ask("Aadhaar number: ", true, aadhaar_buf, sizeof aadhaar_buf, check_aadhaar))

@@ -435,25 +435,42 @@ static bool ours(uid_t uid)
  * (/dev/null, /dev/stdout), reached through a link of theirs: a pipe
  * planted under the name given to keygen -o would take the key's only
  * copy. */
-static bool stream_refused(const char *path, const struct stat *st, bool named)
+/* The name an output's messages start with: its path, or for an output
+ * named after its input, "INPUT: output PATH", so that each line of a
+ * batch begins with the input it is about, as its other lines do (a batch
+ * audit: "x.enc.png: already exists" about input x and "x.enc.png:
+ * already a cipher image" about input x.enc.png looked alike). */
+#define LABEL_BYTES 5200
+static const char *label(char buf[LABEL_BYTES], const char *path, const char *from)
 {
+    if (from == NULL || from[0] == '\0')
+        return path;
+    snprintf(buf, LABEL_BYTES, "%s: output %s", from, path);
+    return buf;
+}
+
+static bool stream_refused(const char *path, const struct stat *st, bool named, const char *from)
+{
+    char l[LABEL_BYTES];
     struct stat link;
 
     if (!named) {
-        cli_error(path, "is a named pipe or a device: an output name medcrypt chose is never "
+        cli_error(label(l, path, from), "is a named pipe or a device: an output name medcrypt chose is never "
                         "written into one (give it with -o to write there)");
         return true;
     }
     if (!ours(st->st_uid) || (lstat(path, &link) == 0 && S_ISLNK(link.st_mode) &&
                               !ours(link.st_uid))) {
-        cli_error(path, "is a named pipe or a device of another user: not written into");
+        cli_error(label(l, path, from), "is a named pipe or a device of another user: not written "
+                                        "into");
         return true;
     }
     return false;
 }
 
-bool cli_output_taken(const char *path, bool force, bool named)
+bool cli_output_taken(const char *path, bool force, bool named, const char *from)
 {
+    char l[LABEL_BYTES];
     struct stat st;
     size_t n = strlen(path);
     bool exists;
@@ -467,13 +484,13 @@ bool cli_output_taken(const char *path, bool force, bool named)
         st.st_mode = S_IFLNK;
     /* --force would not help: an output is a file, never a directory. */
     if ((n > 0 && path[n - 1] == '/') || (exists && S_ISDIR(st.st_mode))) {
-        cli_error(path, "names a directory: the output must be a file");
+        cli_error(label(l, path, from), "names a directory: the output must be a file");
         return true;
     }
     if (exists && stream_mode(st.st_mode))
-        return stream_refused(path, &st, named);
+        return stream_refused(path, &st, named, from);
     if (exists && !force) {
-        cli_error(path, "already exists (use --force to overwrite)");
+        cli_error(label(l, path, from), "already exists (use --force to overwrite)");
         atomic_fetch_add(&outputs_existing, 1);
         return true;
     }
@@ -784,6 +801,7 @@ struct cli_output {
     bool force;            /* replace an existing file */
     bool unnamed;          /* O_TMPFILE: no name until put in place */
     char *announce;        /* a line for stdout once in place (-v), or NULL */
+    char from[1024];       /* the input it is named after, or "" (label) */
 };
 
 /* The -v line of an output, once it is in place: whole, on stdout. */
@@ -854,17 +872,21 @@ static bool link_unnamed(int fd, const char *path)
     return linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0;
 }
 
-cli_output *cli_output_open(const char *path, mode_t mode, bool force, bool named)
+cli_output *cli_output_open(const char *path, mode_t mode, bool force, bool named,
+                            const char *from)
 {
     const char *base = cli_basename(path);
+    char l[LABEL_BYTES];
     struct stat st;
     bool exists;
     cli_output *o;
 
     if ((o = calloc(1, sizeof *o)) == NULL) {
-        cli_error(path, "out of memory");
+        cli_error(label(l, path, from), "out of memory");
         return NULL;
     }
+    if (from != NULL)
+        snprintf(o->from, sizeof o->from, "%s", from);
     if (strcmp(path, "-") == 0) {
         o->to_stdout = true;
         o->fd = STDOUT_FILENO;
@@ -874,7 +896,7 @@ cli_output *cli_output_open(const char *path, mode_t mode, bool force, bool name
     /* A disk: neither written over nor, with --force, replaced by a file. */
     exists = stat(path, &st) == 0;
     if (exists && S_ISBLK(st.st_mode)) {
-        cli_error(path, "is a block device: refusing to write an image over it");
+        cli_error(label(l, path, from), "is a block device: refusing to write an image over it");
         free(o);
         return NULL;
     }
@@ -885,19 +907,19 @@ cli_output *cli_output_open(const char *path, mode_t mode, bool force, bool name
         struct stat opened;
 
         snprintf(o->path, sizeof o->path, "%s", path);
-        if (stream_refused(path, &st, named)) {
+        if (stream_refused(path, &st, named, from)) {
             free(o);
             return NULL;
         }
         if ((o->fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-            cli_error(path, "cannot write there: %s", strerror(errno));
+            cli_error(label(l, path, from), "cannot write there: %s", strerror(errno));
             free(o);
             return NULL;
         }
         /* the one checked, not one swapped in since */
         if (fstat(o->fd, &opened) != 0 || opened.st_dev != st.st_dev ||
             opened.st_ino != st.st_ino) {
-            cli_error(path, "changed while being opened: not written into");
+            cli_error(label(l, path, from), "changed while being opened: not written into");
             close(o->fd);
             free(o);
             return NULL;
@@ -909,7 +931,7 @@ cli_output *cli_output_open(const char *path, mode_t mode, bool force, bool name
     if ((size_t)snprintf(o->path, sizeof o->path, "%s", path) >= sizeof o->path ||
         (size_t)snprintf(o->tmp, sizeof o->tmp, "%.*s.%s.XXXXXX.tmp", o->dir_len, path, base) >=
             sizeof o->tmp) {
-        cli_error(path, "file name too long");
+        cli_error(label(l, path, from), "file name too long");
         free(o);
         return NULL;
     }
@@ -921,12 +943,12 @@ cli_output *cli_output_open(const char *path, mode_t mode, bool force, bool name
     if (open_unnamed(o)) {
         o->unnamed = true;
     } else if ((o->fd = create_tmp(o->tmp, strlen(o->tmp) - 10, -1)) < 0) {
-        cli_error(path, "cannot create a file there: %s", strerror(errno));
+        cli_error(label(l, path, from), "cannot create a file there: %s", strerror(errno));
         free(o);
         return NULL;
     }
     if (fchmod(o->fd, mode) != 0) {
-        cli_error(path, "write failed: %s", strerror(errno));
+        cli_error(label(l, path, from), "write failed: %s", strerror(errno));
         cli_output_abort(o);
         return NULL;
     }
@@ -1067,8 +1089,9 @@ static void write_failed(const cli_output *o, int errnum)
 {
     struct stat st;
     bool kept = o->force && !o->stream && !o->to_stdout && lstat(o->path, &st) == 0;
+    char l[LABEL_BYTES];
 
-    cli_error(o->path, "write failed: %s%s", strerror(errnum),
+    cli_error(label(l, o->path, o->from), "write failed: %s%s", strerror(errnum),
               kept ? "; the file there before is left as it was" : "");
 }
 
@@ -1101,6 +1124,8 @@ static bool give_name(cli_output *o)
  * (sync_dir); o is not freed. */
 static bool put_in_place(cli_output *o)
 {
+    char l[LABEL_BYTES];
+
     if (fsync(o->fd) != 0) {
         write_failed(o, errno);
         goto fail;
@@ -1109,10 +1134,10 @@ static bool put_in_place(cli_output *o)
         goto fail;
     if (!give_name(o)) {
         if (errno == EEXIST && !o->force) {
-            cli_error(o->path, "already exists (use --force to overwrite)");
+            cli_error(label(l, o->path, o->from), "already exists (use --force to overwrite)");
             atomic_fetch_add(&outputs_existing, 1);
         } else {
-            cli_error(o->path, "%s", strerror(errno));
+            cli_error(label(l, o->path, o->from), "%s", strerror(errno));
         }
         goto fail;
     }
@@ -1308,7 +1333,7 @@ bool cli_output_commit(cli_output *o)
 bool cli_write_file(const char *path, const uint8_t *buf, size_t len, bool force, mode_t mode,
                     bool named)
 {
-    cli_output *o = cli_output_open(path, mode, force, named);
+    cli_output *o = cli_output_open(path, mode, force, named, NULL);
 
     if (o == NULL)
         return false;

@@ -821,7 +821,7 @@ EOF
             fs_why=
             [ "$RC" -eq 1 ] || fs_why="exit $RC"
             if [ "$(awk 'END { print NR }' "$R/err")" != 1 ] ||
-                ! grep -q "^medcrypt: scan.pgm.enc.png: already exists (use --force to overwrite)\$" "$R/err"; then
+                ! grep -q "^medcrypt: scan.pgm: output scan.pgm.enc.png: already exists (use --force to overwrite)\$" "$R/err"; then
                 fs_why="$fs_why${fs_why:+; }stderr: $(err_text)"
             fi
             [ "$(cat "$W/fs/scan.pgm.enc.png" 2>/dev/null)" = theirs ] ||

@@ -488,13 +488,27 @@ int mc_bench_run(const struct bench_opts *o, FILE *out)
     if (mc_ctx_new(&ctx) != MC_OK)
         return 1;
     mc_bench_cpu_model(cpu, sizeof cpu);
+    /* Where this process put its huge-page line (src/mem.c): measured by
+     * its first pre-faulting of a buffer, this one. */
+    mc__free_huge(mc__alloc_huge((size_t)256 << 10));
     if (o->json) {
         fputs("{\"machine\":{\"cpu\":", out);
         mc_bench_json_str(out, cpu);
-        fprintf(out, ",\"cores\":%ld},\"repeat\":%d,\"images\":[", cores, o->repeat);
+        fprintf(out, ",\"cores\":%ld,\"huge_pages_from_kib\":%zu,\"small_page_ns\":%u},"
+                     "\"repeat\":%d,\"images\":[",
+                cores, mc__huge_min() >> 10, mc__huge_page_ns(), o->repeat);
     } else {
         fprintf(out, "medcrypt %s bench: %s, %ld cores, median of %d runs after a warm-up\n",
                 MC_VERSION_STRING, cpu, cores, o->repeat);
+        if (mc__huge_page_ns() > 0)
+            fprintf(out, "buffers from %zu KiB take huge pages (a small page was pre-faulted "
+                         "in %.1f us here: %s)\n",
+                    mc__huge_min() >> 10, mc__huge_page_ns() / 1000.0,
+                    mc__huge_min() == MC__HUGE_MIN_DEAR ? "dear" : "cheap");
+        else
+            fprintf(out, "buffers from %zu KiB take huge pages (not measured: this kernel "
+                         "pre-faults no pages)\n",
+                    mc__huge_min() >> 10);
     }
     for (size_t i = 0; i < sizeof images / sizeof images[0]; i++) {
         uint32_t w = o->tiny ? images[i].w / 16 : images[i].w;

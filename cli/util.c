@@ -427,14 +427,6 @@ static bool ours(uid_t uid)
     return uid == geteuid() || uid == 0;
 }
 
-/* Whether the stream (device or FIFO) at path, st its stat(), may not be
- * written into, said on stderr. Only one the user named (-o) may be:
- * whoever can create files in a folder could otherwise plant a named pipe
- * where medcrypt puts a decrypted image by default and read it as it is
- * written (a security audit). And only the user's own, or root's
- * (/dev/null, /dev/stdout), reached through a link of theirs: a pipe
- * planted under the name given to keygen -o would take the key's only
- * copy. */
 /* The name an output's messages start with: its path, or for an output
  * named after its input, "INPUT: output PATH", so that each line of a
  * batch begins with the input it is about, as its other lines do (a batch
@@ -449,14 +441,23 @@ static const char *label(char buf[LABEL_BYTES], const char *path, const char *fr
     return buf;
 }
 
+/* Whether the stream (device or FIFO) at path, st its stat(), may not be
+ * written into, said on stderr. Only one the user named (-o) may be:
+ * whoever can create files in a folder could otherwise plant a named pipe
+ * where medcrypt puts a decrypted image by default and read it as it is
+ * written (a security audit). And only the user's own, or root's
+ * (/dev/null, /dev/stdout), reached through a link of theirs: a pipe
+ * planted under the name given to keygen -o would take the key's only
+ * copy. */
 static bool stream_refused(const char *path, const struct stat *st, bool named, const char *from)
 {
     char l[LABEL_BYTES];
     struct stat link;
 
     if (!named) {
-        cli_error(label(l, path, from), "is a named pipe or a device: an output name medcrypt chose is never "
-                        "written into one (give it with -o to write there)");
+        cli_error(label(l, path, from), "is a named pipe or a device: an output name medcrypt "
+                                        "chose is never written into one (give it with -o to "
+                                        "write there)");
         return true;
     }
     if (!ours(st->st_uid) || (lstat(path, &link) == 0 && S_ISLNK(link.st_mode) &&

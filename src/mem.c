@@ -270,7 +270,8 @@ void mc__free_huge(void *p)
      * line may have moved since it was made. */
     size = malloc_usable_size(p);
     huge = ((uintptr_t)p & (HUGE_PAGE - 1)) == 0 && size >= HUGE_PAGE && size <= CACHE_BLOCK_MAX;
-    small = !huge && ((uintptr_t)p & 63) == 0 && size >= POPULATE_MIN && size < LINE_CHEAP + 2 * PAGE;
+    small = !huge && ((uintptr_t)p & 63) == 0 && size >= POPULATE_MIN &&
+            size < LINE_CHEAP + 2 * PAGE;
     if (huge || small) {
         int smalls = 0;
         pthread_mutex_lock(&cache_lock);

@@ -699,7 +699,7 @@ static size_t line_dear = MC__HUGE_MIN_DEAR, line_cheap = MC__HUGE_MIN_CHEAP;
 static void test_alloc_huge(void **state)
 {
     const size_t line = *(const size_t *)*state;
-    const size_t sizes[] = {0,    1,          63,         65, 16u << 10, line - 1, line,
+    const size_t sizes[] = {0, 1, 63, 65, 16u << 10, line - 1, line,
                             256u << 10, (2u << 20) + 1, 9u << 20};
 
     mc__huge_min_set(line);

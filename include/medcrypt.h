@@ -6,8 +6,10 @@
  *   - mc_strerror() never returns NULL;
  *   - out-parameters are written only on success;
  *   - sizes travel next to their pointers; fixed sizes are in brackets;
- *   - *_free(NULL) is a no-op; there is no global state beyond the
- *     idempotent sodium_init() done by mc_ctx_new().
+ *   - *_free(NULL) is a no-op; process-wide state: the idempotent
+ *     sodium_init() done by mc_ctx_new(), a cache of freed image buffers
+ *     (mc_release_memory()), the huge-page line measured at the first
+ *     image buffer, and libjpeg once loaded (docs/API.md).
  */
 #ifndef MEDCRYPT_H
 #define MEDCRYPT_H
@@ -20,7 +22,11 @@
 extern "C" {
 #endif
 
-#define MC_VERSION_STRING "0.1.0"
+/* The library's version, as medcrypt.pc's: the minor number grows with
+ * each addition to this header (a call, an error code), the soname's
+ * major number with an incompatible change. mc_version() is the version
+ * of the library the program runs against. */
+#define MC_VERSION_STRING "0.2.0"
 #define MC_FORMAT_VERSION 3 /* written; versions 1 and 2 are still read */
 
 #define MC_KEY_BYTES      32  /* K: 256-bit key */
@@ -108,7 +114,8 @@ typedef struct mc_key {
 } mc_key;
 
 /* Validates an Aadhaar number (spaces and hyphens allowed) and writes the
- * 12 digits, NUL-terminated, to digits (may be NULL). */
+ * 12 digits, NUL-terminated, to digits (may be NULL; personal data: wipe
+ * it with mc_wipe()). */
 mc_err mc_aadhaar_check(const char *aadhaar, char digits[13]);
 /* "XXXX XXXX 1234": the only form in which an Aadhaar number is shown. */
 mc_err mc_aadhaar_mask(const char *aadhaar, char masked[MC_AADHAAR_MASKED_BYTES]);
@@ -119,7 +126,8 @@ mc_err mc_dob_check(const char *dob);
 
 /* A fresh key from the identifiers and 32 bytes of OS randomness. */
 mc_err mc_key_generate(mc_key *key, const char *aadhaar, const char *dob) MC_WARN_UNUSED;
-/* "MCK1-XXXXXXXX-..." (Crockford base32 of K and a 3-byte checksum). */
+/* "MCK1-XXXXXXXX-..." (Crockford base32 of K and a 3-byte checksum).
+ * Secret: wipe it with mc_wipe(). */
 void mc_key_to_text(const mc_key *key, char text[MC_KEY_TEXT_BYTES]);
 /* Tolerates spaces, hyphens, case and Crockford's O/I/L look-alikes. */
 mc_err mc_key_parse(mc_key *key, const char *text) MC_WARN_UNUSED;
@@ -214,7 +222,24 @@ mc_err mc_image_encode_png(mc_ctx *ctx, const mc_image *img, uint8_t **out, size
 /* The original file name kept with the image, or NULL. */
 const char *mc_image_name(const mc_image *img);
 
+const char *mc_version(void);
+
 void mc_free(void *p);
+/* Wipes len bytes at p (NULL or 0: nothing) in a way the compiler keeps,
+ * as a memset() before free() is not: for a decrypted file's bytes, a key
+ * text, an Aadhaar number's digits. mc_free_wiped() wipes, then frees
+ * (mc_free() cannot wipe: it does not know the length). */
+void mc_wipe(void *p, size_t len);
+void mc_free_wiped(void *p, size_t len);
+/* Loads libjpeg now rather than at the first JPEG (it is dlopen()ed, see
+ * docs/API.md): for a process that then sandboxes itself. MC_OK (also
+ * where libjpeg is linked in), or MC_EUNSUPPORTED with the loader's
+ * reason as mc_ctx_last_detail(). */
+mc_err mc_preload_jpeg(const mc_ctx *ctx);
+/* Gives back the freed image-sized buffers the library keeps for the next
+ * image (up to 32 MiB, wiped when they were freed): after a batch, or
+ * before a leak checker's report. Thread-safe; later calls allocate anew. */
+void mc_release_memory(void);
 
 /* ------------------------------------------------------------------ */
 /* Encryption (format version 3, docs/FORMAT.md).                      */

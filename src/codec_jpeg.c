@@ -165,6 +165,13 @@ static void on_output(j_common_ptr cinfo)
     (void)cinfo; /* never print to stderr from a library */
 }
 
+mc_err mc_preload_jpeg(const mc_ctx *ctx)
+{
+    if (ctx == NULL)
+        return MC_EINVAL;
+    return jpeg_lib(ctx) != NULL ? MC_OK : MC_EUNSUPPORTED;
+}
+
 bool mc__jpeg_sniff(const uint8_t *buf, size_t len)
 {
     /* T.81 B.1.1.3: SOI (FF D8) and the next marker's FF. */

@@ -1,5 +1,5 @@
-/* The context: options shared by calls. No global state except the
- * idempotent, thread-safe sodium_init(). */
+/* The context: options shared by calls; and the calls for the caller's
+ * own secrets and for the process-wide buffer cache (src/mem.c). */
 #include "internal.h"
 
 #include <sodium.h>
@@ -58,7 +58,31 @@ uint64_t mc_ctx_max_samples(const mc_ctx *ctx)
     return ctx != NULL ? ctx->max_samples : MC_DEFAULT_MAX_SAMPLES;
 }
 
+const char *mc_version(void)
+{
+    return MC_VERSION_STRING;
+}
+
 void mc_free(void *p)
 {
     free(p);
+}
+
+/* sodium_memzero: a wipe the compiler may not drop as a dead store, which
+ * a memset before free() is (C11 5.1.2.3's as-if rule). */
+void mc_wipe(void *p, size_t len)
+{
+    if (p != NULL && len > 0)
+        sodium_memzero(p, len);
+}
+
+void mc_free_wiped(void *p, size_t len)
+{
+    mc_wipe(p, len);
+    free(p);
+}
+
+void mc_release_memory(void)
+{
+    mc__huge_cache_drop();
 }

@@ -89,5 +89,15 @@ else
     not_ok "pkg-config medcrypt needs more than libsodium, spng and zlib: $flags"
 fi
 
+# One version everywhere: the header's, the .pc file's, the file name's.
+hv=$(sed -n 's/^#define MC_VERSION_STRING "\(.*\)"$/\1/p' "$HEADER")
+pv=$(sed -n 's/^Version: //p' "$PC")
+case $LIB in *".so.$hv") lv=$hv ;; *) lv=$(basename "$LIB") ;; esac
+if [ -n "$hv" ] && [ "$hv" = "$pv" ] && [ "$lv" = "$hv" ]; then
+    ok "version $hv in the header, medcrypt.pc and the library's file name"
+else
+    not_ok "versions differ: header '$hv', medcrypt.pc '$pv', library $(basename "$LIB")"
+fi
+
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

@@ -26,6 +26,11 @@ int main(int argc, char **argv)
     int rc = 1;
     FILE *f;
 
+    if (strcmp(mc_version(), MC_VERSION_STRING) != 0) {
+        fprintf(stderr, "abi_consumer: the library says %s, the header %s\n", mc_version(),
+                MC_VERSION_STRING);
+        return 1;
+    }
     if (argc != 2 || (f = fopen(argv[1], "rb")) == NULL) {
         fprintf(stderr, "usage: abi_consumer FILE.pgm (under 1 MiB)\n");
         return 2;
@@ -68,7 +73,8 @@ int main(int argc, char **argv)
     rc = 0;
 out:
     mc_free(cipher);
-    mc_free(plain);
+    mc_free_wiped(plain, plain_len); /* a decrypted file: the patient's */
+    mc_release_memory();
     mc_key_wipe(&key);
     mc_key_wipe(&other);
     mc_ctx_free(ctx);

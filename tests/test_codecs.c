@@ -749,6 +749,40 @@ static void test_huge_min_measured(void **state)
     mc__huge_cache_drop();
 }
 
+/* The public calls for the caller's secrets and the kept blocks: mc_wipe
+ * zeroes exactly the bytes given, NULL and 0 do nothing; mc_free_wiped
+ * frees (ASan: no leak); mc_release_memory empties the cache. And libjpeg
+ * loads on demand. */
+static void test_public_wipe_release(void **state)
+{
+    uint8_t buf[64], *p;
+    mc_ctx *ctx = NULL;
+
+    (void)state;
+    memset(buf, 0xaa, sizeof buf);
+    mc_wipe(buf + 8, 16);
+    for (size_t i = 0; i < sizeof buf; i++)
+        assert_int_equal(buf[i], i >= 8 && i < 24 ? 0 : 0xaa);
+    mc_wipe(NULL, 10);
+    mc_wipe(buf, 0);
+    assert_int_equal(buf[0], 0xaa);
+    mc_free_wiped(NULL, 5);
+    assert_non_null(p = malloc(100));
+    memset(p, 0x5a, 100);
+    mc_free_wiped(p, 100);
+    mc__huge_cache_drop();
+    assert_non_null(p = mc__alloc_huge(3u << 20));
+    memset(p, 0, 3u << 20);
+    mc__free_huge(p);
+    assert_int_equal(mc__huge_cache_count(false), 1);
+    mc_release_memory();
+    assert_int_equal(mc__huge_cache_count(false) + mc__huge_cache_count(true), 0);
+    assert_int_equal(mc_ctx_new(&ctx), MC_OK);
+    assert_int_equal(mc_preload_jpeg(ctx), MC_OK);
+    assert_int_equal(mc_preload_jpeg(NULL), MC_EINVAL);
+    mc_ctx_free(ctx);
+}
+
 /* A freed image-sized block is handed out again for a request it holds,
  * aligned as before and wholly usable; a block in use is never handed
  * out; plain malloc blocks and NULL are accepted. */
@@ -1687,6 +1721,7 @@ int main(void)
         cmocka_unit_test_prestate(test_alloc_huge, &line_cheap),
         cmocka_unit_test(test_huge_min_measured),
         cmocka_unit_test(test_free_huge_reuse),
+        cmocka_unit_test(test_public_wipe_release),
         cmocka_unit_test_prestate(test_free_small_reuse, &line_dear),
         cmocka_unit_test_prestate(test_free_small_reuse, &line_cheap),
         cmocka_unit_test(test_adopted_block_reused),

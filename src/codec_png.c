@@ -340,7 +340,7 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
     uint32_t dim_limit;
     mc_err err;
     bool swap16;
-    int e, fmt;
+    int e = SPNG_OK, fmt;
 
     if (out == NULL || (buf == NULL && len > 0))
         return MC_EINVAL;
@@ -453,6 +453,12 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
     *out = img;
     img = NULL;
 out:
+    /* An ancillary chunk longer than libspng's limit, in a cipher image:
+     * a changed length (one flipped byte), not a large image, which
+     * MC_ETOOBIG would tell the caller (with no size in the detail); the
+     * container decides what broken means (an API audit). */
+    if (err == MC_ETOOBIG && e == SPNG_ECHUNK_LIMITS && want != NULL)
+        err = MC_EFORMAT;
     mc__chunk_hasher_abort(hasher); /* before the samples it reads go */
     free(chunk);
     mc_image_free(img); /* wipes partially decoded samples */

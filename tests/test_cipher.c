@@ -727,7 +727,9 @@ static uint8_t *small_cipher(size_t *len)
 }
 
 /* Every single-byte change and every truncation of a cipher file is
- * refused; none decrypts. */
+ * refused; none decrypts, and none is "too large" (the high byte of
+ * mcRY's length, 2^24 more, went over libspng's chunk limit and was
+ * MC_ETOOBIG, with no size in the detail: an API audit). */
 static void test_every_byte_and_truncation(void **state)
 {
     size_t len;
@@ -739,14 +741,14 @@ static void test_every_byte_and_truncation(void **state)
     assert_int_equal(mc_decrypt_image(ctx, &key, cipher, len, &img), MC_OK);
     mc_image_free(img);
     for (size_t i = 0; i < len; i++) {
-        for (int delta = 1; delta <= 255; delta += 127) {
+        for (int delta = 1; delta <= 255; delta += delta == 1 ? 63 : 64) { /* 1 64 128 192 */
             mc_err e;
             memcpy(copy, cipher, len);
             copy[i] = (uint8_t)(copy[i] + delta);
             img = NULL;
             e = mc_decrypt_image(ctx, &key, copy, len, &img);
-            if (e == MC_OK)
-                fail_msg("byte %zu changed by %d was accepted", i, delta);
+            if (e == MC_OK || e == MC_ETOOBIG)
+                fail_msg("byte %zu changed by %d: %s", i, delta, mc_strerror(e));
             assert_null(img);
         }
     }

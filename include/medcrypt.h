@@ -327,9 +327,10 @@ void mc_png_dropped_chunks(const uint8_t *in, size_t in_len, char *list, size_t 
  * calls it) and mc_dicom_inspect(), and by mc_decrypt_image() (and
  * mc_decrypt_file()) and mc_analyze() (mc_analyze_ex(), a given cipher
  * image) for MC_EWRONGKEY: the image's key id and the key's, both public;
- * cleared at their start. An image over the pixel cap
- * (MC_ETOOBIG, mc_image_new()'s too) sets it to the image's size and the
- * cap: "512 x 512 pixels = 262144 samples; the cap is 30000". Like errno it
+ * cleared at their start. An image over the pixel cap (MC_ETOOBIG;
+ * mc_image_new()'s too, which also clears it at its start) sets it to the
+ * image's size and the cap: "512 x 512 pixels = 262144 samples; the cap
+ * is 30000"; one the admission hook refuses (MC_EBUSY), to its size. Like errno it
  * is thread-local, so threads sharing one context each read their own;
  * ctx is not used (kept for the API's shape). Read it right after one of
  * those calls failed (other calls leave it as it was). Never contains a

@@ -147,7 +147,10 @@ mc_err mc_image_new(mc_ctx *ctx, uint32_t width, uint32_t height, uint8_t channe
                     mc_image **out)
 {
     /* A geometry no image has is the caller's mistake, not a file's
-     * (MC_EFORMAT is for file contents). */
+     * (MC_EFORMAT is for file contents). The detail is this call's only:
+     * an earlier call's is not left for a failure here (an API audit). */
+    if (ctx != NULL)
+        mc__ctx_detail(ctx, "%s", "");
     if (ctx == NULL || out == NULL || width == 0 || height == 0 || channels < 1 ||
         channels > 4 || (bits != 8 && bits != 16))
         return MC_EINVAL;

@@ -73,9 +73,11 @@ static mc_err check_aadhaar(const char *aadhaar)
 }
 
 /* The library's message; for a stray character in an Aadhaar number,
- * which one and where (a letter O typed for a zero is hard to see). The
- * character is no digit of the number, so it can be shown. */
-static void say_problem(const char *value, mc_err err)
+ * where it is, and which one (a letter O typed for a zero is hard to
+ * see) unless it was typed at the hidden prompt (secret), where showing
+ * an O would tell the digit meant. Only ASCII digits count: a Devanagari
+ * or full-width digit is said so. */
+static void say_problem(const char *value, mc_err err, bool secret)
 {
     size_t i = 0;
     unsigned char c;
@@ -88,8 +90,11 @@ static void say_problem(const char *value, mc_err err)
                                 (value[i] >= '0' && value[i] <= '9')))
         i++;
     c = (unsigned char)value[i];
-    if (c > ' ' && c < 0x7f)
+    if (c > ' ' && c < 0x7f && !secret)
         cli_error(NULL, "%s: '%c' (character %zu) is not one", mc_strerror(err), c, i + 1);
+    else if (c >= 0x80)
+        cli_error(NULL, "%s: character %zu is not one (only the digits 0-9 count)",
+                  mc_strerror(err), i + 1);
     else
         cli_error(NULL, "%s: character %zu is not one", mc_strerror(err), i + 1);
 }
@@ -107,7 +112,7 @@ static bool ask(const char *question, bool secret, char *buf, size_t size,
             return false;
         if ((err = check(buf)) == MC_OK)
             return true;
-        say_problem(buf, err);
+        say_problem(buf, err, secret);
         sodium_memzero(buf, size);
     }
     return false;
@@ -171,7 +176,7 @@ int cmd_keygen(int argc, char **argv)
         goto out;
     }
     if ((err = mc_aadhaar_mask(aadhaar, masked)) != MC_OK) {
-        say_problem(aadhaar, err);
+        say_problem(aadhaar, err, false);
         goto out;
     }
     if ((err = mc_dob_check(dob)) != MC_OK) {

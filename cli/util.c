@@ -60,7 +60,7 @@ void cli_say(const char *line)
  * from parallel workers never interleave. */
 static void emit(const char *prefix, const char *file, const char *fmt, va_list ap)
 {
-    char msg[2048];
+    char msg[16384]; /* an output's label is two paths (label()), and then the message */
     int n = 0;
     /* read once: the prefix and the cleaning below must agree */
     bool shown = atomic_load(&progress_shown);
@@ -313,7 +313,9 @@ bool cli_has_suffix_nocase(const char *s, const char *suffix)
 
 #define SNIFF_AT ((size_t)64 << 20)
 
-bool cli_read_file(const char *path, size_t max, uint8_t **out, size_t *out_len)
+/* cli_read_file, and the stat of what was read (st_mode 0 if unknown). */
+static bool read_file(const char *path, size_t max, uint8_t **out, size_t *out_len,
+                      struct stat *read_st)
 {
     bool is_stdin = strcmp(path, "-") == 0;
     const char *shown = is_stdin ? "standard input" : path;
@@ -327,7 +329,11 @@ bool cli_read_file(const char *path, size_t max, uint8_t **out, size_t *out_len)
         cli_error(path, "%s", strerror(errno));
         return false;
     }
+    if (read_st != NULL)
+        memset(read_st, 0, sizeof *read_st);
     if (fstat(fd, &st) == 0) {
+        if (read_st != NULL)
+            *read_st = st;
         if (S_ISDIR(st.st_mode)) {
             cli_error(shown, "is a directory");
             /* a series in sub-folders: a shell's ** misses them without
@@ -416,6 +422,11 @@ fail:
     return false;
 }
 
+bool cli_read_file(const char *path, size_t max, uint8_t **out, size_t *out_len)
+{
+    return read_file(path, max, out, out_len, NULL);
+}
+
 /* A character device or a FIFO: written into, never replaced. */
 static bool stream_mode(mode_t mode)
 {
@@ -432,7 +443,7 @@ static bool ours(uid_t uid)
  * batch begins with the input it is about, as its other lines do (a batch
  * audit: "x.enc.png: already exists" about input x and "x.enc.png:
  * already a cipher image" about input x.enc.png looked alike). */
-#define LABEL_BYTES 5200
+#define LABEL_BYTES (2 * 4096 + 16)
 static const char *label(char buf[LABEL_BYTES], const char *path, const char *from)
 {
     if (from == NULL || from[0] == '\0')
@@ -802,7 +813,7 @@ struct cli_output {
     bool force;            /* replace an existing file */
     bool unnamed;          /* O_TMPFILE: no name until put in place */
     char *announce;        /* a line for stdout once in place (-v), or NULL */
-    char from[1024];       /* the input it is named after, or "" (label) */
+    char from[4096];       /* the input it is named after, or "" (label) */
 };
 
 /* The -v line of an output, once it is in place: whole, on stdout. */
@@ -1382,29 +1393,35 @@ bool cli_prompt(const char *question, bool secret, char *buf, size_t size)
 /* A key file other users can read is as good as given to them: ssh(1)
  * refuses such a private key. Here a warning, after the key is read (a
  * key folder shared by a team may be meant so), naming the file and its
- * mode, never its content. Not for a stream (a pipe, process
- * substitution). */
-static void warn_key_readable(const char *key_file)
+ * mode as the descriptor read showed them, never its content; not for a
+ * stream (a pipe, process substitution). The chmod hint only where the
+ * name can be pasted as it is: not for /dev/stdin or /dev/fd/N (a
+ * redirection), nor a name with a quote or a control character. */
+static void warn_key_readable(const char *key_file, const struct stat *st)
 {
-    struct stat st;
-    char shown[256];
-    bool plain = key_file[0] != '\0' && key_file[0] != '-';
+    bool pasteable = strncmp(key_file, "/dev/", 5) != 0 && strncmp(key_file, "/proc/", 6) != 0 &&
+                     strlen(key_file) < 1024;
+    bool plain = true;
 
-    if (stat(key_file, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & (S_IRGRP | S_IROTH)) == 0)
+    if (!S_ISREG(st->st_mode) || (st->st_mode & (S_IRGRP | S_IROTH)) == 0)
         return;
     cli_error(key_file, "warning: other users can read this key file (mode %03o)",
-              (unsigned)(st.st_mode & 0777));
-    snprintf(shown, sizeof shown, "%s", key_file);
-    cli_printable(shown);
-    for (const char *c = shown; plain && *c != '\0'; c++)
-        plain = strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._/-+,=@%:",
-                       *c) != NULL;
-    cli_hint(plain ? "chmod 600 %s makes it yours alone" : "chmod 600 '%s' makes it yours alone",
-             shown);
+              (unsigned)(st->st_mode & 0777));
+    for (const unsigned char *c = (const unsigned char *)key_file; *c != '\0'; c++) {
+        pasteable = pasteable && *c != '\'' && *c >= ' ' && *c != 0x7f;
+        plain = plain && strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                "0123456789._/-+,=@%:",
+                                *c) != NULL;
+    }
+    if (pasteable) /* "./-x.key": chmod would take "-x.key" for an option */
+        cli_hint(plain ? "chmod 600 %s%s makes it yours alone" : "chmod 600 '%s%s' makes it "
+                                                                "yours alone",
+                 key_file[0] == '-' ? "./" : "", key_file);
 }
 
 bool cli_load_key(const char *key_file, mc_key *key)
 {
+    struct stat st;
     const char *env;
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -1412,7 +1429,7 @@ bool cli_load_key(const char *key_file, mc_key *key)
     mc_err err;
 
     if (key_file != NULL) {
-        if (!cli_read_file(key_file, 1 << 16, &buf, &len))
+        if (!read_file(key_file, 1 << 16, &buf, &len, &st))
             return false;
         err = mc_key_parse_file_text(key, (const char *)buf, len);
         sodium_memzero(buf, len);
@@ -1421,7 +1438,8 @@ bool cli_load_key(const char *key_file, mc_key *key)
             cli_error(key_file, "%s", mc_strerror(err));
             return false;
         }
-        warn_key_readable(key_file);
+        if (strcmp(key_file, "-") != 0)
+            warn_key_readable(key_file, &st);
         return true;
     }
     if ((env = getenv("MEDCRYPT_KEY")) != NULL && env[0] != '\0') {

@@ -75,11 +75,14 @@ static mc_err aadhaar_digits(const char *aadhaar, char out[13])
 {
     size_t n = 0;
 
+    /* A stray character first, wherever it is, as the web form's script
+     * says it: a letter O for a zero, a dot, a tab. */
+    for (const char *s = aadhaar; *s != '\0'; s++)
+        if (*s != ' ' && *s != '-' && !is_digit(*s))
+            return MC_EAADHAAR_CHAR;
     for (const char *s = aadhaar; *s != '\0'; s++) {
         if (*s == ' ' || *s == '-')
             continue;
-        if (!is_digit(*s))
-            return MC_EAADHAAR_CHAR; /* a letter O for a zero, a dot, a tab */
         if (n == 12)
             return MC_EAADHAAR_LENGTH;
         out[n++] = *s;

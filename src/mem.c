@@ -130,6 +130,7 @@ static void *cache_take(size_t len, bool huge)
     return p;
 }
 
+#ifdef MADV_POPULATE_WRITE
 static uint64_t now_ns(void)
 {
     struct timespec ts;
@@ -137,6 +138,7 @@ static uint64_t now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+#endif
 
 /* The whole pages of [p, p + len), faulted in writable in one call; the
  * first such call of at least LINE_DEAR bytes is timed and sets the line. */
@@ -269,7 +271,10 @@ void mc__free_huge(void *p)
      * image). A small block is told from a huge one by its size, as the
      * line may have moved since it was made. */
     size = malloc_usable_size(p);
-    huge = ((uintptr_t)p & (HUGE_PAGE - 1)) == 0 && size >= HUGE_PAGE && size <= CACHE_BLOCK_MAX;
+    /* A block of cap bytes holds a little more (malloc's rounding): an
+     * 8 MiB one, a 2048x2048 16-bit image's, is kept too (it was not). */
+    huge = ((uintptr_t)p & (HUGE_PAGE - 1)) == 0 && size >= HUGE_PAGE &&
+           size < CACHE_BLOCK_MAX + HUGE_PAGE;
     small = !huge && ((uintptr_t)p & 63) == 0 && size >= POPULATE_MIN &&
             size < LINE_CHEAP + 2 * PAGE;
     if (huge || small) {

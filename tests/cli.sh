@@ -1267,6 +1267,11 @@ assert_rc 0 "a key file other users can read is still used"
 assert_err_is_two "a key file other users can read: a warning with its mode, and the chmod" \
     "medcrypt: shared key.key: warning: other users can read this key file (mode 640)" \
     "medcrypt: hint: chmod 600 'shared key.key' makes it yours alone"
+# Through /dev/stdin: the file read is the one judged, and no chmod of
+# /dev/stdin is offered.
+run_in "shared key.key" mc decrypt -k /dev/stdin -o - c.png
+assert_err_is "a key file other users can read, given as /dev/stdin: the warning, no hint" \
+    "medcrypt: /dev/stdin: warning: other users can read this key file (mode 640)"
 chmod 600 "shared key.key"
 run mc decrypt -k "shared key.key" -o - c.png
 assert_no_err "a key file only its owner can read: no warning"

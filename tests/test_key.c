@@ -90,7 +90,7 @@ static const struct aadhaar_case aadhaar_cases[] = {
     {"ABCD EFGH IJKL", MC_EAADHAAR_CHAR},
     {"2345.6789.0124", MC_EAADHAAR_CHAR},     /* other separators */
     {"2345\t6789\t0124", MC_EAADHAAR_CHAR},
-    {"2345 6789 0124 5678 x", MC_EAADHAAR_LENGTH}, /* 13 digits before the letter */
+    {"2345 6789 0124 5678 x", MC_EAADHAAR_CHAR},   /* a stray character, wherever */
     {"", MC_EAADHAAR_LENGTH},
     {"   ", MC_EAADHAAR_LENGTH},
     {"0345 6789 0128", MC_EAADHAAR_FIRST},    /* Verhoeff-valid, first digit 0 */

@@ -98,11 +98,20 @@ mc_err mc_ctx_set_threads(mc_ctx *ctx, unsigned threads);
 /* For a server that budgets its memory: admit (NULL: none, the default)
  * is called with the bytes of the samples of each image the context is
  * about to decode or create (mc_image_decode*, the decryptions,
- * mc_encrypt_file, mc_image_new), once the pixel cap has passed it and
- * before anything is allocated for it; it returns 0 to go on, anything
- * else to refuse, and the call then fails with MC_EBUSY. It may block
- * (to wait for memory) and is called on the calling thread, maybe more
- * than once per call (a file whose signature fits two formats). */
+ * mc_encrypt_file, mc_image_new, mc_image_preview_png), once the pixel
+ * cap has passed it and before anything is allocated for it; it returns
+ * 0 to go on, anything else to refuse, and the call then fails with
+ * MC_EBUSY (the detail names the size). It may block (to wait for memory)
+ * and is called on the calling thread. It is a gate, not a reservation:
+ * a decode usually asks twice for the same image (when the header is
+ * read, then before the samples are allocated), there is no matching
+ * release, and the figure is the samples' bytes, while a call's peak is
+ * up to about three times that (the file, the samples, the output).
+ * `medcrypt serve --max-memory` (web/server.c) reserves in the hook the
+ * samples' bytes times a multiple per route, keeps the largest figure one
+ * request was asked for rather than adding them up, and releases it when
+ * the request ends. mc_encrypt_image does not call it (the image exists
+ * already; its copy is the caller's to budget). */
 typedef int (*mc_admit_fn)(void *user, uint64_t sample_bytes);
 mc_err mc_ctx_set_admit(mc_ctx *ctx, mc_admit_fn admit, void *user);
 

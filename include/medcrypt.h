@@ -88,7 +88,10 @@ typedef struct mc_ctx mc_ctx;
 
 mc_err mc_ctx_new(mc_ctx **out);
 void mc_ctx_free(mc_ctx *ctx);
-/* Largest W·H·C accepted by every decoder (MC_DEFAULT_MAX_SAMPLES). */
+/* Largest W·H·C accepted by every decoder (MC_DEFAULT_MAX_SAMPLES); 1 or
+ * more (0 is MC_EINVAL: there is no "no cap"). ctx may be NULL only where
+ * a call says so (mc_ctx_max_samples and mc_ctx_last_detail read a NULL
+ * one as the defaults). */
 mc_err mc_ctx_set_max_samples(mc_ctx *ctx, uint64_t max_samples);
 uint64_t mc_ctx_max_samples(const mc_ctx *ctx);
 /* Threads one image's encryption or decryption may use (default 1; 0 =
@@ -133,7 +136,9 @@ mc_err mc_aadhaar_mask(const char *aadhaar, char masked[MC_AADHAAR_MASKED_BYTES]
  * date already begun anywhere (India included) is never "in the future". */
 mc_err mc_dob_check(const char *dob);
 
-/* A fresh key from the identifiers and 32 bytes of OS randomness. */
+/* A fresh key from the identifiers and 32 bytes of OS randomness: the
+ * same identifiers give another key every time, so a key cannot be made
+ * again from the patient's data. Keep it: losing it loses the images. */
 mc_err mc_key_generate(mc_key *key, const char *aadhaar, const char *dob) MC_WARN_UNUSED;
 /* "MCK1-XXXXXXXX-..." (Crockford base32 of K and a 3-byte checksum).
  * Secret: wipe it with mc_wipe(). */
@@ -206,9 +211,10 @@ const uint8_t *mc_image_samples_const(const mc_image *img, size_t *len);
 mc_err mc_image_decode(mc_ctx *ctx, const uint8_t *buf, size_t len, const char *name,
                        mc_image **out) MC_WARN_UNUSED;
 /* As mc_image_decode, taking buf (malloc'd) over whatever the outcome:
- * where the format allows (binary PGM/PPM), buf becomes the image's sample
- * buffer, decoded where it lies, with no second copy of the image; else
- * it is decoded as by mc_image_decode, then wiped and freed. */
+ * where the format allows (binary PGM/PPM, uncompressed DICOM), buf
+ * becomes the image's sample buffer, decoded where it lies, with no second
+ * copy of the image; else it is decoded as by mc_image_decode, then wiped
+ * and freed. */
 mc_err mc_image_decode_owned(mc_ctx *ctx, uint8_t *buf, size_t len, const char *name,
                              mc_image **out) MC_WARN_UNUSED;
 /* Encodes the image in its own format. *out is malloc'd: free with
@@ -216,13 +222,17 @@ mc_err mc_image_decode_owned(mc_ctx *ctx, uint8_t *buf, size_t len, const char *
 mc_err mc_image_encode(mc_ctx *ctx, const mc_image *img, uint8_t **out, size_t *out_len)
     MC_WARN_UNUSED;
 /* Where streamed output goes: called with consecutive pieces of the file
- * (in order, up to a few hundred KiB each), always from the thread that
- * made the call, even where the work runs on several; returns 0 on
- * success, anything else to stop, and the call then fails with MC_EIO. */
+ * in order, always from the thread that made the call, even where the
+ * work runs on several; returns 0 on success, anything else to stop, and
+ * the call then fails with MC_EIO. Cipher images, PNG and binary PGM/PPM
+ * come in pieces of up to a few hundred KiB; a DICOM file's pixel data
+ * and a BMP file in one piece as large as they are. */
 typedef int (*mc_write_fn)(void *user, const uint8_t *data, size_t len);
 /* As mc_image_encode, the file handed to write piece by piece (PNG and
  * binary PGM/PPM never held whole in memory; the other formats in one
- * piece). On failure some pieces may have been written: discard them. */
+ * piece). On failure some pieces may have been written: discard them.
+ * A decrypted file streamed: mc_decrypt_image, then this (and
+ * mc_image_name() for the name it was encrypted under). */
 mc_err mc_image_encode_to(mc_ctx *ctx, const mc_image *img, mc_write_fn write, void *user)
     MC_WARN_UNUSED;
 /* Encodes the samples as a lossless PNG (whatever the original format). */
@@ -383,7 +393,8 @@ typedef struct mc_dicom_info {
 mc_err mc_dicom_inspect(mc_ctx *ctx, const uint8_t *buf, size_t len, mc_dicom_info *info)
     MC_WARN_UNUSED;
 /* The same facts for an image decoded from, or decrypted back to, DICOM.
- * MC_EINVAL if the image is not of DICOM origin. */
+ * MC_EINVAL if the image is not of DICOM origin, MC_ESTATE once it was
+ * encrypted in place. */
 mc_err mc_image_dicom_info(const mc_image *img, mc_dicom_info *info) MC_WARN_UNUSED;
 
 /* ------------------------------------------------------------------ */

@@ -1155,6 +1155,8 @@ mc_err mc_image_dicom_info(const mc_image *img, mc_dicom_info *info)
     struct dicom d;
     mc_err err;
 
+    if (img != NULL && img->spent)
+        return MC_ESTATE; /* encrypted in place: as every call on it says */
     if (img == NULL || info == NULL || img->format != MC_FORMAT_DICOM ||
         !mc__side_find(img->side, img->side_len, MC_SIDE_DICOM_HEAD, &head, &head_len))
         return MC_EINVAL;

@@ -947,6 +947,20 @@ static void test_spent_image(void **state)
                      MC_ESTATE);
     mc_image_free(img);
     free(buf);
+
+    /* a DICOM image's facts too: MC_ESTATE, not MC_EINVAL, which says
+     * "not a DICOM image" (an API audit) */
+    {
+        mc_dicom_info di;
+        buf = read_testdata("dicom/ct_small_explicit_le.dcm", &len);
+        assert_int_equal(mc_image_decode(ctx, buf, len, "ct.dcm", &img), MC_OK);
+        assert_int_equal(mc_image_dicom_info(img, &di), MC_OK);
+        assert_int_equal(mc_encrypt_image_inplace(ctx, &key, img, &cipher, &clen), MC_OK);
+        assert_int_equal(mc_image_dicom_info(img, &di), MC_ESTATE);
+        free(cipher);
+        mc_image_free(img);
+        free(buf);
+    }
 }
 
 /* mc_cipher_inspect reads the chunk list alone: the facts under any

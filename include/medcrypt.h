@@ -75,7 +75,9 @@ typedef enum mc_err {
     MC_ECRYPTO,         /* the crypto library failed */
     MC_EBUSY,           /* the context's admission function refused the image */
     MC_EAADHAAR_CHAR,   /* Aadhaar: a character other than a digit, space or hyphen */
-    MC_ERR_COUNT
+    MC_ERR_COUNT /* not a code: how many there are in this header; it grows
+                    with new codes (appended), so a table sized by it in a
+                    program fits the header it was built against only */
 } mc_err;
 
 /* A human-readable, lower-case message without a final period. Never NULL. */

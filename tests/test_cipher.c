@@ -205,6 +205,13 @@ static void test_v2_stages(void **state)
                 assert_int_equal(mc__v2_run(b, n, bps, sm, ks, tag, s, false, 3), MC_OK);
                 mc__v2_generic_only = mc__sodium_only = false;
                 assert_memory_equal(a, b, len);
+                /* the AVX2 kernel where the AVX-512 one ran (the same
+                 * where the CPU has no AVX-512) */
+                memcpy(b, plain, len);
+                mc__v2_no_avx512 = true;
+                assert_int_equal(mc__v2_run(b, n, bps, sm, ks, tag, s, false, 2), MC_OK);
+                mc__v2_no_avx512 = false;
+                assert_memory_equal(a, b, len);
                 if (n >= 64)
                     assert_memory_not_equal(a, plain, len);
                 if (s == MC_STAGES_PERM) { /* a permutation: same histogram */

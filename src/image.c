@@ -129,10 +129,11 @@ mc_err mc__image_copy(const mc_image *src, mc_image **out)
 /* The block keeps its size. It used to be shrunk to the samples with
  * realloc, which for the file buffers of mc__alloc_huge (2 MiB-aligned
  * mappings from the huge-page line up, see src/mem.c) gave back nothing:
- * the pages already touched stay resident as a huge page. But the shrunk block went back to
- * mc__free_huge too small for the next file of a batch (the samples
- * without their header), so every DICOM or PGM file of a batch read
- * itself into a fresh mapping whose huge page the kernel had to zero:
+ * the pages already touched stay resident as a huge page. But the
+ * shrunk block went back to mc__free_huge too small for the next file of
+ * a batch (the samples without their header), so every DICOM or PGM
+ * file of a batch read itself into a fresh mapping whose huge page the
+ * kernel had to zero:
  * a quarter of the CPU time of a batch of 512x512 16-bit DICOM files
  * (perf; docs/PERFORMANCE.md, "Memory"). */
 void mc__image_adopt(mc_image *img, uint8_t *buf, size_t len, size_t off, size_t samples_len)

@@ -681,9 +681,20 @@ __attribute__((target("avx2"))) static void items_avx2(const struct mc__v2 *v, s
  * FMA (-ffp-contract=off): the same bytes, which test_v2_stages checks
  * against the other two kernels. */
 #ifdef CPU_FEATURE_ACTIVE
+/* x86_cpu_active() of <sys/platform/x86.h>, with the bit shifted as
+ * unsigned: glibc's shifts an int 1, which for AVX512VL, bit 31, is
+ * undefined behaviour (UBSan stops the tests there). */
+static inline bool feature_active(unsigned index)
+{
+    const unsigned per_leaf = 8 * sizeof(unsigned) * 4, per_reg = 8 * sizeof(unsigned);
+    const struct cpuid_feature *leaf = __x86_get_cpuid_feature_leaf(index / per_leaf);
+    unsigned reg = index & (per_leaf - 1);
+
+    return (leaf->active_array[reg / per_reg] & (1u << (reg & (per_reg - 1)))) != 0;
+}
 #define AVX512_USABLE()                                                                       \
-    (CPU_FEATURE_ACTIVE(AVX512F) && CPU_FEATURE_ACTIVE(AVX512VL) &&                           \
-     CPU_FEATURE_ACTIVE(AVX512BW) && CPU_FEATURE_ACTIVE(AVX512DQ))
+    (feature_active(x86_cpu_AVX512F) && feature_active(x86_cpu_AVX512VL) &&                   \
+     feature_active(x86_cpu_AVX512BW) && feature_active(x86_cpu_AVX512DQ))
 #else
 #define AVX512_USABLE()                                                                       \
     (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&               \

@@ -26,8 +26,8 @@
  *            3× faster here than libsodium's, gives the same bytes).
  *
  * Groups are independent: they run on threads, and on x86-64 the block
- * kernel has an AVX2 copy, chosen at run time, with the same IEEE-754
- * operations in the same order (no FMA), so the same bits.
+ * kernel has an AVX2 and an AVX-512 copy, chosen at run time, with the
+ * same IEEE-754 operations in the same order (no FMA), so the same bits.
  */
 #include "internal.h"
 
@@ -631,8 +631,9 @@ static void tail_block(const struct mc__v2 *v, struct scratch *s)
 }
 
 /* Work items [begin, end): groups, then the tail block if any. The
- * kernel twice: for any x86-64 and for AVX2. Same source, same IEEE
- * operations in the same order; only the vector width differs. */
+ * kernel three times: for any x86-64, for AVX2 and for AVX-512. Same
+ * source, same IEEE operations in the same order; only the instructions
+ * differ. */
 MC_INLINE void items(const struct mc__v2 *v, size_t begin, size_t end, struct scratch *s)
 {
     for (size_t gi = begin; gi < end; gi++) {

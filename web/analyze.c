@@ -17,15 +17,14 @@ static mc_analysis *analyze(struct req *r, int *status, char *problem, size_t si
                             const char **field)
 {
     const struct field *image = req_field(r, "image");
-    const char *why;
     char name[100];
     mc_analysis *a = NULL;
     mc_image *img = NULL;
     mc_ctx *ctx = NULL;
-    const struct field *keyfile = req_field(r, "keyfile");
-    bool have_key = web_form_has_key(r);
+    bool have_key;
     mc_key key;
     mc_err err;
+    int given;
 
     *field = "image";
     if (image == NULL || image->data.len == 0) {
@@ -33,21 +32,11 @@ static mc_analysis *analyze(struct req *r, int *status, char *problem, size_t si
         snprintf(problem, size, "missing file 'image'");
         return NULL;
     }
-    /* the text field 'key' (the API's, a pasted key or an uploaded key
-     * file), else the page's upload 'keyfile' */
-    if (req_text(r, "key") != NULL && !web_key_from_field(r, &key, &why)) {
+    if ((given = web_form_key(r, &key, field, problem, size)) < 0) {
         *status = 400;
-        *field = "key";
-        snprintf(problem, size, "key: %s", why);
         return NULL;
     }
-    if (req_text(r, "key") == NULL && have_key &&
-        (err = mc_key_parse_file_text(&key, keyfile->data.p, keyfile->data.len)) != MC_OK) {
-        *status = 400;
-        *field = "keyfile";
-        snprintf(problem, size, "the key file: %s", mc_strerror(err));
-        return NULL;
-    }
+    have_key = given > 0;
     web_sanitize_name(image->filename != NULL ? image->filename : "", name, sizeof name);
     err = web_new_ctx(r, MEM_ANALYZE, &ctx);
     if (err == MC_OK)

@@ -66,6 +66,29 @@ bool web_key_from_field(struct req *r, mc_key *key, const char **problem)
     return true;
 }
 
+int web_form_key(struct req *r, mc_key *key, const char **field, char *problem, size_t size)
+{
+    const struct field *keyfile = req_field(r, "keyfile");
+    const char *why;
+    mc_err err;
+
+    if (req_text(r, "key") != NULL) {
+        if (web_key_from_field(r, key, &why))
+            return 1;
+        *field = "key";
+        snprintf(problem, size, "key: %s", why);
+        return -1;
+    }
+    if (keyfile != NULL && keyfile->data.len > 0) {
+        if ((err = mc_key_parse_file_text(key, keyfile->data.p, keyfile->data.len)) == MC_OK)
+            return 1;
+        *field = "keyfile";
+        snprintf(problem, size, "the key file: %s", mc_strerror(err));
+        return -1;
+    }
+    return 0;
+}
+
 bool web_form_has_key(struct req *r)
 {
     const struct field *keyfile = req_field(r, "keyfile");

@@ -123,6 +123,11 @@ bool web_key_from_field(struct req *r, mc_key *key, const char **problem);
 /* Whether a form gives a key: the text field 'key', or the upload
  * 'keyfile' (the .key file the encrypt page saves or keygen writes). */
 bool web_form_has_key(struct req *r);
+/* That key: the text field 'key' (the API's, a pasted key or an uploaded
+ * key file), else the upload 'keyfile'. 1: *key set (wipe it); 0: neither
+ * given; -1: the one given is not a key, *field its input ("key",
+ * "keyfile") and problem why ("key: ...", "the key file: ..."). */
+int web_form_key(struct req *r, mc_key *key, const char **field, char *problem, size_t size);
 /* HTTP status for a library error. */
 int web_status_for(mc_err err);
 /* A context for r's images: the server's pixel cap, and its memory
@@ -164,9 +169,7 @@ struct form_errors {
 /* Adds "PREFIX msg." (a capital first) for the input whose id is field. */
 void form_error(struct form_errors *fe, const char *field, const char *prefix, const char *msg);
 void form_errors_wipe(struct form_errors *fe);
-/* A form's key: the text field 'key', else the upload 'keyfile'. 1: *key
- * set (wipe it); 0: neither given; -1: the one given is not a key, its
- * problem added to fe. */
+/* web_form_key for a page: on -1 the problem is added to fe. */
 int form_key(struct req *r, struct form_errors *fe, mc_key *key);
 /* The page of a form (its template asset) with fe's problems, if any
  * (then its title is "Error: TITLE"); key_open: the form's "existing key"

@@ -352,23 +352,13 @@ void page_decrypt_get(struct req *r)
 
 int form_key(struct req *r, struct form_errors *fe, mc_key *key)
 {
-    const struct field *keyfile = req_field(r, "keyfile");
-    const char *problem;
-    mc_err err;
+    char problem[300];
+    const char *field;
+    int given = web_form_key(r, key, &field, problem, sizeof problem);
 
-    if (req_text(r, "key") != NULL) {
-        if (web_key_from_field(r, key, &problem))
-            return 1;
-        form_error(fe, "key", "Key: ", problem);
-        return -1;
-    }
-    if (keyfile != NULL && keyfile->data.len > 0) {
-        if ((err = mc_key_parse_file_text(key, keyfile->data.p, keyfile->data.len)) == MC_OK)
-            return 1;
-        form_error(fe, "keyfile", "The key file: ", mc_strerror(err));
-        return -1;
-    }
-    return 0;
+    if (given < 0) /* "Key: ...", "The key file: ...": form_error capitalises */
+        form_error(fe, field, "", problem);
+    return given;
 }
 
 void page_decrypt_post(struct req *r)

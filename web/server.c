@@ -89,7 +89,6 @@ static atomic_bool stopping;
  */
 struct fifo {
     struct req *head, *tail;
-    unsigned n;
 };
 
 static struct {
@@ -561,7 +560,6 @@ static void fifo_push(struct fifo *q, struct req *r)
     else
         q->head = r;
     q->tail = r;
-    q->n++;
 }
 
 static struct req *fifo_pop(struct fifo *q)
@@ -571,7 +569,6 @@ static struct req *fifo_pop(struct fifo *q)
     if (r != NULL) {
         if ((q->head = r->next) == NULL)
             q->tail = NULL;
-        q->n--;
     }
     return r;
 }
@@ -617,7 +614,7 @@ static void *worker_main(void *arg)
     for (;;) {
         struct req *r;
 
-        while (work.jobs.n == 0 && !work.closed)
+        while (work.jobs.head == NULL && !work.closed)
             pthread_cond_wait(&work.ready, &work.lock);
         if ((r = fifo_pop(&work.jobs)) == NULL)
             break;

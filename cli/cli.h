@@ -60,6 +60,11 @@ void cli_report(const char *file, const mc_ctx *ctx, mc_err err);
  * ("unknown option '-s' in '-scan.pgm'", "option '-k' needs a value") and
  * hints at --help, or at ./NAME when the argument is an existing file. */
 void cli_bad_option(const char *verb, const char *optstring, int argc, char **argv);
+/* The options of a verb that takes only --help and --max-pixels N (info,
+ * compare): -1 to go on with its files from argv[optind], else the exit
+ * status: 0 once help is printed, fail after a bad option (said). */
+int cli_pixels_options(const char *verb, const char *help, int fail, int argc, char **argv,
+                       unsigned long long *max_pixels);
 
 /* Reads a whole file ("-" = stdin). On failure prints the error and
  * returns false. max: refuse files larger than this. */

@@ -5,11 +5,11 @@
  * failures). */
 #include "cli.h"
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h> /* optind */
 
 #include <sodium.h>
 
@@ -107,31 +107,16 @@ static int compare(const char *p1, const char *p2, mc_image *a, mc_image *b)
 
 int cmd_compare(int argc, char **argv)
 {
-    enum { OPT_PIXELS = 256 };
-    static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
-                                         {"max-pixels", required_argument, NULL, OPT_PIXELS},
-                                         {NULL, 0, NULL, 0}};
-    static const char optstring[] = "+h";
-    unsigned long long max_pixels = 0;
+    unsigned long long max_pixels;
     mc_image *a = NULL, *b = NULL;
     mc_ctx *ctx = NULL;
     size_t max_input;
-    int c, rc = 2;
+    int rc;
 
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
-        switch (c) {
-        case 'h': fputs(HELP, stdout); return 0;
-        case OPT_PIXELS:
-            if (!cli_max_pixels_arg("compare", optarg, &max_pixels))
-                return 2;
-            break;
-        default:
-            cli_bad_option("compare", optstring, argc, argv);
-            return 2;
-        }
-    }
+    /* failures are 2, as cmp(1)'s: 1 says the images differ */
+    if ((rc = cli_pixels_options("compare", HELP, 2, argc, argv, &max_pixels)) >= 0)
+        return rc;
+    rc = 2;
     if (argc - optind != 2) {
         cli_error(NULL, "compare: takes two image files, not %d", argc - optind);
         cli_hint("run 'medcrypt compare --help'");

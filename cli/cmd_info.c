@@ -185,30 +185,13 @@ static bool info_one(mc_ctx *ctx, size_t max_input, const char *path)
 
 int cmd_info(int argc, char **argv)
 {
-    enum { OPT_PIXELS = 256 };
-    static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
-                                         {"max-pixels", required_argument, NULL, OPT_PIXELS},
-                                         {NULL, 0, NULL, 0}};
-    static const char optstring[] = "+h";
-    unsigned long long max_pixels = 0;
+    unsigned long long max_pixels;
     mc_ctx *ctx = NULL;
     size_t max_input;
-    int c, failures = 0;
+    int rc, failures = 0;
 
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
-        switch (c) {
-        case 'h': fputs(INFO_HELP, stdout); return 0;
-        case OPT_PIXELS:
-            if (!cli_max_pixels_arg("info", optarg, &max_pixels))
-                return 1;
-            break;
-        default:
-            cli_bad_option("info", optstring, argc, argv);
-            return 1;
-        }
-    }
+    if ((rc = cli_pixels_options("info", INFO_HELP, 1, argc, argv, &max_pixels)) >= 0)
+        return rc;
     if (optind == argc) {
         cli_error(NULL, "info: no input file");
         cli_hint("run 'medcrypt info --help'");

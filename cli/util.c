@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -291,6 +292,34 @@ void cli_bad_option(const char *verb, const char *optstring, int argc, char **ar
         cli_hint("for a file whose name starts with '-', write ./%s or put -- before it", arg);
     else
         cli_hint("run 'medcrypt %s --help'", verb);
+}
+
+int cli_pixels_options(const char *verb, const char *help, int fail, int argc, char **argv,
+                       unsigned long long *max_pixels)
+{
+    enum { OPT_PIXELS = 256 };
+    static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
+                                         {"max-pixels", required_argument, NULL, OPT_PIXELS},
+                                         {NULL, 0, NULL, 0}};
+    static const char optstring[] = "+h";
+    int c;
+
+    *max_pixels = 0;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': fputs(help, stdout); return 0;
+        case OPT_PIXELS:
+            if (!cli_max_pixels_arg(verb, optarg, max_pixels))
+                return fail;
+            break;
+        default:
+            cli_bad_option(verb, optstring, argc, argv);
+            return fail;
+        }
+    }
+    return -1;
 }
 
 const char *cli_basename(const char *path)

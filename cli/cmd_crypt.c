@@ -245,7 +245,6 @@ static bool skip_existing(const struct job *job, const char *input, const char *
     return true;
 }
 
-
 static bool refuse_terminal(const char *output, bool explicit_dash)
 {
     if (strcmp(output, "-") == 0 && !explicit_dash && isatty(STDOUT_FILENO)) {

@@ -22,7 +22,6 @@
 
 static const uint8_t MAGIC[8] = {'m', 'e', 'd', 'c', 'r', 'y', 'p', 't'};
 
-
 void mc__header_mac_bytes(uint8_t out[MC_MAC_HEADER_BYTES], const mc__header *hdr)
 {
     memcpy(out, MAGIC, 8);

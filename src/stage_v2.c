@@ -375,7 +375,6 @@ MC_INLINE void logistic_block(uint8_t *p, size_t len, const uint8_t sm[64], uint
 struct scratch {
     uint16_t g[P];             /* a block's chunks (bytes when 8-bit) */
     uint16_t t[P];             /* the transposed block */
-    uint16_t b[P];             /* the block being made or undone */
     uint64_t h[P * 2 / 16 + HLANES];
     uint8_t ks[P * 2];         /* a block's logistic keystream (henon_masks) */
     uint16_t f[MAX_NC];        /* the group's member offsets */
@@ -614,7 +613,11 @@ MC_INLINE void mix_block(const struct mc__v2 *v, uint8_t *p, size_t len, size_t 
 
 /* Group gi: its members (positions GROUP·gi ..) copied aside, each
  * block rebuilt from them and written to its slot π[p] (forward); or each
- * slot undone into the copy, which then goes back (backward). */
+ * slot undone into the copy, which then goes back (backward). The slots
+ * are the members' own, so once the members are aside (forward), or
+ * until they come back (backward), a block is built and mixed where it
+ * belongs: no copy through a scratch block (8 MiB fewer bytes moved for
+ * a 2048x2048 16-bit image, the pass 0.1 ms shorter). */
 /* f for group g of G members: f[0] = 0, f[c+1] = f[c] + d (mod G) with
  * d in [1, G−1] from logistic orbit (permutation, 2^41 + g). Chunks side
  * by side come from different members, and since the steps d vary, from
@@ -639,7 +642,6 @@ MC_INLINE void one_group(const struct mc__v2 *v, size_t gi, struct scratch *s, u
 {
     const size_t first = gi * GROUP, G = v->nf - first < GROUP ? v->nf - first : GROUP;
     const size_t B = P * bps;
-    uint8_t *b = (uint8_t *)s->b;
 
     member_offsets(s->f, NC_OF(bps), G, v->sm, gi);
     if (!v->inverse) {
@@ -651,16 +653,14 @@ MC_INLINE void one_group(const struct mc__v2 *v, size_t gi, struct scratch *s, u
         }
         for (size_t i = 0; i < G; i++) {
             size_t k = v->pi[first + i];
-            gather_block(v, first + i, i, G, s->group, b, s, bps);
-            mix_block(v, b, B, k, s);
-            copy_block(v->buf + k * B, b, B);
+            gather_block(v, first + i, i, G, s->group, v->buf + k * B, s, bps);
+            mix_block(v, v->buf + k * B, B, k, s);
         }
     } else {
         for (size_t i = 0; i < G; i++) {
             size_t k = v->pi[first + i];
-            copy_block(b, v->buf + k * B, B);
-            mix_block(v, b, B, k, s);
-            scatter_block(v, first + i, i, G, s->group, b, s, bps);
+            mix_block(v, v->buf + k * B, B, k, s);
+            scatter_block(v, first + i, i, G, s->group, v->buf + k * B, s, bps);
         }
         for (size_t j = 0; j < G; j++) { /* rotated back right by z */
             uint8_t *dst = v->buf + v->pi[first + j] * B;

@@ -366,9 +366,12 @@ mc_err mc__v2_run(uint8_t *buf, size_t n_samples, unsigned bytes_per_sample,
                   const uint8_t sm[64], const uint8_t k_stream[32],
                   const uint8_t tag[MC_TAG_BYTES], int stages, bool inverse, unsigned threads);
 /* Tests: true makes stage_v2.c use its portable kernel, not the AVX2 or
- * AVX-512 one; the second, its AVX2 kernel where AVX-512 would run. */
+ * AVX-512 one; the second, its AVX2 kernel where AVX-512 would run; the
+ * third, make every block's Hénon masks again with the escape rule at
+ * each step (the way taken when a lane leaves (-2, 2)). */
 extern bool mc__v2_generic_only;
 extern bool mc__v2_no_avx512;
+extern bool mc__v2_henon_checked;
 
 /* stage_perm.c: sample permutation, bytes_per_sample 1 or 2. */
 mc_err mc__perm_forward(uint8_t *buf, size_t n_samples, unsigned bytes_per_sample,

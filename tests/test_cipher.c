@@ -212,6 +212,13 @@ static void test_v2_stages(void **state)
                 assert_int_equal(mc__v2_run(b, n, bps, sm, ks, tag, s, false, 2), MC_OK);
                 mc__v2_no_avx512 = false;
                 assert_memory_equal(a, b, len);
+                /* the Hénon masks made again with the escape rule checked
+                 * at every step: the same (no lane leaves (-2, 2)) */
+                memcpy(b, plain, len);
+                mc__v2_henon_checked = true;
+                assert_int_equal(mc__v2_run(b, n, bps, sm, ks, tag, s, false, 1), MC_OK);
+                mc__v2_henon_checked = false;
+                assert_memory_equal(a, b, len);
                 if (n >= 64)
                     assert_memory_not_equal(a, plain, len);
                 if (s == MC_STAGES_PERM) { /* a permutation: same histogram */

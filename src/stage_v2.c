@@ -562,6 +562,7 @@ MC_INLINE void scatter_block(const struct mc__v2 *v, size_t p, size_t i, size_t 
                              unsigned bps)
 {
     const size_t C = C_OF(bps), NC = NC_OF(bps), R = NC * bps;
+    const size_t ib = i * P * bps, gb = G * P * bps;
     uint8_t *g = (uint8_t *)s->g, *t = (uint8_t *)s->t;
     const uint16_t *m = v->rot + p * MAX_ROWS;
     const unsigned e = v->order[p];
@@ -574,8 +575,7 @@ MC_INLINE void scatter_block(const struct mc__v2 *v, size_t p, size_t i, size_t 
     }
     transpose(g, t, C, NC, bps);
     for (size_t c = 0; c < NC; c++)
-        memcpy(group + chunk_at(s->off, c, i * P * bps, G * P * bps), g + c * CHUNK_BYTES,
-               CHUNK_BYTES);
+        memcpy(group + chunk_at(s->off, c, ib, gb), g + c * CHUNK_BYTES, CHUNK_BYTES);
 }
 
 /* Fisher–Yates over the t samples of the short last block, orbit

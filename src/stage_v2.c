@@ -413,8 +413,7 @@ struct scratch {
     uint16_t t[P];             /* the transposed block */
     uint64_t h[P * 2 / 16 + HLANES];
     uint8_t ks[P * 2];         /* a block's logistic keystream (henon_masks) */
-    uint16_t f[MAX_NC];        /* the group's member offsets */
-    uint32_t off[MAX_NC];      /* f[c]·B + c·CHUNK_BYTES (one_group) */
+    uint32_t off[MAX_NC];      /* the group's chunk offsets (member_offsets) */
     uint8_t *group;            /* GROUP blocks */
 };
 
@@ -527,6 +526,7 @@ MC_INLINE void gather_block(const struct mc__v2 *v, size_t p, size_t i, size_t G
                             const uint8_t *group, uint8_t *dst, struct scratch *s, unsigned bps)
 {
     const size_t C = C_OF(bps), NC = NC_OF(bps), R = NC * bps; /* R: bytes per row */
+    const size_t B = P * bps, ib = i * B, gb = G * B;
     uint8_t *g = (uint8_t *)s->g, *t = (uint8_t *)s->t;
     const uint16_t *m = v->rot + p * MAX_ROWS;
     const unsigned e = v->order[p];
@@ -536,8 +536,6 @@ MC_INLINE void gather_block(const struct mc__v2 *v, size_t p, size_t i, size_t G
      * 2048x2048 16-bit pass (5.9 against 5.5 ms with AVX-512, 6.2
      * against 5.5 ms with AVX2, on the Intel host of the seventeenth
      * session), for the loop and the addresses computed twice. */
-    const size_t B = P * bps, ib = i * B, gb = G * B;
-
     if (i + 1 < G)
         for (size_t c = 0; c < NC; c++) {
             memcpy(g + c * CHUNK_BYTES, group + chunk_at(s->off, c, ib, gb), CHUNK_BYTES);
@@ -653,6 +651,30 @@ MC_INLINE void mix_block(const struct mc__v2 *v, uint8_t *p, size_t len, size_t 
         keystream(v, p, len, k);
 }
 
+/* f for group g of G members: f[0] = 0, f[c+1] = f[c] + d (mod G) with
+ * d in [1, G−1] from logistic orbit (permutation, 2^41 + g). Chunks side
+ * by side come from different members, and since the steps d vary, from
+ * about NC·G different pairs of members, not G: with the same step
+ * everywhere, the covariance of a few dozen pairs of image bands showed
+ * as a correlation of neighbours of up to 0.04 in the scrambled CT.
+ * Kept as off[c] = f[c]·B + c·CHUNK_BYTES, chunk c's byte offset in
+ * member f[c] of a group whose members are B bytes (chunk_at). */
+static void member_offsets(uint32_t *off, size_t nc, size_t G, size_t B, const uint8_t sm[64],
+                           size_t g)
+{
+    mc__logistic m;
+    size_t f = 0;
+
+    off[0] = 0;
+    mc__logistic_seed_v2(&m, sm, MC_STAGE_PERM, ((uint64_t)1 << 41) + g);
+    for (size_t c = 1; c < nc; c++) {
+        size_t d = G > 1 ? 1 + pick(&m, (uint32_t)(G - 1)) : 0;
+        f = f + d < G ? f + d : f + d - G;
+        off[c] = (uint32_t)(f * B + c * CHUNK_BYTES);
+    }
+    sodium_memzero(&m, sizeof m);
+}
+
 /* Group gi: its members (positions GROUP·gi ..) copied aside, each
  * block rebuilt from them and written to its slot π[p] (forward); or each
  * slot undone into the copy, which then goes back (backward). The slots
@@ -660,34 +682,12 @@ MC_INLINE void mix_block(const struct mc__v2 *v, uint8_t *p, size_t len, size_t 
  * until they come back (backward), a block is built and mixed where it
  * belongs: no copy through a scratch block (8 MiB fewer bytes moved for
  * a 2048x2048 16-bit image, the pass 0.1 ms shorter). */
-/* f for group g of G members: f[0] = 0, f[c+1] = f[c] + d (mod G) with
- * d in [1, G−1] from logistic orbit (permutation, 2^41 + g). Chunks side
- * by side come from different members, and since the steps d vary, from
- * about NC·G different pairs of members, not G: with the same step
- * everywhere, the covariance of a few dozen pairs of image bands showed
- * as a correlation of neighbours of up to 0.04 in the scrambled CT. */
-static void member_offsets(uint16_t *f, size_t nc, size_t G, const uint8_t sm[64], size_t g)
-{
-    mc__logistic m;
-
-    f[0] = 0;
-    mc__logistic_seed_v2(&m, sm, MC_STAGE_PERM, ((uint64_t)1 << 41) + g);
-    for (size_t c = 1; c < nc; c++) {
-        size_t d = G > 1 ? 1 + pick(&m, (uint32_t)(G - 1)) : 0;
-        size_t j = f[c - 1] + d;
-        f[c] = (uint16_t)(j < G ? j : j - G);
-    }
-    sodium_memzero(&m, sizeof m);
-}
-
 MC_INLINE void one_group(const struct mc__v2 *v, size_t gi, struct scratch *s, unsigned bps)
 {
     const size_t first = gi * GROUP, G = v->nf - first < GROUP ? v->nf - first : GROUP;
     const size_t B = P * bps;
 
-    member_offsets(s->f, NC_OF(bps), G, v->sm, gi);
-    for (size_t c = 0; c < NC_OF(bps); c++)
-        s->off[c] = (uint32_t)(s->f[c] * B + c * CHUNK_BYTES);
+    member_offsets(s->off, NC_OF(bps), G, B, v->sm, gi);
     if (!v->inverse) {
         for (size_t j = 0; j < G; j++) { /* member j, rotated left by z */
             const uint8_t *src = v->buf + v->pi[first + j] * B;

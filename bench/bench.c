@@ -255,7 +255,7 @@ static double batch_once(struct job *jobs, int threads, int per_thread, enum bat
 
     for (int i = 0; i < threads; i++) {
         b[i] = (struct batch){&jobs[i], per_thread, kind};
-        if (pthread_create(&tid[i], NULL, batch_worker, &b[i]) != 0)
+        if (mc__thread_create(&tid[i], (unsigned)i, batch_worker, &b[i]) != 0)
             break;
         started++;
     }

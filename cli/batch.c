@@ -1,5 +1,6 @@
 /* Many inputs on all cores: a small worker pool with a progress line. */
 #include "cli.h"
+#include "internal.h" /* mc__thread_create */
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -58,7 +59,7 @@ int cli_batch(int jobs, char **inputs, int n, bool (*fn)(void *arg, const char *
     if (jobs > CLI_MAX_JOBS)
         jobs = CLI_MAX_JOBS;
     for (int t = 1; t < jobs; t++) {
-        if (pthread_create(&tid[started], NULL, worker, &pool) != 0)
+        if (mc__thread_create(&tid[started], (unsigned)t, worker, &pool) != 0)
             break; /* fewer threads; the calling thread still works */
         started++;
     }

@@ -98,7 +98,7 @@ mc__chunk_hasher *mc__chunk_hasher_start(const uint8_t *samples, size_t len)
         pthread_mutex_destroy(&h->lock);
         goto fail;
     }
-    if (pthread_create(&h->thread, NULL, run, h) != 0) {
+    if (mc__thread_create(&h->thread, 1, run, h) != 0) {
         pthread_cond_destroy(&h->more);
         pthread_mutex_destroy(&h->lock);
         goto fail;

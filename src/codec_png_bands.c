@@ -524,7 +524,7 @@ static void run_all(struct job *j, unsigned threads)
 
     for (unsigned t = 1; t < threads; t++) {
         h[started] = (struct helper){j, started + 1};
-        if (pthread_create(&tid[started], NULL, helper_main, &h[started]) != 0)
+        if (mc__thread_create(&tid[started], started + 1, helper_main, &h[started]) != 0)
             break; /* fewer threads; the caller takes their bands */
         started++;
     }

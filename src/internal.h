@@ -7,6 +7,7 @@
 
 #include "medcrypt.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -348,6 +349,12 @@ void mc__parallel(unsigned threads, size_t n, size_t grain, mc__range_fn fn, voi
 /* parallel.c: the cores this process may run on (its CPU affinity), the
  * default thread count. */
 unsigned mc__cores(void);
+
+/* parallel.c: pthread_create(thread, NULL, fn, arg), the new thread
+ * started on the nth core after the caller's (1: the next; threads
+ * started together take 1, 2, ...) and then free to move: without it a
+ * new thread could wait milliseconds on its creator's busy core. */
+int mc__thread_create(pthread_t *thread, unsigned nth, void *(*fn)(void *), void *arg);
 
 /* Stage block sizes (docs/FORMAT.md): part of format v1. */
 #define MC_PERM_BLOCK_SAMPLES 4096u

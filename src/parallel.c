@@ -6,12 +6,15 @@
  * and whichever thread takes which range (tests/test_cipher.c checks it).
  *
  * The ranges are handed out as the threads ask for them, a few per
- * thread, not split in equal halves up front: a thread just created may
- * start milliseconds late (on the 2-vCPU virtual machine of docs/
- * PERFORMANCE.md, waking the idle vCPU took 0.1-3.3 ms, against 3-9 ms
- * of work for a 2048x2048 image's keyed hash or stages), and two threads
- * do not always run at the same speed. With equal halves the caller then
- * waited for the late one's whole half; now it takes more ranges itself.
+ * thread, not split in equal halves up front: two threads do not always
+ * run at the same speed (a virtual machine's vCPUs, a core shared with
+ * another program), and with equal halves the caller waited for the slow
+ * one's whole half; now it takes more ranges itself.
+ *
+ * Threads are started with mc__thread_create, which puts each on a core
+ * of its own (below): left to itself, Linux put a process's new thread on
+ * the creating thread's busy core, where it waited 0.1-4 ms for the next
+ * scheduler tick to move it.
  */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "internal.h"
@@ -19,7 +22,82 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <unistd.h>
+
+/* A new thread of a process that has just started, or has slept, is put
+ * by Linux on the core of the thread that creates it when all cores look
+ * alike to the scheduler: the creator's recent load is low, so its busy
+ * core counts as idle as the others. There the new thread waits until
+ * the creator is preempted or the next tick's load balancing moves it:
+ * 0.1-4 ms (a 250 Hz tick). On the 2-vCPU virtual machine of docs/
+ * PERFORMANCE.md it happened to the second worker of most 16-file
+ * batches that followed a one-worker batch (started 1.4 ms after the
+ * first, median, up to 3.5 ms), and every time to a test program that
+ * sleeps 55 ms and creates a thread (0.7-3.2 ms, against 0.1 ms when
+ * told the other vCPU).
+ *
+ * So a thread is created with an affinity of one core, the nth of the
+ * creator's cores counted from the one it runs on (nth 1: the next), and
+ * once running it takes back all the creator's cores, so that it is not
+ * pinned: the scheduler may still move it later. Where the cores cannot
+ * be read or there is one, it is a plain pthread_create. */
+struct start {
+    void *(*fn)(void *);
+    void *arg;
+    cpu_set_t cores; /* the creator's */
+};
+
+static void *run_placed(void *p)
+{
+    struct start st = *(struct start *)p;
+
+    free(p);
+    (void)sched_setaffinity(0, sizeof st.cores, &st.cores); /* else it stays where it is */
+    return st.fn(st.arg);
+}
+
+/* The nth of `cores` after the calling thread's, cyclically; -1 where it
+ * would be the caller's own or the caller's is unknown. */
+static int nth_core(const cpu_set_t *cores, unsigned nth)
+{
+    int here = sched_getcpu(), count = CPU_COUNT(cores), c = here;
+
+    if (here < 0 || here >= CPU_SETSIZE || count < 2 || nth % (unsigned)count == 0)
+        return -1;
+    for (unsigned k = nth % (unsigned)count; k > 0;) {
+        c = (c + 1) % CPU_SETSIZE;
+        k -= CPU_ISSET(c, cores) != 0;
+    }
+    return c;
+}
+
+int mc__thread_create(pthread_t *thread, unsigned nth, void *(*fn)(void *), void *arg)
+{
+    struct start *st = malloc(sizeof *st);
+    pthread_attr_t attr;
+    cpu_set_t one;
+    int core, err;
+
+    if (st == NULL || sched_getaffinity(0, sizeof st->cores, &st->cores) != 0 ||
+        (core = nth_core(&st->cores, nth)) < 0 || pthread_attr_init(&attr) != 0) {
+        free(st);
+        return pthread_create(thread, NULL, fn, arg);
+    }
+    st->fn = fn;
+    st->arg = arg;
+    CPU_ZERO(&one);
+    CPU_SET(core, &one);
+    err = pthread_attr_setaffinity_np(&attr, sizeof one, &one);
+    if (err == 0)
+        err = pthread_create(thread, &attr, run_placed, st);
+    pthread_attr_destroy(&attr);
+    if (err != 0) { /* the core refused (a cpuset changed meanwhile): as without */
+        free(st);
+        err = pthread_create(thread, NULL, fn, arg);
+    }
+    return err;
+}
 
 /* Ranges per thread: enough for the early threads to take over a late
  * one's share, few enough that handing them out costs nothing (one
@@ -83,7 +161,7 @@ void mc__parallel(unsigned threads, size_t n, size_t grain, mc__range_fn fn, voi
     for (unsigned t = 0; t < threads; t++)
         w[t] = (struct worker){.pool = &pool, .index = t};
     for (unsigned t = 1; t < threads; t++)
-        started[t] = pthread_create(&tid[t], NULL, work, &w[t]) == 0;
+        started[t] = mc__thread_create(&tid[t], t, work, &w[t]) == 0;
     work(&w[0]); /* the caller takes ranges too, and any a failed thread would have */
     for (unsigned t = 1; t < threads; t++)
         if (started[t])

@@ -4,9 +4,11 @@
  * cipher image can be wrong (wrong key, modified bytes, truncation, lying
  * header fields).
  */
+#define _GNU_SOURCE /* cpu_set_t: test_thread_create */
 #include "helpers.h"
 #include "png_chunk.h"
 
+#include <sched.h>
 #include <stdatomic.h>
 
 static mc_image *make_image(uint32_t w, uint32_t h, uint8_t c, uint8_t bits, uint32_t seed)
@@ -325,6 +327,61 @@ static void test_parallel_ranges(void **state)
                     assert_int_equal(atomic_load(&c.seen[i]), 1);
                 free(c.seen);
             }
+}
+
+/* mc__thread_create (src/parallel.c) runs fn(arg) on a new thread that,
+ * though started on one core, runs with all its creator's cores: the
+ * whole machine's, or the ones a narrower affinity (taskset) leaves,
+ * whichever nth it is given. */
+struct thread_check {
+    cpu_set_t cores;
+    int got;
+};
+
+static void *thread_cores(void *p)
+{
+    struct thread_check *c = p;
+
+    c->got = sched_getaffinity(0, sizeof c->cores, &c->cores);
+    return p;
+}
+
+static void test_thread_create(void **state)
+{
+    static const unsigned nths[] = {0, 1, 2, 3, 64, 1000};
+    cpu_set_t all, narrow;
+    int first = -1, second = -1;
+
+    (void)state;
+    assert_int_equal(sched_getaffinity(0, sizeof all, &all), 0);
+    CPU_ZERO(&narrow);
+    for (int c = 0; c < CPU_SETSIZE && second < 0; c++)
+        if (CPU_ISSET(c, &all)) {
+            if (first < 0)
+                first = c;
+            else
+                second = c;
+            CPU_SET(c, &narrow);
+        }
+    for (int pass = 0; pass < 2; pass++) {
+        /* The second pass on the first two cores only (one on a machine
+         * of one core). */
+        const cpu_set_t *want = pass == 0 ? &all : &narrow;
+        assert_int_equal(sched_setaffinity(0, sizeof *want, want), 0);
+        for (size_t i = 0; i < sizeof nths / sizeof nths[0]; i++) {
+            struct thread_check c = {.got = -1};
+            pthread_t t;
+            void *ret = NULL;
+            assert_int_equal(mc__thread_create(&t, nths[i], thread_cores, &c), 0);
+            assert_int_equal(pthread_join(t, &ret), 0);
+            assert_ptr_equal(ret, &c);
+            assert_int_equal(c.got, 0);
+            if (!CPU_EQUAL(&c.cores, want))
+                fail_msg("nth %u: the thread has %d cores, its creator %d", nths[i],
+                         CPU_COUNT(&c.cores), CPU_COUNT(want));
+        }
+    }
+    assert_int_equal(sched_setaffinity(0, sizeof all, &all), 0);
 }
 
 /* Any thread count gives the same cipher bytes and decrypts with any
@@ -1399,6 +1456,7 @@ int main(void)
         cmocka_unit_test(test_v2_scrambling_spreads),
         cmocka_unit_test(test_henon_orbits_bounded),
         cmocka_unit_test(test_parallel_ranges),
+        cmocka_unit_test(test_thread_create),
         cmocka_unit_test(test_threads_same_bytes),
         cmocka_unit_test(test_digests_while_decoding),
         cmocka_unit_test(test_libraries_same_bytes),

@@ -40,8 +40,10 @@
  * So a thread is created with an affinity of one core, the nth of the
  * creator's cores counted from the one it runs on (nth 1: the next), and
  * once running it takes back all the creator's cores, so that it is not
- * pinned: the scheduler may still move it later. Where the cores cannot
- * be read or there is one, it is a plain pthread_create. */
+ * pinned: the scheduler may still move it later. (Should that core be
+ * busy with another program, the thread waits there for its turn, as it
+ * would have on its creator's.) Where the cores cannot be read or there
+ * is one, it is a plain pthread_create. */
 struct start {
     void *(*fn)(void *);
     void *arg;

@@ -158,11 +158,12 @@ extern char **environ;
 /* The command started as hyperfine or Python's subprocess start one:
  * posix_spawn(3), vfork-like, so that nothing of this process is copied
  * for the child or, at its exec, released again. Forked from here, every
- * command took about 0.3 ms longer on the machine of docs/PERFORMANCE.md
- * (`true` 1.00 against 0.70 ms; timestamps around fork, execv and wait4:
- * the fork 0.11 instead of 0.03 ms, the child's exec, which releases its
- * copy of this process's 40 mappings, 0.18 ms more), time that belongs
- * to this benchmark, not to the command. */
+ * command took about 0.2-0.3 ms longer on the machine of docs/
+ * PERFORMANCE.md (`true` 1.00 ms forked, 0.78 ms spawned; timestamps
+ * around fork, execv and wait4: the fork itself 0.11 ms, 0.03 ms in a
+ * small program, and the child's exec, which releases its copy of this
+ * process's 40 mappings, 0.18 ms longer), time that belongs to this
+ * benchmark, not to the command. */
 static pid_t spawn(char *const argv[])
 {
     posix_spawn_file_actions_t fa;
@@ -199,11 +200,9 @@ static bool run_once(struct cmd *c, int round, int rounds)
     for (int i = 0; i < c->n_outputs; i++)
         unlink(c->outputs[i]);
     t0 = 1e3 * mc_bench_now();
-    if (timed && (pid = spawn(c->argv)) < 0)
-        return false;
-    if (!timed && (pid = fork()) < 0)
-        return false;
-    if (!timed && pid == 0) {
+    if (timed) {
+        pid = spawn(c->argv);
+    } else if ((pid = fork()) == 0) {
         int null = open("/dev/null", O_RDWR);
         if (null >= 0) {
             dup2(null, STDIN_FILENO);
@@ -213,6 +212,8 @@ static bool run_once(struct cmd *c, int round, int rounds)
         execv(c->argv[0], c->argv);
         _exit(127);
     }
+    if (pid < 0)
+        return false;
     while (wait4(pid, &status, 0, &ru) < 0)
         if (errno != EINTR)
             return false;

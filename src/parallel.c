@@ -32,10 +32,10 @@
  * the creator is preempted or the next tick's load balancing moves it:
  * 0.1-4 ms (a 250 Hz tick). On the 2-vCPU virtual machine of docs/
  * PERFORMANCE.md it happened to the second worker of most 16-file
- * batches that followed a one-worker batch (started 1.4 ms after the
- * first, median, up to 3.5 ms), and every time to a test program that
- * sleeps 55 ms and creates a thread (0.7-3.2 ms, against 0.1 ms when
- * told the other vCPU).
+ * batches that followed a one-worker batch (started 1.4-1.9 ms after the
+ * first, medians of 30, up to 4 ms), and every time to a test program
+ * that sleeps 55 ms and creates a thread (0.7-3.2 ms, against 0.1 ms
+ * when told the other vCPU).
  *
  * So a thread is created with an affinity of one core, the nth of the
  * creator's cores counted from the one it runs on (nth 1: the next), and

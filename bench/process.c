@@ -710,7 +710,8 @@ static void report_text(const struct run *r, const char *cpu, long cores, bool t
 
     fprintf(out,
             "medcrypt %s bench --process: %s, %ld cores; files in %s (%s)\n"
-            "median and p25 of %d alternating rounds after %d warm-up rounds\n\n",
+            "median and p25 of %d alternating rounds after %d warm-up rounds; each command\n"
+            "started with posix_spawn, its peak RSS from the warm-up rounds, which fork\n\n",
             MC_VERSION_STRING, cpu, cores, r->dir, tmpfs ? "tmpfs" : "not tmpfs", r->rounds,
             WARMUP_ROUNDS);
     fprintf(out, "  %-50s %9s %9s %9s %9s\n", "command", "median ms", "p25 ms", "CPU ms",

@@ -5,6 +5,7 @@
 set -u
 BIN=$1
 TESTDATA=$2
+SCALING=${3:-}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -27,6 +28,11 @@ getconf _NPROCESSORS_ONLN >"$WORK/online"
 echo $? >"$WORK/missing.rc"
 "$BIN" bench --dir "$WORK" >/dev/null 2>"$WORK/dir.err"
 echo $? >"$WORK/dir.rc"
+# bench/scaling.sh, the scaling curve's table: it runs, one row per N.
+if [ -n "$SCALING" ]; then
+    TMPDIR=$WORK sh "$SCALING" --tiny -p "$BIN" 1 2 >"$WORK/scaling.out" 2>"$WORK/scaling.err"
+    echo $? >"$WORK/scaling.rc"
+fi
 
 python3 - "$WORK" <<'PY'
 import json, os, sys
@@ -108,6 +114,14 @@ check(read("missing.rc").strip() == "1" and "missing.png: cannot read it" in rea
 check(read("missing.out") == "", "process: no report after an error")
 check(read("dir.rc").strip() == "1" and "--dir goes with --process" in read("dir.err"),
       "--dir without --process: exit 1")
+if os.path.exists(os.path.join(work, "scaling.rc")):
+    check(read("scaling.rc").strip() == "0", "scaling.sh: exit 0 " + read("scaling.err")[:200])
+    rows = [l.split("|")[1:-1] for l in read("scaling.out").splitlines() if l.startswith("| ")]
+    check(len(rows) == 3 and [r[0].strip() for r in rows[1:]] == ["1", "2"]
+          and all(len(r) == 11 for r in rows),
+          "scaling.sh: a header and one row per thread count, 11 columns each")
+    check(all(c.strip().endswith(" x") for r in rows[1:] for c in (r[2], r[4], r[5], r[10])),
+          "scaling.sh: the speed-ups are ratios")
 print("%d passed, %d failed" % (passes, fails))
 sys.exit(1 if fails else 0)
 PY

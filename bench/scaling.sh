@@ -57,7 +57,8 @@ fi
 repeat=7
 [ -n "$tiny" ] && repeat=1
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT INT TERM
+trap 'rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM
 
 for n in "$@"; do
     "$bin" bench $tiny --repeat "$repeat" --threads "$n" --json >"$work/memory.$n.json"

@@ -619,33 +619,27 @@ MC_INLINE void mix_block(const struct mc__v2 *v, uint8_t *p, size_t len, size_t 
 {
     const unsigned D = 8 * v->bps;
     size_t half = len / 8 / 2;
+    /* Stage 5 in stage 4's loop for every full block (henon_masks makes
+     * its keystream, henon_pairs XORs it in); apart for a short one. */
+    uint8_t *ks = v->stages >= MC_STAGES_LOGISTIC && len % 128 == 0 ? s->ks : NULL;
+    bool apart = v->stages >= MC_STAGES_LOGISTIC && ks == NULL;
 
     if (v->inverse && v->stages >= MC_STAGES_ALL)
         keystream(v, p, len, k);
-    if (v->stages >= MC_STAGES_LOGISTIC && len % 128 == 0) { /* every full block */
-        henon_masks(s->h, half, s->ks, v->sm, k);
-        if (D == 8)
-            henon_pairs(p, half, s->h, 8, v->inverse, s->ks);
-        else
-            henon_pairs(p, half, s->h, 16, v->inverse, s->ks);
-        if (!v->inverse && v->stages >= MC_STAGES_ALL)
-            keystream(v, p, len, k);
-        return;
-    }
-    if (v->inverse && v->stages >= MC_STAGES_LOGISTIC)
+    if (v->inverse && apart)
         logistic_block(p, len, v->sm, k);
     if (v->stages >= MC_STAGES_HENON) {
-        if (v->inverse)
+        if (v->inverse) /* nothing left over in a full block */
             henon_leftover(p, len, D, v->sm, k, true);
-        henon_masks(s->h, half, NULL, v->sm, k);
+        henon_masks(s->h, half, ks, v->sm, k);
         if (D == 8)
-            henon_pairs(p, half, s->h, 8, v->inverse, NULL);
+            henon_pairs(p, half, s->h, 8, v->inverse, ks);
         else
-            henon_pairs(p, half, s->h, 16, v->inverse, NULL);
+            henon_pairs(p, half, s->h, 16, v->inverse, ks);
         if (!v->inverse)
             henon_leftover(p, len, D, v->sm, k, false);
     }
-    if (!v->inverse && v->stages >= MC_STAGES_LOGISTIC)
+    if (!v->inverse && apart)
         logistic_block(p, len, v->sm, k);
     if (!v->inverse && v->stages >= MC_STAGES_ALL)
         keystream(v, p, len, k);

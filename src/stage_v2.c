@@ -267,6 +267,18 @@ MC_INLINE void henon_masks(uint64_t *h, size_t half, uint8_t *ks, const uint8_t 
         (w) = (((w) << (r)) & ~lo_) | (((w) >> ((D) - (r))) & lo_);                            \
     } while (0)
 
+/* Stage 5 on the words of pairs i .. i+3 (a) and their partners (c):
+ * the block's logistic keystream from henon_masks, at the same bytes. */
+MC_INLINE void xor_keystream(v4u *a, v4u *c, const uint8_t *ks, size_t i, size_t half)
+{
+    v4u ka, kc;
+
+    memcpy(&ka, ks + 8 * i, sizeof ka);
+    memcpy(&kc, ks + 8 * (i + half), sizeof kc);
+    *a ^= ka;
+    *c ^= kc;
+}
+
 /* Pair i: words i and i + half. r1 = bits 60.. of h, r2 = bits 56.., each
  * mod D; forward: rotate every lane of a by r1 and of c by r2, then
  * exchange the bits h selects; backward the reverse. */
@@ -280,13 +292,8 @@ MC_INLINE void henon_pairs(uint8_t *p, size_t half, const uint64_t *h, unsigned 
         memcpy(&a, p + 8 * i, sizeof a);
         memcpy(&c, p + 8 * (i + half), sizeof c);
         memcpy(&m, h + i, sizeof m);
-        if (ks != NULL && inverse) { /* stage 5 undone first */
-            v4u ka, kc;
-            memcpy(&ka, ks + 8 * i, sizeof ka);
-            memcpy(&kc, ks + 8 * (i + half), sizeof kc);
-            a ^= ka;
-            c ^= kc;
-        }
+        if (ks != NULL && inverse) /* stage 5 undone first */
+            xor_keystream(&a, &c, ks, i, half);
         r1 = (m >> 60) & (D - 1);
         r2 = (m >> 56) & (D - 1);
         if (inverse) {
@@ -303,13 +310,8 @@ MC_INLINE void henon_pairs(uint8_t *p, size_t half, const uint64_t *h, unsigned 
             ROTL_LANES4(a, r1, D);
             ROTL_LANES4(c, r2, D);
         }
-        if (ks != NULL && !inverse) { /* stage 5 after stage 4 */
-            v4u ka, kc;
-            memcpy(&ka, ks + 8 * i, sizeof ka);
-            memcpy(&kc, ks + 8 * (i + half), sizeof kc);
-            a ^= ka;
-            c ^= kc;
-        }
+        if (ks != NULL && !inverse) /* stage 5 after stage 4 */
+            xor_keystream(&a, &c, ks, i, half);
         memcpy(p + 8 * i, &a, sizeof a);
         memcpy(p + 8 * (i + half), &c, sizeof c);
     }

@@ -63,6 +63,7 @@ struct item {
     size_t bytes, sample_bytes;
     struct cmd *dgst, *aead, *enc, *dec;
     bool same_samples, same_bytes;
+    bool like_pgm, like_png; /* of the goals' own kind (a file given) */
 };
 
 struct run {
@@ -427,6 +428,11 @@ static bool add_item(struct run *r, mc_ctx *ctx, const char *path)
         return false;
     }
     mc_image_get_info(img, &info);
+    /* A file given of the very kind a goal names is held to it too. */
+    it->like_pgm = info.format == MC_FORMAT_PNM && info.width == 2048 && info.height == 2048 &&
+                   info.channels == 1 && info.bits == 16;
+    it->like_png = info.format == MC_FORMAT_PNG && info.width == 512 && info.height == 512 &&
+                   info.channels == 1 && info.bits == 8;
     it->bytes = len;
     it->sample_bytes = (size_t)info.width * info.height * info.channels * (info.bits / 8);
     mc_image_free(img);
@@ -598,35 +604,67 @@ static double median(const struct cmd *c, int rounds)
 /* Issue 11's goals for whole commands, from this run: items[0] is the
  * generated 2048x2048 16-bit PGM, items[1] the 512x512 8-bit PNG (both
  * 16 times smaller per side with --tiny: then the figures are not the
- * goals' own). */
+ * goals' own); then each file given of a goal's kind, which the goal
+ * holds too (an image of one's own, a PNG written with other filters). */
 struct goal {
-    const char *what;
+    char what[96];
+    const char *file; /* a file given, or NULL for the generated images */
     double value, limit;
     const char *unit;
     bool at_most;
 };
 
-static int goals(const struct run *r, struct goal g[5])
+#define MAX_GOALS (5 + 2 * MAX_FILES)
+
+static void goal(struct goal *g, const char *what, const char *file, double value,
+                 double limit, const char *unit, bool at_most)
+{
+    *g = (struct goal){.file = file, .value = value, .limit = limit, .unit = unit,
+                       .at_most = at_most};
+    snprintf(g->what, sizeof g->what, "%s", what);
+}
+
+/* The two goals against `openssl dgst -sha512` (none without openssl). */
+static int pgm_goals(const struct run *r, const struct item *it, const char *file,
+                     struct goal *g)
+{
+    double dgst = median(it->dgst, r->rounds);
+    char what[96];
+
+    if (!(dgst > 0))
+        return 0;
+    snprintf(what, sizeof what, "encrypt of %.40s, x openssl dgst -sha512",
+             file != NULL ? file : "the 2048x2048 16-bit PGM");
+    goal(&g[0], what, file, median(it->enc, r->rounds) / dgst, 2.0, "x", true);
+    goal(&g[1], file != NULL ? "decrypt of its cipher image, likewise"
+                             : "decrypt of its cipher image, x openssl dgst -sha512",
+         file, median(it->dec, r->rounds) / dgst, 2.0, "x", true);
+    return 2;
+}
+
+static int goals(const struct run *r, struct goal g[MAX_GOALS])
 {
     const struct item *big = &r->items[0], *small = &r->items[1];
-    double dgst = median(big->dgst, r->rounds);
+    char what[96];
     int n = 0;
 
-    if (dgst > 0) {
-        g[n++] = (struct goal){"encrypt of the 2048x2048 16-bit PGM, x openssl dgst -sha512",
-                               median(big->enc, r->rounds) / dgst, 2.0, "x", true};
-        g[n++] = (struct goal){"decrypt of its cipher image, x openssl dgst -sha512",
-                               median(big->dec, r->rounds) / dgst, 2.0, "x", true};
+    n += pgm_goals(r, big, NULL, &g[n]);
+    goal(&g[n++], "encrypt of the 512x512 8-bit PNG, whole process", NULL,
+         median(small->enc, r->rounds), 3.0, "ms", true);
+    goal(&g[n++], "peak RSS of the PGM's encrypt, MiB (2 x samples + 16 MiB)", NULL,
+         (double)big->enc->rss_kib / 1024.0,
+         (2.0 * (double)big->sample_bytes + 16.0 * 1048576.0) / 1048576.0, "MiB", true);
+    goal(&g[n++], "batch of 16-bit PNGs, -j N speed-up over -j 1", NULL,
+         median(r->batch_one, r->rounds) / median(r->batch_n, r->rounds), 1.8, "x", false);
+    for (int i = 2; i < r->n_items; i++) {
+        const struct item *it = &r->items[i];
+        if (it->like_pgm)
+            n += pgm_goals(r, it, it->name, &g[n]);
+        if (it->like_png) {
+            snprintf(what, sizeof what, "encrypt of %.40s, whole process", it->name);
+            goal(&g[n++], what, it->name, median(it->enc, r->rounds), 3.0, "ms", true);
+        }
     }
-    g[n++] = (struct goal){"encrypt of the 512x512 8-bit PNG, whole process",
-                           median(small->enc, r->rounds), 3.0, "ms", true};
-    g[n++] = (struct goal){"peak RSS of the PGM's encrypt, MiB (2 x samples + 16 MiB)",
-                           (double)big->enc->rss_kib / 1024.0,
-                           (2.0 * (double)big->sample_bytes + 16.0 * 1048576.0) / 1048576.0,
-                           "MiB", true};
-    g[n++] = (struct goal){"batch of 16-bit PNGs, -j N speed-up over -j 1",
-                           median(r->batch_one, r->rounds) / median(r->batch_n, r->rounds), 1.8,
-                           "x", false};
     return n;
 }
 
@@ -646,7 +684,7 @@ static void json_num(FILE *out, const char *name, double v)
 static void report_json(const struct run *r, const char *cpu, long cores, bool tmpfs, FILE *out)
 {
     double t0 = median(r->true_cmd, r->rounds);
-    struct goal g[5];
+    struct goal g[MAX_GOALS];
 
     fputs("{\"machine\":{\"cpu\":", out);
     mc_bench_json_str(out, cpu);
@@ -695,6 +733,11 @@ static void report_json(const struct run *r, const char *cpu, long cores, bool t
     for (int i = 0, n = goals(r, g); i < n; i++) {
         fputs(i ? ",{\"goal\":" : "{\"goal\":", out);
         mc_bench_json_str(out, g[i].what);
+        fputs(",\"file\":", out);
+        if (g[i].file != NULL)
+            mc_bench_json_str(out, g[i].file);
+        else
+            fputs("null", out);
         json_num(out, "value", g[i].value);
         json_num(out, "limit", g[i].limit);
         fprintf(out, ",\"at_most\":%s,\"met\":%s}", g[i].at_most ? "true" : "false",
@@ -706,7 +749,7 @@ static void report_json(const struct run *r, const char *cpu, long cores, bool t
 static void report_text(const struct run *r, const char *cpu, long cores, bool tmpfs, FILE *out)
 {
     double t0 = median(r->true_cmd, r->rounds);
-    struct goal g[5];
+    struct goal g[MAX_GOALS];
 
     fprintf(out,
             "medcrypt %s bench --process: %s, %ld cores; files in %s (%s)\n"

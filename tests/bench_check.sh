@@ -13,7 +13,7 @@ trap 'rm -rf "$WORK"' EXIT
 echo $? >"$WORK/memory.rc"
 "$BIN" bench --process --tiny --repeat 1 --json --threads 2 --dir "$WORK" \
     "$TESTDATA/pnm/ct_small_12bit.pgm" "$TESTDATA/png/ct_small_16bit.png" \
-    >"$WORK/process.json" 2>"$WORK/process.err"
+    "$TESTDATA/png/ct_512_8bit.png" >"$WORK/process.json" 2>"$WORK/process.err"
 echo $? >"$WORK/process.rc"
 # The default thread count is the cores this process may use (its CPU
 # affinity, as nproc counts), not every core of the machine: on one core
@@ -91,7 +91,8 @@ check(all(c["failures"] == 0 and c["median_ms"] > 0 and c["peak_rss_kib"] > 0
           for c in p["commands"]), "process: every command ran, with times and RSS")
 files = [f["file"] for f in p["files"]]
 check(files == ["phantom_128_16bit.pgm", "phantom_32_8bit.png", "ct_small_12bit.pgm",
-                "ct_small_16bit.png"], "process: the generated images, then the files given")
+                "ct_small_16bit.png", "ct_512_8bit.png"],
+      "process: the generated images, then the files given")
 for f in p["files"]:
     check(f["same_samples"], f["file"] + ": decrypted to the same samples")
     check(f["encrypt_ms"] > 0 and f["decrypt_ms"] > 0 and f["aead_process_ms"] > 0,
@@ -105,8 +106,16 @@ for name in ("phantom_128_16bit.pgm", "ct_small_12bit.pgm"):
           name + ": a PGM comes back byte for byte")
 check(p["batch"]["threads"] == 2 and p["batch"]["files"] == 4 and p["batch"]["speedup"] > 0,
       "process: batch -j 1 against -j 2")
-check(len(p["goals"]) in (3, 5) and all(isinstance(g["met"], bool) for g in p["goals"]),
+check(len(p["goals"]) in (4, 6) and all(isinstance(g["met"], bool) for g in p["goals"]),
       "process: the goals, each met or not")
+# A file given of a goal's kind (a 512x512 8-bit PNG) is held to it too;
+# the small ones are of no goal's kind.
+mine = [g for g in p["goals"] if g["file"] is not None]
+check(len(mine) == 1 and mine[0]["file"] == "ct_512_8bit.png" and mine[0]["limit"] == 3.0
+      and mine[0]["at_most"] and "ct_512_8bit.png" in mine[0]["goal"]
+      and mine[0]["value"] == next(f["encrypt_ms"] for f in p["files"]
+                                   if f["file"] == "ct_512_8bit.png"),
+      "process: the given 512x512 8-bit PNG held to the 3 ms goal")
 
 # Errors.
 check(read("missing.rc").strip() == "1" and "missing.png: cannot read it" in read("missing.err"),

@@ -11,9 +11,14 @@ trap 'rm -rf "$WORK"' EXIT
 
 "$BIN" bench --tiny --repeat 1 --json --threads 2 >"$WORK/memory.json"
 echo $? >"$WORK/memory.rc"
+# A 2048x2048 16-bit PGM and a 512x512 8-bit PNG given are of the goals'
+# kinds (the first made here: 8 MiB of a byte ramp).
+python3 -c 'import sys; sys.stdout.buffer.write(b"P5\n2048 2048\n65535\n" + bytes(range(256)) * 32768)' \
+    >"$WORK/ramp_2048.pgm"
 "$BIN" bench --process --tiny --repeat 1 --json --threads 2 --dir "$WORK" \
     "$TESTDATA/pnm/ct_small_12bit.pgm" "$TESTDATA/png/ct_small_16bit.png" \
-    "$TESTDATA/png/ct_512_8bit.png" >"$WORK/process.json" 2>"$WORK/process.err"
+    "$TESTDATA/png/ct_512_8bit.png" "$WORK/ramp_2048.pgm" >"$WORK/process.json" \
+    2>"$WORK/process.err"
 echo $? >"$WORK/process.rc"
 # The default thread count is the cores this process may use (its CPU
 # affinity, as nproc counts), not every core of the machine: on one core
@@ -91,7 +96,7 @@ check(all(c["failures"] == 0 and c["median_ms"] > 0 and c["peak_rss_kib"] > 0
           for c in p["commands"]), "process: every command ran, with times and RSS")
 files = [f["file"] for f in p["files"]]
 check(files == ["phantom_128_16bit.pgm", "phantom_32_8bit.png", "ct_small_12bit.pgm",
-                "ct_small_16bit.png", "ct_512_8bit.png"],
+                "ct_small_16bit.png", "ct_512_8bit.png", "ramp_2048.pgm"],
       "process: the generated images, then the files given")
 for f in p["files"]:
     check(f["same_samples"], f["file"] + ": decrypted to the same samples")
@@ -101,21 +106,31 @@ for f in p["files"]:
           f["file"] + ": ratio to openssl dgst when openssl is there")
     check(f["rss_goal_kib"] == (2 * f["sample_bytes"] + 16 * 1024 * 1024) // 1024,
           f["file"] + ": the memory goal")
-for name in ("phantom_128_16bit.pgm", "ct_small_12bit.pgm"):
+for name in ("phantom_128_16bit.pgm", "ct_small_12bit.pgm", "ramp_2048.pgm"):
     check(next(f for f in p["files"] if f["file"] == name)["same_bytes"],
           name + ": a PGM comes back byte for byte")
 check(p["batch"]["threads"] == 2 and p["batch"]["files"] == 4 and p["batch"]["speedup"] > 0,
       "process: batch -j 1 against -j 2")
-check(len(p["goals"]) in (4, 6) and all(isinstance(g["met"], bool) for g in p["goals"]),
-      "process: the goals, each met or not")
-# A file given of a goal's kind (a 512x512 8-bit PNG) is held to it too;
-# the small ones are of no goal's kind.
+# The generated images' goals (two fewer without openssl), then those of
+# the files given of a goal's kind: the 512x512 8-bit PNG held to the
+# 3 ms, the 2048x2048 16-bit PGM to the two ratios to openssl dgst; the
+# small ones are of no goal's kind.
+dgst = next(f for f in p["files"] if f["file"] == "ramp_2048.pgm")["openssl_dgst_ms"] is not None
 mine = [g for g in p["goals"] if g["file"] is not None]
-check(len(mine) == 1 and mine[0]["file"] == "ct_512_8bit.png" and mine[0]["limit"] == 3.0
+check(len(p["goals"]) == (5 if dgst else 3) + len(mine)
+      and all(isinstance(g["met"], bool) for g in p["goals"]),
+      "process: the goals, each met or not")
+def enc_ms(name):
+    return next(f["encrypt_ms"] for f in p["files"] if f["file"] == name)
+check(len(mine) >= 1 and mine[0]["file"] == "ct_512_8bit.png" and mine[0]["limit"] == 3.0
       and mine[0]["at_most"] and "ct_512_8bit.png" in mine[0]["goal"]
-      and mine[0]["value"] == next(f["encrypt_ms"] for f in p["files"]
-                                   if f["file"] == "ct_512_8bit.png"),
+      and mine[0]["value"] == enc_ms("ct_512_8bit.png"),
       "process: the given 512x512 8-bit PNG held to the 3 ms goal")
+ramp = [g for g in mine if g["file"] == "ramp_2048.pgm"]
+check(len(mine) == 1 + len(ramp) and len(ramp) == (2 if dgst else 0)
+      and all(g["limit"] == 2.0 and g["at_most"] for g in ramp)
+      and (not ramp or "ramp_2048.pgm" in ramp[0]["goal"]),
+      "process: the given 2048x2048 16-bit PGM held to the goals against openssl dgst")
 
 # Errors.
 check(read("missing.rc").strip() == "1" and "missing.png: cannot read it" in read("missing.err"),

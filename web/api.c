@@ -384,17 +384,23 @@ void api_keygen(struct req *r)
     reply_buf(r, 200, "application/json", &b);
 }
 
-void api_encrypt(struct req *r)
+/* POST /api/v1/encrypt (the file in field "image") and /api/v1/decrypt
+ * ("cipher"), with the key in field "key": the result file, or a JSON
+ * error. An encryption's problem is the image's, said so ("image: ..."). */
+static void api_crypt(struct req *r, bool decrypt)
 {
-    const struct field *image = req_field(r, "image");
+    const char *name = decrypt ? "cipher" : "image";
+    const struct field *file = req_field(r, name);
     struct crypt_result res;
     const char *problem;
     char msg[400];
+    size_t at;
     mc_key key;
     mc_err err;
 
-    if (image == NULL || image->data.len == 0) {
-        reply_json_error(r, 400, "missing file 'image'");
+    if (file == NULL || file->data.len == 0) {
+        snprintf(msg, sizeof msg, "missing file '%s'", name);
+        reply_json_error(r, 400, msg);
         return;
     }
     if (!web_key_from_field(r, &key, &problem)) {
@@ -403,49 +409,28 @@ void api_encrypt(struct req *r)
         return;
     }
     r->mem_factor = MEM_API;
-    err = web_encrypt(r, &key, image, &res);
+    err = decrypt ? web_decrypt(r, &key, file, false, &res) : web_encrypt(r, &key, file, &res);
     mc_key_wipe(&key);
     if (err != MC_OK) {
-        char why[360];
-        crypt_result_message(&res, err, why, sizeof why);
-        snprintf(msg, sizeof msg, "image: %s", why);
+        at = decrypt ? 0 : (size_t)snprintf(msg, sizeof msg, "image: ");
+        crypt_result_message(&res, err, msg + at, sizeof msg - at);
         reply_json_error(r, web_status_for(err), msg);
         return;
     }
     reply_file(r, &res);
-    if (r->status == 200)
+    if (!decrypt && r->status == 200)
         snprintf(r->not_kept, sizeof r->not_kept, "%s", res.dropped);
     crypt_result_free(&res);
 }
 
+void api_encrypt(struct req *r)
+{
+    api_crypt(r, false);
+}
+
 void api_decrypt(struct req *r)
 {
-    const struct field *cipher = req_field(r, "cipher");
-    struct crypt_result res;
-    const char *problem;
-    char msg[400];
-    mc_key key;
-    mc_err err;
-
-    if (cipher == NULL || cipher->data.len == 0) {
-        reply_json_error(r, 400, "missing file 'cipher'");
-        return;
-    }
-    if (!web_key_from_field(r, &key, &problem)) {
-        snprintf(msg, sizeof msg, "key: %s", problem);
-        reply_json_error(r, 400, msg);
-        return;
-    }
-    r->mem_factor = MEM_API;
-    err = web_decrypt(r, &key, cipher, false, &res);
-    mc_key_wipe(&key);
-    if (err != MC_OK) {
-        crypt_result_message(&res, err, msg, sizeof msg);
-        reply_json_error(r, web_status_for(err), msg);
-        return;
-    }
-    reply_file(r, &res);
-    crypt_result_free(&res);
+    api_crypt(r, true);
 }
 
 void serve_healthz(struct req *r)

@@ -1407,6 +1407,20 @@ bool cli_prompt(const char *question, bool secret, char *buf, size_t size)
     fflush(tty);
     if (fgets(buf, (int)size, tty) != NULL) {
         n = strlen(buf);
+        /* A line longer than buf: its rest was read as the next answer
+         * (keygen asks again, and a long date of birth took two of its
+         * three tries). It is read to its end now and the whole line
+         * refused, as cli_read_line does: an empty answer, which the
+         * caller's check rejects with what it expects. */
+        if (n > 0 && buf[n - 1] != '\n' && !feof(tty)) {
+            int c = getc(tty);
+            if (c != '\n' && c != EOF) {
+                while ((c = getc(tty)) != '\n' && c != EOF)
+                    ;
+                sodium_memzero(buf, size);
+                n = 0;
+            }
+        }
         while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
             buf[--n] = '\0';
         ok = true;

@@ -662,10 +662,10 @@ RC=$?
 LAST="keygen -a - with nothing on standard input"
 expect_fail "keygen -a - with nothing on standard input" "medcrypt: " \
     "--aadhaar -: expected a line on standard input" 0
-# At the terminal's prompts: a mistyped check digit is said at once,
-# before the date of birth is asked for, and the number asked again.
-rm -f pty.key
-python3 - "$MC" "$R/pty.out" <<'PY'
+# keygen at a terminal (a pty): OUT, then pairs of what to wait for and
+# what to type then ("" for nothing); all it printed goes to OUT.
+pty_keygen() {
+    python3 - "$MC" "$@" <<'PY'
 import os, pty, select, sys, time
 pid, fd = pty.fork()
 if pid == 0:
@@ -682,17 +682,21 @@ def read_until(text):  # text after pos; pos then moves past it
                 break
     if out.find(text, pos) >= 0:
         pos = out.find(text, pos) + len(text)
-for prompt, answer in ((b"Aadhaar number: ", b"2345 6789 0123\n"),
-                       (b"fails its check digit", None),
-                       (b"Aadhaar number: ", b"2345 6789 0124\n"),
-                       (b"Date of birth (YYYY-MM-DD): ", b"1990-05-17\n"),
-                       (b"keep this key safe", None)):
-    read_until(prompt)
+steps = sys.argv[3:]
+for prompt, answer in zip(steps[0::2], steps[1::2]):
+    read_until(prompt.encode())
     if answer:
-        os.write(fd, answer)
+        os.write(fd, answer.encode() + b"\n")
 os.waitpid(pid, 0)
 open(sys.argv[2], "wb").write(out)
 PY
+}
+# At the terminal's prompts: a mistyped check digit is said at once,
+# before the date of birth is asked for, and the number asked again.
+rm -f pty.key
+pty_keygen "$R/pty.out" "Aadhaar number: " "2345 6789 0123" "fails its check digit" "" \
+    "Aadhaar number: " "2345 6789 0124" "Date of birth (YYYY-MM-DD): " "1990-05-17" \
+    "keep this key safe" ""
 if [ -f pty.key ] && [ "$(grep -c 'Date of birth' "$R/pty.out")" = 1 ] &&
     tr '\r\n' '  ' <"$R/pty.out" |
     grep -q "fails its check digit.*Aadhaar number: .*Date of birth.*written to pty.key"; then
@@ -704,34 +708,10 @@ rm -f pty.key
 # A line longer than the prompt's buffer (31 characters for the date) is
 # refused whole: its rest is not taken as the next answer, which used to
 # cost a second of the three tries without anything typed.
-python3 - "$MC" "$R/pty.out" <<'PY'
-import os, pty, select, sys, time
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], [sys.argv[1], "keygen", "-o", "pty.key"])
-out, pos = b"", 0
-def read_until(text):  # text after pos; pos then moves past it
-    global out, pos
-    end = time.time() + 30
-    while out.find(text, pos) < 0 and time.time() < end:
-        if select.select([fd], [], [], 0.1)[0]:
-            try:
-                out += os.read(fd, 1024)
-            except OSError:
-                break
-    if out.find(text, pos) >= 0:
-        pos = out.find(text, pos) + len(text)
-for prompt, answer in ((b"Aadhaar number: ", b"2345 6789 0124\n"),
-                       (b"Date of birth (YYYY-MM-DD): ", b"1990-05-17, as the hospital record says\n"),
-                       (b"must be written YYYY-MM-DD", None),
-                       (b"Date of birth (YYYY-MM-DD): ", b"1990-05-17\n"),
-                       (b"keep this key safe", None)):
-    read_until(prompt)
-    if answer:
-        os.write(fd, answer)
-os.waitpid(pid, 0)
-open(sys.argv[2], "wb").write(out)
-PY
+pty_keygen "$R/pty.out" "Aadhaar number: " "2345 6789 0124" \
+    "Date of birth (YYYY-MM-DD): " "1990-05-17, as the hospital record says" \
+    "must be written YYYY-MM-DD" "" "Date of birth (YYYY-MM-DD): " "1990-05-17" \
+    "keep this key safe" ""
 if [ -f pty.key ] && [ "$(grep -c 'Date of birth' "$R/pty.out")" = 2 ] &&
     [ "$(grep -c 'must be written' "$R/pty.out")" = 1 ]; then
     ok "keygen at the terminal: a too long date refused whole, asked once more"

@@ -118,6 +118,12 @@ static mc_err read_masks(const mc_ctx *ctx, const uint8_t *buf, size_t len,
     if (h->hdr_size == 40)
         *masks_end += compression == BI_ALPHABITFIELDS ? 16 : 12;
     has_a = h->hdr_size >= 56 || compression == BI_ALPHABITFIELDS;
+    /* A 52-byte V2 header holds the R, G and B masks only: with
+     * BI_ALPHABITFIELDS the A mask follows it, where it follows the
+     * 40-byte header's three (found by fuzz_bmp: read past a 69-byte
+     * file). */
+    if (*masks_end < at + (has_a ? 16 : 12))
+        *masks_end = at + (has_a ? 16 : 12);
     if (*masks_end > len) {
         mc__ctx_detail(ctx, "the file ends inside the bit-field masks");
         return MC_ETRUNCATED;

@@ -439,6 +439,7 @@ static bool read_file(const char *path, size_t max, uint8_t **out, size_t *out_l
     }
     if (!is_stdin)
         close(fd);
+    mc__huge_poison_after(buf, len); /* under ASan: a read past the file is caught */
     *out = buf;
     *out_len = len;
     return true;

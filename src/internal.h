@@ -156,6 +156,12 @@ void *mc__alloc_huge(size_t len);
  * the slots, are kept for the next image of a batch. Wipe what was
  * written first, as before free(). */
 void mc__free_huge(void *p);
+/* Under AddressSanitizer, marks the bytes of such a block from `used` on
+ * (its rounding up, and room a reader keeps to see the end) as not to be
+ * touched, so that a decoder reading past a file's last byte is caught
+ * as it is in the fuzzers' exact-size buffers; mc__free_huge clears the
+ * mark. Nothing otherwise. */
+void mc__huge_poison_after(void *p, size_t used);
 /* Gives the kept blocks back (medcrypt bench --process, before it forks
  * the commands it measures). */
 void mc__huge_cache_drop(void);

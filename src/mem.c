@@ -85,6 +85,16 @@
 #ifdef __GLIBC__
 #include <malloc.h> /* malloc_usable_size */
 #endif
+#if defined(__SANITIZE_ADDRESS__) /* gcc */
+#define MC_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) /* clang */
+#define MC_ASAN 1
+#endif
+#endif
+#if defined(MC_ASAN) && defined(__GLIBC__)
+#include <sanitizer/asan_interface.h>
+#endif
 
 #define HUGE_PAGE ((size_t)2 << 20)
 #define POPULATE_MIN ((size_t)16 << 10)
@@ -261,6 +271,19 @@ int mc__huge_cache_count(bool small)
     return n;
 }
 
+void mc__huge_poison_after(void *p, size_t used)
+{
+#if defined(MC_ASAN) && defined(__GLIBC__)
+    size_t size = p != NULL ? malloc_usable_size(p) : 0; /* ASan's: the size asked for */
+
+    if (used < size)
+        ASAN_POISON_MEMORY_REGION((uint8_t *)p + used, size - used);
+#else
+    (void)p;
+    (void)used;
+#endif
+}
+
 void mc__free_huge(void *p)
 {
 #ifdef __GLIBC__
@@ -269,6 +292,9 @@ void mc__free_huge(void *p)
 
     if (p == NULL)
         return;
+#ifdef MC_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(p, malloc_usable_size(p)); /* mc__huge_poison_after */
+#endif
     /* Only blocks as mc__alloc_huge makes them (2 MiB-aligned, at least
      * 2 MiB, from the line; 64-byte aligned from 16 KiB below it): the
      * usable size is what the block really holds, whatever length its

@@ -160,5 +160,29 @@ if [ "$N_INFO" -eq "$N_FILES" ]; then
     ok "medcrypt info on each of the $N_FILES hostile files exits 0 or 1"
 fi
 
+# Every input a fuzzer ever crashed on (fuzz/regressions), through the
+# command: under ASan the file's buffer is poisoned past its last byte
+# (mc__huge_poison_after), so a read past the end is caught here as in
+# the fuzzers' exact-size buffers (the V2 BMP header's alpha mask was).
+N_REG=0
+N_REG_ALL=0
+for f in "$HERE"/../../fuzz/regressions/*/*; do
+    [ -f "$f" ] || continue
+    N_REG_ALL=$((N_REG_ALL + 1))
+    cp "$f" "$W/regression"
+    bounded "$MC" info regression
+    if [ "$RC" -eq 0 ] || [ "$RC" -eq 1 ]; then
+        N_REG=$((N_REG + 1))
+    else
+        not_ok "info on fuzz regression $(basename "$f"): exit $RC (stderr: $(err_text))"
+    fi
+    rm -f "$W/regression"
+done
+if [ "$N_REG_ALL" -gt 0 ] && [ "$N_REG" -eq "$N_REG_ALL" ]; then
+    ok "medcrypt info on each of the $N_REG fuzz regression inputs exits 0 or 1"
+elif [ "$N_REG_ALL" -eq 0 ]; then
+    not_ok "no fuzz regression input found under fuzz/regressions"
+fi
+
 echo "# $N_FILES hostile files tried: $PASS checks passed"
 tl_finish

@@ -602,7 +602,7 @@ static atomic_bool creating[SLOTS];
  * place. Without it, a signal between the naming and the count (on the
  * committer's own thread, during its close(2)) gave "interrupted: 1 of
  * 300 files written" over two files: 4 of 120 batches interrupted on a
- * disk (ext4); none of 240 since. */
+ * disk (ext4); none of 360 since. */
 static atomic_bool naming[SLOTS];
 
 /* Waits (at most 100 ms: two signals at once on two workers each in its

@@ -1171,7 +1171,9 @@ static bool give_name(cli_output *o)
 
 /* Opens this thread's `naming` window: the handler's signals blocked
  * here (they go to another thread, whose handler waits for the window),
- * then the flag set, then `terminating` may be read. */
+ * then the flag set, then `terminating` may be read. The thread has its
+ * slot, as in create_tmp: the committer's, or that of the worker that
+ * opened the output (cli_output_open, guard_signals). */
 static void naming_window(sigset_t *old)
 {
     sigset_t block;
@@ -1181,12 +1183,12 @@ static void naming_window(sigset_t *old)
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &block, old);
-    atomic_store(&naming[my_slot < 0 ? COMMITTER_SLOT : my_slot], true);
+    atomic_store(&naming[my_slot], true);
 }
 
 static void naming_closed(const sigset_t *old)
 {
-    atomic_store(&naming[my_slot < 0 ? COMMITTER_SLOT : my_slot], false);
+    atomic_store(&naming[my_slot], false);
     pthread_sigmask(SIG_SETMASK, old, NULL); /* a signal held meanwhile comes now */
 }
 

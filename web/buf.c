@@ -8,6 +8,36 @@
 
 #include <sodium.h>
 
+/* Under AddressSanitizer the bytes of a block past its NUL are poisoned,
+ * as the command's file buffers are (mc__huge_poison_after): an upload is
+ * parsed where it lies, in its field's buffer, and a decoder reading past
+ * its end would otherwise read the slack of a doubled block unnoticed. */
+#if defined(__SANITIZE_ADDRESS__) /* gcc */
+#define WEB_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) /* clang */
+#define WEB_ASAN 1
+#endif
+#endif
+#ifdef WEB_ASAN
+#include <sanitizer/asan_interface.h>
+
+static void tail_open(struct buf *b)
+{
+    if (b->p != NULL)
+        ASAN_UNPOISON_MEMORY_REGION(b->p, b->cap);
+}
+
+static void tail_close(struct buf *b)
+{
+    if (b->p != NULL)
+        ASAN_POISON_MEMORY_REGION(b->p + b->len + 1, b->cap - b->len - 1);
+}
+#else
+static void tail_open(struct buf *b) { (void)b; }
+static void tail_close(struct buf *b) { (void)b; }
+#endif
+
 const struct web_asset *web_asset_find(const char *name)
 {
     for (const struct web_asset *a = web_assets; a->name != NULL; a++)
@@ -17,7 +47,8 @@ const struct web_asset *web_asset_find(const char *name)
 }
 
 /* Room for n more bytes and the terminating NUL. Grows by copying into a
- * new block and wiping the old one: the buffer may hold secrets. */
+ * new block and wiping the old one: the buffer may hold secrets. On true
+ * the whole block is writable; the writer ends with tail_close. */
 static bool reserve(struct buf *b, size_t n)
 {
     size_t cap;
@@ -25,8 +56,10 @@ static bool reserve(struct buf *b, size_t n)
 
     if (b->oom)
         return false;
-    if (n < b->cap - b->len && b->p != NULL)
+    if (n < b->cap - b->len && b->p != NULL) {
+        tail_open(b);
         return true;
+    }
     if (n > SIZE_MAX / 2 - b->len - 1) {
         b->oom = true;
         return false;
@@ -39,6 +72,7 @@ static bool reserve(struct buf *b, size_t n)
         return false;
     }
     if (b->p != NULL) {
+        tail_open(b);
         memcpy(p, b->p, b->len);
         sodium_memzero(b->p, b->cap);
         free(b->p);
@@ -57,6 +91,7 @@ void buf_put(struct buf *b, const void *data, size_t len)
         memcpy(b->p + b->len, data, len);
     b->len += len;
     b->p[b->len] = '\0';
+    tail_close(b);
 }
 
 void buf_puts(struct buf *b, const char *s)
@@ -78,6 +113,7 @@ void buf_printf(struct buf *b, const char *fmt, ...)
     vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
     b->len += (size_t)n;
+    tail_close(b);
 }
 
 void buf_html(struct buf *b, const char *s)
@@ -117,11 +153,13 @@ void buf_base64(struct buf *b, const uint8_t *data, size_t len)
         return;
     sodium_bin2base64(b->p + b->len, n, data, len, sodium_base64_VARIANT_ORIGINAL);
     b->len += n - 1; /* n counts the NUL */
+    tail_close(b);
 }
 
 void buf_wipe(struct buf *b)
 {
     if (b->p != NULL) {
+        tail_open(b);
         sodium_memzero(b->p, b->cap);
         free(b->p);
     }

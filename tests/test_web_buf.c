@@ -1,0 +1,185 @@
+/*
+ * The web application's byte buffers (web/buf.c): what every page and
+ * every upload passes through. Escaping (HTML, JSON), base64 (RFC 4648
+ * §10's vectors), templates, growth that keeps the bytes and the NUL,
+ * and, under AddressSanitizer, the slack past the NUL poisoned, so that a
+ * decoder reading past an upload's end is caught in the ASan suite.
+ */
+#define _GNU_SOURCE /* memmem */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "web.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+#ifdef TEST_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+/* The buffer holds exactly `want`, NUL-terminated, and (under ASan) no
+ * byte past the NUL can be read. */
+static void assert_buf(const struct buf *b, const char *want, size_t want_len)
+{
+    assert_false(b->oom);
+    assert_int_equal(b->len, want_len);
+    assert_non_null(b->p);
+    assert_memory_equal(b->p, want, want_len);
+    assert_int_equal(b->p[b->len], '\0');
+    assert_true(b->cap > b->len);
+#ifdef TEST_ASAN
+    assert_false(__asan_address_is_poisoned(b->p + b->len));
+    if (b->cap > b->len + 1) {
+        assert_true(__asan_address_is_poisoned(b->p + b->len + 1));
+        assert_true(__asan_address_is_poisoned(b->p + b->cap - 1));
+    }
+#endif
+}
+
+static void test_put_grows_and_keeps(void **state)
+{
+    struct buf b = {0};
+    char want[5000];
+    size_t n = 0;
+
+    (void)state;
+    buf_put(&b, "", 0); /* present, even if empty (an empty upload) */
+    assert_buf(&b, "", 0);
+    /* Lengths that straddle every doubling of the block (256 → 8 KiB). */
+    for (size_t step = 1; n + step < sizeof want; step += 7) {
+        for (size_t i = 0; i < step; i++)
+            want[n + i] = (char)('a' + (n + i) % 26);
+        buf_put(&b, want + n, step);
+        n += step;
+        assert_buf(&b, want, n);
+    }
+    assert_true(n > 4096);
+    buf_wipe(&b);
+    assert_null(b.p);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(b.cap, 0);
+}
+
+static void test_printf(void **state)
+{
+    struct buf b = {0};
+    char big[600];
+
+    (void)state;
+    buf_printf(&b, "%s=%d;", "x", -42);
+    assert_buf(&b, "x=-42;", 6);
+    memset(big, 'z', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    buf_printf(&b, "[%s]", big); /* past the first block */
+    assert_int_equal(b.len, 6 + 2 + sizeof big - 1);
+    assert_memory_equal(b.p, "x=-42;[", 7);
+    assert_int_equal(b.p[b.len - 1], ']');
+    assert_buf(&b, b.p, b.len);
+    buf_wipe(&b);
+}
+
+static void test_html_escapes(void **state)
+{
+    struct buf b = {0};
+    static const char want[] = "a&amp;b&lt;i&gt;&quot;x&quot;&#39;y&#39; \xc3\xa9";
+
+    (void)state;
+    buf_html(&b, "a&b<i>\"x\"'y' \xc3\xa9");
+    assert_buf(&b, want, sizeof want - 1);
+    buf_wipe(&b);
+}
+
+static void test_json_escapes(void **state)
+{
+    struct buf b = {0};
+    static const char want[] = "\"q\\\"b\\\\n\\u000a\\u0001\\u007f \xe0\xa4\x85\"";
+
+    (void)state;
+    buf_json(&b, "q\"b\\n\n\x01\x7f \xe0\xa4\x85");
+    assert_buf(&b, want, sizeof want - 1);
+    buf_wipe(&b);
+}
+
+/* RFC 4648 §10, padded, and a length across the first block. */
+static void test_base64_vectors(void **state)
+{
+    static const char *const in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+    static const char *const out[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=",
+                                      "Zm9vYmFy"};
+    uint8_t bytes[300];
+    struct buf b = {0};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+        buf_base64(&b, (const uint8_t *)in[i], strlen(in[i]));
+        assert_buf(&b, out[i], strlen(out[i]));
+        buf_wipe(&b);
+    }
+    for (size_t i = 0; i < sizeof bytes; i++)
+        bytes[i] = (uint8_t)(i * 7);
+    buf_puts(&b, "data:");
+    buf_base64(&b, bytes, sizeof bytes);
+    assert_int_equal(b.len, 5 + 400);
+    assert_buf(&b, b.p, b.len);
+    buf_wipe(&b);
+}
+
+static void test_template(void **state)
+{
+    const struct web_asset *a = web_asset_find("pages/keyfile_field.html");
+    const char *const vars[] = {"keyfile_invalid", "aria-invalid=\"true\"",
+                                "keyfile_error", "<b>&", NULL};
+    const char *const unset[] = {"keyfile_error", NULL, NULL};
+    struct buf b = {0};
+
+    (void)state;
+    assert_non_null(a);
+    assert_non_null(memmem(a->data, a->len, "{{&keyfile_invalid}}", 20));
+    assert_non_null(memmem(a->data, a->len, "{{keyfile_error}}", 17));
+
+    buf_template(&b, "pages/keyfile_field.html", vars);
+    assert_buf(&b, b.p, b.len);
+    assert_null(strstr(b.p, "{{"));
+    assert_non_null(strstr(b.p, "accept=\".key,text/plain\" aria-invalid=\"true\"\n"));
+    assert_non_null(strstr(b.p, "aria-live=\"polite\">&lt;b&gt;&amp;</p>"));
+    buf_wipe(&b);
+
+    /* Unknown and NULL values become empty. */
+    buf_template(&b, "pages/keyfile_field.html", unset);
+    assert_null(strstr(b.p, "{{"));
+    assert_non_null(strstr(b.p, "aria-live=\"polite\"></p>"));
+    assert_int_equal(b.len, a->len - strlen("{{&keyfile_invalid}}") - strlen("{{keyfile_error}}"));
+    buf_wipe(&b);
+
+    /* A missing asset is a build error, reported as a failure. */
+    buf_template(&b, "pages/no_such_page.html", vars);
+    assert_true(b.oom);
+    buf_put(&b, "x", 1); /* a failed buffer stays failed */
+    assert_true(b.oom);
+    buf_wipe(&b);
+    assert_false(b.oom);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_put_grows_and_keeps),
+        cmocka_unit_test(test_printf),
+        cmocka_unit_test(test_html_escapes),
+        cmocka_unit_test(test_json_escapes),
+        cmocka_unit_test(test_base64_vectors),
+        cmocka_unit_test(test_template),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -208,8 +208,10 @@ void mc_image_get_info(const mc_image *img, mc_image_info *info);
 uint8_t *mc_image_samples(mc_image *img, size_t *len);
 const uint8_t *mc_image_samples_const(const mc_image *img, size_t *len);
 
-/* Decodes a file's bytes (format detected from its content). name, if not
- * NULL, is the file's base name, kept as encrypted side data. */
+/* Decodes a file's bytes (format detected from its content; a DICOM
+ * file, "DICM" and its File Meta group after the 128-byte preamble, is
+ * read as DICOM or refused, whatever image its preamble holds). name, if
+ * not NULL, is the file's base name, kept as encrypted side data. */
 mc_err mc_image_decode(mc_ctx *ctx, const uint8_t *buf, size_t len, const char *name,
                        mc_image **out) MC_WARN_UNUSED;
 /* As mc_image_decode, taking buf (malloc'd) over whatever the outcome:

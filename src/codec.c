@@ -14,6 +14,9 @@ struct codec {
     mc_format format;
     /* NULL where medcrypt only writes the format (or not at all yet). */
     bool (*sniff)(const uint8_t *buf, size_t len);
+    /* NULL, or true where the bytes are this format beyond doubt: its
+     * decoder's refusal is then the answer, no other codec is tried. */
+    bool (*declared)(const uint8_t *buf, size_t len);
     mc_err (*decode)(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out);
     /* Written back as a plain PNG (png_encode, png_encode_to below),
      * with the context's threads; the two functions then unused. */
@@ -61,13 +64,14 @@ static mc_err png_encode_to(const mc_ctx *ctx, const mc_image *img, mc_write_fn 
 static const struct codec codecs[] = {
     /* DICOM first: its 128-byte preamble is free-form (PS3.10 §7.1 lets it
      * hold e.g. a TIFF header); "DICM" at offset 128 is its signature. */
-    {MC_FORMAT_DICOM, mc__dicom_sniff, mc__dicom_decode, false, mc__dicom_encode,
-     mc__dicom_encode_to},
-    {MC_FORMAT_PNG, mc__png_sniff, png_decode, true, NULL, NULL},
-    {MC_FORMAT_PNM, mc__pnm_sniff, mc__pnm_decode, false, mc__pnm_encode, mc__pnm_encode_to},
-    {MC_FORMAT_BMP, mc__bmp_sniff, mc__bmp_decode, false, mc__bmp_encode, NULL}, /* "BM" */
+    {MC_FORMAT_DICOM, mc__dicom_sniff, mc__dicom_declared, mc__dicom_decode, false,
+     mc__dicom_encode, mc__dicom_encode_to},
+    {MC_FORMAT_PNG, mc__png_sniff, NULL, png_decode, true, NULL, NULL},
+    {MC_FORMAT_PNM, mc__pnm_sniff, NULL, mc__pnm_decode, false, mc__pnm_encode,
+     mc__pnm_encode_to},
+    {MC_FORMAT_BMP, mc__bmp_sniff, NULL, mc__bmp_decode, false, mc__bmp_encode, NULL}, /* "BM" */
     /* JPEG is lossy: its decoded pixels come back as a lossless PNG. */
-    {MC_FORMAT_JPEG, mc__jpeg_sniff, mc__jpeg_decode, true, NULL, NULL}, /* FF D8 FF */
+    {MC_FORMAT_JPEG, mc__jpeg_sniff, NULL, mc__jpeg_decode, true, NULL, NULL}, /* FF D8 FF */
 };
 
 #define N_CODECS (sizeof codecs / sizeof codecs[0])
@@ -143,13 +147,18 @@ mc_err mc_image_decode(mc_ctx *ctx, const uint8_t *buf, size_t len, const char *
         /* Signatures can overlap: "DICM" at offset 128 may lie inside a
          * valid BMP, PNG or PGM (found by fuzz_bmp, regression
          * fuzz/regressions/fuzz_bmp/bmp-with-DICM-at-128). Try the next
-         * codec whose signature matches; report the first failure. */
+         * codec whose signature matches; report the first failure. But
+         * a file that declares itself (a DICOM File Meta group after
+         * "DICM") is that format: its refusal stands, whatever image
+         * its preamble holds. */
         if ((err = c->decode(ctx, buf, len, &img)) != MC_OK) {
             if (!tried) {
                 first_err = err;
                 snprintf(first_detail, sizeof first_detail, "%s", mc_ctx_last_detail(ctx));
                 tried = true;
             }
+            if (c->declared != NULL && c->declared(buf, len))
+                break;
             continue;
         }
         if (name != NULL && (err = attach_name(img, name)) != MC_OK) {

@@ -385,15 +385,16 @@ static mc_err attr_us(struct dicom *d, const struct elem *e, struct enc enc, uin
     return MC_OK;
 }
 
-/* Number of Frames (0028,0008): IS, an integer string. */
+/* Number of Frames (0028,0008): IS, an integer string of at most 12
+ * bytes (PS3.5 §6.2); a longer value is refused, not cut to the buffer. */
 static mc_err attr_frames(struct dicom *d, const struct elem *e)
 {
-    char s[16], *end;
+    char s[64], *end;
     long v;
 
     value_string(d, e, s, sizeof s);
     v = strtol(s, &end, 10);
-    if (s[0] == '\0' || *end != '\0' || v < 1 || v > INT32_MAX) {
+    if (e->len >= sizeof s || s[0] == '\0' || *end != '\0' || v < 1 || v > INT32_MAX) {
         mc__ctx_detail(d->ctx, "Number of Frames (0028,0008) is not a positive integer");
         return MC_EFORMAT;
     }
@@ -643,6 +644,18 @@ bool mc__dicom_sniff(const uint8_t *buf, size_t len)
     /* PS3.10 §7.1: 128-byte preamble, then the prefix "DICM". */
     return buf != NULL && len >= PREAMBLE_BYTES + 4 &&
            memcmp(buf + PREAMBLE_BYTES, "DICM", 4) == 0;
+}
+
+/* PS3.10 §7.1: the File Meta Information, whose elements are all of
+ * group 0002, follows "DICM" at once. A file that says that much is
+ * DICOM whatever its free-form preamble holds: a 1×1 PNG or a small PGM
+ * there must not be encrypted in place of a data set the reader refuses
+ * (a compressed one, say). "DICM" at offset 128 alone may lie inside
+ * another format's bytes (fuzz/regressions/fuzz_bmp/bmp-with-DICM-at-128). */
+bool mc__dicom_declared(const uint8_t *buf, size_t len)
+{
+    return mc__dicom_sniff(buf, len) && len - (PREAMBLE_BYTES + 4) >= 2 &&
+           rd16(buf + PREAMBLE_BYTES + 4, false) == 0x0002;
 }
 
 /* Parses the meta group and, for little-endian (and big-endian) data

@@ -539,6 +539,9 @@ mc_err mc__bmp_encode(const mc_image *img, uint8_t **out, size_t *out_len);
 bool mc__jpeg_sniff(const uint8_t *buf, size_t len);
 mc_err mc__jpeg_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out);
 bool mc__dicom_sniff(const uint8_t *buf, size_t len);
+/* "DICM" followed by an element of group 0002: the file is DICOM beyond
+ * doubt, and no other codec is tried when it cannot be read. */
+bool mc__dicom_declared(const uint8_t *buf, size_t len);
 mc_err mc__dicom_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out);
 mc_err mc__dicom_encode(const mc_image *img, uint8_t **out, size_t *out_len);
 mc_err mc__dicom_encode_to(const mc_image *img, mc_write_fn write, void *user);

@@ -178,8 +178,13 @@ static char *output_beside(const char *input, bool decrypt, const char *ext)
         return out;
     }
     if (cli_has_suffix_nocase(input, CIPHER_SUFFIX) &&
-        strlen(cli_basename(input)) > strlen(CIPHER_SUFFIX))
+        strlen(cli_basename(input)) > strlen(CIPHER_SUFFIX)) {
+        /* "-.enc.png" decrypts to a file called "-", never to standard
+         * output (found in review: the image went there, -O ignored). */
+        if (n == strlen(CIPHER_SUFFIX) + 1 && input[0] == '-')
+            return strdup("./-");
         return strndup(input, n - strlen(CIPHER_SUFFIX));
+    }
     if ((out = copy_name(input)) != NULL)
         return out;
     if ((out = malloc(n + 6 + strlen(ext))) != NULL)
@@ -295,26 +300,21 @@ static bool write_streamed(const struct job *job, const char *input, mc_image *i
  * one file: scan.jpg.enc.png and scan.jpg.png.enc.png both decrypt to
  * scan.jpg.png, x.dcm.enc.png and x.dcm.ENC.PNG to x.dcm, and with
  * --force the second replaced the first, whose only copy a routine
- * "rm *.enc.png" then deleted (a batch audit). An open-addressing set of
- * the outputs' real folders and names, twice the inputs in size. */
+ * "rm *.enc.png" then deleted (a batch audit). The inputs' own places are
+ * in the set from the start, so that no output replaces another input of
+ * the run either, even with --force ("encrypt -f a.png a.png.enc.png"
+ * replaced the user's a.png.enc.png, found in review); an input that is
+ * a symbolic link adds its target's place too. An open-addressing set of
+ * real folders and names, four times the inputs in size. */
 static struct {
     pthread_mutex_t lock;
     struct claim {
         char *key;         /* the folder's real path, '/', the name */
-        const char *input; /* whose output it is */
+        const char *input; /* whose output it is, or the input itself */
+        bool is_input;     /* the place of an input, not of an output */
     } *slots;
     size_t mask; /* slots - 1, a power of two minus one */
 } claims = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static void claims_start(int n)
-{
-    size_t cap = 4;
-
-    while (cap < (size_t)n * 2)
-        cap *= 2;
-    if ((claims.slots = calloc(cap, sizeof *claims.slots)) != NULL)
-        claims.mask = cap - 1;
-}
 
 static void claims_end(void)
 {
@@ -342,35 +342,102 @@ static char *place_of(const char *output)
     return key;
 }
 
-/* False (said) if output is already another input's in this batch. */
-static bool claim_output(const struct job *job, const char *input, const char *output)
+/* Puts key (taken over) into the set, under the lock; NULL if it was not
+ * there, else the claim that holds it (key freed). */
+static const struct claim *claims_put(char *key, const char *input, bool is_input)
 {
     uint64_t h = 1469598103934665603u; /* FNV-1a */
-    const char *other = NULL;
-    char *key;
+    const struct claim *other = NULL;
     size_t i;
 
-    if (claims.slots == NULL || (key = place_of(output)) == NULL)
-        return true; /* one input, or no memory: each meets its output as before */
     for (const char *c = key; *c != '\0'; c++)
         h = (h ^ (unsigned char)*c) * 1099511628211u;
     pthread_mutex_lock(&claims.lock);
     for (i = (size_t)h & claims.mask; claims.slots[i].key != NULL; i = (i + 1) & claims.mask)
         if (strcmp(claims.slots[i].key, key) == 0) {
-            other = claims.slots[i].input;
+            other = &claims.slots[i];
             break;
         }
-    if (other == NULL) {
-        claims.slots[i].key = key;
-        claims.slots[i].input = input;
-        key = NULL;
-    }
-    pthread_mutex_unlock(&claims.lock);
-    free(key);
     if (other == NULL)
+        claims.slots[i] = (struct claim){key, input, is_input};
+    pthread_mutex_unlock(&claims.lock);
+    if (other != NULL)
+        free(key);
+    return other;
+}
+
+static void claims_start(char *const *inputs, int n)
+{
+    char real[PATH_MAX], *key;
+    size_t cap = 4;
+
+    while (cap < (size_t)n * 4)
+        cap *= 2;
+    if ((claims.slots = calloc(cap, sizeof *claims.slots)) == NULL)
+        return; /* then each meets its output as before */
+    claims.mask = cap - 1;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(inputs[i], "-") == 0)
+            continue;
+        if ((key = place_of(inputs[i])) != NULL)
+            (void)claims_put(key, inputs[i], true);
+        if (realpath(inputs[i], real) != NULL && (key = place_of(real)) != NULL)
+            (void)claims_put(key, inputs[i], true);
+    }
+}
+
+/* Whether this run works on the input at path, which another input's
+ * output would replace: encrypt on a plain image, decrypt on a cipher
+ * image. One it refuses (a cipher image given to encrypt: "encrypt -f *"
+ * beside the ciphers of a run before; a decrypted file given to decrypt)
+ * is that earlier run's output, which --force replaces as it says. Read
+ * whole to tell (a rare case); unreadable counts as worked on. */
+static bool run_works_on(const struct job *job, const char *path)
+{
+    uint8_t *buf = NULL;
+    struct stat st;
+    bool read = false, cipher = false;
+    FILE *f;
+
+    if ((f = fopen(path, "rb")) == NULL)
         return true;
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        (uintmax_t)st.st_size <= job->max_input &&
+        (buf = malloc((size_t)st.st_size)) != NULL) {
+        read = fread(buf, 1, (size_t)st.st_size, f) == (size_t)st.st_size;
+        cipher = read && mc_is_cipher_image(buf, (size_t)st.st_size);
+        sodium_memzero(buf, (size_t)st.st_size); /* perhaps a plain image */
+        free(buf);
+    }
+    fclose(f);
+    return !read || cipher == job->decrypt;
+}
+
+/* False (said) if output is already another input's in this batch, or
+ * another input that this run works on. */
+static bool claim_output(const struct job *job, const char *input, const char *output)
+{
+    const struct claim *other;
+    char *key;
+
+    if (claims.slots == NULL || (key = place_of(output)) == NULL)
+        return true; /* one input, or no memory: each meets its output as before */
+    if ((other = claims_put(key, input, false)) == NULL)
+        return true;
+    if (other->is_input) {
+        if (!run_works_on(job, other->input))
+            return true;
+        if (strcmp(output, other->input) == 0)
+            cli_error(input, "its output %s is also an input of this run: not written",
+                      output);
+        else
+            cli_error(input, "its output %s is %s, an input of this run: not written", output,
+                      other->input);
+        cli_hint("give the outputs a folder of their own with -O FOLDER");
+        return false;
+    }
     cli_error(input, "its output %s is also that of %s in this run: not written", output,
-              other);
+              other->input);
     cli_hint("%s it alone, with -o OUTPUT", job->decrypt ? "decrypt" : "encrypt");
     return false;
 }
@@ -810,7 +877,7 @@ static int run(int argc, char **argv, bool decrypt)
         job.key = &key;
         mc_key_id_hex(&key, job.key_id); /* public: for -v */
         if (n_inputs > 1)
-            claims_start(n_inputs);
+            claims_start(argv + optind, n_inputs);
         failures = cli_batch(files, argv + optind, n_inputs, process_one, &job);
         claims_end();
         mc_key_wipe(&key);

@@ -1089,6 +1089,68 @@ assert_file "the file is encrypted" la/s.pgm.enc.png
 assert_file "its hard link in the other folder too" lb/s.pgm.enc.png
 rm -rf la lb
 
+# No output replaces another input of the run, even with --force (found
+# in review: "encrypt -f a.png a.png.enc.png" replaced the user's plain
+# a.png.enc.png), whatever the order, nor through a symbolic link; but
+# one the run refuses anyway (a cipher given to encrypt, a decrypted file
+# given to decrypt: a run before's outputs) is replaced as --force says.
+mkdir -p own && cp scan.pgm own/a.pgm && cp photo.ppm own/a.pgm.enc.png
+cp own/a.pgm.enc.png own/keep
+run mc encrypt -k k.key -f -j 1 own/a.pgm own/a.pgm.enc.png
+assert_rc 1 "an output that is another input: exit status 1"
+assert_err_is_two "an output that is another input: one line and a hint" \
+    "medcrypt: own/a.pgm: its output own/a.pgm.enc.png is also an input of this run: not written" \
+    "medcrypt: hint: give the outputs a folder of their own with -O FOLDER"
+assert_same "an output that is another input: the input is untouched" own/keep own/a.pgm.enc.png
+assert_file "an output that is another input: the other input is encrypted" own/a.pgm.enc.png.enc.png
+rm -f own/a.pgm.enc.png.enc.png
+run mc encrypt -k k.key -f -j 2 own/a.pgm.enc.png own/a.pgm
+assert_rc 1 "an output that is another input, given first, two jobs: exit status 1"
+assert_same "an output that is another input, given first: untouched" own/keep own/a.pgm.enc.png
+ln -s a.pgm.enc.png own/link.ppm
+run mc encrypt -k k.key -f own/a.pgm own/link.ppm
+assert_err "an output that another input links to: refused" \
+    "medcrypt: own/a.pgm: its output own/a.pgm.enc.png is own/link.ppm, an input of this run" "" 1
+assert_same "an output that another input links to: untouched" own/keep own/a.pgm.enc.png
+rm -f own/a.pgm.enc.png own/link.ppm own/link.ppm.enc.png
+run mc encrypt -k k.key own/a.pgm
+run mc encrypt -k k.key -f own/a.pgm own/a.pgm.enc.png
+assert_err "encrypt -f beside a run before's cipher: only the cipher is refused" \
+    "medcrypt: own/a.pgm.enc.png: already a medcrypt cipher image" "" 0
+run mc decrypt -k k.key -o - own/a.pgm.enc.png
+assert_rc 0 "encrypt -f beside a run before's cipher: it is replaced by a new one"
+cp own/a.pgm.enc.png own/b.enc.png
+run mc decrypt -k k.key -f own/b.enc.png own/a.pgm.enc.png own/a.pgm
+assert_rc 1 "decrypt -f beside a run before's output: exit status 1 (it is no cipher)"
+assert_same "decrypt -f beside a run before's output: it is replaced" scan.pgm own/a.pgm
+cp own/b.enc.png own/a.pgm
+run mc decrypt -k k.key -f own/a.pgm.enc.png own/a.pgm
+assert_err "decrypt: an output that is another cipher of the run: refused" \
+    "medcrypt: own/a.pgm.enc.png: its output own/a.pgm is also an input of this run" "" 1
+assert_same "decrypt: an output that is another cipher of the run: untouched" own/b.enc.png own/a.pgm
+rm -rf own
+
+# A cipher called "-.enc.png" decrypts to a file, never to standard
+# output (found in review), in its folder or -O's.
+mkdir -p dash/o
+run mc encrypt -k k.key -o dash/-.enc.png scan.pgm
+cd dash || exit 2
+run mc decrypt -k ../k.key -v -O o -- -.enc.png
+cd .. || exit 2
+assert_rc 0 "decrypt -O o -- -.enc.png: exit status 0"
+assert_grep "decrypt -O o -- -.enc.png: -v names the file in o/" "$R/out" '^-\.enc\.png -> o/-\.pgm \(key id '
+assert_same "decrypt -O o -- -.enc.png: the file in o/" scan.pgm dash/o/-.pgm
+cd dash || exit 2
+run mc decrypt -k ../k.key -- -.enc.png
+cd .. || exit 2
+assert_rc 0 "decrypt -- -.enc.png: exit status 0"
+if [ ! -s "$R/out" ] && cmp -s scan.pgm dash/-.pgm; then
+    ok "decrypt -- -.enc.png: a file beside it, nothing on standard output"
+else
+    not_ok "decrypt -- -.enc.png: $(details)"
+fi
+rm -rf dash
+
 # -O FOLDER: the outputs go there (read-only media, a folder to send),
 # named as beside their inputs; -v says each file written on stdout.
 mkdir -p ofold src2

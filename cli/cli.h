@@ -60,6 +60,10 @@ void cli_report(const char *file, const mc_ctx *ctx, mc_err err);
  * ("unknown option '-s' in '-scan.pgm'", "option '-k' needs a value") and
  * hints at --help, or at ./NAME when the argument is an existing file. */
 void cli_bad_option(const char *verb, const char *optstring, int argc, char **argv);
+/* After getopt_long: false (said) if an argument after the first file
+ * looks like an option (starts with '-', names no file, before any "--"):
+ * options come first, in every verb. */
+bool cli_files_only(const char *verb, int argc, char **argv);
 /* The options of a verb that takes only --help and --max-pixels N (info,
  * compare): -1 to go on with its files from argv[optind], else the exit
  * status: 0 once help is printed, fail after a bad option (said). */

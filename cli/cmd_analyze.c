@@ -197,6 +197,10 @@ int cmd_analyze(int argc, char **argv)
                           optarg);
                 return 1;
             }
+            if (stream_mb == 0) { /* else "--stream and -o go together", -o given */
+                cli_error(NULL, "analyze: --stream takes 1 to 4096 megabytes (to a file)");
+                return 1;
+            }
             break;
         case OPT_STAGE:
             stages = 0;
@@ -220,6 +224,8 @@ int cmd_analyze(int argc, char **argv)
             return 1;
         }
     }
+    if (!cli_files_only("analyze", argc, argv))
+        return 1;
     if (argc - optind < 1 || argc - optind > 2) {
         cli_error(NULL, "analyze: expected PLAIN [CIPHER], got %d file%s", argc - optind,
                   argc - optind == 1 ? "" : "s");
@@ -234,22 +240,24 @@ int cmd_analyze(int argc, char **argv)
         cli_hint("run 'medcrypt analyze --help'");
         return 1;
     }
+    /* The input first: "already exists (use --force)" would be wrong
+     * advice for an output that is the input. */
     if (output != NULL) {
-        if (cli_output_taken(output, force, true, NULL))
-            return 1;
         if (strcmp(output, "-") != 0 && cli_same_file(output, plain_path)) {
             cli_error(output, "the output would overwrite the input");
             return 1;
         }
+        if (cli_output_taken(output, force, true, NULL))
+            return 1;
     }
-    if (report != NULL && cli_output_taken(report, force, true, NULL))
-        return 1;
     if (report != NULL &&
         (cli_same_file(report, plain_path) ||
          (cipher_path != NULL && cli_same_file(report, cipher_path)))) {
         cli_error(report, "the report would overwrite an input");
         return 1;
     }
+    if (report != NULL && cli_output_taken(report, force, true, NULL))
+        return 1;
     if (key_file != NULL) {
         if (!cli_load_key(key_file, &key))
             return 1;

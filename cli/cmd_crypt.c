@@ -46,7 +46,8 @@ static const char ENCRYPT_HELP[] =
     "input's, readable on its way: use -o when the name says who the patient is.\n"
     "\n"
     "Options:\n"
-    "    -k, --key KEYFILE     the key file (else $MEDCRYPT_KEY, else a prompt)\n"
+    "    -k, --key KEYFILE     the key file, '-' for standard input (else\n"
+    "                          $MEDCRYPT_KEY, else a prompt)\n"
     "    -o, --output OUTPUT   output file, for a single INPUT; '-' = standard output\n"
     "    -O, --output-dir DIR  put the outputs in the folder DIR (it must exist)\n"
     "                          instead of beside the inputs (read-only media);\n"
@@ -90,7 +91,8 @@ static const char DECRYPT_HELP[] =
     "comes back as report.png.dcm.\n"
     "\n"
     "Options:\n"
-    "    -k, --key KEYFILE     the key file (else $MEDCRYPT_KEY, else a prompt)\n"
+    "    -k, --key KEYFILE     the key file, '-' for standard input (else\n"
+    "                          $MEDCRYPT_KEY, else a prompt)\n"
     "    -o, --output OUTPUT   output file for a single CIPHER; '-' = standard output\n"
     "    -O, --output-dir DIR  put the outputs in the folder DIR (it must exist)\n"
     "                          instead of beside the inputs; two ciphers of one\n"
@@ -802,23 +804,8 @@ static int run(int argc, char **argv, bool decrypt)
         cli_hint("run 'medcrypt %s --help'", verb);
         return 1;
     }
-    /* Options end at the first file (POSIX; "+" above). One of ours after
-     * a file was read as a file name: "encrypt c.png --max-pixels 1000"
-     * encrypted c.png under the default cap and then failed on a file
-     * "--max-pixels". Refused before any work instead. After "--" every
-     * argument is a file. */
-    for (int i = strcmp(argv[optind - 1], "--") == 0 ? argc : optind; i < argc; i++) {
-        struct stat st;
-        if (strcmp(argv[i], "--") == 0)
-            break;
-        if (argv[i][0] == '-' && argv[i][1] != '\0' && stat(argv[i], &st) != 0) {
-            cli_error(NULL, "%s: option '%s' after the files: options come first", verb,
-                      argv[i]);
-            cli_hint("for a file whose name starts with '-', write ./%s or put -- before it",
-                     argv[i]);
-            return 1;
-        }
-    }
+    if (!cli_files_only(verb, argc, argv))
+        return 1;
     if (job.output != NULL && n_inputs > 1) {
         cli_error(NULL, "%s: -o takes a single input; with several, outputs go beside them "
                         "or into -O FOLDER", verb);
@@ -845,6 +832,11 @@ static int run(int argc, char **argv, bool decrypt)
         stdin_inputs += strcmp(argv[i], "-") == 0;
     if (stdin_inputs > 1) {
         cli_error(NULL, "%s: standard input can be read only once", verb);
+        return 1;
+    }
+    if (stdin_inputs > 0 && key_file != NULL && strcmp(key_file, "-") == 0) {
+        cli_error(NULL, "%s: standard input can be read only once: the key (-k -) or the "
+                        "input '-', not both", verb);
         return 1;
     }
     repeats = drop_repeats(argv + optind, &n_inputs);

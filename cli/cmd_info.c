@@ -51,7 +51,8 @@ static const char PREVIEW_HELP[] =
     "If FILE is a cipher image, it is decrypted first (the key is needed).\n"
     "\n"
     "Options:\n"
-    "    -k, --key KEYFILE     the key file (else $MEDCRYPT_KEY, else a prompt)\n"
+    "    -k, --key KEYFILE     the key file, '-' for standard input (else\n"
+    "                          $MEDCRYPT_KEY, else a prompt)\n"
     "    -o, --output OUTPUT   output PNG (default FILE.preview.png); '-' = standard output\n"
     "    -f, --force           replace an existing output file\n"
     "        --max-pixels N    largest image, in samples W*H*C; K, M, G = 2^10,\n"
@@ -291,7 +292,7 @@ int cmd_preview(int argc, char **argv)
         {"key", required_argument, NULL, 'k'}, {"output", required_argument, NULL, 'o'},
         {"force", no_argument, NULL, 'f'},     {"help", no_argument, NULL, 'h'},
         {"max-pixels", required_argument, NULL, OPT_PIXELS}, {NULL, 0, NULL, 0}};
-    static const char optstring[] = "k:o:fh";
+    static const char optstring[] = "+k:o:fh";
     struct preview_opts o = {NULL, NULL, false, false, 0};
     char *output = NULL;
     const char *input;
@@ -314,6 +315,8 @@ int cmd_preview(int argc, char **argv)
             return 1;
         }
     }
+    if (!cli_files_only("preview", argc, argv))
+        return 1;
     if (argc - optind != 1) {
         cli_error(NULL, "preview: give exactly one FILE");
         cli_hint("run 'medcrypt preview --help'");
@@ -334,13 +337,19 @@ int cmd_preview(int argc, char **argv)
     }
     o.named = o.output != NULL;
     o.output = o.output != NULL ? o.output : output;
-    /* Fail early, before any work, if the output is taken. */
-    if (cli_output_taken(o.output, o.force, o.named, NULL))
+    if (strcmp(input, "-") == 0 && o.key_file != NULL && strcmp(o.key_file, "-") == 0) {
+        cli_error(NULL, "preview: standard input can be read only once: the key (-k -) or "
+                        "the FILE '-', not both");
         goto out;
+    }
+    /* Fail early, before any work, if the output is the input (before
+     * "already exists": it does) or taken. */
     if (cli_same_file(input, o.output)) {
         cli_error(input, "the output would overwrite the input");
         goto out;
     }
+    if (cli_output_taken(o.output, o.force, o.named, NULL))
+        goto out;
     rc = preview_one(&o, input, o.output) ? 0 : 1;
 out:
     free(output);

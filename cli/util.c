@@ -294,6 +294,30 @@ void cli_bad_option(const char *verb, const char *optstring, int argc, char **ar
         cli_hint("run 'medcrypt %s --help'", verb);
 }
 
+bool cli_files_only(const char *verb, int argc, char **argv)
+{
+    /* Options end at the first file (POSIX; "+" in every verb's
+     * optstring). One of ours after a file was read as a file name:
+     * "encrypt c.png --max-pixels 1000" encrypted c.png under the default
+     * cap and then failed on a file "--max-pixels". Refused before any
+     * work instead, by every verb alike. After "--" every argument is a
+     * file, and so is an argument that names an existing one. */
+    for (int i = optind > 0 && strcmp(argv[optind - 1], "--") == 0 ? argc : optind; i < argc;
+         i++) {
+        struct stat st;
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (argv[i][0] == '-' && argv[i][1] != '\0' && stat(argv[i], &st) != 0) {
+            cli_error(NULL, "%s: option '%s' after the files: options come first", verb,
+                      argv[i]);
+            cli_hint("for a file whose name starts with '-', write ./%s or put -- before it",
+                     argv[i]);
+            return false;
+        }
+    }
+    return true;
+}
+
 int cli_pixels_options(const char *verb, const char *help, int fail, int argc, char **argv,
                        unsigned long long *max_pixels)
 {
@@ -319,7 +343,7 @@ int cli_pixels_options(const char *verb, const char *help, int fail, int argc, c
             return fail;
         }
     }
-    return -1;
+    return cli_files_only(verb, argc, argv) ? -1 : fail;
 }
 
 const char *cli_basename(const char *path)
@@ -344,7 +368,7 @@ bool cli_has_suffix_nocase(const char *s, const char *suffix)
 
 /* cli_read_file, and the stat of what was read (st_mode 0 if unknown). */
 static bool read_file(const char *path, size_t max, uint8_t **out, size_t *out_len,
-                      struct stat *read_st)
+                      struct stat *read_st, bool input)
 {
     bool is_stdin = strcmp(path, "-") == 0;
     const char *shown = is_stdin ? "standard input" : path;
@@ -365,6 +389,8 @@ static bool read_file(const char *path, size_t max, uint8_t **out, size_t *out_l
             *read_st = st;
         if (S_ISDIR(st.st_mode)) {
             cli_error(shown, "is a directory");
+            if (!input) /* a key: the hints below are about inputs */
+                goto fail;
             /* a series in sub-folders: a shell's ** misses them without
              * bash's globstar, silently (a batch audit) */
             /* "{} +" for the verbs that take many files, "{} \;" else */
@@ -454,7 +480,7 @@ fail:
 
 bool cli_read_file(const char *path, size_t max, uint8_t **out, size_t *out_len)
 {
-    return read_file(path, max, out, out_len, NULL);
+    return read_file(path, max, out, out_len, NULL, true);
 }
 
 /* A character device or a FIFO: written into, never replaced. */
@@ -1516,7 +1542,7 @@ bool cli_load_key(const char *key_file, mc_key *key)
     mc_err err;
 
     if (key_file != NULL) {
-        if (!read_file(key_file, 1 << 16, &buf, &len, &st))
+        if (!read_file(key_file, 1 << 16, &buf, &len, &st, false))
             return false;
         err = mc_key_parse_file_text(key, (const char *)buf, len);
         sodium_memzero(buf, len);

@@ -1793,7 +1793,48 @@ expect_fail "an option after the files" "medcrypt: " \
     "encrypt: option '--max-pixels' after the files: options come first" 1 late.pgm.enc.png
 run mc encrypt -k k.key -- late.pgm
 assert_rc 0 "after --, the files alone: exit 0"
+# Every verb alike (found in review: info and analyze read the option as
+# a file name, preview took it).
+snap
+run mc info late.pgm --max-pixels 1K
+expect_fail "info: an option after the files" "medcrypt: " \
+    "info: option '--max-pixels' after the files: options come first" 1
+run mc preview -k k.key late.pgm.enc.png -o late.view.png
+expect_fail "preview: an option after the file" "medcrypt: " \
+    "preview: option '-o' after the files: options come first" 1 late.view.png
+run mc analyze late.pgm --json
+expect_fail "analyze: an option after the files" "medcrypt: " \
+    "analyze: option '--json' after the files: options come first" 1
+run mc compare late.pgm late.pgm --max-pixels 1K
+assert_rc 2 "compare: an option after the files: exit status 2 (trouble)"
+assert_err "compare: an option after the files: one line" "medcrypt: " \
+    "compare: option '--max-pixels' after the files: options come first" 1
+run mc info -- late.pgm
+assert_rc 0 "info -- FILE: exit 0"
 rm -f late.pgm late.pgm.enc.png
+
+# An output that is the input is said so before "already exists" (whose
+# "use --force" would be wrong advice: found in review).
+cp "$TESTDATA/pnm/ascii_8x8.pgm" self.pgm
+snap
+run mc preview -o self.pgm self.pgm
+expect_fail "preview -o INPUT" "medcrypt: self.pgm: " "the output would overwrite the input" 0
+run mc analyze --report self.pgm self.pgm
+expect_fail "analyze --report INPUT" "medcrypt: self.pgm: " "the report would overwrite an input" 0
+run mc analyze --stream 1 -o self.pgm self.pgm
+expect_fail "analyze --stream -o INPUT" "medcrypt: self.pgm: " "the output would overwrite the input" 0
+run mc analyze -f --stream 0 -o s.bin self.pgm
+expect_fail "analyze --stream 0" "medcrypt: " "analyze: --stream takes 1 to 4096 megabytes" 0 s.bin
+# The key and an input cannot both come from standard input; a key that
+# is a folder gets no hint meant for inputs.
+run_in self.pgm mc encrypt -k - -o s.png -
+expect_fail "encrypt -k - with the input -" "medcrypt: " \
+    "encrypt: standard input can be read only once: the key (-k -) or the input '-', not both" 0 s.png
+mkdir -p keys
+snap
+run mc encrypt -k keys self.pgm
+expect_fail "encrypt -k FOLDER" "medcrypt: keys: " "is a directory" 0 self.pgm.enc.png
+rm -rf self.pgm keys
 
 # --max-pixels moves the cap, both ways: 512 x 512 = 262144 samples.
 cp "$TESTDATA/pnm/ct_512_8bit.pgm" cap.pgm

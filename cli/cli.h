@@ -42,6 +42,9 @@ int cli_stdout_checked(int rc);
 /* A number with an optional K/M/G (binary) suffix, at most max. */
 bool cli_parse_size(const char *s, unsigned long long max, unsigned long long *out);
 
+/* The largest --max-pixels: 4G samples. */
+#define CLI_MAX_PIXELS ((unsigned long long)1 << 32)
+
 /* The largest input file read: the default pixel cap's worth of 16-bit
  * samples plus room for headers (DICOM side data, PNG overhead). */
 #define CLI_MAX_INPUT_BYTES ((size_t)3 << 30)

@@ -225,7 +225,7 @@ bool cli_parse_size(const char *s, unsigned long long max, unsigned long long *o
 
 bool cli_max_pixels_arg(const char *verb, const char *arg, unsigned long long *max_pixels)
 {
-    static const unsigned long long most = (unsigned long long)1 << 32;
+    static const unsigned long long most = CLI_MAX_PIXELS;
 
     if (!cli_parse_size(arg, most, max_pixels) || *max_pixels == 0) {
         cli_error(NULL, "%s: --max-pixels '%s': expected a number from 1 to %llu", verb, arg,
@@ -251,8 +251,10 @@ void cli_report(const char *file, const mc_ctx *ctx, mc_err err)
     const char *detail = mc_ctx_last_detail(ctx); /* e.g. the DICOM syntax, the key ids */
 
     cli_error(file, "%s%s%s", mc_strerror(err), detail[0] != '\0' ? ": " : "", detail);
-    if (err == MC_ETOOBIG && strstr(detail, "the cap is") != NULL)
-        /* over the pixel cap, not a format's own limit (a BMP over 4 GiB) */
+    /* over the pixel cap, not a format's own limit (a BMP over 4 GiB),
+     * and a cap that can still be raised */
+    if (err == MC_ETOOBIG && strstr(detail, "the cap is") != NULL &&
+        mc_ctx_max_samples(ctx) < CLI_MAX_PIXELS)
         cli_hint("raise the cap with --max-pixels N (N samples take N or 2N bytes of memory)");
 }
 

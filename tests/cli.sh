@@ -1858,6 +1858,18 @@ for v in 0 4294967297 5G -1 x 12q; do
     assert_err_is "encrypt --max-pixels '$v': one line giving the range" \
         "medcrypt: encrypt: --max-pixels '$v': expected a number from 1 to 4294967296"
 done
+# Over the largest cap there is no cap to raise: no hint that says to.
+printf 'P5\n65536 65537\n255\n' >huge.pgm
+snap
+run mc encrypt -k k.key --max-pixels 4G huge.pgm
+expect_fail "encrypt over --max-pixels 4G" "medcrypt: huge.pgm: " \
+    "65536 x 65537 pixels = 4295032832 samples; the cap is 4294967296" 0 huge.pgm.enc.png
+run mc encrypt -k k.key huge.pgm
+assert_err "encrypt over the default cap: the hint to raise it" "medcrypt: huge.pgm: " \
+    "the cap is 268435456" 1
+assert_grep "encrypt over the default cap: the hint names --max-pixels" "$R/err" \
+    '^medcrypt: hint: raise the cap with --max-pixels N'
+rm -f huge.pgm
 # info, preview and analyze read plain images under the same cap, moved
 # the same way; info describes a cipher image over the cap all the same
 # (its chunk list alone).

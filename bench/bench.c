@@ -435,8 +435,8 @@ static int bench_image(mc_ctx *ctx, const struct bench_opts *o, const char *labe
         fputs("]}", out);
     } else {
         fprintf(out, "\n%s: %ux%u, %u channel(s), %u-bit, %.2f MB of samples "
-                     "(*_threads rows: %u threads)\n",
-                label, w, h, c, bits, mb, threads);
+                     "(*_threads rows: %u thread%s)\n",
+                label, w, h, c, bits, mb, threads, threads == 1 ? "" : "s");
         fprintf(out, "  references: memcpy %.3f ms, XChaCha20-Poly1305 %.3f ms, "
                      "HMAC-SHA-512 (OpenSSL) %.3f ms\n",
                 ref_copy * 1e3, ref_aead * 1e3, ref_hmac * 1e3);
@@ -533,9 +533,10 @@ int mc_bench_run(const struct bench_opts *o, FILE *out)
                 t[BATCH_ENCRYPT][0] / t[BATCH_ENCRYPT][1], t[BATCH_AEAD][0] / t[BATCH_AEAD][1],
                 t[BATCH_HMAC][0] / t[BATCH_HMAC][1], ru.ru_maxrss);
     } else {
-        fprintf(out, "\nbatch of %d %ux%u 16-bit images: 1 thread %.3f s, %d threads %.3f s, "
+        fprintf(out, "\nbatch of %d %ux%u 16-bit images: 1 thread %.3f s, %d thread%s %.3f s, "
                      "speed-up %.2fx\n",
-                4 * threads, side, side, t[BATCH_ENCRYPT][0], threads, t[BATCH_ENCRYPT][1],
+                4 * threads, side, side, t[BATCH_ENCRYPT][0], threads, threads == 1 ? "" : "s",
+                t[BATCH_ENCRYPT][1],
                 t[BATCH_ENCRYPT][0] / t[BATCH_ENCRYPT][1]);
         fprintf(out, "  the machine on the same images, same threads: XChaCha20-Poly1305 "
                      "speed-up %.2fx, HMAC-SHA-512 %.2fx\n",

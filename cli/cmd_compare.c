@@ -50,10 +50,16 @@ static bool load(mc_ctx *ctx, size_t max_input, const char *path, mc_image **img
     return true;
 }
 
+/* As info says it: a multi-frame image (DICOM) frame by frame. */
 static void geometry(char *out, size_t size, const mc_image_info *i)
 {
-    snprintf(out, size, "%" PRIu32 " x %" PRIu32 ", %u channel%s, %u-bit", i->width,
-             i->height, (unsigned)i->channels, i->channels == 1 ? "" : "s", (unsigned)i->bits);
+    char frames[32] = "";
+
+    if (i->frames > 1)
+        snprintf(frames, sizeof frames, ", %" PRIu32 " frames", i->frames);
+    snprintf(out, size, "%" PRIu32 " x %" PRIu32 "%s, %u channel%s, %u-bit", i->width,
+             i->frames > 1 ? i->height / i->frames : i->height, frames,
+             (unsigned)i->channels, i->channels == 1 ? "" : "s", (unsigned)i->bits);
 }
 
 static unsigned sample_at(const uint8_t *s, unsigned bits, size_t i)
@@ -70,7 +76,7 @@ static unsigned sample_at(const uint8_t *s, unsigned bits, size_t i)
 static int compare(const char *p1, const char *p2, mc_image *a, mc_image *b)
 {
     mc_image_info ia, ib;
-    char ga[96], gb[96], channel[32] = "";
+    char ga[96], gb[96], channel[32] = "", where[96];
     size_t la, lb, n, px, first = SIZE_MAX, differ = 0;
     const uint8_t *sa, *sb;
 
@@ -78,8 +84,8 @@ static int compare(const char *p1, const char *p2, mc_image *a, mc_image *b)
     mc_image_get_info(b, &ib);
     geometry(ga, sizeof ga, &ia);
     geometry(gb, sizeof gb, &ib);
-    if (ia.width != ib.width || ia.height != ib.height || ia.channels != ib.channels ||
-        ia.bits != ib.bits) {
+    if (ia.width != ib.width || ia.height != ib.height || ia.frames != ib.frames ||
+        ia.channels != ib.channels || ia.bits != ib.bits) {
         printf("%s and %s differ: %s against %s\n", p1, p2, ga, gb);
         return 1;
     }
@@ -99,9 +105,16 @@ static int compare(const char *p1, const char *p2, mc_image *a, mc_image *b)
     px = first / ia.channels;
     if (ia.channels > 1)
         snprintf(channel, sizeof channel, ", channel %zu", first % ia.channels);
-    printf("%s and %s differ: %zu of %zu samples, the first at x %zu, y %zu%s: %u against %u\n",
-           p1, p2, differ, n, px % ia.width, px / ia.width, channel,
-           sample_at(sa, ia.bits, first), sample_at(sb, ia.bits, first));
+    if (ia.frames > 1) {
+        size_t frame_h = ia.height / ia.frames, y = px / ia.width;
+        snprintf(where, sizeof where, "frame %zu, x %zu, y %zu", y / frame_h + 1,
+                 px % ia.width, y % frame_h);
+    } else {
+        snprintf(where, sizeof where, "x %zu, y %zu", px % ia.width, px / ia.width);
+    }
+    printf("%s and %s differ: %zu of %zu samples, the first at %s%s: %u against %u\n", p1, p2,
+           differ, n, where, channel, sample_at(sa, ia.bits, first),
+           sample_at(sb, ia.bits, first));
     return 1;
 }
 

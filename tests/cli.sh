@@ -928,7 +928,19 @@ assert_rc 2 "compare with a missing file: exit 2"
 assert_err "compare with a missing file: one line" "medcrypt: no_such.pgm: " "No such file" 0
 run mc compare cmp_a.pgm
 assert_rc 2 "compare of one file: exit 2"
-rm -f cmp_a.pgm cmp_b.pgm cmp_c.ppm
+# A multi-frame DICOM frame by frame, as info gives it (it said 100 x 200).
+cp "$TESTDATA/dicom/rgb_16bit_2frames.dcm" cmp_f.dcm
+python3 -c 'import sys
+d = bytearray(open(sys.argv[1], "rb").read())
+d[-7] ^= 1  # the last frame, its last row: x 98, channel 2 (16-bit LE, RGB)
+open(sys.argv[2], "wb").write(d)' cmp_f.dcm cmp_g.dcm
+run mc compare cmp_f.dcm cmp_f.dcm
+assert_grep "compare of a 2-frame DICOM: its frames" "$R/out" \
+    '^cmp_f.dcm and cmp_f.dcm: the same samples \(100 x 100, 2 frames, 3 channels, 16-bit\)$'
+run mc compare cmp_f.dcm cmp_g.dcm
+assert_grep "compare of 2-frame DICOMs: the frame of the first difference" "$R/out" \
+    '^cmp_f.dcm and cmp_g.dcm differ: 1 of 60000 samples, the first at frame 2, x 98, y 99, channel 2: [0-9]+ against [0-9]+$'
+rm -f cmp_a.pgm cmp_b.pgm cmp_c.ppm cmp_f.dcm cmp_g.dcm
 
 # A large image, 16 MiB of samples: the paths only bulk data takes
 # (huge-page buffers, the output's writeback started every MiB, the PGM

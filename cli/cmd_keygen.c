@@ -30,7 +30,8 @@ static const char HELP[] =
     "    -f, --force           replace an existing KEYFILE\n"
     "    -h, --help            this help\n"
     "\n"
-    "The Aadhaar number is shown only masked (XXXX XXXX 1234) and is never stored.\n"
+    "The Aadhaar number is shown only masked (XXXX XXXX 1234) and is never stored;\n"
+    "neither it nor the date of birth shows as it is typed at the terminal.\n"
     "Given with --aadhaar it is in the shell's history and, for a moment, in ps\n"
     "for every user: on a shared machine leave it out and type it when asked, or\n"
     "give '-' and send it on standard input, as a script would:\n"
@@ -164,7 +165,9 @@ int cmd_keygen(int argc, char **argv)
         ask("Aadhaar number: ", true, aadhaar_buf, sizeof aadhaar_buf, check_aadhaar))
         aadhaar = aadhaar_buf;
     if (aadhaar != NULL && dob == NULL && isatty(STDIN_FILENO) &&
-        ask("Date of birth (YYYY-MM-DD): ", false, dob_buf, sizeof dob_buf, mc_dob_check))
+        /* Hidden too: DESIGN.md §1, a date of birth is never echoed
+         * (found in review: it showed as typed, for anyone near). */
+        ask("Date of birth (YYYY-MM-DD): ", true, dob_buf, sizeof dob_buf, mc_dob_check))
         dob = dob_buf;
     if (aadhaar == NULL || dob == NULL) {
         if (isatty(STDIN_FILENO)) /* three wrong answers, or none */

@@ -704,6 +704,13 @@ if [ -f pty.key ] && [ "$(grep -c 'Date of birth' "$R/pty.out")" = 1 ] &&
 else
     not_ok "keygen at the terminal: a bad check digit said at once and asked again ($(tr '\r\n' '  ' <"$R/pty.out" | cut -c1-300))"
 fi
+# Neither identifier shows as it is typed (DESIGN.md §1: the date of
+# birth was echoed, found in review).
+if [ -s "$R/pty.out" ] && ! grep -q '1990-05-17\|6789' "$R/pty.out"; then
+    ok "keygen at the terminal: neither the number nor the date of birth echoed"
+else
+    not_ok "keygen at the terminal: an identifier echoed ($(tr '\r\n' '  ' <"$R/pty.out" | cut -c1-300))"
+fi
 rm -f pty.key
 # A line longer than the prompt's buffer (31 characters for the date) is
 # refused whole: its rest is not taken as the next answer, which used to

@@ -27,9 +27,11 @@ static mc_analysis *analyze(struct req *r, int *status, char *problem, size_t si
     int given;
 
     *field = "image";
-    if (image == NULL || image->data.len == 0) {
+    if (req_file_state(image) != REQ_FILE_OK) {
         *status = 400;
-        snprintf(problem, size, "missing file 'image'");
+        snprintf(problem, size, "%s", req_file_state(image) == REQ_FILE_EMPTY
+                                          ? "image: the file is empty (0 bytes)"
+                                          : "missing file 'image'");
         return NULL;
     }
     if ((given = web_form_key(r, &key, field, problem, size)) < 0) {
@@ -92,8 +94,9 @@ void page_analyze_post(struct req *r)
         }
         /* The API's "missing file 'image'" is the form's "choose...". */
         form_error(&fe, field, "",
-                   image == NULL || image->data.len == 0 ? "choose an image file to analyze"
-                                                         : problem);
+                   req_file_state(image) == REQ_FILE_NONE    ? "choose an image file to analyze"
+                   : req_file_state(image) == REQ_FILE_EMPTY ? "the chosen file is empty (0 bytes)"
+                                                             : problem);
         form(r, status, &fe, web_form_has_key(r));
         form_errors_wipe(&fe);
         return;

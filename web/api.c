@@ -192,15 +192,17 @@ mc_err web_encrypt(struct req *r, const mc_key *key, const struct field *image,
      * could open it here again (from an operator's audit: a 130 KB PNG
      * of 8192 x 8192 zeros makes a 134 MB cipher image). */
     if (res->out_len > r->cfg->max_upload || r->cfg->max_upload - res->out_len < FORM_ROOM) {
-        double mib = (double)res->out_len / (1 << 20);
+        char out_size[32], max_size[32];
+        web_human_size(out_size, sizeof out_size, res->out_len);
+        web_human_size(max_size, sizeof max_size, r->cfg->max_upload);
         sodium_memzero(res->out, res->out_len);
         mc_free(res->out);
         res->out = NULL;
         res->out_len = 0;
         snprintf(res->detail, sizeof res->detail,
-                 "its cipher image would be %.1f MiB, more than this server takes back to "
-                 "decrypt (uploads up to %.1f MiB): use the medcrypt command, or a server with "
-                 "a larger --max-upload", mib, (double)r->cfg->max_upload / (1 << 20));
+                 "its cipher image would be %s, more than this server takes back to "
+                 "decrypt (uploads up to %s): use the medcrypt command, or a server with "
+                 "a larger --max-upload", out_size, max_size);
         res->whole_detail = true;
         return MC_ETOOBIG;
     }
@@ -398,8 +400,11 @@ static void api_crypt(struct req *r, bool decrypt)
     mc_key key;
     mc_err err;
 
-    if (file == NULL || file->data.len == 0) {
-        snprintf(msg, sizeof msg, "missing file '%s'", name);
+    if (req_file_state(file) != REQ_FILE_OK) {
+        if (req_file_state(file) == REQ_FILE_EMPTY)
+            snprintf(msg, sizeof msg, "%s: the file is empty (0 bytes)", name);
+        else
+            snprintf(msg, sizeof msg, "missing file '%s'", name);
         reply_json_error(r, 400, msg);
         return;
     }

@@ -1,6 +1,7 @@
 /* Byte buffers, escaping and templates for the web application. */
 #include "web.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,6 +155,16 @@ void buf_base64(struct buf *b, const uint8_t *data, size_t len)
     sodium_bin2base64(b->p + b->len, n, data, len, sodium_base64_VARIANT_ORIGINAL);
     b->len += n - 1; /* n counts the NUL */
     tail_close(b);
+}
+
+void web_human_size(char *out, size_t size, uint64_t n)
+{
+    if (n >= (uint64_t)1 << 20)
+        snprintf(out, size, "%.1f MiB", (double)n / (1 << 20));
+    else if (n >= 1024)
+        snprintf(out, size, "%.1f KiB", (double)n / 1024);
+    else
+        snprintf(out, size, "%" PRIu64 " bytes", n);
 }
 
 void buf_wipe(struct buf *b)

@@ -71,6 +71,12 @@ struct req {
 /* Fields: NULL if absent. A text field's value is field->data.p (never
  * NULL for a present field). */
 const struct field *req_field(const struct req *r, const char *name);
+/* An upload that cannot be used: REQ_FILE_NONE for a field absent or
+ * with no file chosen (a browser sends an empty part with an empty file
+ * name), REQ_FILE_EMPTY for a file of 0 bytes that was chosen (it said
+ * "missing file", found in review), REQ_FILE_OK else. */
+enum req_file { REQ_FILE_OK, REQ_FILE_NONE, REQ_FILE_EMPTY };
+enum req_file req_file_state(const struct field *f);
 /* A text field, trimmed of surrounding white space, or NULL if absent or
  * empty. Points into the field (wiped later). */
 const char *req_text(struct req *r, const char *name);

@@ -59,6 +59,9 @@ void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(print
 void buf_html(struct buf *b, const char *s);  /* HTML-escaped text */
 void buf_json(struct buf *b, const char *s);  /* a JSON string, quotes included */
 void buf_base64(struct buf *b, const uint8_t *data, size_t len);
+/* A size as people read it: "512 bytes", "50.0 KiB", "64.0 MiB" (an
+ * upload limit of 50 KiB said "0.0 MiB": found in review). */
+void web_human_size(char *out, size_t size, uint64_t n);
 /* Wipes (the buffer may hold a key or patient data) and frees. */
 void buf_wipe(struct buf *b);
 

@@ -345,11 +345,12 @@ static char *place_of(const char *output)
 }
 
 /* Puts key (taken over) into the set, under the lock; NULL if it was not
- * there, else the claim that holds it (key freed). */
-static const struct claim *claims_put(char *key, const char *input, bool is_input)
+ * there, else the slot that holds it (key freed), whose fields are read
+ * and changed under the lock only. */
+static struct claim *claims_put(char *key, const char *input, bool is_input)
 {
     uint64_t h = 1469598103934665603u; /* FNV-1a */
-    const struct claim *other = NULL;
+    struct claim *other = NULL;
     size_t i;
 
     for (const char *c = key; *c != '\0'; c++)
@@ -419,27 +420,47 @@ static bool run_works_on(const struct job *job, const char *path)
  * another input that this run works on. */
 static bool claim_output(const struct job *job, const char *input, const char *output)
 {
-    const struct claim *other;
+    struct claim *slot;
+    const char *holder;
+    bool is_input;
     char *key;
 
     if (claims.slots == NULL || (key = place_of(output)) == NULL)
         return true; /* one input, or no memory: each meets its output as before */
-    if ((other = claims_put(key, input, false)) == NULL)
+    if ((slot = claims_put(key, input, false)) == NULL)
         return true;
-    if (other->is_input) {
-        if (!run_works_on(job, other->input))
+    pthread_mutex_lock(&claims.lock);
+    is_input = slot->is_input;
+    holder = slot->input;
+    pthread_mutex_unlock(&claims.lock);
+    if (is_input && !run_works_on(job, holder)) {
+        /* The place becomes this output's, first come first served as
+         * any output's: a second output there is still refused. */
+        pthread_mutex_lock(&claims.lock);
+        if (slot->is_input) {
+            slot->is_input = false;
+            slot->input = input;
+            holder = NULL;
+        } else {
+            holder = slot->input; /* another output took it meanwhile */
+        }
+        pthread_mutex_unlock(&claims.lock);
+        if (holder == NULL)
             return true;
-        if (strcmp(output, other->input) == 0)
+        is_input = false;
+    }
+    if (is_input) {
+        if (strcmp(output, holder) == 0)
             cli_error(input, "its output %s is also an input of this run: not written",
                       output);
         else
             cli_error(input, "its output %s is %s, an input of this run: not written", output,
-                      other->input);
+                      holder);
         cli_hint("give the outputs a folder of their own with -O FOLDER");
         return false;
     }
     cli_error(input, "its output %s is also that of %s in this run: not written", output,
-              other->input);
+              holder);
     cli_hint("%s it alone, with -o OUTPUT", job->decrypt ? "decrypt" : "encrypt");
     return false;
 }

@@ -1142,6 +1142,12 @@ cp own/a.pgm.enc.png own/b.enc.png
 run mc decrypt -k k.key -f own/b.enc.png own/a.pgm.enc.png own/a.pgm
 assert_rc 1 "decrypt -f beside a run before's output: exit status 1 (it is no cipher)"
 assert_same "decrypt -f beside a run before's output: it is replaced" scan.pgm own/a.pgm
+# Given over to one output, such a place is still refused to a second.
+cp own/a.pgm.enc.png own/a.pgm.ENC.PNG
+run mc decrypt -k k.key -f -j 2 own/a.pgm.enc.png own/a.pgm.ENC.PNG own/a.pgm
+assert_grep "decrypt -f: a run before's output given over to one output only" "$R/err" \
+    "^medcrypt: own/a.pgm.(enc.png|ENC.PNG): its output own/a.pgm is also that of own/a.pgm.(enc.png|ENC.PNG) in this run: not written$"
+rm -f own/a.pgm.ENC.PNG
 cp own/b.enc.png own/a.pgm
 run mc decrypt -k k.key -f own/a.pgm.enc.png own/a.pgm
 assert_err "decrypt: an output that is another cipher of the run: refused" \

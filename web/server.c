@@ -680,42 +680,34 @@ static void workers_join(void)
     work.n_threads = 0;
 }
 
-static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
-                                     const char *value)
+/* Counts a request's header fields named one of names[] (NULL-ended). */
+struct named_fields {
+    const char *names[3];
+    unsigned n;
+};
+
+static enum MHD_Result count_named(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
 {
+    struct named_fields *f = cls;
+
     (void)kind;
     (void)value;
-    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0 ||
-        strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
-        (*(unsigned *)cls)++;
+    for (const char *const *name = f->names; *name != NULL; name++)
+        if (strcasecmp(key, *name) == 0) {
+            f->n++;
+            break;
+        }
     return MHD_YES;
 }
 
-/* The Content-Length and Transfer-Encoding fields of a request. */
-static unsigned framing_fields(struct MHD_Connection *conn)
+/* The header fields of a request named a or b (b may be NULL). */
+static unsigned fields_named(struct MHD_Connection *conn, const char *a, const char *b)
 {
-    unsigned n = 0;
+    struct named_fields f = {{a, b, NULL}, 0};
 
-    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &n);
-    return n;
-}
-
-static enum MHD_Result count_host(void *cls, enum MHD_ValueKind kind, const char *key,
-                                  const char *value)
-{
-    (void)kind;
-    (void)value;
-    if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
-        (*(unsigned *)cls)++;
-    return MHD_YES;
-}
-
-static unsigned host_fields(struct MHD_Connection *conn)
-{
-    unsigned n = 0;
-
-    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_host, &n);
-    return n;
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_named, &f);
+    return f.n;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -751,7 +743,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         /* The same section: "... or which contains more than one Host
          * header field line" (found in review: answered 200; a proxy
          * may route on one and a server on the other). */
-        if (host_fields(conn) > 1) {
+        if (fields_named(conn, MHD_HTTP_HEADER_HOST, NULL) > 1) {
             reply_error(r, 400, "a request has one Host header (RFC 9112, 3.2)");
             return queue(r);
         }
@@ -759,7 +751,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
          * one with Transfer-Encoding may be a smuggling attempt; a proxy
          * that took the other length would see a second request in this
          * body (libmicrohttpd takes the first: a security audit). */
-        if (framing_fields(conn) > 1) {
+        if (fields_named(conn, MHD_HTTP_HEADER_CONTENT_LENGTH,
+                         MHD_HTTP_HEADER_TRANSFER_ENCODING) > 1) {
             reply_error(r, 400, "a request needs one Content-Length, or Transfer-Encoding "
                                 "alone (RFC 9112, 6.3)");
             return queue(r);

@@ -1551,6 +1551,9 @@ bool cli_load_key(const char *key_file, mc_key *key)
         free(buf);
         if (err != MC_OK) {
             cli_error(key_file, "%s", mc_strerror(err));
+            if (err == MC_EKEYMANY)
+                cli_hint("one key per file: each key file's '# key id:' line says which "
+                         "images it opens");
             return false;
         }
         if (strcmp(key_file, "-") != 0)

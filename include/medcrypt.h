@@ -26,7 +26,7 @@ extern "C" {
  * each addition to this header (a call, an error code), the soname's
  * major number with an incompatible change. mc_version() is the version
  * of the library the program runs against. */
-#define MC_VERSION_STRING "0.2.0"
+#define MC_VERSION_STRING "0.3.0"
 #define MC_FORMAT_VERSION 3 /* written; versions 1 and 2 are still read */
 
 #define MC_KEY_BYTES      32  /* K: 256-bit key */
@@ -75,6 +75,7 @@ typedef enum mc_err {
     MC_ECRYPTO,         /* the crypto library failed */
     MC_EBUSY,           /* the context's admission function refused the image */
     MC_EAADHAAR_CHAR,   /* Aadhaar: a character other than a digit, space or hyphen */
+    MC_EKEYMANY,        /* a key file holding two different keys */
     MC_ERR_COUNT /* not a code: how many there are in this header; it grows
                     with new codes (appended), so a table sized by it in a
                     program fits the header it was built against only */
@@ -148,7 +149,9 @@ void mc_key_to_text(const mc_key *key, char text[MC_KEY_TEXT_BYTES]);
 /* Tolerates spaces, hyphens, case and Crockford's O/I/L look-alikes. */
 mc_err mc_key_parse(mc_key *key, const char *text) MC_WARN_UNUSED;
 /* Reads a key file's text: '#' lines are comments, the first other line
- * is the key. */
+ * is the key; other lines after it are not read, but a second, different
+ * key there (a line starting "MCK" and a digit) is MC_EKEYMANY. On failure *key is
+ * left as it was. */
 mc_err mc_key_parse_file_text(mc_key *key, const char *buf, size_t len) MC_WARN_UNUSED;
 /* A key file's text, as `medcrypt keygen -o` writes it: a comment line
  * saying what it is, "# key id: ...", "# created: " and the UTC time,

@@ -29,6 +29,7 @@ static const char *const messages[MC_ERR_COUNT] = {
     [MC_ECRYPTO] = "the crypto library failed",
     [MC_EBUSY] = "busy: not enough memory for this image now",
     [MC_EAADHAAR_CHAR] = "Aadhaar number may hold only digits, spaces and hyphens",
+    [MC_EKEYMANY] = "the key file holds more than one key",
 };
 
 const char *mc_strerror(mc_err err)

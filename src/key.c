@@ -323,10 +323,35 @@ out:
 #define KEYFILE_MAX_BYTES (64u * 1024u) /* a key file is ~100 bytes */
 #define KEYFILE_MAX_LINE 256u
 
+/* A line after the key that is a key too: "MCK" and a version digit, in
+ * any case, as mc_key_parse reads it. The same key again is no choice and
+ * passes. */
+static bool other_key_line(const mc_key *first, const char *text, size_t n)
+{
+    char line[KEYFILE_MAX_LINE + 1]; /* secret: a key text */
+    mc_key k;                        /* secret */
+    bool other;
+
+    if (n < 4 || upper(text[0]) != 'M' || upper(text[1]) != 'C' || upper(text[2]) != 'K' ||
+        text[3] < '0' || text[3] > '9')
+        return false;
+    if (n > KEYFILE_MAX_LINE || memchr(text, '\0', n) != NULL)
+        return true;
+    memcpy(line, text, n);
+    line[n] = '\0';
+    other = mc_key_parse(&k, line) != MC_OK ||
+            sodium_memcmp(k.bytes, first->bytes, MC_KEY_BYTES) != 0;
+    sodium_memzero(line, sizeof line);
+    sodium_memzero(&k, sizeof k);
+    return other;
+}
+
 mc_err mc_key_parse_file_text(mc_key *key, const char *buf, size_t len)
 {
     char line[KEYFILE_MAX_LINE + 1]; /* secret: the key text */
+    mc_key first;                    /* secret */
     size_t pos = 0;
+    bool have_key = false;
     mc_err err = MC_EKEYTEXT;
 
     if (key == NULL || (buf == NULL && len != 0))
@@ -353,15 +378,29 @@ mc_err mc_key_parse_file_text(mc_key *key, const char *buf, size_t len)
         if (start == end || buf[start] == '#')
             continue; /* blank line or comment */
 
+        if (have_key) {
+            /* Text after the key is a note and is not read, unless it is
+             * another key: two patients' keys in one file (key files
+             * joined with cat) would have us pick one silently. */
+            if (other_key_line(&first, buf + start, end - start)) {
+                err = MC_EKEYMANY;
+                break;
+            }
+            continue;
+        }
         /* The first other line is the key, whatever it holds. */
         if (end - start > KEYFILE_MAX_LINE || memchr(buf + start, '\0', end - start) != NULL)
             break; /* err stays MC_EKEYTEXT */
         memcpy(line, buf + start, end - start);
         line[end - start] = '\0';
-        err = mc_key_parse(key, line);
-        break;
+        if ((err = mc_key_parse(&first, line)) != MC_OK)
+            break;
+        have_key = true;
     }
+    if (err == MC_OK)
+        *key = first; /* on every failure the caller's key is left as it was */
     sodium_memzero(line, sizeof line);
+    sodium_memzero(&first, sizeof first);
     return err;
 }
 

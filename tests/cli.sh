@@ -1745,7 +1745,18 @@ snap
 run mc encrypt -k nokey.key scan.pgm
 expect_fail "a missing key file" "medcrypt: nokey.key: " "No such file or directory" 0 \
     scan.pgm.enc.png
-rm -f typo.key empty.key
+# Two key files joined into one: which patient's key is meant is not
+# for medcrypt to guess (the same key twice is read: test_key.c).
+{
+    cat k.key
+    printf '# key id: 0df19152d52f6d41\nMCK1-CH458XWM-X285PYDM-9ZH76BV8-7AN7C7ZB-BBZF2JHP-M5A9RNWV-8YW9R7JV\n'
+} >two.key
+chmod 600 two.key
+snap
+run mc encrypt -k two.key scan.pgm
+expect_fail "a key file holding two keys" "medcrypt: two.key: " \
+    "the key file holds more than one key" 1 scan.pgm.enc.png
+rm -f typo.key empty.key two.key
 
 # The pixel cap: a tiny header announcing 10^10 samples is refused before
 # any allocation.

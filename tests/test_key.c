@@ -680,6 +680,13 @@ static void test_key_file_text(void **state)
         "\xef\xbb\xbf# medcrypt key\n"
         "MCK1-000G40R4-0M30E209-185GR38E-1W8124GK-2GAHC5RR-34D1P70X-3RFPKYRH\r\n",
         "\xef\xbb\xbfMCK1-000G40R4-0M30E209-185GR38E-1W8124GK-2GAHC5RR-34D1P70X-3RFPKYRH",
+        /* the same key twice (a file pasted into itself) is no choice */
+        "MCK1-000G40R4-0M30E209-185GR38E-1W8124GK-2GAHC5RR-34D1P70X-3RFPKYRH\n"
+        "# again\n"
+        "  mck1 000g40r4 0m30e209 185gr38e 1w8124gk 2gahc5rr 34d1p70x 3rfpkyrh\r\n",
+        /* a note that only starts like a key */
+        "MCK1-000G40R4-0M30E209-185GR38E-1W8124GK-2GAHC5RR-34D1P70X-3RFPKYRH\n"
+        "MCKinley ward, CT room 2\n",
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         k = sentinel;
@@ -702,6 +709,27 @@ static void test_key_file_text(void **state)
          MC_EKEYVERSION},
         {"MCK1-000G40R4-0M30E209-185GR38E-1W8124GK-2GAHC5RR-34D1P70X-3RFPKYRJ\n",
          MC_EKEYCHECK},
+        /* two key files joined with cat: which patient's? */
+        {"# key id: 1f60ed538cc0209f\n"
+         "MCK1-000G40R4-0M30E209-185GR38E-1W8124GK-2GAHC5RR-34D1P70X-3RFPKYRH\n"
+         "# key id: 6f0d1e2a3b4c5d6e\n"
+         "MCK1-CH458XWM-X285PYDM-9ZH76BV8-7AN7C7ZB-BBZF2JHP-M5A9RNWV-8YW9R7JV\n",
+         MC_EKEYMANY},
+        /* a second key line mistyped, of another version, or too long is
+         * still a second key */
+        {"MCK1-000G40R4-0M30E209-185GR38E-1W8124GK-2GAHC5RR-34D1P70X-3RFPKYRH\n"
+         "MCK1-000G40R4-0M30E209-185GR38E-1W8124GK-2GAHC5RR-34D1P70X-3RFPKYRJ\n",
+         MC_EKEYMANY},
+        {"MCK1-000G40R4-0M30E209-185GR38E-1W8124GK-2GAHC5RR-34D1P70X-3RFPKYRH\n"
+         "mck2-000G40R4-0M30E209-185GR38E-1W8124GK-2GAHC5RR-34D1P70X-3RFPKYRH",
+         MC_EKEYMANY},
+        {"MCK1-000G40R4-0M30E209-185GR38E-1W8124GK-2GAHC5RR-34D1P70X-3RFPKYRH\n"
+         "MCK1-000G40R4-0M30E209-185GR38E-1W8124GK-2GAHC5RR-34D1P70X-3RFPKYRH"
+         "                                                                    "
+         "                                                                    "
+         "                                                                    "
+         "x\n",
+         MC_EKEYMANY},
         {"\n\xef\xbb\xbfMCK1-000G40R4-0M30E209-185GR38E-1W8124GK-2GAHC5RR-34D1P70X-3RFPKYRH\n",
          MC_EKEYTEXT}, /* a byte order mark only opens a file */
     };

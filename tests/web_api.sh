@@ -586,6 +586,21 @@ printf 'no key here\n' >"$R/bad.key"
 req -F "cipher=@$R/page.enc.png" -F "keyfile=@$R/bad.key" "$MAIN/decrypt"
 expect 400 "the decrypt form with a file that holds no key: 400"
 check "it says the key file is not a key" body_has "The key file: not a medcrypt key."
+# A typed key and a key file: the same key is read; two different keys
+# are refused rather than one of them taken silently.
+req -F "cipher=@$R/page.enc.png" -F "key=$PAGE_KEY" -F "keyfile=@$R/page.key" "$MAIN/decrypt"
+expect 200 "the decrypt form with the key typed and its key file"
+check "the two, the same key, open the image" body_has 'id="plain-preview"'
+grep '^#' "$R/page.key" >"$R/other.key"
+printf 'MCK1-CH458XWM-X285PYDM-9ZH76BV8-7AN7C7ZB-BBZF2JHP-M5A9RNWV-8YW9R7JV\n' >>"$R/other.key"
+req -F "cipher=@$R/page.enc.png" -F "key=$PAGE_KEY" -F "keyfile=@$R/other.key" "$MAIN/decrypt"
+expect 400 "the decrypt form with a key typed and another key's file: 400"
+check "it says the two differ, beside the file input" \
+    body_has 'id="keyfile-error" aria-live="polite">The key file holds another key than the one typed: give one of them.'
+cat "$R/page.key" "$R/other.key" >"$R/two.key"
+req -F "cipher=@$R/page.enc.png" -F "keyfile=@$R/two.key" "$MAIN/decrypt"
+expect 400 "the decrypt form with a key file holding two keys: 400"
+check "it says the file holds two keys" body_has "The key file holds more than one key."
 # The encrypt and analysis pages take the key file too (a keyboard user
 # without JavaScript has the key as a file only).
 req -F "image=@$PGM" -F "keyfile=@$R/page.key" "$MAIN/encrypt"
@@ -729,7 +744,8 @@ s = socket.create_connection((u.hostname, u.port))
 s.sendall(b'POST /api/v1/encrypt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n'
           b'Content-Type: multipart/form-data; boundary=' + b + b'\r\n'
           b'Content-Length: ' + str(len(body)).encode() + b'\r\n\r\n' + body[:1000])
-time.sleep(2)
+open(out + '.ready', 'w').close()
+time.sleep(2.5)
 s.sendall(body[1000:])
 resp = b''
 while True:
@@ -744,7 +760,7 @@ PY
     DRAIN=$!
     # A proxy's keep-alive connection, open before the stop: its next
     # request is answered, with Connection: close.
-    python3 - "$SMALL" >"$R/keepalive" 2>&1 <<'PY' &
+    python3 - "$SMALL" "$R/keepalive.ready" >"$R/keepalive" 2>&1 <<'PY' &
 import socket, sys, time, urllib.parse
 u = urllib.parse.urlsplit(sys.argv[1])
 s = socket.create_connection((u.hostname, u.port))
@@ -758,14 +774,22 @@ def get():
         data += d
     return data.decode(errors='replace').lower()
 first = get()
-time.sleep(1.5)
+open(sys.argv[2], 'w').close()
+time.sleep(2)
 second = get()
 print('first-close' if 'connection: close' in first else 'first-open',
       'second-close' if 'connection: close' in second else 'second-open',
       'answered' if second.startswith('http/1.1 200') else 'unanswered')
 PY
     KEEP=$!
-    sleep 1
+    # The stop comes once both are under way (each says so with a file),
+    # however long a loaded machine takes to start them; both then wait
+    # 2 s or more before their next step.
+    n=0
+    while [ $n -lt 100 ] && ! { [ -e "$R/drain.png.ready" ] && [ -e "$R/keepalive.ready" ]; }; do
+        sleep 0.1
+        n=$((n + 1))
+    done
     kill -TERM "$SMALL_PID" 2>/dev/null
     sleep 0.3
     check "while stopping, a new connection is refused" \

@@ -69,24 +69,38 @@ bool web_key_from_field(struct req *r, mc_key *key, const char **problem)
 int web_form_key(struct req *r, mc_key *key, const char **field, char *problem, size_t size)
 {
     const struct field *keyfile = req_field(r, "keyfile");
+    bool typed = req_text(r, "key") != NULL, file = keyfile != NULL && keyfile->data.len > 0;
+    mc_key from_file; /* secret */
     const char *why;
     mc_err err;
+    int ret = -1;
 
-    if (req_text(r, "key") != NULL) {
-        if (web_key_from_field(r, key, &why))
-            return 1;
+    if (typed && !web_key_from_field(r, key, &why)) {
         *field = "key";
         snprintf(problem, size, "key: %s", why);
         return -1;
     }
-    if (keyfile != NULL && keyfile->data.len > 0) {
-        if ((err = mc_key_parse_file_text(key, keyfile->data.p, keyfile->data.len)) == MC_OK)
-            return 1;
+    if (!file)
+        return typed ? 1 : 0;
+    err = mc_key_parse_file_text(&from_file, keyfile->data.p, keyfile->data.len);
+    if (err != MC_OK) {
         *field = "keyfile";
-        snprintf(problem, size, "the key file: %s", mc_strerror(err));
-        return -1;
+        snprintf(problem, size, err == MC_EKEYMANY ? "%s" : "the key file: %s",
+                 mc_strerror(err));
+    } else if (typed && sodium_memcmp(key->bytes, from_file.bytes, MC_KEY_BYTES) != 0) {
+        /* Both given and not the same key: taking either one silently
+         * could encrypt under, or fail to open with, the key the user
+         * did not mean. */
+        *field = "keyfile";
+        snprintf(problem, size, "the key file holds another key than the one typed: give one of them");
+    } else {
+        *key = from_file;
+        ret = 1;
     }
-    return 0;
+    sodium_memzero(&from_file, sizeof from_file);
+    if (ret < 0 && typed)
+        sodium_memzero(key, sizeof *key);
+    return ret;
 }
 
 bool web_form_has_key(struct req *r)

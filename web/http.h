@@ -130,9 +130,10 @@ bool web_key_from_field(struct req *r, mc_key *key, const char **problem);
  * 'keyfile' (the .key file the encrypt page saves or keygen writes). */
 bool web_form_has_key(struct req *r);
 /* That key: the text field 'key' (the API's, a pasted key or an uploaded
- * key file), else the upload 'keyfile'. 1: *key set (wipe it); 0: neither
- * given; -1: the one given is not a key, *field its input ("key",
- * "keyfile") and problem why ("key: ...", "the key file: ..."). */
+ * key file), or the upload 'keyfile'; both only if they hold the same key.
+ * 1: *key set (wipe it); 0: neither given; -1: the one given is not a
+ * key, or the two differ: *field the input to fix ("key", "keyfile") and
+ * problem why ("key: ...", "the key file: ..."). */
 int web_form_key(struct req *r, mc_key *key, const char **field, char *problem, size_t size);
 /* HTTP status for a library error. */
 int web_status_for(mc_err err);

@@ -556,6 +556,8 @@ static bool process(const struct job *job, const char *input)
     uint8_t *in = NULL;
     size_t in_len = 0;
     char *output = NULL, dropped[96] = "";
+    const char *dropped_what = "PNG metadata chunks";
+    unsigned orientation = 0;
     mc_image *img = NULL;
     mc_image_info info;
     mc_cipher_info ci = {0};
@@ -612,6 +614,10 @@ static bool process(const struct job *job, const char *input)
      * streamed. */
     if (!job->decrypt) {
         mc_png_dropped_chunks(in, in_len, dropped, sizeof dropped);
+        if (dropped[0] == '\0' &&
+            ((orientation = mc_jpeg_dropped_markers(in, in_len, dropped, sizeof dropped)) != 0 ||
+             dropped[0] != '\0'))
+            dropped_what = "JPEG metadata";
         /* The library takes the buffer over: a binary PGM/PPM is decoded
          * where it lies, anything else decoded, then wiped. */
         err = mc_image_decode_owned(job->ctx, in, in_len,
@@ -646,8 +652,11 @@ static bool process(const struct job *job, const char *input)
 
     /* Not a failure: said so that nobody first finds out at decryption. */
     if (ok && dropped[0] != '\0')
-        cli_error(shown_name(input), "note: not kept: its PNG metadata chunks %s (the pixels "
-                                     "are kept exactly)", dropped);
+        cli_error(shown_name(input), "note: not kept: its %s %s (the pixels are kept exactly)",
+                  dropped_what, dropped);
+    if (ok && orientation != 0)
+        cli_hint("viewers show this JPEG turned or mirrored by its EXIF orientation %u; the "
+                 "decrypted PNG shows it as stored", orientation);
 out:
     mc_image_free(img); /* wipes the samples */
     free(output);

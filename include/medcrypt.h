@@ -342,6 +342,13 @@ bool mc_is_cipher_image(const uint8_t *in, size_t in_len);
  * anything else. From the chunk headers and CRCs alone. For a note to the
  * user: the pixels come back exactly, these do not. */
 void mc_png_dropped_chunks(const uint8_t *in, size_t in_len, char *list, size_t size);
+/* The same for a JPEG's file bytes: its metadata segments, none of which
+ * its cipher image carries (the samples are encrypted; decryption writes
+ * a PNG), named once each as "EXIF (orientation 6), ICC profile, XMP,
+ * IPTC, comment, JFIF resolution, APP12". Returns the EXIF orientation if
+ * it is 2..8 (viewers show such a JPEG turned or mirrored, the decrypted
+ * PNG as stored), else 0; "" and 0 for anything but a JPEG. */
+unsigned mc_jpeg_dropped_markers(const uint8_t *in, size_t in_len, char *list, size_t size);
 
 /* ------------------------------------------------------------------ */
 /* Formats and previews (issue 5: BMP, JPEG, DICOM).                   */

@@ -2,7 +2,7 @@
  * (gray, or RGB from YCbCr/RGB) are what medcrypt encrypts; decryption
  * gives them back as a lossless PNG, since writing a JPEG again would
  * lose data (DESIGN §2 "Formats"). The JPEG's own markers (APPn, COM,
- * ICC profile) are not kept.
+ * ICC profile) are not kept; src/jpeg_meta.c names them for the user.
  *
  * References: ITU-T T.81 (JPEG), cited as "T.81"; libjpeg's libjpeg.txt
  * ("Error handling", "Decompression details") and jerror.h. */

@@ -341,6 +341,37 @@ check_bmp_jpeg_help() {
     check "encrypt --help says a JPEG decrypts to a lossless PNG" grep -q 'lossless PNG' "$R/help"
 }
 
+# A JPEG's metadata does not come back (decryption writes a PNG): the
+# encrypt says what is not kept, and an EXIF orientation that viewers
+# apply gets a hint, since the decrypted PNG shows the pixels as stored.
+check_jpeg_metadata_note() {
+    {
+        head -c 2 "$1"
+        # APP1 Exif, big-endian TIFF, IFD0: Orientation (0x0112) SHORT 1 = 6
+        printf '\377\341\000\042Exif\000\000MM\000\052\000\000\000\010'
+        printf '\000\001\001\022\000\003\000\000\000\001\000\006\000\000\000\000\000\000'
+        # COM
+        printf '\377\376\000\012scanned.'
+        tail -c +3 "$1"
+    } >turned.jpg
+    if mc encrypt -k "$KEY" turned.jpg 2>"$R/err"; then
+        check "a JPEG with EXIF and a comment: the note names them" grep -q -x \
+            'medcrypt: turned.jpg: note: not kept: its JPEG metadata EXIF (orientation 6), comment (the pixels are kept exactly)' \
+            "$R/err"
+        check "its EXIF orientation gets a hint" grep -q -x \
+            'medcrypt: hint: viewers show this JPEG turned or mirrored by its EXIF orientation 6; the decrypted PNG shows it as stored' \
+            "$R/err"
+        check "the note and the hint only" [ "$(wc -l <"$R/err")" -eq 2 ]
+    else
+        not_ok "encrypt turned.jpg ($(cat "$R/err"))"
+    fi
+    check "the cipher image written" test -s turned.jpg.enc.png
+    cp "$1" plain.jpg
+    mc encrypt -k "$KEY" plain.jpg 2>"$R/err"
+    check "testdata's JPEG (JFIF without a density): no note" [ ! -s "$R/err" ]
+    rm -f turned.jpg turned.jpg.enc.png plain.jpg plain.jpg.enc.png
+}
+
 suite_bmp_jpeg() {
     for f in "$TESTDATA"/bmp/*.bmp; do
         check_bmp_round_trip "$f"
@@ -349,6 +380,7 @@ suite_bmp_jpeg() {
         check_jpeg_round_trip "$f"
     done
     check_jpeg_truncated "$TESTDATA/jpeg/ct_512_gray.jpg"
+    check_jpeg_metadata_note "$TESTDATA/jpeg/ct_512_gray.jpg"
     check_jpeg_loaded_late
     check_bmp_jpeg_help
 }

@@ -943,6 +943,109 @@ static void test_jpeg_corrupt_scan(void **state)
 }
 
 /* CMYK: written here with jpeglib's compressor. */
+/* mc_jpeg_dropped_markers: a JPEG's metadata segments, none of which its
+ * cipher image carries, named once each; the EXIF orientation returned
+ * when viewers would turn or mirror the image. The segments spliced in
+ * after SOI change nothing in the samples. */
+static size_t put_segment(uint8_t *p, uint8_t marker, const void *body, size_t n)
+{
+    p[0] = 0xff;
+    p[1] = marker;
+    p[2] = (uint8_t)((n + 2) >> 8);
+    p[3] = (uint8_t)(n + 2);
+    memcpy(p + 4, body, n);
+    return n + 4;
+}
+
+static void test_jpeg_dropped_markers(void **state)
+{
+    /* Exif: "MM" TIFF header, IFD0 at 8 with one entry, Orientation
+     * (0x0112) SHORT 1 = 6 (CIPA DC-008 §4.6.2) */
+    static const uint8_t exif_be[] = {'E', 'x', 'i', 'f', 0, 0, 'M', 'M', 0, 42, 0, 0, 0, 8,
+                                      0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0,
+                                      0, 0, 0, 0};
+    /* the same little endian with Orientation 1, and one with a count
+     * running past the segment */
+    static const uint8_t exif_le[] = {'E', 'x', 'i', 'f', 0, 0, 'I', 'I', 42, 0, 8, 0, 0, 0,
+                                      1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, 1, 0, 0, 0,
+                                      0, 0, 0, 0};
+    static const uint8_t exif_cut[] = {'E', 'x', 'i', 'f', 0, 0, 'I', 'I', 42, 0, 8, 0, 0, 0,
+                                       9, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0};
+    static const char xmp[] = "http://ns.adobe.com/xap/1.0/\0<x:xmpmeta/>";
+    static const char icc[] = "ICC_PROFILE\0\1\1profile";
+    static const char ps[] = "Photoshop 3.0\0" "8BIM";
+    static const uint8_t jfif_dpi[] = {'J', 'F', 'I', 'F', 0, 1, 2, 1, 0, 72, 0, 72, 0, 0};
+    size_t len, n, at;
+    uint8_t *orig = read_testdata("jpeg/ct_512_gray.jpg", &len);
+    uint8_t *buf = malloc(len + 1024);
+    char list[128];
+    mc_image *a, *b;
+    (void)state;
+
+    assert_non_null(buf);
+    /* testdata's JPEG: JFIF with no physical density, nothing else */
+    assert_int_equal(mc_jpeg_dropped_markers(orig, len, list, sizeof list), 0);
+    assert_string_equal(list, "");
+
+    n = 2;
+    memcpy(buf, orig, 2);
+    n += put_segment(buf + n, 0xe0, jfif_dpi, sizeof jfif_dpi);
+    n += put_segment(buf + n, 0xe1, exif_be, sizeof exif_be);
+    n += put_segment(buf + n, 0xe1, exif_le, sizeof exif_le);
+    n += put_segment(buf + n, 0xe1, xmp, sizeof xmp - 1);
+    n += put_segment(buf + n, 0xe2, icc, sizeof icc - 1);
+    n += put_segment(buf + n, 0xe2, icc, sizeof icc - 1); /* a second ICC chunk */
+    n += put_segment(buf + n, 0xed, ps, sizeof ps - 1);
+    n += put_segment(buf + n, 0xee, "Adobe\0\0\0\0\0\0\0", 12); /* colour coding: not named */
+    n += put_segment(buf + n, 0xec, "Ducky", 5);
+    buf[n++] = 0xff; /* fill bytes before a marker (T.81 B.1.1.2) */
+    n += put_segment(buf + n, 0xfe, "scanned by", 10);
+    at = n;
+    memcpy(buf + n, orig + 2, len - 2);
+    n += len - 2;
+    assert_int_equal(mc_jpeg_dropped_markers(buf, n, list, sizeof list), 6);
+    assert_string_equal(list, "JFIF resolution, EXIF (orientation 6), XMP, ICC profile, IPTC, "
+                              "APP12, comment");
+    /* no room: whole names only */
+    assert_int_equal(mc_jpeg_dropped_markers(buf, n, list, 38), 6);
+    assert_string_equal(list, "JFIF resolution, EXIF (orientation 6)");
+    assert_int_equal(mc_jpeg_dropped_markers(buf, n, list, 15), 6);
+    assert_string_equal(list, "");
+    /* cut inside the comment: what came before is named */
+    assert_int_equal(mc_jpeg_dropped_markers(buf, at - 3, list, sizeof list), 6);
+    assert_string_equal(list, "JFIF resolution, EXIF (orientation 6), XMP, ICC profile, IPTC, "
+                              "APP12");
+    /* the samples are those of the JPEG without the segments */
+    a = decode_ok(orig, len);
+    b = decode_ok(buf, n);
+    assert_int_equal(a->samples_len, b->samples_len);
+    assert_memory_equal(a->samples, b->samples, a->samples_len);
+    mc_image_free(a);
+    mc_image_free(b);
+
+    /* Orientation 1 (as stored), and an IFD running past its segment: no
+     * orientation, the EXIF still named */
+    n = 2;
+    n += put_segment(buf + n, 0xe1, exif_le, sizeof exif_le);
+    memcpy(buf + n, orig + 2, len - 2);
+    assert_int_equal(mc_jpeg_dropped_markers(buf, n + len - 2, list, sizeof list), 0);
+    assert_string_equal(list, "EXIF");
+    n = 2;
+    n += put_segment(buf + n, 0xe1, exif_cut, sizeof exif_cut);
+    memcpy(buf + n, orig + 2, len - 2);
+    assert_int_equal(mc_jpeg_dropped_markers(buf, n + len - 2, list, sizeof list), 0);
+    assert_string_equal(list, "EXIF");
+
+    /* anything but a JPEG */
+    assert_int_equal(mc_jpeg_dropped_markers((const uint8_t *)"P5\n1 1\n255\n\0", 13, list,
+                                             sizeof list), 0);
+    assert_string_equal(list, "");
+    assert_int_equal(mc_jpeg_dropped_markers(NULL, 0, list, sizeof list), 0);
+    assert_string_equal(list, "");
+    free(buf);
+    free(orig);
+}
+
 static void test_jpeg_cmyk(void **state)
 {
     (void)state;
@@ -1126,6 +1229,7 @@ int main(void)
         cmocka_unit_test(test_jpeg_corrupt_scan),
         cmocka_unit_test(test_jpeg_digests_while_decoding),
         cmocka_unit_test(test_jpeg_cmyk),
+        cmocka_unit_test(test_jpeg_dropped_markers),
     };
     return cmocka_run_group_tests(tests, ctx_setup, ctx_teardown);
 }

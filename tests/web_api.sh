@@ -650,6 +650,23 @@ req -F "image=@$R/meta.png" -F "key=$KEY" "$MAIN/api/v1/encrypt"
 expect 200 "the API encrypts a PNG holding metadata chunks"
 check "the API names the metadata chunk not kept: X-Medcrypt-Not-Kept: prVT" \
     [ "$(header X-Medcrypt-Not-Kept)" = "prVT" ]
+# A JPEG's metadata (an EXIF orientation 6 spliced in after SOI): named
+# on the page and in the API's header; the page says how it will look.
+python3 -c 'import struct, sys
+j = open(sys.argv[1], "rb").read()
+tiff = b"MM\0*" + struct.pack(">IH", 8, 1) + struct.pack(">HHIHH", 0x0112, 3, 1, 6, 0) + b"\0" * 4
+app1 = b"Exif\0\0" + tiff
+sys.stdout.buffer.write(j[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + j[2:])' \
+    "$TESTDATA/jpeg/rgb_100x100.jpg" >"$R/turned.jpg"
+req -F "image=@$R/turned.jpg" -F "key=$KEY" "$MAIN/encrypt"
+expect 200 "the encrypt form with a JPEG holding an EXIF orientation"
+check "the page names the JPEG's metadata and says the PNG is not turned" \
+    body_has "Not kept: the JPEG's metadata EXIF (orientation 6). The pixels come back exactly; these do not. Viewers show this JPEG turned or mirrored by its EXIF orientation; the decrypted PNG shows it as stored."
+req -F "image=@$R/turned.jpg" -F "key=$KEY" "$MAIN/api/v1/encrypt"
+expect 200 "the API encrypts it"
+check "the API names it: X-Medcrypt-Not-Kept: EXIF (orientation 6)" \
+    [ "$(header X-Medcrypt-Not-Kept)" = "EXIF (orientation 6)" ]
+req -F "image=@$R/meta.png" -F "key=$KEY" "$MAIN/api/v1/encrypt"
 cp "$R/b" "$R/meta.enc.png"
 req -F "cipher=@$R/meta.enc.png" -F "key=$KEY" "$MAIN/api/v1/decrypt"
 expect 200 "the API decrypts it"

@@ -223,10 +223,17 @@ mc_err web_encrypt(struct req *r, const mc_key *key, const struct field *image,
     snprintf(res->filename, sizeof res->filename, "%s.enc.png", name);
     res->mime = "image/png";
     mc_key_id_hex(key, res->key_id);
-    /* A PNG's metadata the cipher image does not carry (docs/FORMAT.md
-     * §3): said as the command says it, on the page and in a header. */
+    /* A PNG's or a JPEG's metadata the cipher image does not carry
+     * (docs/FORMAT.md §3): said as the command says it, on the page and
+     * in a header. */
     mc_png_dropped_chunks((const uint8_t *)image->data.p, image->data.len, res->dropped,
                           sizeof res->dropped);
+    if (res->dropped[0] == '\0') {
+        res->orientation = mc_jpeg_dropped_markers((const uint8_t *)image->data.p,
+                                                   image->data.len, res->dropped,
+                                                   sizeof res->dropped);
+        res->dropped_jpeg = res->dropped[0] != '\0';
+    }
     return MC_OK;
 }
 

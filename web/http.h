@@ -112,7 +112,10 @@ struct crypt_result {
     bool whole_detail;   /* the detail is the whole message: encrypt refused
                           * a cipher image it could not take back to decrypt,
                           * or the memory budget refused the image */
-    char dropped[96];    /* encrypt: a PNG's metadata chunks not kept, or "" */
+    char dropped[96];    /* encrypt: a PNG's metadata chunks or a JPEG's
+                          * metadata not kept, or "" */
+    bool dropped_jpeg;   /* dropped names a JPEG's metadata */
+    unsigned orientation; /* a JPEG's EXIF orientation 2..8 (not kept), or 0 */
 };
 void crypt_result_free(struct crypt_result *res);
 /* The message of a failed web_encrypt or web_decrypt: the library's,

@@ -306,10 +306,16 @@ void page_encrypt_post(struct req *r)
                            "download it below.</p>");
     }
     if (res.dropped[0] != '\0') {
-        buf_puts(&dropped, "<p class=\"note\" id=\"dropped-chunks\">Not kept: the PNG's metadata "
-                           "chunks ");
+        buf_puts(&dropped, res.dropped_jpeg ? "<p class=\"note\" id=\"dropped-chunks\">Not kept: "
+                                              "the JPEG's metadata "
+                                            : "<p class=\"note\" id=\"dropped-chunks\">Not kept: "
+                                              "the PNG's metadata chunks ");
         buf_html(&dropped, res.dropped);
-        buf_puts(&dropped, ". The pixels come back exactly; these do not.</p>");
+        buf_puts(&dropped, ". The pixels come back exactly; these do not.");
+        if (res.orientation != 0)
+            buf_puts(&dropped, " Viewers show this JPEG turned or mirrored by its EXIF "
+                               "orientation; the decrypted PNG shows it as stored.");
+        buf_puts(&dropped, "</p>");
     }
     if (generated) {
         /* "XXXX XXXX 0124" is read aloud as a row of X's: screen readers

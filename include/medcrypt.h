@@ -525,7 +525,9 @@ mc_err mc_metric_pairs(const mc_plane *p, mc_direction dir, size_t n_pairs, uint
  * F = 2^bits - 1, T = number of samples. */
 mc_err mc_metric_npcr_uaci(const mc_plane *a, const mc_plane *b, double *npcr, double *uaci);
 /* Wu, Noonan, Agaian (2011) critical values for n_samples samples of
- * `bits` bits at significance alpha (0.05, 0.01, 0.001, ...):
+ * `bits` bits at significance alpha (0.05, 0.01, 0.001, ...); NPCR's from
+ * the exact binomial tail where under 20 equal samples are expected
+ * (docs/METRICS.md):
  * NPCR passes if NPCR >= *npcr_star (percent); UACI passes if it lies in
  * [*uaci_lo, *uaci_hi] (percent). */
 mc_err mc_npcr_critical(uint64_t n_samples, uint8_t bits, double alpha, double *npcr_star);

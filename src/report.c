@@ -45,6 +45,7 @@ typedef struct chan_stats {
 typedef struct plot_data {
     double hist[PLOT_BINS];
     uint32_t px[N_DIRS][N_PAIRS], py[N_DIRS][N_PAIRS];
+    bool no_pairs[N_DIRS]; /* one row or one column: nothing to draw */
 } plot_data;
 
 typedef struct diff_stats {
@@ -59,7 +60,7 @@ typedef struct stage_result {
 } stage_result;
 
 struct mc_analysis {
-    uint32_t width, height;
+    uint32_t width, height, frames; /* frames stacked in height */
     uint8_t channels, bits;
     mc_format format;
     uint64_t seed;
@@ -147,6 +148,7 @@ static mc_err channel_stats(const mc_image *img, unsigned c, uint64_t seed, chan
                                 plot->px[d], plot->py[d]) != MC_OK) {
                 memset(plot->px[d], 0, sizeof plot->px[d]);
                 memset(plot->py[d], 0, sizeof plot->py[d]);
+                plot->no_pairs[d] = true;
             }
     }
 out:
@@ -335,6 +337,7 @@ mc_err mc_analyze_ex(mc_ctx *ctx, const mc_key *key, const mc_image *plain,
     }
     a->width = plain->width;
     a->height = plain->height;
+    a->frames = plain->frames > 0 ? plain->frames : 1;
     a->channels = plain->channels;
     a->bits = plain->bits;
     a->format = plain->format;
@@ -656,9 +659,9 @@ mc_err mc_analysis_json(const mc_analysis *a, char **out, size_t *out_len)
 
     if (a == NULL || out == NULL)
         return MC_EINVAL;
-    sb_printf(&b, "{\"image\":{\"width\":%u,\"height\":%u,\"channels\":%u,\"bits\":%u,"
-                  "\"format\":\"%s\",\"signed_read_unsigned\":%s},",
-              a->width, a->height, a->channels, a->bits, mc_format_name(a->format),
+    sb_printf(&b, "{\"image\":{\"width\":%u,\"height\":%u,\"frames\":%u,\"channels\":%u,"
+                  "\"bits\":%u,\"format\":\"%s\",\"signed_read_unsigned\":%s},",
+              a->width, a->height, a->frames, a->channels, a->bits, mc_format_name(a->format),
               a->signed_dicom ? "true" : "false");
     sb_printf(&b, "\"key\":{\"random\":%s,\"key_id\":\"%s\"},\"seed\":%llu,",
               a->random_key ? "true" : "false", a->key_id, (unsigned long long)a->seed);
@@ -887,8 +890,12 @@ mc_err mc_analysis_text(const mc_analysis *a, char **out, size_t *out_len)
 
     if (a == NULL || out == NULL)
         return MC_EINVAL;
-    sb_printf(&b, "image: %ux%u, %u channel%s, %u bits per sample (%s)\n", a->width, a->height,
-              a->channels, a->channels > 1 ? "s" : "", a->bits, mc_format_name(a->format));
+    sb_printf(&b, "image: %ux%u", a->width, a->height);
+    if (a->frames > 1) /* measured as one image: pairs straddle the frames */
+        sb_printf(&b, " (%u frames of %ux%u, stacked)", a->frames, a->width,
+                  a->height / a->frames);
+    sb_printf(&b, ", %u channel%s, %u bits per sample (%s)\n", a->channels,
+              a->channels > 1 ? "s" : "", a->bits, mc_format_name(a->format));
     if (a->random_key)
         sb_printf(&b, "key: a fresh random key (key id %s): no key was given\n", a->key_id);
     else
@@ -1015,7 +1022,7 @@ static void h_hist(sb *b, int fig, const char *title, const double *hist, unsign
 }
 
 static void h_scatter(sb *b, int fig, const char *title, const uint32_t *x, const uint32_t *y,
-                      unsigned bits, double r)
+                      bool no_pairs, unsigned bits, double r)
 {
     const double S = 220;
     uint32_t top = 0, range = 256;
@@ -1037,9 +1044,15 @@ static void h_scatter(sb *b, int fig, const char *title, const uint32_t *x, cons
                  "width=\"%.0f\" height=\"%.0f\" fill=\"#fff\" stroke=\"#999\"/><path "
                  "stroke=\"#b0402a\" stroke-width=\"1.6\" stroke-linecap=\"round\" d=\"",
               S + 4, S + 4, S + 4, S + 4, fig, S + 4, S + 4);
-    for (int i = 0; i < N_PAIRS; i++)
+    for (int i = 0; i < N_PAIRS && !no_pairs; i++)
         sb_printf(b, "M%.1f %.1fh0", x[i] * scale, S - y[i] * scale);
     sb_printf(b, "\"/></svg><figcaption id=\"fig-%d\">%s", fig, title);
+    if (no_pairs) {
+        /* a review found 2000 dots drawn at (0, 0) for a 1x1 image */
+        sb_puts(b, ": no such neighbours in an image one sample wide or high, nothing to "
+                   "draw.</figcaption></figure>\n");
+        return;
+    }
     if (range < (1u << bits))
         sb_printf(b, " (values 0&ndash;%u)", range - 1);
     if (isnan(r))
@@ -1167,10 +1180,13 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
                   "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
                   "<title>medcrypt security analysis</title><style>%s</style></head><body>\n",
               HTML_STYLE);
-    sb_printf(&b, "<h1>medcrypt security analysis</h1>\n<p>Image: %u &times; %u, %u channel%s, "
-                  "%u bits per sample (%s). ",
-              a->width, a->height, a->channels, a->channels > 1 ? "s" : "", a->bits,
-              mc_format_name(a->format));
+    sb_printf(&b, "<h1>medcrypt security analysis</h1>\n<p>Image: %u &times; %u", a->width,
+              a->height);
+    if (a->frames > 1)
+        sb_printf(&b, " (%u frames of %u &times; %u, measured stacked as one image)", a->frames,
+                  a->width, a->height / a->frames);
+    sb_printf(&b, ", %u channel%s, %u bits per sample (%s). ", a->channels,
+              a->channels > 1 ? "s" : "", a->bits, mc_format_name(a->format));
     if (a->random_key)
         sb_printf(&b, "Key: <strong>a fresh random key</strong> (no key was given; key id "
                       "<code>%s</code>). ",
@@ -1215,14 +1231,14 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
                 "diagonal; in a cipher image they fill the square.</p>\n<div>");
     for (int d = 0; d < N_DIRS; d++) {
         snprintf(t, sizeof t, "Plain, %s", DIR_NAMES[d]);
-        h_scatter(&b, 3 + d, t, a->plot_plain->px[d], a->plot_plain->py[d], a->bits,
-                  a->plain[0].corr[d]);
+        h_scatter(&b, 3 + d, t, a->plot_plain->px[d], a->plot_plain->py[d],
+                  a->plot_plain->no_pairs[d], a->bits, a->plain[0].corr[d]);
     }
     sb_puts(&b, "</div><div>");
     for (int d = 0; d < N_DIRS; d++) {
         snprintf(t, sizeof t, "Cipher, %s", DIR_NAMES[d]);
-        h_scatter(&b, 3 + N_DIRS + d, t, a->plot_cipher->px[d], a->plot_cipher->py[d], a->bits,
-                  a->cipher[0].corr[d]);
+        h_scatter(&b, 3 + N_DIRS + d, t, a->plot_cipher->px[d], a->plot_cipher->py[d],
+                  a->plot_cipher->no_pairs[d], a->bits, a->cipher[0].corr[d]);
     }
     sb_puts(&b, "</div>\n<h2>Statistics of the images</h2>\n<p>Each test's critical value is "
                 "at &alpha; = 0.05: truly random data fails each test one time in twenty, so "
@@ -1265,8 +1281,9 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
     h_pass(&b, !isnan(a->aval_lo), a->diff.aval_key >= a->aval_lo && a->diff.aval_key <= a->aval_hi);
     sb_puts(&b, "</tr>\n");
     h_table_end(&b);
-    h_table(&b, "NPCR and UACI critical values (Wu, Noonan, Agaian 2011) for this size and "
-                "depth");
+    h_table(&b, "NPCR and UACI critical values for this size and depth (Wu, Noonan, Agaian "
+                "2011; NPCR's from the exact binomial tail where under 20 equal samples are "
+                "expected)");
     sb_puts(&b, "<tr><th scope=\"col\">&alpha;</th><th scope=\"col\">NPCR &ge;</th>"
                 "<th scope=\"col\">UACI in</th></tr>\n");
     for (int i = 0; i < N_ALPHAS; i++) {
@@ -1359,7 +1376,9 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
             "lower-right neighbour: near 1 for a real image, near 0 for a good cipher image.</dd>\n"
             "<dt>NPCR and UACI</dt><dd>Change one bit of the plain image, encrypt again: NPCR is "
             "the share of samples that change, UACI the mean size of the change. The critical "
-            "values (Wu, Noonan, Agaian 2011) are what two independent random images give.</dd>\n"
+            "values (Wu, Noonan, Agaian 2011, or for NPCR the exact binomial tail where two random "
+            "images are expected to share under 20 samples) are what two independent random "
+            "images give.</dd>\n"
             "<dt>Avalanche</dt><dd>The share of cipher bits that flip when one bit of the plain "
             "image or of the key flips: ideally half.</dd>\n"
             "<dt>Key sensitivity</dt><dd>Decrypting with a key one bit off must give noise "

@@ -384,6 +384,33 @@ if pyjson "[d['critical']['correlation_all_05'][k] is None for k in ('horizontal
 else
     not_ok "1x13: correlation bounds ($(grep -o '\"correlation_[a-z]*_05\":[^}]*}*' corr13.json | head -3))"
 fi
+# Its report draws no scatter plot for the directions without pairs (it
+# drew 2000 dots at the origin) and says why.
+run "$MC" analyze -k k.key --report r13.html "$TESTDATA/png/edge_13x1_rgb8.png"
+assert_rc 0 "analyze --report of a 13x1 image"
+if grep -q 'Plain, horizontal: no such neighbours in an image one sample wide or high' r13.html &&
+    grep -q 'Cipher, diagonal: no such neighbours' r13.html &&
+    ! grep -q 'Plain, vertical: no such' r13.html && [ "$(grep -o ' d=""' r13.html | wc -l)" -eq 4 ]; then
+    ok "13x1 report: no dots for the directions without pairs, and why"
+else
+    not_ok "13x1 report: $(grep -o 'Plain, [a-z]*[^<]*' r13.html | head -3 | tr '\n' '|')"
+fi
+rm -f r13.html
+
+# A multi-frame image is measured as its frames stacked: the outputs say so.
+run "$MC" analyze --json -k k.key "$TESTDATA/dicom/rgb_16bit_2frames.dcm"
+if pyjson "d['image']['frames'] == 2 and d['image']['height'] == 200" out; then
+    ok "2-frame DICOM: the JSON gives the frames"
+else
+    not_ok "2-frame DICOM: the JSON gives the frames ($(head -c 120 out))"
+fi
+run "$MC" analyze -k k.key "$TESTDATA/dicom/rgb_16bit_2frames.dcm"
+if grep -q -x 'image: 100x200 (2 frames of 100x100, stacked), 3 channels, 16 bits per sample (dicom)' out
+then
+    ok "2-frame DICOM: the table says the frames are stacked"
+else
+    not_ok "2-frame DICOM: the table says the frames are stacked ($(head -1 out))"
+fi
 
 # 12-bit PGM (16-bit samples, 65536 bins).
 run "$MC" encrypt -k k.key -o c12.png "$PGM12"

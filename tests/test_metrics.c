@@ -181,6 +181,31 @@ static void test_correlation(void **state)
         assert_int_equal(mc_metric_correlation(&q, MC_DIR_VERTICAL, 0, 0, &r), MC_OK);
         NEAR(r, 1.0, 1e-12);
     }
+    /* 2048x2048 16-bit, all 65535 but six samples of 65534 (a review's
+     * case): with a = 65535 - v the horizontal pairs have S_a = S_b = 6,
+     * S_ab = 3 and S_aa = 6 over n = 2047 * 2048 pairs, so r = (3 - 36/n)
+     * / (6 - 36/n) = 0.4999993; the vertical pairs have S_a = 6, S_b = 4
+     * (two of the six are in the first row), S_ab = 0, S_aa = 6, S_bb = 4:
+     * r = -(24/n) / sqrt((6 - 36/n)(4 - 16/n)) = -1.17e-6. With S_xy past
+     * 2^53 the sums must be centred exactly (0.6667 and 0 before). */
+    {
+        uint16_t *big = malloc(2048u * 2048u * sizeof *big);
+        static const uint32_t at[6] = {1000, 1001, 70000, 500000, 500001, 500002};
+        double n = 2047.0 * 2048.0;
+        mc_plane q = plane16(big, 2048, 2048);
+
+        assert_non_null(big);
+        for (size_t i = 0; i < 2048u * 2048u; i++)
+            big[i] = 65535;
+        for (int i = 0; i < 6; i++)
+            big[at[i]] = 65534;
+        assert_int_equal(mc_metric_correlation(&q, MC_DIR_HORIZONTAL, 0, 0, &r), MC_OK);
+        NEAR(r, (3 - 36 / n) / (6 - 36 / n), 1e-13);
+        assert_int_equal(mc_metric_correlation(&q, MC_DIR_VERTICAL, 0, 0, &r), MC_OK);
+        NEAR(r, -(24 / n) / sqrt((6 - 36 / n) * (4 - 16 / n)), 1e-18);
+        assert_true(r < 0);
+        free(big);
+    }
     /* Pearson on sequences: y = 2x + 3 (r = 1), y = -x (r = -1). */
     for (int i = 0; i < 5; i++)
         y[i] = 2 * x[i] + 3;
@@ -418,6 +443,11 @@ static void test_critical_values(void **state)
     NEAR(mc_normal_quantile(0.975), 1.9599639845400536, 1e-12);
     NEAR(mc_normal_quantile(0.95), 1.6448536269514722, 1e-12);
     NEAR(mc_normal_quantile(1e-10), -6.361340902404056, 1e-9);
+    /* the far upper tail, where Phi(x) - p cancelled (2.9e-9 off before);
+     * the references are mpmath's, 40 digits, for the doubles given */
+    NEAR(mc_normal_quantile(1 - 1e-10), 6.3613408896974219, 1e-12);
+    NEAR(mc_normal_quantile(1 - 1e-15), 7.9414444874159788, 1e-12);
+    NEAR(mc_normal_quantile(0.9995), 3.2905267314919258, 1e-12);
     NEAR(mc_normal_quantile(0.5), 0.0, 1e-15);
     assert_true(isnan(mc_normal_quantile(2.0)));
 

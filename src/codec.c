@@ -168,6 +168,8 @@ mc_err mc_image_decode(mc_ctx *ctx, const uint8_t *buf, size_t len, const char *
         *out = img;
         return MC_OK;
     }
+    if (!tried && mc__pnm_kin(ctx, buf, len))
+        return MC_EUNSUPPORTED;
     mc__ctx_detail(ctx, "%s", first_detail);
     return first_err;
 }

@@ -200,7 +200,8 @@ struct png_layout {
     uint8_t channels, bits;
 };
 
-static mc_err layout_of(spng_ctx *sc, const struct spng_ihdr *ihdr, struct png_layout *lay)
+static mc_err layout_of(spng_ctx *sc, const struct spng_ihdr *ihdr, struct png_layout *lay,
+                        int *e_out)
 {
     struct spng_trns trns;
     int e;
@@ -235,6 +236,7 @@ static mc_err layout_of(spng_ctx *sc, const struct spng_ihdr *ihdr, struct png_l
             lay->fmt = SPNG_FMT_RGB8;
             lay->channels = 3;
         } else {
+            *e_out = e; /* for the detail */
             return map_spng_error(e);
         }
         lay->bits = 8;
@@ -391,7 +393,7 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
         err = map_spng_error(e);
         goto out;
     }
-    if ((err = layout_of(sc, &ihdr, &lay)) != MC_OK)
+    if ((err = layout_of(sc, &ihdr, &lay, &e)) != MC_OK)
         goto out;
     if ((err = mc__geometry_check(ctx, ihdr.width, ihdr.height, lay.channels, lay.bits,
                                   &samples_len)) != MC_OK)
@@ -459,6 +461,11 @@ out:
      * container decides what broken means (an API audit). */
     if (err == MC_ETOOBIG && e == SPNG_ECHUNK_LIMITS && want != NULL)
         err = MC_EFORMAT;
+    /* Why a plain PNG was refused, as the other readers say it: "not an
+     * image medcrypt can read" alone left a user with a bad CRC or a
+     * missing PLTE guessing (a review). */
+    if (err == MC_EFORMAT && want == NULL && e != SPNG_OK)
+        mc__ctx_detail(ctx, "libspng: %s", spng_strerror(e));
     mc__chunk_hasher_abort(hasher); /* before the samples it reads go */
     free(chunk);
     mc_image_free(img); /* wipes partially decoded samples */

@@ -562,5 +562,9 @@ mc_err mc__pnm_encode(const mc_image *img, uint8_t **out, size_t *out_len);
  * forms whole, in one call); MC_EIO if write fails. */
 mc_err mc__pnm_encode_to(const mc_image *img, mc_write_fn write, void *user);
 bool mc__pnm_sniff(const uint8_t *buf, size_t len);
+/* Netpbm's other formats (PBM P1/P4, PAM P7), which medcrypt does not
+ * read: true, with the detail set, for MC_EUNSUPPORTED rather than "not
+ * an image". */
+bool mc__pnm_kin(const mc_ctx *ctx, const uint8_t *buf, size_t len);
 
 #endif /* MC_INTERNAL_H */

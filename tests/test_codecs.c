@@ -590,6 +590,12 @@ static void test_png_errors(void **state)
     assert_int_equal(mc_image_decode(ctx, hdr, n, NULL, &img), MC_EFORMAT);
     n = header_only_png(hdr, 1, 1, 8, 5);
     assert_int_equal(mc_image_decode(ctx, hdr, n, NULL, &img), MC_EFORMAT);
+    /* each says why, in libspng's words (a review: the other readers
+     * did, the PNG reader gave no reason) */
+    assert_string_equal(mc_ctx_last_detail(ctx), "libspng: invalid color type");
+    n = header_only_png(hdr, 1, 1, 16, 3); /* a palette of 16 bits */
+    assert_int_equal(mc_image_decode(ctx, hdr, n, NULL, &img), MC_EFORMAT);
+    assert_string_equal(mc_ctx_last_detail(ctx), "libspng: invalid bit depth");
     /* a valid header without image data */
     n = header_only_png(hdr, 4, 4, 8, 0);
     assert_int_not_equal(mc_image_decode(ctx, hdr, n, NULL, &img), MC_OK);
@@ -628,6 +634,7 @@ static void test_png_errors(void **state)
     memcpy(copy, buf, len);
     copy[8 + 8 + 13] ^= 0x01;
     assert_int_equal(mc_image_decode(ctx, copy, len, NULL, &img), MC_EFORMAT);
+    assert_string_equal(mc_ctx_last_detail(ctx), "libspng: invalid chunk checksum");
     /* A wrong zlib Adler-32 under intact chunk CRCs is not checked
      * (src/codec_png.c says why): the last IDAT's last 4 bytes are the
      * stream's Adler-32 (RFC 1950); one flipped, its CRC recomputed, the
@@ -1393,6 +1400,13 @@ static void test_pnm_header_syntax(void **state)
     assert_int_equal(sample_at(img, 0), 256);
     mc_image_free(img);
 
+    /* a comment right after the magic number (netpbm reads it: pgm(5)
+     * allows one anywhere before the raster) */
+    img = pnm_same_bytes(ctx, S("P5#made by hand\n2 1 255\n\x01\x02"));
+    assert_geometry(img, 2, 1, 1, 8);
+    assert_int_equal(sample_at(img, 1), 2);
+    mc_image_free(img);
+
     /* a multi-image file keeps its second image as trailer */
     img = pnm_same_bytes(ctx, S("P5\n2 1\n255\n\x10\x20P5\n1 1\n255\n\x30"));
     assert_geometry(img, 2, 1, 1, 8);
@@ -1574,8 +1588,14 @@ static void test_pnm_errors(void **state)
         C("P5\n", MC_ETRUNCATED, "the file ends in the header, at its width"),
         C("P5", MC_EFORMAT, ""), /* no whitespace after magic */
         C("P5x 1 1 255\n\0", MC_EFORMAT, ""),
-        C("P4\n1 1\n\0", MC_EFORMAT, ""), /* PBM: not supported */
-        C("P7\nWIDTH 1\n", MC_EFORMAT, ""), /* PAM: not supported */
+        /* netpbm's other formats: said so, not "not an image" */
+        C("P4\n1 1\n\0", MC_EUNSUPPORTED,
+          "a PBM bitmap (P4): medcrypt reads PGM (P2, P5) and PPM (P3, P6)"),
+        C("P1#c\n1 1\n0", MC_EUNSUPPORTED,
+          "a PBM bitmap (P1): medcrypt reads PGM (P2, P5) and PPM (P3, P6)"),
+        C("P7\nWIDTH 1\n", MC_EUNSUPPORTED,
+          "a PAM image (P7): medcrypt reads PGM (P2, P5) and PPM (P3, P6)"),
+        C("P7x", MC_EFORMAT, ""),
 #undef C
     };
 

@@ -589,6 +589,9 @@ static void test_bmp_hostile(void **state)
     RESET();
     put32(b + 14, 12); /* OS/2 BITMAPCOREHEADER */
     assert_int_equal(bmp_err(b, len), MC_EUNSUPPORTED);
+    put32(b + 14, 16); /* OS/2 2.x, short form: named too (was "not an image") */
+    assert_int_equal(bmp_err(b, len), MC_EUNSUPPORTED);
+    assert_string_equal(mc_ctx_last_detail(ctx), "OS/2 bitmap header (16 bytes) is not supported");
     put32(b + 14, 41); /* no such header */
     assert_int_equal(bmp_err(b, len), MC_EFORMAT);
     put32(b + 14, 0xffffffffu);

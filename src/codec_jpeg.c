@@ -3,6 +3,7 @@
  * gives them back as a lossless PNG, since writing a JPEG again would
  * lose data (DESIGN §2 "Formats"). The JPEG's own markers (APPn, COM,
  * ICC profile) are not kept; src/jpeg_meta.c names them for the user.
+ * libjpeg's own buffers are wiped before they are freed (src/jpeg_mem.c).
  *
  * References: ITU-T T.81 (JPEG), cited as "T.81"; libjpeg's libjpeg.txt
  * ("Error handling", "Decompression details") and jerror.h. */
@@ -206,6 +207,10 @@ static mc_err decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, struct j
         return map_code(j->err.code);
     j->lib->jpeg_CreateDecompress(ci, JPEG_LIB_VERSION, sizeof *ci); /* jpeg_create_decompress */
     j->created = true;
+    /* libjpeg's buffers hold decoded rows and coefficients: wiped before
+     * they are freed (jpeg_mem.c) */
+    if (!mc__jpeg_track((j_common_ptr)ci))
+        return MC_ENOMEM;
     j->lib->jpeg_mem_src(ci, buf, (unsigned long)len);
     if (j->lib->jpeg_read_header(ci, TRUE) != JPEG_HEADER_OK)
         return MC_ETRUNCATED; /* tables only, no image */

@@ -536,6 +536,17 @@ extern const uint8_t mc__png_iend[12];
 bool mc__bmp_sniff(const uint8_t *buf, size_t len);
 mc_err mc__bmp_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out);
 mc_err mc__bmp_encode(const mc_image *img, uint8_t **out, size_t *out_len);
+/* jpeg_mem.c: libjpeg's memory manager, wrapped so that every block it
+ * hands out is wiped before its pool is freed (libjpeg frees as it is).
+ * Call right after jpeg_CreateDecompress; takes cinfo->client_data.
+ * false: out of memory, nothing installed. */
+/* How much of the stack below a frame sodium_stackzero() clears after a
+ * library has worked on plain samples there (libspng, zlib): their
+ * frames take a few KiB. */
+#define MC__STACK_WIPE (32u * 1024u)
+
+struct jpeg_common_struct;
+bool mc__jpeg_track(struct jpeg_common_struct *cinfo);
 bool mc__jpeg_sniff(const uint8_t *buf, size_t len);
 mc_err mc__jpeg_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out);
 bool mc__dicom_sniff(const uint8_t *buf, size_t len);

@@ -1049,6 +1049,152 @@ static void test_jpeg_dropped_markers(void **state)
     free(orig);
 }
 
+/* jpeg_mem.c over a stand-in for libjpeg's memory manager that checks,
+ * when a pool is freed, that no byte of data written into what it handed
+ * out for that pool is left: what libjpeg's own frees would leave in the
+ * heap. Its sample rows
+ * are padded to 64 bytes as libjpeg-turbo pads them for its SIMD code. */
+struct fake_block {
+    uint8_t *p;
+    size_t n;
+    int pool;
+};
+static struct fake_block fake_blocks[64];
+static size_t fake_n;
+static int fake_freed_dirty; /* data bytes (0xa5) found not wiped at free_pool */
+
+static uint8_t *fake_alloc(int pool, size_t n)
+{
+    uint8_t *p = malloc(n);
+    assert_non_null(p);
+    assert_true(fake_n < 64);
+    fake_blocks[fake_n++] = (struct fake_block){p, n, pool};
+    return p;
+}
+
+static void *fake_alloc_small(j_common_ptr c, int pool, size_t n)
+{
+    (void)c;
+    return fake_alloc(pool, n);
+}
+
+static JSAMPARRAY fake_alloc_sarray(j_common_ptr c, int pool, JDIMENSION per_row, JDIMENSION rows)
+{
+    size_t stride = ((size_t)per_row + 63) / 64 * 64;
+    JSAMPARRAY a = fake_alloc_small(c, pool, rows * sizeof *a);
+    uint8_t *chunk = fake_alloc(pool, stride * rows);
+    for (JDIMENSION r = 0; r < rows; r++)
+        a[r] = chunk + r * stride;
+    return a;
+}
+
+static JBLOCKARRAY fake_alloc_barray(j_common_ptr c, int pool, JDIMENSION per_row, JDIMENSION rows)
+{
+    JBLOCKARRAY a = fake_alloc_small(c, pool, rows * sizeof *a);
+    JBLOCKROW chunk = (JBLOCKROW)fake_alloc(pool, (size_t)per_row * rows * sizeof(JBLOCK));
+    for (JDIMENSION r = 0; r < rows; r++)
+        a[r] = chunk + (size_t)r * per_row;
+    return a;
+}
+
+/* A virtual array is its whole buffer at once here (jmemnobs.c too). */
+static jvirt_barray_ptr fake_request_virt_barray(j_common_ptr c, int pool, boolean zero,
+                                                 JDIMENSION per_row, JDIMENSION rows,
+                                                 JDIMENSION maxaccess)
+{
+    (void)zero;
+    (void)maxaccess;
+    return (jvirt_barray_ptr)fake_alloc_barray(c, pool, per_row, rows);
+}
+
+static JBLOCKARRAY fake_access_virt_barray(j_common_ptr c, jvirt_barray_ptr h, JDIMENSION start,
+                                           JDIMENSION n, boolean writable)
+{
+    (void)c;
+    (void)n;
+    (void)writable;
+    return (JBLOCKARRAY)h + start;
+}
+
+static void fake_free_pool(j_common_ptr c, int pool)
+{
+    size_t keep = 0;
+    (void)c;
+    for (size_t i = 0; i < fake_n; i++) {
+        if (fake_blocks[i].pool != pool) {
+            fake_blocks[keep++] = fake_blocks[i];
+            continue;
+        }
+        for (size_t k = 0; k < fake_blocks[i].n; k++)
+            fake_freed_dirty += fake_blocks[i].p[k] == 0xa5; /* not the row pointers */
+        free(fake_blocks[i].p);
+    }
+    fake_n = keep;
+}
+
+static void fake_self_destruct(j_common_ptr c)
+{
+    fake_free_pool(c, JPOOL_IMAGE);
+    fake_free_pool(c, JPOOL_PERMANENT);
+}
+
+static void test_jpeg_memory_wiped(void **state)
+{
+    struct jpeg_memory_mgr mem = {
+        .alloc_small = fake_alloc_small,
+        .alloc_large = fake_alloc_small,
+        .alloc_sarray = fake_alloc_sarray,
+        .alloc_barray = fake_alloc_barray,
+        .request_virt_barray = fake_request_virt_barray,
+        .access_virt_barray = fake_access_virt_barray,
+        .free_pool = fake_free_pool,
+        .self_destruct = fake_self_destruct,
+    };
+    struct jpeg_decompress_struct ci;
+    j_common_ptr c = (j_common_ptr)&ci;
+    uint8_t *small, *large, *perm;
+    JSAMPARRAY rows, one;
+    JBLOCKARRAY blocks;
+    jvirt_barray_ptr coef;
+    (void)state;
+
+    memset(&ci, 0, sizeof ci);
+    ci.mem = &mem;
+    assert_true(mc__jpeg_track(c));
+    /* what libjpeg's decoder fills: Huffman state, a coefficient buffer,
+     * sample rows (the padding too: SIMD writes past the width), a lone
+     * row, block rows, and a virtual array of the whole image's
+     * coefficients, reached row by row */
+    small = ci.mem->alloc_small(c, JPOOL_IMAGE, 100);
+    large = ci.mem->alloc_large(c, JPOOL_IMAGE, 5000);
+    perm = ci.mem->alloc_small(c, JPOOL_PERMANENT, 40);
+    rows = ci.mem->alloc_sarray(c, JPOOL_IMAGE, 100, 8);
+    one = ci.mem->alloc_sarray(c, JPOOL_IMAGE, 64, 1);
+    blocks = ci.mem->alloc_barray(c, JPOOL_IMAGE, 3, 2);
+    coef = ci.mem->request_virt_barray(c, JPOOL_IMAGE, TRUE, 4, 6, 1);
+    memset(small, 0xa5, 100);
+    memset(large, 0xa5, 5000);
+    memset(perm, 0xa5, 40);
+    memset(rows[0], 0xa5, 8 * 128); /* every row with its padding */
+    memset(one[0], 0xa5, 64);
+    memset(blocks[0], 0xa5, 2 * 3 * sizeof(JBLOCK));
+    for (JDIMENSION r = 0; r < 6; r += 2) {
+        JBLOCKARRAY a = ci.mem->access_virt_barray(c, coef, r, 2, TRUE);
+        memset(a[0], 0xa5, 4 * sizeof(JBLOCK));
+        memset(a[1], 0xa5, 4 * sizeof(JBLOCK));
+    }
+    /* jpeg_finish_decompress frees the image pool: all of it wiped, the
+     * permanent pool not yet freed nor wiped */
+    ci.mem->free_pool(c, JPOOL_IMAGE);
+    assert_int_equal(fake_freed_dirty, 0);
+    assert_int_equal(perm[0], 0xa5);
+    /* jpeg_destroy_decompress: the rest */
+    ci.mem->self_destruct(c);
+    assert_int_equal(fake_freed_dirty, 0);
+    assert_int_equal(fake_n, 0);
+    assert_null(ci.client_data);
+}
+
 static void test_jpeg_cmyk(void **state)
 {
     (void)state;
@@ -1233,6 +1379,7 @@ int main(void)
         cmocka_unit_test(test_jpeg_digests_while_decoding),
         cmocka_unit_test(test_jpeg_cmyk),
         cmocka_unit_test(test_jpeg_dropped_markers),
+        cmocka_unit_test(test_jpeg_memory_wiped),
     };
     return cmocka_run_group_tests(tests, ctx_setup, ctx_teardown);
 }

@@ -498,10 +498,11 @@ static void run_bands(struct job *j, unsigned worker)
     }
     if (worker == 0)
         finish(j);
-    /* zlib's and the filter's frames below this one held rows of the
-     * image, a plain one when decrypting; glibc keeps an ended thread's
-     * stack for the next thread, unwiped */
-    sodium_stackzero(MC__STACK_WIPE);
+    /* zlib's and the filter's frames below this one held rows of a
+     * plain image (not a cipher image's: stored, noise); glibc keeps an
+     * ended thread's stack for the next thread, unwiped */
+    if (!j->stored)
+        sodium_stackzero(MC__STACK_WIPE);
 }
 
 struct helper {

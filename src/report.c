@@ -243,20 +243,23 @@ static void critical_values(mc_analysis *a)
     /* Ideal NPCR and UACI: their means for independent uniform images. */
     a->npcr_ideal = 100.0 * a->df / (a->df + 1.0);
     a->uaci_ideal = 100.0 * (a->df + 2.0) / (3.0 * a->df + 3.0);
-    /* r of n independent pairs ~ N(0, 1/n): |r| < z_{0.975} / sqrt(n),
-     * with n each direction's own count. The N_PAIRS random pairs are
-     * drawn with replacement from those N: their r is the population's
-     * (variance 1/N) plus the sampling's (1/N_PAIRS), which matters for
-     * a small image (13 x 1: 12 vertical pairs drawn 2000 times would
+    /* r of n independent pairs: mean 0, variance exactly 1/(n - 1) (over
+     * the n! orders of one side; 1/n understated it, and the test ran at
+     * 5.7-5.9 % instead of 5 % for 10-13 pairs: a review's simulation),
+     * about normal: |r| < z_{0.975} / sqrt(n - 1), with n each
+     * direction's own count. The N_PAIRS random pairs are drawn with
+     * replacement from those N: their r is the population's (variance
+     * 1/(N - 1)) plus the sampling's (1/N_PAIRS), which matters for a
+     * small image (13 x 1: 12 vertical pairs drawn 2000 times would
      * otherwise fail a random cipher 9 times in 10). Under MIN_PAIRS no
      * test: r's normal approximation does not hold. */
     for (int d = 0; d < N_DIRS; d++) {
         bool testable = pairs[d] >= MIN_PAIRS;
-        a->corr_crit_all[d] = testable ? z / sqrt((double)pairs[d]) : NAN;
+        a->corr_crit_all[d] = testable ? z / sqrt((double)pairs[d] - 1.0) : NAN;
         a->corr_crit_rand[d] =
-            testable ? z * sqrt(1.0 / N_PAIRS + 1.0 / (double)pairs[d]) : NAN;
+            testable ? z * sqrt(1.0 / N_PAIRS + 1.0 / ((double)pairs[d] - 1.0)) : NAN;
     }
-    a->corr_crit_ks = t >= MIN_PAIRS ? z / sqrt((double)t) : NAN;
+    a->corr_crit_ks = t >= MIN_PAIRS ? z / sqrt((double)t - 1.0) : NAN;
     for (int i = 0; i < N_ALPHAS; i++) {
         mc_npcr_critical(t, a->bits, ALPHAS[i], &a->npcr_crit[i]);
         mc_uaci_critical(t, a->bits, ALPHAS[i], &a->uaci_lo[i], &a->uaci_hi[i]);
@@ -1297,30 +1300,35 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
     h_table(&b, "Key sensitivity and decryption");
     sb_puts(&b, "<tr><th scope=\"col\">metric</th><th scope=\"col\">channel</th>"
                 "<th scope=\"col\">value</th><th scope=\"col\">ideal</th>"
+                "<th scope=\"col\">critical (&alpha; = 0.05)</th>"
                 "<th scope=\"col\">result</th></tr>\n");
     for (unsigned c = 0; c < a->channels; c++) {
         sb_printf(&b, "<tr><td>correlation with plain, key 1 bit off</td><td>%u</td>", c);
         h_cell(&b, a->ks_corr[c], "%+.6f");
         sb_puts(&b, "<td>0</td>");
+        if (isnan(a->corr_crit_ks))
+            sb_puts(&b, "<td></td>");
+        else
+            sb_printf(&b, "<td>|r| &lt; %.6f</td>", a->corr_crit_ks);
         h_pass(&b, !isnan(a->ks_corr[c]) && !isnan(a->corr_crit_ks),
                fabs(a->ks_corr[c]) < a->corr_crit_ks);
         sb_printf(&b, "</tr>\n<tr><td>NPCR with plain, key 1 bit off (%%)</td><td>%u</td>", c);
         h_cell(&b, a->ks_npcr[c], "%.4f");
-        sb_printf(&b, "<td>%.4f</td>", a->npcr_ideal);
+        sb_printf(&b, "<td>%.4f</td><td>&ge; %.4f</td>", a->npcr_ideal, a->npcr_crit[0]);
         h_pass(&b, true, a->ks_npcr[c] >= a->npcr_crit[0]);
         sb_puts(&b, "</tr>\n");
         if (a->has_decrypt) {
             sb_printf(&b, "<tr><td>MSE, decrypted</td><td>%u</td>", c);
             h_cell(&b, a->mse[c], "%.6g");
-            sb_puts(&b, "<td>0</td>");
+            sb_puts(&b, "<td>0</td><td>= 0</td>");
             h_pass(&b, true, a->mse[c] == 0.0);
             sb_printf(&b, "</tr>\n<tr><td>PSNR (dB), decrypted</td><td>%u</td>", c);
             h_cell(&b, a->psnr[c], "%.4f");
-            sb_puts(&b, "<td>&infin;</td>");
+            sb_puts(&b, "<td>&infin;</td><td>= &infin;</td>");
             h_pass(&b, true, isinf(a->psnr[c]));
             sb_printf(&b, "</tr>\n<tr><td>SSIM, decrypted</td><td>%u</td>", c);
             h_cell(&b, a->ssim[c], "%.6f");
-            sb_puts(&b, "<td>1</td>");
+            sb_puts(&b, "<td>1</td><td>= 1</td>");
             h_pass(&b, true, a->ssim[c] == 1.0);
             sb_puts(&b, "</tr>\n");
         }
@@ -1366,7 +1374,9 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
     sb_puts(&b,
             "<h2>What the metrics mean</h2>\n<dl>\n"
             "<dt>Entropy</dt><dd>Shannon entropy of the sample values in bits per sample; the "
-            "maximum is the bit depth (8 or 16), reached when every value is equally likely.</dd>\n"
+            "maximum is the bit depth (8 or 16), reached when every value is equally likely; an "
+            "image with fewer samples than values can reach only log<sub>2</sub> of its sample "
+            "count (the ideal column says which).</dd>\n"
             "<dt>Local entropy</dt><dd>The mean entropy of 30 random non-overlapping blocks of "
             "1936 pixels (Wu et al. 2013). Small blocks cannot reach the maximum; the reference "
             "interval is what truly random images of this size give.</dd>\n"

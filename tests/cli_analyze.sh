@@ -298,17 +298,18 @@ else
     not_ok "given cipher JSON fields"
 fi
 
-# Correlation bounds: each direction's own pair count, z/sqrt(N); the 2000
-# random pairs (with replacement) z*sqrt(1/2000 + 1/N); under 10 pairs none.
+# Correlation bounds: each direction's own pair count, z/sqrt(N - 1); the
+# 2000 random pairs (with replacement) z*sqrt(1/2000 + 1/(N - 1)); under 10
+# pairs none.
 run "$MC" analyze --json -k k.key "$TESTDATA/png/rgb_16bit_100x100.png"
 cp out corr100.json
-if pyjson "all(abs(d['critical']['correlation_all_05'][k] - 1.959963984540054 / n ** 0.5) < 1e-9
+if pyjson "all(abs(d['critical']['correlation_all_05'][k] - 1.959963984540054 / (n - 1) ** 0.5) < 1e-9
                for k, n in (('horizontal', 9900), ('vertical', 9900), ('diagonal', 9801)))
     and abs(d['critical']['correlation_random_05']['diagonal']
-            - 1.959963984540054 * (1 / 2000 + 1 / 9801) ** 0.5) < 1e-9
-    and abs(d['critical']['correlation_key_05'] - 1.959963984540054 / 100) < 1e-9" corr100.json
+            - 1.959963984540054 * (1 / 2000 + 1 / 9800) ** 0.5) < 1e-9
+    and abs(d['critical']['correlation_key_05'] - 1.959963984540054 / 9999 ** 0.5) < 1e-9" corr100.json
 then
-    ok "100x100: correlation bounds per direction (diagonal 9801 pairs: 0.019798)"
+    ok "100x100: correlation bounds per direction (diagonal 9801 pairs: 0.019799)"
 else
     not_ok "100x100: correlation bounds per direction ($(grep -o '\"correlation_[a-z]*_05\":[^}]*}*' corr100.json | head -3))"
 fi
@@ -377,9 +378,9 @@ else
     not_ok "1x13 8-bit: no chi-square or entropy critical value"
 fi
 if pyjson "[d['critical']['correlation_all_05'][k] is None for k in ('horizontal', 'diagonal')] == [True, True]
-    and abs(d['critical']['correlation_all_05']['vertical'] - 1.959963984540054 / 12 ** 0.5) < 1e-9
+    and abs(d['critical']['correlation_all_05']['vertical'] - 1.959963984540054 / 11 ** 0.5) < 1e-9
     and abs(d['critical']['correlation_random_05']['vertical']
-            - 1.959963984540054 * (1 / 2000 + 1 / 12) ** 0.5) < 1e-9" corr13.json; then
+            - 1.959963984540054 * (1 / 2000 + 1 / 11) ** 0.5) < 1e-9" corr13.json; then
     ok "1x13: no bound without pairs; the 2000 random pairs of 12 judged as 12"
 else
     not_ok "1x13: correlation bounds ($(grep -o '\"correlation_[a-z]*_05\":[^}]*}*' corr13.json | head -3))"

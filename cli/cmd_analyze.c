@@ -279,6 +279,14 @@ int cmd_analyze(int argc, char **argv)
     }
     if (!cli_read_file(plain_path, max_input, &plain_buf, &plain_len))
         goto out;
+    /* Its statistics would be reported as a plain image's (a flat
+     * histogram, no correlation): not what the user meant. */
+    if (mc_is_cipher_image(plain_buf, plain_len)) {
+        cli_error(plain_path, "a medcrypt cipher image: analyze takes the plain image");
+        cli_hint("to measure a cipher image, give it after its plain image: medcrypt analyze "
+                 "-k KEYFILE PLAIN CIPHER");
+        goto out;
+    }
     if ((err = mc_image_decode(ctx, plain_buf, plain_len, NULL, &plain)) != MC_OK) {
         cli_report(plain_path, ctx, err);
         goto out;

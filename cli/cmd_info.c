@@ -3,6 +3,7 @@
  * geometry, the DICOM transfer syntax and the Image Pixel module values
  * only, never another element's value. */
 #include "cli.h"
+#include "internal.h" /* mc__pnm_maxval */
 
 #include <getopt.h>
 #include <stdio.h>
@@ -134,6 +135,7 @@ static bool info_plain(mc_ctx *ctx, const char *path, const uint8_t *buf, size_t
 {
     mc_image *img = NULL;
     mc_image_info ii;
+    uint32_t maxval;
     mc_err err;
 
     if ((err = mc_image_decode(ctx, buf, len, NULL, &img)) != MC_OK) {
@@ -141,9 +143,13 @@ static bool info_plain(mc_ctx *ctx, const char *path, const uint8_t *buf, size_t
         return false;
     }
     mc_image_get_info(img, &ii);
+    maxval = mc__pnm_maxval(img);
     mc_image_free(img);
     printf("%s: %s, ", path, mc_format_name(ii.format));
     print_geometry(&ii);
+    /* a 12-bit CT as a PGM is 16-bit samples of maxval 4095 */
+    if (maxval != 0 && maxval != 255 && maxval != 65535)
+        printf(", maxval %u", (unsigned)maxval);
     putchar('\n');
     return true;
 }

@@ -351,6 +351,19 @@ static mc_err plain_raster(const mc_ctx *ctx, const uint8_t *p, size_t avail,
     return MC_OK;
 }
 
+uint32_t mc__pnm_maxval(const mc_image *img)
+{
+    struct pnm_header h;
+    const uint8_t *hdr;
+    size_t len;
+
+    if (img == NULL || img->format != MC_FORMAT_PNM ||
+        !mc__side_find(img->side, img->side_len, MC_SIDE_PNM_HEADER, &hdr, &len) ||
+        parse_header(NULL, hdr, len, &h) != MC_OK)
+        return 0;
+    return h.maxval;
+}
+
 mc_err mc__pnm_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out)
 {
     struct pnm_header h;

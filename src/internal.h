@@ -577,5 +577,8 @@ bool mc__pnm_sniff(const uint8_t *buf, size_t len);
  * read: true, with the detail set, for MC_EUNSUPPORTED rather than "not
  * an image". */
 bool mc__pnm_kin(const mc_ctx *ctx, const uint8_t *buf, size_t len);
+/* A PNM image's maxval (its header kept in the side data), for saying
+ * that 16-bit samples hold 12 bits (4095); 0 for any other image. */
+uint32_t mc__pnm_maxval(const mc_image *img);
 
 #endif /* MC_INTERNAL_H */

@@ -1847,6 +1847,12 @@ assert_err "compare: an option after the files: one line" "medcrypt: " \
     "compare: option '--max-pixels' after the files: options come first" 1
 run mc info -- late.pgm
 assert_rc 0 "info -- FILE: exit 0"
+# 16-bit samples of a 12-bit CT: info says the maxval, which says so
+run mc info "$TESTDATA/pnm/ct_small_12bit.pgm" "$TESTDATA/pnm/ct_512_8bit.pgm"
+assert_grep "info of a 12-bit PGM gives its maxval" "$R/out" \
+    'ct_small_12bit.pgm: pnm, 128x128, 1 channel \(gray\), 16-bit, 1 frame, maxval 4095$'
+assert_grep "info of an 8-bit PGM (maxval 255) gives none" "$R/out" \
+    'ct_512_8bit.pgm: pnm, 512x512, 1 channel \(gray\), 8-bit, 1 frame$'
 rm -f late.pgm late.pgm.enc.png
 
 # An output that is the input is said so before "already exists" (whose

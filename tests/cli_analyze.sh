@@ -286,6 +286,16 @@ run "$MC" keygen --aadhaar "2345 6789 0124" --dob 1990-05-17 -o k.key
 assert_rc 0 "keygen for the analysis key"
 run "$MC" encrypt -k k.key -o c8.png "$PGM8"
 assert_rc 0 "encrypt the 8-bit CT"
+# The cipher image given as the plain one: refused, with the right order.
+run "$MC" analyze -k k.key c8.png
+assert_rc 1 "analyze of a cipher image as the plain one exits 1"
+if [ ! -s out ] && grep -q -x 'medcrypt: c8.png: a medcrypt cipher image: analyze takes the plain image' err &&
+    grep -q -x 'medcrypt: hint: to measure a cipher image, give it after its plain image: medcrypt analyze -k KEYFILE PLAIN CIPHER' err &&
+    [ "$(wc -l <err)" -eq 2 ]; then
+    ok "analyze of a cipher image: says to give the plain image first, prints no table"
+else
+    not_ok "analyze of a cipher image: $(details)"
+fi
 run "$MC" analyze --json -k k.key "$PGM8" c8.png
 cp out given8.json
 assert_rc 0 "analyze -k KEY PLAIN CIPHER exits 0"

@@ -484,6 +484,10 @@ assert 7.9 < d["cipher"]["channels"][0]["entropy"] <= 8' "$R/b"
     expect 400 "analyze of an empty file" "image: the file is empty (0 bytes)"
     req -F "image=@$R/junk.bin" "$MAIN/api/v1/analyze"
     expect 400 "analyze junk" "image: not an image medcrypt can read"
+    # a cipher image would be measured as if it were the plain one
+    req -F "image=@$R/pgm.enc.png" -F "key=$KEY" "$MAIN/api/v1/analyze"
+    expect 415 "analyze of a cipher image: 415" \
+        "image: this is a medcrypt cipher image; the analysis takes the plain image and encrypts it itself"
     req -F "image=@$TESTDATA/png/ct_512_8bit.png" "$MAIN/analyze"
     expect 200 "the analysis page analyses an upload"
     check "the analysis page shows the report with its plots" \

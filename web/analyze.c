@@ -34,6 +34,14 @@ static mc_analysis *analyze(struct req *r, int *status, char *problem, size_t si
                                           : "missing file 'image'");
         return NULL;
     }
+    /* A cipher image's statistics would be reported as a plain image's:
+     * 415, as the encrypt page answers one. */
+    if (mc_is_cipher_image((const uint8_t *)image->data.p, image->data.len)) {
+        *status = 415;
+        snprintf(problem, size, "image: this is a medcrypt cipher image; the analysis takes the "
+                                "plain image and encrypts it itself");
+        return NULL;
+    }
     if ((given = web_form_key(r, &key, field, problem, size)) < 0) {
         *status = 400;
         return NULL;

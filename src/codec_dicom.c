@@ -647,15 +647,19 @@ bool mc__dicom_sniff(const uint8_t *buf, size_t len)
 }
 
 /* PS3.10 §7.1: the File Meta Information, whose elements are all of
- * group 0002, follows "DICM" at once. A file that says that much is
- * DICOM whatever its free-form preamble holds: a 1×1 PNG or a small PGM
- * there must not be encrypted in place of a data set the reader refuses
- * (a compressed one, say). "DICM" at offset 128 alone may lie inside
- * another format's bytes (fuzz/regressions/fuzz_bmp/bmp-with-DICM-at-128). */
+ * group 0002 and in Explicit VR Little Endian, follows "DICM" at once.
+ * A file that says that much (the group, then a VR) is DICOM whatever its
+ * free-form preamble holds: a 1×1 PNG or a small PGM there must not be
+ * encrypted in place of a data set the reader refuses (a compressed one,
+ * say). "DICM" at offset 128 alone may lie inside another format's bytes
+ * (fuzz/regressions/fuzz_bmp/bmp-with-DICM-at-128), and so may "DICM"
+ * and 02 00 (bmp-with-DICM-0002-no-VR-at-128, found by the smoke fuzz of
+ * fuzz_bmp: such a BMP was refused as a broken DICOM file). */
 bool mc__dicom_declared(const uint8_t *buf, size_t len)
 {
-    return mc__dicom_sniff(buf, len) && len - (PREAMBLE_BYTES + 4) >= 2 &&
-           rd16(buf + PREAMBLE_BYTES + 4, false) == 0x0002;
+    return mc__dicom_sniff(buf, len) && len - (PREAMBLE_BYTES + 4) >= 6 &&
+           rd16(buf + PREAMBLE_BYTES + 4, false) == 0x0002 &&
+           vr_valid(buf + PREAMBLE_BYTES + 8);
 }
 
 /* Parses the meta group and, for little-endian (and big-endian) data

@@ -104,7 +104,8 @@ mc_err mc_ctx_set_threads(mc_ctx *ctx, unsigned threads);
 /* For a server that budgets its memory: admit (NULL: none, the default)
  * is called with the bytes of the samples of each image the context is
  * about to decode or create (mc_image_decode*, the decryptions,
- * mc_encrypt_file, mc_image_new, mc_image_preview_png), once the pixel
+ * mc_encrypt_file, mc_image_new, mc_image_preview_png, and mc_analyze for
+ * a given cipher image, which it decodes and decrypts), once the pixel
  * cap has passed it and before anything is allocated for it; it returns
  * 0 to go on, anything else to refuse, and the call then fails with
  * MC_EBUSY (the detail names the size). It may block (to wait for memory)
@@ -271,12 +272,15 @@ void mc_release_memory(void);
 /* Encryption (format version 3, docs/FORMAT.md).                      */
 
 /* Encrypts the bytes of an image file (any supported format) into a cipher
- * PNG. *out is malloc'd: free with mc_free(). */
+ * PNG. *out is malloc'd: free with mc_free(). A cipher image is refused
+ * (MC_EUNSUPPORTED, see mc_is_cipher_image). */
 mc_err mc_encrypt_file(mc_ctx *ctx, const mc_key *key, const uint8_t *in, size_t in_len,
                        const char *name, uint8_t **out, size_t *out_len) MC_WARN_UNUSED;
 /* Decrypts a cipher PNG back to the bytes of the original file format.
  * MC_EWRONGKEY: the image was encrypted under another key.
- * MC_ETAMPERED: the image was modified or damaged; no output.
+ * MC_ETAMPERED: the image was modified or damaged; no output (but a
+ * change to the type of medcrypt's chunk itself leaves a PNG without it:
+ * MC_ENOTCIPHER, docs/FORMAT.md §5).
  * info (may be NULL) describes the restored image. */
 mc_err mc_decrypt_file(mc_ctx *ctx, const mc_key *key, const uint8_t *in, size_t in_len,
                        uint8_t **out, size_t *out_len, mc_image_info *info) MC_WARN_UNUSED;
@@ -290,8 +294,11 @@ mc_err mc_decrypt_image(mc_ctx *ctx, const mc_key *key, const uint8_t *in, size_
  * encrypted where they are. For callers that hold one large image at a
  * time. After the call, whatever it returned (a failure too may have
  * encrypted part of the samples), the image is spent: only fit for
- * mc_image_free. Encrypting, encoding, previewing or analysing it again
- * answers MC_ESTATE; to retry, decode the file again. */
+ * mc_image_free. Encrypting, encoding, previewing, analysing or
+ * measuring it again (mc_plane_of, mc_cipher_stream) answers MC_ESTATE;
+ * to retry, decode the file again. mc_image_get_info, mc_image_name and
+ * the samples' accessors still answer: the geometry is unchanged, the
+ * samples are cipher samples. */
 mc_err mc_encrypt_image_inplace(mc_ctx *ctx, const mc_key *key, mc_image *img, uint8_t **out,
                                 size_t *out_len) MC_WARN_UNUSED;
 
@@ -325,10 +332,9 @@ mc_err mc_cipher_inspect(mc_ctx *ctx, const uint8_t *in, size_t in_len, mc_ciphe
 /* Whether in is a cipher image, intact or damaged: a PNG whose chunk list
  * holds medcrypt's chunk before the image data. Only the chunk headers
  * are read, nothing is decoded or checked: cheap enough to ask of every
- * input before mc_encrypt_file(), which encrypts a cipher image again
- * like any PNG (the medcrypt command and the web application refuse it
- * instead: a second layer nobody asked for). in may be NULL if in_len is
- * 0. */
+ * input. mc_encrypt_file() refuses such an input (MC_EUNSUPPORTED): its
+ * medcrypt chunk would not travel inside a second layer, and the first
+ * could never be decrypted again. in may be NULL if in_len is 0. */
 bool mc_is_cipher_image(const uint8_t *in, size_t in_len);
 
 /* A PNG's metadata that will not come back on decryption: the types of
@@ -347,7 +353,8 @@ void mc_png_dropped_chunks(const uint8_t *in, size_t in_len, char *list, size_t 
  * a PNG), named once each as "EXIF (orientation 6), ICC profile, XMP,
  * IPTC, comment, JFIF resolution, APP12". Returns the EXIF orientation if
  * it is 2..8 (viewers show such a JPEG turned or mirrored, the decrypted
- * PNG as stored), else 0; "" and 0 for anything but a JPEG. */
+ * PNG as stored), else 0; "" and 0 for anything but a JPEG. list may be
+ * NULL (size 0) for the orientation alone. */
 unsigned mc_jpeg_dropped_markers(const uint8_t *in, size_t in_len, char *list, size_t size);
 
 /* ------------------------------------------------------------------ */
@@ -437,7 +444,8 @@ mc_err mc_analyze(mc_ctx *ctx, const mc_key *key, const mc_image *plain,
                   const uint8_t *cipher_png, size_t cipher_len, mc_analysis **out)
     MC_WARN_UNUSED;
 /* One JSON object (docs/METRICS.md §JSON); NUL-terminated, *out_len
- * excludes the NUL. *out is malloc'd: free with mc_free(). */
+ * excludes the NUL (out_len may be NULL here and below). *out is
+ * malloc'd: free with mc_free(). */
 mc_err mc_analysis_json(const mc_analysis *a, char **out, size_t *out_len) MC_WARN_UNUSED;
 /* One self-contained HTML page (inline SVG plots, inline CSS, no script,
  * no external resource). malloc'd, NUL-terminated: free with mc_free(). */

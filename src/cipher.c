@@ -392,6 +392,15 @@ mc_err mc_encrypt_file(mc_ctx *ctx, const mc_key *key, const uint8_t *in, size_t
     if (ctx == NULL || key == NULL || (in == NULL && in_len > 0) || out == NULL ||
         out_len == NULL)
         return MC_EINVAL;
+    /* Its medcrypt chunk (nonce, tag, side data) would not travel inside
+     * a second layer (png_meta.c keeps no chunk of ours), so the first
+     * layer could never be opened again: a review found the data lost. */
+    mc__ctx_detail(ctx, "%s", "");
+    if (mc_is_cipher_image(in, in_len)) {
+        mc__ctx_detail(ctx, "already a medcrypt cipher image: not encrypted again (decrypt it "
+                            "first)");
+        return MC_EUNSUPPORTED;
+    }
     dc = *ctx;
     dc.chunk_digests = true;
     if ((err = mc_image_decode(&dc, in, in_len, name, &img)) != MC_OK)

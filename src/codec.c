@@ -213,7 +213,7 @@ mc_err mc_image_encode(mc_ctx *ctx, const mc_image *img, uint8_t **out, size_t *
 {
     const struct codec *c;
 
-    if (img == NULL || out == NULL || out_len == NULL)
+    if (ctx == NULL || img == NULL || out == NULL || out_len == NULL)
         return MC_EINVAL;
     if (img->spent)
         return MC_ESTATE;
@@ -231,7 +231,7 @@ mc_err mc_image_encode_to(mc_ctx *ctx, const mc_image *img, mc_write_fn write, v
     size_t len = 0;
     mc_err err;
 
-    if (img == NULL || write == NULL)
+    if (ctx == NULL || img == NULL || write == NULL)
         return MC_EINVAL;
     if (img->spent)
         return MC_ESTATE;
@@ -252,7 +252,7 @@ mc_err mc_image_encode_to(mc_ctx *ctx, const mc_image *img, mc_write_fn write, v
 
 mc_err mc_image_encode_png(mc_ctx *ctx, const mc_image *img, uint8_t **out, size_t *out_len)
 {
-    if (img == NULL || out == NULL || out_len == NULL)
+    if (ctx == NULL || img == NULL || out == NULL || out_len == NULL)
         return MC_EINVAL;
     if (img->spent)
         return MC_ESTATE;

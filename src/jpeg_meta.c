@@ -79,13 +79,16 @@ static unsigned exif_orientation(const uint8_t *tiff, size_t len)
 
 unsigned mc_jpeg_dropped_markers(const uint8_t *in, size_t len, char *list, size_t size)
 {
+    char none[1];
     struct names n = {list, size, 0, false};
     unsigned orientation = 0;
     size_t at = 2;
 
-    if (list == NULL || size == 0)
-        return 0;
-    list[0] = '\0';
+    if (list == NULL || size == 0) { /* the orientation alone */
+        n.list = none;
+        n.size = sizeof none;
+    }
+    n.list[0] = '\0';
     if (in == NULL || len < 4 || in[0] != 0xff || in[1] != 0xd8)
         return 0;
     /* The segments before the scan (T.81 B.2.4); a marker may be preceded

@@ -57,6 +57,8 @@ mc_err mc_plane_of(const mc_image *img, unsigned channel, mc_plane *out)
 {
     if (img == NULL || out == NULL || channel >= img->channels || img->samples == NULL)
         return MC_EINVAL;
+    if (img->spent) /* encrypted in place: not the samples it was decoded with */
+        return MC_ESTATE;
     out->samples = img->samples + (size_t)channel * (img->bits / 8);
     out->width = img->width;
     out->height = img->height;

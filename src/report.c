@@ -479,6 +479,8 @@ mc_err mc_cipher_stream(const mc_key *key, const mc_image *plain, int stages,
     if (key == NULL || plain == NULL || plain->samples == NULL || plain->samples_len == 0 ||
         (out == NULL && out_len > 0) || stages < MC_STAGES_PERM || stages > MC_STAGES_ALL)
         return MC_EINVAL;
+    if (plain->spent)
+        return MC_ESTATE;
     while (done < out_len) {
         size_t n = plain->samples_len < out_len - done ? plain->samples_len : out_len - done;
         memset(nonce, 0, sizeof nonce);

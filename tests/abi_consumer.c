@@ -69,7 +69,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "abi_consumer: the decrypted file differs from %s\n", argv[1]);
         goto out;
     }
-    printf("%s: %zu bytes round-tripped through libmedcrypt.so\n", argv[1], n);
+    printf("%s: %zu bytes round-tripped through libmedcrypt\n", argv[1], n);
     rc = 0;
 out:
     mc_free(cipher);

@@ -1004,6 +1004,15 @@ static void test_spent_image(void **state)
     assert_int_equal(mc_image_encode(ctx, img, &out, &len), MC_ESTATE);
     assert_int_equal(mc_image_encode_png(ctx, img, &out, &len), MC_ESTATE);
     assert_null(out);
+    {
+        /* measured again: its samples are the cipher's now (a review
+         * found these two answering MC_OK) */
+        mc_plane pl;
+        uint8_t stream[64];
+        assert_int_equal(mc_plane_of(img, 0, &pl), MC_ESTATE);
+        assert_int_equal(mc_cipher_stream(&key, img, MC_STAGES_ALL, 0, stream, sizeof stream),
+                         MC_ESTATE);
+    }
     mc_image_free(img);
     /* the first cipher is whole */
     assert_int_equal(mc_decrypt_file(ctx, &key, cipher, clen, &plain, &len, NULL), MC_OK);
@@ -1064,6 +1073,19 @@ static void test_inspect_chunks_only(void **state)
     assert_int_equal(ci.image.bits, 8);
     assert_int_equal(ci.image.format, MC_FORMAT_PNG);
     assert_string_equal(ci.image.extension, "png");
+    /* A cipher image is not encrypted again: its chunk would not travel
+     * inside a second layer, and the first could never be opened. */
+    {
+        uint8_t *twice = NULL;
+        size_t twice_len = 0;
+        assert_int_equal(mc_encrypt_file(ctx, &key, cipher, clen, "ct.png.enc.png", &twice,
+                                         &twice_len),
+                         MC_EUNSUPPORTED);
+        assert_null(twice);
+        assert_string_equal(mc_ctx_last_detail(ctx),
+                            "already a medcrypt cipher image: not encrypted again (decrypt it "
+                            "first)");
+    }
 
     assert_non_null(bad = malloc(clen + 64));
     /* a chunk and a second IEND after the IEND: a modification, for

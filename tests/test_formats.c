@@ -1014,6 +1014,7 @@ static void test_jpeg_dropped_markers(void **state)
     assert_string_equal(list, "JFIF resolution, EXIF (orientation 6)");
     assert_int_equal(mc_jpeg_dropped_markers(buf, n, list, 15), 6);
     assert_string_equal(list, "");
+    assert_int_equal(mc_jpeg_dropped_markers(buf, n, NULL, 0), 6); /* the orientation alone */
     /* cut inside the comment: what came before is named */
     assert_int_equal(mc_jpeg_dropped_markers(buf, at - 3, list, sizeof list), 6);
     assert_string_equal(list, "JFIF resolution, EXIF (orientation 6), XMP, ICC profile, IPTC, "

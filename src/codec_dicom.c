@@ -654,12 +654,21 @@ bool mc__dicom_sniff(const uint8_t *buf, size_t len)
  * say). "DICM" at offset 128 alone may lie inside another format's bytes
  * (fuzz/regressions/fuzz_bmp/bmp-with-DICM-at-128), and so may "DICM"
  * and 02 00 (bmp-with-DICM-0002-no-VR-at-128, found by the smoke fuzz of
- * fuzz_bmp: such a BMP was refused as a broken DICOM file). */
+ * fuzz_bmp: such a BMP was refused as a broken DICOM file) and two
+ * capitals that are no VR ("KK", fuzz_pnm). */
 bool mc__dicom_declared(const uint8_t *buf, size_t len)
 {
-    return mc__dicom_sniff(buf, len) && len - (PREAMBLE_BYTES + 4) >= 6 &&
-           rd16(buf + PREAMBLE_BYTES + 4, false) == 0x0002 &&
-           vr_valid(buf + PREAMBLE_BYTES + 8);
+    /* PS3.5 §6.2, Table 6.2-1: the VRs there are */
+    static const char VRS[] = "AEASATCSDADSDTFDFLISLOLTOBODOFOLOVOWPNSHSLSQSSSTSVTMUCUIULUNURUSUTUV";
+    const uint8_t *vr = buf + PREAMBLE_BYTES + 8;
+
+    if (!mc__dicom_sniff(buf, len) || len - (PREAMBLE_BYTES + 4) < 6 ||
+        rd16(buf + PREAMBLE_BYTES + 4, false) != 0x0002)
+        return false;
+    for (size_t i = 0; i + 1 < sizeof VRS; i += 2)
+        if (vr[0] == VRS[i] && vr[1] == VRS[i + 1])
+            return true;
+    return false;
 }
 
 /* Parses the meta group and, for little-endian (and big-endian) data

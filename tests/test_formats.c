@@ -1059,6 +1059,8 @@ struct fake_block {
     uint8_t *p;
     size_t n;
     int pool;
+    bool pointers; /* an array of row pointers: not data, and an address
+                    * may hold the byte 0xa5 */
 };
 static struct fake_block fake_blocks[64];
 static size_t fake_n;
@@ -1069,7 +1071,14 @@ static uint8_t *fake_alloc(int pool, size_t n)
     uint8_t *p = malloc(n);
     assert_non_null(p);
     assert_true(fake_n < 64);
-    fake_blocks[fake_n++] = (struct fake_block){p, n, pool};
+    fake_blocks[fake_n++] = (struct fake_block){p, n, pool, false};
+    return p;
+}
+
+static void *fake_alloc_pointers(int pool, size_t n)
+{
+    void *p = fake_alloc(pool, n);
+    fake_blocks[fake_n - 1].pointers = true;
     return p;
 }
 
@@ -1082,8 +1091,9 @@ static void *fake_alloc_small(j_common_ptr c, int pool, size_t n)
 static JSAMPARRAY fake_alloc_sarray(j_common_ptr c, int pool, JDIMENSION per_row, JDIMENSION rows)
 {
     size_t stride = ((size_t)per_row + 63) / 64 * 64;
-    JSAMPARRAY a = fake_alloc_small(c, pool, rows * sizeof *a);
+    JSAMPARRAY a = fake_alloc_pointers(pool, rows * sizeof *a);
     uint8_t *chunk = fake_alloc(pool, stride * rows);
+    (void)c;
     for (JDIMENSION r = 0; r < rows; r++)
         a[r] = chunk + r * stride;
     return a;
@@ -1091,8 +1101,9 @@ static JSAMPARRAY fake_alloc_sarray(j_common_ptr c, int pool, JDIMENSION per_row
 
 static JBLOCKARRAY fake_alloc_barray(j_common_ptr c, int pool, JDIMENSION per_row, JDIMENSION rows)
 {
-    JBLOCKARRAY a = fake_alloc_small(c, pool, rows * sizeof *a);
+    JBLOCKARRAY a = fake_alloc_pointers(pool, rows * sizeof *a);
     JBLOCKROW chunk = (JBLOCKROW)fake_alloc(pool, (size_t)per_row * rows * sizeof(JBLOCK));
+    (void)c;
     for (JDIMENSION r = 0; r < rows; r++)
         a[r] = chunk + (size_t)r * per_row;
     return a;
@@ -1126,8 +1137,8 @@ static void fake_free_pool(j_common_ptr c, int pool)
             fake_blocks[keep++] = fake_blocks[i];
             continue;
         }
-        for (size_t k = 0; k < fake_blocks[i].n; k++)
-            fake_freed_dirty += fake_blocks[i].p[k] == 0xa5; /* not the row pointers */
+        for (size_t k = 0; k < fake_blocks[i].n && !fake_blocks[i].pointers; k++)
+            fake_freed_dirty += fake_blocks[i].p[k] == 0xa5;
         free(fake_blocks[i].p);
     }
     fake_n = keep;

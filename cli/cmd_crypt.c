@@ -614,10 +614,10 @@ static bool process(const struct job *job, const char *input)
      * streamed. */
     if (!job->decrypt) {
         mc_png_dropped_chunks(in, in_len, dropped, sizeof dropped);
-        if (dropped[0] == '\0' &&
-            ((orientation = mc_jpeg_dropped_markers(in, in_len, dropped, sizeof dropped)) != 0 ||
-             dropped[0] != '\0'))
+        if (dropped[0] == '\0') { /* not a PNG, or one whose chunks all travel */
+            orientation = mc_jpeg_dropped_markers(in, in_len, dropped, sizeof dropped);
             dropped_what = "JPEG metadata";
+        }
         /* The library takes the buffer over: a binary PGM/PPM is decoded
          * where it lies, anything else decoded, then wiped. */
         err = mc_image_decode_owned(job->ctx, in, in_len,

@@ -659,7 +659,8 @@ bool mc__dicom_sniff(const uint8_t *buf, size_t len)
 bool mc__dicom_declared(const uint8_t *buf, size_t len)
 {
     /* PS3.5 §6.2, Table 6.2-1: the VRs there are */
-    static const char VRS[] = "AEASATCSDADSDTFDFLISLOLTOBODOFOLOVOWPNSHSLSQSSSTSVTMUCUIULUNURUSUTUV";
+    static const char VRS[] = "AEASATCSDADSDTFDFLISLOLTOBODOFOLOVOWPNSH"
+                              "SLSQSSSTSVTMUCUIULUNURUSUTUV";
     const uint8_t *vr = buf + PREAMBLE_BYTES + 8;
 
     if (!mc__dicom_sniff(buf, len) || len - (PREAMBLE_BYTES + 4) < 6 ||

@@ -92,7 +92,8 @@ int web_form_key(struct req *r, mc_key *key, const char **field, char *problem, 
          * could encrypt under, or fail to open with, the key the user
          * did not mean. */
         *field = "keyfile";
-        snprintf(problem, size, "the key file holds another key than the one typed: give one of them");
+        snprintf(problem, size,
+                 "the key file holds another key than the one typed: give one of them");
     } else {
         *key = from_file;
         ret = 1;

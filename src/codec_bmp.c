@@ -92,10 +92,14 @@ static void put_le16(uint8_t *p, uint32_t v)
  * the V2/V3 extensions (masks in the header), 108 V4, 124 V5; 12
  * (BITMAPCOREHEADER) and 64 (OS/2 2.x, or its short form of 16, which
  * ImageMagick writes as "OS/2 2.x") are real but not supported. */
+static bool info_size_os2(uint32_t s)
+{
+    return s == 12 || s == 16 || s == 64;
+}
+
 static bool info_size_known(uint32_t s)
 {
-    return s == 12 || s == 16 || s == 40 || s == 52 || s == 56 || s == 64 || s == 108 ||
-           s == 124;
+    return info_size_os2(s) || s == 40 || s == 52 || s == 56 || s == 108 || s == 124;
 }
 
 bool mc__bmp_sniff(const uint8_t *buf, size_t len)
@@ -175,7 +179,7 @@ static mc_err parse_header(const mc_ctx *ctx, const uint8_t *buf, size_t len, bo
         return MC_ETRUNCATED;
     h->off = mc__le32(buf + 10);
     h->hdr_size = mc__le32(buf + FILE_HEADER_BYTES);
-    if (h->hdr_size == 12 || h->hdr_size == 16 || h->hdr_size == 64) {
+    if (info_size_os2(h->hdr_size)) {
         mc__ctx_detail(ctx, "OS/2 bitmap header (%u bytes) is not supported",
                        (unsigned)h->hdr_size);
         return MC_EUNSUPPORTED; /* 3-byte palette entries, other fields */

@@ -272,6 +272,19 @@ static bool vr_valid(const uint8_t *p)
     return p[0] >= 'A' && p[0] <= 'Z' && p[1] >= 'A' && p[1] <= 'Z';
 }
 
+/* One of the VRs PS3.5 §6.2 defines (Table 6.2-1), not two capitals
+ * that merely look like one. */
+static bool vr_known(const uint8_t *p)
+{
+    static const char VRS[] = "AEASATCSDADSDTFDFLISLOLTOBODOFOLOVOWPNSH"
+                              "SLSQSSSTSVTMUCUIULUNURUSUTUV";
+
+    for (size_t i = 0; i + 1 < sizeof VRS; i += 2)
+        if (p[0] == VRS[i] && p[1] == VRS[i + 1])
+            return true;
+    return false;
+}
+
 /* Reads the element header at *pos (tag, VR, length) without checking
  * that the value fits. Items and delimiters (group FFFE) have no VR in
  * either encoding (PS3.5 §7.5). */
@@ -658,18 +671,8 @@ bool mc__dicom_sniff(const uint8_t *buf, size_t len)
  * capitals that are no VR ("KK", fuzz_pnm). */
 bool mc__dicom_declared(const uint8_t *buf, size_t len)
 {
-    /* PS3.5 §6.2, Table 6.2-1: the VRs there are */
-    static const char VRS[] = "AEASATCSDADSDTFDFLISLOLTOBODOFOLOVOWPNSH"
-                              "SLSQSSSTSVTMUCUIULUNURUSUTUV";
-    const uint8_t *vr = buf + PREAMBLE_BYTES + 8;
-
-    if (!mc__dicom_sniff(buf, len) || len - (PREAMBLE_BYTES + 4) < 6 ||
-        rd16(buf + PREAMBLE_BYTES + 4, false) != 0x0002)
-        return false;
-    for (size_t i = 0; i + 1 < sizeof VRS; i += 2)
-        if (vr[0] == VRS[i] && vr[1] == VRS[i + 1])
-            return true;
-    return false;
+    return mc__dicom_sniff(buf, len) && len - (PREAMBLE_BYTES + 4) >= 6 &&
+           rd16(buf + PREAMBLE_BYTES + 4, false) == 0x0002 && vr_known(buf + PREAMBLE_BYTES + 8);
 }
 
 /* Parses the meta group and, for little-endian (and big-endian) data

@@ -54,23 +54,31 @@ static bool is_plain(char kind)
     return kind == '2' || kind == '3';
 }
 
-/* The magic number, then whitespace or at once a comment (pgm(5): a
- * comment may stand anywhere before the raster; netpbm reads "P5#..."). */
+/* A netpbm magic number "P" and a kind, then whitespace or at once a
+ * comment (pgm(5): a comment may stand anywhere before the raster; netpbm
+ * reads "P5#..."); its kind, or 0. */
+static char magic_kind(const uint8_t *buf, size_t len)
+{
+    if (buf == NULL || len < 3 || buf[0] != 'P' || !(is_space(buf[2]) || buf[2] == '#'))
+        return 0;
+    return (char)buf[1];
+}
+
 bool mc__pnm_sniff(const uint8_t *buf, size_t len)
 {
-    return buf != NULL && len >= 3 && buf[0] == 'P' &&
-           (buf[1] == '2' || buf[1] == '3' || buf[1] == '5' || buf[1] == '6') &&
-           (is_space(buf[2]) || buf[2] == '#');
+    char kind = magic_kind(buf, len);
+
+    return kind == '2' || kind == '3' || kind == '5' || kind == '6';
 }
 
 bool mc__pnm_kin(const mc_ctx *ctx, const uint8_t *buf, size_t len)
 {
-    if (buf == NULL || len < 3 || buf[0] != 'P' || !(is_space(buf[2]) || buf[2] == '#'))
-        return false;
-    if (buf[1] == '1' || buf[1] == '4')
+    char kind = magic_kind(buf, len);
+
+    if (kind == '1' || kind == '4')
         mc__ctx_detail(ctx, "a PBM bitmap (P%c): medcrypt reads PGM (P2, P5) and PPM (P3, P6)",
-                       buf[1]);
-    else if (buf[1] == '7')
+                       kind);
+    else if (kind == '7')
         mc__ctx_detail(ctx, "a PAM image (P7): medcrypt reads PGM (P2, P5) and PPM (P3, P6)");
     else
         return false;

@@ -516,6 +516,15 @@ typedef struct mc__png_chunk_view {
 } mc__png_chunk_view;
 bool mc__png_chunk_at(const uint8_t *in, size_t len, size_t off, mc__png_chunk_view *c);
 bool mc__png_chunk_crc_ok(const uint8_t *chunk, uint32_t n);
+/* png_meta.c: a list "a, b, c" in a caller's buffer, for a note to the
+ * user (the metadata a PNG or a JPEG loses): each name once, whole or
+ * not at all, and none after the first that does not fit. */
+struct mc__names {
+    char *list; /* NUL-terminated, "" to start with */
+    size_t size, used;
+    bool full;
+};
+void mc__names_add(struct mc__names *n, const char *name);
 /* png_meta.c: a plain PNG's ancillary chunks that its decrypted PNG can
  * carry, added to img's side data (records MC_SIDE_PNG_BEFORE, _AFTER;
  * in: the file img was decoded from); and img written as a PNG with them
@@ -536,15 +545,15 @@ extern const uint8_t mc__png_iend[12];
 bool mc__bmp_sniff(const uint8_t *buf, size_t len);
 mc_err mc__bmp_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out);
 mc_err mc__bmp_encode(const mc_image *img, uint8_t **out, size_t *out_len);
-/* jpeg_mem.c: libjpeg's memory manager, wrapped so that every block it
- * hands out is wiped before its pool is freed (libjpeg frees as it is).
- * Call right after jpeg_CreateDecompress; takes cinfo->client_data.
- * false: out of memory, nothing installed. */
 /* How much of the stack below a frame sodium_stackzero() clears after a
  * library has worked on plain samples there (libspng, zlib): their
  * frames take a few KiB. */
 #define MC__STACK_WIPE (32u * 1024u)
 
+/* jpeg_mem.c: libjpeg's memory manager, wrapped so that every block it
+ * hands out is wiped before its pool is freed (libjpeg frees as it is).
+ * Call right after jpeg_CreateDecompress; takes cinfo->client_data.
+ * false: out of memory, nothing installed. */
 struct jpeg_common_struct;
 bool mc__jpeg_track(struct jpeg_common_struct *cinfo);
 bool mc__jpeg_sniff(const uint8_t *buf, size_t len);

@@ -14,26 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 
-struct names {
-    char *list;
-    size_t size, used;
-    bool full;
-};
-
-static void name(struct names *n, const char *what)
-{
-    size_t len = strlen(what);
-
-    if (n->full || strstr(n->list, what) != NULL)
-        return; /* named once */
-    if (n->used + (n->used ? 2 : 0) + len + 1 > n->size) {
-        n->full = true; /* ", " name NUL must fit whole; none after it */
-        return;
-    }
-    n->used += (size_t)snprintf(n->list + n->used, n->size - n->used, "%s%s",
-                                n->used ? ", " : "", what);
-}
-
 static unsigned get16(const uint8_t *p, bool le)
 {
     return le ? (unsigned)p[0] | (unsigned)p[1] << 8 : (unsigned)p[0] << 8 | p[1];
@@ -80,7 +60,7 @@ static unsigned exif_orientation(const uint8_t *tiff, size_t len)
 unsigned mc_jpeg_dropped_markers(const uint8_t *in, size_t len, char *list, size_t size)
 {
     char none[1];
-    struct names n = {list, size, 0, false};
+    struct mc__names n = {list, size, 0, false};
     unsigned orientation = 0;
     size_t at = 2;
 
@@ -118,13 +98,13 @@ unsigned mc_jpeg_dropped_markers(const uint8_t *in, size_t len, char *list, size
         at += seglen;
 
         if (marker == 0xfe) {
-            name(&n, "comment");
+            mc__names_add(&n, "comment");
         } else if (marker == 0xe0) {
             /* JFIF: version and density. Density units 0 give only an
              * aspect ratio, 1:1 nothing at all; dots per inch or per cm
              * are a physical size, which the PNG does not carry. */
             if (blen >= 12 && memcmp(body, "JFIF", 5) == 0 && body[7] != 0)
-                name(&n, "JFIF resolution");
+                mc__names_add(&n, "JFIF resolution");
         } else if (marker == 0xe1 && blen >= 6 && memcmp(body, "Exif\0", 5) == 0) {
             unsigned o = exif_orientation(body + 6, blen - 6);
             char what[32];
@@ -133,21 +113,21 @@ unsigned mc_jpeg_dropped_markers(const uint8_t *in, size_t len, char *list, size
                 orientation = o;
             if (o > 1)
                 snprintf(what, sizeof what, "EXIF (orientation %u)", o);
-            name(&n, o > 1 ? what : "EXIF");
+            mc__names_add(&n, o > 1 ? what : "EXIF");
         } else if (marker == 0xe1 && blen >= 29 &&
                    memcmp(body, "http://ns.adobe.com/xap/1.0/", 29) == 0) {
-            name(&n, "XMP");
+            mc__names_add(&n, "XMP");
         } else if (marker == 0xe2 && blen >= 12 && memcmp(body, "ICC_PROFILE", 12) == 0) {
-            name(&n, "ICC profile");
+            mc__names_add(&n, "ICC profile");
         } else if (marker == 0xed && blen >= 14 && memcmp(body, "Photoshop 3.0", 14) == 0) {
-            name(&n, "IPTC");
+            mc__names_add(&n, "IPTC");
         } else if (marker >= 0xe0 && marker <= 0xef && marker != 0xee) {
             /* APP14 "Adobe" says how the colours were coded: read by
              * libjpeg, and true of the samples it gives; not metadata */
             char what[8];
 
             snprintf(what, sizeof what, "APP%u", marker - 0xe0);
-            name(&n, what);
+            mc__names_add(&n, what);
         }
     }
     return orientation;

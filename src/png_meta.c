@@ -150,9 +150,22 @@ mc_err mc__png_meta_record(mc_image *img, const uint8_t *in, size_t len)
     return err;
 }
 
+void mc__names_add(struct mc__names *n, const char *name)
+{
+    size_t len = strlen(name);
+
+    if (n->full || strstr(n->list, name) != NULL)
+        return; /* named once */
+    if (n->used + (n->used ? 2 : 0) + len + 1 > n->size) {
+        n->full = true; /* ", " name NUL must fit whole; none after it */
+        return;
+    }
+    n->used += (size_t)snprintf(n->list + n->used, n->size - n->used, "%s%s",
+                                n->used ? ", " : "", name);
+}
+
 struct dropped {
-    char *list;
-    size_t size, used;
+    struct mc__names names;
     bool palette;
 };
 
@@ -170,15 +183,12 @@ static void name_dropped(void *user, const uint8_t *chunk, const uint8_t *type, 
         return;
     memcpy(t, type, 4);
     t[4] = '\0';
-    if (strstr(d->list, t) != NULL || d->used + (d->used ? 2 : 0) + 5 > d->size)
-        return; /* named once; ", " type NUL must fit whole */
-    d->used += (size_t)snprintf(d->list + d->used, d->size - d->used, "%s%s",
-                                d->used ? ", " : "", t);
+    mc__names_add(&d->names, t);
 }
 
 void mc_png_dropped_chunks(const uint8_t *in, size_t len, char *list, size_t size)
 {
-    struct dropped d = {list, size, 0, false};
+    struct dropped d = {{list, size, 0, false}, false};
 
     if (list == NULL || size == 0)
         return;

@@ -45,7 +45,6 @@ typedef struct chan_stats {
 typedef struct plot_data {
     double hist[PLOT_BINS];
     uint32_t px[N_DIRS][N_PAIRS], py[N_DIRS][N_PAIRS];
-    bool no_pairs[N_DIRS]; /* one row or one column: nothing to draw */
 } plot_data;
 
 typedef struct diff_stats {
@@ -148,7 +147,6 @@ static mc_err channel_stats(const mc_image *img, unsigned c, uint64_t seed, chan
                                 plot->px[d], plot->py[d]) != MC_OK) {
                 memset(plot->px[d], 0, sizeof plot->px[d]);
                 memset(plot->py[d], 0, sizeof plot->py[d]);
-                plot->no_pairs[d] = true;
             }
     }
 out:
@@ -224,13 +222,23 @@ out:
     return err;
 }
 
+/* Adjacent pairs in direction d (DIR_NAMES' order) of a's image. */
+static uint64_t pairs_in(const mc_analysis *a, int d)
+{
+    uint64_t w1 = a->width - 1, h1 = a->height - 1;
+    const uint64_t pairs[N_DIRS] = {w1 * a->height, (uint64_t)a->width * h1, w1 * h1};
+
+    return pairs[d];
+}
+
 static void critical_values(mc_analysis *a)
 {
     uint64_t t = (uint64_t)a->width * a->height, t_all = t * a->channels;
     double z = mc_normal_quantile(0.975);
-    /* Adjacent pairs in each direction (DIR_NAMES' order). */
-    uint64_t w1 = a->width - 1, h1 = a->height - 1;
-    const uint64_t pairs[N_DIRS] = {w1 * a->height, (uint64_t)a->width * h1, w1 * h1};
+    uint64_t pairs[N_DIRS];
+
+    for (int d = 0; d < N_DIRS; d++)
+        pairs[d] = pairs_in(a, d);
 
     a->df = (double)(((uint64_t)1 << a->bits) - 1);
     a->chi2_crit[0] = mc_chi2_critical(a->df, 0.05);
@@ -1237,13 +1245,13 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
     for (int d = 0; d < N_DIRS; d++) {
         snprintf(t, sizeof t, "Plain, %s", DIR_NAMES[d]);
         h_scatter(&b, 3 + d, t, a->plot_plain->px[d], a->plot_plain->py[d],
-                  a->plot_plain->no_pairs[d], a->bits, a->plain[0].corr[d]);
+                  pairs_in(a, d) == 0, a->bits, a->plain[0].corr[d]);
     }
     sb_puts(&b, "</div><div>");
     for (int d = 0; d < N_DIRS; d++) {
         snprintf(t, sizeof t, "Cipher, %s", DIR_NAMES[d]);
         h_scatter(&b, 3 + N_DIRS + d, t, a->plot_cipher->px[d], a->plot_cipher->py[d],
-                  a->plot_cipher->no_pairs[d], a->bits, a->cipher[0].corr[d]);
+                  pairs_in(a, d) == 0, a->bits, a->cipher[0].corr[d]);
     }
     sb_puts(&b, "</div>\n<h2>Statistics of the images</h2>\n<p>Each test's critical value is "
                 "at &alpha; = 0.05: truly random data fails each test one time in twenty, so "

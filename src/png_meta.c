@@ -47,22 +47,64 @@ static bool known(const uint8_t t[4])
     return false;
 }
 
-/* Whether the chunk of type t of a PNG whose IHDR has this colour type
- * and bit depth comes back in the decrypted PNG. That PNG has the same
- * colour type and depth, except a palette image (RGB or RGBA: PLTE is
- * gone) and grey under 8 bits (widened to 8): for those, the chunks
- * written in the original's terms (tRNS, bKGD, sBIT, hIST: a palette
- * index, a grey level at the old depth) would lie, and are not kept (a
- * palette's tRNS is its alpha channel now). Unknown chunks are kept only
- * when safe to copy (PNG §5.4): the IDAT is written anew. */
-static bool kept(const uint8_t t[4], uint8_t color_type, uint8_t depth)
+/* tRNS, bKGD and sBIT of a grey image under 8 bits, rewritten for the
+ * decrypted PNG, which holds the samples widened to 8 bits as v · 255 /
+ * (2^depth − 1) (PNG §13.12; 255, 85 or 17 times v, exact). tRNS and bKGD
+ * give a grey level (PNG §11.3, two bytes): scaled the same way, it names
+ * the same pixels and the same background. sBIT gives the significant
+ * bits: the widening replicates the old bits from the top (17 · v is v in
+ * both nibbles), so the original's sBIT holds unchanged. A level the old
+ * depth cannot hold, or an sBIT of 0 or above that depth, is the file's
+ * error, and is not kept. out, if not NULL, gets the chunk as written
+ * back (12 + its n bytes, the same length). */
+/* The chunks that speak of sample values in the image's own terms. */
+static bool in_sample_terms(const uint8_t t[4])
 {
-    bool same_layout = color_type != 3 && depth >= 8;
+    return memcmp(t, "tRNS", 4) == 0 || memcmp(t, "bKGD", 4) == 0 || memcmp(t, "sBIT", 4) == 0;
+}
+
+static bool widened(const uint8_t *chunk, uint32_t n, uint8_t depth, uint8_t *out)
+{
+    const uint8_t *t = chunk + 4, *d = chunk + 8;
+    unsigned top = (1u << depth) - 1, v;
+
+    if (memcmp(t, "sBIT", 4) == 0) {
+        if (n != 1 || d[0] == 0 || d[0] > depth)
+            return false;
+        if (out != NULL)
+            memcpy(out, chunk, 13);
+        return true;
+    }
+    if (n != 2 || (v = (unsigned)d[0] << 8 | d[1]) > top)
+        return false;
+    if (out != NULL) {
+        memcpy(out, chunk, 8);
+        out[8] = 0;
+        out[9] = (uint8_t)(v * (255 / top));
+        mc__put_be32(out + 10, (uint32_t)crc32_z(0, out + 4, 6));
+    }
+    return true;
+}
+
+/* Whether this chunk, of a PNG whose IHDR has this colour type and bit
+ * depth, comes back in the decrypted PNG. That PNG has the same colour
+ * type and depth, except a palette image (RGB or RGBA: PLTE is gone) and
+ * grey under 8 bits (widened to 8). A palette's tRNS, bKGD, sBIT and hIST
+ * speak of palette indices and entries, and would lie: not kept (its
+ * tRNS is its alpha channel now); a low-bit grey's are rewritten
+ * (widened). Unknown chunks are kept only when safe to copy (PNG §5.4):
+ * the IDAT is written anew. The chunk is whole (12 + n bytes). */
+static bool kept(const uint8_t *chunk, uint32_t n, uint8_t color_type, uint8_t depth)
+{
+    const uint8_t *t = chunk + 4;
 
     if (!ancillary(t) || memcmp(t, MC_CHUNK_TYPE, 4) == 0)
         return false; /* critical (the image itself), or medcrypt's own */
-    if (memcmp(t, "tRNS", 4) == 0 || memcmp(t, "bKGD", 4) == 0 || memcmp(t, "sBIT", 4) == 0)
-        return same_layout;
+    if (in_sample_terms(t)) {
+        if (color_type == 0 && depth < 8)
+            return widened(chunk, n, depth, NULL);
+        return color_type != 3;
+    }
     if (memcmp(t, "hIST", 4) == 0)
         return false; /* palette images only */
     return known(t) || (t[3] & 0x20) != 0;
@@ -96,6 +138,7 @@ static void walk(const uint8_t *in, size_t len,
 {
     mc__png_chunk_view c;
     uint8_t color_type = in[25], depth = in[24]; /* IHDR, first (PNG §5.6) */
+    uint8_t rewritten[14];
     size_t total = 0;
     bool before = true;
 
@@ -105,12 +148,17 @@ static void walk(const uint8_t *in, size_t len,
         if (memcmp(c.type, "IDAT", 4) == 0)
             before = false;
         else if (ancillary(c.type)) {
-            bool keep = c.whole && kept(c.type, color_type, depth) &&
-                        mc__png_chunk_crc_ok(in + off, c.len) &&
+            const uint8_t *chunk = in + off;
+            bool keep = c.whole && kept(chunk, c.len, color_type, depth) &&
+                        mc__png_chunk_crc_ok(chunk, c.len) &&
                         12 + (size_t)c.len <= META_MAX_BYTES - total;
             if (keep)
                 total += 12 + (size_t)c.len;
-            fn(user, in + off, c.type, c.whole ? 12 + (size_t)c.len : 0, before, keep);
+            /* a low-bit grey's tRNS, bKGD, sBIT: in the widened terms */
+            if (keep && color_type == 0 && depth < 8 && in_sample_terms(c.type) &&
+                widened(chunk, c.len, depth, rewritten))
+                chunk = rewritten;
+            fn(user, chunk, c.type, c.whole ? 12 + (size_t)c.len : 0, before, keep);
         }
         if (!c.whole)
             break;

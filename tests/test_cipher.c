@@ -8,6 +8,8 @@
 #include "helpers.h"
 #include "png_chunk.h"
 
+#include <spng.h>
+
 #include <sched.h>
 #include <stdatomic.h>
 
@@ -1123,12 +1125,12 @@ static void test_inspect_chunks_only(void **state)
     free(buf);
 }
 
-/* mc_png_dropped_chunks: a PNG's metadata chunk types, each once; a
- * palette's tRNS (kept, as alpha) and critical chunks not named. */
-/* A PNG's ancillary chunks its decrypted PNG cannot carry, named for the
- * user (docs/FORMAT.md §3): those written in the original's layout when
- * the layout changes (a palette's bKGD; a 4-bit grey's tRNS and bKGD),
- * unknown unsafe-to-copy ones, damaged ones. */
+/* mc_png_dropped_chunks: a PNG's ancillary chunks its decrypted PNG
+ * cannot carry, each type named once for the user (docs/FORMAT.md §3):
+ * a palette's bKGD (an index; its tRNS is kept, as alpha, and not
+ * named), a 4-bit grey's tRNS and bKGD when they are not a grey level
+ * (one byte here), unknown unsafe-to-copy ones, damaged ones; critical
+ * chunks never. */
 static void test_png_dropped_chunks(void **state)
 {
     static const uint8_t sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
@@ -1256,6 +1258,99 @@ static void test_png_metadata_kept(void **state)
     }
     free(cipher);
     free(back);
+}
+
+/* A grey PNG under 8 bits comes back widened to 8 bits (v · 255 /
+ * (2^depth − 1)); its tRNS and bKGD grey levels come back scaled the
+ * same way, so that they name the same pixels and background, and its
+ * sBIT unchanged (the old bits are the top bits of the new). They used
+ * to be dropped (a review). A level the old depth cannot hold, or an
+ * sBIT above it, is the file's error: dropped, and named. */
+static void test_png_low_bit_grey_metadata(void **state)
+{
+    static const uint8_t sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+    static const struct {
+        uint8_t depth;
+        uint8_t trns[2], bkgd[2], sbit; /* in the original's terms */
+        uint8_t trns8, bkgd8;           /* the widened levels */
+    } cases[] = {
+        {4, {0, 3}, {0, 15}, 3, 51, 255},
+        {2, {0, 1}, {0, 2}, 2, 85, 170},
+        {1, {0, 1}, {0, 0}, 1, 255, 0},
+    };
+    (void)state;
+
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        uint8_t png[512], ihdr[13] = {0, 0, 0, 4, 0, 0, 0, 2, cases[k].depth, 0, 0, 0, 0};
+        uint8_t raw[2 * 3], z[64], want[14], *cipher = NULL, *back = NULL;
+        size_t row = 1 + (4 * cases[k].depth + 7) / 8; /* filter byte, 4 pixels */
+        uLongf zlen = sizeof z;
+        size_t n = 8, clen, blen;
+        const uint8_t *got;
+        char list[64];
+        bool where;
+        mc_key key;
+        struct spng_trns trns;
+        struct spng_bkgd bkgd;
+        struct spng_sbit sbit;
+        spng_ctx *sc;
+        test_key(&key, 0);
+
+        memset(raw, 0, sizeof raw); /* two rows: filter 0, then the levels */
+        raw[1] = 0x12;
+        assert_int_equal(compress(z, &zlen, raw, 2 * row), Z_OK);
+        memcpy(png, sig, 8);
+        n += put_chunk(png + n, "IHDR", ihdr, 13);
+        n += put_chunk(png + n, "sBIT", &cases[k].sbit, 1);
+        n += put_chunk(png + n, "tRNS", cases[k].trns, 2);
+        n += put_chunk(png + n, "bKGD", cases[k].bkgd, 2);
+        n += put_chunk(png + n, "IDAT", z, (uint32_t)zlen);
+        n += put_chunk(png + n, "IEND", NULL, 0);
+        mc_png_dropped_chunks(png, n, list, sizeof list);
+        assert_string_equal(list, "");
+        assert_int_equal(mc_encrypt_file(ctx, &key, png, n, "grey.png", &cipher, &clen), MC_OK);
+        assert_int_equal(mc_decrypt_file(ctx, &key, cipher, clen, &back, &blen, NULL), MC_OK);
+        assert_int_equal(back[24], 8); /* widened */
+        put_chunk(want, "tRNS", (const uint8_t[]){0, cases[k].trns8}, 2);
+        assert_non_null(got = find_chunk(back, blen, "tRNS", &where));
+        assert_memory_equal(got, want, 14);
+        put_chunk(want, "bKGD", (const uint8_t[]){0, cases[k].bkgd8}, 2);
+        assert_non_null(got = find_chunk(back, blen, "bKGD", &where));
+        assert_memory_equal(got, want, 14);
+        put_chunk(want, "sBIT", &cases[k].sbit, 1);
+        assert_non_null(got = find_chunk(back, blen, "sBIT", &where));
+        assert_memory_equal(got, want, 13);
+        /* and a PNG reader takes them so */
+        assert_non_null(sc = spng_ctx_new(0));
+        assert_int_equal(spng_set_png_buffer(sc, back, blen), 0);
+        assert_int_equal(spng_get_trns(sc, &trns), 0);
+        assert_int_equal(trns.gray, cases[k].trns8);
+        assert_int_equal(spng_get_bkgd(sc, &bkgd), 0);
+        assert_int_equal(bkgd.gray, cases[k].bkgd8);
+        assert_int_equal(spng_get_sbit(sc, &sbit), 0);
+        assert_int_equal(sbit.grayscale_bits, cases[k].sbit);
+        spng_ctx_free(sc);
+        free(cipher);
+        free(back);
+
+        /* out of the old depth's range: the file's error, not kept */
+        n = 8;
+        n += put_chunk(png + n, "IHDR", ihdr, 13);
+        n += put_chunk(png + n, "sBIT", (const uint8_t[]){(uint8_t)(cases[k].depth + 1)}, 1);
+        n += put_chunk(png + n, "tRNS", (const uint8_t[]){0, (uint8_t)(1u << cases[k].depth)}, 2);
+        n += put_chunk(png + n, "bKGD", (const uint8_t[]){1, 0}, 2);
+        n += put_chunk(png + n, "IDAT", z, (uint32_t)zlen);
+        n += put_chunk(png + n, "IEND", NULL, 0);
+        mc_png_dropped_chunks(png, n, list, sizeof list);
+        assert_string_equal(list, "sBIT, tRNS, bKGD");
+        assert_int_equal(mc_encrypt_file(ctx, &key, png, n, "grey.png", &cipher, &clen), MC_OK);
+        assert_int_equal(mc_decrypt_file(ctx, &key, cipher, clen, &back, &blen, NULL), MC_OK);
+        assert_null(find_chunk(back, blen, "sBIT", &where));
+        assert_null(find_chunk(back, blen, "tRNS", &where));
+        assert_null(find_chunk(back, blen, "bKGD", &where));
+        free(cipher);
+        free(back);
+    }
 }
 
 /* A record of PNG chunks that is not whole ancillary chunks with their
@@ -1500,6 +1595,7 @@ int main(void)
         cmocka_unit_test(test_inspect_chunks_only),
         cmocka_unit_test(test_png_dropped_chunks),
         cmocka_unit_test(test_png_metadata_kept),
+        cmocka_unit_test(test_png_low_bit_grey_metadata),
         cmocka_unit_test(test_png_metadata_bad_record),
         cmocka_unit_test(test_admit),
         cmocka_unit_test(test_pixel_cap),

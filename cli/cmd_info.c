@@ -150,6 +150,15 @@ static bool info_plain(mc_ctx *ctx, const char *path, const uint8_t *buf, size_t
     /* a 12-bit CT as a PGM is 16-bit samples of maxval 4095 */
     if (maxval != 0 && maxval != 255 && maxval != 65535)
         printf(", maxval %u", (unsigned)maxval);
+    /* What the PNG's own IHDR says (PNG §11.2.1: bit depth at byte 24,
+     * colour type at 25), where medcrypt widens it: the decrypted PNG is
+     * 8-bit RGB(A) or 8-bit grey, with the same pixels. */
+    if (ii.format == MC_FORMAT_PNG && len >= 26) {
+        if (buf[25] == 3)
+            printf(", stored as %u-bit palette indices", (unsigned)buf[24]);
+        else if (buf[25] == 0 && buf[24] < 8)
+            printf(", stored as %u-bit gray", (unsigned)buf[24]);
+    }
     putchar('\n');
     return true;
 }

@@ -1,22 +1,74 @@
-/* PNG decoder (codec_png.c over libspng): decode, re-encode, re-decode. */
+/* PNG decoder (codec_png.c over libspng): decode, re-encode, re-decode;
+ * and the ancillary chunks that travel with the pixels (png_meta.c): the
+ * list named as not kept, and the records, which must come back the same
+ * from the PNG written with them. */
 #include "common.h"
+
+/* The record of type t, or an empty one. */
+static void side_of(const mc_image *img, uint8_t t, const uint8_t **d, size_t *n)
+{
+    if (img->side == NULL || !mc__side_find(img->side, img->side_len, t, d, n)) {
+        *d = NULL;
+        *n = 0;
+    }
+}
+
+static bool same_side(const mc_image *a, const mc_image *b, uint8_t t)
+{
+    const uint8_t *da, *db;
+    size_t na, nb;
+
+    side_of(a, t, &da, &na);
+    side_of(b, t, &db, &nb);
+    return na == nb && (na == 0 || memcmp(da, db, na) == 0);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    mc_image *img = NULL;
+    mc_image *img = NULL, *again = NULL;
     mc__png_chunk want = {.type = MC_CHUNK_TYPE};
+    uint8_t *enc = NULL;
+    size_t enc_len = 0;
+    char list[48];
+    mc_err err;
 
     if (!mc__png_sniff(data, size))
         return 0;
     if (mc__png_decode(fuzz_ctx(), data, size, &img, NULL) == MC_OK) {
         fuzz_check_decoded(img, data, size, false);
         mc_image_free(img);
+        img = NULL;
     }
     /* The container's path: the same decoder asked for the private chunk. */
     if (mc__png_decode(fuzz_ctx(), data, size, &img, &want) == MC_OK) {
         FUZZ_CHECK(want.data != NULL || want.len == 0);
         mc_image_free(img);
+        img = NULL;
     }
     free(want.data);
+
+    /* The note's list: NUL-terminated within its buffer, whole names. */
+    memset(list, 'x', sizeof list);
+    mc_png_dropped_chunks(data, size, list, sizeof list);
+    FUZZ_CHECK(memchr(list, '\0', sizeof list) != NULL);
+    FUZZ_CHECK(strlen(list) % 6 == 4 || list[0] == '\0'); /* "tRNS, bKGD" */
+
+    /* The whole reader (pixels and kept chunks), written back as a PNG
+     * with its chunks and read again: the same samples, the same
+     * records (what is kept once is kept again, unchanged). */
+    if (mc_image_decode(fuzz_ctx(), data, size, NULL, &img) != MC_OK ||
+        img->format != MC_FORMAT_PNG) {
+        mc_image_free(img);
+        return 0;
+    }
+    err = mc_image_encode(fuzz_ctx(), img, &enc, &enc_len);
+    FUZZ_CHECK(err == MC_OK);
+    FUZZ_CHECK(mc_image_decode(fuzz_ctx(), enc, enc_len, NULL, &again) == MC_OK);
+    FUZZ_CHECK(same_samples(img, again));
+    FUZZ_CHECK(same_side(img, again, MC_SIDE_PNG_BEFORE));
+    FUZZ_CHECK(same_side(img, again, MC_SIDE_PNG_AFTER));
+    mc_image_free(again);
+    mc_free(enc);
+    mc_image_free(img);
     return 0;
 }

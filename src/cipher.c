@@ -172,7 +172,10 @@ mc_err mc__encrypt_inplace_v(const mc_key *key, mc_image *img,
     unsigned bps = img->bits / 8;
     mc_err err;
 
-    if (img->side_len > UINT32_MAX)
+    /* The side data travels in medcrypt's chunk, which PNG bounds at
+     * 2^31 - 1 bytes (§5.3): refused here, before the image is spent,
+     * rather than by the writer after it. */
+    if (img->side_len > 0x7fffffffu - MC_CHUNK_FIXED_BYTES)
         return MC_ETOOBIG;
     if (version < 1 || version > MC_FORMAT_VERSION)
         return MC_EVERSION;

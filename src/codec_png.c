@@ -78,8 +78,11 @@ static struct spng_alloc wiping_alloc = {wipe_malloc, wipe_realloc, wipe_calloc,
 /* libspng limits (decode.md, "Decoding untrusted files"): ancillary chunks
  * (text, ICC profiles, unknown chunks such as our own) are held in memory,
  * so bound each one and their total. The pixel data is bounded separately
- * by the pixel cap. medcrypt's chunk holds the encrypted side data (a DICOM
- * header is at most a few MiB): 64 MiB leaves a wide margin. */
+ * by the pixel cap. A plain PNG's kept chunks are at most 8 MiB
+ * (png_meta.c). A cipher image's own chunk holds the encrypted side data,
+ * which the writer lets grow to PNG's largest chunk (extra_ok: a
+ * multi-image PGM's later images, a DICOM file's elements), so when one
+ * is read the limits grow to the file's length (mc__png_decode). */
 #define CHUNK_SIZE_LIMIT ((size_t)64 << 20)
 #define CHUNK_CACHE_LIMIT ((size_t)256 << 20)
 
@@ -338,6 +341,7 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
     mc_image *img = NULL;
     uint8_t *chunk = NULL;
     size_t chunk_len = 0, samples_len, spng_len;
+    size_t chunk_limit = CHUNK_SIZE_LIMIT, cache_limit = CHUNK_CACHE_LIMIT;
     uint64_t cap = mc_ctx_max_samples(ctx);
     uint32_t dim_limit;
     mc_err err;
@@ -366,8 +370,18 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
      * libspng can refuse absurd headers itself; the exact W·H·C test is
      * mc__geometry_check below. */
     dim_limit = cap < PNG_MAX_DIMENSION ? (uint32_t)cap : PNG_MAX_DIMENSION;
+    /* A cipher image: its own chunk fits, whatever side data it holds.
+     * With 256 MiB for all, an encrypted PGM with a 260 MiB trailer
+     * could never be read back, and read as "modified or damaged" (a
+     * review). libspng holds no more of the file's chunks than the file
+     * has, and text it inflates (zTXt, iTXt, iCCP) counts in the same
+     * total: at most the file's length more. */
+    if (want != NULL && len > chunk_limit)
+        chunk_limit = len;
+    if (want != NULL && len > cache_limit)
+        cache_limit = len;
     if ((e = spng_set_image_limits(sc, dim_limit, dim_limit)) != SPNG_OK ||
-        (e = spng_set_chunk_limits(sc, CHUNK_SIZE_LIMIT, CHUNK_CACHE_LIMIT)) != SPNG_OK) {
+        (e = spng_set_chunk_limits(sc, chunk_limit, cache_limit)) != SPNG_OK) {
         err = map_spng_error(e);
         goto out;
     }

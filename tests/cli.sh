@@ -12,6 +12,8 @@
 
 . "$(dirname "$0")/lib.sh"
 tl_args cli.sh "$@"
+# small PNGs testdata lacks (a 4-bit gray with metadata), kept for the fuzzers
+SEEDS=$(cd "$(dirname "$0")/../fuzz/seeds" && pwd) || exit 2
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/medcrypt-cli.XXXXXX") || exit 2
 trap 'rm -rf "$T"' EXIT
@@ -1853,6 +1855,15 @@ assert_grep "info of a 12-bit PGM gives its maxval" "$R/out" \
     'ct_small_12bit.pgm: pnm, 128x128, 1 channel \(gray\), 16-bit, 1 frame, maxval 4095$'
 assert_grep "info of an 8-bit PGM (maxval 255) gives none" "$R/out" \
     'ct_512_8bit.pgm: pnm, 512x512, 1 channel \(gray\), 8-bit, 1 frame$'
+# a PNG that medcrypt widens says how the file holds it
+run mc info "$TESTDATA/png/palette_16_colors.png" "$TESTDATA/png/ct_512_8bit.png" \
+    "$SEEDS/fuzz_png/grey4-sbit-trns-bkgd-text.png"
+assert_grep "info of a palette PNG says so" "$R/out" \
+    'palette_16_colors.png: png, 512x512, 3 channels \(RGB\), 8-bit, 1 frame, stored as 4-bit palette indices$'
+assert_grep "info of a 4-bit gray PNG says so" "$R/out" \
+    'grey4-sbit-trns-bkgd-text.png: png, 5x3, 1 channel \(gray\), 8-bit, 1 frame, stored as 4-bit gray$'
+assert_grep "info of an 8-bit gray PNG says nothing more" "$R/out" \
+    'ct_512_8bit.png: png, 512x512, 1 channel \(gray\), 8-bit, 1 frame$'
 rm -f late.pgm late.pgm.enc.png
 
 # An output that is the input is said so before "already exists" (whose

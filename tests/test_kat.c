@@ -336,8 +336,12 @@ static void test_hmac_empty_key(void **state)
 /* ------------------------------------------------------------------ */
 /* HKDF-SHA-512, RFC 5869                                              */
 
-/* RFC 5869 §2.2-2.3 written out on our HMAC, as an independent reference
- * for OpenSSL's EVP_KDF "HKDF" behind mc__hkdf_sha512. */
+/* RFC 5869 §2.2-2.3 written out on our one-shot HMAC (mc__hmac_sha512,
+ * on OpenSSL's SHA-512 where it is linked, checked against RFC 4231
+ * above), as an independent reference
+ * for mc__hkdf_sha512, which runs on libsodium's streaming
+ * crypto_auth_hmacsha512 (a review found this comment naming OpenSSL's
+ * EVP_KDF, which medcrypt does not use). */
 static void ref_hkdf(uint8_t *out, size_t out_len, const uint8_t *ikm, size_t ikm_len,
                      const uint8_t *salt, size_t salt_len, const uint8_t *info, size_t info_len)
 {

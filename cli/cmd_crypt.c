@@ -509,6 +509,48 @@ static bool says_format(const char *name, const mc_image_info *info)
     return false;
 }
 
+/* A file written under -o whose name's extension claims another image
+ * format than it holds (decrypt -o out.png of a PGM, encrypt -o c.jpg)
+ * is written as asked, with a note: a viewer or a PACS importer going by
+ * the name would fail on it, and nothing said so (a review). A name with
+ * no extension (DICOM files often have none) or one that names no image
+ * format (.enc, .bin) says nothing wrong. */
+static void note_extension(const struct job *job, const char *output, const mc_image *img)
+{
+    static const struct {
+        const char *ext;
+        mc_format format;
+    } known[] = {{"png", MC_FORMAT_PNG},   {"pgm", MC_FORMAT_PNM},   {"ppm", MC_FORMAT_PNM},
+                 {"pnm", MC_FORMAT_PNM},   {"bmp", MC_FORMAT_BMP},   {"dib", MC_FORMAT_BMP},
+                 {"dcm", MC_FORMAT_DICOM}, {"dicom", MC_FORMAT_DICOM}, {"dic", MC_FORMAT_DICOM},
+                 {"jpg", MC_FORMAT_JPEG},  {"jpeg", MC_FORMAT_JPEG}, {"jpe", MC_FORMAT_JPEG}};
+    const char *dot = strrchr(cli_basename(output), '.'), *what;
+    mc_format written = MC_FORMAT_PNG; /* a cipher image; a JPEG's pixels */
+    mc_image_info info;
+
+    if (dot == NULL || strcmp(output, "-") == 0)
+        return;
+    if (job->decrypt) {
+        mc_image_get_info(img, &info);
+        if (info.format != MC_FORMAT_JPEG)
+            written = info.format;
+    }
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        if (strcasecmp(dot + 1, known[i].ext) != 0 || known[i].format == written)
+            continue;
+        what = written == MC_FORMAT_PNM   ? "a PGM/PPM file"
+               : written == MC_FORMAT_BMP ? "a BMP file"
+               : written == MC_FORMAT_DICOM ? "a DICOM file"
+                                            : "a PNG file";
+        cli_error(output, "note: written as %s (%s), though its name ends in %s", what,
+                  !job->decrypt ? "a cipher image is a PNG"
+                  : info.format == MC_FORMAT_JPEG ? "a JPEG comes back as a PNG of its pixels"
+                                                  : "the original's format",
+                  dot);
+        return;
+    }
+}
+
 /* The decrypted file's name when -o is not given: the cipher's name less
  * .enc.png (any case), or NAME.dec.EXT when it has no such suffix. That
  * name is kept if it is the original file's own (record 1: a DICOM called
@@ -649,6 +691,8 @@ static bool process(const struct job *job, const char *input)
     ok = write_streamed(job, input, img, job->output != NULL ? job->output : output, &err);
     if (err != MC_OK)
         report(job, input, err, cut, &ci);
+    if (ok && job->output != NULL)
+        note_extension(job, job->output, img);
 
     /* Not a failure: said so that nobody first finds out at decryption. */
     if (ok && dropped[0] != '\0')

@@ -408,6 +408,15 @@ static bool read_file(const char *path, size_t max, uint8_t **out, size_t *out_l
         }
         if (S_ISREG(st.st_mode)) {
             if ((uint64_t)st.st_size > max) {
+                if (!input) {
+                    /* -k given an image (the arguments swapped): "file
+                     * too large" said nothing of the key (a review) */
+                    cli_error(shown, "%s (%lld bytes: a key file is a few lines of text)",
+                              mc_strerror(MC_EKEYTEXT), (long long)st.st_size);
+                    cli_hint("-k takes the key file that keygen wrote; the images come "
+                             "after the options");
+                    goto fail;
+                }
                 cli_error(shown, "file too large (%lld bytes)", (long long)st.st_size);
                 goto fail;
             }

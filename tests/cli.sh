@@ -1747,6 +1747,33 @@ snap
 run mc encrypt -k nokey.key scan.pgm
 expect_fail "a missing key file" "medcrypt: nokey.key: " "No such file or directory" 0 \
     scan.pgm.enc.png
+# The arguments swapped: an image after -k (over the key file's 64 KiB)
+# is "not a medcrypt key", with a hint, not "file too large".
+cp "$TESTDATA/png/ct_512_8bit.png" big.png
+snap
+run mc encrypt -k big.png scan.pgm
+expect_fail "an image given as the key file" "medcrypt: big.png: " \
+    "not a medcrypt key (73500 bytes: a key file is a few lines of text)" 1 scan.pgm.enc.png
+assert_grep "an image given as the key file: the hint says what -k takes" "$R/err" \
+    '^medcrypt: hint: -k takes the key file that keygen wrote; the images come after'
+rm -f big.png
+
+# -o with a name whose extension claims another image format: written as
+# asked, with a note (a PACS importer given out.dcm would fail on a PNG).
+run mc encrypt -k k.key -o c.jpg scan.pgm
+assert_rc 0 "encrypt -o NAME.jpg: exit 0"
+assert_err_is "encrypt -o NAME.jpg: a note says a cipher image is a PNG" \
+    "medcrypt: c.jpg: note: written as a PNG file (a cipher image is a PNG), though its name ends in .jpg"
+run mc decrypt -k k.key -o back.png c.jpg
+assert_rc 0 "decrypt -o NAME.png of a PGM: exit 0"
+assert_err_is "decrypt -o NAME.png of a PGM: a note names the format written" \
+    "medcrypt: back.png: note: written as a PGM/PPM file (the original's format), though its name ends in .png"
+assert_same "decrypt -o NAME.png of a PGM: the PGM, byte for byte" scan.pgm back.png
+run mc decrypt -k k.key -o back.pgm c.jpg
+assert_no_err "decrypt -o NAME.pgm: no note"
+run mc decrypt -k k.key -o back c.jpg
+assert_no_err "decrypt -o NAME without an extension: no note"
+rm -f c.jpg back.png back.pgm back
 # Two key files joined into one: which patient's key is meant is not
 # for medcrypt to guess (the same key twice is read: test_key.c).
 {

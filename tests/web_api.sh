@@ -339,6 +339,24 @@ expect 200 "encrypt a 16-bit PNG (key as an uploaded key file)"
 cp "$R/b" "$R/png.enc.png"
 check "an odd upload name is sanitized in the header" \
     [ "$(header Content-Disposition)" = 'attachment; filename="scan_1.png.enc.png"' ]
+# The cipher image's own name travels in the clear: field name gives
+# another (the original's still comes back on decryption).
+req -F "key=$KEY" -F "image=@$PGM;filename=SHARMA_R_CT_001.pgm" -F "name=study-042" \
+    "$MAIN/api/v1/encrypt"
+expect 200 "encrypt with a name for the cipher image"
+cp "$R/b" "$R/named.enc.png"
+check "the name given, with .png added, is the attachment's" \
+    [ "$(header Content-Disposition)" = 'attachment; filename="study-042.png"' ]
+req -F "key=$KEY" -F "cipher=@$R/named.enc.png;filename=study-042.png" "$MAIN/api/v1/decrypt"
+expect 200 "decrypt the named cipher image"
+check "decryption gives back the original's name" \
+    [ "$(header Content-Disposition)" = 'attachment; filename="SHARMA_R_CT_001.pgm"' ]
+req -F "key=$KEY" -F "image=@$PGM" -F "name=../x/Study 7.PNG" "$MAIN/api/v1/encrypt"
+check "a name given is sanitized, and one ending in .png kept so" \
+    [ "$(header Content-Disposition)" = 'attachment; filename="Study_7.PNG"' ]
+req -F "key=$KEY" -F "image=@$PGM" -F "name=  " "$MAIN/api/v1/encrypt"
+check "a blank name is no name: NAME.enc.png" \
+    [ "$(header Content-Disposition)" = 'attachment; filename="ct_512_8bit.pgm.enc.png"' ]
 req -F "key=$KEY" -F "cipher=@$R/png.enc.png" "$MAIN/api/v1/decrypt"
 expect 200 "decrypt the PNG's cipher"
 cp "$R/b" "$R/png.dec.png"
@@ -551,6 +569,16 @@ check "both are logged with their digits masked" \
     sh -c "grep -q -F 'GET /############/####-##-## 400 ' '$R/main.log' && grep -q -E '^#+ /encrypt 4[0-9][0-9] ' '$R/main.log' && ! grep -q -F '$AADHAAR_DIGITS' '$R/main.log'"
 
 # --- the pages, without JavaScript ---------------------------------------
+req -F "image=@$PGM" -F "key=$KEY" -F "name=study-042" "$MAIN/encrypt"
+expect 200 "the encrypt form with a name for the cipher image"
+if b64_download "$R/named-page.enc.png" >"$R/o"; then
+    check "the page's download takes the name given" [ "$(cat "$R/o")" = "image/png study-042.png" ]
+else
+    not_ok "the result page with a name has a download link"
+fi
+req "$MAIN/encrypt"
+check "the encrypt form has the optional name field, and says why" \
+    sh -c "grep -q 'id=\"name\" name=\"name\"' '$R/b' && grep -q 'name travels in the clear' '$R/b'"
 req -F "image=@$PGM" -F "aadhaar=$AADHAAR" -F "dob=$DOB" -F "key=" "$MAIN/encrypt"
 check "with a new key, the note that key and image belong together" body_has 'id="pair-note"'
 expect 200 "the encrypt form with Aadhaar and date of birth"

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
@@ -173,6 +174,28 @@ static mc_err busy_result(struct req *r, struct crypt_result *res)
     return status == 413 ? MC_ETOOBIG : MC_EBUSY;
 }
 
+/* The cipher image's own name, which travels in the clear: NAME.enc.png
+ * after the upload's name, or what field "name" gives (".png" added if it
+ * does not end so), as the command's -o: for an upload whose name says who
+ * the patient is ("SHARMA_R_CT_001.dcm"), where the page and the API had
+ * no way to give another (a review). The original's name travels
+ * encrypted either way, and decryption gives it back. */
+static void cipher_name(struct req *r, const char *upload, char *out, size_t size)
+{
+    const char *given = req_text(r, "name");
+    char name[100];
+    size_t n;
+
+    if (given == NULL) {
+        snprintf(out, size, "%s.enc.png", upload);
+        return;
+    }
+    web_sanitize_name(given, name, sizeof name);
+    n = strlen(name);
+    snprintf(out, size, "%s%s", name,
+             n >= 4 && strcasecmp(name + n - 4, ".png") == 0 ? "" : ".png");
+}
+
 mc_err web_encrypt(struct req *r, const mc_key *key, const struct field *image,
                    struct crypt_result *res)
 {
@@ -221,7 +244,7 @@ mc_err web_encrypt(struct req *r, const mc_key *key, const struct field *image,
         res->whole_detail = true;
         return MC_ETOOBIG;
     }
-    snprintf(res->filename, sizeof res->filename, "%s.enc.png", name);
+    cipher_name(r, name, res->filename, sizeof res->filename);
     res->mime = "image/png";
     mc_key_id_hex(key, res->key_id);
     /* A PNG's or a JPEG's metadata the cipher image does not carry

@@ -76,7 +76,7 @@ demo: build
 
 # Re-takes docs/screenshots/*.png with the browser end-to-end test.
 screenshots: build
-	sh tests/e2e/run.sh $(CURDIR)/$(BUILD)/cli/medcrypt $(CURDIR)/../shared/testdata \
+	sh tests/e2e/run.sh $(CURDIR)/$(BUILD)/cli/medcrypt $(or $(MC_TESTDATA),$(CURDIR)/../shared/testdata) \
 	    $(CURDIR)/docs/screenshots
 
 clean:

@@ -790,7 +790,7 @@ static void report_text(const struct run *r, const char *cpu, long cores, bool t
                 it->same_samples ? "the same samples" : "DIFFERENT SAMPLES",
                 it->same_bytes ? "the same bytes" : "the file re-encoded");
     }
-    fprintf(out, "\ngoals of issue 11 (median)%s:\n",
+    fprintf(out, "\nthe speed goals of docs/PERFORMANCE.md (median)%s:\n",
             r->batch_side < 512 ? ", on images too small (--tiny) to mean anything" : "");
     for (int i = 0, n = goals(r, g); i < n; i++)
         fprintf(out, "  %-62s %7.2f %-3s (%s %.1f) %s\n", g[i].what, g[i].value, g[i].unit,

@@ -25,7 +25,7 @@ enum { OPT_PIXELS = 256, OPT_SKIP }; /* long options without a letter */
 
 static const char ENCRYPT_HELP[] =
     "Usage: medcrypt encrypt [-k KEYFILE] [-o OUTPUT | -O DIR] [-f | --skip-existing]\n"
-    "                        [-j N] [-v] INPUT...\n"
+    "                        [-j N] [-v] [--max-pixels N] INPUT...\n"
     "\n"
     "Encrypts each INPUT image (DICOM Part 10 with uncompressed pixel data, PNG\n"
     "gray/gray+alpha/RGB/RGBA 8 or 16 bit, palette PNG, PGM/PPM P2/P3/P5/P6 up to\n"
@@ -74,11 +74,11 @@ static const char ENCRYPT_HELP[] =
 
 static const char DECRYPT_HELP[] =
     "Usage: medcrypt decrypt [-k KEYFILE] [-o OUTPUT | -O DIR] [-f | --skip-existing]\n"
-    "                        [-j N] [-v] CIPHER...\n"
+    "                        [-j N] [-v] [--max-pixels N] CIPHER...\n"
     "\n"
     "Decrypts each cipher PNG back to the exact original, in its original format\n"
-    "(PGM/PPM and BMP come back byte for byte; PNG sample for sample; JPEG as a\n"
-    "lossless PNG of its decoded pixels). Refuses with\n"
+    "(DICOM, PGM/PPM and BMP come back byte for byte; PNG sample for sample;\n"
+    "JPEG as a lossless PNG of its decoded pixels). Refuses with\n"
     "'wrong key' if the image was encrypted under another key, and with 'the\n"
     "cipher image was modified or damaged' if any sample or header byte changed;\n"
     "in both cases no output is written.\n"

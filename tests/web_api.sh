@@ -629,6 +629,12 @@ req -F "cipher=@$R/page.enc.png" -F "key=$PAGE_KEY" -F "keyfile=@$R/other.key" "
 expect 400 "the decrypt form with a key typed and another key's file: 400"
 check "it says the two differ, beside the file input" \
     body_has 'id="keyfile-error" aria-live="polite">The key file holds another key than the one typed: give one of them.'
+# Another patient's key file alone: "wrong key", beside the file input
+# (it marked the empty text field).
+req -F "cipher=@$R/page.enc.png" -F "keyfile=@$R/other.key" "$MAIN/decrypt"
+expect 422 "the decrypt form with another key's file: 422"
+check "the wrong key is said beside the key file input, which is marked" \
+    sh -c "grep -q 'id=\"keyfile-error\" aria-live=\"polite\">Wrong key' '$R/b' && grep -q 'href=\"#keyfile\"' '$R/b' && ! grep -q 'href=\"#key\"' '$R/b'"
 cat "$R/page.key" "$R/other.key" >"$R/two.key"
 req -F "cipher=@$R/page.enc.png" -F "keyfile=@$R/two.key" "$MAIN/decrypt"
 expect 400 "the decrypt form with a key file holding two keys: 400"

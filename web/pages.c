@@ -428,8 +428,13 @@ void page_decrypt_post(struct req *r)
             reply_error(r, web_status_for(err), mc_strerror(err));
             return;
         }
-        /* the key's fault, or the file's */
-        form_error(&fe, err == MC_EWRONGKEY ? "key" : "cipher", "",
+        /* the key's fault (in the field it came from: a key file's
+         * error marked the empty text field, a review), or the file's */
+        form_error(&fe,
+                   err != MC_EWRONGKEY           ? "cipher"
+                   : req_text(r, "key") != NULL ? "key"
+                                                : "keyfile",
+                   "",
                    res.whole_detail ? res.detail : mc_strerror(err));
         if (err == MC_ENOTCIPHER)
             buf_puts(&fe.hints, "<p class=\"hint\">Decrypt takes a cipher image made by the "

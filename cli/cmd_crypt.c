@@ -523,7 +523,10 @@ static void note_extension(const struct job *job, const char *output, const mc_i
     } known[] = {{"png", MC_FORMAT_PNG},   {"pgm", MC_FORMAT_PNM},   {"ppm", MC_FORMAT_PNM},
                  {"pnm", MC_FORMAT_PNM},   {"bmp", MC_FORMAT_BMP},   {"dib", MC_FORMAT_BMP},
                  {"dcm", MC_FORMAT_DICOM}, {"dicom", MC_FORMAT_DICOM}, {"dic", MC_FORMAT_DICOM},
-                 {"jpg", MC_FORMAT_JPEG},  {"jpeg", MC_FORMAT_JPEG}, {"jpe", MC_FORMAT_JPEG}};
+                 {"jpg", MC_FORMAT_JPEG},  {"jpeg", MC_FORMAT_JPEG}, {"jpe", MC_FORMAT_JPEG},
+                 /* formats medcrypt neither reads nor writes */
+                 {"tif", MC_FORMAT_NONE},  {"tiff", MC_FORMAT_NONE}, {"gif", MC_FORMAT_NONE},
+                 {"webp", MC_FORMAT_NONE}, {"jp2", MC_FORMAT_NONE},  {"j2k", MC_FORMAT_NONE}};
     const char *dot = strrchr(cli_basename(output), '.'), *what;
     mc_format written = MC_FORMAT_PNG; /* a cipher image; a JPEG's pixels */
     mc_image_info info;

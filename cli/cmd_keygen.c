@@ -10,7 +10,8 @@
 #include <sodium.h>
 
 static const char HELP[] =
-    "Usage: medcrypt keygen [--aadhaar NUMBER] [--dob YYYY-MM-DD] [-o KEYFILE] [--force]\n"
+    "Usage: medcrypt keygen [--aadhaar NUMBER] [--dob YYYY-MM-DD] [-o KEYFILE]\n"
+    "                       [--force]\n"
     "\n"
     "Generates a 256-bit key for a patient from the Aadhaar number, the date of\n"
     "birth and 32 bytes of fresh randomness from the operating system. The same\n"

@@ -12,7 +12,8 @@
 
 static const char USAGE[] =
     "Usage:\n"
-    "    medcrypt keygen  [--aadhaar NUMBER] [--dob YYYY-MM-DD] [-o KEYFILE] [--force]\n"
+    "    medcrypt keygen  [--aadhaar NUMBER] [--dob YYYY-MM-DD] [-o KEYFILE]\n"
+    "                     [--force]\n"
     "    medcrypt encrypt [-k KEYFILE] [-o OUTPUT | -O DIR] [-f | --skip-existing]\n"
     "                     [-j N] [-v] [--max-pixels N] INPUT...\n"
     "    medcrypt decrypt [-k KEYFILE] [-o OUTPUT | -O DIR] [-f | --skip-existing]\n"

@@ -368,6 +368,27 @@ bool cli_has_suffix_nocase(const char *s, const char *suffix)
 
 #define SNIFF_AT ((size_t)64 << 20)
 
+/* A file over the cap: an input's "file too large"; a key's, what it is
+ * not (-k given an image, the arguments swapped: "file too large" said
+ * nothing of the key, a review). size < 0: not known (a pipe). */
+static void too_large(const char *shown, bool input, long long size, size_t max)
+{
+    if (input) {
+        if (size >= 0)
+            cli_error(shown, "file too large (%lld bytes)", size);
+        else
+            cli_error(shown, "file too large");
+        return;
+    }
+    if (size >= 0)
+        cli_error(shown, "%s (%lld bytes: a key file is a few lines of text)",
+                  mc_strerror(MC_EKEYTEXT), size);
+    else
+        cli_error(shown, "%s (over %zu KiB: a key file is a few lines of text)",
+                  mc_strerror(MC_EKEYTEXT), max >> 10);
+    cli_hint("-k takes the key file that keygen wrote; the images come after the options");
+}
+
 /* cli_read_file, and the stat of what was read (st_mode 0 if unknown). */
 static bool read_file(const char *path, size_t max, uint8_t **out, size_t *out_len,
                       struct stat *read_st, bool input)
@@ -408,16 +429,7 @@ static bool read_file(const char *path, size_t max, uint8_t **out, size_t *out_l
         }
         if (S_ISREG(st.st_mode)) {
             if ((uint64_t)st.st_size > max) {
-                if (!input) {
-                    /* -k given an image (the arguments swapped): "file
-                     * too large" said nothing of the key (a review) */
-                    cli_error(shown, "%s (%lld bytes: a key file is a few lines of text)",
-                              mc_strerror(MC_EKEYTEXT), (long long)st.st_size);
-                    cli_hint("-k takes the key file that keygen wrote; the images come "
-                             "after the options");
-                    goto fail;
-                }
-                cli_error(shown, "file too large (%lld bytes)", (long long)st.st_size);
+                too_large(shown, input, (long long)st.st_size, max);
                 goto fail;
             }
             cap = (size_t)st.st_size + 1; /* + 1: sees the end without growing */
@@ -434,7 +446,7 @@ static bool read_file(const char *path, size_t max, uint8_t **out, size_t *out_l
         if (len == cap) {
             uint8_t *p;
             if (cap > max) {
-                cli_error(shown, "file too large");
+                too_large(shown, input, -1, max);
                 goto fail;
             }
             /* A stream of no known size (a pipe, a device) that by 64 MiB
@@ -471,7 +483,7 @@ static bool read_file(const char *path, size_t max, uint8_t **out, size_t *out_l
         len += (size_t)n;
     }
     if (len > max) {
-        cli_error(shown, "file too large");
+        too_large(shown, input, -1, max);
         goto fail;
     }
     if (!is_stdin)

@@ -47,6 +47,12 @@ static bool known(const uint8_t t[4])
     return false;
 }
 
+/* The chunks that speak of sample values in the image's own terms. */
+static bool in_sample_terms(const uint8_t t[4])
+{
+    return memcmp(t, "tRNS", 4) == 0 || memcmp(t, "bKGD", 4) == 0 || memcmp(t, "sBIT", 4) == 0;
+}
+
 /* tRNS, bKGD and sBIT of a grey image under 8 bits, rewritten for the
  * decrypted PNG, which holds the samples widened to 8 bits as v · 255 /
  * (2^depth − 1) (PNG §13.12; 255, 85 or 17 times v, exact). tRNS and bKGD
@@ -57,12 +63,6 @@ static bool known(const uint8_t t[4])
  * depth cannot hold, or an sBIT of 0 or above that depth, is the file's
  * error, and is not kept. out, if not NULL, gets the chunk as written
  * back (12 + its n bytes, the same length). */
-/* The chunks that speak of sample values in the image's own terms. */
-static bool in_sample_terms(const uint8_t t[4])
-{
-    return memcmp(t, "tRNS", 4) == 0 || memcmp(t, "bKGD", 4) == 0 || memcmp(t, "sBIT", 4) == 0;
-}
-
 static bool widened(const uint8_t *chunk, uint32_t n, uint8_t depth, uint8_t *out)
 {
     const uint8_t *t = chunk + 4, *d = chunk + 8;

@@ -1756,6 +1756,10 @@ expect_fail "an image given as the key file" "medcrypt: big.png: " \
     "not a medcrypt key (73500 bytes: a key file is a few lines of text)" 1 scan.pgm.enc.png
 assert_grep "an image given as the key file: the hint says what -k takes" "$R/err" \
     '^medcrypt: hint: -k takes the key file that keygen wrote; the images come after'
+snap
+run sh -c 'cat big.png | "$1" encrypt -k - scan.pgm' sh "$MC"
+expect_fail "an image piped as the key (-k -)" "medcrypt: standard input: " \
+    "not a medcrypt key (over 64 KiB: a key file is a few lines of text)" 1 scan.pgm.enc.png
 rm -f big.png
 
 # -o with a name whose extension claims another image format: written as

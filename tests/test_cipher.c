@@ -1394,6 +1394,34 @@ static void test_side_data_past_256_mib(void **state)
     mc_image_free(plain);
 }
 
+/* Side data that medcrypt's chunk cannot hold (PNG bounds a chunk at
+ * 2^31 - 1 bytes, 88 of them the header's) is refused before any sample
+ * is touched: MC_ETOOBIG, the samples as they were. Only the length is
+ * read before the refusal, so no 2 GiB is needed. */
+static void test_side_data_too_large(void **state)
+{
+    mc_image *plain = make_image(8, 4, 1, 8, 11), *same = make_image(8, 4, 1, 8, 11);
+    uint8_t nonce[MC_NONCE_BYTES] = {0};
+    mc__header hdr;
+    mc_key key;
+    (void)state;
+    test_key(&key, 0);
+
+    assert_null(plain->side);
+    plain->side_len = 0x7fffffffu - MC_CHUNK_FIXED_BYTES + 1;
+    assert_int_equal(mc__encrypt_inplace_v(&key, plain, nonce, MC_FORMAT_VERSION, MC_STAGES_ALL,
+                                           &hdr, 1),
+                     MC_ETOOBIG);
+    plain->side_len = 0;
+    assert_same_samples(same, plain);
+    /* and the image, untouched, still encrypts */
+    assert_int_equal(mc__encrypt_inplace_v(&key, plain, nonce, MC_FORMAT_VERSION, MC_STAGES_ALL,
+                                           &hdr, 1),
+                     MC_OK);
+    mc_image_free(plain);
+    mc_image_free(same);
+}
+
 /* A record of PNG chunks that is not whole ancillary chunks with their
  * CRCs (only a key holder could have written one: the side data is
  * authenticated) is left out of the decrypted PNG, which stays valid; a
@@ -1638,6 +1666,7 @@ int main(void)
         cmocka_unit_test(test_png_metadata_kept),
         cmocka_unit_test(test_png_low_bit_grey_metadata),
         cmocka_unit_test(test_side_data_past_256_mib),
+        cmocka_unit_test(test_side_data_too_large),
         cmocka_unit_test(test_png_metadata_bad_record),
         cmocka_unit_test(test_admit),
         cmocka_unit_test(test_pixel_cap),

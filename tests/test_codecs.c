@@ -584,6 +584,36 @@ static void test_png_palette(void **state)
     mc_ctx_free(ctx);
 }
 
+/* A cipher image of 2 GiB or more (a 16-bit image of 2^30 samples under
+ * the command's --max-pixels, or side data near PNG's largest chunk):
+ * reading one asks libspng for chunk limits, which it refuses above
+ * 2^31 - 1. The first version of the limits that grow with the file
+ * asked for the file's length, and every such file read as damaged (a
+ * review). A small PNG at the start of a 2 GiB buffer, its zero pages
+ * never touched (MAP_NORESERVE), is read as a cipher image would be. */
+static void test_png_read_past_2_gib(void **state)
+{
+    (void)state;
+    size_t len = (size_t)1 << 31;
+    mc__png_chunk want = {.type = MC_CHUNK_TYPE};
+    mc_ctx *ctx = new_ctx();
+    mc_image *img = NULL;
+    uint8_t *buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+    if (buf == MAP_FAILED) {
+        mc_ctx_free(ctx);
+        skip(); /* no 2 GiB of address space: nothing to check */
+    }
+    memcpy(buf, png_gray1_9x3, sizeof png_gray1_9x3);
+    assert_int_equal(mc__png_decode(ctx, buf, len, &img, &want), MC_OK);
+    assert_null(want.data); /* a plain PNG: no medcrypt chunk */
+    assert_int_equal(img->width, 9);
+    mc_image_free(img);
+    munmap(buf, len);
+    mc_ctx_free(ctx);
+}
+
 /* ------------------------------------------------------------------ */
 /* PNG: hostile input.                                                 */
 
@@ -1779,6 +1809,7 @@ int main(void)
         cmocka_unit_test(test_png_interlaced),
         cmocka_unit_test(test_png_low_bit_gray),
         cmocka_unit_test(test_png_palette),
+        cmocka_unit_test(test_png_read_past_2_gib),
         cmocka_unit_test(test_png_errors),
         cmocka_unit_test(test_png_every_cut),
         cmocka_unit_test(test_png_private_chunk),

@@ -11,7 +11,7 @@
 #define WEB_DEFAULT_LISTEN "127.0.0.1:8080"
 /* 130 MiB holds the cipher image of the largest image the default pixel
  * cap lets in (2^26 16-bit samples: 128 MiB, plus filter bytes, chunks
- * and side data, about 1 %), so that every image the server encrypts it
+ * and side data, about 1 % unless the image is very narrow), so that every image the server encrypts it
  * can take back to decrypt (docs/DEPLOY.md, "Checklist"; a review found
  * 64 MiB refusing 16-bit images of over about 32M samples). */
 #define WEB_DEFAULT_MAX_UPLOAD ((size_t)130 << 20)

@@ -621,11 +621,51 @@ mode_t cli_mode(bool secret)
  * ends us. */
 #define SLOTS (CLI_MAX_JOBS + 1)
 #define COMMITTER_SLOT CLI_MAX_JOBS
-static char pending_tmp[SLOTS][4096];
+#define SLOT_BYTES 4096
+static atomic_char pending_tmp[SLOTS][SLOT_BYTES];
 /* Those written and waiting for the committer (below), one slot per
  * place in its queue: removed too. */
 #define COMMIT_QUEUE 16
-static char queued_tmp[COMMIT_QUEUE][4096];
+static atomic_char queued_tmp[COMMIT_QUEUE][SLOT_BYTES];
+
+/* A slot is read by the signal handler while other threads write it, so
+ * its bytes are atomic (lock-free: async-signal-safe, C11 7.14.1.1): the
+ * name's other bytes first, then its first byte, which says "a name is
+ * here" (a sequentially consistent store; the handler's load of it sees
+ * the bytes written before). Plain bytes and fences were a data race
+ * under C11, which ThreadSanitizer found (the handler against a worker
+ * moving a name to the committer's queue), and on a weakly ordered CPU
+ * the handler could have read a moved name in neither slot and left a
+ * temporary file behind. */
+static void slot_set(atomic_char *slot, const char *name)
+{
+    size_t i = 1;
+
+    for (; name[0] != '\0' && name[i] != '\0' && i + 1 < SLOT_BYTES; i++)
+        atomic_store_explicit(&slot[i], name[i], memory_order_relaxed);
+    atomic_store_explicit(&slot[i], '\0', memory_order_relaxed);
+    atomic_store(&slot[0], name[0]);
+}
+
+static void slot_clear(atomic_char *slot)
+{
+    atomic_store(&slot[0], '\0');
+}
+
+/* In the handler: removes the file named in the slot, if any. */
+static void slot_unlink(atomic_char *slot)
+{
+    char name[SLOT_BYTES];
+    size_t i = 1;
+
+    if ((name[0] = atomic_load(&slot[0])) == '\0')
+        return;
+    while (i + 1 < SLOT_BYTES &&
+           (name[i] = atomic_load_explicit(&slot[i], memory_order_relaxed)) != '\0')
+        i++;
+    name[i] = '\0';
+    unlink(name); /* async-signal-safe */
+}
 static atomic_int next_slot;
 static _Thread_local int my_slot = -1;
 
@@ -730,11 +770,9 @@ static void on_signal(int sig)
      * raised below is delivered as soon as the handler returns. */
     wait_creations();
     for (int i = 0; i < SLOTS; i++)
-        if (pending_tmp[i][0] != '\0')
-            unlink(pending_tmp[i]); /* async-signal-safe */
+        slot_unlink(pending_tmp[i]);
     for (int i = 0; i < COMMIT_QUEUE; i++)
-        if (queued_tmp[i][0] != '\0')
-            unlink(queued_tmp[i]);
+        slot_unlink(queued_tmp[i]);
     say_interrupted();
     signal(sig, SIG_DFL);
     raise(sig);
@@ -831,7 +869,7 @@ static int create_tmp(char *tmp, size_t x, int unnamed)
         randombytes_buf(r, sizeof r);
         for (size_t i = 0; i < sizeof r; i++)
             tmp[x + i] = chars[r[i] % (sizeof chars - 1)];
-        memcpy(pending_tmp[my_slot], tmp, strlen(tmp) + 1);
+        slot_set(pending_tmp[my_slot], tmp);
         atomic_store(&creating[my_slot], true);
         if (atomic_load(&terminating)) {
             errno = EINTR;
@@ -841,10 +879,10 @@ static int create_tmp(char *tmp, size_t x, int unnamed)
         } else {
             fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         }
-        /* Registered, then created, then the flag read; the handler sets
-         * the flag, waits for the window to close, then reads the names:
-         * one of the two removes the file. */
-        atomic_thread_fence(memory_order_seq_cst);
+        /* Registered, then created, then the flag read (sequentially
+         * consistent, and not moved across the call that created the
+         * file); the handler sets the flag, waits for the window to
+         * close, then reads the names: one of the two removes the file. */
         if (fd >= 0 && atomic_load(&terminating)) {
             if (unnamed < 0)
                 close(fd);
@@ -855,7 +893,7 @@ static int create_tmp(char *tmp, size_t x, int unnamed)
         atomic_store(&creating[my_slot], false);
         if (fd >= 0)
             return fd;
-        pending_tmp[my_slot][0] = '\0';
+        slot_clear(pending_tmp[my_slot]);
         if (errno != EEXIST)
             return -1;
     }
@@ -898,7 +936,7 @@ struct cli_output {
     size_t high;  /* bytes of buf ever written: what is wiped */
     off_t written, kicked; /* bytes in the file; of them, sent to disk */
     uint8_t *buf;          /* OUTPUT_BUFFER bytes, or NULL until needed */
-    char *registered;      /* where tmp is registered for the signal handler */
+    atomic_char *registered; /* where tmp is registered for the signal handler */
     bool force;            /* replace an existing file */
     bool unnamed;          /* O_TMPFILE: no name until put in place */
     char *announce;        /* a line for stdout once in place (-v), or NULL */
@@ -1140,7 +1178,7 @@ void cli_output_abort(cli_output *o)
             close(o->fd); /* an unnamed file is gone with it */
         if (!o->unnamed)
             unlink(o->tmp);
-        o->registered[0] = '\0';
+        slot_clear(o->registered);
     }
     output_free(o);
 }
@@ -1180,7 +1218,7 @@ static bool replace_with_unnamed(cli_output *o)
         unlink(o->tmp);
         errno = e;
     }
-    pending_tmp[my_slot][0] = '\0';
+    slot_clear(pending_tmp[my_slot]);
     return ok;
 }
 
@@ -1278,7 +1316,7 @@ static bool put_in_place(cli_output *o)
         unlink(o->path);
         goto fail;
     }
-    o->registered[0] = '\0';
+    slot_clear(o->registered);
     atomic_fetch_add(&placed, 1);
     naming_closed(&old_mask);
     announce(o);
@@ -1289,7 +1327,7 @@ fail:
     o->fd = -1;
     if (!o->unnamed)
         unlink(o->tmp);
-    o->registered[0] = '\0';
+    slot_clear(o->registered);
     return false;
 }
 
@@ -1391,20 +1429,13 @@ int cli_committer_finish(void)
 
 /* Moves the registered name from the worker's slot to a queue slot, the
  * handler seeing the whole name in one of the two at every moment: the
- * new slot's first byte is written last, and the old slot cleared only
- * then. */
-static void move_registration(cli_output *o, char *slot)
+ * new slot is set whole (slot_set: its first byte last), and the old
+ * slot cleared only then, both sequentially consistent. */
+static void move_registration(cli_output *o, atomic_char *slot)
 {
-    const char *name = o->unnamed ? "" : o->tmp; /* an unnamed file: none */
-    size_t len = strlen(name) + 1;
-
-    slot[0] = '\0';
-    atomic_thread_fence(memory_order_seq_cst);
-    memcpy(slot + 1, name + 1, len - 1);
-    atomic_thread_fence(memory_order_seq_cst);
-    slot[0] = name[0];
-    atomic_thread_fence(memory_order_seq_cst);
-    o->registered[0] = '\0';
+    slot_clear(slot);
+    slot_set(slot, o->unnamed ? "" : o->tmp); /* an unnamed file: none */
+    slot_clear(o->registered);
     o->registered = slot;
 }
 

@@ -514,44 +514,40 @@ static bool says_format(const char *name, const mc_image_info *info)
  * is written as asked, with a note: a viewer or a PACS importer going by
  * the name would fail on it, and nothing said so (a review). A name with
  * no extension (DICOM files often have none) or one that names no image
- * format (.enc, .bin) says nothing wrong. */
+ * format (.enc, .bin) says nothing wrong. The formats medcrypt writes are
+ * told by format_extensions, as decrypted_name tells them. */
 static void note_extension(const struct job *job, const char *output, const mc_image *img)
 {
-    static const struct {
-        const char *ext;
-        mc_format format;
-    } known[] = {{"png", MC_FORMAT_PNG},   {"pgm", MC_FORMAT_PNM},   {"ppm", MC_FORMAT_PNM},
-                 {"pnm", MC_FORMAT_PNM},   {"bmp", MC_FORMAT_BMP},   {"dib", MC_FORMAT_BMP},
-                 {"dcm", MC_FORMAT_DICOM}, {"dicom", MC_FORMAT_DICOM}, {"dic", MC_FORMAT_DICOM},
-                 {"jpg", MC_FORMAT_JPEG},  {"jpeg", MC_FORMAT_JPEG}, {"jpe", MC_FORMAT_JPEG},
-                 /* formats medcrypt neither reads nor writes */
-                 {"tif", MC_FORMAT_NONE},  {"tiff", MC_FORMAT_NONE}, {"gif", MC_FORMAT_NONE},
-                 {"webp", MC_FORMAT_NONE}, {"jp2", MC_FORMAT_NONE},  {"j2k", MC_FORMAT_NONE}};
+    static const mc_format written_formats[] = {MC_FORMAT_PNG, MC_FORMAT_PNM, MC_FORMAT_BMP,
+                                                MC_FORMAT_DICOM};
+    /* image formats medcrypt writes none of: a JPEG comes back as a PNG */
+    static const char *const others[] = {"jpg", "jpeg", "jpe", "tif", "tiff",
+                                         "gif", "webp", "jp2", "j2k"};
     const char *dot = strrchr(cli_basename(output), '.'), *what;
-    mc_format written = MC_FORMAT_PNG; /* a cipher image; a JPEG's pixels */
-    mc_image_info info;
+    mc_image_info info = {.format = MC_FORMAT_PNG}; /* a cipher image */
+    bool image_name = false;
 
     if (dot == NULL || strcmp(output, "-") == 0)
         return;
-    if (job->decrypt) {
+    if (job->decrypt)
         mc_image_get_info(img, &info);
-        if (info.format != MC_FORMAT_JPEG)
-            written = info.format;
-    }
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
-        if (strcasecmp(dot + 1, known[i].ext) != 0 || known[i].format == written)
-            continue;
-        what = written == MC_FORMAT_PNM   ? "a PGM/PPM file"
-               : written == MC_FORMAT_BMP ? "a BMP file"
-               : written == MC_FORMAT_DICOM ? "a DICOM file"
-                                            : "a PNG file";
-        cli_error(output, "note: written as %s (%s), though its name ends in %s", what,
-                  !job->decrypt ? "a cipher image is a PNG"
-                  : info.format == MC_FORMAT_JPEG ? "a JPEG comes back as a PNG of its pixels"
-                                                  : "the original's format",
-                  dot);
+    if (says_format(output, &info))
         return;
-    }
+    for (size_t i = 0; i < sizeof written_formats / sizeof written_formats[0]; i++)
+        image_name |= says_format(output, &(mc_image_info){.format = written_formats[i]});
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+        image_name |= strcasecmp(dot + 1, others[i]) == 0;
+    if (!image_name)
+        return;
+    what = info.format == MC_FORMAT_PNM     ? "a PGM/PPM file"
+           : info.format == MC_FORMAT_BMP   ? "a BMP file"
+           : info.format == MC_FORMAT_DICOM ? "a DICOM file"
+                                            : "a PNG file";
+    cli_error(output, "note: written as %s (%s), though its name ends in %s", what,
+              !job->decrypt ? "a cipher image is a PNG"
+              : info.format == MC_FORMAT_JPEG ? "a JPEG comes back as a PNG of its pixels"
+                                              : "the original's format",
+              dot);
 }
 
 /* The decrypted file's name when -o is not given: the cipher's name less

@@ -175,7 +175,7 @@ mc_err mc__encrypt_inplace_v(const mc_key *key, mc_image *img,
     /* The side data travels in medcrypt's chunk, which PNG bounds at
      * 2^31 - 1 bytes (§5.3): refused here, before any sample is
      * touched, rather than by the writer after the stages ran. */
-    if (img->side_len > 0x7fffffffu - MC_CHUNK_FIXED_BYTES)
+    if (img->side_len > MC__PNG_MAX_CHUNK - MC_CHUNK_FIXED_BYTES)
         return MC_ETOOBIG;
     if (version < 1 || version > MC_FORMAT_VERSION)
         return MC_EVERSION;

@@ -86,10 +86,8 @@ static struct spng_alloc wiping_alloc = {wipe_malloc, wipe_realloc, wipe_calloc,
 #define CHUNK_SIZE_LIMIT ((size_t)64 << 20)
 #define CHUNK_CACHE_LIMIT ((size_t)256 << 20)
 
-/* PNG §11.2.1: width and height are at most 2^31 - 1; PNG §5.3: so is a
- * chunk's length. */
+/* PNG §11.2.1: width and height are at most 2^31 - 1. */
 #define PNG_MAX_DIMENSION 0x7fffffffu
-#define PNG_MAX_CHUNK ((size_t)0x7fffffff)
 
 /* Cipher images are noise: filtering cannot predict it and deflate cannot
  * shrink it, so both only cost time (DESIGN §2, "Container").
@@ -383,7 +381,7 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
      * that one (a review of the first version of this, which made every
      * such cipher image unreadable). */
     if (want != NULL && len > chunk_limit)
-        chunk_limit = len < PNG_MAX_CHUNK ? len : PNG_MAX_CHUNK;
+        chunk_limit = len < MC__PNG_MAX_CHUNK ? len : MC__PNG_MAX_CHUNK;
     if (want != NULL && len > cache_limit)
         cache_limit = len;
     if ((e = spng_set_image_limits(sc, dim_limit, dim_limit)) != SPNG_OK ||
@@ -531,7 +529,7 @@ static bool image_consistent(const mc_image *img, size_t *row_len)
  * most 2^31 - 1. */
 static bool extra_ok(const mc__png_chunk *extra)
 {
-    return extra == NULL || (chunk_type_ok(extra->type) && extra->len <= PNG_MAX_CHUNK &&
+    return extra == NULL || (chunk_type_ok(extra->type) && extra->len <= MC__PNG_MAX_CHUNK &&
                              (extra->data != NULL || extra->len == 0));
 }
 

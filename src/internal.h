@@ -443,6 +443,9 @@ mc_err mc__decrypt_unverified(const mc_key *key, mc_image *img, const mc__header
 /* container.c */
 #define MC_CHUNK_TYPE "mcRY"
 #define MC_CHUNK_FIXED_BYTES 88u
+/* PNG §5.3: a chunk's data is at most 2^31 - 1 bytes; medcrypt's chunk
+ * holds MC_CHUNK_FIXED_BYTES and the side data. */
+#define MC__PNG_MAX_CHUNK ((size_t)0x7fffffff)
 #define MC_MAC_HEADER_BYTES 56u
 void mc__header_pack(uint8_t out[MC_CHUNK_FIXED_BYTES], const mc__header *hdr);
 mc_err mc__header_unpack(mc__header *hdr, const uint8_t *chunk, size_t chunk_len);

@@ -565,10 +565,12 @@ mc_err mc_cipher_stream(const mc_key *key, const mc_image *plain, int stages,
 /* Phi^-1(p): the standard normal quantile, 0 < p < 1 (|error| < 1e-12). */
 double mc_normal_quantile(double p);
 /* Upper-tail probability P(X >= x) of a chi-square with df degrees of
- * freedom (regularized incomplete gamma Q(df/2, x/2)). */
+ * freedom (regularized incomplete gamma Q(df/2, x/2); past df = 2e7,
+ * Wilson–Hilferty's approximation). NAN unless df is finite and positive
+ * and x a number. */
 double mc_chi2_sf(double x, double df);
 /* Critical value: the x with P(X >= x) = alpha (293.2478 for df = 255,
- * alpha = 0.05). NAN on invalid arguments. */
+ * alpha = 0.05). NAN unless df is finite and positive and 0 < alpha < 1. */
 double mc_chi2_critical(double df, double alpha);
 
 

@@ -34,7 +34,7 @@ else
 fi
 TESTDATA=${MC_TESTDATA:-$ROOT/../shared/testdata}
 ALL="fuzz_dicom fuzz_png fuzz_container fuzz_bmp fuzz_pnm fuzz_jpeg fuzz_multipart
-fuzz_key fuzz_aadhaar fuzz_roundtrip"
+fuzz_key fuzz_aadhaar fuzz_roundtrip fuzz_metrics"
 TARGETS=""
 for t in "$@"; do
     [ -n "$t" ] || continue
@@ -79,6 +79,22 @@ seed() {
     fuzz_roundtrip)
         printf '\003\000\005\000\021\000\000medical image samples' >"$dir/rgb8"
         printf '\377\001\077\007\377\377\017\001\002\003\004' >"$dir/rgba16" ;;
+    # fuzz_metrics: the header of fuzz/fuzz_metrics.c (flags, width - 1,
+    # height - 1, channels - 1, k, block, pairs, direction, a count, two
+    # doubles), then samples: a constant 1x1, a gray 8-bit ramp, a 16-bit
+    # RGB with the whole analysis, a 4x4 RGBA with it and no stages.
+    fuzz_metrics)
+        z8='\000\000\000\000\000\000\000\000'
+        half='\000\000\000\000\000\000\340\077' # 0.5
+        alpha='\232\231\231\231\231\231\251\077' # 0.05
+        df='\000\000\000\000\000\340\157\100' # 255
+        printf "\000\000\000\000\001\001\000\000$z8$half$df\177" >"$dir/const-1x1"
+        printf "\000\017\017\000\003\017\005\001\000\001\000\000\000\000\000\000$alpha$df%s" \
+            0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ >"$dir/ramp-16x16"
+        printf "\003\003\002\002\002\004\011\002\000\000\020\000\000\000\000\000$alpha$half%s" \
+            'medical image samples, sixteen bits' >"$dir/rgb16-4x3"
+        printf "\007\003\003\003\001\020\000\000\000\000\000\001\000\000\000\000$half$alpha%s" \
+            'RGBA RGBA RGBA RGBA' >"$dir/rgba-4x4" ;;
     fuzz_multipart)
         mkdir -p "$WORK/mp"
         "$BUILD/fuzz/mkseeds" "$WORK/mp" "$TESTDATA/png/edge_1x1_gray8.png" >/dev/null

@@ -137,6 +137,16 @@ mc_err mc_metric_entropy(const uint64_t *hist, size_t n_bins, double *bits)
     return MC_OK;
 }
 
+/* Phi^-1(1 - alpha), the upper alpha point of the standard normal, as
+ * -Phi^-1(alpha): 1 - alpha rounds away alpha's low digits (z(1e-6) off
+ * in the 11th digit) and is 1 below 1.1e-16, whose quantile is infinite
+ * (found by fuzz_metrics). A two-sided alpha / 2 of the least subnormal
+ * is 0: the least subnormal stands for it. */
+static double upper_z(double alpha)
+{
+    return -mc_normal_quantile(alpha > 0.0 ? alpha : DBL_TRUE_MIN);
+}
+
 /* The distribution of the entropy of T uniform samples over K = 2^D
  * values, computed rather than simulated. H = log2 T - (1/T) sum_i
  * f(c_i), f(c) = c log2 c, and each count c_i is Binomial(T, q = 1/K), so
@@ -153,8 +163,9 @@ mc_err mc_metric_entropy(const uint64_t *hist, size_t n_bins, double *bits)
 mc_err mc_entropy_critical(uint64_t n_samples, uint8_t bits, double alpha, double *mean,
                            double *h_star)
 {
-    double k, t, q, lambda, ratio, span, w, sw = 0, ef = 0, ef2 = 0, ecf = 0, ec = 0, ec2 = 0;
-    double var_f, var_c, cov, var_h, mu;
+    double k, t, q, lambda, ratio, span, w, f0, f1, sw = 0, ef = 0, eg = 0, eg2 = 0, egd = 0,
+                                                     ed = 0, ed2 = 0;
+    double var_g, var_d, cov, var_h, mu;
     uint64_t mode, lo, hi;
 
     if (n_samples == 0 || (bits != 8 && bits != 16) || !(alpha > 0.0 && alpha < 1.0) ||
@@ -173,17 +184,30 @@ mc_err mc_entropy_critical(uint64_t n_samples, uint8_t bits, double alpha, doubl
     span = 40.0 * sqrt(lambda) + 40.0;
     lo = (double)mode > span ? mode - (uint64_t)span : 0;
     hi = (double)(n_samples - mode) > span ? mode + (uint64_t)span : n_samples;
+    /* The variance term needs Var f - Cov(f, c)^2 / Var c, about 1 where
+     * each part is about lambda (log2 lambda)^2: from raw moments (E f^2 -
+     * (E f)^2) it cancelled to nothing past lambda = 2^20 (the critical
+     * value of 2^28 8-bit samples 2.3 times too far from the mean). The
+     * residual is the same for f less any linear function of c, so the
+     * moments are taken of g = f - f0 - f1 d, with d = c - mode and
+     * f0 + f1 d the tangent at the mode: g is f's curvature, of order 1
+     * near the mode, and d is of order sqrt(lambda). */
+    f0 = mode > 1 ? (double)mode * log2((double)mode) : 0.0;
+    f1 = mode > 0 ? log2((double)mode) + 1.0 / M_LN2 : 0.0;
     for (int dir = 0; dir < 2; dir++) {
         w = 1.0;
         for (uint64_t c = mode;;) {
             double cd = (double)c, f = c > 1 ? cd * log2(cd) : 0.0;
+            double d = c >= mode ? (double)(c - mode) : -(double)(mode - c);
+            double g = (f - f0) - f1 * d;
             if (dir == 0 || c != mode) {
                 sw += w;
                 ef += w * f;
-                ef2 += w * f * f;
-                ecf += w * cd * f;
-                ec += w * cd;
-                ec2 += w * cd * cd;
+                eg += w * g;
+                eg2 += w * g * g;
+                egd += w * g * d;
+                ed += w * d;
+                ed2 += w * d * d;
             }
             if (dir == 0) { /* upwards */
                 if (c >= hi)
@@ -199,17 +223,18 @@ mc_err mc_entropy_critical(uint64_t n_samples, uint8_t bits, double alpha, doubl
         }
     }
     ef /= sw;
-    ef2 /= sw;
-    ecf /= sw;
-    ec /= sw;
-    ec2 /= sw;
-    var_f = ef2 - ef * ef;
-    var_c = ec2 - ec * ec;
-    cov = ecf - ec * ef;
-    var_h = var_c > 0 ? k / (t * t) * (var_f - cov * cov / var_c) : 0.0;
+    eg /= sw;
+    eg2 /= sw;
+    egd /= sw;
+    ed /= sw;
+    ed2 /= sw;
+    var_g = eg2 - eg * eg;
+    var_d = ed2 - ed * ed;
+    cov = egd - eg * ed;
+    var_h = var_d > 0 ? k / (t * t) * (var_g - cov * cov / var_d) : 0.0;
     mu = log2(t) - k / t * ef;
     *mean = mu;
-    *h_star = mu - mc_normal_quantile(1.0 - alpha) * sqrt(var_h > 0 ? var_h : 0);
+    *h_star = mu - upper_z(alpha) * sqrt(var_h > 0 ? var_h : 0);
     return MC_OK;
 }
 
@@ -345,7 +370,7 @@ mc_err mc_local_entropy_reference(uint32_t width, uint32_t height, uint8_t bits,
     }
     mu = sum / (double)n_blocks;
     sd = sqrt((sum2 - sum * mu) / (double)(n_blocks - 1));
-    z = mc_normal_quantile(1.0 - alpha / 2.0);
+    z = upper_z(alpha / 2.0);
     *lo = mu - z * sd / sqrt((double)k);
     *hi = mu + z * sd / sqrt((double)k);
     free(vals);
@@ -570,7 +595,7 @@ mc_err mc_npcr_critical(uint64_t n_samples, uint8_t bits, double alpha, double *
     t = (double)n_samples;
     if (t / (f + 1.0) < NPCR_EXACT_BELOW)
         return npcr_critical_exact(n_samples, f + 1.0, alpha, npcr_star);
-    *npcr_star = 100.0 * (f - mc_normal_quantile(1.0 - alpha) * sqrt(f / t)) / (f + 1.0);
+    *npcr_star = 100.0 * (f - upper_z(alpha) * sqrt(f / t)) / (f + 1.0);
     return MC_OK;
 }
 
@@ -586,7 +611,7 @@ mc_err mc_uaci_critical(uint64_t n_samples, uint8_t bits, double alpha, double *
     t = (double)n_samples;
     mu = (f + 2.0) / (3.0 * f + 3.0);
     var = (f + 2.0) * (f * f + 2.0 * f + 3.0) / (18.0 * (f + 1.0) * (f + 1.0) * f * t);
-    z = mc_normal_quantile(1.0 - alpha / 2.0);
+    z = upper_z(alpha / 2.0);
     *uaci_lo = 100.0 * (mu - z * sqrt(var));
     *uaci_hi = 100.0 * (mu + z * sqrt(var));
     return MC_OK;
@@ -685,7 +710,7 @@ mc_err mc_metric_ssim(const mc_plane *a, const mc_plane *b, double *ssim)
 
 /* Acklam's rational approximation of the normal quantile (relative
  * error 1.15e-9), refined by one Halley step on erfc (then exact to
- * about 1e-15). */
+ * about 1e-15; p from DBL_MIN up). */
 double mc_normal_quantile(double p)
 {
     static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,
@@ -726,7 +751,10 @@ double mc_normal_quantile(double p)
     else
         e = 0.5 * erfc(-x / sqrt(2.0)) - p;
     u = e * sqrt(2 * M_PI) * exp(x * x / 2);
-    x = x - u / (1 + x * u / 2);
+    /* Under DBL_MIN, Phi(x) is subnormal and exp(x^2/2) overflows: the
+     * step would give NaN (fuzz_metrics); Acklam's value stands there. */
+    if (isfinite(u))
+        x = x - u / (1 + x * u / 2);
     return x;
 }
 
@@ -778,17 +806,33 @@ static double gamma_q_cf(double a, double x)
     return gamma_prefactor(a, x) * h;
 }
 
+/* Past this many degrees of freedom x + 1 - df/2 loses its last digits
+ * to rounding (at 1e300 it is 0, and the fraction gives NaN) and the
+ * fraction needs about sqrt(df) steps: Wilson–Hilferty's normal
+ * approximation of (X/df)^(1/3) is used instead, within about 1/df (the
+ * analysis asks for df = 255 and 65535 only; found by fuzz_metrics). */
+#define CHI2_WH_ABOVE 2e7
+
 double mc_chi2_sf(double x, double df)
 {
-    double a = df / 2.0, z = x / 2.0;
+    double a = df / 2.0, z = x / 2.0, q;
 
-    if (!(df > 0.0) || isnan(x))
+    if (!(df > 0.0) || isinf(df) || isnan(x))
         return NAN;
     if (z <= 0.0)
         return 1.0;
-    if (z < a + 1.0)
-        return 1.0 - gamma_p_series(a, z);
-    return gamma_q_cf(a, z);
+    /* All but a·E1(z) < 1e-305 of the mass lies at 0 when a is under
+     * DBL_MIN, where 1/a overflows and lgamma(a) is infinite. */
+    if (isinf(x) || a < DBL_MIN)
+        return 0.0;
+    if (df > CHI2_WH_ABOVE) {
+        double s = 2.0 / (9.0 * df);
+        return 0.5 * erfc((cbrt(x / df) - (1.0 - s)) / sqrt(s) / sqrt(2.0));
+    }
+    q = z < a + 1.0 ? 1.0 - gamma_p_series(a, z) : gamma_q_cf(a, z);
+    /* A probability: for df near 0 (under 1e-300) the series' 1 - P
+     * falls outside by a rounding. */
+    return q < 0.0 ? 0.0 : q > 1.0 ? 1.0 : q;
 }
 
 /* Solves Q(df/2, x/2) = alpha for x: Wilson–Hilferty's approximation
@@ -798,9 +842,9 @@ double mc_chi2_critical(double df, double alpha)
 {
     double z, wh, lo, hi;
 
-    if (!(df > 0.0) || !(alpha > 0.0 && alpha < 1.0))
+    if (!(df > 0.0) || isinf(df) || !(alpha > 0.0 && alpha < 1.0))
         return NAN;
-    z = mc_normal_quantile(1.0 - alpha);
+    z = upper_z(alpha);
     wh = df * pow(1.0 - 2.0 / (9.0 * df) + z * sqrt(2.0 / (9.0 * df)), 3);
     if (!(wh > 0.0))
         wh = df;

@@ -8,6 +8,7 @@
 #include "helpers.h"
 
 #include <ctype.h>
+#include <float.h>
 #include <math.h>
 
 #define NEAR(a, b, eps) assert_true(fabs((double)(a) - (double)(b)) <= (eps))
@@ -474,6 +475,44 @@ static void test_critical_values(void **state)
     NEAR(mc_chi2_sf(0, 10), 1.0, 0);
     NEAR(mc_chi2_sf(2 * 3.0, 2), exp(-3.0), 1e-14); /* df 2: e^{-x/2} */
     assert_true(isnan(mc_chi2_critical(0, 0.05)));
+
+    /* Out at the edges (fuzz_metrics): a probability whatever the df,
+     * NaN for an infinite one, and past 2e7 degrees of freedom the
+     * normal approximation, continuous with the fraction where they
+     * meet. */
+    for (double df = 1e-310; df < 1e-2; df *= 1e10) {
+        double q = mc_chi2_sf(0.5, df);
+        assert_true(q >= 0.0 && q <= 1e-3);
+    }
+    NEAR(mc_chi2_sf(1e-320, 5e-324), 0.0, 0); /* df/2 is 0 */
+    NEAR(mc_chi2_sf(0, 5e-324), 1.0, 0);
+    NEAR(mc_chi2_sf(1e300, 1e300), 0.5, 1e-9);
+    NEAR(mc_chi2_sf(INFINITY, 10), 0.0, 0);
+    assert_true(isnan(mc_chi2_sf(1, INFINITY)) && isnan(mc_chi2_critical(INFINITY, 0.05)));
+    x = 2e7 + 6000; /* 0.95 standard deviations above the mean */
+    NEAR(mc_chi2_sf(x, 2e7), mc_chi2_sf(x, nextafter(2e7, INFINITY)), 1e-6);
+    NEAR(mc_chi2_sf(x, 2e7), 0.1713, 1e-3);
+
+    /* A level below 1.1e-16, where 1 - alpha is 1: finite critical
+     * values, stricter than at 1e-10 (fuzz_metrics). */
+    {
+        double mean, h10, h20, n10, n20, lo, hi;
+        assert_int_equal(mc_entropy_critical(65536, 8, 1e-10, &mean, &h10), MC_OK);
+        assert_int_equal(mc_entropy_critical(65536, 8, 1e-20, &mean, &h20), MC_OK);
+        assert_true(isfinite(h20) && h20 < h10 && h10 < mean);
+        assert_int_equal(mc_npcr_critical(65536, 8, 1e-10, &n10), MC_OK);
+        assert_int_equal(mc_npcr_critical(65536, 8, 1e-20, &n20), MC_OK);
+        assert_true(isfinite(n20) && n20 < n10);
+        assert_int_equal(mc_uaci_critical(65536, 8, 1e-20, &lo, &hi), MC_OK);
+        assert_true(isfinite(lo) && isfinite(hi) && lo < hi);
+        assert_int_equal(mc_uaci_critical(65536, 8, DBL_TRUE_MIN, &lo, &hi), MC_OK);
+        assert_true(isfinite(lo) && isfinite(hi) && lo < hi);
+        NEAR(mc_chi2_sf(mc_chi2_critical(255, 1e-20), 255), 1e-20, 1e-26);
+        /* Subnormal: Acklam's approximation alone, finite. */
+        x = mc_normal_quantile(5e-315);
+        assert_true(isfinite(x) && x < mc_normal_quantile(DBL_MIN));
+        NEAR(mc_normal_quantile(DBL_MIN), -37.5193, 1e-4);
+    }
 }
 
 /* Entropy of random data: the computed mean and critical value agree
@@ -509,6 +548,23 @@ static void test_entropy_critical(void **state)
     assert_true(pass >= n * 8 / 10);
     free(img);
     free(hist);
+
+    /* Many samples per bin: H* = E[H] - z sd[H], and sd[H] tends to
+     * sqrt((K - 1) / 2) / (T ln 2) (the G-test's chi-square). The
+     * moments taken raw had cancelled to noise here: at 2^28 8-bit
+     * samples the distance was 2.27 times this (fuzz_metrics). */
+    {
+        static const struct { uint8_t bits, log2_t; } cases[] = {
+            {8, 24}, {8, 28}, {8, 32}, {8, 36}, {16, 30}, {16, 32}};
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            double t = ldexp(1.0, cases[i].log2_t), k = ldexp(1.0, cases[i].bits);
+            double sd = sqrt((k - 1) / 2) / (t * log(2.0)), z = 1.6448536269514729;
+            assert_int_equal(mc_entropy_critical((uint64_t)1 << cases[i].log2_t, cases[i].bits,
+                                                 0.05, &mean, &crit),
+                             MC_OK);
+            NEAR((mean - crit) / (z * sd), 1.0, 0.02);
+        }
+    }
 }
 
 /* ------------------------------------------------------------------ */

@@ -4,10 +4,11 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
+TSAN_BUILD ?= build-tsan
 FUZZ_SECONDS ?= 600
 MESON      ?= meson
 
-.PHONY: all deps deps-build build build-asan build-fuzz fuzz test test-unit test-asan run demo screenshots clean
+.PHONY: all deps deps-build build build-asan build-fuzz build-tsan fuzz test test-unit test-asan run demo screenshots clean
 
 all: build
 
@@ -19,7 +20,7 @@ deps:
 	@sh scripts/deps.sh
 deps-build:
 	@sh scripts/deps.sh --build
-TEST_GOALS := test test-unit test-asan build-asan build-fuzz fuzz screenshots
+TEST_GOALS := test test-unit test-asan build-asan build-fuzz build-tsan fuzz screenshots
 BUILD_DEPS := $(if $(filter $(TEST_GOALS),$(MAKECMDGOALS)),deps,deps-build)
 
 $(BUILD)/build.ninja:
@@ -50,15 +51,24 @@ $(FUZZ_BUILD)/build.ninja:
 build-fuzz: deps $(FUZZ_BUILD)/build.ninja
 	ninja -C $(FUZZ_BUILD)
 
+# ThreadSanitizer: `make test` runs the suites that run threads in it
+# (suite tsan of tests/meson.build).
+$(TSAN_BUILD)/build.ninja:
+	$(MESON) setup $(TSAN_BUILD) --buildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false
+
+build-tsan: deps $(TSAN_BUILD)/build.ninja
+	ninja -C $(TSAN_BUILD)
+
 # Each fuzz target for FUZZ_SECONDS (make fuzz FUZZ_SECONDS=60 TARGETS="dicom png").
 fuzz: build-fuzz
 	sh scripts/fuzz.sh -b $(FUZZ_BUILD) $(FUZZ_SECONDS) $(TARGETS)
 
 # The whole suite twice: a release build, then ASan + UBSan. The last line
 # is the summary: "N passed, N failed". The fuzz build adds a replay of
-# the seeds and fuzz/regressions/ and a 10 s smoke run of each fuzz target.
-test: build build-asan build-fuzz
-	@sh scripts/test.sh $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+# the seeds and fuzz/regressions/ and a 10 s smoke run of each fuzz target;
+# the TSan build, the suites that run threads (DIR:SUITE).
+test: build build-asan build-fuzz build-tsan
+	@sh scripts/test.sh $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(TSAN_BUILD):tsan
 
 test-unit: build
 	$(MESON) test -C $(BUILD) --print-errorlogs
@@ -80,4 +90,4 @@ screenshots: build
 	    $(CURDIR)/docs/screenshots
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(TSAN_BUILD)

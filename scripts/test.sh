@@ -1,15 +1,37 @@
 #!/bin/sh
 # Runs the meson test suite in each build dir given, then prints one
 # summary line over all of them: "N passed, N failed".
+#   sh scripts/test.sh DIR... [DIR:SUITE...]
+# DIR:SUITE runs that suite of DIR only (build-tsan:tsan, the suites that
+# run threads, in the ThreadSanitizer build). A ThreadSanitizer report
+# fails the run whichever test it came from and whatever that test
+# checked: TSan writes every report to a file of its own (log_path), and
+# any such file is a failure.
 set -u
 passed=0
 failed=0
 status=0
-for dir in "$@"; do
-    echo "== meson test -C $dir"
+for arg in "$@"; do
+    dir=${arg%%:*}
+    suite=
+    [ "$dir" = "$arg" ] || suite=${arg#*:}
+    echo "== meson test -C $dir${suite:+ --suite $suite}"
+    case $dir in /*) reports=$dir/meson-logs/tsan ;; *) reports=$(pwd)/$dir/meson-logs/tsan ;; esac
+    rm -rf "$reports"
+    mkdir -p "$reports"
+    # TSan maps its shadow at fixed addresses; on a kernel whose mmap
+    # randomisation uses more bits than it expects (vm.mmap_rnd_bits 32)
+    # a process dies at start. Without address randomisation it runs
+    # wherever the kernel allows personality(2).
+    norand=
+    if [ -n "$suite" ] && setarch "$(uname -m)" -R true 2>/dev/null; then
+        norand="setarch $(uname -m) -R"
+    fi
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
-        meson test -C "$dir" --print-errorlogs --num-processes 2 || status=1
+    TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$reports/report" \
+        $norand meson test -C "$dir" --print-errorlogs --num-processes 2 \
+        ${suite:+--suite "$suite"} || status=1
     log="$dir/meson-logs/testlog.json"
     if [ -f "$log" ]; then
         p=$(grep -c '"result": "OK"' "$log" || true)
@@ -19,6 +41,12 @@ for dir in "$@"; do
     else
         status=1
     fi
+    for r in "$reports"/report*; do
+        [ -e "$r" ] || continue
+        echo "== ThreadSanitizer report in $dir: $r"
+        head -60 "$r"
+        failed=$((failed + 1))
+    done
 done
 [ "$failed" -eq 0 ] || status=1
 echo "$passed passed, $failed failed"

@@ -1672,5 +1672,9 @@ int main(void)
         cmocka_unit_test(test_pixel_cap),
         cmocka_unit_test(test_avalanche),
     };
+    /* MC_TEST_ONLY: a cmocka pattern (tests/meson.build: the thread
+     * tests alone under ThreadSanitizer). */
+    if (getenv("MC_TEST_ONLY") != NULL)
+        cmocka_set_test_filter(getenv("MC_TEST_ONLY"));
     return cmocka_run_group_tests(tests, ctx_setup, ctx_teardown);
 }

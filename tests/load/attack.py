@@ -201,7 +201,7 @@ def cmd_load(port, pid, keyfile, image, n, conc, warmup):
     figure("load: server RSS %d KiB after %d warm-up requests, %d KiB after %d (%+.1f %%)"
            % (rss_warm, warmup, rss_end, n, 100.0 * (rss_end - rss_warm) / max(rss_warm, 1)))
     if os.environ.get("LOAD_ASAN") == "1":
-        figure("load: RSS not asserted under ASan (its quarantine holds freed memory)")
+        figure("load: RSS not asserted under a sanitizer (ASan's quarantine holds freed memory)")
     else:
         # A leak grows; returning memory to the system after the warm-up
         # (glibc trims its arenas) is no fault.

@@ -17,9 +17,10 @@
 #      (SIGTERM) and round trips still served by the other. Skipped (a
 #      "skip" line, not a failure) only when nginx is not installed.
 #
-# An ASan build of medcrypt (found by its __asan_init symbol) gets fewer
-# load requests (400 instead of 2,000) and no RSS assertion (ASan's
-# quarantine holds freed memory); everything else is the same. The clients
+# An ASan or TSan build of medcrypt (found by its __asan_init or
+# __tsan_init symbol) gets fewer load requests (400 instead of 2,000) and
+# no RSS assertion (ASan's quarantine holds freed memory, TSan's shadow
+# grows with it); everything else is the same. The clients
 # are tests/load/attack.py (python3, standard library). Every check prints
 # "ok - ..." or "not ok - ..."; "# figure:" lines carry the numbers for
 # docs/SECURITY.md; the last line is "N passed, M failed" (exit 1 on any
@@ -42,11 +43,11 @@ CONC=32
 WARMUP=400
 N_SLOW=200
 ASAN=0
-if grep -q -a __asan_init "$MC" 2>/dev/null; then
+if grep -q -a -E '__asan_init|__tsan_init' "$MC" 2>/dev/null; then
     ASAN=1
     N=400
     WARMUP=100
-    echo "# ASan build: $N load requests instead of 2000, RSS not asserted"
+    echo "# sanitizer build: $N load requests instead of 2000, RSS not asserted"
 fi
 LOAD_ASAN=$ASAN
 export LOAD_ASAN
@@ -118,7 +119,7 @@ finish_server() {
     stop_server "$2"
     check "$1: the server stops on SIGTERM with status 0" [ $? -eq 0 ]
     check "$1: the server's stderr has no sanitizer report" \
-        sh -c "! grep -q -E 'AddressSanitizer|LeakSanitizer|runtime error:' '$R/$1.log'"
+        sh -c "! grep -q -E 'AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:' '$R/$1.log'"
 }
 
 # keygen BASE: a key for the test identity into $R/key.

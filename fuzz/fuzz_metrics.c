@@ -6,12 +6,13 @@
  * reached them: here a 1x1 image, a constant one, a 16-bit one with two
  * values and odd block sizes do.
  *
- * Input: byte 0 flags (bit 0: 16 bits; bit 1: the whole analysis; bit 2:
- * without the stages), 1: width - 1 (mod 24), 2: height - 1 (mod 24), 3:
- * channels - 1 (mod 4), 4-5: local entropy's k and block, 6-7: pairs and
- * direction, 8-15: a count of samples (its top 6 bits its length),
- * 16-23 and 24-31: two doubles, as bytes (NaN, infinities and subnormals
- * included); then the samples, repeated to fill the image. Checked: each value in its range (a
+ * Input: byte 0 flags (bit 0: 16 bits; bit 1: the whole analysis; bits
+ * 2-6: how, at check_analysis), 1: width - 1 (mod 24), 2: height - 1
+ * (mod 24), 3: channels - 1 (mod 4), 4-5: local entropy's k and block,
+ * 6-7: pairs and direction, 8-15: a count of samples (its top 6 bits its
+ * length e, the next e bits the count), 16-23 and 24-31: two doubles, as
+ * bytes (NaN, infinities and subnormals included); then the samples,
+ * repeated to fill the image. Checked: each value in its range (a
  * percentage in [0, 100], an entropy in [0, bits], a correlation in
  * [-1, 1] or NaN), a plane compared with itself gives its ideal, the
  * critical values are ordered and the chi-square's is the inverse of its
@@ -105,9 +106,10 @@ static void check_plane(const mc_plane *p, const mc_plane *other, const uint8_t 
 static void check_distributions(const uint8_t *hdr, uint8_t bits)
 {
     /* Counts of samples of any size up to 2^32 (--max-pixels' largest),
-     * log-uniform: the top 6 bits give the length. */
+     * log-uniform: the top 6 bits give the length e, the next e bits the
+     * count (so that every count of e bits can be given). */
     unsigned e = (unsigned)(hdr[15] >> 2) % 33;
-    uint64_t n = e == 0 ? 0 : le64(hdr + 8) >> (64 - e);
+    uint64_t n = e == 0 ? 0 : (le64(hdr + 8) << 6) >> (64 - e);
     double u = as_double(hdr + 16), v = as_double(hdr + 24), mean, star, lo, hi, x, q;
 
     /* A level above one half puts a one-sided critical value on the
@@ -169,19 +171,47 @@ static bool has_word(const char *s, const char *w)
     return false;
 }
 
-static void check_analysis(mc_ctx *ctx, const mc_image *img, bool no_stages)
+/* The whole analysis. Flags (byte 0): bit 2 without the stages; bit 3
+ * with a cipher image given, as `medcrypt analyze --cipher` and the
+ * analysis page take one: of this image (bit 4: of this image with its
+ * first sample changed, which decrypts to another), with one of its bytes
+ * flipped (bit 5, at byte 4's position), without its key (bit 6). */
+static void check_analysis(mc_ctx *ctx, mc_image *img, uint8_t flags, uint8_t where)
 {
     mc_key key;
     mc_analysis *a = NULL;
-    mc_analysis_options opt = {.no_stages = no_stages, .no_timing = 1};
+    mc_analysis_options opt = {.no_stages = (flags & 4) != 0, .no_timing = 1};
     char *json = NULL, *html = NULL, *text = NULL;
-    size_t len;
+    uint8_t *cipher = NULL, *s;
+    size_t len, cipher_len = 0;
+    bool other = (flags & 0x10) != 0, no_key = (flags & 0x40) != 0;
+    mc_err err;
 
     fuzz_key(&key);
-    if (mc_analyze_ex(ctx, &key, img, NULL, 0, &opt, &a) != MC_OK)
+    if (flags & 8) {
+        s = mc_image_samples(img, &len);
+        s[0] ^= other; /* the cipher of another image... */
+        FUZZ_CHECK(mc_encrypt_image(ctx, &key, img, &cipher, &cipher_len) == MC_OK);
+        s[0] ^= other; /* ...than the one analysed */
+        if (flags & 0x20)
+            cipher[where % cipher_len] ^= 0x20;
+    }
+    err = mc_analyze_ex(ctx, no_key ? NULL : &key, img, cipher, cipher_len, &opt, &a);
+    /* Only a changed cipher image may be refused. */
+    FUZZ_CHECK(err == MC_OK || (flags & 0x28) == 0x28);
+    if (err != MC_OK) {
+        mc_free(cipher);
         return;
+    }
     FUZZ_CHECK(mc_analysis_json(a, &json, &len) == MC_OK && strlen(json) == len);
     FUZZ_CHECK(!has_word(json, "nan") && !has_word(json, "inf"));
+    /* Whether a given cipher image decrypts to the plain one: known only
+     * with the key. */
+    if (cipher != NULL && no_key)
+        FUZZ_CHECK(strstr(json, "\"cipher_decrypts_to_plain\":null") != NULL);
+    else if (cipher != NULL && !(flags & 0x20))
+        FUZZ_CHECK(strstr(json, other ? "\"cipher_decrypts_to_plain\":false"
+                                      : "\"cipher_decrypts_to_plain\":true") != NULL);
     FUZZ_CHECK(mc_analysis_html(a, &html, &len) == MC_OK && strlen(html) == len);
     FUZZ_CHECK(!has_word(html, "nan") && !has_word(html, "inf"));
     FUZZ_CHECK(mc_analysis_text(a, &text, &len) == MC_OK && strlen(text) == len);
@@ -191,6 +221,7 @@ static void check_analysis(mc_ctx *ctx, const mc_image *img, bool no_stages)
     mc_free(json);
     mc_free(html);
     mc_free(text);
+    mc_free(cipher);
     mc_analysis_free(a);
 }
 
@@ -224,7 +255,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The whole analysis encrypts the image some 20 times: only the
      * smallest, to keep the executions many. */
     if ((hdr[0] & 2) && (uint64_t)w * h * channels <= 64)
-        check_analysis(ctx, img, (hdr[0] & 4) != 0);
+        check_analysis(ctx, img, hdr[0], hdr[4]);
     mc_image_free(img);
     return 0;
 }

@@ -80,21 +80,28 @@ seed() {
         printf '\003\000\005\000\021\000\000medical image samples' >"$dir/rgb8"
         printf '\377\001\077\007\377\377\017\001\002\003\004' >"$dir/rgba16" ;;
     # fuzz_metrics: the header of fuzz/fuzz_metrics.c (flags, width - 1,
-    # height - 1, channels - 1, k, block, pairs, direction, a count, two
-    # doubles), then samples: a constant 1x1, a gray 8-bit ramp, a 16-bit
-    # RGB with the whole analysis, a 4x4 RGBA with it and no stages.
+    # height - 1, channels - 1, k, block, pairs, direction, a count of
+    # samples, two doubles), then samples: a constant 1x1, a gray 8-bit
+    # ramp, a 16-bit RGB with the whole analysis, a 4x4 RGBA with it and no
+    # stages, and two with a cipher image given. The counts: 256, 2^20,
+    # 2^24, 2^18 (512x512), 3 * 2^30 (a 6 bits length, then the count).
     fuzz_metrics)
-        z8='\000\000\000\000\000\000\000\000'
+        z7='\000\000\000\000\000\000\000'
         half='\000\000\000\000\000\000\340\077' # 0.5
         alpha='\232\231\231\231\231\231\251\077' # 0.05
         df='\000\000\000\000\000\340\157\100' # 255
-        printf "\000\000\000\000\001\001\000\000$z8$half$df\177" >"$dir/const-1x1"
-        printf "\000\017\017\000\003\017\005\001\000\001\000\000\000\000\000\000$alpha$df%s" \
+        printf "\000\000\000\000\001\001\000\000$z7\000$half$df\177" >"$dir/const-1x1"
+        printf "\000\017\017\000\003\017\005\001$z7\046$alpha$df%s" \
             0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ >"$dir/ramp-16x16"
-        printf "\003\003\002\002\002\004\011\002\000\000\020\000\000\000\000\000$alpha$half%s" \
+        printf "\003\003\002\002\002\004\011\002$z7\126$alpha$half%s" \
             'medical image samples, sixteen bits' >"$dir/rgb16-4x3"
-        printf "\007\003\003\003\001\020\000\000\000\000\000\001\000\000\000\000$half$alpha%s" \
-            'RGBA RGBA RGBA RGBA' >"$dir/rgba-4x4" ;;
+        printf "\007\003\003\003\001\020\000\000$z7\146$alpha$df%s" \
+            'RGBA RGBA RGBA RGBA' >"$dir/rgba-4x4"
+        # with a cipher image given: of another image; without its key
+        printf "\032\007\007\000\001\020\000\000$z7\116$alpha$df%s" \
+            'an 8x8 gray image' >"$dir/given-other"
+        printf "\113\003\001\002\001\020\000\000\000\000\000\000\000\000\000\203$alpha$df%s" \
+            'RGB RGB RGB' >"$dir/given-no-key" ;;
     fuzz_multipart)
         mkdir -p "$WORK/mp"
         "$BUILD/fuzz/mkseeds" "$WORK/mp" "$TESTDATA/png/edge_1x1_gray8.png" >/dev/null

@@ -6,7 +6,8 @@
 # run threads, in the ThreadSanitizer build). A ThreadSanitizer report
 # fails the run whichever test it came from and whatever that test
 # checked: TSan writes every report to a file of its own (log_path), and
-# any such file is a failure.
+# each such file counts as one failure more (the test whose process it
+# stopped, exit 66, may count as one too).
 set -u
 passed=0
 failed=0
@@ -22,7 +23,8 @@ for arg in "$@"; do
     # TSan maps its shadow at fixed addresses; on a kernel whose mmap
     # randomisation uses more bits than it expects (vm.mmap_rnd_bits 32)
     # a process dies at start. Without address randomisation it runs
-    # wherever the kernel allows personality(2).
+    # wherever the kernel allows personality(2) (a container whose
+    # seccomp profile refuses it runs them as they are).
     norand=
     if [ -n "$suite" ] && setarch "$(uname -m)" -R true 2>/dev/null; then
         norand="setarch $(uname -m) -R"

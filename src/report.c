@@ -234,7 +234,7 @@ static uint64_t pairs_in(const mc_analysis *a, int d)
 static void critical_values(mc_analysis *a)
 {
     uint64_t t = (uint64_t)a->width * a->height, t_all = t * a->channels;
-    double z = mc_normal_quantile(0.975);
+    double z = -mc_normal_quantile(0.025); /* upper points as in metrics.c */
     uint64_t pairs[N_DIRS];
 
     for (int d = 0; d < N_DIRS; d++)

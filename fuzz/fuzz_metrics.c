@@ -26,12 +26,10 @@
 
 #define EPS 1e-9
 
+/* The little-endian 64-bit word at p, from internal.h's 32-bit halves. */
 static uint64_t le64(const uint8_t *p)
 {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
+    return (uint64_t)mc__le32(p + 4) << 32 | mc__le32(p);
 }
 
 static double as_double(const uint8_t *p)

@@ -112,7 +112,8 @@ seed() {
             cat "$3"; printf '\r\n'
         }
         # byte 0: route (0 api encrypt, 1 api decrypt, 2 keygen, 3 /encrypt,
-        # 4 /decrypt) + 5 x content type (0 multipart, 1 urlencoded).
+        # 4 /decrypt, 5 api analyze, 6 /analyze) + 7 x content type
+        # (0 multipart, 1 urlencoded).
         { printf '\000'; part key "$k"
           file image scan.png "$TESTDATA/png/edge_1x1_gray8.png"; printf -- '--fuzzBOUNDARY--\r\n'; } >"$dir/encrypt"
         { printf '\003'; part aadhaar "$a"; part dob 1990-05-17
@@ -122,7 +123,14 @@ seed() {
         { printf '\004'; file key k.key "$WORK/mp/key-file"; file cipher c.png "$WORK/mp/cipher-1.png"
           printf -- '--fuzzBOUNDARY--\r\n'; } >"$dir/decrypt-page"
         { printf '\002'; part aadhaar "$a"; part dob 1990-05-17; printf -- '--fuzzBOUNDARY--\r\n'; } >"$dir/keygen"
-        { printf '\007'; printf 'aadhaar=%s&dob=1990-05-17' "$a"; } >"$dir/keygen-urlencoded" ;;
+        { printf '\011'; printf 'aadhaar=%s&dob=1990-05-17' "$a"; } >"$dir/keygen-urlencoded"
+        # the analysis: of an 8x8 gray image under a typed key; of a 13x1
+        # RGB one on the page with a key file (the analysis daemon's cap
+        # is 4096 samples: fuzz/fuzz_multipart.c)
+        { printf '\005'; part key "$k"; file image scan.pgm "$TESTDATA/pnm/ascii_8x8.pgm"
+          printf -- '--fuzzBOUNDARY--\r\n'; } >"$dir/analyze"
+        { printf '\006'; file keyfile k.key "$WORK/mp/key-file"
+          file image rgb.png "$TESTDATA/png/edge_13x1_rgb8.png"; printf -- '--fuzzBOUNDARY--\r\n'; } >"$dir/analyze-page" ;;
     *) echo "fuzz.sh: error: unknown target $t" >&2; return 1 ;;
     esac
 }

@@ -257,6 +257,20 @@ static double block_entropy(const uint32_t *v, size_t n, uint32_t *scratch)
     return h;
 }
 
+/* The side of the largest square block of at most block_pixels pixels:
+ * floor(sqrt(block_pixels)), corrected where the double's square root
+ * rounds across an integer. */
+static uint32_t block_side(unsigned block_pixels)
+{
+    uint32_t side = (uint32_t)sqrt((double)block_pixels);
+
+    while ((uint64_t)(side + 1) * (side + 1) <= block_pixels)
+        side++;
+    while ((uint64_t)side * side > block_pixels)
+        side--;
+    return side;
+}
+
 /* Wu, Zhou, Palmieri, Noonan, Agaian, "Local Shannon entropy measure with
  * statistical tests for image randomness", Information Sciences 222
  * (2013): the mean entropy of k non-overlapping blocks of T_B pixels.
@@ -273,11 +287,7 @@ mc_err mc_metric_local_entropy(const mc_plane *p, unsigned k, unsigned block_pix
 
     if (!plane_ok(p) || mean == NULL || k == 0 || block_pixels == 0)
         return MC_EINVAL;
-    side = (uint32_t)sqrt((double)block_pixels);
-    while ((uint64_t)(side + 1) * (side + 1) <= block_pixels)
-        side++;
-    while ((uint64_t)side * side > block_pixels)
-        side--;
+    side = block_side(block_pixels);
     gx = p->width / side;
     gy = p->height / side;
     n_cells = (size_t)gx * gy;
@@ -334,11 +344,7 @@ mc_err mc_local_entropy_reference(uint32_t width, uint32_t height, uint8_t bits,
     if ((bits != 8 && bits != 16) || k == 0 || block_pixels == 0 || n_trials < 2 ||
         !(alpha > 0.0 && alpha < 1.0) || lo == NULL || hi == NULL)
         return MC_EINVAL;
-    side = (uint32_t)sqrt((double)block_pixels);
-    while ((uint64_t)(side + 1) * (side + 1) <= block_pixels)
-        side++;
-    while ((uint64_t)side * side > block_pixels)
-        side--;
+    side = block_side(block_pixels);
     if (side == 0 || (uint64_t)(width / side) * (height / side) < k)
         return MC_EINVAL;
     bs = (size_t)side * side;

@@ -163,7 +163,7 @@ int cmd_analyze(int argc, char **argv)
     uint64_t stream_mb = 0;
     int stages = 4;
     const char *key_file = NULL, *report = NULL, *plain_path, *cipher_path = NULL;
-    bool json = false, force = false, have_key = false;
+    bool json = false, force = false, have_key = false, stage_given = false;
     uint8_t *plain_buf = NULL, *cipher_buf = NULL;
     size_t plain_len = 0, cipher_len = 0, out_len = 0, max_input;
     unsigned long long max_pixels = 0;
@@ -203,6 +203,7 @@ int cmd_analyze(int argc, char **argv)
             }
             break;
         case OPT_STAGE:
+            stage_given = true;
             stages = 0;
             for (int i = 0; i < 4; i++)
                 if (strcmp(optarg, STAGE_NAMES[i]) == 0)
@@ -240,6 +241,18 @@ int cmd_analyze(int argc, char **argv)
         cli_hint("run 'medcrypt analyze --help'");
         return 1;
     }
+    /* Accepted and then ignored, they were: a report asked for and not
+     * written, exit 0. */
+    if (stream_mb > 0 && (report != NULL || json || opt.use_seed)) {
+        cli_error(NULL, "analyze: --stream writes the stream alone: not with --report, --json "
+                        "or --seed");
+        return 1;
+    }
+    if (stage_given && stream_mb == 0) {
+        cli_error(NULL, "analyze: --stage goes with --stream (the analysis measures every "
+                        "stage)");
+        return 1;
+    }
     /* The input first: "already exists (use --force)" would be wrong
      * advice for an output that is the input. */
     if (output != NULL) {
@@ -258,6 +271,13 @@ int cmd_analyze(int argc, char **argv)
     }
     if (report != NULL && cli_output_taken(report, force, true, NULL))
         return 1;
+    /* the key file is an input too: replaced, its key is gone */
+    if (key_file != NULL && strcmp(key_file, "-") != 0 &&
+        ((output != NULL && cli_same_file(key_file, output)) ||
+         (report != NULL && cli_same_file(key_file, report)))) {
+        cli_error(key_file, "an output would overwrite the key file (-k)");
+        return 1;
+    }
     if (key_file != NULL) {
         if (!cli_load_key(key_file, &key))
             return 1;

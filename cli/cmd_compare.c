@@ -145,6 +145,9 @@ int cmd_compare(int argc, char **argv)
     }
     max_input = cli_apply_max_pixels(ctx, max_pixels);
     if (load(ctx, max_input, argv[optind], &a) && load(ctx, max_input, argv[optind + 1], &b)) {
+        /* the names on stdout: control characters as '?', as elsewhere */
+        cli_printable(argv[optind]);
+        cli_printable(argv[optind + 1]);
         rc = compare(argv[optind], argv[optind + 1], a, b);
         if (fflush(stdout) != 0 || ferror(stdout)) {
             cli_error("standard output", "write failed");

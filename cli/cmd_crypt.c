@@ -124,6 +124,7 @@ struct job {
     char key_id[MC_KEY_ID_HEX_BYTES];
     size_t max_input;   /* largest input file read, bytes */
     const mc_key *key;
+    const char *key_file; /* -k FILE (not '-'), or NULL: never an output */
     mc_ctx *ctx;
 };
 
@@ -270,12 +271,18 @@ static bool refuse_terminal(const char *output, bool explicit_dash)
 static bool write_streamed(const struct job *job, const char *input, mc_image *img,
                            const char *path, mc_err *err)
 {
-    cli_output *o = cli_output_open(path, cli_mode(job->decrypt), job->force,
-                                    job->output != NULL,
-                                    job->output != NULL ? NULL : shown_name(input));
+    cli_output *o;
     char line[3 * 4096];
 
     *err = MC_OK;
+    /* The key file is an input too: replaced (--force), its key is gone
+     * and every image encrypted under it with it. */
+    if (job->key_file != NULL && cli_same_file(job->key_file, path)) {
+        cli_error(shown_name(input), "its output %s is the key file (-k): not written", path);
+        return false;
+    }
+    o = cli_output_open(path, cli_mode(job->decrypt), job->force, job->output != NULL,
+                        job->output != NULL ? NULL : shown_name(input));
     if (o == NULL)
         return false;
     if (job->decrypt)
@@ -686,6 +693,10 @@ static bool process(const struct job *job, const char *input)
             ok = true;
             goto out;
         }
+        /* as encrypt's, which knows its name before the work: a folder
+         * of that name is not "already exists (use --force)" */
+        if (cli_output_taken(output, job->force, false, shown_name(input)))
+            goto out;
     }
     ok = write_streamed(job, input, img, job->output != NULL ? job->output : output, &err);
     if (err != MC_OK)
@@ -896,6 +907,13 @@ static int run(int argc, char **argv, bool decrypt)
             return 1;
         }
     }
+    if (key_file != NULL && strcmp(key_file, "-") != 0) {
+        job.key_file = key_file;
+        if (job.output != NULL && cli_same_file(key_file, job.output)) {
+            cli_error(job.output, "the output would overwrite the key file (-k)");
+            return 1;
+        }
+    }
     if (job.skip_existing && job.force) {
         cli_error(NULL, "%s: --skip-existing keeps existing outputs, --force replaces them: "
                         "give one of them", verb);
@@ -905,6 +923,13 @@ static int run(int argc, char **argv, bool decrypt)
         stdin_inputs += strcmp(argv[i], "-") == 0;
     if (stdin_inputs > 1) {
         cli_error(NULL, "%s: standard input can be read only once", verb);
+        return 1;
+    }
+    /* -O names each output after its input; standard input has no name,
+     * and its output went to standard output, -O silently ignored. */
+    if (stdin_inputs > 0 && job.outdir != NULL) {
+        cli_error(NULL, "%s: -O names the outputs after their inputs, and standard input ('-') "
+                        "has no name: give it -o OUTPUT in a command of its own", verb);
         return 1;
     }
     if (stdin_inputs > 0 && key_file != NULL && strcmp(key_file, "-") == 0) {

@@ -172,9 +172,13 @@ static bool info_one(mc_ctx *ctx, size_t max_input, const char *path)
     mc_dicom_info di;
     bool ok = true;
     mc_err err;
+    char shown[4096]; /* the name on stdout: control characters as '?' */
 
     if (!cli_read_file(path, max_input, &buf, &len))
         return false;
+    snprintf(shown, sizeof shown, "%s", path);
+    cli_printable(shown);
+    path = shown;
     if ((err = mc_cipher_inspect(ctx, buf, len, &ci)) == MC_OK) {
         printf("%s: ", path);
         print_cipher(&ci);
@@ -362,6 +366,11 @@ int cmd_preview(int argc, char **argv)
      * "already exists": it does) or taken. */
     if (cli_same_file(input, o.output)) {
         cli_error(input, "the output would overwrite the input");
+        goto out;
+    }
+    if (o.key_file != NULL && strcmp(o.key_file, "-") != 0 &&
+        cli_same_file(o.key_file, o.output)) {
+        cli_error(o.output, "the output would overwrite the key file (-k)");
         goto out;
     }
     if (cli_output_taken(o.output, o.force, o.named, NULL))

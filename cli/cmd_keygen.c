@@ -151,7 +151,12 @@ int cmd_keygen(int argc, char **argv)
         }
     }
     if (optind < argc) {
-        cli_error(NULL, "keygen: unexpected argument '%s'", argv[optind]);
+        /* Not echoed: it is most often an identifier, or its part ("-a
+         * 2341 2341 2346" unquoted, "keygen 234123412346"), and wiped. */
+        cli_error(NULL, "keygen: unexpected argument (not shown: it may be an identifier)");
+        cli_hint("keygen takes options only; quote an Aadhaar number written with spaces");
+        for (int i = optind; i < argc; i++)
+            sodium_memzero(argv[i], strlen(argv[i]));
         return 1;
     }
     /* Copied, and wiped from the arguments, which every user can read in

@@ -288,8 +288,9 @@ void cli_bad_option(const char *verb, const char *optstring, int argc, char **ar
         cli_error(NULL, "%s: option '-%c' needs a value", verb, optopt);
     else if (!is_long && arg[2] != '\0')
         cli_error(NULL, "%s: unknown option '-%c' in '%s'", verb, optopt, arg);
-    else
-        cli_error(NULL, "%s: unknown option '%s'", verb, arg);
+    else /* the name only: "--aadhar=NUMBER" must not echo the number */
+        cli_error(NULL, "%s: unknown option '%.*s'", verb,
+                  is_long ? (int)strcspn(arg, "=") : (int)strlen(arg), arg);
     if (!is_long && access(arg, F_OK) == 0)
         cli_hint("for a file whose name starts with '-', write ./%s or put -- before it", arg);
     else
@@ -1506,8 +1507,26 @@ bool cli_write_file(const char *path, const uint8_t *buf, size_t len, bool force
     return cli_output_commit(o);
 }
 
+/* The terminal's settings while a hidden prompt is up: a signal that
+ * ends the process then (Ctrl-C at the prompt) puts echo back first, or
+ * the shell was left typing blind. tcsetattr is async-signal-safe. */
+static int prompt_fd = -1;
+static struct termios prompt_saved;
+
+static void on_prompt_signal(int sig)
+{
+    if (prompt_fd >= 0)
+        tcsetattr(prompt_fd, TCSAFLUSH, &prompt_saved);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static const int prompt_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
 bool cli_prompt(const char *question, bool secret, char *buf, size_t size)
 {
+    struct sigaction was[sizeof prompt_signals / sizeof prompt_signals[0]] = {0};
+    bool caught = false;
     struct termios old, quiet;
     bool restore = false, ok = false;
     FILE *tty = fopen("/dev/tty", "r+");
@@ -1525,6 +1544,18 @@ bool cli_prompt(const char *question, bool secret, char *buf, size_t size)
     if (secret && tcgetattr(fileno(tty), &old) == 0) {
         quiet = old;
         quiet.c_lflag &= ~(tcflag_t)ECHO;
+        prompt_saved = old;
+        prompt_fd = fileno(tty);
+        for (size_t i = 0; i < sizeof prompt_signals / sizeof prompt_signals[0]; i++) {
+            struct sigaction sa = {.sa_handler = on_prompt_signal};
+            sigemptyset(&sa.sa_mask);
+            /* one started ignored (nohup, a background job) stays so */
+            if (sigaction(prompt_signals[i], NULL, &was[i]) == 0 &&
+                !(was[i].sa_flags & SA_SIGINFO) && was[i].sa_handler == SIG_IGN)
+                continue;
+            (void)sigaction(prompt_signals[i], &sa, NULL);
+        }
+        caught = true;
         restore = tcsetattr(fileno(tty), TCSAFLUSH, &quiet) == 0;
     }
     fprintf(tty, "%s", question);
@@ -1552,6 +1583,11 @@ bool cli_prompt(const char *question, bool secret, char *buf, size_t size)
     if (restore) {
         tcsetattr(fileno(tty), TCSAFLUSH, &old);
         fputc('\n', tty);
+    }
+    if (caught) {
+        for (size_t i = 0; i < sizeof prompt_signals / sizeof prompt_signals[0]; i++)
+            (void)sigaction(prompt_signals[i], &was[i], NULL);
+        prompt_fd = -1;
     }
     fclose(tty);
     return ok;
@@ -1596,6 +1632,15 @@ bool cli_load_key(const char *key_file, mc_key *key)
     mc_err err;
 
     if (key_file != NULL) {
+        /* The key itself where its file belongs: said without echoing it
+         * (stderr goes to logs), and wiped from the arguments. */
+        if (strncasecmp(key_file, "MCK", 3) == 0 && access(key_file, F_OK) != 0) {
+            sodium_memzero((char *)key_file, strlen(key_file));
+            cli_error(NULL, "-k takes a key file, not the key itself (not shown)");
+            cli_hint("a key on the command line shows in ps and the shell's history: give its "
+                     "file, or set MEDCRYPT_KEY");
+            return false;
+        }
         if (!read_file(key_file, 1 << 16, &buf, &len, &st, false))
             return false;
         err = mc_key_parse_file_text(key, (const char *)buf, len);

@@ -656,6 +656,23 @@ check "the analysis used the key of the file (its id in the report)" \
 req -F "image=@$PGM" -F "keyfile=@$R/bad.key" "$MAIN/analyze"
 expect 400 "the analysis form with a file that holds no key: 400"
 check "it says so" body_has "The key file: not a medcrypt key."
+# Every problem of the analysis form at once, as the encrypt form's
+# (API.md; it said only the first: found in review).
+req -F "key=MCK1-AAAA" "$MAIN/analyze"
+expect 400 "the analysis form with no image and a key with a typo: 400"
+check "it lists the missing image" body_has '<li><a href="#image">Choose an image file to analyze.</a></li>'
+check "and the key's typo" body_has '<li><a href="#key">Key: the key has a typo'
+head -c 5000 "$PGM" | tail -c 4000 >"$R/noimage.bin"
+req -F "image=@$R/noimage.bin" -F "key=MCK1-AAAA" "$MAIN/analyze"
+expect 400 "the analysis form with a file that is no image and a key with a typo: 400"
+check "it lists the image's problem" body_has '<li><a href="#image">The image: not an image medcrypt can read.</a></li>'
+check "and the key's" body_has '<li><a href="#key">Key: the key has a typo'
+# The cipher image's name is no secret: it comes back with a form that
+# has a problem, escaped (it used to be lost).
+req -F 'name=study "042" <b>' -F "aadhaar=1" -F "dob=$DOB" "$MAIN/encrypt"
+expect 400 "the encrypt form with a name and a bad Aadhaar number: 400"
+check "the name comes back in its field, escaped" \
+    body_has 'placeholder="study-042" value="study &quot;042&quot; &lt;b&gt;"'
 req -F "cipher=@$R/page.enc.png" -F "key=$PAGE_KEY" "$MAIN/decrypt"
 expect 200 "the decrypt form with the page's key"
 check "the decrypt result page has a preview" body_has 'id="plain-preview"'
@@ -779,6 +796,14 @@ if start_server small --max-upload 100000 --max-pixels 30000; then
     req -F "key=$KEY" -F "image=@$TESTDATA/jpeg/ct_512_gray.jpg" "$SMALL/api/v1/encrypt"
     expect 413 "an image over --max-pixels: 413, with its size and the cap" \
         "image: image too large (exceeds the pixel cap): 512 x 512 pixels = 262144 samples; the cap is 30000"
+    # The decrypt page says the size and the cap too, as the API and the
+    # encrypt page do (it gave the first half: found in review).
+    { printf 'P5\n200 200\n255\n'; head -c 40000 "$PGM"; } >"$R/cap.pgm"
+    MEDCRYPT_KEY=$KEY "$MC" encrypt -o "$R/cap.enc.png" "$R/cap.pgm" 2>/dev/null
+    req -F "cipher=@$R/cap.enc.png" -F "key=$KEY" "$SMALL/decrypt"
+    expect 413 "the decrypt page with a cipher image over --max-pixels: 413"
+    check "it says the image's size and the cap" body_has \
+        "Image too large (exceeds the pixel cap): 200 x 200 pixels = 40000 samples; the cap is 30000."
     req "$SMALL/healthz"
     expect 200 "the server answers after refusing uploads"
     # A stop is graceful: an upload in flight (30 KB at 10 KB/s) is

@@ -96,15 +96,26 @@ void page_analyze_post(struct req *r)
 
     if (a == NULL) {
         const struct field *image = req_field(r, "image");
+        /* Every problem of the form at once (API.md), as the encrypt
+         * and decrypt pages say them: analyze() stops at the first. */
+        bool key_failed = strcmp(field, "image") != 0;
+        mc_key key;
+
         if (status >= 500 && status != 503) {
             reply_error(r, status, problem);
             return;
         }
+        if (key_failed && req_file_state(image) == REQ_FILE_OK)
+            form_image_problem(r, &fe, image);
         /* The API's "missing file 'image'" is the form's "choose...". */
         form_error(&fe, field, "",
                    req_file_state(image) == REQ_FILE_NONE    ? "choose an image file to analyze"
                    : req_file_state(image) == REQ_FILE_EMPTY ? "the chosen file is empty (0 bytes)"
                                                              : problem);
+        /* the image refused before the key was read: the key's own */
+        if ((req_file_state(image) != REQ_FILE_OK || (!key_failed && status == 415)) &&
+            form_key(r, &fe, &key) > 0)
+            mc_key_wipe(&key);
         form(r, status, &fe, web_form_has_key(r));
         form_errors_wipe(&fe);
         return;

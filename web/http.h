@@ -179,6 +179,9 @@ struct form_errors {
 /* Adds "PREFIX msg." (a capital first) for the input whose id is field. */
 void form_error(struct form_errors *fe, const char *field, const char *prefix, const char *msg);
 void form_errors_wipe(struct form_errors *fe);
+/* The image's own problem, if any (a cipher image, or one that does not
+ * decode), added to fe: for a form that has others (pages.c). */
+void form_image_problem(struct req *r, struct form_errors *fe, const struct field *image);
 /* web_form_key for a page: on -1 the problem is added to fe. */
 int form_key(struct req *r, struct form_errors *fe, mc_key *key);
 /* The page of a form (its template asset) with fe's problems, if any

@@ -47,9 +47,9 @@ static const char *const FORM_FIELDS[] = {"image", "aadhaar", "dob", "key", "key
 void form_page(struct req *r, int status, const struct form_errors *fe, const char *title,
                const char *nav, const char *asset, bool key_open)
 {
-    /* "error", "max_upload", "key_open", then F_error and F_invalid per
-     * field, then "keyfile_field", then NULL */
-    const char *vars[2 * (4 + 2 * N_FORM_FIELDS) + 1];
+    /* "error", "max_upload", "key_open", "name_value", then F_error and
+     * F_invalid per field, then "keyfile_field", then NULL */
+    const char *vars[2 * (5 + 2 * N_FORM_FIELDS) + 1];
     char names[N_FORM_FIELDS][2][24], max[32], full_title[96];
     struct buf summary = {0}, content = {0}, keyfile = {0};
     size_t v = 0;
@@ -89,6 +89,10 @@ void form_page(struct req *r, int status, const struct form_errors *fe, const ch
     vars[v++] = max;
     vars[v++] = "key_open";
     vars[v++] = key_open ? "open" : "";
+    /* the cipher image's name (encrypt): not a secret, so it comes back
+     * with the form as typed */
+    vars[v++] = "name_value";
+    vars[v++] = req_text(r, "name") != NULL ? req_text(r, "name") : "";
     for (size_t f = 0; f < N_FORM_FIELDS; f++) {
         const char *text = "";
         for (int i = 0; fe != NULL && i < fe->n; i++)
@@ -127,7 +131,7 @@ void form_page(struct req *r, int status, const struct form_errors *fe, const ch
  * only once the Aadhaar number was right): decoded under the memory
  * budget, then dropped. A busy server says nothing here: the image is
  * tried again with the form. */
-static void image_problem_too(struct req *r, struct form_errors *fe, const struct field *image)
+void form_image_problem(struct req *r, struct form_errors *fe, const struct field *image)
 {
     mc_image *img = NULL;
     mc_ctx *ctx = NULL;
@@ -218,13 +222,13 @@ void page_encrypt_post(struct req *r)
     else if (req_file_state(image) == REQ_FILE_EMPTY)
         form_error(&fe, "image", "", "the chosen file is empty (0 bytes)");
     if ((given = form_key(r, &fe, &key)) < 0) {
-        image_problem_too(r, &fe, image);
+        form_image_problem(r, &fe, image);
         goto fail;
     }
     if (given > 0) {
         if (fe.n > 0) {
             mc_key_wipe(&key);
-            image_problem_too(r, &fe, image);
+            form_image_problem(r, &fe, image);
             goto fail;
         }
     } else {
@@ -237,7 +241,7 @@ void page_encrypt_post(struct req *r)
         else if ((err = mc_dob_check(dob)) != MC_OK)
             form_error(&fe, "dob", "", mc_strerror(err));
         if (fe.n > 0) {
-            image_problem_too(r, &fe, image);
+            form_image_problem(r, &fe, image);
             goto fail;
         }
         if ((err = mc_key_generate(&key, aadhaar, dob)) != MC_OK ||
@@ -401,7 +405,7 @@ void page_decrypt_post(struct req *r)
     struct buf preview = {0}, href = {0};
     struct form_errors fe = {0};
     struct crypt_result res = {0};
-    char size[32], geo[96];
+    char size[32], geo[96], why[400];
     mc_key key;
     mc_err err;
     int given;
@@ -429,13 +433,19 @@ void page_decrypt_post(struct req *r)
             return;
         }
         /* the key's fault (in the field it came from: a key file's
-         * error marked the empty text field, a review), or the file's */
+         * error marked the empty text field, a review), or the file's,
+         * with the decoder's detail (the pixel cap and the image's size,
+         * as the API and the encrypt page say them); a wrong key's ids
+         * are the hint below */
+        if (err == MC_EWRONGKEY)
+            snprintf(why, sizeof why, "%s", mc_strerror(err));
+        else
+            crypt_result_message(&res, err, why, sizeof why);
         form_error(&fe,
                    err != MC_EWRONGKEY           ? "cipher"
                    : req_text(r, "key") != NULL ? "key"
                                                 : "keyfile",
-                   "",
-                   res.whole_detail ? res.detail : mc_strerror(err));
+                   "", why);
         if (err == MC_ENOTCIPHER)
             buf_puts(&fe.hints, "<p class=\"hint\">Decrypt takes a cipher image made by the "
                                 "encrypt page or <code>medcrypt encrypt</code>.</p>");

@@ -47,13 +47,7 @@ static struct web_config cfg = {
     .max_connections = 4,
     .max_samples = FUZZ_MAX_SAMPLES,
 };
-static struct web_config analyze_cfg = {
-    .listen = "fuzz",
-    .max_upload = (size_t)1 << 20,
-    .timeout = 5,
-    .max_connections = 4,
-    .max_samples = ANALYZE_MAX_SAMPLES,
-};
+static struct web_config analyze_cfg; /* cfg with ANALYZE_MAX_SAMPLES */
 
 static const char *const paths[] = {
     "/api/v1/encrypt", "/api/v1/decrypt", "/api/v1/keygen", "/encrypt", "/decrypt",
@@ -81,6 +75,8 @@ static void start(void)
 {
     if ((fuzz_log = fopen("/dev/null", "w")) == NULL)
         abort();
+    analyze_cfg = cfg;
+    analyze_cfg.max_samples = ANALYZE_MAX_SAMPLES;
     daemon_ = start_daemon(&cfg);
     analyze_daemon = start_daemon(&analyze_cfg);
 }

@@ -6,10 +6,13 @@
 #   scripts/fuzz.sh [-b BUILD] --smoke SECONDS TARGET   the same, for meson test
 #   scripts/fuzz.sh [-b BUILD] --replay TARGET          seeds + regressions only
 #
-# TARGET is fuzz_dicom or dicom; none = all. Each run starts from a fresh
-# corpus seeded from ../shared/testdata (by path: nothing is copied into the
-# repository) and generated seeds (build/fuzz/mkseeds), with the target's
-# dictionary (fuzz/dict/). Crashes are kept in fuzz/findings/TARGET/
+# TARGET is fuzz_dicom or dicom; none = all. Each run starts from seeds
+# taken from ../shared/testdata (by path: nothing is copied into the
+# repository) and generated ones (build/fuzz/mkseeds), with the target's
+# dictionary (fuzz/dict/). A fuzzing run (not --smoke or --replay) also
+# starts from what the runs before it found, kept in fuzz/corpus/TARGET/
+# (git-ignored; FUZZ_CORPUS=DIR keeps DIR/TARGET/ instead), and adds
+# its own new inputs there, so that runs add up. Crashes are kept in fuzz/findings/TARGET/
 # (git-ignored); fixed ones move to fuzz/regressions/TARGET/, which the
 # replay test runs. Prints a table: target, seconds, executions, cov, ft,
 # crashes. Exit 1 if any target crashed.
@@ -171,6 +174,14 @@ for t in $TARGETS; do
     mkdir -p "$found"
     before=$(ls "$found" | wc -l)
     [ -d "$regress" ] && set -- "$@" "$corpus" "$regress" || set -- "$@" "$corpus"
+    if [ "$MODE" = fuzz ]; then
+        # libFuzzer reads every corpus given and writes its new inputs
+        # into the first: the kept one.
+        kept=${FUZZ_CORPUS:-$ROOT/fuzz/corpus}/$t
+        mkdir -p "$kept" || exit 1
+        echo "== $t: $(ls "$kept" | wc -l) inputs kept from earlier runs in $kept"
+        set -- "$kept" "$@"
+    fi
     echo "== $t: fuzzing ${SECONDS_EACH}s (log $WORK/$t.log)"
     start=$(date +%s)
     "$bin" -artifact_prefix="$found/" "$@" >"$WORK/$t.log" 2>&1

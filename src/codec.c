@@ -165,6 +165,9 @@ mc_err mc_image_decode(mc_ctx *ctx, const uint8_t *buf, size_t len, const char *
             mc_image_free(img);
             return err;
         }
+        /* A codec tried before (a "DICM" at offset 128 of a BMP) may have
+         * left its refusal: a success empties the detail. */
+        mc__ctx_detail(ctx, "%s", "");
         *out = img;
         return MC_OK;
     }

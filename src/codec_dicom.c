@@ -802,15 +802,32 @@ static mc_err check_pixel_module(struct dicom *d, const mc_ctx *ctx, size_t *sam
         mc__ctx_detail(ctx, "encapsulated Pixel Data in the native transfer syntax %s", d->uid);
         return MC_EFORMAT;
     }
-    if (d->rows == 0 || d->columns == 0 || (uint64_t)d->rows * d->frames > UINT32_MAX) {
+    if (d->rows == 0 || d->columns == 0) {
         mc__ctx_detail(ctx, "Rows %u, Columns %u, Number of Frames %u: no image",
                        (unsigned)d->rows, (unsigned)d->columns, (unsigned)d->frames);
-        return d->rows == 0 || d->columns == 0 ? MC_EFORMAT : MC_ETOOBIG;
+        return MC_EFORMAT;
     }
-    /* The pixel cap, before any allocation. */
-    if ((err = mc__geometry_check(ctx, d->columns, (uint32_t)d->rows * d->frames,
-                                  (uint8_t)d->samples, (uint8_t)d->bits_allocated,
-                                  samples_len)) != MC_OK) {
+    if ((uint64_t)d->rows * d->frames > UINT32_MAX) { /* over any cap: a 32-bit height */
+        mc__ctx_detail(ctx, "Rows %u x Columns %u x Frames %u x Samples %u = %llu samples; "
+                       "the cap is %llu", (unsigned)d->rows, (unsigned)d->columns,
+                       (unsigned)d->frames, (unsigned)d->samples,
+                       (unsigned long long)d->rows * d->columns * d->frames * d->samples,
+                       (unsigned long long)mc_ctx_max_samples(ctx));
+        return MC_ETOOBIG;
+    }
+    if (ctx == NULL) {
+        /* A recorded head read again (parse_head: encoding, the DICOM
+         * facts of a decoded or decrypted image). Its image passed the
+         * cap of the context it was decoded under, which may be above the
+         * default: no cap here (with the default's, an image decoded
+         * under a raised cap never encoded back), only the size. */
+        uint64_t n = (uint64_t)d->columns * ((uint64_t)d->rows * d->frames) * d->samples;
+        if (n > SIZE_MAX / 2)
+            return MC_ETOOBIG;
+        *samples_len = (size_t)n * (d->bits_allocated / 8u);
+    } else if ((err = mc__geometry_check(ctx, d->columns, (uint32_t)d->rows * d->frames,
+                                         (uint8_t)d->samples, (uint8_t)d->bits_allocated,
+                                         samples_len)) != MC_OK) {
         if (err == MC_ETOOBIG) /* in DICOM's own terms, with the cap */
             mc__ctx_detail(ctx, "Rows %u x Columns %u x Frames %u x Samples %u = %llu samples; "
                            "the cap is %llu", (unsigned)d->rows, (unsigned)d->columns,
@@ -1150,6 +1167,7 @@ static void fill_info(const struct dicom *d, bool supported, mc_dicom_info *info
 
 mc_err mc_dicom_inspect(mc_ctx *ctx, const uint8_t *buf, size_t len, mc_dicom_info *info)
 {
+    mc_ctx ic;
     struct dicom d;
     size_t samples_len;
     bool supported;
@@ -1157,6 +1175,12 @@ mc_err mc_dicom_inspect(mc_ctx *ctx, const uint8_t *buf, size_t len, mc_dicom_in
 
     if (ctx == NULL || info == NULL || (buf == NULL && len > 0))
         return MC_EINVAL;
+    /* A description allocates nothing for the pixels: the caller's
+     * admission hook (mc_ctx_set_admit) is not asked, which could block
+     * or refuse and so call a supported file unsupported. */
+    ic = *ctx;
+    ic.admit = NULL;
+    ctx = &ic;
     mc__ctx_detail(ctx, "%s", "");
     err = parse_file(&d, ctx, buf, len);
     if (err != MC_OK && (d.ts == &TS_UNKNOWN_ENTRY || ts_native(d.ts)))

@@ -198,11 +198,23 @@ mc_err mc__png_meta_record(mc_image *img, const uint8_t *in, size_t len)
     return err;
 }
 
+/* Whether the list "a, b, c" holds name as one of its items, or as one
+ * with a note ("EXIF (orientation 6)" holds "EXIF"), but not as a part of
+ * another ("APP1" is not in "APP12"). */
+static bool names_have(const char *list, const char *name, size_t len)
+{
+    for (const char *p = list; (p = strstr(p, name)) != NULL; p++)
+        if ((p == list || (p >= list + 2 && p[-2] == ',' && p[-1] == ' ')) &&
+            (p[len] == '\0' || p[len] == ',' || p[len] == ' '))
+            return true;
+    return false;
+}
+
 void mc__names_add(struct mc__names *n, const char *name)
 {
     size_t len = strlen(name);
 
-    if (n->full || strstr(n->list, name) != NULL)
+    if (n->full || names_have(n->list, name, len))
         return; /* named once */
     if (n->used + (n->used ? 2 : 0) + len + 1 > n->size) {
         n->full = true; /* ", " name NUL must fit whole; none after it */

@@ -1039,6 +1039,14 @@ static void test_jpeg_dropped_markers(void **state)
     memcpy(buf + n, orig + 2, len - 2);
     assert_int_equal(mc_jpeg_dropped_markers(buf, n + len - 2, list, sizeof list), 0);
     assert_string_equal(list, "EXIF");
+    /* a plain APP1 after an APP12: both named ("APP1" is part of
+     * "APP12", and was taken as named already: found in review) */
+    n = 2;
+    n += put_segment(buf + n, 0xec, "Ducky", 5);
+    n += put_segment(buf + n, 0xe1, "other", 5);
+    memcpy(buf + n, orig + 2, len - 2);
+    assert_int_equal(mc_jpeg_dropped_markers(buf, n + len - 2, list, sizeof list), 0);
+    assert_string_equal(list, "APP12, APP1");
 
     /* anything but a JPEG */
     assert_int_equal(mc_jpeg_dropped_markers((const uint8_t *)"P5\n1 1\n255\n\0", 13, list,

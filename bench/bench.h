@@ -30,6 +30,8 @@ int mc_bench_aead_file(const char *in, const char *out);
 double mc_bench_now(void);
 /* qsort's comparison of doubles, ascending. */
 int mc_bench_cmp_double(const void *a, const void *b);
+/* The median of n (>= 1) values sorted ascending. */
+double mc_bench_median_sorted(const double *s, int n);
 /* The CPU model from /proc/cpuinfo, or "unknown". */
 void mc_bench_cpu_model(char *out, size_t size);
 /* A JSON string of a label, a path or the CPU model: quotes and

@@ -27,6 +27,12 @@ echo $? >"$WORK/process.rc"
 taskset -c 0 "$BIN" bench --tiny --repeat 1 --json >"$WORK/affinity.json" 2>"$WORK/affinity.err"
 echo $? >"$WORK/affinity.rc"
 getconf _NPROCESSORS_ONLN >"$WORK/online"
+# Two rounds on one thread: the median of an even count is the mean of
+# the middle two (it was the upper one), and the batch goal is -j 2
+# against -j 1 (issue 11: "on 2 cores"), run besides -j N.
+"$BIN" bench --process --tiny --repeat 2 --json --threads 1 --dir "$WORK" \
+    >"$WORK/process2.json" 2>"$WORK/process2.err"
+echo $? >"$WORK/process2.rc"
 # Error paths: a file that is not there; --dir without --process.
 "$BIN" bench --process --tiny --repeat 1 --dir "$WORK" "$WORK/missing.png" \
     >"$WORK/missing.out" 2>"$WORK/missing.err"
@@ -70,6 +76,9 @@ for im in d["images"]:
     check(all(r["ms"] >= 0 and r["x_aead"] >= 0 for r in im["results"]), im["name"] + " numbers")
     check(set(im["reference"]) == {"memcpy_ms", "xchacha20poly1305_ms", "hmac_sha512_ms"},
           im["name"] + " references")
+check(all(next(r["ms"] for r in im["results"] if r["name"] == "keyed_hash")
+          != im["reference"]["hmac_sha512_ms"] for im in d["images"]),
+      "keyed_hash is medcrypt's keyed hash, not the HMAC reference copied")
 check(d["batch"]["threads"] == 2 and d["batch"]["speedup"] > 0, "batch")
 check(d["batch"]["xchacha20poly1305_speedup"] > 0 and d["batch"]["hmac_sha512_speedup"] > 0,
       "batch: the references speed-ups")
@@ -131,6 +140,19 @@ check(len(mine) == 1 + len(ramp) and len(ramp) == (2 if dgst else 0)
       and all(g["limit"] == 2.0 and g["at_most"] for g in ramp)
       and (not ramp or "ramp_2048.pgm" in ramp[0]["goal"]),
       "process: the given 2048x2048 16-bit PGM held to the goals against openssl dgst")
+
+check(read("process2.rc").strip() == "0", "bench --process --repeat 2 --threads 1: exit 0 ("
+      + read("process2.err").strip() + ")")
+p2 = json.loads(read("process2.json") or "{}")
+check(p2.get("rounds") == 2 and all(
+          abs((c["median_ms"] - c["p25_ms"]) - (c["p25_ms"] - c["min_ms"])) < 0.001
+          for c in p2["commands"]),
+      "process, 2 rounds: p25 and median interpolated between the two runs")
+check([c["name"] for c in p2.get("commands", [])][-3:]
+      == ["medcrypt encrypt -j 1, 4 files", "medcrypt encrypt -j 1, 4 files",
+          "medcrypt encrypt -j 2, 4 files"]
+      and p2["goals"][-1]["goal"] == "batch of 16-bit PNGs, -j 2 speed-up over -j 1",
+      "process with -j 1: the batch goal still -j 2 against -j 1")
 
 # Errors.
 check(read("missing.rc").strip() == "1" and "missing.png: cannot read it" in read("missing.err"),

@@ -1068,13 +1068,20 @@ static void h_scatter(sb *b, int fig, const char *title, const uint32_t *x, cons
     }
     if (range < (1u << bits))
         sb_printf(b, " (values 0&ndash;%u)", range - 1);
+    /* r is undefined where the samples do not vary (a constant image):
+     * the caption said only "Plain, horizontal." under a single dot. A
+     * negative r puts the dots along the other diagonal (a checkerboard:
+     * r = -1, dots at top left and bottom right), not "the diagonal". */
     if (isnan(r))
-        sb_puts(b, ".</figcaption></figure>\n");
+        sb_puts(b, ": r is undefined: the samples do not vary, so the dots make one point "
+                   "or one straight line.</figcaption></figure>\n");
     else
         sb_printf(b, ": r = %+.4f over all pairs, %s.</figcaption></figure>\n", r,
-                  fabs(r) >= 0.5   ? "the dots lie along the diagonal"
-                  : fabs(r) >= 0.1 ? "the dots lean toward the diagonal"
-                                   : "the dots fill the square");
+                  r >= 0.5     ? "the dots lie along the diagonal"
+                  : r >= 0.1   ? "the dots lean toward the diagonal"
+                  : r <= -0.5  ? "the dots lie along the falling diagonal (neighbours are opposites)"
+                  : r <= -0.1  ? "the dots lean toward the falling diagonal"
+                               : "the dots fill the square");
 }
 
 /* A table in a box that scrolls on its own on a narrow screen (the page

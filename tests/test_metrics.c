@@ -1065,6 +1065,44 @@ static void test_analyze_variants(void **state)
     mc_ctx_free(ctx);
 }
 
+/* The scatter plots' captions say which way the dots lie: a checkerboard
+ * (r = -1 across rows) along the falling diagonal, not "the diagonal";
+ * a constant image (r undefined) says so instead of nothing (found in a
+ * review of the report as pictures). */
+static void test_scatter_captions(void **state)
+{
+    mc_analysis *a = NULL;
+    mc_image *img = NULL;
+    mc_ctx *ctx = NULL;
+    char *html = NULL;
+    uint8_t *px;
+    size_t len, n;
+
+    (void)state;
+    assert_int_equal(mc_ctx_new(&ctx), MC_OK);
+    assert_int_equal(mc_image_new(ctx, 16, 16, 1, 8, &img), MC_OK);
+    px = mc_image_samples(img, &n);
+    for (size_t i = 0; i < n; i++)
+        px[i] = ((i % 16) + (i / 16)) % 2 != 0 ? 255 : 0;
+    assert_int_equal(mc_analyze(ctx, NULL, img, NULL, 0, &a), MC_OK);
+    assert_int_equal(mc_analysis_html(a, &html, &len), MC_OK);
+    assert_non_null(strstr(html, "Plain, horizontal: r = -1.0000 over all pairs, "
+                                 "the dots lie along the falling diagonal (neighbours are "
+                                 "opposites)."));
+    mc_free(html);
+    mc_analysis_free(a);
+
+    memset(px, 7, n);
+    assert_int_equal(mc_analyze(ctx, NULL, img, NULL, 0, &a), MC_OK);
+    assert_int_equal(mc_analysis_html(a, &html, &len), MC_OK);
+    assert_non_null(strstr(html, "Plain, horizontal: r is undefined: the "
+                                 "samples do not vary"));
+    mc_free(html);
+    mc_analysis_free(a);
+    mc_image_free(img);
+    mc_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1080,6 +1118,7 @@ int main(void)
         cmocka_unit_test(test_json_parser_self_check),
         cmocka_unit_test(test_analyze_ct),
         cmocka_unit_test(test_analyze_variants),
+        cmocka_unit_test(test_scatter_captions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -671,6 +671,7 @@ check "and the key's" body_has '<li><a href="#key">Key: the key has a typo'
 # has a problem, escaped (it used to be lost).
 req -F 'name=study "042" <b>' -F "aadhaar=1" -F "dob=$DOB" "$MAIN/encrypt"
 expect 400 "the encrypt form with a name and a bad Aadhaar number: 400"
+check "a 400 to a POST has no Allow header (a 405's: found in review)" [ -z "$(header Allow)" ]
 check "the name comes back in its field, escaped" \
     body_has 'placeholder="study-042" value="study &quot;042&quot; &lt;b&gt;"'
 req -F "cipher=@$R/page.enc.png" -F "key=$PAGE_KEY" "$MAIN/decrypt"
@@ -728,6 +729,14 @@ req -F "image=@$R/turned.jpg" -F "key=$KEY" "$MAIN/api/v1/encrypt"
 expect 200 "the API encrypts it"
 check "the API names it: X-Medcrypt-Not-Kept: EXIF (orientation 6)" \
     [ "$(header X-Medcrypt-Not-Kept)" = "EXIF (orientation 6)" ]
+# Decrypted on the page, it comes back as a PNG, and the page says so
+# (it said "jpeg" beside a .png download: found in review).
+cp "$R/b" "$R/turned.enc.png"
+req -F "cipher=@$R/turned.enc.png" -F "key=$KEY" "$MAIN/decrypt"
+expect 200 "the decrypt form with the JPEG's cipher image"
+check "the page says the JPEG comes back as a lossless PNG" \
+    body_has "a JPEG, restored as a lossless PNG of its pixels"
+check "and offers turned.jpg.png" body_has 'download="turned.jpg.png"'
 req -F "image=@$PNG" -F "key=$KEY" -F "aadhaar=1111" -F "dob=$DOB" "$MAIN/encrypt"
 expect 200 "the encrypt form with a key and identifiers: the key is used"
 check "the page says the identifiers were not used" body_has 'id="ids-ignored"'

@@ -483,7 +483,12 @@ void page_decrypt_post(struct req *r)
                               "filename", res.filename,
                               "size", size,
                               "geometry", geo,
-                              "format", mc_format_name(res.info.format),
+                              /* a JPEG comes back as a PNG of its samples
+                               * (writing a JPEG again would lose data):
+                               * not "jpeg" beside a .png download */
+                              "format", res.info.format == MC_FORMAT_JPEG
+                                            ? "a JPEG, restored as a lossless PNG of its pixels"
+                                            : mc_format_name(res.info.format),
                               "key_id", res.key_id,
                               NULL};
         if (preview.oom || href.oom)

@@ -392,8 +392,10 @@ static const struct route *route_find(struct req *r)
     for (const struct route *rt = routes; rt->path != NULL; rt++) {
         if (strcmp(rt->path, r->path) != 0)
             continue;
-        if (method_matches(rt->method, r->method))
+        if (method_matches(rt->method, r->method)) {
+            r->allow[0] = '\0'; /* a GET route of this path before: no 405 */
             return rt;
+        }
         if (path_known)
             strcat(r->allow, ", ");
         strcat(r->allow, rt->method);

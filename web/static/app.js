@@ -84,7 +84,20 @@
       show(input, msg);
       return msg === '';
     }
-    aadhaar.addEventListener('blur', function () { if (aadhaar.value.trim()) check(aadhaar, aadhaarProblem); });
+    // Not when the focus leaves for the Encrypt button: the message would
+    // push the button down between the press and the release, and the
+    // click (with the check of every field) would be lost. The submit
+    // handler checks the number then anyway.
+    var submit = form.querySelector('button[type=submit]'), pressing = false;
+    if (submit) {
+      submit.addEventListener('pointerdown', function () { pressing = true; });
+      document.addEventListener('pointerup', function () { setTimeout(function () { pressing = false; }, 0); });
+      document.addEventListener('pointercancel', function () { pressing = false; });
+    }
+    aadhaar.addEventListener('blur', function (ev) {
+      if (pressing || (submit && ev.relatedTarget === submit)) return;
+      if (aadhaar.value.trim()) check(aadhaar, aadhaarProblem);
+    });
     aadhaar.addEventListener('input', function () { if (aadhaar.getAttribute('aria-invalid')) check(aadhaar, aadhaarProblem); });
     dob.addEventListener('change', function () {
       if (dob.value || (dob.validity && dob.validity.badInput)) check(dob, dobProblem);

@@ -470,7 +470,9 @@ mc_err mc_analyze_ex(mc_ctx *ctx, const mc_key *key, const mc_image *plain,
 
 /* One channel of an image, without copying: sample i of row y is
  * samples[(y·width + x)·stride] as uint8_t (bits 8) or uint16_t in host
- * order (bits 16). */
+ * order (bits 16). The metrics take planes of at most
+ * MC_PLANE_MAX_SAMPLES samples (width·height), else MC_EINVAL. */
+#define MC_PLANE_MAX_SAMPLES ((uint64_t)1 << 32)
 typedef struct mc_plane {
     const void *samples; /* first sample of the channel */
     uint32_t width, height;

@@ -41,10 +41,14 @@ static uint32_t sample_at(const mc_plane *p, size_t pixel)
     return ((const uint16_t *)p->samples)[i];
 }
 
+/* At most 2^32 samples (MC_PLANE_MAX_SAMPLES): the exact sums of the
+ * correlations (sums_add) hold n * 65535^2 in 64 bits up to there, and
+ * no image the command reads (--max-pixels: at most 4G) has more. */
 static bool plane_ok(const mc_plane *p)
 {
     return p != NULL && p->samples != NULL && p->width > 0 && p->height > 0 && p->stride > 0 &&
-           (p->bits == 8 || p->bits == 16);
+           (p->bits == 8 || p->bits == 16) &&
+           (uint64_t)p->width * p->height <= MC_PLANE_MAX_SAMPLES;
 }
 
 static bool same_geometry(const mc_plane *a, const mc_plane *b)
@@ -387,8 +391,10 @@ mc_err mc_local_entropy_reference(uint32_t width, uint32_t height, uint8_t bits,
 /* Correlation.                                                        */
 
 /* r = cov(x, y) / (sd(x) sd(y)) from exact integer sums: samples are at
- * most 16 bits and there are at most 2^28 of them (the pixel cap), so
- * sum x^2 < 2^60 fits in 64 bits; the final formula runs in double. */
+ * most 16 bits and a plane has at most 2^32 of them (plane_ok), so
+ * sum x^2 <= 2^32 (2^16 - 1)^2 < 2^64 fits in 64 bits (it was said "2^28,
+ * the pixel cap", which --max-pixels raises); the final formula runs in
+ * double. */
 typedef struct sums {
     uint64_t n, sx, sy, sxx, syy, sxy;
 } sums;
@@ -403,7 +409,7 @@ static void sums_add(sums *s, uint64_t a, uint64_t b)
     s->sxy += a * b;
 }
 
-/* n S_ab - S_a S_b, exactly: each product is below 2^28 * 2^60 = 2^88.
+/* n S_ab - S_a S_b, exactly: each product is below 2^32 * 2^64 = 2^96.
  * In double, S_xy - S_x S_y / n cancelled on an image of nearly equal
  * samples near 65535 (S_xy past 2^53): a review found r = 0.667 where the
  * exact value is 0.49999 (docs/METRICS.md promises about 1e-15). */

@@ -162,6 +162,13 @@ static void test_correlation(void **state)
         NEAR(r, 1.0, 1e-12);
         /* no vertical neighbour in a single row */
         assert_int_equal(mc_metric_correlation(&q, MC_DIR_VERTICAL, 0, 0, &r), MC_EINVAL);
+        /* more than 2^32 samples (a caller's plane: no image has so many
+         * per channel) would overflow the exact sums: refused, never
+         * read */
+        q.width = 65536;
+        q.height = 65537;
+        assert_int_equal(mc_metric_correlation(&q, MC_DIR_HORIZONTAL, 0, 0, &r), MC_EINVAL);
+        assert_int_equal(mc_metric_cross_correlation(&q, &q, &r), MC_EINVAL);
     }
     /* 2x2 [[1,3],[2,9]]: horizontal pairs (1,3),(2,9); vertical (1,2),
      * (3,9); each two points: r = +1. 3x2 [[0,5,1],[..]]: pairs (0,5),

@@ -1664,6 +1664,9 @@ bool cli_load_key(const char *key_file, mc_key *key)
         if ((err = mc_key_parse(key, env)) != MC_OK &&
             mc_key_parse_file_text(key, env, strlen(env)) == MC_OK)
             err = MC_OK;
+        /* Read once: not kept in the environment for the process's
+         * lifetime (its memory at exit, /proc/PID/environ for root) */
+        sodium_memzero((char *)env, strlen(env)); /* the environment is writable */
         if (err != MC_OK) {
             cli_error("MEDCRYPT_KEY", "%s", mc_strerror(err));
             return false;

@@ -1402,6 +1402,31 @@ run env MEDCRYPT_KEY="$LOWER" "$MC" decrypt -o - c.png
 assert_rc 0 "the key in lower case with spaces instead of hyphens is accepted"
 run env MEDCRYPT_KEY="$(cat k.key)" "$MC" decrypt -o - c.png
 assert_rc 0 "MEDCRYPT_KEY=\"\$(cat k.key)\": a key file's content, comments included, is accepted"
+# MEDCRYPT_KEY is wiped from the environment once read: it stayed there
+# (and in /proc/PID/environ) to the process's end (found in review). The
+# process waits on an input pipe with the key read; its environ can be
+# read only where the test runs as root (it is not dumpable): else skip.
+if [ -d /proc/self ] && mkfifo "$R/envin"; then
+    env MEDCRYPT_KEY="$KEY" "$MC" decrypt -o env.pgm "$R/envin" >"$R/out" 2>"$R/err" &
+    ep=$!
+    exec 7>"$R/envin" # the reader's open returns: the key was read before it
+    if tr '\0' '\n' <"/proc/$ep/environ" >"$R/environ" 2>/dev/null && [ -s "$R/environ" ]; then
+        if grep -q -- "${KEY#MCK1-}" "$R/environ"; then
+            not_ok "MEDCRYPT_KEY is wiped from the environment once read"
+        else
+            ok "MEDCRYPT_KEY is wiped from the environment once read"
+        fi
+    else
+        skip "MEDCRYPT_KEY is wiped from the environment once read" "its /proc/PID/environ is root's alone"
+    fi
+    cat c.png >&7
+    exec 7>&-
+    wait "$ep"
+    RC=$?
+    assert_rc 0 "the decrypt that read MEDCRYPT_KEY then goes on"
+    assert_same "and decrypts with it" scan.pgm env.pgm
+    rm -f "$R/envin" "$R/environ" env.pgm
+fi
 # A key file saved by Windows Notepad starts with a UTF-8 byte order mark.
 printf '\357\273\277' | cat - k.key >bom.key
 run mc decrypt -k bom.key -o - c.png

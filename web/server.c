@@ -894,6 +894,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     buf_wipe(&r->body);
     sodium_memzero(r, sizeof *r);
     free(r);
+    /* libmicrohttpd parsed the body on this thread: fragments of it
+     * stayed in its stack below here, in frames it had left (a review
+     * found an uploaded key file's text there after one request in
+     * five) */
+    sodium_stackzero(32u * 1024u);
 }
 
 /* ------------------------------------------------------------------ */

@@ -769,6 +769,25 @@ static mc_err check_bits(struct dicom *d)
     return MC_OK;
 }
 
+/* An image over the cap, in DICOM's own terms. The product can pass 64
+ * bits (Rows, Columns and Frames as written): then said as such. */
+static void too_big_detail(const struct dicom *d, const mc_ctx *ctx)
+{
+    uint64_t n;
+
+    if (__builtin_mul_overflow((uint64_t)d->rows * d->columns, (uint64_t)d->frames * d->samples,
+                               &n))
+        mc__ctx_detail(ctx, "Rows %u x Columns %u x Frames %u x Samples %u: more than 2^64 "
+                       "samples; the cap is %llu", (unsigned)d->rows, (unsigned)d->columns,
+                       (unsigned)d->frames, (unsigned)d->samples,
+                       (unsigned long long)mc_ctx_max_samples(ctx));
+    else
+        mc__ctx_detail(ctx, "Rows %u x Columns %u x Frames %u x Samples %u = %llu samples; "
+                       "the cap is %llu", (unsigned)d->rows, (unsigned)d->columns,
+                       (unsigned)d->frames, (unsigned)d->samples, (unsigned long long)n,
+                       (unsigned long long)mc_ctx_max_samples(ctx));
+}
+
 /* The Image Pixel module against itself and the pixel cap; *samples_len:
  * the sample bytes the Pixel Data must hold. */
 static mc_err check_pixel_module(struct dicom *d, const mc_ctx *ctx, size_t *samples_len)
@@ -808,11 +827,7 @@ static mc_err check_pixel_module(struct dicom *d, const mc_ctx *ctx, size_t *sam
         return MC_EFORMAT;
     }
     if ((uint64_t)d->rows * d->frames > UINT32_MAX) { /* over any cap: a 32-bit height */
-        mc__ctx_detail(ctx, "Rows %u x Columns %u x Frames %u x Samples %u = %llu samples; "
-                       "the cap is %llu", (unsigned)d->rows, (unsigned)d->columns,
-                       (unsigned)d->frames, (unsigned)d->samples,
-                       (unsigned long long)d->rows * d->columns * d->frames * d->samples,
-                       (unsigned long long)mc_ctx_max_samples(ctx));
+        too_big_detail(d, ctx);
         return MC_ETOOBIG;
     }
     if (ctx == NULL) {
@@ -828,12 +843,8 @@ static mc_err check_pixel_module(struct dicom *d, const mc_ctx *ctx, size_t *sam
     } else if ((err = mc__geometry_check(ctx, d->columns, (uint32_t)d->rows * d->frames,
                                          (uint8_t)d->samples, (uint8_t)d->bits_allocated,
                                          samples_len)) != MC_OK) {
-        if (err == MC_ETOOBIG) /* in DICOM's own terms, with the cap */
-            mc__ctx_detail(ctx, "Rows %u x Columns %u x Frames %u x Samples %u = %llu samples; "
-                           "the cap is %llu", (unsigned)d->rows, (unsigned)d->columns,
-                           (unsigned)d->frames, (unsigned)d->samples,
-                           (unsigned long long)d->rows * d->columns * d->frames * d->samples,
-                           (unsigned long long)mc_ctx_max_samples(ctx));
+        if (err == MC_ETOOBIG)
+            too_big_detail(d, ctx);
         return err;
     }
     /* PS3.5 §8.1.1 / §7.1.1: the value holds exactly the samples, plus one

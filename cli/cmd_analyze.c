@@ -253,6 +253,14 @@ int cmd_analyze(int argc, char **argv)
                         "stage)");
         return 1;
     }
+    /* The key file is an input too: replaced, its key is gone. Before
+     * "already exists (use --force)", which would be wrong advice. */
+    if (key_file != NULL && strcmp(key_file, "-") != 0 &&
+        ((output != NULL && cli_same_file(key_file, output)) ||
+         (report != NULL && cli_same_file(key_file, report)))) {
+        cli_error(key_file, "an output would overwrite the key file (-k)");
+        return 1;
+    }
     /* The input first: "already exists (use --force)" would be wrong
      * advice for an output that is the input. */
     if (output != NULL) {
@@ -271,13 +279,6 @@ int cmd_analyze(int argc, char **argv)
     }
     if (report != NULL && cli_output_taken(report, force, true, NULL))
         return 1;
-    /* the key file is an input too: replaced, its key is gone */
-    if (key_file != NULL && strcmp(key_file, "-") != 0 &&
-        ((output != NULL && cli_same_file(key_file, output)) ||
-         (report != NULL && cli_same_file(key_file, report)))) {
-        cli_error(key_file, "an output would overwrite the key file (-k)");
-        return 1;
-    }
     if (key_file != NULL) {
         if (!cli_load_key(key_file, &key))
             return 1;

@@ -271,18 +271,12 @@ static bool refuse_terminal(const char *output, bool explicit_dash)
 static bool write_streamed(const struct job *job, const char *input, mc_image *img,
                            const char *path, mc_err *err)
 {
-    cli_output *o;
+    cli_output *o = cli_output_open(path, cli_mode(job->decrypt), job->force,
+                                    job->output != NULL,
+                                    job->output != NULL ? NULL : shown_name(input));
     char line[3 * 4096];
 
     *err = MC_OK;
-    /* The key file is an input too: replaced (--force), its key is gone
-     * and every image encrypted under it with it. */
-    if (job->key_file != NULL && cli_same_file(job->key_file, path)) {
-        cli_error(shown_name(input), "its output %s is the key file (-k): not written", path);
-        return false;
-    }
-    o = cli_output_open(path, cli_mode(job->decrypt), job->force, job->output != NULL,
-                        job->output != NULL ? NULL : shown_name(input));
     if (o == NULL)
         return false;
     if (job->decrypt)
@@ -599,6 +593,17 @@ static char *decrypted_name(const struct job *job, const char *input, const mc_i
     return output;
 }
 
+/* The key file is an input too: replaced (--force), its key is gone,
+ * and every image encrypted under it with it. Said before "already exists
+ * (use --force)", which would be wrong advice. (-o: run() checks.) */
+static bool output_is_key(const struct job *job, const char *input, const char *output)
+{
+    if (job->key_file == NULL || !cli_same_file(job->key_file, output))
+        return false;
+    cli_error(shown_name(input), "its output %s is the key file (-k): not written", output);
+    return true;
+}
+
 static bool process(const struct job *job, const char *input)
 {
     uint8_t *in = NULL;
@@ -633,7 +638,8 @@ static bool process(const struct job *job, const char *input)
             ok = true;
             goto out;
         }
-        if (cli_output_taken(output, job->force, false, shown_name(input)))
+        if (output_is_key(job, input, output) ||
+            cli_output_taken(output, job->force, false, shown_name(input)))
             goto out;
     }
     if (!cli_read_file(input, job->max_input, &in, &in_len))
@@ -695,7 +701,8 @@ static bool process(const struct job *job, const char *input)
         }
         /* as encrypt's, which knows its name before the work: a folder
          * of that name is not "already exists (use --force)" */
-        if (cli_output_taken(output, job->force, false, shown_name(input)))
+        if (output_is_key(job, input, output) ||
+            cli_output_taken(output, job->force, false, shown_name(input)))
             goto out;
     }
     ok = write_streamed(job, input, img, job->output != NULL ? job->output : output, &err);

@@ -120,6 +120,15 @@ static bool ask(const char *question, bool secret, char *buf, size_t size,
     return false;
 }
 
+/* On a refusal before the identifiers are taken (and wiped one by one):
+ * every argument, since any may be one or its part ("--aadhaar 2345 6789
+ * 0124" unquoted leaves "2345" as the option's value). */
+static void wipe_arguments(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        sodium_memzero(argv[i], strlen(argv[i]));
+}
+
 int cmd_keygen(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -147,6 +156,7 @@ int cmd_keygen(int argc, char **argv)
         case 'h': fputs(HELP, stdout); return 0;
         default:
             cli_bad_option("keygen", optstring, argc, argv);
+            wipe_arguments(argc, argv);
             return 1;
         }
     }
@@ -155,8 +165,7 @@ int cmd_keygen(int argc, char **argv)
          * 2341 2341 2346" unquoted, "keygen 234123412346"), and wiped. */
         cli_error(NULL, "keygen: unexpected argument (not shown: it may be an identifier)");
         cli_hint("keygen takes options only; quote an Aadhaar number written with spaces");
-        for (int i = optind; i < argc; i++)
-            sodium_memzero(argv[i], strlen(argv[i]));
+        wipe_arguments(argc, argv);
         return 1;
     }
     /* Copied, and wiped from the arguments, which every user can read in

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -1622,6 +1623,19 @@ static void warn_key_readable(const char *key_file, const struct stat *st)
                  key_file[0] == '-' ? "./" : "", key_file);
 }
 
+/* The key's text (MCK1-...) rather than a file's name: one that parses,
+ * or "MCK", a version digit and '-' with no '/' (one with a typo). A
+ * missing "mckay.key" is a missing file. */
+static bool looks_like_key(const char *arg)
+{
+    mc_key k;
+    bool parsed = mc_key_parse(&k, arg) == MC_OK;
+
+    mc_key_wipe(&k);
+    return parsed || (strncasecmp(arg, "MCK", 3) == 0 && isdigit((unsigned char)arg[3]) &&
+                      arg[4] == '-' && strchr(arg, '/') == NULL);
+}
+
 bool cli_load_key(const char *key_file, mc_key *key)
 {
     struct stat st;
@@ -1634,7 +1648,7 @@ bool cli_load_key(const char *key_file, mc_key *key)
     if (key_file != NULL) {
         /* The key itself where its file belongs: said without echoing it
          * (stderr goes to logs), and wiped from the arguments. */
-        if (strncasecmp(key_file, "MCK", 3) == 0 && access(key_file, F_OK) != 0) {
+        if (looks_like_key(key_file) && access(key_file, F_OK) != 0) {
             sodium_memzero((char *)key_file, strlen(key_file));
             cli_error(NULL, "-k takes a key file, not the key itself (not shown)");
             cli_hint("a key on the command line shows in ps and the shell's history: give its "

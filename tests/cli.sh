@@ -2005,6 +2005,19 @@ expect_fail "analyze -f --report KEYFILE" "medcrypt: kk.key: " "an output would 
 run mc decrypt -f -k kd/self.pgm -O kd self.enc.png
 expect_fail "decrypt -f -O DIR onto the key file" "medcrypt: self.enc.png: " \
     "its output kd/self.pgm is the key file (-k): not written" 0
+# Without --force: the key file named, not "already exists (use
+# --force)", which would be wrong advice (found in review of the fix).
+run mc analyze -k kk.key --report kk.key self.pgm
+expect_fail "analyze --report KEYFILE (no -f)" "medcrypt: kk.key: " \
+    "an output would overwrite the key file (-k)" 0
+cp k.key self.pgm.enc.png
+snap
+run mc encrypt -k self.pgm.enc.png self.pgm
+expect_fail "encrypt whose default output is the key file (no -f)" "medcrypt: self.pgm: " \
+    "its output self.pgm.enc.png is the key file (-k): not written" 0
+assert_same "the key file named like the default output is unchanged" k.key self.pgm.enc.png
+rm -f self.pgm.enc.png
+snap
 assert_same "the key files are unchanged" k.key kk.key
 assert_same "the key file named like the output is unchanged" k.key kd/self.pgm
 # The key itself given to -k (its file belongs there) is not repeated on
@@ -2012,6 +2025,9 @@ assert_same "the key file named like the output is unchanged" k.key kd/self.pgm
 run mc encrypt -k "$(key_line k.key)" -o s.png self.pgm
 expect_fail "encrypt -k KEY-TEXT" "medcrypt: " "-k takes a key file, not the key itself (not shown)" 1 s.png
 assert_no_text "encrypt -k KEY-TEXT: the key not on stderr" "$R/err" "$(key_line k.key | cut -c6-13)"
+# A missing key file whose name starts with "mck" is a missing file.
+run mc encrypt -k mckay.key -o s.png self.pgm
+expect_fail "encrypt -k mckay.key (missing)" "medcrypt: mckay.key: " "No such file or directory" 0 s.png
 # Options accepted and then ignored: a report asked for and never written.
 run mc analyze --stream 1 -o s.bin --report r.html self.pgm
 expect_fail "analyze --stream with --report" "medcrypt: " \

@@ -90,7 +90,7 @@
     // handler checks the number then anyway.
     var submit = form.querySelector('button[type=submit]'), pressing = false;
     if (submit) {
-      submit.addEventListener('pointerdown', function () { pressing = true; });
+      submit.addEventListener('pointerdown', function (ev) { if (ev.button === 0) pressing = true; });
       document.addEventListener('pointerup', function () { setTimeout(function () { pressing = false; }, 0); });
       document.addEventListener('pointercancel', function () { pressing = false; });
     }

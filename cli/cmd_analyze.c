@@ -255,7 +255,7 @@ int cmd_analyze(int argc, char **argv)
     }
     /* The key file is an input too: replaced, its key is gone. Before
      * "already exists (use --force)", which would be wrong advice. */
-    if (key_file != NULL && strcmp(key_file, "-") != 0 &&
+    if (key_file != NULL &&
         ((output != NULL && cli_same_file(key_file, output)) ||
          (report != NULL && cli_same_file(key_file, report)))) {
         cli_error(key_file, "an output would overwrite the key file (-k)");

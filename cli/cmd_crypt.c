@@ -124,7 +124,7 @@ struct job {
     char key_id[MC_KEY_ID_HEX_BYTES];
     size_t max_input;   /* largest input file read, bytes */
     const mc_key *key;
-    const char *key_file; /* -k FILE (not '-'), or NULL: never an output */
+    const char *key_file; /* -k FILE or NULL: never an output ('-' is none) */
     mc_ctx *ctx;
 };
 
@@ -914,12 +914,10 @@ static int run(int argc, char **argv, bool decrypt)
             return 1;
         }
     }
-    if (key_file != NULL && strcmp(key_file, "-") != 0) {
-        job.key_file = key_file;
-        if (job.output != NULL && cli_same_file(key_file, job.output)) {
-            cli_error(job.output, "the output would overwrite the key file (-k)");
-            return 1;
-        }
+    job.key_file = key_file;
+    if (key_file != NULL && job.output != NULL && cli_same_file(key_file, job.output)) {
+        cli_error(job.output, "the output would overwrite the key file (-k)");
+        return 1;
     }
     if (job.skip_existing && job.force) {
         cli_error(NULL, "%s: --skip-existing keeps existing outputs, --force replaces them: "

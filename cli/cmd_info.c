@@ -368,8 +368,7 @@ int cmd_preview(int argc, char **argv)
         cli_error(input, "the output would overwrite the input");
         goto out;
     }
-    if (o.key_file != NULL && strcmp(o.key_file, "-") != 0 &&
-        cli_same_file(o.key_file, o.output)) {
+    if (o.key_file != NULL && cli_same_file(o.key_file, o.output)) {
         cli_error(o.output, "the output would overwrite the key file (-k)");
         goto out;
     }

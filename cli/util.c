@@ -1527,7 +1527,6 @@ static const int prompt_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 bool cli_prompt(const char *question, bool secret, char *buf, size_t size)
 {
     struct sigaction was[sizeof prompt_signals / sizeof prompt_signals[0]] = {0};
-    bool caught = false;
     struct termios old, quiet;
     bool restore = false, ok = false;
     FILE *tty = fopen("/dev/tty", "r+");
@@ -1556,7 +1555,6 @@ bool cli_prompt(const char *question, bool secret, char *buf, size_t size)
                 continue;
             (void)sigaction(prompt_signals[i], &sa, NULL);
         }
-        caught = true;
         restore = tcsetattr(fileno(tty), TCSAFLUSH, &quiet) == 0;
     }
     fprintf(tty, "%s", question);
@@ -1585,7 +1583,7 @@ bool cli_prompt(const char *question, bool secret, char *buf, size_t size)
         tcsetattr(fileno(tty), TCSAFLUSH, &old);
         fputc('\n', tty);
     }
-    if (caught) {
+    if (prompt_fd >= 0) { /* the handlers above were set */
         for (size_t i = 0; i < sizeof prompt_signals / sizeof prompt_signals[0]; i++)
             (void)sigaction(prompt_signals[i], &was[i], NULL);
         prompt_fd = -1;

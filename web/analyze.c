@@ -112,9 +112,9 @@ void page_analyze_post(struct req *r)
                    req_file_state(image) == REQ_FILE_NONE    ? "choose an image file to analyze"
                    : req_file_state(image) == REQ_FILE_EMPTY ? "the chosen file is empty (0 bytes)"
                                                              : problem);
-        /* the image refused before the key was read: the key's own */
-        if ((req_file_state(image) != REQ_FILE_OK || (!key_failed && status == 415)) &&
-            form_key(r, &fe, &key) > 0)
+        /* the image's problem: the key's too (not read yet, or read and
+         * good: then nothing to add) */
+        if (!key_failed && form_key(r, &fe, &key) > 0)
             mc_key_wipe(&key);
         form(r, status, &fe, web_form_has_key(r));
         form_errors_wipe(&fe);

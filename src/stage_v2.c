@@ -818,11 +818,8 @@ static void items_range(void *arg, size_t begin, size_t end, unsigned worker)
     else
 #endif
         items_generic(v, begin, end, s);
-    /* The kernels' frames below this one held plain samples: the
-     * transposes' 16 vectors of 16 bytes are spilled to the stack (a
-     * review found 256 bytes of a decrypted image there at exit, and in
-     * the server's idle workers). */
-    sodium_stackzero(MC__STACK_WIPE);
+    /* The kernels' frames held plain samples (the transposes spill 16
+     * vectors of 16 bytes): mc__parallel clears them after the pass. */
 }
 
 /* ------------------------------------------------------------------ */

@@ -1615,6 +1615,84 @@ static void test_pixel_cap(void **state)
 
 /* One plain bit changed: about half of all cipher bits change (the
  * synthetic IV makes every stage depend on every plain bit). */
+/* ------------------------------------------------------------------ */
+/* No plain samples left on the stack: the stage kernels spill vectors of
+ * samples to their frames (the v2 transposes, 256 bytes), and a decrypt
+ * leaves them below its caller's frame, where a core dump or the next
+ * frame finds them. A decrypt on one thread runs the kernels in the
+ * caller's thread, so the caller's stack is what to search: it is
+ * cleared first (so that what is found comes from this decrypt), then
+ * searched for 16 bytes in a row of the plain image's one sample value,
+ * which every state after the permutation also holds (the image is
+ * constant). Not under ASan, whose frames lie elsewhere. */
+#define STACK_SEARCH (40u * 1024u)
+
+static __attribute__((noinline)) void stack_clear(void)
+{
+    volatile uint8_t below[STACK_SEARCH];
+    for (size_t i = 0; i < sizeof below; i++)
+        below[i] = 0;
+}
+
+/* Bytes of the stack below this frame in runs of 16 or more equal to v. */
+static __attribute__((noinline)) size_t stack_runs_of(uint8_t v)
+{
+    const volatile uint8_t *top = (const volatile uint8_t *)__builtin_frame_address(0);
+    size_t found = 0, run = 0;
+    /* From 256 bytes below this frame, past its own spills and the red
+     * zone, to STACK_SEARCH, which stack_clear mapped. */
+    for (size_t i = 256; i < STACK_SEARCH - 1024; i++) {
+        run = top[-(ptrdiff_t)i] == v ? run + 1 : 0;
+        found += run == 16 ? 16 : run > 16;
+    }
+    return found;
+}
+
+static void test_no_plain_left_on_stack(void **state)
+{
+    static const uint32_t sizes[][2] = {{128, 8}, {96, 16}};
+    uint8_t nonce[MC_NONCE_BYTES] = {9};
+    mc_ctx *one = NULL;
+    mc_key key;
+    (void)state;
+#if defined(__SANITIZE_ADDRESS__)
+    skip();
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    skip();
+#endif
+#endif
+    test_key(&key, 4);
+    assert_int_equal(mc_ctx_new(&one), MC_OK);
+    assert_int_equal(mc_ctx_set_threads(one, 1), MC_OK);
+    for (int version = 1; version <= MC_FORMAT_VERSION; version++)
+        for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+            mc_image *img = make_image(sizes[s][0], sizes[s][0], 1, (uint8_t)sizes[s][1], 1);
+            mc_image *out = NULL;
+            mc__header hdr;
+            uint8_t *png = NULL;
+            size_t len = 0;
+            memset(img->samples, 0xa7, img->samples_len);
+            stack_clear();
+            assert_int_equal(
+                mc__encrypt_inplace_v(&key, img, nonce, version, MC_STAGES_ALL, &hdr, 1), MC_OK);
+            if (stack_runs_of(0xa7) != 0)
+                fail_msg("format v%d, %u-bit encrypt: %zu bytes of plain samples left on the stack",
+                         version, sizes[s][1], stack_runs_of(0xa7));
+            assert_int_equal(mc__container_write(one, img, &hdr, &png, &len), MC_OK);
+            stack_clear();
+            assert_int_equal(mc_decrypt_image(one, &key, png, len, &out), MC_OK);
+            if (stack_runs_of(0xa7) != 0)
+                fail_msg("format v%d, %u-bit decrypt: %zu bytes of plain samples left on the stack",
+                         version, sizes[s][1], stack_runs_of(0xa7));
+            assert_int_equal(out->samples[0], 0xa7);
+            mc_image_free(out);
+            mc_image_free(img);
+            free(png);
+        }
+    mc_ctx_free(one);
+}
+
 static void test_avalanche(void **state)
 {
     mc_image *a = make_image(64, 64, 1, 8, 3), *b = make_image(64, 64, 1, 8, 3);
@@ -1671,6 +1749,7 @@ int main(void)
         cmocka_unit_test(test_admit),
         cmocka_unit_test(test_pixel_cap),
         cmocka_unit_test(test_avalanche),
+        cmocka_unit_test(test_no_plain_left_on_stack),
     };
     /* MC_TEST_ONLY: a cmocka pattern (tests/meson.build: the thread
      * tests alone under ThreadSanitizer). */

@@ -684,6 +684,21 @@ if b64_download "$R/page.dec" >"$R/o"; then
 else
     not_ok "the decrypt result page has a download link"
 fi
+check "a 512 x 512 image's preview keeps its own size" \
+    body_has '<img class="preview" id="plain-preview"'
+# A small image's previews are enlarged by a whole factor, sharp (they
+# were a pixel high: found in review): 13 x 1 x 14 = 182 x 14.
+printf 'P5\n13 1\n255\n0123456789abc' >"$R/thin.pgm"
+req -F "image=@$R/thin.pgm" -F "key=$KEY" "$MAIN/encrypt"
+check "a 13 x 1 image's cipher preview is enlarged 14 times" \
+    body_has '<img class="preview upscaled" width="182" height="14" id="cipher-preview"'
+if b64_download "$R/thin.enc.png" >"$R/o"; then
+    req -F "cipher=@$R/thin.enc.png" -F "key=$KEY" "$MAIN/decrypt"
+    check "its decrypt preview too" \
+        body_has '<img class="preview upscaled" width="182" height="14" id="plain-preview"'
+else
+    not_ok "the 13 x 1 image's result page has a download link"
+fi
 req -F "image=@$PNG" -F "key=$KEY" "$MAIN/encrypt"
 expect 200 "the encrypt form with an existing key"
 check "no new key is shown when one was given" sh -c "! grep -q 'MCK1-' '$R/b'"

@@ -163,6 +163,33 @@ static void data_url(struct buf *b, const char *mime, const uint8_t *data, size_
     buf_base64(b, data, len);
 }
 
+/* A preview's class and, for a small image, its size on the page: under
+ * PREVIEW_MIN pixels on its longer side it is shown enlarged by a whole
+ * factor, each pixel a sharp square (CSS .upscaled), where it would
+ * otherwise be a speck (a 1 × 1 or 13 × 1 image: one pixel high). The
+ * size is the PNG's own (IHDR: the preview of several frames is the
+ * first), so that the factor is exact; larger ones keep their size, which
+ * the CSS scales down to the screen. */
+#define PREVIEW_MIN 192u
+
+static void preview_attrs(struct buf *b, const uint8_t *png, size_t len)
+{
+    uint32_t w, h, longer, k;
+
+    if (len < 24 || memcmp(png, "\x89PNG\r\n\x1a\n", 8) != 0) {
+        buf_puts(b, " class=\"preview\"");
+        return;
+    }
+    w = (uint32_t)png[16] << 24 | (uint32_t)png[17] << 16 | (uint32_t)png[18] << 8 | png[19];
+    h = (uint32_t)png[20] << 24 | (uint32_t)png[21] << 16 | (uint32_t)png[22] << 8 | png[23];
+    longer = w > h ? w : h;
+    k = longer == 0 ? 1 : PREVIEW_MIN / longer;
+    if (k < 2)
+        buf_puts(b, " class=\"preview\"");
+    else
+        buf_printf(b, " class=\"preview upscaled\" width=\"%u\" height=\"%u\"", w * k, h * k);
+}
+
 /* "W × H, kind, D-bit"; for several frames, each frame's size and their
  * count, and whether the preview beside it shows only the first. */
 static void geometry(char *out, size_t size, const mc_image_info *info, bool preview_first)
@@ -301,7 +328,9 @@ void page_encrypt_post(struct req *r)
     web_human_size(size, sizeof size, res.out_len);
     data_url(&href, "image/png", res.out, res.out_len);
     if (res.out_len <= PREVIEW_INLINE_MAX) {
-        buf_puts(&preview, "<img class=\"preview\" id=\"cipher-preview\" alt=\"The cipher "
+        buf_puts(&preview, "<img");
+        preview_attrs(&preview, res.out, res.out_len);
+        buf_puts(&preview, " id=\"cipher-preview\" alt=\"The cipher "
                            "image: noise that hides the original\" src=\"");
         buf_put(&preview, href.p, href.len);
         buf_puts(&preview, "\">");
@@ -467,7 +496,9 @@ void page_decrypt_post(struct req *r)
     web_human_size(size, sizeof size, res.out_len);
     data_url(&href, res.mime, res.out, res.out_len);
     if (res.preview != NULL && res.preview_len <= PREVIEW_INLINE_MAX) {
-        buf_puts(&preview, "<img class=\"preview\" id=\"plain-preview\" alt=\"Preview of "
+        buf_puts(&preview, "<img");
+        preview_attrs(&preview, res.preview, res.preview_len);
+        buf_puts(&preview, " id=\"plain-preview\" alt=\"Preview of "
                            "the decrypted image ");
         buf_html(&preview, res.filename);
         buf_puts(&preview, "\" src=\"");

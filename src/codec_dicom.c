@@ -305,10 +305,12 @@ static mc_err read_header(const struct dicom *d, struct enc enc, size_t pos, siz
         e->value = pos + 8;
         return MC_OK;
     }
-    if (!vr_valid(p + 4)) {
+    if (!vr_valid(p + 4) || (d->in_tail && !vr_known(p + 4))) {
         /* No tag named: without a valid VR these 4 bytes are most likely
          * not a tag but the middle of a value (a name, say), and the
-         * detail never quotes a value. */
+         * detail never quotes a value. After the Pixel Data value, two
+         * capitals that are none of PS3.5's VRs are junk too, kept
+         * verbatim (docs/FORMAT.md §3), not an element to refuse. */
         mc__ctx_detail(d->ctx, "at offset %zu: not an element (no valid VR after the tag)",
                        pos);
         return MC_EFORMAT;

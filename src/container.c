@@ -176,6 +176,16 @@ static uint8_t channels_of_color_type(uint8_t color_type)
     }
 }
 
+/* IHDR's own colour type and bit depth are the header's C and D
+ * (FORMAT.md §2), as mc__container_inspect requires: a palette or a grey
+ * of 1, 2 or 4 bits decodes to C and D samples too, which left decryption
+ * accepting what inspection called modified. IHDR is the first chunk of a
+ * PNG libspng decoded. */
+static bool ihdr_type_is(const uint8_t *in, const mc__header *hdr)
+{
+    return in[24] == hdr->bits && channels_of_color_type(in[25]) == hdr->channels;
+}
+
 mc_err mc__container_inspect(const uint8_t *in, size_t in_len, mc__header *hdr_out)
 {
     const uint8_t *chunk = NULL, *ihdr = NULL;
@@ -278,7 +288,8 @@ mc_err mc__container_read(const mc_ctx *ctx, const uint8_t *in, size_t in_len, m
         end != in_len ||
         memcmp(in + in_len - sizeof mc__png_iend, mc__png_iend, sizeof mc__png_iend) != 0 ||
         hdr.width != img->width || hdr.height != img->height ||
-        hdr.channels != img->channels || hdr.bits != img->bits) {
+        hdr.channels != img->channels || hdr.bits != img->bits ||
+        !ihdr_type_is(in, &hdr)) {
         err = MC_ETAMPERED;
         goto out;
     }

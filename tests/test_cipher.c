@@ -945,6 +945,59 @@ static void test_chunk_layout(void **state)
     free(edit);
 }
 
+/* A cipher image re-encoded with another colour type or bit depth (a PNG
+ * optimiser turns a small RGB image into a palette one): FORMAT.md §2
+ * wants IHDR's colour type and depth to be C's and D's, and
+ * mc_cipher_inspect refuses it; decryption must say the same (it
+ * decrypted it, while inspect called it modified). */
+static void test_ihdr_colour_type_as_inspect(void **state)
+{
+    size_t len, at, n, idat, raw_len = 3 * (1 + 5 * 3), plen = 0, out = 8;
+    uint8_t *cipher = small_cipher(&len), raw[3 * (1 + 5 * 3)], idx[3 * (1 + 5)],
+            plte[3 * 15], ihdr[13], z[256], *edit;
+    uLongf zlen = sizeof z;
+    mc_cipher_info ci;
+    mc_image *img = NULL;
+    mc_key key;
+    (void)state;
+    test_key(&key, 0);
+    at = chunk_at(cipher, len, MC_CHUNK_TYPE);
+    idat = chunk_at(cipher, len, "IDAT");
+    assert_true(at > 0 && idat > at);
+    n = 12 + mc__be32(cipher + at);
+    assert_int_equal(uncompress(raw, &(uLongf){raw_len}, cipher + idat + 8, mc__be32(cipher + idat)),
+                     Z_OK);
+    for (size_t y = 0; y < 3; y++) { /* filter type 0, as medcrypt writes */
+        idx[y * 6] = 0;
+        for (size_t x = 0; x < 5; x++) {
+            const uint8_t *px = raw + y * 16 + 1 + 3 * x;
+            size_t i = 0;
+            while (i < plen && memcmp(plte + 3 * i, px, 3) != 0)
+                i++;
+            if (i == plen)
+                memcpy(plte + 3 * plen++, px, 3);
+            idx[y * 6 + 1 + x] = (uint8_t)i;
+        }
+    }
+    assert_int_equal(compress(z, &zlen, idx, sizeof idx), Z_OK);
+    assert_non_null(edit = malloc(len + 512));
+    memcpy(edit, cipher, 8);
+    memcpy(ihdr, cipher + 16, 13);
+    ihdr[8] = 8;
+    ihdr[9] = 3; /* palette */
+    out += put_chunk(edit + out, "IHDR", ihdr, 13);
+    memcpy(edit + out, cipher + at, n);
+    out += n;
+    out += put_chunk(edit + out, "PLTE", plte, (uint32_t)(3 * plen));
+    out += put_chunk(edit + out, "IDAT", z, (uint32_t)zlen);
+    out += put_chunk(edit + out, "IEND", NULL, 0);
+    assert_int_equal(mc_cipher_inspect(ctx, edit, out, &ci), MC_ETAMPERED);
+    assert_int_equal(mc_decrypt_image(ctx, &key, edit, out, &img), MC_ETAMPERED);
+    assert_null(img);
+    free(edit);
+    free(cipher);
+}
+
 /* A bit flipped in IHDR's width or height makes the image seem too large
  * for the pixel cap, which libspng checks before IHDR's CRC: it is still
  * a modification, not "image too large". A cipher image that really is
@@ -1737,6 +1790,7 @@ int main(void)
         cmocka_unit_test(test_lying_fields),
         cmocka_unit_test(test_chunk_layout),
         cmocka_unit_test(test_ihdr_flip_not_too_big),
+        cmocka_unit_test(test_ihdr_colour_type_as_inspect),
         cmocka_unit_test(test_not_cipher),
         cmocka_unit_test(test_spent_image),
         cmocka_unit_test(test_inspect_chunks_only),

@@ -125,11 +125,40 @@ KEY2=$(grep -v '^#' k2.key | tail -n 1)
 # byte for byte too.
 printf 'P2\n# odd layout\n3 2\n255\n1  2 3\n\n4 5\n6 \n' >odd_plain.pgm
 printf 'P3 2 1 65535 1 2 3 65535 0 7' >odd_plain16.ppm
+# FORMAT.md section 3's other records: a PNG's kept chunks (5, 6), a BMP's
+# residual bits and trailer (18, 17) and 16-bit fields.
+python3 - <<'PY'
+import struct, zlib
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+raw = b"".join(b"\0" + bytes(range(4 * y, 4 * y + 4)) for y in range(3))
+open("meta.png", "wb").write(
+    b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 3, 8, 0, 0, 0, 0))
+    + chunk(b"tEXt", b"Patient\0Doe") + chunk(b"prVt", b"safe to copy")
+    + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"tIME", bytes([7, 234, 1, 2, 3, 4, 5]))
+    + chunk(b"IEND", b""))
+def bmp(name, bpp, comp, masks, w, h, pixel, tail=b""):
+    row_len = (w * bpp + 31) // 32 * 4
+    pix = b"".join(b"".join(pixel(x, y) for x in range(w)).ljust(row_len, b"\x5a")
+                   for y in range(h))
+    m = b"".join(struct.pack("<I", v) for v in masks)
+    off = 54 + len(m)
+    open(name, "wb").write(
+        struct.pack("<2sIHHI", b"BM", off + len(pix) + len(tail), 0, 0, off)
+        + struct.pack("<IiiHHIIiiII", 40, w, h, 1, bpp, comp, len(pix), 0, 0, 0, 0)
+        + m + pix + tail)
+bmp("pad24.bmp", 24, 0, [], 3, 2, lambda x, y: bytes([x, y, x + y]), b"TRAILER")
+bmp("f555.bmp", 16, 0, [], 5, 3, lambda x, y: struct.pack("<H", (x * 7 + y * 3) * 1237 & 0xFFFF))
+bmp("f565.bmp", 16, 3, [0xF800, 0x07E0, 0x001F], 5, 3,
+    lambda x, y: struct.pack("<H", (x * 7 + y * 3) * 1237 & 0xFFFF))
+PY
 
 FILES="png/edge_1x1_gray8.png png/edge_1x13_gray16.png png/edge_13x1_rgb8.png
 png/edge_33x17_rgba16.png png/rgb_100x100.png pnm/ascii_4x3.ppm pnm/ascii_8x8.pgm
 pnm/ct_small_12bit.pgm pnm/rgb_16bit_100x100.ppm png/ct_small_16bit.png
-odd_plain.pgm odd_plain16.ppm"
+odd_plain.pgm odd_plain16.ppm meta.png bmp/rgb_24bit_100x100.bmp bmp/rgba_32bit_100x100.bmp
+pad24.bmp f555.bmp f565.bmp dicom/ct_small_explicit_le.dcm dicom/mr_small_implicit_le.dcm
+dicom/rgb_planar1_80x60.dcm dicom/rgb_16bit_2frames.dcm"
 
 for f in $FILES; do
     case $f in */*) src=$DATA/$f ;; *) src=$TMP/$f ;; esac
@@ -153,8 +182,25 @@ for f in $FILES; do
         # Samples (and geometry) of the input, of the reference's output and
         # of the C binary's own decryption must all be equal.
         "$BIN" decrypt -k k.key -o c.out copy.enc.png >cdec.log 2>&1
+        # and both write back the same chunks (FORMAT.md section 3, records
+        # 5 and 6) but the image data's
         if python3 "$REF" samples copy py.out c.out >samples.txt 2>&1 &&
-           [ "$(sort -u samples.txt | wc -l)" -eq 1 ]; then
+           [ "$(sort -u samples.txt | wc -l)" -eq 1 ] &&
+           python3 - py.out c.out <<'PY' >>samples.txt 2>&1
+import struct, sys
+def chunks(path):
+    b, pos, out = open(path, "rb").read(), 8, []
+    while pos < len(b):
+        n, = struct.unpack_from(">I", b, pos)
+        if b[pos + 4:pos + 8] != b"IDAT":
+            out.append(b[pos + 4:pos + 8 + n])
+        pos += 12 + n
+    return out
+a, b = chunks(sys.argv[1]), chunks(sys.argv[2])
+if a != b:
+    sys.exit("chunks differ: reference %s, C %s" % ([c[:4] for c in a], [c[:4] for c in b]))
+PY
+        then
             ok "$f: reference decrypts the C cipher image (samples equal)"
         else
             fail "$f: samples differ (input, reference, C decrypt):"
@@ -190,7 +236,8 @@ if cp "$DATA/png/edge_33x17_rgba16.png" copy 2>enc.log &&
 #   sample.png one sample bit flipped, IDAT re-encoded (valid zlib), so
 #              that only the tag can notice;
 #   tail.png   one byte appended after IEND;
-#   v4.png     the mcRY format version byte set to 4, CRC fixed.
+#   v4.png     the mcRY format version byte set to 4, CRC fixed;
+#   keyid.png  one bit of the mcRY key id flipped, CRC fixed.
 # Prints the format version of the original (2: what the C library writes).
 import struct, sys, zlib
 data = open(sys.argv[1], "rb").read()
@@ -236,13 +283,19 @@ mc = [c for c in cs if c[0] == b"mcRY"][0]
 print("version", mc[1][8])
 mc[1][8] = 4
 open("v4.png", "wb").write(build(cs))
+
+cs = chunks(data)
+mc = [c for c in cs if c[0] == b"mcRY"][0]
+mc[1][24] ^= 0x01
+open("keyid.png", "wb").write(build(cs))
 EOF
     if grep -q "^version 3$" tamper.log; then
         ok "the C binary writes format version 3"
     else
         fail "the C binary does not write format version 3 ($(cat tamper.log))"
     fi
-    if [ -f idat.png ] && [ -f sample.png ] && [ -f tail.png ] && [ -f v4.png ]; then
+    if [ -f idat.png ] && [ -f sample.png ] && [ -f tail.png ] && [ -f v4.png ] &&
+       [ -f keyid.png ]; then
         refuses "IDAT byte flipped (CRC fixed) is refused as modified" \
             "modified or damaged" "$KEY" idat.png
         refuses "one sample bit flipped (valid PNG) is refused as modified" \
@@ -251,6 +304,10 @@ EOF
             "modified or damaged" "$KEY" tail.png
         refuses "format version 4 is refused as unsupported" \
             "unsupported format version" "$KEY" v4.png
+        # FORMAT.md section 5, steps 2 and 5: under the right key, a changed
+        # key id is a modification, not "wrong key"
+        refuses "key id changed is refused as modified, not wrong key" \
+            "modified or damaged" "$KEY" keyid.png
     else
         fail "making damaged cipher images"
         sed 's/^/    /' tamper.log

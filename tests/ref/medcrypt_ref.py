@@ -33,9 +33,11 @@ samples, take a few seconds each).
 Where docs/FORMAT.md is silent, the reference assumes (and marks in the
 code): the key prefix is "MCK1" without look-alikes; key files skip blank
 and indented '#' lines; other ancillary PNG chunks are ignored; a failed
-container check is "modified or damaged"; a plain PGM/PPM raster is one row
-per line, values separated by single spaces, unless a side-data record of
-type 4 (not in FORMAT.md) holds the raster text verbatim.
+container check is "modified or damaged".
+
+`decrypt` rebuilds every original format as FORMAT.md section 3 says: PGM/PPM,
+BMP and DICOM files byte for byte, PNG and JPEG as a PNG of the samples with a
+PNG's kept chunks (records 5 and 6) written back.
 """
 
 import hashlib
@@ -1007,8 +1009,10 @@ def read_cipher(data):
 def decrypt(k, data):
     hdr, chunks = read_cipher(data)
     sub = Subkeys(k)
-    if not hmac.compare_digest(sub.key_id, hdr.key_id):
-        raise WrongKey()
+    # FORMAT 5 step 2: under another key id, go on with K's in its place in
+    # the header; a tag that then holds says the id was changed (step 5).
+    other_id = not hmac.compare_digest(sub.key_id, hdr.key_id)
+    header = hdr.header[:24] + sub.key_id + hdr.header[32:] if other_id else hdr.header
     try:
         be = png_decode_pixels(chunks, hdr.width, hdr.height, hdr.channels, hdr.bits)
     except PngError:
@@ -1036,8 +1040,11 @@ def decrypt(k, data):
         samples = permute(w, le_to_samples(x, hdr.bits), inverse=True)
     plain_le = samples_to_le(samples, hdr.bits)
 
-    tag = keyed_hash(sub.mac, hdr.version, hdr.header, plain_le, side)
-    if not hmac.compare_digest(tag, hdr.tag):
+    tag = keyed_hash(sub.mac, hdr.version, header, plain_le, side)
+    tag_ok = hmac.compare_digest(tag, hdr.tag)
+    if other_id and not tag_ok:
+        raise WrongKey()
+    if not tag_ok or other_id:
         raise Tampered()
     return Plain(hdr, samples, parse_side_data(side))
 
@@ -1083,10 +1090,7 @@ def pnm_raster(plain):
         raise RefError("PGM/PPM side data without a valid header record")
     magic = head[1:2]
     if magic in (b"2", b"3") and plain.record(4) is not None:
-        # NOT IN docs/FORMAT.md (section 3 lists types 1-3 only): the C
-        # library stores a plain PGM/PPM raster whose text is not in the
-        # canonical layout below verbatim, as a record of type 4.
-        return plain.record(4)
+        return plain.record(4)  # FORMAT 3: the raster text, verbatim
     if magic in (b"5", b"6"):
         if hdr.bits == 8:
             return bytes(plain.samples)
@@ -1105,18 +1109,178 @@ def restore_file(plain):
     if hdr.orig_format == 2:
         tail = plain.record(3) or b""
         return plain.record(2) + pnm_raster(plain) + tail
-    if hdr.orig_format in (3, 5):
-        # FORMAT.md defines no side-data records for BMP or DICOM files.
-        raise RefError("original format %s: docs/FORMAT.md does not say how to rebuild it"
-                       % FORMAT_NAMES[hdr.orig_format])
+    if hdr.orig_format == 3:
+        return bmp_rebuild(plain)
+    if hdr.orig_format == 5:
+        return dicom_rebuild(plain)
     if hdr.orig_format not in (1, 4):
         raise RefError("unknown original format %d" % hdr.orig_format)
-    # PNG, and JPEG (its decoded pixels, DESIGN.md): a lossless PNG
+    # PNG, and JPEG (its decoded pixels, DESIGN.md): a lossless PNG, with a
+    # PNG's kept chunks: record 5 right after IHDR, record 6 before IEND
     if hdr.bits == 8:
         be = bytes(plain.samples)
     else:
         be = struct.pack(">%dH" % len(plain.samples), *plain.samples)
-    return png_write(hdr.width, hdr.height, hdr.channels, hdr.bits, be)
+    before, after = (png_chunk_record(plain.record(t)) if hdr.orig_format == 1 else b""
+                     for t in (5, 6))
+    out = png_write(hdr.width, hdr.height, hdr.channels, hdr.bits, be)
+    ihdr_end = 8 + 25
+    return out[:ihdr_end] + before + out[ihdr_end:-12] + after + out[-12:]
+
+
+def png_chunk_record(rec):
+    """Record 5 or 6 (FORMAT 3): whole chunks with ancillary types and
+    correct CRCs, written back verbatim; left out otherwise."""
+    if not rec:
+        return b""
+    pos = 0
+    while pos < len(rec):
+        if pos + 12 > len(rec):
+            return b""
+        n, = struct.unpack_from(">I", rec, pos)
+        ctype = rec[pos + 4:pos + 8]
+        if (pos + 12 + n > len(rec) or not ctype.isalpha() or not ctype[0:1].islower()
+                or zlib.crc32(rec[pos + 4:pos + 8 + n]) & M32
+                != struct.unpack_from(">I", rec, pos + 8 + n)[0]):
+            return b""
+        pos += 12 + n
+    return rec
+
+
+def bmp_rebuild(plain):
+    """FORMAT 3, format 3: record 16 ‖ pixel array ‖ record 17, the pixel
+    array the canonical one XOR record 18."""
+    hdr, head = plain.hdr, plain.record(16)
+    if head is None or len(head) < 54 or head[0:2] != b"BM":
+        raise RefError("BMP side data without a valid header record")
+    bi_size, = struct.unpack_from("<I", head, 14)
+    bi_height, = struct.unpack_from("<i", head, 22)
+    bpp, = struct.unpack_from("<H", head, 28)
+    compression, = struct.unpack_from("<I", head, 30)
+    w, h, c = hdr.width, hdr.height, hdr.channels
+    row_len = (w * bpp + 31) // 32 * 4
+    arr = bytearray(row_len * h)
+    s = plain.samples
+    if bpp <= 8:
+        used, = struct.unpack_from("<I", head, 46)
+        entries = used if 0 < used <= (1 << bpp) else 1 << bpp
+        base = 14 + bi_size
+        # the lowest index of each colour (B, G, R)
+        index = {}
+        for i in range(entries - 1, -1, -1):
+            index[bytes(head[base + 4 * i:base + 4 * i + 3])] = i
+    if bpp == 16:
+        masks = (struct.unpack_from("<III", head, 54) if compression == 3
+                 else (0x7C00, 0x03E0, 0x001F))
+        fields = [(m, bin(m).count("1"), (m & -m).bit_length() - 1) for m in masks]
+    for y in range(h):
+        row = (y if bi_height < 0 else h - 1 - y) * row_len
+        for x in range(w):
+            px = s[(y * w + x) * c:(y * w + x + 1) * c]
+            if bpp <= 8:
+                colour = bytes([px[0]] * 3) if c == 1 else bytes([px[2], px[1], px[0]])
+                bit = x * bpp
+                arr[row + bit // 8] |= index[colour] << (8 - bpp - bit % 8)
+            elif bpp == 16:
+                v = 0
+                for (mask, k, shift), sample in zip(fields, px):
+                    v |= (sample >> (8 - k)) << shift
+                struct.pack_into("<H", arr, row + 2 * x, v)
+            elif bpp == 24:
+                arr[row + 3 * x:row + 3 * x + 3] = bytes([px[2], px[1], px[0]])
+            elif bpp == 32:
+                arr[row + 4 * x:row + 4 * x + 4] = bytes([px[2], px[1], px[0],
+                                                           px[3] if c == 4 else 0])
+            else:
+                raise RefError("BMP of %d bits per pixel" % bpp)
+    res, pos, at = plain.record(18) or b"", 0, 0
+    while pos < len(res):
+        gap, n = struct.unpack_from(">II", res, pos)
+        at += gap
+        for i in range(n):
+            arr[at + i] ^= res[pos + 8 + i]
+        pos += 8 + n
+        at += n
+    return head + bytes(arr) + (plain.record(17) or b"")
+
+
+DICOM_LONG_VRS = (b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN",
+                  b"UR", b"UT", b"UV")
+
+
+def _dicom_elements(buf, pos, end, explicit, top, found):
+    """Walks data elements from pos (FORMAT 3, format 5, PS3.5 7.1) until
+    end, an item or sequence delimiter, or the top-level Pixel Data;
+    records top-level (0028,0006) in found; returns where it stopped."""
+    while pos < end:
+        group, elem = struct.unpack_from("<HH", buf, pos)
+        if group == 0xFFFE:  # item, item / sequence delimiter: 4-byte length
+            length, = struct.unpack_from("<I", buf, pos + 4)
+            if elem in (0xE00D, 0xE0DD):
+                return pos + 8
+            pos += 8
+            if length == 0xFFFFFFFF:
+                pos = _dicom_elements(buf, pos, end, explicit, False, found)
+            else:
+                pos += length
+            continue
+        exp = explicit or group == 0x0002
+        vr = buf[pos + 4:pos + 6] if exp else None
+        if exp and vr in DICOM_LONG_VRS:
+            length, = struct.unpack_from("<I", buf, pos + 8)
+            pos += 12
+        elif exp:
+            length, = struct.unpack_from("<H", buf, pos + 6)
+            pos += 8
+        else:
+            length, = struct.unpack_from("<I", buf, pos + 4)
+            pos += 8
+        if top and (group, elem) == (0x7FE0, 0x0010):
+            return pos
+        if length == 0xFFFFFFFF:
+            # undefined length: items to the sequence delimiter (UN: implicit)
+            pos = _dicom_elements(buf, pos, end, explicit and vr != b"UN", False, found)
+            continue
+        if top and (group, elem) == (0x0028, 0x0006):
+            found["planar"], = struct.unpack_from("<H", buf, pos)
+        pos += length
+    return pos
+
+
+def dicom_rebuild(plain):
+    """FORMAT 3, format 5: record 48 ‖ pixel data ‖ record 49, planar
+    configuration 1 de-interleaved per frame."""
+    hdr, head = plain.hdr, plain.record(48)
+    if head is None or head[128:132] != b"DICM":
+        raise RefError("DICOM side data without a valid head record")
+    # the meta group's Transfer Syntax UID says implicit or explicit VR
+    ts = b""
+    pos = 132
+    while pos < len(head) and struct.unpack_from("<H", head, pos)[0] == 0x0002:
+        vr = head[pos + 4:pos + 6]
+        if vr in DICOM_LONG_VRS:
+            length, = struct.unpack_from("<I", head, pos + 8)
+            start = pos + 12
+        else:
+            length, = struct.unpack_from("<H", head, pos + 6)
+            start = pos + 8
+        if struct.unpack_from("<H", head, pos + 2)[0] == 0x0010:
+            ts = head[start:start + length].rstrip(b"\0 ")
+        pos = start + length
+    found = {"planar": 0}
+    if _dicom_elements(head, 132, len(head), ts != b"1.2.840.10008.1.2", True, found) != len(head):
+        raise RefError("DICOM head record does not end at the Pixel Data value")
+    s = plain.samples
+    if found["planar"] == 1 and hdr.channels > 1:
+        c, per_frame = hdr.channels, hdr.width * (hdr.height // hdr.frames)
+        out = []
+        for f in range(hdr.frames):
+            frame = s[f * per_frame * c:(f + 1) * per_frame * c]
+            for k in range(c):
+                out.extend(frame[k::c])
+        s = out
+    data = bytes(s) if hdr.bits == 8 else struct.pack("<%dH" % len(s), *s)
+    return head + data + (plain.record(49) or b"")
 
 
 def load_key(arg):

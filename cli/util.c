@@ -287,6 +287,13 @@ void cli_bad_option(const char *verb, const char *optstring, int argc, char **ar
         cli_error(NULL, "%s: option '%s' needs a value", verb, arg);
     else if (!is_long && letter != NULL && letter[1] == ':')
         cli_error(NULL, "%s: option '-%c' needs a value", verb, optopt);
+    else if (!is_long && arg[2] != '\0' && strpbrk(arg, "0123456789") != NULL &&
+             access(arg, F_OK) != 0)
+        /* "-A234567890124", "-D1990-05-17", "-KMCK1-...": an identifier or
+         * a key behind a mistyped letter is not echoed (DESIGN.md §1.1),
+         * as "--aadhar=NUMBER" is not (found in review) */
+        cli_error(NULL, "%s: unknown option '-%c' (in an argument not shown: it may hold an "
+                        "identifier or a key)", verb, optopt);
     else if (!is_long && arg[2] != '\0')
         cli_error(NULL, "%s: unknown option '-%c' in '%s'", verb, optopt, arg);
     else /* the name only: "--aadhar=NUMBER" must not echo the number */

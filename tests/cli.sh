@@ -611,6 +611,17 @@ assert_err_is_two "keygen --aadhar=NUMBER: the option named without its value" \
 run mc keygen --aadhaar 234567890124 --dbo=1990-05-17
 assert_err_is_two "keygen --dbo=DATE: the option named without its value" \
     "medcrypt: keygen: unknown option '--dbo'" "medcrypt: hint: run 'medcrypt keygen --help'"
+# The same behind a mistyped short option's letter: "-A" for "-a" with
+# the number attached (caps lock), "-D" for "-d" (found in review).
+run mc keygen -A234567890124 -d 1990-05-17
+assert_rc 1 "keygen -ANUMBER (mistyped letter): exit status 1"
+assert_err_is_two "keygen -ANUMBER: the letter named, the number not echoed" \
+    "medcrypt: keygen: unknown option '-A' (in an argument not shown: it may hold an identifier or a key)" \
+    "medcrypt: hint: run 'medcrypt keygen --help'"
+run mc keygen -a 234567890124 -D1990-05-17
+assert_err_is_two "keygen -DDATE: the letter named, the date not echoed" \
+    "medcrypt: keygen: unknown option '-D' (in an argument not shown: it may hold an identifier or a key)" \
+    "medcrypt: hint: run 'medcrypt keygen --help'"
 
 run mc encrypt -k nothing.key
 assert_rc 1 "encrypt without an input file: exit status 1"

@@ -149,7 +149,12 @@ static int run_main(int argc, char **argv)
             return cli_version();
         return v->run(argc - 1, argv + 1);
     }
-    cli_error(NULL, "unknown command '%s'", verb);
+    /* "medcrypt --aadhaar=2345... --dob=..." (keygen forgotten), a key
+     * or a number where the verb goes: not echoed (DESIGN.md §1.1) */
+    if (strpbrk(verb, "0123456789") != NULL)
+        cli_error(NULL, "unknown command (not shown: it may hold an identifier or a key)");
+    else
+        cli_error(NULL, "unknown command '%s'", verb);
     cli_hint("run 'medcrypt --help' for the list of commands");
     return 1;
 }

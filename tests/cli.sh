@@ -618,6 +618,12 @@ assert_rc 1 "keygen -ANUMBER (mistyped letter): exit status 1"
 assert_err_is_two "keygen -ANUMBER: the letter named, the number not echoed" \
     "medcrypt: keygen: unknown option '-A' (in an argument not shown: it may hold an identifier or a key)" \
     "medcrypt: hint: run 'medcrypt keygen --help'"
+# The verb forgotten: "--aadhaar=NUMBER" taken for the command.
+run mc --aadhaar=234567890124 --dob=1990-05-17
+assert_rc 1 "--aadhaar=NUMBER without keygen: exit status 1"
+assert_err_is_two "--aadhaar=NUMBER without keygen: the number not echoed" \
+    "medcrypt: unknown command (not shown: it may hold an identifier or a key)" \
+    "medcrypt: hint: run 'medcrypt --help' for the list of commands"
 run mc keygen -a 234567890124 -D1990-05-17
 assert_err_is_two "keygen -DDATE: the letter named, the date not echoed" \
     "medcrypt: keygen: unknown option '-D' (in an argument not shown: it may hold an identifier or a key)" \

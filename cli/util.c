@@ -1680,9 +1680,14 @@ bool cli_load_key(const char *key_file, mc_key *key)
         /* The key text, or a key file's content: MEDCRYPT_KEY="$(cat
          * patient.key)" is how a script passes it, as the API's key field
          * takes either. */
-        if ((err = mc_key_parse(key, env)) != MC_OK &&
-            mc_key_parse_file_text(key, env, strlen(env)) == MC_OK)
-            err = MC_OK;
+        if ((err = mc_key_parse(key, env)) != MC_OK) {
+            /* A key file's content: its problem is the one told, as -k
+             * tells it ("more than one key", a typo in the key line), not
+             * the text's "not a medcrypt key" or "typo" (found in review) */
+            mc_err file_err = mc_key_parse_file_text(key, env, strlen(env));
+            if (file_err != MC_EKEYTEXT)
+                err = file_err;
+        }
         /* Read once: not kept in the environment for the process's
          * lifetime (its memory at exit, /proc/PID/environ for root) */
         sodium_memzero((char *)env, strlen(env)); /* the environment is writable */

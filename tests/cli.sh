@@ -1419,6 +1419,15 @@ run env MEDCRYPT_KEY="$LOWER" "$MC" decrypt -o - c.png
 assert_rc 0 "the key in lower case with spaces instead of hyphens is accepted"
 run env MEDCRYPT_KEY="$(cat k.key)" "$MC" decrypt -o - c.png
 assert_rc 0 "MEDCRYPT_KEY=\"\$(cat k.key)\": a key file's content, comments included, is accepted"
+# A key file's content is refused for what -k says of the same file:
+# two key files joined, a typo in the key line (it was "a typo" and "not
+# a medcrypt key", found in review).
+run env MEDCRYPT_KEY="$(cat k.key k2.key)" "$MC" decrypt -o - c.png
+assert_err_is "MEDCRYPT_KEY=\"\$(cat k.key k2.key)\": more than one key, as -k says" \
+    "medcrypt: MEDCRYPT_KEY: the key file holds more than one key"
+run env MEDCRYPT_KEY="$(sed '$s/.$/#/' k.key)" "$MC" decrypt -o - c.png
+assert_err_is "MEDCRYPT_KEY: a key file whose key line has a typo: a typo, as -k says" \
+    "medcrypt: MEDCRYPT_KEY: the key has a typo: a character is wrong, missing or extra"
 # MEDCRYPT_KEY is wiped from the environment once read: it stayed there
 # (and in /proc/PID/environ) to the process's end (found in review). The
 # process waits on an input pipe with the key read; its environ can be

@@ -1629,16 +1629,33 @@ static void warn_key_readable(const char *key_file, const struct stat *st)
 }
 
 /* The key's text (MCK1-...) rather than a file's name: one that parses,
- * or "MCK", a version digit and '-' with no '/' (one with a typo). A
- * missing "mckay.key" is a missing file. */
+ * or "MCK", a version digit and '-' with no '/' (one with a typo), or
+ * "MCK", a version digit and then only letters, digits and the key
+ * text's separators, at least 40 of them letters or digits: a key with a
+ * typo written as readers take it, without hyphens or with spaces, was
+ * echoed whole in "No such file or directory" (found in review). A
+ * missing "mckay.key" or "mck1.key" is a missing file. */
 static bool looks_like_key(const char *arg)
 {
     mc_key k;
     bool parsed = mc_key_parse(&k, arg) == MC_OK;
+    size_t alnum = 0;
+    bool only = true;
 
     mc_key_wipe(&k);
-    return parsed || (strncasecmp(arg, "MCK", 3) == 0 && isdigit((unsigned char)arg[3]) &&
-                      arg[4] == '-' && strchr(arg, '/') == NULL);
+    if (parsed)
+        return true;
+    if (strncasecmp(arg, "MCK", 3) != 0 || !isdigit((unsigned char)arg[3]))
+        return false;
+    if (arg[4] == '-' && strchr(arg, '/') == NULL)
+        return true;
+    for (const char *c = arg + 4; *c != '\0'; c++) {
+        if (isalnum((unsigned char)*c))
+            alnum++;
+        else if (*c != ' ' && *c != '\t' && *c != '-' && *c != '\r' && *c != '\n')
+            only = false;
+    }
+    return only && alnum >= 40;
 }
 
 bool cli_load_key(const char *key_file, mc_key *key)

@@ -2051,6 +2051,21 @@ assert_same "the key file named like the output is unchanged" k.key kd/self.pgm
 run mc encrypt -k "$(key_line k.key)" -o s.png self.pgm
 expect_fail "encrypt -k KEY-TEXT" "medcrypt: " "-k takes a key file, not the key itself (not shown)" 1 s.png
 assert_no_text "encrypt -k KEY-TEXT: the key not on stderr" "$R/err" "$(key_line k.key | cut -c6-13)"
+# The same for the key with a typo written without hyphens, or with
+# spaces for them (readers take both): it was echoed whole in "No such
+# file or directory" (found in review).
+TYPO=$(key_line k.key | tr -d '-' | sed 's/.$/U/')
+run mc encrypt -k "$TYPO" -o s.png self.pgm
+expect_fail "encrypt -k KEY-TEXT-WITH-A-TYPO, no hyphens" "medcrypt: " \
+    "-k takes a key file, not the key itself (not shown)" 1 s.png
+assert_no_text "encrypt -k KEY-TEXT-WITH-A-TYPO: the key not on stderr" "$R/err" \
+    "$(key_line k.key | cut -c6-13)"
+TYPO=$(key_line k.key | tr '-' ' ' | sed 's/.$/U/')
+run mc encrypt -k "$TYPO" -o s.png self.pgm
+expect_fail "encrypt -k 'KEY TEXT WITH A TYPO', spaces" "medcrypt: " \
+    "-k takes a key file, not the key itself (not shown)" 1 s.png
+run mc encrypt -k mck1.key -o s.png self.pgm
+expect_fail "encrypt -k mck1.key (missing)" "medcrypt: mck1.key: " "No such file or directory" 0 s.png
 # A missing key file whose name starts with "mck" is a missing file.
 run mc encrypt -k mckay.key -o s.png self.pgm
 expect_fail "encrypt -k mckay.key (missing)" "medcrypt: mckay.key: " "No such file or directory" 0 s.png

@@ -553,6 +553,12 @@ req "$MAIN/encrypt/$AADHAAR_DIGITS"
 expect 404 "an unknown path holding an Aadhaar number: 404"
 check "it is logged with its digits masked" \
     sh -c "grep -q -F 'GET /encrypt/############ 404 ' '$R/main.log' && ! grep -q -F '$AADHAAR_DIGITS' '$R/main.log'"
+# A key text typed into a path: its letters are masked too, in a segment
+# that holds a digit (its digits alone left about 40 of its characters).
+req "$MAIN/decrypt/$KEY"
+expect 404 "an unknown path holding a key text: 404"
+check "it is logged with its letters and digits masked" \
+    sh -c "grep -q -F 'GET /decrypt/####-########-########-########-########-########-########-######## 404 ' '$R/main.log' && ! grep -q -F '$(printf '%s' "$KEY" | cut -c6-13)' '$R/main.log'"
 # So are those of any request no route took (a security audit): one
 # answered 400 before routing, one whose method is the identifier. A
 # request with two lengths (RFC 9112, 6.3: a smuggling attempt) is

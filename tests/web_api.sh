@@ -291,6 +291,16 @@ KEY2_ID=$(json_get key_id)
 echo "$KEY2" >>"$SECRETS"
 check "the same identifiers give a different key" [ "$KEY2" != "$KEY" ]
 printf '%s\n' "$KEY2" >"$R/other.key"
+# A field sent twice: the first was taken silently (found in review):
+# two patients' identifiers, two keys.
+req --data-urlencode "aadhaar=$AADHAAR" --data-urlencode "aadhaar=3456 7890 1238" \
+    --data-urlencode "dob=$DOB" "$MAIN/api/v1/keygen"
+expect 400 "keygen refuses two Aadhaar numbers" "the field 'aadhaar' was sent more than once"
+req --data-urlencode "aadhaar=$AADHAAR" --data-urlencode "dob=$DOB" --data-urlencode "dob=1991-01-01" \
+    "$MAIN/api/v1/keygen"
+expect 400 "keygen refuses two dates of birth" "the field 'dob' was sent more than once"
+req -F "key=$KEY" -F "key=$KEY2" -F "image=@$TESTDATA/pnm/ascii_8x8.pgm" "$MAIN/api/v1/encrypt"
+expect 400 "encrypt refuses two keys" "key: the field 'key' was sent more than once: give one key"
 
 kg_bad() { # kg_bad AADHAAR DOB MESSAGE
     req --data-urlencode "aadhaar=$1" --data-urlencode "dob=$2" "$MAIN/api/v1/keygen"

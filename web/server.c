@@ -124,6 +124,15 @@ const struct field *req_field(const struct req *r, const char *name)
     return NULL;
 }
 
+bool req_field_repeated(const struct req *r, const char *name)
+{
+    int n = 0;
+
+    for (int i = 0; i < r->n_fields; i++)
+        n += strcmp(r->fields[i].name, name) == 0;
+    return n > 1;
+}
+
 enum req_file req_file_state(const struct field *f)
 {
     if (f != NULL && f->data.len > 0)

@@ -1178,7 +1178,7 @@ static const char HTML_STYLE[] =
     ".scroll{max-width:100%;overflow-x:auto;margin:.8rem 0}"
     "caption{text-align:left;font-weight:600;padding:.3rem 0}td,th{border:1px solid #ccc;"
     "padding:.2rem .5rem;text-align:left}td.ok{color:#176b2c;font-weight:600}td.bad{color:#b00;"
-    "font-weight:700}figure{display:inline-block;margin:.4rem;vertical-align:top;max-width:100%}"
+    "font-weight:700}figure{display:inline-block;margin:.4rem;vertical-align:top;max-width:calc(100% - .8rem)}"
     "figure.hist{width:516px}figure.scatter{width:224px}"
     "figure svg{max-width:100%;height:auto}figcaption{"
     "font-size:.85rem;text-align:center}.note{background:#fff8e1;border-left:4px solid #e0a800;"

@@ -299,7 +299,7 @@ async function main() {
       // phone (a wider table scrolls in it), so no column is cut off; each
       // box is a named region a keyboard can scroll, and each table is
       // still a table (display: table keeps its semantics).
-      for (const width of [1280, 390]) {
+      for (const width of [1280, 390, 375]) {
         await page.setViewportSize({ width, height: 860 });
         const cut = await page.evaluate(() => {
           const report = document.getElementById('analysis-report').getBoundingClientRect();
@@ -307,6 +307,17 @@ async function main() {
             .filter((t) => t.getBoundingClientRect().right > report.right + 1).length;
         });
         ok(cut === 0, `no table of the report runs past its edge at ${width} pixels`, `${cut} tables`);
+        // Nor a plot into the report's padding (the histograms reached 6
+        // pixels into it on a 375-pixel phone: found in review).
+        const wide = await page.evaluate(() => {
+          const el = document.getElementById('analysis-report');
+          const style = getComputedStyle(el);
+          const inner = el.getBoundingClientRect().right - parseFloat(style.paddingRight) -
+            parseFloat(style.borderRightWidth);
+          return [...el.querySelectorAll('figure')]
+            .filter((f) => f.getBoundingClientRect().right > inner + 0.5).length;
+        });
+        ok(wide === 0, `no plot of the report reaches into its padding at ${width} pixels`, `${wide} plots`);
       }
       const boxes = await page.evaluate(() => [...document.querySelectorAll('#analysis-report table')]
         .map((t) => [t.parentElement.className, t.parentElement.getAttribute('role'),

@@ -33,6 +33,10 @@ extern const char *cli_verb;
  * an identifier, and what follows the line stays unread. False for an
  * empty or missing line, or one that does not fit (the buffer is wiped). */
 bool cli_read_line(int fd, char *buf, size_t size);
+/* Standard input, output or error closed at start: opened on /dev/null,
+ * so that no file opened later takes its number (util.c). False if that
+ * cannot be done. */
+bool cli_std_fds_open(void);
 /* No core dump, and not dumpable (no ptrace by the same user): called
  * first by both programs, which hold keys and images. */
 void cli_no_core_dumps(void);

@@ -96,7 +96,8 @@ static const char DECRYPT_HELP[] =
     "    -o, --output OUTPUT   output file for a single CIPHER; '-' = standard output\n"
     "    -O, --output-dir DIR  put the outputs in the folder DIR (it must exist)\n"
     "                          instead of beside the inputs; two ciphers of one\n"
-    "                          output name: the second is refused\n"
+    "                          output name: one is refused, both named (the\n"
+    "                          second, or with -j the one decrypted last)\n"
     "    -f, --force           replace existing output files\n"
     "        --skip-existing   leave a cipher whose output exists as done (a batch\n"
     "                          run again): no error\n"
@@ -908,9 +909,17 @@ static int run(int argc, char **argv, bool decrypt)
     }
     if (job.outdir != NULL) {
         struct stat st;
-        if (stat(job.outdir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            cli_error(job.outdir, "%s", errno == ENOENT ? "no such folder (-O takes an existing "
-                                                          "one)" : "not a folder (-O)");
+        /* a folder that cannot be reached is not "not a folder": say why
+         * (an unsearchable parent: "Permission denied"; a review) */
+        if (stat(job.outdir, &st) != 0) {
+            if (errno == ENOENT)
+                cli_error(job.outdir, "no such folder (-O takes an existing one)");
+            else
+                cli_error(job.outdir, "%s (-O)", strerror(errno));
+            return 1;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            cli_error(job.outdir, "not a folder (-O)");
             return 1;
         }
     }

@@ -101,6 +101,8 @@ static int run_main(int argc, char **argv);
 
 int main(int argc, char **argv)
 {
+    if (!cli_std_fds_open())
+        return 1;
     return cli_stdout_checked(run_main(argc, argv));
 }
 

@@ -15,6 +15,8 @@
 
 int main(int argc, char **argv)
 {
+    if (!cli_std_fds_open())
+        return 1;
     cli_no_core_dumps();
 #ifdef __GLIBC__
     mallopt(M_MMAP_THRESHOLD, 1 << 20); /* as in main.c */

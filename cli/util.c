@@ -50,12 +50,33 @@ void cli_printable(char *s)
             *s = '?';
 }
 
+/* The count on screen (cli_progress), guarded by progress_lock. */
+static pthread_mutex_t progress_lock = PTHREAD_MUTEX_INITIALIZER;
+static int progress_count;
+
+/* The first failed write of cli_say (under stdout's lock). */
+static int say_errno;
+
 void cli_say(const char *line)
 {
+    /* -v on a terminal with the progress line on it: the line is cleared
+     * first, or "medcrypt: 3/16 filesa.pgm -> a.pgm.enc.png (...)" came
+     * out (a review). Under the progress lock, so that no count is drawn
+     * between the clearing and the line. */
+    bool clear = atomic_load(&progress_shown) && isatty(STDOUT_FILENO);
+
+    if (clear) {
+        pthread_mutex_lock(&progress_lock);
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+    }
     flockfile(stdout);
     printf("%s\n", line);
-    fflush(stdout);
+    if (fflush(stdout) != 0 && say_errno == 0)
+        say_errno = errno; /* for cli_stdout_checked: its own errno is stale */
     funlockfile(stdout);
+    if (clear)
+        pthread_mutex_unlock(&progress_lock);
 }
 
 /* Each message is formatted first and written with one call, so lines
@@ -92,9 +113,6 @@ void cli_error(const char *file, const char *fmt, ...)
 /* The count on screen. Workers finish in one order and may print in
  * another: a count lower than the one shown is dropped, or the line could
  * end at 15/16 after 16/16. */
-static pthread_mutex_t progress_lock = PTHREAD_MUTEX_INITIALIZER;
-static int progress_count;
-
 void cli_progress(int done, int total)
 {
     static struct timespec last;
@@ -145,7 +163,13 @@ void cli_hint(const char *fmt, ...)
  * said why: one line per problem). */
 int cli_stdout_checked(int rc)
 {
+    errno = 0;
     if ((fflush(stdout) != 0 || ferror(stdout)) && rc == 0) {
+        /* a write that failed before (-v > /dev/full: cli_say) left
+         * ferror set, and errno whatever came since ("Inappropriate ioctl
+         * for device", from an isatty: a review) */
+        if (errno == 0)
+            errno = say_errno != 0 ? say_errno : EIO;
         cli_error(NULL, "standard output: write failed: %s", strerror(errno));
         return 1;
     }
@@ -177,6 +201,30 @@ bool cli_read_line(int fd, char *buf, size_t size)
         n--;
     buf[n] = '\0';
     return n > 0;
+}
+
+/* Standard input, output and error closed by whoever started us (">&-",
+ * "2>&-", a daemon's child; both programs call this first): the next files opened took their numbers,
+ * and the -v lines, or a message, went into an output being written: a
+ * cipher image that no longer decrypted, a decrypted image with a line
+ * of text in it, exit 1 and nothing else said (a review). Each is opened
+ * on /dev/null the other way round (as gnulib's stdopen), so that a
+ * write there fails and is said, and a read fails. False if that cannot
+ * be done: then nothing is written at all. */
+bool cli_std_fds_open(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        /* the lowest number free: this one, the ones below being open */
+        int got = open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY);
+        if (got != fd) {
+            if (got >= 0)
+                close(got);
+            return false;
+        }
+    }
+    return true;
 }
 
 void cli_no_core_dumps(void)
@@ -1020,11 +1068,17 @@ static bool link_unnamed(int fd, const char *path)
     return linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0;
 }
 
+/* The longest part of an output's name in its temporary name
+ * ".NAME.XXXXXX.tmp": 255 bytes in all, the NAME_MAX of Linux's
+ * filesystems. */
+#define TMP_BASE_MAX (255 - 12)
+
 cli_output *cli_output_open(const char *path, mode_t mode, bool force, bool named,
                             const char *from)
 {
     const char *base = cli_basename(path);
     char l[LABEL_BYTES];
+    size_t tmp_base;
     struct stat st;
     bool exists;
     cli_output *o;
@@ -1076,9 +1130,20 @@ cli_output *cli_output_open(const char *path, mode_t mode, bool force, bool name
         return o;
     }
     o->dir_len = (int)(base - path);
+    /* The temporary name is the output's and 12 bytes more: for a name of
+     * 244 to 255 bytes, which fits, it did not ("File name too long" for
+     * every --force, and on a filesystem without O_TMPFILE for every
+     * output: a review). Its part of the name is cut to leave room, at a
+     * UTF-8 character's start. */
+    tmp_base = strlen(base);
+    if (tmp_base > TMP_BASE_MAX) {
+        tmp_base = TMP_BASE_MAX;
+        while (tmp_base > 0 && ((unsigned char)base[tmp_base] & 0xC0) == 0x80)
+            tmp_base--;
+    }
     if ((size_t)snprintf(o->path, sizeof o->path, "%s", path) >= sizeof o->path ||
-        (size_t)snprintf(o->tmp, sizeof o->tmp, "%.*s.%s.XXXXXX.tmp", o->dir_len, path, base) >=
-            sizeof o->tmp) {
+        (size_t)snprintf(o->tmp, sizeof o->tmp, "%.*s.%.*s.XXXXXX.tmp", o->dir_len, path,
+                         (int)tmp_base, base) >= sizeof o->tmp) {
         cli_error(label(l, path, from), "file name too long");
         free(o);
         return NULL;
@@ -1091,7 +1156,11 @@ cli_output *cli_output_open(const char *path, mode_t mode, bool force, bool name
     if (open_unnamed(o)) {
         o->unnamed = true;
     } else if ((o->fd = create_tmp(o->tmp, strlen(o->tmp) - 10, -1)) < 0) {
-        cli_error(label(l, path, from), "cannot create a file there: %s", strerror(errno));
+        /* a signal is ending the batch (create_tmp): its line says what
+         * was written; "Interrupted system call" after it, about a file
+         * it counts as not written, was noise (a review) */
+        if (!(errno == EINTR && atomic_load(&terminating)))
+            cli_error(label(l, path, from), "cannot create a file there: %s", strerror(errno));
         free(o);
         return NULL;
     }
@@ -1315,7 +1384,7 @@ static bool put_in_place(cli_output *o)
         if (e == EEXIST && !o->force) {
             cli_error(label(l, o->path, o->from), "already exists (use --force to overwrite)");
             atomic_fetch_add(&outputs_existing, 1);
-        } else {
+        } else if (!(e == EINTR && atomic_load(&terminating))) { /* as in cli_output_open */
             cli_error(label(l, o->path, o->from), "%s", strerror(e));
         }
         goto fail;

@@ -409,7 +409,8 @@ typedef struct mc_dicom_info {
 
 /* Describes a DICOM file's bytes, including files whose transfer syntax
  * medcrypt does not support (then supported = 0 and the pixel module
- * fields are filled when the data set is little endian and not deflated).
+ * fields are filled when the data set is not deflated: little or big
+ * endian, native or compressed).
  * MC_EFORMAT: not DICOM Part 10 or unreadable. */
 mc_err mc_dicom_inspect(mc_ctx *ctx, const uint8_t *buf, size_t len, mc_dicom_info *info)
     MC_WARN_UNUSED;

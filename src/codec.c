@@ -173,6 +173,14 @@ mc_err mc_image_decode(mc_ctx *ctx, const uint8_t *buf, size_t len, const char *
     }
     if (!tried && mc__pnm_kin(ctx, buf, len))
         return MC_EUNSUPPORTED;
+    /* "DICM" with no preamble before it: a DICOM file, cut of (or written
+     * without) the 128 bytes PS3.10 §7.1 puts first; it was refused with
+     * no detail at all (a review). */
+    if (!tried && len >= 4 && memcmp(buf, "DICM", 4) == 0) {
+        mc__ctx_detail(ctx, "\"DICM\" at offset 0: a DICOM file has a 128-byte preamble before "
+                            "it (DICOM PS3.10 7.1)");
+        return MC_EFORMAT;
+    }
     mc__ctx_detail(ctx, "%s", first_detail);
     return first_err;
 }

@@ -400,8 +400,9 @@ static mc_err attr_us(struct dicom *d, const struct elem *e, struct enc enc, uin
     return MC_OK;
 }
 
-/* Number of Frames (0028,0008): IS, an integer string of at most 12
- * bytes (PS3.5 §6.2); a longer value is refused, not cut to the buffer. */
+/* Number of Frames (0028,0008): IS, an integer string (PS3.5 §6.2 says
+ * at most 12 bytes; up to 63 are read, as FORMAT.md §3 says, for writers
+ * that pad it); a longer value is refused, not cut to the buffer. */
 static mc_err attr_frames(struct dicom *d, const struct elem *e)
 {
     char s[64], *end;

@@ -1034,11 +1034,28 @@ static void h_hist(sb *b, int fig, const char *title, const double *hist, unsign
               sum > 0 ? 100.0 * max / sum : 0.0, 100.0 / PLOT_BINS, entropy);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* From this many pairs at one point up, its dot is drawn larger, its area
+ * the count's: an image of a few values (a mask, a saturated radiograph,
+ * a CT's air) put many of its 2000 pairs on a few points, each one speck
+ * (a review). Random pairs of 8 bits share a point by chance: in 2000
+ * pairs over 65536 points about 30 twos, 0.3 threes and 0.002 fours a
+ * plot (C(2000, k) / 65536^(k-1)), so that from four up a cipher image's
+ * plot shows no heap that is chance. */
+#define SCATTER_HEAP 4
+
 static void h_scatter(sb *b, int fig, const char *title, const uint32_t *x, const uint32_t *y,
                       bool no_pairs, unsigned bits, double r)
 {
     const double S = 220;
     uint32_t top = 0, range = 256;
+    uint64_t pt[N_PAIRS];
+    bool heaps = false;
     double scale;
 
     /* The axes span the values the samples use, to the next power of two:
@@ -1057,9 +1074,33 @@ static void h_scatter(sb *b, int fig, const char *title, const uint32_t *x, cons
                  "width=\"%.0f\" height=\"%.0f\" fill=\"#fff\" stroke=\"#999\"/><path "
                  "stroke=\"#b0402a\" stroke-width=\"1.6\" stroke-linecap=\"round\" d=\"",
               S + 4, S + 4, S + 4, S + 4, fig, S + 4, S + 4);
-    for (int i = 0; i < N_PAIRS && !no_pairs; i++)
-        sb_printf(b, "M%.1f %.1fh0", x[i] * scale, S - y[i] * scale);
-    sb_printf(b, "\"/></svg><figcaption id=\"fig-%d\">%s", fig, title);
+    /* Each point once, with its count: the pairs sorted by point. */
+    for (int i = 0; i < N_PAIRS; i++)
+        pt[i] = (uint64_t)x[i] << 32 | y[i];
+    qsort(pt, N_PAIRS, sizeof pt[0], cmp_u64);
+    for (int i = 0, n; i < N_PAIRS && !no_pairs; i += n) {
+        for (n = 1; i + n < N_PAIRS && pt[i + n] == pt[i]; n++)
+            ;
+        if (n < SCATTER_HEAP)
+            sb_printf(b, "M%.1f %.1fh0", (double)(pt[i] >> 32) * scale,
+                      S - (double)(uint32_t)pt[i] * scale);
+        else
+            heaps = true;
+    }
+    sb_puts(b, "\"/>");
+    /* Heaps: a disc whose area is the count's (a speck's 0.8 px radius for
+     * one pair), at most a tenth of the square wide; translucent, so that
+     * the heaps and specks under a wide one still show. */
+    for (int i = 0, n; i < N_PAIRS && !no_pairs && heaps; i += n) {
+        for (n = 1; i + n < N_PAIRS && pt[i + n] == pt[i]; n++)
+            ;
+        if (n >= SCATTER_HEAP)
+            sb_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"#b0402a\" "
+                         "fill-opacity=\".55\"/>",
+                      (double)(pt[i] >> 32) * scale, S - (double)(uint32_t)pt[i] * scale,
+                      fmin(0.8 * sqrt((double)n), S / 20));
+    }
+    sb_printf(b, "</svg><figcaption id=\"fig-%d\">%s", fig, title);
     if (no_pairs) {
         /* a review found 2000 dots drawn at (0, 0) for a 1x1 image */
         sb_puts(b, ": no such neighbours in an image one sample wide or high, nothing to "
@@ -1068,6 +1109,9 @@ static void h_scatter(sb *b, int fig, const char *title, const uint32_t *x, cons
     }
     if (range < (1u << bits))
         sb_printf(b, " (values 0&ndash;%u)", range - 1);
+    if (heaps)
+        sb_printf(b, " (discs: %d or more pairs at one point, area by count)",
+                  SCATTER_HEAP);
     /* r is undefined where the samples do not vary (a constant image):
      * the caption said only "Plain, horizontal." under a single dot. A
      * negative r puts the dots along the other diagonal (a checkerboard:

@@ -1093,16 +1093,31 @@ static void test_scatter_captions(void **state)
         px[i] = ((i % 16) + (i / 16)) % 2 != 0 ? 255 : 0;
     assert_int_equal(mc_analyze(ctx, NULL, img, NULL, 0, &a), MC_OK);
     assert_int_equal(mc_analysis_html(a, &html, &len), MC_OK);
-    assert_non_null(strstr(html, "Plain, horizontal: r = -1.0000 over all pairs, "
+    assert_non_null(strstr(html, "Plain, horizontal (discs: 4 or more pairs at one point, "
+                                 "area by count): r = -1.0000 over all pairs, "
                                  "the dots lie along the falling diagonal (neighbours are "
                                  "opposites)."));
+    /* Its 2000 pairs on two points: two discs, not two specks (a review).
+     * The plain plots' first: horizontal, pairs (0, 255) and (255, 0). */
+    {
+        const char *plot = strstr(html, "<figure class=\"scatter\">");
+        const char *end = plot != NULL ? strstr(plot, "</figure>") : NULL;
+        const char *c1, *c2, *speck;
+        assert_non_null(end);
+        c1 = strstr(plot, "<circle cx=\"0.0\" cy=\"0.0\" r=\"11.0\"");
+        c2 = strstr(plot, "<circle cx=\"220.0\" cy=\"220.0\" r=\"11.0\"");
+        assert_true(c1 != NULL && c1 < end && c2 != NULL && c2 < end);
+        speck = strstr(plot, "h0");
+        assert_true(speck == NULL || speck > end);
+    }
     mc_free(html);
     mc_analysis_free(a);
 
     memset(px, 7, n);
     assert_int_equal(mc_analyze(ctx, NULL, img, NULL, 0, &a), MC_OK);
     assert_int_equal(mc_analysis_html(a, &html, &len), MC_OK);
-    assert_non_null(strstr(html, "Plain, horizontal: r is undefined: the "
+    assert_non_null(strstr(html, "Plain, horizontal (discs: 4 or more pairs at one point, "
+                                 "area by count): r is undefined: the "
                                  "samples do not vary"));
     mc_free(html);
     mc_analysis_free(a);

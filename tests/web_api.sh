@@ -532,6 +532,50 @@ security_headers "a 405"
 req -X POST "$MAIN/healthz"
 expect 405 "POST /healthz: 405"
 check "405 for POST /healthz allows GET, HEAD" [ "$(header Allow)" = "GET, HEAD" ]
+# /healthz is in the API's table and its OpenAPI document: its errors are
+# JSON as the API's are, not the pages' HTML (found in review).
+check "405 for POST /healthz is the API's JSON error" [ "$(json_get error)" = "method not allowed" ]
+check "405 for POST /healthz is application/json" [ "$(header Content-Type)" = "application/json" ]
+printf 'GET /healthz HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\nConnection: close\r\n\r\n' |
+    raw_http "$MAIN" >"$R/o" 2>&1
+check "two Host headers on /healthz: a JSON 400" sh -c "
+    head -n 1 '$R/o' | grep -q '^HTTP/1.1 400 ' && grep -q '{\"error\":' '$R/o'"
+# Every status above that a client of the GET operations can get is in
+# the OpenAPI document for that operation, with its content type, and the
+# 405's Allow header is declared (found in review: none was).
+check "the OpenAPI document lists the GET operations' 400 and 405" python3 -c '
+import json, socket, sys, urllib.parse, urllib.request
+base = sys.argv[1]
+u = urllib.parse.urlsplit(base)
+doc = json.load(urllib.request.urlopen(base + "/api/v1/openapi.json"))
+def deref(n):
+    if "$ref" in n:
+        cur = doc
+        for part in n["$ref"][2:].split("/"):
+            cur = cur[part]
+        return cur
+    return n
+def answer(raw):
+    s = socket.create_connection((u.hostname, u.port), timeout=10)
+    s.sendall(raw)
+    out = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+    head = out.split(b"\r\n\r\n")[0].decode().split("\r\n")
+    hd = {l.split(":")[0].lower(): l.split(":", 1)[1].strip() for l in head[1:]}
+    return int(head[0].split()[1]), hd
+for path in ("/healthz", "/api/v1/openapi.json"):
+    for raw in (b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                b"GET %s HTTP/1.1\r\nHost: x\r\nHost: y\r\nConnection: close\r\n\r\n"):
+        st, hd = answer(raw % path.encode())
+        resp = deref(doc["paths"][path]["get"]["responses"][str(st)])
+        assert hd["content-type"] in resp["content"], (path, st, hd["content-type"])
+        if st == 405:
+            assert "Allow" in resp["headers"] and "allow" in hd, path
+' "$MAIN"
 req -X DELETE "$MAIN/decrypt"
 expect 405 "DELETE /decrypt: 405"
 check "405 for /decrypt allows GET and POST" [ "$(header Allow)" = "GET, HEAD, POST" ]

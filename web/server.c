@@ -280,9 +280,11 @@ void reply_page(struct req *r, int status, const char *title, const char *nav,
     reply_buf(r, status, "text/html; charset=utf-8", &b);
 }
 
+/* The API's paths, whose errors are JSON (docs/API.md "Errors"): /api/...
+ * and /healthz, which the API's table and web/openapi.json describe. */
 static bool is_api_path(const char *path)
 {
-    return strncmp(path, "/api/", 5) == 0;
+    return strncmp(path, "/api/", 5) == 0 || strcmp(path, "/healthz") == 0;
 }
 
 /* The page a browser gets when even an error page cannot be made: fixed,

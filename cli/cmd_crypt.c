@@ -956,8 +956,12 @@ static int run(int argc, char **argv, bool decrypt)
                         : stdin_inputs ? "-" : "",
                         job.output != NULL))
         return 1;
-    if (mc_ctx_new(&job.ctx) != MC_OK) {
-        cli_error(NULL, "cannot initialise the crypto library");
+    mc_err ctx_err;
+
+    if ((ctx_err = mc_ctx_new(&job.ctx)) != MC_OK) {
+        /* out of memory, or libsodium's start failed: said as it is (it
+         * was "cannot initialise the crypto library" for both) */
+        cli_error(NULL, "%s", mc_strerror(ctx_err));
         return 1;
     }
     job.max_input = cli_apply_max_pixels(job.ctx, max_pixels);

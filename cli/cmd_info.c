@@ -218,8 +218,12 @@ int cmd_info(int argc, char **argv)
         cli_hint("run 'medcrypt info --help'");
         return 1;
     }
-    if (mc_ctx_new(&ctx) != MC_OK) {
-        cli_error(NULL, "cannot initialise the crypto library");
+    mc_err ctx_err;
+
+    if ((ctx_err = mc_ctx_new(&ctx)) != MC_OK) {
+        /* out of memory, or libsodium's start failed: said as it is (it
+         * was "cannot initialise the crypto library" for both) */
+        cli_error(NULL, "%s", mc_strerror(ctx_err));
         return 1;
     }
     max_input = cli_apply_max_pixels(ctx, max_pixels);
@@ -278,8 +282,12 @@ static bool preview_one(const struct preview_opts *o, const char *path, const ch
     bool ok = false;
     mc_err err;
 
-    if (mc_ctx_new(&ctx) != MC_OK) {
-        cli_error(NULL, "cannot initialise the crypto library");
+    mc_err ctx_err;
+
+    if ((ctx_err = mc_ctx_new(&ctx)) != MC_OK) {
+        /* out of memory, or libsodium's start failed: said as it is (it
+         * was "cannot initialise the crypto library" for both) */
+        cli_error(NULL, "%s", mc_strerror(ctx_err));
         return false;
     }
     if (!cli_read_file(path, cli_apply_max_pixels(ctx, o->max_pixels), &buf, &len) ||

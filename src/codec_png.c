@@ -23,12 +23,22 @@ const uint8_t mc__png_iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x
  * size sits WIPE_HEAD bytes ahead, which keeps malloc's alignment. */
 #define WIPE_HEAD 16
 
+/* Set when a block for libspng (or the zlib under it) could not be had on
+ * this thread. libspng reports zlib's Z_MEM_ERROR as SPNG_EZLIB_INIT or
+ * SPNG_EIDAT_STREAM, not SPNG_EMEM: without this an allocation failure
+ * read as "not an image medcrypt can read", "invalid argument", or, for
+ * a cipher image, "modified or damaged" (an out-of-memory review).
+ * Cleared at the start of each decode and encode. */
+static _Thread_local bool alloc_failed;
+
 static void *wipe_malloc(size_t size)
 {
     uint8_t *p;
 
-    if (size > SIZE_MAX - WIPE_HEAD || (p = malloc(size + WIPE_HEAD)) == NULL)
+    if (size > SIZE_MAX - WIPE_HEAD || (p = malloc(size + WIPE_HEAD)) == NULL) {
+        alloc_failed = true;
         return NULL;
+    }
     memcpy(p, &size, sizeof size);
     return p + WIPE_HEAD;
 }
@@ -363,6 +373,7 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
      * holds. Wuffs' PNG decoder skips it too by default. The check cost
      * 3 % of a decryption, and 0.16 ms per 512 KiB of samples of a
      * plain PNG encrypted (zlib 1.2.13's scalar Adler-32). */
+    alloc_failed = false;
     if ((sc = spng_ctx_new2(&wiping_alloc, SPNG_CTX_IGNORE_ADLER32)) == NULL)
         return MC_ENOMEM;
 
@@ -473,6 +484,10 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
     *out = img;
     img = NULL;
 out:
+    /* libspng's "zlib init error" or "IDAT stream error" (or any other)
+     * after a block was refused: out of memory, not a bad file. */
+    if (err != MC_OK && alloc_failed)
+        err = MC_ENOMEM;
     /* An ancillary chunk longer than libspng's limit, in a cipher image:
      * a changed length (one flipped byte), not a large image, which
      * MC_ETOOBIG would tell the caller (with no size in the detail); the
@@ -558,7 +573,7 @@ static mc_err encode_error(int e, const struct png_sink *o)
 {
     if (o->failed)
         return MC_EIO;
-    return e == SPNG_EMEM ? MC_ENOMEM : MC_EINVAL;
+    return e == SPNG_EMEM || alloc_failed ? MC_ENOMEM : MC_EINVAL;
 }
 
 static mc_err encode(const mc_image *img, const mc__png_chunk *extra, bool fast,
@@ -574,6 +589,7 @@ static mc_err encode(const mc_image *img, const mc__png_chunk *extra, bool fast,
 
     if (!image_consistent(img, &row_len) || !extra_ok(extra))
         return MC_EINVAL;
+    alloc_failed = false;
     if ((sc = spng_ctx_new2(&wiping_alloc, SPNG_CTX_ENCODER)) == NULL)
         return MC_ENOMEM;
 

@@ -150,7 +150,13 @@ void crypt_result_message(const struct crypt_result *res, mc_err err, char *msg,
 
 mc_err web_new_ctx(struct req *r, unsigned factor, mc_ctx **ctx)
 {
-    mc_err err = mc_ctx_new(ctx);
+    mc_err err;
+
+    /* mc_ctx_new writes *ctx only on success (medcrypt.h): the callers'
+     * ctx was left unset, and freed below when it failed (out of memory:
+     * free() of a stack value, the server aborted; an OOM review). */
+    *ctx = NULL;
+    err = mc_ctx_new(ctx);
     if (err == MC_OK && r->cfg->max_samples != 0)
         err = mc_ctx_set_max_samples(*ctx, r->cfg->max_samples);
     r->mem_factor = factor;

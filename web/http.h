@@ -45,6 +45,7 @@ struct req {
     size_t received;     /* body bytes so far */
     bool too_big;        /* body over --max-upload: drained, then 413 */
     bool bad_form;       /* malformed body or too many fields: 400 */
+    bool form_oom;       /* a field could not be stored (out of memory): 503 */
     bool queued;         /* a response has been queued */
     /* A POST's handler runs in a computing worker (server.c), its
      * connection suspended from hand-over to answer. */

@@ -184,7 +184,7 @@ static enum MHD_Result on_post_data(void *cls, enum MHD_ValueKind kind, const ch
         memset(f, 0, sizeof *f);
         strcpy(f->name, key);
         if (filename != NULL && (f->filename = strdup(filename)) == NULL) {
-            r->bad_form = true;
+            r->bad_form = r->form_oom = true;
             return MHD_NO;
         }
         buf_put(&f->data, "", 0); /* present, even if empty */
@@ -196,7 +196,7 @@ static enum MHD_Result on_post_data(void *cls, enum MHD_ValueKind kind, const ch
     }
     buf_put(&f->data, data, size);
     if (f->data.oom) {
-        r->bad_form = true;
+        r->bad_form = r->form_oom = true;
         return MHD_NO;
     }
     return MHD_YES;
@@ -836,6 +836,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (r->too_big)
         reply_error(r, 413, "upload too large");
+    else if (r->form_oom) /* not the client's fault: "malformed" misled */
+        reply_error(r, 503, "out of memory");
     else if (r->bad_form)
         reply_error(r, 400, "malformed form data");
     else if (strcmp(r->route->method, "POST") == 0 && hand_over(r))

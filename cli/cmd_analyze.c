@@ -248,6 +248,20 @@ int cmd_analyze(int argc, char **argv)
                         "or --seed");
         return 1;
     }
+    /* "-k - -": the key took standard input whole, and PLAIN then read
+     * nothing ("-: not an image medcrypt can read", as preview said
+     * before it refused this too). */
+    if (key_file != NULL && strcmp(key_file, "-") == 0 &&
+        (strcmp(plain_path, "-") == 0 || (cipher_path != NULL && strcmp(cipher_path, "-") == 0))) {
+        cli_error(NULL, "analyze: standard input can be read only once: the key (-k -) or "
+                        "a FILE '-', not both");
+        return 1;
+    }
+    if (cipher_path != NULL && strcmp(plain_path, "-") == 0 && strcmp(cipher_path, "-") == 0) {
+        cli_error(NULL, "analyze: standard input can be read only once: PLAIN or CIPHER '-', "
+                        "not both");
+        return 1;
+    }
     if (stage_given && stream_mb == 0) {
         cli_error(NULL, "analyze: --stage goes with --stream (the analysis measures every "
                         "stage)");

@@ -24,7 +24,8 @@ static const char HELP[] =
     "\n"
     "Says 'the same samples' on standard output and exits 0 when the width,\n"
     "height, channels, bit depth and every sample agree; else says where they\n"
-    "first differ and how many samples do, and exits 1. Exits 2 when a file\n"
+    "first differ and how many samples do (a signed DICOM's samples as their\n"
+    "signed values), and exits 1. Exits 2 when a file\n"
     "cannot be read as an image (the problem on stderr), as cmp does.\n"
     "\n"
     "Options:\n"
@@ -72,6 +73,45 @@ static unsigned sample_at(const uint8_t *s, unsigned bits, size_t i)
     return s[i];
 }
 
+/* How a sample is shown: a signed DICOM's as the stored value it holds
+ * (PS3.5 section 8.1.1: two's complement in Bits Stored bits ending at
+ * High Bit), as info and a viewer give it: "63536 against 63537" was a CT's
+ * -2000 against -1999. Other samples as they are. */
+struct shown {
+    bool is_signed;
+    unsigned shift, bits;
+};
+
+static void shown_of(const mc_image *img, const mc_image_info *ii, struct shown *sh)
+{
+    mc_dicom_info di;
+    unsigned bits, high;
+
+    memset(sh, 0, sizeof *sh);
+    if (ii->format != MC_FORMAT_DICOM || mc_image_dicom_info(img, &di) != MC_OK ||
+        di.pixel_representation != 1)
+        return;
+    bits = di.bits_stored;
+    high = di.high_bit;
+    if (bits == 0 || bits > ii->bits || high >= ii->bits || high + 1u < bits) {
+        bits = ii->bits; /* inconsistent: the whole word, as preview reads it */
+        high = ii->bits - 1u;
+    }
+    sh->is_signed = true;
+    sh->shift = high + 1u - bits;
+    sh->bits = bits;
+}
+
+static long shown_value(const struct shown *sh, unsigned raw)
+{
+    unsigned v;
+
+    if (!sh->is_signed)
+        return (long)raw;
+    v = (raw >> sh->shift) & ((1u << sh->bits) - 1u);
+    return (v >> (sh->bits - 1u)) != 0 ? (long)v - (1L << sh->bits) : (long)v;
+}
+
 /* 0 the same, 1 different (said on stdout). */
 static int compare(const char *p1, const char *p2, mc_image *a, mc_image *b)
 {
@@ -79,6 +119,7 @@ static int compare(const char *p1, const char *p2, mc_image *a, mc_image *b)
     char ga[96], gb[96], channel[32] = "", where[96];
     size_t la, lb, n, px, first = SIZE_MAX, differ = 0;
     const uint8_t *sa, *sb;
+    struct shown sha, shb;
 
     mc_image_get_info(a, &ia);
     mc_image_get_info(b, &ib);
@@ -112,9 +153,11 @@ static int compare(const char *p1, const char *p2, mc_image *a, mc_image *b)
     } else {
         snprintf(where, sizeof where, "x %zu, y %zu", px % ia.width, px / ia.width);
     }
-    printf("%s and %s differ: %zu of %zu samples, the first at %s%s: %u against %u\n", p1, p2,
-           differ, n, where, channel, sample_at(sa, ia.bits, first),
-           sample_at(sb, ia.bits, first));
+    shown_of(a, &ia, &sha);
+    shown_of(b, &ib, &shb);
+    printf("%s and %s differ: %zu of %zu samples, the first at %s%s: %ld against %ld\n", p1, p2,
+           differ, n, where, channel, shown_value(&sha, sample_at(sa, ia.bits, first)),
+           shown_value(&shb, sample_at(sb, ia.bits, first)));
     return 1;
 }
 

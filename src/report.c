@@ -1395,6 +1395,10 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
         }
     }
     h_table_end(&b);
+    /* as the table says it: the rows are absent, and why */
+    if (!a->has_decrypt)
+        sb_puts(&b, "<p>Decryption: not measured (a cipher image was given without its "
+                    "key).</p>\n");
     if (a->has_timing) {
         sb_printf(&b, "<p>Timing (one run, this machine): encryption %.2f ms", a->enc_ms);
         if (a->has_decrypt)

@@ -1007,7 +1007,18 @@ assert_grep "compare of a 2-frame DICOM: its frames" "$R/out" \
 run mc compare cmp_f.dcm cmp_g.dcm
 assert_grep "compare of 2-frame DICOMs: the frame of the first difference" "$R/out" \
     '^cmp_f.dcm and cmp_g.dcm differ: 1 of 60000 samples, the first at frame 2, x 98, y 99, channel 2: [0-9]+ against [0-9]+$'
-rm -f cmp_a.pgm cmp_b.pgm cmp_c.ppm cmp_f.dcm cmp_g.dcm
+# A signed CT's first difference as its values (-2000 against -1999),
+# not as the 16-bit words that hold them (63536 against 63537).
+cp "$TESTDATA/dicom/ct_512_explicit_le.dcm" cmp_s.dcm
+python3 -c 'import sys
+d = bytearray(open(sys.argv[1], "rb").read())
+d[-512 * 512 * 2] ^= 1  # the first sample, low byte (16-bit LE): -2000
+open(sys.argv[2], "wb").write(d)' cmp_s.dcm cmp_t.dcm
+run mc compare cmp_s.dcm cmp_t.dcm
+assert_rc 1 "compare of signed DICOMs one sample apart: exit 1"
+assert_grep "compare shows a signed DICOM's samples as signed values" "$R/out" \
+    '^cmp_s.dcm and cmp_t.dcm differ: 1 of 262144 samples, the first at x 0, y 0: -2000 against -1999$'
+rm -f cmp_a.pgm cmp_b.pgm cmp_c.ppm cmp_f.dcm cmp_g.dcm cmp_s.dcm cmp_t.dcm
 
 # A large image, 16 MiB of samples: the paths only bulk data takes
 # (huge-page buffers, the output's writeback started every MiB, the PGM

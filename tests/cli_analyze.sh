@@ -558,5 +558,26 @@ assert_err "CIPHER under another key: the key ids" \
     "c8.png: wrong key: the image was encrypted under key id $ID1, this key's id is $ID2"
 run "$MC" analyze --report nodir/r.html "$PGM8"
 assert_err "report in a missing directory" "nodir/r.html"
+# A CIPHER given without its key: the report says the decryption was not
+# measured, as the table and the JSON (null) do; its rows were just absent.
+run "$MC" analyze --report nokey.html "$PGM8" c8.png
+assert_rc 0 "report of a CIPHER given without its key: exit 0"
+if grep -q 'Decryption: not measured (a cipher image was given without its key)' nokey.html; then
+    ok "report of a CIPHER given without its key: the decryption not measured, said"
+else
+    not_ok "report of a CIPHER given without its key: the decryption not measured, said"
+fi
+# Standard input read twice: the key took it whole, and PLAIN (or CIPHER)
+# read nothing ("-: not an image medcrypt can read"); refused as preview
+# refuses it, before any reading.
+"$MC" analyze -k - - <k.key >out 2>err
+RC=$? LAST='analyze -k - - <k.key'
+assert_err "-k - with PLAIN '-': refused" "standard input can be read only once"
+"$MC" analyze -k - "$PGM8" - <k.key >out 2>err
+RC=$? LAST='analyze -k - PLAIN - <k.key'
+assert_err "-k - with CIPHER '-': refused" "standard input can be read only once"
+"$MC" analyze - - <c8.png >out 2>err
+RC=$? LAST='analyze - - <c8.png'
+assert_err "PLAIN and CIPHER both '-': refused" "standard input can be read only once"
 
 tl_finish

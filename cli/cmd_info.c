@@ -218,6 +218,13 @@ int cmd_info(int argc, char **argv)
         cli_hint("run 'medcrypt info --help'");
         return 1;
     }
+    /* "-" twice: the second read found nothing and said "not an image"
+     * (a review); refused, as encrypt and compare refuse it */
+    for (int i = optind, seen = 0; i < argc; i++)
+        if (strcmp(argv[i], "-") == 0 && seen++ > 0) {
+            cli_error(NULL, "info: standard input can be read only once");
+            return 1;
+        }
     mc_err ctx_err;
 
     if ((ctx_err = mc_ctx_new(&ctx)) != MC_OK) {

@@ -1998,6 +1998,10 @@ assert_err "compare: an option after the files: one line" "medcrypt: " \
     "compare: option '--max-pixels' after the files: options come first" 1
 run mc info -- late.pgm
 assert_rc 0 "info -- FILE: exit 0"
+# '-' twice: the second read found nothing ("not an image"; a review)
+run_in late.pgm mc info - -
+assert_rc 1 "info - -: exit 1"
+assert_err_is "info - -: refused before reading" "medcrypt: info: standard input can be read only once"
 # 16-bit samples of a 12-bit CT: info says the maxval, which says so
 run mc info "$TESTDATA/pnm/ct_small_12bit.pgm" "$TESTDATA/pnm/ct_512_8bit.pgm"
 assert_grep "info of a 12-bit PGM gives its maxval" "$R/out" \

@@ -61,12 +61,11 @@ void cli_say(const char *line)
 {
     /* -v on a terminal with the progress line on it: the line is cleared
      * first, or "medcrypt: 3/16 filesa.pgm -> a.pgm.enc.png (...)" came
-     * out (a review). Under the progress lock, so that no count is drawn
-     * between the clearing and the line. */
-    bool clear = atomic_load(&progress_shown) && isatty(STDOUT_FILENO);
-
-    if (clear) {
-        pthread_mutex_lock(&progress_lock);
+     * out (a review). Under the progress lock, the flag read there too,
+     * so that no count is drawn between the clearing and the line (nor a
+     * first count between reading the flag and the line). */
+    pthread_mutex_lock(&progress_lock);
+    if (atomic_load(&progress_shown) && isatty(STDOUT_FILENO)) {
         fputs("\r\033[K", stderr);
         fflush(stderr);
     }
@@ -75,8 +74,7 @@ void cli_say(const char *line)
     if (fflush(stdout) != 0 && say_errno == 0)
         say_errno = errno; /* for cli_stdout_checked: its own errno is stale */
     funlockfile(stdout);
-    if (clear)
-        pthread_mutex_unlock(&progress_lock);
+    pthread_mutex_unlock(&progress_lock);
 }
 
 /* Each message is formatted first and written with one call, so lines

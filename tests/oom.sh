@@ -15,8 +15,8 @@
 #    in turn; every request is answered or dropped, and the next one is
 #    answered 200 by the same process (a failed mc_ctx_new freed an unset
 #    pointer: the server aborted).
-# Skipped without a C compiler, under ASan or TSan (their allocators), or
-# without curl for part 2.
+# Skipped without a C compiler, without glibc, under ASan or TSan (their
+# allocators), or without curl for part 2.
 
 . "$(dirname "$0")/lib.sh"
 tl_args oom.sh "$@"
@@ -33,6 +33,13 @@ trap 'exit 1' INT TERM
 CC=$(command -v cc || command -v gcc || true)
 if [ -z "$CC" ]; then
     skip "out of memory" "no C compiler for the LD_PRELOAD shim"
+    tl_finish
+    exit
+fi
+# The shim calls glibc's own __libc_malloc and friends: elsewhere (musl)
+# it would not load, and every run would fail.
+if ! getconf GNU_LIBC_VERSION >/dev/null 2>&1; then
+    skip "out of memory" "not glibc (the shim uses __libc_malloc)"
     tl_finish
     exit
 fi

@@ -301,6 +301,16 @@ req --data-urlencode "aadhaar=$AADHAAR" --data-urlencode "dob=$DOB" --data-urlen
 expect 400 "keygen refuses two dates of birth" "the field 'dob' was sent more than once"
 req -F "key=$KEY" -F "key=$KEY2" -F "image=@$TESTDATA/pnm/ascii_8x8.pgm" "$MAIN/api/v1/encrypt"
 expect 400 "encrypt refuses two keys" "key: the field 'key' was sent more than once: give one key"
+# The encrypt page makes a key from the identifiers too: the same (it
+# made a key for the first patient's number, 200).
+req -F "image=@$TESTDATA/pnm/ascii_8x8.pgm" -F "aadhaar=$AADHAAR" -F "aadhaar=3456 7890 1238" \
+    -F "dob=$DOB" "$MAIN/encrypt"
+expect 400 "the encrypt page refuses two Aadhaar numbers"
+check "the encrypt page says the Aadhaar field was sent twice" \
+    body_has "field &#39;aadhaar&#39; was sent more than once"
+req -F "image=@$TESTDATA/pnm/ascii_8x8.pgm" -F "aadhaar=$AADHAAR" -F "dob=$DOB" \
+    -F "dob=1991-01-01" "$MAIN/encrypt"
+expect 400 "the encrypt page refuses two dates of birth"
 
 kg_bad() { # kg_bad AADHAAR DOB MESSAGE
     req --data-urlencode "aadhaar=$1" --data-urlencode "dob=$2" "$MAIN/api/v1/keygen"

@@ -33,6 +33,11 @@ extern const char *cli_verb;
  * an identifier, and what follows the line stays unread. False for an
  * empty or missing line, or one that does not fit (the buffer is wiped). */
 bool cli_read_line(int fd, char *buf, size_t size);
+/* Whether err, for a cipher image's bytes, is MC_ETAMPERED with no end
+ * chunk (IEND) anywhere: cut short; and the hint to say so (fetch it
+ * again), for decrypt, info and preview alike. */
+bool cli_cut_short(const uint8_t *buf, size_t len, mc_err err);
+void cli_hint_cut_short(void);
 /* Standard input, output or error closed at start: opened on /dev/null,
  * so that no file opened later takes its number (util.c). False if that
  * cannot be done. */

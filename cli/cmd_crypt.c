@@ -1,6 +1,4 @@
 /* medcrypt encrypt / decrypt: files in, files out, nothing lost. */
-/* For memmem(3). */
-#define _GNU_SOURCE
 #include "cli.h"
 
 #include <errno.h>
@@ -473,10 +471,8 @@ static void report(const struct job *job, const char *input, mc_err err, bool cu
     cli_report(shown_name(input), job->ctx, err);
     if (job->decrypt && err == MC_ENOTCIPHER)
         cli_hint("decrypt takes a cipher image written by 'medcrypt encrypt'");
-    /* "modified or damaged" is right, but a receiver can act on this one */
-    if (job->decrypt && err == MC_ETAMPERED && cut)
-        cli_hint("it has no end chunk (IEND): cut short, as by an interrupted transfer? "
-                 "Fetch it again");
+    if (job->decrypt && cut)
+        cli_hint_cut_short();
     /* Each encryption on the pages makes a new key: which file is it? */
     if (job->decrypt && err == MC_EWRONGKEY && ci->version != 0) {
         char hex[MC_KEY_ID_HEX_BYTES];
@@ -681,10 +677,7 @@ static bool process(const struct job *job, const char *input)
         err = mc_decrypt_image(job->ctx, job->key, in, in_len, &img);
         if (err == MC_EWRONGKEY) /* the image's key id, for the hint */
             (void)!mc_cipher_inspect(job->ctx, in, in_len, &ci);
-        /* no end chunk anywhere: cut short (bytes after it are another
-         * damage); looked for only then, not in every cipher */
-        if (err == MC_ETAMPERED)
-            cut = memmem(in, in_len, mc__png_iend, sizeof mc__png_iend) == NULL;
+        cut = cli_cut_short(in, in_len, err);
         mc__free_huge(in); /* cipher bytes: nothing to wipe */
     }
     if (err != MC_OK) {

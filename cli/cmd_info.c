@@ -186,6 +186,8 @@ static bool info_one(mc_ctx *ctx, size_t max_input, const char *path)
         /* A cipher image with a byte appended or cut is one still: not a
          * plain PNG of noise. */
         cli_error(path, "%s", mc_strerror(err)); /* inspect sets no detail */
+        if (cli_cut_short(buf, len, err))
+            cli_hint_cut_short();
         ok = false;
     } else if (mc_dicom_inspect(ctx, buf, len, &di) == MC_OK) {
         printf("%s: dicom", path);
@@ -260,6 +262,8 @@ static bool load_image(mc_ctx *ctx, const struct preview_opts *o, const char *pa
 
     if ((err = mc_cipher_inspect(ctx, buf, len, &ci)) == MC_ETAMPERED || err == MC_EVERSION) {
         cli_error(path, "%s", mc_strerror(err)); /* inspect sets no detail */
+        if (cli_cut_short(buf, len, err))
+            cli_hint_cut_short();
         return false;
     }
     if (err == MC_OK) {
@@ -269,6 +273,8 @@ static bool load_image(mc_ctx *ctx, const struct preview_opts *o, const char *pa
         mc_key_wipe(&key);
         if (err != MC_OK) {
             cli_report(path, ctx, err);
+            if (cli_cut_short(buf, len, err))
+                cli_hint_cut_short();
             return false;
         }
         return true;

@@ -225,6 +225,20 @@ bool cli_std_fds_open(void)
     return true;
 }
 
+bool cli_cut_short(const uint8_t *buf, size_t len, mc_err err)
+{
+    /* no end chunk anywhere (bytes after it are another damage); looked
+     * for only after a refusal, not in every cipher image */
+    return err == MC_ETAMPERED && memmem(buf, len, mc__png_iend, sizeof mc__png_iend) == NULL;
+}
+
+void cli_hint_cut_short(void)
+{
+    /* "modified or damaged" is right, but a receiver can act on this */
+    cli_hint("it has no end chunk (IEND): cut short, as by an interrupted transfer? "
+             "Fetch it again");
+}
+
 void cli_no_core_dumps(void)
 {
     const struct rlimit none = {0, 0};

@@ -2211,8 +2211,15 @@ head -c 5000 cap.pgm.enc.png >cutc.png
 run mc info cut.png
 assert_err_is "info of a plain PNG cut short: truncated" "medcrypt: cut.png: the file is truncated"
 run mc info cutc.png
-assert_err_is "info of a cipher image cut short: modified or damaged" \
-    "medcrypt: cutc.png: the cipher image was modified or damaged"
+assert_err_is_two "info of a cipher image cut short: modified or damaged, and the hint" \
+    "medcrypt: cutc.png: the cipher image was modified or damaged" \
+    "medcrypt: hint: it has no end chunk (IEND): cut short, as by an interrupted transfer? Fetch it again"
+# preview says it as decrypt does (neither did: a review)
+run mc preview -k k.key -o cutc.preview.png cutc.png
+assert_err_is_two "preview of a cipher image cut short: modified or damaged, and the hint" \
+    "medcrypt: cutc.png: the cipher image was modified or damaged" \
+    "medcrypt: hint: it has no end chunk (IEND): cut short, as by an interrupted transfer? Fetch it again"
+assert_absent "preview of a cipher image cut short: no output" cutc.preview.png
 snap
 run mc decrypt -k k.key cut.png
 expect_fail "decrypt of a plain PNG cut short" "medcrypt: cut.png: " "not a medcrypt cipher image" 1

@@ -33,6 +33,8 @@ extern const char *cli_verb;
  * an identifier, and what follows the line stays unread. False for an
  * empty or missing line, or one that does not fit (the buffer is wiped). */
 bool cli_read_line(int fd, char *buf, size_t size);
+/* mc_ctx_new, its failure said on stderr (mc_strerror). */
+bool cli_ctx_new(mc_ctx **ctx);
 /* Whether err, for a cipher image's bytes, is MC_ETAMPERED with no end
  * chunk (IEND) anywhere: cut short; and the hint to say so (fetch it
  * again), for decrypt, info and preview alike. */

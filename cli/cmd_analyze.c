@@ -298,10 +298,8 @@ int cmd_analyze(int argc, char **argv)
             return 1;
         have_key = true;
     }
-    if ((err = mc_ctx_new(&ctx)) != MC_OK) {
-        cli_error(NULL, "%s", mc_strerror(err));
+    if (!cli_ctx_new(&ctx))
         goto out;
-    }
     max_input = cli_apply_max_pixels(ctx, max_pixels);
     if (output != NULL) {
         mc_key rnd_key = {{0}}; /* secret */

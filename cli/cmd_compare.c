@@ -182,12 +182,7 @@ int cmd_compare(int argc, char **argv)
         cli_error(NULL, "compare: standard input can be read only once");
         return 2;
     }
-    mc_err ctx_err;
-
-    if ((ctx_err = mc_ctx_new(&ctx)) != MC_OK) {
-        /* out of memory, or libsodium's start failed: said as it is (it
-         * was "cannot initialise the crypto library" for both) */
-        cli_error(NULL, "%s", mc_strerror(ctx_err));
+    if (!cli_ctx_new(&ctx)) {
         return 2;
     }
     max_input = cli_apply_max_pixels(ctx, max_pixels);

@@ -949,12 +949,7 @@ static int run(int argc, char **argv, bool decrypt)
                         : stdin_inputs ? "-" : "",
                         job.output != NULL))
         return 1;
-    mc_err ctx_err;
-
-    if ((ctx_err = mc_ctx_new(&job.ctx)) != MC_OK) {
-        /* out of memory, or libsodium's start failed: said as it is (it
-         * was "cannot initialise the crypto library" for both) */
-        cli_error(NULL, "%s", mc_strerror(ctx_err));
+    if (!cli_ctx_new(&job.ctx)) {
         return 1;
     }
     job.max_input = cli_apply_max_pixels(job.ctx, max_pixels);

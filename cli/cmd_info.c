@@ -227,12 +227,7 @@ int cmd_info(int argc, char **argv)
             cli_error(NULL, "info: standard input can be read only once");
             return 1;
         }
-    mc_err ctx_err;
-
-    if ((ctx_err = mc_ctx_new(&ctx)) != MC_OK) {
-        /* out of memory, or libsodium's start failed: said as it is (it
-         * was "cannot initialise the crypto library" for both) */
-        cli_error(NULL, "%s", mc_strerror(ctx_err));
+    if (!cli_ctx_new(&ctx)) {
         return 1;
     }
     max_input = cli_apply_max_pixels(ctx, max_pixels);
@@ -295,12 +290,7 @@ static bool preview_one(const struct preview_opts *o, const char *path, const ch
     bool ok = false;
     mc_err err;
 
-    mc_err ctx_err;
-
-    if ((ctx_err = mc_ctx_new(&ctx)) != MC_OK) {
-        /* out of memory, or libsodium's start failed: said as it is (it
-         * was "cannot initialise the crypto library" for both) */
-        cli_error(NULL, "%s", mc_strerror(ctx_err));
+    if (!cli_ctx_new(&ctx)) {
         return false;
     }
     if (!cli_read_file(path, cli_apply_max_pixels(ctx, o->max_pixels), &buf, &len) ||

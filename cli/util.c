@@ -225,6 +225,17 @@ bool cli_std_fds_open(void)
     return true;
 }
 
+bool cli_ctx_new(mc_ctx **ctx)
+{
+    mc_err err = mc_ctx_new(ctx);
+
+    /* out of memory, or libsodium's start failed: said as it is (it was
+     * "cannot initialise the crypto library" for both) */
+    if (err != MC_OK)
+        cli_error(NULL, "%s", mc_strerror(err));
+    return err == MC_OK;
+}
+
 bool cli_cut_short(const uint8_t *buf, size_t len, mc_err err)
 {
     /* no end chunk anywhere (bytes after it are another damage); looked

@@ -1054,7 +1054,9 @@ static void h_scatter(sb *b, int fig, const char *title, const uint32_t *x, cons
 {
     const double S = 220;
     uint32_t top = 0, range = 256;
-    uint64_t pt[N_PAIRS];
+    uint64_t pt[N_PAIRS];  /* each point once (x << 32 | y), sorted */
+    uint32_t cnt[N_PAIRS]; /* its pairs */
+    size_t m = 0;
     bool heaps = false;
     double scale;
 
@@ -1074,16 +1076,24 @@ static void h_scatter(sb *b, int fig, const char *title, const uint32_t *x, cons
                  "width=\"%.0f\" height=\"%.0f\" fill=\"#fff\" stroke=\"#999\"/><path "
                  "stroke=\"#b0402a\" stroke-width=\"1.6\" stroke-linecap=\"round\" d=\"",
               S + 4, S + 4, S + 4, S + 4, fig, S + 4, S + 4);
-    /* Each point once, with its count: the pairs sorted by point. */
-    for (int i = 0; i < N_PAIRS; i++)
+    /* Each point once, with its count: the pairs sorted by point, runs
+     * of one point folded into one entry. */
+    for (int i = 0; i < N_PAIRS && !no_pairs; i++)
         pt[i] = (uint64_t)x[i] << 32 | y[i];
-    qsort(pt, N_PAIRS, sizeof pt[0], cmp_u64);
-    for (int i = 0, n; i < N_PAIRS && !no_pairs; i += n) {
-        for (n = 1; i + n < N_PAIRS && pt[i + n] == pt[i]; n++)
-            ;
-        if (n < SCATTER_HEAP)
-            sb_printf(b, "M%.1f %.1fh0", (double)(pt[i] >> 32) * scale,
-                      S - (double)(uint32_t)pt[i] * scale);
+    if (!no_pairs)
+        qsort(pt, N_PAIRS, sizeof pt[0], cmp_u64);
+    for (int i = 0; i < N_PAIRS && !no_pairs; i++) {
+        if (m > 0 && pt[m - 1] == pt[i]) {
+            cnt[m - 1]++;
+        } else {
+            pt[m] = pt[i];
+            cnt[m++] = 1;
+        }
+    }
+    for (size_t j = 0; j < m; j++) {
+        if (cnt[j] < SCATTER_HEAP)
+            sb_printf(b, "M%.1f %.1fh0", (double)(pt[j] >> 32) * scale,
+                      S - (double)(uint32_t)pt[j] * scale);
         else
             heaps = true;
     }
@@ -1091,15 +1101,12 @@ static void h_scatter(sb *b, int fig, const char *title, const uint32_t *x, cons
     /* Heaps: a disc whose area is the count's (a speck's 0.8 px radius for
      * one pair), at most a tenth of the square wide; translucent, so that
      * the heaps and specks under a wide one still show. */
-    for (int i = 0, n; i < N_PAIRS && !no_pairs && heaps; i += n) {
-        for (n = 1; i + n < N_PAIRS && pt[i + n] == pt[i]; n++)
-            ;
-        if (n >= SCATTER_HEAP)
+    for (size_t j = 0; j < m && heaps; j++)
+        if (cnt[j] >= SCATTER_HEAP)
             sb_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"#b0402a\" "
                          "fill-opacity=\".55\"/>",
-                      (double)(pt[i] >> 32) * scale, S - (double)(uint32_t)pt[i] * scale,
-                      fmin(0.8 * sqrt((double)n), S / 20));
-    }
+                      (double)(pt[j] >> 32) * scale, S - (double)(uint32_t)pt[j] * scale,
+                      fmin(0.8 * sqrt((double)cnt[j]), S / 20));
     sb_printf(b, "</svg><figcaption id=\"fig-%d\">%s", fig, title);
     if (no_pairs) {
         /* a review found 2000 dots drawn at (0, 0) for a 1x1 image */

@@ -863,10 +863,8 @@ static void mask_digits(char *s)
 {
     while (*s != '\0') {
         size_t n = strcspn(s, "/");
-        bool digit = false;
+        bool digit = strcspn(s, "0123456789") < n; /* the segment's first */
 
-        for (size_t i = 0; i < n; i++)
-            digit = digit || (s[i] >= '0' && s[i] <= '9');
         for (size_t i = 0; digit && i < n; i++)
             if ((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
                 (s[i] >= 'A' && s[i] <= 'Z'))

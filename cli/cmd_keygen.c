@@ -38,6 +38,20 @@ static const char HELP[] =
     "give '-' and send it on standard input, as a script would:\n"
     "    printf '%s\\n%s\\n' \"$AADHAAR\" \"$DOB\" | medcrypt keygen -a - -d - -o KEYFILE\n";
 
+/* Spaces, tabs and line ends around an identifier are dropped, as the
+ * web forms drop them (web/server.c req_text): a date pasted with a space
+ * after it was refused here and taken there (found in review). The
+ * library takes the date only exactly as YYYY-MM-DD. */
+static void trim(char *buf)
+{
+    size_t len = strlen(buf), start = strspn(buf, " \t\r\n"), n = len - start;
+
+    while (n > 0 && strchr(" \t\r\n", buf[start + n - 1]) != NULL)
+        n--;
+    memmove(buf, buf + start, n);
+    sodium_memzero(buf + n, len - n); /* the moved digits' old places too */
+}
+
 /* An identifier given as an argument is copied into buf and wiped from
  * the argument; '-' reads it from a line of standard input, unbuffered
  * (stdio's buffer would keep a copy). */
@@ -65,6 +79,7 @@ static bool take_identifier(const char *option, const char **value, char *buf, s
         strcpy(buf, arg);
         sodium_memzero(arg, strlen(arg));
     }
+    trim(buf);
     *value = buf;
     return true;
 }
@@ -112,6 +127,7 @@ static bool ask(const char *question, bool secret, char *buf, size_t size,
     for (int tries = 0; tries < 3; tries++) {
         if (!cli_prompt(question, secret, buf, size))
             return false;
+        trim(buf);
         if ((err = check(buf)) == MC_OK)
             return true;
         say_problem(buf, err, secret);

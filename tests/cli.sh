@@ -672,6 +672,17 @@ run mc keygen --aadhaar 2345-6789-0124 --dob 2024-02-29
 assert_rc 0 "keygen accepts hyphens in the Aadhaar number and a leap day"
 run mc keygen --aadhaar 234567890124 --dob 1900-01-01
 assert_rc 0 "keygen accepts 1900-01-01"
+# Spaces around an identifier, as the web forms take them (a date pasted
+# with a space after it was refused here alone; found in review).
+run mc keygen --aadhaar " 2345 6789 0124 " --dob " 1990-05-17 "
+assert_rc 0 "keygen takes identifiers with spaces around them"
+printf ' 2345 6789 0124\t\n 1990-05-17 \r\n' | mc keygen -a - -d - >"$R/out" 2>"$R/err"
+RC=$?
+LAST="keygen -a - -d - (lines with spaces around)"
+assert_rc 0 "keygen takes lines with spaces around the identifiers on standard input"
+snap
+run mc keygen --aadhaar "2345 6789 0124" --dob " 1990-05-1 "
+expect_fail "keygen trims, then checks the date" "medcrypt: " "date of birth must be written YYYY-MM-DD" 0
 
 # Identifiers on standard input ('-'), as a script gives them without
 # putting them in ps; and one given as an argument is wiped from it: with

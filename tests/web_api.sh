@@ -295,12 +295,41 @@ printf '%s\n' "$KEY2" >"$R/other.key"
 # two patients' identifiers, two keys.
 req --data-urlencode "aadhaar=$AADHAAR" --data-urlencode "aadhaar=3456 7890 1238" \
     --data-urlencode "dob=$DOB" "$MAIN/api/v1/keygen"
-expect 400 "keygen refuses two Aadhaar numbers" "the field 'aadhaar' was sent more than once"
+expect 400 "keygen refuses two Aadhaar numbers" "the field 'aadhaar' was sent more than once: send it once"
 req --data-urlencode "aadhaar=$AADHAAR" --data-urlencode "dob=$DOB" --data-urlencode "dob=1991-01-01" \
     "$MAIN/api/v1/keygen"
-expect 400 "keygen refuses two dates of birth" "the field 'dob' was sent more than once"
+expect 400 "keygen refuses two dates of birth" "the field 'dob' was sent more than once: send it once"
 req -F "key=$KEY" -F "key=$KEY2" -F "image=@$TESTDATA/pnm/ascii_8x8.pgm" "$MAIN/api/v1/encrypt"
-expect 400 "encrypt refuses two keys" "key: the field 'key' was sent more than once: give one key"
+expect 400 "encrypt refuses two keys" "the field 'key' was sent more than once: send it once"
+# The same for every field read (found in review: two images, two
+# cipher images, two names were taken at their first).
+req -F "key=$KEY" -F "image=@$TESTDATA/pnm/ascii_8x8.pgm" -F "image=@$TESTDATA/pnm/ascii_8x8.pgm" \
+    "$MAIN/api/v1/encrypt"
+expect 400 "encrypt refuses two images" "the field 'image' was sent more than once: send it once"
+req -F "key=$KEY" -F "name=a" -F "name=b" -F "image=@$TESTDATA/pnm/ascii_8x8.pgm" "$MAIN/api/v1/encrypt"
+expect 400 "encrypt refuses two names" "the field 'name' was sent more than once: send it once"
+req -F "key=$KEY" -F "cipher=@$TESTDATA/pnm/ascii_8x8.pgm" -F "cipher=@$TESTDATA/pnm/ascii_8x8.pgm" \
+    "$MAIN/api/v1/decrypt"
+expect 400 "decrypt refuses two cipher images" "the field 'cipher' was sent more than once: send it once"
+req -F "keyfile=@$R/patient.key" -F "keyfile=@$R/patient.key" -F "image=@$TESTDATA/pnm/ascii_8x8.pgm" \
+    "$MAIN/encrypt"
+expect 400 "the encrypt page refuses two key files"
+check "the encrypt page says the key file field was sent twice" \
+    body_has "field &#39;keyfile&#39; was sent more than once"
+req -F "image=@$TESTDATA/pnm/ascii_8x8.pgm" -F "image=@$TESTDATA/pnm/ascii_8x8.pgm" "$MAIN/api/v1/analyze"
+expect 400 "analyze refuses two images" "the field 'image' was sent more than once: send it once"
+# A text field holding a NUL byte was read up to it: a key, a number or
+# a date with anything after a NUL was taken.
+req --data "aadhaar=2345%206789%200124%00junk" --data-urlencode "dob=$DOB" "$MAIN/api/v1/keygen"
+expect 400 "keygen refuses an Aadhaar number with a NUL byte" \
+    "the field 'aadhaar' holds a NUL byte: not text"
+req --data-urlencode "aadhaar=$AADHAAR" --data "dob=$DOB%00x" "$MAIN/api/v1/keygen"
+expect 400 "keygen refuses a date with a NUL byte" "the field 'dob' holds a NUL byte: not text"
+printf '%s\0junk' "$KEY" >"$R/nul.key"
+req -F "key=<$R/nul.key" -F "image=@$TESTDATA/pnm/ascii_8x8.pgm" "$MAIN/api/v1/encrypt"
+expect 400 "encrypt refuses a key text with a NUL byte" "the field 'key' holds a NUL byte: not text"
+req -F "key=$KEY" -F "name=<$R/nul.key" -F "image=@$TESTDATA/pnm/ascii_8x8.pgm" "$MAIN/api/v1/encrypt"
+expect 400 "encrypt refuses a name with a NUL byte" "the field 'name' holds a NUL byte: not text"
 # The encrypt page makes a key from the identifiers too: the same (it
 # made a key for the first patient's number, 200).
 req -F "image=@$TESTDATA/pnm/ascii_8x8.pgm" -F "aadhaar=$AADHAAR" -F "aadhaar=3456 7890 1238" \

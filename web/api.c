@@ -58,13 +58,6 @@ bool web_key_from_field(struct req *r, mc_key *key, const char **problem)
         *problem = "a key is required (field 'key')";
         return false;
     }
-    /* Two keys (a script that sent the field twice): taking the first
-     * silently could encrypt under, or fail to open with, the key not
-     * meant, as a key file with two keys is refused (found in review). */
-    if (req_field_repeated(r, "key")) {
-        *problem = "the field 'key' was sent more than once: give one key";
-        return false;
-    }
     /* A pasted key or an uploaded key file ('#' comment lines allowed). */
     err = mc_key_parse_file_text(key, f->data.p, strlen(f->data.p));
     if (err != MC_OK) {
@@ -90,13 +83,6 @@ int web_form_key(struct req *r, mc_key *key, const char **field, char *problem, 
     }
     if (!file)
         return typed ? 1 : 0;
-    if (req_field_repeated(r, "keyfile")) {
-        *field = "keyfile";
-        snprintf(problem, size, "the field 'keyfile' was sent more than once: give one key file");
-        if (typed)
-            sodium_memzero(key, sizeof *key);
-        return -1;
-    }
     err = mc_key_parse_file_text(&from_file, keyfile->data.p, keyfile->data.len);
     if (err != MC_OK) {
         *field = "keyfile";
@@ -423,13 +409,6 @@ void api_keygen(struct req *r)
     if (aadhaar == NULL || dob == NULL) {
         reply_json_error(r, 400, aadhaar == NULL ? "missing field 'aadhaar'"
                                                  : "missing field 'dob'");
-        return;
-    }
-    /* Two patients' identifiers: the first would be taken silently. */
-    if (req_field_repeated(r, "aadhaar") || req_field_repeated(r, "dob")) {
-        reply_json_error(r, 400, req_field_repeated(r, "aadhaar")
-                                     ? "the field 'aadhaar' was sent more than once"
-                                     : "the field 'dob' was sent more than once");
         return;
     }
     if ((err = mc_aadhaar_check(aadhaar, NULL)) != MC_OK ||

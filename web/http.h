@@ -70,11 +70,10 @@ struct req {
 };
 
 /* Fields: NULL if absent. A text field's value is field->data.p (never
- * NULL for a present field). */
+ * NULL for a present field). A handler sees each field the application
+ * reads at most once, and its text fields without a NUL byte (server.c,
+ * form_problem). */
 const struct field *req_field(const struct req *r, const char *name);
-/* Whether the field was sent more than once (req_field gives the first):
- * two keys, two Aadhaar numbers, one of which would be taken silently. */
-bool req_field_repeated(const struct req *r, const char *name);
 /* An upload that cannot be used: REQ_FILE_NONE for a field absent or
  * with no file chosen (a browser sends an empty part with an empty file
  * name), REQ_FILE_EMPTY for a file of 0 bytes that was chosen (it said

@@ -259,17 +259,11 @@ void page_encrypt_post(struct req *r)
             goto fail;
         }
     } else {
-        /* two patients' identifiers: refused as the API refuses them
-         * (api_keygen), not the first taken */
-        if (req_field_repeated(r, "aadhaar"))
-            form_error(&fe, "aadhaar", "", "the field 'aadhaar' was sent more than once");
-        else if (aadhaar == NULL)
+        if (aadhaar == NULL)
             form_error(&fe, "aadhaar", "", "enter the patient's Aadhaar number (or an existing key)");
         else if ((err = mc_aadhaar_check(aadhaar, NULL)) != MC_OK)
             form_error(&fe, "aadhaar", "", mc_strerror(err));
-        if (req_field_repeated(r, "dob"))
-            form_error(&fe, "dob", "", "the field 'dob' was sent more than once");
-        else if (dob == NULL)
+        if (dob == NULL)
             form_error(&fe, "dob", "", "enter the patient's date of birth (or an existing key)");
         else if ((err = mc_dob_check(dob)) != MC_OK)
             form_error(&fe, "dob", "", mc_strerror(err));

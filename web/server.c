@@ -124,13 +124,42 @@ const struct field *req_field(const struct req *r, const char *name)
     return NULL;
 }
 
-bool req_field_repeated(const struct req *r, const char *name)
+static bool req_field_repeated(const struct req *r, const char *name)
 {
     int n = 0;
 
     for (int i = 0; i < r->n_fields; i++)
         n += strcmp(r->fields[i].name, name) == 0;
     return n > 1;
+}
+
+/* The fields the handlers read (api.c, pages.c, analyze.c), and which of
+ * them are text. One sent twice was taken at its first value, silently:
+ * two images, two keys, two patients' numbers; a text field holding a
+ * NUL byte was read up to it ("key=MCK1-...%00anything" took the key).
+ * Both are refused, 400, before any handler runs (found in review). */
+static const char *const form_fields[] = {"image", "cipher", "keyfile", "name",
+                                          "key", "aadhaar", "dob"};
+#define FORM_FIRST_TEXT 3
+
+static bool form_problem(const struct req *r, char *msg, size_t size)
+{
+    for (size_t i = 0; i < sizeof form_fields / sizeof form_fields[0]; i++) {
+        const struct field *f = req_field(r, form_fields[i]);
+
+        if (f == NULL)
+            continue;
+        if (req_field_repeated(r, form_fields[i])) {
+            snprintf(msg, size, "the field '%s' was sent more than once: send it once",
+                     form_fields[i]);
+            return true;
+        }
+        if (i >= FORM_FIRST_TEXT && memchr(f->data.p, '\0', f->data.len) != NULL) {
+            snprintf(msg, size, "the field '%s' holds a NUL byte: not text", form_fields[i]);
+            return true;
+        }
+    }
+    return false;
 }
 
 enum req_file req_file_state(const struct field *f)
@@ -730,6 +759,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
     const struct web_config *cfg = cls;
     struct req *r = *req_cls;
+    char problem[96];
 
     if (r == NULL) {
         const char *cl;
@@ -840,6 +870,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         reply_error(r, 503, "out of memory");
     else if (r->bad_form)
         reply_error(r, 400, "malformed form data");
+    else if (form_problem(r, problem, sizeof problem))
+        reply_error(r, 400, problem);
     else if (strcmp(r->route->method, "POST") == 0 && hand_over(r))
         return MHD_YES; /* suspended until a worker has answered */
     else

@@ -352,7 +352,6 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
     uint8_t *chunk = NULL;
     size_t chunk_len = 0, samples_len, spng_len;
     size_t chunk_limit = CHUNK_SIZE_LIMIT, cache_limit = CHUNK_CACHE_LIMIT;
-    uint64_t cap = mc_ctx_max_samples(ctx);
     uint32_t dim_limit;
     mc_err err;
     bool swap16;
@@ -377,10 +376,13 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
     if ((sc = spng_ctx_new2(&wiping_alloc, SPNG_CTX_IGNORE_ADLER32)) == NULL)
         return MC_ENOMEM;
 
-    /* A side can never exceed the pixel cap (each is at least 1 sample), so
-     * libspng can refuse absurd headers itself; the exact W·H·C test is
-     * mc__geometry_check below. */
-    dim_limit = cap < PNG_MAX_DIMENSION ? (uint32_t)cap : PNG_MAX_DIMENSION;
+    /* libspng's own limit on a side is PNG's (§11.2.2); the pixel cap is
+     * mc__geometry_check's, after the header is read and before anything
+     * is allocated for the image. With the cap as libspng's limit too, a
+     * cap below one side (--max-pixels 100 for a 512 x 512 image) was
+     * refused by libspng without the size the other readers give (a
+     * review). */
+    dim_limit = PNG_MAX_DIMENSION;
     /* A cipher image: its own chunk fits, whatever side data it holds.
      * With 256 MiB for all, an encrypted PGM with a 260 MiB trailer
      * could never be read back, and read as "modified or damaged" (a

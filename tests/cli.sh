@@ -2174,6 +2174,17 @@ snap
 run mc decrypt -k k.key --max-pixels 1000 cap.pgm.enc.png
 expect_fail "decrypt --max-pixels below the cipher image" "medcrypt: cap.pgm.enc.png: " \
     "512 x 512 pixels = 262144 samples; the cap is 1000" 1 cap.pgm
+# A cap below one side: libspng refused the PNG before our check, without
+# the size (found in review).
+run mc decrypt -k k.key --max-pixels 100 cap.pgm.enc.png
+expect_fail "decrypt --max-pixels below one side of the cipher image" "medcrypt: cap.pgm.enc.png: " \
+    "512 x 512 pixels = 262144 samples; the cap is 100" 1 cap.pgm
+cp "$TESTDATA/png/ct_512_8bit.png" cap.png
+snap
+run mc encrypt -k k.key --max-pixels 100 cap.png
+expect_fail "encrypt --max-pixels below one side of a PNG" "medcrypt: cap.png: " \
+    "512 x 512 pixels = 262144 samples; the cap is 100" 1 cap.png.enc.png
+rm -f cap.png
 run mc decrypt -k k.key --max-pixels 4294967296 cap.pgm.enc.png
 assert_rc 0 "decrypt --max-pixels 4294967296 (the largest): exit 0"
 assert_same "decrypt under a raised cap: the PGM byte for byte" cap.pgm cap.orig.pgm

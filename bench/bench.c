@@ -10,6 +10,7 @@
 #include "internal.h"
 #include "ossl.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -377,6 +378,38 @@ void mc_bench_json_str(FILE *o, const char *s)
     fputc('"', o);
 }
 
+void mc_bench_json_num(FILE *o, const char *name, int decimals, double v)
+{
+    if (isfinite(v))
+        fprintf(o, "\"%s\":%.*f", name, decimals, v);
+    else
+        fprintf(o, "\"%s\":null", name);
+}
+
+double mc_bench_ratio(double a, double b)
+{
+    return b > 0 ? a / b : NAN;
+}
+
+/* A figure of the table, or "-" where it could not be computed. */
+static void text_num(FILE *o, int decimals, double v)
+{
+    if (isfinite(v))
+        fprintf(o, " %10.*f", decimals, v);
+    else
+        fprintf(o, " %10s", "-");
+}
+
+/* A speed-up as "1.23x", or "-" where it could not be computed. */
+static const char *text_x(char buf[32], double v)
+{
+    if (isfinite(v))
+        snprintf(buf, 32, "%.2fx", v);
+    else
+        snprintf(buf, 32, "-");
+    return buf;
+}
+
 struct row {
     const char *name;
     double seconds;
@@ -449,12 +482,15 @@ static int bench_image(mc_ctx *ctx, const struct bench_opts *o, const char *labe
         for (int i = 0; i < n; i++) {
             fprintf(out, "%s{\"name\":", i ? "," : "");
             mc_bench_json_str(out, rows[i].name);
-            fprintf(out,
-                    ",\"ms\":%.4f,\"mb_per_s\":%.2f,\"x_aead\":%.3f,\"x_hmac\":%.3f,"
-                    "\"x_memcpy\":%.2f}",
-                    rows[i].seconds * 1e3, rows[i].seconds > 0 ? mb / rows[i].seconds : 0.0,
-                    rows[i].seconds / ref_aead,
-                    rows[i].seconds / ref_hmac, rows[i].seconds / ref_copy);
+            fprintf(out, ",\"ms\":%.4f,", rows[i].seconds * 1e3);
+            mc_bench_json_num(out, "mb_per_s", 2, mc_bench_ratio(mb, rows[i].seconds));
+            fputc(',', out);
+            mc_bench_json_num(out, "x_aead", 3, mc_bench_ratio(rows[i].seconds, ref_aead));
+            fputc(',', out);
+            mc_bench_json_num(out, "x_hmac", 3, mc_bench_ratio(rows[i].seconds, ref_hmac));
+            fputc(',', out);
+            mc_bench_json_num(out, "x_memcpy", 2, mc_bench_ratio(rows[i].seconds, ref_copy));
+            fputc('}', out);
         }
         fputs("]}", out);
     } else {
@@ -466,11 +502,13 @@ static int bench_image(mc_ctx *ctx, const struct bench_opts *o, const char *labe
                 ref_copy * 1e3, ref_aead * 1e3, ref_hmac * 1e3);
         fprintf(out, "  %-16s %10s %10s %10s %10s\n", "step", "ms", "MB/s", "x AEAD",
                 "x HMAC");
-        for (int i = 0; i < n; i++)
-            fprintf(out, "  %-16s %10.3f %10.1f %10.2f %10.2f\n", rows[i].name,
-                    rows[i].seconds * 1e3, rows[i].seconds > 0 ? mb / rows[i].seconds : 0.0,
-                    rows[i].seconds / ref_aead,
-                    rows[i].seconds / ref_hmac);
+        for (int i = 0; i < n; i++) {
+            fprintf(out, "  %-16s %10.3f", rows[i].name, rows[i].seconds * 1e3);
+            text_num(out, 1, mc_bench_ratio(mb, rows[i].seconds));
+            text_num(out, 2, mc_bench_ratio(rows[i].seconds, ref_aead));
+            text_num(out, 2, mc_bench_ratio(rows[i].seconds, ref_hmac));
+            fputc('\n', out);
+        }
     }
     rc = 0;
 out:
@@ -553,21 +591,28 @@ int mc_bench_run(const struct bench_opts *o, FILE *out)
     if (o->json) {
         fprintf(out,
                 "],\"batch\":{\"width\":%u,\"height\":%u,\"bits\":16,\"images\":%d,"
-                "\"threads\":%d,\"one_thread_s\":%.4f,\"n_threads_s\":%.4f,"
-                "\"speedup\":%.3f,\"xchacha20poly1305_speedup\":%.3f,"
-                "\"hmac_sha512_speedup\":%.3f},\"peak_rss_kib\":%ld}\n",
-                side, side, 4 * threads, threads, t[BATCH_ENCRYPT][0], t[BATCH_ENCRYPT][1],
-                t[BATCH_ENCRYPT][0] / t[BATCH_ENCRYPT][1], t[BATCH_AEAD][0] / t[BATCH_AEAD][1],
-                t[BATCH_HMAC][0] / t[BATCH_HMAC][1], ru.ru_maxrss);
+                "\"threads\":%d,\"one_thread_s\":%.4f,\"n_threads_s\":%.4f,",
+                side, side, 4 * threads, threads, t[BATCH_ENCRYPT][0], t[BATCH_ENCRYPT][1]);
+        mc_bench_json_num(out, "speedup", 3,
+                          mc_bench_ratio(t[BATCH_ENCRYPT][0], t[BATCH_ENCRYPT][1]));
+        fputc(',', out);
+        mc_bench_json_num(out, "xchacha20poly1305_speedup", 3,
+                          mc_bench_ratio(t[BATCH_AEAD][0], t[BATCH_AEAD][1]));
+        fputc(',', out);
+        mc_bench_json_num(out, "hmac_sha512_speedup", 3,
+                          mc_bench_ratio(t[BATCH_HMAC][0], t[BATCH_HMAC][1]));
+        fprintf(out, "},\"peak_rss_kib\":%ld}\n", ru.ru_maxrss);
     } else {
+        char x[3][32];
         fprintf(out, "\nbatch of %d %ux%u 16-bit images: 1 thread %.3f s, %d thread%s %.3f s, "
-                     "speed-up %.2fx\n",
+                     "speed-up %s\n",
                 4 * threads, side, side, t[BATCH_ENCRYPT][0], threads, threads == 1 ? "" : "s",
                 t[BATCH_ENCRYPT][1],
-                t[BATCH_ENCRYPT][0] / t[BATCH_ENCRYPT][1]);
+                text_x(x[0], mc_bench_ratio(t[BATCH_ENCRYPT][0], t[BATCH_ENCRYPT][1])));
         fprintf(out, "  the machine on the same images, same threads: XChaCha20-Poly1305 "
-                     "speed-up %.2fx, HMAC-SHA-512 %.2fx\n",
-                t[BATCH_AEAD][0] / t[BATCH_AEAD][1], t[BATCH_HMAC][0] / t[BATCH_HMAC][1]);
+                     "speed-up %s, HMAC-SHA-512 %s\n",
+                text_x(x[1], mc_bench_ratio(t[BATCH_AEAD][0], t[BATCH_AEAD][1])),
+                text_x(x[2], mc_bench_ratio(t[BATCH_HMAC][0], t[BATCH_HMAC][1])));
         fprintf(out, "peak RSS of this process: %ld KiB\n", ru.ru_maxrss);
     }
     rc = 0;

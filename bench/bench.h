@@ -37,5 +37,11 @@ void mc_bench_cpu_model(char *out, size_t size);
 /* A JSON string of a label, a path or the CPU model: quotes and
  * backslashes escaped, control characters dropped. */
 void mc_bench_json_str(FILE *o, const char *s);
+/* "name":v with `decimals` decimals, or "name":null where v is not
+ * finite (a figure that could not be computed: JSON has no nan or inf). */
+void mc_bench_json_num(FILE *o, const char *name, int decimals, double v);
+/* a / b, or NAN where b is not above 0 (a figure measured as 0 s, as a
+ * clock coarser than the work gives it): printed as null or "-". */
+double mc_bench_ratio(double a, double b);
 
 #endif

@@ -702,10 +702,8 @@ static bool goal_met(const struct goal *g)
 
 static void json_num(FILE *out, const char *name, double v)
 {
-    if (isfinite(v))
-        fprintf(out, ",\"%s\":%.4f", name, v);
-    else
-        fprintf(out, ",\"%s\":null", name);
+    fputc(',', out);
+    mc_bench_json_num(out, name, 4, v);
 }
 
 static void report_json(const struct run *r, const char *cpu, long cores, bool tmpfs, FILE *out)

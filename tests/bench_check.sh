@@ -39,6 +39,37 @@ echo $? >"$WORK/process2.rc"
 echo $? >"$WORK/missing.rc"
 "$BIN" bench --dir "$WORK" >/dev/null 2>"$WORK/dir.err"
 echo $? >"$WORK/dir.rc"
+# A clock coarser than the work (here one that never advances, through an
+# LD_PRELOAD shim): every figure is 0 s, every ratio to it undefined. The
+# JSON must stay JSON (null, not nan) and the table say "-". Skipped
+# without a C compiler or under a sanitizer (its runtime must load first).
+CC=$(command -v cc || command -v gcc || true)
+if [ -n "$CC" ] && ! ldd "$BIN" 2>/dev/null | grep -Eq 'lib[at]san'; then
+    cat >"$WORK/frozen.c" <<'EOF_C'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <time.h>
+int clock_gettime(clockid_t id, struct timespec *t)
+{
+    int (*real)(clockid_t, struct timespec *) =
+        (int (*)(clockid_t, struct timespec *))dlsym(RTLD_NEXT, "clock_gettime");
+    if (id == CLOCK_MONOTONIC) {
+        t->tv_sec = 1000;
+        t->tv_nsec = 0;
+        return 0;
+    }
+    return real(id, t);
+}
+EOF_C
+    if "$CC" -shared -fPIC -o "$WORK/frozen.so" "$WORK/frozen.c" -ldl 2>"$WORK/frozen.cc"; then
+        LD_PRELOAD=$WORK/frozen.so "$BIN" bench --tiny --repeat 1 --json \
+            >"$WORK/frozen.json" 2>"$WORK/frozen.err"
+        echo $? >"$WORK/frozen.rc"
+        LD_PRELOAD=$WORK/frozen.so "$BIN" bench --tiny --repeat 1 \
+            >"$WORK/frozen.txt" 2>>"$WORK/frozen.err"
+        echo $? >>"$WORK/frozen.rc"
+    fi
+fi
 # bench/scaling.sh, the scaling curve's table: it runs, one row per N.
 if [ -n "$SCALING" ]; then
     TMPDIR=$WORK sh "$SCALING" --tiny -p "$BIN" 1 2 >"$WORK/scaling.out" 2>"$WORK/scaling.err"
@@ -46,7 +77,7 @@ if [ -n "$SCALING" ]; then
 fi
 
 python3 - "$WORK" <<'PY'
-import json, os, sys
+import json, os, re, sys
 work = sys.argv[1]
 fails = passes = 0
 def check(cond, what):
@@ -160,6 +191,27 @@ check(read("missing.rc").strip() == "1" and "missing.png: cannot read it" in rea
 check(read("missing.out") == "", "process: no report after an error")
 check(read("dir.rc").strip() == "1" and "--dir goes with --process" in read("dir.err"),
       "--dir without --process: exit 1")
+if os.path.exists(os.path.join(work, "frozen.rc")):
+    check(read("frozen.rc").split() == ["0", "0"], "frozen clock: exit 0 ("
+          + read("frozen.err").strip()[:200] + ")")
+    def no_constant(c):
+        raise ValueError("not JSON: " + c)
+    try:
+        f = json.loads(read("frozen.json"), parse_constant=no_constant)
+    except ValueError as e:
+        f = None
+        print("# " + str(e)[:200])
+    check(f is not None, "frozen clock: --json is still JSON (no nan, no inf)")
+    if f is not None:
+        rows = [r for im in f["images"] for r in im["results"]]
+        check(all(r["x_aead"] is None and r["mb_per_s"] is None for r in rows)
+              and f["batch"]["speedup"] is None,
+              "frozen clock: the ratios to 0 s are null, not 0 or nan")
+    low = read("frozen.txt").lower()
+    check(not re.search(r"\bnan\b|\binf\b", low) and "  -" in low,
+          "frozen clock: the table says '-' where a figure cannot be computed")
+else:
+    print("ok - frozen clock # SKIP no C compiler, or a sanitizer")
 if os.path.exists(os.path.join(work, "scaling.rc")):
     check(read("scaling.rc").strip() == "0", "scaling.sh: exit 0 " + read("scaling.err")[:200])
     rows = [l.split("|")[1:-1] for l in read("scaling.out").splitlines() if l.startswith("| ")]

@@ -11,6 +11,8 @@ trap 'rm -rf "$WORK"' EXIT
 
 "$BIN" bench --tiny --repeat 1 --json --threads 2 >"$WORK/memory.json"
 echo $? >"$WORK/memory.rc"
+"$BIN" bench --tiny --repeat 1 --threads 2 >"$WORK/memory.txt"
+echo $? >"$WORK/memory_txt.rc"
 # A 2048x2048 16-bit PGM and a 512x512 8-bit PNG given are of the goals'
 # kinds (the first made here: 8 MiB of a byte ramp).
 python3 -c 'import sys; sys.stdout.buffer.write(b"P5\n2048 2048\n65535\n" + bytes(range(256)) * 32768)' \
@@ -114,6 +116,17 @@ check(d["batch"]["threads"] == 2 and d["batch"]["speedup"] > 0, "batch")
 check(d["batch"]["xchacha20poly1305_speedup"] > 0 and d["batch"]["hmac_sha512_speedup"] > 0,
       "batch: the references speed-ups")
 check(d["peak_rss_kib"] > 0, "peak rss")
+# The table: every ratio of the JSON, memcpy's too (issue 11: each result
+# as a ratio to the references).
+check(read("memory_txt.rc").strip() == "0", "bench (table): exit 0")
+lines = read("memory.txt").splitlines()
+heads = [l.split() for l in lines if l.split()[:1] == ["step"]]
+check(len(heads) == 3 and all(h == ["step", "ms", "MB/s", "x", "AEAD", "x", "HMAC", "x",
+                                    "memcpy"] for h in heads),
+      "bench (table): columns ms, MB/s and x AEAD, x HMAC, x memcpy")
+steps = [l.split() for l in lines if l.split()[:1] and l.split()[0] in want]
+check(len(steps) == 3 * len(want) and all(len(r) == 6 for r in steps),
+      "bench (table): every step of the three images has its five figures")
 check(read("affinity.rc").strip() == "0", "bench on one core (taskset -c 0): exit 0 ("
       + read("affinity.err").strip() + ")")
 a = json.loads(read("affinity.json") or "{}")

@@ -98,6 +98,11 @@ int cmd_bench(int argc, char **argv)
         }
         return mc_bench_aead_file(aead_in, argv[optind]) == 0 ? 0 : 1;
     }
+    /* Options end at the first FILE: one after it ("--process a.png
+     * --json") is refused as every verb refuses it, not read as a file
+     * after the test images were made. */
+    if (process && !cli_files_only("bench", argc, argv))
+        return 1;
     if (process)
         return mc_bench_process(&o, dir, argv + optind, argc - optind, stdout) == 0 ? 0 : 1;
     if (dir != NULL) {

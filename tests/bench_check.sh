@@ -41,6 +41,11 @@ echo $? >"$WORK/process2.rc"
 echo $? >"$WORK/missing.rc"
 "$BIN" bench --dir "$WORK" >/dev/null 2>"$WORK/dir.err"
 echo $? >"$WORK/dir.rc"
+# An option after a FILE: refused as every verb refuses it, not read as a
+# file named --json.
+"$BIN" bench --process --tiny --repeat 1 --dir "$WORK" "$TESTDATA/png/ct_512_8bit.png" \
+    --json >"$WORK/late.out" 2>"$WORK/late.err"
+echo $? >"$WORK/late.rc"
 # A clock coarser than the work (here one that never advances, through an
 # LD_PRELOAD shim): every figure is 0 s, every ratio to it undefined. The
 # JSON must stay JSON (null, not nan) and the table say "-". Skipped
@@ -204,6 +209,10 @@ check(read("missing.rc").strip() == "1" and "missing.png: cannot read it" in rea
 check(read("missing.out") == "", "process: no report after an error")
 check(read("dir.rc").strip() == "1" and "--dir goes with --process" in read("dir.err"),
       "--dir without --process: exit 1")
+check(read("late.rc").strip() == "1" and read("late.out") == ""
+      and "option '--json' after the files: options come first" in read("late.err"),
+      "process: an option after the files is refused, exit 1 (" + read("late.err").strip()[:120]
+      + ")")
 if os.path.exists(os.path.join(work, "frozen.rc")):
     check(read("frozen.rc").split() == ["0", "0"], "frozen clock: exit 0 ("
           + read("frozen.err").strip()[:200] + ")")

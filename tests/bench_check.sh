@@ -39,6 +39,7 @@ echo $? >"$WORK/process2.rc"
 "$BIN" bench --process --tiny --repeat 1 --dir "$WORK" "$WORK/missing.png" \
     >"$WORK/missing.out" 2>"$WORK/missing.err"
 echo $? >"$WORK/missing.rc"
+"$BIN" bench --help >"$WORK/help.out"
 "$BIN" bench --dir "$WORK" >/dev/null 2>"$WORK/dir.err"
 echo $? >"$WORK/dir.rc"
 # An option after a FILE: refused as every verb refuses it, not read as a
@@ -209,6 +210,10 @@ check(read("missing.rc").strip() == "1" and "missing.png: cannot read it" in rea
 check(read("missing.out") == "", "process: no report after an error")
 check(read("dir.rc").strip() == "1" and "--dir goes with --process" in read("dir.err"),
       "--dir without --process: exit 1")
+# --help: --threads sets the *_threads rows too, not only the batch.
+threads_help = read("help.out").rsplit("--threads N", 1)[-1].split("\n    --", 1)[0]
+check("*_threads rows" in threads_help and "-j N" in threads_help,
+      "--help: --threads is said to set the *_threads rows and --process's -j N")
 check(read("late.rc").strip() == "1" and read("late.out") == ""
       and "option '--json' after the files: options come first" in read("late.err"),
       "process: an option after the files is refused, exit 1 (" + read("late.err").strip()[:120]

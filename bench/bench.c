@@ -555,7 +555,7 @@ int mc_bench_run(const struct bench_opts *o, FILE *out)
      * its first pre-faulting of a buffer, this one. */
     mc__free_huge(mc__alloc_huge((size_t)256 << 10));
     if (o->json) {
-        fputs("{\"machine\":{\"cpu\":", out);
+        fputs("{\"version\":\"" MC_VERSION_STRING "\",\"machine\":{\"cpu\":", out);
         mc_bench_json_str(out, cpu);
         fprintf(out, ",\"cores\":%ld,\"huge_pages_from_kib\":%zu,\"small_page_ns\":%u},"
                      "\"repeat\":%d,\"images\":[",

@@ -711,7 +711,7 @@ static void report_json(const struct run *r, const char *cpu, long cores, bool t
     double t0 = median(r->true_cmd, r->rounds);
     struct goal g[MAX_GOALS];
 
-    fputs("{\"machine\":{\"cpu\":", out);
+    fputs("{\"version\":\"" MC_VERSION_STRING "\",\"machine\":{\"cpu\":", out);
     mc_bench_json_str(out, cpu);
     fprintf(out, ",\"cores\":%ld},\"rounds\":%d,\"dir\":{\"path\":", cores, r->rounds);
     mc_bench_json_str(out, r->dir);

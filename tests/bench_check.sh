@@ -40,6 +40,7 @@ echo $? >"$WORK/process2.rc"
     >"$WORK/missing.out" 2>"$WORK/missing.err"
 echo $? >"$WORK/missing.rc"
 "$BIN" bench --help >"$WORK/help.out"
+"$BIN" --version >"$WORK/version.out"
 "$BIN" bench --dir "$WORK" >/dev/null 2>"$WORK/dir.err"
 echo $? >"$WORK/dir.rc"
 # An option after a FILE: refused as every verb refuses it, not read as a
@@ -101,6 +102,9 @@ def read(name):
 check(read("memory.rc").strip() == "0", "bench: exit 0")
 d = json.loads(read("memory.json"))
 check(isinstance(d["machine"]["cpu"], str) and d["machine"]["cores"] >= 1, "machine")
+# The version the table's first line names, in the JSON too.
+version = read("version.out").split()[1]
+check(d.get("version") == version, "bench: the version, " + version)
 # Measured, or (a kernel that pre-faults nothing: 0 ns) the line of old.
 check(d["machine"]["huge_pages_from_kib"] in (32, 1024)
       and (d["machine"]["small_page_ns"] > 0 or d["machine"]["huge_pages_from_kib"] == 32),
@@ -145,6 +149,7 @@ check(a.get("batch", {}).get("threads") == 1
 check(read("process.rc").strip() == "0", "bench --process: exit 0 (" + read("process.err").strip() + ")")
 p = json.loads(read("process.json"))
 check(p["machine"]["cores"] >= 1 and p["rounds"] == 1, "process: machine and rounds")
+check(p.get("version") == version, "process: the version")
 check(isinstance(p["dir"]["tmpfs"], bool), "process: says whether its files were on tmpfs")
 check(not os.path.exists(p["dir"]["path"]), "process: its work directory is removed")
 check(os.listdir(work) and all(not n.startswith("medcrypt-bench.") for n in os.listdir(work)),

@@ -813,6 +813,10 @@ static void report_text(const struct run *r, const char *cpu, long cores, bool t
         fprintf(out, "  %-62s %7.2f %-3s (%s %.1f) %s\n", g[i].what, g[i].value, g[i].unit,
                 g[i].at_most ? "at most" : "at least", g[i].limit,
                 goal_met(&g[i]) ? "met" : "NOT MET");
+    if (r->openssl[0] == '\0')
+        fputs("  encrypt and decrypt of the PGM, x openssl dgst -sha512: not measured (no\n"
+              "  'openssl' on PATH)\n",
+              out);
     if (!tmpfs)
         fputs("\nnot on tmpfs: every output of medcrypt above was made durable before its\n"
               "command ended (fsync of the file, then of its folder: docs/SECURITY.md),\n"

@@ -39,6 +39,18 @@ echo $? >"$WORK/process2.rc"
 "$BIN" bench --process --tiny --repeat 1 --dir "$WORK" "$WORK/missing.png" \
     >"$WORK/missing.out" 2>"$WORK/missing.err"
 echo $? >"$WORK/missing.rc"
+# No openssl on PATH: the run goes on without its reference, and says so
+# where the goals against it would be.
+mkdir "$WORK/bin"
+for d in $(echo "$PATH" | tr : ' ') /bin /usr/bin; do
+    if [ -x "$d/true" ] && [ ! -d "$d/true" ]; then
+        ln -s "$d/true" "$WORK/bin/true"
+        break
+    fi
+done
+PATH=$WORK/bin "$BIN" bench --process --tiny --repeat 1 --dir "$WORK" >"$WORK/nossl.out" \
+    2>"$WORK/nossl.err"
+echo $? >"$WORK/nossl.rc"
 "$BIN" bench --help >"$WORK/help.out"
 "$BIN" --version >"$WORK/version.out"
 "$BIN" bench --dir "$WORK" >/dev/null 2>"$WORK/dir.err"
@@ -219,6 +231,9 @@ check(read("dir.rc").strip() == "1" and "--dir goes with --process" in read("dir
 threads_help = read("help.out").rsplit("--threads N", 1)[-1].split("\n    --", 1)[0]
 check("*_threads rows" in threads_help and "-j N" in threads_help,
       "--help: --threads is said to set the *_threads rows and --process's -j N")
+check(read("nossl.rc").strip() == "0" and "no 'openssl' on PATH" in read("nossl.err")
+      and "x openssl dgst -sha512: not measured" in read("nossl.out"),
+      "process without openssl: exit 0, the goals against it said not measured")
 check(read("late.rc").strip() == "1" and read("late.out") == ""
       and "option '--json' after the files: options come first" in read("late.err"),
       "process: an option after the files is refused, exit 1 (" + read("late.err").strip()[:120]

@@ -343,7 +343,8 @@ bool mc_is_cipher_image(const uint8_t *in, size_t in_len);
  * bKGD or a 4-bit grey image's tRNS; damaged ones; unknown ones unsafe
  * to copy; beyond 8 MiB of them: docs/FORMAT.md §3), each once, as
  * "bKGD, prVT", into list (size bytes, NUL-terminated; a type that does
- * not fit whole is left out). Text, pHYs, gAMA, iCCP... travel encrypted
+ * not fit whole is left out, with those after it, and the list then ends
+ * "..." to say so: "bKGD, ..."). Text, pHYs, gAMA, iCCP... travel encrypted
  * in the side data and come back. "" for a PNG with none and for
  * anything else. From the chunk headers and CRCs alone. For a note to the
  * user: the pixels come back exactly, these do not. */
@@ -353,8 +354,9 @@ void mc_png_dropped_chunks(const uint8_t *in, size_t in_len, char *list, size_t 
  * a PNG), named once each as "EXIF (orientation 6), ICC profile, XMP,
  * IPTC, comment, JFIF resolution, APP12". Returns the EXIF orientation if
  * it is 2..8 (viewers show such a JPEG turned or mirrored, the decrypted
- * PNG as stored), else 0; "" and 0 for anything but a JPEG. list may be
- * NULL (size 0) for the orientation alone. */
+ * PNG as stored), else 0; "" and 0 for anything but a JPEG. Short of
+ * room, whole names and "..." as above. list may be NULL (size 0) for the
+ * orientation alone. */
 unsigned mc_jpeg_dropped_markers(const uint8_t *in, size_t in_len, char *list, size_t size);
 
 /* ------------------------------------------------------------------ */

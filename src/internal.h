@@ -521,7 +521,9 @@ bool mc__png_chunk_at(const uint8_t *in, size_t len, size_t off, mc__png_chunk_v
 bool mc__png_chunk_crc_ok(const uint8_t *chunk, uint32_t n);
 /* png_meta.c: a list "a, b, c" in a caller's buffer, for a note to the
  * user (the metadata a PNG or a JPEG loses): each name once, whole or
- * not at all, and none after the first that does not fit. */
+ * not at all, and none after the first that does not fit; the list then
+ * ends ", ..." (or is "..."), names taken back to make room, if size
+ * allows 4 bytes. */
 struct mc__names {
     char *list; /* NUL-terminated, "" to start with */
     size_t size, used;

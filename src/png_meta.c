@@ -217,7 +217,22 @@ void mc__names_add(struct mc__names *n, const char *name)
     if (n->full || names_have(n->list, name, len))
         return; /* named once */
     if (n->used + (n->used ? 2 : 0) + len + 1 > n->size) {
-        n->full = true; /* ", " name NUL must fit whole; none after it */
+        /* ", " name NUL must fit whole; none after it, and the list says
+         * there are more ("tRNS, bKGD, ..."), whole names taken back
+         * until that fits: a list cut short must not read as all (an
+         * X-Medcrypt-Not-Kept header named 16 types of 20, a review). */
+        n->full = true;
+        while (n->used > 0 && n->used + 5 + 1 > n->size) {
+            char *comma = n->list + n->used;
+
+            while (comma > n->list && !(comma[0] == ',' && comma[1] == ' '))
+                comma--;
+            n->used = (size_t)(comma - n->list);
+            n->list[n->used] = '\0';
+        }
+        if ((n->used > 0 ? 5 : 3) + 1 <= n->size)
+            n->used += (size_t)snprintf(n->list + n->used, n->size - n->used, "%s",
+                                        n->used > 0 ? ", ..." : "...");
         return;
     }
     n->used += (size_t)snprintf(n->list + n->used, n->size - n->used, "%s%s",

@@ -1216,11 +1216,19 @@ static void test_png_dropped_chunks(void **state)
     png[8 + 8 + 9] = 0;
     mc_png_dropped_chunks(png, n, list, sizeof list);
     assert_string_equal(list, "tRNS, bKGD, prVT, iTXt");
+    /* Short of room: whole types, then "..." for those left out (a list
+     * cut short read as all of them). */
     mc_png_dropped_chunks(png, n, list, 11); /* room for two types only */
-    assert_string_equal(list, "tRNS, bKGD");
+    assert_string_equal(list, "tRNS, ...");
+    mc_png_dropped_chunks(png, n, list, 17); /* two types and ", ..." */
+    assert_string_equal(list, "tRNS, bKGD, ...");
+    mc_png_dropped_chunks(png, n, list, 23); /* all four exactly */
+    assert_string_equal(list, "tRNS, bKGD, prVT, iTXt");
+    mc_png_dropped_chunks(png, n, list, 22); /* one byte short of them */
+    assert_string_equal(list, "tRNS, bKGD, prVT, ...");
     mc_png_dropped_chunks(png, n, list, 5); /* one type and its NUL */
-    assert_string_equal(list, "tRNS");
-    mc_png_dropped_chunks(png, n, list, 4); /* not one whole type */
+    assert_string_equal(list, "...");
+    mc_png_dropped_chunks(png, n, list, 3); /* not even "..." */
     assert_string_equal(list, "");
     mc_png_dropped_chunks(png, bad + 9, list, sizeof list); /* cut inside the iTXt */
     assert_string_equal(list, "tRNS, bKGD, prVT, iTXt");

@@ -1009,11 +1009,15 @@ static void test_jpeg_dropped_markers(void **state)
     assert_int_equal(mc_jpeg_dropped_markers(buf, n, list, sizeof list), 6);
     assert_string_equal(list, "JFIF resolution, EXIF (orientation 6), XMP, ICC profile, IPTC, "
                               "APP12, comment");
-    /* no room: whole names only */
+    /* no room: whole names only, and "..." for those left out */
     assert_int_equal(mc_jpeg_dropped_markers(buf, n, list, 38), 6);
-    assert_string_equal(list, "JFIF resolution, EXIF (orientation 6)");
+    assert_string_equal(list, "JFIF resolution, ...");
+    assert_int_equal(mc_jpeg_dropped_markers(buf, n, list, 43), 6);
+    assert_string_equal(list, "JFIF resolution, EXIF (orientation 6), ...");
     assert_int_equal(mc_jpeg_dropped_markers(buf, n, list, 15), 6);
-    assert_string_equal(list, "");
+    assert_string_equal(list, "...");
+    assert_int_equal(mc_jpeg_dropped_markers(buf, n, list, 3), 6);
+    assert_string_equal(list, ""); /* not even that */
     assert_int_equal(mc_jpeg_dropped_markers(buf, n, NULL, 0), 6); /* the orientation alone */
     /* cut inside the comment: what came before is named */
     assert_int_equal(mc_jpeg_dropped_markers(buf, at - 3, list, sizeof list), 6);

@@ -116,6 +116,23 @@ mc_err mc__container_write_to(const mc_ctx *ctx, const mc_image *img, const mc__
     return err;
 }
 
+/* IHDR is 13 bytes in every PNG (PNG §11.2.2) and comes first: a file
+ * whose IHDR says another length has one damaged field, not a chunk list
+ * that ends there. Its length is read as 13, so that the chunks after it
+ * are found where they lie; returns whether it said otherwise (damaged:
+ * the CRC does not cover the length field). A bit flipped there made a
+ * cipher image "not a medcrypt cipher image" for decryption and, for 24
+ * of its 32 bits, "modified or damaged" for mc_cipher_inspect (a review
+ * of the public API). */
+static bool ihdr_length_fixed(size_t len, size_t off, mc__png_chunk_view *c)
+{
+    if (off != 8 || c->len == 13 || memcmp(c->type, "IHDR", 4) != 0)
+        return false;
+    c->len = 13;
+    c->whole = len >= 33;
+    return true;
+}
+
 /* Walks the chunk list as far as it is intact, up to the first IEND: how
  * many mcRY chunks it holds, whether the first comes before any IDAT,
  * whether an IDAT was reached (*idat), and where that IEND ends (*end; 0
@@ -130,6 +147,7 @@ static unsigned scan_chunks(const uint8_t *in, size_t len, bool *before_idat, bo
     *before_idat = false;
     *end = 0;
     for (size_t off = 8; mc__png_chunk_at(in, len, off, &c); off += 12 + (size_t)c.len) {
+        (void)ihdr_length_fixed(len, off, &c);
         if (memcmp(c.type, MC_CHUNK_TYPE, 4) == 0) {
             if (found++ == 0)
                 *before_idat = !idat_seen;
@@ -204,6 +222,7 @@ mc_err mc__container_inspect(const uint8_t *in, size_t in_len, mc__header *hdr_o
      * broken, or cut past its first IDAT (where the chunk would have had
      * to come); cut before, it cannot be told, and counts as damaged. */
     for (size_t off = 8; mc__png_chunk_at(in, in_len, off, &c); off += 12 + (size_t)c.len) {
+        bool ihdr_len_bad = ihdr_length_fixed(in_len, off, &c);
         uint32_t n = c.len;
         const uint8_t *type = c.type;
         bool ours = memcmp(type, MC_CHUNK_TYPE, 4) == 0;
@@ -213,7 +232,7 @@ mc_err mc__container_inspect(const uint8_t *in, size_t in_len, mc__header *hdr_o
             found += ours;
             break;
         }
-        if (!mc__png_chunk_crc_ok(in + off, n) ||
+        if (ihdr_len_bad || !mc__png_chunk_crc_ok(in + off, n) ||
             (off == 8 && (memcmp(type, "IHDR", 4) != 0 || n != 13))) {
             damaged = true; /* a bit changed: go on counting medcrypt chunks */
         } else if (off == 8) {

@@ -413,7 +413,9 @@ typedef struct mc_dicom_info {
  * medcrypt does not support (then supported = 0 and the pixel module
  * fields are filled when the data set is not deflated: little or big
  * endian, native or compressed).
- * MC_EFORMAT: not DICOM Part 10 or unreadable. */
+ * MC_EFORMAT: not DICOM Part 10 or unreadable; MC_ETRUNCATED: a DICOM file
+ * cut short before its transfer syntax and pixel module could be read (a
+ * file cut inside its pixel data is described, supported = 0). */
 mc_err mc_dicom_inspect(mc_ctx *ctx, const uint8_t *buf, size_t len, mc_dicom_info *info)
     MC_WARN_UNUSED;
 /* The same facts for an image decoded from, or decrypted back to, DICOM.

@@ -165,9 +165,10 @@ static unsigned scan_chunks(const uint8_t *in, size_t len, bool *before_idat, bo
     return found;
 }
 
-/* Whether the IHDR chunk's CRC (PNG §5.3) holds. libspng checks IHDR's
- * width and height against the pixel cap before its CRC, so a bit flipped
- * in a cipher image's width would otherwise read as "image too large". */
+/* Whether the IHDR chunk's CRC (PNG §5.3) holds: a bit flipped in a
+ * cipher image's width must not read as "image too large" (libspng
+ * checked IHDR's sides against the pixel cap before its CRC; the cap is
+ * now checked after, and this stays as the guard). */
 static bool ihdr_intact(const uint8_t *in, size_t len)
 {
     return len >= 33 && mc__be32(in + 8) == 13 && memcmp(in + 12, "IHDR", 4) == 0 &&

@@ -617,6 +617,51 @@ static void test_png_read_past_2_gib(void **state)
 /* ------------------------------------------------------------------ */
 /* PNG: hostile input.                                                 */
 
+/* MC_ETOOBIG sets mc_ctx_last_detail() to the image's size and the cap
+ * (medcrypt.h), also for a PNG one of whose sides alone is over the cap:
+ * libspng's own limit, set to the cap, refused it first, and the detail
+ * was "" (a review of the public API). A cipher image is a PNG: the same
+ * for decryption. */
+static void test_png_too_big_detail(void **state)
+{
+    mc_ctx *ctx = new_ctx();
+    mc_image *img = NULL;
+    uint8_t hdr[64], *cipher = NULL, *plain = NULL;
+    size_t n, clen, plen;
+    mc_key key;
+    (void)state;
+
+    assert_int_equal(mc_ctx_set_max_samples(ctx, 1000), MC_OK);
+    n = header_only_png(hdr, 2000, 1, 8, 0);
+    assert_int_equal(mc_image_decode(ctx, hdr, n, NULL, &img), MC_ETOOBIG);
+    assert_string_equal(mc_ctx_last_detail(ctx),
+                        "2000 x 1 pixels = 2000 samples; the cap is 1000");
+    n = header_only_png(hdr, 1, 2000, 16, 6);
+    assert_int_equal(mc_image_decode(ctx, hdr, n, NULL, &img), MC_ETOOBIG);
+    assert_string_equal(mc_ctx_last_detail(ctx),
+                        "1 x 2000 pixels x 4 channels = 8000 samples; the cap is 1000");
+    /* the default cap (2^28) and a side over it */
+    assert_int_equal(mc_ctx_set_max_samples(ctx, MC_DEFAULT_MAX_SAMPLES), MC_OK);
+    n = header_only_png(hdr, 0x7fffffff, 1, 8, 0);
+    assert_int_equal(mc_image_decode(ctx, hdr, n, NULL, &img), MC_ETOOBIG);
+    assert_string_equal(mc_ctx_last_detail(ctx),
+                        "2147483647 x 1 pixels = 2147483647 samples; the cap is 268435456");
+
+    /* decryption of a 2000 x 1 cipher image under a cap of 1000 */
+    for (int i = 0; i < MC_KEY_BYTES; i++)
+        key.bytes[i] = (uint8_t)i;
+    assert_int_equal(mc_image_new(ctx, 2000, 1, 1, 8, &img), MC_OK);
+    assert_int_equal(mc_encrypt_image(ctx, &key, img, &cipher, &clen), MC_OK);
+    mc_image_free(img);
+    assert_int_equal(mc_ctx_set_max_samples(ctx, 1000), MC_OK);
+    assert_int_equal(mc_decrypt_file(ctx, &key, cipher, clen, &plain, &plen, NULL), MC_ETOOBIG);
+    assert_string_equal(mc_ctx_last_detail(ctx),
+                        "2000 x 1 pixels = 2000 samples; the cap is 1000");
+    assert_null(plain);
+    mc_free(cipher);
+    mc_ctx_free(ctx);
+}
+
 static void test_png_errors(void **state)
 {
     (void)state;
@@ -1811,6 +1856,7 @@ int main(void)
         cmocka_unit_test(test_png_palette),
         cmocka_unit_test(test_png_read_past_2_gib),
         cmocka_unit_test(test_png_errors),
+        cmocka_unit_test(test_png_too_big_detail),
         cmocka_unit_test(test_png_every_cut),
         cmocka_unit_test(test_png_private_chunk),
         cmocka_unit_test(test_pnm_files),

@@ -1723,10 +1723,12 @@ static void warn_key_readable(const char *key_file, const struct stat *st)
 /* The key's text (MCK1-...) rather than a file's name: one that parses,
  * or "MCK", a version digit and '-' with no '/' (one with a typo), or
  * "MCK", a version digit and then only letters, digits and the key
- * text's separators, at least 40 of them letters or digits: a key with a
+ * text's separators, at least 8 of them letters or digits: a key with a
  * typo written as readers take it, without hyphens or with spaces, was
- * echoed whole in "No such file or directory" (found in review). A
- * missing "mckay.key" or "mck1.key" is a missing file. */
+ * echoed whole in "No such file or directory", and a paste cut short
+ * (under 40) still was (found in review). Taken for a key only when no
+ * such file exists (cli_load_key). A missing "mckay.key" or "mck1.key"
+ * is a missing file. */
 static bool looks_like_key(const char *arg)
 {
     mc_key k;
@@ -1747,7 +1749,7 @@ static bool looks_like_key(const char *arg)
         else if (*c != ' ' && *c != '\t' && *c != '-' && *c != '\r' && *c != '\n')
             only = false;
     }
-    return only && alnum >= 40;
+    return only && alnum >= 8;
 }
 
 bool cli_load_key(const char *key_file, mc_key *key)

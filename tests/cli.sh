@@ -2105,6 +2105,12 @@ TYPO=$(key_line k.key | tr '-' ' ' | sed 's/.$/U/')
 run mc encrypt -k "$TYPO" -o s.png self.pgm
 expect_fail "encrypt -k 'KEY TEXT WITH A TYPO', spaces" "medcrypt: " \
     "-k takes a key file, not the key itself (not shown)" 1 s.png
+# A paste cut short, without its hyphens (16 of its 52 characters).
+CUT=$(key_line k.key | tr -d '-' | cut -c1-20)
+run mc encrypt -k "$CUT" -o s.png self.pgm
+expect_fail "encrypt -k KEY-TEXT-CUT-SHORT, no hyphens" "medcrypt: " \
+    "-k takes a key file, not the key itself (not shown)" 1 s.png
+assert_no_text "encrypt -k KEY-TEXT-CUT-SHORT: the key not on stderr" "$R/err" "$(echo "$CUT" | cut -c5-12)"
 run mc encrypt -k mck1.key -o s.png self.pgm
 expect_fail "encrypt -k mck1.key (missing)" "medcrypt: mck1.key: " "No such file or directory" 0 s.png
 # A missing key file whose name starts with "mck" is a missing file.

@@ -652,6 +652,11 @@ req "$MAIN/decrypt/$KEY"
 expect 404 "an unknown path holding a key text: 404"
 check "it is logged with its letters and digits masked" \
     sh -c "grep -q -F 'GET /decrypt/####-########-########-########-########-########-########-######## 404 ' '$R/main.log' && ! grep -q -F '$(printf '%s' "$KEY" | cut -c6-13)' '$R/main.log'"
+# Typed with '/' between its groups: those without a digit were kept.
+req "$MAIN/decrypt/$(printf '%s' "$KEY" | tr '-' '/')/x.png"
+expect 404 "an unknown path holding a key text in segments: 404"
+check "it is logged with every segment from its first digit on masked" \
+    sh -c "grep -q -F 'GET /decrypt/####/########/########/########/########/########/########/########/#.### 404 ' '$R/main.log'"
 # So are those of any request no route took (a security audit): one
 # answered 400 before routing, one whose method is the identifier. A
 # request with two lengths (RFC 9112, 6.3: a smuggling attempt) is

@@ -888,14 +888,19 @@ static bool known_path(const char *path)
     return false;
 }
 
-/* The digits, and in a path segment that holds a digit its letters too:
- * a key text typed into a path ("/decrypt/MCK1-...") kept about 40 of its
- * 56 characters with its digits alone masked (found in review). */
+/* The digits, and from the first path segment that holds a digit on,
+ * the letters too: a key text typed into a path ("/decrypt/MCK1-...")
+ * kept about 40 of its 56 characters with its digits alone masked, and
+ * one typed with '/' between its groups ("/decrypt/MCK1/ABCDEFGH/...")
+ * kept the groups without a digit (found in review). */
 static void mask_digits(char *s)
 {
+    bool digit = false;
+
     while (*s != '\0') {
         size_t n = strcspn(s, "/");
-        bool digit = strcspn(s, "0123456789") < n; /* the segment's first */
+
+        digit = digit || strcspn(s, "0123456789") < n; /* this segment or one before */
 
         for (size_t i = 0; digit && i < n; i++)
             if ((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||

@@ -137,7 +137,11 @@ static bool req_field_repeated(const struct req *r, const char *name)
  * them are text. One sent twice was taken at its first value, silently:
  * two images, two keys, two patients' numbers; a text field holding a
  * NUL byte was read up to it ("key=MCK1-...%00anything" took the key).
- * Both are refused, 400, before any handler runs (found in review). */
+ * Both are refused, 400, before any handler runs (found in review). An
+ * empty copy before the one with a value ("aadhaar=&aadhaar=2345...")
+ * reads as one field: libmicrohttpd may call on_post_data with no data at
+ * offset 0 before a field's value, and the two cannot be told apart;
+ * there is one value then, and nothing to choose between. */
 static const char *const form_fields[] = {"image", "cipher", "keyfile", "name",
                                           "key", "aadhaar", "dob"};
 #define FORM_FIRST_TEXT 3

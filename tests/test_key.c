@@ -730,6 +730,10 @@ static void test_key_file_text(void **state)
          "                                                                    "
          "x\n",
          MC_EKEYMANY},
+        /* version 0 is a version too: the lowest digit, not only 2-9 */
+        {"MCK1-000G40R4-0M30E209-185GR38E-1W8124GK-2GAHC5RR-34D1P70X-3RFPKYRH\n"
+         "MCK0-000G40R4-0M30E209-185GR38E-1W8124GK-2GAHC5RR-34D1P70X-3RFPKYRH\n",
+         MC_EKEYMANY},
         {"\n\xef\xbb\xbfMCK1-000G40R4-0M30E209-185GR38E-1W8124GK-2GAHC5RR-34D1P70X-3RFPKYRH\n",
          MC_EKEYTEXT}, /* a byte order mark only opens a file */
     };

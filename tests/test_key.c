@@ -756,6 +756,21 @@ static void test_key_file_text(void **state)
     buf[20] = '\0';
     assert_int_equal(mc_key_parse_file_text(&k, buf, sizeof golden_text - 1), MC_EKEYTEXT);
 
+    /* A NUL byte inside a second key line: not the same key, even when
+     * what comes before the NUL is. */
+    {
+        size_t n = sizeof golden_text - 1;
+        memcpy(buf, golden_text, n);
+        buf[n] = '\n';
+        memcpy(buf + n + 1, golden_text, n);
+        memcpy(buf + 2 * n + 1, "\0XY\n", 4);
+        k = sentinel;
+        assert_int_equal(mc_key_parse_file_text(&k, buf, 2 * n + 5), MC_EKEYMANY);
+        assert_memory_equal(&k, &sentinel, sizeof k);
+        /* without the NUL, the same key twice is one key */
+        assert_int_equal(mc_key_parse_file_text(&k, buf, 2 * n + 1), MC_OK);
+    }
+
     assert_int_equal(mc_key_parse_file_text(&k, NULL, 0), MC_EKEYTEXT);
     assert_int_equal(mc_key_parse_file_text(&k, NULL, 5), MC_EINVAL);
     assert_int_equal(mc_key_parse_file_text(NULL, golden_text, 10), MC_EINVAL);

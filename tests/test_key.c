@@ -771,6 +771,16 @@ static void test_key_file_text(void **state)
         assert_int_equal(mc_key_parse_file_text(&k, buf, 2 * n + 1), MC_OK);
     }
 
+    /* The key line is at most 256 bytes: one of 256 is read (and is no
+     * key), one of 257 is not read at all. */
+    {
+        char line[300];
+        memset(line, 'x', sizeof line);
+        memcpy(line, "MCK1", 4);
+        assert_int_equal(mc_key_parse_file_text(&k, line, 256), MC_EKEYCHECK);
+        assert_int_equal(mc_key_parse_file_text(&k, line, 257), MC_EKEYTEXT);
+    }
+
     assert_int_equal(mc_key_parse_file_text(&k, NULL, 0), MC_EKEYTEXT);
     assert_int_equal(mc_key_parse_file_text(&k, NULL, 5), MC_EINVAL);
     assert_int_equal(mc_key_parse_file_text(NULL, golden_text, 10), MC_EINVAL);

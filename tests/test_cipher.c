@@ -1101,6 +1101,62 @@ static void test_spent_image(void **state)
     }
 }
 
+/* The medcrypt chunk's fixed fields that inspect checks without the key
+ * (it cannot check the tag): an edit to one of them, its chunk CRC made
+ * right, is refused by inspect as by decryption. */
+static void test_inspect_header_fields(void **state)
+{
+    size_t len, clen, off = 8;
+    uint8_t *buf = read_testdata("png/ct_512_8bit.png", &len), *cipher = NULL, *bad, *d;
+    mc_cipher_info ci;
+    mc_key key;
+    (void)state;
+    test_key(&key, 0);
+    assert_int_equal(mc_encrypt_file(ctx, &key, buf, len, "ct.png", &cipher, &clen), MC_OK);
+    while (memcmp(cipher + off + 4, "mcRY", 4) != 0) {
+        off += 12 + mc__be32(cipher + off);
+        assert_true(off + 12 <= clen);
+    }
+    uint32_t n = mc__be32(cipher + off);
+    assert_true(n >= MC_CHUNK_FIXED_BYTES);
+    assert_non_null(bad = malloc(clen));
+
+    const struct {
+        size_t at;      /* offset in the chunk's data */
+        uint32_t value; /* written big-endian, 1 or 4 bytes */
+        int bytes;
+        const char *what;
+    } edits[] = {
+        {9, MC_FORMAT_NONE, 1, "format none"},
+        {9, MC_FORMAT_COUNT, 1, "format past the last"},
+        {20, 0, 4, "zero frames"},
+        {20, 3, 4, "frames not dividing the height"},
+        {48, 0, 4, "side data length not the chunk's"}, /* a PNG's side data is not empty */
+        {48, 0xffffffffu, 4, "side data length past the chunk"},
+        {52, 1, 4, "reserved bytes not zero"},
+        {52, 0x01000000u, 4, "reserved first byte not zero"},
+    };
+    assert_true(n > MC_CHUNK_FIXED_BYTES); /* else the side-length edit is no edit */
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        memcpy(bad, cipher, clen);
+        d = bad + off + 8;
+        if (edits[i].bytes == 1)
+            d[edits[i].at] = (uint8_t)edits[i].value;
+        else
+            mc__put_be32(d + edits[i].at, edits[i].value);
+        mc__put_be32(d + n, (uint32_t)crc32(0, bad + off + 4, n + 4));
+        mc_err e = mc_cipher_inspect(ctx, bad, clen, &ci);
+        if (e != MC_ETAMPERED)
+            fail_msg("%s: inspect says %s", edits[i].what, mc_strerror(e));
+        e = mc_decrypt_image(ctx, &key, bad, clen, &(mc_image *){NULL});
+        if (e != MC_ETAMPERED)
+            fail_msg("%s: decryption says %s", edits[i].what, mc_strerror(e));
+    }
+    free(bad);
+    free(cipher);
+    free(buf);
+}
+
 /* mc_cipher_inspect reads the chunk list alone: the facts under any
  * pixel cap, and a damaged chunk, a cut or an appended byte refused as
  * decryption refuses them. */
@@ -1823,6 +1879,7 @@ int main(void)
         cmocka_unit_test(test_not_cipher),
         cmocka_unit_test(test_spent_image),
         cmocka_unit_test(test_inspect_chunks_only),
+        cmocka_unit_test(test_inspect_header_fields),
         cmocka_unit_test(test_png_dropped_chunks),
         cmocka_unit_test(test_png_metadata_kept),
         cmocka_unit_test(test_png_low_bit_grey_metadata),

@@ -1509,6 +1509,13 @@ static void test_pnm_header_syntax(void **state)
     assert_int_equal(sample_at(img, 1), 2);
     mc_image_free(img);
 
+    /* a comment ends at a carriage return as at a newline (pnm(5)):
+     * classic Mac OS line ends */
+    img = pnm_same_bytes(ctx, S("P5\r# made by hand\r2 1\r255\r\x01\x02"));
+    assert_geometry(img, 2, 1, 1, 8);
+    assert_int_equal(sample_at(img, 1), 2);
+    mc_image_free(img);
+
     /* a multi-image file keeps its second image as trailer */
     img = pnm_same_bytes(ctx, S("P5\n2 1\n255\n\x10\x20P5\n1 1\n255\n\x30"));
     assert_geometry(img, 2, 1, 1, 8);

@@ -1563,6 +1563,17 @@ static void test_pnm_plain_layouts(void **state)
     free(enc);
     mc_image_free(img);
 
+    /* canonical but for a leading zero: the text is recorded, or "007"
+     * would come back as "7" */
+    img = pnm_same_bytes(ctx, S("P2 2 1 255\n1 007\n"));
+    assert_int_equal(sample_at(img, 1), 7);
+    assert_true(mc__side_find(img->side, img->side_len, MC_SIDE_PNM_RASTER, &d, &dl));
+    mc_image_free(img);
+    /* a lone 0 is no leading zero */
+    img = pnm_same_bytes(ctx, S("P2 2 1 255\n0 10\n"));
+    assert_false(mc__side_find(img->side, img->side_len, MC_SIDE_PNM_RASTER, &d, &dl));
+    mc_image_free(img);
+
     /* a trailer after the final newline */
     img = pnm_same_bytes(ctx, S("P2 2 1 9\n1 9\n\n# end\n"));
     assert_false(mc__side_find(img->side, img->side_len, MC_SIDE_PNM_RASTER, &d, &dl));

@@ -1699,6 +1699,9 @@ static void test_pnm_errors(void **state)
           "268435456 samples need at least 536870911 bytes, the file has 5 after the header"),
         C("P2 2 1 255\n7", MC_ETRUNCATED,
           "2 samples need at least 3 bytes, the file has 1 after the header"),
+        /* n bytes are not enough either: n samples take 2n - 1 */
+        C("P2 3 1 255\n1 2", MC_ETRUNCATED,
+          "3 samples need at least 5 bytes, the file has 3 after the header"),
         /* header cut */
         C("P5\n2 2", MC_ETRUNCATED,
           "the file ends in the header, at its height"),

@@ -566,6 +566,8 @@ static void test_bmp_hostile(void **state)
     RESET();
     put16(b + 26, 2); /* planes */
     assert_int_equal(bmp_err(b, len), MC_EFORMAT);
+    put16(b + 26, 0);
+    assert_int_equal(bmp_err(b, len), MC_EFORMAT);
     RESET();
     put32(b + 10, (uint32_t)len + 1); /* offset past EOF */
     assert_int_equal(bmp_err(b, len), MC_ETRUNCATED);
@@ -645,6 +647,7 @@ static void test_bmp_hostile(void **state)
     put32(b + 46, 2); /* 2 colours; the pixels use more */
     assert_int_equal(bmp_err(b, len), MC_EFORMAT);
     free(b);
+
 
     /* the pixel cap, lowered: a 4x2 RGB image is 24 samples */
     mc_ctx *small = NULL;

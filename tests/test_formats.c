@@ -646,6 +646,19 @@ static void test_bmp_hostile(void **state)
     free(s);
     put32(b + 46, 2); /* 2 colours; the pixels use more */
     assert_int_equal(bmp_err(b, len), MC_EFORMAT);
+    {
+        /* exactly one more: the highest index used is biClrUsed */
+        uint32_t off = (uint32_t)b[10] | (uint32_t)b[11] << 8, top = 0;
+        for (uint32_t y = 0; y < 2; y++)
+            for (uint32_t x = 0; x < 3; x++)
+                top = b[off + 4 * y + x] > top ? b[off + 4 * y + x] : top;
+        assert_true(top > 0);
+        put32(b + 46, top);
+        assert_int_equal(bmp_err(b, len), MC_EFORMAT);
+        assert_non_null(strstr(mc_ctx_last_detail(ctx), "palette"));
+        put32(b + 46, top + 1);
+        assert_int_equal(bmp_err(b, len), MC_OK);
+    }
     free(b);
 
 

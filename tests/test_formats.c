@@ -658,6 +658,10 @@ static void test_bmp_hostile(void **state)
         assert_non_null(strstr(mc_ctx_last_detail(ctx), "palette"));
         put32(b + 46, top + 1);
         assert_int_equal(bmp_err(b, len), MC_OK);
+        /* more colours than 8 bits index: as many as they can (BMP), the
+         * 256-entry palette read, no more */
+        put32(b + 46, 300);
+        assert_int_equal(bmp_err(b, len), MC_OK);
     }
     free(b);
 

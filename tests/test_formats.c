@@ -665,6 +665,22 @@ static void test_bmp_hostile(void **state)
     }
     free(b);
 
+    /* A BITMAPV5HEADER with its ICC profile embedded after the pixels
+     * (CSType PROFILE_EMBEDDED): a file that ends inside the profile is
+     * cut, one that ends with it is whole. 1x1, 24 bits. */
+    uint8_t v5[14 + 124 + 4 + 4] = {'B', 'M'};
+    put32(v5 + 10, 14 + 124);
+    put32(v5 + 14, 124);
+    put32(v5 + 18, 1);
+    put32(v5 + 22, 1);
+    put16(v5 + 26, 1);
+    put16(v5 + 28, 24);
+    put32(v5 + 14 + 56, 0x4d424544u); /* 'MBED' */
+    put32(v5 + 14 + 112, 124 + 4);    /* from the info header's start */
+    put32(v5 + 14 + 116, 4);
+    memcpy(v5 + 138, "\x01\x02\x03\x00icc!", 8);
+    assert_int_equal(bmp_err(v5, sizeof v5), MC_OK);
+    assert_int_equal(bmp_err_cut(v5, sizeof v5 - 1), MC_ETRUNCATED);
 
     /* the pixel cap, lowered: a 4x2 RGB image is 24 samples */
     mc_ctx *small = NULL;

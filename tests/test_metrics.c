@@ -298,6 +298,15 @@ static void test_npcr_uaci(void **state)
         NEAR(uaci, 25.0 * (2.0 + 1.0 / 65535.0), 1e-12);
         /* different depths: refused */
         assert_int_equal(mc_metric_npcr_uaci(&pa, &qb, &npcr, &uaci), MC_EINVAL);
+        /* also at the same width and height: 8-bit samples are not
+         * 16-bit ones (the peak of either would be wrong) */
+        mc_plane pa2 = plane8(a, 2, 2);
+        double d;
+        assert_int_equal(mc_metric_npcr_uaci(&pa2, &qb, &npcr, &uaci), MC_EINVAL);
+        assert_int_equal(mc_metric_npcr_uaci(&qb, &pa2, &npcr, &uaci), MC_EINVAL);
+        assert_int_equal(mc_metric_mse_psnr(&pa2, &qb, &npcr, &d), MC_EINVAL);
+        assert_int_equal(mc_metric_ssim(&pa2, &qb, &d), MC_EINVAL);
+        assert_int_equal(mc_metric_cross_correlation(&pa2, &qb, &d), MC_EINVAL);
     }
 }
 

@@ -358,6 +358,22 @@ static void test_bit_difference_mse_ssim(void **state)
     }
     assert_int_equal(mc_metric_ssim(&pa, &pb, &ssim), MC_OK);
     assert_true(ssim < -0.5);
+
+    /* The windows slide by 4: a 12x8 plane has two, x 0..7 and 4..11.
+     * a = 0; b = 255 in columns 0..3, else 0. The second window is
+     * identical (SSIM 1); the first has mb = 127.5, vb = 32·255²·(1/2)/63. */
+    {
+        uint8_t a2[96] = {0}, b2[96] = {0};
+        mc_plane qa = plane8(a2, 12, 8), qb = plane8(b2, 12, 8);
+        double c1 = (0.01 * 255) * (0.01 * 255), c2 = (0.03 * 255) * (0.03 * 255);
+        double mb = 127.5, vb = (32.0 * 255 * 255 - 32.0 * 255 * mb) / 63.0;
+        double first = c1 * c2 / ((mb * mb + c1) * (vb + c2));
+        for (int y = 0; y < 8; y++)
+            for (int x = 0; x < 4; x++)
+                b2[y * 12 + x] = 255;
+        assert_int_equal(mc_metric_ssim(&qa, &qb, &ssim), MC_OK);
+        NEAR(ssim, (first + 1.0) / 2.0, 1e-12);
+    }
 }
 
 static void test_local_entropy(void **state)

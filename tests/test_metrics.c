@@ -84,6 +84,10 @@ static void test_histogram_entropy_chi2(void **state)
     memset(hist, 0, sizeof hist);
     assert_int_equal(mc_metric_entropy(hist, 256, &e), MC_EINVAL);
     assert_int_equal(mc_metric_chi_square(hist, 256, &x2), MC_EINVAL);
+    /* one bin: no degree of freedom, no statistic */
+    hist[0] = 10;
+    assert_int_equal(mc_metric_chi_square(hist, 1, &x2), MC_EINVAL);
+    assert_int_equal(mc_metric_chi_square(hist, 2, &x2), MC_OK);
 }
 
 static void test_16bit_histogram(void **state)

@@ -314,6 +314,20 @@ static void test_npcr_uaci(void **state)
     }
 }
 
+/* MC_PLANE_MAX_SAMPLES is the largest plane taken, not the first refused
+ * (no sample is read: no pair asked for). */
+static void test_plane_max_samples(void **state)
+{
+    uint8_t one = 0;
+    uint32_t x, y;
+    mc_plane p = plane8(&one, 65536, 65536);
+    (void)state;
+    assert_int_equal((uint64_t)p.width * p.height, MC_PLANE_MAX_SAMPLES);
+    assert_int_equal(mc_metric_pairs(&p, MC_DIR_HORIZONTAL, 0, 1, &x, &y), MC_OK);
+    p.height++;
+    assert_int_equal(mc_metric_pairs(&p, MC_DIR_HORIZONTAL, 0, 1, &x, &y), MC_EINVAL);
+}
+
 static void test_bit_difference_mse_ssim(void **state)
 {
     uint8_t a[64], b[64];
@@ -1163,6 +1177,7 @@ int main(void)
         cmocka_unit_test(test_random_pairs_deterministic),
         cmocka_unit_test(test_npcr_uaci),
         cmocka_unit_test(test_bit_difference_mse_ssim),
+        cmocka_unit_test(test_plane_max_samples),
         cmocka_unit_test(test_local_entropy),
         cmocka_unit_test(test_critical_values),
         cmocka_unit_test(test_entropy_critical),

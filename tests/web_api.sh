@@ -330,6 +330,14 @@ req -F "key=<$R/nul.key" -F "image=@$TESTDATA/pnm/ascii_8x8.pgm" "$MAIN/api/v1/e
 expect 400 "encrypt refuses a key text with a NUL byte" "the field 'key' holds a NUL byte: not text"
 req -F "key=$KEY" -F "name=<$R/nul.key" -F "image=@$TESTDATA/pnm/ascii_8x8.pgm" "$MAIN/api/v1/encrypt"
 expect 400 "encrypt refuses a name with a NUL byte" "the field 'name' holds a NUL byte: not text"
+# A field name is at most 31 bytes (REQ_FIELD_NAME with its NUL) and a
+# form at most 16 fields (REQ_MAX_FIELDS): past either the form is
+# malformed, never cut to fit.
+N31=$(printf '%031d' 0 | tr 0 n)
+req --data-urlencode "aadhaar=$AADHAAR" --data-urlencode "dob=$DOB" --data "$N31=1" "$MAIN/api/v1/keygen"
+expect 200 "keygen takes a field whose name has 31 bytes"
+req --data-urlencode "aadhaar=$AADHAAR" --data-urlencode "dob=$DOB" --data "${N31}n=1" "$MAIN/api/v1/keygen"
+expect 400 "keygen refuses a field whose name has 32 bytes" "malformed form data"
 # The encrypt page makes a key from the identifiers too: the same (it
 # made a key for the first patient's number, 200).
 req -F "image=@$TESTDATA/pnm/ascii_8x8.pgm" -F "aadhaar=$AADHAAR" -F "aadhaar=3456 7890 1238" \

@@ -338,6 +338,13 @@ req --data-urlencode "aadhaar=$AADHAAR" --data-urlencode "dob=$DOB" --data "$N31
 expect 200 "keygen takes a field whose name has 31 bytes"
 req --data-urlencode "aadhaar=$AADHAAR" --data-urlencode "dob=$DOB" --data "${N31}n=1" "$MAIN/api/v1/keygen"
 expect 400 "keygen refuses a field whose name has 32 bytes" "malformed form data"
+F14=f0=1
+i=1
+while [ $i -lt 14 ]; do F14="$F14&f$i=1"; i=$((i + 1)); done
+req --data-urlencode "aadhaar=$AADHAAR" --data-urlencode "dob=$DOB" --data "$F14" "$MAIN/api/v1/keygen"
+expect 200 "keygen takes a form of 16 fields"
+req --data-urlencode "aadhaar=$AADHAAR" --data-urlencode "dob=$DOB" --data "$F14&f14=1" "$MAIN/api/v1/keygen"
+expect 400 "keygen refuses a form of 17 fields" "malformed form data"
 # The encrypt page makes a key from the identifiers too: the same (it
 # made a key for the first patient's number, 200).
 req -F "image=@$TESTDATA/pnm/ascii_8x8.pgm" -F "aadhaar=$AADHAAR" -F "aadhaar=3456 7890 1238" \

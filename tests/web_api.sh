@@ -948,6 +948,15 @@ if start_server small --max-upload 100000 --max-pixels 30000; then
     check "the 413 page links back to its form" body_has '<a href="/encrypt">Back to the encrypt page</a>'
     req -F "key=$KEY" -F "image=@$TESTDATA/pnm/rgb_100x100.ppm" "$SMALL/api/v1/encrypt"
     expect 200 "an upload under --max-upload still works (30000 samples: the cap exactly)"
+    # A body of exactly --max-upload bytes is within it, one byte more is
+    # not (each chunk is checked against what is left).
+    printf 'aadhaar=%s&dob=%s&pad=' "$(printf '%s' "$AADHAAR" | tr ' ' '+')" "$DOB" >"$R/cap.body"
+    head -c $((100000 - $(wc -c <"$R/cap.body"))) /dev/zero | tr '\0' x >>"$R/cap.body"
+    req --data-binary "@$R/cap.body" "$SMALL/api/v1/keygen"
+    expect 200 "a body of exactly --max-upload bytes is taken"
+    printf x >>"$R/cap.body"
+    req --data-binary "@$R/cap.body" "$SMALL/api/v1/keygen"
+    expect 413 "a body of --max-upload bytes and one more is not" "upload too large"
     req -F "key=$KEY" -F "image=@$TESTDATA/jpeg/ct_512_gray.jpg" "$SMALL/api/v1/encrypt"
     expect 413 "an image over --max-pixels: 413, with its size and the cap" \
         "image: image too large (exceeds the pixel cap): 512 x 512 pixels = 262144 samples; the cap is 30000"

@@ -2116,6 +2116,13 @@ expect_fail "encrypt -k mck1.key (missing)" "medcrypt: mck1.key: " "No such file
 # A missing key file whose name starts with "mck" is a missing file.
 run mc encrypt -k mckay.key -o s.png self.pgm
 expect_fail "encrypt -k mckay.key (missing)" "medcrypt: mckay.key: " "No such file or directory" 0 s.png
+# A paste cut to "MCK1" and 8 letters and digits, the fewest that make
+# a key, is still not echoed.
+CUT=$(key_line k.key | tr -d '-' | cut -c1-12)
+run mc encrypt -k "$CUT" -o s.png self.pgm
+expect_fail "encrypt -k KEY-TEXT-CUT-TO-8" "medcrypt: " \
+    "-k takes a key file, not the key itself (not shown)" 1 s.png
+assert_no_text "encrypt -k KEY-TEXT-CUT-TO-8: the key not on stderr" "$R/err" "$(echo "$CUT" | cut -c5-12)"
 # Options accepted and then ignored: a report asked for and never written.
 run mc analyze --stream 1 -o s.bin --report r.html self.pgm
 expect_fail "analyze --stream with --report" "medcrypt: " \

@@ -2123,6 +2123,10 @@ run mc encrypt -k "$CUT" -o s.png self.pgm
 expect_fail "encrypt -k KEY-TEXT-CUT-TO-8" "medcrypt: " \
     "-k takes a key file, not the key itself (not shown)" 1 s.png
 assert_no_text "encrypt -k KEY-TEXT-CUT-TO-8: the key not on stderr" "$R/err" "$(echo "$CUT" | cut -c5-12)"
+# "MCK1-" then a '/' is a path: a missing one is a missing file.
+run mc encrypt -k MCK1-old/patient.key -o s.png self.pgm
+expect_fail "encrypt -k MCK1-old/patient.key (missing)" "medcrypt: MCK1-old/patient.key: " \
+    "No such file or directory" 0 s.png
 # Options accepted and then ignored: a report asked for and never written.
 run mc analyze --stream 1 -o s.bin --report r.html self.pgm
 expect_fail "analyze --stream with --report" "medcrypt: " \

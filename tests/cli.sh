@@ -2127,6 +2127,12 @@ assert_no_text "encrypt -k KEY-TEXT-CUT-TO-8: the key not on stderr" "$R/err" "$
 run mc encrypt -k MCK1-old/patient.key -o s.png self.pgm
 expect_fail "encrypt -k MCK1-old/patient.key (missing)" "medcrypt: MCK1-old/patient.key: " \
     "No such file or directory" 0 s.png
+# A key file that exists is read, whatever its name looks like.
+cp k.key MCK1-2024.key
+chmod 600 MCK1-2024.key
+run mc encrypt -k MCK1-2024.key -o s.png self.pgm
+assert_rc 0 "encrypt -k MCK1-2024.key (a file named like a key) exits 0"
+rm -f s.png MCK1-2024.key
 # Options accepted and then ignored: a report asked for and never written.
 run mc analyze --stream 1 -o s.bin --report r.html self.pgm
 expect_fail "analyze --stream with --report" "medcrypt: " \

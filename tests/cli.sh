@@ -1511,6 +1511,14 @@ assert_err_is "a key file other users can read, given as /dev/stdin: the warning
 chmod 600 "shared key.key"
 run mc decrypt -k "shared key.key" -o - c.png
 assert_no_err "a key file only its owner can read: no warning"
+# A name that starts with '-': the chmod offered must not take it for
+# an option.
+cp k.key ./-shared.key && chmod 640 ./-shared.key
+run mc decrypt -k -shared.key -o - c.png
+assert_err_is_two "a key file other users can read, named -shared.key: chmod ./-shared.key" \
+    "medcrypt: -shared.key: warning: other users can read this key file (mode 640)" \
+    "medcrypt: hint: chmod 600 ./-shared.key makes it yours alone"
+rm -f ./-shared.key
 rm -f "shared key.key"
 snap
 run env MEDCRYPT_KEY=MCK1-nonsense "$MC" encrypt photo.ppm

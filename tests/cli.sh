@@ -2254,6 +2254,13 @@ done
 run mc info --max-pixels 256K cap.orig.pgm
 assert_rc 0 "info --max-pixels 256K (the image's 262144 samples exactly): exit 0"
 assert_grep "info under a raised cap describes the image" "$R/out" '512x512, 1 channel \(gray\), 8-bit'
+# M is 2^20: a 1024 x 1024 image is within --max-pixels 1M exactly.
+{ printf 'P5\n1024 1024\n255\n'; head -c 1048576 /dev/zero; } >cap1m.pgm
+run mc info --max-pixels 1M cap1m.pgm
+assert_rc 0 "info --max-pixels 1M (the image's 1048576 samples exactly): exit 0"
+run mc info --max-pixels 1048575 cap1m.pgm
+assert_rc 1 "info --max-pixels 1048575 of a 1024 x 1024 image: exit 1"
+rm -f cap1m.pgm
 run mc info --max-pixels 1000 cap.pgm.enc.png
 assert_rc 0 "info --max-pixels 1000 of a 512x512 cipher image: exit 0"
 assert_grep "info describes a cipher image over the cap" "$R/out" 'original format pnm \(\.pgm\), 512x512'

@@ -182,9 +182,8 @@ int cmd_compare(int argc, char **argv)
         cli_error(NULL, "compare: standard input can be read only once");
         return 2;
     }
-    if (!cli_ctx_new(&ctx)) {
+    if (!cli_ctx_new(&ctx))
         return 2;
-    }
     max_input = cli_apply_max_pixels(ctx, max_pixels);
     if (load(ctx, max_input, argv[optind], &a) && load(ctx, max_input, argv[optind + 1], &b)) {
         /* the names on stdout: control characters as '?', as elsewhere */

@@ -949,9 +949,8 @@ static int run(int argc, char **argv, bool decrypt)
                         : stdin_inputs ? "-" : "",
                         job.output != NULL))
         return 1;
-    if (!cli_ctx_new(&job.ctx)) {
+    if (!cli_ctx_new(&job.ctx))
         return 1;
-    }
     job.max_input = cli_apply_max_pixels(job.ctx, max_pixels);
     /* -j N is the number of cores to use: N files at once, and the cores
      * not taken by parallel files go to each image's parallel stages (one

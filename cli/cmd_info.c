@@ -227,9 +227,8 @@ int cmd_info(int argc, char **argv)
             cli_error(NULL, "info: standard input can be read only once");
             return 1;
         }
-    if (!cli_ctx_new(&ctx)) {
+    if (!cli_ctx_new(&ctx))
         return 1;
-    }
     max_input = cli_apply_max_pixels(ctx, max_pixels);
     for (int i = optind; i < argc; i++)
         failures += !info_one(ctx, max_input, argv[i]);
@@ -290,9 +289,8 @@ static bool preview_one(const struct preview_opts *o, const char *path, const ch
     bool ok = false;
     mc_err err;
 
-    if (!cli_ctx_new(&ctx)) {
+    if (!cli_ctx_new(&ctx))
         return false;
-    }
     if (!cli_read_file(path, cli_apply_max_pixels(ctx, o->max_pixels), &buf, &len) ||
         !load_image(ctx, o, path, buf, len, &img))
         goto out;

@@ -352,7 +352,6 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
     uint8_t *chunk = NULL;
     size_t chunk_len = 0, samples_len, spng_len;
     size_t chunk_limit = CHUNK_SIZE_LIMIT, cache_limit = CHUNK_CACHE_LIMIT;
-    uint32_t dim_limit;
     mc_err err;
     bool swap16;
     int e = SPNG_OK, fmt;
@@ -381,8 +380,7 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
      * is allocated for the image. With the cap as libspng's limit too, a
      * cap below one side (--max-pixels 100 for a 512 x 512 image) was
      * refused by libspng without the size the other readers give (a
-     * review). */
-    dim_limit = PNG_MAX_DIMENSION;
+     * review). It is set with the chunk limits below. */
     /* A cipher image: its own chunk fits, whatever side data it holds.
      * With 256 MiB for all, an encrypted PGM with a 260 MiB trailer
      * could never be read back, and read as "modified or damaged" (a
@@ -397,7 +395,7 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
         chunk_limit = len < MC__PNG_MAX_CHUNK ? len : MC__PNG_MAX_CHUNK;
     if (want != NULL && len > cache_limit)
         cache_limit = len;
-    if ((e = spng_set_image_limits(sc, dim_limit, dim_limit)) != SPNG_OK ||
+    if ((e = spng_set_image_limits(sc, PNG_MAX_DIMENSION, PNG_MAX_DIMENSION)) != SPNG_OK ||
         (e = spng_set_chunk_limits(sc, chunk_limit, cache_limit)) != SPNG_OK) {
         err = map_spng_error(e);
         goto out;

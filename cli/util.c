@@ -434,12 +434,6 @@ const char *cli_basename(const char *path)
     return s != NULL ? s + 1 : path;
 }
 
-bool cli_has_suffix(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n > m && strcmp(s + n - m, suffix) == 0;
-}
-
 bool cli_has_suffix_nocase(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);

@@ -14,7 +14,7 @@
 
 static const char ANALYZE_HELP[] =
     "Usage: medcrypt analyze [--json] [--report OUT.html] [-k KEYFILE] [--seed N]\n"
-    "                        [--max-pixels N] PLAIN [CIPHER]\n"
+    "                        [--force] [--max-pixels N] PLAIN [CIPHER]\n"
     "\n"
     "Measures what the image-encryption literature measures, for the plain image\n"
     "PLAIN (any format medcrypt reads) and its cipher image: histogram, chi-square\n"
@@ -32,11 +32,11 @@ static const char ANALYZE_HELP[] =
     "Without -k a fresh random key is used, and the output says so.\n"
     "\n"
     "Options:\n"
-    "    --json                print one JSON object instead of the table\n"
-    "    --report OUT.html     also write a self-contained HTML report with plots\n"
+    "        --json            print one JSON object instead of the table\n"
+    "        --report OUT.html also write a self-contained HTML report with plots\n"
     "                          ('-': the report alone on standard output)\n"
     "    -k, --key KEYFILE     the key file (default: a fresh random key)\n"
-    "    --seed N              seed of the random pairs, blocks and flipped bits\n"
+    "        --seed N          seed of the random pairs, blocks and flipped bits\n"
     "                          (default 20130601): same seed, same result\n"
     "    -f, --force           replace an existing report or stream file\n"
     "        --max-pixels N    largest image, in samples W*H*C; K, M, G = 2^10,\n"

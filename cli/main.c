@@ -22,7 +22,7 @@ static const char USAGE[] =
     "    medcrypt preview [-k KEYFILE] [-o OUT.png] [--force] [--max-pixels N] FILE\n"
     "    medcrypt compare [--max-pixels N] IMAGE1 IMAGE2\n"
     "    medcrypt analyze [--json] [--report OUT.html] [-k KEYFILE] [--seed N]\n"
-    "                     [--max-pixels N] PLAIN [CIPHER]\n"
+    "                     [--force] [--max-pixels N] PLAIN [CIPHER]\n"
     "    medcrypt analyze --stream MB [--stage STAGE] [-k KEYFILE] -o OUT PLAIN\n"
     "    medcrypt serve   [--listen 127.0.0.1:8080] [--max-upload BYTES]\n"
     "                     [--threads N] [--timeout SEC] [--max-connections N]\n"

@@ -565,6 +565,38 @@ for h in "--help" "keygen --help" "encrypt --help" "decrypt --help" "help encryp
     assert_grep "'medcrypt $h' prints Usage: on stdout" "$R/out" '^Usage:'
 done
 
+# Each verb's --help: every option of its Options list (but --help) is in
+# its Usage lines, by its long or its short name; no line is wider than 80
+# columns.
+for v in keygen encrypt decrypt info preview compare analyze bench serve; do
+    run mc "$v" --help
+    missing=$(awk '
+        /^$/ { if (!blank++) next }
+        !blank { usage = usage " " $0; next }
+        /^Options:/ { opts = 1; next }
+        opts && (/^    -/ || /^        --/) {
+            line = $0; sub(/^ +/, "", line)
+            short = ""; long = ""
+            if (line ~ /^-[A-Za-z], /) { short = substr(line, 1, 2); line = substr(line, 5) }
+            if (match(line, /^--[a-z-]+/)) long = substr(line, 1, RLENGTH)
+            if (long == "--help") next
+            found = (long != "" && index(usage, long " ") + index(usage, long "]") > 0) ||
+                    (short != "" && index(usage, short " ") + index(usage, short "]") > 0)
+            if (!found) printf "%s ", (long != "" ? long : short)
+        }' "$R/out")
+    if [ -z "$missing" ]; then
+        ok "'medcrypt $v --help': every option is in the Usage lines"
+    else
+        not_ok "'medcrypt $v --help': options missing from the Usage lines: $missing"
+    fi
+    wide=$(awk 'length($0) > 80 { n++ } END { print n + 0 }' "$R/out")
+    if [ "$wide" -eq 0 ]; then
+        ok "'medcrypt $v --help': no line wider than 80 columns"
+    else
+        not_ok "'medcrypt $v --help': $wide lines wider than 80 columns"
+    fi
+done
+
 run mc frobnicate
 assert_rc 1 "unknown verb: exit status 1"
 assert_err_re "unknown verb: one error line on stderr (a hint allowed)" \

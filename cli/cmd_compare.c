@@ -30,7 +30,7 @@ static const char HELP[] =
     "\n"
     "Options:\n"
     "        --max-pixels N    largest image, in samples W*H*C; K, M, G = 2^10,\n"
-    "                          2^20, 2^30 (default 256M)\n"
+    "                          2^20, 2^30 (default 256M; at most 4G)\n"
     "    -h, --help            this help\n";
 
 static bool load(mc_ctx *ctx, size_t max_input, const char *path, mc_image **img)

@@ -595,6 +595,15 @@ for v in keygen encrypt decrypt info preview compare analyze bench serve; do
     else
         not_ok "'medcrypt $v --help': $wide lines wider than 80 columns"
     fi
+    # The parser refuses a --max-pixels over 4G: each help says so.
+    case $v in encrypt | decrypt | info | preview | compare | analyze)
+        if awk '/--max-pixels N  /, /^    -h/' "$R/out" | grep -q 'at most 4G'; then
+            ok "'medcrypt $v --help': --max-pixels says 'at most 4G'"
+        else
+            not_ok "'medcrypt $v --help': --max-pixels does not say 'at most 4G'"
+        fi
+        ;;
+    esac
 done
 
 run mc frobnicate

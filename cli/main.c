@@ -49,9 +49,9 @@ static const char USAGE[] =
     "    (without -o: scan.pgm, never replacing one that exists without --force)\n"
     "\n"
     "Exit status: 0 on success, 1 on any failure (compare: 1 when the images\n"
-    "differ, 2 on a failure, as cmp). Each problem is one line on\n"
-    "stderr, 'medcrypt: FILE: problem'; some are followed by a line\n"
-    "'medcrypt: hint: ...' that says what to do.\n";
+    "differ, 2 on a failure, as cmp). Each problem is one line on stderr,\n"
+    "'medcrypt: FILE: problem', some followed by a line 'medcrypt: hint: ...'\n"
+    "that says what to do.\n";
 
 /* `medcrypt serve` runs medcrypt-serve, installed beside this program
  * (cli/serve_main.c says why it is a program of its own). Looked up next

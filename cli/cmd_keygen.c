@@ -204,9 +204,12 @@ int cmd_keygen(int argc, char **argv)
         if (isatty(STDIN_FILENO)) /* three wrong answers, or none */
             cli_error(NULL, "keygen: no valid %s given", aadhaar == NULL ? "Aadhaar number"
                                                                           : "date of birth");
-        else
+        else if (aadhaar == NULL && dob == NULL)
             cli_error(NULL, "keygen needs --aadhaar and --dob ('-' reads one from standard "
                             "input)");
+        else /* say which: the other was given (a review) */
+            cli_error(NULL, "keygen needs %s too ('-' reads it from standard input)",
+                      aadhaar == NULL ? "--aadhaar" : "--dob");
         goto out;
     }
     if ((err = mc_aadhaar_mask(aadhaar, masked)) != MC_OK) {

@@ -709,6 +709,24 @@ else
     not_ok "two keygen runs with the same identifiers give different keys ($KEY_A / $KEY_B)"
 fi
 
+# Not on a terminal, an identifier missing is named: which one (a review).
+run mc keygen
+assert_rc 1 "keygen with neither identifier, no terminal: exit status 1"
+assert_err_is "keygen with neither identifier, no terminal: both named" \
+    "medcrypt: keygen needs --aadhaar and --dob ('-' reads one from standard input)"
+run mc keygen --aadhaar "2345 6789 0124"
+assert_rc 1 "keygen without --dob, no terminal: exit status 1"
+assert_err_is "keygen without --dob, no terminal: --dob named, the number not echoed" \
+    "medcrypt: keygen needs --dob too ('-' reads it from standard input)"
+run mc keygen --dob 1990-05-17
+assert_rc 1 "keygen without --aadhaar, no terminal: exit status 1"
+assert_err_is "keygen without --aadhaar, no terminal: --aadhaar named, the date not echoed" \
+    "medcrypt: keygen needs --aadhaar too ('-' reads it from standard input)"
+if [ ! -s "$R/out" ]; then
+    ok "keygen without --aadhaar: no key on stdout"
+else
+    not_ok "keygen without --aadhaar: no key on stdout (got $(wc -c <"$R/out") bytes)"
+fi
 run mc keygen --aadhaar 2345-6789-0124 --dob 2024-02-29
 assert_rc 0 "keygen accepts hyphens in the Aadhaar number and a leap day"
 run mc keygen --aadhaar 234567890124 --dob 1900-01-01

@@ -1282,6 +1282,8 @@ static void test_png_dropped_chunks(void **state)
     assert_string_equal(list, "tRNS, bKGD, prVT, iTXt");
     mc_png_dropped_chunks(png, n, list, 22); /* one byte short of them */
     assert_string_equal(list, "tRNS, bKGD, prVT, ...");
+    mc_png_dropped_chunks(png, n, list, 15); /* two types, ", ..." one short: one type back */
+    assert_string_equal(list, "tRNS, ...");
     mc_png_dropped_chunks(png, n, list, 5); /* one type and its NUL */
     assert_string_equal(list, "...");
     mc_png_dropped_chunks(png, n, list, 3); /* not even "..." */
@@ -1468,6 +1470,54 @@ static void test_png_low_bit_grey_metadata(void **state)
         free(cipher);
         free(back);
     }
+}
+
+/* A low-bit grey's sBIT of 0 and a tRNS that is not two bytes are the
+ * file's errors (PNG §11.3.2.1, §11.3.3.5): not kept (the tRNS would be
+ * rewritten as two bytes under a length of three), and named. Kept
+ * chunks take at most 8 MiB (META_MAX_BYTES), whole: a chunk of exactly
+ * that is kept, one byte more is named. Mutation testing, second round. */
+static void test_png_dropped_chunks_limits(void **state)
+{
+    static const uint8_t sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+    uint8_t ihdr[13] = {0, 0, 0, 4, 0, 0, 0, 2, 4, 0, 0, 0, 0}; /* 4x2 grey, 4 bits */
+    size_t big = ((size_t)8 << 20) - 12, n;
+    uint8_t *png = malloc(big + 1 + 256);
+    char list[64];
+    (void)state;
+
+    assert_non_null(png);
+    memcpy(png, sig, 8);
+    n = 8;
+    n += put_chunk(png + n, "IHDR", ihdr, 13);
+    n += put_chunk(png + n, "sBIT", (const uint8_t *)"\0", 1);
+    n += put_chunk(png + n, "IDAT", (const uint8_t *)"x", 1);
+    n += put_chunk(png + n, "IEND", NULL, 0);
+    mc_png_dropped_chunks(png, n, list, sizeof list);
+    assert_string_equal(list, "sBIT");
+    n = 8;
+    n += put_chunk(png + n, "IHDR", ihdr, 13);
+    n += put_chunk(png + n, "tRNS", (const uint8_t *)"\0\3\0", 3);
+    n += put_chunk(png + n, "IDAT", (const uint8_t *)"x", 1);
+    n += put_chunk(png + n, "IEND", NULL, 0);
+    mc_png_dropped_chunks(png, n, list, sizeof list);
+    assert_string_equal(list, "tRNS");
+
+    for (size_t extra = 0; extra < 2; extra++) {
+        n = 8;
+        n += put_chunk(png + n, "IHDR", ihdr, 13);
+        mc__put_be32(png + n, (uint32_t)(big + extra));
+        memcpy(png + n + 4, "tEXt", 4);
+        memset(png + n + 8, 'a', big + extra);
+        mc__put_be32(png + n + 8 + big + extra,
+                     (uint32_t)crc32_z(0, png + n + 4, big + extra + 4));
+        n += 12 + big + extra;
+        n += put_chunk(png + n, "IDAT", (const uint8_t *)"x", 1);
+        n += put_chunk(png + n, "IEND", NULL, 0);
+        mc_png_dropped_chunks(png, n, list, sizeof list);
+        assert_string_equal(list, extra == 0 ? "" : "tEXt");
+    }
+    free(png);
 }
 
 /* Side data past libspng's 256 MiB of chunks: a PGM of many images (a CT
@@ -1881,6 +1931,7 @@ int main(void)
         cmocka_unit_test(test_inspect_chunks_only),
         cmocka_unit_test(test_inspect_header_fields),
         cmocka_unit_test(test_png_dropped_chunks),
+        cmocka_unit_test(test_png_dropped_chunks_limits),
         cmocka_unit_test(test_png_metadata_kept),
         cmocka_unit_test(test_png_low_bit_grey_metadata),
         cmocka_unit_test(test_side_data_past_256_mib),

@@ -1098,6 +1098,66 @@ static void test_jpeg_dropped_markers(void **state)
     free(orig);
 }
 
+/* mc_jpeg_dropped_markers at its edges (mutation testing, second round):
+ * an Orientation that is not a SHORT, or is 9, is no orientation; of two
+ * EXIF orientations the first is returned; a segment that ends exactly
+ * at the end of the data is read, and so is an empty one after fill
+ * bytes there; RST7 has no length, as RST0..6; and what does not begin
+ * with SOI is not a JPEG. */
+static void test_jpeg_dropped_markers_edges(void **state)
+{
+    static const uint8_t exif_long[] = {'E', 'x', 'i', 'f', 0, 0, 'I', 'I', 42, 0, 8, 0, 0, 0,
+                                        1, 0, 0x12, 0x01, 4, 0, 1, 0, 0, 0, 6, 0, 0, 0,
+                                        0, 0, 0, 0}; /* Orientation as a LONG of 6 */
+    static const uint8_t exif_9[] = {'E', 'x', 'i', 'f', 0, 0, 'I', 'I', 42, 0, 8, 0, 0, 0,
+                                     1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, 9, 0, 0, 0,
+                                     0, 0, 0, 0}; /* Orientation 9 */
+    uint8_t exif_6[sizeof exif_9], exif_3[sizeof exif_9], buf[256];
+    char list[128];
+    size_t n;
+    (void)state;
+
+    memcpy(exif_6, exif_9, sizeof exif_9);
+    exif_6[24] = 6;
+    memcpy(exif_3, exif_9, sizeof exif_9);
+    exif_3[24] = 3;
+    buf[0] = 0xff;
+    buf[1] = 0xd8;
+
+    n = 2 + put_segment(buf + 2, 0xe1, exif_long, sizeof exif_long);
+    assert_int_equal(mc_jpeg_dropped_markers(buf, n, list, sizeof list), 0);
+    assert_string_equal(list, "EXIF");
+    n = 2 + put_segment(buf + 2, 0xe1, exif_9, sizeof exif_9);
+    assert_int_equal(mc_jpeg_dropped_markers(buf, n, list, sizeof list), 0);
+    assert_string_equal(list, "EXIF");
+    n = 2 + put_segment(buf + 2, 0xe1, exif_6, sizeof exif_6);
+    n += put_segment(buf + n, 0xe1, exif_3, sizeof exif_3);
+    assert_int_equal(mc_jpeg_dropped_markers(buf, n, list, sizeof list), 6);
+    assert_string_equal(list, "EXIF (orientation 6), EXIF (orientation 3)");
+
+    /* a comment ending at the very end of the data (no EOI) */
+    n = 2 + put_segment(buf + 2, 0xfe, "ab", 2);
+    assert_int_equal(mc_jpeg_dropped_markers(buf, n, list, sizeof list), 0);
+    assert_string_equal(list, "comment");
+    /* fill bytes, then an empty comment, at the very end */
+    buf[2] = 0xff;
+    n = 3 + put_segment(buf + 3, 0xfe, "", 0);
+    assert_int_equal(mc_jpeg_dropped_markers(buf, n, list, sizeof list), 0);
+    assert_string_equal(list, "comment");
+    /* RST7 (no length), then a comment, then EOI */
+    buf[2] = 0xff;
+    buf[3] = 0xd7;
+    n = 4 + put_segment(buf + 4, 0xfe, "ab", 2);
+    buf[n++] = 0xff;
+    buf[n++] = 0xd9;
+    assert_int_equal(mc_jpeg_dropped_markers(buf, n, list, sizeof list), 0);
+    assert_string_equal(list, "comment");
+    /* not SOI: not a JPEG, nothing named */
+    buf[1] = 0x00;
+    assert_int_equal(mc_jpeg_dropped_markers(buf, n, list, sizeof list), 0);
+    assert_string_equal(list, "");
+}
+
 /* jpeg_mem.c over a stand-in for libjpeg's memory manager that checks,
  * when a pool is freed, that no byte of data written into what it handed
  * out for that pool is left: what libjpeg's own frees would leave in the
@@ -1439,6 +1499,7 @@ int main(void)
         cmocka_unit_test(test_jpeg_digests_while_decoding),
         cmocka_unit_test(test_jpeg_cmyk),
         cmocka_unit_test(test_jpeg_dropped_markers),
+        cmocka_unit_test(test_jpeg_dropped_markers_edges),
         cmocka_unit_test(test_jpeg_memory_wiped),
     };
     return cmocka_run_group_tests(tests, ctx_setup, ctx_teardown);

@@ -1638,6 +1638,63 @@ static void test_png_metadata_bad_record(void **state)
     mc_image_free(plain);
 }
 
+/* Side data that is authentic (its tag holds: written by a key holder)
+ * but is not a sequence of whole records is refused as damaged
+ * (MC_ETAMPERED), as mc__decrypt_inplace says: cut inside a record's
+ * header, a record running past the end, stray bytes after a good record.
+ * Mutation testing, second round (cipher.c: the mc__side_valid check
+ * dropped), and image.c's side_walk bounds. */
+static void test_side_data_malformed(void **state)
+{
+    static const struct {
+        const char *bytes;
+        size_t len;
+    } cases[] = {
+        {"\0\1\0", 3},
+        {"\0\1\0\0\0", 5},
+        {"\0\1\0\0\0\3ab", 8},
+        {"\0\1\0\0\0\2ab\0", 9},
+        {"\0\1\0\0\0\2ab\0\1\0\0\0\1", 14},
+    };
+    mc_key key;
+    (void)state;
+    test_key(&key, 0);
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mc_image *plain = make_image(4, 3, 1, 8, 7), *back = NULL;
+        uint8_t *cipher = NULL;
+        size_t clen;
+
+        assert_false(mc__side_valid((const uint8_t *)cases[i].bytes, cases[i].len));
+        assert_non_null(plain->side = malloc(cases[i].len));
+        memcpy(plain->side, cases[i].bytes, cases[i].len);
+        plain->side_len = cases[i].len;
+        assert_int_equal(mc_encrypt_image(ctx, &key, plain, &cipher, &clen), MC_OK);
+        assert_int_equal(mc_decrypt_image(ctx, &key, cipher, clen, &back), MC_ETAMPERED);
+        assert_null(back);
+        mc_free(cipher);
+        mc_image_free(plain);
+    }
+    /* and the same records whole are taken */
+    {
+        mc_image *plain = make_image(4, 3, 1, 8, 7), *back = NULL;
+        uint8_t *cipher = NULL;
+        size_t clen;
+
+        assert_true(mc__side_valid((const uint8_t *)"\0\1\0\0\0\2ab\0\1\0\0\0\0", 14));
+        assert_non_null(plain->side = malloc(14));
+        memcpy(plain->side, "\0\1\0\0\0\2ab\0\1\0\0\0\0", 14);
+        plain->side_len = 14;
+        assert_int_equal(mc_encrypt_image(ctx, &key, plain, &cipher, &clen), MC_OK);
+        assert_int_equal(mc_decrypt_image(ctx, &key, cipher, clen, &back), MC_OK);
+        assert_int_equal(back->side_len, 14);
+        assert_memory_equal(back->side, plain->side, 14);
+        mc_image_free(back);
+        mc_free(cipher);
+        mc_image_free(plain);
+    }
+}
+
 /* A plain PNG is not a cipher image; garbage is not either. */
 static void test_not_cipher(void **state)
 {
@@ -1937,6 +1994,7 @@ int main(void)
         cmocka_unit_test(test_side_data_past_256_mib),
         cmocka_unit_test(test_side_data_too_large),
         cmocka_unit_test(test_png_metadata_bad_record),
+        cmocka_unit_test(test_side_data_malformed),
         cmocka_unit_test(test_admit),
         cmocka_unit_test(test_pixel_cap),
         cmocka_unit_test(test_avalanche),

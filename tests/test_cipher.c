@@ -464,6 +464,32 @@ static uint8_t *adam7_png(size_t *len)
     return out;
 }
 
+/* Chunk digests that do not cover the samples (one chunk's worth for an
+ * image of three) are not used: the keyed hash is over the samples' own
+ * digests, so the image decrypts (it would be refused as modified, its
+ * tag over the wrong digests). Mutation testing, second round (cipher.c:
+ * keyed_hash's digests_len check loosened). */
+static void test_digests_wrong_length_ignored(void **state)
+{
+    mc_image *plain = make_image(256, 600, 1, 8, 5), *img = NULL; /* 150 KiB: 3 chunks */
+    uint8_t nonce[MC_NONCE_BYTES] = {9};
+    mc__header h;
+    mc_key key;
+    (void)state;
+    test_key(&key, 0);
+
+    assert_int_equal(mc__tree_chunks(plain->samples_len), 3);
+    assert_int_equal(mc__image_copy(plain, &img), MC_OK);
+    assert_non_null(img->digests = calloc(2, 64));
+    img->digests_len = 2 * 64;
+    assert_int_equal(mc__encrypt_inplace(&key, img, nonce, MC_STAGES_ALL, &h, 1), MC_OK);
+    assert_null(img->digests);
+    assert_int_equal(mc__decrypt_inplace(&key, img, &h, 1), MC_OK);
+    assert_memory_equal(img->samples, plain->samples, plain->samples_len);
+    mc_image_free(img);
+    mc_image_free(plain);
+}
+
 /* A large PNG decoded for an encrypt (mc_ctx.chunk_digests, on two
  * threads) has its chunk digests hashed while it is decoded: they are the
  * SHA-512 of its 64 KiB chunks, so the tag and the cipher bytes are those
@@ -1971,6 +1997,7 @@ int main(void)
         cmocka_unit_test(test_thread_create),
         cmocka_unit_test(test_threads_same_bytes),
         cmocka_unit_test(test_digests_while_decoding),
+        cmocka_unit_test(test_digests_wrong_length_ignored),
         cmocka_unit_test(test_libraries_same_bytes),
         cmocka_unit_test(test_encrypt_streamed),
         cmocka_unit_test(test_roundtrip_testdata_png),

@@ -617,6 +617,49 @@ static void test_png_read_past_2_gib(void **state)
 /* ------------------------------------------------------------------ */
 /* PNG: hostile input.                                                 */
 
+/* A whole PNG (IEND and every CRC intact) whose image data ends before
+ * its last row: the zlib stream holds 2 rows of 4, or 0. MC_ETRUNCATED,
+ * as a file cut short in its image data (libspng's "IDAT stream too
+ * short"), not "not an image"; with 4 rows it decodes. Mutation testing,
+ * second round (codec_png.c: SPNG_EIDAT_TOO_SHORT mapped). */
+static void test_png_short_image_data(void **state)
+{
+    static const uint8_t sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+    uint8_t ihdr[13] = {0, 0, 0, 4, 0, 0, 0, 4, 8, 0, 0, 0, 0}; /* 4x4 grey 8-bit */
+    uint8_t raw[2 * 5] = {0, 1, 2, 3, 4, 0, 5, 6, 7, 8}, z[64], png[256];
+    size_t n;
+    mc_ctx *ctx = new_ctx();
+    mc_image *img = NULL;
+    (void)state;
+
+    for (size_t rows = 0; rows <= 2; rows += 2) {
+        uLongf zlen = sizeof z;
+        assert_int_equal(compress(z, &zlen, raw, rows * 5), Z_OK);
+        memcpy(png, sig, 8);
+        n = 8;
+        n += put_chunk(png + n, "IHDR", ihdr, 13);
+        n += put_chunk(png + n, "IDAT", z, (uint32_t)zlen);
+        n += put_chunk(png + n, "IEND", NULL, 0);
+        assert_int_equal(mc_image_decode(ctx, png, n, NULL, &img), MC_ETRUNCATED);
+        assert_null(img);
+    }
+
+    /* 4 rows: the same file whole decodes */
+    {
+        uint8_t all[4 * 5] = {0, 1, 2, 3, 4, 0, 5, 6, 7, 8, 0, 9, 9, 9, 9, 0, 1, 1, 1, 1};
+        uLongf zlen = sizeof z;
+        assert_int_equal(compress(z, &zlen, all, sizeof all), Z_OK);
+        n = 8;
+        n += put_chunk(png + n, "IHDR", ihdr, 13);
+        n += put_chunk(png + n, "IDAT", z, (uint32_t)zlen);
+        n += put_chunk(png + n, "IEND", NULL, 0);
+        assert_int_equal(mc_image_decode(ctx, png, n, NULL, &img), MC_OK);
+        mc_image_free(img);
+        img = NULL;
+    }
+    mc_ctx_free(ctx);
+}
+
 /* MC_ETOOBIG sets mc_ctx_last_detail() to the image's size and the cap
  * (medcrypt.h), also for a PNG one of whose sides alone is over the cap:
  * libspng's own limit, set to the cap, refused it first, and the detail
@@ -1877,6 +1920,7 @@ int main(void)
         cmocka_unit_test(test_png_palette),
         cmocka_unit_test(test_png_read_past_2_gib),
         cmocka_unit_test(test_png_errors),
+        cmocka_unit_test(test_png_short_image_data),
         cmocka_unit_test(test_png_too_big_detail),
         cmocka_unit_test(test_png_every_cut),
         cmocka_unit_test(test_png_private_chunk),

@@ -1462,8 +1462,14 @@ static void test_pnm_known_pixels(void **state)
     mc_ctx *ctx = new_ctx();
     mc_image *img;
 
-    /* ascii_4x3.ppm: every pixel is 128 128 255 */
+    mc_image_info info;
+
+    /* ascii_4x3.ppm: every pixel is 128 128 255; a PPM's extension is
+     * ppm, a PGM's pgm (mutation testing, second round: image.c's
+     * extension_of gave pgm for both) */
     img = decode_file(ctx, "pnm/ascii_4x3.ppm");
+    mc_image_get_info(img, &info);
+    assert_string_equal(info.extension, "ppm");
     for (size_t i = 0; i < 12; i++) {
         assert_int_equal(sample_at(img, 3 * i), 128);
         assert_int_equal(sample_at(img, 3 * i + 1), 128);
@@ -1472,6 +1478,8 @@ static void test_pnm_known_pixels(void **state)
     mc_image_free(img);
     /* ascii_8x8.pgm begins "109 110 110" */
     img = decode_file(ctx, "pnm/ascii_8x8.pgm");
+    mc_image_get_info(img, &info);
+    assert_string_equal(info.extension, "pgm");
     assert_int_equal(sample_at(img, 0), 109);
     assert_int_equal(sample_at(img, 1), 110);
     mc_image_free(img);

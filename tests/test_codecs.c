@@ -320,6 +320,42 @@ static void test_png_known_pixels(void **state)
     mc_ctx_free(ctx);
 }
 
+/* mc_image_new gives a zeroed image (medcrypt.h), whatever the memory it
+ * gets held before: a block freed dirty just before, of each size, is
+ * likely the one it gets. Mutation testing, second round (image.c:
+ * mc__image_alloc's memset dropped). */
+static void test_image_new_zeroed(void **state)
+{
+    static const uint32_t sides[] = {8, 40, 100, 300};
+    mc_ctx *ctx = new_ctx();
+    (void)state;
+
+    for (size_t k = 0; k < sizeof sides / sizeof sides[0]; k++) {
+        size_t len = (size_t)sides[k] * sides[k];
+        mc_image *img = NULL;
+        const uint8_t *p;
+        size_t n;
+
+        for (int round = 0; round < 4; round++) {
+            uint8_t *dirty = round % 2 == 0 ? malloc(len)
+                                            : aligned_alloc(64, (len + 63) & ~(size_t)63);
+            assert_non_null(dirty);
+            memset(dirty, 0xa5, len);
+            free(dirty);
+            assert_int_equal(mc_image_new(ctx, sides[k], sides[k], 1, 8, &img), MC_OK);
+            p = mc_image_samples_const(img, &n);
+            assert_int_equal(n, len);
+            for (size_t i = 0; i < n; i++)
+                if (p[i] != 0)
+                    fail_msg("%zux%zu: sample %zu is %u", (size_t)sides[k], (size_t)sides[k], i,
+                             p[i]);
+            mc_image_free(img);
+            img = NULL;
+        }
+    }
+    mc_ctx_free(ctx);
+}
+
 /* PNG §7.1: 16-bit samples are stored most significant byte first. The
  * cipher settings write a stored deflate stream without filtering, so the
  * inflated IDAT is the scanlines themselves: filter byte 0, then the
@@ -1921,6 +1957,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_png_files),
         cmocka_unit_test(test_png_known_pixels),
+        cmocka_unit_test(test_image_new_zeroed),
         cmocka_unit_test(test_png_encode_big_endian),
         cmocka_unit_test(test_png_generated),
         cmocka_unit_test(test_png_interlaced),

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "http.h" /* web_sanitize_name (web/api.c) */
 #include "web.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -111,6 +112,39 @@ static void test_json_escapes(void **state)
     buf_wipe(&b);
 }
 
+/* web_sanitize_name (web/api.c): the name a download gets, from an
+ * upload's file name or the "name" field. The base name after the last
+ * '/' or '\\' (browsers on Windows send the path: the directory, which
+ * may name the patient, must not travel), no leading dots (no hidden or
+ * ".." name), other bytes than [A-Za-z0-9._-] as '_', cut to size - 1
+ * bytes and never written past size; "image" when nothing is left.
+ * Mutation testing, second round. */
+static void test_sanitize_name(void **state)
+{
+    static const char *const cases[][2] = {
+        {"C:\\Users\\Dr Rao\\SHARMA_R.png", "SHARMA_R.png"},
+        {"studies/2026/ct 001.dcm", "ct_001.dcm"},
+        {"..\\..\\etc/passwd", "passwd"},
+        {"...hidden.pgm", "hidden.pgm"},
+        {"..", "image"},
+        {"dir/", "image"},
+        {"", "image"},
+        {"a\xc3\xa9" "b;c\"d.png", "a__b_c_d.png"},
+    };
+    char out[16];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        web_sanitize_name(cases[i][0], out, sizeof out);
+        assert_string_equal(out, cases[i][1]);
+    }
+    /* cut to size - 1, nothing written past size */
+    memset(out, 'Z', sizeof out);
+    web_sanitize_name("abcdefghijklmnopqrstuvwxyz", out, 8);
+    assert_string_equal(out, "abcdefg");
+    assert_int_equal(out[8], 'Z');
+}
+
 /* RFC 4648 §10, padded, and a length across the first block. */
 static void test_base64_vectors(void **state)
 {
@@ -178,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_printf),
         cmocka_unit_test(test_html_escapes),
         cmocka_unit_test(test_json_escapes),
+        cmocka_unit_test(test_sanitize_name),
         cmocka_unit_test(test_base64_vectors),
         cmocka_unit_test(test_template),
     };

@@ -1196,6 +1196,23 @@ run mc decrypt -k k.key IM000001.enc.png
 assert_same "decrypt of IM000001.enc.png writes IM000001 (the original's own name)" \
     IM000001.orig IM000001
 rm -f IM000001 IM000001.orig IM000001.enc.png
+# A cipher image named just ".enc.png" has no name left once the suffix
+# is gone: it decrypts to .enc.png.dec.pgm, as a name without the suffix
+# does (mutation testing, second round: the empty name was taken, and the
+# image written as ".pgm"). And an empty file is said to be one.
+mkdir named
+run mc encrypt -k k.key -o named/.enc.png scan.pgm
+run mc decrypt -k k.key named/.enc.png
+assert_rc 0 "decrypt of named/.enc.png exits 0"
+assert_same "decrypt of named/.enc.png writes named/.enc.png.dec.pgm" scan.pgm \
+    named/.enc.png.dec.pgm
+rm -rf named
+: >empty.pgm
+snap
+run mc encrypt -k k.key empty.pgm
+expect_fail "encrypt of an empty file" "medcrypt: empty.pgm: " "empty file (0 bytes)" 0 \
+    empty.pgm.enc.png
+rm -f empty.pgm
 
 # A cipher saved twice by a browser, "scan.pgm.enc (1).png", comes back as
 # "scan (1).pgm" (it came back as "scan.pgm.enc (1).png.dec.pgm").

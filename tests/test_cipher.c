@@ -1505,7 +1505,6 @@ static void test_png_low_bit_grey_metadata(void **state)
  * that is kept, one byte more is named. Mutation testing, second round. */
 static void test_png_dropped_chunks_limits(void **state)
 {
-    static const uint8_t sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
     uint8_t ihdr[13] = {0, 0, 0, 4, 0, 0, 0, 2, 4, 0, 0, 0, 0}; /* 4x2 grey, 4 bits */
     size_t big = ((size_t)8 << 20) - 12, n;
     uint8_t *png = malloc(big + 1 + 256);
@@ -1513,19 +1512,10 @@ static void test_png_dropped_chunks_limits(void **state)
     (void)state;
 
     assert_non_null(png);
-    memcpy(png, sig, 8);
-    n = 8;
-    n += put_chunk(png + n, "IHDR", ihdr, 13);
-    n += put_chunk(png + n, "sBIT", (const uint8_t *)"\0", 1);
-    n += put_chunk(png + n, "IDAT", (const uint8_t *)"x", 1);
-    n += put_chunk(png + n, "IEND", NULL, 0);
+    n = put_png(png, ihdr, "sBIT", (const uint8_t *)"\0", 1, (const uint8_t *)"x", 1);
     mc_png_dropped_chunks(png, n, list, sizeof list);
     assert_string_equal(list, "sBIT");
-    n = 8;
-    n += put_chunk(png + n, "IHDR", ihdr, 13);
-    n += put_chunk(png + n, "tRNS", (const uint8_t *)"\0\3\0", 3);
-    n += put_chunk(png + n, "IDAT", (const uint8_t *)"x", 1);
-    n += put_chunk(png + n, "IEND", NULL, 0);
+    n = put_png(png, ihdr, "tRNS", (const uint8_t *)"\0\3\0", 3, (const uint8_t *)"x", 1);
     mc_png_dropped_chunks(png, n, list, sizeof list);
     assert_string_equal(list, "tRNS");
 

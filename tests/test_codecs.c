@@ -660,7 +660,6 @@ static void test_png_read_past_2_gib(void **state)
  * second round (codec_png.c: SPNG_EIDAT_TOO_SHORT mapped). */
 static void test_png_short_image_data(void **state)
 {
-    static const uint8_t sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
     uint8_t ihdr[13] = {0, 0, 0, 4, 0, 0, 0, 4, 8, 0, 0, 0, 0}; /* 4x4 grey 8-bit */
     uint8_t raw[2 * 5] = {0, 1, 2, 3, 4, 0, 5, 6, 7, 8}, z[64], png[256];
     size_t n;
@@ -671,11 +670,7 @@ static void test_png_short_image_data(void **state)
     for (size_t rows = 0; rows <= 2; rows += 2) {
         uLongf zlen = sizeof z;
         assert_int_equal(compress(z, &zlen, raw, rows * 5), Z_OK);
-        memcpy(png, sig, 8);
-        n = 8;
-        n += put_chunk(png + n, "IHDR", ihdr, 13);
-        n += put_chunk(png + n, "IDAT", z, (uint32_t)zlen);
-        n += put_chunk(png + n, "IEND", NULL, 0);
+        n = put_png(png, ihdr, NULL, NULL, 0, z, (uint32_t)zlen);
         assert_int_equal(mc_image_decode(ctx, png, n, NULL, &img), MC_ETRUNCATED);
         assert_null(img);
     }
@@ -685,10 +680,7 @@ static void test_png_short_image_data(void **state)
         uint8_t all[4 * 5] = {0, 1, 2, 3, 4, 0, 5, 6, 7, 8, 0, 9, 9, 9, 9, 0, 1, 1, 1, 1};
         uLongf zlen = sizeof z;
         assert_int_equal(compress(z, &zlen, all, sizeof all), Z_OK);
-        n = 8;
-        n += put_chunk(png + n, "IHDR", ihdr, 13);
-        n += put_chunk(png + n, "IDAT", z, (uint32_t)zlen);
-        n += put_chunk(png + n, "IEND", NULL, 0);
+        n = put_png(png, ihdr, NULL, NULL, 0, z, (uint32_t)zlen);
         assert_int_equal(mc_image_decode(ctx, png, n, NULL, &img), MC_OK);
         mc_image_free(img);
         img = NULL;

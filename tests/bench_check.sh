@@ -131,8 +131,10 @@ for im in d["images"]:
     check(all(r["ms"] >= 0 and r["x_aead"] >= 0 for r in im["results"]), im["name"] + " numbers")
     check(set(im["reference"]) == {"memcpy_ms", "xchacha20poly1305_ms", "hmac_sha512_ms"},
           im["name"] + " references")
-check(all(next(r["ms"] for r in im["results"] if r["name"] == "keyed_hash")
-          != im["reference"]["hmac_sha512_ms"] for im in d["images"]),
+# A copy would equal the reference on every image; two timings of
+# 0.003 ms to 0.1 us can agree by chance on one (seen in CI).
+check(not all(next(r["ms"] for r in im["results"] if r["name"] == "keyed_hash")
+              == im["reference"]["hmac_sha512_ms"] for im in d["images"]),
       "keyed_hash is medcrypt's keyed hash, not the HMAC reference copied")
 check(d["batch"]["threads"] == 2 and d["batch"]["speedup"] > 0, "batch")
 check(d["batch"]["xchacha20poly1305_speedup"] > 0 and d["batch"]["hmac_sha512_speedup"] > 0,

@@ -133,6 +133,8 @@ static void sha512_vectors(void)
         assert_int_equal(mc__sha512_2(got, NULL, 0, NULL, 0), MC_OK);
         assert_memory_equal(got, expect, 64);
         assert_int_equal(mc__sha512(got, NULL, 1), MC_EINVAL);
+        assert_int_equal(mc__sha512_2(got, (const uint8_t *)"a", 1, NULL, 1), MC_EINVAL);
+        assert_int_equal(mc__sha512_2(got, NULL, 1, (const uint8_t *)"a", 1), MC_EINVAL);
     }
 }
 
@@ -186,6 +188,15 @@ static const struct hmac_vec hmac_vecs[] = {
      0, 0, 64,
      "e37b6a775dc87dbaa4dfa9f96e5e3ffddebd71f8867289865df5a32d20cdc944"
      "b6022cac3c4982b10d5eeb55c3e4de15134676fb6de0446065c97440fa8c6a58"},
+    /* Not in RFC 4231: keys at the block's edge. A key of exactly 128
+     * bytes is used as it is (only a longer one is hashed), one of 129 is
+     * hashed. Python: hmac.new(b'\xaa' * n, b'Hi There', hashlib.sha512). */
+    {NULL, 0xaa, 128, NULL, "Hi There", 0, 0, 64,
+     "17eb09b3d3c0f3ac497c608347e1d5b5df5e4b062bfd56c191c8499f24a3a9d1"
+     "c3dfb449d01f4c9ca316b6b8d6a6299bad883d0bffe11c88c60d7daed6feeb48"},
+    {NULL, 0xaa, 129, NULL, "Hi There", 0, 0, 64,
+     "da329f7dbde1631286451a0404a7cc75656497f5fc8ecc2ed1c384e3a8368524"
+     "3bf1792cc06c745a466f50c04c99cc5a7fbe1a67e4bbdcf922f1ee4108b3e328"},
 };
 
 /* OpenSSL's libcrypto is loaded on first use for the benchmark's

@@ -818,6 +818,12 @@ if b64_download "$R/thin.enc.png" >"$R/o"; then
 else
     not_ok "the 13 x 1 image's result page has a download link"
 fi
+# The smallest factor, 2 (192 / 96): enlarged too (a mutation of the
+# factor's bound, k < 2 to k < 3, went unseen: third mutation round).
+{ printf 'P5\n96 1\n255\n'; head -c 96 /dev/zero; } >"$R/wide96.pgm"
+req -F "image=@$R/wide96.pgm" -F "key=$KEY" "$MAIN/encrypt"
+check "a 96 x 1 image's cipher preview is enlarged twice" \
+    body_has '<img class="preview upscaled" width="192" height="2" id="cipher-preview"'
 req -F "image=@$PNG" -F "key=$KEY" "$MAIN/encrypt"
 expect 200 "the encrypt form with an existing key"
 check "no new key is shown when one was given" sh -c "! grep -q 'MCK1-' '$R/b'"
@@ -886,6 +892,15 @@ check "and offers turned.jpg.png" body_has 'download="turned.jpg.png"'
 req -F "image=@$PNG" -F "key=$KEY" -F "aadhaar=1111" -F "dob=$DOB" "$MAIN/encrypt"
 expect 200 "the encrypt form with a key and identifiers: the key is used"
 check "the page says the identifiers were not used" body_has 'id="ids-ignored"'
+# One identifier alone beside the key is said to be unused too; and a form
+# sent back for another problem says why the typed key is gone (both
+# unseen by the suite in the third mutation round).
+req -F "image=@$R/thin.pgm" -F "key=$KEY" -F "dob=$DOB" "$MAIN/encrypt"
+expect 200 "the encrypt form with a key and a date of birth only: the key is used"
+check "the page says the date of birth was not used" body_has 'id="ids-ignored"'
+req -F "key=$KEY" "$MAIN/encrypt"
+expect 400 "the encrypt form with a key and no image: 400"
+check "the form says why the typed key is not there any more" body_has 'id="cleared"'
 req -F "image=@$PGM" -F "aadhaar=2345 6789 0125" -F "dob=$DOB" "$MAIN/encrypt"
 expect 400 "the encrypt form with a wrong Aadhaar check digit: 400"
 check "the form says why" body_has "Aadhaar number fails its check digit."

@@ -934,6 +934,12 @@ check "the summary lists all three, each linked to its field" \
            grep -q 'href=\"#aadhaar\"' '$R/b' && grep -q 'href=\"#dob\"' '$R/b'"
 check "the Aadhaar problem is said beside its field" \
     body_has '<p class="field-error" id="aadhaar-error" aria-live="polite">Aadhaar number must be 12 digits'
+# No key at all: asked for, beside the key field (a mutation that let the
+# page decrypt with no key given went unseen: third mutation round).
+req -F "cipher=@$R/page.enc.png" "$MAIN/decrypt"
+expect 400 "the decrypt form without a key: 400"
+check "the decrypt form asks for the key" \
+    body_has '<li><a href="#key">Enter the key, or choose the key file.</a></li>'
 req -F "cipher=@$R/page.enc.png" -F "key=$KEY2" "$MAIN/decrypt"
 expect 422 "the decrypt form with a wrong key: 422"
 check "the decrypt form says wrong key" body_has "Wrong key."

@@ -851,6 +851,26 @@ EOF
             else
                 not_ok "filesystem '$fs': $fs_why"
             fi
+            # The same in a batch, whose outputs a thread of their own
+            # puts in place (cli/batch.c): its failures count too (a
+            # mutant that dropped them went unseen: third mutation round).
+            rm -rf "$W/fs" && mkdir "$W/fs"
+            for i in 1 2; do cp "$TESTDATA/pnm/ct_512_8bit.pgm" "$W/fs/s$i.pgm"; done
+            fs_run $fs "$MC" encrypt -k "$R/k.key" -j 2 s1.pgm s2.pgm
+            fs_why=
+            [ "$RC" -eq 1 ] || fs_why="exit $RC"
+            for i in 1 2; do
+                grep -q "^medcrypt: s$i.pgm: output s$i.pgm.enc.png: already exists (use --force to overwrite)\$" "$R/err" ||
+                    fs_why="$fs_why${fs_why:+; }s$i not said: $(err_text)"
+                [ "$(cat "$W/fs/s$i.pgm.enc.png" 2>/dev/null)" = theirs ] ||
+                    fs_why="$fs_why${fs_why:+; }the other s$i.pgm.enc.png was replaced"
+            done
+            [ "$(tmp_count "$W/fs")" -eq 0 ] || fs_why="$fs_why${fs_why:+; }temporary file left"
+            if [ -z "$fs_why" ]; then
+                ok "filesystem '$fs': in a batch of 2 (-j 2), outputs that appear stay theirs: exit 1, each said, no temporary file"
+            else
+                not_ok "filesystem '$fs', batch of 2: $fs_why"
+            fi
         done
         rm -rf "$W/fs"
     else

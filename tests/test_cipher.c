@@ -1654,6 +1654,25 @@ static void test_png_metadata_bad_record(void **state)
     mc_image_free(plain);
 }
 
+/* A 4 x 3 image carrying these side data bytes, encrypted, then
+ * decrypted: what decryption says, and the image it gives. */
+static mc_err side_round_trip(const mc_key *key, const char *bytes, size_t len, mc_image **back)
+{
+    mc_image *plain = make_image(4, 3, 1, 8, 7);
+    uint8_t *cipher = NULL;
+    size_t clen;
+    mc_err e;
+
+    assert_non_null(plain->side = malloc(len));
+    memcpy(plain->side, bytes, len);
+    plain->side_len = len;
+    assert_int_equal(mc_encrypt_image(ctx, key, plain, &cipher, &clen), MC_OK);
+    e = mc_decrypt_image(ctx, key, cipher, clen, back);
+    mc_free(cipher);
+    mc_image_free(plain);
+    return e;
+}
+
 /* Side data that is authentic (its tag holds: written by a key holder)
  * but is not a sequence of whole records is refused as damaged
  * (MC_ETAMPERED), as mc__decrypt_inplace says: cut inside a record's
@@ -1672,43 +1691,24 @@ static void test_side_data_malformed(void **state)
         {"\0\1\0\0\0\2ab\0", 9},
         {"\0\1\0\0\0\2ab\0\1\0\0\0\1", 14},
     };
+    static const char whole[] = "\0\1\0\0\0\2ab\0\1\0\0\0\0";
+    mc_image *back = NULL;
     mc_key key;
     (void)state;
     test_key(&key, 0);
 
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        mc_image *plain = make_image(4, 3, 1, 8, 7), *back = NULL;
-        uint8_t *cipher = NULL;
-        size_t clen;
-
         assert_false(mc__side_valid((const uint8_t *)cases[i].bytes, cases[i].len));
-        assert_non_null(plain->side = malloc(cases[i].len));
-        memcpy(plain->side, cases[i].bytes, cases[i].len);
-        plain->side_len = cases[i].len;
-        assert_int_equal(mc_encrypt_image(ctx, &key, plain, &cipher, &clen), MC_OK);
-        assert_int_equal(mc_decrypt_image(ctx, &key, cipher, clen, &back), MC_ETAMPERED);
+        assert_int_equal(side_round_trip(&key, cases[i].bytes, cases[i].len, &back),
+                         MC_ETAMPERED);
         assert_null(back);
-        mc_free(cipher);
-        mc_image_free(plain);
     }
     /* and the same records whole are taken */
-    {
-        mc_image *plain = make_image(4, 3, 1, 8, 7), *back = NULL;
-        uint8_t *cipher = NULL;
-        size_t clen;
-
-        assert_true(mc__side_valid((const uint8_t *)"\0\1\0\0\0\2ab\0\1\0\0\0\0", 14));
-        assert_non_null(plain->side = malloc(14));
-        memcpy(plain->side, "\0\1\0\0\0\2ab\0\1\0\0\0\0", 14);
-        plain->side_len = 14;
-        assert_int_equal(mc_encrypt_image(ctx, &key, plain, &cipher, &clen), MC_OK);
-        assert_int_equal(mc_decrypt_image(ctx, &key, cipher, clen, &back), MC_OK);
-        assert_int_equal(back->side_len, 14);
-        assert_memory_equal(back->side, plain->side, 14);
-        mc_image_free(back);
-        mc_free(cipher);
-        mc_image_free(plain);
-    }
+    assert_true(mc__side_valid((const uint8_t *)whole, 14));
+    assert_int_equal(side_round_trip(&key, whole, 14, &back), MC_OK);
+    assert_int_equal(back->side_len, 14);
+    assert_memory_equal(back->side, whole, 14);
+    mc_image_free(back);
 }
 
 /* A plain PNG is not a cipher image; garbage is not either. */

@@ -567,7 +567,7 @@ done
 
 # Each verb's --help: every option of its Options list (but --help) is in
 # its Usage lines, by its long or its short name; no line is wider than 80
-# columns.
+# columns; each option stands apart from its description.
 for v in keygen encrypt decrypt info preview compare analyze bench serve; do
     run mc "$v" --help
     missing=$(awk '
@@ -594,6 +594,22 @@ for v in keygen encrypt decrypt info preview compare analyze bench serve; do
         ok "'medcrypt $v --help': no line wider than 80 columns"
     else
         not_ok "'medcrypt $v --help': $wide lines wider than 80 columns"
+    fi
+    # Two spaces at least between an option and its description, or the
+    # description on the next line: one space reads as part of the option
+    # ("--report OUT.html also write ...").
+    cramped=$(awk '
+        /^Options:/ { opts = 1; next }
+        opts && (/^    -/ || /^        -/) {
+            line = $0; sub(/^ +/, "", line)
+            if (line !~ /^(-[A-Za-z], )?--?[a-z-]+( [A-Z][^ ]*)?(  |$)/) n++
+        }
+        opts && /^$/ { opts = 0 }
+        END { print n + 0 }' "$R/out")
+    if [ "$cramped" -eq 0 ]; then
+        ok "'medcrypt $v --help': each option two spaces from its description"
+    else
+        not_ok "'medcrypt $v --help': $cramped options one space from their description"
     fi
     # The parser refuses a --max-pixels over 4G: each help says so.
     case $v in encrypt | decrypt | info | preview | compare | analyze)

@@ -133,8 +133,8 @@ mc_err mc_image_decode(mc_ctx *ctx, const uint8_t *buf, size_t len, const char *
                        mc_image **out)
 {
     mc_image *img = NULL;
-    mc_err err, first_err = MC_EFORMAT; /* includes len == 0 */
-    char first_detail[256] = "";
+    mc_err err, refusal = MC_EFORMAT; /* includes len == 0 */
+    char detail[256] = "";
     bool tried = false;
 
     if (ctx == NULL || out == NULL || (buf == NULL && len > 0))
@@ -147,16 +147,17 @@ mc_err mc_image_decode(mc_ctx *ctx, const uint8_t *buf, size_t len, const char *
         /* Signatures can overlap: "DICM" at offset 128 may lie inside a
          * valid BMP, PNG or PGM (found by fuzz_bmp, regression
          * fuzz/regressions/fuzz_bmp/bmp-with-DICM-at-128). Try the next
-         * codec whose signature matches; report the first failure. But
-         * a file that declares itself (a DICOM File Meta group after
-         * "DICM") is that format: its refusal stands, whatever image
-         * its preamble holds. */
+         * codec whose signature matches. But a file that declares itself
+         * (a DICOM File Meta group after "DICM") is that format: its
+         * refusal stands, whatever image its preamble holds. If none
+         * succeeds, the last refusal is reported: the other signatures
+         * are at offset 0, the file's own first bytes, and a cut PGM
+         * with "DICM" in its pixels is told it is cut, not that it lacks
+         * a Transfer Syntax UID. */
         if ((err = c->decode(ctx, buf, len, &img)) != MC_OK) {
-            if (!tried) {
-                first_err = err;
-                snprintf(first_detail, sizeof first_detail, "%s", mc_ctx_last_detail(ctx));
-                tried = true;
-            }
+            refusal = err;
+            snprintf(detail, sizeof detail, "%s", mc_ctx_last_detail(ctx));
+            tried = true;
             if (c->declared != NULL && c->declared(buf, len))
                 break;
             continue;
@@ -181,8 +182,8 @@ mc_err mc_image_decode(mc_ctx *ctx, const uint8_t *buf, size_t len, const char *
                             "it (DICOM PS3.10 7.1)");
         return MC_EFORMAT;
     }
-    mc__ctx_detail(ctx, "%s", first_detail);
-    return first_err;
+    mc__ctx_detail(ctx, "%s", detail);
+    return refusal;
 }
 
 mc_err mc_image_decode_owned(mc_ctx *ctx, uint8_t *buf, size_t len, const char *name,

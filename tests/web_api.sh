@@ -229,6 +229,19 @@ check "two Host headers: 400 with the reason and the security headers" sh -c "
     grep -qi '^content-security-policy:' '$R/two_hosts' &&
     grep -qi '^cache-control: no-store' '$R/two_hosts'"
 
+# RFC 9112 §3.2.2: a server MUST accept the absolute-form of the request
+# target ("GET http://host/path"); it was answered 404.
+req --request-target "http://a.example/api/v1/openapi.json" "$MAIN/"
+expect 200 "absolute-form request target (http://host/path): 200"
+check "absolute-form: the path's own answer (the OpenAPI document)" body_has '"openapi"'
+req --request-target "HTTP://a.example:8080" "$MAIN/"
+expect 200 "absolute-form, scheme in capitals, no path (the home page): 200"
+check "absolute-form with no path is /, the home page" body_has 'href="/encrypt"'
+req -X POST --request-target "https://a.example/healthz" "$MAIN/"
+expect 405 "absolute-form POST /healthz: 405 as in origin-form"
+req --request-target "ftp://a.example/" "$MAIN/"
+expect 404 "another scheme's absolute form is not a path: 404"
+
 # --- pages -----------------------------------------------------------
 req "$MAIN/"
 expect 200 "GET / (home)"

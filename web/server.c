@@ -469,6 +469,25 @@ static void copy_path(char *out, size_t size, const char *url)
     out[i] = '\0';
 }
 
+/* The path of a request target: "http://host:port/path" (absolute-form)
+ * gives "/path". RFC 9112 §3.2.2: "A server MUST accept the absolute-form
+ * in requests even though most HTTP/1.1 clients will only send the
+ * absolute-form to a proxy"; libmicrohttpd passes it on as it came (it
+ * was answered 404). The scheme is case-insensitive (RFC 3986 §3.1), an
+ * empty path is "/" (RFC 9110 §4.2.3). */
+static const char *origin_path(const char *url)
+{
+    size_t scheme = strncasecmp(url, "http://", 7) == 0    ? 7
+                    : strncasecmp(url, "https://", 8) == 0 ? 8
+                                                           : 0;
+    const char *slash;
+
+    if (scheme == 0)
+        return url;
+    slash = strchr(url + scheme, '/');
+    return slash != NULL ? slash : "/";
+}
+
 /* Marks the start (headers complete) or the end of a request. */
 static void watch_mark(struct MHD_Connection *conn, bool in_request)
 {
@@ -777,7 +796,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->cfg = cfg;
         clock_gettime(CLOCK_MONOTONIC, &r->start);
         copy_path(r->method, sizeof r->method, method);
-        copy_path(r->path, sizeof r->path, url);
+        copy_path(r->path, sizeof r->path, origin_path(url));
         /* RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request)
          * status code to any HTTP/1.1 request message that lacks a Host
          * header field". Answered here, with this server's headers

@@ -242,6 +242,23 @@ expect 405 "absolute-form POST /healthz: 405 as in origin-form"
 req --request-target "ftp://a.example/" "$MAIN/"
 expect 404 "another scheme's absolute form is not a path: 404"
 
+# libmicrohttpd decodes chunked alone; a body under another coding was
+# read to the connection's end, answered only after --timeout. Now at once
+# (the raw client gives up after 10 s), with the reason.
+printf 'POST /api/v1/keygen HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nConnection: keep-alive\r\n\r\nabc' |
+    raw_http "$MAIN" >"$R/o" 2>&1
+check "Transfer-Encoding: gzip: 400 at once, the reason, the connection closed" sh -c "
+    head -n 1 '$R/o' | grep -q '^HTTP/1.1 400 ' &&
+    grep -q 'the last transfer coding of a request body must be chunked (RFC 9112, 6.3)' '$R/o' &&
+    grep -qi '^connection: close' '$R/o'"
+printf 'POST /encrypt HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n' |
+    raw_http "$MAIN" >"$R/o" 2>&1
+check "Transfer-Encoding: gzip, chunked on a page: 501, the reason, the security headers" sh -c "
+    head -n 1 '$R/o' | grep -q '^HTTP/1.1 501 ' &&
+    grep -q '<h1>Not implemented</h1>' '$R/o' &&
+    grep -q 'Transfer coding not implemented' '$R/o' &&
+    grep -qi '^content-security-policy:' '$R/o'"
+
 # --- pages -----------------------------------------------------------
 req "$MAIN/"
 expect 200 "GET / (home)"
@@ -610,7 +627,7 @@ check "two Host headers on /healthz: a JSON 400" sh -c "
 # Every status above that a client of the GET operations can get is in
 # the OpenAPI document for that operation, with its content type, and the
 # 405's Allow header is declared (found in review: none was).
-check "the OpenAPI document lists the GET operations' 400 and 405" python3 -c '
+check "the OpenAPI document lists the GET operations' 400 and 405, every operation's 400 and 501 for a Transfer-Encoding" python3 -c '
 import json, socket, sys, urllib.parse, urllib.request
 base = sys.argv[1]
 u = urllib.parse.urlsplit(base)
@@ -642,6 +659,18 @@ for path in ("/healthz", "/api/v1/openapi.json"):
         assert hd["content-type"] in resp["content"], (path, st, hd["content-type"])
         if st == 405:
             assert "Allow" in resp["headers"] and "allow" in hd, path
+# A Transfer-Encoding but chunked alone, on every operation: 400 where
+# chunked is not last (RFC 9112, 6.3), 501 where another coding comes
+# before it (6.1); both in the document.
+for path, ops in doc["paths"].items():
+    for method in ops:
+        for te, want in ((b"gzip", 400), (b"gzip, chunked", 501)):
+            st, hd = answer(b"%s %s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: %s\r\n"
+                            b"Connection: close\r\n\r\n0\r\n\r\n"
+                            % (method.upper().encode(), path.encode(), te))
+            assert st == want, (path, te, st)
+            resp = deref(ops[method]["responses"][str(st)])
+            assert hd["content-type"] in resp["content"], (path, st, hd["content-type"])
 ' "$MAIN"
 req -X DELETE "$MAIN/decrypt"
 expect 405 "DELETE /decrypt: 405"
@@ -1230,8 +1259,9 @@ if [ -z "$leaked" ]; then
 else
     not_ok "the access log holds secrets:$leaked"
 fi
+# (a path, or the target as it came where it is none: "ftp://..." above)
 check "the access log has one line per request: method path status bytes ms" \
-    sh -c "grep -v '^medcrypt: ' '$R/main.log' | grep -v -q -E '^[A-Z#]+ /[^ ]* ([0-9]{3}|-) [0-9]+ [0-9]+\$' && exit 1; grep -q -E '^POST /api/v1/decrypt 422 [0-9]+ [0-9]+\$' '$R/main.log'"
+    sh -c "grep -v '^medcrypt: ' '$R/main.log' | grep -v -q -E '^[A-Z#]+ (/|[a-z]+://)[^ ]* ([0-9]{3}|-) [0-9]+ [0-9]+\$' && exit 1; grep -q -E '^POST /api/v1/decrypt 422 [0-9]+ [0-9]+\$' '$R/main.log'"
 check "the server's stderr has no sanitizer report" \
     sh -c "! grep -q -E 'AddressSanitizer|LeakSanitizer|runtime error:' '$R/all.log'"
 check "the log shows paths without query strings" sh -c "grep -q -E '^GET /encrypt 200 ' '$R/main.log' && ! grep -q '?' '$R/main.log'"

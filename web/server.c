@@ -362,6 +362,7 @@ void reply_error(struct req *r, int status, const char *message)
     case 405: title = "Method not allowed"; break;
     case 413: title = "Upload too large"; break;
     case 415: title = "Unsupported"; break;
+    case 501: title = "Not implemented"; break;
     default: title = status >= 500 ? "Server error" : "Bad request"; break;
     }
     /* As the forms say theirs: a capital and a full stop. */
@@ -775,6 +776,27 @@ static unsigned fields_named(struct MHD_Connection *conn, const char *a, const c
     return f.n;
 }
 
+/* 0 where the request's Transfer-Encoding (if any) is what libmicrohttpd
+ * decodes, "chunked" alone; else the status to answer: 400 where chunked
+ * is not the last coding (the body's length is unknown), 501 where it is
+ * and another comes before it ("gzip, chunked"). */
+static unsigned transfer_coding_problem(struct MHD_Connection *conn)
+{
+    const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    const char *last;
+    size_t n;
+
+    if (te == NULL || strcasecmp(te, "chunked") == 0)
+        return 0;
+    last = strrchr(te, ',') != NULL ? strrchr(te, ',') + 1 : te;
+    last += strspn(last, " \t");
+    n = strcspn(last, " \t;");
+    return n == 7 && strncasecmp(last, "chunked", 7) == 0 && last[n + strspn(last + n, " \t")] == '\0'
+               ? 501
+               : 400;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -786,6 +808,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
     if (r == NULL) {
         const char *cl;
+        unsigned te;
 
         if ((r = calloc(1, sizeof *r)) == NULL)
             return MHD_NO;
@@ -821,6 +844,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                          MHD_HTTP_HEADER_TRANSFER_ENCODING) > 1) {
             reply_error(r, 400, "a request needs one Content-Length, or Transfer-Encoding "
                                 "alone (RFC 9112, 6.3)");
+            return queue(r);
+        }
+        /* libmicrohttpd 0.9.75 decodes "chunked" alone; a body under any
+         * other coding it reads to the connection's end, and the request
+         * waited --timeout for nothing. RFC 9112, 6.3: chunked not last,
+         * "the server MUST respond with the 400 (Bad Request) status
+         * code and then close the connection"; 6.1: a coding not
+         * understood, 501 (Not Implemented). */
+        if ((te = transfer_coding_problem(conn)) != 0) {
+            reply_error(r, te, te == 400 ? "the last transfer coding of a request body must be "
+                                           "chunked (RFC 9112, 6.3)"
+                                         : "transfer coding not implemented: send the body "
+                                           "with Content-Length or chunked alone");
             return queue(r);
         }
         if ((r->route = route_find(r)) == NULL)

@@ -592,7 +592,7 @@ int mc_bench_run(const struct bench_opts *o, FILE *out)
     if (o->json) {
         fprintf(out,
                 "],\"batch\":{\"width\":%u,\"height\":%u,\"bits\":16,\"images\":%d,"
-                "\"threads\":%d,\"one_thread_s\":%.4f,\"n_threads_s\":%.4f,",
+                "\"threads\":%d,\"one_thread_s\":%.6f,\"n_threads_s\":%.6f,",
                 side, side, 4 * threads, threads, t[BATCH_ENCRYPT][0], t[BATCH_ENCRYPT][1]);
         mc_bench_json_num(out, "speedup", 3,
                           mc_bench_ratio(t[BATCH_ENCRYPT][0], t[BATCH_ENCRYPT][1]));
@@ -605,10 +605,10 @@ int mc_bench_run(const struct bench_opts *o, FILE *out)
         fprintf(out, "},\"peak_rss_kib\":%ld}\n", ru.ru_maxrss);
     } else {
         char x[3][32];
-        fprintf(out, "\nbatch of %d %ux%u 16-bit images: 1 thread %.3f s, %d thread%s %.3f s, "
+        fprintf(out, "\nbatch of %d %ux%u 16-bit images: 1 thread %.2f ms, %d thread%s %.2f ms, "
                      "speed-up %s\n",
-                4 * threads, side, side, t[BATCH_ENCRYPT][0], threads, threads == 1 ? "" : "s",
-                t[BATCH_ENCRYPT][1],
+                4 * threads, side, side, t[BATCH_ENCRYPT][0] * 1e3, threads,
+                threads == 1 ? "" : "s", t[BATCH_ENCRYPT][1] * 1e3,
                 text_x(x[0], mc_bench_ratio(t[BATCH_ENCRYPT][0], t[BATCH_ENCRYPT][1])));
         fprintf(out, "  the machine on the same images, same threads: XChaCha20-Poly1305 "
                      "speed-up %s, HMAC-SHA-512 %s\n",

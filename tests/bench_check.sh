@@ -129,6 +129,13 @@ for im in d["images"]:
     names = {r["name"] for r in im["results"]}
     check(names == want, im["name"] + " has every step")
     check(all(r["ms"] >= 0 and r["x_aead"] >= 0 for r in im["results"]), im["name"] + " numbers")
+    # Key processing does not grow with the image: its MB/s would be the
+    # image's size over a constant (704,215 MB/s for 8 MiB), so none.
+    # (A step of the tiny images may take 0 ms, an increment of medians:
+    # no MB/s either.)
+    check(all(r["mb_per_s"] is None if r["name"] == "key_processing"
+              else r["mb_per_s"] is not None or r["ms"] == 0 for r in im["results"]),
+          im["name"] + ": MB/s of every step that took time but key_processing")
     check(set(im["reference"]) == {"memcpy_ms", "xchacha20poly1305_ms", "hmac_sha512_ms"},
           im["name"] + " references")
 # A copy would equal the reference on every image; two timings of

@@ -177,6 +177,45 @@ static void test_perm_is_permutation(void **state)
     free(seen);
 }
 
+/* The v1 stages leave every byte past the buffer they are given as it
+ * was, and undo: lengths whose block count is a multiple of the 8 blocks
+ * done at once, the last of them short (a 1-byte Hénon tail in the third),
+ * so that the short block must not be done as a full one. Mutation
+ * testing, fourth round (stage_perm.c, stage_henon.c, stage_xor.c: the
+ * 8-block path taken for the short last block). */
+static void test_stages_stay_in_buffer(void **state)
+{
+    static const size_t lens[] = {8 * 4096 - 24, 16 * 4096 - 48, 8 * 4096 - 7};
+    const size_t guard = 16 * 4096;
+    uint8_t sm[64];
+    (void)state;
+    for (int i = 0; i < 64; i++)
+        sm[i] = (uint8_t)(i * 29 + 3);
+    for (size_t t = 0; t < sizeof lens / sizeof lens[0]; t++)
+        for (unsigned bps = 1; bps <= 2; bps++) {
+            size_t n = lens[t] / bps, whole = n * bps;
+            uint8_t *a = malloc(whole + guard), *b = malloc(whole + guard);
+            assert_non_null(a);
+            assert_non_null(b);
+            for (size_t i = 0; i < whole + guard; i++)
+                a[i] = (uint8_t)(i * 131 + 7);
+            memcpy(b, a, whole + guard);
+            assert_int_equal(mc__perm_forward(b, n, bps, sm, 1), MC_OK);
+            assert_memory_equal(b + whole, a + whole, guard);
+            mc__henon_forward(b, whole, bps, sm, 1);
+            assert_memory_equal(b + whole, a + whole, guard);
+            mc__logistic_xor(b, whole, sm, 1);
+            assert_memory_equal(b + whole, a + whole, guard);
+            assert_memory_not_equal(a, b, whole);
+            mc__logistic_xor(b, whole, sm, 1);
+            mc__henon_inverse(b, whole, bps, sm, 1);
+            assert_int_equal(mc__perm_inverse(b, n, bps, sm, 1), MC_OK);
+            assert_memory_equal(a, b, whole + guard);
+            free(a);
+            free(b);
+        }
+}
+
 /* Format v2: every stage count undoes, the portable kernel (and
  * libsodium's ChaCha20) gives the AVX2 kernel's (and OpenSSL's) bytes,
  * and the scrambling only moves samples; for sample counts around every
@@ -412,6 +451,28 @@ static void test_threads_same_bytes(void **state)
                                        (uint8_t)sizes[s][3], 11);
             assert_int_equal(mc__encrypt_inplace(&key, img, nonce, MC_STAGES_ALL, &h, t), MC_OK);
             assert_memory_equal(h.tag, href.tag, MC_TAG_BYTES);
+            assert_memory_equal(img->samples, ref->samples, ref->samples_len);
+            assert_int_equal(mc__decrypt_inplace(&key, img, &h, 9 - t), MC_OK);
+            assert_memory_equal(img->samples, plain->samples, plain->samples_len);
+            mc_image_free(img);
+        }
+        mc_image_free(ref);
+        mc_image_free(plain);
+    }
+    /* Format v1 (read, no longer written) on threads too: 200 blocks of
+     * its permutation, 4 tiles of the block transpose, so that the
+     * transpose is split between threads as its other passes are.
+     * Mutation testing, fourth round (stage_perm.c: a tile range one
+     * block short). */
+    {
+        mc_image *ref = make_image(1024, 800, 1, 8, 11), *plain = make_image(1024, 800, 1, 8, 11);
+        mc__header href, h;
+        assert_int_equal(mc__encrypt_inplace_v(&key, ref, nonce, 1, MC_STAGES_ALL, &href, 1),
+                         MC_OK);
+        for (unsigned t = 2; t <= 8; t += 3) {
+            mc_image *img = make_image(1024, 800, 1, 8, 11);
+            assert_int_equal(mc__encrypt_inplace_v(&key, img, nonce, 1, MC_STAGES_ALL, &h, t),
+                             MC_OK);
             assert_memory_equal(img->samples, ref->samples, ref->samples_len);
             assert_int_equal(mc__decrypt_inplace(&key, img, &h, 9 - t), MC_OK);
             assert_memory_equal(img->samples, plain->samples, plain->samples_len);
@@ -1980,6 +2041,7 @@ int main(void)
         cmocka_unit_test(test_golden_vectors),
         cmocka_unit_test(test_stage_inverses),
         cmocka_unit_test(test_perm_is_permutation),
+        cmocka_unit_test(test_stages_stay_in_buffer),
         cmocka_unit_test(test_v2_stages),
         cmocka_unit_test(test_v2_scrambling_spreads),
         cmocka_unit_test(test_henon_orbits_bounded),

@@ -2013,6 +2013,27 @@ static void test_no_plain_left_on_stack(void **state)
             free(png);
         }
     mc_ctx_free(one);
+    /* On two threads, the caller takes ranges too (src/parallel.c,
+     * work()), and its frames are cleared as the serial run's are:
+     * 1280x1280 is 4 groups of the v2 pass. Mutation testing, fourth
+     * round (parallel.c: work() without its stack_clear). */
+    {
+        mc_image *img = make_image(1280, 1280, 1, 8, 1);
+        mc__header hdr;
+        memset(img->samples, 0xa7, img->samples_len);
+        stack_clear();
+        assert_int_equal(mc__encrypt_inplace(&key, img, nonce, MC_STAGES_ALL, &hdr, 2), MC_OK);
+        if (stack_runs_of(0xa7) != 0)
+            fail_msg("two threads, encrypt: %zu bytes of plain samples left on the stack",
+                     stack_runs_of(0xa7));
+        stack_clear();
+        assert_int_equal(mc__decrypt_inplace(&key, img, &hdr, 2), MC_OK);
+        if (stack_runs_of(0xa7) != 0)
+            fail_msg("two threads, decrypt: %zu bytes of plain samples left on the stack",
+                     stack_runs_of(0xa7));
+        assert_int_equal(img->samples[0], 0xa7);
+        mc_image_free(img);
+    }
 }
 
 /* The v2 pass's group copy (plain samples, forward) is wiped before its

@@ -39,7 +39,11 @@ static const struct golden GOLDEN_V1[] = {
 };
 
 /* Format v2: also a block exactly (4096 samples), two groups of blocks
- * exactly (130 blocks), and two groups with a short last block. */
+ * exactly (130 blocks), and two groups with a short last block. The last
+ * two (in every version): a full block and a short one of 2 samples
+ * (1366x3), of 1 sample (241x17), where a Fisher–Yates of 2 samples, a
+ * 1-byte Hénon tail (v1) and a logistic keystream of 1 or 2 bytes (v2)
+ * are done or not (mutation testing, fourth round). */
 static const struct golden GOLDEN_V2[] = {
 #include "golden_v2.inc"
 };

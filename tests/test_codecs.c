@@ -1016,6 +1016,46 @@ static void test_free_huge_reuse(void **state)
 /* Small blocks (16 KiB up to the line) are kept too, for
  * small requests only: a huge request never gets one, a small request
  * never gets a huge block, and blocks under 16 KiB go back to the heap. */
+/* A request too large to round up to 2 MiB gets NULL, not a block of the
+ * wrapped size. Mutation testing, fourth round (mem.c: the overflow
+ * check of mc__alloc_huge loosened). */
+static void test_alloc_huge_too_large(void **state)
+{
+    (void)state;
+    mc__huge_cache_drop();
+    assert_null(mc__alloc_huge(SIZE_MAX));
+    assert_null(mc__alloc_huge(SIZE_MAX - (1u << 20))); /* rounded up, it would wrap */
+    mc__huge_cache_drop();
+}
+
+/* The kept blocks: the smallest that holds a request is handed out, and
+ * they hold 32 MiB at most (five of 6 MiB and a little; the sixth goes
+ * back). Mutation testing, fourth round (mem.c: the largest taken; the
+ * bound not kept). */
+static void test_kept_blocks_choice_bound(void **state)
+{
+    uint8_t *big, *mid, *p[6];
+
+    (void)state;
+    mc__huge_cache_drop();
+    assert_non_null(big = mc__alloc_huge(8u << 20));
+    assert_non_null(mid = mc__alloc_huge(3u << 20));
+    mc__free_huge(big);
+    mc__free_huge(mid);
+    assert_int_equal(mc__huge_cache_count(false), 2);
+    assert_ptr_equal(mc__alloc_huge(1u << 20), mid);
+    assert_ptr_equal(mc__alloc_huge(1u << 20), big);
+    mc__free_huge(mid);
+    mc__free_huge(big);
+    mc__huge_cache_drop();
+    for (int i = 0; i < 6; i++)
+        assert_non_null(p[i] = mc__alloc_huge(6u << 20));
+    for (int i = 0; i < 6; i++)
+        mc__free_huge(p[i]);
+    assert_int_equal(mc__huge_cache_count(false), 5);
+    mc__huge_cache_drop();
+}
+
 /* A file decoded where it lies (a binary PGM here; DICOM the same, both
  * through mc__image_adopt) gives its whole block back when the image is
  * freed: the next file of a batch, as large, is read into the same block.
@@ -1974,6 +2014,8 @@ int main(void)
         cmocka_unit_test_prestate(test_free_small_reuse, &line_dear),
         cmocka_unit_test_prestate(test_free_small_reuse, &line_cheap),
         cmocka_unit_test(test_adopted_block_reused),
+        cmocka_unit_test(test_alloc_huge_too_large),
+        cmocka_unit_test(test_kept_blocks_choice_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1056,6 +1056,51 @@ static void test_kept_blocks_choice_bound(void **state)
     mc__huge_cache_drop();
 }
 
+/* mc__buf (src/mem.c): the blocks it leaves, when it grows and when it is
+ * wiped, are wiped before they are kept, and the next requests of their
+ * sizes get them, all zeros; growing past SIZE_MAX fails and leaves the
+ * buffer as it was. Mutation testing, fourth round (mem.c:
+ * mc__buf_reserve's and mc__buf_wipe's wipes skipped; the doubling's
+ * overflow check loosened). */
+static void test_buf_blocks_wiped(void **state)
+{
+    static const size_t kept[] = {16u << 10, 32u << 10, 64u << 10};
+    uint8_t data[4096];
+    mc__buf b = {0};
+
+    (void)state;
+    mc__huge_min_set(MC__HUGE_MIN_CHEAP); /* blocks under 1 MiB: small ones */
+    mc__huge_cache_drop();
+    memset(data, 0xa7, sizeof data);
+    for (int i = 0; i < 10; i++) /* 40 KiB: blocks of 16, 32, then 64 KiB */
+        assert_int_equal(mc__buf_write(&b, data, sizeof data), 0);
+    assert_int_equal(b.cap, 64u << 10);
+    assert_int_equal(b.len, 40u << 10);
+    assert_int_equal(b.p[(40u << 10) - 1], 0xa7);
+    mc__buf_wipe(&b);
+    assert_null(b.p);
+    assert_int_equal(b.len + b.cap, 0);
+    assert_int_equal(mc__huge_cache_count(true), 3);
+    for (size_t k = 0; k < sizeof kept / sizeof kept[0]; k++) {
+        uint8_t *p = mc__alloc_huge(kept[k]);
+        assert_non_null(p);
+        for (size_t i = 0; i < kept[k]; i++)
+            if (p[i] != 0)
+                fail_msg("byte %zu of a kept %zu-byte block is %#x, not wiped", i, kept[k], p[i]);
+        mc__free_huge(p);
+    }
+    mc__huge_cache_drop();
+    assert_int_equal(mc__buf_write(&b, data, 1), 0);
+    assert_false(mc__buf_reserve(&b, SIZE_MAX - 1));
+    assert_true(b.nomem);
+    assert_int_equal(b.cap, 256);
+    assert_int_equal(b.len, 1);
+    assert_int_equal(b.p[0], 0xa7);
+    mc__buf_wipe(&b);
+    mc__huge_cache_drop();
+    mc__huge_min_set(0);
+}
+
 /* A file decoded where it lies (a binary PGM here; DICOM the same, both
  * through mc__image_adopt) gives its whole block back when the image is
  * freed: the next file of a batch, as large, is read into the same block.
@@ -2016,6 +2061,7 @@ int main(void)
         cmocka_unit_test(test_adopted_block_reused),
         cmocka_unit_test(test_alloc_huge_too_large),
         cmocka_unit_test(test_kept_blocks_choice_bound),
+        cmocka_unit_test(test_buf_blocks_wiped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1013,9 +1013,6 @@ static void test_free_huge_reuse(void **state)
     mc__huge_cache_drop();
 }
 
-/* Small blocks (16 KiB up to the line) are kept too, for
- * small requests only: a huge request never gets one, a small request
- * never gets a huge block, and blocks under 16 KiB go back to the heap. */
 /* A request too large to round up to 2 MiB gets NULL, not a block of the
  * wrapped size. Mutation testing, fourth round (mem.c: the overflow
  * check of mc__alloc_huge loosened). */
@@ -1134,6 +1131,9 @@ static void test_adopted_block_reused(void **state)
     mc_ctx_free(ctx);
 }
 
+/* Small blocks (16 KiB up to the line) are kept too, for
+ * small requests only: a huge request never gets one, a small request
+ * never gets a huge block, and blocks under 16 KiB go back to the heap. */
 static void test_free_small_reuse(void **state)
 {
     const size_t line = *(const size_t *)*state;

@@ -32,10 +32,13 @@ static inline uint32_t pick(mc__logistic *m, uint32_t bound)
     return (uint32_t)(((uint64_t)u * bound) >> 32);
 }
 
-/* j[i·stride] is the partner of position i, for i = count-1 down to 1. */
+/* j[i·stride] is the partner of position i, for i = count-1 down to 1;
+ * none for a count of 0 or 1 (written as count - 1 >= 1, a count of 0
+ * wrapped to SIZE_MAX: every caller passes 2 or more, but mutation
+ * testing's fourth round noted the trap). */
 static void indices(uint32_t *j, size_t stride, size_t count, mc__logistic *m)
 {
-    for (size_t i = count - 1; i >= 1; i--)
+    for (size_t i = count; i-- > 1;)
         j[i * stride] = pick(m, (uint32_t)(i + 1));
 }
 
@@ -76,7 +79,7 @@ static void shuffle_block(uint8_t *base, size_t count, unsigned bps, const uint3
                           size_t stride, bool inverse)
 {
     if (!inverse) {
-        for (size_t i = count - 1; i >= 1; i--) {
+        for (size_t i = count; i-- > 1;) { /* as indices(): none for 0 or 1 */
             if (bps == 1)
                 SWAP(uint8_t, base, i, j[i * stride]);
             else

@@ -43,6 +43,13 @@ static mc_image *decode_ok(const uint8_t *buf, size_t len)
     return img;
 }
 
+static mc_image *decode_ok_in(mc_ctx *c, const uint8_t *buf, size_t len)
+{
+    mc_image *img = NULL;
+    assert_int_equal(mc_image_decode(c, buf, len, NULL, &img), MC_OK);
+    return img;
+}
+
 static mc_image *decode_testdata(const char *rel)
 {
     size_t len;
@@ -872,8 +879,9 @@ static void test_jpeg_errors(void **state)
 /* A corrupt scan (bytes of the entropy-coded data replaced by a marker
  * or junk): libjpeg's warnings are errors here. */
 /* A JPEG written here (libjpeg, quality 90) of a smooth pattern with
- * noise: w x h, 1 or 3 channels. */
-static uint8_t *make_jpeg(uint32_t w, uint32_t h, int c, size_t *len)
+ * noise: w x h, 1 or 3 channels, in the colour space `space` (libjpeg's
+ * default for the input, JCS_UNKNOWN: YCbCr for 3 channels). */
+static uint8_t *make_jpeg_as(uint32_t w, uint32_t h, int c, J_COLOR_SPACE space, size_t *len)
 {
     struct jpeg_compress_struct ci;
     struct ref_err err;
@@ -893,6 +901,8 @@ static uint8_t *make_jpeg(uint32_t w, uint32_t h, int c, size_t *len)
     ci.input_components = c;
     ci.in_color_space = c == 3 ? JCS_RGB : JCS_GRAYSCALE;
     jpeg_set_defaults(&ci);
+    if (space != JCS_UNKNOWN)
+        jpeg_set_colorspace(&ci, space);
     jpeg_set_quality(&ci, 90, TRUE);
     jpeg_start_compress(&ci, TRUE);
     while (ci.next_scanline < h) {
@@ -914,6 +924,11 @@ static uint8_t *make_jpeg(uint32_t w, uint32_t h, int c, size_t *len)
     free(out);
     *len = out_len;
     return copy;
+}
+
+static uint8_t *make_jpeg(uint32_t w, uint32_t h, int c, size_t *len)
+{
+    return make_jpeg_as(w, h, c, JCS_UNKNOWN, len);
 }
 
 /* A large JPEG decoded for an encrypt (mc_ctx.chunk_digests, on two
@@ -1345,6 +1360,106 @@ static void test_jpeg_cmyk(void **state)
     free(mem);
 }
 
+/* mc_ctx_set_admit's hook that admits everything and notes what it was
+ * asked (the first four requests) and how often. */
+struct admit_log {
+    size_t calls;
+    uint64_t bytes[4];
+};
+
+static int admit_note(void *user, uint64_t sample_bytes)
+{
+    struct admit_log *log = user;
+    if (log->calls < 4)
+        log->bytes[log->calls] = sample_bytes;
+    log->calls++;
+    return 0;
+}
+
+/* The decoder's cases that the test images do not reach (mutation
+ * testing, fifth round: codec_jpeg.c survived without each of them):
+ *   - a datastream of markers and no frame (SOI, tables, EOI: libjpeg's
+ *     JERR_NO_IMAGE) is truncated, as a file cut before its frame;
+ *   - a JFIF segment of major version 2 is only libjpeg's warning
+ *     JWRN_JFIF_MAJOR, which says nothing of the pixels: decoded;
+ *   - a JPEG whose components are RGB, not YCbCr (T.81 leaves the colour
+ *     space to the application; libjpeg writes Adobe's marker for it) is
+ *     decoded to RGB, libjpeg's own samples;
+ *   - the pixel cap counts samples, all three of an RGB pixel:
+ *     rgb_100x100.jpg is 30000, refused under a cap of 29999; and the
+ *     memory hook (mc_ctx_set_admit) is asked for its 30000 sample bytes
+ *     each time, also when the header is read, before libjpeg allocates
+ *     its buffers (a check of the header with one channel asked for
+ *     10000 there: the cap still held, checked again before the samples
+ *     are allocated). */
+static void test_jpeg_decoder_edges(void **state)
+{
+    size_t len, sof, at, n, ref_len;
+    uint8_t *buf = read_testdata("jpeg/ct_512_gray.jpg", &len), *cut, *jpg, *ref;
+    mc_image *img = NULL;
+    mc_ctx *capped = NULL;
+
+    (void)state;
+    sof = find_marker(buf, len, 0xc0);
+    assert_true(sof > 0);
+    assert_non_null(cut = malloc(sof + 2));
+    memcpy(cut, buf, sof); /* SOI, JFIF, DQT: all before the frame */
+    cut[sof] = 0xff;
+    cut[sof + 1] = 0xd9; /* EOI */
+    assert_int_equal(jpeg_err(cut, sof + 2), MC_ETRUNCATED);
+    assert_string_equal(mc_ctx_last_detail(ctx), "libjpeg: JPEG datastream contains no image");
+    assert_int_equal(jpeg_err(cut, 4), MC_ETRUNCATED); /* SOI EOI */
+    free(cut);
+
+    /* JFIF 2.01: APP0's "JFIF\0", then the major version byte */
+    at = 0;
+    for (size_t i = 2; i + 5 < sof && at == 0; i++)
+        if (memcmp(buf + i, "JFIF\0", 5) == 0)
+            at = i + 5;
+    assert_true(at > 0);
+    assert_int_equal(buf[at], 1);
+    buf[at] = 2;
+    img = decode_ok(buf, len);
+    assert_geometry(img, 512, 512, 1);
+    ref = ref_decode(buf, len, &ref_len);
+    assert_memory_equal(img->samples, ref, ref_len);
+    mc_image_free(img);
+    free(ref);
+    free(buf);
+
+    jpg = make_jpeg_as(48, 40, 3, JCS_RGB, &n);
+    img = decode_ok(jpg, n);
+    assert_geometry(img, 48, 40, 3);
+    ref = ref_decode(jpg, n, &ref_len);
+    assert_int_equal(ref_len, img->samples_len);
+    assert_memory_equal(img->samples, ref, ref_len);
+    mc_image_free(img);
+    free(ref);
+    free(jpg);
+
+    buf = read_testdata("jpeg/rgb_100x100.jpg", &len);
+    assert_int_equal(mc_ctx_new(&capped), MC_OK);
+    assert_int_equal(mc_ctx_set_max_samples(capped, 29999), MC_OK);
+    img = NULL;
+    assert_int_equal(mc_image_decode(capped, buf, len, NULL, &img), MC_ETOOBIG);
+    assert_null(img);
+    assert_int_equal(mc_ctx_set_max_samples(capped, 30000), MC_OK);
+    img = decode_ok_in(capped, buf, len);
+    assert_geometry(img, 100, 100, 3);
+    mc_image_free(img);
+    {
+        struct admit_log log = {0, {0}};
+        assert_int_equal(mc_ctx_set_admit(capped, admit_note, &log), MC_OK);
+        img = decode_ok_in(capped, buf, len);
+        mc_image_free(img);
+        assert_true(log.calls >= 1 && log.calls <= 4);
+        for (size_t i = 0; i < log.calls; i++)
+            assert_int_equal(log.bytes[i], 30000);
+    }
+    mc_ctx_free(capped);
+    free(buf);
+}
+
 /* mc_image_encode_to writes exactly mc_image_encode's file, for every
  * format (streamed: PNG, binary PGM/PPM, DICOM interleaved or planar;
  * whole: text PNM, BMP; JPEG's PNG), and fails with MC_EIO when the sink
@@ -1498,6 +1613,7 @@ int main(void)
         cmocka_unit_test(test_jpeg_corrupt_scan),
         cmocka_unit_test(test_jpeg_digests_while_decoding),
         cmocka_unit_test(test_jpeg_cmyk),
+        cmocka_unit_test(test_jpeg_decoder_edges),
         cmocka_unit_test(test_jpeg_dropped_markers),
         cmocka_unit_test(test_jpeg_dropped_markers_edges),
         cmocka_unit_test(test_jpeg_memory_wiped),

@@ -876,8 +876,6 @@ static void test_jpeg_errors(void **state)
     assert_int_not_equal(jpeg_err(junk, sizeof junk), MC_OK);
 }
 
-/* A corrupt scan (bytes of the entropy-coded data replaced by a marker
- * or junk): libjpeg's warnings are errors here. */
 /* A JPEG written here (libjpeg, quality 90) of a smooth pattern with
  * noise: w x h, 1 or 3 channels, in the colour space `space` (libjpeg's
  * default for the input, JCS_UNKNOWN: YCbCr for 3 channels). */
@@ -981,6 +979,8 @@ static void test_jpeg_digests_while_decoding(void **state)
     mc_ctx_free(dc);
 }
 
+/* A corrupt scan (bytes of the entropy-coded data replaced by a marker
+ * or junk): libjpeg's warnings are errors here. */
 static void test_jpeg_corrupt_scan(void **state)
 {
     (void)state;
@@ -996,7 +996,6 @@ static void test_jpeg_corrupt_scan(void **state)
     free(buf);
 }
 
-/* CMYK: written here with jpeglib's compressor. */
 /* mc_jpeg_dropped_markers: a JPEG's metadata segments, none of which its
  * cipher image carries, named once each; the EXIF orientation returned
  * when viewers would turn or mirror the image. The segments spliced in
@@ -1330,6 +1329,7 @@ static void test_jpeg_memory_wiped(void **state)
     assert_null(ci.client_data);
 }
 
+/* CMYK: written here with jpeglib's compressor. */
 static void test_jpeg_cmyk(void **state)
 {
     (void)state;

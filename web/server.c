@@ -785,16 +785,18 @@ static unsigned transfer_coding_problem(struct MHD_Connection *conn)
     const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_TRANSFER_ENCODING);
     const char *last;
+    bool chunked_last;
     size_t n;
 
     if (te == NULL || strcasecmp(te, "chunked") == 0)
         return 0;
-    last = strrchr(te, ',') != NULL ? strrchr(te, ',') + 1 : te;
+    last = strrchr(te, ',');
+    last = last != NULL ? last + 1 : te;
     last += strspn(last, " \t");
-    n = strcspn(last, " \t;");
-    return n == 7 && strncasecmp(last, "chunked", 7) == 0 && last[n + strspn(last + n, " \t")] == '\0'
-               ? 501
-               : 400;
+    n = strcspn(last, " \t;"); /* "chunked;x": a parameter chunked has not */
+    chunked_last = n == 7 && strncasecmp(last, "chunked", 7) == 0 &&
+                   last[n + strspn(last + n, " \t")] == '\0';
+    return chunked_last ? 501 : 400;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,

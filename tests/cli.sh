@@ -711,6 +711,14 @@ else
     not_ok "keygen prints one key line MCK1-XXXXXXXX-... on stdout (got: $(tr '\n' '|' <"$R/out"))"
 fi
 KEY_A=$(cat "$R/out")
+# The key line ends with its newline: "keygen > patient.key" makes a text
+# file, and a terminal's next prompt does not follow the key on its line
+# (mutation testing, sixth round: written without it, nothing saw it).
+if [ "$(tail -c 1 "$R/out" | od -An -tx1 | tr -d ' \n')" = 0a ]; then
+    ok "keygen's key line on stdout ends with a newline"
+else
+    not_ok "keygen's key line on stdout ends with a newline (got: $(od -c "$R/out" | tail -n 2 | tr '\n' ' '))"
+fi
 assert_grep "keygen shows the Aadhaar masked as XXXX XXXX 0124 on stderr" "$R/err" 'XXXX XXXX 0124'
 assert_no_text "keygen never prints the Aadhaar number or the date of birth (stdout)" "$R/out" \
     234567890124 "2345 6789 0124" "1990-05-17"
@@ -982,6 +990,85 @@ date_DD-MM-YYYY 2345_6789_0124 17-05-1990 YYYY-MM-DD
 EOF
 run mc keygen --aadhaar "2345 6789 0123" --dob 1990-05-17
 assert_no_text "a refused Aadhaar number is not echoed in full" "$R/err" 234567890123 "2345 6789 0123"
+# Mutation testing, sixth round: what keygen's own code decides, which
+# the cases above did not reach.
+# An argument longer than the buffer it is copied into (63 characters
+# for the number) is refused as too long, and not copied: one of 64 was
+# copied with its NUL one byte past the buffer, then called not 12 digits.
+long_id=$(printf '%064d' 0 | tr 0 2)
+snap
+run mc keygen --aadhaar "$long_id" --dob 1990-05-17 -o bad.key
+expect_fail "keygen --aadhaar of 64 characters" "medcrypt: " "--aadhaar: too long" 0 bad.key
+run mc keygen --aadhaar "$(printf '%063d' 0 | tr 0 2)" --dob 1990-05-17 -o bad.key
+expect_fail "keygen --aadhaar of 63 characters: the library's check" "medcrypt: " \
+    "must be 12 digits (spaces and hyphens allowed)" 0 bad.key
+# A digit that is not ASCII (a full-width 2, as an Indic keyboard or a
+# PDF gives it) is said to be one that does not count, where it is.
+run mc keygen --aadhaar "$(printf '\357\274\222345 6789 0124')" --dob 1990-05-17 -o bad.key
+expect_fail "keygen --aadhaar with a full-width digit" "medcrypt: " \
+    "character 1 is not one (only the digits 0-9 count)" 0 bad.key
+# "-o -" is standard output, as for decrypt: not a file named '-'.
+run mc keygen --aadhaar "2345 6789 0124" --dob 1990-05-17 -o -
+assert_rc 0 "keygen -o -: exit 0"
+check_key_line "keygen -o -: one key line on stdout"
+assert_absent "keygen -o -: no file named '-'" ./-
+if grep -q 'written to' "$R/err"; then
+    not_ok "keygen -o -: says no file written ($(err_text))"
+else
+    ok "keygen -o -: says no file written"
+fi
+rm -f ./-
+# At the terminal, three tries, and a stray character typed at the hidden
+# prompt is not shown ('O' would tell the digit meant): where it is only.
+rm -f pty.key
+pty_keygen "$R/pty.out" "Aadhaar number: " "2345 6789 O124" "is not one" "" \
+    "Aadhaar number: " "2345 6789 0123" "fails its check digit" "" \
+    "Aadhaar number: " "2345 6789 0124" "Date of birth (YYYY-MM-DD): " "1990-05-17" \
+    "keep this key safe" ""
+if [ -f pty.key ] && [ "$(grep -o 'Aadhaar number: ' "$R/pty.out" | wc -l)" = 3 ]; then
+    ok "keygen at the terminal: the number asked three times"
+else
+    not_ok "keygen at the terminal: the number asked three times ($(tr '\r\n' '  ' <"$R/pty.out" | cut -c1-400))"
+fi
+if grep -q "character 11 is not one" "$R/pty.out" && ! grep -q "'O'" "$R/pty.out"; then
+    ok "keygen at the terminal: a stray character typed hidden is not shown, its place is"
+else
+    not_ok "keygen at the terminal: a stray character typed hidden ($(tr '\r\n' '  ' <"$R/pty.out" | cut -c1-400))"
+fi
+# A key file's name taken is said before anything is asked at the
+# terminal, not after the identifiers are typed (bounded: a keygen that
+# asks is ended after 10 s).
+echo taken >pty.key
+python3 - "$MC" >"$R/pty.out" 2>&1 <<'PY'
+import os, pty, select, signal, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "keygen", "-o", "pty.key"])
+out, end = b"", time.time() + 10
+while time.time() < end:
+    if select.select([fd], [], [], 0.1)[0]:
+        try:
+            data = os.read(fd, 1024)
+        except OSError:
+            break
+        if not data:
+            break
+        out += data
+    if os.waitpid(pid, os.WNOHANG)[0] == pid:
+        pid = 0
+        break
+if pid:
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+sys.stdout.write(out.decode("utf-8", "replace"))
+PY
+if grep -q 'already exists' "$R/pty.out" && ! grep -q 'Aadhaar number' "$R/pty.out" &&
+    [ "$(cat pty.key)" = taken ]; then
+    ok "keygen at the terminal: a taken key file refused before the number is asked"
+else
+    not_ok "keygen at the terminal: a taken key file ($(tr '\r\n' '  ' <"$R/pty.out" | cut -c1-300))"
+fi
+rm -f pty.key
 
 # ---------------------------------------------------------------------
 # 3. Round trips on every test image

@@ -1191,6 +1191,49 @@ run mc compare cmp_s.dcm cmp_t.dcm
 assert_rc 1 "compare of signed DICOMs one sample apart: exit 1"
 assert_grep "compare shows a signed DICOM's samples as signed values" "$R/out" \
     '^cmp_s.dcm and cmp_t.dcm differ: 1 of 262144 samples, the first at x 0, y 0: -2000 against -1999$'
+# Mutation testing, sixth round: what compare's own code decides.
+# Frames count: the 2-frame DICOM's samples in a 100 x 200 PPM are the
+# same samples, but not the same image (a viewer shows two 100 x 100
+# frames, and one 100 x 200 picture).
+python3 -c 'import sys
+d = open(sys.argv[1], "rb").read()
+n = 100 * 200 * 3 * 2
+px = d[-n:]  # 16-bit little-endian RGB, the pixel data last
+be = bytearray(n)
+be[0::2] = px[1::2]
+be[1::2] = px[0::2]
+open(sys.argv[2], "wb").write(b"P6\n100 200\n65535\n" + bytes(be))' cmp_f.dcm cmp_h.ppm
+run mc compare cmp_f.dcm cmp_h.ppm
+assert_rc 1 "compare of a 2-frame DICOM and one 100 x 200 image of its samples: exit 1"
+assert_grep "compare of a 2-frame DICOM and one 100 x 200 image: both geometries" "$R/out" \
+    '^cmp_f.dcm and cmp_h.ppm differ: 100 x 100, 2 frames, 3 channels, 16-bit against 100 x 200, 3 channels, 16-bit$'
+# A signed DICOM whose High Bit is not Bits Stored - 1 (12 bits ending at
+# bit 13): its values from those bits, as preview reads them.
+python3 -c 'import struct, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+for el, v in ((0x0101, 12), (0x0102, 13)):  # Bits Stored, High Bit (US)
+    tag = struct.pack("<HH", 0x0028, el) + b"US\x02\x00"
+    i = d.index(tag) + 8
+    d[i:i + 2] = struct.pack("<H", v)
+px = d.rindex(b"\xe0\x7f\x10\x00") + 12  # (7FE0,0010) OW: the first sample
+d[px:px + 2] = struct.pack("<H", 0xF830)  # bits 13..2: 0xE0C, -500
+open(sys.argv[2], "wb").write(d)
+d[px:px + 2] = struct.pack("<H", 0xF834)  # -499
+open(sys.argv[3], "wb").write(d)' "$TESTDATA/dicom/ct_small_explicit_le.dcm" cmp_u.dcm cmp_v.dcm
+run mc compare cmp_u.dcm cmp_v.dcm
+assert_grep "compare of signed DICOMs, High Bit 13 of 12 bits: the values from bits 13..2" "$R/out" \
+    '^cmp_u.dcm and cmp_v.dcm differ: 1 of 16384 samples, the first at x 0, y 0: -500 against -499$'
+# Standard input once ('-'), not twice; two files, not three.
+run_in cmp_a.pgm mc compare - cmp_a.pgm
+assert_rc 0 "compare - FILE (the same image on standard input): exit 0"
+assert_grep "compare - FILE: the same samples" "$R/out" '^- and cmp_a.pgm: the same samples \('
+run_in cmp_a.pgm mc compare - -
+assert_rc 2 "compare - -: exit 2"
+assert_err_is "compare - -: refused before reading" "medcrypt: compare: standard input can be read only once"
+run mc compare cmp_a.pgm cmp_a.pgm cmp_c.ppm
+assert_rc 2 "compare of three files: exit 2"
+assert_err "compare of three files: said so" "medcrypt: " "compare: takes two image files, not 3" 1
+rm -f cmp_h.ppm cmp_u.dcm cmp_v.dcm
 rm -f cmp_a.pgm cmp_b.pgm cmp_c.ppm cmp_f.dcm cmp_g.dcm cmp_s.dcm cmp_t.dcm
 
 # A large image, 16 MiB of samples: the paths only bulk data takes
@@ -1977,6 +2020,11 @@ if [ -c /dev/full ]; then
     expect_fail "keygen > /dev/full" "medcrypt: standard output: " "No space left on device" 0
     run_full mc info scan.pgm
     expect_fail "info > /dev/full" "medcrypt: standard output: " "No space left on device" 0
+    # compare's answer lost is trouble (2), not "the same" (0) or
+    # "different" (1): mutation testing, sixth round.
+    run_full mc compare scan.pgm scan.pgm
+    assert_rc 2 "compare > /dev/full: exit 2"
+    assert_err_is "compare > /dev/full: said" "medcrypt: standard output: write failed"
     run_full mc --version
     expect_fail "--version > /dev/full" "medcrypt: standard output: " "No space left on device" 0
     run_full mc encrypt --help

@@ -2264,6 +2264,44 @@ assert_grep "info of a 4-bit gray PNG says so" "$R/out" \
 assert_grep "info of an 8-bit gray PNG says nothing more" "$R/out" \
     'ct_512_8bit.png: png, 512x512, 1 channel \(gray\), 8-bit, 1 frame$'
 rm -f late.pgm late.pgm.enc.png
+# Mutation testing, sixth round: what info's own code decides.
+# A file on standard input; a file it cannot read among others: exit 1.
+run_in "$TESTDATA/pnm/ascii_8x8.pgm" mc info -
+assert_rc 0 "info - (a PGM on standard input): exit 0"
+assert_grep "info -: described" "$R/out" '^-: pnm, 8x8, 1 channel \(gray\), 8-bit, 1 frame$'
+run mc info no_such.pgm "$TESTDATA/pnm/ascii_8x8.pgm"
+assert_rc 1 "info of a missing file, then one it reads: exit 1"
+assert_grep "info of a missing file, then one it reads: the second described" "$R/out" \
+    'ascii_8x8.pgm: pnm, 8x8'
+# A DICOM's frames: "1 frame"; a cipher image of a 2-frame DICOM gives
+# the original's frame (100x100), then the frames stacked.
+run mc info "$TESTDATA/dicom/ct_small_explicit_le.dcm"
+assert_grep "info of a 1-frame DICOM: 1 frame" "$R/out" \
+    'ct_small_explicit_le.dcm: dicom, 128x128, 1 channel \(gray\), 16-bit, 1 frame$'
+cp "$TESTDATA/dicom/rgb_16bit_2frames.dcm" inf2.dcm
+run mc encrypt -k k.key inf2.dcm
+run mc info inf2.dcm.enc.png
+assert_grep "info of a cipher image of a 2-frame DICOM: a frame, then the stack" "$R/out" \
+    'original format dicom \(\.dcm\), 100x100, 3 channels \(RGB\), 16-bit, 2 frames \(stacked: 100x200\)$'
+# A cipher image of another format version (here 9) is one still: said
+# so, exit 1, not described as a plain PNG of noise.
+python3 -c 'import struct, sys, zlib
+d = bytearray(open(sys.argv[1], "rb").read())
+i = d.index(b"mcRY")
+n = struct.unpack(">I", d[i - 4:i])[0]
+d[i + 4 + 8] = 9  # the version byte, after the 8-byte magic
+d[i + 4 + n:i + 8 + n] = struct.pack(">I", zlib.crc32(bytes(d[i:i + 4 + n])))
+open(sys.argv[2], "wb").write(d)' inf2.dcm.enc.png inf9.png
+run mc info inf9.png
+assert_rc 1 "info of a cipher image of format version 9: exit 1"
+assert_err_is "info of a cipher image of format version 9: said so" \
+    "medcrypt: inf9.png: cipher image of an unsupported format version"
+# A DICOM medcrypt cannot encrypt: why, and what to do.
+run mc info "$TESTDATA/dicom/unsupported/big_endian_mr.dcm"
+assert_rc 0 "info of a big-endian DICOM: exit 0"
+assert_grep "info of a big-endian DICOM: not encryptable, the reason given" "$R/out" \
+    '^  encryptable: no: transfer syntax 1\.2\.840\.10008\.1\.2\.2 .*is big endian: not supported; convert it'
+rm -f inf2.dcm inf2.dcm.enc.png inf9.png
 
 # An output that is the input is said so before "already exists" (whose
 # "use --force" would be wrong advice: found in review).

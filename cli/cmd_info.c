@@ -64,21 +64,27 @@ static const char PREVIEW_HELP[] =
 /* ------------------------------------------------------------------ */
 /* info                                                                */
 
-static const char *channels_word(unsigned c)
+/* A DICOM that is not read (inspected only) may say any Samples per
+ * Pixel: a count without a name is only a count (any other was called
+ * "4 channels (RGBA)", found by mutation testing's sixth round). */
+static const char *channels_word(unsigned c, char buf[32])
 {
     switch (c) {
     case 1: return "1 channel (gray)";
     case 2: return "2 channels (gray+alpha)";
     case 3: return "3 channels (RGB)";
-    default: return "4 channels (RGBA)";
+    case 4: return "4 channels (RGBA)";
+    default: snprintf(buf, 32, "%u channels", c); return buf;
     }
 }
 
 static void print_geometry(const mc_image_info *ii)
 {
+    char word[32];
+
     printf("%ux%u, %s, %u-bit", (unsigned)ii->width,
            (unsigned)(ii->frames > 1 ? ii->height / ii->frames : ii->height),
-           channels_word(ii->channels), (unsigned)ii->bits);
+           channels_word(ii->channels, word), (unsigned)ii->bits);
     if (ii->frames > 1)
         printf(", %u frames (stacked: %ux%u)", (unsigned)ii->frames, (unsigned)ii->width,
                (unsigned)ii->height);
@@ -170,6 +176,7 @@ static bool info_one(mc_ctx *ctx, size_t max_input, const char *path)
     size_t len = 0;
     mc_cipher_info ci;
     mc_dicom_info di;
+    char word[32];
     bool ok = true;
     mc_err err;
     char shown[4096]; /* the name on stdout: control characters as '?' */
@@ -193,7 +200,7 @@ static bool info_one(mc_ctx *ctx, size_t max_input, const char *path)
         printf("%s: dicom", path);
         if (di.pixel_module) {
             printf(", %ux%u, %s, %u-bit, %u frame%s", (unsigned)di.columns, (unsigned)di.rows,
-                   channels_word(di.samples_per_pixel), (unsigned)di.bits_allocated,
+                   channels_word(di.samples_per_pixel, word), (unsigned)di.bits_allocated,
                    (unsigned)di.frames, di.frames == 1 ? "" : "s");
         }
         putchar('\n');

@@ -2278,6 +2278,17 @@ assert_grep "info of a missing file, then one it reads: the second described" "$
 run mc info "$TESTDATA/dicom/ct_small_explicit_le.dcm"
 assert_grep "info of a 1-frame DICOM: 1 frame" "$R/out" \
     'ct_small_explicit_le.dcm: dicom, 128x128, 1 channel \(gray\), 16-bit, 1 frame$'
+# A DICOM it only inspects may say any Samples per Pixel: 5 is "5
+# channels", not a name it lacks (it was called "4 channels (RGBA)").
+python3 -c 'import struct, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+i = d.index(struct.pack("<HH", 0x0028, 0x0002) + b"US\x02\x00") + 8
+d[i:i + 2] = struct.pack("<H", 5)
+open(sys.argv[2], "wb").write(d)' "$TESTDATA/dicom/ct_small_explicit_le.dcm" spp5.dcm
+run mc info spp5.dcm
+assert_grep "info of a DICOM of 5 samples per pixel: 5 channels" "$R/out" \
+    '^spp5.dcm: dicom, 128x128, 5 channels, 16-bit, 1 frame$'
+rm -f spp5.dcm
 cp "$TESTDATA/dicom/rgb_16bit_2frames.dcm" inf2.dcm
 run mc encrypt -k k.key inf2.dcm
 run mc info inf2.dcm.enc.png

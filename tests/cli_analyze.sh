@@ -463,6 +463,21 @@ sys.exit(0 if a == b else 1)' s1.json s2.json; then
 else
     not_ok "--seed determinism"
 fi
+# --seed is used, not just parsed: the JSON names it, and another seed
+# gives other random pairs, blocks and flipped bits (mutation testing,
+# seventh round: a --seed ignored, the default seed used, passed the
+# check above).
+run "$MC" analyze --json -k k.key --seed 6 "$PGM8"
+cp out s3.json
+if [ -n "$PY" ] && "$PY" -c '
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+sys.exit(0 if a["seed"] == 5 and b["seed"] == 6 and a["differential"] != b["differential"]
+         else 1)' s1.json s3.json; then
+    ok "--seed: the JSON names the seed, and another seed gives other differential figures"
+else
+    not_ok "--seed 5 against --seed 6"
+fi
 
 # ---------------------------------------------------------------------
 # 3. the HTML report
@@ -528,6 +543,43 @@ run "$MC" analyze --stream 1 --stage bogus -o s2.bin "$PGM8"
 assert_err "--stage of no stage" "unknown stage"
 run "$MC" analyze --stream 1 -k k.key -o s.bin "$PGM8"
 assert_err "--stream does not replace a file without --force" "already exists"
+# Refusals of --stream (mutation testing, seventh round: each one removed,
+# the suite still passed). A file of more than 4096 MB; a CIPHER, which
+# the stream does not use; --seed, which it does not use either.
+run "$MC" analyze --stream 4097 -k k.key -o big.bin "$PGM8"
+assert_err "--stream 4097 to a file: refused" "--stream takes 1 to 4096 megabytes (to a file)"
+[ -e big.bin ] && not_ok "--stream 4097 wrote big.bin" && rm -f big.bin
+run "$MC" analyze --stream 1 -k k.key -o s3.bin "$PGM8" c8.png
+assert_err "--stream with a CIPHER: refused" "go together, with PLAIN only"
+run "$MC" analyze --stream 1 --seed 5 -k k.key -o s4.bin "$PGM8"
+assert_err "--stream with --seed: refused" "not with --report, --json or --seed"
+if [ -e s3.bin ] || [ -e s4.bin ]; then
+    not_ok "a refused --stream wrote its file"
+else
+    ok "a refused --stream writes no file"
+fi
+# The output that is PLAIN is refused even with --force (mutation testing,
+# seventh round: without the check, --force replaced the plain image by
+# the stream).
+cp "$PGM8" plaincopy.pgm
+run "$MC" analyze --stream 1 --force -k k.key -o plaincopy.pgm plaincopy.pgm
+assert_err "--stream -o PLAIN --force: refused" "the output would overwrite the input"
+if cmp -s plaincopy.pgm "$PGM8"; then
+    ok "--stream -o PLAIN --force: PLAIN unchanged"
+else
+    not_ok "--stream -o PLAIN --force replaced PLAIN"
+fi
+# Without -k, a fresh random key for each stream (mutation testing,
+# seventh round: an all-zero key, the same stream every time, passed).
+run "$MC" analyze --stream 1 -o r1.bin "$PGM8"
+assert_rc 0 "--stream without -k exits 0"
+run "$MC" analyze --stream 1 -o r2.bin "$PGM8"
+if [ -s r1.bin ] && [ -s r2.bin ] && ! cmp -s r1.bin r2.bin && ! cmp -s r1.bin s.bin; then
+    ok "--stream without -k: each stream under a fresh random key"
+else
+    not_ok "--stream without -k: the same stream twice (or -k's)"
+fi
+rm -f r1.bin r2.bin
 
 # ---------------------------------------------------------------------
 # 5. errors: exit 1, one line
@@ -556,6 +608,44 @@ assert_err "CIPHER under another key" "wrong key"
 ID1=$(sed -n 's/^# key id: //p' k.key) ID2=$(sed -n 's/^# key id: //p' k2.key)
 assert_err "CIPHER under another key: the key ids" \
     "c8.png: wrong key: the image was encrypted under key id $ID1, this key's id is $ID2"
+# A modified CIPHER: the error names CIPHER, not PLAIN (mutation testing,
+# seventh round: the modified cipher image reported as PLAIN's fault).
+# One sample changed in a valid PNG (IDAT recompressed, CRCs right), so
+# that the container passes and the MAC fails; a byte flipped in the file
+# is found by the container's own checks, before the analysis.
+if [ -n "$PY" ]; then
+    "$PY" -c '
+import struct, sys, zlib
+d = open(sys.argv[1], "rb").read()
+pos, chunks = 8, []
+while pos < len(d):
+    n, = struct.unpack(">I", d[pos:pos + 4])
+    chunks.append((d[pos + 4:pos + 8], d[pos + 8:pos + 8 + n]))
+    pos += 12 + n
+raw = bytearray(zlib.decompress(b"".join(b for t, b in chunks if t == b"IDAT")))
+raw[len(raw) // 2] ^= 1
+out, done = [d[:8]], False
+for t, b in chunks:
+    if t == b"IDAT":
+        if done:
+            continue
+        b, done = zlib.compress(bytes(raw)), True
+    out.append(struct.pack(">I", len(b)) + t + b + struct.pack(">I", zlib.crc32(t + b)))
+open(sys.argv[2], "wb").write(b"".join(out))' c8.png c8mod.png
+    run "$MC" analyze -k k.key "$PGM8" c8mod.png
+    assert_err "a modified CIPHER (its MAC fails): named" "c8mod.png: the cipher image was modified or damaged"
+fi
+# A report that is CIPHER is refused even with --force (mutation testing,
+# seventh round: without the check, --force replaced the cipher image by
+# the report).
+cp c8.png c8copy.png
+run "$MC" analyze --force --report c8copy.png -k k.key "$PGM8" c8copy.png
+assert_err "--report CIPHER --force: refused" "c8copy.png: the report would overwrite an input"
+if cmp -s c8copy.png c8.png; then
+    ok "--report CIPHER --force: CIPHER unchanged"
+else
+    not_ok "--report CIPHER --force replaced CIPHER"
+fi
 run "$MC" analyze --report nodir/r.html "$PGM8"
 assert_err "report in a missing directory" "nodir/r.html"
 # A CIPHER given without its key: the report says the decryption was not

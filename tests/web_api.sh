@@ -611,6 +611,13 @@ assert 7.9 < d["cipher"]["channels"][0]["entropy"] <= 8' "$R/b"
     req -F "image=@$R/pgm.enc.png" -F "key=$KEY" "$MAIN/api/v1/analyze"
     expect 415 "analyze of a cipher image: 415" \
         "image: this is a medcrypt cipher image; the analysis takes the plain image and encrypts it itself"
+    # The image's own refusal with the status encrypt gives it (mutation
+    # testing, seventh round: every such refusal answered 400 passed).
+    if [ -f "$TESTDATA/dicom/unsupported/rle_mr.dcm" ]; then
+        req -F "image=@$TESTDATA/dicom/unsupported/rle_mr.dcm" "$MAIN/api/v1/analyze"
+        expect 415 "analyze of a compressed DICOM: 415, as encrypt answers it"
+        check "it names the transfer syntax" body_has "image: unsupported image variant: transfer syntax 1.2.840.10008.1.2.5 (RLE Lossless)"
+    fi
     req -F "image=@$TESTDATA/png/ct_512_8bit.png" "$MAIN/analyze"
     expect 200 "the analysis page analyses an upload"
     check "the analysis page shows the report with its plots" \
@@ -1040,6 +1047,13 @@ if start_server small --max-upload 100000 --max-pixels 30000; then
     expect 413 "the decrypt page with a cipher image over --max-pixels: 413"
     check "it says the image's size and the cap" body_has \
         "Image too large (exceeds the pixel cap): 200 x 200 pixels = 40000 samples; the cap is 30000."
+    # The analysis too (mutation testing, seventh round: its refusals
+    # all answered 400 passed).
+    req -F "image=@$TESTDATA/jpeg/ct_512_gray.jpg" "$SMALL/api/v1/analyze"
+    if [ "$STATUS" != 501 ]; then
+        expect 413 "an analysis of an image over --max-pixels: 413, with its size and the cap" \
+            "image: image too large (exceeds the pixel cap): 512 x 512 pixels = 262144 samples; the cap is 30000"
+    fi
     req "$SMALL/healthz"
     expect 200 "the server answers after refusing uploads"
     # A stop is graceful: an upload in flight (30 KB at 10 KB/s) is

@@ -546,7 +546,9 @@ assert_err "--stream does not replace a file without --force" "already exists"
 # Refusals of --stream (mutation testing, seventh round: each one removed,
 # the suite still passed). A file of more than 4096 MB; a CIPHER, which
 # the stream does not use; --seed, which it does not use either.
-run "$MC" analyze --stream 4097 -k k.key -o big.bin "$PGM8"
+# (Its files bounded to 32 MiB, ulimit -f in 512-byte blocks: should
+# the check go, the run is stopped, not left to write 4 GiB.)
+run sh -c 'ulimit -f 65536; exec "$@"' sh "$MC" analyze --stream 4097 -k k.key -o big.bin "$PGM8"
 assert_err "--stream 4097 to a file: refused" "--stream takes 1 to 4096 megabytes (to a file)"
 [ -e big.bin ] && not_ok "--stream 4097 wrote big.bin" && rm -f big.bin
 run "$MC" analyze --stream 1 -k k.key -o s3.bin "$PGM8" c8.png

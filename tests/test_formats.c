@@ -36,18 +36,16 @@ static void put32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)(v >> 24);
 }
 
-static mc_image *decode_ok(const uint8_t *buf, size_t len)
-{
-    mc_image *img = NULL;
-    assert_int_equal(mc_image_decode(ctx, buf, len, NULL, &img), MC_OK);
-    return img;
-}
-
 static mc_image *decode_ok_in(mc_ctx *c, const uint8_t *buf, size_t len)
 {
     mc_image *img = NULL;
     assert_int_equal(mc_image_decode(c, buf, len, NULL, &img), MC_OK);
     return img;
+}
+
+static mc_image *decode_ok(const uint8_t *buf, size_t len)
+{
+    return decode_ok_in(ctx, buf, len);
 }
 
 static mc_image *decode_testdata(const char *rel)

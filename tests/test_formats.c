@@ -1409,12 +1409,12 @@ static void test_jpeg_decoder_edges(void **state)
     assert_int_equal(jpeg_err(cut, 4), MC_ETRUNCATED); /* SOI EOI */
     free(cut);
 
-    /* JFIF 2.01: APP0's "JFIF\0", then the major version byte */
-    at = 0;
-    for (size_t i = 2; i + 5 < sof && at == 0; i++)
-        if (memcmp(buf + i, "JFIF\0", 5) == 0)
-            at = i + 5;
+    /* JFIF 2.01: APP0 (FF E0, its length), "JFIF\0", then the major
+     * version byte */
+    at = find_marker(buf, sof, 0xe0);
     assert_true(at > 0);
+    assert_memory_equal(buf + at + 4, "JFIF\0", 5);
+    at += 4 + 5;
     assert_int_equal(buf[at], 1);
     buf[at] = 2;
     img = decode_ok(buf, len);

@@ -791,10 +791,12 @@ LAST="keygen -a - with nothing on standard input"
 expect_fail "keygen -a - with nothing on standard input" "medcrypt: " \
     "--aadhaar -: expected a line on standard input" 0
 # keygen at a terminal (a pty): OUT, then pairs of what to wait for and
-# what to type then ("" for nothing); all it printed goes to OUT.
+# what to type then ("" for nothing); all it printed goes to OUT, up to
+# its end, or 10 s after the last step (then it is killed: a keygen
+# waiting for an answer no step gives).
 pty_keygen() {
     python3 - "$MC" "$@" <<'PY'
-import os, pty, select, sys, time
+import os, pty, select, signal, sys, time
 pid, fd = pty.fork()
 if pid == 0:
     os.execv(sys.argv[1], [sys.argv[1], "keygen", "-o", "pty.key"])
@@ -815,6 +817,17 @@ for prompt, answer in zip(steps[0::2], steps[1::2]):
     read_until(prompt.encode())
     if answer:
         os.write(fd, answer.encode() + b"\n")
+end, ended = time.time() + 10, False
+while not ended and time.time() < end:
+    if select.select([fd], [], [], 0.1)[0]:
+        try:
+            data = os.read(fd, 1024)
+        except OSError:  # EIO: keygen's end of the pty closed, it ends
+            data = b""
+        out += data
+        ended = not data
+if not ended:
+    os.kill(pid, signal.SIGKILL)
 os.waitpid(pid, 0)
 open(sys.argv[2], "wb").write(out)
 PY
@@ -1039,29 +1052,7 @@ fi
 # terminal, not after the identifiers are typed (bounded: a keygen that
 # asks is ended after 10 s).
 echo taken >pty.key
-python3 - "$MC" >"$R/pty.out" 2>&1 <<'PY'
-import os, pty, select, signal, sys, time
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], [sys.argv[1], "keygen", "-o", "pty.key"])
-out, end = b"", time.time() + 10
-while time.time() < end:
-    if select.select([fd], [], [], 0.1)[0]:
-        try:
-            data = os.read(fd, 1024)
-        except OSError:
-            break
-        if not data:
-            break
-        out += data
-    if os.waitpid(pid, os.WNOHANG)[0] == pid:
-        pid = 0
-        break
-if pid:
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-sys.stdout.write(out.decode("utf-8", "replace"))
-PY
+pty_keygen "$R/pty.out"
 if grep -q 'already exists' "$R/pty.out" && ! grep -q 'Aadhaar number' "$R/pty.out" &&
     [ "$(cat pty.key)" = taken ]; then
     ok "keygen at the terminal: a taken key file refused before the number is asked"

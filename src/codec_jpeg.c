@@ -118,6 +118,10 @@ static mc_err map_code(int code)
     case JERR_CCIR601_NOTIMPL:
         return MC_EUNSUPPORTED;
     case JERR_OUT_OF_MEMORY:
+    /* a progressive JPEG's coefficients past libjpeg's cap (JPEGMEM or
+     * max_memory_to_use), with no temporary-file store to spill them to
+     * (jmemnobs.c): out of memory too, not a corrupt file */
+    case JERR_NO_BACKING_STORE:
         return MC_ENOMEM;
     default:
         return MC_EFORMAT; /* corrupt or not a JPEG */

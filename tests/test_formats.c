@@ -876,8 +876,10 @@ static void test_jpeg_errors(void **state)
 
 /* A JPEG written here (libjpeg, quality 90) of a smooth pattern with
  * noise: w x h, 1 or 3 channels, in the colour space `space` (libjpeg's
- * default for the input, JCS_UNKNOWN: YCbCr for 3 channels). */
-static uint8_t *make_jpeg_as(uint32_t w, uint32_t h, int c, J_COLOR_SPACE space, size_t *len)
+ * default for the input, JCS_UNKNOWN: YCbCr for 3 channels), baseline or
+ * progressive (T.81 Annex G, libjpeg's jpeg_simple_progression scans). */
+static uint8_t *make_jpeg_as(uint32_t w, uint32_t h, int c, J_COLOR_SPACE space, bool progressive,
+                             size_t *len)
 {
     struct jpeg_compress_struct ci;
     struct ref_err err;
@@ -900,6 +902,8 @@ static uint8_t *make_jpeg_as(uint32_t w, uint32_t h, int c, J_COLOR_SPACE space,
     if (space != JCS_UNKNOWN)
         jpeg_set_colorspace(&ci, space);
     jpeg_set_quality(&ci, 90, TRUE);
+    if (progressive)
+        jpeg_simple_progression(&ci);
     jpeg_start_compress(&ci, TRUE);
     while (ci.next_scanline < h) {
         JSAMPROW r = row;
@@ -924,7 +928,7 @@ static uint8_t *make_jpeg_as(uint32_t w, uint32_t h, int c, J_COLOR_SPACE space,
 
 static uint8_t *make_jpeg(uint32_t w, uint32_t h, int c, size_t *len)
 {
-    return make_jpeg_as(w, h, c, JCS_UNKNOWN, len);
+    return make_jpeg_as(w, h, c, JCS_UNKNOWN, false, len);
 }
 
 /* A large JPEG decoded for an encrypt (mc_ctx.chunk_digests, on two
@@ -975,6 +979,59 @@ static void test_jpeg_digests_while_decoding(void **state)
         free(buf);
     }
     mc_ctx_free(dc);
+}
+
+/* A progressive JPEG (T.81 Annex G, SOF2): libjpeg gathers the whole
+ * image's coefficients over its scans in a virtual array, whose rows
+ * jpeg_mem.c notes as they are reached, before the first row comes out.
+ * Its samples are libjpeg's own, and an encrypt of it decrypts to them.
+ * With libjpeg's memory capped (JPEGMEM, libjpeg.txt "Memory
+ * management"), that array does not fit and libjpeg, built without a
+ * temporary-file store, says "Backing store not supported": out of
+ * memory, not a corrupt file. (Each image is taller than the window of
+ * 5 block rows per sampling factor that libjpeg's block smoothing reads
+ * at once, jdcoefct.c: an array no taller is kept whole whatever the
+ * cap.) */
+static void test_jpeg_progressive(void **state)
+{
+    static const struct { uint32_t w, h; int c; } SIZES[] = {
+        {97, 61, 1}, {45, 171, 3}, {300, 257, 3},
+    };
+    (void)state;
+
+    for (size_t i = 0; i < sizeof SIZES / sizeof SIZES[0]; i++) {
+        size_t n, ref_len, back_len = 0;
+        uint8_t *jpg = make_jpeg_as(SIZES[i].w, SIZES[i].h, SIZES[i].c, JCS_UNKNOWN, true, &n);
+        uint8_t *ref, *back;
+        mc_image *img, *png;
+        mc_image_info info;
+
+        assert_true(find_marker(jpg, n, 0xc2) > 0); /* SOF2 */
+        assert_int_equal(find_marker(jpg, n, 0xc0), 0);
+        img = decode_ok(jpg, n);
+        assert_geometry(img, SIZES[i].w, SIZES[i].h, (uint8_t)SIZES[i].c);
+        ref = ref_decode(jpg, n, &ref_len);
+        assert_int_equal(ref_len, img->samples_len);
+        assert_memory_equal(img->samples, ref, ref_len);
+
+        back = crypt_round_trip(jpg, n, "progressive.jpg", &back_len, &info);
+        png = decode_ok(back, back_len);
+        assert_geometry(png, SIZES[i].w, SIZES[i].h, (uint8_t)SIZES[i].c);
+        assert_memory_equal(png->samples, ref, ref_len);
+
+        /* 1000 bytes for libjpeg (JPEGMEM counts thousands) */
+        assert_int_equal(setenv("JPEGMEM", "1", 1), 0);
+        assert_int_equal(jpeg_err(jpg, n), MC_ENOMEM);
+        assert_string_equal(mc_ctx_last_detail(ctx), "libjpeg: Backing store not supported");
+        assert_int_equal(unsetenv("JPEGMEM"), 0);
+        assert_int_equal(jpeg_err(jpg, n), MC_OK);
+
+        mc_free(back);
+        mc_image_free(png);
+        mc_image_free(img);
+        free(ref);
+        free(jpg);
+    }
 }
 
 /* A corrupt scan (bytes of the entropy-coded data replaced by a marker
@@ -1425,7 +1482,7 @@ static void test_jpeg_decoder_edges(void **state)
     free(ref);
     free(buf);
 
-    jpg = make_jpeg_as(48, 40, 3, JCS_RGB, &n);
+    jpg = make_jpeg_as(48, 40, 3, JCS_RGB, false, &n);
     img = decode_ok(jpg, n);
     assert_geometry(img, 48, 40, 3);
     ref = ref_decode(jpg, n, &ref_len);
@@ -1609,6 +1666,7 @@ int main(void)
         cmocka_unit_test(test_jpeg_files),
         cmocka_unit_test(test_jpeg_errors),
         cmocka_unit_test(test_jpeg_corrupt_scan),
+        cmocka_unit_test(test_jpeg_progressive),
         cmocka_unit_test(test_jpeg_digests_while_decoding),
         cmocka_unit_test(test_jpeg_cmyk),
         cmocka_unit_test(test_jpeg_decoder_edges),

@@ -65,11 +65,15 @@ seed() {
     "$BUILD/fuzz/mkseeds" "$WORK/gen" >/dev/null 2>&1 || true
     case $t in
     # fuzz/seeds/TARGET: small inputs testdata lacks (PNG metadata chunks
-    # in a low-bit grey's and a palette's terms, for png_meta.c).
+    # in a low-bit grey's and a palette's terms, for png_meta.c; JPEGs
+    # written with libjpeg-turbo 2.1.5 in the modes testdata's two
+    # baseline Huffman files do not reach: progressive (T.81 Annex G,
+    # jpeg_simple_progression), arithmetic coding (Annex D), both at
+    # once, 4:2:2 sampling, a restart marker after every MCU).
     fuzz_png) cp "$TESTDATA"/png/*.png "$ROOT"/fuzz/seeds/fuzz_png/*.png "$dir"/ ;;
     fuzz_pnm) cp "$TESTDATA"/pnm/* "$dir"/ ;;
     fuzz_bmp) cp "$TESTDATA"/bmp/*.bmp "$dir"/ ;;
-    fuzz_jpeg) cp "$TESTDATA"/jpeg/*.jpg "$dir"/ ;;
+    fuzz_jpeg) cp "$TESTDATA"/jpeg/*.jpg "$ROOT"/fuzz/seeds/fuzz_jpeg/*.jpg "$dir"/ ;;
     fuzz_dicom) cp "$TESTDATA"/dicom/*.dcm "$TESTDATA"/dicom/unsupported/*.dcm "$dir"/ ;;
     fuzz_container)
         "$BUILD/fuzz/mkseeds" "$dir" "$TESTDATA"/png/edge_*.png "$TESTDATA"/png/rgb*.png \

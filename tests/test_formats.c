@@ -874,11 +874,16 @@ static void test_jpeg_errors(void **state)
     assert_int_not_equal(jpeg_err(junk, sizeof junk), MC_OK);
 }
 
+/* How make_jpeg_as codes: JPEG_PROGRESSIVE, T.81 Annex G (libjpeg's
+ * jpeg_simple_progression scans); JPEG_ARITHMETIC, Annex D instead of
+ * Huffman codes. 0: baseline. */
+enum { JPEG_PROGRESSIVE = 1, JPEG_ARITHMETIC = 2 };
+
 /* A JPEG written here (libjpeg, quality 90) of a smooth pattern with
  * noise: w x h, 1 or 3 channels, in the colour space `space` (libjpeg's
- * default for the input, JCS_UNKNOWN: YCbCr for 3 channels), baseline or
- * progressive (T.81 Annex G, libjpeg's jpeg_simple_progression scans). */
-static uint8_t *make_jpeg_as(uint32_t w, uint32_t h, int c, J_COLOR_SPACE space, bool progressive,
+ * default for the input, JCS_UNKNOWN: YCbCr for 3 channels), coded as
+ * `coding` says. */
+static uint8_t *make_jpeg_as(uint32_t w, uint32_t h, int c, J_COLOR_SPACE space, int coding,
                              size_t *len)
 {
     struct jpeg_compress_struct ci;
@@ -902,8 +907,9 @@ static uint8_t *make_jpeg_as(uint32_t w, uint32_t h, int c, J_COLOR_SPACE space,
     if (space != JCS_UNKNOWN)
         jpeg_set_colorspace(&ci, space);
     jpeg_set_quality(&ci, 90, TRUE);
-    if (progressive)
+    if (coding & JPEG_PROGRESSIVE)
         jpeg_simple_progression(&ci);
+    ci.arith_code = (coding & JPEG_ARITHMETIC) != 0;
     jpeg_start_compress(&ci, TRUE);
     while (ci.next_scanline < h) {
         JSAMPROW r = row;
@@ -928,7 +934,7 @@ static uint8_t *make_jpeg_as(uint32_t w, uint32_t h, int c, J_COLOR_SPACE space,
 
 static uint8_t *make_jpeg(uint32_t w, uint32_t h, int c, size_t *len)
 {
-    return make_jpeg_as(w, h, c, JCS_UNKNOWN, false, len);
+    return make_jpeg_as(w, h, c, JCS_UNKNOWN, 0, len);
 }
 
 /* A large JPEG decoded for an encrypt (mc_ctx.chunk_digests, on two
@@ -981,50 +987,57 @@ static void test_jpeg_digests_while_decoding(void **state)
     mc_ctx_free(dc);
 }
 
-/* A progressive JPEG (T.81 Annex G, SOF2): libjpeg gathers the whole
- * image's coefficients over its scans in a virtual array, whose rows
- * jpeg_mem.c notes as they are reached, before the first row comes out.
- * Its samples are libjpeg's own, and an encrypt of it decrypts to them.
- * With libjpeg's memory capped (JPEGMEM, libjpeg.txt "Memory
- * management"), that array does not fit and libjpeg, built without a
- * temporary-file store, says "Backing store not supported": out of
- * memory, not a corrupt file. (Each image is taller than the window of
- * 5 block rows per sampling factor that libjpeg's block smoothing reads
- * at once, jdcoefct.c: an array no taller is kept whole whatever the
- * cap.) */
-static void test_jpeg_progressive(void **state)
+/* Progressive and arithmetic-coded JPEGs (T.81 Annexes G and D: SOF2,
+ * SOF9, SOF10): their samples are libjpeg's own, and an encrypt of one
+ * decrypts to them. A progressive JPEG's coefficients are gathered over
+ * its scans in a virtual array, whose rows jpeg_mem.c notes as they are
+ * reached, before the first row comes out. With libjpeg's memory capped
+ * (JPEGMEM, libjpeg.txt "Memory management"), that array does not fit
+ * and libjpeg, built without a temporary-file store, says "Backing store
+ * not supported": out of memory, not a corrupt file. (Each progressive
+ * image is taller than the window of 5 block rows per sampling factor
+ * that libjpeg's block smoothing reads at once, jdcoefct.c: an array no
+ * taller is kept whole whatever the cap.) */
+static void test_jpeg_progressive_arithmetic(void **state)
 {
-    static const struct { uint32_t w, h; int c; } SIZES[] = {
-        {97, 61, 1}, {45, 171, 3}, {300, 257, 3},
+    static const struct { uint32_t w, h; int c, coding; uint8_t sof; } CASES[] = {
+        {97, 61, 1, JPEG_PROGRESSIVE, 0xc2},
+        {45, 171, 3, JPEG_PROGRESSIVE, 0xc2},
+        {300, 257, 3, JPEG_PROGRESSIVE, 0xc2},
+        {53, 29, 3, JPEG_ARITHMETIC, 0xc9},
+        {40, 77, 1, JPEG_PROGRESSIVE | JPEG_ARITHMETIC, 0xca},
     };
     (void)state;
 
-    for (size_t i = 0; i < sizeof SIZES / sizeof SIZES[0]; i++) {
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
         size_t n, ref_len, back_len = 0;
-        uint8_t *jpg = make_jpeg_as(SIZES[i].w, SIZES[i].h, SIZES[i].c, JCS_UNKNOWN, true, &n);
+        uint8_t *jpg = make_jpeg_as(CASES[i].w, CASES[i].h, CASES[i].c, JCS_UNKNOWN,
+                                    CASES[i].coding, &n);
         uint8_t *ref, *back;
         mc_image *img, *png;
         mc_image_info info;
 
-        assert_true(find_marker(jpg, n, 0xc2) > 0); /* SOF2 */
+        assert_true(find_marker(jpg, n, CASES[i].sof) > 0);
         assert_int_equal(find_marker(jpg, n, 0xc0), 0);
         img = decode_ok(jpg, n);
-        assert_geometry(img, SIZES[i].w, SIZES[i].h, (uint8_t)SIZES[i].c);
+        assert_geometry(img, CASES[i].w, CASES[i].h, (uint8_t)CASES[i].c);
         ref = ref_decode(jpg, n, &ref_len);
         assert_int_equal(ref_len, img->samples_len);
         assert_memory_equal(img->samples, ref, ref_len);
 
         back = crypt_round_trip(jpg, n, "progressive.jpg", &back_len, &info);
         png = decode_ok(back, back_len);
-        assert_geometry(png, SIZES[i].w, SIZES[i].h, (uint8_t)SIZES[i].c);
+        assert_geometry(png, CASES[i].w, CASES[i].h, (uint8_t)CASES[i].c);
         assert_memory_equal(png->samples, ref, ref_len);
 
         /* 1000 bytes for libjpeg (JPEGMEM counts thousands) */
-        assert_int_equal(setenv("JPEGMEM", "1", 1), 0);
-        assert_int_equal(jpeg_err(jpg, n), MC_ENOMEM);
-        assert_string_equal(mc_ctx_last_detail(ctx), "libjpeg: Backing store not supported");
-        assert_int_equal(unsetenv("JPEGMEM"), 0);
-        assert_int_equal(jpeg_err(jpg, n), MC_OK);
+        if (CASES[i].coding & JPEG_PROGRESSIVE) {
+            assert_int_equal(setenv("JPEGMEM", "1", 1), 0);
+            assert_int_equal(jpeg_err(jpg, n), MC_ENOMEM);
+            assert_string_equal(mc_ctx_last_detail(ctx), "libjpeg: Backing store not supported");
+            assert_int_equal(unsetenv("JPEGMEM"), 0);
+            assert_int_equal(jpeg_err(jpg, n), MC_OK);
+        }
 
         mc_free(back);
         mc_image_free(png);
@@ -1482,7 +1495,7 @@ static void test_jpeg_decoder_edges(void **state)
     free(ref);
     free(buf);
 
-    jpg = make_jpeg_as(48, 40, 3, JCS_RGB, false, &n);
+    jpg = make_jpeg_as(48, 40, 3, JCS_RGB, 0, &n);
     img = decode_ok(jpg, n);
     assert_geometry(img, 48, 40, 3);
     ref = ref_decode(jpg, n, &ref_len);
@@ -1666,7 +1679,7 @@ int main(void)
         cmocka_unit_test(test_jpeg_files),
         cmocka_unit_test(test_jpeg_errors),
         cmocka_unit_test(test_jpeg_corrupt_scan),
-        cmocka_unit_test(test_jpeg_progressive),
+        cmocka_unit_test(test_jpeg_progressive_arithmetic),
         cmocka_unit_test(test_jpeg_digests_while_decoding),
         cmocka_unit_test(test_jpeg_cmyk),
         cmocka_unit_test(test_jpeg_decoder_edges),

@@ -200,10 +200,41 @@ if "$MC" serve --listen nonsense >"$R/o" 2>&1; then
 else
     check "serve --listen nonsense fails with a message" grep -q "listen" "$R/o"
 fi
-if "$MC" serve --max-upload lots >"$R/o" 2>&1; then
-    not_ok "serve --max-upload lots fails"
+# Each number's range (cli/cmd_serve.c): one past either end is refused
+# with the range named, before anything listens (nothing on stdout).
+# Each end itself starts a server (below: "The ends of the ranges").
+# (`timeout`: a server that took one of these would serve until stopped.)
+while IFS='|' read -r sv_args sv_err; do
+    # shellcheck disable=SC2086 # sv_args is the option and its value
+    timeout 20 "$MC" serve --listen 127.0.0.1:0 $sv_args </dev/null >"$R/o" 2>"$R/e"
+    sv_rc=$?
+    if [ $sv_rc -eq 1 ] && [ ! -s "$R/o" ] && [ "$(cat "$R/e")" = "medcrypt: serve: $sv_err" ]; then
+        ok "serve $sv_args: refused, the range named"
+    else
+        not_ok "serve $sv_args: exit $sv_rc, stderr '$(tr '\n' '|' <"$R/e")', want 1 and 'medcrypt: serve: $sv_err'"
+    fi
+done <<'EOF_RANGES'
+--max-upload lots|--max-upload 'lots': expected a number from 1 to 4611686018427387903
+--max-upload 0|--max-upload '0': expected a number from 1 to 4611686018427387903
+-m 4611686018427387904|--max-upload '4611686018427387904': expected a number from 1 to 4611686018427387903
+--threads 0|--threads '0': expected a number from 1 to 1024
+-t 1025|--threads '1025': expected a number from 1 to 1024
+--timeout 0|--timeout '0': expected a number from 1 to 86400
+--timeout 86401|--timeout '86401': expected a number from 1 to 86400
+--max-connections 0|--max-connections '0': expected a number from 1 to 65536
+--max-connections 65537|--max-connections '65537': expected a number from 1 to 65536
+--per-ip 65537|--per-ip '65537': expected a number from 0 to 65536
+--max-pixels 0|--max-pixels '0': expected a number from 1 to 4294967296
+--max-pixels 4294967297|--max-pixels '4294967297': expected a number from 1 to 4294967296
+--max-memory 1125899906842625|--max-memory '1125899906842625': expected a number from 0 to 1125899906842624
+EOF_RANGES
+timeout 20 "$MC" serve --listen 127.0.0.1:0 stray </dev/null >"$R/o" 2>"$R/e"
+sv_rc=$?
+if [ $sv_rc -eq 1 ] && [ ! -s "$R/o" ] && [ "$(cat "$R/e")" = "medcrypt: serve: unexpected argument 'stray'
+medcrypt: hint: run 'medcrypt serve --help'" ]; then
+    ok "serve with an argument: exit 1, the argument named, then the help's hint"
 else
-    ok "serve --max-upload lots fails"
+    not_ok "serve with an argument: exit $sv_rc, stderr '$(tr '\n' '|' <"$R/e")'"
 fi
 
 # ---------------------------------------------------------------------
@@ -1261,6 +1292,81 @@ else
     not_ok "a server with --max-memory 3M starts ($(head -3 "$R/tiny.log"))"
 fi
 
+# The ends of the ranges start a server: the largest --timeout,
+# --max-connections, --max-pixels and --max-upload, one worker, no limit
+# per address (0: a request is served, not refused) and no memory budget,
+# which the log says.
+if start_server ends --threads 1 --timeout 86400 --max-connections 65536 --per-ip 0 \
+    --max-pixels 4294967296 --max-upload 4611686018427387903 --max-memory 0; then
+    check "a server at the ends of the ranges says it has no memory budget" \
+        grep -q -x -F 'medcrypt: no memory budget for images (--max-memory 0)' "$R/ends.log"
+    req -F "key=$KEY" -F "image=@$TESTDATA/png/ct_small_16bit.png" "$BASE/api/v1/encrypt"
+    expect 200 "a server at the ends of the ranges encrypts"
+    stop_server "$PID"
+else
+    not_ok "a server at the ends of the ranges starts ($(head -3 "$R/ends.log"))"
+fi
+
+# two_connections PORT WAIT: opens a connection and gets an answer on it,
+# then, the first still open, sends a second connection's request and
+# waits WAIT seconds for its answer, then closes the first and, if the
+# second had none, waits up to 10 s more. Prints the three outcomes
+# ("HTTP/1.1 200 OK", "closed" or "nothing"; "-" not asked).
+two_connections() {
+    python3 -c 'import socket, sys
+port, wait = int(sys.argv[1]), float(sys.argv[2])
+REQ = b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+def answer(s, timeout):
+    s.settimeout(timeout)
+    data = b""
+    try:
+        while b"\r\n\r\n" not in data:
+            part = s.recv(4096)
+            if not part:
+                return "closed"
+            data += part
+    except socket.timeout:
+        return "nothing"
+    except OSError:
+        return "closed"
+    return data.split(b"\r\n")[0].decode()
+a = socket.create_connection(("127.0.0.1", port), timeout=10)
+a.sendall(REQ)
+first = answer(a, 10)
+b = socket.create_connection(("127.0.0.1", port), timeout=10)
+try:
+    b.sendall(REQ)
+    second = answer(b, wait)
+except OSError:
+    second = "closed"
+a.close()
+after = answer(b, 10) if second == "nothing" else "-"
+print(first, second, after, sep=" | ")' "$1" "$2"
+}
+
+# --max-connections counts all clients' connections: at 1, a second one
+# is not taken while the first is open (libmicrohttpd stops accepting;
+# it waits in the kernel's queue) and is answered once the first closes.
+# --per-ip counts one address's: at 1, a second one from it is closed at
+# once. (An answer within the wait would be the limit not applied; a
+# correct server cannot give one, whatever the machine's speed.)
+if start_server maxconn --max-connections 1 --per-ip 0; then
+    two_connections "${BASE##*:}" 1 >"$R/o" 2>&1
+    check "--max-connections 1: a second connection waits for the first to close, then is answered" \
+        [ "$(cat "$R/o")" = "HTTP/1.1 200 OK | nothing | HTTP/1.1 200 OK" ]
+    stop_server "$PID"
+else
+    not_ok "a server with --max-connections 1 starts ($(head -3 "$R/maxconn.log"))"
+fi
+if start_server perip --per-ip 1; then
+    two_connections "${BASE##*:}" 10 >"$R/o" 2>&1
+    check "--per-ip 1: a second connection from the same address is closed at once" \
+        [ "$(cat "$R/o")" = "HTTP/1.1 200 OK | closed | -" ]
+    stop_server "$PID"
+else
+    not_ok "a server with --per-ip 1 starts ($(head -3 "$R/perip.log"))"
+fi
+
 # --- hygiene -------------------------------------------------------------
 stop_server "$MAIN_PID"
 rc=$?
@@ -1271,7 +1377,8 @@ check "the server's working directory gained no file" [ -z "$(ls -A "$W")" ]
 check "the server's TMPDIR gained no file" [ -z "$(ls -A "$WTMP")" ]
 
 cat "$R/main.log" "$R/small.log" "$R/takeback.log" "$R/room.log" "$R/room2.log" \
-    "$R/budget.log" "$R/oneworker.log" "$R/tiny.log" >"$R/all.log" 2>/dev/null
+    "$R/budget.log" "$R/oneworker.log" "$R/tiny.log" "$R/ends.log" "$R/maxconn.log" \
+    "$R/perip.log" >"$R/all.log" 2>/dev/null
 leaked=""
 while IFS= read -r s; do
     [ -n "$s" ] || continue

@@ -629,6 +629,23 @@ assert_err_re "unknown verb: one error line on stderr (a hint allowed)" \
 
 run mc
 assert_rc 1 "no arguments: exit status 1"
+cp "$R/err" "$R/usage_err"
+check "no arguments: nothing on stdout" [ ! -s "$R/out" ]
+run mc --help
+assert_same "no arguments: the usage of --help, on stderr" "$R/usage_err" "$R/out"
+for h in -h help; do
+    run mc $h
+    assert_rc 0 "'medcrypt $h' exits 0"
+    assert_same "'medcrypt $h' prints the usage of --help" "$R/out" "$R/usage_err"
+done
+# "help VERB" is the verb's own help (both start "Usage:"; cli/main.c).
+for v in keygen encrypt decrypt info preview compare analyze bench serve; do
+    run mc "$v" --help
+    cp "$R/out" "$R/verb_help"
+    run mc help "$v"
+    assert_rc 0 "'medcrypt help $v' exits 0"
+    assert_same "'medcrypt help $v' prints 'medcrypt $v --help'" "$R/out" "$R/verb_help"
+done
 
 run mc encrypt --bogus x.pgm
 assert_rc 1 "unknown option: exit status 1"

@@ -856,6 +856,48 @@ static void test_json_parser_self_check(void **state)
     NEAR(json_num("{\"a\":[1,{\"b\":-2.5}]}", "a.1.b"), -2.5, 0);
 }
 
+/* Helpers of the report tests below. */
+
+/* The JSON (kind 0), HTML (1) or text (2) report of img under test key
+ * 0; the seed the default one unless seed > 0. */
+static char *report_of(const mc_image *img, uint64_t seed, int no_stages, int no_timing,
+                       int kind)
+{
+    mc_analysis_options opt = {.seed = seed, .use_seed = seed > 0, .no_stages = no_stages,
+                               .no_timing = no_timing};
+    mc_analysis *a = NULL;
+    mc_ctx *c = NULL;
+    char *out = NULL;
+    size_t len;
+    mc_key key;
+
+    test_key(&key, 0);
+    assert_int_equal(mc_ctx_new(&c), MC_OK);
+    assert_int_equal(mc_analyze_ex(c, &key, img, NULL, 0, &opt, &a), MC_OK);
+    assert_int_equal(kind == 0   ? mc_analysis_json(a, &out, &len)
+                     : kind == 1 ? mc_analysis_html(a, &out, &len)
+                                 : mc_analysis_text(a, &out, &len),
+                     MC_OK);
+    if (kind == 0)
+        assert_true(json_valid(out));
+    mc_analysis_free(a);
+    mc_ctx_free(c);
+    return out;
+}
+
+/* w x h of 8 bits, each sample drawn by splitmix64 from seed. */
+static mc_image *noise_image(mc_ctx *c, uint32_t w, uint32_t h, uint8_t channels, uint64_t seed)
+{
+    mc_image *img = NULL;
+    uint8_t *px;
+    size_t n;
+    assert_int_equal(mc_image_new(c, w, h, channels, 8, &img), MC_OK);
+    px = mc_image_samples(img, &n);
+    for (size_t i = 0; i < n; i++)
+        px[i] = (uint8_t)rnd(&seed);
+    return img;
+}
+
 /* ------------------------------------------------------------------ */
 /* The whole analysis on the real CT.                                  */
 
@@ -930,6 +972,16 @@ static void test_analyze_ct(void **state)
     NEAR(json_num(json, "avalanche.plain_bit"), 50.0, 0.5);
     NEAR(json_num(json, "avalanche.key_bit"), 50.0, 0.5);
     NEAR(json_num(json, "critical.chi_square_05"), 293.2478, 5e-5);
+    /* More critical values of 512 x 512 8-bit samples (mpmath): chi-square's
+     * at alpha 0.01 (df 255); the ideal NPCR 100 * 255/256 and UACI
+     * 100 * 257/768; the avalanche's interval 50 -+ 100 z_0.975 / (2
+     * sqrt(8 T)) (mutation testing, eighth round: 0.05's chi-square, NPCR
+     * 100 * 255/257, an interval twice as wide). */
+    NEAR(json_num(json, "critical.chi_square_01"), 310.4573882, 1e-6);
+    NEAR(json_num(json, "critical.npcr_ideal"), 99.609375, 1e-12);
+    NEAR(json_num(json, "critical.uaci_ideal"), 33.4635416667, 1e-9);
+    NEAR(json_num(json, "critical.avalanche_05.0"), 49.9323289148, 1e-9);
+    NEAR(json_num(json, "critical.avalanche_05.1"), 50.0676710852, 1e-9);
     NEAR(json_num(json, "decryption.channels.0.mse"), 0, 0);
     assert_true(isnan(json_num(json, "decryption.channels.0.psnr"))); /* null = infinite */
     NEAR(json_num(json, "decryption.channels.0.ssim"), 1.0, 1e-12);
@@ -1073,6 +1125,9 @@ static void test_analyze_variants(void **state)
     assert_null(json_get(json, "cipher.channels.3"));
     assert_true(isnan(json_num(json, "cipher.channels.0.local_entropy")));
     assert_non_null(json_get(json, "differential.channels.2.npcr"));
+    /* the all-samples NPCR's critical value is of all 100 x 100 x 3
+     * samples: 99.5501 % (mpmath; of 100 x 100, 99.5068 %) */
+    NEAR(json_num(json, "differential.npcr_critical"), 99.5501374955, 1e-9);
     assert_non_null(json_get(json, "stages.3.name"));
     mc_free(json);
     json = NULL;
@@ -1168,6 +1223,65 @@ static void test_scatter_captions(void **state)
     mc_ctx_free(ctx);
 }
 
+/* ------------------------------------------------------------------ */
+/* The report on images built for it (mutation testing, eighth round:  */
+/* each figure below was worked out by hand or with mpmath).           */
+
+/* Tests that depend on the image's size, at their limits, and the p-value
+ * of the chi-square. */
+static void test_report_size_limits(void **state)
+{
+    mc_ctx *c = NULL;
+    mc_image *img;
+    uint8_t *px;
+    size_t n;
+    char *json;
+    (void)state;
+
+    assert_int_equal(mc_ctx_new(&c), MC_OK);
+    /* 11x1: 10 horizontal pairs, the fewest that are tested (MIN_PAIRS):
+     * |r| < z_0.975 / sqrt(10 - 1) = 0.653321 over all pairs, and
+     * z_0.975 * sqrt(1/2000 + 1/9) = 0.654790 over 2000 random ones; no
+     * vertical pair, no test (tested from 11 pairs, both were null). */
+    img = noise_image(c, 11, 1, 1, 1);
+    json = report_of(img, 0, 1, 1, 0);
+    NEAR(json_num(json, "critical.correlation_all_05.horizontal"), 0.6533213282, 1e-9);
+    NEAR(json_num(json, "critical.correlation_random_05.horizontal"), 0.6547896512, 1e-9);
+    assert_true(isnan(json_num(json, "critical.correlation_all_05.vertical")));
+    mc_free(json);
+    mc_image_free(img);
+
+    /* Chi-square and entropy are tested from 20 colliding pairs expected,
+     * T(T-1)/(2 * 256) of T 8-bit samples: 10x8 (12.3) has no critical
+     * value, 11x10 (23.4) has df 255's, 293.2478 (with the 2 dropped, 10x8
+     * had 24.7 and a test). */
+    img = noise_image(c, 10, 8, 1, 2);
+    json = report_of(img, 0, 1, 1, 0);
+    assert_true(isnan(json_num(json, "critical.chi_square_05")));
+    assert_true(isnan(json_num(json, "critical.entropy_05")));
+    mc_free(json);
+    mc_image_free(img);
+    img = noise_image(c, 11, 10, 1, 3);
+    json = report_of(img, 0, 1, 1, 0);
+    NEAR(json_num(json, "critical.chi_square_05"), 293.2478351, 1e-6);
+    mc_free(json);
+    mc_image_free(img);
+
+    /* 32x32, values 0..127 six times each and 128..255 twice (4 expected):
+     * chi-square 256 * 2^2 / 4 = 256, its p-value with 255 degrees of
+     * freedom Q(127.5, 128) = 0.4706089 (mpmath; with 256, 0.4882455). */
+    assert_int_equal(mc_image_new(c, 32, 32, 1, 8, &img), MC_OK);
+    px = mc_image_samples(img, &n);
+    for (size_t i = 0; i < n; i++)
+        px[i] = (uint8_t)(i < 768 ? i / 6 : 128 + (i - 768) / 2);
+    json = report_of(img, 0, 1, 1, 0);
+    NEAR(json_num(json, "plain.channels.0.chi_square"), 256.0, 1e-9);
+    NEAR(json_num(json, "plain.channels.0.chi_square_p"), 0.4706088676, 1e-9);
+    mc_free(json);
+    mc_image_free(img);
+    mc_ctx_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1185,6 +1299,7 @@ int main(void)
         cmocka_unit_test(test_analyze_ct),
         cmocka_unit_test(test_analyze_variants),
         cmocka_unit_test(test_scatter_captions),
+        cmocka_unit_test(test_report_size_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

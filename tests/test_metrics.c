@@ -1094,6 +1094,8 @@ static void test_analyze_variants(void **state)
     /* 128x128 holds 2x2 blocks of 44x44, not 30: undefined, null. */
     assert_true(isnan(json_num(json, "plain.channels.0.local_entropy")));
     assert_null(json_get(json, "stages.1")); /* no_stages: only the full one */
+    assert_non_null(json_get(json, "stages.0.name"));
+    assert_int_equal(strncmp(json_get(json, "stages.0.name"), "\"xchacha20\"", 11), 0);
     mc_free(json);
     json = NULL;
     mc_analysis_free(a);
@@ -1115,6 +1117,22 @@ static void test_analyze_variants(void **state)
     other = decode_testdata(ctx, "png/rgb_100x100.png");
     assert_int_equal(mc_analyze_ex(ctx, &key, other, cipher, clen, &opt, &a), MC_EINVAL);
     mc_free(cipher);
+    /* ... as is an RGB cipher of a gray plain image of the same size and
+     * depth (mutation testing, eighth round: the channels not compared,
+     * it was measured and its decryption compared channel 0 with it). */
+    {
+        mc_image *gray = NULL, *rgb = NULL;
+        assert_int_equal(mc_image_new(ctx, 4, 4, 1, 8, &gray), MC_OK);
+        assert_int_equal(mc_image_new(ctx, 4, 4, 3, 8, &rgb), MC_OK);
+        memset(mc_image_samples(gray, &len), 1, 16);
+        memset(mc_image_samples(rgb, &len), 2, 48);
+        assert_int_equal(mc_encrypt_image(ctx, &key, rgb, &cipher, &clen), MC_OK);
+        assert_int_equal(mc_analyze_ex(ctx, &key, gray, cipher, clen, &opt, &a), MC_EINVAL);
+        assert_null(a);
+        mc_free(cipher);
+        mc_image_free(gray);
+        mc_image_free(rgb);
+    }
     mc_image_free(img);
 
     /* RGB: one entry per channel; too small for local entropy (null). */
@@ -1282,6 +1300,126 @@ static void test_report_size_limits(void **state)
     mc_ctx_free(c);
 }
 
+/* A black RGB image: scrambling moves samples and Henon moves bits without
+ * changing their number, so the first two stages leave it black whatever
+ * the key. The key's flipped bit then changes nothing (avalanche 0; it
+ * was measured on the plain bit's cipher), and the plain image's flipped
+ * bit is the one bit set in the cipher: one sample of one channel differs
+ * of 8x8x3 (NPCR 100/192 % over all samples, not over the first 64 of
+ * them; 100/64 % in its channel, 0 in the others, whose UACI is 0, not
+ * all samples'), 1 bit of 1536 (0.065104 %). Its samples in the timing:
+ * 192 bytes, 0.000192 MB (not MiB). */
+static void test_report_black_stages(void **state)
+{
+    mc_ctx *c = NULL;
+    mc_image *img = NULL;
+    uint8_t *px;
+    size_t n;
+    char *json, path[64];
+    (void)state;
+
+    assert_int_equal(mc_ctx_new(&c), MC_OK);
+    assert_int_equal(mc_image_new(c, 8, 8, 3, 8, &img), MC_OK);
+    px = mc_image_samples(img, &n);
+    memset(px, 0, n);
+    json = report_of(img, 0, 0, 0, 0);
+    NEAR(json_num(json, "timing.megabytes"), 0.000192, 1e-15);
+    for (int s = 0; s < 2; s++) {
+        int changed = 0;
+        double uaci_all;
+        snprintf(path, sizeof path, "stages.%d.differential.npcr", s);
+        NEAR(json_num(json, path), 100.0 / 192, 1e-12);
+        snprintf(path, sizeof path, "stages.%d.differential.uaci", s);
+        uaci_all = json_num(json, path);
+        assert_true(uaci_all > 0);
+        snprintf(path, sizeof path, "stages.%d.avalanche.plain_bit", s);
+        NEAR(json_num(json, path), 100.0 / 1536, 1e-12);
+        snprintf(path, sizeof path, "stages.%d.avalanche.key_bit", s);
+        NEAR(json_num(json, path), 0, 0);
+        for (int ch = 0; ch < 3; ch++) {
+            double npcr, uaci;
+            snprintf(path, sizeof path, "stages.%d.differential.channels.%d.npcr", s, ch);
+            npcr = json_num(json, path);
+            snprintf(path, sizeof path, "stages.%d.differential.channels.%d.uaci", s, ch);
+            uaci = json_num(json, path);
+            if (npcr > 0) {
+                changed++;
+                NEAR(npcr, 100.0 / 64, 1e-12);
+                NEAR(uaci, 3 * uaci_all, 1e-9);
+            } else {
+                NEAR(uaci, 0, 0);
+            }
+        }
+        assert_int_equal(changed, 1);
+    }
+    mc_free(json);
+    mc_image_free(img);
+    mc_ctx_free(c);
+}
+
+/* A given cipher image of another image, under its key: it decrypts, to
+ * something else than the plain image, and the report says so at the top
+ * (the HTML's warning was not tested); its own cipher image: no warning. */
+static void test_report_given_mismatch(void **state)
+{
+    mc_ctx *c = NULL;
+    mc_image *plain, *other;
+    mc_analysis_options opt = {.no_stages = 1, .no_timing = 1};
+    mc_analysis *a = NULL;
+    uint8_t *cipher = NULL, *own = NULL;
+    size_t clen, olen, len;
+    char *html = NULL;
+    mc_key key;
+    static const char warn[] = "<p class=\"warn\" role=\"alert\">The given cipher image does "
+                               "not decrypt to this plain image.</p>";
+    (void)state;
+
+    test_key(&key, 0);
+    assert_int_equal(mc_ctx_new(&c), MC_OK);
+    plain = noise_image(c, 16, 16, 1, 6);
+    other = noise_image(c, 16, 16, 1, 7);
+    assert_int_equal(mc_encrypt_image(c, &key, other, &cipher, &clen), MC_OK);
+    assert_int_equal(mc_analyze_ex(c, &key, plain, cipher, clen, &opt, &a), MC_OK);
+    assert_int_equal(mc_analysis_html(a, &html, &len), MC_OK);
+    assert_non_null(strstr(html, warn));
+    mc_free(html);
+    mc_analysis_free(a);
+    a = NULL;
+    assert_int_equal(mc_encrypt_image(c, &key, plain, &own, &olen), MC_OK);
+    assert_int_equal(mc_analyze_ex(c, &key, plain, own, olen, &opt, &a), MC_OK);
+    assert_int_equal(mc_analysis_html(a, &html, &len), MC_OK);
+    assert_null(strstr(html, "class=\"warn\""));
+    mc_free(html);
+    mc_analysis_free(a);
+    mc_free(cipher);
+    mc_free(own);
+    mc_image_free(plain);
+    mc_image_free(other);
+    mc_ctx_free(c);
+}
+
+/* The cipher stream: image k encrypted under nonce first_nonce + k, so
+ * the second image of the stream from nonce 0 is the first of the stream
+ * from nonce 1, not the first again (the counter not advanced). */
+static void test_cipher_stream_nonces(void **state)
+{
+    mc_ctx *c = NULL;
+    mc_image *img;
+    uint8_t s0[512], s1[256];
+    mc_key key;
+    (void)state;
+
+    test_key(&key, 0);
+    assert_int_equal(mc_ctx_new(&c), MC_OK);
+    img = noise_image(c, 16, 16, 1, 4);
+    assert_int_equal(mc_cipher_stream(&key, img, MC_STAGES_ALL, 0, s0, sizeof s0), MC_OK);
+    assert_int_equal(mc_cipher_stream(&key, img, MC_STAGES_ALL, 1, s1, sizeof s1), MC_OK);
+    assert_memory_equal(s0 + 256, s1, 256);
+    assert_memory_not_equal(s0, s0 + 256, 256);
+    mc_image_free(img);
+    mc_ctx_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1300,6 +1438,9 @@ int main(void)
         cmocka_unit_test(test_analyze_variants),
         cmocka_unit_test(test_scatter_captions),
         cmocka_unit_test(test_report_size_limits),
+        cmocka_unit_test(test_report_black_stages),
+        cmocka_unit_test(test_report_given_mismatch),
+        cmocka_unit_test(test_cipher_stream_nonces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

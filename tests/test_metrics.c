@@ -898,6 +898,40 @@ static mc_image *noise_image(mc_ctx *c, uint32_t w, uint32_t h, uint8_t channels
     return img;
 }
 
+/* The text table's result ("pass", "FAIL" or "") on the first row that
+ * starts with metric after the line section. */
+static const char *text_result(const char *text, const char *section, const char *metric)
+{
+    static char res[8];
+    const char *p = strstr(text, section), *e, *r;
+    assert_non_null(p);
+    p = strstr(p, metric);
+    assert_non_null(p);
+    e = strchr(p, '\n');
+    assert_non_null(e);
+    for (r = e; r > p && r[-1] != ' '; r--)
+        ;
+    snprintf(res, sizeof res, "%.*s", (int)(e - r), r);
+    return res;
+}
+
+/* The HTML report's row (from "<tr><td>" + metric to its "</tr>") in the
+ * table captioned caption, in buf. */
+static const char *html_row(const char *html, const char *caption, const char *metric,
+                            char *buf, size_t size)
+{
+    char start[96];
+    const char *p = strstr(html, caption), *e;
+    assert_non_null(p);
+    snprintf(start, sizeof start, "<tr><td>%s", metric);
+    p = strstr(p, start);
+    assert_non_null(p);
+    e = strstr(p, "</tr>");
+    assert_non_null(e);
+    snprintf(buf, size, "%.*s", (int)(e - p), p);
+    return buf;
+}
+
 /* ------------------------------------------------------------------ */
 /* The whole analysis on the real CT.                                  */
 
@@ -1014,7 +1048,8 @@ static void test_analyze_ct(void **state)
      * (a caption naming the chart alone said nothing of it) */
     assert_non_null(strstr(html, "role=\"img\" aria-labelledby=\"fig-2\""));
     assert_non_null(strstr(html, "<figcaption id=\"fig-2\">Cipher image: 256 of 256 bars used"));
-    assert_non_null(strstr(html, "<figcaption id=\"fig-8\">Cipher, diagonal"));
+    /* its diagonal pairs drawn (not 2000 at (0, 0): a disc), with r */
+    assert_non_null(strstr(html, "<figcaption id=\"fig-8\">Cipher, diagonal: r = "));
     assert_non_null(strstr(html, "the dots fill the square."));
     assert_non_null(strstr(html, "the dots lie along the diagonal."));
     /* tables with captions and header scopes */
@@ -1025,10 +1060,26 @@ static void test_analyze_ct(void **state)
     assert_null(strstr(html, "https://"));
     assert_null(strstr(html, "<script"));
     assert_null(strstr(html, "url("));
+    /* NPCR's critical value per alpha (0.001: 99.5717 %, mpmath; not
+     * 0.05's on every row); the key bit's avalanche row shows the key
+     * bit's figure, not the plain bit's */
+    assert_non_null(strstr(html, "<tr><td>0.001</td><td>99.5717 %</td>"));
+    {
+        char cell[128];
+        snprintf(cell, sizeof cell, "<tr><td>avalanche, 1 key bit (%% bits)</td><td></td><td>%.4f</td>",
+                 json_num(json, "avalanche.key_bit"));
+        assert_non_null(strstr(html, cell));
+        assert_true(fabs(json_num(json, "avalanche.key_bit") -
+                         json_num(json, "avalanche.plain_bit")) > 1e-4);
+    }
     /* Text table. */
     assert_int_equal(mc_analysis_text(a, &text, &len), MC_OK);
     assert_non_null(strstr(text, "NPCR"));
     assert_non_null(strstr(text, "the given key"));
+    /* the cipher image's entropy passes (above its bound: a flipped test
+     * failed it) and the exact decryption's MSE is judged, a pass */
+    assert_string_equal(text_result(text, "\ncipher image\n", "  entropy (bits/sample)"), "pass");
+    assert_string_equal(text_result(text, "\ndecryption (plain", "  MSE"), "pass");
 
     mc_free(json);
     mc_free(json2);
@@ -1357,6 +1408,95 @@ static void test_report_black_stages(void **state)
     mc_ctx_free(c);
 }
 
+/* The histograms and their captions. */
+static void test_report_histograms(void **state)
+{
+    mc_ctx *c = NULL;
+    mc_image *img = NULL;
+    uint16_t *w;
+    uint8_t *px;
+    size_t n;
+    char *html;
+    (void)state;
+
+    assert_int_equal(mc_ctx_new(&c), MC_OK);
+    /* 16x16 of 8 bits, each value once: every bar used though it holds
+     * one sample (not counted from two), each as tall as the tallest, 160
+     * px (not 160/256 of it, scaled by the sum); the tallest the first of
+     * equals, value 0 (not the last, 255). */
+    assert_int_equal(mc_image_new(c, 16, 16, 1, 8, &img), MC_OK);
+    px = mc_image_samples(img, &n);
+    for (size_t i = 0; i < n; i++)
+        px[i] = (uint8_t)(i * 7); /* 7 is odd: a permutation of 0..255 */
+    html = report_of(img, 0, 1, 1, 1);
+    assert_non_null(strstr(html, "<figcaption id=\"fig-1\">Plain image: 256 of 256 bars used; "
+                                 "the tallest, value 0, holds 0.39 % of the samples (a flat "
+                                 "histogram: 0.39 %); entropy 8.0000 bits.</figcaption>"));
+    assert_non_null(strstr(html, "d=\"M0 2.00h2v160.00h-2zM2 2.00h2v160.00h-2z"));
+    mc_free(html);
+    mc_image_free(img);
+
+    /* 16x16 of 16 bits, a checkerboard of 0 and 256: bars of 256 values,
+     * two used, bar 0 (0-255, not 0-256) and bar 1 (256-511), with half
+     * the samples each (a bar i summing values i..i+255 used all 256).
+     * Its scatter plots span 0..511, as 256 is past 0..255. */
+    assert_int_equal(mc_image_new(c, 16, 16, 1, 16, &img), MC_OK);
+    w = (uint16_t *)(void *)mc_image_samples(img, &n);
+    for (size_t i = 0; i < n / 2; i++)
+        w[i] = ((i % 16) + (i / 16)) % 2 != 0 ? 256 : 0;
+    html = report_of(img, 0, 1, 1, 1);
+    assert_non_null(strstr(html, "<figcaption id=\"fig-1\">Plain image: 2 of 256 bars used; "
+                                 "the tallest, values 0&ndash;255, holds 50.00 % of the samples "
+                                 "(a flat histogram: 0.39 %); entropy 1.0000 bits.</figcaption>"));
+    assert_non_null(strstr(html, "d=\"M0 2.00h2v160.00h-2zM2 2.00h2v160.00h-2z\"/>"));
+    assert_non_null(strstr(html, "<figcaption id=\"fig-3\">Plain, horizontal (values "
+                                 "0&ndash;511) (discs: 4 or more pairs at one point"));
+    mc_free(html);
+    mc_image_free(img);
+    mc_ctx_free(c);
+}
+
+/* The verdicts at the bounds of their intervals, on a 16x16 noise image
+ * whose analysis seeds were picked for it: under seed 9 the differential
+ * UACI lies above its interval (a FAIL, not a pass that looked at the
+ * lower bound only); under seed 10 the cipher image's chi-square lies
+ * between alpha 0.05's bound (293.2478) and alpha 0.01's (310.4574): a
+ * fail at alpha 0.05, as the table says it tests. */
+static void test_report_verdicts(void **state)
+{
+    mc_ctx *c = NULL;
+    mc_image *img;
+    char *json, *text, *html, row[1024];
+    (void)state;
+
+    assert_int_equal(mc_ctx_new(&c), MC_OK);
+    img = noise_image(c, 16, 16, 1, 5);
+    json = report_of(img, 9, 1, 1, 0);
+    text = report_of(img, 9, 1, 1, 2);
+    assert_true(json_num(json, "differential.channels.0.uaci") >
+                json_num(json, "critical.npcr_uaci.0.uaci.1"));
+    assert_string_equal(text_result(text, "\ndifferential", "  UACI (%)"), "FAIL");
+    mc_free(json);
+    mc_free(text);
+
+    json = report_of(img, 10, 1, 1, 0);
+    html = report_of(img, 10, 1, 1, 1);
+    text = report_of(img, 10, 1, 1, 2);
+    NEAR(json_num(json, "critical.chi_square_05"), 293.2478351, 1e-6);
+    NEAR(json_num(json, "critical.chi_square_01"), 310.4573882, 1e-6);
+    assert_true(json_num(json, "cipher.channels.0.chi_square") > 293.2478351 &&
+                json_num(json, "cipher.channels.0.chi_square") < 310.4573882);
+    assert_non_null(strstr(html_row(html, "<caption>cipher image</caption>", "chi-square",
+                                    row, sizeof row),
+                           "<td class=\"bad\">fail</td>"));
+    assert_string_equal(text_result(text, "\ncipher image\n", "  chi-square"), "FAIL");
+    mc_free(json);
+    mc_free(html);
+    mc_free(text);
+    mc_image_free(img);
+    mc_ctx_free(c);
+}
+
 /* A given cipher image of another image, under its key: it decrypts, to
  * something else than the plain image, and the report says so at the top
  * (the HTML's warning was not tested); its own cipher image: no warning. */
@@ -1439,6 +1579,8 @@ int main(void)
         cmocka_unit_test(test_scatter_captions),
         cmocka_unit_test(test_report_size_limits),
         cmocka_unit_test(test_report_black_stages),
+        cmocka_unit_test(test_report_histograms),
+        cmocka_unit_test(test_report_verdicts),
         cmocka_unit_test(test_report_given_mismatch),
         cmocka_unit_test(test_cipher_stream_nonces),
     };

@@ -331,7 +331,7 @@ mc_err mc_analyze_ex(mc_ctx *ctx, const mc_key *key, const mc_image *plain,
     mc__header hdr, ghdr;
     mc_key k, k_flip; /* secret */
     run_ctx rc;
-    uint64_t st;
+    uint64_t st, bit;
     mc_err err;
 
     if (ctx == NULL || plain == NULL || out == NULL || (cipher_png == NULL && cipher_len > 0) ||
@@ -367,14 +367,20 @@ mc_err mc_analyze_ex(mc_ctx *ctx, const mc_key *key, const mc_image *plain,
         randombytes_buf(k.bytes, sizeof k.bytes);
     mc_key_id_hex(&k, a->key_id);
 
-    /* The one-bit changes, drawn from the seed: a bit of a sample of the
-     * plain image, a bit of the key. */
+    /* The one-bit changes, drawn from the seed: a bit of the key, a bit
+     * of a sample of the plain image. The bit's draw, then the byte's,
+     * each in a statement of its own: in one expression their order was
+     * the compiler's (C11 6.5.2.2p10 leaves it unspecified; GCC and
+     * Clang both drew the bit first), and the same seed is to give the
+     * same numbers with any compiler. */
     st = a->seed;
     k_flip = k;
-    k_flip.bytes[mix64(&st) % MC_KEY_BYTES] ^= (uint8_t)(1u << (mix64(&st) % 8));
+    bit = mix64(&st) % 8;
+    k_flip.bytes[mix64(&st) % MC_KEY_BYTES] ^= (uint8_t)(1u << bit);
     if ((err = mc__image_copy(plain, &plain_flip)) != MC_OK)
         goto out;
-    plain_flip->samples[mix64(&st) % plain_flip->samples_len] ^= (uint8_t)(1u << (mix64(&st) % 8));
+    bit = mix64(&st) % 8;
+    plain_flip->samples[mix64(&st) % plain_flip->samples_len] ^= (uint8_t)(1u << bit);
 
     rc.key = &k;
     rc.key_flip = &k_flip;

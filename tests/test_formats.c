@@ -1252,7 +1252,7 @@ struct fake_block {
     bool pointers; /* an array of row pointers: not data, and an address
                     * may hold the byte 0xa5 */
 };
-static struct fake_block fake_blocks[64];
+static struct fake_block fake_blocks[160];
 static size_t fake_n;
 static int fake_freed_dirty; /* data bytes (0xa5) found not wiped at free_pool */
 
@@ -1260,7 +1260,7 @@ static uint8_t *fake_alloc(int pool, size_t n)
 {
     uint8_t *p = malloc(n);
     assert_non_null(p);
-    assert_true(fake_n < 64);
+    assert_true(fake_n < sizeof fake_blocks / sizeof fake_blocks[0]);
     fake_blocks[fake_n++] = (struct fake_block){p, n, pool, false};
     return p;
 }
@@ -1342,7 +1342,7 @@ static void fake_self_destruct(j_common_ptr c)
 
 static void test_jpeg_memory_wiped(void **state)
 {
-    struct jpeg_memory_mgr mem = {
+    static const struct jpeg_memory_mgr FAKE_MEM = {
         .alloc_small = fake_alloc_small,
         .alloc_large = fake_alloc_small,
         .alloc_sarray = fake_alloc_sarray,
@@ -1352,12 +1352,13 @@ static void test_jpeg_memory_wiped(void **state)
         .free_pool = fake_free_pool,
         .self_destruct = fake_self_destruct,
     };
+    struct jpeg_memory_mgr mem = FAKE_MEM;
     struct jpeg_decompress_struct ci;
     j_common_ptr c = (j_common_ptr)&ci;
     uint8_t *small, *large, *perm;
     JSAMPARRAY rows, one;
     JBLOCKARRAY blocks;
-    jvirt_barray_ptr coef;
+    jvirt_barray_ptr coef, coef2;
     (void)state;
 
     memset(&ci, 0, sizeof ci);
@@ -1374,6 +1375,8 @@ static void test_jpeg_memory_wiped(void **state)
     one = ci.mem->alloc_sarray(c, JPOOL_IMAGE, 64, 1);
     blocks = ci.mem->alloc_barray(c, JPOOL_IMAGE, 3, 2);
     coef = ci.mem->request_virt_barray(c, JPOOL_IMAGE, TRUE, 4, 6, 1);
+    /* a second component's (a YCbCr progressive JPEG has three) */
+    coef2 = ci.mem->request_virt_barray(c, JPOOL_IMAGE, TRUE, 2, 3, 1);
     memset(small, 0xa5, 100);
     memset(large, 0xa5, 5000);
     memset(perm, 0xa5, 40);
@@ -1385,12 +1388,33 @@ static void test_jpeg_memory_wiped(void **state)
         memset(a[0], 0xa5, 4 * sizeof(JBLOCK));
         memset(a[1], 0xa5, 4 * sizeof(JBLOCK));
     }
+    for (JDIMENSION r = 0; r < 3; r++)
+        memset(ci.mem->access_virt_barray(c, coef2, r, 1, TRUE)[0], 0xa5, 2 * sizeof(JBLOCK));
     /* jpeg_finish_decompress frees the image pool: all of it wiped, the
      * permanent pool not yet freed nor wiped */
     ci.mem->free_pool(c, JPOOL_IMAGE);
     assert_int_equal(fake_freed_dirty, 0);
     assert_int_equal(perm[0], 0xa5);
     /* jpeg_destroy_decompress: the rest */
+    ci.mem->self_destruct(c);
+    assert_int_equal(fake_freed_dirty, 0);
+    assert_int_equal(fake_n, 0);
+    assert_null(ci.client_data);
+
+    /* Destroyed straight after an error (libjpeg's error_exit, then
+     * jpeg_destroy_decompress): the image pool was never freed on its
+     * own, and libjpeg's self_destruct frees it without calling
+     * free_pool: its blocks and its virtual arrays' rows (always in
+     * that pool) are wiped all the same. */
+    mem = FAKE_MEM; /* mc__jpeg_track put its methods in */
+    assert_true(mc__jpeg_track(c));
+    /* more blocks than jpeg_mem.c's first list of notes holds (64) */
+    for (int i = 0; i < 100; i++)
+        memset(ci.mem->alloc_small(c, i % 2 ? JPOOL_IMAGE : JPOOL_PERMANENT, 24), 0xa5, 24);
+    large = ci.mem->alloc_large(c, JPOOL_IMAGE, 3000);
+    coef = ci.mem->request_virt_barray(c, JPOOL_IMAGE, TRUE, 3, 2, 1);
+    memset(large, 0xa5, 3000);
+    memset(ci.mem->access_virt_barray(c, coef, 0, 2, TRUE)[0], 0xa5, 2 * 3 * sizeof(JBLOCK));
     ci.mem->self_destruct(c);
     assert_int_equal(fake_freed_dirty, 0);
     assert_int_equal(fake_n, 0);

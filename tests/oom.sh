@@ -7,9 +7,10 @@
 # realloc, posix_memalign or aligned_alloc call fail with ENOMEM.
 # 1. The command line: for every N from 1 to the number of such calls of a
 #    normal run, the N-th fails, in an encrypt of a PNG, a decrypt of its
-#    cipher image and an encrypt of a progressive JPEG: exit status 0 or 1 (no signal, no hang); a failure
-#    says so without blaming the file ("modified or damaged", "not an
-#    image medcrypt can read", "invalid argument": zlib's allocations
+#    cipher image and an encrypt of a progressive JPEG: exit status 0 or 1
+#    (no signal, no hang; 127 only where glibc's loader stops, below); a
+#    failure says so without blaming the file ("modified or damaged", "not
+#    an image medcrypt can read", "invalid argument": zlib's allocations
 #    under libspng were reported so) and leaves no file behind.
 # 2. The server (--threads 1): each allocation of an encrypt request fails
 #    in turn; every request is answered or dropped, and the next one is

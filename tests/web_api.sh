@@ -195,24 +195,32 @@ if "$MC" serve --help >"$R/help" 2>&1 && grep -q -- '--listen' "$R/help" &&
 else
     not_ok "serve --help describes --listen and --max-upload"
 fi
-if "$MC" serve --listen nonsense >"$R/o" 2>&1; then
-    not_ok "serve --listen nonsense fails"
-else
-    check "serve --listen nonsense fails with a message" grep -q "listen" "$R/o"
-fi
+# serve_refused DESC STDERR ARGS...: `medcrypt serve ARGS` exits 1 with
+# exactly STDERR and nothing on stdout: nothing listened. (`timeout`: a
+# server that took ARGS would serve until stopped.)
+serve_refused() {
+    sr_desc=$1 sr_want=$2
+    shift 2
+    timeout 20 "$MC" serve "$@" </dev/null >"$R/o" 2>"$R/e"
+    sr_rc=$?
+    if [ $sr_rc -eq 1 ] && [ ! -s "$R/o" ] && [ "$(cat "$R/e")" = "$sr_want" ]; then
+        ok "$sr_desc"
+    else
+        not_ok "$sr_desc (exit $sr_rc, stdout '$(head -c 100 "$R/o")', stderr '$(tr '\n' '|' <"$R/e")', want 1 and '$sr_want')"
+    fi
+}
+
+serve_refused "serve --listen nonsense fails with a message" \
+    "medcrypt: serve: --listen 'nonsense': expected HOST:PORT (an IP address and a port, e.g. 127.0.0.1:8080)" \
+    --listen nonsense
+
 # Each number's range (cli/cmd_serve.c): one past either end is refused
-# with the range named, before anything listens (nothing on stdout).
-# Each end itself starts a server (below: "The ends of the ranges").
-# (`timeout`: a server that took one of these would serve until stopped.)
+# with the range named. Each end itself starts a server (below: "The ends
+# of the ranges").
 while IFS='|' read -r sv_args sv_err; do
     # shellcheck disable=SC2086 # sv_args is the option and its value
-    timeout 20 "$MC" serve --listen 127.0.0.1:0 $sv_args </dev/null >"$R/o" 2>"$R/e"
-    sv_rc=$?
-    if [ $sv_rc -eq 1 ] && [ ! -s "$R/o" ] && [ "$(cat "$R/e")" = "medcrypt: serve: $sv_err" ]; then
-        ok "serve $sv_args: refused, the range named"
-    else
-        not_ok "serve $sv_args: exit $sv_rc, stderr '$(tr '\n' '|' <"$R/e")', want 1 and 'medcrypt: serve: $sv_err'"
-    fi
+    serve_refused "serve $sv_args: refused, the range named" "medcrypt: serve: $sv_err" \
+        --listen 127.0.0.1:0 $sv_args
 done <<'EOF_RANGES'
 --max-upload lots|--max-upload 'lots': expected a number from 1 to 4611686018427387903
 --max-upload 0|--max-upload '0': expected a number from 1 to 4611686018427387903
@@ -228,26 +236,16 @@ done <<'EOF_RANGES'
 --max-pixels 4294967297|--max-pixels '4294967297': expected a number from 1 to 4294967296
 --max-memory 1125899906842625|--max-memory '1125899906842625': expected a number from 0 to 1125899906842624
 EOF_RANGES
-timeout 20 "$MC" serve --listen 127.0.0.1:0 stray </dev/null >"$R/o" 2>"$R/e"
-sv_rc=$?
-if [ $sv_rc -eq 1 ] && [ ! -s "$R/o" ] && [ "$(cat "$R/e")" = "medcrypt: serve: unexpected argument 'stray'
-medcrypt: hint: run 'medcrypt serve --help'" ]; then
-    ok "serve with an argument: exit 1, the argument named, then the help's hint"
-else
-    not_ok "serve with an argument: exit $sv_rc, stderr '$(tr '\n' '|' <"$R/e")'"
-fi
+serve_refused "serve with an argument: exit 1, the argument named, then the help's hint" \
+    "medcrypt: serve: unexpected argument 'stray'
+medcrypt: hint: run 'medcrypt serve --help'" --listen 127.0.0.1:0 stray
 # --listen is an IP address and a port from 0 to 65535, nothing after it
 # (mutation testing, tenth round: a port of 65536, an empty port and one
 # followed by letters were each taken unseen).
 for sv_listen in 127.0.0.1:65536 127.0.0.1: 127.0.0.1:80x; do
-    timeout 20 "$MC" serve --listen "$sv_listen" </dev/null >"$R/o" 2>"$R/e"
-    sv_rc=$?
-    if [ $sv_rc -eq 1 ] && [ ! -s "$R/o" ] &&
-        grep -q -F "medcrypt: serve: --listen '$sv_listen': expected HOST:PORT" "$R/e"; then
-        ok "serve --listen $sv_listen: refused, HOST:PORT asked for"
-    else
-        not_ok "serve --listen $sv_listen: exit $sv_rc, stdout '$(head -c 100 "$R/o")', stderr '$(tr '\n' '|' <"$R/e")'"
-    fi
+    serve_refused "serve --listen $sv_listen: refused, HOST:PORT asked for" \
+        "medcrypt: serve: --listen '$sv_listen': expected HOST:PORT (an IP address and a port, e.g. 127.0.0.1:8080)" \
+        --listen "$sv_listen"
 done
 
 # ---------------------------------------------------------------------
@@ -1405,12 +1403,23 @@ fi
 # ten times inside the limits, so that a loaded machine's pauses (the
 # ASan build, another suite beside) cannot cut them (mutation testing,
 # tenth round: the three went unseen, each broken by one mutant).
-# slow_client PORT MODE: "keepalive" prints the distinct answers and their
-# count; "fast" and "slow" the status line, or "closed".
-slow_client() {
+# client PORT MODE [WAIT]: a client on 127.0.0.1:PORT at its own pace.
+# "keepalive": GET /healthz 25 times on one connection, 0.2 s apart;
+# prints the distinct answers and their count. "fast" and "slow": a POST
+# body of 50 pieces 0.1 s apart, of 1000 and of 10 bytes; prints the
+# answer. "two": a connection answered (tried again while it is closed
+# unanswered: the server may not yet have seen the end of start_server's
+# own), then, the first still open, a second connection's request, its
+# answer awaited WAIT seconds, then the first closed and, if the second
+# had none, up to 10 s more; prints the three outcomes. An answer is its
+# status line, "closed" or "nothing" (none within the wait); "-" not
+# asked.
+client() {
     python3 -c 'import socket, sys, time
 port, mode = int(sys.argv[1]), sys.argv[2]
-def status(s, end=b"\r\n\r\n"):
+REQ = b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+def answer(s, timeout=10, end=b"\r\n\r\n"):
+    s.settimeout(timeout)
     data = b""
     try:
         while end not in data:
@@ -1418,20 +1427,42 @@ def status(s, end=b"\r\n\r\n"):
             if not part:
                 return "closed"
             data += part
+    except socket.timeout:
+        return "nothing"
     except OSError:
         return "closed"
     return data.split(b"\r\n")[0].decode()
-s = socket.create_connection(("127.0.0.1", port), timeout=10)
+def connect():
+    return socket.create_connection(("127.0.0.1", port), timeout=10)
+if mode == "two":
+    for attempt in range(50):
+        a = connect()
+        a.sendall(REQ)
+        first = answer(a)
+        if first != "closed":
+            break
+        a.close()
+        time.sleep(0.1)
+    b = connect()
+    try:
+        b.sendall(REQ)
+        second = answer(b, float(sys.argv[3]))
+    except OSError:
+        second = "closed"
+    a.close()
+    print(first, second, answer(b) if second == "nothing" else "-", sep=" | ")
+    sys.exit(0)
+s = connect()
 if mode == "keepalive":
     out = []
     for i in range(25):
         try:
-            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
-            st = status(s, b"\r\n\r\nok\n")
+            s.sendall(REQ)
+            st = answer(s, end=b"\r\n\r\nok\n")
         except OSError:
             st = "closed"
         out.append(st)
-        if st == "closed":
+        if st != "HTTP/1.1 200 OK":
             break
         time.sleep(0.2)
     print(" | ".join(sorted(set(out))), len(out))
@@ -1449,7 +1480,7 @@ try:
 except OSError:
     print("closed")
     sys.exit(0)
-print(status(s))' "$@"
+print(answer(s))' "$@"
 }
 if start_server slow --timeout 2; then
     # A space and a DEL byte in a path (libmicrohttpd takes both) are each
@@ -1460,13 +1491,13 @@ if start_server slow --timeout 2; then
         raw_http "$BASE" >"$R/o" 2>&1
     check "a path with a space and a DEL byte: 404, logged with '?' for each" \
         sh -c "head -n 1 '$R/o' | grep -q '^HTTP/1.1 404 ' && grep -q -x -E 'GET /log\\?path\\?x 404 [0-9]+ [0-9]+' '$R/slow.log'"
-    slow_client "${BASE##*:}" keepalive >"$R/o" 2>&1
+    client "${BASE##*:}" keepalive >"$R/o" 2>&1
     check "--timeout 2: a keep-alive connection with requests 0.2 s apart for 5 s is never cut ($(cat "$R/o"))" \
         [ "$(cat "$R/o")" = "HTTP/1.1 200 OK 25" ]
-    slow_client "${BASE##*:}" fast >"$R/o" 2>&1
+    client "${BASE##*:}" fast >"$R/o" 2>&1
     check "--timeout 2: a body at 10,000 bytes/s for 5 s is read and answered ($(cat "$R/o"))" \
         [ "$(cat "$R/o")" = "HTTP/1.1 200 OK" ]
-    slow_client "${BASE##*:}" slow >"$R/o" 2>&1
+    client "${BASE##*:}" slow >"$R/o" 2>&1
     check "--timeout 2: a body at 100 bytes/s is cut, unanswered ($(cat "$R/o"))" \
         [ "$(cat "$R/o")" = closed ]
     # An answer the client never took (it reads the status line, then
@@ -1505,49 +1536,6 @@ else
     not_ok "a server with --timeout 2 starts ($(head -3 "$R/slow.log"))"
 fi
 
-# two_connections PORT WAIT: opens a connection and gets an answer on it
-# (tried again while it is closed unanswered: the server may not yet have
-# seen the end of start_server's own), then, the first still open, sends a second connection's request and
-# waits WAIT seconds for its answer, then closes the first and, if the
-# second had none, waits up to 10 s more. Prints the three outcomes
-# ("HTTP/1.1 200 OK", "closed" or "nothing"; "-" not asked).
-two_connections() {
-    python3 -c 'import socket, sys, time
-port, wait = int(sys.argv[1]), float(sys.argv[2])
-REQ = b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
-def answer(s, timeout):
-    s.settimeout(timeout)
-    data = b""
-    try:
-        while b"\r\n\r\n" not in data:
-            part = s.recv(4096)
-            if not part:
-                return "closed"
-            data += part
-    except socket.timeout:
-        return "nothing"
-    except OSError:
-        return "closed"
-    return data.split(b"\r\n")[0].decode()
-for attempt in range(50):  # the last connection of start_server may still count
-    a = socket.create_connection(("127.0.0.1", port), timeout=10)
-    a.sendall(REQ)
-    first = answer(a, 10)
-    if first != "closed":
-        break
-    a.close()
-    time.sleep(0.1)
-b = socket.create_connection(("127.0.0.1", port), timeout=10)
-try:
-    b.sendall(REQ)
-    second = answer(b, wait)
-except OSError:
-    second = "closed"
-a.close()
-after = answer(b, 10) if second == "nothing" else "-"
-print(first, second, after, sep=" | ")' "$1" "$2"
-}
-
 # --max-connections counts all clients' connections: at 1, a second one
 # is not taken while the first is open (libmicrohttpd stops accepting;
 # it waits in the kernel's queue) and is answered once the first closes.
@@ -1555,7 +1543,7 @@ print(first, second, after, sep=" | ")' "$1" "$2"
 # once. (An answer within the wait would be the limit not applied; a
 # correct server cannot give one, whatever the machine's speed.)
 if start_server maxconn --max-connections 1 --per-ip 0; then
-    two_connections "${BASE##*:}" 1 >"$R/o" 2>&1
+    client "${BASE##*:}" two 1 >"$R/o" 2>&1
     check "--max-connections 1: a second connection waits for the first to close, then is answered" \
         [ "$(cat "$R/o")" = "HTTP/1.1 200 OK | nothing | HTTP/1.1 200 OK" ]
     stop_server "$PID"
@@ -1563,7 +1551,7 @@ else
     not_ok "a server with --max-connections 1 starts ($(head -3 "$R/maxconn.log"))"
 fi
 if start_server perip --per-ip 1; then
-    two_connections "${BASE##*:}" 10 >"$R/o" 2>&1
+    client "${BASE##*:}" two 10 >"$R/o" 2>&1
     check "--per-ip 1: a second connection from the same address is closed at once" \
         [ "$(cat "$R/o")" = "HTTP/1.1 200 OK | closed | -" ]
     stop_server "$PID"

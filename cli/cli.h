@@ -145,7 +145,7 @@ int cli_batch(int jobs, char **inputs, int n, bool (*fn)(void *arg, const char *
 /* "medcrypt: 3/16 files" on stderr, redrawn in place; _end clears it. */
 void cli_progress(int done, int total);
 void cli_progress_end(void);
-/* Number of online cores (at least 1). */
+/* The cores this process may use, its CPU affinity (at least 1). */
 int cli_cores(void);
 
 /* The key: -k FILE, else $MEDCRYPT_KEY, else a prompt on the terminal. */

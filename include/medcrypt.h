@@ -98,7 +98,8 @@ void mc_ctx_free(mc_ctx *ctx);
 mc_err mc_ctx_set_max_samples(mc_ctx *ctx, uint64_t max_samples);
 uint64_t mc_ctx_max_samples(const mc_ctx *ctx);
 /* Threads one image's encryption or decryption may use (default 1; 0 =
- * all online cores). The cipher bytes are the same for any count: only
+ * every core the process may use, its CPU affinity as nproc(1) counts
+ * them; at most 64). The cipher bytes are the same for any count: only
  * the stages whose blocks are independent run in parallel. */
 mc_err mc_ctx_set_threads(mc_ctx *ctx, unsigned threads);
 /* For a server that budgets its memory: admit (NULL: none, the default)

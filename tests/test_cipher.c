@@ -10,6 +10,7 @@
 
 #include <spng.h>
 
+#include <limits.h>
 #include <sched.h>
 #include <stdatomic.h>
 
@@ -1878,6 +1879,68 @@ static void test_admit(void **state)
     free(buf);
 }
 
+/* The context's options: their defaults, their ranges, and the NULLs
+ * include/medcrypt.h allows or refuses. The thread count is read from
+ * the context itself: the cipher bytes are the same for any count, so
+ * nothing else shows whether 0 means every core or where it is capped
+ * (MC_MAX_THREADS: the parallel sections' per-thread arrays). */
+static void test_ctx_options(void **state)
+{
+    unsigned cores = mc__cores();
+    mc_ctx *c;
+
+    (void)state;
+    assert_int_equal(mc_ctx_new(NULL), MC_EINVAL);
+    assert_int_equal(mc_ctx_new(&c), MC_OK);
+    assert_int_equal(c->threads, 1);
+    assert_null(c->admit);
+    assert_int_equal(mc_ctx_max_samples(c), MC_DEFAULT_MAX_SAMPLES);
+    assert_int_equal(mc_ctx_max_samples(NULL), MC_DEFAULT_MAX_SAMPLES);
+
+    assert_int_equal(mc_ctx_set_max_samples(c, 0), MC_EINVAL); /* no "no cap" */
+    assert_int_equal(mc_ctx_max_samples(c), MC_DEFAULT_MAX_SAMPLES);
+    assert_int_equal(mc_ctx_set_max_samples(c, 1), MC_OK);
+    assert_int_equal(mc_ctx_max_samples(c), 1);
+    assert_int_equal(mc_ctx_set_max_samples(NULL, 5), MC_EINVAL);
+
+    assert_int_equal(mc_ctx_set_threads(c, 0), MC_OK); /* every core it may use */
+    assert_int_equal(c->threads, cores < MC_MAX_THREADS ? cores : MC_MAX_THREADS);
+    assert_int_equal(mc_ctx_set_threads(c, 1), MC_OK);
+    assert_int_equal(c->threads, 1);
+    assert_int_equal(mc_ctx_set_threads(c, MC_MAX_THREADS - 1), MC_OK);
+    assert_int_equal(c->threads, MC_MAX_THREADS - 1);
+    assert_int_equal(mc_ctx_set_threads(c, MC_MAX_THREADS), MC_OK);
+    assert_int_equal(c->threads, MC_MAX_THREADS);
+    assert_int_equal(mc_ctx_set_threads(c, MC_MAX_THREADS + 1), MC_OK);
+    assert_int_equal(c->threads, MC_MAX_THREADS);
+    assert_int_equal(mc_ctx_set_threads(c, UINT_MAX), MC_OK);
+    assert_int_equal(c->threads, MC_MAX_THREADS);
+    assert_int_equal(mc_ctx_set_threads(NULL, 2), MC_EINVAL);
+
+    assert_int_equal(mc_ctx_set_admit(NULL, admit_cb, NULL), MC_EINVAL);
+    mc_ctx_free(c);
+    mc_ctx_free(NULL); /* as free(NULL) */
+}
+
+/* Every code has a message of its own (a user tells the errors apart by
+ * them), and a value that is no code says so instead of reading past the
+ * table (src/err.c). */
+static void test_strerror(void **state)
+{
+    (void)state;
+    for (int i = 0; i < MC_ERR_COUNT; i++) {
+        const char *m = mc_strerror((mc_err)i);
+
+        assert_non_null(m);
+        assert_string_not_equal(m, "unknown error");
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(m, mc_strerror((mc_err)j));
+    }
+    assert_string_equal(mc_strerror(MC_ERR_COUNT), "unknown error");
+    assert_string_equal(mc_strerror((mc_err)-1), "unknown error");
+    assert_string_equal(mc_strerror((mc_err)1000), "unknown error");
+}
+
 /* The pixel cap applies to encryption and decryption. */
 static void test_pixel_cap(void **state)
 {
@@ -2105,6 +2168,8 @@ int main(void)
         cmocka_unit_test(test_png_metadata_bad_record),
         cmocka_unit_test(test_side_data_malformed),
         cmocka_unit_test(test_admit),
+        cmocka_unit_test(test_ctx_options),
+        cmocka_unit_test(test_strerror),
         cmocka_unit_test(test_pixel_cap),
         cmocka_unit_test(test_avalanche),
         cmocka_unit_test(test_no_plain_left_on_stack),

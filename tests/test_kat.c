@@ -13,6 +13,8 @@
  *   Philox4x32-10  Random123 tests/kat_vectors (zero, all-ones, pi inputs)
  *   Verhoeff       Verhoeff (1969); Wikipedia's worked example 236 -> 3
  */
+#define _GNU_SOURCE /* RTLD_DEFAULT */
+#include <dlfcn.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -213,6 +215,10 @@ static void test_openssl_loaded(void **state)
     (void)state;
     assert_non_null(o);
     assert_ptr_equal(mc__ossl(), o); /* loaded once */
+    /* RTLD_LOCAL (src/dl.c): its functions stay out of the global scope,
+     * where they could resolve another library's references (this test
+     * links no libcrypto of its own). */
+    assert_null(dlsym(RTLD_DEFAULT, "EVP_MD_fetch"));
     /* RFC 4231 §4.3 (test case 2), through HMAC() as bench uses it. */
     unhex(expect, sizeof expect,
           "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554"
@@ -241,8 +247,8 @@ static void test_openssl_loaded(void **state)
 static void test_dl_load(void **state)
 {
     static const char *const names[] = {"crc32", "adler32"};
-    static const char *const missing[] = {"crc32", "HMAC"};
-    void *syms[2];
+    static const char *const missing[] = {"crc32", "adler32", "HMAC"};
+    void *syms[3];
     char why[256];
 
     (void)state;
@@ -252,15 +258,17 @@ static void test_dl_load(void **state)
     assert_string_equal(why, "");
 
     memset(syms, 0xa5, sizeof syms);
-    assert_false(mc__dl_load("libz.so.1", missing, syms, 2, why, sizeof why));
-    assert_null(syms[0]); /* nothing half-filled */
+    assert_false(mc__dl_load("libz.so.1", missing, syms, 3, why, sizeof why));
+    assert_null(syms[0]); /* nothing half-filled: the two found before it too */
     assert_null(syms[1]);
+    assert_null(syms[2]);
     assert_string_equal(why, "libz.so.1: no function HMAC");
 
     memset(syms, 0xa5, sizeof syms);
     assert_false(mc__dl_load("libmedcrypt-no-such-library.so.0", names, syms, 2, why,
                              sizeof why));
     assert_null(syms[0]);
+    assert_null(syms[1]);
     assert_non_null(strstr(why, "libmedcrypt-no-such-library.so.0")); /* dlerror's text */
     assert_false(mc__dl_load(NULL, names, syms, 2, NULL, 0));
 }

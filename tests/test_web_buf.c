@@ -72,12 +72,75 @@ static void test_put_grows_and_keeps(void **state)
     assert_int_equal(b.cap, 0);
 }
 
+/* A put of exactly the room left: the NUL needs one byte more, so the
+ * block grows (web/buf.c's reserve: room for n bytes and the NUL), from
+ * an empty buffer and from a partly filled one. A length no block can
+ * hold (doubling it would overflow size_t) fails the buffer without
+ * reading the data, and a failed buffer stays failed and unchanged. */
+static void test_put_exact_room(void **state)
+{
+    struct buf b = {0};
+    const char *never_read = "x";
+    char fill[600];
+
+    (void)state;
+    memset(fill, 'q', sizeof fill);
+    buf_put(&b, fill, 256); /* the first block's whole size */
+    assert_buf(&b, fill, 256);
+    buf_wipe(&b);
+
+    buf_put(&b, fill, 100);
+    assert_int_equal(b.cap, 256);
+    buf_put(&b, fill + 100, 156); /* the first block's room, less the NUL's byte */
+    assert_buf(&b, fill, 256);
+    assert_int_equal(b.cap, 512);
+    buf_put(&b, fill + 256, 255); /* 512 - 256 - 1: fits with its NUL */
+    assert_buf(&b, fill, 511);
+    assert_int_equal(b.cap, 512);
+
+    buf_put(&b, never_read, SIZE_MAX / 2);
+    assert_true(b.oom);
+    assert_int_equal(b.len, 511);
+    buf_put(&b, "y", 1);
+    buf_printf(&b, "%d", 7);
+    assert_int_equal(b.len, 511);
+    assert_int_equal(b.cap, 512);
+    buf_wipe(&b);
+    assert_false(b.oom);
+}
+
+/* The sizes the pages show: bytes below 1 KiB, KiB below 1 MiB. */
+static void test_human_size(void **state)
+{
+    static const struct {
+        uint64_t n;
+        const char *want;
+    } cases[] = {
+        {0, "0 bytes"},
+        {1023, "1023 bytes"},
+        {1024, "1.0 KiB"},
+        {1536, "1.5 KiB"},
+        {(1 << 20) - 1, "1024.0 KiB"},
+        {1 << 20, "1.0 MiB"},
+        {(uint64_t)5 << 30, "5120.0 MiB"},
+    };
+    char out[32];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        web_human_size(out, sizeof out, cases[i].n);
+        assert_string_equal(out, cases[i].want);
+    }
+}
+
 static void test_printf(void **state)
 {
     struct buf b = {0};
     char big[600];
 
     (void)state;
+    buf_printf(&b, "%s", ""); /* present, even if empty, as buf_put's */
+    assert_buf(&b, "", 0);
     buf_printf(&b, "%s=%d;", "x", -42);
     assert_buf(&b, "x=-42;", 6);
     memset(big, 'z', sizeof big - 1);
@@ -199,8 +262,9 @@ static void test_template(void **state)
     /* A missing asset is a build error, reported as a failure. */
     buf_template(&b, "pages/no_such_page.html", vars);
     assert_true(b.oom);
-    buf_put(&b, "x", 1); /* a failed buffer stays failed */
+    buf_put(&b, "x", 1); /* a failed buffer stays failed, and empty */
     assert_true(b.oom);
+    assert_int_equal(b.len, 0);
     buf_wipe(&b);
     assert_false(b.oom);
 }
@@ -209,6 +273,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_put_grows_and_keeps),
+        cmocka_unit_test(test_put_exact_room),
+        cmocka_unit_test(test_human_size),
         cmocka_unit_test(test_printf),
         cmocka_unit_test(test_html_escapes),
         cmocka_unit_test(test_json_escapes),

@@ -556,6 +556,37 @@ done
 if [ -x "$(dirname "$MC")/medcrypt-serve" ]; then
     run "$(dirname "$MC")/medcrypt-serve" --version
     assert_same "'medcrypt-serve --version' prints the same version" "$R/out" "$R/version"
+    run "$(dirname "$MC")/medcrypt-serve" -V
+    assert_same "'medcrypt-serve -V' prints the same version" "$R/out" "$R/version"
+    # Started on its own with descriptors 0-2 closed (as a careless unit
+    # file or supervisor might): they are /dev/null before its socket is
+    # opened, so that no socket or connection becomes its standard output
+    # or error; and its core dumps are off, as encrypt's (below).
+    "$(dirname "$MC")/medcrypt-serve" --listen 127.0.0.1:0 <&- >&- 2>&- &
+    serve_pid=$!
+    serve_fds=
+    serve_core=
+    i=0
+    while [ $i -lt 100 ] && [ -z "$serve_fds" ]; do
+        for f in /proc/$serve_pid/fd/*; do
+            case $(readlink "$f" 2>/dev/null) in
+            socket:*)
+                serve_fds=$(for n in 0 1 2; do readlink "/proc/$serve_pid/fd/$n"; done | tr '\n' ' ')
+                serve_core=$(awk '/^Max core file size/ { print $5, $6 }' "/proc/$serve_pid/limits")
+                break
+                ;;
+            esac
+        done
+        sleep 0.1
+        i=$((i + 1))
+    done
+    kill "$serve_pid" 2>/dev/null
+    wait "$serve_pid" 2>/dev/null
+    if [ "$serve_fds" = "/dev/null /dev/null /dev/null " ] && [ "$serve_core" = "0 0" ]; then
+        ok "medcrypt-serve with 0-2 closed: /dev/null on them, core dumps off"
+    else
+        not_ok "medcrypt-serve with 0-2 closed: /dev/null on them, core dumps off (fds: '$serve_fds', core: '${serve_core:-}')"
+    fi
 fi
 
 for h in "--help" "keygen --help" "encrypt --help" "decrypt --help" "help encrypt"; do
@@ -1667,6 +1698,39 @@ run_in c.png mc decrypt -k k.key -
 assert_rc 0 "decrypt - (stdin) exits 0"
 assert_same "decrypt - reads the cipher from stdin, writes the original to stdout" scan.pgm "$R/out"
 assert_no_new_files "decrypt - writes no file"
+
+# No core dumps (cli_no_core_dumps): a crash must not write the key and
+# the image it holds to disk, whatever the shell's `ulimit -c` says. Seen
+# in /proc/PID/limits, soft and hard limit, while encrypt waits for its
+# standard input (a FIFO), which then gets the image.
+if [ -r /proc/self/limits ] && command -v mkfifo >/dev/null 2>&1; then
+    mkfifo core.fifo
+    "$MC" encrypt -k k.key -o core.png - <core.fifo >/dev/null 2>"$R/err" &
+    core_pid=$!
+    exec 8>core.fifo
+    core_limits=
+    i=0
+    while [ $i -lt 100 ]; do
+        if [ "$(cat "/proc/$core_pid/comm" 2>/dev/null)" = medcrypt ]; then
+            core_limits=$(awk '/^Max core file size/ { print $5, $6 }' "/proc/$core_pid/limits")
+            [ "$core_limits" = "0 0" ] && break
+        fi
+        sleep 0.1
+        i=$((i + 1))
+    done
+    cat scan.pgm >&8
+    exec 8>&-
+    wait "$core_pid"
+    RC=$?
+    if [ "$core_limits" = "0 0" ] && [ "$RC" = 0 ] && [ -s core.png ]; then
+        ok "encrypt runs with core dumps off (soft and hard limit 0; the shell's: $(ulimit -S -c) $(ulimit -H -c))"
+    else
+        not_ok "encrypt runs with core dumps off (limits: '$core_limits', exit $RC, $(err_text))"
+    fi
+    rm -f core.fifo core.png
+else
+    skip "core dumps off" "no /proc or no mkfifo"
+fi
 
 # The key from MEDCRYPT_KEY.
 snap

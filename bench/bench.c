@@ -555,7 +555,7 @@ int mc_bench_run(const struct bench_opts *o, FILE *out)
         return 1;
     }
     if (mc_ctx_new(&ctx) != MC_OK)
-        return 1;
+        goto out;
     mc_bench_cpu_model(cpu, sizeof cpu);
     /* Where this process put its huge-page line (src/mem.c): measured by
      * its first pre-faulting of a buffer, this one. */
@@ -624,6 +624,9 @@ int mc_bench_run(const struct bench_opts *o, FILE *out)
     }
     rc = 0;
 out:
+    /* Every failure past libcrypto's is a refused allocation or thread. */
+    if (rc != 0)
+        fputs("medcrypt: bench: out of memory\n", stderr);
     mc_image_free(batch_img);
     mc_ctx_free(ctx);
     return rc;

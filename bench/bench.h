@@ -12,7 +12,8 @@ struct bench_opts {
     bool tiny;   /* images 16x smaller per side: for the test suite */
 };
 
-/* Prints the results to out; 0 on success. */
+/* Prints the results to out; 0 on success, else nonzero after saying
+ * why on stderr. */
 int mc_bench_run(const struct bench_opts *opts, FILE *out);
 
 /* process.c: `medcrypt bench --process`, the whole commands timed as

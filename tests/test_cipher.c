@@ -330,6 +330,40 @@ static void test_henon_orbits_bounded(void **state)
     }
 }
 
+/* The escape rule of the Hénon map (FORMAT.md, "Hénon orbit"): a step
+ * whose x' is not strictly inside (-2, 2) gives x' = 0.1, y' = 0. No
+ * orbit from the seed boxes takes it (above), so it is checked here on
+ * states set by hand, at both ends exactly and past them; inside, the
+ * step is the map, y' = b·x of the x before it. */
+static void test_henon_escape_rule(void **state)
+{
+    static const struct {
+        double x, y;
+        bool escapes;
+    } cases[] = {
+        {0.0, -3.0, true},   /* x' = -2 exactly */
+        {0.0, 1.0, true},    /* x' = 2 exactly */
+        {2.0, 0.0, true},    /* x' = -4.6 */
+        {0.0, -2.999, false}, /* x' = -1.999 */
+        {0.0, 0.999, false},  /* x' = 1.999 */
+        {0.5, 0.25, false},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mc__henon m = {.x = cases[i].x, .y = cases[i].y};
+        double want_x = 1.0 - 1.4 * cases[i].x * cases[i].x + cases[i].y;
+        double got = mc__henon_next(&m);
+
+        if (cases[i].escapes) {
+            assert_true(got == 0.1 && m.x == 0.1 && m.y == 0.0);
+        } else {
+            assert_true(got == want_x && m.x == want_x);
+            assert_true(m.y == 0.3 * cases[i].x);
+        }
+    }
+}
+
 /* mc__parallel hands out ranges as threads ask (src/parallel.c): every
  * index exactly once, ranges starting at a multiple of the grain and
  * ending at one or at n, worker indices below the thread count. */
@@ -2138,6 +2172,7 @@ int main(void)
         cmocka_unit_test(test_v2_stages),
         cmocka_unit_test(test_v2_scrambling_spreads),
         cmocka_unit_test(test_henon_orbits_bounded),
+        cmocka_unit_test(test_henon_escape_rule),
         cmocka_unit_test(test_parallel_ranges),
         cmocka_unit_test(test_thread_create),
         cmocka_unit_test(test_threads_same_bytes),

@@ -27,7 +27,8 @@ int mc_bench_process(const struct bench_opts *opts, const char *dir, char **file
  * 0 on success. */
 int mc_bench_aead_file(const char *in, const char *out);
 
-/* bench.c, shared with process.c. Seconds on the monotonic clock. */
+/* bench.c, shared with process.c. Seconds on the monotonic clock since
+ * this process first read it. */
 double mc_bench_now(void);
 /* qsort's comparison of doubles, ascending. */
 int mc_bench_cmp_double(const void *a, const void *b);

@@ -381,10 +381,16 @@ mc_err mc__v2_run(uint8_t *buf, size_t n_samples, unsigned bytes_per_sample,
 /* Tests: true makes stage_v2.c use its portable kernel, not the AVX2 or
  * AVX-512 one; the second, its AVX2 kernel where AVX-512 would run; the
  * third, make every block's Hénon masks again with the escape rule at
- * each step (the way taken when a lane leaves (-2, 2)). */
+ * each step (the way taken when a lane leaves (-2, 2)); the fourth, when
+ * not NULL, the starts of every block's 8 Hénon orbits (8 x, then 8 y)
+ * instead of the seeds'. mc__v2_henon_masks: one block's masks for its
+ * half pairs, into h of half rounded up to a multiple of 8 words (mask
+ * i: lane i mod 8, step i / 8 after the transient). */
 extern bool mc__v2_generic_only;
 extern bool mc__v2_no_avx512;
 extern bool mc__v2_henon_checked;
+extern const double *mc__v2_henon_start;
+void mc__v2_henon_masks(uint64_t *h, size_t half, const uint8_t sm[64], uint64_t k);
 
 /* stage_perm.c: sample permutation, bytes_per_sample 1 or 2. */
 mc_err mc__perm_forward(uint8_t *buf, size_t n_samples, unsigned bytes_per_sample,

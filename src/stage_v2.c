@@ -164,6 +164,7 @@ MC_INLINE void logistic_lanes_seed(v4d *x, v4d *r, unsigned nv, const uint8_t sm
     } while (0)
 
 bool mc__v2_henon_checked; /* tests: every block's masks by HENON_STEP too */
+const double *mc__v2_henon_start; /* tests: 8 x then 8 y, for every block */
 
 /* ------------------------------------------------------------------ */
 /* Stage 4: Hénon bit scrambling of one block of len bytes.            */
@@ -197,6 +198,10 @@ MC_INLINE void henon_masks(uint64_t *h, size_t half, uint8_t *ks, const uint8_t 
         xs[l] = (mc__unit(w[0], w[1]) - 0.5) * 0.2;
         ys[l] = (mc__unit(w[2], w[3]) - 0.5) * 0.06;
         sodium_memzero(w, sizeof w);
+    }
+    if (mc__v2_henon_start != NULL) { /* tests: orbits started by hand */
+        memcpy(xs, mc__v2_henon_start, sizeof xs);
+        memcpy(ys, mc__v2_henon_start + HLANES, sizeof ys);
     }
     memcpy(x, xs, sizeof x);
     memcpy(y, ys, sizeof y);
@@ -253,6 +258,14 @@ MC_INLINE void henon_masks(uint64_t *h, size_t half, uint8_t *ks, const uint8_t 
         sodium_memzero(lx, sizeof lx);
         sodium_memzero(lr, sizeof lr);
     }
+}
+
+/* Tests: one block's Hénon masks (no keystream), by the portable
+ * kernel's copy of henon_masks: the escape rule of its lane selects is
+ * checked against mc__henon_next on orbits started by hand. */
+void mc__v2_henon_masks(uint64_t *h, size_t half, const uint8_t sm[64], uint64_t k)
+{
+    henon_masks(h, half, NULL, sm, k);
 }
 
 /* rotl_lanes on four words at once (w, r: v4u). */

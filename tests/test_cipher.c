@@ -364,6 +364,49 @@ static void test_henon_escape_rule(void **state)
     }
 }
 
+/* The v2 and v3 kernels' copy of the map and its escape rule (the lane
+ * selects of stage_v2.c's HENON_STEP, and HENON_STEP_NOTED, which notes
+ * an escape so that the masks are made again by HENON_STEP): their masks
+ * from orbits started by hand, some leaving (-2, 2) at their first step,
+ * at either end exactly or past it, some never, against mc__henon_next
+ * (FORMAT.md: h = (bits(x') & (2^52 - 1)) * 0x9E3779B97F4A7C15). */
+static void test_v2_henon_escape_rule(void **state)
+{
+    static const double escaping[16] = {
+        0.0, 0.0, 2.0, 0.05, -0.07, 0.0, 0.01, 0.0, /* x */
+        1.0, -3.0, 0.0, 0.02, -0.01, 0.999, 0.0, -2.999, /* y */
+    };
+    static const double inside[16] = {
+        0.05, -0.07, 0.01, 0.0, 0.09, -0.1, 0.03, -0.02,
+        0.02, -0.01, 0.0, 0.03, -0.029, 0.011, 0.0, 0.029,
+    };
+    const double *const starts[] = {escaping, inside};
+    const size_t half = 100; /* 13 steps of 8 lanes, the last partly used */
+    uint64_t got[104], want[104];
+    uint8_t sm[64] = {5};
+
+    (void)state;
+    for (size_t t = 0; t < 2; t++) {
+        for (unsigned l = 0; l < 8; l++) {
+            mc__henon m = {.x = starts[t][l], .y = starts[t][8 + l]};
+            for (unsigned i = 0; i < MC_TRANSIENT; i++)
+                (void)mc__henon_next(&m);
+            for (size_t i = 0; i < 13; i++)
+                want[i * 8 + l] = (mc__bits(mc__henon_next(&m)) & ((1ull << 52) - 1)) *
+                                  0x9E3779B97F4A7C15ull;
+        }
+        for (int checked = 0; checked < 2; checked++) {
+            memset(got, 0, sizeof got);
+            mc__v2_henon_start = starts[t];
+            mc__v2_henon_checked = checked;
+            mc__v2_henon_masks(got, half, sm, 7);
+            mc__v2_henon_checked = false;
+            mc__v2_henon_start = NULL;
+            assert_memory_equal(got, want, sizeof want);
+        }
+    }
+}
+
 /* mc__parallel hands out ranges as threads ask (src/parallel.c): every
  * index exactly once, ranges starting at a multiple of the grain and
  * ending at one or at n, worker indices below the thread count. */
@@ -2173,6 +2216,7 @@ int main(void)
         cmocka_unit_test(test_v2_scrambling_spreads),
         cmocka_unit_test(test_henon_orbits_bounded),
         cmocka_unit_test(test_henon_escape_rule),
+        cmocka_unit_test(test_v2_henon_escape_rule),
         cmocka_unit_test(test_parallel_ranges),
         cmocka_unit_test(test_thread_create),
         cmocka_unit_test(test_threads_same_bytes),

@@ -368,8 +368,9 @@ static void test_henon_escape_rule(void **state)
  * selects of stage_v2.c's HENON_STEP, and HENON_STEP_NOTED, which notes
  * an escape so that the masks are made again by HENON_STEP): their masks
  * from orbits started by hand, some leaving (-2, 2) at their first step,
- * at either end exactly or past it, some never, against mc__henon_next
- * (FORMAT.md: h = (bits(x') & (2^52 - 1)) * 0x9E3779B97F4A7C15). */
+ * at either end exactly or past it, some never, and each lane alone
+ * escaping, against mc__henon_next (FORMAT.md: h = (bits(x') &
+ * (2^52 - 1)) * 0x9E3779B97F4A7C15), by both ways the masks are made. */
 static void test_v2_henon_escape_rule(void **state)
 {
     static const double escaping[16] = {
@@ -380,15 +381,20 @@ static void test_v2_henon_escape_rule(void **state)
         0.05, -0.07, 0.01, 0.0, 0.09, -0.1, 0.03, -0.02,
         0.02, -0.01, 0.0, 0.03, -0.029, 0.011, 0.0, 0.029,
     };
-    const double *const starts[] = {escaping, inside};
     const size_t half = 100; /* 13 steps of 8 lanes, the last partly used */
     uint64_t got[104], want[104];
     uint8_t sm[64] = {5};
+    double start[16];
 
     (void)state;
-    for (size_t t = 0; t < 2; t++) {
+    for (int t = -2; t < 8; t++) { /* -2: escaping, -1: inside, l: lane l alone */
+        memcpy(start, t == -2 ? escaping : inside, sizeof start);
+        if (t >= 0) {
+            start[t] = 0.0;
+            start[8 + t] = 1.0; /* x' = 2 */
+        }
         for (unsigned l = 0; l < 8; l++) {
-            mc__henon m = {.x = starts[t][l], .y = starts[t][8 + l]};
+            mc__henon m = {.x = start[l], .y = start[8 + l]};
             for (unsigned i = 0; i < MC_TRANSIENT; i++)
                 (void)mc__henon_next(&m);
             for (size_t i = 0; i < 13; i++)
@@ -397,7 +403,7 @@ static void test_v2_henon_escape_rule(void **state)
         }
         for (int checked = 0; checked < 2; checked++) {
             memset(got, 0, sizeof got);
-            mc__v2_henon_start = starts[t];
+            mc__v2_henon_start = start;
             mc__v2_henon_checked = checked;
             mc__v2_henon_masks(got, half, sm, 7);
             mc__v2_henon_checked = false;

@@ -77,6 +77,17 @@ def load(name):
     with open(f"{work}/{name}") as f:
         return json.load(f)
 
+# "-" where a figure cannot be computed (bench's null; a time of 0 ms on
+# a clock coarser than the work), as bench's own table has it.
+def ms(v):
+    return "-" if v is None else f"{v:.2f}"
+
+def x(v):
+    return "-" if v is None else f"{v:.2f} x"
+
+def over(a, b):
+    return x(a / b if a is not None and b else None)
+
 first = load(f"memory.{ns[0]}.json")["machine"]
 print(f"{first['cpu']}, {first['cores']} cores; one `medcrypt bench` run per row\n")
 head = ["threads", "encrypt ms", "speed-up", "decrypt ms", "speed-up", "batch speed-up",
@@ -90,13 +101,12 @@ for n in ns:
     big = max(d["images"], key=lambda im: im["bytes"])
     r = {x["name"]: x["ms"] for x in big["results"]}
     b = d["batch"]
-    row = [n, f"{r['encrypt_threads']:.2f}", f"{r['encrypt'] / r['encrypt_threads']:.2f} x",
-           f"{r['decrypt_threads']:.2f}", f"{r['decrypt'] / r['decrypt_threads']:.2f} x",
-           f"{b['speedup']:.2f} x", f"{b['xchacha20poly1305_speedup']:.2f} x",
-           f"{b['hmac_sha512_speedup']:.2f} x"]
+    row = [n, ms(r["encrypt_threads"]), over(r["encrypt"], r["encrypt_threads"]),
+           ms(r["decrypt_threads"]), over(r["decrypt"], r["decrypt_threads"]),
+           x(b["speedup"]), x(b["xchacha20poly1305_speedup"]), x(b["hmac_sha512_speedup"])]
     if process:
-        p = load(f"process.{n}.json")
-        row += [f"{p['batch']['one_ms']:.1f}", f"{p['batch']['n_ms']:.1f}",
-                f"{p['batch']['speedup']:.2f} x"]
+        p = load(f"process.{n}.json")["batch"]
+        row += ["-" if p["one_ms"] is None else f"{p['one_ms']:.1f}",
+                "-" if p["n_ms"] is None else f"{p['n_ms']:.1f}", x(p["speedup"])]
     print("| " + " | ".join(str(c) for c in row) + " |")
 PY

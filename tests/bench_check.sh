@@ -137,6 +137,13 @@ EOF_C
         LD_PRELOAD=$WORK/frozen.so "$BIN" bench --tiny --repeat 1 \
             >"$WORK/frozen.txt" 2>>"$WORK/frozen.err"
         echo $? >>"$WORK/frozen.rc"
+        # scaling.sh's table on the same clock: "-" for the speed-ups of
+        # 0 ms (it divided by them: Python's ZeroDivisionError).
+        if [ -n "$SCALING" ]; then
+            TMPDIR=$WORK LD_PRELOAD=$WORK/frozen.so sh "$SCALING" --tiny "$BIN" 1 \
+                >"$WORK/frozen_scaling.out" 2>"$WORK/frozen_scaling.err"
+            echo $? >"$WORK/frozen_scaling.rc"
+        fi
     fi
     # A clock that steps (another shim): the readings come in pairs, the
     # k-th pair's two 1, 3, 3, 1, 0.5 or 3.5 ms apart by k mod 6 (k * 10 ms
@@ -530,6 +537,13 @@ if os.path.exists(os.path.join(work, "frozen.rc")):
     low = read("frozen.txt").lower()
     check(not re.search(r"\bnan\b|\binf\b", low) and "  -" in low,
           "frozen clock: the table says '-' where a figure cannot be computed")
+    if os.path.exists(os.path.join(work, "frozen_scaling.rc")):
+        rows = [l.split("|")[1:-1] for l in read("frozen_scaling.out").splitlines()
+                if l.startswith("| 1 ")]
+        check(read("frozen_scaling.rc").strip() == "0" and len(rows) == 1
+              and [c.strip() for c in rows[0][2:8:2]] == ["-", "-", "-"],
+              "frozen clock: scaling.sh's speed-ups of 0 ms are '-' ("
+              + read("frozen_scaling.err").strip()[-160:] + ")")
 else:
     print("ok - frozen clock # SKIP no C compiler, or a sanitizer")
 if os.path.exists(os.path.join(work, "stepping.rc")):

@@ -79,8 +79,8 @@ def load(name):
 
 # "-" where a figure cannot be computed (bench's null; a time of 0 ms on
 # a clock coarser than the work), as bench's own table has it.
-def ms(v):
-    return "-" if v is None else f"{v:.2f}"
+def ms(v, digits=2):
+    return "-" if v is None else f"{v:.{digits}f}"
 
 def x(v):
     return "-" if v is None else f"{v:.2f} x"
@@ -106,7 +106,6 @@ for n in ns:
            x(b["speedup"]), x(b["xchacha20poly1305_speedup"]), x(b["hmac_sha512_speedup"])]
     if process:
         p = load(f"process.{n}.json")["batch"]
-        row += ["-" if p["one_ms"] is None else f"{p['one_ms']:.1f}",
-                "-" if p["n_ms"] is None else f"{p['n_ms']:.1f}", x(p["speedup"])]
+        row += [ms(p["one_ms"], 1), ms(p["n_ms"], 1), x(p["speedup"])]
     print("| " + " | ".join(str(c) for c in row) + " |")
 PY

@@ -57,6 +57,11 @@ echo $? >"$WORK/nossl.rc"
 # table it could not fill. Skipped without a C compiler.
 SONAME=$(grep -ao 'libcrypto\.so\.[0-9][0-9]*' "$BIN" | head -n 1)
 CC=$(command -v cc || command -v gcc || true)
+# shim NAME: $WORK/NAME.c built into the LD_PRELOAD library $WORK/NAME.so
+# (the compiler's errors in $WORK/NAME.cc).
+shim() {
+    "$CC" -shared -fPIC -o "$WORK/$1.so" "$WORK/$1.c" -ldl 2>"$WORK/$1.cc"
+}
 if [ -n "$CC" ] && [ -n "$SONAME" ]; then
     mkdir "$WORK/nolib"
     echo 'int medcrypt_not_libcrypto;' >"$WORK/nolib/empty.c"
@@ -130,7 +135,7 @@ int clock_gettime(clockid_t id, struct timespec *t)
     return real(id, t);
 }
 EOF_C
-    if "$CC" -shared -fPIC -o "$WORK/frozen.so" "$WORK/frozen.c" -ldl 2>"$WORK/frozen.cc"; then
+    if shim frozen; then
         LD_PRELOAD=$WORK/frozen.so "$BIN" bench --tiny --repeat 1 --json \
             >"$WORK/frozen.json" 2>"$WORK/frozen.err"
         echo $? >"$WORK/frozen.rc"
@@ -170,7 +175,7 @@ int clock_gettime(clockid_t id, struct timespec *t)
     return real(id, t);
 }
 EOF_C
-    if "$CC" -shared -fPIC -o "$WORK/stepping.so" "$WORK/stepping.c" -ldl 2>"$WORK/stepping.cc"; then
+    if shim stepping; then
         LD_PRELOAD=$WORK/stepping.so "$BIN" bench --tiny --repeat 2 --json --threads 65 \
             >"$WORK/stepping.json" 2>"$WORK/stepping.err"
         echo $? >"$WORK/stepping.rc"
@@ -210,7 +215,7 @@ int fsync(int fd)
     return real(fd);
 }
 EOF_C
-    if "$CC" -shared -fPIC -o "$WORK/corrupt.so" "$WORK/corrupt.c" -ldl 2>"$WORK/corrupt.cc"; then
+    if shim corrupt; then
         LD_PRELOAD=$WORK/corrupt.so "$BIN" bench --process --tiny --repeat 1 --json --dir "$WORK" \
             >"$WORK/corrupt.json" 2>"$WORK/corrupt.err"
         echo $? >"$WORK/corrupt.rc"

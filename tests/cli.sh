@@ -50,6 +50,12 @@ run_in() {
 }
 
 # The last command's stderr on one line, for the details of a failure.
+# core_limits PID: the soft and hard limit of its core dumps, "0 0" when
+# they are off (cli_no_core_dumps).
+core_limits() {
+    awk '/^Max core file size/ { print $5, $6 }' "/proc/$1/limits"
+}
+
 err_text() {
     tr '\n' '|' <"$R/err" | cut -c1-300
 }
@@ -572,7 +578,7 @@ if [ -x "$(dirname "$MC")/medcrypt-serve" ]; then
             case $(readlink "$f" 2>/dev/null) in
             socket:*)
                 serve_fds=$(for n in 0 1 2; do readlink "/proc/$serve_pid/fd/$n"; done | tr '\n' ' ')
-                serve_core=$(awk '/^Max core file size/ { print $5, $6 }' "/proc/$serve_pid/limits")
+                serve_core=$(core_limits "$serve_pid")
                 break
                 ;;
             esac
@@ -1708,12 +1714,12 @@ if [ -r /proc/self/limits ] && command -v mkfifo >/dev/null 2>&1; then
     "$MC" encrypt -k k.key -o core.png - <core.fifo >/dev/null 2>"$R/err" &
     core_pid=$!
     exec 8>core.fifo
-    core_limits=
+    encrypt_core=
     i=0
     while [ $i -lt 100 ]; do
         if [ "$(cat "/proc/$core_pid/comm" 2>/dev/null)" = medcrypt ]; then
-            core_limits=$(awk '/^Max core file size/ { print $5, $6 }' "/proc/$core_pid/limits")
-            [ "$core_limits" = "0 0" ] && break
+            encrypt_core=$(core_limits "$core_pid")
+            [ "$encrypt_core" = "0 0" ] && break
         fi
         sleep 0.1
         i=$((i + 1))
@@ -1722,10 +1728,10 @@ if [ -r /proc/self/limits ] && command -v mkfifo >/dev/null 2>&1; then
     exec 8>&-
     wait "$core_pid"
     RC=$?
-    if [ "$core_limits" = "0 0" ] && [ "$RC" = 0 ] && [ -s core.png ]; then
+    if [ "$encrypt_core" = "0 0" ] && [ "$RC" = 0 ] && [ -s core.png ]; then
         ok "encrypt runs with core dumps off (soft and hard limit 0; the shell's: $(ulimit -S -c) $(ulimit -H -c))"
     else
-        not_ok "encrypt runs with core dumps off (limits: '$core_limits', exit $RC, $(err_text))"
+        not_ok "encrypt runs with core dumps off (limits: '$encrypt_core', exit $RC, $(err_text))"
     fi
     rm -f core.fifo core.png
 else

@@ -1413,6 +1413,25 @@ run mc decrypt -k k.key "scan.pgm.enc (1).png"
 assert_rc 0 "decrypt of 'scan.pgm.enc (1).png': exit 0"
 assert_same "it writes 'scan (1).pgm', the original" scan.pgm "scan (1).pgm"
 rm -f "scan.pgm.enc (1).png" "scan (1).pgm"
+# The copy's number has up to four digits; a fifth makes it no copy's name.
+for n in 1000 10000; do
+    cp scan.pgm.enc.png "scan.pgm.enc ($n).png" 2>/dev/null ||
+        mc encrypt -k k.key -o "scan.pgm.enc ($n).png" scan.pgm
+done
+run mc decrypt -k k.key "scan.pgm.enc (1000).png" "scan.pgm.enc (10000).png"
+assert_rc 0 "decrypt of copies (1000) and (10000): exit 0"
+assert_same "copy (1000): 'scan (1000).pgm'" scan.pgm "scan (1000).pgm"
+assert_same "(10000), no copy's number: 'scan.pgm.enc (10000).png.dec.pgm'" scan.pgm \
+    "scan.pgm.enc (10000).png.dec.pgm"
+rm -f "scan.pgm.enc (1000).png" "scan (1000).pgm" "scan.pgm.enc (10000).png" \
+    "scan.pgm.enc (10000).png.dec.pgm"
+# ".enc (1).png" alone has no name before the copy's: not a copy's name.
+cp scan.pgm.enc.png ".enc (1).png" 2>/dev/null ||
+    mc encrypt -k k.key -o ".enc (1).png" scan.pgm
+run mc decrypt -k k.key ".enc (1).png"
+assert_rc 0 "decrypt of '.enc (1).png': exit 0"
+assert_same "'.enc (1).png' comes back as '.enc (1).png.dec.pgm'" scan.pgm ".enc (1).png.dec.pgm"
+rm -f ".enc (1).png" ".enc (1).png.dec.pgm"
 
 # The same file given twice (by any path) is done once; each repeat is
 # one line and exit status 1, never "already exists" nor a second run.
@@ -1547,8 +1566,14 @@ run mc decrypt -k k.key -O src2 ofold/a.pgm.enc.png
 expect_fail "decrypt -O onto an existing file" "medcrypt: ofold/a.pgm.enc.png: output src2/a.pgm: " \
     "already exists" 0
 mkdir -p back
-run mc decrypt -k k.key -O back/ ofold/a.pgm.enc.png ofold/b.ppm.enc.png
-assert_rc 0 "decrypt -O back/: exit status 0"
+run mc decrypt -k k.key -v -O back// ofold/a.pgm.enc.png ofold/b.ppm.enc.png
+assert_rc 0 "decrypt -O back//: exit status 0"
+if [ "$(sort "$R/out")" = "ofold/a.pgm.enc.png -> back/a.pgm (key id $KID)
+ofold/b.ppm.enc.png -> back/b.ppm (key id $KID)" ]; then
+    ok "decrypt -v -O back//: the outputs named back/NAME, the folder's slashes dropped"
+else
+    not_ok "decrypt -v -O back//: the outputs named back/NAME ($(tr '\n' '|' <"$R/out"))"
+fi
 assert_same "decrypt -O: the PGM comes back in the folder" scan.pgm back/a.pgm
 assert_same "decrypt -O: the PPM too" photo.ppm back/b.ppm
 # --skip-existing: a batch run again does what is left, quietly, exit 0;
@@ -1567,6 +1592,17 @@ fi
 # (checked), not skipped.
 run mc decrypt -k k.key --skip-existing -o /dev/null ofold/a.pgm.enc.png
 assert_rc 0 "decrypt --skip-existing -o /dev/null: exit 0"
+# -v's lines go to standard output: refused where the image goes there,
+# with '-o -' or from standard input, before anything is read or written.
+snap
+run mc encrypt -k k.key -v -o - scan.pgm
+expect_fail "encrypt -v -o -" "medcrypt: encrypt: " \
+    "-v writes its lines to standard output, which carries the image here: give -o OUTPUT" 0
+check "encrypt -v -o -: nothing on standard output" [ ! -s "$R/out" ]
+run_in ofold/a.pgm.enc.png mc decrypt -k k.key -v -
+expect_fail "decrypt -v of standard input" "medcrypt: decrypt: " \
+    "-v writes its lines to standard output, which carries the image here: give -o OUTPUT" 0
+check "decrypt -v of standard input: nothing on standard output" [ ! -s "$R/out" ]
 cp ofold/a.pgm.enc.png bad.enc.png
 printf 'x' >>bad.enc.png
 run mc decrypt -k k.key --skip-existing -o /dev/null bad.enc.png

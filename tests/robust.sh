@@ -689,6 +689,27 @@ EOF
             disk_full_check "write() fails with ENOSPC after $after bytes (LD_PRELOAD)" \
                 "$W/full/scan.pgm.enc.png" "$W/full"
         done
+        # With --force over an existing output: that file is untouched, and
+        # the line says so (a full disk left it, but nobody said which).
+        printf 'old\n' >"$W/full/scan.pgm.enc.png"
+        (cd "$W/full" && MC_ENOSPC_AFTER=1000 LD_PRELOAD="$R/enospc.so" \
+            ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" \
+            exec timeout 120 "$MC" encrypt -k "$R/k.key" --force scan.pgm) \
+            </dev/null >"$R/out" 2>"$R/err"
+        RC=$?
+        cat "$R/err" >>"$LOG"
+        dfc_why=
+        [ "$RC" -eq 1 ] || dfc_why="exit $RC"
+        [ "$(cat "$R/err")" = "medcrypt: scan.pgm: output scan.pgm.enc.png: write failed: No space left on device; the file there before is left as it was" ] ||
+            dfc_why="$dfc_why${dfc_why:+; }stderr: $(err_text)"
+        [ "$(cat "$W/full/scan.pgm.enc.png")" = old ] ||
+            dfc_why="$dfc_why${dfc_why:+; }the old output was changed"
+        [ "$(tmp_count "$W/full")" -eq 0 ] || dfc_why="$dfc_why${dfc_why:+; }temporary file left"
+        if [ -z "$dfc_why" ]; then
+            ok "ENOSPC with --force: exit 1, the old output left as it was and said so, no temporary file"
+        else
+            not_ok "ENOSPC with --force: $dfc_why"
+        fi
         rm -rf "$W/full"
     else
         not_ok "compiling the LD_PRELOAD shim ($(err_text))"
@@ -866,12 +887,29 @@ EOF
                     fs_why="$fs_why${fs_why:+; }the other s$i.pgm.enc.png was replaced"
             done
             [ "$(tmp_count "$W/fs")" -eq 0 ] || fs_why="$fs_why${fs_why:+; }temporary file left"
+            grep -qx "medcrypt: hint: 2 outputs exist already: --skip-existing leaves them as done, --force replaces them" "$R/err" ||
+                fs_why="$fs_why${fs_why:+; }no hint counting the 2: $(err_text)"
             if [ -z "$fs_why" ]; then
-                ok "filesystem '$fs': in a batch of 2 (-j 2), outputs that appear stay theirs: exit 1, each said, no temporary file"
+                ok "filesystem '$fs': in a batch of 2 (-j 2), outputs that appear stay theirs: exit 1, each said and counted in the hint, no temporary file"
             else
                 not_ok "filesystem '$fs', batch of 2: $fs_why"
             fi
         done
+        # A full disk without O_TMPFILE: the named temporary file is
+        # removed (with O_TMPFILE there is none to remove).
+        if [ -f "$R/enospc.so" ]; then
+            rm -rf "$W/fs" && mkdir "$W/fs"
+            cp "$TESTDATA/pnm/ct_512_8bit.pgm" "$W/fs/scan.pgm"
+            (cd "$W/fs" && MC_FS=notmp MC_ENOSPC_AFTER=1000 \
+                LD_PRELOAD="$R/enospc.so $R/fsops.so" \
+                ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" \
+                exec timeout 120 "$MC" encrypt -k "$R/k.key" scan.pgm) \
+                </dev/null >"$R/out" 2>"$R/err"
+            RC=$?
+            cat "$R/err" >>"$LOG"
+            disk_full_check "filesystem 'notmp', write() fails with ENOSPC after 1000 bytes" \
+                "$W/fs/scan.pgm.enc.png" "$W/fs"
+        fi
         rm -rf "$W/fs"
     else
         not_ok "compiling the LD_PRELOAD filesystem shim ($(err_text))"

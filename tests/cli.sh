@@ -1433,6 +1433,45 @@ assert_rc 0 "decrypt of '.enc (1).png': exit 0"
 assert_same "'.enc (1).png' comes back as '.enc (1).png.dec.pgm'" scan.pgm ".enc (1).png.dec.pgm"
 rm -f ".enc (1).png" ".enc (1).png.dec.pgm"
 
+# Binary data and a terminal: standard output by default (the input '-')
+# is refused there, before anything is read; '-o -' asks for it and gets
+# it. A pty plays the terminal (its stdin and stdout alike).
+pty_run() { # OUT ARG...: medcrypt ARG... on a pty; all it printed, then "rc=N"
+    pr_out=$1
+    shift
+    python3 - "$MC" "$@" >"$pr_out" 2>&1 <<'PY'
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+out = b""
+while True:
+    try:
+        d = os.read(fd, 65536)
+    except OSError:  # EIO: the child's end closed
+        break
+    if not d:
+        break
+    out += d
+_, status = os.waitpid(pid, 0)
+sys.stdout.buffer.write(out + b"\nrc=%d\n" % os.waitstatus_to_exitcode(status))
+PY
+}
+pty_run "$R/pty.out" encrypt -k k.key -
+if [ "$(tail -n 1 "$R/pty.out")" = rc=1 ] &&
+    grep -q "^medcrypt: refusing to write binary data to a terminal" "$R/pty.out"; then
+    ok "encrypt of standard input at a terminal: refused, exit 1"
+else
+    not_ok "encrypt of standard input at a terminal: refused ($(tr '\r\n' '  ' <"$R/pty.out" | cut -c1-300))"
+fi
+pty_run "$R/pty.out" encrypt -k k.key -o - scan.pgm
+if [ "$(tail -n 1 "$R/pty.out")" = rc=0 ] && head -c 4 "$R/pty.out" | grep -q PNG &&
+    ! grep -q "refusing" "$R/pty.out"; then
+    ok "encrypt -o - at a terminal: the cipher PNG written there, exit 0"
+else
+    not_ok "encrypt -o - at a terminal: the cipher PNG written there ($(tail -n 2 "$R/pty.out" | tr '\r\n' '  ' | cut -c1-300))"
+fi
+
 # The same file given twice (by any path) is done once; each repeat is
 # one line and exit status 1, never "already exists" nor a second run.
 rm -f scan.pgm.enc.png

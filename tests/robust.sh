@@ -728,7 +728,8 @@ fi
 # refuses the flag (EINVAL, as NFS does), link() then unlink(). FAT and
 # exFAT drives have no hard links (link() fails with EPERM). An LD_PRELOAD
 # shim plays each filesystem (MC_FS, a list): "notmp" (O_TMPFILE refused),
-# "nolink" (no hard links), "noflag" (renameat2's flag refused), and
+# "nolink" (no hard links), "noflag" (renameat2's flag refused), "nosys"
+# (no renameat2 at all: a kernel before 3.15), and
 # "appear" (the output file created by someone else just before the name
 # is given: it must stay theirs).
 if [ -n "$CC" ]; then
@@ -788,6 +789,10 @@ int renameat2(int olddirfd, const char *old, int newdirfd, const char *new, unsi
         errno = EINVAL;
         return -1;
     }
+    if (mode("nosys")) {
+        errno = ENOSYS;
+        return -1;
+    }
     if (mode("appear"))
         appear(new);
     return (int)syscall(SYS_renameat2, olddirfd, old, newdirfd, new, flags);
@@ -827,7 +832,7 @@ EOF
             cat "$R/err" >>"$LOG"
         }
         # "none": this directory's own filesystem as it is.
-        for fs in none notmp notmp,nolink notmp,noflag; do
+        for fs in none notmp notmp,nolink notmp,noflag notmp,nosys; do
             rm -rf "$W/fs" && mkdir "$W/fs" "$W/fs/back"
             for i in 1 2 3; do cp "$TESTDATA/pnm/ct_512_8bit.pgm" "$W/fs/s$i.pgm"; done
             fs_why=

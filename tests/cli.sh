@@ -1631,6 +1631,14 @@ fi
 # (checked), not skipped.
 run mc decrypt -k k.key --skip-existing -o /dev/null ofold/a.pgm.enc.png
 assert_rc 0 "decrypt --skip-existing -o /dev/null: exit 0"
+# A device written into has its -v line too, once it is closed.
+run mc decrypt -k k.key -v -o /dev/null ofold/a.pgm.enc.png
+assert_rc 0 "decrypt -v -o /dev/null: exit 0"
+if [ "$(cat "$R/out")" = "ofold/a.pgm.enc.png -> /dev/null (key id $KID)" ]; then
+    ok "decrypt -v -o /dev/null: its line on standard output"
+else
+    not_ok "decrypt -v -o /dev/null: its line on standard output ($(tr '\n' '|' <"$R/out"))"
+fi
 # -v's lines go to standard output: refused where the image goes there,
 # with '-o -' or from standard input, before anything is read or written.
 snap

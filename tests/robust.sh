@@ -677,27 +677,31 @@ ssize_t write(int fd, const void *buf, size_t n)
 }
 EOF
     if "$CC" -shared -fPIC -O1 -o "$R/enospc.so" "$R/enospc.c" 2>"$R/err"; then
+        # enospc_run DIR AFTER FS ARG...: medcrypt ARG... in DIR, write()
+        # failing with ENOSPC after AFTER bytes; FS, unless empty, the
+        # filesystem the shim of 3b plays besides (MC_FS).
+        enospc_run() {
+            er_dir=$1 er_after=$2 er_fs=$3
+            shift 3
+            er_preload=$R/enospc.so
+            [ -z "$er_fs" ] || er_preload="$er_preload $R/fsops.so"
+            (cd "$er_dir" && MC_FS=$er_fs MC_ENOSPC_AFTER=$er_after LD_PRELOAD="$er_preload" \
+                ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" \
+                exec timeout 120 "$MC" "$@") </dev/null >"$R/out" 2>"$R/err"
+            RC=$?
+            cat "$R/err" >>"$LOG"
+        }
         mkdir "$W/full"
         cp "$TESTDATA/pnm/ct_512_8bit.pgm" "$W/full/scan.pgm"
         for after in 0 1000 100000; do
-            (cd "$W/full" && MC_ENOSPC_AFTER=$after LD_PRELOAD="$R/enospc.so" \
-                ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" \
-                exec timeout 120 "$MC" encrypt -k "$R/k.key" scan.pgm) \
-                </dev/null >"$R/out" 2>"$R/err"
-            RC=$?
-            cat "$R/err" >>"$LOG"
+            enospc_run "$W/full" $after "" encrypt -k "$R/k.key" scan.pgm
             disk_full_check "write() fails with ENOSPC after $after bytes (LD_PRELOAD)" \
                 "$W/full/scan.pgm.enc.png" "$W/full"
         done
         # With --force over an existing output: that file is untouched, and
         # the line says so (a full disk left it, but nobody said which).
         printf 'old\n' >"$W/full/scan.pgm.enc.png"
-        (cd "$W/full" && MC_ENOSPC_AFTER=1000 LD_PRELOAD="$R/enospc.so" \
-            ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" \
-            exec timeout 120 "$MC" encrypt -k "$R/k.key" --force scan.pgm) \
-            </dev/null >"$R/out" 2>"$R/err"
-        RC=$?
-        cat "$R/err" >>"$LOG"
+        enospc_run "$W/full" 1000 "" encrypt -k "$R/k.key" --force scan.pgm
         dfc_why=
         [ "$RC" -eq 1 ] || dfc_why="exit $RC"
         [ "$(cat "$R/err")" = "medcrypt: scan.pgm: output scan.pgm.enc.png: write failed: No space left on device; the file there before is left as it was" ] ||
@@ -905,13 +909,7 @@ EOF
         if [ -f "$R/enospc.so" ]; then
             rm -rf "$W/fs" && mkdir "$W/fs"
             cp "$TESTDATA/pnm/ct_512_8bit.pgm" "$W/fs/scan.pgm"
-            (cd "$W/fs" && MC_FS=notmp MC_ENOSPC_AFTER=1000 \
-                LD_PRELOAD="$R/enospc.so $R/fsops.so" \
-                ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" \
-                exec timeout 120 "$MC" encrypt -k "$R/k.key" scan.pgm) \
-                </dev/null >"$R/out" 2>"$R/err"
-            RC=$?
-            cat "$R/err" >>"$LOG"
+            enospc_run "$W/fs" 1000 notmp encrypt -k "$R/k.key" scan.pgm
             disk_full_check "filesystem 'notmp', write() fails with ENOSPC after 1000 bytes" \
                 "$W/fs/scan.pgm.enc.png" "$W/fs"
         fi

@@ -2072,6 +2072,15 @@ assert_grep "a directory: the hint gives its files, and find for its sub-folders
 snap
 run mc decrypt -k k.key cdir.enc.png
 expect_fail "decrypt of a directory" "medcrypt: cdir.enc.png: " "is a directory" 1 cdir
+# find's "{} +" for the verbs that take many files, "{} \;" for the others.
+run mc info adir
+assert_rc 1 "info of a directory: exit 1"
+assert_grep "info of a directory: the hint's find gives it many files at once" "$R/err" \
+    '^medcrypt: hint: give its files .adir/..; with those of its sub-folders: find adir -type f -exec medcrypt info OPTIONS [{][}] [+]$'
+run mc compare adir scan.pgm
+assert_rc 2 "compare of a directory: exit 2"
+assert_grep "compare of a directory: the hint's find gives it one file at a time" "$R/err" \
+    '^medcrypt: hint: give one of its files; for each, sub-folders too: find adir -type f -exec medcrypt compare OPTIONS [{][}] \\;$'
 rmdir adir cdir.enc.png
 
 # Not an image.

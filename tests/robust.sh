@@ -74,6 +74,22 @@ tmp_count() { # DIR: the number of temporary files .NAME.XXXXXX.tmp
     find "$1" -maxdepth 1 -name '.*.tmp' | wc -l | tr -d ' '
 }
 
+# kept_check DESC DIR NAME CONTENT LINE: the last run exited 1 with LINE
+# alone on stderr, and left DIR/NAME holding CONTENT and no temporary file
+# in DIR.
+kept_check() {
+    kc_why=
+    [ "$RC" -eq 1 ] || kc_why="exit $RC"
+    [ "$(cat "$R/err")" = "$5" ] || kc_why="$kc_why${kc_why:+; }stderr: $(err_text)"
+    [ "$(cat "$2/$3" 2>/dev/null)" = "$4" ] || kc_why="$kc_why${kc_why:+; }$3 was replaced"
+    [ "$(tmp_count "$2")" -eq 0 ] || kc_why="$kc_why${kc_why:+; }temporary file left"
+    if [ -z "$kc_why" ]; then
+        ok "$1"
+    else
+        not_ok "$1: $kc_why"
+    fi
+}
+
 AADHAAR1="2345 6789 0124"
 DOB1=1990-05-17
 AADHAAR2="8765 4321 0988"
@@ -702,18 +718,9 @@ EOF
         # the line says so (a full disk left it, but nobody said which).
         printf 'old\n' >"$W/full/scan.pgm.enc.png"
         enospc_run "$W/full" 1000 "" encrypt -k "$R/k.key" --force scan.pgm
-        dfc_why=
-        [ "$RC" -eq 1 ] || dfc_why="exit $RC"
-        [ "$(cat "$R/err")" = "medcrypt: scan.pgm: output scan.pgm.enc.png: write failed: No space left on device; the file there before is left as it was" ] ||
-            dfc_why="$dfc_why${dfc_why:+; }stderr: $(err_text)"
-        [ "$(cat "$W/full/scan.pgm.enc.png")" = old ] ||
-            dfc_why="$dfc_why${dfc_why:+; }the old output was changed"
-        [ "$(tmp_count "$W/full")" -eq 0 ] || dfc_why="$dfc_why${dfc_why:+; }temporary file left"
-        if [ -z "$dfc_why" ]; then
-            ok "ENOSPC with --force: exit 1, the old output left as it was and said so, no temporary file"
-        else
-            not_ok "ENOSPC with --force: $dfc_why"
-        fi
+        kept_check "ENOSPC with --force: exit 1, the old output left as it was and said so, no temporary file" \
+            "$W/full" scan.pgm.enc.png old \
+            "medcrypt: scan.pgm: output scan.pgm.enc.png: write failed: No space left on device; the file there before is left as it was"
         rm -rf "$W/full"
     else
         not_ok "compiling the LD_PRELOAD shim ($(err_text))"
@@ -867,20 +874,9 @@ EOF
             rm -rf "$W/fs" && mkdir "$W/fs"
             cp "$TESTDATA/pnm/ct_512_8bit.pgm" "$W/fs/scan.pgm"
             fs_run $fs "$MC" encrypt -k "$R/k.key" scan.pgm
-            fs_why=
-            [ "$RC" -eq 1 ] || fs_why="exit $RC"
-            if [ "$(awk 'END { print NR }' "$R/err")" != 1 ] ||
-                ! grep -q "^medcrypt: scan.pgm: output scan.pgm.enc.png: already exists (use --force to overwrite)\$" "$R/err"; then
-                fs_why="$fs_why${fs_why:+; }stderr: $(err_text)"
-            fi
-            [ "$(cat "$W/fs/scan.pgm.enc.png" 2>/dev/null)" = theirs ] ||
-                fs_why="$fs_why${fs_why:+; }the other file was replaced"
-            [ "$(tmp_count "$W/fs")" -eq 0 ] || fs_why="$fs_why${fs_why:+; }temporary file left"
-            if [ -z "$fs_why" ]; then
-                ok "filesystem '$fs': an output that appears while medcrypt works stays theirs: exit 1, 'already exists', no temporary file"
-            else
-                not_ok "filesystem '$fs': $fs_why"
-            fi
+            kept_check "filesystem '$fs': an output that appears while medcrypt works stays theirs: exit 1, 'already exists', no temporary file" \
+                "$W/fs" scan.pgm.enc.png theirs \
+                "medcrypt: scan.pgm: output scan.pgm.enc.png: already exists (use --force to overwrite)"
             # The same in a batch, whose outputs a thread of their own
             # puts in place (cli/batch.c): its failures count too (a
             # mutant that dropped them went unseen: third mutation round).

@@ -1406,32 +1406,19 @@ expect_fail "encrypt of an empty file" "medcrypt: empty.pgm: " "empty file (0 by
 rm -f empty.pgm
 
 # A cipher saved twice by a browser, "scan.pgm.enc (1).png", comes back as
-# "scan (1).pgm" (it came back as "scan.pgm.enc (1).png.dec.pgm").
-cp scan.pgm.enc.png "scan.pgm.enc (1).png" 2>/dev/null ||
-    mc encrypt -k k.key -o "scan.pgm.enc (1).png" scan.pgm
-run mc decrypt -k k.key "scan.pgm.enc (1).png"
-assert_rc 0 "decrypt of 'scan.pgm.enc (1).png': exit 0"
-assert_same "it writes 'scan (1).pgm', the original" scan.pgm "scan (1).pgm"
-rm -f "scan.pgm.enc (1).png" "scan (1).pgm"
-# The copy's number has up to four digits; a fifth makes it no copy's name.
-for n in 1000 10000; do
-    cp scan.pgm.enc.png "scan.pgm.enc ($n).png" 2>/dev/null ||
-        mc encrypt -k k.key -o "scan.pgm.enc ($n).png" scan.pgm
-done
-run mc decrypt -k k.key "scan.pgm.enc (1000).png" "scan.pgm.enc (10000).png"
-assert_rc 0 "decrypt of copies (1000) and (10000): exit 0"
-assert_same "copy (1000): 'scan (1000).pgm'" scan.pgm "scan (1000).pgm"
-assert_same "(10000), no copy's number: 'scan.pgm.enc (10000).png.dec.pgm'" scan.pgm \
-    "scan.pgm.enc (10000).png.dec.pgm"
-rm -f "scan.pgm.enc (1000).png" "scan (1000).pgm" "scan.pgm.enc (10000).png" \
-    "scan.pgm.enc (10000).png.dec.pgm"
-# ".enc (1).png" alone has no name before the copy's: not a copy's name.
-cp scan.pgm.enc.png ".enc (1).png" 2>/dev/null ||
-    mc encrypt -k k.key -o ".enc (1).png" scan.pgm
-run mc decrypt -k k.key ".enc (1).png"
-assert_rc 0 "decrypt of '.enc (1).png': exit 0"
-assert_same "'.enc (1).png' comes back as '.enc (1).png.dec.pgm'" scan.pgm ".enc (1).png.dec.pgm"
-rm -f ".enc (1).png" ".enc (1).png.dec.pgm"
+# "scan (1).pgm" (it came back as "scan.pgm.enc (1).png.dec.pgm"); a
+# copy's number has up to four digits, and a name before it.
+copy_name_check() { # CIPHER OUTPUT: a copy of scan.pgm's cipher decrypts to OUTPUT
+    cp scan.pgm.enc.png "$1" 2>/dev/null || mc encrypt -k k.key -o "$1" scan.pgm
+    run mc decrypt -k k.key "$1"
+    assert_rc 0 "decrypt of '$1': exit 0"
+    assert_same "'$1' comes back as '$2'" scan.pgm "$2"
+    rm -f "$1" "$2"
+}
+copy_name_check "scan.pgm.enc (1).png" "scan (1).pgm"
+copy_name_check "scan.pgm.enc (1000).png" "scan (1000).pgm"
+copy_name_check "scan.pgm.enc (10000).png" "scan.pgm.enc (10000).png.dec.pgm"
+copy_name_check ".enc (1).png" ".enc (1).png.dec.pgm"
 
 # Binary data and a terminal: standard output by default (the input '-')
 # is refused there, before anything is read; '-o -' asks for it and gets

@@ -49,13 +49,13 @@ run_in() {
     RC=$?
 }
 
-# The last command's stderr on one line, for the details of a failure.
 # core_limits PID: the soft and hard limit of its core dumps, "0 0" when
 # they are off (cli_no_core_dumps).
 core_limits() {
     awk '/^Max core file size/ { print $5, $6 }' "/proc/$1/limits"
 }
 
+# The last command's stderr on one line, for the details of a failure.
 err_text() {
     tr '\n' '|' <"$R/err" | cut -c1-300
 }

@@ -3,17 +3,22 @@
 #ifndef MC_TEST_MEM_SINK_H
 #define MC_TEST_MEM_SINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* An mc_write_fn that gathers the pieces in memory (p, len; free p), and
- * fails (returns -1) once it would hold more than fail_after bytes. */
+ * fails (returns -1) once it would hold more than fail_after bytes. A
+ * writer that failed is not called again: what comes after a hole in the
+ * file is of no use, and a caller's writer (a socket, a file on a full
+ * disk) may not expect it. */
 struct mem_sink {
     uint8_t *p;
     size_t len, fail_after;
     unsigned calls;
+    bool failed;
 };
 
 static inline int mem_sink_write(void *user, const uint8_t *data, size_t len)
@@ -21,8 +26,11 @@ static inline int mem_sink_write(void *user, const uint8_t *data, size_t len)
     struct mem_sink *k = user;
     uint8_t *p;
 
-    if (len > k->fail_after - k->len)
+    assert_false(k->failed);
+    if (len > k->fail_after - k->len) {
+        k->failed = true;
         return -1;
+    }
     assert_non_null(p = realloc(k->p, k->len + len > 0 ? k->len + len : 1));
     if (len > 0)
         memcpy(p + k->len, data, len);

@@ -1210,7 +1210,7 @@ static void test_png_encode_streamed(void **state)
             mc_image *img = NULL;
             uint8_t *png = NULL;
             size_t png_len;
-            struct mem_sink k = {NULL, 0, SIZE_MAX, 0};
+            struct mem_sink k = {NULL, 0, SIZE_MAX, 0, false};
 
             assert_int_equal(
                 mc_image_new(ctx, dims[d][0], dims[d][1], dims[d][2], dims[d][3], &img), MC_OK);
@@ -1224,7 +1224,7 @@ static void test_png_encode_streamed(void **state)
             /* failing after the signature, in the middle, before IEND */
             const size_t fails[] = {8, png_len / 2, png_len - 1};
             for (size_t f = 0; f < 3; f++) {
-                struct mem_sink bad = {NULL, 0, fails[f], 0};
+                struct mem_sink bad = {NULL, 0, fails[f], 0, false};
                 assert_int_equal(mc__png_encode_to(img, &extra, fast, mem_sink_write, &bad),
                                  MC_EIO);
                 free(bad.p);
@@ -1235,7 +1235,7 @@ static void test_png_encode_streamed(void **state)
     }
     {
         mc_image *img = NULL;
-        struct mem_sink k = {NULL, 0, SIZE_MAX, 0};
+        struct mem_sink k = {NULL, 0, SIZE_MAX, 0, false};
         assert_int_equal(mc_image_new(ctx, 2, 2, 1, 8, &img), MC_OK);
         assert_int_equal(mc__png_encode_to(img, NULL, true, NULL, &k), MC_EINVAL);
         assert_int_equal(mc__png_encode_to(NULL, NULL, true, mem_sink_write, &k), MC_EINVAL);
@@ -1257,6 +1257,32 @@ static void fill_smooth(mc_image *img, uint32_t seed)
     }
 }
 
+/* The zlib stream of a PNG's IDAT chunks inflated (its Adler-32
+ * checked by zlib's uncompress): raw_len bytes, each row's filter type
+ * then its bytes; free it. */
+static uint8_t *png_rows(const uint8_t *png, size_t png_len, size_t raw_len)
+{
+    uint8_t *idat, *raw;
+    size_t off = 8, idat_len = 0;
+    uLongf got = (uLongf)raw_len;
+
+    assert_non_null(idat = malloc(png_len));
+    assert_non_null(raw = malloc(raw_len + 1));
+    while (off + 12 <= png_len) {
+        uint32_t len = mc__be32(png + off);
+        assert_true(off + 12 + len <= png_len);
+        if (memcmp(png + off + 4, "IDAT", 4) == 0) {
+            memcpy(idat + idat_len, png + off + 8, len);
+            idat_len += len;
+        }
+        off += 12 + len;
+    }
+    assert_int_equal(uncompress(raw, &got, idat, idat_len), Z_OK);
+    assert_int_equal(got, raw_len);
+    free(idat);
+    return raw;
+}
+
 /* One image through codec_png_bands.c, plain (filtered, deflated) or a
  * cipher image (stored, with the mcRY chunk): the same file on 1, 2 and
  * 5 threads, whole, streamed and (plain) through mc_image_encode; the
@@ -1273,17 +1299,16 @@ static void check_bands(mc_ctx *ctx, mc_image *img, bool stored)
     mc__png_chunk extra = {MC_CHUNK_TYPE, payload, sizeof payload}, want = {MC_CHUNK_TYPE, NULL, 0};
     const mc__png_chunk *x = stored ? &extra : NULL;
     mc_image *back = NULL;
-    uint8_t *png = NULL, *other = NULL, *idat, *raw;
+    uint8_t *png = NULL, *other = NULL, *raw;
     size_t png_len, other_len, row_len = img->samples_len / img->height, bands, off = 8,
-                                idat_len = 0, chunks = 0;
-    uLongf raw_len;
+                                chunks = 0;
 
     memset(payload, 0x5a, sizeof payload);
     bands = mc__png_bands(img, row_len, stored);
     assert_true(bands >= 4);
     assert_int_equal(mc__png_encode_mt(img, x, stored, 1, &png, &png_len), MC_OK);
     for (size_t t = 0; t < sizeof threads / sizeof threads[0]; t++) {
-        struct mem_sink k = {NULL, 0, SIZE_MAX, 0};
+        struct mem_sink k = {NULL, 0, SIZE_MAX, 0, false};
         assert_int_equal(mc__png_encode_mt(img, x, stored, threads[t], &other, &other_len), MC_OK);
         assert_int_equal(other_len, png_len);
         assert_memory_equal(other, png, png_len);
@@ -1304,17 +1329,12 @@ static void check_bands(mc_ctx *ctx, mc_image *img, bool stored)
     assert_int_equal(mc_ctx_set_threads(ctx, 1), MC_OK);
 
     /* the chunks: IHDR, the extra one, one IDAT per band, IEND; every CRC */
-    assert_non_null(idat = malloc(png_len));
     while (off + 12 <= png_len) {
         uint32_t len = mc__be32(png + off);
         assert_true(off + 12 + len <= png_len);
         assert_int_equal(crc32(0, png + off + 4, 4 + len), mc__be32(png + off + 8 + len));
         if (chunks == 1)
             assert_memory_equal(png + off + 4, stored ? MC_CHUNK_TYPE : "IDAT", 4);
-        if (memcmp(png + off + 4, "IDAT", 4) == 0) {
-            memcpy(idat + idat_len, png + off + 8, len);
-            idat_len += len;
-        }
         chunks++;
         off += 12 + len;
     }
@@ -1323,10 +1343,7 @@ static void check_bands(mc_ctx *ctx, mc_image *img, bool stored)
     assert_memory_equal(png + off - 12, "\0\0\0\0IEND", 8);
 
     /* the zlib stream, Adler-32 checked; a filter byte per row */
-    raw_len = (uLongf)((row_len + 1) * img->height);
-    assert_non_null(raw = malloc(raw_len + 1));
-    assert_int_equal(uncompress(raw, &raw_len, idat, idat_len), Z_OK);
-    assert_int_equal(raw_len, (row_len + 1) * img->height);
+    raw = png_rows(png, png_len, (row_len + 1) * img->height);
     for (uint32_t y = 0; y < img->height; y++) {
         const uint8_t *r = raw + (size_t)y * (row_len + 1);
         assert_int_equal(r[0], stored ? 0 : 4);
@@ -1350,12 +1367,11 @@ static void check_bands(mc_ctx *ctx, mc_image *img, bool stored)
     /* a sink failing after the signature, in the middle, before IEND */
     const size_t fails[] = {8, png_len / 2, png_len - 1};
     for (size_t f = 0; f < 3; f++) {
-        struct mem_sink bad = {NULL, 0, fails[f], 0};
+        struct mem_sink bad = {NULL, 0, fails[f], 0, false};
         assert_int_equal(mc__png_encode_mt_to(img, x, stored, 2, mem_sink_write, &bad), MC_EIO);
         free(bad.p);
     }
     free(raw);
-    free(idat);
     free(png);
 }
 
@@ -1390,8 +1406,8 @@ static void test_png_bands(void **state)
     /* under the lines: libspng's file, whatever the threads */
     for (int stored = 0; stored <= 1; stored++) {
         mc_image *img = NULL;
-        uint8_t *png = NULL, *spng = NULL;
-        size_t png_len, spng_len;
+        uint8_t *png = NULL, *spng = NULL, *raw;
+        size_t png_len, spng_len, row;
         uint32_t h = stored ? 4095 : 1023, w = stored ? 2048 : 1024;
 
         assert_int_equal(mc_image_new(ctx, w, h, 1, stored ? 16 : 8, &img), MC_OK);
@@ -1403,8 +1419,38 @@ static void test_png_bands(void **state)
         assert_int_equal(mc__png_encode(img, NULL, stored, &spng, &spng_len), MC_OK);
         assert_int_equal(png_len, spng_len);
         assert_memory_equal(png, spng, png_len);
+        /* written by libspng with the bands' filters: Paeth (4) on
+         * every row of a plain image, none (0) on a cipher image's */
+        row = img->samples_len / h;
+        raw = png_rows(png, png_len, (row + 1) * h);
+        for (uint32_t y = 0; y < h; y++)
+            assert_int_equal(raw[(size_t)y * (row + 1)], stored ? 0 : 4);
+        free(raw);
         free(png);
         free(spng);
+        mc_image_free(img);
+    }
+
+    /* rows that Paeth filters to runs of one byte, 4, the filter type's
+     * value (each sample 4 above the one above it, 10 past its left
+     * neighbour): every band begins by continuing the run the band
+     * before it ended with, which a deflate state carried on from a
+     * lane's previous band would code as a match, so the file would
+     * depend on which thread took which band. Eight bands: two threads.
+     * An extra chunk of a bad type is refused on this path too. */
+    {
+        mc_image *img = NULL;
+        mc__png_chunk bad = {"mc1y", NULL, 0};
+        uint8_t *png = NULL;
+        size_t png_len;
+
+        assert_int_equal(mc_image_new(ctx, 1024, 2048, 1, 8, &img), MC_OK);
+        for (size_t i = 0; i < img->samples_len; i++)
+            img->samples[i] = (uint8_t)(4 * (i / 1024) + 10 * (i % 1024));
+        assert_int_equal(mc__png_bands(img, 1024, false), 8);
+        check_bands(ctx, img, false);
+        assert_int_equal(mc__png_encode_mt(img, &bad, false, 2, &png, &png_len), MC_EINVAL);
+        assert_null(png);
         mc_image_free(img);
     }
 
@@ -1434,6 +1480,34 @@ static void test_png_bands(void **state)
     mc_ctx_free(ctx);
 }
 
+/* png decodes to img's samples, with data (n bytes) as its mcRY chunk. */
+static void assert_decodes_with_chunk(mc_ctx *ctx, const uint8_t *png, size_t len,
+                                      const mc_image *img, const uint8_t *data, size_t n)
+{
+    mc__png_chunk want = {MC_CHUNK_TYPE, NULL, 0};
+    mc_image *back = NULL;
+
+    assert_int_equal(mc__png_decode(ctx, png, len, &back, &want), MC_OK);
+    assert_same_samples(img, back);
+    assert_non_null(want.data);
+    assert_int_equal(want.len, n);
+    assert_memory_equal(want.data, data, n);
+    free(want.data);
+    mc_image_free(back);
+}
+
+/* png decodes, and holds no mcRY chunk before IEND: data NULL, len 0. */
+static void assert_decodes_without_chunk(mc_ctx *ctx, const uint8_t *png, size_t len)
+{
+    mc__png_chunk want = {MC_CHUNK_TYPE, NULL, 123};
+    mc_image *back = NULL;
+
+    assert_int_equal(mc__png_decode(ctx, png, len, &back, &want), MC_OK);
+    assert_null(want.data);
+    assert_int_equal(want.len, 0);
+    mc_image_free(back);
+}
+
 static void test_png_private_chunk(void **state)
 {
     (void)state;
@@ -1456,15 +1530,7 @@ static void test_png_private_chunk(void **state)
     assert_int_equal(off, 33);
     assert_int_equal(clen, sizeof payload);
 
-    assert_int_equal(mc__png_decode(ctx, png, png_len, &back, &want), MC_OK);
-    assert_same_samples(img, back);
-    assert_non_null(want.data);
-    assert_int_equal(want.len, sizeof payload);
-    assert_memory_equal(want.data, payload, sizeof payload);
-    free(want.data);
-    want.data = NULL;
-    mc_image_free(back);
-    back = NULL;
+    assert_decodes_with_chunk(ctx, png, png_len, img, payload, sizeof payload);
 
     /* an ordinary decode reads it as an ordinary PNG */
     assert_int_equal(mc_image_decode(ctx, png, png_len, NULL, &back), MC_OK);
@@ -1493,16 +1559,73 @@ static void test_png_private_chunk(void **state)
 
     /* a PNG without the chunk: data NULL, len 0 */
     plain = read_testdata("png/rgb_100x100.png", &plain_len);
-    want.len = 123;
-    assert_int_equal(mc__png_decode(ctx, plain, plain_len, &back, &want), MC_OK);
-    assert_null(want.data);
-    assert_int_equal(want.len, 0);
-    mc_image_free(back);
+    assert_decodes_without_chunk(ctx, plain, plain_len);
     free(plain);
 
-    /* chunk types are four letters (PNG §5.3) */
-    mc__png_chunk bad = {"mc1y", payload, 4};
+    /* chunk types are four letters (PNG §5.3): the fourth too, and no
+     * fifth character, whether written or wanted; and a chunk with a
+     * length has data */
+    mc__png_chunk bad = {"mc1y", payload, 4}, digit = {"mcR1", payload, 4},
+                  five = {{'m', 'c', 'R', 'Y', 'Z'}, payload, 4},
+                  nodata = {MC_CHUNK_TYPE, NULL, 4};
     assert_int_equal(mc__png_encode(img, &bad, true, &png, &png_len), MC_EINVAL);
+    assert_int_equal(mc__png_encode(img, &digit, true, &png, &png_len), MC_EINVAL);
+    assert_int_equal(mc__png_encode(img, &five, true, &png, &png_len), MC_EINVAL);
+    assert_int_equal(mc__png_encode(img, &nodata, true, &png, &png_len), MC_EINVAL);
+    extra.len = sizeof payload;
+    assert_int_equal(mc__png_encode(img, &extra, true, &png, &png_len), MC_OK);
+    back = NULL;
+    five.data = digit.data = NULL;
+    five.len = digit.len = 0;
+    assert_int_equal(mc__png_decode(ctx, png, png_len, &back, &five), MC_EINVAL);
+    assert_int_equal(mc__png_decode(ctx, png, png_len, &back, &digit), MC_EINVAL);
+    assert_null(back);
+
+    /* another unknown chunk before ours (libspng 0.7.3 lists only the
+     * first unknown chunk: ours after it read as absent), and two of
+     * ours: the first of the type is the one read */
+    {
+        static const uint8_t other[5] = {9, 8, 7, 6, 5};
+        const struct {
+            size_t at; /* where a chunk goes: before ours, or after it */
+            const char *type;
+        } cases[] = {{33, "teSt"}, {33, "prVt"}, {33 + 12 + sizeof payload, MC_CHUNK_TYPE}};
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            uint8_t *edit;
+            size_t at = cases[k].at, edit_len;
+
+            assert_non_null(edit = malloc(png_len + 12 + sizeof other));
+            memcpy(edit, png, at);
+            edit_len = at + put_chunk(edit + at, cases[k].type, other, sizeof other);
+            memcpy(edit + edit_len, png + at, png_len - at);
+            edit_len += png_len - at;
+            assert_decodes_with_chunk(ctx, edit, edit_len, img, payload, sizeof payload);
+            free(edit);
+        }
+    }
+    free(png);
+
+    /* after IEND, where libspng reads nothing and checks no CRC, it is
+     * not there */
+    assert_int_equal(mc__png_encode(img, NULL, true, &png, &png_len), MC_OK);
+    {
+        uint8_t *edit;
+        size_t edit_len;
+
+        assert_non_null(edit = malloc(png_len + 12 + sizeof payload));
+        memcpy(edit, png, png_len);
+        edit_len = png_len + put_chunk(edit + png_len, MC_CHUNK_TYPE, payload, sizeof payload);
+        assert_decodes_without_chunk(ctx, edit, edit_len);
+        free(edit);
+    }
+    free(png);
+
+    /* a chunk of another type that differs in its last letter only is
+     * not the one wanted */
+    mc__png_chunk near = {"mcRZ", payload, sizeof payload};
+    assert_int_equal(mc__png_encode(img, &near, true, &png, &png_len), MC_OK);
+    assert_decodes_without_chunk(ctx, png, png_len);
+    free(png);
 
     mc_image_free(img);
     mc_ctx_free(ctx);

@@ -1570,7 +1570,7 @@ static void test_encode_streamed(void **state)
         mc_image *img = decode_testdata(files[f]);
         uint8_t *whole = NULL;
         size_t whole_len;
-        struct mem_sink k = {NULL, 0, SIZE_MAX, 0}, bad = {NULL, 0, 0, 0};
+        struct mem_sink k = {NULL, 0, SIZE_MAX, 0, false}, bad = {NULL, 0, 0, 0, false};
 
         assert_int_equal(mc_image_encode(ctx, img, &whole, &whole_len), MC_OK);
         assert_int_equal(mc_image_encode_to(ctx, img, mem_sink_write, &k), MC_OK);

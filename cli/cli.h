@@ -111,6 +111,8 @@ typedef struct cli_output cli_output;
 cli_output *cli_output_open(const char *path, mode_t mode, bool force, bool named,
                             const char *from);
 int cli_output_write(void *out, const uint8_t *data, size_t len);
+/* Whether a write to it has failed (cli_output_commit then reports it). */
+bool cli_output_failed(const cli_output *out);
 bool cli_output_commit(cli_output *out);
 /* A line to print on stdout once the output is in place (-v): never for a
  * file that a failure, or a signal, left unwritten. */

@@ -282,7 +282,13 @@ static bool write_streamed(const struct job *job, const char *input, mc_image *i
         *err = mc_image_encode_to(job->ctx, img, cli_output_write, o);
     else
         *err = mc_encrypt_image_inplace_to(job->ctx, job->key, img, cli_output_write, o);
-    if (*err == MC_EIO) { /* a write failed: commit reports it and removes the file */
+    /* A write failed: commit reports it and removes the file. Only if
+     * the output saw it fail: commit would otherwise put the part
+     * written in place, under the output's name and unreported (a
+     * mutant of the band writer that called its allocation failures
+     * MC_EIO showed it; no such MC_EIO comes from the library now), so
+     * an MC_EIO of the library's own is reported as any other error. */
+    if (*err == MC_EIO && cli_output_failed(o)) {
         *err = MC_OK;
         (void)cli_output_commit(o);
         return false;

@@ -1245,6 +1245,11 @@ int cli_output_write(void *out, const uint8_t *data, size_t len)
     return o->err == 0 ? 0 : -1;
 }
 
+bool cli_output_failed(const cli_output *o)
+{
+    return o->err != 0;
+}
+
 /* Wipes and frees the buffer: it may hold a plain image. */
 static void output_release_buffer(cli_output *o)
 {

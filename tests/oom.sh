@@ -7,11 +7,13 @@
 # realloc, posix_memalign or aligned_alloc call fail with ENOMEM.
 # 1. The command line: for every N from 1 to the number of such calls of a
 #    normal run, the N-th fails, in an encrypt of a PNG, a decrypt of its
-#    cipher image and an encrypt of a progressive JPEG: exit status 0 or 1
-#    (no signal, no hang; 127 only where glibc's loader stops, below); a
-#    failure says so without blaming the file ("modified or damaged", "not
-#    an image medcrypt can read", "invalid argument": zlib's allocations
-#    under libspng were reported so) and leaves no file behind.
+#    cipher image, an encrypt of a progressive JPEG and a decrypt to a
+#    PNG large enough to be written in bands on all cores: exit status 0
+#    or 1 (no signal, no hang; 127 only where glibc's loader stops,
+#    below); a failure says so without blaming the file ("modified or
+#    damaged", "not an image medcrypt can read", "invalid argument":
+#    zlib's allocations under libspng were reported so) or the disk
+#    ("input/output error") and leaves no file behind.
 # 2. The server (--threads 1): each allocation of an encrypt request fails
 #    in turn; every request is answered or dropped, and the next one is
 #    answered 200 by the same process (a failed mc_ctx_new freed an unset
@@ -177,7 +179,7 @@ sweep() {
             why="left $left"
         elif [ $rc -eq 0 ] && [ ! -s "$R/run/$output" ]; then
             why="exit 0 without $output"
-        elif grep -Eq 'modified or damaged|not an image medcrypt can read|invalid argument|cannot initialise' "$R/err"; then
+        elif grep -Eq 'modified or damaged|not an image medcrypt can read|invalid argument|cannot initialise|input/output error' "$R/err"; then
             why="said: $(head -1 "$R/err")"
         fi
         [ $rc -ne 0 ] && failed=$((failed + 1))
@@ -200,6 +202,13 @@ sweep "decrypt a cipher image" cipher.png out.png decrypt
 # and those of src/jpeg_mem.c's notes, its virtual arrays' among them.
 cp "$(dirname "$0")/../fuzz/seeds/fuzz_jpeg/progressive-ycc420-33x41.jpg" "$R/scan.jpg"
 sweep "encrypt a progressive JPEG" scan.jpg out.png encrypt
+# testdata's 2048x2048 CT (8 MiB of samples) decrypted back to a PNG: a
+# plain image that large is filtered and deflated in bands on all cores
+# (src/codec_png_bands.c), each band's buffers and deflate state taken by
+# whichever thread works on it.
+cp "$TESTDATA/bench/ct_2048_16bit.png" "$R/big.png"
+mc encrypt -k "$R/k.key" -o "$R/big.enc.png" "$R/big.png" 2>/dev/null || not_ok "encrypt the large CT"
+sweep "decrypt a large cipher image to a PNG in bands" big.enc.png out.png decrypt
 
 # ---------------------------------------------------------------------
 # 2. The server.

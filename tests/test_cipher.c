@@ -627,13 +627,6 @@ static void test_digests_wrong_length_ignored(void **state)
     mc_image_free(plain);
 }
 
-/* A large PNG decoded for an encrypt (mc_ctx.chunk_digests, on two
- * threads) has its chunk digests hashed while it is decoded: they are the
- * SHA-512 of its 64 KiB chunks, so the tag and the cipher bytes are those
- * of the same image hashed by the encrypt itself. Anything that may
- * change the samples drops them; an interlaced PNG, a small one, a single
- * thread or a decode not followed by an encrypt gets none; a PNG cut in
- * its image data is refused as before. */
 /* The threads of this process now (Linux: /proc/self/task), or 0 where
  * there is no /proc. */
 static size_t threads_now(void)
@@ -662,6 +655,13 @@ static void assert_threads_back_to(size_t want)
     assert_int_equal(threads_now(), want);
 }
 
+/* A large PNG decoded for an encrypt (mc_ctx.chunk_digests, on two
+ * threads) has its chunk digests hashed while it is decoded: they are the
+ * SHA-512 of its 64 KiB chunks, so the tag and the cipher bytes are those
+ * of the same image hashed by the encrypt itself. Anything that may
+ * change the samples drops them; an interlaced PNG, a small one, a single
+ * thread or a decode not followed by an encrypt gets none; a PNG cut in
+ * its image data is refused as before, its hashing thread joined. */
 static void test_digests_while_decoding(void **state)
 {
     /* 16-bit gray (rows swapped as they come), 8-bit RGB with a width
@@ -711,9 +711,9 @@ static void test_digests_while_decoding(void **state)
         /* One thread, or a plain decode: none. */
         assert_no_digests_otherwise(dc, png, png_len);
         /* Cut in the middle of its image data: refused, the thread
-         * stopped (ASan, helgrind), and joined: a hashing thread left
-         * waiting for rows that never come would read the samples as
-         * they are freed. */
+         * stopped (ASan, helgrind) and joined: one not stopped waits on
+         * for rows that never come, or hashes samples as they are freed
+         * (ASan saw neither). */
         size_t threads = threads_now();
         assert_int_not_equal(mc_image_decode(dc, png, png_len / 2, NULL, &img), MC_OK);
         assert_null(img);

@@ -1,9 +1,11 @@
 /* Writes seeds: key texts (fuzz_key), an Aadhaar number and a date
  * (fuzz_aadhaar, fuzz_multipart), and cipher images for fuzz_container:
  * each image file given, encrypted under the fuzzers' fixed key
- * (fuzz/common.h). Usage: mkseeds OUTDIR [FILE...] (files over the pixel
- * cap are skipped). */
+ * (fuzz/common.h), and the first one again with an unknown ancillary
+ * chunk before its mcRY chunk, which readers ignore (FORMAT.md). Usage:
+ * mkseeds OUTDIR [FILE...] (files over the pixel cap are skipped). */
 #include "common.h"
+#include "../tests/png_chunk.h" /* put_chunk */
 
 #include <errno.h>
 
@@ -33,6 +35,25 @@ static void write_file(const char *dir, const char *name, const void *p, size_t 
         fprintf(stderr, "mkseeds: %s: %s\n", path, strerror(errno));
         exit(1);
     }
+}
+
+/* The cipher image with a private chunk "prVt" (PNG §5.4: ancillary,
+ * private, safe to copy) right after IHDR, before mcRY, as a tool that
+ * adds its own chunk there could leave it. */
+static void write_with_chunk_first(const char *dir, const char *name, const uint8_t *png,
+                                   size_t len)
+{
+    static const uint8_t chunk_data[] = "added by another tool";
+    size_t n = sizeof chunk_data - 1, at = 8 + 25; /* signature, IHDR */
+    uint8_t *out;
+
+    if (len < at || (out = malloc(len + 12 + n)) == NULL)
+        return;
+    memcpy(out, png, at);
+    put_chunk(out + at, "prVt", chunk_data, (uint32_t)n);
+    memcpy(out + at + 12 + n, png + at, len - at);
+    write_file(dir, name, out, len + 12 + n);
+    free(out);
 }
 
 int main(int argc, char **argv)
@@ -69,6 +90,10 @@ int main(int argc, char **argv)
         snprintf(name, sizeof name, "cipher-%d.png", i - 1);
         write_file(argv[1], name, out, out_len);
         written++;
+        if (i == 2) {
+            write_with_chunk_first(argv[1], "cipher-1-chunk-first.png", out, out_len);
+            written++;
+        }
         free(in);
         mc_free(out);
     }

@@ -389,6 +389,9 @@ static void gen_one(const struct gen *g)
         if ((g->junk_padding && g->w * bpp_of(g->layout) % 32 != 0) ||
             (g->dup_palette && g->w >= 2) || (g->junk_x && g->layout == L_V4_BGRX32))
             assert_true(has);
+        /* the trailer's, only when there are bytes after the pixels */
+        has = mc__side_find(img->side, img->side_len, MC_SIDE_BMP_TRAILER, &d, &n);
+        assert_true(has == (g->trailer > 0));
     }
     assert_int_equal(mc_image_encode(ctx, img, &back, &back_len), MC_OK);
     assert_int_equal(back_len, len);
@@ -464,6 +467,13 @@ static void test_bmp_encode_canonical(void **state)
                 memset(img->samples, 0, img->samples_len); /* alpha all 0 stays RGBA */
             assert_int_equal(mc_image_encode(ctx, img, &bmp, &len), MC_OK);
             assert_true(mc__bmp_sniff(bmp, len));
+            /* bfSize, biSizeImage; RGBA's colour space LCS_sRGB (BMP:
+             * BITMAPV4HEADER bV4CSType) */
+            uint32_t bpp = c == 1 ? 8 : c == 3 ? 24 : 32, stride = (w * bpp + 31) / 32 * 4;
+            assert_int_equal(mc__le32(bmp + 2), len);
+            assert_int_equal(mc__le32(bmp + 34), stride * 3);
+            if (c == 4)
+                assert_int_equal(mc__le32(bmp + 70), 0x73524742u); /* 'sRGB' */
             back = decode_ok(bmp, len);
             assert_geometry(back, w, 3, c);
             assert_memory_equal(back->samples, img->samples, img->samples_len);
@@ -514,11 +524,227 @@ static void test_bmp_truncated(void **state)
         mc_image *img = NULL;
         assert_int_equal(mc_image_decode(ctx, buf, 1, NULL, &img), MC_EFORMAT);
         assert_int_equal(mc_image_decode(ctx, buf, 40, NULL, &img), MC_ETRUNCATED);
+        /* "BM" and less than the info header's size field: BMP all the
+         * same, cut (in a block of that size: nothing read past it) */
+        for (size_t cut = 2; cut < 18; cut++) {
+            uint8_t *part = malloc(cut);
+            memcpy(part, buf, cut);
+            assert_int_equal(mc_image_decode(ctx, part, cut, NULL, &img), MC_ETRUNCATED);
+            free(part);
+        }
         /* bfSize honest but the pixel array short (bfSize patched) */
         put32(buf + 2, (uint32_t)(len - 10));
         assert_int_equal(bmp_err(buf, len - 10), MC_ETRUNCATED);
         free(buf);
     }
+}
+
+/* A 1x1 BMP: an info header of `info` bytes (40, 52, 56, 108 or 124),
+ * `bpp` bits per pixel under `compression`, and as many of the R, G, B,
+ * A masks as fit at offset 54: inside a V2+ header (52 bytes hold
+ * three), or after a 40-byte one (three for BI_BITFIELDS, four for
+ * BI_ALPHABITFIELDS: BMP, BITMAPINFOHEADER); then the pixel's 4 bytes,
+ * one padded row. f holds at least 14 + 124 + 16 + 4 bytes; the file's
+ * length is returned. */
+static size_t tiny_bmp(uint8_t *f, uint32_t info, uint16_t bpp, uint32_t compression,
+                       const uint32_t masks[4], const uint8_t px[4])
+{
+    size_t after = info == 40 && compression == 3 ? 12 : info == 40 && compression == 6 ? 16 : 0;
+    size_t off = 14 + info + after;
+
+    memset(f, 0, off + 4);
+    f[0] = 'B';
+    f[1] = 'M';
+    put32(f + 2, (uint32_t)(off + 4));
+    put32(f + 10, (uint32_t)off);
+    put32(f + 14, info);
+    put32(f + 18, 1);
+    put32(f + 22, 1);
+    put16(f + 26, 1);
+    put16(f + 28, bpp);
+    put32(f + 30, compression);
+    put32(f + 34, 4);
+    for (int i = 0; i < 4 && masks != NULL; i++)
+        if (54 + 4 * (size_t)i + 4 <= off)
+            put32(f + 54 + 4 * i, masks[i]);
+    memcpy(f + off, px, 4);
+    return off + 4;
+}
+
+/* The info headers between V1 and V4 and the bit-field layouts: a
+ * BITMAPV3INFOHEADER (56 bytes) holds an alpha mask; 16-bit masks with
+ * alpha (A1R5G5B5) and 32-bit ones whose alpha is not the top byte are
+ * not read as the layouts medcrypt knows. */
+static void test_bmp_masks(void **state)
+{
+    static const uint32_t BGRA[4] = {0x00ff0000u, 0x0000ff00u, 0x000000ffu, 0xff000000u};
+    static const uint32_t A555[4] = {0x7c00u, 0x03e0u, 0x001fu, 0x8000u};
+    static const uint32_t A565[4] = {0xf800u, 0x07e0u, 0x001fu, 0x10000u};
+    static const uint32_t BGRA_LOW[4] = {0x00ff0000u, 0x0000ff00u, 0x000000ffu, 0x80000000u};
+    uint8_t f[14 + 124 + 16 + 4];
+    mc_image *img = NULL;
+    size_t n;
+
+    (void)state;
+    n = tiny_bmp(f, 56, 32, 3, BGRA, (const uint8_t *)"\x10\x20\x30\x80");
+    assert_int_equal(mc__bmp_decode(ctx, f, n, &img), MC_OK);
+    assert_int_equal(img->channels, 4);
+    assert_memory_equal(img->samples, "\x30\x20\x10\x80", 4);
+    mc_image_free(img);
+    img = NULL;
+    n = tiny_bmp(f, 56, 16, 3, A555, (const uint8_t *)"\x1f\x80\0\0");
+    assert_int_equal(bmp_err(f, n), MC_EUNSUPPORTED);
+    assert_non_null(strstr(mc_ctx_last_detail(ctx), "A 00008000 are not supported"));
+    n = tiny_bmp(f, 56, 16, 3, A565, (const uint8_t *)"\x1f\0\0\0");
+    assert_int_equal(bmp_err(f, n), MC_EUNSUPPORTED);
+    n = tiny_bmp(f, 56, 32, 3, BGRA_LOW, (const uint8_t *)"\x10\x20\x30\x80");
+    assert_int_equal(bmp_err(f, n), MC_EUNSUPPORTED);
+    /* in a V2 header, which has no room for the alpha mask, the same
+     * masks are 5-5-5 (bit 15 of the pixel, set, is kept aside) */
+    n = tiny_bmp(f, 52, 16, 3, A555, (const uint8_t *)"\x1f\x80\0\0");
+    assert_int_equal(mc__bmp_decode(ctx, f, n, &img), MC_OK);
+    assert_memory_equal(img->samples, "\0\0\xff", 3);
+    mc_image_free(img);
+}
+
+/* The image of a generated BMP, decoded, as one of `channels` channels
+ * that keeps its side data (the recorded header) and as much of each
+ * pixel as it holds (the rest 255): what a caller who changed the image
+ * would hand the encoder. */
+static mc_err encode_relabelled(const struct gen *g, uint8_t channels)
+{
+    size_t len, out_len = 0;
+    uint8_t *samples, *out = NULL, *file = make_bmp(g, &len, &samples);
+    mc_image *img = decode_ok(file, len), *other = NULL;
+    mc_err err;
+
+    assert_int_equal(mc_image_new(ctx, g->w, g->h, channels, 8, &other), MC_OK);
+    for (size_t i = 0; i < (size_t)g->w * g->h; i++)
+        for (uint8_t k = 0; k < channels; k++)
+            other->samples[i * channels + k] =
+                k < img->channels ? img->samples[i * img->channels + k] : 255;
+    other->format = MC_FORMAT_BMP;
+    other->side = img->side;
+    other->side_len = img->side_len;
+    img->side = NULL;
+    img->side_len = 0;
+    err = mc_image_encode(ctx, other, &out, &out_len);
+    if (err == MC_OK)
+        mc_free(out);
+    mc_image_free(other);
+    mc_image_free(img);
+    free(samples);
+    free(file);
+    return err;
+}
+
+/* The encoder against side data that does not fit the image: a recorded
+ * header for other channels, or longer than its bfOffBits; a residual
+ * record whose run lies past the pixel array; samples a 5-5-5 pixel
+ * cannot hold. And samples changed since decoding, under a residual
+ * that picked among duplicate palette colours: the samples win. */
+static void test_bmp_encode_checks(void **state)
+{
+    struct gen bgra = {L_V5_BGRA32, 2, 1, false, false, false, false, 0, 0};
+    struct gen bgrx = {L_BGRX32, 2, 1, false, false, false, false, 0, 0};
+    struct gen pal = {L_PAL8_COLOR, 3, 1, false, false, true, false, 0, 0};
+    struct gen rgb555 = {L_RGB555, 3, 2, false, false, false, false, 0, 0};
+    size_t len, out_len = 0;
+    uint8_t *samples, *out = NULL, *file;
+    mc_image *img, *back;
+    uint8_t rgb[3];
+
+    (void)state;
+    assert_int_equal(encode_relabelled(&bgra, 4), MC_OK);
+    assert_int_equal(encode_relabelled(&bgra, 3), MC_EFORMAT); /* its alpha mask */
+    assert_int_equal(encode_relabelled(&bgrx, 3), MC_OK);
+    assert_int_equal(encode_relabelled(&bgrx, 1), MC_EFORMAT);
+    assert_int_equal(encode_relabelled(&pal, 4), MC_EFORMAT);
+
+    /* a recorded header 4 bytes longer than bfOffBits */
+    file = make_bmp(&bgrx, &len, &samples);
+    img = decode_ok(file, len);
+    {
+        uint32_t off = mc__le32(file + 10);
+        uint8_t *longer = malloc(off + 4);
+        memcpy(longer, file, off + 4);
+        free(img->side);
+        img->side = NULL;
+        img->side_len = 0;
+        assert_int_equal(mc__side_add(img, MC_SIDE_BMP_HEADER, longer, off + 4), MC_OK);
+        assert_int_equal(mc_image_encode(ctx, img, &out, &out_len), MC_EFORMAT);
+        assert_null(out);
+        /* the right header, and a residual run that starts past the
+         * pixel array (one row of two BGRX pixels: 8 bytes) */
+        free(img->side);
+        img->side = NULL;
+        img->side_len = 0;
+        assert_int_equal(mc__side_add(img, MC_SIDE_BMP_HEADER, file, off), MC_OK);
+        assert_int_equal(mc_image_encode(ctx, img, &out, &out_len), MC_OK);
+        mc_free(out);
+        out = NULL;
+        uint8_t rec[8];
+        mc__put_be32(rec, 8 + 1); /* the array is 8 bytes */
+        mc__put_be32(rec + 4, 0);
+        assert_int_equal(mc__side_add(img, MC_SIDE_BMP_RESIDUAL, rec, sizeof rec), MC_OK);
+        assert_int_equal(mc_image_encode(ctx, img, &out, &out_len), MC_EFORMAT);
+        assert_null(out);
+        free(longer);
+    }
+    mc_image_free(img);
+    free(samples);
+    free(file);
+
+    /* 5-5-5 holds 5 bits a channel, replicated to 8: 1 is no such value */
+    file = make_bmp(&rgb555, &len, &samples);
+    img = decode_ok(file, len);
+    img->samples[0] = 1;
+    assert_int_equal(mc_image_encode(ctx, img, &out, &out_len), MC_EFORMAT);
+    assert_null(out);
+    mc_image_free(img);
+    free(samples);
+    free(file);
+
+    /* pixel 1 uses entry 255, entry 0's duplicate (the residual records
+     * the choice); changed to entry 5's colour, it is written as such */
+    file = make_bmp(&pal, &len, &samples);
+    img = decode_ok(file, len);
+    pal_entry(&pal, 5, rgb);
+    memcpy(img->samples + 3, rgb, 3);
+    assert_int_equal(mc_image_encode(ctx, img, &out, &out_len), MC_OK);
+    back = decode_ok(out, out_len);
+    assert_memory_equal(back->samples, img->samples, img->samples_len);
+    mc_image_free(back);
+    mc_free(out);
+    mc_image_free(img);
+    free(samples);
+    free(file);
+
+    /* 130 gray entries, entry 129 a duplicate of entry 2: the residual of
+     * the one pixel (index 129, canonically 2) is 129 ^ 2 = 131. Changed
+     * to black (canonically 0), the residual would make it index 131,
+     * past the palette: the samples are written as they are. */
+    uint8_t gray[14 + 40 + 130 * 4 + 4] = {'B', 'M'};
+    put32(gray + 2, sizeof gray);
+    put32(gray + 10, 14 + 40 + 130 * 4);
+    put32(gray + 14, 40);
+    put32(gray + 18, 1);
+    put32(gray + 22, 1);
+    put16(gray + 26, 1);
+    put16(gray + 28, 8);
+    put32(gray + 46, 130);
+    for (uint32_t i = 0; i < 130; i++)
+        memset(gray + 54 + 4 * i, i == 129 ? 2 : (int)i, 3);
+    gray[sizeof gray - 4] = 129;
+    img = decode_ok(gray, sizeof gray);
+    assert_int_equal(img->samples[0], 2);
+    img->samples[0] = 0;
+    assert_int_equal(mc_image_encode(ctx, img, &out, &out_len), MC_OK);
+    back = decode_ok(out, out_len);
+    assert_int_equal(back->samples[0], 0);
+    mc_image_free(back);
+    mc_free(out);
+    mc_image_free(img);
 }
 
 /* A 4x2 24-bit BMP to mutate. */
@@ -543,6 +769,7 @@ static void test_bmp_hostile(void **state)
 #define RESET() memcpy(b, orig, len)
     put32(b + 18, 0); /* width 0 */
     assert_int_equal(bmp_err(b, len), MC_EFORMAT);
+    assert_string_equal(mc_ctx_last_detail(ctx), "invalid dimensions 0 x 2");
     RESET();
     put32(b + 18, (uint32_t)-4); /* negative width */
     assert_int_equal(bmp_err(b, len), MC_EFORMAT);
@@ -568,6 +795,8 @@ static void test_bmp_hostile(void **state)
     assert_int_equal(bmp_err(b, len), MC_EUNSUPPORTED);
     put16(b + 28, 0);
     assert_int_equal(bmp_err(b, len), MC_EUNSUPPORTED);
+    put16(b + 28, 64); /* scRGB */
+    assert_int_equal(bmp_err(b, len), MC_EUNSUPPORTED);
     RESET();
     put16(b + 26, 2); /* planes */
     assert_int_equal(bmp_err(b, len), MC_EFORMAT);
@@ -589,6 +818,9 @@ static void test_bmp_hostile(void **state)
     assert_non_null(strstr(mc_ctx_last_detail(ctx), "BI_RLE8"));
     put32(b + 30, 4); /* BI_JPEG */
     assert_int_equal(bmp_err(b, len), MC_EUNSUPPORTED);
+    put32(b + 30, 11); /* BI_CMYK */
+    assert_int_equal(bmp_err(b, len), MC_EUNSUPPORTED);
+    assert_non_null(strstr(mc_ctx_last_detail(ctx), "CMYK"));
     put32(b + 30, 99);
     assert_int_equal(bmp_err(b, len), MC_EFORMAT);
     put32(b + 30, 3); /* BI_BITFIELDS at 24 bits */
@@ -649,6 +881,10 @@ static void test_bmp_hostile(void **state)
     struct gen p = {L_PAL8_GRAY, 3, 2, false, false, false, false, 0, 0};
     b = make_bmp(&p, &len, &s);
     free(s);
+    put32(b + 30, 3); /* bit fields need 16 or 32 bits (BMP) */
+    assert_int_equal(bmp_err(b, len), MC_EFORMAT);
+    assert_string_equal(mc_ctx_last_detail(ctx), "bit fields with 8 bits per pixel");
+    put32(b + 30, 0);
     put32(b + 46, 2); /* 2 colours; the pixels use more */
     assert_int_equal(bmp_err(b, len), MC_EFORMAT);
     {
@@ -1700,6 +1936,8 @@ int main(void)
         cmocka_unit_test(test_bmp_encode_canonical),
         cmocka_unit_test(test_bmp_truncated),
         cmocka_unit_test(test_bmp_hostile),
+        cmocka_unit_test(test_bmp_masks),
+        cmocka_unit_test(test_bmp_encode_checks),
         cmocka_unit_test(test_jpeg_files),
         cmocka_unit_test(test_jpeg_errors),
         cmocka_unit_test(test_jpeg_corrupt_scan),

@@ -539,6 +539,26 @@ static void test_bmp_truncated(void **state)
     }
 }
 
+/* The file and info headers of a 1x1 BMP (BMP: BITMAPFILEHEADER,
+ * BITMAPINFOHEADER): bfSize `size` (0, as some writers put, or the
+ * file's), bfOffBits `off`, an info header of `info` bytes, `bpp` bits
+ * per pixel under `compression`, biSizeImage 4 (one padded row). */
+static void bmp_1x1_header(uint8_t *f, uint32_t size, uint32_t off, uint32_t info, uint16_t bpp,
+                           uint32_t compression)
+{
+    f[0] = 'B';
+    f[1] = 'M';
+    put32(f + 2, size);
+    put32(f + 10, off);
+    put32(f + 14, info);
+    put32(f + 18, 1);
+    put32(f + 22, 1);
+    put16(f + 26, 1);
+    put16(f + 28, bpp);
+    put32(f + 30, compression);
+    put32(f + 34, 4);
+}
+
 /* A 1x1 BMP: an info header of `info` bytes (40, 52, 56, 108 or 124),
  * `bpp` bits per pixel under `compression`, and as many of the R, G, B,
  * A masks as fit at offset 54: inside a V2+ header (52 bytes hold
@@ -553,17 +573,7 @@ static size_t tiny_bmp(uint8_t *f, uint32_t info, uint16_t bpp, uint32_t compres
     size_t off = 14 + info + after;
 
     memset(f, 0, off + 4);
-    f[0] = 'B';
-    f[1] = 'M';
-    put32(f + 2, (uint32_t)(off + 4));
-    put32(f + 10, (uint32_t)off);
-    put32(f + 14, info);
-    put32(f + 18, 1);
-    put32(f + 22, 1);
-    put16(f + 26, 1);
-    put16(f + 28, bpp);
-    put32(f + 30, compression);
-    put32(f + 34, 4);
+    bmp_1x1_header(f, (uint32_t)(off + 4), (uint32_t)off, info, bpp, compression);
     for (int i = 0; i < 4 && masks != NULL; i++)
         if (54 + 4 * (size_t)i + 4 <= off)
             put32(f + 54 + 4 * i, masks[i]);
@@ -607,6 +617,16 @@ static void test_bmp_masks(void **state)
     mc_image_free(img);
 }
 
+/* A generated BMP (*file, *len) and its image, decoded. */
+static mc_image *decode_gen(const struct gen *g, uint8_t **file, size_t *len)
+{
+    uint8_t *samples;
+
+    *file = make_bmp(g, len, &samples);
+    free(samples);
+    return decode_ok(*file, *len);
+}
+
 /* The image of a generated BMP, decoded, as one of `channels` channels
  * that keeps its side data (the recorded header) and as much of each
  * pixel as it holds (the rest 255): what a caller who changed the image
@@ -614,8 +634,8 @@ static void test_bmp_masks(void **state)
 static mc_err encode_relabelled(const struct gen *g, uint8_t channels)
 {
     size_t len, out_len = 0;
-    uint8_t *samples, *out = NULL, *file = make_bmp(g, &len, &samples);
-    mc_image *img = decode_ok(file, len), *other = NULL;
+    uint8_t *out = NULL, *file;
+    mc_image *img = decode_gen(g, &file, &len), *other = NULL;
     mc_err err;
 
     assert_int_equal(mc_image_new(ctx, g->w, g->h, channels, 8, &other), MC_OK);
@@ -633,7 +653,6 @@ static mc_err encode_relabelled(const struct gen *g, uint8_t channels)
         mc_free(out);
     mc_image_free(other);
     mc_image_free(img);
-    free(samples);
     free(file);
     return err;
 }
@@ -650,7 +669,7 @@ static void test_bmp_encode_checks(void **state)
     struct gen pal = {L_PAL8_COLOR, 3, 1, false, false, true, false, 0, 0};
     struct gen rgb555 = {L_RGB555, 3, 2, false, false, false, false, 0, 0};
     size_t len, out_len = 0;
-    uint8_t *samples, *out = NULL, *file;
+    uint8_t *out = NULL, *file;
     mc_image *img, *back;
     uint8_t rgb[3];
 
@@ -662,8 +681,7 @@ static void test_bmp_encode_checks(void **state)
     assert_int_equal(encode_relabelled(&pal, 4), MC_EFORMAT);
 
     /* a recorded header 4 bytes longer than bfOffBits */
-    file = make_bmp(&bgrx, &len, &samples);
-    img = decode_ok(file, len);
+    img = decode_gen(&bgrx, &file, &len);
     {
         uint32_t off = mc__le32(file + 10);
         uint8_t *longer = malloc(off + 4);
@@ -692,23 +710,19 @@ static void test_bmp_encode_checks(void **state)
         free(longer);
     }
     mc_image_free(img);
-    free(samples);
     free(file);
 
     /* 5-5-5 holds 5 bits a channel, replicated to 8: 1 is no such value */
-    file = make_bmp(&rgb555, &len, &samples);
-    img = decode_ok(file, len);
+    img = decode_gen(&rgb555, &file, &len);
     img->samples[0] = 1;
     assert_int_equal(mc_image_encode(ctx, img, &out, &out_len), MC_EFORMAT);
     assert_null(out);
     mc_image_free(img);
-    free(samples);
     free(file);
 
     /* pixel 1 uses entry 255, entry 0's duplicate (the residual records
      * the choice); changed to entry 5's colour, it is written as such */
-    file = make_bmp(&pal, &len, &samples);
-    img = decode_ok(file, len);
+    img = decode_gen(&pal, &file, &len);
     pal_entry(&pal, 5, rgb);
     memcpy(img->samples + 3, rgb, 3);
     assert_int_equal(mc_image_encode(ctx, img, &out, &out_len), MC_OK);
@@ -717,21 +731,14 @@ static void test_bmp_encode_checks(void **state)
     mc_image_free(back);
     mc_free(out);
     mc_image_free(img);
-    free(samples);
     free(file);
 
     /* 130 gray entries, entry 129 a duplicate of entry 2: the residual of
      * the one pixel (index 129, canonically 2) is 129 ^ 2 = 131. Changed
      * to black (canonically 0), the residual would make it index 131,
      * past the palette: the samples are written as they are. */
-    uint8_t gray[14 + 40 + 130 * 4 + 4] = {'B', 'M'};
-    put32(gray + 2, sizeof gray);
-    put32(gray + 10, 14 + 40 + 130 * 4);
-    put32(gray + 14, 40);
-    put32(gray + 18, 1);
-    put32(gray + 22, 1);
-    put16(gray + 26, 1);
-    put16(gray + 28, 8);
+    uint8_t gray[14 + 40 + 130 * 4 + 4] = {0};
+    bmp_1x1_header(gray, sizeof gray, 14 + 40 + 130 * 4, 40, 8, 0);
     put32(gray + 46, 130);
     for (uint32_t i = 0; i < 130; i++)
         memset(gray + 54 + 4 * i, i == 129 ? 2 : (int)i, 3);
@@ -853,16 +860,8 @@ static void test_bmp_hostile(void **state)
      * fourth follows it. A 1x1 BGRA pixel after them reads back; the file
      * cut inside that fourth mask is truncated (fuzz_bmp found it read
      * past such a file's end). */
-    uint8_t v2[74] = {'B', 'M'};
-    put32(v2 + 2, sizeof v2);
-    put32(v2 + 10, 70);
-    put32(v2 + 14, 52);
-    put32(v2 + 18, 1);
-    put32(v2 + 22, 1);
-    put16(v2 + 26, 1);
-    put16(v2 + 28, 32);
-    put32(v2 + 30, 6); /* BI_ALPHABITFIELDS */
-    put32(v2 + 34, 4);
+    uint8_t v2[74] = {0};
+    bmp_1x1_header(v2, sizeof v2, 70, 52, 32, 6); /* BI_ALPHABITFIELDS */
     put32(v2 + 54, 0x00ff0000u);
     put32(v2 + 58, 0x0000ff00u);
     put32(v2 + 62, 0x000000ffu);
@@ -909,13 +908,8 @@ static void test_bmp_hostile(void **state)
     /* A BITMAPV5HEADER with its ICC profile embedded after the pixels
      * (CSType PROFILE_EMBEDDED): a file that ends inside the profile is
      * cut, one that ends with it is whole. 1x1, 24 bits. */
-    uint8_t v5[14 + 124 + 4 + 4] = {'B', 'M'};
-    put32(v5 + 10, 14 + 124);
-    put32(v5 + 14, 124);
-    put32(v5 + 18, 1);
-    put32(v5 + 22, 1);
-    put16(v5 + 26, 1);
-    put16(v5 + 28, 24);
+    uint8_t v5[14 + 124 + 4 + 4] = {0};
+    bmp_1x1_header(v5, 0, 14 + 124, 124, 24, 0); /* bfSize 0: the profile tells the cut */
     put32(v5 + 14 + 56, 0x4d424544u); /* 'MBED' */
     put32(v5 + 14 + 112, 124 + 4);    /* from the info header's start */
     put32(v5 + 14 + 116, 4);

@@ -851,7 +851,15 @@ double mc_chi2_sf(double x, double df)
 
 /* Solves Q(df/2, x/2) = alpha for x: Wilson–Hilferty's approximation
  * (x ~ df (1 - 2/(9 df) + z sqrt(2/(9 df)))^3) brackets the root, then
- * bisection to the last bits (Q is monotone; ~60 steps, each cheap). */
+ * bisection to the last bits (Q is monotone; ~60 steps, each cheap).
+ * Under one degree of freedom the root can lie hundreds of orders of
+ * magnitude below the bracket's top (df 0.01, alpha 0.9: 1e-200): the
+ * bisection halves the ratio of its ends, not their difference, while
+ * they are more than a factor of 4 apart (a dozen steps from the least
+ * double to 10). Halving the difference 200 times had stopped near
+ * 3e-60 there, where Q is 0.496 (found in mutation testing's fifteenth
+ * round). The lower end goes down to the least doubles, where x/2 is 0
+ * and Q 1: a root below them (df 0.001, alpha 0.9) comes out as one. */
 double mc_chi2_critical(double df, double alpha)
 {
     double z, wh, lo, hi;
@@ -864,12 +872,12 @@ double mc_chi2_critical(double df, double alpha)
         wh = df;
     lo = wh / 2;
     hi = wh * 2 + 10;
-    while (lo > 1e-300 && mc_chi2_sf(lo, df) < alpha)
+    while (lo > 0.0 && mc_chi2_sf(lo, df) < alpha)
         lo /= 2;
     while (mc_chi2_sf(hi, df) > alpha)
         hi *= 2;
     for (int i = 0; i < 200 && hi - lo > 1e-13 * hi; i++) {
-        double mid = 0.5 * (lo + hi);
+        double mid = lo > 0.0 && hi > 4.0 * lo ? sqrt(lo) * sqrt(hi) : 0.5 * (lo + hi);
         if (mc_chi2_sf(mid, df) > alpha)
             lo = mid;
         else

@@ -79,8 +79,16 @@ static void test_histogram_entropy_chi2(void **state)
     assert_int_equal(mc_metric_entropy(hist, 256, &e), MC_OK);
     NEAR(e, 1.75, 1e-15);
 
-    /* Errors: wrong bin count, empty histogram. */
+    /* Errors: wrong bin count (fewer or more than 2^bits), a plane whose
+     * samples do not advance (stride 0), empty histogram. */
     assert_int_equal(mc_metric_histogram(&p, hist, 255), MC_EINVAL);
+    {
+        uint64_t more[257];
+        mc_plane flat = p;
+        assert_int_equal(mc_metric_histogram(&p, more, 257), MC_EINVAL);
+        flat.stride = 0;
+        assert_int_equal(mc_metric_histogram(&flat, hist, 256), MC_EINVAL);
+    }
     memset(hist, 0, sizeof hist);
     assert_int_equal(mc_metric_entropy(hist, 256, &e), MC_EINVAL);
     assert_int_equal(mc_metric_chi_square(hist, 256, &x2), MC_EINVAL);
@@ -118,6 +126,29 @@ static void test_16bit_histogram(void **state)
     assert_int_equal(mc_metric_entropy(hist, 65536, &e), MC_OK);
     NEAR(e, 0.0, 1e-15);
     assert_int_equal(mc_metric_histogram(&p, hist, 256), MC_EINVAL);
+    /* The planes of a 16-bit RGB image: channel k's samples are 2 bytes
+     * apart from channel k - 1's, 6 from the next pixel's (mc_plane_of). */
+    {
+        mc_ctx *c = NULL;
+        mc_image *rgb = NULL;
+        mc_plane pl;
+        assert_int_equal(mc_ctx_new(&c), MC_OK);
+        assert_int_equal(mc_image_new(c, 16, 16, 3, 16, &rgb), MC_OK);
+        for (size_t i = 0; i < 256; i++)
+            for (unsigned k = 0; k < 3; k++) {
+                uint16_t v = (uint16_t)(1000 * (k + 1) + i % 2);
+                memcpy(rgb->samples + 2 * (3 * i + k), &v, 2);
+            }
+        for (unsigned k = 0; k < 3; k++) {
+            assert_int_equal(mc_plane_of(rgb, k, &pl), MC_OK);
+            assert_int_equal(mc_metric_histogram(&pl, hist, 65536), MC_OK);
+            assert_int_equal(hist[1000 * (k + 1)], 128);
+            assert_int_equal(hist[1000 * (k + 1) + 1], 128);
+        }
+        assert_int_equal(mc_plane_of(rgb, 3, &pl), MC_EINVAL);
+        mc_image_free(rgb);
+        mc_ctx_free(c);
+    }
     free(img);
     free(hist);
 }
@@ -255,6 +286,16 @@ static void test_random_pairs_deterministic(void **state)
     assert_int_equal(mc_metric_pairs(&p, MC_DIR_VERTICAL, 2000, 7, px, py), MC_OK);
     assert_int_equal(mc_metric_pairs(&p, MC_DIR_VERTICAL, 2000, 7, qx, qy), MC_OK);
     assert_memory_equal(px, qx, sizeof px);
+    /* no fourth direction; one pair drawn gives no correlation (not all
+     * pairs: 0 asks for those); Pearson needs two points */
+    assert_int_equal(mc_metric_pairs(&p, (mc_direction)(MC_DIR_DIAGONAL + 1), 10, 7, px, py),
+                     MC_EINVAL);
+    assert_int_equal(mc_metric_correlation(&p, MC_DIR_VERTICAL, 1, 7, &r3), MC_OK);
+    assert_true(isnan(r3));
+    {
+        double one = 1.0, r;
+        assert_int_equal(mc_metric_pearson(&one, &one, 1, &r), MC_EINVAL);
+    }
     {
         double *x = malloc(2000 * sizeof *x), *y = malloc(2000 * sizeof *y), r;
         assert_non_null(x);
@@ -418,6 +459,10 @@ static void test_local_entropy(void **state)
     {
         mc_plane q = plane8(img, 200, 200); /* 4 x 4 = 16 blocks */
         assert_int_equal(mc_metric_local_entropy(&q, 30, 1936, 1, &m1), MC_EINVAL);
+        /* exactly as many as there are, and one more */
+        assert_int_equal(mc_metric_local_entropy(&q, 16, 1936, 1, &m1), MC_OK);
+        NEAR(m1, 1.0, 1e-12);
+        assert_int_equal(mc_metric_local_entropy(&q, 17, 1936, 1, &m1), MC_EINVAL);
     }
 
     /* The reference interval: centred on the published mean 7.902469
@@ -430,6 +475,11 @@ static void test_local_entropy(void **state)
     assert_int_equal(
         mc_local_entropy_reference(W, H, 8, 30, 1936, 300, 0.05, 99, &lo2, &hi2), MC_OK);
     assert_true(lo == lo2 && hi == hi2); /* seeded */
+    /* two-sided: from the same simulation (seed), the widths at alpha
+     * 0.05 and 0.10 are as z(0.975) to z(0.95) */
+    assert_int_equal(
+        mc_local_entropy_reference(W, H, 8, 30, 1936, 300, 0.10, 99, &lo2, &hi2), MC_OK);
+    NEAR((hi - lo) / (hi2 - lo2), 1.9599639845400536 / 1.6448536269514722, 1e-9);
 
     /* Truly random images (seeded) pass the simulated interval about 95 %
      * of the time, the published one only about 28 % of the time (the
@@ -475,6 +525,9 @@ static void test_critical_values(void **state)
         {512 * 512, 16, 0.05, 99.996948, 33.243612, 33.424071, 2e-6},
         {512 * 512, 16, 0.001, 99.995804, 33.182358, 33.485326, 2e-6},
         {128 * 128, 16, 0.01, 99.987793, 32.859515, 33.808169, 2e-6},
+        /* 8 bit under 72 x 72 (16 equal samples expected at 64 x 64): the
+         * exact tail too, k = 23 (Python, exact fractions); UACI as above */
+        {64 * 64, 8, 0.05, 99.4384765625, 32.738881, 34.188203, 2e-6},
     };
     double n, lo, hi, x;
     (void)state;
@@ -524,6 +577,25 @@ static void test_critical_values(void **state)
     NEAR(mc_chi2_sf(x, 65535), 0.01, 1e-10);
     NEAR(mc_chi2_sf(0, 10), 1.0, 0);
     NEAR(mc_chi2_sf(2 * 3.0, 2), exp(-3.0), 1e-14); /* df 2: e^{-x/2} */
+    /* Under one degree of freedom the root may lie far below
+     * Wilson–Hilferty's estimate, whose cube is even negative there (df
+     * 0.01, alpha 0.9: 1.1e-200); the value still solves Q = alpha. */
+    {
+        static const double dfs[] = {0.01, 0.1, 0.5}, levels[] = {0.9, 0.5, 0.05};
+        for (size_t i = 0; i < 3; i++)
+            for (size_t j = 0; j < 3; j++) {
+                x = mc_chi2_critical(dfs[i], levels[j]);
+                assert_true(x > 0.0 && isfinite(x));
+                NEAR(mc_chi2_sf(x, dfs[i]), levels[j], 1e-12);
+            }
+        /* there P(X <= x) is the series' first term, (x/2)^a / Gamma(a+1)
+         * with a = 0.005: x = 2 (0.1 Gamma(1.005))^200 */
+        NEAR(mc_chi2_critical(0.01, 0.9), 2.0 * pow(0.1 * tgamma(1.005), 200.0), 1e-212);
+        /* df 0.001: the root, 2 (0.1 Gamma(1.0005))^2000, is below the
+         * least double; the value found is as small */
+        x = mc_chi2_critical(0.001, 0.9);
+        assert_true(x >= 0.0 && x < 1e-320);
+    }
     assert_true(isnan(mc_chi2_critical(0, 0.05)));
 
     /* Out at the edges (fuzz_metrics): a probability whatever the df,
@@ -579,6 +651,24 @@ static void test_entropy_critical(void **state)
 
     assert_non_null(img);
     assert_non_null(hist);
+    /* Many samples per bin: H ~ D - chi^2_{K-1} / (2 T ln 2), so sd[H] ~
+     * sqrt((K - 1) / 2) / (T ln 2), which the critical value's distance
+     * from the mean gives back (over z(0.95)) to within 1 %. Without the
+     * part of Var f that the fixed sum explains, it would be hundreds of
+     * times that. */
+    {
+        static const struct {
+            uint64_t t;
+            uint8_t bits;
+        } many[] = {{(uint64_t)1 << 20, 8}, {(uint64_t)1 << 24, 8}, {(uint64_t)1 << 28, 16}};
+        for (size_t i = 0; i < 3; i++) {
+            double k = (double)((uint32_t)1 << many[i].bits), t = (double)many[i].t;
+            double want = sqrt((k - 1.0) / 2.0) / (t * M_LN2);
+            assert_int_equal(mc_entropy_critical(many[i].t, many[i].bits, 0.05, &mean, &crit),
+                             MC_OK);
+            NEAR((mean - crit) / 1.6448536269514722 / want, 1.0, 0.01);
+        }
+    }
     assert_int_equal(mc_entropy_critical(512 * 512, 8, 0.05, &mean, &crit), MC_OK);
     /* Miller-Madow: E[H] ~ D - (K - 1) / (2 T ln 2) */
     NEAR(mean, 8 - 255 / (2.0 * 512 * 512 * log(2.0)), 5e-7);

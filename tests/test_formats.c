@@ -657,6 +657,16 @@ static mc_err encode_relabelled(const struct gen *g, uint8_t channels)
     return err;
 }
 
+/* img's side data replaced by a recorded header alone: the first len
+ * bytes of file. */
+static void set_header_side(mc_image *img, const uint8_t *file, size_t len)
+{
+    free(img->side);
+    img->side = NULL;
+    img->side_len = 0;
+    assert_int_equal(mc__side_add(img, MC_SIDE_BMP_HEADER, file, len), MC_OK);
+}
+
 /* The encoder against side data that does not fit the image: a recorded
  * header for other channels, or longer than its bfOffBits; a residual
  * record whose run lies past the pixel array; samples a 5-5-5 pixel
@@ -680,24 +690,16 @@ static void test_bmp_encode_checks(void **state)
     assert_int_equal(encode_relabelled(&bgrx, 1), MC_EFORMAT);
     assert_int_equal(encode_relabelled(&pal, 4), MC_EFORMAT);
 
-    /* a recorded header 4 bytes longer than bfOffBits */
+    /* a recorded header 4 bytes longer than bfOffBits (into the pixels) */
     img = decode_gen(&bgrx, &file, &len);
     {
         uint32_t off = mc__le32(file + 10);
-        uint8_t *longer = malloc(off + 4);
-        memcpy(longer, file, off + 4);
-        free(img->side);
-        img->side = NULL;
-        img->side_len = 0;
-        assert_int_equal(mc__side_add(img, MC_SIDE_BMP_HEADER, longer, off + 4), MC_OK);
+        set_header_side(img, file, off + 4);
         assert_int_equal(mc_image_encode(ctx, img, &out, &out_len), MC_EFORMAT);
         assert_null(out);
         /* the right header, and a residual run that starts past the
          * pixel array (one row of two BGRX pixels: 8 bytes) */
-        free(img->side);
-        img->side = NULL;
-        img->side_len = 0;
-        assert_int_equal(mc__side_add(img, MC_SIDE_BMP_HEADER, file, off), MC_OK);
+        set_header_side(img, file, off);
         assert_int_equal(mc_image_encode(ctx, img, &out, &out_len), MC_OK);
         mc_free(out);
         out = NULL;
@@ -707,7 +709,6 @@ static void test_bmp_encode_checks(void **state)
         assert_int_equal(mc__side_add(img, MC_SIDE_BMP_RESIDUAL, rec, sizeof rec), MC_OK);
         assert_int_equal(mc_image_encode(ctx, img, &out, &out_len), MC_EFORMAT);
         assert_null(out);
-        free(longer);
     }
     mc_image_free(img);
     free(file);

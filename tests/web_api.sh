@@ -649,48 +649,41 @@ expect 400 "decrypt without a cipher" "missing file 'cipher'"
 req -F "cipher=@$R/pgm.enc.png" "$MAIN/api/v1/decrypt"
 expect 400 "decrypt without a key" "key: a key is required (field 'key')"
 
-# --- analysis (issue 6), when the build has it ---------------------------
+# --- analysis ------------------------------------------------------------
 req -F "image=@$TESTDATA/png/ct_512_8bit.png" "$MAIN/api/v1/analyze"
-if [ "$STATUS" = 501 ]; then
-    expect 501 "analyze: not available in this build (501)" \
-        "the security analysis is not available in this build"
-    req -F "image=@$TESTDATA/png/ct_512_8bit.png" "$MAIN/analyze"
-    expect 501 "the analysis page says it is not available"
-else
-    expect 200 "POST /api/v1/analyze"
-    check "the analysis JSON has image, plain, cipher and differential" python3 -c '
+expect 200 "POST /api/v1/analyze"
+check "the analysis JSON has image, plain, cipher and differential" python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["image"]["width"] == 512 and d["image"]["bits"] == 8
 for k in ("plain", "cipher", "differential"):
     assert k in d, k
 assert 7.9 < d["cipher"]["channels"][0]["entropy"] <= 8' "$R/b"
-    req -F "image=@$TESTDATA/png/ct_small_16bit.png" -F "key=$KEY" "$MAIN/api/v1/analyze"
-    expect 200 "POST /api/v1/analyze with a key, 16-bit"
-    req -F "key=$KEY" "$MAIN/api/v1/analyze"
-    expect 400 "analyze without an image" "missing file 'image'"
-    req -F "image=@$R/empty.png" "$MAIN/api/v1/analyze"
-    expect 400 "analyze of an empty file" "image: the file is empty (0 bytes)"
-    req -F "image=@$R/junk.bin" "$MAIN/api/v1/analyze"
-    expect 400 "analyze junk" "image: not an image medcrypt can read"
-    # a cipher image would be measured as if it were the plain one
-    req -F "image=@$R/pgm.enc.png" -F "key=$KEY" "$MAIN/api/v1/analyze"
-    expect 415 "analyze of a cipher image: 415" \
-        "image: this is a medcrypt cipher image; the analysis takes the plain image and encrypts it itself"
-    # The image's own refusal with the status encrypt gives it (mutation
-    # testing, seventh round: every such refusal answered 400 passed).
-    if [ -f "$TESTDATA/dicom/unsupported/rle_mr.dcm" ]; then
-        req -F "image=@$TESTDATA/dicom/unsupported/rle_mr.dcm" "$MAIN/api/v1/analyze"
-        expect 415 "analyze of a compressed DICOM: 415, as encrypt answers it"
-        check "it names the transfer syntax" body_has "image: unsupported image variant: transfer syntax 1.2.840.10008.1.2.5 (RLE Lossless)"
-    fi
-    req -F "image=@$TESTDATA/png/ct_512_8bit.png" "$MAIN/analyze"
-    expect 200 "the analysis page analyses an upload"
-    check "the analysis page shows the report with its plots" \
-        sh -c "grep -q 'id=\"analysis-report\"' '$R/b' && grep -q '<svg' '$R/b'"
-    check "the analysis page has no inline style (the CSP forbids it)" \
-        sh -c "! grep -q -i -E '<style|style=\"' '$R/b'"
+req -F "image=@$TESTDATA/png/ct_small_16bit.png" -F "key=$KEY" "$MAIN/api/v1/analyze"
+expect 200 "POST /api/v1/analyze with a key, 16-bit"
+req -F "key=$KEY" "$MAIN/api/v1/analyze"
+expect 400 "analyze without an image" "missing file 'image'"
+req -F "image=@$R/empty.png" "$MAIN/api/v1/analyze"
+expect 400 "analyze of an empty file" "image: the file is empty (0 bytes)"
+req -F "image=@$R/junk.bin" "$MAIN/api/v1/analyze"
+expect 400 "analyze junk" "image: not an image medcrypt can read"
+# a cipher image would be measured as if it were the plain one
+req -F "image=@$R/pgm.enc.png" -F "key=$KEY" "$MAIN/api/v1/analyze"
+expect 415 "analyze of a cipher image: 415" \
+    "image: this is a medcrypt cipher image; the analysis takes the plain image and encrypts it itself"
+# The image's own refusal with the status encrypt gives it (mutation
+# testing, seventh round: every such refusal answered 400 passed).
+if [ -f "$TESTDATA/dicom/unsupported/rle_mr.dcm" ]; then
+    req -F "image=@$TESTDATA/dicom/unsupported/rle_mr.dcm" "$MAIN/api/v1/analyze"
+    expect 415 "analyze of a compressed DICOM: 415, as encrypt answers it"
+    check "it names the transfer syntax" body_has "image: unsupported image variant: transfer syntax 1.2.840.10008.1.2.5 (RLE Lossless)"
 fi
+req -F "image=@$TESTDATA/png/ct_512_8bit.png" "$MAIN/analyze"
+expect 200 "the analysis page analyses an upload"
+check "the analysis page shows the report with its plots" \
+    sh -c "grep -q 'id=\"analysis-report\"' '$R/b' && grep -q '<svg' '$R/b'"
+check "the analysis page has no inline style (the CSP forbids it)" \
+    sh -c "! grep -q -i -E '<style|style=\"' '$R/b'"
 
 # --- methods and paths -------------------------------------------------
 req "$MAIN/api/v1/encrypt"

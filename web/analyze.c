@@ -1,14 +1,11 @@
-/* The analysis page and POST /api/v1/analyze: the security analysis of
- * issue 6 (mc_analyze, mc_analysis_json, mc_analysis_html), when the
- * library has it (web/meson.build checks; otherwise "not available"). */
+/* The analysis page and POST /api/v1/analyze: the security analysis
+ * (mc_analyze, mc_analysis_json, mc_analysis_html; docs/METRICS.md). */
 #include "http.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include <sodium.h>
-
-#ifdef MC_WEB_HAVE_ANALYSIS
 
 /* Runs the analysis of the uploaded image (with the given key, or a fresh
  * random one). On failure sets *status, *problem (a message, with the
@@ -170,34 +167,3 @@ void api_analyze(struct req *r)
     mc_free(json);
     reply_buf(r, 200, "application/json", &b);
 }
-
-#else /* !MC_WEB_HAVE_ANALYSIS */
-
-static const char NOT_AVAILABLE[] = "the security analysis is not available in this build";
-
-static void unavailable(struct req *r, int status)
-{
-    struct buf content = {0};
-    const char *vars[] = {NULL};
-
-    buf_template(&content, "pages/analyze_unavailable.html", vars);
-    reply_page(r, status, "Security analysis", "analyze", &content);
-    buf_wipe(&content);
-}
-
-void page_analyze_get(struct req *r)
-{
-    unavailable(r, 200);
-}
-
-void page_analyze_post(struct req *r)
-{
-    unavailable(r, 501);
-}
-
-void api_analyze(struct req *r)
-{
-    reply_json_error(r, 501, NOT_AVAILABLE);
-}
-
-#endif

@@ -285,52 +285,6 @@ static const char *mime_for(const char *ext)
     return "application/octet-stream";
 }
 
-/* An 8-bit PNG a browser shows well: the library's windowed preview when
- * it has one (DICOM window centre/width), else the samples themselves for
- * 8-bit images, else 16-bit samples stretched from their min..max. */
-static mc_err make_preview(mc_ctx *ctx, const mc_image *img, uint8_t **out, size_t *out_len)
-{
-#ifdef MC_WEB_HAVE_PREVIEW
-    return mc_image_preview_png(ctx, img, out, out_len);
-#else
-    mc_image_info info;
-    const uint16_t *s;
-    uint8_t *d;
-    size_t len, n, dlen;
-    uint16_t lo = 65535, hi = 0;
-    mc_image *tmp;
-    mc_err err;
-
-    mc_image_get_info(img, &info);
-    if (info.bits == 8)
-        return mc_image_encode_png(ctx, img, out, out_len);
-    s = (const uint16_t *)mc_image_samples_const(img, &len);
-    n = len / 2;
-    for (size_t i = 0; i < n; i++) {
-        if (info.channels % 2 == 0 && i % info.channels == info.channels - 1u)
-            continue; /* alpha */
-        if (s[i] < lo)
-            lo = s[i];
-        if (s[i] > hi)
-            hi = s[i];
-    }
-    if ((err = mc_image_new(ctx, info.width, info.height, info.channels, 8, &tmp)) != MC_OK)
-        return err;
-    d = mc_image_samples(tmp, &dlen);
-    for (size_t i = 0; i < n && i < dlen; i++) {
-        if (info.channels % 2 == 0 && i % info.channels == info.channels - 1u)
-            d[i] = (uint8_t)(s[i] >> 8);
-        else
-            d[i] = hi > lo ? (uint8_t)(((uint32_t)(s[i] - lo) * 255u + (hi - lo) / 2) / (hi - lo))
-                           : 0;
-    }
-    err = mc_image_encode_png(ctx, tmp, out, out_len);
-    sodium_memzero(d, dlen);
-    mc_image_free(tmp);
-    return err;
-#endif
-}
-
 mc_err web_decrypt(struct req *r, const mc_key *key, const struct field *cipher,
                    bool want_preview, struct crypt_result *res)
 {
@@ -349,7 +303,10 @@ mc_err web_decrypt(struct req *r, const mc_key *key, const struct field *cipher,
         err = mc_image_encode(ctx, img, &res->out, &res->out_len);
     if (err == MC_OK) {
         mc_image_get_info(img, &res->info);
-        if (want_preview && make_preview(ctx, img, &res->preview, &res->preview_len) != MC_OK)
+        /* An 8-bit PNG a browser shows well (the DICOM window, or 16-bit
+         * samples stretched): mc_image_preview_png. */
+        if (want_preview &&
+            mc_image_preview_png(ctx, img, &res->preview, &res->preview_len) != MC_OK)
             res->preview = NULL; /* the page says so; the download still works */
     }
     if (err == MC_OK) {

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs the meson test suite in each build dir given, then prints one
-# summary line over all of them: "N passed, N failed".
+# summary line over all of them: "N passed, N failed". The checks a
+# suite skipped (TAP "# SKIP") are listed after its run.
 #   sh scripts/test.sh DIR... [DIR:SUITE...]
 # DIR:SUITE runs that suite of DIR only (build-tsan:tsan, the suites that
 # run threads, in the ThreadSanitizer build). A ThreadSanitizer report
@@ -53,6 +54,13 @@ for arg in "$@"; do
         failed=$((failed + f))
     else
         status=1
+    fi
+    # A check skipped (a tool missing, a sanitizer in the way) is no
+    # failure, but said here, where a reader of CI's log looks.
+    if [ -f "$dir/meson-logs/testlog.txt" ] &&
+        grep -q '# SKIP' "$dir/meson-logs/testlog.txt"; then
+        echo "== checks skipped in $dir:"
+        grep -h '# SKIP' "$dir/meson-logs/testlog.txt" | sed 's/^/   /'
     fi
     for r in "$reports"/report*; do
         [ -e "$r" ] || continue

@@ -593,6 +593,8 @@ if [ -x "$(dirname "$MC")/medcrypt-serve" ]; then
     else
         not_ok "medcrypt-serve with 0-2 closed: /dev/null on them, core dumps off (fds: '$serve_fds', core: '${serve_core:-}')"
     fi
+else
+    not_ok "medcrypt-serve is built beside medcrypt ($(dirname "$MC"))"
 fi
 
 for h in "--help" "keygen --help" "encrypt --help" "decrypt --help" "help encrypt"; do

@@ -156,6 +156,7 @@ bool cli_load_key(const char *key_file, mc_key *key);
 bool cli_prompt(const char *question, bool secret, char *buf, size_t size);
 
 const char *cli_basename(const char *path);
+const char *cli_input_name(const char *path); /* "-": "standard input" */
 bool cli_has_suffix_nocase(const char *s, const char *suffix); /* ASCII case ignored */
 
 /* One verb each: argv[0] is the verb; each handles --help itself. */

@@ -45,7 +45,7 @@ static bool load(mc_ctx *ctx, size_t max_input, const char *path, mc_image **img
     sodium_memzero(buf, len); /* a plain patient image */
     free(buf);
     if (err != MC_OK) {
-        cli_report(strcmp(path, "-") == 0 ? "standard input" : path, ctx, err);
+        cli_report(path, ctx, err);
         return false;
     }
     return true;
@@ -189,7 +189,7 @@ int cmd_compare(int argc, char **argv)
         /* the names on stdout: control characters as '?', as elsewhere */
         cli_printable(argv[optind]);
         cli_printable(argv[optind + 1]);
-        rc = compare(argv[optind], argv[optind + 1], a, b);
+        rc = compare(cli_input_name(argv[optind]), cli_input_name(argv[optind + 1]), a, b);
         if (fflush(stdout) != 0 || ferror(stdout)) {
             cli_error("standard output", "write failed");
             rc = 2;

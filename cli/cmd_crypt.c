@@ -127,11 +127,6 @@ struct job {
     mc_ctx *ctx;
 };
 
-static const char *shown_name(const char *path)
-{
-    return strcmp(path, "-") == 0 ? "standard input" : path;
-}
-
 /* The output path for an input beside it when -o is not given; malloc'd.
  * ext is the original format's extension (decrypt) or NULL (encrypt:
  * fixed suffix). "-" for standard input. */
@@ -226,7 +221,7 @@ static void verbose_line(char *line, size_t size, const struct job *job, const c
         snprintf(how, sizeof how, "exists: skipped");
     else
         snprintf(how, sizeof how, "key id %s", job->key_id);
-    snprintf(line, size, "%s -> %s (%s)", shown_name(input),
+    snprintf(line, size, "%s -> %s (%s)", cli_input_name(input),
              strcmp(output, "-") == 0 ? "standard output" : output, how);
     cli_printable(line);
 }
@@ -272,7 +267,7 @@ static bool write_streamed(const struct job *job, const char *input, mc_image *i
 {
     cli_output *o = cli_output_open(path, cli_mode(job->decrypt), job->force,
                                     job->output != NULL,
-                                    job->output != NULL ? NULL : shown_name(input));
+                                    job->output != NULL ? NULL : cli_input_name(input));
     char line[3 * 4096];
 
     *err = MC_OK;
@@ -474,7 +469,7 @@ static bool claim_output(const struct job *job, const char *input, const char *o
 static void report(const struct job *job, const char *input, mc_err err, bool cut,
                    const mc_cipher_info *ci)
 {
-    cli_report(shown_name(input), job->ctx, err);
+    cli_report(cli_input_name(input), job->ctx, err);
     if (job->decrypt && err == MC_ENOTCIPHER)
         cli_hint("decrypt takes a cipher image written by 'medcrypt encrypt'");
     if (job->decrypt && cut)
@@ -603,7 +598,7 @@ static bool output_is_key(const struct job *job, const char *input, const char *
 {
     if (job->key_file == NULL || !cli_same_file(job->key_file, output))
         return false;
-    cli_error(shown_name(input), "its output %s is the key file (-k): not written", output);
+    cli_error(cli_input_name(input), "its output %s is the key file (-k): not written", output);
     return true;
 }
 
@@ -642,13 +637,13 @@ static bool process(const struct job *job, const char *input)
             goto out;
         }
         if (output_is_key(job, input, output) ||
-            cli_output_taken(output, job->force, false, shown_name(input)))
+            cli_output_taken(output, job->force, false, cli_input_name(input)))
             goto out;
     }
     if (!cli_read_file(input, job->max_input, &in, &in_len))
         goto out;
     if (in_len == 0) { /* "not an image" would send one looking for a format */
-        cli_error(shown_name(input), "empty file (0 bytes)");
+        cli_error(cli_input_name(input), "empty file (0 bytes)");
         mc__free_huge(in);
         goto out;
     }
@@ -662,7 +657,7 @@ static bool process(const struct job *job, const char *input)
             ok = true;
             goto out;
         }
-        cli_error(shown_name(input),
+        cli_error(cli_input_name(input),
                   "already a medcrypt cipher image: not encrypted again (decrypt it first)");
         goto out;
     }
@@ -702,7 +697,7 @@ static bool process(const struct job *job, const char *input)
         /* as encrypt's, which knows its name before the work: a folder
          * of that name is not "already exists (use --force)" */
         if (output_is_key(job, input, output) ||
-            cli_output_taken(output, job->force, false, shown_name(input)))
+            cli_output_taken(output, job->force, false, cli_input_name(input)))
             goto out;
     }
     ok = write_streamed(job, input, img, job->output != NULL ? job->output : output, &err);
@@ -713,7 +708,7 @@ static bool process(const struct job *job, const char *input)
 
     /* Not a failure: said so that nobody first finds out at decryption. */
     if (ok && dropped[0] != '\0')
-        cli_error(shown_name(input), "note: not kept: its %s %s (the pixels are kept exactly)",
+        cli_error(cli_input_name(input), "note: not kept: its %s %s (the pixels are kept exactly)",
                   dropped_what, dropped);
     if (ok && orientation != 0)
         cli_hint("viewers show this JPEG turned or mirrored by its EXIF orientation %u; the "

@@ -183,7 +183,7 @@ static bool info_one(mc_ctx *ctx, size_t max_input, const char *path)
 
     if (!cli_read_file(path, max_input, &buf, &len))
         return false;
-    snprintf(shown, sizeof shown, "%s", path);
+    snprintf(shown, sizeof shown, "%s", cli_input_name(path));
     cli_printable(shown);
     path = shown;
     if ((err = mc_cipher_inspect(ctx, buf, len, &ci)) == MC_OK) {

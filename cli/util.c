@@ -88,7 +88,8 @@ static void emit(const char *prefix, const char *file, const char *fmt, va_list 
     size_t clear = shown ? 4 : 0; /* "\r\033[K" */
 
     if (file != NULL)
-        n = snprintf(msg, sizeof msg, "%s%s%s: ", shown ? "\r\033[K" : "", prefix, file);
+        n = snprintf(msg, sizeof msg, "%s%s%s: ", shown ? "\r\033[K" : "", prefix,
+                     cli_input_name(file));
     else
         n = snprintf(msg, sizeof msg, "%s%s", shown ? "\r\033[K" : "", prefix);
     if (n < 0 || (size_t)n >= sizeof msg)
@@ -426,6 +427,13 @@ int cli_pixels_options(const char *verb, const char *help, int fail, int argc, c
         }
     }
     return cli_files_only(verb, argc, argv) ? -1 : fail;
+}
+
+/* An input "-" is standard input (every command reads it so): said so
+ * in messages and results. */
+const char *cli_input_name(const char *path)
+{
+    return strcmp(path, "-") == 0 ? "standard input" : path;
 }
 
 const char *cli_basename(const char *path)

@@ -1273,7 +1273,12 @@ assert_grep "compare of signed DICOMs, High Bit 13 of 12 bits: the values from b
 # Standard input once ('-'), not twice; two files, not three.
 run_in cmp_a.pgm mc compare - cmp_a.pgm
 assert_rc 0 "compare - FILE (the same image on standard input): exit 0"
-assert_grep "compare - FILE: the same samples" "$R/out" '^- and cmp_a.pgm: the same samples \('
+assert_grep "compare - FILE: the same samples, '-' named standard input" "$R/out" \
+    '^standard input and cmp_a.pgm: the same samples \('
+run_in "$TESTDATA/README.md" mc compare cmp_a.pgm -
+assert_rc 2 "compare FILE - (not an image on standard input): exit 2"
+assert_err_is "compare FILE -: standard input named in the error" \
+    "medcrypt: standard input: not an image medcrypt can read"
 run_in cmp_a.pgm mc compare - -
 assert_rc 2 "compare - -: exit 2"
 assert_err_is "compare - -: refused before reading" "medcrypt: compare: standard input can be read only once"
@@ -2427,7 +2432,12 @@ rm -f late.pgm late.pgm.enc.png
 # A file on standard input; a file it cannot read among others: exit 1.
 run_in "$TESTDATA/pnm/ascii_8x8.pgm" mc info -
 assert_rc 0 "info - (a PGM on standard input): exit 0"
-assert_grep "info -: described" "$R/out" '^-: pnm, 8x8, 1 channel \(gray\), 8-bit, 1 frame$'
+assert_grep "info -: described, as standard input" "$R/out" \
+    '^standard input: pnm, 8x8, 1 channel \(gray\), 8-bit, 1 frame$'
+run_in "$TESTDATA/README.md" mc info -
+assert_rc 1 "info - (not an image): exit 1"
+assert_err_is "info - (not an image): standard input named in the error" \
+    "medcrypt: standard input: not an image medcrypt can read"
 run mc info no_such.pgm "$TESTDATA/pnm/ascii_8x8.pgm"
 assert_rc 1 "info of a missing file, then one it reads: exit 1"
 assert_grep "info of a missing file, then one it reads: the second described" "$R/out" \

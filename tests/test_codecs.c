@@ -1856,6 +1856,18 @@ static void test_pnm_plain_layouts(void **state)
     assert_false(mc__side_find(img->side, img->side_len, MC_SIDE_PNM_RASTER, &d, &dl));
     mc_image_free(img);
 
+    /* canonical but for one thing each, so recorded (mutation testing,
+     * sixteenth round): two spaces, a newline inside a row, none after
+     * the last row, or "02" would come back in the canonical layout */
+    static const char *const almost[] = {"P2 2 1 255\n1  2\n", "P2 2 1 255\n1\n2\n",
+                                         "P2 2 1 255\n1 2", "P2 2 1 255\n1 02\n"};
+    for (size_t i = 0; i < sizeof almost / sizeof almost[0]; i++) {
+        img = pnm_same_bytes(ctx, (const uint8_t *)almost[i], strlen(almost[i]));
+        assert_int_equal(sample_at(img, 1), 2);
+        assert_true(mc__side_find(img->side, img->side_len, MC_SIDE_PNM_RASTER, &d, &dl));
+        mc_image_free(img);
+    }
+
     /* a trailer after the final newline */
     img = pnm_same_bytes(ctx, S("P2 2 1 9\n1 9\n\n# end\n"));
     assert_false(mc__side_find(img->side, img->side_len, MC_SIDE_PNM_RASTER, &d, &dl));
@@ -1909,6 +1921,74 @@ static void test_pnm_generated(void **state)
     mc_ctx_free(ctx);
 }
 
+/* An image for PNM's encoder with the side data given (NULL: none) and
+ * samples 1, 2, 3, ... */
+static mc_image *pnm_with_side(mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint8_t bits,
+                               const char *header, const char *raster)
+{
+    mc_image *img = NULL;
+
+    assert_int_equal(mc_image_new(ctx, w, h, c, bits, &img), MC_OK);
+    img->format = MC_FORMAT_PNM;
+    for (size_t i = 0; i < (size_t)w * h * c; i++)
+        set_sample(img, i, (uint32_t)(i + 1));
+    if (header != NULL)
+        assert_int_equal(mc__side_add(img, MC_SIDE_PNM_HEADER, (const uint8_t *)header,
+                                      strlen(header)), MC_OK);
+    if (raster != NULL)
+        assert_int_equal(mc__side_add(img, MC_SIDE_PNM_RASTER, (const uint8_t *)raster,
+                                      strlen(raster)), MC_OK);
+    return img;
+}
+
+/* Encodes img (and frees it): want, and on success exactly the text. */
+static void assert_pnm_encodes(mc_ctx *ctx, mc_image *img, mc_err want, const char *text)
+{
+    uint8_t *enc = NULL;
+    size_t enc_len = 0;
+
+    assert_int_equal(mc_image_encode(ctx, img, &enc, &enc_len), want);
+    if (want == MC_OK) {
+        assert_int_equal(enc_len, strlen(text));
+        assert_memory_equal(enc, text, enc_len);
+    }
+    free(enc);
+    mc_image_free(img);
+}
+
+/* What PNM's encoder is given must describe the image (mutation testing,
+ * sixteenth round): a recorded header with bytes after its end, or of
+ * another size, layout or sample size, is refused; a recorded plain
+ * raster that does not read as the samples is not used; an image of 4
+ * channels, or whose geometry is not its samples', is none to write. */
+static void test_pnm_encode_checks(void **state)
+{
+    (void)state;
+    mc_ctx *ctx = new_ctx();
+    mc_image *img;
+
+    assert_pnm_encodes(ctx, pnm_with_side(ctx, 2, 1, 1, 8, "P2 2 1 255\n", NULL), MC_OK,
+                       "P2 2 1 255\n1 2\n");
+    static const char *const others[] = {"P2 2 1 255\n1", "P2 3 1 255\n", "P2 2 2 255\n",
+                                         "P3 2 1 255\n", "P2 2 1 256\n", "P5 2 1 255\n\n"};
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+        assert_pnm_encodes(ctx, pnm_with_side(ctx, 2, 1, 1, 8, others[i], NULL), MC_EFORMAT, NULL);
+
+    /* the recorded text when it still reads as the samples, to its end */
+    assert_pnm_encodes(ctx, pnm_with_side(ctx, 2, 1, 1, 8, "P2 2 1 255\n", "01 2\n"), MC_OK,
+                       "P2 2 1 255\n01 2\n");
+    static const char *const stale[] = {"1 x\n", "2 1\n", "1 2\n\n", "1"};
+    for (size_t i = 0; i < sizeof stale / sizeof stale[0]; i++)
+        assert_pnm_encodes(ctx, pnm_with_side(ctx, 2, 1, 1, 8, "P2 2 1 255\n", stale[i]), MC_OK,
+                           "P2 2 1 255\n1 2\n");
+
+    assert_pnm_encodes(ctx, pnm_with_side(ctx, 1, 1, 4, 8, NULL, NULL), MC_EUNSUPPORTED, NULL);
+    img = pnm_with_side(ctx, 2, 2, 1, 8, NULL, NULL);
+    img->width = 3; /* 3 x 2 of 4 samples */
+    assert_pnm_encodes(ctx, img, MC_EINVAL, NULL);
+    mc_ctx_free(ctx);
+}
+
 static void test_pnm_errors(void **state)
 {
     (void)state;
@@ -1945,6 +2025,13 @@ static void test_pnm_errors(void **state)
         /* 4096 > maxval */
         C("P5\n1 1\n4095\n\x10\x00", MC_EFORMAT,
           "the sample at x 0, y 0 is 4096, above the header's maxval 4095 (pgm(5))"),
+        /* a sample equal to maxval before it is none to name (mutation
+         * testing, sixteenth round) */
+        C("P5\n3 1\n100\n\x64\x00\x65", MC_EFORMAT,
+          "the sample at x 2, y 0 is 101, above the header's maxval 100 (pgm(5))"),
+        /* in a PPM, its channel */
+        C("P6\n2 1\n100\n\x01\x02\x03\x04\x65\x05", MC_EFORMAT,
+          "the sample at x 1, y 0, channel 1 is 101, above the header's maxval 100 (pgm(5))"),
         /* 101 > maxval */
         C("P2\n2 1\n100\n5 101\n", MC_EFORMAT,
           "the sample at x 1, y 0 is 101, above the header's maxval 100 (pgm(5))"),
@@ -2030,6 +2117,18 @@ static void test_pnm_errors(void **state)
     img = NULL;
     assert_int_equal(mc_image_decode(ctx, S("P5 3 2 9\n\1\2\3\4\5\6"), NULL, &img), MC_OK);
     set_sample(img, 0, 10);
+    assert_int_equal(mc_image_encode(ctx, img, &enc, &enc_len), MC_EFORMAT);
+    /* the last sample too (mutation testing, sixteenth round) */
+    set_sample(img, 0, 9);
+    assert_int_equal(mc_image_encode(ctx, img, &enc, &enc_len), MC_OK);
+    free(enc);
+    set_sample(img, 5, 10);
+    assert_int_equal(mc_image_encode(ctx, img, &enc, &enc_len), MC_EFORMAT);
+    mc_image_free(img);
+    /* and 16-bit samples under a maxval of their own (12-bit CT) */
+    img = NULL;
+    assert_int_equal(mc_image_decode(ctx, S("P5 2 1 4095\n\x0f\xff\x00\x01"), NULL, &img), MC_OK);
+    set_sample(img, 1, 4096);
     assert_int_equal(mc_image_encode(ctx, img, &enc, &enc_len), MC_EFORMAT);
     mc_image_free(img);
     mc_ctx_free(ctx);
@@ -2170,6 +2269,7 @@ int main(void)
         cmocka_unit_test(test_pnm_plain_layouts),
         cmocka_unit_test(test_pnm_generated),
         cmocka_unit_test(test_pnm_errors),
+        cmocka_unit_test(test_pnm_encode_checks),
         cmocka_unit_test(test_codec_names),
         cmocka_unit_test(test_codec_dispatch),
         cmocka_unit_test(test_png_encode_streamed),

@@ -1783,10 +1783,37 @@ static void test_jpeg_decoder_edges(void **state)
     free(buf);
 }
 
-/* mc_image_encode_to writes exactly mc_image_encode's file, for every
- * format (streamed: PNG, binary PGM/PPM, DICOM interleaved or planar;
- * whole: text PNM, BMP; JPEG's PNG), and fails with MC_EIO when the sink
- * does. */
+/* mc_image_encode_to writes exactly mc_image_encode's file, and fails
+ * with MC_EIO, writing nothing more, when the sink fails: at its first
+ * byte, half-way or at its last (a PGM's trailer: mutation testing,
+ * sixteenth round). Frees img. */
+static void assert_streams_as_whole(mc_image *img)
+{
+    uint8_t *whole = NULL;
+    size_t whole_len;
+    struct mem_sink k = {NULL, 0, SIZE_MAX, 0, false};
+
+    assert_int_equal(mc_image_encode(ctx, img, &whole, &whole_len), MC_OK);
+    assert_int_equal(mc_image_encode_to(ctx, img, mem_sink_write, &k), MC_OK);
+    assert_int_equal(k.len, whole_len);
+    assert_memory_equal(k.p, whole, whole_len);
+    for (int cut = 0; cut < 3; cut++) {
+        /* mem_sink_write fails a test written to after its failure */
+        struct mem_sink bad = {NULL, 0, cut == 0 ? 0 : cut == 1 ? whole_len / 2 : whole_len - 1,
+                               0, false};
+        assert_int_equal(mc_image_encode_to(ctx, img, mem_sink_write, &bad), MC_EIO);
+        assert_true(bad.failed);
+        free(bad.p);
+    }
+    assert_int_equal(mc_image_encode_to(ctx, img, NULL, &k), MC_EINVAL);
+    free(k.p);
+    free(whole);
+    mc_image_free(img);
+}
+
+/* The same for every format (streamed: PNG, binary PGM/PPM, DICOM
+ * interleaved or planar; whole: text PNM, BMP; JPEG's PNG) and for PNM
+ * files with a trailer, binary 16-bit and plain. */
 static void test_encode_streamed(void **state)
 {
     static const char *files[] = {
@@ -1796,24 +1823,21 @@ static void test_encode_streamed(void **state)
         "dicom/rgb_16bit_2frames.dcm", "dicom/rgb_planar1_80x60.dcm",
         "dicom/mr_small_implicit_le.dcm", "jpeg/rgb_100x100.jpg"};
 
-    (void)state;
-    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
-        mc_image *img = decode_testdata(files[f]);
-        uint8_t *whole = NULL;
-        size_t whole_len;
-        struct mem_sink k = {NULL, 0, SIZE_MAX, 0, false}, bad = {NULL, 0, 0, 0, false};
+    static const char bin16[] = "P5\n3 1\n65535\n\x01\x02\x03\x04\x05\x06P5 1 1 255\n\x07",
+                      plain[] = "P2 2 1 9\n1 9\n\n# end\n";
+    static const struct {
+        const char *p;
+        size_t len;
+    } trailed[] = {{bin16, sizeof bin16 - 1}, {plain, sizeof plain - 1}};
 
-        assert_int_equal(mc_image_encode(ctx, img, &whole, &whole_len), MC_OK);
-        assert_int_equal(mc_image_encode_to(ctx, img, mem_sink_write, &k), MC_OK);
-        assert_int_equal(k.len, whole_len);
-        assert_memory_equal(k.p, whole, whole_len);
-        bad.fail_after = whole_len / 2;
-        assert_int_equal(mc_image_encode_to(ctx, img, mem_sink_write, &bad), MC_EIO);
-        assert_int_equal(mc_image_encode_to(ctx, img, NULL, &k), MC_EINVAL);
-        free(k.p);
-        free(bad.p);
-        free(whole);
-        mc_image_free(img);
+    (void)state;
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++)
+        assert_streams_as_whole(decode_testdata(files[f]));
+    for (size_t f = 0; f < sizeof trailed / sizeof trailed[0]; f++) {
+        mc_image *img = NULL;
+        assert_int_equal(mc_image_decode(ctx, (const uint8_t *)trailed[f].p, trailed[f].len, NULL,
+                                         &img), MC_OK);
+        assert_streams_as_whole(img);
     }
 }
 

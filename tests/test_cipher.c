@@ -868,6 +868,15 @@ static void roundtrip_file(const char *rel, bool byte_equal)
 
     assert_int_equal(mc_decrypt_file(ctx, &other, cipher, clen, &back, &dlen, NULL),
                      MC_EWRONGKEY);
+    {
+        /* the image's key id, then the key's (mutation testing, sixteenth round) */
+        char theirs[MC_KEY_ID_HEX_BYTES], ours[MC_KEY_ID_HEX_BYTES], want[160];
+        mc_key_id_hex(&key, theirs);
+        mc_key_id_hex(&other, ours);
+        snprintf(want, sizeof want, "the image was encrypted under key id %s, this key's id is %s",
+                 theirs, ours);
+        assert_string_equal(mc_ctx_last_detail(ctx), want);
+    }
     free(buf);
     free(cipher);
     free(back);
@@ -1059,7 +1068,13 @@ static mc_err decrypt_with_lie(enum lie lie)
     case LIE_FRAMES: hdr.frames = 2; break;
     }
     assert_int_equal(mc__container_write(ctx, plain, &hdr, &png, &len), MC_OK);
+    /* The detail is the call's own: neither one left by an earlier call
+     * nor a wrong key's ids for a modified image (mutation testing,
+     * sixteenth round). */
+    mc__ctx_detail(ctx, "%s", "a detail of an earlier call");
     err = mc_decrypt_image(ctx, &key, png, len, &out);
+    if (err == MC_ETAMPERED)
+        assert_string_equal(mc_ctx_last_detail(ctx), "");
     if (err != MC_OK)
         assert_null(out);
     mc_image_free(out);
@@ -1085,6 +1100,37 @@ static void test_lying_fields(void **state)
     assert_int_equal(decrypt_with_lie(LIE_VERSION), MC_EVERSION);
     /* The version is under the tag: v2 samples undone as v1 fail it. */
     assert_int_equal(decrypt_with_lie(LIE_DOWNGRADE), MC_ETAMPERED);
+}
+
+/* mc__decrypt_unverified (the analysis' key sensitivity: a cipher image
+ * undone under a key one bit off) runs the stages backwards without the
+ * tag's check: under the right key the plain samples and side data come
+ * back; under another, neither does (mutation testing, sixteenth round:
+ * the stages not undone at all went unseen). */
+static void test_decrypt_unverified(void **state)
+{
+    mc_image *plain = make_image(40, 30, 3, 8, 9), *img = NULL;
+    uint8_t nonce[MC_NONCE_BYTES] = {7};
+    mc__header hdr;
+    mc_key key, other;
+    (void)state;
+
+    test_key(&key, 0);
+    test_key(&other, 1);
+    assert_int_equal(mc__side_add(plain, MC_SIDE_NAME, "u.png", 5), MC_OK);
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(mc__image_copy(plain, &img), MC_OK);
+        assert_int_equal(mc__encrypt_inplace(&key, img, nonce, MC_STAGES_ALL, &hdr, 1), MC_OK);
+        assert_int_equal(mc__decrypt_unverified(k == 0 ? &key : &other, img, &hdr, 1), MC_OK);
+        if (k == 0) {
+            assert_memory_equal(img->samples, plain->samples, plain->samples_len);
+            assert_memory_equal(img->side, plain->side, plain->side_len);
+        } else {
+            assert_memory_not_equal(img->samples, plain->samples, plain->samples_len);
+        }
+        mc_image_free(img);
+    }
+    mc_image_free(plain);
 }
 
 /* Offset of the first chunk of a type in a PNG, or 0. */
@@ -2293,6 +2339,7 @@ int main(void)
         cmocka_unit_test(test_nonce_fresh),
         cmocka_unit_test(test_every_byte_and_truncation),
         cmocka_unit_test(test_lying_fields),
+        cmocka_unit_test(test_decrypt_unverified),
         cmocka_unit_test(test_chunk_layout),
         cmocka_unit_test(test_ihdr_flip_not_too_big),
         cmocka_unit_test(test_ihdr_colour_type_as_inspect),

@@ -897,6 +897,36 @@ static void test_roundtrip_testdata_png(void **state)
         roundtrip_file(files[i], false);
 }
 
+/* mc_cipher_inspect gives a cipher image's geometry as the plain image's
+ * own, frames included (mutation testing, sixteenth round: a frame count
+ * of 1 for every image lived): a 2-frame 100 x 100 RGB DICOM. */
+static void test_inspect_frames(void **state)
+{
+    size_t len, clen;
+    uint8_t *buf = read_testdata("dicom/rgb_16bit_2frames.dcm", &len), *cipher = NULL;
+    mc_image *plain = NULL;
+    mc_image_info pi;
+    mc_cipher_info ci;
+    mc_key key;
+    (void)state;
+
+    test_key(&key, 0);
+    assert_int_equal(mc_image_decode(ctx, buf, len, NULL, &plain), MC_OK);
+    mc_image_get_info(plain, &pi);
+    assert_int_equal(pi.frames, 2);
+    assert_int_equal(mc_encrypt_file(ctx, &key, buf, len, NULL, &cipher, &clen), MC_OK);
+    assert_int_equal(mc_cipher_inspect(ctx, cipher, clen, &ci), MC_OK);
+    assert_int_equal(ci.image.frames, 2);
+    assert_int_equal(ci.image.width, pi.width);
+    assert_int_equal(ci.image.height, pi.height);
+    assert_int_equal(ci.image.channels, 3);
+    assert_int_equal(ci.image.bits, 16);
+    assert_int_equal(ci.image.format, MC_FORMAT_DICOM);
+    free(buf);
+    free(cipher);
+    mc_image_free(plain);
+}
+
 static void test_roundtrip_testdata_pnm(void **state)
 {
     static const char *files[] = {"pnm/ascii_4x3.ppm",  "pnm/ascii_8x8.pgm",
@@ -2340,6 +2370,7 @@ int main(void)
         cmocka_unit_test(test_every_byte_and_truncation),
         cmocka_unit_test(test_lying_fields),
         cmocka_unit_test(test_decrypt_unverified),
+        cmocka_unit_test(test_inspect_frames),
         cmocka_unit_test(test_chunk_layout),
         cmocka_unit_test(test_ihdr_flip_not_too_big),
         cmocka_unit_test(test_ihdr_colour_type_as_inspect),

@@ -607,6 +607,8 @@ static bool ours(uid_t uid)
 #define LABEL_BYTES (2 * 4096 + 16)
 static const char *label(char buf[LABEL_BYTES], const char *path, const char *from)
 {
+    if (strcmp(path, "-") == 0) /* an output: emit() would call "-" standard input */
+        path = "standard output";
     if (from == NULL || from[0] == '\0')
         return path;
     snprintf(buf, LABEL_BYTES, "%s: output %s", from, path);

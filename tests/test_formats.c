@@ -1798,7 +1798,7 @@ static void assert_streams_as_whole(mc_image *img)
     assert_int_equal(k.len, whole_len);
     assert_memory_equal(k.p, whole, whole_len);
     for (int cut = 0; cut < 3; cut++) {
-        /* mem_sink_write fails a test written to after its failure */
+        /* mem_sink_write fails the test if written to after it failed */
         struct mem_sink bad = {NULL, 0, cut == 0 ? 0 : cut == 1 ? whole_len / 2 : whole_len - 1,
                                0, false};
         assert_int_equal(mc_image_encode_to(ctx, img, mem_sink_write, &bad), MC_EIO);

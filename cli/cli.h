@@ -11,7 +11,8 @@
 
 #define PROG "medcrypt"
 
-/* One voice on stderr: "medcrypt: FILE: problem" or "medcrypt: problem". */
+/* One voice on stderr: "medcrypt: FILE: problem" or "medcrypt: problem";
+ * a FILE "-" is named "standard input" (cli_input_name). */
 void cli_error(const char *file, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cli_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "medcrypt X (cipher format N)" on stdout; returns 0. */

@@ -469,7 +469,7 @@ static bool claim_output(const struct job *job, const char *input, const char *o
 static void report(const struct job *job, const char *input, mc_err err, bool cut,
                    const mc_cipher_info *ci)
 {
-    cli_report(cli_input_name(input), job->ctx, err);
+    cli_report(input, job->ctx, err);
     if (job->decrypt && err == MC_ENOTCIPHER)
         cli_hint("decrypt takes a cipher image written by 'medcrypt encrypt'");
     if (job->decrypt && cut)
@@ -598,7 +598,7 @@ static bool output_is_key(const struct job *job, const char *input, const char *
 {
     if (job->key_file == NULL || !cli_same_file(job->key_file, output))
         return false;
-    cli_error(cli_input_name(input), "its output %s is the key file (-k): not written", output);
+    cli_error(input, "its output %s is the key file (-k): not written", output);
     return true;
 }
 
@@ -643,7 +643,7 @@ static bool process(const struct job *job, const char *input)
     if (!cli_read_file(input, job->max_input, &in, &in_len))
         goto out;
     if (in_len == 0) { /* "not an image" would send one looking for a format */
-        cli_error(cli_input_name(input), "empty file (0 bytes)");
+        cli_error(input, "empty file (0 bytes)");
         mc__free_huge(in);
         goto out;
     }
@@ -657,7 +657,7 @@ static bool process(const struct job *job, const char *input)
             ok = true;
             goto out;
         }
-        cli_error(cli_input_name(input),
+        cli_error(input,
                   "already a medcrypt cipher image: not encrypted again (decrypt it first)");
         goto out;
     }
@@ -708,7 +708,7 @@ static bool process(const struct job *job, const char *input)
 
     /* Not a failure: said so that nobody first finds out at decryption. */
     if (ok && dropped[0] != '\0')
-        cli_error(cli_input_name(input), "note: not kept: its %s %s (the pixels are kept exactly)",
+        cli_error(input, "note: not kept: its %s %s (the pixels are kept exactly)",
                   dropped_what, dropped);
     if (ok && orientation != 0)
         cli_hint("viewers show this JPEG turned or mirrored by its EXIF orientation %u; the "

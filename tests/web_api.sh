@@ -584,6 +584,11 @@ if [ "$STATUS" = 200 ]; then
     expect 200 "the decrypt page with a 2-frame DICOM's cipher"
     check "the decrypt page gives a frame's size and the frame count" \
         body_has "100 × 100, 2 frames (the preview shows the first), RGB, 16-bit"
+    # 100 pixels: over half of the 192 under which a preview is enlarged
+    # by a whole factor, so shown as it is (a mutation that marked it
+    # "upscaled" by 1 went unseen: seventeenth round)
+    check "its preview, 100 × 100, is not enlarged" \
+        body_has '<img class="preview" id="plain-preview"'
 else
     not_ok "encrypt a DICOM (status $STATUS: $(head -c 200 "$R/b"))"
 fi
@@ -609,6 +614,20 @@ expect 415 "the encrypt page with a (damaged) cipher image: 415"
 check "the encrypt page says it is a cipher image" \
     body_has "The image is already a medcrypt cipher image."
 check "the encrypt page links to the decrypt page" body_has '<a href="/decrypt">decrypt page</a>'
+# With the form's own problems too, the cipher image is named as such: it
+# is a PNG, which would decode (a mutation that let it went unseen:
+# seventeenth round).
+req -F "image=@$R/pgm.enc.png" "$MAIN/encrypt"
+expect 400 "the encrypt page with a cipher image and no key or patient: 400"
+check "it lists the cipher image with the missing identifiers" \
+    sh -c "grep -q '<li><a href=\"#image\">The image is already a medcrypt cipher image.</a></li>' '$R/b' &&
+           grep -q 'Aadhaar number (or an existing key).' '$R/b'"
+# The other way round: a plain image on the decrypt page.
+req -F "key=$KEY" -F "cipher=@$TESTDATA/png/rgb_100x100.png" "$MAIN/decrypt"
+expect 400 "the decrypt page with a plain PNG: 400"
+check "it says what decrypt takes" \
+    sh -c "grep -q 'Not a medcrypt cipher image' '$R/b' &&
+           grep -q 'Decrypt takes a cipher image made by the encrypt page' '$R/b'"
 printf 'not an image at all' >"$R/junk.bin"
 req -F "key=$KEY" -F "image=@$R/junk.bin" "$MAIN/api/v1/encrypt"
 expect 400 "encrypting junk: 400" "image: not an image medcrypt can read"
@@ -629,6 +648,14 @@ check "the encrypt page says the file is empty" body_has "The chosen file is emp
 req -F "key=$KEY" -F "cipher=@$R/empty.png" "$MAIN/decrypt"
 expect 400 "the decrypt page with an empty file: 400"
 check "the decrypt page says the file is empty" body_has "The chosen file is empty (0 bytes)."
+# and only that: it is not decrypted anyway with the key given (a
+# mutation that went on with one problem went unseen: seventeenth round)
+check "and has no other problem" \
+    sh -c "grep -q 'There is a problem' '$R/b' && ! grep -q 'Not a medcrypt cipher image' '$R/b'"
+req -F "key=$KEY" "$MAIN/decrypt"
+expect 400 "the decrypt page with a key and no file: 400"
+check "the decrypt page asks for the cipher image" \
+    body_has '<li><a href="#cipher">Choose the cipher image to decrypt.</a></li>'
 req -F "key=$KEY" -F "image=@$R/empty.png;filename=" "$MAIN/encrypt"
 check "the encrypt page with no file chosen says choose one" body_has "Choose an image file to encrypt."
 # A browser sends the key file's part empty when none was chosen: no key
@@ -651,6 +678,13 @@ check "the encrypt page lists all three" sh -c "grep -q 'fails its check digit' 
 req -F "image=@$R/junk.bin" -F "key=hello" "$MAIN/encrypt"
 check "the encrypt page with a bad key and junk lists both" sh -c "grep -q 'not a medcrypt key' '$R/b' &&
     grep -q 'The image: not an image medcrypt can read' '$R/b'"
+# Only junk wrong: the form says which formats medcrypt reads (a mutation
+# that gave this hint for other errors instead went unseen: seventeenth round).
+req -F "image=@$R/junk.bin" -F "key=$KEY" "$MAIN/encrypt"
+expect 400 "the encrypt page with junk and a good key: 400"
+check "it says what medcrypt reads" \
+    sh -c "grep -q 'The image: not an image medcrypt can read' '$R/b' &&
+           grep -q 'medcrypt reads PNG, PGM/PPM, BMP, JPEG and DICOM' '$R/b'"
 req -F "image=@$PGM" "$MAIN/api/v1/encrypt"
 expect 400 "encrypt without a key" "key: a key is required (field 'key')"
 req -F "key=hello" -F "image=@$PGM" "$MAIN/api/v1/encrypt"
@@ -843,8 +877,22 @@ req -F "image=@$PGM" -F "key=$KEY" -F "name=study-042" "$MAIN/encrypt"
 expect 200 "the encrypt form with a name for the cipher image"
 if b64_download "$R/named-page.enc.png" >"$R/o"; then
     check "the page's download takes the name given" [ "$(cat "$R/o")" = "image/png study-042.png" ]
+    check "the result page gives the image's geometry, one frame" body_has "512 × 512, gray, 8-bit"
 else
     not_ok "the result page with a name has a download link"
+fi
+req -F "image=@$TESTDATA/png/gray_alpha_8bit_512.png" -F "key=$KEY" "$MAIN/encrypt"
+expect 200 "the encrypt form with a gray + alpha PNG"
+check "its geometry names the alpha channel" body_has "512 × 512, gray + alpha, 8-bit"
+# Its preview is a PNG of 120 KB: inlined (only those over 16 MiB are
+# not; a mutation that lowered the bound to 100 KB went unseen:
+# seventeenth round).
+if b64_download "$R/alpha.enc.png" >"$R/o"; then
+    req -F "cipher=@$R/alpha.enc.png" -F "key=$KEY" "$MAIN/decrypt"
+    expect 200 "the decrypt page with the gray + alpha PNG's cipher"
+    check "its preview of 120 KB is on the page" body_has 'id="plain-preview"'
+else
+    not_ok "the result page of a gray + alpha PNG has a download link"
 fi
 req "$MAIN/encrypt"
 check "the encrypt form has the optional name field, and says why" \
@@ -857,6 +905,7 @@ echo "$PAGE_KEY" >>"$SECRETS"
 check "the result page shows the generated key" [ -n "$PAGE_KEY" ]
 check "the result page warns to keep the key" body_has "Keep this key now"
 check "the result page shows the masked Aadhaar" body_has "XXXX XXXX 0124"
+check "and reads its last four digits aloud, in order" body_has "ending in 0 1 2 4</span>"
 check "the result page never shows the Aadhaar number" sh -c "! grep -q -e '$AADHAAR_DIGITS' -e '$AADHAAR' -e '2345-6789' '$R/b'"
 check "the result page has a cipher preview" body_has 'id="cipher-preview"'
 security_headers "the encrypt result page"
@@ -1073,6 +1122,7 @@ fi
 req -F "aadhaar=$AADHAAR" -F "dob=$DOB" "$MAIN/encrypt"
 expect 400 "the encrypt form without a file: 400"
 check "the form asks for a file" body_has "Choose an image file to encrypt."
+check "one problem: the summary says so in the singular" body_has '<h2 id="form-error-title">There is a problem</h2>'
 check "the form's title says it has an error" body_has "<title>Error: Encrypt an image"
 check "the error summary links to the image field" body_has '<a href="#image">'
 check "the image field is marked invalid" \
@@ -1085,6 +1135,14 @@ check "the summary lists all three, each linked to its field" \
            grep -q 'href=\"#aadhaar\"' '$R/b' && grep -q 'href=\"#dob\"' '$R/b'"
 check "the Aadhaar problem is said beside its field" \
     body_has '<p class="field-error" id="aadhaar-error" aria-live="polite">Aadhaar number must be 12 digits'
+# Two problems are problems, in the plural (a mutation that kept the
+# singular up to two went unseen: seventeenth round).
+req -F "aadhaar=$AADHAAR" "$MAIN/encrypt"
+expect 400 "the encrypt form without a file and a date of birth: 400"
+check "the summary of two problems says so in the plural" \
+    sh -c "grep -q '<h2 id=\"form-error-title\">There are problems</h2>' '$R/b' &&
+           grep -q 'href=\"#image\"' '$R/b' && grep -q 'href=\"#dob\"' '$R/b' &&
+           ! grep -q 'href=\"#aadhaar\"' '$R/b'"
 # No key at all: asked for, beside the key field (a mutation that let the
 # page decrypt with no key given went unseen: third mutation round).
 req -F "cipher=@$R/page.enc.png" "$MAIN/decrypt"
@@ -1095,6 +1153,8 @@ req -F "cipher=@$R/page.enc.png" -F "key=$KEY2" "$MAIN/decrypt"
 expect 422 "the decrypt form with a wrong key: 422"
 check "the decrypt form says wrong key" body_has "Wrong key."
 check "the decrypt form names the key ids" body_has "this key&#39;s id is $KEY2_ID"
+check "in a sentence of their own" \
+    body_has '<p class="hint" id="key-ids">The image was encrypted under key id '
 req -F "cipher=@$R/modified.enc.png" -F "key=$KEY" "$MAIN/decrypt"
 expect 422 "the decrypt form with a modified cipher: 422"
 check "the decrypt form says modified" body_has "The cipher image was modified or damaged."

@@ -2427,6 +2427,13 @@ assert_grep "info of a 4-bit gray PNG says so" "$R/out" \
     'grey4-sbit-trns-bkgd-text.png: png, 5x3, 1 channel \(gray\), 8-bit, 1 frame, stored as 4-bit gray$'
 assert_grep "info of an 8-bit gray PNG says nothing more" "$R/out" \
     'ct_512_8bit.png: png, 512x512, 1 channel \(gray\), 8-bit, 1 frame$'
+# each format by its name (a mutation that called JPEG "jpg" went
+# unseen: seventeenth round)
+run mc info "$TESTDATA/jpeg/ct_512_gray.jpg" "$TESTDATA/bmp/rgb_24bit_100x100.bmp"
+assert_grep "info of a JPEG names it jpeg" "$R/out" \
+    '^[^ ]*ct_512_gray.jpg: jpeg, 512x512, 1 channel \(gray\), 8-bit, 1 frame$'
+assert_grep "info of a BMP names it bmp" "$R/out" \
+    '^[^ ]*rgb_24bit_100x100.bmp: bmp, 100x100, 3 channels \(RGB\), 8-bit, 1 frame$'
 rm -f late.pgm late.pgm.enc.png
 # Mutation testing, sixth round: what info's own code decides.
 # A file on standard input; a file it cannot read among others: exit 1.

@@ -96,6 +96,11 @@ print(v if isinstance(v, str) else json.dumps(v))' "$R/b" "$1"
 }
 
 body_has() { grep -q -F -- "$1" "$R/b"; }
+body_has_all() { # body_has_all TEXT...: the body holds each of them
+    for text; do
+        body_has "$text" || return 1
+    done
+}
 
 # raw_http BASE: sends standard input as it is to BASE's host and port
 # (requests curl will not make: two Host or Content-Length fields) and
@@ -619,15 +624,14 @@ check "the encrypt page links to the decrypt page" body_has '<a href="/decrypt">
 # seventeenth round).
 req -F "image=@$R/pgm.enc.png" "$MAIN/encrypt"
 expect 400 "the encrypt page with a cipher image and no key or patient: 400"
-check "it lists the cipher image with the missing identifiers" \
-    sh -c "grep -q '<li><a href=\"#image\">The image is already a medcrypt cipher image.</a></li>' '$R/b' &&
-           grep -q 'Aadhaar number (or an existing key).' '$R/b'"
+check "it lists the cipher image with the missing identifiers" body_has_all \
+    '<li><a href="#image">The image is already a medcrypt cipher image.</a></li>' \
+    'Aadhaar number (or an existing key).'
 # The other way round: a plain image on the decrypt page.
 req -F "key=$KEY" -F "cipher=@$TESTDATA/png/rgb_100x100.png" "$MAIN/decrypt"
 expect 400 "the decrypt page with a plain PNG: 400"
-check "it says what decrypt takes" \
-    sh -c "grep -q 'Not a medcrypt cipher image' '$R/b' &&
-           grep -q 'Decrypt takes a cipher image made by the encrypt page' '$R/b'"
+check "it says what decrypt takes" body_has_all 'Not a medcrypt cipher image' \
+    'Decrypt takes a cipher image made by the encrypt page'
 printf 'not an image at all' >"$R/junk.bin"
 req -F "key=$KEY" -F "image=@$R/junk.bin" "$MAIN/api/v1/encrypt"
 expect 400 "encrypting junk: 400" "image: not an image medcrypt can read"
@@ -682,9 +686,8 @@ check "the encrypt page with a bad key and junk lists both" sh -c "grep -q 'not 
 # that gave this hint for other errors instead went unseen: seventeenth round).
 req -F "image=@$R/junk.bin" -F "key=$KEY" "$MAIN/encrypt"
 expect 400 "the encrypt page with junk and a good key: 400"
-check "it says what medcrypt reads" \
-    sh -c "grep -q 'The image: not an image medcrypt can read' '$R/b' &&
-           grep -q 'medcrypt reads PNG, PGM/PPM, BMP, JPEG and DICOM' '$R/b'"
+check "it says what medcrypt reads" body_has_all 'The image: not an image medcrypt can read' \
+    'medcrypt reads PNG, PGM/PPM, BMP, JPEG and DICOM'
 req -F "image=@$PGM" "$MAIN/api/v1/encrypt"
 expect 400 "encrypt without a key" "key: a key is required (field 'key')"
 req -F "key=hello" -F "image=@$PGM" "$MAIN/api/v1/encrypt"
@@ -1140,9 +1143,8 @@ check "the Aadhaar problem is said beside its field" \
 req -F "aadhaar=$AADHAAR" "$MAIN/encrypt"
 expect 400 "the encrypt form without a file and a date of birth: 400"
 check "the summary of two problems says so in the plural" \
-    sh -c "grep -q '<h2 id=\"form-error-title\">There are problems</h2>' '$R/b' &&
-           grep -q 'href=\"#image\"' '$R/b' && grep -q 'href=\"#dob\"' '$R/b' &&
-           ! grep -q 'href=\"#aadhaar\"' '$R/b'"
+    body_has_all '<h2 id="form-error-title">There are problems</h2>' 'href="#image"' 'href="#dob"'
+check "and the Aadhaar number given is not among them" sh -c "! grep -q 'href=\"#aadhaar\"' '$R/b'"
 # No key at all: asked for, beside the key field (a mutation that let the
 # page decrypt with no key given went unseen: third mutation round).
 req -F "cipher=@$R/page.enc.png" "$MAIN/decrypt"
@@ -1153,7 +1155,7 @@ req -F "cipher=@$R/page.enc.png" -F "key=$KEY2" "$MAIN/decrypt"
 expect 422 "the decrypt form with a wrong key: 422"
 check "the decrypt form says wrong key" body_has "Wrong key."
 check "the decrypt form names the key ids" body_has "this key&#39;s id is $KEY2_ID"
-check "in a sentence of their own" \
+check "the key ids' sentence begins with a capital" \
     body_has '<p class="hint" id="key-ids">The image was encrypted under key id '
 req -F "cipher=@$R/modified.enc.png" -F "key=$KEY" "$MAIN/decrypt"
 expect 422 "the decrypt form with a modified cipher: 422"

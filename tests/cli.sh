@@ -2228,6 +2228,14 @@ if command -v mkfifo >/dev/null 2>&1 && mkfifo "$R/fifo"; then
     expect_fail "a named pipe at decrypt's default output" \
         "medcrypt: $R/c.pgm.enc.png: output $R/c.pgm: " \
         "is a named pipe or a device: an output name medcrypt chose" 0
+    # and at preview's (eighteenth round: its default name was taken as
+    # one given with -o; bounded, as a write into the pipe would block)
+    mkfifo scan.pgm.preview.png
+    snap
+    run timeout 60 "$MC" preview --force scan.pgm
+    expect_fail "a named pipe at preview's default output" "medcrypt: scan.pgm.preview.png: " \
+        "is a named pipe or a device: an output name medcrypt chose" 0
+    rm -f scan.pgm.preview.png
     # One named with -o, but another user's (planted under the name the
     # user meant for the key, it would take the key's only copy), or
     # reached through another user's link: refused too.
@@ -2408,16 +2416,25 @@ assert_err "compare: an option after the files: one line" "medcrypt: " \
     "compare: option '--max-pixels' after the files: options come first" 1
 run mc info -- late.pgm
 assert_rc 0 "info -- FILE: exit 0"
+# no FILE: said so, with where to look (eighteenth round: exit 0, silent)
+run mc info
+assert_rc 1 "info without a FILE: exit 1"
+assert_err_is_two "info without a FILE: said so, and the hint" \
+    "medcrypt: info: no input file" "medcrypt: hint: run 'medcrypt info --help'"
 # '-' twice: the second read found nothing ("not an image"; a review)
 run_in late.pgm mc info - -
 assert_rc 1 "info - -: exit 1"
 assert_err_is "info - -: refused before reading" "medcrypt: info: standard input can be read only once"
 # 16-bit samples of a 12-bit CT: info says the maxval, which says so
-run mc info "$TESTDATA/pnm/ct_small_12bit.pgm" "$TESTDATA/pnm/ct_512_8bit.pgm"
+run mc info "$TESTDATA/pnm/ct_small_12bit.pgm" "$TESTDATA/pnm/ct_512_8bit.pgm" \
+    "$TESTDATA/pnm/rgb_16bit_100x100.ppm"
 assert_grep "info of a 12-bit PGM gives its maxval" "$R/out" \
     'ct_small_12bit.pgm: pnm, 128x128, 1 channel \(gray\), 16-bit, 1 frame, maxval 4095$'
 assert_grep "info of an 8-bit PGM (maxval 255) gives none" "$R/out" \
     'ct_512_8bit.pgm: pnm, 512x512, 1 channel \(gray\), 8-bit, 1 frame$'
+# (a maxval of 65535 shown went unseen: eighteenth round)
+assert_grep "info of a 16-bit PPM (maxval 65535) gives none" "$R/out" \
+    'rgb_16bit_100x100.ppm: pnm, 100x100, 3 channels \(RGB\), 16-bit, 1 frame$'
 # a PNG that medcrypt widens says how the file holds it
 run mc info "$TESTDATA/png/palette_16_colors.png" "$TESTDATA/png/ct_512_8bit.png" \
     "$SEEDS/fuzz_png/grey4-sbit-trns-bkgd-text.png"
@@ -2429,11 +2446,15 @@ assert_grep "info of an 8-bit gray PNG says nothing more" "$R/out" \
     'ct_512_8bit.png: png, 512x512, 1 channel \(gray\), 8-bit, 1 frame$'
 # each format by its name (a mutation that called JPEG "jpg" went
 # unseen: seventeenth round)
-run mc info "$TESTDATA/jpeg/ct_512_gray.jpg" "$TESTDATA/bmp/rgb_24bit_100x100.bmp"
+run mc info "$TESTDATA/jpeg/ct_512_gray.jpg" "$TESTDATA/bmp/rgb_24bit_100x100.bmp" \
+    "$TESTDATA/png/gray_alpha_8bit_512.png"
 assert_grep "info of a JPEG names it jpeg" "$R/out" \
     '^[^ ]*ct_512_gray.jpg: jpeg, 512x512, 1 channel \(gray\), 8-bit, 1 frame$'
 assert_grep "info of a BMP names it bmp" "$R/out" \
     '^[^ ]*rgb_24bit_100x100.bmp: bmp, 100x100, 3 channels \(RGB\), 8-bit, 1 frame$'
+# (eighteenth round: two channels called "gray" alone went unseen)
+assert_grep "info of a gray + alpha PNG names its two channels" "$R/out" \
+    '^[^ ]*gray_alpha_8bit_512.png: png, 512x512, 2 channels \(gray\+alpha\), 8-bit, 1 frame$'
 rm -f late.pgm late.pgm.enc.png
 # Mutation testing, sixth round: what info's own code decides.
 # A file on standard input; a file it cannot read among others: exit 1.
@@ -2483,12 +2504,91 @@ run mc info inf9.png
 assert_rc 1 "info of a cipher image of format version 9: exit 1"
 assert_err_is "info of a cipher image of format version 9: said so" \
     "medcrypt: inf9.png: cipher image of an unsupported format version"
+# and preview says the same, not a preview of noise (eighteenth round)
+run mc preview -k k.key -o inf9.preview.png inf9.png
+assert_rc 1 "preview of a cipher image of format version 9: exit 1"
+assert_err_is "preview of a cipher image of format version 9: said so" \
+    "medcrypt: inf9.png: cipher image of an unsupported format version"
+assert_absent "preview of a cipher image of format version 9: no output" inf9.preview.png
 # A DICOM medcrypt cannot encrypt: why, and what to do.
 run mc info "$TESTDATA/dicom/unsupported/big_endian_mr.dcm"
 assert_rc 0 "info of a big-endian DICOM: exit 0"
 assert_grep "info of a big-endian DICOM: not encryptable, the reason given" "$R/out" \
     '^  encryptable: no: transfer syntax 1\.2\.840\.10008\.1\.2\.2 .*is big endian: not supported; convert it'
+# A DICOM whose data set is deflated: its transfer syntax and why, no
+# geometry (it cannot be read; eighteenth round: "0x0, 0 channels").
+run mc info "$TESTDATA/dicom/unsupported/deflate_8bit.dcm"
+assert_grep "info of a deflated DICOM: no geometry" "$R/out" '^[^ ]*deflate_8bit\.dcm: dicom$'
+assert_grep "info of a deflated DICOM: not encryptable, the reason given" "$R/out" \
+    '^  encryptable: no: transfer syntax 1\.2\.840\.10008\.1\.2\.1\.99 .*is deflated: not supported'
+# Cut short inside its data set, a compressed DICOM is still refused for
+# its syntax, and says so (it said "encryptable: no" and no more:
+# mutation testing, eighteenth round).
+head -c 1000 "$TESTDATA/dicom/unsupported/rle_mr.dcm" >cutrle.dcm
+run mc info cutrle.dcm
+assert_rc 0 "info of a cut RLE DICOM: exit 0"
+assert_grep "info of a cut RLE DICOM: not encryptable, the reason given" "$R/out" \
+    '^  encryptable: no: transfer syntax 1\.2\.840\.10008\.1\.2\.5 \(RLE Lossless\) is compressed: not supported; convert it'
+rm -f cutrle.dcm
 rm -f inf2.dcm inf2.dcm.enc.png inf9.png
+# Every line info gives of a DICOM's Image Pixel and VOI LUT modules
+# (mutation testing, eighteenth round: signed for unsigned, a planar
+# configuration for gray, the other planar configuration, a window for a
+# file without one and the window's center and width swapped went
+# unseen), for a signed CT, an MR with a window, and RGB in either planar
+# configuration.
+cp "$TESTDATA/dicom/ct_small_explicit_le.dcm" d1.dcm
+cp "$TESTDATA/dicom/mr_small_implicit_le.dcm" d2.dcm
+cp "$TESTDATA/dicom/rgb_planar1_80x60.dcm" d3.dcm
+cp "$TESTDATA/dicom/rgb_8bit_100x100.dcm" d4.dcm
+run mc info d1.dcm d2.dcm d3.dcm d4.dcm
+ENCRYPTABLE='encryptable: yes (the pixel data becomes the cipher image, the rest of the file travels encrypted with it)'
+cat >"$R/want" <<EOF
+d1.dcm: dicom, 128x128, 1 channel (gray), 16-bit, 1 frame
+  transfer syntax: 1.2.840.10008.1.2.1 (Explicit VR Little Endian)
+  photometric interpretation: MONOCHROME2
+  rows 128, columns 128, samples per pixel 1, frames 1
+  bits allocated 16, bits stored 16, high bit 15, signed
+  $ENCRYPTABLE
+d2.dcm: dicom, 64x64, 1 channel (gray), 16-bit, 1 frame
+  transfer syntax: 1.2.840.10008.1.2 (Implicit VR Little Endian)
+  photometric interpretation: MONOCHROME2
+  rows 64, columns 64, samples per pixel 1, frames 1
+  bits allocated 16, bits stored 16, high bit 15, signed
+  window: center 600, width 1600
+  $ENCRYPTABLE
+d3.dcm: dicom, 80x60, 3 channels (RGB), 8-bit, 1 frame
+  transfer syntax: 1.2.840.10008.1.2.1 (Explicit VR Little Endian)
+  photometric interpretation: RGB
+  rows 60, columns 80, samples per pixel 3, frames 1
+  bits allocated 8, bits stored 8, high bit 7, unsigned
+  planar configuration: 1 (RRR...GGG...BBB...)
+  $ENCRYPTABLE
+d4.dcm: dicom, 100x100, 3 channels (RGB), 8-bit, 1 frame
+  transfer syntax: 1.2.840.10008.1.2.1 (Explicit VR Little Endian)
+  photometric interpretation: RGB
+  rows 100, columns 100, samples per pixel 3, frames 1
+  bits allocated 8, bits stored 8, high bit 7, unsigned
+  planar configuration: 0 (RGBRGB...)
+  $ENCRYPTABLE
+EOF
+if [ "$RC" -eq 0 ] && cmp -s "$R/want" "$R/out"; then
+    ok "info of four DICOMs: each module line as it should be"
+else
+    not_ok "info of four DICOMs (exit $RC): $(diff "$R/want" "$R/out" | tr '\n' '|' | cut -c1-400)"
+fi
+# A Photometric Interpretation is a CS value (PS3.5 §6.2: upper case,
+# digits, space, underscore): any other character is shown as '?', a
+# space and an underscore as they are (each went unseen: eighteenth round).
+python3 -c 'import sys
+d = bytearray(open(sys.argv[1], "rb").read())
+i = d.index(b"MONOCHROME2 ")
+d[i:i + 12] = b"MO NO_2ab\x07X "
+open(sys.argv[2], "wb").write(d)' d1.dcm pm.dcm
+run mc info pm.dcm
+assert_grep "info of a DICOM shows a CS value's own characters, '?' for others" "$R/out" \
+    '^  photometric interpretation: MO NO_2[?][?][?]X$'
+rm -f d1.dcm d2.dcm d3.dcm d4.dcm pm.dcm
 
 # An output that is the input is said so before "already exists" (whose
 # "use --force" would be wrong advice: found in review).
@@ -2511,6 +2611,25 @@ mkdir -p keys
 snap
 run mc encrypt -k keys self.pgm
 expect_fail "encrypt -k FOLDER" "medcrypt: keys: " "is a directory" 0 self.pgm.enc.png
+# preview's standard input: it needs -o, and cannot be the key's too
+# (eighteenth round: both went unseen)
+run_in self.pgm mc preview -
+expect_fail "preview - without -o" "medcrypt: " "preview: standard input needs -o OUTPUT.png" 0 \
+    -.preview.png
+run_in self.pgm mc preview -k - -o s.png -
+expect_fail "preview -k - with the FILE -" "medcrypt: " \
+    "preview: standard input can be read only once: the key (-k -) or the FILE '-', not both" 0 s.png
+# preview takes one FILE (eighteenth round: the first of two was taken)
+run mc preview self.pgm self.pgm
+assert_rc 1 "preview of two FILEs: exit 1"
+assert_err_is_two "preview of two FILEs: one at a time, and the hint" \
+    "medcrypt: preview: give exactly one FILE" "medcrypt: hint: run 'medcrypt preview --help'"
+assert_no_new_files "preview of two FILEs: no preview written"
+# -o names a device medcrypt may write into (eighteenth round: refused,
+# as a default name that is one is)
+run mc preview -o /dev/null self.pgm
+assert_rc 0 "preview -o /dev/null: exit 0"
+assert_no_err "preview -o /dev/null: nothing on stderr"
 
 # The key file is an input too: an output written over it, even with
 # --force, loses the key and every image encrypted under it (found in
@@ -2810,6 +2929,11 @@ if [ "$modes" = "640 " ] && [ "$(stat -c '%a' umask-one.pgm 2>/dev/null)" = "600
 else
     not_ok "-j 4 under umask 027: cipher modes '$modes', decrypted $(stat -c '%a' umask-one.pgm 2>&1)"
 fi
+# A preview shows the patient's image: written as a decrypted one is
+# (eighteenth round: 0644 went unseen).
+(umask 022 && "$MC" preview -o umask-p.png umask1.pgm) >/dev/null 2>&1
+check "a preview under umask 022: mode 0600, as a decrypted image" \
+    [ "$(stat -c '%a' umask-p.png 2>/dev/null)" = 600 ]
 rm -f umask*
 # The progress line of a batch (issue 11): only where a person watches.
 # With stderr not a terminal there is none; on a terminal (script(1) gives

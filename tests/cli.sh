@@ -2228,8 +2228,8 @@ if command -v mkfifo >/dev/null 2>&1 && mkfifo "$R/fifo"; then
     expect_fail "a named pipe at decrypt's default output" \
         "medcrypt: $R/c.pgm.enc.png: output $R/c.pgm: " \
         "is a named pipe or a device: an output name medcrypt chose" 0
-    # and at preview's (eighteenth round: its default name was taken as
-    # one given with -o; bounded, as a write into the pipe would block)
+    # and at preview's, refused before any work (bounded: a write into
+    # the pipe would block)
     mkfifo scan.pgm.preview.png
     snap
     run timeout 60 "$MC" preview --force scan.pgm

@@ -56,10 +56,11 @@ mc() {
     "$MC" "$@"
 }
 
-# stop_server PID: SIGTERM, then a bounded wait; returns the exit status
-# (124 if it had to be killed). For the suites that start servers.
+# stop_server PID [SIGNAL]: SIGTERM (or SIGNAL: INT), then a bounded
+# wait; returns the exit status (124 if it had to be killed). For the
+# suites that start servers.
 stop_server() {
-    kill -TERM "$1" 2>/dev/null
+    kill -"${2:-TERM}" "$1" 2>/dev/null
     i=0
     while [ $i -lt 100 ] && kill -0 "$1" 2>/dev/null; do
         sleep 0.1

@@ -1836,7 +1836,8 @@ check "the server's TMPDIR gained no file" [ -z "$(ls -A "$WTMP")" ]
 
 cat "$R/main.log" "$R/small.log" "$R/takeback.log" "$R/room.log" "$R/room2.log" \
     "$R/budget.log" "$R/oneworker.log" "$R/tiny.log" "$R/ends.log" "$R/maxconn.log" \
-    "$R/perip.log" "$R/localhost.log" "$R/exact.log" "$R/slow.log" >"$R/all.log" 2>/dev/null
+    "$R/perip.log" "$R/localhost.log" "$R/exact.log" "$R/slow.log" "$R/cores.log" \
+    "$R/three.log" "$R/five.log" "$R/limits.log" >"$R/all.log" 2>/dev/null
 leaked=""
 while IFS= read -r s; do
     [ -n "$s" ] || continue

@@ -2171,6 +2171,18 @@ if [ -c /dev/zero ]; then
     expect_fail "encrypt /dev/zero" "medcrypt: /dev/zero: " \
         "not an image medcrypt can read (none begins so; read 64 MiB, then stopped)" 0 "$R/z.png"
 fi
+# and one that does (a PGM header, then 64.1 MiB of samples) is read on
+# past 64 MiB (mutation testing, nineteenth round: an image over 64 MiB
+# through a pipe refused as none went unseen)
+mkfifo "$R/big.fifo"
+{ printf 'P5\n8200 8200\n255\n'; head -c 67240000 /dev/zero; } >"$R/big.fifo" 2>/dev/null &
+BIG_WRITER=$!
+run_in "$R/big.fifo" mc info -
+assert_rc 0 "info of a 64.1 MiB PGM through a pipe: read past 64 MiB"
+check "and described, nothing on stderr" sh -c '[ ! -s "$1" ] && [ "$(cat "$2")" = "$3" ]' sh \
+    "$R/err" "$R/out" "standard input: pnm, 8200x8200, 1 channel (gray), 8-bit, 1 frame"
+wait "$BIG_WRITER"
+rm -f "$R/big.fifo"
 if [ -c /dev/full ]; then
     run mc encrypt -k k.key -o /dev/full scan.pgm
     expect_fail "encrypt -o /dev/full" "medcrypt: /dev/full: " "write failed: No space left on device" 0

@@ -1391,6 +1391,14 @@ static void test_spent_image(void **state)
     assert_int_equal(mc_image_encode_png(ctx, img, &out, &len), MC_ESTATE);
     assert_null(out);
     {
+        /* streamed: refused before a byte is written (mutation testing,
+         * nineteenth round: the check dropped, the cipher samples went
+         * out as a PGM) */
+        int pieces = 8;
+        assert_int_equal(mc_image_encode_to(ctx, img, failing_write, &pieces), MC_ESTATE);
+        assert_int_equal(pieces, 8);
+    }
+    {
         /* measured again: its samples are the cipher's now (a review
          * found these two answering MC_OK) */
         mc_plane pl;

@@ -1890,6 +1890,14 @@ static void test_decode_owned(void **state)
         /* cut short: the same error, and the buffer is still taken */
         assert_int_equal(mc_image_decode_owned(ctx, dup_bytes(buf, len / 2), len / 2, NULL, &b),
                          mc_image_decode(ctx, buf, len / 2, NULL, &a));
+        /* a success after a refusal that gave a reason: the detail is
+         * this call's, none (mutation testing, nineteenth round: the
+         * in-place decoders' success left the last refusal's) */
+        assert_int_equal(mc_image_decode(ctx, (const uint8_t *)"DICM", 4, NULL, &a), MC_EFORMAT);
+        assert_string_not_equal(mc_ctx_last_detail(ctx), "");
+        assert_int_equal(mc_image_decode_owned(ctx, dup_bytes(buf, len), len, NULL, &b), MC_OK);
+        assert_string_equal(mc_ctx_last_detail(ctx), "");
+        mc_image_free(b);
         free(buf);
     }
     for (size_t f = 0; f < sizeof refused / sizeof refused[0]; f++) {

@@ -51,6 +51,30 @@ check() {
     if "$@"; then ok "$tl_desc"; else not_ok "$tl_desc"; fi
 }
 
+# assert_no_text DESC FILE TEXT...: FILE (any bytes) is there and contains
+# none of TEXTs (fixed strings): what output, a page or a log must never
+# show. A missing FILE fails (`! grep` alone would pass on it).
+assert_no_text() {
+    ant_desc=$1
+    ant_file=$2
+    shift 2
+    if [ ! -r "$ant_file" ]; then
+        not_ok "$ant_desc ($(basename "$ant_file") is missing)"
+        return
+    fi
+    ant_bad=
+    for ant_t in "$@"; do
+        if grep -aqF -- "$ant_t" "$ant_file"; then
+            ant_bad="$ant_bad '$ant_t'"
+        fi
+    done
+    if [ -z "$ant_bad" ]; then
+        ok "$ant_desc"
+    else
+        not_ok "$ant_desc (found$ant_bad in $(basename "$ant_file"))"
+    fi
+}
+
 # medcrypt itself; a function so that failure details read "mc VERB ...".
 mc() {
     "$MC" "$@"

@@ -101,18 +101,6 @@ body_has_all() { # body_has_all TEXT...: the body holds each of them
         body_has "$text" || return 1
     done
 }
-# lacks FILE TEXT...: FILE is there and holds none of the TEXTs (fixed
-# strings): what a page or the log must never show. A missing FILE fails
-# (`! grep` alone would pass on it).
-lacks() {
-    lk_file=$1
-    shift
-    [ -r "$lk_file" ] || return 1
-    for lk_text; do
-        if grep -q -F -- "$lk_text" "$lk_file"; then return 1; fi
-    done
-}
-body_lacks() { lacks "$R/b" "$@"; }
 # lacks_re FILE ERE: FILE is there and no line of it matches ERE, case
 # ignored.
 lacks_re() {
@@ -441,7 +429,7 @@ echo "$KEY" >>"$SECRETS"
 check "keygen returns a key" sh -c "printf '%s' '$KEY' | grep -q -E '^MCK1-[0-9A-Z]{8}(-[0-9A-Z]{8}){6}$'"
 check "keygen returns the masked Aadhaar" [ "$(json_get aadhaar_masked)" = "XXXX XXXX 0124" ]
 check "keygen returns a key id" sh -c "printf '%s' '$(json_get key_id)' | grep -q -E '^[0-9a-f]{16}$'"
-check "keygen never echoes the Aadhaar number" body_lacks "$AADHAAR_DIGITS" "$AADHAAR"
+assert_no_text "keygen never echoes the Aadhaar number" "$R/b" "$AADHAAR_DIGITS" "$AADHAAR"
 security_headers "a JSON answer"
 printf '# medcrypt key\n%s\n' "$KEY" >"$R/patient.key"
 
@@ -708,7 +696,7 @@ check "the analysis page says the file is empty" body_has "The chosen file is em
 # and only that: it is not decrypted anyway with the key given (a
 # mutation that went on with one problem went unseen: seventeenth round)
 check "and has no other problem" body_has 'There is a problem'
-check "(not the decrypt's: the file is not read)" body_lacks 'Not a medcrypt cipher image'
+assert_no_text "(not the decrypt's: the file is not read)" "$R/b" 'Not a medcrypt cipher image'
 req -F "key=$KEY" "$MAIN/decrypt"
 expect 400 "the decrypt page with a key and no file: 400"
 check "the decrypt page asks for the cipher image" \
@@ -900,14 +888,14 @@ check "header fields over the limit: 431" grep -q '^HTTP/1.1 431' "$R/o"
 check "logged in one line" grep -q \
     '^medcrypt: http: a malformed or oversized request answered 431, its connection closed$' \
     "$R/main.log"
-check "without the page" lacks "$R/main.log" '<html'
+assert_no_text "without the page" "$R/main.log" '<html'
 
 # An identifier typed into a path (a bookmark, a mistake) reaches no log:
 # an unknown path's digits are logged as '#'.
 req "$MAIN/encrypt/$AADHAAR_DIGITS"
 expect 404 "an unknown path holding an Aadhaar number: 404"
 check "it is logged with its digits masked" grep -q -F 'GET /encrypt/############ 404 ' "$R/main.log"
-check "the Aadhaar number is not in the log" lacks "$R/main.log" "$AADHAAR_DIGITS"
+assert_no_text "the Aadhaar number is not in the log" "$R/main.log" "$AADHAAR_DIGITS"
 # A key text typed into a path: its letters are masked too, in a segment
 # that holds a digit (its digits alone left about 40 of its characters).
 req "$MAIN/decrypt/$KEY"
@@ -915,8 +903,8 @@ expect 404 "an unknown path holding a key text: 404"
 check "it is logged with its letters and digits masked" grep -q -F \
     'GET /decrypt/####-########-########-########-########-########-########-######## 404 ' \
     "$R/main.log"
-check "the key's first group is not in the log" \
-    lacks "$R/main.log" "$(printf '%s' "$KEY" | cut -c6-13)"
+assert_no_text "the key's first group is not in the log" \
+    "$R/main.log" "$(printf '%s' "$KEY" | cut -c6-13)"
 # Typed with '/' between its groups: those without a digit were kept.
 req "$MAIN/decrypt/$(printf '%s' "$KEY" | tr '-' '/')/x.png"
 expect 404 "an unknown path holding a key text in segments: 404"
@@ -943,7 +931,7 @@ check "the path is logged with its digits masked" \
     grep -q -F 'GET /############/####-##-## 400 ' "$R/main.log"
 check "the method is logged with its digits masked" \
     grep -q -E '^#+ /encrypt 4[0-9][0-9] ' "$R/main.log"
-check "neither puts the Aadhaar number in the log" lacks "$R/main.log" "$AADHAAR_DIGITS"
+assert_no_text "neither puts the Aadhaar number in the log" "$R/main.log" "$AADHAAR_DIGITS"
 
 # --- the pages, without JavaScript ---------------------------------------
 req -F "image=@$PGM" -F "key=$KEY" -F "name=study-042" "$MAIN/encrypt"
@@ -979,8 +967,8 @@ check "the result page shows the generated key" [ -n "$PAGE_KEY" ]
 check "the result page warns to keep the key" body_has "Keep this key now"
 check "the result page shows the masked Aadhaar" body_has "XXXX XXXX 0124"
 check "and reads its last four digits aloud, in order" body_has "ending in 0 1 2 4</span>"
-check "the result page never shows the Aadhaar number" \
-    body_lacks "$AADHAAR_DIGITS" "$AADHAAR" '2345-6789'
+assert_no_text "the result page never shows the Aadhaar number" \
+    "$R/b" "$AADHAAR_DIGITS" "$AADHAAR" '2345-6789'
 check "the result page has a cipher preview" body_has 'id="cipher-preview"'
 security_headers "the encrypt result page"
 if b64_download "$R/page.enc.png" >"$R/o"; then
@@ -1028,7 +1016,7 @@ req -F "cipher=@$R/page.enc.png" -F "keyfile=@$R/other.key" "$MAIN/decrypt"
 expect 422 "the decrypt form with another key's file: 422"
 check "the wrong key is said beside the key file input, which is marked" \
     body_has_all 'id="keyfile-error" aria-live="polite">Wrong key' 'href="#keyfile"'
-check "and not beside the key text input" body_lacks 'href="#key"'
+assert_no_text "and not beside the key text input" "$R/b" 'href="#key"'
 cat "$R/page.key" "$R/other.key" >"$R/two.key"
 req -F "cipher=@$R/page.enc.png" -F "keyfile=@$R/two.key" "$MAIN/decrypt"
 expect 400 "the decrypt form with a key file holding two keys: 400"
@@ -1103,11 +1091,11 @@ check "a 96 x 1 image's cipher preview is enlarged twice" \
     body_has '<img class="preview upscaled" width="192" height="2" id="cipher-preview"'
 req -F "image=@$PNG" -F "key=$KEY" "$MAIN/encrypt"
 expect 200 "the encrypt form with an existing key"
-check "no new key is shown when one was given" body_lacks 'MCK1-'
-check "no note of unused identifiers when none were typed" body_lacks 'ids-ignored'
-check "no note of PNG metadata for a PNG without any" body_lacks 'dropped-chunks'
-check "with a key given, no 'this key and this image belong together' note" \
-    body_lacks 'pair-note'
+assert_no_text "no new key is shown when one was given" "$R/b" 'MCK1-'
+assert_no_text "no note of unused identifiers when none were typed" "$R/b" 'ids-ignored'
+assert_no_text "no note of PNG metadata for a PNG without any" "$R/b" 'dropped-chunks'
+assert_no_text "with a key given, no 'this key and this image belong together' note" \
+    "$R/b" 'pair-note'
 # A PNG with metadata chunks: the page names those its cipher will not carry.
 python3 -c 'import struct, sys, zlib
 def chunk(t, d):
@@ -1181,7 +1169,7 @@ check "the form says why the typed key is not there any more" body_has 'id="clea
 req -F "image=@$PGM" -F "aadhaar=2345 6789 0125" -F "dob=$DOB" "$MAIN/encrypt"
 expect 400 "the encrypt form with a wrong Aadhaar check digit: 400"
 check "the form says why" body_has "Aadhaar number fails its check digit."
-check "the form does not echo the Aadhaar number" body_lacks '6789 0125'
+assert_no_text "the form does not echo the Aadhaar number" "$R/b" '6789 0125'
 check "the form says why what was typed is not there any more" body_has 'id="cleared"'
 req -F "image=@$PGM" -F "aadhaar=$AADHAAR" -F "dob=2999-12-31" "$MAIN/encrypt"
 expect 400 "the encrypt form with a future date: 400"
@@ -1217,7 +1205,7 @@ req -F "aadhaar=$AADHAAR" "$MAIN/encrypt"
 expect 400 "the encrypt form without a file and a date of birth: 400"
 check "the summary of two problems says so in the plural" \
     body_has_all '<h2 id="form-error-title">There are problems</h2>' 'href="#image"' 'href="#dob"'
-check "and the Aadhaar number given is not among them" body_lacks 'href="#aadhaar"'
+assert_no_text "and the Aadhaar number given is not among them" "$R/b" 'href="#aadhaar"'
 # No key at all: asked for, beside the key field (a mutation that let the
 # page decrypt with no key given went unseen: third mutation round).
 req -F "cipher=@$R/page.enc.png" "$MAIN/decrypt"
@@ -1853,9 +1841,9 @@ fi
 # (a path, or the target as it came where it is none: "ftp://..." above)
 check "the access log has one line per request: method path status bytes ms" \
     sh -c "grep -v '^medcrypt: ' '$R/main.log' | grep -v -q -E '^[A-Z#]+ (/|[a-z]+://)[^ ]* ([0-9]{3}|-) [0-9]+ [0-9]+\$' && exit 1; grep -q -E '^POST /api/v1/decrypt 422 [0-9]+ [0-9]+\$' '$R/main.log'"
-check "the server's stderr has no sanitizer report" \
-    lacks "$R/all.log" AddressSanitizer LeakSanitizer 'runtime error:'
+assert_no_text "the server's stderr has no sanitizer report" \
+    "$R/all.log" AddressSanitizer LeakSanitizer 'runtime error:'
 check "the log shows the pages' paths" grep -q -E '^GET /encrypt 200 ' "$R/main.log"
-check "without query strings" lacks "$R/main.log" '?'
+assert_no_text "without query strings" "$R/main.log" '?'
 
 tl_finish

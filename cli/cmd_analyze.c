@@ -62,7 +62,7 @@ static int write_stream(mc_ctx *ctx, size_t max_input, const mc_key *key,
                         int stages)
 {
     uint8_t *buf = NULL, *out = NULL;
-    size_t len = 0, out_len;
+    size_t len = 0, out_len, img_len = 0, per_chunk;
     mc_image *plain = NULL;
     int rc = 1;
     mc_err err;
@@ -70,11 +70,15 @@ static int write_stream(mc_ctx *ctx, size_t max_input, const mc_key *key,
     /* A file is written whole (through a temporary file); standard
      * output gets the stream chunk by chunk, so a pipe into dieharder can
      * take as much as it needs and end it (EPIPE is then no error). */
-    if (mb == 0 || (strcmp(output, "-") != 0 && mb > 4096) || mb > ((uint64_t)1 << 30)) {
+    if (mb == 0 || (strcmp(output, "-") != 0 && mb > 4096)) {
         cli_error(NULL, "analyze: --stream takes 1 to 4096 megabytes (to a file)");
         return 1;
     }
-    out_len = strcmp(output, "-") == 0 ? (size_t)16 << 20 : (size_t)mb << 20;
+    if (mb > ((uint64_t)1 << 30)) { /* a pebibyte: as good as endless */
+        cli_error(NULL, "analyze: --stream takes 1 to 1073741824 megabytes (to standard "
+                        "output)");
+        return 1;
+    }
     if (strcmp(output, "-") == 0 && isatty(STDOUT_FILENO)) {
         cli_error(NULL, "refusing to write binary data to a terminal");
         return 1;
@@ -85,26 +89,32 @@ static int write_stream(mc_ctx *ctx, size_t max_input, const mc_key *key,
         cli_report(plain_path, ctx, err);
         goto out;
     }
+    (void)mc_image_samples_const(plain, &img_len);
+    /* Standard output's chunks hold whole images (at least one), so that
+     * chunk i starts at nonce i * per_chunk and the stream is the very
+     * one a file gets: MB megabytes exactly, the last image cut. It was 16
+     * MiB chunks, each from a fresh nonce: MB rounded up to 16 ("--stream
+     * 1 -o -" wrote 16 MiB, found in mutation testing). */
+    per_chunk = img_len < ((size_t)16 << 20) ? ((size_t)16 << 20) / img_len : 1;
+    out_len = strcmp(output, "-") == 0 ? per_chunk * img_len : (size_t)mb << 20;
     if ((out = malloc(out_len)) == NULL) {
         cli_error(NULL, "out of memory");
         goto out;
     }
     if (strcmp(output, "-") == 0) {
-        size_t img_len = 0;
-        uint64_t chunks = (mb + 15) / 16, per_chunk;
-        (void)mc_image_samples_const(plain, &img_len);
-        per_chunk = out_len / img_len + 1; /* nonces never repeat across chunks */
+        uint64_t left = mb << 20;
         signal(SIGPIPE, SIG_IGN);
         /* Unbuffered: when the reader has had enough, nothing is left for
          * the exit's check of standard output (main.c) to fail on. */
         setvbuf(stdout, NULL, _IONBF, 0);
-        for (uint64_t i = 0; i < chunks; i++) {
-            if ((err = mc_cipher_stream(key, plain, stages, i * per_chunk, out, out_len)) !=
-                MC_OK) {
+        for (uint64_t i = 0; left > 0; i++) {
+            size_t n = left < out_len ? (size_t)left : out_len;
+            if ((err = mc_cipher_stream(key, plain, stages, i * per_chunk, out, n)) != MC_OK) {
                 cli_error(plain_path, "%s", mc_strerror(err));
                 goto out;
             }
-            if (fwrite(out, 1, out_len, stdout) != out_len || fflush(stdout) != 0) {
+            left -= n;
+            if (fwrite(out, 1, n, stdout) != n || fflush(stdout) != 0) {
                 if (errno == EPIPE) {
                     rc = 0; /* the reader had enough */
                     clearerr(stdout);

@@ -531,16 +531,21 @@ sys.exit(0 if sorted(a) == sorted(raster) else 1)' s0.bin "$PGM8"; then
 else
     not_ok "--stage scrambling stream ($(details))"
 fi
-"$MC" analyze --stream 1000 -k k.key -o - "$PGM8" 2>err | head -c 100000 >/dev/null
-if [ ! -s err ]; then
-    ok "--stream to a pipe stops quietly when the reader has enough"
+# Its exit status too, not only head's (mutation testing, twentieth round:
+# exit 1 with nothing said passed).
+{ "$MC" analyze --stream 1000 -k k.key -o - "$PGM8" 2>err; echo $? >pipe.rc; } |
+    head -c 100000 >/dev/null
+if [ ! -s err ] && [ "$(cat pipe.rc)" = 0 ]; then
+    ok "--stream to a pipe stops quietly when the reader has enough, exit 0"
 else
-    not_ok "--stream to a closed pipe ($(tr '\n' '|' <err))"
+    not_ok "--stream to a closed pipe (exit $(cat pipe.rc); $(tr '\n' '|' <err))"
 fi
 run "$MC" analyze --stream 1 "$PGM8"
 assert_err "--stream without -o" "go together"
 run "$MC" analyze --stream 1 --stage bogus -o s2.bin "$PGM8"
 assert_err "--stage of no stage" "unknown stage"
+check "--stage of no stage: the stages named in the hint" \
+    [ "$(sed -n 2p err)" = "medcrypt: hint: stages: scrambling, henon, logistic, xchacha20" ]
 run "$MC" analyze --stream 1 -k k.key -o s.bin "$PGM8"
 assert_err "--stream does not replace a file without --force" "already exists"
 # Refusals of --stream (mutation testing, seventh round: each one removed,
@@ -583,6 +588,112 @@ else
 fi
 rm -f r1.bin r2.bin
 
+# Mutation testing, twentieth round (cli/cmd_analyze.c): each check below
+# failed on a one-line change of the code that the suite let pass.
+#
+# To standard output, the stream a file gets, MB megabytes exactly: it
+# was 16 MiB chunks, each begun at a fresh nonce, so MB was rounded up
+# to a multiple of 16 ("--stream 1 -o -" wrote 16 MiB). An image of
+# 90000 bytes, which does not divide a chunk: the second chunk must go on
+# from the nonce after the first chunk's last whole image.
+{ printf 'P5\n300 300\n255\n'; head -c 90000 /dev/urandom; } >odd.pgm
+"$MC" analyze --stream 33 -k k.key -o - odd.pgm >so.bin 2>err
+RC=$? LAST='analyze --stream 33 -k k.key -o - odd.pgm'
+assert_rc 0 "--stream 33 -o -: exit 0"
+run "$MC" analyze --stream 33 -k k.key -o sf.bin odd.pgm
+if [ "$(wc -c <so.bin)" -eq 34603008 ] && cmp -s so.bin sf.bin; then
+    ok "--stream 33 to standard output: 33 MiB, the same bytes as to a file"
+else
+    not_ok "--stream 33 to standard output: $(wc -c <so.bin) bytes, $(cmp so.bin sf.bin 2>&1)"
+fi
+rm -f so.bin sf.bin
+check "--stream 1 -o -: 1 MiB" \
+    [ "$("$MC" analyze --stream 1 -k k.key -o - "$PGM8" 2>/dev/null | wc -c)" -eq 1048576 ]
+# Standard output's limit is 2^30 megabytes, not a file's 4096; over it,
+# refused in its own words (ulimit: an endless stream is cut at 512 KiB).
+{ "$MC" analyze --stream 4097 -k k.key -o - "$PGM8" 2>err; echo $? >pipe.rc; } |
+    head -c 1000 >head.out
+if [ "$(cat pipe.rc)" = 0 ] && [ ! -s err ] && [ "$(wc -c <head.out)" -eq 1000 ]; then
+    ok "--stream 4097 to standard output: taken"
+else
+    not_ok "--stream 4097 to standard output (exit $(cat pipe.rc); $(tr '\n' '|' <err))"
+fi
+run sh -c 'ulimit -f 1024; exec "$@"' sh "$MC" analyze --stream 1073741825 -k k.key -o - "$PGM8"
+assert_err "--stream over 2^30 MB to standard output: refused" \
+    "analyze: --stream takes 1 to 1073741824 megabytes (to standard output)"
+# Not onto a terminal (script(1) gives it one).
+if command -v script >/dev/null 2>&1; then
+    SHELL=/bin/sh script -qec "'$MC' analyze --stream 1 -k k.key -o - '$PGM8'" /dev/null \
+        </dev/null >tty.out 2>&1
+    RC=$?
+    if [ "$RC" -eq 1 ] && grep -q 'medcrypt: refusing to write binary data to a terminal' tty.out &&
+        [ "$(wc -c <tty.out)" -lt 200 ]; then
+        ok "--stream -o - onto a terminal: refused"
+    else
+        not_ok "--stream -o - onto a terminal (exit $RC, $(wc -c <tty.out) bytes)"
+    fi
+else
+    ok "--stream -o - onto a terminal # SKIP no script(1)"
+fi
+run "$MC" analyze --stream 0 -o zero.bin "$PGM8"
+assert_err "--stream 0: refused" "--stream takes 1 to 4096 megabytes"
+run "$MC" analyze --seed -1 "$PGM8"
+assert_err "--seed -1: refused (strtoull would take it)" \
+    "--seed takes a non-negative integer, not '-1'"
+# Each --stage its own stage: the Hénon stage moves bits, never changes
+# their number (rotations, and exchanges between two words), where the
+# logistic one changes it; xchacha20 is the whole cipher, the default.
+for st in henon logistic xchacha20; do
+    run "$MC" analyze --stream 1 --stage $st -k k.key -o st_$st.bin "$PGM8"
+done
+if [ -n "$PY" ]; then
+    if "$PY" -c '
+import sys
+plain = open(sys.argv[1], "rb").read()[-262144:]
+h = open("st_henon.bin", "rb").read()[:262144]
+l = open("st_logistic.bin", "rb").read()[:262144]
+ones = lambda b: sum(bin(x).count("1") for x in b)
+sys.exit(0 if ones(h) == ones(plain) and sorted(h) != sorted(plain) and ones(l) != ones(plain)
+         else 1)' "$PGM8"; then
+        ok "--stage henon keeps the number of 1 bits and moves them; logistic changes it"
+    else
+        not_ok "--stage henon / logistic: not those stages"
+    fi
+fi
+if cmp -s st_xchacha20.bin s.bin && ! cmp -s st_logistic.bin s.bin; then
+    ok "--stage xchacha20 is the default stream, logistic is not"
+else
+    not_ok "--stage xchacha20 / logistic against the default stream"
+fi
+# The key file is an input: neither the stream nor the report replaces
+# it, even with --force.
+cp k.key kcopy.key
+run "$MC" analyze --stream 1 --force -k kcopy.key -o kcopy.key "$PGM8"
+assert_err "--stream -o KEYFILE --force: refused" \
+    "kcopy.key: an output would overwrite the key file (-k)"
+run "$MC" analyze --force --report kcopy.key -k kcopy.key "$PGM8"
+assert_err "--report KEYFILE --force: refused" \
+    "kcopy.key: an output would overwrite the key file (-k)"
+check "--stream/--report over the key file: the key file unchanged" cmp -s kcopy.key k.key
+# The stream and the report are the user's alone, whatever the umask:
+# a stream is cipher samples under the user's key, a report holds the
+# plain image's histogram and pixels.
+(umask 022 && "$MC" analyze --stream 1 -k k.key -o mode.bin "$PGM8" &&
+    "$MC" analyze --report mode.html -k k.key "$PGM8" >/dev/null) 2>err
+check "--stream file and --report written 0600 under umask 022" \
+    [ "$(stat -c %a mode.bin mode.html 2>/dev/null | tr '\n' ' ')" = "600 600 " ]
+rm -f mode.bin mode.html st_*.bin
+# A full standard output is said (ENOSPC), for the stream and the table.
+if [ -w /dev/full ]; then
+    "$MC" analyze --stream 1 -k k.key -o - "$PGM8" >/dev/full 2>err
+    RC=$? LAST='analyze --stream 1 -o - >/dev/full'
+    : >out
+    assert_err "--stream to a full device: said" "standard output: No space left on device"
+    "$MC" analyze --seed 7 "$PGM8" >/dev/full 2>err
+    RC=$? LAST='analyze PLAIN >/dev/full'
+    assert_err "the table to a full device: said" "standard output: No space left on device"
+fi
+
 # ---------------------------------------------------------------------
 # 5. errors: exit 1, one line
 # ---------------------------------------------------------------------
@@ -601,8 +712,21 @@ run "$MC" analyze junk.bin
 assert_err "PLAIN not an image" "junk.bin"
 run "$MC" analyze "$PGM8" "$PGM8"
 assert_err "CIPHER not a cipher image" "ct_512_8bit.pgm"
+check "CIPHER not a cipher image: the hint says what CIPHER is" \
+    [ "$(sed -n 2p err)" = "medcrypt: hint: CIPHER is a cipher image written by 'medcrypt encrypt'" ]
 run "$MC" analyze "$PPM" c8.png
 assert_err "CIPHER of another image" "not a cipher image of"
+# The same width and height, other bits or channels (mutation testing,
+# twentieth round: each comparison dropped passed).
+run "$MC" encrypt -k k.key -o c16.png "$TESTDATA/png/ct_512_16bit.png"
+run "$MC" analyze "$PGM8" c16.png
+assert_err "CIPHER of a 16-bit image for an 8-bit PLAIN" \
+    "c16.png: not a cipher image of $PGM8 (512x512, 1 channel, 16 bits against 512x512, 1 channel, 8 bits)"
+{ printf 'P5\n100 100\n255\n'; head -c 10000 /dev/urandom; } >g100.pgm
+run "$MC" encrypt -k k.key -o crgb.png "$PPM"
+run "$MC" analyze g100.pgm crgb.png
+assert_err "CIPHER of an RGB image for a gray PLAIN" \
+    "crgb.png: not a cipher image of g100.pgm (100x100, 3 channels, 8 bits against 100x100, 1 channel, 8 bits)"
 run "$MC" keygen --aadhaar "2345 6789 0124" --dob 1990-05-17 -o k2.key
 run "$MC" analyze -k k2.key "$PGM8" c8.png
 assert_err "CIPHER under another key" "wrong key"

@@ -31,9 +31,11 @@ bool cli_folder_of(char dir[4096], const char *path);
 /* The verb running ("encrypt"), for hints that give a command line. */
 extern const char *cli_verb;
 /* A line from fd, one byte per read(2): no stdio buffer keeps a copy of
- * an identifier, and what follows the line stays unread. False for an
- * empty or missing line, or one that does not fit (the buffer is wiped). */
-bool cli_read_line(int fd, char *buf, size_t size);
+ * an identifier, and what follows the line stays unread. CLI_LINE_OK,
+ * CLI_LINE_NONE for an empty or missing line, CLI_LINE_LONG for one that
+ * does not fit (read to its end, and the buffer wiped). */
+enum { CLI_LINE_OK, CLI_LINE_NONE, CLI_LINE_LONG };
+int cli_read_line(int fd, char *buf, size_t size);
 /* mc_ctx_new, its failure said on stderr (mc_strerror). */
 bool cli_ctx_new(mc_ctx **ctx);
 /* Whether err, for a cipher image's bytes, is MC_ETAMPERED with no end

@@ -67,7 +67,12 @@ static bool take_identifier(const char *option, const char **value, char *buf, s
         return true;
     }
     if (strcmp(arg, "-") == 0) {
-        if (!cli_read_line(STDIN_FILENO, buf, size)) {
+        int got = cli_read_line(STDIN_FILENO, buf, size);
+        if (got == CLI_LINE_LONG) { /* as an argument too long is */
+            cli_error(NULL, "%s -: the line on standard input is too long", option);
+            return false;
+        }
+        if (got != CLI_LINE_OK) {
             cli_error(NULL, "%s -: expected a line on standard input", option);
             return false;
         }

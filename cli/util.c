@@ -175,7 +175,7 @@ int cli_stdout_checked(int rc)
     return rc;
 }
 
-bool cli_read_line(int fd, char *buf, size_t size)
+int cli_read_line(int fd, char *buf, size_t size)
 {
     size_t n = 0;
     char c;
@@ -194,12 +194,12 @@ bool cli_read_line(int fd, char *buf, size_t size)
     }
     if (n >= size) {
         sodium_memzero(buf, size);
-        return false;
+        return CLI_LINE_LONG;
     }
     while (n > 0 && buf[n - 1] == '\r')
         n--;
     buf[n] = '\0';
-    return n > 0;
+    return n > 0 ? CLI_LINE_OK : CLI_LINE_NONE;
 }
 
 /* Standard input, output and error closed by whoever started us (">&-",

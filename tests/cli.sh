@@ -830,6 +830,27 @@ RC=$?
 LAST="keygen -a - with nothing on standard input"
 expect_fail "keygen -a - with nothing on standard input" "medcrypt: " \
     "--aadhaar -: expected a line on standard input" 0
+# A line's CR (a file from Windows) is not part of it: a line of a CR
+# alone is empty; one longer than the buffer is refused whole, in its own
+# words, as an argument too long is (mutation testing, twentieth round:
+# the CR kept, and a long line cut to the buffer, passed).
+printf '2345 6789 0124\r\n1990-05-17\r\n' | mc keygen -a - -d - >"$R/out" 2>"$R/err"
+RC=$?
+LAST="keygen -a - -d - (CRLF lines)"
+assert_rc 0 "keygen -a - -d - takes CRLF lines"
+check_key_line "keygen -a - -d - with CRLF lines prints one key line"
+snap
+printf '\r\n' | mc keygen -a - -d 1990-05-17 >"$R/out" 2>"$R/err"
+RC=$?
+LAST="keygen -a - with a line of a CR alone"
+expect_fail "keygen -a - with a line of a CR alone" "medcrypt: " \
+    "--aadhaar -: expected a line on standard input" 0
+snap
+printf '2345 6789 0124%070d\n' 0 | mc keygen -a - -d 1990-05-17 >"$R/out" 2>"$R/err"
+RC=$?
+LAST="keygen -a - with a line of 84 characters"
+expect_fail "keygen -a - with a line longer than its buffer" "medcrypt: " \
+    "--aadhaar -: the line on standard input is too long" 0
 # keygen at a terminal (a pty): OUT, then pairs of what to wait for and
 # what to type then ("" for nothing); all it printed goes to OUT, up to
 # its end, or 10 s after the last step (then it is killed: a keygen
@@ -969,6 +990,38 @@ if [ -d /proc/self ] && mkfifo "$R/ids"; then
     wait "$kg"
     RC=$?
     assert_rc 0 "keygen --dob - then reads the date from the pipe"
+    rm -f "$R/ids"
+fi
+# Not dumpable (cli_no_core_dumps' PR_SET_DUMPABLE): no other process of
+# the user may read its memory, and the kernel shows its /proc/PID files
+# as root's. A process of root's own would show that anyway: as root,
+# keygen runs as nobody (setpriv), its stdin a FIFO the shell opened
+# (mutation testing, twentieth round: the prctl removed passed).
+as_user=
+[ "$(id -u)" = 0 ] && as_user="setpriv --reuid=65534 --regid=65534 --clear-groups"
+if [ -d /proc/self ] && { [ -z "$as_user" ] || command -v setpriv >/dev/null 2>&1; } &&
+    mkfifo "$R/ids"; then
+    $as_user "$MC" keygen --aadhaar 234567890124 --dob - <"$R/ids" >"$R/out" 2>"$R/err" &
+    kg=$!
+    exec 7>"$R/ids"
+    owner= i=0
+    while [ $i -lt 200 ]; do # until it has started: its comm is medcrypt, owner 0
+        if [ "$(cat "/proc/$kg/comm" 2>/dev/null)" = medcrypt ]; then
+            owner=$(stat -c %u "/proc/$kg/status" 2>/dev/null)
+            [ "$owner" = 0 ] && break
+        fi
+        sleep 0.05
+        i=$((i + 1))
+    done
+    printf '1990-05-17\n' >&7
+    exec 7>&-
+    wait "$kg"
+    RC=$?
+    if [ "$owner" = 0 ] && [ "$RC" = 0 ]; then
+        ok "keygen runs not dumpable (its /proc/PID/status shown as root's${as_user:+, run as nobody})"
+    else
+        not_ok "keygen runs not dumpable (/proc/PID/status owner '$owner', exit $RC, $(err_text))"
+    fi
     rm -f "$R/ids"
 fi
 
@@ -2752,21 +2805,25 @@ rmdir self.pgm && mv self.pgm.keep self.pgm
 # info and compare print a file's name as the batch lines do: control
 # characters as '?' (an escape sequence reaching the terminal, a newline
 # forging a line).
-odd=$(printf 'x\033[31m\nFORGED.pgm')
+odd=$(printf 'x\033[31m\177\nFORGED.pgm') # DEL too (mutation testing, twentieth round)
 cp self.pgm "$odd"
 run mc info "$odd"
 assert_rc 0 "info of a name with control characters: exit status 0"
-if [ "$(cat "$R/out")" = "x?[31m?FORGED.pgm: pnm, 8x8, 1 channel (gray), 8-bit, 1 frame" ]; then
+if [ "$(cat "$R/out")" = "x?[31m??FORGED.pgm: pnm, 8x8, 1 channel (gray), 8-bit, 1 frame" ]; then
     ok "info: control characters in the name shown as '?'"
 else
     not_ok "info: control characters in the name ($(od -c "$R/out" | head -n 3 | tr '\n' ' '))"
 fi
 run mc compare "$odd" self.pgm
-if [ "$(cat "$R/out")" = "x?[31m?FORGED.pgm and self.pgm: the same samples (8 x 8, 1 channel, 8-bit)" ]; then
+if [ "$(cat "$R/out")" = "x?[31m??FORGED.pgm and self.pgm: the same samples (8 x 8, 1 channel, 8-bit)" ]; then
     ok "compare: control characters in the name shown as '?'"
 else
     not_ok "compare: control characters in the name ($(od -c "$R/out" | head -n 3 | tr '\n' ' '))"
 fi
+# and in an error message (cli_error): a missing file of such a name
+run mc info "$(printf 'no\033]0;t\007\177pe.pgm')"
+check "an error message: control characters and DEL in the name shown as '?'" \
+    [ "$(cat "$R/err")" = "medcrypt: no?]0;t??pe.pgm: No such file or directory" ]
 rm -rf kk.key kd self.enc.png "$odd"
 rm -rf self.pgm keys
 
@@ -2797,7 +2854,19 @@ rm -f cap.png
 run mc decrypt -k k.key --max-pixels 4294967296 cap.pgm.enc.png
 assert_rc 0 "decrypt --max-pixels 4294967296 (the largest): exit 0"
 assert_same "decrypt under a raised cap: the PGM byte for byte" cap.pgm cap.orig.pgm
-for v in 0 4294967297 5G -1 x 12q; do
+# The binary suffixes written as people write them (KiB, Ki, KB), and not
+# after a digit ("5B"); a sign or a space before the number refused, as
+# strtoull would take them (mutation testing, twentieth round).
+for v in 256KiB 256Ki 256KB 1GiB; do
+    run mc encrypt -k k.key --max-pixels "$v" -o capsuffix.png cap.orig.pgm
+    assert_rc 0 "encrypt --max-pixels $v (at least the image's 262144 samples): exit 0"
+    rm -f capsuffix.png
+done
+snap
+run mc encrypt -k k.key --max-pixels 255KiB cap.orig.pgm
+expect_fail "encrypt --max-pixels 255KiB: 261120 samples" "medcrypt: cap.orig.pgm: " \
+    "512 x 512 pixels = 262144 samples; the cap is 261120" 1 cap.orig.pgm.enc.png
+for v in 0 4294967297 5G -1 x 12q +5 " 5" 5B 1KiBB 1iB; do
     run mc encrypt -k k.key --max-pixels "$v" cap.orig.pgm
     assert_rc 1 "encrypt --max-pixels '$v': exit 1"
     assert_err_is "encrypt --max-pixels '$v': one line giving the range" \

@@ -2481,6 +2481,12 @@ assert_err "compare: an option after the files: one line" "medcrypt: " \
     "compare: option '--max-pixels' after the files: options come first" 1
 run mc info -- late.pgm
 assert_rc 0 "info -- FILE: exit 0"
+# After --, a missing name that starts with '-' is a missing file, not an
+# option after the files (mutation testing, twentieth round).
+snap
+run mc info -- late.pgm -gone.pgm
+expect_fail "info -- FILE -MISSING: a missing file" "medcrypt: " \
+    "-gone.pgm: No such file or directory" 0
 # '-' twice: the second read found nothing ("not an image"; a review)
 run_in late.pgm mc info - -
 assert_rc 1 "info - -: exit 1"
@@ -2872,6 +2878,18 @@ for v in 0 4294967297 5G -1 x 12q +5 " 5" 5B 1KiBB 1iB; do
     assert_err_is "encrypt --max-pixels '$v': one line giving the range" \
         "medcrypt: encrypt: --max-pixels '$v': expected a number from 1 to 4294967296"
 done
+# A BMP's own limit (its sizes are 32-bit) is not the cap: said so, and
+# no hint to raise the cap (mutation testing, twentieth round: the hint
+# given for it passed, and the message was "exceeds the pixel cap" alone
+# under a cap of 2^31 that 1 x 2^30+1 pixels do not exceed).
+printf 'BM\0\0\0\0\0\0\0\0\66\0\0\0\50\0\0\0\1\0\0\0\1\0\0\100\1\0\30\0' >tall.bmp
+printf '\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0' >>tall.bmp
+snap
+run mc encrypt -k k.key --max-pixels 2G tall.bmp
+expect_fail "encrypt of a BMP over its format's 4 GiB" "medcrypt: tall.bmp: " \
+    "not the pixel cap: a BMP's pixel array is at most 4 GiB (its sizes are 32-bit), and 1073741825 rows of 4 bytes are more" \
+    0 tall.bmp.enc.png
+rm -f tall.bmp
 # Over the largest cap there is no cap to raise: no hint that says to.
 printf 'P5\n65536 65537\n255\n' >huge.pgm
 snap

@@ -2256,6 +2256,13 @@ if [ -c /dev/full ]; then
     assert_err_is "compare > /dev/full: said" "medcrypt: standard output: write failed"
     run_full mc --version
     expect_fail "--version > /dev/full" "medcrypt: standard output: " "No space left on device" 0
+    # An image to standard output ("-o -"): its name in the message is
+    # standard output, not the '-' that means standard input elsewhere
+    # (mutation testing, twentieth round).
+    snap
+    run_full mc encrypt -k k.key -o - scan.pgm
+    expect_fail "encrypt -o - > /dev/full" "medcrypt: standard output: " \
+        "write failed: No space left on device" 0
     run_full mc encrypt --help
     expect_fail "encrypt --help > /dev/full" "medcrypt: standard output: " "No space left on device" 0
 fi
@@ -2390,6 +2397,9 @@ snap
 run mc encrypt -k two.key scan.pgm
 expect_fail "a key file holding two keys" "medcrypt: two.key: " \
     "the key file holds more than one key" 1 scan.pgm.enc.png
+# (its hint, which "at most one" let go: twentieth round)
+assert_grep "a key file holding two keys: the hint says one key per file" "$R/err" \
+    "^medcrypt: hint: one key per file: each key file's '# key id:' line says which images it opens$"
 rm -f typo.key empty.key two.key
 
 # The pixel cap: a tiny header announcing 10^10 samples is refused before
@@ -2487,6 +2497,13 @@ snap
 run mc info -- late.pgm -gone.pgm
 expect_fail "info -- FILE -MISSING: a missing file" "medcrypt: " \
     "-gone.pgm: No such file or directory" 0
+# and one that exists is a file, even without --
+cp late.pgm ./-late.pgm
+run mc info late.pgm -late.pgm
+assert_rc 0 "info FILE -EXISTING: exit 0"
+check "info FILE -EXISTING: both files listed" \
+    [ "$(cut -d: -f1 "$R/out" | tr '\n' ' ')" = "late.pgm -late.pgm " ]
+rm -f ./-late.pgm
 # '-' twice: the second read found nothing ("not an image"; a review)
 run_in late.pgm mc info - -
 assert_rc 1 "info - -: exit 1"
@@ -3026,6 +3043,11 @@ fi
 # A preview shows the patient's image: written as a decrypted one is
 # (eighteenth round: 0644 went unseen).
 (umask 022 && "$MC" preview -o umask-p.png umask1.pgm) >/dev/null 2>&1
+# A cipher image is 0666 less the umask: group-writable under umask 002,
+# as the user's other files (mutation testing, twentieth round: 0644 less
+# the umask passed under 027).
+(umask 002 && "$MC" encrypt -k k.key -o umask-g.png umask1.pgm) >/dev/null 2>&1
+check "a cipher image under umask 002: mode 0664" [ "$(stat -c %a umask-g.png 2>/dev/null)" = 664 ]
 check "a preview under umask 022: mode 0600, as a decrypted image" \
     [ "$(stat -c '%a' umask-p.png 2>/dev/null)" = 600 ]
 rm -f umask*

@@ -2257,8 +2257,7 @@ if [ -c /dev/full ]; then
     run_full mc --version
     expect_fail "--version > /dev/full" "medcrypt: standard output: " "No space left on device" 0
     # An image to standard output ("-o -"): its name in the message is
-    # standard output, not the '-' that means standard input elsewhere
-    # (mutation testing, twentieth round).
+    # standard output, not the '-' that means standard input elsewhere.
     snap
     run_full mc encrypt -k k.key -o - scan.pgm
     expect_fail "encrypt -o - > /dev/full" "medcrypt: standard output: " \

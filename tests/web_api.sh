@@ -1302,10 +1302,14 @@ PY
     # A stop is graceful: an upload in flight (30 KB at 10 KB/s) is
     # finished and answered; a new connection is refused meanwhile.
     # The body's first half, a pause, the rest (curl sends 30 KB at once).
-    python3 - "$SMALL" "$KEY" "$TESTDATA/pnm/rgb_100x100.ppm" "$R/drain.png" \
+    # Each client takes its next step once the server has logged its stop
+    # (the shell then creates $R/stopping), never after a fixed pause
+    # alone: with fixed pauses, a client started late on a loaded machine
+    # let the other's second request go before the stop (seen in CI).
+    python3 - "$SMALL" "$KEY" "$TESTDATA/pnm/rgb_100x100.ppm" "$R/drain.png" "$R/stopping" \
         >"$R/drain.status" 2>&1 <<'PY' &
-import socket, sys, time, urllib.parse
-base, key, path, out = sys.argv[1:5]
+import os, socket, sys, time, urllib.parse
+base, key, path, out, go = sys.argv[1:6]
 u = urllib.parse.urlsplit(base)
 img = open(path, 'rb').read()
 b = b'----drain'
@@ -1317,7 +1321,10 @@ s.sendall(b'POST /api/v1/encrypt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n'
           b'Content-Type: multipart/form-data; boundary=' + b + b'\r\n'
           b'Content-Length: ' + str(len(body)).encode() + b'\r\n\r\n' + body[:1000])
 open(out + '.ready', 'w').close()
-time.sleep(2.5)
+end = time.time() + 30
+while not os.path.exists(go) and time.time() < end:
+    time.sleep(0.05)
+time.sleep(1.5)  # the keep-alive request and the refused connection meanwhile
 s.sendall(body[1000:])
 resp = b''
 while True:
@@ -1332,8 +1339,8 @@ PY
     DRAIN=$!
     # A proxy's keep-alive connection, open before the stop: its next
     # request is answered, with Connection: close.
-    python3 - "$SMALL" "$R/keepalive.ready" >"$R/keepalive" 2>&1 <<'PY' &
-import socket, sys, time, urllib.parse
+    python3 - "$SMALL" "$R/keepalive.ready" "$R/stopping" >"$R/keepalive" 2>&1 <<'PY' &
+import os, socket, sys, time, urllib.parse
 u = urllib.parse.urlsplit(sys.argv[1])
 s = socket.create_connection((u.hostname, u.port))
 def get():
@@ -1347,7 +1354,9 @@ def get():
     return data.decode(errors='replace').lower()
 first = get()
 open(sys.argv[2], 'w').close()
-time.sleep(2)
+end = time.time() + 30
+while not os.path.exists(sys.argv[3]) and time.time() < end:
+    time.sleep(0.05)
 second = get()
 print('first-close' if 'connection: close' in first else 'first-open',
       'second-close' if 'connection: close' in second else 'second-open',
@@ -1356,14 +1365,19 @@ PY
     KEEP=$!
     # The stop comes once both are under way (each says so with a file),
     # however long a loaded machine takes to start them; both then wait
-    # 2 s or more before their next step.
+    # for the server's stop line.
     n=0
     while [ $n -lt 100 ] && ! { [ -e "$R/drain.png.ready" ] && [ -e "$R/keepalive.ready" ]; }; do
         sleep 0.1
         n=$((n + 1))
     done
     kill -TERM "$SMALL_PID" 2>/dev/null
-    sleep 0.3
+    n=0
+    while [ $n -lt 100 ] && ! grep -q 'SIGTERM received, stopping' "$R/small.log"; do
+        sleep 0.1
+        n=$((n + 1))
+    done
+    : >"$R/stopping"
     check "while stopping, a new connection is refused" \
         sh -c "! curl -s --max-time 2 -o /dev/null '$SMALL/healthz'"
     wait "$DRAIN" "$KEEP"

@@ -46,10 +46,11 @@ static const char ANALYZE_HELP[] =
     "\n"
     "Cipher stream for external randomness tests (dieharder, ent):\n"
     "    medcrypt analyze --stream MB [--stage STAGE] [-k KEYFILE] -o OUT PLAIN\n"
-    "writes MB megabytes of cipher samples: PLAIN encrypted again and again under\n"
-    "nonces 0, 1, 2, ... with the stages up to STAGE (scrambling, henon,\n"
-    "logistic or xchacha20, the default: the whole cipher). scripts/stream_tests.sh\n"
-    "runs ent and dieharder on each stage's stream.\n"
+    "writes MB megabytes (1 to 2^30) of cipher samples to OUT ('-': a pipe):\n"
+    "PLAIN encrypted again and again under nonces 0, 1, 2, ... with the stages\n"
+    "up to STAGE (scrambling, henon, logistic or xchacha20, the default: the\n"
+    "whole cipher). scripts/stream_tests.sh runs ent and dieharder on each\n"
+    "stage's stream.\n"
     "\n"
     "The statistics describe the cipher image; they do not prove security.\n"
     "medcrypt's security rests on XChaCha20 and HMAC-SHA-512 (docs/SECURITY.md).\n";
@@ -63,23 +64,21 @@ static int write_stream(mc_ctx *ctx, size_t max_input, const mc_key *key,
 {
     uint8_t *buf = NULL, *out = NULL;
     size_t len = 0, out_len, img_len = 0, per_chunk;
+    uint64_t left = mb << 20;
+    bool to_stdout = strcmp(output, "-") == 0;
+    cli_output *file = NULL;
     mc_image *plain = NULL;
     int rc = 1;
     mc_err err;
 
-    /* A file is written whole (through a temporary file); standard
-     * output gets the stream chunk by chunk, so a pipe into dieharder can
-     * take as much as it needs and end it (EPIPE is then no error). */
-    if (mb == 0 || (strcmp(output, "-") != 0 && mb > 4096)) {
-        cli_error(NULL, "analyze: --stream takes 1 to 4096 megabytes (to a file)");
+    /* Up to a pebibyte, as good as endless: the stream is made and
+     * written chunk by chunk, to a file as to standard output (a file was
+     * built whole in memory first, and held to 4096 megabytes for it). */
+    if (mb == 0 || mb > ((uint64_t)1 << 30)) {
+        cli_error(NULL, "analyze: --stream takes 1 to 1073741824 megabytes");
         return 1;
     }
-    if (mb > ((uint64_t)1 << 30)) { /* a pebibyte: as good as endless */
-        cli_error(NULL, "analyze: --stream takes 1 to 1073741824 megabytes (to standard "
-                        "output)");
-        return 1;
-    }
-    if (strcmp(output, "-") == 0 && isatty(STDOUT_FILENO)) {
+    if (to_stdout && isatty(STDOUT_FILENO)) {
         cli_error(NULL, "refusing to write binary data to a terminal");
         return 1;
     }
@@ -90,54 +89,63 @@ static int write_stream(mc_ctx *ctx, size_t max_input, const mc_key *key,
         goto out;
     }
     (void)mc_image_samples_const(plain, &img_len);
-    /* Standard output's chunks hold whole images (at least one), so that
-     * chunk i starts at nonce i * per_chunk and the stream is the very
-     * one a file gets: MB megabytes exactly, the last image cut. It was 16
-     * MiB chunks, each from a fresh nonce: MB rounded up to 16 ("--stream
-     * 1 -o -" wrote 16 MiB, found in mutation testing). */
+    /* Chunks of whole images (at least one), so that chunk i starts at
+     * nonce i * per_chunk and the stream is the one mc_cipher_stream
+     * gives in a single call: MB megabytes exactly, the last image cut.
+     * (It was 16 MiB chunks, each from a fresh nonce: MB rounded up to
+     * 16, "--stream 1 -o -" wrote 16 MiB; found in mutation testing.) */
     per_chunk = img_len < ((size_t)16 << 20) ? ((size_t)16 << 20) / img_len : 1;
-    out_len = strcmp(output, "-") == 0 ? per_chunk * img_len : (size_t)mb << 20;
+    out_len = per_chunk * img_len;
+    if (out_len > left)
+        out_len = (size_t)left;
     if ((out = malloc(out_len)) == NULL) {
         cli_error(NULL, "out of memory");
         goto out;
     }
-    if (strcmp(output, "-") == 0) {
-        uint64_t left = mb << 20;
+    if (to_stdout) {
         signal(SIGPIPE, SIG_IGN);
         /* Unbuffered: when the reader has had enough, nothing is left for
          * the exit's check of standard output (main.c) to fail on. */
         setvbuf(stdout, NULL, _IONBF, 0);
-        for (uint64_t i = 0; left > 0; i++) {
-            size_t n = left < out_len ? (size_t)left : out_len;
-            if ((err = mc_cipher_stream(key, plain, stages, i * per_chunk, out, n)) != MC_OK) {
-                cli_error(plain_path, "%s", mc_strerror(err));
-                goto out;
-            }
-            left -= n;
-            if (fwrite(out, 1, n, stdout) != n || fflush(stdout) != 0) {
-                if (errno == EPIPE) {
-                    rc = 0; /* the reader had enough */
-                    clearerr(stdout);
-                } else
-                    cli_error("standard output", "%s", strerror(errno));
-                goto out;
-            }
+    } else if ((file = cli_output_open(output, cli_mode(true), force, true, NULL)) == NULL) {
+        goto out;
+    }
+    for (uint64_t i = 0; left > 0; i++) {
+        size_t n = left < out_len ? (size_t)left : out_len;
+        if ((err = mc_cipher_stream(key, plain, stages, i * per_chunk, out, n)) != MC_OK) {
+            cli_error(plain_path, "%s", mc_strerror(err));
+            goto out;
         }
-        rc = 0;
-        goto out;
+        left -= n;
+        if (file != NULL) {
+            if (cli_output_write(file, out, n) != 0)
+                break; /* said by cli_output_commit, which removes the file */
+        } else if (fwrite(out, 1, n, stdout) != n || fflush(stdout) != 0) {
+            if (errno == EPIPE) {
+                rc = 0; /* the reader had enough */
+                clearerr(stdout);
+            } else
+                cli_error("standard output", "%s", strerror(errno));
+            goto out;
+        }
     }
-    if ((err = mc_cipher_stream(key, plain, stages, 0, out, out_len)) != MC_OK) {
-        cli_error(plain_path, "%s", mc_strerror(err));
-        goto out;
+    if (file != NULL) {
+        bool ok = cli_output_commit(file);
+        file = NULL;
+        if (!ok)
+            goto out;
     }
-    if (cli_write_file(output, out, out_len, force, cli_mode(true), true))
-        rc = 0;
+    rc = 0;
 out:
+    cli_output_abort(file);
     if (buf != NULL) {
         sodium_memzero(buf, len);
         free(buf);
     }
-    free(out);
+    if (out != NULL) { /* under --stage scrambling, the plain samples moved */
+        sodium_memzero(out, out_len);
+        free(out);
+    }
     mc_image_free(plain);
     return rc;
 }
@@ -209,7 +217,7 @@ int cmd_analyze(int argc, char **argv)
                 return 1;
             }
             if (stream_mb == 0) { /* else "--stream and -o go together", -o given */
-                cli_error(NULL, "analyze: --stream takes 1 to 4096 megabytes (to a file)");
+                cli_error(NULL, "analyze: --stream takes 1 to 1073741824 megabytes");
                 return 1;
             }
             break;

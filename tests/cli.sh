@@ -2680,7 +2680,7 @@ expect_fail "analyze --report INPUT" "medcrypt: self.pgm: " "the report would ov
 run mc analyze --stream 1 -o self.pgm self.pgm
 expect_fail "analyze --stream -o INPUT" "medcrypt: self.pgm: " "the output would overwrite the input" 0
 run mc analyze -f --stream 0 -o s.bin self.pgm
-expect_fail "analyze --stream 0" "medcrypt: " "analyze: --stream takes 1 to 4096 megabytes" 0 s.bin
+expect_fail "analyze --stream 0" "medcrypt: " "analyze: --stream takes 1 to 1073741824 megabytes" 0 s.bin
 # The key and an input cannot both come from standard input; a key that
 # is a folder gets no hint meant for inputs.
 run_in self.pgm mc encrypt -k - -o s.png -

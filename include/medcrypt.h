@@ -55,7 +55,7 @@ typedef enum mc_err {
     MC_EFORMAT,         /* not an image medcrypt can read */
     MC_ETRUNCATED,      /* the file is truncated */
     MC_EUNSUPPORTED,    /* a valid image in a variant medcrypt does not support */
-    MC_ETOOBIG,         /* dimensions exceed the pixel cap */
+    MC_ETOOBIG,         /* over the pixel cap, or a format's own size limit */
     MC_ENOTCIPHER,      /* a PNG without medcrypt's chunk */
     MC_EVERSION,        /* cipher image of an unknown format version */
     MC_EWRONGKEY,       /* key id in the cipher image is not this key's */

@@ -650,10 +650,11 @@ mc_err mc__bmp_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
     /* BMP: biSizeImage and bfSize are 32-bit, so no BMP pixel array is
      * larger (checked before multiplying: the cap can be raised). */
     if (h.stride > UINT32_MAX / h.height) {
-        /* said, or "exceeds the pixel cap" stood alone under a cap that
-         * the image does not exceed (found in mutation testing) */
-        mc__ctx_detail(ctx, "not the pixel cap: a BMP's pixel array is at most 4 GiB (its sizes "
-                            "are 32-bit), and %u rows of %llu bytes are more",
+        /* said: "image too large" was all, and it read "(exceeds the
+         * pixel cap)" then, under a cap the image does not exceed (found
+         * in mutation testing) */
+        mc__ctx_detail(ctx, "a BMP's pixel array is at most 4 GiB (its sizes are 32-bit), and %u "
+                            "rows of %llu bytes are more",
                        (unsigned)h.height, (unsigned long long)h.stride);
         return MC_ETOOBIG;
     }

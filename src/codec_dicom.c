@@ -781,12 +781,12 @@ static void too_big_detail(const struct dicom *d, const mc_ctx *ctx)
     if (__builtin_mul_overflow((uint64_t)d->rows * d->columns, (uint64_t)d->frames * d->samples,
                                &n))
         mc__ctx_detail(ctx, "Rows %u x Columns %u x Frames %u x Samples %u: more than 2^64 "
-                       "samples; the cap is %llu", (unsigned)d->rows, (unsigned)d->columns,
+                       "samples; the pixel cap is %llu", (unsigned)d->rows, (unsigned)d->columns,
                        (unsigned)d->frames, (unsigned)d->samples,
                        (unsigned long long)mc_ctx_max_samples(ctx));
     else
         mc__ctx_detail(ctx, "Rows %u x Columns %u x Frames %u x Samples %u = %llu samples; "
-                       "the cap is %llu", (unsigned)d->rows, (unsigned)d->columns,
+                       "the pixel cap is %llu", (unsigned)d->rows, (unsigned)d->columns,
                        (unsigned)d->frames, (unsigned)d->samples, (unsigned long long)n,
                        (unsigned long long)mc_ctx_max_samples(ctx));
 }

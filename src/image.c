@@ -19,10 +19,10 @@ static void too_big(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint64
     if (c > 1)
         snprintf(channels, sizeof channels, " x %u channels", (unsigned)c);
     if (n > UINT64_MAX / c)
-        mc__ctx_detail(ctx, "%u x %u pixels%s; the cap is %llu samples", (unsigned)w,
+        mc__ctx_detail(ctx, "%u x %u pixels%s; the pixel cap is %llu samples", (unsigned)w,
                        (unsigned)h, channels, (unsigned long long)max);
     else
-        mc__ctx_detail(ctx, "%u x %u pixels%s = %llu samples; the cap is %llu",
+        mc__ctx_detail(ctx, "%u x %u pixels%s = %llu samples; the pixel cap is %llu",
                        (unsigned)w, (unsigned)h, channels, (unsigned long long)(n * c),
                        (unsigned long long)max);
 }

@@ -2404,7 +2404,7 @@ printf 'P5\n100000 100000\n255\n0123456789' >big.pgm
 snap
 run mc encrypt -k k.key big.pgm
 expect_fail "a PGM of 100000x100000 pixels" "medcrypt: big.pgm: " \
-    "image too large (exceeds the pixel cap): 100000 x 100000 pixels = 10000000000 samples; the cap is 268435456" \
+    "image too large: 100000 x 100000 pixels = 10000000000 samples; the pixel cap is 268435456" \
     1 big.pgm.enc.png
 assert_grep "the pixel cap: the hint names --max-pixels" "$R/err" \
     '^medcrypt: hint: raise the cap with --max-pixels N'
@@ -2412,7 +2412,7 @@ if py bigpng big.png; then
     snap
     run mc encrypt -k k.key big.png
     expect_fail "a PNG of 100000x100000 pixels" "medcrypt: big.png: " \
-        "100000 x 100000 pixels = 10000000000 samples; the cap is 268435456" 1 big.png.enc.png
+        "100000 x 100000 pixels = 10000000000 samples; the pixel cap is 268435456" 1 big.png.enc.png
 else
     not_ok "writing a 100000x100000 PNG header ($(py_text))"
 fi
@@ -2851,24 +2851,24 @@ cp "$TESTDATA/pnm/ct_512_8bit.pgm" cap.pgm
 snap
 run mc encrypt -k k.key --max-pixels 262143 cap.pgm
 expect_fail "encrypt --max-pixels one below the image" "medcrypt: cap.pgm: " \
-    "512 x 512 pixels = 262144 samples; the cap is 262143" 1 cap.pgm.enc.png
+    "512 x 512 pixels = 262144 samples; the pixel cap is 262143" 1 cap.pgm.enc.png
 run mc encrypt -k k.key --max-pixels 256K cap.pgm
 assert_rc 0 "encrypt --max-pixels 256K (the image's 262144 samples exactly): exit 0"
 mv cap.pgm cap.orig.pgm
 snap
 run mc decrypt -k k.key --max-pixels 1000 cap.pgm.enc.png
 expect_fail "decrypt --max-pixels below the cipher image" "medcrypt: cap.pgm.enc.png: " \
-    "512 x 512 pixels = 262144 samples; the cap is 1000" 1 cap.pgm
+    "512 x 512 pixels = 262144 samples; the pixel cap is 1000" 1 cap.pgm
 # A cap below one side: libspng refused the PNG before our check, without
 # the size (found in review).
 run mc decrypt -k k.key --max-pixels 100 cap.pgm.enc.png
 expect_fail "decrypt --max-pixels below one side of the cipher image" "medcrypt: cap.pgm.enc.png: " \
-    "512 x 512 pixels = 262144 samples; the cap is 100" 1 cap.pgm
+    "512 x 512 pixels = 262144 samples; the pixel cap is 100" 1 cap.pgm
 cp "$TESTDATA/png/ct_512_8bit.png" cap.png
 snap
 run mc encrypt -k k.key --max-pixels 100 cap.png
 expect_fail "encrypt --max-pixels below one side of a PNG" "medcrypt: cap.png: " \
-    "512 x 512 pixels = 262144 samples; the cap is 100" 1 cap.png.enc.png
+    "512 x 512 pixels = 262144 samples; the pixel cap is 100" 1 cap.png.enc.png
 rm -f cap.png
 run mc decrypt -k k.key --max-pixels 4294967296 cap.pgm.enc.png
 assert_rc 0 "decrypt --max-pixels 4294967296 (the largest): exit 0"
@@ -2884,7 +2884,7 @@ done
 snap
 run mc encrypt -k k.key --max-pixels 255KiB cap.orig.pgm
 expect_fail "encrypt --max-pixels 255KiB: 261120 samples" "medcrypt: cap.orig.pgm: " \
-    "512 x 512 pixels = 262144 samples; the cap is 261120" 1 cap.orig.pgm.enc.png
+    "512 x 512 pixels = 262144 samples; the pixel cap is 261120" 1 cap.orig.pgm.enc.png
 for v in 0 4294967297 5G -1 x 12q +5 " 5" 5B 1KiBB 1iB; do
     run mc encrypt -k k.key --max-pixels "$v" cap.orig.pgm
     assert_rc 1 "encrypt --max-pixels '$v': exit 1"
@@ -2894,24 +2894,28 @@ done
 # A BMP's own limit (its sizes are 32-bit) is not the cap: said so, and
 # no hint to raise the cap (mutation testing, twentieth round: the hint
 # given for it passed, and the message was "exceeds the pixel cap" alone
-# under a cap of 2^31 that 1 x 2^30+1 pixels do not exceed).
+# under a cap of 2^31 that 1 x 2^30+1 pixels do not exceed). The cap is
+# named only where it is the cause (forty-first session: MC_ETOOBIG's
+# text said "(exceeds the pixel cap)" for every format limit too).
 printf 'BM\0\0\0\0\0\0\0\0\66\0\0\0\50\0\0\0\1\0\0\0\1\0\0\100\1\0\30\0' >tall.bmp
 printf '\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0' >>tall.bmp
 snap
 run mc encrypt -k k.key --max-pixels 2G tall.bmp
 expect_fail "encrypt of a BMP over its format's 4 GiB" "medcrypt: tall.bmp: " \
-    "not the pixel cap: a BMP's pixel array is at most 4 GiB (its sizes are 32-bit), and 1073741825 rows of 4 bytes are more" \
+    "image too large: a BMP's pixel array is at most 4 GiB (its sizes are 32-bit), and 1073741825 rows of 4 bytes are more" \
     0 tall.bmp.enc.png
+assert_no_text "encrypt of a BMP over its format's 4 GiB: the pixel cap not named" "$R/err" \
+    "pixel cap"
 rm -f tall.bmp
 # Over the largest cap there is no cap to raise: no hint that says to.
 printf 'P5\n65536 65537\n255\n' >huge.pgm
 snap
 run mc encrypt -k k.key --max-pixels 4G huge.pgm
 expect_fail "encrypt over --max-pixels 4G" "medcrypt: huge.pgm: " \
-    "65536 x 65537 pixels = 4295032832 samples; the cap is 4294967296" 0 huge.pgm.enc.png
+    "65536 x 65537 pixels = 4295032832 samples; the pixel cap is 4294967296" 0 huge.pgm.enc.png
 run mc encrypt -k k.key huge.pgm
 assert_err "encrypt over the default cap: the hint to raise it" "medcrypt: huge.pgm: " \
-    "the cap is 268435456" 1
+    "the pixel cap is 268435456" 1
 assert_grep "encrypt over the default cap: the hint names --max-pixels" "$R/err" \
     '^medcrypt: hint: raise the cap with --max-pixels N'
 rm -f huge.pgm
@@ -2922,7 +2926,7 @@ for verb in info preview analyze; do
     snap
     run mc "$verb" --max-pixels 262143 cap.orig.pgm
     expect_fail "$verb --max-pixels one below the image" "medcrypt: cap.orig.pgm: " \
-        "512 x 512 pixels = 262144 samples; the cap is 262143" 1 cap.orig.pgm.preview.png
+        "512 x 512 pixels = 262144 samples; the pixel cap is 262143" 1 cap.orig.pgm.preview.png
     assert_grep "$verb over the cap: the hint names --max-pixels" "$R/err" \
         '^medcrypt: hint: raise the cap with --max-pixels N'
     run mc "$verb" --max-pixels 0 cap.orig.pgm
@@ -2964,7 +2968,7 @@ expect_fail "decrypt of a plain PNG cut short" "medcrypt: cut.png: " "not a medc
 rm -f cut.png cutc.png
 run mc preview -k k.key --max-pixels 1000 -o cap.preview.png cap.pgm.enc.png
 expect_fail "preview --max-pixels below a cipher image" "medcrypt: cap.pgm.enc.png: " \
-    "512 x 512 pixels = 262144 samples; the cap is 1000" 1 cap.preview.png
+    "512 x 512 pixels = 262144 samples; the pixel cap is 1000" 1 cap.preview.png
 rm -f cap.pgm cap.orig.pgm cap.pgm.enc.png
 
 # Batches on several cores (-j): every file done, each failure reported on

@@ -2218,10 +2218,10 @@ static void test_pixel_cap(void **state)
     assert_int_equal(mc_encrypt_file(small, &key, buf, len, NULL, &cipher, &clen), MC_ETOOBIG);
     /* the detail gives the size and the cap, for the user to act on */
     assert_string_equal(mc_ctx_last_detail(small),
-                        "512 x 512 pixels = 262144 samples; the cap is 261632");
+                        "512 x 512 pixels = 262144 samples; the pixel cap is 261632");
     assert_int_equal(mc_decrypt_image(small, &key, cipher, clen, &img), MC_ETOOBIG);
     assert_string_equal(mc_ctx_last_detail(small),
-                        "512 x 512 pixels = 262144 samples; the cap is 261632");
+                        "512 x 512 pixels = 262144 samples; the pixel cap is 261632");
     assert_int_equal(mc_image_new(small, 1u << 20, 1u << 20, 1, 8, &img), MC_ETOOBIG);
     /* a geometry no image has: the caller's mistake, with no detail (the
      * last call's was left: an API audit) */
@@ -2233,15 +2233,15 @@ static void test_pixel_cap(void **state)
     assert_int_equal(mc_image_new(ctx, UINT32_MAX, UINT32_MAX, 4, 16, &img), MC_ETOOBIG);
     /* W·H·C past 64 bits: the product is not printed */
     assert_string_equal(mc_ctx_last_detail(ctx),
-                        "4294967295 x 4294967295 pixels x 4 channels; the cap is 268435456 samples");
+                        "4294967295 x 4294967295 pixels x 4 channels; the pixel cap is 268435456 samples");
     assert_int_equal(mc_image_new(ctx, 1u << 16, 1u << 14, 3, 8, &img), MC_ETOOBIG);
     assert_string_equal(mc_ctx_last_detail(ctx), "65536 x 16384 pixels x 3 channels = "
-                                                 "3221225472 samples; the cap is 268435456");
+                                                 "3221225472 samples; the pixel cap is 268435456");
     /* two channels are channels too (a mutation that named them only
      * from three went unseen: seventeenth round) */
     assert_int_equal(mc_image_new(ctx, 1u << 16, 1u << 14, 2, 8, &img), MC_ETOOBIG);
     assert_string_equal(mc_ctx_last_detail(ctx), "65536 x 16384 pixels x 2 channels = "
-                                                 "2147483648 samples; the cap is 268435456");
+                                                 "2147483648 samples; the pixel cap is 268435456");
     assert_null(img);
     mc_ctx_free(small);
     free(cipher);

@@ -701,17 +701,17 @@ static void test_png_too_big_detail(void **state)
     n = header_only_png(hdr, 2000, 1, 8, 0);
     assert_int_equal(mc_image_decode(ctx, hdr, n, NULL, &img), MC_ETOOBIG);
     assert_string_equal(mc_ctx_last_detail(ctx),
-                        "2000 x 1 pixels = 2000 samples; the cap is 1000");
+                        "2000 x 1 pixels = 2000 samples; the pixel cap is 1000");
     n = header_only_png(hdr, 1, 2000, 16, 6);
     assert_int_equal(mc_image_decode(ctx, hdr, n, NULL, &img), MC_ETOOBIG);
     assert_string_equal(mc_ctx_last_detail(ctx),
-                        "1 x 2000 pixels x 4 channels = 8000 samples; the cap is 1000");
+                        "1 x 2000 pixels x 4 channels = 8000 samples; the pixel cap is 1000");
     /* the default cap (2^28) and a side over it */
     assert_int_equal(mc_ctx_set_max_samples(ctx, MC_DEFAULT_MAX_SAMPLES), MC_OK);
     n = header_only_png(hdr, 0x7fffffff, 1, 8, 0);
     assert_int_equal(mc_image_decode(ctx, hdr, n, NULL, &img), MC_ETOOBIG);
     assert_string_equal(mc_ctx_last_detail(ctx),
-                        "2147483647 x 1 pixels = 2147483647 samples; the cap is 268435456");
+                        "2147483647 x 1 pixels = 2147483647 samples; the pixel cap is 268435456");
 
     /* decryption of a 2000 x 1 cipher image under a cap of 1000 */
     for (int i = 0; i < MC_KEY_BYTES; i++)
@@ -722,7 +722,7 @@ static void test_png_too_big_detail(void **state)
     assert_int_equal(mc_ctx_set_max_samples(ctx, 1000), MC_OK);
     assert_int_equal(mc_decrypt_file(ctx, &key, cipher, clen, &plain, &plen, NULL), MC_ETOOBIG);
     assert_string_equal(mc_ctx_last_detail(ctx),
-                        "2000 x 1 pixels = 2000 samples; the cap is 1000");
+                        "2000 x 1 pixels = 2000 samples; the pixel cap is 1000");
     assert_null(plain);
     mc_free(cipher);
     mc_ctx_free(ctx);
@@ -2060,9 +2060,9 @@ static void test_pnm_errors(void **state)
         C("P5\n2 0\n255\n", MC_EFORMAT, "2 x 0 pixels: no image"),
         /* the pixel cap */
         C("P5\n100000 100000\n255\n", MC_ETOOBIG,
-          "100000 x 100000 pixels = 10000000000 samples; the cap is 268435456"),
+          "100000 x 100000 pixels = 10000000000 samples; the pixel cap is 268435456"),
         C("P6\n4294967295 4294967295\n65535\n", MC_ETOOBIG,
-          "4294967295 x 4294967295 pixels x 3 channels; the cap is 268435456 samples"),
+          "4294967295 x 4294967295 pixels x 3 channels; the pixel cap is 268435456 samples"),
         /* no 256 MiB for 19 bytes */
         C("P5 16384 16384 255\n", MC_ETRUNCATED,
           "the raster needs 268435456 bytes, the file has 0 after the header"),

@@ -296,7 +296,7 @@ fi
 { printf 'P5\n8193 8192\n255\n'; head -c 1000 /dev/zero; } >"$R/over_default.pgm"
 req -F "image=@$R/over_default.pgm" "$MAIN/api/v1/analyze"
 expect 413 "the default pixel cap is 67108864 samples" \
-    "image: image too large (exceeds the pixel cap): 8193 x 8192 pixels = 67117056 samples; the cap is 67108864"
+    "image: image too large: 8193 x 8192 pixels = 67117056 samples; the pixel cap is 67108864"
 # "localhost" is 127.0.0.1 (docs/DEPLOY.md's units listen on loopback;
 # mutation testing, tenth round: its mapping removed, it was refused
 # unseen). start_server's own --listen comes first: this one is taken.
@@ -1281,7 +1281,7 @@ PY
     expect 413 "a body of --max-upload bytes and one more is not" "upload too large"
     req -F "key=$KEY" -F "image=@$TESTDATA/jpeg/ct_512_gray.jpg" "$SMALL/api/v1/encrypt"
     expect 413 "an image over --max-pixels: 413, with its size and the cap" \
-        "image: image too large (exceeds the pixel cap): 512 x 512 pixels = 262144 samples; the cap is 30000"
+        "image: image too large: 512 x 512 pixels = 262144 samples; the pixel cap is 30000"
     # The decrypt page says the size and the cap too, as the API and the
     # encrypt page do (it gave the first half: found in review).
     { printf 'P5\n200 200\n255\n'; head -c 40000 "$PGM"; } >"$R/cap.pgm"
@@ -1289,13 +1289,13 @@ PY
     req -F "cipher=@$R/cap.enc.png" -F "key=$KEY" "$SMALL/decrypt"
     expect 413 "the decrypt page with a cipher image over --max-pixels: 413"
     check "it says the image's size and the cap" body_has \
-        "Image too large (exceeds the pixel cap): 200 x 200 pixels = 40000 samples; the cap is 30000."
+        "Image too large: 200 x 200 pixels = 40000 samples; the pixel cap is 30000."
     # The analysis too (mutation testing, seventh round: its refusals
     # all answered 400 passed).
     req -F "image=@$TESTDATA/jpeg/ct_512_gray.jpg" "$SMALL/api/v1/analyze"
     if [ "$STATUS" != 501 ]; then
         expect 413 "an analysis of an image over --max-pixels: 413, with its size and the cap" \
-            "image: image too large (exceeds the pixel cap): 512 x 512 pixels = 262144 samples; the cap is 30000"
+            "image: image too large: 512 x 512 pixels = 262144 samples; the pixel cap is 30000"
     fi
     req "$SMALL/healthz"
     expect 200 "the server answers after refusing uploads"

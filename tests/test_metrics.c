@@ -1162,10 +1162,59 @@ static void test_analyze_ct(void **state)
         assert_true(fabs(json_num(json, "avalanche.key_bit") -
                          json_num(json, "avalanche.plain_bit")) > 1e-4);
     }
+    /* Mutation testing, twenty-first round (src/report.c): each check
+     * below failed on a one-line change of the report that the suites let
+     * pass. The random pairs' correlations are the public function's, at
+     * seed + 1 + d for direction d (not the all-pairs figure, not one
+     * seed for all three); the critical values of every alpha and their
+     * upper bounds; the gray image's one channel said as such; an
+     * infinite PSNR as the sign; the stage table's three correlations. */
+    {
+        static const char *const rnd[] = {"plain.channels.0.correlation_random.horizontal",
+                                          "plain.channels.0.correlation_random.vertical",
+                                          "plain.channels.0.correlation_random.diagonal"};
+        mc_plane p;
+        double r;
+        assert_int_equal(mc_plane_of(img, 0, &p), MC_OK);
+        for (int d = 0; d < 3; d++) {
+            assert_int_equal(mc_metric_correlation(&p, (mc_direction)d, 2000, 1 + 1 + (uint64_t)d,
+                                                   &r), MC_OK);
+            NEAR(json_num(json, rnd[d]), r, 0);
+        }
+    }
+    NEAR(json_num(json, "image.frames"), 1, 0);
+    NEAR(json_num(json, "critical.npcr_uaci.2.npcr"), 99.5717, 6e-5); /* alpha 0.001 */
+    NEAR(json_num(json, "critical.npcr_uaci.0.uaci_all_samples.1"), 33.5541, 6e-5);
+    assert_true(json_num(json, "critical.local_entropy_05.1") >
+                json_num(json, "critical.local_entropy_05.0"));
+    {
+        char cell[256];
+        snprintf(cell, sizeof cell, "<tr><td>0.001</td><td>99.5717 %%</td><td>[%.4f %%, %.4f %%]</td>",
+                 json_num(json, "critical.npcr_uaci.2.uaci.0"),
+                 json_num(json, "critical.npcr_uaci.2.uaci.1"));
+        assert_non_null(strstr(html, cell));
+        snprintf(cell, sizeof cell, "<td>%+.6f</td><td>%+.6f</td><td>%+.6f</td><td>%.4f</td>",
+                 json_num(json, "stages.3.channels.0.correlation.horizontal"),
+                 json_num(json, "stages.3.channels.0.correlation.vertical"),
+                 json_num(json, "stages.3.channels.0.correlation.diagonal"),
+                 json_num(json, "stages.3.differential.npcr"));
+        assert_non_null(strstr(html, cell));
+    }
+    assert_non_null(strstr(html, "<tr><td>PSNR (dB), decrypted</td><td>0</td><td>&infin;</td>"));
+    assert_non_null(strstr(html, "Image: 512 &times; 512, 1 channel, 8 bits per sample"));
     /* Text table. */
     assert_int_equal(mc_analysis_text(a, &text, &len), MC_OK);
     assert_non_null(strstr(text, "NPCR"));
     assert_non_null(strstr(text, "the given key"));
+    {
+        char h[16], v[16], cell[96];
+        snprintf(cell, sizeof cell, "  %-30s %-3s ", "chi-square", "-");
+        assert_non_null(strstr(text, cell)); /* one channel: "-", not "0" */
+        snprintf(h, sizeof h, "%+.6f", json_num(json, "stages.3.channels.0.correlation.horizontal"));
+        snprintf(v, sizeof v, "%+.6f", json_num(json, "stages.3.channels.0.correlation.vertical"));
+        snprintf(cell, sizeof cell, " %10s %10s ", h, v);
+        assert_non_null(strstr(text, cell));
+    }
     /* the cipher image's entropy passes (above its bound: a flipped test
      * failed it) and the exact decryption's MSE is judged, a pass */
     assert_string_equal(text_result(text, "\ncipher image\n", "  entropy (bits/sample)"), "pass");
@@ -1238,6 +1287,9 @@ static void test_analyze_variants(void **state)
     assert_non_null(json_get(json, "stages.0.name"));
     assert_int_equal(strncmp(json_get(json, "stages.0.name"), "\"xchacha20\"", 11), 0);
     mc_free(json);
+    assert_int_equal(mc_analysis_html(a, &json, &len), MC_OK);
+    assert_non_null(strstr(json, "(channel 0; 16-bit values grouped 256 to a bar)."));
+    mc_free(json);
     json = NULL;
     mc_analysis_free(a);
     a = NULL;
@@ -1269,6 +1321,18 @@ static void test_analyze_variants(void **state)
         memset(mc_image_samples(rgb, &len), 2, 48);
         assert_int_equal(mc_encrypt_image(ctx, &key, rgb, &cipher, &clen), MC_OK);
         assert_int_equal(mc_analyze_ex(ctx, &key, gray, cipher, clen, &opt, &a), MC_EINVAL);
+        assert_null(a);
+        mc_free(cipher);
+        mc_image_free(rgb);
+        /* ... and a 16-bit cipher of an 8-bit one (mutation testing,
+         * twenty-first round: the depths not compared) */
+        assert_int_equal(mc_image_new(ctx, 4, 4, 1, 16, &rgb), MC_OK);
+        memset(mc_image_samples(rgb, &len), 3, 32);
+        assert_int_equal(mc_encrypt_image(ctx, &key, rgb, &cipher, &clen), MC_OK);
+        assert_int_equal(mc_analyze_ex(ctx, &key, gray, cipher, clen, &opt, &a), MC_EINVAL);
+        assert_null(a);
+        /* without the key too, where no decryption would compare them */
+        assert_int_equal(mc_analyze_ex(ctx, NULL, gray, cipher, clen, &opt, &a), MC_EINVAL);
         assert_null(a);
         mc_free(cipher);
         mc_image_free(gray);
@@ -1304,6 +1368,7 @@ static void test_analyze_variants(void **state)
     assert_int_equal(mc_analysis_html(a, &json, &len), MC_OK);
     assert_null(strstr(json, "[nan"));
     assert_null(strstr(json, ">nan"));
+    assert_null(strstr(json, "nan<")); /* "|r| &lt; nan" (twenty-first round) */
     assert_fails_only_npcr_0(json, true);
     mc_free(json);
     assert_int_equal(mc_analysis_text(a, &json, &len), MC_OK);
@@ -1314,10 +1379,16 @@ static void test_analyze_variants(void **state)
      * as a critical value. */
     assert_fails_only_npcr_0(json, false);
     assert_null(strstr(json, "nan"));
+    assert_null(strstr(json, "< inf")); /* the key sensitivity's bound of one sample */
     assert_null(strstr(json, "[-"));
     mc_free(json);
     assert_int_equal(mc_analysis_json(a, &json, &len), MC_OK);
     assert_true(isnan(json_num(json, "critical.entropy_05")));
+    /* one sample: no key-sensitivity bound, no all-samples UACI interval
+     * (twenty-first round: both computed, and out of range) */
+    assert_true(isnan(json_num(json, "critical.correlation_key_05")));
+    assert_true(isnan(json_num(json, "critical.npcr_uaci.0.uaci_all_samples.0")));
+    assert_true(isnan(json_num(json, "differential.uaci_critical.0")));
     mc_free(json);
     mc_analysis_free(a);
     mc_image_free(img);
@@ -1646,6 +1717,212 @@ static void test_cipher_stream_nonces(void **state)
     assert_int_equal(mc_cipher_stream(&key, img, MC_STAGES_ALL, 1, s1, sizeof s1), MC_OK);
     assert_memory_equal(s0 + 256, s1, 256);
     assert_memory_not_equal(s0, s0 + 256, 256);
+    /* stages 1 to 4, no other (twenty-first round: 5 was taken as 4) */
+    assert_int_equal(mc_cipher_stream(&key, img, MC_STAGES_ALL + 1, 0, s1, sizeof s1), MC_EINVAL);
+    assert_int_equal(mc_cipher_stream(&key, img, MC_STAGES_PERM - 1, 0, s1, sizeof s1), MC_EINVAL);
+    mc_image_free(img);
+    mc_ctx_free(c);
+}
+
+/* A cipher image of samples chosen here: plain encrypted for its header,
+ * the samples then replaced, the container written. Analysed without its
+ * key (nothing to decrypt, no tag checked), its statistics are those of
+ * the chosen samples. pattern 0: (x + 44 y) mod 256, so that every 44 x
+ * 44 block holds 1936 consecutive values, each of 256 seven or eight
+ * times (local entropy near 8, above any random image's); pattern 1:
+ * channel c constant, 7, 100, 200. */
+static uint8_t *chosen_cipher(mc_ctx *c, const mc_image *plain, int pattern, size_t *len)
+{
+    static const uint8_t level[3] = {7, 100, 200};
+    uint8_t nonce[MC_NONCE_BYTES] = {0}, *out = NULL;
+    mc_image *img = NULL;
+    mc__header hdr;
+    mc_key key;
+
+    test_key(&key, 0);
+    assert_int_equal(mc__image_copy(plain, &img), MC_OK);
+    assert_int_equal(mc__encrypt_inplace(&key, img, nonce, MC_STAGES_ALL, &hdr, 1), MC_OK);
+    for (uint32_t y = 0; y < img->height; y++)
+        for (uint32_t x = 0; x < img->width; x++)
+            for (unsigned ch = 0; ch < img->channels; ch++)
+                img->samples[((size_t)y * img->width + x) * img->channels + ch] =
+                    pattern == 0 ? (uint8_t)(x + 44u * y) : level[ch % 3];
+    assert_int_equal(mc__container_write(c, img, &hdr, &out, len), MC_OK);
+    mc_image_free(img);
+    return out;
+}
+
+/* Mutation testing, twenty-first round (src/report.c): verdicts whose
+ * other side no test reached, on a chosen cipher image or at a seed
+ * found by search where a random cipher fails by chance (16 x 16 noise
+ * of seed 5 under test key 0, as in test_report_verdicts). */
+static void test_report_other_sides(void **state)
+{
+    mc_analysis_options opt = {.no_stages = 1, .no_timing = 1};
+    mc_analysis *a = NULL;
+    mc_image *plain;
+    mc_ctx *c = NULL;
+    uint8_t *cipher;
+    char *json, *text, *html, row[1024];
+    size_t clen, len;
+    (void)state;
+
+    assert_int_equal(mc_ctx_new(&c), MC_OK);
+    /* Local entropy above its interval is a failure too, not only below
+     * (the text's verdict lost its upper bound). 300 x 300: 36 blocks. */
+    plain = noise_image(c, 300, 300, 1, 11);
+    cipher = chosen_cipher(c, plain, 0, &clen);
+    assert_int_equal(mc_analyze_ex(c, NULL, plain, cipher, clen, &opt, &a), MC_OK);
+    assert_int_equal(mc_analysis_json(a, &json, &len), MC_OK);
+    assert_int_equal(mc_analysis_text(a, &text, &len), MC_OK);
+    assert_int_equal(mc_analysis_html(a, &html, &len), MC_OK);
+    assert_true(json_num(json, "cipher.channels.0.local_entropy") >
+                json_num(json, "critical.local_entropy_05.1"));
+    assert_string_equal(text_result(text, "\ncipher image\n", "  local entropy"), "FAIL");
+    assert_non_null(strstr(html_row(html, "<caption>cipher image</caption>", "local entropy",
+                                    row, sizeof row),
+                           "<td class=\"bad\">fail</td>"));
+    mc_free(json);
+    mc_free(text);
+    mc_free(html);
+    mc_analysis_free(a);
+    a = NULL;
+    /* Timed, without its key: no decryption, so no decryption time (the
+     * JSON's was 0, the page said "decryption 0.00 ms"). */
+    opt.no_timing = 0;
+    assert_int_equal(mc_analyze_ex(c, NULL, plain, cipher, clen, &opt, &a), MC_OK);
+    assert_int_equal(mc_analysis_json(a, &json, &len), MC_OK);
+    assert_int_equal(mc_analysis_html(a, &html, &len), MC_OK);
+    assert_true(json_num(json, "timing.encrypt_ms") >= 0);
+    assert_true(isnan(json_num(json, "timing.decrypt_ms")));
+    assert_non_null(strstr(html, "<p>Timing (one run, this machine): encryption "));
+    assert_null(strstr(html, ", decryption "));
+    mc_free(json);
+    mc_free(html);
+    mc_analysis_free(a);
+    a = NULL;
+    mc_free(cipher);
+    mc_image_free(plain);
+
+    /* The cipher histogram is channel 0's (it was the last channel's). */
+    opt.no_timing = 1;
+    plain = noise_image(c, 16, 16, 3, 12);
+    cipher = chosen_cipher(c, plain, 1, &clen);
+    assert_int_equal(mc_analyze_ex(c, NULL, plain, cipher, clen, &opt, &a), MC_OK);
+    assert_int_equal(mc_analysis_html(a, &html, &len), MC_OK);
+    assert_non_null(strstr(html, "<figcaption id=\"fig-2\">Cipher image: 1 of 256 bars used; "
+                                 "the tallest, value 7, holds 100.00 %"));
+    mc_free(html);
+    mc_analysis_free(a);
+    a = NULL;
+    mc_free(cipher);
+    mc_image_free(plain);
+
+    /* Negative correlations fail as positive ones do (|r|, not r): the
+     * cipher's horizontal one at seed 1 (-0.1396 against 0.1268), the
+     * key sensitivity's at seed 47 (-0.1408 against 0.1227); and a UACI
+     * below its interval at seed 24 (30.28 % under 30.56 %). */
+    plain = noise_image(c, 16, 16, 1, 5);
+    json = report_of(plain, 1, 1, 1, 0);
+    text = report_of(plain, 1, 1, 1, 2);
+    assert_true(json_num(json, "cipher.channels.0.correlation.horizontal") <
+                -json_num(json, "critical.correlation_all_05.horizontal"));
+    assert_string_equal(text_result(text, "\ncipher image\n", "  correlation horizontal (all)"),
+                        "FAIL");
+    mc_free(json);
+    mc_free(text);
+    json = report_of(plain, 47, 1, 1, 0);
+    text = report_of(plain, 47, 1, 1, 2);
+    assert_true(json_num(json, "key_sensitivity.channels.0.correlation") <
+                -json_num(json, "critical.correlation_key_05"));
+    assert_string_equal(text_result(text, "\nkey sensitivity", "  correlation with plain"),
+                        "FAIL");
+    mc_free(json);
+    mc_free(text);
+    json = report_of(plain, 24, 1, 1, 0);
+    text = report_of(plain, 24, 1, 1, 2);
+    assert_true(json_num(json, "differential.channels.0.uaci") <
+                json_num(json, "critical.npcr_uaci.0.uaci.0"));
+    assert_string_equal(text_result(text, "\ndifferential", "  UACI (%)"), "FAIL");
+    mc_free(json);
+    mc_free(text);
+    mc_image_free(plain);
+
+    /* Under 10 samples, no key-sensitivity test: 3 x 3 has no bound (it
+     * had 1.96 / sqrt(8), JSON null only because 1 x 1's is infinite). */
+    plain = noise_image(c, 3, 3, 1, 14);
+    json = report_of(plain, 0, 1, 1, 0);
+    assert_true(isnan(json_num(json, "critical.correlation_key_05")));
+    mc_free(json);
+    mc_image_free(plain);
+    mc_ctx_free(c);
+}
+
+/* A multi-frame image is measured stacked, and the page gives one
+ * frame's size (twenty-first round: the stacked height). */
+static void test_report_frames(void **state)
+{
+    mc_ctx *c = NULL;
+    mc_image *img;
+    char *html;
+    (void)state;
+
+    assert_int_equal(mc_ctx_new(&c), MC_OK);
+    img = decode_testdata(c, "dicom/rgb_16bit_2frames.dcm");
+    html = report_of(img, 0, 1, 1, 1);
+    assert_non_null(strstr(html, " (2 frames of 100 &times; 100, measured stacked as one image)"));
+    mc_free(html);
+    mc_image_free(img);
+    mc_ctx_free(c);
+}
+
+/* From four pairs at one point up a disc, under four a speck: an image of
+ * 16 values puts some 7.8 of 2000 pairs on each of 256 points, so that
+ * some points hold exactly four (twenty-first round: four drawn as
+ * specks). The pairs are mc_metric_pairs' at seed + 1 for the
+ * horizontal direction. */
+static void test_scatter_heap_threshold(void **state)
+{
+    static uint32_t px[2000], py[2000];
+    unsigned cnt[16][16] = {{0}};
+    unsigned discs = 0, fours = 0, circles = 0, specks = 0, points = 0;
+    const char *plot, *end, *q;
+    mc_image *img;
+    mc_ctx *c = NULL;
+    uint8_t *s;
+    mc_plane p;
+    char *html;
+    size_t n;
+    (void)state;
+
+    assert_int_equal(mc_ctx_new(&c), MC_OK);
+    img = noise_image(c, 64, 64, 1, 13);
+    s = mc_image_samples(img, &n);
+    for (size_t i = 0; i < n; i++)
+        s[i] &= 15;
+    assert_int_equal(mc_plane_of(img, 0, &p), MC_OK);
+    assert_int_equal(mc_metric_pairs(&p, MC_DIR_HORIZONTAL, 2000, 7 + 1, px, py), MC_OK);
+    for (int i = 0; i < 2000; i++)
+        cnt[px[i]][py[i]]++;
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 16; j++) {
+            discs += cnt[i][j] >= 4;
+            fours += cnt[i][j] == 4;
+            points += cnt[i][j] > 0;
+        }
+    assert_true(fours > 0);
+    html = report_of(img, 7, 1, 1, 1);
+    plot = strstr(html, "<figure class=\"scatter\">");
+    assert_non_null(plot);
+    end = strstr(plot, "</figure>");
+    assert_non_null(end);
+    for (q = plot; (q = strstr(q, "<circle")) != NULL && q < end; q++)
+        circles++;
+    for (q = plot; (q = strstr(q, "h0")) != NULL && q < end; q++)
+        specks++;
+    assert_int_equal(circles, discs);
+    assert_int_equal(specks, points - discs); /* each point one or the other */
+    mc_free(html);
     mc_image_free(img);
     mc_ctx_free(c);
 }
@@ -1673,6 +1950,9 @@ int main(void)
         cmocka_unit_test(test_report_verdicts),
         cmocka_unit_test(test_report_given_mismatch),
         cmocka_unit_test(test_cipher_stream_nonces),
+        cmocka_unit_test(test_report_other_sides),
+        cmocka_unit_test(test_report_frames),
+        cmocka_unit_test(test_scatter_heap_threshold),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

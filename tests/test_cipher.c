@@ -1625,6 +1625,8 @@ static void test_png_dropped_chunks(void **state)
     assert_string_equal(list, "tRNS, ...");
     mc_png_dropped_chunks(png, n, list, 5); /* one type and its NUL */
     assert_string_equal(list, "...");
+    mc_png_dropped_chunks(png, n, list, 4); /* "..." exactly (twenty-second round) */
+    assert_string_equal(list, "...");
     mc_png_dropped_chunks(png, n, list, 3); /* not even "..." */
     assert_string_equal(list, "");
     mc_png_dropped_chunks(png, bad + 9, list, sizeof list); /* cut inside the iTXt */
@@ -1633,6 +1635,28 @@ static void test_png_dropped_chunks(void **state)
     assert_string_equal(list, "");
     mc_png_dropped_chunks(NULL, 0, list, sizeof list);
     assert_string_equal(list, "");
+
+    /* Every known type that is unsafe to copy (its fourth letter upper
+     * case) is kept all the same: it speaks of the pixels, which come back
+     * exact (mutation testing, twenty-second round: cICP, mDCV, sTER
+     * taken off the list, no check failed). */
+    {
+        static const char *const unsafe_known[] = {"cHRM", "gAMA", "iCCP", "sRGB",
+                                                   "cICP", "mDCV", "cLLI", "sPLT",
+                                                   "tIME", "pCAL", "sCAL", "sTER"};
+        uint8_t all[8 + 25 + 12 * 13 + 13 + 12];
+        size_t m = 8;
+        memcpy(all, sig, 8);
+        ihdr[9] = 2; /* RGB 8-bit */
+        m += put_chunk(all + m, "IHDR", ihdr, 13);
+        for (size_t i = 0; i < sizeof unsafe_known / sizeof unsafe_known[0]; i++)
+            m += put_chunk(all + m, unsafe_known[i], (const uint8_t *)"x", 1);
+        m += put_chunk(all + m, "IDAT", (const uint8_t *)"x", 1);
+        m += put_chunk(all + m, "IEND", NULL, 0);
+        assert_int_equal(m, sizeof all);
+        mc_png_dropped_chunks(all, m, list, sizeof list);
+        assert_string_equal(list, "");
+    }
 }
 
 /* The chunk of type t in the PNG (whole: length, type, data, CRC), or
@@ -1716,6 +1740,49 @@ static void test_png_metadata_kept(void **state)
     }
     free(cipher);
     free(back);
+}
+
+/* A grey PNG of 8 or 16 bits keeps its depth: its tRNS, bKGD and sBIT
+ * come back as they were, not rewritten as a low-bit grey's are
+ * (mutation testing, twenty-second round: rewritten at 16 bits, a tRNS
+ * of 0x1234 came back as level 0). */
+static void test_png_grey16_levels(void **state)
+{
+    static const uint8_t sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+    static const char *const types[] = {"sBIT", "tRNS", "bKGD"};
+    uint8_t png[256], ihdr[13] = {0, 0, 0, 2, 0, 0, 0, 1, 16, 0, 0, 0, 0}; /* 2x1 grey 16 */
+    uint8_t raw[5] = {0, 0x12, 0x34, 0xab, 0xcd}, z[64], *cipher = NULL, *back = NULL;
+    uLongf zlen = sizeof z;
+    size_t n = 8, clen, blen;
+    mc_ctx *ctx = NULL;
+    mc_image_info info;
+    mc_key key;
+    bool where;
+    (void)state;
+
+    test_key(&key, 0);
+    assert_int_equal(mc_ctx_new(&ctx), MC_OK);
+    assert_int_equal(compress(z, &zlen, raw, sizeof raw), Z_OK);
+    memcpy(png, sig, 8);
+    n += put_chunk(png + n, "IHDR", ihdr, 13);
+    n += put_chunk(png + n, "sBIT", (const uint8_t *)"\x0c", 1);
+    n += put_chunk(png + n, "tRNS", (const uint8_t *)"\x12\x34", 2);
+    n += put_chunk(png + n, "bKGD", (const uint8_t *)"\xab\xcd", 2);
+    n += put_chunk(png + n, "IDAT", z, (uint32_t)zlen);
+    n += put_chunk(png + n, "IEND", NULL, 0);
+    assert_int_equal(mc_encrypt_file(ctx, &key, png, n, "g16.png", &cipher, &clen), MC_OK);
+    assert_int_equal(mc_decrypt_file(ctx, &key, cipher, clen, &back, &blen, &info), MC_OK);
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        const uint8_t *orig = find_chunk(png, n, types[i], &where);
+        const uint8_t *got = find_chunk(back, blen, types[i], &where);
+        assert_non_null(orig);
+        if (got == NULL)
+            fail_msg("%s was not kept", types[i]);
+        assert_memory_equal(got, orig, 12 + mc__be32(orig));
+    }
+    free(cipher);
+    free(back);
+    mc_ctx_free(ctx);
 }
 
 /* A grey PNG under 8 bits comes back widened to 8 bits (v · 255 /
@@ -1838,6 +1905,24 @@ static void test_png_dropped_chunks_limits(void **state)
         n = put_png(png, ihdr, "tEXt", text, (uint32_t)(big + extra), (const uint8_t *)"x", 1);
         mc_png_dropped_chunks(png, n, list, sizeof list);
         assert_string_equal(list, extra == 0 ? "" : "tEXt");
+    }
+    /* Only kept chunks count: 8 MiB of an unknown unsafe chunk, dropped,
+     * leaves the whole 8 MiB for a tEXt after it (mutation testing,
+     * twenty-second round: every chunk counted, the tEXt was dropped). */
+    {
+        static const uint8_t sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+        uint8_t *two = malloc(2 * big + 256);
+        size_t m = 8;
+        assert_non_null(two);
+        memcpy(two, sig, 8);
+        m += put_chunk(two + m, "IHDR", ihdr, 13);
+        m += put_chunk(two + m, "prVT", text, (uint32_t)big);
+        m += put_chunk(two + m, "tEXt", text, (uint32_t)big);
+        m += put_chunk(two + m, "IDAT", (const uint8_t *)"x", 1);
+        m += put_chunk(two + m, "IEND", NULL, 0);
+        mc_png_dropped_chunks(two, m, list, sizeof list);
+        assert_string_equal(list, "prVT");
+        free(two);
     }
     free(text);
     free(png);
@@ -2431,6 +2516,7 @@ int main(void)
         cmocka_unit_test(test_inspect_header_fields),
         cmocka_unit_test(test_png_dropped_chunks),
         cmocka_unit_test(test_png_dropped_chunks_limits),
+        cmocka_unit_test(test_png_grey16_levels),
         cmocka_unit_test(test_png_metadata_kept),
         cmocka_unit_test(test_png_low_bit_grey_metadata),
         cmocka_unit_test(test_side_data_past_256_mib),

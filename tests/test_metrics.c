@@ -597,6 +597,26 @@ static void test_critical_values(void **state)
         assert_true(x >= 0.0 && x < 1e-320);
     }
     assert_true(isnan(mc_chi2_critical(0, 0.05)));
+    /* Under two degrees of freedom a small tail keeps its digits (mpmath,
+     * 50 digits): 1 - P had 1.23e-9 at df 1e-8 to 3e-6 only, and the
+     * critical value of df 2e-8 at alpha 1.4e-9 missed by 2e-6 (found
+     * when fuzz_metrics' check of it was taken under df 1). */
+    {
+        static const struct {
+            double df, x, q;
+        } kat[] = {
+            {1e-8, 1.8647049625319587, 1.2302694510264449663e-9},
+            {1e-6, 1.9730743934666521, 1.1220208493735835243e-7},
+            {1e-3, 1.0, 0.00027996010257139393873},
+            {2e-12, 0.5, 1.0442826344438005709e-12},
+            {0.01, 1e-30, 0.29247897549115431562},
+            {1.5, 0.7, 0.57154310048623705462},
+        };
+        for (size_t i = 0; i < sizeof kat / sizeof kat[0]; i++)
+            NEAR(mc_chi2_sf(kat[i].x, kat[i].df), kat[i].q, 1e-12 * kat[i].q);
+        x = mc_chi2_critical(1.0232929922807541e-8, 1.4125375446227541e-9);
+        NEAR(mc_chi2_sf(x, 1.0232929922807541e-8), 1.4125375446227541e-9, 1e-12 * 1.4125375446227541e-9);
+    }
 
     /* Out at the edges (fuzz_metrics): a probability whatever the df,
      * NaN for an infinite one, and past 2e7 degrees of freedom the
@@ -607,6 +627,7 @@ static void test_critical_values(void **state)
         assert_true(q >= 0.0 && q <= 1e-3);
     }
     NEAR(mc_chi2_sf(1e-320, 5e-324), 0.0, 0); /* df/2 is 0 */
+    NEAR(mc_chi2_critical(5e-324, 0.5), 0.0, 0); /* all its mass at 0: was 3e-60 */
     NEAR(mc_chi2_sf(0, 5e-324), 1.0, 0);
     NEAR(mc_chi2_sf(1e300, 1e300), 0.5, 1e-9);
     NEAR(mc_chi2_sf(INFINITY, 10), 0.0, 0);

@@ -1673,6 +1673,22 @@ static const uint8_t *find_chunk(const uint8_t *png, size_t len, const char t[4]
     return NULL;
 }
 
+/* The chunk of type t of the PNG came back in the decrypted PNG byte
+ * for byte; whether it lies before the first IDAT there. */
+static bool chunk_came_back(const uint8_t *png, size_t n, const uint8_t *back, size_t blen,
+                            const char t[4])
+{
+    bool where;
+    const uint8_t *orig = find_chunk(png, n, t, &where);
+    const uint8_t *got = find_chunk(back, blen, t, &where);
+
+    assert_non_null(orig);
+    if (got == NULL)
+        fail_msg("%.4s was not kept", t);
+    assert_memory_equal(got, orig, 12 + mc__be32(orig));
+    return where;
+}
+
 /* A PNG's ancillary chunks travel encrypted in the side data and come
  * back, byte for byte and on their side of IDAT, in the decrypted PNG
  * (they were dropped: text, pHYs, iCCP, a 16-bit image's sBIT...); those
@@ -1713,15 +1729,8 @@ static void test_png_metadata_kept(void **state)
 
     assert_int_equal(mc_encrypt_file(ctx, &key, png, n, "meta.png", &cipher, &clen), MC_OK);
     assert_int_equal(mc_decrypt_file(ctx, &key, cipher, clen, &back, &blen, &info), MC_OK);
-    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
-        const uint8_t *orig = find_chunk(png, n, kept[i], &where);
-        const uint8_t *got = find_chunk(back, blen, kept[i], &where);
-        assert_non_null(orig);
-        if (got == NULL)
-            fail_msg("%s was not kept", kept[i]);
-        assert_memory_equal(got, orig, 12 + mc__be32(orig));
-        assert_int_equal(where, before[i]);
-    }
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
+        assert_int_equal(chunk_came_back(png, n, back, blen, kept[i]), before[i]);
     assert_null(find_chunk(back, blen, "prVT", &where));
     /* the pixels are the original's, and the file decodes again */
     {
@@ -1757,7 +1766,6 @@ static void test_png_grey16_levels(void **state)
     mc_ctx *ctx = NULL;
     mc_image_info info;
     mc_key key;
-    bool where;
     (void)state;
 
     test_key(&key, 0);
@@ -1772,14 +1780,8 @@ static void test_png_grey16_levels(void **state)
     n += put_chunk(png + n, "IEND", NULL, 0);
     assert_int_equal(mc_encrypt_file(ctx, &key, png, n, "g16.png", &cipher, &clen), MC_OK);
     assert_int_equal(mc_decrypt_file(ctx, &key, cipher, clen, &back, &blen, &info), MC_OK);
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
-        const uint8_t *orig = find_chunk(png, n, types[i], &where);
-        const uint8_t *got = find_chunk(back, blen, types[i], &where);
-        assert_non_null(orig);
-        if (got == NULL)
-            fail_msg("%s was not kept", types[i]);
-        assert_memory_equal(got, orig, 12 + mc__be32(orig));
-    }
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        (void)chunk_came_back(png, n, back, blen, types[i]);
     free(cipher);
     free(back);
     mc_ctx_free(ctx);

@@ -844,8 +844,8 @@ static double lgamma1p(double a)
  * series P = x^a / Gamma(a + 1) (1 + a sum_{n>=1} (-x)^n / (n! (a + n))),
  * Q = -expm1(a ln x - ln Gamma(1 + a)) - x^a / Gamma(a + 1) a sum... :
  * both terms of the size of Q, nothing taken from 1 (DiDonato & Morris
- * 1986, §3's small-a form). For df = 2e-8 the tail at x = 1.86 is
- * 1.23e-9, and 1 - P had it to 3e-6 only (fuzz_metrics' check of the
+ * 1986, §3's small-a form). For df = 1.02e-8 the tail past x = 1.86
+ * is 1.26e-9, and 1 - P had it to 3e-6 only (fuzz_metrics' check of the
  * critical value, which stopped at df 1). */
 static double gamma_q_small_a(double a, double x)
 {

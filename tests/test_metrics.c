@@ -598,8 +598,8 @@ static void test_critical_values(void **state)
     }
     assert_true(isnan(mc_chi2_critical(0, 0.05)));
     /* Under two degrees of freedom a small tail keeps its digits (mpmath,
-     * 50 digits): 1 - P had 1.23e-9 at df 1e-8 to 3e-6 only, and the
-     * critical value of df 2e-8 at alpha 1.4e-9 missed by 2e-6 (found
+     * 50 digits): 1 - P had 1.26e-9 at df 1.02e-8 to 3e-6 only, and the
+     * critical value of df 1.02e-8 at alpha 1.4e-9 missed by 2e-6 (found
      * when fuzz_metrics' check of it was taken under df 1). */
     {
         static const struct {

@@ -326,8 +326,7 @@ void cli_report(const char *file, const mc_ctx *ctx, mc_err err)
     cli_error(file, "%s%s%s", mc_strerror(err), detail[0] != '\0' ? ": " : "", detail);
     /* over the pixel cap, not a format's own limit (a BMP over 4 GiB),
      * and a cap that can still be raised */
-    if (err == MC_ETOOBIG && strstr(detail, "the pixel cap is") != NULL &&
-        mc_ctx_max_samples(ctx) < CLI_MAX_PIXELS)
+    if (err == MC_ETOOBIG && mc_ctx_last_cap(ctx) != 0 && mc_ctx_last_cap(ctx) < CLI_MAX_PIXELS)
         cli_hint("raise the cap with --max-pixels N (N samples take N or 2N bytes of memory)");
 }
 

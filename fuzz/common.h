@@ -37,6 +37,16 @@ static inline mc_ctx *fuzz_ctx(void)
     return ctx;
 }
 
+/* mc_ctx_last_cap() right after a decode that returned err: the context's
+ * cap exactly when the refusal's detail names the pixel cap, else 0 (a
+ * format's own limit, another error, a success). */
+static inline void fuzz_check_cap(const mc_ctx *ctx, mc_err err)
+{
+    bool named = err == MC_ETOOBIG && strstr(mc_ctx_last_detail(ctx), "the pixel cap is") != NULL;
+
+    FUZZ_CHECK(mc_ctx_last_cap(ctx) == (named ? mc_ctx_max_samples(ctx) : 0));
+}
+
 /* The key every cipher seed (fuzz/mkseeds.c) is encrypted under: bytes
  * 0, 1, ..., 31. Not secret. */
 static inline void fuzz_key(mc_key *key)

@@ -50,10 +50,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     err = mc_image_decode(ctx, data, size, NULL, &ref);
+    fuzz_check_cap(ctx, err);
     FUZZ_CHECK((copy = malloc(size > 0 ? size : 1)) != NULL);
     memcpy(copy, data, size);
     err_owned = mc_image_decode_owned(ctx, copy, size, NULL, &owned); /* takes copy */
     FUZZ_CHECK(err_owned == err);
+    fuzz_check_cap(ctx, err);
     if (err == MC_OK) {
         FUZZ_CHECK(same_samples(ref, owned));
         FUZZ_CHECK(ref->format == owned->format && ref->frames == owned->frames &&

@@ -69,8 +69,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The whole reader (pixels and kept chunks), written back as a PNG
      * with its chunks and read again: the same samples, the same
      * records (what is kept once is kept again, unchanged). */
-    if (mc_image_decode(fuzz_ctx(), data, size, NULL, &img) != MC_OK ||
-        img->format != MC_FORMAT_PNG) {
+    err = mc_image_decode(fuzz_ctx(), data, size, NULL, &img);
+    fuzz_check_cap(fuzz_ctx(), err);
+    if (err != MC_OK || img->format != MC_FORMAT_PNG) {
         mc_image_free(img);
         return 0;
     }

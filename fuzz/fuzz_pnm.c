@@ -18,10 +18,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     err = mc_image_decode(fuzz_ctx(), data, size, NULL, &ref);
+    fuzz_check_cap(fuzz_ctx(), err);
     FUZZ_CHECK((copy = malloc(size > 0 ? size : 1)) != NULL);
     memcpy(copy, data, size);
     err_owned = mc_image_decode_owned(fuzz_ctx(), copy, size, NULL, &owned); /* takes copy */
     FUZZ_CHECK(err_owned == err);
+    fuzz_check_cap(fuzz_ctx(), err);
     if (err == MC_OK) {
         FUZZ_CHECK(same_samples(ref, owned));
         FUZZ_CHECK(ref->format == owned->format && ref->side_len == owned->side_len &&

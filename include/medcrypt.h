@@ -372,13 +372,21 @@ unsigned mc_jpeg_dropped_markers(const uint8_t *in, size_t in_len, char *list, s
  * image) for MC_EWRONGKEY: the image's key id and the key's, both public;
  * cleared at their start. An image over the pixel cap (MC_ETOOBIG;
  * mc_image_new()'s too, which also clears it at its start) sets it to the
- * image's size and the cap: "512 x 512 pixels = 262144 samples; the cap
- * is 30000"; one the admission hook refuses (MC_EBUSY), to its size. Like errno it
+ * image's size and the cap: "512 x 512 pixels = 262144 samples; the pixel
+ * cap is 30000"; one the admission hook refuses (MC_EBUSY), to its size. Like errno it
  * is thread-local, so threads sharing one context each read their own;
  * ctx is not used (kept for the API's shape). Read it right after one of
  * those calls failed (other calls leave it as it was). Never contains a
  * patient identifier. */
 const char *mc_ctx_last_detail(const mc_ctx *ctx);
+/* Which limit the calling thread's last MC_ETOOBIG went over: the pixel
+ * cap it exceeded (mc_ctx_max_samples() at the time, in samples), or 0
+ * when it was a format's own limit (a BMP over 4 GiB, side data too large
+ * for a PNG chunk, libspng's limits) that no raised cap would lift, so a
+ * program knows whether to offer a larger cap without reading the
+ * detail's words. Set and cleared with mc_ctx_last_detail(), read the
+ * same way: right after the failed call, in the thread that made it. */
+uint64_t mc_ctx_last_cap(const mc_ctx *ctx);
 
 /* An 8-bit PNG of the image for people to look at (not lossless): *png is
  * malloc'd, free with mc_free(). Gray stays gray (+alpha kept), RGB(A)

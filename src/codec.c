@@ -135,6 +135,7 @@ mc_err mc_image_decode(mc_ctx *ctx, const uint8_t *buf, size_t len, const char *
     mc_image *img = NULL;
     mc_err err, refusal = MC_EFORMAT; /* includes len == 0 */
     char detail[256] = "";
+    uint64_t cap = 0; /* the refusal's mc_ctx_last_cap(), kept with its detail */
     bool tried = false;
 
     if (ctx == NULL || out == NULL || (buf == NULL && len > 0))
@@ -157,6 +158,7 @@ mc_err mc_image_decode(mc_ctx *ctx, const uint8_t *buf, size_t len, const char *
         if ((err = c->decode(ctx, buf, len, &img)) != MC_OK) {
             refusal = err;
             snprintf(detail, sizeof detail, "%s", mc_ctx_last_detail(ctx));
+            cap = mc_ctx_last_cap(ctx);
             tried = true;
             if (c->declared != NULL && c->declared(buf, len))
                 break;
@@ -183,6 +185,7 @@ mc_err mc_image_decode(mc_ctx *ctx, const uint8_t *buf, size_t len, const char *
         return MC_EFORMAT;
     }
     mc__ctx_detail(ctx, "%s", detail);
+    mc__ctx_cap(ctx, cap);
     return refusal;
 }
 

@@ -60,6 +60,10 @@
  * threads (the CLI's -j workers, the web server's), and each must read
  * the detail of its own last call. */
 static _Thread_local char last_detail[256];
+/* mc_ctx_last_cap(): the cap an MC_ETOOBIG's image went over, set with
+ * its detail (mc__ctx_cap) and forgotten with any other, so that the
+ * two always speak of the same failure. */
+static _Thread_local uint64_t last_cap;
 
 void mc__ctx_detail(const mc_ctx *ctx, const char *fmt, ...)
 {
@@ -67,6 +71,7 @@ void mc__ctx_detail(const mc_ctx *ctx, const char *fmt, ...)
 
     if (ctx == NULL)
         return; /* an internal re-parse: nothing to tell */
+    last_cap = 0;
     va_start(ap, fmt);
     vsnprintf(last_detail, sizeof last_detail, fmt, ap);
     va_end(ap);
@@ -83,6 +88,18 @@ const char *mc_ctx_last_detail(const mc_ctx *ctx)
 {
     (void)ctx;
     return last_detail;
+}
+
+void mc__ctx_cap(const mc_ctx *ctx, uint64_t cap)
+{
+    if (ctx != NULL)
+        last_cap = cap;
+}
+
+uint64_t mc_ctx_last_cap(const mc_ctx *ctx)
+{
+    (void)ctx;
+    return last_cap;
 }
 
 /* ------------------------------------------------------------------ */
@@ -789,6 +806,7 @@ static void too_big_detail(const struct dicom *d, const mc_ctx *ctx)
                        "the pixel cap is %llu", (unsigned)d->rows, (unsigned)d->columns,
                        (unsigned)d->frames, (unsigned)d->samples, (unsigned long long)n,
                        (unsigned long long)mc_ctx_max_samples(ctx));
+    mc__ctx_cap(ctx, mc_ctx_max_samples(ctx));
 }
 
 /* The Image Pixel module against itself and the pixel cap; *samples_len:

@@ -25,6 +25,7 @@ static void too_big(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint64
         mc__ctx_detail(ctx, "%u x %u pixels%s = %llu samples; the pixel cap is %llu",
                        (unsigned)w, (unsigned)h, channels, (unsigned long long)(n * c),
                        (unsigned long long)max);
+    mc__ctx_cap(ctx, max);
 }
 
 mc_err mc__geometry_check(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint8_t bits,

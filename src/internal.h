@@ -44,6 +44,10 @@ static inline unsigned mc__ctx_threads(const mc_ctx *ctx)
  * (internal re-parses). Never a patient identifier. */
 void mc__ctx_detail(const mc_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* codec_dicom.c: after the mc__ctx_detail of an image over the pixel
+ * cap, records the cap for mc_ctx_last_cap() (the next detail clears it).
+ * Nothing when ctx is NULL, as above. */
+void mc__ctx_cap(const mc_ctx *ctx, uint64_t cap);
 
 /* dl.c: loads the library `soname` (dlopen, RTLD_NOW | RTLD_LOCAL, never
  * closed) and finds names[0 .. n] in it: syms[i] is the address of

@@ -2306,14 +2306,19 @@ static void test_pixel_cap(void **state)
     /* the detail gives the size and the cap, for the user to act on */
     assert_string_equal(mc_ctx_last_detail(small),
                         "512 x 512 pixels = 262144 samples; the pixel cap is 261632");
+    /* and which limit it was, without reading the words */
+    assert_int_equal(mc_ctx_last_cap(small), 512 * 511);
     assert_int_equal(mc_decrypt_image(small, &key, cipher, clen, &img), MC_ETOOBIG);
     assert_string_equal(mc_ctx_last_detail(small),
                         "512 x 512 pixels = 262144 samples; the pixel cap is 261632");
+    assert_int_equal(mc_ctx_last_cap(small), 512 * 511);
     assert_int_equal(mc_image_new(small, 1u << 20, 1u << 20, 1, 8, &img), MC_ETOOBIG);
+    assert_int_equal(mc_ctx_last_cap(small), 512 * 511);
     /* a geometry no image has: the caller's mistake, with no detail (the
      * last call's was left: an API audit) */
     assert_int_equal(mc_image_new(small, 10, 10, 1, 12, &img), MC_EINVAL);
     assert_string_equal(mc_ctx_last_detail(small), "");
+    assert_int_equal(mc_ctx_last_cap(small), 0);
     assert_int_equal(mc_image_new(ctx, 0, 10, 1, 8, &img), MC_EINVAL);
     assert_int_equal(mc_image_new(ctx, 10, 10, 5, 8, &img), MC_EINVAL);
     assert_int_equal(mc_image_new(ctx, 10, 10, 1, 12, &img), MC_EINVAL);

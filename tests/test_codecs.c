@@ -702,16 +702,22 @@ static void test_png_too_big_detail(void **state)
     assert_int_equal(mc_image_decode(ctx, hdr, n, NULL, &img), MC_ETOOBIG);
     assert_string_equal(mc_ctx_last_detail(ctx),
                         "2000 x 1 pixels = 2000 samples; the pixel cap is 1000");
+    assert_int_equal(mc_ctx_last_cap(ctx), 1000);
+    /* another failure's detail forgets the cap with the text */
+    assert_int_equal(mc_image_decode(ctx, hdr, 8, NULL, &img), MC_ETRUNCATED);
+    assert_int_equal(mc_ctx_last_cap(ctx), 0);
     n = header_only_png(hdr, 1, 2000, 16, 6);
     assert_int_equal(mc_image_decode(ctx, hdr, n, NULL, &img), MC_ETOOBIG);
     assert_string_equal(mc_ctx_last_detail(ctx),
                         "1 x 2000 pixels x 4 channels = 8000 samples; the pixel cap is 1000");
+    assert_int_equal(mc_ctx_last_cap(ctx), 1000);
     /* the default cap (2^28) and a side over it */
     assert_int_equal(mc_ctx_set_max_samples(ctx, MC_DEFAULT_MAX_SAMPLES), MC_OK);
     n = header_only_png(hdr, 0x7fffffff, 1, 8, 0);
     assert_int_equal(mc_image_decode(ctx, hdr, n, NULL, &img), MC_ETOOBIG);
     assert_string_equal(mc_ctx_last_detail(ctx),
                         "2147483647 x 1 pixels = 2147483647 samples; the pixel cap is 268435456");
+    assert_int_equal(mc_ctx_last_cap(ctx), MC_DEFAULT_MAX_SAMPLES);
 
     /* decryption of a 2000 x 1 cipher image under a cap of 1000 */
     for (int i = 0; i < MC_KEY_BYTES; i++)
@@ -723,6 +729,7 @@ static void test_png_too_big_detail(void **state)
     assert_int_equal(mc_decrypt_file(ctx, &key, cipher, clen, &plain, &plen, NULL), MC_ETOOBIG);
     assert_string_equal(mc_ctx_last_detail(ctx),
                         "2000 x 1 pixels = 2000 samples; the pixel cap is 1000");
+    assert_int_equal(mc_ctx_last_cap(ctx), 1000);
     assert_null(plain);
     mc_free(cipher);
     mc_ctx_free(ctx);
@@ -2102,6 +2109,10 @@ static void test_pnm_errors(void **state)
         if (strcmp(mc_ctx_last_detail(ctx), cases[i].detail) != 0)
             fail_msg("case %zu: detail '%s', expected '%s'", i, mc_ctx_last_detail(ctx),
                      cases[i].detail);
+        /* the cap with its detail, and only there (each case follows
+         * one that set it or not) */
+        if (mc_ctx_last_cap(ctx) != (cases[i].err == MC_ETOOBIG ? MC_DEFAULT_MAX_SAMPLES : 0))
+            fail_msg("case %zu: last cap %llu", i, (unsigned long long)mc_ctx_last_cap(ctx));
         free(copy);
     }
 

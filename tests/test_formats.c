@@ -925,9 +925,28 @@ static void test_bmp_hostile(void **state)
     assert_int_equal(mc_ctx_new(&small), MC_OK);
     assert_int_equal(mc_ctx_set_max_samples(small, 23), MC_OK);
     assert_int_equal(mc__bmp_decode(small, b, len, &img), MC_ETOOBIG);
+    assert_int_equal(mc_ctx_last_cap(small), 23);
     assert_int_equal(mc_ctx_set_max_samples(small, 24), MC_OK);
-    assert_int_equal(mc__bmp_decode(small, b, len, &img), MC_OK);
+    assert_int_equal(mc_image_decode(small, b, len, NULL, &img), MC_OK);
+    assert_int_equal(mc_ctx_last_cap(small), 0); /* a success clears it */
     mc_image_free(img);
+    img = NULL;
+
+    /* BMP's own limit (its sizes are 32-bit) is not the cap: 1 x 2^30+1
+     * 24-bit pixels, rows of 4 bytes, under a cap of 2^31 they do not
+     * exceed: MC_ETOOBIG, and mc_ctx_last_cap() 0, so that no program
+     * offers a larger cap that would not help (the command's hint) */
+    static const uint8_t tall[56] = {'B', 'M', [10] = 54, [14] = 40, [18] = 1,
+                                     [22] = 1, [25] = 0x40, [26] = 1, [28] = 24};
+    assert_int_equal(mc_ctx_set_max_samples(small, (uint64_t)1 << 31), MC_OK);
+    assert_int_equal(mc__bmp_decode(small, tall, sizeof tall, &img), MC_ETOOBIG);
+    assert_non_null(strstr(mc_ctx_last_detail(small), "a BMP's pixel array is at most 4 GiB"));
+    assert_int_equal(mc_ctx_last_cap(small), 0);
+    /* the same file under the default cap, which it exceeds first */
+    assert_int_equal(mc_ctx_set_max_samples(small, MC_DEFAULT_MAX_SAMPLES), MC_OK);
+    assert_int_equal(mc__bmp_decode(small, tall, sizeof tall, &img), MC_ETOOBIG);
+    assert_int_equal(mc_ctx_last_cap(small), MC_DEFAULT_MAX_SAMPLES);
+    assert_null(img);
     mc_ctx_free(small);
     free(b);
 }

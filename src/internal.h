@@ -347,6 +347,11 @@ typedef struct mc__henon {
 void mc__henon_seed(mc__henon *m, const uint8_t sm[64], uint64_t block);
 double mc__henon_next(mc__henon *m);
 
+/* metrics.c: ln Gamma(1 + a) for 0 <= a < 1, to a few units in the last
+ * place (the chi-square tail under two degrees of freedom needs it where
+ * lgamma(1 + a) loses a to rounding); exposed for its known answers. */
+double mc__lgamma1p(double a);
+
 /* parallel.c: fn(arg, begin, end, worker) over [0, n) on up to `threads`
  * threads (the caller's included), in ranges that start at multiples of
  * grain (and end at one, or at n), handed out as the threads ask; worker

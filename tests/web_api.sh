@@ -1290,6 +1290,28 @@ PY
     expect 413 "the decrypt page with a cipher image over --max-pixels: 413"
     check "it says the image's size and the cap" body_has \
         "Image too large: 200 x 200 pixels = 40000 samples; the pixel cap is 30000."
+    # and what to do about it, as the command's hint does: the server's
+    # cap is its own, the command takes larger images (mc_ctx_last_cap)
+    check "the decrypt page: the command takes larger images" body_has \
+        '<p class="hint" id="cap-hint">This server takes images of up to 30000 samples (width &times; height &times; channels). The medcrypt command on your own computer takes larger ones: <code>medcrypt decrypt --max-pixels N</code>.</p>'
+    req -F "image=@$R/cap.pgm" -F "key=$KEY" "$SMALL/encrypt"
+    expect 413 "the encrypt page with an image over --max-pixels: 413"
+    check "the encrypt page: the image's size, the cap and the command" body_has_all \
+        "The image: image too large: 200 x 200 pixels = 40000 samples; the pixel cap is 30000." \
+        'takes larger ones: <code>medcrypt encrypt --max-pixels N</code>'
+    # with the form's other problem (no key): the image's own, read for it
+    req -F "image=@$R/cap.pgm" "$SMALL/encrypt"
+    check "the encrypt page without a key: the cap's hint too" body_has_all \
+        "the pixel cap is 30000." 'This server takes images of up to 30000 samples' \
+        '<code>medcrypt encrypt --max-pixels N</code>'
+    req -F "image=@$R/cap.pgm" "$SMALL/analyze"
+    expect 413 "the analysis page with an image over --max-pixels: 413"
+    check "the analysis page: the cap's hint" body_has_all "the pixel cap is 30000." \
+        '<code>medcrypt analyze --max-pixels N</code>'
+    # not for another refusal of the image
+    printf 'P5\n2 2\n255\n' >"$R/cut.pgm"
+    req -F "image=@$R/cut.pgm" -F "key=$KEY" "$SMALL/encrypt"
+    check "a cut image: no hint about the cap" lacks_re "$R/b" 'cap-hint|max-pixels'
     # The analysis too (mutation testing, seventh round: its refusals
     # all answered 400 passed).
     req -F "image=@$TESTDATA/jpeg/ct_512_gray.jpg" "$SMALL/api/v1/analyze"

@@ -9,9 +9,10 @@
 
 /* Runs the analysis of the uploaded image (with the given key, or a fresh
  * random one). On failure sets *status, *problem (a message, with the
- * field's name first for the API: "image: ...") and *field (its input). */
+ * field's name first for the API: "image: ..."), *field (its input) and
+ * *cap (mc_ctx_last_cap(), or 0). */
 static mc_analysis *analyze(struct req *r, int *status, char *problem, size_t size,
-                            const char **field)
+                            const char **field, uint64_t *cap)
 {
     const struct field *image = req_field(r, "image");
     char name[100];
@@ -24,6 +25,7 @@ static mc_analysis *analyze(struct req *r, int *status, char *problem, size_t si
     int given;
 
     *field = "image";
+    *cap = 0;
     if (req_file_state(image) != REQ_FILE_OK) {
         *status = 400;
         snprintf(problem, size, "%s", req_file_state(image) == REQ_FILE_EMPTY
@@ -57,6 +59,7 @@ static mc_analysis *analyze(struct req *r, int *status, char *problem, size_t si
         a = NULL;
     } else if (err != MC_OK) {
         const char *detail = ctx != NULL ? mc_ctx_last_detail(ctx) : "";
+        *cap = ctx != NULL ? mc_ctx_last_cap(ctx) : 0;
         *status = web_status_for(err);
         snprintf(problem, size, "image: %s%s%s", mc_strerror(err), detail[0] != '\0' ? ": " : "",
                  detail);
@@ -88,7 +91,8 @@ void page_analyze_post(struct req *r)
     char *html = NULL;
     size_t html_len = 0;
     int status = 200;
-    mc_analysis *a = analyze(r, &status, problem, sizeof problem, &field);
+    uint64_t cap;
+    mc_analysis *a = analyze(r, &status, problem, sizeof problem, &field, &cap);
     mc_err err;
 
     if (a == NULL) {
@@ -103,12 +107,13 @@ void page_analyze_post(struct req *r)
             return;
         }
         if (key_failed && req_file_state(image) == REQ_FILE_OK)
-            form_image_problem(r, &fe, image);
+            form_image_problem(r, &fe, image, "analyze");
         /* The API's "missing file 'image'" is the form's "choose...". */
         form_error(&fe, field, "",
                    req_file_state(image) == REQ_FILE_NONE    ? "choose an image file to analyze"
                    : req_file_state(image) == REQ_FILE_EMPTY ? "the chosen file is empty (0 bytes)"
                                                              : problem);
+        form_cap_hint(&fe, cap, "analyze");
         /* the image's problem: the key's too (not read yet, or read and
          * good: then nothing to add) */
         if (!key_failed && form_key(r, &fe, &key) > 0)
@@ -147,7 +152,8 @@ void api_analyze(struct req *r)
     struct buf b = {0};
     const char *field;
     int status = 200;
-    mc_analysis *a = analyze(r, &status, problem, sizeof problem, &field);
+    uint64_t cap;
+    mc_analysis *a = analyze(r, &status, problem, sizeof problem, &field, &cap);
     mc_err err;
 
     if (a == NULL) {

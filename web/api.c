@@ -224,8 +224,10 @@ mc_err web_encrypt(struct req *r, const mc_key *key, const struct field *image,
         return err;
     err = mc_encrypt_file(ctx, key, (const uint8_t *)image->data.p, image->data.len, name,
                           &res->out, &res->out_len);
-    if (err != MC_OK)
+    if (err != MC_OK) {
         snprintf(res->detail, sizeof res->detail, "%s", mc_ctx_last_detail(ctx));
+        res->cap = mc_ctx_last_cap(ctx);
+    }
     mc_ctx_free(ctx);
     if (err == MC_EBUSY)
         return busy_result(r, res);
@@ -332,6 +334,7 @@ mc_err web_decrypt(struct req *r, const mc_key *key, const struct field *cipher,
         crypt_result_free(res);
         /* a wrong key: the image's key id and this key's (both public) */
         snprintf(res->detail, sizeof res->detail, "%s", mc_ctx_last_detail(ctx));
+        res->cap = mc_ctx_last_cap(ctx);
         if (err == MC_EBUSY)
             err = busy_result(r, res);
     }

@@ -111,6 +111,8 @@ struct crypt_result {
     char key_id[MC_KEY_ID_HEX_BYTES];
     char detail[256];    /* on failure: the decoder's detail, or "" (as long as
                           * mc_ctx_last_detail's: the DICOM hint is long) */
+    uint64_t cap;        /* on failure: mc_ctx_last_cap(), the pixel cap an
+                          * MC_ETOOBIG went over, or 0 */
     bool already_cipher; /* encrypt refused: the input is a cipher image */
     bool whole_detail;   /* the detail is the whole message: encrypt refused
                           * a cipher image it could not take back to decrypt,
@@ -183,8 +185,15 @@ struct form_errors {
 void form_error(struct form_errors *fe, const char *field, const char *prefix, const char *msg);
 void form_errors_wipe(struct form_errors *fe);
 /* The image's own problem, if any (a cipher image, or one that does not
- * decode), added to fe: for a form that has others (pages.c). */
-void form_image_problem(struct req *r, struct form_errors *fe, const struct field *image);
+ * decode), added to fe: for a form that has others (pages.c); verb: the
+ * page's command (form_cap_hint). */
+void form_image_problem(struct req *r, struct form_errors *fe, const struct field *image,
+                        const char *verb);
+/* For an image over this server's pixel cap (cap: mc_ctx_last_cap()
+ * right after the failed call; 0, any other failure or a format's own
+ * limit, adds nothing): a hint that the medcrypt command, with VERB,
+ * takes larger images. */
+void form_cap_hint(struct form_errors *fe, uint64_t cap, const char *verb);
 /* web_form_key for a page: on -1 the problem is added to fe. */
 int form_key(struct req *r, struct form_errors *fe, mc_key *key);
 /* The page of a form (its template asset) with fe's problems, if any

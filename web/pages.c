@@ -131,7 +131,21 @@ void form_page(struct req *r, int status, const struct form_errors *fe, const ch
  * only once the Aadhaar number was right): decoded under the memory
  * budget, then dropped. A busy server says nothing here: the image is
  * tried again with the form. */
-void form_image_problem(struct req *r, struct form_errors *fe, const struct field *image)
+void form_cap_hint(struct form_errors *fe, uint64_t cap, const char *verb)
+{
+    /* at the command's largest --max-pixels (cli/cli.h) too: nothing to
+     * offer */
+    if (cap == 0 || cap >= (uint64_t)1 << 32)
+        return;
+    buf_printf(&fe->hints,
+               "<p class=\"hint\" id=\"cap-hint\">This server takes images of up to %llu "
+               "samples (width &times; height &times; channels). The medcrypt command on your "
+               "own computer takes larger ones: <code>medcrypt %s --max-pixels N</code>.</p>",
+               (unsigned long long)cap, verb);
+}
+
+void form_image_problem(struct req *r, struct form_errors *fe, const struct field *image,
+                        const char *verb)
 {
     mc_image *img = NULL;
     mc_ctx *ctx = NULL;
@@ -152,6 +166,7 @@ void form_image_problem(struct req *r, struct form_errors *fe, const struct fiel
         snprintf(why, sizeof why, "%s%s%s", mc_strerror(err), detail[0] != '\0' ? ": " : "",
                  detail);
         form_error(fe, "image", "The image: ", why);
+        form_cap_hint(fe, mc_ctx_last_cap(ctx), verb);
     }
     mc_image_free(img); /* wipes the samples */
     mc_ctx_free(ctx);
@@ -249,13 +264,13 @@ void page_encrypt_post(struct req *r)
     else if (req_file_state(image) == REQ_FILE_EMPTY)
         form_error(&fe, "image", "", "the chosen file is empty (0 bytes)");
     if ((given = form_key(r, &fe, &key)) < 0) {
-        form_image_problem(r, &fe, image);
+        form_image_problem(r, &fe, image, "encrypt");
         goto fail;
     }
     if (given > 0) {
         if (fe.n > 0) {
             mc_key_wipe(&key);
-            form_image_problem(r, &fe, image);
+            form_image_problem(r, &fe, image, "encrypt");
             goto fail;
         }
     } else {
@@ -268,7 +283,7 @@ void page_encrypt_post(struct req *r)
         else if ((err = mc_dob_check(dob)) != MC_OK)
             form_error(&fe, "dob", "", mc_strerror(err));
         if (fe.n > 0) {
-            form_image_problem(r, &fe, image);
+            form_image_problem(r, &fe, image, "encrypt");
             goto fail;
         }
         if ((err = mc_key_generate(&key, aadhaar, dob)) != MC_OK ||
@@ -303,6 +318,7 @@ void page_encrypt_post(struct req *r)
                                 "<a href=\"/decrypt\">decrypt page</a> with its key.</p>");
         } else {
             form_error(&fe, "image", "The image: ", why);
+            form_cap_hint(&fe, res.cap, "encrypt");
             if (err == MC_EFORMAT)
                 buf_puts(&fe.hints, "<p class=\"hint\">medcrypt reads PNG, PGM/PPM, BMP, JPEG "
                                     "and DICOM with uncompressed pixel data.</p>");
@@ -475,6 +491,7 @@ void page_decrypt_post(struct req *r)
                    : req_text(r, "key") != NULL ? "key"
                                                 : "keyfile",
                    "", why);
+        form_cap_hint(&fe, res.cap, "decrypt");
         if (err == MC_ENOTCIPHER)
             buf_puts(&fe.hints, "<p class=\"hint\">Decrypt takes a cipher image made by the "
                                 "encrypt page or <code>medcrypt encrypt</code>.</p>");

@@ -93,8 +93,8 @@ mc_err mc_ctx_new(mc_ctx **out);
 void mc_ctx_free(mc_ctx *ctx);
 /* Largest W·H·C accepted by every decoder (MC_DEFAULT_MAX_SAMPLES); 1 or
  * more (0 is MC_EINVAL: there is no "no cap"). ctx may be NULL only where
- * a call says so (mc_ctx_max_samples and mc_ctx_last_detail read a NULL
- * one as the defaults). */
+ * a call says so (mc_ctx_max_samples, mc_ctx_last_detail and
+ * mc_ctx_last_cap read a NULL one as the defaults). */
 mc_err mc_ctx_set_max_samples(mc_ctx *ctx, uint64_t max_samples);
 uint64_t mc_ctx_max_samples(const mc_ctx *ctx);
 /* Threads one image's encryption or decryption may use (default 1; 0 =
@@ -370,10 +370,14 @@ unsigned mc_jpeg_dropped_markers(const uint8_t *in, size_t in_len, char *list, s
  * calls it) and mc_dicom_inspect(), and by mc_decrypt_image() (and
  * mc_decrypt_file()) and mc_analyze() (mc_analyze_ex(), a given cipher
  * image) for MC_EWRONGKEY: the image's key id and the key's, both public;
- * cleared at their start. An image over the pixel cap (MC_ETOOBIG;
- * mc_image_new()'s too, which also clears it at its start) sets it to the
- * image's size and the cap: "512 x 512 pixels = 262144 samples; the pixel
- * cap is 30000"; one the admission hook refuses (MC_EBUSY), to its size. Like errno it
+ * cleared at their start, before their arguments are checked.
+ * mc_dicom_inspect() leaves the reason a file it describes is not
+ * supported (supported = 0), e.g. its size over the pixel cap, with MC_OK.
+ * An image over the pixel cap (MC_ETOOBIG; mc_image_new()'s and
+ * mc_image_preview_png()'s too, which also clear it at their start) sets
+ * it to the image's size and the cap: "512 x 512 pixels = 262144 samples;
+ * the pixel cap is 30000"; one the admission hook refuses (MC_EBUSY), to
+ * its size. Like errno it
  * is thread-local, so threads sharing one context each read their own;
  * ctx is not used (kept for the API's shape). Read it right after one of
  * those calls failed (other calls leave it as it was). Never contains a
@@ -385,7 +389,9 @@ const char *mc_ctx_last_detail(const mc_ctx *ctx);
  * for a PNG chunk, libspng's limits) that no raised cap would lift, so a
  * program knows whether to offer a larger cap without reading the
  * detail's words. Set and cleared with mc_ctx_last_detail(), read the
- * same way: right after the failed call, in the thread that made it. */
+ * same way: right after the failed call, in the thread that made it (and
+ * after an mc_dicom_inspect() whose file is over the cap: supported 0,
+ * MC_OK). ctx is not used; NULL is fine. */
 uint64_t mc_ctx_last_cap(const mc_ctx *ctx);
 
 /* An 8-bit PNG of the image for people to look at (not lossless): *png is

@@ -392,13 +392,13 @@ mc_err mc_encrypt_file(mc_ctx *ctx, const mc_key *key, const uint8_t *in, size_t
     mc_ctx dc; /* ctx's options, and the decode may hash ahead (chunkhash.c) */
     mc_err err;
 
+    mc__ctx_detail(ctx, "%s", ""); /* this call's only, its MC_EINVAL's too */
     if (ctx == NULL || key == NULL || (in == NULL && in_len > 0) || out == NULL ||
         out_len == NULL)
         return MC_EINVAL;
     /* Its medcrypt chunk (nonce, tag, side data) would not travel inside
      * a second layer (png_meta.c keeps no chunk of ours), so the first
      * layer could never be opened again: a review found the data lost. */
-    mc__ctx_detail(ctx, "%s", "");
     if (mc_is_cipher_image(in, in_len)) {
         mc__ctx_detail(ctx, "already a medcrypt cipher image: not encrypted again (decrypt it "
                             "first)");
@@ -420,9 +420,9 @@ mc_err mc_decrypt_image(mc_ctx *ctx, const mc_key *key, const uint8_t *in, size_
     mc__header hdr;
     mc_err err;
 
+    mc__ctx_detail(ctx, "%s", ""); /* this call's only, its MC_EINVAL's too */
     if (ctx == NULL || key == NULL || (in == NULL && in_len > 0) || out == NULL)
         return MC_EINVAL;
-    mc__ctx_detail(ctx, "%s", ""); /* mc_ctx_last_detail(): this call's only */
     if ((err = mc__container_read(ctx, in, in_len, &img, &hdr)) != MC_OK)
         return err;
     if ((err = mc__decrypt_inplace(key, img, &hdr, ctx->threads)) != MC_OK ||
@@ -442,6 +442,7 @@ mc_err mc_decrypt_file(mc_ctx *ctx, const mc_key *key, const uint8_t *in, size_t
     mc_image *img = NULL;
     mc_err err;
 
+    mc__ctx_detail(ctx, "%s", ""); /* this call's only, its MC_EINVAL's too */
     if (out == NULL || out_len == NULL)
         return MC_EINVAL;
     if ((err = mc_decrypt_image(ctx, key, in, in_len, &img)) != MC_OK)

@@ -138,9 +138,9 @@ mc_err mc_image_decode(mc_ctx *ctx, const uint8_t *buf, size_t len, const char *
     uint64_t cap = 0; /* the refusal's mc_ctx_last_cap(), kept with its detail */
     bool tried = false;
 
+    mc__ctx_detail(ctx, "%s", ""); /* this call's only, its MC_EINVAL's too */
     if (ctx == NULL || out == NULL || (buf == NULL && len > 0))
         return MC_EINVAL;
-    mc__ctx_detail(ctx, "%s", ""); /* mc_ctx_last_detail(): this call's only */
     for (size_t i = 0; i < N_CODECS; i++) {
         const struct codec *c = &codecs[i];
         if (c->sniff == NULL || !c->sniff(buf, len))
@@ -195,6 +195,7 @@ mc_err mc_image_decode_owned(mc_ctx *ctx, uint8_t *buf, size_t len, const char *
     mc_image *img = NULL;
     mc_err err;
 
+    mc__ctx_detail(ctx, "%s", ""); /* this call's only, its MC_EINVAL's too */
     if (ctx == NULL || out == NULL || (buf == NULL && len > 0)) {
         err = MC_EINVAL;
         goto out;

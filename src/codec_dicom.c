@@ -1205,6 +1205,7 @@ mc_err mc_dicom_inspect(mc_ctx *ctx, const uint8_t *buf, size_t len, mc_dicom_in
     bool supported;
     mc_err err;
 
+    mc__ctx_detail(ctx, "%s", ""); /* this call's only, its MC_EINVAL's too */
     if (ctx == NULL || info == NULL || (buf == NULL && len > 0))
         return MC_EINVAL;
     /* A description allocates nothing for the pixels: the caller's

@@ -165,16 +165,6 @@ static unsigned scan_chunks(const uint8_t *in, size_t len, bool *before_idat, bo
     return found;
 }
 
-/* Whether the IHDR chunk's CRC (PNG §5.3) holds: a bit flipped in a
- * cipher image's width must not read as "image too large" (libspng
- * checked IHDR's sides against the pixel cap before its CRC; the cap is
- * now checked after, and this stays as the guard). */
-static bool ihdr_intact(const uint8_t *in, size_t len)
-{
-    return len >= 33 && mc__be32(in + 8) == 13 && memcmp(in + 12, "IHDR", 4) == 0 &&
-           mc__png_chunk_crc_ok(in + 8, 13);
-}
-
 bool mc_is_cipher_image(const uint8_t *in, size_t len)
 {
     bool before_idat, idat;
@@ -278,9 +268,23 @@ mc_err mc__container_read(const mc_ctx *ctx, const uint8_t *in, size_t in_len, m
     memset(&want, 0, sizeof want);
     memcpy(want.type, MC_CHUNK_TYPE, 5);
     err = mc__png_decode(ctx, in, in_len, &img, &want);
-    if ((err == MC_ETOOBIG || err == MC_EBUSY) && !ihdr_intact(in, in_len))
-        err = MC_EFORMAT; /* damaged, not large: decided below */
-    if (err == MC_ENOMEM || err == MC_ETOOBIG || err == MC_EBUSY)
+    if (err == MC_ETOOBIG || err == MC_EBUSY) {
+        /* Refused for its size before its samples were read. Said so
+         * only of a cipher image inspection finds whole, its IHDR the
+         * mcRY header's geometry; else its damage, as mc_cipher_inspect
+         * says it: a bit flipped in the width (IHDR's CRC then fails), or
+         * a width changed and the CRC made again (an API review: "image
+         * too large", and mc_ctx_last_cap() offering a larger cap, where
+         * inspection said modified). The detail was the size's. */
+        mc__header h;
+        mc_err why = mc__container_inspect(in, in_len, &h);
+        if (why != MC_OK) {
+            mc__ctx_detail(ctx, "%s", "");
+            err = why;
+        }
+        goto out;
+    }
+    if (err == MC_ENOMEM)
         goto out;
     if (err != MC_OK) {
         /* A PNG signature, then something broken or cut short: a damaged

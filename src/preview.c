@@ -174,6 +174,9 @@ mc_err mc_image_preview_png(mc_ctx *ctx, const mc_image *img, uint8_t **png, siz
     uint32_t frames, h;
     mc_err err;
 
+    /* the preview is an image of its own, under the pixel cap and the
+     * admission hook: their refusals' details are this call's only */
+    mc__ctx_detail(ctx, "%s", "");
     if (ctx == NULL || img == NULL || png == NULL || png_len == NULL || img->samples == NULL)
         return MC_EINVAL;
     if (img->spent)

@@ -334,12 +334,12 @@ mc_err mc_analyze_ex(mc_ctx *ctx, const mc_key *key, const mc_image *plain,
     uint64_t st, bit;
     mc_err err;
 
+    mc__ctx_detail(ctx, "%s", ""); /* this call's only, its MC_EINVAL's too */
     if (ctx == NULL || plain == NULL || out == NULL || (cipher_png == NULL && cipher_len > 0) ||
         plain->samples == NULL || plain->samples_len == 0)
         return MC_EINVAL;
     if (plain->spent)
         return MC_ESTATE;
-    mc__ctx_detail(ctx, "%s", ""); /* mc_ctx_last_detail(): this call's only */
     if ((a = calloc(1, sizeof *a)) == NULL ||
         (a->plot_plain = calloc(1, sizeof *a->plot_plain)) == NULL ||
         (a->plot_cipher = calloc(1, sizeof *a->plot_cipher)) == NULL) {

@@ -1551,7 +1551,14 @@ static void test_inspect_chunks_only(void **state)
     memcpy(bad, cipher, clen);
     bad[clen / 2] ^= 0x01; /* inside IDAT: its CRC fails */
     assert_int_equal(mc_cipher_inspect(ctx, bad, clen, &ci), MC_ETAMPERED);
-    assert_int_equal(mc_decrypt_image(tiny, &key, bad, clen, &(mc_image *){NULL}), MC_ETOOBIG);
+    /* under a cap its size exceeds too, decryption says what inspection
+     * says (it said "too large", its samples not read) */
+    assert_int_equal(mc_decrypt_image(tiny, &key, bad, clen, &(mc_image *){NULL}), MC_ETAMPERED);
+    assert_int_equal(mc_ctx_last_cap(tiny), 0);
+    assert_string_equal(mc_ctx_last_detail(tiny), "");
+    /* whole, it is too large for that cap, and the cap is said */
+    assert_int_equal(mc_decrypt_image(tiny, &key, cipher, clen, &(mc_image *){NULL}), MC_ETOOBIG);
+    assert_int_equal(mc_ctx_last_cap(tiny), 10);
     memcpy(bad, cipher, clen);
     bad[clen] = 0; /* one byte appended after IEND */
     assert_int_equal(mc_cipher_inspect(ctx, bad, clen + 1, &ci), MC_ETAMPERED);
@@ -1562,6 +1569,25 @@ static void test_inspect_chunks_only(void **state)
     mc__put_be32(bad + 16, 511);
     mc__put_be32(bad + 29, (uint32_t)crc32(0, bad + 12, 17));
     assert_int_equal(mc_cipher_inspect(ctx, bad, clen, &ci), MC_ETAMPERED);
+    assert_int_equal(mc_decrypt_image(ctx, &key, bad, clen, &(mc_image *){NULL}), MC_ETAMPERED);
+    /* and made larger, over the cap: modified, not "too large" with a
+     * larger cap to offer (an API review: decryption refused the fake
+     * size before it looked further, and the analysis of a given cipher
+     * image the same) */
+    mc__put_be32(bad + 16, 60000);
+    mc__put_be32(bad + 29, (uint32_t)crc32(0, bad + 12, 17));
+    assert_int_equal(mc_cipher_inspect(ctx, bad, clen, &ci), MC_ETAMPERED);
+    assert_int_equal(mc_decrypt_image(tiny, &key, bad, clen, &(mc_image *){NULL}), MC_ETAMPERED);
+    assert_int_equal(mc_ctx_last_cap(tiny), 0);
+    assert_int_equal(mc_decrypt_image(ctx, &key, bad, clen, &(mc_image *){NULL}), MC_ETAMPERED);
+    {
+        mc_image *plain = NULL;
+        mc_analysis *a = NULL;
+        assert_int_equal(mc_image_decode(ctx, buf, len, NULL, &plain), MC_OK);
+        assert_int_equal(mc_analyze(tiny, &key, plain, bad, clen, &a), MC_ETAMPERED);
+        assert_null(a);
+        mc_image_free(plain);
+    }
     assert_int_equal(mc_cipher_inspect(ctx, buf, len, &ci), MC_ENOTCIPHER);
     /* a signature alone is cut short, as decryption says too */
     assert_int_equal(mc_cipher_inspect(ctx, cipher, 8, &ci), MC_ETAMPERED);
@@ -2290,6 +2316,73 @@ static void test_strerror(void **state)
 }
 
 /* The pixel cap applies to encryption and decryption. */
+/* Every call that sets mc_ctx_last_detail() and mc_ctx_last_cap()
+ * clears them at its start, so that one failing on its arguments (or on
+ * a spent image) does not leave an earlier call's (an API review: the
+ * detail and cap of an earlier MC_ETOOBIG were read after these
+ * MC_EINVALs, against API.md's "cleared at their start"). */
+static void test_detail_cleared_before_arguments(void **state)
+{
+    size_t len, clen;
+    uint8_t *buf = read_testdata("png/ct_512_8bit.png", &len), *cipher = NULL, *out = NULL;
+    mc_ctx *small = NULL;
+    mc_image *img = NULL, *spent = NULL;
+    mc_analysis *a = NULL;
+    mc_key key;
+    size_t out_len = 0;
+    int step = 0;
+    (void)state;
+    test_key(&key, 0);
+    assert_int_equal(mc_encrypt_file(ctx, &key, buf, len, NULL, &cipher, &clen), MC_OK);
+    assert_int_equal(mc_image_decode(ctx, buf, len, NULL, &spent), MC_OK);
+    assert_int_equal(mc_encrypt_image_inplace(ctx, &key, spent, &out, &out_len), MC_OK);
+    mc_free(out);
+    out = NULL;
+    assert_int_equal(mc_ctx_new(&small), MC_OK);
+    assert_int_equal(mc_ctx_set_max_samples(small, 100), MC_OK);
+#define OVER_CAP_THEN(call, want)                                                              \
+    do {                                                                                       \
+        step++;                                                                                \
+        assert_int_equal(mc_image_new(small, 11, 10, 1, 8, &img), MC_ETOOBIG);                 \
+        assert_int_equal(mc_ctx_last_cap(small), 100);                                         \
+        assert_int_equal((call), (want));                                                      \
+        if (mc_ctx_last_cap(small) != 0 || mc_ctx_last_detail(small)[0] != '\0')               \
+            fail_msg("call %d: the earlier refusal's detail left: '%s'", step,                 \
+                     mc_ctx_last_detail(small));                                               \
+    } while (0)
+    OVER_CAP_THEN(mc_image_decode(small, buf, len, NULL, NULL), MC_EINVAL);
+    OVER_CAP_THEN(mc_image_decode_owned(small, NULL, 0, NULL, NULL), MC_EINVAL);
+    OVER_CAP_THEN(mc_encrypt_file(small, NULL, buf, len, NULL, &out, &out_len), MC_EINVAL);
+    OVER_CAP_THEN(mc_decrypt_image(small, &key, cipher, clen, NULL), MC_EINVAL);
+    OVER_CAP_THEN(mc_decrypt_file(small, &key, cipher, clen, NULL, &out_len, NULL), MC_EINVAL);
+    OVER_CAP_THEN(mc_analyze(small, &key, NULL, NULL, 0, &a), MC_EINVAL);
+    OVER_CAP_THEN(mc_analyze(small, &key, spent, NULL, 0, &a), MC_ESTATE);
+    OVER_CAP_THEN(mc_dicom_inspect(small, buf, len, NULL), MC_EINVAL);
+    OVER_CAP_THEN(mc_image_preview_png(small, NULL, &out, &out_len), MC_EINVAL);
+    OVER_CAP_THEN(mc_image_preview_png(small, spent, &out, &out_len), MC_ESTATE);
+    OVER_CAP_THEN(mc_image_new(small, 0, 10, 1, 8, &img), MC_EINVAL);
+#undef OVER_CAP_THEN
+    /* and a preview is an image under the cap: its refusal is its own */
+    {
+        mc_image *plain = NULL;
+        assert_int_equal(mc_image_decode(ctx, buf, len, NULL, &plain), MC_OK);
+        assert_int_equal(mc_image_preview_png(small, plain, &out, &out_len), MC_ETOOBIG);
+        assert_string_equal(mc_ctx_last_detail(small),
+                            "512 x 512 pixels = 262144 samples; the pixel cap is 100");
+        assert_int_equal(mc_ctx_last_cap(small), 100);
+        assert_int_equal(mc_image_preview_png(ctx, plain, &out, &out_len), MC_OK);
+        assert_int_equal(mc_ctx_last_cap(ctx), 0);
+        mc_free(out);
+        mc_image_free(plain);
+    }
+    assert_null(img);
+    assert_null(a);
+    mc_image_free(spent);
+    mc_ctx_free(small);
+    free(cipher);
+    free(buf);
+}
+
 static void test_pixel_cap(void **state)
 {
     size_t len, clen;
@@ -2534,6 +2627,7 @@ int main(void)
         cmocka_unit_test(test_ctx_options),
         cmocka_unit_test(test_strerror),
         cmocka_unit_test(test_pixel_cap),
+        cmocka_unit_test(test_detail_cleared_before_arguments),
         cmocka_unit_test(test_name_with_nul),
         cmocka_unit_test(test_avalanche),
         cmocka_unit_test(test_no_plain_left_on_stack),

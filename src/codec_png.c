@@ -479,6 +479,15 @@ out:
      * container decides what broken means (an API audit). */
     if (err == MC_ETOOBIG && e == SPNG_ECHUNK_LIMITS && want != NULL)
         err = MC_EFORMAT;
+    /* libspng's own limits, which no raised cap lifts (mc_ctx_last_cap()
+     * stays 0): said, as the other readers say theirs (an API review:
+     * "image too large" alone for 2^29 x 1 RGBA pixels of 16 bits, whose
+     * rows of 4 GiB overflow libspng's arithmetic, under any cap). IHDR
+     * is where libspng read it, the first chunk. */
+    if (err == MC_ETOOBIG && e != SPNG_OK && len >= 24)
+        mc__ctx_detail(ctx, "%u x %u pixels: more than the PNG reader takes (libspng: %s)",
+                       (unsigned)mc__be32(buf + 16), (unsigned)mc__be32(buf + 20),
+                       spng_strerror(e));
     /* Why a plain PNG was refused, as the other readers say it: "not an
      * image medcrypt can read" alone left a user with a bad CRC or a
      * missing PLTE guessing (a review). */

@@ -2419,6 +2419,14 @@ static void test_pixel_cap(void **state)
     /* W·H·C past 64 bits: the product is not printed */
     assert_string_equal(mc_ctx_last_detail(ctx),
                         "4294967295 x 4294967295 pixels x 4 channels; the pixel cap is 268435456 samples");
+    /* within a cap raised past what memory can address: the machine's
+     * limit, no cap named or offered (an API review) */
+    assert_int_equal(mc_ctx_set_max_samples(small, UINT64_MAX), MC_OK);
+    assert_int_equal(mc_image_new(small, UINT32_MAX, UINT32_MAX, 1, 8, &img), MC_ETOOBIG);
+    assert_string_equal(mc_ctx_last_detail(small), "4294967295 x 4294967295 pixels = "
+                                                   "18446744065119617025 samples: more than "
+                                                   "this machine can address");
+    assert_int_equal(mc_ctx_last_cap(small), 0);
     assert_int_equal(mc_image_new(ctx, 1u << 16, 1u << 14, 3, 8, &img), MC_ETOOBIG);
     assert_string_equal(mc_ctx_last_detail(ctx), "65536 x 16384 pixels x 3 channels = "
                                                  "3221225472 samples; the pixel cap is 268435456");

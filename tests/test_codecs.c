@@ -718,6 +718,19 @@ static void test_png_too_big_detail(void **state)
     assert_string_equal(mc_ctx_last_detail(ctx),
                         "2147483647 x 1 pixels = 2147483647 samples; the pixel cap is 268435456");
     assert_int_equal(mc_ctx_last_cap(ctx), MC_DEFAULT_MAX_SAMPLES);
+    /* libspng's own limit: 2^29 RGBA pixels of 16 bits, a row of 4 GiB,
+     * overflow its arithmetic before our cap is asked, under any cap:
+     * said, and no cap (an API review: "image too large" alone) */
+    n = header_only_png(hdr, 1u << 29, 1, 16, 6);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(mc_ctx_set_max_samples(ctx, i == 0 ? MC_DEFAULT_MAX_SAMPLES : UINT64_MAX),
+                         MC_OK);
+        assert_int_equal(mc_image_decode(ctx, hdr, n, NULL, &img), MC_ETOOBIG);
+        assert_string_equal(mc_ctx_last_detail(ctx), "536870912 x 1 pixels: more than the PNG "
+                                                     "reader takes (libspng: arithmetic overflow)");
+        assert_int_equal(mc_ctx_last_cap(ctx), 0);
+    }
+    assert_int_equal(mc_ctx_set_max_samples(ctx, MC_DEFAULT_MAX_SAMPLES), MC_OK);
 
     /* decryption of a 2000 x 1 cipher image under a cap of 1000 */
     for (int i = 0; i < MC_KEY_BYTES; i++)

@@ -349,7 +349,7 @@ int cmd_analyze(int argc, char **argv)
         if (!cli_read_file(cipher_path, max_input, &cipher_buf, &cipher_len))
             goto out;
         if ((err = mc_cipher_inspect(ctx, cipher_buf, cipher_len, &ci)) != MC_OK) {
-            cli_error(cipher_path, "%s", mc_strerror(err));
+            cli_report(cipher_path, ctx, err); /* MC_EVERSION's detail: which version */
             if (err == MC_ENOTCIPHER)
                 cli_hint("CIPHER is a cipher image written by 'medcrypt encrypt'");
             goto out;

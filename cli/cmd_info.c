@@ -192,7 +192,7 @@ static bool info_one(mc_ctx *ctx, size_t max_input, const char *path)
     } else if (err == MC_EVERSION || err == MC_ETAMPERED) {
         /* A cipher image with a byte appended or cut is one still: not a
          * plain PNG of noise. */
-        cli_error(path, "%s", mc_strerror(err)); /* inspect sets no detail */
+        cli_report(path, ctx, err); /* MC_EVERSION's detail: which version */
         if (cli_cut_short(buf, len, err))
             cli_hint_cut_short();
         ok = false;
@@ -262,7 +262,7 @@ static bool load_image(mc_ctx *ctx, const struct preview_opts *o, const char *pa
     mc_err err;
 
     if ((err = mc_cipher_inspect(ctx, buf, len, &ci)) == MC_ETAMPERED || err == MC_EVERSION) {
-        cli_error(path, "%s", mc_strerror(err)); /* inspect sets no detail */
+        cli_report(path, ctx, err); /* MC_EVERSION's detail: which version */
         if (cli_cut_short(buf, len, err))
             cli_hint_cut_short();
         return false;

@@ -363,25 +363,33 @@ unsigned mc_jpeg_dropped_markers(const uint8_t *in, size_t in_len, char *list, s
 /* ------------------------------------------------------------------ */
 /* Formats and previews (issue 5: BMP, JPEG, DICOM).                   */
 
-/* The detail of the calling thread's last decoder failure, e.g.
- * "transfer syntax 1.2.840.10008.1.2.4.50 (JPEG Baseline (Process 1)) is
- * compressed: not supported", to print after mc_strerror()'s text; "" when
- * there is none. Set by mc_image_decode() (and mc_encrypt_file(), which
- * calls it) and mc_dicom_inspect(), and by mc_decrypt_image() (and
- * mc_decrypt_file()) and mc_analyze() (mc_analyze_ex(), a given cipher
- * image) for MC_EWRONGKEY: the image's key id and the key's, both public;
- * cleared at their start, before their arguments are checked.
- * mc_dicom_inspect() leaves the reason a file it describes is not
- * supported (supported = 0), e.g. its size over the pixel cap, with MC_OK.
- * An image over the pixel cap (MC_ETOOBIG; mc_image_new()'s and
- * mc_image_preview_png()'s too, which also clear it at their start) sets
- * it to the image's size and the cap: "512 x 512 pixels = 262144 samples;
- * the pixel cap is 30000"; one the admission hook refuses (MC_EBUSY), to
- * its size. Like errno it
- * is thread-local, so threads sharing one context each read their own;
- * ctx is not used (kept for the API's shape). Read it right after one of
- * those calls failed (other calls leave it as it was). Never contains a
- * patient identifier. */
+/* The detail of the calling thread's last failure, to print after
+ * mc_strerror()'s text; "" when there is none. Never contains a patient
+ * identifier. Set by:
+ *  - mc_image_decode(), mc_image_decode_owned() (and mc_encrypt_file(),
+ *    which decodes) and mc_dicom_inspect(): why a file was refused, e.g.
+ *    "transfer syntax 1.2.840.10008.1.2.4.50 (JPEG Baseline (Process 1))
+ *    is compressed: not supported"; mc_dicom_inspect() also leaves the
+ *    reason a file it describes is not supported (supported = 0, MC_OK),
+ *    e.g. its size over the pixel cap;
+ *  - mc_decrypt_image(), mc_decrypt_file() and mc_analyze()
+ *    (mc_analyze_ex(), a given cipher image) for MC_EWRONGKEY: the image's
+ *    key id and the key's, both public;
+ *  - every call that meets an image over the pixel cap (those above, and
+ *    mc_image_new() and mc_image_preview_png()) for MC_ETOOBIG: the
+ *    image's size and the cap, "512 x 512 pixels = 262144 samples; the
+ *    pixel cap is 30000" (or the format's own limit it exceeds); for
+ *    MC_EBUSY, the admission hook's refusal, its size;
+ *  - the decryptions, mc_analyze() and mc_cipher_inspect() for
+ *    MC_EVERSION: "format version 9, newer than this medcrypt reads (1 to
+ *    3): update medcrypt".
+ * Each of them clears it at its start, before its arguments are checked,
+ * but mc_cipher_inspect(), which leaves it as it was but for MC_EVERSION
+ * (so that a key id can be asked for after a decryption's MC_EWRONGKEY,
+ * and that decryption's detail printed). Like errno it is thread-local, so
+ * threads sharing one context each read their own; ctx is not used (kept
+ * for the API's shape). Read it right after the failed call (other calls
+ * leave it as it was). */
 const char *mc_ctx_last_detail(const mc_ctx *ctx);
 /* Which limit the calling thread's last MC_ETOOBIG went over: the pixel
  * cap it exceeded (mc_ctx_max_samples() at the time, in samples), or 0

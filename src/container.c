@@ -17,6 +17,7 @@
  */
 #include "internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,7 +196,22 @@ static bool ihdr_type_is(const uint8_t *in, const mc__header *hdr)
     return in[24] == hdr->bits && channels_of_color_type(in[25]) == hdr->channels;
 }
 
-mc_err mc__container_inspect(const uint8_t *in, size_t in_len, mc__header *hdr_out)
+/* MC_EVERSION's detail: which version, and what to do. Version 0 is
+ * damage or another program's; above ours, most likely a newer medcrypt
+ * (two sites on different releases), though a changed byte reads alike
+ * until the tag is checked, which needs the version's own rules. */
+static void version_detail(const mc_ctx *ctx, const uint8_t *chunk)
+{
+    if (chunk[8] > MC_FORMAT_VERSION)
+        mc__ctx_detail(ctx, "format version %u, newer than this medcrypt reads (1 to %u): "
+                            "update medcrypt", (unsigned)chunk[8], MC_FORMAT_VERSION);
+    else
+        mc__ctx_detail(ctx, "format version %u, which no medcrypt writes (1 to %u are read)",
+                       (unsigned)chunk[8], MC_FORMAT_VERSION);
+}
+
+mc_err mc__container_inspect(const mc_ctx *ctx, const uint8_t *in, size_t in_len,
+                             mc__header *hdr_out)
 {
     const uint8_t *chunk = NULL, *ihdr = NULL;
     size_t chunk_len = 0;
@@ -243,8 +259,11 @@ mc_err mc__container_inspect(const uint8_t *in, size_t in_len, mc__header *hdr_o
         return MC_ENOTCIPHER;
     if (damaged || !ended || found != 1 || chunk == NULL || ihdr == NULL)
         return MC_ETAMPERED; /* cut, changed, or a second medcrypt chunk */
-    if ((err = mc__header_unpack(&hdr, chunk, chunk_len)) != MC_OK)
+    if ((err = mc__header_unpack(&hdr, chunk, chunk_len)) != MC_OK) {
+        if (err == MC_EVERSION)
+            version_detail(ctx, chunk);
         return err;
+    }
     /* The PNG geometry must be the header's, as decryption requires. */
     if (mc__be32(ihdr) != hdr.width || mc__be32(ihdr + 4) != hdr.height || ihdr[8] != hdr.bits ||
         channels_of_color_type(ihdr[9]) != hdr.channels)
@@ -277,10 +296,17 @@ mc_err mc__container_read(const mc_ctx *ctx, const uint8_t *in, size_t in_len, m
          * too large", and mc_ctx_last_cap() offering a larger cap, where
          * inspection said modified). The detail was the size's. */
         mc__header h;
-        mc_err why = mc__container_inspect(in, in_len, &h);
-        if (why != MC_OK) {
-            mc__ctx_detail(ctx, "%s", "");
+        char size[256];
+        uint64_t cap = mc_ctx_last_cap(ctx);
+        mc_err why;
+
+        snprintf(size, sizeof size, "%s", mc_ctx_last_detail(ctx));
+        mc__ctx_detail(ctx, "%s", "");
+        if ((why = mc__container_inspect(ctx, in, in_len, &h)) != MC_OK) {
             err = why;
+        } else { /* the size's detail stands */
+            mc__ctx_detail(ctx, "%s", size);
+            mc__ctx_cap(ctx, cap);
         }
         goto out;
     }
@@ -301,8 +327,11 @@ mc_err mc__container_read(const mc_ctx *ctx, const uint8_t *in, size_t in_len, m
         err = MC_ENOTCIPHER;
         goto out;
     }
-    if ((err = mc__header_unpack(&hdr, want.data, want.len)) != MC_OK)
+    if ((err = mc__header_unpack(&hdr, want.data, want.len)) != MC_OK) {
+        if (err == MC_EVERSION)
+            version_detail(ctx, want.data);
         goto out;
+    }
     /* Exactly one mcRY, before the image data. Every medcrypt PNG ends
      * with its first IEND: anything cut or appended is a modification
      * (chunks after it too, even ending in a second IEND: found by

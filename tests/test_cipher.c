@@ -1105,6 +1105,32 @@ static mc_err decrypt_with_lie(enum lie lie)
     err = mc_decrypt_image(ctx, &key, png, len, &out);
     if (err == MC_ETAMPERED)
         assert_string_equal(mc_ctx_last_detail(ctx), "");
+    /* which version, and what to do (a review: the message alone) */
+    if (err == MC_EVERSION) {
+        mc_cipher_info ci;
+        char want[128];
+        snprintf(want, sizeof want, "format version %d, newer than this medcrypt reads (1 to %d): "
+                                    "update medcrypt", MC_FORMAT_VERSION + 1, MC_FORMAT_VERSION);
+        assert_string_equal(mc_ctx_last_detail(ctx), want);
+        mc__ctx_detail(ctx, "%s", "");
+        assert_int_equal(mc_cipher_inspect(ctx, png, len, &ci), MC_EVERSION);
+        assert_string_equal(mc_ctx_last_detail(ctx), want);
+        /* version 0: no medcrypt's */
+        free(png);
+        hdr.version = 0;
+        assert_int_equal(mc__container_write(ctx, plain, &hdr, &png, &len), MC_OK);
+        assert_int_equal(mc_cipher_inspect(ctx, png, len, &ci), MC_EVERSION);
+        snprintf(want, sizeof want, "format version 0, which no medcrypt writes (1 to %d are "
+                                    "read)", MC_FORMAT_VERSION);
+        assert_string_equal(mc_ctx_last_detail(ctx), want);
+        /* and inspection leaves another call's detail alone */
+        mc__ctx_detail(ctx, "%s", "a detail of an earlier call");
+        free(png);
+        hdr.version = MC_FORMAT_VERSION;
+        assert_int_equal(mc__container_write(ctx, plain, &hdr, &png, &len), MC_OK);
+        assert_int_equal(mc_cipher_inspect(ctx, png, len, &ci), MC_OK);
+        assert_string_equal(mc_ctx_last_detail(ctx), "a detail of an earlier call");
+    }
     if (err != MC_OK)
         assert_null(out);
     mc_image_free(out);

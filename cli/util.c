@@ -486,6 +486,14 @@ static bool read_file(const char *path, size_t max, uint8_t **out, size_t *out_l
         cli_error(path, "%s", strerror(errno));
         return false;
     }
+    /* Nobody types an image: at a terminal '-' waited in silence for
+     * bytes that would not come (a review), as writing one there is
+     * refused (cmd_crypt.c's refuse_terminal). */
+    if (is_stdin && input && isatty(STDIN_FILENO)) {
+        cli_error(shown, "a terminal, not an image");
+        cli_hint("give the image's file name, or redirect standard input from it ('- < FILE')");
+        return false;
+    }
     if (read_st != NULL)
         memset(read_st, 0, sizeof *read_st);
     if (fstat(fd, &st) == 0) {

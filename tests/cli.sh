@@ -1507,6 +1507,25 @@ if [ "$(tail -n 1 "$R/pty.out")" = rc=1 ] &&
 else
     not_ok "encrypt of standard input at a terminal: refused ($(tr '\r\n' '  ' <"$R/pty.out" | cut -c1-300))"
 fi
+# Nor is an image read from a terminal: '-' there waited in silence for
+# bytes nobody types (a review). Refused before anything is read, for
+# every verb that reads an image.
+for v in "encrypt -k k.key -o pty.enc.png" "decrypt -k k.key -o pty.pgm" info \
+    "compare scan.pgm" "analyze -k k.key" "preview -o pty.preview.png"; do
+    # shellcheck disable=SC2086 # the verb and its options, split
+    pty_run "$R/pty.out" $v -
+    rc=1
+    [ "${v%% *}" = compare ] && rc=2 # compare's trouble: 0 and 1 say same or not
+    if [ "$(tail -n 1 "$R/pty.out")" = "rc=$rc" ] &&
+        [ "$(grep -c . "$R/pty.out")" = 3 ] &&
+        grep -q "^medcrypt: standard input: a terminal, not an image" "$R/pty.out" &&
+        grep -q "^medcrypt: hint: give the image's file name, or redirect standard input from it ('- < FILE')" "$R/pty.out" &&
+        [ ! -e pty.enc.png ] && [ ! -e pty.pgm ] && [ ! -e pty.preview.png ]; then
+        ok "${v%% *} of '-' with standard input a terminal: refused, exit $rc, nothing written"
+    else
+        not_ok "${v%% *} of '-' with standard input a terminal: refused ($(tr '\r\n' '  ' <"$R/pty.out" | cut -c1-300))"
+    fi
+done
 pty_run "$R/pty.out" encrypt -k k.key -o - scan.pgm
 if [ "$(tail -n 1 "$R/pty.out")" = rc=0 ] && head -c 4 "$R/pty.out" | grep -q PNG &&
     ! grep -q "refusing" "$R/pty.out"; then

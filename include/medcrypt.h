@@ -481,6 +481,13 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len) MC_WA
 /* The text table of `medcrypt analyze`: value, ideal, critical value,
  * pass/fail. malloc'd, NUL-terminated: free with mc_free(). */
 mc_err mc_analysis_text(const mc_analysis *a, char **out, size_t *out_len) MC_WARN_UNUSED;
+/* Whether the cipher image measured decrypts, under the key, to the plain
+ * image: 1 (always for medcrypt's own encryption), 0 (a given cipher image
+ * of another image: its decryption figures compare two images, and the
+ * reports warn at the top), or -1 when it was not decrypted (a given
+ * cipher image without a key). The JSON's "cipher_decrypts_to_plain", for
+ * a program to warn without parsing. */
+int mc_analysis_cipher_matches(const mc_analysis *a);
 void mc_analysis_free(mc_analysis *a);
 
 #define MC_ANALYSIS_DEFAULT_SEED 20130601u

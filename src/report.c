@@ -672,6 +672,13 @@ static bool given_mismatch(const mc_analysis *a)
     return false;
 }
 
+int mc_analysis_cipher_matches(const mc_analysis *a)
+{
+    if (a == NULL || !a->has_decrypt)
+        return -1;
+    return given_mismatch(a) ? 0 : 1;
+}
+
 mc_err mc_analysis_json(const mc_analysis *a, char **out, size_t *out_len)
 {
     sb b = {0};

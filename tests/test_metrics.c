@@ -1734,6 +1734,7 @@ static void test_report_given_mismatch(void **state)
     assert_int_equal(mc_analyze_ex(c, &key, plain, cipher, clen, &opt, &a), MC_OK);
     assert_int_equal(mc_analysis_html(a, &html, &len), MC_OK);
     assert_non_null(strstr(html, warn));
+    assert_int_equal(mc_analysis_cipher_matches(a), 0); /* for a program to warn */
     mc_free(html);
     mc_analysis_free(a);
     a = NULL;
@@ -1741,8 +1742,18 @@ static void test_report_given_mismatch(void **state)
     assert_int_equal(mc_analyze_ex(c, &key, plain, own, olen, &opt, &a), MC_OK);
     assert_int_equal(mc_analysis_html(a, &html, &len), MC_OK);
     assert_null(strstr(html, "class=\"warn\""));
+    assert_int_equal(mc_analysis_cipher_matches(a), 1);
     mc_free(html);
     mc_analysis_free(a);
+    /* nothing decrypted: a given image without its key; and medcrypt's
+     * own encryption decrypts to the plain image */
+    assert_int_equal(mc_analyze_ex(c, NULL, plain, own, olen, &opt, &a), MC_OK);
+    assert_int_equal(mc_analysis_cipher_matches(a), -1);
+    mc_analysis_free(a);
+    assert_int_equal(mc_analyze_ex(c, &key, plain, NULL, 0, &opt, &a), MC_OK);
+    assert_int_equal(mc_analysis_cipher_matches(a), 1);
+    mc_analysis_free(a);
+    assert_int_equal(mc_analysis_cipher_matches(NULL), -1);
     mc_free(cipher);
     mc_free(own);
     mc_image_free(plain);

@@ -471,7 +471,11 @@ static void report(const struct job *job, const char *input, mc_err err, bool cu
 {
     cli_report(input, job->ctx, err);
     if (job->decrypt && err == MC_ENOTCIPHER)
-        cli_hint("decrypt takes a cipher image written by 'medcrypt encrypt'");
+        /* a cipher image an image viewer or a chat app saved again is a
+         * plain PNG to us: its chunk is gone (a review) */
+        cli_hint("decrypt takes a cipher image written by 'medcrypt encrypt', as it was sent "
+                 "(saved again by another program, a viewer or a chat app, it loses its "
+                 "medcrypt data)");
     if (job->decrypt && cut)
         cli_hint_cut_short();
     /* Each encryption on the pages makes a new key: which file is it? */

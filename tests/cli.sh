@@ -2115,6 +2115,21 @@ snap
 run mc decrypt -k k.key plain.png
 expect_fail "decrypt of a plain PNG" "medcrypt: plain.png: " "not a medcrypt cipher image" 1 \
     plain.png.dec.png
+# as a cipher image is once another program saved it again without its
+# chunk (a viewer, a chat app): the hint says so (a review)
+run mc encrypt -k k.key -o resaved.enc.png plain.png
+python3 -c 'import struct, sys
+d = open(sys.argv[1], "rb").read()
+i = d.index(b"mcRY") - 4
+n = struct.unpack(">I", d[i:i + 4])[0]
+open(sys.argv[2], "wb").write(d[:i] + d[i + 12 + n:])' resaved.enc.png resaved.png
+snap
+run mc decrypt -k k.key -o resaved.pgm resaved.png
+expect_fail "decrypt of a cipher image without its chunk" "medcrypt: resaved.png: " \
+    "not a medcrypt cipher image" 1 resaved.pgm
+assert_grep "decrypt of a cipher image without its chunk: the hint says what may have happened" \
+    "$R/err" "^medcrypt: hint: decrypt takes a cipher image written by 'medcrypt encrypt', as it was sent \\(saved again by another program, a viewer or a chat app, it loses its medcrypt data\\)\$"
+rm -f resaved.png resaved.enc.png
 
 # Unreadable inputs.
 snap

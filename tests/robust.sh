@@ -106,7 +106,9 @@ SIG = b'\x89PNG\r\n\x1a\n'
 MODIFIED = 'the cipher image was modified or damaged'
 NOTCIPHER = 'not a medcrypt cipher image'
 EMPTY = 'empty file (0 bytes)'
-HINT = "medcrypt: hint: decrypt takes a cipher image written by 'medcrypt encrypt'"
+HINT = ("medcrypt: hint: decrypt takes a cipher image written by 'medcrypt encrypt', as it was "
+        "sent (saved again by another program, a viewer or a chat app, it loses its medcrypt "
+        "data)")
 WRONG_KEY_HINT = "medcrypt: hint: its key file says '# key id: "
 CUT_HINT = ("medcrypt: hint: it has no end chunk (IEND): cut short, as by an interrupted "
             "transfer? Fetch it again")

@@ -668,7 +668,8 @@ check "it lists the cipher image with the missing identifiers" body_has_all \
 req -F "key=$KEY" -F "cipher=@$TESTDATA/png/rgb_100x100.png" "$MAIN/decrypt"
 expect 400 "the decrypt page with a plain PNG: 400"
 check "it says what decrypt takes" body_has_all 'Not a medcrypt cipher image' \
-    'Decrypt takes a cipher image made by the encrypt page'
+    'Decrypt takes a cipher image made by the encrypt page' \
+    'as it was sent: saved again by another program (an image viewer, a chat app), it loses its medcrypt data.'
 printf 'not an image at all' >"$R/junk.bin"
 req -F "key=$KEY" -F "image=@$R/junk.bin" "$MAIN/api/v1/encrypt"
 expect 400 "encrypting junk: 400" "image: not an image medcrypt can read"

@@ -494,7 +494,9 @@ void page_decrypt_post(struct req *r)
         form_cap_hint(&fe, res.cap, "decrypt");
         if (err == MC_ENOTCIPHER)
             buf_puts(&fe.hints, "<p class=\"hint\">Decrypt takes a cipher image made by the "
-                                "encrypt page or <code>medcrypt encrypt</code>.</p>");
+                                "encrypt page or <code>medcrypt encrypt</code>, as it was "
+                                "sent: saved again by another program (an image viewer, a "
+                                "chat app), it loses its medcrypt data.</p>");
         if (err == MC_EWRONGKEY && res.detail[0] != '\0') {
             /* Each encryption makes a new key: the ids say which one. */
             char ids[sizeof res.detail];

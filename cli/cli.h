@@ -136,6 +136,9 @@ int cli_committer_finish(void);
 bool cli_output_taken(const char *path, bool force, bool named, const char *from);
 /* How many outputs were refused so far because they exist. */
 int cli_outputs_existing(void);
+/* How many outputs could not be created where they were to go: no
+ * permission there, or a read-only file system. */
+int cli_outputs_unwritable(void);
 /* True if a and b name the same existing file. */
 bool cli_same_file(const char *a, const char *b);
 /* The mode for new files: 0666 or 0600 (secret), minus the umask. */

@@ -987,6 +987,11 @@ static int run(int argc, char **argv, bool decrypt)
         if (n_inputs > 1 && !job.force && cli_outputs_existing() > 1)
             cli_hint("%d outputs exist already: --skip-existing leaves them as done, --force "
                      "replaces them", cli_outputs_existing());
+        /* beside inputs on a read-only medium (a CD of a study) or in a
+         * folder of someone else's: once, after the files' lines (a
+         * review: --help names -O, the message did not) */
+        if (job.output == NULL && job.outdir == NULL && cli_outputs_unwritable() > 0)
+            cli_hint("-O DIR writes the outputs to a folder you can write to");
         failures += repeats;
     } else {
         failures = -1;

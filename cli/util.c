@@ -38,6 +38,15 @@ int cli_outputs_existing(void)
     return atomic_load(&outputs_existing);
 }
 
+/* Outputs that could not be created for want of permission, or on a
+ * read-only file system (cli_outputs_unwritable). */
+static atomic_int outputs_unwritable;
+
+int cli_outputs_unwritable(void)
+{
+    return atomic_load(&outputs_unwritable);
+}
+
 /* Set while a progress line is on screen: messages clear it first. */
 static atomic_bool progress_shown;
 
@@ -1193,6 +1202,8 @@ cli_output *cli_output_open(const char *path, mode_t mode, bool force, bool name
         /* a signal is ending the batch (create_tmp): its line says what
          * was written; "Interrupted system call" after it, about a file
          * it counts as not written, was noise (a review) */
+        if (errno == EACCES || errno == EPERM || errno == EROFS)
+            atomic_fetch_add(&outputs_unwritable, 1);
         if (!(errno == EINTR && atomic_load(&terminating)))
             cli_error(label(l, path, from), "cannot create a file there: %s", strerror(errno));
         free(o);

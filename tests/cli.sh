@@ -1739,6 +1739,26 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && command -v setpriv >/dev/n
     assert_err_is "-O a folder that cannot be reached: says why" \
         "medcrypt: shut/in: Permission denied (-O)"
     rm -rf shut "$R/open.pgm"
+    # Inputs in a folder this user cannot write to (a study on read-only
+    # media, another user's): each file said, then once what to do
+    # (a review: --help names -O, the messages did not).
+    mkdir -p theirs && cp scan.pgm theirs/a.pgm && cp scan.pgm theirs/b.pgm &&
+        chmod 755 theirs && chmod 644 theirs/a.pgm theirs/b.pgm
+    LAST="encrypt of two files in a folder not writable, as nobody"
+    setpriv --reuid=nobody --regid=nogroup --clear-groups "$MC" encrypt -j 1 -k - theirs/a.pgm \
+        theirs/b.pgm <k.key >"$R/out" 2>"$R/err"
+    RC=$?
+    assert_rc 1 "inputs in a folder not writable: exit status 1"
+    printf '%s\n' \
+        "medcrypt: theirs/a.pgm: output theirs/a.pgm.enc.png: cannot create a file there: Permission denied" \
+        "medcrypt: theirs/b.pgm: output theirs/b.pgm.enc.png: cannot create a file there: Permission denied" \
+        "medcrypt: hint: -O DIR writes the outputs to a folder you can write to" >"$R/want"
+    if cmp -s "$R/want" "$R/err"; then
+        ok "inputs in a folder not writable: each file, then the hint once"
+    else
+        not_ok "inputs in a folder not writable: each file, then the hint once ($(details))"
+    fi
+    rm -rf theirs
 else
     echo "# not root, or no setpriv: -O an unreachable folder not tried"
 fi

@@ -644,13 +644,8 @@ static bool process(const struct job *job, const char *input)
             cli_output_taken(output, job->force, false, cli_input_name(input)))
             goto out;
     }
-    if (!cli_read_file(input, job->max_input, &in, &in_len))
+    if (!cli_read_file(input, job->max_input, &in, &in_len)) /* an empty one said so */
         goto out;
-    if (in_len == 0) { /* "not an image" would send one looking for a format */
-        cli_error(input, "empty file (0 bytes)");
-        mc__free_huge(in);
-        goto out;
-    }
     /* "encrypt *" in a folder that holds cipher images too: they are not
      * encrypted again into NAME.enc.png.enc.png, a second layer nobody
      * asked for. */

@@ -584,6 +584,12 @@ static bool read_file(const char *path, size_t max, uint8_t **out, size_t *out_l
         too_large(shown, input, -1, max);
         goto fail;
     }
+    /* every verb alike: "not an image" would send one looking for a
+     * format (info, compare and analyze said so; a review) */
+    if (len == 0 && input) {
+        cli_error(shown, "empty file (0 bytes)");
+        goto fail;
+    }
     if (!is_stdin)
         close(fd);
     mc__huge_poison_after(buf, len); /* under ASan: a read past the file is caught */

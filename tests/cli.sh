@@ -1459,6 +1459,18 @@ snap
 run mc encrypt -k k.key empty.pgm
 expect_fail "encrypt of an empty file" "medcrypt: empty.pgm: " "empty file (0 bytes)" 0 \
     empty.pgm.enc.png
+# every verb that reads an image says the same (info, compare and analyze
+# said "not an image medcrypt can read": a review)
+for v in "decrypt -k k.key -o empty.out" info "compare scan.pgm" "analyze -k k.key" \
+    "preview -o empty.out"; do
+    # shellcheck disable=SC2086 # the verb and its options, split
+    run mc $v empty.pgm
+    rc=1
+    [ "${v%% *}" = compare ] && rc=2
+    assert_rc $rc "${v%% *} of an empty file: exit $rc"
+    assert_err_is "${v%% *} of an empty file: said so" "medcrypt: empty.pgm: empty file (0 bytes)"
+done
+assert_absent "an empty file: no output" empty.out
 rm -f empty.pgm
 
 # A cipher saved twice by a browser, "scan.pgm.enc (1).png", comes back as

@@ -621,6 +621,23 @@ static bool ours(uid_t uid)
     return uid == geteuid() || uid == 0;
 }
 
+/* Whether this user may create files in path's folder: false only for a
+ * clear no (permission, a read-only file system), never for a doubt. */
+static bool folder_writable(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    size_t n = slash == NULL ? 0 : slash == path ? 1 : (size_t)(slash - path);
+
+    if (n >= sizeof dir)
+        return true;
+    if (n == 0)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)n, path);
+    return access(dir, W_OK) == 0 || (errno != EACCES && errno != EPERM && errno != EROFS);
+}
+
 /* The name an output's messages start with: its path, or for an output
  * named after its input, "INPUT: output PATH", so that each line of a
  * batch begins with the input it is about, as its other lines do (a batch
@@ -686,6 +703,12 @@ bool cli_output_taken(const char *path, bool force, bool named, const char *from
     }
     if (exists && stream_mode(st.st_mode))
         return stream_refused(path, &st, named, from);
+    if (exists && !force && !folder_writable(path)) {
+        /* --force would fail there too (a review) */
+        cli_error(label(l, path, from), "already exists, in a folder you cannot write to");
+        atomic_fetch_add(&outputs_unwritable, 1);
+        return true;
+    }
     if (exists && !force) {
         cli_error(label(l, path, from), "already exists (use --force to overwrite)");
         atomic_fetch_add(&outputs_existing, 1);

@@ -1770,6 +1770,20 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && command -v setpriv >/dev/n
     else
         not_ok "inputs in a folder not writable: each file, then the hint once ($(details))"
     fi
+    # an output there already: not "use --force", which would fail too
+    : >theirs/a.pgm.enc.png
+    setpriv --reuid=nobody --regid=nogroup --clear-groups "$MC" encrypt -j 1 -k - theirs/a.pgm \
+        theirs/b.pgm <k.key >"$R/out" 2>"$R/err"
+    RC=$?
+    printf '%s\n' \
+        "medcrypt: theirs/a.pgm: output theirs/a.pgm.enc.png: already exists, in a folder you cannot write to" \
+        "medcrypt: theirs/b.pgm: output theirs/b.pgm.enc.png: cannot create a file there: Permission denied" \
+        "medcrypt: hint: -O DIR writes the outputs to a folder you can write to" >"$R/want"
+    if [ "$RC" = 1 ] && cmp -s "$R/want" "$R/err"; then
+        ok "an output already there, in a folder not writable: no --force offered"
+    else
+        not_ok "an output already there, in a folder not writable: no --force offered ($(details))"
+    fi
     rm -rf theirs
 else
     echo "# not root, or no setpriv: -O an unreachable folder not tried"

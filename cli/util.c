@@ -1864,14 +1864,25 @@ bool cli_load_key(const char *key_file, mc_key *key)
         }
         return true;
     }
-    if (isatty(STDIN_FILENO) && cli_prompt("medcrypt key: ", true, line, sizeof line)) {
-        err = mc_key_parse(key, line);
-        sodium_memzero(line, sizeof line);
-        if (err != MC_OK) {
+    if (isatty(STDIN_FILENO)) {
+        /* A typo is said and the key asked again, three times in all, as
+         * keygen asks the Aadhaar number again; Ctrl-D ends it: "no key
+         * typed", not the hint below about standard input, which was the
+         * terminal (a review). */
+        for (int tries = 0; tries < 3; tries++) {
+            if (!cli_prompt("medcrypt key: ", true, line, sizeof line)) {
+                sodium_memzero(line, sizeof line);
+                cli_error(NULL, "no key typed");
+                cli_hint("use -k KEYFILE or set MEDCRYPT_KEY");
+                return false;
+            }
+            err = mc_key_parse(key, line);
+            sodium_memzero(line, sizeof line);
+            if (err == MC_OK)
+                return true;
             cli_error(NULL, "key: %s", mc_strerror(err));
-            return false;
         }
-        return true;
+        return false;
     }
     cli_error(NULL, "no key given");
     cli_hint("use -k KEYFILE or set MEDCRYPT_KEY; the key is asked for only when standard "

@@ -848,16 +848,17 @@ snap
 piped_keygen "2345 6789 0124$(printf '%070d' 0)\n" -a - -d 1990-05-17
 expect_fail "keygen -a - with a line longer than its buffer" "medcrypt: " \
     "--aadhaar -: the line on standard input is too long" 0
-# keygen at a terminal (a pty): OUT, then pairs of what to wait for and
-# what to type then ("" for nothing); all it printed goes to OUT, up to
-# its end, or 10 s after the last step (then it is killed: a keygen
+# medcrypt at a terminal (a pty): OUT, its arguments (one string, split
+# at spaces), then pairs of what to wait for and what to type then (""
+# for nothing, "^D" for end of input); all it printed goes to OUT, up to
+# its end, or 10 s after the last step (then it is killed: a command
 # waiting for an answer no step gives).
-pty_keygen() {
+pty_steps() {
     python3 - "$MC" "$@" <<'PY'
 import os, pty, select, signal, sys, time
 pid, fd = pty.fork()
 if pid == 0:
-    os.execv(sys.argv[1], [sys.argv[1], "keygen", "-o", "pty.key"])
+    os.execv(sys.argv[1], [sys.argv[1]] + sys.argv[3].split())
 out, pos = b"", 0
 def read_until(text):  # text after pos; pos then moves past it
     global out, pos
@@ -870,10 +871,12 @@ def read_until(text):  # text after pos; pos then moves past it
                 break
     if out.find(text, pos) >= 0:
         pos = out.find(text, pos) + len(text)
-steps = sys.argv[3:]
+steps = sys.argv[4:]
 for prompt, answer in zip(steps[0::2], steps[1::2]):
     read_until(prompt.encode())
-    if answer:
+    if answer == "^D":
+        os.write(fd, b"\x04")
+    elif answer:
         os.write(fd, answer.encode() + b"\n")
 end, ended = time.time() + 10, False
 while not ended and time.time() < end:
@@ -889,6 +892,11 @@ if not ended:
 os.waitpid(pid, 0)
 open(sys.argv[2], "wb").write(out)
 PY
+}
+pty_keygen() { # OUT STEP...: keygen -o pty.key at a terminal
+    pk_out=$1
+    shift
+    pty_steps "$pk_out" "keygen -o pty.key" "$@"
 }
 # At the terminal's prompts: a mistyped check digit is said at once,
 # before the date of birth is asked for, and the number asked again.
@@ -1942,6 +1950,30 @@ run mc decrypt -k k.key photo.ppm.enc.png
 assert_same "MEDCRYPT_KEY and -k k.key are the same key" photo.ppm.orig photo.ppm
 mv photo.ppm.orig photo.ppm
 rm -f photo.ppm.enc.png
+# No key given, at a terminal: asked for, hidden. A typo is said and the
+# key asked again, as keygen asks the number again; Ctrl-D ends it with
+# "no key typed", not a hint that the key is asked at a terminal only
+# (it was: a review).
+c7=$(printf '%s' "$KEY" | cut -c7)
+if [ "$c7" = Z ]; then r7=Y; else r7=Z; fi
+TYPO=$(printf '%s' "$KEY" | sed "s/^\(.\{6\}\)./\1$r7/")
+pty_steps "$R/pty.out" "encrypt -o pty.enc.png photo.ppm" "medcrypt key: " "$TYPO" \
+    "typo" "" "medcrypt key: " "$KEY"
+if [ -s pty.enc.png ] && [ "$(grep -c 'medcrypt key: ' "$R/pty.out")" = 2 ] &&
+    grep -q "^medcrypt: key: the key has a typo" "$R/pty.out" &&
+    ! grep -q -e "$KEY" -e "$TYPO" "$R/pty.out"; then
+    ok "the key at the terminal: a typo said, the key asked again, never shown"
+else
+    not_ok "the key at the terminal: a typo said and asked again ($(tr '\r\n' '  ' <"$R/pty.out" | cut -c1-300))"
+fi
+rm -f pty.enc.png
+pty_steps "$R/pty.out" "encrypt -o pty.enc.png photo.ppm" "medcrypt key: " "^D"
+if [ ! -e pty.enc.png ] && grep -q "^medcrypt: no key typed" "$R/pty.out" &&
+    grep -q "^medcrypt: hint: use -k KEYFILE or set MEDCRYPT_KEY.\$" "$R/pty.out"; then
+    ok "the key at the terminal: Ctrl-D ends it, \"no key typed\", nothing written"
+else
+    not_ok "the key at the terminal: Ctrl-D ($(tr '\r\n' '  ' <"$R/pty.out" | cut -c1-300))"
+fi
 LOWER=$(printf '%s' "$KEY" | tr 'A-Z-' 'a-z ')
 run env MEDCRYPT_KEY="$LOWER" "$MC" decrypt -o - c.png
 assert_rc 0 "the key in lower case with spaces instead of hyphens is accepted"

@@ -384,9 +384,10 @@ unsigned mc_jpeg_dropped_markers(const uint8_t *in, size_t in_len, char *list, s
  *    MC_EVERSION: "format version 9, newer than this medcrypt reads (1 to
  *    3): update medcrypt".
  * Each of them clears it at its start, before its arguments are checked,
- * but mc_cipher_inspect(), which leaves it as it was but for MC_EVERSION
- * (so that a key id can be asked for after a decryption's MC_EWRONGKEY,
- * and that decryption's detail printed). Like errno it is thread-local, so
+ * but mc_cipher_inspect(), which sets it when it fails (empty but for
+ * MC_EVERSION) and leaves it as it was when it succeeds (so that a key id
+ * can be asked for after a decryption's MC_EWRONGKEY, and that
+ * decryption's detail printed). Like errno it is thread-local, so
  * threads sharing one context each read their own; ctx is not used (kept
  * for the API's shape). Read it right after the failed call (other calls
  * leave it as it was). */

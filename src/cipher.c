@@ -459,15 +459,21 @@ mc_err mc_cipher_inspect(mc_ctx *ctx, const uint8_t *in, size_t in_len, mc_ciphe
     mc__header hdr;
     mc_err err;
 
-    /* The detail is left as it was but for MC_EVERSION's (which version):
-     * a program asks for the key id after a decryption's MC_EWRONGKEY
-     * and then prints that decryption's detail (the command does). */
-    if (ctx == NULL || info == NULL || (in == NULL && in_len > 0))
+    /* The detail is this call's when it fails (which version, for
+     * MC_EVERSION; else none), and left as it was when it succeeds: a
+     * program asks for the key id after a decryption's MC_EWRONGKEY and
+     * then prints that decryption's detail (the command does). */
+    if (ctx == NULL || info == NULL || (in == NULL && in_len > 0)) {
+        mc__ctx_detail(ctx, "%s", "");
         return MC_EINVAL;
+    }
     /* The chunk list alone, nothing inflated: instant for any size, and
      * under no pixel cap (nothing is allocated for the pixels). */
-    if ((err = mc__container_inspect(ctx, in, in_len, &hdr)) != MC_OK)
+    if ((err = mc__container_inspect(ctx, in, in_len, &hdr)) != MC_OK) {
+        if (err != MC_EVERSION)
+            mc__ctx_detail(ctx, "%s", "");
         return err;
+    }
     memset(&shell, 0, sizeof shell);
     shell.width = hdr.width;
     shell.height = hdr.height;

@@ -484,7 +484,9 @@ out:
      * "image too large" alone for 2^29 x 1 RGBA pixels of 16 bits, whose
      * rows of 4 GiB overflow libspng's arithmetic, under any cap). IHDR
      * is where libspng read it, the first chunk. */
-    if (err == MC_ETOOBIG && e != SPNG_OK && len >= 24)
+    if (err == MC_ETOOBIG && e == SPNG_ECHUNK_LIMITS) /* a plain PNG's: not seen so far */
+        mc__ctx_detail(ctx, "libspng: %s", spng_strerror(e));
+    else if (err == MC_ETOOBIG && e != SPNG_OK && len >= 24)
         mc__ctx_detail(ctx, "%u x %u pixels: more than the PNG reader takes (libspng: %s)",
                        (unsigned)mc__be32(buf + 16), (unsigned)mc__be32(buf + 20),
                        spng_strerror(e));

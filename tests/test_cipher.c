@@ -1123,13 +1123,20 @@ static mc_err decrypt_with_lie(enum lie lie)
         snprintf(want, sizeof want, "format version 0, which no medcrypt writes (1 to %d are "
                                     "read)", MC_FORMAT_VERSION);
         assert_string_equal(mc_ctx_last_detail(ctx), want);
-        /* and inspection leaves another call's detail alone */
+        /* and inspection leaves another call's detail alone when it
+         * succeeds; when it fails, the detail is its own (none): `info a
+         * b` printed file a's detail with file b's "modified" */
         mc__ctx_detail(ctx, "%s", "a detail of an earlier call");
         free(png);
         hdr.version = MC_FORMAT_VERSION;
         assert_int_equal(mc__container_write(ctx, plain, &hdr, &png, &len), MC_OK);
         assert_int_equal(mc_cipher_inspect(ctx, png, len, &ci), MC_OK);
         assert_string_equal(mc_ctx_last_detail(ctx), "a detail of an earlier call");
+        assert_int_equal(mc_cipher_inspect(ctx, png, len - 1, &ci), MC_ETAMPERED);
+        assert_string_equal(mc_ctx_last_detail(ctx), "");
+        mc__ctx_detail(ctx, "%s", "a detail of an earlier call");
+        assert_int_equal(mc_cipher_inspect(ctx, NULL, 1, &ci), MC_EINVAL);
+        assert_string_equal(mc_ctx_last_detail(ctx), "");
     }
     if (err != MC_OK)
         assert_null(out);

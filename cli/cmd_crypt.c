@@ -131,34 +131,42 @@ struct job {
  * ext is the original format's extension (decrypt) or NULL (encrypt:
  * fixed suffix). "-" for standard input. */
 /* A cipher saved twice by a browser or a mail client: "scan.pgm.enc (1).png"
- * (any case) -> "scan (1).pgm", the copy's number kept where a file
- * manager puts it; NULL if input is not so named (a batch audit: it came
+ * (any case; Chrome's) -> "scan (1).pgm", the copy's number kept where a
+ * file manager puts it, and Firefox's "scan.pgm.enc(1).png" ->
+ * "scan(1).pgm"; NULL if input is not so named (a batch audit: it came
  * back as "scan.pgm.enc (1).png.dec.pgm"). */
 static char *copy_name(const char *input)
 {
-    const char *base = cli_basename(input), *open = strrchr(base, '('), *dot;
+    const char *base = cli_basename(input), *open = strrchr(base, '('), *enc, *dot;
+    const char *sep; /* Chrome's " (1)", Firefox's "(1)": kept as it came */
     size_t digits = 0, stem_len, n;
     char *out;
 
-    if (open == NULL || (size_t)(open - base) < 5 || strncasecmp(open - 5, ".enc ", 5) != 0)
+    if (open == NULL)
+        return NULL;
+    if ((size_t)(open - base) >= 5 && strncasecmp(open - 5, ".enc ", 5) == 0)
+        enc = open - 5, sep = " ";
+    else if ((size_t)(open - base) >= 4 && strncasecmp(open - 4, ".enc", 4) == 0)
+        enc = open - 4, sep = "";
+    else
         return NULL;
     while (open[1 + digits] >= '0' && open[1 + digits] <= '9' && digits < 4)
         digits++;
-    if (digits == 0 || strcasecmp(open + 1 + digits, ").png") != 0 || open - 5 == base)
+    if (digits == 0 || strcasecmp(open + 1 + digits, ").png") != 0 || enc == base)
         return NULL;
-    stem_len = (size_t)(open - 5 - input); /* "dir/scan.pgm" */
+    stem_len = (size_t)(enc - input); /* "dir/scan.pgm" */
     dot = NULL;
-    for (const char *c = base; c < open - 5; c++)
+    for (const char *c = base; c < enc; c++)
         if (*c == '.' && c != base)
             dot = c;
     n = strlen(input) + 8;
     if ((out = malloc(n)) == NULL)
         return NULL;
     if (dot != NULL)
-        snprintf(out, n, "%.*s (%.*s)%.*s", (int)(dot - input), input, (int)digits, open + 1,
-                 (int)(input + stem_len - dot), dot);
+        snprintf(out, n, "%.*s%s(%.*s)%.*s", (int)(dot - input), input, sep, (int)digits,
+                 open + 1, (int)(input + stem_len - dot), dot);
     else
-        snprintf(out, n, "%.*s (%.*s)", (int)stem_len, input, (int)digits, open + 1);
+        snprintf(out, n, "%.*s%s(%.*s)", (int)stem_len, input, sep, (int)digits, open + 1);
     return out;
 }
 

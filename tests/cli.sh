@@ -1495,6 +1495,12 @@ copy_name_check "scan.pgm.enc (1).png" "scan (1).pgm"
 copy_name_check "scan.pgm.enc (1000).png" "scan (1000).pgm"
 copy_name_check "scan.pgm.enc (10000).png" "scan.pgm.enc (10000).png.dec.pgm"
 copy_name_check ".enc (1).png" ".enc (1).png.dec.pgm"
+# Firefox's copies have no space: "scan(1).pgm" (a review: it came back as
+# "scan.pgm.enc(1).png.dec.pgm")
+copy_name_check "scan.pgm.enc(1).png" "scan(1).pgm"
+copy_name_check "scan.pgm.enc(12).png" "scan(12).pgm"
+copy_name_check ".enc(1).png" ".enc(1).png.dec.pgm"
+copy_name_check "scan.pgm.encx(1).png" "scan.pgm.encx(1).png.dec.pgm"
 
 # Binary data and a terminal: standard output by default (the input '-')
 # is refused there, before anything is read; '-o -' asks for it and gets

@@ -933,9 +933,10 @@ static void test_bmp_hostile(void **state)
     img = NULL;
 
     /* BMP's own limit (its sizes are 32-bit) is not the cap: 1 x 2^30+1
-     * 24-bit pixels, rows of 4 bytes, under a cap of 2^31 they do not
-     * exceed: MC_ETOOBIG, and mc_ctx_last_cap() 0, so that no program
-     * offers a larger cap that would not help (the command's hint) */
+     * 24-bit pixels, rows of 4 bytes, under a cap of 2^31 (the reader
+     * checks the cap at one channel first, then its 4 GiB): MC_ETOOBIG,
+     * and mc_ctx_last_cap() 0, so that no program offers a larger cap
+     * that would not help (the command's hint) */
     static const uint8_t tall[56] = {'B', 'M', [10] = 54, [14] = 40, [18] = 1,
                                      [22] = 1, [25] = 0x40, [26] = 1, [28] = 24};
     assert_int_equal(mc_ctx_set_max_samples(small, (uint64_t)1 << 31), MC_OK);

@@ -126,11 +126,8 @@ void form_page(struct req *r, int status, const struct form_errors *fe, const ch
     buf_wipe(&keyfile);
 }
 
-/* With the form's other problems, the image's own (API.md: a form comes
- * back with every problem at once; found in review: "not an image" came
- * only once the Aadhaar number was right): decoded under the memory
- * budget, then dropped. A busy server says nothing here: the image is
- * tried again with the form. */
+/* An image over this server's cap: its users can take it to the command
+ * (a server's cap is the operator's choice, the command's the user's). */
 void form_cap_hint(struct form_errors *fe, uint64_t cap, const char *verb)
 {
     /* at the command's largest --max-pixels (cli/cli.h) too: nothing to
@@ -144,6 +141,11 @@ void form_cap_hint(struct form_errors *fe, uint64_t cap, const char *verb)
                (unsigned long long)cap, verb);
 }
 
+/* With the form's other problems, the image's own (API.md: a form comes
+ * back with every problem at once; found in review: "not an image" came
+ * only once the Aadhaar number was right): decoded under the memory
+ * budget, then dropped. A busy server says nothing here: the image is
+ * tried again with the form. */
 void form_image_problem(struct req *r, struct form_errors *fe, const struct field *image,
                         const char *verb)
 {

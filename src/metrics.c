@@ -824,10 +824,10 @@ static double gamma_q_cf(double a, double x)
  * Abramowitz & Stegun 6.1.33,
  *   ln Gamma(1 + a) = -ln(1 + a) + (1 - gamma) a
  *                     + sum_{k>=2} (-a)^k (zeta(k) - 1) / k,
- * whose terms fall as (a/2)^k (past k = 33 under 1e-20 of the sum; the
- * smallest added first), and from 1/2 as ln a + ln Gamma(a), Gamma(a) at
- * a itself (a cancellation of 4 at most). Within 5e-16 of mpmath over
- * 3000 points from 1e-12 to 1. */
+ * whose terms fall as (a/2)^k (past k = 33 under 1e-20 of the sum;
+ * summed by Horner's rule, the smallest first), and from 1/2 as
+ * ln a + ln Gamma(a), Gamma(a) at a itself (a cancellation of 4 at
+ * most). Within 5e-16 of mpmath over 3000 points from 1e-12 to 1. */
 static const double ZETA_MINUS_1[] = {
     0.6449340668482264,    0.2020569031595943,     0.08232323371113819,
     0.03692775514336993,   0.01734306198444914,    0.008349277381922827,
@@ -843,17 +843,15 @@ static const double ZETA_MINUS_1[] = {
 
 double mc__lgamma1p(double a)
 {
-    enum { K = (int)(sizeof ZETA_MINUS_1 / sizeof ZETA_MINUS_1[0]) + 1 };
-    double pw[K + 1], sum = 0.0, p = -a;
+    const int K = (int)(sizeof ZETA_MINUS_1 / sizeof ZETA_MINUS_1[0]) + 1;
+    double sum = 0.0; /* sum_{k>=2} (-a)^(k-2) (zeta(k) - 1) / k */
     int sign;
 
     if (a >= 0.5)
         return log(a) + lgamma_r(a, &sign);
-    for (int k = 2; k <= K; k++)
-        pw[k] = p *= -a; /* (-a)^k */
     for (int k = K; k >= 2; k--)
-        sum += ZETA_MINUS_1[k - 2] * pw[k] / k;
-    return -log1p(a) + 0.42278433509846713 * a + sum; /* 1 - Euler's gamma */
+        sum = sum * -a + ZETA_MINUS_1[k - 2] / k;
+    return -log1p(a) + 0.42278433509846713 * a + a * a * sum; /* 1 - Euler's gamma */
 }
 
 /* Q(a, x) for a < 1 and x < a + 1, where 1 - P(a, x) cancels: with P's

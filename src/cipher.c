@@ -469,11 +469,8 @@ mc_err mc_cipher_inspect(mc_ctx *ctx, const uint8_t *in, size_t in_len, mc_ciphe
     }
     /* The chunk list alone, nothing inflated: instant for any size, and
      * under no pixel cap (nothing is allocated for the pixels). */
-    if ((err = mc__container_inspect(ctx, in, in_len, &hdr)) != MC_OK) {
-        if (err != MC_EVERSION)
-            mc__ctx_detail(ctx, "%s", "");
+    if ((err = mc__container_inspect(ctx, in, in_len, &hdr)) != MC_OK)
         return err;
-    }
     memset(&shell, 0, sizeof shell);
     shell.width = hdr.width;
     shell.height = hdr.height;

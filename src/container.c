@@ -17,7 +17,6 @@
  */
 #include "internal.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -210,8 +209,7 @@ static void version_detail(const mc_ctx *ctx, const uint8_t *chunk)
                        (unsigned)chunk[8], MC_FORMAT_VERSION);
 }
 
-mc_err mc__container_inspect(const mc_ctx *ctx, const uint8_t *in, size_t in_len,
-                             mc__header *hdr_out)
+static mc_err inspect(const mc_ctx *ctx, const uint8_t *in, size_t in_len, mc__header *hdr_out)
 {
     const uint8_t *chunk = NULL, *ihdr = NULL;
     size_t chunk_len = 0;
@@ -272,6 +270,19 @@ mc_err mc__container_inspect(const mc_ctx *ctx, const uint8_t *in, size_t in_len
     return MC_OK;
 }
 
+mc_err mc__container_inspect(const mc_ctx *ctx, const uint8_t *in, size_t in_len,
+                             mc__header *hdr_out)
+{
+    mc_err err = inspect(ctx, in, in_len, hdr_out);
+
+    /* A failure's detail is its own (MC_EVERSION's: which version); a
+     * success leaves the detail as it was, for a caller who asks for the
+     * key id after a decryption's MC_EWRONGKEY. */
+    if (err != MC_OK && err != MC_EVERSION)
+        mc__ctx_detail(ctx, "%s", "");
+    return err;
+}
+
 mc_err mc__container_read(const mc_ctx *ctx, const uint8_t *in, size_t in_len, mc_image **out,
                           mc__header *hdr_out)
 {
@@ -294,20 +305,13 @@ mc_err mc__container_read(const mc_ctx *ctx, const uint8_t *in, size_t in_len, m
          * says it: a bit flipped in the width (IHDR's CRC then fails), or
          * a width changed and the CRC made again (an API review: "image
          * too large", and mc_ctx_last_cap() offering a larger cap, where
-         * inspection said modified). The detail was the size's. */
+         * inspection said modified). The size's detail stands only then:
+         * inspection leaves it when it succeeds, and says its own when it
+         * fails. */
         mc__header h;
-        char size[256];
-        uint64_t cap = mc_ctx_last_cap(ctx);
-        mc_err why;
-
-        snprintf(size, sizeof size, "%s", mc_ctx_last_detail(ctx));
-        mc__ctx_detail(ctx, "%s", "");
-        if ((why = mc__container_inspect(ctx, in, in_len, &h)) != MC_OK) {
+        mc_err why = mc__container_inspect(ctx, in, in_len, &h);
+        if (why != MC_OK)
             err = why;
-        } else { /* the size's detail stands */
-            mc__ctx_detail(ctx, "%s", size);
-            mc__ctx_cap(ctx, cap);
-        }
         goto out;
     }
     if (err == MC_ENOMEM)

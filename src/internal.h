@@ -474,8 +474,9 @@ mc_err mc__container_write_to(const mc_ctx *ctx, const mc_image *img, const mc__
                               mc_write_fn write, void *user);
 /* The header of a cipher image from its chunk list alone (every chunk's
  * CRC, IHDR against the header, one mcRY before IDAT, IEND last): nothing
- * inflated, nothing allocated. MC_ENOTCIPHER, MC_ETAMPERED, MC_EVERSION
- * (then ctx's detail says which version). */
+ * inflated, nothing allocated. MC_ENOTCIPHER, MC_ETAMPERED, MC_EVERSION;
+ * ctx's detail is then its own (MC_EVERSION's says which version, the
+ * others' is empty), and as it was after a success. */
 mc_err mc__container_inspect(const mc_ctx *ctx, const uint8_t *in, size_t in_len,
                              mc__header *hdr);
 /* Reads a cipher PNG: the encrypted image (format from the header) and

@@ -379,14 +379,10 @@ int cmd_analyze(int argc, char **argv)
     /* Said on stderr too: in the table it went into a report file or a
      * pipe unseen (a review). The analysis stands, exit 0: its cipher
      * figures are the given image's all the same. */
-    if (cipher_path != NULL && mc_analysis_cipher_matches(an) == 0) {
-        char shown[512];
-        snprintf(shown, sizeof shown, "%s", cli_input_name(plain_path));
-        cli_printable(shown);
+    if (cipher_path != NULL && mc_analysis_cipher_matches(an) == 0)
         cli_error(cipher_path, "warning: does not decrypt to %s under this key: the "
                                "decryption figures compare two different images",
-                  shown);
-    }
+                  cli_input_name(plain_path)); /* made printable with the line */
     if (report != NULL) {
         if ((err = mc_analysis_html(an, &text, &out_len)) != MC_OK) {
             cli_error(report, "%s", mc_strerror(err));

@@ -626,16 +626,9 @@ static bool ours(uid_t uid)
 static bool folder_writable(const char *path)
 {
     char dir[4096];
-    const char *slash = strrchr(path, '/');
-    size_t n = slash == NULL ? 0 : slash == path ? 1 : (size_t)(slash - path);
 
-    if (n >= sizeof dir)
-        return true;
-    if (n == 0)
-        snprintf(dir, sizeof dir, ".");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)n, path);
-    return access(dir, W_OK) == 0 || (errno != EACCES && errno != EPERM && errno != EROFS);
+    return !cli_folder_of(dir, path) || access(dir, W_OK) == 0 ||
+           (errno != EACCES && errno != EPERM && errno != EROFS);
 }
 
 /* The name an output's messages start with: its path, or for an output

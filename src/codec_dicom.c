@@ -789,14 +789,25 @@ static mc_err check_bits(struct dicom *d)
     return MC_OK;
 }
 
-/* An image over the cap, in DICOM's own terms. The product can pass 64
- * bits (Rows, Columns and Frames as written): then said as such. */
+/* An image too large, in DICOM's own terms: over the cap, whose product
+ * can pass 64 bits (Rows, Columns and Frames as written: then said as
+ * such); or, within a cap raised that far, frames stacked past the 32-bit
+ * height of one image, the image model's own limit, which no cap lifts
+ * (an API review: "4587450000 samples; the pixel cap is 1099511627776"). */
 static void too_big_detail(const struct dicom *d, const mc_ctx *ctx)
 {
     uint64_t n;
+    bool over = __builtin_mul_overflow((uint64_t)d->rows * d->columns,
+                                       (uint64_t)d->frames * d->samples, &n);
 
-    if (__builtin_mul_overflow((uint64_t)d->rows * d->columns, (uint64_t)d->frames * d->samples,
-                               &n))
+    if ((uint64_t)d->rows * d->frames > UINT32_MAX && !over && n <= mc_ctx_max_samples(ctx)) {
+        mc__ctx_detail(ctx, "Rows %u x Number of Frames %u = %llu rows: more than the "
+                            "4294967295 an image holds (its frames are stacked)",
+                       (unsigned)d->rows, (unsigned)d->frames,
+                       (unsigned long long)d->rows * d->frames);
+        return;
+    }
+    if (over)
         mc__ctx_detail(ctx, "Rows %u x Columns %u x Frames %u x Samples %u: more than 2^64 "
                        "samples; the pixel cap is %llu", (unsigned)d->rows, (unsigned)d->columns,
                        (unsigned)d->frames, (unsigned)d->samples,
@@ -847,21 +858,8 @@ static mc_err check_pixel_module(struct dicom *d, const mc_ctx *ctx, size_t *sam
                        (unsigned)d->rows, (unsigned)d->columns, (unsigned)d->frames);
         return MC_EFORMAT;
     }
-    if ((uint64_t)d->rows * d->frames > UINT32_MAX) {
-        /* The frames are stacked into one image, whose height is 32-bit:
-         * over the cap, said as such; within a cap raised that far, the
-         * image model's own limit, which no cap lifts (an API review:
-         * "4587450000 samples; the pixel cap is 1099511627776"). */
-        uint64_t n;
-        if (__builtin_mul_overflow((uint64_t)d->rows * d->columns,
-                                   (uint64_t)d->frames * d->samples, &n) ||
-            n > mc_ctx_max_samples(ctx))
-            too_big_detail(d, ctx);
-        else
-            mc__ctx_detail(ctx, "Rows %u x Number of Frames %u = %llu rows: more than the "
-                           "4294967295 an image holds (its frames are stacked)",
-                           (unsigned)d->rows, (unsigned)d->frames,
-                           (unsigned long long)d->rows * d->frames);
+    if ((uint64_t)d->rows * d->frames > UINT32_MAX) { /* a 32-bit height */
+        too_big_detail(d, ctx);
         return MC_ETOOBIG;
     }
     if (ctx == NULL) {

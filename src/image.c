@@ -9,9 +9,9 @@
 
 /* mc_ctx_last_detail() of MC_ETOOBIG: the size and the cap, so that
  * whoever meets it knows by how much (the command line's --max-pixels,
- * the server's, mc_ctx_set_max_samples); max 0: within the cap, but more
- * than a size_t holds. W·H fits in 64 bits (both are 32-bit); times C it
- * may not. */
+ * the server's, mc_ctx_set_max_samples); or, within a cap raised that
+ * far, more than a size_t holds. W·H fits in 64 bits (both are 32-bit);
+ * times C it may not. */
 static void too_big(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint64_t max)
 {
     uint64_t n = (uint64_t)w * h;
@@ -19,7 +19,7 @@ static void too_big(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint64
 
     if (c > 1)
         snprintf(channels, sizeof channels, " x %u channels", (unsigned)c);
-    if (max == 0) {
+    if (n <= max / c) {
         /* the machine's limit, not the cap's (an API review: "the pixel
          * cap is 18446744073709551615" under 1.8e19 samples) */
         mc__ctx_detail(ctx, "%u x %u pixels%s = %llu samples: more than this machine can "
@@ -51,14 +51,8 @@ mc_err mc__geometry_check(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, 
         return MC_EFORMAT;
     /* Overflow checked before multiplying: a tiny header must not buy a
      * huge allocation (the pixel cap applies before any malloc). */
-    if ((uint64_t)h > max / w || (n = (uint64_t)w * h) > max / c) {
+    if ((uint64_t)h > max / w || (n = (uint64_t)w * h) > max / c || n * c > SIZE_MAX / 2) {
         too_big(ctx, w, h, c, max);
-        return MC_ETOOBIG;
-    }
-    /* Within a cap raised past what a size_t holds (n * c <= max: no
-     * overflow). */
-    if (n * c > SIZE_MAX / 2) {
-        too_big(ctx, w, h, c, 0);
         return MC_ETOOBIG;
     }
     n *= c;

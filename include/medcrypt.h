@@ -382,7 +382,9 @@ unsigned mc_jpeg_dropped_markers(const uint8_t *in, size_t in_len, char *list, s
  *    MC_EBUSY, the admission hook's refusal, its size;
  *  - the decryptions, mc_analyze() and mc_cipher_inspect() for
  *    MC_EVERSION: "format version 9, newer than this medcrypt reads (1 to
- *    3): update medcrypt".
+ *    3): update medcrypt";
+ *  - mc_analyze() for MC_EINVAL when the given cipher image is of another
+ *    size than the plain image: both sizes.
  * Each of them clears it at its start, before its arguments are checked,
  * but mc_cipher_inspect(), which sets it when it fails (empty but for
  * MC_EVERSION) and leaves it as it was when it succeeds (so that a key id
@@ -466,7 +468,8 @@ typedef struct mc_analysis mc_analysis;
  * key NULL: a fresh random key is used (the report says so).
  * cipher_png NULL: the plain image is encrypted under the key; otherwise
  * the cipher metrics are computed on this cipher PNG (which must have the
- * plain image's geometry), and, with a key, the decryption metrics too.
+ * plain image's geometry, else MC_EINVAL with both sizes in the detail,
+ * before any measurement), and, with a key, the decryption metrics too.
  * Deterministic sampling uses the default seed (MC_ANALYSIS_DEFAULT_SEED).
  * Free *out with mc_analysis_free(). */
 mc_err mc_analyze(mc_ctx *ctx, const mc_key *key, const mc_image *plain,

@@ -390,6 +390,25 @@ mc_err mc_analyze_ex(mc_ctx *ctx, const mc_key *key, const mc_image *plain,
     for (int i = 0; i < MC_NONCE_BYTES; i++)
         rc.nonce[i] = (uint8_t)mix64(&st);
 
+    /* The given cipher image read first: one of another image's size is
+     * refused before the seconds of the measurements, with both sizes. */
+    if (cipher_png != NULL) {
+        if ((err = mc__container_read(ctx, cipher_png, cipher_len, &given, &ghdr)) != MC_OK)
+            goto out;
+        if (given->width != plain->width || given->height != plain->height ||
+            given->channels != plain->channels || given->bits != plain->bits) {
+            mc__ctx_detail(ctx,
+                           "not a cipher image of this image (%ux%u, %u channel%s, %u bits "
+                           "against %ux%u, %u channel%s, %u bits)",
+                           given->width, given->height, given->channels,
+                           given->channels == 1 ? "" : "s", given->bits, plain->width,
+                           plain->height, plain->channels, plain->channels == 1 ? "" : "s",
+                           plain->bits);
+            err = MC_EINVAL;
+            goto out;
+        }
+    }
+
     critical_values(a);
     for (unsigned c = 0; c < a->channels; c++)
         if ((err = channel_stats(plain, c, a->seed, &a->plain[c], c == 0 ? a->plot_plain : NULL)) !=
@@ -405,17 +424,7 @@ mc_err mc_analyze_ex(mc_ctx *ctx, const mc_key *key, const mc_image *plain,
     a->has_timing = !(opt != NULL && opt->no_timing);
 
     /* The cipher image measured: the given one, or ours. */
-    cipher = full;
-    if (cipher_png != NULL) {
-        if ((err = mc__container_read(ctx, cipher_png, cipher_len, &given, &ghdr)) != MC_OK)
-            goto out;
-        if (given->width != plain->width || given->height != plain->height ||
-            given->channels != plain->channels || given->bits != plain->bits) {
-            err = MC_EINVAL;
-            goto out;
-        }
-        cipher = given;
-    }
+    cipher = given != NULL ? given : full;
     for (unsigned c = 0; c < a->channels; c++)
         if ((err = channel_stats(cipher, c, a->seed, &a->cipher[c],
                                  c == 0 ? a->plot_cipher : NULL)) != MC_OK)

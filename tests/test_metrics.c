@@ -1360,6 +1360,9 @@ static void test_analyze_variants(void **state)
     /* A cipher of another geometry: refused. */
     other = decode_testdata(ctx, "png/rgb_100x100.png");
     assert_int_equal(mc_analyze_ex(ctx, &key, other, cipher, clen, &opt, &a), MC_EINVAL);
+    assert_string_equal(mc_ctx_last_detail(ctx), "not a cipher image of this image (128x128, 1 "
+                                                 "channel, 16 bits against 100x100, 3 channels, 8 "
+                                                 "bits)");
     mc_free(cipher);
     /* ... as is an RGB cipher of a gray plain image of the same size and
      * depth (mutation testing, eighth round: the channels not compared,
@@ -1373,6 +1376,9 @@ static void test_analyze_variants(void **state)
         assert_int_equal(mc_encrypt_image(ctx, &key, rgb, &cipher, &clen), MC_OK);
         assert_int_equal(mc_analyze_ex(ctx, &key, gray, cipher, clen, &opt, &a), MC_EINVAL);
         assert_null(a);
+        assert_string_equal(mc_ctx_last_detail(ctx), "not a cipher image of this image (4x4, 3 "
+                                                     "channels, 8 bits against 4x4, 1 channel, 8 "
+                                                     "bits)");
         mc_free(cipher);
         /* ... and a 16-bit cipher of an 8-bit one (mutation testing,
          * twenty-first round: the depths not compared) */

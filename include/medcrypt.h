@@ -345,9 +345,10 @@ bool mc_is_cipher_image(const uint8_t *in, size_t in_len);
  * to copy; beyond 8 MiB of them: docs/FORMAT.md §3), each once, as
  * "bKGD, prVT", into list (size bytes, NUL-terminated; a type that does
  * not fit whole is left out, with those after it, and the list then ends
- * "..." to say so: "bKGD, ..."). Text, pHYs, gAMA, iCCP... travel encrypted
- * in the side data and come back. "" for a PNG with none and for
- * anything else. From the chunk headers and CRCs alone. For a note to the
+ * "..." to say so: "bKGD, ..."; with under 4 bytes of room, where not
+ * even "..." fits, it is always ""). Text, pHYs, gAMA, iCCP... travel
+ * encrypted in the side data and come back. "" for a PNG with none and
+ * for anything else. From the chunk headers and CRCs alone. For a note to the
  * user: the pixels come back exactly, these do not. */
 void mc_png_dropped_chunks(const uint8_t *in, size_t in_len, char *list, size_t size);
 /* The same for a JPEG's file bytes: its metadata segments, none of which
@@ -356,7 +357,7 @@ void mc_png_dropped_chunks(const uint8_t *in, size_t in_len, char *list, size_t 
  * IPTC, comment, JFIF resolution, APP12". Returns the EXIF orientation if
  * it is 2..8 (viewers show such a JPEG turned or mirrored, the decrypted
  * PNG as stored), else 0; "" and 0 for anything but a JPEG. Short of
- * room, whole names and "..." as above. list may be NULL (size 0) for the
+ * room, whole names and "..." as above (under 4 bytes, ""). list may be NULL (size 0) for the
  * orientation alone. */
 unsigned mc_jpeg_dropped_markers(const uint8_t *in, size_t in_len, char *list, size_t size);
 

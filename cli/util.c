@@ -937,9 +937,6 @@ static void guard_signals(void)
     pthread_once(&once, install_handlers);
 }
 
-/* Makes the new directory entry durable (the file's data already is):
- * after a power loss the output is then there, not just not partial. Best
- * effort: some file systems refuse fsync on a directory. */
 /* The directory of path, whose first dir_len bytes name it ("." for 0). */
 static void dir_of(char dir[4096], const char *path, int dir_len)
 {
@@ -959,6 +956,9 @@ bool cli_folder_of(char dir[4096], const char *path)
     return true;
 }
 
+/* Makes the new directory entry durable (the file's data already is):
+ * after a power loss the output is then there, not just not partial. Best
+ * effort: some file systems refuse fsync on a directory. */
 static void sync_dir(const char *path, int dir_len)
 {
     char dir[4096];

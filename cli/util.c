@@ -838,9 +838,17 @@ static void wait_creations(void)
  * running (0: none): for the last word of an interrupted batch. */
 static atomic_int placed, batch_total;
 
+static void install_handlers(void);
+static pthread_once_t handlers_once = PTHREAD_ONCE_INIT;
+
 void cli_batch_watch(int total)
 {
     atomic_store(&batch_total, total);
+    /* From the batch's start, not its first output's: a signal while the
+     * first input was still being read (a slow disk, a named pipe) killed
+     * the batch the default way, without the line (a review). */
+    if (total > 0)
+        pthread_once(&handlers_once, install_handlers);
 }
 
 /* s, then n in decimal, appended at msg + len (async-signal-safe). */
@@ -931,10 +939,9 @@ static void install_handlers(void)
  * from the race create_tmp's window closes). */
 static void guard_signals(void)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
     if (my_slot < 0)
         my_slot = atomic_fetch_add(&next_slot, 1) % CLI_MAX_JOBS;
-    pthread_once(&once, install_handlers);
+    pthread_once(&handlers_once, install_handlers);
 }
 
 /* The directory of path, whose first dir_len bytes name it ("." for 0). */

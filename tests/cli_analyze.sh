@@ -308,6 +308,26 @@ else
     not_ok "given cipher JSON fields"
 fi
 
+# The key from MEDCRYPT_KEY, as every verb that takes a key reads it (a
+# review: analyze ignored it, and left a given cipher image undecrypted);
+# -k before it; a bad one refused, as the other verbs refuse it.
+run env MEDCRYPT_KEY="$(cat k.key)" "$MC" analyze --json "$PGM8" c8.png
+if [ "$RC" -eq 0 ] && pyjson "d['key']['random'] is False and d['key']['key_id'] == '$(sed -n 's/^# key id: //p' k.key)'
+    and d['decryption']['channels'][0]['mse'] == 0" out; then
+    ok "analyze PLAIN CIPHER with MEDCRYPT_KEY: that key, the cipher image decrypted"
+else
+    not_ok "analyze with MEDCRYPT_KEY: $(details); $(head -c 200 out)"
+fi
+run env MEDCRYPT_KEY="MCK1-bad" "$MC" analyze -k k.key --json "$PGM8" c8.png
+if [ "$RC" -eq 0 ] && pyjson "d['key']['random'] is False and d['decryption'] is not None" out; then
+    ok "analyze: -k before MEDCRYPT_KEY"
+else
+    not_ok "analyze: -k before MEDCRYPT_KEY: $(details)"
+fi
+run env MEDCRYPT_KEY="$(sed '$s/.$/#/' k.key)" "$MC" analyze "$PGM8"
+assert_err "analyze: a MEDCRYPT_KEY with a typo is refused, not replaced by a random key" \
+    "medcrypt: MEDCRYPT_KEY: the key has a typo: a character is wrong, missing or extra"
+
 # Correlation bounds: each direction's own pair count, z/sqrt(N - 1); the
 # 2000 random pairs (with replacement) z*sqrt(1/2000 + 1/(N - 1)); under 10
 # pairs none.

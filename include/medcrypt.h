@@ -124,7 +124,7 @@ typedef int (*mc_admit_fn)(void *user, uint64_t sample_bytes);
 mc_err mc_ctx_set_admit(mc_ctx *ctx, mc_admit_fn admit, void *user);
 
 /* ------------------------------------------------------------------ */
-/* Patient identifiers and keys (DESIGN §1.1).                         */
+/* Patient identifiers and keys (docs/FORMAT.md §1).                   */
 
 typedef struct mc_key {
     uint8_t bytes[MC_KEY_BYTES]; /* secret: wipe with mc_key_wipe() */
@@ -533,8 +533,9 @@ mc_err mc_metric_chi_square(const uint64_t *hist, size_t n_bins, double *chi2);
 mc_err mc_metric_entropy(const uint64_t *hist, size_t n_bins, double *bits);
 /* The entropy of n_samples uniformly random samples of `bits` bits: its
  * mean and the one-sided critical value (random data gives an entropy
- * >= *h_star with probability 1 - alpha); computed from the Poisson
- * approximation of the histogram (docs/METRICS.md). */
+ * >= *h_star with probability 1 - alpha): the mean exact (each count
+ * Binomial), the variance from Poisson counts conditioned on their sum
+ * (docs/METRICS.md). */
 mc_err mc_entropy_critical(uint64_t n_samples, uint8_t bits, double alpha, double *mean,
                            double *h_star);
 /* Local Shannon entropy (Wu et al. 2013): the mean entropy of k
@@ -604,7 +605,8 @@ mc_err mc_cipher_stream(const mc_key *key, const mc_image *plain, int stages,
                         uint64_t first_nonce, uint8_t *out, size_t out_len);
 
 /* Distributions. */
-/* Phi^-1(p): the standard normal quantile, 0 < p < 1 (|error| < 1e-12). */
+/* Phi^-1(p): the standard normal quantile, 0 < p < 1 (|error| < 1e-12;
+ * for p under 6e-311, subnormal, within 2e-9 relative: docs/METRICS.md). */
 double mc_normal_quantile(double p);
 /* Upper-tail probability P(X >= x) of a chi-square with df degrees of
  * freedom (regularized incomplete gamma Q(df/2, x/2); past df = 2e7,

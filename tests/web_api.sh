@@ -570,6 +570,20 @@ check "a name given is sanitized, and one ending in .png kept so" \
 req -F "key=$KEY" -F "image=@$PGM" -F "name=  " "$MAIN/api/v1/encrypt"
 check "a blank name is no name: NAME.enc.png" \
     [ "$(header Content-Disposition)" = 'attachment; filename="ct_512_8bit.pgm.enc.png"' ]
+# A name in Devanagari ("रोगी x.pgm") is kept, travels and comes back: it
+# became one '_' per byte (a review). The header's value is ASCII: the
+# name in RFC 8187's filename*, an ASCII one for old clients beside it.
+UNAME=$(printf '\340\244\260\340\245\213\340\244\227\340\245\200 x.pgm')
+UPCT="%E0%A4%B0%E0%A5%8B%E0%A4%97%E0%A5%80_x.pgm"
+req -F "key=$KEY" -F "image=@$PGM;filename=$UNAME" "$MAIN/api/v1/encrypt"
+expect 200 "encrypt an image of a name in Devanagari"
+cp "$R/b" "$R/utf8.enc.png"
+check "a UTF-8 name: filename* (RFC 8187) with the letters, an ASCII filename beside it" \
+    [ "$(header Content-Disposition)" = "attachment; filename=\"_____x.pgm.enc.png\"; filename*=UTF-8''$UPCT.enc.png" ]
+req -F "key=$KEY" -F "cipher=@$R/utf8.enc.png" "$MAIN/api/v1/decrypt"
+expect 200 "decrypt the cipher image of a name in Devanagari"
+check "the Devanagari name comes back" \
+    [ "$(header Content-Disposition)" = "attachment; filename=\"_____x.pgm\"; filename*=UTF-8''$UPCT" ]
 req -F "key=$KEY" -F "cipher=@$R/png.enc.png" "$MAIN/api/v1/decrypt"
 expect 200 "decrypt the PNG's cipher"
 cp "$R/b" "$R/png.dec.png"

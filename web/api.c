@@ -2,6 +2,7 @@
  * decryption shared with the pages. */
 #include "http.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,21 +10,71 @@
 
 #include <sodium.h>
 
+/* The length (2 to 4) of the UTF-8 character at p if it is well formed
+ * (RFC 3629 §3: shortest form, no surrogate, at most U+10FFFF) and one a
+ * file name may show, else 0. Not shown: the C1 controls, and the
+ * invisible and direction-changing ones, which make a name read as
+ * another (U+202E turns "scan\u202Egnp.exe" into "scanexe.png": Unicode
+ * TR36 §2; the soft hyphen, the Arabic letter mark, U+180E, U+200B to
+ * U+200F, U+2028 to U+202E, U+2060 to U+206F, U+FEFF). */
+static size_t utf8_shown(const unsigned char *p)
+{
+    uint32_t c;
+    size_t n;
+
+    if (p[0] >= 0xC2 && p[0] <= 0xDF) {
+        n = 2;
+        c = p[0] & 0x1Fu;
+    } else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
+        n = 3;
+        c = p[0] & 0x0Fu;
+    } else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
+        n = 4;
+        c = p[0] & 0x07u;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80) /* the NUL too: never read past it */
+            return 0;
+        c = c << 6 | (p[i] & 0x3Fu);
+    }
+    if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10FFFF)) ||
+        (c >= 0xD800 && c <= 0xDFFF))
+        return 0;
+    if (c <= 0x9F || c == 0xAD || c == 0x61C || c == 0x180E || (c >= 0x200B && c <= 0x200F) ||
+        (c >= 0x2028 && c <= 0x202E) || (c >= 0x2060 && c <= 0x206F) || c == 0xFEFF)
+        return 0;
+    return n;
+}
+
 void web_sanitize_name(const char *in, char *out, size_t size)
 {
     const char *base = in;
-    size_t n = 0;
+    size_t n = 0, len;
 
     for (const char *p = in; *p != '\0'; p++)
         if (*p == '/' || *p == '\\')
             base = p + 1;
     while (*base == '.')
         base++;
-    for (; *base != '\0' && n + 1 < size; base++) {
+    while (*base != '\0' && n + 1 < size) {
         char c = *base;
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                   c == '.' || c == '_' || c == '-';
+        /* A name in Devanagari or Tamil is kept (it travels encrypted and
+         * comes back): it became one '_' per byte (a review). A character
+         * is kept whole or not at all. */
+        if (!ok && (len = utf8_shown((const unsigned char *)base)) > 0) {
+            if (n + len + 1 > size)
+                break;
+            memcpy(out + n, base, len);
+            n += len;
+            base += len;
+            continue;
+        }
         out[n++] = ok ? c : '_';
+        base++;
     }
     out[n] = '\0';
     if (n == 0)
@@ -346,6 +397,41 @@ mc_err web_decrypt(struct req *r, const mc_key *key, const struct field *cipher,
 /* ------------------------------------------------------------------ */
 /* Handlers                                                            */
 
+/* Content-Disposition for a sanitized name: filename="..." alone for an
+ * ASCII one; for one with UTF-8 letters, an ASCII filename (one '_' per
+ * letter) for old clients and filename*=UTF-8''... (RFC 6266 §4.3, RFC
+ * 8187 §3.2: the bytes but attr-chars percent-encoded), which browsers
+ * and curl -J take instead: a header's value is ASCII. */
+static void set_disposition(struct req *r, const char *name)
+{
+    static const char attr_marks[] = "!#$&+-.^_`|~"; /* RFC 8187 attr-char */
+    char *d = r->disposition;
+    size_t n, size = sizeof r->disposition;
+    bool ascii = true;
+
+    for (const char *p = name; *p != '\0'; p++)
+        ascii = ascii && (unsigned char)*p < 0x80;
+    n = (size_t)snprintf(d, size, "attachment; filename=\"");
+    for (const char *p = name; *p != '\0' && n + 2 < size; p++)
+        if ((unsigned char)*p < 0x80)
+            d[n++] = *p;
+        else if (((unsigned char)*p & 0xC0) != 0x80) /* a letter's first byte */
+            d[n++] = '_';
+    d[n++] = '"';
+    d[n] = '\0';
+    if (ascii)
+        return;
+    n += (size_t)snprintf(d + n, size - n, "; filename*=UTF-8''");
+    for (const unsigned char *p = (const unsigned char *)name; *p != '\0' && n + 4 < size; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            (*p < 0x80 && strchr(attr_marks, *p) != NULL))
+            d[n++] = (char)*p;
+        else
+            n += (size_t)snprintf(d + n, size - n, "%%%02X", *p);
+    }
+    d[n] = '\0';
+}
+
 static void reply_file(struct req *r, struct crypt_result *res)
 {
     struct buf b = {0};
@@ -353,8 +439,7 @@ static void reply_file(struct req *r, struct crypt_result *res)
     buf_put(&b, res->out, res->out_len);
     reply_buf(r, 200, res->mime, &b);
     if (r->status == 200)
-        snprintf(r->disposition, sizeof r->disposition, "attachment; filename=\"%s\"",
-                 res->filename);
+        set_disposition(r, res->filename);
 }
 
 void api_keygen(struct req *r)

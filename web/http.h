@@ -63,7 +63,7 @@ struct req {
     unsigned mem_factor;
     uint64_t reserved;
     enum { MEM_OK, MEM_BUSY, MEM_NEVER } mem_refused;
-    char disposition[192]; /* Content-Disposition, or "" */
+    char disposition[640]; /* Content-Disposition, or "": a 127-byte UTF-8 name, twice */
     char not_kept[96];     /* X-Medcrypt-Not-Kept (encrypt), or "" */
     char allow[32];        /* Allow (405), or "" */
     size_t sent;           /* body bytes, for the log */
@@ -202,8 +202,9 @@ int form_key(struct req *r, struct form_errors *fe, mc_key *key);
 void form_page(struct req *r, int status, const struct form_errors *fe, const char *title,
                const char *nav, const char *asset, bool key_open);
 
-/* Keeps [A-Za-z0-9._-] of a client-supplied base name (else "_"), no
- * leading dot, at most size-1 bytes; "image" when nothing is left. */
+/* Keeps [A-Za-z0-9._-] and the shown UTF-8 letters of a client-supplied
+ * base name (else "_"), no leading dot, at most size-1 bytes, no
+ * character cut; "image" when nothing is left. */
 void web_sanitize_name(const char *in, char *out, size_t size);
 
 #endif

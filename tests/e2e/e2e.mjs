@@ -165,6 +165,20 @@ async function main() {
     });
     ok(splits.lines > 1 && splits.bad.length === 0,
       'on a phone the key wraps only after a hyphen', JSON.stringify(splits));
+    // ... and "Download NAME" wraps inside its panel, for a name as long
+    // as a PACS export's (it ran off a 320-pixel page: a review).
+    await page.setViewportSize({ width: 320, height: 800 });
+    const fit = await page.evaluate(() => {
+      const a = document.getElementById('download'), text = a.textContent;
+      a.textContent = 'Download CT_HEAD_without_contrast_series0001_slice0042.dcm.enc.png';
+      const b = a.getBoundingClientRect(), s = a.closest('section').getBoundingClientRect();
+      const r = { button: Math.round(b.right), panel: Math.round(s.right),
+                  page: document.documentElement.scrollWidth };
+      a.textContent = text;
+      return r;
+    });
+    ok(fit.button <= fit.panel && fit.page <= 320,
+      'on a 320-pixel phone the Download button stays inside its panel', JSON.stringify(fit));
     await page.setViewportSize({ width: 1280, height: 860 });
 
     const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
@@ -203,6 +217,13 @@ async function main() {
     const restored = path.join(tmp, 'restored.pgm');
     await dl2.saveAs(restored);
     ok(fs.readFileSync(restored).equals(fs.readFileSync(original)), 'the downloaded image equals the original byte for byte');
+    // Nor the decryption's: a reload (or Back then Forward) gave the
+    // browser's "Confirm Form Resubmission" page (a review).
+    await page.reload();
+    await page.waitForSelector('#decrypt-form', { timeout: 5000 }).catch(() => {});
+    ok((await page.locator('#decrypt-form').count()) === 1 &&
+       (await page.locator('#plain-preview').count()) === 0,
+      'reloading the decryption result shows the empty form, not the browser\'s resubmission page');
 
     // The key file instead of the key's text.
     await page.goto(base + '/decrypt');

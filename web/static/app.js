@@ -238,7 +238,11 @@
     // would post the form again: a second key and a second cipher image,
     // and a key copied from one with the image saved from the other never
     // decrypts. Forget the post: a reload shows the empty form instead.
-    if (document.getElementById('key-text') && window.history && history.replaceState)
+    // The decryption's and the analysis's results too: there Back then
+    // Forward showed the browser's "Confirm Form Resubmission" error page
+    // (a review), and a reload would send the image again.
+    if ((document.getElementById('key-text') || document.getElementById('download') ||
+         document.getElementById('analysis-report')) && window.history && history.replaceState)
       history.replaceState(null, '', window.location.href);
   });
 })();

@@ -552,7 +552,7 @@ static bool read_file(const char *path, size_t max, uint8_t **out, size_t *out_l
              * the 4 GiB cap: /dev/zero took 4.1 GB of memory before "file
              * too large" (a batch audit). A key file is read whole below
              * 64 KiB. */
-            if (cap == SNIFF_AT && !mc__image_sniff(buf, len)) {
+            if (cap == SNIFF_AT && mc__image_sniff(buf, len) == MC_FORMAT_NONE) {
                 cli_error(shown, "not an image medcrypt can read (none begins so; read %zu MiB, "
                                  "then stopped)", len >> 20);
                 goto fail;

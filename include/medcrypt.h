@@ -385,10 +385,14 @@ unsigned mc_jpeg_dropped_markers(const uint8_t *in, size_t in_len, char *list, s
  *    MC_EVERSION: "format version 9, newer than this medcrypt reads (1 to
  *    3): update medcrypt";
  *  - mc_analyze() for MC_EINVAL when the given cipher image is of another
- *    size than the plain image: both sizes.
+ *    size than the plain image: both sizes;
+ *  - the decryptions, mc_analyze() and mc_cipher_inspect() for
+ *    MC_ENOTCIPHER: what the file is when it is an image medcrypt reads
+ *    ("a DICOM file", "a PGM/PPM image", "a BMP image", "a JPEG image",
+ *    "a PNG image without medcrypt's data"), else "".
  * Each of them clears it at its start, before its arguments are checked,
  * but mc_cipher_inspect(), which sets it when it fails (empty but for
- * MC_EVERSION) and leaves it as it was when it succeeds (so that a key id
+ * MC_EVERSION and MC_ENOTCIPHER) and leaves it as it was when it succeeds (so that a key id
  * can be asked for after a decryption's MC_EWRONGKEY, and that
  * decryption's detail printed). Like errno it is thread-local, so
  * threads sharing one context each read their own; ctx is not used (kept

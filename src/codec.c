@@ -121,12 +121,12 @@ static mc_err attach_name(mc_image *img, const char *name)
     return mc__image_name_from_side(img);
 }
 
-bool mc__image_sniff(const uint8_t *buf, size_t len)
+mc_format mc__image_sniff(const uint8_t *buf, size_t len)
 {
     for (size_t i = 0; i < N_CODECS; i++)
         if (codecs[i].sniff != NULL && codecs[i].sniff(buf, len))
-            return true;
-    return false;
+            return codecs[i].format;
+    return MC_FORMAT_NONE;
 }
 
 mc_err mc_image_decode(mc_ctx *ctx, const uint8_t *buf, size_t len, const char *name,

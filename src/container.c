@@ -270,15 +270,37 @@ static mc_err inspect(const mc_ctx *ctx, const uint8_t *in, size_t in_len, mc__h
     return MC_OK;
 }
 
+/* What a file that is no cipher image is, when medcrypt reads it: the
+ * plain image picked by mistake ("not a medcrypt cipher image" alone sent
+ * a user who chose the original DICOM file to look for a damaged cipher
+ * image: a review), or a cipher image another program saved again
+ * without its chunk (a PNG; a chat app's JPEG). "" for anything else. */
+static void not_cipher_detail(const mc_ctx *ctx, const uint8_t *in, size_t in_len)
+{
+    static const char *const what[MC_FORMAT_COUNT] = {
+        [MC_FORMAT_PNG] = "a PNG image without medcrypt's data",
+        [MC_FORMAT_PNM] = "a PGM/PPM image",
+        [MC_FORMAT_BMP] = "a BMP image",
+        [MC_FORMAT_JPEG] = "a JPEG image",
+        [MC_FORMAT_DICOM] = "a DICOM file",
+    };
+    mc_format f = mc__image_sniff(in, in_len);
+
+    mc__ctx_detail(ctx, "%s", f != MC_FORMAT_NONE && what[f] != NULL ? what[f] : "");
+}
+
 mc_err mc__container_inspect(const mc_ctx *ctx, const uint8_t *in, size_t in_len,
                              mc__header *hdr_out)
 {
     mc_err err = inspect(ctx, in, in_len, hdr_out);
 
-    /* A failure's detail is its own (MC_EVERSION's: which version); a
-     * success leaves the detail as it was, for a caller who asks for the
-     * key id after a decryption's MC_EWRONGKEY. */
-    if (err != MC_OK && err != MC_EVERSION)
+    /* A failure's detail is its own (MC_EVERSION's: which version;
+     * MC_ENOTCIPHER's: what the file is); a success leaves the detail as
+     * it was, for a caller who asks for the key id after a decryption's
+     * MC_EWRONGKEY. */
+    if (err == MC_ENOTCIPHER)
+        not_cipher_detail(ctx, in, in_len);
+    else if (err != MC_OK && err != MC_EVERSION)
         mc__ctx_detail(ctx, "%s", "");
     return err;
 }
@@ -293,8 +315,10 @@ mc_err mc__container_read(const mc_ctx *ctx, const uint8_t *in, size_t in_len, m
     size_t end;
     mc_err err;
 
-    if (!mc__png_sniff(in, in_len))
+    if (!mc__png_sniff(in, in_len)) {
+        not_cipher_detail(ctx, in, in_len);
         return MC_ENOTCIPHER;
+    }
     memset(&want, 0, sizeof want);
     memcpy(want.type, MC_CHUNK_TYPE, 5);
     err = mc__png_decode(ctx, in, in_len, &img, &want);
@@ -364,6 +388,8 @@ mc_err mc__container_read(const mc_ctx *ctx, const uint8_t *in, size_t in_len, m
     *out = img;
     img = NULL;
 out:
+    if (err == MC_ENOTCIPHER)
+        not_cipher_detail(ctx, in, in_len);
     free(want.data);
     mc_image_free(img);
     return err;

@@ -133,10 +133,11 @@ void mc__chunk_hasher_ready(mc__chunk_hasher *h, size_t ready);
 uint8_t *mc__chunk_hasher_finish(mc__chunk_hasher *h, size_t *digests_len);
 void mc__chunk_hasher_abort(mc__chunk_hasher *h);
 
-/* codec.c: whether buf begins as some image medcrypt reads does (a
- * codec's signature; a cipher image is a PNG): a stream that does not,
- * /dev/zero, need not be read to its end (cli_read_file). */
-bool mc__image_sniff(const uint8_t *buf, size_t len);
+/* codec.c: which image medcrypt reads buf begins as (a codec's
+ * signature; a cipher image is a PNG), MC_FORMAT_NONE for none: a stream
+ * that is none, /dev/zero, need not be read to its end (cli_read_file);
+ * a file decryption refuses is said to be a DICOM file (container.c). */
+mc_format mc__image_sniff(const uint8_t *buf, size_t len);
 
 /* image.c */
 /* mem.c: malloc() for a buffer that is about to be filled: from the

@@ -158,6 +158,10 @@ def refused(rc, lines, out, w, name, allowed):
             if extra:
                 why.append('extra lines %r' % extra[:2])
             lines = lines[:1]
+        # what the file is, when it is an image at all: a PNG without
+        # its medcrypt chunk, here
+        if msg == NOTCIPHER + ": a PNG image without medcrypt's data":
+            msg = NOTCIPHER
         if msg not in allowed:
             why.append('classified %r' % msg)
         extra = lines[1:]
@@ -199,7 +203,7 @@ def small(mc, key, w, cipher, log):
             why = refused(rc, lines, out, w, name, allowed)
             if why:
                 bad.append('byte %d %s: %s' % (i, how, why))
-            elif lines[0].endswith(NOTCIPHER):
+            elif NOTCIPHER in lines[0]:
                 counts['not_cipher'] += 1
             counts['changes'] += 1
             os.unlink(path)
@@ -225,7 +229,7 @@ def small(mc, key, w, cipher, log):
         why = refused(rc, lines, out, w, name, allowed)
         if why:
             bad.append('truncated to %d bytes: %s' % (n, why))
-        elif lines[0].endswith(NOTCIPHER):
+        elif NOTCIPHER in lines[0]:
             counts['not_cipher'] += 1
         counts['truncations'] += 1
         os.unlink(path)

@@ -2226,11 +2226,40 @@ static void test_not_cipher(void **state)
     assert_false(mc_is_cipher_image((const uint8_t *)"P5\n1 1\n255\n\0", 13));
     assert_false(mc_is_cipher_image(NULL, 0));
     assert_int_equal(mc_decrypt_image(ctx, &key, buf, len, &img), MC_ENOTCIPHER);
+    /* The detail says what the file is, when medcrypt reads it: the plain
+     * image picked by mistake, or a cipher image saved again without its
+     * chunk (a review: the original DICOM file chosen on the decrypt
+     * page was "not a medcrypt cipher image" alone). */
+    assert_string_equal(mc_ctx_last_detail(ctx), "a PNG image without medcrypt's data");
     assert_int_equal(mc_decrypt_image(ctx, &key, (const uint8_t *)"hello", 5, &img),
                      MC_ENOTCIPHER);
+    assert_string_equal(mc_ctx_last_detail(ctx), "");
     assert_int_equal(mc_decrypt_image(ctx, &key, buf, 0, &img), MC_ENOTCIPHER);
     assert_null(img);
     free(buf);
+    {
+        static const char *const files[][2] = {
+            {"dicom/ct_512_explicit_le.dcm", "a DICOM file"},
+            {"pnm/ascii_8x8.pgm", "a PGM/PPM image"},
+            {"bmp/ct_512_1bit.bmp", "a BMP image"},
+            {"jpeg/rgb_100x100.jpg", "a JPEG image"},
+        };
+        for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+            mc_cipher_info ci;
+            uint8_t *out = NULL;
+            size_t out_len = 0;
+            buf = read_testdata(files[i][0], &len);
+            assert_int_equal(mc_decrypt_file(ctx, &key, buf, len, &out, &out_len, NULL),
+                             MC_ENOTCIPHER);
+            assert_string_equal(mc_ctx_last_detail(ctx), files[i][1]);
+            /* cleared (an argument refused), then inspection's own */
+            assert_int_equal(mc_decrypt_image(ctx, NULL, NULL, 0, NULL), MC_EINVAL);
+            assert_string_equal(mc_ctx_last_detail(ctx), "");
+            assert_int_equal(mc_cipher_inspect(ctx, buf, len, &ci), MC_ENOTCIPHER);
+            assert_string_equal(mc_ctx_last_detail(ctx), files[i][1]);
+            free(buf);
+        }
+    }
 }
 
 /* mc_ctx_set_admit: asked with an image's sample bytes before anything

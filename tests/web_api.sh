@@ -658,9 +658,11 @@ flip_middle_byte "$R/modified.enc.png"
 req -F "key=$KEY" -F "cipher=@$R/modified.enc.png" "$MAIN/api/v1/decrypt"
 expect 422 "a modified cipher: 422" "the cipher image was modified or damaged"
 req -F "key=$KEY" -F "cipher=@$TESTDATA/png/rgb_100x100.png" "$MAIN/api/v1/decrypt"
-expect 400 "a plain PNG is not a cipher: 400" "not a medcrypt cipher image"
+expect 400 "a plain PNG is not a cipher: 400" \
+    "not a medcrypt cipher image: a PNG image without medcrypt's data"
 req -F "key=$KEY" -F "cipher=@$PGM" "$MAIN/api/v1/decrypt"
-expect 400 "a PGM is not a cipher: 400"
+expect 400 "a PGM is not a cipher: 400, said to be one (the plain image picked by mistake)" \
+    "not a medcrypt cipher image: a PGM/PPM image"
 # A cipher image sent to encrypt is not wrapped in a second layer.
 req -F "key=$KEY" -F "image=@$R/pgm.enc.png" "$MAIN/api/v1/encrypt"
 expect 415 "encrypting a cipher image: 415, decrypt it instead" \

@@ -16,7 +16,9 @@ static const char *const messages[MC_ERR_COUNT] = {
     [MC_ETAMPERED] = "the cipher image was modified or damaged",
     [MC_EAADHAAR_LENGTH] = "Aadhaar number must be 12 digits (spaces and hyphens allowed)",
     [MC_EAADHAAR_FIRST] = "Aadhaar number cannot start with 0 or 1",
-    [MC_EAADHAAR_CHECK] = "Aadhaar number fails its check digit",
+    /* what Verhoeff's digit catches: one digit changed, two adjacent swapped */
+    [MC_EAADHAAR_CHECK] =
+        "Aadhaar number fails its check digit (a digit is mistyped, or two are swapped)",
     [MC_EDOB_FORMAT] = "date of birth must be written YYYY-MM-DD",
     [MC_EDOB_INVALID] = "date of birth is not a real calendar date",
     [MC_EDOB_FUTURE] = "date of birth is in the future",

@@ -513,7 +513,7 @@ kg_bad "2345 6789 012" "$DOB" "Aadhaar number must be 12 digits (spaces and hyph
 kg_bad "2345 6789 01245" "$DOB" "Aadhaar number must be 12 digits (spaces and hyphens allowed)"
 kg_bad "2345 67x9 0124" "$DOB" "Aadhaar number may hold only digits, spaces and hyphens"
 kg_bad "1234 5678 9012" "$DOB" "Aadhaar number cannot start with 0 or 1"
-kg_bad "2345 6789 0125" "$DOB" "Aadhaar number fails its check digit"
+kg_bad "2345 6789 0125" "$DOB" "Aadhaar number fails its check digit (a digit is mistyped, or two are swapped)"
 kg_bad "$AADHAAR" "17-05-1990" "date of birth must be written YYYY-MM-DD"
 kg_bad "$AADHAAR" "1990-02-30" "date of birth is not a real calendar date"
 kg_bad "$AADHAAR" "2999-01-01" "date of birth is in the future"
@@ -1185,7 +1185,7 @@ expect 400 "the encrypt form with a key and no image: 400"
 check "the form says why the typed key is not there any more" body_has 'id="cleared"'
 req -F "image=@$PGM" -F "aadhaar=2345 6789 0125" -F "dob=$DOB" "$MAIN/encrypt"
 expect 400 "the encrypt form with a wrong Aadhaar check digit: 400"
-check "the form says why" body_has "Aadhaar number fails its check digit."
+check "the form says why, as the browser says it" body_has "Aadhaar number fails its check digit (a digit is mistyped, or two are swapped)."
 assert_no_text "the form does not echo the Aadhaar number" "$R/b" '6789 0125'
 check "the form says why what was typed is not there any more" body_has 'id="cleared"'
 req -F "image=@$PGM" -F "aadhaar=$AADHAAR" -F "dob=2999-12-31" "$MAIN/encrypt"

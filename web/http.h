@@ -177,7 +177,7 @@ struct form_errors {
     int n;
     struct {
         const char *field; /* the input's id: image, aadhaar, dob, key, cipher */
-        char text[400];    /* "Aadhaar number fails its check digit." */
+        char text[400];    /* "Aadhaar number fails its check digit (...)." */
     } e[FORM_MAX_ERRORS];
     struct buf hints;      /* raw HTML paragraphs for the box, after the list */
 };

@@ -27,7 +27,7 @@
     if (/[^0-9]/.test(digits)) return 'Aadhaar number may hold only digits, spaces and hyphens.';
     if (!/^[0-9]{12}$/.test(digits)) return 'Aadhaar number must be 12 digits (spaces and hyphens allowed).';
     if (digits[0] === '0' || digits[0] === '1') return 'Aadhaar number cannot start with 0 or 1.';
-    if (!verhoeffValid(digits)) return 'Aadhaar number fails its check digit (a digit is probably mistyped).';
+    if (!verhoeffValid(digits)) return 'Aadhaar number fails its check digit (a digit is mistyped, or two are swapped).';
     return '';
   }
 

@@ -1068,6 +1068,12 @@ req -F "image=@$R/noimage.bin" -F "key=MCK1-AAAA" "$MAIN/analyze"
 expect 400 "the analysis form with a file that is no image and a key with a typo: 400"
 check "it lists the image's problem" body_has '<li><a href="#image">The image: not an image medcrypt can read.</a></li>'
 check "and the key's" body_has '<li><a href="#key">Key: the key has a typo'
+# The same words with no other problem: it said "Image: ..." there, the
+# API's field name capitalised (a review).
+req -F "image=@$R/noimage.bin" "$MAIN/analyze"
+expect 400 "the analysis form with a file that is no image: 400"
+check "it says the image's problem as the encrypt page says it" \
+    body_has '<li><a href="#image">The image: not an image medcrypt can read.</a></li>'
 # The cipher image's name is no secret: it comes back with a form that
 # has a problem, escaped (it used to be lost).
 req -F 'name=study "042" <b>' -F "aadhaar=1" -F "dob=$DOB" "$MAIN/encrypt"
@@ -1238,6 +1244,29 @@ check "the key ids' sentence begins with a capital" \
 req -F "cipher=@$R/modified.enc.png" -F "key=$KEY" "$MAIN/decrypt"
 expect 422 "the decrypt form with a modified cipher: 422"
 check "the decrypt form says modified" body_has "The cipher image was modified or damaged."
+check "a cipher image damaged but whole: no word of cutting" lacks_re "$R/b" 'cut short'
+# Cut short, the likeliest damage over a network: said so, with what to
+# do, as the command's hint says it (a review: "modified or damaged" alone).
+head -c 3000 "$R/pgm.enc.png" >"$R/cut.enc.png"
+req -F "cipher=@$R/cut.enc.png" -F "key=$KEY" "$MAIN/decrypt"
+expect 422 "the decrypt form with a cipher image cut short: 422"
+check "the decrypt form says it was cut short, and to fetch it again" body_has \
+    "The cipher image was modified or damaged: it has no end chunk (IEND): cut short, as by an interrupted transfer? Fetch it again."
+req -F "key=$KEY" -F "cipher=@$R/cut.enc.png" "$MAIN/api/v1/decrypt"
+expect 422 "the API: a cipher image cut short says so" \
+    "the cipher image was modified or damaged: it has no end chunk (IEND): cut short, as by an interrupted transfer? Fetch it again"
+# The key file and the cipher image chosen in each other's fields: both
+# said at once (it said only the key file's: a review); the plain image
+# picked by mistake is said to be one.
+req -F "cipher=@$R/patient.key" -F "keyfile=@$R/pgm.enc.png" "$MAIN/decrypt"
+expect 400 "the decrypt form with the key file and the cipher image swapped: 400"
+check "it says both fields' problems" body_has_all \
+    '<li><a href="#keyfile">The key file: not a medcrypt key.</a></li>' \
+    '<li><a href="#cipher">Not a medcrypt cipher image.</a></li>'
+req -F "cipher=@$TESTDATA/dicom/ct_512_explicit_le.dcm" "$MAIN/decrypt"
+check "no key and the original DICOM file: both said, the file said to be a DICOM file" body_has_all \
+    '<li><a href="#key">Enter the key, or choose the key file.</a></li>' \
+    '<li><a href="#cipher">Not a medcrypt cipher image: a DICOM file.</a></li>'
 
 # Secrets in a query string are never logged (only the path is).
 req "$MAIN/encrypt?aadhaar=$AADHAAR_DIGITS&dob=$DOB"
@@ -1314,7 +1343,7 @@ PY
     req -F "image=@$R/cap.pgm" -F "key=$KEY" "$SMALL/encrypt"
     expect 413 "the encrypt page with an image over --max-pixels: 413"
     check "the encrypt page: the image's size, the cap and the command" body_has_all \
-        "The image: image too large: 200 x 200 pixels = 40000 samples; the pixel cap is 30000." \
+        "<li><a href=\"#image\">Image too large: 200 x 200 pixels = 40000 samples; the pixel cap is 30000.</a></li>" \
         'takes larger ones: <code>medcrypt encrypt --max-pixels N</code>'
     # with the form's other problem (no key): the image's own, read for it
     req -F "image=@$R/cap.pgm" "$SMALL/encrypt"

@@ -108,11 +108,16 @@ void page_analyze_post(struct req *r)
         }
         if (key_failed && req_file_state(image) == REQ_FILE_OK)
             form_image_problem(r, &fe, image, "analyze");
-        /* The API's "missing file 'image'" is the form's "choose...". */
-        form_error(&fe, field, "",
-                   req_file_state(image) == REQ_FILE_NONE    ? "choose an image file to analyze"
-                   : req_file_state(image) == REQ_FILE_EMPTY ? "the chosen file is empty (0 bytes)"
-                                                             : problem);
+        /* The API's "missing file 'image'" is the form's "choose...";
+         * the API's "image: ..." the pages' "The image: ...". */
+        if (req_file_state(image) == REQ_FILE_NONE)
+            form_error(&fe, field, "", "choose an image file to analyze");
+        else if (req_file_state(image) == REQ_FILE_EMPTY)
+            form_error(&fe, field, "", "the chosen file is empty (0 bytes)");
+        else if (!key_failed)
+            form_image_error(&fe, problem);
+        else
+            form_error(&fe, field, "", problem);
         form_cap_hint(&fe, cap, "analyze");
         /* the image's problem: the key's too (not read yet, or read and
          * good: then nothing to add) */

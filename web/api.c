@@ -1,5 +1,6 @@
 /* The REST API (docs/API.md, "REST API") and the encryption and
  * decryption shared with the pages. */
+#define _GNU_SOURCE /* memmem */
 #include "http.h"
 
 #include <stdint.h>
@@ -382,9 +383,19 @@ mc_err web_decrypt(struct req *r, const mc_key *key, const struct field *cipher,
         res->mime = mime_for(res->info.extension);
         mc_key_id_hex(key, res->key_id);
     } else {
+        /* A PNG's end chunk, which every cipher image ends with. */
+        static const uint8_t iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
         crypt_result_free(res);
         /* a wrong key: the image's key id and this key's (both public) */
         snprintf(res->detail, sizeof res->detail, "%s", mc_ctx_last_detail(ctx));
+        /* Cut short, the likeliest damage over a network: said so, as
+         * the command's hint says it (the page said "modified or
+         * damaged" alone: a review). Looked for only after a refusal. */
+        if (err == MC_ETAMPERED && res->detail[0] == '\0' &&
+            memmem(cipher->data.p, cipher->data.len, iend, sizeof iend) == NULL)
+            snprintf(res->detail, sizeof res->detail,
+                     "it has no end chunk (IEND): cut short, as by an interrupted transfer? "
+                     "Fetch it again");
         res->cap = mc_ctx_last_cap(ctx);
         if (err == MC_EBUSY)
             err = busy_result(r, res);

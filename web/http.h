@@ -183,6 +183,10 @@ struct form_errors {
 };
 /* Adds "PREFIX msg." (a capital first) for the input whose id is field. */
 void form_error(struct form_errors *fe, const char *field, const char *prefix, const char *msg);
+/* The image's problem, msg with or without the API's "image: ": "The
+ * image: MSG.", or "MSG." alone where it names the image ("Image too
+ * large: ..."). */
+void form_image_error(struct form_errors *fe, const char *msg);
 void form_errors_wipe(struct form_errors *fe);
 /* The image's own problem, if any (a cipher image, or one that does not
  * decode), added to fe: for a form that has others (pages.c); verb: the

@@ -34,6 +34,16 @@ void form_error(struct form_errors *fe, const char *field, const char *prefix, c
     fe->n++;
 }
 
+/* One wording on every page: the analysis page said "Image: ..." where
+ * the encrypt page said "The image: ...", and both "The image: image too
+ * large" (a review). */
+void form_image_error(struct form_errors *fe, const char *msg)
+{
+    if (strncmp(msg, "image: ", 7) == 0)
+        msg += 7;
+    form_error(fe, "image", strncmp(msg, "image ", 6) == 0 ? "" : "The image: ", msg);
+}
+
 void form_errors_wipe(struct form_errors *fe)
 {
     buf_wipe(&fe->hints);
@@ -167,7 +177,7 @@ void form_image_problem(struct req *r, struct form_errors *fe, const struct fiel
         const char *detail = mc_ctx_last_detail(ctx);
         snprintf(why, sizeof why, "%s%s%s", mc_strerror(err), detail[0] != '\0' ? ": " : "",
                  detail);
-        form_error(fe, "image", "The image: ", why);
+        form_image_error(fe, why);
         form_cap_hint(fe, mc_ctx_last_cap(ctx), verb);
     }
     mc_image_free(img); /* wipes the samples */
@@ -319,7 +329,7 @@ void page_encrypt_post(struct req *r)
             buf_puts(&fe.hints, "<p class=\"hint\">To see what it hides, open the "
                                 "<a href=\"/decrypt\">decrypt page</a> with its key.</p>");
         } else {
-            form_error(&fe, "image", "The image: ", why);
+            form_image_error(&fe, why);
             form_cap_hint(&fe, res.cap, "encrypt");
             if (err == MC_EFORMAT)
                 buf_puts(&fe.hints, "<p class=\"hint\">medcrypt reads PNG, PGM/PPM, BMP, JPEG "
@@ -446,6 +456,29 @@ int form_key(struct req *r, struct form_errors *fe, mc_key *key)
     return given;
 }
 
+/* The cipher image's problem, when the key's stops the form before its
+ * decryption: every problem at once (a key file and a cipher image chosen
+ * in each other's fields said only the key file's: a review). From its
+ * chunk headers alone: instant, no pixel cap. */
+static void form_cipher_problem(struct form_errors *fe, const struct field *cipher)
+{
+    mc_cipher_info ci;
+    mc_ctx *ctx = NULL;
+    char why[400];
+    mc_err err;
+
+    if (req_file_state(cipher) != REQ_FILE_OK || mc_ctx_new(&ctx) != MC_OK)
+        return;
+    err = mc_cipher_inspect(ctx, (const uint8_t *)cipher->data.p, cipher->data.len, &ci);
+    if (err != MC_OK && err != MC_ENOMEM) {
+        const char *detail = mc_ctx_last_detail(ctx);
+        snprintf(why, sizeof why, "%s%s%s", mc_strerror(err), detail[0] != '\0' ? ": " : "",
+                 detail);
+        form_error(fe, "cipher", "", why);
+    }
+    mc_ctx_free(ctx);
+}
+
 void page_decrypt_post(struct req *r)
 {
     const struct field *cipher = req_field(r, "cipher");
@@ -461,10 +494,13 @@ void page_decrypt_post(struct req *r)
         form_error(&fe, "cipher", "", "choose the cipher image to decrypt");
     else if (req_file_state(cipher) == REQ_FILE_EMPTY)
         form_error(&fe, "cipher", "", "the chosen file is empty (0 bytes)");
-    if ((given = form_key(r, &fe, &key)) < 0)
+    if ((given = form_key(r, &fe, &key)) < 0) {
+        form_cipher_problem(&fe, cipher);
         goto fail;
+    }
     if (given == 0) {
         form_error(&fe, "key", "", "enter the key, or choose the key file");
+        form_cipher_problem(&fe, cipher);
         goto fail;
     }
     if (fe.n > 0) {

@@ -108,6 +108,15 @@ async function main() {
       await page.locator('#dob-error').textContent(), await page.locator('#aadhaar-error').textContent()];
     ok(missed.every((m) => m.trim() !== ''),
       'Encrypt pressed right after a wrong number: every field says its problem', JSON.stringify(missed));
+    // An impossible date (31 February), typed, is said when the field is
+    // left, as the number is (it waited for Encrypt: a review).
+    await page.goto(base + '/encrypt');
+    await page.focus('#dob');
+    await page.keyboard.type('02311990');
+    await page.click('#aadhaar'); /* Tab moves between the date's own parts */
+    const dErr = await page.locator('#dob-error').textContent();
+    ok(dErr === 'Date of birth is incomplete or not a real calendar date.',
+      'an impossible date is said when its field is left', dErr);
     await page.goto(base + '/encrypt');
     await page.setInputFiles('#image', original);
     await page.fill('#aadhaar', '2345 6789 0125');
@@ -411,7 +420,20 @@ async function main() {
       await page.goto(small.base + '/encrypt');
       await page.setInputFiles('#image', original);
       const sizeMsg = await page.locator('#image-error').textContent();
-      ok(sizeMsg.includes('too large'), 'a file over --max-upload is refused in the browser', sizeMsg);
+      ok(sizeMsg === 'The file is too large (256.0 KiB; this server accepts up to 93.7 KiB).',
+        'a file over --max-upload is refused in the browser, both sizes said', sizeMsg);
+      // Just over the limit, where both round alike, in bytes (it said
+      // "1.0 MiB; up to 1.0 MiB": a review).
+      await page.setInputFiles('#image', { name: 'near.pgm', mimeType: 'image/x-portable-graymap',
+        buffer: Buffer.alloc(100000 - 4096 + 1, 7) });
+      const nearMsg = await page.locator('#image-error').textContent();
+      ok(nearMsg === 'The file is too large (95,905 bytes; this server accepts up to 95,904 bytes).',
+        'a file just over --max-upload: the two sizes in bytes, not both "93.7 KiB"', nearMsg);
+      // An empty file is said here, before the round trip that clears
+      // what was typed (a review).
+      await page.setInputFiles('#image', { name: 'empty.png', mimeType: 'image/png', buffer: Buffer.alloc(0) });
+      const emptyMsg = await page.locator('#image-error').textContent();
+      ok(emptyMsg === 'The chosen file is empty (0 bytes).', 'an empty file is refused in the browser', emptyMsg);
     } finally {
       small.child.kill('SIGTERM');
     }

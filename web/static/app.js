@@ -75,7 +75,7 @@
       // A date field holding an impossible date (31 February) reads as
       // empty; its validity says the user did type something.
       if (v === '' && input.validity && input.validity.badInput) {
-        show(input, 'Date of birth is not a real calendar date.');
+        show(input, 'Date of birth is incomplete or not a real calendar date.');
         return false;
       }
       var msg = v === '' ? (input === aadhaar ? 'Enter the patient\'s Aadhaar number (or an existing key).'
@@ -101,6 +101,13 @@
     aadhaar.addEventListener('input', function () { if (aadhaar.getAttribute('aria-invalid')) check(aadhaar, aadhaarProblem); });
     dob.addEventListener('change', function () {
       if (dob.value || (dob.validity && dob.validity.badInput)) check(dob, dobProblem);
+    });
+    // An impossible or partly typed date leaves the value empty and fires
+    // no change: said when the field is left, as the number is (it waited
+    // for Encrypt: a review).
+    dob.addEventListener('blur', function (ev) {
+      if (pressing || (submit && ev.relatedTarget === submit)) return;
+      if (dob.validity && dob.validity.badInput) check(dob, dobProblem);
     });
     form.addEventListener('submit', function (ev) {
       var ok = true, first = null;
@@ -142,12 +149,23 @@
 
   // The server refuses bodies over --max-upload (413) before reading them,
   // which a browser may show as a broken connection: say it here first.
+  // An empty file too, which the server refuses after a round trip that
+  // clears what was typed (a review).
   function sizeProblem(form, input) {
-    var max = Number(form.getAttribute('data-max-upload') || 0);
     var f = input.files && input.files[0];
-    if (!max || !f || f.size + 4096 <= max) return '';
-    var mib = function (n) { return (n / 1048576).toFixed(1) + ' MiB'; };
-    return 'The file is too large (' + mib(f.size) + '; this server accepts up to ' + mib(max - 4096) + ').';
+    if (!f) return '';
+    if (f.size === 0) return 'The chosen file is empty (0 bytes).';
+    var max = Number(form.getAttribute('data-max-upload') || 0), room = max - 4096;
+    if (!max || f.size <= room) return '';
+    var human = function (n) {
+      return n >= 1048576 ? (n / 1048576).toFixed(1) + ' MiB'
+        : n >= 1024 ? (n / 1024).toFixed(1) + ' KiB' : n + ' bytes';
+    };
+    var a = human(f.size), b = human(room);
+    // Rounded alike just over the limit ("1.0 MiB; up to 1.0 MiB": a
+    // review): in bytes then.
+    if (a === b) { a = f.size.toLocaleString('en') + ' bytes'; b = room.toLocaleString('en') + ' bytes'; }
+    return 'The file is too large (' + a + '; this server accepts up to ' + b + ').';
   }
 
   function setupSizeCheck(form) {

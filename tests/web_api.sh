@@ -994,6 +994,8 @@ if b64_download "$R/page.enc.png" >"$R/o"; then
 else
     not_ok "the result page has a download link"
 fi
+check "a small cipher image: its preview carries its own copy (shown without JavaScript)" \
+    [ "$(grep -o 'data:image/png;base64,' "$R/b" | wc -l)" -eq 2 ]
 # The key as a file: a data: link on the result page, the file the
 # decrypt page takes instead of the key's text.
 if python3 -c '
@@ -1267,6 +1269,18 @@ req -F "cipher=@$TESTDATA/dicom/ct_512_explicit_le.dcm" "$MAIN/decrypt"
 check "no key and the original DICOM file: both said, the file said to be a DICOM file" body_has_all \
     '<li><a href="#key">Enter the key, or choose the key file.</a></li>' \
     '<li><a href="#cipher">Not a medcrypt cipher image: a DICOM file.</a></li>'
+
+# Over 1 MiB, the page holds the cipher image once, as its download, and
+# app.js shows those bytes: two copies made the page 2.7 times the file
+# (a review).
+python3 -c 'import os, sys
+sys.stdout.buffer.write(b"P5\n1100 1000\n255\n" + os.urandom(1100 * 1000))' >"$R/big.pgm"
+req -F "image=@$R/big.pgm" -F "key=$KEY" "$MAIN/encrypt"
+expect 200 "the encrypt page with a 1100 x 1000 image"
+check "a cipher image over 1 MiB is in the page once" \
+    [ "$(grep -o 'data:image/png;base64,' "$R/b" | wc -l)" -eq 1 ]
+check "its preview points at the download, for app.js" \
+    body_has 'id="cipher-preview" alt="The cipher image: noise that hides the original" data-src-of="download" hidden>'
 
 # Secrets in a query string are never logged (only the path is).
 req "$MAIN/encrypt?aadhaar=$AADHAAR_DIGITS&dob=$DOB"

@@ -304,7 +304,40 @@ async function main() {
        (await plain.locator('#dob-error').textContent()).includes('date of birth'),
       'each field is marked invalid, with its message beside it');
     await plain.screenshot({ path: path.join(shots, 'encrypt-errors.png'), fullPage: true });
+    // "Copy the key" needs JavaScript: hidden without it (.button's
+    // display had won over the hidden attribute).
+    await plain.goto(base + '/encrypt');
+    await plain.setInputFiles('#image', original);
+    await plain.fill('#aadhaar', AADHAAR);
+    await plain.fill('#dob', DOB);
+    await Promise.all([plain.waitForURL(base + '/encrypt'), plain.click('button[type=submit]')]);
+    await plain.waitForSelector('#key-text');
+    ok(!(await plain.locator('#copy-key').isVisible()) && await plain.locator('#download-key').isVisible(),
+      'without JavaScript the result has no Copy button, only the key and "Save the key as a file"');
     await plain.close();
+    // A cipher image over 1 MiB is in the page once, as its download: the
+    // preview shows those bytes.
+    {
+      const big = path.join(tmp, 'big.pgm');
+      const px = Buffer.alloc(1100 * 1000);
+      for (let i = 0; i < px.length; i++) px[i] = (i * 2654435761) >>> 24;
+      fs.writeFileSync(big, Buffer.concat([Buffer.from('P5\n1100 1000\n255\n'), px]));
+      await page.goto(base + '/encrypt');
+      await page.setInputFiles('#image', big);
+      await page.locator('#existing-key summary').click();
+      await page.fill('#key', key);
+      await Promise.all([page.waitForURL(base + '/encrypt'), page.click('button[type=submit]')]);
+      await page.waitForSelector('#cipher-preview', { state: 'attached' });
+      await page.waitForFunction(() => {
+        const img = document.getElementById('cipher-preview');
+        return img && img.complete && img.naturalWidth > 0;
+      }, null, { timeout: 10000 }).catch(() => {});
+      const shown = await page.locator('#cipher-preview').evaluate((img) => ({
+        w: img.naturalWidth, visible: !img.hidden && img.getBoundingClientRect().width > 0,
+        blob: img.src.startsWith('blob:') }));
+      ok(shown.w === 1100 && shown.visible && shown.blob,
+        'a cipher image over 1 MiB: its preview shows the download\'s bytes', JSON.stringify(shown));
+    }
 
     // On a phone.
     await page.setViewportSize({ width: 390, height: 844 });

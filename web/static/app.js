@@ -252,6 +252,13 @@
     for (var i = 0; i < buttons.length; i++) setupCopy(buttons[i]);
     var links = document.querySelectorAll('a[data-blob]');
     for (var j = 0; j < links.length; j++) dataUrlToBlobUrl(links[j]);
+    // A large cipher image is in the page once, as its download: its
+    // preview shows the same bytes (pages.c, PREVIEW_COPY_MAX).
+    var shared = document.querySelectorAll('img[data-src-of]');
+    for (var q = 0; q < shared.length; q++) {
+      var from = document.getElementById(shared[q].getAttribute('data-src-of'));
+      if (from) { shared[q].src = from.href; shared[q].hidden = false; }
+    }
     // A new key is shown once, with its cipher image. Reloading the page
     // would post the form again: a second key and a second cipher image,
     // and a key copied from one with the image saved from the other never

@@ -787,6 +787,43 @@ expect 400 "analyze junk" "image: not an image medcrypt can read"
 req -F "image=@$R/pgm.enc.png" -F "key=$KEY" "$MAIN/api/v1/analyze"
 expect 415 "analyze of a cipher image: 415" \
     "image: this is a medcrypt cipher image; the analysis takes the plain image and encrypts it itself"
+# ... but given as its cipher image ("cipher"), it is measured instead of
+# a fresh encryption, as `medcrypt analyze PLAIN CIPHER` does (the page
+# could not: a review); with its key it is decrypted and compared too.
+req -F "image=@$PGM" -F "cipher=@$R/pgm.enc.png" -F "key=$KEY" "$MAIN/api/v1/analyze"
+expect 200 "analyze an image with its cipher image and key"
+check "the given cipher image is measured and decrypts to the image" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["cipher_source"] == "given" and d["cipher_decrypts_to_plain"] is True
+assert d["key"]["random"] is False
+assert d["decryption"]["channels"][0]["mse"] == 0' "$R/b"
+req -F "image=@$PGM" -F "cipher=@$R/pgm.enc.png" "$MAIN/api/v1/analyze"
+check "without its key: measured, not decrypted" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["cipher_source"] == "given" and d["cipher_decrypts_to_plain"] is None
+assert d["decryption"] is None' "$R/b"
+req -F "image=@$PGM" -F "cipher=@$R/pgm.enc.png" -F "key=$KEY2" "$MAIN/api/v1/analyze"
+expect 422 "a cipher image under another key: 422, both key ids" \
+    "cipher image: wrong key: the image was encrypted under key id $KEY_ID, this key's id is $KEY2_ID"
+req -F "image=@$PGM" -F "cipher=@$PGM" "$MAIN/api/v1/analyze"
+expect 400 "a plain image as the cipher image: 400" \
+    "cipher image: not a medcrypt cipher image: give the cipher image of this image, as the encrypt page made it"
+req -F "image=@$TESTDATA/png/rgb_100x100.png" -F "cipher=@$R/pgm.enc.png" "$MAIN/api/v1/analyze"
+expect 400 "another image's cipher image: 400, both sizes" \
+    "cipher image: not a cipher image of this image (512x512, 1 channel, 8 bits against 100x100, 3 channels, 8 bits)"
+req -F "image=@$PGM" -F "cipher=@$R/modified.enc.png" -F "key=$KEY" "$MAIN/api/v1/analyze"
+expect 422 "a modified cipher image: 422" "cipher image: the cipher image was modified or damaged"
+# The page: the cipher image's problem with the others, at once.
+req -F "image=@$PGM" -F "cipher=@$PGM" -F "key=MCK1-AAAA" "$MAIN/analyze"
+expect 400 "the analysis form with a key typo and a plain image as the cipher image: 400"
+check "it lists both problems, each linked to its field" body_has_all \
+    '<li><a href="#key">Key: the key has a typo' \
+    '<li><a href="#cipher">Cipher image: not a medcrypt cipher image: give the cipher image of this image, as the encrypt page made it.</a></li>'
+req -F "image=@$PGM" -F "cipher=@$R/pgm.enc.png" -F "key=$KEY" "$MAIN/analyze"
+expect 200 "the analysis page with the cipher image and its key"
+check "the report says the given cipher image was measured" body_has "the given cipher image"
 # The image's own refusal with the status encrypt gives it (mutation
 # testing, seventh round: every such refusal answered 400 passed).
 if [ -f "$TESTDATA/dicom/unsupported/rle_mr.dcm" ]; then

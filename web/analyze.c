@@ -7,14 +7,31 @@
 
 #include <sodium.h>
 
+/* The given cipher image's problem, from its chunks alone (before the
+ * seconds of the analysis), or NULL: none given, or a cipher image. An
+ * empty file field is no file. */
+static const char *given_cipher_problem(const struct field *cipher)
+{
+    if (req_file_state(cipher) == REQ_FILE_EMPTY)
+        return "the file is empty (0 bytes)";
+    if (req_file_state(cipher) == REQ_FILE_OK &&
+        !mc_is_cipher_image((const uint8_t *)cipher->data.p, cipher->data.len))
+        return "not a medcrypt cipher image: give the cipher image of this image, as the "
+               "encrypt page made it";
+    return NULL;
+}
+
 /* Runs the analysis of the uploaded image (with the given key, or a fresh
- * random one). On failure sets *status, *problem (a message, with the
- * field's name first for the API: "image: ..."), *field (its input) and
- * *cap (mc_ctx_last_cap(), or 0). */
+ * random one), measuring the given cipher image (field "cipher",
+ * optional) instead of a fresh encryption, as `medcrypt analyze PLAIN
+ * CIPHER` does (the page could not measure the cipher image one had made:
+ * a review). On failure sets *status, *problem (a message, with the
+ * field's name first for the API: "image: ...", "cipher image: ..."),
+ * *field (its input) and *cap (mc_ctx_last_cap(), or 0). */
 static mc_analysis *analyze(struct req *r, int *status, char *problem, size_t size,
                             const char **field, uint64_t *cap)
 {
-    const struct field *image = req_field(r, "image");
+    const struct field *image = req_field(r, "image"), *cipher = req_field(r, "cipher");
     char name[100];
     mc_analysis *a = NULL;
     mc_image *img = NULL;
@@ -46,12 +63,40 @@ static mc_analysis *analyze(struct req *r, int *status, char *problem, size_t si
         return NULL;
     }
     have_key = given > 0;
+    /* (the library refuses one of another size before them too) */
+    if (given_cipher_problem(cipher) != NULL) {
+        *status = 400;
+        *field = "cipher";
+        snprintf(problem, size, "cipher image: %s", given_cipher_problem(cipher));
+        if (have_key)
+            mc_key_wipe(&key);
+        return NULL;
+    }
+    if (req_file_state(cipher) != REQ_FILE_OK)
+        cipher = NULL;
     web_sanitize_name(image->filename != NULL ? image->filename : "", name, sizeof name);
-    err = web_new_ctx(r, MEM_ANALYZE, &ctx);
+    err = web_new_ctx(r, cipher != NULL ? MEM_ANALYZE_GIVEN : MEM_ANALYZE, &ctx);
     if (err == MC_OK)
         err = mc_image_decode(ctx, (const uint8_t *)image->data.p, image->data.len, name, &img);
-    if (err == MC_OK)
-        err = mc_analyze(ctx, have_key ? &key : NULL, img, NULL, 0, &a);
+    if (err == MC_OK) {
+        err = mc_analyze(ctx, have_key ? &key : NULL, img,
+                         cipher != NULL ? (const uint8_t *)cipher->data.p : NULL,
+                         cipher != NULL ? cipher->data.len : 0, &a);
+        /* the given cipher image's own faults: wrong key (both ids),
+         * modified, another image's size (MC_EINVAL: the arguments are
+         * ours), a newer format */
+        if (cipher != NULL && (err == MC_EWRONGKEY || err == MC_ETAMPERED || err == MC_EINVAL ||
+                               err == MC_ENOTCIPHER || err == MC_EVERSION)) {
+            const char *detail = mc_ctx_last_detail(ctx);
+            *field = "cipher";
+            *status = err == MC_EINVAL ? 400 : web_status_for(err);
+            snprintf(problem, size, "cipher image: %s%s%s",
+                     err == MC_EINVAL ? "" : mc_strerror(err),
+                     err != MC_EINVAL && detail[0] != '\0' ? ": " : "", detail);
+            a = NULL;
+            goto out;
+        }
+    }
     if (err == MC_EBUSY) {
         char msg[300];
         web_busy_message(r, msg, sizeof msg, status);
@@ -65,6 +110,7 @@ static mc_analysis *analyze(struct req *r, int *status, char *problem, size_t si
                  detail);
         a = NULL;
     }
+out:
     if (have_key)
         mc_key_wipe(&key);
     mc_image_free(img);
@@ -96,17 +142,17 @@ void page_analyze_post(struct req *r)
     mc_err err;
 
     if (a == NULL) {
-        const struct field *image = req_field(r, "image");
+        const struct field *image = req_field(r, "image"), *cipher = req_field(r, "cipher");
         /* Every problem of the form at once (API.md), as the encrypt
          * and decrypt pages say them: analyze() stops at the first. */
-        bool key_failed = strcmp(field, "image") != 0;
+        bool image_failed = strcmp(field, "image") == 0, cipher_failed = strcmp(field, "cipher") == 0;
         mc_key key;
 
         if (status >= 500 && status != 503) {
             reply_error(r, status, problem);
             return;
         }
-        if (key_failed && req_file_state(image) == REQ_FILE_OK)
+        if (!image_failed && req_file_state(image) == REQ_FILE_OK)
             form_image_problem(r, &fe, image, "analyze");
         /* The API's "missing file 'image'" is the form's "choose...";
          * the API's "image: ..." the pages' "The image: ...". */
@@ -114,15 +160,19 @@ void page_analyze_post(struct req *r)
             form_error(&fe, field, "", "choose an image file to analyze");
         else if (req_file_state(image) == REQ_FILE_EMPTY)
             form_error(&fe, field, "", "the chosen file is empty (0 bytes)");
-        else if (!key_failed)
+        else if (image_failed)
             form_image_error(&fe, problem);
         else
             form_error(&fe, field, "", problem);
         form_cap_hint(&fe, cap, "analyze");
         /* the image's problem: the key's too (not read yet, or read and
          * good: then nothing to add) */
-        if (!key_failed && form_key(r, &fe, &key) > 0)
+        if (image_failed && form_key(r, &fe, &key) > 0)
             mc_key_wipe(&key);
+        /* the image's or the key's: the cipher image's too (not looked
+         * at yet) */
+        if (!cipher_failed && given_cipher_problem(cipher) != NULL)
+            form_error(&fe, "cipher", "Cipher image: ", given_cipher_problem(cipher));
         form(r, status, &fe, web_form_has_key(r));
         form_errors_wipe(&fe);
         return;

@@ -367,6 +367,30 @@ mc_err mc_analyze_ex(mc_ctx *ctx, const mc_key *key, const mc_image *plain,
         randombytes_buf(k.bytes, sizeof k.bytes);
     mc_key_id_hex(&k, a->key_id);
 
+    /* The given cipher image first: one of another image's size is
+     * refused with both sizes, from its chunk headers (before its pixels
+     * are decoded: one larger than the pixel cap or the memory budget was
+     * refused as the plain image's, "image too large", a review), and
+     * before the seconds of the measurements. Read whole, it has its
+     * header's geometry (mc__container_read checks it). */
+    if (cipher_png != NULL) {
+        if ((err = mc__container_inspect(ctx, cipher_png, cipher_len, &ghdr)) != MC_OK)
+            goto out;
+        if (ghdr.width != plain->width || ghdr.height != plain->height ||
+            ghdr.channels != plain->channels || ghdr.bits != plain->bits) {
+            mc__ctx_detail(ctx,
+                           "not a cipher image of this image (%ux%u, %u channel%s, %u bits "
+                           "against %ux%u, %u channel%s, %u bits)",
+                           ghdr.width, ghdr.height, ghdr.channels, ghdr.channels == 1 ? "" : "s",
+                           ghdr.bits, plain->width, plain->height, plain->channels,
+                           plain->channels == 1 ? "" : "s", plain->bits);
+            err = MC_EINVAL;
+            goto out;
+        }
+        if ((err = mc__container_read(ctx, cipher_png, cipher_len, &given, &ghdr)) != MC_OK)
+            goto out;
+    }
+
     /* The one-bit changes, drawn from the seed: a bit of the key, a bit
      * of a sample of the plain image. The bit's draw, then the byte's,
      * each in a statement of its own: in one expression their order was
@@ -389,25 +413,6 @@ mc_err mc_analyze_ex(mc_ctx *ctx, const mc_key *key, const mc_image *plain,
     rc.seed = a->seed;
     for (int i = 0; i < MC_NONCE_BYTES; i++)
         rc.nonce[i] = (uint8_t)mix64(&st);
-
-    /* The given cipher image read first: one of another image's size is
-     * refused before the seconds of the measurements, with both sizes. */
-    if (cipher_png != NULL) {
-        if ((err = mc__container_read(ctx, cipher_png, cipher_len, &given, &ghdr)) != MC_OK)
-            goto out;
-        if (given->width != plain->width || given->height != plain->height ||
-            given->channels != plain->channels || given->bits != plain->bits) {
-            mc__ctx_detail(ctx,
-                           "not a cipher image of this image (%ux%u, %u channel%s, %u bits "
-                           "against %ux%u, %u channel%s, %u bits)",
-                           given->width, given->height, given->channels,
-                           given->channels == 1 ? "" : "s", given->bits, plain->width,
-                           plain->height, plain->channels, plain->channels == 1 ? "" : "s",
-                           plain->bits);
-            err = MC_EINVAL;
-            goto out;
-        }
-    }
 
     critical_values(a);
     for (unsigned c = 0; c < a->channels; c++)

@@ -1363,6 +1363,24 @@ static void test_analyze_variants(void **state)
     assert_string_equal(mc_ctx_last_detail(ctx), "not a cipher image of this image (128x128, 1 "
                                                  "channel, 16 bits against 100x100, 3 channels, 8 "
                                                  "bits)");
+    /* ... from its header, before its pixels: a larger image's cipher
+     * image under a cap the plain image is within was "image too large",
+     * as if the plain image were (a review) */
+    {
+        mc_ctx *small = NULL;
+        uint8_t *ocipher = NULL;
+        size_t olen = 0;
+        assert_int_equal(mc_encrypt_image(ctx, &key, other, &ocipher, &olen), MC_OK);
+        assert_int_equal(mc_ctx_new(&small), MC_OK);
+        assert_int_equal(mc_ctx_set_max_samples(small, 20000), MC_OK); /* 128x128 < 20000 < 30000 */
+        assert_int_equal(mc_analyze_ex(small, &key, img, ocipher, olen, &opt, &a), MC_EINVAL);
+        assert_null(a);
+        assert_string_equal(mc_ctx_last_detail(small), "not a cipher image of this image (100x100, "
+                                                       "3 channels, 8 bits against 128x128, 1 "
+                                                       "channel, 16 bits)");
+        mc_ctx_free(small);
+        mc_free(ocipher);
+    }
     mc_free(cipher);
     /* ... as is an RGB cipher of a gray plain image of the same size and
      * depth (mutation testing, eighth round: the channels not compared,

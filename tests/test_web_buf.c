@@ -202,6 +202,13 @@ static void test_sanitize_name(void **state)
         {"a\xe2\x80\xaegnp.exe", "a___gnp.exe"},            /* U+202E, right-to-left */
         {"a\xe2\x80\x8b" "b\xef\xbb\xbf" "c", "a___b___c"}, /* zero width, BOM */
         {"a\xc2\x85" "b\xc2\xad" "c", "a__b__c"},          /* C1 NEL, soft hyphen */
+        /* blank or invisible (a review of the first cut): a tag
+         * character, a variation selector, the Hangul filler, the
+         * ideographic and no-break spaces, a noncharacter, private use */
+        {"\xf3\xa0\x80\x81" "t\xef\xb8\x8f", "____t___"},
+        {"\xe3\x85\xa4\xe3\x80\x80" "x\xc2\xa0", "______x__"},
+        {"\xef\xbf\xbf" "y\xf3\xb0\x80\x80" "z\xee\x80\x80", "___y____z___"},
+        {"\xf0\x9f\xbf\xbe", "____"}, /* U+1FFFE, a noncharacter */
         {"a\xc0\x80" "b\xe0\x80\xaf" "c", "a__b___c"},    /* overlong */
         {"a\xed\xa0\x80" "b\xf4\x90\x80\x80", "a___b____"}, /* surrogate, > U+10FFFF */
         {"a\xe0\xa4", "a__"},                              /* cut short */

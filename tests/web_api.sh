@@ -1284,6 +1284,8 @@ req -F "cipher=@$R/modified.enc.png" -F "key=$KEY" "$MAIN/decrypt"
 expect 422 "the decrypt form with a modified cipher: 422"
 check "the decrypt form says modified" body_has "The cipher image was modified or damaged."
 check "a cipher image damaged but whole: no word of cutting" lacks_re "$R/b" 'cut short'
+req -F "image=@$PGM" -F "cipher=@$R/modified.enc.png" -F "key=$KEY" "$MAIN/api/v1/analyze"
+check "nor in the analysis of it" lacks_re "$R/b" 'cut short'
 # Cut short, the likeliest damage over a network: said so, with what to
 # do, as the command's hint says it (a review: "modified or damaged" alone).
 head -c 3000 "$R/pgm.enc.png" >"$R/cut.enc.png"
@@ -1294,6 +1296,9 @@ check "the decrypt form says it was cut short, and to fetch it again" body_has \
 req -F "key=$KEY" -F "cipher=@$R/cut.enc.png" "$MAIN/api/v1/decrypt"
 expect 422 "the API: a cipher image cut short says so" \
     "the cipher image was modified or damaged: it has no end chunk (IEND): cut short, as by an interrupted transfer? Fetch it again"
+req -F "image=@$PGM" -F "key=$KEY" -F "cipher=@$R/cut.enc.png" "$MAIN/api/v1/analyze"
+expect 422 "the analysis of a cipher image cut short says so too" \
+    "cipher image: the cipher image was modified or damaged: it has no end chunk (IEND): cut short, as by an interrupted transfer? Fetch it again"
 # The key file and the cipher image chosen in each other's fields: both
 # said at once (it said only the key file's: a review); the plain image
 # picked by mistake is said to be one.
@@ -1405,6 +1410,12 @@ PY
     expect 413 "the analysis page with an image over --max-pixels: 413"
     check "the analysis page: the cap's hint" body_has_all "the pixel cap is 30000." \
         '<code>medcrypt analyze --max-pixels N</code>'
+    # A larger image's cipher image given with an image within the cap:
+    # the cipher image's size, from its header, not "image too large" as
+    # if the image were (a review).
+    req -F "image=@$TESTDATA/pnm/ascii_8x8.pgm" -F "cipher=@$R/cap.enc.png" "$SMALL/api/v1/analyze"
+    expect 400 "an 8 x 8 image with a 200 x 200 one's cipher image, under a cap of 30000: 400" \
+        "cipher image: not a cipher image of this image (200x200, 1 channel, 8 bits against 8x8, 1 channel, 8 bits)"
     # not for another refusal of the image
     printf 'P5\n2 2\n255\n' >"$R/cut.pgm"
     req -F "image=@$R/cut.pgm" -F "key=$KEY" "$SMALL/encrypt"

@@ -90,6 +90,8 @@ static mc_analysis *analyze(struct req *r, int *status, char *problem, size_t si
             const char *detail = mc_ctx_last_detail(ctx);
             *field = "cipher";
             *status = err == MC_EINVAL ? 400 : web_status_for(err);
+            if (detail[0] == '\0' && web_cut_short(cipher, err))
+                detail = WEB_CUT_SHORT;
             snprintf(problem, size, "cipher image: %s%s%s",
                      err == MC_EINVAL ? "" : mc_strerror(err),
                      err != MC_EINVAL && detail[0] != '\0' ? ": " : "", detail);
@@ -145,7 +147,8 @@ void page_analyze_post(struct req *r)
         const struct field *image = req_field(r, "image"), *cipher = req_field(r, "cipher");
         /* Every problem of the form at once (API.md), as the encrypt
          * and decrypt pages say them: analyze() stops at the first. */
-        bool image_failed = strcmp(field, "image") == 0, cipher_failed = strcmp(field, "cipher") == 0;
+        bool image_failed = strcmp(field, "image") == 0;
+        bool cipher_failed = strcmp(field, "cipher") == 0;
         mc_key key;
 
         if (status >= 500 && status != 503) {

@@ -11,13 +11,45 @@
 
 #include <sodium.h>
 
+/* Characters a name must not hold: they do not show, or show as blank,
+ * so that two names that look alike differ or a name looks empty, or
+ * they change how the rest reads (U+202E turns "scan\u202Egnp.exe" into
+ * "scanexe.png": Unicode TR36 §2). The C1 controls, Unicode's
+ * Default_Ignorable_Code_Point and White_Space characters
+ * (DerivedCoreProperties.txt, PropList.txt), private use, and the
+ * noncharacters (every plane's last two code points besides). The first
+ * cut missed most of them (a review: tag characters, variation
+ * selectors, Hangul fillers, blank spaces). */
+static const uint32_t not_shown[][2] = {
+    {0x80, 0xA0},       /* C1 controls, no-break space */
+    {0xAD, 0xAD},       /* soft hyphen */
+    {0x34F, 0x34F},     /* combining grapheme joiner */
+    {0x61C, 0x61C},     /* Arabic letter mark */
+    {0x115F, 0x1160},   /* Hangul fillers */
+    {0x1680, 0x1680},   /* Ogham space mark */
+    {0x17B4, 0x17B5},   /* Khmer inherent vowels */
+    {0x180B, 0x180F},   /* Mongolian variation selectors, vowel separator */
+    {0x2000, 0x200F},   /* spaces, zero widths, direction marks */
+    {0x2028, 0x202F},   /* separators, embeddings, overrides, narrow space */
+    {0x205F, 0x206F},   /* space, invisible operators, isolates */
+    {0x2800, 0x2800},   /* Braille blank */
+    {0x3000, 0x3000},   /* ideographic space */
+    {0x3164, 0x3164},   /* Hangul filler */
+    {0xE000, 0xF8FF},   /* private use */
+    {0xFDD0, 0xFDEF},   /* noncharacters */
+    {0xFE00, 0xFE0F},   /* variation selectors */
+    {0xFEFF, 0xFEFF},   /* zero width no-break space (BOM) */
+    {0xFFA0, 0xFFA0},   /* halfwidth Hangul filler */
+    {0xFFF0, 0xFFFB},   /* unassigned specials, interlinear annotations */
+    {0x1BCA0, 0x1BCA3}, /* shorthand format controls */
+    {0x1D173, 0x1D17A}, /* musical format controls */
+    {0xE0000, 0xE0FFF}, /* tags, variation selectors supplement */
+    {0xF0000, 0x10FFFF}, /* private use planes */
+};
+
 /* The length (2 to 4) of the UTF-8 character at p if it is well formed
  * (RFC 3629 §3: shortest form, no surrogate, at most U+10FFFF) and one a
- * file name may show, else 0. Not shown: the C1 controls, and the
- * invisible and direction-changing ones, which make a name read as
- * another (U+202E turns "scan\u202Egnp.exe" into "scanexe.png": Unicode
- * TR36 §2; the soft hyphen, the Arabic letter mark, U+180E, U+200B to
- * U+200F, U+2028 to U+202E, U+2060 to U+206F, U+FEFF). */
+ * file name may show (not in not_shown), else 0. */
 static size_t utf8_shown(const unsigned char *p)
 {
     uint32_t c;
@@ -43,9 +75,11 @@ static size_t utf8_shown(const unsigned char *p)
     if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10FFFF)) ||
         (c >= 0xD800 && c <= 0xDFFF))
         return 0;
-    if (c <= 0x9F || c == 0xAD || c == 0x61C || c == 0x180E || (c >= 0x200B && c <= 0x200F) ||
-        (c >= 0x2028 && c <= 0x202E) || (c >= 0x2060 && c <= 0x206F) || c == 0xFEFF)
+    if ((c & 0xFFFE) == 0xFFFE) /* U+FFFE, U+FFFF, U+1FFFE...: noncharacters */
         return 0;
+    for (size_t i = 0; i < sizeof not_shown / sizeof not_shown[0]; i++)
+        if (c >= not_shown[i][0] && c <= not_shown[i][1])
+            return 0;
     return n;
 }
 
@@ -80,6 +114,15 @@ void web_sanitize_name(const char *in, char *out, size_t size)
     out[n] = '\0';
     if (n == 0)
         snprintf(out, size, "image");
+}
+
+bool web_cut_short(const struct field *cipher, mc_err err)
+{
+    /* A PNG's end chunk, which every cipher image ends with. */
+    static const uint8_t iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+
+    return err == MC_ETAMPERED &&
+           memmem(cipher->data.p, cipher->data.len, iend, sizeof iend) == NULL;
 }
 
 int web_status_for(mc_err err)
@@ -383,19 +426,11 @@ mc_err web_decrypt(struct req *r, const mc_key *key, const struct field *cipher,
         res->mime = mime_for(res->info.extension);
         mc_key_id_hex(key, res->key_id);
     } else {
-        /* A PNG's end chunk, which every cipher image ends with. */
-        static const uint8_t iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
         crypt_result_free(res);
         /* a wrong key: the image's key id and this key's (both public) */
         snprintf(res->detail, sizeof res->detail, "%s", mc_ctx_last_detail(ctx));
-        /* Cut short, the likeliest damage over a network: said so, as
-         * the command's hint says it (the page said "modified or
-         * damaged" alone: a review). Looked for only after a refusal. */
-        if (err == MC_ETAMPERED && res->detail[0] == '\0' &&
-            memmem(cipher->data.p, cipher->data.len, iend, sizeof iend) == NULL)
-            snprintf(res->detail, sizeof res->detail,
-                     "it has no end chunk (IEND): cut short, as by an interrupted transfer? "
-                     "Fetch it again");
+        if (res->detail[0] == '\0' && web_cut_short(cipher, err))
+            snprintf(res->detail, sizeof res->detail, "%s", WEB_CUT_SHORT);
         res->cap = mc_ctx_last_cap(ctx);
         if (err == MC_EBUSY)
             err = busy_result(r, res);
@@ -412,7 +447,8 @@ mc_err web_decrypt(struct req *r, const mc_key *key, const struct field *cipher,
  * ASCII one; for one with UTF-8 letters, an ASCII filename (one '_' per
  * letter) for old clients and filename*=UTF-8''... (RFC 6266 §4.3, RFC
  * 8187 §3.2: the bytes but attr-chars percent-encoded), which browsers
- * and curl -J take instead: a header's value is ASCII. */
+ * take instead (curl -J reads only the first): a header's value is
+ * ASCII. */
 static void set_disposition(struct req *r, const char *name)
 {
     static const char attr_marks[] = "!#$&+-.^_`|~"; /* RFC 8187 attr-char */
@@ -433,6 +469,8 @@ static void set_disposition(struct req *r, const char *name)
     if (ascii)
         return;
     n += (size_t)snprintf(d + n, size - n, "; filename*=UTF-8''");
+    if (n >= size) /* cut (not with 128-byte names): snprintf says what it would have written */
+        n = size - 1;
     for (const unsigned char *p = (const unsigned char *)name; *p != '\0' && n + 4 < size; p++) {
         if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
             (*p < 0x80 && strchr(attr_marks, *p) != NULL))

@@ -467,6 +467,21 @@ async function main() {
       await page.setInputFiles('#image', { name: 'empty.png', mimeType: 'image/png', buffer: Buffer.alloc(0) });
       const emptyMsg = await page.locator('#image-error').textContent();
       ok(emptyMsg === 'The chosen file is empty (0 bytes).', 'an empty file is refused in the browser', emptyMsg);
+      // The analysis form's two files count together: the body is
+      // refused whole (each fitted alone, and the server answered 413: a
+      // review); a smaller second file takes the message back.
+      await page.goto(small.base + '/analyze');
+      await page.setInputFiles('#image', { name: 'a.pgm', mimeType: 'image/x-portable-graymap',
+        buffer: Buffer.alloc(60000, 7) });
+      await page.setInputFiles('#cipher', { name: 'a.pgm.enc.png', mimeType: 'image/png',
+        buffer: Buffer.alloc(60000, 9) });
+      const togetherMsg = await page.locator('#cipher-error').textContent();
+      ok(togetherMsg === 'The files chosen are too large together (117.2 KiB; this server accepts up to 93.7 KiB in all).',
+        'the analysis form: an image and a cipher image too large together are said so', togetherMsg);
+      await page.setInputFiles('#cipher', { name: 'b.png', mimeType: 'image/png', buffer: Buffer.alloc(1000, 9) });
+      ok((await page.locator('#cipher-error').textContent()) === '' &&
+         (await page.locator('#image-error').textContent()) === '',
+        'a smaller cipher image takes the message back', await page.locator('#cipher-error').textContent());
     } finally {
       small.child.kill('SIGTERM');
     }

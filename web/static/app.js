@@ -151,28 +151,46 @@
   // which a browser may show as a broken connection: say it here first.
   // An empty file too, which the server refuses after a round trip that
   // clears what was typed (a review).
+  // The form's files count together: the body is refused whole, and the
+  // analysis form sends the image and its cipher image (a review).
+  var TOGETHER = 'The files chosen are too large together';
   function sizeProblem(form, input) {
     var f = input.files && input.files[0];
     if (!f) return '';
     if (f.size === 0) return 'The chosen file is empty (0 bytes).';
     var max = Number(form.getAttribute('data-max-upload') || 0), room = max - 4096;
-    if (!max || f.size <= room) return '';
+    if (!max) return '';
+    var total = 0, all = form.querySelectorAll('input[type=file]');
+    for (var i = 0; i < all.length; i++) {
+      var g = all[i].files && all[i].files[0];
+      if (g) total += g.size;
+    }
+    if (total <= room) return '';
     var human = function (n) {
       return n >= 1048576 ? (n / 1048576).toFixed(1) + ' MiB'
         : n >= 1024 ? (n / 1024).toFixed(1) + ' KiB' : n + ' bytes';
     };
-    var a = human(f.size), b = human(room);
+    var a = human(total), b = human(room);
     // Rounded alike just over the limit ("1.0 MiB; up to 1.0 MiB": a
     // review): in bytes then.
-    if (a === b) { a = f.size.toLocaleString('en') + ' bytes'; b = room.toLocaleString('en') + ' bytes'; }
-    return 'The file is too large (' + a + '; this server accepts up to ' + b + ').';
+    if (a === b) { a = total.toLocaleString('en') + ' bytes'; b = room.toLocaleString('en') + ' bytes'; }
+    return total === f.size ? 'The file is too large (' + a + '; this server accepts up to ' + b + ').'
+                            : TOGETHER + ' (' + a + '; this server accepts up to ' + b + ' in all).';
   }
 
   function setupSizeCheck(form) {
     var inputs = form.querySelectorAll('input[type=file]');
     for (var i = 0; i < inputs.length; i++) {
       (function (input) {
-        input.addEventListener('change', function () { show(input, sizeProblem(form, input)); });
+        input.addEventListener('change', function () {
+          show(input, sizeProblem(form, input));
+          // another file's "too large together" may no longer hold
+          for (var j = 0; j < inputs.length; j++) {
+            var out = document.getElementById(inputs[j].id + '-error');
+            if (inputs[j] !== input && out && out.textContent.indexOf(TOGETHER) === 0)
+              show(inputs[j], sizeProblem(form, inputs[j]));
+          }
+        });
         form.addEventListener('submit', function (ev) {
           var msg = sizeProblem(form, input);
           if (msg) { show(input, msg); ev.preventDefault(); input.focus(); }

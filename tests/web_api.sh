@@ -1307,6 +1307,10 @@ expect 400 "the decrypt form with the key file and the cipher image swapped: 400
 check "it says both fields' problems" body_has_all \
     '<li><a href="#keyfile">The key file: not a medcrypt key.</a></li>' \
     '<li><a href="#cipher">Not a medcrypt cipher image.</a></li>'
+req -F "cipher=@$R/cut.enc.png" -F "key=MCK1-AAAA" "$MAIN/decrypt"
+check "a key typo and a cipher image cut short: both, the cut said as decryption says it" body_has_all \
+    '<li><a href="#key">Key: the key has a typo' \
+    '<li><a href="#cipher">The cipher image was modified or damaged: it has no end chunk (IEND): cut short, as by an interrupted transfer? Fetch it again.</a></li>'
 req -F "cipher=@$TESTDATA/dicom/ct_512_explicit_le.dcm" "$MAIN/decrypt"
 check "no key and the original DICOM file: both said, the file said to be a DICOM file" body_has_all \
     '<li><a href="#key">Enter the key, or choose the key file.</a></li>' \

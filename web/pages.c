@@ -484,6 +484,8 @@ static void form_cipher_problem(struct form_errors *fe, const struct field *ciph
     err = mc_cipher_inspect(ctx, (const uint8_t *)cipher->data.p, cipher->data.len, &ci);
     if (err != MC_OK && err != MC_ENOMEM) {
         const char *detail = mc_ctx_last_detail(ctx);
+        if (detail[0] == '\0' && web_cut_short(cipher, err))
+            detail = WEB_CUT_SHORT; /* as the decryption says it */
         snprintf(why, sizeof why, "%s%s%s", mc_strerror(err), detail[0] != '\0' ? ": " : "",
                  detail);
         form_error(fe, "cipher", "", why);

@@ -807,6 +807,9 @@ assert d["decryption"] is None' "$R/b"
 req -F "image=@$PGM" -F "cipher=@$R/pgm.enc.png" -F "key=$KEY2" "$MAIN/api/v1/analyze"
 expect 422 "a cipher image under another key: 422, both key ids" \
     "cipher image: wrong key: the image was encrypted under key id $KEY_ID, this key's id is $KEY2_ID"
+req -F "image=@$PGM" -F "cipher=@$R/empty.png" "$MAIN/api/v1/analyze"
+expect 400 "an empty cipher image file: 400, not an analysis without it" \
+    "cipher image: the file is empty (0 bytes)"
 req -F "image=@$PGM" -F "cipher=@$PGM" "$MAIN/api/v1/analyze"
 expect 400 "a plain image as the cipher image: 400" \
     "cipher image: not a medcrypt cipher image: give the cipher image of this image, as the encrypt page made it"

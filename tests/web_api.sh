@@ -1750,6 +1750,21 @@ if start_server exact --max-memory 1572864; then
 else
     not_ok "a server with --max-memory 1572864 starts ($(head -3 "$R/exact.log"))"
 fi
+# An analysis given the image's cipher image holds that upload, its
+# samples and their decryption too: 11 times the samples, not 8. Under
+# --max-memory 2097152 (8 x the 8-bit CT's 256 KiB) the analysis alone
+# fits exactly, with the cipher image it does not (mutation testing,
+# forty-third session: the multiple of a plain analysis went unseen).
+if start_server given --max-memory 2097152; then
+    req -F "image=@$PGM" "$BASE/api/v1/analyze"
+    expect 200 "an analysis needing all of --max-memory exactly: 200"
+    req -F "image=@$PGM" -F "cipher=@$R/pgm.enc.png" "$BASE/api/v1/analyze"
+    expect 413 "the same image with its cipher image needs more: 413" \
+        "image: this image needs more memory than this server gives one request (2 MiB in all, --max-memory): use the medcrypt command"
+    stop_server "$PID"
+else
+    not_ok "a server with --max-memory 2097152 starts ($(head -3 "$R/given.log"))"
+fi
 
 # Slow clients under --timeout 2 (web/server.c, BODY_MIN_RATE 1024 bytes/s).
 # A keep-alive connection idle 0.2 s between requests for 5 s is never cut

@@ -608,7 +608,19 @@ done
 FI=$W/fifo
 mkdir "$FI" && cp "$TESTDATA/png/rgb_100x100.png" "$FI/b.png"
 if mkfifo "$FI/a.pgm" 2>/dev/null; then
-    signal_after TERM 700 "$FI" "$MC" encrypt -k "$R/k.key" -j 1 a.pgm b.png
+    (cd "$FI" && exec "$MC" encrypt -k "$R/k.key" -j 1 a.pgm b.png) </dev/null >/dev/null 2>"$R/sa_err" &
+    fp=$!
+    # The signal once it waits on the pipe (its wchan), not after a time a
+    # slow (sanitizer) build may take to start; at most 20 s.
+    n=0
+    while [ "$n" -lt 200 ] && ! grep -q wait_for_partner "/proc/$fp/wchan" 2>/dev/null; do
+        sleep 0.1
+        n=$((n + 1))
+    done
+    kill -TERM "$fp" 2>/dev/null
+    wait "$fp" 2>/dev/null
+    AFT_RC=$?
+    cat "$R/sa_err" >>"$LOG"
     if [ "$AFT_RC" -eq 143 ] &&
         grep -qx 'medcrypt: interrupted: 0 of 2 files written, the others not (no partial file left)' "$R/sa_err" &&
         [ -z "$(find "$FI" -name '*.enc.png' -o -name '.*.tmp')" ]; then

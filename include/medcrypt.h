@@ -357,8 +357,8 @@ void mc_png_dropped_chunks(const uint8_t *in, size_t in_len, char *list, size_t 
  * IPTC, comment, JFIF resolution, APP12". Returns the EXIF orientation if
  * it is 2..8 (viewers show such a JPEG turned or mirrored, the decrypted
  * PNG as stored), else 0; "" and 0 for anything but a JPEG. Short of
- * room, whole names and "..." as above (under 4 bytes, ""). list may be NULL (size 0) for the
- * orientation alone. */
+ * room, whole names and "..." as above (under 4 bytes, ""). list may be
+ * NULL (size 0) for the orientation alone. */
 unsigned mc_jpeg_dropped_markers(const uint8_t *in, size_t in_len, char *list, size_t size);
 
 /* ------------------------------------------------------------------ */
@@ -392,11 +392,11 @@ unsigned mc_jpeg_dropped_markers(const uint8_t *in, size_t in_len, char *list, s
  *    "a PNG image without medcrypt's data"), else "".
  * Each of them clears it at its start, before its arguments are checked,
  * but mc_cipher_inspect(), which sets it when it fails (empty but for
- * MC_EVERSION and MC_ENOTCIPHER) and leaves it as it was when it succeeds (so that a key id
- * can be asked for after a decryption's MC_EWRONGKEY, and that
- * decryption's detail printed). Like errno it is thread-local, so
- * threads sharing one context each read their own; ctx is not used (kept
- * for the API's shape). Read it right after the failed call (other calls
+ * MC_EVERSION and MC_ENOTCIPHER) and leaves it as it was when it
+ * succeeds (so that a key id can be asked for after a decryption's
+ * MC_EWRONGKEY, and that decryption's detail printed). Like errno it is
+ * thread-local, so threads sharing one context each read their own; ctx
+ * is not used (kept for the API's shape). Read it right after the failed call (other calls
  * leave it as it was). */
 const char *mc_ctx_last_detail(const mc_ctx *ctx);
 /* Which limit the calling thread's last MC_ETOOBIG went over: the pixel

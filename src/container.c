@@ -315,11 +315,11 @@ mc_err mc__container_read(const mc_ctx *ctx, const uint8_t *in, size_t in_len, m
     size_t end;
     mc_err err;
 
-    if (!mc__png_sniff(in, in_len)) {
-        not_cipher_detail(ctx, in, in_len);
-        return MC_ENOTCIPHER;
-    }
     memset(&want, 0, sizeof want);
+    if (!mc__png_sniff(in, in_len)) {
+        err = MC_ENOTCIPHER;
+        goto out;
+    }
     memcpy(want.type, MC_CHUNK_TYPE, 5);
     err = mc__png_decode(ctx, in, in_len, &img, &want);
     if (err == MC_ETOOBIG || err == MC_EBUSY) {

@@ -32,6 +32,7 @@ static mc_analysis *analyze(struct req *r, int *status, char *problem, size_t si
                             const char **field, uint64_t *cap)
 {
     const struct field *image = req_field(r, "image"), *cipher = req_field(r, "cipher");
+    const char *why;
     char name[100];
     mc_analysis *a = NULL;
     mc_image *img = NULL;
@@ -64,10 +65,10 @@ static mc_analysis *analyze(struct req *r, int *status, char *problem, size_t si
     }
     have_key = given > 0;
     /* (the library refuses one of another size before them too) */
-    if (given_cipher_problem(cipher) != NULL) {
+    if ((why = given_cipher_problem(cipher)) != NULL) {
         *status = 400;
         *field = "cipher";
-        snprintf(problem, size, "cipher image: %s", given_cipher_problem(cipher));
+        snprintf(problem, size, "cipher image: %s", why);
         if (have_key)
             mc_key_wipe(&key);
         return NULL;
@@ -87,14 +88,13 @@ static mc_analysis *analyze(struct req *r, int *status, char *problem, size_t si
          * ours), a newer format */
         if (cipher != NULL && (err == MC_EWRONGKEY || err == MC_ETAMPERED || err == MC_EINVAL ||
                                err == MC_ENOTCIPHER || err == MC_EVERSION)) {
-            const char *detail = mc_ctx_last_detail(ctx);
+            const char *detail = web_cipher_detail(cipher, err, mc_ctx_last_detail(ctx));
             *field = "cipher";
             *status = err == MC_EINVAL ? 400 : web_status_for(err);
-            if (detail[0] == '\0' && web_cut_short(cipher, err))
-                detail = WEB_CUT_SHORT;
-            snprintf(problem, size, "cipher image: %s%s%s",
-                     err == MC_EINVAL ? "" : mc_strerror(err),
-                     err != MC_EINVAL && detail[0] != '\0' ? ": " : "", detail);
+            if (err == MC_EINVAL) /* the detail says it all: both sizes */
+                snprintf(problem, size, "cipher image: %s", detail);
+            else
+                web_error_text(problem, size, "cipher image: ", err, detail);
             a = NULL;
             goto out;
         }
@@ -108,8 +108,7 @@ static mc_analysis *analyze(struct req *r, int *status, char *problem, size_t si
         const char *detail = ctx != NULL ? mc_ctx_last_detail(ctx) : "";
         *cap = ctx != NULL ? mc_ctx_last_cap(ctx) : 0;
         *status = web_status_for(err);
-        snprintf(problem, size, "image: %s%s%s", mc_strerror(err), detail[0] != '\0' ? ": " : "",
-                 detail);
+        web_error_text(problem, size, "image: ", err, detail);
         a = NULL;
     }
 out:
@@ -149,6 +148,7 @@ void page_analyze_post(struct req *r)
          * and decrypt pages say them: analyze() stops at the first. */
         bool image_failed = strcmp(field, "image") == 0;
         bool cipher_failed = strcmp(field, "cipher") == 0;
+        const char *why;
         mc_key key;
 
         if (status >= 500 && status != 503) {
@@ -174,8 +174,8 @@ void page_analyze_post(struct req *r)
             mc_key_wipe(&key);
         /* the image's or the key's: the cipher image's too (not looked
          * at yet) */
-        if (!cipher_failed && given_cipher_problem(cipher) != NULL)
-            form_error(&fe, "cipher", "Cipher image: ", given_cipher_problem(cipher));
+        if (!cipher_failed && (why = given_cipher_problem(cipher)) != NULL)
+            form_error(&fe, "cipher", "Cipher image: ", why);
         form(r, status, &fe, web_form_has_key(r));
         form_errors_wipe(&fe);
         return;

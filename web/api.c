@@ -116,13 +116,22 @@ void web_sanitize_name(const char *in, char *out, size_t size)
         snprintf(out, size, "image");
 }
 
-bool web_cut_short(const struct field *cipher, mc_err err)
+void web_error_text(char *out, size_t size, const char *prefix, mc_err err, const char *detail)
+{
+    snprintf(out, size, "%s%s%s%s", prefix, mc_strerror(err), detail[0] != '\0' ? ": " : "",
+             detail);
+}
+
+const char *web_cipher_detail(const struct field *cipher, mc_err err, const char *detail)
 {
     /* A PNG's end chunk, which every cipher image ends with. */
     static const uint8_t iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
 
-    return err == MC_ETAMPERED &&
-           memmem(cipher->data.p, cipher->data.len, iend, sizeof iend) == NULL;
+    if (detail[0] == '\0' && err == MC_ETAMPERED &&
+        memmem(cipher->data.p, cipher->data.len, iend, sizeof iend) == NULL)
+        return "it has no end chunk (IEND): cut short, as by an interrupted transfer? Fetch it "
+               "again";
+    return detail;
 }
 
 int web_status_for(mc_err err)
@@ -225,8 +234,7 @@ void crypt_result_message(const struct crypt_result *res, mc_err err, char *msg,
     if (res->whole_detail)
         snprintf(msg, size, "%s", res->detail);
     else
-        snprintf(msg, size, "%s%s%s", mc_strerror(err), res->detail[0] != '\0' ? ": " : "",
-                 res->detail);
+        web_error_text(msg, size, "", err, res->detail);
 }
 
 mc_err web_new_ctx(struct req *r, unsigned factor, mc_ctx **ctx)
@@ -428,9 +436,8 @@ mc_err web_decrypt(struct req *r, const mc_key *key, const struct field *cipher,
     } else {
         crypt_result_free(res);
         /* a wrong key: the image's key id and this key's (both public) */
-        snprintf(res->detail, sizeof res->detail, "%s", mc_ctx_last_detail(ctx));
-        if (res->detail[0] == '\0' && web_cut_short(cipher, err))
-            snprintf(res->detail, sizeof res->detail, "%s", WEB_CUT_SHORT);
+        snprintf(res->detail, sizeof res->detail, "%s",
+                 web_cipher_detail(cipher, err, mc_ctx_last_detail(ctx)));
         res->cap = mc_ctx_last_cap(ctx);
         if (err == MC_EBUSY)
             err = busy_result(r, res);

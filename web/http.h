@@ -210,14 +210,16 @@ int form_key(struct req *r, struct form_errors *fe, mc_key *key);
 void form_page(struct req *r, int status, const struct form_errors *fe, const char *title,
                const char *nav, const char *asset, bool key_open);
 
-/* Whether a cipher image refused as modified (err) has no end chunk:
- * cut short, the likeliest damage over a network, said so with
- * WEB_CUT_SHORT after the error, as the command's hint says it (the pages
- * and the API said "modified or damaged" alone: a review). Looked for
- * only after a refusal. */
-bool web_cut_short(const struct field *cipher, mc_err err);
-#define WEB_CUT_SHORT                                                                          \
-    "it has no end chunk (IEND): cut short, as by an interrupted transfer? Fetch it again"
+/* "PREFIX" mc_strerror(err), then ": DETAIL" unless detail is "": a
+ * refusal as every page and the API word it. */
+void web_error_text(char *out, size_t size, const char *prefix, mc_err err, const char *detail);
+/* The detail of a refusal of the cipher image in cipher: detail (the
+ * library's), or when that is "" and the image was refused as modified
+ * with no end chunk, that it was cut short, the likeliest damage over a
+ * network, as the command's hint says it (the pages and the API said
+ * "modified or damaged" alone: a review). Looked for only after a
+ * refusal. */
+const char *web_cipher_detail(const struct field *cipher, mc_err err, const char *detail);
 
 /* Keeps [A-Za-z0-9._-] and the shown UTF-8 letters of a client-supplied
  * base name (else "_"), no leading dot, at most size-1 bytes, no

@@ -179,9 +179,7 @@ void form_image_problem(struct req *r, struct form_errors *fe, const struct fiel
         return;
     err = mc_image_decode(ctx, (const uint8_t *)image->data.p, image->data.len, NULL, &img);
     if (err != MC_OK && err != MC_EBUSY && err != MC_ENOMEM) {
-        const char *detail = mc_ctx_last_detail(ctx);
-        snprintf(why, sizeof why, "%s%s%s", mc_strerror(err), detail[0] != '\0' ? ": " : "",
-                 detail);
+        web_error_text(why, sizeof why, "", err, mc_ctx_last_detail(ctx));
         form_image_error(fe, why);
         form_cap_hint(fe, mc_ctx_last_cap(ctx), verb);
     }
@@ -483,11 +481,9 @@ static void form_cipher_problem(struct form_errors *fe, const struct field *ciph
         return;
     err = mc_cipher_inspect(ctx, (const uint8_t *)cipher->data.p, cipher->data.len, &ci);
     if (err != MC_OK && err != MC_ENOMEM) {
-        const char *detail = mc_ctx_last_detail(ctx);
-        if (detail[0] == '\0' && web_cut_short(cipher, err))
-            detail = WEB_CUT_SHORT; /* as the decryption says it */
-        snprintf(why, sizeof why, "%s%s%s", mc_strerror(err), detail[0] != '\0' ? ": " : "",
-                 detail);
+        /* as the decryption says it: cut short too */
+        web_error_text(why, sizeof why, "", err,
+                       web_cipher_detail(cipher, err, mc_ctx_last_detail(ctx)));
         form_error(fe, "cipher", "", why);
     }
     mc_ctx_free(ctx);

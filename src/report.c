@@ -1025,8 +1025,12 @@ mc_err mc_analysis_text(const mc_analysis *a, char **out, size_t *out_len)
 static void h_hist(sb *b, int fig, const char *title, const double *hist, unsigned bits,
                    double entropy)
 {
-    const double W = 512, H = 160;
-    double max = 0, sum = 0;
+    /* TOP: a row above the plot for the tallest bar's share, the y axis's
+     * one figure; the x axis's figures hang from under the plot, 28 px
+     * for them: both as high as the 22 px labels on a phone's screen
+     * (HTML_STYLE), which had run into the plot's frame */
+    const double W = 512, H = 160, TOP = 22;
+    double max = 0, sum = 0, share, flat = 100.0 / PLOT_BINS;
     unsigned used = 0, tall = 0, per_bar = (1u << bits) / PLOT_BINS;
 
     for (int i = 0; i < PLOT_BINS; i++) {
@@ -1037,28 +1041,51 @@ static void h_hist(sb *b, int fig, const char *title, const double *hist, unsign
             tall = (unsigned)i;
         }
     }
+    share = sum > 0 ? 100.0 * max / sum : 0.0;
     if (max <= 0)
         max = 1;
-    sb_printf(b, "<figure class=\"hist\"><svg viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" "
+    /* Axes (a review: "no ticks"): x at the quarters of the value range,
+     * each tick at its bar's left edge (bar i at x = 2i holds the values
+     * from i * per_bar), y the tallest bar's share at the top. */
+    sb_printf(b, "<figure class=\"hist\"><svg viewBox=\"0 %.0f %.0f %.0f\" width=\"%.0f\" "
                  "height=\"%.0f\" role=\"img\" aria-labelledby=\"fig-%d\"><rect width=\"%.0f\" height=\"%.0f\" "
-                 "fill=\"#fff\" stroke=\"#999\"/><g font-size=\"11\" fill=\"#555\">"
-                 "<text x=\"0\" y=\"%.0f\">0</text><text x=\"%.0f\" y=\"%.0f\" "
-                 "text-anchor=\"end\">%u</text></g><path fill=\"#2a6fb0\" d=\"",
-              W, H + 18, W, H + 18, fig, W, H + 4, H + 16, W, H + 16, (1u << bits) - 1);
+                 "fill=\"#fff\" stroke=\"#999\"/><path stroke=\"#999\" d=\"",
+              -TOP, W, H + 32 + TOP, W, H + 32 + TOP, fig, W, H + 4);
+    for (unsigned q = 1; q < 4; q++)
+        sb_printf(b, "M%.0f %.0fv4", q * W / 4, H + 4);
+    sb_puts(b, "\"/><g font-size=\"11\" fill=\"#555\">");
+    if (sum > 0)
+        sb_printf(b, "<text x=\"0\" y=\"-5\">%.2f %% of the samples</text>", share);
+    sb_printf(b, "<text x=\"0\" y=\"%.0f\" dominant-baseline=\"hanging\">0</text>", H + 8);
+    for (unsigned q = 1; q < 4; q++)
+        sb_printf(b, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\" "
+                     "dominant-baseline=\"hanging\">%u</text>",
+                  q * W / 4, H + 8, q * (PLOT_BINS / 4) * per_bar);
+    sb_printf(b, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\" "
+                 "dominant-baseline=\"hanging\">%u</text></g><path "
+                 "fill=\"#2a6fb0\" d=\"",
+              W, H + 8, (1u << bits) - 1);
     for (int i = 0; i < PLOT_BINS; i++) {
         double h = hist[i] / max * H;
         if (h > 0)
             sb_printf(b, "M%d %.2fh2v%.2fh-2z", i * 2, H + 2 - h, h);
     }
-    sb_printf(b, "\"/></svg><figcaption id=\"fig-%d\">%s: %u of %d bars used; the tallest, ",
+    sb_puts(b, "\"/>");
+    /* A flat histogram's height, over the bars (orange on blue: told apart
+     * without colour vision too, and dashed) */
+    if (sum > 0)
+        sb_printf(b, "<path stroke=\"#d9822b\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\" "
+                     "d=\"M0 %.2fH%.0f\"/>",
+                  H + 2 - flat / share * H, W);
+    sb_printf(b, "</svg><figcaption id=\"fig-%d\">%s: %u of %d bars used; the tallest, ",
               fig, title, used, PLOT_BINS);
     if (per_bar == 1)
         sb_printf(b, "value %u,", tall);
     else
         sb_printf(b, "values %u&ndash;%u,", tall * per_bar, tall * per_bar + per_bar - 1);
-    sb_printf(b, " holds %.2f %% of the samples (a flat histogram: %.2f %%); entropy %.4f "
-                 "bits.</figcaption></figure>\n",
-              sum > 0 ? 100.0 * max / sum : 0.0, 100.0 / PLOT_BINS, entropy);
+    sb_printf(b, " holds %.2f %% of the samples (a flat histogram: %.2f %%, the dashed line); "
+                 "entropy %.4f bits.</figcaption></figure>\n",
+              share, flat, entropy);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -1079,7 +1106,7 @@ static int cmp_u64(const void *a, const void *b)
 static void h_scatter(sb *b, int fig, const char *title, const uint32_t *x, const uint32_t *y,
                       bool no_pairs, unsigned bits, double r)
 {
-    const double S = 220;
+    const double S = 220, P = 12, L = 42, B = 18, R = 6;
     uint32_t top = 0, range = 256;
     uint64_t pt[N_PAIRS];  /* each point once (x << 32 | y), sorted */
     uint32_t cnt[N_PAIRS]; /* its pairs */
@@ -1098,11 +1125,27 @@ static void h_scatter(sb *b, int fig, const char *title, const uint32_t *x, cons
         range <<= 1;
     scale = S / (double)(range - 1);
 
-    sb_printf(b, "<figure class=\"scatter\"><svg viewBox=\"-2 -2 %.0f %.0f\" width=\"%.0f\" "
-                 "height=\"%.0f\" role=\"img\" aria-labelledby=\"fig-%d\"><rect x=\"-2\" y=\"-2\" "
-                 "width=\"%.0f\" height=\"%.0f\" fill=\"#fff\" stroke=\"#999\"/><path "
-                 "stroke=\"#b0402a\" stroke-width=\"1.6\" stroke-linecap=\"round\" d=\"",
-              S + 4, S + 4, S + 4, S + 4, fig, S + 4, S + 4);
+    /* The frame P outside the points, so that a disc at a corner (radius
+     * up to S / 20) is not cut by it; left of it (L) and under it (B) the
+     * axes' figures, 0 and the top of the range at their ticks; P + R
+     * for the half of the x axis's last figure past its tick (17 px for
+     * "65535" in 11 px digits). Drawn 272 px wide (style): three plots
+     * to a row on the web page too. */
+    sb_printf(b, "<figure class=\"scatter\"><svg viewBox=\"%.0f %.0f %.0f %.0f\" width=\"%.0f\" "
+                 "height=\"%.0f\" role=\"img\" aria-labelledby=\"fig-%d\"><rect x=\"%.0f\" y=\"%.0f\" "
+                 "width=\"%.0f\" height=\"%.0f\" fill=\"#fff\" stroke=\"#999\"/>",
+              -P - L, -P, L + S + 2 * P + R, S + 2 * P + B, L + S + 2 * P + R, S + 2 * P + B, fig,
+              -P, -P, S + 2 * P, S + 2 * P);
+    if (!no_pairs)
+        sb_printf(b, "<path stroke=\"#999\" d=\"M0 %.0fv4M%.0f %.0fv4M%.0f 0h-4M%.0f %.0fh-4\"/>"
+                     "<g font-size=\"11\" fill=\"#555\"><text x=\"0\" y=\"%.0f\" "
+                     "text-anchor=\"middle\">0</text><text x=\"%.0f\" y=\"%.0f\" "
+                     "text-anchor=\"middle\">%u</text><text x=\"%.0f\" y=\"%.0f\" "
+                     "text-anchor=\"end\">0</text><text x=\"%.0f\" y=\"4\" "
+                     "text-anchor=\"end\">%u</text></g>",
+                  S + P, S, S + P, -P, -P, S, S + P + 15, S, S + P + 15, range - 1, -P - 6,
+                  S + 4, -P - 6, range - 1);
+    sb_puts(b, "<path stroke=\"#b0402a\" stroke-width=\"1.6\" stroke-linecap=\"round\" d=\"");
     /* Each point once, with its count: the pairs sorted by point, runs
      * of one point folded into one entry. */
     for (int i = 0; i < N_PAIRS && !no_pairs; i++)
@@ -1257,7 +1300,7 @@ static const char HTML_STYLE[] =
     "caption{text-align:left;font-weight:600;padding:.3rem 0}td,th{border:1px solid #ccc;"
     "padding:.2rem .5rem;text-align:left}td.ok{color:#176b2c;font-weight:600}td.bad{color:#b00;"
     "font-weight:700}figure{display:inline-block;margin:.4rem;vertical-align:top;max-width:calc(100% - .8rem)}"
-    "figure.hist{width:516px}figure.scatter{width:224px}"
+    "figure.hist{width:516px}figure.scatter{width:272px}"
     "figure svg{max-width:100%;height:auto}figcaption{"
     "font-size:.85rem;text-align:center}.note{background:#fff8e1;border-left:4px solid #e0a800;"
     "padding:.5rem .8rem}.warn{color:#b00;font-weight:700}dt{font-weight:600;margin-top:.6rem}"

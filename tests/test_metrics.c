@@ -1667,8 +1667,22 @@ static void test_report_histograms(void **state)
     html = report_of(img, 0, 1, 1, 1);
     assert_non_null(strstr(html, "<figcaption id=\"fig-1\">Plain image: 256 of 256 bars used; "
                                  "the tallest, value 0, holds 0.39 % of the samples (a flat "
-                                 "histogram: 0.39 %); entropy 8.0000 bits.</figcaption>"));
+                                 "histogram: 0.39 %, the dashed line); entropy 8.0000 "
+                                 "bits.</figcaption>"));
     assert_non_null(strstr(html, "d=\"M0 2.00h2v160.00h-2zM2 2.00h2v160.00h-2z"));
+    /* The axes: the tallest bar's share at the top; 8-bit values at the
+     * quarters, each under the left edge of the bar that starts there;
+     * every bar the tallest, so a flat histogram's line at their top. */
+    assert_non_null(strstr(html, "<text x=\"0\" y=\"-5\">0.39 % of the samples</text>"));
+    assert_non_null(strstr(html, "d=\"M128 164v4M256 164v4M384 164v4\""));
+    assert_non_null(strstr(html, ">0</text><text x=\"128\" y=\"168\" text-anchor=\"middle\" "
+                                 "dominant-baseline=\"hanging\">64</text><text x=\"256\" "
+                                 "y=\"168\" text-anchor=\"middle\" dominant-baseline=\"hanging\">"
+                                 "128</text><text x=\"384\" y=\"168\" text-anchor=\"middle\" "
+                                 "dominant-baseline=\"hanging\">192</text><text x=\"512\" "
+                                 "y=\"168\" text-anchor=\"end\" dominant-baseline=\"hanging\">"
+                                 "255</text>"));
+    assert_non_null(strstr(html, "stroke-dasharray=\"6 4\" d=\"M0 2.00H512\"/></svg>"));
     mc_free(html);
     mc_image_free(img);
 
@@ -1683,10 +1697,34 @@ static void test_report_histograms(void **state)
     html = report_of(img, 0, 1, 1, 1);
     assert_non_null(strstr(html, "<figcaption id=\"fig-1\">Plain image: 2 of 256 bars used; "
                                  "the tallest, values 0&ndash;255, holds 50.00 % of the samples "
-                                 "(a flat histogram: 0.39 %); entropy 1.0000 bits.</figcaption>"));
+                                 "(a flat histogram: 0.39 %, the dashed line); entropy 1.0000 "
+                                 "bits.</figcaption>"));
     assert_non_null(strstr(html, "d=\"M0 2.00h2v160.00h-2zM2 2.00h2v160.00h-2z\"/>"));
+    /* 16-bit values at the quarters (bar 64 holds 16384 on); the tallest
+     * bar 50 %, a flat one's 0.39 % 1.25 px high (160 / 128) */
+    assert_non_null(strstr(html, "<text x=\"0\" y=\"-5\">50.00 % of the samples</text>"));
+    assert_non_null(strstr(html, "dominant-baseline=\"hanging\">16384</text>"));
+    assert_non_null(strstr(html, "dominant-baseline=\"hanging\">32768</text>"));
+    assert_non_null(strstr(html, "dominant-baseline=\"hanging\">49152</text>"));
+    assert_non_null(strstr(html, "dominant-baseline=\"hanging\">65535</text>"));
+    assert_non_null(strstr(html, "d=\"M0 160.75H512\"/></svg>"));
     assert_non_null(strstr(html, "<figcaption id=\"fig-3\">Plain, horizontal (values "
                                  "0&ndash;511) (discs: 4 or more pairs at one point"));
+    /* the scatter plot's axes, 0 and the top of its span at each (x at
+     * the bottom under its ticks, y at the left) */
+    {
+        const char *plot = strstr(html, "<figure class=\"scatter\">");
+        const char *end = plot != NULL ? strstr(plot, "</figure>") : NULL;
+        const char *axes;
+        assert_non_null(end);
+        axes = strstr(plot, "<text x=\"0\" y=\"247\" text-anchor=\"middle\">0</text>"
+                            "<text x=\"220\" y=\"247\" text-anchor=\"middle\">511</text>"
+                            "<text x=\"-18\" y=\"224\" text-anchor=\"end\">0</text>"
+                            "<text x=\"-18\" y=\"4\" text-anchor=\"end\">511</text>");
+        assert_true(axes != NULL && axes < end);
+        axes = strstr(plot, "d=\"M0 232v4M220 232v4M-12 0h-4M-12 220h-4\"");
+        assert_true(axes != NULL && axes < end);
+    }
     mc_free(html);
     mc_image_free(img);
     mc_ctx_free(c);

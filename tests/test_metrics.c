@@ -1674,6 +1674,12 @@ static void test_report_histograms(void **state)
      * quarters, each under the left edge of the bar that starts there;
      * every bar the tallest, so a flat histogram's line at their top. */
     assert_non_null(strstr(html, "<text x=\"0\" y=\"-5\">0.39 % of the samples</text>"));
+    /* all of the picture on white, its figures outside the plot too (on
+     * the dark page their grey was 2:1) */
+    assert_non_null(strstr(html, "aria-labelledby=\"fig-1\"><rect x=\"-4\" y=\"-22\" "
+                                 "width=\"520\" height=\"214\" fill=\"#fff\"/>"));
+    assert_non_null(strstr(html, "aria-labelledby=\"fig-3\"><rect x=\"-54\" y=\"-12\" "
+                                 "width=\"292\" height=\"262\" fill=\"#fff\"/>"));
     assert_non_null(strstr(html, "d=\"M128 164v4M256 164v4M384 164v4\""));
     assert_non_null(strstr(html, ">0</text><text x=\"128\" y=\"168\" text-anchor=\"middle\" "
                                  "dominant-baseline=\"hanging\">64</text><text x=\"256\" "

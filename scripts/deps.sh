@@ -30,7 +30,7 @@ PACKAGES="$PACKAGES openssl"
 PACKAGES="$PACKAGES clang libclang-rt-14-dev"
 
 # Browser end-to-end test of the web app (tests/e2e): Debian's chromium,
-# and node + npm for playwright-core (installed by npm ci from
+# and node + npm for playwright-core and axe-core (installed by npm ci from
 # tests/e2e/package-lock.json; it downloads no browser). node/npm only
 # when missing: a machine may have them from elsewhere (e.g. NodeSource).
 PACKAGES="$PACKAGES chromium"

@@ -13,7 +13,21 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+
+// axe-core (Deque's accessibility engine, from the same package-lock.json),
+// run in each page as it is: its WCAG 2.0-2.2 A and AA rules and its best
+// practices.
+const axeSource = fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)),
+  'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
+async function axeViolations(page) {
+  await page.evaluate(axeSource); /* through the DevTools protocol: the CSP does not apply */
+  const r = await page.evaluate((tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }),
+    AXE_TAGS);
+  return r.violations.map((v) => `${v.id} at ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+}
 
 const [mc, testdata, shotsArg] = process.argv.slice(2);
 if (!mc || !testdata) {
@@ -445,6 +459,70 @@ async function main() {
     ok(lowContrast.length === 0, 'dark mode: every text keeps 4.5:1 (3:1 large) on its background',
       lowContrast.slice(0, 5).join(' | '));
     await page.screenshot({ path: path.join(shots, 'encrypt-result-dark.png'), fullPage: true });
+    await page.emulateMedia({ colorScheme: 'light' });
+
+    // Every page in each of its states, light and dark, as axe-core finds
+    // it: its WCAG A/AA rules and best practices, no violation. The
+    // server's own refusals are reached with the form's submit(), which
+    // the page's script does not see (as without JavaScript).
+    const serverSubmit = async () => {
+      await Promise.all([page.waitForNavigation(),
+        page.evaluate(() => HTMLFormElement.prototype.submit.call(document.querySelector('main form')))]);
+    };
+    const states = [
+      ['home', '/', null],
+      ['encrypt', '/encrypt', null],
+      ['encrypt, the browser\'s messages', '/encrypt', async () => {
+        await page.fill('#aadhaar', '2345 6789 0125');
+        await page.click('button[type=submit]');
+      }],
+      ['encrypt, the server\'s refusal', '/encrypt', async () => {
+        await page.fill('#aadhaar', '2345 6789 0125');
+        await serverSubmit();
+      }],
+      ['encrypt, the result', '/encrypt', async () => {
+        await page.setInputFiles('#image', original);
+        await page.fill('#aadhaar', AADHAAR);
+        await page.fill('#dob', DOB);
+        await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+      }],
+      ['decrypt', '/decrypt', null],
+      ['decrypt, the server\'s refusal', '/decrypt', serverSubmit],
+      ['decrypt, a wrong key', '/decrypt', async () => {
+        await page.setInputFiles('#cipher', cipher);
+        await page.fill('#key', other);
+        await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+      }],
+      ['decrypt, the result', '/decrypt', async () => {
+        await page.setInputFiles('#cipher', cipher);
+        await page.fill('#key', key);
+        await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+      }],
+      ['analysis', '/analyze', null],
+      ['analysis, the server\'s refusal', '/analyze', serverSubmit],
+      ['analysis, the report', '/analyze', async () => {
+        await page.setInputFiles('#image', path.join(testdata, 'png', 'ct_small_16bit.png'));
+        await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+      }],
+      ['a missing page', '/no-such-page', null],
+    ];
+    await page.goto(base + '/analyze');
+    if ((await page.locator('#analyze-form').count()) === 0) /* analysis off: its page says so */
+      states.splice(states.findIndex(([w]) => w.startsWith('analysis,')), 2);
+    for (const scheme of ['light', 'dark']) {
+      await page.emulateMedia({ colorScheme: scheme });
+      const found = [];
+      for (const [what, url, prep] of states) {
+        const before = consoleErrors.length;
+        await page.goto(base + url);
+        if (url === '/no-such-page') /* its own 404, expected: only that */
+          consoleErrors.push(...consoleErrors.splice(before).filter((m) => !/status of 404 /.test(m)));
+        if (prep) await prep();
+        for (const v of await axeViolations(page)) found.push(`${what}: ${v}`);
+      }
+      ok(found.length === 0, `axe-core (${scheme}): no WCAG A/AA violation or best-practice failure on any ` +
+        `of ${states.length} page states`, found.slice(0, 6).join(' | '));
+    }
     await page.emulateMedia({ colorScheme: 'light' });
 
     // A file over the server's --max-upload is refused before sending.

@@ -4,7 +4,8 @@
 #     sh tests/e2e/run.sh /abs/medcrypt /abs/testdata [SCREENSHOT_DIR]
 #
 # Drives Debian's chromium (/usr/bin/chromium, or $CHROMIUM) with
-# playwright-core, installed from the committed package-lock.json with
+# playwright-core, and audits each page with axe-core, both installed from
+# the committed package-lock.json with
 # `npm ci` into tests/e2e/node_modules (ignored by git) the first time; no
 # browser is ever downloaded. Prints "ok - ..." lines and "N passed, M
 # failed"; exit 1 on failure, 77 (skipped) when node, npm or chromium is
@@ -29,8 +30,11 @@ if [ ! -x "$CHROMIUM" ]; then
     echo "e2e: skipped: $CHROMIUM is not installed (make deps installs chromium)"
     exit 77
 fi
-if [ ! -f "$DIR/node_modules/playwright-core/package.json" ]; then
-    echo "e2e: installing playwright-core from package-lock.json (npm ci)"
+# Installed again when a package of the lock is missing (a checkout whose
+# node_modules predates axe-core).
+if [ ! -f "$DIR/node_modules/playwright-core/package.json" ] ||
+   [ ! -f "$DIR/node_modules/axe-core/axe.min.js" ]; then
+    echo "e2e: installing playwright-core and axe-core from package-lock.json (npm ci)"
     # No browser download: playwright-core has none, and chromium is Debian's.
     if ! (cd "$DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund \
             --loglevel=error); then

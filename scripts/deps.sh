@@ -17,9 +17,10 @@ libjpeg62-turbo-dev libmicrohttpd-dev"
 # Tests: cmocka, python3 (independent reference decoders), dcmtk
 # (dcmdump checks restored DICOM files), curl (web API tests), bsdutils
 # and util-linux (script(1) gives a batch a terminal for its progress
-# line, taskset(1) one core; both Essential on Debian, named for clarity).
+# line, taskset(1) one core; both Essential on Debian, named for clarity),
+# groff-base (tests/man_check.sh formats docs/medcrypt.1 with groff -ww).
 PACKAGES="$BUILD_PACKAGES
-libcmocka-dev dcmtk curl bsdutils util-linux"
+libcmocka-dev dcmtk curl bsdutils util-linux groff-base"
 
 # Benchmark (medcrypt bench --process): the openssl command, whose
 # `openssl dgst -sha512` is the whole-process reference of issue 11.

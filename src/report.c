@@ -44,6 +44,7 @@ typedef struct chan_stats {
 /* What is drawn: channel 0 only. */
 typedef struct plot_data {
     double hist[PLOT_BINS];
+    uint32_t hist_span; /* the values hist's bars cover: 0 .. hist_span - 1 */
     uint32_t px[N_DIRS][N_PAIRS], py[N_DIRS][N_PAIRS];
 } plot_data;
 
@@ -135,7 +136,17 @@ static mc_err channel_stats(const mc_image *img, unsigned c, uint64_t seed, chan
             cs->corr_rand[d] = NAN;
     }
     if (plot != NULL) {
-        size_t group = n_bins / PLOT_BINS;
+        /* The bars span the values the samples use, to the next power of
+         * two, as the scatter plots do: a 12-bit CT in 16-bit samples
+         * (0..4095) had its histogram in the first 16 of 256 bars, its
+         * shape (air, tissue, bone) in a few lines. */
+        size_t top = n_bins - 1, span = PLOT_BINS, group;
+        while (top > 0 && hist[top] == 0)
+            top--;
+        while (span <= top && span < n_bins) /* PLOT_BINS <= n_bins: never past it */
+            span <<= 1;
+        plot->hist_span = (uint32_t)span;
+        group = span / PLOT_BINS;
         for (size_t i = 0; i < PLOT_BINS; i++) {
             uint64_t s = 0;
             for (size_t j = 0; j < group; j++)
@@ -1022,7 +1033,7 @@ mc_err mc_analysis_text(const mc_analysis *a, char **out, size_t *out_len)
  * picture's text alternative, for a screen reader through
  * aria-labelledby, and for everyone under it): a caption that only
  * named the chart said nothing of it. */
-static void h_hist(sb *b, int fig, const char *title, const double *hist, unsigned bits,
+static void h_hist(sb *b, int fig, const char *title, const plot_data *plot, unsigned bits,
                    double entropy)
 {
     /* TOP: a row above the plot for the tallest bar's share, the y axis's
@@ -1030,8 +1041,9 @@ static void h_hist(sb *b, int fig, const char *title, const double *hist, unsign
      * for them: both as high as the 22 px labels on a phone's screen
      * (HTML_STYLE), which had run into the plot's frame */
     const double W = 512, H = 160, TOP = 22;
+    const double *hist = plot->hist;
     double max = 0, sum = 0, share, flat = 100.0 / PLOT_BINS;
-    unsigned used = 0, tall = 0, per_bar = (1u << bits) / PLOT_BINS;
+    unsigned used = 0, tall = 0, span = plot->hist_span, per_bar = span / PLOT_BINS;
 
     for (int i = 0; i < PLOT_BINS; i++) {
         sum += hist[i];
@@ -1069,7 +1081,7 @@ static void h_hist(sb *b, int fig, const char *title, const double *hist, unsign
     sb_printf(b, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\" "
                  "dominant-baseline=\"hanging\">%u</text></g><path "
                  "fill=\"#2a6fb0\" d=\"",
-              W, H + 8, (1u << bits) - 1);
+              W, H + 8, span - 1);
     for (int i = 0; i < PLOT_BINS; i++) {
         double h = hist[i] / max * H;
         if (h > 0)
@@ -1082,8 +1094,10 @@ static void h_hist(sb *b, int fig, const char *title, const double *hist, unsign
         sb_printf(b, "<path stroke=\"#d9822b\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\" "
                      "d=\"M0 %.2fH%.0f\"/>",
                   H + 2 - flat / share * H, W);
-    sb_printf(b, "</svg><figcaption id=\"fig-%d\">%s: %u of %d bars used; the tallest, ",
-              fig, title, used, PLOT_BINS);
+    sb_printf(b, "</svg><figcaption id=\"fig-%d\">%s", fig, title);
+    if (span < (1u << bits))
+        sb_printf(b, " (values 0&ndash;%u, %u to a bar)", span - 1, per_bar);
+    sb_printf(b, ": %u of %d bars used; the tallest, ", used, PLOT_BINS);
     if (per_bar == 1)
         sb_printf(b, "value %u,", tall);
     else
@@ -1366,11 +1380,12 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
 
     sb_puts(&b, "<h2>Histograms</h2>\n<p>How often each sample value occurs (channel 0");
     if (a->bits == 16)
-        sb_puts(&b, "; 16-bit values grouped 256 to a bar");
+        sb_puts(&b, "; 16-bit values grouped 256 to a bar, or fewer where an image's values "
+                    "span less, to the next power of two, as its axis says");
     sb_puts(&b, "). A good cipher image has a flat histogram: every value equally likely, so "
                 "the histogram tells nothing about the picture.</p>\n");
-    h_hist(&b, 1, "Plain image", a->plot_plain->hist, a->bits, a->plain[0].entropy);
-    h_hist(&b, 2, "Cipher image", a->plot_cipher->hist, a->bits, a->cipher[0].entropy);
+    h_hist(&b, 1, "Plain image", a->plot_plain, a->bits, a->plain[0].entropy);
+    h_hist(&b, 2, "Cipher image", a->plot_cipher, a->bits, a->cipher[0].entropy);
 
     sb_puts(&b, "<h2>Adjacent samples</h2>\n<p>Each dot is a pair of neighbouring samples "
                 "(value of one on the x axis, of its neighbour on the y axis; 2000 random pairs, "

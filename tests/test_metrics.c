@@ -1339,7 +1339,9 @@ static void test_analyze_variants(void **state)
     assert_int_equal(strncmp(json_get(json, "stages.0.name"), "\"xchacha20\"", 11), 0);
     mc_free(json);
     assert_int_equal(mc_analysis_html(a, &json, &len), MC_OK);
-    assert_non_null(strstr(json, "(channel 0; 16-bit values grouped 256 to a bar)."));
+    assert_non_null(strstr(json, "(channel 0; 16-bit values grouped 256 to a bar, or fewer "
+                                 "where an image's values span less, to the next power of two, "
+                                 "as its axis says)."));
     mc_free(json);
     json = NULL;
     mc_analysis_free(a);
@@ -1692,20 +1694,19 @@ static void test_report_histograms(void **state)
     mc_free(html);
     mc_image_free(img);
 
-    /* 16x16 of 16 bits, a checkerboard of 0 and 256: bars of 256 values,
-     * two used, bar 0 (0-255, not 0-256) and bar 1 (256-511), with half
-     * the samples each (a bar i summing values i..i+255 used all 256).
-     * Its scatter plots span 0..511, as 256 is past 0..255. */
+    /* 16x16 of 16 bits, 128 samples 255, 127 samples 256 and one 65535:
+     * the values span 0..65535, bars of 256 values, three used: bar 0
+     * (0-255, not 0-256) with half the samples, bar 1 (256-511) with 127
+     * (a bar i summing values i..i+255 used all 256), bar 255 one. */
     assert_int_equal(mc_image_new(c, 16, 16, 1, 16, &img), MC_OK);
     w = (uint16_t *)(void *)mc_image_samples(img, &n);
     for (size_t i = 0; i < n / 2; i++)
-        w[i] = ((i % 16) + (i / 16)) % 2 != 0 ? 256 : 0;
+        w[i] = i < 128 ? 255 : i < 255 ? 256 : 65535;
     html = report_of(img, 0, 1, 1, 1);
-    assert_non_null(strstr(html, "<figcaption id=\"fig-1\">Plain image: 2 of 256 bars used; "
+    assert_non_null(strstr(html, "<figcaption id=\"fig-1\">Plain image: 3 of 256 bars used; "
                                  "the tallest, values 0&ndash;255, holds 50.00 % of the samples "
-                                 "(a flat histogram: 0.39 %, the dashed line); entropy 1.0000 "
-                                 "bits.</figcaption>"));
-    assert_non_null(strstr(html, "d=\"M0 2.00h2v160.00h-2zM2 2.00h2v160.00h-2z\"/>"));
+                                 "(a flat histogram: 0.39 %, the dashed line); entropy "));
+    assert_non_null(strstr(html, "d=\"M0 2.00h2v160.00h-2zM2 3.25h2v158.75h-2zM510 "));
     /* 16-bit values at the quarters (bar 64 holds 16384 on); the tallest
      * bar 50 %, a flat one's 0.39 % 1.25 px high (160 / 128) */
     assert_non_null(strstr(html, "<text x=\"0\" y=\"-5\">50.00 % of the samples</text>"));
@@ -1714,6 +1715,32 @@ static void test_report_histograms(void **state)
     assert_non_null(strstr(html, "dominant-baseline=\"hanging\">49152</text>"));
     assert_non_null(strstr(html, "dominant-baseline=\"hanging\">65535</text>"));
     assert_non_null(strstr(html, "d=\"M0 160.75H512\"/></svg>"));
+    mc_free(html);
+    mc_image_free(img);
+
+    /* 16x16 of 16 bits, a checkerboard of 0 and 256: the values span
+     * 0..511 (256 is past 0..255), so do the histogram's bars, 2 values
+     * to a bar (bar 0: 0-1, bar 128: 256-257), and the scatter plots;
+     * the captions say so. */
+    assert_int_equal(mc_image_new(c, 16, 16, 1, 16, &img), MC_OK);
+    w = (uint16_t *)(void *)mc_image_samples(img, &n);
+    for (size_t i = 0; i < n / 2; i++)
+        w[i] = ((i % 16) + (i / 16)) % 2 != 0 ? 256 : 0;
+    html = report_of(img, 0, 1, 1, 1);
+    assert_non_null(strstr(html, "<figcaption id=\"fig-1\">Plain image (values 0&ndash;511, 2 "
+                                 "to a bar): 2 of 256 bars used; the tallest, values 0&ndash;1, "
+                                 "holds 50.00 % of the samples (a flat histogram: 0.39 %, the "
+                                 "dashed line); entropy 1.0000 bits.</figcaption>"));
+    assert_non_null(strstr(html, "d=\"M0 2.00h2v160.00h-2zM256 2.00h2v160.00h-2z\"/>"));
+    assert_non_null(strstr(html, ">0</text><text x=\"128\" y=\"168\" text-anchor=\"middle\" "
+                                 "dominant-baseline=\"hanging\">128</text><text x=\"256\" "
+                                 "y=\"168\" text-anchor=\"middle\" dominant-baseline=\"hanging\">"
+                                 "256</text><text x=\"384\" y=\"168\" text-anchor=\"middle\" "
+                                 "dominant-baseline=\"hanging\">384</text><text x=\"512\" "
+                                 "y=\"168\" text-anchor=\"end\" dominant-baseline=\"hanging\">"
+                                 "511</text>"));
+    /* the cipher image's values span all 16 bits: its caption says no span */
+    assert_non_null(strstr(html, "<figcaption id=\"fig-2\">Cipher image: "));
     assert_non_null(strstr(html, "<figcaption id=\"fig-3\">Plain, horizontal (values "
                                  "0&ndash;511) (discs: 4 or more pairs at one point"));
     /* the scatter plot's axes, 0 and the top of its span at each (x at

@@ -8,6 +8,7 @@
 #   with its short form beside it where the help gives one ("-k, --key");
 #   and every option the section lists (.TP) is one the help names: no
 #   option missing, none left over from an earlier version;
+# - every --help is within 80 columns;
 # - the page's version (.TH) is the program's;
 # - groff formats it without a warning (-ww), and man(1) reads it.
 # The testdata argument is unused (the suites' common arguments).
@@ -82,6 +83,17 @@ EOF
     *) not_ok "man page, $verb: $out" ;;
     esac
 done
+
+# Each --help within 80 columns, as the page is formatted.
+for verb in "" $VERBS; do
+    "$MC" $verb --help 2>&1 | awk -v v="${verb:-medcrypt}" \
+        'length > 80 { printf "%s:%d ", v, NR }' >>"$T/long"
+done
+if [ ! -s "$T/long" ]; then
+    ok "every --help is within 80 columns"
+else
+    not_ok "every --help is within 80 columns (over: $(cat "$T/long"))"
+fi
 
 # The version: ".TH MEDCRYPT 1 DATE "medcrypt X.Y.Z"" and `medcrypt --version`.
 want=$("$MC" --version | sed -n '1s/^medcrypt \([0-9.]*\).*/\1/p')

@@ -854,13 +854,16 @@ static void crit_text(char *out, size_t size, double v, const char *fmt, ...)
 static void t_row(sb *b, const char *metric, const char *ch, double v, const char *ideal,
                   const char *crit, const char *result)
 {
-    char val[32];
+    char val[48];
     if (isnan(v))
         snprintf(val, sizeof val, "n/a");
     else if (isinf(v))
         snprintf(val, sizeof val, "inf");
-    else
-        snprintf(val, sizeof val, "%.6f", v);
+    else /* six decimals, fewer where the value would not fit its column:
+          * a plain CT's chi-square (862870311.000000) pushed the rest of
+          * its row two places right */
+        for (int dec = 6; snprintf(val, sizeof val, "%.*f", dec, v) > 14 && dec > 0; dec--)
+            ;
     sb_printf(b, "  %-30s %-3s %14s  %-10s %-26s %s\n", metric, ch, val, ideal, crit, result);
 }
 

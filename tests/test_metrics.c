@@ -1763,6 +1763,38 @@ static void test_report_histograms(void **state)
     mc_ctx_free(c);
 }
 
+/* The text table's columns hold their place whatever a value's size: a
+ * constant 16-bit image's chi-square, 256 x 65535 = 16776960, takes five
+ * decimals, not six, to fit its column (a CT's pushed its row's ideal,
+ * critical value and verdict two places right). */
+static void test_text_columns(void **state)
+{
+    mc_ctx *c = NULL;
+    mc_image *img;
+    const char *head, *row;
+    char *text;
+    uint8_t *px;
+    size_t n, at;
+    (void)state;
+
+    assert_int_equal(mc_ctx_new(&c), MC_OK);
+    assert_int_equal(mc_image_new(c, 16, 16, 1, 16, &img), MC_OK);
+    px = mc_image_samples(img, &n);
+    memset(px, 0, n);
+    text = report_of(img, 0, 1, 1, 2);
+    head = strstr(text, "\n  metric ");
+    assert_non_null(head);
+    head++;
+    at = (size_t)(strstr(head, "ideal") - head);
+    row = strstr(strstr(text, "\nplain image\n"), "\n  chi-square ");
+    assert_non_null(row);
+    row++;
+    assert_int_equal(strncmp(row + at - 16, "16776960.00000  65535 ", 22), 0);
+    mc_free(text);
+    mc_image_free(img);
+    mc_ctx_free(c);
+}
+
 /* The verdicts at the bounds of their intervals, on a 16x16 noise image
  * whose analysis seeds were picked for it: under seed 9 the differential
  * UACI lies above its interval (a FAIL, not a pass that looked at the
@@ -2111,6 +2143,7 @@ int main(void)
         cmocka_unit_test(test_report_other_sides),
         cmocka_unit_test(test_report_frames),
         cmocka_unit_test(test_scatter_heap_threshold),
+        cmocka_unit_test(test_text_columns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

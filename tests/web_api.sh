@@ -848,7 +848,19 @@ page = open(sys.argv[1]).read()
 sys.exit(not (page.count("<body") == 1 and page.count("</body>") == 1))' "$R/b"
 check "the report page is titled as one, and links to another analysis" \
     body_has_all '<title>Security analysis report · medcrypt</title>' \
-    '<p><a href="/analyze">Analyze another image</a></p>'
+    '<a class="button" href="/analyze">Analyze another image</a></p>'
+# The report to keep: the whole page, its style inline, as the command's
+# --report writes it, its body the one shown; named after the upload.
+check "the report page offers the whole report as NAME.report.html, the one it shows" python3 -c '
+import base64, re, sys
+page = open(sys.argv[1], encoding="utf-8").read()
+m = re.search(r"<a class=\"button primary\" id=\"download-report\" href=\"data:text/html;base64,([A-Za-z0-9+/=]+)\" "
+              r"download=\"ct_512_8bit\.png\.report\.html\" data-blob>Save this report \(HTML\)</a>", page)
+report = base64.b64decode(m.group(1)).decode("utf-8")
+body = report[report.index("<body>") + 6:report.index("</body>")]
+shown = page[page.index("<div class=\"report\" id=\"analysis-report\">\n") + 42:]
+sys.exit(not (report.startswith("<!DOCTYPE html>") and "<style>" in report and
+              shown.startswith(body) and "key id" in body))' "$R/b"
 
 # --- methods and paths -------------------------------------------------
 req "$MAIN/api/v1/encrypt"

@@ -133,7 +133,8 @@ void page_analyze_post(struct req *r)
 {
     struct buf content = {0};
     struct form_errors fe = {0};
-    char problem[400];
+    char problem[400], name[100];
+    const struct field *upload;
     const char *body, *end, *field = NULL;
     char *html = NULL;
     size_t html_len = 0;
@@ -195,7 +196,18 @@ void page_analyze_post(struct req *r)
         end = html + html_len;
     buf_puts(&content, "<div class=\"report\" id=\"analysis-report\">\n");
     buf_put(&content, body, (size_t)(end - body));
-    buf_puts(&content, "</div>\n<p><a href=\"/analyze\">Analyze another image</a></p>\n");
+    /* The whole report, its style inline, as a file to keep or send (the
+     * command's --report writes the same page): the page itself needs
+     * the server's style sheet. NAME.report.html, the upload's name. */
+    upload = req_field(r, "image"); /* there: analyze() took it */
+    web_sanitize_name(upload->filename != NULL ? upload->filename : "", name, sizeof name);
+    buf_puts(&content, "</div>\n<p class=\"actions\"><a class=\"button primary\" "
+                       "id=\"download-report\" href=\"data:text/html;base64,");
+    buf_base64(&content, (const uint8_t *)html, html_len);
+    buf_puts(&content, "\" download=\"");
+    buf_html(&content, name);
+    buf_puts(&content, ".report.html\" data-blob>Save this report (HTML)</a> <a class=\"button\" "
+                       "href=\"/analyze\">Analyze another image</a></p>\n");
     sodium_memzero(html, html_len); /* the plain image's histogram and pixels */
     mc_free(html);
     reply_page(r, 200, "Security analysis report", "analyze", &content);

@@ -369,6 +369,15 @@ async function main() {
       await page.waitForSelector('#analysis-report', { timeout: 60000 });
       const plots = await page.locator('#analysis-report svg').count();
       ok(plots > 0, `the analysis report shows its plots (${plots})`);
+      // The report to keep, as a file: the whole page with its style,
+      // which opens on its own (no request to the server).
+      const [dlr] = await Promise.all([page.waitForEvent('download'), page.click('#download-report')]);
+      const reportPath = path.join(tmp, 'report.html');
+      await dlr.saveAs(reportPath);
+      const saved = fs.readFileSync(reportPath, 'utf8');
+      ok(dlr.suggestedFilename() === 'ct_512_8bit.png.report.html' && saved.startsWith('<!DOCTYPE html>') &&
+         saved.includes('<style>') && (saved.match(/<svg/g) || []).length === plots,
+        'the report saves as ct_512_8bit.png.report.html, whole, with its plots', dlr.suggestedFilename());
       // The top of the report (histograms, scatter plots): the whole page is very long.
       await page.setViewportSize({ width: 1280, height: 1500 });
       await page.screenshot({ path: path.join(shots, 'analyze-report.png') });

@@ -1331,7 +1331,10 @@ static const char HTML_STYLE[] =
      * it (5 px at 320 px: an accessibility audit): larger there, about
      * 10 px on screen. */
     "@media(max-width:480px){figure.hist svg g{font-size:16px}}"
-    "@media(max-width:380px){figure.hist svg g{font-size:22px}}";
+    "@media(max-width:380px){figure.hist svg g{font-size:22px}}"
+    /* on paper: the page's width, no plot or table row cut by a page break */
+    "@media print{body{max-width:none;margin:0}figure,tr,dt,dd{break-inside:avoid}"
+    "h2,caption{break-after:avoid}.scroll{overflow:visible}}";
 
 mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
 {

@@ -1676,6 +1676,9 @@ static void test_report_histograms(void **state)
      * quarters, each under the left edge of the bar that starts there;
      * every bar the tallest, so a flat histogram's line at their top. */
     assert_non_null(strstr(html, "<text x=\"0\" y=\"-5\">0.39 % of the samples</text>"));
+    /* on paper, no plot or table row cut by a page break */
+    assert_non_null(strstr(html, "@media print{body{max-width:none;margin:0}figure,tr,dt,dd{"
+                                 "break-inside:avoid}"));
     /* all of the picture on white, its figures outside the plot too (on
      * the dark page their grey was 2:1) */
     assert_non_null(strstr(html, "aria-labelledby=\"fig-1\"><rect x=\"-4\" y=\"-22\" "

@@ -378,6 +378,19 @@ async function main() {
       ok(dlr.suggestedFilename() === 'ct_512_8bit.png.report.html' && saved.startsWith('<!DOCTYPE html>') &&
          saved.includes('<style>') && (saved.match(/<svg/g) || []).length === plots,
         'the report saves as ct_512_8bit.png.report.html, whole, with its plots', dlr.suggestedFilename());
+      // Printed from a dark screen: black on white (the dark scheme's
+      // light grey text went onto white paper), no header, footer or
+      // buttons.
+      await page.emulateMedia({ media: 'print', colorScheme: 'dark' });
+      const printed = await page.evaluate(() => {
+        const shown = (sel) => [...document.querySelectorAll(sel)].some((e) => e.getClientRects().length > 0);
+        return { fg: getComputedStyle(document.body).color, bg: getComputedStyle(document.body).backgroundColor,
+                 chrome: shown('header.site') || shown('footer.site') || shown('#download-report') };
+      });
+      ok(printed.fg === 'rgb(0, 0, 0)' && printed.bg === 'rgb(255, 255, 255)' && !printed.chrome,
+        'printed from the dark scheme: black on white, without the site\'s header, footer and buttons',
+        JSON.stringify(printed));
+      await page.emulateMedia({ media: 'screen', colorScheme: 'light' });
       // The top of the report (histograms, scatter plots): the whole page is very long.
       await page.setViewportSize({ width: 1280, height: 1500 });
       await page.screenshot({ path: path.join(shots, 'analyze-report.png') });

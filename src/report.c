@@ -45,6 +45,8 @@ typedef struct chan_stats {
 typedef struct plot_data {
     double hist[PLOT_BINS];
     uint32_t hist_span; /* the values hist's bars cover: 0 .. hist_span - 1 */
+    bool fit_span;      /* hist_span fitted to the values used (the plain
+                         * image), else all of them (a cipher image) */
     uint32_t px[N_DIRS][N_PAIRS], py[N_DIRS][N_PAIRS];
 } plot_data;
 
@@ -139,8 +141,11 @@ static mc_err channel_stats(const mc_image *img, unsigned c, uint64_t seed, chan
         /* The bars span the values the samples use, to the next power of
          * two, as the scatter plots do: a 12-bit CT in 16-bit samples
          * (0..4095) had its histogram in the first 16 of 256 bars, its
-         * shape (air, tissue, bone) in a few lines. */
-        size_t top = n_bins - 1, span = PLOT_BINS, group;
+         * shape (air, tissue, bone) in a few lines. A cipher image's
+         * bars span all the values, whatever its own largest: a tiny
+         * 16-bit image's cipher image had its span narrowed by chance (a
+         * review: 0..16383 once in four for a 1x1 image). */
+        size_t top = n_bins - 1, span = plot->fit_span ? PLOT_BINS : n_bins, group;
         while (top > 0 && hist[top] == 0)
             top--;
         while (span <= top && span < n_bins) /* PLOT_BINS <= n_bins: never past it */
@@ -357,6 +362,7 @@ mc_err mc_analyze_ex(mc_ctx *ctx, const mc_key *key, const mc_image *plain,
         mc_analysis_free(a);
         return MC_ENOMEM;
     }
+    a->plot_plain->fit_span = true;
     a->width = plain->width;
     a->height = plain->height;
     a->frames = plain->frames > 0 ? plain->frames : 1;
@@ -851,6 +857,20 @@ static void crit_text(char *out, size_t size, double v, const char *fmt, ...)
     va_end(ap);
 }
 
+/* v in at most width characters where it can be: dec decimals, fewer
+ * where it would not fit its column (a plain CT's chi-square,
+ * 862870311.000000, pushed the rest of its row two places right), then
+ * as d.ddde+NN (a chi-square can reach 2^28 x 65535, 1.8e13). */
+static void fit_number(char *out, size_t size, double v, int width, int dec)
+{
+    for (; dec >= 0; dec--)
+        if (snprintf(out, size, "%.*f", dec, v) <= width)
+            return;
+    for (int p = width - 7; p >= 0; p--) /* -d.e+NN: p digits and 7 more */
+        if (snprintf(out, size, "%.*e", p, v) <= width)
+            return;
+}
+
 static void t_row(sb *b, const char *metric, const char *ch, double v, const char *ideal,
                   const char *crit, const char *result)
 {
@@ -859,11 +879,8 @@ static void t_row(sb *b, const char *metric, const char *ch, double v, const cha
         snprintf(val, sizeof val, "n/a");
     else if (isinf(v))
         snprintf(val, sizeof val, "inf");
-    else /* six decimals, fewer where the value would not fit its column:
-          * a plain CT's chi-square (862870311.000000) pushed the rest of
-          * its row two places right */
-        for (int dec = 6; snprintf(val, sizeof val, "%.*f", dec, v) > 14 && dec > 0; dec--)
-            ;
+    else
+        fit_number(val, sizeof val, v, 14, 6);
     sb_printf(b, "  %-30s %-3s %14s  %-10s %-26s %s\n", metric, ch, val, ideal, crit, result);
 }
 
@@ -1015,11 +1032,12 @@ mc_err mc_analysis_text(const mc_analysis *a, char **out, size_t *out_len)
                   "chi-square", "corr H", "corr V", "NPCR %", "UACI %", "aval pt", "aval key");
         for (int s = 0; s < N_STAGES; s++) {
             const stage_result *r = &a->stages[s];
-            char h[16], v[16]; /* no neighbours in a 1-pixel row or column */
+            char h[16], v[16], chi[48]; /* no neighbours in a 1-pixel row or column */
             snprintf(h, sizeof h, isnan(r->ch[0].corr[0]) ? "n/a" : "%+.6f", r->ch[0].corr[0]);
             snprintf(v, sizeof v, isnan(r->ch[0].corr[1]) ? "n/a" : "%+.6f", r->ch[0].corr[1]);
-            sb_printf(&b, "  %-46s %9.6f %11.2f %10s %10s %9.4f %9.4f %9.4f %9.4f\n",
-                      STAGE_LABELS[s], r->ch[0].entropy, r->ch[0].chi2, h, v, r->diff.npcr_all,
+            fit_number(chi, sizeof chi, r->ch[0].chi2, 11, 2); /* as the table above */
+            sb_printf(&b, "  %-46s %9.6f %11s %10s %10s %9.4f %9.4f %9.4f %9.4f\n",
+                      STAGE_LABELS[s], r->ch[0].entropy, chi, h, v, r->diff.npcr_all,
                       r->diff.uaci_all, r->diff.aval_plain, r->diff.aval_key);
         }
     }

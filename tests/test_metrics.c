@@ -1763,13 +1763,28 @@ static void test_report_histograms(void **state)
     }
     mc_free(html);
     mc_image_free(img);
+
+    /* A cipher image's bars span all 16 bits whatever its largest value:
+     * a 1x1 image's cipher sample is under 32768 half the time, and its
+     * span was narrowed to it (a review: "values 0-16383" for one of
+     * four). Eight seeds, eight nonces. */
+    assert_int_equal(mc_image_new(c, 1, 1, 1, 16, &img), MC_OK);
+    w = (uint16_t *)(void *)mc_image_samples(img, &n);
+    w[0] = 65535;
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        html = report_of(img, seed, 1, 1, 1);
+        assert_non_null(strstr(html, "<figcaption id=\"fig-2\">Cipher image: "));
+        mc_free(html);
+    }
+    mc_image_free(img);
     mc_ctx_free(c);
 }
 
-/* The text table's columns hold their place whatever a value's size: a
- * constant 16-bit image's chi-square, 256 x 65535 = 16776960, takes five
- * decimals, not six, to fit its column (a CT's pushed its row's ideal,
- * critical value and verdict two places right). */
+/* The text tables' columns hold their place whatever a value's size: a
+ * constant 16-bit 64x64 image's chi-square, 4096 x 65535 = 268431360,
+ * takes four decimals, not six, in the statistics (a CT's pushed its
+ * row's ideal, critical value and verdict two places right), and one, not
+ * two, in the stages' table. */
 static void test_text_columns(void **state)
 {
     mc_ctx *c = NULL;
@@ -1781,10 +1796,10 @@ static void test_text_columns(void **state)
     (void)state;
 
     assert_int_equal(mc_ctx_new(&c), MC_OK);
-    assert_int_equal(mc_image_new(c, 16, 16, 1, 16, &img), MC_OK);
+    assert_int_equal(mc_image_new(c, 64, 64, 1, 16, &img), MC_OK);
     px = mc_image_samples(img, &n);
     memset(px, 0, n);
-    text = report_of(img, 0, 1, 1, 2);
+    text = report_of(img, 0, 0, 1, 2);
     head = strstr(text, "\n  metric ");
     assert_non_null(head);
     head++;
@@ -1792,7 +1807,16 @@ static void test_text_columns(void **state)
     row = strstr(strstr(text, "\nplain image\n"), "\n  chi-square ");
     assert_non_null(row);
     row++;
-    assert_int_equal(strncmp(row + at - 16, "16776960.00000  65535 ", 22), 0);
+    assert_int_equal(strncmp(row + at - 16, "268431360.0000  65535 ", 22), 0);
+    /* the stages: the column ends where its heading does */
+    head = strstr(text, "\n  stage ");
+    assert_non_null(head);
+    head++;
+    at = (size_t)(strstr(head, "chi-square") - head) + 10;
+    row = strstr(text, "\n  scrambling only ");
+    assert_non_null(row);
+    row++;
+    assert_int_equal(strncmp(row + at - 12, " 268431360.0 ", 13), 0);
     mc_free(text);
     mc_image_free(img);
     mc_ctx_free(c);

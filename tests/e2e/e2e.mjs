@@ -156,6 +156,15 @@ async function main() {
     ok((await page.locator('#aadhaar-masked').textContent()) === 'XXXX XXXX 0124', 'the Aadhaar number is masked');
     ok(!(await page.content()).includes('6789 0124'), 'the full Aadhaar number is not on the page');
     ok(await page.locator('#copy-key').isVisible(), 'the copy button is shown (JavaScript)');
+    // The key printed (to keep on paper) from a dark screen: black on
+    // white; its screen box is dark, which a printer leaves out (a review:
+    // light grey on paper).
+    await page.emulateMedia({ media: 'print', colorScheme: 'dark' });
+    const keyInk = await page.locator('#key-text').evaluate((el) =>
+      [getComputedStyle(el).color, getComputedStyle(el).backgroundColor, el.getClientRects().length > 0]);
+    ok(keyInk[0] === 'rgb(0, 0, 0)' && keyInk[1] === 'rgb(255, 255, 255)' && keyInk[2],
+      'the key prints black on white, from the dark scheme too', JSON.stringify(keyInk));
+    await page.emulateMedia({ media: 'screen', colorScheme: 'light' });
     // The key as a file (keyboard users without JavaScript cannot select it).
     const [dlk] = await Promise.all([page.waitForEvent('download'), page.click('#download-key')]);
     ok(/^medcrypt-[0-9a-f]{16}\.key$/.test(dlk.suggestedFilename()), 'the key saves as medcrypt-KEYID.key',
@@ -390,6 +399,16 @@ async function main() {
       ok(printed.fg === 'rgb(0, 0, 0)' && printed.bg === 'rgb(255, 255, 255)' && !printed.chrome,
         'printed from the dark scheme: black on white, without the site\'s header, footer and buttons',
         JSON.stringify(printed));
+      // ... and no table cut at the paper's edge: nothing around a table
+      // clips it (the report's scroll box cut the stages' table on A4: a
+      // review); a table wider than the paper is shrunk with the page.
+      await page.setViewportSize({ width: 740, height: 1000 });
+      const clipped = await page.evaluate(() => [...document.querySelectorAll('#analysis-report table')]
+        .filter((t) => { for (let e = t.parentElement; e; e = e.parentElement)
+          if (getComputedStyle(e).overflowX !== 'visible') return true;
+          return false; }).length);
+      ok(clipped === 0, 'printed, no table of the report is in a box that clips it', `${clipped} tables`);
+      await page.setViewportSize({ width: 1280, height: 860 });
       await page.emulateMedia({ media: 'screen', colorScheme: 'light' });
       // The top of the report (histograms, scatter plots): the whole page is very long.
       await page.setViewportSize({ width: 1280, height: 1500 });

@@ -1819,6 +1819,23 @@ static void test_text_columns(void **state)
     assert_int_equal(strncmp(row + at - 12, " 268431360.0 ", 13), 0);
     mc_free(text);
     mc_image_free(img);
+
+    /* 128x128: 16384 x 65535 = 1073725440 there without decimals, and
+     * 1280x1280: 1.07e11, past the column in any decimals, as d.dddde+NN
+     * (room kept for a sign) */
+    for (int big = 0; big < 2; big++) {
+        unsigned side = big ? 1280 : 128;
+        assert_int_equal(mc_image_new(c, side, side, 1, 16, &img), MC_OK);
+        px = mc_image_samples(img, &n);
+        memset(px, 0, n);
+        text = report_of(img, 0, 0, 1, 2);
+        row = strstr(text, "\n  scrambling only ");
+        assert_non_null(row);
+        row++;
+        assert_int_equal(strncmp(row + at - 12, big ? "  1.0737e+11 " : "  1073725440 ", 13), 0);
+        mc_free(text);
+        mc_image_free(img);
+    }
     mc_ctx_free(c);
 }
 

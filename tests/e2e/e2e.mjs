@@ -510,6 +510,11 @@ async function main() {
       await Promise.all([page.waitForNavigation(),
         page.evaluate(() => HTMLFormElement.prototype.submit.call(document.querySelector('main form')))]);
     };
+    const decryptWith = (k) => async () => {
+      await page.setInputFiles('#cipher', cipher);
+      await page.fill('#key', k);
+      await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+    };
     const states = [
       ['home', '/', null],
       ['encrypt', '/encrypt', null],
@@ -529,16 +534,8 @@ async function main() {
       }],
       ['decrypt', '/decrypt', null],
       ['decrypt, the server\'s refusal', '/decrypt', serverSubmit],
-      ['decrypt, a wrong key', '/decrypt', async () => {
-        await page.setInputFiles('#cipher', cipher);
-        await page.fill('#key', other);
-        await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
-      }],
-      ['decrypt, the result', '/decrypt', async () => {
-        await page.setInputFiles('#cipher', cipher);
-        await page.fill('#key', key);
-        await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
-      }],
+      ['decrypt, a wrong key', '/decrypt', decryptWith(other)],
+      ['decrypt, the result', '/decrypt', decryptWith(key)],
       ['analysis', '/analyze', null],
       ['analysis, the server\'s refusal', '/analyze', serverSubmit],
       ['analysis, the report', '/analyze', async () => {

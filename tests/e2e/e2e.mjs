@@ -547,8 +547,11 @@ async function main() {
     await page.goto(base + '/analyze');
     if ((await page.locator('#analyze-form').count()) === 0) /* analysis off: its page says so */
       states.splice(states.findIndex(([w]) => w.startsWith('analysis,')), 2);
-    for (const scheme of ['light', 'dark']) {
+    // Light on a desktop, dark on a phone: each scheme and each layout
+    // once (WCAG 2.2's target sizes are a phone's question).
+    for (const [scheme, width] of [['light', 1280], ['dark', 360]]) {
       await page.emulateMedia({ colorScheme: scheme });
+      await page.setViewportSize({ width, height: 860 });
       const found = [];
       for (const [what, url, prep] of states) {
         const before = consoleErrors.length;
@@ -558,10 +561,11 @@ async function main() {
         if (prep) await prep();
         for (const v of await axeViolations(page)) found.push(`${what}: ${v}`);
       }
-      ok(found.length === 0, `axe-core (${scheme}): no WCAG A/AA violation or best-practice failure on any ` +
+      ok(found.length === 0, `axe-core (${scheme}, ${width} px): no WCAG A/AA violation or best-practice failure on any ` +
         `of ${states.length} page states`, found.slice(0, 6).join(' | '));
     }
     await page.emulateMedia({ colorScheme: 'light' });
+    await page.setViewportSize({ width: 1280, height: 860 });
 
     // A file over the server's --max-upload is refused before sending.
     const small = await startServer(['--max-upload', '100000'], 'cwd-small');

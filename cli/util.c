@@ -376,6 +376,12 @@ void cli_bad_option(const char *verb, const char *optstring, int argc, char **ar
                         "identifier or a key)", verb, optopt);
     else if (!is_long && arg[2] != '\0')
         cli_error(NULL, "%s: unknown option '-%c' in '%s'", verb, optopt, arg);
+    else if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0)
+        /* "medcrypt encrypt --version" alone prints the version (main.c);
+         * with anything else it was "unknown option '--version'", which
+         * the usage's "medcrypt [VERB] --version" contradicted */
+        cli_error(NULL, "%s: '%s' stands alone: 'medcrypt %s' or 'medcrypt %s %s', nothing "
+                        "else", verb, arg, arg, verb, arg);
     else /* the name only: "--aadhar=NUMBER" must not echo the number */
         cli_error(NULL, "%s: unknown option '%.*s'", verb,
                   is_long ? (int)strcspn(arg, "=") : (int)strlen(arg), arg);

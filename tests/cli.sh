@@ -708,6 +708,17 @@ assert_err_is_two "keygen --aadhar=NUMBER: the option named without its value" \
 run mc keygen --aadhaar 234567890124 --dbo=1990-05-17
 assert_err_is_two "keygen --dbo=DATE: the option named without its value" \
     "medcrypt: keygen: unknown option '--dbo'" "medcrypt: hint: run 'medcrypt keygen --help'"
+# "VERB --version" prints the version alone; with more it says so, not
+# "unknown option '--version'" (the usage names "medcrypt [VERB] --version").
+run mc encrypt --version scan.pgm
+assert_rc 1 "encrypt --version FILE: exit status 1"
+assert_err_is_two "encrypt --version FILE: --version said to stand alone" \
+    "medcrypt: encrypt: '--version' stands alone: 'medcrypt --version' or 'medcrypt encrypt --version', nothing else" \
+    "medcrypt: hint: run 'medcrypt encrypt --help'"
+run mc decrypt -V -k k.key
+assert_err_is_two "decrypt -V -k KEYFILE: -V said to stand alone" \
+    "medcrypt: decrypt: '-V' stands alone: 'medcrypt -V' or 'medcrypt decrypt -V', nothing else" \
+    "medcrypt: hint: run 'medcrypt decrypt --help'"
 # The same behind a mistyped short option's letter: "-A" for "-a" with
 # the number attached (caps lock), "-D" for "-d" (found in review).
 run mc keygen -A234567890124 -d 1990-05-17

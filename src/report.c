@@ -979,6 +979,9 @@ mc_err mc_analysis_text(const mc_analysis *a, char **out, size_t *out_len)
                     "  from medcrypt's own encryptions of the plain image under the key)\n");
     if (given_mismatch(a))
         sb_puts(&b, "warning: the given cipher image does not decrypt to this plain image\n");
+    if (a->cipher_given && !a->has_decrypt)
+        sb_puts(&b, "warning: the given cipher image was not decrypted (no key was given):\n"
+                    "  nothing here shows that it is this image's; give its key to check\n");
     if (a->signed_dicom)
         sb_puts(&b, "samples: the DICOM's signed words read unsigned (negative values high),\n"
                     "  as the cipher treats them: the plain image's figures differ from those\n"
@@ -1396,6 +1399,12 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
     if (given_mismatch(a))
         sb_puts(&b, "<p class=\"warn\" role=\"alert\">The given cipher image does not decrypt "
                     "to this plain image.</p>\n");
+    /* without its key a given cipher image is measured but not opened:
+     * another image's of the same size passed for this one's (a review) */
+    if (a->cipher_given && !a->has_decrypt)
+        sb_puts(&b, "<p class=\"warn\">The given cipher image was not decrypted: no key was "
+                    "given, so nothing here shows that it is this image's. Give its key to "
+                    "check.</p>\n");
     sb_puts(&b, "<p class=\"note\">These statistics describe the cipher image; passing them is "
                 "not a proof of security &mdash; insecure ciphers pass them too. medcrypt's "
                 "confidentiality rests on XChaCha20 and its integrity on HMAC-SHA-512 (see "

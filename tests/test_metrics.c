@@ -1920,6 +1920,17 @@ static void test_report_given_mismatch(void **state)
      * own encryption decrypts to the plain image */
     assert_int_equal(mc_analyze_ex(c, NULL, plain, own, olen, &opt, &a), MC_OK);
     assert_int_equal(mc_analysis_cipher_matches(a), -1);
+    /* ... which the report says, with what to do (it said nothing: a
+     * review) */
+    assert_int_equal(mc_analysis_html(a, &html, &len), MC_OK);
+    assert_non_null(strstr(html, "<p class=\"warn\">The given cipher image was not decrypted: "
+                                 "no key was given, so nothing here shows that it is this "
+                                 "image's. Give its key to check.</p>"));
+    mc_free(html);
+    assert_int_equal(mc_analysis_text(a, &html, &len), MC_OK);
+    assert_non_null(strstr(html, "\nwarning: the given cipher image was not decrypted (no key "
+                                 "was given):\n"));
+    mc_free(html);
     mc_analysis_free(a);
     assert_int_equal(mc_analyze_ex(c, &key, plain, NULL, 0, &opt, &a), MC_OK);
     assert_int_equal(mc_analysis_cipher_matches(a), 1);

@@ -313,6 +313,18 @@ async function main() {
     await page.waitForSelector('#form-error');
     ok(await page.locator('#existing-key').evaluate((d) => d.open) && await page.locator('#key').isVisible(),
       'a key error comes back with the key section open');
+    // Back then Forward after a refused form: the form, not the
+    // browser's "Confirm Form Resubmission" page (a review), and no second
+    // post of the image and the key.
+    const posts = [];
+    const countPost = (req) => { if (req.method() === 'POST') posts.push(req.url()); };
+    page.on('request', countPost);
+    await page.goBack();
+    await page.goForward().catch(() => {}); /* ERR_CACHE_MISS: the resubmission page */
+    await page.waitForSelector('#encrypt-form', { timeout: 5000 }).catch(() => {});
+    page.off('request', countPost);
+    ok((await page.locator('#encrypt-form').count()) === 1 && posts.length === 0,
+      'Back then Forward after a refused form: the form again, nothing posted', JSON.stringify(posts));
 
     // Without JavaScript, every problem of the form comes back at once,
     // each linked to its field.

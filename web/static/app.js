@@ -283,9 +283,13 @@
     // decrypts. Forget the post: a reload shows the empty form instead.
     // The decryption's and the analysis's results too: there Back then
     // Forward showed the browser's "Confirm Form Resubmission" error page
-    // (a review), and a reload would send the image again.
+    // (a review), and a reload would send the image again. A form the
+    // server refused too: Back then Forward gave that page, and a reload
+    // posted the files, the Aadhaar number and the date of birth again
+    // (a second review).
     if ((document.getElementById('key-text') || document.getElementById('download') ||
-         document.getElementById('analysis-report')) && window.history && history.replaceState)
+         document.getElementById('analysis-report') || document.getElementById('form-error')) &&
+        window.history && history.replaceState)
       history.replaceState(null, '', window.location.href);
   });
 })();

@@ -362,11 +362,13 @@ int cmd_analyze(int argc, char **argv)
         mc_image_get_info(plain, &pi);
         if (ci.image.width != pi.width || ci.image.height != pi.height ||
             ci.image.channels != pi.channels || ci.image.bits != pi.bits) {
-            cli_error(cipher_path, "not a cipher image of %s (%ux%u, %u channel%s, %u bits "
-                                   "against %ux%u, %u channel%s, %u bits)",
+            /* which size is which, said (a review: "A against B" read
+             * either way) */
+            cli_error(cipher_path, "not a cipher image of %s (it holds %ux%u, %u channel%s, "
+                                   "%u bits; %s is %ux%u, %u channel%s, %u bits)",
                       plain_path, ci.image.width, ci.image.height, ci.image.channels,
-                      ci.image.channels == 1 ? "" : "s", ci.image.bits, pi.width, pi.height,
-                      pi.channels, pi.channels == 1 ? "" : "s", pi.bits);
+                      ci.image.channels == 1 ? "" : "s", ci.image.bits, plain_path, pi.width,
+                      pi.height, pi.channels, pi.channels == 1 ? "" : "s", pi.bits);
             goto out;
         }
     }

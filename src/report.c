@@ -396,8 +396,8 @@ mc_err mc_analyze_ex(mc_ctx *ctx, const mc_key *key, const mc_image *plain,
         if (ghdr.width != plain->width || ghdr.height != plain->height ||
             ghdr.channels != plain->channels || ghdr.bits != plain->bits) {
             mc__ctx_detail(ctx,
-                           "not a cipher image of this image (%ux%u, %u channel%s, %u bits "
-                           "against %ux%u, %u channel%s, %u bits)",
+                           "not a cipher image of this image (it holds %ux%u, %u channel%s, "
+                           "%u bits; this image is %ux%u, %u channel%s, %u bits)",
                            ghdr.width, ghdr.height, ghdr.channels, ghdr.channels == 1 ? "" : "s",
                            ghdr.bits, plain->width, plain->height, plain->channels,
                            plain->channels == 1 ? "" : "s", plain->bits);
@@ -1291,10 +1291,10 @@ static void h_image_table(sb *b, const mc_analysis *a, const char *caption, cons
     char crit[64];
 
     h_table(b, caption);
-    sb_puts(b, "<tr><th scope=\"col\">metric</th>"
+    sb_puts(b, "<thead><tr><th scope=\"col\">metric</th>"
                "<th scope=\"col\">channel</th><th scope=\"col\">value</th>"
                "<th scope=\"col\">ideal</th><th scope=\"col\">critical (&alpha; = 0.05)</th>"
-               "<th scope=\"col\">result</th></tr>\n");
+               "<th scope=\"col\">result</th></tr></thead>\n");
     for (unsigned c = 0; c < a->channels; c++) {
         sb_printf(b, "<tr><td>entropy (bits/sample)</td><td>%u</td>", c);
         h_cell(b, cs[c].entropy, "%.6f");
@@ -1353,8 +1353,10 @@ static const char HTML_STYLE[] =
      * 10 px on screen. */
     "@media(max-width:480px){figure.hist svg g{font-size:16px}}"
     "@media(max-width:380px){figure.hist svg g{font-size:22px}}"
-    /* on paper: the page's width, no plot or table row cut by a page break */
-    "@media print{body{max-width:none;margin:0}figure,tr,dt,dd{break-inside:avoid}"
+    /* on paper: the page's width, no plot, table (where it fits a page) or
+     * table row cut by a page break; a table's head (thead) repeats on
+     * each page it spans */
+    "@media print{body{max-width:none;margin:0}figure,table,tr,dt,dd{break-inside:avoid}"
     "h2,caption{break-after:avoid}.scroll{overflow:visible}}";
 
 mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
@@ -1447,10 +1449,10 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
                 "key and the same nonce, so any difference comes from the one changed bit "
                 "alone.</p>\n");
     h_table(&b, "Differential attack and avalanche");
-    sb_puts(&b, "<tr><th scope=\"col\">metric</th><th scope=\"col\">channel</th>"
+    sb_puts(&b, "<thead><tr><th scope=\"col\">metric</th><th scope=\"col\">channel</th>"
                 "<th scope=\"col\">value</th><th scope=\"col\">ideal</th>"
                 "<th scope=\"col\">critical (&alpha; = 0.05)</th><th scope=\"col\">result</th>"
-                "</tr>\n");
+                "</tr></thead>\n");
     for (unsigned c = 0; c < a->channels; c++) {
         sb_printf(&b, "<tr><td>NPCR %%</td><td>%u</td>", c);
         h_cell(&b, a->diff.npcr[c], "%.4f");
@@ -1479,8 +1481,8 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
     h_table(&b, "NPCR and UACI critical values for this size and depth (Wu, Noonan, Agaian "
                 "2011; NPCR's from the exact binomial tail where under 20 equal samples are "
                 "expected)");
-    sb_puts(&b, "<tr><th scope=\"col\">&alpha;</th><th scope=\"col\">NPCR &ge;</th>"
-                "<th scope=\"col\">UACI in</th></tr>\n");
+    sb_puts(&b, "<thead><tr><th scope=\"col\">&alpha;</th><th scope=\"col\">NPCR &ge;</th>"
+                "<th scope=\"col\">UACI in</th></tr></thead>\n");
     for (int i = 0; i < N_ALPHAS; i++) {
         crit_text(t, sizeof t, a->uaci_lo[i], "[%.4f %%, %.4f %%]", a->uaci_lo[i], a->uaci_hi[i]);
         sb_printf(&b, "<tr><td>%g</td><td>%.4f %%</td><td>%s</td></tr>\n", ALPHAS[i],
@@ -1490,10 +1492,10 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
 
     sb_puts(&b, "<h2>Key sensitivity and decryption</h2>\n");
     h_table(&b, "Key sensitivity and decryption");
-    sb_puts(&b, "<tr><th scope=\"col\">metric</th><th scope=\"col\">channel</th>"
+    sb_puts(&b, "<thead><tr><th scope=\"col\">metric</th><th scope=\"col\">channel</th>"
                 "<th scope=\"col\">value</th><th scope=\"col\">ideal</th>"
                 "<th scope=\"col\">critical (&alpha; = 0.05)</th>"
-                "<th scope=\"col\">result</th></tr>\n");
+                "<th scope=\"col\">result</th></tr></thead>\n");
     for (unsigned c = 0; c < a->channels; c++) {
         sb_printf(&b, "<tr><td>correlation with plain, key 1 bit off</td><td>%u</td>", c);
         h_cell(&b, a->ks_corr[c], "%+.6f");
@@ -1545,12 +1547,12 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
                     "the histogram. NPCR is high from the first stage because the keyed hash "
                     "of the whole plain image seeds every stage.</p>\n");
         h_table(&b, "Stage by stage, channel 0");
-        sb_puts(&b, "<tr><th scope=\"col\">stage</th>"
+        sb_puts(&b, "<thead><tr><th scope=\"col\">stage</th>"
                     "<th scope=\"col\">entropy</th><th scope=\"col\">chi-square</th>"
                     "<th scope=\"col\">corr H</th><th scope=\"col\">corr V</th>"
                     "<th scope=\"col\">corr D</th><th scope=\"col\">NPCR %</th>"
                     "<th scope=\"col\">UACI %</th><th scope=\"col\">avalanche plain bit %</th>"
-                    "<th scope=\"col\">avalanche key bit %</th></tr>\n");
+                    "<th scope=\"col\">avalanche key bit %</th></tr></thead>\n");
         for (int s = 0; s < N_STAGES; s++) {
             const stage_result *r = &a->stages[s];
             sb_printf(&b, "<tr><th scope=\"row\">%s</th>", STAGE_LABELS[s]);

@@ -800,12 +800,12 @@ assert_err "CIPHER of another image" "not a cipher image of"
 run "$MC" encrypt -k k.key -o c16.png "$TESTDATA/png/ct_512_16bit.png"
 run "$MC" analyze "$PGM8" c16.png
 assert_err "CIPHER of a 16-bit image for an 8-bit PLAIN" \
-    "c16.png: not a cipher image of $PGM8 (512x512, 1 channel, 16 bits against 512x512, 1 channel, 8 bits)"
+    "c16.png: not a cipher image of $PGM8 (it holds 512x512, 1 channel, 16 bits; $PGM8 is 512x512, 1 channel, 8 bits)"
 { printf 'P5\n100 100\n255\n'; head -c 10000 /dev/urandom; } >g100.pgm
 run "$MC" encrypt -k k.key -o crgb.png "$PPM"
 run "$MC" analyze g100.pgm crgb.png
 assert_err "CIPHER of an RGB image for a gray PLAIN" \
-    "crgb.png: not a cipher image of g100.pgm (100x100, 3 channels, 8 bits against 100x100, 1 channel, 8 bits)"
+    "crgb.png: not a cipher image of g100.pgm (it holds 100x100, 3 channels, 8 bits; g100.pgm is 100x100, 1 channel, 8 bits)"
 run "$MC" keygen --aadhaar "2345 6789 0124" --dob 1990-05-17 -o k2.key
 run "$MC" analyze -k k2.key "$PGM8" c8.png
 assert_err "CIPHER under another key" "wrong key"

@@ -1362,9 +1362,9 @@ static void test_analyze_variants(void **state)
     /* A cipher of another geometry: refused. */
     other = decode_testdata(ctx, "png/rgb_100x100.png");
     assert_int_equal(mc_analyze_ex(ctx, &key, other, cipher, clen, &opt, &a), MC_EINVAL);
-    assert_string_equal(mc_ctx_last_detail(ctx), "not a cipher image of this image (128x128, 1 "
-                                                 "channel, 16 bits against 100x100, 3 channels, 8 "
-                                                 "bits)");
+    assert_string_equal(mc_ctx_last_detail(ctx), "not a cipher image of this image (it holds "
+                                                 "128x128, 1 channel, 16 bits; this image is "
+                                                 "100x100, 3 channels, 8 bits)");
     /* ... from its header, before its pixels: a larger image's cipher
      * image under a cap the plain image is within was "image too large",
      * as if the plain image were (a review) */
@@ -1377,9 +1377,9 @@ static void test_analyze_variants(void **state)
         assert_int_equal(mc_ctx_set_max_samples(small, 20000), MC_OK); /* 128x128 < 20000 < 30000 */
         assert_int_equal(mc_analyze_ex(small, &key, img, ocipher, olen, &opt, &a), MC_EINVAL);
         assert_null(a);
-        assert_string_equal(mc_ctx_last_detail(small), "not a cipher image of this image (100x100, "
-                                                       "3 channels, 8 bits against 128x128, 1 "
-                                                       "channel, 16 bits)");
+        assert_string_equal(mc_ctx_last_detail(small), "not a cipher image of this image (it "
+                                                       "holds 100x100, 3 channels, 8 bits; this "
+                                                       "image is 128x128, 1 channel, 16 bits)");
         mc_ctx_free(small);
         mc_free(ocipher);
     }
@@ -1396,9 +1396,9 @@ static void test_analyze_variants(void **state)
         assert_int_equal(mc_encrypt_image(ctx, &key, rgb, &cipher, &clen), MC_OK);
         assert_int_equal(mc_analyze_ex(ctx, &key, gray, cipher, clen, &opt, &a), MC_EINVAL);
         assert_null(a);
-        assert_string_equal(mc_ctx_last_detail(ctx), "not a cipher image of this image (4x4, 3 "
-                                                     "channels, 8 bits against 4x4, 1 channel, 8 "
-                                                     "bits)");
+        assert_string_equal(mc_ctx_last_detail(ctx), "not a cipher image of this image (it holds "
+                                                     "4x4, 3 channels, 8 bits; this image is 4x4, "
+                                                     "1 channel, 8 bits)");
         mc_free(cipher);
         /* ... and a 16-bit cipher of an 8-bit one (mutation testing,
          * twenty-first round: the depths not compared) */
@@ -1676,9 +1676,19 @@ static void test_report_histograms(void **state)
      * quarters, each under the left edge of the bar that starts there;
      * every bar the tallest, so a flat histogram's line at their top. */
     assert_non_null(strstr(html, "<text x=\"0\" y=\"-5\">0.39 % of the samples</text>"));
-    /* on paper, no plot or table row cut by a page break */
-    assert_non_null(strstr(html, "@media print{body{max-width:none;margin:0}figure,tr,dt,dd{"
-                                 "break-inside:avoid}"));
+    /* on paper, no plot or table row cut by a page break, and every
+     * table's head in a thead, which repeats on each page it spans */
+    assert_non_null(strstr(html, "@media print{body{max-width:none;margin:0}figure,table,tr,dt,"
+                                 "dd{break-inside:avoid}"));
+    {
+        unsigned tables = 0, heads = 0;
+        for (const char *q = html; (q = strstr(q, "<table>")) != NULL; q++)
+            tables++;
+        for (const char *q = html; (q = strstr(q, "</caption><thead><tr>")) != NULL; q++)
+            heads++;
+        assert_true(tables >= 4);
+        assert_int_equal(heads, tables);
+    }
     /* all of the picture on white, its figures outside the plot too (on
      * the dark page their grey was 2:1) */
     assert_non_null(strstr(html, "aria-labelledby=\"fig-1\"><rect x=\"-4\" y=\"-22\" "

@@ -815,7 +815,7 @@ expect 400 "a plain image as the cipher image: 400" \
     "cipher image: not a medcrypt cipher image: give the cipher image of this image, as the encrypt page made it"
 req -F "image=@$TESTDATA/png/rgb_100x100.png" -F "cipher=@$R/pgm.enc.png" "$MAIN/api/v1/analyze"
 expect 400 "another image's cipher image: 400, both sizes" \
-    "cipher image: not a cipher image of this image (512x512, 1 channel, 8 bits against 100x100, 3 channels, 8 bits)"
+    "cipher image: not a cipher image of this image (it holds 512x512, 1 channel, 8 bits; this image is 100x100, 3 channels, 8 bits)"
 req -F "image=@$PGM" -F "cipher=@$R/modified.enc.png" -F "key=$KEY" "$MAIN/api/v1/analyze"
 expect 422 "a modified cipher image: 422" "cipher image: the cipher image was modified or damaged"
 # The page: the cipher image's problem with the others, at once.
@@ -1434,7 +1434,7 @@ PY
     # if the image were (a review).
     req -F "image=@$TESTDATA/pnm/ascii_8x8.pgm" -F "cipher=@$R/cap.enc.png" "$SMALL/api/v1/analyze"
     expect 400 "an 8 x 8 image with a 200 x 200 one's cipher image, under a cap of 30000: 400" \
-        "cipher image: not a cipher image of this image (200x200, 1 channel, 8 bits against 8x8, 1 channel, 8 bits)"
+        "cipher image: not a cipher image of this image (it holds 200x200, 1 channel, 8 bits; this image is 8x8, 1 channel, 8 bits)"
     # not for another refusal of the image
     printf 'P5\n2 2\n255\n' >"$R/cut.pgm"
     req -F "image=@$R/cut.pgm" -F "key=$KEY" "$SMALL/encrypt"

@@ -545,6 +545,13 @@ void page_decrypt_post(struct req *r)
                                 "encrypt page or <code>medcrypt encrypt</code>, as it was "
                                 "sent: saved again by another program (an image viewer, a "
                                 "chat app), it loses its medcrypt data.</p>");
+        /* modified or damaged, not cut short (that detail says what to
+         * do): what to do too (it said only what was wrong: a review) */
+        if (err == MC_ETAMPERED && res.detail[0] == '\0')
+            buf_puts(&fe.hints, "<p class=\"hint\" id=\"tamper-hint\">The key is this cipher "
+                                "image's; its bytes changed after it was made (a transfer "
+                                "that failed, an edit). Get it again from its sender, as it "
+                                "was sent.</p>");
         if (err == MC_EWRONGKEY && res.detail[0] != '\0') {
             /* Each encryption makes a new key: the ids say which one. */
             char ids[sizeof res.detail];

@@ -164,6 +164,12 @@ async function main() {
       [getComputedStyle(el).color, getComputedStyle(el).backgroundColor, el.getClientRects().length > 0]);
     ok(keyInk[0] === 'rgb(0, 0, 0)' && keyInk[1] === 'rgb(255, 255, 255)' && keyInk[2],
       'the key prints black on white, from the dark scheme too', JSON.stringify(keyInk));
+    // ... without the cipher image's noise (a page of ink) or the links
+    // onward (a second sheet for one line: a review)
+    const inked = await page.evaluate(() => ['#cipher-preview', 'p.next']
+      .filter((sel) => document.querySelector(sel).getClientRects().length > 0));
+    ok(inked.length === 0, 'the key page prints without the cipher image\'s noise and the links onward',
+      JSON.stringify(inked));
     await page.emulateMedia({ media: 'screen', colorScheme: 'light' });
     // The key as a file (keyboard users without JavaScript cannot select it).
     const [dlk] = await Promise.all([page.waitForEvent('download'), page.click('#download-key')]);

@@ -1299,6 +1299,8 @@ req -F "cipher=@$R/modified.enc.png" -F "key=$KEY" "$MAIN/decrypt"
 expect 422 "the decrypt form with a modified cipher: 422"
 check "the decrypt form says modified" body_has "The cipher image was modified or damaged."
 check "a cipher image damaged but whole: no word of cutting" lacks_re "$R/b" 'cut short'
+check "... but what to do: get it again, the key is not at fault" body_has \
+    "<p class=\"hint\" id=\"tamper-hint\">The key is this cipher image's; its bytes changed after it was made (a transfer that failed, an edit). Get it again from its sender, as it was sent.</p>"
 req -F "image=@$PGM" -F "cipher=@$R/modified.enc.png" -F "key=$KEY" "$MAIN/api/v1/analyze"
 check "nor in the analysis of it" lacks_re "$R/b" 'cut short'
 # Cut short, the likeliest damage over a network: said so, with what to
@@ -1308,6 +1310,7 @@ req -F "cipher=@$R/cut.enc.png" -F "key=$KEY" "$MAIN/decrypt"
 expect 422 "the decrypt form with a cipher image cut short: 422"
 check "the decrypt form says it was cut short, and to fetch it again" body_has \
     "The cipher image was modified or damaged: it has no end chunk (IEND): cut short, as by an interrupted transfer? Fetch it again."
+check "cut short: that one thing to do, not a second" lacks_re "$R/b" 'tamper-hint'
 req -F "key=$KEY" -F "cipher=@$R/cut.enc.png" "$MAIN/api/v1/decrypt"
 expect 422 "the API: a cipher image cut short says so" \
     "the cipher image was modified or damaged: it has no end chunk (IEND): cut short, as by an interrupted transfer? Fetch it again"

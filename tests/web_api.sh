@@ -824,6 +824,20 @@ expect 400 "the analysis form with a key typo and a plain image as the cipher im
 check "it lists both problems, each linked to its field" body_has_all \
     '<li><a href="#key">Key: the key has a typo' \
     '<li><a href="#cipher">Cipher image: not a medcrypt cipher image: give the cipher image of this image, as the encrypt page made it.</a></li>'
+# A wrong key marks the key's field, as the decrypt page does (it marked
+# the cipher image's: a review); the two files chosen again, both.
+req -F "image=@$PGM" -F "cipher=@$R/pgm.enc.png" -F "key=$KEY2" "$MAIN/analyze"
+expect 422 "the analysis form with a cipher image under another key: 422"
+check "the wrong key is the key field's problem, linked to it" \
+    body_has '<li><a href="#key">Cipher image: wrong key: the image was encrypted under key id'
+check "... and the key is to be entered again, the files chosen again" \
+    body_has 'enter it again, and choose the files again.</p>'
+printf '%s\n' "$KEY2" >"$R/key2.key"
+req -F "image=@$PGM" -F "cipher=@$R/pgm.enc.png" -F "keyfile=@$R/key2.key" "$MAIN/analyze"
+check "a wrong key file: its field marked" \
+    body_has '<li><a href="#keyfile">Cipher image: wrong key: the image was encrypted under key id'
+check "nothing typed, files sent: only to choose them again" \
+    body_has '<p class="hint" id="cleared">Choose the files again: a page the server sends back cannot hold them.</p>'
 req -F "image=@$PGM" -F "cipher=@$R/pgm.enc.png" -F "key=$KEY" "$MAIN/analyze"
 expect 200 "the analysis page with the cipher image and its key"
 check "the report says the given cipher image was measured" body_has "the given cipher image"

@@ -89,7 +89,11 @@ static mc_analysis *analyze(struct req *r, int *status, char *problem, size_t si
         if (cipher != NULL && (err == MC_EWRONGKEY || err == MC_ETAMPERED || err == MC_EINVAL ||
                                err == MC_ENOTCIPHER || err == MC_EVERSION)) {
             const char *detail = web_cipher_detail(cipher, err, mc_ctx_last_detail(ctx));
-            *field = "cipher";
+            /* a wrong key marks the key's field, as the decrypt page does
+             * (it marked the cipher image's: a review) */
+            *field = err != MC_EWRONGKEY           ? "cipher"
+                     : req_text(r, "key") != NULL ? "key"
+                                                  : "keyfile";
             *status = err == MC_EINVAL ? 400 : web_status_for(err);
             if (err == MC_EINVAL) /* the detail says it all: both sizes */
                 snprintf(problem, size, "cipher image: %s", detail);

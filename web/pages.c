@@ -88,12 +88,28 @@ void form_page(struct req *r, int status, const struct form_errors *fe, const ch
         if (fe->hints.p != NULL)
             buf_put(&summary, fe->hints.p, fe->hints.len);
         /* What was typed is not there any more: say why (WCAG 3.3.7's
-         * security exception), so nobody thinks it was lost by mistake. */
+         * security exception), so nobody thinks it was lost by mistake.
+         * The files chosen neither (a page cannot hold them), each of
+         * them: "the file" when the analysis had two or three, and
+         * nothing when only files were sent (a review). */
+        int files = 0;
+        for (int i = 0; i < r->n_fields; i++)
+            files += r->fields[i].filename != NULL && r->fields[i].data.len > 0;
         if (req_text(r, "aadhaar") != NULL || req_text(r, "dob") != NULL ||
             req_text(r, "key") != NULL)
-            buf_puts(&summary, "<p class=\"hint\" id=\"cleared\">For your security, what you "
-                               "typed (Aadhaar number, date of birth, key) is never sent back: "
-                               "enter it again, and choose the file again.</p>\n");
+            buf_printf(&summary, "<p class=\"hint\" id=\"cleared\">For your security, what "
+                                 "you typed (Aadhaar number, date of birth, key) is never sent "
+                                 "back: enter it again%s</p>\n",
+                       files > 1    ? ", and choose the files again."
+                       : files == 1 ? ", and choose the file again."
+                                    : ".");
+        else if (files > 0)
+            buf_puts(&summary, files > 1 ? "<p class=\"hint\" id=\"cleared\">Choose the files "
+                                           "again: a page the server sends back cannot hold "
+                                           "them.</p>\n"
+                                         : "<p class=\"hint\" id=\"cleared\">Choose the file "
+                                           "again: a page the server sends back cannot hold "
+                                           "it.</p>\n");
         buf_puts(&summary, "</div>\n");
         snprintf(full_title, sizeof full_title, "Error: %s", title);
         title = full_title;

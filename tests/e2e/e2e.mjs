@@ -585,6 +585,27 @@ async function main() {
     await page.emulateMedia({ colorScheme: 'light' });
     await page.setViewportSize({ width: 1280, height: 860 });
 
+    // While a form is sent its button says so, and a second press is
+    // refused (a press during a slow upload posted it twice: a review):
+    // the two presses in one task, the second's submit event cancelled.
+    await page.goto(base + '/decrypt');
+    await page.setInputFiles('#cipher', cipher);
+    await page.fill('#key', key);
+    const busy = await page.evaluate(() => {
+      const b = document.querySelector('#decrypt-form button[type=submit]');
+      const seen = [];
+      document.getElementById('decrypt-form').addEventListener('submit', (ev) => seen.push(ev.defaultPrevented));
+      b.click();
+      const state = [b.textContent, b.getAttribute('aria-disabled')];
+      b.click();
+      return { state, seen };
+    });
+    await page.waitForSelector('#plain-preview');
+    ok(busy.state[0] === 'Decrypting\u2026' && busy.state[1] === 'true' &&
+       JSON.stringify(busy.seen) === '[false,true]',
+      'while the form is sent its button says "Decrypting..." and a second press is refused',
+      JSON.stringify(busy));
+
     // A file over the server's --max-upload is refused before sending.
     const small = await startServer(['--max-upload', '100000'], 'cwd-small');
     try {

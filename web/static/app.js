@@ -238,6 +238,27 @@
     });
   }
 
+  // Once the browser sends the form (every check above passed), its
+  // button says the work is under way and a second press sends nothing:
+  // an upload over a clinic's link takes seconds, and a second press posted
+  // it again (a review). Back to the page from the browser's cache gives
+  // the button back. Registered after the checks, so it sees their verdict.
+  function setupBusy(form) {
+    var button = form.querySelector('button[type=submit]');
+    if (!button) return;
+    var label = button.textContent;
+    form.addEventListener('submit', function (ev) {
+      if (ev.defaultPrevented) return;
+      if (button.getAttribute('aria-disabled') === 'true') { ev.preventDefault(); return; }
+      button.setAttribute('aria-disabled', 'true');
+      button.textContent = label.replace(/e$/, '') + 'ing\u2026'; /* Analyze: Analyzing... */
+    });
+    window.addEventListener('pageshow', function () {
+      button.removeAttribute('aria-disabled');
+      button.textContent = label;
+    });
+  }
+
   function dataUrlToBlobUrl(a) {
     var href = a.getAttribute('href') || '';
     var m = /^data:([^;,]+);base64,/.exec(href);
@@ -268,6 +289,7 @@
     for (var n = 0; n < keyInputs.length; n++) setupShowKey(keyInputs[n]);
     var buttons = document.querySelectorAll('button[data-copy]');
     for (var i = 0; i < buttons.length; i++) setupCopy(buttons[i]);
+    for (var b = 0; b < forms.length; b++) setupBusy(forms[b]);
     var links = document.querySelectorAll('a[data-blob]');
     for (var j = 0; j < links.length; j++) dataUrlToBlobUrl(links[j]);
     // A large cipher image is in the page once, as its download: its

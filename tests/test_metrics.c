@@ -1676,6 +1676,16 @@ static void test_report_histograms(void **state)
      * quarters, each under the left edge of the bar that starts there;
      * every bar the tallest, so a flat histogram's line at their top. */
     assert_non_null(strstr(html, "<text x=\"0\" y=\"-5\">0.39 % of the samples</text>"));
+    /* when and by what (a kept report could not be told from another),
+     * not where the clock is left out */
+    assert_null(strstr(html, "<p>Measured by medcrypt"));
+    {
+        char *timed = report_of(img, 0, 1, 0, 1), want[64];
+        snprintf(want, sizeof want, "<p>Measured by medcrypt %s on 20", mc_version());
+        assert_non_null(strstr(timed, want));
+        assert_non_null(strstr(strstr(timed, want), " UTC.</p>\n"));
+        mc_free(timed);
+    }
     /* on paper, no plot or table row cut by a page break, and every
      * table's head in a thead, which repeats on each page it spans */
     assert_non_null(strstr(html, "@media print{body{max-width:none;margin:0}figure,table,tr,dt,"

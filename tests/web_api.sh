@@ -1084,6 +1084,10 @@ printf 'no key here\n' >"$R/bad.key"
 req -F "cipher=@$R/page.enc.png" -F "keyfile=@$R/bad.key" "$MAIN/decrypt"
 expect 400 "the decrypt form with a file that holds no key: 400"
 check "it says the key file is not a key" body_has "The key file: not a medcrypt key."
+check "... and which file the field wants" body_has \
+    '<p class="hint" id="keyfile-hint">The key file is the <code>medcrypt-&lt;key id&gt;.key</code> saved from the encrypt page, or written by <code>medcrypt keygen -o</code>.</p>'
+req -F "cipher=@$R/page.enc.png" -F "key=MCK1-AAAA" "$MAIN/decrypt"
+check "a mistyped key is no key file's problem: no such hint" lacks_re "$R/b" 'keyfile-hint'
 # A typed key and a key file: the same key is read; two different keys
 # are refused rather than one of them taken silently.
 req -F "cipher=@$R/page.enc.png" -F "key=$PAGE_KEY" -F "keyfile=@$R/page.key" "$MAIN/decrypt"

@@ -474,14 +474,15 @@ void page_decrypt_get(struct req *r)
 int form_key(struct req *r, struct form_errors *fe, mc_key *key)
 {
     char problem[300];
-    const char *field;
+    const char *field = NULL;
     int given = web_form_key(r, key, &field, problem, sizeof problem);
 
     if (given < 0) /* "Key: ...", "The key file: ...": form_error capitalises */
         form_error(fe, field, "", problem);
     /* another file in the key file's field (an image, a document): which
      * file it wants (a review: "not a medcrypt key" alone) */
-    if (given < 0 && strcmp(field, "keyfile") == 0 && strstr(problem, "not a medcrypt key") != NULL)
+    if (given < 0 && field != NULL && strcmp(field, "keyfile") == 0 &&
+        strstr(problem, "not a medcrypt key") != NULL)
         buf_puts(&fe->hints, "<p class=\"hint\" id=\"keyfile-hint\">The key file is the "
                              "<code>medcrypt-&lt;key id&gt;.key</code> saved from the encrypt "
                              "page, or written by <code>medcrypt keygen -o</code>.</p>");

@@ -110,6 +110,19 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* The values a plot spans, 0 .. span - 1: the samples' largest, top, to
+ * the next power of two, at least 256, at most cap (2^bits). The
+ * histogram and the scatter plots alike: a 12-bit CT in 16-bit samples
+ * (0..4095) was otherwise squeezed into the first sixteenth of an axis of
+ * 0..65535. */
+static uint32_t value_span(uint32_t top, uint32_t cap)
+{
+    uint32_t span = PLOT_BINS; /* 256 <= cap: never past it */
+    while (span <= top && span < cap)
+        span <<= 1;
+    return span;
+}
+
 /* Per-channel statistics of img; plot (may be NULL) gets channel 0's
  * histogram and random pairs. */
 static mc_err channel_stats(const mc_image *img, unsigned c, uint64_t seed, chan_stats *cs,
@@ -146,11 +159,10 @@ static mc_err channel_stats(const mc_image *img, unsigned c, uint64_t seed, chan
          * bars span all the values, whatever its own largest: a tiny
          * 16-bit image's cipher image had its span narrowed by chance (a
          * review: 0..16383 once in four for a 1x1 image). */
-        size_t top = n_bins - 1, span = plot->fit_span ? PLOT_BINS : n_bins, group;
+        size_t top = n_bins - 1, span, group;
         while (top > 0 && hist[top] == 0)
             top--;
-        while (span <= top && span < n_bins) /* PLOT_BINS <= n_bins: never past it */
-            span <<= 1;
+        span = plot->fit_span ? value_span((uint32_t)top, (uint32_t)n_bins) : n_bins;
         plot->hist_span = (uint32_t)span;
         group = span / PLOT_BINS;
         for (size_t i = 0; i < PLOT_BINS; i++) {
@@ -1152,22 +1164,21 @@ static void h_scatter(sb *b, int fig, const char *title, const uint32_t *x, cons
                       bool no_pairs, unsigned bits, double r)
 {
     const double S = 220, P = 12, L = 42, B = 18, R = 6;
-    uint32_t top = 0, range = 256;
+    uint32_t top = 0, range;
     uint64_t pt[N_PAIRS];  /* each point once (x << 32 | y), sorted */
     uint32_t cnt[N_PAIRS]; /* its pairs */
     size_t m = 0;
     bool heaps = false;
     double scale;
 
-    /* The axes span the values the samples use, to the next power of two:
-     * a 12-bit CT in 16-bit samples (0..4095) would otherwise be a dot in
-     * the corner of a 0..65535 square. The caption gives the span. */
+    /* The axes span the values the samples use (value_span): a 12-bit CT
+     * in 16-bit samples would otherwise be a dot in the corner of a
+     * 0..65535 square. The caption gives the span. */
     for (int i = 0; i < N_PAIRS; i++) {
         top = x[i] > top ? x[i] : top;
         top = y[i] > top ? y[i] : top;
     }
-    while (range <= top && range < (1u << bits)) /* 256 <= 2^bits: never past it */
-        range <<= 1;
+    range = value_span(top, 1u << bits);
     scale = S / (double)(range - 1);
 
     /* The frame P outside the points, so that a disc at a corner (radius

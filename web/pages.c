@@ -480,9 +480,10 @@ int form_key(struct req *r, struct form_errors *fe, mc_key *key)
     if (given < 0) /* "Key: ...", "The key file: ...": form_error capitalises */
         form_error(fe, field, "", problem);
     /* another file in the key file's field (an image, a document): which
-     * file it wants (a review: "not a medcrypt key" alone) */
+     * file it wants (a review: "not a medcrypt key" alone, MC_EKEYTEXT's
+     * words, which the problem holds) */
     if (given < 0 && field != NULL && strcmp(field, "keyfile") == 0 &&
-        strstr(problem, "not a medcrypt key") != NULL)
+        strstr(problem, mc_strerror(MC_EKEYTEXT)) != NULL)
         buf_puts(&fe->hints, "<p class=\"hint\" id=\"keyfile-hint\">The key file is the "
                              "<code>medcrypt-&lt;key id&gt;.key</code> saved from the encrypt "
                              "page, or written by <code>medcrypt keygen -o</code>.</p>");

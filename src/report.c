@@ -1264,12 +1264,16 @@ static void h_scatter(sb *b, int fig, const char *title, const uint32_t *x, cons
 
 /* A table in a box that scrolls on its own on a narrow screen (the page
  * does not), focusable by keyboard and named by the caption: the table
- * itself keeps display: table, whose semantics WebKit drops otherwise. */
-static void h_table(sb *b, const char *caption)
+ * itself keeps display: table, whose semantics WebKit drops otherwise.
+ * A table whose last column is the verdict (pass or fail) is of class
+ * "verdicts": the style keeps that column in view as the box scrolls, as
+ * it does the first (a phone showed the metric names and their values,
+ * and the verdicts only after a scroll: a pages review). */
+static void h_table(sb *b, const char *caption, bool verdicts)
 {
     sb_printf(b, "<div class=\"scroll\" role=\"region\" tabindex=\"0\" aria-label=\"%s\">"
-                 "<table><caption>%s</caption>",
-              caption, caption);
+                 "<table%s><caption>%s</caption>",
+              caption, verdicts ? " class=\"verdicts\"" : "", caption);
 }
 
 static void h_table_end(sb *b)
@@ -1303,7 +1307,7 @@ static void h_image_table(sb *b, const mc_analysis *a, const char *caption, cons
 {
     char crit[64];
 
-    h_table(b, caption);
+    h_table(b, caption, true);
     sb_puts(b, "<thead><tr><th scope=\"col\">metric</th>"
                "<th scope=\"col\">channel</th><th scope=\"col\">value</th>"
                "<th scope=\"col\">ideal</th><th scope=\"col\">critical (&alpha; = 0.05)</th>"
@@ -1351,11 +1355,17 @@ static void h_image_table(sb *b, const mc_analysis *a, const char *caption, cons
 static const char HTML_STYLE[] =
     "body{font-family:system-ui,sans-serif;max-width:70rem;margin:1rem auto;padding:0 1rem;"
     "color:#222;line-height:1.45}h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem;"
-    "border-bottom:1px solid #ccc}table{border-collapse:collapse;font-size:.9rem}"
-    /* each table scrolls on its own on a narrow screen, not the page */
+    "border-bottom:1px solid #ccc}table{border-collapse:separate;border-spacing:0;font-size:.9rem}"
+    /* each table scrolls on its own on a narrow screen, not the page, its
+     * first column and a verdicts table's last in view (h_table); each
+     * line drawn once by a cell of its own, as a collapsed border stays
+     * behind when its cell sticks */
     ".scroll{max-width:100%;overflow-x:auto;margin:.8rem 0}"
-    "caption{text-align:left;font-weight:600;padding:.3rem 0}td,th{border:1px solid #ccc;"
-    "padding:.2rem .5rem;text-align:left}td.ok{color:#176b2c;font-weight:600}td.bad{color:#b00;"
+    "caption{text-align:left;font-weight:600;padding:.3rem 0}td,th{border:0 solid #ccc;"
+    "border-width:0 1px 1px 0;padding:.2rem .5rem;text-align:left;background:#fff}"
+    "thead th{border-top-width:1px}tr>:first-child{border-left-width:1px;position:sticky;left:0;"
+    "z-index:1}table.verdicts tr>:last-child{position:sticky;right:0;z-index:1;"
+    "box-shadow:-1px 0 0 #ccc}td.ok{color:#176b2c;font-weight:600}td.bad{color:#b00;"
     "font-weight:700}figure{display:inline-block;margin:.4rem;vertical-align:top;max-width:calc(100% - .8rem)}"
     "figure.hist{width:520px}figure.scatter{width:272px}"
     "figure svg{max-width:100%;height:auto}figcaption{"
@@ -1471,7 +1481,7 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
     sb_puts(&b, "<h2>Differential attack and avalanche</h2>\n<p>Both encryptions use the same "
                 "key and the same nonce, so any difference comes from the one changed bit "
                 "alone.</p>\n");
-    h_table(&b, "Differential attack and avalanche");
+    h_table(&b, "Differential attack and avalanche", true);
     sb_puts(&b, "<thead><tr><th scope=\"col\">metric</th><th scope=\"col\">channel</th>"
                 "<th scope=\"col\">value</th><th scope=\"col\">ideal</th>"
                 "<th scope=\"col\">critical (&alpha; = 0.05)</th><th scope=\"col\">result</th>"
@@ -1503,7 +1513,8 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
     h_table_end(&b);
     h_table(&b, "NPCR and UACI critical values for this size and depth (Wu, Noonan, Agaian "
                 "2011; NPCR's from the exact binomial tail where under 20 equal samples are "
-                "expected)");
+                "expected)",
+            false);
     sb_puts(&b, "<thead><tr><th scope=\"col\">&alpha;</th><th scope=\"col\">NPCR &ge;</th>"
                 "<th scope=\"col\">UACI in</th></tr></thead>\n");
     for (int i = 0; i < N_ALPHAS; i++) {
@@ -1514,7 +1525,7 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
     h_table_end(&b);
 
     sb_puts(&b, "<h2>Key sensitivity and decryption</h2>\n");
-    h_table(&b, "Key sensitivity and decryption");
+    h_table(&b, "Key sensitivity and decryption", true);
     sb_puts(&b, "<thead><tr><th scope=\"col\">metric</th><th scope=\"col\">channel</th>"
                 "<th scope=\"col\">value</th><th scope=\"col\">ideal</th>"
                 "<th scope=\"col\">critical (&alpha; = 0.05)</th>"
@@ -1569,7 +1580,7 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
                     "bits but keeps their number; the logistic keystream and XChaCha20 flatten "
                     "the histogram. NPCR is high from the first stage because the keyed hash "
                     "of the whole plain image seeds every stage.</p>\n");
-        h_table(&b, "Stage by stage, channel 0");
+        h_table(&b, "Stage by stage, channel 0", false);
         sb_puts(&b, "<thead><tr><th scope=\"col\">stage</th>"
                     "<th scope=\"col\">entropy</th><th scope=\"col\">chi-square</th>"
                     "<th scope=\"col\">corr H</th><th scope=\"col\">corr V</th>"

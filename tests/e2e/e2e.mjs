@@ -443,6 +443,35 @@ async function main() {
             .filter((t) => t.getBoundingClientRect().right > report.right + 1).length;
         });
         ok(cut === 0, `no table of the report runs past its edge at ${width} pixels`, `${cut} tables`);
+        // A table wider than its box, scrolled half way: its first column
+        // (what is measured) still in view, and in a table of verdicts its
+        // last (pass or fail), each cell on top where it is shown (on a
+        // phone the verdicts were out of view until a scroll: a review).
+        const hidden = await page.evaluate(() => {
+          const out = [];
+          for (const box of document.querySelectorAll('#analysis-report .scroll')) {
+            if (box.scrollWidth <= box.clientWidth) continue;
+            box.scrollIntoView();
+            box.scrollLeft = (box.scrollWidth - box.clientWidth) / 2;
+            const edge = box.getBoundingClientRect();
+            const verdicts = box.querySelector('table').classList.contains('verdicts');
+            for (const row of box.querySelectorAll('tr')) {
+              const cells = verdicts ? [row.firstElementChild, row.lastElementChild] : [row.firstElementChild];
+              for (const cell of cells) {
+                /* the row into the window's view: the box's own scroll is untouched */
+                window.scrollBy(0, cell.getBoundingClientRect().top - window.innerHeight / 2);
+                const r = cell.getBoundingClientRect();
+                const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+                if (r.left < edge.left - 1 || r.right > edge.right + 1 || !cell.contains(top))
+                  out.push(`${box.getAttribute('aria-label').slice(0, 20)}: ${cell.textContent}`);
+              }
+            }
+            box.scrollLeft = 0;
+          }
+          return out;
+        });
+        ok(hidden.length === 0, `scrolled, the report's tables keep their first column and verdicts in view at ${width} pixels`,
+          hidden.slice(0, 4).join('; '));
         // Nor a plot into the report's padding (the histograms reached 6
         // pixels into it on a 375-pixel phone: found in review).
         const wide = await page.evaluate(() => {

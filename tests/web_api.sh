@@ -625,6 +625,7 @@ if [ "$STATUS" = 200 ]; then
     req -F "key=$KEY" -F "cipher=@$R/dcm.enc.png" "$MAIN/decrypt"
     expect 200 "the decrypt page with a DICOM's cipher"
     check "the decrypt page previews the DICOM" body_has 'id="plain-preview"'
+    check "the decrypt page names the format DICOM" body_has 'ct_small_explicit_le.dcm · DICOM · '
     if b64_download "$R/page.dcm" >"$R/o"; then
         check "the decrypt page's DICOM download is the original, byte for byte" \
             cmp -s "$R/page.dcm" "$DCM"
@@ -1035,6 +1036,7 @@ if b64_download "$R/alpha.enc.png" >"$R/o"; then
     req -F "cipher=@$R/alpha.enc.png" -F "key=$KEY" "$MAIN/decrypt"
     expect 200 "the decrypt page with the gray + alpha PNG's cipher"
     check "its preview of 120 KB is on the page" body_has 'id="plain-preview"'
+    check "the decrypt page names the format PNG" body_has '.png · PNG · 512 × 512, gray + alpha, 8-bit · '
 else
     not_ok "the result page of a gray + alpha PNG has a download link"
 fi
@@ -1165,6 +1167,11 @@ else
 fi
 check "a 512 x 512 image's preview keeps its own size" \
     body_has '<img class="preview" id="plain-preview"'
+# The format as people write it: PGM, not "pnm" (nor "png" for a PNG: a
+# review).
+check "the decrypt page names the format PGM" body_has ' · PGM · 512 × 512, gray, 8-bit · '
+check "and says the image is verified, in words" \
+    body_has 'id="verified">Verified: this is exactly the image that was encrypted with key'
 # A small image's previews are enlarged by a whole factor, sharp (they
 # were a pixel high: found in review): 13 x 1 x 14 = 182 x 14.
 printf 'P5\n13 1\n255\n0123456789abc' >"$R/thin.pgm"

@@ -236,6 +236,25 @@ static void preview_attrs(struct buf *b, const uint8_t *png, size_t len)
         buf_printf(b, " class=\"preview upscaled\" width=\"%u\" height=\"%u\"", w * k, h * k);
 }
 
+/* The format as people write it beside a file: "PNG", "DICOM", and a
+ * Netpbm image by its kind, "PGM" or "PPM" (mc_format_name's lowercase
+ * names are for programs: the page said "png" and "pnm": a review). A
+ * JPEG comes back as a PNG of its samples (writing a JPEG again would
+ * lose data): not "JPEG" beside a .png download. */
+static void format_label(char *out, size_t size, const mc_image_info *info)
+{
+    const char *name = info->format == MC_FORMAT_PNM ? info->extension : mc_format_name(info->format);
+    size_t i = 0;
+
+    if (info->format == MC_FORMAT_JPEG) {
+        snprintf(out, size, "a JPEG, restored as a lossless PNG of its pixels");
+        return;
+    }
+    for (; name[i] != '\0' && i + 1 < size; i++)
+        out[i] = (char)toupper((unsigned char)name[i]);
+    out[i] = '\0';
+}
+
 /* "W × H, kind, D-bit"; for several frames, each frame's size and their
  * count, and whether the preview beside it shows only the first. */
 static void geometry(char *out, size_t size, const mc_image_info *info, bool preview_first)
@@ -519,7 +538,7 @@ void page_decrypt_post(struct req *r)
     struct buf preview = {0}, href = {0};
     struct form_errors fe = {0};
     struct crypt_result res = {0};
-    char size[32], geo[96], why[400];
+    char size[32], geo[96], why[400], format[64];
     mc_key key;
     mc_err err;
     int given;
@@ -591,6 +610,7 @@ void page_decrypt_post(struct req *r)
         return;
     }
     geometry(geo, sizeof geo, &res.info, true);
+    format_label(format, sizeof format, &res.info);
     web_human_size(size, sizeof size, res.out_len);
     data_url(&href, res.mime, res.out, res.out_len);
     if (res.preview != NULL && res.preview_len <= PREVIEW_INLINE_MAX) {
@@ -612,12 +632,7 @@ void page_decrypt_post(struct req *r)
                               "filename", res.filename,
                               "size", size,
                               "geometry", geo,
-                              /* a JPEG comes back as a PNG of its samples
-                               * (writing a JPEG again would lose data):
-                               * not "jpeg" beside a .png download */
-                              "format", res.info.format == MC_FORMAT_JPEG
-                                            ? "a JPEG, restored as a lossless PNG of its pixels"
-                                            : mc_format_name(res.info.format),
+                              "format", format,
                               "key_id", res.key_id,
                               NULL};
         if (preview.oom || href.oom)

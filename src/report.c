@@ -885,6 +885,19 @@ static void fit_number(char *out, size_t size, double v, int width, int dec)
             return;
 }
 
+/* An image's sample bytes as people read them: "256 bytes", "262 kB",
+ * "8.39 MB" (decimal, as the MB/s of the timing; "0.262 MB" read as a
+ * misprint: a review). */
+static void bytes_words(char *out, size_t size, double bytes)
+{
+    if (bytes < 999.5)
+        snprintf(out, size, "%.0f byte%s", bytes, bytes == 1 ? "" : "s");
+    else if (bytes < 999.5e3)
+        snprintf(out, size, "%.0f kB", bytes / 1e3);
+    else
+        snprintf(out, size, "%.2f MB", bytes / 1e6);
+}
+
 static void t_row(sb *b, const char *metric, const char *ch, double v, const char *ideal,
                   const char *crit, const char *result)
 {
@@ -970,7 +983,7 @@ static void t_diff(sb *b, const mc_analysis *a, const diff_stats *d)
 
 mc_err mc_analysis_text(const mc_analysis *a, char **out, size_t *out_len)
 {
-    char ch[4], crit[64], ideal[32];
+    char ch[4], crit[64], ideal[32], size[32];
     sb b = {0};
 
     if (a == NULL || out == NULL)
@@ -1041,7 +1054,8 @@ mc_err mc_analysis_text(const mc_analysis *a, char **out, size_t *out_len)
             sb_printf(&b, "%.2f ms", a->dec_ms);
         else
             sb_puts(&b, "n/a");
-        sb_printf(&b, " (%.3f MB of samples, one run)\n", a->megabytes);
+        bytes_words(size, sizeof size, a->megabytes * 1e6);
+        sb_printf(&b, " (%s of samples, one run)\n", size);
     }
     if (a->has_stages) {
         sb_puts(&b, "\nper stage (channel 0; differential over all samples)\n");
@@ -1570,7 +1584,8 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
         sb_printf(&b, "<p>Timing (one run, this machine): encryption %.2f ms", a->enc_ms);
         if (a->has_decrypt)
             sb_printf(&b, ", decryption %.2f ms", a->dec_ms);
-        sb_printf(&b, ", for %.3f MB of samples.</p>\n", a->megabytes);
+        bytes_words(t, sizeof t, a->megabytes * 1e6);
+        sb_printf(&b, ", for %s of samples.</p>\n", t);
     }
 
     if (a->has_stages) {

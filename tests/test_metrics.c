@@ -1812,6 +1812,38 @@ static void test_report_histograms(void **state)
  * takes four decimals, not six, in the statistics (a CT's pushed its
  * row's ideal, critical value and verdict two places right), and one, not
  * two, in the stages' table. */
+/* The timing's image size in words people read: bytes, kB, MB (it was
+ * "0.262 MB" for a 512x512 8-bit image: a review), in the text report
+ * and in the HTML one. */
+static void test_sample_bytes_words(void **state)
+{
+    static const struct {
+        uint32_t w, h;
+        const char *words;
+    } cases[] = {{1, 1, "1 byte"},         {16, 16, "256 bytes"},   {31, 32, "992 bytes"},
+                 {40, 25, "1 kB"},         {512, 512, "262 kB"},    {999, 1000, "999 kB"},
+                 {999499, 1, "999 kB"},    {1999, 500, "1.00 MB"},  {1024, 1024, "1.05 MB"}};
+    mc_ctx *c = NULL;
+    (void)state;
+
+    assert_int_equal(mc_ctx_new(&c), MC_OK);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mc_image *img = noise_image(c, cases[i].w, cases[i].h, 1, 7);
+        char *text = report_of(img, 1, 1, 0, 2), *html = report_of(img, 1, 1, 0, 1), want[64];
+
+        snprintf(want, sizeof want, " (%s of samples, one run)\n", cases[i].words);
+        if (strstr(text, want) == NULL)
+            fail_msg("%ux%u: no \"%s\" in the text report", cases[i].w, cases[i].h, want);
+        snprintf(want, sizeof want, ", for %s of samples.</p>\n", cases[i].words);
+        if (strstr(html, want) == NULL)
+            fail_msg("%ux%u: no \"%s\" in the HTML report", cases[i].w, cases[i].h, want);
+        mc_free(text);
+        mc_free(html);
+        mc_image_free(img);
+    }
+    mc_ctx_free(c);
+}
+
 static void test_text_columns(void **state)
 {
     mc_ctx *c = NULL;
@@ -2226,6 +2258,7 @@ int main(void)
         cmocka_unit_test(test_report_frames),
         cmocka_unit_test(test_scatter_heap_threshold),
         cmocka_unit_test(test_text_columns),
+        cmocka_unit_test(test_sample_bytes_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

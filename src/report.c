@@ -1457,8 +1457,8 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
     sb_puts(&b, "<p class=\"note\">These statistics describe the cipher image; passing them is "
                 "not a proof of security &mdash; insecure ciphers pass them too. medcrypt's "
                 "confidentiality rests on XChaCha20 and its integrity on HMAC-SHA-512 (see "
-                "docs/SECURITY.md). The chaotic stages of the paper are measured here, stage by "
-                "stage, so that what each one contributes can be seen.</p>\n");
+                "<cite>docs/SECURITY.md</cite>). The chaotic stages of the paper are measured "
+                "here, stage by stage, so that what each one contributes can be seen.</p>\n");
 
     sb_puts(&b, "<h2>Histograms</h2>\n<p>How often each sample value occurs (channel 0");
     if (a->bits == 16)
@@ -1643,6 +1643,6 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
             "key).</dd>\n"
             "<dt>MSE, PSNR, SSIM</dt><dd>Differences between the plain and the decrypted image: "
             "0, infinite and 1 mean identical (medcrypt is lossless).</dd>\n"
-            "</dl>\n<p>Formulas and references: docs/METRICS.md.</p>\n</body></html>\n");
+            "</dl>\n<p>Formulas and references: <cite>docs/METRICS.md</cite>.</p>\n</body></html>\n");
     return sb_finish(&b, out, out_len);
 }

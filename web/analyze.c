@@ -133,6 +133,47 @@ void page_analyze_get(struct req *r)
     form(r, 200, NULL, false);
 }
 
+/* The report's body, each document it cites (<cite>docs/NAME.md</cite>)
+ * linked to where this server serves it: on the page, "docs/METRICS.md"
+ * named a file its reader could not reach (a review). Only the report's
+ * own markup can hold "<cite>" (its text, a file name included, is
+ * escaped), and only the documents served are linked. The saved report
+ * keeps the words alone: it opens away from the server. */
+static void put_linked(struct buf *b, const char *s, const char *end)
+{
+    static const char *const served[] = {"METRICS.md", "SECURITY.md"};
+    static const char head[] = "<cite>docs/", tail[] = "</cite>";
+
+    for (;;) {
+        const char *at = strstr(s, head), *name, *stop;
+        size_t i = 0;
+
+        if (at == NULL || at >= end) {
+            buf_put(b, s, (size_t)(end - s));
+            return;
+        }
+        name = at + strlen(head);
+        stop = strstr(name, tail);
+        while (i < sizeof served / sizeof served[0] &&
+               !(stop != NULL && stop + strlen(tail) <= end &&
+                 (size_t)(stop - name) == strlen(served[i]) &&
+                 memcmp(name, served[i], strlen(served[i])) == 0))
+            i++;
+        if (i == sizeof served / sizeof served[0]) { /* not one served: as it is */
+            buf_put(b, s, (size_t)(name - s));
+            s = name;
+            continue;
+        }
+        buf_put(b, s, (size_t)(at - s));
+        buf_puts(b, "<a href=\"/docs/");
+        buf_puts(b, served[i]);
+        buf_puts(b, "\">");
+        buf_put(b, at, (size_t)(stop + strlen(tail) - at));
+        buf_puts(b, "</a>");
+        s = stop + strlen(tail);
+    }
+}
+
 void page_analyze_post(struct req *r)
 {
     struct buf content = {0};
@@ -199,7 +240,7 @@ void page_analyze_post(struct req *r)
     if (end == NULL)
         end = html + html_len;
     buf_puts(&content, "<div class=\"report\" id=\"analysis-report\">\n");
-    buf_put(&content, body, (size_t)(end - body));
+    put_linked(&content, body, end);
     /* The whole report, its style inline, as a file to keep or send (the
      * command's --report writes the same page): the page itself needs
      * the server's style sheet. NAME.report.html, the upload's name. */

@@ -608,7 +608,7 @@ void serve_openapi(struct req *r)
 
 void serve_static(struct req *r)
 {
-    const struct web_asset *a = web_asset_find(r->path + 1); /* "static/..." */
+    const struct web_asset *a = web_asset_find(r->path + 1); /* "static/...", "docs/..." */
     if (a == NULL)
         reply_error(r, 404, "not found");
     else

@@ -4,7 +4,8 @@
     python3 embed.py OUTPUT.c ROOT FILE...
 
 Writes a C file defining `web_assets[]` (see web.h): one entry per FILE,
-named by its path relative to ROOT ("static/style.css"), with its bytes as
+named by its path relative to ROOT ("static/style.css"; one beside ROOT by
+its path from there, "docs/METRICS.md"), with its bytes as
 a NUL-terminated array (the NUL is not counted in the length), so that the
 templates can also be used as C strings. Standard library only.
 """
@@ -20,6 +21,9 @@ TYPES = {
     ".png": "image/png",
     ".ico": "image/x-icon",
     ".txt": "text/plain; charset=utf-8",
+    # the documentation the analysis report cites (docs/METRICS.md,
+    # docs/SECURITY.md), as text: Markdown reads as it is
+    ".md": "text/plain; charset=utf-8",
 }
 
 
@@ -33,6 +37,10 @@ def main(argv):
     entries = []
     for i, path in enumerate(files):
         name = os.path.relpath(path, root).replace(os.sep, "/")
+        # a file from beside ROOT ("../docs/METRICS.md") is named from
+        # there ("docs/METRICS.md"), as it is served
+        while name.startswith("../"):
+            name = name[3:]
         ext = os.path.splitext(name)[1]
         if ext not in TYPES:
             sys.stderr.write("embed.py: %s: unknown file type\n" % name)

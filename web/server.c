@@ -59,6 +59,8 @@ static const struct route routes[] = {
     {"GET", "/static/style.css", serve_static},
     {"GET", "/static/app.js", serve_static},
     {"GET", "/static/favicon.svg", serve_static},
+    {"GET", "/docs/METRICS.md", serve_static}, /* cited by the analysis report */
+    {"GET", "/docs/SECURITY.md", serve_static},
     {"GET", "/healthz", serve_healthz},
     {"GET", "/api/v1/openapi.json", serve_openapi},
     {"POST", "/api/v1/keygen", api_keygen},

@@ -396,6 +396,20 @@ async function main() {
       await page.waitForSelector('#analysis-report', { timeout: 60000 });
       const plots = await page.locator('#analysis-report svg').count();
       ok(plots > 0, `the analysis report shows its plots (${plots})`);
+      // The documents the report cites are links the reader can follow
+      // ("docs/METRICS.md" named a file out of reach: a review).
+      const cited = await page.locator('#analysis-report a[href^="/docs/"]')
+        .evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+      const docPage = await page.context().newPage();
+      const texts = [];
+      for (const href of cited) {
+        const resp = await docPage.goto(base + href);
+        texts.push(resp.status() === 200 ? (await docPage.textContent('body')).slice(0, 12) : resp.status());
+      }
+      await docPage.close();
+      ok(cited.join(' ') === '/docs/SECURITY.md /docs/METRICS.md' &&
+         texts.every((t) => t === '# medcrypt: '),
+      'the report links docs/SECURITY.md and docs/METRICS.md, which open as text', JSON.stringify([cited, texts]));
       // The report to keep, as a file: the whole page with its style,
       // which opens on its own (no request to the server).
       const [dlr] = await Promise.all([page.waitForEvent('download'), page.click('#download-report')]);

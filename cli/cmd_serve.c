@@ -25,9 +25,9 @@ static const char SERVE_HELP[] =
     "Prints \"medcrypt: serving on http://HOST:PORT/\" on stdout when ready, and\n"
     "on stderr an access log line per request (method, path, status, bytes,\n"
     "milliseconds: never a key, an Aadhaar number or a date of birth; \"- 0\":\n"
-    "no response reached the client). SIGINT or SIGTERM stops it gracefully: no\n"
-    "new connection, the requests in flight answered for at most --timeout\n"
-    "seconds (a second signal stops at once). Nothing is written to disk:\n"
+    "no response reached the client). SIGINT, SIGTERM or SIGHUP stops it\n"
+    "gracefully: no new connection, the requests in flight answered for at most\n"
+    "--timeout seconds (a second signal stops at once). Nothing is written to disk:\n"
     "uploads are held in memory for the request and wiped after it. Stateless:\n"
     "run several behind a reverse proxy (docs/DEPLOY.md).\n"
     "\n"
@@ -142,9 +142,7 @@ int cmd_serve(int argc, char **argv)
 #endif
     /* Block the stop signals before any thread exists, so every worker
      * inherits the mask and web_serve() receives them with sigwait(). */
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
+    web_stop_signals(&set);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     return web_serve(&cfg);

@@ -507,6 +507,18 @@ static void watch_mark(struct MHD_Connection *conn, bool in_request)
     pthread_mutex_unlock(&w->wl->lock);
 }
 
+/* Why this thread's last request handler closed its connection (returned
+ * MHD_NO), for on_mhd_log: libmicrohttpd logs it, in the same thread, as
+ * "Application reported internal error", which read as a bug of the
+ * server for what is a client's slow or oversized body (a review). */
+static _Thread_local const char *closing_why;
+
+static enum MHD_Result close_because(const char *why)
+{
+    closing_why = why;
+    return MHD_NO;
+}
+
 static bool body_too_slow(const struct req *r, size_t n, unsigned timeout)
 {
     struct timespec now;
@@ -895,7 +907,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         size_t n = *upload_data_size;
         *upload_data_size = 0; /* consumed, or drained */
         if (body_too_slow(r, n, cfg->timeout))
-            return MHD_NO; /* closes the connection */
+            return close_because("a request body slower than 1 KiB/s after --timeout");
         if (r->too_big || n > cfg->max_upload - r->received) {
             /* Over the cap: a body without Content-Length (chunked), or
              * one declared at most UPLOAD_SLACK over it. It is drained
@@ -906,7 +918,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             r->too_big = true;
             r->received += n;
             return r->received > cfg->max_upload && r->received - cfg->max_upload > UPLOAD_SLACK
-                       ? MHD_NO
+                       ? close_because("a request body over --max-upload, not drained further")
                        : MHD_YES;
         }
         r->received += n;
@@ -1037,6 +1049,21 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
+    /* connection_close_error's message comes as "%s\n" and the words */
+    if (strcmp(fmt, "%s\n") == 0) {
+        va_list copy;
+        const char *msg;
+
+        va_copy(copy, ap);
+        msg = va_arg(copy, const char *);
+        va_end(copy);
+        if (msg != NULL && strncmp(msg, "Application reported internal error", 35) == 0) {
+            fprintf(stderr, "medcrypt: http: %s: its connection closed\n",
+                    closing_why != NULL ? closing_why : "a request not handled (out of memory)");
+            closing_why = NULL;
+            return;
+        }
+    }
     if (strncmp(fmt, "Failed to bind to port", 22) == 0)
         return;
     if (strstr(fmt, "reached connection limit") != NULL) {
@@ -1159,6 +1186,23 @@ static bool parse_listen(const char *s, struct sockaddr_storage *ss, bool *v6)
     return false;
 }
 
+/* The signals that stop the server, each gracefully: SIGTERM (systemd,
+ * kill), SIGINT (Ctrl-C) and SIGHUP (the terminal closed; there is no
+ * configuration to reload, and its default action killed the server at
+ * once, requests in flight lost: a review). */
+void web_stop_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGHUP);
+}
+
+static bool is_stop_signal(int sig)
+{
+    return sig == SIGINT || sig == SIGTERM || sig == SIGHUP;
+}
+
 int web_serve(const struct web_config *cfg)
 {
     struct sockaddr_storage ss;
@@ -1230,12 +1274,10 @@ int web_serve(const struct web_config *cfg)
            info != NULL ? (unsigned)info->port : 0u);
     fflush(stdout);
 
-    /* SIGINT and SIGTERM are blocked in every thread (cmd_serve): wait for
+    /* The stop signals are blocked in every thread (cmd_serve): wait for
      * them here, sweeping slow connections every second, then stop cleanly. */
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    while ((sig = sigtimedwait(&set, NULL, &tick)) != SIGINT && sig != SIGTERM) {
+    web_stop_signals(&set);
+    while (!is_stop_signal(sig = sigtimedwait(&set, NULL, &tick))) {
         watch_sweep(&wl, cfg->timeout);
 #ifdef __GLIBC__
         /* Give freed request buffers back to the system once a second:
@@ -1250,15 +1292,23 @@ int web_serve(const struct web_config *cfg)
      * --timeout seconds; a second signal stops at once. */
     atomic_store(&stopping, true);
     listener = MHD_quiesce_daemon(d);
+    /* Quiesced, the socket still listens: the kernel completed new
+     * connections that nobody would accept, which waited unanswered and
+     * were reset at exit (a review: POSTs through nginx got its 503, as
+     * a proxy passes no request it has sent on to another server). Shut
+     * down, it listens no more (Linux: a connect is refused at once, and
+     * a proxy tries the other instance); the descriptor stays open until
+     * the daemon's threads are gone, as MHD_quiesce_daemon asks. */
+    if (listener != MHD_INVALID_SOCKET)
+        (void)shutdown(listener, SHUT_RDWR);
     deadline = time(NULL) + (time_t)cfg->timeout;
     fprintf(stderr, "medcrypt: %s received, stopping: %d request%s in flight (waiting at most "
                     "%u s; a second signal stops at once)\n",
-            sig == SIGINT ? "SIGINT" : "SIGTERM", atomic_load(&in_flight),
+            sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : "SIGTERM", atomic_load(&in_flight),
             atomic_load(&in_flight) == 1 ? "" : "s", cfg->timeout);
     while (atomic_load(&in_flight) > 0 && time(NULL) < deadline) {
         const struct timespec short_tick = {0, 100 * 1000 * 1000};
-        sig = sigtimedwait(&set, NULL, &short_tick);
-        if (sig == SIGINT || sig == SIGTERM)
+        if (is_stop_signal(sigtimedwait(&set, NULL, &short_tick)))
             break;
     }
     if (atomic_load(&in_flight) > 0)

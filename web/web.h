@@ -4,6 +4,7 @@
 #ifndef MC_WEB_H
 #define MC_WEB_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +41,9 @@ uint64_t web_default_memory(const char **source);
 /* Runs the server until SIGINT or SIGTERM; returns the exit status. The
  * caller has blocked SIGINT and SIGTERM in every thread. */
 int web_serve(const struct web_config *cfg);
+/* The signals that stop web_serve gracefully (SIGINT, SIGTERM, SIGHUP),
+ * to be blocked in every thread before the server starts. */
+void web_stop_signals(sigset_t *set);
 
 /* Files embedded at build time by web/embed.py (assets.c). */
 struct web_asset {

@@ -56,7 +56,9 @@ static const char SERVE_HELP[] =
     "                            at once (K, M, G; default: 3/4 of the cgroup's\n"
     "                            memory limit, else half the machine's memory;\n"
     "                            0 = no budget): a request waits for room, at most\n"
-    "                            --timeout (then 503); one larger than it all: 413\n"
+    "                            --timeout (then 503); one larger than it all: 413;\n"
+    "                            the uploads in flight may hold a third of it\n"
+    "                            besides (one more: 503 before its body is read)\n"
     "    -h, --help              this help\n";
 
 int cmd_serve(int argc, char **argv)

@@ -62,6 +62,7 @@ struct req {
      * it holds of the budget; mem_refused: why it was refused. */
     unsigned mem_factor;
     uint64_t reserved;
+    uint64_t upload_reserved; /* of the uploads' share (upload_admit) */
     enum { MEM_OK, MEM_BUSY, MEM_NEVER } mem_refused;
     char disposition[640]; /* Content-Disposition, or "": a 127-byte UTF-8 name, twice */
     char not_kept[96];     /* X-Medcrypt-Not-Kept (encrypt), or "" */

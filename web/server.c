@@ -549,7 +549,51 @@ static struct {
     pthread_mutex_t lock;
     pthread_cond_t freed;
     uint64_t used;
-} mem = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    uint64_t uploads; /* held by request bodies (upload_admit) */
+} mem = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+
+/* Request bodies are held whole in memory until their handler has run,
+ * and the images' budget does not count them: --max-connections uploads
+ * of --max-upload bytes each (256 of 40 MiB: 10 GiB) had no cap at all
+ * (a review: 64 uploads of 32 MiB took an instance to 2.4 GB, where its
+ * unit's MemoryMax=2G would have killed it with every request in
+ * flight). The bodies in flight may hold a third of --max-memory besides
+ * (with the default, the quarter of the cgroup's limit the images
+ * leave), counted by their declared length (--max-upload for a chunked
+ * one); one more is refused at once, 503 before its body is read, but
+ * never the only one (a --max-upload over the third goes through,
+ * alone). No wait: a connection thread serves many connections. */
+uint64_t web_upload_share(const struct web_config *cfg)
+{
+    return cfg->max_memory / 3;
+}
+
+static bool upload_admit(struct req *r, uint64_t bytes)
+{
+    uint64_t share = web_upload_share(r->cfg);
+    bool ok;
+
+    if (r->cfg->max_memory == 0)
+        return true; /* no budget (--max-memory 0) */
+    pthread_mutex_lock(&mem.lock);
+    ok = mem.uploads == 0 || (bytes <= share && mem.uploads + bytes <= share);
+    if (ok) {
+        mem.uploads += bytes;
+        r->upload_reserved = bytes;
+    }
+    pthread_mutex_unlock(&mem.lock);
+    return ok;
+}
+
+static void upload_release(struct req *r)
+{
+    if (r->upload_reserved == 0)
+        return;
+    pthread_mutex_lock(&mem.lock);
+    mem.uploads -= r->upload_reserved;
+    r->upload_reserved = 0;
+    pthread_mutex_unlock(&mem.lock);
+}
 
 int web_admit(void *user, uint64_t sample_bytes)
 {
@@ -895,6 +939,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             r->too_big = true;
             return MHD_YES;
         }
+        if (!upload_admit(r, cl != NULL ? strtoull(cl, NULL, 10) : cfg->max_upload)) {
+            reply_error(r, 503, "the server is busy receiving other uploads: try again in a "
+                                "moment");
+            return queue(r);
+        }
         r->pp = MHD_create_post_processor(conn, 64 * 1024, on_post_data, r);
         if (r->pp == NULL) {
             reply_error(r, 415, "expected a form: multipart/form-data or "
@@ -1019,6 +1068,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     else
         fprintf(stderr, "%s %s - 0 %ld\n", r->method, r->path, ms);
     web_release(r); /* nothing held after its handler; never twice */
+    upload_release(r);
     atomic_fetch_sub(&in_flight, 1);
     if (r->pp != NULL)
         MHD_destroy_post_processor(r->pp);
@@ -1266,10 +1316,14 @@ int web_serve(const struct web_config *cfg)
     /* what an operator checks first when a request waits or gets 413 */
     if (cfg->max_memory == 0)
         fprintf(stderr, "medcrypt: no memory budget for images (--max-memory 0)\n");
-    else
+    else {
         fprintf(stderr, "medcrypt: memory budget for images: %.1f MiB (%s)\n",
                 (double)cfg->max_memory / (1 << 20),
                 cfg->memory_source != NULL ? cfg->memory_source : "--max-memory");
+        fprintf(stderr, "medcrypt: uploads in flight: at most %.1f MiB besides (a third of the "
+                        "budget; one at least)\n",
+                (double)web_upload_share(cfg) / (1 << 20));
+    }
     printf("medcrypt: serving on http://%s%s%s:%u/\n", v6 ? "[" : "", host, v6 ? "]" : "",
            info != NULL ? (unsigned)info->port : 0u);
     fflush(stdout);

@@ -37,9 +37,12 @@ struct web_config {
  * memory limit (systemd's MemoryMax=), else half the machine's memory;
  * *source says which. */
 uint64_t web_default_memory(const char **source);
+/* What the request bodies in flight may hold besides: a third of
+ * max_memory (server.c, upload_admit). */
+uint64_t web_upload_share(const struct web_config *cfg);
 
-/* Runs the server until SIGINT or SIGTERM; returns the exit status. The
- * caller has blocked SIGINT and SIGTERM in every thread. */
+/* Runs the server until SIGINT, SIGTERM or SIGHUP; returns the exit status. The
+ * caller has blocked them in every thread (web_stop_signals). */
 int web_serve(const struct web_config *cfg);
 /* The signals that stop web_serve gracefully (SIGINT, SIGTERM, SIGHUP),
  * to be blocked in every thread before the server starts. */

@@ -235,8 +235,8 @@ http {
     uwsgi_temp_path $NG/tmp/uwsgi;
     scgi_temp_path $NG/tmp/scgi;
     upstream medcrypt {
-        server 127.0.0.1:$UP1_PORT max_fails=3 fail_timeout=10s;
-        server 127.0.0.1:$UP2_PORT max_fails=3 fail_timeout=10s;
+        server 127.0.0.1:$UP1_PORT max_fails=0;
+        server 127.0.0.1:$UP2_PORT max_fails=0;
         keepalive 16;
     }
     server {

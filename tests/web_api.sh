@@ -1772,6 +1772,8 @@ second = head(500000)
 out = [status(second, 5)]
 if b"the server is busy receiving other uploads: try again in a moment" not in last:
     out[0] += "-unexplained"
+if b"\r\nRetry-After: 5\r\n" not in last:  # when, as clients read it (RFC 9110, 10.2.3)
+    out[0] += "-no-retry-after"
 second.close()
 small = head(100000)
 out.append(status(small, 1))  # admitted: it waits for its body
@@ -1785,7 +1787,7 @@ for attempt in range(50):  # until the server has seen the first go
 out.append(again)
 print(" ".join(out))
 PY
-    check "uploads over a third of --max-memory: 503 at once, a small one beside, then through ($(cat "$R/o"))" \
+    check "uploads over a third of --max-memory: 503 at once with Retry-After, a small one beside, then through ($(cat "$R/o"))" \
         [ "$(cat "$R/o")" = "503 waiting 400" ]
     stop_server "$PID"
 else

@@ -414,6 +414,11 @@ static enum MHD_Result queue(struct req *r)
         MHD_add_response_header(resp, "X-Medcrypt-Not-Kept", r->not_kept);
     if (r->allow[0] != '\0')
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+    /* Every 503 here is for a moment (the budget, the uploads' share,
+     * memory): when to try again, in the header clients and libraries
+     * read for it (RFC 9110, 10.2.3), not only in the message's words. */
+    if (r->status == 503)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "5");
     if (atomic_load(&stopping))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);

@@ -356,6 +356,34 @@ async function main() {
     ok(!(await plain.locator('#copy-key').isVisible()) && await plain.locator('#download-key').isVisible(),
       'without JavaScript the result has no Copy button, only the key and "Save the key as a file"');
     await plain.close();
+    // Leaving a new key unsaved asks first: the cipher image downloaded,
+    // then "Encrypt another image", and the only key was gone (a review).
+    // Saved, it goes without a question.
+    {
+      const guard = await context.newPage();
+      await guard.goto(base + '/encrypt');
+      await guard.setInputFiles('#image', original);
+      await guard.fill('#aadhaar', AADHAAR);
+      await guard.fill('#dob', DOB);
+      await Promise.all([guard.waitForURL(base + '/encrypt'), guard.click('button[type=submit]')]);
+      await guard.waitForSelector('#key-text');
+      const asked = [];
+      guard.on('dialog', (d) => { asked.push(d.type()); d.dismiss().catch(() => {}); });
+      const [cipherDl] = await Promise.all([guard.waitForEvent('download'), guard.click('#download')]);
+      await cipherDl.delete();
+      await guard.click('p.next a[href="/encrypt"]', { noWaitAfter: true });
+      // the question, or the form (no question asked) at most 5 s later
+      for (let i = 0; i < 50 && asked.length === 0 && (await guard.locator('#encrypt-form').count()) === 0; i++)
+        await new Promise((r) => setTimeout(r, 100));
+      const stayed = (await guard.locator('#key-text').count()) === 1;
+      ok(asked.join() === 'beforeunload' && stayed,
+        'leaving the page of an unsaved new key asks first, and staying keeps the key', JSON.stringify([asked, stayed]));
+      const [keyDl] = await Promise.all([guard.waitForEvent('download'), guard.click('#download-key')]);
+      await keyDl.delete();
+      await Promise.all([guard.waitForSelector('#encrypt-form'), guard.click('p.next a[href="/encrypt"]')]);
+      ok(asked.length === 1, 'once the key is saved, the page is left without a question', JSON.stringify(asked));
+      await guard.close();
+    }
     // A cipher image over 1 MiB is in the page once, as its download: the
     // preview shows those bytes.
     {

@@ -216,13 +216,41 @@
     input.parentNode.insertBefore(b, input.nextSibling);
   }
 
+  // A new key shown once and kept nowhere: leaving its page before it is
+  // saved, copied or printed asks first. Downloading the cipher image and
+  // going on to "Encrypt another image" lost the only way to decrypt it.
+  // The browser asks in its own words, and only once the user has done
+  // something on the page (a click, a key): a page left untouched goes.
+  var keyKept = true;
+
+  function setupKeyGuard(key) {
+    function keep() { keyKept = true; }
+    keyKept = false;
+    var save = document.getElementById('download-key');
+    if (save) save.addEventListener('click', keep);
+    window.addEventListener('afterprint', keep);
+    // selected and copied by hand (Copy's own success counts in setupCopy)
+    document.addEventListener('copy', function () {
+      var sel = window.getSelection();
+      if (sel && sel.rangeCount > 0 && key.contains(sel.getRangeAt(0).commonAncestorContainer)) keep();
+    });
+    window.addEventListener('beforeunload', function (ev) {
+      if (keyKept) return;
+      ev.preventDefault();
+      ev.returnValue = ''; /* older browsers ask only with this set */
+    });
+  }
+
   function setupCopy(button) {
     var target = document.getElementById(button.getAttribute('data-copy'));
     var status = document.getElementById('copy-status');
     button.hidden = false;
     button.addEventListener('click', function () {
       var text = target.textContent.trim();
-      function done(ok) { if (status) status.textContent = ok ? 'Copied.' : 'Select the key and copy it by hand.'; }
+      function done(ok) {
+        if (ok) keyKept = true;
+        if (status) status.textContent = ok ? 'Copied.' : 'Select the key and copy it by hand.';
+      }
       if (navigator.clipboard && window.isSecureContext) {
         navigator.clipboard.writeText(text).then(function () { done(true); }, function () { done(false); });
       } else {
@@ -287,6 +315,8 @@
     for (var k = 0; k < forms.length; k++) setupSizeCheck(forms[k]);
     var keyInputs = document.querySelectorAll('input[type=password][name=key]');
     for (var n = 0; n < keyInputs.length; n++) setupShowKey(keyInputs[n]);
+    var newKey = document.getElementById('key-text');
+    if (newKey) setupKeyGuard(newKey);
     var buttons = document.querySelectorAll('button[data-copy]');
     for (var i = 0; i < buttons.length; i++) setupCopy(buttons[i]);
     for (var b = 0; b < forms.length; b++) setupBusy(forms[b]);

@@ -1731,7 +1731,7 @@ if start_server tiny --max-memory 3M; then
     # instance to 2.4 GB, uncounted (a review). A body of 900,000 bytes
     # held half sent; then one of 500,000 is refused at once, 503, before
     # its body; one of 100,000 fits beside it; with the first gone, the
-    # 500,000 goes through.
+    # 500,000 goes through; one of 1,200,000, over the share, alone too.
     check "the log says what the uploads in flight may hold" grep -q -x -F \
         'medcrypt: uploads in flight: at most 1.0 MiB besides (a third of the budget; one at least)' \
         "$R/tiny.log"
@@ -1785,10 +1785,11 @@ for attempt in range(50):  # until the server has seen the first go
     if again != "503":
         break
 out.append(again)
+out.append(whole(1200000))  # over the share, alone: admitted
 print(" ".join(out))
 PY
     check "uploads over a third of --max-memory: 503 at once with Retry-After, a small one beside, then through ($(cat "$R/o"))" \
-        [ "$(cat "$R/o")" = "503 waiting 400" ]
+        [ "$(cat "$R/o")" = "503 waiting 400 400" ]
     stop_server "$PID"
 else
     not_ok "a server with --max-memory 3M starts ($(head -3 "$R/tiny.log"))"

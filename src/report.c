@@ -1321,7 +1321,7 @@ static void h_image_table(sb *b, const mc_analysis *a, const char *caption, cons
 {
     char crit[64];
 
-    h_table(b, caption, true);
+    h_table(b, caption, judge); /* the plain image's has no verdicts: its column empty */
     sb_puts(b, "<thead><tr><th scope=\"col\">metric</th>"
                "<th scope=\"col\">channel</th><th scope=\"col\">value</th>"
                "<th scope=\"col\">ideal</th><th scope=\"col\">critical (&alpha; = 0.05)</th>"

@@ -1702,6 +1702,8 @@ static void test_report_histograms(void **state)
     /* a table wider than a phone scrolls with its first column in view,
      * and with its last where that is the verdict (pass or fail) */
     assert_non_null(strstr(html, "<table class=\"verdicts\"><caption>cipher image</caption>"));
+    /* the plain image's last column is empty: not kept over its values */
+    assert_non_null(strstr(html, "<table><caption>plain image</caption>"));
     assert_non_null(strstr(html, "<table class=\"verdicts\"><caption>Differential attack"));
     assert_non_null(strstr(html, "<table><caption>NPCR and UACI critical values"));
     assert_non_null(strstr(html, "tr>:first-child{border-left-width:1px;position:sticky;left:0;"));

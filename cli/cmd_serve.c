@@ -25,11 +25,12 @@ static const char SERVE_HELP[] =
     "Prints \"medcrypt: serving on http://HOST:PORT/\" on stdout when ready, and\n"
     "on stderr an access log line per request (method, path, status, bytes,\n"
     "milliseconds: never a key, an Aadhaar number or a date of birth; \"- 0\":\n"
-    "no response reached the client). SIGINT, SIGTERM or SIGHUP stops it\n"
-    "gracefully: no new connection, the requests in flight answered for at most\n"
-    "--timeout seconds (a second signal stops at once). Nothing is written to disk:\n"
-    "uploads are held in memory for the request and wiped after it. Stateless:\n"
-    "run several behind a reverse proxy (docs/DEPLOY.md).\n"
+    "no response reached the client). SIGINT, SIGTERM or SIGHUP (unless started\n"
+    "ignoring it, as by nohup) stops it gracefully: no new connection, the\n"
+    "requests in flight answered for at most --timeout seconds (a second signal\n"
+    "stops at once). Nothing is written to disk: uploads are held in memory for\n"
+    "the request and wiped after it. Stateless: run several behind a reverse\n"
+    "proxy (docs/DEPLOY.md).\n"
     "\n"
     "Options:\n"
     "    -l, --listen ADDR:PORT  address to listen on (default 127.0.0.1:8080;\n"
@@ -58,8 +59,8 @@ static const char SERVE_HELP[] =
     "                            memory limit, else half the machine's memory;\n"
     "                            0 = no budget): a request waits for room, at most\n"
     "                            --timeout (then 503); one larger than it all: 413;\n"
-    "                            the uploads in flight may hold a third of it\n"
-    "                            besides (one more: 503 before its body is read)\n"
+    "                            the uploads in flight may hold a sixth of it\n"
+    "                            besides (one more: 503)\n"
     "    -h, --help              this help\n";
 
 int cmd_serve(int argc, char **argv)

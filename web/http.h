@@ -6,6 +6,7 @@
 #include "medcrypt.h"
 #include "web.h"
 
+#include <stdatomic.h>
 #include <time.h>
 
 #include <microhttpd.h>
@@ -44,6 +45,7 @@ struct req {
     struct field *current; /* the field the post processor is filling */
     size_t received;     /* body bytes so far */
     bool too_big;        /* body over --max-upload: drained, then 413 */
+    bool upload_busy;    /* the uploads' share full: a small body drained, then 503 */
     bool bad_form;       /* malformed body or too many fields: 400 */
     bool form_oom;       /* a field could not be stored (out of memory): 503 */
     bool queued;         /* a response has been queued */
@@ -63,6 +65,13 @@ struct req {
     unsigned mem_factor;
     uint64_t reserved;
     uint64_t upload_reserved; /* of the uploads' share (upload_admit) */
+    /* While it holds some of the share: its place among the holders, its
+     * socket, and its body's bytes so far, which the sweep reads (server.c,
+     * holders_sweep) to cut the slowest when others are refused. */
+    struct req *holder_prev, *holder_next;
+    int fd;
+    bool holder_cut;     /* shut down by the sweep (under its lock) */
+    _Atomic uint64_t body_seen;
     enum { MEM_OK, MEM_BUSY, MEM_NEVER } mem_refused;
     char disposition[640]; /* Content-Disposition, or "": a 127-byte UTF-8 name, twice */
     char not_kept[96];     /* X-Medcrypt-Not-Kept (encrypt), or "" */

@@ -33,6 +33,11 @@
  * every second and shuts down late ones. A body must then average
  * BODY_MIN_RATE bytes/s once --timeout has passed. */
 #define BODY_MIN_RATE 1024
+/* ... and, while uploads are refused for want of room in their share, one
+ * that holds some of it must average HOLDER_MIN_RATE bytes/s once
+ * --timeout has passed, or it is cut to make room (holders_sweep). */
+#define HOLDER_MIN_RATE (32 * 1024)
+#define UPLOADS_BUSY "the server is busy receiving other uploads: try again in a moment"
 
 struct watchlist {
     pthread_mutex_t lock;
@@ -554,42 +559,57 @@ static struct {
     pthread_mutex_t lock;
     pthread_cond_t freed;
     uint64_t used;
-    uint64_t uploads; /* held by request bodies (upload_admit) */
-} mem = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+    uint64_t uploads;     /* held by request bodies (upload_admit) */
+    struct req *holders;  /* the requests holding some of it */
+    bool refused;         /* an upload refused since the last sweep */
+} mem = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, NULL, false};
 
 /* Request bodies are held whole in memory until their handler has run,
  * and the images' budget does not count them: --max-connections uploads
  * of --max-upload bytes each (256 of 40 MiB: 10 GiB) had no cap at all
  * (a review: 64 uploads of 32 MiB took an instance to 2.4 GB, where its
  * unit's MemoryMax=2G would have killed it with every request in
- * flight). The bodies in flight may hold a third of --max-memory besides
- * (with the default, the quarter of the cgroup's limit the images
- * leave), counted by their declared length (--max-upload for a chunked
- * one); one more is refused at once, 503 before its body is read, but
- * never the only one (a --max-upload over the third goes through,
- * alone). No wait: a connection thread serves many connections. */
+ * flight). The bodies in flight may hold a sixth of --max-memory besides
+ * (with the default budget, three quarters of the cgroup's limit for the
+ * images, an eighth for the bodies, an eighth for the responses being
+ * sent and the program), counted by their declared length (--max-upload
+ * for a chunked one, nothing for a request without a body); one more is
+ * refused, 503, but never the only one (a --max-upload over the sixth
+ * goes through, alone). No wait: a connection thread serves many
+ * connections. */
 uint64_t web_upload_share(const struct web_config *cfg)
 {
-    return cfg->max_memory / 3;
+    return cfg->max_memory / 6;
 }
 
-static bool upload_admit(struct req *r, uint64_t bytes)
+/* fd: the connection's socket, for holders_sweep. */
+static bool upload_admit(struct req *r, uint64_t bytes, int fd)
 {
     uint64_t share = web_upload_share(r->cfg);
     bool ok;
 
-    if (r->cfg->max_memory == 0)
-        return true; /* no budget (--max-memory 0) */
+    if (r->cfg->max_memory == 0 || bytes == 0)
+        return true; /* no budget (--max-memory 0), or no body */
     pthread_mutex_lock(&mem.lock);
     ok = mem.uploads == 0 || (bytes <= share && mem.uploads + bytes <= share);
     if (ok) {
         mem.uploads += bytes;
         r->upload_reserved = bytes;
+        r->fd = fd;
+        r->holder_prev = NULL;
+        r->holder_next = mem.holders;
+        if (mem.holders != NULL)
+            mem.holders->holder_prev = r;
+        mem.holders = r;
+    } else {
+        mem.refused = true;
     }
     pthread_mutex_unlock(&mem.lock);
     return ok;
 }
 
+/* Before libmicrohttpd closes the socket (on_completed): once unlinked,
+ * the sweep can never shut down a reused descriptor. */
 static void upload_release(struct req *r)
 {
     if (r->upload_reserved == 0)
@@ -597,6 +617,41 @@ static void upload_release(struct req *r)
     pthread_mutex_lock(&mem.lock);
     mem.uploads -= r->upload_reserved;
     r->upload_reserved = 0;
+    if (r->holder_prev != NULL)
+        r->holder_prev->holder_next = r->holder_next;
+    else
+        mem.holders = r->holder_next;
+    if (r->holder_next != NULL)
+        r->holder_next->holder_prev = r->holder_prev;
+    pthread_mutex_unlock(&mem.lock);
+}
+
+/* Once a second (web_serve), where an upload was refused since the last
+ * sweep: the holders of the share whose bodies average under
+ * HOLDER_MIN_RATE after --timeout are cut, and their share comes back
+ * when libmicrohttpd completes them. Without it a dozen bodies declared
+ * at 40 MiB and sent at the 1 KiB/s that BODY_MIN_RATE allows held the
+ * share for hours, every other upload refused (a review). */
+static void holders_sweep(unsigned timeout)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    pthread_mutex_lock(&mem.lock);
+    if (mem.refused) {
+        mem.refused = false;
+        for (struct req *h = mem.holders; h != NULL; h = h->holder_next) {
+            long s = (long)(now.tv_sec - h->start.tv_sec);
+            uint64_t seen = atomic_load_explicit(&h->body_seen, memory_order_relaxed);
+            if (h->holder_cut || s <= (long)timeout || seen >= (uint64_t)s * HOLDER_MIN_RATE)
+                continue;
+            shutdown(h->fd, SHUT_RDWR);
+            h->holder_cut = true;
+            fprintf(stderr, "medcrypt: http: an upload at %llu bytes/s, under %d, cut: other "
+                            "uploads were refused for want of room\n",
+                    (unsigned long long)(seen / (uint64_t)s), HOLDER_MIN_RATE);
+        }
+    }
     pthread_mutex_unlock(&mem.lock);
 }
 
@@ -681,8 +736,10 @@ uint64_t web_default_memory(const char **source)
     uint64_t ram = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
     uint64_t limit = cgroup_memory_max();
 
-    /* three quarters of the unit's MemoryMax= (the rest for the uploads
-     * and responses in flight, and the program), else half the machine */
+    /* three quarters of the unit's MemoryMax= (of the rest, a sixth of
+     * the budget for the request bodies in flight, upload_admit, and an
+     * eighth of the limit for the responses being sent and the program),
+     * else half the machine */
     if (limit > 0 && (ram == 0 || limit < ram)) {
         *source = "3/4 of the cgroup's memory limit";
         return limit / 4 * 3;
@@ -944,10 +1001,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             r->too_big = true;
             return MHD_YES;
         }
-        if (!upload_admit(r, cl != NULL ? strtoull(cl, NULL, 10) : cfg->max_upload)) {
-            reply_error(r, 503, "the server is busy receiving other uploads: try again in a "
-                                "moment");
-            return queue(r);
+        {
+            /* The body's declared length; a chunked one may reach the
+             * cap; a request without either has none (RFC 9112, 6.3). */
+            const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+            uint64_t declared = cl != NULL ? strtoull(cl, NULL, 10)
+                                : MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                              MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL
+                                    ? cfg->max_upload
+                                    : 0;
+            if (!upload_admit(r, declared, ci != NULL ? ci->connect_fd : -1)) {
+                /* A small body is drained for the 503 at its end, as the
+                 * 413's is: answered at once, the connection closed with
+                 * the body unread, and the reset lost the answer (a proxy
+                 * then said 502: a review); a larger one is not read. */
+                if (declared <= UPLOAD_SLACK) {
+                    r->upload_busy = true;
+                    return MHD_YES;
+                }
+                reply_error(r, 503, UPLOADS_BUSY);
+                return queue(r);
+            }
         }
         r->pp = MHD_create_post_processor(conn, 64 * 1024, on_post_data, r);
         if (r->pp == NULL) {
@@ -962,6 +1037,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0; /* consumed, or drained */
         if (body_too_slow(r, n, cfg->timeout))
             return close_because("a request body slower than 1 KiB/s after --timeout");
+        if (r->upload_busy) { /* drained, not stored, for its 503 */
+            r->received += n;
+            return r->received > UPLOAD_SLACK
+                       ? close_because("a request body refused for want of room, not drained "
+                                       "further")
+                       : MHD_YES;
+        }
         if (r->too_big || n > cfg->max_upload - r->received) {
             /* Over the cap: a body without Content-Length (chunked), or
              * one declared at most UPLOAD_SLACK over it. It is drained
@@ -976,6 +1058,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                        : MHD_YES;
         }
         r->received += n;
+        atomic_store_explicit(&r->body_seen, r->received, memory_order_relaxed);
         if (r->queued || r->bad_form || r->pp == NULL)
             return MHD_YES;
         if (MHD_post_process(r->pp, upload_data, n) != MHD_YES)
@@ -995,6 +1078,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (r->too_big)
         reply_error(r, 413, "upload too large");
+    else if (r->upload_busy)
+        reply_error(r, 503, UPLOADS_BUSY);
     else if (r->form_oom) /* not the client's fault: "malformed" misled */
         reply_error(r, 503, "out of memory");
     else if (r->bad_form)
@@ -1244,13 +1329,19 @@ static bool parse_listen(const char *s, struct sockaddr_storage *ss, bool *v6)
 /* The signals that stop the server, each gracefully: SIGTERM (systemd,
  * kill), SIGINT (Ctrl-C) and SIGHUP (the terminal closed; there is no
  * configuration to reload, and its default action killed the server at
- * once, requests in flight lost: a review). */
+ * once, requests in flight lost: a review). But not a SIGHUP the server
+ * was started ignoring (nohup): a blocked signal is queued whatever its
+ * action, and sigtimedwait would take it (a review: `nohup medcrypt
+ * serve &` stopped when its terminal closed). */
 void web_stop_signals(sigset_t *set)
 {
+    struct sigaction hup;
+
     sigemptyset(set);
     sigaddset(set, SIGINT);
     sigaddset(set, SIGTERM);
-    sigaddset(set, SIGHUP);
+    if (sigaction(SIGHUP, NULL, &hup) != 0 || hup.sa_handler != SIG_IGN)
+        sigaddset(set, SIGHUP);
 }
 
 static bool is_stop_signal(int sig)
@@ -1325,7 +1416,7 @@ int web_serve(const struct web_config *cfg)
         fprintf(stderr, "medcrypt: memory budget for images: %.1f MiB (%s)\n",
                 (double)cfg->max_memory / (1 << 20),
                 cfg->memory_source != NULL ? cfg->memory_source : "--max-memory");
-        fprintf(stderr, "medcrypt: uploads in flight: at most %.1f MiB besides (a third of the "
+        fprintf(stderr, "medcrypt: uploads in flight: at most %.1f MiB besides (a sixth of the "
                         "budget; one at least)\n",
                 (double)web_upload_share(cfg) / (1 << 20));
     }
@@ -1338,6 +1429,7 @@ int web_serve(const struct web_config *cfg)
     web_stop_signals(&set);
     while (!is_stop_signal(sig = sigtimedwait(&set, NULL, &tick))) {
         watch_sweep(&wl, cfg->timeout);
+        holders_sweep(cfg->timeout);
 #ifdef __GLIBC__
         /* Give freed request buffers back to the system once a second:
          * the footprint then follows the requests in flight, not the peak

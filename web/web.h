@@ -37,7 +37,7 @@ struct web_config {
  * memory limit (systemd's MemoryMax=), else half the machine's memory;
  * *source says which. */
 uint64_t web_default_memory(const char **source);
-/* What the request bodies in flight may hold besides: a third of
+/* What the request bodies in flight may hold besides: a sixth of
  * max_memory (server.c, upload_admit). */
 uint64_t web_upload_share(const struct web_config *cfg);
 

@@ -44,9 +44,12 @@ printf '%s\n%s\n%s\n%s\n' "$AADHAAR_DIGITS" "$AADHAAR" "2345-6789-0124" "$DOB" >
 start_server() {
     ss_name=$1
     shift
-    # HUP_IGNORED=1: started as nohup starts it, ignoring SIGHUP
-    (cd "$W" && if [ -n "${HUP_IGNORED:-}" ]; then trap '' HUP; fi &&
-        TMPDIR=$WTMP exec "$MC" serve --listen 127.0.0.1:0 "$@") \
+    # SIGHUP as a terminal leaves it, whatever this suite inherited (a
+    # run under nohup ignores it, which a shell cannot undo: env can);
+    # HUP_IGNORED=1: ignored, as nohup starts it
+    ss_hup=--default-signal=HUP
+    [ -z "${HUP_IGNORED:-}" ] || ss_hup=--ignore-signal=HUP
+    (cd "$W" && TMPDIR=$WTMP exec env "$ss_hup" "$MC" serve --listen 127.0.0.1:0 "$@") \
         >"$R/$ss_name.out" 2>"$R/$ss_name.log" &
     PID=$!
     PIDS="$PIDS $PID"

@@ -1002,15 +1002,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_YES;
         }
         {
-            /* The body's declared length; a chunked one may reach the
-             * cap; a request without either has none (RFC 9112, 6.3). */
             const union MHD_ConnectionInfo *ci =
                 MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-            uint64_t declared = cl != NULL ? strtoull(cl, NULL, 10)
-                                : MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                              MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL
-                                    ? cfg->max_upload
-                                    : 0;
+            uint64_t declared = 0; /* neither header: no body (RFC 9112, 6.3) */
+
+            if (cl != NULL)
+                declared = strtoull(cl, NULL, 10);
+            else if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL)
+                declared = cfg->max_upload; /* chunked: it may reach the cap */
             if (!upload_admit(r, declared, ci != NULL ? ci->connect_fd : -1)) {
                 /* A small body is drained for the 503 at its end, as the
                  * 413's is: answered at once, the connection closed with
@@ -1455,8 +1455,8 @@ int web_serve(const struct web_config *cfg)
     deadline = time(NULL) + (time_t)cfg->timeout;
     fprintf(stderr, "medcrypt: %s received, stopping: %d request%s in flight (waiting at most "
                     "%u s; a second signal stops at once)\n",
-            sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : "SIGTERM", atomic_load(&in_flight),
-            atomic_load(&in_flight) == 1 ? "" : "s", cfg->timeout);
+            sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : "SIGTERM",
+            atomic_load(&in_flight), atomic_load(&in_flight) == 1 ? "" : "s", cfg->timeout);
     while (atomic_load(&in_flight) > 0 && time(NULL) < deadline) {
         const struct timespec short_tick = {0, 100 * 1000 * 1000};
         if (is_stop_signal(sigtimedwait(&set, NULL, &short_tick)))

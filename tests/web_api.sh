@@ -1891,6 +1891,15 @@ fi
 # may use: the threads of --threads CORES. (Mutation testing, nineteenth
 # round: --threads read and dropped, and a default of one worker, went
 # unseen.)
+# stops_gracefully SIG NAME: the server $PID stops on SIGSIG with status
+# 0, and its log ($R/NAME.log) says the stop.
+stops_gracefully() {
+    stop_server "$PID" "$1"
+    check "SIG$1 stops the server gracefully, with status 0" [ $? -eq 0 ]
+    check "the log says the stop, on SIG$1" grep -q -x -F \
+        "medcrypt: SIG$1 received, stopping: 0 requests in flight (waiting at most 60 s; a second signal stops at once)" \
+        "$R/$2.log"
+}
 threads_of() {
     set -- /proc/"$1"/task/*
     echo $#
@@ -1903,22 +1912,14 @@ if start_server cores --threads "$CORES"; then
     # waits for went unseen: nineteenth round; at a terminal it killed
     # the server, here in a background job, which ignores it, it did not
     # stop it)
-    stop_server "$PID" INT
-    check "SIGINT stops the server with status 0" [ $? -eq 0 ]
-    check "the log says the stop, on SIGINT" grep -q -x -F \
-        'medcrypt: SIGINT received, stopping: 0 requests in flight (waiting at most 60 s; a second signal stops at once)' \
-        "$R/cores.log"
+    stops_gracefully INT cores
 else
     not_ok "a server with --threads $CORES starts ($(head -3 "$R/cores.log"))"
 fi
 # SIGHUP too (a terminal closed; nothing to reload): its default action
 # killed the server at once, the requests in flight lost (a review)
 if start_server hup; then
-    stop_server "$PID" HUP
-    check "SIGHUP stops the server gracefully, with status 0" [ $? -eq 0 ]
-    check "the log says the stop, on SIGHUP" grep -q -x -F \
-        'medcrypt: SIGHUP received, stopping: 0 requests in flight (waiting at most 60 s; a second signal stops at once)' \
-        "$R/hup.log"
+    stops_gracefully HUP hup
 else
     not_ok "a server for SIGHUP starts ($(head -3 "$R/hup.log"))"
 fi

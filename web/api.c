@@ -2,6 +2,7 @@
  * decryption shared with the pages. */
 #define _GNU_SOURCE /* memmem */
 #include "http.h"
+#include "internal.h" /* mc__png_iend */
 
 #include <stdint.h>
 #include <stdio.h>
@@ -124,11 +125,10 @@ void web_error_text(char *out, size_t size, const char *prefix, mc_err err, cons
 
 const char *web_cipher_detail(const struct field *cipher, mc_err err, const char *detail)
 {
-    /* A PNG's end chunk, which every cipher image ends with. */
-    static const uint8_t iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
-
+    /* no end chunk anywhere (every cipher image ends with one), as the
+     * command looks for it (cli_cut_short) */
     if (detail[0] == '\0' && err == MC_ETAMPERED &&
-        memmem(cipher->data.p, cipher->data.len, iend, sizeof iend) == NULL)
+        memmem(cipher->data.p, cipher->data.len, mc__png_iend, sizeof mc__png_iend) == NULL)
         return "it has no end chunk (IEND): cut short, as by an interrupted transfer? Fetch it "
                "again";
     return detail;

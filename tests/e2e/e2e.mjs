@@ -102,6 +102,15 @@ async function main() {
     if (m.type() === 'error' && !/status of (400|422) /.test(m.text())) consoleErrors.push(m.text());
   });
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  // The encrypt form, on page p at /encrypt, filled and sent: the result
+  // page of a new key.
+  const encryptNewKey = async (p) => {
+    await p.setInputFiles('#image', original);
+    await p.fill('#aadhaar', AADHAAR);
+    await p.fill('#dob', DOB);
+    await Promise.all([p.waitForURL(base + '/encrypt'), p.click('button[type=submit]')]);
+    await p.waitForSelector('#key-text');
+  };
   try {
     // Home.
     await page.goto(base + '/');
@@ -348,11 +357,7 @@ async function main() {
     // "Copy the key" needs JavaScript: hidden without it (.button's
     // display had won over the hidden attribute).
     await plain.goto(base + '/encrypt');
-    await plain.setInputFiles('#image', original);
-    await plain.fill('#aadhaar', AADHAAR);
-    await plain.fill('#dob', DOB);
-    await Promise.all([plain.waitForURL(base + '/encrypt'), plain.click('button[type=submit]')]);
-    await plain.waitForSelector('#key-text');
+    await encryptNewKey(plain);
     ok(!(await plain.locator('#copy-key').isVisible()) && await plain.locator('#download-key').isVisible(),
       'without JavaScript the result has no Copy button, only the key and "Save the key as a file"');
     await plain.close();
@@ -362,11 +367,7 @@ async function main() {
     {
       const guard = await context.newPage();
       await guard.goto(base + '/encrypt');
-      await guard.setInputFiles('#image', original);
-      await guard.fill('#aadhaar', AADHAAR);
-      await guard.fill('#dob', DOB);
-      await Promise.all([guard.waitForURL(base + '/encrypt'), guard.click('button[type=submit]')]);
-      await guard.waitForSelector('#key-text');
+      await encryptNewKey(guard);
       const asked = [];
       guard.on('dialog', (d) => { asked.push(d.type()); d.dismiss().catch(() => {}); });
       const [cipherDl] = await Promise.all([guard.waitForEvent('download'), guard.click('#download')]);
@@ -575,12 +576,7 @@ async function main() {
       ['/encrypt', async () => { await page.click('summary'); }],
       ['/decrypt', async () => { await page.click('button[type=submit]'); }],
       ['/analyze', async () => { await page.click('summary'); }],
-      ['/encrypt', async () => {
-        await page.setInputFiles('#image', original);
-        await page.fill('#aadhaar', AADHAAR);
-        await page.fill('#dob', DOB);
-        await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
-      }],
+      ['/encrypt', () => encryptNewKey(page)],
     ]) {
       await page.goto(base + url);
       if (prep) await prep();
@@ -615,12 +611,7 @@ async function main() {
         await page.fill('#aadhaar', '2345 6789 0125');
         await serverSubmit();
       }],
-      ['encrypt, the result', '/encrypt', async () => {
-        await page.setInputFiles('#image', original);
-        await page.fill('#aadhaar', AADHAAR);
-        await page.fill('#dob', DOB);
-        await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
-      }],
+      ['encrypt, the result', '/encrypt', () => encryptNewKey(page)],
       ['decrypt', '/decrypt', null],
       ['decrypt, the server\'s refusal', '/decrypt', serverSubmit],
       ['decrypt, a wrong key', '/decrypt', decryptWith(other)],

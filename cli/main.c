@@ -73,7 +73,13 @@ static int cmd_serve_exec(int argc, char **argv)
     self[n] = '\0';
     slash = strrchr(self, '/');
     snprintf(path, sizeof path, "%.*s/%s", slash != NULL ? (int)(slash - self) : 0, self, NAME);
-    execv(path, argv); /* argv[0] is "serve"; argv[argc] is NULL */
+    /* argv[0] was "serve" (the verb): `ps` and /proc/PID/cmdline then
+     * showed "serve --listen ...", which neither `ps aux | grep medcrypt`
+     * nor an operator reading the list could tell for ours. The command as
+     * typed instead; the process's name (comm) is medcrypt-serve. argv[argc]
+     * is NULL. */
+    argv[0] = (char *)"medcrypt serve";
+    execv(path, argv);
     cli_error(NULL, "serve: cannot run %s: %s", path, strerror(errno));
     cli_hint("the web application is the program %s, installed beside medcrypt", NAME);
     return 1;

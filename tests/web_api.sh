@@ -287,6 +287,12 @@ fi
 MAIN_PID=$PID
 MAIN=$BASE
 ok "the server starts and prints its URL ($MAIN)"
+# `ps` shows it as the command typed, not as "serve --listen ..." (the
+# verb was argv[0] of the exec); the process keeps its PID
+check "ps shows the server as 'medcrypt serve --listen ...'" \
+    sh -c "tr '\\0' ' ' </proc/$MAIN_PID/cmdline | grep -q '^medcrypt serve --listen 127\\.0\\.0\\.1:0 '"
+check "the server's process is named medcrypt-serve" \
+    sh -c "[ \"\$(cat /proc/$MAIN_PID/comm)\" = medcrypt-serve ]"
 
 port=${MAIN##*:}
 if "$MC" serve --listen "127.0.0.1:$port" >"$R/o" 2>&1; then

@@ -248,16 +248,12 @@ bool cli_ctx_new(mc_ctx **ctx)
 
 bool cli_cut_short(const uint8_t *buf, size_t len, mc_err err)
 {
-    /* no end chunk anywhere (bytes after it are another damage); looked
-     * for only after a refusal, not in every cipher image */
-    return err == MC_ETAMPERED && memmem(buf, len, mc__png_iend, sizeof mc__png_iend) == NULL;
+    return mc__png_cut_short(buf, len, err);
 }
 
 void cli_hint_cut_short(void)
 {
-    /* "modified or damaged" is right, but a receiver can act on this */
-    cli_hint("it has no end chunk (IEND): cut short, as by an interrupted transfer? "
-             "Fetch it again");
+    cli_hint("%s", MC__CUT_SHORT_HINT);
 }
 
 void cli_no_core_dumps(void)

@@ -4,6 +4,7 @@
  *
  * References: PNG Specification, Third Edition (W3C), cited as "PNG §";
  * libspng's docs (decode.md, encode.md, chunk.md). */
+#define _GNU_SOURCE /* memmem */
 #include "internal.h"
 
 #include <sodium.h>
@@ -15,6 +16,12 @@
 /* PNG §5.2: the 8-byte signature. */
 const uint8_t mc__png_signature[8] = {137, 80, 78, 71, 13, 10, 26, 10};
 const uint8_t mc__png_iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+
+bool mc__png_cut_short(const uint8_t *buf, size_t len, mc_err err)
+{
+    return err == MC_ETAMPERED && buf != NULL &&
+           memmem(buf, len, mc__png_iend, sizeof mc__png_iend) == NULL;
+}
 
 /* libspng allocates through these: each block remembers its size, so
  * that it is wiped when freed. libspng's row buffers hold plain pixels

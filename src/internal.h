@@ -563,6 +563,15 @@ extern const uint8_t mc__png_signature[8];
 /* PNG §11.2.5: the IEND chunk, whole (it has no data): the last 12 bytes
  * of every PNG medcrypt writes. */
 extern const uint8_t mc__png_iend[12];
+/* A cipher image refused as MC_ETAMPERED with no end chunk anywhere
+ * (every cipher image ends with one; bytes after it are another damage):
+ * cut short, as by an interrupted transfer. Looked for only after a
+ * refusal, not in every cipher image. The command and the server say so
+ * with MC__CUT_SHORT_HINT ("modified or damaged" is right, but a receiver
+ * can act on this). */
+bool mc__png_cut_short(const uint8_t *buf, size_t len, mc_err err);
+#define MC__CUT_SHORT_HINT                                                                   \
+    "it has no end chunk (IEND): cut short, as by an interrupted transfer? Fetch it again"
 
 /* codec_bmp.c, codec_jpeg.c, codec_dicom.c (issue 5); JPEG is decode
  * only (decrypted JPEG pixels come back as a lossless PNG). */

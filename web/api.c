@@ -1,8 +1,7 @@
 /* The REST API (docs/API.md, "REST API") and the encryption and
  * decryption shared with the pages. */
-#define _GNU_SOURCE /* memmem */
 #include "http.h"
-#include "internal.h" /* mc__png_iend */
+#include "internal.h" /* mc__png_cut_short */
 
 #include <stdint.h>
 #include <stdio.h>
@@ -125,12 +124,9 @@ void web_error_text(char *out, size_t size, const char *prefix, mc_err err, cons
 
 const char *web_cipher_detail(const struct field *cipher, mc_err err, const char *detail)
 {
-    /* no end chunk anywhere (every cipher image ends with one), as the
-     * command looks for it (cli_cut_short) */
-    if (detail[0] == '\0' && err == MC_ETAMPERED &&
-        memmem(cipher->data.p, cipher->data.len, mc__png_iend, sizeof mc__png_iend) == NULL)
-        return "it has no end chunk (IEND): cut short, as by an interrupted transfer? Fetch it "
-               "again";
+    /* as the command says it (cli_hint_cut_short) */
+    if (detail[0] == '\0' && mc__png_cut_short((const uint8_t *)cipher->data.p, cipher->data.len, err))
+        return MC__CUT_SHORT_HINT;
     return detail;
 }
 

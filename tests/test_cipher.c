@@ -1248,6 +1248,96 @@ static size_t chunk_at(const uint8_t *png, size_t len, const char *type)
     return 0;
 }
 
+/* The tag covers what a cipher image decodes to, not its PNG encoding
+ * (FORMAT.md §2, SECURITY.md): the same image written with other row
+ * filters (Sub and Up, where medcrypt writes None), zlib's level 9 instead
+ * of stored blocks, and its image data split into two IDAT chunks, is
+ * another file that decrypts to the same samples. */
+static void test_reencoded_cipher(void **state)
+{
+    static const struct {
+        uint32_t w, h;
+        uint8_t c, bits;
+    } cases[] = {{37, 23, 3, 8}, {29, 17, 1, 16}};
+    (void)state;
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        mc_image *plain = make_image(cases[k].w, cases[k].h, cases[k].c, cases[k].bits, 40 + k);
+        mc_image *dec = NULL;
+        uint8_t *cipher = NULL, *raw, *filtered, *z, *png;
+        size_t len, at, ihdr, n, bpp = (size_t)cases[k].c * cases[k].bits / 8;
+        size_t row = 1 + cases[k].w * bpp, raw_len = row * cases[k].h, idat_len = 0, m = 8;
+        uLongf z_len;
+        mc_key key;
+
+        test_key(&key, 0);
+        assert_int_equal(mc_encrypt_image(ctx, &key, plain, &cipher, &len), MC_OK);
+        raw = malloc(raw_len);
+        filtered = malloc(raw_len);
+        z_len = compressBound((uLong)raw_len);
+        z = malloc(z_len);
+        png = malloc(len + z_len + 64);
+        assert_non_null(raw);
+        assert_non_null(filtered);
+        assert_non_null(z);
+        assert_non_null(png);
+        /* the image data: every IDAT's data, one zlib stream */
+        {
+            uint8_t *cat = malloc(len);
+            z_stream zs;
+            assert_non_null(cat);
+            for (size_t off = 8; off + 12 <= len;) {
+                size_t c = mc__be32(cipher + off);
+                if (memcmp(cipher + off + 4, "IDAT", 4) == 0) {
+                    memcpy(cat + idat_len, cipher + off + 8, c);
+                    idat_len += c;
+                }
+                off += 12 + c;
+            }
+            memset(&zs, 0, sizeof zs);
+            assert_int_equal(inflateInit(&zs), Z_OK);
+            zs.next_in = cat;
+            zs.avail_in = (uInt)idat_len;
+            zs.next_out = raw;
+            zs.avail_out = (uInt)raw_len;
+            assert_int_equal(inflate(&zs, Z_FINISH), Z_STREAM_END);
+            assert_int_equal(zs.total_out, raw_len);
+            inflateEnd(&zs);
+            free(cat);
+        }
+        /* rows refiltered: Sub on even rows, Up on odd ones (PNG §9.2) */
+        for (size_t y = 0; y < cases[k].h; y++) {
+            const uint8_t *cur = raw + y * row + 1, *up = raw + (y - (y > 0)) * row + 1;
+            uint8_t *out = filtered + y * row;
+            assert_int_equal(raw[y * row], 0); /* medcrypt writes filter None */
+            out[0] = y % 2 == 0 ? 1 : 2;
+            for (size_t i = 0; i < row - 1; i++)
+                out[1 + i] = y % 2 == 0 ? (uint8_t)(cur[i] - (i >= bpp ? cur[i - bpp] : 0))
+                                        : (uint8_t)(cur[i] - (y > 0 ? up[i] : 0));
+        }
+        assert_int_equal(compress2(z, &z_len, filtered, (uLong)raw_len, 9), Z_OK);
+        /* signature, IHDR and mcRY as they were, two IDATs, IEND */
+        ihdr = chunk_at(cipher, len, "IHDR");
+        at = chunk_at(cipher, len, MC_CHUNK_TYPE);
+        assert_true(ihdr == 8 && at > ihdr);
+        n = 12 + mc__be32(cipher + at);
+        memcpy(png, cipher, at + n);
+        m = at + n;
+        m += put_chunk(png + m, "IDAT", z, (uint32_t)(z_len / 2));
+        m += put_chunk(png + m, "IDAT", z + z_len / 2, (uint32_t)(z_len - z_len / 2));
+        m += put_chunk(png + m, "IEND", NULL, 0);
+        assert_true(m != len || memcmp(png, cipher, m) != 0);
+        assert_int_equal(mc_decrypt_image(ctx, &key, png, m, &dec), MC_OK);
+        assert_same_samples(plain, dec);
+        mc_image_free(dec);
+        mc_image_free(plain);
+        free(png);
+        free(z);
+        free(filtered);
+        free(raw);
+        free(cipher);
+    }
+}
+
 /* Exactly one mcRY, before IDAT: a copy of it appended after the image
  * data, or the chunk moved there, is a modification. */
 static void test_chunk_layout(void **state)
@@ -2678,6 +2768,7 @@ int main(void)
         cmocka_unit_test(test_decrypt_unverified),
         cmocka_unit_test(test_inspect_frames),
         cmocka_unit_test(test_chunk_layout),
+        cmocka_unit_test(test_reencoded_cipher),
         cmocka_unit_test(test_ihdr_flip_not_too_big),
         cmocka_unit_test(test_ihdr_colour_type_as_inspect),
         cmocka_unit_test(test_not_cipher),

@@ -537,6 +537,174 @@ static void test_chacha20(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Arguments the wrappers refuse, and no secret left on the stack      */
+
+/* What the wrappers cannot use is refused (MC_EINVAL) before anything is
+ * read or written through it, with either library: a NULL output, a NULL
+ * key or message that has a length, a chunk of 0 bytes. mc__hmac_final
+ * refuses a NULL output and still consumes its state (ASan: no leak).
+ * Mutation testing, forty-sixth round (crypto.c: each of these checks
+ * dropped; the OpenSSL path read through NULL or answered MC_ECRYPTO). */
+static void primitive_arguments(void)
+{
+    static const uint8_t msg[3] = {'a', 'b', 'c'};
+    uint8_t out[64], digests[2 * 64], expect[64];
+    mc__hmac *h = NULL;
+
+    assert_int_equal(mc__sha512(NULL, msg, sizeof msg), MC_EINVAL);
+    assert_int_equal(mc__sha512_2(NULL, msg, 1, msg + 1, 2), MC_EINVAL);
+    assert_int_equal(mc__sha512_chunks(digests, msg, sizeof msg, 0, 0, 1), MC_EINVAL);
+    assert_int_equal(mc__sha512_chunks(NULL, msg, sizeof msg, 2, 0, 2), MC_EINVAL);
+    assert_int_equal(mc__sha512_chunks(digests, NULL, sizeof msg, 2, 0, 2), MC_EINVAL);
+    /* Chunks of 2 bytes: "ab", then the short "c". */
+    assert_int_equal(mc__sha512_chunks(digests, msg, sizeof msg, 2, 0, 2), MC_OK);
+    assert_int_equal(mc__sha512(expect, msg, 2), MC_OK);
+    assert_memory_equal(digests, expect, 64);
+    assert_int_equal(mc__sha512(expect, msg + 2, 1), MC_OK);
+    assert_memory_equal(digests + 64, expect, 64);
+
+    assert_int_equal(mc__hmac_init(NULL, msg, sizeof msg), MC_EINVAL);
+    assert_int_equal(mc__hmac_init(&h, NULL, 5), MC_EINVAL);
+    assert_null(h);
+    assert_int_equal(mc__hmac_sha512(out, NULL, 5, msg, sizeof msg), MC_EINVAL);
+    assert_int_equal(mc__hmac_sha512(out, msg, sizeof msg, NULL, 1), MC_EINVAL);
+    assert_int_equal(mc__hmac_sha512(NULL, msg, sizeof msg, msg, sizeof msg), MC_EINVAL);
+    /* A refused update leaves the state as it was. */
+    assert_int_equal(mc__hmac_init(&h, msg, sizeof msg), MC_OK);
+    assert_int_equal(mc__hmac_update(NULL, msg, sizeof msg), MC_EINVAL);
+    assert_int_equal(mc__hmac_update(h, NULL, 1), MC_EINVAL);
+    assert_int_equal(mc__hmac_update(h, msg, sizeof msg), MC_OK);
+    assert_int_equal(mc__hmac_final(h, out), MC_OK);
+    assert_int_equal(mc__hmac_sha512(expect, msg, sizeof msg, msg, sizeof msg), MC_OK);
+    assert_memory_equal(out, expect, 64);
+    assert_int_equal(mc__hmac_init(&h, msg, sizeof msg), MC_OK);
+    assert_int_equal(mc__hmac_final(h, NULL), MC_EINVAL); /* h consumed all the same */
+    assert_int_equal(mc__hmac_final(NULL, out), MC_EINVAL);
+}
+
+static void test_primitive_arguments(void **state)
+{
+    (void)state;
+    with_each_backend(primitive_arguments);
+}
+
+/* No key left on the stack. The primitives hold secrets in their frames
+ * (crypto.c's "secret: wiped": ChaCha20's key words, HMAC's key padded to
+ * the block and XORed with the pads, OpenSSL's SHA-512 state with the
+ * message's last block, HKDF's PRK and T(i)) and wipe them before they
+ * return: what is left below the caller's frame, where the next frame or
+ * a core dump finds it, is searched for the secret's bytes. Each call
+ * runs 2 KiB below the test's frame, so that its frame lies where the
+ * search begins (256 bytes below the searcher's own frame, past its
+ * spills). Not under ASan, whose frames lie elsewhere. Mutation testing,
+ * forty-sixth round (crypto.c: the wipes of OpenSSL's SHA-512 state, of
+ * HMAC's key copy and pad, and of ChaCha20's key words dropped). */
+#define STACK_SEARCH (16u * 1024u)
+
+static __attribute__((noinline)) void stack_clear(void)
+{
+    volatile uint8_t below[STACK_SEARCH];
+    for (size_t i = 0; i < sizeof below; i++)
+        below[i] = 0;
+}
+
+/* Whether the n bytes at s lie anywhere in the stack below this frame. */
+static __attribute__((noinline)) bool stack_holds(const uint8_t *s, size_t n)
+{
+    const volatile uint8_t *top = (const volatile uint8_t *)__builtin_frame_address(0);
+
+    for (size_t i = 256 + n; i < STACK_SEARCH - 1024; i++) {
+        size_t j = 0;
+        while (j < n && top[(ptrdiff_t)j - (ptrdiff_t)i] == s[j])
+            j++;
+        if (j == n)
+            return true;
+    }
+    return false;
+}
+
+struct secret_call {
+    int what; /* 0 SHA-512, 1 HMAC, 2 ChaCha20, 3 HKDF */
+    const uint8_t *secret;
+    size_t len;
+    uint8_t *buf; /* 256 bytes */
+};
+
+static __attribute__((noinline)) void secret_call_run(struct secret_call *c)
+{
+    static const uint8_t nonce[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    uint8_t out[64];
+    mc__hmac *h = NULL;
+
+    switch (c->what) {
+    case 0: /* the secret is the message: its last block stays in the state */
+        assert_int_equal(mc__sha512(out, c->secret, c->len), MC_OK);
+        break;
+    case 1: /* init alone: an update's or final's frames would cover its frame */
+        assert_int_equal(mc__hmac_init(&h, c->secret, c->len), MC_OK);
+        mc__hmac_free(h);
+        break;
+    case 2:
+        mc__chacha20_xor_ic(c->buf, 256, nonce, 5, c->secret);
+        break;
+    default:
+        assert_int_equal(mc__hkdf_sha512(out, sizeof out, c->secret, c->len, NULL, 0, "k"),
+                         MC_OK);
+        break;
+    }
+}
+
+static __attribute__((noinline)) void secret_call_deeper(struct secret_call *c)
+{
+    volatile uint8_t pad[2048];
+
+    pad[0] = 1;
+    secret_call_run(c);
+    pad[sizeof pad - 1] = pad[0];
+}
+
+static void test_no_key_left_on_stack(void **state)
+{
+    uint8_t secret[100], opad[32], ipad[32], buf[256];
+    (void)state;
+#if defined(__SANITIZE_ADDRESS__)
+    skip();
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    skip();
+#endif
+#endif
+    for (size_t i = 0; i < sizeof secret; i++)
+        secret[i] = (uint8_t)(0x80 + i * 37);
+    for (size_t i = 0; i < sizeof opad; i++) {
+        opad[i] = secret[i] ^ 0x5c;
+        ipad[i] = secret[i] ^ 0x36;
+    }
+    for (size_t b = 0; b < N_BACKENDS; b++)
+        for (int what = 0; what < 4; what++) {
+            struct secret_call c = {what, secret, what == 0 ? 100 : 32, buf};
+            /* libsodium's own ChaCha20 leaves key words in its frames (in
+             * libsodium 1.0.18: its code, not crypto.c's) */
+            if (what == 2 && backends[b])
+                continue;
+            memset(buf, 0x11, sizeof buf);
+            mc__sodium_only = backends[b];
+            stack_clear();
+            secret_call_deeper(&c);
+            mc__sodium_only = false;
+            if (stack_holds(secret, 32))
+                fail_msg("call %d (%s): the key's bytes left on the stack", what,
+                         backends[b] ? "libsodium" : "OpenSSL");
+            if (what == 0 && stack_holds(secret + 68, 32))
+                fail_msg("SHA-512 (%s): the message's last bytes left on the stack",
+                         backends[b] ? "libsodium" : "OpenSSL");
+            if (what == 1 && (stack_holds(opad, sizeof opad) || stack_holds(ipad, sizeof ipad)))
+                fail_msg("HMAC (%s): the padded key left on the stack",
+                         backends[b] ? "libsodium" : "OpenSSL");
+        }
+}
+
+/* ------------------------------------------------------------------ */
 /* Philox4x32-10, Random123 kat_vectors                                */
 
 struct philox_vec {
@@ -694,6 +862,8 @@ int main(void)
         cmocka_unit_test(test_hkdf_sha512),
         cmocka_unit_test(test_hkdf_sha512_a1),
         cmocka_unit_test(test_chacha20),
+        cmocka_unit_test(test_primitive_arguments),
+        cmocka_unit_test(test_no_key_left_on_stack),
         cmocka_unit_test(test_philox),
         cmocka_unit_test(test_philox_stream_layout),
         cmocka_unit_test(test_verhoeff_table),

@@ -290,6 +290,92 @@ static void test_v2_stages(void **state)
     }
 }
 
+/* Format v2's stage 5 is the keystream FORMAT.md §5 defines, in full
+ * blocks (made in stage 4's loop) and in the short last one (made apart):
+ * word i (4 bytes, little-endian) of block k is the low 32 bits of step
+ * i / 16 of logistic orbit 16k + i mod 16, an orbit as
+ * mc__logistic_seed_v2 starts it. Stage 5 is the last of the stages up
+ * to it, an XOR: the pass with it and the pass without it differ by the
+ * keystream. Short blocks of 63 and 62 bytes take the 16th orbit's word
+ * in part (3 and 2 bytes). Mutation testing, forty-sixth round
+ * (stage_v2.c: logistic_block's short block without its 16th word). */
+static void test_v2_logistic_keystream(void **state)
+{
+    static const struct {
+        size_t n;
+        unsigned bps;
+    } cases[] = {{4096 + 63, 1}, {2 * 4096 + 31, 2}, {60, 1}, {4096, 2}};
+    uint8_t sm[64], ks[32], tag[MC_TAG_BYTES];
+    (void)state;
+    for (int i = 0; i < 64; i++)
+        sm[i] = (uint8_t)(i * 53 + 5);
+    memset(ks, 7, sizeof ks);
+    memset(tag, 9, sizeof tag);
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        const size_t n = cases[t].n, len = n * cases[t].bps, block = 4096 * cases[t].bps;
+        uint8_t *a = malloc(len), *b = malloc(len);
+        assert_non_null(a);
+        assert_non_null(b);
+        for (size_t i = 0; i < len; i++)
+            a[i] = b[i] = (uint8_t)(i * 13);
+        assert_int_equal(
+            mc__v2_run(a, n, cases[t].bps, sm, ks, tag, MC_STAGES_HENON, false, 1), MC_OK);
+        assert_int_equal(
+            mc__v2_run(b, n, cases[t].bps, sm, ks, tag, MC_STAGES_LOGISTIC, false, 1), MC_OK);
+        for (size_t k = 0; k * block < len; k++) {
+            const size_t at = k * block, bytes = len - at < block ? len - at : block;
+            mc__logistic m[16];
+            for (unsigned l = 0; l < 16; l++)
+                mc__logistic_seed_v2(&m[l], sm, MC_STAGE_LOGISTIC, 16 * (uint64_t)k + l);
+            for (size_t i = 0; 4 * i < bytes; i++) {
+                uint32_t u = mc__low32(mc__logistic_next(&m[i % 16]));
+                for (size_t j = 4 * i; j < 4 * i + 4 && j < bytes; j++)
+                    if ((uint8_t)(a[at + j] ^ b[at + j]) != (uint8_t)(u >> (8 * (j % 4))))
+                        fail_msg("%zu samples of %u bytes: byte %zu of block %zu not the "
+                                 "keystream's", n, cases[t].bps, j, k);
+            }
+        }
+        free(a);
+        free(b);
+    }
+}
+
+/* mc__v2_run's workers: a thread count of 0 runs as 1, and there are no
+ * more workers, each with its group copy (1 MiB of 16-bit samples), than
+ * work items: an image of one group takes one copy however many threads
+ * are asked for, and gives the same bytes. Mutation testing, forty-sixth
+ * round (stage_v2.c: 0 threads not raised to 1, no scratch for the one
+ * worker; the workers not capped at the work items, a group copy each). */
+static void test_v2_workers(void **state)
+{
+    const size_t n = 128 * 4096, len = n * 2; /* one group of 16-bit blocks */
+    static const unsigned threads[] = {0, 8};
+    uint8_t sm[64] = {3}, ks[32] = {4}, tag[MC_TAG_BYTES] = {5};
+    uint8_t *a = malloc(len), *b = malloc(len);
+    (void)state;
+    assert_non_null(a);
+    assert_non_null(b);
+    for (size_t i = 0; i < len; i++)
+        a[i] = (uint8_t)(i / 64);
+    memcpy(b, a, len);
+    assert_int_equal(mc__v2_run(a, n, 2, sm, ks, tag, MC_STAGES_ALL, false, 1), MC_OK);
+    for (size_t t = 0; t < sizeof threads / sizeof threads[0]; t++) {
+        uint8_t *c = malloc(len);
+        assert_non_null(c);
+        memcpy(c, b, len);
+        mc__huge_cache_drop();
+        assert_int_equal(mc__v2_run(c, n, 2, sm, ks, tag, MC_STAGES_ALL, false, threads[t]),
+                         MC_OK);
+        assert_memory_equal(c, a, len);
+        /* the one group copy, kept by src/mem.c */
+        assert_int_equal(mc__huge_cache_count(false) + mc__huge_cache_count(true), 1);
+        free(c);
+    }
+    mc__huge_cache_drop();
+    free(a);
+    free(b);
+}
+
 /* A v2 block is built from 128 chunks of 128 different blocks: after the
  * scrambling alone, horizontally neighbouring samples of a smooth image
  * are no longer neighbours. The image is a ramp (value = row), so a pair
@@ -2747,6 +2833,8 @@ int main(void)
         cmocka_unit_test(test_perm_is_permutation),
         cmocka_unit_test(test_stages_stay_in_buffer),
         cmocka_unit_test(test_v2_stages),
+        cmocka_unit_test(test_v2_logistic_keystream),
+        cmocka_unit_test(test_v2_workers),
         cmocka_unit_test(test_v2_scrambling_spreads),
         cmocka_unit_test(test_henon_orbits_bounded),
         cmocka_unit_test(test_henon_escape_rule),

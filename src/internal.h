@@ -398,6 +398,14 @@ mc_err mc__v2_run(uint8_t *buf, size_t n_samples, unsigned bytes_per_sample,
  * i: lane i mod 8, step i / 8 after the transient). */
 extern bool mc__v2_generic_only;
 extern bool mc__v2_no_avx512;
+/* Tests: the kernels that ran since a test last set it to 0, one bit each,
+ * so that the tests comparing the kernels' bytes know they compared two
+ * kernels (a hook that stopped working went unseen: the kernels give the
+ * same bytes by design). */
+#define MC__V2_KERNEL_GENERIC 1u
+#define MC__V2_KERNEL_AVX2 2u
+#define MC__V2_KERNEL_AVX512 4u
+extern _Atomic unsigned mc__v2_kernels_ran;
 extern bool mc__v2_henon_checked;
 extern const double *mc__v2_henon_start;
 void mc__v2_henon_masks(uint64_t *h, size_t half, const uint8_t sm[64], uint64_t k);

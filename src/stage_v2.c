@@ -32,6 +32,7 @@
 #include "internal.h"
 
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(__x86_64__)
@@ -817,20 +818,26 @@ items_avx512(const struct mc__v2 *v, size_t begin, size_t end, struct scratch *s
 
 bool mc__v2_generic_only; /* tests: the portable kernel */
 bool mc__v2_no_avx512;    /* tests: the AVX2 kernel where AVX-512 would run */
+_Atomic unsigned mc__v2_kernels_ran; /* tests: which ran (a few times a pass) */
 
 static void items_range(void *arg, size_t begin, size_t end, unsigned worker)
 {
     struct mc__v2 *v = arg;
     struct scratch *s = v->scratch[worker]; /* worker < threads = n_scratch (below) */
 
+    unsigned ran = MC__V2_KERNEL_GENERIC;
+
 #ifdef HAVE_AVX2_CLONE
-    if (!mc__v2_generic_only && !mc__v2_no_avx512 && AVX512_USABLE())
+    if (!mc__v2_generic_only && !mc__v2_no_avx512 && AVX512_USABLE()) {
         items_avx512(v, begin, end, s);
-    else if (!mc__v2_generic_only && AVX2_USABLE())
+        ran = MC__V2_KERNEL_AVX512;
+    } else if (!mc__v2_generic_only && AVX2_USABLE()) {
         items_avx2(v, begin, end, s);
-    else
+        ran = MC__V2_KERNEL_AVX2;
+    } else
 #endif
         items_generic(v, begin, end, s);
+    atomic_fetch_or_explicit(&mc__v2_kernels_ran, ran, memory_order_relaxed);
     /* The kernels' frames held plain samples (the transposes spill 16
      * vectors of 16 bytes): mc__parallel clears them after the pass. */
 }

@@ -247,21 +247,46 @@ static void test_v2_stages(void **state)
             for (size_t i = 0; i < len; i++) /* smooth, like an image */
                 plain[i] = (uint8_t)(i / 64);
             for (int s = MC_STAGES_PERM; s <= MC_STAGES_ALL; s++) {
+                unsigned ran, ran_generic, ran_no512;
                 memcpy(a, plain, len);
                 memcpy(b, plain, len);
                 mc__v2_generic_only = false;
+                mc__v2_kernels_ran = 0;
                 assert_int_equal(mc__v2_run(a, n, bps, sm, ks, tag, s, false, 1), MC_OK);
+                ran = mc__v2_kernels_ran;
                 mc__v2_generic_only = mc__sodium_only = true;
+                mc__v2_kernels_ran = 0;
                 assert_int_equal(mc__v2_run(b, n, bps, sm, ks, tag, s, false, 3), MC_OK);
+                ran_generic = mc__v2_kernels_ran;
                 mc__v2_generic_only = mc__sodium_only = false;
                 assert_memory_equal(a, b, len);
                 /* the AVX2 kernel where the AVX-512 one ran (the same
                  * where the CPU has no AVX-512) */
                 memcpy(b, plain, len);
                 mc__v2_no_avx512 = true;
+                mc__v2_kernels_ran = 0;
                 assert_int_equal(mc__v2_run(b, n, bps, sm, ks, tag, s, false, 2), MC_OK);
+                ran_no512 = mc__v2_kernels_ran;
                 mc__v2_no_avx512 = false;
                 assert_memory_equal(a, b, len);
+                /* and they were the kernels named: one each, the portable
+                 * one where asked, never AVX-512 where it was not to run;
+                 * on x86-64 with AVX2, not the portable one by default
+                 * (mutation testing, forty-sixth round: the hooks ignored
+                 * went unseen, the kernels giving the same bytes) */
+                assert_int_equal(ran_generic, MC__V2_KERNEL_GENERIC);
+                assert_true(ran == MC__V2_KERNEL_GENERIC || ran == MC__V2_KERNEL_AVX2 ||
+                            ran == MC__V2_KERNEL_AVX512);
+                assert_true(ran_no512 == MC__V2_KERNEL_GENERIC ||
+                            ran_no512 == MC__V2_KERNEL_AVX2);
+                if (ran != MC__V2_KERNEL_AVX512)
+                    assert_int_equal(ran_no512, ran);
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+                if (__builtin_cpu_supports("avx2")) {
+                    assert_int_not_equal(ran, MC__V2_KERNEL_GENERIC);
+                    assert_int_equal(ran_no512, MC__V2_KERNEL_AVX2);
+                }
+#endif
                 /* the Hénon masks made again with the escape rule checked
                  * at every step: the same (no lane leaves (-2, 2)) */
                 memcpy(b, plain, len);

@@ -2805,6 +2805,81 @@ static void test_no_plain_left_on_stack(void **state)
     }
 }
 
+/* Whether any 4-byte word of the n bytes at s (n a multiple of 4) lies
+ * in the stack below this frame, at any alignment: the word a secret's
+ * parts are held and spilled in. */
+static __attribute__((noinline)) bool stack_holds_words(const uint8_t *s, size_t n)
+{
+    const volatile uint8_t *top = (const volatile uint8_t *)__builtin_frame_address(0);
+    for (size_t i = 256 + 4; i < STACK_SEARCH - 1024; i++)
+        for (size_t w = 0; w < n; w += 4)
+            if (top[-(ptrdiff_t)i] == s[w] && top[1 - (ptrdiff_t)i] == s[w + 1] &&
+                top[2 - (ptrdiff_t)i] == s[w + 2] && top[3 - (ptrdiff_t)i] == s[w + 3])
+                return true;
+    return false;
+}
+
+/* No key left on the stack by an encryption or a decryption: not the key,
+ * not its subkeys (MAC, chaos, stream, key id), not XChaCha20's subkey
+ * (HChaCha20 of K_stream and T) whose libsodium frames leave words of
+ * both behind, not a word of any of them. */
+static void test_no_key_left_on_stack(void **state)
+{
+    uint8_t nonce[MC_NONCE_BYTES] = {3};
+    mc__subkeys sk;
+    mc_key key;
+    (void)state;
+#if defined(__SANITIZE_ADDRESS__)
+    skip();
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    skip();
+#endif
+#endif
+    test_key(&key, 5);
+    assert_int_equal(mc__subkeys_derive(&sk, &key), MC_OK);
+    for (int version = 1; version <= MC_FORMAT_VERSION; version++)
+        for (unsigned threads = 1; threads <= 2; threads++) {
+            mc_image *img = make_image(1280, 1280, 1, 8, 1);
+            mc__header hdr;
+            uint8_t hsub[32];
+            const char *what = NULL;
+
+            /* the tag first (the same image and nonce give the same),
+             * for XChaCha20's subkey: made after the encryption, it
+             * would leave its own words where the search looks */
+            {
+                mc_image *first = make_image(1280, 1280, 1, 8, 1);
+                assert_int_equal(mc__encrypt_inplace_v(&key, first, nonce, version,
+                                                       MC_STAGES_ALL, &hdr, 1),
+                                 MC_OK);
+                mc_image_free(first);
+                crypto_core_hchacha20(hsub, hdr.tag, sk.stream, NULL);
+            }
+            stack_clear();
+            assert_int_equal(
+                mc__encrypt_inplace_v(&key, img, nonce, version, MC_STAGES_ALL, &hdr, threads),
+                MC_OK);
+            for (int pass = 0; pass < 2 && what == NULL; pass++) {
+                if (pass == 1) {
+                    stack_clear();
+                    assert_int_equal(mc__decrypt_inplace(&key, img, &hdr, threads), MC_OK);
+                }
+                what = stack_holds_words(key.bytes, MC_KEY_BYTES) ? "the key"
+                       : stack_holds_words(sk.mac, sizeof sk.mac) ? "K_mac"
+                       : stack_holds_words(sk.chaos, sizeof sk.chaos) ? "K_chaos"
+                       : stack_holds_words(sk.stream, sizeof sk.stream) ? "K_stream"
+                       : stack_holds_words(hsub, sizeof hsub) ? "XChaCha20's subkey"
+                                                                : NULL;
+                if (what != NULL)
+                    fail_msg("format v%d, %u thread(s), %s: a word of %s left on the stack",
+                             version, threads, pass == 0 ? "encrypt" : "decrypt", what);
+            }
+            mc_image_free(img);
+        }
+    mc__subkeys_wipe(&sk);
+}
+
 /* The v2 pass's group copy (plain samples, forward) is wiped before its
  * block goes back to src/mem.c's kept blocks, which hand it out again:
  * the next request of its size gets the block, all zeros. Mutation
@@ -2905,6 +2980,7 @@ int main(void)
         cmocka_unit_test(test_name_with_nul),
         cmocka_unit_test(test_avalanche),
         cmocka_unit_test(test_no_plain_left_on_stack),
+        cmocka_unit_test(test_no_key_left_on_stack),
         cmocka_unit_test(test_no_plain_left_in_kept_blocks),
     };
     /* MC_TEST_ONLY: a cmocka pattern (tests/meson.build: the thread

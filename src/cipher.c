@@ -18,20 +18,6 @@
 
 static const uint8_t KDF_SALT[] = "medcrypt-v1";
 
-/* The dead frames below the caller's, cleared before a call that held
- * keys returns. The calls under it wipe what they keep (crypto.c), but
- * libsodium's leave words of their keys and outputs in their frames
- * (1.0.18: HKDF's HMAC-SHA-512, which makes the subkeys; HChaCha20, which
- * makes XChaCha20's), and so may OpenSSL's assembly; what a later call
- * did not overwrite stayed there, where the next frames or a core file
- * found it (test_cipher's test_no_key_left_on_stack: words of K_mac after
- * a decryption, in one build's layout). Worker threads clear their own
- * (src/parallel.c). About a microsecond. */
-static void stack_wipe(void)
-{
-    sodium_stackzero(MC__STACK_WIPE);
-}
-
 mc_err mc__subkeys_derive(mc__subkeys *sk, const mc_key *key)
 {
     const size_t salt_len = sizeof KDF_SALT - 1;
@@ -48,7 +34,7 @@ mc_err mc__subkeys_derive(mc__subkeys *sk, const mc_key *key)
         (err = mc__hkdf_sha512(sk->key_id, sizeof sk->key_id, key->bytes, MC_KEY_BYTES,
                                KDF_SALT, salt_len, "medcrypt-v1 key-id")) != MC_OK)
         mc__subkeys_wipe(sk);
-    stack_wipe();
+    mc__stack_wipe();
     return err;
 }
 
@@ -233,7 +219,7 @@ mc_err mc__encrypt_inplace_v(const mc_key *key, mc_image *img,
 out:
     sodium_memzero(sm, sizeof sm);
     mc__subkeys_wipe(&sk);
-    stack_wipe();
+    mc__stack_wipe();
     return err;
 }
 
@@ -323,7 +309,7 @@ fail:
 out:
     sodium_memzero(sm, sizeof sm);
     mc__subkeys_wipe(&sk);
-    stack_wipe();
+    mc__stack_wipe();
     return err;
 }
 
@@ -341,7 +327,7 @@ mc_err mc__decrypt_unverified(const mc_key *key, mc_image *img, const mc__header
         err = undo_stages(&sk, sm, img, hdr, threads);
     sodium_memzero(sm, sizeof sm);
     mc__subkeys_wipe(&sk);
-    stack_wipe();
+    mc__stack_wipe();
     return err;
 }
 

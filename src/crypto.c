@@ -272,6 +272,11 @@ void mc__chacha20_xor_ic(uint8_t *p, size_t len, const uint8_t nonce[8], uint64_
     crypto_stream_chacha20_xor_ic(p, p, len, nonce, ic, key);
 }
 
+void mc__stack_wipe(void)
+{
+    sodium_stackzero(MC__STACK_WIPE);
+}
+
 /* ------------------------------------------------------------------ */
 /* HKDF-SHA-512 (RFC 5869: extract, then expand)                        */
 

@@ -79,6 +79,7 @@ out:
     sodium_memzero(stream, sizeof stream);
     sodium_memzero(k, sizeof k);
     sodium_memzero(pkey, sizeof pkey);
+    mc__stack_wipe();
     return err;
 }
 
@@ -110,6 +111,7 @@ out:
     sodium_memzero(digits, sizeof digits);
     sodium_memzero(rnd, sizeof rnd);
     sodium_memzero(&k, sizeof k);
+    mc__stack_wipe();
     return err;
 }
 
@@ -236,6 +238,7 @@ void mc_key_to_text(const mc_key *key, char text[MC_KEY_TEXT_BYTES])
 out:
     sodium_memzero(raw, sizeof raw);
     sodium_memzero(&acc, sizeof acc);
+    mc__stack_wipe();
 }
 
 static bool is_separator(char c)
@@ -314,6 +317,7 @@ out:
     sodium_memzero(raw, sizeof raw);
     sodium_memzero(check, sizeof check);
     sodium_memzero(&acc, sizeof acc);
+    mc__stack_wipe();
     return err;
 }
 
@@ -401,6 +405,7 @@ mc_err mc_key_parse_file_text(mc_key *key, const char *buf, size_t len)
         *key = first; /* on every failure the caller's key is left as it was */
     sodium_memzero(line, sizeof line);
     sodium_memzero(&first, sizeof first);
+    mc__stack_wipe();
     return err;
 }
 
@@ -423,6 +428,7 @@ void mc_key_id(const mc_key *key, uint8_t id[MC_KEY_ID_BYTES])
                         (const uint8_t *)KDF_SALT, sizeof KDF_SALT - 1,
                         KDF_INFO_KEY_ID) != MC_OK)
         memset(id, 0, MC_KEY_ID_BYTES); /* should not happen; never garbage */
+    mc__stack_wipe();
 }
 
 void mc_key_id_hex(const mc_key *key, char hex[MC_KEY_ID_HEX_BYTES])

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE /* cpu_set_t: test_thread_create */
 #include "helpers.h"
 #include "png_chunk.h"
+#include "stack_search.h"
 
 #include <spng.h>
 
@@ -2704,8 +2705,6 @@ static void test_pixel_cap(void **state)
     free(buf);
 }
 
-/* One plain bit changed: about half of all cipher bits change (the
- * synthetic IV makes every stage depend on every plain bit). */
 /* ------------------------------------------------------------------ */
 /* No plain samples left on the stack: the stage kernels spill vectors of
  * samples to their frames (the v2 transposes, 256 bytes), and a decrypt
@@ -2715,30 +2714,7 @@ static void test_pixel_cap(void **state)
  * cleared first (so that what is found comes from this decrypt), then
  * searched for 16 bytes in a row of the plain image's one sample value,
  * which every state after the permutation also holds (the image is
- * constant). Not under ASan, whose frames lie elsewhere. */
-#define STACK_SEARCH (40u * 1024u)
-
-static __attribute__((noinline)) void stack_clear(void)
-{
-    volatile uint8_t below[STACK_SEARCH];
-    for (size_t i = 0; i < sizeof below; i++)
-        below[i] = 0;
-}
-
-/* Bytes of the stack below this frame in runs of 16 or more equal to v. */
-static __attribute__((noinline)) size_t stack_runs_of(uint8_t v)
-{
-    const volatile uint8_t *top = (const volatile uint8_t *)__builtin_frame_address(0);
-    size_t found = 0, run = 0;
-    /* From 256 bytes below this frame, past its own spills and the red
-     * zone, to STACK_SEARCH, which stack_clear mapped. */
-    for (size_t i = 256; i < STACK_SEARCH - 1024; i++) {
-        run = top[-(ptrdiff_t)i] == v ? run + 1 : 0;
-        found += run == 16 ? 16 : run > 16;
-    }
-    return found;
-}
-
+ * constant). Not under ASan (tests/stack_search.h). */
 static void test_no_plain_left_on_stack(void **state)
 {
     static const uint32_t sizes[][2] = {{128, 8}, {96, 16}};
@@ -2746,13 +2722,7 @@ static void test_no_plain_left_on_stack(void **state)
     mc_ctx *one = NULL;
     mc_key key;
     (void)state;
-#if defined(__SANITIZE_ADDRESS__)
-    skip();
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-    skip();
-#endif
-#endif
+    STACK_SEARCH_SKIP_UNDER_SANITIZERS();
     test_key(&key, 4);
     assert_int_equal(mc_ctx_new(&one), MC_OK);
     assert_int_equal(mc_ctx_set_threads(one, 1), MC_OK);
@@ -2805,37 +2775,44 @@ static void test_no_plain_left_on_stack(void **state)
     }
 }
 
-/* Whether any 4-byte word of the n bytes at s (n a multiple of 4) lies
- * in the stack below this frame, at any alignment: the word a secret's
- * parts are held and spilled in. */
-static __attribute__((noinline)) bool stack_holds_words(const uint8_t *s, size_t n)
+/* No key left on the stack by an encryption or a decryption: not a 4-byte
+ * word of the key, of its subkeys (MAC, chaos, stream) or of XChaCha20's
+ * subkey (HChaCha20 of K_stream and T), in each format version, on one
+ * thread and two: their frames held them (libsodium's HChaCha20 leaves
+ * words of its key and output in its own), and the calls wipe them and
+ * clear the stack below them before they return (mc__stack_wipe). Each
+ * runs 2 KiB below the test's frame, where the search looks. A dropped
+ * wipe of the subkeys fails it. Not under the sanitizers
+ * (tests/stack_search.h). */
+struct crypt_call {
+    const mc_key *key;
+    mc_image *img;
+    mc__header *hdr;
+    const uint8_t *nonce;
+    int version;
+    unsigned threads;
+    bool decrypt;
+};
+
+static void crypt_call_run(void *arg)
 {
-    const volatile uint8_t *top = (const volatile uint8_t *)__builtin_frame_address(0);
-    for (size_t i = 256 + 4; i < STACK_SEARCH - 1024; i++)
-        for (size_t w = 0; w < n; w += 4)
-            if (top[-(ptrdiff_t)i] == s[w] && top[1 - (ptrdiff_t)i] == s[w + 1] &&
-                top[2 - (ptrdiff_t)i] == s[w + 2] && top[3 - (ptrdiff_t)i] == s[w + 3])
-                return true;
-    return false;
+    struct crypt_call *c = arg;
+
+    if (c->decrypt)
+        assert_int_equal(mc__decrypt_inplace(c->key, c->img, c->hdr, c->threads), MC_OK);
+    else
+        assert_int_equal(mc__encrypt_inplace_v(c->key, c->img, c->nonce, c->version,
+                                               MC_STAGES_ALL, c->hdr, c->threads),
+                         MC_OK);
 }
 
-/* No key left on the stack by an encryption or a decryption: not the key,
- * not its subkeys (MAC, chaos, stream, key id), not XChaCha20's subkey
- * (HChaCha20 of K_stream and T) whose libsodium frames leave words of
- * both behind, not a word of any of them. */
 static void test_no_key_left_on_stack(void **state)
 {
     uint8_t nonce[MC_NONCE_BYTES] = {3};
     mc__subkeys sk;
     mc_key key;
     (void)state;
-#if defined(__SANITIZE_ADDRESS__)
-    skip();
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-    skip();
-#endif
-#endif
+    STACK_SEARCH_SKIP_UNDER_SANITIZERS();
     test_key(&key, 5);
     assert_int_equal(mc__subkeys_derive(&sk, &key), MC_OK);
     for (int version = 1; version <= MC_FORMAT_VERSION; version++)
@@ -2843,37 +2820,29 @@ static void test_no_key_left_on_stack(void **state)
             mc_image *img = make_image(1280, 1280, 1, 8, 1);
             mc__header hdr;
             uint8_t hsub[32];
-            const char *what = NULL;
+            struct crypt_call c = {&key, img, &hdr, nonce, version, threads, false};
 
-            /* the tag first (the same image and nonce give the same),
-             * for XChaCha20's subkey: made after the encryption, it
-             * would leave its own words where the search looks */
-            {
-                mc_image *first = make_image(1280, 1280, 1, 8, 1);
-                assert_int_equal(mc__encrypt_inplace_v(&key, first, nonce, version,
-                                                       MC_STAGES_ALL, &hdr, 1),
-                                 MC_OK);
-                mc_image_free(first);
-                crypto_core_hchacha20(hsub, hdr.tag, sk.stream, NULL);
-            }
-            stack_clear();
-            assert_int_equal(
-                mc__encrypt_inplace_v(&key, img, nonce, version, MC_STAGES_ALL, &hdr, threads),
-                MC_OK);
-            for (int pass = 0; pass < 2 && what == NULL; pass++) {
-                if (pass == 1) {
-                    stack_clear();
-                    assert_int_equal(mc__decrypt_inplace(&key, img, &hdr, threads), MC_OK);
-                }
-                what = stack_holds_words(key.bytes, MC_KEY_BYTES) ? "the key"
-                       : stack_holds_words(sk.mac, sizeof sk.mac) ? "K_mac"
-                       : stack_holds_words(sk.chaos, sizeof sk.chaos) ? "K_chaos"
+            /* the tag first (the same image and nonce give the same), for
+             * XChaCha20's subkey: made after the encryption, its own
+             * frames would leave its words where the search looks */
+            crypt_call_run(&c);
+            crypto_core_hchacha20(hsub, hdr.tag, sk.stream, NULL);
+            mc_image_free(img);
+            c.img = img = make_image(1280, 1280, 1, 8, 1);
+            for (int pass = 0; pass < 2; pass++) {
+                const char *what;
+                c.decrypt = pass == 1;
+                stack_clear();
+                stack_call_deeper(crypt_call_run, &c);
+                what = stack_holds_words(key.bytes, MC_KEY_BYTES)       ? "the key"
+                       : stack_holds_words(sk.mac, sizeof sk.mac)       ? "K_mac"
+                       : stack_holds_words(sk.chaos, sizeof sk.chaos)   ? "K_chaos"
                        : stack_holds_words(sk.stream, sizeof sk.stream) ? "K_stream"
-                       : stack_holds_words(hsub, sizeof hsub) ? "XChaCha20's subkey"
-                                                                : NULL;
+                       : stack_holds_words(hsub, sizeof hsub)           ? "XChaCha20's subkey"
+                                                                        : NULL;
                 if (what != NULL)
                     fail_msg("format v%d, %u thread(s), %s: a word of %s left on the stack",
-                             version, threads, pass == 0 ? "encrypt" : "decrypt", what);
+                             version, threads, c.decrypt ? "decrypt" : "encrypt", what);
             }
             mc_image_free(img);
         }

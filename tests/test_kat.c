@@ -29,6 +29,7 @@
 
 #include "internal.h"
 #include "ossl.h"
+#include "stack_search.h"
 
 /* Test-side hex decoder: the vectors are typed as in their documents. */
 static size_t unhex(uint8_t *out, size_t cap, const char *hex)
@@ -599,29 +600,6 @@ static void test_primitive_arguments(void **state)
  * spills). Not under ASan, whose frames lie elsewhere. Mutation testing,
  * forty-sixth round (crypto.c: the wipes of OpenSSL's SHA-512 state, of
  * HMAC's key copy and pad, and of ChaCha20's key words dropped). */
-#define STACK_SEARCH (16u * 1024u)
-
-static __attribute__((noinline)) void stack_clear(void)
-{
-    volatile uint8_t below[STACK_SEARCH];
-    for (size_t i = 0; i < sizeof below; i++)
-        below[i] = 0;
-}
-
-/* Whether the n bytes at s lie anywhere in the stack below this frame. */
-static __attribute__((noinline)) bool stack_holds(const uint8_t *s, size_t n)
-{
-    const volatile uint8_t *top = (const volatile uint8_t *)__builtin_frame_address(0);
-
-    for (size_t i = 256 + n; i < STACK_SEARCH - 1024; i++) {
-        size_t j = 0;
-        while (j < n && top[(ptrdiff_t)j - (ptrdiff_t)i] == s[j])
-            j++;
-        if (j == n)
-            return true;
-    }
-    return false;
-}
 
 struct secret_call {
     int what; /* 0 SHA-512, 1 HMAC, 2 ChaCha20, 3 HKDF */
@@ -667,13 +645,7 @@ static void test_no_key_left_on_stack(void **state)
 {
     uint8_t secret[100], opad[32], ipad[32], buf[256];
     (void)state;
-#if defined(__SANITIZE_ADDRESS__)
-    skip();
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-    skip();
-#endif
-#endif
+    STACK_SEARCH_SKIP_UNDER_SANITIZERS();
     for (size_t i = 0; i < sizeof secret; i++)
         secret[i] = (uint8_t)(0x80 + i * 37);
     for (size_t i = 0; i < sizeof opad; i++) {

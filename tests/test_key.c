@@ -45,6 +45,7 @@
 #include <sodium.h>
 
 #include "internal.h"
+#include "stack_search.h"
 
 static size_t unhex(uint8_t *out, size_t cap, const char *hex)
 {
@@ -808,6 +809,65 @@ static void test_key_file_size_cap(void **state)
     free(buf);
 }
 
+/* No key left on the stack by the calls that make, read or write one:
+ * not a 4-byte word of the key, of its text (past "MCK1-"), of the
+ * Aadhaar number's hidden eight digits or of the date of birth, which
+ * their frames and those of the SHA-512, Philox, HKDF and snprintf under
+ * them held: each call wipes its own and clears the stack below it
+ * before it returns (mc__stack_wipe). Each runs 2 KiB below the test's
+ * frame, where the search looks. A dropped wipe of the key in
+ * mc_key_generate, mc_key_to_text or mc_key_parse fails it. Not under
+ * the sanitizers (tests/stack_search.h). */
+struct key_call {
+    int call;
+    mc_key *key, *again;
+    char *text, *file, *hex;
+};
+
+static void key_call_run(void *arg)
+{
+    static const char aadhaar[] = "2345 6789 0124", dob[] = "1990-05-17";
+    struct key_call *c = arg;
+
+    switch (c->call) {
+    case 0: assert_int_equal(mc_key_generate(c->key, aadhaar, dob), MC_OK); break;
+    case 1: mc_key_to_text(c->key, c->text); break;
+    case 2: assert_int_equal(mc_key_parse(c->again, c->text), MC_OK); break;
+    case 3: assert_int_equal(mc_key_file_text_for(c->key, aadhaar, c->file), MC_OK); break;
+    case 4:
+        assert_int_equal(mc_key_parse_file_text(c->again, c->file, strlen(c->file)), MC_OK);
+        break;
+    default: mc_key_id_hex(c->key, c->hex); break;
+    }
+}
+
+static void test_no_key_left_on_stack(void **state)
+{
+    static const char *const names[] = {"mc_key_generate",      "mc_key_to_text",
+                                        "mc_key_parse",         "mc_key_file_text_for",
+                                        "mc_key_parse_file_text", "mc_key_id_hex"};
+    static const char hidden[] = "23456789", dob[] = "1990-05-17";
+    char text[MC_KEY_TEXT_BYTES], file[MC_KEY_FILE_TEXT_BYTES], hex[MC_KEY_ID_HEX_BYTES];
+    mc_key key, again;
+    struct key_call c = {0, &key, &again, text, file, hex};
+    (void)state;
+    STACK_SEARCH_SKIP_UNDER_SANITIZERS();
+    for (c.call = 0; c.call < 6; c.call++) {
+        stack_clear();
+        stack_call_deeper(key_call_run, &c);
+        if (stack_holds_words(key.bytes, MC_KEY_BYTES))
+            fail_msg("%s: a word of the key left on the stack", names[c.call]);
+        if (c.call > 0 && stack_holds_words((const uint8_t *)text + 5, 60))
+            fail_msg("%s: a word of the key's text left on the stack", names[c.call]);
+        if (stack_holds_words((const uint8_t *)hidden, 8) ||
+            stack_holds_words((const uint8_t *)dob, 8))
+            fail_msg("%s: a word of the identifiers left on the stack", names[c.call]);
+    }
+    assert_memory_equal(again.bytes, key.bytes, MC_KEY_BYTES);
+    mc_key_wipe(&key);
+    mc_key_wipe(&again);
+}
+
 /* ------------------------------------------------------------------ */
 /* Key id                                                              */
 
@@ -867,6 +927,7 @@ int main(void)
         cmocka_unit_test(test_key_file_write),
         cmocka_unit_test(test_key_file_size_cap),
         cmocka_unit_test(test_key_id),
+        cmocka_unit_test(test_no_key_left_on_stack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

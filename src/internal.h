@@ -593,12 +593,12 @@ mc_err mc__bmp_encode(const mc_image *img, uint8_t **out, size_t *out_len);
 /* MC__STACK_WIPE bytes of the dead frames below the caller's, cleared
  * before a call that held keys returns (crypto.c). The calls under it
  * wipe what they keep, but some of libsodium's leave words of their keys
- * and outputs in their frames (1.0.18: HChaCha20, its ChaCha20; found
- * by programs calling them alone), and so may OpenSSL's assembly. In medcrypt the next calls' frames and mc__parallel's clear
- * had covered them, by the chance of the layout; this makes it the
- * call's own doing (test_cipher's and test_key's
- * test_no_key_left_on_stack). Worker threads clear their own stacks
- * (parallel.c). About a microsecond. */
+ * and outputs in their frames (1.0.18: HChaCha20, its ChaCha20; found by
+ * programs calling them alone), and so may OpenSSL's assembly. In
+ * medcrypt the next calls' frames and mc__parallel's clear had covered
+ * them, by the chance of the layout; this makes it the call's own doing
+ * (test_cipher's and test_key's test_no_key_left_on_stack). Worker
+ * threads clear their own stacks (parallel.c). About a microsecond. */
 void mc__stack_wipe(void);
 
 /* jpeg_mem.c: libjpeg's memory manager, wrapped so that every block it

@@ -824,7 +824,6 @@ static void items_range(void *arg, size_t begin, size_t end, unsigned worker)
 {
     struct mc__v2 *v = arg;
     struct scratch *s = v->scratch[worker]; /* worker < threads = n_scratch (below) */
-
     unsigned ran = MC__V2_KERNEL_GENERIC;
 
 #ifdef HAVE_AVX2_CLONE

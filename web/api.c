@@ -125,7 +125,9 @@ void web_error_text(char *out, size_t size, const char *prefix, mc_err err, cons
 const char *web_cipher_detail(const struct field *cipher, mc_err err, const char *detail)
 {
     /* as the command says it (cli_hint_cut_short) */
-    if (detail[0] == '\0' && mc__png_cut_short((const uint8_t *)cipher->data.p, cipher->data.len, err))
+    const uint8_t *p = (const uint8_t *)cipher->data.p;
+
+    if (detail[0] == '\0' && mc__png_cut_short(p, cipher->data.len, err))
         return MC__CUT_SHORT_HINT;
     return detail;
 }

@@ -406,6 +406,9 @@ extern bool mc__v2_no_avx512;
 #define MC__V2_KERNEL_AVX2 2u
 #define MC__V2_KERNEL_AVX512 4u
 extern _Atomic unsigned mc__v2_kernels_ran;
+/* Tests: whether the AVX2 kernel is built and may run here, as the kernel
+ * choice decides it (glibc's CPU features, which its tunables can mask). */
+bool mc__v2_avx2_usable(void);
 extern bool mc__v2_henon_checked;
 extern const double *mc__v2_henon_start;
 void mc__v2_henon_masks(uint64_t *h, size_t half, const uint8_t sm[64], uint64_t k);
@@ -597,7 +600,7 @@ mc_err mc__bmp_encode(const mc_image *img, uint8_t **out, size_t *out_len);
  * programs calling them alone), and so may OpenSSL's assembly. In
  * medcrypt the next calls' frames and mc__parallel's clear had covered
  * them, by the chance of the layout; this makes it the call's own doing
- * (test_cipher's and test_key's test_no_key_left_on_stack). Worker
+ * (test_cipher's and test_key's test_key_calls_clear_stack). Worker
  * threads clear their own stacks (parallel.c). About a microsecond. */
 void mc__stack_wipe(void);
 

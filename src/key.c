@@ -193,6 +193,7 @@ mc_err mc_key_file_text_for(const mc_key *key, const char *aadhaar,
                  "%s# key id: %s\n# created: %s\n%s\n",
                  whose, id, when, k);
     sodium_memzero(k, sizeof k);
+    mc__stack_wipe(); /* snprintf's frames held the key's text */
     return n > 0 && n < MC_KEY_FILE_TEXT_BYTES ? MC_OK : MC_EINVAL;
 }
 

@@ -820,6 +820,15 @@ bool mc__v2_generic_only; /* tests: the portable kernel */
 bool mc__v2_no_avx512;    /* tests: the AVX2 kernel where AVX-512 would run */
 _Atomic unsigned mc__v2_kernels_ran; /* tests: which ran (a few times a pass) */
 
+bool mc__v2_avx2_usable(void)
+{
+#ifdef HAVE_AVX2_CLONE
+    return AVX2_USABLE();
+#else
+    return false;
+#endif
+}
+
 static void items_range(void *arg, size_t begin, size_t end, unsigned worker)
 {
     struct mc__v2 *v = arg;

@@ -57,16 +57,38 @@ static __attribute__((noinline, unused)) void stack_clear(void)
         below[i] = 0;
 }
 
-/* Bytes of the stack below this frame in runs of 16 or more equal to v. */
-static __attribute__((noinline, unused)) size_t stack_runs_of(uint8_t v)
+/* STACK_MARK bytes below the caller's frame set to STACK_MARK_BYTE, for a
+ * test that a call clears the stack below it: afterwards no run of them
+ * is left from STACK_MARK_DEEP down (stack_runs_of_from), past the
+ * frames of the call itself, which it need not clear, and within what it
+ * clears (MC__STACK_WIPE, 32 KiB, below its own frame). */
+#define STACK_MARK (24u * 1024u)
+#define STACK_MARK_BYTE 0x5a
+#define STACK_MARK_DEEP (8u * 1024u)
+
+static __attribute__((noinline, unused)) void stack_mark(void)
+{
+    volatile uint8_t below[STACK_MARK];
+    for (size_t i = 0; i < sizeof below; i++)
+        below[i] = STACK_MARK_BYTE;
+}
+
+/* Bytes of the stack from `from` bytes below this frame in runs of 16 or
+ * more equal to v. */
+static __attribute__((noinline, unused)) size_t stack_runs_of_from(uint8_t v, size_t from)
 {
     const volatile uint8_t *top = (const volatile uint8_t *)__builtin_frame_address(0);
     size_t found = 0, run = 0;
-    for (size_t i = 256; i < STACK_SEARCH - 1024; i++) {
+    for (size_t i = from; i < STACK_SEARCH - 1024; i++) {
         run = top[-(ptrdiff_t)i] == v ? run + 1 : 0;
         found += run == 16 ? 16 : run > 16;
     }
     return found;
+}
+
+static __attribute__((unused)) size_t stack_runs_of(uint8_t v)
+{
+    return stack_runs_of_from(v, 256);
 }
 
 /* Whether the n bytes at s lie anywhere in the stack below this frame. */

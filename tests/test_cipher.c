@@ -272,7 +272,7 @@ static void test_v2_stages(void **state)
                 assert_memory_equal(a, b, len);
                 /* and they were the kernels named: one each, the portable
                  * one where asked, never AVX-512 where it was not to run;
-                 * on x86-64 with AVX2, not the portable one by default
+                 * where AVX2 may run, not the portable one by default
                  * (mutation testing, forty-sixth round: the hooks ignored
                  * went unseen, the kernels giving the same bytes) */
                 assert_int_equal(ran_generic, MC__V2_KERNEL_GENERIC);
@@ -282,12 +282,10 @@ static void test_v2_stages(void **state)
                             ran_no512 == MC__V2_KERNEL_AVX2);
                 if (ran != MC__V2_KERNEL_AVX512)
                     assert_int_equal(ran_no512, ran);
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-                if (__builtin_cpu_supports("avx2")) {
+                if (mc__v2_avx2_usable()) {
                     assert_int_not_equal(ran, MC__V2_KERNEL_GENERIC);
                     assert_int_equal(ran_no512, MC__V2_KERNEL_AVX2);
                 }
-#endif
                 /* the Hénon masks made again with the escape rule checked
                  * at every step: the same (no lane leaves (-2, 2)) */
                 memcpy(b, plain, len);
@@ -2849,6 +2847,39 @@ static void test_no_key_left_on_stack(void **state)
     mc__subkeys_wipe(&sk);
 }
 
+/* The calls that hold keys clear the stack below them before they return
+ * (mc__stack_wipe): the subkeys' derivation, which no parallel pass
+ * follows, and an encryption and a decryption. The stack marked below
+ * the level they are called from is cleared, from below their own frames
+ * on (tests/stack_search.h). */
+static void test_key_calls_clear_stack(void **state)
+{
+    uint8_t nonce[MC_NONCE_BYTES] = {4};
+    mc_image *img;
+    mc__header hdr;
+    mc__subkeys sk;
+    mc_key key;
+    (void)state;
+    STACK_SEARCH_SKIP_UNDER_SANITIZERS();
+    img = make_image(64, 48, 1, 16, 2);
+    test_key(&key, 6);
+    for (int call = 0; call < 3; call++) {
+        static const char *const names[] = {"mc__subkeys_derive", "encrypt", "decrypt"};
+        stack_mark();
+        if (call == 0)
+            assert_int_equal(mc__subkeys_derive(&sk, &key), MC_OK);
+        else if (call == 1)
+            assert_int_equal(mc__encrypt_inplace(&key, img, nonce, MC_STAGES_ALL, &hdr, 1), MC_OK);
+        else
+            assert_int_equal(mc__decrypt_inplace(&key, img, &hdr, 1), MC_OK);
+        if (stack_runs_of_from(STACK_MARK_BYTE, STACK_MARK_DEEP) != 0)
+            fail_msg("%s: %zu bytes of the marked stack below it not cleared", names[call],
+                     stack_runs_of_from(STACK_MARK_BYTE, STACK_MARK_DEEP));
+    }
+    mc__subkeys_wipe(&sk);
+    mc_image_free(img);
+}
+
 /* The v2 pass's group copy (plain samples, forward) is wiped before its
  * block goes back to src/mem.c's kept blocks, which hand it out again:
  * the next request of its size gets the block, all zeros. Mutation
@@ -2950,6 +2981,7 @@ int main(void)
         cmocka_unit_test(test_avalanche),
         cmocka_unit_test(test_no_plain_left_on_stack),
         cmocka_unit_test(test_no_key_left_on_stack),
+        cmocka_unit_test(test_key_calls_clear_stack),
         cmocka_unit_test(test_no_plain_left_in_kept_blocks),
     };
     /* MC_TEST_ONLY: a cmocka pattern (tests/meson.build: the thread

@@ -595,11 +595,11 @@ static void test_primitive_arguments(void **state)
  * message's last block, HKDF's PRK and T(i)) and wipe them before they
  * return: what is left below the caller's frame, where the next frame or
  * a core dump finds it, is searched for the secret's bytes. Each call
- * runs 2 KiB below the test's frame, so that its frame lies where the
- * search begins (256 bytes below the searcher's own frame, past its
- * spills). Not under ASan, whose frames lie elsewhere. Mutation testing,
- * forty-sixth round (crypto.c: the wipes of OpenSSL's SHA-512 state, of
- * HMAC's key copy and pad, and of ChaCha20's key words dropped). */
+ * runs 2 KiB below the test's frame (stack_call_deeper), where the
+ * search looks. Not under the sanitizers (tests/stack_search.h).
+ * Mutation testing, forty-sixth round (crypto.c: the wipes of OpenSSL's
+ * SHA-512 state, of HMAC's key copy and pad, and of ChaCha20's key words
+ * dropped). */
 
 struct secret_call {
     int what; /* 0 SHA-512, 1 HMAC, 2 ChaCha20, 3 HKDF */
@@ -608,9 +608,10 @@ struct secret_call {
     uint8_t *buf; /* 256 bytes */
 };
 
-static __attribute__((noinline)) void secret_call_run(struct secret_call *c)
+static __attribute__((noinline)) void secret_call_run(void *arg)
 {
     static const uint8_t nonce[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    struct secret_call *c = arg;
     uint8_t out[64];
     mc__hmac *h = NULL;
 
@@ -630,15 +631,6 @@ static __attribute__((noinline)) void secret_call_run(struct secret_call *c)
                          MC_OK);
         break;
     }
-}
-
-static __attribute__((noinline)) void secret_call_deeper(struct secret_call *c)
-{
-    volatile uint8_t pad[2048];
-
-    pad[0] = 1;
-    secret_call_run(c);
-    pad[sizeof pad - 1] = pad[0];
 }
 
 static void test_no_key_left_on_stack(void **state)
@@ -662,7 +654,7 @@ static void test_no_key_left_on_stack(void **state)
             memset(buf, 0x11, sizeof buf);
             mc__sodium_only = backends[b];
             stack_clear();
-            secret_call_deeper(&c);
+            stack_call_deeper(secret_call_run, &c);
             mc__sodium_only = false;
             if (stack_holds(secret, 32))
                 fail_msg("call %d (%s): the key's bytes left on the stack", what,

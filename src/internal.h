@@ -600,8 +600,9 @@ mc_err mc__bmp_encode(const mc_image *img, uint8_t **out, size_t *out_len);
  * programs calling them alone), and so may OpenSSL's assembly. In
  * medcrypt the next calls' frames and mc__parallel's clear had covered
  * them, by the chance of the layout; this makes it the call's own doing
- * (test_cipher's and test_key's test_key_calls_clear_stack). Worker
- * threads clear their own stacks (parallel.c). About a microsecond. */
+ * (test_cipher's test_key_calls_clear_stack, test_key's
+ * test_no_key_left_on_stack). Worker threads clear their own stacks
+ * (parallel.c). About a microsecond. */
 void mc__stack_wipe(void);
 
 /* jpeg_mem.c: libjpeg's memory manager, wrapped so that every block it

@@ -674,7 +674,7 @@ out:
      * core dump after a decrypt to PNG found 320 bytes of the plain image
      * there: a review); a cipher image (fast) is noise */
     if (!fast)
-        sodium_stackzero(MC__STACK_WIPE);
+        mc__stack_wipe();
     return err;
 }
 

@@ -502,7 +502,7 @@ static void run_bands(struct job *j, unsigned worker)
      * plain image (not a cipher image's: stored, noise); glibc keeps an
      * ended thread's stack for the next thread, unwiped */
     if (!j->stored)
-        sodium_stackzero(MC__STACK_WIPE);
+        mc__stack_wipe();
 }
 
 struct helper {

@@ -406,8 +406,9 @@ extern bool mc__v2_no_avx512;
 #define MC__V2_KERNEL_AVX2 2u
 #define MC__V2_KERNEL_AVX512 4u
 extern _Atomic unsigned mc__v2_kernels_ran;
-/* Tests: whether the AVX2 kernel is built and may run here, as the kernel
- * choice decides it (glibc's CPU features, which its tunables can mask). */
+/* Whether the AVX2 kernel is built and may run here (glibc's CPU features,
+ * which its tunables can mask): the kernel choice asks it, and so do the
+ * tests. */
 bool mc__v2_avx2_usable(void);
 extern bool mc__v2_henon_checked;
 extern const double *mc__v2_henon_start;
@@ -594,7 +595,9 @@ mc_err mc__bmp_encode(const mc_image *img, uint8_t **out, size_t *out_len);
  * frames take a few KiB. */
 #define MC__STACK_WIPE (32u * 1024u)
 /* MC__STACK_WIPE bytes of the dead frames below the caller's, cleared
- * before a call that held keys returns (crypto.c). The calls under it
+ * after a library or a pass has worked on plain samples there (the PNG
+ * writers, mc__parallel), and before a call that held keys returns
+ * (crypto.c). For keys: the calls under it
  * wipe what they keep, but some of libsodium's leave words of their keys
  * and outputs in their frames (1.0.18: HChaCha20, its ChaCha20; found by
  * programs calling them alone), and so may OpenSSL's assembly. In

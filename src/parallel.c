@@ -20,7 +20,6 @@
 #include "internal.h"
 
 #include <pthread.h>
-#include <sodium.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -119,12 +118,8 @@ struct pool {
  * transposes, 16 vectors of 16 bytes; a review found 256 bytes of a
  * decrypted image there at exit, and in the server's idle workers; the
  * v1 stages under other compilers, tests/test_cipher.c). Cleared once per
- * thread and pass, in every thread that ran ranges: glibc keeps a
- * finished thread's stack for the next thread, unwiped. */
-static inline void stack_clear(void)
-{
-    sodium_stackzero(MC__STACK_WIPE);
-}
+ * thread and pass, in every thread that ran ranges (mc__stack_wipe):
+ * glibc keeps a finished thread's stack for the next thread, unwiped. */
 
 struct worker {
     struct pool *pool;
@@ -142,7 +137,7 @@ static void *work(void *p)
         size_t end = pool->n - begin < pool->range ? pool->n : begin + pool->range;
         pool->fn(pool->arg, begin, end, w->index);
     }
-    stack_clear();
+    mc__stack_wipe();
     return NULL;
 }
 
@@ -164,7 +159,7 @@ void mc__parallel(unsigned threads, size_t n, size_t grain, mc__range_fn fn, voi
     if (threads <= 1) {
         if (n > 0) {
             fn(arg, 0, n, 0);
-            stack_clear();
+            mc__stack_wipe();
         }
         return;
     }

@@ -839,7 +839,7 @@ static void items_range(void *arg, size_t begin, size_t end, unsigned worker)
     if (!mc__v2_generic_only && !mc__v2_no_avx512 && AVX512_USABLE()) {
         items_avx512(v, begin, end, s);
         ran = MC__V2_KERNEL_AVX512;
-    } else if (!mc__v2_generic_only && AVX2_USABLE()) {
+    } else if (!mc__v2_generic_only && mc__v2_avx2_usable()) {
         items_avx2(v, begin, end, s);
         ran = MC__V2_KERNEL_AVX2;
     } else

@@ -1344,11 +1344,6 @@ void web_stop_signals(sigset_t *set)
         sigaddset(set, SIGHUP);
 }
 
-static bool is_stop_signal(int sig)
-{
-    return sig == SIGINT || sig == SIGTERM || sig == SIGHUP;
-}
-
 int web_serve(const struct web_config *cfg)
 {
     struct sockaddr_storage ss;
@@ -1427,7 +1422,7 @@ int web_serve(const struct web_config *cfg)
     /* The stop signals are blocked in every thread (cmd_serve): wait for
      * them here, sweeping slow connections every second, then stop cleanly. */
     web_stop_signals(&set);
-    while (!is_stop_signal(sig = sigtimedwait(&set, NULL, &tick))) {
+    while (sigismember(&set, sig = sigtimedwait(&set, NULL, &tick)) != 1) {
         watch_sweep(&wl, cfg->timeout);
         holders_sweep(cfg->timeout);
 #ifdef __GLIBC__
@@ -1459,7 +1454,7 @@ int web_serve(const struct web_config *cfg)
             atomic_load(&in_flight), atomic_load(&in_flight) == 1 ? "" : "s", cfg->timeout);
     while (atomic_load(&in_flight) > 0 && time(NULL) < deadline) {
         const struct timespec short_tick = {0, 100 * 1000 * 1000};
-        if (is_stop_signal(sigtimedwait(&set, NULL, &short_tick)))
+        if (sigismember(&set, sigtimedwait(&set, NULL, &short_tick)) == 1)
             break;
     }
     if (atomic_load(&in_flight) > 0)

@@ -43,9 +43,12 @@
  * -j 1, -j N and (for the goal, when N is not 2) -j 2 */
 #define MAX_CMDS (1 + 4 * (MAX_FILES + 2) + 3)
 #define WARMUP_ROUNDS 2
+/* A command's label names its file: the longest prefix and a file name
+ * of up to 255 bytes fit, so that the JSON's labels are whole. */
+#define LABEL_BYTES (sizeof "XChaCha20-Poly1305 process, " + 255)
 
 struct cmd {
-    char label[128];
+    char label[LABEL_BYTES];
     char *argv[MAX_ARGS];
     int argc;
     const char *outputs[BATCH_FILES]; /* removed before each run, untimed */
@@ -556,7 +559,7 @@ static void cleanup(struct run *r)
 
 static bool plan(struct run *r)
 {
-    char label[128];
+    char label[LABEL_BYTES];
 
     snprintf(r->jobs_n, sizeof r->jobs_n, "%d", r->threads);
     if ((r->true_cmd = add_cmd(r, "true", r->truth, (char *)NULL)) == NULL)

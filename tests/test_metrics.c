@@ -22,6 +22,10 @@ static uint64_t rnd(uint64_t *s)
     return z ^ (z >> 31);
 }
 
+/* A plane is a view of samples a test fills afterwards. Their arrays
+ * start zeroed: unoptimised (-O0, nothing inlined), GCC takes a pointer
+ * to const passed to a function for a read of what it points to
+ * (-Wmaybe-uninitialized). */
 static mc_plane plane8(const uint8_t *s, uint32_t w, uint32_t h)
 {
     return (mc_plane){s, w, h, 1, 8};
@@ -36,7 +40,7 @@ static mc_plane plane16(const uint16_t *s, uint32_t w, uint32_t h)
 
 static void test_histogram_entropy_chi2(void **state)
 {
-    uint8_t img[256];
+    uint8_t img[256] = {0};
     uint64_t hist[256];
     double e, x2;
     mc_plane p = plane8(img, 16, 16);
@@ -100,7 +104,7 @@ static void test_histogram_entropy_chi2(void **state)
 
 static void test_16bit_histogram(void **state)
 {
-    uint16_t *img = malloc(65536 * sizeof *img);
+    uint16_t *img = calloc(65536, sizeof *img);
     uint64_t *hist = malloc(65536 * sizeof *hist);
     mc_plane p = plane16(img, 256, 256);
     double e, x2;
@@ -155,7 +159,7 @@ static void test_16bit_histogram(void **state)
 
 static void test_correlation(void **state)
 {
-    uint8_t img[64];
+    uint8_t img[64] = {0};
     uint16_t img16[64];
     double r, x[5] = {1, 2, 3, 4, 5}, y[5];
     mc_plane p = plane8(img, 8, 8);
@@ -312,7 +316,7 @@ static void test_random_pairs_deterministic(void **state)
 
 static void test_npcr_uaci(void **state)
 {
-    uint8_t a[16], b[16];
+    uint8_t a[16] = {0}, b[16] = {0};
     uint16_t a16[4] = {0, 0, 0, 0}, b16[4] = {65535, 0, 65535, 1};
     mc_plane pa = plane8(a, 4, 4), pb = plane8(b, 4, 4);
     double npcr, uaci;
@@ -371,7 +375,7 @@ static void test_plane_max_samples(void **state)
 
 static void test_bit_difference_mse_ssim(void **state)
 {
-    uint8_t a[64], b[64];
+    uint8_t a[64] = {0}, b[64] = {0};
     mc_plane pa = plane8(a, 8, 8), pb = plane8(b, 8, 8);
     double pct, mse, psnr, ssim;
     (void)state;
@@ -438,7 +442,7 @@ static void test_bit_difference_mse_ssim(void **state)
 static void test_local_entropy(void **state)
 {
     const uint32_t W = 264, H = 264; /* 6 x 6 = 36 blocks of 44 x 44 */
-    uint8_t *img = malloc((size_t)W * H);
+    uint8_t *img = calloc((size_t)W * H, 1);
     mc_plane p = plane8(img, W, H);
     double m1, m2, lo, hi, lo2, hi2;
     int pub_pass = 0, sim_pass = 0, n = 200;

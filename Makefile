@@ -5,10 +5,11 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 TSAN_BUILD ?= build-tsan
+DEBUG_BUILD ?= build-debug
 FUZZ_SECONDS ?= 600
 MESON      ?= meson
 
-.PHONY: all deps deps-build build build-asan build-fuzz build-tsan fuzz test test-unit test-asan run demo screenshots clean
+.PHONY: all deps deps-build build build-asan build-fuzz build-tsan build-debug fuzz test test-unit test-asan run demo screenshots clean
 
 all: build
 
@@ -20,7 +21,7 @@ deps:
 	@sh scripts/deps.sh
 deps-build:
 	@sh scripts/deps.sh --build
-TEST_GOALS := test test-unit test-asan build-asan build-fuzz build-tsan fuzz screenshots
+TEST_GOALS := test test-unit test-asan build-asan build-fuzz build-tsan build-debug fuzz screenshots
 BUILD_DEPS := $(if $(filter $(TEST_GOALS),$(MAKECMDGOALS)),deps,deps-build)
 
 $(BUILD)/build.ninja:
@@ -59,6 +60,16 @@ $(TSAN_BUILD)/build.ninja:
 build-tsan: deps $(TSAN_BUILD)/build.ninja
 	ninja -C $(TSAN_BUILD)
 
+# Unoptimised (-O0), as meson's default buildtype builds for a newcomer:
+# `make test` builds all of it (-Werror finds other things at -O0: GCC's
+# uninitialised-read and truncation warnings) and runs its unit tests
+# (suite unit), whose stack searches see the -O0 frames.
+$(DEBUG_BUILD)/build.ninja:
+	$(MESON) setup $(DEBUG_BUILD) --buildtype=debug
+
+build-debug: deps $(DEBUG_BUILD)/build.ninja
+	ninja -C $(DEBUG_BUILD)
+
 # Each fuzz target for FUZZ_SECONDS (make fuzz FUZZ_SECONDS=60 TARGETS="dicom png").
 fuzz: build-fuzz
 	sh scripts/fuzz.sh -b $(FUZZ_BUILD) $(FUZZ_SECONDS) $(TARGETS)
@@ -66,9 +77,11 @@ fuzz: build-fuzz
 # The whole suite twice: a release build, then ASan + UBSan. The last line
 # is the summary: "N passed, N failed". The fuzz build adds a replay of
 # the seeds and fuzz/regressions/ and a 10 s smoke run of each fuzz target;
-# the TSan build, the suites that run threads (DIR:SUITE).
-test: build build-asan build-fuzz build-tsan
-	@sh scripts/test.sh $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(TSAN_BUILD):tsan
+# the TSan build, the suites that run threads (DIR:SUITE); the unoptimised
+# build, the unit tests.
+test: build build-asan build-fuzz build-tsan build-debug
+	@sh scripts/test.sh $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(TSAN_BUILD):tsan \
+	    $(DEBUG_BUILD):unit
 
 test-unit: build
 	$(MESON) test -C $(BUILD) --print-errorlogs
@@ -90,4 +103,4 @@ screenshots: build
 	    $(CURDIR)/docs/screenshots
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(TSAN_BUILD) $(DEBUG_BUILD)

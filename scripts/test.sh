@@ -4,7 +4,8 @@
 # suite skipped (TAP "# SKIP") are listed after its run.
 #   sh scripts/test.sh DIR... [DIR:SUITE...]
 # DIR:SUITE runs that suite of DIR only (build-tsan:tsan, the suites that
-# run threads, in the ThreadSanitizer build). A ThreadSanitizer report
+# run threads, in the ThreadSanitizer build; build-debug:unit, the unit
+# tests in the unoptimised build). A ThreadSanitizer report
 # fails the run whichever test it came from and whatever that test
 # checked: TSan writes every report to a file of its own (log_path), and
 # each such file counts as one failure more (the test whose process it
@@ -27,13 +28,13 @@ for arg in "$@"; do
     # wherever the kernel allows personality(2) (a container whose
     # seccomp profile refuses it runs them as they are).
     norand=
-    if [ -n "$suite" ] && setarch "$(uname -m)" -R true 2>/dev/null; then
+    if [ "$suite" = tsan ] && setarch "$(uname -m)" -R true 2>/dev/null; then
         norand="setarch $(uname -m) -R"
     fi
     # Where even so the sanitizer cannot start (both refused: a FATAL or
     # CHECK failure before main, never a report), its suite is skipped
     # with the reason, not failed: the machine, not the code.
-    if [ -n "$suite" ] && [ -x "$dir/cli/medcrypt" ] &&
+    if [ "$suite" = tsan ] && [ -x "$dir/cli/medcrypt" ] &&
         ! $norand "$dir/cli/medcrypt" --version >/dev/null 2>"$reports/start" &&
         grep -q -E 'FATAL: ThreadSanitizer|Sanitizer: CHECK failed' "$reports/start"; then
         echo "== suite $suite of $dir skipped: its sanitizer cannot start on this machine:"

@@ -592,8 +592,19 @@ mc_err mc__bmp_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
 mc_err mc__bmp_encode(const mc_image *img, uint8_t **out, size_t *out_len);
 /* How much of the stack below a frame sodium_stackzero() clears after a
  * library has worked on plain samples there (libspng, zlib): their
- * frames take a few KiB. */
+ * frames take a few KiB. Unoptimised (-O0, meson's --buildtype=debug)
+ * the stages' AVX2 kernel alone takes about 35 KiB of stack: every
+ * vector of its inlined helpers gets a slot of its own (henon_pairs'
+ * frame 16 KiB, items_avx2's 17 KiB; gdb, forty-seventh session), and a
+ * v2 decrypt left 96 bytes of plain samples 1.4 KiB past a 32 KiB clear
+ * (test_cipher's test_no_plain_left_on_stack). Such a build clears
+ * 64 KiB; an optimised one keeps 32 KiB, as every extra page cleared is
+ * one more the process faults in. */
+#ifdef __OPTIMIZE__
 #define MC__STACK_WIPE (32u * 1024u)
+#else
+#define MC__STACK_WIPE (64u * 1024u)
+#endif
 /* MC__STACK_WIPE bytes of the dead frames below the caller's, cleared
  * after a library or a pass has worked on plain samples there (the PNG
  * writers, mc__parallel), and before a call that held keys returns

@@ -79,7 +79,9 @@ static const char DECRYPT_HELP[] =
     "JPEG as a lossless PNG of its decoded pixels). Refuses with 'wrong key' if\n"
     "the image was encrypted under another key, and with 'the cipher image was\n"
     "modified or damaged' if any sample or header byte changed; in both cases\n"
-    "no output is written.\n"
+    "no output is written. Chunks another program added to a cipher image (a\n"
+    "tEXt caption, a tIME) are not authenticated: they are left out, and named\n"
+    "in a note.\n"
     "\n"
     "Outputs go beside the inputs, or into -O's folder: scan.pgm.enc.png ->\n"
     "scan.pgm; a copy saved twice, scan.pgm.enc (1).png, gives scan (1).pgm; a\n"
@@ -685,6 +687,8 @@ static bool process(const struct job *job, const char *input)
         err = mc_decrypt_image(job->ctx, job->key, in, in_len, &img);
         if (err == MC_EWRONGKEY) /* the image's key id, for the hint */
             (void)!mc_cipher_inspect(job->ctx, in, in_len, &ci);
+        if (err == MC_OK) /* chunks another program added: named below */
+            mc_cipher_foreign_chunks(in, in_len, dropped, sizeof dropped);
         cut = cli_cut_short(in, in_len, err);
         mc__free_huge(in); /* cipher bytes: nothing to wipe */
     }
@@ -713,10 +717,15 @@ static bool process(const struct job *job, const char *input)
     if (ok && job->output != NULL)
         note_extension(job, job->output, img);
 
-    /* Not a failure: said so that nobody first finds out at decryption. */
-    if (ok && dropped[0] != '\0')
+    /* Not a failure: said so that nobody first finds out at decryption;
+     * and at decryption, what the cipher image held that no key vouches
+     * for (a caption naming someone else, say). */
+    if (ok && dropped[0] != '\0' && !job->decrypt)
         cli_error(input, "note: not kept: its %s %s (the pixels are kept exactly)",
                   dropped_what, dropped);
+    if (ok && dropped[0] != '\0' && job->decrypt)
+        cli_error(input, "note: chunks not written by medcrypt, not authenticated, left out: %s",
+                  dropped);
     if (ok && orientation != 0)
         cli_hint("viewers show this JPEG turned or mirrored by its EXIF orientation %u; the "
                  "decrypted PNG shows it as stored", orientation);

@@ -338,6 +338,21 @@ mc_err mc_cipher_inspect(mc_ctx *ctx, const uint8_t *in, size_t in_len, mc_ciphe
  * could never be decrypted again. in may be NULL if in_len is 0. */
 bool mc_is_cipher_image(const uint8_t *in, size_t in_len);
 
+/* The chunks of a cipher image that medcrypt does not write: the types of
+ * all but IHDR, its own chunk, IDAT and IEND, each once, in file order,
+ * as "tEXt, tIME", into list (size bytes, NUL-terminated; short of room,
+ * whole types and "..." as mc_png_dropped_chunks below). Another program
+ * added them (an editor's tIME, a caption in a tEXt, perhaps naming
+ * someone): they are not authenticated, since the tag covers what the
+ * image decodes to and medcrypt's chunk, not how the PNG holds it
+ * (docs/FORMAT.md §2), and decryption leaves them out (a decrypted PNG's
+ * metadata comes from the authenticated side data). "" for a cipher
+ * image with none and for anything else; a type that is not four letters
+ * (PNG §5.4) is shown with '?' for each other byte. From the chunk
+ * headers alone, as far as the chunk list is whole. For a note to the
+ * user. */
+void mc_cipher_foreign_chunks(const uint8_t *in, size_t in_len, char *list, size_t size);
+
 /* A PNG's metadata that will not come back on decryption: the types of
  * its ancillary chunks that its cipher image does not carry (those that
  * would no longer hold for the decrypted PNG, such as a palette image's

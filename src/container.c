@@ -173,6 +173,40 @@ bool mc_is_cipher_image(const uint8_t *in, size_t len)
            before_idat;
 }
 
+void mc_cipher_foreign_chunks(const uint8_t *in, size_t in_len, char *list, size_t size)
+{
+    struct mc__names names = {list, size, 0, false};
+    mc__png_chunk_view c;
+    bool ours = false;
+
+    if (list == NULL || size == 0)
+        return;
+    list[0] = '\0';
+    if (in == NULL || !mc_is_cipher_image(in, in_len))
+        return;
+    /* As far as the chunk list is whole, up to the first IEND (anything
+     * after it is damage, which decryption refuses). */
+    for (size_t off = 8; mc__png_chunk_at(in, in_len, off, &c) && c.whole;
+         off += 12 + (size_t)c.len) {
+        char t[5];
+
+        if (memcmp(c.type, "IEND", 4) == 0)
+            break;
+        if ((off == 8 && memcmp(c.type, "IHDR", 4) == 0) || memcmp(c.type, "IDAT", 4) == 0)
+            continue;
+        if (!ours && memcmp(c.type, MC_CHUNK_TYPE, 4) == 0) {
+            ours = true;
+            continue;
+        }
+        /* PNG §5.4: a type is four letters; anything else is shown as
+         * '?', not sent to a terminal. */
+        for (int i = 0; i < 4; i++)
+            t[i] = (c.type[i] | 0x20) >= 'a' && (c.type[i] | 0x20) <= 'z' ? (char)c.type[i] : '?';
+        t[4] = '\0';
+        mc__names_add(&names, t);
+    }
+}
+
 /* PNG color types medcrypt writes (PNG spec §11.2.2): channels, or 0. */
 static uint8_t channels_of_color_type(uint8_t color_type)
 {

@@ -475,6 +475,17 @@ def main():
                 elif t[0] & 0x20:
                     print(t.decode(), d[pos + 8 + n:pos + 12 + n].hex(), where)
                 pos += 12 + n
+        elif cmd == 'addchunks':    # IN OUT: a tEXt after IHDR, a tIME before IEND
+            d = open(sys.argv[2], 'rb').read()
+            def chunk(t, data):
+                return struct.pack('>I', len(data)) + t + data + \
+                    struct.pack('>I', zlib.crc32(t + data) & 0xffffffff)
+            end = len(d) - 12
+            if d[end + 4:end + 8] != b'IEND':
+                raise ValueError('no IEND at the end')
+            open(sys.argv[3], 'wb').write(
+                d[:33] + chunk(b'tEXt', b'Comment\0Patient: someone else') + d[33:end] +
+                chunk(b'tIME', bytes([7, 234, 12, 7, 8, 0, 0])) + d[end:])
         elif cmd in ('bigpng', 'metapng', 'palpng'):
             def chunk(t, data):
                 return struct.pack('>I', len(data)) + t + data + \
@@ -2561,6 +2572,28 @@ if py metapng meta.png && py palpng pal.png; then
         ok "a PNG's metadata chunks come back, byte for byte (CRC), on their side of IDAT"
     else
         not_ok "a PNG's metadata chunks come back ($(tr '\n' ' ' <"$R/anc.orig" 2>/dev/null) vs $(tr '\n' ' ' <"$R/anc.back" 2>/dev/null))"
+    fi
+    # Chunks another program added to a cipher image are not authenticated
+    # (FORMAT.md §2): info names them, decrypt leaves them out, with a note.
+    run mc info meta.png.enc.png
+    if grep -q 'chunks not written' "$R/out"; then
+        not_ok "info of a cipher image as written: no added chunks named ($(details))"
+    else
+        ok "info of a cipher image as written: no added chunks named"
+    fi
+    if py addchunks meta.png.enc.png added.enc.png; then
+        run mc info added.enc.png
+        assert_rc 0 "info of a cipher image with added chunks: exit 0"
+        assert_grep "info of a cipher image with added chunks: named, as not authenticated" \
+            "$R/out" '^  chunks not written by medcrypt: tEXt, tIME \(not authenticated; decryption leaves them out\)$'
+        run mc decrypt -k k.key -o added.back.png added.enc.png
+        assert_rc 0 "decrypt of a cipher image with added chunks: exit 0"
+        assert_err_is "decrypt of a cipher image with added chunks: one note naming them" \
+            "medcrypt: added.enc.png: note: chunks not written by medcrypt, not authenticated, left out: tEXt, tIME"
+        assert_same "decrypt of a cipher image with added chunks: the PNG of the cipher image as written" \
+            meta.back.png added.back.png
+    else
+        not_ok "adding chunks to a cipher image ($(py_text))"
     fi
     run mc encrypt -k k.key pal.png
     assert_rc 0 "a palette PNG with tRNS: exit 0"

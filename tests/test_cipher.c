@@ -1448,6 +1448,73 @@ static void test_reencoded_cipher(void **state)
     }
 }
 
+/* The chunks another program added to a cipher image (FORMAT.md §2: not
+ * authenticated, left out by decryption) are named for a note: a tEXt
+ * before medcrypt's chunk and again after the image data, a tIME, a type
+ * that is no four letters; none for medcrypt's own chunks, for a cipher
+ * image as written, for a plain PNG, or past a cut. */
+static void test_foreign_chunks(void **state)
+{
+    static const uint8_t text[] = "Comment\0another patient";
+    mc_image *plain = make_image(7, 5, 1, 8, 61), *dec = NULL;
+    size_t len, at, n, m, iend, out_len = 0;
+    uint8_t *cipher = NULL, *png, *out = NULL;
+    char list[64];
+    mc_key key;
+    (void)state;
+
+    test_key(&key, 0);
+    assert_int_equal(mc_encrypt_image(ctx, &key, plain, &cipher, &len), MC_OK);
+    memset(list, 'x', sizeof list);
+    mc_cipher_foreign_chunks(cipher, len, list, sizeof list);
+    assert_string_equal(list, "");
+    png = malloc(len + 256);
+    assert_non_null(png);
+    /* signature and IHDR, tEXt, medcrypt's chunk and the image data, tIME,
+     * tEXt again, a type with a digit, IEND */
+    at = chunk_at(cipher, len, MC_CHUNK_TYPE);
+    iend = chunk_at(cipher, len, "IEND");
+    assert_true(at == 33 && iend > at);
+    memcpy(png, cipher, 33);
+    m = 33 + put_chunk(png + 33, "tEXt", text, sizeof text - 1);
+    memcpy(png + m, cipher + at, iend - at);
+    m += iend - at;
+    m += put_chunk(png + m, "tIME", (const uint8_t[]){7, 234, 12, 7, 8, 0, 0}, 7);
+    m += put_chunk(png + m, "tEXt", text, sizeof text - 1);
+    n = m;
+    m += put_chunk(png + m, "pr1V", NULL, 0);
+    m += put_chunk(png + m, "IEND", NULL, 0);
+    mc_cipher_foreign_chunks(png, m, list, sizeof list);
+    assert_string_equal(list, "tEXt, tIME, pr?V");
+    /* decrypted as if they were not there: the image, and no metadata */
+    assert_int_equal(mc_decrypt_image(ctx, &key, png, m, &dec), MC_OK);
+    assert_same_samples(plain, dec);
+    assert_int_equal(mc_image_encode(ctx, dec, &out, &out_len), MC_OK);
+    assert_int_equal(chunk_at(out, out_len, "tEXt") + chunk_at(out, out_len, "tIME"), 0);
+    /* short of room: whole types, then "..." */
+    mc_cipher_foreign_chunks(png, m, list, 11);
+    assert_string_equal(list, "tEXt, ...");
+    mc_cipher_foreign_chunks(png, m, list, 3);
+    assert_string_equal(list, "");
+    /* cut inside the last added chunk: the ones before it */
+    mc_cipher_foreign_chunks(png, n + 6, list, sizeof list);
+    assert_string_equal(list, "tEXt, tIME");
+    /* a plain PNG with a tEXt: not a cipher image */
+    mc_cipher_foreign_chunks(out, out_len, list, sizeof list);
+    assert_string_equal(list, "");
+    memcpy(png + 33 + 4, "IDAT", 4); /* medcrypt's chunk now after an IDAT: none */
+    mc_cipher_foreign_chunks(png, m, list, sizeof list);
+    assert_string_equal(list, "");
+    mc_cipher_foreign_chunks(NULL, 0, list, sizeof list);
+    assert_string_equal(list, "");
+    mc_cipher_foreign_chunks(cipher, len, NULL, 0); /* nothing to write into */
+    mc_image_free(dec);
+    mc_image_free(plain);
+    free(out);
+    free(png);
+    free(cipher);
+}
+
 /* Exactly one mcRY, before IDAT: a copy of it appended after the image
  * data, or the chunk moved there, is a modification. */
 static void test_chunk_layout(void **state)
@@ -2957,6 +3024,7 @@ int main(void)
         cmocka_unit_test(test_inspect_frames),
         cmocka_unit_test(test_chunk_layout),
         cmocka_unit_test(test_reencoded_cipher),
+        cmocka_unit_test(test_foreign_chunks),
         cmocka_unit_test(test_ihdr_flip_not_too_big),
         cmocka_unit_test(test_ihdr_colour_type_as_inspect),
         cmocka_unit_test(test_not_cipher),

@@ -413,6 +413,9 @@ mc_err web_decrypt(struct req *r, const mc_key *key, const struct field *cipher,
             res->preview = NULL; /* the page says so; the download still works */
     }
     if (err == MC_OK) {
+        /* chunks another program added: left out, and said so */
+        mc_cipher_foreign_chunks((const uint8_t *)cipher->data.p, cipher->data.len,
+                                 res->dropped, sizeof res->dropped);
         stored = mc_image_name(img);
         web_sanitize_name(stored != NULL ? stored : "decrypted", name, sizeof name);
         /* The name must end in the extension of what is returned (a JPEG
@@ -573,7 +576,7 @@ static void api_crypt(struct req *r, bool decrypt)
         return;
     }
     reply_file(r, &res);
-    if (!decrypt && r->status == 200)
+    if (r->status == 200)
         snprintf(r->not_kept, sizeof r->not_kept, "%s", res.dropped);
     crypt_result_free(&res);
 }

@@ -535,7 +535,7 @@ static void form_cipher_problem(struct form_errors *fe, const struct field *ciph
 void page_decrypt_post(struct req *r)
 {
     const struct field *cipher = req_field(r, "cipher");
-    struct buf preview = {0}, href = {0};
+    struct buf preview = {0}, href = {0}, foreign = {0};
     struct form_errors fe = {0};
     struct crypt_result res = {0};
     char size[32], geo[96], why[400], format[64];
@@ -626,6 +626,16 @@ void page_decrypt_post(struct req *r)
         buf_puts(&preview, "<p class=\"note\">No preview for this image here; download it "
                            "below.</p>");
     }
+    /* what the cipher image held that no key vouches for (docs/FORMAT.md
+     * §2): a caption naming someone else, say */
+    if (res.dropped[0] != '\0') {
+        buf_puts(&foreign, "<p class=\"note\" id=\"foreign-chunks\">Left out: the cipher "
+                           "image's chunks ");
+        buf_html(&foreign, res.dropped);
+        buf_puts(&foreign, ", which medcrypt does not write: another program added them, "
+                           "and the tag does not cover them, so nothing they say is "
+                           "verified.</p>");
+    }
     {
         const char *vars[] = {"preview", preview.p != NULL ? preview.p : "",
                               "href", href.p != NULL ? href.p : "",
@@ -634,14 +644,16 @@ void page_decrypt_post(struct req *r)
                               "geometry", geo,
                               "format", format,
                               "key_id", res.key_id,
+                              "foreign", foreign.p != NULL ? foreign.p : "",
                               NULL};
-        if (preview.oom || href.oom)
+        if (preview.oom || href.oom || foreign.oom)
             reply_error(r, 503, "out of memory");
         else
             page(r, 200, "Decrypted", "decrypt", "pages/decrypt_result.html", vars);
     }
     buf_wipe(&preview);
     buf_wipe(&href);
+    buf_wipe(&foreign);
     crypt_result_free(&res);
     return;
 fail:

@@ -74,11 +74,12 @@ build-debug: deps $(DEBUG_BUILD)/build.ninja
 fuzz: build-fuzz
 	sh scripts/fuzz.sh -b $(FUZZ_BUILD) $(FUZZ_SECONDS) $(TARGETS)
 
-# The whole suite twice: a release build, then ASan + UBSan. The last line
-# is the summary: "N passed, N failed". The fuzz build adds a replay of
-# the seeds and fuzz/regressions/ and a 10 s smoke run of each fuzz target;
-# the TSan build, the suites that run threads (DIR:SUITE); the unoptimised
-# build, the unit tests.
+# The whole suite in a release build, then in ASan + UBSan, then in the
+# fuzz build (clang, ASan + UBSan, libsodium's SHA-512 and ChaCha20),
+# which adds a replay of the seeds and fuzz/regressions/ and a 10 s smoke
+# run of each fuzz target; the TSan build runs the suites that run
+# threads (DIR:SUITE), the unoptimised build the unit tests. The last
+# line is the summary: "N passed, N failed".
 test: build build-asan build-fuzz build-tsan build-debug
 	@sh scripts/test.sh $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(TSAN_BUILD):tsan \
 	    $(DEBUG_BUILD):unit

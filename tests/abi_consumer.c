@@ -20,7 +20,7 @@ int main(int argc, char **argv)
     mc_ctx *ctx = NULL;
     mc_key key, other;
     uint8_t *cipher = NULL, *plain = NULL;
-    size_t n, cipher_len, plain_len;
+    size_t n, cipher_len = 0, plain_len = 0; /* 0: nothing to wipe at out */
     mc_image_info info;
     mc_err err;
     int rc = 1;

@@ -1,5 +1,5 @@
-/* Cipher container (container.c + cipher.c): mc_cipher_inspect without a
- * key, mc_decrypt_image and mc_decrypt_file under the fixed key of the
+/* Cipher container (container.c + cipher.c): mc_cipher_inspect and
+ * mc_cipher_foreign_chunks without a key, mc_decrypt_image and mc_decrypt_file under the fixed key of the
  * seeds (fuzz/mkseeds.c). A mutated cipher image may be rejected in any
  * way, but never crash, leak or hang; what decrypts must be consistent,
  * and what inspect names a cipher image decryption never calls "not a
@@ -19,6 +19,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mc_err err;
 
     fuzz_key(&key);
+    /* The chunks another program added, named for a note: a list that
+     * ends within its buffer (short of room: whole types, then "..."),
+     * of letters, '?' and the separators alone (it goes to a terminal),
+     * and none for what is no cipher image. */
+    {
+        char list[24];
+        mc_cipher_foreign_chunks(data, size, list, sizeof list);
+        FUZZ_CHECK(memchr(list, '\0', sizeof list) != NULL);
+        for (const char *p = list; *p != '\0'; p++)
+            FUZZ_CHECK(((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') || *p == '?' || *p == ',' ||
+                       *p == ' ' || *p == '.');
+        FUZZ_CHECK(list[0] == '\0' || mc_is_cipher_image(data, size));
+    }
     bool inspected = mc_cipher_inspect(ctx, data, size, &ci) == MC_OK;
     if (inspected) {
         FUZZ_CHECK(ci.version >= 1 && ci.version <= MC_FORMAT_VERSION);

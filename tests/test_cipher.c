@@ -925,6 +925,17 @@ static void test_encrypt_streamed(void **state)
     assert_int_equal(back->samples_len, plain->samples_len);
     assert_memory_equal(back->samples, plain->samples, plain->samples_len);
     mc_image_free(back);
+    /* written as in memory (FORMAT.md §2: no filtering, stored deflate
+     * blocks), so as long as that cipher image of the same image: the
+     * stream's compressed and filtered went unseen (mutation testing,
+     * forty-seventh round) */
+    {
+        uint8_t *mem = NULL;
+        size_t mem_len = 0;
+        assert_int_equal(mc_encrypt_image(ctx, &key, plain, &mem, &mem_len), MC_OK);
+        assert_int_equal(k.len, mem_len);
+        free(mem);
+    }
     mc_image_free(img);
     img = make_image(300, 200, 1, 16, 4);
     assert_int_equal(mc_encrypt_image_inplace_to(ctx, &key, img, mem_sink_write, &bad), MC_EIO);
@@ -1032,6 +1043,17 @@ static void test_inspect_frames(void **state)
     assert_int_equal(ci.image.channels, 3);
     assert_int_equal(ci.image.bits, 16);
     assert_int_equal(ci.image.format, MC_FORMAT_DICOM);
+    /* and decryption gives the frames back (mutation testing,
+     * forty-seventh round: the header's frames left unset went unseen) */
+    {
+        mc_image *back = NULL;
+        mc_image_info bi;
+        assert_int_equal(mc_decrypt_image(ctx, &key, cipher, clen, &back), MC_OK);
+        mc_image_get_info(back, &bi);
+        assert_int_equal(bi.frames, 2);
+        assert_int_equal(bi.height, pi.height);
+        mc_image_free(back);
+    }
     free(buf);
     free(cipher);
     mc_image_free(plain);
@@ -2431,6 +2453,316 @@ static void test_side_data_malformed(void **state)
     mc_image_free(back);
 }
 
+/* A copy of a cipher image at out with medcrypt's chunk's data replaced
+ * by n bytes of data, its CRC made right; the copy's length. */
+static size_t with_medcrypt_data(const uint8_t *cipher, size_t len, const uint8_t *data,
+                                 uint32_t n, uint8_t *out)
+{
+    size_t at = chunk_at(cipher, len, MC_CHUNK_TYPE), old;
+    assert_true(at > 0);
+    old = 12 + (size_t)mc__be32(cipher + at);
+    memcpy(out, cipher, at);
+    put_chunk(out + at, MC_CHUNK_TYPE, data, n);
+    memcpy(out + at + 12 + n, cipher + at + old, len - at - old);
+    return len - old + 12 + n;
+}
+
+/* medcrypt's chunk must start with its magic (FORMAT.md §5), and one too
+ * short for the header is modified whatever bytes follow it (mutation
+ * testing, forty-seventh round): the tag (§4.1) covers the header with
+ * medcrypt's own magic, not the file's, so a changed magic with its CRC
+ * made right decrypted when the check was dropped; and a chunk of the
+ * magic alone, read one byte further, took its CRC's first byte for the
+ * version ("format version 90"). */
+static void test_header_magic_and_length(void **state)
+{
+    static const uint32_t cut[] = {8, 9, MC_CHUNK_FIXED_BYTES - 1};
+    size_t len, at, m;
+    uint32_t n;
+    uint8_t *cipher = small_cipher(&len), *edit, *data;
+    mc_cipher_info ci;
+    mc_image *img = NULL;
+    mc_key key;
+    mc_err ei, ed;
+    (void)state;
+
+    test_key(&key, 0);
+    at = chunk_at(cipher, len, MC_CHUNK_TYPE);
+    n = mc__be32(cipher + at);
+    assert_true(at > 0 && n > MC_CHUNK_FIXED_BYTES);
+    assert_non_null(edit = malloc(len));
+    assert_non_null(data = malloc(n));
+    /* the data as it was: the same file, which decrypts */
+    memcpy(data, cipher + at + 8, n);
+    assert_int_equal(with_medcrypt_data(cipher, len, data, n, edit), len);
+    assert_memory_equal(edit, cipher, len);
+    assert_int_equal(mc_decrypt_image(ctx, &key, edit, len, &img), MC_OK);
+    mc_image_free(img);
+    img = NULL;
+    for (size_t i = 0; i < 8; i++) { /* "medcrypt" with one letter's case changed */
+        memcpy(data, cipher + at + 8, n);
+        data[i] ^= 0x20;
+        m = with_medcrypt_data(cipher, len, data, n, edit);
+        ei = mc_cipher_inspect(ctx, edit, m, &ci);
+        ed = mc_decrypt_image(ctx, &key, edit, m, &img);
+        if (ei != MC_ETAMPERED || ed != MC_ETAMPERED)
+            fail_msg("magic byte %zu changed: inspect %s, decrypt %s", i, mc_strerror(ei),
+                     mc_strerror(ed));
+        assert_null(img);
+    }
+    /* the magic alone; with version 3; all but the tag's last byte */
+    for (size_t k = 0; k < sizeof cut / sizeof cut[0]; k++) {
+        memcpy(data, cipher + at + 8, n);
+        m = with_medcrypt_data(cipher, len, data, cut[k], edit);
+        ei = mc_cipher_inspect(ctx, edit, m, &ci);
+        ed = mc_decrypt_image(ctx, &key, edit, m, &img);
+        if (ei != MC_ETAMPERED || ed != MC_ETAMPERED)
+            fail_msg("medcrypt's chunk of %u bytes: inspect %s, decrypt %s", cut[k],
+                     mc_strerror(ei), mc_strerror(ed));
+        assert_null(img);
+    }
+    free(data);
+    free(edit);
+    free(cipher);
+}
+
+/* mc_cipher_inspect refuses, from the chunk list alone, what decryption
+ * refuses (mutation testing, forty-seventh round: inspect's tests changed
+ * IHDR's width and colour type and cut the file as written; its checks
+ * of these went unseen): IHDR's height or bit depth not the header's, an
+ * IHDR that is no "IHDR" (its CRC made right), medcrypt's chunk after the
+ * image data, and that file cut inside medcrypt's chunk (a damaged cipher
+ * image, not "not a cipher image"). */
+static void test_inspect_as_decryption(void **state)
+{
+    static const struct {
+        size_t at;
+        uint8_t value;
+        const char *what;
+    } ihdr_edits[] = {
+        {23, 4, "height 4, not 3"}, /* IHDR's data from 16: W, H, depth at 24 */
+        {24, 16, "bit depth 16, not 8"},
+        {15, 'r', "type IHDr"},
+    };
+    size_t len, at, n, iend;
+    uint8_t *cipher = small_cipher(&len), *edit;
+    mc_cipher_info ci;
+    mc_image *img = NULL;
+    mc_key key;
+    mc_err ei, ed;
+    (void)state;
+
+    test_key(&key, 0);
+    assert_non_null(edit = malloc(len));
+    assert_int_equal(mc_cipher_inspect(ctx, cipher, len, &ci), MC_OK);
+    for (size_t k = 0; k < sizeof ihdr_edits / sizeof ihdr_edits[0]; k++) {
+        memcpy(edit, cipher, len);
+        edit[ihdr_edits[k].at] = ihdr_edits[k].value;
+        mc__put_be32(edit + 29, (uint32_t)crc32(0, edit + 12, 17));
+        ei = mc_cipher_inspect(ctx, edit, len, &ci);
+        ed = mc_decrypt_image(ctx, &key, edit, len, &img);
+        if (ei != MC_ETAMPERED || ed != MC_ETAMPERED)
+            fail_msg("IHDR's %s: inspect %s, decrypt %s", ihdr_edits[k].what, mc_strerror(ei),
+                     mc_strerror(ed));
+        assert_null(img);
+    }
+    /* moved: IHDR, IDAT, mcRY, IEND */
+    at = chunk_at(cipher, len, MC_CHUNK_TYPE);
+    iend = chunk_at(cipher, len, "IEND");
+    n = 12 + mc__be32(cipher + at);
+    assert_true(at == 33 && iend > at + n);
+    memcpy(edit, cipher, at);
+    memcpy(edit + at, cipher + at + n, iend - at - n);
+    memcpy(edit + iend - n, cipher + at, n);
+    memcpy(edit + iend, cipher + iend, len - iend);
+    assert_int_equal(mc_cipher_inspect(ctx, edit, len, &ci), MC_ETAMPERED);
+    assert_int_equal(mc_decrypt_image(ctx, &key, edit, len, &img), MC_ETAMPERED);
+    /* and cut inside that chunk, past its header: it names mcRY */
+    assert_int_equal(mc_cipher_inspect(ctx, edit, iend - n + 20, &ci), MC_ETAMPERED);
+    assert_int_equal(mc_decrypt_image(ctx, &key, edit, iend - n + 20, &img), MC_ETAMPERED);
+    assert_null(img);
+    free(edit);
+    free(cipher);
+}
+
+/* Whether a file that names no medcrypt chunk is "not a cipher image" or
+ * damaged, inspection and decryption agree (mutation testing,
+ * forty-seventh round): not a cipher image when it is whole (an IHDR and
+ * IEND alone too), broken (IHDR's CRC wrong, cut before its IDAT), or cut
+ * past its IDAT (inside IEND); a cipher image whose IHDR length field
+ * says other than 13, cut right after that IHDR, is broken the same way.
+ * Cut inside that IHDR, inspection calls it damaged, as any cut before an
+ * IDAT. */
+static void test_not_cipher_or_damaged(void **state)
+{
+    size_t plen, len, m;
+    uint8_t *plain = read_testdata("png/rgb_100x100.png", &plen), *cipher = small_cipher(&len);
+    uint8_t *edit = malloc(plen + len);
+    mc_cipher_info ci;
+    mc_image *img = NULL;
+    mc_key key;
+    const char *what = NULL;
+    (void)state;
+
+    test_key(&key, 0);
+    assert_non_null(edit);
+    assert_int_equal(chunk_at(plain, plen, "IEND"), plen - 12);
+    for (int k = 0; k < 5; k++) {
+        const uint8_t *p = edit;
+        mc_err ei, ed;
+        switch (k) {
+        case 0:
+            memcpy(edit, plain, 33);
+            m = 33 + put_chunk(edit + 33, "IEND", NULL, 0);
+            what = "IHDR and IEND";
+            break;
+        case 1:
+            memcpy(edit, plain, plen);
+            edit[29] ^= 1;
+            m = 40;
+            what = "IHDR's CRC wrong, cut before IDAT's type";
+            break;
+        case 2:
+        case 3:
+            p = plain;
+            m = plen - (k == 2 ? 1 : 6);
+            what = k == 2 ? "cut inside IEND's CRC" : "cut inside IEND's type";
+            break;
+        default:
+            memcpy(edit, cipher, 33);
+            edit[11] ^= 0x10; /* IHDR's length 29 */
+            m = 33;
+            what = "a cipher image's IHDR length 29, cut after it";
+            break;
+        }
+        ei = mc_cipher_inspect(ctx, p, m, &ci);
+        ed = mc_decrypt_image(ctx, &key, p, m, &img);
+        if (ei != MC_ENOTCIPHER || ed != MC_ENOTCIPHER)
+            fail_msg("%s: inspect %s, decrypt %s", what, mc_strerror(ei),
+                     mc_strerror(ed));
+        assert_null(img);
+    }
+    /* cut inside that IHDR: damaged (decryption: see the note in the
+     * forty-seventh round of docs/MUTATIONS.md) */
+    assert_int_equal(mc_cipher_inspect(ctx, edit, 32, &ci), MC_ETAMPERED);
+    free(edit);
+    free(cipher);
+    free(plain);
+}
+
+/* mc_cipher_foreign_chunks at its edges (mutation testing, forty-seventh
+ * round): a type's letters from 'a' to 'z' in either case, their
+ * neighbours '@', '[', '`' and '{' not; a chunk cut short and what
+ * follows IEND not named; a second medcrypt chunk named (decryption reads
+ * neither); a list of no room left as it was. And mc_is_cipher_image
+ * says yes to a cipher image with a second mcRY after the image data or
+ * an empty chunk typed IHDR before its own (damaged, but cipher images). */
+static void test_foreign_chunks_edges(void **state)
+{
+    size_t len, at, n, iend, m, cut;
+    uint8_t *cipher = small_cipher(&len), *png = malloc(2 * len + 256);
+    char list[64], none[4] = "xyz";
+    (void)state;
+
+    assert_non_null(png);
+    at = chunk_at(cipher, len, MC_CHUNK_TYPE);
+    iend = chunk_at(cipher, len, "IEND");
+    n = 12 + mc__be32(cipher + at);
+    assert_true(at == 33 && iend > at + n);
+    /* ... IDAT, zTXt, aZ@[, `{Az, IEND */
+    memcpy(png, cipher, iend);
+    m = iend + put_chunk(png + iend, "zTXt", (const uint8_t *)"k\0\0x", 4);
+    cut = m + 10;
+    m += put_chunk(png + m, "aZ@[", (const uint8_t *)"data", 4);
+    m += put_chunk(png + m, "`{Az", NULL, 0);
+    m += put_chunk(png + m, "IEND", NULL, 0);
+    assert_true(mc_is_cipher_image(png, m));
+    mc_cipher_foreign_chunks(png, m, list, sizeof list);
+    assert_string_equal(list, "zTXt, aZ??, ??Az");
+    mc_cipher_foreign_chunks(png, m, none, 0);
+    assert_string_equal(none, "xyz");
+    /* cut inside aZ@['s data: the one before it */
+    mc_cipher_foreign_chunks(png, cut, list, sizeof list);
+    assert_string_equal(list, "zTXt");
+    /* a tIME after IEND: damage, not named */
+    m += put_chunk(png + m, "tIME", (const uint8_t[]){7, 234, 12, 7, 8, 0, 0}, 7);
+    mc_cipher_foreign_chunks(png, m, list, sizeof list);
+    assert_string_equal(list, "zTXt, aZ??, ??Az");
+    /* ... IDAT, mcRY again, IEND */
+    memcpy(png, cipher, iend);
+    memcpy(png + iend, cipher + at, n);
+    memcpy(png + iend + n, cipher + iend, len - iend);
+    assert_true(mc_is_cipher_image(png, len + n));
+    mc_cipher_foreign_chunks(png, len + n, list, sizeof list);
+    assert_string_equal(list, "mcRY");
+    /* IHDR, an empty IHDR, mcRY, ... */
+    memcpy(png, cipher, 33);
+    m = 33 + put_chunk(png + 33, "IHDR", NULL, 0);
+    memcpy(png + m, cipher + 33, len - 33);
+    assert_true(mc_is_cipher_image(png, m + len - 33));
+    free(png);
+    free(cipher);
+}
+
+/* mc__container_read wants IHDR's geometry to be the header's, width and
+ * bit depth included (mutation testing, forty-seventh round): an image of
+ * zero samples, whose samples a 1-bit grey IHDR gives back alike, is
+ * refused when written with a header of another width, or rewritten as
+ * 1-bit grey. */
+static void test_container_geometry(void **state)
+{
+    static const uint8_t sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+    mc_image *img = make_image(8, 4, 1, 8, 1), *back = NULL;
+    uint8_t *png = NULL, ihdr[13], rows[4 * 2] = {0}, z[64], *bits1;
+    uLongf zlen = sizeof z;
+    size_t len, at, n, m;
+    mc_cipher_info ci;
+    mc__header hdr, got;
+    (void)state;
+
+    memset(img->samples, 0, img->samples_len);
+    memset(&hdr, 0, sizeof hdr);
+    hdr.version = MC_FORMAT_VERSION;
+    hdr.format = MC_FORMAT_PNG;
+    hdr.channels = 1;
+    hdr.bits = 8;
+    hdr.width = 8;
+    hdr.height = 4;
+    hdr.frames = 1;
+    assert_int_equal(mc__container_write(ctx, img, &hdr, &png, &len), MC_OK);
+    assert_int_equal(mc__container_read(ctx, png, len, &back, &got), MC_OK);
+    assert_true(back->width == 8 && back->height == 4 && back->bits == 8 && got.width == 8);
+    mc_image_free(back);
+    back = NULL;
+    /* IHDR 1-bit grey (rows: a filter byte, one byte of 8 samples) */
+    at = chunk_at(png, len, MC_CHUNK_TYPE);
+    n = 12 + mc__be32(png + at);
+    assert_int_equal(compress(z, &zlen, rows, sizeof rows), Z_OK);
+    assert_non_null(bits1 = malloc(n + 256));
+    memcpy(ihdr, png + 16, 13);
+    ihdr[8] = 1;
+    memcpy(bits1, sig, 8);
+    m = 8 + put_chunk(bits1 + 8, "IHDR", ihdr, 13);
+    memcpy(bits1 + m, png + at, n);
+    m += n;
+    m += put_chunk(bits1 + m, "IDAT", z, (uint32_t)zlen);
+    m += put_chunk(bits1 + m, "IEND", NULL, 0);
+    assert_int_equal(mc__container_read(ctx, bits1, m, &back, &got), MC_ETAMPERED);
+    assert_null(back);
+    assert_int_equal(mc_cipher_inspect(ctx, bits1, m, &ci), MC_ETAMPERED);
+    free(bits1);
+    free(png);
+    png = NULL;
+    /* a header of width 6 on an image of width 8 */
+    hdr.width = 6;
+    assert_int_equal(mc__container_write(ctx, img, &hdr, &png, &len), MC_OK);
+    assert_int_equal(mc__container_read(ctx, png, len, &back, &got), MC_ETAMPERED);
+    assert_null(back);
+    assert_int_equal(mc_cipher_inspect(ctx, png, len, &ci), MC_ETAMPERED);
+    free(png);
+    mc_image_free(img);
+}
+
 /* A plain PNG is not a cipher image; garbage is not either. */
 static void test_not_cipher(void **state)
 {
@@ -3028,6 +3360,11 @@ int main(void)
         cmocka_unit_test(test_ihdr_flip_not_too_big),
         cmocka_unit_test(test_ihdr_colour_type_as_inspect),
         cmocka_unit_test(test_not_cipher),
+        cmocka_unit_test(test_header_magic_and_length),
+        cmocka_unit_test(test_inspect_as_decryption),
+        cmocka_unit_test(test_not_cipher_or_damaged),
+        cmocka_unit_test(test_foreign_chunks_edges),
+        cmocka_unit_test(test_container_geometry),
         cmocka_unit_test(test_spent_image),
         cmocka_unit_test(test_inspect_chunks_only),
         cmocka_unit_test(test_inspect_header_fields),

@@ -272,7 +272,8 @@ static mc_err inspect(const mc_ctx *ctx, const uint8_t *in, size_t in_len, mc__h
             break;
         }
         if (ihdr_len_bad || !mc__png_chunk_crc_ok(in + off, n) ||
-            (off == 8 && (memcmp(type, "IHDR", 4) != 0 || n != 13))) {
+            (off == 8 && (memcmp(type, "IHDR", 4) != 0 || n != 13)) ||
+            (n != 0 && memcmp(type, "IEND", 4) == 0)) { /* IEND is empty (PNG §11.2.5) */
             damaged = true; /* a bit changed: go on counting medcrypt chunks */
         } else if (off == 8) {
             ihdr = type + 4;

@@ -2585,6 +2585,46 @@ static void test_inspect_as_decryption(void **state)
     free(cipher);
 }
 
+/* A file ends with its first IEND, the 12-byte chunk (FORMAT.md §2): an
+ * IEND that holds a byte, its CRC right, is a modification, for
+ * mc_cipher_inspect as for decryption (inspect took any IEND that ended
+ * the file, and said success: found in the forty-seventh mutation
+ * round). */
+static void test_iend_with_data(void **state)
+{
+    size_t len, m;
+    uint8_t *cipher = small_cipher(&len), *edit = malloc(len + 1);
+    mc_cipher_info ci;
+    mc_image *img = NULL;
+    mc_key key;
+    (void)state;
+
+    test_key(&key, 0);
+    assert_non_null(edit);
+    assert_int_equal(chunk_at(cipher, len, "IEND"), len - 12);
+    memcpy(edit, cipher, len - 12);
+    m = len - 12 + put_chunk(edit + len - 12, "IEND", (const uint8_t *)"x", 1);
+    assert_int_equal(mc_decrypt_image(ctx, &key, edit, m, &img), MC_ETAMPERED);
+    assert_null(img);
+    assert_int_equal(mc_cipher_inspect(ctx, edit, m, &ci), MC_ETAMPERED);
+    /* and a plain PNG so ended is still no cipher image, for both */
+    {
+        size_t plen;
+        uint8_t *plain = read_testdata("png/rgb_100x100.png", &plen), *p2 = malloc(plen + 1);
+        assert_non_null(p2);
+        assert_int_equal(chunk_at(plain, plen, "IEND"), plen - 12);
+        memcpy(p2, plain, plen - 12);
+        m = plen - 12 + put_chunk(p2 + plen - 12, "IEND", (const uint8_t *)"x", 1);
+        assert_int_equal(mc_cipher_inspect(ctx, p2, m, &ci), MC_ENOTCIPHER);
+        assert_int_equal(mc_decrypt_image(ctx, &key, p2, m, &img), MC_ENOTCIPHER);
+        assert_null(img);
+        free(p2);
+        free(plain);
+    }
+    free(edit);
+    free(cipher);
+}
+
 /* Whether a file that names no medcrypt chunk is "not a cipher image" or
  * damaged, inspection and decryption agree (mutation testing,
  * forty-seventh round): not a cipher image when it is whole (an IHDR and
@@ -3362,6 +3402,7 @@ int main(void)
         cmocka_unit_test(test_not_cipher),
         cmocka_unit_test(test_header_magic_and_length),
         cmocka_unit_test(test_inspect_as_decryption),
+        cmocka_unit_test(test_iend_with_data),
         cmocka_unit_test(test_not_cipher_or_damaged),
         cmocka_unit_test(test_foreign_chunks_edges),
         cmocka_unit_test(test_container_geometry),

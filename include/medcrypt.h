@@ -346,7 +346,10 @@ bool mc_is_cipher_image(const uint8_t *in, size_t in_len);
  * someone): they are not authenticated, since the tag covers what the
  * image decodes to and medcrypt's chunk, not how the PNG holds it
  * (docs/FORMAT.md §2), and decryption leaves them out (a decrypted PNG's
- * metadata comes from the authenticated side data). "" for a cipher
+ * metadata comes from the authenticated side data); an unknown critical
+ * one (first letter upper case) or a second IHDR makes decryption and
+ * mc_cipher_inspect refuse the image as modified, and is named all the
+ * same. "" for a cipher
  * image with none and for anything else; a type that is not four letters
  * (PNG §5.4) is shown with '?' for each other byte. From the chunk
  * headers alone, as far as the chunk list is whole. For a note to the

@@ -243,6 +243,19 @@ static void version_detail(const mc_ctx *ctx, const uint8_t *chunk)
                        (unsigned)chunk[8], MC_FORMAT_VERSION);
 }
 
+/* A critical chunk (PNG §5.4: bit 5 of its first byte clear) that
+ * decryption's reader refuses: any but the IHDR that opens the file, PLTE
+ * (libspng 0.7.3 reads one, or more, in any image and ignores it in
+ * these), IDAT and IEND: an unknown one (an editor's), or a second IHDR.
+ * Inspection took such a cipher image as intact, and `medcrypt info`
+ * named the chunk as one decryption leaves out, while decryption refused
+ * it as modified (forty-seventh mutation round). */
+static bool critical_unread(const uint8_t *type, size_t off)
+{
+    return (type[0] & 0x20) == 0 && off != 8 && memcmp(type, "PLTE", 4) != 0 &&
+           memcmp(type, "IDAT", 4) != 0 && memcmp(type, "IEND", 4) != 0;
+}
+
 static mc_err inspect(const mc_ctx *ctx, const uint8_t *in, size_t in_len, mc__header *hdr_out)
 {
     const uint8_t *chunk = NULL, *ihdr = NULL;
@@ -273,7 +286,8 @@ static mc_err inspect(const mc_ctx *ctx, const uint8_t *in, size_t in_len, mc__h
         }
         if (ihdr_len_bad || !mc__png_chunk_crc_ok(in + off, n) ||
             (off == 8 && (memcmp(type, "IHDR", 4) != 0 || n != 13)) ||
-            (n != 0 && memcmp(type, "IEND", 4) == 0)) { /* IEND is empty (PNG §11.2.5) */
+            (n != 0 && memcmp(type, "IEND", 4) == 0) || /* IEND is empty (PNG §11.2.5) */
+            critical_unread(type, off)) {
             damaged = true; /* a bit changed: go on counting medcrypt chunks */
         } else if (off == 8) {
             ihdr = type + 4;

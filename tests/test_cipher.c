@@ -2585,6 +2585,62 @@ static void test_inspect_as_decryption(void **state)
     free(cipher);
 }
 
+/* A chunk inserted into a cipher image: inspection says what decryption
+ * says. An unknown critical chunk (before medcrypt's chunk or after the
+ * image data) and a second IHDR make both refuse it as modified; a PLTE,
+ * which the reader ignores in these images, and an ancillary chunk leave
+ * it whole, and mc_cipher_foreign_chunks names them (inspection took the
+ * first two as intact, and `medcrypt info` named them as left out: found
+ * after the forty-seventh mutation round). */
+static void test_inserted_chunk_as_decryption(void **state)
+{
+    static const uint8_t ihdr2[13] = {0, 0, 0, 5, 0, 0, 0, 3, 8, 2, 0, 0, 0};
+    static const struct {
+        const char *type;
+        const uint8_t *data;
+        uint32_t n;
+        bool after; /* before IEND, else right after IHDR */
+        mc_err want;
+    } cases[] = {
+        {"ABCD", NULL, 0, false, MC_ETAMPERED},
+        {"ABCD", NULL, 0, true, MC_ETAMPERED},
+        {"IHDR", ihdr2, 13, false, MC_ETAMPERED},
+        {"PLTE", (const uint8_t *)"\0\0\0", 3, false, MC_OK},
+        {"PLTE", (const uint8_t *)"\0\0\0", 3, true, MC_OK},
+        {"tIME", (const uint8_t *)"\x07\xea\x0c\x07\x08\0\0", 7, true, MC_OK},
+    };
+    size_t len;
+    uint8_t *cipher = small_cipher(&len), *edit = malloc(len + 64);
+    mc_cipher_info ci;
+    mc_image *img = NULL;
+    char list[32];
+    mc_key key;
+    mc_err ei, ed;
+    (void)state;
+
+    test_key(&key, 0);
+    assert_non_null(edit);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        size_t at = cases[k].after ? len - 12 : 33, m = at;
+        memcpy(edit, cipher, at);
+        m += put_chunk(edit + m, cases[k].type, cases[k].data, cases[k].n);
+        memcpy(edit + m, cipher + at, len - at);
+        m += len - at;
+        ei = mc_cipher_inspect(ctx, edit, m, &ci);
+        ed = mc_decrypt_image(ctx, &key, edit, m, &img);
+        if (ei != cases[k].want || ed != cases[k].want)
+            fail_msg("%s %s: inspect %s, decrypt %s, want %s", cases[k].type,
+                     cases[k].after ? "before IEND" : "after IHDR", mc_strerror(ei),
+                     mc_strerror(ed), mc_strerror(cases[k].want));
+        mc_cipher_foreign_chunks(edit, m, list, sizeof list);
+        assert_string_equal(list, cases[k].type);
+        mc_image_free(img);
+        img = NULL;
+    }
+    free(edit);
+    free(cipher);
+}
+
 /* A file ends with its first IEND, the 12-byte chunk (FORMAT.md §2): an
  * IEND that holds a byte, its CRC right, is a modification, for
  * mc_cipher_inspect as for decryption (inspect took any IEND that ended
@@ -3397,6 +3453,7 @@ int main(void)
         cmocka_unit_test(test_chunk_layout),
         cmocka_unit_test(test_reencoded_cipher),
         cmocka_unit_test(test_foreign_chunks),
+        cmocka_unit_test(test_inserted_chunk_as_decryption),
         cmocka_unit_test(test_ihdr_flip_not_too_big),
         cmocka_unit_test(test_ihdr_colour_type_as_inspect),
         cmocka_unit_test(test_not_cipher),

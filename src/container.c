@@ -262,7 +262,8 @@ static mc_err inspect(const mc_ctx *ctx, const uint8_t *in, size_t in_len, mc__h
     size_t chunk_len = 0;
     mc__png_chunk_view c;
     unsigned found = 0;
-    bool idat_seen = false, idat_named = false, ended = false, damaged = false;
+    bool idat_seen = false, idat_named = false, idat_done = false, ended = false;
+    bool damaged = false;
     mc__header hdr;
     mc_err err;
 
@@ -277,9 +278,9 @@ static mc_err inspect(const mc_ctx *ctx, const uint8_t *in, size_t in_len, mc__h
         bool ihdr_len_bad = ihdr_length_fixed(in_len, off, &c);
         uint32_t n = c.len;
         const uint8_t *type = c.type;
-        bool ours = memcmp(type, MC_CHUNK_TYPE, 4) == 0;
+        bool ours = memcmp(type, MC_CHUNK_TYPE, 4) == 0, is_idat = memcmp(type, "IDAT", 4) == 0;
 
-        idat_named = idat_named || memcmp(type, "IDAT", 4) == 0;
+        idat_named = idat_named || is_idat;
         if (!c.whole) { /* cut inside a chunk */
             found += ours;
             break;
@@ -287,20 +288,22 @@ static mc_err inspect(const mc_ctx *ctx, const uint8_t *in, size_t in_len, mc__h
         if (ihdr_len_bad || !mc__png_chunk_crc_ok(in + off, n) ||
             (off == 8 && (memcmp(type, "IHDR", 4) != 0 || n != 13)) ||
             (n != 0 && memcmp(type, "IEND", 4) == 0) || /* IEND is empty (PNG §11.2.5) */
-            critical_unread(type, off)) {
+            critical_unread(type, off) ||
+            (is_idat && idat_done)) { /* IDATs are consecutive (PNG §5.6) */
             damaged = true; /* a bit changed: go on counting medcrypt chunks */
         } else if (off == 8) {
             ihdr = type + 4;
         } else if (ours && found == 0 && !idat_seen) {
             chunk = type + 4;
             chunk_len = n;
-        } else if (memcmp(type, "IDAT", 4) == 0) {
+        } else if (is_idat) {
             idat_seen = true;
         } else if (memcmp(type, "IEND", 4) == 0) {
             ended = off + 12 + n == in_len; /* nothing after it */
             break;
         }
         found += ours;
+        idat_done = idat_done || (idat_seen && !is_idat);
     }
     if (found == 0 && (damaged || ended || idat_named))
         return MC_ENOTCIPHER;

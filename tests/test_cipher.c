@@ -2587,7 +2587,8 @@ static void test_inspect_as_decryption(void **state)
 
 /* A chunk inserted into a cipher image: inspection says what decryption
  * says. An unknown critical chunk (before medcrypt's chunk or after the
- * image data) and a second IHDR make both refuse it as modified; a PLTE,
+ * image data), a second IHDR and a chunk between IDATs make both refuse
+ * it as modified; a PLTE,
  * which the reader ignores in these images, and an ancillary chunk leave
  * it whole, and mc_cipher_foreign_chunks names them (inspection took the
  * first two as intact, and `medcrypt info` named them as left out: found
@@ -2636,6 +2637,23 @@ static void test_inserted_chunk_as_decryption(void **state)
         assert_string_equal(list, cases[k].type);
         mc_image_free(img);
         img = NULL;
+    }
+    /* a chunk between two IDATs (PNG §5.6: they are consecutive): the
+     * image data split by a tEXt, here an empty IDAT after it (inspection
+     * took it as intact: a review) */
+    {
+        size_t m = len - 12;
+        memcpy(edit, cipher, m);
+        m += put_chunk(edit + m, "tEXt", (const uint8_t *)"a\0b", 3);
+        m += put_chunk(edit + m, "IDAT", NULL, 0);
+        memcpy(edit + m, cipher + len - 12, 12);
+        m += 12;
+        ei = mc_cipher_inspect(ctx, edit, m, &ci);
+        ed = mc_decrypt_image(ctx, &key, edit, m, &img);
+        if (ei != MC_ETAMPERED || ed != MC_ETAMPERED)
+            fail_msg("a tEXt between IDATs: inspect %s, decrypt %s", mc_strerror(ei),
+                     mc_strerror(ed));
+        assert_null(img);
     }
     free(edit);
     free(cipher);

@@ -60,10 +60,11 @@ $(TSAN_BUILD)/build.ninja:
 build-tsan: deps $(TSAN_BUILD)/build.ninja
 	ninja -C $(TSAN_BUILD)
 
-# Unoptimised (-O0), as meson's default buildtype builds for a newcomer:
-# `make test` builds all of it (-Werror finds other things at -O0: GCC's
-# uninitialised-read and truncation warnings) and runs its unit tests
-# (suite unit), whose stack searches see the -O0 frames.
+# Unoptimised (-O0, --buildtype=debug), as a developer or an IDE may
+# configure it (this project's default is release): `make test` builds
+# all of it (-Werror finds other things at -O0: GCC's uninitialised-read
+# and truncation warnings) and runs its unit tests (suite unit), whose
+# stack searches see the -O0 frames.
 $(DEBUG_BUILD)/build.ninja:
 	$(MESON) setup $(DEBUG_BUILD) --buildtype=debug
 

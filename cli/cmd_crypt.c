@@ -80,8 +80,8 @@ static const char DECRYPT_HELP[] =
     "the image was encrypted under another key, and with 'the cipher image was\n"
     "modified or damaged' if any sample or header byte changed; in both cases\n"
     "no output is written. Chunks another program added to a cipher image (a\n"
-    "tEXt caption, a tIME) are not authenticated: they are left out, and named\n"
-    "in a note.\n"
+    "tEXt caption, a tIME) are not verified: they are not copied into the\n"
+    "output, and a note names them.\n"
     "\n"
     "Outputs go beside the inputs, or into -O's folder: scan.pgm.enc.png ->\n"
     "scan.pgm; a copy saved twice, scan.pgm.enc (1).png, gives scan (1).pgm; a\n"
@@ -724,8 +724,8 @@ static bool process(const struct job *job, const char *input)
         cli_error(input, "note: not kept: its %s %s (the pixels are kept exactly)",
                   dropped_what, dropped);
     if (ok && dropped[0] != '\0' && job->decrypt)
-        cli_error(input, "note: chunks not written by medcrypt, not authenticated, left out: %s",
-                  dropped);
+        cli_error(input, "note: chunks another program added (%s) are not verified and were "
+                         "not copied; the image itself is verified", dropped);
     if (ok && orientation != 0)
         cli_hint("viewers show this JPEG turned or mirrored by its EXIF orientation %u; the "
                  "decrypted PNG shows it as stored", orientation);

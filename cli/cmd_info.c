@@ -23,7 +23,7 @@ static const char INFO_HELP[] =
     "planar configuration, and whether medcrypt can encrypt it (compressed\n"
     "transfer syntaxes are described but not supported). For a cipher image:\n"
     "the format version, the key id and the original format and geometry (no key\n"
-    "needed), and any chunks another program added to it (not authenticated).\n"
+    "needed), and any chunks another program added to it (not verified).\n"
     "\n"
     "info never prints a patient identifier: no DICOM element value other than\n"
     "the transfer syntax, the Image Pixel module and the display window (VOI LUT\n"
@@ -192,8 +192,8 @@ static bool info_one(mc_ctx *ctx, size_t max_input, const char *path)
         print_cipher(&ci);
         mc_cipher_foreign_chunks(buf, len, foreign, sizeof foreign);
         if (foreign[0] != '\0')
-            printf("  chunks not written by medcrypt: %s (not authenticated; decryption "
-                   "leaves them out)\n", foreign);
+            printf("  chunks another program added: %s (not verified; decryption does not "
+                   "copy them)\n", foreign);
     } else if (err == MC_EVERSION || err == MC_ETAMPERED) {
         /* A cipher image with a byte appended or cut is one still: not a
          * plain PNG of noise. */

@@ -1,10 +1,11 @@
 /* Cipher container (container.c + cipher.c): mc_cipher_inspect and
- * mc_cipher_foreign_chunks without a key, mc_decrypt_image and mc_decrypt_file under the fixed key of the
- * seeds (fuzz/mkseeds.c). A mutated cipher image may be rejected in any
- * way, but never crash, leak or hang; what decrypts must be consistent,
- * and what inspect names a cipher image decryption never calls "not a
- * cipher image" (an mcRY chunk after another unknown chunk was: libspng
- * 0.7.3 lists only the first, docs/MUTATIONS.md, fourteenth round). */
+ * mc_cipher_foreign_chunks without a key, mc_decrypt_image and
+ * mc_decrypt_file under the fixed key of the seeds (fuzz/mkseeds.c). A
+ * mutated cipher image may be rejected in any way, but never crash, leak
+ * or hang; what decrypts must be consistent, and what inspect names a
+ * cipher image decryption never calls "not a cipher image" (an mcRY chunk
+ * after another unknown chunk was: libspng 0.7.3 lists only the first,
+ * docs/MUTATIONS.md, fourteenth round). */
 #include "common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

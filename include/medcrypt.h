@@ -26,7 +26,7 @@ extern "C" {
  * each addition to this header (a call, an error code), the soname's
  * major number with an incompatible change. mc_version() is the version
  * of the library the program runs against. */
-#define MC_VERSION_STRING "0.3.0"
+#define MC_VERSION_STRING "0.4.0"
 #define MC_FORMAT_VERSION 3 /* written; versions 1 and 2 are still read */
 
 #define MC_KEY_BYTES      32  /* K: 256-bit key */
@@ -345,15 +345,14 @@ bool mc_is_cipher_image(const uint8_t *in, size_t in_len);
  * added them (an editor's tIME, a caption in a tEXt, perhaps naming
  * someone): they are not authenticated, since the tag covers what the
  * image decodes to and medcrypt's chunk, not how the PNG holds it
- * (docs/FORMAT.md §2), and decryption leaves them out (a decrypted PNG's
- * metadata comes from the authenticated side data); an unknown critical
- * one (first letter upper case) or a second IHDR makes decryption and
- * mc_cipher_inspect refuse the image as modified, and is named all the
- * same. "" for a cipher
- * image with none and for anything else; a type that is not four letters
- * (PNG §5.4) is shown with '?' for each other byte. From the chunk
- * headers alone, as far as the chunk list is whole. For a note to the
- * user. */
+ * (docs/FORMAT.md §2), and decryption does not copy them (a decrypted
+ * PNG's metadata comes from the authenticated side data); an unknown
+ * critical one (first letter upper case), a second IHDR or one between
+ * IDATs makes decryption and mc_cipher_inspect refuse the image as
+ * modified, and is named all the same. "" for a cipher image with none
+ * and for anything else; a type that is not four letters (PNG §5.4) is
+ * shown with '?' for each other byte. From the chunk headers alone, as
+ * far as the chunk list is whole. For a note to the user. */
 void mc_cipher_foreign_chunks(const uint8_t *in, size_t in_len, char *list, size_t size);
 
 /* A PNG's metadata that will not come back on decryption: the types of

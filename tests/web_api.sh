@@ -1269,12 +1269,13 @@ check "its pHYs and tEXt chunks come back, byte for byte, after IHDR" python3 -c
 import sys
 a, b = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
 sys.exit(0 if b[33:33 + 42] == a[33:33 + 42] and a[37:41] == b"pHYs" else 1)' "$R/meta.png" "$R/b"
-check "a cipher image as written: no X-Medcrypt-Not-Kept header on its decryption" \
-    [ -z "$(header X-Medcrypt-Not-Kept)" ]
+check "a cipher image as written: no X-Medcrypt-Added-Chunks header on its decryption" \
+    [ -z "$(header X-Medcrypt-Added-Chunks)" ]
 cp "$R/b" "$R/meta.back.png"
 # Chunks another program added to the cipher image (a tEXt naming someone
-# else, a tIME) are not authenticated (FORMAT.md §2): left out, and named
-# in the API's header and on the page.
+# else, a tIME) are not authenticated (FORMAT.md §2): not copied, and
+# named in the API's header of their own (not X-Medcrypt-Not-Kept, which
+# is the original's metadata that will not come back) and on the page.
 python3 -c 'import struct, sys, zlib
 def chunk(t, d):
     return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
@@ -1283,13 +1284,14 @@ sys.stdout.buffer.write(c[:33] + chunk(b"tEXt", b"Comment\0Patient: someone else
     + chunk(b"tIME", bytes([7, 234, 12, 7, 8, 0, 0])) + c[-12:])' "$R/meta.enc.png" >"$R/added.enc.png"
 req -F "cipher=@$R/added.enc.png" -F "key=$KEY" "$MAIN/api/v1/decrypt"
 expect 200 "the API decrypts a cipher image with chunks another program added"
-check "the API names them: X-Medcrypt-Not-Kept: tEXt, tIME" \
-    [ "$(header X-Medcrypt-Not-Kept)" = "tEXt, tIME" ]
-check "and leaves them out: the PNG of the cipher image as written" cmp -s "$R/b" "$R/meta.back.png"
+check "the API names them: X-Medcrypt-Added-Chunks: tEXt, tIME" \
+    [ "$(header X-Medcrypt-Added-Chunks)" = "tEXt, tIME" ]
+check "not as metadata not kept: no X-Medcrypt-Not-Kept" [ -z "$(header X-Medcrypt-Not-Kept)" ]
+check "and does not copy them: the PNG of the cipher image as written" cmp -s "$R/b" "$R/meta.back.png"
 req -F "cipher=@$R/added.enc.png" -F "key=$KEY" "$MAIN/decrypt"
 expect 200 "the decrypt form with a cipher image with chunks another program added"
 check "the page names them as not verified" \
-    body_has "Left out: the cipher image's chunks tEXt, tIME, which medcrypt does not write: another program added them, and the tag does not cover them, so nothing they say is verified."
+    body_has "This cipher image also holds chunks another program added (tEXt, tIME). They are not verified, and were not copied into the download; the image itself is verified."
 req -F "cipher=@$R/meta.enc.png" -F "key=$KEY" "$MAIN/decrypt"
 expect 200 "the decrypt form with the cipher image as written"
 assert_no_text "a cipher image as written: no note of added chunks" "$R/b" 'foreign-chunks'

@@ -576,8 +576,12 @@ static void api_crypt(struct req *r, bool decrypt)
         return;
     }
     reply_file(r, &res);
-    if (r->status == 200)
+    /* two headers: the original's metadata that will not come back, and
+     * what another program added to a cipher image, which none vouches for */
+    if (r->status == 200 && !decrypt)
         snprintf(r->not_kept, sizeof r->not_kept, "%s", res.dropped);
+    else if (r->status == 200)
+        snprintf(r->added, sizeof r->added, "%s", res.dropped);
     crypt_result_free(&res);
 }
 

@@ -74,7 +74,8 @@ struct req {
     _Atomic uint64_t body_seen;
     enum { MEM_OK, MEM_BUSY, MEM_NEVER } mem_refused;
     char disposition[640]; /* Content-Disposition, or "": a 127-byte UTF-8 name, twice */
-    char not_kept[96];     /* X-Medcrypt-Not-Kept (encrypt, decrypt), or "" */
+    char not_kept[96];     /* X-Medcrypt-Not-Kept (encrypt), or "" */
+    char added[96];        /* X-Medcrypt-Added-Chunks (decrypt), or "" */
     char allow[32];        /* Allow (405), or "" */
     size_t sent;           /* body bytes, for the log */
 };
@@ -128,9 +129,9 @@ struct crypt_result {
                           * a cipher image it could not take back to decrypt,
                           * or the memory budget refused the image */
     char dropped[96];    /* encrypt: a PNG's metadata chunks or a JPEG's
-                          * metadata not kept; decrypt: the cipher image's
-                          * chunks medcrypt does not write, left out (not
-                          * authenticated); or "" */
+                          * metadata not kept; decrypt: the chunks another
+                          * program added to the cipher image, not
+                          * verified and not copied; or "" */
     bool dropped_jpeg;   /* dropped names a JPEG's metadata */
     unsigned orientation; /* a JPEG's EXIF orientation 2..8 (not kept), or 0 */
 };

@@ -629,12 +629,11 @@ void page_decrypt_post(struct req *r)
     /* what the cipher image held that no key vouches for (docs/FORMAT.md
      * §2): a caption naming someone else, say */
     if (res.dropped[0] != '\0') {
-        buf_puts(&foreign, "<p class=\"note\" id=\"foreign-chunks\">Left out: the cipher "
-                           "image's chunks ");
+        buf_puts(&foreign, "<p class=\"note\" id=\"foreign-chunks\">This cipher image also "
+                           "holds chunks another program added (");
         buf_html(&foreign, res.dropped);
-        buf_puts(&foreign, ", which medcrypt does not write: another program added them, "
-                           "and the tag does not cover them, so nothing they say is "
-                           "verified.</p>");
+        buf_puts(&foreign, "). They are not verified, and were not copied into the "
+                           "download; the image itself is verified.</p>");
     }
     {
         const char *vars[] = {"preview", preview.p != NULL ? preview.p : "",

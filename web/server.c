@@ -252,6 +252,7 @@ static void reply_reset(struct req *r)
     r->static_len = 0;
     r->disposition[0] = '\0';
     r->not_kept[0] = '\0';
+    r->added[0] = '\0';
 }
 
 void reply_buf(struct req *r, int status, const char *content_type, struct buf *body)
@@ -417,6 +418,8 @@ static enum MHD_Result queue(struct req *r)
         MHD_add_response_header(resp, "Content-Disposition", r->disposition);
     if (r->not_kept[0] != '\0')
         MHD_add_response_header(resp, "X-Medcrypt-Not-Kept", r->not_kept);
+    if (r->added[0] != '\0')
+        MHD_add_response_header(resp, "X-Medcrypt-Added-Chunks", r->added);
     if (r->allow[0] != '\0')
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
     /* Every 503 here is for a moment (the budget, the uploads' share,

@@ -2705,8 +2705,8 @@ static void test_iend_with_data(void **state)
  * IEND alone too), broken (IHDR's CRC wrong, cut before its IDAT), or cut
  * past its IDAT (inside IEND); a cipher image whose IHDR length field
  * says other than 13, cut right after that IHDR, is broken the same way.
- * Cut inside that IHDR, inspection calls it damaged, as any cut before an
- * IDAT. */
+ * Cut inside that IHDR, both call it damaged, as any cut before an IDAT,
+ * and a cipher image with an IEND inserted before its chunk too. */
 static void test_not_cipher_or_damaged(void **state)
 {
     size_t plen, len, m;
@@ -2756,9 +2756,23 @@ static void test_not_cipher_or_damaged(void **state)
                      mc_strerror(ed));
         assert_null(img);
     }
-    /* cut inside that IHDR: damaged (decryption: see the note in the
-     * forty-seventh round of docs/MUTATIONS.md) */
+    /* cut inside that IHDR: damaged, as any cut before an IDAT, for
+     * decryption too (it said "not a cipher image": libspng's error for
+     * the length is no truncation) */
     assert_int_equal(mc_cipher_inspect(ctx, edit, 32, &ci), MC_ETAMPERED);
+    assert_int_equal(mc_decrypt_image(ctx, &key, edit, 32, &img), MC_ETAMPERED);
+    assert_null(img);
+    /* an empty IEND inserted right after a cipher image's IHDR: its
+     * chunk list names medcrypt's chunk past that IEND; damaged for both
+     * (decryption, which read only up to the first IEND, said "not a
+     * cipher image") */
+    memcpy(edit, cipher, 33);
+    m = 33 + put_chunk(edit + 33, "IEND", NULL, 0);
+    memcpy(edit + m, cipher + 33, len - 33);
+    m += len - 33;
+    assert_int_equal(mc_cipher_inspect(ctx, edit, m, &ci), MC_ETAMPERED);
+    assert_int_equal(mc_decrypt_image(ctx, &key, edit, m, &img), MC_ETAMPERED);
+    assert_null(img);
     free(edit);
     free(cipher);
     free(plain);

@@ -43,6 +43,12 @@ bool cli_ctx_new(mc_ctx **ctx);
  * again), for decrypt, info and preview alike. */
 bool cli_cut_short(const uint8_t *buf, size_t len, mc_err err);
 void cli_hint_cut_short(void);
+/* The note after a cipher image holding chunks another program added was
+ * decrypted (decrypt, preview; %s: their types, mc_cipher_foreign_chunks):
+ * nothing vouches for them, and the output has none of them. */
+#define CLI_ADDED_CHUNKS_NOTE                                                                \
+    "note: chunks another program added (%s) are not verified and were not copied; the "  \
+    "image itself is verified"
 /* Standard input, output or error closed at start: opened on /dev/null,
  * so that no file opened later takes its number (util.c). False if that
  * cannot be done. */

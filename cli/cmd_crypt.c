@@ -724,8 +724,7 @@ static bool process(const struct job *job, const char *input)
         cli_error(input, "note: not kept: its %s %s (the pixels are kept exactly)",
                   dropped_what, dropped);
     if (ok && dropped[0] != '\0' && job->decrypt)
-        cli_error(input, "note: chunks another program added (%s) are not verified and were "
-                         "not copied; the image itself is verified", dropped);
+        cli_error(input, CLI_ADDED_CHUNKS_NOTE, dropped);
     if (ok && orientation != 0)
         cli_hint("viewers show this JPEG turned or mirrored by its EXIF orientation %u; the "
                  "decrypted PNG shows it as stored", orientation);

@@ -49,7 +49,8 @@ static const char PREVIEW_HELP[] =
     "16-bit images are stretched from min..max; 8-bit images are copied; alpha\n"
     "is kept. A multi-frame image shows its first frame.\n"
     "\n"
-    "If FILE is a cipher image, it is decrypted first (the key is needed).\n"
+    "If FILE is a cipher image, it is decrypted first (the key is needed);\n"
+    "chunks another program added to it are not verified, and a note names them.\n"
     "\n"
     "Options:\n"
     "    -k, --key KEYFILE     the key file, '-' for standard input (else\n"
@@ -312,6 +313,12 @@ static bool preview_one(const struct preview_opts *o, const char *path, const ch
     }
     /* The preview shows the patient's image: written like a decrypted one. */
     ok = cli_write_file(output, png, png_len, o->force, cli_mode(true), o->named);
+    if (ok) { /* "" for a plain image */
+        char added[96];
+        mc_cipher_foreign_chunks(buf, len, added, sizeof added);
+        if (added[0] != '\0')
+            cli_error(path, CLI_ADDED_CHUNKS_NOTE, added);
+    }
 out:
     if (buf != NULL) {
         sodium_memzero(buf, len);

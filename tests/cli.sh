@@ -2594,6 +2594,10 @@ if py metapng meta.png && py palpng pal.png; then
             "medcrypt: added.enc.png: note: chunks another program added (tEXt, tIME) are not verified and were not copied; the image itself is verified"
         assert_same "decrypt of a cipher image with added chunks: the PNG of the cipher image as written" \
             meta.back.png added.back.png
+        run mc preview -k k.key -o added.view.png added.enc.png
+        assert_rc 0 "preview of a cipher image with added chunks: exit 0"
+        assert_err_is "preview of a cipher image with added chunks: the same note" \
+            "medcrypt: added.enc.png: note: chunks another program added (tEXt, tIME) are not verified and were not copied; the image itself is verified"
     else
         not_ok "adding chunks to a cipher image ($(py_text))"
     fi

@@ -1380,6 +1380,20 @@ static size_t chunk_at(const uint8_t *png, size_t len, const char *type)
     return 0;
 }
 
+/* A cipher image as medcrypt writes it: its medcrypt chunk at *at, right
+ * after IHDR, and its IEND at *iend, past the image data; the chunk's
+ * whole length (12 + data) is returned. */
+static size_t layout_as_written(const uint8_t *cipher, size_t len, size_t *at, size_t *iend)
+{
+    size_t n;
+
+    *at = chunk_at(cipher, len, MC_CHUNK_TYPE);
+    *iend = chunk_at(cipher, len, "IEND");
+    n = 12 + mc__be32(cipher + *at);
+    assert_true(*at == 33 && *iend > *at + n);
+    return n;
+}
+
 /* The tag covers what a cipher image decodes to, not its PNG encoding
  * (FORMAT.md §2, SECURITY.md): the same image written with other row
  * filters (Sub and Up, where medcrypt writes None), zlib's level 9 instead
@@ -2567,10 +2581,7 @@ static void test_inspect_as_decryption(void **state)
         assert_null(img);
     }
     /* moved: IHDR, IDAT, mcRY, IEND */
-    at = chunk_at(cipher, len, MC_CHUNK_TYPE);
-    iend = chunk_at(cipher, len, "IEND");
-    n = 12 + mc__be32(cipher + at);
-    assert_true(at == 33 && iend > at + n);
+    n = layout_as_written(cipher, len, &at, &iend);
     memcpy(edit, cipher, at);
     memcpy(edit + at, cipher + at + n, iend - at - n);
     memcpy(edit + iend - n, cipher + at, n);
@@ -2793,10 +2804,7 @@ static void test_foreign_chunks_edges(void **state)
     (void)state;
 
     assert_non_null(png);
-    at = chunk_at(cipher, len, MC_CHUNK_TYPE);
-    iend = chunk_at(cipher, len, "IEND");
-    n = 12 + mc__be32(cipher + at);
-    assert_true(at == 33 && iend > at + n);
+    n = layout_as_written(cipher, len, &at, &iend);
     /* ... IDAT, zTXt, aZ@[, `{Az, IEND */
     memcpy(png, cipher, iend);
     m = iend + put_chunk(png + iend, "zTXt", (const uint8_t *)"k\0\0x", 4);

@@ -720,11 +720,13 @@ static bool process(const struct job *job, const char *input)
     /* Not a failure: said so that nobody first finds out at decryption;
      * and at decryption, what the cipher image held that no key vouches
      * for (a caption naming someone else, say). */
-    if (ok && dropped[0] != '\0' && !job->decrypt)
-        cli_error(input, "note: not kept: its %s %s (the pixels are kept exactly)",
-                  dropped_what, dropped);
-    if (ok && dropped[0] != '\0' && job->decrypt)
-        cli_error(input, CLI_ADDED_CHUNKS_NOTE, dropped);
+    if (ok && dropped[0] != '\0') {
+        if (job->decrypt)
+            cli_error(input, CLI_ADDED_CHUNKS_NOTE, dropped);
+        else
+            cli_error(input, "note: not kept: its %s %s (the pixels are kept exactly)",
+                      dropped_what, dropped);
+    }
     if (ok && orientation != 0)
         cli_hint("viewers show this JPEG turned or mirrored by its EXIF orientation %u; the "
                  "decrypted PNG shows it as stored", orientation);

@@ -578,10 +578,12 @@ static void api_crypt(struct req *r, bool decrypt)
     reply_file(r, &res);
     /* two headers: the original's metadata that will not come back, and
      * what another program added to a cipher image, which none vouches for */
-    if (r->status == 200 && !decrypt)
-        snprintf(r->not_kept, sizeof r->not_kept, "%s", res.dropped);
-    else if (r->status == 200)
-        snprintf(r->added, sizeof r->added, "%s", res.dropped);
+    if (r->status == 200) {
+        if (decrypt)
+            snprintf(r->added, sizeof r->added, "%s", res.dropped);
+        else
+            snprintf(r->not_kept, sizeof r->not_kept, "%s", res.dropped);
+    }
     crypt_result_free(&res);
 }
 

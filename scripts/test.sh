@@ -4,12 +4,12 @@
 # suite skipped (TAP "# SKIP") are listed after its run.
 #   sh scripts/test.sh DIR... [DIR:SUITE...]
 # DIR:SUITE runs that suite of DIR only (build-tsan:tsan, the suites that
-# run threads, in the ThreadSanitizer build; build-debug:unit, the unit
-# tests in the unoptimised build). A ThreadSanitizer report
-# fails the run whichever test it came from and whatever that test
-# checked: TSan writes every report to a file of its own (log_path), and
-# each such file counts as one failure more (the test whose process it
-# stopped, exit 66, may count as one too).
+# run threads, in the ThreadSanitizer build; build-debug:unit and
+# build-clang:unit, the unit tests in the unoptimised and clang builds).
+# A ThreadSanitizer report fails the run whichever test it came from and
+# whatever that test checked: TSan writes every report to a file of its
+# own (log_path), and each such file counts as one failure more (the test
+# whose process it stopped, exit 66, may count as one too).
 set -u
 passed=0
 failed=0

@@ -331,7 +331,8 @@ mc_err mc_cipher_inspect(mc_ctx *ctx, const uint8_t *in, size_t in_len, mc_ciphe
     MC_WARN_UNUSED;
 
 /* Whether in is a cipher image, intact or damaged: a PNG whose chunk list
- * holds medcrypt's chunk before the image data. Only the chunk headers
+ * holds medcrypt's chunk before the image data (an IEND inserted before
+ * it, too). Only the chunk headers
  * are read, nothing is decoded or checked: cheap enough to ask of every
  * input. mc_encrypt_file() refuses such an input (MC_EUNSUPPORTED): its
  * medcrypt chunk would not travel inside a second layer, and the first

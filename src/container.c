@@ -133,12 +133,13 @@ static bool ihdr_length_fixed(size_t len, size_t off, mc__png_chunk_view *c)
     return true;
 }
 
-/* Walks the chunk list as far as it is intact, up to the first IEND: how
- * many mcRY chunks it holds, whether the first comes before any IDAT,
- * whether an IDAT was reached (*idat), and where that IEND ends (*end; 0
- * if there is none). A chunk cut short counts by its header. */
-static unsigned scan_chunks(const uint8_t *in, size_t len, bool *before_idat, bool *idat,
-                            size_t *end)
+/* Walks the chunk list as far as it is intact, up to the first IEND (or
+ * on past it, to the end of the intact chunks, if past_iend): how many
+ * mcRY chunks it holds, whether the first comes before any IDAT, whether
+ * an IDAT was reached (*idat), and where the first IEND ends (*end; 0 if
+ * there is none). A chunk cut short counts by its header. */
+static unsigned scan_chunks(const uint8_t *in, size_t len, bool past_iend, bool *before_idat,
+                            bool *idat, size_t *end)
 {
     mc__png_chunk_view c;
     unsigned found = 0;
@@ -154,9 +155,10 @@ static unsigned scan_chunks(const uint8_t *in, size_t len, bool *before_idat, bo
         } else if (memcmp(c.type, "IDAT", 4) == 0) {
             idat_seen = true;
         } else if (memcmp(c.type, "IEND", 4) == 0) {
-            if (c.whole)
+            if (c.whole && *end == 0)
                 *end = off + 12 + (size_t)c.len;
-            break;
+            if (!past_iend)
+                break;
         }
         if (!c.whole)
             break;
@@ -165,11 +167,17 @@ static unsigned scan_chunks(const uint8_t *in, size_t len, bool *before_idat, bo
     return found;
 }
 
+/* Past an IEND too: a cipher image with an empty IEND inserted after its
+ * IHDR (an editor's "image" of no data; a mutation of the forty-seventh
+ * round) is a damaged cipher image, which decryption and inspection call
+ * modified, not a plain PNG that encryption would try to read (libspng:
+ * "invalid chunk position"). A plain PNG's first mcRY, if any, past its
+ * IEND still comes after its IDAT. */
 bool mc_is_cipher_image(const uint8_t *in, size_t len)
 {
     bool before_idat, idat;
     size_t end;
-    return mc__png_sniff(in, len) && scan_chunks(in, len, &before_idat, &idat, &end) > 0 &&
+    return mc__png_sniff(in, len) && scan_chunks(in, len, true, &before_idat, &idat, &end) > 0 &&
            before_idat;
 }
 
@@ -423,7 +431,7 @@ mc_err mc__container_read(const mc_ctx *ctx, const uint8_t *in, size_t in_len, m
      * (chunks after it too, even ending in a second IEND: found by
      * fuzz_container, regression second-iend). The PNG geometry must be
      * the header's. */
-    if (scan_chunks(in, in_len, &before_idat, &idat, &end) != 1 || !before_idat ||
+    if (scan_chunks(in, in_len, false, &before_idat, &idat, &end) != 1 || !before_idat ||
         end != in_len ||
         memcmp(in + in_len - sizeof mc__png_iend, mc__png_iend, sizeof mc__png_iend) != 0 ||
         hdr.width != img->width || hdr.height != img->height ||

@@ -2776,7 +2776,10 @@ static void test_not_cipher_or_damaged(void **state)
     /* an empty IEND inserted right after a cipher image's IHDR: its
      * chunk list names medcrypt's chunk past that IEND; damaged for both
      * (decryption, which read only up to the first IEND, said "not a
-     * cipher image") */
+     * cipher image"), and a cipher image for mc_is_cipher_image, so that
+     * encryption refuses it as one (it stopped at that IEND, and
+     * encryption tried it as a plain PNG: libspng's "invalid chunk
+     * position") */
     memcpy(edit, cipher, 33);
     m = 33 + put_chunk(edit + 33, "IEND", NULL, 0);
     memcpy(edit + m, cipher + 33, len - 33);
@@ -2784,6 +2787,19 @@ static void test_not_cipher_or_damaged(void **state)
     assert_int_equal(mc_cipher_inspect(ctx, edit, m, &ci), MC_ETAMPERED);
     assert_int_equal(mc_decrypt_image(ctx, &key, edit, m, &img), MC_ETAMPERED);
     assert_null(img);
+    assert_true(mc_is_cipher_image(edit, m));
+    {
+        uint8_t *out = NULL;
+        size_t out_len = 0;
+        assert_int_equal(mc_encrypt_file(ctx, &key, edit, m, NULL, &out, &out_len),
+                         MC_EUNSUPPORTED);
+        assert_null(out);
+    }
+    /* a plain PNG with the cipher image's chunks after its IEND: their
+     * medcrypt chunk comes after its IDAT, so still no cipher image */
+    memcpy(edit, plain, plen);
+    memcpy(edit + plen, cipher + 33, len - 33);
+    assert_false(mc_is_cipher_image(edit, plen + len - 33));
     free(edit);
     free(cipher);
     free(plain);

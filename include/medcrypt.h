@@ -352,8 +352,11 @@ bool mc_is_cipher_image(const uint8_t *in, size_t in_len);
  * IDATs makes decryption and mc_cipher_inspect refuse the image as
  * modified, and is named all the same. "" for a cipher image with none
  * and for anything else; a type that is not four letters (PNG §5.4) is
- * shown with '?' for each other byte. From the chunk headers alone, as
- * far as the chunk list is whole. For a note to the user. */
+ * shown with '?' for each other byte. From the chunk headers, as far as
+ * the chunk list is whole; a chunk whose CRC fails is damage, not an
+ * addition, and is not named. For a note to the user; a decryption or
+ * inspection that refuses the image as modified says them in
+ * mc_ctx_last_detail(). */
 void mc_cipher_foreign_chunks(const uint8_t *in, size_t in_len, char *list, size_t size);
 
 /* A PNG's metadata that will not come back on decryption: the types of
@@ -405,12 +408,16 @@ unsigned mc_jpeg_dropped_markers(const uint8_t *in, size_t in_len, char *list, s
  *  - mc_analyze() for MC_EINVAL when the given cipher image is of another
  *    size than the plain image: both sizes;
  *  - the decryptions, mc_analyze() and mc_cipher_inspect() for
+ *    MC_ETAMPERED: the chunks another program added to the cipher image
+ *    (mc_cipher_foreign_chunks), "another program added chunks to it
+ *    (tEXt, ABCD)", else "" (and "" for a file cut short);
+ *  - the decryptions, mc_analyze() and mc_cipher_inspect() for
  *    MC_ENOTCIPHER: what the file is when it is an image medcrypt reads
  *    ("a DICOM file", "a PGM/PPM image", "a BMP image", "a JPEG image",
  *    "a PNG image without medcrypt's data"), else "".
  * Each of them clears it at its start, before its arguments are checked,
  * but mc_cipher_inspect(), which sets it when it fails (empty but for
- * MC_EVERSION and MC_ENOTCIPHER) and leaves it as it was when it
+ * MC_EVERSION, MC_ETAMPERED and MC_ENOTCIPHER) and leaves it as it was when it
  * succeeds (so that a key id can be asked for after a decryption's
  * MC_EWRONGKEY, and that decryption's detail printed). Like errno it is
  * thread-local, so threads sharing one context each read their own; ctx

@@ -431,6 +431,8 @@ mc_err mc_decrypt_image(mc_ctx *ctx, const mc_key *key, const uint8_t *in, size_
         (err = mc__image_name_from_side(img)) != MC_OK) {
         if (err == MC_EWRONGKEY)
             mc__wrong_key_detail(ctx, &hdr, key);
+        else if (err == MC_ETAMPERED) /* the tag: chunks added, maybe */
+            mc__tampered_detail(ctx, in, in_len);
         mc_image_free(img);
         return err;
     }

@@ -206,6 +206,11 @@ void mc_cipher_foreign_chunks(const uint8_t *in, size_t in_len, char *list, size
             ours = true;
             continue;
         }
+        /* A CRC that fails is damage, not a chunk added: a program
+         * writes its chunks whole, and a bit flipped in IDAT's type made
+         * "JDAT" an added chunk (the tamper sweep of tests/robust.sh). */
+        if (!mc__png_chunk_crc_ok(in + off, c.len))
+            continue;
         /* PNG §5.4: a type is four letters; anything else is shown as
          * '?', not sent to a terminal. */
         for (int i = 0; i < 4; i++)
@@ -213,6 +218,25 @@ void mc_cipher_foreign_chunks(const uint8_t *in, size_t in_len, char *list, size
         t[4] = '\0';
         mc__names_add(&names, t);
     }
+}
+
+/* An unknown critical chunk another program added, a second IHDR or a
+ * chunk between IDATs is what makes a cipher image modified, and said
+ * only "modified or damaged" (`medcrypt info`, decryption); an ancillary
+ * one (tEXt) is not, but names the program that saved the file again,
+ * where the damage most likely came from. A file cut short has its
+ * own hint, which a detail would hide on the web pages. */
+void mc__tampered_detail(const mc_ctx *ctx, const uint8_t *in, size_t in_len)
+{
+    char list[128];
+
+    list[0] = '\0';
+    if (!mc__png_cut_short(in, in_len, MC_ETAMPERED))
+        mc_cipher_foreign_chunks(in, in_len, list, sizeof list);
+    if (list[0] != '\0')
+        mc__ctx_detail(ctx, "another program added chunks to it (%s)", list);
+    else
+        mc__ctx_detail(ctx, "%s", "");
 }
 
 /* PNG color types medcrypt writes (PNG spec §11.2.2): channels, or 0. */
@@ -360,6 +384,8 @@ mc_err mc__container_inspect(const mc_ctx *ctx, const uint8_t *in, size_t in_len
      * MC_EWRONGKEY. */
     if (err == MC_ENOTCIPHER)
         not_cipher_detail(ctx, in, in_len);
+    else if (err == MC_ETAMPERED)
+        mc__tampered_detail(ctx, in, in_len);
     else if (err != MC_OK && err != MC_EVERSION)
         mc__ctx_detail(ctx, "%s", "");
     return err;
@@ -456,6 +482,8 @@ mc_err mc__container_read(const mc_ctx *ctx, const uint8_t *in, size_t in_len, m
 out:
     if (err == MC_ENOTCIPHER)
         not_cipher_detail(ctx, in, in_len);
+    else if (err == MC_ETAMPERED)
+        mc__tampered_detail(ctx, in, in_len);
     free(want.data);
     mc_image_free(img);
     return err;

@@ -461,6 +461,11 @@ mc_err mc__encrypt_inplace_v(const mc_key *key, mc_image *img,
 /* Decrypts in place and verifies the tag; wipes the samples on failure. */
 /* After MC_EWRONGKEY: both key ids in mc_ctx_last_detail(). */
 void mc__wrong_key_detail(const mc_ctx *ctx, const mc__header *hdr, const mc_key *key);
+/* After MC_ETAMPERED (container.c): the chunks another program added to
+ * the cipher image in mc_ctx_last_detail(), "another program added chunks
+ * to it (tEXt, vpAg)"; "" if none, or if the file is cut short (the front
+ * ends say that: MC__CUT_SHORT_HINT). */
+void mc__tampered_detail(const mc_ctx *ctx, const uint8_t *in, size_t in_len);
 mc_err mc__decrypt_inplace(const mc_key *key, mc_image *img, const mc__header *hdr,
                            unsigned threads);
 /* Analysis only (key sensitivity): undoes the stages under a key without

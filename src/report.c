@@ -475,6 +475,8 @@ mc_err mc_analyze_ex(mc_ctx *ctx, const mc_key *key, const mc_image *plain,
         if ((err = mc__decrypt_inplace(&k, dec, cipher_png != NULL ? &ghdr : &hdr, 1)) != MC_OK) {
             if (err == MC_EWRONGKEY)
                 mc__wrong_key_detail(ctx, cipher_png != NULL ? &ghdr : &hdr, &k);
+            else if (err == MC_ETAMPERED && cipher_png != NULL)
+                mc__tampered_detail(ctx, cipher_png, cipher_len);
             goto out;
         }
         a->dec_ms = now_ms() - t0;

@@ -139,7 +139,7 @@ assert_grep() {
     fi
 }
 
-# assert_absent DESC FILE
+# assert_no_err DESC: nothing on stderr.
 assert_no_err() {
     if [ -s "$R/err" ]; then
         not_ok "$1 (stderr: $(tr '\n' '|' <"$R/err" | cut -c1-300))"
@@ -148,6 +148,7 @@ assert_no_err() {
     fi
 }
 
+# assert_absent DESC FILE
 assert_absent() {
     if [ -e "$2" ] || [ -L "$2" ]; then
         not_ok "$1 ($2 exists after \`$LAST\`)"
@@ -475,17 +476,19 @@ def main():
                 elif t[0] & 0x20:
                     print(t.decode(), d[pos + 8 + n:pos + 12 + n].hex(), where)
                 pos += 12 + n
-        elif cmd == 'addchunks':    # IN OUT: a tEXt after IHDR, a tIME before IEND
-            d = open(sys.argv[2], 'rb').read()
+        elif cmd == 'addchunks':    # IN OUT [TYPE]: a tEXt after IHDR, a tIME
+            d = open(sys.argv[2], 'rb').read()  # (or an empty TYPE) before IEND
             def chunk(t, data):
                 return struct.pack('>I', len(data)) + t + data + \
                     struct.pack('>I', zlib.crc32(t + data) & 0xffffffff)
             end = len(d) - 12
             if d[end + 4:end + 8] != b'IEND':
                 raise ValueError('no IEND at the end')
+            last = chunk(sys.argv[4].encode(), b'') if len(sys.argv) > 4 else \
+                chunk(b'tIME', bytes([7, 234, 12, 7, 8, 0, 0]))
             open(sys.argv[3], 'wb').write(
                 d[:33] + chunk(b'tEXt', b'Comment\0Patient: someone else') + d[33:end] +
-                chunk(b'tIME', bytes([7, 234, 12, 7, 8, 0, 0])) + d[end:])
+                last + d[end:])
         elif cmd in ('bigpng', 'metapng', 'palpng'):
             def chunk(t, data):
                 return struct.pack('>I', len(data)) + t + data + \
@@ -2600,6 +2603,23 @@ if py metapng meta.png && py palpng pal.png; then
             "medcrypt: added.enc.png: note: chunks another program added (tEXt, tIME) are not verified and were not copied; the image itself is verified"
     else
         not_ok "adding chunks to a cipher image ($(py_text))"
+    fi
+    # An unknown critical chunk (PNG §5.4: upper-case first letter) is a
+    # modification: refused, and named with the others (it said only
+    # "modified or damaged").
+    if py addchunks meta.png.enc.png critical.enc.png CgBI; then
+        run mc info critical.enc.png
+        assert_rc 1 "info of a cipher image with an unknown critical chunk added: exit 1"
+        assert_err_is "info of a cipher image with an unknown critical chunk added: modified, the chunks named" \
+            "medcrypt: critical.enc.png: the cipher image was modified or damaged: another program added chunks to it (tEXt, CgBI)"
+        run mc decrypt -k k.key -o critical.back.png critical.enc.png
+        assert_rc 1 "decrypt of a cipher image with an unknown critical chunk added: exit 1"
+        assert_err_is "decrypt of a cipher image with an unknown critical chunk added: modified, the chunks named" \
+            "medcrypt: critical.enc.png: the cipher image was modified or damaged: another program added chunks to it (tEXt, CgBI)"
+        assert_absent "decrypt of a cipher image with an unknown critical chunk added: no output" \
+            critical.back.png
+    else
+        not_ok "adding a critical chunk to a cipher image ($(py_text))"
     fi
     run mc encrypt -k k.key pal.png
     assert_rc 0 "a palette PNG with tRNS: exit 0"

@@ -2670,6 +2670,78 @@ static void test_inserted_chunk_as_decryption(void **state)
     free(cipher);
 }
 
+/* A cipher image refused as modified names, in mc_ctx_last_detail(), the
+ * chunks another program added to it: the unknown critical chunk that is
+ * the modification, or the ancillary one of the program that changed it
+ * (both said only "modified or damaged"). Inspection, the chunk list's
+ * checks in decryption, the tag's and the analysis of a given cipher
+ * image each say it; a file with none, and one cut short (whose own hint
+ * a detail would hide on the web pages), keep an empty detail. */
+static void test_tampered_detail_names_added_chunks(void **state)
+{
+    size_t len, at, iend, m;
+    uint8_t *cipher = small_cipher(&len), *edit = malloc(len + 64);
+    mc_image *plain = make_image(5, 3, 3, 8, 9), *img = NULL;
+    mc_analysis *a = NULL;
+    mc_cipher_info ci;
+    mc_key key;
+    (void)state;
+
+    test_key(&key, 0);
+    assert_non_null(edit);
+    assert_int_equal(mc__side_add(plain, MC_SIDE_NAME, "tiny.png", 8), MC_OK);
+    (void)layout_as_written(cipher, len, &at, &iend);
+    /* an unknown critical chunk after IHDR: the chunk list's checks */
+    memcpy(edit, cipher, 33);
+    m = 33 + put_chunk(edit + 33, "ABCD", NULL, 0);
+    memcpy(edit + m, cipher + 33, len - 33);
+    m += len - 33;
+    assert_int_equal(mc_cipher_inspect(ctx, edit, m, &ci), MC_ETAMPERED);
+    assert_string_equal(mc_ctx_last_detail(ctx), "another program added chunks to it (ABCD)");
+    assert_int_equal(mc_decrypt_image(ctx, &key, edit, m, &img), MC_ETAMPERED);
+    assert_string_equal(mc_ctx_last_detail(ctx), "another program added chunks to it (ABCD)");
+    /* a tEXt after IHDR and a byte of the tag changed (its CRC made
+     * right): the chunk list passes, the tag does not */
+    memcpy(edit, cipher, 33);
+    m = 33 + put_chunk(edit + 33, "tEXt", (const uint8_t *)"a\0b", 3);
+    memcpy(edit + m, cipher + 33, len - 33);
+    edit[m + 8 + 56] ^= 1; /* mcRY's data, byte 56: the tag (FORMAT.md §2) */
+    mc__put_be32(edit + m + 8 + mc__be32(edit + m),
+                 (uint32_t)crc32(0, edit + m + 4, mc__be32(edit + m) + 4));
+    m += len - 33;
+    assert_int_equal(mc_cipher_inspect(ctx, edit, m, &ci), MC_OK);
+    assert_int_equal(mc_decrypt_image(ctx, &key, edit, m, &img), MC_ETAMPERED);
+    assert_string_equal(mc_ctx_last_detail(ctx), "another program added chunks to it (tEXt)");
+    assert_int_equal(mc_analyze(ctx, &key, plain, edit, m, &a), MC_ETAMPERED);
+    assert_string_equal(mc_ctx_last_detail(ctx), "another program added chunks to it (tEXt)");
+    assert_null(a);
+    /* the same, cut short: the cut is what a receiver can act on */
+    assert_int_equal(mc_decrypt_image(ctx, &key, edit, m - 12, &img), MC_ETAMPERED);
+    assert_string_equal(mc_ctx_last_detail(ctx), "");
+    assert_int_equal(mc_cipher_inspect(ctx, edit, m - 12, &ci), MC_ETAMPERED);
+    assert_string_equal(mc_ctx_last_detail(ctx), "");
+    /* a bit flipped in IDAT's type: damage (its CRC fails), not a chunk
+     * another program added (robust.sh's tamper sweep met "JDAT") */
+    memcpy(edit, cipher, len);
+    edit[at + 12 + mc__be32(cipher + at) + 4] ^= 0x03; /* the chunk after mcRY */
+    assert_memory_equal(edit + at + 12 + mc__be32(cipher + at) + 4, "JDAT", 4);
+    assert_int_equal(mc_decrypt_image(ctx, &key, edit, len, &img), MC_ETAMPERED);
+    assert_string_equal(mc_ctx_last_detail(ctx), "");
+    assert_int_equal(mc_cipher_inspect(ctx, edit, len, &ci), MC_ETAMPERED);
+    assert_string_equal(mc_ctx_last_detail(ctx), "");
+    /* the tag changed, nothing added */
+    memcpy(edit, cipher, len);
+    edit[at + 8 + 56] ^= 1;
+    mc__put_be32(edit + at + 8 + mc__be32(edit + at),
+                 (uint32_t)crc32(0, edit + at + 4, mc__be32(edit + at) + 4));
+    assert_int_equal(mc_decrypt_image(ctx, &key, edit, len, &img), MC_ETAMPERED);
+    assert_string_equal(mc_ctx_last_detail(ctx), "");
+    assert_null(img);
+    mc_image_free(plain);
+    free(edit);
+    free(cipher);
+}
+
 /* A file ends with its first IEND, the 12-byte chunk (FORMAT.md §2): an
  * IEND that holds a byte, its CRC right, is a modification, for
  * mc_cipher_inspect as for decryption (inspect took any IEND that ended
@@ -3510,6 +3582,7 @@ int main(void)
         cmocka_unit_test(test_reencoded_cipher),
         cmocka_unit_test(test_foreign_chunks),
         cmocka_unit_test(test_inserted_chunk_as_decryption),
+        cmocka_unit_test(test_tampered_detail_names_added_chunks),
         cmocka_unit_test(test_ihdr_flip_not_too_big),
         cmocka_unit_test(test_ihdr_colour_type_as_inspect),
         cmocka_unit_test(test_not_cipher),

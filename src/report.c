@@ -70,6 +70,10 @@ struct mc_analysis {
     bool signed_dicom; /* samples are two's-complement words, read unsigned */
     time_t when;       /* when it was measured (with the timing only) */
     char key_id[MC_KEY_ID_HEX_BYTES];
+    /* a given cipher image's chunks another program added: "" if none
+     * (mc_cipher_foreign_chunks; letters, '?', ", " and "...": nothing to
+     * escape in JSON or HTML) */
+    char added_chunks[128];
     /* critical values */
     double df, chi2_crit[2];        /* alpha 0.05, 0.01 */
     double entropy_mean, entropy_crit; /* random data: mean, one-sided 0.05 */
@@ -385,6 +389,8 @@ mc_err mc_analyze_ex(mc_ctx *ctx, const mc_key *key, const mc_image *plain,
     a->seed = (opt != NULL && opt->use_seed) ? opt->seed : MC_ANALYSIS_DEFAULT_SEED;
     a->random_key = key == NULL;
     a->cipher_given = cipher_png != NULL;
+    if (cipher_png != NULL)
+        mc_cipher_foreign_chunks(cipher_png, cipher_len, a->added_chunks, sizeof a->added_chunks);
     {
         mc_dicom_info di;
         a->signed_dicom = plain->format == MC_FORMAT_DICOM &&
@@ -743,6 +749,12 @@ mc_err mc_analysis_json(const mc_analysis *a, char **out, size_t *out_len)
      * the report warn at the top; the JSON says it here. */
     sb_printf(&b, "\"cipher_decrypts_to_plain\":%s,",
               !a->has_decrypt ? "null" : given_mismatch(a) ? "false" : "true");
+    /* A given cipher image's chunks another program added (not verified,
+     * not measured): "" for none, null for no given cipher image. */
+    if (a->cipher_given)
+        sb_printf(&b, "\"cipher_added_chunks\":\"%s\",", a->added_chunks);
+    else
+        sb_puts(&b, "\"cipher_added_chunks\":null,");
     sb_puts(&b, "\"plain\":");
     j_channels(&b, a->plain, a->channels);
     sb_puts(&b, ",\"cipher\":");
@@ -1011,6 +1023,9 @@ mc_err mc_analysis_text(const mc_analysis *a, char **out, size_t *out_len)
     if (a->cipher_given && !a->has_decrypt)
         sb_puts(&b, "warning: the given cipher image was not decrypted (no key was given):\n"
                     "  nothing here shows that it is this image's; give its key to check\n");
+    if (a->added_chunks[0] != '\0')
+        sb_printf(&b, "note: the given cipher image holds chunks another program added (%s):\n"
+                      "  not verified, and not part of these figures\n", a->added_chunks);
     if (a->signed_dicom)
         sb_puts(&b, "samples: the DICOM's signed words read unsigned (negative values high),\n"
                     "  as the cipher treats them: the plain image's figures differ from those\n"
@@ -1456,6 +1471,10 @@ mc_err mc_analysis_html(const mc_analysis *a, char **out, size_t *out_len)
         sb_puts(&b, "<p class=\"warn\">The given cipher image was not decrypted: no key was "
                     "given, so nothing here shows that it is this image's. Give its key to "
                     "check.</p>\n");
+    if (a->added_chunks[0] != '\0')
+        sb_printf(&b, "<p class=\"note\" id=\"added-chunks\">The given cipher image also holds "
+                      "chunks another program added (%s). They are not verified, and are not "
+                      "part of these figures.</p>\n", a->added_chunks);
     sb_puts(&b, "<p class=\"note\">These statistics describe the cipher image; passing them is "
                 "not a proof of security &mdash; insecure ciphers pass them too. medcrypt's "
                 "confidentiality rests on XChaCha20 and its integrity on HMAC-SHA-512 (see "

@@ -390,6 +390,35 @@ if grep -q '^warning:' out || [ -s err ]; then
 else
     ok "its own cipher image: no warning"
 fi
+# Chunks another program added to the given cipher image (a tEXt, a tIME:
+# not verified, FORMAT.md §2) are named in each form of the report; none
+# for the cipher image as written, null with no cipher image given.
+if [ -n "$PY" ] && "$PY" -c 'import struct, sys, zlib
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+c = open(sys.argv[1], "rb").read()
+open(sys.argv[2], "wb").write(c[:33] + chunk(b"tEXt", b"Comment\0x") + c[33:-12]
+    + chunk(b"tIME", bytes([7, 234, 12, 7, 8, 0, 0])) + c[-12:])' c8.png added8.png; then
+    run "$MC" analyze -k k.key --report added8.html "$PGM8" added8.png
+    if [ "$RC" = 0 ] && grep -q -x 'note: the given cipher image holds chunks another program added (tEXt, tIME):' out &&
+        grep -q -x '  not verified, and not part of these figures' out &&
+        grep -q '<p class="note" id="added-chunks">The given cipher image also holds chunks another program added (tEXt, tIME). They are not verified, and are not part of these figures.</p>' added8.html; then
+        ok "a given cipher image with chunks another program added: named in the table and the report"
+    else
+        not_ok "a given cipher image with added chunks: named ($(details))"
+    fi
+    run "$MC" analyze --json -k k.key "$PGM8" added8.png
+    cp out added8.json
+    if pyjson "d['cipher_added_chunks'] == 'tEXt, tIME'" added8.json &&
+        pyjson "d['cipher_added_chunks'] == ''" given8.json &&
+        pyjson "d['cipher_added_chunks'] is None" corr100.json; then
+        ok "JSON: cipher_added_chunks names them, '' for the cipher image as written, null for none given"
+    else
+        not_ok "JSON: cipher_added_chunks ($(grep -o '"cipher_added_chunks":[^,]*' added8.json given8.json corr100.json | tr '\n' ' '))"
+    fi
+else
+    not_ok "adding chunks to a cipher image (python3)"
+fi
 
 # Chi-square and entropy need 20 colliding pairs expected, T(T-1)/2K:
 # 100x100 16-bit has 763, 33x17 16-bit 2.4 and 1x13 8-bit 0.3 (no test).

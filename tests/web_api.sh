@@ -809,7 +809,25 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["cipher_source"] == "given" and d["cipher_decrypts_to_plain"] is True
 assert d["key"]["random"] is False
+assert d["cipher_added_chunks"] == ""
 assert d["decryption"]["channels"][0]["mse"] == 0' "$R/b"
+# with chunks another program added: named in the JSON and on the page
+python3 -c 'import struct, sys, zlib
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+c = open(sys.argv[1], "rb").read()
+sys.stdout.buffer.write(c[:33] + chunk(b"tEXt", b"Comment\0x") + c[33:])' "$R/pgm.enc.png" \
+    >"$R/pgm.added.enc.png"
+req -F "image=@$PGM" -F "cipher=@$R/pgm.added.enc.png" -F "key=$KEY" "$MAIN/api/v1/analyze"
+expect 200 "analyze an image with its cipher image, a tEXt added"
+check "the JSON names the chunk another program added" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["cipher_added_chunks"] == "tEXt" and d["cipher_decrypts_to_plain"] is True' "$R/b"
+req -F "image=@$PGM" -F "cipher=@$R/pgm.added.enc.png" -F "key=$KEY" "$MAIN/analyze"
+expect 200 "the analysis page with a cipher image, a tEXt added"
+check "the report on the page names it" body_has \
+    '<p class="note" id="added-chunks">The given cipher image also holds chunks another program added (tEXt). They are not verified, and are not part of these figures.</p>'
 req -F "image=@$PGM" -F "cipher=@$R/pgm.enc.png" "$MAIN/api/v1/analyze"
 check "without its key: measured, not decrypted" python3 -c '
 import json, sys

@@ -355,8 +355,8 @@ bool mc_is_cipher_image(const uint8_t *in, size_t in_len);
  * shown with '?' for each other byte. From the chunk headers, as far as
  * the chunk list is whole; a chunk whose CRC fails is damage, not an
  * addition, and is not named. For a note to the user; a decryption or
- * inspection that refuses the image as modified says them in
- * mc_ctx_last_detail(). */
+ * inspection that refuses the image as modified says what another program
+ * added in mc_ctx_last_detail(). */
 void mc_cipher_foreign_chunks(const uint8_t *in, size_t in_len, char *list, size_t size);
 
 /* A PNG's metadata that will not come back on decryption: the types of
@@ -408,9 +408,12 @@ unsigned mc_jpeg_dropped_markers(const uint8_t *in, size_t in_len, char *list, s
  *  - mc_analyze() for MC_EINVAL when the given cipher image is of another
  *    size than the plain image: both sizes;
  *  - the decryptions, mc_analyze() and mc_cipher_inspect() for
- *    MC_ETAMPERED: the chunks another program added to the cipher image
- *    (mc_cipher_foreign_chunks), "another program added chunks to it
- *    (tEXt, ABCD)", else "" (and "" for a file cut short);
+ *    MC_ETAMPERED: what another program added to the cipher image:
+ *    chunks PNG readers must refuse (an unknown critical one, a second
+ *    IHDR), the modification itself, "another program added a chunk PNG
+ *    readers must refuse (CgBI)"; else ancillary ones, "another program
+ *    has saved it since it was encrypted (it added tEXt)"; else "" (and
+ *    "" for a file cut short);
  *  - the decryptions, mc_analyze() and mc_cipher_inspect() for
  *    MC_ENOTCIPHER: what the file is when it is an image medcrypt reads
  *    ("a DICOM file", "a PGM/PPM image", "a BMP image", "a JPEG image",

@@ -464,9 +464,11 @@ mc_err mc_cipher_inspect(mc_ctx *ctx, const uint8_t *in, size_t in_len, mc_ciphe
     mc_err err;
 
     /* The detail is this call's when it fails (which version, for
-     * MC_EVERSION; else none), and left as it was when it succeeds: a
-     * program asks for the key id after a decryption's MC_EWRONGKEY and
-     * then prints that decryption's detail (the command does). */
+     * MC_EVERSION; what the file is, for MC_ENOTCIPHER; what another
+     * program added, for MC_ETAMPERED; else none), and left as it was
+     * when it succeeds: a program asks for the key id after a
+     * decryption's MC_EWRONGKEY and then prints that decryption's detail
+     * (the command does). */
     if (ctx == NULL || info == NULL || (in == NULL && in_len > 0)) {
         mc__ctx_detail(ctx, "%s", "");
         return MC_EINVAL;

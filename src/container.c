@@ -181,28 +181,49 @@ bool mc_is_cipher_image(const uint8_t *in, size_t len)
            before_idat;
 }
 
-void mc_cipher_foreign_chunks(const uint8_t *in, size_t in_len, char *list, size_t size)
+/* A critical chunk (PNG §5.4: bit 5 of its first byte clear) that
+ * decryption's reader refuses: any but the IHDR that opens the file, PLTE
+ * (libspng 0.7.3 reads one, or more, in any image and ignores it in
+ * these), IDAT and IEND: an unknown one (an editor's), or a second IHDR.
+ * Inspection took such a cipher image as intact, and `medcrypt info`
+ * named the chunk as one decryption leaves out, while decryption refused
+ * it as modified (forty-seventh mutation round). */
+static bool critical_unread(const uint8_t *type, size_t off)
+{
+    return (type[0] & 0x20) == 0 && off != 8 && memcmp(type, "PLTE", 4) != 0 &&
+           memcmp(type, "IDAT", 4) != 0 && memcmp(type, "IEND", 4) != 0;
+}
+
+/* Which of the chunks another program added added_chunks names: all
+ * (mc_cipher_foreign_chunks, a second mcRY included), those decryption
+ * refuses (critical_unread), or the others but medcrypt's own type. */
+enum added { ADDED_ALL, ADDED_REFUSED, ADDED_READ };
+
+/* Names into list the chunks of cipher image in that medcrypt does not
+ * write, each type once, as far as the chunk list is whole, up to the
+ * first IEND (anything after it is damage, which decryption refuses);
+ * returns how many types it named (0: none; more than one when the list
+ * ran out of room, "..."). */
+static unsigned added_chunks(const uint8_t *in, size_t in_len, enum added which, char *list,
+                             size_t size)
 {
     struct mc__names names = {list, size, 0, false};
     mc__png_chunk_view c;
+    unsigned count = 0;
     bool ours = false;
 
-    if (list == NULL || size == 0)
-        return;
     list[0] = '\0';
-    if (in == NULL || !mc_is_cipher_image(in, in_len))
-        return;
-    /* As far as the chunk list is whole, up to the first IEND (anything
-     * after it is damage, which decryption refuses). */
     for (size_t off = 8; mc__png_chunk_at(in, in_len, off, &c) && c.whole;
          off += 12 + (size_t)c.len) {
+        bool mcry = memcmp(c.type, MC_CHUNK_TYPE, 4) == 0;
+        size_t before;
         char t[5];
 
         if (memcmp(c.type, "IEND", 4) == 0)
             break;
         if ((off == 8 && memcmp(c.type, "IHDR", 4) == 0) || memcmp(c.type, "IDAT", 4) == 0)
             continue;
-        if (!ours && memcmp(c.type, MC_CHUNK_TYPE, 4) == 0) {
+        if (!ours && mcry) {
             ours = true;
             continue;
         }
@@ -211,30 +232,51 @@ void mc_cipher_foreign_chunks(const uint8_t *in, size_t in_len, char *list, size
          * "JDAT" an added chunk (the tamper sweep of tests/robust.sh). */
         if (!mc__png_chunk_crc_ok(in + off, c.len))
             continue;
+        if ((which == ADDED_REFUSED && !critical_unread(c.type, off)) ||
+            (which == ADDED_READ && (critical_unread(c.type, off) || mcry)))
+            continue;
         /* PNG §5.4: a type is four letters; anything else is shown as
          * '?', not sent to a terminal. */
         for (int i = 0; i < 4; i++)
             t[i] = (c.type[i] | 0x20) >= 'a' && (c.type[i] | 0x20) <= 'z' ? (char)c.type[i] : '?';
         t[4] = '\0';
+        before = names.used;
         mc__names_add(&names, t);
+        count += names.used != before; /* each type once */
     }
+    return count;
 }
 
-/* An unknown critical chunk another program added, a second IHDR or a
- * chunk between IDATs is what makes a cipher image modified, and said
- * only "modified or damaged" (`medcrypt info`, decryption); an ancillary
- * one (tEXt) is not, but names the program that saved the file again,
- * where the damage most likely came from. A file cut short has its
- * own hint, which a detail would hide on the web pages. */
+void mc_cipher_foreign_chunks(const uint8_t *in, size_t in_len, char *list, size_t size)
+{
+    if (list == NULL || size == 0)
+        return;
+    list[0] = '\0';
+    if (in != NULL && mc_is_cipher_image(in, in_len))
+        (void)added_chunks(in, in_len, ADDED_ALL, list, size);
+}
+
+/* "Modified or damaged" alone said nothing of a chunk another program
+ * added that PNG readers must refuse (an unknown critical chunk, a second
+ * IHDR), which is the modification itself. Chunks it may add (a tEXt)
+ * are no cause; they only tell that another program saved the file
+ * again, so they are said as that. medcrypt's own chunk twice is
+ * "modified" alone. A file cut short has its own hint, which a detail
+ * would hide on the web pages. */
 void mc__tampered_detail(const mc_ctx *ctx, const uint8_t *in, size_t in_len)
 {
     char list[128];
+    unsigned n;
 
-    list[0] = '\0';
-    if (!mc__png_cut_short(in, in_len, MC_ETAMPERED))
-        mc_cipher_foreign_chunks(in, in_len, list, sizeof list);
-    if (list[0] != '\0')
-        mc__ctx_detail(ctx, "another program added chunks to it (%s)", list);
+    if (in == NULL || mc__png_cut_short(in, in_len, MC_ETAMPERED) ||
+        !mc_is_cipher_image(in, in_len))
+        mc__ctx_detail(ctx, "%s", "");
+    else if ((n = added_chunks(in, in_len, ADDED_REFUSED, list, sizeof list)) > 0)
+        mc__ctx_detail(ctx, "another program added %s PNG readers must refuse (%s)",
+                       n == 1 ? "a chunk" : "chunks", list);
+    else if (added_chunks(in, in_len, ADDED_READ, list, sizeof list) > 0)
+        mc__ctx_detail(ctx, "another program has saved it since it was encrypted (it added %s)",
+                       list);
     else
         mc__ctx_detail(ctx, "%s", "");
 }
@@ -273,19 +315,6 @@ static void version_detail(const mc_ctx *ctx, const uint8_t *chunk)
     else
         mc__ctx_detail(ctx, "format version %u, which no medcrypt writes (1 to %u are read)",
                        (unsigned)chunk[8], MC_FORMAT_VERSION);
-}
-
-/* A critical chunk (PNG §5.4: bit 5 of its first byte clear) that
- * decryption's reader refuses: any but the IHDR that opens the file, PLTE
- * (libspng 0.7.3 reads one, or more, in any image and ignores it in
- * these), IDAT and IEND: an unknown one (an editor's), or a second IHDR.
- * Inspection took such a cipher image as intact, and `medcrypt info`
- * named the chunk as one decryption leaves out, while decryption refused
- * it as modified (forty-seventh mutation round). */
-static bool critical_unread(const uint8_t *type, size_t off)
-{
-    return (type[0] & 0x20) == 0 && off != 8 && memcmp(type, "PLTE", 4) != 0 &&
-           memcmp(type, "IDAT", 4) != 0 && memcmp(type, "IEND", 4) != 0;
 }
 
 static mc_err inspect(const mc_ctx *ctx, const uint8_t *in, size_t in_len, mc__header *hdr_out)
@@ -379,7 +408,8 @@ mc_err mc__container_inspect(const mc_ctx *ctx, const uint8_t *in, size_t in_len
     mc_err err = inspect(ctx, in, in_len, hdr_out);
 
     /* A failure's detail is its own (MC_EVERSION's: which version;
-     * MC_ENOTCIPHER's: what the file is); a success leaves the detail as
+     * MC_ENOTCIPHER's: what the file is; MC_ETAMPERED's: what another
+     * program added); a success leaves the detail as
      * it was, for a caller who asks for the key id after a decryption's
      * MC_EWRONGKEY. */
     if (err == MC_ENOTCIPHER)

@@ -2670,17 +2670,20 @@ static void test_inserted_chunk_as_decryption(void **state)
     free(cipher);
 }
 
-/* A cipher image refused as modified names, in mc_ctx_last_detail(), the
- * chunks another program added to it: the unknown critical chunk that is
- * the modification, or the ancillary one of the program that changed it
- * (both said only "modified or damaged"). Inspection, the chunk list's
- * checks in decryption, the tag's and the analysis of a given cipher
- * image each say it; a file with none, and one cut short (whose own hint
- * a detail would hide on the web pages), keep an empty detail. */
+/* A cipher image refused as modified says, in mc_ctx_last_detail(), what
+ * another program added to it: a chunk PNG readers must refuse (an
+ * unknown critical one), which is the modification itself, named before
+ * any other and alone; else the ancillary ones it added (a tEXt), said as
+ * a sign that it saved the file again, not as the cause (both said only
+ * "modified or damaged"). Inspection, the chunk list's checks in
+ * decryption, the tag's and the analysis of a given cipher image each say
+ * it; a file with none, one whose only extra chunk is medcrypt's own
+ * again, and one cut short (whose own hint a detail would hide on the
+ * web pages) keep an empty detail. */
 static void test_tampered_detail_names_added_chunks(void **state)
 {
     size_t len, at, iend, m;
-    uint8_t *cipher = small_cipher(&len), *edit = malloc(len + 64);
+    uint8_t *cipher = small_cipher(&len), *edit = malloc(len + 2048);
     mc_image *plain = make_image(5, 3, 3, 8, 9), *img = NULL;
     mc_analysis *a = NULL;
     mc_cipher_info ci;
@@ -2691,15 +2694,33 @@ static void test_tampered_detail_names_added_chunks(void **state)
     assert_non_null(edit);
     assert_int_equal(mc__side_add(plain, MC_SIDE_NAME, "tiny.png", 8), MC_OK);
     (void)layout_as_written(cipher, len, &at, &iend);
-    /* an unknown critical chunk after IHDR: the chunk list's checks */
     memcpy(edit, cipher, 33);
     m = 33 + put_chunk(edit + 33, "ABCD", NULL, 0);
     memcpy(edit + m, cipher + 33, len - 33);
     m += len - 33;
     assert_int_equal(mc_cipher_inspect(ctx, edit, m, &ci), MC_ETAMPERED);
-    assert_string_equal(mc_ctx_last_detail(ctx), "another program added chunks to it (ABCD)");
+    assert_string_equal(mc_ctx_last_detail(ctx),
+                        "another program added a chunk PNG readers must refuse (ABCD)");
     assert_int_equal(mc_decrypt_image(ctx, &key, edit, m, &img), MC_ETAMPERED);
-    assert_string_equal(mc_ctx_last_detail(ctx), "another program added chunks to it (ABCD)");
+    assert_string_equal(mc_ctx_last_detail(ctx),
+                        "another program added a chunk PNG readers must refuse (ABCD)");
+    /* 40 ancillary chunks first, two unknown critical ones after them
+     * (one twice): those two alone, each once (the list of all would be
+     * cut before them) */
+    memcpy(edit, cipher, 33);
+    m = 33;
+    for (int k = 0; k < 40; k++) {
+        char t[5] = {'t', 'a', (char)('a' + k % 26), (char)('a' + k / 26), '\0'};
+        m += put_chunk(edit + m, t, NULL, 0);
+    }
+    m += put_chunk(edit + m, "CgBI", NULL, 0);
+    m += put_chunk(edit + m, "ABCD", NULL, 0);
+    m += put_chunk(edit + m, "CgBI", NULL, 0);
+    memcpy(edit + m, cipher + 33, len - 33);
+    m += len - 33;
+    assert_int_equal(mc_decrypt_image(ctx, &key, edit, m, &img), MC_ETAMPERED);
+    assert_string_equal(mc_ctx_last_detail(ctx),
+                        "another program added chunks PNG readers must refuse (CgBI, ABCD)");
     /* a tEXt after IHDR and a byte of the tag changed (its CRC made
      * right): the chunk list passes, the tag does not */
     memcpy(edit, cipher, 33);
@@ -2711,9 +2732,11 @@ static void test_tampered_detail_names_added_chunks(void **state)
     m += len - 33;
     assert_int_equal(mc_cipher_inspect(ctx, edit, m, &ci), MC_OK);
     assert_int_equal(mc_decrypt_image(ctx, &key, edit, m, &img), MC_ETAMPERED);
-    assert_string_equal(mc_ctx_last_detail(ctx), "another program added chunks to it (tEXt)");
+    assert_string_equal(mc_ctx_last_detail(ctx),
+                        "another program has saved it since it was encrypted (it added tEXt)");
     assert_int_equal(mc_analyze(ctx, &key, plain, edit, m, &a), MC_ETAMPERED);
-    assert_string_equal(mc_ctx_last_detail(ctx), "another program added chunks to it (tEXt)");
+    assert_string_equal(mc_ctx_last_detail(ctx),
+                        "another program has saved it since it was encrypted (it added tEXt)");
     assert_null(a);
     /* the same, cut short: the cut is what a receiver can act on */
     assert_int_equal(mc_decrypt_image(ctx, &key, edit, m - 12, &img), MC_ETAMPERED);
@@ -2729,6 +2752,20 @@ static void test_tampered_detail_names_added_chunks(void **state)
     assert_string_equal(mc_ctx_last_detail(ctx), "");
     assert_int_equal(mc_cipher_inspect(ctx, edit, len, &ci), MC_ETAMPERED);
     assert_string_equal(mc_ctx_last_detail(ctx), "");
+    /* medcrypt's chunk again before IEND: "modified" alone (it is no
+     * other program's), though mc_cipher_foreign_chunks names it */
+    memcpy(edit, cipher, iend);
+    m = iend + 12 + mc__be32(cipher + at); /* the whole chunk, copied after IDAT */
+    memcpy(edit + iend, cipher + at, m - iend);
+    memcpy(edit + m, cipher + iend, 12);
+    m += 12;
+    assert_int_equal(mc_decrypt_image(ctx, &key, edit, m, &img), MC_ETAMPERED);
+    assert_string_equal(mc_ctx_last_detail(ctx), "");
+    {
+        char list[32];
+        mc_cipher_foreign_chunks(edit, m, list, sizeof list);
+        assert_string_equal(list, MC_CHUNK_TYPE);
+    }
     /* the tag changed, nothing added */
     memcpy(edit, cipher, len);
     edit[at + 8 + 56] ^= 1;

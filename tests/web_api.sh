@@ -1314,7 +1314,8 @@ req -F "cipher=@$R/meta.enc.png" -F "key=$KEY" "$MAIN/decrypt"
 expect 200 "the decrypt form with the cipher image as written"
 assert_no_text "a cipher image as written: no note of added chunks" "$R/b" 'foreign-chunks'
 # An unknown critical chunk added (PNG §5.4) is a modification: refused,
-# and the chunks named (it said only "modified or damaged").
+# and that chunk named (it said only "modified or damaged"), with what to
+# do on the page all the same.
 python3 -c 'import struct, sys, zlib
 def chunk(t, d):
     return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
@@ -1322,12 +1323,13 @@ c = open(sys.argv[1], "rb").read()
 sys.stdout.buffer.write(c[:33] + chunk(b"tEXt", b"Comment\0x") + c[33:-12] + chunk(b"CgBI", b"")
     + c[-12:])' "$R/meta.enc.png" >"$R/critical.enc.png"
 req -F "cipher=@$R/critical.enc.png" -F "key=$KEY" "$MAIN/api/v1/decrypt"
-expect 422 "the API: a cipher image with an unknown critical chunk added is modified, the chunks named" \
-    "the cipher image was modified or damaged: another program added chunks to it (tEXt, CgBI)"
+expect 422 "the API: a cipher image with an unknown critical chunk added is modified, that chunk named" \
+    "the cipher image was modified or damaged: another program added a chunk PNG readers must refuse (CgBI)"
 req -F "cipher=@$R/critical.enc.png" -F "key=$KEY" "$MAIN/decrypt"
 expect 422 "the decrypt form with a cipher image with an unknown critical chunk added: 422"
-check "the page names the chunks" body_has \
-    "The cipher image was modified or damaged: another program added chunks to it (tEXt, CgBI)."
+check "the page names the chunk" body_has \
+    "The cipher image was modified or damaged: another program added a chunk PNG readers must refuse (CgBI)."
+check "... and says what to do (get it again)" body_has 'id="tamper-hint"'
 # A JPEG's metadata (an EXIF orientation 6 spliced in after SOI): named
 # on the page and in the API's header; the page says how it will look.
 python3 -c 'import struct, sys

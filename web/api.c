@@ -122,12 +122,15 @@ void web_error_text(char *out, size_t size, const char *prefix, mc_err err, cons
              detail);
 }
 
+bool web_cipher_cut_short(const struct field *cipher, mc_err err)
+{
+    return mc__png_cut_short((const uint8_t *)cipher->data.p, cipher->data.len, err);
+}
+
 const char *web_cipher_detail(const struct field *cipher, mc_err err, const char *detail)
 {
     /* as the command says it (cli_hint_cut_short) */
-    const uint8_t *p = (const uint8_t *)cipher->data.p;
-
-    if (detail[0] == '\0' && mc__png_cut_short(p, cipher->data.len, err))
+    if (detail[0] == '\0' && web_cipher_cut_short(cipher, err))
         return MC__CUT_SHORT_HINT;
     return detail;
 }

@@ -233,6 +233,9 @@ void web_error_text(char *out, size_t size, const char *prefix, mc_err err, cons
  * "modified or damaged" alone: a review). Looked for only after a
  * refusal. */
 const char *web_cipher_detail(const struct field *cipher, mc_err err, const char *detail);
+/* Whether the uploaded cipher image was refused as modified with no end
+ * chunk: cut short (mc__png_cut_short). */
+bool web_cipher_cut_short(const struct field *cipher, mc_err err);
 
 /* Keeps [A-Za-z0-9._-] and the shown UTF-8 letters of a client-supplied
  * base name (else "_"), no leading dot, at most size-1 bytes, no

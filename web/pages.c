@@ -589,8 +589,10 @@ void page_decrypt_post(struct req *r)
                                 "sent: saved again by another program (an image viewer, a "
                                 "chat app), it loses its medcrypt data.</p>");
         /* modified or damaged, not cut short (that detail says what to
-         * do): what to do too (it said only what was wrong: a review) */
-        if (err == MC_ETAMPERED && res.detail[0] == '\0')
+         * do): what to do too (it said only what was wrong: a review);
+         * with a detail that names chunks another program added too (a
+         * review: the hint went with any detail) */
+        if (err == MC_ETAMPERED && !web_cipher_cut_short(cipher, err))
             buf_puts(&fe.hints, "<p class=\"hint\" id=\"tamper-hint\">The key is this cipher "
                                 "image's; its bytes changed after it was made (a transfer "
                                 "that failed, an edit). Get it again from its sender, as it "

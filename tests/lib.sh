@@ -28,6 +28,14 @@ tl_args() {
     fi
 }
 
+# pngsplice IN OUT [WHERE:TYPE[=TEXT | :HEX]]...: a copy of the PNG IN with
+# chunks spliced in after IHDR or before IEND, as another program would
+# (tests/pngsplice.py, which says how).
+TL_DIR=$(cd "$(dirname "$0")" && pwd)
+pngsplice() {
+    python3 "$TL_DIR/pngsplice.py" "$@"
+}
+
 ok() {
     PASS=$((PASS + 1))
     printf 'ok - %s\n' "$1"

@@ -812,12 +812,7 @@ assert d["key"]["random"] is False
 assert d["cipher_added_chunks"] == ""
 assert d["decryption"]["channels"][0]["mse"] == 0' "$R/b"
 # with chunks another program added: named in the JSON and on the page
-python3 -c 'import struct, sys, zlib
-def chunk(t, d):
-    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
-c = open(sys.argv[1], "rb").read()
-sys.stdout.buffer.write(c[:33] + chunk(b"tEXt", b"Comment\0x") + c[33:])' "$R/pgm.enc.png" \
-    >"$R/pgm.added.enc.png"
+pngsplice "$R/pgm.enc.png" "$R/pgm.added.enc.png" 'ihdr:tEXt=Comment\0x'
 req -F "image=@$PGM" -F "cipher=@$R/pgm.added.enc.png" -F "key=$KEY" "$MAIN/api/v1/analyze"
 expect 200 "analyze an image with its cipher image, a tEXt added"
 check "the JSON names the chunk another program added" python3 -c '
@@ -1294,12 +1289,8 @@ cp "$R/b" "$R/meta.back.png"
 # else, a tIME) are not authenticated (FORMAT.md §2): not copied, and
 # named in the API's header of their own (not X-Medcrypt-Not-Kept, which
 # is the original's metadata that will not come back) and on the page.
-python3 -c 'import struct, sys, zlib
-def chunk(t, d):
-    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
-c = open(sys.argv[1], "rb").read()
-sys.stdout.buffer.write(c[:33] + chunk(b"tEXt", b"Comment\0Patient: someone else") + c[33:-12]
-    + chunk(b"tIME", bytes([7, 234, 12, 7, 8, 0, 0])) + c[-12:])' "$R/meta.enc.png" >"$R/added.enc.png"
+pngsplice "$R/meta.enc.png" "$R/added.enc.png" 'ihdr:tEXt=Comment\0Patient: someone else' \
+    iend:tIME:07ea0c07080000
 req -F "cipher=@$R/added.enc.png" -F "key=$KEY" "$MAIN/api/v1/decrypt"
 expect 200 "the API decrypts a cipher image with chunks another program added"
 check "the API names them: X-Medcrypt-Added-Chunks: tEXt, tIME" \
@@ -1316,12 +1307,7 @@ assert_no_text "a cipher image as written: no note of added chunks" "$R/b" 'fore
 # An unknown critical chunk added (PNG §5.4) is a modification: refused,
 # and that chunk named (it said only "modified or damaged"), with what to
 # do on the page all the same.
-python3 -c 'import struct, sys, zlib
-def chunk(t, d):
-    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
-c = open(sys.argv[1], "rb").read()
-sys.stdout.buffer.write(c[:33] + chunk(b"tEXt", b"Comment\0x") + c[33:-12] + chunk(b"CgBI", b"")
-    + c[-12:])' "$R/meta.enc.png" >"$R/critical.enc.png"
+pngsplice "$R/meta.enc.png" "$R/critical.enc.png" 'ihdr:tEXt=Comment\0x' iend:CgBI
 req -F "cipher=@$R/critical.enc.png" -F "key=$KEY" "$MAIN/api/v1/decrypt"
 expect 422 "the API: a cipher image with an unknown critical chunk added is modified, that chunk named" \
     "the cipher image was modified or damaged: another program added a chunk PNG readers must refuse (CgBI)"

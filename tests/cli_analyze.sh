@@ -411,6 +411,15 @@ if [ -n "$PY" ] && pngsplice c8.png added8.png 'ihdr:tEXt=Comment\0x' iend:tIME:
     else
         not_ok "JSON: cipher_added_chunks ($(grep -o '"cipher_added_chunks":[^,]*' added8.json given8.json corr100.json | tr '\n' ' '))"
     fi
+    # none for the cipher image as written: no note in the table or the
+    # report (a mutation that wrote the note for any given cipher image,
+    # "()", went unseen: forty-eighth round)
+    run "$MC" analyze -k k.key --report given8.html "$PGM8" c8.png
+    if [ "$RC" = 0 ] && [ -s given8.html ] && ! grep -q 'another program added' out given8.html; then
+        ok "the cipher image as written: no note of added chunks in the table or the report"
+    else
+        not_ok "the cipher image as written: no note of added chunks ($(details); $(grep -h 'another program added' out given8.html | cut -c1-200))"
+    fi
 else
     not_ok "adding chunks to a cipher image (python3)"
 fi

@@ -2677,9 +2677,11 @@ static void test_inserted_chunk_as_decryption(void **state)
  * a sign that it saved the file again, not as the cause (both said only
  * "modified or damaged"). Inspection, the chunk list's checks in
  * decryption, the tag's and the analysis of a given cipher image each say
- * it; a file with none, one whose only extra chunk is medcrypt's own
- * again, and one cut short (whose own hint a detail would hide on the
- * web pages) keep an empty detail. */
+ * it, each type once and "a chunk" for one type given twice; a file
+ * with none, one whose only extra chunk is medcrypt's own again, one
+ * whose medcrypt chunk was moved past the image data (no cipher image to
+ * mc_is_cipher_image), and one cut short (whose own hint a detail would
+ * hide on the web pages) keep an empty detail. */
 static void test_tampered_detail_names_added_chunks(void **state)
 {
     size_t len, at, iend, m;
@@ -2765,6 +2767,42 @@ static void test_tampered_detail_names_added_chunks(void **state)
         char list[32];
         mc_cipher_foreign_chunks(edit, m, list, sizeof list);
         assert_string_equal(list, MC_CHUNK_TYPE);
+    }
+    /* one unknown critical chunk given twice, nothing else added: one
+     * type, named once, in the singular (a mutation that counted every
+     * chunk, not every type, said "chunks" here: forty-eighth round) */
+    memcpy(edit, cipher, 33);
+    m = 33 + put_chunk(edit + 33, "CgBI", NULL, 0);
+    m += put_chunk(edit + m, "CgBI", NULL, 0);
+    memcpy(edit + m, cipher + 33, len - 33);
+    m += len - 33;
+    assert_int_equal(mc_cipher_inspect(ctx, edit, m, &ci), MC_ETAMPERED);
+    assert_string_equal(mc_ctx_last_detail(ctx),
+                        "another program added a chunk PNG readers must refuse (CgBI)");
+    assert_int_equal(mc_decrypt_image(ctx, &key, edit, m, &img), MC_ETAMPERED);
+    assert_string_equal(mc_ctx_last_detail(ctx),
+                        "another program added a chunk PNG readers must refuse (CgBI)");
+    /* medcrypt's chunk moved after the image data, a tEXt added after
+     * IHDR: no cipher image to mc_is_cipher_image (its chunk is not
+     * before IDAT), so nothing is named, as mc_cipher_foreign_chunks
+     * names nothing (a mutation that dropped that gate named the tEXt:
+     * forty-eighth round) */
+    {
+        size_t n = layout_as_written(cipher, len, &at, &iend);
+        memcpy(edit, cipher, 33);
+        m = 33 + put_chunk(edit + 33, "tEXt", (const uint8_t *)"a\0b", 3);
+        memcpy(edit + m, cipher + 33 + n, iend - 33 - n); /* the image data */
+        m += iend - 33 - n;
+        memcpy(edit + m, cipher + 33, n); /* medcrypt's chunk */
+        m += n;
+        memcpy(edit + m, cipher + iend, len - iend);
+        m += len - iend;
+        assert_int_equal(m, len + 15);
+        assert_int_equal(mc_cipher_inspect(ctx, edit, m, &ci), MC_ETAMPERED);
+        assert_string_equal(mc_ctx_last_detail(ctx), "");
+        assert_int_equal(mc_decrypt_image(ctx, &key, edit, m, &img), MC_ETAMPERED);
+        assert_string_equal(mc_ctx_last_detail(ctx), "");
+        assert_null(img);
     }
     /* the tag changed, nothing added */
     memcpy(edit, cipher, len);

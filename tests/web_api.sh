@@ -1404,6 +1404,8 @@ check "the decrypt form says wrong key" body_has "Wrong key."
 check "the decrypt form names the key ids" body_has "this key&#39;s id is $KEY2_ID"
 check "the key ids' sentence begins with a capital" \
     body_has '<p class="hint" id="key-ids">The image was encrypted under key id '
+check "a wrong key: not the modified file's hint (the key is at fault)" \
+    lacks_re "$R/b" 'tamper-hint'
 req -F "cipher=@$R/modified.enc.png" -F "key=$KEY" "$MAIN/decrypt"
 expect 422 "the decrypt form with a modified cipher: 422"
 check "the decrypt form says modified" body_has "The cipher image was modified or damaged."

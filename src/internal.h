@@ -458,14 +458,16 @@ mc_err mc__encrypt_inplace(const mc_key *key, mc_image *img, const uint8_t nonce
 mc_err mc__encrypt_inplace_v(const mc_key *key, mc_image *img,
                              const uint8_t nonce[MC_NONCE_BYTES], int version, int stages,
                              mc__header *hdr, unsigned threads);
-/* Decrypts in place and verifies the tag; wipes the samples on failure. */
 /* After MC_EWRONGKEY: both key ids in mc_ctx_last_detail(). */
 void mc__wrong_key_detail(const mc_ctx *ctx, const mc__header *hdr, const mc_key *key);
-/* After MC_ETAMPERED (container.c): the chunks another program added to
- * the cipher image in mc_ctx_last_detail(), "another program added chunks
- * to it (tEXt, vpAg)"; "" if none, or if the file is cut short (the front
- * ends say that: MC__CUT_SHORT_HINT). */
+/* After MC_ETAMPERED (container.c): what another program added to the
+ * cipher image in mc_ctx_last_detail(): a chunk PNG readers must refuse,
+ * "another program added a chunk PNG readers must refuse (CgBI)", else
+ * ancillary ones, "another program has saved it since it was encrypted
+ * (it added tEXt)"; "" if none, or if the file is cut short (the front
+ * ends say that: MC__CUT_SHORT_HINT) or no cipher image. */
 void mc__tampered_detail(const mc_ctx *ctx, const uint8_t *in, size_t in_len);
+/* Decrypts in place and verifies the tag; wipes the samples on failure. */
 mc_err mc__decrypt_inplace(const mc_key *key, mc_image *img, const mc__header *hdr,
                            unsigned threads);
 /* Analysis only (key sensitivity): undoes the stages under a key without

@@ -409,9 +409,8 @@ mc_err mc__container_inspect(const mc_ctx *ctx, const uint8_t *in, size_t in_len
 
     /* A failure's detail is its own (MC_EVERSION's: which version;
      * MC_ENOTCIPHER's: what the file is; MC_ETAMPERED's: what another
-     * program added); a success leaves the detail as
-     * it was, for a caller who asks for the key id after a decryption's
-     * MC_EWRONGKEY. */
+     * program added); a success leaves the detail as it was, for a caller
+     * who asks for the key id after a decryption's MC_EWRONGKEY. */
     if (err == MC_ENOTCIPHER)
         not_cipher_detail(ctx, in, in_len);
     else if (err == MC_ETAMPERED)

@@ -2670,6 +2670,22 @@ static void test_inserted_chunk_as_decryption(void **state)
     free(cipher);
 }
 
+/* Inspection and decryption both refuse png (n bytes) as modified, each
+ * with this detail. */
+static void refused_as_modified(const uint8_t *png, size_t n, const char *detail)
+{
+    mc_cipher_info ci;
+    mc_image *img = NULL;
+    mc_key key;
+
+    test_key(&key, 0);
+    assert_int_equal(mc_cipher_inspect(ctx, png, n, &ci), MC_ETAMPERED);
+    assert_string_equal(mc_ctx_last_detail(ctx), detail);
+    assert_int_equal(mc_decrypt_image(ctx, &key, png, n, &img), MC_ETAMPERED);
+    assert_string_equal(mc_ctx_last_detail(ctx), detail);
+    assert_null(img);
+}
+
 /* A cipher image refused as modified says, in mc_ctx_last_detail(), what
  * another program added to it: a chunk PNG readers must refuse (an
  * unknown critical one), which is the modification itself, named before
@@ -2700,12 +2716,7 @@ static void test_tampered_detail_names_added_chunks(void **state)
     m = 33 + put_chunk(edit + 33, "ABCD", NULL, 0);
     memcpy(edit + m, cipher + 33, len - 33);
     m += len - 33;
-    assert_int_equal(mc_cipher_inspect(ctx, edit, m, &ci), MC_ETAMPERED);
-    assert_string_equal(mc_ctx_last_detail(ctx),
-                        "another program added a chunk PNG readers must refuse (ABCD)");
-    assert_int_equal(mc_decrypt_image(ctx, &key, edit, m, &img), MC_ETAMPERED);
-    assert_string_equal(mc_ctx_last_detail(ctx),
-                        "another program added a chunk PNG readers must refuse (ABCD)");
+    refused_as_modified(edit, m, "another program added a chunk PNG readers must refuse (ABCD)");
     /* 40 ancillary chunks first, two unknown critical ones after them
      * (one twice): those two alone, each once (the list of all would be
      * cut before them) */
@@ -2741,19 +2752,13 @@ static void test_tampered_detail_names_added_chunks(void **state)
                         "another program has saved it since it was encrypted (it added tEXt)");
     assert_null(a);
     /* the same, cut short: the cut is what a receiver can act on */
-    assert_int_equal(mc_decrypt_image(ctx, &key, edit, m - 12, &img), MC_ETAMPERED);
-    assert_string_equal(mc_ctx_last_detail(ctx), "");
-    assert_int_equal(mc_cipher_inspect(ctx, edit, m - 12, &ci), MC_ETAMPERED);
-    assert_string_equal(mc_ctx_last_detail(ctx), "");
+    refused_as_modified(edit, m - 12, "");
     /* a bit flipped in IDAT's type: damage (its CRC fails), not a chunk
      * another program added (robust.sh's tamper sweep met "JDAT") */
     memcpy(edit, cipher, len);
     edit[at + 12 + mc__be32(cipher + at) + 4] ^= 0x03; /* the chunk after mcRY */
     assert_memory_equal(edit + at + 12 + mc__be32(cipher + at) + 4, "JDAT", 4);
-    assert_int_equal(mc_decrypt_image(ctx, &key, edit, len, &img), MC_ETAMPERED);
-    assert_string_equal(mc_ctx_last_detail(ctx), "");
-    assert_int_equal(mc_cipher_inspect(ctx, edit, len, &ci), MC_ETAMPERED);
-    assert_string_equal(mc_ctx_last_detail(ctx), "");
+    refused_as_modified(edit, len, "");
     /* medcrypt's chunk again before IEND: "modified" alone (it is no
      * other program's), though mc_cipher_foreign_chunks names it */
     memcpy(edit, cipher, iend);
@@ -2761,8 +2766,7 @@ static void test_tampered_detail_names_added_chunks(void **state)
     memcpy(edit + iend, cipher + at, m - iend);
     memcpy(edit + m, cipher + iend, 12);
     m += 12;
-    assert_int_equal(mc_decrypt_image(ctx, &key, edit, m, &img), MC_ETAMPERED);
-    assert_string_equal(mc_ctx_last_detail(ctx), "");
+    refused_as_modified(edit, m, "");
     {
         char list[32];
         mc_cipher_foreign_chunks(edit, m, list, sizeof list);
@@ -2776,12 +2780,7 @@ static void test_tampered_detail_names_added_chunks(void **state)
     m += put_chunk(edit + m, "CgBI", NULL, 0);
     memcpy(edit + m, cipher + 33, len - 33);
     m += len - 33;
-    assert_int_equal(mc_cipher_inspect(ctx, edit, m, &ci), MC_ETAMPERED);
-    assert_string_equal(mc_ctx_last_detail(ctx),
-                        "another program added a chunk PNG readers must refuse (CgBI)");
-    assert_int_equal(mc_decrypt_image(ctx, &key, edit, m, &img), MC_ETAMPERED);
-    assert_string_equal(mc_ctx_last_detail(ctx),
-                        "another program added a chunk PNG readers must refuse (CgBI)");
+    refused_as_modified(edit, m, "another program added a chunk PNG readers must refuse (CgBI)");
     /* medcrypt's chunk moved after the image data, a tEXt added after
      * IHDR: no cipher image to mc_is_cipher_image (its chunk is not
      * before IDAT), so nothing is named, as mc_cipher_foreign_chunks
@@ -2798,11 +2797,7 @@ static void test_tampered_detail_names_added_chunks(void **state)
         memcpy(edit + m, cipher + iend, len - iend);
         m += len - iend;
         assert_int_equal(m, len + 15);
-        assert_int_equal(mc_cipher_inspect(ctx, edit, m, &ci), MC_ETAMPERED);
-        assert_string_equal(mc_ctx_last_detail(ctx), "");
-        assert_int_equal(mc_decrypt_image(ctx, &key, edit, m, &img), MC_ETAMPERED);
-        assert_string_equal(mc_ctx_last_detail(ctx), "");
-        assert_null(img);
+        refused_as_modified(edit, m, "");
     }
     /* the tag changed, nothing added */
     memcpy(edit, cipher, len);

@@ -3,7 +3,10 @@
 #define MC_BENCH_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+
+#include "medcrypt.h" /* mc_ctx */
 
 struct bench_opts {
     bool json;   /* one JSON object instead of the table */
@@ -26,6 +29,20 @@ int mc_bench_process(const struct bench_opts *opts, const char *dir, char **file
  * sealed under a random key (libsodium) and written to `out`, fsync'd.
  * 0 on success. */
 int mc_bench_aead_file(const char *in, const char *out);
+
+/* A batch's speed-up on N threads over one, in memory (no process start,
+ * no files): medcrypt's encryption of independent images, and the same
+ * images under the machine's own references, which say what it gives to
+ * parallel work at all. NAN where not measured. */
+struct bench_speedups {
+    double medcrypt, aead, hmac;
+};
+/* bench.c, for process.c: 4 x `threads` side x side 16-bit images,
+ * medians of `repeat` alternating runs after a warm-up. 0 on success;
+ * -1 (out NAN) where OpenSSL's libcrypto, the HMAC reference's, cannot
+ * be loaded or memory or a thread is refused. */
+int mc_bench_batch_in_memory(mc_ctx *ctx, uint32_t side, int threads, int repeat,
+                             struct bench_speedups *out);
 
 /* bench.c, shared with process.c. Seconds on the monotonic clock since
  * this process first read it. */

@@ -71,6 +71,12 @@ if [ -n "$CC" ] && [ -n "$SONAME" ]; then
             2>"$WORK/nolib.err"
         echo $? >"$WORK/nolib.rc"
         echo "$SONAME" >"$WORK/nolib.soname"
+        # --process without it: the commands are timed as always (they
+        # load libcrypto only for images of 16 MiB; openssl, which needs
+        # it, is left off PATH), and the batch in memory is not measured.
+        PATH=$WORK/bin LD_LIBRARY_PATH=$WORK/nolib "$BIN" bench --process --tiny --repeat 1 --json \
+            --dir "$WORK" >"$WORK/nolib_process.json" 2>"$WORK/nolib_process.err"
+        echo $? >"$WORK/nolib_process.rc"
     fi
 fi
 "$BIN" bench --help >"$WORK/help.out"
@@ -355,6 +361,17 @@ for name in ("phantom_128_16bit.pgm", "ct_small_12bit.pgm", "ramp_2048.pgm"):
           name + ": a PGM comes back byte for byte")
 check(p["batch"]["threads"] == 2 and p["batch"]["files"] == 4 and p["batch"]["speedup"] > 0,
       "process: batch -j 1 against -j 2")
+# The batch's images in memory on the goal's 2 threads, with the machine's
+# own references: what start-up and files leave of the speed-up, and what
+# the machine gives to parallel work at all.
+im = p["batch"].get("in_memory", {})
+check(sorted(im) == ["hmac_sha512_speedup", "images", "speedup", "threads",
+                     "xchacha20poly1305_speedup"]
+      and im["threads"] == 2 and im["images"] == 8
+      and all(isinstance(im[k], float) and im[k] > 0
+              for k in ("speedup", "xchacha20poly1305_speedup", "hmac_sha512_speedup")),
+      "process: the batch in memory on 2 threads, medcrypt's and the references' speed-ups "
+      + json.dumps(im))
 # The generated images' goals (two fewer without openssl), then those of
 # the files given of a goal's kind: the 512x512 8-bit PNG held to the
 # 3 ms, the 2048x2048 16-bit PGM to the two ratios to openssl dgst; the
@@ -513,6 +530,11 @@ check(read("aead.rc").strip() == "0" and os.path.exists(sealed)
 check(read("aead3.rc").strip() == "1" and "--aead-file takes IN and OUT" in read("aead3.err")
       and not os.path.exists(os.path.join(work, "sealed3")),
       "--aead-file with a third argument: refused, exit 1")
+check(re.search(r"the batch's images in memory on 2 threads, right after \(no process\n"
+                r"  start, no files\): medcrypt \d+\.\d\d x; the machine's own "
+                r"XChaCha20-Poly1305\n  \d+\.\d\d x, HMAC-SHA-512 \d+\.\d\d x",
+                read("nossl.out")) is not None,
+      "process: the table gives the batch in memory after the goals")
 check("on images too small (--tiny) to mean anything" in read("nossl.out"),
       "process (table) with --tiny: the goals are said to mean nothing on its images")
 if os.path.exists(os.path.join(work, "nolib.rc")):
@@ -521,6 +543,17 @@ if os.path.exists(os.path.join(work, "nolib.rc")):
           and read("nolib.err") == "medcrypt: bench: cannot load OpenSSL's libcrypto ("
           + soname + "), which the HMAC-SHA-512 reference is measured with\n",
           "no libcrypto to load: said, exit 1, nothing measured (" + read("nolib.err")[:160] + ")")
+    try:
+        nl = json.loads(read("nolib_process.json") or "{}")
+    except ValueError:
+        nl = {}
+    check(read("nolib_process.rc").strip() == "0"
+          and nl.get("batch", {}).get("in_memory")
+          == {"threads": 2, "images": 8, "speedup": None, "xchacha20poly1305_speedup": None,
+              "hmac_sha512_speedup": None}
+          and all(c["failures"] == 0 for c in nl.get("commands", [{"failures": 1}])),
+          "process without libcrypto: the commands timed, the batch in memory null, exit 0 ("
+          + read("nolib_process.err").strip()[:160] + ")")
 else:
     print("ok - no libcrypto # SKIP no C compiler")
 if os.path.exists(os.path.join(work, "frozen.rc")):

@@ -374,7 +374,7 @@ int mc_bench_batch_in_memory(mc_ctx *ctx, uint32_t side, int threads, int repeat
     double t[BATCH_KINDS][2];
     int rc = -1;
 
-    *out = (struct bench_speedups){NAN, NAN, NAN};
+    *out = (struct bench_speedups){threads, 4 * threads, NAN, NAN, NAN};
     if ((ossl = mc__ossl()) == NULL) /* the HMAC reference's library */
         return -1;
     if (make_image(ctx, side, side, 1, 16, &img) == MC_OK &&

@@ -35,12 +35,13 @@ int mc_bench_aead_file(const char *in, const char *out);
  * images under the machine's own references, which say what it gives to
  * parallel work at all. NAN where not measured. */
 struct bench_speedups {
+    int threads, images; /* as run */
     double medcrypt, aead, hmac;
 };
 /* bench.c, for process.c: 4 x `threads` side x side 16-bit images,
  * medians of `repeat` alternating runs after a warm-up. 0 on success;
- * -1 (out NAN) where OpenSSL's libcrypto, the HMAC reference's, cannot
- * be loaded or memory or a thread is refused. */
+ * -1 (the speed-ups NAN) where OpenSSL's libcrypto, the HMAC
+ * reference's, cannot be loaded or memory or a thread is refused. */
 int mc_bench_batch_in_memory(mc_ctx *ctx, uint32_t side, int threads, int repeat,
                              struct bench_speedups *out);
 

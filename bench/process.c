@@ -761,7 +761,8 @@ static void report_json(const struct run *r, const char *cpu, long cores, bool t
     json_num(out, "one_ms", median(r->batch_one, r->rounds));
     json_num(out, "n_ms", median(r->batch_n, r->rounds));
     json_num(out, "speedup", median(r->batch_one, r->rounds) / median(r->batch_n, r->rounds));
-    fprintf(out, ",\"in_memory\":{\"threads\":2,\"images\":8");
+    fprintf(out, ",\"in_memory\":{\"threads\":%d,\"images\":%d", r->in_memory.threads,
+            r->in_memory.images);
     json_num(out, "speedup", r->in_memory.medcrypt);
     json_num(out, "xchacha20poly1305_speedup", r->in_memory.aead);
     json_num(out, "hmac_sha512_speedup", r->in_memory.hmac);
@@ -837,10 +838,11 @@ static void report_text(const struct run *r, const char *cpu, long cores, bool t
     {
         char x[3][32];
         fprintf(out,
-                "  the batch's images in memory on 2 threads, right after (no process\n"
+                "  the batch's images in memory on %d threads, right after (no process\n"
                 "  start, no files): medcrypt %s; the machine's own XChaCha20-Poly1305\n"
                 "  %s, HMAC-SHA-512 %s (what it gives to parallel work at all)\n",
-                speedup_text(x[0], r->in_memory.medcrypt), speedup_text(x[1], r->in_memory.aead),
+                r->in_memory.threads, speedup_text(x[0], r->in_memory.medcrypt),
+                speedup_text(x[1], r->in_memory.aead),
                 speedup_text(x[2], r->in_memory.hmac));
     }
     if (r->openssl[0] == '\0')

@@ -464,6 +464,9 @@ check(p2.get("rounds") == 2 and all(
           abs((c["median_ms"] - c["p25_ms"]) - (c["p25_ms"] - c["min_ms"])) < 0.001
           for c in p2["commands"]),
       "process, 2 rounds: p25 and median interpolated between the two runs")
+check(p2.get("batch", {}).get("in_memory", {}).get("threads") == 2
+      and p2["batch"]["in_memory"]["images"] == 8 and p2["batch"]["in_memory"]["speedup"] > 0,
+      "process with -j 1: the batch in memory still on the goal's 2 threads")
 check([c["name"] for c in p2.get("commands", [])][-3:]
       == ["medcrypt encrypt -j 1, 4 files", "medcrypt encrypt -j 1, 4 files",
           "medcrypt encrypt -j 2, 4 files"]

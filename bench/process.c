@@ -84,9 +84,9 @@ struct run {
     uint32_t batch_side;
     struct cmd *true_cmd, *batch_one, *batch_n;
     struct cmd *batch_two; /* -j 2, issue 11's goal: batch_n when N is 2 */
-    /* The goal's batch in memory on 2 threads, after the rounds: what is
-     * left of the speed-up without process start and files, and what
-     * the machine's own references get (bench.c). */
+    /* Images of the batch's size in memory on 2 threads, after the
+     * rounds: what is left of the speed-up without process start and
+     * files, and what the machine's own references get (bench.c). */
     struct bench_speedups in_memory;
 };
 
@@ -838,11 +838,11 @@ static void report_text(const struct run *r, const char *cpu, long cores, bool t
     {
         char x[3][32];
         fprintf(out,
-                "  the batch's images in memory on %d threads, right after (no process\n"
-                "  start, no files): medcrypt %s; the machine's own XChaCha20-Poly1305\n"
-                "  %s, HMAC-SHA-512 %s (what it gives to parallel work at all)\n",
-                r->in_memory.threads, speedup_text(x[0], r->in_memory.medcrypt),
-                speedup_text(x[1], r->in_memory.aead),
+                "  in memory, %d %ux%u 16-bit images on %d threads against one (no process\n"
+                "  start, no files): medcrypt %s; on the same images the machine's own\n"
+                "  XChaCha20-Poly1305 %s, HMAC-SHA-512 %s (what it gives to parallel work)\n",
+                r->in_memory.images, r->batch_side, r->batch_side, r->in_memory.threads,
+                speedup_text(x[0], r->in_memory.medcrypt), speedup_text(x[1], r->in_memory.aead),
                 speedup_text(x[2], r->in_memory.hmac));
     }
     if (r->openssl[0] == '\0')

@@ -361,9 +361,9 @@ for name in ("phantom_128_16bit.pgm", "ct_small_12bit.pgm", "ramp_2048.pgm"):
           name + ": a PGM comes back byte for byte")
 check(p["batch"]["threads"] == 2 and p["batch"]["files"] == 4 and p["batch"]["speedup"] > 0,
       "process: batch -j 1 against -j 2")
-# The batch's images in memory on the goal's 2 threads, with the machine's
-# own references: what start-up and files leave of the speed-up, and what
-# the machine gives to parallel work at all.
+# Images of the batch's size in memory on the goal's 2 threads, with the
+# machine's own references: what start-up and files leave of the
+# speed-up, and what the machine gives to parallel work at all.
 im = p["batch"].get("in_memory", {})
 check(sorted(im) == ["hmac_sha512_speedup", "images", "speedup", "threads",
                      "xchacha20poly1305_speedup"]
@@ -533,9 +533,9 @@ check(read("aead.rc").strip() == "0" and os.path.exists(sealed)
 check(read("aead3.rc").strip() == "1" and "--aead-file takes IN and OUT" in read("aead3.err")
       and not os.path.exists(os.path.join(work, "sealed3")),
       "--aead-file with a third argument: refused, exit 1")
-check(re.search(r"the batch's images in memory on 2 threads, right after \(no process\n"
-                r"  start, no files\): medcrypt \d+\.\d\d x; the machine's own "
-                r"XChaCha20-Poly1305\n  \d+\.\d\d x, HMAC-SHA-512 \d+\.\d\d x",
+check(re.search(r"  in memory, 8 32x32 16-bit images on 2 threads against one \(no process\n"
+                r"  start, no files\): medcrypt \d+\.\d\d x; on the same images the "
+                r"machine's own\n  XChaCha20-Poly1305 \d+\.\d\d x, HMAC-SHA-512 \d+\.\d\d x",
                 read("nossl.out")) is not None,
       "process: the table gives the batch in memory after the goals")
 check("on images too small (--tiny) to mean anything" in read("nossl.out"),

@@ -442,8 +442,7 @@ static void text_num(FILE *o, int decimals, double v)
         fprintf(o, " %10s", "-");
 }
 
-/* A speed-up as "1.23x", or "-" where it could not be computed. */
-static const char *text_x(char buf[32], double v)
+const char *mc_bench_text_x(char buf[32], double v)
 {
     if (isfinite(v))
         snprintf(buf, 32, "%.2fx", v);
@@ -657,11 +656,11 @@ int mc_bench_run(const struct bench_opts *o, FILE *out)
                      "speed-up %s\n",
                 4 * threads, side, side, t[BATCH_ENCRYPT][0] * 1e3, threads,
                 threads == 1 ? "" : "s", t[BATCH_ENCRYPT][1] * 1e3,
-                text_x(x[0], mc_bench_ratio(t[BATCH_ENCRYPT][0], t[BATCH_ENCRYPT][1])));
+                mc_bench_text_x(x[0], mc_bench_ratio(t[BATCH_ENCRYPT][0], t[BATCH_ENCRYPT][1])));
         fprintf(out, "  the machine on the same images, same threads: XChaCha20-Poly1305 "
                      "speed-up %s, HMAC-SHA-512 %s\n",
-                text_x(x[1], mc_bench_ratio(t[BATCH_AEAD][0], t[BATCH_AEAD][1])),
-                text_x(x[2], mc_bench_ratio(t[BATCH_HMAC][0], t[BATCH_HMAC][1])));
+                mc_bench_text_x(x[1], mc_bench_ratio(t[BATCH_AEAD][0], t[BATCH_AEAD][1])),
+                mc_bench_text_x(x[2], mc_bench_ratio(t[BATCH_HMAC][0], t[BATCH_HMAC][1])));
         fprintf(out, "peak RSS of this process: %ld KiB\n", ru.ru_maxrss);
     }
     rc = 0;

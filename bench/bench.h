@@ -60,6 +60,9 @@ void mc_bench_json_str(FILE *o, const char *s);
 /* "name":v with `decimals` decimals, or "name":null where v is not
  * finite (a figure that could not be computed: JSON has no nan or inf). */
 void mc_bench_json_num(FILE *o, const char *name, int decimals, double v);
+/* A speed-up as "1.23x" in buf, or "-" where it could not be computed
+ * (not finite); returns buf. */
+const char *mc_bench_text_x(char buf[32], double v);
 /* a / b, or NAN where b is not above 0 (a figure measured as 0 s, as a
  * clock coarser than the work gives it): printed as null or "-". */
 double mc_bench_ratio(double a, double b);

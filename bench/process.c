@@ -783,16 +783,6 @@ static void report_json(const struct run *r, const char *cpu, long cores, bool t
     fputs("]}\n", out);
 }
 
-/* A speed-up as "1.23 x", or "-" where it was not measured. */
-static const char *speedup_text(char out[32], double v)
-{
-    if (isfinite(v))
-        snprintf(out, 32, "%.2f x", v);
-    else
-        snprintf(out, 32, "-");
-    return out;
-}
-
 static void report_text(const struct run *r, const char *cpu, long cores, bool tmpfs, FILE *out)
 {
     double t0 = median(r->true_cmd, r->rounds);
@@ -842,8 +832,8 @@ static void report_text(const struct run *r, const char *cpu, long cores, bool t
                 "  start, no files): medcrypt %s; on the same images the machine's own\n"
                 "  XChaCha20-Poly1305 %s, HMAC-SHA-512 %s (what it gives to parallel work)\n",
                 r->in_memory.images, r->batch_side, r->batch_side, r->in_memory.threads,
-                speedup_text(x[0], r->in_memory.medcrypt), speedup_text(x[1], r->in_memory.aead),
-                speedup_text(x[2], r->in_memory.hmac));
+                mc_bench_text_x(x[0], r->in_memory.medcrypt),
+                mc_bench_text_x(x[1], r->in_memory.aead), mc_bench_text_x(x[2], r->in_memory.hmac));
     }
     if (r->openssl[0] == '\0')
         fputs("  encrypt and decrypt of the PGM, x openssl dgst -sha512: not measured (no\n"

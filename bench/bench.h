@@ -31,19 +31,22 @@ int mc_bench_process(const struct bench_opts *opts, const char *dir, char **file
 int mc_bench_aead_file(const char *in, const char *out);
 
 /* A batch's speed-up on N threads over one, in memory (no process start,
- * no files): medcrypt's encryption of independent images, and the same
- * images under the machine's own references, which say what it gives to
- * parallel work at all. NAN where not measured. */
+ * no files): medcrypt's encryption of N images, each on a thread of its
+ * own, against one thread doing them all, and the machine's own
+ * references over the same images, which say what it gives to parallel
+ * work at all. */
 struct bench_speedups {
-    int threads, images; /* as run */
-    double medcrypt, aead, hmac;
+    uint32_t side;           /* images of side x side 16-bit samples */
+    int threads, per_thread; /* as asked: `threads` images, each per_thread times */
+    double medcrypt, aead, hmac; /* NAN where not measured */
+    const char *missing;     /* NULL, or why some are NAN */
 };
-/* bench.c, for process.c: 4 x `threads` side x side 16-bit images,
- * medians of `repeat` alternating runs after a warm-up. 0 on success;
- * -1 (the speed-ups NAN) where OpenSSL's libcrypto, the HMAC
- * reference's, cannot be loaded or memory or a thread is refused. */
-int mc_bench_batch_in_memory(mc_ctx *ctx, uint32_t side, int threads, int repeat,
-                             struct bench_speedups *out);
+/* bench.c, for process.c: medians of `repeat` alternating runs after a
+ * warm-up. 0 when measured (the HMAC's NAN without OpenSSL's libcrypto,
+ * and said in missing); -1, all NAN, where memory or a thread is
+ * refused. */
+int mc_bench_batch_in_memory(mc_ctx *ctx, uint32_t side, int threads, int per_thread,
+                             int repeat, struct bench_speedups *out);
 
 /* bench.c, shared with process.c. Seconds on the monotonic clock since
  * this process first read it. */
@@ -60,9 +63,10 @@ void mc_bench_json_str(FILE *o, const char *s);
 /* "name":v with `decimals` decimals, or "name":null where v is not
  * finite (a figure that could not be computed: JSON has no nan or inf). */
 void mc_bench_json_num(FILE *o, const char *name, int decimals, double v);
-/* A speed-up as "1.23x" in buf, or "-" where it could not be computed
- * (not finite); returns buf. */
-const char *mc_bench_text_x(char buf[32], double v);
+/* A speed-up as "1.23x" in buf ("1.23 x" if spaced, as --process's
+ * goals print theirs), or "-" where it could not be computed (not
+ * finite); returns buf. */
+const char *mc_bench_text_x(char buf[32], double v, bool spaced);
 /* a / b, or NAN where b is not above 0 (a figure measured as 0 s, as a
  * clock coarser than the work gives it): printed as null or "-". */
 double mc_bench_ratio(double a, double b);

@@ -84,9 +84,10 @@ struct run {
     uint32_t batch_side;
     struct cmd *true_cmd, *batch_one, *batch_n;
     struct cmd *batch_two; /* -j 2, issue 11's goal: batch_n when N is 2 */
-    /* Images of the batch's size in memory on 2 threads, after the
-     * rounds: what is left of the speed-up without process start and
-     * files, and what the machine's own references get (bench.c). */
+    /* The batch in memory on 2 threads against one, after the rounds
+     * (2 images of its size, each half its count of times): what is left
+     * of the speed-up without process start and files, and what the
+     * machine's own references get (bench.c). */
     struct bench_speedups in_memory;
 };
 
@@ -761,11 +762,18 @@ static void report_json(const struct run *r, const char *cpu, long cores, bool t
     json_num(out, "one_ms", median(r->batch_one, r->rounds));
     json_num(out, "n_ms", median(r->batch_n, r->rounds));
     json_num(out, "speedup", median(r->batch_one, r->rounds) / median(r->batch_n, r->rounds));
-    fprintf(out, ",\"in_memory\":{\"threads\":%d,\"images\":%d", r->in_memory.threads,
-            r->in_memory.images);
+    fprintf(out, ",\"in_memory\":{\"threads\":%d,\"images\":%d,\"each\":%d,\"width\":%u,"
+                 "\"height\":%u",
+            r->in_memory.threads, r->in_memory.threads, r->in_memory.per_thread,
+            r->in_memory.side, r->in_memory.side);
     json_num(out, "speedup", r->in_memory.medcrypt);
     json_num(out, "xchacha20poly1305_speedup", r->in_memory.aead);
     json_num(out, "hmac_sha512_speedup", r->in_memory.hmac);
+    fputs(",\"missing\":", out);
+    if (r->in_memory.missing != NULL)
+        mc_bench_json_str(out, r->in_memory.missing);
+    else
+        fputs("null", out);
     fputs("}},\"goals\":[", out);
     for (int i = 0, n = goals(r, g); i < n; i++) {
         fputs(i ? ",{\"goal\":" : "{\"goal\":", out);
@@ -826,14 +834,17 @@ static void report_text(const struct run *r, const char *cpu, long cores, bool t
                 g[i].at_most ? "at most" : "at least", g[i].limit,
                 goal_met(&g[i]) ? "met" : "NOT MET");
     {
+        const struct bench_speedups *m = &r->in_memory;
         char x[3][32];
         fprintf(out,
-                "  in memory, %d %ux%u 16-bit images on %d threads against one (no process\n"
-                "  start, no files): medcrypt %s; on the same images the machine's own\n"
-                "  XChaCha20-Poly1305 %s, HMAC-SHA-512 %s (what it gives to parallel work)\n",
-                r->in_memory.images, r->batch_side, r->batch_side, r->in_memory.threads,
-                mc_bench_text_x(x[0], r->in_memory.medcrypt),
-                mc_bench_text_x(x[1], r->in_memory.aead), mc_bench_text_x(x[2], r->in_memory.hmac));
+                "  the batch in memory, %d %ux%u 16-bit images %d times each, on %d threads\n"
+                "  against one (no process start, no files): medcrypt %s; the machine's own\n"
+                "  XChaCha20-Poly1305 %s, HMAC-SHA-512 %s on the same (what it gives to\n"
+                "  parallel work)%s%s\n",
+                m->threads, m->side, m->side, m->per_thread, m->threads,
+                mc_bench_text_x(x[0], m->medcrypt, true), mc_bench_text_x(x[1], m->aead, true),
+                mc_bench_text_x(x[2], m->hmac, true), m->missing != NULL ? "; not measured: " : "",
+                m->missing != NULL ? m->missing : "");
     }
     if (r->openssl[0] == '\0')
         fputs("  encrypt and decrypt of the PGM, x openssl dgst -sha512: not measured (no\n"
@@ -892,15 +903,23 @@ int mc_bench_process(const struct bench_opts *o, const char *dir, char **files, 
         for (int i = 0; i < r->n_cmds; i++)
             if (!run_once(&r->cmds[i], round, r->rounds))
                 r->cmds[i].failures++;
-    /* No check of its own: a batch the machine cannot run (no libcrypto,
-     * no thread) is printed as not measured, the goals as they are. */
-    (void)mc_bench_batch_in_memory(ctx, r->batch_side, 2, r->rounds, &r->in_memory);
     for (int i = 0; i < r->n_cmds; i++)
         if (r->cmds[i].failures > 0) {
             fprintf(stderr, "medcrypt: bench: '%s' failed %d times\n", r->cmds[i].label,
                     r->cmds[i].failures);
             ok = false;
         }
+    /* The batch in memory, as many encryptions as the batch has files,
+     * on the goal's 2 threads. No check of its own: what it could not
+     * measure is printed as such (missing), the goals as they are. Not
+     * run after a failed command: the run's figures are void. */
+    r->in_memory = (struct bench_speedups){.side = r->batch_side, .threads = 2,
+                                           .per_thread = r->n_batch / 2, .medcrypt = NAN,
+                                           .aead = NAN, .hmac = NAN,
+                                           .missing = "a command failed"};
+    if (ok)
+        (void)mc_bench_batch_in_memory(ctx, r->batch_side, 2, r->n_batch / 2, r->rounds,
+                                       &r->in_memory);
     for (int i = 0; i < r->n_items; i++) {
         verify(ctx, &r->items[i]);
         if (!r->items[i].same_samples) {

@@ -39,18 +39,29 @@ echo $? >"$WORK/process2.rc"
 "$BIN" bench --process --tiny --repeat 1 --dir "$WORK" "$WORK/missing.png" \
     >"$WORK/missing.out" 2>"$WORK/missing.err"
 echo $? >"$WORK/missing.rc"
+# link_as PROGRAM DIR: DIR/true, a link to PROGRAM as found on PATH (or
+# in /bin, /usr/bin), for a PATH of DIR alone.
+link_as() {
+    mkdir "$2"
+    for d in $(echo "$PATH" | tr : ' ') /bin /usr/bin; do
+        if [ -x "$d/$1" ] && [ ! -d "$d/$1" ]; then
+            ln -s "$d/$1" "$2/true"
+            break
+        fi
+    done
+}
 # No openssl on PATH: the run goes on without its reference, and says so
 # where the goals against it would be.
-mkdir "$WORK/bin"
-for d in $(echo "$PATH" | tr : ' ') /bin /usr/bin; do
-    if [ -x "$d/true" ] && [ ! -d "$d/true" ]; then
-        ln -s "$d/true" "$WORK/bin/true"
-        break
-    fi
-done
+link_as true "$WORK/bin"
 PATH=$WORK/bin "$BIN" bench --process --tiny --repeat 1 --dir "$WORK" >"$WORK/nossl.out" \
     2>"$WORK/nossl.err"
 echo $? >"$WORK/nossl.rc"
+# A command that fails ('true' as false): exit 1, and the batch in memory
+# not run, its figures void with the others.
+link_as false "$WORK/fbin"
+PATH=$WORK/fbin "$BIN" bench --process --tiny --repeat 1 --json --dir "$WORK" \
+    >"$WORK/failing.json" 2>"$WORK/failing.err"
+echo $? >"$WORK/failing.rc"
 # No libcrypto to load (src/ossl.c): a library of its name without its
 # functions, found first through LD_LIBRARY_PATH. The in-memory bench has
 # no HMAC reference then: it says so and exits 1, and never calls into a
@@ -77,6 +88,8 @@ if [ -n "$CC" ] && [ -n "$SONAME" ]; then
         PATH=$WORK/bin LD_LIBRARY_PATH=$WORK/nolib "$BIN" bench --process --tiny --repeat 1 --json \
             --dir "$WORK" >"$WORK/nolib_process.json" 2>"$WORK/nolib_process.err"
         echo $? >"$WORK/nolib_process.rc"
+        PATH=$WORK/bin LD_LIBRARY_PATH=$WORK/nolib "$BIN" bench --process --tiny --repeat 1 \
+            --dir "$WORK" >"$WORK/nolib_process.out" 2>/dev/null
     fi
 fi
 "$BIN" bench --help >"$WORK/help.out"
@@ -365,13 +378,14 @@ check(p["batch"]["threads"] == 2 and p["batch"]["files"] == 4 and p["batch"]["sp
 # machine's own references: what start-up and files leave of the
 # speed-up, and what the machine gives to parallel work at all.
 im = p["batch"].get("in_memory", {})
-check(sorted(im) == ["hmac_sha512_speedup", "images", "speedup", "threads",
-                     "xchacha20poly1305_speedup"]
-      and im["threads"] == 2 and im["images"] == 8
+check(sorted(im) == ["each", "height", "hmac_sha512_speedup", "images", "missing", "speedup",
+                     "threads", "width", "xchacha20poly1305_speedup"]
+      and im["threads"] == 2 and im["images"] == 2 and im["each"] == 2
+      and im["width"] == im["height"] == 32 and im["missing"] is None
       and all(isinstance(im[k], float) and im[k] > 0
               for k in ("speedup", "xchacha20poly1305_speedup", "hmac_sha512_speedup")),
-      "process: the batch in memory on 2 threads, medcrypt's and the references' speed-ups "
-      + json.dumps(im))
+      "process: the batch in memory (2 images of its size, each half its files' count of "
+      "times) on 2 threads, medcrypt's and the references' speed-ups " + json.dumps(im))
 # The generated images' goals (two fewer without openssl), then those of
 # the files given of a goal's kind: the 512x512 8-bit PNG held to the
 # 3 ms, the 2048x2048 16-bit PGM to the two ratios to openssl dgst; the
@@ -465,7 +479,7 @@ check(p2.get("rounds") == 2 and all(
           for c in p2["commands"]),
       "process, 2 rounds: p25 and median interpolated between the two runs")
 check(p2.get("batch", {}).get("in_memory", {}).get("threads") == 2
-      and p2["batch"]["in_memory"]["images"] == 8 and p2["batch"]["in_memory"]["speedup"] > 0,
+      and p2["batch"]["in_memory"]["images"] == 2 and p2["batch"]["in_memory"]["speedup"] > 0,
       "process with -j 1: the batch in memory still on the goal's 2 threads")
 check([c["name"] for c in p2.get("commands", [])][-3:]
       == ["medcrypt encrypt -j 1, 4 files", "medcrypt encrypt -j 1, 4 files",
@@ -533,11 +547,22 @@ check(read("aead.rc").strip() == "0" and os.path.exists(sealed)
 check(read("aead3.rc").strip() == "1" and "--aead-file takes IN and OUT" in read("aead3.err")
       and not os.path.exists(os.path.join(work, "sealed3")),
       "--aead-file with a third argument: refused, exit 1")
-check(re.search(r"  in memory, 8 32x32 16-bit images on 2 threads against one \(no process\n"
-                r"  start, no files\): medcrypt \d+\.\d\dx; on the same images the "
-                r"machine's own\n  XChaCha20-Poly1305 \d+\.\d\dx, HMAC-SHA-512 \d+\.\d\dx",
-                read("nossl.out")) is not None,
+check(re.search(r"\n  the batch in memory, 2 32x32 16-bit images 2 times each, on 2 threads\n"
+                r"  against one \(no process start, no files\): medcrypt \d+\.\d\d x; the "
+                r"machine's own\n  XChaCha20-Poly1305 \d+\.\d\d x, HMAC-SHA-512 \d+\.\d\d x "
+                r"on the same \(what it gives to\n  parallel work\)\n", read("nossl.out")) is not None,
       "process: the table gives the batch in memory after the goals")
+try:
+    fl = json.loads(read("failing.json") or "{}")
+except ValueError:
+    fl = {}
+fm = fl.get("batch", {}).get("in_memory", {})
+check(read("failing.rc").strip() == "1" and "bench: 'true' failed 3 times" in read("failing.err")
+      and fm.get("missing") == "a command failed"
+      and [fm.get(k, 0) for k in ("speedup", "xchacha20poly1305_speedup", "hmac_sha512_speedup")]
+      == [None, None, None],
+      "process with a command that fails: exit 1, the batch in memory not run ("
+      + json.dumps(fm) + " " + read("failing.err").strip()[:160] + ")")
 check("on images too small (--tiny) to mean anything" in read("nossl.out"),
       "process (table) with --tiny: the goals are said to mean nothing on its images")
 if os.path.exists(os.path.join(work, "nolib.rc")):
@@ -550,13 +575,20 @@ if os.path.exists(os.path.join(work, "nolib.rc")):
         nl = json.loads(read("nolib_process.json") or "{}")
     except ValueError:
         nl = {}
+    nm = nl.get("batch", {}).get("in_memory", {})
     check(read("nolib_process.rc").strip() == "0"
-          and nl.get("batch", {}).get("in_memory")
-          == {"threads": 2, "images": 8, "speedup": None, "xchacha20poly1305_speedup": None,
-              "hmac_sha512_speedup": None}
+          and nm.get("hmac_sha512_speedup", 0) is None
+          and nm.get("missing") == "HMAC-SHA-512: no libcrypto (" + soname + ")"
+          and all(isinstance(nm.get(k), float) and nm[k] > 0
+                  for k in ("speedup", "xchacha20poly1305_speedup"))
           and all(c["failures"] == 0 for c in nl.get("commands", [{"failures": 1}])),
-          "process without libcrypto: the commands timed, the batch in memory null, exit 0 ("
+          "process without libcrypto: the commands timed, the batch in memory measured but "
+          "for the HMAC, said missing, exit 0 (" + json.dumps(nm) + " "
           + read("nolib_process.err").strip()[:160] + ")")
+    check(re.search(r"HMAC-SHA-512 - on the same \(what it gives to\n  parallel work\); not "
+                    r"measured: HMAC-SHA-512: no libcrypto \(" + re.escape(soname) + r"\)\n",
+                    read("nolib_process.out")) is not None,
+          "process without libcrypto, the table: '-' for the HMAC, and why")
 else:
     print("ok - no libcrypto # SKIP no C compiler")
 if os.path.exists(os.path.join(work, "frozen.rc")):

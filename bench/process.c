@@ -9,6 +9,11 @@
  *     --aead-file FILE OUT` (read, seal with libsodium, write, fsync);
  *   - `true`: what starting any process costs on this machine.
  *
+ * The batch goal (-j 2 over -j 1) compares medcrypt with itself, so the
+ * batch is also run in memory on 2 threads against one, with the
+ * XChaCha20-Poly1305 and HMAC-SHA-512 references over the same images:
+ * what this machine gives to parallel work at all (bench.c).
+ *
  * Every command runs once per round and the rounds alternate, so that a
  * drift of the machine's speed (common on virtual machines) hits every
  * command alike. Elapsed time from posix_spawn to wait and CPU time from
@@ -84,10 +89,10 @@ struct run {
     uint32_t batch_side;
     struct cmd *true_cmd, *batch_one, *batch_n;
     struct cmd *batch_two; /* -j 2, issue 11's goal: batch_n when N is 2 */
-    /* The batch in memory on 2 threads against one, after the rounds
-     * (2 images of its size, each half its count of times): what is left
-     * of the speed-up without process start and files, and what the
-     * machine's own references get (bench.c). */
+    /* The batch in memory on 2 threads against one, after the rounds (2
+     * images of its size, each encrypted half as many times as it has
+     * files): what is left of the speed-up without process start and
+     * files, and what the machine's own references get (bench.c). */
     struct bench_speedups in_memory;
 };
 

@@ -382,6 +382,13 @@ out:
     return rc;
 }
 
+struct bench_speedups mc_bench_speedups_none(uint32_t side, int threads, int per_thread,
+                                             const char *why)
+{
+    return (struct bench_speedups){.side = side, .threads = threads, .per_thread = per_thread,
+                                   .medcrypt = NAN, .aead = NAN, .hmac = NAN, .missing = why};
+}
+
 int mc_bench_batch_in_memory(mc_ctx *ctx, uint32_t side, int threads, int per_thread,
                              int repeat, struct bench_speedups *out)
 {
@@ -389,9 +396,7 @@ int mc_bench_batch_in_memory(mc_ctx *ctx, uint32_t side, int threads, int per_th
     double t[BATCH_KINDS][2];
     int rc = -1;
 
-    *out = (struct bench_speedups){.side = side, .threads = threads, .per_thread = per_thread,
-                                   .medcrypt = NAN, .aead = NAN, .hmac = NAN,
-                                   .missing = "out of memory, or a thread refused"};
+    *out = mc_bench_speedups_none(side, threads, per_thread, "out of memory, or a thread refused");
     /* Only the HMAC reference needs libcrypto: without it the other two
      * are measured, and the third said missing. */
     ossl = mc__ossl();

@@ -41,6 +41,9 @@ struct bench_speedups {
     double medcrypt, aead, hmac; /* NAN where not measured */
     const char *missing;     /* NULL, or why some are NAN */
 };
+/* The speed-ups of a batch not measured: all NAN, and why. */
+struct bench_speedups mc_bench_speedups_none(uint32_t side, int threads, int per_thread,
+                                             const char *why);
 /* bench.c, for process.c: medians of `repeat` alternating runs after a
  * warm-up. 0 when measured (the HMAC's NAN without OpenSSL's libcrypto,
  * and said in missing); -1, all NAN, where memory or a thread is

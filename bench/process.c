@@ -918,13 +918,12 @@ int mc_bench_process(const struct bench_opts *o, const char *dir, char **files, 
      * on the goal's 2 threads. No check of its own: what it could not
      * measure is printed as such (missing), the goals as they are. Not
      * run after a failed command: the run's figures are void. */
-    r->in_memory = (struct bench_speedups){.side = r->batch_side, .threads = 2,
-                                           .per_thread = r->n_batch / 2, .medcrypt = NAN,
-                                           .aead = NAN, .hmac = NAN,
-                                           .missing = "a command failed"};
     if (ok)
         (void)mc_bench_batch_in_memory(ctx, r->batch_side, 2, r->n_batch / 2, r->rounds,
                                        &r->in_memory);
+    else
+        r->in_memory = mc_bench_speedups_none(r->batch_side, 2, r->n_batch / 2,
+                                              "a command failed");
     for (int i = 0; i < r->n_items; i++) {
         verify(ctx, &r->items[i]);
         if (!r->items[i].same_samples) {

@@ -1,4 +1,6 @@
 /* PNG decoder (codec_png.c over libspng): decode, re-encode, re-decode;
+ * a plain image's pixels through codec_png_fast.c and through libspng
+ * alone, which must agree on the result and the samples;
  * and the ancillary chunks that travel with the pixels (png_meta.c): the
  * list named as not kept, and the records, which must come back the same
  * from the PNG written with them. */
@@ -35,7 +37,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (!mc__png_sniff(data, size))
         return 0;
-    if (mc__png_decode(fuzz_ctx(), data, size, &img, NULL) == MC_OK) {
+    err = mc__png_decode(fuzz_ctx(), data, size, &img, NULL);
+    /* The same file with libspng alone (png_no_fast): codec_png_fast.c
+     * takes only what libspng decodes the same, and declines the rest. */
+    {
+        static mc_ctx *spng_only;
+        mc_image *ref = NULL;
+        if (spng_only == NULL) {
+            FUZZ_CHECK(mc_ctx_new(&spng_only) == MC_OK);
+            FUZZ_CHECK(mc_ctx_set_max_samples(spng_only, FUZZ_MAX_SAMPLES) == MC_OK);
+            spng_only->png_no_fast = true;
+        }
+        FUZZ_CHECK(mc__png_decode(spng_only, data, size, &ref, NULL) == err);
+        FUZZ_CHECK(err != MC_OK || same_samples(img, ref));
+        mc_image_free(ref);
+    }
+    if (err == MC_OK) {
         fuzz_check_decoded(img, data, size, false);
         mc_image_free(img);
         img = NULL;

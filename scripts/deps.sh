@@ -11,7 +11,7 @@ set -eu
 # Build: compiler, meson (and python3, which runs it and web/embed.py),
 # and the libraries of DESIGN §3.
 BUILD_PACKAGES="build-essential pkg-config meson ninja-build python3
-libsodium-dev libssl-dev librandom123-dev libspng-dev zlib1g-dev
+libsodium-dev libssl-dev librandom123-dev libspng-dev zlib1g-dev libdeflate-dev
 libjpeg62-turbo-dev libmicrohttpd-dev"
 
 # Tests: cmocka, python3 (independent reference decoders), dcmtk

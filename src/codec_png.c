@@ -188,6 +188,22 @@ static mc_err map_spng_error(int e)
     }
 }
 
+/* Where the first IDAT chunk starts, once libspng has read the chunks
+ * before it; 0 if the walk meets IEND or the end of buf first. */
+static size_t first_idat(const uint8_t *buf, size_t len)
+{
+    mc__png_chunk_view c;
+
+    for (size_t off = sizeof mc__png_signature; mc__png_chunk_at(buf, len, off, &c) && c.whole;
+         off += 12 + (size_t)c.len) {
+        if (memcmp(c.type, "IDAT", 4) == 0)
+            return off;
+        if (memcmp(c.type, "IEND", 4) == 0)
+            break;
+    }
+    return 0;
+}
+
 /* libspng accepts a file whose IEND chunk lacks some of its 4 CRC bytes
  * (observed with 0.7.3: a file cut 1 to 4 bytes short decodes without
  * error). Walk the chunk framing (PNG §5.3: length, type, data, CRC) to
@@ -355,7 +371,7 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
     uint8_t *chunk = NULL;
     size_t chunk_len = 0, samples_len, spng_len;
     mc_err err;
-    bool swap16;
+    bool swap16, fast;
     int e = SPNG_OK, fmt;
 
     if (out == NULL || (buf == NULL && len > 0))
@@ -429,8 +445,11 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
         goto out;
     }
 
-    if ((err = mc__image_alloc(ctx, ihdr.width, ihdr.height, lay.channels, lay.bits, &img)) !=
-        MC_OK)
+    fast = want == NULL && ihdr.interlace_method == 0 && lay.fmt == SPNG_FMT_PNG &&
+           (ctx == NULL || !ctx->png_no_fast);
+    /* Room for the filter bytes of the rows inflated in place. */
+    if ((err = mc__image_alloc_room(ctx, ihdr.width, ihdr.height, lay.channels, lay.bits,
+                                    fast ? ihdr.height : 0, &img)) != MC_OK)
         goto out;
     /* Decodes straight into the image (deinterlacing Adam7 if needed).
      * 16-bit samples as stored (SPNG_FMT_RAW, big-endian), then swapped
@@ -441,8 +460,34 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
     /* A large PNG to be encrypted has its chunk digests hashed while it
      * is decoded (chunkhash.c); not a cipher image (want), nor Adam7,
      * whose rows come pass by pass. */
-    if (want == NULL && ihdr.interlace_method == 0 &&
-        (hasher = mc__chunk_hasher_for(ctx, img)) != NULL) {
+    if (want == NULL && ihdr.interlace_method == 0)
+        hasher = mc__chunk_hasher_for(ctx, img);
+    /* A plain image's pixel data in one call (codec_png_fast.c), once
+     * libspng has read and checked every chunk before it, as its own
+     * decode would first; a file declined there is libspng's, from the
+     * first IDAT on. Not a cipher image: its decoding is bound by the
+     * stages and the hash, and a refused one has its own messages
+     * (container.c). */
+    if (fast) {
+        size_t idat_off = 0;
+        bool taken;
+        if ((e = spng_decode_chunks(sc)) != SPNG_OK) {
+            err = map_spng_error(e);
+            goto out;
+        }
+        idat_off = first_idat(buf, len);
+        taken = idat_off != 0 && mc__png_fast_decode(buf, len, idat_off, img, hasher, &err);
+        if (taken && err != MC_OK)
+            goto out;
+        if (taken) {
+            if (hasher != NULL) {
+                img->digests = mc__chunk_hasher_finish(hasher, &img->digests_len);
+                hasher = NULL;
+            }
+            goto decoded;
+        }
+    }
+    if (hasher != NULL) {
         if ((err = decode_rows(sc, img, fmt, lay.flags, swap16, hasher)) != MC_OK)
             goto out;
         img->digests = mc__chunk_hasher_finish(hasher, &img->digests_len);
@@ -462,6 +507,7 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
         err = map_spng_error(e);
         goto out;
     }
+decoded: /* codec_png_fast.c took the pixels and checked IEND after them */
     if ((err = check_iend_complete(buf, len)) != MC_OK)
         goto out;
     if (want != NULL && (err = take_chunk(buf, len, want->type, &chunk, &chunk_len)) != MC_OK)

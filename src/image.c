@@ -86,19 +86,27 @@ void mc__swap16(uint8_t *dst, const uint8_t *src, size_t len)
 mc_err mc__image_alloc(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint8_t bits,
                        mc_image **out)
 {
+    return mc__image_alloc_room(ctx, w, h, c, bits, 0, out);
+}
+
+mc_err mc__image_alloc_room(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint8_t bits,
+                            size_t room, mc_image **out)
+{
     mc_image *img;
     size_t len;
     mc_err err;
 
     if ((err = mc__geometry_check(ctx, w, h, c, bits, &len)) != MC_OK)
         return err;
+    if (room > SIZE_MAX - len)
+        return MC_ENOMEM;
     if ((img = calloc(1, sizeof *img)) == NULL)
         return MC_ENOMEM;
-    if ((img->samples = mc__alloc_huge(len)) == NULL) {
+    if ((img->samples = mc__alloc_huge(len + room)) == NULL) {
         free(img);
         return MC_ENOMEM;
     }
-    memset(img->samples, 0, len); /* what a decoder does not write is 0 */
+    memset(img->samples, 0, len + room); /* what a decoder does not write is 0 */
     img->width = w;
     img->height = h;
     img->frames = 1;

@@ -31,6 +31,10 @@ struct mc_ctx {
      * mc_encrypt_file): a large PNG's or JPEG's chunk digests are hashed
      * while it is decoded (chunkhash.c). */
     bool chunk_digests;
+    /* A plain PNG's pixels always through libspng, never through
+     * codec_png_fast.c: for the tests and the fuzz target that hold the
+     * two to the same samples. */
+    bool png_no_fast;
     mc_admit_fn admit; /* mc_ctx_set_admit, or NULL */
     void *admit_user;
 };
@@ -193,6 +197,11 @@ void mc__buf_wipe(mc__buf *b);
 void mc__swap16(uint8_t *dst, const uint8_t *src, size_t len);
 mc_err mc__image_alloc(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint8_t bits,
                        mc_image **out);
+/* The same with room more bytes after the samples (not counted in
+ * samples_len, zeroed as the samples are): a decoder's working space,
+ * which it wipes. */
+mc_err mc__image_alloc_room(const mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint8_t bits,
+                            size_t room, mc_image **out);
 mc_err mc__image_copy(const mc_image *src, mc_image **out);
 /* The last step of decoding a file where it lies (mc_image_decode_owned):
  * the samples_len bytes at offset off of buf (len bytes, from malloc) moved
@@ -557,6 +566,16 @@ typedef struct mc__png_chunk_view {
 } mc__png_chunk_view;
 bool mc__png_chunk_at(const uint8_t *in, size_t len, size_t off, mc__png_chunk_view *c);
 bool mc__png_chunk_crc_ok(const uint8_t *chunk, uint32_t n);
+/* codec_png_fast.c: the pixels of the plain PNG buf, whose chunks before
+ * the first IDAT (at idat_off) libspng has read and checked, decoded into
+ * img (8- or 16-bit samples as stored, host order, not interlaced; its
+ * samples allocated with img->height bytes of room after them, which are
+ * wiped), telling hasher (if not NULL) how far they are final. False if
+ * declined: the samples may have been written, the hasher has not, and
+ * libspng decodes the file into them anew. True if taken, with *err MC_OK
+ * or MC_ENOMEM. */
+bool mc__png_fast_decode(const uint8_t *buf, size_t len, size_t idat_off, mc_image *img,
+                         mc__chunk_hasher *hasher, mc_err *err);
 /* png_meta.c: a list "a, b, c" in a caller's buffer, for a note to the
  * user (the metadata a PNG or a JPEG loses): each name once, whole or
  * not at all, and none after the first that does not fit; the list then

@@ -1,0 +1,453 @@
+/* A plain PNG's pixels in one pass (src/codec_png_fast.c) against
+ * libspng alone (mc_ctx's png_no_fast): the same result and the same
+ * samples for every test image, for every filter type at every pixel
+ * size, and for the files the fast path must decline, which libspng then
+ * decodes or refuses as before. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <spng.h>
+#include <zlib.h>
+
+#include "png_chunk.h"
+
+#include "internal.h"
+#include "medcrypt.h"
+
+#ifndef MC_TESTDATA
+#error "MC_TESTDATA must name the test data directory"
+#endif
+
+static mc_ctx *ctx_fast, *ctx_spng;
+
+static int setup(void **state)
+{
+    (void)state;
+    if (mc_ctx_new(&ctx_fast) != MC_OK || mc_ctx_new(&ctx_spng) != MC_OK)
+        return -1;
+    ctx_spng->png_no_fast = true;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    mc_ctx_free(ctx_fast);
+    mc_ctx_free(ctx_spng);
+    return 0;
+}
+
+static uint8_t *read_path(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf;
+    long n;
+
+    if (f == NULL)
+        fail_msg("cannot open %s", path);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    n = ftell(f);
+    assert_true(n >= 0);
+    assert_int_equal(fseek(f, 0, SEEK_SET), 0);
+    buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+/* The channels medcrypt keeps for a PNG colour type that the fast path
+ * may take (PNG §11.2.1: 0 gray, 2 RGB, 4 gray+alpha, 6 RGBA); 0 for
+ * palette. */
+static uint8_t channels_of(uint8_t color_type)
+{
+    switch (color_type) {
+    case 0: return 1;
+    case 2: return 3;
+    case 4: return 2;
+    case 6: return 4;
+    default: return 0;
+    }
+}
+
+/* Whether codec_png_fast.c itself takes buf (called directly, on an
+ * image of the header's geometry); its samples in *out if so. */
+static bool fast_takes(const uint8_t *buf, size_t len, mc_image **out)
+{
+    mc__png_chunk_view c;
+    mc_image *img = NULL;
+    size_t off = 8;
+    uint8_t ch = channels_of(buf[25]);
+    mc_err err = MC_OK;
+    bool taken;
+
+    *out = NULL;
+    if (ch == 0 || buf[28] != 0 || (buf[24] != 8 && buf[24] != 16))
+        return false; /* palette, Adam7 or under 8 bits: never offered */
+    while (mc__png_chunk_at(buf, len, off, &c) && c.whole && memcmp(c.type, "IDAT", 4) != 0)
+        off += 12 + (size_t)c.len;
+    assert_int_equal(mc__image_alloc_room(NULL, mc__be32(buf + 16), mc__be32(buf + 20), ch,
+                                          buf[24], mc__be32(buf + 20), &img),
+                     MC_OK);
+    taken = mc__png_fast_decode(buf, len, off, img, NULL, &err);
+    assert_int_equal(err, MC_OK);
+    /* The room after the samples held filtered rows: wiped, taken or not. */
+    for (uint32_t i = 0; i < img->height; i++)
+        assert_int_equal(img->samples[img->samples_len + i], 0);
+    if (taken)
+        *out = img;
+    else
+        mc_image_free(img);
+    return taken;
+}
+
+/* buf decoded with the fast path allowed and with libspng alone: the
+ * same result, the same samples; the fast path's own verdict returned. */
+static bool check_same(const uint8_t *buf, size_t len, mc_err *result)
+{
+    mc_image *a = NULL, *b = NULL, *f = NULL;
+    mc_err ea = mc__png_decode(ctx_fast, buf, len, &a, NULL);
+    mc_err eb = mc__png_decode(ctx_spng, buf, len, &b, NULL);
+    bool taken;
+
+    assert_int_equal(ea, eb);
+    if (ea == MC_OK) {
+        assert_int_equal(a->width, b->width);
+        assert_int_equal(a->height, b->height);
+        assert_int_equal(a->channels, b->channels);
+        assert_int_equal(a->bits, b->bits);
+        assert_int_equal(a->samples_len, b->samples_len);
+        assert_memory_equal(a->samples, b->samples, a->samples_len);
+    }
+    taken = len > 28 && fast_takes(buf, len, &f);
+    if (taken) { /* what it took, libspng reads the same */
+        assert_int_equal(ea, MC_OK);
+        assert_memory_equal(f->samples, b->samples, b->samples_len);
+    }
+    mc_image_free(a);
+    mc_image_free(b);
+    mc_image_free(f);
+    if (result != NULL)
+        *result = ea;
+    return taken;
+}
+
+static void check_file(const char *path, bool must_take)
+{
+    size_t len;
+    uint8_t *buf = read_path(path, &len);
+    mc_err err;
+    bool taken = check_same(buf, len, &err);
+
+    assert_int_equal(err, MC_OK);
+    if (must_take && !taken)
+        fail_msg("%s: the fast path declined it", path);
+    free(buf);
+}
+
+/* Every PNG of the test data, and the 2048x2048 16-bit CT. */
+static void test_testdata(void **state)
+{
+    static const char *must[] = {"ct_512_8bit.png", "ct_512_16bit.png", "ct_small_16bit.png",
+                                 "gray_alpha_8bit_512.png", "rgb_16bit_100x100.png",
+                                 "rgba_100x100.png"};
+    char path[1024];
+    struct dirent *de;
+    DIR *d;
+    int seen = 0;
+
+    (void)state;
+    snprintf(path, sizeof path, "%s/png", MC_TESTDATA);
+    assert_non_null(d = opendir(path));
+    while ((de = readdir(d)) != NULL) {
+        bool take = false;
+        if (de->d_name[0] == '.')
+            continue;
+        for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)
+            take = take || strcmp(de->d_name, must[i]) == 0;
+        snprintf(path, sizeof path, "%s/png/%s", MC_TESTDATA, de->d_name);
+        check_file(path, take);
+        seen++;
+    }
+    closedir(d);
+    assert_true(seen >= 10);
+    snprintf(path, sizeof path, "%s/bench/ct_2048_16bit.png", MC_TESTDATA);
+    check_file(path, true);
+}
+
+/* A PNG of random samples written by libspng with one filter type on
+ * every row (or its adaptive choice), in IDAT chunks of libspng's size. */
+static uint8_t *spng_png(uint32_t w, uint32_t h, uint8_t color_type, uint8_t bits, int filters,
+                         size_t *len, uint8_t **samples, size_t *samples_len)
+{
+    spng_ctx *sc = spng_ctx_new(SPNG_CTX_ENCODER);
+    struct spng_ihdr ihdr = {.width = w, .height = h, .bit_depth = bits,
+                             .color_type = color_type};
+    size_t n = (size_t)w * h * channels_of(color_type) * (bits / 8);
+    uint8_t *raw = malloc(n), *out;
+    int e;
+
+    assert_non_null(sc);
+    assert_non_null(raw);
+    /* Smooth with noise, so that every filter has something to predict,
+     * and Paeth's ties (PNG §9.4: a before b before c) come up. */
+    for (size_t i = 0; i < n; i++)
+        raw[i] = (uint8_t)((i / 7) + (rand() & 63));
+    assert_int_equal(spng_set_option(sc, SPNG_ENCODE_TO_BUFFER, 1), 0);
+    assert_int_equal(spng_set_option(sc, SPNG_FILTER_CHOICE, filters), 0);
+    assert_int_equal(spng_set_ihdr(sc, &ihdr), 0);
+    /* SPNG_FMT_RAW: 16-bit samples as PNG stores them, big-endian. */
+    assert_int_equal(spng_encode_image(sc, raw, n, SPNG_FMT_RAW, SPNG_ENCODE_FINALIZE), 0);
+    out = spng_get_png_buffer(sc, len, &e);
+    assert_non_null(out);
+    assert_int_equal(e, 0);
+    spng_ctx_free(sc);
+    if (bits == 16)
+        mc__swap16(raw, raw, n); /* to the host order medcrypt keeps */
+    *samples = raw;
+    *samples_len = n;
+    return out;
+}
+
+/* The filter type of each row, from the IDAT chunks inflated here. */
+static void filter_types(const uint8_t *buf, size_t len, size_t row_bytes, uint32_t h,
+                         uint8_t *types, int *idats)
+{
+    mc__png_chunk_view c;
+    uint8_t *z = malloc(len), *rows = malloc((row_bytes + 1) * h);
+    size_t z_len = 0;
+    uLongf out_len = (uLongf)((row_bytes + 1) * h);
+
+    assert_non_null(z);
+    assert_non_null(rows);
+    *idats = 0;
+    for (size_t off = 8; mc__png_chunk_at(buf, len, off, &c) && c.whole; off += 12 + c.len)
+        if (memcmp(c.type, "IDAT", 4) == 0) {
+            memcpy(z + z_len, c.type + 4, c.len);
+            z_len += c.len;
+            (*idats)++;
+        }
+    assert_int_equal(uncompress(rows, &out_len, z, z_len), Z_OK);
+    assert_int_equal(out_len, (row_bytes + 1) * h);
+    for (uint32_t y = 0; y < h; y++)
+        types[y] = rows[y * (row_bytes + 1)];
+    free(z);
+    free(rows);
+}
+
+/* Each filter type of PNG §9.2 at each pixel size (1, 2, 3, 4, 6 and 8
+ * bytes), an odd width, the first row (no row above) included: the fast
+ * path takes the file and gives the samples written. */
+static void test_filters(void **state)
+{
+    static const uint8_t types[] = {0, 2, 4, 6};
+    static const struct {
+        int choice;
+        int type; /* every row's, -1: libspng's choice */
+    } filters[] = {{SPNG_FILTER_CHOICE_NONE, 0}, {SPNG_FILTER_CHOICE_SUB, 1},
+                   {SPNG_FILTER_CHOICE_UP, 2},   {SPNG_FILTER_CHOICE_AVG, 3},
+                   {SPNG_FILTER_CHOICE_PAETH, 4}, {SPNG_FILTER_CHOICE_ALL, -1}};
+
+    (void)state;
+    srand(11);
+    for (size_t t = 0; t < sizeof types; t++)
+        for (uint8_t bits = 8; bits <= 16; bits += 8)
+            for (size_t f = 0; f < sizeof filters / sizeof filters[0]; f++) {
+                const uint32_t w = 61, h = 17;
+                uint8_t row_types[17], *samples, *png;
+                size_t len, n;
+                int idats;
+                mc_image *img = NULL;
+
+                png = spng_png(w, h, types[t], bits, filters[f].choice, &len, &samples, &n);
+                filter_types(png, len, n / h, h, row_types, &idats);
+                /* libspng writes the first row with None or Sub whatever
+                 * the choice (nothing above it); the rest as asked. */
+                for (uint32_t y = 1; y < h; y++)
+                    if (filters[f].type >= 0)
+                        assert_int_equal(row_types[y], filters[f].type);
+                assert_true(check_same(png, len, NULL));
+                assert_true(fast_takes(png, len, &img));
+                assert_int_equal(img->samples_len, n);
+                assert_memory_equal(img->samples, samples, n);
+                mc_image_free(img);
+                free(png);
+                free(samples);
+            }
+}
+
+/* A PNG whose filtered rows are chosen here: each row's filter type
+ * first, then rows[] unfiltered by the reader into the samples. The
+ * first row uses every filter in turn across the images below. */
+static void test_first_row(void **state)
+{
+    /* 4x2 gray 8-bit: row 0 with each filter type, row 1 Paeth. */
+    static const uint8_t ihdr[13] = {0, 0, 0, 4, 0, 0, 0, 2, 8, 0, 0, 0, 0};
+    uint8_t rows[10], z[64], png[256];
+    uLongf z_len;
+    size_t len;
+
+    (void)state;
+    for (uint8_t ft = 0; ft <= 4; ft++) {
+        mc_image *img = NULL;
+        const uint8_t r0[5] = {ft, 10, 20, 250, 7}, r1[5] = {4, 1, 2, 3, 4};
+        memcpy(rows, r0, 5);
+        memcpy(rows + 5, r1, 5);
+        z_len = sizeof z;
+        assert_int_equal(compress2(z, &z_len, rows, sizeof rows, 9), Z_OK);
+        len = put_png(png, ihdr, NULL, NULL, 0, z, (uint32_t)z_len);
+        assert_true(check_same(png, len, NULL));
+        assert_true(fast_takes(png, len, &img));
+        /* Row 0 by hand (PNG §9.2, the row above all zeros). */
+        uint8_t e[4];
+        for (int i = 0; i < 4; i++) {
+            uint8_t a = i > 0 ? e[i - 1] : 0;
+            uint8_t x = r0[1 + i];
+            e[i] = ft == 0 || ft == 2 ? x : ft == 3 ? (uint8_t)(x + (a >> 1)) : (uint8_t)(x + a);
+        }
+        assert_memory_equal(img->samples, e, 4);
+        mc_image_free(img);
+    }
+}
+
+/* The pieces of a hand-made 5x3 gray 8-bit PNG. */
+static const uint8_t small_ihdr[13] = {0, 0, 0, 5, 0, 0, 0, 3, 8, 0, 0, 0, 0};
+static const uint8_t small_rows[18] = {1, 5, 6, 7, 8, 9,      /* Sub */
+                                       2, 1, 1, 1, 1, 1,      /* Up */
+                                       3, 200, 9, 8, 7, 6};   /* Average */
+
+static size_t small_z(uint8_t *z, const uint8_t *rows, size_t n)
+{
+    uLongf z_len = 256;
+    assert_int_equal(compress2(z, &z_len, rows, n, 9), Z_OK);
+    return z_len;
+}
+
+/* sig, IHDR, then the given chunks (type, data, len; NULL type ends). */
+struct piece {
+    const char *type;
+    const uint8_t *data;
+    uint32_t len;
+};
+
+static size_t build(uint8_t *dst, const struct piece *p)
+{
+    static const uint8_t sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+    size_t n = 8;
+
+    memcpy(dst, sig, 8);
+    n += put_chunk(dst + n, "IHDR", small_ihdr, 13);
+    for (; p->type != NULL; p++)
+        n += put_chunk(dst + n, p->type, p->data, p->len);
+    return n;
+}
+
+/* What the fast path must decline, and what it may take, each decoded
+ * the same with and without it. */
+static void test_declines(void **state)
+{
+    static const uint8_t text[] = "Comment\0after the pixels";
+    uint8_t z[256], bad[256], rows[24], png[1024];
+    size_t zl, len;
+    mc_err err;
+
+    (void)state;
+    zl = small_z(z, small_rows, sizeof small_rows);
+
+    /* The plain file, and the same stream cut across two IDAT chunks. */
+    len = build(png, (struct piece[]){{"IDAT", z, (uint32_t)zl}, {"IEND", NULL, 0}, {NULL}});
+    assert_true(check_same(png, len, &err));
+    assert_int_equal(err, MC_OK);
+    len = build(png, (struct piece[]){{"IDAT", z, 3},
+                                      {"IDAT", NULL, 0},
+                                      {"IDAT", z + 3, (uint32_t)zl - 3},
+                                      {"IEND", NULL, 0},
+                                      {NULL}});
+    assert_true(check_same(png, len, &err));
+    assert_int_equal(err, MC_OK);
+
+    /* A wrong Adler-32: libspng is told to ignore it (codec_png.c), so
+     * the file is libspng's, and decodes. */
+    memcpy(bad, z, zl);
+    bad[zl - 1] ^= 1;
+    len = build(png, (struct piece[]){{"IDAT", bad, (uint32_t)zl}, {"IEND", NULL, 0}, {NULL}});
+    assert_false(check_same(png, len, &err));
+    assert_int_equal(err, MC_OK);
+
+    /* A chunk after the image data: libspng's, and it decodes. */
+    len = build(png, (struct piece[]){{"IDAT", z, (uint32_t)zl},
+                                      {"tEXt", text, sizeof text - 1},
+                                      {"IEND", NULL, 0},
+                                      {NULL}});
+    assert_false(check_same(png, len, &err));
+    assert_int_equal(err, MC_OK);
+
+    /* Refused by libspng, declined here: */
+    /* a filter type past Paeth; */
+    memcpy(rows, small_rows, sizeof small_rows);
+    rows[6] = 5;
+    zl = small_z(bad, rows, sizeof small_rows);
+    len = build(png, (struct piece[]){{"IDAT", bad, (uint32_t)zl}, {"IEND", NULL, 0}, {NULL}});
+    assert_false(check_same(png, len, &err));
+    assert_int_not_equal(err, MC_OK);
+    /* a row short; */
+    zl = small_z(bad, small_rows, sizeof small_rows - 1);
+    len = build(png, (struct piece[]){{"IDAT", bad, (uint32_t)zl}, {"IEND", NULL, 0}, {NULL}});
+    assert_false(check_same(png, len, &err));
+    assert_int_not_equal(err, MC_OK);
+    /* an IDAT chunk after another chunk after the first; */
+    zl = small_z(z, small_rows, sizeof small_rows);
+    len = build(png, (struct piece[]){{"IDAT", z, 3},
+                                      {"tEXt", text, sizeof text - 1},
+                                      {"IDAT", z + 3, (uint32_t)zl - 3},
+                                      {"IEND", NULL, 0},
+                                      {NULL}});
+    assert_false(check_same(png, len, &err));
+    assert_int_not_equal(err, MC_OK);
+    /* an IDAT chunk whose CRC is wrong; */
+    len = build(png, (struct piece[]){{"IDAT", z, (uint32_t)zl}, {"IEND", NULL, 0}, {NULL}});
+    png[8 + 25 + 8 + zl] ^= 1; /* the IDAT's CRC, after sig, IHDR, its header, data */
+    assert_false(check_same(png, len, &err));
+    assert_int_not_equal(err, MC_OK);
+
+    /* Whatever libspng says, the same with and without (declined): */
+    /* a row too many, */
+    memcpy(rows, small_rows, sizeof small_rows);
+    memcpy(rows + 18, small_rows, 6);
+    zl = small_z(bad, rows, 24);
+    len = build(png, (struct piece[]){{"IDAT", bad, (uint32_t)zl}, {"IEND", NULL, 0}, {NULL}});
+    assert_false(check_same(png, len, NULL));
+    /* bytes after the zlib stream, */
+    zl = small_z(bad, small_rows, sizeof small_rows);
+    bad[zl] = 0;
+    len = build(png, (struct piece[]){{"IDAT", bad, (uint32_t)zl + 1}, {"IEND", NULL, 0}, {NULL}});
+    assert_false(check_same(png, len, NULL));
+    /* an IEND with data or a wrong CRC, no IEND at all. */
+    len = build(png, (struct piece[]){{"IDAT", z, (uint32_t)zl}, {"IEND", text, 2}, {NULL}});
+    assert_false(check_same(png, len, NULL));
+    len = build(png, (struct piece[]){{"IDAT", z, (uint32_t)zl}, {"IEND", NULL, 0}, {NULL}});
+    png[len - 1] ^= 1;
+    assert_false(check_same(png, len, NULL));
+    len = build(png, (struct piece[]){{"IDAT", z, (uint32_t)zl}, {NULL}});
+    assert_false(check_same(png, len, NULL));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_testdata),
+        cmocka_unit_test(test_filters),
+        cmocka_unit_test(test_first_row),
+        cmocka_unit_test(test_declines),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

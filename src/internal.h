@@ -576,6 +576,8 @@ bool mc__png_chunk_crc_ok(const uint8_t *chunk, uint32_t n);
  * or MC_ENOMEM. */
 bool mc__png_fast_decode(const uint8_t *buf, size_t len, size_t idat_off, mc_image *img,
                          mc__chunk_hasher *hasher, mc_err *err);
+/* How many files mc__png_fast_decode has taken in this process (tests). */
+unsigned long mc__png_fast_taken(void);
 /* png_meta.c: a list "a, b, c" in a caller's buffer, for a note to the
  * user (the metadata a PNG or a JPEG loses): each name once, whole or
  * not at all, and none after the first that does not fit; the list then

@@ -17,9 +17,9 @@
 #include <spng.h>
 #include <zlib.h>
 
+#include "helpers.h"
 #include "png_chunk.h"
 
-#include "internal.h"
 #include "medcrypt.h"
 
 #ifndef MC_TESTDATA
@@ -43,26 +43,6 @@ static int teardown(void **state)
     mc_ctx_free(ctx_fast);
     mc_ctx_free(ctx_spng);
     return 0;
-}
-
-static uint8_t *read_path(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    uint8_t *buf;
-    long n;
-
-    if (f == NULL)
-        fail_msg("cannot open %s", path);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    assert_true(n >= 0);
-    assert_int_equal(fseek(f, 0, SEEK_SET), 0);
-    buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
 }
 
 /* The channels medcrypt keeps for a PNG colour type that the fast path
@@ -127,14 +107,8 @@ static bool check_same(const uint8_t *buf, size_t len, mc_err *result)
     assert_int_equal(mc__png_fast_taken(), c1); /* png_no_fast: never */
 
     assert_int_equal(ea, eb);
-    if (ea == MC_OK) {
-        assert_int_equal(a->width, b->width);
-        assert_int_equal(a->height, b->height);
-        assert_int_equal(a->channels, b->channels);
-        assert_int_equal(a->bits, b->bits);
-        assert_int_equal(a->samples_len, b->samples_len);
-        assert_memory_equal(a->samples, b->samples, a->samples_len);
-    }
+    if (ea == MC_OK)
+        assert_same_samples(a, b);
     taken = len > 28 && fast_takes(buf, len, &f);
     if (taken) { /* what it took, libspng reads the same */
         assert_int_equal(ea, MC_OK);
@@ -153,7 +127,7 @@ static bool check_same(const uint8_t *buf, size_t len, mc_err *result)
 static void check_file(const char *path, bool must_take)
 {
     size_t len;
-    uint8_t *buf = read_path(path, &len);
+    uint8_t *buf = read_file(path, &len);
     mc_err err;
     bool taken = check_same(buf, len, &err);
 

@@ -318,6 +318,8 @@ struct piece {
     uint32_t len;
 };
 
+#define END {NULL, NULL, 0}
+
 static size_t build(uint8_t *dst, const struct piece *p)
 {
     static const uint8_t sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
@@ -343,14 +345,14 @@ static void test_declines(void **state)
     zl = small_z(z, small_rows, sizeof small_rows);
 
     /* The plain file, and the same stream cut across two IDAT chunks. */
-    len = build(png, (struct piece[]){{"IDAT", z, (uint32_t)zl}, {"IEND", NULL, 0}, {NULL}});
+    len = build(png, (struct piece[]){{"IDAT", z, (uint32_t)zl}, {"IEND", NULL, 0}, END});
     assert_true(check_same(png, len, &err));
     assert_int_equal(err, MC_OK);
     len = build(png, (struct piece[]){{"IDAT", z, 3},
                                       {"IDAT", NULL, 0},
                                       {"IDAT", z + 3, (uint32_t)zl - 3},
                                       {"IEND", NULL, 0},
-                                      {NULL}});
+                                      END});
     assert_true(check_same(png, len, &err));
     assert_int_equal(err, MC_OK);
 
@@ -358,7 +360,7 @@ static void test_declines(void **state)
      * the file is libspng's, and decodes. */
     memcpy(bad, z, zl);
     bad[zl - 1] ^= 1;
-    len = build(png, (struct piece[]){{"IDAT", bad, (uint32_t)zl}, {"IEND", NULL, 0}, {NULL}});
+    len = build(png, (struct piece[]){{"IDAT", bad, (uint32_t)zl}, {"IEND", NULL, 0}, END});
     assert_false(check_same(png, len, &err));
     assert_int_equal(err, MC_OK);
 
@@ -366,7 +368,7 @@ static void test_declines(void **state)
     len = build(png, (struct piece[]){{"IDAT", z, (uint32_t)zl},
                                       {"tEXt", text, sizeof text - 1},
                                       {"IEND", NULL, 0},
-                                      {NULL}});
+                                      END});
     assert_false(check_same(png, len, &err));
     assert_int_equal(err, MC_OK);
 
@@ -375,12 +377,12 @@ static void test_declines(void **state)
     memcpy(rows, small_rows, sizeof small_rows);
     rows[6] = 5;
     zl = small_z(bad, rows, sizeof small_rows);
-    len = build(png, (struct piece[]){{"IDAT", bad, (uint32_t)zl}, {"IEND", NULL, 0}, {NULL}});
+    len = build(png, (struct piece[]){{"IDAT", bad, (uint32_t)zl}, {"IEND", NULL, 0}, END});
     assert_false(check_same(png, len, &err));
     assert_int_not_equal(err, MC_OK);
     /* a row short; */
     zl = small_z(bad, small_rows, sizeof small_rows - 1);
-    len = build(png, (struct piece[]){{"IDAT", bad, (uint32_t)zl}, {"IEND", NULL, 0}, {NULL}});
+    len = build(png, (struct piece[]){{"IDAT", bad, (uint32_t)zl}, {"IEND", NULL, 0}, END});
     assert_false(check_same(png, len, &err));
     assert_int_not_equal(err, MC_OK);
     /* an IDAT chunk after another chunk after the first; */
@@ -389,11 +391,11 @@ static void test_declines(void **state)
                                       {"tEXt", text, sizeof text - 1},
                                       {"IDAT", z + 3, (uint32_t)zl - 3},
                                       {"IEND", NULL, 0},
-                                      {NULL}});
+                                      END});
     assert_false(check_same(png, len, &err));
     assert_int_not_equal(err, MC_OK);
     /* an IDAT chunk whose CRC is wrong, the only one or the last of three; */
-    len = build(png, (struct piece[]){{"IDAT", z, (uint32_t)zl}, {"IEND", NULL, 0}, {NULL}});
+    len = build(png, (struct piece[]){{"IDAT", z, (uint32_t)zl}, {"IEND", NULL, 0}, END});
     png[8 + 25 + 8 + zl] ^= 1; /* the IDAT's CRC, after sig, IHDR, its header, data */
     assert_false(check_same(png, len, &err));
     assert_int_not_equal(err, MC_OK);
@@ -401,7 +403,7 @@ static void test_declines(void **state)
                                       {"IDAT", z + 3, 2},
                                       {"IDAT", z + 5, (uint32_t)zl - 5},
                                       {"IEND", NULL, 0},
-                                      {NULL}});
+                                      END});
     png[len - 12 - 1] ^= 1; /* the last IDAT's CRC, before IEND */
     assert_false(check_same(png, len, &err));
     assert_int_not_equal(err, MC_OK);
@@ -411,20 +413,20 @@ static void test_declines(void **state)
     memcpy(rows, small_rows, sizeof small_rows);
     memcpy(rows + 18, small_rows, 6);
     zl = small_z(bad, rows, 24);
-    len = build(png, (struct piece[]){{"IDAT", bad, (uint32_t)zl}, {"IEND", NULL, 0}, {NULL}});
+    len = build(png, (struct piece[]){{"IDAT", bad, (uint32_t)zl}, {"IEND", NULL, 0}, END});
     assert_false(check_same(png, len, NULL));
     /* bytes after the zlib stream, */
     zl = small_z(bad, small_rows, sizeof small_rows);
     bad[zl] = 0;
-    len = build(png, (struct piece[]){{"IDAT", bad, (uint32_t)zl + 1}, {"IEND", NULL, 0}, {NULL}});
+    len = build(png, (struct piece[]){{"IDAT", bad, (uint32_t)zl + 1}, {"IEND", NULL, 0}, END});
     assert_false(check_same(png, len, NULL));
     /* an IEND with data or a wrong CRC, no IEND at all. */
-    len = build(png, (struct piece[]){{"IDAT", z, (uint32_t)zl}, {"IEND", text, 2}, {NULL}});
+    len = build(png, (struct piece[]){{"IDAT", z, (uint32_t)zl}, {"IEND", text, 2}, END});
     assert_false(check_same(png, len, NULL));
-    len = build(png, (struct piece[]){{"IDAT", z, (uint32_t)zl}, {"IEND", NULL, 0}, {NULL}});
+    len = build(png, (struct piece[]){{"IDAT", z, (uint32_t)zl}, {"IEND", NULL, 0}, END});
     png[len - 1] ^= 1;
     assert_false(check_same(png, len, NULL));
-    len = build(png, (struct piece[]){{"IDAT", z, (uint32_t)zl}, {NULL}});
+    len = build(png, (struct piece[]){{"IDAT", z, (uint32_t)zl}, END});
     assert_false(check_same(png, len, NULL));
 }
 

@@ -9,7 +9,8 @@
 set -eu
 
 # Build: compiler, meson (and python3, which runs it and web/embed.py),
-# and the libraries of DESIGN §3.
+# and the libraries of DESIGN §3, with libdeflate, which inflates a plain
+# PNG's pixel data (src/codec_png_fast.c; linked in from libdeflate.a).
 BUILD_PACKAGES="build-essential pkg-config meson ninja-build python3
 libsodium-dev libssl-dev librandom123-dev libspng-dev zlib1g-dev libdeflate-dev
 libjpeg62-turbo-dev libmicrohttpd-dev"

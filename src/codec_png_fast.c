@@ -48,9 +48,9 @@
  * undone into its place (no second image-sized buffer: a 2048x2048
  * 16-bit PNG's encrypt peaked at 31 MiB with one). Declining is decided
  * before a single row is undone: libspng then writes every sample anew,
- * and the hasher has been told of none.
- * tests/test_png_fast.c and fuzz/fuzz_png.c hold the two decoders to the
- * same samples on every file they are given (mc_ctx's png_no_fast).
+ * and the hasher has been told of none. tests/test_png_fast.c and
+ * fuzz/fuzz_png.c compare the two decoders (mc_ctx's png_no_fast turns
+ * this one off).
  */
 #include "internal.h"
 

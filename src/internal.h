@@ -527,10 +527,11 @@ mc_err mc__png_encode(const mc_image *img, const mc__png_chunk *extra, bool fast
 /* The same, streamed to write; MC_EIO if write fails. */
 mc_err mc__png_encode_to(const mc_image *img, const mc__png_chunk *extra, bool fast,
                          mc_write_fn write, void *user);
-/* As the two above, but an image of MC__PNG_BANDS_MIN bytes or more in
- * bands on up to `threads` threads (codec_png_bands.c), with the same
- * settings; a smaller one through libspng. The bytes do not depend on
- * `threads`; write is only called by the calling thread. */
+/* As the two above, but a plain image of MC__PNG_BANDS_MIN bytes or more,
+ * and a cipher image (fast) of any size, in bands on up to `threads`
+ * threads (codec_png_bands.c), with the same settings; a smaller plain
+ * one through libspng. The bytes do not depend on `threads`; write is
+ * only called by the calling thread. */
 mc_err mc__png_encode_mt(const mc_image *img, const mc__png_chunk *extra, bool fast,
                          unsigned threads, uint8_t **out, size_t *out_len);
 mc_err mc__png_encode_mt_to(const mc_image *img, const mc__png_chunk *extra, bool fast,
@@ -539,11 +540,11 @@ mc_err mc__png_encode_mt_to(const mc_image *img, const mc__png_chunk *extra, boo
  * strategy Z_RLE (3, zlib.h), with the default window and memory level. */
 #define MC__PNG_PLAIN_LEVEL 2
 #define MC__PNG_PLAIN_STRATEGY 3
-/* codec_png_bands.c: from this many sample bytes an image is written in
- * bands, a plain one from the first line, a cipher one (stored: its noise
- * stored as it is) from the second, under which a band's work is too
- * short for a thread woken for it; mc__png_bands is how many (0: through
- * libspng, row_len being the image's bytes per row),
+/* codec_png_bands.c: from this many sample bytes a plain image is written
+ * in bands (the first line); a cipher image (stored: its noise stored as
+ * it is) always, on several threads from the second, under which a band's
+ * work is too short for a thread woken for it; mc__png_bands is how many
+ * (0: through libspng, row_len being the image's bytes per row),
  * mc__png_encode_bands_to writes them, extra (or NULL) after IHDR. */
 #define MC__PNG_BANDS_MIN ((size_t)1 << 20)
 #define MC__PNG_STORED_BANDS_MIN ((size_t)16 << 20)

@@ -1530,12 +1530,13 @@ static void check_bands(mc_ctx *ctx, mc_image *img, bool stored)
     free(png);
 }
 
-/* Large images are written in bands (codec_png_bands.c): plain ones from
- * MC__PNG_BANDS_MIN sample bytes, cipher ones from
- * MC__PNG_STORED_BANDS_MIN. Every layout (1 to 4 channels, 8 and 16
- * bits; bands of many rows, a shorter last band, rows wider than a band,
- * and for stored blocks rows longer than a block) through check_bands.
- * One row less than the line, the file is libspng's own, as before. */
+/* Images are written in bands (codec_png_bands.c): plain ones from
+ * MC__PNG_BANDS_MIN sample bytes, cipher ones of any size (on several
+ * threads from MC__PNG_STORED_BANDS_MIN). Every layout (1 to 4 channels,
+ * 8 and 16 bits; bands of many rows, a shorter last band, rows wider than
+ * a band, and for stored blocks rows longer than a block) through
+ * check_bands. One row less than the line, a plain file is libspng's own,
+ * as before. */
 static void test_png_bands(void **state)
 {
     static const struct {
@@ -1558,32 +1559,89 @@ static void test_png_bands(void **state)
         mc_image_free(img);
     }
 
-    /* under the lines: libspng's file, whatever the threads */
-    for (int stored = 0; stored <= 1; stored++) {
+    /* under the line: a plain image is libspng's file, whatever the
+     * threads */
+    {
         mc_image *img = NULL;
         uint8_t *png = NULL, *spng = NULL, *raw;
         size_t png_len, spng_len, row;
-        uint32_t h = stored ? 4095 : 1023, w = stored ? 2048 : 1024;
+        uint32_t h = 1023, w = 1024;
 
-        assert_int_equal(mc_image_new(ctx, w, h, 1, stored ? 16 : 8, &img), MC_OK);
+        assert_int_equal(mc_image_new(ctx, w, h, 1, 8, &img), MC_OK);
         fill_smooth(img, 3);
-        assert_true(img->samples_len <
-                    (stored ? MC__PNG_STORED_BANDS_MIN : MC__PNG_BANDS_MIN));
-        assert_int_equal(mc__png_bands(img, img->samples_len / h, stored), 0);
-        assert_int_equal(mc__png_encode_mt(img, NULL, stored, 2, &png, &png_len), MC_OK);
-        assert_int_equal(mc__png_encode(img, NULL, stored, &spng, &spng_len), MC_OK);
+        assert_true(img->samples_len < MC__PNG_BANDS_MIN);
+        assert_int_equal(mc__png_bands(img, img->samples_len / h, false), 0);
+        assert_int_equal(mc__png_encode_mt(img, NULL, false, 2, &png, &png_len), MC_OK);
+        assert_int_equal(mc__png_encode(img, NULL, false, &spng, &spng_len), MC_OK);
         assert_int_equal(png_len, spng_len);
         assert_memory_equal(png, spng, png_len);
-        /* written by libspng with the bands' filters: Paeth (4) on
-         * every row of a plain image, none (0) on a cipher image's */
+        /* written by libspng with the bands' filter: Paeth (4) */
         row = img->samples_len / h;
         raw = png_rows(png, png_len, (row + 1) * h);
         for (uint32_t y = 0; y < h; y++)
-            assert_int_equal(raw[(size_t)y * (row + 1)], stored ? 0 : 4);
+            assert_int_equal(raw[(size_t)y * (row + 1)], 4);
         free(raw);
         free(png);
         free(spng);
         mc_image_free(img);
+    }
+
+    /* A cipher image of any size is written in bands of stored blocks
+     * (since the fiftieth session; under MC__PNG_STORED_BANDS_MIN on the
+     * calling thread alone): the same bytes for any thread count, one
+     * IDAT chunk per band, every row's filter type 0 and its samples as
+     * they are (16-bit big-endian), and read back to the same samples. */
+    {
+        static const struct {
+            uint32_t w, h;
+            uint8_t c, bits;
+        } small[] = {{1, 1, 1, 8}, {13, 7, 3, 16}, {512, 512, 1, 8}, {2048, 4095, 1, 16}};
+        uint8_t payload[9];
+        mc__png_chunk extra = {MC_CHUNK_TYPE, payload, sizeof payload};
+        memset(payload, 0xa5, sizeof payload);
+        for (size_t d = 0; d < sizeof small / sizeof small[0]; d++) {
+            mc_image *img = NULL, *back = NULL;
+            mc__png_chunk want = {MC_CHUNK_TYPE, NULL, 0};
+            uint8_t *png = NULL, *two = NULL, *raw;
+            size_t png_len, two_len, row, bands, idats = 0;
+            mc__png_chunk_view c;
+
+            assert_int_equal(mc_image_new(ctx, small[d].w, small[d].h, small[d].c, small[d].bits,
+                                          &img), MC_OK);
+            fill_smooth(img, (uint32_t)d + 11);
+            assert_true(img->samples_len < MC__PNG_STORED_BANDS_MIN);
+            row = img->samples_len / img->height;
+            bands = mc__png_bands(img, row, true);
+            assert_true(bands >= 1);
+            assert_int_equal(mc__png_encode_mt(img, &extra, true, 1, &png, &png_len), MC_OK);
+            assert_int_equal(mc__png_encode_mt(img, &extra, true, 2, &two, &two_len), MC_OK);
+            assert_int_equal(two_len, png_len);
+            assert_memory_equal(two, png, png_len);
+            for (size_t off = 8; mc__png_chunk_at(png, png_len, off, &c) && c.whole;
+                 off += 12 + c.len) {
+                assert_int_equal(crc32(0, c.type, 4 + c.len), mc__be32(c.type + 4 + c.len));
+                idats += memcmp(c.type, "IDAT", 4) == 0;
+            }
+            assert_int_equal(idats, bands);
+            raw = png_rows(png, png_len, (row + 1) * img->height);
+            for (uint32_t y = 0; y < img->height; y++) {
+                const uint8_t *r = raw + (size_t)y * (row + 1);
+                assert_int_equal(r[0], 0);
+                if (img->bits == 16)
+                    mc__swap16((uint8_t *)r + 1, r + 1, row);
+                assert_memory_equal(r + 1, img->samples + (size_t)y * row, row);
+            }
+            assert_int_equal(mc__png_decode(ctx, png, png_len, &back, &want), MC_OK);
+            assert_int_equal(want.len, sizeof payload);
+            assert_memory_equal(want.data, payload, sizeof payload);
+            assert_memory_equal(back->samples, img->samples, img->samples_len);
+            free(want.data);
+            mc_image_free(back);
+            free(raw);
+            free(png);
+            free(two);
+            mc_image_free(img);
+        }
     }
 
     /* rows that Paeth filters to runs of one byte, 4, the filter type's

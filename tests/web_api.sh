@@ -1664,12 +1664,12 @@ else
     not_ok "a second server with --max-upload 100000 --max-pixels 30000 starts ($(head -3 "$R/small.log"))"
 fi
 
-# A 73 KB PNG of 512 x 512 samples under --max-upload 100000: its 260 KiB
+# A 73 KB PNG of 512 x 512 samples under --max-upload 100000: its 257 KiB
 # cipher image could not be sent back to decrypt; it is not handed out.
 if start_server takeback --max-upload 100000; then
     req -F "key=$KEY" -F "image=@$TESTDATA/png/ct_512_8bit.png" "$BASE/api/v1/encrypt"
     expect 413 "a cipher image over what the server takes back: 413" \
-        "image: its cipher image would be 259.6 KiB, more than this server takes back to decrypt (uploads up to 97.7 KiB): use the medcrypt command, or a server with a larger --max-upload"
+        "image: its cipher image would be 256.7 KiB, more than this server takes back to decrypt (uploads up to 97.7 KiB): use the medcrypt command, or a server with a larger --max-upload"
     req -F "key=$KEY" -F "image=@$TESTDATA/png/ct_512_8bit.png" "$BASE/encrypt"
     expect 413 "the encrypt page says it too: 413"
     check "the page names the command" body_has "use the medcrypt command"

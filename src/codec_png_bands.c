@@ -361,7 +361,7 @@ static bool store_band(struct job *j, struct lane *l, size_t b)
     size_t y0 = b * j->band_rows, y1 = y0 + j->band_rows;
     struct stored s;
     uint8_t *start;
-    uint32_t adler = 1; /* RFC 1950 §8.2: Adler-32 starts at 1 */
+    uint32_t adler = 1; /* RFC 1950 §2.2: s1 starts at 1, s2 at 0 */
 
     if (y1 > img->height)
         y1 = img->height;
@@ -638,8 +638,9 @@ mc_err mc__png_encode_bands_to(const mc_image *img, size_t row_len, uint8_t colo
      * ms), and it pays for its own buffers and deflate state. */
     if (threads > j->bands / 4)
         threads = (unsigned)(j->bands / 4);
-    /* A cipher image's bands are copies and checksums, about 30 us each:
-     * under MC__PNG_STORED_BANDS_MIN the calling thread does them all. */
+    /* A cipher image's bands are only copies and checksums: under
+     * MC__PNG_STORED_BANDS_MIN, the line below which the whole image went
+     * to libspng before, the calling thread does them all. */
     if (stored && img->samples_len < MC__PNG_STORED_BANDS_MIN)
         threads = 1;
     if (threads < 1)

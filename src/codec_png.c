@@ -756,15 +756,19 @@ static mc_err encode_whole(const mc_image *img, const mc__png_chunk *extra, bool
     if (img == NULL || out == NULL || out_len == NULL)
         return MC_EINVAL;
     /* One buffer sized from the image up front: a cipher image does not
-     * compress (its rows with their filter bytes, plus about 17 bytes per
-     * 8 KiB IDAT chunk of stored deflate, the chunk and the headers); a
-     * compressed plain image takes less. libspng's own buffer
-     * (SPNG_ENCODE_TO_BUFFER) grows by realloc from nothing: for an
-     * 8 MiB cipher image a chain of copies and a page fault per 4 KiB. */
+     * compress (its rows with their filter bytes, plus 5 bytes per stored
+     * block of up to 64 KiB and 12 per IDAT chunk, or 17 per 8 KiB chunk
+     * where libspng writes it); a compressed plain image takes less.
+     * libspng's own buffer (SPNG_ENCODE_TO_BUFFER) grows by realloc from
+     * nothing: for an 8 MiB cipher image a chain of copies and a page
+     * fault per 4 KiB. */
     if (image_consistent(img, &row_len) && (raw = (row_len + 1) * img->height) < SIZE_MAX / 2 &&
         !mc__buf_reserve(&b, raw + raw / 256 + (extra != NULL ? extra->len : 0) + 4096))
         return MC_ENOMEM;
-    err = threads > 0 ? encode_mt(img, extra, fast, threads, &o) : encode(img, extra, fast, &o);
+    /* A cipher image through the band writer, whatever the threads: the
+     * one writer of cipher images (codec_png_bands.c). */
+    err = threads > 0 || fast ? encode_mt(img, extra, fast, threads > 0 ? threads : 1, &o)
+                              : encode(img, extra, fast, &o);
     if (err == MC_EIO && b.nomem)
         err = MC_ENOMEM;
     if (err != MC_OK) {
@@ -789,7 +793,7 @@ mc_err mc__png_encode_to(const mc_image *img, const mc__png_chunk *extra, bool f
 
     if (img == NULL || write == NULL)
         return MC_EINVAL;
-    return encode(img, extra, fast, &o);
+    return fast ? encode_mt(img, extra, fast, 1, &o) : encode(img, extra, fast, &o);
 }
 
 mc_err mc__png_encode_mt(const mc_image *img, const mc__png_chunk *extra, bool fast,

@@ -1,5 +1,6 @@
 /*
- * Large PNGs, filtered and deflated on all cores.
+ * PNGs in bands: large plain ones filtered and deflated on all cores,
+ * cipher ones of every size stored.
  *
  * Decrypting a PNG (or a JPEG, which comes back as a PNG of its pixels)
  * ends in writing the plain image as a PNG, and that is most of the
@@ -610,7 +611,9 @@ mc_err mc__png_encode_bands_to(const mc_image *img, size_t row_len, uint8_t colo
     j->band_rows = band_rows(row_len);
     j->bands = mc__png_bands(img, row_len, stored);
     j->stored = stored;
-    raw_max = j->band_rows * (row_len + 1);
+    /* A band's rows with their filter bytes; no more than the image has
+     * (a 1x1 cipher image would otherwise take a whole band's buffer). */
+    raw_max = (j->band_rows < img->height ? j->band_rows : img->height) * (row_len + 1);
     j->filtered_cap = raw_max;
     if (stored) /* the bytes and their block headers */
         j->out_cap = raw_max + STORED_HEAD * ((raw_max + STORED_MAX - 1) / STORED_MAX) + CHUNK_ROOM;
@@ -627,8 +630,9 @@ mc_err mc__png_encode_bands_to(const mc_image *img, size_t row_len, uint8_t colo
     pthread_cond_init(&j->changed, NULL);
     j->band = calloc(j->bands, sizeof *j->band);
     j->spare = calloc(j->bands, sizeof *j->spare);
-    j->zero_row = calloc(1, row_len);
-    if (j->band == NULL || j->spare == NULL || j->zero_row == NULL) {
+    if (!stored) /* the row above the first, for the filters */
+        j->zero_row = calloc(1, row_len);
+    if (j->band == NULL || j->spare == NULL || (!stored && j->zero_row == NULL)) {
         err = MC_ENOMEM;
         goto out;
     }

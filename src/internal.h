@@ -522,6 +522,9 @@ typedef struct mc__png_chunk {
 } mc__png_chunk;
 mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out,
                       mc__png_chunk *want);
+/* fast: a cipher image (no filter, stored blocks), written in bands on
+ * the calling thread (codec_png_bands.c) as by mc__png_encode_mt; a
+ * plain image through libspng. */
 mc_err mc__png_encode(const mc_image *img, const mc__png_chunk *extra, bool fast, uint8_t **out,
                       size_t *out_len);
 /* The same, streamed to write; MC_EIO if write fails. */

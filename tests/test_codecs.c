@@ -1588,9 +1588,11 @@ static void test_png_bands(void **state)
 
     /* A cipher image of any size is written in bands of stored blocks
      * (since the fiftieth session; under MC__PNG_STORED_BANDS_MIN on the
-     * calling thread alone): the same bytes for any thread count, one
-     * IDAT chunk per band, every row's filter type 0 and its samples as
-     * they are (16-bit big-endian), and read back to the same samples. */
+     * calling thread alone, so the bytes asked for on 1 and 2 threads,
+     * and without threads by mc__png_encode, come from one thread here:
+     * check_bands has the threads): one IDAT chunk per band, every row's
+     * filter type 0 and its samples as they are (16-bit big-endian), and
+     * read back to the same samples. */
     {
         static const struct {
             uint32_t w, h;
@@ -1615,6 +1617,10 @@ static void test_png_bands(void **state)
             assert_true(bands >= 1);
             assert_int_equal(mc__png_encode_mt(img, &extra, true, 1, &png, &png_len), MC_OK);
             assert_int_equal(mc__png_encode_mt(img, &extra, true, 2, &two, &two_len), MC_OK);
+            assert_int_equal(two_len, png_len);
+            assert_memory_equal(two, png, png_len);
+            free(two);
+            assert_int_equal(mc__png_encode(img, &extra, true, &two, &two_len), MC_OK);
             assert_int_equal(two_len, png_len);
             assert_memory_equal(two, png, png_len);
             for (size_t off = 8; mc__png_chunk_at(png, png_len, off, &c) && c.whole;

@@ -1,11 +1,18 @@
 /* Writing PNG chunks by hand, for tests that build PNGs medcrypt does not
- * write (test_codecs.c, test_cipher.c). */
+ * write (test_codecs.c, test_cipher.c, test_png_fast.c), and reading back
+ * the rows of one. */
 #ifndef MC_TEST_PNG_CHUNK_H
 #define MC_TEST_PNG_CHUNK_H
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+
+#include <cmocka.h>
 
 #include "internal.h"
 
@@ -36,6 +43,32 @@ static inline size_t put_png(uint8_t *dst, const uint8_t ihdr[13], const char *t
     n += put_chunk(dst + n, "IDAT", idat, idat_len);
     n += put_chunk(dst + n, "IEND", NULL, 0);
     return n;
+}
+
+/* The zlib stream of a PNG's IDAT chunks inflated (its Adler-32
+ * checked by zlib's uncompress): raw_len bytes, each row's filter type
+ * then its bytes; free it. */
+static inline uint8_t *png_rows(const uint8_t *png, size_t png_len, size_t raw_len)
+{
+    uint8_t *idat, *raw;
+    size_t off = 8, idat_len = 0;
+    uLongf got = (uLongf)raw_len;
+
+    assert_non_null(idat = malloc(png_len));
+    assert_non_null(raw = malloc(raw_len + 1));
+    while (off + 12 <= png_len) {
+        uint32_t len = mc__be32(png + off);
+        assert_true(off + 12 + len <= png_len);
+        if (memcmp(png + off + 4, "IDAT", 4) == 0) {
+            memcpy(idat + idat_len, png + off + 8, len);
+            idat_len += len;
+        }
+        off += 12 + len;
+    }
+    assert_int_equal(uncompress(raw, &got, idat, idat_len), Z_OK);
+    assert_int_equal(got, raw_len);
+    free(idat);
+    return raw;
 }
 
 #endif

@@ -1412,32 +1412,6 @@ static void fill_smooth(mc_image *img, uint32_t seed)
     }
 }
 
-/* The zlib stream of a PNG's IDAT chunks inflated (its Adler-32
- * checked by zlib's uncompress): raw_len bytes, each row's filter type
- * then its bytes; free it. */
-static uint8_t *png_rows(const uint8_t *png, size_t png_len, size_t raw_len)
-{
-    uint8_t *idat, *raw;
-    size_t off = 8, idat_len = 0;
-    uLongf got = (uLongf)raw_len;
-
-    assert_non_null(idat = malloc(png_len));
-    assert_non_null(raw = malloc(raw_len + 1));
-    while (off + 12 <= png_len) {
-        uint32_t len = mc__be32(png + off);
-        assert_true(off + 12 + len <= png_len);
-        if (memcmp(png + off + 4, "IDAT", 4) == 0) {
-            memcpy(idat + idat_len, png + off + 8, len);
-            idat_len += len;
-        }
-        off += 12 + len;
-    }
-    assert_int_equal(uncompress(raw, &got, idat, idat_len), Z_OK);
-    assert_int_equal(got, raw_len);
-    free(idat);
-    return raw;
-}
-
 /* One image through codec_png_bands.c, plain (filtered, deflated) or a
  * cipher image (stored, with the mcRY chunk): the same file on 1, 2 and
  * 5 threads, whole, streamed and (plain) through mc_image_encode; the

@@ -472,29 +472,21 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
      * stages and the hash, and a refused one has its own messages
      * (container.c). */
     if (fast) {
-        size_t idat_off = 0;
-        bool taken;
+        size_t idat_off;
         if ((e = spng_decode_chunks(sc)) != SPNG_OK) {
             err = map_spng_error(e);
             goto out;
         }
         idat_off = first_idat(buf, len);
-        taken = idat_off != 0 && mc__png_fast_decode(buf, len, idat_off, img, hasher, &err);
-        if (taken && err != MC_OK)
-            goto out;
-        if (taken) {
-            if (hasher != NULL) {
-                img->digests = mc__chunk_hasher_finish(hasher, &img->digests_len);
-                hasher = NULL;
-            }
+        if (idat_off != 0 && mc__png_fast_decode(buf, len, idat_off, img, hasher, &err)) {
+            if (err != MC_OK)
+                goto out;
             goto decoded;
         }
     }
     if (hasher != NULL) {
         if ((err = decode_rows(sc, img, fmt, lay.flags, swap16, hasher)) != MC_OK)
             goto out;
-        img->digests = mc__chunk_hasher_finish(hasher, &img->digests_len);
-        hasher = NULL;
     } else {
         if ((e = spng_decode_image(sc, img->samples, img->samples_len, fmt, lay.flags)) !=
             SPNG_OK) {
@@ -510,7 +502,11 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
         err = map_spng_error(e);
         goto out;
     }
-decoded: /* codec_png_fast.c took the pixels and checked IEND after them */
+decoded: /* here too when codec_png_fast.c took the pixels and checked IEND */
+    if (hasher != NULL) { /* every sample final, by either decoder */
+        img->digests = mc__chunk_hasher_finish(hasher, &img->digests_len);
+        hasher = NULL;
+    }
     if ((err = check_iend_complete(buf, len)) != MC_OK)
         goto out;
     if (want != NULL && (err = take_chunk(buf, len, want->type, &chunk, &chunk_len)) != MC_OK)

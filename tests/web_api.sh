@@ -1947,12 +1947,14 @@ fi
 # round: --threads read and dropped, and a default of one worker, went
 # unseen.)
 # stops_gracefully SIG NAME: the server $PID stops on SIGSIG with status
-# 0, and its log ($R/NAME.log) says the stop.
+# 0, and its log ($R/NAME.log) says the stop. The count may be 1: curl
+# has its /healthz answer (start_server) a moment before the server's
+# completion callback counts that request done (a CI run saw it).
 stops_gracefully() {
     stop_server "$PID" "$1"
     check "SIG$1 stops the server gracefully, with status 0" [ $? -eq 0 ]
-    check "the log says the stop, on SIG$1" grep -q -x -F \
-        "medcrypt: SIG$1 received, stopping: 0 requests in flight (waiting at most 60 s; a second signal stops at once)" \
+    check "the log says the stop, on SIG$1" grep -q -x -E \
+        "medcrypt: SIG$1 received, stopping: (0 requests|1 request) in flight \(waiting at most 60 s; a second signal stops at once\)" \
         "$R/$2.log"
 }
 threads_of() {

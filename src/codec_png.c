@@ -150,9 +150,10 @@ static struct spng_alloc wiping_alloc = {wipe_malloc, wipe_realloc, wipe_calloc,
  * 40, but 1.5-10 % larger on the CTs and 2-4 times on colour images. A
  * smaller window only slows Z_RLE down (zlib slides it more often: 304 ms
  * with 512 bytes), so it keeps zlib's default window and memory level.
- * With Z_RLE the level only has to be above 0. An image of
- * MC__PNG_BANDS_MIN bytes or more is written with the same settings in
- * bands compressed on all cores instead (codec_png_bands.c). */
+ * With Z_RLE the level only has to be above 0. Since the fifty-first
+ * session codec_png_bands.c writes every plain image with these settings
+ * (in bands, a large one on all cores; until then, from 1 MiB of samples);
+ * libspng, with the settings below, only one whose rows are over 16 MiB. */
 #define PLAIN_COMPRESSION_LEVEL MC__PNG_PLAIN_LEVEL /* internal.h: codec_png_bands.c too */
 #define PLAIN_FILTERS SPNG_FILTER_CHOICE_PAETH
 #define PLAIN_STRATEGY MC__PNG_PLAIN_STRATEGY
@@ -723,8 +724,8 @@ out:
     return err;
 }
 
-/* In bands on `threads` threads where the image is large enough
- * (codec_png_bands.c), else through libspng: the same settings. */
+/* In bands on up to `threads` threads (codec_png_bands.c); rows wider
+ * than a band may be through libspng: the same settings. */
 static mc_err encode_mt(const mc_image *img, const mc__png_chunk *extra, bool fast,
                         unsigned threads, struct png_sink *o)
 {
@@ -732,7 +733,7 @@ static mc_err encode_mt(const mc_image *img, const mc__png_chunk *extra, bool fa
 
     if (!image_consistent(img, &row_len))
         return MC_EINVAL;
-    if (mc__png_bands(img, row_len, fast) == 0)
+    if (mc__png_bands(img, row_len) == 0)
         return encode(img, extra, fast, o);
     if (!extra_ok(extra))
         return MC_EINVAL;
@@ -761,10 +762,9 @@ static mc_err encode_whole(const mc_image *img, const mc__png_chunk *extra, bool
     if (image_consistent(img, &row_len) && (raw = (row_len + 1) * img->height) < SIZE_MAX / 2 &&
         !mc__buf_reserve(&b, raw + raw / 256 + (extra != NULL ? extra->len : 0) + 4096))
         return MC_ENOMEM;
-    /* A cipher image through the band writer, whatever the threads: the
-     * one writer of cipher images (codec_png_bands.c). */
-    err = threads > 0 || fast ? encode_mt(img, extra, fast, threads > 0 ? threads : 1, &o)
-                              : encode(img, extra, fast, &o);
+    /* Through the band writer, whatever the threads: the one writer of
+     * every PNG (codec_png_bands.c). */
+    err = encode_mt(img, extra, fast, threads > 0 ? threads : 1, &o);
     if (err == MC_EIO && b.nomem)
         err = MC_ENOMEM;
     if (err != MC_OK) {
@@ -789,7 +789,7 @@ mc_err mc__png_encode_to(const mc_image *img, const mc__png_chunk *extra, bool f
 
     if (img == NULL || write == NULL)
         return MC_EINVAL;
-    return fast ? encode_mt(img, extra, fast, 1, &o) : encode(img, extra, fast, &o);
+    return encode_mt(img, extra, fast, 1, &o);
 }
 
 mc_err mc__png_encode_mt(const mc_image *img, const mc__png_chunk *extra, bool fast,

@@ -1,6 +1,6 @@
 /*
- * PNGs in bands: large plain ones filtered and deflated on all cores,
- * cipher ones of every size stored.
+ * PNGs in bands: plain ones filtered and deflated, large ones on all
+ * cores; cipher ones stored.
  *
  * Decrypting a PNG (or a JPEG, which comes back as a PNG of its pixels)
  * ends in writing the plain image as a PNG, and that is most of the
@@ -15,14 +15,32 @@
  * with a sync flush, an empty stored block (§3.2.4) that leaves it on a
  * byte boundary without ending the stream; stored blocks are on one
  * already. The zlib stream's Adler-32 (RFC 1950 §2.2) is combined from
- * the pieces' own (adler32_combine). So a large plain image (internal.h,
- * MC__PNG_BANDS_MIN) and every cipher image are cut into bands of whole
- * rows, about BAND_BYTES each; a cipher image's on the calling thread
- * alone under MC__PNG_STORED_BANDS_MIN. The checksums are libdeflate's
- * (the same values as zlib's, in SIMD: on the Intel host of the fiftieth
- * session an 8 MiB cipher image's Adler-32 and CRC-32 had been about
- * 4 ms of zlib's in a 26 ms encrypt of the 2048x2048 PGM; 21.5-23.4 ms
- * against 26.0-31.1 ms since, alternating runs).
+ * the pieces' own (adler32_combine). So every image is cut into bands of
+ * whole rows, about BAND_BYTES each, on one thread per four bands at
+ * most (a plain image), and a cipher image's on the calling thread alone
+ * under MC__PNG_STORED_BANDS_MIN (internal.h).
+ *
+ * Until the fifty-first session a plain image under 1 MiB of samples
+ * went through libspng's encoder instead, with the same filter and zlib
+ * settings: the tenth session had found this writer slower there (a
+ * 512x512 8-bit decrypt 7.9 -> 8.7 ms), its band-sized buffers costing
+ * page faults at 4 us each on that machine. Since then its checksums
+ * are libdeflate's, where zlib's (and libspng's) are scalar code, and a
+ * band is filtered and deflated a slice of rows (SLICE_BYTES) at a time,
+ * so its buffer of filtered rows is 32 KiB, not 256. Its Paeth filter
+ * is a loop the compiler vectorizes; libspng's is a byte loop. On the
+ * Intel host of the fifty-first session, alternating runs, the whole
+ * `medcrypt decrypt` of the 512x512 8-bit CT's cipher image took
+ * 4.5-4.7 ms against 5.4-5.6 ms, the 16-bit CT's 9.5-10.5 against
+ * 11.7-12.6 ms (20 page faults more, 222), and each decrypted file came
+ * out a little smaller (an IDAT chunk per band, not per 8 KiB).
+ *
+ * The checksums are libdeflate's (the same values as zlib's, in SIMD:
+ * on the Intel host of the fiftieth session an 8 MiB cipher image's
+ * Adler-32 and CRC-32 had been about 4 ms of zlib's in a 26 ms encrypt
+ * of the 2048x2048 PGM; 21.5-23.4 ms against 26.0-31.1 ms since,
+ * alternating runs).
+ *
  * Whichever thread takes a band filters its rows and deflates them (a
  * plain image), or copies them into stored blocks (a cipher image), and
  * computes the band's Adler-32 and the CRC-32 of the IDAT chunk that will
@@ -59,6 +77,9 @@
  * share a 2048x2048 16-bit image (32 bands), large enough that each
  * band's own block header and deflate call cost nothing. */
 #define BAND_BYTES ((size_t)256 << 10)
+/* A plain band is filtered and deflated a slice of whole rows of about
+ * this many bytes at a time (a row wider than that alone). */
+#define SLICE_BYTES ((size_t)32 << 10)
 /* The widest row written in bands, a band of its own: its IDAT chunk
  * stays well under the 64 MiB a reader may take (codec_png.c's
  * CHUNK_SIZE_LIMIT), and its bytes go to zlib in one call (uInt). */
@@ -95,7 +116,7 @@ struct band {
 struct lane {
     z_stream z;
     bool z_ready;
-    uint8_t *filtered; /* a band's rows, each after its filter byte */
+    uint8_t *filtered; /* a slice's rows, each after its filter byte */
     size_t filtered_used; /* the most bytes put in filtered */
     uint8_t *swapped;  /* 16-bit: rows in PNG byte order (two to filter) */
 };
@@ -103,7 +124,7 @@ struct lane {
 struct job {
     const mc_image *img;
     bool stored; /* a cipher image: no filter, stored blocks */
-    size_t row_len, band_rows, bands, bpp, filtered_cap, out_cap;
+    size_t row_len, band_rows, slice_rows, bands, bpp, filtered_cap, out_cap;
     const uint8_t *zero_row; /* the "row" above the first one (PNG §9.2) */
     struct band *band;
     struct lane lane[MC_MAX_THREADS];
@@ -177,19 +198,17 @@ static void paeth_row(uint8_t *out, const uint8_t *raw, const uint8_t *prior, si
     }
 }
 
-/* Band b's rows, filtered, into the lane's buffer; their byte count. */
-static size_t filter_band(const struct job *j, struct lane *l, size_t b)
+/* Rows y0 to y1 (not included), filtered, into the lane's buffer; their
+ * byte count. */
+static size_t filter_rows(const struct job *j, struct lane *l, size_t y0, size_t y1)
 {
     const mc_image *img = j->img;
-    size_t y0 = b * j->band_rows, y1 = y0 + j->band_rows;
     uint8_t *o = l->filtered, *prev_be = l->swapped, *cur_be = l->swapped + j->row_len;
     const uint8_t *prior;
 
-    if (y1 > img->height)
-        y1 = img->height;
     if (img->bits == 16) {
         /* PNG §7.1: 16-bit samples big-endian; the image holds them in
-         * host order. The row above the band is swapped again here. */
+         * host order. The row above the slice is swapped again here. */
         if (y0 > 0)
             mc__swap16(prev_be, img->samples + (y0 - 1) * j->row_len, j->row_len);
         prior = y0 > 0 ? prev_be : j->zero_row;
@@ -264,41 +283,22 @@ static bool take_buffer(struct job *j, struct out_buf *buf)
     return (buf->p = malloc(buf->cap)) != NULL;
 }
 
-/* Deflates the lane's n filtered bytes into band b's chunk. */
-static bool deflate_band(struct job *j, struct lane *l, size_t b, size_t n)
+/* Runs deflate over the lane's input with flush, growing the band's
+ * buffer if zlib's bound was not enough (never seen). */
+static bool deflate_some(struct band *bd, struct lane *l, int flush)
 {
-    struct band *bd = &j->band[b];
-    bool last = b + 1 == j->bands;
-    size_t start = 8;
-    int flush = last ? Z_FINISH : Z_SYNC_FLUSH, zr;
-
-    if (!take_buffer(j, &bd->buf))
-        return false;
-    memcpy(bd->buf.p + 4, "IDAT", 4);
-    if (b == 0) {
-        /* RFC 1950 §2.2: deflate with a 32 KiB window (0x78); FLEVEL 0,
-         * as zlib writes it for Z_RLE; (0x7801 % 31) == 0 */
-        bd->buf.p[8] = 0x78;
-        bd->buf.p[9] = 0x01;
-        start += 2;
-    }
-    l->z.next_in = l->filtered;
-    l->z.avail_in = (uInt)n;
-    l->z.next_out = bd->buf.p + start;
-    l->z.avail_out = (uInt)(bd->buf.cap - start - 8);
     for (;;) {
         size_t used;
         uint8_t *p;
+        int zr = deflate(&l->z, flush);
 
-        zr = deflate(&l->z, flush);
         if (zr == Z_STREAM_ERROR)
             return false;
         /* zlib.h: done at Z_STREAM_END (Z_FINISH), or with output space
-         * left (Z_SYNC_FLUSH) */
-        if (last ? zr == Z_STREAM_END : l->z.avail_out > 0)
-            break;
-        /* more than zlib's bound: grow (never seen), wiping the old
-         * block as realloc would not */
+         * left (Z_NO_FLUSH: all input taken; Z_SYNC_FLUSH) */
+        if (flush == Z_FINISH ? zr == Z_STREAM_END : l->z.avail_out > 0)
+            return true;
+        /* grow, wiping the old block as realloc would not */
         used = (size_t)(l->z.next_out - bd->buf.p);
         if ((p = malloc(bd->buf.cap * 2)) == NULL)
             return false;
@@ -311,10 +311,47 @@ static bool deflate_band(struct job *j, struct lane *l, size_t b, size_t n)
         l->z.next_out = p + used;
         l->z.avail_out = (uInt)(bd->buf.cap - used - 8);
     }
+}
+
+/* Filters band b's rows and deflates them into its chunk, a slice of
+ * rows at a time (SLICE_BYTES): the lane's buffer for the filtered rows
+ * stays in the cache, and few pages are touched for it. */
+static bool deflate_band(struct job *j, struct lane *l, size_t b)
+{
+    struct band *bd = &j->band[b];
+    bool last = b + 1 == j->bands;
+    size_t start = 8, y = b * j->band_rows, y_end = y + j->band_rows;
+
+    if (y_end > j->img->height)
+        y_end = j->img->height;
+    if (!take_buffer(j, &bd->buf))
+        return false;
+    memcpy(bd->buf.p + 4, "IDAT", 4);
+    if (b == 0) {
+        /* RFC 1950 §2.2: deflate with a 32 KiB window (0x78); FLEVEL 0,
+         * as zlib writes it for Z_RLE; (0x7801 % 31) == 0 */
+        bd->buf.p[8] = 0x78;
+        bd->buf.p[9] = 0x01;
+        start += 2;
+    }
+    l->z.next_out = bd->buf.p + start;
+    l->z.avail_out = (uInt)(bd->buf.cap - start - 8);
+    bd->adler = 1;
+    bd->raw_len = 0;
+    while (y < y_end) {
+        size_t y1 = y + j->slice_rows < y_end ? y + j->slice_rows : y_end;
+        size_t n = filter_rows(j, l, y, y1);
+
+        l->z.next_in = l->filtered;
+        l->z.avail_in = (uInt)n;
+        if (!deflate_some(bd, l, y1 < y_end ? Z_NO_FLUSH : last ? Z_FINISH : Z_SYNC_FLUSH))
+            return false;
+        bd->adler = libdeflate_adler32(bd->adler, l->filtered, n);
+        bd->raw_len += n;
+        y = y1;
+    }
     bd->data_len = (size_t)(l->z.next_out - bd->buf.p) - 8;
     note_used(&bd->buf, 8 + bd->data_len + 8);
-    bd->raw_len = n;
-    bd->adler = libdeflate_adler32(1, l->filtered, n);
     bd->crc = libdeflate_crc32(0, bd->buf.p + 4, 4 + bd->data_len);
     return true;
 }
@@ -492,7 +529,7 @@ static void run_bands(struct job *j, unsigned worker)
         if (atomic_load(&j->err) != MC_OK)
             break;
         if (!lane_ready(j, l) ||
-            !(j->stored ? store_band(j, l, b) : deflate_band(j, l, b, filter_band(j, l, b)))) {
+            !(j->stored ? store_band(j, l, b) : deflate_band(j, l, b))) {
             fail(j, MC_ENOMEM);
             break;
         }
@@ -586,11 +623,11 @@ static size_t band_rows(size_t row_len)
     return BAND_BYTES / row_len > 0 ? BAND_BYTES / row_len : 1;
 }
 
-size_t mc__png_bands(const mc_image *img, size_t row_len, bool stored)
+size_t mc__png_bands(const mc_image *img, size_t row_len)
 {
     /* A band is one IDAT chunk: rows wider than ROW_MAX go through
      * libspng's 8 KiB chunks instead. */
-    if ((!stored && img->samples_len < MC__PNG_BANDS_MIN) || row_len > ROW_MAX)
+    if (row_len > ROW_MAX)
         return 0;
     return (img->height + band_rows(row_len) - 1) / band_rows(row_len);
 }
@@ -609,12 +646,15 @@ mc_err mc__png_encode_bands_to(const mc_image *img, size_t row_len, uint8_t colo
     j->row_len = row_len;
     j->bpp = (size_t)img->channels * (img->bits / 8);
     j->band_rows = band_rows(row_len);
-    j->bands = mc__png_bands(img, row_len, stored);
+    j->bands = mc__png_bands(img, row_len);
     j->stored = stored;
     /* A band's rows with their filter bytes; no more than the image has
      * (a 1x1 cipher image would otherwise take a whole band's buffer). */
     raw_max = (j->band_rows < img->height ? j->band_rows : img->height) * (row_len + 1);
-    j->filtered_cap = raw_max;
+    j->slice_rows = SLICE_BYTES / (row_len + 1) > 0 ? SLICE_BYTES / (row_len + 1) : 1;
+    if (j->slice_rows > j->band_rows)
+        j->slice_rows = j->band_rows;
+    j->filtered_cap = (j->slice_rows < img->height ? j->slice_rows : img->height) * (row_len + 1);
     if (stored) /* the bytes and their block headers */
         j->out_cap = raw_max + STORED_HEAD * ((raw_max + STORED_MAX - 1) / STORED_MAX) + CHUNK_ROOM;
     else /* zlib's bound for one call over raw_max bytes (with a zlib

@@ -522,18 +522,16 @@ typedef struct mc__png_chunk {
 } mc__png_chunk;
 mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_image **out,
                       mc__png_chunk *want);
-/* fast: a cipher image (no filter, stored blocks), written in bands on
- * the calling thread (codec_png_bands.c) as by mc__png_encode_mt; a
- * plain image through libspng. */
+/* fast: a cipher image (no filter, stored blocks), else a plain one
+ * (Paeth, zlib's Z_RLE), written in bands on the calling thread
+ * (codec_png_bands.c) as by mc__png_encode_mt. */
 mc_err mc__png_encode(const mc_image *img, const mc__png_chunk *extra, bool fast, uint8_t **out,
                       size_t *out_len);
 /* The same, streamed to write; MC_EIO if write fails. */
 mc_err mc__png_encode_to(const mc_image *img, const mc__png_chunk *extra, bool fast,
                          mc_write_fn write, void *user);
-/* As the two above, but a plain image of MC__PNG_BANDS_MIN bytes or more,
- * and a cipher image (fast) of any size, in bands on up to `threads`
- * threads (codec_png_bands.c), with the same settings; a smaller plain
- * one through libspng. The bytes do not depend on `threads`; write is
+/* As the two above, on up to `threads` threads (codec_png_bands.c),
+ * with the same settings. The bytes do not depend on `threads`; write is
  * only called by the calling thread. */
 mc_err mc__png_encode_mt(const mc_image *img, const mc__png_chunk *extra, bool fast,
                          unsigned threads, uint8_t **out, size_t *out_len);
@@ -543,15 +541,14 @@ mc_err mc__png_encode_mt_to(const mc_image *img, const mc__png_chunk *extra, boo
  * strategy Z_RLE (3, zlib.h), with the default window and memory level. */
 #define MC__PNG_PLAIN_LEVEL 2
 #define MC__PNG_PLAIN_STRATEGY 3
-/* codec_png_bands.c: from this many sample bytes a plain image is written
- * in bands (the first line); a cipher image (stored: its noise stored as
- * it is) always, on several threads from the second, under which a band's
- * work is too short for a thread woken for it; mc__png_bands is how many
- * (0: through libspng, row_len being the image's bytes per row),
+/* codec_png_bands.c: every image is written in bands; a cipher image
+ * (stored: its noise stored as it is) on several threads from this many
+ * sample bytes, under which a band's work is too short for a thread
+ * woken for it; mc__png_bands is how many (0, for rows wider than a band
+ * may be: through libspng, row_len being the image's bytes per row),
  * mc__png_encode_bands_to writes them, extra (or NULL) after IHDR. */
-#define MC__PNG_BANDS_MIN ((size_t)1 << 20)
 #define MC__PNG_STORED_BANDS_MIN ((size_t)16 << 20)
-size_t mc__png_bands(const mc_image *img, size_t row_len, bool stored);
+size_t mc__png_bands(const mc_image *img, size_t row_len);
 mc_err mc__png_encode_bands_to(const mc_image *img, size_t row_len, uint8_t color_type,
                                const mc__png_chunk *extra, bool stored, unsigned threads,
                                mc_write_fn write, void *user);

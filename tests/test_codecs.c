@@ -1433,7 +1433,7 @@ static void check_bands(mc_ctx *ctx, mc_image *img, bool stored)
                                 chunks = 0;
 
     memset(payload, 0x5a, sizeof payload);
-    bands = mc__png_bands(img, row_len, stored);
+    bands = mc__png_bands(img, row_len);
     assert_true(bands >= 4);
     assert_int_equal(mc__png_encode_mt(img, x, stored, 1, &png, &png_len), MC_OK);
     for (size_t t = 0; t < sizeof threads / sizeof threads[0]; t++) {
@@ -1504,13 +1504,12 @@ static void check_bands(mc_ctx *ctx, mc_image *img, bool stored)
     free(png);
 }
 
-/* Images are written in bands (codec_png_bands.c): plain ones from
- * MC__PNG_BANDS_MIN sample bytes, cipher ones of any size (on several
- * threads from MC__PNG_STORED_BANDS_MIN). Every layout (1 to 4 channels,
- * 8 and 16 bits; bands of many rows, a shorter last band, rows wider than
- * a band, and for stored blocks rows longer than a block) through
- * check_bands. One row less than the line, a plain file is libspng's own,
- * as before. */
+/* Images are written in bands (codec_png_bands.c), plain and cipher
+ * ones of any size (a cipher one on several threads from
+ * MC__PNG_STORED_BANDS_MIN). Every layout (1 to 4 channels, 8 and 16
+ * bits; bands of many rows, a shorter last band, rows wider than a band,
+ * and for stored blocks rows longer than a block) through check_bands;
+ * small images of both kinds after it. */
 static void test_png_bands(void **state)
 {
     static const struct {
@@ -1533,88 +1532,92 @@ static void test_png_bands(void **state)
         mc_image_free(img);
     }
 
-    /* under the line: a plain image is libspng's file, whatever the
-     * threads */
-    {
-        mc_image *img = NULL;
-        uint8_t *png = NULL, *spng = NULL, *raw;
-        size_t png_len, spng_len, row;
-        uint32_t h = 1023, w = 1024;
-
-        assert_int_equal(mc_image_new(ctx, w, h, 1, 8, &img), MC_OK);
-        fill_smooth(img, 3);
-        assert_true(img->samples_len < MC__PNG_BANDS_MIN);
-        assert_int_equal(mc__png_bands(img, img->samples_len / h, false), 0);
-        assert_int_equal(mc__png_encode_mt(img, NULL, false, 2, &png, &png_len), MC_OK);
-        assert_int_equal(mc__png_encode(img, NULL, false, &spng, &spng_len), MC_OK);
-        assert_int_equal(png_len, spng_len);
-        assert_memory_equal(png, spng, png_len);
-        /* written by libspng with the bands' filter: Paeth (4) */
-        row = img->samples_len / h;
-        raw = png_rows(png, png_len, (row + 1) * h);
-        for (uint32_t y = 0; y < h; y++)
-            assert_int_equal(raw[(size_t)y * (row + 1)], 4);
-        free(raw);
-        free(png);
-        free(spng);
-        mc_image_free(img);
-    }
-
-    /* A cipher image of any size is written in bands of stored blocks
-     * (since the fiftieth session; under MC__PNG_STORED_BANDS_MIN on the
-     * calling thread alone, so the bytes asked for on 1 and 2 threads,
-     * and without threads by mc__png_encode, come from one thread here:
-     * check_bands has the threads): one IDAT chunk per band, every row's
-     * filter type 0 and its samples as they are (16-bit big-endian), and
-     * read back to the same samples. */
+    /* Every image of any size is written in bands: a plain one since
+     * the fifty-first session (libspng's encoder wrote those under 1 MiB
+     * of samples before), a cipher one since the fiftieth (stored; under
+     * MC__PNG_STORED_BANDS_MIN on the calling thread alone). A plain
+     * image gets a thread per four bands at most, so for these the bytes
+     * asked for on 1 and 2 threads, without threads (mc__png_encode),
+     * streamed (mc__png_encode_to) and through mc_image_encode come from
+     * one thread: check_bands has the threads. One IDAT chunk per band,
+     * every CRC right, the extra chunk (a cipher image's) after IHDR,
+     * every row's filter type 4 (plain) or 0 with its samples as they are
+     * (16-bit big-endian), and read back to the same samples. */
     {
         static const struct {
             uint32_t w, h;
             uint8_t c, bits;
-        } small[] = {{1, 1, 1, 8}, {13, 7, 3, 16}, {512, 512, 1, 8}, {2048, 4095, 1, 16}};
+        } small[] = {{1, 1, 1, 8},     {13, 7, 3, 16},     {512, 512, 1, 8},
+                     {1024, 1023, 1, 8}, {300, 440, 2, 16}, {2048, 4095, 1, 16}};
         uint8_t payload[9];
-        mc__png_chunk extra = {MC_CHUNK_TYPE, payload, sizeof payload};
         memset(payload, 0xa5, sizeof payload);
-        for (size_t d = 0; d < sizeof small / sizeof small[0]; d++) {
-            mc_image *img = NULL, *back = NULL;
+        for (size_t d = 0; d < 2 * sizeof small / sizeof small[0]; d++) {
+            size_t k = d / 2;
+            bool stored = d % 2 == 1;
+            mc__png_chunk extra = {MC_CHUNK_TYPE, payload, sizeof payload};
             mc__png_chunk want = {MC_CHUNK_TYPE, NULL, 0};
+            const mc__png_chunk *x = stored ? &extra : NULL;
+            mc_image *img = NULL, *back = NULL;
             uint8_t *png = NULL, *two = NULL, *raw;
-            size_t png_len, two_len, row, bands, idats = 0;
+            size_t png_len, two_len, row, bands, idats = 0, chunks = 0;
+            struct mem_sink sink = {NULL, 0, SIZE_MAX, 0, false};
             mc__png_chunk_view c;
 
-            assert_int_equal(mc_image_new(ctx, small[d].w, small[d].h, small[d].c, small[d].bits,
+            if (!stored && small[k].w * small[k].h * small[k].c * (small[k].bits / 8) > (4u << 20))
+                continue; /* check_bands has the large plain ones */
+            assert_int_equal(mc_image_new(ctx, small[k].w, small[k].h, small[k].c, small[k].bits,
                                           &img), MC_OK);
-            fill_smooth(img, (uint32_t)d + 11);
+            fill_smooth(img, (uint32_t)k + 11);
             assert_true(img->samples_len < MC__PNG_STORED_BANDS_MIN);
             row = img->samples_len / img->height;
-            bands = mc__png_bands(img, row, true);
+            bands = mc__png_bands(img, row);
             assert_true(bands >= 1);
-            assert_int_equal(mc__png_encode_mt(img, &extra, true, 1, &png, &png_len), MC_OK);
-            assert_int_equal(mc__png_encode_mt(img, &extra, true, 2, &two, &two_len), MC_OK);
+            assert_int_equal(mc__png_encode_mt(img, x, stored, 1, &png, &png_len), MC_OK);
+            assert_int_equal(mc__png_encode_mt(img, x, stored, 2, &two, &two_len), MC_OK);
             assert_int_equal(two_len, png_len);
             assert_memory_equal(two, png, png_len);
             free(two);
-            assert_int_equal(mc__png_encode(img, &extra, true, &two, &two_len), MC_OK);
+            assert_int_equal(mc__png_encode_to(img, x, stored, mem_sink_write, &sink), MC_OK);
+            assert_int_equal(sink.len, png_len);
+            assert_memory_equal(sink.p, png, png_len);
+            free(sink.p);
+            if (!stored) {
+                assert_int_equal(mc_ctx_set_threads(ctx, 2), MC_OK);
+                assert_int_equal(mc_image_encode(ctx, img, &two, &two_len), MC_OK);
+                assert_int_equal(two_len, png_len);
+                assert_memory_equal(two, png, png_len);
+                free(two);
+                assert_int_equal(mc_ctx_set_threads(ctx, 1), MC_OK);
+            }
+            assert_int_equal(mc__png_encode(img, x, stored, &two, &two_len), MC_OK);
             assert_int_equal(two_len, png_len);
             assert_memory_equal(two, png, png_len);
             for (size_t off = 8; mc__png_chunk_at(png, png_len, off, &c) && c.whole;
                  off += 12 + c.len) {
                 assert_int_equal(crc32(0, c.type, 4 + c.len), mc__be32(c.type + 4 + c.len));
+                if (chunks++ == 1)
+                    assert_memory_equal(c.type, stored ? MC_CHUNK_TYPE : "IDAT", 4);
                 idats += memcmp(c.type, "IDAT", 4) == 0;
             }
             assert_int_equal(idats, bands);
+            assert_int_equal(chunks, bands + (stored ? 3 : 2));
             raw = png_rows(png, png_len, (row + 1) * img->height);
             for (uint32_t y = 0; y < img->height; y++) {
                 const uint8_t *r = raw + (size_t)y * (row + 1);
-                assert_int_equal(r[0], 0);
+                assert_int_equal(r[0], stored ? 0 : 4);
+                if (!stored)
+                    continue;
                 if (img->bits == 16)
                     mc__swap16((uint8_t *)r + 1, r + 1, row);
                 assert_memory_equal(r + 1, img->samples + (size_t)y * row, row);
             }
-            assert_int_equal(mc__png_decode(ctx, png, png_len, &back, &want), MC_OK);
-            assert_int_equal(want.len, sizeof payload);
-            assert_memory_equal(want.data, payload, sizeof payload);
-            assert_memory_equal(back->samples, img->samples, img->samples_len);
+            assert_int_equal(mc__png_decode(ctx, png, png_len, &back, stored ? &want : NULL),
+                             MC_OK);
+            if (stored) {
+                assert_int_equal(want.len, sizeof payload);
+                assert_memory_equal(want.data, payload, sizeof payload);
+            }
+            assert_same_samples(img, back);
             free(want.data);
             mc_image_free(back);
             free(raw);
@@ -1640,7 +1643,7 @@ static void test_png_bands(void **state)
         assert_int_equal(mc_image_new(ctx, 1024, 2048, 1, 8, &img), MC_OK);
         for (size_t i = 0; i < img->samples_len; i++)
             img->samples[i] = (uint8_t)(4 * (i / 1024) + 10 * (i % 1024));
-        assert_int_equal(mc__png_bands(img, 1024, false), 8);
+        assert_int_equal(mc__png_bands(img, 1024), 8);
         check_bands(ctx, img, false);
         assert_int_equal(mc__png_encode_mt(img, &bad, false, 2, &png, &png_len), MC_EINVAL);
         assert_null(png);
@@ -1657,8 +1660,7 @@ static void test_png_bands(void **state)
         assert_int_equal(mc_image_new(ctx, 2200000, 1, 4, 16, &img), MC_OK);
         fill_smooth(img, 5);
         assert_true(img->samples_len >= MC__PNG_STORED_BANDS_MIN);
-        assert_int_equal(mc__png_bands(img, img->samples_len, false), 0);
-        assert_int_equal(mc__png_bands(img, img->samples_len, true), 0);
+        assert_int_equal(mc__png_bands(img, img->samples_len), 0);
         assert_int_equal(mc__png_encode_mt(img, NULL, true, 2, &png, &png_len), MC_OK);
         assert_int_equal(mc__png_encode(img, NULL, true, &spng, &spng_len), MC_OK);
         assert_int_equal(png_len, spng_len);

@@ -180,7 +180,10 @@ static void fail(struct job *j, mc_err err)
 /* PNG §9.4, filter type 4 on one row: raw and prior in PNG byte order
  * (prior all zero above the first row), bpp bytes per complete pixel.
  * Each output byte depends only on the unfiltered rows, so the loop has
- * no carried dependency and the compiler vectorizes it. */
+ * no carried dependency and the compiler vectorizes it. In 16-bit
+ * arithmetic, which holds every value (|a + b - 2c| <= 510): with ints
+ * GCC widened each byte to a 32-bit lane, and the loop took 2.4 times as
+ * long (a test program, 512 KiB of rows: 770 against 320 us, SSE2). */
 static void paeth_row(uint8_t *out, const uint8_t *raw, const uint8_t *prior, size_t len,
                       size_t bpp)
 {
@@ -190,10 +193,14 @@ static void paeth_row(uint8_t *out, const uint8_t *raw, const uint8_t *prior, si
     for (i = 0; i < bpp && i < len; i++)
         out[i] = (uint8_t)(raw[i] - prior[i]);
     for (; i < len; i++) {
-        int a = raw[i - bpp], b = prior[i], c = prior[i - bpp];
-        /* p = a + b - c; the distances |p - a|, |p - b|, |p - c| */
-        int pa = abs(b - c), pb = abs(a - c), pc = abs(a + b - 2 * c);
-        int pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+        int16_t a = raw[i - bpp], b = prior[i], c = prior[i - bpp];
+        /* p = a + b - c; the distances |p - a| = |b - c|, |p - b| =
+         * |a - c|, |p - c| = |(b - c) + (a - c)| */
+        int16_t pa = (int16_t)(b - c), pb = (int16_t)(a - c), pc = (int16_t)(pa + pb), pred;
+        pa = pa < 0 ? (int16_t)-pa : pa;
+        pb = pb < 0 ? (int16_t)-pb : pb;
+        pc = pc < 0 ? (int16_t)-pc : pc;
+        pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
         out[i] = (uint8_t)(raw[i] - pred);
     }
 }

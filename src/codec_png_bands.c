@@ -210,12 +210,16 @@ static void paeth_row(uint8_t *out, const uint8_t *raw, const uint8_t *prior, si
 static size_t filter_rows(const struct job *j, struct lane *l, size_t y0, size_t y1)
 {
     const mc_image *img = j->img;
-    uint8_t *o = l->filtered, *prev_be = l->swapped, *cur_be = l->swapped + j->row_len;
+    uint8_t *o = l->filtered;
     const uint8_t *prior;
 
     if (img->bits == 16) {
         /* PNG §7.1: 16-bit samples big-endian; the image holds them in
-         * host order. The row above the slice is swapped again here. */
+         * host order. The row above the slice is swapped again here.
+         * (l->swapped exists for 16-bit images only: no pointer is made
+         * from it for 8-bit ones, NULL + row_len being undefined, which
+         * the fuzz build's UBSan caught.) */
+        uint8_t *prev_be = l->swapped, *cur_be = l->swapped + j->row_len;
         if (y0 > 0)
             mc__swap16(prev_be, img->samples + (y0 - 1) * j->row_len, j->row_len);
         prior = y0 > 0 ? prev_be : j->zero_row;

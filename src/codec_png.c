@@ -724,8 +724,8 @@ out:
     return err;
 }
 
-/* In bands on up to `threads` threads (codec_png_bands.c); rows wider
- * than a band may be through libspng: the same settings. */
+/* In bands on up to `threads` threads (codec_png_bands.c); rows over
+ * 16 MiB (ROW_MAX there) through libspng: the same settings. */
 static mc_err encode_mt(const mc_image *img, const mc__png_chunk *extra, bool fast,
                         unsigned threads, struct png_sink *o)
 {

@@ -20,15 +20,17 @@
  * most (a plain image), and a cipher image's on the calling thread alone
  * under MC__PNG_STORED_BANDS_MIN (internal.h).
  *
- * Until the fifty-first session a plain image under 1 MiB of samples
- * went through libspng's encoder instead, with the same filter and zlib
- * settings: the tenth session had found this writer slower there (a
- * 512x512 8-bit decrypt 7.9 -> 8.7 ms), its band-sized buffers costing
- * page faults at 4 us each on that machine. Since then its checksums
- * are libdeflate's, where zlib's (and libspng's) are scalar code, and a
- * band is filtered and deflated a slice of rows (SLICE_BYTES) at a time,
- * so its buffer of filtered rows is 32 KiB, not 256. Its Paeth filter
- * is a loop the compiler vectorizes; libspng's is a byte loop. On the
+ * Until the fifty-first session a plain image under 1 MiB of samples,
+ * and any plain image written without threads (mc__png_encode: the
+ * previews), went through libspng's encoder instead, with the same
+ * filter and zlib settings: the tenth session had found this writer
+ * slower there (a 512x512 8-bit decrypt 7.9 -> 8.7 ms), its band-sized
+ * buffers costing page faults at 4 us each on that machine. Since then
+ * its checksums are libdeflate's, where zlib's (and libspng's) are
+ * scalar code, and a band is filtered and deflated a slice of rows
+ * (SLICE_BYTES) at a time, so its buffer of filtered rows is 32 KiB, not
+ * 256 (a row, where one is longer). Its Paeth filter is a loop the
+ * compiler vectorizes in 16-bit lanes; libspng's is a byte loop. On the
  * Intel host of the fifty-first session, alternating runs, the whole
  * `medcrypt decrypt` of the 512x512 8-bit CT's cipher image took
  * 4.5-4.7 ms against 5.4-5.6 ms, the 16-bit CT's 9.5-10.5 against
@@ -66,6 +68,7 @@
 #include "internal.h"
 
 #include <libdeflate.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -92,6 +95,8 @@
  * header byte (BFINAL, BTYPE 00) and LEN, NLEN (16-bit little-endian). */
 #define STORED_MAX 65535u
 #define STORED_HEAD 5u
+
+size_t mc__png_bands_room_test; /* internal.h */
 
 struct out_buf {
     uint8_t *p;
@@ -294,9 +299,14 @@ static bool take_buffer(struct job *j, struct out_buf *buf)
     return (buf->p = malloc(buf->cap)) != NULL;
 }
 
-/* Runs deflate over the lane's input with flush, growing the band's
- * buffer if zlib's bound was not enough (never seen). */
-static bool deflate_some(struct band *bd, struct lane *l, int flush)
+/* Runs deflate over the lane's input with flush. zlib's bound (room,
+ * the band's out_cap) is never exceeded in practice; if it were, the room
+ * doubles. The room, not the buffer's size, is what zlib is given: a
+ * spare buffer taken from another band may be larger, and a flush split
+ * across calls for want of output space puts one more empty stored block
+ * in the stream (zlib.h, deflate), so the bytes would depend on which
+ * thread took which band (a review, with a tiny room forced). */
+static bool deflate_some(struct band *bd, struct lane *l, int flush, size_t *room)
 {
     for (;;) {
         size_t used;
@@ -309,29 +319,38 @@ static bool deflate_some(struct band *bd, struct lane *l, int flush)
          * left (Z_NO_FLUSH: all input taken; Z_SYNC_FLUSH) */
         if (flush == Z_FINISH ? zr == Z_STREAM_END : l->z.avail_out > 0)
             return true;
-        /* grow, wiping the old block as realloc would not */
+        if (l->z.avail_out > 0)
+            return false; /* Z_FINISH short of the end with room left: never */
         used = (size_t)(l->z.next_out - bd->buf.p);
-        if ((p = malloc(bd->buf.cap * 2)) == NULL)
+        if (*room > (size_t)UINT_MAX / 2)
             return false;
-        memcpy(p, bd->buf.p, used);
-        sodium_memzero(bd->buf.p, used > bd->buf.used ? used : bd->buf.used);
-        free(bd->buf.p);
-        bd->buf.p = p;
-        bd->buf.cap *= 2;
-        bd->buf.used = used;
-        l->z.next_out = p + used;
-        l->z.avail_out = (uInt)(bd->buf.cap - used - 8);
+        *room *= 2;
+        if (bd->buf.cap < *room) {
+            /* wiping the old block, as realloc would not */
+            if ((p = malloc(*room)) == NULL)
+                return false;
+            memcpy(p, bd->buf.p, used);
+            sodium_memzero(bd->buf.p, used > bd->buf.used ? used : bd->buf.used);
+            free(bd->buf.p);
+            bd->buf.p = p;
+            bd->buf.cap = *room;
+            bd->buf.used = used;
+        }
+        l->z.next_out = bd->buf.p + used;
+        l->z.avail_out = (uInt)(*room - used - 8);
     }
 }
 
 /* Filters band b's rows and deflates them into its chunk, a slice of
  * rows at a time (SLICE_BYTES): the lane's buffer for the filtered rows
- * stays in the cache, and few pages are touched for it. */
+ * stays in the cache, and few pages are touched for it. zlib's output
+ * does not depend on how its input is cut, so the band's bytes are those
+ * of one deflate call over all its rows, which test_png_bands checks. */
 static bool deflate_band(struct job *j, struct lane *l, size_t b)
 {
     struct band *bd = &j->band[b];
     bool last = b + 1 == j->bands;
-    size_t start = 8, y = b * j->band_rows, y_end = y + j->band_rows;
+    size_t start = 8, y = b * j->band_rows, y_end = y + j->band_rows, room = j->out_cap;
 
     if (y_end > j->img->height)
         y_end = j->img->height;
@@ -346,7 +365,7 @@ static bool deflate_band(struct job *j, struct lane *l, size_t b)
         start += 2;
     }
     l->z.next_out = bd->buf.p + start;
-    l->z.avail_out = (uInt)(bd->buf.cap - start - 8);
+    l->z.avail_out = (uInt)(room - start - 8);
     bd->adler = 1;
     bd->raw_len = 0;
     while (y < y_end) {
@@ -355,7 +374,8 @@ static bool deflate_band(struct job *j, struct lane *l, size_t b)
 
         l->z.next_in = l->filtered;
         l->z.avail_in = (uInt)n;
-        if (!deflate_some(bd, l, y1 < y_end ? Z_NO_FLUSH : last ? Z_FINISH : Z_SYNC_FLUSH))
+        if (!deflate_some(bd, l, y1 < y_end ? Z_NO_FLUSH : last ? Z_FINISH : Z_SYNC_FLUSH,
+                          &room))
             return false;
         bd->adler = libdeflate_adler32(bd->adler, l->filtered, n);
         bd->raw_len += n;
@@ -629,7 +649,7 @@ static bool write_head(struct job *j, uint8_t color_type, const mc__png_chunk *e
 }
 
 /* Whole rows, about BAND_BYTES; a row wider than that alone. */
-static size_t band_rows(size_t row_len)
+size_t mc__png_band_rows(size_t row_len)
 {
     return BAND_BYTES / row_len > 0 ? BAND_BYTES / row_len : 1;
 }
@@ -640,7 +660,7 @@ size_t mc__png_bands(const mc_image *img, size_t row_len)
      * libspng's 8 KiB chunks instead. */
     if (row_len > ROW_MAX)
         return 0;
-    return (img->height + band_rows(row_len) - 1) / band_rows(row_len);
+    return (img->height + mc__png_band_rows(row_len) - 1) / mc__png_band_rows(row_len);
 }
 
 mc_err mc__png_encode_bands_to(const mc_image *img, size_t row_len, uint8_t color_type,
@@ -656,7 +676,7 @@ mc_err mc__png_encode_bands_to(const mc_image *img, size_t row_len, uint8_t colo
     j->img = img;
     j->row_len = row_len;
     j->bpp = (size_t)img->channels * (img->bits / 8);
-    j->band_rows = band_rows(row_len);
+    j->band_rows = mc__png_band_rows(row_len);
     j->bands = mc__png_bands(img, row_len);
     j->stored = stored;
     /* A band's rows with their filter bytes; no more than the image has
@@ -669,9 +689,12 @@ mc_err mc__png_encode_bands_to(const mc_image *img, size_t row_len, uint8_t colo
     if (stored) /* the bytes and their block headers */
         j->out_cap = raw_max + STORED_HEAD * ((raw_max + STORED_MAX - 1) / STORED_MAX) + CHUNK_ROOM;
     else /* zlib's bound for one call over raw_max bytes (with a zlib
-          * header and trailer we do not write), room for the sync
-          * flush's empty stored block, and the chunk around them */
+          * header and trailer we do not write; the slices' calls make
+          * the same stream as one), room for the sync flush's empty
+          * stored block, and the chunk around them */
         j->out_cap = compressBound((uLong)raw_max) + 64 + CHUNK_ROOM;
+    if (!stored && mc__png_bands_room_test >= 32)
+        j->out_cap = mc__png_bands_room_test; /* tests: deflate_some's growing */
     j->write = write;
     j->user = user;
     j->adler = 1;

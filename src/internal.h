@@ -544,11 +544,16 @@ mc_err mc__png_encode_mt_to(const mc_image *img, const mc__png_chunk *extra, boo
 /* codec_png_bands.c: every image is written in bands; a cipher image
  * (stored: its noise stored as it is) on several threads from this many
  * sample bytes, under which a band's work is too short for a thread
- * woken for it; mc__png_bands is how many (0, for rows wider than a band
- * may be: through libspng, row_len being the image's bytes per row),
+ * woken for it; mc__png_bands is how many (0 for rows over 16 MiB,
+ * written through libspng; row_len is the image's bytes per row),
  * mc__png_encode_bands_to writes them, extra (or NULL) after IHDR. */
 #define MC__PNG_STORED_BANDS_MIN ((size_t)16 << 20)
 size_t mc__png_bands(const mc_image *img, size_t row_len);
+/* The rows of each band but the last, for rows of row_len bytes. */
+size_t mc__png_band_rows(size_t row_len);
+/* Tests: from 32, a plain band's room for its compressed bytes in place
+ * of zlib's bound, so that growing it is exercised (0: the bound). */
+extern size_t mc__png_bands_room_test;
 mc_err mc__png_encode_bands_to(const mc_image *img, size_t row_len, uint8_t color_type,
                                const mc__png_chunk *extra, bool stored, unsigned threads,
                                mc_write_fn write, void *user);

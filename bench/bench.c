@@ -326,8 +326,11 @@ static int batch_times(mc_ctx *ctx, const mc_image *img, int threads, int per_th
 {
     struct job jobs[256];
     double *runs[BATCH_KINDS][2] = {{NULL}};
-    int n = 0, rc = -1;
+    /* Without libcrypto the HMAC reference, the last kind, is not run */
+    int n = 0, rc = -1, kinds = ossl != NULL ? BATCH_KINDS : BATCH_HMAC;
 
+    _Static_assert(BATCH_HMAC + 1 == BATCH_KINDS, "the HMAC reference is the last kind");
+    t[BATCH_HMAC][0] = t[BATCH_HMAC][1] = NAN;
     if (threads > 256)
         threads = 256;
     memset(jobs, 0, sizeof jobs);
@@ -350,22 +353,16 @@ static int batch_times(mc_ctx *ctx, const mc_image *img, int threads, int per_th
             if ((runs[k][p] = malloc((size_t)repeat * sizeof *runs[k][p])) == NULL)
                 goto out;
     for (int r = -1; r < repeat; r++) /* r = -1: the warm-up */
-        for (int k = 0; k < BATCH_KINDS; k++)
+        for (int k = 0; k < kinds; k++)
             for (int p = 0; p < 2; p++) {
                 double s;
-                if (k == BATCH_HMAC && ossl == NULL)
-                    continue;
                 if ((s = batch_once(jobs, threads, p, per_thread, (enum batch_kind)k)) < 0)
                     goto out;
                 if (r >= 0)
                     runs[k][p][r] = s;
             }
-    for (int k = 0; k < BATCH_KINDS; k++)
+    for (int k = 0; k < kinds; k++)
         for (int p = 0; p < 2; p++) {
-            if (k == BATCH_HMAC && ossl == NULL) {
-                t[k][p] = NAN;
-                continue;
-            }
             qsort(runs[k][p], (size_t)repeat, sizeof *runs[k][p], mc_bench_cmp_double);
             t[k][p] = mc_bench_median_sorted(runs[k][p], repeat);
         }

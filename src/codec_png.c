@@ -741,7 +741,7 @@ static mc_err encode_mt(const mc_image *img, const mc__png_chunk *extra, bool fa
                                    fast, threads, o->write, o->user);
 }
 
-/* Into one buffer (mc__png_encode, mc__png_encode_mt). */
+/* Into one buffer (mc__png_encode_mt), on threads >= 1. */
 static mc_err encode_whole(const mc_image *img, const mc__png_chunk *extra, bool fast,
                            unsigned threads, uint8_t **out, size_t *out_len)
 {
@@ -764,7 +764,7 @@ static mc_err encode_whole(const mc_image *img, const mc__png_chunk *extra, bool
         return MC_ENOMEM;
     /* Through the band writer, whatever the threads: the one writer of
      * every PNG (codec_png_bands.c). */
-    err = encode_mt(img, extra, fast, threads > 0 ? threads : 1, &o);
+    err = encode_mt(img, extra, fast, threads, &o);
     if (err == MC_EIO && b.nomem)
         err = MC_ENOMEM;
     if (err != MC_OK) {
@@ -776,20 +776,17 @@ static mc_err encode_whole(const mc_image *img, const mc__png_chunk *extra, bool
     return MC_OK;
 }
 
+/* Without threads: the band writer on the calling thread alone. */
 mc_err mc__png_encode(const mc_image *img, const mc__png_chunk *extra, bool fast, uint8_t **out,
                       size_t *out_len)
 {
-    return encode_whole(img, extra, fast, 0, out, out_len);
+    return mc__png_encode_mt(img, extra, fast, 1, out, out_len);
 }
 
 mc_err mc__png_encode_to(const mc_image *img, const mc__png_chunk *extra, bool fast,
                          mc_write_fn write, void *user)
 {
-    struct png_sink o = {write, user, false};
-
-    if (img == NULL || write == NULL)
-        return MC_EINVAL;
-    return encode_mt(img, extra, fast, 1, &o);
+    return mc__png_encode_mt_to(img, extra, fast, 1, write, user);
 }
 
 mc_err mc__png_encode_mt(const mc_image *img, const mc__png_chunk *extra, bool fast,

@@ -1,6 +1,7 @@
 /* Writing PNG chunks by hand, for tests that build PNGs medcrypt does not
- * write (test_codecs.c, test_cipher.c, test_png_fast.c), and reading back
- * the rows of one. */
+ * write (test_codecs.c, test_cipher.c, test_png_fast.c), reading back
+ * the rows of one, and Paeth-filtering rows as the spec does
+ * (test_codecs.c, test_wipe.c). */
 #ifndef MC_TEST_PNG_CHUNK_H
 #define MC_TEST_PNG_CHUNK_H
 
@@ -69,6 +70,26 @@ static inline uint8_t *png_rows(const uint8_t *png, size_t png_len, size_t raw_l
     assert_int_equal(got, raw_len);
     free(idat);
     return raw;
+}
+
+/* PNG §9.4, filter type 4, written from the spec: the reference the
+ * band writer is held to. n_rows rows of row_len bytes in PNG byte order
+ * (rows), the first below up (NULL: a row of zeros, §9.2), into out, each
+ * after its filter byte: (row_len + 1) * n_rows bytes. */
+static inline void paeth_rows(uint8_t *out, const uint8_t *rows, const uint8_t *up,
+                              size_t n_rows, size_t row_len, size_t bpp)
+{
+    for (size_t y = 0; y < n_rows; y++) {
+        const uint8_t *cur = rows + y * row_len, *above = y > 0 ? cur - row_len : up;
+        *out++ = 4;
+        for (size_t i = 0; i < row_len; i++) {
+            int a = i >= bpp ? cur[i - bpp] : 0, b = above != NULL ? above[i] : 0;
+            int c = i >= bpp && above != NULL ? above[i - bpp] : 0;
+            int p = a + b - c, pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
+            int pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+            *out++ = (uint8_t)(cur[i] - pred);
+        }
+    }
 }
 
 #endif

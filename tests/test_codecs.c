@@ -1439,7 +1439,7 @@ static void assert_band_deflated(const mc_image *img, size_t row_len, size_t b, 
     size_t rows = mc__png_band_rows(row_len), y0 = b * rows, y1 = y0 + rows;
     size_t bpp = (size_t)img->channels * (img->bits / 8), head = b == 0 ? 2 : 0;
     size_t tail = b + 1 == bands ? 4 : 0, n, cap;
-    uint8_t *f, *z, *cur = malloc(row_len), *up = calloc(1, row_len), *o;
+    uint8_t *f, *z, *be, *up = NULL;
     z_stream zs;
     int zr;
 
@@ -1449,24 +1449,17 @@ static void assert_band_deflated(const mc_image *img, size_t row_len, size_t b, 
     cap = compressBound((uLong)n) + 64;
     f = malloc(n);
     z = malloc(cap);
-    assert_non_null(cur);
-    assert_non_null(up);
+    be = malloc((y1 - y0) * row_len);
     assert_non_null(f);
     assert_non_null(z);
-    if (y0 > 0)
+    assert_non_null(be);
+    if (y0 > 0) {
+        assert_non_null(up = malloc(row_len));
         row_be(img, y0 - 1, row_len, up);
-    o = f;
-    for (size_t y = y0; y < y1; y++) {
-        row_be(img, y, row_len, cur);
-        *o++ = 4;
-        for (size_t i = 0; i < row_len; i++) {
-            int a = i >= bpp ? cur[i - bpp] : 0, bb = up[i], c = i >= bpp ? up[i - bpp] : 0;
-            int p = a + bb - c, pa = abs(p - a), pb = abs(p - bb), pc = abs(p - c);
-            int pred = pa <= pb && pa <= pc ? a : pb <= pc ? bb : c;
-            *o++ = (uint8_t)(cur[i] - pred);
-        }
-        memcpy(up, cur, row_len);
     }
+    for (size_t y = y0; y < y1; y++)
+        row_be(img, y, row_len, be + (y - y0) * row_len);
+    paeth_rows(f, be, up, y1 - y0, row_len, bpp);
     memset(&zs, 0, sizeof zs);
     assert_int_equal(deflateInit2(&zs, 2, Z_DEFLATED, -15, 8, Z_RLE), Z_OK);
     zs.next_in = f;
@@ -1485,7 +1478,7 @@ static void assert_band_deflated(const mc_image *img, size_t row_len, size_t b, 
     deflateEnd(&zs);
     free(f);
     free(z);
-    free(cur);
+    free(be);
     free(up);
 }
 

@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "mem_sink.h"
+#include "png_chunk.h"
 
 #include "internal.h"
 #include "medcrypt.h"
@@ -101,12 +102,6 @@ static void add_windows(const uint8_t *b, size_t n)
     }
 }
 
-static int paeth(int a, int b, int c)
-{
-    int p = a + b - c, pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
-    return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-}
-
 /* A noise image (nothing in it repeats, no window is zero by design) and
  * the windows of its three forms. */
 static mc_image *noise_image(mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uint8_t bits)
@@ -124,29 +119,24 @@ static mc_image *noise_image(mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uin
         img->samples[i] = (uint8_t)(x >> 56);
     }
     be = malloc(n);
-    f = malloc(n);
+    f = malloc(n + h); /* a filter byte before each row */
     assert_non_null(be);
     assert_non_null(f);
     memcpy(be, img->samples, n);
     if (bits == 16)
         mc__swap16(be, img->samples, n);
-    for (size_t y = 0; y < h; y++)
-        for (size_t i = 0; i < row; i++) {
-            int a = i >= bpp ? be[y * row + i - bpp] : 0, b = y > 0 ? be[(y - 1) * row + i] : 0;
-            int cc = i >= bpp && y > 0 ? be[(y - 1) * row + i - bpp] : 0;
-            f[y * row + i] = (uint8_t)(be[y * row + i] - paeth(a, b, cc));
-        }
+    paeth_rows(f, be, NULL, h, row, bpp);
     set_cap = 1;
-    while (set_cap < 8 * (3 * n / 8 + 1))
+    while (set_cap < 8 * (3 * (n + h) / 8 + 1))
         set_cap <<= 1;
     __real_free(set);
     set = calloc(set_cap, sizeof *set);
     assert_non_null(set);
     add_windows(img->samples, n);
     add_windows(be, n);
-    add_windows(f, n);
+    add_windows(f, n + h);
     sodium_memzero(be, n); /* the test's own copies: not what it looks for */
-    sodium_memzero(f, n);
+    sodium_memzero(f, n + h);
     free(be);
     free(f);
     return img;

@@ -633,7 +633,7 @@ int mc_bench_run(const struct bench_opts *o, FILE *out)
                 MC_VERSION_STRING, cpu, cores, o->repeat);
         if (mc__huge_page_ns() > 0)
             fprintf(out, "buffers from %zu KiB take huge pages (a small page was pre-faulted "
-                         "in %.1f us here: %s)\n",
+                         "and first written in %.1f us here: %s)\n",
                     mc__huge_min() >> 10, mc__huge_page_ns() / 1000.0,
                     mc__huge_min() == MC__HUGE_MIN_DEAR ? "dear" : "cheap");
         else

@@ -35,9 +35,17 @@
  *   alternating rounds); the 2048x2048 PGM's the same either way.
  *
  * The measure is the first pre-faulting (below) of at least 32 KiB in
- * the process, timed: more than 4 us a page is a dear page (5.5 us on
- * the first machine; on the second 0.8-1.5 us, 1.1-1.6 us with both
- * workers of a batch faulting at once, 3.1 us once in a few dozen runs).
+ * the process, with a first write to each of its pages, timed: more than
+ * 4 us a page is a dear page (5.5 us on the first machine; on the second
+ * 0.8-1.5 us, 1.1-1.6 us with both workers of a batch faulting at once,
+ * 3.1 us once in a few dozen runs). The write counts since the AMD host
+ * of the fifty-second session (a Firecracker guest, pvm in its kernel's
+ * symbols): there the kernel maps a page in 0.8 us, the program's first
+ * write to it then takes 4.5 us more, and an unmapped page costs 10 us as
+ * a fault (a test program). Timed without the write it was judged cheap
+ * (1.5 us), and each 256 KiB buffer of a one-file encrypt cost 64 such
+ * writes instead of one 2 MiB huge page (90-220 us there, zeroing
+ * included).
  * Until then a buffer under 1 MiB is a small one, and is the one timed,
  * by the thread's CPU time (a preemption is not counted). One made under
  * strace or perf only puts the line at 32 KiB, where it was for every
@@ -156,7 +164,8 @@ static uint64_t now_ns(void)
 #endif
 
 /* The whole pages of [p, p + len), faulted in writable in one call; the
- * first such call of at least LINE_DEAR bytes is timed and sets the line. */
+ * first such call of at least LINE_DEAR bytes is timed, with a first
+ * write to each page, and sets the line. */
 static void populate(void *p, size_t len)
 {
 #ifdef MADV_POPULATE_WRITE
@@ -173,6 +182,11 @@ static void populate(void *p, size_t len)
      * be measured the line is where it was for every machine before. */
     int refused = madvise((void *)start, end - start, MADV_POPULATE_WRITE) != 0;
     if (timed) {
+        /* and the program's first write to each page, which is what
+         * costs on some virtual machines even after the kernel mapped it
+         * (above); the buffer is fresh, its bytes not yet anyone's */
+        for (uintptr_t a = start; a < end; a += PAGE)
+            *(volatile uint8_t *)a = 0;
         uint64_t ns = now_ns() - t0;
         size_t expected = 0;
         uint64_t per_page = ns / ((end - start) / PAGE);

@@ -296,7 +296,7 @@ static bool take_buffer(struct job *j, struct out_buf *buf)
     if (buf->p != NULL)
         return true;
     buf->cap = j->out_cap;
-    return (buf->p = malloc(buf->cap)) != NULL;
+    return (buf->p = mc__alloc_huge(buf->cap)) != NULL;
 }
 
 /* Runs deflate over the lane's input with flush. zlib's bound (room,
@@ -327,11 +327,11 @@ static bool deflate_some(struct band *bd, struct lane *l, int flush, size_t *roo
         *room *= 2;
         if (bd->buf.cap < *room) {
             /* wiping the old block, as realloc would not */
-            if ((p = malloc(*room)) == NULL)
+            if ((p = mc__alloc_huge(*room)) == NULL)
                 return false;
             memcpy(p, bd->buf.p, used);
             sodium_memzero(bd->buf.p, used > bd->buf.used ? used : bd->buf.used);
-            free(bd->buf.p);
+            mc__free_huge(bd->buf.p);
             bd->buf.p = p;
             bd->buf.cap = *room;
             bd->buf.used = used;
@@ -750,11 +750,11 @@ out:
         struct out_buf *o = &j->band[b].buf;
         if (o->p != NULL)
             sodium_memzero(o->p, err == MC_OK ? o->used : o->cap);
-        free(o->p);
+        mc__free_huge(o->p);
     }
     for (size_t s = 0; j->spare != NULL && s < j->spares; s++) {
         sodium_memzero(j->spare[s].p, err == MC_OK ? j->spare[s].used : j->spare[s].cap);
-        free(j->spare[s].p);
+        mc__free_huge(j->spare[s].p);
     }
     pthread_cond_destroy(&j->changed);
     pthread_mutex_destroy(&j->lock);

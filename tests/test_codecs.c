@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
-#include <malloc.h> /* malloc_usable_size: test_kept_blocks_kinds */
+#include <malloc.h> /* malloc_usable_size: a small block told by its size */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

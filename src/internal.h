@@ -159,6 +159,9 @@ size_t mc__huge_min(void);
  * 0 (not measured, or refused). */
 unsigned mc__huge_page_ns(void);
 size_t mc__huge_min_set(size_t line);
+/* Tests: when not 0, what the measure takes a page to cost (ns) in place
+ * of the time it took, so that both of its outcomes can be run. */
+extern unsigned mc__huge_page_ns_test;
 void *mc__alloc_huge(size_t len);
 /* free() for blocks from mc__alloc_huge (any malloc block is fine): a few
  * freed image-sized blocks, and small ones from 16 KiB in at most half

@@ -936,7 +936,12 @@ static void test_huge_min_measured(void **state)
     assert_int_equal(mc__huge_min_set(0), 0); /* 5 pages: not measured */
     assert_non_null(p = mc__alloc_huge(200u << 10));
     assert_int_equal((uintptr_t)p % 64, 0);
-    assert_true(malloc_usable_size(p) < (2u << 20)); /* a small block, timed */
+    /* timed: a small block where the measure says cheap, a huge one
+     * where it says dear (test_huge_min_measured_each runs both) */
+    if (mc__huge_min() == MC__HUGE_MIN_DEAR)
+        assert_int_equal((uintptr_t)p % (2u << 20), 0);
+    else
+        assert_true(malloc_usable_size(p) < (2u << 20));
     memset(p, 0x66, 200u << 10);
     mc__free_huge(p);
     line = mc__huge_min_set(0); /* what was measured: 0 had it not been */
@@ -954,6 +959,52 @@ static void test_huge_min_measured(void **state)
     assert_int_equal((uintptr_t)p % (line == MC__HUGE_MIN_DEAR ? 2u << 20 : 64), 0);
     mc__free_huge(p);
     assert_int_equal(mc__huge_min_set(0), line);
+    mc__huge_cache_drop();
+}
+
+/* Both outcomes of the measure, the page's cost forced: a buffer of
+ * more than the 64 KiB measured that measures the line dear is itself a
+ * huge page (2 MiB aligned), and the line is at 32 KiB; measured cheap,
+ * it is a small block, its every byte mapped, and the line is at 1 MiB.
+ * A buffer under 32 KiB measures nothing; one of 48 KiB, measured whole,
+ * stays a small block either way. */
+static void test_huge_min_measured_each(void **state)
+{
+    static const unsigned ns[] = {9000, 1000};
+    uint8_t *p;
+
+    (void)state;
+#ifndef MADV_POPULATE_WRITE
+    skip(); /* nothing to measure with */
+#endif
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+        bool dear = ns[i] > 4000;
+
+        mc__huge_cache_drop();
+        mc__huge_min_set(0);
+        mc__huge_page_ns_test = ns[i];
+        assert_non_null(p = mc__alloc_huge(24u << 10));
+        mc__free_huge(p);
+        assert_int_equal(mc__huge_min_set(0), 0); /* under 32 KiB: not measured */
+        assert_non_null(p = mc__alloc_huge(48u << 10));
+        assert_int_equal(mc__huge_min(), dear ? MC__HUGE_MIN_DEAR : MC__HUGE_MIN_CHEAP);
+        assert_true(malloc_usable_size(p) < (2u << 20));
+        memset(p, 0x5a, 48u << 10);
+        mc__free_huge(p);
+        mc__huge_cache_drop(); /* not the kept block for the next */
+        mc__huge_min_set(0);
+        assert_non_null(p = mc__alloc_huge(300u << 10));
+        assert_int_equal(mc__huge_min(), dear ? MC__HUGE_MIN_DEAR : MC__HUGE_MIN_CHEAP);
+        assert_int_equal(mc__huge_page_ns(), ns[i]);
+        if (dear)
+            assert_int_equal((uintptr_t)p % (2u << 20), 0);
+        else
+            assert_true(malloc_usable_size(p) < (2u << 20));
+        memset(p, 0x5a, 300u << 10); /* all of it writable */
+        mc__free_huge(p);
+        mc__huge_page_ns_test = 0;
+    }
+    mc__huge_min_set(0);
     mc__huge_cache_drop();
 }
 
@@ -2612,6 +2663,7 @@ int main(void)
         cmocka_unit_test_prestate(test_alloc_huge, &line_dear),
         cmocka_unit_test_prestate(test_alloc_huge, &line_cheap),
         cmocka_unit_test(test_huge_min_measured),
+        cmocka_unit_test(test_huge_min_measured_each),
         cmocka_unit_test(test_free_huge_reuse),
         cmocka_unit_test(test_public_wipe_release),
         cmocka_unit_test_prestate(test_free_small_reuse, &line_dear),

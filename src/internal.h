@@ -155,8 +155,8 @@ mc_format mc__image_sniff(const uint8_t *buf, size_t len);
 #define MC__HUGE_MIN_DEAR ((size_t)32 << 10)
 #define MC__HUGE_MIN_CHEAP ((size_t)1 << 20)
 size_t mc__huge_min(void);
-/* What the measurement found: nanoseconds per pre-faulted small page, or
- * 0 (not measured, or refused). */
+/* What the measurement found: nanoseconds per small page pre-faulted and
+ * first written, or 0 (not measured, or refused). */
 unsigned mc__huge_page_ns(void);
 size_t mc__huge_min_set(size_t line);
 /* Tests: when not 0, what the measure takes a page to cost (ns) in place

@@ -35,23 +35,25 @@
  *   alternating rounds); the 2048x2048 PGM's the same either way.
  *
  * The measure is the first pre-faulting (below) of at least 32 KiB in
- * the process, with a first write to each of its pages, timed: more than
- * 4 us a page is a dear page (5.5 us on the first machine; on the second
- * 0.8-1.5 us, 1.1-1.6 us with both workers of a batch faulting at once,
- * 3.1 us once in a few dozen runs). The write counts since the AMD host
- * of the fifty-second session (a Firecracker guest, pvm in its kernel's
- * symbols): there the kernel maps a page in 0.8 us, the program's first
- * write to it then takes 4.5 us more, and an unmapped page costs 10 us as
- * a fault (a test program). Timed without the write it was judged cheap
- * (1.5 us), and each 256 KiB buffer of a one-file encrypt cost 64 such
- * writes instead of one 2 MiB huge page (90-220 us there, zeroing
- * included).
+ * the process, of at most its first 64 KiB, with a first write to each
+ * page, timed: more than 4 us a page is a dear page (5.5 us on the first
+ * machine; on the second 0.8-1.5 us, 1.1-1.6 us with both workers of a
+ * batch faulting at once, 3.1 us once in a few dozen runs). The write
+ * counts since the AMD host of the fifty-second session (a Firecracker
+ * guest, pvm in its kernel's symbols): there the kernel maps a page in
+ * 0.8 us, the program's first write to it then takes 4.5 us more, and an
+ * unmapped page costs 10 us as a fault (a test program). Timed without
+ * the write it was judged cheap (1.5 us), and each 256 KiB buffer of a
+ * one-file encrypt cost 64 such writes instead of one 2 MiB huge page
+ * (90-220 us there, zeroing included).
  * Until then a buffer under 1 MiB is a small one, and is the one timed
  * (its first 64 KiB), by the thread's CPU time (a preemption is not
- * counted). Where they say dear, that buffer too is given a huge page
- * instead, its pages mapped so far going back to the heap: the first
- * such buffer of a decrypt is the 262 KB cipher PNG read in, whose other
- * 48 pages would cost 5 us each on the host above. One made under
+ * counted). Where they say dear and the buffer has pages past them, it
+ * is given a huge page instead, its small block freed (its mapped pages
+ * kept in glibc's heap, or unmapped where glibc had mapped the block on
+ * its own): the first such buffer of a decrypt is the 262 KB cipher PNG
+ * read in, whose other 48 pages would cost 5 us each on the host above.
+ * A buffer of 64 KiB or less, measured whole, stays. One made under
  * strace or perf only puts the line at 32 KiB, where it was for every
  * machine before: the bytes are the same either way.
  *
@@ -255,23 +257,13 @@ static void hint_huge(void *p, size_t len)
 #endif
 }
 
-void *mc__alloc_huge(size_t len)
+/* A block from the line up: a kept one, or a new one 2 MiB-aligned and
+ * hinted. */
+static void *huge_block(size_t len)
 {
     size_t cap;
     void *p;
 
-    /* Until the line is measured, mc__huge_min() is LINE_CHEAP: the
-     * buffer under it is a small one and populate() measures. */
-    if (len < mc__huge_min()) {
-        /* A kept small block: its pages are in use already. */
-        if (len >= POPULATE_MIN && (p = cache_take(len, false)) != NULL)
-            return p;
-        /* aligned_alloc: the size a multiple of the alignment */
-        p = aligned_alloc(64, len == 0 ? 64 : (len + 63) & ~(size_t)63);
-        if (len < POPULATE_MIN || !populate(p, len))
-            return p;
-        free(p); /* measured dear: from the line, a huge page (below) */
-    }
     if (len > SIZE_MAX - HUGE_PAGE)
         return NULL;
     cap = (len + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
@@ -280,6 +272,32 @@ void *mc__alloc_huge(size_t len)
     if ((p = aligned_alloc(HUGE_PAGE, cap)) != NULL)
         hint_huge(p, cap);
     return p;
+}
+
+void *mc__alloc_huge(size_t len)
+{
+    void *p, *q;
+
+    /* Until the line is measured, mc__huge_min() is LINE_CHEAP: the
+     * buffer under it is a small one and populate() measures. */
+    if (len >= mc__huge_min())
+        return huge_block(len);
+    /* A kept small block: its pages are in use already. */
+    if (len >= POPULATE_MIN && (p = cache_take(len, false)) != NULL)
+        return p;
+    /* aligned_alloc: the size a multiple of the alignment */
+    p = aligned_alloc(64, len == 0 ? 64 : (len + 63) & ~(size_t)63);
+    if (len < POPULATE_MIN || !populate(p, len))
+        return p;
+    /* Measured dear, with pages left: a huge page instead, the small
+     * block's first pages back to the heap; where none can be had, the
+     * small block, its rest mapped now (the line is set). */
+    if ((q = huge_block(len)) == NULL) {
+        (void)populate(p, len);
+        return p;
+    }
+    free(p);
+    return q;
 }
 
 void mc__huge_cache_drop(void)

@@ -965,7 +965,7 @@ static void test_huge_min_measured(void **state)
 /* Both outcomes of the measure, the page's cost forced: a buffer of
  * more than the 64 KiB measured that measures the line dear is itself a
  * huge page (2 MiB aligned), and the line is at 32 KiB; measured cheap,
- * it is a small block, its every byte mapped, and the line is at 1 MiB.
+ * it is a small block, and the line is at 1 MiB.
  * A buffer under 32 KiB measures nothing; one of 48 KiB, measured whole,
  * stays a small block either way. */
 static void test_huge_min_measured_each(void **state)
@@ -974,7 +974,16 @@ static void test_huge_min_measured_each(void **state)
     uint8_t *p;
 
     (void)state;
-#ifndef MADV_POPULATE_WRITE
+#ifdef MADV_POPULATE_WRITE
+    /* A kernel before 5.14 refuses the advice: the line is then dear and
+     * nothing is measured (test_huge_min_measured), whatever is forced. */
+    void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(page != MAP_FAILED);
+    bool refused = madvise(page, 4096, MADV_POPULATE_WRITE) != 0;
+    munmap(page, 4096);
+    if (refused)
+        skip();
+#else
     skip(); /* nothing to measure with */
 #endif
     for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
@@ -1002,10 +1011,18 @@ static void test_huge_min_measured_each(void **state)
             assert_true(malloc_usable_size(p) < (2u << 20));
         memset(p, 0x5a, 300u << 10); /* all of it writable */
         mc__free_huge(p);
-        mc__huge_page_ns_test = 0;
     }
+}
+
+/* What test_huge_min_measured_each forced, undone even where it failed
+ * half-way. */
+static int huge_measure_reset(void **state)
+{
+    (void)state;
+    mc__huge_page_ns_test = 0;
     mc__huge_min_set(0);
     mc__huge_cache_drop();
+    return 0;
 }
 
 /* The public calls for the caller's secrets and the kept blocks: mc_wipe
@@ -2663,7 +2680,7 @@ int main(void)
         cmocka_unit_test_prestate(test_alloc_huge, &line_dear),
         cmocka_unit_test_prestate(test_alloc_huge, &line_cheap),
         cmocka_unit_test(test_huge_min_measured),
-        cmocka_unit_test(test_huge_min_measured_each),
+        cmocka_unit_test_teardown(test_huge_min_measured_each, huge_measure_reset),
         cmocka_unit_test(test_free_huge_reuse),
         cmocka_unit_test(test_public_wipe_release),
         cmocka_unit_test_prestate(test_free_small_reuse, &line_dear),

@@ -149,12 +149,15 @@ static mc_image *noise_image(mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uin
 struct wiped_sink {
     uint8_t *p;
     size_t len, cap;
+    size_t fail_after; /* a write past this many bytes fails (0: none) */
 };
 
 static int wiped_sink_write(void *user, const uint8_t *data, size_t len)
 {
     struct wiped_sink *k = user;
 
+    if (k->fail_after > 0 && len > k->fail_after - k->len)
+        return -1;
     if (len > k->cap - k->len) {
         size_t cap = k->cap > 0 ? k->cap : 4096;
         uint8_t *p;
@@ -174,6 +177,13 @@ static int wiped_sink_write(void *user, const uint8_t *data, size_t len)
         memcpy(k->p + k->len, data, len);
     k->len += len;
     return 0;
+}
+
+static void sink_free(struct wiped_sink *k)
+{
+    if (k->p != NULL)
+        sodium_memzero(k->p, k->cap);
+    free(k->p);
 }
 
 static void arm(void)
@@ -217,7 +227,7 @@ static void test_png_write_wipes(void **state)
         for (unsigned threads = 1; threads <= 2; threads++) {
             uint8_t *png = NULL;
             size_t png_len;
-            struct wiped_sink k = {NULL, 0, 0};
+            struct wiped_sink k = {NULL, 0, 0, 0}, cut = {NULL, 0, 0, 0}, grown = {NULL, 0, 0, 0};
 
             assert_true(mc__png_bands(img, row) >= 1);
             arm();
@@ -226,11 +236,29 @@ static void test_png_write_wipes(void **state)
                              MC_OK);
             assert_int_equal(disarm(), 0);
             assert_int_equal(k.len, png_len);
+            /* A write that fails half-way: the bands made by then, and
+             * the buffers of those under way, are wiped on the way out. */
+            cut.fail_after = png_len / 2;
+            arm();
+            assert_int_equal(mc__png_encode_mt_to(img, NULL, false, threads, wiped_sink_write, &cut),
+                             MC_EIO);
+            assert_int_equal(disarm(), 0);
+            /* zlib's room forced small: each block it outgrows is wiped
+             * (deflate_some), and the result is the same file */
+            mc__png_bands_room_test = 32;
+            arm();
+            assert_int_equal(
+                mc__png_encode_mt_to(img, NULL, false, threads, wiped_sink_write, &grown), MC_OK);
+            mc__png_bands_room_test = 0;
+            assert_int_equal(disarm(), 0);
+            assert_int_equal(grown.len, png_len);
+            assert_memory_equal(grown.p, png, png_len);
             /* the test's own copies, wiped as noise_image's (above) */
             sodium_memzero(png, png_len);
-            sodium_memzero(k.p, k.cap);
             free(png);
-            free(k.p);
+            sink_free(&k);
+            sink_free(&cut);
+            sink_free(&grown);
         }
         mc_image_free(img);
     }

@@ -141,49 +141,25 @@ static mc_image *noise_image(mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uin
     return img;
 }
 
-/* The streamed PNG, gathered like tests/mem_sink.h's sink, but a block
- * it outgrows is wiped before it is freed: realloc() would free it
- * unwiped and unseen (the noise image's PNG holds its filtered rows, as
- * zlib stores them), and the heap hands that memory out again, to blocks
- * whose slack, never written, a search then reads. */
-struct wiped_sink {
-    uint8_t *p;
-    size_t len, cap;
-    size_t fail_after; /* a write past this many bytes fails (0: none) */
+/* The streamed PNG, gathered in the library's own growing buffer, which
+ * wipes a block it outgrows (its blocks are searched like the rest), not
+ * in tests/mem_sink.h's sink: realloc() would free that block unwiped and
+ * unseen (a noise image's PNG holds its filtered rows, as zlib stores
+ * them), and the heap hands that memory out again, to blocks whose
+ * slack, never written, a search then reads. A write past fail_after
+ * bytes fails (0: none). */
+struct sink {
+    mc__buf b;
+    size_t fail_after;
 };
 
-static int wiped_sink_write(void *user, const uint8_t *data, size_t len)
+static int sink_write(void *user, const uint8_t *data, size_t len)
 {
-    struct wiped_sink *k = user;
+    struct sink *k = user;
 
-    if (k->fail_after > 0 && len > k->fail_after - k->len)
+    if (k->fail_after > 0 && len > k->fail_after - k->b.len)
         return -1;
-    if (len > k->cap - k->len) {
-        size_t cap = k->cap > 0 ? k->cap : 4096;
-        uint8_t *p;
-
-        while (cap - k->len < len)
-            cap *= 2;
-        assert_non_null(p = malloc(cap));
-        if (k->len > 0)
-            memcpy(p, k->p, k->len);
-        if (k->p != NULL)
-            sodium_memzero(k->p, k->cap);
-        free(k->p);
-        k->p = p;
-        k->cap = cap;
-    }
-    if (len > 0)
-        memcpy(k->p + k->len, data, len);
-    k->len += len;
-    return 0;
-}
-
-static void sink_free(struct wiped_sink *k)
-{
-    if (k->p != NULL)
-        sodium_memzero(k->p, k->cap);
-    free(k->p);
+    return mc__buf_write(&k->b, data, len);
 }
 
 static void arm(void)
@@ -227,20 +203,20 @@ static void test_png_write_wipes(void **state)
         for (unsigned threads = 1; threads <= 2; threads++) {
             uint8_t *png = NULL;
             size_t png_len;
-            struct wiped_sink k = {NULL, 0, 0, 0}, cut = {NULL, 0, 0, 0}, grown = {NULL, 0, 0, 0};
+            struct sink k = {{NULL, 0, 0, false}, 0}, cut = k, grown = k;
 
             assert_true(mc__png_bands(img, row) >= 1);
             arm();
             assert_int_equal(mc__png_encode_mt(img, NULL, false, threads, &png, &png_len), MC_OK);
-            assert_int_equal(mc__png_encode_mt_to(img, NULL, false, threads, wiped_sink_write, &k),
+            assert_int_equal(mc__png_encode_mt_to(img, NULL, false, threads, sink_write, &k),
                              MC_OK);
             assert_int_equal(disarm(), 0);
-            assert_int_equal(k.len, png_len);
+            assert_int_equal(k.b.len, png_len);
             /* A write that fails half-way: the bands made by then, and
              * the buffers of those under way, are wiped on the way out. */
             cut.fail_after = png_len / 2;
             arm();
-            assert_int_equal(mc__png_encode_mt_to(img, NULL, false, threads, wiped_sink_write, &cut),
+            assert_int_equal(mc__png_encode_mt_to(img, NULL, false, threads, sink_write, &cut),
                              MC_EIO);
             assert_int_equal(disarm(), 0);
             /* zlib's room forced small: each block it outgrows is wiped
@@ -248,17 +224,17 @@ static void test_png_write_wipes(void **state)
             mc__png_bands_room_test = 32;
             arm();
             assert_int_equal(
-                mc__png_encode_mt_to(img, NULL, false, threads, wiped_sink_write, &grown), MC_OK);
+                mc__png_encode_mt_to(img, NULL, false, threads, sink_write, &grown), MC_OK);
             mc__png_bands_room_test = 0;
             assert_int_equal(disarm(), 0);
-            assert_int_equal(grown.len, png_len);
-            assert_memory_equal(grown.p, png, png_len);
+            assert_int_equal(grown.b.len, png_len);
+            assert_memory_equal(grown.b.p, png, png_len);
             /* the test's own copies, wiped as noise_image's (above) */
             sodium_memzero(png, png_len);
             free(png);
-            sink_free(&k);
-            sink_free(&cut);
-            sink_free(&grown);
+            mc__buf_wipe(&k.b);
+            mc__buf_wipe(&cut.b);
+            mc__buf_wipe(&grown.b);
         }
         mc_image_free(img);
     }

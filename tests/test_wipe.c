@@ -172,8 +172,8 @@ static void arm(void)
 
 static size_t disarm(void)
 {
-    /* The blocks kept for the next image (src/mem.c: the band writer's
-     * chunk buffers since the fifty-second session) are freed here, while
+    /* The blocks kept for the next image (src/mem.c: mc__buf's outgrown
+     * blocks, a cipher image's chunk buffers) are freed here, while
      * armed: their owners wiped them before keeping them. */
     mc__huge_cache_drop();
     atomic_store(&armed, false);

@@ -1819,13 +1819,9 @@ static void test_png_bands(void **state)
         mc_image *img = NULL, *back = NULL;
         uint8_t *one = NULL, *other = NULL;
         size_t one_len, other_len;
-        uint64_t x = 12345;
 
         assert_int_equal(mc_image_new(ctx, 2048, 2048, 1, 8, &img), MC_OK);
-        for (size_t i = 0; i < img->samples_len; i++) {
-            x = x * 6364136223846793005ull + 1442695040888963407ull;
-            img->samples[i] = (uint8_t)(x >> 56);
-        }
+        fill_pattern(img, 12345);
         assert_int_equal(mc__png_bands(img, 2048), 16);
         mc__png_bands_room_test = 32;
         assert_int_equal(mc__png_encode_mt(img, NULL, false, 1, &one, &one_len), MC_OK);

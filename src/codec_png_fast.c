@@ -223,6 +223,9 @@ bool mc__png_fast_decode(const uint8_t *buf, size_t len, size_t idat_off, mc_ima
             *err = MC_ENOMEM;
             return true;
         }
+        /* under ASan a read past the stream is caught, as in malloc's
+         * exact-size block before */
+        mc__huge_poison_after(gathered, z_len);
         idat_gather(gathered, buf, len, idat_off);
         z = gathered;
     }

@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "png_chunk.h"
 
@@ -147,18 +148,23 @@ static mc_image *noise_image(mc_ctx *ctx, uint32_t w, uint32_t h, uint8_t c, uin
  * unseen (a noise image's PNG holds its filtered rows, as zlib stores
  * them), and the heap hands that memory out again, to blocks whose
  * slack, never written, a search then reads. A write past fail_after
- * bytes fails (0: none). */
+ * bytes fails (0: none), hold_ms after it was called. */
 struct sink {
     mc__buf b;
     size_t fail_after;
+    unsigned hold_ms;
 };
 
 static int sink_write(void *user, const uint8_t *data, size_t len)
 {
     struct sink *k = user;
 
-    if (k->fail_after > 0 && len > k->fail_after - k->b.len)
+    if (k->fail_after > 0 && len > k->fail_after - k->b.len) {
+        struct timespec t = {(time_t)(k->hold_ms / 1000), (long)(k->hold_ms % 1000) * 1000000L};
+        while (nanosleep(&t, &t) != 0)
+            ;
         return -1;
+    }
     return mc__buf_write(&k->b, data, len);
 }
 
@@ -203,7 +209,7 @@ static void test_png_write_wipes(void **state)
         for (unsigned threads = 1; threads <= 2; threads++) {
             uint8_t *png = NULL;
             size_t png_len;
-            struct sink k = {{NULL, 0, 0, false}, 0}, cut = k, grown = k;
+            struct sink k = {{NULL, 0, 0, false}, 0, 0}, cut = k, grown = k, held = k;
 
             assert_true(mc__png_bands(img, row) >= 1);
             arm();
@@ -219,6 +225,22 @@ static void test_png_write_wipes(void **state)
             assert_int_equal(mc__png_encode_mt_to(img, NULL, false, threads, sink_write, &cut),
                              MC_EIO);
             assert_int_equal(disarm(), 0);
+            /* The first band's write fails, 200 ms after it began: by
+             * then the other thread has made the bands after it that it
+             * may run ahead (codec_png_bands.c, `ahead`), and those, made
+             * and never written, are wiped on the way out with the rest
+             * (the end's loop over the bands; without its wipe this
+             * fails). Where the run is slower than that, fewer bands are
+             * ahead, and none is left unwiped either way. */
+            if (threads > 1 && mc__png_bands(img, row) >= 8) {
+                held.fail_after = 64; /* past the signature and IHDR */
+                held.hold_ms = 200;
+                arm();
+                assert_int_equal(
+                    mc__png_encode_mt_to(img, NULL, false, threads, sink_write, &held), MC_EIO);
+                assert_int_equal(disarm(), 0);
+                assert_int_equal(held.b.len, 33);
+            }
             /* zlib's room forced small: each block it outgrows is wiped
              * (deflate_some), and the result is the same file */
             mc__png_bands_room_test = 32;
@@ -234,6 +256,7 @@ static void test_png_write_wipes(void **state)
             free(png);
             mc__buf_wipe(&k.b);
             mc__buf_wipe(&cut.b);
+            mc__buf_wipe(&held.b);
             mc__buf_wipe(&grown.b);
         }
         mc_image_free(img);

@@ -2186,13 +2186,14 @@ run mc encrypt -k k.key -o tiny.enc.png tiny.png
 rm -f tiny.png
 TINY_N=$(file_size tiny.enc.png)
 rm -rf sweep
-mkdir sweep
+mkdir sweep sweep/out
 if [ -n "$PY" ]; then
     "$PY" -c 'import sys
 d = open(sys.argv[1], "rb").read()
 for i in range(len(d)):
     open("%s/f%d.enc.png" % (sys.argv[2], i), "wb").write(d[:i] + bytes([d[i] ^ 1]) + d[i + 1:])
-    open("%s/c%d.enc.png" % (sys.argv[2], i), "wb").write(d[:i])' tiny.enc.png sweep
+    open("%s/c%d.enc.png" % (sys.argv[2], i), "wb").write(d[:i])' tiny.enc.png sweep ||
+        not_ok "the sweep's changed and cut cipher files written by python"
 else
     i=0
     while [ "$i" -lt "$TINY_N" ]; do
@@ -2220,24 +2221,32 @@ one_error() {
     done <"$1"
     [ "$oe_n" -ge 1 ] && [ -z "$oe_l" ]
 }
-# sweep_refused KIND: decrypts sweep/KIND$i.enc.png for each i, and prints
-# each i whose decrypt was not refused (exit 1, no output file, nothing
-# on stdout, one error line naming the file, no temporary file left).
+# sweep_refused KIND: decrypts sweep/KIND$i.enc.png for each i into the
+# empty folder sweep/out, and prints each i whose decrypt was not refused
+# (exit 1, nothing in sweep/out: no output file, whatever its name, and
+# no temporary file; nothing on stdout; one error line naming the file)
+# or whose file is missing.
 sweep_refused() {
     i=0
     while [ "$i" -lt "$TINY_N" ]; do
-        sr_f=sweep/$1$i
-        "$MC" decrypt -k k.key "$sr_f.enc.png" </dev/null >"$R/out" 2>"$R/err"
+        sr_f=sweep/$1$i.enc.png
+        if [ ! -f "$sr_f" ]; then
+            printf ' %s(no file)' "$i"
+            i=$((i + 1))
+            continue
+        fi
+        "$MC" decrypt -k k.key -O sweep/out "$sr_f" </dev/null >"$R/out" 2>"$R/err"
         RC=$?
-        sr_tmp=
-        for tf in sweep/.*.tmp; do
-            [ -e "$tf" ] && sr_tmp=1
+        sr_left=
+        for tf in sweep/out/* sweep/out/.[!.]*; do
+            [ -e "$tf" ] && sr_left=1
         done
-        if [ "$RC" -ne 1 ] || [ -e "$sr_f" ] || [ -s "$R/out" ] || [ -n "$sr_tmp" ] ||
-            ! one_error "$R/err" "medcrypt: $sr_f.enc.png: "; then
+        if [ "$RC" -ne 1 ] || [ -n "$sr_left" ] || [ -s "$R/out" ] ||
+            ! one_error "$R/err" "medcrypt: $sr_f: "; then
             IFS= read -r sr_l1 <"$R/err"
-            printf ' %s(exit %s: %s)' "$i" "$RC" "$sr_l1"
-            rm -f "$sr_f" sweep/.*.tmp
+            printf ' %s(exit %s: %s%s)' "$i" "$RC" "$sr_l1" "${sr_left:+; left a file}"
+            rm -rf sweep/out
+            mkdir sweep/out
         fi
         i=$((i + 1))
     done

@@ -19,14 +19,20 @@ status=0
 # manager's shim (pyenv's is a bash script: 0.3 s a call on the AMD host
 # of docs/PERFORMANCE.md, against 0.03 s for the interpreter), the
 # suites' hundreds of calls cost minutes: the oom suite's allocation
-# counter alone is 276 of them. A directory of our own with a python3 link
-# to the interpreter goes first on PATH; nothing else is shadowed.
+# counter alone is 276 of them. A directory of our own with a python3 that
+# execs the interpreter goes first on PATH; nothing else is shadowed. (A
+# script, not a link: a virtual environment's interpreter finds its
+# pyvenv.cfg beside the path it is started by.)
 py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || py=
+case $py in *\'*) py= ;; esac # quoted in the script below
 shim=$(command -v python3 2>/dev/null) || shim=
 if [ -n "$py" ] && [ -x "$py" ] && [ "$shim" != "$py" ] &&
     pydir=$(mktemp -d "${TMPDIR:-/tmp}/medcrypt-py.XXXXXX"); then
     trap 'rm -rf "$pydir"' EXIT
-    ln -s "$py" "$pydir/python3"
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    printf '#!/bin/sh\nexec %s "$@"\n' "'$py'" >"$pydir/python3"
+    chmod 755 "$pydir/python3"
     PATH=$pydir:$PATH
     export PATH
     echo "== python3 is $py here, not $shim"

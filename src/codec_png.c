@@ -305,12 +305,17 @@ static bool chunk_type_ok(const char type[5])
  * IEND, each CRC-32 checked here (libdeflate's, as the rest of medcrypt
  * checks them: mc__png_chunk_crc_ok): then libspng is told not to work
  * them out again (SPNG_CRC_USE for both kinds), which it does with
- * zlib's scalar crc32, about 2.5 ms of an 8 MiB cipher image's decrypt
- * on the AMD host of docs/PERFORMANCE.md against 0.4 ms. Anything else
+ * zlib's scalar crc32 (8 % of the CPU of a 2048x2048 16-bit decrypt;
+ * its time 22.4 -> 21.6 ms on the AMD host of docs/PERFORMANCE.md, "What
+ * each change bought"). Anything else
  * (a chunk cut short, a CRC that fails) and libspng checks every one as
  * before, and refuses the file with its own error; a file both accept is
  * read the same either way. libspng's other checks (a length past
- * 2^31 - 1, chunk order, IHDR's fields) do not depend on the setting. */
+ * 2^31 - 1, chunk order, IHDR's fields) do not depend on the setting.
+ * One thing does: libspng 0.7.3 also leaves out the zlib streams'
+ * Adler-32 where the action is SPNG_CRC_USE, which the context's
+ * SPNG_CTX_IGNORE_ADLER32 (below) does for every cipher image anyway;
+ * without that flag the Adler-32 would be checked or not as this says. */
 static bool crcs_checked(const uint8_t *buf, size_t len)
 {
     mc__png_chunk_view c;
@@ -326,8 +331,9 @@ static bool crcs_checked(const uint8_t *buf, size_t len)
 }
 
 /* Copies the first chunk of the given type before IEND, found in the
- * file itself: libspng has read every chunk up to IEND by now and
- * checked its CRC (SPNG_CRC_ERROR for ancillary chunks too). Not from
+ * file itself: libspng has read every chunk up to IEND by now, and each
+ * one's CRC has been checked, by crcs_checked or else by libspng
+ * (SPNG_CRC_ERROR for ancillary chunks too). Not from
  * libspng's list of unknown chunks (SPNG_KEEP_UNKNOWN_CHUNKS), as it
  * was: spng_get_unknown_chunks of libspng 0.7.3 fills in only the
  * list's first entry, so an mcRY chunk after another unknown chunk,

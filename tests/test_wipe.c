@@ -20,6 +20,7 @@
  * libraries themselves (zlib, libspng, libc) are not seen: what they
  * allocate is freed through the library's wiping allocators, which are
  * seen. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -161,7 +162,7 @@ static int sink_write(void *user, const uint8_t *data, size_t len)
 
     if (k->fail_after > 0 && len > k->fail_after - k->b.len) {
         struct timespec t = {(time_t)(k->hold_ms / 1000), (long)(k->hold_ms % 1000) * 1000000L};
-        while (nanosleep(&t, &t) != 0)
+        while (nanosleep(&t, &t) != 0 && errno == EINTR)
             ;
         return -1;
     }

@@ -1,7 +1,8 @@
 /* PNG decoder (codec_png.c over libspng): decode, re-encode, re-decode;
- * a plain image's pixels through codec_png_fast.c and through libspng
- * alone, which must agree on the samples, and on the result but for the
- * malformed streams libdeflate reads and zlib refuses;
+ * a plain image's pixels through codec_png_fast.c (in one call, and
+ * piece by piece through codec_png_stream.c) and through libspng alone,
+ * which must agree on the samples, and on the result but for the
+ * malformed streams libdeflate or ISA-L reads and zlib refuses;
  * and the ancillary chunks that travel with the pixels (png_meta.c): the
  * list named as not kept, and the records, which must come back the same
  * from the PNG written with them. */
@@ -91,6 +92,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(ref_err == err ||
                    (err == MC_OK && ref_err == MC_EFORMAT && zlib_refuses(data, size)));
         FUZZ_CHECK(err != MC_OK || ref_err != MC_OK || same_samples(img, ref));
+        /* Piece by piece (png_stream: codec_png_stream.c, ISA-L), held
+         * to the same rule against libspng. */
+        static mc_ctx *streamed;
+        mc_image *s = NULL;
+        if (streamed == NULL) {
+            FUZZ_CHECK(mc_ctx_new(&streamed) == MC_OK);
+            FUZZ_CHECK(mc_ctx_set_max_samples(streamed, FUZZ_MAX_SAMPLES) == MC_OK);
+            streamed->png_stream = true;
+        }
+        mc_err s_err = mc__png_decode(streamed, data, size, &s, NULL);
+        FUZZ_CHECK(s_err == ref_err ||
+                   (s_err == MC_OK && ref_err == MC_EFORMAT && zlib_refuses(data, size)));
+        FUZZ_CHECK(s_err != MC_OK || ref_err != MC_OK || same_samples(s, ref));
+        FUZZ_CHECK(s_err != MC_OK || err != MC_OK || same_samples(s, img));
+        mc_image_free(s);
         mc_image_free(ref);
     }
     if (err == MC_OK) {

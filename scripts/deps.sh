@@ -10,10 +10,12 @@ set -eu
 
 # Build: compiler, meson (and python3, which runs it and web/embed.py),
 # and the libraries of DESIGN §3, with libdeflate, which inflates a plain
-# PNG's pixel data (src/codec_png_fast.c; linked in from libdeflate.a).
+# PNG's pixel data (src/codec_png_fast.c; linked in from libdeflate.a),
+# and ISA-L, which inflates a large one piece by piece while it is hashed
+# (src/codec_png_stream.c; loaded at the first such PNG).
 BUILD_PACKAGES="build-essential pkg-config meson ninja-build python3
 libsodium-dev libssl-dev librandom123-dev libspng-dev zlib1g-dev libdeflate-dev
-libjpeg62-turbo-dev libmicrohttpd-dev"
+libisal-dev libjpeg62-turbo-dev libmicrohttpd-dev"
 
 # Tests: cmocka, python3 (independent reference decoders), dcmtk
 # (dcmdump checks restored DICOM files), curl (web API tests), bsdutils

@@ -405,7 +405,7 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
     uint8_t *chunk = NULL;
     size_t chunk_len = 0, samples_len, spng_len;
     mc_err err;
-    bool swap16, fast;
+    bool swap16, fast, digests, stream;
     int e = SPNG_OK, fmt;
 
     if (out == NULL || (buf == NULL && len > 0))
@@ -495,7 +495,8 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
     /* A large PNG to be encrypted has its chunk digests hashed while it
      * is decoded (chunkhash.c); not a cipher image (want), nor Adam7,
      * whose rows come pass by pass. */
-    if (want == NULL && ihdr.interlace_method == 0)
+    digests = want == NULL && ihdr.interlace_method == 0;
+    if (digests)
         hasher = mc__chunk_hasher_for(ctx, img);
     /* A plain image's pixel data in one call (codec_png_fast.c), once
      * libspng has read and checked every chunk before it, as its own
@@ -510,11 +511,16 @@ mc_err mc__png_decode(const mc_ctx *ctx, const uint8_t *buf, size_t len, mc_imag
             goto out;
         }
         idat_off = first_idat(buf, len);
-        if (idat_off != 0 && mc__png_fast_decode(buf, len, idat_off, img, hasher, &err)) {
+        /* Piece by piece while a hasher takes the rows (codec_png_stream.c). */
+        stream = hasher != NULL || (ctx != NULL && ctx->png_stream);
+        if (idat_off != 0 && mc__png_fast_decode(buf, len, idat_off, img, &hasher, stream, &err)) {
             if (err != MC_OK)
                 goto out;
             goto decoded;
         }
+        /* declined after the hasher was told of rows: it was stopped */
+        if (digests && hasher == NULL)
+            hasher = mc__chunk_hasher_for(ctx, img);
     }
     if (hasher != NULL) {
         if ((err = decode_rows(sc, img, fmt, lay.flags, swap16, hasher)) != MC_OK)

@@ -51,6 +51,10 @@
  * and the hasher has been told of none. tests/test_png_fast.c and
  * fuzz/fuzz_png.c compare the two decoders (mc_ctx's png_no_fast turns
  * this one off).
+ *
+ * A large image whose digests are hashed while it is decoded is inflated
+ * piece by piece instead, where ISA-L can be loaded
+ * (codec_png_stream.c): the same checks, the rows undone as they come.
  */
 #include "internal.h"
 
@@ -193,17 +197,34 @@ static void unfilter(uint8_t type, uint8_t *r, const uint8_t *prev, size_t n, si
     }
 }
 
+void mc__png_undo_row(mc_image *img, size_t y, uint8_t *cur, const uint8_t *prev)
+{
+    size_t row_len = img->samples_len / img->height, bpp = (size_t)img->channels * (img->bits / 8);
+    const uint8_t *src = img->samples + y * (row_len + 1);
+    uint8_t *dst = img->samples + y * row_len;
+
+    memcpy(cur, src + 1, row_len);
+    unfilter(src[0], cur, prev, row_len, bpp);
+    if (img->bits == 16)
+        mc__swap16(dst, cur, row_len); /* PNG's big-endian to host order */
+    else
+        memcpy(dst, cur, row_len);
+}
+
 bool mc__png_fast_decode(const uint8_t *buf, size_t len, size_t idat_off, mc_image *img,
-                         mc__chunk_hasher *hasher, mc_err *err)
+                         mc__chunk_hasher **hasher, bool stream, mc_err *err)
 {
     struct libdeflate_decompressor *d = NULL;
     const uint8_t *z;
     uint8_t *gathered = NULL, *rows = NULL, *cur, *prev;
     size_t z_len, row_len, raw_len, bpp, in_used = 0, out_used = 0;
     enum libdeflate_result r;
+    mc__chunk_hasher *none = NULL;
     bool taken = false;
 
     *err = MC_OK;
+    if (hasher == NULL)
+        hasher = &none;
     if (img->height == 0 || img->samples_len % img->height != 0)
         return false;
     row_len = img->samples_len / img->height;
@@ -215,6 +236,29 @@ bool mc__png_fast_decode(const uint8_t *buf, size_t len, size_t idat_off, mc_ima
     raw_len = img->samples_len + img->height;
     if ((z_len = idat_run(buf, len, idat_off, &z)) == 0)
         return false;
+    /* Two rows, for the one being undone and the one above it (PNG's
+     * byte order both: a 16-bit row goes to the samples swapped). */
+    if ((rows = malloc(2 * row_len)) == NULL) {
+        *err = MC_ENOMEM;
+        taken = true;
+        goto out;
+    }
+    if (stream) { /* piece by piece (codec_png_stream.c), where ISA-L loads */
+        switch (mc__png_stream_decode(buf, len, idat_off, img, hasher, rows)) {
+        case MC__STREAM_TAKEN:
+            taken = true;
+            atomic_fetch_add(&taken_count, 1);
+            goto out;
+        case MC__STREAM_DECLINED:
+            goto out;
+        case MC__STREAM_ENOMEM:
+            *err = MC_ENOMEM;
+            taken = true;
+            goto out;
+        case MC__STREAM_UNAVAILABLE:
+            break; /* in one call, below */
+        }
+    }
     if (z == NULL) {
         /* Image-sized, filled at once: src/mem.c. A fresh malloc block
          * of a 2048x2048 16-bit CT's 4.7 MB faulted in page by page: its
@@ -222,7 +266,8 @@ bool mc__png_fast_decode(const uint8_t *buf, size_t len, size_t idat_off, mc_ima
          * (docs/PERFORMANCE.md, "What each change bought"). */
         if ((gathered = mc__alloc_huge(z_len)) == NULL) {
             *err = MC_ENOMEM;
-            return true;
+            taken = true;
+            goto out;
         }
         /* under ASan a read past the stream is caught, as in malloc's
          * exact-size block before */
@@ -230,9 +275,7 @@ bool mc__png_fast_decode(const uint8_t *buf, size_t len, size_t idat_off, mc_ima
         idat_gather(gathered, buf, len, idat_off);
         z = gathered;
     }
-    /* Two rows, for the one being undone and the one above it (PNG's
-     * byte order both: a 16-bit row goes to the samples swapped). */
-    if ((rows = malloc(2 * row_len)) == NULL || (d = libdeflate_alloc_decompressor()) == NULL) {
+    if ((d = libdeflate_alloc_decompressor()) == NULL) {
         *err = MC_ENOMEM;
         taken = true;
         goto out;
@@ -252,16 +295,9 @@ bool mc__png_fast_decode(const uint8_t *buf, size_t len, size_t idat_off, mc_ima
     cur = rows;
     prev = NULL;
     for (size_t y = 0; y < img->height; y++) {
-        const uint8_t *src = img->samples + y * (row_len + 1);
-        uint8_t *dst = img->samples + y * row_len, type = src[0];
-        memcpy(cur, src + 1, row_len);
-        unfilter(type, cur, prev, row_len, bpp);
-        if (img->bits == 16)
-            mc__swap16(dst, cur, row_len); /* PNG's big-endian to host order */
-        else
-            memcpy(dst, cur, row_len);
-        if (hasher != NULL)
-            mc__chunk_hasher_ready(hasher, (y + 1) * row_len);
+        mc__png_undo_row(img, y, cur, prev);
+        if (*hasher != NULL)
+            mc__chunk_hasher_ready(*hasher, (y + 1) * row_len);
         prev = cur;
         cur = cur == rows ? rows + row_len : rows;
     }

@@ -35,6 +35,10 @@ struct mc_ctx {
      * codec_png_fast.c: for the tests and the fuzz target that hold the
      * two to the same samples. */
     bool png_no_fast;
+    /* A plain PNG's pixels inflated piece by piece (codec_png_stream.c)
+     * whatever its size, not only while a large one is hashed: for the
+     * tests and the fuzz target that hold it to libspng's samples. */
+    bool png_stream;
     mc_admit_fn admit; /* mc_ctx_set_admit, or NULL */
     void *admit_user;
 };
@@ -579,14 +583,39 @@ bool mc__png_chunk_crc_ok(const uint8_t *chunk, uint32_t n);
  * the first IDAT (at idat_off) libspng has read and checked, decoded into
  * img (8- or 16-bit samples as stored, host order, not interlaced; its
  * samples allocated with img->height bytes of room after them, which are
- * wiped), telling hasher (if not NULL) how far they are final. False if
- * declined: the samples may have been written, the hasher has not, and
- * libspng decodes the file into them anew. True if taken, with *err MC_OK
- * or MC_ENOMEM. */
+ * wiped), telling *hasher (if hasher and *hasher are not NULL) how far
+ * they are final. stream: inflated piece by piece where ISA-L can be
+ * loaded (codec_png_stream.c), in one call by libdeflate otherwise. False
+ * if declined: the samples may have been written, and libspng decodes the
+ * file into them anew; a hasher told of rows has been stopped and
+ * *hasher is NULL (the caller starts another for libspng's rows). True if
+ * taken, with *err MC_OK or MC_ENOMEM. */
 bool mc__png_fast_decode(const uint8_t *buf, size_t len, size_t idat_off, mc_image *img,
-                         mc__chunk_hasher *hasher, mc_err *err);
-/* How many files mc__png_fast_decode has taken in this process (tests). */
+                         mc__chunk_hasher **hasher, bool stream, mc_err *err);
+/* Row y of img's rows inflated in place (row y's filter byte and filtered
+ * bytes at y * (row_len + 1), rows above it done) undone into its samples
+ * at y * row_len; cur and prev are row_len bytes each, prev row y - 1's
+ * unfiltered bytes in PNG's byte order, NULL for the first row. */
+void mc__png_undo_row(mc_image *img, size_t y, uint8_t *cur, const uint8_t *prev);
+/* How many files mc__png_fast_decode has taken in this process (tests),
+ * and how many of those codec_png_stream.c inflated. */
 unsigned long mc__png_fast_taken(void);
+unsigned long mc__png_stream_taken(void);
+/* codec_png_stream.c: mc__png_fast_decode's pixels inflated by ISA-L
+ * piece by piece, each row undone as soon as it is whole and *hasher
+ * told (if not NULL). The IDAT run from idat_off is checked already
+ * (whole chunks, CRCs, a bare IEND after it). rows: 2 * row_len bytes.
+ * UNAVAILABLE: ISA-L cannot be loaded, nothing done. DECLINED: as
+ * mc__png_fast_decode's false. */
+enum mc__stream_result {
+    MC__STREAM_TAKEN,
+    MC__STREAM_DECLINED,
+    MC__STREAM_ENOMEM,
+    MC__STREAM_UNAVAILABLE
+};
+enum mc__stream_result mc__png_stream_decode(const uint8_t *buf, size_t len, size_t idat_off,
+                                             mc_image *img, mc__chunk_hasher **hasher,
+                                             uint8_t *rows);
 /* png_meta.c: a list "a, b, c" in a caller's buffer, for a note to the
  * user (the metadata a PNG or a JPEG loses): each name once, whole or
  * not at all, and none after the first that does not fit; the list then

@@ -1,8 +1,10 @@
-/* A plain PNG's pixels in one pass (src/codec_png_fast.c) against
- * libspng alone (mc_ctx's png_no_fast): the same result and the same
- * samples for every test image, for every filter type at every pixel
- * size, and for the files the fast path must decline, which libspng then
- * decodes or refuses as before. */
+/* A plain PNG's pixels in one pass (src/codec_png_fast.c), and piece by
+ * piece (src/codec_png_stream.c, mc_ctx's png_stream), against libspng
+ * alone (mc_ctx's png_no_fast): the same result and the same samples for
+ * every test image, for every filter type at every pixel size, and for
+ * the files the fast path must decline, which libspng then decodes or
+ * refuses as before; and a large image's chunk digests, hashed while it
+ * is inflated piece by piece, those of its samples, declined or not. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,14 +28,25 @@
 #error "MC_TESTDATA must name the test data directory"
 #endif
 
-static mc_ctx *ctx_fast, *ctx_spng;
+static mc_ctx *ctx_fast, *ctx_spng, *ctx_stream;
+
+/* Whether ISA-L is there to inflate piece by piece: meson found it
+ * (scripts/deps.sh installs it), so codec_png_stream.c must take what
+ * the one call takes. */
+#ifdef MC_LIBISAL_SONAME
+#define STREAMS true
+#else
+#define STREAMS false
+#endif
 
 static int setup(void **state)
 {
     (void)state;
-    if (mc_ctx_new(&ctx_fast) != MC_OK || mc_ctx_new(&ctx_spng) != MC_OK)
+    if (mc_ctx_new(&ctx_fast) != MC_OK || mc_ctx_new(&ctx_spng) != MC_OK ||
+        mc_ctx_new(&ctx_stream) != MC_OK)
         return -1;
     ctx_spng->png_no_fast = true;
+    ctx_stream->png_stream = true;
     return 0;
 }
 
@@ -42,6 +55,7 @@ static int teardown(void **state)
     (void)state;
     mc_ctx_free(ctx_fast);
     mc_ctx_free(ctx_spng);
+    mc_ctx_free(ctx_stream);
     return 0;
 }
 
@@ -60,8 +74,9 @@ static uint8_t channels_of(uint8_t color_type)
 }
 
 /* Whether codec_png_fast.c itself takes buf (called directly, on an
- * image of the header's geometry); its samples in *out if so. */
-static bool fast_takes(const uint8_t *buf, size_t len, mc_image **out)
+ * image of the header's geometry, in one call or piece by piece); its
+ * samples in *out if so. */
+static bool fast_takes_as(const uint8_t *buf, size_t len, bool stream, mc_image **out)
 {
     mc__png_chunk_view c;
     mc_image *img = NULL;
@@ -78,7 +93,7 @@ static bool fast_takes(const uint8_t *buf, size_t len, mc_image **out)
     assert_int_equal(mc__image_alloc_room(NULL, mc__be32(buf + 16), mc__be32(buf + 20), ch,
                                           buf[24], mc__be32(buf + 20), &img),
                      MC_OK);
-    taken = mc__png_fast_decode(buf, len, off, img, NULL, &err);
+    taken = mc__png_fast_decode(buf, len, off, img, NULL, stream, &err);
     assert_int_equal(err, MC_OK);
     /* The room after the samples held filtered rows: wiped, taken or not. */
     for (uint32_t i = 0; i < img->height; i++)
@@ -90,25 +105,48 @@ static bool fast_takes(const uint8_t *buf, size_t len, mc_image **out)
     return taken;
 }
 
+static bool fast_takes(const uint8_t *buf, size_t len, mc_image **out)
+{
+    mc_image *s = NULL;
+    unsigned long s0 = mc__png_stream_taken();
+    bool taken = fast_takes_as(buf, len, false, out);
+
+    /* piece by piece: the same verdict, the same samples */
+    assert_int_equal(fast_takes_as(buf, len, true, &s), taken);
+    assert_int_equal(mc__png_stream_taken() - s0, taken && STREAMS ? 1 : 0);
+    if (taken)
+        assert_memory_equal(s->samples, (*out)->samples, s->samples_len);
+    mc_image_free(s);
+    return taken;
+}
+
 /* buf decoded with the fast path allowed and with libspng alone: the
  * same result, the same samples. Returns whether mc__png_decode took
  * the fast path (its counter), which must be the fast path's own
  * verdict on a file libspng reads up to its pixel data. */
 static bool check_same(const uint8_t *buf, size_t len, mc_err *result)
 {
-    mc_image *a = NULL, *b = NULL, *f = NULL;
+    mc_image *a = NULL, *b = NULL, *f = NULL, *s = NULL;
     unsigned long c0 = mc__png_fast_taken();
     mc_err ea = mc__png_decode(ctx_fast, buf, len, &a, NULL);
     unsigned long c1 = mc__png_fast_taken();
     mc_err eb = mc__png_decode(ctx_spng, buf, len, &b, NULL);
+    unsigned long s0 = mc__png_stream_taken();
+    mc_err es = mc__png_decode(ctx_stream, buf, len, &s, NULL);
     bool taken, in_decode = c1 - c0 == 1;
 
     assert_true(c1 - c0 <= 1);
-    assert_int_equal(mc__png_fast_taken(), c1); /* png_no_fast: never */
+    /* png_no_fast: never; png_stream: piece by piece what one call takes */
+    assert_int_equal(mc__png_fast_taken(), c1 + (mc__png_stream_taken() - s0));
+    assert_int_equal(mc__png_stream_taken() - s0, in_decode && STREAMS ? 1 : 0);
 
     assert_int_equal(ea, eb);
-    if (ea == MC_OK)
+    assert_int_equal(es, eb);
+    if (ea == MC_OK) {
         assert_same_samples(a, b);
+        assert_same_samples(s, b);
+    }
+    mc_image_free(s);
     taken = len > 28 && fast_takes(buf, len, &f);
     if (taken) { /* what it took, libspng reads the same */
         assert_int_equal(ea, MC_OK);
@@ -339,6 +377,43 @@ static void test_declines(void **state)
                                       END});
     assert_true(check_same(png, len, &err));
     assert_int_equal(err, MC_OK);
+    /* The zlib header across chunks, empty ones after the stream. */
+    len = build(png, (struct piece[]){{"IDAT", z, 1},
+                                      {"IDAT", NULL, 0},
+                                      {"IDAT", z + 1, 1},
+                                      {"IDAT", z + 2, (uint32_t)zl - 2},
+                                      {"IDAT", NULL, 0},
+                                      {"IEND", NULL, 0},
+                                      END});
+    assert_true(check_same(png, len, &err));
+    assert_int_equal(err, MC_OK);
+    /* Each byte in a chunk of its own. */
+    {
+        struct piece many[128];
+        size_t i;
+        assert_true(zl + 2 <= sizeof many / sizeof many[0]);
+        for (i = 0; i < zl; i++)
+            many[i] = (struct piece){"IDAT", z + i, 1};
+        many[i++] = (struct piece){"IEND", NULL, 0};
+        many[i] = (struct piece)END;
+        len = build(png, many);
+        assert_true(check_same(png, len, &err));
+        assert_int_equal(err, MC_OK);
+    }
+    /* A zlib header libdeflate and zlib refuse: a preset dictionary
+     * (RFC 1950 §2.2 FDICT), a window over 32 KiB (CINFO 8), a wrong
+     * check (FCHECK), a method not deflate (CM 7). */
+    {
+        static const uint8_t heads[4][2] = {{0x78, 0x20}, {0x88, 0x1c}, {0x78, 0x9d}, {0x77, 0x09}};
+        for (int i = 0; i < 4; i++) {
+            assert_int_equal((heads[i][0] << 8 | heads[i][1]) % 31 == 0, i != 2);
+            memcpy(bad, z, zl);
+            memcpy(bad, heads[i], 2);
+            len = build(png, (struct piece[]){{"IDAT", bad, (uint32_t)zl}, {"IEND", NULL, 0}, END});
+            assert_false(check_same(png, len, &err));
+            assert_int_not_equal(err, MC_OK);
+        }
+    }
 
     /* A wrong Adler-32: libspng is told to ignore it (codec_png.c), so
      * the file is libspng's, and decodes. */
@@ -446,6 +521,94 @@ static void test_lenient_stream(void **state)
     assert_int_equal(uncompress(rows, &n, png + 41, 0x18), Z_DATA_ERROR);
 }
 
+/* The digests a large image's decode left (chunkhash.c) are those of
+ * its samples. */
+static void assert_digests(const mc_image *img)
+{
+    size_t n = mc__tree_chunks(img->samples_len) * 64;
+    uint8_t *want = malloc(n);
+
+    assert_non_null(want);
+    assert_non_null(img->digests);
+    assert_int_equal(img->digests_len, n);
+    assert_int_equal(mc__sha512_chunks(want, img->samples, img->samples_len, MC_TREE_CHUNK, 0,
+                                       mc__tree_chunks(img->samples_len)),
+                     MC_OK);
+    assert_memory_equal(img->digests, want, n);
+    free(want);
+}
+
+/* A large image to be encrypted (chunk digests wanted, two threads, 2
+ * MiB of samples and more: chunkhash.c) is inflated piece by piece,
+ * each row undone and hashed on the second core meanwhile. Its digests
+ * are its samples'; and where the stream turns out bad only after rows
+ * were hashed, the hasher told of them is stopped and libspng's rows
+ * hashed anew: a wrong Adler-32 (libspng ignores it and decodes), a
+ * filter type past Paeth in the last row (libspng refuses). */
+static void test_large_stream(void **state)
+{
+    const uint32_t w = 1024, h = 1088; /* 16-bit gray: 2.1 MiB of samples */
+    const size_t row = (size_t)w * 2, raw_len = (row + 1) * h;
+    uint8_t ihdr[13] = {0, 0, 4, 0, 0, 0, 4, 64, 16, 0, 0, 0, 0};
+    uint8_t *rows = malloc(raw_len), *z, *png;
+    uLongf z_len = compressBound((uLong)raw_len);
+    size_t len;
+    mc_ctx *ctx;
+    mc_image *img = NULL, *ref = NULL;
+    unsigned long s0;
+
+    (void)state;
+    assert_non_null(rows);
+    assert_non_null(z = malloc(z_len));
+    assert_non_null(png = malloc(z_len + 64));
+    assert_int_equal(mc_ctx_new(&ctx), MC_OK);
+    ctx->chunk_digests = true;
+    ctx->threads = 2;
+    srand(5);
+    for (size_t y = 0; y < h; y++) {
+        rows[y * (row + 1)] = (uint8_t)(y % 5); /* each filter type in turn */
+        for (size_t i = 1; i <= row; i++)
+            rows[y * (row + 1) + i] = (uint8_t)(rand() & 7);
+    }
+    assert_int_equal(compress2(z, &z_len, rows, (uLong)raw_len, 6), Z_OK);
+
+    len = put_png(png, ihdr, NULL, NULL, 0, z, (uint32_t)z_len);
+    s0 = mc__png_stream_taken();
+    assert_int_equal(mc__png_decode(ctx, png, len, &img, NULL), MC_OK);
+    assert_int_equal(mc__png_stream_taken() - s0, STREAMS ? 1 : 0);
+    assert_int_equal(mc__png_decode(ctx_spng, png, len, &ref, NULL), MC_OK);
+    assert_same_samples(img, ref);
+    assert_digests(img);
+    mc_image_free(img);
+    img = NULL;
+
+    /* The Adler-32 wrong: found after the last row. */
+    z[z_len - 1] ^= 1;
+    len = put_png(png, ihdr, NULL, NULL, 0, z, (uint32_t)z_len);
+    s0 = mc__png_stream_taken();
+    assert_int_equal(mc__png_decode(ctx, png, len, &img, NULL), MC_OK);
+    assert_int_equal(mc__png_stream_taken(), s0);
+    assert_same_samples(img, ref);
+    assert_digests(img);
+    mc_image_free(img);
+    img = NULL;
+
+    /* The last row's filter type 5. */
+    rows[(h - 1) * (row + 1)] = 5;
+    z_len = compressBound((uLong)raw_len);
+    assert_int_equal(compress2(z, &z_len, rows, (uLong)raw_len, 6), Z_OK);
+    len = put_png(png, ihdr, NULL, NULL, 0, z, (uint32_t)z_len);
+    assert_int_equal(mc__png_decode(ctx, png, len, &img, NULL), MC_EFORMAT);
+    assert_null(img);
+    assert_int_equal(mc__png_stream_taken(), s0);
+
+    mc_image_free(ref);
+    mc_ctx_free(ctx);
+    free(png);
+    free(z);
+    free(rows);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -454,6 +617,7 @@ int main(void)
         cmocka_unit_test(test_first_row),
         cmocka_unit_test(test_declines),
         cmocka_unit_test(test_lenient_stream),
+        cmocka_unit_test(test_large_stream),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

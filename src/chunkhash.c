@@ -79,6 +79,13 @@ static void *run(void *arg)
     return NULL;
 }
 
+static atomic_ulong started_count;
+
+unsigned long mc__chunk_hashers_started(void)
+{
+    return atomic_load(&started_count);
+}
+
 mc__chunk_hasher *mc__chunk_hasher_start(const uint8_t *samples, size_t len)
 {
     mc__chunk_hasher *h;
@@ -103,6 +110,7 @@ mc__chunk_hasher *mc__chunk_hasher_start(const uint8_t *samples, size_t len)
         pthread_mutex_destroy(&h->lock);
         goto fail;
     }
+    atomic_fetch_add(&started_count, 1);
     return h;
 fail:
     free(h->digests); /* nothing written yet */

@@ -46,15 +46,17 @@
  * The filtered rows are inflated into the image's own samples, which
  * have room for the rows' filter bytes after them, and each row is
  * undone into its place (no second image-sized buffer: a 2048x2048
- * 16-bit PNG's encrypt peaked at 31 MiB with one). Declining is decided
- * before a single row is undone: libspng then writes every sample anew,
- * and the hasher has been told of none. tests/test_png_fast.c and
+ * 16-bit PNG's encrypt peaked at 31 MiB with one). In one call,
+ * declining is decided before a single row is undone: libspng then
+ * writes every sample anew, and the hasher has been told of none (piece
+ * by piece, below, it may have been, and is stopped). tests/test_png_fast.c and
  * fuzz/fuzz_png.c compare the two decoders (mc_ctx's png_no_fast turns
  * this one off).
  *
  * A large image whose digests are hashed while it is decoded is inflated
- * piece by piece instead, where ISA-L can be loaded
- * (codec_png_stream.c): the same checks, the rows undone as they come.
+ * piece by piece first, where ISA-L can be loaded (codec_png_stream.c):
+ * the same checks, the rows undone as they come; what that does not
+ * take, the one call decides.
  */
 #include "internal.h"
 
@@ -249,14 +251,12 @@ bool mc__png_fast_decode(const uint8_t *buf, size_t len, size_t idat_off, mc_ima
             taken = true;
             atomic_fetch_add(&taken_count, 1);
             goto out;
-        case MC__STREAM_DECLINED:
-            goto out;
         case MC__STREAM_ENOMEM:
             *err = MC_ENOMEM;
             taken = true;
             goto out;
-        case MC__STREAM_UNAVAILABLE:
-            break; /* in one call, below */
+        case MC__STREAM_NOT_TAKEN:
+            break; /* in one call, below, which decides */
         }
     }
     if (z == NULL) {

@@ -19,24 +19,34 @@
  * samples or more: chunkhash.c): a small image gains nothing from the
  * pieces, and libdeflate's one call is faster by a little.
  *
- * The same checks as the one call's, so that either reads the same
- * files (codec_png_fast.c lists them): the zlib header as RFC 1950 §2.2
- * and libdeflate have it (method 8, a window of at most 32 KiB, the
- * check bits, no preset dictionary); the Adler-32 after the deflate
- * data, checked by ISA-L (ISAL_ZLIB_NO_HDR_VER); the rows filled
- * exactly, nothing after the stream but empty IDAT chunks; every row's
- * filter type one of PNG's five. What differs is when: a doubt found
- * after rows were undone and the hasher told of them is a decline after
- * all, the hasher stopped (its digests would be of samples libspng then
- * writes anew). ISA-L, like libdeflate, may read a malformed deflate
- * stream zlib refuses; the fuzz target holds the three to the rule of
- * codec_png_fast.c (mc_ctx's png_stream sends every plain PNG here).
+ * The same checks as the one call's (codec_png_fast.c lists them): the
+ * zlib header as RFC 1950 §2.2 and libdeflate have it (method 8, a
+ * window of at most 32 KiB, the check bits, no preset dictionary); the
+ * Adler-32 after the deflate data, checked by ISA-L
+ * (ISAL_ZLIB_NO_HDR_VER); the rows filled exactly, nothing after the
+ * stream but empty IDAT chunks; every row's filter type one of PNG's
+ * five. This path never refuses a file: at any doubt, or an error of
+ * ISA-L's, the one call decides as it would have alone (libdeflate and
+ * ISA-L each read some malformed deflate streams the other refuses: a
+ * review). A doubt found after rows were undone and the hasher told of
+ * them stops that hasher first (its digests would be of samples written
+ * anew), and the one call goes on without one: the keyed hash then
+ * hashes the image itself. One difference stays: ISA-L reads some
+ * malformed streams that libdeflate and zlib refuse (incomplete Huffman
+ * codes: tests/test_png_fast.c keeps one), so such a large image is
+ * read when encrypted on two threads and refused on one. No encoder
+ * writes them; telling them apart would take a second inflate. The fuzz
+ * target holds this path to that rule (mc_ctx's png_stream sends every
+ * plain PNG here).
  *
  * ISA-L is loaded with dlopen(3) at the first such PNG (as libjpeg is,
  * codec_jpeg.c): most runs never need it, and each library the loader
  * maps costs every process start about 0.1 ms on the hosts of
  * docs/PERFORMANCE.md. Where it cannot be loaded, or medcrypt was built
- * without it, the pixels are inflated in one call as before.
+ * without it, the pixels are inflated in one call as before; a load that
+ * failed is not tried again in the process (ISA-L is only a speed-up).
+ * Its soname stands for its ABI: struct inflate_state is allocated at
+ * the size of the headers the build found.
  */
 #include "internal.h"
 
@@ -73,11 +83,11 @@ struct isal_lib {
 };
 
 static struct isal_lib lib;
-static bool lib_loaded;
+static bool lib_tried, lib_loaded; /* under lib_lock */
 static pthread_mutex_t lib_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Tried again at the next large PNG if it failed (a server outlives a
- * package upgrade); a failure is no error, only the slower path. */
+/* Loaded once; a failure is no error, only the slower path, and is not
+ * paid again at every large PNG. */
 static const struct isal_lib *isal_lib(void)
 {
 #define ISAL_NAME(f) #f,
@@ -88,12 +98,14 @@ static const struct isal_lib *isal_lib(void)
     bool ok;
 
     pthread_mutex_lock(&lib_lock);
-    if (!lib_loaded &&
-        mc__dl_load(MC_LIBISAL_SONAME, names, sym, sizeof names / sizeof names[0], NULL, 0)) {
+    if (!lib_tried) {
+        lib_tried = true;
+        if (mc__dl_load(MC_LIBISAL_SONAME, names, sym, sizeof names / sizeof names[0], NULL, 0)) {
 #define ISAL_SET(f) memcpy(&lib.f, &sym[i++], sizeof lib.f);
-        ISAL_FUNCTIONS(ISAL_SET)
+            ISAL_FUNCTIONS(ISAL_SET)
 #undef ISAL_SET
-        lib_loaded = true;
+            lib_loaded = true;
+        }
     }
     ok = lib_loaded;
     pthread_mutex_unlock(&lib_lock);
@@ -154,12 +166,10 @@ enum mc__stream_result mc__png_stream_decode(const uint8_t *buf, size_t len, siz
     uint8_t *cur = rows, *prev = NULL;
     size_t produced = 0, y = 0;
     uint32_t n;
-    enum mc__stream_result result = MC__STREAM_DECLINED;
+    enum mc__stream_result result = MC__STREAM_NOT_TAKEN;
 
-    if (isal == NULL)
-        return MC__STREAM_UNAVAILABLE;
-    if (!zlib_header_ok(&in, &data, &n))
-        return MC__STREAM_DECLINED;
+    if (isal == NULL || !zlib_header_ok(&in, &data, &n))
+        return MC__STREAM_NOT_TAKEN;
     /* Its history and tables hold pixel data: wiped below. */
     if ((st = malloc(sizeof *st)) == NULL)
         return MC__STREAM_ENOMEM;
@@ -216,8 +226,9 @@ enum mc__stream_result mc__png_stream_decode(const uint8_t *buf, size_t len, siz
 out:
     sodium_memzero(st, sizeof *st);
     free(st);
-    /* Rows told to the hasher that libspng is now to write anew. */
-    if (result == MC__STREAM_DECLINED && *hasher != NULL && y > 0) {
+    /* Rows told to the hasher that the one call, or libspng, is now to
+     * write anew. */
+    if (result == MC__STREAM_NOT_TAKEN && *hasher != NULL && y > 0) {
         mc__chunk_hasher_abort(*hasher);
         *hasher = NULL;
     }
@@ -231,7 +242,7 @@ enum mc__stream_result mc__png_stream_decode(const uint8_t *buf, size_t len, siz
                                              uint8_t *rows)
 {
     (void)buf, (void)len, (void)idat_off, (void)img, (void)hasher, (void)rows;
-    return MC__STREAM_UNAVAILABLE;
+    return MC__STREAM_NOT_TAKEN;
 }
 
 #endif

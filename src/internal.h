@@ -137,6 +137,8 @@ mc__chunk_hasher *mc__chunk_hasher_start(const uint8_t *samples, size_t len);
  * threads or more) and the image is large enough to gain from it; NULL
  * otherwise. For a decoder that fills the samples front to back. */
 mc__chunk_hasher *mc__chunk_hasher_for(const mc_ctx *ctx, const mc_image *img);
+/* How many hashers have been started in this process (tests). */
+unsigned long mc__chunk_hashers_started(void);
 void mc__chunk_hasher_ready(mc__chunk_hasher *h, size_t ready);
 uint8_t *mc__chunk_hasher_finish(mc__chunk_hasher *h, size_t *digests_len);
 void mc__chunk_hasher_abort(mc__chunk_hasher *h);
@@ -585,11 +587,12 @@ bool mc__png_chunk_crc_ok(const uint8_t *chunk, uint32_t n);
  * samples allocated with img->height bytes of room after them, which are
  * wiped), telling *hasher (if hasher and *hasher are not NULL) how far
  * they are final. stream: inflated piece by piece where ISA-L can be
- * loaded (codec_png_stream.c), in one call by libdeflate otherwise. False
- * if declined: the samples may have been written, and libspng decodes the
- * file into them anew; a hasher told of rows has been stopped and
- * *hasher is NULL (the caller starts another for libspng's rows). True if
- * taken, with *err MC_OK or MC_ENOMEM. */
+ * loaded (codec_png_stream.c), and in one call by libdeflate where that
+ * does not take the file. False if declined: the samples may have been
+ * written, and libspng decodes the file into them anew. Either way a
+ * hasher told of rows that were then written anew has been stopped and
+ * *hasher is NULL (the caller may start another for libspng's rows).
+ * True if taken, with *err MC_OK or MC_ENOMEM. */
 bool mc__png_fast_decode(const uint8_t *buf, size_t len, size_t idat_off, mc_image *img,
                          mc__chunk_hasher **hasher, bool stream, mc_err *err);
 /* Row y of img's rows inflated in place (row y's filter byte and filtered
@@ -605,14 +608,10 @@ unsigned long mc__png_stream_taken(void);
  * piece by piece, each row undone as soon as it is whole and *hasher
  * told (if not NULL). The IDAT run from idat_off is checked already
  * (whole chunks, CRCs, a bare IEND after it). rows: 2 * row_len bytes.
- * UNAVAILABLE: ISA-L cannot be loaded, nothing done. DECLINED: as
- * mc__png_fast_decode's false. */
-enum mc__stream_result {
-    MC__STREAM_TAKEN,
-    MC__STREAM_DECLINED,
-    MC__STREAM_ENOMEM,
-    MC__STREAM_UNAVAILABLE
-};
+ * NOT_TAKEN: ISA-L not loaded, or a doubt: the one call decides (the
+ * samples may have been written; a hasher told of rows has been stopped
+ * and *hasher is NULL). */
+enum mc__stream_result { MC__STREAM_TAKEN, MC__STREAM_ENOMEM, MC__STREAM_NOT_TAKEN };
 enum mc__stream_result mc__png_stream_decode(const uint8_t *buf, size_t len, size_t idat_off,
                                              mc_image *img, mc__chunk_hasher **hasher,
                                              uint8_t *rows);

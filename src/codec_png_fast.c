@@ -49,9 +49,9 @@
  * 16-bit PNG's encrypt peaked at 31 MiB with one). In one call,
  * declining is decided before a single row is undone: libspng then
  * writes every sample anew, and the hasher has been told of none (piece
- * by piece, below, it may have been, and is stopped). tests/test_png_fast.c and
- * fuzz/fuzz_png.c compare the two decoders (mc_ctx's png_no_fast turns
- * this one off).
+ * by piece, below, it may have been, and is stopped).
+ * tests/test_png_fast.c and fuzz/fuzz_png.c compare the two decoders
+ * (mc_ctx's png_no_fast turns this one off).
  *
  * A large image whose digests are hashed while it is decoded is inflated
  * piece by piece first, where ISA-L can be loaded (codec_png_stream.c):
